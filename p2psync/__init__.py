@@ -1,0 +1,8 @@
+"""p2psync: serverless LAN sync of shared document folders over Yjs CRDTs.
+
+Layers (imports point down only; see docs/architecture.md):
+vocabulary (errors, ids, config) < protocol, storage, replica, mirror
+< net, discovery, watch < daemon < cli.
+"""
+
+__version__ = "0.1.0"

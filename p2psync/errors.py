@@ -1,0 +1,54 @@
+"""The one error hierarchy of p2psync.
+
+Every error says *where* it happened (file and offset, peer, share, doc) so that the
+CLI can print one clear sentence and the daemon can log one precise line. The CLI maps
+each top-level class to an exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class P2PSyncError(Exception):
+    """Base class of every error p2psync raises on purpose."""
+
+
+class UsageError(P2PSyncError):
+    """The user asked for something that cannot be done (bad argument, missing path)."""
+
+
+class StorageError(P2PSyncError):
+    """A document log could not be read or written."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class CorruptLogError(StorageError):
+    """A log holds bytes that fail validation at a known offset.
+
+    Raised (or reported by recovery) with the file and the byte offset of the first
+    record that failed, so the damage can be found with a hex editor.
+    """
+
+    def __init__(self, path: Path, offset: int, reason: str) -> None:
+        super().__init__(path, f"corrupt at byte offset {offset}: {reason}")
+        self.offset = offset
+        self.reason = reason
+
+
+class UnsupportedLogError(StorageError):
+    """A log was written by a newer format version or holds an unknown record type.
+
+    Such a file is valid but not ours to interpret: it is left untouched.
+    """
+
+
+class LogWriteError(StorageError):
+    """An append or fsync failed; the records of that append are not stored."""
+
+
+class UpdateError(P2PSyncError):
+    """Bytes that were supposed to be a Yjs v1 update are not one."""
