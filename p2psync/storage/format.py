@@ -206,10 +206,11 @@ def read_record(data: memoryview, offset: int) -> Record | Stop:
     return Record(offset, end, record_type, updates)
 
 
-def scan_records(data: bytes | memoryview, start: int) -> Scan:
+def scan_records(data: bytes | memoryview, start: int, *, base: int = 0) -> Scan:
     """Decode records from ``data[start:]`` until the data ends or a record fails.
 
-    Never raises on any input bytes.
+    ``base`` is the file offset of ``data[0]`` when ``data`` is a slice of a file, so
+    every offset reported is a file offset. Never raises on any input bytes.
     """
     view = memoryview(data)
     records: list[Record] = []
@@ -217,10 +218,13 @@ def scan_records(data: bytes | memoryview, start: int) -> Scan:
     while offset < len(view):
         result = read_record(view, offset)
         if isinstance(result, Stop):
-            return Scan(records, offset, result)
+            stop = Stop(base + result.offset, result.damage, result.reason)
+            return Scan(records, base + offset, stop)
+        if base:
+            result = Record(base + result.offset, base + result.end, result.type, result.updates)
         records.append(result)
-        offset = result.end
-    return Scan(records, offset, None)
+        offset = result.end - base
+    return Scan(records, base + offset, None)
 
 
 def scan_log(data: bytes | memoryview) -> Scan:

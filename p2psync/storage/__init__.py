@@ -1,0 +1,86 @@
+"""Durable document logs (the normative spec is docs/storage.md).
+
+The stable Python API, for the daemon and for any local application that wants to
+edit a document by appending to its log:
+
+- :func:`append_update` — durably append one Yjs v1 update (locks, repairs a torn tail
+  left by a crashed writer, writes, ``fdatasync``).
+- :func:`read_updates` / :func:`read_state` — read a log without changing it: every
+  update in order, or the document's current state as one Yjs v1 update.
+- :class:`DocLog` — an open log for long-lived users (the daemon): recovery on open,
+  grouped appends, reading other processes' appends, compaction commits.
+- :class:`LogWriter` — the Trio task that owns a DocLog: group commit, compaction off
+  the event loop.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from p2psync.errors import CorruptLogError, StorageError, UnsupportedLogError
+from p2psync.storage import format as fmt
+from p2psync.storage.compaction import replay, should_compact
+from p2psync.storage.doclog import DocLog, LogStats, OpenResult, Recovery
+from p2psync.storage.writer import LogWriter
+
+__all__ = [
+    "DocLog",
+    "LogStats",
+    "LogWriter",
+    "OpenResult",
+    "Recovery",
+    "append_update",
+    "read_state",
+    "read_updates",
+    "should_compact",
+]
+
+
+def append_update(path: Path, update: bytes) -> None:
+    """Durably append one Yjs v1 update to the log at ``path``, creating it if needed.
+
+    Safe while the daemon and other processes use the same log. Raises StorageError
+    (or a subclass) if the log cannot be opened, is damaged, or the write fails.
+    """
+    with DocLog.open(path).log as doclog:
+        doclog.append([update])
+
+
+def read_updates(path: Path) -> list[bytes]:
+    """Return every update stored in the log at ``path``, without changing the file.
+
+    An interrupted append at the end is ignored. Raises CorruptLogError (with the
+    offset) if the log is damaged, UnsupportedLogError for a newer format, and
+    FileNotFoundError if there is no log.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0)
+    except OSError as exc:
+        raise StorageError(path, f"cannot read log: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    scan = fmt.scan_log(data)
+    stop = scan.stop
+    if stop is not None and stop.damage is fmt.Damage.CORRUPT:
+        raise CorruptLogError(path, stop.offset, stop.reason)
+    if stop is not None and stop.damage is fmt.Damage.UNSUPPORTED:
+        raise UnsupportedLogError(path, f"at offset {stop.offset}: {stop.reason}")
+    return [u for record in scan.records for u in record.updates]
+
+
+def read_state(path: Path) -> bytes:
+    """Return the document stored at ``path`` as one Yjs v1 update (its full state).
+
+    Raises what :func:`read_updates` raises, and StorageError if an update in the log
+    cannot be loaded.
+    """
+    updates = read_updates(path)
+    try:
+        return replay(updates).get_update()
+    except ValueError as exc:
+        raise StorageError(path, f"an update in the log cannot be loaded: {exc}") from exc

@@ -1,0 +1,416 @@
+"""One document's append-only log file: recovery on open, durable appends, and reading
+what other local processes appended.
+
+A ``DocLog`` is blocking and not thread-safe: exactly one task (the doc's
+``LogWriter``) drives it, usually through ``trio.to_thread``. Other processes may
+append to the same file at the same time; every writer follows the locking protocol
+of docs/storage.md:
+
+1. open the path with ``O_APPEND``, take ``flock(LOCK_EX)``;
+2. if the path now names another inode (the log was compacted or replaced while we
+   waited), close and start again;
+3. check that the file ends on a record boundary (cut a torn tail left by a crashed
+   writer), write whole records with one ``write``, ``fdatasync``, unlock.
+
+Readers take ``LOCK_SH``, so they never see a record that is still being written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from p2psync.errors import CorruptLogError, LogWriteError, StorageError, UnsupportedLogError
+from p2psync.storage import format as fmt
+from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomically
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_DIR_NAME = ".quarantine"
+CrashHook = Callable[[str], None]
+_READ_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What opening a log had to repair. Nothing is ever deleted.
+
+    ``torn_bytes`` were an interrupted append at the end, cut off. ``corruption``
+    names the file and offset of the first bad record; the damaged file was kept at
+    ``quarantined_to`` and the log now holds only the records before the damage.
+    """
+
+    path: Path
+    torn_bytes: int = 0
+    corruption: CorruptLogError | None = None
+    quarantined_to: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogStats:
+    """Sizes that decide when a log is compacted."""
+
+    records_since_snapshot: int
+    log_bytes: int
+    snapshot_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenResult:
+    """A freshly opened log, every record it holds, and what recovery did (if anything)."""
+
+    log: DocLog
+    records: list[fmt.Record]
+    recovery: Recovery | None
+
+    @property
+    def updates(self) -> list[bytes]:
+        """Every Yjs update of the log in order, ready to replay."""
+        return [u for record in self.records for u in record.updates]
+
+
+class DocLog:
+    """An open document log. Create with :meth:`DocLog.open`."""
+
+    def __init__(self, path: Path, fd: int, end: int, stats: LogStats, ops: FileOps) -> None:
+        self.path = path
+        self._fd = fd
+        self._end = end
+        self._stats = stats
+        self._ops = ops
+        self._unseen: list[fmt.Record] = []
+        self._broken: str | None = None
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True, ops: FileOps = REAL_FILE_OPS) -> OpenResult:
+        """Open (or create) the log at ``path``, repairing it if a crash or damage left
+        it inconsistent, and return every record it holds.
+
+        A torn tail is cut off and logged. A corrupt record is reported through the
+        returned :class:`Recovery`; the file is kept under ``.quarantine/`` beside it
+        and the log is rewritten with the valid prefix. Raises UnsupportedLogError
+        (file untouched) for a newer format, StorageError if the file cannot be
+        opened, FileNotFoundError if it is missing and ``create`` is false.
+        """
+        recovery: Recovery | None = None
+        while True:
+            fd = _open_locked(path, create=create)
+            try:
+                data = _read_all(fd)
+                scan = fmt.scan_log(data)
+                if scan.stop is None or scan.stop.damage is not fmt.Damage.CORRUPT:
+                    torn = _repair_torn_tail(path, fd, data, scan, ops)
+                    break
+                recovery = _quarantine(path, data, scan, ops)
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # the path now names the repaired file: open that
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        end = max(scan.end, fmt.FILE_HEADER_BYTES)
+        opened = cls(path, fd, end, _stats_of(scan.records, end), ops)
+        if torn:
+            recovery = Recovery(path, torn_bytes=torn)
+        return OpenResult(opened, scan.records, recovery)
+
+    def close(self) -> None:
+        """Close the file. Appends are durable already; nothing is flushed here."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> DocLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state -------------------------------------------------------------------
+
+    @property
+    def end(self) -> int:
+        """File offset up to which every record is either ours or already handed out."""
+        return self._end
+
+    @property
+    def stats(self) -> LogStats:
+        """Current sizes, for the compaction policy."""
+        return self._stats
+
+    # -- appending ---------------------------------------------------------------
+
+    def append(self, updates: Sequence[bytes]) -> None:
+        """Durably append ``updates``: returns only after ``fdatasync``.
+
+        All updates go into one write and one fsync (several updates form one UPDATES
+        record, stored or lost together). On any OS error the file is cut back to its
+        previous end and LogWriteError is raised: none of these updates is stored.
+        """
+        data = fmt.encode_updates(updates)
+        with self._locked(fcntl.LOCK_EX):
+            self._catch_up(may_repair=True)
+            start = self._end
+            try:
+                self._ops.write_all(self._fd, data)
+                self._ops.fdatasync(self._fd)
+            except OSError as exc:
+                self._roll_back(start, exc)
+                raise LogWriteError(
+                    self.path, f"append of {len(updates)} update(s) failed: {exc.strerror}"
+                ) from exc
+            self._end = start + len(data)
+            s = self._stats
+            self._stats = LogStats(s.records_since_snapshot + 1, self._end, s.snapshot_bytes)
+
+    def _roll_back(self, start: int, cause: OSError) -> None:
+        """Cut off whatever part of a failed append reached the file."""
+        try:
+            self._ops.truncate(self._fd, start)
+            self._ops.fdatasync(self._fd)
+        except OSError as exc:
+            self._broken = f"could not undo a failed append ({cause.strerror}, then {exc.strerror})"
+            log.error("%s: %s; reopen the log to recover", self.path, self._broken)
+
+    # -- reading what others appended --------------------------------------------
+
+    def read_new(self) -> list[bytes]:
+        """Return the updates other processes appended since the last call, in order.
+
+        Our own appends are never returned. Raises CorruptLogError if appended bytes
+        fail validation (reopen the log to quarantine and recover).
+        """
+        with self._locked(fcntl.LOCK_SH):
+            self._catch_up(may_repair=False)
+        records, self._unseen = self._unseen, []
+        return [u for record in records for u in record.updates]
+
+    def _catch_up(self, *, may_repair: bool) -> None:
+        """Parse records appended by others after our cursor into the unseen queue.
+
+        Called with the lock held. A torn tail under the exclusive lock is a crashed
+        writer's leftover: it is cut off when ``may_repair`` is true.
+        """
+        size = os.fstat(self._fd).st_size
+        if size == self._end:
+            return
+        if size < self._end:
+            self._broken = f"log shrank from {self._end} to {size} bytes behind our back"
+            raise StorageError(self.path, self._broken)
+        data = _pread_all(self._fd, self._end, size - self._end)
+        scan = fmt.scan_records(data, 0, base=self._end)
+        self._unseen.extend(scan.records)
+        if scan.records:
+            s = self._stats
+            added = len(scan.records)
+            self._stats = LogStats(s.records_since_snapshot + added, scan.end, s.snapshot_bytes)
+        self._end = scan.end
+        stop = scan.stop
+        if stop is None or (stop.damage is fmt.Damage.TORN and not may_repair):
+            return
+        if stop.damage is fmt.Damage.TORN:
+            log.warning(
+                "%s: cut %d bytes of an interrupted append at offset %d",
+                self.path, size - scan.end, scan.end,
+            )  # fmt: skip
+            self._ops.truncate(self._fd, scan.end)
+            self._ops.fdatasync(self._fd)
+            return
+        if stop.damage is fmt.Damage.UNSUPPORTED:
+            raise UnsupportedLogError(self.path, f"at offset {stop.offset}: {stop.reason}")
+        raise CorruptLogError(self.path, stop.offset, stop.reason)
+
+    # -- compaction --------------------------------------------------------------
+
+    def commit_compaction(
+        self, prefix_end: int, snapshot: bytes, *, crash_hook: CrashHook | None = None
+    ) -> None:
+        """Replace the records before ``prefix_end`` with one SNAPSHOT record.
+
+        ``snapshot`` must hold the full state of those records. Records after
+        ``prefix_end`` (ours and other processes') are copied verbatim behind it.
+        Steps: temp file, fsync, ``os.replace``, directory fsync; a crash at any step
+        leaves either the old or the new log. On an OS error the old log is untouched
+        and LogWriteError is raised. ``crash_hook`` is called after each step (tests).
+        """
+        hook = crash_hook or _no_hook
+        tmp = self.path.with_name(f".{self.path.name}.compact.tmp")
+        head = fmt.encode_header() + fmt.encode_snapshot(snapshot)
+        with self._locked(fcntl.LOCK_EX):
+            self._catch_up(may_repair=True)
+            if not fmt.FILE_HEADER_BYTES <= prefix_end <= self._end:
+                raise StorageError(self.path, f"compaction prefix {prefix_end} out of range")
+            tail = _pread_all(self._fd, prefix_end, self._end - prefix_end)
+            try:
+                tmp_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+                try:
+                    self._ops.write_all(tmp_fd, head + tail)
+                    hook("written")
+                    self._ops.fsync(tmp_fd)
+                    hook("synced")
+                finally:
+                    os.close(tmp_fd)
+                self._ops.replace(tmp, self.path)
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise LogWriteError(self.path, f"compaction failed: {exc.strerror}") from exc
+            hook("replaced")
+            with contextlib.suppress(OSError):  # the new log is complete either way
+                self._ops.fsync_dir(self.path.parent)
+            hook("dir-synced")
+            new_fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+            old_fd, self._fd = self._fd, new_fd
+            os.close(old_fd)  # also releases the lock on the old file
+        tail_records = len(fmt.scan_records(tail, 0).records)
+        self._end = len(head) + len(tail)
+        self._stats = LogStats(tail_records, self._end, len(snapshot))
+
+    # -- locking -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, mode: int) -> Iterator[None]:
+        """Hold ``flock(mode)`` on the file the path names now.
+
+        If another process replaced the file (a move onto the path), switch to the new
+        file and queue all of its records as unseen: applying updates twice is harmless.
+        """
+        if self._broken is not None:
+            raise LogWriteError(self.path, self._broken)
+        if self._fd < 0:
+            raise StorageError(self.path, "log is closed")
+        fcntl.flock(self._fd, mode)
+        try:
+            if not _names_same_file(self._fd, self.path):
+                self._follow_replacement()
+                fcntl.flock(self._fd, mode)
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _follow_replacement(self) -> None:
+        log.warning("%s: replaced by another process; re-reading it whole", self.path)
+        os.close(self._fd)
+        self._fd = _open_locked(self.path, create=True)
+        try:
+            data = _read_all(self._fd)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        scan = fmt.scan_log(data)
+        self._unseen.extend(scan.records)
+        self._end = max(scan.end, fmt.FILE_HEADER_BYTES)
+        self._stats = _stats_of(scan.records, self._end)
+
+
+def _no_hook(step: str) -> None:
+    del step
+
+
+def _names_same_file(fd: int, path: Path) -> bool:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    here = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
+
+
+def _open_locked(path: Path, *, create: bool) -> int:
+    """Open ``path`` for appending with an exclusive lock on the file it names."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    while True:
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StorageError(path, f"cannot open log: {exc.strerror}") from exc
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _names_same_file(fd, path):
+            return fd
+        os.close(fd)  # replaced while we waited for the lock
+
+
+def _read_all(fd: int) -> bytes:
+    return _pread_all(fd, 0, os.fstat(fd).st_size)
+
+
+def _pread_all(fd: int, offset: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = os.pread(fd, min(size, _READ_CHUNK_BYTES), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _stats_of(records: list[fmt.Record], end: int) -> LogStats:
+    snapshot_bytes = 0
+    since = len(records)
+    for i in range(len(records) - 1, -1, -1):
+        if records[i].type is fmt.RecordType.SNAPSHOT:
+            snapshot_bytes = len(records[i].updates[0])
+            since = len(records) - 1 - i
+            break
+    return LogStats(since, end, snapshot_bytes)
+
+
+def _repair_torn_tail(path: Path, fd: int, data: bytes, scan: fmt.Scan, ops: FileOps) -> int:
+    """Cut an interrupted append off the end (or write the header of a new file).
+
+    Returns how many bytes of a previous write were dropped. Raises UnsupportedLogError
+    for a newer format version or record type.
+    """
+    stop = scan.stop
+    if stop is None:
+        return 0
+    if stop.damage is fmt.Damage.UNSUPPORTED:
+        raise UnsupportedLogError(path, f"at offset {stop.offset}: {stop.reason}")
+    dropped = len(data) - scan.end
+    if dropped:
+        log.warning(
+            "%s: cut %d bytes of an interrupted append at offset %d", path, dropped, scan.end
+        )
+    try:
+        ops.truncate(fd, scan.end)
+        if scan.end == 0:
+            ops.write_all(fd, fmt.encode_header())
+        ops.fdatasync(fd)
+        if scan.end == 0:
+            ops.fsync_dir(path.parent)
+    except OSError as exc:
+        raise LogWriteError(path, f"cannot repair log: {exc.strerror}") from exc
+    return dropped
+
+
+def _quarantine(path: Path, data: bytes, scan: fmt.Scan, ops: FileOps) -> Recovery:
+    """Keep the damaged file under ``.quarantine/`` and rewrite the log with the valid
+    prefix. A crash at any point leaves the damaged log or the repaired one in place,
+    and the damaged bytes are never lost."""
+    assert scan.stop is not None
+    error = CorruptLogError(path, scan.stop.offset, scan.stop.reason)
+    qdir = path.parent / QUARANTINE_DIR_NAME
+    kept = qdir / f"{path.name}.{time.time_ns()}.corrupt"
+    try:
+        qdir.mkdir(exist_ok=True)
+        os.link(path, kept)  # a second name for the damaged inode: no copy needed
+        ops.fsync_dir(qdir)
+        valid = data[: scan.end] if scan.end else fmt.encode_header()
+        write_file_atomically(path, valid, ops=ops)
+    except OSError as exc:
+        raise StorageError(
+            path, f"{error}; and it could not be quarantined: {exc.strerror}"
+        ) from exc
+    log.error("%s; the damaged file is kept at %s and the log keeps %d valid bytes",
+              error, kept, len(valid))  # fmt: skip
+    return Recovery(path, corruption=error, quarantined_to=kept)

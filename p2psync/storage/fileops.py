@@ -1,0 +1,74 @@
+"""The few system calls the log layer makes, behind one seam.
+
+Logs write through a ``FileOps`` object so tests can inject ENOSPC or EIO at any
+write or fsync (a fake that fails on the Nth call) without touching the real ``os``
+module. The default instance calls the operating system directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+
+class FileOps:
+    """Durable file primitives. Every method raises OSError exactly as the OS does."""
+
+    def write_all(self, fd: int, data: bytes) -> None:
+        """Write all of ``data`` to ``fd`` (an O_APPEND descriptor), looping on short writes."""
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+    def fdatasync(self, fd: int) -> None:
+        """Make the file's data (and size) durable."""
+        os.fdatasync(fd)
+
+    def fsync(self, fd: int) -> None:
+        """Make the file's data and metadata durable."""
+        os.fsync(fd)
+
+    def truncate(self, fd: int, size: int) -> None:
+        """Cut the file to ``size`` bytes."""
+        os.ftruncate(fd, size)
+
+    def fsync_dir(self, path: Path) -> None:
+        """Make a directory's entries (creates, renames) durable."""
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def replace(self, src: Path, dst: Path) -> None:
+        """Atomically rename ``src`` onto ``dst``."""
+        src.replace(dst)
+
+
+REAL_FILE_OPS = FileOps()
+
+
+def write_file_atomically(
+    path: Path, data: bytes, *, mode: int = 0o644, ops: FileOps = REAL_FILE_OPS
+) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves either the old or new file.
+
+    Writes a temp file beside ``path``, fsyncs it, renames it over ``path`` and fsyncs
+    the directory. On error the temp file is removed and the OSError propagates.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        try:
+            ops.write_all(fd, data)
+            ops.fsync(fd)
+        finally:
+            os.close(fd)
+        ops.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    ops.fsync_dir(path.parent)
