@@ -1,0 +1,217 @@
+"""DocLog: recovery on open, appends, other processes' appends, compaction commits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from p2psync.errors import CorruptLogError, StorageError, UnsupportedLogError
+from p2psync.storage import (
+    DocLog,
+    LogStats,
+    append_update,
+    read_state,
+    read_updates,
+    should_compact,
+)
+from p2psync.storage import format as fmt
+from p2psync.storage.compaction import build_snapshot
+from tests.conftest import text_of
+
+
+def test_new_log_is_created_with_a_header(tmp_path: Path) -> None:
+    opened = DocLog.open(tmp_path / "d.log")
+    opened.log.close()
+    assert opened.records == []
+    assert opened.recovery is None
+    assert (tmp_path / "d.log").read_bytes() == fmt.encode_header()
+
+
+def test_missing_log_without_create_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        DocLog.open(tmp_path / "d.log", create=False)
+
+
+def test_appends_are_replayed_in_order(tmp_path: Path, updates: tuple[list[bytes], str]) -> None:
+    ups, text = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:1])
+        doclog.append(ups[1:])
+    reopened = DocLog.open(path)
+    reopened.log.close()
+    assert reopened.updates == ups
+    assert text_of(read_state(path)) == text
+
+
+def test_torn_tail_is_cut_and_reported(tmp_path: Path, updates: tuple[list[bytes], str]) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:5])
+        good_size = doclog.end
+        doclog.append(ups[5:])
+    with path.open("r+b") as f:
+        f.truncate(good_size + 7)
+    reopened = DocLog.open(path)
+    reopened.log.close()
+    assert reopened.updates == ups[:5]
+    assert reopened.recovery is not None
+    assert reopened.recovery.torn_bytes == 7
+    assert path.stat().st_size == good_size
+
+
+def test_corrupt_middle_record_is_quarantined_and_prefix_kept(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:3])
+        bad_offset = doclog.end
+        doclog.append(ups[3:6])
+        doclog.append(ups[6:])
+    original = path.read_bytes()
+    damaged = bytearray(original)
+    damaged[bad_offset + 20] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+
+    reopened = DocLog.open(path)
+    reopened.log.close()
+
+    assert reopened.updates == ups[:3]
+    recovery = reopened.recovery
+    assert recovery is not None
+    assert recovery.corruption is not None
+    assert recovery.corruption.offset == bad_offset
+    assert str(bad_offset) in str(recovery.corruption)
+    assert str(path) in str(recovery.corruption)
+    assert recovery.quarantined_to is not None
+    assert recovery.quarantined_to.read_bytes() == bytes(damaged)  # never deleted
+    assert path.read_bytes() == original[:bad_offset]
+
+
+def test_bad_magic_is_quarantined_and_log_restarts_empty(tmp_path: Path) -> None:
+    path = tmp_path / "d.log"
+    path.write_bytes(b"this is not a p2psync log at all")
+    opened = DocLog.open(path)
+    opened.log.close()
+    assert opened.records == []
+    assert opened.recovery is not None
+    assert opened.recovery.quarantined_to is not None
+    assert opened.recovery.quarantined_to.read_bytes() == b"this is not a p2psync log at all"
+    assert path.read_bytes() == fmt.encode_header()
+
+
+def test_newer_version_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "d.log"
+    data = fmt.encode_header(version=99) + b"future records"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedLogError, match="version 99"):
+        DocLog.open(path)
+    assert path.read_bytes() == data
+    assert not (tmp_path / ".quarantine").exists()
+
+
+def test_other_process_appends_are_read_once_and_ours_never(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append([ups[0]])
+        append_update(path, ups[1])
+        doclog.append([ups[2]])  # discovers ups[1] while appending
+        append_update(path, ups[3])
+        assert doclog.read_new() == [ups[1], ups[3]]
+        assert doclog.read_new() == []
+    assert read_updates(path) == ups[:4]
+
+
+def test_torn_tail_left_by_a_crashed_appender_is_cut_before_our_append(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append([ups[0]])
+        with path.open("ab") as f:
+            f.write(fmt.encode_updates([ups[1]])[:-3])  # a writer died mid-write
+        assert doclog.read_new() == []  # incomplete: not yet, and not an error
+        doclog.append([ups[2]])
+    assert read_updates(path) == [ups[0], ups[2]]
+
+
+def test_corruption_appended_by_another_process_is_reported(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append([ups[0]])
+        end = doclog.end
+        record = bytearray(fmt.encode_updates([ups[1]]))
+        record[-1] ^= 1
+        with path.open("ab") as f:
+            f.write(bytes(record))
+        with pytest.raises(CorruptLogError) as info:
+            doclog.read_new()
+        assert info.value.offset == end
+    with pytest.raises(CorruptLogError):
+        read_updates(path)
+
+
+def test_a_replaced_log_is_followed_and_reread(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:2])
+        other = tmp_path / "other.log"
+        with DocLog.open(other).log as writer:
+            writer.append(ups[:4])
+        other.replace(path)  # another tool moved a new version onto the log
+        assert doclog.read_new() == ups[:4]
+        doclog.append([ups[4]])
+    assert read_updates(path) == ups[:5]
+
+
+def test_compaction_commit_keeps_records_appended_after_the_prefix(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, text = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:10])
+        prefix_end = doclog.end
+        snapshot = build_snapshot(path, prefix_end)
+        doclog.append(ups[10:20])
+        append_update(path, ups[20])
+        doclog.commit_compaction(prefix_end, snapshot)
+        assert doclog.read_new() == [ups[20]]
+        doclog.append(ups[21:])
+        assert doclog.stats.snapshot_bytes == len(snapshot)
+    records = DocLog.open(path).records
+    assert [r.type for r in records[:1]] == [fmt.RecordType.SNAPSHOT]
+    assert len(records) == 4
+    assert text_of(read_state(path)) == text
+
+
+def test_compaction_prefix_must_be_inside_the_log(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    with DocLog.open(tmp_path / "d.log").log as doclog:
+        doclog.append(ups)
+        with pytest.raises(StorageError, match="out of range"):
+            doclog.commit_compaction(doclog.end + 1, b"")
+
+
+def test_compaction_policy() -> None:
+    assert not should_compact(LogStats(10, 10_000, 0))
+    assert should_compact(LogStats(501, 10_000, 0))
+    assert should_compact(LogStats(10, 200_000, 50_000))
+    assert not should_compact(LogStats(10, 90_000, 50_000))
+    assert not should_compact(LogStats(1, 10_000_000, 100))  # a lone snapshot is compact
