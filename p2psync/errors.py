@@ -52,3 +52,19 @@ class LogWriteError(StorageError):
 
 class UpdateError(P2PSyncError):
     """Bytes that were supposed to be a Yjs v1 update are not one."""
+
+
+class ConfigError(UsageError):
+    """The configuration file (or a value for it) is invalid; says which file and field."""
+
+
+class ControlError(P2PSyncError):
+    """A control API request failed: malformed, unknown, or refused by the daemon."""
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DaemonNotRunningError(ControlError):
+    """No daemon answers on the control socket of this home."""

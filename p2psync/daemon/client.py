@@ -1,0 +1,82 @@
+"""A blocking client of the control API, for the CLI and the GUI."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from p2psync.daemon import controlwire
+from p2psync.errors import ControlError, DaemonNotRunningError
+
+RECEIVE_BYTES = 65536
+
+
+class ControlClient:
+    """One connection to a daemon's control socket.
+
+    Raises DaemonNotRunningError if nothing listens there; ControlError when the
+    daemon answers a request with an error (its code and sentence are kept).
+    """
+
+    def __init__(self, socket_path: Path, *, timeout_s: float | None = 30.0) -> None:
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout_s)
+        try:
+            self._sock.connect(os.fspath(socket_path))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            self._sock.close()
+            raise DaemonNotRunningError(
+                f"no daemon is running (no answer on {socket_path})"
+            ) from exc
+        self._buffer = controlwire.LineBuffer()
+        self._lines: list[bytes] = []
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, **params: Any) -> Any:
+        """Send one request and return its result."""
+        request_id = next(self._ids)
+        self._sock.sendall(
+            controlwire.encode({"id": request_id, "method": method, "params": params})
+        )
+        reply = self._next_message()
+        if "error" in reply:
+            error = reply["error"]
+            raise ControlError(str(error.get("message")), str(error.get("code", "error")))
+        return reply.get("result")
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Subscribe and yield events until the daemon goes away."""
+        self.call("subscribe")
+        self._sock.settimeout(None)
+        while True:
+            try:
+                message = self._next_message()
+            except ControlError:
+                return
+            event = message.get("event")
+            if isinstance(event, dict):
+                yield event
+
+    def _next_message(self) -> dict[str, Any]:
+        while not self._lines:
+            try:
+                data = self._sock.recv(RECEIVE_BYTES)
+            except TimeoutError:
+                raise ControlError("the daemon did not answer in time", "timeout") from None
+            if not data:
+                raise ControlError("the daemon closed the control connection", "closed")
+            self._lines.extend(self._buffer.feed(data))
+        return controlwire.decode(self._lines.pop(0))

@@ -1,0 +1,136 @@
+"""The control API server: the daemon's Unix socket (mode 0600) for the CLI and GUI.
+
+Each connection sends JSON-line requests (see controlwire) and gets one reply per
+request, or, after ``subscribe``, a stream of events until it disconnects. A bad
+request gets an error reply; a broken connection is dropped; neither affects the
+daemon. Handlers are plain async functions registered by the composition root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from p2psync.daemon import controlwire
+from p2psync.daemon.events import EventBus
+from p2psync.errors import ControlError, P2PSyncError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+MAX_CONTROL_CONNECTIONS = 64
+RECEIVE_BYTES = 65536
+
+
+class ControlServer:
+    """Serves ``handlers`` (method name → async function of params) on a Unix socket."""
+
+    def __init__(
+        self, socket_path: Path, handlers: Mapping[str, Handler], events: EventBus
+    ) -> None:
+        self.socket_path = socket_path
+        self._handlers = handlers
+        self._events = events
+        self._slots = trio.Semaphore(MAX_CONTROL_CONNECTIONS)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen until cancelled; the socket file is removed on the way out."""
+        sock = await self._bind()
+        listener = trio.SocketListener(sock)
+        try:
+            async with trio.open_nursery() as nursery:
+                task_status.started()
+                while True:
+                    stream = await listener.accept()
+                    nursery.start_soon(self._serve, stream)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+            with trio.CancelScope(shield=True):
+                await listener.aclose()
+
+    async def _bind(self) -> trio.socket.SocketType:
+        path = self.socket_path
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if await _is_live(path):
+            raise ControlError(f"another daemon is already running on {path}", "already-running")
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # left by a daemon that was killed
+        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # the socket is created 0600: only its user may connect
+        try:
+            await sock.bind(os.fspath(path))
+        finally:
+            os.umask(old_umask)
+        path.chmod(0o600)
+        sock.listen(16)
+        return sock
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
+        if not self._slots.value:
+            await stream.aclose()
+            return
+        async with self._slots, stream:
+            buffer = controlwire.LineBuffer()
+            try:
+                while data := await stream.receive_some(RECEIVE_BYTES):
+                    for line in buffer.feed(data):
+                        if not await self._answer(stream, line):
+                            return
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            except ControlError as exc:
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await stream.send_all(_error_reply(None, exc))
+
+    async def _answer(self, stream: trio.SocketStream, line: bytes) -> bool:
+        """Reply to one request; False once the connection became an event stream."""
+        request_id = None
+        try:
+            request = controlwire.decode(line)
+            request_id = request.get("id")
+            method = request.get("method")
+            params = request.get("params", {})
+            if not isinstance(params, dict):
+                raise ControlError("params must be an object", "bad-request")
+            if method == "subscribe":
+                await self._stream_events(stream, request_id)
+                return False
+            handler = self._handlers.get(method) if isinstance(method, str) else None
+            if handler is None:
+                raise ControlError(f"unknown method {method!r}", "unknown-method")
+            result = await handler(params)
+            reply = controlwire.encode({"id": request_id, "result": result})
+        except P2PSyncError as exc:
+            reply = _error_reply(request_id, exc)
+        await stream.send_all(reply)
+        return True
+
+    async def _stream_events(self, stream: trio.SocketStream, request_id: Any) -> None:
+        await stream.send_all(controlwire.encode({"id": request_id, "result": "subscribed"}))
+        async for event in self._events.subscribe():
+            await stream.send_all(controlwire.encode({"event": event}))
+
+
+def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:
+    code = exc.code if isinstance(exc, ControlError) else type(exc).__name__
+    return controlwire.encode({"id": request_id, "error": {"code": code, "message": str(exc)}})
+
+
+async def _is_live(path: Path) -> bool:
+    """True if a daemon accepts connections on ``path``."""
+    probe = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    try:
+        await probe.connect(os.fspath(path))
+    except OSError:
+        return False
+    else:
+        return True
+    finally:
+        probe.close()

@@ -1,0 +1,55 @@
+"""Where one device keeps its identity, configuration, state and control socket.
+
+``--home DIR`` puts everything under DIR, so several daemons can run on one machine.
+Without it: ``$XDG_CONFIG_HOME/p2psync`` (default ``~/.config/p2psync``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_SOCKET_PATH_BYTES = 100  # sun_path holds 108 bytes on Linux, keep a margin
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """The directory of one device and the well-known paths inside it."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: Path | None) -> Home:
+        """The home given by ``--home``, or the user's XDG configuration directory."""
+        if home is None:
+            base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+            home = Path(base) / "p2psync"
+        return cls(home.expanduser().resolve())
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def identity_dir(self) -> Path:
+        return self.root / "identity"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def socket_path(self) -> Path:
+        """The control socket. Long homes (Unix socket paths are short) use a private
+        directory under /tmp named after a hash of the home."""
+        path = self.root / "control.sock"
+        if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
+            return path
+        digest = hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
+        return Path("/tmp") / f"p2psync-{os.getuid()}" / f"{digest}.sock"  # noqa: S108
+
+    def ensure(self) -> None:
+        """Create the home directory (mode 0700) if it does not exist."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -1,0 +1,90 @@
+"""One document held in memory, over pycrdt.
+
+A DocReplica applies Yjs v1 updates and reports exactly what each one changed (the
+delta pycrdt integrated), so a duplicate is recognised as such, a loop of forwarded
+updates ends, and only new content is stored and forwarded. It answers state-vector
+diffs and reports its version for the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pycrdt
+
+from p2psync.errors import UpdateError
+from p2psync.ids import new_client_id
+from p2psync.replica.version import DocVersion, decode_state_vector, delete_set_digest
+from p2psync.storage.compaction import YDoc
+
+
+class DocReplica:
+    """A loaded document: its pycrdt Doc plus the bookkeeping sync needs.
+
+    After pycrdt panics inside an update (it raises ``PanicException``, a
+    BaseException, for a few malformed inputs) the Doc cannot be trusted: the replica
+    marks itself ``poisoned`` and the owner must reload it from its log.
+    """
+
+    def __init__(self, guid: str, updates: Iterable[bytes] = ()) -> None:
+        self.guid = guid
+        self.poisoned = False
+        self._doc: YDoc = pycrdt.Doc(client_id=new_client_id())
+        for update in updates:
+            self._doc.apply_update(update)
+        self._integrated: list[bytes] = []
+        self._subscription = self._doc.observe(self._on_transaction)
+
+    def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
+        self._integrated.append(event.update)
+
+    def apply(self, update: bytes) -> list[bytes]:
+        """Apply ``update``; return the deltas it integrated, empty if it was nothing new.
+
+        An update whose dependencies are missing is held by pycrdt and integrated (and
+        returned) by the call that brings them. Raises UpdateError if the bytes are
+        not a Yjs v1 update; the document is unchanged then, unless pycrdt panicked,
+        in which case ``poisoned`` is set.
+        """
+        try:
+            self._doc.apply_update(update)
+        except ValueError as exc:
+            self._integrated.clear()
+            raise UpdateError(f"doc {self.guid}: not a Yjs v1 update ({exc})") from exc
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            self.poisoned = True
+            self._integrated.clear()
+            raise UpdateError(f"doc {self.guid}: update crashed the CRDT engine") from None
+        integrated, self._integrated = self._integrated, []
+        return integrated
+
+    def state_vector(self) -> bytes:
+        """This replica's Yjs v1 state vector."""
+        return self._doc.get_state()
+
+    def diff(self, remote_state_vector: bytes) -> bytes:
+        """The Yjs v1 update a replica at ``remote_state_vector`` is missing.
+
+        Raises UpdateError if the state vector is malformed.
+        """
+        try:
+            return self._doc.get_update(remote_state_vector)
+        except ValueError as exc:
+            raise UpdateError(f"doc {self.guid}: malformed state vector ({exc})") from exc
+
+    def full_state(self) -> bytes:
+        """The whole document as one Yjs v1 update."""
+        return self._doc.get_update()
+
+    def version(self) -> DocVersion:
+        """State vector and delete-set digest, for index entries and sync checks."""
+        state = self._doc.get_state()
+        return DocVersion(
+            decode_state_vector(state), delete_set_digest(self._doc.get_update(state))
+        )
+
+    def text(self, name: str = "content") -> str:
+        """The root ``Y.Text`` called ``name`` (used by tests and the plain-file mirror)."""
+        return str(self._doc.get(name, type=pycrdt.Text))
