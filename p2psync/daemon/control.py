@@ -73,21 +73,24 @@ class ControlServer:
         return sock
 
     async def _serve(self, stream: trio.SocketStream) -> None:
-        if not self._slots.value:
-            await stream.aclose()
+        async with stream:
+            if not self._slots.value:
+                return  # too many clients: this one is closed at once
+            async with self._slots:
+                await self._converse(stream)
+
+    async def _converse(self, stream: trio.SocketStream) -> None:
+        buffer = controlwire.LineBuffer()
+        try:
+            while data := await stream.receive_some(RECEIVE_BYTES):
+                for line in buffer.feed(data):
+                    if not await self._answer(stream, line):
+                        return
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
-        async with self._slots, stream:
-            buffer = controlwire.LineBuffer()
-            try:
-                while data := await stream.receive_some(RECEIVE_BYTES):
-                    for line in buffer.feed(data):
-                        if not await self._answer(stream, line):
-                            return
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return
-            except ControlError as exc:
-                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                    await stream.send_all(_error_reply(None, exc))
+        except ControlError as exc:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(_error_reply(None, exc))
 
     async def _answer(self, stream: trio.SocketStream, line: bytes) -> bool:
         """Reply to one request; False once the connection became an event stream."""
