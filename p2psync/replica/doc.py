@@ -33,10 +33,12 @@ class DocReplica:
         for update in updates:
             self._doc.apply_update(update)
         self._integrated: list[bytes] = []
+        self._version: DocVersion | None = None
         self._subscription = self._doc.observe(self._on_transaction)
 
     def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
         self._integrated.append(event.update)
+        self._version = None
 
     def apply(self, update: bytes) -> list[bytes]:
         """Apply ``update``; return the deltas it integrated, empty if it was nothing new.
@@ -80,10 +82,11 @@ class DocReplica:
 
     def version(self) -> DocVersion:
         """State vector and delete-set digest, for index entries and sync checks."""
-        state = self._doc.get_state()
-        return DocVersion(
-            decode_state_vector(state), delete_set_digest(self._doc.get_update(state))
-        )
+        if self._version is None:
+            state = self._doc.get_state()
+            digest = delete_set_digest(self._doc.get_update(state))
+            self._version = DocVersion(decode_state_vector(state), digest)
+        return self._version
 
     def text(self, name: str = "content") -> str:
         """The root ``Y.Text`` called ``name`` (used by tests and the plain-file mirror)."""

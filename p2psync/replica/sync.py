@@ -1,0 +1,305 @@
+"""The sync engine of one share: merge decisions, no I/O.
+
+``ShareSync`` takes what happened (a peer came or went, a message arrived, a local
+change, updates another process appended to a log) and returns effects for the
+daemon to carry out in order: ``Persist`` updates durably, then ``Send`` messages.
+
+Per peer and doc the exchange is: index entry → SyncStep1 (our state vector) →
+SyncStep2 (the diff) → live Updates. Every change takes a new sequence number in the
+share's index and is flooded to every other connected member; duplicates and
+reordering are harmless because pycrdt reports only what an update integrated, and a
+change that integrates nothing is neither stored nor forwarded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from p2psync.errors import UpdateError
+from p2psync.replica.messages import (
+    EMPTY_STATE_VECTOR,
+    Index,
+    IndexRequest,
+    SyncMessage,
+    SyncStep1,
+    SyncStep2,
+    Update,
+)
+from p2psync.replica.share import ShareReplica
+from p2psync.replica.version import DocVersion
+
+log = logging.getLogger(__name__)
+
+EMPTY_UPDATE = b"\x00\x00"
+
+MAX_INDEX_ENTRIES = 1000
+
+Peer = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Store ``updates`` durably in the log of doc ``guid`` before the effects after it."""
+
+    guid: str
+    updates: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``message`` to ``peer``."""
+
+    peer: Peer
+    message: SyncMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """Drop ``peer``: it sent something that is not a valid update or state vector."""
+
+    peer: Peer
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """Doc ``guid`` was poisoned by a pycrdt panic: reload it from its log."""
+
+    guid: str
+
+
+Effect = Persist | Send | Disconnect | Reload
+
+
+@dataclass
+class _PeerState:
+    """What we know of one connected peer's copy of this share."""
+
+    index_id: bytes = b""
+    max_sequence: int = 0
+    sent_sequence: int = 0
+    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
+    requested: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Remembered:
+    """What a peer's index told us, kept across disconnects: a reconnect asks only for
+    the entries after ``max_sequence``, so the versions of the others must be kept."""
+
+    index_id: bytes = b""
+    max_sequence: int = 0
+    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
+
+
+class ShareSync:
+    """Keeps one share's replica in sync with the connected members."""
+
+    def __init__(self, replica: ShareReplica) -> None:
+        self.replica = replica
+        self._peers: dict[Peer, _PeerState] = {}
+        self._remembered: dict[Peer, _Remembered] = {}
+
+    @property
+    def share_id(self) -> bytes:
+        return self.replica.share_id
+
+    # -- peers -------------------------------------------------------------------
+
+    def peer_up(self, peer: Peer) -> list[Effect]:
+        """A member connected: ask for its index since what we saw last time."""
+        known = self._remembered.get(peer, _Remembered())
+        self._peers[peer] = _PeerState(known.index_id, known.max_sequence, 0, known.versions)
+        request = IndexRequest(self.share_id, known.index_id, known.max_sequence)
+        return [Send(peer, request)]
+
+    def peer_down(self, peer: Peer) -> None:
+        """A member disconnected; outstanding requests to it are forgotten."""
+        state = self._peers.pop(peer, None)
+        if state is not None:
+            self._remembered[peer] = _Remembered(state.index_id, state.max_sequence, state.versions)
+
+    def peers(self) -> list[Peer]:
+        return list(self._peers)
+
+    # -- messages ----------------------------------------------------------------
+
+    def receive(self, peer: Peer, message: SyncMessage) -> list[Effect]:
+        """Handle one message from ``peer``.
+
+        A malformed update or state vector ends in a Disconnect effect (after the
+        effects of whatever valid updates came before it in the same message).
+        """
+        state = self._peers.get(peer)
+        if state is None:
+            return []  # not connected (any more): ignore
+        try:
+            return self._dispatch(peer, state, message)
+        except _RejectedError as rejected:
+            return [*rejected.effects, Disconnect(peer, rejected.reason), *rejected.reload]
+
+    def _dispatch(self, peer: Peer, state: _PeerState, message: SyncMessage) -> list[Effect]:
+        match message:
+            case IndexRequest():
+                return self._answer_index_request(peer, state, message)
+            case Index():
+                return self._on_index(peer, state, message)
+            case SyncStep1():
+                doc = self.replica.get(message.guid)
+                try:
+                    update = doc.diff(message.state_vector) if doc else EMPTY_UPDATE
+                except UpdateError as exc:
+                    raise _RejectedError(str(exc)) from None
+                return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
+            case SyncStep2():
+                state.requested.discard(message.guid)
+                return self._integrate(message.guid, [message.update], source=peer)
+            case Update():
+                return self._integrate(message.guid, message.updates, source=peer)
+        return []
+
+    def _answer_index_request(
+        self, peer: Peer, state: _PeerState, request: IndexRequest
+    ) -> list[Effect]:
+        since = request.since if request.index_id == self.replica.index_id else 0
+        state.sent_sequence = since
+        return self._index_delta(peer, state, force=True)
+
+    def _on_index(self, peer: Peer, state: _PeerState, index: Index) -> list[Effect]:
+        if index.index_id != state.index_id:
+            state.versions.clear()
+        state.index_id = index.index_id
+        state.max_sequence = max(index.max_sequence, state.max_sequence)
+        effects: list[Effect] = []
+        for entry in index.entries:
+            seen = state.versions.get(entry.guid)
+            if seen is not None and seen[0] >= entry.sequence:
+                continue  # an older entry arriving late
+            state.versions[entry.guid] = (entry.sequence, entry.version)
+            doc = self.replica.get(entry.guid)
+            ours = doc.version() if doc else None
+            if entry.guid in state.requested or (
+                ours is not None
+                and ours.has_all_of(entry.version)
+                and ours.delete_digest == entry.version.delete_digest
+            ):
+                continue
+            state.requested.add(entry.guid)
+            sv = doc.state_vector() if doc else EMPTY_STATE_VECTOR
+            effects.append(Send(peer, SyncStep1(self.share_id, entry.guid, sv)))
+        return effects
+
+    # -- local changes -----------------------------------------------------------
+
+    def local_update(self, guid: str, update: bytes) -> list[Effect]:
+        """A local app changed doc ``guid``: store ``update`` as given, then flood.
+
+        Raises UpdateError if it is not a Yjs v1 update (nothing is stored).
+        """
+        doc = self.replica.get_or_create(guid)
+        integrated = doc.apply(update)
+        effects: list[Effect] = [Persist(guid, [update])]
+        if integrated:
+            self.replica.touch(guid)
+            effects += self._flood(guid, integrated, source=None)
+        return effects
+
+    def stored_updates(self, guid: str, updates: list[bytes]) -> list[Effect]:
+        """Updates another local process appended to the log of ``guid`` (already
+        durable): apply and flood. Malformed ones are skipped and logged."""
+        doc = self.replica.get_or_create(guid)
+        integrated: list[bytes] = []
+        for update in updates:
+            try:
+                integrated += doc.apply(update)
+            except UpdateError as exc:
+                log.warning("share %s: skipped an update appended to the log: %s", self._name, exc)
+        if not integrated:
+            return []
+        self.replica.touch(guid)
+        return self._flood(guid, integrated, source=None)
+
+    # -- index -------------------------------------------------------------------
+
+    def flush_index(self) -> list[Effect]:
+        """Index deltas (docs changed since the last one sent) for every peer."""
+        effects: list[Effect] = []
+        for peer, state in self._peers.items():
+            effects += self._index_delta(peer, state, force=False)
+        return effects
+
+    def _index_delta(self, peer: Peer, state: _PeerState, *, force: bool) -> list[Effect]:
+        entries = self.replica.entries_since(state.sent_sequence)
+        if not entries and not force:
+            return []
+        state.sent_sequence = self.replica.max_sequence
+        effects: list[Effect] = []
+        for start in range(0, max(len(entries), 1), MAX_INDEX_ENTRIES):
+            chunk = tuple(entries[start : start + MAX_INDEX_ENTRIES])
+            last = start + MAX_INDEX_ENTRIES >= len(entries)
+            # A peer that got only some chunks before a disconnect must ask again from
+            # the last entry it has, so each chunk claims only as far as it goes.
+            claimed = self.replica.max_sequence if last else chunk[-1].sequence
+            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, claimed, chunk)))
+        return effects
+
+    # -- status ------------------------------------------------------------------
+
+    def in_sync_with(self, peer: Peer) -> bool:
+        """True when ``peer`` has told us it holds exactly our version of every doc."""
+        state = self._peers.get(peer)
+        if state is None or state.requested:
+            return False
+        if state.sent_sequence < self.replica.max_sequence:
+            return False
+        if set(state.versions) - set(self.replica.guids()):
+            return False
+        for guid in self.replica.guids():
+            doc = self.replica.get(guid)
+            seen = state.versions.get(guid)
+            if doc is None or seen is None or seen[1] != doc.version():
+                return False
+        return True
+
+    # -- internals ---------------------------------------------------------------
+
+    @property
+    def _name(self) -> str:
+        return self.share_id.hex()[:8]
+
+    def _integrate(self, guid: str, updates: list[bytes], *, source: Peer) -> list[Effect]:
+        doc = self.replica.get_or_create(guid)
+        integrated: list[bytes] = []
+        error: UpdateError | None = None
+        for update in updates:
+            try:
+                integrated += doc.apply(update)
+            except UpdateError as exc:
+                error = exc
+                break
+        effects: list[Effect] = []
+        if integrated:
+            self.replica.touch(guid)
+            effects = [Persist(guid, integrated), *self._flood(guid, integrated, source=source)]
+        if error is not None:
+            reload: list[Effect] = [Reload(guid)] if doc.poisoned else []
+            raise _RejectedError(str(error), effects, reload)
+        return effects
+
+    def _flood(self, guid: str, updates: list[bytes], *, source: Peer | None) -> list[Effect]:
+        message = Update(self.share_id, guid, updates)
+        return [Send(peer, message) for peer in self._peers if peer != source]
+
+
+class _RejectedError(Exception):
+    """A peer's message failed validation part-way; carries the effects so far."""
+
+    def __init__(
+        self, reason: str, effects: list[Effect] | None = None, reload: list[Effect] | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.effects = effects or []
+        self.reload = reload or []
