@@ -18,7 +18,7 @@ import pycrdt
 import pytest
 
 from p2psync.replica.doc import DocReplica
-from p2psync.replica.messages import SyncMessage
+from p2psync.replica.messages import SyncMessage, Update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
 
@@ -194,8 +194,6 @@ def test_a_malformed_update_disconnects_the_peer_after_keeping_valid_ones() -> N
     sync = ShareSync(ShareReplica(SHARE))
     sync.peer_up("peer")
     good = edit(DocReplica("notes.md"), random.Random(1))
-    from p2psync.replica.messages import Update
-
     effects = sync.receive("peer", Update(SHARE, "notes.md", [good, b"\xff\xff\xff"]))
     assert isinstance(effects[0], Persist)
     assert effects[0].updates
