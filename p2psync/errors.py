@@ -68,3 +68,11 @@ class ControlError(P2PSyncError):
 
 class DaemonNotRunningError(ControlError):
     """No daemon answers on the control socket of this home."""
+
+
+class InvalidIdError(UsageError):
+    """Text that should be a device ID or share ID is not one (says why)."""
+
+
+class IdentityError(P2PSyncError):
+    """This device's key or certificate cannot be created or read (names the file)."""

@@ -36,6 +36,7 @@ class _Request(Generic[T]):
 
     work: Callable[[], T] | None  # None marks an append, which is grouped
     updates: Sequence[bytes] = ()
+    on_error: Callable[[BaseException], None] | None = None  # no caller waits for it
     done: trio.Event = field(default_factory=trio.Event)
     result: T | None = None
     error: BaseException | None = None
@@ -57,8 +58,11 @@ class LogWriter:
     until they are cancelled too.
     """
 
-    def __init__(self, doclog: DocLog) -> None:
+    def __init__(
+        self, doclog: DocLog, *, on_error: Callable[[BaseException], None] | None = None
+    ) -> None:
         self.log = doclog
+        self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -79,6 +83,8 @@ class LogWriter:
                 await trio.to_thread.run_sync(self._execute, batch)
                 for request in batch:
                     request.done.set()
+                    if request.error is not None and request.on_error is not None:
+                        request.on_error(request.error)
 
     async def aclose(self) -> None:
         """Stop accepting requests; ``run`` returns once the queued ones are done."""
@@ -91,6 +97,15 @@ class LogWriter:
         """
         if updates:
             await self._submit(_Request[None](None, updates))
+
+    async def enqueue(self, updates: Sequence[bytes]) -> None:
+        """Queue ``updates`` for appending without waiting for the fsync.
+
+        Blocks only while the queue is full (backpressure). Updates whose append
+        fails are reported to ``on_error`` (given to the constructor) and logged.
+        """
+        if updates:
+            await self._send.send(_Request[object](None, updates, on_error=self._on_error))
 
     async def read_new(self) -> list[bytes]:
         """Updates other processes appended since the last call (see DocLog.read_new)."""
@@ -139,6 +154,13 @@ class LogWriter:
         except Exception as exc:  # delivered to every caller of the group
             for request in appends:
                 request.error = exc
+
+
+def _log_error(doclog: DocLog) -> Callable[[BaseException], None]:
+    def report(error: BaseException) -> None:
+        log.error("%s: queued updates were not stored: %s", doclog.path, error)
+
+    return report
 
 
 async def _build_snapshot_in_subprocess(doclog: DocLog, prefix_end: int) -> bytes:

@@ -1,0 +1,260 @@
+"""Configuration: one device's settings, shares and peers, as frozen values.
+
+The file is ``config.toml`` in the device's home directory (``--home``). Loading
+validates everything and raises ConfigError naming the file and the field; nothing
+else in the program parses TOML. Changes are made by building a new Config
+(``dataclasses.replace``) and saving it atomically.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from p2psync.errors import ConfigError, InvalidIdError
+from p2psync.ids import DeviceId, ShareId
+
+CONFIG_VERSION = 1
+DEFAULT_PORT = 22070
+DEFAULT_LISTEN = f"0.0.0.0:{DEFAULT_PORT}"
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_NAME_CHARS = 64
+DEFAULT_SHARE_DIR_NAME = "P2PSync"
+
+
+class FolderMode(enum.StrEnum):
+    """What a member may do in a share (DESIGN.md §2)."""
+
+    SEND_RECEIVE = "send-receive"
+    RECEIVE_ONLY = "receive-only"
+    SEND_ONLY = "send-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One device that belongs to a share, and its mode."""
+
+    device_id: DeviceId
+    mode: FolderMode = FolderMode.SEND_RECEIVE
+
+
+@dataclass(frozen=True, slots=True)
+class ShareConfig:
+    """A shared folder: its ID, where it lives here, and who else holds it."""
+
+    id: ShareId
+    path: Path
+    members: tuple[Member, ...] = ()
+
+    def member(self, device_id: DeviceId) -> Member | None:
+        """The membership of ``device_id``, or None if it is not a member."""
+        return next((m for m in self.members if m.device_id == device_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConfig:
+    """A device we know, with the static addresses to dial it at (may be empty)."""
+
+    device_id: DeviceId
+    addresses: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the daemon is configured with."""
+
+    device_name: str
+    listen: str = DEFAULT_LISTEN
+    mdns: bool = True
+    peers: tuple[PeerConfig, ...] = ()
+    shares: tuple[ShareConfig, ...] = field(default=())
+
+    def share(self, share_id: ShareId) -> ShareConfig | None:
+        """The share with ``share_id``, or None."""
+        return next((s for s in self.shares if s.id == share_id), None)
+
+    def peer(self, device_id: DeviceId) -> PeerConfig | None:
+        """The peer entry of ``device_id``, or None."""
+        return next((p for p in self.peers if p.device_id == device_id), None)
+
+    def with_share(self, share: ShareConfig) -> Config:
+        """A copy with ``share`` added, or replacing the share with the same ID."""
+        others = tuple(s for s in self.shares if s.id != share.id)
+        return replace(self, shares=(*others, share))
+
+    def without_share(self, share_id: ShareId) -> Config:
+        """A copy without the share ``share_id``."""
+        return replace(self, shares=tuple(s for s in self.shares if s.id != share_id))
+
+    def with_peer(self, peer: PeerConfig) -> Config:
+        """A copy with ``peer`` added, or replacing the entry of the same device."""
+        others = tuple(p for p in self.peers if p.device_id != peer.device_id)
+        return replace(self, peers=(*others, peer))
+
+
+def default_config(home: Path) -> Config:
+    """The configuration of a first run: one default share holding just this device."""
+    name = socket.gethostname()[:MAX_NAME_CHARS] or "p2psync"
+    share = ShareConfig(ShareId.new(), (home / DEFAULT_SHARE_DIR_NAME).resolve())
+    return Config(device_name=name, shares=(share,))
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (IPv6 as ``[addr]:port``); raises ConfigError if malformed."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"{text!r} is not an address of the form HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port_text)
+
+
+# -- reading and writing ---------------------------------------------------------
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``. Raises ConfigError with the file and the problem."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: configuration is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+        return _from_toml(doc)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except (ConfigError, InvalidIdError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def save_config(path: Path, config: Config) -> None:
+    """Write ``config`` to ``path`` atomically (temp file, fsync, rename, dir fsync)."""
+    data = tomli_w.dumps(_to_toml(config)).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _to_toml(config: Config) -> dict[str, Any]:
+    return {
+        "version": CONFIG_VERSION,
+        "device": {"name": config.device_name},
+        "listen": {"address": config.listen, "mdns": config.mdns},
+        "peers": [
+            {"device_id": str(p.device_id), "addresses": list(p.addresses), "name": p.name}
+            for p in config.peers
+        ],
+        "shares": [
+            {
+                "id": str(s.id),
+                "path": str(s.path),
+                "members": [
+                    {"device_id": str(m.device_id), "mode": m.mode.value} for m in s.members
+                ],
+            }
+            for s in config.shares
+        ],
+    }
+
+
+def _from_toml(doc: dict[str, Any]) -> Config:
+    version = doc.get("version", CONFIG_VERSION)
+    if version != CONFIG_VERSION:
+        raise ConfigError(f"configuration version {version!r} is not supported")
+    device = _table(doc, "device")
+    listen = _table(doc, "listen")
+    peers = tuple(_peer(p) for p in _array(doc, "peers"))
+    shares = tuple(_share(s) for s in _array(doc, "shares"))
+    if len({s.id for s in shares}) != len(shares):
+        raise ConfigError("a share ID appears twice")
+    address = _str(listen, "address", DEFAULT_LISTEN)
+    parse_address(address)
+    return Config(
+        device_name=_str(device, "name", socket.gethostname())[:MAX_NAME_CHARS],
+        listen=address,
+        mdns=_bool(listen, "mdns", default=True),
+        peers=peers,
+        shares=shares,
+    )
+
+
+def _peer(table: dict[str, Any]) -> PeerConfig:
+    addresses = tuple(_str_item(a, "peers.addresses") for a in _array(table, "addresses"))
+    for address in addresses:
+        parse_address(address)
+    return PeerConfig(DeviceId.parse(_str(table, "device_id")), addresses, _str(table, "name", ""))
+
+
+def _share(table: dict[str, Any]) -> ShareConfig:
+    path = Path(_str(table, "path"))
+    if not path.is_absolute():
+        raise ConfigError(f"share path {str(path)!r} is not absolute")
+    members = tuple(
+        Member(DeviceId.parse(_str(m, "device_id")), _mode(_str(m, "mode", "send-receive")))
+        for m in _array(table, "members")
+    )
+    return ShareConfig(ShareId.parse(_str(table, "id")), path, members)
+
+
+def _mode(text: str) -> FolderMode:
+    try:
+        return FolderMode(text)
+    except ValueError:
+        modes = ", ".join(m.value for m in FolderMode)
+        raise ConfigError(f"folder mode {text!r} is not one of {modes}") from None
+
+
+def _table(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key!r} must be a table")
+    return value
+
+
+def _array(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{key!r} must be an array")
+    return value
+
+
+def _str(table: Any, key: str, default: str | None = None) -> str:
+    if not isinstance(table, dict):
+        raise ConfigError(f"expected a table holding {key!r}")
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"{key!r} is missing")
+    return _str_item(value, key)
+
+
+def _str_item(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key!r} must be a string")
+    return value
+
+
+def _bool(table: dict[str, Any], key: str, *, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key!r} must be true or false")
+    return value

@@ -1,0 +1,220 @@
+"""One share at run time: its doc logs, their writer tasks, and its sync engine.
+
+A ShareService loads every doc of the share from its log, owns one LogWriter task
+per doc, feeds the sync engine with what happens (peer messages, local changes,
+records other processes appended to a log) and carries out the engine's effects:
+updates are queued for durable storage, messages handed to the peer layer. Updates
+from peers are forwarded without waiting for our own fsync (the sender still holds
+them); a local change is acknowledged only once durable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+import trio
+
+from p2psync.config import ShareConfig
+from p2psync.daemon.events import EventBus
+from p2psync.errors import StorageError
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.messages import SyncMessage
+from p2psync.replica.share import ShareReplica
+from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
+from p2psync.storage import DocLog, LogWriter, should_compact
+from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+
+log = logging.getLogger(__name__)
+
+Peer = Hashable
+SendFn = Callable[[Peer, SyncMessage], None]
+DisconnectFn = Callable[[Peer, str], None]
+
+
+class ShareService:
+    """Runs one share. Start with ``await nursery.start(service.run)``."""
+
+    def __init__(
+        self,
+        config: ShareConfig,
+        events: EventBus,
+        *,
+        send: SendFn,
+        disconnect: DisconnectFn,
+    ) -> None:
+        self.config = config
+        self.events = events
+        self._send = send
+        self._disconnect = disconnect
+        self.sync = ShareSync(ShareReplica(config.id.raw))
+        self._writers: dict[str, LogWriter] = {}
+        self._compacting: set[str] = set()
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.config.path
+
+    @property
+    def name(self) -> str:
+        return str(self.config.id)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Load every doc, serve until cancelled; queued appends finish on the way out."""
+        docs_dir(self.root).mkdir(parents=True, exist_ok=True)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for path in sorted(docs_dir(self.root).glob("*.ylog")):
+                guid = guid_of_log(path)
+                if guid is not None:
+                    await self._open_doc(guid)
+            log.info("share %s: %d docs loaded from %s", self.name, len(self._writers), self.root)
+            task_status.started()
+            await trio.sleep_forever()
+
+    async def aclose(self) -> None:
+        """Let every writer finish its queue (the nursery then ends with them)."""
+        for writer in self._writers.values():
+            await writer.aclose()
+
+    # -- docs --------------------------------------------------------------------
+
+    async def _open_doc(self, guid: str) -> LogWriter:
+        """Open (recovering) the log of ``guid``, load the doc, start its writer."""
+        assert self._nursery is not None
+        path = log_path(self.root, guid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        opened = await trio.to_thread.run_sync(DocLog.open, path)
+        if opened.recovery is not None:
+            self.events.publish(
+                "log-recovered",
+                share=self.name,
+                doc=guid,
+                torn_bytes=opened.recovery.torn_bytes,
+                corruption=str(opened.recovery.corruption or ""),
+                quarantined_to=str(opened.recovery.quarantined_to or ""),
+            )
+        doc = DocReplica(guid, opened.updates)
+        if guid in self.sync.replica:
+            self.sync.replica.replace(doc)
+        else:
+            self.sync.replica.add(doc)
+        writer = LogWriter(opened.log, on_error=self._storage_failed(guid))
+        await self._nursery.start(writer.run)
+        self._writers[guid] = writer
+        return writer
+
+    async def _writer(self, guid: str) -> LogWriter:
+        writer = self._writers.get(guid)
+        return writer if writer is not None else await self._open_doc(guid)
+
+    def _storage_failed(self, guid: str) -> Callable[[BaseException], None]:
+        def report(error: BaseException) -> None:
+            self.events.publish("error", share=self.name, doc=guid, message=str(error))
+
+        return report
+
+    # -- inputs ------------------------------------------------------------------
+
+    def peer_up(self, peer: Peer) -> list[Effect]:
+        return self.sync.peer_up(peer)
+
+    def peer_down(self, peer: Peer) -> None:
+        self.sync.peer_down(peer)
+
+    async def receive(self, peer: Peer, message: SyncMessage) -> None:
+        """A message from a member."""
+        guid = getattr(message, "guid", None)
+        if isinstance(guid, str) and guid not in self._writers:
+            await self._open_doc(guid)
+        await self.execute(self.sync.receive(peer, message))
+
+    async def local_update(self, guid: str, update: bytes) -> None:
+        """Apply a local change; returns once it is durable. Raises UpdateError for
+        bytes that are not a Yjs v1 update, LogWriteError if it cannot be stored."""
+        writer = await self._writer(guid)
+        effects = self.sync.local_update(guid, update)
+        persist = [e for e in effects if isinstance(e, Persist)]
+        for effect in persist:
+            await writer.append(effect.updates)
+        await self.execute([e for e in effects if not isinstance(e, Persist)])
+
+    async def log_changed(self, path: Path) -> None:
+        """A filesystem event on a log file: apply what other processes appended."""
+        guid = guid_of_log(path)
+        if guid is None or path.parent != docs_dir(self.root):
+            return
+        if guid not in self._writers:
+            if path.exists():
+                await self._open_doc(guid)
+                await self.execute(self.sync.flush_index())
+            return
+        try:
+            updates = await self._writers[guid].read_new()
+        except StorageError as exc:
+            log.error("share %s: %s", self.name, exc)
+            self.events.publish("error", share=self.name, doc=guid, message=str(exc))
+            return
+        if updates:
+            await self.execute(self.sync.stored_updates(guid, updates))
+
+    def flush_index(self) -> list[Effect]:
+        return self.sync.flush_index()
+
+    # -- effects -----------------------------------------------------------------
+
+    async def execute(self, effects: list[Effect]) -> None:
+        """Carry out the engine's effects in order."""
+        for effect in effects:
+            match effect:
+                case Persist():
+                    writer = await self._writer(effect.guid)
+                    await writer.enqueue(effect.updates)
+                    self._maybe_compact(effect.guid, writer)
+                case Send():
+                    self._send(effect.peer, effect.message)
+                case Disconnect():
+                    self.events.publish("error", share=self.name, message=effect.reason)
+                    self._disconnect(effect.peer, effect.reason)
+                case Reload():
+                    await self._reload(effect.guid)
+
+    async def _reload(self, guid: str) -> None:
+        writer = self._writers.pop(guid, None)
+        if writer is not None:
+            await writer.aclose()
+        await self._open_doc(guid)
+
+    def _maybe_compact(self, guid: str, writer: LogWriter) -> None:
+        if guid in self._compacting or not should_compact(writer.log.stats):
+            return
+        assert self._nursery is not None
+        self._compacting.add(guid)
+        self._nursery.start_soon(self._compact, guid, writer)
+
+    async def _compact(self, guid: str, writer: LogWriter) -> None:
+        try:
+            await writer.compact()
+        except StorageError as exc:
+            log.error("share %s: compaction of %s failed: %s", self.name, guid, exc)
+        finally:
+            self._compacting.discard(guid)
+
+    # -- status ------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """Share state for the control API."""
+        return {
+            "id": self.name,
+            "path": str(self.root),
+            "docs": len(self.sync.replica),
+            "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
+            "peers_connected": [str(p) for p in self.sync.peers()],
+        }
+
+    def doc_state(self, guid: str) -> bytes | None:
+        """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown."""
+        doc = self.sync.replica.get(guid)
+        return doc.full_state() if doc is not None else None

@@ -1,0 +1,1 @@
+"""Trio network adapters: device identity, TLS transport, peer connections."""
