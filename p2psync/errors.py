@@ -76,3 +76,19 @@ class InvalidIdError(UsageError):
 
 class IdentityError(P2PSyncError):
     """This device's key or certificate cannot be created or read (names the file)."""
+
+
+class ProtocolError(P2PSyncError):
+    """The sync protocol was violated."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to do something the protocol does not allow now (our bug)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something invalid. ``code`` is sent in a Goodbye before closing."""
+
+    def __init__(self, message: str, code: str = "protocol-error") -> None:
+        super().__init__(message)
+        self.code = code

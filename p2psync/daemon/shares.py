@@ -19,8 +19,8 @@ import trio
 from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
 from p2psync.errors import StorageError
+from p2psync.protocol.messages import SyncMessage
 from p2psync.replica.doc import DocReplica
-from p2psync.replica.messages import SyncMessage
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
 from p2psync.storage import DocLog, LogWriter, should_compact

@@ -14,7 +14,7 @@ import pycrdt
 
 from p2psync.errors import UpdateError
 from p2psync.ids import new_client_id
-from p2psync.replica.version import DocVersion, decode_state_vector, delete_set_digest
+from p2psync.protocol.yjs import DocVersion, decode_state_vector, delete_set_digest
 from p2psync.storage.compaction import YDoc
 
 

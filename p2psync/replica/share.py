@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
+from p2psync.protocol.messages import IndexEntry
 from p2psync.replica.doc import DocReplica
-from p2psync.replica.version import DocVersion
 
 INDEX_ID_BYTES = 8
-
-
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """One doc as our index advertises it."""
-
-    guid: str
-    sequence: int
-    version: DocVersion
 
 
 class ShareReplica:

@@ -18,7 +18,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from p2psync.errors import UpdateError
-from p2psync.replica.messages import (
+from p2psync.protocol.messages import (
     EMPTY_STATE_VECTOR,
     Index,
     IndexRequest,
@@ -27,8 +27,8 @@ from p2psync.replica.messages import (
     SyncStep2,
     Update,
 )
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.version import DocVersion
 
 log = logging.getLogger(__name__)
 

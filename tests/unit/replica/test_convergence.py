@@ -17,8 +17,8 @@ from typing import Any
 import pycrdt
 import pytest
 
+from p2psync.protocol.messages import SyncMessage, Update
 from p2psync.replica.doc import DocReplica
-from p2psync.replica.messages import SyncMessage, Update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
 

@@ -1,6 +1,6 @@
 """The sync engine's messages: what replicas of a share say to each other.
 
-These are domain values; the protocol package encodes them on the wire. Every message
+The sync engine (replica/) speaks in these values; wire.py encodes them. Every message
 names its share, and every doc message its doc guid.
 """
 
@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2psync.replica.share import IndexEntry
+from p2psync.protocol.yjs import DocVersion
 
 EMPTY_STATE_VECTOR = b"\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One doc as a replica's index advertises it."""
+
+    guid: str
+    sequence: int
+    version: DocVersion
 
 
 @dataclass(frozen=True, slots=True)
