@@ -1,0 +1,324 @@
+"""Peer connections: accept, dial with backoff, one connection per device, routing.
+
+The PeerManager owns every connection. Each authenticated connection has exactly one
+sender task (draining a bounded queue) and one receiver task; a peer that cannot keep
+up with its queue is disconnected rather than allowed to grow memory. When both
+devices dial each other at once, both keep the connection whose client is the device
+with the smaller ID, so exactly one survives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from p2psync.config import Config, parse_address
+from p2psync.daemon.events import EventBus
+from p2psync.daemon.shares import ShareService
+from p2psync.errors import P2PSyncError, RemoteProtocolError
+from p2psync.ids import DeviceId, ShareId
+from p2psync.net.identity import Identity
+from p2psync.net.transport import HandshakeError, PeerChannel, handshake
+from p2psync.protocol import connection as proto
+from p2psync.protocol import wire
+from p2psync.protocol.messages import SyncMessage
+
+log = logging.getLogger(__name__)
+
+SEND_QUEUE_MESSAGES = 10_000
+MAX_PENDING_HANDSHAKES = 32
+MAX_PENDING_DEVICES = 100
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 60.0
+INDEX_FLUSH_DELAY_S = 0.02
+
+
+@dataclass
+class Link:
+    """One authenticated connection and its outgoing queue."""
+
+    channel: PeerChannel
+    send: trio.MemorySendChannel[SyncMessage | wire.Ping | wire.Pong]
+    receive: trio.MemoryReceiveChannel[SyncMessage | wire.Ping | wire.Pong]
+    cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
+    since: float = field(default_factory=time.time)
+    bytes_in: int = 0
+    messages_in: int = 0
+
+
+@dataclass
+class PeerInfo:
+    """What status shows about a device we know or that tried to connect."""
+
+    device_id: DeviceId
+    name: str = ""
+    address: str = ""
+    last_seen: float = 0.0
+    last_error: str = ""
+
+
+class PeerManager:
+    """Connections to every peer, and routing between them and the shares."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        config: Callable[[], Config],
+        shares: Callable[[], dict[ShareId, ShareService]],
+        events: EventBus,
+    ) -> None:
+        self.identity = identity
+        self._config = config
+        self._shares = shares
+        self.events = events
+        self.links: dict[DeviceId, Link] = {}
+        self.known: dict[DeviceId, PeerInfo] = {}
+        self.pending: dict[DeviceId, PeerInfo] = {}
+        self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
+        self._flush_needed = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._dialers: set[DeviceId] = set()
+
+    # -- services ----------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the dialers and the index flusher until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._flush_indexes)
+            self.refresh_dialers()
+            task_status.started()
+            await trio.sleep_forever()
+
+    def refresh_dialers(self) -> None:
+        """Start a dialer for every configured peer address not yet dialed."""
+        if self._nursery is None:
+            return
+        for peer in self._config().peers:
+            if peer.addresses and peer.device_id not in self._dialers:
+                self._dialers.add(peer.device_id)
+                self._nursery.start_soon(self._dial_forever, peer.device_id)
+
+    async def serve(self, listeners: list[trio.SocketListener]) -> None:
+        """Accept connections on ``listeners`` until cancelled."""
+        await trio.serve_listeners(self._accepted, listeners)
+
+    async def _accepted(self, stream: trio.SocketStream) -> None:
+        if not self._handshakes.value:
+            await trio.aclose_forcefully(stream)  # too many handshakes in flight
+            return
+        address = _address_of(stream)
+        async with self._handshakes:
+            try:
+                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
+                    channel = await handshake(
+                        stream, role=proto.Role.SERVER, identity=self.identity,
+                        device_name=self._config().device_name, authorize=self._authorize,
+                        address=address,
+                    )  # fmt: skip
+            except (HandshakeError, trio.TooSlowError) as exc:
+                log.info("connection from %s refused: %s", address, exc)
+                await trio.aclose_forcefully(stream)
+                return
+        await self._run_link(channel)
+
+    def _authorize(self, device: DeviceId, name: str, address: str) -> str | None:
+        if device == self.identity.device_id:
+            return "self"
+        if not self._is_member_anywhere(device):
+            if device not in self.pending and len(self.pending) < MAX_PENDING_DEVICES:
+                self.pending[device] = PeerInfo(device, name, address, time.time())
+                self.events.publish(
+                    "pending-device", device=str(device), name=name, address=address
+                )
+            return "unknown-device"
+        return None
+
+    def _is_member_anywhere(self, device: DeviceId) -> bool:
+        config = self._config()
+        return any(s.member(device) for s in config.shares) or config.peer(device) is not None
+
+    async def _dial_forever(self, device: DeviceId) -> None:
+        """Keep one connection to ``device`` up, with jittered exponential backoff."""
+        failures = 0
+        while True:
+            peer = self._config().peer(device)
+            if peer is None or not peer.addresses:
+                self._dialers.discard(device)
+                return
+            if device not in self.links:
+                if await self._dial_once(device, peer.addresses):
+                    failures = 0
+                else:
+                    failures += 1
+            delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * math.pow(2, failures))
+            await trio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+
+    async def _dial_once(self, device: DeviceId, addresses: tuple[str, ...]) -> bool:
+        for address in addresses:
+            host, port = parse_address(address)
+            try:
+                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
+                    stream = await trio.open_tcp_stream(host, port)
+                    channel = await handshake(
+                        stream, role=proto.Role.CLIENT, identity=self.identity,
+                        device_name=self._config().device_name, expected=device, address=address,
+                    )  # fmt: skip
+            except (OSError, HandshakeError, trio.TooSlowError) as exc:
+                self._info(device).last_error = str(exc)
+                log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
+                continue
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run_link, channel)
+            return True
+        return False
+
+    # -- one connection ----------------------------------------------------------
+
+    async def _run_link(self, channel: PeerChannel) -> None:
+        device = channel.device_id
+        existing = self.links.get(device)
+        if existing is not None:
+            if not self._keep_new(channel, existing.channel):
+                await channel.goodbye("duplicate", "already connected")
+                return
+            existing.cancel.cancel()
+            await existing.channel.goodbye("duplicate", "replaced by a newer connection")
+        send, receive = trio.open_memory_channel[SyncMessage | wire.Ping | wire.Pong](
+            SEND_QUEUE_MESSAGES
+        )
+        link = Link(channel, send, receive)
+        self.links[device] = link
+        info = self._info(device)
+        info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
+        log.info(
+            "peer %s (%s) connected at %s", device.short(), channel.device_name, channel.address
+        )
+        self.events.publish("peer-connected", device=str(device), name=channel.device_name)
+        try:
+            with link.cancel:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._sender, link)
+                    for share in self._member_shares(device):
+                        await share.execute(share.peer_up(device))
+                    await self._receiver(link)
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                if self.links.get(device) is link:
+                    del self.links[device]
+                    for share in self._shares().values():
+                        share.peer_down(device)
+                    self.events.publish("peer-disconnected", device=str(device))
+                info.last_seen = time.time()
+                await trio.aclose_forcefully(channel.stream)
+
+    def _keep_new(self, new: PeerChannel, old: PeerChannel) -> bool:
+        """Both ends decide alike: keep the connection dialed by the smaller device ID."""
+        smaller_is_us = self.identity.device_id < new.device_id
+        wanted = proto.Role.CLIENT if smaller_is_us else proto.Role.SERVER
+        return new.role is wanted and old.role is not wanted
+
+    async def _sender(self, link: Link) -> None:
+        """The one task writing to this socket; pings when we have been quiet."""
+        try:
+            while True:
+                message: SyncMessage | wire.Ping | wire.Pong = wire.Ping()
+                with trio.move_on_after(proto.PING_INTERVAL_S):
+                    message = await link.receive.receive()
+                await link.channel.send(message)  # never cancelled mid-write by the timer
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
+            link.cancel.cancel()
+
+    async def _receiver(self, link: Link) -> None:
+        device = link.channel.device_id
+        while True:
+            try:
+                with trio.fail_after(proto.IDLE_TIMEOUT_S):
+                    event = await link.channel.next_event()
+            except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+            except trio.TooSlowError:
+                await link.channel.goodbye("timeout", "no traffic")
+                return
+            except RemoteProtocolError as exc:
+                log.warning("peer %s broke the protocol: %s", device.short(), exc)
+                self.events.publish("error", device=str(device), message=str(exc))
+                await link.channel.goodbye(exc.code, str(exc))
+                return
+            self._info(device).last_seen = time.time()
+            match event:
+                case proto.MessageReceived():
+                    await self._route(device, event.message)
+                case proto.PingReceived():
+                    self.send(device, wire.Pong())
+                case proto.Closed():
+                    log.info("peer %s said goodbye: %s", device.short(), event.message)
+                    return
+                case _:
+                    pass
+
+    async def _route(self, device: DeviceId, message: SyncMessage) -> None:
+        share = self._shares().get(ShareId(message.share_id))
+        if share is None or share.config.member(device) is None:
+            return  # not a member: it gets nothing and changes nothing
+        try:
+            await share.execute(share.sync.receive(device, message))
+        except P2PSyncError as exc:
+            self.disconnect(device, str(exc))
+        self._flush_needed.set()
+
+    # -- used by the shares ------------------------------------------------------
+
+    def send(self, device: object, message: SyncMessage | wire.Ping | wire.Pong) -> None:
+        """Queue ``message`` for ``device``; a peer whose queue is full is dropped."""
+        assert isinstance(device, DeviceId)
+        link = self.links.get(device)
+        if link is None:
+            return
+        try:
+            link.send.send_nowait(message)
+        except trio.WouldBlock:
+            self.disconnect(device, "cannot keep up")
+        self._flush_needed.set()
+
+    def disconnect(self, device: object, reason: str) -> None:
+        assert isinstance(device, DeviceId)
+        link = self.links.get(device)
+        if link is not None:
+            log.warning("disconnecting %s: %s", device.short(), reason)
+            link.cancel.cancel()
+
+    def request_flush(self) -> None:
+        self._flush_needed.set()
+
+    async def _flush_indexes(self) -> None:
+        while True:
+            await self._flush_needed.wait()
+            await trio.sleep(INDEX_FLUSH_DELAY_S)
+            self._flush_needed = trio.Event()
+            for share in self._shares().values():
+                await share.execute(share.flush_index())
+
+    def _member_shares(self, device: DeviceId) -> list[ShareService]:
+        return [s for s in self._shares().values() if s.config.member(device) is not None]
+
+    def _info(self, device: DeviceId) -> PeerInfo:
+        info = self.known.get(device)
+        if info is None:
+            info = self.known[device] = PeerInfo(device)
+        return info
+
+
+def _address_of(stream: trio.SocketStream) -> str:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:
+        return "?"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,217 @@
+"""TLS 1.3 transport and the authenticated handshake, over Trio streams.
+
+Python's ``ssl`` cannot accept an unknown self-signed client certificate and then
+report it, so authentication is split (docs/protocol.md):
+
+- the client pins the server: the SHA-256 of the certificate the server presents in
+  the TLS handshake must be the device ID it dialed;
+- the client proves its own identity inside the session: it sends its certificate
+  and a signature over a transcript binding both Hello nonces and both certificates,
+  so the proof cannot be replayed on another connection or relayed by a third party.
+
+``handshake`` returns a ``PeerChannel`` only once both sides are authenticated; any
+failure raises HandshakeError and no share data has been exchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+
+from p2psync import __version__
+from p2psync.errors import P2PSyncError, RemoteProtocolError
+from p2psync.ids import DeviceId
+from p2psync.net.identity import Identity, verify_signature
+from p2psync.protocol import connection as proto
+from p2psync.protocol import wire
+from p2psync.protocol.messages import SyncMessage
+
+ALPN_PROTOCOL = "p2psync/1"
+Authorize = Callable[[DeviceId, str, str], str | None]
+RECEIVE_BYTES = 65536
+
+
+class HandshakeError(P2PSyncError):
+    """A connection could not be authenticated. ``code`` says why (for status/logs)."""
+
+    def __init__(self, message: str, code: str = "handshake-failed") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def server_context(identity: Identity) -> ssl.SSLContext:
+    """TLS 1.3 server context presenting our certificate; clients prove themselves later."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(identity.cert_path, identity.key_path)
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols([ALPN_PROTOCOL])
+    context.options |= ssl.OP_NO_TICKET
+    return context
+
+
+def client_context() -> ssl.SSLContext:
+    """TLS 1.3 client context; the server certificate is pinned by device ID instead."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols([ALPN_PROTOCOL])
+    context.options |= ssl.OP_NO_TICKET
+    return context
+
+
+@dataclass
+class PeerChannel:
+    """An authenticated connection: send and receive sync messages."""
+
+    device_id: DeviceId
+    device_name: str
+    version: int
+    role: proto.Role
+    stream: trio.SSLStream[trio.SocketStream]
+    conn: proto.Connection
+    address: str
+
+    async def send(self, message: SyncMessage | wire.Ping | wire.Pong) -> None:
+        await self.stream.send_all(self.conn.send(message))
+
+    async def goodbye(self, code: str, message: str) -> None:
+        """Say why we close, then close (best effort, never raises)."""
+        try:
+            with trio.move_on_after(2):
+                await self.stream.send_all(self.conn.close(code, message))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
+            pass
+        await trio.aclose_forcefully(self.stream)
+
+    async def next_event(self) -> proto.Event:
+        """The next event from the peer; raises EOFError when the stream ends."""
+        while True:
+            event = self.conn.next_event()
+            if not isinstance(event, proto.NeedData):
+                return event
+            data = await self.stream.receive_some(RECEIVE_BYTES)
+            if not data:
+                raise EOFError("the peer closed the connection")
+            self.conn.receive_data(bytes(data))
+
+
+def _hello(identity_name: str) -> wire.Hello:
+    return wire.Hello(proto.SUPPORTED_VERSIONS, identity_name, __version__, os.urandom(32))
+
+
+async def handshake(
+    stream: trio.SocketStream,
+    *,
+    role: proto.Role,
+    identity: Identity,
+    device_name: str,
+    expected: DeviceId | None = None,
+    authorize: Authorize | None = None,
+    address: str = "",
+) -> PeerChannel:
+    """TLS, Hello and authentication. The caller bounds it with a deadline.
+
+    ``expected`` (client) is the device we dialed. ``authorize`` (server) is called
+    with the proven device ID, its name and address, and returns None to accept or a
+    Goodbye code to refuse (unknown device, ourselves...). Raises HandshakeError.
+    """
+    context = client_context() if role is proto.Role.CLIENT else server_context(identity)
+    tls = trio.SSLStream(stream, context, server_side=role is proto.Role.SERVER)
+    conn = proto.Connection(role, _hello(device_name))
+    try:
+        await tls.do_handshake()
+        if role is proto.Role.CLIENT:
+            return await _client_side(tls, conn, identity, expected, address)
+        return await _server_side(tls, conn, identity, authorize, address)
+    except RemoteProtocolError as exc:
+        await _close_quietly(tls, conn, exc.code, str(exc))
+        raise HandshakeError(str(exc), exc.code) from exc
+    except HandshakeError:
+        await trio.aclose_forcefully(tls)
+        raise
+    except (
+        trio.BrokenResourceError,
+        trio.ClosedResourceError,
+        ssl.SSLError,
+        OSError,
+        EOFError,
+    ) as exc:
+        await trio.aclose_forcefully(tls)
+        raise HandshakeError(f"connection failed during the handshake: {exc}") from exc
+
+
+async def _exchange_hellos(
+    tls: trio.SSLStream[trio.SocketStream], conn: proto.Connection, peer: DeviceId, address: str
+) -> PeerChannel:
+    await tls.send_all(conn.start())
+    channel = PeerChannel(peer, "", 0, conn.role, tls, conn, address)
+    event = await channel.next_event()
+    if not isinstance(event, proto.HelloReceived):
+        raise HandshakeError(f"expected a hello, got {type(event).__name__}")
+    channel.device_name, channel.version = event.hello.device_name, event.version
+    return channel
+
+
+async def _client_side(
+    tls: trio.SSLStream[trio.SocketStream],
+    conn: proto.Connection,
+    identity: Identity,
+    expected: DeviceId | None,
+    address: str,
+) -> PeerChannel:
+    server_cert = tls.getpeercert(binary_form=True)
+    if server_cert is None:
+        raise HandshakeError("the server presented no certificate", "no-certificate")
+    server_id = DeviceId.from_certificate_der(server_cert)
+    if expected is not None and server_id != expected:
+        message = f"{address} is device {server_id.short()}, not {expected.short()}"
+        raise HandshakeError(message, "wrong-device")
+    channel = await _exchange_hellos(tls, conn, server_id, address)
+    transcript = conn.transcript(server_cert, identity.cert_der)
+    await tls.send_all(conn.send_auth(identity.cert_der, identity.sign(transcript)))
+    event = await channel.next_event()
+    if isinstance(event, proto.Closed):
+        raise HandshakeError(f"refused by the peer: {event.message}", event.code)
+    if not isinstance(event, proto.Established):
+        raise HandshakeError(f"expected auth-ok, got {type(event).__name__}")
+    return channel
+
+
+async def _server_side(
+    tls: trio.SSLStream[trio.SocketStream],
+    conn: proto.Connection,
+    identity: Identity,
+    authorize: Authorize | None,
+    address: str,
+) -> PeerChannel:
+    channel = await _exchange_hellos(tls, conn, identity.device_id, address)
+    event = await channel.next_event()
+    if not isinstance(event, proto.AuthRequested):
+        raise HandshakeError(f"expected auth, got {type(event).__name__}")
+    transcript = conn.transcript(identity.cert_der, event.certificate)
+    if not verify_signature(event.certificate, transcript, event.signature):
+        raise HandshakeError("the client's proof of identity is invalid", "bad-proof")
+    channel.device_id = DeviceId.from_certificate_der(event.certificate)
+    refusal = authorize(channel.device_id, channel.device_name, address) if authorize else None
+    if refusal is not None:
+        await tls.send_all(conn.close(refusal, "not accepted by this device"))
+        raise HandshakeError(f"refused device {channel.device_id.short()}: {refusal}", refusal)
+    await tls.send_all(conn.accept())
+    return channel
+
+
+async def _close_quietly(
+    tls: trio.SSLStream[trio.SocketStream], conn: proto.Connection, code: str, message: str
+) -> None:
+    try:
+        with trio.move_on_after(2):
+            await tls.send_all(conn.close(code, message))
+    except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
+        pass
+    await trio.aclose_forcefully(tls)
