@@ -1,0 +1,43 @@
+"""What every subcommand gets: the device's home and a way to reach its daemon."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from p2psync.config import Config, save_config
+from p2psync.daemon.client import ControlClient
+from p2psync.daemon.daemon import load_or_init_config
+from p2psync.daemon.home import Home
+from p2psync.errors import DaemonNotRunningError
+
+
+@dataclass(frozen=True)
+class Context:
+    home: Home
+
+    def client(self) -> ControlClient | None:
+        """A connection to the running daemon, or None if none runs."""
+        try:
+            return ControlClient(self.home.socket_path)
+        except DaemonNotRunningError:
+            return None
+
+    def call(self, method: str, **params: Any) -> Any:
+        """Call the daemon; raises DaemonNotRunningError if it is not running."""
+        with ControlClient(self.home.socket_path) as client:
+            return client.call(method, **params)
+
+    def config(self) -> Config:
+        self.home.ensure()
+        return load_or_init_config(self.home)
+
+    def save(self, config: Config) -> None:
+        save_config(self.home.config_path, config)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

@@ -1,0 +1,88 @@
+"""``p2psync doc export FILE`` and ``p2psync doc apply FILE UPDATE``.
+
+A file inside a share names a doc (its path relative to the share). With a running
+daemon the change goes through it; without one, ``apply`` appends to the doc's log
+directly (the daemon picks it up when it starts) and ``export`` reads the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from pathlib import Path
+
+import pycrdt
+
+from p2psync.cli.context import Context
+from p2psync.config import ShareConfig
+from p2psync.errors import UpdateError, UsageError
+from p2psync.storage import append_update, read_state
+from p2psync.storage.layout import guid_for_file, log_path
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doc = commands.add_parser("doc", help="read or change a document as Yjs updates")
+    sub = doc.add_subparsers(dest="doc_command", required=True)
+    export = sub.add_parser("export", help="write a doc as one Yjs v1 update")
+    export.add_argument("file")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(func=run_export)
+    apply = sub.add_parser("apply", help="apply a Yjs v1 update to a doc as a local change")
+    apply.add_argument("file")
+    apply.add_argument("update", help="file holding the update ('-' for standard input)")
+    apply.set_defaults(func=run_apply)
+
+
+def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
+    path = Path(file).expanduser().resolve()
+    for share in ctx.config().shares:
+        if path.is_relative_to(share.path.resolve()):
+            return share, guid_for_file(share.path, path)
+    raise UsageError(f"{file} is not inside a shared folder")
+
+
+def _check_update(update: bytes) -> None:
+    """Refuse bytes pycrdt cannot load (pycrdt silently ignores Yjs v2 updates)."""
+    try:
+        pycrdt.Doc().apply_update(update)
+    except ValueError as exc:
+        raise UpdateError(f"not a Yjs v1 update: {exc}") from None
+
+
+def run_apply(args: argparse.Namespace, ctx: Context) -> int:
+    share, guid = _locate(ctx, args.file)
+    try:
+        update = sys.stdin.buffer.read() if args.update == "-" else Path(args.update).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.update}: {exc.strerror}") from None
+    _check_update(update)
+    client = ctx.client()
+    if client is not None:
+        with client:
+            encoded = base64.b64encode(update).decode()
+            client.call("doc.apply", share=str(share.id), doc=guid, update=encoded)
+        return 0
+    target = log_path(share.path, guid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    append_update(target, update)
+    return 0
+
+
+def run_export(args: argparse.Namespace, ctx: Context) -> int:
+    share, guid = _locate(ctx, args.file)
+    client = ctx.client()
+    if client is not None:
+        with client:
+            reply = client.call("doc.export", share=str(share.id), doc=guid)
+        state = base64.b64decode(reply["update"])
+    else:
+        try:
+            state = read_state(log_path(share.path, guid))
+        except FileNotFoundError:
+            raise UsageError(f"{args.file} has no document yet") from None
+    if args.output:
+        Path(args.output).write_bytes(state)
+    else:
+        sys.stdout.buffer.write(state)
+    return 0

@@ -1,0 +1,55 @@
+"""Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
+
+Exit codes: 0 success, 1 failure reported by the command, 2 usage error, 3 no daemon
+running, 4 storage error, 5 other p2psync error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from p2psync import __version__
+from p2psync.cli import doc, ident, peer, run, shares, status
+from p2psync.cli.context import Context
+from p2psync.daemon.home import Home
+from p2psync.errors import DaemonNotRunningError, P2PSyncError, StorageError, UsageError
+
+EXIT_USAGE = 2
+EXIT_NO_DAEMON = 3
+EXIT_STORAGE = 4
+EXIT_ERROR = 5
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="p2psync", description="Serverless LAN document sync.")
+    parser.add_argument("--version", action="version", version=f"p2psync {__version__}")
+    parser.add_argument("--home", type=Path, help="directory of this device (default: XDG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (ident, run, shares, peer, status, doc):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = Context(Home.resolve(args.home))
+    try:
+        code: int = args.func(args, ctx)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except DaemonNotRunningError as exc:
+        print(f"p2psync: {exc}", file=sys.stderr)
+        return EXIT_NO_DAEMON
+    except UsageError as exc:
+        print(f"p2psync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StorageError as exc:
+        print(f"p2psync: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except P2PSyncError as exc:
+        print(f"p2psync: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return code

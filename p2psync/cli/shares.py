@@ -1,0 +1,91 @@
+"""``p2psync share add|list|remove`` and ``share member add``."""
+
+from __future__ import annotations
+
+import argparse
+
+from p2psync.cli.context import Context, print_json
+from p2psync.config import FolderMode
+from p2psync.daemon.daemon import add_member, share_from_params
+from p2psync.errors import UsageError
+from p2psync.ids import ShareId
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    share = commands.add_parser("share", help="manage shared folders")
+    sub = share.add_subparsers(dest="share_command", required=True)
+    add = sub.add_parser("add", help="share a folder")
+    add.add_argument("path")
+    add.add_argument("--id", help="join an existing share by its ID")
+    add.set_defaults(func=run_add)
+    listing = sub.add_parser("list", help="list shares")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=run_list)
+    remove = sub.add_parser("remove", help="stop sharing a folder (its files stay)")
+    remove.add_argument("share")
+    remove.set_defaults(func=run_remove)
+    member = sub.add_parser("member", help="manage share members")
+    member_sub = member.add_subparsers(dest="member_command", required=True)
+    member_add = member_sub.add_parser("add", help="add a device to a share")
+    member_add.add_argument("share")
+    member_add.add_argument("device")
+    member_add.add_argument("--mode", default="send-receive", choices=[m.value for m in FolderMode])
+    member_add.set_defaults(func=run_member_add)
+
+
+def run_add(args: argparse.Namespace, ctx: Context) -> int:
+    params = {"path": args.path, "id": args.id}
+    client = ctx.client()
+    if client is not None:
+        with client:
+            print(client.call("share.add", **params)["id"])
+        return 0
+    config = ctx.config()
+    share = share_from_params(params, config)
+    share.path.mkdir(parents=True, exist_ok=True)
+    ctx.save(config.with_share(share))
+    print(share.id)
+    return 0
+
+
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    config = ctx.config()
+    rows = [
+        {
+            "id": str(s.id),
+            "path": str(s.path),
+            "members": [{"device_id": str(m.device_id), "mode": m.mode.value} for m in s.members],
+        }
+        for s in config.shares
+    ]
+    if args.json:
+        print_json({"shares": rows})
+    else:
+        for row in rows:
+            print(f"{row['id']}  {row['path']}  ({len(row['members'])} other members)")
+    return 0
+
+
+def run_remove(args: argparse.Namespace, ctx: Context) -> int:
+    share_id = ShareId.parse(args.share)
+    client = ctx.client()
+    if client is not None:
+        with client:
+            client.call("share.remove", share=str(share_id))
+        return 0
+    config = ctx.config()
+    if config.share(share_id) is None:
+        raise UsageError(f"no share {share_id}")
+    ctx.save(config.without_share(share_id))
+    return 0
+
+
+def run_member_add(args: argparse.Namespace, ctx: Context) -> int:
+    params = {"share": args.share, "device": args.device, "mode": args.mode}
+    client = ctx.client()
+    if client is not None:
+        with client:
+            client.call("share.member.add", **params)
+        return 0
+    ctx.save(add_member(ctx.config(), params))
+    return 0
