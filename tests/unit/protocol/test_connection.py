@@ -14,7 +14,7 @@ from p2psync.errors import LocalProtocolError, RemoteProtocolError
 from p2psync.protocol import connection as c
 from p2psync.protocol import wire
 from p2psync.protocol.frames import MAX_FRAME_BYTES
-from p2psync.protocol.messages import IndexRequest, SyncStep1, Update
+from p2psync.protocol.messages import IndexRequest, SyncMessage, SyncStep1, Update
 
 SHARE = b"s" * 16
 
@@ -57,8 +57,11 @@ def established(chunk: int = 0) -> tuple[c.Connection, c.Connection]:
 @pytest.mark.parametrize("chunk", [0, 1, 7])
 def test_handshake_and_sync_messages(chunk: int) -> None:
     client, server = established(chunk)
-    messages = [IndexRequest(SHARE, b"", 0), SyncStep1(SHARE, "a.md", b"\x00"),
-                Update(SHARE, "b.md", [b"u1", b"u2"])]  # fmt: skip
+    messages: list[SyncMessage] = [
+        IndexRequest(SHARE, b"", 0),
+        SyncStep1(SHARE, "a.md", b"\x00"),
+        Update(SHARE, "b.md", [b"u1", b"u2"]),
+    ]
     data = b"".join(client.send(m) for m in messages)
     assert feed(server, data, chunk=chunk) == [c.MessageReceived(m) for m in messages]
 
@@ -89,7 +92,7 @@ def test_sync_before_auth_is_refused_both_ways() -> None:
 
 
 def frame(body: object) -> bytes:
-    payload = msgpack.packb(body)
+    payload: bytes = msgpack.packb(body)
     return struct.pack(">I", len(payload)) + payload
 
 
