@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+YJS := tests/interop/node_modules/.package-lock.json
 
 .PHONY: run test lint typecheck check bench clean
 
@@ -17,7 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/p2psync run
 
-test: $(STAMP)
+$(YJS): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(YJS)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -12,11 +12,10 @@ import base64
 import sys
 from pathlib import Path
 
-import pycrdt
-
 from p2psync.cli.context import Context
 from p2psync.config import ShareConfig
-from p2psync.errors import UpdateError, UsageError
+from p2psync.errors import UsageError
+from p2psync.replica.doc import check_v1_update
 from p2psync.storage import append_update, read_state
 from p2psync.storage.layout import guid_for_file, log_path
 
@@ -42,21 +41,13 @@ def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     raise UsageError(f"{file} is not inside a shared folder")
 
 
-def _check_update(update: bytes) -> None:
-    """Refuse bytes pycrdt cannot load (pycrdt silently ignores Yjs v2 updates)."""
-    try:
-        pycrdt.Doc().apply_update(update)
-    except ValueError as exc:
-        raise UpdateError(f"not a Yjs v1 update: {exc}") from None
-
-
 def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
     try:
         update = sys.stdin.buffer.read() if args.update == "-" else Path(args.update).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.update}: {exc.strerror}") from None
-    _check_update(update)
+    check_v1_update(update)
     client = ctx.client()
     if client is not None:
         with client:

@@ -14,8 +14,36 @@ import pycrdt
 
 from p2psync.errors import UpdateError
 from p2psync.ids import new_client_id
-from p2psync.protocol.yjs import DocVersion, decode_state_vector, delete_set_digest
+from p2psync.protocol.yjs import (
+    DocVersion,
+    MalformedYjsError,
+    decode_state_vector,
+    delete_set_digest,
+)
 from p2psync.storage.compaction import YDoc
+
+NO_STRUCTS_STATE_VECTOR = b"\x00"
+
+
+def check_v1_update(update: bytes) -> None:
+    """Raise UpdateError unless ``update`` is a Yjs v1 update.
+
+    pycrdt silently ignores Yjs v2 updates (and some garbage): an update without
+    structs must then be exactly a v1 delete set, which a v2 update never is.
+    """
+    try:
+        state = pycrdt.get_state(update)
+    except ValueError as exc:
+        raise UpdateError(f"not a Yjs v1 update ({exc})") from None
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise UpdateError("not a Yjs v1 update (the CRDT engine could not parse it)") from None
+    if state == NO_STRUCTS_STATE_VECTOR:
+        try:
+            delete_set_digest(update)
+        except MalformedYjsError:
+            raise UpdateError("not a Yjs v1 update (a Yjs v2 update, or malformed)") from None
 
 
 class DocReplica:
@@ -48,6 +76,10 @@ class DocReplica:
         not a Yjs v1 update; the document is unchanged then, unless pycrdt panicked,
         in which case ``poisoned`` is set.
         """
+        try:
+            check_v1_update(update)
+        except UpdateError as exc:
+            raise UpdateError(f"doc {self.guid}: {exc}") from None
         try:
             self._doc.apply_update(update)
         except ValueError as exc:

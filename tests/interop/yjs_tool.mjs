@@ -1,0 +1,20 @@
+// Small command-line bridge to the real Yjs library for the interop tests.
+//   node yjs_tool.mjs make OUT TEXT     write a Yjs v1 update inserting TEXT into the root Y.Text "content"
+//   node yjs_tool.mjs text IN           print the "content" text of the doc a v1 update describes
+//   node yjs_tool.mjs make-v2 OUT TEXT  the same edit encoded as a Yjs v2 update
+import * as Y from "yjs";
+import { readFileSync, writeFileSync } from "node:fs";
+
+const [mode, file, text] = process.argv.slice(2);
+const doc = new Y.Doc();
+if (mode === "make" || mode === "make-v2") {
+  doc.getText("content").insert(0, text);
+  const update = mode === "make" ? Y.encodeStateAsUpdate(doc) : Y.encodeStateAsUpdateV2(doc);
+  writeFileSync(file, update);
+} else if (mode === "text") {
+  Y.applyUpdate(doc, new Uint8Array(readFileSync(file)));
+  process.stdout.write(doc.getText("content").toString());
+} else {
+  process.stderr.write(`unknown mode ${mode}\n`);
+  process.exit(2);
+}
