@@ -107,6 +107,10 @@ class LogWriter:
         if updates:
             await self._send.send(_Request[object](None, updates, on_error=self._on_error))
 
+    async def flush(self) -> None:
+        """Return once everything queued before this call is durable (or failed)."""
+        await self._submit(_Request(lambda: None))
+
     async def read_new(self) -> list[bytes]:
         """Updates other processes appended since the last call (see DocLog.read_new)."""
         return await self._submit(_Request(self.log.read_new))
