@@ -23,8 +23,9 @@ from p2psync.protocol.messages import SyncMessage
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
-from p2psync.storage import DocLog, LogWriter, should_compact
+from p2psync.storage import DocLog, should_compact
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
 

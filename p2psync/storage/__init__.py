@@ -9,8 +9,9 @@ edit a document by appending to its log:
   update in order, or the document's current state as one Yjs v1 update.
 - :class:`DocLog` — an open log for long-lived users (the daemon): recovery on open,
   grouped appends, reading other processes' appends, compaction commits.
-- :class:`LogWriter` — the Trio task that owns a DocLog: group commit, compaction off
-  the event loop.
+- ``p2psync.storage.writer.LogWriter`` — the Trio task that owns a DocLog: group
+  commit, compaction off the event loop (imported from its module, so that programs
+  that only append do not load Trio).
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ from p2psync.errors import CorruptLogError, StorageError, UnsupportedLogError
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay, should_compact
 from p2psync.storage.doclog import DocLog, LogStats, OpenResult, Recovery
-from p2psync.storage.writer import LogWriter
 
 __all__ = [
     "DocLog",
     "LogStats",
-    "LogWriter",
     "OpenResult",
     "Recovery",
     "append_update",

@@ -10,8 +10,9 @@ from typing import Any
 import pycrdt
 import trio
 
-from p2psync.storage import DocLog, LogWriter, read_state
+from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
+from p2psync.storage.writer import LogWriter
 from tests.conftest import text_of
 
 TRACES = Path(__file__).parents[3].parent / "shared" / "data" / "editing-traces"

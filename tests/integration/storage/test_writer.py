@@ -8,9 +8,10 @@ import pytest
 import trio
 
 from p2psync.errors import LogWriteError
-from p2psync.storage import DocLog, LogWriter, append_update, read_state, read_updates
+from p2psync.storage import DocLog, append_update, read_state, read_updates
 from p2psync.storage import writer as writer_module
 from p2psync.storage.fileops import FileOps
+from p2psync.storage.writer import LogWriter
 from tests.conftest import text_of, text_updates
 
 DEADLINE_S = 60
