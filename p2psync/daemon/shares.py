@@ -196,8 +196,14 @@ class ShareService:
         self._nursery.start_soon(self._compact, guid, writer)
 
     async def _compact(self, guid: str, writer: LogWriter) -> None:
+        async def live_state(unseen: list[bytes]) -> bytes:
+            await self.execute(self.sync.stored_updates(guid, unseen))
+            state = self.doc_state(guid)
+            assert state is not None
+            return state
+
         try:
-            await writer.compact()
+            await writer.compact(live_state)
         except StorageError as exc:
             log.error("share %s: compaction of %s failed: %s", self.name, guid, exc)
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -28,6 +28,7 @@ QUEUE_REQUESTS = 4096
 MAX_BATCH_UPDATES = 65_536
 
 T = TypeVar("T")
+LiveState = Callable[[list[bytes]], Awaitable[bytes]]
 
 
 @dataclass(eq=False)
@@ -115,18 +116,27 @@ class LogWriter:
         """Updates other processes appended since the last call (see DocLog.read_new)."""
         return await self._submit(_Request(self.log.read_new))
 
-    async def compact(self) -> None:
+    async def compact(self, live_state: LiveState | None = None) -> None:
         """Rewrite the log as one snapshot plus whatever is appended meanwhile.
 
-        The snapshot is built outside the writer task (in a subprocess for large logs,
-        so the GIL-heavy pycrdt work never stalls the event loop) while appends go on;
-        only the short commit step is serialised with them.
+        With ``live_state`` (the owner holds the doc in memory) the snapshot is the
+        live doc's state: the function gets the updates other processes appended that
+        the owner has not applied yet, must apply them, and returns the full state.
+        Without it the snapshot is built from the log, in a subprocess for large logs
+        so the GIL-heavy pycrdt work never stalls the event loop. Appends go on
+        meanwhile; only the short commit step is serialised with them.
         """
-        prefix_end = await self._submit(_Request(lambda: self.log.end))
-        if prefix_end >= SUBPROCESS_MIN_LOG_BYTES:
-            snapshot = await _build_snapshot_in_subprocess(self.log, prefix_end)
+        if live_state is not None:
+            prefix_end, unseen = await self._submit(
+                _Request(lambda: (self.log.end, self.log.read_new()))
+            )
+            snapshot = await live_state(unseen)
         else:
-            snapshot = await trio.to_thread.run_sync(build_snapshot, self.log.path, prefix_end)
+            prefix_end = await self._submit(_Request(lambda: self.log.end))
+            if prefix_end >= SUBPROCESS_MIN_LOG_BYTES:
+                snapshot = await _build_snapshot_in_subprocess(self.log, prefix_end)
+            else:
+                snapshot = await trio.to_thread.run_sync(build_snapshot, self.log.path, prefix_end)
         await self._submit(_Request(lambda: self.log.commit_compaction(prefix_end, snapshot)))
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
 

@@ -8,6 +8,7 @@ import pytest
 import trio
 
 from p2psync.errors import LogWriteError
+from p2psync.replica.doc import DocReplica
 from p2psync.storage import DocLog, append_update, read_state, read_updates
 from p2psync.storage import writer as writer_module
 from p2psync.storage.fileops import FileOps
@@ -116,3 +117,31 @@ async def test_read_new_returns_only_other_processes_appends(tmp_path: Path) -> 
             assert await writer.read_new() == []
             await writer.aclose()
     writer.log.close()
+
+
+async def test_compaction_from_a_live_doc_includes_unapplied_external_appends(
+    tmp_path: Path,
+) -> None:
+    ups, text = text_updates(50)
+    path = tmp_path / "d.log"
+    writer = LogWriter(DocLog.open(path).log)
+    live = DocReplica("d", ups[:40])
+    with trio.fail_after(DEADLINE_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            await writer.append(ups[:40])
+            for update in ups[40:]:  # another process appends; the owner has not seen them
+                await trio.to_thread.run_sync(append_update, path, update)
+            await writer.append([ups[0]])  # our append discovers them, still unapplied
+
+            async def live_state(unseen: list[bytes]) -> bytes:
+                assert unseen == ups[40:]
+                for update in unseen:
+                    live.apply(update)
+                return live.full_state()
+
+            await writer.compact(live_state)
+            await writer.aclose()
+    writer.log.close()
+    assert text_of(read_state(path)) == text
+    assert DocLog.open(path).records[0].type.name == "SNAPSHOT"
