@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
-from typing import Any
 
-import pycrdt
 import trio
 
+from bench.traces import trace_updates
 from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
 from p2psync.storage.writer import LogWriter
 from tests.conftest import text_of
 
-TRACES = Path(__file__).parents[3].parent / "shared" / "data" / "editing-traces"
 BATCH_UPDATES = 100
-
-
-def trace_updates(name: str) -> tuple[list[bytes], str]:
-    """One Yjs update per patch of the trace, and the trace's final text."""
-    with gzip.open(TRACES / f"{name}.json.gz") as f:
-        trace = json.load(f)
-    doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=1)
-    text = doc.get("content", type=pycrdt.Text)
-    updates: list[bytes] = []
-    doc.observe(lambda event: updates.append(event.update))
-    mirror = trace["startContent"]
-    for txn in trace["txns"]:
-        for pos, deleted, inserted in txn["patches"]:
-            start = len(mirror[:pos].encode())  # pycrdt Text indices are UTF-8 bytes
-            end = len(mirror[: pos + deleted].encode())
-            with doc.transaction():
-                if deleted:
-                    del text[start:end]
-                if inserted:
-                    text.insert(start, inserted)
-            mirror = mirror[:pos] + inserted + mirror[pos + deleted :]
-    assert str(text) == trace["endContent"]
-    return updates, trace["endContent"]
 
 
 async def test_automerge_paper_trace_round_trips_through_the_log(tmp_path: Path) -> None:
