@@ -26,7 +26,6 @@ DEFAULT_PORT = 22070
 DEFAULT_LISTEN = f"0.0.0.0:{DEFAULT_PORT}"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_NAME_CHARS = 64
-DEFAULT_SHARE_DIR_NAME = "P2PSync"
 
 
 class FolderMode(enum.StrEnum):
@@ -100,10 +99,10 @@ class Config:
         return replace(self, peers=(*others, peer))
 
 
-def default_config(home: Path) -> Config:
-    """The configuration of a first run: one default share holding just this device."""
+def default_config(share_dir: Path) -> Config:
+    """The configuration of a first run: one default share at ``share_dir``."""
     name = socket.gethostname()[:MAX_NAME_CHARS] or "p2psync"
-    share = ShareConfig(ShareId.new(), (home / DEFAULT_SHARE_DIR_NAME).resolve())
+    share = ShareConfig(ShareId.new(), share_dir.resolve())
     return Config(device_name=name, shares=(share,))
 
 

@@ -55,7 +55,7 @@ def load_or_init_config(home: Home) -> Config:
     """The device's config, written with defaults (and a default share) on first use."""
     if home.config_path.exists():
         return load_config(home.config_path)
-    config = default_config(home.root)
+    config = default_config(home.default_share_dir)
     save_config(home.config_path, config)
     return config
 

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+DEFAULT_SHARE_DIR_NAME = "P2PSync"
 MAX_SOCKET_PATH_BYTES = 100  # sun_path holds 108 bytes on Linux, keep a margin
 
 
@@ -19,14 +20,22 @@ class Home:
     """The directory of one device and the well-known paths inside it."""
 
     root: Path
+    explicit: bool = True
 
     @classmethod
     def resolve(cls, home: Path | None) -> Home:
         """The home given by ``--home``, or the user's XDG configuration directory."""
-        if home is None:
-            base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-            home = Path(base) / "p2psync"
-        return cls(home.expanduser().resolve())
+        if home is not None:
+            return cls(home.expanduser().resolve())
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return cls((Path(base) / "p2psync").resolve(), explicit=False)
+
+    @property
+    def default_share_dir(self) -> Path:
+        """Where the first run puts the default share: ``~/P2PSync`` (like Syncthing's
+        ``~/Sync``), or inside an explicit ``--home`` so test devices stay apart."""
+        parent = self.root if self.explicit else Path.home()
+        return parent / DEFAULT_SHARE_DIR_NAME
 
     @property
     def config_path(self) -> Path:
