@@ -1,0 +1,100 @@
+"""Configuration: round trips, and every bad value is a ConfigError naming file and field."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from p2psync.config import (
+    Config,
+    FolderMode,
+    Member,
+    PeerConfig,
+    ShareConfig,
+    default_config,
+    load_config,
+    parse_address,
+    save_config,
+)
+from p2psync.errors import ConfigError
+from p2psync.ids import DeviceId, ShareId
+
+DEVICE = DeviceId.from_certificate_der(b"a certificate")
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    share = ShareConfig(ShareId.new(), tmp_path / "s", (Member(DEVICE, FolderMode.RECEIVE_ONLY),))
+    config = Config(
+        "laptop", "127.0.0.1:1234", False, (PeerConfig(DEVICE, ("10.0.0.1:1",)),), (share,)
+    )
+    save_config(tmp_path / "config.toml", config)
+    assert load_config(tmp_path / "config.toml") == config
+
+
+def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
+    config = default_config(tmp_path / "P2PSync")
+    assert [s.path for s in config.shares] == [tmp_path / "P2PSync"]
+    assert config.shares[0].members == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version = 2", "version 2"),
+        ("[listen]\naddress = 'nowhere'", "HOST:PORT"),
+        ("[listen]\nmdns = 'yes'", "'mdns' must be true or false"),
+        ("[[peers]]\ndevice_id = 'ABC'", "not a device ID"),
+        ("[[shares]]\nid = 'x'\npath = '/tmp/x'", "not a share ID"),
+        ("[[shares]]\nid = 'aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-a'\npath = 'relative'", "not absolute"),
+        ("shares = 3", "'shares' must be an array"),
+        ("this is = not toml =", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_file_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_unknown_mode_lists_the_modes(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    share = ShareId.new()
+    path.write_text(
+        f"[[shares]]\nid = '{share}'\npath = '/tmp/x'\n"
+        f"[[shares.members]]\ndevice_id = '{DEVICE}'\nmode = 'sometimes'\n"
+    )
+    with pytest.raises(ConfigError, match="send-receive, receive-only, send-only"):
+        load_config(path)
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"#" * (1024 * 1024 + 1))
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config(path)
+
+
+def test_addresses() -> None:
+    assert parse_address("127.0.0.1:22070") == ("127.0.0.1", 22070)
+    assert parse_address("[::1]:5") == ("::1", 5)
+    for bad in ("host", ":5", "h:99999", "h:x"):
+        with pytest.raises(ConfigError):
+            parse_address(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_loads_or_fails_with_config_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "config.toml"
+    path.write_text(text)
+    with contextlib.suppress(ConfigError):  # any other exception fails the test
+        assert isinstance(load_config(path), Config)
