@@ -79,7 +79,7 @@ def _normalise(text: str, kind: str) -> str:
             f"{_echo(text)} is not a {kind} (longer than {MAX_ID_TEXT_CHARS} characters)"
         )
     compact = "".join(text.split()).replace("-", "")
-    # Check ASCII before upper(): Unicode case mapping turns "ı" into "I", "ſ" into "S".
+    # Check ASCII before upper(): Unicode case mapping turns U+0131 into "I", U+017F into "S".
     if not compact.isascii():
         raise InvalidIdError(f"{_echo(text)} is not a {kind} (it has non-ASCII characters)")
     compact = compact.upper().translate(_TYPO_FIXES)
