@@ -92,3 +92,78 @@ class RemoteProtocolError(ProtocolError):
     def __init__(self, message: str, code: str = "protocol-error") -> None:
         super().__init__(message)
         self.code = code
+
+
+# -- sync protocol errors (p2psync.protocol; spec: docs/protocol.md) -------------------
+#
+# Each RemoteProtocolError subclass has its own default ``code``: the word the daemon
+# sends in a Goodbye before closing, so the peer (and its GUI) can say what went wrong.
+
+
+class MessageTooLargeError(LocalProtocolError):
+    """A message we were about to send does not fit in one frame; nothing was sent."""
+
+
+class FrameTooLargeError(RemoteProtocolError):
+    """A length prefix announced a frame over the limit (refused before its body)."""
+
+    def __init__(self, message: str, code: str = "frame-too-large") -> None:
+        super().__init__(message, code)
+
+
+class MalformedFrameError(RemoteProtocolError):
+    """A frame body is not a msgpack map within the limits, or the stream ended inside
+    a frame."""
+
+    def __init__(self, message: str, code: str = "bad-frame") -> None:
+        super().__init__(message, code)
+
+
+class MalformedMessageError(RemoteProtocolError):
+    """A frame is well formed but is not a valid message: unknown type, a field of the
+    wrong type or size, a bad magic or a malformed Yjs state vector."""
+
+    def __init__(self, message: str, code: str = "bad-message") -> None:
+        super().__init__(message, code)
+
+
+class MalformedYjsError(MalformedMessageError, ValueError):
+    """Bytes that should be a Yjs v1 state vector or delete set are not one.
+
+    Also a ValueError, as pycrdt's own complaints about malformed input are.
+    """
+
+    def __init__(self, message: str, code: str = "bad-yjs") -> None:
+        super().__init__(message, code)
+
+
+class UnexpectedMessageError(RemoteProtocolError):
+    """A valid message that the peer may not send in the connection's current state
+    (a doc frame before authentication, a second Hello...)."""
+
+    def __init__(self, message: str, code: str = "unexpected-message") -> None:
+        super().__init__(message, code)
+
+
+class VersionMismatchError(RemoteProtocolError):
+    """The peer speaks no protocol version we speak. Both lists are kept for the GUI."""
+
+    def __init__(self, ours: tuple[int, ...], theirs: tuple[int, ...]) -> None:
+        super().__init__(
+            "no common protocol version: we speak "
+            f"{_versions(ours)}, the peer speaks {_versions(theirs)}",
+            "no-common-version",
+        )
+        self.ours = ours
+        self.theirs = theirs
+
+
+def _versions(versions: tuple[int, ...]) -> str:
+    return ", ".join(map(str, versions)) or "none"
+
+
+class PeerTimeoutError(RemoteProtocolError):
+    """The peer did not finish the handshake in time, or went silent for too long."""
+
+    def __init__(self, message: str, code: str = "timeout") -> None:
+        super().__init__(message, code)

@@ -1,7 +1,12 @@
-"""The sync engine's messages: what replicas of a share say to each other.
+"""The messages of the sync protocol, as the code on both sides of the wire sees them.
 
-The sync engine (replica/) speaks in these values; wire.py encodes them. Every message
-names its share, and every doc message its doc guid.
+These are wire types: small frozen values, one per frame type, with the limits the
+codec (``wire.py``) enforces on each field. The sync engine (``replica/``) builds and
+reads them; nothing here knows how they are encoded. ``docs/protocol.md`` is the spec.
+
+- Handshake and control: Hello, Auth, AuthOk, Ping, Pong, Goodbye.
+- Sync, after authentication: IndexRequest, Index, SyncStep1, SyncStep2, Update
+  (``SyncMessage``, what the sync engine consumes) and DocError (a report about one doc).
 """
 
 from __future__ import annotations
@@ -10,12 +15,90 @@ from dataclasses import dataclass
 
 from p2psync.protocol.yjs import DocVersion
 
+MAGIC = "p2psync"
+"""The first field of every Hello: a peer that does not send it is not a p2psync peer."""
+NONCE_BYTES = 32
+SHARE_ID_BYTES = 16
+INDEX_ID_BYTES = 8
+MAX_GUID_BYTES = 150
+"""A doc guid is 1 to 150 bytes of UTF-8."""
+MAX_NAME_CHARS = 64
+"""Device names, client versions and Goodbye/DocError codes."""
+MAX_TEXT_CHARS = 1000
+"""Human-readable messages in Goodbye and DocError frames."""
+MAX_VERSIONS = 16
+MAX_PROTOCOL_VERSION = 0xFFFF
+MAX_CERT_BYTES = 8192
+MAX_SIGNATURE_BYTES = 512
+MAX_INDEX_ENTRIES = 1000
+"""Docs per Index frame; a longer index is sent as several frames (``more``)."""
+MAX_UPDATES_PER_FRAME = 10_000
+MAX_SEQUENCE = 2**63 - 1
+"""Sequence numbers are unsigned and fit in a signed 64-bit integer."""
+
 EMPTY_STATE_VECTOR = b"\x00"
+"""The Yjs v1 state vector of an empty doc: zero clients."""
+
+
+# -- handshake and control ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The first frame in each direction: who is speaking, and which versions it speaks.
+
+    ``nonce`` is 32 fresh random bytes per connection; the client's Auth signs both
+    sides' nonces, so a proof cannot be replayed.
+    """
+
+    versions: tuple[int, ...]
+    device_name: str
+    client_version: str
+    nonce: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """(Client → server) the client's certificate (DER) and its signature over the
+    transcript (``auth.auth_transcript``)."""
+
+    certificate: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthOk:
+    """(Server → client) the client's proof was accepted: sync messages may flow."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Keepalive, sent by a side that has been quiet; answered with a Pong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """The answer to a Ping."""
+
+
+@dataclass(frozen=True, slots=True)
+class Goodbye:
+    """The sender is closing the connection: ``code`` is a short machine-readable word
+    (e.g. ``no-common-version``, ``timeout``, ``not-a-member``), ``message`` a sentence
+    for people. A version mismatch lists the sender's ``versions``."""
+
+    code: str
+    message: str
+    versions: tuple[int, ...] = ()
+
+
+# -- sync ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
-    """One doc as a replica's index advertises it."""
+    """One doc as a replica's index advertises it: the sequence number of its last
+    change in that index, and its version (state vector and delete-set digest)."""
 
     guid: str
     sequence: int
@@ -24,8 +107,11 @@ class IndexEntry:
 
 @dataclass(frozen=True, slots=True)
 class IndexRequest:
-    """Send me your index entries changed after ``since`` (if your index is still
-    ``index_id``; otherwise all of them)."""
+    """Send me the entries of your index of share ``share_id`` changed after ``since``.
+
+    ``index_id`` is the id of the index those sequence numbers belong to (empty if the
+    sender never saw one); if it is not the current one, the answer is the whole index.
+    """
 
     share_id: bytes
     index_id: bytes
@@ -34,17 +120,22 @@ class IndexRequest:
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """Some of a replica's index: the docs it changed, with their versions."""
+    """Some entries of a replica's index of one share, oldest change first.
+
+    ``max_sequence`` is how far the receiver may consider itself up to date once it has
+    this frame; ``more`` says that further Index frames of the same answer follow.
+    """
 
     share_id: bytes
     index_id: bytes
     max_sequence: int
     entries: tuple[IndexEntry, ...]
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SyncStep1:
-    """My state vector of doc ``guid``: send me what I am missing."""
+    """My state vector of doc ``guid``: send me what I am missing (as a SyncStep2)."""
 
     share_id: bytes
     guid: str
@@ -62,11 +153,28 @@ class SyncStep2:
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """Live changes to doc ``guid``, as Yjs v1 updates."""
+    """Live changes to doc ``guid``, as a batch of Yjs v1 updates (at least one)."""
 
     share_id: bytes
     guid: str
     updates: list[bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class DocError:
+    """I could not use your last frame about doc ``guid`` (e.g. a malformed update);
+    the connection stays up. ``code`` is a short word, ``message`` a sentence."""
+
+    share_id: bytes
+    guid: str
+    code: str
+    message: str
+
+
 SyncMessage = IndexRequest | Index | SyncStep1 | SyncStep2 | Update
+"""The messages the sync engine consumes (delivered as ``MessageReceived``)."""
+DocMessage = SyncStep1 | SyncStep2 | Update | DocError
+"""The frames about one doc: each carries its share ID and doc guid."""
+ControlMessage = Hello | Auth | AuthOk | Ping | Pong | Goodbye
+Message = ControlMessage | SyncMessage | DocError
+"""Every frame type of the protocol."""

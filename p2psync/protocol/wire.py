@@ -1,99 +1,92 @@
-"""Wire encoding of every protocol message: dataclass <-> msgpack map. Pure.
+"""The one codec of the protocol: message <-> frame body (a msgpack map). Pure.
 
-Each frame body is a map whose ``t`` field names the message type. Decoding
-validates every field's type and size and raises RemoteProtocolError (code
-``bad-message``) on anything else, so nothing malformed reaches the sync engine.
+Each body is a map with short string keys; ``t`` names the message type. ``decode``
+validates every field's type, size and range and raises MalformedMessageError (or
+MalformedYjsError for a bad state vector) on anything else, so nothing malformed
+reaches the sync engine. Unknown keys are ignored, so a later version may add optional
+fields. The field table is in docs/protocol.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from p2psync.errors import RemoteProtocolError
-from p2psync.protocol.frames import MAX_FRAME_BYTES
+from p2psync.errors import MalformedMessageError
 from p2psync.protocol.messages import (
+    INDEX_ID_BYTES,
+    MAGIC,
+    MAX_CERT_BYTES,
+    MAX_GUID_BYTES,
+    MAX_INDEX_ENTRIES,
+    MAX_NAME_CHARS,
+    MAX_PROTOCOL_VERSION,
+    MAX_SEQUENCE,
+    MAX_SIGNATURE_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_UPDATES_PER_FRAME,
+    MAX_VERSIONS,
+    NONCE_BYTES,
+    SHARE_ID_BYTES,
+    Auth,
+    AuthOk,
+    DocError,
+    Goodbye,
+    Hello,
     Index,
     IndexEntry,
     IndexRequest,
+    Message,
+    Ping,
+    Pong,
     SyncMessage,
     SyncStep1,
     SyncStep2,
     Update,
 )
-from p2psync.protocol.yjs import DIGEST_BYTES, DocVersion, MalformedYjsError, decode_state_vector
+from p2psync.protocol.yjs import (
+    DIGEST_BYTES,
+    DocVersion,
+    decode_state_vector,
+    encode_state_vector,
+)
 
-MAGIC = "p2psync"
-NONCE_BYTES = 32
-SHARE_ID_BYTES = 16
-MAX_GUID_BYTES = 150
-MAX_NAME_CHARS = 64
-MAX_VERSIONS = 16
-MAX_INDEX_ENTRIES = 1000
-MAX_UPDATES_PER_FRAME = 10_000
-MAX_CERT_BYTES = 8192
-MAX_SIGNATURE_BYTES = 512
-MAX_TEXT_CHARS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    """The first frame each side sends."""
-
-    versions: tuple[int, ...]
-    device_name: str
-    client_version: str
-    nonce: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Auth:
-    """The client's proof of its identity: its certificate and a transcript signature."""
-
-    certificate: bytes
-    signature: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class AuthOk:
-    """The server accepted the client's proof."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    """Keepalive; answered with a Pong."""
-
-
-@dataclass(frozen=True, slots=True)
-class Pong:
-    """Answer to a Ping."""
-
-
-@dataclass(frozen=True, slots=True)
-class Goodbye:
-    """The sender is closing the connection, and why."""
-
-    code: str
-    message: str
-
-
-ControlMessage = Hello | Auth | AuthOk | Ping | Pong | Goodbye
-Message = ControlMessage | SyncMessage
+# The control messages and limits were first defined here; the net layer and the sync
+# engine still read them as ``wire.Hello``, ``wire.MAX_INDEX_ENTRIES``... so they stay
+# exported.
+__all__ = [
+    "MAGIC",
+    "MAX_CERT_BYTES",
+    "MAX_GUID_BYTES",
+    "MAX_INDEX_ENTRIES",
+    "MAX_NAME_CHARS",
+    "MAX_SIGNATURE_BYTES",
+    "MAX_TEXT_CHARS",
+    "MAX_UPDATES_PER_FRAME",
+    "MAX_VERSIONS",
+    "NONCE_BYTES",
+    "SHARE_ID_BYTES",
+    "TYPE_NAMES",
+    "Auth",
+    "AuthOk",
+    "Goodbye",
+    "Hello",
+    "Message",
+    "Ping",
+    "Pong",
+    "decode",
+    "encode",
+    "message_type",
+]
 
 
 def encode(message: Message) -> dict[str, Any]:
-    """The frame body of ``message``."""
+    """The frame body of ``message``. Does not validate: ``decode`` does."""
     match message:
         case Hello():
-            return {
-                "t": "hello",
-                "magic": MAGIC,
-                "versions": list(message.versions),
-                "name": message.device_name,
-                "client": message.client_version,
-                "nonce": message.nonce,
-            }
+            return {"t": "hello", "magic": MAGIC, "versions": list(message.versions),
+                    "name": message.device_name, "client": message.client_version,
+                    "nonce": message.nonce}  # fmt: skip
         case Auth():
             return {"t": "auth", "cert": message.certificate, "sig": message.signature}
         case AuthOk():
@@ -103,166 +96,213 @@ def encode(message: Message) -> dict[str, Any]:
         case Pong():
             return {"t": "pong"}
         case Goodbye():
-            return {"t": "bye", "code": message.code, "message": message.message}
+            body: dict[str, Any] = {"t": "bye", "code": message.code, "message": message.message}
+            if message.versions:
+                body["versions"] = list(message.versions)
+            return body
+        case _:
+            return _encode_sync(message)
+
+
+def _encode_sync(message: SyncMessage | DocError) -> dict[str, Any]:
+    match message:
         case IndexRequest():
-            return {
-                "t": "ireq",
-                "s": message.share_id,
-                "i": message.index_id,
-                "since": message.since,
-            }
+            return {"t": "ireq", "s": message.share_id, "i": message.index_id,
+                    "since": message.since}  # fmt: skip
         case Index():
-            entries = [_encode_entry(e) for e in message.entries]
+            entries = [_encode_entry(entry) for entry in message.entries]
             return {"t": "idx", "s": message.share_id, "i": message.index_id,
-                    "max": message.max_sequence, "e": entries}  # fmt: skip
+                    "max": message.max_sequence, "e": entries, "more": message.more}  # fmt: skip
         case SyncStep1():
             return {"t": "s1", "s": message.share_id, "d": message.guid, "sv": message.state_vector}
         case SyncStep2():
             return {"t": "s2", "s": message.share_id, "d": message.guid, "u": message.update}
         case Update():
             return {"t": "upd", "s": message.share_id, "d": message.guid, "u": message.updates}
+        case DocError():
+            return {"t": "derr", "s": message.share_id, "d": message.guid,
+                    "code": message.code, "message": message.message}  # fmt: skip
 
 
 def _encode_entry(entry: IndexEntry) -> list[Any]:
-    sv = entry.version.state_vector
-    return [
-        entry.guid,
-        entry.sequence,
-        [[c, k] for c, k in sv.items()],
-        entry.version.delete_digest,
-    ]
+    vector = encode_state_vector(entry.version.state_vector)
+    return [entry.guid, entry.sequence, vector, entry.version.delete_digest]
+
+
+def message_type(body: dict[str, Any]) -> type[Message]:
+    """The message class a frame body claims to be (its ``t`` field), without decoding
+    the rest, so the caller can refuse a message the state does not allow cheaply.
+
+    Raises MalformedMessageError for an unknown or missing type.
+    """
+    kind = body.get("t")
+    entry = _DECODERS.get(kind) if isinstance(kind, str) else None
+    if entry is None:
+        raise MalformedMessageError(f"unknown message type {kind!r}")
+    return entry[0]
 
 
 def decode(body: dict[str, Any]) -> Message:
-    """The message in a frame body. Raises RemoteProtocolError if it is malformed."""
-    kind = body.get("t")
-    decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
-    if decoder is None:
-        raise _bad(f"unknown message type {kind!r}")
-    try:
-        return decoder(body)
-    except MalformedYjsError as exc:
-        raise _bad(f"{kind}: {exc}") from None
+    """The message in frame body ``body``.
+
+    Raises MalformedMessageError (bad magic: code ``bad-magic``) or MalformedYjsError,
+    both RemoteProtocolErrors, if any field is missing, of the wrong type or out of its
+    limits.
+    """
+    message_type(body)
+    return _DECODERS[body["t"]][1](_Fields(body))
 
 
-def _bad(reason: str) -> RemoteProtocolError:
-    return RemoteProtocolError(reason, "bad-message")
+class _Fields:
+    """Typed, bounded access to the fields of one frame body."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.kind = body["t"]
+
+    def bad(self, key: str, problem: str) -> MalformedMessageError:
+        return MalformedMessageError(f"{self.kind}: field {key!r} {problem}")
+
+    def raw(self, key: str, kind: type[Any]) -> Any:
+        value = self.body.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.bad(key, f"must be {kind.__name__}")
+        return value
+
+    def blob(self, key: str, *, size: int | None = None, max_size: int | None = None) -> bytes:
+        value: bytes = self.raw(key, bytes)
+        if size is not None and len(value) != size:
+            raise self.bad(key, f"must have {size} bytes")
+        if max_size is not None and len(value) > max_size:
+            raise self.bad(key, f"has more than {max_size} bytes")
+        return value
+
+    def text(self, key: str, max_chars: int) -> str:
+        value: str = self.raw(key, str)
+        if len(value) > max_chars:
+            raise self.bad(key, f"is longer than {max_chars} characters")
+        return value
+
+    def uint(self, key: str, maximum: int = MAX_SEQUENCE) -> int:
+        value: int = self.raw(key, int)
+        if not 0 <= value <= maximum:
+            raise self.bad(key, f"must be in 0..{maximum}")
+        return value
+
+    def array(self, key: str, max_items: int) -> list[Any]:
+        value: list[Any] = self.raw(key, list)
+        if len(value) > max_items:
+            raise self.bad(key, f"has more than {max_items} items")
+        return value
+
+    def versions(self, key: str) -> tuple[int, ...]:
+        items = self.array(key, MAX_VERSIONS)
+        if not all(_is_uint(v, MAX_PROTOCOL_VERSION) and v > 0 for v in items):
+            raise self.bad(key, f"must hold versions in 1..{MAX_PROTOCOL_VERSION}")
+        return tuple(items)
+
+    def share(self) -> bytes:
+        return self.blob("s", size=SHARE_ID_BYTES)
+
+    def guid(self) -> str:
+        return self.check_guid("d", self.body.get("d"))
+
+    def check_guid(self, key: str, value: Any) -> str:
+        if not isinstance(value, str) or not 0 < len(value.encode()) <= MAX_GUID_BYTES:
+            raise self.bad(key, f"must hold doc guids of 1 to {MAX_GUID_BYTES} bytes")
+        return value
 
 
-def _field(body: dict[str, Any], key: str, kind: type[Any], *, max_len: int | None = None) -> Any:
-    value = body.get(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _bad(f"{body.get('t')}: field {key!r} must be {kind.__name__}")
-    if max_len is not None and len(value) > max_len:
-        raise _bad(f"{body.get('t')}: field {key!r} is longer than {max_len}")
-    return value
+def _is_uint(value: Any, maximum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
 
 
-def _uint(body: dict[str, Any], key: str) -> int:
-    value: int = _field(body, key, int)
-    if not 0 <= value < 2**63:
-        raise _bad(f"{body.get('t')}: field {key!r} is out of range")
-    return value
+def _hello(f: _Fields) -> Hello:
+    if f.body.get("magic") != MAGIC:
+        raise MalformedMessageError("the peer does not speak the p2psync protocol", "bad-magic")
+    return Hello(
+        f.versions("versions"),
+        f.text("name", MAX_NAME_CHARS),
+        f.text("client", MAX_NAME_CHARS),
+        f.blob("nonce", size=NONCE_BYTES),
+    )
 
 
-def _share(body: dict[str, Any]) -> bytes:
-    share: bytes = _field(body, "s", bytes)
-    if len(share) != SHARE_ID_BYTES:
-        raise _bad(f"{body.get('t')}: share ID must have {SHARE_ID_BYTES} bytes")
-    return share
+def _auth(f: _Fields) -> Auth:
+    return Auth(
+        f.blob("cert", max_size=MAX_CERT_BYTES), f.blob("sig", max_size=MAX_SIGNATURE_BYTES)
+    )
 
 
-def _guid(value: Any, kind: str) -> str:
-    if not isinstance(value, str) or not value or len(value.encode()) > MAX_GUID_BYTES:
-        raise _bad(f"{kind}: doc guid must be a string of 1 to {MAX_GUID_BYTES} bytes")
-    return value
+def _goodbye(f: _Fields) -> Goodbye:
+    versions = f.versions("versions") if "versions" in f.body else ()
+    return Goodbye(f.text("code", MAX_NAME_CHARS), f.text("message", MAX_TEXT_CHARS), versions)
 
 
-def _hello(body: dict[str, Any]) -> Hello:
-    if body.get("magic") != MAGIC:
-        raise RemoteProtocolError("the peer does not speak the p2psync protocol", "bad-magic")
-    versions = _field(body, "versions", list, max_len=MAX_VERSIONS)
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in versions):
-        raise _bad("hello: versions must be integers")
-    nonce: bytes = _field(body, "nonce", bytes)
-    if len(nonce) != NONCE_BYTES:
-        raise _bad(f"hello: nonce must have {NONCE_BYTES} bytes")
-    name: str = _field(body, "name", str, max_len=MAX_NAME_CHARS)
-    client: str = _field(body, "client", str, max_len=MAX_NAME_CHARS)
-    return Hello(tuple(versions), name, client, nonce)
+def _index_request(f: _Fields) -> IndexRequest:
+    index_id = f.blob("i", max_size=INDEX_ID_BYTES)
+    if len(index_id) not in (0, INDEX_ID_BYTES):
+        raise f.bad("i", f"must be empty or have {INDEX_ID_BYTES} bytes")
+    return IndexRequest(f.share(), index_id, f.uint("since"))
 
 
-def _auth(body: dict[str, Any]) -> Auth:
-    cert = _field(body, "cert", bytes, max_len=MAX_CERT_BYTES)
-    return Auth(cert, _field(body, "sig", bytes, max_len=MAX_SIGNATURE_BYTES))
+def _index(f: _Fields) -> Index:
+    share, index_id = f.share(), f.blob("i", size=INDEX_ID_BYTES)
+    max_sequence = f.uint("max")
+    more = f.raw("more", bool) if "more" in f.body else False
+    entries = tuple(_entry(f, item) for item in f.array("e", MAX_INDEX_ENTRIES))
+    return Index(share, index_id, max_sequence, entries, more)
 
 
-def _goodbye(body: dict[str, Any]) -> Goodbye:
-    code = _field(body, "code", str, max_len=MAX_NAME_CHARS)
-    return Goodbye(code, _field(body, "message", str, max_len=MAX_TEXT_CHARS))
-
-
-def _index_request(body: dict[str, Any]) -> IndexRequest:
-    index_id = _field(body, "i", bytes, max_len=64)
-    return IndexRequest(_share(body), index_id, _uint(body, "since"))
-
-
-def _index(body: dict[str, Any]) -> Index:
-    raw = _field(body, "e", list, max_len=MAX_INDEX_ENTRIES)
-    entries = tuple(_entry(item) for item in raw)
-    index_id = _field(body, "i", bytes, max_len=64)
-    return Index(_share(body), index_id, _uint(body, "max"), entries)
-
-
-def _entry(item: Any) -> IndexEntry:
+def _entry(f: _Fields, item: Any) -> IndexEntry:
     if not isinstance(item, list) or len(item) != 4:
-        raise _bad("idx: an entry must be [guid, sequence, state vector, digest]")
-    guid, sequence, sv, digest = item
-    if not isinstance(sequence, int) or isinstance(sequence, bool) or not 0 <= sequence < 2**63:
-        raise _bad("idx: entry sequence out of range")
+        raise f.bad("e", "entries must be [guid, sequence, state vector, digest]")
+    guid, sequence, vector, digest = item
+    if not _is_uint(sequence, MAX_SEQUENCE):
+        raise f.bad("e", f"entry sequence must be in 0..{MAX_SEQUENCE}")
+    if not isinstance(vector, bytes):
+        raise f.bad("e", "entry state vector must be bytes")
     if not isinstance(digest, bytes) or len(digest) != DIGEST_BYTES:
-        raise _bad("idx: entry digest malformed")
-    if not isinstance(sv, list) or len(sv) > MAX_UPDATES_PER_FRAME:
-        raise _bad("idx: entry state vector malformed")
-    vector: dict[int, int] = {}
-    for pair in sv:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_uint(x) for x in pair)):
-            raise _bad("idx: entry state vector malformed")
-        vector[pair[0]] = pair[1]
-    return IndexEntry(_guid(guid, "idx"), sequence, DocVersion(vector, digest))
+        raise f.bad("e", f"entry delete-set digest must have {DIGEST_BYTES} bytes")
+    version = DocVersion(decode_state_vector(vector), digest)
+    return IndexEntry(f.check_guid("e", guid), sequence, version)
 
 
-def _is_uint(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+def _sync_step1(f: _Fields) -> SyncStep1:
+    vector = f.blob("sv")
+    decode_state_vector(vector)  # validated here so the engine never sees a bad one
+    return SyncStep1(f.share(), f.guid(), vector)
 
 
-def _sync_step1(body: dict[str, Any]) -> SyncStep1:
-    sv: bytes = _field(body, "sv", bytes, max_len=MAX_FRAME_BYTES)
-    decode_state_vector(sv)  # validated here so the engine never sees a bad one
-    return SyncStep1(_share(body), _guid(body.get("d"), "s1"), sv)
+def _sync_step2(f: _Fields) -> SyncStep2:
+    return SyncStep2(f.share(), f.guid(), f.blob("u"))
 
 
-def _sync_step2(body: dict[str, Any]) -> SyncStep2:
-    return SyncStep2(_share(body), _guid(body.get("d"), "s2"), _field(body, "u", bytes))
-
-
-def _update(body: dict[str, Any]) -> Update:
-    updates = _field(body, "u", list, max_len=MAX_UPDATES_PER_FRAME)
+def _update(f: _Fields) -> Update:
+    updates = f.array("u", MAX_UPDATES_PER_FRAME)
     if not updates or not all(isinstance(u, bytes) for u in updates):
-        raise _bad("upd: updates must be a non-empty list of byte strings")
-    return Update(_share(body), _guid(body.get("d"), "upd"), updates)
+        raise f.bad("u", "must be a non-empty list of byte strings")
+    return Update(f.share(), f.guid(), updates)
 
 
-_DECODERS: dict[str, Callable[[dict[str, Any]], Message]] = {
-    "hello": _hello,
-    "auth": _auth,
-    "auth-ok": lambda body: AuthOk(),
-    "ping": lambda body: Ping(),
-    "pong": lambda body: Pong(),
-    "bye": _goodbye,
-    "ireq": _index_request,
-    "idx": _index,
-    "s1": _sync_step1,
-    "s2": _sync_step2,
-    "upd": _update,
+def _doc_error(f: _Fields) -> DocError:
+    code, message = f.text("code", MAX_NAME_CHARS), f.text("message", MAX_TEXT_CHARS)
+    return DocError(f.share(), f.guid(), code, message)
+
+
+_DECODERS: dict[str, tuple[type[Message], Callable[[_Fields], Message]]] = {
+    "hello": (Hello, _hello),
+    "auth": (Auth, _auth),
+    "auth-ok": (AuthOk, lambda f: AuthOk()),
+    "ping": (Ping, lambda f: Ping()),
+    "pong": (Pong, lambda f: Pong()),
+    "bye": (Goodbye, _goodbye),
+    "ireq": (IndexRequest, _index_request),
+    "idx": (Index, _index),
+    "s1": (SyncStep1, _sync_step1),
+    "s2": (SyncStep2, _sync_step2),
+    "upd": (Update, _update),
+    "derr": (DocError, _doc_error),
 }
+TYPE_NAMES: dict[type[Message], str] = {kind: name for name, (kind, _) in _DECODERS.items()}
+"""The ``t`` value of each message class."""

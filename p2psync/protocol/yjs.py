@@ -1,29 +1,53 @@
-"""What version of a document a replica holds, comparable across implementations.
+"""Yjs v1 state vectors and delete sets, decoded and compared. Pure, no pycrdt.
 
-A Yjs state vector says which inserts a replica has, but a delete creates no new
-item, so two replicas with equal state vectors can still differ in what they deleted.
-A document's version is therefore its decoded state vector plus a digest of its
-canonical delete set. Both are decoded, never compared as bytes: pycrdt and Yjs
-encode clients in different orders.
+A state vector says which inserts a replica has: for each client, the clock of its
+next insert. It is compared decoded, never as bytes: pycrdt and Yjs write clients in
+different orders. A delete creates no new item, so two replicas with equal state vectors
+can still differ in what they deleted; a doc's version (``DocVersion``) is therefore its
+state vector plus a digest of its canonical delete set.
+
+Every decoder here has hard limits and raises MalformedYjsError (a RemoteProtocolError,
+so a peer that sends such bytes is disconnected) on anything that is not well formed.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from p2psync.errors import MalformedYjsError
+
+__all__ = [
+    "DIGEST_BYTES",
+    "MAX_CLIENTS",
+    "MAX_DELETE_RANGES",
+    "MAX_YJS_INT",
+    "DocVersion",
+    "MalformedYjsError",
+    "check_delete_set_update",
+    "covers",
+    "decode_state_vector",
+    "delete_set_digest",
+    "encode_state_vector",
+    "is_behind",
+]
+
 MAX_CLIENTS = 100_000
-MAX_RANGES = 10_000_000
+"""Clients in one state vector or delete set."""
+MAX_DELETE_RANGES = 10_000_000
+"""Ranges in one delete set (all clients together)."""
+MAX_YJS_INT = 2**53 - 1
+"""Client IDs and clocks are JavaScript-safe integers, as Yjs writes them."""
 DIGEST_BYTES = 16
-
-
-class MalformedYjsError(ValueError):
-    """Bytes that should be a Yjs v1 state vector or delete set are not one."""
 
 
 @dataclass(frozen=True, slots=True)
 class DocVersion:
-    """A replica's version of one document: state vector and delete-set digest."""
+    """A replica's version of one doc: decoded state vector and delete-set digest.
+
+    Two replicas hold the same content exactly when both parts are equal.
+    """
 
     state_vector: dict[int, int]
     delete_digest: bytes
@@ -38,8 +62,17 @@ def covers(ours: dict[int, int], theirs: dict[int, int]) -> bool:
     return all(ours.get(client, 0) >= clock for client, clock in theirs.items())
 
 
+def is_behind(ours: dict[int, int], theirs: dict[int, int]) -> bool:
+    """True if ``theirs`` has inserts that ``ours`` lacks: we should ask for a diff.
+
+    Both sides can be behind each other at once (concurrent edits); equal state vectors
+    are behind neither way.
+    """
+    return not covers(ours, theirs)
+
+
 class _Reader:
-    """Reads Yjs lib0 variable-length unsigned integers from bytes."""
+    """Reads lib0 variable-length unsigned integers (7 bits a byte, low bits first)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -55,10 +88,13 @@ class _Reader:
             self.pos += 1
             result |= (byte & 0x7F) << shift
             if byte < 0x80:
-                return result
+                break
             shift += 7
-            if shift > 63:
-                raise MalformedYjsError("number longer than 64 bits")
+            if shift > 49:  # eight bytes hold 56 bits, more than any safe integer
+                raise MalformedYjsError("number longer than 8 bytes")
+        if result > MAX_YJS_INT:
+            raise MalformedYjsError(f"number {result} is over 2**53 - 1")
+        return result
 
     def count(self, limit: int, what: str) -> int:
         value = self.varuint()
@@ -70,46 +106,99 @@ class _Reader:
         return self.pos == len(self.data)
 
 
+def _varuint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def decode_state_vector(data: bytes) -> dict[int, int]:
-    """Decode a Yjs v1 state vector. Raises MalformedYjsError on anything else."""
+    """Decode a Yjs v1 state vector: a count, then (client, clock) pairs.
+
+    Raises MalformedYjsError for truncated input, trailing bytes, numbers over 2**53 - 1,
+    more than MAX_CLIENTS clients, or a client listed twice.
+    """
     reader = _Reader(data)
     vector: dict[int, int] = {}
     for _ in range(reader.count(MAX_CLIENTS, "clients")):
         client = reader.varuint()
+        if client in vector:
+            raise MalformedYjsError(f"client {client} is listed twice in the state vector")
         vector[client] = reader.varuint()
     if not reader.done():
         raise MalformedYjsError("trailing bytes after the state vector")
     return vector
 
 
+def encode_state_vector(vector: dict[int, int]) -> bytes:
+    """The Yjs v1 encoding of ``vector``, clients in ascending order.
+
+    Raises ValueError if a client or clock is not an integer in 0..2**53 - 1 or there are
+    more than MAX_CLIENTS clients (a bug of the caller: vectors come from decoding).
+    """
+    if len(vector) > MAX_CLIENTS:
+        raise ValueError(f"{len(vector)} clients is over the limit of {MAX_CLIENTS}")
+    parts = [_varuint(len(vector))]
+    for client, clock in sorted(vector.items()):
+        if not (0 <= client <= MAX_YJS_INT and 0 <= clock <= MAX_YJS_INT):
+            raise ValueError(f"state vector entry {client}: {clock} is out of range")
+        parts += (_varuint(client), _varuint(clock))
+    return b"".join(parts)
+
+
+def check_delete_set_update(update: bytes) -> None:
+    """Check that ``update`` is a struct-less Yjs v1 update: zero struct groups, then a
+    well-formed delete set within the limits. Allocates nothing per range.
+
+    Raises MalformedYjsError otherwise (a Yjs v2 update starts with a zero byte too, and
+    fails here).
+    """
+    _read_delete_set(update, lambda client, clock, length: None)
+
+
 def delete_set_digest(delete_set_update: bytes) -> bytes:
-    """Digest of the canonical delete set held in a struct-less Yjs v1 update.
+    """BLAKE2b-128 of the canonical delete set held in a struct-less Yjs v1 update.
 
     ``delete_set_update`` is ``doc.get_update(doc.get_state())``: zero struct groups,
-    then the delete set. Ranges are sorted and merged per client before hashing, so the
-    digest does not depend on how an implementation orders or splits them.
+    then the delete set. The canonical form (docs/protocol.md) sorts and merges each
+    client's ranges and sorts the clients, so the digest does not depend on how an
+    implementation orders or splits them. Raises MalformedYjsError as
+    ``check_delete_set_update`` does.
     """
-    reader = _Reader(delete_set_update)
-    if reader.varuint() != 0:
-        raise MalformedYjsError("expected an update without structs")
-    canonical: list[tuple[int, list[tuple[int, int]]]] = []
-    for _ in range(reader.count(MAX_CLIENTS, "clients")):
-        client = reader.varuint()
-        ranges = [
-            (reader.varuint(), reader.varuint())
-            for _ in range(reader.count(MAX_RANGES, "delete ranges"))
-        ]
-        canonical.append((client, _merge(ranges)))
-    if not reader.done():
-        raise MalformedYjsError("trailing bytes after the delete set")
-    digest = hashlib.blake2b(digest_size=DIGEST_BYTES)
-    for client, ranges in sorted(canonical):
-        if ranges:
-            digest.update(repr((client, ranges)).encode())
+    clients: dict[int, list[tuple[int, int]]] = {}
+    _read_delete_set(
+        delete_set_update,
+        lambda client, clock, length: clients.setdefault(client, []).append((clock, length)),
+    )
+    canonical = [(c, merged) for c, r in sorted(clients.items()) if (merged := _merge(r))]
+    digest = hashlib.blake2b(_varuint(len(canonical)), digest_size=DIGEST_BYTES)
+    for client, merged in canonical:
+        digest.update(_varuint(client) + _varuint(len(merged)))
+        digest.update(b"".join(_varuint(clock) + _varuint(length) for clock, length in merged))
     return digest.digest()
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _read_delete_set(update: bytes, on_range: Callable[[int, int, int], None]) -> None:
+    """Parse a struct-less v1 update, calling ``on_range(client, clock, length)``."""
+    reader = _Reader(update)
+    if reader.varuint() != 0:
+        raise MalformedYjsError("expected an update without structs")
+    budget = MAX_DELETE_RANGES
+    for _ in range(reader.count(MAX_CLIENTS, "clients")):
+        client = reader.varuint()
+        count = reader.count(budget, "delete ranges")
+        budget -= count
+        for _ in range(count):
+            on_range(client, reader.varuint(), reader.varuint())
+    if not reader.done():
+        raise MalformedYjsError("trailing bytes after the delete set")
+
+
+def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ranges with empty ones dropped and overlapping or adjacent ones joined."""
     merged: list[tuple[int, int]] = []
     for clock, length in sorted(ranges):
         if length == 0:

@@ -1,0 +1,178 @@
+"""The codec: every message round-trips; every malformed field is a typed error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from p2psync.errors import MalformedMessageError, MalformedYjsError, RemoteProtocolError
+from p2psync.protocol import wire
+from p2psync.protocol.frames import FrameDecoder, encode_frame
+from p2psync.protocol.messages import (
+    MAX_GUID_BYTES,
+    MAX_INDEX_ENTRIES,
+    MAX_UPDATES_PER_FRAME,
+    Auth,
+    AuthOk,
+    DocError,
+    Goodbye,
+    Hello,
+    Index,
+    IndexEntry,
+    IndexRequest,
+    Message,
+    Ping,
+    Pong,
+    SyncStep1,
+    SyncStep2,
+    Update,
+)
+from p2psync.protocol.yjs import DocVersion
+
+SHARE = bytes(range(16))
+INDEX_ID = b"\x01" * 8
+DIGEST = b"\x02" * 16
+NONCE = b"\x03" * 32
+
+EXAMPLES: list[Message] = [
+    Hello((1, 2), "laptop", "0.1.0", NONCE),
+    Hello((), "", "", NONCE),
+    Auth(b"cert", b"sig"),
+    AuthOk(),
+    Ping(),
+    Pong(),
+    Goodbye("timeout", "nothing received for 300 s"),
+    Goodbye("no-common-version", "we speak 1", (1,)),
+    IndexRequest(SHARE, b"", 0),
+    IndexRequest(SHARE, INDEX_ID, 2**63 - 1),
+    Index(SHARE, INDEX_ID, 7, ()),
+    Index(
+        SHARE,
+        INDEX_ID,
+        9,
+        (
+            IndexEntry("a.md", 3, DocVersion({}, DIGEST)),
+            IndexEntry("é" * 75, 9, DocVersion({2**53 - 1: 5, 0: 0, 7: 2**40}, DIGEST)),
+        ),
+        more=True,
+    ),
+    SyncStep1(SHARE, "doc", b"\x00"),
+    SyncStep1(SHARE, "doc", b"\x02\x01\x05\xff\xff\x03\x01"),
+    SyncStep2(SHARE, "doc", b"\x00\x00"),
+    Update(SHARE, "doc", [b"\x01", b""]),
+    DocError(SHARE, "doc", "bad-update", "not a Yjs v1 update"),
+]
+
+
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).__name__)
+def test_round_trip_through_a_frame(message: Message) -> None:
+    decoder = FrameDecoder()
+    decoder.receive_data(encode_frame(wire.encode(message)))
+    body = decoder.next_frame()
+    assert body is not None
+    assert wire.message_type(body) is type(message)
+    assert wire.decode(body) == message
+
+
+def test_every_message_type_has_an_example() -> None:
+    assert {type(m) for m in EXAMPLES} == set(wire.TYPE_NAMES)
+
+
+def test_unknown_fields_are_ignored() -> None:
+    body = wire.encode(Ping()) | {"future": [1, 2]}
+    assert wire.decode(body) == Ping()
+
+
+def good(original: Message, /, **changes: Any) -> dict[str, Any]:
+    """The body of ``original`` with some fields replaced (or removed: _MISSING)."""
+    body = wire.encode(original)
+    for key, value in changes.items():
+        if value is _MISSING:
+            del body[key]
+        else:
+            body[key] = value
+    return body
+
+
+_MISSING = object()
+HELLO = Hello((1,), "n", "c", NONCE)
+S1 = SyncStep1(SHARE, "doc", b"\x00")
+IDX = Index(SHARE, INDEX_ID, 1, (IndexEntry("a", 1, DocVersion({1: 1}, DIGEST)),))
+
+BAD: dict[str, dict[str, Any]] = {
+    "no type": {"x": 1},
+    "type not a string": {"t": 1},
+    "unknown type": {"t": "nope"},
+    "hello version zero": good(HELLO, versions=[0]),
+    "hello version too big": good(HELLO, versions=[70_000]),
+    "hello version bool": good(HELLO, versions=[True]),
+    "hello too many versions": good(HELLO, versions=list(range(1, 18))),
+    "hello short nonce": good(HELLO, nonce=b"\x00" * 31),
+    "hello nonce str": good(HELLO, nonce="x" * 32),
+    "hello long name": good(HELLO, name="x" * 65),
+    "hello no client": good(HELLO, client=_MISSING),
+    "auth cert too long": good(Auth(b"c", b"s"), cert=b"\x00" * 8193),
+    "auth sig missing": good(Auth(b"c", b"s"), sig=_MISSING),
+    "bye code not str": good(Goodbye("c", "m"), code=None),
+    "bye message too long": good(Goodbye("c", "m"), message="x" * 1001),
+    "bye versions not a list": good(Goodbye("c", "m"), versions=1),
+    "ireq index id 7 bytes": good(IndexRequest(SHARE, b"", 0), i=b"\x00" * 7),
+    "ireq since negative": good(IndexRequest(SHARE, b"", 0), since=-1),
+    "ireq since too big": good(IndexRequest(SHARE, b"", 0), since=2**63),
+    "ireq since bool": good(IndexRequest(SHARE, b"", 0), since=True),
+    "ireq since float": good(IndexRequest(SHARE, b"", 0), since=1.0),
+    "idx empty index id": good(IDX, i=b""),
+    "idx too many entries": good(IDX, e=[["a", 1, b"\x00", DIGEST]] * (MAX_INDEX_ENTRIES + 1)),
+    "idx entry not a list": good(IDX, e=["a"]),
+    "idx entry too short": good(IDX, e=[["a", 1, b"\x00"]]),
+    "idx entry empty guid": good(IDX, e=[["", 1, b"\x00", DIGEST]]),
+    "idx entry bad sequence": good(IDX, e=[["a", -1, b"\x00", DIGEST]]),
+    "idx entry vector not bytes": good(IDX, e=[["a", 1, [[1, 2]], DIGEST]]),
+    "idx entry short digest": good(IDX, e=[["a", 1, b"\x00", b"\x00"]]),
+    "idx more not bool": good(IDX, more=1),
+    "s1 short share": good(S1, s=b"\x00" * 15),
+    "s1 share str": good(S1, s="x" * 16),
+    "s1 guid too long": good(S1, d="x" * (MAX_GUID_BYTES + 1)),
+    "s1 guid multibyte too long": good(S1, d="é" * 76),
+    "s1 guid bytes": good(S1, d=b"doc"),
+    "s1 no state vector": good(S1, sv=_MISSING),
+    "s2 update str": good(SyncStep2(SHARE, "d", b""), u="x"),
+    "upd empty": good(Update(SHARE, "d", [b"x"]), u=[]),
+    "upd not bytes": good(Update(SHARE, "d", [b"x"]), u=["x"]),
+    "upd too many": good(Update(SHARE, "d", [b"x"]), u=[b""] * (MAX_UPDATES_PER_FRAME + 1)),
+    "derr no code": good(DocError(SHARE, "d", "c", "m"), code=_MISSING),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_malformed_messages_are_typed_errors(name: str) -> None:
+    with pytest.raises(MalformedMessageError) as info:
+        wire.decode(BAD[name])
+    assert info.value.code == "bad-message"
+
+
+def test_bad_magic_says_so() -> None:
+    with pytest.raises(MalformedMessageError) as info:
+        wire.decode(good(HELLO, magic="http"))
+    assert info.value.code == "bad-magic"
+
+
+BAD_VECTORS = {
+    "truncated": b"\x01\x05",
+    "trailing": b"\x00\x00",
+    "count too big": b"\xff\xff\xff\x7f",
+    "duplicate client": b"\x02\x01\x01\x01\x02",
+    "number too long": b"\x01" + b"\xff" * 9 + b"\x01\x01",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VECTORS))
+def test_bad_state_vectors_are_typed_errors(name: str) -> None:
+    vector = BAD_VECTORS[name]
+    for body in (good(S1, sv=vector), good(IDX, e=[["a", 1, vector, DIGEST]])):
+        with pytest.raises(MalformedYjsError) as info:
+            wire.decode(body)
+        assert isinstance(info.value, RemoteProtocolError)
+        assert info.value.code == "bad-yjs"
