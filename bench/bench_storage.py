@@ -21,7 +21,7 @@ FRAME_UPDATES = 100  # updates arrive from peers in frames of many updates
 
 
 def run(ctx: BenchContext) -> None:
-    updates, _ = trace_updates("automerge-paper")
+    updates = trace_updates("automerge-paper")
     if ctx.quick:
         updates = updates[:20_000]
     doc: pycrdt.Doc[Any] = pycrdt.Doc()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import trio
 
-from bench.traces import trace_updates
+from bench.traces import load_trace, trace_updates
 from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
 from p2psync.storage.writer import LogWriter
@@ -16,7 +16,8 @@ BATCH_UPDATES = 100
 
 
 async def test_automerge_paper_trace_round_trips_through_the_log(tmp_path: Path) -> None:
-    updates, end_content = trace_updates("automerge-paper")
+    updates = trace_updates("automerge-paper")
+    end_content = load_trace("automerge-paper").end_content
     assert len(updates) == 259_778
     path = tmp_path / "paper.ylog"
     writer = LogWriter(DocLog.open(path).log)
