@@ -192,6 +192,8 @@ class Daemon:
                 "last_seen": info.last_seen,
                 "last_error": info.last_error,
                 "in_sync": bool(link) and self._in_sync_with(device),
+                "bytes_in": link.channel.bytes_in if link else 0,
+                "bytes_out": link.channel.bytes_out if link else 0,
             })  # fmt: skip
         pending = [
             {"device_id": str(p.device_id), "name": p.name, "address": p.address}

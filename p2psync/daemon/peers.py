@@ -36,7 +36,7 @@ MAX_PENDING_HANDSHAKES = 32
 MAX_PENDING_DEVICES = 100
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 60.0
-INDEX_FLUSH_DELAY_S = 0.02
+INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
 
 
 @dataclass
@@ -48,8 +48,6 @@ class Link:
     receive: trio.MemoryReceiveChannel[SyncMessage | wire.Ping | wire.Pong]
     cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
     since: float = field(default_factory=time.time)
-    bytes_in: int = 0
-    messages_in: int = 0
 
 
 @dataclass

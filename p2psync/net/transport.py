@@ -76,9 +76,13 @@ class PeerChannel:
     stream: trio.SSLStream[trio.SocketStream]
     conn: proto.Connection
     address: str
+    bytes_in: int = 0
+    bytes_out: int = 0
 
     async def send(self, message: SyncMessage | wire.Ping | wire.Pong) -> None:
-        await self.stream.send_all(self.conn.send(message))
+        data = self.conn.send(message)
+        self.bytes_out += len(data)
+        await self.stream.send_all(data)
 
     async def goodbye(self, code: str, message: str) -> None:
         """Say why we close, then close (best effort, never raises)."""
@@ -98,6 +102,7 @@ class PeerChannel:
             data = await self.stream.receive_some(RECEIVE_BYTES)
             if not data:
                 raise EOFError("the peer closed the connection")
+            self.bytes_in += len(data)
             self.conn.receive_data(bytes(data))
 
 

@@ -17,6 +17,7 @@ from p2psync.ids import new_client_id
 from p2psync.protocol.yjs import (
     DocVersion,
     MalformedYjsError,
+    check_delete_set_update,
     decode_state_vector,
     delete_set_digest,
 )
@@ -35,7 +36,7 @@ def check_v1_update(update: bytes) -> None:
         raise UpdateError("not a Yjs v1 update (empty)")
     if update[0] == 0:
         try:
-            delete_set_digest(update)
+            check_delete_set_update(update)
         except MalformedYjsError:
             raise UpdateError("not a Yjs v1 update (a Yjs v2 update, or malformed)") from None
 

@@ -27,6 +27,7 @@ from p2psync.protocol.messages import (
     SyncStep2,
     Update,
 )
+from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.share import ShareReplica
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_UPDATE = b"\x00\x00"
 
-MAX_INDEX_ENTRIES = 1000
+MAX_UPDATE_FRAME_BYTES = 4 * 1024 * 1024
 
 Peer = Hashable
 
@@ -289,8 +290,30 @@ class ShareSync:
         return effects
 
     def _flood(self, guid: str, updates: list[bytes], *, source: Peer | None) -> list[Effect]:
-        message = Update(self.share_id, guid, updates)
-        return [Send(peer, message) for peer in self._peers if peer != source]
+        peers = [peer for peer in self._peers if peer != source]
+        if not peers:
+            return []
+        return [
+            Send(peer, Update(self.share_id, guid, chunk))
+            for chunk in _frames_of(updates)
+            for peer in peers
+        ]
+
+
+def _frames_of(updates: list[bytes]) -> list[list[bytes]]:
+    """Split updates into groups that each fit one Update frame."""
+    chunks: list[list[bytes]] = [[]]
+    size = 0
+    for update in updates:
+        full = (
+            len(chunks[-1]) >= MAX_UPDATES_PER_FRAME or size + len(update) > MAX_UPDATE_FRAME_BYTES
+        )
+        if chunks[-1] and full:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(update)
+        size += len(update)
+    return chunks
 
 
 class _RejectedError(Exception):
