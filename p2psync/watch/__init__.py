@@ -1,5 +1,17 @@
-"""Filesystem watching: the one place where watchdog's thread crosses into Trio."""
+"""Filesystem watching: the one place where watchdog's threads cross into Trio.
 
-from p2psync.watch.bridge import DirWatcher
+Exports:
 
-__all__ = ["DirWatcher"]
+- :class:`DirWatcher` -- a Trio service (``await nursery.start(watcher.run)``) that
+  watches directories, added and removed at runtime, and hands one consumer
+  coalesced sets of changed file paths (``await watcher.next_changes()``), with an
+  optional debounce bounded by ``MAX_DEBOUNCE_DELAY_S``.
+- :class:`DirtySet` -- the pure coalescer behind it (no threads, no clock of its own).
+
+No other module of p2psync imports watchdog.
+"""
+
+from p2psync.watch.bridge import MAX_DEBOUNCE_DELAY_S, DirWatcher
+from p2psync.watch.coalesce import DirtySet
+
+__all__ = ["MAX_DEBOUNCE_DELAY_S", "DirWatcher", "DirtySet"]

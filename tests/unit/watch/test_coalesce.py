@@ -1,0 +1,142 @@
+"""The pure coalescer: which paths an event names, what is watched, when a batch is ready."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from p2psync.watch import DirtySet
+from p2psync.watch.coalesce import changed_paths, is_watched
+
+D = Path("/share/docs")
+
+
+# -- changed_paths ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["created", "modified", "deleted"])
+def test_single_path_events_name_their_file(kind: str) -> None:
+    assert changed_paths(kind, str(D / "a"), "", is_directory=False) == (D / "a",)
+
+
+def test_a_move_names_both_ends() -> None:
+    assert changed_paths("moved", str(D / "a"), str(D / "b"), is_directory=False) == (
+        D / "a",
+        D / "b",
+    )
+
+
+def test_an_atomic_replace_names_its_target() -> None:
+    paths = changed_paths("moved", str(D / ".a.tmp"), str(D / "a"), is_directory=False)
+    assert D / "a" in paths
+
+
+def test_a_move_with_an_unknown_end_names_the_known_one() -> None:
+    assert changed_paths("moved", "", str(D / "b"), is_directory=False) == (D / "b",)
+    assert changed_paths("moved", str(D / "a"), "", is_directory=False) == (D / "a",)
+
+
+def test_bytes_paths_are_decoded() -> None:
+    assert changed_paths("modified", bytes(D / "é"), b"", is_directory=False) == (D / "é",)
+
+
+@pytest.mark.parametrize("kind", ["opened", "closed", "closed_no_write", "attrib", "nonsense"])
+def test_events_that_change_no_content_name_nothing(kind: str) -> None:
+    assert changed_paths(kind, str(D / "a"), "", is_directory=False) == ()
+
+
+@pytest.mark.parametrize("kind", ["created", "modified", "deleted", "moved"])
+def test_directory_events_name_nothing(kind: str) -> None:
+    assert changed_paths(kind, str(D / "sub"), str(D / "sub2"), is_directory=True) == ()
+
+
+# -- is_watched ------------------------------------------------------------------
+
+
+def test_non_recursive_watch_covers_direct_children_only() -> None:
+    assert is_watched(D / "a", {D}, recursive=False)
+    assert not is_watched(D / "sub" / "a", {D}, recursive=False)
+    assert not is_watched(Path("/elsewhere/a"), {D}, recursive=False)
+    assert not is_watched(D, {D}, recursive=False)
+
+
+def test_recursive_watch_covers_every_descendant() -> None:
+    assert is_watched(D / "a", {D}, recursive=True)
+    assert is_watched(D / "sub" / "deeper" / "a", {D}, recursive=True)
+    assert not is_watched(Path("/share/other/a"), {D}, recursive=True)
+
+
+def test_nothing_is_watched_without_directories() -> None:
+    assert not is_watched(D / "a", set(), recursive=True)
+
+
+# -- DirtySet --------------------------------------------------------------------
+
+
+def test_a_burst_on_one_file_is_one_path() -> None:
+    dirty = DirtySet()
+    for i in range(1000):
+        dirty.add([D / "log"], now_s=i * 0.001)
+    assert len(dirty) == 1
+    assert dirty.take() == {D / "log"}
+    assert len(dirty) == 0
+
+
+def test_take_starts_an_empty_batch() -> None:
+    dirty = DirtySet()
+    dirty.add([D / "a", D / "b"], now_s=0.0)
+    assert dirty.take() == {D / "a", D / "b"}
+    assert dirty.take() == set()
+    assert dirty.wait_s(1.0, min_quiet_s=0.0, max_delay_s=1.0) is None
+
+
+def test_nothing_dirty_means_wait_for_a_change() -> None:
+    dirty = DirtySet()
+    dirty.add([], now_s=5.0)
+    assert dirty.wait_s(5.0, min_quiet_s=0.0, max_delay_s=1.0) is None
+
+
+def test_without_debounce_a_dirty_set_is_ready_at_once() -> None:
+    dirty = DirtySet()
+    dirty.add([D / "a"], now_s=3.0)
+    assert dirty.wait_s(3.0, min_quiet_s=0.0, max_delay_s=2.0) == 0.0
+
+
+def test_debounce_waits_for_quiet_and_every_change_restarts_it() -> None:
+    dirty = DirtySet()
+    dirty.add([D / "a"], now_s=10.0)
+    assert dirty.wait_s(10.1, min_quiet_s=0.5, max_delay_s=5.0) == pytest.approx(0.4)
+    dirty.add([D / "a"], now_s=10.3)  # the same path again is still a change
+    assert dirty.wait_s(10.5, min_quiet_s=0.5, max_delay_s=5.0) == pytest.approx(0.3)
+    assert dirty.wait_s(10.8, min_quiet_s=0.5, max_delay_s=5.0) == 0.0
+
+
+def test_debounce_is_bounded_by_the_max_delay_from_the_first_change() -> None:
+    dirty = DirtySet()
+    for step in range(30):  # a change every 0.1 s, never quiet for 0.5 s
+        dirty.add([D / "a"], now_s=step * 0.1)
+    assert dirty.wait_s(2.9, min_quiet_s=0.5, max_delay_s=2.0) == 0.0
+    dirty.take()
+    dirty.add([D / "a"], now_s=3.0)  # a new batch has a new first change
+    assert dirty.wait_s(3.0, min_quiet_s=0.5, max_delay_s=2.0) == pytest.approx(0.5)
+
+
+def test_retain_forgets_paths_no_longer_watched() -> None:
+    dirty = DirtySet()
+    other = Path("/share/other")
+    dirty.add([D / "a", other / "b"], now_s=0.0)
+    dirty.retain(lambda path: path.parent != D)
+    assert D / "a" not in dirty
+    assert dirty.take() == {other / "b"}
+
+
+@given(st.lists(st.sampled_from([D / name for name in "abcdefgh"]), max_size=300))
+def test_memory_is_bounded_by_distinct_paths(paths: list[Path]) -> None:
+    dirty = DirtySet()
+    for index, path in enumerate(paths):
+        dirty.add([path], now_s=float(index))
+    assert len(dirty) == len(set(paths)) <= 8
+    assert dirty.take() == set(paths)
