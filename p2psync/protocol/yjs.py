@@ -79,6 +79,10 @@ class _Reader:
         self.pos = 0
 
     def varuint(self) -> int:
+        pos = self.pos
+        if pos < len(self.data) and self.data[pos] < 0x80:  # the common one-byte case
+            self.pos = pos + 1
+            return self.data[pos]
         result = 0
         shift = 0
         while True:
