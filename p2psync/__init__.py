@@ -1,6 +1,6 @@
 """p2psync: serverless LAN sync of shared document folders over Yjs CRDTs.
 
-Layers (imports point down only; see docs/architecture.md):
+Layers (imports point down only; DESIGN.md §3):
 vocabulary (errors, ids, config) < protocol, storage, replica, mirror
 < net, discovery, watch < daemon < cli.
 """
