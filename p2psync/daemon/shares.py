@@ -150,7 +150,7 @@ class ShareService:
         if guid not in self._writers:
             if path.exists():
                 await self._open_doc(guid)
-                await self.execute(self.sync.flush_index())
+                await self.execute(self.sync.doc_appeared(guid))
             return
         try:
             updates = await self._writers[guid].read_new()

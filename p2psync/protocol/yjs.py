@@ -153,6 +153,18 @@ def encode_state_vector(vector: dict[int, int]) -> bytes:
     return b"".join(parts)
 
 
+def first_struct_id(update: bytes) -> tuple[int, int] | None:
+    """The (client, clock) of the first struct of a Yjs v1 update, or None if it has no
+    structs. Reads only the first few numbers; raises MalformedYjsError if they are cut
+    short."""
+    reader = _Reader(update)
+    if reader.varuint() == 0:
+        return None
+    reader.varuint()  # how many structs the first client's group holds
+    client = reader.varuint()
+    return client, reader.varuint()
+
+
 def check_delete_set_update(update: bytes) -> None:
     """Check that ``update`` is a struct-less Yjs v1 update: zero struct groups, then a
     well-formed delete set within the limits. Allocates nothing per range.

@@ -20,6 +20,7 @@ from p2psync.protocol.yjs import (
     check_delete_set_update,
     decode_state_vector,
     delete_set_digest,
+    first_struct_id,
 )
 from p2psync.storage.compaction import YDoc
 
@@ -88,6 +89,24 @@ class DocReplica:
             raise UpdateError(f"doc {self.guid}: update crashed the CRDT engine") from None
         integrated, self._integrated = self._integrated, []
         return integrated
+
+    def has_gap(self, update: bytes) -> bool:
+        """True if ``update`` starts past what this replica holds of its first client:
+        it depends on updates we have not seen. Applying it would park it in pycrdt's
+        pending store, where every later update retries it; the sync engine asks the
+        sender for the missing range instead."""
+        try:
+            first = first_struct_id(update)
+        except MalformedYjsError:
+            return False  # apply() reports the malformed update
+        if first is None:
+            return False
+        client, clock = first
+        return clock > self.clock_of(client)
+
+    def clock_of(self, client: int) -> int:
+        """The next clock this replica expects from ``client`` (0 if none seen)."""
+        return decode_state_vector(self._doc.get_state()).get(client, 0)
 
     def state_vector(self) -> bytes:
         """This replica's Yjs v1 state vector."""

@@ -29,6 +29,7 @@ from p2psync.protocol.messages import (
 )
 from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion
+from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ class ShareSync:
                 state.requested.discard(message.guid)
                 return self._integrate(message.guid, [message.update], source=peer)
             case Update():
+                doc = self.replica.get(message.guid)
+                if doc is not None and doc.has_gap(message.updates[0]):
+                    return self._resync(peer, state, doc)
                 return self._integrate(message.guid, message.updates, source=peer)
         return []
 
@@ -222,6 +226,16 @@ class ShareSync:
         self.replica.touch(guid)
         return self._flood(guid, integrated, source=None)
 
+    def doc_appeared(self, guid: str) -> list[Effect]:
+        """A doc was loaded from a log that appeared while running (another process
+        created it): send its whole state to every peer at once, so their live updates
+        never wait on a base that only the next index exchange would bring."""
+        doc = self.replica.get(guid)
+        if doc is None:
+            return []
+        self.replica.touch(guid)
+        return self._flood(guid, [doc.full_state()], source=None)
+
     # -- index -------------------------------------------------------------------
 
     def flush_index(self) -> list[Effect]:
@@ -269,6 +283,14 @@ class ShareSync:
     @property
     def _name(self) -> str:
         return self.share_id.hex()[:8]
+
+    def _resync(self, peer: Peer, state: _PeerState, doc: DocReplica) -> list[Effect]:
+        """Live updates from ``peer`` skip ahead of what we hold: drop them and ask for
+        everything we miss (the SyncStep2 brings the dropped ones too)."""
+        if doc.guid in state.requested:
+            return []
+        state.requested.add(doc.guid)
+        return [Send(peer, SyncStep1(self.share_id, doc.guid, doc.state_vector()))]
 
     def _integrate(self, guid: str, updates: list[bytes], *, source: Peer) -> list[Effect]:
         doc = self.replica.get_or_create(guid)

@@ -21,6 +21,7 @@ from p2psync.protocol.messages import SyncMessage, Update
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
+from tests.conftest import text_updates
 
 SHARE = b"s" * 16
 GUIDS = ["notes.md", "todo", "big"]
@@ -199,3 +200,24 @@ def test_a_malformed_update_disconnects_the_peer_after_keeping_valid_ones() -> N
     assert effects[0].updates
     assert isinstance(effects[-1], Disconnect)
     assert "notes.md" in effects[-1].reason
+
+
+def test_live_updates_past_a_gap_trigger_a_resync_instead_of_piling_up() -> None:
+    updates, text = text_updates(10)
+    sender = ShareSync(ShareReplica(SHARE))
+    receiver = ShareSync(ShareReplica(SHARE))
+    sender.peer_up("r")
+    receiver.peer_up("s")
+    for update in updates:
+        sender.local_update("doc", update)
+    receiver.replica.get_or_create("doc")
+    effects = receiver.receive("s", Update(SHARE, "doc", updates[5:]))  # 0..4 never came
+    assert [type(e.message).__name__ for e in effects if isinstance(e, Send)] == ["SyncStep1"]
+    step1 = next(e.message for e in effects if isinstance(e, Send))
+    assert receiver.receive("s", Update(SHARE, "doc", updates[6:])) == []  # asked once
+    [reply] = sender.receive("r", step1)
+    assert isinstance(reply, Send)
+    receiver.receive("s", reply.message)
+    doc = receiver.replica.get("doc")
+    assert doc is not None
+    assert doc.text() == text
