@@ -46,6 +46,7 @@ from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.storage.layout import check_guid, docs_dir, marker_dir
+from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.watch import DirWatcher
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Daemon:
             self.identity, lambda: self.config, lambda: self.shares, self.events
         )
         self.watcher = DirWatcher()
+        self.snapshots = SnapshotWorker()
         self.listen_address = ""
         self._nursery: trio.Nursery | None = None
         self._share_scopes: dict[ShareId, trio.CancelScope] = {}
@@ -87,18 +89,31 @@ class Daemon:
         """Serve until cancelled; reports the bound listen address when ready."""
         listeners = await self._listen()
         control = ControlServer(self.home.socket_path, self._handlers(), self.events)
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            await nursery.start(self.watcher.run)
-            for share in self.config.shares:
-                await self._start_share(share)
-            await nursery.start(self.peers.run)
-            nursery.start_soon(self.peers.serve, listeners)
-            nursery.start_soon(self._watch_logs)
-            await nursery.start(control.run)
-            log.info("device %s listening on %s", self.identity.device_id, self.listen_address)
-            self.events.publish("daemon-ready", listen=self.listen_address)
-            task_status.started(self.listen_address)
+        try:
+            async with trio.open_nursery() as nursery:
+                await self._serve(nursery, listeners, control, task_status)
+        finally:
+            await self.snapshots.aclose()
+
+    async def _serve(
+        self,
+        nursery: trio.Nursery,
+        listeners: list[trio.SocketListener],
+        control: ControlServer,
+        task_status: trio.TaskStatus[str],
+    ) -> None:
+        """Start every service in ``nursery``, then report readiness."""
+        self._nursery = nursery
+        await nursery.start(self.watcher.run)
+        for share in self.config.shares:
+            await self._start_share(share)
+        await nursery.start(self.peers.run)
+        nursery.start_soon(self.peers.serve, listeners)
+        nursery.start_soon(self._watch_logs)
+        await nursery.start(control.run)
+        log.info("device %s listening on %s", self.identity.device_id, self.listen_address)
+        self.events.publish("daemon-ready", listen=self.listen_address)
+        task_status.started(self.listen_address)
 
     async def _listen(self) -> list[trio.SocketListener]:
         """Bind the configured address; the default port falls back to a free one."""
@@ -121,7 +136,11 @@ class Daemon:
         config.path.mkdir(parents=True, exist_ok=True)
         marker_dir(config.path).mkdir(exist_ok=True)
         service = ShareService(
-            config, self.events, send=self.peers.send, disconnect=self.peers.disconnect
+            config,
+            self.events,
+            send=self.peers.send,
+            disconnect=self.peers.disconnect,
+            snapshots=self.snapshots,
         )
         scope = trio.CancelScope()
         self._share_scopes[config.id] = scope

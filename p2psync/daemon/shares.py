@@ -25,6 +25,7 @@ from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ class ShareService:
         *,
         send: SendFn,
         disconnect: DisconnectFn,
+        snapshots: SnapshotWorker | None = None,
     ) -> None:
         self.config = config
+        self._snapshots = snapshots
         self.events = events
         self._send = send
         self._disconnect = disconnect
@@ -102,7 +105,9 @@ class ShareService:
             self.sync.replica.replace(doc)
         else:
             self.sync.replica.add(doc)
-        writer = LogWriter(opened.log, on_error=self._storage_failed(guid))
+        writer = LogWriter(
+            opened.log, on_error=self._storage_failed(guid), snapshots=self._snapshots
+        )
         await self._nursery.start(writer.run)
         self._writers[guid] = writer
         return writer

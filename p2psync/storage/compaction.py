@@ -5,15 +5,13 @@ full state, so deleted content is garbage collected. ``merge_updates`` is never 
 over many updates: it is quadratic and does not collect garbage.
 
 Building a large snapshot holds the GIL for a long time, which would stall the
-daemon's event loop, so ``python -m p2psync.storage.compaction LOG PREFIX_END``
-builds it in a subprocess and writes it to stdout; the daemon then commits it with
-``DocLog.commit_compaction``.
+daemon's event loop, so large ones are built by ``p2psync.storage.snapshot_worker``
+in a subprocess; the daemon then commits them with ``DocLog.commit_compaction``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ COMPACT_AFTER_RECORDS = 500
 COMPACT_MIN_LOG_BYTES = 64 * 1024
 COMPACT_GROWTH_FACTOR = 2
 SUBPROCESS_MIN_LOG_BYTES = 1024 * 1024
+WORKER_REPLY_HEADER = struct.Struct(">BQ")
 
 YDoc = pycrdt.Doc[Any]
 """A pycrdt document whose roots may be of any shared type (pycrdt's boundary)."""
@@ -72,22 +71,3 @@ def build_snapshot(path: Path, prefix_end: int) -> bytes:
     except ValueError as exc:
         raise StorageError(path, f"an update in the log cannot be loaded: {exc}") from exc
     return doc.get_update()
-
-
-def main(argv: list[str]) -> int:
-    """Subprocess entry: print the snapshot of ``argv[0]`` up to offset ``argv[1]``."""
-    path, prefix_end = Path(argv[0]), int(argv[1])
-    try:
-        snapshot = build_snapshot(path, prefix_end)
-    except StorageError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    out = sys.stdout.buffer
-    out.write(snapshot)
-    out.flush()
-    os.close(out.fileno())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -11,16 +11,15 @@ same queue, so the log is never touched by two threads at once.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import trio
 
-from p2psync.errors import StorageError
 from p2psync.storage.compaction import SUBPROCESS_MIN_LOG_BYTES, build_snapshot
 from p2psync.storage.doclog import DocLog
+from p2psync.storage.snapshotter import SnapshotWorker, build_in_new_process
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,14 @@ class LogWriter:
     """
 
     def __init__(
-        self, doclog: DocLog, *, on_error: Callable[[BaseException], None] | None = None
+        self,
+        doclog: DocLog,
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+        snapshots: SnapshotWorker | None = None,
     ) -> None:
         self.log = doclog
+        self._snapshots = snapshots
         self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
 
@@ -133,10 +137,12 @@ class LogWriter:
             snapshot = await live_state(unseen)
         else:
             prefix_end = await self._submit(_Request(lambda: self.log.end))
-            if prefix_end >= SUBPROCESS_MIN_LOG_BYTES:
-                snapshot = await _build_snapshot_in_subprocess(self.log, prefix_end)
-            else:
+            if prefix_end < SUBPROCESS_MIN_LOG_BYTES:
                 snapshot = await trio.to_thread.run_sync(build_snapshot, self.log.path, prefix_end)
+            elif self._snapshots is not None:
+                snapshot = await self._snapshots.build(self.log.path, prefix_end)
+            else:
+                snapshot = await build_in_new_process(self.log.path, prefix_end)
         await self._submit(_Request(lambda: self.log.commit_compaction(prefix_end, snapshot)))
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
 
@@ -175,18 +181,3 @@ def _log_error(doclog: DocLog) -> Callable[[BaseException], None]:
         log.error("%s: queued updates were not stored: %s", doclog.path, error)
 
     return report
-
-
-async def _build_snapshot_in_subprocess(doclog: DocLog, prefix_end: int) -> bytes:
-    command = [
-        sys.executable,
-        "-m",
-        "p2psync.storage.compaction",
-        str(doclog.path),
-        str(prefix_end),
-    ]
-    result = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False)
-    if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
-        raise StorageError(doclog.path, f"compaction subprocess failed: {reason}")
-    return result.stdout
