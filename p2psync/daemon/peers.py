@@ -267,7 +267,7 @@ class PeerManager:
         if share is None or share.config.member(device) is None:
             return  # not a member: it gets nothing and changes nothing
         try:
-            await share.execute(share.sync.receive(device, message))
+            await share.receive(device, message)
         except P2PSyncError as exc:
             self.disconnect(device, str(exc))
         self._flush_needed.set()

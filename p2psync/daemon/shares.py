@@ -85,8 +85,12 @@ class ShareService:
 
     # -- docs --------------------------------------------------------------------
 
-    async def _open_doc(self, guid: str) -> LogWriter:
-        """Open (recovering) the log of ``guid``, load the doc, start its writer."""
+    async def _open_doc(self, guid: str, *, replace: bool = False) -> LogWriter:
+        """Open (recovering) the log of ``guid``, load the doc, start its writer.
+
+        A doc the engine already holds keeps its unstored changes and gains the log's
+        content, unless ``replace`` (a reload after pycrdt poisoned it) discards it.
+        """
         assert self._nursery is not None
         path = log_path(self.root, guid)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +104,12 @@ class ShareService:
                 corruption=str(opened.recovery.corruption or ""),
                 quarantined_to=str(opened.recovery.quarantined_to or ""),
             )
-        doc = DocReplica(guid, opened.updates)
-        if guid in self.sync.replica:
-            self.sync.replica.replace(doc)
-        else:
-            self.sync.replica.add(doc)
+        held = self.sync.replica.get(guid)
+        if held is None or replace:
+            self.sync.replica.replace(DocReplica(guid, opened.updates))
+        else:  # the engine created it from a peer's message before its log was open
+            for update in opened.updates:
+                held.apply(update)
         writer = LogWriter(
             opened.log, on_error=self._storage_failed(guid), snapshots=self._snapshots
         )
@@ -191,7 +196,7 @@ class ShareService:
         writer = self._writers.pop(guid, None)
         if writer is not None:
             await writer.aclose()
-        await self._open_doc(guid)
+        await self._open_doc(guid, replace=True)
 
     def _maybe_compact(self, guid: str, writer: LogWriter) -> None:
         if guid in self._compacting or not should_compact(writer.log.stats):

@@ -53,7 +53,9 @@ class ShareReplica:
         return doc if doc is not None else self.add(DocReplica(guid))
 
     def replace(self, doc: DocReplica) -> None:
-        """Swap in a reloaded copy of a doc (after pycrdt poisoned the old one)."""
+        """Hold ``doc`` in place of any doc with its guid (a reload from its log)."""
+        if doc.guid not in self._docs:
+            self.touch(doc.guid)
         self._docs[doc.guid] = doc
 
     def touch(self, guid: str) -> int:

@@ -106,3 +106,20 @@ def test_non_members_get_nothing(devices: list[Device]) -> None:
     wait_for(lambda: carol.id in alice.status()["pending"], "carol pending at alice")
     assert carol.status()["connected"] == []
     assert carol.text("secret.md") is None
+
+
+def test_an_existing_doc_reaches_a_new_peer_with_no_further_edits(devices: list[Device]) -> None:
+    alice, bob, _ = devices
+    pair = [alice, bob]
+    make_share(pair)
+    alice.start()
+    alice.apply_text("old.md", "written before bob ever connected", client_id=30)
+    alice.stop()
+    for device in pair:
+        device.start()
+    link(pair)
+    wait_for(lambda: bob.text("old.md") == "written before bob ever connected", "the initial sync")
+    assert cli(bob.home, "wait-idle", "--timeout", "30", "--min-peers", "1").returncode == 0
+    bob.stop()
+    bob.start()  # what bob stored is what bob shows
+    assert bob.text("old.md") == "written before bob ever connected"
