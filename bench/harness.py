@@ -49,7 +49,8 @@ class Metric:
     unit: str
     anchor_name: str
     anchor_value: float
-    target_ratio: float
+    target_ratio: float | None
+    """None when the issue sets only an absolute ``limit``: the ratio is then context."""
     lower_is_better: bool = True
     note: str = ""
     """How it was measured, in a sentence; printed under the group's table."""
@@ -58,7 +59,7 @@ class Metric:
     targets an issue states in absolute terms (latency in ms); None for none."""
 
     def __post_init__(self) -> None:
-        figures = (self.value, self.anchor_value, self.target_ratio)
+        figures = (self.value, self.anchor_value, self.target_ratio or 0.0)
         if not all(math.isfinite(x) and x >= 0 for x in figures):
             raise ValueError(f"metric {self.name!r}: figures must be finite and >= 0: {figures}")
         if self.anchor_value == 0:
@@ -74,6 +75,8 @@ class Metric:
         """Whether the ratio (and the absolute limit, if any) meets the target."""
         if self.limit is not None and self.value > self.limit:
             return False
+        if self.target_ratio is None:
+            return self.limit is not None
         if self.lower_is_better:
             return self.ratio <= self.target_ratio
         return self.ratio >= self.target_ratio
@@ -81,10 +84,12 @@ class Metric:
     @property
     def target(self) -> str:
         """The target as shown: ``≤ 0.1`` or ``≥ 2``, plus any absolute limit."""
-        target = f"{'≤' if self.lower_is_better else '≥'} {self.target_ratio:g}"
+        parts = []
+        if self.target_ratio is not None:
+            parts.append(f"{'≤' if self.lower_is_better else '≥'} {self.target_ratio:g}")
         if self.limit is not None:
-            target += f" and ≤ {format_value(self.limit, self.unit)}"
-        return target
+            parts.append(f"≤ {format_value(self.limit, self.unit)}")
+        return " and ".join(parts)
 
     def line(self) -> str:
         """One console line: figures, ratio, target and verdict."""

@@ -201,3 +201,11 @@ def test_an_unknown_suite_is_a_usage_error(suites: ModuleType) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--only", "nope"], package=suites)
     assert exc.value.code == 2
+
+
+def test_a_metric_with_only_an_absolute_limit_is_judged_by_it() -> None:
+    fast = Metric("Sync", "p50", 2.4, "ms", "rtt + fsync", 0.2, None, limit=5.0)
+    slow = Metric("Sync", "p50", 6.0, "ms", "rtt + fsync", 0.2, None, limit=5.0)
+    assert fast.passed
+    assert not slow.passed
+    assert fast.target == "≤ 5 ms"
