@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -47,11 +48,11 @@ class Device:
         self.process: subprocess.Popen[bytes] | None = None
         self.address = ""
 
-    def start(self) -> None:
+    def start(self, port: int = 0) -> None:
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                 "--listen", "127.0.0.1:0", "--no-mdns"],
+                 "--listen", f"127.0.0.1:{port}", "--no-mdns"],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
         wait_for(lambda: cli(self.home, "status", "--json", check=False).returncode == 0, "daemon")
@@ -91,6 +92,14 @@ class Device:
         doc: pycrdt.Doc[Any] = pycrdt.Doc()
         doc.apply_update(state)
         return str(doc.get("content", type=pycrdt.Text))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def make_share(devices: list[Device]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from p2psync.storage import append_update
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.integration.sync.daemons import Device, cli, free_port, link, make_share, wait_for
 
 
 @pytest.fixture
@@ -123,3 +124,26 @@ def test_an_existing_doc_reaches_a_new_peer_with_no_further_edits(devices: list[
     bob.stop()
     bob.start()  # what bob stored is what bob shows
     assert bob.text("old.md") == "written before bob ever connected"
+
+
+def test_both_dialing_at_once_leaves_exactly_one_connection(devices: list[Device]) -> None:
+    alice, bob, _ = devices
+    pair = [alice, bob]
+    make_share(pair)
+    ports = {alice.id: free_port(), bob.id: free_port()}
+    cli(alice.home, "peer", "add", bob.id, f"127.0.0.1:{ports[bob.id]}")
+    cli(bob.home, "peer", "add", alice.id, f"127.0.0.1:{ports[alice.id]}")
+    for device in pair:  # both dial the other as soon as they start
+        device.start(ports[device.id])
+
+    def since(device: Device) -> list[float]:
+        peers = json.loads(cli(device.home, "peers", "--json").stdout)["peers"]
+        return [p["connected_since"] for p in peers if p["connected"]]
+
+    wait_for(lambda: len(since(alice)) == 1 and len(since(bob)) == 1, "one connection each")
+    first = since(alice), since(bob)
+    alice.apply_text("dial.md", "still one link", client_id=40)
+    wait_for(lambda: bob.text("dial.md") == "still one link", "an edit over the link")
+    assert (since(alice), since(bob)) == first  # the surviving link was never replaced
+    assert alice.status()["connected"] == [bob.id]
+    assert bob.status()["connected"] == [alice.id]
