@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,18 @@ class Context:
         """Call the daemon; raises DaemonNotRunningError if it is not running."""
         with ControlClient(self.home.socket_path) as client:
             return client.call(method, **params)
+
+    def change_config(
+        self, method: str, params: dict[str, Any], edit: Callable[[Config, dict[str, Any]], Config]
+    ) -> None:
+        """Make a configuration change: through the daemon when one runs (it applies
+        the change live), otherwise by editing the config file with ``edit``."""
+        client = self.client()
+        if client is None:
+            self.save(edit(self.config(), params))
+            return
+        with client:
+            client.call(method, **params)
 
     def config(self) -> Config:
         self.home.ensure()

@@ -18,11 +18,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
-    params = {"device": args.device, "address": args.address}
-    client = ctx.client()
-    if client is not None:
-        with client:
-            client.call("peer.add", **params)
-        return 0
-    ctx.save(add_peer(ctx.config(), params))
+    ctx.change_config("peer.add", {"device": args.device, "address": args.address}, add_peer)
     return 0

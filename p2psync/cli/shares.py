@@ -6,8 +6,7 @@ import argparse
 
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
-from p2psync.daemon.daemon import add_member, share_from_params
-from p2psync.errors import UsageError
+from p2psync.daemon.daemon import add_member, remove_share, share_from_params
 from p2psync.ids import ShareId
 
 
@@ -67,25 +66,11 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
-    share_id = ShareId.parse(args.share)
-    client = ctx.client()
-    if client is not None:
-        with client:
-            client.call("share.remove", share=str(share_id))
-        return 0
-    config = ctx.config()
-    if config.share(share_id) is None:
-        raise UsageError(f"no share {share_id}")
-    ctx.save(config.without_share(share_id))
+    ctx.change_config("share.remove", {"share": str(ShareId.parse(args.share))}, remove_share)
     return 0
 
 
 def run_member_add(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": args.share, "device": args.device, "mode": args.mode}
-    client = ctx.client()
-    if client is not None:
-        with client:
-            client.call("share.member.add", **params)
-        return 0
-    ctx.save(add_member(ctx.config(), params))
+    ctx.change_config("share.member.add", params, add_member)
     return 0

@@ -241,9 +241,7 @@ class Daemon:
 
     async def _share_remove(self, params: dict[str, Any]) -> Any:
         share_id = ShareId.parse(str(params.get("share", "")))
-        if self.config.share(share_id) is None:
-            raise ControlError(f"no share {share_id}", "not-found")
-        self._update_config(self.config.without_share(share_id))
+        self._update_config(remove_share(self.config, params))
         service = self.shares.pop(share_id, None)
         if service is not None:
             self.watcher.remove_dir(docs_dir(service.root))
@@ -301,6 +299,14 @@ def share_from_params(params: dict[str, Any], config: Config) -> ShareConfig:
     if config.share(share_id) is not None:
         raise UsageError(f"share {share_id} already exists here")
     return ShareConfig(share_id, path)
+
+
+def remove_share(config: Config, params: dict[str, Any]) -> Config:
+    """``share remove``: stop sharing a folder (its files and logs stay on disk)."""
+    share_id = ShareId.parse(str(params.get("share", "")))
+    if config.share(share_id) is None:
+        raise UsageError(f"no share {share_id}")
+    return config.without_share(share_id)
 
 
 def add_member(config: Config, params: dict[str, Any]) -> Config:
