@@ -8,7 +8,8 @@ diffs and reports its version for the index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import pycrdt
 
@@ -22,7 +23,7 @@ from p2psync.protocol.yjs import (
     delete_set_digest,
     first_struct_id,
 )
-from p2psync.storage.compaction import YDoc
+from p2psync.storage.compaction import BadUpdateError, YDoc, apply_in_chunks
 
 
 def check_v1_update(update: bytes) -> None:
@@ -42,6 +43,15 @@ def check_v1_update(update: bytes) -> None:
             raise UpdateError("not a Yjs v1 update (a Yjs v2 update, or malformed)") from None
 
 
+class Applied(NamedTuple):
+    """What ``DocReplica.apply_many`` did: the deltas integrated and, if an update was
+    refused, why and at which position."""
+
+    integrated: list[bytes]
+    error: UpdateError | None = None
+    failed_at: int | None = None
+
+
 class DocReplica:
     """A loaded document: its pycrdt Doc plus the bookkeeping sync needs.
 
@@ -54,8 +64,7 @@ class DocReplica:
         self.guid = guid
         self.poisoned = False
         self._doc: YDoc = pycrdt.Doc(client_id=new_client_id())
-        for update in updates:
-            self._doc.apply_update(update)
+        apply_in_chunks(self._doc, list(updates))
         self._integrated: list[bytes] = []
         self._version: DocVersion | None = None
         self._subscription = self._doc.observe(self._on_transaction)
@@ -72,23 +81,40 @@ class DocReplica:
         not a Yjs v1 update; the document is unchanged then, unless pycrdt panicked,
         in which case ``poisoned`` is set.
         """
+        applied = self.apply_many([update])
+        if applied.error is not None:
+            raise applied.error
+        return applied.integrated
+
+    def apply_many(self, updates: Sequence[bytes]) -> Applied:
+        """Apply ``updates`` in order (merged in small chunks, see apply_in_chunks).
+
+        If one is not a valid Yjs v1 update, the ones before it are applied, it and the
+        rest are not, and the result names it.
+        """
+        valid: Sequence[bytes] = updates
+        error: UpdateError | None = None
+        failed_at: int | None = None
+        for index, update in enumerate(updates):
+            try:
+                check_v1_update(update)
+            except UpdateError as exc:
+                valid, failed_at = updates[:index], index
+                error = UpdateError(f"doc {self.guid}: {exc}")
+                break
         try:
-            check_v1_update(update)
-        except UpdateError as exc:
-            raise UpdateError(f"doc {self.guid}: {exc}") from None
-        try:
-            self._doc.apply_update(update)
-        except ValueError as exc:
-            self._integrated.clear()
-            raise UpdateError(f"doc {self.guid}: not a Yjs v1 update ({exc})") from exc
+            apply_in_chunks(self._doc, valid)
+        except BadUpdateError as exc:
+            failed_at = exc.index
+            error = UpdateError(f"doc {self.guid}: not a Yjs v1 update ({exc})")
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":
                 raise
             self.poisoned = True
-            self._integrated.clear()
-            raise UpdateError(f"doc {self.guid}: update crashed the CRDT engine") from None
+            failed_at = 0
+            error = UpdateError(f"doc {self.guid}: update crashed the CRDT engine")
         integrated, self._integrated = self._integrated, []
-        return integrated
+        return Applied(integrated, error, failed_at)
 
     def has_gap(self, update: bytes) -> bool:
         """True if ``update`` starts past what this replica holds of its first client:

@@ -216,11 +216,14 @@ class ShareSync:
         durable): apply and flood. Malformed ones are skipped and logged."""
         doc = self.replica.get_or_create(guid)
         integrated: list[bytes] = []
-        for update in updates:
-            try:
-                integrated += doc.apply(update)
-            except UpdateError as exc:
-                log.warning("share %s: skipped an update appended to the log: %s", self._name, exc)
+        while updates:
+            applied = doc.apply_many(updates)
+            integrated += applied.integrated
+            if applied.error is None or applied.failed_at is None or doc.poisoned:
+                break
+            log.warning("share %s: skipped an update appended to the log: %s", self._name,
+                        applied.error)  # fmt: skip
+            updates = updates[applied.failed_at + 1 :]
         if not integrated:
             return []
         self.replica.touch(guid)
@@ -294,14 +297,7 @@ class ShareSync:
 
     def _integrate(self, guid: str, updates: list[bytes], *, source: Peer) -> list[Effect]:
         doc = self.replica.get_or_create(guid)
-        integrated: list[bytes] = []
-        error: UpdateError | None = None
-        for update in updates:
-            try:
-                integrated += doc.apply(update)
-            except UpdateError as exc:
-                error = exc
-                break
+        integrated, error, _ = doc.apply_many(updates)
         effects: list[Effect] = []
         if integrated:
             self.replica.touch(guid)

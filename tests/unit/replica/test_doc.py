@@ -52,3 +52,27 @@ def test_pending_updates_integrate_when_their_dependencies_arrive() -> None:
     assert doc.apply(updates[1]) == []
     assert len(doc.apply(updates[0])) == 1
     assert doc.text() == text
+
+
+def test_apply_many_keeps_the_valid_prefix_and_names_the_bad_update() -> None:
+    updates, _ = text_updates(120)
+    doc = DocReplica("d")
+    batch = [*updates[:75], YJS_V2_UPDATE, *updates[75:]]
+    applied = doc.apply_many(batch)
+    assert applied.failed_at == 75
+    assert applied.error is not None
+    assert "not a Yjs v1 update" in str(applied.error)
+    assert doc.text() == DocReplica("e", updates[:75]).text()
+    garbage = [*updates[75:80], b"\x01\x05garbage", *updates[80:]]
+    applied = doc.apply_many(garbage)
+    assert applied.failed_at == 5
+    assert doc.text() == DocReplica("e", updates[:80]).text()
+
+
+def test_chunked_apply_integrates_what_one_by_one_would() -> None:
+    updates, text = text_updates(200)
+    merged = DocReplica("m")
+    deltas = merged.apply_many(updates).integrated
+    assert merged.text() == text
+    rebuilt = DocReplica("r", deltas)
+    assert rebuilt.version() == merged.version()
