@@ -21,6 +21,12 @@ EXIT_NO_DAEMON = 3
 EXIT_STORAGE = 4
 EXIT_ERROR = 5
 EXIT_INTERRUPTED = 130
+EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
+    (DaemonNotRunningError, EXIT_NO_DAEMON),  # before UsageError: more specific first
+    (UsageError, EXIT_USAGE),
+    (StorageError, EXIT_STORAGE),
+    (P2PSyncError, EXIT_ERROR),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,16 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.func(args, ctx)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except DaemonNotRunningError as exc:
-        print(f"p2psync: {exc}", file=sys.stderr)
-        return EXIT_NO_DAEMON
-    except UsageError as exc:
-        print(f"p2psync: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StorageError as exc:
-        print(f"p2psync: {exc}", file=sys.stderr)
-        return EXIT_STORAGE
     except P2PSyncError as exc:
         print(f"p2psync: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return next(exit_code for kind, exit_code in EXIT_CODES if isinstance(exc, kind))
     return code

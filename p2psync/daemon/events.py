@@ -14,7 +14,6 @@ from typing import Any
 import trio
 
 SUBSCRIBER_QUEUE_EVENTS = 1000
-RECENT_EVENTS = 200
 
 
 class _Subscriber:
@@ -29,12 +28,10 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: set[_Subscriber] = set()
-        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
 
     def publish(self, type_: str, **fields: Any) -> None:
         """Record an event and hand it to every subscriber. Never blocks."""
         event = {"type": type_, "time": time.time(), **fields}
-        self.recent.append(event)
         for sub in self._subscribers:
             if len(sub.queue) == sub.queue.maxlen:
                 sub.dropped += 1

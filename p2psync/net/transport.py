@@ -33,6 +33,7 @@ from p2psync.protocol.messages import SyncMessage
 ALPN_PROTOCOL = "p2psync/1"
 Authorize = Callable[[DeviceId, str, str], str | None]
 RECEIVE_BYTES = 65536
+GOODBYE_TIMEOUT_S = 2.0
 
 
 class HandshakeError(P2PSyncError):
@@ -86,12 +87,7 @@ class PeerChannel:
 
     async def goodbye(self, code: str, message: str) -> None:
         """Say why we close, then close (best effort, never raises)."""
-        try:
-            with trio.move_on_after(2):
-                await self.stream.send_all(self.conn.close(code, message))
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
-            pass
-        await trio.aclose_forcefully(self.stream)
+        await _close_quietly(self.stream, self.conn, code, message)
 
     async def next_event(self) -> proto.Event:
         """The next event from the peer; raises EOFError when the stream ends."""
@@ -214,8 +210,9 @@ async def _server_side(
 async def _close_quietly(
     tls: trio.SSLStream[trio.SocketStream], conn: proto.Connection, code: str, message: str
 ) -> None:
+    """Send a Goodbye (for at most GOODBYE_TIMEOUT_S), then close the stream."""
     try:
-        with trio.move_on_after(2):
+        with trio.move_on_after(GOODBYE_TIMEOUT_S):
             await tls.send_all(conn.close(code, message))
     except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
         pass
