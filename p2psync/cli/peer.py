@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from p2psync.cli.context import Context
-from p2psync.daemon.daemon import add_peer
+from p2psync.daemon.configedits import add_peer
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
-from p2psync.daemon.daemon import add_member, remove_share, share_from_params
+from p2psync.daemon.configedits import add_member, remove_share, share_from_params
 from p2psync.ids import ShareId
 
 
