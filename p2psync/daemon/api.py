@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+from p2psync import __version__
 from p2psync.daemon.configedits import add_member, add_peer, remove_share, share_from_params
 from p2psync.daemon.control import Handler
+from p2psync.daemon.controlwire import CONTROL_API_VERSION
+from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
@@ -32,6 +35,7 @@ class ControlApi:
     def handlers(self) -> dict[str, Handler]:
         """Method name → handler, for the ControlServer."""
         return {
+            "hello": self._hello,
             "status": self._status,
             "peers": self._peers,
             "share.add": self._share_add,
@@ -41,19 +45,78 @@ class ControlApi:
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
             "idle": self._idle,
+            "pause": self._pause,
+            "resume": self._resume,
+            "compact": self._compact,
         }
 
     # -- state -------------------------------------------------------------------
 
+    async def _hello(self, params: dict[str, Any]) -> Any:
+        return {
+            "api_version": CONTROL_API_VERSION,
+            "daemon_version": __version__,
+            "device_id": str(self._daemon.identity.device_id),
+            "methods": sorted([*self.handlers(), "subscribe"]),
+        }
+
     async def _status(self, params: dict[str, Any]) -> Any:
         d = self._daemon
+        shares = [self._share_status(s) for s in d.shares.values()]
         return {
+            "api_version": CONTROL_API_VERSION,
+            "daemon_version": __version__,
             "device_id": str(d.identity.device_id),
             "name": d.config.device_name,
             "listen": d.listen_address,
-            "shares": [s.status() for s in d.shares.values()],
+            "state": self._overall_state(shares),
+            "paused": d.peers.paused,
+            "shares": shares,
             "connected": [str(device) for device in d.peers.links],
             "pending": [str(device) for device in d.peers.pending],
+            "errors": d.events.recent_errors(),
+        }
+
+    def _overall_state(self, shares: list[dict[str, Any]]) -> str:
+        """paused, syncing (a connected member is behind), offline (members exist but
+        none is connected) or up-to-date."""
+        if self._daemon.peers.paused:
+            return "paused"
+        states = [m["state"] for share in shares for m in share["members"]]
+        if "behind" in states:
+            return "syncing"
+        if states and "in-sync" not in states:
+            return "offline"
+        return "up-to-date"
+
+    def _share_status(self, service: ShareService) -> dict[str, Any]:
+        sync = service.sync
+        return {
+            **service.status(),
+            "in_sync": share_in_sync(sync),
+            "in_sync_pct": share_sync_pct(sync),
+            "members": [self._member_status(service, m.device_id, m.mode.value)
+                        for m in service.config.members],
+            "errors": self._daemon.events.recent_errors(service.name),
+        }  # fmt: skip
+
+    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> dict[str, Any]:
+        peers = self._daemon.peers
+        info = peers.known.get(device)
+        connected = device in service.sync.peers()
+        if peers.paused:
+            state = "paused"
+        elif connected:
+            state = "in-sync" if service.sync.in_sync_with(device) else "behind"
+        else:
+            state = "offline" if info is not None and info.last_seen else "pending"
+        peer_config = self._daemon.config.peer(device)
+        return {
+            "device_id": str(device),
+            "name": (info.name if info else "") or (peer_config.name if peer_config else ""),
+            "mode": mode,
+            "state": state,
+            "sync_pct": member_sync_pct(service.sync, device) if connected else None,
         }
 
     async def _peers(self, params: dict[str, Any]) -> Any:
@@ -72,12 +135,24 @@ class ControlApi:
                 "in_sync": bool(link) and self._in_sync_with(device),
                 "bytes_in": link.channel.bytes_in if link else 0,
                 "bytes_out": link.channel.bytes_out if link else 0,
+                "rate_in": round(link.channel.rate_in.rate(), 1) if link else 0.0,
+                "rate_out": round(link.channel.rate_out.rate(), 1) if link else 0.0,
+                "protocol_version": link.channel.version if link else None,
+                "sync_pct": self._peer_sync_pct(device) if link else None,
+                "shares": [s.name for s in self._shares_with(device)],
             })  # fmt: skip
         pending = [
-            {"device_id": str(p.device_id), "name": p.name, "address": p.address}
+            {"device_id": str(p.device_id), "name": p.name, "address": p.address,
+             "last_seen": p.last_seen}
             for p in peers.pending.values()
-        ]
-        return {"peers": rows, "pending": pending}
+        ]  # fmt: skip
+        return {"peers": rows, "pending": pending, "paused": peers.paused}
+
+    def _peer_sync_pct(self, device: DeviceId) -> float | None:
+        """The mean of ``device``'s percentages over the shares it is connected in."""
+        pcts = [member_sync_pct(s.sync, device) for s in self._shares_with(device)
+                if device in s.sync.peers()]  # fmt: skip
+        return round(sum(pcts) / len(pcts), 1) if pcts else None
 
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
@@ -88,6 +163,31 @@ class ControlApi:
 
     def _shares_with(self, device: DeviceId) -> list[ShareService]:
         return [s for s in self._daemon.shares.values() if s.config.member(device)]
+
+    # -- pause and maintenance -----------------------------------------------------
+
+    async def _pause(self, params: dict[str, Any]) -> Any:
+        """Stop all sync traffic: peer connections are closed and refused until resume."""
+        peers = self._daemon.peers
+        if not peers.paused:
+            peers.pause()
+            self._daemon.events.publish("paused")
+        return {"paused": True}
+
+    async def _resume(self, params: dict[str, Any]) -> Any:
+        peers = self._daemon.peers
+        if peers.paused:
+            peers.resume()
+            self._daemon.events.publish("resumed")
+        return {"paused": False}
+
+    async def _compact(self, params: dict[str, Any]) -> Any:
+        """Compact the logs of one share (``share``) or of every share now."""
+        if params.get("share"):
+            services = [self._share(params)]
+        else:
+            services = list(self._daemon.shares.values())
+        return {"compacted": {s.name: await s.compact_now() for s in services}}
 
     # -- config ------------------------------------------------------------------
 
@@ -122,11 +222,15 @@ class ControlApi:
 
     # -- docs --------------------------------------------------------------------
 
-    def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
-        share = self._daemon.shares.get(ShareId.parse(str(params.get("share", ""))))
+    def _share(self, params: dict[str, Any]) -> ShareService:
+        share_id = ShareId.parse(str(params.get("share", "")))
+        share = self._daemon.shares.get(share_id)
         if share is None:
-            raise ControlError("no such share", "not-found")
-        return share, check_guid(str(params.get("doc", "")))
+            raise ControlError(f"this device has no share {share_id}", "not-found")
+        return share
+
+    def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
+        return self._share(params), check_guid(str(params.get("doc", "")))
 
     async def _doc_apply(self, params: dict[str, Any]) -> Any:
         share, guid = self._share_and_guid(params)

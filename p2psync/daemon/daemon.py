@@ -8,6 +8,7 @@ Nursery tree::
     ├── PeerManager.serve          TCP listener → TLS handshakes → peer links
     ├── DirWatcher.run             watchdog thread bridge
     ├── Daemon._watch_logs         applies what other processes append to logs
+    ├── SyncProgress.run           share-in-sync events
     └── ShareService.run (each)    doc logs, writer tasks, sync engine
 
 Cancelling ``run`` (SIGINT/SIGTERM in the CLI) lets each log writer finish what is
@@ -42,6 +43,7 @@ from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.home import Home
 from p2psync.daemon.peers import PeerManager
+from p2psync.daemon.progress import SyncProgress
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
@@ -81,6 +83,7 @@ class Daemon:
             self.identity, lambda: self.config, lambda: self.shares, self.events
         )
         self.watcher = DirWatcher()
+        self.progress = SyncProgress(lambda: self.shares, self.events)
         self.snapshots = SnapshotWorker()
         self.listen_address = ""
         self._nursery: trio.Nursery | None = None
@@ -111,6 +114,7 @@ class Daemon:
         await nursery.start(self.peers.run)
         nursery.start_soon(self.peers.serve, listeners)
         nursery.start_soon(self._watch_logs)
+        await nursery.start(self.progress.run)
         await nursery.start(control.run)
         log.info("device %s listening on %s", self.identity.device_id, self.listen_address)
         self.events.publish("daemon-ready", listen=self.listen_address)

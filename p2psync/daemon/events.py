@@ -14,6 +14,7 @@ from typing import Any
 import trio
 
 SUBSCRIBER_QUEUE_EVENTS = 1000
+RECENT_ERRORS = 10  # kept per share (and for the device) for status
 
 
 class _Subscriber:
@@ -28,15 +29,24 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: set[_Subscriber] = set()
+        self._errors: dict[str, deque[dict[str, Any]]] = {}
 
     def publish(self, type_: str, **fields: Any) -> None:
         """Record an event and hand it to every subscriber. Never blocks."""
         event = {"type": type_, "time": time.time(), **fields}
+        if type_ == "error":
+            key = str(fields.get("share", ""))
+            self._errors.setdefault(key, deque(maxlen=RECENT_ERRORS)).append(event)
         for sub in self._subscribers:
             if len(sub.queue) == sub.queue.maxlen:
                 sub.dropped += 1
             sub.queue.append(event)
             sub.wakeup.set()
+
+    def recent_errors(self, share: str = "") -> list[dict[str, Any]]:
+        """The last RECENT_ERRORS ``error`` events of ``share`` ("" for the device's
+        own, those naming no share), oldest first."""
+        return list(self._errors.get(share, ()))
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
         """Yield events published from now on, until the caller stops iterating."""

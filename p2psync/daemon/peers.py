@@ -82,6 +82,8 @@ class PeerManager:
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._dialers: set[DeviceId] = set()
+        self.paused = False
+        self._resumed = trio.Event()
 
     # -- services ----------------------------------------------------------------
 
@@ -129,6 +131,8 @@ class PeerManager:
     def _authorize(self, device: DeviceId, name: str, address: str) -> str | None:
         if device == self.identity.device_id:
             return "self"
+        if self.paused:
+            return "paused"
         if not self._is_member_anywhere(device):
             if device not in self.pending and len(self.pending) < MAX_PENDING_DEVICES:
                 self.pending[device] = PeerInfo(device, name, address, time.time())
@@ -150,6 +154,9 @@ class PeerManager:
             if peer is None or not peer.addresses:
                 self._dialers.discard(device)
                 return
+            if self.paused:
+                await self._resumed.wait()
+                continue
             if device not in self.links:
                 if await self._dial_once(device, peer.addresses):
                     failures = 0
@@ -198,7 +205,10 @@ class PeerManager:
         log.info(
             "peer %s (%s) connected at %s", device.short(), channel.device_name, channel.address
         )
-        self.events.publish("peer-connected", device=str(device), name=channel.device_name)
+        self.events.publish(
+            "peer-connected", device=str(device), name=channel.device_name,
+            address=channel.address, protocol_version=channel.version,
+        )  # fmt: skip
         try:
             with link.cancel:
                 async with trio.open_nursery() as nursery:
@@ -213,7 +223,10 @@ class PeerManager:
                     del self.links[device]
                     for share in self._shares().values():
                         share.peer_down(device)
-                    self.events.publish("peer-disconnected", device=str(device))
+                    self.events.publish(
+                        "peer-disconnected", device=str(device), name=info.name,
+                        connected_since=link.since,
+                    )  # fmt: skip
                 info.last_seen = time.time()
                 await trio.aclose_forcefully(channel.stream)
 
@@ -292,6 +305,23 @@ class PeerManager:
         if link is not None:
             log.warning("disconnecting %s: %s", device.short(), reason)
             link.cancel.cancel()
+
+    # -- pause ---------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop syncing: close every connection, refuse new ones (Goodbye ``paused``)
+        and stop dialing until ``resume``."""
+        if self.paused:
+            return
+        self.paused = True
+        self._resumed = trio.Event()
+        for device in list(self.links):
+            self.disconnect(device, "paused")
+
+    def resume(self) -> None:
+        """Sync again: dialers dial at once, incoming connections are accepted."""
+        self.paused = False
+        self._resumed.set()
 
     def request_flush(self) -> None:
         self._flush_needed.set()

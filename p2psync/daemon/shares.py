@@ -205,6 +205,18 @@ class ShareService:
         self._compacting.add(guid)
         self._nursery.start_soon(self._compact, guid, writer)
 
+    async def compact_now(self) -> int:
+        """Compact every doc's log now (``p2psync compact``), one after another; logs
+        already being compacted are skipped. Returns how many were compacted."""
+        count = 0
+        for guid, writer in list(self._writers.items()):
+            if guid in self._compacting:
+                continue
+            self._compacting.add(guid)
+            await self._compact(guid, writer)
+            count += 1
+        return count
+
     async def _compact(self, guid: str, writer: LogWriter) -> None:
         async def live_state(unseen: list[bytes]) -> bytes:
             await self.execute(self.sync.stored_updates(guid, unseen))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
@@ -26,6 +26,7 @@ from p2psync import __version__
 from p2psync.errors import P2PSyncError, RemoteProtocolError
 from p2psync.ids import DeviceId
 from p2psync.net.identity import Identity, verify_signature
+from p2psync.net.rate import RateMeter
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.messages import SyncMessage
@@ -79,10 +80,13 @@ class PeerChannel:
     address: str
     bytes_in: int = 0
     bytes_out: int = 0
+    rate_in: RateMeter = field(default_factory=RateMeter)
+    rate_out: RateMeter = field(default_factory=RateMeter)
 
     async def send(self, message: SyncMessage | wire.Ping | wire.Pong) -> None:
         data = self.conn.send(message)
         self.bytes_out += len(data)
+        self.rate_out.add(len(data))
         await self.stream.send_all(data)
 
     async def goodbye(self, code: str, message: str) -> None:
@@ -99,6 +103,7 @@ class PeerChannel:
             if not data:
                 raise EOFError("the peer closed the connection")
             self.bytes_in += len(data)
+            self.rate_in.add(len(data))
             self.conn.receive_data(bytes(data))
 
 

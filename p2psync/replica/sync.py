@@ -281,6 +281,32 @@ class ShareSync:
                 return False
         return True
 
+    def docs_in_sync_with(self, peer: Peer) -> int:
+        """How many of our docs ``peer`` has told us it holds at exactly our version
+        (0 for a peer that is not connected). Read-only, for progress displays."""
+        state = self._peers.get(peer)
+        if state is None:
+            return 0
+        count = 0
+        for guid in self.replica.guids():
+            doc = self.replica.get(guid)
+            seen = state.versions.get(guid)
+            if doc is not None and seen is not None and guid not in state.requested:
+                count += seen[1] == doc.version()
+        return count
+
+    def progress_marker(self) -> tuple[object, ...]:
+        """A value that changes whenever ``in_sync_with`` may change for some peer, so
+        a watcher can skip the full comparison while nothing happens. Read-only."""
+        return (
+            self.replica.max_sequence,
+            len(self.replica),
+            tuple(
+                (peer, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested))
+                for peer, s in self._peers.items()
+            ),
+        )
+
     # -- internals ---------------------------------------------------------------
 
     @property

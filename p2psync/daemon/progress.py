@@ -1,0 +1,85 @@
+"""Sync progress of the shares: percentages for status, and ``share-in-sync`` events.
+
+A share is in sync when at least one member is connected and every connected member
+has told us it holds exactly our version of every doc. Percentages count (doc,
+connected member) pairs that are in sync and never read 100 while a member is behind.
+SyncProgress watches every share and publishes ``share-in-sync`` each time one
+catches up; it compares versions only when the engine's progress marker moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import trio
+
+from p2psync.daemon.events import EventBus
+from p2psync.daemon.shares import ShareService
+from p2psync.ids import ShareId
+from p2psync.replica.sync import ShareSync
+
+PROGRESS_CHECK_INTERVAL_S = 0.2
+ALMOST_DONE_PCT = 99.9  # the most a member that is not fully in sync can show
+
+
+def member_sync_pct(sync: ShareSync, peer: Hashable) -> float:
+    """How much of ``sync``'s share a connected ``peer`` holds, as a percentage."""
+    if sync.in_sync_with(peer):
+        return 100.0
+    docs = len(sync.replica)
+    if not docs:
+        return 0.0
+    return min(ALMOST_DONE_PCT, round(100.0 * sync.docs_in_sync_with(peer) / docs, 1))
+
+
+def share_sync_pct(sync: ShareSync) -> float | None:
+    """Mean of the connected members' percentages; None with no member connected."""
+    peers = sync.peers()
+    if not peers:
+        return None
+    return round(sum(member_sync_pct(sync, p) for p in peers) / len(peers), 1)
+
+
+def share_in_sync(sync: ShareSync) -> bool:
+    """At least one member connected, and every connected member in sync."""
+    peers = sync.peers()
+    return bool(peers) and all(sync.in_sync_with(p) for p in peers)
+
+
+class SyncProgress:
+    """Publishes ``share-in-sync`` when a share catches up. Run it in a nursery."""
+
+    def __init__(self, shares: Callable[[], dict[ShareId, ShareService]], events: EventBus) -> None:
+        self._shares = shares
+        self._events = events
+        self._markers: dict[ShareId, tuple[object, ...]] = {}
+        self._in_sync: dict[ShareId, bool] = {}
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Check every share a few times a second until cancelled."""
+        task_status.started()
+        while True:
+            self.check()
+            await trio.sleep(PROGRESS_CHECK_INTERVAL_S)
+
+    def check(self) -> None:
+        """Compare each share's state with the last check; publish what caught up."""
+        shares = self._shares()
+        for gone in set(self._markers) - set(shares):
+            del self._markers[gone]
+            self._in_sync.pop(gone, None)
+        for share_id, service in shares.items():
+            marker = service.sync.progress_marker()
+            if self._markers.get(share_id) == marker:
+                continue
+            self._markers[share_id] = marker
+            now_in_sync = share_in_sync(service.sync)
+            if now_in_sync and not self._in_sync.get(share_id, False):
+                self._events.publish(
+                    "share-in-sync",
+                    share=str(share_id),
+                    path=str(service.root),
+                    members=[str(p) for p in service.sync.peers()],
+                    docs=len(service.sync.replica),
+                )
+            self._in_sync[share_id] = now_in_sync
