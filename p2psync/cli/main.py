@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from p2psync import __version__
-from p2psync.cli import doc, ident, peer, run, shares, status
+from p2psync.cli import compact, doc, doctor, ident, pause, peer, run, shares, status
 from p2psync.cli.context import Context
 from p2psync.daemon.home import Home
 from p2psync.errors import DaemonNotRunningError, P2PSyncError, StorageError, UsageError
@@ -29,12 +29,17 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 )
 
 
+# Each module adds its subcommands with ``register(commands)``; help lists them in
+# this order. A new command group is one module and one entry here.
+COMMAND_MODULES = (ident, run, shares, peer, status, pause, doc, compact, doctor)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="p2psync", description="Serverless LAN document sync.")
     parser.add_argument("--version", action="version", version=f"p2psync {__version__}")
     parser.add_argument("--home", type=Path, help="directory of this device (default: XDG)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (ident, run, shares, peer, status, doc):
+    for module in COMMAND_MODULES:
         module.register(commands)
     return parser
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
 from p2psync.daemon.configedits import add_member, remove_share, share_from_params
@@ -48,21 +50,40 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    config = ctx.config()
-    rows = [
+    rows = share_rows(ctx)
+    if args.json:
+        print_json({"shares": rows})
+        return 0
+    if not rows:
+        print("no shares")
+        return 0
+    cells = [
+        [row["id"], row["path"], str(len(row["members"])),
+         "-" if row["docs"] is None else str(row["docs"]), human.percent(row["in_sync_pct"])]
+        for row in rows
+    ]  # fmt: skip
+    print(table.render(["SHARE", "PATH", "MEMBERS", "DOCS", "SYNC"], cells, right=[2, 3, 4]))
+    return 0
+
+
+def share_rows(ctx: Context) -> list[dict[str, Any]]:
+    """Every configured share; ``docs`` and ``in_sync_pct`` come from the daemon and
+    are null when none runs."""
+    live: dict[str, dict[str, Any]] = {}
+    client = ctx.client()
+    if client is not None:
+        with client:
+            live = {s["id"]: s for s in client.call("status")["shares"]}
+    return [
         {
             "id": str(s.id),
             "path": str(s.path),
             "members": [{"device_id": str(m.device_id), "mode": m.mode.value} for m in s.members],
+            "docs": live.get(str(s.id), {}).get("docs"),
+            "in_sync_pct": live.get(str(s.id), {}).get("in_sync_pct"),
         }
-        for s in config.shares
+        for s in ctx.config().shares
     ]
-    if args.json:
-        print_json({"shares": rows})
-    else:
-        for row in rows:
-            print(f"{row['id']}  {row['path']}  ({len(row['members'])} other members)")
-    return 0
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:

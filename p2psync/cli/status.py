@@ -1,27 +1,52 @@
-"""``p2psync status``, ``p2psync peers`` and ``p2psync wait-idle``."""
+"""``p2psync status``, ``p2psync peers`` and ``p2psync wait-idle``.
+
+Human output is aligned tables; ``--json`` prints the control API's reply as is
+(schemas in docs/control-api.md). ``wait-idle`` shows progress on standard error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
+from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
+from p2psync.cli.progress import Progress
 from p2psync.daemon.client import ControlClient
+from p2psync.errors import InvalidIdError
+from p2psync.ids import DeviceId
 
-WAIT_POLL_S = 0.05
+WAIT_POLL_S = 0.1
+PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share member add SHARE ID"
+STATE_WORDS = {
+    "up-to-date": "up to date",
+    "syncing": "syncing",
+    "offline": "offline (no member connected)",
+    "paused": "paused",
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = commands.add_parser("status", help="state of this device and its shares")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print the API's JSON reply")
     status.set_defaults(func=run_status)
     peers = commands.add_parser("peers", help="known, connected and pending devices")
-    peers.add_argument("--json", action="store_true")
+    peers.add_argument("--json", action="store_true", help="print the API's JSON reply")
     peers.set_defaults(func=run_peers)
     wait = commands.add_parser("wait-idle", help="wait until every connected member is in sync")
     wait.add_argument("--timeout", type=float, default=60.0, metavar="S")
     wait.add_argument("--min-peers", type=int, default=0, help="also wait for this many peers")
+    wait.add_argument("--quiet", action="store_true", help="show no progress")
     wait.set_defaults(func=run_wait_idle)
+
+
+def short(device_id: str) -> str:
+    """The short form of a device ID for tables (the full one is in ``--json``)."""
+    try:
+        return DeviceId.parse(device_id).short()
+    except InvalidIdError:
+        return device_id
 
 
 def run_status(args: argparse.Namespace, ctx: Context) -> int:
@@ -29,15 +54,45 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(status)
         return 0
-    print(f"device   {status['device_id']}  ({status['name']})")
-    print(f"listen   {status['listen']}")
-    print(f"peers    {len(status['connected'])} connected, {len(status['pending'])} pending")
-    for share in status["shares"]:
-        synced = len(share["peers_in_sync"])
-        connected = len(share["peers_connected"])
-        print(f"share    {share['id']}  {share['path']}  {share['docs']} docs, "
-              f"{synced}/{connected} peers in sync")  # fmt: skip
+    print(format_status(status))
     return 0
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """The human form of a ``status`` reply."""
+    now = time.time()
+    head = table.fields([
+        ("Device", f"{status['device_id']} ({status['name']})"),
+        ("Listen", status["listen"]),
+        ("State", STATE_WORDS.get(status["state"], status["state"])),
+        ("Peers", f"{len(status['connected'])} connected, {len(status['pending'])} pending"),
+    ])  # fmt: skip
+    rows = [
+        [share["id"], share["path"], str(share["docs"]), _share_state(share),
+         human.percent(share["in_sync_pct"])]
+        for share in status["shares"]
+    ]  # fmt: skip
+    parts = [head, "", table.render(["SHARE", "PATH", "DOCS", "STATE", "SYNC"], rows, right=[2, 4])]
+    errors = [*status["errors"], *(e for s in status["shares"] for e in s["errors"])]
+    if errors:
+        lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
+        parts += ["", "Recent errors:", *(f"  {line}" for line in lines)]
+    return "\n".join(parts)
+
+
+def _share_state(share: dict[str, Any]) -> str:
+    members = share["members"]
+    if not members:
+        return "no other members"
+    states = [m["state"] for m in members]
+    in_sync = states.count("in-sync")
+    connected = in_sync + states.count("behind")
+    if "paused" in states:
+        return "paused"
+    if not connected:
+        return f"offline (0/{len(members)} connected)"
+    word = "in sync" if in_sync == connected else "syncing"
+    return f"{word} ({in_sync}/{connected} connected in sync)"
 
 
 def run_peers(args: argparse.Namespace, ctx: Context) -> int:
@@ -45,24 +100,79 @@ def run_peers(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(result)
         return 0
-    for peer in result["peers"]:
-        state = "connected" if peer["connected"] else "offline"
-        sync = "in sync" if peer["in_sync"] else "syncing" if peer["connected"] else ""
-        name, address = peer["name"] or "-", peer["address"] or "-"
-        print(f"{peer['device_id']}  {name:12}  {address:21}  {state}  {sync}")
-    for peer in result["pending"]:
-        print(f"{peer['device_id']}  {peer['name'] or '-':12}  {peer['address']:21}  pending")
+    print(format_peers(result))
     return 0
 
 
+def format_peers(result: dict[str, Any]) -> str:
+    """The human form of a ``peers`` reply (a ``found_by`` column when the daemon
+    reports how devices were found)."""
+    now = time.time()
+    peers, pending = result["peers"], result["pending"]
+    found = any("found_by" in p for p in peers)
+    headers = ["DEVICE", "NAME", "ADDRESS", "STATE", "SINCE", "SYNC", "IN", "OUT", "RATE IN",
+               "RATE OUT", "PROTO"] + (["FOUND BY"] if found else [])  # fmt: skip
+    rows = []
+    for peer in peers:
+        connected = peer["connected"]
+        row = [
+            short(peer["device_id"]),
+            peer["name"] or "-",
+            peer["address"] or "-",
+            "connected" if connected else "paused" if result.get("paused") else "offline",
+            human.ago(peer["connected_since"] if connected else peer["last_seen"], now),
+            human.percent(peer["sync_pct"]),
+            human.size(peer["bytes_in"]),
+            human.size(peer["bytes_out"]),
+            human.rate(peer["rate_in"]) if connected else "-",
+            human.rate(peer["rate_out"]) if connected else "-",
+            f"v{peer['protocol_version']}" if peer["protocol_version"] else "-",
+        ]
+        rows.append(row + ([str(peer.get("found_by") or "-")] if found else []))
+    for peer in pending:
+        blank = ["-"] * (len(headers) - 5)
+        rows.append([short(peer["device_id"]), peer["name"] or "-", peer["address"] or "-",
+                     "pending", human.ago(peer["last_seen"], now), *blank])  # fmt: skip
+    if not rows:
+        return "no known peers"
+    text = table.render(headers, rows, right=[5, 6, 7, 8, 9])
+    if pending:
+        text += f"\n\n{PENDING_HINT}"
+    return text
+
+
 def run_wait_idle(args: argparse.Namespace, ctx: Context) -> int:
-    deadline = time.monotonic() + args.timeout
+    progress = Progress(enabled=not args.quiet)
+    try:
+        if wait_idle(ctx, args.timeout, args.min_peers, progress):
+            return 0
+    finally:
+        progress.close()
+    print(f"p2psync: not in sync after {args.timeout:g} s")
+    return 1
+
+
+def wait_idle(ctx: Context, timeout_s: float, min_peers: int, progress: Progress) -> bool:
+    """Poll until every connected member is in sync (and at least ``min_peers`` are
+    connected), showing progress. False on timeout."""
+    deadline = time.monotonic() + timeout_s
     with ControlClient(ctx.home.socket_path) as client:
         while True:
             state = client.call("idle")
-            if state["idle"] and state["connected"] >= args.min_peers:
-                return 0
+            if state["idle"] and state["connected"] >= min_peers:
+                progress.update(100.0, f"in sync with {state['connected']} connected peer(s)")
+                return True
+            status = client.call("status")
+            progress.update(*_sync_progress(status, min_peers))
             if time.monotonic() > deadline:
-                print(f"not in sync after {args.timeout:g} s")
-                return 1
+                return False
             time.sleep(WAIT_POLL_S)
+
+
+def _sync_progress(status: dict[str, Any], min_peers: int) -> tuple[float | None, str]:
+    pcts = [s["in_sync_pct"] for s in status["shares"] if s["in_sync_pct"] is not None]
+    connected = len(status["connected"])
+    if connected < min_peers:
+        return None, f"waiting for peers ({connected}/{min_peers} connected)"
+    pct = sum(pcts) / len(pcts) if pcts else None
+    return pct, f"syncing with {connected} connected peer(s)"

@@ -1,0 +1,150 @@
+"""``p2psync doctor [PATH] [--repair]``: verify every doc log and report damage.
+
+Works without a daemon. By default it only reads: each log is decoded record by
+record (header, CRCs, record types) and its updates are loaded into a document, so
+damage that opening the log would repair, and updates that cannot be loaded, are both
+found. ``--repair`` opens each damaged log the way the daemon does: an interrupted
+append is cut off, and a log with a bad record is first copied whole into
+``.quarantine/`` beside it and then keeps the records before the damage. Nothing is
+deleted. Exit status 1 when damage remains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from p2psync.cli import table
+from p2psync.cli.context import Context, print_json
+from p2psync.cli.progress import Progress
+from p2psync.errors import StorageError, UsageError
+from p2psync.storage import DocLog
+from p2psync.storage import format as fmt
+from p2psync.storage.compaction import replay
+from p2psync.storage.layout import docs_dir, guid_of_log
+
+
+@dataclass
+class LogReport:
+    """What ``doctor`` found in one log file."""
+
+    path: str
+    doc: str
+    bytes: int
+    records: int
+    state: str  # ok, torn, corrupt, unsupported, unloadable, unreadable
+    offset: int | None = None
+    reason: str = ""
+    repaired: bool = False
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("doctor", help="verify every doc log and report damage")
+    parser.add_argument("path", nargs="?", help="a share folder or one .ylog file (default: all)")
+    parser.add_argument("--repair", action="store_true", help="repair damaged logs (keeps copies)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    logs = _logs_to_check(ctx, args.path)
+    progress = Progress(enabled=not args.json)
+    reports = []
+    try:
+        for index, path in enumerate(logs):
+            progress.update(100.0 * index / len(logs), f"checking {path.name}")
+            report = check_log(path)
+            if args.repair and report.state != "ok":
+                report = repair_log(path, report)
+            reports.append(report)
+    finally:
+        progress.close()
+    damaged = sum(1 for r in reports if r.state != "ok" and not r.repaired)
+    if args.json:
+        print_json({"logs": [asdict(r) for r in reports], "damaged": damaged})
+    else:
+        print(_format(reports, damaged))
+    return 1 if damaged else 0
+
+
+def _logs_to_check(ctx: Context, path: str | None) -> list[Path]:
+    if path is None:
+        roots = [share.path for share in ctx.config().shares]
+    else:
+        target = Path(path).expanduser().resolve()
+        if target.is_file() and target.suffix == ".ylog":
+            return [target]
+        if not target.is_dir():
+            raise UsageError(f"{path} is neither a share folder nor a .ylog file")
+        roots = [target]
+    return [log for root in roots for log in sorted(docs_dir(root).glob("*.ylog"))]
+
+
+def check_log(path: Path) -> LogReport:
+    """Verify one log without changing it."""
+    doc = guid_of_log(path) or path.name
+    try:
+        data = _read_locked(path)
+    except OSError as exc:
+        return LogReport(str(path), doc, 0, 0, "unreadable", reason=exc.strerror or str(exc))
+    scan = fmt.scan_log(data)
+    report = LogReport(str(path), doc, len(data), len(scan.records), "ok")
+    if scan.stop is not None:
+        report.state = scan.stop.damage.value
+        report.offset, report.reason = scan.stop.offset, scan.stop.reason
+        return report
+    try:
+        replay(u for record in scan.records for u in record.updates)
+    except ValueError as exc:
+        report.state, report.reason = "unloadable", str(exc)
+    return report
+
+
+def _read_locked(path: Path) -> bytes:
+    """The file's bytes under a shared lock, so no append is caught half-written."""
+    with path.open("rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)
+        return f.read()
+
+
+def repair_log(path: Path, report: LogReport) -> LogReport:
+    """Open a damaged log as the daemon would (cut a torn tail, quarantine damage),
+    then check it again. Logs that cannot be repaired that way are left as they are."""
+    if report.state not in ("torn", "corrupt"):
+        return report
+    try:
+        DocLog.open(path, create=False).log.close()
+    except (StorageError, OSError) as exc:
+        report.reason = f"{report.reason}; repair failed: {exc}"
+        return report
+    after = check_log(path)
+    after.repaired = after.state == "ok"
+    after.reason = f"was {report.state} at offset {report.offset}: {report.reason}"
+    return after
+
+
+def _format(reports: list[LogReport], damaged: int) -> str:
+    if not reports:
+        return "no logs to check"
+    rows = [
+        [os.path.relpath(r.path), r.doc, str(r.records), _state_words(r), r.reason or ""]
+        for r in reports
+        if r.state != "ok" or r.repaired
+    ]
+    summary = f"{len(reports)} logs checked, {damaged} damaged"
+    if not rows:
+        return f"{summary}: all healthy"
+    return table.render(["LOG", "DOC", "RECORDS", "STATE", "DETAIL"], rows, right=[2]) + (
+        f"\n\n{summary}" + ("; run 'p2psync doctor --repair' to repair" if damaged else "")
+    )
+
+
+def _state_words(report: LogReport) -> str:
+    if report.repaired:
+        return "repaired"
+    if report.offset is not None:
+        return f"{report.state} at offset {report.offset}"
+    return report.state
