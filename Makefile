@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
-#   make run    start the daemon on built-in defaults
+#   make run    start the daemon on built-in defaults (make demo: a first look)
 #   make test   create .venv, install everything, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck check bench clean
+.PHONY: run demo test lint typecheck check bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: $(STAMP)
 	$(VENV)/bin/p2psync run
+
+demo: $(STAMP)
+	$(VENV)/bin/p2psync demo
 
 $(YJS): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error

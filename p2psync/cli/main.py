@@ -1,7 +1,7 @@
 """Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
 
-Exit codes: 0 success, 1 failure reported by the command, 2 usage error, 3 no daemon
-running, 4 storage error, 5 other p2psync error, 130 interrupted.
+Exit codes (docs/cli.md): 0 success, 1 failure reported by the command, 2 usage
+error, 3 no daemon running, 4 storage error, 5 other p2psync error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from p2psync import __version__
-from p2psync.cli import compact, doc, doctor, ident, pause, peer, run, shares, status
+from p2psync.cli import compact, demo, doc, doctor, ident, pause, peer, run, shares, status
 from p2psync.cli.context import Context
 from p2psync.daemon.home import Home
 from p2psync.errors import DaemonNotRunningError, P2PSyncError, StorageError, UsageError
@@ -31,7 +31,7 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 
 # Each module adds its subcommands with ``register(commands)``; help lists them in
 # this order. A new command group is one module and one entry here.
-COMMAND_MODULES = (ident, run, shares, peer, status, pause, doc, compact, doctor)
+COMMAND_MODULES = (ident, run, shares, peer, status, pause, doc, compact, doctor, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ import trio
 from p2psync.config import Config, parse_address
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import P2PSyncError, RemoteProtocolError
+from p2psync.errors import LocalProtocolError, P2PSyncError, RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity
 from p2psync.net.transport import HandshakeError, PeerChannel, handshake
@@ -245,6 +245,9 @@ class PeerManager:
                     message = await link.receive.receive()
                 await link.channel.send(message)  # never cancelled mid-write by the timer
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
+            link.cancel.cancel()
+        except LocalProtocolError as exc:  # e.g. a duplicate link's goodbye closed it meanwhile
+            log.info("link to %s ends: %s", link.channel.device_id.short(), exc)
             link.cancel.cancel()
 
     async def _receiver(self, link: Link) -> None:

@@ -221,4 +221,6 @@ async def _close_quietly(
             await tls.send_all(conn.close(code, message))
     except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
         pass
+    except trio.BusyResourceError:
+        pass  # the link's sender task is mid-write (a replaced duplicate): just close
     await trio.aclose_forcefully(tls)
