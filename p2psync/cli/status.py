@@ -7,6 +7,7 @@ Human output is aligned tables; ``--json`` prints the control API's reply as is
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -148,7 +149,7 @@ def run_wait_idle(args: argparse.Namespace, ctx: Context) -> int:
             return 0
     finally:
         progress.close()
-    print(f"p2psync: not in sync after {args.timeout:g} s")
+    print(f"p2psync: not in sync after {args.timeout:g} s", file=sys.stderr)
     return 1
 
 

@@ -3,8 +3,10 @@
 A share is in sync when at least one member is connected and every connected member
 has told us it holds exactly our version of every doc. Percentages count (doc,
 connected member) pairs that are in sync and never read 100 while a member is behind.
-SyncProgress watches every share and publishes ``share-in-sync`` each time one
-catches up; it compares versions only when the engine's progress marker moved.
+SyncProgress watches every share and publishes ``share-in-sync`` when a share is in
+sync with content or connected members it was not last announced in sync with (so
+each change that reaches every connected member is announced once, even when it
+synced between two checks); it compares versions only when the engine moved.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class SyncProgress:
         self._shares = shares
         self._events = events
         self._markers: dict[ShareId, tuple[object, ...]] = {}
-        self._in_sync: dict[ShareId, bool] = {}
+        self._published: dict[ShareId, tuple[object, ...]] = {}
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Check every share a few times a second until cancelled."""
@@ -67,19 +69,20 @@ class SyncProgress:
         shares = self._shares()
         for gone in set(self._markers) - set(shares):
             del self._markers[gone]
-            self._in_sync.pop(gone, None)
+            self._published.pop(gone, None)
         for share_id, service in shares.items():
-            marker = service.sync.progress_marker()
+            sync = service.sync
+            marker = sync.progress_marker()
             if self._markers.get(share_id) == marker:
                 continue
             self._markers[share_id] = marker
-            now_in_sync = share_in_sync(service.sync)
-            if now_in_sync and not self._in_sync.get(share_id, False):
+            content = (sync.replica.max_sequence, len(sync.replica), frozenset(sync.peers()))
+            if self._published.get(share_id) != content and share_in_sync(sync):
+                self._published[share_id] = content
                 self._events.publish(
                     "share-in-sync",
                     share=str(share_id),
                     path=str(service.root),
-                    members=[str(p) for p in service.sync.peers()],
-                    docs=len(service.sync.replica),
+                    members=[str(p) for p in sync.peers()],
+                    docs=len(sync.replica),
                 )
-            self._in_sync[share_id] = now_in_sync

@@ -1,0 +1,125 @@
+"""Commands and API methods that act on running daemons: pause and resume, events,
+``hello``, and the progress of ``wait-idle``."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from p2psync.daemon.client import ControlClient
+from p2psync.daemon.home import Home
+from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, make_share, wait_for
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
+    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+    make_share([alice, bob])
+    try:
+        alice.start()
+        bob.start()
+        yield alice, bob
+    finally:
+        alice.stop()
+        bob.stop()
+
+
+def connected(device: Device) -> bool:
+    return bool(device.status()["connected"])
+
+
+class Events:
+    """A subscription to a daemon's event stream, read in a thread."""
+
+    def __init__(self, device: Device) -> None:
+        self._client = ControlClient(Home.resolve(device.home).socket_path)
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        stream = self._client.events()
+        next_event = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        next_event.start()
+
+    def _pump(self, stream: Iterator[dict[str, Any]]) -> None:
+        for event in stream:
+            self._queue.put(event)
+
+    def expect(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """The next event of ``type_`` with ``fields`` (others are skipped); fails
+        after the deadline."""
+        while True:
+            event = self._queue.get(timeout=DEADLINE_S)
+            if event["type"] == type_ and all(event.get(k) == v for k, v in fields.items()):
+                return event
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def test_hello_names_the_versions_and_methods(pair: tuple[Device, Device]) -> None:
+    alice, _ = pair
+    with ControlClient(Home.resolve(alice.home).socket_path) as client:
+        hello = client.call("hello")
+    assert hello["api_version"] == 1
+    assert hello["device_id"] == alice.id
+    assert {"status", "peers", "pause", "resume", "compact", "subscribe"} <= set(hello["methods"])
+
+
+def test_events_pause_and_resume(pair: tuple[Device, Device]) -> None:
+    alice, bob = pair
+    events = Events(alice)
+    try:
+        link([alice, bob])
+        up = events.expect("peer-connected")
+        assert (up["device"], up["protocol_version"]) == (bob.id, 1)
+        assert up["address"].startswith("127.0.0.1:")
+        assert up["name"] == bob.status()["name"]
+        alice.apply_text("notes.md", "one", client_id=3)
+        in_sync = events.expect("share-in-sync", docs=1)
+        assert in_sync["members"] == [bob.id]
+
+        paused = cli(alice.home, "pause")
+        assert paused.stdout.startswith("paused")
+        events.expect("paused")
+        down = events.expect("peer-disconnected")
+        assert down["device"] == bob.id
+        wait_for(lambda: not connected(alice) and not connected(bob), "both sides to let go")
+        status = alice.status()
+        assert (status["state"], status["paused"]) == ("paused", True)
+        assert status["shares"][-1]["members"][0]["state"] == "paused"
+        assert "State   paused" in cli(alice.home, "status").stdout
+        alice.apply_text("notes.md", " two", client_id=3)  # kept while paused
+        assert not connected(bob)  # no connection: nothing can have been exchanged
+        assert bob.text("notes.md") == "one"
+
+        assert json.loads(cli(alice.home, "resume", "--json").stdout) == {"paused": False}
+        events.expect("resumed")
+        events.expect("peer-connected")
+        wait_for(lambda: bob.text("notes.md") == "one two", "the change made while paused")
+        assert alice.status()["state"] in ("up-to-date", "syncing")
+    finally:
+        events.close()
+
+
+def test_wait_idle_prints_progress_lines_on_stderr_only(pair: tuple[Device, Device]) -> None:
+    alice, bob = pair
+    link([alice, bob])
+    result = cli(alice.home, "wait-idle", "--min-peers", "1")
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == "100% in sync with 1 connected peer(s)"
+    assert "Traceback" not in result.stderr
+    quiet = cli(alice.home, "wait-idle", "--min-peers", "1", "--quiet")
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+
+
+def test_wait_idle_times_out_with_exit_1(pair: tuple[Device, Device]) -> None:
+    alice, _ = pair  # not linked: the peer never connects
+    result = cli(alice.home, "wait-idle", "--min-peers", "1", "--timeout", "0.3", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "p2psync: not in sync after 0.3 s"
+    assert "waiting for peers (0/1 connected)" in result.stderr
