@@ -1,14 +1,17 @@
 """Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
 
 Exit codes (docs/cli.md): 0 success, 1 failure reported by the command, 2 usage
-error, 3 no daemon running, 4 storage error, 5 other p2psync error, 130 interrupted.
+error, 3 no daemon running, 4 a log or file could not be read or written, 5 other
+p2psync error, 130 interrupted, 141 the reader of our output went away.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from p2psync import __version__
 from p2psync.cli import compact, demo, doc, doctor, ident, pause, peer, run, shares, status
@@ -21,6 +24,7 @@ EXIT_NO_DAEMON = 3
 EXIT_STORAGE = 4
 EXIT_ERROR = 5
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
 EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
     (DaemonNotRunningError, EXIT_NO_DAEMON),  # before UsageError: more specific first
     (UsageError, EXIT_USAGE),
@@ -34,8 +38,15 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 COMMAND_MODULES = (ident, run, shares, peer, status, pause, doc, compact, doctor, demo)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one sentence (subcommand parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"p2psync: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="p2psync", description="Serverless LAN document sync.")
+    parser = Parser(prog="p2psync", description="Serverless LAN document sync.")
     parser.add_argument("--version", action="version", version=f"p2psync {__version__}")
     parser.add_argument("--home", type=Path, help="directory of this device (default: XDG)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,8 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args, ctx)
     except KeyboardInterrupt:
+        print("p2psync: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except P2PSyncError as exc:
         print(f"p2psync: {exc}", file=sys.stderr)
         return next(exit_code for kind, exit_code in EXIT_CODES if isinstance(exc, kind))
+    except BrokenPipeError:
+        # Whoever read our output went away (``p2psync peers | head``): say nothing,
+        # and keep the interpreter from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a file named on the command line cannot be read or written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"p2psync: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_STORAGE
     return code

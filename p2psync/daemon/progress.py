@@ -28,10 +28,10 @@ def member_sync_pct(sync: ShareSync, peer: Hashable) -> float:
     """How much of ``sync``'s share a connected ``peer`` holds, as a percentage."""
     if sync.in_sync_with(peer):
         return 100.0
-    docs = len(sync.replica)
+    in_sync, docs = sync.sync_counts(peer)
     if not docs:
         return 0.0
-    return min(ALMOST_DONE_PCT, round(100.0 * sync.docs_in_sync_with(peer) / docs, 1))
+    return min(ALMOST_DONE_PCT, round(100.0 * in_sync / docs, 1))
 
 
 def share_sync_pct(sync: ShareSync) -> float | None:

@@ -281,19 +281,23 @@ class ShareSync:
                 return False
         return True
 
-    def docs_in_sync_with(self, peer: Peer) -> int:
-        """How many of our docs ``peer`` has told us it holds at exactly our version
-        (0 for a peer that is not connected). Read-only, for progress displays."""
+    def sync_counts(self, peer: Peer) -> tuple[int, int]:
+        """``(docs in sync, docs)`` with a connected ``peer``, over the docs either side
+        holds (ours, and those its index announced): a doc is in sync when the peer
+        told us it holds exactly our version. (0, 0) for a peer that is not connected.
+        Read-only, for progress displays: a device joining a share sees the count of
+        docs grow as the peer's index arrives and the docs come in."""
         state = self._peers.get(peer)
         if state is None:
-            return 0
-        count = 0
-        for guid in self.replica.guids():
+            return 0, 0
+        guids = set(self.replica.guids()) | set(state.versions)
+        in_sync = 0
+        for guid in guids:
             doc = self.replica.get(guid)
             seen = state.versions.get(guid)
             if doc is not None and seen is not None and guid not in state.requested:
-                count += seen[1] == doc.version()
-        return count
+                in_sync += seen[1] == doc.version()
+        return in_sync, len(guids)
 
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so

@@ -44,3 +44,25 @@ def test_errors_are_one_sentence_with_documented_exit_codes(tmp_path: Path) -> N
         assert sentence in result.stderr
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_usage_and_file_errors_are_one_sentence(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    cli(tmp_path, "share", "add", str(folder))
+    update = tmp_path / "update.bin"
+    update.write_bytes(b"\x00\x00")  # an empty Yjs v1 update
+    cli(tmp_path, "doc", "apply", str(folder / "a.md"), str(update))
+    cases = [
+        (("bogus",), 2, "invalid choice: 'bogus'"),
+        (("share", "add"), 2, "the following arguments are required: path"),
+        (("doc", "export", str(folder / "a.md"), "-o", str(tmp_path / "no" / "out")), 4,
+         f"cannot use {tmp_path / 'no' / 'out'}: No such file or directory"),
+        (("wait-idle", "--timeout", "x"), 2, "invalid float value: 'x'"),
+        (("pause",), 3, "no daemon is running"),
+    ]  # fmt: skip
+    for args, code, sentence in cases:
+        result = cli(tmp_path, *args, check=False)
+        assert result.returncode == code, (args, result.stderr)
+        assert sentence in result.stderr
+        assert result.stderr.startswith("p2psync: ")
+        assert len(result.stderr.strip().splitlines()) == 1

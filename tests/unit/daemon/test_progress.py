@@ -1,0 +1,115 @@
+"""Sync percentages and ``share-in-sync`` events over two real sync engines."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+from p2psync.daemon.events import EventBus
+from p2psync.daemon.progress import SyncProgress, member_sync_pct, share_in_sync, share_sync_pct
+from p2psync.daemon.shares import ShareService
+from p2psync.ids import ShareId
+from p2psync.protocol.messages import SyncMessage
+from p2psync.replica.share import ShareReplica
+from p2psync.replica.sync import Effect, Send, ShareSync
+from tests.conftest import text_updates
+
+SHARE = ShareId.new()
+
+
+class Pair:
+    """Engines "a" and "b" joined by an in-order wire that is pumped by hand."""
+
+    def __init__(self) -> None:
+        self.syncs = {name: ShareSync(ShareReplica(SHARE.raw)) for name in "ab"}
+        self.wire: deque[tuple[str, SyncMessage]] = deque()
+        self._senders: deque[str] = deque()
+
+    def queue(self, sender: str, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Send):
+                self.wire.append((str(effect.peer), effect.message))
+                self._senders.append(sender)
+
+    def connect(self) -> None:
+        self.queue("a", self.syncs["a"].peer_up("b"))
+        self.queue("b", self.syncs["b"].peer_up("a"))
+
+    def step(self) -> bool:
+        """Deliver one message; False when the wire is empty."""
+        if not self.wire:
+            return False
+        to, message = self.wire.popleft()
+        sender = self._senders.popleft()
+        self.queue(to, self.syncs[to].receive(sender, message))
+        return True
+
+    def settle(self) -> None:
+        while self.step() or self._flush():
+            pass
+
+    def _flush(self) -> bool:
+        for name, sync in self.syncs.items():
+            self.queue(name, sync.flush_index())
+        return bool(self.wire)
+
+
+def test_a_joiner_counts_the_docs_it_still_misses() -> None:
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    for guid in ("one", "two", "three"):
+        a.local_update(guid, text_updates(1)[0][0])
+    assert member_sync_pct(a, "b") == 0.0  # not connected
+    assert share_sync_pct(a) is None
+    pair.connect()
+    while b.sync_counts("a")[1] < 3:  # until a's index reached b
+        assert pair.step()
+    assert b.sync_counts("a") == (0, 3)
+    assert member_sync_pct(b, "a") == 0.0
+    pair.settle()
+    assert member_sync_pct(a, "b") == member_sync_pct(b, "a") == 100.0
+    assert share_sync_pct(a) == 100.0
+    assert share_in_sync(a)
+    assert share_in_sync(b)
+
+
+def test_a_member_behind_never_shows_100() -> None:
+    almost = SimpleNamespace(
+        in_sync_with=lambda peer: False, sync_counts=lambda peer: (9999, 10000)
+    )
+    assert member_sync_pct(cast(ShareSync, almost), "b") == 99.9
+    pair = Pair()
+    a = pair.syncs["a"]
+    pair.connect()
+    pair.settle()
+    a.local_update("late", text_updates(1)[0][0])
+    assert member_sync_pct(a, "b") == 0.0
+    assert not share_in_sync(a)
+
+
+def test_share_in_sync_is_announced_once_per_change() -> None:
+    pair = Pair()
+    a = pair.syncs["a"]
+    service = SimpleNamespace(sync=a, root=Path("/share"))
+    bus = EventBus()
+    published: list[dict[str, Any]] = []
+    bus.publish = lambda type_, **fields: published.append({"type": type_, **fields})  # type: ignore[method-assign]
+    progress = SyncProgress(lambda: cast(dict[ShareId, ShareService], {SHARE: service}), bus)
+    progress.check()
+    assert published == []  # nobody connected: not in sync
+    pair.connect()
+    pair.settle()
+    progress.check()
+    progress.check()
+    assert [(e["type"], e["docs"], e["members"]) for e in published] == [
+        ("share-in-sync", 0, ["b"])
+    ]
+    a.local_update("notes", text_updates(1)[0][0])
+    pair.settle()  # synced before the next check: still announced
+    progress.check()
+    assert [e["docs"] for e in published] == [0, 1]
+    pair.settle()
+    progress.check()
+    assert len(published) == 2
