@@ -14,7 +14,19 @@ from pathlib import Path
 from typing import NoReturn
 
 from p2psync import __version__
-from p2psync.cli import compact, demo, doc, doctor, ident, pause, peer, run, shares, status
+from p2psync.cli import (
+    compact,
+    demo,
+    doc,
+    doctor,
+    events,
+    ident,
+    pause,
+    peer,
+    run,
+    shares,
+    status,
+)
 from p2psync.cli.context import Context
 from p2psync.daemon.home import Home
 from p2psync.errors import DaemonNotRunningError, P2PSyncError, StorageError, UsageError
@@ -35,7 +47,7 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 
 # Each module adds its subcommands with ``register(commands)``; help lists them in
 # this order. A new command group is one module and one entry here.
-COMMAND_MODULES = (ident, run, shares, peer, status, pause, doc, compact, doctor, demo)
+COMMAND_MODULES = (ident, run, shares, peer, status, pause, events, doc, compact, doctor, demo)
 
 
 class Parser(argparse.ArgumentParser):

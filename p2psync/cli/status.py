@@ -15,8 +15,8 @@ from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.daemon.client import ControlClient
-from p2psync.errors import InvalidIdError
-from p2psync.ids import DeviceId
+from p2psync.errors import ControlError, InvalidIdError
+from p2psync.ids import DeviceId, ShareId
 
 WAIT_POLL_S = 0.1
 PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share member add SHARE ID"
@@ -38,6 +38,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     wait = commands.add_parser("wait-idle", help="wait until every connected member is in sync")
     wait.add_argument("--timeout", type=float, default=60.0, metavar="S")
     wait.add_argument("--min-peers", type=int, default=0, help="also wait for this many peers")
+    wait.add_argument("--share", help="wait for this share only, until it is in sync with a member")
     wait.add_argument("--quiet", action="store_true", help="show no progress")
     wait.set_defaults(func=run_wait_idle)
 
@@ -74,6 +75,15 @@ def format_status(status: dict[str, Any]) -> str:
         for share in status["shares"]
     ]  # fmt: skip
     parts = [head, "", table.render(["SHARE", "PATH", "DOCS", "STATE", "SYNC"], rows, right=[2, 4])]
+    members = [
+        [share["id"], short(m["device_id"]), m["name"] or "-", m["mode"], m["state"],
+         human.percent(m["sync_pct"])]
+        for share in status["shares"]
+        for m in share["members"]
+    ]  # fmt: skip
+    if members:
+        headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
+        parts += ["", table.render(headers, members, right=[5])]
     errors = [*status["errors"], *(e for s in status["shares"] for e in s["errors"])]
     if errors:
         lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
@@ -143,9 +153,10 @@ def format_peers(result: dict[str, Any]) -> str:
 
 
 def run_wait_idle(args: argparse.Namespace, ctx: Context) -> int:
+    share = str(ShareId.parse(args.share)) if args.share else None
     progress = Progress(enabled=not args.quiet)
     try:
-        if wait_idle(ctx, args.timeout, args.min_peers, progress):
+        if wait_idle(ctx, args.timeout, args.min_peers, progress, share=share):
             return 0
     finally:
         progress.close()
@@ -153,27 +164,43 @@ def run_wait_idle(args: argparse.Namespace, ctx: Context) -> int:
     return 1
 
 
-def wait_idle(ctx: Context, timeout_s: float, min_peers: int, progress: Progress) -> bool:
+def wait_idle(
+    ctx: Context, timeout_s: float, min_peers: int, progress: Progress, *, share: str | None = None
+) -> bool:
     """Poll until every connected member is in sync (and at least ``min_peers`` are
-    connected), showing progress. False on timeout."""
+    connected), showing progress; with ``share``, until that share is in sync with at
+    least one member (a first sync after joining). False on timeout. Raises
+    ControlError if the daemon has no such share."""
     deadline = time.monotonic() + timeout_s
     with ControlClient(ctx.home.socket_path) as client:
         while True:
-            state = client.call("idle")
-            if state["idle"] and state["connected"] >= min_peers:
-                progress.update(100.0, f"in sync with {state['connected']} connected peer(s)")
-                return True
             status = client.call("status")
-            progress.update(*_sync_progress(status, min_peers))
+            if share is None:
+                idle = client.call("idle")
+                done = idle["idle"] and idle["connected"] >= min_peers
+                connected = len(status["connected"])
+                pcts = [s["in_sync_pct"] for s in status["shares"] if s["in_sync_pct"] is not None]
+            else:
+                found = _share_status(status, share)
+                connected = len(found["peers_connected"])
+                done = found["in_sync"] and connected >= min_peers
+                pcts = [] if found["in_sync_pct"] is None else [found["in_sync_pct"]]
+            if done:
+                progress.update(100.0, f"in sync with {connected} connected peer(s)")
+                return True
+            needed = max(min_peers, 1 if share else 0)
+            if connected < needed:
+                progress.update(None, f"waiting for peers ({connected}/{needed} connected)")
+            else:
+                pct = sum(pcts) / len(pcts) if pcts else None
+                progress.update(pct, f"syncing with {connected} connected peer(s)")
             if time.monotonic() > deadline:
                 return False
             time.sleep(WAIT_POLL_S)
 
 
-def _sync_progress(status: dict[str, Any], min_peers: int) -> tuple[float | None, str]:
-    pcts = [s["in_sync_pct"] for s in status["shares"] if s["in_sync_pct"] is not None]
-    connected = len(status["connected"])
-    if connected < min_peers:
-        return None, f"waiting for peers ({connected}/{min_peers} connected)"
-    pct = sum(pcts) / len(pcts) if pcts else None
-    return pct, f"syncing with {connected} connected peer(s)"
+def _share_status(status: dict[str, Any], share: str) -> dict[str, Any]:
+    for found in status["shares"]:
+        if found["id"] == share:
+            return dict(found)
+    raise ControlError(f"this device has no share {share}", "not-found")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 
 from p2psync.daemon.client import ControlClient
 from p2psync.daemon.home import Home
+from p2psync.ids import ShareId
 from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, make_share, wait_for
 
 
@@ -123,3 +127,35 @@ def test_wait_idle_times_out_with_exit_1(pair: tuple[Device, Device]) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "p2psync: not in sync after 0.3 s"
     assert "waiting for peers (0/1 connected)" in result.stderr
+
+
+def test_wait_idle_for_one_share(pair: tuple[Device, Device]) -> None:
+    alice, bob = pair
+    share = alice.status()["shares"][-1]["id"]
+    alone = cli(alice.home, "wait-idle", "--share", share, "--timeout", "0.2", check=False)
+    assert alone.returncode == 1  # no member connected: not in sync yet
+    assert "waiting for peers (0/1 connected)" in alone.stderr
+    link([alice, bob])
+    alice.apply_text("notes.md", "first", client_id=4)
+    assert cli(bob.home, "wait-idle", "--share", share).returncode == 0
+    assert bob.text("notes.md") == "first"
+    other = cli(bob.home, "wait-idle", "--share", str(ShareId.new()), check=False)
+    assert other.returncode == 5
+    assert "this device has no share" in other.stderr
+
+
+def test_events_command_prints_one_json_object_per_line(pair: tuple[Device, Device]) -> None:
+    alice, bob = pair
+    with subprocess.Popen(
+        [sys.executable, "-m", "p2psync", "--home", str(alice.home), "events", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as follow:  # fmt: skip
+        assert follow.stdout is not None
+        wait_for(lambda: bool(Home.resolve(alice.home).socket_path.exists()), "the socket")
+        link([alice, bob])
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["type"] != "peer-connected":
+            seen.append(json.loads(follow.stdout.readline()))
+        assert seen[-1]["device"] == bob.id
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=DEADLINE_S) == 130

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from p2psync.cli import human, table
+from p2psync.cli.events import format_event
 from p2psync.cli.progress import Progress
 
 
@@ -95,3 +96,17 @@ def test_disabled_progress_prints_nothing() -> None:
     progress.update(10.0, "x")
     progress.close()
     assert stream.getvalue() == ""
+
+
+def test_an_event_as_one_line() -> None:
+    event = {
+        "type": "peer-connected",
+        "time": 0.0,
+        "device": "VFVQ4IY-JPUL65Y-LXKJKCO-PCQA2BX-4MYJWUL-6G2HQVD-CQPQ6ED-KGEYTAD",
+        "name": "bob",
+        "address": "127.0.0.1:1",
+        "protocol_version": 1,
+    }
+    line = format_event(event)
+    assert line.endswith("peer-connected  device=VFVQ4IY name=bob address=127.0.0.1:1")
+    assert format_event({"type": "paused", "time": 0.0}).endswith("  paused")
