@@ -1,0 +1,69 @@
+"""Human forms of ``status`` and ``peers`` replies, for the cases the snapshots miss."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from p2psync.cli.status import format_peers, format_status
+from p2psync.ids import DeviceId
+
+DEVICE = "VFVQ4IY-JPUL65Y-LXKJKCO-PCQA2BX-4MYJWUL-6G2HQVD-CQPQ6ED-KGEYTAD"
+
+
+def peer(**fields: Any) -> dict[str, Any]:
+    row = {
+        "device_id": DEVICE, "name": "bob", "address": "10.0.0.2:22070", "connected": False,
+        "connected_since": None, "last_seen": 0.0, "last_error": "", "in_sync": False,
+        "sync_pct": None, "bytes_in": 0, "bytes_out": 0, "rate_in": 0.0, "rate_out": 0.0,
+        "protocol_version": None, "shares": [],
+    }  # fmt: skip
+    return {**row, **fields}
+
+
+def test_peers_show_how_devices_were_found_when_the_daemon_says() -> None:
+    now = time.time()
+    reply = {
+        "peers": [peer(connected=True, connected_since=now - 125, sync_pct=42.5,
+                       bytes_in=2048, rate_in=1536.0, protocol_version=1, found_by="mdns")],
+        "pending": [],
+        "paused": False,
+    }  # fmt: skip
+    lines = format_peers(reply).splitlines()
+    assert lines[0].endswith("PROTO  FOUND BY")
+    assert lines[1].split() == [
+        DeviceId.parse(DEVICE).short(), "bob", "10.0.0.2:22070", "connected", "2", "min", "ago",
+        "42.5%", "2.0", "KiB", "0", "B", "1.5", "KiB/s", "0", "B/s", "v1", "mdns",
+    ]  # fmt: skip
+
+
+def test_offline_paused_and_pending_peers() -> None:
+    now = time.time()
+    offline = format_peers({"peers": [peer(last_seen=now - 7200)], "pending": []})
+    assert "offline  2 h ago" in offline
+    assert "FOUND BY" not in offline
+    paused = format_peers({"peers": [peer()], "pending": [], "paused": True})
+    assert "paused  never" in paused
+    pending = {"device_id": DEVICE, "name": "eve", "address": "10.0.0.9:5", "last_seen": now}
+    text = format_peers({"peers": [], "pending": [pending]})
+    assert "eve   10.0.0.9:5  pending  0 s ago" in text
+    assert "p2psync share member add SHARE ID" in text
+    assert format_peers({"peers": [], "pending": []}) == "no known peers"
+
+
+def test_status_shows_paused_state_members_and_recent_errors() -> None:
+    now = time.time()
+    member = {"device_id": DEVICE, "name": "bob", "mode": "receive-only", "state": "paused",
+              "sync_pct": None}  # fmt: skip
+    share = {"id": "s1", "path": "/docs", "docs": 2, "in_sync": False, "in_sync_pct": None,
+             "members": [member], "peers_connected": [], "peers_in_sync": [],
+             "errors": [{"type": "error", "time": now - 30, "message": "disk full"}]}  # fmt: skip
+    error = {"type": "error", "time": now - 3, "message": "peer broke the rules"}
+    status = {"device_id": "ME", "name": "alice", "listen": "0.0.0.0:22070", "state": "paused",
+              "paused": True, "shares": [share], "connected": [], "pending": [],
+              "errors": [error]}  # fmt: skip
+    text = format_status(status)
+    assert "State   paused" in text
+    assert "s1     /docs     2  paused     -" in text
+    assert "receive-only  paused" in text
+    assert text.endswith("Recent errors:\n  3 s ago: peer broke the rules\n  30 s ago: disk full")
