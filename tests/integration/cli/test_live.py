@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -71,6 +72,14 @@ def test_hello_names_the_versions_and_methods(pair: tuple[Device, Device]) -> No
     assert hello["api_version"] == 1
     assert hello["device_id"] == alice.id
     assert {"status", "peers", "pause", "resume", "compact", "subscribe"} <= set(hello["methods"])
+    assert set(hello["methods"]) - {"subscribe"} <= documented_methods()
+
+
+def documented_methods() -> set[str]:
+    """Method names in the methods table of docs/control-api.md."""
+    spec = (Path(__file__).parents[3] / "docs" / "control-api.md").read_text()
+    table = spec.split("## Methods", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z.]+)` \|", table, flags=re.MULTILINE))
 
 
 def test_events_pause_and_resume(pair: tuple[Device, Device]) -> None:
