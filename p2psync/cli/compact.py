@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": str(ShareId.parse(args.share))} if args.share else {}
-    client = ctx.client()
+    client = ctx.client(timeout_s=None)  # compacting a large share takes a while
     if client is not None:
         with client:
             compacted: dict[str, int] = client.call("compact", **params)["compacted"]

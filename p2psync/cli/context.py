@@ -19,10 +19,11 @@ from p2psync.errors import DaemonNotRunningError
 class Context:
     home: Home
 
-    def client(self) -> ControlClient | None:
-        """A connection to the running daemon, or None if none runs."""
+    def client(self, *, timeout_s: float | None = 30.0) -> ControlClient | None:
+        """A connection to the running daemon, or None if none runs. ``timeout_s``
+        bounds each reply (None: wait as long as the daemon works)."""
         try:
-            return ControlClient(self.home.socket_path)
+            return ControlClient(self.home.socket_path, timeout_s=timeout_s)
         except DaemonNotRunningError:
             return None
 
