@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -37,6 +38,9 @@ class ControlClient:
         self._ids = itertools.count(1)
 
     def close(self) -> None:
+        """Close the connection; an ``events`` loop in another thread then ends."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes a recv blocked in another thread
         self._sock.close()
 
     def __enter__(self) -> ControlClient:
@@ -58,13 +62,14 @@ class ControlClient:
         return reply.get("result")
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """Subscribe and yield events until the daemon goes away."""
+        """Subscribe and yield events until the daemon goes away or the connection is
+        closed (``close`` from another thread ends the iteration)."""
         self.call("subscribe")
         self._sock.settimeout(None)
         while True:
             try:
                 message = self._next_message()
-            except ControlError:
+            except (ControlError, OSError):
                 return
             event = message.get("event")
             if isinstance(event, dict):

@@ -168,3 +168,27 @@ def test_events_command_prints_one_json_object_per_line(pair: tuple[Device, Devi
         assert seen[-1]["device"] == bob.id
         follow.send_signal(signal.SIGINT)
         assert follow.wait(timeout=DEADLINE_S) == 130
+
+
+def test_closing_the_client_ends_an_event_loop_in_another_thread(
+    pair: tuple[Device, Device],
+) -> None:
+    alice, _ = pair
+    client = ControlClient(Home.resolve(alice.home).socket_path)
+    receiving, ended = threading.Event(), threading.Event()
+
+    def follow() -> None:
+        for _ in client.events():
+            receiving.set()
+        ended.set()
+
+    def publish_an_event() -> bool:
+        cli(alice.home, "pause")
+        cli(alice.home, "resume")
+        return receiving.is_set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    wait_for(publish_an_event, "the thread to receive events")
+    client.close()
+    assert ended.wait(timeout=DEADLINE_S)
+    assert alice.status()["name"]  # the daemon does not mind
