@@ -1,7 +1,8 @@
-"""``p2psync pause`` and ``p2psync resume``: stop and restart all sync traffic.
+"""``p2psync pause [SHARE]`` and ``p2psync resume [SHARE]``: stop and restart syncing.
 
-While paused the daemon closes its peer connections and refuses new ones; local
-changes are kept and go out after ``resume`` (docs/control-api.md). Needs a daemon.
+While the device is paused the daemon closes its peer connections and refuses new
+ones; a paused share is left out of every connection. Local changes are kept and go
+out after ``resume`` (docs/control-api.md). Needs a daemon.
 """
 
 from __future__ import annotations
@@ -9,21 +10,27 @@ from __future__ import annotations
 import argparse
 
 from p2psync.cli.context import Context, print_json
+from p2psync.ids import ShareId
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pause = commands.add_parser("pause", help="stop syncing with every peer until resume")
+    pause = commands.add_parser("pause", help="stop syncing (everything, or one share)")
+    pause.add_argument("share", nargs="?", help="only this share")
     pause.add_argument("--json", action="store_true")
     pause.set_defaults(func=run, method="pause")
     resume = commands.add_parser("resume", help="sync again after pause")
+    resume.add_argument("share", nargs="?", help="only this share")
     resume.add_argument("--json", action="store_true")
     resume.set_defaults(func=run, method="resume")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    result = ctx.call(args.method)
+    params = {"share": str(ShareId.parse(args.share))} if args.share else {}
+    result = ctx.call(args.method, **params)
     if args.json:
         print_json(result)
-    else:
-        print("paused: no sync traffic until 'p2psync resume'" if result["paused"] else "resumed")
+        return 0
+    what = f"share {args.share}" if args.share else "all sync traffic"
+    again = f"'p2psync resume{' ' + args.share if args.share else ''}'"
+    print(f"paused {what} until {again}" if result["paused"] else f"resumed {what}")
     return 0

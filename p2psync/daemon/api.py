@@ -78,21 +78,25 @@ class ControlApi:
         }
 
     def _overall_state(self, shares: list[dict[str, Any]]) -> str:
-        """paused, syncing (a connected member is behind), offline (members exist but
-        none is connected) or up-to-date."""
+        """paused (the device, or every share with members), syncing (a connected
+        member is behind), offline (members exist but none is connected), up-to-date."""
         if self._daemon.peers.paused:
             return "paused"
         states = [m["state"] for share in shares for m in share["members"]]
-        if "behind" in states:
+        active = [state for state in states if state != "paused"]
+        if "behind" in active:
             return "syncing"
-        if states and "in-sync" not in states:
+        if active and "in-sync" not in active:
             return "offline"
+        if states and not active:
+            return "paused"
         return "up-to-date"
 
     def _share_status(self, service: ShareService) -> dict[str, Any]:
         sync = service.sync
         return {
             **service.status(),
+            "paused": service.config.id in self._daemon.peers.paused_shares,
             "in_sync": share_in_sync(sync),
             "in_sync_pct": share_sync_pct(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
@@ -104,7 +108,7 @@ class ControlApi:
         peers = self._daemon.peers
         info = peers.known.get(device)
         connected = device in service.sync.peers()
-        if peers.paused:
+        if peers.paused or service.config.id in peers.paused_shares:
             state = "paused"
         elif connected:
             state = "in-sync" if service.sync.in_sync_with(device) else "behind"
@@ -167,8 +171,15 @@ class ControlApi:
     # -- pause and maintenance -----------------------------------------------------
 
     async def _pause(self, params: dict[str, Any]) -> Any:
-        """Stop all sync traffic: peer connections are closed and refused until resume."""
+        """Stop all sync traffic (peer connections are closed and refused until
+        resume), or with ``share`` only that share's."""
         peers = self._daemon.peers
+        if params.get("share"):
+            share = self._share(params)
+            if share.config.id not in peers.paused_shares:
+                peers.pause_share(share.config.id)
+                self._daemon.events.publish("paused", share=share.name)
+            return {"paused": True, "share": share.name}
         if not peers.paused:
             peers.pause()
             self._daemon.events.publish("paused")
@@ -176,6 +187,12 @@ class ControlApi:
 
     async def _resume(self, params: dict[str, Any]) -> Any:
         peers = self._daemon.peers
+        if params.get("share"):
+            share = self._share(params)
+            if share.config.id in peers.paused_shares:
+                peers.resume_share(share.config.id)
+                self._daemon.events.publish("resumed", share=share.name)
+            return {"paused": False, "share": share.name}
         if peers.paused:
             peers.resume()
             self._daemon.events.publish("resumed")

@@ -158,7 +158,7 @@ class Daemon:
         self.shares[config.id] = service
         self.watcher.add_dir(docs_dir(config.path))
         for device in self.peers.links:
-            if config.member(device):
+            if config.member(device) and config.id not in self.peers.paused_shares:
                 await service.execute(service.peer_up(device))
 
     async def _watch_logs(self) -> None:

@@ -84,6 +84,7 @@ class PeerManager:
         self._dialers: set[DeviceId] = set()
         self.paused = False
         self._resumed = trio.Event()
+        self.paused_shares: set[ShareId] = set()
 
     # -- services ----------------------------------------------------------------
 
@@ -214,7 +215,8 @@ class PeerManager:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._sender, link)
                     for share in self._member_shares(device):
-                        await share.execute(share.peer_up(device))
+                        if share.config.id not in self.paused_shares:
+                            await share.execute(share.peer_up(device))
                     await self._receiver(link)
                     nursery.cancel_scope.cancel()
         finally:
@@ -282,6 +284,8 @@ class PeerManager:
         share = self._shares().get(ShareId(message.share_id))
         if share is None or share.config.member(device) is None:
             return  # not a member: it gets nothing and changes nothing
+        if share.config.id in self.paused_shares:
+            return  # paused here: nothing of it is exchanged until resume
         try:
             await share.receive(device, message)
         except P2PSyncError as exc:
@@ -319,12 +323,33 @@ class PeerManager:
         self.paused = True
         self._resumed = trio.Event()
         for device in list(self.links):
+            for share in self._shares().values():
+                share.peer_down(device)  # nothing more is queued for it from now on
             self.disconnect(device, "paused")
 
     def resume(self) -> None:
         """Sync again: dialers dial at once, incoming connections are accepted."""
         self.paused = False
         self._resumed.set()
+
+    def pause_share(self, share_id: ShareId) -> None:
+        """Stop syncing one share. Its members are reconnected at once, so that both
+        ends start over without it: neither keeps waiting for answers about it."""
+        self.paused_shares.add(share_id)
+        self._reconnect_members(share_id, "share paused")
+
+    def resume_share(self, share_id: ShareId) -> None:
+        """Sync a paused share again: its members reconnect and exchange it afresh."""
+        if share_id in self.paused_shares:
+            self.paused_shares.discard(share_id)
+            self._reconnect_members(share_id, "share resumed")
+
+    def _reconnect_members(self, share_id: ShareId, reason: str) -> None:
+        share = self._shares().get(share_id)
+        for device in list(self.links):
+            if share is not None and share.config.member(device) is not None:
+                share.peer_down(device)  # nothing more is queued for it from now on
+                self.disconnect(device, reason)
 
     def request_flush(self) -> None:
         self._flush_needed.set()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -192,3 +193,45 @@ def test_closing_the_client_ends_an_event_loop_in_another_thread(
     client.close()
     assert ended.wait(timeout=DEADLINE_S)
     assert alice.status()["name"]  # the daemon does not mind
+
+
+@contextlib.contextmanager
+def in_folder(device: Device, folder: Path) -> Iterator[Device]:
+    """``device`` with its doc helpers pointed at another share's ``folder``."""
+    usual, device.folder = device.folder, folder
+    try:
+        yield device
+    finally:
+        device.folder = usual
+
+
+def test_pausing_one_share_leaves_the_others_syncing(pair: tuple[Device, Device]) -> None:
+    alice, bob = pair
+    first = alice.status()["shares"][-1]["id"]
+    second = cli(alice.home, "share", "add", str(alice.home / "second")).stdout.strip()
+    cli(bob.home, "share", "add", str(bob.home / "second"), "--id", second)
+    cli(alice.home, "share", "member", "add", second, bob.id)
+    cli(bob.home, "share", "member", "add", second, alice.id)
+    link([alice, bob])
+    wait_for(lambda: connected(alice), "the link")
+
+    assert cli(alice.home, "pause", first).stdout.startswith(f"paused share {first}")
+    shares = {s["id"]: s for s in alice.status()["shares"]}
+    assert (shares[first]["paused"], shares[second]["paused"]) == (True, False)
+    assert shares[first]["members"][0]["state"] == "paused"
+    wait_for(lambda: connected(alice), "the link to come back without the paused share")
+    alice.apply_text("a.md", "from alice", client_id=11)
+    bob.apply_text("b.md", "from bob", client_id=12)
+    with in_folder(alice, alice.home / "second"), in_folder(bob, bob.home / "second"):
+        alice.apply_text("c.md", "alice, second share", client_id=11)
+        bob.apply_text("d.md", "bob, second share", client_id=12)
+        wait_for(lambda: bob.text("c.md") is not None, "the second share to sync")
+        wait_for(lambda: alice.text("d.md") is not None, "the second share to sync back")
+    # Sent before the second share's docs on the same connection, had they been sent:
+    assert bob.text("a.md") is None
+    assert alice.text("b.md") is None
+
+    assert json.loads(cli(alice.home, "resume", first, "--json").stdout)["paused"] is False
+    wait_for(lambda: bob.text("a.md") == "from alice", "alice's doc after resume")
+    wait_for(lambda: alice.text("b.md") == "from bob", "bob's doc after resume")
+    assert not alice.status()["shares"][-2]["paused"]
