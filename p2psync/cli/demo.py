@@ -107,8 +107,9 @@ class DemoDevice:
         doc.apply_update(base64.b64decode(reply["update"]))
         return str(doc.get(TEXT_KEY, type=pycrdt.Text))
 
-    def edit(self, share: ShareId, index: int | None, words: str, client_id: int) -> None:
-        """Insert ``words`` at ``index`` (None: the end) as a local change."""
+    def edit(self, share: ShareId, index: int | None, words: str, client_id: int) -> str:
+        """A Yjs update (base64) inserting ``words`` at ``index`` (None: the end) into
+        this device's copy as it is now; ``apply`` makes it a local change."""
         doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
         with contextlib.suppress(P2PSyncError):
             state = self.call("doc.export", share=str(share), doc=self.guid)["update"]
@@ -116,7 +117,9 @@ class DemoDevice:
         before = doc.get_state()
         text = doc.get(TEXT_KEY, type=pycrdt.Text)
         text.insert(len(text) if index is None else index, words)
-        update = base64.b64encode(doc.get_update(before)).decode()
+        return base64.b64encode(doc.get_update(before)).decode()
+
+    def apply(self, share: ShareId, update: str) -> None:
         self.call("doc.apply", share=str(share), doc=self.guid, update=update)
 
     @property
@@ -184,14 +187,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         took = wait_for(lambda: bool(alice.call("status")["connected"]), "the peers to connect")
         say(f"Connected over TLS after {took:.1f} s.")
 
-        alice.edit(share, None, "Hello from Alice.", client_id=1)
+        alice.apply(share, alice.edit(share, None, "Hello from Alice.", client_id=1))
         say(f"Alice writes {DOC_NAME}: 'Hello from Alice.'")
         took = wait_for(lambda: bob.text(share) is not None, f"{DOC_NAME} to reach Bob")
         say(f"Bob has it {took * 1000:.0f} ms later: {bob.text(share)!r}")
 
-        say("Both edit at the same time: Alice appends, Bob inserts at the start.")
-        alice.edit(share, None, " Bye!", client_id=1)
-        bob.edit(share, 0, "Bob was here. ", client_id=2)
+        say("Both edit the same text at once: Alice appends, Bob inserts at the start.")
+        from_alice = alice.edit(share, None, " Bye!", client_id=1)
+        from_bob = bob.edit(share, 0, "Bob was here. ", client_id=2)  # neither saw the other
+        alice.apply(share, from_alice)
+        bob.apply(share, from_bob)
         took = wait_for(lambda: alice.text(share) == bob.text(share) and " Bye!" in
                         (bob.text(share) or "") and "Bob" in (alice.text(share) or ""),
                         "the edits to merge")  # fmt: skip
