@@ -20,7 +20,7 @@ from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_p
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
-from p2psync.storage.layout import check_guid
+from p2psync.storage.layout import InvalidGuidError, check_guid
 
 if TYPE_CHECKING:
     from p2psync.daemon.daemon import Daemon
@@ -247,11 +247,21 @@ class ControlApi:
         return share
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
-        return self._share(params), check_guid(str(params.get("doc", "")))
+        share = self._share(params)
+        try:
+            return share, check_guid(str(params.get("doc", "")))
+        except InvalidGuidError as exc:
+            raise ControlError(str(exc), "bad-request") from None
 
     async def _doc_apply(self, params: dict[str, Any]) -> Any:
         share, guid = self._share_and_guid(params)
-        update = base64.b64decode(str(params.get("update", "")), validate=True)
+        encoded = params.get("update")
+        if not isinstance(encoded, str):
+            raise ControlError("the update must be base64 text", "bad-request")
+        try:
+            update = base64.b64decode(encoded, validate=True)
+        except ValueError:  # binascii.Error, or text that is not ASCII
+            raise ControlError("the update is not base64 text", "bad-request") from None
         await share.local_update(guid, update)
         self._daemon.peers.request_flush()
         return {"ok": True}

@@ -94,7 +94,7 @@ class ControlServer:
 
     async def _answer(self, stream: trio.SocketStream, line: bytes) -> bool:
         """Reply to one request; False once the connection became an event stream."""
-        request_id = None
+        request_id = method = None
         try:
             request = controlwire.decode(line)
             request_id = request.get("id")
@@ -112,6 +112,10 @@ class ControlServer:
             reply = controlwire.encode({"id": request_id, "result": result})
         except P2PSyncError as exc:
             reply = _error_reply(request_id, exc)
+        except Exception as exc:  # a handler's bug must not take the daemon down
+            log.exception("control request %r failed", method)
+            failure = ControlError(f"the daemon could not answer: {exc}", "internal-error")
+            reply = _error_reply(request_id, failure)
         await stream.send_all(reply)
         return True
 
