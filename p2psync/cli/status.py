@@ -93,6 +93,8 @@ def format_status(status: dict[str, Any]) -> str:
 
 def _share_state(share: dict[str, Any]) -> str:
     members = share["members"]
+    if share.get("paused"):
+        return "paused (this share)"
     if not members:
         return "no other members"
     states = [m["state"] for m in members]

@@ -67,3 +67,12 @@ def test_status_shows_paused_state_members_and_recent_errors() -> None:
     assert "s1     /docs     2  paused     -" in text
     assert "receive-only  paused" in text
     assert text.endswith("Recent errors:\n  3 s ago: peer broke the rules\n  30 s ago: disk full")
+
+
+def test_a_paused_share_says_so_even_without_members() -> None:
+    share = {"id": "s2", "path": "/p", "docs": 0, "paused": True, "in_sync": False,
+             "in_sync_pct": None, "members": [], "errors": []}  # fmt: skip
+    status = {"device_id": "ME", "name": "a", "listen": "x:1", "state": "up-to-date",
+              "paused": False, "shares": [share], "connected": [], "pending": [],
+              "errors": []}  # fmt: skip
+    assert "s2     /p       0  paused (this share)     -" in format_status(status)
