@@ -188,6 +188,7 @@ class Daemon:
 
     async def stop_share(self, share_id: ShareId) -> None:
         """Stop serving a share (its logs are flushed; files stay on disk)."""
+        self.peers.paused_shares.discard(share_id)
         service = self.shares.pop(share_id, None)
         if service is not None:
             self.watcher.remove_dir(docs_dir(service.root))
