@@ -26,6 +26,7 @@ from p2psync.cli import (
     run,
     shares,
     status,
+    wait,
 )
 from p2psync.cli.context import Context
 from p2psync.daemon.home import Home
@@ -47,7 +48,20 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 
 # Each module adds its subcommands with ``register(commands)``; help lists them in
 # this order. A new command group is one module and one entry here.
-COMMAND_MODULES = (ident, run, shares, peer, status, pause, events, doc, compact, doctor, demo)
+COMMAND_MODULES = (
+    ident,
+    run,
+    shares,
+    peer,
+    status,
+    wait,
+    pause,
+    events,
+    doc,
+    compact,
+    doctor,
+    demo,
+)
 
 
 class Parser(argparse.ArgumentParser):
