@@ -1,0 +1,1 @@
+"""Plain files in a share, mirrored as docs (DESIGN §8)."""

@@ -1,0 +1,262 @@
+"""A local save of a text file, turned into the smallest set of ``Y.Text`` edits.
+
+This module owns one job: given the text a doc holds (``old``) and the text a file now
+holds (``new``), compute the edits that turn one into the other (``text_edits``) and
+apply them to a pycrdt ``Text`` (``apply_text_change``). It knows nothing of files,
+docs, the manifest or the event loop.
+
+Index units: pycrdt ``Text`` indices are **UTF-8 byte offsets** (checked against pycrdt
+0.14.13: ``len(text)`` counts UTF-8 bytes, ``insert`` and ``del text[a:b]`` take byte
+offsets, and an offset inside a multi-byte character is silently moved). Edits are
+therefore computed on code points, so they never split a character, and converted to
+byte offsets at the end.
+
+The algorithm (figures in docs/decisions.md, "Text diff: trimming, then Myers on lines,
+then on characters"):
+
+1. trim the common prefix and suffix (a few slice comparisons, in C);
+2. diff what is left line by line with Myers' O(ND) algorithm;
+3. diff each changed block of lines character by character (Myers again), then merge
+   edits separated by fewer than ``MIN_EQUAL_CHARS`` unchanged characters, so a
+   rewritten word becomes one edit rather than a spray of one-letter edits.
+
+Each Myers run has a work budget; past it the block is replaced whole. That keeps the
+time bounded on unrelated texts, and is always correct, only larger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+
+import pycrdt
+
+LINE_DIFF_BUDGET = 1_000_000
+"""Myers steps (diagonals tried plus matches followed) allowed for the line diff."""
+CHAR_DIFF_BUDGET = 400_000
+"""Myers steps allowed for the character diff of one changed block of lines."""
+MIN_EQUAL_CHARS = 4
+"""Unchanged runs shorter than this between two character edits are folded into them."""
+
+Region = tuple[int, int, int, int]
+"""``(a0, a1, b0, b1)``: ``old[a0:a1]`` is replaced by ``new[b0:b1]`` (code points)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """One edit of a pycrdt ``Text``: delete ``delete`` bytes at ``position``, then
+    insert ``insert`` there.
+
+    ``position`` and ``delete`` are UTF-8 byte counts. ``position`` is an offset in the
+    text as it stands when this edit is applied, that is after every earlier edit of the
+    same list; edits come in ascending position order.
+    """
+
+    position: int
+    delete: int
+    insert: str
+
+
+def text_edits(old: str, new: str) -> list[TextEdit]:
+    """The edits that turn ``old`` into ``new``, in pycrdt ``Text`` index units.
+
+    Pure. Returns an empty list when the texts are equal. Raises ValueError
+    (UnicodeEncodeError) if a changed part holds a lone surrogate, which is not text.
+    """
+    edits: list[TextEdit] = []
+    position = 0
+    new_done = 0
+    for a0, a1, b0, b1 in changed_regions(old, new):
+        position += _utf8_len(new[new_done:b0])
+        inserted = new[b0:b1]
+        edits.append(TextEdit(position, _utf8_len(old[a0:a1]), inserted))
+        position += _utf8_len(inserted)
+        new_done = b1
+    return edits
+
+
+def apply_text_change(text: pycrdt.Text, old: str, new: str) -> int:
+    """Edit ``text``, which holds ``old``, so that it holds ``new``; return the number of
+    edits made.
+
+    ``text`` must belong to a doc. The edits run in the caller's transaction if one is
+    open on that doc, otherwise in one transaction of their own (so observers and the
+    update stream see one change). Raises ValueError, before changing anything, if the
+    length of ``text`` shows it does not hold ``old``.
+    """
+    edits = text_edits(old, new)
+    if not edits:
+        return 0
+    doc = text.doc
+    if doc is None:
+        raise ValueError("the Text is not part of a doc")
+    with doc.transaction():
+        expected = _utf8_len(old)
+        if len(text) != expected:
+            raise ValueError(
+                f"the Text holds {len(text)} UTF-8 bytes, not the {expected} of the old text"
+            )
+        for edit in edits:
+            if edit.delete:
+                del text[edit.position : edit.position + edit.delete]
+            if edit.insert:
+                text.insert(edit.position, edit.insert)
+    return len(edits)
+
+
+def changed_regions(old: str, new: str) -> list[Region]:
+    """The regions of ``old`` replaced in ``new``, ascending, in code points."""
+    prefix, a, b = _trim(old, new)
+    if not a or not b or ("\n" not in a and "\n" not in b):
+        return _char_regions(old, new)
+    lines_a, lines_b = a.splitlines(keepends=True), b.splitlines(keepends=True)
+    line_regions = myers(lines_a, lines_b, LINE_DIFF_BUDGET)
+    if line_regions is None:
+        return [(prefix, prefix + len(a), prefix, prefix + len(b))]
+    starts_a = [0, *accumulate(map(len, lines_a))]
+    starts_b = [0, *accumulate(map(len, lines_b))]
+    regions: list[Region] = []
+    for i0, i1, j0, j1 in line_regions:
+        a0, a1, b0, b1 = starts_a[i0], starts_a[i1], starts_b[j0], starts_b[j1]
+        regions += _shift(_char_regions(a[a0:a1], b[b0:b1]), prefix, a0, b0)
+    return regions
+
+
+def _char_regions(a: str, b: str) -> list[Region]:
+    """Character-level regions of one changed block, trimmed and cleaned up."""
+    prefix, a_mid, b_mid = _trim(a, b)
+    if not a_mid and not b_mid:
+        return []
+    whole = [(0, len(a_mid), 0, len(b_mid))]
+    regions = myers(a_mid, b_mid, CHAR_DIFF_BUDGET) if a_mid and b_mid else whole
+    return _shift(_fold_short_equalities(regions or whole), prefix)
+
+
+def _trim(a: str, b: str) -> tuple[int, str, str]:
+    """The length of the common prefix, and what is left of each text without the
+    common prefix and suffix."""
+    prefix = common_prefix_len(a, b)
+    suffix = common_suffix_len(a, b, min(len(a), len(b)) - prefix)
+    return prefix, a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+
+
+def _fold_short_equalities(regions: list[Region]) -> list[Region]:
+    """Merge neighbouring regions separated by fewer than ``MIN_EQUAL_CHARS`` unchanged
+    characters: one edit per rewritten word, and no interleaving of letters when two
+    peers rewrite the same word."""
+    folded: list[Region] = []
+    for region in regions:
+        if folded and region[0] - folded[-1][1] < MIN_EQUAL_CHARS:
+            a0, _, b0, _ = folded[-1]
+            folded[-1] = (a0, region[1], b0, region[3])
+        else:
+            folded.append(region)
+    return folded
+
+
+def _shift(regions: list[Region], prefix: int, a0: int = 0, b0: int = 0) -> list[Region]:
+    da, db = prefix + a0, prefix + b0
+    return [(r0 + da, r1 + da, s0 + db, s1 + db) for r0, r1, s0, s1 in regions]
+
+
+def myers(a: Sequence[Hashable], b: Sequence[Hashable], budget: int) -> list[Region] | None:
+    """The regions where ``a`` and ``b`` differ, by Myers' O(ND) shortest edit script,
+    or None when finding it would take more than ``budget`` steps.
+
+    Regions are ascending ``(a0, a1, b0, b1)`` index ranges; a region is a pure delete
+    when ``b0 == b1``, a pure insert when ``a0 == a1``. Memory grows with the square of
+    the edit distance, which the budget bounds too.
+    """
+    n, m = len(a), len(b)
+    offset = n + m + 1
+    frontier = [0] * (2 * offset + 1)
+    trace: list[list[int]] = []
+    work = 0
+    for d in range(n + m + 1):
+        for k in range(-d, d + 1, 2):
+            if k == -d or (k != d and frontier[offset + k - 1] < frontier[offset + k + 1]):
+                x = frontier[offset + k + 1]
+            else:
+                x = frontier[offset + k - 1] + 1
+            y = x - k
+            start = x
+            while x < n and y < m and a[x] == b[y]:
+                x += 1
+                y += 1
+            work += 1 + x - start
+            frontier[offset + k] = x
+            if x >= n and y >= m:
+                trace.append(frontier[offset - d : offset + d + 1])
+                return _backtrack(trace, n, m)
+        trace.append(frontier[offset - d : offset + d + 1])
+        if work > budget:
+            return None
+    raise AssertionError("unreachable: a path of length n + m always exists")
+
+
+def _backtrack(trace: list[list[int]], n: int, m: int) -> list[Region]:
+    """Walk the furthest-reaching paths back from ``(n, m)``, merging adjacent edits."""
+    reversed_regions: list[Region] = []
+    x, y = n, m
+    for d in range(len(trace) - 1, 0, -1):
+        previous = trace[d - 1]  # index k + (d - 1) holds the x reached on diagonal k
+        k = x - y
+        down = k == -d or (k != d and previous[k - 1 + d - 1] < previous[k + 1 + d - 1])
+        prev_k = k + 1 if down else k - 1
+        prev_x = previous[prev_k + d - 1]
+        prev_y = prev_x - prev_k
+        region = (
+            (prev_x, prev_x, prev_y, prev_y + 1) if down else (prev_x, prev_x + 1, prev_y, prev_y)
+        )
+        if (
+            reversed_regions
+            and reversed_regions[-1][0] == region[1]
+            and reversed_regions[-1][2] == region[3]
+        ):
+            _, a1, _, b1 = reversed_regions[-1]
+            reversed_regions[-1] = (region[0], a1, region[2], b1)
+        else:
+            reversed_regions.append(region)
+        x, y = prev_x, prev_y
+    return reversed_regions[::-1]
+
+
+def common_prefix_len(a: str, b: str) -> int:
+    """Length of the longest common prefix, found with O(log n) slice comparisons."""
+    return _longest_match(min(len(a), len(b)), lambda lo, hi: a[lo:hi] == b[lo:hi])
+
+
+def common_suffix_len(a: str, b: str, limit: int) -> int:
+    """Length of the longest common suffix, at most ``limit`` (so that it does not
+    overlap a common prefix already taken)."""
+    la, lb = len(a), len(b)
+    return _longest_match(limit, lambda lo, hi: a[la - hi : la - lo] == b[lb - hi : lb - lo])
+
+
+def _longest_match(limit: int, same: Callable[[int, int], bool]) -> int:
+    """The largest ``n <= limit`` such that ``same(0, n)``, given that ``same(lo, hi)``
+    compares positions ``lo`` to ``hi`` of both texts (counted from the start or from
+    the end): galloping, then a binary search, so the bytes compared stay O(n)."""
+    lo, step = 0, 64
+    while True:
+        hi = min(limit, lo + step)
+        if not same(lo, hi):
+            break
+        if hi == limit:
+            return limit
+        lo, step = hi, step * 2
+    # same(0, lo) holds and same(lo, hi) does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if same(lo, mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _utf8_len(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8"))
