@@ -167,3 +167,20 @@ class PeerTimeoutError(RemoteProtocolError):
 
     def __init__(self, message: str, code: str = "timeout") -> None:
         super().__init__(message, code)
+
+
+# -- plain files in a share (p2psync.mirror; DESIGN §8) ----------------------------------
+
+
+class UnsafePathError(P2PSyncError, ValueError):
+    """A path inside a share, from a peer or from disk, that p2psync will not write or
+    read: it could escape the share, name the internal ``.p2psync/`` folder, or reach a
+    different file than named on some filesystem. Says which path and why.
+
+    Also a ValueError: the path is a bad value, whoever sent it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"unsafe path {path!r}: {reason}")
+        self.path = path
+        self.reason = reason
