@@ -174,7 +174,7 @@ def compile_pattern(pattern: str) -> IgnorePattern:
         pattern = pattern[1:]
     dir_only = pattern.endswith("/") and not _ends_in_escape(pattern[:-1])
     if dir_only:
-        pattern = pattern.rstrip("/")
+        pattern = pattern[:-1]
     if not pattern:
         raise PatternError("the pattern is empty")
     if _ends_in_escape(pattern):

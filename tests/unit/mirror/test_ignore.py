@@ -8,11 +8,12 @@ the expectations are git's documented behaviour, not ours.
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2psync.mirror.ignore import BUILTIN_PATTERNS, IGNORE_FILE, IgnoreRules
@@ -92,6 +93,7 @@ CASES: list[tuple[str, str, bool, bool]] = [
     # nothing to do with the path
     ("bar", "foo", False, False),
     ("", "foo", False, False),
+    ("x//", "x", True, False),  # one trailing slash is dir-only; "x/" then never matches
 ]
 
 
@@ -113,18 +115,27 @@ def test_pattern_table(patterns: str, path: str, is_dir: bool, ignored: bool) ->
 def test_pattern_table_agrees_with_git(
     tmp_path: Path, patterns: str, cases: list[tuple[str, bool, bool]]
 ) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / ".gitignore").write_text(patterns + "\n")
-    for path, is_dir, _ in cases:
-        target = tmp_path / path
+    verdicts = git_verdicts(tmp_path, patterns, {path: is_dir for path, is_dir, _ in cases})
+    for path, _, ignored in cases:
+        assert verdicts[path] is ignored, (patterns, path)
+
+
+def git_verdicts(root: Path, patterns: str, paths: dict[str, bool]) -> dict[str, bool]:
+    """Whether git ignores each path (a folder if its value is true) under
+    ``patterns``, asked of ``git check-ignore`` in a new repository at ``root`` that
+    holds those files and folders."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".gitignore").write_text(patterns + "\n")
+    for path, is_dir in paths.items():
+        target = root / path
         if is_dir:
             target.mkdir(parents=True, exist_ok=True)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch()
     done = subprocess.run(
-        ["git", "-C", str(tmp_path), "check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
-        input="".join(path + "\0" for path, _, _ in cases),
+        ["git", "-C", str(root), "check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
+        input="".join(path + "\0" for path in paths),
         capture_output=True,
         text=True,
         check=False,
@@ -132,11 +143,46 @@ def test_pattern_table_agrees_with_git(
     assert done.returncode in {0, 1}, done.stderr
     fields = done.stdout.split("\0")
     # -z -v -n: source, line number, pattern, path for each input path
-    verdicts = {fields[i + 3]: fields[i + 2] for i in range(0, len(fields) - 1, 4)}
-    for path, _, ignored in cases:
-        pattern = verdicts[path]
-        git_ignored = pattern != "" and not pattern.startswith("!")
-        assert git_ignored is ignored, (patterns, path)
+    matched = {fields[i + 3]: fields[i + 2] for i in range(0, len(fields) - 1, 4)}
+    return {path: matched[path] != "" and not matched[path].startswith("!") for path in paths}
+
+
+GLOB_ATOMS = ["a", "b", "x", ".", "*", "**", "?", "/", "[ab]", "[!a]", "[a-c]", "[]a]"]
+GLOB_ATOMS += ["\\*", "!", " ", "\\ ", "#"]
+NAMES = st.sampled_from(["a", "b", "ab", "x", "a.b", "*", "c", " a", "#x", "!b"])
+
+
+def file_tree(paths: list[list[str]]) -> dict[str, bool]:
+    """Paths (as lists of names) and the folders above them, each mapped to whether
+    it is a folder; a path that is also a folder above another one is a folder."""
+    tree: dict[str, bool] = {}
+    for names in paths:
+        for depth in range(1, len(names)):
+            tree["/".join(names[:depth])] = True
+    for names in paths:
+        tree.setdefault("/".join(names), False)
+    return tree
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(GLOB_ATOMS), min_size=1, max_size=5).map("".join),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.lists(NAMES, min_size=1, max_size=3), min_size=1, max_size=10),
+)
+def test_property_random_patterns_agree_with_git(
+    patterns: list[str], paths: list[list[str]]
+) -> None:
+    text = "\n".join(patterns)
+    tree = file_tree(paths)
+    rules = IgnoreRules.parse(text, builtins=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        verdicts = git_verdicts(Path(tmp), text, tree)
+    for path, is_dir in tree.items():
+        assert rules.ignored(path, is_dir) is verdicts[path], (patterns, path, is_dir)
 
 
 @pytest.mark.parametrize(
