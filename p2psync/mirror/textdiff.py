@@ -108,7 +108,7 @@ def apply_text_change(text: pycrdt.Text, old: str, new: str) -> int:
 def changed_regions(old: str, new: str) -> list[Region]:
     """The regions of ``old`` replaced in ``new``, ascending, in code points."""
     prefix, a, b = _trim(old, new)
-    if not a or not b or ("\n" not in a and "\n" not in b):
+    if not a or not b or not (_has_line_break(a) or _has_line_break(b)):
         return _char_regions(old, new)
     lines_a, lines_b = a.splitlines(keepends=True), b.splitlines(keepends=True)
     line_regions = myers(lines_a, lines_b, LINE_DIFF_BUDGET)
@@ -260,3 +260,8 @@ def _utf8_len(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text.encode("utf-8"))
+
+
+def _has_line_break(text: str) -> bool:
+    """Whether ``text`` splits into lines (``\\n``, ``\\r`` and CRLF files alike)."""
+    return "\n" in text or "\r" in text

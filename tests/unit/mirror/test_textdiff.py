@@ -108,6 +108,20 @@ def test_changed_lines_far_apart_are_separate_small_edits() -> None:
     assert apply_edits(old, edits) == new
 
 
+def test_old_mac_line_ends_are_diffed_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A character diff of everything between the two changes would exceed this budget.
+    monkeypatch.setattr(textdiff, "CHAR_DIFF_BUDGET", 1000)
+    lines = [f"line {i}\r" for i in range(2000)]
+    changed = list(lines)
+    changed[5] = "line five\r"
+    changed[1990] = "line 1990!\r"
+    old, new = "".join(lines), "".join(changed)
+    edits = text_edits(old, new)
+    assert len(edits) == 2
+    assert sum(e.delete + len(e.insert) for e in edits) < 20
+    assert apply_edits(old, edits) == new
+
+
 def test_lone_surrogate_is_refused() -> None:
     with pytest.raises(ValueError, match="surrogate"):
         text_edits("a", "a\udc80")
