@@ -96,25 +96,17 @@ def test_a_rewritten_word_is_one_edit_not_a_letter_spray() -> None:
     assert apply_edits("the quick fox", edits) == "the slow fox"
 
 
-def test_changed_lines_far_apart_are_separate_small_edits() -> None:
-    lines = [f"line {i}\n" for i in range(1000)]
-    changed = list(lines)
-    changed[10] = "line ten\n"
-    changed[900] = "line nine hundred\n"
-    old, new = "".join(lines), "".join(changed)
-    edits = text_edits(old, new)
-    assert len(edits) == 2
-    assert sum(e.delete + len(e.insert) for e in edits) < 40
-    assert apply_edits(old, edits) == new
-
-
-def test_old_mac_line_ends_are_diffed_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A character diff of everything between the two changes would exceed this budget.
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_changed_lines_far_apart_are_separate_small_edits(
+    monkeypatch: pytest.MonkeyPatch, line_end: str
+) -> None:
+    # A character diff of everything between the two changes would exceed this budget:
+    # the lines must be found as lines, whatever ends them.
     monkeypatch.setattr(textdiff, "CHAR_DIFF_BUDGET", 1000)
-    lines = [f"line {i}\r" for i in range(2000)]
+    lines = [f"line {i}{line_end}" for i in range(2000)]
     changed = list(lines)
-    changed[5] = "line five\r"
-    changed[1990] = "line 1990!\r"
+    changed[10] = f"line ten{line_end}"
+    changed[1990] = f"line 1990!{line_end}"
     old, new = "".join(lines), "".join(changed)
     edits = text_edits(old, new)
     assert len(edits) == 2
