@@ -22,9 +22,18 @@ from p2psync.errors import StorageError
 from p2psync.protocol.messages import SyncMessage
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
+from p2psync.replica.sync import (
+    Disconnect,
+    Effect,
+    Persist,
+    Quarantine,
+    Reload,
+    Send,
+    ShareSync,
+)
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.storage.writer import LogWriter
 
@@ -191,6 +200,22 @@ class ShareService:
                     self._disconnect(effect.peer, effect.reason)
                 case Reload():
                     await self._reload(effect.guid)
+                case Quarantine():
+                    await self._quarantine(effect)
+
+    async def _quarantine(self, effect: Quarantine) -> None:
+        """Keep updates that crashed pycrdt aside (storage.quarantine) and say so."""
+        try:
+            kept = await trio.to_thread.run_sync(
+                quarantine_updates, self.root, effect.guid, effect.updates, effect.reason
+            )
+        except OSError as exc:
+            log.error("share %s: cannot quarantine an update of %s: %s",
+                      self.name, effect.guid, exc)  # fmt: skip
+            return
+        log.error("share %s: %s; kept at %s, doc reloaded from its log", self.name,
+                  effect.reason, kept or "(quarantine full)")  # fmt: skip
+        self.events.publish("error", share=self.name, doc=effect.guid, message=effect.reason)
 
     async def _reload(self, guid: str) -> None:
         writer = self._writers.pop(guid, None)

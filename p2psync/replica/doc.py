@@ -21,9 +21,9 @@ from p2psync.protocol.yjs import (
     check_delete_set_update,
     decode_state_vector,
     delete_set_digest,
-    first_struct_id,
 )
-from p2psync.storage.compaction import BadUpdateError, YDoc, apply_in_chunks
+from p2psync.replica.validate import Outcome, apply_checked
+from p2psync.storage.compaction import YDoc, apply_in_chunks
 
 
 def check_v1_update(update: bytes) -> None:
@@ -45,11 +45,13 @@ def check_v1_update(update: bytes) -> None:
 
 class Applied(NamedTuple):
     """What ``DocReplica.apply_many`` did: the deltas integrated and, if an update was
-    refused, why and at which position."""
+    refused or must wait for others, why and at which position."""
 
     integrated: list[bytes]
     error: UpdateError | None = None
     failed_at: int | None = None
+    missing: bool = False
+    """The update at ``failed_at`` depends on changes this replica does not hold."""
 
 
 class DocReplica:
@@ -67,11 +69,17 @@ class DocReplica:
         apply_in_chunks(self._doc, list(updates))
         self._integrated: list[bytes] = []
         self._version: DocVersion | None = None
+        self._state: dict[int, int] | None = None
+        """The decoded state vector, kept by ``apply_checked`` while only checked
+        remote updates change the Doc; None when it must be read again."""
+        self._checking = False
         self._subscription = self._doc.observe(self._on_transaction)
 
     def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
         self._integrated.append(event.update)
         self._version = None
+        if not self._checking:
+            self._state = None
 
     def apply(self, update: bytes) -> list[bytes]:
         """Apply ``update``; return the deltas it integrated, empty if it was nothing new.
@@ -86,49 +94,51 @@ class DocReplica:
             raise applied.error
         return applied.integrated
 
-    def apply_many(self, updates: Sequence[bytes]) -> Applied:
-        """Apply ``updates`` in order (merged in small chunks, see apply_in_chunks).
+    def apply_many(self, updates: Sequence[bytes], *, remote: bool = False) -> Applied:
+        """Apply ``updates`` in order, each checked before the Doc sees it
+        (``replica.validate``).
 
         If one is not a valid Yjs v1 update, the ones before it are applied, it and the
-        rest are not, and the result names it.
+        rest are not, and the result names it. Updates from a peer (``remote``) must
+        not depend on anything this replica lacks: the first that does stops the
+        batch with ``missing`` set (no error), so the caller can ask for the gap. If
+        pycrdt panicked anyway, ``poisoned`` is set and nothing of this call is
+        reported as integrated: the owner reloads the doc from its log.
         """
         valid: Sequence[bytes] = updates
         error: UpdateError | None = None
         failed_at: int | None = None
         for index, update in enumerate(updates):
-            try:
-                check_v1_update(update)
-            except UpdateError as exc:
-                valid, failed_at = updates[:index], index
-                error = UpdateError(f"doc {self.guid}: {exc}")
-                break
+            if update[:1] == b"\x00" or not update:  # v2 (merging would drop it silently)
+                try:
+                    check_v1_update(update)
+                except UpdateError as exc:
+                    valid, failed_at = updates[:index], index
+                    error = UpdateError(f"doc {self.guid}: {exc}")
+                    break
+        state = self._state
+        if state is None:
+            state = decode_state_vector(self._doc.get_state())
+        self._checking = remote  # local updates may stay pending: read the state again
         try:
-            apply_in_chunks(self._doc, valid)
-        except BadUpdateError as exc:
-            failed_at = exc.index
-            error = UpdateError(f"doc {self.guid}: not a Yjs v1 update ({exc})")
-        except BaseException as exc:
-            if type(exc).__name__ != "PanicException":
-                raise
+            checked = apply_checked(self._doc, valid, state, allow_missing=not remote)
+        finally:
+            self._checking = False
+        self._state = state if remote and checked.outcome is not Outcome.PANIC else None
+        missing = checked.outcome is Outcome.MISSING
+        if checked.outcome is Outcome.MALFORMED:
+            failed_at = checked.stopped_at
+            error = UpdateError(f"doc {self.guid}: not a Yjs v1 update ({checked.reason})")
+        elif checked.outcome is Outcome.PANIC:
             self.poisoned = True
-            failed_at = 0
+            failed_at = checked.stopped_at
             error = UpdateError(f"doc {self.guid}: update crashed the CRDT engine")
+        elif missing:
+            failed_at, error = checked.stopped_at, None
         integrated, self._integrated = self._integrated, []
-        return Applied(integrated, error, failed_at)
-
-    def has_gap(self, update: bytes) -> bool:
-        """True if ``update`` starts past what this replica holds of its first client:
-        it depends on updates we have not seen. Applying it would park it in pycrdt's
-        pending store, where every later update retries it; the sync engine asks the
-        sender for the missing range instead."""
-        try:
-            first = first_struct_id(update)
-        except MalformedYjsError:
-            return False  # apply() reports the malformed update
-        if first is None:
-            return False
-        client, clock = first
-        return clock > self.clock_of(client)
+        if self.poisoned:
+            integrated = []  # nothing from a Doc that panicked reaches a log or a peer
+        return Applied(integrated, error, failed_at, missing)
 
     def clock_of(self, client: int) -> int:
         """The next clock this replica expects from ``client`` (0 if none seen)."""

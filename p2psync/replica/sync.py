@@ -72,7 +72,18 @@ class Reload:
     guid: str
 
 
-Effect = Persist | Send | Disconnect | Reload
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Keep ``updates`` aside for diagnosis, with ``reason``: pycrdt panicked on the
+    first of them (or on the chunk it starts) in doc ``guid``. They are never applied
+    or stored in a log."""
+
+    guid: str
+    updates: list[bytes]
+    reason: str
+
+
+Effect = Persist | Send | Disconnect | Reload | Quarantine
 
 
 @dataclass
@@ -157,12 +168,9 @@ class ShareSync:
                 return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
             case SyncStep2():
                 state.requested.discard(message.guid)
-                return self._integrate(message.guid, [message.update], source=peer)
+                return self._integrate(peer, state, message.guid, [message.update], live=False)
             case Update():
-                doc = self.replica.get(message.guid)
-                if doc is not None and doc.has_gap(message.updates[0]):
-                    return self._resync(peer, state, doc)
-                return self._integrate(message.guid, message.updates, source=peer)
+                return self._integrate(peer, state, message.guid, message.updates, live=True)
         return []
 
     def _answer_index_request(
@@ -325,16 +333,31 @@ class ShareSync:
         state.requested.add(doc.guid)
         return [Send(peer, SyncStep1(self.share_id, doc.guid, doc.state_vector()))]
 
-    def _integrate(self, guid: str, updates: list[bytes], *, source: Peer) -> list[Effect]:
+    def _integrate(
+        self, peer: Peer, state: _PeerState, guid: str, updates: list[bytes], *, live: bool
+    ) -> list[Effect]:
+        """Apply a peer's updates (checked first, see DocReplica.apply_many), store and
+        forward what they integrated. Live updates that skip ahead of what we hold stop
+        there and we ask for everything we miss (the SyncStep2 brings them again); a
+        SyncStep2 answers our own state vector, so a gap in it is a protocol error."""
         doc = self.replica.get_or_create(guid)
-        integrated, error, _ = doc.apply_many(updates)
+        applied = doc.apply_many(updates, remote=True)
         effects: list[Effect] = []
-        if integrated:
+        if applied.integrated:
             self.replica.touch(guid)
-            effects = [Persist(guid, integrated), *self._flood(guid, integrated, source=source)]
-        if error is not None:
-            reload: list[Effect] = [Reload(guid)] if doc.poisoned else []
-            raise _RejectedError(str(error), effects, reload)
+            effects = [Persist(guid, applied.integrated)]
+            effects += self._flood(guid, applied.integrated, source=peer)
+        if applied.missing and live:
+            return effects + self._resync(peer, state, doc)
+        if applied.missing:
+            raise _RejectedError(f"doc {guid}: the SyncStep2 depends on changes it does not bring",
+                                 effects)  # fmt: skip
+        if applied.error is not None:
+            reload: list[Effect] = []
+            if doc.poisoned and applied.failed_at is not None:
+                bad = updates[applied.failed_at :]
+                reload = [Quarantine(guid, bad, str(applied.error)), Reload(guid)]
+            raise _RejectedError(str(applied.error), effects, reload)
         return effects
 
     def _flood(self, guid: str, updates: list[bytes], *, source: Peer | None) -> list[Effect]:
