@@ -290,6 +290,10 @@ class PeerManager:
             await share.receive(device, message)
         except P2PSyncError as exc:
             self.disconnect(device, str(exc))
+        except Exception as exc:  # a bug reached by a peer's message must not end the daemon
+            log.exception("a message from %s could not be handled", device.short())
+            self.events.publish("error", device=str(device), message=f"internal error: {exc}")
+            self.disconnect(device, f"internal error: {exc}")
         self._flush_needed.set()
 
     # -- used by the shares ------------------------------------------------------

@@ -208,8 +208,14 @@ class _Fields:
         return self.check_guid("d", self.body.get("d"))
 
     def check_guid(self, key: str, value: Any) -> str:
-        if not isinstance(value, str) or not 0 < len(value.encode()) <= MAX_GUID_BYTES:
-            raise self.bad(key, f"must hold doc guids of 1 to {MAX_GUID_BYTES} bytes")
+        # Printable only: a guid names a log file and a path, and must never reach them
+        # with control characters (storage.layout refuses those too).
+        if (
+            not isinstance(value, str)
+            or not value.isprintable()
+            or not 0 < len(value.encode("utf-8", errors="replace")) <= MAX_GUID_BYTES
+        ):
+            raise self.bad(key, f"must hold printable doc guids of 1 to {MAX_GUID_BYTES} bytes")
         return value
 
 

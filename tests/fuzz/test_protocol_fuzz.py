@@ -52,7 +52,9 @@ from p2psync.protocol.yjs import MAX_YJS_INT
 yjs_ints = st.integers(0, MAX_YJS_INT)
 vectors = st.dictionaries(yjs_ints, yjs_ints, max_size=6)
 shares = st.binary(min_size=16, max_size=16)
-guids = st.text(min_size=1, max_size=40).filter(lambda g: len(g.encode()) <= MAX_GUID_BYTES)
+guids = st.text(min_size=1, max_size=40).filter(
+    lambda g: g.isprintable() and len(g.encode()) <= MAX_GUID_BYTES
+)
 sequences = st.integers(0, 2**63 - 1)
 codes = st.text(max_size=64)
 texts = st.text(max_size=1000)

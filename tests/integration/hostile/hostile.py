@@ -1,0 +1,138 @@
+"""A hostile peer for tests: a real device identity speaking raw bytes to a live daemon.
+
+``Mallory`` owns an identity (``p2psync.net.identity``) and connects with the
+product's own TLS handshake (``p2psync.net.transport.handshake``), so the daemon sees
+an authenticated device; after that it writes whatever bytes a test wants. Each call
+runs its own ``trio.run``: the tests around it are synchronous, like the subprocess
+daemons they talk to (``tests/integration/sync/daemons.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+
+import trio
+
+from p2psync.config import parse_address
+from p2psync.errors import RemoteProtocolError
+from p2psync.ids import DeviceId
+from p2psync.net.identity import Identity, load_or_create_identity
+from p2psync.net.transport import HandshakeError, PeerChannel, handshake
+from p2psync.protocol import connection as proto
+from p2psync.protocol import wire
+from p2psync.protocol.frames import encode_frame
+from p2psync.protocol.messages import Message, SyncMessage
+
+CONNECT_TIMEOUT_S = 20.0
+CLOSE_WAIT_S = 20.0
+
+
+def frame_of(message: Message) -> bytes:
+    """The frame of ``message`` without the sender-side validation (hostile frames)."""
+    return encode_frame(wire.encode(message))
+
+
+class Mallory:
+    """A device that connects to daemons and sends what the test asks."""
+
+    def __init__(self, home: Path) -> None:
+        self.identity: Identity = load_or_create_identity(home / "identity")
+        self.id: DeviceId = self.identity.device_id
+
+    async def connect(self, address: str, expected: DeviceId) -> PeerChannel:
+        """An authenticated channel to the daemon at ``address``; HandshakeError if the
+        daemon refuses (e.g. we are not a member anywhere)."""
+        host, port = parse_address(address)
+        with trio.fail_after(CONNECT_TIMEOUT_S):
+            stream = await trio.open_tcp_stream(host, port)
+            return await handshake(
+                stream, role=proto.Role.CLIENT, identity=self.identity,
+                device_name="mallory", expected=expected, address=address,
+            )  # fmt: skip
+
+    def feed(
+        self, address: str, expected: DeviceId, batches: Sequence[bytes], *, parallel: int = 8
+    ) -> FeedReport:
+        """Send each of ``batches`` (raw bytes: frames, partial frames, garbage) on its own
+        authenticated connection, ``parallel`` connections at a time, and wait for the
+        daemon to close each one or for the batch to be read (then we close).
+
+        Returns how the daemon reacted: how many connections it closed on us, how many
+        refused the handshake, and the Goodbye codes it sent.
+        """
+        report = FeedReport()
+
+        async def one(batch: bytes) -> None:
+            try:
+                channel = await self.connect(address, expected)
+            except (HandshakeError, OSError, trio.TooSlowError):
+                report.refused += 1
+                return
+            await send_and_wait(channel, batch, report)
+
+        async def main() -> None:
+            await run_limited([lambda b=b: one(b) for b in batches], parallel)  # type: ignore[misc]
+
+        trio.run(main)
+        return report
+
+
+class FeedReport:
+    """What a daemon did with the connections of ``Mallory.feed``."""
+
+    def __init__(self) -> None:
+        self.closed_by_daemon = 0
+        self.left_open = 0
+        self.refused = 0
+        self.goodbyes: dict[str, int] = {}
+        self.messages: list[SyncMessage] = []
+
+
+async def send_and_wait(channel: PeerChannel, data: bytes, report: FeedReport) -> None:
+    """Write ``data`` then read until the daemon closes or goes quiet for a moment."""
+    try:
+        await channel.stream.send_all(data)
+        with trio.move_on_after(1.0) as quiet:
+            while True:
+                event = await channel.next_event()
+                quiet.deadline = trio.current_time() + 1.0
+                if isinstance(event, proto.Closed):
+                    report.goodbyes[event.code] = report.goodbyes.get(event.code, 0) + 1
+                    report.closed_by_daemon += 1
+                    return
+                if isinstance(event, proto.MessageReceived):
+                    report.messages.append(event.message)
+        report.left_open += 1
+    except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        report.closed_by_daemon += 1
+    except RemoteProtocolError:
+        report.closed_by_daemon += 1
+    finally:
+        await trio.aclose_forcefully(channel.stream)
+
+
+async def run_limited(jobs: Iterable[Callable[[], Awaitable[None]]], parallel: int) -> None:
+    """Run ``jobs`` with at most ``parallel`` at once."""
+    slots = trio.Semaphore(parallel)
+
+    async def guarded(job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        finally:
+            slots.release()
+
+    async with trio.open_nursery() as nursery:
+        for job in jobs:
+            await slots.acquire()
+            nursery.start_soon(guarded, job)
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (relative path → digest)."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
