@@ -145,9 +145,13 @@ class ShareService:
         self.sync.peer_down(peer)
 
     async def receive(self, peer: Peer, message: SyncMessage) -> None:
-        """A message from a member."""
+        """A message from a member. A doc that has no log yet gets one only when the
+        engine stores something in it (a Persist effect): junk about a new guid leaves
+        no file behind."""
         guid = getattr(message, "guid", None)
-        if isinstance(guid, str) and guid not in self._writers:
+        if not isinstance(guid, str) or guid in self._writers:
+            pass
+        elif log_path(self.root, guid).exists():
             await self._open_doc(guid)
         await self.execute(self.sync.receive(peer, message))
 

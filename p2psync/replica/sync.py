@@ -340,10 +340,13 @@ class ShareSync:
         forward what they integrated. Live updates that skip ahead of what we hold stop
         there and we ask for everything we miss (the SyncStep2 brings them again); a
         SyncStep2 answers our own state vector, so a gap in it is a protocol error."""
-        doc = self.replica.get_or_create(guid)
+        held = self.replica.get(guid)
+        doc = held if held is not None else DocReplica(guid)
         applied = doc.apply_many(updates, remote=True)
         effects: list[Effect] = []
         if applied.integrated:
+            if held is None:  # a new doc exists once something valid arrived for it
+                self.replica.add(doc)
             self.replica.touch(guid)
             effects = [Persist(guid, applied.integrated)]
             effects += self._flood(guid, applied.integrated, source=peer)
@@ -356,7 +359,8 @@ class ShareSync:
             reload: list[Effect] = []
             if doc.poisoned and applied.failed_at is not None:
                 bad = updates[applied.failed_at :]
-                reload = [Quarantine(guid, bad, str(applied.error)), Reload(guid)]
+                reload = [Quarantine(guid, bad, str(applied.error))]
+                reload += [Reload(guid)] if held is not None else []  # a new doc is dropped
             raise _RejectedError(str(applied.error), effects, reload)
         return effects
 

@@ -9,21 +9,25 @@ daemons they talk to (``tests/integration/sync/daemons.py``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from p2psync.config import parse_address
 from p2psync.errors import RemoteProtocolError
-from p2psync.ids import DeviceId
+from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.net.transport import HandshakeError, PeerChannel, handshake
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.frames import encode_frame
 from p2psync.protocol.messages import Message, SyncMessage
+from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 CONNECT_TIMEOUT_S = 20.0
 CLOSE_WAIT_S = 20.0
@@ -88,6 +92,8 @@ class FeedReport:
         self.refused = 0
         self.goodbyes: dict[str, int] = {}
         self.messages: list[SyncMessage] = []
+        self.open_batches: list[bytes] = []
+        """The batches after which the daemon kept the connection open."""
 
 
 async def send_and_wait(channel: PeerChannel, data: bytes, report: FeedReport) -> None:
@@ -105,6 +111,7 @@ async def send_and_wait(channel: PeerChannel, data: bytes, report: FeedReport) -
                 if isinstance(event, proto.MessageReceived):
                     report.messages.append(event.message)
         report.left_open += 1
+        report.open_batches.append(data)
     except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         report.closed_by_daemon += 1
     except RemoteProtocolError:
@@ -136,3 +143,38 @@ def folder_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+@dataclass
+class Scene:
+    """A share held by two honest running daemons (alice, bob) with mallory as a third
+    member that never runs a daemon: tests speak for mallory with raw bytes."""
+
+    alice: Device
+    bob: Device
+    mallory: Mallory
+    share: ShareId
+
+    @property
+    def alice_id(self) -> DeviceId:
+        return DeviceId.parse(self.alice.id)
+
+    def alice_alive(self) -> bool:
+        return self.alice.process is not None and self.alice.process.poll() is None
+
+
+@contextlib.contextmanager
+def scene_at(root: Path) -> Iterator[Scene]:
+    """Build the scene under ``root``; the daemons are killed on the way out."""
+    alice, bob, mallory = (Device(root, name) for name in ("alice", "bob", "mallory"))
+    share = make_share([alice, bob, mallory])
+    try:
+        for device in (alice, bob):
+            device.start()
+        link([alice, bob])
+        alice.apply_text("notes.md", "honest text. ", client_id=1)
+        wait_for(lambda: bob.text("notes.md") == "honest text. ", "the first edit at bob")
+        yield Scene(alice, bob, Mallory(mallory.home), ShareId.parse(share))
+    finally:
+        for device in (alice, bob):
+            device.stop(signal.SIGKILL)

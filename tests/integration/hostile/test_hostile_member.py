@@ -4,8 +4,7 @@ disconnected, the daemon keeps serving the honest peers, nothing on disk changes
 from __future__ import annotations
 
 from p2psync.protocol.messages import SyncStep1, Update
-from tests.integration.hostile.conftest import Scene
-from tests.integration.hostile.hostile import folder_digest, frame_of
+from tests.integration.hostile.hostile import Scene, folder_digest, frame_of
 from tests.integration.sync.daemons import wait_for
 
 
