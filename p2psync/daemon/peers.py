@@ -102,6 +102,8 @@ class PeerManager:
         if self._nursery is None:
             return
         for peer in self._config().peers:
+            if peer.device_id == self.identity.device_id:
+                continue  # never dial ourselves (a server would refuse it as "self")
             if peer.addresses and peer.device_id not in self._dialers:
                 self._dialers.add(peer.device_id)
                 self._nursery.start_soon(self._dial_forever, peer.device_id)

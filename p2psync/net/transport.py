@@ -202,6 +202,7 @@ async def _server_side(
         raise HandshakeError(f"expected auth, got {type(event).__name__}")
     transcript = conn.transcript(identity.cert_der, event.certificate)
     if not verify_signature(event.certificate, transcript, event.signature):
+        await tls.send_all(conn.reject("bad-proof", "the proof of identity is invalid"))
         raise HandshakeError("the client's proof of identity is invalid", "bad-proof")
     channel.device_id = DeviceId.from_certificate_der(event.certificate)
     refusal = authorize(channel.device_id, channel.device_name, address) if authorize else None

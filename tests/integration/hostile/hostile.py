@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from p2psync.config import parse_address
 from p2psync.errors import RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity, load_or_create_identity
-from p2psync.net.transport import HandshakeError, PeerChannel, handshake
+from p2psync.net.transport import HandshakeError, PeerChannel, client_context, handshake
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.frames import encode_frame
@@ -178,3 +179,77 @@ def scene_at(root: Path) -> Iterator[Scene]:
     finally:
         for device in (alice, bob):
             device.stop(signal.SIGKILL)
+
+
+@dataclass
+class RawOutcome:
+    """What a hand-built client saw: the events after its Hello, and what it signed."""
+
+    events: list[proto.Event]
+    transcript: bytes
+    error: str = ""
+
+    @property
+    def refusal(self) -> str | None:
+        """The Goodbye code the daemon closed with, if any."""
+        closed = [e.code for e in self.events if isinstance(e, proto.Closed)]
+        return closed[0] if closed else None
+
+    @property
+    def established(self) -> bool:
+        return any(isinstance(e, proto.Established) for e in self.events)
+
+    @property
+    def share_data(self) -> list[SyncMessage]:
+        return [e.message for e in self.events if isinstance(e, proto.MessageReceived)]
+
+
+Prove = Callable[[bytes], tuple[bytes, bytes]]
+"""Given the transcript to sign, the (certificate, signature) a raw client sends."""
+
+
+def raw_session(address: str, prove: Prove, *, after_auth: bytes = b"") -> RawOutcome:
+    """Connect with TLS (no pinning), exchange Hellos with the product's state machine,
+    send the Auth that ``prove`` makes of the transcript, then ``after_auth`` at once
+    (without waiting for AuthOk), and collect what the daemon says until it closes or
+    goes quiet. The server certificate is whatever the daemon presents."""
+
+    async def main() -> RawOutcome:
+        host, port = parse_address(address)
+        stream = await trio.open_tcp_stream(host, port)
+        tls = trio.SSLStream(stream, client_context(), server_side=False)
+        conn = proto.Connection(proto.Role.CLIENT, _hello())
+        events: list[proto.Event] = []
+        outcome = RawOutcome(events, b"")
+        try:
+            with trio.fail_after(CONNECT_TIMEOUT_S):
+                await tls.do_handshake()
+                server_cert = tls.getpeercert(binary_form=True)
+                assert server_cert is not None
+                channel = PeerChannel(DeviceId.from_certificate_der(server_cert), "", 0,
+                                      conn.role, tls, conn, address)  # fmt: skip
+                await tls.send_all(conn.start())
+                events.append(await channel.next_event())
+                certificate, _ = prove(b"")
+                outcome.transcript = conn.transcript(server_cert, certificate)
+                certificate, signature = prove(outcome.transcript)
+                await tls.send_all(conn.send_auth(certificate, signature) + after_auth)
+            with trio.move_on_after(2.0):
+                while not isinstance(events[-1], proto.Closed):
+                    events.append(await channel.next_event())
+        except (EOFError, trio.BrokenResourceError, OSError, RemoteProtocolError) as exc:
+            outcome.error = str(exc)
+        finally:
+            await trio.aclose_forcefully(tls)
+        return outcome
+
+    return trio.run(main)
+
+
+def signed_by(identity: Identity) -> Prove:
+    """An honest proof by ``identity``."""
+    return lambda transcript: (identity.cert_der, identity.sign(transcript))
+
+
+def _hello() -> wire.Hello:
+    return wire.Hello(proto.SUPPORTED_VERSIONS, "raw", "0", secrets.token_bytes(32))
