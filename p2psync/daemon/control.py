@@ -58,6 +58,7 @@ class ControlServer:
     async def _bind(self) -> trio.socket.SocketType:
         path = self.socket_path
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_private(path.parent)
         if await _is_live(path):
             raise ControlError(f"another daemon is already running on {path}", "already-running")
         with contextlib.suppress(FileNotFoundError):
@@ -141,3 +142,18 @@ async def _is_live(path: Path) -> bool:
         return True
     finally:
         probe.close()
+
+
+def _check_private(directory: Path) -> None:
+    """Refuse a socket directory that another user owns or that everyone may write to:
+    they could replace our socket with theirs and answer the CLI in the daemon's place
+    (the ``/tmp/p2psync-<uid>`` directory of long homes has a predictable name).
+    Group-writable is left to the user: with per-user groups (umask 002) it is common."""
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o002:
+        raise ControlError(
+            f"the control socket directory {directory} must belong to this user and not "
+            f"be writable by everyone (it is mode {info.st_mode & 0o777:o}, owner uid "
+            f"{info.st_uid})",
+            "unsafe-socket-dir",
+        )
