@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import trio
 
 from p2psync import __version__
-from p2psync.errors import P2PSyncError, RemoteProtocolError
+from p2psync.errors import P2PSyncError, PeerTimeoutError, RemoteProtocolError
 from p2psync.ids import DeviceId
 from p2psync.net.identity import Identity, verify_signature
 from p2psync.net.rate import RateMeter
@@ -94,17 +94,33 @@ class PeerChannel:
         await _close_quietly(self.stream, self.conn, code, message)
 
     async def next_event(self) -> proto.Event:
-        """The next event from the peer; raises EOFError when the stream ends."""
+        """The next event from the peer; raises EOFError when the stream ends, and
+        PeerTimeoutError when a frame that has begun takes longer than its budget
+        (``Connection.frame_budget_s``): a peer stalling mid-frame is dropped."""
+        frame_started: float | None = None
         while True:
             event = self.conn.next_event()
             if not isinstance(event, proto.NeedData):
                 return event
-            data = await self.stream.receive_some(RECEIVE_BYTES)
+            budget = self.conn.frame_budget_s()
+            if budget is None:
+                frame_started = None
+                data = await self.stream.receive_some(RECEIVE_BYTES)
+            else:
+                if frame_started is None:
+                    frame_started = trio.current_time()
+                data = await self._receive_by(frame_started + budget, budget)
             if not data:
                 raise EOFError("the peer closed the connection")
             self.bytes_in += len(data)
             self.rate_in.add(len(data))
             self.conn.receive_data(bytes(data))
+
+
+    async def _receive_by(self, deadline: float, budget: float) -> bytes:
+        with trio.move_on_at(deadline):
+            return bytes(await self.stream.receive_some(RECEIVE_BYTES))
+        raise PeerTimeoutError(f"a frame was not complete within {budget:.0f} s")
 
 
 def _hello(identity_name: str) -> wire.Hello:

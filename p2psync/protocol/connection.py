@@ -64,6 +64,8 @@ from p2psync.protocol.messages import (
 # ``connection.HelloReceived``..., so they stay exported.
 __all__ = [
     "AUTH_CONTEXT",
+    "FRAME_BASE_S",
+    "FRAME_MIN_BYTES_PER_S",
     "HANDSHAKE_TIMEOUT_S",
     "IDLE_TIMEOUT_S",
     "MAX_HANDSHAKE_FRAME_BYTES",
@@ -98,6 +100,11 @@ MAX_HANDSHAKE_FRAME_BYTES = 64 * 1024
 """The frame limit until ESTABLISHED: an unauthenticated peer cannot make us buffer
 MAX_FRAME_BYTES."""
 NO_COMMON_VERSION = "no-common-version"
+FRAME_BASE_S = 30.0
+FRAME_MIN_BYTES_PER_S = 64 * 1024
+"""A frame that has begun must be complete within FRAME_BASE_S plus its announced
+length at FRAME_MIN_BYTES_PER_S (30 s to about 4.5 min for the largest frame): a peer
+trickling one byte every few seconds is dropped long before the idle timeout."""
 
 
 class Role(enum.Enum):
@@ -369,6 +376,13 @@ class Connection:
             )
         self._enter(State.CLOSED)
         return Closed(EOF_CODE, "the peer closed the connection without a Goodbye")
+
+    def frame_budget_s(self) -> float | None:
+        """How long the frame that has begun arriving may take in all, or None when no
+        partial frame is buffered (the caller times the rest; see FRAME_BASE_S)."""
+        if not self._decoder.buffered:
+            return None
+        return FRAME_BASE_S + self._decoder.announced / FRAME_MIN_BYTES_PER_S
 
     # -- time --------------------------------------------------------------------------
 

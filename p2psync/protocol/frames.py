@@ -176,3 +176,11 @@ class FrameDecoder:
     def buffered(self) -> int:
         """Bytes received but not yet handed out as frames."""
         return len(self._buffer)
+
+    @property
+    def announced(self) -> int:
+        """The length the next frame announced (0 until its four length bytes arrived)."""
+        if len(self._buffer) < LENGTH_PREFIX_BYTES:
+            return 0
+        length: int = _LENGTH.unpack_from(self._buffer)[0]
+        return length
