@@ -20,6 +20,7 @@ import trio
 
 from p2psync.config import Config, parse_address
 from p2psync.daemon.events import EventBus
+from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import LocalProtocolError, P2PSyncError, RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
@@ -27,11 +28,14 @@ from p2psync.net.identity import Identity
 from p2psync.net.transport import HandshakeError, PeerChannel, handshake
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
-from p2psync.protocol.messages import SyncMessage
+from p2psync.protocol.messages import SyncMessage, SyncStep2, Update
 
 log = logging.getLogger(__name__)
 
 SEND_QUEUE_MESSAGES = 10_000
+SEND_QUEUE_BYTES = 64 * 1024 * 1024
+"""Bytes of updates queued for one peer at most: a flood of tiny updates cannot make
+the queue of a slow peer grow past this (it is disconnected, "cannot keep up")."""
 MAX_PENDING_HANDSHAKES = 32
 MAX_PENDING_DEVICES = 100
 BACKOFF_MIN_S = 0.5
@@ -48,6 +52,8 @@ class Link:
     receive: trio.MemoryReceiveChannel[SyncMessage | wire.Ping | wire.Pong]
     cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
     since: float = field(default_factory=time.time)
+    queued_bytes: int = 0
+    """Update bytes in the queue (``_payload_bytes``), bounded by SEND_QUEUE_BYTES."""
 
 
 @dataclass
@@ -79,6 +85,7 @@ class PeerManager:
         self.known: dict[DeviceId, PeerInfo] = {}
         self.pending: dict[DeviceId, PeerInfo] = {}
         self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
+        self.penalties = Penalties()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._dialers: set[DeviceId] = set()
@@ -134,6 +141,8 @@ class PeerManager:
     def _authorize(self, device: DeviceId, name: str, address: str) -> str | None:
         if device == self.identity.device_id:
             return "self"
+        if self.penalties.remaining(device):
+            return "backoff"  # it exceeded a limit a moment ago (penalize)
         if self.paused:
             return "paused"
         if not self._is_member_anywhere(device):
@@ -159,6 +168,9 @@ class PeerManager:
                 return
             if self.paused:
                 await self._resumed.wait()
+                continue
+            if self.penalties.remaining(device):
+                await trio.sleep(self.penalties.remaining(device))
                 continue
             if device not in self.links:
                 if await self._dial_once(device, peer.addresses):
@@ -247,6 +259,7 @@ class PeerManager:
                 message: SyncMessage | wire.Ping | wire.Pong = wire.Ping()
                 with trio.move_on_after(proto.PING_INTERVAL_S):
                     message = await link.receive.receive()
+                    link.queued_bytes -= _payload_bytes(message)
                 await link.channel.send(message)  # never cancelled mid-write by the timer
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()
@@ -306,14 +319,26 @@ class PeerManager:
         link = self.links.get(device)
         if link is None:
             return
+        size = _payload_bytes(message)
         try:
+            if link.queued_bytes + size > SEND_QUEUE_BYTES:
+                raise trio.WouldBlock
             link.send.send_nowait(message)
+            link.queued_bytes += size
         except trio.WouldBlock:
             self.disconnect(device, "cannot keep up")
         self._flush_needed.set()
 
-    def disconnect(self, device: object, reason: str) -> None:
+    def disconnect(self, device: object, reason: str, *, penalty: bool = False) -> None:
+        """Drop ``device``'s connection. With ``penalty`` (it exceeded a limit) it is
+        also refused and not dialed for a growing interval (daemon.penalties), and the
+        reason is reported (``error`` event, the peer's ``last_error``)."""
         assert isinstance(device, DeviceId)
+        if penalty:
+            seconds = self.penalties.punish(device)
+            reason = f"{reason}; refused for {seconds:g} s"
+            self._info(device).last_error = reason
+            self.events.publish("error", device=str(device), message=reason)
         link = self.links.get(device)
         if link is not None:
             log.warning("disconnecting %s: %s", device.short(), reason)
@@ -376,6 +401,15 @@ class PeerManager:
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
+
+
+def _payload_bytes(message: SyncMessage | wire.Ping | wire.Pong) -> int:
+    """The update bytes ``message`` carries (what can be large), for SEND_QUEUE_BYTES."""
+    if isinstance(message, Update):
+        return sum(len(update) for update in message.updates)
+    if isinstance(message, SyncStep2):
+        return len(message.update)
+    return 0
 
 
 def _address_of(stream: trio.SocketStream) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Protocol
 
 import trio
 
@@ -41,7 +42,12 @@ log = logging.getLogger(__name__)
 
 Peer = Hashable
 SendFn = Callable[[Peer, SyncMessage], None]
-DisconnectFn = Callable[[Peer, str], None]
+
+
+class DisconnectFn(Protocol):
+    """Drop a peer; ``penalty`` keeps it out for a while (it exceeded a limit)."""
+
+    def __call__(self, peer: Peer, reason: str, /, *, penalty: bool = False) -> None: ...
 
 
 class ShareService:
@@ -201,7 +207,7 @@ class ShareService:
                     self._send(effect.peer, effect.message)
                 case Disconnect():
                     self.events.publish("error", share=self.name, message=effect.reason)
-                    self._disconnect(effect.peer, effect.reason)
+                    self._disconnect(effect.peer, effect.reason, penalty=effect.penalty)
                 case Reload():
                     await self._reload(effect.guid)
                 case Quarantine():

@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 EMPTY_UPDATE = b"\x00\x00"
 
 MAX_UPDATE_FRAME_BYTES = 4 * 1024 * 1024
+MAX_UNASKED_NEW_DOCS = 200
+"""Docs one connection may create with live updates we did not ask for; later ones are
+dropped (the peer's index announces them and we ask, at our pace)."""
+MAX_DROPPED_NEW_DOCS = 1000
+"""Dropped live updates of unknown docs after which the peer is disconnected with a
+penalty: it creates docs far faster than anyone edits."""
 
 Peer = Hashable
 
@@ -59,10 +65,12 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Disconnect:
-    """Drop ``peer``: it sent something that is not a valid update or state vector."""
+    """Drop ``peer``: it sent something that is not a valid update or state vector.
+    With ``penalty`` it exceeded a limit and is kept out for a while."""
 
     peer: Peer
     reason: str
+    penalty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,9 @@ class _PeerState:
     sent_sequence: int = 0
     versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
     requested: set[str] = field(default_factory=set)
+    new_docs: int = 0
+    """Docs this connection created without our asking (live updates of unknown docs)."""
+    dropped_new_docs: int = 0
 
 
 @dataclass
@@ -151,7 +162,8 @@ class ShareSync:
         try:
             return self._dispatch(peer, state, message)
         except _RejectedError as rejected:
-            return [*rejected.effects, Disconnect(peer, rejected.reason), *rejected.reload]
+            disconnect = Disconnect(peer, rejected.reason, rejected.penalty)
+            return [*rejected.effects, disconnect, *rejected.reload]
 
     def _dispatch(self, peer: Peer, state: _PeerState, message: SyncMessage) -> list[Effect]:
         match message:
@@ -167,11 +179,30 @@ class ShareSync:
                     raise _RejectedError(str(exc)) from None
                 return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
             case SyncStep2():
+                if message.guid not in state.requested and not self._may_create(state, message):
+                    return []
                 state.requested.discard(message.guid)
                 return self._integrate(peer, state, message.guid, [message.update], live=False)
             case Update():
+                if not self._may_create(state, message):
+                    return []
                 return self._integrate(peer, state, message.guid, message.updates, live=True)
         return []
+
+    def _may_create(self, state: _PeerState, message: SyncStep2 | Update) -> bool:
+        """False (drop it) if ``message`` would create a doc we did not ask for after
+        this connection already created MAX_UNASKED_NEW_DOCS; raises _RejectedError
+        with a penalty past MAX_DROPPED_NEW_DOCS."""
+        if message.guid in self.replica or state.new_docs < MAX_UNASKED_NEW_DOCS:
+            return True
+        state.dropped_new_docs += 1
+        if state.dropped_new_docs > MAX_DROPPED_NEW_DOCS:
+            raise _RejectedError(
+                f"it sent updates for {state.new_docs + state.dropped_new_docs} new docs "
+                "we did not ask for",
+                penalty=True,
+            )
+        return False
 
     def _answer_index_request(
         self, peer: Peer, state: _PeerState, request: IndexRequest
@@ -347,6 +378,7 @@ class ShareSync:
         if applied.integrated:
             if held is None:  # a new doc exists once something valid arrived for it
                 self.replica.add(doc)
+                state.new_docs += guid not in state.requested
             self.replica.touch(guid)
             effects = [Persist(guid, applied.integrated)]
             effects += self._flood(guid, applied.integrated, source=peer)
@@ -361,7 +393,7 @@ class ShareSync:
                 bad = updates[applied.failed_at :]
                 reload = [Quarantine(guid, bad, str(applied.error))]
                 reload += [Reload(guid)] if held is not None else []  # a new doc is dropped
-            raise _RejectedError(str(applied.error), effects, reload)
+            raise _RejectedError(str(applied.error), effects, reload, penalty=doc.poisoned)
         return effects
 
     def _flood(self, guid: str, updates: list[bytes], *, source: Peer | None) -> list[Effect]:
@@ -392,12 +424,19 @@ def _frames_of(updates: list[bytes]) -> list[list[bytes]]:
 
 
 class _RejectedError(Exception):
-    """A peer's message failed validation part-way; carries the effects so far."""
+    """A peer's message failed validation part-way; carries the effects so far.
+    ``penalty``: the peer exceeded a limit (or crashed the CRDT engine)."""
 
     def __init__(
-        self, reason: str, effects: list[Effect] | None = None, reload: list[Effect] | None = None
+        self,
+        reason: str,
+        effects: list[Effect] | None = None,
+        reload: list[Effect] | None = None,
+        *,
+        penalty: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.effects = effects or []
         self.reload = reload or []
+        self.penalty = penalty
