@@ -334,12 +334,12 @@ class PeerManager:
         also refused and not dialed for a growing interval (daemon.penalties), and the
         reason is reported (``error`` event, the peer's ``last_error``)."""
         assert isinstance(device, DeviceId)
-        if penalty:
-            seconds = self.penalties.punish(device)
+        link = self.links.get(device)
+        if penalty and link is not None and not link.cancel.cancel_called:
+            seconds = self.penalties.punish(device)  # once per connection
             reason = f"{reason}; refused for {seconds:g} s"
             self._info(device).last_error = reason
             self.events.publish("error", device=str(device), message=reason)
-        link = self.links.get(device)
         if link is not None:
             log.warning("disconnecting %s: %s", device.short(), reason)
             link.cancel.cancel()

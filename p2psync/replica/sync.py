@@ -162,6 +162,7 @@ class ShareSync:
         try:
             return self._dispatch(peer, state, message)
         except _RejectedError as rejected:
+            self.peer_down(peer)  # what it sends until the link is gone is ignored
             disconnect = Disconnect(peer, rejected.reason, rejected.penalty)
             return [*rejected.effects, disconnect, *rejected.reload]
 

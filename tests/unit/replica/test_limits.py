@@ -11,6 +11,7 @@ from p2psync.replica.sync import (
     MAX_DROPPED_NEW_DOCS,
     MAX_UNASKED_NEW_DOCS,
     Disconnect,
+    Persist,
     Send,
     ShareSync,
 )
@@ -40,7 +41,9 @@ def test_unasked_new_docs_are_capped_then_the_peer_is_penalised() -> None:
     # Another peer is not affected by this one's budget.
     effects = sync.receive("other", Update(SHARE, "from-other", [new_doc_update(9999)]))
     assert "from-other" in sync.replica
-    assert any(isinstance(e, Send) for e in effects)
+    assert any(isinstance(e, Persist) for e in effects)
+    # Until its link is gone, whatever the rejected peer still sends is ignored.
+    assert sync.receive("peer", Update(SHARE, "late", [new_doc_update(4)])) == []
 
 
 def test_docs_we_asked_for_are_not_counted() -> None:
