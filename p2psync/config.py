@@ -198,6 +198,8 @@ def _from_toml(doc: dict[str, Any]) -> Config:
 
 
 def _peer(table: dict[str, Any]) -> PeerConfig:
+    if not isinstance(table, dict):
+        raise ConfigError("each entry of 'peers' must be a table")
     addresses = tuple(_str_item(a, "peers.addresses") for a in _array(table, "addresses"))
     for address in addresses:
         parse_address(address)
@@ -205,6 +207,8 @@ def _peer(table: dict[str, Any]) -> PeerConfig:
 
 
 def _share(table: dict[str, Any]) -> ShareConfig:
+    if not isinstance(table, dict):
+        raise ConfigError("each entry of 'shares' must be a table")
     path = Path(_str(table, "path"))
     if not path.is_absolute():
         raise ConfigError(f"share path {str(path)!r} is not absolute")

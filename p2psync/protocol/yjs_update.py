@@ -11,8 +11,8 @@ Doc sees it.
 Checks (each failure is a MalformedYjsError):
 
 - the v1 layout, read to the last byte: struct groups, each struct, the delete set;
-- every struct and every piece of content is at least one clock long (Yrs panics on an
-  empty string from a known client);
+- every struct group, struct and piece of content is at least one clock long (Yrs panics
+  on an empty string, or an empty group, from a known client);
 - clocks end below 2**32 (Yrs keeps clocks as u32 and panics past them); client IDs are
   at most 2**53 - 1;
 - content types 1-9 and type references 0-6 only; strings are UTF-8; ``Any`` values
@@ -259,6 +259,8 @@ def _struct_group(reader: _Reader, shape: UpdateShape) -> None:
     clock = start = reader.varuint()
     if client in shape.ranges:
         raise MalformedYjsError(f"client {client} has two struct groups")
+    if not structs:  # Yrs panics on an empty group of a client it knows
+        raise MalformedYjsError(f"client {client} has an empty struct group")
     needs = shape.needs
     for _ in range(structs):
         info = reader.byte()
@@ -279,8 +281,7 @@ def _struct_group(reader: _Reader, shape: UpdateShape) -> None:
         clock += length
     if clock > MAX_CLOCK:
         raise MalformedYjsError(f"client {client} goes past clock {MAX_CLOCK}")
-    if structs:
-        shape.ranges[client] = (start, clock)
+    shape.ranges[client] = (start, clock)
 
 
 def _need(needs: dict[int, int], client: int, clock: int) -> None:

@@ -36,8 +36,13 @@ def hello_doc() -> pycrdt.Doc[Any]:
 
 
 # Inputs found by mutating real updates: each makes pycrdt panic on a Doc that holds
-# text of client 1 (an empty string; a clock past u32).
-PANICKING = [item(1, 11, b""), item(1, 2**32 - 1, b"x"), item(1, 2**53 - 1, b"x")]
+# text of client 1 (an empty string; a clock past u32; an empty group).
+PANICKING = [
+    item(1, 11, b""),
+    item(1, 2**32 - 1, b"x"),
+    item(1, 2**53 - 1, b"x"),
+    b"\x01\x00\x01\x20\x00",  # an empty struct group of client 1 (found by hypothesis)
+]
 
 
 @pytest.mark.parametrize("update", PANICKING)
