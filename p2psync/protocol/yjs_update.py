@@ -54,6 +54,10 @@ class UpdateShape:
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     needs: dict[int, int] = field(default_factory=dict)
     skips: bool = False
+    internal: bool = False
+    """Set by ``missing``: something the update needs is found only in the update
+    itself, under another client. Yrs may then leave structs pending (a cycle), so
+    the caller compares the doc's state vector with ``advance`` after applying."""
 
     def missing(self, state: dict[int, int]) -> bool:
         """True if applying this update to a replica at state vector ``state`` needs
@@ -67,10 +71,11 @@ class UpdateShape:
         for client, needed in self.needs.items():
             held = state.get(client, 0)
             own = self.ranges.get(client)
-            if own is not None and own[0] <= held:
-                held = max(held, own[1])
-            if needed > held:
+            if needed <= held:
+                continue
+            if own is None or own[0] > held or needed > own[1]:
                 return True
+            self.internal = True
         return False
 
     def advance(self, state: dict[int, int]) -> None:
@@ -179,28 +184,150 @@ def scan_update(update: bytes) -> UpdateShape:
     that Yrs can integrate safely (see the module docstring).
 
     This runs on every update a peer sends; its cost is measured against applying
-    the update (``bench/bench_validate.py``).
+    the update (``bench/bench_validate.py``), hence the inlined one-byte numbers.
     """
     shape = _scan_typed_text(update)
     if shape is not None:
         return shape
-    reader = _Reader(update)
+    try:
+        return _scan(update)
+    except IndexError:
+        raise MalformedYjsError("the update ends inside a struct") from None
+
+
+def _scan(data: bytes) -> UpdateShape:
+    """The general scan; IndexError when the data ends early."""
     shape = UpdateShape()
-    for _ in range(reader.count()):
-        _struct_group(reader, shape)
+    pos, groups = _count(data, 0)
+    for _ in range(groups):
+        pos = _struct_group(data, pos, shape)
     needs = shape.needs
-    for _ in range(reader.count()):
-        client = reader.varuint()
-        for _ in range(reader.count()):
-            clock = reader.varuint()
-            end = clock + reader.varuint()
-            if end > MAX_CLOCK:
-                raise MalformedYjsError(f"a delete of client {client} goes past clock {MAX_CLOCK}")
-            if end > needs.get(client, 0):
-                needs[client] = end
-    if reader.pos != len(update):
+    pos, clients = _count(data, pos)
+    for _ in range(clients):
+        pos, client = _uint(data, pos)
+        pos, count = _count(data, pos)
+        top = needs.get(client, 0)
+        for _ in range(count):
+            byte = data[pos]
+            if byte < 0x80:
+                clock, pos = byte, pos + 1
+            else:
+                pos, clock = _uint(data, pos)
+            byte = data[pos]
+            if byte < 0x80:
+                length, pos = byte, pos + 1
+            else:
+                pos, length = _uint(data, pos)
+            top = max(top, clock + length)
+        if top > MAX_CLOCK:
+            raise MalformedYjsError(f"a delete of client {client} goes past clock {MAX_CLOCK}")
+        if top:
+            needs[client] = top
+    if pos != len(data):
         raise MalformedYjsError("trailing bytes after the update")
     return shape
+
+
+def _struct_group(data: bytes, pos: int, shape: UpdateShape) -> int:
+    """One client's structs: their clock range, and what their items refer to.
+    Returns the position after the group."""
+    pos, structs = _count(data, pos)
+    pos, client = _uint(data, pos)
+    pos, clock = _uint(data, pos)
+    start = clock
+    if client in shape.ranges:
+        raise MalformedYjsError(f"client {client} has two struct groups")
+    if not structs:  # Yrs panics on an empty group of a client it knows
+        raise MalformedYjsError(f"client {client} has an empty struct group")
+    needs = shape.needs
+    for _ in range(structs):
+        info = data[pos]
+        pos += 1
+        kind = info & _CONTENT
+        if kind in (_GC, _SKIP):
+            pos, length = _uint(data, pos)
+            shape.skips = shape.skips or kind == _SKIP
+        else:
+            pos, length = _item(data, pos, info, needs, (client, clock, start))
+        if length == 0:
+            raise MalformedYjsError(f"an empty struct at clock {clock} of client {client}")
+        clock += length
+    if clock > MAX_CLOCK:
+        raise MalformedYjsError(f"client {client} goes past clock {MAX_CLOCK}")
+    shape.ranges[client] = (start, clock)
+    return pos
+
+
+def _item(
+    data: bytes, pos: int, info: int, needs: dict[int, int], struct: tuple[int, int, int]
+) -> tuple[int, int]:
+    """(position after, clock length) of an item: origins, parent, content. The usual
+    item (text or a deletion placed by its origins) is read without the _Reader.
+    ``struct`` is (client, clock, group start) of the item, for ``_refer``."""
+    for flag in (_ORIGIN, _RIGHT_ORIGIN):
+        if info & flag:
+            pos, ref_client = _uint(data, pos)
+            pos, ref_clock = _uint(data, pos)
+            _refer(needs, struct, ref_client, ref_clock)
+    kind = info & _CONTENT
+    if not info & (_ORIGIN | _RIGHT_ORIGIN):
+        return _parent_and_content(data, pos, needs, info, struct)
+    if kind == _STRING:
+        return _ascii_or_string(data, pos)
+    if kind == _DELETED:
+        return _uint(data, pos)
+    return _parent_and_content(data, pos, needs, info, struct)
+
+
+def _refer(needs: dict[int, int], struct: tuple[int, int, int], client: int, clock: int) -> None:
+    """Record that the item ``struct`` refers to ``(client, clock)``. An item of the same
+    client can only refer to an earlier one (Yrs leaves a cycle pending forever); one
+    in the same group is in the update, not needed from the replica."""
+    own_client, own_clock, start = struct
+    if client == own_client:
+        if clock >= own_clock:
+            raise MalformedYjsError(f"an item of client {client} refers to itself or later")
+        if clock >= start:
+            return
+    if clock >= needs.get(client, 0):
+        needs[client] = clock + 1
+
+
+def _parent_and_content(
+    data: bytes, pos: int, needs: dict[int, int], info: int, struct: tuple[int, int, int]
+) -> tuple[int, int]:
+    """(position after, clock length) of an item's parent (if it names one) and content."""
+    reader = _Reader(data)
+    reader.pos = pos
+    if not info & (_ORIGIN | _RIGHT_ORIGIN):
+        parent = _parent(reader, info)
+        if parent is not None:
+            _refer(needs, struct, *parent)
+    length = _content(reader, info & _CONTENT)
+    return reader.pos, length
+
+
+def _ascii_or_string(data: bytes, pos: int) -> tuple[int, int]:
+    """(position after, length in UTF-16 units) of the string content at ``pos``."""
+    pos, size = _uint(data, pos)
+    end = pos + size
+    if end > len(data):
+        raise MalformedYjsError("data ends inside a string")
+    chunk = data[pos:end]
+    if chunk.isascii():
+        return end, size
+    try:
+        return end, len(chunk.decode("utf-8").encode("utf-16-le")) // 2
+    except UnicodeDecodeError:
+        raise MalformedYjsError("a string is not UTF-8") from None
+
+
+def _count(data: bytes, pos: int) -> tuple[int, int]:
+    """A count of things of at least one byte each: at most the bytes left."""
+    pos, value = _uint(data, pos)
+    if value > len(data) - pos:
+        raise MalformedYjsError(f"a count of {value} is more than the bytes left")
+    return pos, value
 
 
 def _scan_typed_text(update: bytes) -> UpdateShape | None:
@@ -219,14 +346,14 @@ def _scan_typed_text(update: bytes) -> UpdateShape | None:
         info = update[pos]
         if info & _CONTENT != _STRING or not info & _ORIGIN:
             return None
+        needs: dict[int, int] = {}
         pos, ref_client = _uint(update, pos + 1)
         pos, ref_clock = _uint(update, pos)
-        needs = {ref_client: ref_clock + 1}
+        _refer(needs, (client, clock, clock), ref_client, ref_clock)
         if info & _RIGHT_ORIGIN:
-            pos, right_client = _uint(update, pos)
-            pos, right_clock = _uint(update, pos)
-            if right_clock >= needs.get(right_client, 0):
-                needs[right_client] = right_clock + 1
+            pos, ref_client = _uint(update, pos)
+            pos, ref_clock = _uint(update, pos)
+            _refer(needs, (client, clock, clock), ref_client, ref_clock)
         length = update[pos]
         end = pos + 1 + length
     except IndexError:
@@ -244,62 +371,36 @@ def _uint(data: bytes, pos: int) -> tuple[int, int]:
     byte = data[pos]
     if byte < 0x80:
         return pos + 1, byte
-    if data[pos + 1] < 0x80:
-        return pos + 2, (byte & 0x7F) | data[pos + 1] << 7
-    reader = _Reader(data)
-    reader.pos = pos
-    value = reader.varuint()
-    return reader.pos, value
+    result = byte & 0x7F
+    shift = 7
+    while True:
+        pos += 1
+        byte = data[pos]
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 49:
+            raise MalformedYjsError("number longer than 8 bytes")
+    if result > MAX_CLIENT:
+        raise MalformedYjsError(f"number {result} is over 2**53 - 1")
+    return pos + 1, result
 
 
-def _struct_group(reader: _Reader, shape: UpdateShape) -> None:
-    """One client's structs: their clock range, and what their items refer to."""
-    structs = reader.count()
-    client = reader.varuint()
-    clock = start = reader.varuint()
-    if client in shape.ranges:
-        raise MalformedYjsError(f"client {client} has two struct groups")
-    if not structs:  # Yrs panics on an empty group of a client it knows
-        raise MalformedYjsError(f"client {client} has an empty struct group")
-    needs = shape.needs
-    for _ in range(structs):
-        info = reader.byte()
-        kind = info & _CONTENT
-        if kind in (_GC, _SKIP):
-            length = reader.varuint()
-            shape.skips = shape.skips or kind == _SKIP
-        else:
-            if info & _ORIGIN:
-                _need(needs, reader.varuint(), reader.varuint())
-            if info & _RIGHT_ORIGIN:
-                _need(needs, reader.varuint(), reader.varuint())
-            if not info & (_ORIGIN | _RIGHT_ORIGIN):
-                _parent(reader, needs, info)
-            length = _content(reader, kind)
-        if length == 0:
-            raise MalformedYjsError(f"an empty struct at clock {clock} of client {client}")
-        clock += length
-    if clock > MAX_CLOCK:
-        raise MalformedYjsError(f"client {client} goes past clock {MAX_CLOCK}")
-    shape.ranges[client] = (start, clock)
-
-
-def _need(needs: dict[int, int], client: int, clock: int) -> None:
-    if clock >= needs.get(client, 0):
-        needs[client] = clock + 1
-
-
-def _parent(reader: _Reader, needs: dict[int, int], info: int) -> None:
-    """An item without origins names its parent: a root type's name or an item ID."""
+def _parent(reader: _Reader, info: int) -> tuple[int, int] | None:
+    """An item without origins names its parent: a root type's name, or the ID of the
+    item holding its type (returned)."""
     named = reader.varuint()
+    parent: tuple[int, int] | None = None
     if named == 1:
         reader.string()
     elif named == 0:
-        _need(needs, reader.varuint(), reader.varuint())
+        parent = (reader.varuint(), reader.varuint())
     else:
         raise MalformedYjsError(f"bad parent kind {named}")
     if info & _PARENT_SUB:
         reader.string()
+    return parent
 
 
 def _content(reader: _Reader, kind: int) -> int:

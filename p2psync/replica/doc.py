@@ -132,7 +132,7 @@ class DocReplica:
         elif checked.outcome is Outcome.PANIC:
             self.poisoned = True
             failed_at = checked.stopped_at
-            error = UpdateError(f"doc {self.guid}: update crashed the CRDT engine")
+            error = UpdateError(f"doc {self.guid}: refused an update: {checked.reason}")
         elif missing:
             failed_at, error = checked.stopped_at, None
         integrated, self._integrated = self._integrated, []

@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 import pycrdt
 
 from p2psync.errors import MalformedYjsError
-from p2psync.protocol.yjs_update import scan_update
+from p2psync.protocol.yjs import decode_state_vector
+from p2psync.protocol.yjs_update import UpdateShape, scan_update
 
 CHUNK_UPDATES = 50
 """Updates merged into one before scanning and applying (the load path's chunk size)."""
@@ -41,7 +42,7 @@ class Outcome(enum.Enum):
     APPLIED = "applied"  # every update was applied
     MALFORMED = "malformed"  # the update at ``stopped_at`` is not a safe Yjs v1 update
     MISSING = "missing"  # the update at ``stopped_at`` depends on something not held
-    PANIC = "panic"  # pycrdt panicked: the Doc is poisoned
+    PANIC = "panic"  # pycrdt panicked or kept part of it pending: the Doc is poisoned
 
 
 class Checked(NamedTuple):
@@ -105,7 +106,8 @@ def _apply_merged(
         return None
     problem = _apply(doc, merged)
     if problem is None:
-        shape.advance(state)
+        problem = _check_integrated(doc, shape, state, allow_missing)
+    if problem is None:
         return Checked(Outcome.APPLIED)
     return problem if problem.outcome is Outcome.PANIC else None  # ValueError: Doc unchanged
 
@@ -121,8 +123,24 @@ def _apply_one(
         return Checked(Outcome.MISSING, reason="it depends on changes this replica does not hold")
     problem = _apply(doc, update)
     if problem is None:
-        shape.advance(state)
+        problem = _check_integrated(doc, shape, state, allow_missing)
     return problem
+
+
+def _check_integrated(
+    doc: YDoc, shape: UpdateShape, state: dict[int, int], allow_missing: bool
+) -> Checked | None:
+    """Advance ``state`` past an applied update. If its dependencies lay partly in the
+    update itself under other clients (``shape.internal``), check that pycrdt really
+    integrated it all: a cycle would stay pending inside the Doc, growing with each
+    such update, so it counts as poisoning (the Doc is rebuilt from its log)."""
+    expected = dict(state)
+    shape.advance(expected)
+    checked = shape.internal and not allow_missing
+    if checked and decode_state_vector(doc.get_state()) != expected:
+        return Checked(Outcome.PANIC, reason="it left changes pending in the CRDT engine")
+    state.update(expected)
+    return None
 
 
 def _apply(doc: YDoc, update: bytes) -> Checked | None:
@@ -133,5 +151,5 @@ def _apply(doc: YDoc, update: bytes) -> Checked | None:
     except BaseException as exc:
         if not is_panic(exc):
             raise
-        return Checked(Outcome.PANIC, reason=f"the CRDT engine crashed on it ({exc})")
+        return Checked(Outcome.PANIC, reason=f"it crashed the CRDT engine ({exc})")
     return None

@@ -67,7 +67,8 @@ def test_what_the_scan_accepts_without_a_gap_never_poisons_a_doc(update: bytes) 
         assert not is_panic(exc), f"panic on {update.hex()}"
         raise
     shape.advance(state)
-    assert decode_state_vector(doc.get_state()) == state
+    if not shape.internal:  # else the replica compares and rebuilds (test_validate.py)
+        assert decode_state_vector(doc.get_state()) == state
     fresh: pycrdt.Doc[Any] = pycrdt.Doc()
     fresh.apply_update(doc.get_update())  # the doc still encodes, and its encoding loads
     assert str(fresh.get("content", type=pycrdt.Text)) == str(doc.get("content", type=pycrdt.Text))

@@ -116,9 +116,10 @@ def test_every_shared_type_and_content_scans() -> None:
     [
         (b"", "ends inside"),
         (b"\x00\x00\x07", "trailing"),
-        (item(1, 0, b"\xff"), "UTF-8"),
+        (item(2, 0, b"\xff"), "UTF-8"),
+        (item(1, 5, b"x", origin=(1, 5)), "refers to itself"),
         (item(1, MAX_CLOCK, b"xy"), "past clock"),
-        (b"\x01\x01\x01\x00\x9f\x01\x00", "content type"),
+        (b"\x01\x01\x01\x00\x9f\x02\x00", "content type"),
         (b"\x01\x01\x01\x00\x07\x01\x01t\x0f", "type reference"),
         (b"\x01\xff\xff\xff\x0f", "bytes left"),
     ],
@@ -181,3 +182,23 @@ def test_a_syncstep2_with_a_gap_disconnects_and_a_live_update_asks_again() -> No
     effects = sync.receive("peer", SyncStep2(SHARE, "d", item(1, 100, b"x")))
     assert [type(e) for e in effects] == [Disconnect]
     assert sync.replica.get("d") is not None
+
+
+def test_a_dependency_cycle_between_clients_poisons_and_is_reported() -> None:
+    # Client 2's item sits after client 3's, and client 3's after client 2's: pycrdt
+    # keeps both pending for ever, and a replica would report a state it lacks.
+    cycle = (
+        b"\x02"
+        + b"\x01\x02\x00\x84\x03\x00\x01x"
+        + b"\x01\x03\x00\x84\x02\x00\x01y"
+        + b"\x00"
+    )  # fmt: skip
+    shape = scan_update(cycle)
+    assert not shape.missing({})
+    assert shape.internal
+    replica = DocReplica("d", [hello_doc().get_update()])
+    applied = replica.apply_many([cycle], remote=True)
+    assert replica.poisoned
+    assert applied.error is not None
+    assert "pending" in str(applied.error)
+    assert applied.integrated == []
