@@ -96,26 +96,11 @@ class _Reader:
         self.pos = 0
 
     def varuint(self) -> int:
-        data, pos = self.data, self.pos
-        if pos < len(data) and data[pos] < 0x80:
-            self.pos = pos + 1
-            return data[pos]
-        result = shift = 0
-        while True:
-            if pos >= len(data):
-                raise MalformedYjsError("data ends inside a number")
-            byte = data[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-            if shift > 49:
-                raise MalformedYjsError("number longer than 8 bytes")
-        self.pos = pos
-        if result > MAX_CLIENT:
-            raise MalformedYjsError(f"number {result} is over 2**53 - 1")
-        return result
+        try:
+            self.pos, value = _uint(self.data, self.pos)
+        except IndexError:
+            raise MalformedYjsError("data ends inside a number") from None
+        return value
 
     def varint(self) -> None:
         """Skip a lib0 signed variable-length integer."""
