@@ -19,7 +19,7 @@ import trio
 
 from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
-from p2psync.errors import StorageError
+from p2psync.errors import StorageError, UpdateError
 from p2psync.protocol.messages import SyncMessage
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
@@ -165,7 +165,14 @@ class ShareService:
         """Apply a local change; returns once it is durable. Raises UpdateError for
         bytes that are not a Yjs v1 update, LogWriteError if it cannot be stored."""
         writer = await self._writer(guid)
-        effects = self.sync.local_update(guid, update)
+        try:
+            effects = self.sync.local_update(guid, update)
+        except UpdateError:
+            held = self.sync.replica.get(guid)
+            if held is not None and held.poisoned:  # pycrdt panicked: the log is intact
+                await self._quarantine(Quarantine(guid, [update], "a local update crashed it"))
+                await self._reload(guid)
+            raise
         persist = [e for e in effects if isinstance(e, Persist)]
         for effect in persist:
             await writer.append(effect.updates)
