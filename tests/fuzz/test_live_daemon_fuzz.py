@@ -116,6 +116,9 @@ def test_ten_thousand_mutated_updates(tmp_path: Path) -> None:
 
         assert scene.alice_alive()
         assert report.closed_by_daemon > len(batches) // 2  # most carried a bad update
+        log = (scene.alice.home / "daemon.log").read_text()
+        logged = log.count(f"disconnecting {scene.mallory.id.short()}: doc notes.md")
+        assert logged > len(batches) // 2  # each drop is logged with its reason
         quarantine = scene.alice.folder / ".p2psync" / "quarantine"
         assert not quarantine.exists() or not any(quarantine.iterdir())  # no panic got in
         logs_are_clean(scene.alice.folder)
