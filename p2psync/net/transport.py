@@ -116,7 +116,6 @@ class PeerChannel:
             self.rate_in.add(len(data))
             self.conn.receive_data(bytes(data))
 
-
     async def _receive_by(self, deadline: float, budget: float) -> bytes:
         with trio.move_on_at(deadline):
             return bytes(await self.stream.receive_some(RECEIVE_BYTES))
