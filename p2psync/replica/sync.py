@@ -164,7 +164,9 @@ class ShareSync:
         except _RejectedError as rejected:
             self.peer_down(peer)  # what it sends until the link is gone is ignored
             disconnect = Disconnect(peer, rejected.reason, rejected.penalty)
-            return [*rejected.effects, disconnect, *rejected.reload]
+            # Last: carrying out a Disconnect cancels the peer's task, which may be the
+            # one carrying out these effects, so the reload must come before it.
+            return [*rejected.effects, *rejected.reload, disconnect]
 
     def _dispatch(self, peer: Peer, state: _PeerState, message: SyncMessage) -> list[Effect]:
         match message:

@@ -19,8 +19,12 @@ from p2psync.daemon.client import ControlClient
 from p2psync.daemon.daemon import Daemon
 from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
+from p2psync.net.transport import HandshakeError
+from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import UpdateShape
 from p2psync.storage.quarantine import quarantine_dir
+from tests.integration.hostile.hostile import FeedReport, Mallory, frame_of, send_and_wait
+from tests.integration.sync.daemons import cli
 
 PANICKING = b"\x01\x01\x01\x0b\xc4\x01\x03\x01\x04\x00\x00"  # "" after client 1's text
 
@@ -64,3 +68,48 @@ def test_a_local_update_that_panics_reloads_the_doc(
     assert str(doc.get("content", type=pycrdt.Text)) == "hello world"
     kept = [p for p in quarantine_dir(share.path).iterdir() if p.suffix != ".reason"]
     assert len(kept) == 1
+
+
+def test_a_peer_update_that_panics_is_contained_and_the_peer_backed_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Home.resolve(tmp_path / "home")
+    mallory = Mallory(tmp_path / "mallory")
+    daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
+    share = next(iter(daemon.config.shares))
+    cli(home.root, "share", "member", "add", str(share.id), str(mallory.id))
+    daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)  # with mallory a member
+    apply = {"share": str(share.id), "doc": "notes.md"}
+
+    async def main() -> tuple[str, str, Any]:
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(daemon.run)
+                with ControlClient(home.socket_path) as client:
+                    update = base64.b64encode(hello_update()).decode()
+                    await trio.to_thread.run_sync(lambda: client.call("doc.apply", **apply,
+                                                                      update=update))  # fmt: skip
+                monkeypatch.setattr(validate, "scan_update", lambda update: UpdateShape())
+                channel = await mallory.connect(daemon.listen_address, daemon.identity.device_id)
+                report = FeedReport()
+                frame = frame_of(Update(share.id.raw, "notes.md", [PANICKING]))
+                await send_and_wait(channel, frame, report)
+                monkeypatch.undo()
+                with pytest.raises(HandshakeError) as again:
+                    await mallory.connect(daemon.listen_address, daemon.identity.device_id)
+                with ControlClient(home.socket_path) as client:
+                    exported, peers = await trio.to_thread.run_sync(
+                        lambda: (client.call("doc.export", **apply), client.call("peers"))
+                    )
+                nursery.cancel_scope.cancel()
+        error = next(p["last_error"] for p in peers["peers"] if p["device_id"] == str(mallory.id))
+        return again.value.code, str(error), exported
+
+    code, error, exported = trio.run(main)
+    assert code == "backoff"
+    assert "crashed the CRDT engine" in error
+    assert "refused for 5 s" in error
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    doc.apply_update(base64.b64decode(exported["update"]))
+    assert str(doc.get("content", type=pycrdt.Text)) == "hello world"
+    assert [p.suffix for p in quarantine_dir(share.path).iterdir()].count(".reason") == 1

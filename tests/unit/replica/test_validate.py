@@ -172,8 +172,8 @@ def test_a_panic_that_gets_past_the_scan_is_contained(monkeypatch: pytest.Monkey
     sync.peer_up("peer")
     sync.peer_up("honest")
     effects = sync.receive("peer", Update(SHARE, "d", [PANICKING[0]]))
-    assert [type(e) for e in effects] == [Disconnect, Quarantine, Reload]
-    quarantine = effects[1]
+    assert [type(e) for e in effects] == [Quarantine, Reload, Disconnect]
+    quarantine = effects[0]
     assert isinstance(quarantine, Quarantine)
     assert quarantine.updates == [PANICKING[0]]
     assert "crashed" in quarantine.reason
