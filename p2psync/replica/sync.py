@@ -181,15 +181,16 @@ class ShareSync:
                 except UpdateError as exc:
                     raise _RejectedError(str(exc)) from None
                 return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
-            case SyncStep2():
-                if message.guid not in state.requested and not self._may_create(state, message):
+            case SyncStep2() | Update():
+                asked = message.guid in state.requested
+                if not asked and not self._may_create(state, message):
                     return []
+                if isinstance(message, Update):
+                    return self._integrate(peer, state, message.guid, message.updates,
+                                           live=True, asked=asked)  # fmt: skip
                 state.requested.discard(message.guid)
-                return self._integrate(peer, state, message.guid, [message.update], live=False)
-            case Update():
-                if not self._may_create(state, message):
-                    return []
-                return self._integrate(peer, state, message.guid, message.updates, live=True)
+                return self._integrate(peer, state, message.guid, [message.update],
+                                       live=False, asked=asked)  # fmt: skip
         return []
 
     def _may_create(self, state: _PeerState, message: SyncStep2 | Update) -> bool:
@@ -368,7 +369,14 @@ class ShareSync:
         return [Send(peer, SyncStep1(self.share_id, doc.guid, doc.state_vector()))]
 
     def _integrate(
-        self, peer: Peer, state: _PeerState, guid: str, updates: list[bytes], *, live: bool
+        self,
+        peer: Peer,
+        state: _PeerState,
+        guid: str,
+        updates: list[bytes],
+        *,
+        live: bool,
+        asked: bool,
     ) -> list[Effect]:
         """Apply a peer's updates (checked first, see DocReplica.apply_many), store and
         forward what they integrated. Live updates that skip ahead of what we hold stop
@@ -381,7 +389,7 @@ class ShareSync:
         if applied.integrated:
             if held is None:  # a new doc exists once something valid arrived for it
                 self.replica.add(doc)
-                state.new_docs += guid not in state.requested
+                state.new_docs += not asked
             self.replica.touch(guid)
             effects = [Persist(guid, applied.integrated)]
             effects += self._flood(guid, applied.integrated, source=peer)

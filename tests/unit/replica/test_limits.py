@@ -56,7 +56,11 @@ def test_docs_we_asked_for_are_not_counted() -> None:
     assert len(asked) == count  # a SyncStep1 for each announced doc
     for i in range(count):
         sync.receive("peer", SyncStep2(SHARE, f"doc{i}", new_doc_update(i + 1)))
-    assert len(sync.replica) == MAX_UNASKED_NEW_DOCS + 10
+    assert len(sync.replica) == count
+    # The budget for docs it creates unasked is still whole.
+    for i in range(MAX_UNASKED_NEW_DOCS):
+        sync.receive("peer", Update(SHARE, f"live{i}", [new_doc_update(50_000 + i)]))
+    assert len(sync.replica) == count + MAX_UNASKED_NEW_DOCS
 
 
 def test_a_flood_of_gaps_holds_nothing_and_asks_once() -> None:
