@@ -15,13 +15,17 @@ import contextlib
 import fcntl
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from p2psync.config import parse_address
 from p2psync.errors import InvalidIdError, StorageError, UsageError
-from p2psync.ids import ShareId
+from p2psync.ids import DeviceId, ShareId
+from p2psync.invitecode import MAX_ADDRESSES, InviteCode
+from p2psync.net.invitekey import invite_verifier
 from p2psync.storage.fileops import write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -128,3 +132,37 @@ def _from_json(item: Any) -> OpenInvite:
     if not isinstance(expires, int) or isinstance(expires, bool):
         raise TypeError("an expiry is not an integer")
     return OpenInvite(bytes.fromhex(item["verifier"]), ShareId.parse(item["share"]), expires)
+
+
+def make_invite(
+    store: InviteStore,
+    *,
+    share_id: ShareId,
+    inviter: DeviceId,
+    addresses: tuple[str, ...],
+    ttl_s: int,
+    now: float,
+) -> InviteCode:
+    """A new invite code for ``share_id``, recorded (by its verifier) in ``store``.
+    Raises UsageError for a lifetime out of 1 s..MAX_INVITE_TTL_S, too many addresses
+    or too many open invites; StorageError if the store cannot be written."""
+    if not 0 < ttl_s <= MAX_INVITE_TTL_S:
+        raise UsageError(f"an invite lives 1 s to {MAX_INVITE_TTL_S // 86400} days")
+    code = InviteCode.new(share_id, inviter, addresses[:MAX_ADDRESSES], int(now) + ttl_s)
+    store.add(OpenInvite(invite_verifier(code.secret), share_id, code.expires), now=now)
+    return code
+
+
+def invite_addresses(listen: str) -> tuple[str, ...]:
+    """Where a joiner may dial us, from our listen address: that address itself, or
+    for a wildcard (``0.0.0.0``, ``::``) this host's own IPv4 addresses (loopback only
+    if it has no other), with the listening port."""
+    host, port = parse_address(listen)
+    if host not in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+        return (listen,)
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    hosts = sorted({str(info[4][0]) for info in infos} - {"127.0.0.1", "127.0.1.1"})
+    return tuple(f"{h}:{port}" for h in (hosts or ["127.0.0.1"])[:MAX_ADDRESSES])
