@@ -22,6 +22,7 @@ import trio
 from p2psync.config import Config, parse_address
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.penalties import Penalties
+from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
     InviteRefusedError,
@@ -108,6 +109,7 @@ class PeerManager:
         self.pending: dict[DeviceId, PeerInfo] = {}
         self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
         self.penalties = Penalties()
+        self._pending_rate = PendingRate()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._dialers: set[DeviceId] = set()
@@ -178,7 +180,12 @@ class PeerManager:
                 return refusal or "bad-invite"
             self.pending.pop(device, None)
         if not self._is_member_anywhere(device):
-            if device not in self.pending and len(self.pending) < MAX_PENDING_DEVICES:
+            listed = self.pending.get(device)
+            if listed is not None:
+                listed.last_seen = time.time()
+            elif len(self.pending) < MAX_PENDING_DEVICES and self._pending_rate.allow(
+                time.monotonic()
+            ):
                 self.pending[device] = PeerInfo(device, name, address, time.time())
                 self.events.publish(
                     "pending-device", device=str(device), name=name, address=address
