@@ -68,6 +68,11 @@ class MembershipService:
                 if now is None or now.member(member.device_id) is None:
                     self._cut_off(share.id, member.device_id)
         self.apply_policies()
+        for share in new.shares:
+            before = old.share(share.id)
+            for member in share.members:
+                if before is not None and before.member(member.device_id) is None:
+                    self._bring_up(share.id, member.device_id)
 
     def apply_policies(self) -> None:
         """Give every running share's sync engine the current modes."""
@@ -81,6 +86,19 @@ class MembershipService:
         """Our mode in ``share_id`` as the other members set it (send-receive by default)."""
         own = self._map(share_id).mode_of(self._us.digest)
         return own if own not in (None, REMOVED) else FolderMode.SEND_RECEIVE.value
+
+    def _bring_up(self, share_id: ShareId, device: DeviceId) -> None:
+        """A new member already connected (for another share): sync this one on the
+        same link now, rather than at its next connection."""
+        service = self._daemon.shares.get(share_id)
+        peers = self._daemon.peers
+        if (
+            service is not None
+            and device in peers.links
+            and device not in service.sync.peers()
+            and share_id not in peers.paused_shares
+        ):
+            peers.start_share_sync(device, service)
 
     def _cut_off(self, share_id: ShareId, device: DeviceId) -> None:
         service = self._daemon.shares.get(share_id)

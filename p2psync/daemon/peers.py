@@ -269,6 +269,12 @@ class PeerManager:
         code = failures[0].split(":", 1)[0] if failures else "unreachable"
         raise InviteRefusedError(f"could not join through the inviter: {where}", code)
 
+    def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
+        """Start exchanging ``share`` with ``device`` on its live link (it just became
+        a member)."""
+        if self._nursery is not None:
+            self._nursery.start_soon(share.execute, share.peer_up(device))
+
     def adopt(self, channel: PeerChannel) -> None:
         """Run an authenticated channel as this device's link to its peer."""
         assert self._nursery is not None

@@ -82,7 +82,9 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     cli(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-receive")
     cli(alice.home, "share", "member", "remove", share, bob.id)
     wait_for(
-        lambda: bob.id not in share_status(alice, share)["peers_connected"], "bob cut off", CUT_OFF_S
+        lambda: bob.id not in share_status(alice, share)["peers_connected"],
+        "bob cut off",
+        CUT_OFF_S,
     )
     wait_for(lambda: bob.id not in members(carol, share), "the removal at carol")
     wait_for(lambda: bob.id not in share_status(carol, share)["peers_connected"], "carol cut bob")
