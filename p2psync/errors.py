@@ -184,3 +184,20 @@ class UnsafePathError(P2PSyncError, ValueError):
         super().__init__(f"unsafe path {path!r}: {reason}")
         self.path = path
         self.reason = reason
+
+
+# -- invites and membership (DESIGN §7; docs/security.md) --------------------------------
+
+
+class InvalidInviteError(UsageError):
+    """Text that should be an invite code is not one: mistyped (the checksum fails),
+    cut short, too long, or from a newer version. Says which."""
+
+
+class InviteRefusedError(P2PSyncError):
+    """The inviter did not accept our invite proof (unknown, expired or already used
+    code), or could not be reached to check it. ``code`` is the Goodbye code."""
+
+    def __init__(self, message: str, code: str = "bad-invite") -> None:
+        super().__init__(message)
+        self.code = code

@@ -8,7 +8,12 @@ from typing import Any
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
-from p2psync.daemon.configedits import add_member, remove_share, share_from_params
+from p2psync.daemon.configedits import (
+    add_member,
+    remove_member,
+    remove_share,
+    share_from_params,
+)
 from p2psync.ids import ShareId
 
 
@@ -32,6 +37,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     member_add.add_argument("device")
     member_add.add_argument("--mode", default="send-receive", choices=[m.value for m in FolderMode])
     member_add.set_defaults(func=run_member_add)
+    member_remove = member_sub.add_parser("remove", help="remove a device from a share")
+    member_remove.add_argument("share")
+    member_remove.add_argument("device")
+    member_remove.set_defaults(func=run_member_remove)
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
@@ -94,4 +103,10 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
 def run_member_add(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": args.share, "device": args.device, "mode": args.mode}
     ctx.change_config("share.member.add", params, add_member)
+    return 0
+
+
+def run_member_remove(args: argparse.Namespace, ctx: Context) -> int:
+    params = {"share": args.share, "device": args.device}
+    ctx.change_config("share.member.remove", params, remove_member)
     return 0

@@ -16,6 +16,7 @@ from p2psync import __version__
 from p2psync.daemon.configedits import add_member, add_peer, remove_share, share_from_params
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION
+from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError
@@ -41,6 +42,9 @@ class ControlApi:
             "share.add": self._share_add,
             "share.remove": self._share_remove,
             "share.member.add": self._member_add,
+            "share.member.remove": lambda params: member_remove(self._daemon, params),
+            "invite": lambda params: invite(self._daemon, params),
+            "join": lambda params: join(self._daemon, params),
             "peer.add": self._peer_add,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
@@ -97,6 +101,7 @@ class ControlApi:
         return {
             **service.status(),
             "paused": service.config.id in self._daemon.peers.paused_shares,
+            "mode": self._daemon.membership.own_mode(service.config.id),
             "in_sync": share_in_sync(sync),
             "in_sync_pct": share_sync_pct(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)

@@ -66,3 +66,17 @@ def add_peer(config: Config, params: dict[str, Any]) -> Config:
     if address not in addresses:
         addresses = (*addresses, address)
     return config.with_peer(PeerConfig(device, addresses, existing.name if existing else ""))
+
+
+def remove_member(config: Config, params: dict[str, Any]) -> Config:
+    """``share member remove``: a device leaves a share (it keeps its peer entry, for
+    the other shares it may be in)."""
+    share_id = ShareId.parse(str(params.get("share", "")))
+    device = DeviceId.parse(str(params.get("device", "")))
+    share = config.share(share_id)
+    if share is None:
+        raise UsageError(f"no share {share_id}")
+    if share.member(device) is None:
+        raise UsageError(f"device {device.short()} is not a member of share {share_id}")
+    members = tuple(m for m in share.members if m.device_id != device)
+    return config.with_share(replace(share, members=members))

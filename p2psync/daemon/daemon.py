@@ -42,6 +42,7 @@ from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
 from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.home import Home
+from p2psync.daemon.membership import MembershipService
 from p2psync.daemon.peers import PeerManager
 from p2psync.daemon.progress import SyncProgress
 from p2psync.daemon.shares import ShareService
@@ -82,6 +83,8 @@ class Daemon:
         self.peers = PeerManager(
             self.identity, lambda: self.config, lambda: self.shares, self.events
         )
+        self.membership = MembershipService(self)
+        self.peers.membership = self.membership
         self.watcher = DirWatcher()
         self.progress = SyncProgress(lambda: self.shares, self.events)
         self.snapshots = SnapshotWorker()
@@ -111,6 +114,7 @@ class Daemon:
         await nursery.start(self.watcher.run)
         for share in self.config.shares:
             await self._start_share(share)
+        self.membership.config_changed(self.config, self.config)  # offline edits, modes
         await nursery.start(self.peers.run)
         nursery.start_soon(self.peers.serve, listeners)
         nursery.start_soon(self._watch_logs)
@@ -172,11 +176,12 @@ class Daemon:
 
     def _update_config(self, config: Config) -> None:
         save_config(self.home.config_path, config)
-        self.config = config
+        old, self.config = self.config, config
         for service in self.shares.values():
             share = config.share(service.config.id)
             if share is not None:
                 service.config = share
+        self.membership.config_changed(old, config)
 
     def update_config(self, config: Config) -> None:
         """Save ``config`` and apply it to the running shares."""
@@ -185,6 +190,7 @@ class Daemon:
     async def start_share(self, config: ShareConfig) -> None:
         """Start serving a share that was just added to the config."""
         await self._start_share(config)
+        self.membership.apply_policies()
 
     async def stop_share(self, share_id: ShareId) -> None:
         """Stop serving a share (its logs are flushed; files stay on disk)."""

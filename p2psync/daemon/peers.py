@@ -15,14 +15,21 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import trio
 
 from p2psync.config import Config, parse_address
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.penalties import Penalties
+from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import LocalProtocolError, P2PSyncError, RemoteProtocolError
+from p2psync.errors import (
+    InviteRefusedError,
+    LocalProtocolError,
+    P2PSyncError,
+    RemoteProtocolError,
+)
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity
 from p2psync.net.transport import (
@@ -34,7 +41,7 @@ from p2psync.net.transport import (
 )
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
-from p2psync.protocol.messages import SyncMessage, SyncStep2, Update
+from p2psync.protocol.messages import MemberList, PeerMessage, SyncMessage, SyncStep2, Update
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +57,29 @@ FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
 
 
+class MembershipHooks(Protocol):
+    """What the membership service (daemon.membership) needs from connections."""
+
+    def accept_join(self, device: DeviceId, verifier: bytes) -> str | None:
+        """A device proved an invite's secret: None to accept it, or a refusal code."""
+
+    def link_up(self, device: DeviceId, version: int) -> None:
+        """A link is up and its shares started: send it our member maps."""
+
+    def receive(self, device: DeviceId, message: MemberList) -> None:
+        """A member list from ``device``."""
+
+
+Queued = PeerMessage | wire.Ping | wire.Pong
+
+
 @dataclass
 class Link:
     """One authenticated connection and its outgoing queue."""
 
     channel: PeerChannel
-    send: trio.MemorySendChannel[SyncMessage | wire.Ping | wire.Pong]
-    receive: trio.MemoryReceiveChannel[SyncMessage | wire.Ping | wire.Pong]
+    send: trio.MemorySendChannel[Queued]
+    receive: trio.MemoryReceiveChannel[Queued]
     cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
     since: float = field(default_factory=time.time)
     queued_bytes: int = 0
@@ -108,12 +131,15 @@ class PeerManager:
         self.pending: dict[DeviceId, PeerInfo] = {}
         self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
         self.penalties = Penalties()
+        self._pending_rate = PendingRate()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._dialers: set[DeviceId] = set()
         self.paused = False
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
+        self.membership: MembershipHooks | None = None
+        """Set by the composition root; without it joins are refused."""
 
     # -- services ----------------------------------------------------------------
 
@@ -160,15 +186,28 @@ class PeerManager:
                 return
         await self._run_link(channel)
 
-    def _authorize(self, device: DeviceId, name: str, address: str) -> str | None:
+    def _authorize(
+        self, device: DeviceId, name: str, address: str, verifier: bytes | None = None
+    ) -> str | None:
         if device == self.identity.device_id:
             return "self"
         if self.penalties.remaining(device):
             return "backoff"  # it exceeded a limit a moment ago (penalize)
         if self.paused:
             return "paused"
+        if verifier is not None:  # it proved an invite's secret in this session
+            refusal = self.membership.accept_join(device, verifier) if self.membership else None
+            if refusal is not None or self.membership is None:
+                log.warning("join of %s from %s refused: %s", device.short(), address, refusal)
+                return refusal or "bad-invite"
+            self.pending.pop(device, None)
         if not self._is_member_anywhere(device):
-            if device not in self.pending and len(self.pending) < MAX_PENDING_DEVICES:
+            listed = self.pending.get(device)
+            if listed is not None:
+                listed.last_seen = time.time()
+            elif len(self.pending) < MAX_PENDING_DEVICES and self._pending_rate.allow(
+                time.monotonic()
+            ):
                 self.pending[device] = PeerInfo(device, name, address, time.time())
                 self.events.publish(
                     "pending-device", device=str(device), name=name, address=address
@@ -203,6 +242,18 @@ class PeerManager:
             await trio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
 
     async def _dial_once(self, device: DeviceId, addresses: tuple[str, ...]) -> bool:
+        channel, _ = await self._connect(device, addresses)
+        if channel is not None:
+            self.adopt(channel)
+        return channel is not None
+
+    async def _connect(
+        self, device: DeviceId, addresses: tuple[str, ...], join: bytes | None = None
+    ) -> tuple[PeerChannel | None, list[str]]:
+        """An authenticated channel to ``device`` at the first of ``addresses`` that
+        answers (proving the invite secret ``join`` if given), or None and why each
+        address failed (HandshakeError codes as ``code: sentence``)."""
+        failures = []
         for address in addresses:
             host, port = parse_address(address)
             try:
@@ -211,15 +262,45 @@ class PeerManager:
                     channel = await handshake(
                         stream, role=proto.Role.CLIENT, identity=self.identity,
                         device_name=self._config().device_name, expected=device, address=address,
+                        join=join,
                     )  # fmt: skip
             except (OSError, HandshakeError, trio.TooSlowError) as exc:
-                self._info(device).last_error = str(exc)
+                self._info(device).last_error = str(exc) or "timed out"
+                code = exc.code if isinstance(exc, HandshakeError) else "unreachable"
+                failures.append(f"{code}: {address}: {exc or 'timed out'}")
                 log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
                 continue
-            assert self._nursery is not None
-            self._nursery.start_soon(self._run_link, channel)
-            return True
-        return False
+            return channel, failures
+        return None, failures
+
+    async def dial_join(
+        self, device: DeviceId, addresses: tuple[str, ...], secret: bytes
+    ) -> PeerChannel:
+        """An authenticated channel to the inviter ``device``, having proved the
+        invite ``secret`` inside it; start it with ``adopt``. Raises
+        InviteRefusedError: ``bad-invite`` if the inviter refused the proof,
+        ``unreachable`` if no address answered as that device."""
+        channel, failures = await self._connect(device, addresses, join=secret)
+        if channel is not None:
+            return channel
+        if any(f.startswith("bad-invite:") for f in failures):
+            raise InviteRefusedError(
+                "the inviter refused the invite: it is unknown, expired or used already"
+            )
+        where = "; ".join(failures) or "the invite lists no address"
+        code = failures[0].split(":", 1)[0] if failures else "unreachable"
+        raise InviteRefusedError(f"could not join through the inviter: {where}", code)
+
+    def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
+        """Start exchanging ``share`` with ``device`` on its live link (it just became
+        a member)."""
+        if self._nursery is not None:
+            self._nursery.start_soon(share.execute, share.peer_up(device))
+
+    def adopt(self, channel: PeerChannel) -> None:
+        """Run an authenticated channel as this device's link to its peer."""
+        assert self._nursery is not None
+        self._nursery.start_soon(self._run_link, channel)
 
     # -- one connection ----------------------------------------------------------
 
@@ -232,9 +313,7 @@ class PeerManager:
                 return
             existing.cancel.cancel()
             await existing.channel.goodbye("duplicate", "replaced by a newer connection")
-        send, receive = trio.open_memory_channel[SyncMessage | wire.Ping | wire.Pong](
-            SEND_QUEUE_MESSAGES
-        )
+        send, receive = trio.open_memory_channel[Queued](SEND_QUEUE_MESSAGES)
         link = Link(channel, send, receive)
         self.links[device] = link
         info = self._info(device)
@@ -253,6 +332,8 @@ class PeerManager:
                     for share in self._member_shares(device):
                         if share.config.id not in self.paused_shares:
                             await share.execute(share.peer_up(device))
+                    if self.membership is not None:
+                        self.membership.link_up(device, channel.version)
                     await self._receiver(link)
                     if link.farewell is None:
                         nursery.cancel_scope.cancel()
@@ -281,7 +362,7 @@ class PeerManager:
         """The one task writing to this socket; pings when we have been quiet."""
         try:
             while link.farewell is None:
-                message: SyncMessage | wire.Ping | wire.Pong = wire.Ping()
+                message: Queued = wire.Ping()
                 link.waiting = trio.move_on_after(proto.PING_INTERVAL_S)
                 with link.waiting:
                     message = await link.receive.receive()
@@ -317,11 +398,27 @@ class PeerManager:
                     await self._route(device, event.message)
                 case proto.PingReceived():
                     self.send(device, wire.Pong())
+                case proto.DocErrorReceived():
+                    self._doc_error(device, event)
+                case proto.MembersReceived():
+                    if self.membership is not None:
+                        self.membership.receive(device, event.message)
                 case proto.Closed():
                     log.info("peer %s said goodbye: %s", device.short(), event.message)
                     return
                 case _:
                     pass
+
+    def _doc_error(self, device: DeviceId, event: proto.DocErrorReceived) -> None:
+        """The peer could not use (or refuses, e.g. ``receive-only``) our changes to a doc."""
+        error = event.error
+        share = ShareId(error.share_id)
+        log.warning("peer %s refused our changes to doc %s of share %s: %s (%s)",
+                    device.short(), error.guid, share, error.message, error.code)  # fmt: skip
+        self.events.publish(
+            "error", share=str(share), doc=error.guid, device=str(device), code=error.code,
+            message=f"peer {device.short()}: {error.message}",
+        )  # fmt: skip
 
     async def _route(self, device: DeviceId, message: SyncMessage) -> None:
         share = self._shares().get(ShareId(message.share_id))
@@ -341,7 +438,7 @@ class PeerManager:
 
     # -- used by the shares ------------------------------------------------------
 
-    def send(self, device: object, message: SyncMessage | wire.Ping | wire.Pong) -> None:
+    def send(self, device: object, message: Queued) -> None:
         """Queue ``message`` for ``device``; a peer whose queue is full is dropped."""
         assert isinstance(device, DeviceId)
         link = self.links.get(device)
@@ -431,7 +528,7 @@ class PeerManager:
         return info
 
 
-def _payload_bytes(message: SyncMessage | wire.Ping | wire.Pong) -> int:
+def _payload_bytes(message: Queued) -> int:
     """The update bytes ``message`` carries (what can be large), for SEND_QUEUE_BYTES."""
     if isinstance(message, Update):
         return sum(len(update) for update in message.updates)

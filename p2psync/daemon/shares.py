@@ -20,7 +20,7 @@ import trio
 from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
 from p2psync.errors import StorageError, UpdateError
-from p2psync.protocol.messages import SyncMessage
+from p2psync.protocol.messages import DocError, SyncMessage
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
@@ -31,6 +31,7 @@ from p2psync.replica.sync import (
     Reload,
     Send,
     ShareSync,
+    Tell,
 )
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
@@ -41,7 +42,7 @@ from p2psync.storage.writer import LogWriter
 log = logging.getLogger(__name__)
 
 Peer = Hashable
-SendFn = Callable[[Peer, SyncMessage], None]
+SendFn = Callable[[Peer, SyncMessage | DocError], None]
 
 
 class DisconnectFn(Protocol):
@@ -210,7 +211,7 @@ class ShareService:
                     writer = await self._writer(effect.guid)
                     await writer.enqueue(effect.updates)
                     self._maybe_compact(effect.guid, writer)
-                case Send():
+                case Send() | Tell():
                     self._send(effect.peer, effect.message)
                 case Disconnect():
                     self.events.publish("error", share=self.name, message=effect.reason)

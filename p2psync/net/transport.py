@@ -9,6 +9,10 @@ report it, so authentication is split (docs/protocol.md):
   and a signature over a transcript binding both Hello nonces and both certificates,
   so the proof cannot be replayed on another connection or relayed by a third party.
 
+A joining client (``join``: the secret of an invite code) also signs the session's
+join transcript with the key derived from that secret (``net.invitekey``); the server
+checks that proof here and hands ``authorize`` the invite's verifier only if it holds.
+
 ``handshake`` returns a ``PeerChannel`` only once both sides are authenticated; any
 failure raises HandshakeError and no share data has been exchanged.
 """
@@ -26,13 +30,16 @@ from p2psync import __version__
 from p2psync.errors import P2PSyncError, PeerTimeoutError, RemoteProtocolError
 from p2psync.ids import DeviceId
 from p2psync.net.identity import Identity, verify_signature
+from p2psync.net.invitekey import invite_verifier, sign_join, verify_join
 from p2psync.net.rate import RateMeter
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
-from p2psync.protocol.messages import SyncMessage
+from p2psync.protocol.auth import join_transcript
+from p2psync.protocol.messages import JoinProof, PeerMessage
 
 ALPN_PROTOCOL = "p2psync/1"
-Authorize = Callable[[DeviceId, str, str], str | None]
+Authorize = Callable[[DeviceId, str, str, bytes | None], str | None]
+"""(device, name, address, verified invite verifier or None) → None or a refusal code."""
 RECEIVE_BYTES = 65536
 GOODBYE_TIMEOUT_S = 2.0
 LINGER_TIMEOUT_S = 1.0
@@ -85,7 +92,7 @@ class PeerChannel:
     rate_in: RateMeter = field(default_factory=RateMeter)
     rate_out: RateMeter = field(default_factory=RateMeter)
 
-    async def send(self, message: SyncMessage | wire.Ping | wire.Pong) -> None:
+    async def send(self, message: PeerMessage | wire.Ping | wire.Pong) -> None:
         data = self.conn.send(message)
         self.bytes_out += len(data)
         self.rate_out.add(len(data))
@@ -137,12 +144,15 @@ async def handshake(
     expected: DeviceId | None = None,
     authorize: Authorize | None = None,
     address: str = "",
+    join: bytes | None = None,
 ) -> PeerChannel:
     """TLS, Hello and authentication. The caller bounds it with a deadline.
 
-    ``expected`` (client) is the device we dialed. ``authorize`` (server) is called
-    with the proven device ID, its name and address, and returns None to accept or a
-    Goodbye code to refuse (unknown device, ourselves...). Raises HandshakeError.
+    ``expected`` (client) is the device we dialed; ``join`` (client) the secret of the
+    invite we prove. ``authorize`` (server) is called with the proven device ID, its
+    name and address, and the verifier of an invite whose proof holds in this session
+    (None without one), and returns None to accept or a Goodbye code to refuse
+    (unknown device, ourselves, ``bad-invite``...). Raises HandshakeError.
     """
     context = client_context() if role is proto.Role.CLIENT else server_context(identity)
     tls = trio.SSLStream(stream, context, server_side=role is proto.Role.SERVER)
@@ -150,7 +160,7 @@ async def handshake(
     try:
         await tls.do_handshake()
         if role is proto.Role.CLIENT:
-            return await _client_side(tls, conn, identity, expected, address)
+            return await _client_side(tls, conn, identity, expected, address, join=join)
         return await _server_side(tls, conn, identity, authorize, address)
     except RemoteProtocolError as exc:
         await _close_quietly(tls, conn, exc.code, str(exc))
@@ -187,6 +197,8 @@ async def _client_side(
     identity: Identity,
     expected: DeviceId | None,
     address: str,
+    *,
+    join: bytes | None,
 ) -> PeerChannel:
     server_cert = tls.getpeercert(binary_form=True)
     if server_cert is None:
@@ -197,7 +209,10 @@ async def _client_side(
         raise HandshakeError(message, "wrong-device")
     channel = await _exchange_hellos(tls, conn, server_id, address)
     transcript = conn.transcript(server_cert, identity.cert_der)
-    await tls.send_all(conn.send_auth(identity.cert_der, identity.sign(transcript)))
+    proof = None
+    if join is not None:
+        proof = JoinProof(invite_verifier(join), sign_join(join, join_transcript(transcript)))
+    await tls.send_all(conn.send_auth(identity.cert_der, identity.sign(transcript), join=proof))
     event = await channel.next_event()
     if isinstance(event, proto.Closed):
         raise HandshakeError(f"refused by the peer: {event.message}", event.code)
@@ -222,7 +237,15 @@ async def _server_side(
         await tls.send_all(conn.reject("bad-proof", "the proof of identity is invalid"))
         raise HandshakeError("the client's proof of identity is invalid", "bad-proof")
     channel.device_id = DeviceId.from_certificate_der(event.certificate)
-    refusal = authorize(channel.device_id, channel.device_name, address) if authorize else None
+    verifier = None
+    if event.join is not None:
+        if not verify_join(event.join.verifier, join_transcript(transcript), event.join.proof):
+            await tls.send_all(conn.reject("bad-invite", "the invite proof is invalid"))
+            raise HandshakeError("the client's invite proof is invalid", "bad-invite")
+        verifier = event.join.verifier
+    refusal = None
+    if authorize is not None:
+        refusal = authorize(channel.device_id, channel.device_name, address, verifier)
     if refusal is not None:
         await tls.send_all(conn.close(refusal, "not accepted by this device"))
         raise HandshakeError(f"refused device {channel.device_id.short()}: {refusal}", refusal)

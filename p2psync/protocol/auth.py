@@ -31,3 +31,14 @@ def auth_transcript(
         hashlib.sha256(server_certificate).digest(),
         hashlib.sha256(client_certificate).digest(),
     ))  # fmt: skip
+
+
+JOIN_CONTEXT = b"p2psync-join-v1"
+"""Domain separation of the join proof (``net.invitekey``) from the identity proof."""
+
+
+def join_transcript(auth: bytes) -> bytes:
+    """What a joiner signs with the key of its invite secret: JOIN_CONTEXT | the auth
+    transcript of this session (both nonces, both certificates). Bound to the session
+    exactly like the identity proof: not replayable, useless to a man in the middle."""
+    return JOIN_CONTEXT + auth

@@ -36,6 +36,7 @@ from p2psync.protocol.events import (
     Established,
     Event,
     HelloReceived,
+    MembersReceived,
     MessageReceived,
     NeedData,
     PingReceived,
@@ -52,6 +53,8 @@ from p2psync.protocol.messages import (
     Hello,
     Index,
     IndexRequest,
+    JoinProof,
+    MemberList,
     Message,
     Ping,
     Pong,
@@ -80,6 +83,7 @@ __all__ = [
     "Established",
     "Event",
     "HelloReceived",
+    "MembersReceived",
     "MessageReceived",
     "NeedData",
     "PingReceived",
@@ -88,7 +92,7 @@ __all__ = [
     "State",
 ]
 
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
 """The protocol versions this implementation speaks."""
 HANDSHAKE_TIMEOUT_S = 20.0
 """From the Connection's creation to ESTABLISHED."""
@@ -136,7 +140,7 @@ class _Dir(enum.Enum):
 _TERMINAL = frozenset((State.CLOSED, State.ERROR))
 _LIVE = [state for state in State if state not in _TERMINAL]
 _ESTABLISHED_TYPES: tuple[type[Message], ...] = (
-    IndexRequest, Index, SyncStep1, SyncStep2, Update, DocError, Ping, Pong,
+    IndexRequest, Index, SyncStep1, SyncStep2, Update, DocError, Ping, Pong, MemberList,
 )  # fmt: skip
 
 # The whole protocol order: (role, state, direction, message type) -> next state.
@@ -210,9 +214,17 @@ class Connection:
         """Our Hello: the first frame each side sends."""
         return self.send(self.our_hello, now=now)
 
-    def send_auth(self, certificate: bytes, signature: bytes, *, now: float | None = None) -> bytes:
-        """(Client) our certificate and our signature over ``transcript``."""
-        return self.send(Auth(certificate, signature), now=now)
+    def send_auth(
+        self,
+        certificate: bytes,
+        signature: bytes,
+        *,
+        join: JoinProof | None = None,
+        now: float | None = None,
+    ) -> bytes:
+        """(Client) our certificate and our signature over ``transcript``, and the
+        proof of an invite secret when we join a share."""
+        return self.send(Auth(certificate, signature, join), now=now)
 
     def accept(self, *, now: float | None = None) -> bytes:
         """(Server) accept the client's proof (AuthOk); the connection is ESTABLISHED."""
@@ -344,7 +356,9 @@ class Connection:
                 transcript = None
                 if self.certificate is not None:
                     transcript = self.transcript(self.certificate, message.certificate)
-                return AuthRequested(message.certificate, message.signature, transcript)
+                return AuthRequested(
+                    message.certificate, message.signature, transcript, message.join
+                )
             case AuthOk():
                 return Established()
             case Goodbye():
@@ -355,6 +369,8 @@ class Connection:
                 return PongReceived()
             case DocError():
                 return DocErrorReceived(message)
+            case MemberList():
+                return MembersReceived(message)
             case _:
                 return MessageReceived(message)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from p2psync.protocol.messages import DocError, Hello, SyncMessage
+from p2psync.protocol.messages import DocError, Hello, JoinProof, MemberList, SyncMessage
 
 EOF_CODE = "eof"
 """The ``code`` of the Closed event for a stream that ended without a Goodbye."""
@@ -41,12 +41,15 @@ class AuthRequested:
     then call ``Connection.accept()`` or ``Connection.reject(code, message)``.
 
     ``transcript`` is None only if the Connection was made without its own
-    ``certificate``; build it with ``Connection.transcript`` then.
+    ``certificate``; build it with ``Connection.transcript`` then. ``join`` is the
+    proof of an invite secret a joining client adds (verify it over
+    ``auth.join_transcript(transcript)``).
     """
 
     certificate: bytes
     signature: bytes
     transcript: bytes | None = None
+    join: JoinProof | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,14 @@ class MessageReceived:
     """A sync message from the authenticated peer, for the sync engine."""
 
     message: SyncMessage
+
+
+@dataclass(frozen=True, slots=True)
+class MembersReceived:
+    """A share's member list from the authenticated peer, for the daemon's membership
+    service (it decides whether that peer may change the members)."""
+
+    message: MemberList
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,7 @@ Event = (
     | AuthRequested
     | Established
     | MessageReceived
+    | MembersReceived
     | DocErrorReceived
     | PingReceived
     | PongReceived

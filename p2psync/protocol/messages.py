@@ -7,6 +7,7 @@ reads them; nothing here knows how they are encoded. ``docs/protocol.md`` is the
 - Handshake and control: Hello, Auth, AuthOk, Ping, Pong, Goodbye.
 - Sync, after authentication: IndexRequest, Index, SyncStep1, SyncStep2, Update
   (``SyncMessage``, what the sync engine consumes) and DocError (a report about one doc).
+- Membership: JoinProof (inside an Auth) and MemberList (a share's member map).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ MAX_SIGNATURE_BYTES = 512
 MAX_INDEX_ENTRIES = 1000
 """Docs per Index frame; a longer index is sent as several frames (``more``)."""
 MAX_UPDATES_PER_FRAME = 10_000
+DEVICE_ID_BYTES = 32
+JOIN_VERIFIER_BYTES = 32
+JOIN_PROOF_BYTES = 64
+MAX_MEMBER_ENTRIES = 1000
+"""Entries per MemberList frame (and members per share, see replica.membership)."""
+MEMBER_MODES = ("send-receive", "receive-only", "send-only", "removed")
+"""The modes a MemberList entry may carry; ``removed`` is a removal."""
 MAX_SEQUENCE = 2**63 - 1
 """Sequence numbers are unsigned and fit in a signed 64-bit integer."""
 
@@ -58,12 +66,23 @@ class Hello:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinProof:
+    """(Inside an Auth) the client knows the secret of an invite: ``verifier`` names
+    the invite (the public key derived from its secret), ``proof`` is the signature of
+    ``auth.join_transcript`` with the matching private key."""
+
+    verifier: bytes
+    proof: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Auth:
     """(Client → server) the client's certificate (DER) and its signature over the
-    transcript (``auth.auth_transcript``)."""
+    transcript (``auth.auth_transcript``); a joining client adds its ``join`` proof."""
 
     certificate: bytes
     signature: bytes
+    join: JoinProof | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +190,32 @@ class DocError:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemberEntry:
+    """One device in a share's member map: its ``mode`` (one of MEMBER_MODES) as set
+    by the device ``setter`` at logical time ``clock``; the highest (clock, setter)
+    wins (replica.membership)."""
+
+    device: bytes
+    mode: str
+    clock: int
+    setter: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    """Some entries of the sender's member map of share ``share_id``."""
+
+    share_id: bytes
+    entries: tuple[MemberEntry, ...]
+
+
 SyncMessage = IndexRequest | Index | SyncStep1 | SyncStep2 | Update
 """The messages the sync engine consumes (delivered as ``MessageReceived``)."""
 DocMessage = SyncStep1 | SyncStep2 | Update | DocError
 """The frames about one doc: each carries its share ID and doc guid."""
 ControlMessage = Hello | Auth | AuthOk | Ping | Pong | Goodbye
-Message = ControlMessage | SyncMessage | DocError
+PeerMessage = SyncMessage | DocError | MemberList
+"""What the daemon queues for an authenticated peer, besides pings."""
+Message = ControlMessage | SyncMessage | DocError | MemberList
 """Every frame type of the protocol."""

@@ -14,11 +14,15 @@ from typing import Any
 
 from p2psync.errors import MalformedMessageError
 from p2psync.protocol.messages import (
+    DEVICE_ID_BYTES,
     INDEX_ID_BYTES,
+    JOIN_PROOF_BYTES,
+    JOIN_VERIFIER_BYTES,
     MAGIC,
     MAX_CERT_BYTES,
     MAX_GUID_BYTES,
     MAX_INDEX_ENTRIES,
+    MAX_MEMBER_ENTRIES,
     MAX_NAME_CHARS,
     MAX_PROTOCOL_VERSION,
     MAX_SEQUENCE,
@@ -26,6 +30,7 @@ from p2psync.protocol.messages import (
     MAX_TEXT_CHARS,
     MAX_UPDATES_PER_FRAME,
     MAX_VERSIONS,
+    MEMBER_MODES,
     NONCE_BYTES,
     SHARE_ID_BYTES,
     Auth,
@@ -36,6 +41,9 @@ from p2psync.protocol.messages import (
     Index,
     IndexEntry,
     IndexRequest,
+    JoinProof,
+    MemberEntry,
+    MemberList,
     Message,
     Ping,
     Pong,
@@ -88,7 +96,11 @@ def encode(message: Message) -> dict[str, Any]:
                     "name": message.device_name, "client": message.client_version,
                     "nonce": message.nonce}  # fmt: skip
         case Auth():
-            return {"t": "auth", "cert": message.certificate, "sig": message.signature}
+            auth: dict[str, Any] = {"t": "auth", "cert": message.certificate,
+                                    "sig": message.signature}  # fmt: skip
+            if message.join is not None:
+                auth["join"] = [message.join.verifier, message.join.proof]
+            return auth
         case AuthOk():
             return {"t": "auth-ok"}
         case Ping():
@@ -104,8 +116,11 @@ def encode(message: Message) -> dict[str, Any]:
             return _encode_sync(message)
 
 
-def _encode_sync(message: SyncMessage | DocError) -> dict[str, Any]:
+def _encode_sync(message: SyncMessage | DocError | MemberList) -> dict[str, Any]:
     match message:
+        case MemberList():
+            entries = [[e.device, e.mode, e.clock, e.setter] for e in message.entries]
+            return {"t": "mem", "s": message.share_id, "m": entries}
         case IndexRequest():
             return {"t": "ireq", "s": message.share_id, "i": message.index_id,
                     "since": message.since}  # fmt: skip
@@ -235,9 +250,40 @@ def _hello(f: _Fields) -> Hello:
 
 
 def _auth(f: _Fields) -> Auth:
+    join = None
+    if "join" in f.body:
+        item = f.array("join", 2)
+        if (
+            len(item) != 2
+            or not isinstance(item[0], bytes)
+            or len(item[0]) != JOIN_VERIFIER_BYTES
+            or not isinstance(item[1], bytes)
+            or len(item[1]) != JOIN_PROOF_BYTES
+        ):
+            raise f.bad("join", f"must be [verifier bin({JOIN_VERIFIER_BYTES}), "
+                        f"proof bin({JOIN_PROOF_BYTES})]")  # fmt: skip
+        join = JoinProof(item[0], item[1])
     return Auth(
-        f.blob("cert", max_size=MAX_CERT_BYTES), f.blob("sig", max_size=MAX_SIGNATURE_BYTES)
+        f.blob("cert", max_size=MAX_CERT_BYTES), f.blob("sig", max_size=MAX_SIGNATURE_BYTES), join
     )
+
+
+def _member_list(f: _Fields) -> MemberList:
+    return MemberList(f.share(), tuple(_member(f, i) for i in f.array("m", MAX_MEMBER_ENTRIES)))
+
+
+def _member(f: _Fields, item: Any) -> MemberEntry:
+    if not isinstance(item, list) or len(item) != 4:
+        raise f.bad("m", "entries must be [device, mode, clock, setter]")
+    device, mode, clock, setter = item
+    for value in (device, setter):
+        if not isinstance(value, bytes) or len(value) != DEVICE_ID_BYTES:
+            raise f.bad("m", f"entry devices must have {DEVICE_ID_BYTES} bytes")
+    if mode not in MEMBER_MODES:
+        raise f.bad("m", f"entry mode must be one of {', '.join(MEMBER_MODES)}")
+    if not _is_uint(clock, MAX_SEQUENCE):
+        raise f.bad("m", f"entry clock must be in 0..{MAX_SEQUENCE}")
+    return MemberEntry(device, mode, clock, setter)
 
 
 def _goodbye(f: _Fields) -> Goodbye:
@@ -309,6 +355,7 @@ _DECODERS: dict[str, tuple[type[Message], Callable[[_Fields], Message]]] = {
     "s2": (SyncStep2, _sync_step2),
     "upd": (Update, _update),
     "derr": (DocError, _doc_error),
+    "mem": (MemberList, _member_list),
 }
 TYPE_NAMES: dict[type[Message], str] = {kind: name for name, (kind, _) in _DECODERS.items()}
 """The ``t`` value of each message class."""

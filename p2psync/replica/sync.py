@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from p2psync.errors import UpdateError
 from p2psync.protocol.messages import (
     EMPTY_STATE_VECTOR,
+    DocError,
     Index,
     IndexRequest,
     SyncMessage,
@@ -30,6 +31,7 @@ from p2psync.protocol.messages import (
 from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,14 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class Tell:
+    """Send ``peer`` a DocError: we do not use its frames about one doc (modes)."""
+
+    peer: Peer
+    message: DocError
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnect:
     """Drop ``peer``: it sent something that is not a valid update or state vector.
     With ``penalty`` it exceeded a limit and is kept out for a while."""
@@ -91,7 +101,7 @@ class Quarantine:
     reason: str
 
 
-Effect = Persist | Send | Disconnect | Reload | Quarantine
+Effect = Persist | Send | Tell | Disconnect | Reload | Quarantine
 
 
 @dataclass
@@ -106,6 +116,8 @@ class _PeerState:
     new_docs: int = 0
     """Docs this connection created without our asking (live updates of unknown docs)."""
     dropped_new_docs: int = 0
+    refused: set[str] = field(default_factory=set)
+    """Docs whose changes we told this (receive-only) peer we refuse."""
 
 
 @dataclass
@@ -125,6 +137,8 @@ class ShareSync:
         self.replica = replica
         self._peers: dict[Peer, _PeerState] = {}
         self._remembered: dict[Peer, _Remembered] = {}
+        self.policy = MemberPolicy()
+        """Members' modes (replica.membership): set by the daemon's membership service."""
 
     @property
     def share_id(self) -> bytes:
@@ -182,6 +196,8 @@ class ShareSync:
                     raise _RejectedError(str(exc)) from None
                 return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
             case SyncStep2() | Update():
+                if not self.policy.takes_from(peer):
+                    return self._refuse(peer, state, message.guid)
                 asked = message.guid in state.requested
                 if not asked and not self._may_create(state, message):
                     return []
@@ -226,6 +242,8 @@ class ShareSync:
             if seen is not None and seen[0] >= entry.sequence:
                 continue  # an older entry arriving late
             state.versions[entry.guid] = (entry.sequence, entry.version)
+            if not self.policy.takes_from(peer):
+                continue  # its changes are not ours to take (modes): never ask for them
             doc = self.replica.get(entry.guid)
             ours = doc.version() if doc else None
             if entry.guid in state.requested or (
@@ -315,12 +333,13 @@ class ShareSync:
             return False
         if state.sent_sequence < self.replica.max_sequence:
             return False
-        if set(state.versions) - set(self.replica.guids()):
+        if set(state.versions) - set(self.replica.guids()) and self.policy.takes_from(peer):
             return False
         for guid in self.replica.guids():
             doc = self.replica.get(guid)
             seen = state.versions.get(guid)
-            if doc is None or seen is None or seen[1] != doc.version():
+            ours = doc.version() if doc is not None else None
+            if not self.policy.in_sync(peer, ours, seen[1] if seen is not None else None):
                 return False
         return True
 
@@ -407,8 +426,18 @@ class ShareSync:
             raise _RejectedError(str(applied.error), effects, reload, penalty=doc.poisoned)
         return effects
 
+    def _refuse(self, peer: Peer, state: _PeerState, guid: str) -> list[Effect]:
+        """Changes from a peer whose changes we do not take (modes): dropped; a
+        receive-only peer is told so, once per doc and connection."""
+        state.requested.discard(guid)
+        if not self.policy.refuses(peer) or guid in state.refused:
+            return []
+        state.refused.add(guid)
+        message = "you are a receive-only member: your changes are not applied or forwarded"
+        return [Tell(peer, DocError(self.share_id, guid, "receive-only", message))]
+
     def _flood(self, guid: str, updates: list[bytes], *, source: Peer | None) -> list[Effect]:
-        peers = [peer for peer in self._peers if peer != source]
+        peers = [p for p in self._peers if p != source and self.policy.sends_to(p)]
         if not peers:
             return []
         return [

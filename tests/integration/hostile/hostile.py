@@ -27,7 +27,7 @@ from p2psync.net.transport import HandshakeError, PeerChannel, client_context, h
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.frames import encode_frame
-from p2psync.protocol.messages import Message, SyncMessage
+from p2psync.protocol.messages import JoinProof, Message, SyncMessage
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 CONNECT_TIMEOUT_S = 20.0
@@ -208,11 +208,18 @@ Prove = Callable[[bytes], tuple[bytes, bytes]]
 """Given the transcript to sign, the (certificate, signature) a raw client sends."""
 
 
-def raw_session(address: str, prove: Prove, *, after_auth: bytes = b"") -> RawOutcome:
+def raw_session(
+    address: str,
+    prove: Prove,
+    *,
+    after_auth: bytes = b"",
+    join: Callable[[bytes], JoinProof] | None = None,
+) -> RawOutcome:
     """Connect with TLS (no pinning), exchange Hellos with the product's state machine,
     send the Auth that ``prove`` makes of the transcript, then ``after_auth`` at once
     (without waiting for AuthOk), and collect what the daemon says until it closes or
-    goes quiet. The server certificate is whatever the daemon presents."""
+    goes quiet. The server certificate is whatever the daemon presents. ``join`` makes
+    the Auth's invite proof from the transcript."""
 
     async def main() -> RawOutcome:
         host, port = parse_address(address)
@@ -233,7 +240,9 @@ def raw_session(address: str, prove: Prove, *, after_auth: bytes = b"") -> RawOu
                 certificate, _ = prove(b"")
                 outcome.transcript = conn.transcript(server_cert, certificate)
                 certificate, signature = prove(outcome.transcript)
-                await tls.send_all(conn.send_auth(certificate, signature) + after_auth)
+                proof = join(outcome.transcript) if join is not None else None
+                auth = conn.send_auth(certificate, signature, join=proof)
+                await tls.send_all(auth + after_auth)
             with trio.move_on_after(2.0):
                 while not isinstance(events[-1], proto.Closed):
                     events.append(await channel.next_event())

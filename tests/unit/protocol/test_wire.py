@@ -21,6 +21,9 @@ from p2psync.protocol.messages import (
     Index,
     IndexEntry,
     IndexRequest,
+    JoinProof,
+    MemberEntry,
+    MemberList,
     Message,
     Ping,
     Pong,
@@ -62,6 +65,15 @@ EXAMPLES: list[Message] = [
     SyncStep2(SHARE, "doc", b"\x00\x00"),
     Update(SHARE, "doc", [b"\x01", b""]),
     DocError(SHARE, "doc", "bad-update", "not a Yjs v1 update"),
+    Auth(b"cert", b"sig", JoinProof(b"\x04" * 32, b"\x05" * 64)),
+    MemberList(SHARE, ()),
+    MemberList(
+        SHARE,
+        (
+            MemberEntry(b"\x06" * 32, "receive-only", 2**63 - 1, b"\x07" * 32),
+            MemberEntry(b"\x08" * 32, "removed", 0, b"\x06" * 32),
+        ),
+    ),
 ]
 
 

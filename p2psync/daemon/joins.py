@@ -1,0 +1,97 @@
+"""The control API's invite and join methods (docs/control-api.md).
+
+``invite`` records an invite for one of our shares and returns its code. ``join``
+reads a code, dials the inviter (pinning its device ID) and proves the code's secret
+inside that session; only once the inviter accepted it does the share appear here, at
+the given path, with the inviter as its member, and the link start syncing it. A
+refused or unreachable join changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from p2psync.config import Member, PeerConfig
+from p2psync.daemon.configedits import remove_member, share_from_params
+from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
+from p2psync.errors import ControlError, UsageError
+from p2psync.ids import ShareId
+from p2psync.invitecode import parse_invite
+
+if TYPE_CHECKING:
+    from p2psync.daemon.daemon import Daemon
+
+
+async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+    """``invite``: params ``share``, optional ``expires_s`` (lifetime, default one day)
+    and ``addresses`` (default: where this daemon listens)."""
+    share_id = ShareId.parse(str(params.get("share", "")))
+    if daemon.config.share(share_id) is None:
+        raise ControlError(f"this device has no share {share_id}", "not-found")
+    ttl = params.get("expires_s", DEFAULT_INVITE_TTL_S)
+    addresses = params.get("addresses") or invite_addresses(daemon.listen_address)
+    if not isinstance(ttl, int) or isinstance(ttl, bool):
+        raise ControlError("expires_s must be a whole number of seconds", "bad-request")
+    if not isinstance(addresses, list | tuple) or not all(isinstance(a, str) for a in addresses):
+        raise ControlError("addresses must be a list of HOST:PORT strings", "bad-request")
+    code = make_invite(
+        daemon.membership.invites, share_id=share_id, inviter=daemon.identity.device_id,
+        addresses=tuple(addresses), ttl_s=ttl, now=time.time(),
+    )  # fmt: skip
+    return invite_result(code)
+
+
+def invite_result(code: Any) -> dict[str, Any]:
+    """The JSON result of an invite (the CLI prints the same without a daemon)."""
+    return {
+        "code": str(code),
+        "share": str(code.share_id),
+        "inviter": str(code.inviter),
+        "addresses": list(code.addresses),
+        "expires": code.expires,
+    }
+
+
+async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+    """``join``: params ``code`` and ``path``. Raises InvalidInviteError (a mistyped
+    code), UsageError (expired, our own, share or path already here) or
+    InviteRefusedError (refused, unreachable)."""
+    code = parse_invite(str(params.get("code", "")))
+    if code.expired(time.time()):
+        raise UsageError("this invite code has expired: ask for a new one")
+    if code.inviter == daemon.identity.device_id:
+        raise UsageError("this invite code was made by this device")
+    share = share_from_params({"path": params.get("path", ""), "id": str(code.share_id)},
+                              daemon.config)  # fmt: skip
+    channel = await daemon.peers.dial_join(code.inviter, code.addresses, code.secret)
+    try:
+        config = daemon.config.with_share(replace(share, members=(Member(code.inviter),)))
+        known = config.peer(code.inviter)
+        addresses = (*(known.addresses if known else ()), *code.addresses)
+        config = config.with_peer(PeerConfig(
+            code.inviter, tuple(dict.fromkeys(addresses)), known.name if known else ""
+        ))  # fmt: skip
+        daemon.update_config(config)
+        joined = config.share(share.id)
+        assert joined is not None
+        await daemon.start_share(joined)
+    except BaseException:
+        with contextlib.suppress(Exception), trio.CancelScope(shield=True):
+            await channel.goodbye("error", "the join could not be completed here")
+        raise
+    daemon.peers.adopt(channel)
+    daemon.peers.refresh_dialers()
+    daemon.events.publish("joined", share=str(share.id), inviter=str(code.inviter))
+    return {"share": str(share.id), "path": str(share.path), "inviter": str(code.inviter)}
+
+
+async def member_remove(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+    """``share.member.remove``: params ``share`` and ``device``; the device is cut off
+    from the share at once (daemon.membership)."""
+    daemon.update_config(remove_member(daemon.config, params))
+    return {"ok": True}

@@ -1,0 +1,217 @@
+"""Membership at run time: invites accepted, member maps exchanged, modes enforced.
+
+The one place that turns membership events into config changes and back
+(docs/security.md, *Membership*):
+
+- a joiner that proved an invite's secret (net.transport) is added as a member of
+  the invite's share, and the invite is consumed (daemon.invites);
+- each share's member map (replica.membership.MemberMap, ``state/members/<share>.json``)
+  follows the local config: every config change is reconciled into it, and a changed
+  map is sent to the share's connected members (MemberList, protocol version 2);
+- a MemberList from a send-receive member is merged, and what changed becomes the
+  local config (new members accepted, removed ones dropped);
+- a member dropped from a share is cut off at once: the share forgets the peer and the
+  link is closed (it reconnects for its other shares, if any);
+- each running share's sync engine gets the members' modes (``MemberPolicy``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
+from p2psync.daemon.invites import InviteStore
+from p2psync.errors import P2PSyncError
+from p2psync.ids import DeviceId, ShareId
+from p2psync.protocol.messages import MemberList
+from p2psync.replica.membership import REMOVED, MemberMap, MemberPolicy, may_change_members
+from p2psync.storage.fileops import write_file_atomically
+
+if TYPE_CHECKING:
+    from p2psync.daemon.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+MEMBER_LISTS_VERSION = 2
+"""The lowest protocol version whose peers understand MemberList frames."""
+MAX_MAP_FILE_BYTES = 1024 * 1024
+
+
+class MembershipService:
+    """Membership of every share of one daemon (see the module docstring)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+        self._us = daemon.identity.device_id
+        self.invites = InviteStore(daemon.home.state_dir)
+        self._dir = daemon.home.state_dir / "members"
+        self._maps: dict[ShareId, MemberMap] = {}
+
+    # -- config <-> maps ---------------------------------------------------------
+
+    def config_changed(self, old: Config, new: Config) -> None:
+        """After every config change: reconcile the maps, send the changed ones, cut
+        off removed members, and give each share its members' modes."""
+        for share in new.shares:
+            member_map = self._map(share.id)
+            if member_map.reconcile(_configured(share), us=self._us.digest, seed=False):
+                self._save(share.id, member_map)
+                self._broadcast(share)
+        for share in old.shares:
+            now = new.share(share.id)
+            for member in share.members:
+                if now is None or now.member(member.device_id) is None:
+                    self._cut_off(share.id, member.device_id)
+        self.apply_policies()
+        for share in new.shares:
+            before = old.share(share.id)
+            for member in share.members:
+                if before is not None and before.member(member.device_id) is None:
+                    self._bring_up(share.id, member.device_id)
+
+    def apply_policies(self) -> None:
+        """Give every running share's sync engine the current modes."""
+        for share_id, service in self._daemon.shares.items():
+            service.sync.policy = MemberPolicy(
+                FolderMode(self.own_mode(share_id)),
+                {m.device_id: m.mode for m in service.config.members},
+            )
+
+    def own_mode(self, share_id: ShareId) -> str:
+        """Our mode in ``share_id`` as the other members set it (send-receive by default)."""
+        own = self._map(share_id).mode_of(self._us.digest)
+        return own if own not in (None, REMOVED) else FolderMode.SEND_RECEIVE.value
+
+    def _bring_up(self, share_id: ShareId, device: DeviceId) -> None:
+        """A new member already connected (for another share): sync this one on the
+        same link now, rather than at its next connection."""
+        service = self._daemon.shares.get(share_id)
+        peers = self._daemon.peers
+        if (
+            service is not None
+            and device in peers.links
+            and device not in service.sync.peers()
+            and share_id not in peers.paused_shares
+        ):
+            peers.start_share_sync(device, service)
+
+    def _cut_off(self, share_id: ShareId, device: DeviceId) -> None:
+        service = self._daemon.shares.get(share_id)
+        if service is not None and device in service.sync.peers():
+            service.peer_down(device)  # nothing more of the share is queued for it
+            self._daemon.peers.disconnect(device, f"removed from share {share_id}")
+            log.info("peer %s removed from share %s: cut off", device.short(), share_id)
+
+    # -- peers -------------------------------------------------------------------
+
+    def accept_join(self, device: DeviceId, verifier: bytes) -> str | None:
+        """``device`` proved the secret of the invite ``verifier`` names: consume the
+        invite and make it a send-receive member of its share. None to accept it,
+        ``bad-invite`` if the invite is unknown, used or expired (or its share gone)."""
+        try:
+            share_id = self.invites.consume(verifier, now=time.time())
+        except P2PSyncError as exc:
+            log.error("cannot check an invite: %s", exc)
+            return "bad-invite"
+        d = self._daemon
+        share = d.config.share(share_id) if share_id is not None else None
+        if share is None:
+            return "bad-invite"
+        members = tuple(m for m in share.members if m.device_id != device)
+        config = d.config.with_share(replace(share, members=(*members, Member(device))))
+        if config.peer(device) is None:
+            config = config.with_peer(PeerConfig(device))
+        d.update_config(config)
+        log.info("device %s joined share %s with an invite", device.short(), share_id)
+        d.events.publish("member-joined", share=str(share_id), device=str(device))
+        return None
+
+    def link_up(self, device: DeviceId, version: int) -> None:
+        """A link is up: send it the map of every share it is a member of."""
+        if version < MEMBER_LISTS_VERSION:
+            return
+        for share in self._daemon.config.shares:
+            if share.member(device) is not None:
+                self._send_map(device, share.id)
+
+    def receive(self, device: DeviceId, message: MemberList) -> None:
+        """Merge a member list from a send-receive member of its share; anything else
+        is ignored (logged): a receive-only member or a non-member adds no one."""
+        d = self._daemon
+        share = d.config.share(ShareId(message.share_id))
+        member = share.member(device) if share is not None else None
+        if share is None or not may_change_members(member.mode if member else None):
+            log.warning("ignored a member list of share %s from %s: not a send-receive member",
+                        ShareId(message.share_id), device.short())  # fmt: skip
+            return
+        member_map = self._map(share.id)
+        if not member_map.merge(message.entries):
+            return
+        self._save(share.id, member_map)
+        log.info("share %s: member list changed by %s", share.id, device.short())
+        d.update_config(self._config_from_map(d.config, share, member_map))
+        self._broadcast(share)
+
+    def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
+        members = member_map.members(exclude=self._us.digest)
+        config = config.with_share(replace(share, members=tuple(
+            Member(DeviceId(device), mode) for device, mode in sorted(members.items())
+        )))  # fmt: skip
+        for device in members:
+            if config.peer(DeviceId(device)) is None:
+                config = config.with_peer(PeerConfig(DeviceId(device)))
+                self._daemon.peers.pending.pop(DeviceId(device), None)
+        return config
+
+    def _broadcast(self, share: ShareConfig) -> None:
+        for device, link in list(self._daemon.peers.links.items()):
+            if share.member(device) is not None and link.channel.version >= MEMBER_LISTS_VERSION:
+                self._send_map(device, share.id)
+
+    def _send_map(self, device: DeviceId, share_id: ShareId) -> None:
+        member_map = self._map(share_id)
+        self._daemon.peers.send(device, MemberList(share_id.raw, member_map.to_entries()))
+
+    # -- files -------------------------------------------------------------------
+
+    def _path(self, share_id: ShareId) -> Path:
+        return self._dir / f"{share_id}.json"
+
+    def _map(self, share_id: ShareId) -> MemberMap:
+        """The map of ``share_id``: held, read from its file, or (none yet: a new share,
+        a joined one, or a config from before member maps) seeded from the config."""
+        held = self._maps.get(share_id)
+        if held is not None:
+            return held
+        try:
+            with self._path(share_id).open("rb") as f:
+                doc = json.loads(f.read(MAX_MAP_FILE_BYTES))
+            member_map = MemberMap.from_json(doc["members"])
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.error("share %s: member map unreadable (%s); seeded from the config",
+                          share_id, exc)  # fmt: skip
+            member_map = MemberMap()
+            share = self._daemon.config.share(share_id)
+            if share is not None:
+                member_map.reconcile(_configured(share), us=self._us.digest, seed=True)
+            self._save(share_id, member_map)
+        self._maps[share_id] = member_map
+        return member_map
+
+    def _save(self, share_id: ShareId, member_map: MemberMap) -> None:
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = json.dumps({"version": 1, "members": member_map.to_json()}).encode()
+        try:
+            write_file_atomically(self._path(share_id), data, mode=0o600)
+        except OSError as exc:
+            log.error("share %s: cannot save the member map: %s", share_id, exc)
+
+
+def _configured(share: ShareConfig) -> dict[bytes, FolderMode]:
+    return {m.device_id.digest: m.mode for m in share.members}

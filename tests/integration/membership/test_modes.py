@@ -1,0 +1,95 @@
+"""Member modes and removal between three real daemons, set on one and propagated.
+
+Alice makes bob receive-only: carol learns it from alice, nobody applies or forwards
+bob's edits, bob is told so, and he still receives. Alice makes carol send-only:
+carol's edits still reach everyone, others' do not change her copy, and alice counts
+both as in sync. Alice removes bob: he is cut off at once, everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.membership.test_invites import members
+from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+
+CUT_OFF_S = 5.0
+
+
+@pytest.fixture
+def devices(tmp_path: Path) -> Iterator[list[Device]]:
+    made = [Device(tmp_path, name) for name in ("alice", "bob", "carol")]
+    yield made
+    for device in made:
+        device.stop(signal.SIGKILL)
+
+
+def share_status(device: Device, share: str) -> dict[str, Any]:
+    shares: list[dict[str, Any]] = device.status()["shares"]
+    return next(s for s in shares if s["id"] == share)
+
+
+def told_receive_only_by(device: Device, share: str) -> set[str]:
+    errors = share_status(device, share)["errors"]
+    return {e.get("device", "") for e in errors if e.get("code") == "receive-only"}
+
+
+def text(device: Device) -> str:
+    return device.text("notes.md") or ""
+
+
+def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -> None:
+    alice, bob, carol = devices
+    share = make_share(devices)
+    for device in devices:
+        device.start()
+    link(devices)
+    alice.apply_text("notes.md", "base. ", client_id=1)
+    wait_for(lambda: text(bob) == text(carol) == "base. ", "the base text everywhere")
+
+    # Receive-only: set on alice, known to carol and to bob himself.
+    cli(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
+    wait_for(lambda: members(carol, share).get(bob.id) == "receive-only", "the mode at carol")
+    wait_for(lambda: share_status(bob, share)["mode"] == "receive-only", "bob's own mode")
+    bob.apply_text("notes.md", "bob. ", client_id=2)
+    wait_for(
+        lambda: told_receive_only_by(bob, share) == {alice.id, carol.id}, "bob told he is refused"
+    )
+    alice.apply_text("notes.md", "alice. ", client_id=3)
+    wait_for(lambda: "alice. " in text(bob), "alice's edit at the receive-only bob")
+    wait_for(lambda: text(carol) == "base. alice. ", "alice's edit at carol")
+    assert text(alice) == "base. alice. "  # bob's edit applied by nobody, forwarded by nobody
+
+    # Send-only: carol's edits flow out, nobody else's flow in.
+    cli(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-only")
+    wait_for(lambda: share_status(carol, share)["mode"] == "send-only", "carol's own mode")
+    wait_for(lambda: members(bob, share).get(carol.id) == "send-only", "the mode at bob")
+    carol.apply_text("notes.md", "carol. ", client_id=4)
+    wait_for(lambda: text(alice) == "base. alice. carol. ", "carol's edit at alice")
+    wait_for(lambda: "carol. " in text(bob), "carol's edit at bob")
+    alice.apply_text("notes.md", "ignored by carol. ", client_id=5)
+    wait_for(lambda: "ignored by carol. " in text(bob), "alice's edit at bob")
+    assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert "ignored by carol. " not in text(carol)
+
+    # Removal: bob is cut off at once by alice, and by carol once she hears of it.
+    cli(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-receive")
+    cli(alice.home, "share", "member", "remove", share, bob.id)
+    wait_for(
+        lambda: bob.id not in share_status(alice, share)["peers_connected"],
+        "bob cut off",
+        CUT_OFF_S,
+    )
+    wait_for(lambda: bob.id not in members(carol, share), "the removal at carol")
+    wait_for(lambda: bob.id not in share_status(carol, share)["peers_connected"], "carol cut bob")
+    alice.apply_text("notes.md", "after bob. ", client_id=6)
+    wait_for(lambda: "after bob. " in text(carol), "alice's edit at carol")
+    assert "after bob. " not in text(bob)
+    peers = json.loads(cli(alice.home, "peers", "--json").stdout)["peers"]
+    assert all(share not in p["shares"] for p in peers if p["device_id"] == bob.id)
