@@ -142,7 +142,9 @@ class Testbed:
 
 def remove_stale_namespaces() -> None:
     """Delete testbed namespaces whose creating process no longer exists."""
-    listing = subprocess.run([ip_command(), "netns", "list"], capture_output=True, text=True)
+    listing = subprocess.run(
+        [ip_command(), "netns", "list"], capture_output=True, text=True, check=False
+    )
     for line in listing.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
         pid_text = name.removeprefix(NS_PREFIX).split("-")[0]
@@ -169,8 +171,9 @@ class NetnsDevice(Device):
         self.host = host
 
     def start(self, port: int = PORT, *, mdns: bool = True) -> None:
+        flags = [] if mdns else ["--no-mdns"]
         command = [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                   "--listen", f"{self.host.ip}:{port}"] + ([] if mdns else ["--no-mdns"])  # fmt: skip
+                   "--listen", f"{self.host.ip}:{port}", *flags]  # fmt: skip
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 self.host.exec_args(*command), stdout=log, stderr=subprocess.STDOUT,
