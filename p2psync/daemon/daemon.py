@@ -121,7 +121,7 @@ class Daemon:
             self.discovery = LanDiscovery(
                 self.identity.device_id, parse_address(self.listen_address), SUPPORTED_VERSIONS,
                 held=lambda: list(self.shares), found=self.peers.discovered,
-                lost=self.peers.vanished,
+                lost=self.peers.vanished, network_changed=self.peers.redial_now,
             )  # fmt: skip
             await nursery.start(self.discovery.run)
         nursery.start_soon(self._watch_logs)

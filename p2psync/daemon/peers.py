@@ -40,6 +40,7 @@ MAX_PENDING_HANDSHAKES = 32
 MAX_PENDING_DEVICES = 100
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 60.0
+DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
 
 
@@ -222,7 +223,7 @@ class PeerManager:
         device = channel.device_id
         existing = self.links.get(device)
         if existing is not None:
-            if not self._keep_new(channel, existing.channel):
+            if not self._keep_new(channel, existing.channel) and not _stale(existing):
                 await channel.goodbye("duplicate", "already connected")
                 return
             existing.cancel.cancel()
@@ -431,11 +432,15 @@ class PeerManager:
             log.debug("device %s announced on the LAN is in none of our shares", device.short())
             return
         self.lan_addresses[device] = addresses
-        self._info(device)
         kick = self._kicks.get(device)
         if kick is not None:
             kick.set()
         self._start_dialer(device)
+
+    def redial_now(self) -> None:
+        """The network changed (a link came back): every dialer tries at once."""
+        for kick in self._kicks.values():
+            kick.set()
 
     def vanished(self, device: DeviceId) -> None:
         """LAN discovery no longer sees ``device`` (a connection to it stays up)."""
@@ -462,6 +467,14 @@ class PeerManager:
         if peer is not None and peer.addresses:
             return "static"
         return "mdns" if device in self.lan_addresses else ""
+
+
+def _stale(link: Link) -> bool:
+    """A device that dials us again long after ``link`` came up has lost it (a link
+    outage, a sleep), although no packet told us yet: the new connection wins.
+    Simultaneous dials, which the tie-break of ``_keep_new`` settles, fall within
+    one handshake timeout of each other."""
+    return time.time() - link.since > DUPLICATE_WINDOW_S
 
 
 def _payload_bytes(message: SyncMessage | wire.Ping | wire.Pong) -> int:

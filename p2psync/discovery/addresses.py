@@ -7,8 +7,11 @@ on a wildcard address; everything else here is pure.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import ifaddr
+
+SYS_NET = Path("/sys/class/net")
 
 MAX_ADDRESSES = 8
 """Addresses announced, and taken from one announcement, at most."""
@@ -44,6 +47,20 @@ def mdns_interfaces() -> list[str | int]:
             elif _usable(ip.ip, 6) is not None and adapter.index and adapter.index not in found:
                 found.append(adapter.index)
     return found
+
+
+def links_up() -> frozenset[str]:
+    """Names of the interfaces with a carrier (Linux ``/sys/class/net``; elsewhere
+    empty, so a link coming back is only noticed by its addresses changing)."""
+    up: set[str] = set()
+    for adapter in ifaddr.get_adapters():
+        try:
+            carrier = (SYS_NET / adapter.name / "carrier").read_text().strip()
+        except OSError:  # down, not Linux, or gone meanwhile
+            continue
+        if carrier == "1" and adapter.name != "lo":
+            up.add(adapter.name)
+    return frozenset(up)
 
 
 def _usable(ip: str | tuple[str, int, int], version: int) -> str | None:

@@ -43,6 +43,7 @@ from zeroconf import (
 from p2psync.discovery.addresses import (
     MAX_ADDRESSES,
     host_port,
+    links_up,
     listen_addresses,
     mdns_interfaces,
 )
@@ -135,6 +136,10 @@ class LanDiscovery:
     announcement follows shares added and removed); ``found(device, addresses)`` and
     ``lost(device)`` are called on the Trio thread for devices whose announcement
     carries the hash of one of them. ``listen`` is our ``HOST:PORT``.
+    ``network_changed()`` is called when an interface or a link came back or went
+    (after zeroconf has been moved onto the interfaces there are now and has
+    announced us again), so that peers can be dialed at once rather than after
+    their back-off.
     """
 
     def __init__(
@@ -146,6 +151,7 @@ class LanDiscovery:
         held: Callable[[], Iterable[ShareId]],
         found: Found,
         lost: Lost,
+        network_changed: Callable[[], None] = lambda: None,
         table: PeerTable | None = None,
     ) -> None:
         self.device = device
@@ -155,6 +161,7 @@ class LanDiscovery:
         self._held = held
         self._found = found
         self._lost = lost
+        self._network_changed = network_changed
         self.table = table or PeerTable()
         self.running = False
         self.malformed = 0
@@ -164,6 +171,7 @@ class LanDiscovery:
         self._news = trio.Event()
         self._inbox: _Inbox | None = None
         self._interfaces: list[str | int] = []
+        self._links: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -174,7 +182,7 @@ class LanDiscovery:
         """Announce and browse until cancelled; on cancellation the service says
         goodbye and zeroconf's threads are stopped (bounded by STOP_TIMEOUT_S)."""
         inbox = self._inbox = _Inbox(trio.lowlevel.current_trio_token(), self._wake)
-        self._interfaces = mdns_interfaces()
+        self._interfaces, self._links = mdns_interfaces(), links_up()
         try:
             if not self._interfaces:
                 raise OSError("no network interface other than loopback")
@@ -227,17 +235,19 @@ class LanDiscovery:
         )
 
     async def _follow_interfaces(self) -> None:
-        """Listen and answer on the interfaces there are now (an address came or went)."""
+        """Listen and answer on the interfaces there are now (an address or a link
+        came or went); zeroconf announces us again on them."""
         assert self._zc is not None
-        interfaces = mdns_interfaces()
-        if interfaces == self._interfaces or not interfaces:
+        interfaces, links = mdns_interfaces(), links_up()
+        if (interfaces, links) == (self._interfaces, self._links) or not interfaces:
             return
-        log.info("network interfaces changed: mDNS now on %s", interfaces)
-        self._interfaces = interfaces
+        log.info("network changed: links up %s, mDNS on %s", sorted(links), interfaces)
+        self._interfaces, self._links = interfaces, links
         try:
             await _in_thread(self._zc.update_interfaces, interfaces)
         except (OSError, RuntimeError) as exc:
-            log.warning("zeroconf could not follow the interface change: %s", exc)
+            log.warning("zeroconf could not follow the network change: %s", exc)
+        self._network_changed()
 
     async def _announce(self) -> None:
         """Register our service, or update it when what it says changed."""

@@ -16,16 +16,25 @@ raises TestbedError with a sentence saying so (the tests fail, they do not skip)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from tests.integration.sync.daemons import DEADLINE_S, Device, cli, wait_for
+from p2psync.config import Member, ShareConfig, save_config
+from p2psync.daemon.client import ControlClient
+from p2psync.daemon.daemon import load_or_init_config
+from p2psync.daemon.home import Home
+from p2psync.errors import ControlError
+from p2psync.ids import DeviceId, ShareId
+from tests.integration.sync.daemons import DEADLINE_S, Device, wait_for
 
 SUBNET = "10.77.0"
 PORT = 22070
@@ -34,6 +43,8 @@ NS_PREFIX = "p2psnet"
 
 class TestbedError(RuntimeError):
     """The namespaces could not be created or configured (says what and why)."""
+
+    __test__ = False
 
 
 def ip_command() -> str:
@@ -80,6 +91,15 @@ class Host:
     def link_up(self) -> None:
         run_ip("-n", self.testbed.bridge_ns, "link", "set", self.port_name, "up")
 
+    def drop_connections(self) -> None:
+        """Abort this host's TCP connections on the subnet, as if they had timed out
+        during a long outage (``ss -K``; the peers' ends are not told)."""
+        result = subprocess.run(
+            self.exec_args("ss", "-K", "dst", f"{SUBNET}.0/24"), capture_output=True, check=False
+        )
+        if result.returncode != 0:
+            raise TestbedError(f"`ss -K` failed in {self.ns}: {result.stderr.decode().strip()}")
+
     def exec_args(self, *command: str) -> list[str]:
         """``command`` run inside this host's namespace."""
         return [ip_command(), "netns", "exec", self.ns, *command]
@@ -87,6 +107,8 @@ class Host:
 
 class Testbed:
     """A bridge namespace and hosts on it; see the module docstring."""
+
+    __test__ = False  # not a test class, whatever its name
 
     def __init__(self) -> None:
         if os.geteuid() != 0:
@@ -97,6 +119,7 @@ class Testbed:
         self.namespaces: list[str] = []
         self.hosts: list[Host] = []
         self.devices: list[NetnsDevice] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> Testbed:
         remove_stale_namespaces()
@@ -131,13 +154,45 @@ class Testbed:
         self.devices.append(device)
         return device
 
+    def spawn(self, host: Host, *command: str, log: Path) -> subprocess.Popen[bytes]:
+        """Run ``command`` inside ``host``'s namespace until the testbed closes."""
+        with log.open("ab") as out:
+            process = subprocess.Popen(host.exec_args(*command), stdout=out, stderr=out)
+        self.processes.append(process)
+        return process
+
     def close(self) -> None:
-        """Stop every daemon and delete every namespace (idempotent)."""
+        """Stop every daemon and process, delete every namespace (idempotent)."""
         for device in self.devices:
             device.kill()
+        for process in self.processes:
+            _stop(process)
+        self.processes.clear()
         for ns in reversed(self.namespaces):
             subprocess.run([ip_command(), "netns", "del", ns], capture_output=True, check=False)
         self.namespaces.clear()
+
+
+def start_all(devices: Sequence[NetnsDevice]) -> None:
+    """Start every daemon at once, then wait until each serves."""
+    for device in devices:
+        device.launch()
+    for device in devices:
+        device.wait_serving()
+
+
+def share_among(devices: Sequence[Device]) -> str:
+    """One new share held by every device, each a member on every other (what
+    ``make_share`` does with the CLI, written straight into the configs: the CLI
+    costs seconds per call on a loaded machine)."""
+    share = ShareId.new()
+    for device in devices:
+        members = tuple(Member(DeviceId.parse(o.id)) for o in devices if o is not device)
+        home = Home.resolve(device.home)
+        config = load_or_init_config(home)
+        shared = ShareConfig(share, device.folder.resolve(), members)
+        save_config(home.config_path, config.with_share(shared))
+    return str(share)
 
 
 def remove_stale_namespaces() -> None:
@@ -150,6 +205,17 @@ def remove_stale_namespaces() -> None:
         pid_text = name.removeprefix(NS_PREFIX).split("-")[0]
         if name.startswith(NS_PREFIX) and pid_text.isdigit() and not _alive(int(pid_text)):
             subprocess.run([ip_command(), "netns", "del", name], capture_output=True, check=False)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it does not end within the deadline."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _alive(pid: int) -> bool:
@@ -171,6 +237,11 @@ class NetnsDevice(Device):
         self.host = host
 
     def start(self, port: int = PORT, *, mdns: bool = True) -> None:
+        self.launch(port, mdns=mdns)
+        self.wait_serving()
+
+    def launch(self, port: int = PORT, *, mdns: bool = True) -> None:
+        """Start the daemon without waiting for it (``wait_serving``)."""
         flags = [] if mdns else ["--no-mdns"]
         command = [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
                    "--listen", f"{self.host.ip}:{port}", *flags]  # fmt: skip
@@ -179,27 +250,43 @@ class NetnsDevice(Device):
                 self.host.exec_args(*command), stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
+
+    def wait_serving(self) -> None:
         wait_for(self._serving, f"the daemon of {self.home.name} to serve")
-        self.address = self.status()["listen"]
+        self.address = self.call("status")["listen"]
 
     def _serving(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"the daemon of {self.home.name} exited: {self.log_tail()}")
-        return cli(self.home, "status", "--json", check=False).returncode == 0
+        return self.call("status") is not None
+
+    def call(self, method: str, **params: Any) -> Any:
+        """A control API call made in this process (the CLI costs a Python start-up
+        per call, too slow for polling); None while the daemon does not answer."""
+        try:
+            with ControlClient(Home.resolve(self.home).socket_path, timeout_s=5.0) as client:
+                return client.call(method, **params)
+        except (ControlError, OSError):
+            return None
+
+    def export(self, name: str) -> bytes | None:
+        """The doc of ``name`` in this device's share folder (as ``doc export``)."""
+        status = self.call("status")
+        folder = str(self.folder.resolve())
+        shares = [s["id"] for s in status["shares"] if s["path"] == folder] if status else []
+        result = self.call("doc.export", share=shares[0], doc=name) if shares else None
+        return base64.b64decode(result["update"]) if result else None
+
+    def connected(self) -> set[str]:
+        status = self.call("status")
+        return set(status["connected"]) if status else set()
 
     def kill(self) -> None:
         """Stop the daemon: SIGTERM, then SIGKILL if it does not stop in time."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
 
     def log_tail(self, lines: int = 20) -> str:
         path = self.home / "daemon.log"
