@@ -65,6 +65,11 @@ MAX_INBOX = 1024
 RESOLVERS = 4
 """Names resolved at once (each in a worker thread)."""
 RESOLVE_TIMEOUT_MS = 3000
+ANNOUNCE_TTL_S = 120
+"""TTL of every record we announce. zeroconf's default keeps the PTR record for 75
+minutes but the SRV and address records for 2; one TTL for all means a browser
+re-asks for the PTR before the others run out (the answer refreshes them all), and a
+device that vanished without a goodbye drops out of caches after ANNOUNCE_TTL_S."""
 REFRESH_S = 2.0
 """How often our own announcement is checked against the shares and addresses we
 have, and the table against the mDNS cache (refreshing, expiring)."""
@@ -232,6 +237,8 @@ class LanDiscovery:
             properties=txt,
             server=f"p2psync-{self.instance_id}.local.",
             parsed_addresses=listen_addresses(host),
+            host_ttl=ANNOUNCE_TTL_S,
+            other_ttl=ANNOUNCE_TTL_S,
         )
 
     async def _follow_interfaces(self) -> None:
@@ -278,9 +285,15 @@ class LanDiscovery:
         """Keep services whose records are still cached; drop those not seen for long."""
         zc = self._zc
         assert zc is not None
-        for entry in self.table.entries():
-            if await _in_thread(_cached, zc, entry.name):
+        entries = self.table.entries()
+        cached = set(await _in_thread(_cached, zc, [entry.name for entry in entries]))
+        for entry in entries:
+            if entry.name in cached:
                 self.table.touch(entry.name, time.monotonic())
+            elif entry.relevant:  # a member's records ran out: ask it again
+                info = await _in_thread(_resolve, zc, entry.name)
+                if info is not None:
+                    self._saw(entry.name, info)
         for entry in self.table.expire(time.monotonic()):
             log.info("device %s (%s) is no longer announced", entry.device_id.short(), entry.name)
             self._forget(entry)
@@ -382,11 +395,14 @@ def _resolve(zc: Zeroconf, name: str) -> ServiceInfo | None:
     return None
 
 
-def _cached(zc: Zeroconf, name: str) -> bool:
-    try:
-        return bool(ServiceInfo(SERVICE_TYPE, name).load_from_cache(zc))
-    except BadTypeInNameException:
-        return False
+def _cached(zc: Zeroconf, names: list[str]) -> list[str]:
+    """Those of ``names`` whose records are still in zeroconf's cache."""
+    found = []
+    for name in names:
+        with contextlib.suppress(BadTypeInNameException):
+            if ServiceInfo(SERVICE_TYPE, name).load_from_cache(zc):
+                found.append(name)
+    return found
 
 
 def _same(a: ServiceInfo, b: ServiceInfo) -> bool:

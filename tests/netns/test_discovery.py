@@ -87,8 +87,10 @@ def test_a_host_whose_link_goes_down_keeps_editing_and_converges_after(
     assert "alpha meanwhile." not in (gamma.text("notes.md") or "")
     assert "gamma offline." in (gamma.text("notes.md") or "")
 
+    wait_for(lambda: "links up []" in gamma.log_text(), "gamma to notice its link is down")
     gamma.host.link_up()
     back = time.monotonic()
+    wait_for(lambda: "links up ['eth0']" in gamma.log_text(), "gamma to notice its link is up")
     wait_for(lambda: all_connected(devices), "gamma to reconnect", 45.0)
     wait_for(
         lambda: texts_equal(devices, "notes.md", "before.", "gamma offline.", "alpha meanwhile."),
