@@ -8,6 +8,8 @@ through the CLI as in tests/integration/sync.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -15,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from p2psync.discovery.mdns import STOP_TIMEOUT_S
 from tests.integration.sync.daemons import cli, wait_for
 from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among, start_all
 
 pytestmark = pytest.mark.netns
 
 DISCOVERY_DEADLINE_S = 20.0
+LIFECYCLE_ROUNDS = 5
 
 
 def all_connected(devices: list[NetnsDevice]) -> bool:
@@ -169,3 +173,21 @@ def test_a_forged_announcement_leads_to_no_connection_and_no_state_change(
     beta.start()  # the real beta still gets through, despite the forgery
     wait_for(lambda: alpha.connected() == {beta.id}, "the real beta to connect")
     wait_for(lambda: beta.text("notes.md") == "alpha's. ", "the doc to reach the real beta")
+
+
+def test_discovery_stops_promptly_when_cancelled_while_events_arrive(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta")]
+    share = share_among(devices)
+    start_all(devices)
+    host = testbed.add_host()
+    script = str(Path(__file__).with_name("lifecycle.py"))
+    result = subprocess.run(
+        host.exec_args(sys.executable, script, str(LIFECYCLE_ROUNDS), host.ip, share),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rounds = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rounds) == LIFECYCLE_ROUNDS
+    assert all(r["stop_s"] < STOP_TIMEOUT_S for r in rounds), rounds
