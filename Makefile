@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 
-.PHONY: run demo test lint typecheck check bench clean
+.PHONY: run demo test lint typecheck check bench clean netns-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ demo: $(STAMP)
 $(YJS): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: $(STAMP) $(YJS)
+# tests/netns needs iproute2 (`ip`, `ss`); as root on Debian (CI) it is installed here.
+netns-deps:
+	@if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq iproute2; fi
+
+test: $(STAMP) $(YJS) netns-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

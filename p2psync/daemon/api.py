@@ -75,6 +75,7 @@ class ControlApi:
             "listen": d.listen_address,
             "state": self._overall_state(shares),
             "paused": d.peers.paused,
+            "mdns": d.discovery is not None and d.discovery.running,
             "shares": shares,
             "connected": [str(device) for device in d.peers.links],
             "pending": [str(device) for device in d.peers.pending],
@@ -149,13 +150,18 @@ class ControlApi:
                 "protocol_version": link.channel.version if link else None,
                 "sync_pct": self._peer_sync_pct(device) if link else None,
                 "shares": [s.name for s in self._shares_with(device)],
+                "found_by": peers.found_by(device),
             })  # fmt: skip
         pending = [
             {"device_id": str(p.device_id), "name": p.name, "address": p.address,
              "last_seen": p.last_seen}
             for p in peers.pending.values()
         ]  # fmt: skip
-        return {"peers": rows, "pending": pending, "paused": peers.paused}
+        discovery = self._daemon.discovery
+        discovered = discovery.snapshot() if discovery is not None else []
+        mdns = discovery is not None and discovery.running
+        return {"peers": rows, "pending": pending, "paused": peers.paused, "mdns": mdns,
+                "discovered": discovered}  # fmt: skip
 
     def _peer_sync_pct(self, device: DeviceId) -> float | None:
         """The mean of ``device``'s percentages over the shares it is connected in."""

@@ -6,6 +6,7 @@ Nursery tree::
     ├── ControlServer.run          control socket for the CLI and GUI (methods in api.py)
     ├── PeerManager.run            dialers and the index flusher
     ├── PeerManager.serve          TCP listener → TLS handshakes → peer links
+    ├── LanDiscovery.run           mDNS announce + browse (unless mdns is off)
     ├── DirWatcher.run             watchdog thread bridge
     ├── Daemon._watch_logs         applies what other processes append to logs
     ├── SyncProgress.run           share-in-sync events
@@ -46,9 +47,11 @@ from p2psync.daemon.membership import MembershipService
 from p2psync.daemon.peers import PeerManager
 from p2psync.daemon.progress import SyncProgress
 from p2psync.daemon.shares import ShareService
+from p2psync.discovery import LanDiscovery
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
 from p2psync.net.identity import Identity, load_or_create_identity
+from p2psync.protocol.connection import SUPPORTED_VERSIONS
 from p2psync.storage.layout import docs_dir, marker_dir
 from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.watch import DirWatcher
@@ -89,6 +92,7 @@ class Daemon:
         self.progress = SyncProgress(lambda: self.shares, self.events)
         self.snapshots = SnapshotWorker()
         self.listen_address = ""
+        self.discovery: LanDiscovery | None = None
         self._nursery: trio.Nursery | None = None
         self._share_scopes: dict[ShareId, trio.CancelScope] = {}
 
@@ -117,6 +121,13 @@ class Daemon:
         self.membership.config_changed(self.config, self.config)  # offline edits, modes
         await nursery.start(self.peers.run)
         nursery.start_soon(self.peers.serve, listeners)
+        if self.config.mdns:
+            self.discovery = LanDiscovery(
+                self.identity.device_id, parse_address(self.listen_address), SUPPORTED_VERSIONS,
+                held=lambda: list(self.shares), found=self.peers.discovered,
+                lost=self.peers.vanished, network_changed=self.peers.redial_now,
+            )  # fmt: skip
+            await nursery.start(self.discovery.run)
         nursery.start_soon(self._watch_logs)
         await nursery.start(self.progress.run)
         await nursery.start(control.run)

@@ -84,7 +84,7 @@ async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(Exception), trio.CancelScope(shield=True):
             await channel.goodbye("error", "the join could not be completed here")
         raise
-    daemon.peers.adopt(channel)
+    daemon.peers.adopt(channel, "invite")
     daemon.peers.refresh_dialers()
     daemon.events.publish("joined", share=str(share.id), inviter=str(code.inviter))
     return {"share": str(share.id), "path": str(share.path), "inviter": str(code.inviter)}

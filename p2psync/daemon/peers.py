@@ -54,6 +54,7 @@ MAX_PENDING_DEVICES = 100
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 60.0
 FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
+DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
 
 
@@ -110,6 +111,9 @@ class PeerInfo:
     address: str = ""
     last_seen: float = 0.0
     last_error: str = ""
+    found_by: str = ""
+    """How the current or last connection came about: ``static`` (a configured
+    address), ``mdns`` (an address announced on the LAN) or ``incoming``."""
 
 
 class PeerManager:
@@ -140,6 +144,9 @@ class PeerManager:
         self.paused_shares: set[ShareId] = set()
         self.membership: MembershipHooks | None = None
         """Set by the composition root; without it joins are refused."""
+        self.lan_addresses: dict[DeviceId, tuple[str, ...]] = {}
+        """Addresses LAN discovery announced for members (see ``discovered``)."""
+        self._kicks: dict[DeviceId, trio.Event] = {}
 
     # -- services ----------------------------------------------------------------
 
@@ -159,9 +166,13 @@ class PeerManager:
         for peer in self._config().peers:
             if peer.device_id == self.identity.device_id:
                 continue  # never dial ourselves (a server would refuse it as "self")
-            if peer.addresses and peer.device_id not in self._dialers:
-                self._dialers.add(peer.device_id)
-                self._nursery.start_soon(self._dial_forever, peer.device_id)
+            if peer.addresses:
+                self._start_dialer(peer.device_id)
+
+    def _start_dialer(self, device: DeviceId) -> None:
+        if self._nursery is not None and device not in self._dialers:
+            self._dialers.add(device)
+            self._nursery.start_soon(self._dial_forever, device)
 
     async def serve(self, listeners: list[trio.SocketListener]) -> None:
         """Accept connections on ``listeners`` until cancelled."""
@@ -184,7 +195,7 @@ class PeerManager:
                 log.info("connection from %s refused: %s", address, exc)
                 await trio.aclose_forcefully(stream)
                 return
-        await self._run_link(channel)
+        await self._run_link(channel, "incoming")
 
     def _authorize(
         self, device: DeviceId, name: str, address: str, verifier: bytes | None = None
@@ -223,8 +234,8 @@ class PeerManager:
         """Keep one connection to ``device`` up, with jittered exponential backoff."""
         failures = 0
         while True:
-            peer = self._config().peer(device)
-            if peer is None or not peer.addresses:
+            addresses = self._dial_addresses(device)
+            if not addresses:
                 self._dialers.discard(device)
                 return
             if self.paused:
@@ -234,17 +245,19 @@ class PeerManager:
                 await trio.sleep(self.penalties.remaining(device))
                 continue
             if device not in self.links:
-                if await self._dial_once(device, peer.addresses):
+                if await self._dial_once(device, addresses):
                     failures = 0
                 else:
                     failures += 1
             delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * math.pow(2, failures))
-            await trio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+            kick = self._kicks[device] = trio.Event()  # set by ``discovered``: dial now
+            with trio.move_on_after(delay * random.uniform(0.5, 1.0)):  # noqa: S311 - jitter
+                await kick.wait()
 
     async def _dial_once(self, device: DeviceId, addresses: tuple[str, ...]) -> bool:
         channel, _ = await self._connect(device, addresses)
         if channel is not None:
-            self.adopt(channel)
+            self.adopt(channel, self._found_by(device, channel.address))
         return channel is not None
 
     async def _connect(
@@ -265,9 +278,13 @@ class PeerManager:
                         join=join,
                     )  # fmt: skip
             except (OSError, HandshakeError, trio.TooSlowError) as exc:
-                self._info(device).last_error = str(exc) or "timed out"
                 code = exc.code if isinstance(exc, HandshakeError) else "unreachable"
                 failures.append(f"{code}: {address}: {exc or 'timed out'}")
+                if code == "wrong-device" and self._found_by(device, address) == "mdns":
+                    # Anyone can announce any device ID: a wrong one only gets a log line.
+                    log.info("ignoring an announcement of %s: %s", device.short(), exc)
+                    continue
+                self._info(device).last_error = str(exc) or "timed out"
                 log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
                 continue
             return channel, failures
@@ -297,18 +314,19 @@ class PeerManager:
         if self._nursery is not None:
             self._nursery.start_soon(share.execute, share.peer_up(device))
 
-    def adopt(self, channel: PeerChannel) -> None:
-        """Run an authenticated channel as this device's link to its peer."""
+    def adopt(self, channel: PeerChannel, found_by: str) -> None:
+        """Run an authenticated channel as this device's link to its peer; ``found_by``
+        says how its address was learnt (``peers`` reports it)."""
         assert self._nursery is not None
-        self._nursery.start_soon(self._run_link, channel)
+        self._nursery.start_soon(self._run_link, channel, found_by)
 
     # -- one connection ----------------------------------------------------------
 
-    async def _run_link(self, channel: PeerChannel) -> None:
+    async def _run_link(self, channel: PeerChannel, found_by: str) -> None:
         device = channel.device_id
         existing = self.links.get(device)
         if existing is not None:
-            if not self._keep_new(channel, existing.channel):
+            if not self._keep_new(channel, existing.channel) and not _stale(existing):
                 await channel.goodbye("duplicate", "already connected")
                 return
             existing.cancel.cancel()
@@ -318,6 +336,7 @@ class PeerManager:
         self.links[device] = link
         info = self._info(device)
         info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
+        info.found_by = found_by
         log.info(
             "peer %s (%s) connected at %s", device.short(), channel.device_name, channel.address
         )
@@ -526,6 +545,61 @@ class PeerManager:
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
+
+    # -- LAN discovery (p2psync.discovery feeds these, wired in the daemon) --------
+
+    def discovered(self, device: DeviceId, addresses: tuple[str, ...]) -> None:
+        """LAN discovery announced ``device`` at ``addresses`` (new, moved, restarted).
+        A member of a share we hold is dialed now; anyone else only gets a log line."""
+        if device == self.identity.device_id:
+            return
+        if not any(s.member(device) for s in self._config().shares):
+            log.debug("device %s announced on the LAN is in none of our shares", device.short())
+            return
+        self.lan_addresses[device] = addresses
+        kick = self._kicks.get(device)
+        if kick is not None:
+            kick.set()
+        self._start_dialer(device)
+
+    def redial_now(self) -> None:
+        """The network changed (a link came back): every dialer tries at once."""
+        for kick in self._kicks.values():
+            kick.set()
+
+    def vanished(self, device: DeviceId) -> None:
+        """LAN discovery no longer sees ``device`` (a connection to it stays up)."""
+        self.lan_addresses.pop(device, None)
+
+    def _dial_addresses(self, device: DeviceId) -> tuple[str, ...]:
+        """Configured addresses first, then those announced on the LAN."""
+        peer = self._config().peer(device)
+        static = peer.addresses if peer is not None else ()
+        lan = self.lan_addresses.get(device, ())
+        return static + tuple(a for a in lan if a not in static)
+
+    def _found_by(self, device: DeviceId, address: str) -> str:
+        peer = self._config().peer(device)
+        return "static" if peer is not None and address in peer.addresses else "mdns"
+
+    def found_by(self, device: DeviceId) -> str:
+        """How ``device`` was found, for status: its last connection's way, else
+        ``static`` or ``mdns`` if we have an address for it, else ``""``."""
+        info = self.known.get(device)
+        if info is not None and info.found_by:
+            return info.found_by
+        peer = self._config().peer(device)
+        if peer is not None and peer.addresses:
+            return "static"
+        return "mdns" if device in self.lan_addresses else ""
+
+
+def _stale(link: Link) -> bool:
+    """A device that dials us again long after ``link`` came up has lost it (a link
+    outage, a sleep), although no packet told us yet: the new connection wins.
+    Simultaneous dials, which the tie-break of ``_keep_new`` settles, fall within
+    one handshake timeout of each other."""
+    return time.time() - link.since > DUPLICATE_WINDOW_S
 
 
 def _payload_bytes(message: Queued) -> int:

@@ -1,0 +1,193 @@
+"""LAN discovery between hosts in network namespaces, with real mDNS and real daemons.
+
+Each test builds its own LAN (tests/netns/testbed.py): one daemon per host, started
+with ``--listen HOST_IP:22070`` and no static peer anywhere, so every connection comes
+from mDNS. Polling goes through the control API (in this process), edits and exports
+through the CLI as in tests/integration/sync.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from p2psync.discovery.mdns import STOP_TIMEOUT_S
+from tests.integration.sync.daemons import cli, wait_for
+from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among, start_all
+
+pytestmark = pytest.mark.netns
+
+DISCOVERY_DEADLINE_S = 20.0
+LIFECYCLE_ROUNDS = 5
+
+
+def all_connected(devices: list[NetnsDevice]) -> bool:
+    return all(d.connected() == {o.id for o in devices if o is not d} for d in devices)
+
+
+def texts_equal(devices: list[NetnsDevice], name: str, *parts: str) -> bool:
+    texts = {d.text(name) for d in devices}
+    if len(texts) != 1:
+        return False
+    text = texts.pop()
+    return text is not None and all(part in text for part in parts)
+
+
+def test_three_hosts_find_each_other_and_sync(
+    testbed: Testbed, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta", "gamma")]
+    share_among(devices)
+    alpha, beta, gamma = devices
+    started = time.monotonic()
+    start_all(devices)
+    wait_for(lambda: all_connected(devices), "all three to connect", DISCOVERY_DEADLINE_S)
+    elapsed = time.monotonic() - started
+    record_property("start_to_all_connected_s", round(elapsed, 2))
+    print(f"\nthree hosts: start to all connected in {elapsed:.2f} s", file=sys.stderr)
+    for device in devices:
+        peers = device.call("peers")
+        assert peers["mdns"] is True
+        found_by = {p["device_id"]: p["found_by"] for p in peers["peers"] if p["connected"]}
+        assert set(found_by.values()) <= {"mdns", "incoming"}, found_by  # no static address
+        assert "mdns" in found_by.values() or len(found_by) == 2
+        assert {row["device_id"] for row in peers["discovered"]} == {
+            o.id for o in devices if o is not device
+        }
+    alpha.apply_text("notes.md", "from alpha. ", client_id=11)
+    gamma.apply_text("todo.md", "from gamma. ", client_id=33)
+    wait_for(lambda: texts_equal(devices, "notes.md", "from alpha."), "notes.md everywhere")
+    wait_for(lambda: texts_equal(devices, "todo.md", "from gamma."), "todo.md everywhere")
+    beta.apply_text("notes.md", "from beta. ", client_id=22)
+    wait_for(
+        lambda: texts_equal(devices, "notes.md", "from alpha.", "from beta."),
+        "beta's edit everywhere",
+    )
+
+
+def test_a_host_whose_link_goes_down_keeps_editing_and_converges_after(
+    testbed: Testbed, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta", "gamma")]
+    share_among(devices)
+    alpha, beta, gamma = devices
+    start_all(devices)
+    wait_for(lambda: all_connected(devices), "all three to connect", DISCOVERY_DEADLINE_S)
+    alpha.apply_text("notes.md", "before. ", client_id=11)
+    wait_for(lambda: texts_equal(devices, "notes.md", "before."), "the first edit everywhere")
+
+    gamma.host.link_down()
+    gamma.host.drop_connections()  # as if the outage outlasted TCP's patience
+    wait_for(lambda: gamma.connected() == set(), "gamma to see its connections gone")
+    gamma.apply_text("notes.md", "gamma offline. ", client_id=33)
+    alpha.apply_text("notes.md", "alpha meanwhile. ", client_id=11)
+    wait_for(lambda: "alpha meanwhile." in (beta.text("notes.md") or ""), "alpha's edit on beta")
+    assert "alpha meanwhile." not in (gamma.text("notes.md") or "")
+    assert "gamma offline." in (gamma.text("notes.md") or "")
+
+    wait_for(lambda: "links up []" in gamma.log_text(), "gamma to notice its link is down")
+    gamma.host.link_up()
+    back = time.monotonic()
+    wait_for(lambda: "links up ['eth0']" in gamma.log_text(), "gamma to notice its link is up")
+    wait_for(lambda: all_connected(devices), "gamma to reconnect", 45.0)
+    wait_for(
+        lambda: texts_equal(devices, "notes.md", "before.", "gamma offline.", "alpha meanwhile."),
+        "every edit everywhere",
+    )
+    elapsed = time.monotonic() - back
+    record_property("link_up_to_converged_s", round(elapsed, 2))
+    print(f"\nlink back: converged in {elapsed:.2f} s", file=sys.stderr)
+
+
+def test_a_host_outside_the_share_discovers_the_others_but_receives_nothing(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    alpha, beta = (testbed.device(tmp_path, name) for name in ("alpha", "beta"))
+    share = share_among([alpha, beta])
+    outsider = testbed.device(tmp_path, "outsider")
+    # It even holds the share ID and lists the others as members: they do not list it.
+    cli(outsider.home, "share", "add", str(outsider.folder), "--id", share)
+    for member in (alpha, beta):
+        cli(outsider.home, "share", "member", "add", share, member.id)
+    start_all([alpha, beta, outsider])
+    alpha.apply_text("notes.md", "members only. ", client_id=11)
+    wait_for(lambda: beta.text("notes.md") == "members only. ", "the doc to reach beta")
+    outsider.apply_text("notes.md", "outsider. ", client_id=99)
+
+    def seen_by_outsider() -> set[str]:
+        return {row["device_id"] for row in outsider.call("peers")["discovered"]}
+
+    wait_for(lambda: seen_by_outsider() == {alpha.id, beta.id}, "the outsider to see both")
+    wait_for(lambda: outsider.id in set(alpha.call("status")["pending"]), "outsider refused")
+    for member in (alpha, beta):
+        assert outsider.id not in member.connected()
+        assert outsider.id in {row["device_id"] for row in member.call("peers")["discovered"]}
+    assert outsider.connected() == set()
+    assert outsider.text("notes.md") == "outsider. "
+    assert alpha.text("notes.md") == beta.text("notes.md") == "members only. "
+
+
+def test_a_forged_announcement_leads_to_no_connection_and_no_state_change(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    alpha, beta = (testbed.device(tmp_path, name) for name in ("alpha", "beta"))
+    share = share_among([alpha, beta])
+    mallory = testbed.device(tmp_path, "mallory")  # a daemon of its own, in no share
+    start_all([alpha, mallory])
+    alpha.apply_text("notes.md", "alpha's. ", client_id=11)
+    alpha_before, mallory_before = alpha.call("status"), mallory.call("status")
+
+    # Beta is not running: a forger announces beta's ID, with beta's valid share hash,
+    # at mallory's address.
+    testbed.spawn(
+        mallory.host, sys.executable, str(Path(__file__).with_name("spoof.py")),
+        beta.id, share, mallory.host.ip, str(PORT), log=tmp_path / "spoof.log",
+    )  # fmt: skip
+
+    def forged_seen() -> bool:
+        rows = alpha.call("peers")["discovered"]
+        return any(r["device_id"] == beta.id and r["shares_in_common"] for r in rows)
+
+    wait_for(forged_seen, "alpha to see the forged announcement", DISCOVERY_DEADLINE_S)
+    short = beta.id[:7]
+    wait_for(
+        lambda: f"ignoring an announcement of {short}" in alpha.log_text(),
+        "alpha to dial the forged address and refuse it",
+    )
+    assert alpha.connected() == set()
+    assert mallory.connected() == set()
+    for device, before in ((alpha, alpha_before), (mallory, mallory_before)):
+        after = device.call("status")
+        for key in ("connected", "pending", "errors", "state"):
+            assert after[key] == before[key], key
+        assert [s["docs"] for s in after["shares"]] == [s["docs"] for s in before["shares"]]
+    assert all(p["device_id"] != beta.id for p in alpha.call("peers")["peers"])
+    assert alpha.text("notes.md") == "alpha's. "
+
+    beta.start()  # the real beta still gets through, despite the forgery
+    wait_for(lambda: alpha.connected() == {beta.id}, "the real beta to connect")
+    wait_for(lambda: beta.text("notes.md") == "alpha's. ", "the doc to reach the real beta")
+
+
+def test_discovery_stops_promptly_when_cancelled_while_events_arrive(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta")]
+    share = share_among(devices)
+    start_all(devices)
+    host = testbed.add_host()
+    script = str(Path(__file__).with_name("lifecycle.py"))
+    result = subprocess.run(
+        host.exec_args(sys.executable, script, str(LIFECYCLE_ROUNDS), host.ip, share),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rounds = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rounds) == LIFECYCLE_ROUNDS
+    assert all(r["stop_s"] < STOP_TIMEOUT_S for r in rounds), rounds
