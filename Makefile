@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 
-.PHONY: run demo test lint typecheck check bench clean
+.PHONY: run demo test lint typecheck check bench clean gui-deps screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ demo: $(STAMP)
 $(YJS): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: $(STAMP) $(YJS)
+# Xvfb, a tray host and the X libraries Qt needs (installed when we are root)
+gui-deps:
+	gui/tools/system-deps.sh
+
+test: $(STAMP) $(YJS) gui-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -35,6 +39,10 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 check: lint typecheck test
+
+# the README's picture of the tray's status window (docs/img/status-window.png)
+screenshot: $(STAMP) gui-deps
+	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 
 bench: $(STAMP)
 	$(PY) -m bench
