@@ -123,13 +123,13 @@ class PeersModel(RowsModel):
 
     columns = (
         Column("Name", lambda r, now: peer_name(r)),
-        Column("Device ID", lambda r, now: str(r.get("device_id", ""))),
-        Column("Address", lambda r, now: str(r.get("address") or "—")),
         Column("State", peer_state),
+        Column("Address", lambda r, now: str(r.get("address") or "—")),
         Column("Last seen", _last_seen),
         Column("Traffic", _traffic),
         Column("Rate", _rate),
         Column("Sync", lambda r, now: format_pct(r.get("sync_pct"))),
+        Column("Device ID", lambda r, now: str(r.get("device_id", ""))),
     )
 
     def key(self, row: Row) -> str:

@@ -43,7 +43,7 @@ from p2psync_tray.models import (
 )
 from p2psync_tray.state import TrayState
 
-WINDOW_SIZE = QSize(960, 640)
+WINDOW_SIZE = QSize(1040, 660)
 STATE_ICON_PIXELS = 32
 
 

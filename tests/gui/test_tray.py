@@ -73,21 +73,24 @@ def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -
     headers = [peers.headerData(c, Qt.Orientation.Horizontal) for c in range(peers.columnCount())]
     assert headers == [
         "Name",
-        "Device ID",
-        "Address",
         "State",
+        "Address",
         "Last seen",
         "Traffic",
         "Rate",
         "Sync",
+        "Device ID",
     ]
     assert peers.text(0, 0) == pair.b.status()["name"]
-    assert peers.text(0, 1) == pair.b.id
+    assert peers.text(0, 1) == "in sync"
     assert peers.text(0, 2).startswith("127.0.0.1:")
-    assert peers.text(0, 3) == "in sync"
-    assert peers.text(0, 4) == "now"
-    assert peers.text(0, 5).startswith("↓ ") and "B" in peers.text(0, 5)
-    assert peers.text(0, 7) == "100 %"
+    assert peers.text(0, 3) == "now"
+    assert peers.text(0, 4).startswith("↓ ")
+    assert "B" in peers.text(0, 4)
+    assert peers.text(0, 5).startswith("↓ ")
+    assert "B/s" in peers.text(0, 5)
+    assert peers.text(0, 6) == "100 %"
+    assert peers.text(0, 7) == pair.b.id
     shares = tray.window.shares
     row = [r["id"] for r in shares.rows()].index(pair.share)
     assert shares.text(row, 0) == "alpha-share"
@@ -122,7 +125,8 @@ def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayAp
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     tray.fill_menu()
     switch = find_action(tray.menu, "Peer connected or disconnected")
-    assert switch.isCheckable() and switch.isChecked()
+    assert switch.isCheckable()
+    assert switch.isChecked()
     said = f"{pair.b.status()['name']} disconnected"
     pair.b.stop()
     qtbot.waitUntil(lambda: any(n.text == said for n in shown), timeout=WAIT_MS)
