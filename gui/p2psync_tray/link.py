@@ -82,6 +82,7 @@ class DaemonLink(QObject):
         self._poll_s = poll_s
         self._requests: queue.Queue[Request] = queue.Queue()
         self._stopping = threading.Event()
+        self._poll_pending = threading.Event()
         self._follower_client: ControlClient | None = None
         self._lock = threading.Lock()
         self._threads = [
@@ -109,8 +110,11 @@ class DaemonLink(QObject):
         self._requests.put(Request(what, method, params))
 
     def poll_now(self) -> None:
-        """Take a snapshot at once rather than at the next tick."""
-        self._requests.put(Request("poll", "", {}))
+        """Take a snapshot at once rather than at the next tick (a burst of calls
+        makes one snapshot)."""
+        if not self._poll_pending.is_set():
+            self._poll_pending.set()
+            self._requests.put(Request("poll", "", {}))
 
     # -- poller thread -------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class DaemonLink(QObject):
     def _serve(self, client: ControlClient) -> None:
         """Poll and run requests on one connection until it fails or we stop."""
         while not self._stopping.is_set():
+            self._poll_pending.clear()
             self.snapshot.emit(Snapshot(client.call("status"), client.call("peers")))
             deadline = time.monotonic() + self._poll_s
             while (left := deadline - time.monotonic()) > 0:

@@ -113,7 +113,6 @@ class TrayApp(QObject):
 
     def _on_up(self, hello: Mapping[str, Any]) -> None:
         log.info("connected to daemon %s (%s)", hello.get("device_id"), hello.get("daemon_version"))
-        self.link.poll_now()
 
     def _on_down(self, reason: str) -> None:
         log.info("no daemon for %s: %s", self.home.root, reason)
@@ -184,7 +183,7 @@ class TrayApp(QObject):
         _action(menu, "Open status window", self.show_window)
         notify_menu = menu.addMenu("Notifications")
         for kind in Kind:
-            action = _action(notify_menu, KIND_TEXT[kind], self._notify_toggler(kind))
+            action = _action(notify_menu, KIND_TEXT[kind], partial(self.toggle_notify, kind))
             action.setCheckable(True)
             action.setChecked(self.settings.notify(kind))
         menu.addSeparator()
@@ -214,9 +213,6 @@ class TrayApp(QObject):
             _action(menu, "Resume sync", self.resume)
         else:
             _action(menu, "Pause sync", self.pause)
-
-    def _notify_toggler(self, kind: Kind) -> Callable[[], None]:
-        return partial(self.toggle_notify, kind)
 
     # -- what the user asks for ---------------------------------------------------------
 
