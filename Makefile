@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 
-.PHONY: run demo test lint typecheck check bench clean netns-deps
+.PHONY: run demo test lint typecheck check bench clean netns-deps gui-deps screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,10 @@ netns-deps:
 		&& command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && apt-get install -y -qq iproute2; fi
 
-test: $(STAMP) $(YJS) netns-deps
+# Xvfb, a tray host and the X libraries Qt needs (installed when we are root)
+gui-deps:
+	gui/tools/system-deps.sh
+test: $(STAMP) $(YJS) netns-deps gui-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -39,9 +42,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
-
 check: lint typecheck test
-
+# the README's picture of the tray's status window (docs/img/status-window.png)
+screenshot: $(STAMP) gui-deps
+	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 bench: $(STAMP)
 	$(PY) -m bench
 
