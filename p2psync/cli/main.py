@@ -24,6 +24,7 @@ from p2psync.cli import (
     pause,
     peer,
     run,
+    service,
     shares,
     status,
     wait,
@@ -61,6 +62,7 @@ COMMAND_MODULES = (
     compact,
     doctor,
     demo,
+    service,
 )
 
 
