@@ -6,8 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
+PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test lint typecheck check bench clean
+.PHONY: run demo test lint typecheck check bench clean dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +40,28 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Packaging and documentation (packaging/README.md): build tools from the packaging extra.
+$(PACKAGING_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,packaging]'
+	touch $(PACKAGING_STAMP)
+
+dist: $(PACKAGING_STAMP)
+	bash packaging/build.sh
+
+check-wheel: dist
+	bash packaging/check-wheel.sh
+
+bundle: $(PACKAGING_STAMP)
+	bash packaging/bundle.sh
+
+docs: $(PACKAGING_STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
+
+icons: $(STAMP)
+	bash packaging/icons/render.sh
+
+packaging-files: $(STAMP)
+	$(PY) packaging/render_files.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build the standalone one-folder bundle of daemon + tray with PyInstaller
+# (`make bundle`), then smoke-test it: `--version` of both commands and a full
+# `p2psync demo` (two daemons started from the bundle itself).
+# Result: dist/bundle/p2psync/ (run ./p2psync or ./p2psync-tray) and
+# dist/p2psync-VERSION-linux-ARCH.tar.gz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+version=$("$PY" -c 'import p2psync; print(p2psync.__version__)')
+work=build/bundle
+out=dist/bundle
+rm -rf "$work" "$out"
+
+tray=()
+if [ -d gui/p2psync_tray ]; then
+    tray=(--paths gui --collect-submodules p2psync_tray --collect-data p2psync_tray)
+fi
+"$PY" -m PyInstaller --noconfirm --clean --log-level WARN --onedir --name p2psync \
+    --distpath "$out" --workpath "$work" --specpath "$work" \
+    --collect-submodules p2psync --collect-data p2psync \
+    --exclude-module tkinter --exclude-module pytest --exclude-module hypothesis \
+    "${tray[@]}" packaging/bundle/entry.py
+app=$out/p2psync
+if [ ${#tray[@]} -gt 0 ]; then
+    ln -s p2psync "$app/p2psync-tray"
+fi
+
+smoke() {  # smoke NAME EXPECTED ACTUAL
+    [ "$2" = "$3" ] || { echo "bundle: $1: expected '$2', got '$3'" >&2; exit 1; }
+    echo "bundle: $1: ok"
+}
+smoke "p2psync --version" "p2psync $version" "$("$app/p2psync" --version)"
+if [ -e "$app/p2psync-tray" ]; then
+    smoke "p2psync-tray --version" "p2psync-tray $version" \
+        "$(QT_QPA_PLATFORM=offscreen "$app/p2psync-tray" --version)"
+fi
+demo=$(cd /tmp && "$OLDPWD/$app/p2psync" demo 2>&1) || { echo "$demo" >&2; exit 1; }
+grep -q "^Merged on both sides" <<<"$demo" || { echo "$demo" >&2; exit 1; }
+echo "bundle: p2psync demo from the bundle: ok"
+
+tarball=dist/p2psync-$version-linux-$(uname -m).tar.gz
+tar -C "$out" -czf "$tarball" p2psync
+echo "bundle: $tarball ($(du -sh "$app" | cut -f1) unpacked)"
