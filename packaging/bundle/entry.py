@@ -8,6 +8,7 @@ program, so ``-m MODULE ARGS`` runs that module the way the interpreter would.
 
 from __future__ import annotations
 
+import importlib
 import runpy
 import sys
 from pathlib import Path
@@ -22,9 +23,9 @@ def main() -> int:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return 0
     if Path(sys.argv[0]).name == TRAY_NAME:
-        from p2psync_tray.__main__ import main as tray_main  # noqa: PLC0415
-
-        return int(tray_main() or 0)
+        # Imported by name: the bundle collects the tray package only when it exists.
+        tray = importlib.import_module("p2psync_tray.__main__")
+        return int(tray.main() or 0)
     from p2psync.cli.main import main as cli_main  # noqa: PLC0415
 
     return cli_main()
