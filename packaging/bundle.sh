@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the standalone one-folder bundle of daemon + tray with PyInstaller
 # (`make bundle`), then smoke-test it: `--version` of both commands and a full
-# `p2psync demo` (two daemons started from the bundle itself).
+# `p2psync demo` (two daemons started from the bundle itself), and the unit
+# `p2psync service install` writes from it.
 # Result: dist/bundle/p2psync/ (run ./p2psync or ./p2psync-tray) and
 # dist/p2psync-VERSION-linux-ARCH.tar.gz.
 set -euo pipefail
@@ -38,6 +39,11 @@ fi
 demo=$(cd /tmp && "$OLDPWD/$app/p2psync" demo 2>&1) || { echo "$demo" >&2; exit 1; }
 grep -q "^Merged on both sides" <<<"$demo" || { echo "$demo" >&2; exit 1; }
 echo "bundle: p2psync demo from the bundle: ok"
+xdg=$(mktemp -d)
+XDG_CONFIG_HOME=$xdg "$app/p2psync" service install --no-enable >/dev/null
+smoke "service unit runs the bundle" "ExecStart=$PWD/$app/p2psync run" \
+    "$(grep '^ExecStart=' "$xdg/systemd/user/p2psync.service")"
+rm -rf "$xdg"
 
 tarball=dist/p2psync-$version-linux-$(uname -m).tar.gz
 tar -C "$out" -czf "$tarball" p2psync

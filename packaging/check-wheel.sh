@@ -29,7 +29,7 @@ grep -q "^Merged on both sides" demo.out || { cat demo.out >&2; echo "check-whee
 echo "check-wheel: p2psync demo: ok"
 
 export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
-"$bin/p2psync" service install >service.out
+"$bin/p2psync" service install --no-enable >service.out
 unit=$XDG_CONFIG_HOME/systemd/user/p2psync.service
 check "service unit ExecStart" "ExecStart=$bin/python -m p2psync run" "$(grep '^ExecStart=' "$unit")"
 if command -v systemd-analyze >/dev/null; then
@@ -41,7 +41,7 @@ fi
 if [ -d "$ROOT/gui/p2psync_tray" ]; then
     check "p2psync-tray --version" "p2psync-tray $version" \
         "$(QT_QPA_PLATFORM=offscreen "$bin/p2psync-tray" --version)"
-    "$bin/p2psync" service install --tray >/dev/null
+    "$bin/p2psync" service install --no-enable --tray >/dev/null
     [ -s "$XDG_DATA_HOME/icons/hicolor/48x48/apps/p2psync.png" ]
     check "tray entry Exec" "Exec=$bin/p2psync-tray" \
         "$(grep '^Exec=' "$XDG_DATA_HOME/applications/p2psync-tray.desktop")"

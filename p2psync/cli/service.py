@@ -4,7 +4,8 @@
 with the command line of this installation (the interpreter of this virtual
 environment, or the bundle's executable, and ``--home`` when one was given), writes it
 to ``$XDG_CONFIG_HOME/systemd/user/`` (default ``~/.config``) and, when systemd runs
-this machine, reloads the user manager and enables and starts the unit. ``--tray``
+this machine, reloads the user manager and enables and starts the unit (unless
+``--no-enable``: then only the files are written). ``--tray``
 also installs the tray's application entry, its autostart entry and its icons.
 Where systemd is not running the files are still written and the command says how
 to start the daemon by hand; a ``systemctl`` that fails is one sentence naming it.
@@ -252,6 +253,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = parser.add_subparsers(dest="action", required=True)
     add = actions.add_parser("install", help="install, enable and start the user service")
     add.add_argument("--tray", action="store_true", help="also install the tray's menu entry")
+    add.add_argument(
+        "--no-enable", action="store_true", help="only write the files; do not call systemctl"
+    )
     add.set_defaults(func=run_install)
     remove = actions.add_parser("uninstall", help="stop and remove the user service")
     remove.set_defaults(func=run_uninstall)
@@ -261,7 +265,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_install(args: argparse.Namespace, ctx: Context) -> int:
-    places, systemctl = Places.from_environment(), Systemctl.find()
+    places = Places.from_environment()
+    systemctl = None if args.no_enable else Systemctl.find()
     tray = tray_command() if args.tray else None
     if args.tray and tray is None:
         raise ServiceError("this installation has no p2psync-tray command to install")
@@ -269,7 +274,9 @@ def run_install(args: argparse.Namespace, ctx: Context) -> int:
     if tray is not None:
         done += install_tray(places, tray)
     print("\n".join(done))
-    if systemctl is None:
+    if args.no_enable:
+        print(f"not enabled: 'systemctl --user enable --now {UNIT_NAME}' starts it")
+    elif systemctl is None:
         print(
             "systemd is not running on this machine, so nothing was enabled: "
             "start the daemon with 'p2psync run'"

@@ -198,3 +198,19 @@ def test_the_verification_catches_a_bad_unit(tmp_path: Path) -> None:
     assert any("Restart" in line or "restart" in line for line in verify_unit(unit, tmp_path))
     unit.write_text(service.render_unit(["/nonexistent/p2psync", "run"]))
     assert verify_unit(unit, tmp_path) != []
+
+
+def test_no_enable_writes_the_unit_without_calling_systemctl(
+    places: Places,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    systemctl, calls = recording_systemctl(tmp_path)
+    monkeypatch.setattr(Systemctl, "find", classmethod(lambda cls: systemctl))
+    assert main(["service", "install", "--no-enable"]) == 0
+    assert places.unit.exists()
+    assert not calls.exists()
+    assert "not enabled: 'systemctl --user enable --now p2psync.service'" in capsys.readouterr().out
+    assert main(["service", "install"]) == 0
+    assert calls.read_text().splitlines()[-1] == "--user enable --now p2psync.service"
