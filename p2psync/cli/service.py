@@ -170,11 +170,19 @@ class Systemctl:
 
 
 def install(places: Places, argv: list[str], systemctl: Systemctl | None) -> list[str]:
-    """Write the unit for ``argv`` and enable and start it; returns what was done."""
-    _write(places.unit, render_unit(argv).encode())
+    """Write the unit for ``argv`` and enable and start it; returns what was done.
+
+    A daemon already running from an older unit (another installation or ``--home``)
+    is restarted so that the new one takes effect; an unchanged unit leaves it alone.
+    """
+    text = render_unit(argv)
+    changed = not places.unit.is_file() or places.unit.read_text(encoding="utf-8") != text
+    _write(places.unit, text.encode())
     done = [f"wrote {places.unit}"]
     if systemctl is not None:
         systemctl.run("daemon-reload")
+        if changed:
+            systemctl.run("try-restart", UNIT_NAME)  # only if it runs
         systemctl.run("enable", "--now", UNIT_NAME)
         done.append(f"enabled and started {UNIT_NAME} (logs: journalctl --user -u p2psync)")
     return done

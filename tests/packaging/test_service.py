@@ -102,9 +102,16 @@ def test_systemctl_reloads_enables_and_disables(places: Places, tmp_path: Path) 
     done = service.install(places, ["/usr/bin/p2psync", "run"], systemctl)
     assert calls.read_text().splitlines() == [
         "--user daemon-reload",
+        "--user try-restart p2psync.service",
         "--user enable --now p2psync.service",
     ]
     assert any("enabled and started" in line for line in done)
+    calls.unlink()
+    service.install(places, ["/usr/bin/p2psync", "run"], systemctl)  # the same unit again
+    assert calls.read_text().splitlines() == [
+        "--user daemon-reload",
+        "--user enable --now p2psync.service",
+    ]
     calls.unlink()
     service.uninstall(places, systemctl)
     assert calls.read_text().splitlines() == [
