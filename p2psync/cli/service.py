@@ -5,7 +5,8 @@ with the command line of this installation (the interpreter of this virtual
 environment, or the bundle's executable, and ``--home`` when one was given), writes it
 to ``$XDG_CONFIG_HOME/systemd/user/`` (default ``~/.config``) and, when systemd runs
 this machine, reloads the user manager and enables and starts the unit (unless
-``--no-enable``: then only the files are written). ``--tray``
+``--no-enable``: then only the files are written). ``--sandbox`` adds a drop-in
+with filesystem and kernel sandboxing (docs/decisions.md says why it is opt-in). ``--tray``
 also installs the tray's application entry, its autostart entry and its icons.
 Where systemd is not running the files are still written and the command says how
 to start the daemon by hand; a ``systemctl`` that fails is one sentence naming it.
@@ -14,6 +15,7 @@ to start the daemon by hand; a ``systemctl`` that fails is one sentence naming i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -28,6 +30,7 @@ from p2psync.daemon.home import Home
 from p2psync.errors import P2PSyncError
 
 UNIT_NAME = "p2psync.service"
+SANDBOX_NAME = "sandbox.conf"  # the opt-in drop-in of --sandbox
 TRAY_ENTRY = "p2psync-tray.desktop"
 ICON_NAME = "p2psync"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
@@ -107,6 +110,10 @@ class Places:
         return self.config / "systemd" / "user" / UNIT_NAME
 
     @property
+    def sandbox(self) -> Path:
+        return self.unit.with_name(f"{UNIT_NAME}.d") / SANDBOX_NAME
+
+    @property
     def application(self) -> Path:
         return self.data / "applications" / TRAY_ENTRY
 
@@ -169,8 +176,11 @@ class Systemctl:
 # -- the three commands ------------------------------------------------------------
 
 
-def install(places: Places, argv: list[str], systemctl: Systemctl | None) -> list[str]:
-    """Write the unit for ``argv`` and enable and start it; returns what was done.
+def install(
+    places: Places, argv: list[str], systemctl: Systemctl | None, *, sandbox: bool = False
+) -> list[str]:
+    """Write the unit for ``argv`` (with the sandboxing drop-in if ``sandbox``, without
+    it otherwise) and enable and start it; returns what was done.
 
     A daemon already running from an older unit (another installation or ``--home``)
     is restarted so that the new one takes effect; an unchanged unit leaves it alone.
@@ -179,6 +189,15 @@ def install(places: Places, argv: list[str], systemctl: Systemctl | None) -> lis
     changed = not places.unit.is_file() or places.unit.read_text(encoding="utf-8") != text
     _write(places.unit, text.encode())
     done = [f"wrote {places.unit}"]
+    if sandbox:
+        drop_in = _data(SANDBOX_NAME).encode()
+        changed = changed or not places.sandbox.is_file() or places.sandbox.read_bytes() != drop_in
+        _write(places.sandbox, drop_in)
+        done.append(f"wrote {places.sandbox}")
+    elif places.sandbox.exists():
+        _remove(places.sandbox)
+        changed = True
+        done.append(f"removed {places.sandbox}")
     if systemctl is not None:
         systemctl.run("daemon-reload")
         if changed:
@@ -207,6 +226,9 @@ def uninstall(places: Places, systemctl: Systemctl | None) -> list[str]:
             done.append(f"stopped and disabled {UNIT_NAME}")
         places.unit.unlink()
         done.append(f"removed {places.unit}")
+        if places.sandbox.exists():
+            _remove(places.sandbox)
+            done.append(f"removed {places.sandbox}")
         if systemctl is not None:
             systemctl.run("daemon-reload")
     for path in places.tray_files():
@@ -227,12 +249,20 @@ def status(places: Places, argv: list[str], systemctl: Systemctl | None) -> dict
         "systemd": systemctl is not None,
         "enabled": None,
         "active": None,
+        "sandbox": places.sandbox.is_file(),
         "tray_autostart": places.autostart.is_file(),
     }
     if systemctl is not None and installed:
         result["enabled"] = systemctl.query("is-enabled", UNIT_NAME)
         result["active"] = systemctl.query("is-active", UNIT_NAME)
     return result
+
+
+def _remove(path: Path) -> None:
+    """Remove ``path``, and its directory if that is left empty (a drop-in dir)."""
+    path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -264,6 +294,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument(
         "--no-enable", action="store_true", help="only write the files; do not call systemctl"
     )
+    add.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="also make the system read-only to the daemon (needs user namespaces)",
+    )
     add.set_defaults(func=run_install)
     remove = actions.add_parser("uninstall", help="stop and remove the user service")
     remove.set_defaults(func=run_uninstall)
@@ -278,7 +313,7 @@ def run_install(args: argparse.Namespace, ctx: Context) -> int:
     tray = tray_command() if args.tray else None
     if args.tray and tray is None:
         raise ServiceError("this installation has no p2psync-tray command to install")
-    done = install(places, daemon_command(ctx.home), systemctl)
+    done = install(places, daemon_command(ctx.home), systemctl, sandbox=args.sandbox)
     if tray is not None:
         done += install_tray(places, tray)
     print("\n".join(done))

@@ -221,3 +221,32 @@ def test_no_enable_writes_the_unit_without_calling_systemctl(
     assert "not enabled: 'systemctl --user enable --now p2psync.service'" in capsys.readouterr().out
     assert main(["service", "install"]) == 0
     assert calls.read_text().splitlines()[-1] == "--user enable --now p2psync.service"
+
+
+def test_sandbox_is_an_opt_in_drop_in(places: Places, tmp_path: Path) -> None:
+    systemctl, calls = recording_systemctl(tmp_path)
+    argv = ["/usr/bin/p2psync", "run"]
+    service.install(places, argv, systemctl, sandbox=True)
+    assert places.sandbox == places.unit.parent / "p2psync.service.d" / "sandbox.conf"
+    drop_in = places.sandbox.read_text()
+    assert unit_values(drop_in, "ProtectSystem") == ["strict"]
+    assert unit_values(drop_in, "ReadWritePaths") == ["%h %t /tmp"]
+    assert service.status(places, argv, None)["sandbox"] is True
+    calls.unlink()
+    service.install(places, argv, systemctl)  # without --sandbox: taken out again
+    assert not places.sandbox.parent.exists()
+    assert "--user try-restart p2psync.service" in calls.read_text().splitlines()
+    service.install(places, argv, None, sandbox=True)
+    service.uninstall(places, None)
+    assert not places.sandbox.parent.exists()
+    assert not places.unit.exists()
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_systemd_accepts_the_unit_with_its_sandbox(places: Places, tmp_path: Path) -> None:
+    argv = service.daemon_command(Home.resolve(tmp_path / "device"))
+    service.install(places, argv, None, sandbox=True)
+    # verify reads drop-ins only from its own search path: check the two as one unit
+    combined = tmp_path / "p2psync.service"
+    combined.write_text(places.unit.read_text() + places.sandbox.read_text())
+    assert verify_unit(combined, tmp_path / "run") == []
