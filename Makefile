@@ -6,8 +6,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
+PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test lint typecheck check bench clean netns-deps gui-deps screenshot
+.PHONY: run demo test lint typecheck check bench clean netns-deps gui-deps packaging-deps \
+	screenshot 	dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +35,12 @@ netns-deps:
 # Xvfb, a tray host and the X libraries Qt needs (installed when we are root)
 gui-deps:
 	gui/tools/system-deps.sh
-test: $(STAMP) $(YJS) netns-deps gui-deps
+
+# systemd-analyze and desktop-file-validate for tests/packaging (installed when root)
+packaging-deps:
+	bash packaging/system-deps.sh
+
+test: $(STAMP) $(YJS) netns-deps gui-deps packaging-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -42,12 +49,38 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
+
 check: lint typecheck test
+
 # the README's picture of the tray's status window (docs/img/status-window.png)
 screenshot: $(STAMP) gui-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
+
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Packaging and documentation (packaging/README.md): build tools from the packaging extra.
+$(PACKAGING_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,packaging]'
+	touch $(PACKAGING_STAMP)
+
+dist: $(PACKAGING_STAMP)
+	bash packaging/build.sh
+
+check-wheel: dist
+	bash packaging/check-wheel.sh
+
+bundle: $(PACKAGING_STAMP)
+	bash packaging/bundle.sh
+
+docs: $(PACKAGING_STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
+
+icons: $(STAMP)
+	bash packaging/icons/render.sh
+
+packaging-files: $(STAMP)
+	$(PY) packaging/render_files.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .pytest_cache .ruff_cache

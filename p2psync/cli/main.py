@@ -25,6 +25,7 @@ from p2psync.cli import (
     pause,
     peer,
     run,
+    service,
     shares,
     status,
     wait,
@@ -63,6 +64,7 @@ COMMAND_MODULES = (
     compact,
     doctor,
     demo,
+    service,
 )
 
 

@@ -1,0 +1,82 @@
+"""The reference pages cannot drift from the code: the generated CLI page covers every
+command and option, and the hand-written tables list every exit code and every
+``--json`` command the parser has."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from p2psync.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(relative: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(Path(relative).stem, ROOT / relative)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def leaf_commands(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ("p2psync",)
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = any(isinstance(a, argparse._SubParsersAction) for a in sub._actions)
+                if not nested:
+                    yield " ".join((*words, name)), sub
+                yield from leaf_commands(sub, (*words, name))
+
+
+def test_cli_reference_has_every_command_and_option() -> None:
+    page = _load("packaging/docs/cli_reference.py").markdown()
+    commands = dict(leaf_commands(cli_main.build_parser()))
+    assert "p2psync service install" in commands
+    sections = page.split("\n## ")
+    for command, parser in commands.items():
+        section = next((s for s in sections if s.startswith(f"{command}\n")), None)
+        assert section is not None, f"{command} has no section"
+        assert f"usage: {command}" in section
+        for action in parser._actions:
+            for option in action.option_strings:
+                assert option in section, f"{command} {option} is not documented"
+
+
+def test_the_cli_reference_is_part_of_the_site_nav() -> None:
+    mkdocs = (ROOT / "mkdocs.yml").read_text()
+    assert "- packaging/docs/cli_reference.py" in mkdocs
+    assert "reference/cli.md" in mkdocs
+    assert not (ROOT / "docs/reference/cli.md").exists()  # generated, never committed
+
+
+def test_exit_code_table_lists_every_code() -> None:
+    codes = {0, 1} | {
+        value
+        for name, value in vars(cli_main).items()
+        if name.startswith("EXIT_") and isinstance(value, int)
+    }
+    assert {code for _, code in cli_main.EXIT_CODES} <= codes
+    table = (ROOT / "docs/reference/exit-codes.md").read_text()
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    assert documented == codes
+
+
+def test_json_page_lists_every_json_command() -> None:
+    page = (ROOT / "docs/reference/json.md").read_text()
+    with_json = [
+        command
+        for command, parser in leaf_commands(cli_main.build_parser())
+        if any("--json" in a.option_strings for a in parser._actions)
+    ]
+    assert "p2psync status" in with_json
+    for command in with_json:
+        assert f"`{command} --json`" in page, f"{command} --json is not in docs/reference/json.md"
