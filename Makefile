@@ -9,7 +9,7 @@ YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
 .PHONY: run demo test lint typecheck check bench clean netns-deps gui-deps packaging-deps \
-	screenshot 	dist check-wheel bundle docs icons packaging-files
+	screenshot dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

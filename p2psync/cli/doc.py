@@ -1,8 +1,10 @@
 """``p2psync doc export FILE`` and ``p2psync doc apply FILE UPDATE``.
 
-A file inside a share names a doc (its path relative to the share). With a running
-daemon the change goes through it; without one, ``apply`` appends to the doc's log
-directly (the daemon picks it up when it starts) and ``export`` reads the log.
+A file inside a share names a doc: the manifest's entry for its path relative to the
+share, or (no entry yet) the doc named by that path, which the daemon adopts into the
+manifest. With a running daemon the change goes through it; without one, ``apply``
+appends to the doc's log directly (the daemon picks it up when it starts) and
+``export`` reads the log.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 
 from p2psync.cli.context import Context
 from p2psync.config import ShareConfig
-from p2psync.errors import UsageError
+from p2psync.errors import StorageError, UsageError
+from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries
 from p2psync.replica.doc import check_v1_update
 from p2psync.storage import append_update, read_state
+from p2psync.storage.compaction import replay
 from p2psync.storage.layout import guid_for_file, log_path
 
 
@@ -41,6 +45,18 @@ def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     raise UsageError(f"{file} is not inside a shared folder")
 
 
+def _offline_guid(share: ShareConfig, rel: str) -> str:
+    """The doc of share path ``rel`` as the manifest log says (no daemon running)."""
+    try:
+        manifest = replay([read_state(log_path(share.path, MANIFEST_GUID))])
+    except FileNotFoundError:
+        return rel
+    except StorageError as exc:
+        raise UsageError(f"cannot read the manifest of share {share.id}: {exc}") from None
+    entries, _ = read_entries(manifest)
+    return ManifestView.of(entries).guid_for_path(rel)
+
+
 def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
     try:
@@ -54,7 +70,7 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
             encoded = base64.b64encode(update).decode()
             client.call("doc.apply", share=str(share.id), doc=guid, update=encoded)
         return 0
-    target = log_path(share.path, guid)
+    target = log_path(share.path, _offline_guid(share, guid))
     target.parent.mkdir(parents=True, exist_ok=True)
     append_update(target, update)
     return 0
@@ -69,7 +85,7 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
         state = base64.b64decode(reply["update"])
     else:
         try:
-            state = read_state(log_path(share.path, guid))
+            state = read_state(log_path(share.path, _offline_guid(share, guid)))
         except FileNotFoundError:
             raise UsageError(f"{args.file} has no document yet") from None
     if args.output:

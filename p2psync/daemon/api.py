@@ -260,7 +260,7 @@ class ControlApi:
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
         share = self._share(params)
         try:
-            return share, check_guid(str(params.get("doc", "")))
+            return share, share.guid_for_path(check_guid(str(params.get("doc", ""))))
         except InvalidGuidError as exc:
             raise ControlError(str(exc), "bad-request") from None
 

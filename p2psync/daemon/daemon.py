@@ -161,6 +161,7 @@ class Daemon:
             send=self.peers.send,
             disconnect=self.peers.disconnect,
             snapshots=self.snapshots,
+            device=self.identity.device_id.digest,
         )
         scope = trio.CancelScope()
         self._share_scopes[config.id] = scope

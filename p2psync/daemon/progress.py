@@ -18,6 +18,7 @@ import trio
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
+from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.replica.sync import ShareSync
 
 PROGRESS_CHECK_INTERVAL_S = 0.2
@@ -84,5 +85,5 @@ class SyncProgress:
                     share=str(share_id),
                     path=str(service.root),
                     members=[str(p) for p in sync.peers()],
-                    docs=len(sync.replica),
+                    docs=len(sync.replica) - (MANIFEST_GUID in sync.replica),
                 )

@@ -1,11 +1,13 @@
-"""One share at run time: its doc logs, their writer tasks, and its sync engine.
+"""One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
 A ShareService loads every doc of the share from its log, owns one LogWriter task
 per doc, feeds the sync engine with what happens (peer messages, local changes,
 records other processes appended to a log) and carries out the engine's effects:
 updates are queued for durable storage, messages handed to the peer layer. Updates
 from peers are forwarded without waiting for our own fsync (the sender still holds
-them); a local change is acknowledged only once durable.
+them); a local change is acknowledged only once durable. Every change to a doc that did not
+come from the plain-file mirror (``daemon.mirror``) is reported to it, so it writes
+the file back.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import trio
 
 from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
-from p2psync.errors import StorageError, UpdateError
+from p2psync.daemon.mirror import MirrorService
+from p2psync.errors import StorageError, UpdateError, UsageError
+from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
@@ -34,6 +38,7 @@ from p2psync.replica.sync import (
     Tell,
 )
 from p2psync.storage import DocLog, should_compact
+from p2psync.storage.compaction import YDoc
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.snapshotter import SnapshotWorker
@@ -62,6 +67,8 @@ class ShareService:
         send: SendFn,
         disconnect: DisconnectFn,
         snapshots: SnapshotWorker | None = None,
+        device: bytes = b"?",
+        mirror: bool = True,
     ) -> None:
         self.config = config
         self._snapshots = snapshots
@@ -72,6 +79,12 @@ class ShareService:
         self._writers: dict[str, LogWriter] = {}
         self._compacting: set[str] = set()
         self._nursery: trio.Nursery | None = None
+        self.stopped: str | None = None
+        """Why the share stopped (its folder lost its marker), None while it runs."""
+        self.mirror: MirrorService | None = None
+        if mirror:
+            self.mirror = MirrorService(config.path, self, events, device=device,
+                                        share=self.name, on_stopped=self._stop)  # fmt: skip
 
     @property
     def root(self) -> Path:
@@ -91,8 +104,16 @@ class ShareService:
                 if guid is not None:
                     await self._open_doc(guid)
             log.info("share %s: %d docs loaded from %s", self.name, len(self._writers), self.root)
+            if self.mirror is not None:
+                await nursery.start(self.mirror.run)
             task_status.started()
             await trio.sleep_forever()
+
+    def _stop(self, reason: str) -> None:
+        """Stop taking part (the folder lost its marker): peers' messages are dropped."""
+        self.stopped = reason
+        for peer in self.sync.peers():
+            self.sync.peer_down(peer)
 
     async def aclose(self) -> None:
         """Let every writer finish its queue (the nursery then ends with them)."""
@@ -155,16 +176,51 @@ class ShareService:
         """A message from a member. A doc that has no log yet gets one only when the
         engine stores something in it (a Persist effect): junk about a new guid leaves
         no file behind."""
+        if self.stopped:
+            return
         guid = getattr(message, "guid", None)
         if not isinstance(guid, str) or guid in self._writers:
             pass
         elif log_path(self.root, guid).exists():
             await self._open_doc(guid)
-        await self.execute(self.sync.receive(peer, message))
+        effects = self.sync.receive(peer, message)
+        await self.execute(effects)
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self._changed(effect.guid, peer)
 
-    async def local_update(self, guid: str, update: bytes) -> None:
+    def _changed(self, guid: str, peer: Peer | None) -> None:
+        if self.mirror is not None:
+            self.mirror.doc_changed(guid, peer)
+
+    # -- the mirror's view of the share (mirror.engine.DocStore) ------------------
+
+    def doc(self, guid: str) -> DocReplica | None:
+        return self.sync.replica.get(guid)
+
+    def guids(self) -> list[str]:
+        return list(self.sync.replica.guids())
+
+    def guid_for_path(self, rel: str) -> str:
+        """The doc of the file at share path ``rel`` (through the manifest)."""
+        return self.mirror.guid_for_path(rel) if self.mirror is not None else rel
+
+    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
+        """Change doc ``guid`` in place as a local change (the mirror's saves); returns
+        once it is durable. Not reported back to the mirror."""
+        writer = await self._writer(guid)
+        effects = self.sync.local_edit(guid, edit)
+        for effect in effects:
+            if isinstance(effect, Persist):
+                await writer.append(effect.updates)
+        await self.execute([e for e in effects if not isinstance(e, Persist)])
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
         """Apply a local change; returns once it is durable. Raises UpdateError for
-        bytes that are not a Yjs v1 update, LogWriteError if it cannot be stored."""
+        bytes that are not a Yjs v1 update, LogWriteError if it cannot be stored.
+        ``notify`` (not for the mirror's own updates) tells the mirror."""
+        if self.stopped:
+            raise UsageError(self.stopped)
         writer = await self._writer(guid)
         try:
             effects = self.sync.local_update(guid, update)
@@ -178,6 +234,8 @@ class ShareService:
         for effect in persist:
             await writer.append(effect.updates)
         await self.execute([e for e in effects if not isinstance(e, Persist)])
+        if notify:
+            self._changed(guid, None)
 
     async def log_changed(self, path: Path) -> None:
         """A filesystem event on a log file: apply what other processes appended."""
@@ -188,6 +246,7 @@ class ShareService:
             if path.exists():
                 await self._open_doc(guid)
                 await self.execute(self.sync.doc_appeared(guid))
+                self._changed(guid, None)
             return
         try:
             updates = await self._writers[guid].read_new()
@@ -197,6 +256,7 @@ class ShareService:
             return
         if updates:
             await self.execute(self.sync.stored_updates(guid, updates))
+            self._changed(guid, None)
 
     def flush_index(self) -> list[Effect]:
         return self.sync.flush_index()
@@ -240,6 +300,7 @@ class ShareService:
         if writer is not None:
             await writer.aclose()
         await self._open_doc(guid, replace=True)
+        self._changed(guid, None)
 
     def _maybe_compact(self, guid: str, writer: LogWriter) -> None:
         if guid in self._compacting or not should_compact(writer.log.stats):
@@ -281,10 +342,15 @@ class ShareService:
         return {
             "id": self.name,
             "path": str(self.root),
-            "docs": len(self.sync.replica),
+            "docs": self.file_docs(),
             "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
             "peers_connected": [str(p) for p in self.sync.peers()],
+            **({"stopped": self.stopped} if self.stopped else {}),
         }
+
+    def file_docs(self) -> int:
+        """How many docs the share holds besides its manifest."""
+        return len(self.sync.replica) - (MANIFEST_GUID in self.sync.replica)
 
     def doc_state(self, guid: str) -> bytes | None:
         """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown."""

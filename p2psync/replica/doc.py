@@ -8,7 +8,7 @@ diffs and reports its version for the index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import pycrdt
@@ -139,6 +139,22 @@ class DocReplica:
         if self.poisoned:
             integrated = []  # nothing from a Doc that panicked reaches a log or a peer
         return Applied(integrated, error, failed_at, missing)
+
+    def local_edit(self, edit: Callable[[YDoc], None]) -> list[bytes]:
+        """Run ``edit`` on the Doc in one transaction of this replica's own client (a
+        local change, such as the plain-file mirror turning a save into Y.Text edits);
+        return the deltas it produced, empty if it changed nothing. An exception from
+        ``edit`` propagates; what it changed before raising is kept and returned by
+        the next call."""
+        with self._doc.transaction():
+            edit(self._doc)
+        integrated, self._integrated = self._integrated, []
+        return integrated
+
+    @property
+    def ydoc(self) -> YDoc:
+        """The pycrdt Doc, for reading (change it only through ``local_edit``)."""
+        return self._doc
 
     def clock_of(self, client: int) -> int:
         """The next clock this replica expects from ``client`` (0 if none seen)."""

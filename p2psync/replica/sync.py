@@ -14,7 +14,7 @@ change that integrates nothing is neither stored nor forwarded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from p2psync.errors import UpdateError
@@ -33,6 +33,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
+from p2psync.storage.compaction import YDoc
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,16 @@ class ShareSync:
             self.replica.touch(guid)
             effects += self._flood(guid, integrated, source=None)
         return effects
+
+    def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> list[Effect]:
+        """Change doc ``guid`` (created if new) in place with ``edit`` as a local
+        change: store and flood what it produced (DocReplica.local_edit)."""
+        doc = self.replica.get_or_create(guid)
+        integrated = doc.local_edit(edit)
+        if not integrated:
+            return []
+        self.replica.touch(guid)
+        return [Persist(guid, integrated), *self._flood(guid, integrated, source=None)]
 
     def stored_updates(self, guid: str, updates: list[bytes]) -> list[Effect]:
         """Updates another local process appended to the log of ``guid`` (already

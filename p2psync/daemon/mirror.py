@@ -1,0 +1,148 @@
+"""The mirror service of one share: watcher, rescans and remote changes -> ``Mirror``.
+
+Started by ``ShareService.run`` once the share's docs are loaded. It watches the share
+folder recursively (``p2psync.watch``, debounced: short for one save, aggregated for
+bursts), rescans it every ``RESCAN_INTERVAL_S`` and takes the docs the share reports
+changed; one task hands all of it to the ``Mirror`` one batch at a time, so a file is
+never read and written by two tasks at once.
+
+Before each batch it checks the share's ``.p2psync/`` marker: a folder without it (a
+disk that was unmounted, a folder deleted) stops the mirror and the share with an
+error event, instead of being read as "every file was deleted".
+
+Cancellation stops the watcher threads (``DirWatcher.run``) and loses nothing
+durable: docs are in their logs, and a batch cut short is redone by the next
+start's rescan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+import trio
+
+from p2psync.daemon.events import EventBus
+from p2psync.mirror.engine import DocStore, Mirror, wall_ms
+from p2psync.mirror.hlc import HybridClock
+from p2psync.storage.layout import marker_dir
+from p2psync.watch import DirWatcher
+
+log = logging.getLogger(__name__)
+
+RESCAN_INTERVAL_S = 30.0
+SAVE_QUIET_S = 0.02
+"""Debounce: a batch is taken once no event came for this long..."""
+BURST_MAX_DELAY_S = 1.0
+"""...or at most this long after its first event (a ``git checkout`` keeps writing)."""
+
+Peer = Hashable
+
+
+class MirrorService:
+    """Runs the mirror of one share. Start with ``await nursery.start(service.run)``."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: DocStore,
+        events: EventBus,
+        *,
+        device: bytes,
+        share: str,
+        on_stopped: Callable[[str], None],
+        rescan_interval_s: float = RESCAN_INTERVAL_S,
+    ) -> None:
+        self.root = root
+        self.events = events
+        self.share = share
+        self._on_stopped = on_stopped
+        self._rescan_interval_s = rescan_interval_s
+        self.mirror = Mirror(root, store, HybridClock(device, wall_ms), events.publish, share)
+        self._paths: set[Path] = set()
+        self._docs: dict[str, Peer | None] = {}
+        self._rescan = False
+        self._wake = trio.Event()
+        self.stopped = False
+
+    def doc_changed(self, guid: str, peer: Peer | None) -> None:
+        """The share changed doc ``guid`` (not through the mirror). Never blocks."""
+        self._docs[guid] = peer if peer is not None else self._docs.get(guid)
+        self._wake.set()
+
+    def guid_for_path(self, rel: str) -> str:
+        """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
+        return self.mirror.view.guid_for_path(rel)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Scan the folder, then mirror until cancelled (or until the marker is gone)."""
+        if not self._marker_ok():
+            task_status.started()
+            return
+        await self.mirror.local_changes([".p2psyncignore"])
+        await self.mirror.rescan()
+        marker = marker_dir(self.root).absolute()
+        watcher = DirWatcher(
+            [self.root.absolute()],
+            recursive=True,
+            filter=lambda path: marker not in path.parents and path != marker,
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watcher.run)
+            nursery.start_soon(self._take_changes, watcher)
+            nursery.start_soon(self._tick)
+            task_status.started()
+            await self._serve()
+            nursery.cancel_scope.cancel()
+
+    async def _take_changes(self, watcher: DirWatcher) -> None:
+        while True:
+            paths = await watcher.next_changes(
+                min_quiet_s=SAVE_QUIET_S, max_delay_s=BURST_MAX_DELAY_S
+            )
+            self._paths |= paths
+            self._wake.set()
+
+    async def _tick(self) -> None:
+        while True:
+            await trio.sleep(self._rescan_interval_s)
+            self._rescan = True
+            self._wake.set()
+
+    async def _serve(self) -> None:
+        """Hand batches to the mirror until the marker disappears."""
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            if not self._marker_ok():
+                return
+            paths, self._paths = self._paths, set()
+            docs, self._docs = self._docs, {}
+            rescan, self._rescan = self._rescan, False
+            rels = [self._relative(path) for path in paths]
+            if rels:
+                await self.mirror.local_changes([rel for rel in rels if rel])
+            if docs:
+                await self.mirror.remote_changed(docs)
+            if rescan:
+                await self.mirror.rescan()
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root.absolute()).as_posix()
+        except ValueError:
+            return ""
+
+    def _marker_ok(self) -> bool:
+        if marker_dir(self.root).is_dir():
+            return True
+        message = (
+            f"share {self.share}: the folder {self.root} has no .p2psync marker any more "
+            "(unmounted or deleted?); the share is stopped and no file is read as deleted"
+        )
+        log.error("%s", message)
+        self.events.publish("error", share=self.share, message=message)
+        self.stopped = True
+        self._on_stopped(message)
+        return False

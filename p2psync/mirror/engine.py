@@ -1,0 +1,619 @@
+"""The file <-> doc engine of one share folder (DESIGN §8).
+
+A ``Mirror`` keeps the files of a share folder and the share's docs equal. It is
+driven by its owner (``p2psync.daemon.mirror``), one call at a time:
+
+- ``local_changes(paths)``: the watcher (or a rescan) says these files may have
+  changed. Each is reconciled with its doc: a save becomes Y.Text edits, a new file an
+  entry and a doc, a vanished file a deletion, a file that appears with the inode of
+  one that vanished a rename.
+- ``remote_changed(guids)``: peers (or ``doc apply``, or another process appending to
+  a log) changed these docs. The manifest is re-read (renames, deletes, new files,
+  collisions) and each changed file is written back, after re-reading it: a save that
+  happened since the last sync is merged into the doc first, never overwritten.
+
+``reconcile(path)`` is the one decision for a path, whoever asked. What was last
+synced per path (``Synced``: the doc, the bytes' digest, the stat, the doc's state)
+tells a local save from the daemon's own write (same digest: no echo) and gives the
+base a concurrent local save is merged against (a scratch doc at that state takes the
+save's edits, and the resulting delta is applied to the live doc, exactly as if a
+peer had made them).
+
+A doc is never seeded from a file whose doc already has CRDT state: a file meets an
+existing doc only through a diff (``textdiff``), so a restart, a re-added folder or a
+second machine with the same files never doubles text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Collection, Hashable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pycrdt
+import trio
+
+from p2psync.errors import UnsafePathError
+from p2psync.ids import new_client_id
+from p2psync.mirror import binary
+from p2psync.mirror.fileio import (
+    FileChangedError,
+    FileStat,
+    NotAFileError,
+    keep_copy,
+    move_file,
+    read_file,
+    remove_file,
+    set_executable,
+    write_file,
+)
+from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.ignore import IGNORE_FILE, IgnoreRules
+from p2psync.mirror.kinds import FileKind, decode_text, file_digest, file_kind
+from p2psync.mirror.manifest import (
+    MANIFEST_GUID,
+    Entry,
+    ManifestView,
+    new_file_guid,
+    put_entry,
+    read_entries,
+    set_fields,
+)
+from p2psync.mirror.paths import share_path
+from p2psync.mirror.scan import walk_share
+from p2psync.mirror.state import Synced, load_state, save_state
+from p2psync.mirror.textdiff import apply_text_change
+from p2psync.protocol.yjs import decode_state_vector
+from p2psync.replica.doc import DocReplica
+
+log = logging.getLogger(__name__)
+
+CONTENT = "content"
+Peer = Hashable
+YDoc = pycrdt.Doc[Any]
+
+
+class DocStore(Protocol):
+    """What the mirror needs of its share (``ShareService`` provides it)."""
+
+    def doc(self, guid: str) -> DocReplica | None: ...
+
+    def guids(self) -> Iterable[str]: ...
+
+    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
+
+
+Publish = Callable[..., None]
+
+
+def _content(doc: YDoc) -> pycrdt.Text:
+    text: pycrdt.Text = doc.get(CONTENT, type=pycrdt.Text)
+    return text
+
+
+def _seed(content: pycrdt.Text, text: str) -> None:
+    """Fill the Text of a new doc. An empty file still needs a change for its doc to
+    exist on peers: a character inserted and deleted at once."""
+    content.insert(0, text or " ")
+    if not text:
+        del content[0:1]
+
+
+def merge_save(base_state: bytes, text: str) -> bytes:
+    """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
+    doc of a fresh client: applied to the live doc it merges with whatever the live
+    doc gained since the base, as a peer's concurrent edit would."""
+    scratch: YDoc = pycrdt.Doc(client_id=new_client_id())
+    scratch.apply_update(base_state)
+    before = scratch.get_state()
+    content = _content(scratch)
+    apply_text_change(content, str(content), text)
+    return scratch.get_update(before)
+
+
+def has_changes_since(doc: DocReplica, state_vector: bytes) -> bool:
+    """Whether ``doc`` holds changes a replica at ``state_vector`` did not."""
+    try:
+        seen = decode_state_vector(state_vector) if state_vector else {}
+    except ValueError:
+        return True
+    return any(clock > seen.get(client, 0) for client, clock in doc.version().state_vector.items())
+
+
+@dataclass
+class Mirror:
+    """Keeps the files under ``root`` equal to the share's docs (see the module doc)."""
+
+    root: Path
+    store: DocStore
+    clock: HybridClock
+    publish: Publish
+    share: str = ""
+
+    def __post_init__(self) -> None:
+        self.synced: dict[str, Synced] = load_state(self.root)
+        self.view = ManifestView()
+        self.ignore = IgnoreRules.parse("")
+        self._reported: set[str] = set()
+        self._retry: set[str] = set()
+        self._dirty_state = False
+
+    # -- entry points ------------------------------------------------------------
+
+    async def rescan(self) -> None:
+        """Compare the whole folder with what was last synced (start-up, and
+        periodically: catches whatever the watcher missed)."""
+        found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
+        for rel, reason in skipped:
+            self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
+        await self.refresh_manifest()
+        changed = [rel for rel, st in found.items() if self._stat_changed(rel, st)]
+        gone = [rel for rel in self.synced if rel not in found]
+        await self.local_changes(changed + gone)
+
+    async def local_changes(self, rels: Collection[str]) -> None:
+        """Files at these share paths may have changed on disk."""
+        if IGNORE_FILE in rels:
+            await self._reload_ignore()
+        rels = sorted(set(rels) | self._retry)
+        self._retry.clear()
+        present = []
+        for rel in rels:
+            if os.path.lexists(self.root / rel):
+                present.append(rel)
+        # Existing files first: a file that moved is seen at its new path before the
+        # old one is read as deleted.
+        for rel in present:
+            await self.reconcile(rel)
+        for rel in rels:
+            if rel not in present:
+                await self.reconcile(rel)
+        self.flush_state()
+
+    async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
+        """Docs ``changes`` (guid -> the peer it came from, None if local) changed."""
+        unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
+        if MANIFEST_GUID in changes or unknown:
+            await self.refresh_manifest()
+        for guid, peer in changes.items():
+            entry = self.view.by_guid.get(guid)
+            if entry is None or guid == MANIFEST_GUID:
+                continue
+            if entry.deleted:
+                await self.refresh_manifest()  # an edit may bring it back
+            elif self.view.by_path.get(entry.path) is entry:
+                await self.reconcile(entry.path, peer)
+        self.flush_state()
+
+    def flush_state(self) -> None:
+        """Save what was synced (``.p2psync/mirror.json``) if it changed."""
+        if self._dirty_state:
+            save_state(self.root, self.synced)
+            self._dirty_state = False
+
+    # -- the manifest --------------------------------------------------------------
+
+    def _manifest(self) -> DocReplica | None:
+        return self.store.doc(MANIFEST_GUID)
+
+    def _read_view(self) -> ManifestView:
+        manifest = self._manifest()
+        if manifest is None:
+            return ManifestView()
+        entries, problems = read_entries(manifest.ydoc)
+        for problem in problems:
+            self._report_once(problem, "manifest-problem", message=problem)
+        return ManifestView.of(entries)
+
+    async def _edit_manifest(self, edit: Callable[[YDoc], None]) -> None:
+        await self.store.local_edit(MANIFEST_GUID, edit)
+        self.view = self._read_view()
+
+    async def refresh_manifest(self) -> None:
+        """Re-read the manifest and carry out what changed in it on disk."""
+        self.view = self._read_view()
+        await self._adopt_path_named_docs()
+        for entry, reason in self.view.unsafe:
+            self._report_once(f"unsafe:{entry.guid}:{entry.path}", "unsafe-path",
+                              path=repr(entry.path), reason=reason)  # fmt: skip
+        await self._revive_edited()
+        await self._resolve_collisions()
+        for rel, was in sorted(self.synced.items()):
+            known = self.view.by_guid.get(was.guid)
+            if known is None:
+                continue
+            if known.deleted:
+                await self._remote_delete(rel, known, was)
+            elif known.path != rel and self.view.by_path.get(known.path) is known:
+                await self._remote_rename(rel, known, was)
+        for rel, live in sorted(self.view.by_path.items()):
+            held = self.synced.get(rel)
+            if (held is None or held.guid != live.guid) and self.store.doc(live.guid):
+                await self.reconcile(rel)
+
+    async def _adopt_path_named_docs(self) -> None:
+        """Give a manifest entry to docs named by their path (``doc apply``, other
+        programs' log appends) that have none yet."""
+        adopt: list[Entry] = []
+        for guid in self.store.guids():
+            if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
+                continue
+            try:
+                share_path(guid)
+            except UnsafePathError:
+                continue
+            if not self.ignore.ignored(guid, False):
+                adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
+        if adopt:
+
+            def add(doc: YDoc) -> None:
+                for entry in adopt:
+                    put_entry(doc, entry)
+
+            await self._edit_manifest(add)
+
+    async def _revive_edited(self) -> None:
+        """A deleted entry whose doc was edited after the deletion comes back: an edit
+        concurrent with a delete keeps the file."""
+        revive = []
+        for entry in self.view.by_guid.values():
+            doc = self.store.doc(entry.guid)
+            if entry.deleted and doc is not None and has_changes_since(doc, entry.deleted_at):
+                revive.append(entry.guid)
+        if revive:
+
+            def undelete(doc: YDoc) -> None:
+                for guid in revive:
+                    set_fields(doc, guid, deleted=False, deleted_at=b"")
+
+            await self._edit_manifest(undelete)
+
+    async def _resolve_collisions(self) -> None:
+        """Live entries that lost their path to an earlier one: keep their text aside
+        when it differs from the winner's, then retire them."""
+        retire: list[tuple[str, bytes]] = []
+        for loser, winner in self.view.shadowed:
+            synced = self.synced.get(loser.path)
+            loser_doc = self.store.doc(loser.guid)
+            winner_doc = self.store.doc(winner.guid)
+            if winner_doc is None:
+                continue  # its content has not arrived: decide once it has
+            ours = self._doc_bytes(loser, loser_doc)
+            if ours is not None and ours != self._doc_bytes(winner, winner_doc):
+                kept = await trio.to_thread.run_sync(
+                    keep_copy, self.root, loser.path, loser.guid, ours
+                )
+                log.warning("share %s: %s was created on two devices; this one's version "
+                            "is kept at %s", self.share, loser.path, kept)  # fmt: skip
+                self.publish("path-conflict", share=self.share, path=loser.path, kept=str(kept))
+            if synced is not None and synced.guid == loser.guid:
+                # The disk holds the loser as synced: the winner replaces it as a
+                # remote change would.
+                self.synced[loser.path] = synced._replace(guid=winner.guid, base_state=b"")
+                self._dirty_state = True
+            state = loser_doc.state_vector() if loser_doc is not None else b""
+            retire.append((loser.guid, state))
+        if retire:
+
+            def retire_all(doc: YDoc) -> None:
+                for guid, state in retire:
+                    set_fields(doc, guid, deleted=True, deleted_at=state)
+
+            await self._edit_manifest(retire_all)
+
+    def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
+        if doc is None:
+            return None
+        if entry.kind is FileKind.TEXT:
+            return doc.text(CONTENT).encode()
+        version = binary.current(doc.ydoc)
+        return version.data if version is not None else None
+
+    async def _remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
+        try:
+            await trio.to_thread.run_sync(
+                lambda: remove_file(self.root, rel, expect=self._expect(rel, synced))
+            )
+        except FileNotFoundError:
+            pass
+        except FileChangedError:
+            # Saved here since the last sync: the save wins over the deletion.
+            log.info("share %s: %s was deleted by a peer but changed here; kept",
+                     self.share, rel)  # fmt: skip
+            await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=False))
+            await self.reconcile(rel)
+            return
+        except (OSError, UnsafePathError) as exc:
+            self._report_once(f"del:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        self.synced.pop(rel, None)
+        self._dirty_state = True
+
+    async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
+        try:
+            stat = await trio.to_thread.run_sync(
+                lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
+            )
+        except FileNotFoundError:
+            self.synced.pop(rel, None)
+            await self.reconcile(entry.path)
+            return
+        except FileChangedError:
+            self._retry.add(rel)
+            return
+        except (OSError, UnsafePathError) as exc:
+            self._report_once(f"mv:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        self.synced[entry.path] = self.synced.pop(rel)._replace(stat=stat)
+        self._dirty_state = True
+        await self.reconcile(entry.path)
+
+    def _expect(self, rel: str, synced: Synced) -> FileStat:
+        """The stat of ``rel`` if it still holds what was synced; raises
+        FileChangedError otherwise (FileNotFoundError if it is gone)."""
+        got = read_file(self.root, rel)
+        if got is None:
+            raise FileNotFoundError(rel)
+        data, stat = got
+        if stat != synced.stat and file_digest(data) != synced.digest:
+            raise FileChangedError(f"{rel} changed")
+        return stat
+
+    # -- one path ----------------------------------------------------------------
+
+    async def reconcile(self, rel: str, peer: Peer | None = None) -> None:
+        """Make the file at ``rel`` and its doc equal (see the module doc)."""
+        if self.ignore.ignored(rel, False):
+            return
+        try:
+            got = await trio.to_thread.run_sync(read_file, self.root, rel)
+        except (NotAFileError, UnsafePathError) as exc:
+            self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=str(exc))
+            return
+        except OSError as exc:
+            self._report_once(f"read:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        entry = self.view.by_path.get(rel)
+        synced = self.synced.get(rel)
+        if got is None:
+            if entry is not None and synced is not None and synced.guid == entry.guid:
+                await self._local_delete(rel, entry)
+            elif entry is not None:
+                await self._write_doc(rel, entry, None, None, peer)
+            elif synced is not None:
+                self.synced.pop(rel)
+                self._dirty_state = True
+            return
+        data, stat = got
+        if entry is None:
+            await self._local_create(rel, data, stat)
+            return
+        guid = entry.guid
+        same_doc = synced is not None and synced.guid == guid
+        if (
+            synced is not None
+            and same_doc
+            and (stat == synced.stat or file_digest(data) == synced.digest)
+        ):
+            chmod = synced.stat is not None and stat.mode != synced.stat.mode
+            if chmod and stat.executable != entry.exec:  # chmod here
+                await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
+                entry = self.view.by_guid[guid]
+            await self._write_doc(rel, entry, data, stat, peer)
+            return
+        await self._local_save(rel, entry, got, synced if same_doc else None, peer)
+
+    async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
+        moved = self._vanished_with_inode(stat.ino, rel)
+        if moved is not None:
+            old, synced = moved
+            log.info("share %s: %s was renamed to %s", self.share, old, rel)
+            await self._edit_manifest(lambda d: set_fields(d, synced.guid, path=rel))
+            self.synced[rel] = self.synced.pop(old)
+            self._dirty_state = True
+            await self.reconcile(rel)
+            return
+        earlier = self.view.deleted_at(rel)
+        if earlier is not None and earlier.kind is file_kind(data):
+            # Delete-then-create (or a delete this device has not finished telling):
+            # the same doc again, with the new content as an edit.
+            await self._edit_manifest(
+                lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
+            )
+            await self.reconcile(rel)
+            return
+        entry = Entry(new_file_guid(), rel, file_kind(data), self.clock.tick(),
+                      exec=stat.executable)  # fmt: skip
+        text = decode_text(data)
+        if text is not None:
+            # A new doc: nothing to re-seed over.
+            await self.store.local_edit(entry.guid, lambda d: _seed(_content(d), text))
+        else:
+            stamp = self.clock.tick()
+            await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
+        await self._edit_manifest(lambda d: put_entry(d, entry))
+        self._synced(rel, entry.guid, data, stat)
+
+    def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
+        for old, synced in self.synced.items():
+            same = old != rel and synced.stat is not None and synced.stat.ino == ino
+            if same and not os.path.lexists(self.root / old):
+                return old, synced
+        return None
+
+    async def _local_delete(self, rel: str, entry: Entry) -> None:
+        doc = self.store.doc(entry.guid)
+        state = doc.state_vector() if doc is not None else b""
+        log.info("share %s: %s was deleted here", self.share, rel)
+        await self._edit_manifest(
+            lambda d: set_fields(d, entry.guid, deleted=True, deleted_at=state)
+        )
+        self.synced.pop(rel, None)
+        self._dirty_state = True
+
+    async def _local_save(
+        self,
+        rel: str,
+        entry: Entry,
+        disk: tuple[bytes, FileStat],
+        synced: Synced | None,
+        peer: Peer | None,
+    ) -> None:
+        """The file changed since the last sync (or was never synced with this doc)."""
+        data, stat = disk
+        doc = self.store.doc(entry.guid)
+        if doc is None:
+            return  # the doc has not arrived: reconciled when it does
+        guid = entry.guid
+        if stat.executable != entry.exec:
+            await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
+            entry = self.view.by_guid[guid]
+        text = decode_text(data)
+        if entry.kind is FileKind.BINARY or text is None:
+            await self._binary_save(rel, entry, doc, data, stat)
+            return
+        current = doc.text(CONTENT)
+        if synced is None:
+            if current != text and doc.version().state_vector:
+                # A file that was never synced meets a doc with content (its folder
+                # was shared again without our state): keep the file's text aside,
+                # the doc wins, nothing is doubled.
+                kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
+            await self._write_doc(rel, entry, data, stat, peer)
+            return
+        if synced.base_state and doc.version() != synced.base_version:
+            await self.store.local_update(
+                entry.guid, merge_save(synced.base_state, text), notify=False
+            )
+            log.info("share %s: a save of %s merged with changes from %s", self.share, rel,
+                     peer or "another program")  # fmt: skip
+            self.publish("file-merged", share=self.share, path=rel, peer=str(peer or ""))
+        elif current != text:
+
+            def save(doc: YDoc) -> None:
+                apply_text_change(_content(doc), current, text)
+
+            await self.store.local_edit(entry.guid, save)
+        await self._write_doc(rel, entry, data, stat, peer)
+
+    async def _binary_save(
+        self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
+    ) -> None:
+        if entry.kind is FileKind.TEXT:
+            reason = "a text file became binary; it is not synced until it is text again"
+            self._report_once(f"kind:{rel}", "file-skipped", path=rel, reason=reason)
+            return
+        now = binary.current(doc.ydoc)
+        if now is None or now.data != data:
+            stamp = self.clock.tick_after(now.stamp) if now is not None else self.clock.tick()
+            await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
+        await self._write_doc(rel, entry, data, stat, None)
+
+    async def _write_doc(
+        self,
+        rel: str,
+        entry: Entry,
+        data: bytes | None,
+        stat: FileStat | None,
+        peer: Peer | None,
+    ) -> None:
+        """Write the doc's content to ``rel`` if the disk (``data``, read at ``stat``;
+        None: no file) differs, then record it as synced."""
+        doc = self.store.doc(entry.guid)
+        if doc is None:
+            return
+        if entry.kind is FileKind.BINARY:
+            for lost in await self._binary_conflicts(rel, entry, doc):
+                self.publish("version-conflict", share=self.share, path=rel, kept=str(lost))
+            version = binary.current(doc.ydoc)
+            if version is None:
+                return
+            content = version.data
+        else:
+            content = doc.text(CONTENT).encode()
+        if content != data or (stat is not None and stat.executable != entry.exec):
+            try:
+                if content != data:
+                    stat = await trio.to_thread.run_sync(
+                        lambda: write_file(
+                            self.root, rel, content, executable=entry.exec, expect=stat
+                        )
+                    )
+                elif stat is not None:
+                    stat = await trio.to_thread.run_sync(
+                        lambda: set_executable(self.root, rel, entry.exec, expect=stat)
+                    )
+            except FileChangedError:
+                self._retry.add(rel)  # saved meanwhile: merged on the next round
+                return
+            except (OSError, UnsafePathError) as exc:
+                log.error("share %s: cannot write %s: %s", self.share, rel, exc)
+                self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
+                return
+        assert stat is not None
+        self._synced(rel, entry.guid, content, stat, doc)
+
+    async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
+        """Concurrent versions of a whole file that lost: kept, then removed."""
+        losers = binary.losers(doc.ydoc)
+        if not losers:
+            return []
+        kept = []
+        for version in losers:
+            kept.append(await trio.to_thread.run_sync(
+                keep_copy, self.root, rel, version.key, version.data))  # fmt: skip
+        await self.store.local_edit(entry.guid, lambda d: binary.drop(d, losers))
+        return kept
+
+    def _synced(
+        self, rel: str, guid: str, data: bytes, stat: FileStat, doc: DocReplica | None = None
+    ) -> None:
+        doc = doc or self.store.doc(guid)
+        if rel == IGNORE_FILE:
+            self._set_ignore(decode_text(data) or "")
+        self.synced[rel] = Synced(
+            guid,
+            file_digest(data),
+            stat,
+            doc.version() if doc is not None else None,
+            doc.full_state() if doc is not None else b"",
+        )
+        self._dirty_state = True
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _stat_changed(self, rel: str, stat: FileStat) -> bool:
+        synced = self.synced.get(rel)
+        return synced is None or synced.stat != stat
+
+    async def _reload_ignore(self) -> None:
+        try:
+            got = await trio.to_thread.run_sync(read_file, self.root, IGNORE_FILE)
+        except (OSError, NotAFileError):
+            got = None
+        self._set_ignore((decode_text(got[0]) if got is not None else "") or "")
+
+    def _set_ignore(self, text: str) -> None:
+        self.ignore = IgnoreRules.parse(text)
+        for problem in self.ignore.problems:
+            self._report_once(f"ignore:{problem.line_number}:{problem.line}", "ignore-problem",
+                              line=problem.line_number, reason=problem.reason)  # fmt: skip
+
+    def _report_once(self, key: str, type_: str, **fields: Any) -> None:
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        log.warning("share %s: %s %s", self.share, type_, fields)
+        self.publish(type_, share=self.share, **fields)
+
+
+def wall_ms() -> int:
+    """The wall clock in milliseconds, for the mirror's hybrid clock."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,185 @@
+"""The manifest: a share's root doc, mapping share paths to file entries. Pure.
+
+The manifest is the doc ``MANIFEST_GUID``. Its root ``Y.Map`` named ``files`` maps a
+file doc's guid to a ``Y.Map`` entry (schema in docs/mirror.md): ``path``, ``kind``
+(``text``/``binary``), ``deleted``, ``exec``, ``created`` (hybrid timestamp of the
+entry's creation) and, once deleted, ``deleted_at`` (the content doc's state vector
+at the deletion, so a concurrent edit brings the file back).
+
+Entries are keyed by guid, not path, so two devices creating the same path at once
+make two entries, never one entry whose content doc lost the other's text. The view
+(``ManifestView``) resolves such collisions the same way on every device: among the
+live entries of a path, the one created first (then the smaller guid) is the file;
+the others are *shadowed* (the mirror keeps their text under ``.p2psync/conflicts/``
+and marks them deleted). Entries whose path is unsafe (``paths.share_path``) are
+listed apart and never reach the disk.
+
+Docs named by a share path (guid == path, created by ``doc apply`` or an older
+version) need no entry to be found: ``guid_for_path`` falls back to the path itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pycrdt
+
+from p2psync.errors import P2PSyncError, UnsafePathError
+from p2psync.mirror.hlc import Timestamp
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.paths import share_path
+
+MANIFEST_GUID = ".p2psync/manifest"
+"""The manifest's doc guid: starts with ``.p2psync``, so no share path can take it."""
+FILES = "files"
+
+
+FILE_GUID_PREFIX = "f:"
+
+
+def new_file_guid() -> str:
+    """A random guid for a new file doc: ``f:`` and 128 random bits in hex. The colon
+    keeps it from ever being a share path, so it is never taken for a doc named by
+    its path."""
+    return FILE_GUID_PREFIX + secrets.token_hex(16)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file of the share as the manifest records it."""
+
+    guid: str
+    path: str
+    kind: FileKind
+    created: Timestamp
+    deleted: bool = False
+    exec: bool = False
+    deleted_at: bytes = b""
+
+    def fields(self) -> dict[str, Any]:
+        """The entry as its ``Y.Map`` holds it."""
+        wall, counter, device = self.created.to_wire()
+        return {
+            "path": self.path,
+            "kind": self.kind.value,
+            "created": [wall, counter, device],
+            "deleted": self.deleted,
+            "exec": self.exec,
+            "deleted_at": self.deleted_at,
+        }
+
+    @property
+    def order(self) -> tuple[Timestamp, str]:
+        """Collision order: first created wins, then the smaller guid."""
+        return self.created, self.guid
+
+
+class MalformedEntryError(P2PSyncError, ValueError):
+    """A manifest entry a peer wrote that cannot be read; it is skipped."""
+
+
+def parse_entry(guid: str, raw: object) -> Entry:
+    """An entry from its ``Y.Map`` contents; ValueError (naming the field) otherwise.
+    The path is not checked here (``ManifestView`` does)."""
+    if not isinstance(raw, Mapping):
+        raise MalformedEntryError(f"manifest entry {guid!r} is not a map")
+    path, kind, created = raw.get("path"), raw.get("kind"), raw.get("created")
+    if not isinstance(path, str):
+        raise MalformedEntryError(f"manifest entry {guid!r} has no path")
+    try:
+        file_kind = FileKind(kind)
+    except ValueError:
+        raise MalformedEntryError(f"manifest entry {guid!r} has an unknown kind {kind!r}") from None
+    if not isinstance(created, list | tuple) or len(created) != 3:
+        raise MalformedEntryError(f"manifest entry {guid!r} has no creation time")
+    wall, counter, device = created
+    if not all(isinstance(n, int | float) and float(n).is_integer() for n in (wall, counter)):
+        raise MalformedEntryError(f"manifest entry {guid!r} has a malformed creation time")
+    if not isinstance(device, bytes | bytearray):
+        raise MalformedEntryError(f"manifest entry {guid!r} has a creation time without a device")
+    stamp = Timestamp(int(wall), int(counter), bytes(device))
+    deleted_at = raw.get("deleted_at", b"")
+    return Entry(
+        guid,
+        path,
+        file_kind,
+        stamp,
+        deleted=raw.get("deleted") is True,
+        exec=raw.get("exec") is True,
+        deleted_at=bytes(deleted_at) if isinstance(deleted_at, bytes | bytearray) else b"",
+    )
+
+
+def read_entries(doc: pycrdt.Doc[Any]) -> tuple[dict[str, Entry], list[str]]:
+    """Every well-formed entry of the manifest doc, and a sentence per malformed one."""
+    files = doc.get(FILES, type=pycrdt.Map)
+    entries: dict[str, Entry] = {}
+    problems: list[str] = []
+    for guid, raw in files.items():
+        try:
+            entries[guid] = parse_entry(guid, raw.to_py() if isinstance(raw, pycrdt.Map) else raw)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return entries, problems
+
+
+def put_entry(doc: pycrdt.Doc[Any], entry: Entry) -> None:
+    """Add or replace ``entry`` (call inside the doc's transaction)."""
+    doc.get(FILES, type=pycrdt.Map)[entry.guid] = pycrdt.Map(entry.fields())
+
+
+def set_fields(doc: pycrdt.Doc[Any], guid: str, **fields: Any) -> None:
+    """Change some fields of an existing entry: concurrent changes of other fields
+    (a rename here, the exec bit there) both survive."""
+    entry = doc.get(FILES, type=pycrdt.Map)[guid]
+    assert isinstance(entry, pycrdt.Map)
+    for key, value in fields.items():
+        entry[key] = value
+
+
+@dataclass
+class ManifestView:
+    """Which entry is the file at each path, as every device resolves it."""
+
+    by_path: dict[str, Entry] = field(default_factory=dict)
+    by_guid: dict[str, Entry] = field(default_factory=dict)
+    shadowed: list[tuple[Entry, Entry]] = field(default_factory=list)
+    """(loser, winner): live entries that lost their path to an earlier one."""
+    unsafe: list[tuple[Entry, str]] = field(default_factory=list)
+    """Entries whose path may not be written, with the reason."""
+
+    @classmethod
+    def of(cls, entries: Mapping[str, Entry]) -> ManifestView:
+        view = cls(by_guid=dict(entries))
+        for entry in sorted(entries.values(), key=lambda e: e.order):
+            if entry.deleted:
+                continue
+            try:
+                share_path(entry.path)
+            except UnsafePathError as exc:
+                view.unsafe.append((entry, exc.reason))
+                continue
+            winner = view.by_path.get(entry.path)
+            if winner is None:
+                view.by_path[entry.path] = entry
+            else:
+                view.shadowed.append((entry, winner))
+        return view
+
+    def deleted_at(self, path: str) -> Entry | None:
+        """The most recently created deleted entry of ``path``, if any (a file saved by
+        delete-then-create comes back as the same doc)."""
+        found = [e for e in self.by_guid.values() if e.deleted and e.path == path]
+        return max(found, key=lambda e: e.order) if found else None
+
+    def guid_for_path(self, path: str) -> str:
+        """The doc of ``path``: its entry's guid, else the path itself (a doc named by
+        its path, adopted into the manifest when the mirror sees it)."""
+        entry = self.by_path.get(path)
+        if entry is not None:
+            return entry.guid
+        deleted = self.deleted_at(path)
+        return deleted.guid if deleted is not None else path

@@ -1,0 +1,72 @@
+"""Whole folders: restarts, re-adding, joining with the same files, 1,000 files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.integration.mirror.conftest import live_entries, read
+from tests.integration.sync.daemons import Device, cli, link, wait_for
+
+Share = Callable[..., list[Device]]
+
+
+def test_restart_and_re_add_do_not_duplicate_content(share_of: Share) -> None:
+    alice, bob = share_of("alice", "bob")
+    (alice.folder / "notes.md").write_text("one copy\n")
+    wait_for(lambda: read(bob.folder / "notes.md") == b"one copy\n", "the file at bob")
+    alice.stop()
+    alice.start()
+    link([alice, bob])
+    share = alice.status()["shares"][0]["id"]
+    cli(bob.home, "share", "remove", share)
+    cli(bob.home, "share", "add", str(bob.folder), "--id", share)
+    cli(bob.home, "share", "member", "add", share, alice.id)
+    (alice.folder / "notes.md").write_text("one copy\nand a second line\n")
+    wanted = b"one copy\nand a second line\n"
+    wait_for(lambda: read(bob.folder / "notes.md") == wanted, "the edit after the restarts")
+    assert bob.text("notes.md") == wanted.decode()
+    assert alice.text("notes.md") == wanted.decode()
+    assert len(live_entries(alice, "notes.md")) == 1
+
+
+def test_a_second_machine_with_the_same_files_joins_without_doubling(share_of: Share) -> None:
+    alice, bob = share_of("alice", "bob", start=False)
+    for device in (alice, bob):
+        device.folder.mkdir(parents=True, exist_ok=True)
+        (device.folder / "same.md").write_text("identical on both\n")
+    (alice.folder / "differs.md").write_text("alice's history\n")
+    (bob.folder / "differs.md").write_text("bob's history\n")
+    alice.start()
+    wait_for(lambda: alice.text("same.md") == "identical on both\n", "alice's scan")
+    bob.start()
+    wait_for(lambda: bob.text("same.md") == "identical on both\n", "bob's scan")
+    link([alice, bob])
+    # The file created first (alice's) is the file; bob's own version is kept aside.
+    wait_for(lambda: read(bob.folder / "differs.md") == b"alice's history\n", "one differs.md")
+    kept = list((bob.folder / ".p2psync" / "conflicts").glob("differs.md.*"))
+    assert [k.read_bytes() for k in kept] == [b"bob's history\n"]
+    assert read(bob.folder / "same.md") == b"identical on both\n"
+    assert read(alice.folder / "same.md") == b"identical on both\n"
+    wait_for(lambda: len(live_entries(bob, "same.md")) == 1, "one entry of same.md")
+    assert "path-conflict" in (bob.home / "daemon.log").read_text()
+
+
+def test_a_thousand_files_reach_an_empty_peer(share_of: Share) -> None:
+    alice, bob = share_of("alice", "bob", start=False)
+    files = {
+        f"dir{i % 10}/file{i}.txt": f"content of file {i}\n" * (i % 7 + 1) for i in range(1000)
+    }
+    for rel, text in files.items():
+        path = alice.folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    alice.start()
+    bob.start()
+    link([alice, bob])
+
+    def all_there() -> bool:
+        return all(read(bob.folder / rel) == text.encode() for rel, text in files.items())
+
+    wait_for(all_there, "all 1,000 files at bob", 180)
+    on_disk = {p.relative_to(bob.folder).as_posix() for p in bob.folder.rglob("*") if p.is_file()}
+    assert {p for p in on_disk if not p.startswith(".p2psync/")} == set(files)
