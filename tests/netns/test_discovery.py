@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
+from p2psync.discovery.table import MAX_ENTRIES
 from tests.integration.sync.daemons import cli, wait_for
 from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among, start_all
 
@@ -25,6 +26,11 @@ pytestmark = pytest.mark.netns
 
 DISCOVERY_DEADLINE_S = 20.0
 LIFECYCLE_ROUNDS = 5
+FLOOD_SERVICES = 10_000
+TABLE_ENTRIES = MAX_ENTRIES
+MAX_FLOOD_GROWTH_BYTES = 64 * 1024 * 1024
+"""zeroconf's own cache keeps every record until its TTL runs out (it has no size
+bound); this bounds what 10,000 services cost altogether."""
 
 
 def all_connected(devices: list[NetnsDevice]) -> bool:
@@ -191,3 +197,46 @@ def test_discovery_stops_promptly_when_cancelled_while_events_arrive(
     rounds = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rounds) == LIFECYCLE_ROUNDS
     assert all(r["stop_s"] < STOP_TIMEOUT_S for r in rounds), rounds
+
+
+def rss_bytes(device: NetnsDevice) -> int:
+    assert device.process is not None
+    status = Path(f"/proc/{device.process.pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+def test_ten_thousand_forged_announcements_leave_memory_bounded_and_members_found(
+    testbed: Testbed, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta")]
+    share_among(devices)
+    alpha, beta = devices
+    start_all(devices)
+    wait_for(lambda: all_connected(devices), "alpha and beta to connect", DISCOVERY_DEADLINE_S)
+    before = rss_bytes(alpha)
+    host = testbed.add_host()
+    script = str(Path(__file__).with_name("flood.py"))
+    result = subprocess.run(
+        host.exec_args(sys.executable, script, str(FLOOD_SERVICES), host.ip),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    def table_full() -> bool:
+        return len(alpha.call("peers")["discovered"]) >= TABLE_ENTRIES
+
+    wait_for(table_full, "alpha's table to fill with forgeries", 60.0)
+    wait_for(lambda: alpha.call("peers")["discovered"] is not None, "alpha to answer")
+    discovered = alpha.call("peers")["discovered"]
+    grown = rss_bytes(alpha) - before
+    record_property("rss_growth_bytes", grown)
+    print(
+        f"\n{FLOOD_SERVICES} forged services: alpha's RSS grew {grown >> 20} MiB", file=sys.stderr
+    )
+    assert len(discovered) == TABLE_ENTRIES
+    assert beta.id in {row["device_id"] for row in discovered}  # members are never evicted
+    assert alpha.connected() == {beta.id}
+    alpha.apply_text("notes.md", "after the flood. ", client_id=11)
+    wait_for(lambda: beta.text("notes.md") == "after the flood. ", "sync after the flood")
+    assert grown < MAX_FLOOD_GROWTH_BYTES, f"alpha's RSS grew by {grown} bytes"
