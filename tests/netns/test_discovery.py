@@ -13,14 +13,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from p2psync.config import load_config, save_config
+from p2psync.daemon.home import Home
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
 from p2psync.discovery.table import MAX_ENTRIES
 from tests.integration.sync.daemons import cli, wait_for
-from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among, start_all
+from tests.netns.testbed import (
+    PORT,
+    SUBNET,
+    NetnsDevice,
+    Testbed,
+    share_among,
+    start_all,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -240,3 +250,57 @@ def test_ten_thousand_forged_announcements_leave_memory_bounded_and_members_foun
     alpha.apply_text("notes.md", "after the flood. ", client_id=11)
     wait_for(lambda: beta.text("notes.md") == "after the flood. ", "sync after the flood")
     assert grown < MAX_FLOOD_GROWTH_BYTES, f"alpha's RSS grew by {grown} bytes"
+
+
+def test_mdns_off_by_flag_or_config_while_static_peers_still_work(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    alpha, beta, gamma, delta = (
+        testbed.device(tmp_path, name) for name in ("alpha", "beta", "gamma", "delta")
+    )
+    share_among([alpha, beta, gamma, delta])
+    config_path = Home.resolve(gamma.home).config_path
+    save_config(config_path, replace(load_config(config_path), mdns=False))
+    alpha.start()
+    beta.start(mdns=False)  # --no-mdns, but a static address for alpha
+    cli(beta.home, "peer", "add", alpha.id, alpha.address)
+    gamma.start()  # mdns = false in its config, and no static peer
+    delta.start()  # announced: once alpha sees delta, it had time to see the others
+    wait_for(lambda: alpha.connected() == {beta.id, delta.id}, "beta and delta on alpha")
+    assert beta.call("status")["mdns"] is False
+    assert gamma.call("status")["mdns"] is False
+    assert {p["device_id"]: p["found_by"] for p in beta.call("peers")["peers"]} == {
+        alpha.id: "static"
+    }
+
+    def seen_by_alpha() -> set[str]:
+        return {row["device_id"] for row in alpha.call("peers")["discovered"]}
+
+    wait_for(lambda: delta.id in seen_by_alpha(), "alpha to see delta's announcement")
+    assert seen_by_alpha() == {delta.id}, "only delta announces itself"
+    assert gamma.connected() == set()
+    assert beta.call("peers")["discovered"] == []
+
+
+def test_an_address_change_is_announced_and_followed(testbed: Testbed, tmp_path: Path) -> None:
+    alpha, beta = (testbed.device(tmp_path, name) for name in ("alpha", "beta"))
+    share_among([alpha, beta])
+    alpha.start()
+    beta.start(host="0.0.0.0")
+    wait_for(lambda: alpha.connected() == {beta.id}, "beta to connect")
+    old = beta.host.ip
+    beta.host.move_to(f"{SUBNET}.200")
+
+    def announced_at() -> list[str]:
+        rows = alpha.call("peers")["discovered"]
+        return [a for row in rows if row["device_id"] == beta.id for a in row["addresses"]]
+
+    # The old address stays cached (zeroconf sends no goodbye for it) until its TTL
+    # runs out; the new one comes first, and is dialed first.
+    wait_for(lambda: announced_at()[:1] == [f"{SUBNET}.200:{PORT}"], "beta's new address")
+    assert set(announced_at()) <= {f"{SUBNET}.200:{PORT}", f"{old}:{PORT}"}
+    for device in (alpha, beta):
+        device.host.drop_connections()  # the old address's connections are dead
+    wait_for(lambda: alpha.connected() == {beta.id}, "beta to reconnect at its new address")
+    peers = {p["device_id"]: p for p in alpha.call("peers")["peers"]}
+    assert peers[beta.id]["address"].startswith(f"{SUBNET}.200:")
