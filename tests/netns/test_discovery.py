@@ -67,15 +67,23 @@ def test_three_hosts_find_each_other_and_sync(
     elapsed = time.monotonic() - started
     record_property("start_to_all_connected_s", round(elapsed, 2))
     print(f"\nthree hosts: start to all connected in {elapsed:.2f} s", file=sys.stderr)
-    for device in devices:
-        peers = device.call("peers")
-        assert peers["mdns"] is True
-        found_by = {p["device_id"]: p["found_by"] for p in peers["peers"] if p["connected"]}
-        assert set(found_by.values()) <= {"mdns", "incoming"}, found_by  # no static address
-        assert "mdns" in found_by.values() or len(found_by) == 2
-        assert {row["device_id"] for row in peers["discovered"]} == {
-            o.id for o in devices if o is not device
-        }
+
+    def discovered_by(device: NetnsDevice) -> set[str]:
+        return {row["device_id"] for row in device.call("peers")["discovered"]}
+
+    def every_announcement_seen() -> bool:  # a connection may come before it
+        return all(discovered_by(d) == {o.id for o in devices if o is not d} for d in devices)
+
+    wait_for(every_announcement_seen, "every announcement to be seen")
+    found_by = {
+        (d.id, p["device_id"]): p["found_by"]
+        for d in devices
+        for p in d.call("peers")["peers"]
+        if p["connected"]
+    }
+    assert all(d.call("peers")["mdns"] for d in devices)
+    for (one, other), how in found_by.items():  # one link per pair: dialed, accepted
+        assert {how, found_by[other, one]} == {"mdns", "incoming"}, found_by
     alpha.apply_text("notes.md", "from alpha. ", client_id=11)
     gamma.apply_text("todo.md", "from gamma. ", client_id=33)
     wait_for(lambda: texts_equal(devices, "notes.md", "from alpha."), "notes.md everywhere")
