@@ -25,7 +25,13 @@ from p2psync.daemon.shares import ShareService
 from p2psync.errors import LocalProtocolError, P2PSyncError, RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity
-from p2psync.net.transport import HandshakeError, PeerChannel, handshake
+from p2psync.net.transport import (
+    GOODBYE_TIMEOUT_S,
+    LINGER_TIMEOUT_S,
+    HandshakeError,
+    PeerChannel,
+    handshake,
+)
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.messages import SyncMessage, SyncStep2, Update
@@ -40,6 +46,7 @@ MAX_PENDING_HANDSHAKES = 32
 MAX_PENDING_DEVICES = 100
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 60.0
+FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
 DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
 
@@ -55,6 +62,21 @@ class Link:
     since: float = field(default_factory=time.time)
     queued_bytes: int = 0
     """Update bytes in the queue (``_payload_bytes``), bounded by SEND_QUEUE_BYTES."""
+    farewell: tuple[str, str] | None = None
+    """The Goodbye (code, message) the sender task is to send last, once asked to."""
+    waiting: trio.CancelScope = field(default_factory=trio.CancelScope)
+    """Wraps the sender's wait for its next message, never a write."""
+
+    def say_goodbye(self, code: str, message: str) -> None:
+        """Have the sender task end the link with a Goodbye after its current write.
+
+        The Goodbye goes through the one task that writes to the socket: written from
+        another task it would fail (busy) whenever the sender is mid-write, and the
+        peer would see a bare reset instead of the reason.
+        """
+        if self.farewell is None:
+            self.farewell = (code, message)
+            self.waiting.cancel()
 
 
 @dataclass
@@ -251,7 +273,10 @@ class PeerManager:
                         if share.config.id not in self.paused_shares:
                             await share.execute(share.peer_up(device))
                     await self._receiver(link)
-                    nursery.cancel_scope.cancel()
+                    if link.farewell is None:
+                        nursery.cancel_scope.cancel()
+                    else:  # the sender says goodbye, within a bound
+                        nursery.cancel_scope.deadline = trio.current_time() + FAREWELL_TIMEOUT_S
         finally:
             with trio.CancelScope(shield=True):
                 if self.links.get(device) is link:
@@ -274,12 +299,15 @@ class PeerManager:
     async def _sender(self, link: Link) -> None:
         """The one task writing to this socket; pings when we have been quiet."""
         try:
-            while True:
+            while link.farewell is None:
                 message: SyncMessage | wire.Ping | wire.Pong = wire.Ping()
-                with trio.move_on_after(proto.PING_INTERVAL_S):
+                link.waiting = trio.move_on_after(proto.PING_INTERVAL_S)
+                with link.waiting:
                     message = await link.receive.receive()
                     link.queued_bytes -= _payload_bytes(message)
-                await link.channel.send(message)  # never cancelled mid-write by the timer
+                if link.farewell is None:
+                    await link.channel.send(message)  # never cancelled mid-write
+            await link.channel.goodbye(*link.farewell)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()
         except LocalProtocolError as exc:  # e.g. a duplicate link's goodbye closed it meanwhile
@@ -295,12 +323,12 @@ class PeerManager:
             except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 return
             except trio.TooSlowError:
-                await link.channel.goodbye("timeout", "no traffic")
+                link.say_goodbye("timeout", "no traffic")
                 return
             except RemoteProtocolError as exc:
                 log.warning("peer %s broke the protocol: %s", device.short(), exc)
                 self.events.publish("error", device=str(device), message=str(exc))
-                await link.channel.goodbye(exc.code, str(exc))
+                link.say_goodbye(exc.code, str(exc))
                 return
             self._info(device).last_seen = time.time()
             match event:

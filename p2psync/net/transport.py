@@ -35,6 +35,8 @@ ALPN_PROTOCOL = "p2psync/1"
 Authorize = Callable[[DeviceId, str, str], str | None]
 RECEIVE_BYTES = 65536
 GOODBYE_TIMEOUT_S = 2.0
+LINGER_TIMEOUT_S = 1.0
+LINGER_MAX_BYTES = 1024 * 1024
 
 
 class HandshakeError(P2PSyncError):
@@ -231,12 +233,33 @@ async def _server_side(
 async def _close_quietly(
     tls: trio.SSLStream[trio.SocketStream], conn: proto.Connection, code: str, message: str
 ) -> None:
-    """Send a Goodbye (for at most GOODBYE_TIMEOUT_S), then close the stream."""
+    """Send a Goodbye (for at most GOODBYE_TIMEOUT_S), then close the stream.
+
+    Closing a socket that still holds unread input makes the kernel answer with a
+    reset, and a reset discards the Goodbye the peer has not read yet: a peer sending
+    a huge frame would never learn why it was dropped. So after the Goodbye the write
+    side is shut and what the peer still sends is read and discarded (``_linger``).
+    """
     try:
-        with trio.move_on_after(GOODBYE_TIMEOUT_S):
+        with trio.move_on_after(GOODBYE_TIMEOUT_S) as sending:
             await tls.send_all(conn.close(code, message))
+        if not sending.cancelled_caught:
+            await _linger(tls.transport_stream)
     except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
         pass
     except trio.BusyResourceError:
         pass  # the link's sender task is mid-write (a replaced duplicate): just close
     await trio.aclose_forcefully(tls)
+
+
+async def _linger(stream: trio.SocketStream) -> None:
+    """Shut our write side, then discard the peer's input until it closes, for at most
+    LINGER_TIMEOUT_S and LINGER_MAX_BYTES (a peer cannot hold the close open)."""
+    await stream.send_eof()
+    discarded = 0
+    with trio.move_on_after(LINGER_TIMEOUT_S):
+        while discarded < LINGER_MAX_BYTES:
+            data = await stream.receive_some(RECEIVE_BYTES)
+            if not data:
+                return
+            discarded += len(data)
