@@ -12,6 +12,7 @@ process; a third figure leaves it out (from the daemon's first log line).
 from __future__ import annotations
 
 import datetime
+import os
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ TARGET_P50_S = 2.0
 
 def run(ctx: BenchContext) -> None:
     runs = 3 if ctx.quick else RUNS
+    load = os.getloadavg()[0]
     static: list[Timing] = []
     found: list[Timing] = []
     with tempfile.TemporaryDirectory() as tmp, Testbed() as testbed:
@@ -48,7 +50,8 @@ def run(ctx: BenchContext) -> None:
     note = (
         f"{runs} runs each, interleaved: spawn of Beta's daemon until its control API lists "
         "Alpha as connected (the daemon's Python start-up included); anchor: the same "
-        "with a static address for Alpha and --no-mdns"
+        f"with a static address for Alpha and --no-mdns; load average {load:.1f} at the "
+        f"start on {os.cpu_count()} cores"
     )
     report = ctx.report
     report(Metric(GROUP, "start → connected over mDNS, p50", _p50(found, 0), "s",

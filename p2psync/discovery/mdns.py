@@ -33,12 +33,12 @@ import trio
 from zeroconf import (
     BadTypeInNameException,
     IPVersion,
-    NonUniqueNameException,
     ServiceBrowser,
     ServiceInfo,
     ServiceStateChange,
     Zeroconf,
 )
+from zeroconf import Error as ZeroconfError
 
 from p2psync.discovery.addresses import (
     MAX_ADDRESSES,
@@ -135,7 +135,8 @@ class LanDiscovery:
     A Trio service: ``await nursery.start(discovery.run)``. It reports readiness as
     soon as browsing has started (registration goes on in the background). If
     zeroconf cannot start (no multicast-capable interface, a socket error) it logs
-    one warning and returns: static peers go on working.
+    one warning and returns: static peers go on working. An unexpected error later
+    (zeroconf raising, a bug) is logged and ends discovery, never the daemon.
 
     ``held`` gives the share IDs we hold (re-read every REFRESH_S, so the
     announcement follows shares added and removed); ``found(device, addresses)`` and
@@ -198,6 +199,7 @@ class LanDiscovery:
             return
         self._zc = zc
         browser: ServiceBrowser | None = None
+        started = False
         try:
             browser = await _in_thread(_browse, zc, inbox)
             self.running = True
@@ -208,6 +210,11 @@ class LanDiscovery:
                     nursery.start_soon(self._resolver, receive.clone())
                 nursery.start_soon(self._dispatch, send)
                 nursery.start_soon(self._maintain)
+                task_status.started()
+                started = True
+        except Exception:  # discovery is a helper: its failure must not end the daemon
+            log.exception("LAN discovery failed and is off; static peers go on working")
+            if not started:
                 task_status.started()
         finally:
             self.running = False
@@ -252,7 +259,7 @@ class LanDiscovery:
         self._interfaces, self._links = interfaces, links
         try:
             await _in_thread(self._zc.update_interfaces, interfaces)
-        except (OSError, RuntimeError) as exc:
+        except (ZeroconfError, OSError, RuntimeError) as exc:
             log.warning("zeroconf could not follow the network change: %s", exc)
         self._network_changed()
 
@@ -268,7 +275,7 @@ class LanDiscovery:
                 await _in_thread(zc.update_service, info)
             else:
                 await _in_thread(zc.register_service, info)
-        except (NonUniqueNameException, BadTypeInNameException, OSError) as exc:
+        except (ZeroconfError, OSError) as exc:  # a name clash, a blocked loop: next time
             log.warning("could not announce %s over mDNS: %s", self.name, exc)
             return
         self._info, self._registered = info, True

@@ -13,18 +13,34 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from p2psync.config import load_config, save_config
+from p2psync.daemon.home import Home
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
+from p2psync.discovery.table import MAX_ENTRIES
 from tests.integration.sync.daemons import cli, wait_for
-from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among, start_all
+from tests.netns.testbed import (
+    PORT,
+    SUBNET,
+    NetnsDevice,
+    Testbed,
+    share_among,
+    start_all,
+)
 
 pytestmark = pytest.mark.netns
 
 DISCOVERY_DEADLINE_S = 20.0
 LIFECYCLE_ROUNDS = 5
+FLOOD_SERVICES = 10_000
+TABLE_ENTRIES = MAX_ENTRIES
+MAX_FLOOD_GROWTH_BYTES = 64 * 1024 * 1024
+"""zeroconf's own cache keeps every record until its TTL runs out (it has no size
+bound); this bounds what 10,000 services cost altogether."""
 
 
 def all_connected(devices: list[NetnsDevice]) -> bool:
@@ -51,15 +67,23 @@ def test_three_hosts_find_each_other_and_sync(
     elapsed = time.monotonic() - started
     record_property("start_to_all_connected_s", round(elapsed, 2))
     print(f"\nthree hosts: start to all connected in {elapsed:.2f} s", file=sys.stderr)
-    for device in devices:
-        peers = device.call("peers")
-        assert peers["mdns"] is True
-        found_by = {p["device_id"]: p["found_by"] for p in peers["peers"] if p["connected"]}
-        assert set(found_by.values()) <= {"mdns", "incoming"}, found_by  # no static address
-        assert "mdns" in found_by.values() or len(found_by) == 2
-        assert {row["device_id"] for row in peers["discovered"]} == {
-            o.id for o in devices if o is not device
-        }
+
+    def discovered_by(device: NetnsDevice) -> set[str]:
+        return {row["device_id"] for row in device.call("peers")["discovered"]}
+
+    def every_announcement_seen() -> bool:  # a connection may come before it
+        return all(discovered_by(d) == {o.id for o in devices if o is not d} for d in devices)
+
+    wait_for(every_announcement_seen, "every announcement to be seen")
+    found_by = {
+        (d.id, p["device_id"]): p["found_by"]
+        for d in devices
+        for p in d.call("peers")["peers"]
+        if p["connected"]
+    }
+    assert all(d.call("peers")["mdns"] for d in devices)
+    for (one, other), how in found_by.items():  # one link per pair: dialed, accepted
+        assert {how, found_by[other, one]} == {"mdns", "incoming"}, found_by
     alpha.apply_text("notes.md", "from alpha. ", client_id=11)
     gamma.apply_text("todo.md", "from gamma. ", client_id=33)
     wait_for(lambda: texts_equal(devices, "notes.md", "from alpha."), "notes.md everywhere")
@@ -191,3 +215,100 @@ def test_discovery_stops_promptly_when_cancelled_while_events_arrive(
     rounds = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rounds) == LIFECYCLE_ROUNDS
     assert all(r["stop_s"] < STOP_TIMEOUT_S for r in rounds), rounds
+
+
+def rss_bytes(device: NetnsDevice) -> int:
+    assert device.process is not None
+    status = Path(f"/proc/{device.process.pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+def test_ten_thousand_forged_announcements_leave_memory_bounded_and_members_found(
+    testbed: Testbed, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    devices = [testbed.device(tmp_path, name) for name in ("alpha", "beta")]
+    share_among(devices)
+    alpha, beta = devices
+    start_all(devices)
+    wait_for(lambda: all_connected(devices), "alpha and beta to connect", DISCOVERY_DEADLINE_S)
+    before = rss_bytes(alpha)
+    host = testbed.add_host()
+    script = str(Path(__file__).with_name("flood.py"))
+    result = subprocess.run(
+        host.exec_args(sys.executable, script, str(FLOOD_SERVICES), host.ip),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    def table_full() -> bool:
+        return len(alpha.call("peers")["discovered"]) >= TABLE_ENTRIES
+
+    wait_for(table_full, "alpha's table to fill with forgeries", 60.0)
+    wait_for(lambda: alpha.call("peers")["discovered"] is not None, "alpha to answer")
+    discovered = alpha.call("peers")["discovered"]
+    grown = rss_bytes(alpha) - before
+    record_property("rss_growth_bytes", grown)
+    print(
+        f"\n{FLOOD_SERVICES} forged services: alpha's RSS grew {grown >> 20} MiB", file=sys.stderr
+    )
+    assert len(discovered) == TABLE_ENTRIES
+    assert beta.id in {row["device_id"] for row in discovered}  # members are never evicted
+    assert alpha.connected() == {beta.id}
+    alpha.apply_text("notes.md", "after the flood. ", client_id=11)
+    wait_for(lambda: beta.text("notes.md") == "after the flood. ", "sync after the flood")
+    assert grown < MAX_FLOOD_GROWTH_BYTES, f"alpha's RSS grew by {grown} bytes"
+
+
+def test_mdns_off_by_flag_or_config_while_static_peers_still_work(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    alpha, beta, gamma, delta = (
+        testbed.device(tmp_path, name) for name in ("alpha", "beta", "gamma", "delta")
+    )
+    share_among([alpha, beta, gamma, delta])
+    config_path = Home.resolve(gamma.home).config_path
+    save_config(config_path, replace(load_config(config_path), mdns=False))
+    alpha.start()
+    beta.start(mdns=False)  # --no-mdns, but a static address for alpha
+    cli(beta.home, "peer", "add", alpha.id, alpha.address)
+    gamma.start()  # mdns = false in its config, and no static peer
+    delta.start()  # announced: once alpha sees delta, it had time to see the others
+    wait_for(lambda: alpha.connected() == {beta.id, delta.id}, "beta and delta on alpha")
+    assert beta.call("status")["mdns"] is False
+    assert gamma.call("status")["mdns"] is False
+    assert {p["device_id"]: p["found_by"] for p in beta.call("peers")["peers"]} == {
+        alpha.id: "static"
+    }
+
+    def seen_by_alpha() -> set[str]:
+        return {row["device_id"] for row in alpha.call("peers")["discovered"]}
+
+    wait_for(lambda: delta.id in seen_by_alpha(), "alpha to see delta's announcement")
+    assert seen_by_alpha() == {delta.id}, "only delta announces itself"
+    assert gamma.connected() == set()
+    assert beta.call("peers")["discovered"] == []
+
+
+def test_an_address_change_is_announced_and_followed(testbed: Testbed, tmp_path: Path) -> None:
+    alpha, beta = (testbed.device(tmp_path, name) for name in ("alpha", "beta"))
+    share_among([alpha, beta])
+    alpha.start()
+    beta.start(host="0.0.0.0")
+    wait_for(lambda: alpha.connected() == {beta.id}, "beta to connect")
+    old = beta.host.ip
+    beta.host.move_to(f"{SUBNET}.200")
+
+    def announced_at() -> list[str]:
+        rows = alpha.call("peers")["discovered"]
+        return [a for row in rows if row["device_id"] == beta.id for a in row["addresses"]]
+
+    # The old address stays cached (zeroconf sends no goodbye for it) until its TTL
+    # runs out; the new one comes first, and is dialed first.
+    wait_for(lambda: announced_at()[:1] == [f"{SUBNET}.200:{PORT}"], "beta's new address")
+    assert set(announced_at()) <= {f"{SUBNET}.200:{PORT}", f"{old}:{PORT}"}
+    for device in (alpha, beta):
+        device.host.drop_connections()  # the old address's connections are dead
+    wait_for(lambda: alpha.connected() == {beta.id}, "beta to reconnect at its new address")
+    peers = {p["device_id"]: p for p in alpha.call("peers")["peers"]}
+    assert peers[beta.id]["address"].startswith(f"{SUBNET}.200:")

@@ -91,6 +91,13 @@ class Host:
     def link_up(self) -> None:
         run_ip("-n", self.testbed.bridge_ns, "link", "set", self.port_name, "up")
 
+    def move_to(self, address: str) -> None:
+        """Give eth0 ``address`` instead of the current one (a new DHCP lease)."""
+        # Deleting the primary address would delete a second one in its subnet with it.
+        run_ip("-n", self.ns, "addr", "del", f"{self.ip}/24", "dev", "eth0")
+        run_ip("-n", self.ns, "addr", "add", f"{address}/24", "dev", "eth0")
+        self.ip = address
+
     def drop_connections(self) -> None:
         """Abort this host's TCP connections on the subnet, as if they had timed out
         during a long outage (``ss -K``; the peers' ends are not told)."""
@@ -236,15 +243,16 @@ class NetnsDevice(Device):
         super().__init__(root, name)
         self.host = host
 
-    def start(self, port: int = PORT, *, mdns: bool = True) -> None:
-        self.launch(port, mdns=mdns)
+    def start(self, port: int = PORT, *, mdns: bool = True, host: str = "") -> None:
+        self.launch(port, mdns=mdns, host=host)
         self.wait_serving()
 
-    def launch(self, port: int = PORT, *, mdns: bool = True) -> None:
-        """Start the daemon without waiting for it (``wait_serving``)."""
+    def launch(self, port: int = PORT, *, mdns: bool = True, host: str = "") -> None:
+        """Start the daemon without waiting for it (``wait_serving``), listening on
+        ``host`` (default: the host's address); ``mdns`` false adds ``--no-mdns``."""
         flags = [] if mdns else ["--no-mdns"]
         command = [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                   "--listen", f"{self.host.ip}:{port}", *flags]  # fmt: skip
+                   "--listen", f"{host or self.host.ip}:{port}", *flags]  # fmt: skip
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 self.host.exec_args(*command), stdout=log, stderr=subprocess.STDOUT,
