@@ -182,6 +182,7 @@ def test_tray_install_writes_entries_and_icons(places: Places, tmp_path: Path) -
         ("/tmp/100%", '"/tmp/100%%"'),
         ('/tmp/say "hi"\\', '"/tmp/say \\"hi\\"\\\\"'),
         ("/tmp/$HOME", '"/tmp/$$HOME"'),
+        ("/tmp/two\nlines", '"/tmp/two\\nlines"'),
     ],
 )
 def test_exec_words_are_quoted_for_systemd(arg: str, quoted: str) -> None:
