@@ -66,6 +66,21 @@ def peer_row(app: TrayApp, device: str) -> int:
     return rows[0] if rows else -1
 
 
+def test_menu_refills_without_piling_up_submenus(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    for _ in range(5):
+        tray.fill_menu()
+    qtbot.waitUntil(lambda: len(tray.menu.findChildren(QMenu)) == _submenus(tray.menu),
+                    timeout=WAIT_MS)  # fmt: skip
+    snapshot = tray.snapshot
+    assert snapshot is not None
+    assert _submenus(tray.menu) == 1 + len(snapshot.status["shares"])  # and Notifications
+
+
+def _submenus(menu: QMenu) -> int:
+    return sum(1 for action in menu.actions() if action.menu() is not None)
+
+
 def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     peers = tray.window.peers
@@ -132,7 +147,7 @@ def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayAp
     qtbot.waitUntil(lambda: any(n.text == said for n in shown), timeout=WAIT_MS)
     assert shown[-1].kind is Kind.PEERS
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.OFFLINE, timeout=WAIT_MS)
-    switch.trigger()  # switched off, and saved
+    find_action(tray.menu, "Peer connected or disconnected").trigger()  # off, and saved
     assert not TraySettings(pair.a.home).notify(Kind.PEERS)
     assert TraySettings(pair.a.home).notify(Kind.ERRORS)
     before = len(shown)
