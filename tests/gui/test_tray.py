@@ -210,6 +210,16 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
         assert "Start daemon" not in menu_texts(app.menu)
         assert not app.window.start_button.isVisibleTo(app.window)
+        # the daemon stops and comes back: the tray follows
+        first = app.daemon_process
+        assert first is not None
+        first.terminate()
+        first.wait(timeout=30)
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        assert app.window.title.text() == "Daemon not running"
+        app.window.start_button.click()
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert app.daemon_process is not first
     finally:
         app.stop()
         if app.daemon_process is not None:
