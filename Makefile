@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test lint typecheck check bench clean dist check-wheel bundle docs icons packaging-files
+.PHONY: run demo test lint typecheck check bench clean dist check-wheel bundle docs icons packaging-files packaging-deps gui-deps screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ demo: $(STAMP)
 $(YJS): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: $(STAMP) $(YJS)
+# Xvfb, a tray host and the X libraries Qt needs (installed when we are root)
+gui-deps:
+	gui/tools/system-deps.sh
+
+test: $(STAMP) $(YJS) gui-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -37,6 +41,10 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# the README's picture of the tray's status window (docs/img/status-window.png)
+screenshot: $(STAMP) gui-deps
+	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
+
 bench: $(STAMP)
 	$(PY) -m bench
 
@@ -45,13 +53,17 @@ $(PACKAGING_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,packaging]'
 	touch $(PACKAGING_STAMP)
 
+# the tray's Debian packages plus systemd-analyze and desktop-file-validate
+packaging-deps:
+	packaging/system-deps.sh
+
 dist: $(PACKAGING_STAMP)
 	bash packaging/build.sh
 
-check-wheel: dist
+check-wheel: dist packaging-deps
 	bash packaging/check-wheel.sh
 
-bundle: $(PACKAGING_STAMP)
+bundle: $(PACKAGING_STAMP) packaging-deps
 	bash packaging/bundle.sh
 
 docs: $(PACKAGING_STAMP)

@@ -1,0 +1,13 @@
+"""p2psync-tray: the tray app of p2psync (Qt 6 via PySide6).
+
+It talks to the daemon only through the control API client
+(``p2psync.daemon.client``). Modules, bottom up:
+
+- ``state``: the tray's overall state and its anti-flicker filter (no Qt).
+- ``describe``: words and numbers for people: states, bytes, times (no Qt).
+- ``notifications``: which events become desktop notifications (no Qt).
+- ``link``: the worker threads that poll the daemon and follow its events, as Qt signals.
+- ``settings``, ``launcher``, ``icons``: persisted switches, starting ``p2psync run``, icons.
+- ``models``, ``window``: the status window's tables and the window itself.
+- ``tray``: the tray icon and its menu, wiring everything together.
+"""

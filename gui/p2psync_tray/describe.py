@@ -1,0 +1,133 @@
+"""Words and numbers for people: states, byte counts, rates and times (no Qt).
+
+Every function takes plain values from control API results (docs/control-api.md)
+and returns short English text for the tray menu and the status window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from p2psync_tray.state import TrayState
+
+STATE_TEXT = {
+    TrayState.NOT_RUNNING: "daemon not running",
+    TrayState.PAUSED: "paused",
+    TrayState.ERROR: "error",
+    TrayState.SYNCING: "syncing",
+    TrayState.OFFLINE: "offline (no peer connected)",
+    TrayState.UP_TO_DATE: "up to date",
+}
+BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
+SHORT_ID_CHARS = 7  # the first group of a grouped device ID
+
+
+def state_text(state: TrayState) -> str:
+    return STATE_TEXT[state]
+
+
+def format_bytes(count: float) -> str:
+    """``1234567`` → ``1.2 MB`` (powers of 1000, like file managers)."""
+    value = float(count)
+    for unit in BYTE_UNITS:
+        if abs(value) < 1000 or unit == BYTE_UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_rate(bytes_per_s: float) -> str:
+    return f"{format_bytes(bytes_per_s)}/s"
+
+
+def format_ago(when: float | None, now: float) -> str:
+    """How long ago ``when`` (a Unix time; 0 or None: never) was."""
+    if not when:
+        return "never"
+    seconds = max(0.0, now - when)
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return time.strftime("%Y-%m-%d", time.localtime(when))
+
+
+def format_clock(when: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def format_pct(pct: float | None) -> str:
+    return "—" if pct is None else f"{pct:.0f} %"
+
+
+def short_id(device_id: str) -> str:
+    return device_id[:SHORT_ID_CHARS]
+
+
+def peer_name(peer: Mapping[str, Any]) -> str:
+    """A peer's announced name, or the start of its device ID when it has none."""
+    return str(peer.get("name") or short_id(str(peer.get("device_id", ""))))
+
+
+def peer_state(peer: Mapping[str, Any], now: float) -> str:
+    """``in sync`` / ``syncing 40 %`` / ``offline, seen 5 min ago`` for a ``peers`` row."""
+    if peer.get("connected"):
+        if peer.get("in_sync"):
+            return "in sync"
+        pct = peer.get("sync_pct")
+        return "syncing" if pct is None else f"syncing {format_pct(pct)}"
+    seen = peer.get("last_seen")
+    if not seen:
+        return "never seen"
+    return f"offline, seen {format_ago(seen, now)}"
+
+
+def share_state(share: Mapping[str, Any]) -> str:
+    """One share of ``status``: paused, error, syncing 40 %, up to date or offline."""
+    if share.get("paused"):
+        return "paused"
+    states = [str(m.get("state")) for m in share.get("members") or []]
+    if "paused" in states:
+        return "paused"
+    if share.get("errors"):
+        return "error"
+    if "behind" in states:
+        return f"syncing {format_pct(share.get('in_sync_pct'))}"
+    if share.get("in_sync"):
+        return "up to date"
+    if not states:
+        return "not shared with anyone"
+    return "offline (no member connected)"
+
+
+def share_label(share: Mapping[str, Any]) -> str:
+    """A share's folder name (its last path part)."""
+    path = str(share.get("path", ""))
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def event_text(event: Mapping[str, Any]) -> str:
+    """One line for an event of the control API's stream."""
+    kind = str(event.get("type", ""))
+    who = str(event.get("name") or short_id(str(event.get("device", ""))))
+    texts = {
+        "peer-connected": f"{who} connected from {event.get('address', '?')}",
+        "peer-disconnected": f"{who} disconnected",
+        "pending-device": f"unknown device {who} wants to connect",
+        "share-in-sync": f"{event.get('path', event.get('share', ''))} is in sync",
+        "paused": "sync paused",
+        "resumed": "sync resumed",
+        "error": str(event.get("message", "")),
+        "file-merged": f"merged concurrent edits of {event.get('path', 'a file')}",
+        "binary-conflict": f"kept both versions of {event.get('path', 'a file')}",
+        "log-recovered": f"repaired the log of {event.get('doc', 'a doc')}",
+        "daemon-ready": f"daemon listening on {event.get('listen', '?')}",
+        "events-dropped": f"{event.get('count', 0)} events missed",
+    }
+    return texts.get(kind, kind)

@@ -1,0 +1,62 @@
+"""Which daemon events become desktop notifications, and their words (no Qt).
+
+Each notification belongs to one kind; the user can switch each kind off (the tray's
+settings keep the switches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from p2psync_tray.describe import event_text
+
+
+class Kind(StrEnum):
+    """A switch of the notifications menu."""
+
+    PEERS = "peers"
+    PENDING = "pending"
+    ERRORS = "errors"
+    MERGES = "merges"
+
+
+KIND_TEXT = {
+    Kind.PEERS: "Peer connected or disconnected",
+    Kind.PENDING: "Unknown device wants to connect",
+    Kind.ERRORS: "Errors",
+    Kind.MERGES: "Merged concurrent edits",
+}
+EVENT_KINDS = {
+    "peer-connected": Kind.PEERS,
+    "peer-disconnected": Kind.PEERS,
+    "pending-device": Kind.PENDING,
+    "error": Kind.ERRORS,
+    "file-merged": Kind.MERGES,
+}
+TITLES = {
+    "peer-connected": "Peer connected",
+    "peer-disconnected": "Peer disconnected",
+    "pending-device": "New device",
+    "error": "p2psync error",
+    "file-merged": "Edits merged",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    kind: Kind
+    title: str
+    text: str
+    warning: bool = False
+
+
+def notification_for(event: Mapping[str, Any]) -> Notification | None:
+    """The notification an event deserves, or None for events nobody is told about."""
+    kind_name = str(event.get("type", ""))
+    kind = EVENT_KINDS.get(kind_name)
+    if kind is None:
+        return None
+    return Notification(kind, TITLES[kind_name], event_text(event), warning=kind is Kind.ERRORS)

@@ -1,0 +1,255 @@
+"""Screenshot of the tray app's status window on a real X display, with a real tray.
+
+    python gui/tools/status_screenshot.py OUT.png
+
+Starts, in a temporary directory: two daemons on loopback ("laptop" and "desktop")
+sharing a folder and connected to each other; Xvfb; wmdocker (a system tray host);
+then the real ``p2psync-tray --open-status`` for "laptop". Once the tray reports the
+peer connected and the screen has stopped changing, the screen is grabbed, the
+status window cut out and saved as OUT.png. Exits 1 with one sentence when something
+is missing or does not come up. `make screenshot` makes docs/img/status-window.png
+with it; tests/gui/test_screenshot_xvfb.py runs it and checks the pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication, QImage
+
+DEADLINE_S = 60.0
+POLL_S = 0.1
+SCREEN = (1280, 800)
+BACKGROUND = 0xFF000000  # Xvfb -br: a black root window
+
+
+class ScreenshotError(Exception):
+    """Something the screenshot needs is missing or did not come up."""
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE_S
+    while not condition():
+        if time.monotonic() > end:
+            raise ScreenshotError(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def run_p2psync(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  # our own interpreter and module
+        [sys.executable, "-m", "p2psync", "--home", str(home), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def p2psync(home: Path, *args: str) -> str:
+    result = run_p2psync(home, *args)
+    if result.returncode != 0:
+        raise ScreenshotError(f"p2psync {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+class Stack(contextlib.ExitStack):
+    """Processes started for the screenshot, ended (TERM, then KILL) on exit."""
+
+    def start(self, args: list[str], log: Path, env: dict[str, str] | None = None,
+              pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:  # fmt: skip
+        with log.open("ab") as out:
+            process = subprocess.Popen(  # noqa: S603  # programs of our own choosing
+                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, pass_fds=pass_fds,
+            )  # fmt: skip
+        self.callback(_end, process)
+        return process
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def make_device(root: Path, name: str, files: dict[str, str]) -> Path:
+    """A device home with its name, loopback-only config and a folder of ``files``."""
+    home = root / name
+    p2psync(home, "id")
+    (home / "config.toml").write_text(
+        f'[device]\nname = "{name}"\n\n[listen]\naddress = "127.0.0.1:0"\nmdns = false\n'
+    )
+    folder = root / f"{name}-Documents"
+    folder.mkdir()
+    for file_name, text in files.items():
+        (folder / file_name).write_text(text)
+    return home
+
+
+def run_daemon(stack: Stack, home: Path) -> str:
+    """Start the daemon of ``home``; return the address it listens on."""
+    stack.start([sys.executable, "-m", "p2psync", "--home", str(home), "run"], home / "daemon.log")
+    wait_for(lambda: run_p2psync(home, "status").returncode == 0, f"the daemon of {home.name}")
+    return str(json.loads(p2psync(home, "status", "--json"))["listen"])
+
+
+def two_devices(stack: Stack, root: Path) -> tuple[Path, Path]:
+    """laptop and desktop sharing Documents, connected and in sync; their homes."""
+    laptop = make_device(root, "laptop", {
+        "notes.md": "# Notes\n\nShared between the laptop and the desktop.\n",
+        "todo.txt": "- write the report\n- book the train\n",
+    })  # fmt: skip
+    desktop = make_device(root, "desktop", {})
+    share = p2psync(laptop, "share", "add", str(root / "laptop-Documents"))
+    p2psync(desktop, "share", "add", str(root / "desktop-Documents"), "--id", share)
+    laptop_id, desktop_id = p2psync(laptop, "id"), p2psync(desktop, "id")
+    p2psync(laptop, "share", "member", "add", share, desktop_id)
+    p2psync(desktop, "share", "member", "add", share, laptop_id)
+    laptop_address = run_daemon(stack, laptop)
+    run_daemon(stack, desktop)
+    p2psync(desktop, "peer", "add", laptop_id, laptop_address)
+
+    def in_sync() -> bool:
+        status = json.loads(p2psync(laptop, "status", "--json"))
+        return status["state"] == "up-to-date" and desktop_id in status["connected"]
+
+    wait_for(in_sync, "laptop and desktop to connect and sync")
+    return laptop, desktop
+
+
+def start_display(stack: Stack, root: Path) -> str:
+    """Xvfb on a free display number (it picks one and tells us); returns ``:N``."""
+    for program in ("Xvfb", "wmdocker"):
+        if shutil.which(program) is None:
+            raise ScreenshotError(
+                f"{program} is not installed (run 'make gui-deps', or as root: "
+                "apt-get install --no-install-recommends xvfb wmdocker)"
+            )
+    read_fd, write_fd = os.pipe()
+    width, height = SCREEN
+    stack.start(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
+                 "-br", "-nolisten", "tcp"], root / "xvfb.log", pass_fds=(write_fd,))  # fmt: skip
+    os.close(write_fd)
+    with os.fdopen(read_fd) as numbers:
+        number = numbers.readline().strip()
+    if not number:
+        raise ScreenshotError(f"Xvfb did not start (see {root / 'xvfb.log'})")
+    return f":{number}"
+
+
+def log_says(log: Path, *needles: str) -> bool:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return all(needle in text for needle in needles)
+
+
+def count_in(log: Path, needle: str) -> int:
+    return log.read_text(errors="replace").count(needle)
+
+
+def last_state(log: Path) -> str:
+    states = [line.rsplit(": ", 1)[-1] for line in log.read_text(errors="replace").splitlines()
+              if "tray state: " in line]  # fmt: skip
+    return states[-1] if states else ""
+
+
+class Screen:
+    """The screen of an X display, seen through a QGuiApplication on it."""
+
+    def __init__(self, display: str) -> None:
+        os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        self.app = QGuiApplication.instance() or QGuiApplication([])
+
+    def grab(self) -> QImage:
+        return QGuiApplication.primaryScreen().grabWindow(0).toImage()
+
+
+def window_rect(image: QImage) -> tuple[int, int, int, int]:
+    """The bounding box (x, y, w, h) of the pixels that are not background."""
+    xs, ys = [], []
+    for y in range(0, image.height(), 4):
+        for x in range(0, image.width(), 4):
+            if image.pixel(x, y) != BACKGROUND:
+                xs.append(x)
+                ys.append(y)
+    if not xs:
+        return (0, 0, 0, 0)
+    x0, y0 = max(0, min(xs) - 3), max(0, min(ys) - 3)
+    return (x0, y0, min(image.width(), max(xs) + 4) - x0, min(image.height(), max(ys) + 4) - y0)
+
+
+@contextlib.contextmanager
+def scene(root: Path) -> Iterator[tuple[str, Path, Path]]:
+    """Devices, display, tray host and tray app up; yields the display, the tray's
+    log and the peer's home."""
+    with Stack() as stack:
+        home, peer = two_devices(stack, root)
+        display = start_display(stack, root)
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
+        tray_log = root / "tray.log"
+        # no notification balloons over the window in the picture
+        (home / "tray.ini").write_text("[notify]\npeers=false\n")
+        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(home), "--open-status"],
+                    tray_log, env=env)  # fmt: skip
+        yield display, tray_log, peer
+
+
+def screenshot(out: Path) -> tuple[int, int]:
+    """Make the screenshot; return its size."""
+    with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, scene(Path(tmp)) as (
+        display, tray_log, peer,
+    ):  # fmt: skip
+        wait_for(lambda: log_says(tray_log, "1 of 1 peers connected", "tray state: up-to-date"),
+                 "the tray app to show the connected peer")  # fmt: skip
+        if log_says(tray_log, "no system tray"):
+            raise ScreenshotError("the tray app found no system tray on the display")
+        # the peer leaves and comes back, so the window has events to show
+        p2psync(peer, "pause")
+        wait_for(lambda: log_says(tray_log, "0 of 1 peers connected"), "the peer to leave")
+        p2psync(peer, "resume")
+        wait_for(lambda: count_in(tray_log, "1 of 1 peers connected") == 2
+                 and last_state(tray_log) == "up-to-date", "the peer to come back")  # fmt: skip
+        screen = Screen(display)
+        frames: list[QImage] = []
+
+        def settled() -> bool:
+            frames.append(screen.grab())
+            return len(frames) >= 2 and frames[-1] == frames[-2]
+
+        wait_for(settled, "the screen to settle")
+        image = frames[-1]
+        x, y, w, h = window_rect(image)
+        if w < 400 or h < 300:
+            raise ScreenshotError(f"no status window on the screen (found {w}x{h} at {x},{y})")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not image.copy(x, y, w, h).save(str(out)):
+            raise ScreenshotError(f"could not write {out}")
+        return w, h
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: status_screenshot.py OUT.png", file=sys.stderr)
+        return 2
+    try:
+        width, height = screenshot(Path(argv[0]))
+    except (ScreenshotError, OSError) as exc:
+        print(f"status_screenshot: {exc}", file=sys.stderr)
+        return 1
+    print(f"{argv[0]}: {width}x{height}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

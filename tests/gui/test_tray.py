@@ -1,0 +1,231 @@
+"""The tray app (models, state, menu, notifications, pending devices) against real
+daemons, on Qt's offscreen platform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+from pytestqt.qtbot import QtBot
+
+from p2psync_tray.models import PROGRESS_ROLE
+from p2psync_tray.notifications import Kind, Notification
+from p2psync_tray.settings import TraySettings
+from p2psync_tray.state import TrayState
+from p2psync_tray.tray import TrayApp
+from tests.gui.conftest import FAST_MOMENT_S, FAST_POLL_S, Pair, write_config
+from tests.integration.sync.daemons import Device, cli
+
+WAIT_MS = 30_000
+
+
+def menu_texts(menu: QMenu) -> list[str]:
+    """Every action's text, submenus' actions indented under their title."""
+    texts: list[str] = []
+    for action in menu.actions():
+        if action.isSeparator():
+            continue
+        texts.append(action.text())
+        sub = action.menu()
+        if isinstance(sub, QMenu):
+            texts.extend(f"  {t}" for t in menu_texts(sub))
+    return texts
+
+
+def find_action(menu: QMenu, text: str) -> QAction:
+    for action in menu.actions():
+        if action.text() == text:
+            return action
+        sub = action.menu()
+        if isinstance(sub, QMenu):
+            with_sub = [a for a in sub.actions() if a.text() == text]
+            if with_sub:
+                return with_sub[0]
+    raise AssertionError(f"no menu entry {text!r} in {menu_texts(menu)}")
+
+
+def make_tray(home: Path) -> TrayApp:
+    return TrayApp(home, poll_s=FAST_POLL_S, moment_s=FAST_MOMENT_S)
+
+
+@pytest.fixture
+def tray(qtbot: QtBot, pair: Pair) -> Iterator[TrayApp]:
+    app = make_tray(pair.a.home)
+    app.start()
+    yield app
+    app.stop()
+
+
+def peer_row(app: TrayApp, device: str) -> int:
+    rows = [i for i, r in enumerate(app.window.peers.rows()) if r["device_id"] == device]
+    return rows[0] if rows else -1
+
+
+def test_menu_refills_without_piling_up_submenus(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    for _ in range(5):
+        tray.fill_menu()
+    qtbot.waitUntil(lambda: len(tray.menu.findChildren(QMenu)) == _submenus(tray.menu),
+                    timeout=WAIT_MS)  # fmt: skip
+    snapshot = tray.snapshot
+    assert snapshot is not None
+    assert _submenus(tray.menu) == 1 + len(snapshot.status["shares"])  # and Notifications
+
+
+def _submenus(menu: QMenu) -> int:
+    return sum(1 for action in menu.actions() if action.menu() is not None)
+
+
+def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    peers = tray.window.peers
+    qtbot.waitUntil(lambda: peer_row(tray, pair.b.id) == 0, timeout=WAIT_MS)
+    headers = [peers.headerData(c, Qt.Orientation.Horizontal) for c in range(peers.columnCount())]
+    assert headers == [
+        "Name",
+        "State",
+        "Address",
+        "Last seen",
+        "Traffic",
+        "Rate",
+        "Sync",
+        "Device ID",
+    ]
+    assert peers.text(0, 0) == pair.b.status()["name"]
+    assert peers.text(0, 1) == "in sync"
+    assert peers.text(0, 2).startswith("127.0.0.1:")
+    assert peers.text(0, 3) == "now"
+    assert peers.text(0, 4).startswith("↓ ")
+    assert "B" in peers.text(0, 4)
+    assert peers.text(0, 5).startswith("↓ ")
+    assert "B/s" in peers.text(0, 5)
+    assert peers.text(0, 6) == "100 %"
+    assert peers.text(0, 7) == pair.b.id
+    shares = tray.window.shares
+    row = [r["id"] for r in shares.rows()].index(pair.share)
+    assert shares.text(row, 0) == "alpha-share"
+    assert shares.text(row, 3) == "1 of 1 connected"
+    assert shares.text(row, 4) == "up to date"
+    assert shares.index(row, 5).data(PROGRESS_ROLE) == 100.0
+
+
+def test_menu_lists_peers_and_shares_and_pauses(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    tray.fill_menu()
+    texts = menu_texts(tray.menu)
+    assert texts[0] == "p2psync — up to date"
+    assert f"{pair.b.status()['name']} — in sync" in texts
+    assert "alpha-share — up to date" in texts
+    assert "  Open folder" in texts
+    assert "Pause sync" in texts
+    assert "Open status window" in texts
+    assert texts[-1] == "Quit"
+    find_action(tray.menu, "Pause sync").trigger()
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.PAUSED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Resume sync" in menu_texts(tray.menu), timeout=WAIT_MS)
+    assert pair.a.status()["paused"]
+    find_action(tray.menu, "Resume sync").trigger()
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    assert not pair.a.status()["paused"]
+
+
+def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    shown: list[Notification] = []
+    tray.notified.connect(shown.append)
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    tray.fill_menu()
+    switch = find_action(tray.menu, "Peer connected or disconnected")
+    assert switch.isCheckable()
+    assert switch.isChecked()
+    said = f"{pair.b.status()['name']} disconnected"
+    pair.b.stop()
+    qtbot.waitUntil(lambda: any(n.text == said for n in shown), timeout=WAIT_MS)
+    assert [n.kind for n in shown if n.text == said] == [Kind.PEERS]
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.OFFLINE, timeout=WAIT_MS)
+    find_action(tray.menu, "Peer connected or disconnected").trigger()  # off, and saved
+    assert not TraySettings(pair.a.home).notify(Kind.PEERS)
+    assert TraySettings(pair.a.home).notify(Kind.ERRORS)
+    before = len(shown)
+    pair.b.start()
+    cli(pair.b.home, "peer", "add", pair.a.id, pair.a.address)
+    events = tray.window.events
+    qtbot.waitUntil(lambda: "peer-connected" in _event_types(events), timeout=WAIT_MS)
+    assert [n for n in shown[before:] if n.kind is Kind.PEERS] == []  # handled, not notified
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+
+
+def test_pending_device_is_ignored_then_accepted(
+    qtbot: QtBot, tmp_path: Path, pair: Pair, tray: TrayApp
+) -> None:
+    shown: list[Notification] = []
+    tray.notified.connect(shown.append)
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    gamma = Device(tmp_path, "gamma")
+    share = cli(gamma.home, "share", "add", str(gamma.folder)).stdout.strip()
+    cli(gamma.home, "share", "member", "add", share, pair.a.id)
+    gamma.start()
+    try:
+        cli(gamma.home, "peer", "add", pair.a.id, pair.a.address)
+        pending = tray.window.pending
+        qtbot.waitUntil(lambda: pending.rowCount() == 1, timeout=WAIT_MS)
+        assert pending.text(0, 1) == gamma.id
+        assert pending.text(0, 0) == gamma.status()["name"]
+        qtbot.waitUntil(lambda: any(n.kind is Kind.PENDING for n in shown), timeout=WAIT_MS)
+        tray.window.pending_view.selectRow(0)
+        assert tray.window.selected_pending() == gamma.id
+
+        tray.window.ignore_button.click()
+        assert pending.rowCount() == 0
+        assert tray.window.pending_box.title() == "Pending devices (0)"
+        assert gamma.id in pair.a.status()["pending"]  # only the tray forgets it
+        assert TraySettings(pair.a.home).ignored_devices() == {gamma.id}
+
+        tray.accept_pending(gamma.id, pair.share)
+        qtbot.waitUntil(lambda: gamma.id not in pair.a.status()["pending"], timeout=WAIT_MS)
+        shares = {s["id"]: s for s in pair.a.status()["shares"]}
+        assert gamma.id in [m["device_id"] for m in shares[pair.share]["members"]]
+    finally:
+        gamma.stop()
+
+
+def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> None:
+    home = tmp_path / "fresh"
+    write_config(home, "fresh")
+    app = make_tray(home)
+    app.start()
+    try:
+        qtbot.waitUntil(lambda: app.window.title.text() == "Daemon not running", timeout=WAIT_MS)
+        assert app.shown_state is TrayState.NOT_RUNNING
+        assert "Start daemon" in menu_texts(app.menu)
+        assert app.window.start_button.isVisibleTo(app.window)
+        find_action(app.menu, "Start daemon").trigger()
+        qtbot.waitUntil(lambda: app.snapshot is not None, timeout=WAIT_MS)
+        assert app.snapshot is not None
+        assert app.snapshot.status["name"] == "fresh"
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert "Start daemon" not in menu_texts(app.menu)
+        assert not app.window.start_button.isVisibleTo(app.window)
+        # the daemon stops and comes back: the tray follows
+        first = app.daemon_process
+        assert first is not None
+        first.terminate()
+        first.wait(timeout=30)
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        assert app.window.title.text() == "Daemon not running"
+        app.window.start_button.click()
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert app.daemon_process is not first
+    finally:
+        app.stop()
+        if app.daemon_process is not None:
+            app.daemon_process.terminate()
+            app.daemon_process.wait(timeout=30)
+
+
+def _event_types(model: Any) -> list[str]:
+    return [str(r.get("type")) for r in model.rows()]
