@@ -35,23 +35,7 @@ smoke "p2psync --version" "p2psync $version" "$("$app/p2psync" --version)"
 if [ -e "$app/p2psync-tray" ]; then
     smoke "p2psync-tray --version" "p2psync-tray $version" \
         "$(QT_QPA_PLATFORM=offscreen "$app/p2psync-tray" --version)"
-    # The Qt app itself starts from the bundle (its plugins are there), looks for its
-    # daemon, and quits cleanly on SIGTERM.
-    trayhome=$(mktemp -d)
-    QT_QPA_PLATFORM=offscreen "$app/p2psync-tray" --home "$trayhome" >"$trayhome/out" 2>&1 &
-    traypid=$!
-    for _ in $(seq 300); do  # poll for its first log line, 30 s at most
-        grep -q "p2psync_tray" "$trayhome/out" && break
-        kill -0 "$traypid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -TERM "$traypid" 2>/dev/null || true
-    traycode=0
-    wait "$traypid" || traycode=$?
-    grep -q "p2psync_tray" "$trayhome/out" || traycode=started-nothing
-    [ "$traycode" = 0 ] || { cat "$trayhome/out" >&2; echo "bundle: tray: $traycode" >&2; exit 1; }
-    rm -rf "$trayhome"
-    echo "bundle: p2psync-tray starts and stops: ok"
+    bash packaging/smoke-tray.sh "$app/p2psync-tray"  # its Qt app starts from the bundle
 fi
 demo=$(cd /tmp && "$OLDPWD/$app/p2psync" demo 2>&1) || { echo "$demo" >&2; exit 1; }
 grep -q "^Merged on both sides" <<<"$demo" || { echo "$demo" >&2; exit 1; }

@@ -41,6 +41,7 @@ fi
 if [ -d "$ROOT/gui/p2psync_tray" ]; then
     check "p2psync-tray --version" "p2psync-tray $version" \
         "$(QT_QPA_PLATFORM=offscreen "$bin/p2psync-tray" --version)"
+    bash "$ROOT/packaging/smoke-tray.sh" "$bin/p2psync-tray"
     "$bin/p2psync" service install --no-enable --tray >/dev/null
     [ -s "$XDG_DATA_HOME/icons/hicolor/48x48/apps/p2psync.png" ]
     check "tray entry Exec" "Exec=$bin/p2psync-tray" \

@@ -12,6 +12,7 @@ PACKAGES=(
     libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcb-glx0
     libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libfreetype6
     libdbus-1-3 libglib2.0-0
+    "$@"  # more packages a caller needs too (packaging/system-deps.sh)
 )
 
 missing=()

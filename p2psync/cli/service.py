@@ -61,7 +61,8 @@ def systemd_quote(arg: str) -> str:
     if _PLAIN_ARG.fullmatch(arg):
         return arg
     escaped = arg.replace("%", "%%").replace("$", "$$")
-    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = escaped.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def desktop_quote(arg: str) -> str:
@@ -70,7 +71,8 @@ def desktop_quote(arg: str) -> str:
     if _PLAIN_ARG.fullmatch(arg):
         return arg
     quoted = "".join("\\" + c if c in '"`$\\' else c for c in arg)
-    return '"' + quoted.replace("\\", "\\\\").replace("%", "%%") + '"'
+    quoted = quoted.replace("\\", "\\\\").replace("\n", "\\n").replace("%", "%%")
+    return f'"{quoted}"'
 
 
 def render_unit(argv: list[str]) -> str:

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Render the app icon at every size the desktop entries use, into the package data
 # (p2psync/data/icons/) that `p2psync service install --tray` installs from.
-# Source: the tray's icon when the tray is in the tree, else packaging/icons/p2psync.svg.
+# Source: the tray's app icon, gui/p2psync_tray/icons/p2psync.svg.
 # Needs rsvg-convert (Debian: librsvg2-bin). Run by `make icons`; commit the result.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=gui/p2psync_tray/icons/p2psync.svg
-[ -f "$src" ] || src=packaging/icons/p2psync.svg
 out=p2psync/data/icons
 sizes=$(.venv/bin/python -c 'from p2psync.cli.service import ICON_SIZES; print(*ICON_SIZES)')
 mkdir -p "$out"

@@ -80,3 +80,15 @@ def test_json_page_lists_every_json_command() -> None:
     assert "p2psync status" in with_json
     for command in with_json:
         assert f"`{command} --json`" in page, f"{command} --json is not in docs/reference/json.md"
+
+
+def test_pages_missing_from_the_nav_are_listed_under_more(tmp_path: Path) -> None:
+    hook = _load("packaging/docs/unlisted_pages.py")
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "index.md").write_text("# Home\n")
+    (tmp_path / "discovery.md").write_text("Intro\n\n# Discovery on the LAN\n")
+    (tmp_path / "reference" / "x.md").write_text("no heading\n")
+    nav = [{"Home": "index.md"}, {"Reference": [{"X": "reference/x.md"}]}]
+    assert hook.unlisted(tmp_path, nav) == [{"Discovery on the LAN": "discovery.md"}]
+    config = {"docs_dir": str(tmp_path), "nav": nav}
+    assert hook.on_config(config)["nav"][-1] == {"More": [{"Discovery on the LAN": "discovery.md"}]}

@@ -55,8 +55,7 @@ def test_desktop_entries_validate(entry: str) -> None:
 
 
 def test_packaged_icons_come_from_the_current_svg() -> None:
-    tray_icon = ROOT / "gui/p2psync_tray/icons/p2psync.svg"
-    source = tray_icon if tray_icon.exists() else ROOT / "packaging/icons/p2psync.svg"
+    source = ROOT / "gui/p2psync_tray/icons/p2psync.svg"
     packaged = ROOT / "p2psync/data/icons/p2psync.svg"
     assert packaged.read_bytes() == source.read_bytes(), "run 'make icons'"
     assert source.stat().st_size > 0
