@@ -152,11 +152,13 @@ class MembershipService:
                         ShareId(message.share_id), device.short())  # fmt: skip
             return
         member_map = self._map(share.id)
+        before = (member_map.members(), member_map.mode_of(self._us.digest))
         if not member_map.merge(message.entries):
             return
         self._save(share.id, member_map)
-        log.info("share %s: member list changed by %s", share.id, device.short())
-        d.update_config(self._config_from_map(d.config, share, member_map))
+        if (member_map.members(), member_map.mode_of(self._us.digest)) != before:
+            log.info("share %s: members changed by %s", share.id, device.short())
+            d.update_config(self._config_from_map(d.config, share, member_map))
         self._broadcast(share)
 
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
