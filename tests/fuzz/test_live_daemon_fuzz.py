@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pycrdt
+import pytest
 
 from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import scan_update
@@ -28,6 +29,7 @@ FRAMES = 10_000
 UPDATES = 10_000
 SEED = 6
 EDIT_EVERY_S = 5.0
+FEED_TIMEOUT_S = 1200  # 10,000 TLS sessions one after another: minutes on 2 busy cores
 
 
 def feed_while_bob_edits(scene: Scene, batches: list[bytes]) -> tuple[FeedReport, str]:
@@ -64,6 +66,7 @@ def logs_are_clean(folder: Path) -> None:
             doc.apply_update(update)
 
 
+@pytest.mark.timeout(FEED_TIMEOUT_S)
 def test_ten_thousand_malformed_frames(tmp_path: Path) -> None:
     with scene_at(tmp_path) as scene:
         updates, _ = text_updates(30, client_id=7)
@@ -88,6 +91,7 @@ def test_ten_thousand_malformed_frames(tmp_path: Path) -> None:
         logs_are_clean(scene.alice.folder)
 
 
+@pytest.mark.timeout(FEED_TIMEOUT_S)
 def test_ten_thousand_mutated_updates(tmp_path: Path) -> None:
     """Mutations of real updates to the live doc itself, where a panic would poison it."""
     with scene_at(tmp_path) as scene:
