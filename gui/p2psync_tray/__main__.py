@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     tray = TrayApp(args.home)
+    # Installed before start() logs the first state, so whoever waits for that line may
+    # stop us at once; quit runs from the event loop, which may not be running yet.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, tray.quit))
     tray.start()
     if not QSystemTrayIcon.isSystemTrayAvailable():
         log.warning("no system tray on this desktop: showing the status window instead")
@@ -59,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         tray.show_window()
     elif args.open_status:
         tray.show_window()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: tray.quit())
     wakeup = QTimer()
     wakeup.timeout.connect(lambda: None)
     wakeup.start(SIGNAL_POLL_MS)

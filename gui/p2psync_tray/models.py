@@ -41,6 +41,7 @@ class Column:
     header: str
     text: Callable[[Row, float], str]
     progress: Callable[[Row], float | None] | None = None
+    tooltip: Callable[[Row], str] | None = None
 
 
 class RowsModel(QAbstractTableModel):
@@ -87,6 +88,8 @@ class RowsModel(QAbstractTableModel):
             return self.key(row)
         if role == PROGRESS_ROLE and column.progress is not None:
             return column.progress(row)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row) or None
         return None
 
     def headerData(  # noqa: N802
@@ -114,6 +117,14 @@ def _rate(row: Row, now: float) -> str:
     return f"↓ {format_rate(row.get('rate_in', 0))}  ↑ {format_rate(row.get('rate_out', 0))}"
 
 
+def _link_detail(row: Row) -> str:
+    """Why the last dial failed, or the protocol version of the connection."""
+    if row.get("connected"):
+        return f"protocol version {row.get('protocol_version')}"
+    error = str(row.get("last_error") or "")
+    return f"last dial failed: {error}" if error else ""
+
+
 def _last_seen(row: Row, now: float) -> str:
     return "now" if row.get("connected") else format_ago(row.get("last_seen"), now)
 
@@ -123,7 +134,7 @@ class PeersModel(RowsModel):
 
     columns = (
         Column("Name", lambda r, now: peer_name(r)),
-        Column("State", peer_state),
+        Column("State", peer_state, tooltip=_link_detail),
         Column("Address", lambda r, now: str(r.get("address") or "—")),
         Column("Last seen", _last_seen),
         Column("Traffic", _traffic),

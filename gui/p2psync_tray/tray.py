@@ -172,6 +172,10 @@ class TrayApp(QObject):
     def fill_menu(self) -> None:
         """Rebuild the menu from the last snapshot (it is rebuilt each time it opens)."""
         menu, now = self.menu, time.time()
+        for action in menu.actions():
+            sub = action.menu()
+            if sub is not None:  # clear() deletes the actions, not the submenus
+                sub.deleteLater()
         menu.clear()
         shown = self.shown_state or TrayState.NOT_RUNNING
         _label(menu, f"p2psync — {state_text(shown)}")

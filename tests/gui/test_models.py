@@ -4,10 +4,11 @@ test_tray.py)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 from pytestqt.qtbot import QtBot
 
-from p2psync_tray.models import KEY_ROLE, MAX_EVENTS, EventsModel, PendingModel
+from p2psync_tray.models import KEY_ROLE, MAX_EVENTS, EventsModel, PeersModel, PendingModel
 
 
 def pending(*devices: str) -> list[dict[str, object]]:
@@ -37,3 +38,15 @@ def test_events_newest_first_and_bounded() -> None:
     assert model.rowCount() == MAX_EVENTS
     assert model.text(0, 2) == f"failure {MAX_EVENTS + 4}"
     assert model.text(MAX_EVENTS - 1, 2) == "failure 5"
+
+
+def test_peer_state_tooltip_says_why_a_dial_failed() -> None:
+    model = PeersModel()
+    model.set_rows([
+        {"device_id": "A", "connected": False, "last_seen": 0, "last_error": "refused"},
+        {"device_id": "B", "connected": True, "in_sync": True, "protocol_version": 1},
+    ])  # fmt: skip
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert model.index(0, 1).data(tip) == "last dial failed: refused"
+    assert model.index(1, 1).data(tip) == "protocol version 1"
+    assert model.index(1, 0).data(tip) is None

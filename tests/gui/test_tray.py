@@ -66,6 +66,21 @@ def peer_row(app: TrayApp, device: str) -> int:
     return rows[0] if rows else -1
 
 
+def test_menu_refills_without_piling_up_submenus(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    for _ in range(5):
+        tray.fill_menu()
+    qtbot.waitUntil(lambda: len(tray.menu.findChildren(QMenu)) == _submenus(tray.menu),
+                    timeout=WAIT_MS)  # fmt: skip
+    snapshot = tray.snapshot
+    assert snapshot is not None
+    assert _submenus(tray.menu) == 1 + len(snapshot.status["shares"])  # and Notifications
+
+
+def _submenus(menu: QMenu) -> int:
+    return sum(1 for action in menu.actions() if action.menu() is not None)
+
+
 def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     peers = tray.window.peers
@@ -130,9 +145,9 @@ def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayAp
     said = f"{pair.b.status()['name']} disconnected"
     pair.b.stop()
     qtbot.waitUntil(lambda: any(n.text == said for n in shown), timeout=WAIT_MS)
-    assert shown[-1].kind is Kind.PEERS
+    assert [n.kind for n in shown if n.text == said] == [Kind.PEERS]
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.OFFLINE, timeout=WAIT_MS)
-    switch.trigger()  # switched off, and saved
+    find_action(tray.menu, "Peer connected or disconnected").trigger()  # off, and saved
     assert not TraySettings(pair.a.home).notify(Kind.PEERS)
     assert TraySettings(pair.a.home).notify(Kind.ERRORS)
     before = len(shown)
@@ -140,7 +155,7 @@ def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayAp
     cli(pair.b.home, "peer", "add", pair.a.id, pair.a.address)
     events = tray.window.events
     qtbot.waitUntil(lambda: "peer-connected" in _event_types(events), timeout=WAIT_MS)
-    assert len(shown) == before  # the event was handled and not notified
+    assert [n for n in shown[before:] if n.kind is Kind.PEERS] == []  # handled, not notified
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
 
 
@@ -195,6 +210,16 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
         assert "Start daemon" not in menu_texts(app.menu)
         assert not app.window.start_button.isVisibleTo(app.window)
+        # the daemon stops and comes back: the tray follows
+        first = app.daemon_process
+        assert first is not None
+        first.terminate()
+        first.wait(timeout=30)
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        assert app.window.title.text() == "Daemon not running"
+        app.window.start_button.click()
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert app.daemon_process is not first
     finally:
         app.stop()
         if app.daemon_process is not None:
