@@ -111,7 +111,8 @@ class MembershipService:
 
     def accept_join(self, device: DeviceId, verifier: bytes) -> str | None:
         """``device`` proved the secret of the invite ``verifier`` names: consume the
-        invite and make it a send-receive member of its share. None to accept it,
+        invite and make it a send-receive member of its share (a member already keeps
+        its mode). None to accept it,
         ``bad-invite`` if the invite is unknown, used or expired (or its share gone)."""
         try:
             share_id = self.invites.consume(verifier, now=time.time())
@@ -122,8 +123,9 @@ class MembershipService:
         share = d.config.share(share_id) if share_id is not None else None
         if share is None:
             return "bad-invite"
-        members = tuple(m for m in share.members if m.device_id != device)
-        config = d.config.with_share(replace(share, members=(*members, Member(device))))
+        config = d.config
+        if share.member(device) is None:  # a member already keeps its mode: no promotion
+            config = config.with_share(replace(share, members=(*share.members, Member(device))))
         if config.peer(device) is None:
             config = config.with_peer(PeerConfig(device))
         d.update_config(config)
@@ -150,11 +152,13 @@ class MembershipService:
                         ShareId(message.share_id), device.short())  # fmt: skip
             return
         member_map = self._map(share.id)
+        before = (member_map.members(), member_map.mode_of(self._us.digest))
         if not member_map.merge(message.entries):
             return
         self._save(share.id, member_map)
-        log.info("share %s: member list changed by %s", share.id, device.short())
-        d.update_config(self._config_from_map(d.config, share, member_map))
+        if (member_map.members(), member_map.mode_of(self._us.digest)) != before:
+            log.info("share %s: members changed by %s", share.id, device.short())
+            d.update_config(self._config_from_map(d.config, share, member_map))
         self._broadcast(share)
 
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:

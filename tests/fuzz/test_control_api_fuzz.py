@@ -21,13 +21,18 @@ from p2psync.daemon.daemon import Daemon
 from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.invitecode import InviteCode
 
 DEADLINE_S = 60
 METHODS = ["hello", "status", "peers", "idle", "pause", "resume", "compact", "share.remove",
            "share.member.add", "peer.add", "doc.apply", "doc.export", "share.add",
-           "no.such.method"]  # fmt: skip
+           "share.member.remove", "invite", "join", "no.such.method"]  # fmt: skip
 THE_SHARE = "<the daemon's share>"  # replaced by the daemon's default share's ID
-KEYS = ["share", "doc", "update", "device", "address", "mode", "path", "id"]
+KEYS = ["share", "doc", "update", "device", "address", "mode", "path", "id", "code",
+        "expires_s", "addresses"]  # fmt: skip
+# A well-formed invite code for a share nobody holds, whose inviter listens nowhere.
+AN_INVITE = str(InviteCode.new(ShareId.new(), DeviceId.from_certificate_der(b"y"),
+                               ("127.0.0.1:1",), 4_000_000_000))  # fmt: skip
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
@@ -39,7 +44,7 @@ json_values = st.recursive(
 plausible = st.sampled_from([
     THE_SHARE, THE_SHARE, "", "notes.md", "../escape", "AAA=", "!!!", "127.0.0.1:1",
     "host:99999", "receive-only", "bogus-mode", str(ShareId.new()),
-    str(DeviceId.from_certificate_der(b"x")),
+    str(DeviceId.from_certificate_der(b"x")), AN_INVITE, 3600, ["127.0.0.1:1"],
 ])  # fmt: skip
 params = st.dictionaries(st.sampled_from(KEYS), plausible | json_values, max_size=4)
 requests = st.lists(st.tuples(st.sampled_from(METHODS), params), min_size=1, max_size=25)

@@ -89,7 +89,7 @@ def test_events_pause_and_resume(pair: tuple[Device, Device]) -> None:
     try:
         link([alice, bob])
         up = events.expect("peer-connected")
-        assert (up["device"], up["protocol_version"]) == (bob.id, 1)
+        assert (up["device"], up["protocol_version"]) == (bob.id, 2)
         assert up["address"].startswith("127.0.0.1:")
         assert up["name"] == bob.status()["name"]
         alice.apply_text("notes.md", "one", client_id=3)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pycrdt
 import pytest
 
 from p2psync.ids import DeviceId, ShareId
@@ -198,3 +199,37 @@ def test_replayed_and_relayed_proofs_get_nothing_and_spend_nothing(
     assert bob.id in members(alice, share)
     assert str(DeviceId.from_certificate_der(mallory.cert_der)) not in members(alice, share)
     assert ShareId.parse(share) == code.share_id
+
+
+def test_joining_a_second_share_of_a_device_already_connected(devices: list[Device]) -> None:
+    alice, _, bob, _ = devices
+    make_share([alice, bob])
+    alice.start()
+    bob.start()
+    link([alice, bob])
+    wait_for(lambda: connected(alice, bob), "alice and bob connected for their first share")
+    second = cli(alice.home, "share", "add", str(alice.home / "second")).stdout.strip()
+    doc = alice.home / "second" / "plan.md"
+    update = alice.home / "plan.bin"
+    _write_text_update(update, "the plan")
+    cli(alice.home, "doc", "apply", str(doc), str(update))
+
+    cli(bob.home, "join", invite(alice, second), str(bob.home / "second"))
+    wait_for(lambda: _text_at(bob, bob.home / "second" / "plan.md") == "the plan",
+             "the second share's doc at bob")  # fmt: skip
+    assert bob.id in members(alice, second)
+
+
+def _write_text_update(path: Path, text: str) -> None:
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=7)
+    doc.get("content", type=pycrdt.Text).insert(0, text)
+    path.write_bytes(doc.get_update())
+
+
+def _text_at(device: Device, path: Path) -> str | None:
+    out = device.home / "export2.bin"
+    if cli(device.home, "doc", "export", str(path), "-o", str(out), check=False).returncode:
+        return None
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    doc.apply_update(out.read_bytes())
+    return str(doc.get("content", type=pycrdt.Text))
