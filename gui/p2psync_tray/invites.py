@@ -116,24 +116,30 @@ class InviteDialog(QDialog):
         share = str(self.share_box.currentData() or "")
         if not share:
             return
-        self.make_button.setEnabled(False)
         self.error.setText("")
+        self._show_code("", 0)  # a new code replaces the one shown
+        self.make_button.setEnabled(False)
         self._reply = self._link.ask(f"invite a device to {share}", "invite", share=share)
-        self._reply.finished.connect(self._shown)
+        self._reply.finished.connect(self._made)
         self._reply.failed.connect(self._failed)
 
     def copy_code(self) -> None:
         QApplication.clipboard().setText(self.code)
 
-    def _shown(self, result: Mapping[str, Any]) -> None:
-        self.code = str(result.get("code", ""))
-        self.code_box.setPlainText(self.code)
-        self.expiry.setText(
-            f"One use, until {format_until(float(result.get('expires', 0)))}. On the new "
-            "device: “Join a share…” in its tray, or p2psync join CODE PATH."
-        )
-        self.copy_button.setEnabled(bool(self.code))
+    def _made(self, result: Mapping[str, Any]) -> None:
+        self._show_code(str(result.get("code", "")), float(result.get("expires", 0)))
         self.make_button.setEnabled(True)
+
+    def _show_code(self, code: str, expires: float) -> None:
+        self.code = code
+        self.code_box.setPlainText(code)
+        self.expiry.setText(
+            f"One use, until {format_until(expires)}. On the new device: “Join a share…” "
+            "in its tray, or p2psync join CODE PATH."
+            if code
+            else ""
+        )
+        self.copy_button.setEnabled(bool(code))
 
     def _failed(self, why: str) -> None:
         _say(self.error, as_sentence(why), error=True)

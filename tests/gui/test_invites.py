@@ -145,3 +145,25 @@ def test_mistyped_code_is_told_and_never_sent(
     assert join.joined is None
     assert join.join_button.isEnabled()  # free to try again
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_invite_error_is_one_sentence_and_replaces_the_code(
+    qtbot: QtBot, pair: Pair, tray: TrayApp
+) -> None:
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    tray.window.shares_view.selectRow(
+        [r["id"] for r in tray.window.shares.rows()].index(pair.share)
+    )
+    tray.window.invite_button.click()
+    invite = tray.invite_dialog
+    assert invite is not None
+    assert invite.share_box.currentData() == pair.share
+    qtbot.waitUntil(lambda: invite.code != "", timeout=WAIT_MS)  # asked at once
+    pair.a.stop()
+    qtbot.waitUntil(lambda: tray.snapshot is None, timeout=WAIT_MS)
+    invite.make_button.click()
+    qtbot.waitUntil(lambda: invite.error.text() != "", timeout=WAIT_MS)
+    assert invite.error.text() == "No daemon is running."
+    assert invite.code == ""
+    assert not invite.copy_button.isEnabled()
+    assert invite.make_button.isEnabled()
