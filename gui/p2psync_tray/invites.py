@@ -119,9 +119,10 @@ class InviteDialog(QDialog):
         self.error.setText("")
         self._show_code("", 0)  # a new code replaces the one shown
         self.make_button.setEnabled(False)
-        self._reply = self._link.ask(f"invite a device to {share}", "invite", share=share)
-        self._reply.finished.connect(self._made)
-        self._reply.failed.connect(self._failed)
+        self._reply = self._link.ask(
+            f"invite a device to {share}", "invite",
+            on_done=self._made, on_failed=self._failed, share=share,
+        )  # fmt: skip
 
     def copy_code(self) -> None:
         QApplication.clipboard().setText(self.code)
@@ -219,10 +220,9 @@ class JoinDialog(QDialog):
         self.progress.show()
         self._set_inputs_enabled(False)
         self._reply = self._link.ask(
-            "join a share", "join", timeout_s=join_timeout_s(verdict.code), code=text, path=path
-        )
-        self._reply.finished.connect(self._joined)
-        self._reply.failed.connect(self._failed)
+            "join a share", "join", on_done=self._joined, on_failed=self._failed,
+            timeout_s=join_timeout_s(verdict.code), code=text, path=path,
+        )  # fmt: skip
 
     def _joined(self, result: Mapping[str, Any]) -> None:
         self.joined = result

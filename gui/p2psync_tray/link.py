@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,12 +129,23 @@ class DaemonLink(QObject):
         self._requests.put(Request(what, method, params))
 
     def ask(
-        self, what: str, method: str, *, timeout_s: float | None = None, **params: Any
+        self,
+        what: str,
+        method: str,
+        *,
+        on_done: Callable[[Any], None],
+        on_failed: Callable[[str], None],
+        timeout_s: float | None = None,
+        **params: Any,
     ) -> Reply:
-        """One call whose outcome goes to the returned Reply (keep a reference to it).
-        Without ``timeout_s`` it is queued with the other requests; with it, it runs
-        at once in a thread of its own that waits up to ``timeout_s`` for the answer."""
+        """One call whose outcome goes to ``on_done`` or ``on_failed`` (in the Qt
+        thread; they are connected before the call can end). Keep a reference to the
+        returned Reply until then. Without ``timeout_s`` the call is queued with the
+        other requests; with it, it runs at once in a thread of its own that waits up
+        to ``timeout_s`` for the answer."""
         reply = Reply()
+        reply.finished.connect(on_done)
+        reply.failed.connect(on_failed)
         request = Request(what, method, params, reply)
         if timeout_s is None:
             self._requests.put(request)
