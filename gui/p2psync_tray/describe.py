@@ -62,6 +62,20 @@ def format_clock(when: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(when))
 
 
+def format_until(when: float) -> str:
+    """A deadline to the minute, as ``p2psync invite`` prints an invite's expiry."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+
+
+def as_sentence(text: str) -> str:
+    """A daemon's or parser's message as a sentence: capital first, full stop last."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
 def format_pct(pct: float | None) -> str:
     return "—" if pct is None else f"{pct:.0f} %"
 
@@ -129,5 +143,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "log-recovered": f"repaired the log of {event.get('doc', 'a doc')}",
         "daemon-ready": f"daemon listening on {event.get('listen', '?')}",
         "events-dropped": f"{event.get('count', 0)} events missed",
+        "member-joined": f"{who} joined with an invite",
+        "joined": f"joined share {event.get('share', '')}",
     }
     return texts.get(kind, kind)

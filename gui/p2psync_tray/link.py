@@ -10,8 +10,10 @@ events):
 
 Both reconnect on their own when the daemon is not running or goes away, so the tray
 starts before the daemon and survives its restarts. Nothing here blocks the Qt
-thread: ``request`` only queues. ``stop`` ends both threads (closing the follower's
-client wakes its blocked read) and waits for them.
+thread: ``request`` and ``ask`` only queue. A call that may take longer than a poll
+can wait (``join`` dials the inviter) runs in a thread of its own with its own client
+(``ask`` with ``timeout_s``), so the tray keeps polling meanwhile. ``stop`` ends the
+threads (closing the clients wakes their blocked reads) and waits for them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,13 +48,25 @@ class Snapshot:
     time: float = field(default_factory=time.time)
 
 
+class Reply(QObject):
+    """The outcome of one ``ask``, for the widget waiting on it (made in the Qt
+    thread, so its signals arrive there): ``finished(object)`` with the result or
+    ``failed(str)`` with the daemon's sentence. The link's own ``done`` and ``failed``
+    are not emitted for it."""
+
+    finished = Signal(object)
+    failed = Signal(str)
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A control API call the GUI asked for; ``what`` names it for error messages."""
+    """A control API call the GUI asked for; ``what`` names it for error messages,
+    ``reply`` (if any) is told the outcome instead of the link's signals."""
 
     what: str
     method: str
     params: dict[str, Any]
+    reply: Reply | None = None
 
 
 _STOP = Request("stop", "", {})
@@ -84,6 +99,8 @@ class DaemonLink(QObject):
         self._stopping = threading.Event()
         self._poll_pending = threading.Event()
         self._follower_client: ControlClient | None = None
+        self._apart_clients: set[ControlClient] = set()
+        self._apart_threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._poll_loop, name="p2psync-tray-poll", daemon=True),
@@ -101,13 +118,47 @@ class DaemonLink(QObject):
         with self._lock:
             if self._follower_client is not None:
                 self._follower_client.close()
-        for thread in self._threads:
+            for client in self._apart_clients:
+                client.close()
+        for thread in [*self._threads, *self._apart_threads]:
             if thread.is_alive():
                 thread.join(CALL_TIMEOUT_S)
 
     def request(self, what: str, method: str, **params: Any) -> None:
         """Queue one call; its outcome comes as ``done`` or ``failed``."""
         self._requests.put(Request(what, method, params))
+
+    def ask(
+        self,
+        what: str,
+        method: str,
+        *,
+        on_done: Callable[[Any], None],
+        on_failed: Callable[[str], None],
+        timeout_s: float | None = None,
+        **params: Any,
+    ) -> Reply:
+        """One call whose outcome goes to ``on_done`` or ``on_failed`` (in the Qt
+        thread; they are connected before the call can end). Keep a reference to the
+        returned Reply until then. Without ``timeout_s`` the call is queued with the
+        other requests; with it, it runs at once in a thread of its own that waits up
+        to ``timeout_s`` for the answer."""
+        reply = Reply()
+        reply.finished.connect(on_done)
+        reply.failed.connect(on_failed)
+        request = Request(what, method, params, reply)
+        if timeout_s is None:
+            self._requests.put(request)
+            return reply
+        thread = threading.Thread(
+            target=self._call_apart, args=(request, timeout_s), name="p2psync-tray-call",
+            daemon=True,
+        )  # fmt: skip
+        with self._lock:
+            self._apart_threads = [t for t in self._apart_threads if t.is_alive()]
+            self._apart_threads.append(thread)
+        thread.start()
+        return reply
 
     def poll_now(self) -> None:
         """Take a snapshot at once rather than at the next tick (a burst of calls
@@ -162,11 +213,48 @@ class DaemonLink(QObject):
         try:
             result = client.call(request.method, **request.params)
         except ControlError as exc:
-            self.failed.emit(request.what, str(exc))
+            self._fail(request, str(exc))
             if exc.code in {"timeout", "closed"}:
                 raise  # the connection is gone: reconnect
             return
-        self.done.emit(request.what, result)
+        self._succeed(request, result)
+
+    def _succeed(self, request: Request, result: Any) -> None:
+        if request.reply is not None:
+            request.reply.finished.emit(result)
+        else:
+            self.done.emit(request.what, result)
+
+    def _fail(self, request: Request, why: str) -> None:
+        if request.reply is not None:
+            request.reply.failed.emit(why)
+        else:
+            self.failed.emit(request.what, why)
+
+    def _call_apart(self, request: Request, timeout_s: float) -> None:
+        """Run one long call on a client of its own (in its own thread)."""
+        try:
+            client = ControlClient(self._socket_path, timeout_s=timeout_s)
+        except (DaemonNotRunningError, OSError):
+            self._fail(request, "no daemon is running")
+            return
+        with self._lock:
+            if self._stopping.is_set():
+                client.close()
+                return
+            self._apart_clients.add(client)
+        try:
+            result = client.call(request.method, **request.params)
+        except ControlError as exc:
+            self._fail(request, str(exc))
+        except OSError as exc:
+            self._fail(request, f"the control connection failed ({exc})")
+        else:
+            self._succeed(request, result)
+        finally:
+            with self._lock:
+                self._apart_clients.discard(client)
+            client.close()
 
     def _refuse_requests_for(self, seconds: float) -> None:
         """While no daemon runs: wait ``seconds``, failing the requests that come."""
@@ -179,7 +267,7 @@ class DaemonLink(QObject):
             if request is _STOP:
                 return
             if request.method:
-                self.failed.emit(request.what, "no daemon is running")
+                self._fail(request, "no daemon is running")
 
     # -- follower thread -----------------------------------------------------------
 

@@ -17,11 +17,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from p2psync.daemon.home import Home
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
 from p2psync_tray.icons import state_icon, syncing_frames
+from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
@@ -56,6 +57,8 @@ class TrayApp(QObject):
         self.filter = StateFilter(moment_s)
         self.window = StatusWindow()
         self.snapshot: Snapshot | None = None
+        self.invite_dialog: InviteDialog | None = None
+        self.join_dialog: JoinDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self.errors_seen_at = 0.0
         self.shown_state: TrayState | None = None
@@ -77,6 +80,8 @@ class TrayApp(QObject):
         self.window.start_daemon_requested.connect(self.start_daemon)
         self.window.accept_requested.connect(self.accept_pending)
         self.window.ignore_requested.connect(self.ignore_pending)
+        self.window.invite_requested.connect(self.open_invite)
+        self.window.join_requested.connect(self.open_join)
         self.window.shown.connect(self._errors_seen)
 
         self._timer = QTimer(self)
@@ -183,6 +188,7 @@ class TrayApp(QObject):
             _action(menu, "Start daemon", self.start_daemon)
         else:
             self._fill_peers_and_shares(menu, self.snapshot, now)
+            _action(menu, "Join a share…", self.open_join)
         menu.addSeparator()
         _action(menu, "Open status window", self.show_window)
         notify_menu = menu.addMenu("Notifications")
@@ -208,6 +214,7 @@ class TrayApp(QObject):
             path = str(share.get("path", ""))
             _action(sub, "Open folder", partial(self.open_folder, path))
             share_id = str(share.get("id", ""))
+            _action(sub, "Invite a device…", partial(self.open_invite, share_id))
             if share.get("paused"):
                 _action(sub, "Resume this share", partial(self.resume, share_id))
             else:
@@ -250,6 +257,25 @@ class TrayApp(QObject):
         if self.snapshot is not None:
             self.window.show_snapshot(self.snapshot, self.settings.ignored_devices())
 
+    def open_invite(self, share: str = "") -> InviteDialog:
+        """Open the invite dialog on ``share`` (or the first share) and, when a share
+        is given, ask for a code at once."""
+        shares = self.snapshot.status.get("shares") or [] if self.snapshot is not None else []
+        if self.invite_dialog is not None:
+            self.invite_dialog.close()
+        self.invite_dialog = InviteDialog(self.link, shares, share)
+        _present(self.invite_dialog)
+        if share:
+            self.invite_dialog.make_invite()
+        return self.invite_dialog
+
+    def open_join(self) -> JoinDialog:
+        """Open the join dialog (the one already open, if any, keeps what was typed)."""
+        if self.join_dialog is None:
+            self.join_dialog = JoinDialog(self.link)
+        _present(self.join_dialog)
+        return self.join_dialog
+
     def open_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
@@ -260,9 +286,7 @@ class TrayApp(QObject):
             self._on_failed("start the daemon", str(exc))
 
     def show_window(self) -> None:
-        self.window.show()
-        self.window.raise_()
-        self.window.activateWindow()
+        _present(self.window)
 
     def quit(self) -> None:
         self.stop()
@@ -271,6 +295,12 @@ class TrayApp(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.show_window()
+
+
+def _present(widget: QWidget) -> None:
+    widget.show()
+    widget.raise_()
+    widget.activateWindow()
 
 
 def _label(menu: QMenu, text: str) -> QAction:

@@ -89,12 +89,25 @@ def _group(title: str, *widgets: QWidget) -> QGroupBox:
     return box
 
 
+def _buttons(*buttons: QPushButton) -> QWidget:
+    """A row of buttons, right-aligned."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addStretch(1)
+    for button in buttons:
+        layout.addWidget(button)
+    return row
+
+
 class StatusWindow(QWidget):
     """The window opened from the tray menu. Closing it only hides it."""
 
     start_daemon_requested = Signal()
     accept_requested = Signal(str, str)  # device ID, share ID
     ignore_requested = Signal(str)  # device ID
+    invite_requested = Signal(str)  # share ID ("" when none is selected)
+    join_requested = Signal()
     shown = Signal()
     hidden = Signal()
 
@@ -137,18 +150,21 @@ class StatusWindow(QWidget):
         self.accept_button.clicked.connect(self._accept_clicked)
         self.ignore_button = QPushButton("Ignore")
         self.ignore_button.clicked.connect(self._ignore_clicked)
-        pending_buttons = QWidget()
-        buttons = QHBoxLayout(pending_buttons)
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addStretch(1)
-        buttons.addWidget(self.accept_button)
-        buttons.addWidget(self.ignore_button)
-        self.pending_box = _group("Pending devices", self.pending_view, pending_buttons)
+        self.pending_box = _group(
+            "Pending devices", self.pending_view, _buttons(self.accept_button, self.ignore_button)
+        )
+        self.invite_button = QPushButton("Invite a device…")
+        self.invite_button.clicked.connect(
+            lambda _checked=False: self.invite_requested.emit(self.selected_share() or "")
+        )
+        self.join_button = QPushButton("Join a share…")
+        self.join_button.clicked.connect(self.join_requested)
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(_group("Peers", self.peers_view), 3)
-        layout.addWidget(_group("Shares", self.shares_view), 2)
+        share_buttons = _buttons(self.invite_button, self.join_button)
+        layout.addWidget(_group("Shares", self.shares_view, share_buttons), 2)
         layout.addWidget(self.pending_box, 1)
         layout.addWidget(_group("Recent events", self.events_view), 2)
         self.show_state(TrayState.NOT_RUNNING)
@@ -194,6 +210,10 @@ class StatusWindow(QWidget):
         rows = self.pending_view.selectionModel().selectedRows()
         if not rows and self.pending.rowCount() == 1:
             return str(self.pending.index(0, 0).data(KEY_ROLE))
+        return str(rows[0].data(KEY_ROLE)) if rows else None
+
+    def selected_share(self) -> str | None:
+        rows = self.shares_view.selectionModel().selectedRows()
         return str(rows[0].data(KEY_ROLE)) if rows else None
 
     def _accept_clicked(self) -> None:

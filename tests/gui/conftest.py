@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+from pytestqt.qtbot import QtBot
 
+from p2psync_tray.tray import TrayApp
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 FAST_POLL_S = 0.2
 FAST_MOMENT_S = 0.3
+WAIT_MS = 30_000
 
 
 @dataclass
@@ -56,3 +61,42 @@ def write_config(home: Path, name: str) -> None:
     (home / "config.toml").write_text(
         f'[device]\nname = "{name}"\n\n[listen]\naddress = "127.0.0.1:0"\nmdns = false\n'
     )
+
+
+def menu_texts(menu: QMenu) -> list[str]:
+    """Every action's text, submenus' actions indented under their title."""
+    texts: list[str] = []
+    for action in menu.actions():
+        if action.isSeparator():
+            continue
+        texts.append(action.text())
+        sub = action.menu()
+        if isinstance(sub, QMenu):
+            texts.extend(f"  {t}" for t in menu_texts(sub))
+    return texts
+
+
+def find_action(menu: QMenu, text: str) -> QAction:
+    for action in menu.actions():
+        if action.text() == text:
+            return action
+        sub = action.menu()
+        if isinstance(sub, QMenu):
+            with_sub = [a for a in sub.actions() if a.text() == text]
+            if with_sub:
+                return with_sub[0]
+    raise AssertionError(f"no menu entry {text!r} in {menu_texts(menu)}")
+
+
+def make_tray(home: Path) -> TrayApp:
+    """A tray app of ``home`` that polls and filters fast (not started)."""
+    return TrayApp(home, poll_s=FAST_POLL_S, moment_s=FAST_MOMENT_S)
+
+
+@pytest.fixture
+def tray(qtbot: QtBot, pair: Pair) -> Iterator[TrayApp]:
+    """The started tray app of the pair's first device."""
+    app = make_tray(pair.a.home)
+    app.start()
+    yield app
+    app.stop()

@@ -71,6 +71,29 @@ def test_events_arrive_and_requests_run(qtbot: QtBot, pair: Pair, linked: Any) -
     qtbot.waitUntil(lambda: "peer-connected" in rec.event_types(), timeout=WAIT_MS)
 
 
+def test_ask_tells_only_its_caller_queued_or_apart(qtbot: QtBot, pair: Pair, linked: Any) -> None:
+    link, rec = linked
+    qtbot.waitUntil(lambda: bool(rec.snapshots), timeout=WAIT_MS)
+    results: list[Any] = []
+    failures: list[str] = []
+    replies = [
+        link.ask("ask status", "status", on_done=results.append, on_failed=failures.append),
+        link.ask(
+            "ask a pause",
+            "pause",
+            on_done=results.append,
+            on_failed=failures.append,
+            timeout_s=5.0,
+            share="not-a-share-id",
+        ),
+    ]
+    qtbot.waitUntil(lambda: len(results) == 1 and len(failures) == 1, timeout=WAIT_MS)
+    assert len(replies) == 2
+    assert results[0]["device_id"] == pair.a.id
+    assert failures[0]  # the daemon's sentence
+    assert [what for what, _ in rec.done + rec.failed if what.startswith("ask")] == []
+
+
 def test_starts_before_the_daemon_and_survives_its_restart(qtbot: QtBot, tmp_path: Path) -> None:
     device = Device(tmp_path, "solo")
     link = DaemonLink(Home.resolve(device.home).socket_path, poll_s=FAST_POLL_S)

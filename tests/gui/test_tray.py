@@ -3,13 +3,10 @@ daemons, on Qt's offscreen platform."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
@@ -18,47 +15,8 @@ from p2psync_tray.notifications import Kind, Notification
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import FAST_MOMENT_S, FAST_POLL_S, Pair, write_config
+from tests.gui.conftest import WAIT_MS, Pair, find_action, make_tray, menu_texts, write_config
 from tests.integration.sync.daemons import Device, cli
-
-WAIT_MS = 30_000
-
-
-def menu_texts(menu: QMenu) -> list[str]:
-    """Every action's text, submenus' actions indented under their title."""
-    texts: list[str] = []
-    for action in menu.actions():
-        if action.isSeparator():
-            continue
-        texts.append(action.text())
-        sub = action.menu()
-        if isinstance(sub, QMenu):
-            texts.extend(f"  {t}" for t in menu_texts(sub))
-    return texts
-
-
-def find_action(menu: QMenu, text: str) -> QAction:
-    for action in menu.actions():
-        if action.text() == text:
-            return action
-        sub = action.menu()
-        if isinstance(sub, QMenu):
-            with_sub = [a for a in sub.actions() if a.text() == text]
-            if with_sub:
-                return with_sub[0]
-    raise AssertionError(f"no menu entry {text!r} in {menu_texts(menu)}")
-
-
-def make_tray(home: Path) -> TrayApp:
-    return TrayApp(home, poll_s=FAST_POLL_S, moment_s=FAST_MOMENT_S)
-
-
-@pytest.fixture
-def tray(qtbot: QtBot, pair: Pair) -> Iterator[TrayApp]:
-    app = make_tray(pair.a.home)
-    app.start()
-    yield app
-    app.stop()
 
 
 def peer_row(app: TrayApp, device: str) -> int:
