@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(PACKAGING_STAMP)  # the docs hook under packaging/ imports mkdocs
 	$(PY) -m mypy
 
 check: lint typecheck test
