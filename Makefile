@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test lint typecheck check bench clean netns-deps gui-deps packaging-deps \
+.PHONY: run demo test lint typecheck check bench clean system-deps \
 	screenshot dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
@@ -26,21 +26,12 @@ demo: $(STAMP)
 $(YJS): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-# tests/netns needs iproute2 (`ip`, `ss`); as root on Debian (CI) it is installed here.
-netns-deps:
-	@if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ "$$(id -u)" = 0 ] \
-		&& command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && apt-get install -y -qq iproute2; fi
-
-# Xvfb, a tray host and the X libraries Qt needs (installed when we are root)
-gui-deps:
-	gui/tools/system-deps.sh
-
-# systemd-analyze and desktop-file-validate for tests/packaging (installed when root)
-packaging-deps:
+# Debian packages the tests use (iproute2, Xvfb, a tray host, Qt's X libraries,
+# systemd-analyze...): installed when missing and we are root.
+system-deps:
 	bash packaging/system-deps.sh
 
-test: $(STAMP) $(YJS) netns-deps gui-deps packaging-deps
+test: $(STAMP) $(YJS) system-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -53,7 +44,7 @@ typecheck: $(PACKAGING_STAMP)  # the docs hook under packaging/ imports mkdocs
 check: lint typecheck test
 
 # the README's picture of the tray's status window (docs/img/status-window.png)
-screenshot: $(STAMP) gui-deps
+screenshot: $(STAMP) system-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 
 bench: $(STAMP)

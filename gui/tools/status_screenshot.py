@@ -133,7 +133,7 @@ def start_display(stack: Stack, root: Path) -> str:
     for program in ("Xvfb", "wmdocker"):
         if shutil.which(program) is None:
             raise ScreenshotError(
-                f"{program} is not installed (run 'make gui-deps', or as root: "
+                f"{program} is not installed (run 'make system-deps', or as root: "
                 "apt-get install --no-install-recommends xvfb wmdocker)"
             )
     read_fd, write_fd = os.pipe()

@@ -2,7 +2,7 @@
 shows a real daemon's connected peer in its status window.
 
 Runs gui/tools/status_screenshot.py (the script that makes the README's picture)
-and checks the picture's pixels. Needs Xvfb and wmdocker (``make gui-deps``
+and checks the picture's pixels. Needs Xvfb and wmdocker (``make system-deps``
 installs them); without them this test fails and says so.
 """
 
@@ -21,7 +21,7 @@ BLACK = 0xFF000000
 
 def test_status_window_screenshot_is_not_blank(tmp_path: Path) -> None:
     for program in ("Xvfb", "wmdocker"):
-        assert shutil.which(program), f"{program} is not installed: run 'make gui-deps'"
+        assert shutil.which(program), f"{program} is not installed: run 'make system-deps'"
     out = tmp_path / "status-window.png"
     result = subprocess.run(
         [sys.executable, str(SCRIPT), str(out)],
