@@ -181,7 +181,7 @@ def remove_empty_parents(root: Path, rel: str) -> None:
 def keep_copy(root: Path, rel: str, label: str, data: bytes) -> Path:
     """Keep ``data`` (a version of ``rel`` that lost) under
     ``.p2psync/conflicts/<rel>.<label>``; returns where."""
-    target = marker_dir(root) / "conflicts" / f"{rel}.{label}"
+    target = marker_dir(root) / "conflicts" / f"{rel}.{label.replace(':', '-')}"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_bytes(data)
