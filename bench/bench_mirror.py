@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import trio
@@ -27,19 +29,20 @@ POLL_S = 0.0005
 
 
 def run(ctx: BenchContext) -> None:
+    with _pair() as (alice, bob):
+        _save_latency(ctx, alice, bob, 40 if ctx.quick else LATENCY_SAMPLES)
+    with _pair() as (alice, bob):
+        _initial_sync(ctx, alice, bob, 1_000 if ctx.quick else FOLDER_FILES)
+
+
+@contextlib.contextmanager
+def _pair() -> Iterator[tuple[Device, Device]]:
+    """Two devices holding one share (not started), killed on the way out."""
     with tempfile.TemporaryDirectory() as tmp:
         alice, bob = Device(Path(tmp), "alice"), Device(Path(tmp), "bob")
         make_share([alice, bob])
         try:
-            _save_latency(ctx, alice, bob, 40 if ctx.quick else LATENCY_SAMPLES)
-        finally:
-            for device in (alice, bob):
-                device.stop(signal.SIGKILL)
-    with tempfile.TemporaryDirectory() as tmp:
-        alice, bob = Device(Path(tmp), "alice"), Device(Path(tmp), "bob")
-        make_share([alice, bob])
-        try:
-            _initial_sync(ctx, alice, bob, 1_000 if ctx.quick else FOLDER_FILES)
+            yield alice, bob
         finally:
             for device in (alice, bob):
                 device.stop(signal.SIGKILL)
