@@ -105,6 +105,14 @@ def _seed(content: pycrdt.Text, text: str) -> None:
         del content[0:1]
 
 
+def _is_share_path(guid: str) -> bool:
+    try:
+        share_path(guid)
+    except UnsafePathError:
+        return False
+    return True
+
+
 def merge_save(base_state: bytes, text: str) -> bytes:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
     doc of a fresh client: applied to the live doc it merges with whatever the live
@@ -183,17 +191,22 @@ class Mirror:
         self.flush_state()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
-        """Docs ``changes`` (guid -> the peer it came from, None if local) changed."""
+        """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
+
+        The manifest is re-read only when it changed, or when a doc named by a share
+        path may need adopting: a random-guid doc that arrives before its entry is
+        written when the manifest change bringing the entry arrives."""
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
-        if MANIFEST_GUID in changes or unknown:
+        revived = any(
+            (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
+        )  # an edit may bring a deleted file back
+        if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
-            if entry is None or guid == MANIFEST_GUID:
+            if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
-            if entry.deleted:
-                await self.refresh_manifest()  # an edit may bring it back
-            elif self.view.by_path.get(entry.path) is entry:
+            if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
         self.flush_state()
 
@@ -267,11 +280,7 @@ class Mirror:
         for guid in self.store.guids():
             if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
                 continue
-            try:
-                share_path(guid)
-            except UnsafePathError:
-                continue
-            if not self.ignore.ignored(guid, False):
+            if _is_share_path(guid) and not self.ignore.ignored(guid, False):
                 adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
         if adopt:
 

@@ -65,7 +65,8 @@ def local_stat(root: Path, rel: str) -> FileStat | None:
 
 def read_file(root: Path, rel: str) -> tuple[bytes, FileStat] | None:
     """The bytes and stat of the file at ``rel``, None if it does not exist. Raises
-    NotAFileError for a symlink or a non-regular file (never followed)."""
+    UnsafePathError if it or a folder on its path is a symlink (never followed),
+    NotAFileError for a socket, device or folder."""
     path = is_inside(root, rel)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
