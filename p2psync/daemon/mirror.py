@@ -76,12 +76,13 @@ class MirrorService:
         return self.mirror.view.guid_for_path(rel)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Scan the folder, then mirror until cancelled (or until the marker is gone)."""
+        """Watch, then scan the folder (the first batch, after reporting started),
+        then mirror until cancelled (or until the marker is gone)."""
         if not self._marker_ok():
             task_status.started()
             return
-        await self.mirror.local_changes([".p2psyncignore"])
-        await self.mirror.rescan()
+        self._rescan = True  # the first batch: what changed while not running
+        self._wake.set()
         marker = marker_dir(self.root).absolute()
         watcher = DirWatcher(
             [self.root.absolute()],
@@ -127,6 +128,7 @@ class MirrorService:
                 await self.mirror.remote_changed(docs)
             if rescan:
                 await self.mirror.rescan()
+            await self.mirror.flush()
 
     def _relative(self, path: Path) -> str:
         try:

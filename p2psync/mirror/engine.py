@@ -105,6 +105,14 @@ def _seed(content: pycrdt.Text, text: str) -> None:
         del content[0:1]
 
 
+def _is_share_path(guid: str) -> bool:
+    try:
+        share_path(guid)
+    except UnsafePathError:
+        return False
+    return True
+
+
 def merge_save(base_state: bytes, text: str) -> bytes:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
     doc of a fresh client: applied to the live doc it merges with whatever the live
@@ -143,12 +151,15 @@ class Mirror:
         self._reported: set[str] = set()
         self._retry: set[str] = set()
         self._dirty_state = False
+        self._new_entries: list[Entry] = []
+        self._gone: dict[int, str] = {}
 
     # -- entry points ------------------------------------------------------------
 
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
+        await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
             self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
@@ -163,10 +174,12 @@ class Mirror:
             await self._reload_ignore()
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
-        present = []
-        for rel in rels:
-            if os.path.lexists(self.root / rel):
-                present.append(rel)
+        present = [rel for rel in rels if os.path.lexists(self.root / rel)]
+        self._gone = {
+            synced.stat.ino: rel
+            for rel in set(rels) - set(present)
+            if (synced := self.synced.get(rel)) is not None and synced.stat is not None
+        }
         # Existing files first: a file that moved is seen at its new path before the
         # old one is read as deleted.
         for rel in present:
@@ -174,21 +187,32 @@ class Mirror:
         for rel in rels:
             if rel not in present:
                 await self.reconcile(rel)
+        await self._edit_manifest()
         self.flush_state()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
-        """Docs ``changes`` (guid -> the peer it came from, None if local) changed."""
+        """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
+
+        The manifest is re-read only when it changed, or when a doc named by a share
+        path may need adopting: a random-guid doc that arrives before its entry is
+        written when the manifest change bringing the entry arrives."""
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
-        if MANIFEST_GUID in changes or unknown:
+        revived = any(
+            (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
+        )  # an edit may bring a deleted file back
+        if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
-            if entry is None or guid == MANIFEST_GUID:
+            if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
-            if entry.deleted:
-                await self.refresh_manifest()  # an edit may bring it back
-            elif self.view.by_path.get(entry.path) is entry:
+            if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
+        self.flush_state()
+
+    async def flush(self) -> None:
+        """Store held-back manifest entries and the sync state (end of a batch)."""
+        await self._edit_manifest()
         self.flush_state()
 
     def flush_state(self) -> None:
@@ -211,12 +235,24 @@ class Mirror:
             self._report_once(problem, "manifest-problem", message=problem)
         return ManifestView.of(entries)
 
-    async def _edit_manifest(self, edit: Callable[[YDoc], None]) -> None:
-        await self.store.local_edit(MANIFEST_GUID, edit)
-        self.view = self._read_view()
+    async def _edit_manifest(self, edit: Callable[[YDoc], None] | None = None) -> None:
+        """Change the manifest (after adding the entries of new files held back so a
+        burst of new files is one change, and one re-reading of the view)."""
+        pending, self._new_entries = self._new_entries, []
+
+        def change(doc: YDoc) -> None:
+            for entry in pending:
+                put_entry(doc, entry)
+            if edit is not None:
+                edit(doc)
+
+        if pending or edit is not None:
+            await self.store.local_edit(MANIFEST_GUID, change)
+            self.view = self._read_view()
 
     async def refresh_manifest(self) -> None:
         """Re-read the manifest and carry out what changed in it on disk."""
+        await self._edit_manifest()
         self.view = self._read_view()
         await self._adopt_path_named_docs()
         for entry, reason in self.view.unsafe:
@@ -244,11 +280,7 @@ class Mirror:
         for guid in self.store.guids():
             if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
                 continue
-            try:
-                share_path(guid)
-            except UnsafePathError:
-                continue
-            if not self.ignore.ignored(guid, False):
+            if _is_share_path(guid) and not self.ignore.ignored(guid, False):
                 adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
         if adopt:
 
@@ -277,7 +309,7 @@ class Mirror:
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
         when it differs from the winner's, then retire them."""
-        retire: list[tuple[str, bytes]] = []
+        retire: list[tuple[str, str, bytes]] = []
         for loser, winner in self.view.shadowed:
             synced = self.synced.get(loser.path)
             loser_doc = self.store.doc(loser.guid)
@@ -298,14 +330,16 @@ class Mirror:
                 self.synced[loser.path] = synced._replace(guid=winner.guid, base_state=b"")
                 self._dirty_state = True
             state = loser_doc.state_vector() if loser_doc is not None else b""
-            retire.append((loser.guid, state))
+            retire.append((loser.path, loser.guid, state))
         if retire:
 
             def retire_all(doc: YDoc) -> None:
-                for guid, state in retire:
+                for _, guid, state in retire:
                     set_fields(doc, guid, deleted=True, deleted_at=state)
 
             await self._edit_manifest(retire_all)
+            for path in sorted({path for path, _, _ in retire}):
+                await self.reconcile(path)
 
     def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         if doc is None:
@@ -437,15 +471,18 @@ class Mirror:
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        await self._edit_manifest(lambda d: put_entry(d, entry))
+        self._new_entries.append(entry)
+        self.view.add(entry)
         self._synced(rel, entry.guid, data, stat)
 
     def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
-        for old, synced in self.synced.items():
-            same = old != rel and synced.stat is not None and synced.stat.ino == ino
-            if same and not os.path.lexists(self.root / old):
-                return old, synced
-        return None
+        """A path of this batch that vanished and held the inode ``rel`` now has."""
+        old = self._gone.get(ino)
+        synced = self.synced.get(old) if old is not None else None
+        if old is None or synced is None or old == rel or os.path.lexists(self.root / old):
+            return None
+        del self._gone[ino]
+        return old, synced
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
         doc = self.store.doc(entry.guid)
@@ -531,6 +568,8 @@ class Mirror:
             return
         if entry.kind is FileKind.BINARY:
             for lost in await self._binary_conflicts(rel, entry, doc):
+                log.warning("share %s: a concurrent version of %s lost to a later one; kept "
+                            "at %s", self.share, rel, lost)  # fmt: skip
                 self.publish("version-conflict", share=self.share, path=rel, kept=str(lost))
             version = binary.current(doc.ydoc)
             if version is None:

@@ -100,7 +100,10 @@ def parse_entry(guid: str, raw: object) -> Entry:
         raise MalformedEntryError(f"manifest entry {guid!r} has a malformed creation time")
     if not isinstance(device, bytes | bytearray):
         raise MalformedEntryError(f"manifest entry {guid!r} has a creation time without a device")
-    stamp = Timestamp(int(wall), int(counter), bytes(device))
+    try:
+        stamp = Timestamp(int(wall), int(counter), bytes(device))
+    except ValueError as exc:
+        raise MalformedEntryError(f"manifest entry {guid!r}: {exc}") from None
     deleted_at = raw.get("deleted_at", b"")
     return Entry(
         guid,
@@ -168,6 +171,12 @@ class ManifestView:
             else:
                 view.shadowed.append((entry, winner))
         return view
+
+    def add(self, entry: Entry) -> None:
+        """Take in a new live entry of a path that has none (a file created here,
+        before the manifest is re-read)."""
+        self.by_guid[entry.guid] = entry
+        self.by_path.setdefault(entry.path, entry)
 
     def deleted_at(self, path: str) -> Entry | None:
         """The most recently created deleted entry of ``path``, if any (a file saved by
