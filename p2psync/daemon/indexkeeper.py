@@ -85,6 +85,7 @@ class IndexKeeper:
         self.records: dict[str, DocRecord] = {}
         """The durable record of each doc: its version when it was the whole log."""
         self._saved_marker: object = None
+        self._recorded = 0
         self.rebuilt = False
         """True when this start found no usable index and read every log."""
 
@@ -109,7 +110,9 @@ class IndexKeeper:
         return plan
 
     def record(self, guid: str, record: DocRecord) -> None:
+        """Doc ``guid``'s log now holds exactly ``record``'s version."""
         self.records[guid] = record
+        self._recorded += 1
 
     async def reread(self, guids: list[str]) -> list[ReadLog]:
         """Read the logs of ``guids`` (start-up) and hold their docs unloaded at what
@@ -127,7 +130,7 @@ class IndexKeeper:
         """Write the index now (in a worker thread). An OS error is logged: the old
         file stays, and the next start re-reads what it does not cover."""
         index = snapshot(self._sync, self.records, clean=clean)
-        marker = self._sync.progress_marker(), len(self.records)
+        marker = self._marker()
         try:
             await trio.to_thread.run_sync(save_index, self.path, index)
         except OSError as exc:
@@ -140,5 +143,8 @@ class IndexKeeper:
         """Write the index every SAVE_INTERVAL_S while it changes, until cancelled."""
         while True:
             await trio.sleep(SAVE_INTERVAL_S)
-            if (self._sync.progress_marker(), len(self.records)) != self._saved_marker:
+            if self._marker() != self._saved_marker:
                 await self.save(clean=False)
+
+    def _marker(self) -> object:
+        return self._sync.progress_marker(), self._recorded

@@ -243,8 +243,8 @@ class ShareService:
         elif isinstance(message, SyncStep1) and guid in self.sync.replica:
             await self.execute(await self._answer_from_log(peer, message))
             return
-        elif log_path(self.root, guid).exists():
-            await self._open_doc(guid)
+        elif guid in self.sync.replica or log_path(self.root, guid).exists():
+            await self._open_doc(guid)  # an unloaded doc is loaded before it changes
         effects = self.sync.receive(peer, message)
         await self.execute(effects)
         for effect in effects:
