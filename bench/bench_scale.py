@@ -54,13 +54,13 @@ def run(ctx: BenchContext) -> None:
             first_s = time.perf_counter() - first
             full_index = _link_bytes(bob, alice)
             bare_rss, bare_s = _bare_python()
-            _idle_memory(ctx, bob, bare_rss, count)
             bob.stop()
             _call(alice, "doc.apply", share=share, doc=_guid(count // 2),
                   update=_encode(_change()))  # fmt: skip
             ready_s = _start(bob, port)
             _startup(ctx, ready_s, bare_s, count)
             _reconnect(ctx, alice, bob, (full_index, first_s), count)
+            _idle_memory(ctx, bob, bare_rss, count)
         finally:
             for device in (alice, bob):
                 device.stop(signal.SIGKILL)
@@ -139,7 +139,7 @@ def _idle_memory(ctx: BenchContext, bob: Device, bare_rss: int, count: int) -> N
     ctx.report(Metric(
         GROUP, f"idle daemon resident memory, {count} docs", rss / MIB, "MiB",
         "bare Python importing the same libraries", bare_rss / MIB, None, limit=100.0,
-        note="VmRSS of the daemon after the first sync, its docs unloaded; "
+        note="VmRSS of the daemon restarted from its index, after the reconnect, idle; "
         "the anchor is a process that only imports p2psync, pycrdt, trio, zeroconf, watchdog",
     ))  # fmt: skip
 

@@ -8,12 +8,15 @@ its log (when the doc is unloaded, and at an orderly stop), and writes the file 
 most every ``SAVE_INTERVAL_S`` while something changed, and once at the end: a burst
 of changes costs one write, not one fsync per update.
 
-The file is marked not-clean from the first write of a run until the orderly stop, so
-a crash makes the next start take a new index ID (``replica.index``).
+A marker file (``index.running``) exists from the start of a run until the clean write
+of its orderly stop, so a crash makes the next start take a new index ID
+(``replica.index``) without a full index write at every start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Hashable
@@ -28,19 +31,24 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.index import StartPlan, plan_start, reread, restore, snapshot
 from p2psync.replica.sync import ShareSync
 from p2psync.storage.doclog import DocLog, Recovery
+from p2psync.storage.fileops import write_file_atomically
 from p2psync.storage.indexstore import DocRecord, StoredIndex, index_path, load_index, save_index
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 
 log = logging.getLogger(__name__)
 
 SAVE_INTERVAL_S = 2.0
+RUNNING_FILE_NAME = "index.running"
+"""Exists while a daemon runs the share; found at start, the last run crashed."""
 
 
-def _stat_logs(root: Path) -> dict[str, tuple[int, int]]:
+def _stat_logs(root: Path, known: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """guid → (size, mtime) of every log of the share; ``known`` maps log names to
+    guids (from the index), so only new names are decoded."""
     logs: dict[str, tuple[int, int]] = {}
     with os.scandir(docs_dir(root)) as entries:
         for entry in entries:
-            guid = guid_of_log(Path(entry.name))
+            guid = known.get(entry.name) or guid_of_log(Path(entry.name))
             if guid is not None and entry.is_file(follow_symlinks=False):
                 st = entry.stat(follow_symlinks=False)
                 logs[guid] = (st.st_size, st.st_mtime_ns)
@@ -79,6 +87,7 @@ class IndexKeeper:
 
     def __init__(self, root: Path, sync: ShareSync, name: str) -> None:
         self.path = index_path(root)
+        self._running = self.path.with_name(RUNNING_FILE_NAME)
         self._root = root
         self._sync = sync
         self._name = name
@@ -97,16 +106,21 @@ class IndexKeeper:
         except CorruptIndexError as exc:
             log.warning("share %s: %s; rebuilding the index from the logs", self._name, exc)
             stored = None
-        logs = await trio.to_thread.run_sync(_stat_logs, self._root)
+        known = {r.log_name: g for g, r in stored.docs.items() if r.log_name} if stored else {}
+        logs = await trio.to_thread.run_sync(_stat_logs, self._root, known)
         if stored is None and logs:
             log.warning("share %s: no usable index; reading all %d logs", self._name, len(logs))
         self.rebuilt = stored is None and bool(logs)
+        if stored is not None and stored.clean and self._running.exists():
+            log.warning("share %s: the last run did not stop in order; new index ID", self._name)
+            stored = dataclasses.replace(stored, clean=False)
         plan = plan_start(stored, logs)
         restore(self._sync, stored, plan, parse_peer)
         self.records = dict(plan.trusted)
         log.info("share %s: %d docs from the index, %d logs to read", self._name,
                  len(plan.trusted), len(plan.reread))  # fmt: skip
-        await self.save(clean=False)  # from now on a crash must change the index ID
+        # From now on a crash must change the index ID: the marker says a run is on.
+        await trio.to_thread.run_sync(write_file_atomically, self._running, b"")
         return plan
 
     def record(self, guid: str, record: DocRecord) -> None:
@@ -122,8 +136,9 @@ class IndexKeeper:
             sequence = reread(self._sync, item.guid, item.version)
             if item.stat is not None:
                 v = item.version
+                name = log_path(self._root, item.guid).name
                 self.records[item.guid] = DocRecord(sequence, v.state_vector, v.delete_digest,
-                                                    *item.stat)  # fmt: skip
+                                                    *item.stat, name)  # fmt: skip
         return read
 
     async def save(self, *, clean: bool) -> None:
@@ -138,6 +153,9 @@ class IndexKeeper:
                       exc.strerror)  # fmt: skip
             return
         self._saved_marker = marker
+        if clean:
+            with contextlib.suppress(OSError):  # left behind: the next start is not clean
+                await trio.to_thread.run_sync(self._running.unlink)
 
     async def run(self) -> None:
         """Write the index every SAVE_INTERVAL_S while it changes, until cancelled."""

@@ -510,7 +510,7 @@ def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> 
         return None
     version = doc.version()
     return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
-                     st.st_mtime_ns)  # fmt: skip
+                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
 
 
 def read_stored_updates(root: Path, guid: str) -> list[bytes]:

@@ -49,6 +49,9 @@ class DocRecord:
     delete_digest: bytes
     log_size: int
     log_mtime_ns: int
+    log_name: str = ""
+    """The log's file name, so start-up need not decode every name back to a guid
+    (empty: unknown, decoded then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,14 @@ def encode_index(index: StoredIndex) -> bytes:
             "m": index.max_sequence,
             "c": index.clean,
             "d": {
-                g: [r.sequence, _sv(r.state_vector), r.delete_digest, r.log_size, r.log_mtime_ns]
+                g: [
+                    r.sequence,
+                    _sv(r.state_vector),
+                    r.delete_digest,
+                    r.log_size,
+                    r.log_mtime_ns,
+                    r.log_name,
+                ]
                 for g, r in index.docs.items()
             },
             "p": {
@@ -185,9 +195,11 @@ def _guid(value: Any) -> str:
 def _from_raw(raw: Any) -> StoredIndex:
     raw = _map(raw)
     docs: dict[str, DocRecord] = {}
-    for guid, (seq, sv, digest, size, mtime) in _map(raw["d"]).items():
+    for guid, (seq, sv, digest, size, mtime, name) in _map(raw["d"]).items():
+        if not isinstance(name, str):
+            raise TypeError("a log name must be a string")
         docs[_guid(guid)] = DocRecord(
-            _uint(seq), _vector(sv), _bin(digest, DIGEST_BYTES), _uint(size), _uint(mtime)
+            _uint(seq), _vector(sv), _bin(digest, DIGEST_BYTES), _uint(size), _uint(mtime), name
         )
     peers: dict[str, PeerRecord] = {}
     for key, (index_id, max_seq, versions) in _map(raw["p"]).items():
