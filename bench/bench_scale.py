@@ -195,13 +195,8 @@ def _reconnect(
         "ms", "first sync of the same share", first_s * 1e3, None, limit=200.0,
         note="from the restarted daemon answering its control API (it dials the peer at "
         "start-up: TLS handshake included) to it holding every doc at the peer's version "
-        "(the idle API, polled every 2 ms)",
-    ))  # fmt: skip
-    ctx.report(Metric(
-        GROUP, f"reconnect after 1 of {count} docs changed: until the peer confirms",
-        confirmed * 1e3, "ms", "first sync of the same share", first_s * 1e3, None,
-        note="the same, until the other side also reports in sync: it learns the restarted "
-        "side's new version from an index delta, sent after INDEX_FLUSH_DELAY_S (100 ms)",
+        f"(the idle API, polled every 2 ms); the peer confirmed after {confirmed * 1e3:.0f} ms "
+        "(it learns the new version from an index delta sent INDEX_FLUSH_DELAY_S later)",
     ))  # fmt: skip
 
 
