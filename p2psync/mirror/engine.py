@@ -73,6 +73,7 @@ from p2psync.replica.doc import DocReplica
 log = logging.getLogger(__name__)
 
 CONTENT = "content"
+STATE_SAVE_INTERVAL_S = 1.0
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -153,6 +154,7 @@ class Mirror:
         self._dirty_state = False
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
+        self._state_due = 0.0
 
     # -- entry points ------------------------------------------------------------
 
@@ -188,7 +190,6 @@ class Mirror:
             if rel not in present:
                 await self.reconcile(rel)
         await self._edit_manifest()
-        self.flush_state()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
         """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
@@ -208,18 +209,27 @@ class Mirror:
                 continue
             if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
-        self.flush_state()
 
     async def flush(self) -> None:
         """Store held-back manifest entries and the sync state (end of a batch)."""
         await self._edit_manifest()
         self.flush_state()
 
-    def flush_state(self) -> None:
-        """Save what was synced (``.p2psync/mirror.json``) if it changed."""
-        if self._dirty_state:
-            save_state(self.root, self.synced)
-            self._dirty_state = False
+    def flush_state(self, *, force: bool = False) -> None:
+        """Save what was synced (``.p2psync/mirror.json``) if it changed, at most once
+        per ``STATE_SAVE_INTERVAL_S`` unless ``force``: during a sync of thousands of
+        files, rewriting it after every batch would cost more than the files."""
+        now = time.monotonic()
+        if not self._dirty_state or (not force and now < self._state_due):
+            return
+        save_state(self.root, self.synced)
+        self._dirty_state = False
+        self._state_due = now + STATE_SAVE_INTERVAL_S
+
+    @property
+    def state_pending(self) -> bool:
+        """Whether ``flush_state`` has something to save."""
+        return self._dirty_state
 
     # -- the manifest --------------------------------------------------------------
 
