@@ -89,6 +89,9 @@ class DocStore(Protocol):
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
 
+    async def durable(self, guid: str) -> None:
+        """Return once every change of doc ``guid`` stored so far survives a crash."""
+
 
 Publish = Callable[..., None]
 
@@ -588,6 +591,9 @@ class Mirror:
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
+            # A file written before its doc is durable could, after a crash, be read
+            # back as a local edit of text the doc no longer holds: a duplicate.
+            await self.store.durable(entry.guid)
             try:
                 if content != data:
                     stat = await trio.to_thread.run_sync(
