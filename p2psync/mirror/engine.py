@@ -206,6 +206,9 @@ class Mirror:
         )  # an edit may bring a deleted file back
         if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
+        async with trio.open_nursery() as nursery:  # one wait for the whole batch
+            for guid in changes:
+                nursery.start_soon(self.store.durable, guid)
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
