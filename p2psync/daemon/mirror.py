@@ -24,7 +24,7 @@ from pathlib import Path
 import trio
 
 from p2psync.daemon.events import EventBus
-from p2psync.mirror.engine import DocStore, Mirror, wall_ms
+from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher
@@ -89,13 +89,17 @@ class MirrorService:
             recursive=True,
             filter=lambda path: marker not in path.parents and path != marker,
         )
-        async with trio.open_nursery() as nursery:
-            await nursery.start(watcher.run)
-            nursery.start_soon(self._take_changes, watcher)
-            nursery.start_soon(self._tick)
-            task_status.started()
-            await self._serve()
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(watcher.run)
+                nursery.start_soon(self._take_changes, watcher)
+                nursery.start_soon(self._tick)
+                nursery.start_soon(self._state_timer)
+                task_status.started()
+                await self._serve()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.mirror.flush_state(force=True)
 
     async def _take_changes(self, watcher: DirWatcher) -> None:
         while True:
@@ -110,6 +114,12 @@ class MirrorService:
             await trio.sleep(self._rescan_interval_s)
             self._rescan = True
             self._wake.set()
+
+    async def _state_timer(self) -> None:
+        while True:
+            await trio.sleep(STATE_SAVE_INTERVAL_S)
+            if self.mirror.state_pending:
+                self._wake.set()
 
     async def _serve(self) -> None:
         """Hand batches to the mirror until the marker disappears."""

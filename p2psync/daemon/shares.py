@@ -274,6 +274,12 @@ class ShareService:
         """The doc of the file at share path ``rel`` (through the manifest)."""
         return self.mirror.guid_for_path(rel) if self.mirror is not None else rel
 
+    async def durable(self, guid: str) -> None:
+        """Return once what is queued for doc ``guid``'s log is durable."""
+        writer = self._writers.get(guid)
+        if writer is not None:
+            await writer.flush()
+
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns
         once it is durable. Not reported back to the mirror."""

@@ -73,6 +73,7 @@ from p2psync.replica.doc import DocReplica
 log = logging.getLogger(__name__)
 
 CONTENT = "content"
+STATE_SAVE_INTERVAL_S = 1.0
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -87,6 +88,9 @@ class DocStore(Protocol):
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
+
+    async def durable(self, guid: str) -> None:
+        """Return once every change of doc ``guid`` stored so far survives a crash."""
 
 
 Publish = Callable[..., None]
@@ -153,6 +157,7 @@ class Mirror:
         self._dirty_state = False
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
+        self._state_due = 0.0
 
     # -- entry points ------------------------------------------------------------
 
@@ -188,7 +193,6 @@ class Mirror:
             if rel not in present:
                 await self.reconcile(rel)
         await self._edit_manifest()
-        self.flush_state()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
         """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
@@ -202,24 +206,36 @@ class Mirror:
         )  # an edit may bring a deleted file back
         if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
+        async with trio.open_nursery() as nursery:  # one wait for the whole batch
+            for guid in changes:
+                nursery.start_soon(self.store.durable, guid)
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
             if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
-        self.flush_state()
 
     async def flush(self) -> None:
         """Store held-back manifest entries and the sync state (end of a batch)."""
         await self._edit_manifest()
         self.flush_state()
 
-    def flush_state(self) -> None:
-        """Save what was synced (``.p2psync/mirror.json``) if it changed."""
-        if self._dirty_state:
-            save_state(self.root, self.synced)
-            self._dirty_state = False
+    def flush_state(self, *, force: bool = False) -> None:
+        """Save what was synced (``.p2psync/mirror.json``) if it changed, at most once
+        per ``STATE_SAVE_INTERVAL_S`` unless ``force``: during a sync of thousands of
+        files, rewriting it after every batch would cost more than the files."""
+        now = time.monotonic()
+        if not self._dirty_state or (not force and now < self._state_due):
+            return
+        save_state(self.root, self.synced)
+        self._dirty_state = False
+        self._state_due = now + STATE_SAVE_INTERVAL_S
+
+    @property
+    def state_pending(self) -> bool:
+        """Whether ``flush_state`` has something to save."""
+        return self._dirty_state
 
     # -- the manifest --------------------------------------------------------------
 
@@ -578,6 +594,9 @@ class Mirror:
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
+            # A file written before its doc is durable could, after a crash, be read
+            # back as a local edit of text the doc no longer holds: a duplicate.
+            await self.store.durable(entry.guid)
             try:
                 if content != data:
                     stat = await trio.to_thread.run_sync(

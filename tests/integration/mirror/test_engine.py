@@ -36,6 +36,9 @@ class Store:
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).apply(update)
 
+    async def durable(self, guid: str) -> None:
+        """Everything is in memory: nothing to wait for."""
+
 
 def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:
     marker_dir(root).mkdir(parents=True)
