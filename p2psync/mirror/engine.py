@@ -280,7 +280,9 @@ class Mirror:
             known = self.view.by_guid.get(was.guid)
             if known is None:
                 continue
-            if known.deleted:
+            if known.deleted and known.superseded_by:
+                await self._superseded(rel, known, was)
+            elif known.deleted:
                 await self._remote_delete(rel, known, was)
             elif known.path != rel and self.view.by_path.get(known.path) is known:
                 await self._remote_rename(rel, known, was)
@@ -325,7 +327,7 @@ class Mirror:
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
         when it differs from the winner's, then retire them."""
-        retire: list[tuple[str, str, bytes]] = []
+        retire: list[tuple[str, str, bytes, str]] = []
         for loser, winner in self.view.shadowed:
             synced = self.synced.get(loser.path)
             loser_doc = self.store.doc(loser.guid)
@@ -334,28 +336,47 @@ class Mirror:
                 continue  # its content has not arrived: decide once it has
             ours = self._doc_bytes(loser, loser_doc)
             if ours is not None and ours != self._doc_bytes(winner, winner_doc):
-                kept = await trio.to_thread.run_sync(
-                    keep_copy, self.root, loser.path, loser.guid, ours
-                )
-                log.warning("share %s: %s was created on two devices; this one's version "
-                            "is kept at %s", self.share, loser.path, kept)  # fmt: skip
-                self.publish("path-conflict", share=self.share, path=loser.path, kept=str(kept))
+                await self._keep_loser(loser.path, loser.guid, ours)
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
                 self.synced[loser.path] = synced._replace(guid=winner.guid, base_state=b"")
                 self._dirty_state = True
             state = loser_doc.state_vector() if loser_doc is not None else b""
-            retire.append((loser.path, loser.guid, state))
+            retire.append((loser.path, loser.guid, state, winner.guid))
         if retire:
 
             def retire_all(doc: YDoc) -> None:
-                for _, guid, state in retire:
-                    set_fields(doc, guid, deleted=True, deleted_at=state)
+                for _, guid, state, winner in retire:
+                    set_fields(doc, guid, deleted=True, deleted_at=state, superseded_by=winner)
 
             await self._edit_manifest(retire_all)
-            for path in sorted({path for path, _, _ in retire}):
+            for path in sorted({path for path, _, _, _ in retire}):
                 await self.reconcile(path)
+
+    async def _keep_loser(self, path: str, guid: str, data: bytes) -> None:
+        kept = await trio.to_thread.run_sync(keep_copy, self.root, path, guid, data)
+        log.warning("share %s: %s was created on two devices; this one's version is kept "
+                    "at %s", self.share, path, kept)  # fmt: skip
+        self.publish("path-conflict", share=self.share, path=path, kept=str(kept))
+
+    async def _superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
+        """The entry this path was synced with lost its path to another device's (which
+        retired it): keep this device's bytes if they differ, then take the winner."""
+        winner = self.view.by_guid.get(loser.superseded_by)
+        winner_doc = self.store.doc(winner.guid) if winner is not None else None
+        if winner is None or winner_doc is None or self.view.by_path.get(rel) is not winner:
+            return  # the winner's content has not arrived: decide once it has
+        try:
+            got = await trio.to_thread.run_sync(read_file, self.root, rel)
+        except (OSError, NotAFileError, UnsafePathError) as exc:
+            self._report_once(f"read:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        if got is not None and got[0] != self._doc_bytes(winner, winner_doc):
+            await self._keep_loser(rel, loser.guid, got[0])
+        self.synced[rel] = synced._replace(guid=winner.guid, base_state=b"")
+        self._dirty_state = True
+        await self.reconcile(rel)
 
     def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         if doc is None:

@@ -58,6 +58,8 @@ class Entry:
     deleted: bool = False
     exec: bool = False
     deleted_at: bytes = b""
+    superseded_by: str = ""
+    """Set with ``deleted`` when the entry lost its path to the entry of this guid."""
 
     def fields(self) -> dict[str, Any]:
         """The entry as its ``Y.Map`` holds it."""
@@ -69,6 +71,7 @@ class Entry:
             "deleted": self.deleted,
             "exec": self.exec,
             "deleted_at": self.deleted_at,
+            "superseded_by": self.superseded_by,
         }
 
     @property
@@ -113,6 +116,7 @@ def parse_entry(guid: str, raw: object) -> Entry:
         deleted=raw.get("deleted") is True,
         exec=raw.get("exec") is True,
         deleted_at=bytes(deleted_at) if isinstance(deleted_at, bytes | bytearray) else b"",
+        superseded_by=str(raw.get("superseded_by") or ""),
     )
 
 
