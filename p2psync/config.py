@@ -26,6 +26,9 @@ DEFAULT_PORT = 22070
 DEFAULT_LISTEN = f"0.0.0.0:{DEFAULT_PORT}"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_NAME_CHARS = 64
+DEFAULT_IDLE_UNLOAD_S = 60.0
+"""A doc unused this long leaves memory (``[docs] idle_unload_s``, DESIGN §9)."""
+MAX_IDLE_UNLOAD_S = 86_400.0
 
 
 class FolderMode(enum.StrEnum):
@@ -75,6 +78,7 @@ class Config:
     mdns: bool = True
     peers: tuple[PeerConfig, ...] = ()
     shares: tuple[ShareConfig, ...] = field(default=())
+    idle_unload_s: float = DEFAULT_IDLE_UNLOAD_S
 
     def share(self, share_id: ShareId) -> ShareConfig | None:
         """The share with ``share_id``, or None."""
@@ -163,6 +167,11 @@ def _to_toml(config: Config) -> dict[str, Any]:
             {"device_id": str(p.device_id), "addresses": list(p.addresses), "name": p.name}
             for p in config.peers
         ],
+        **(
+            {"docs": {"idle_unload_s": config.idle_unload_s}}
+            if config.idle_unload_s != DEFAULT_IDLE_UNLOAD_S
+            else {}
+        ),
         "shares": [
             {
                 "id": str(s.id),
@@ -194,7 +203,21 @@ def _from_toml(doc: dict[str, Any]) -> Config:
         mdns=_bool(listen, "mdns", default=True),
         peers=peers,
         shares=shares,
+        idle_unload_s=_idle_unload_s(_table(doc, "docs")),
     )
+
+
+def _idle_unload_s(table: dict[str, Any]) -> float:
+    value = table.get("idle_unload_s", DEFAULT_IDLE_UNLOAD_S)
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0 < value <= MAX_IDLE_UNLOAD_S
+    ):
+        raise ConfigError(
+            f"'docs.idle_unload_s' must be a number of seconds in (0, {MAX_IDLE_UNLOAD_S:g}]"
+        )
+    return float(value)
 
 
 def _peer(table: dict[str, Any]) -> PeerConfig:

@@ -50,6 +50,10 @@ class LogWriteError(StorageError):
     """An append or fsync failed; the records of that append are not stored."""
 
 
+class CorruptIndexError(StorageError):
+    """A share's persisted index file fails validation; it is rebuilt from the logs."""
+
+
 class UpdateError(P2PSyncError):
     """Bytes that were supposed to be a Yjs v1 update are not one."""
 

@@ -60,11 +60,12 @@ def format_status(status: dict[str, Any]) -> str:
         ("Peers", f"{len(status['connected'])} connected, {len(status['pending'])} pending"),
     ])  # fmt: skip
     rows = [
-        [share["id"], share["path"], str(share["docs"]), _share_state(share),
+        [share["id"], share["path"], str(share["docs"]), _loaded(share), _share_state(share),
          human.percent(share["in_sync_pct"])]
         for share in status["shares"]
     ]  # fmt: skip
-    parts = [head, "", table.render(["SHARE", "PATH", "DOCS", "STATE", "SYNC"], rows, right=[2, 4])]
+    headers = ["SHARE", "PATH", "DOCS", "LOADED", "STATE", "SYNC"]
+    parts = [head, "", table.render(headers, rows, right=[2, 3, 5])]
     members = [
         [share["id"], short(m["device_id"]), m["name"] or "-", m["mode"], m["state"],
          human.percent(m["sync_pct"])]
@@ -79,6 +80,13 @@ def format_status(status: dict[str, Any]) -> str:
         lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
         parts += ["", "Recent errors:", *(f"  {line}" for line in lines)]
     return "\n".join(parts)
+
+
+def _loaded(share: dict[str, Any]) -> str:
+    """Docs in memory and roughly how much they hold (absent from older daemons)."""
+    if "docs_loaded" not in share:
+        return "-"
+    return f"{share['docs_loaded']} ({human.size(share.get('loaded_bytes', 0))})"
 
 
 def _share_state(share: dict[str, Any]) -> str:

@@ -162,6 +162,7 @@ class Daemon:
             disconnect=self.peers.disconnect,
             snapshots=self.snapshots,
             device=self.identity.device_id.digest,
+            idle_unload_s=self.config.idle_unload_s,
         )
         scope = trio.CancelScope()
         self._share_scopes[config.id] = scope

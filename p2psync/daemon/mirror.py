@@ -24,7 +24,7 @@ from pathlib import Path
 import trio
 
 from p2psync.daemon.events import EventBus
-from p2psync.mirror.engine import DocStore, Mirror, wall_ms
+from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher
@@ -76,25 +76,30 @@ class MirrorService:
         return self.mirror.view.guid_for_path(rel)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Scan the folder, then mirror until cancelled (or until the marker is gone)."""
+        """Watch, then scan the folder (the first batch, after reporting started),
+        then mirror until cancelled (or until the marker is gone)."""
         if not self._marker_ok():
             task_status.started()
             return
-        await self.mirror.local_changes([".p2psyncignore"])
-        await self.mirror.rescan()
+        self._rescan = True  # the first batch: what changed while not running
+        self._wake.set()
         marker = marker_dir(self.root).absolute()
         watcher = DirWatcher(
             [self.root.absolute()],
             recursive=True,
             filter=lambda path: marker not in path.parents and path != marker,
         )
-        async with trio.open_nursery() as nursery:
-            await nursery.start(watcher.run)
-            nursery.start_soon(self._take_changes, watcher)
-            nursery.start_soon(self._tick)
-            task_status.started()
-            await self._serve()
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(watcher.run)
+                nursery.start_soon(self._take_changes, watcher)
+                nursery.start_soon(self._tick)
+                nursery.start_soon(self._state_timer)
+                task_status.started()
+                await self._serve()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.mirror.flush_state(force=True)
 
     async def _take_changes(self, watcher: DirWatcher) -> None:
         while True:
@@ -109,6 +114,12 @@ class MirrorService:
             await trio.sleep(self._rescan_interval_s)
             self._rescan = True
             self._wake.set()
+
+    async def _state_timer(self) -> None:
+        while True:
+            await trio.sleep(STATE_SAVE_INTERVAL_S)
+            if self.mirror.state_pending:
+                self._wake.set()
 
     async def _serve(self) -> None:
         """Hand batches to the mirror until the marker disappears."""
@@ -127,6 +138,7 @@ class MirrorService:
                 await self.mirror.remote_changed(docs)
             if rescan:
                 await self.mirror.rescan()
+            await self.mirror.flush()
 
     def _relative(self, path: Path) -> str:
         try:

@@ -1,13 +1,14 @@
 """One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
-A ShareService loads every doc of the share from its log, owns one LogWriter task
-per doc, feeds the sync engine with what happens (peer messages, local changes,
-records other processes appended to a log) and carries out the engine's effects:
-updates are queued for durable storage, messages handed to the peer layer. Updates
-from peers are forwarded without waiting for our own fsync (the sender still holds
-them); a local change is acknowledged only once durable. Every change to a doc that did not
-come from the plain-file mirror (``daemon.mirror``) is reported to it, so it writes
-the file back.
+A ShareService starts from the share's persisted index (``daemon.indexkeeper``),
+loads a doc only while it is used and unloads idle ones (``daemon.residency``, DESIGN
+§9), owns one LogWriter task per loaded doc, feeds the sync engine with what happens
+(peer messages, local changes, records other processes appended to a log) and
+carries out the engine's effects: updates are queued for durable storage, messages
+handed to the peer layer. Updates from peers are forwarded without waiting for our
+own fsync (the sender still holds them); a local change is acknowledged only once
+durable. Every change to a doc that did not come from the plain-file mirror
+(``daemon.mirror``) is reported to it, so it writes the file back.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import trio
 
 from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
+from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
-from p2psync.errors import StorageError, UpdateError, UsageError
+from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
+from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
+from p2psync.ids import DeviceId
 from p2psync.mirror.manifest import MANIFEST_GUID
-from p2psync.protocol.messages import DocError, SyncMessage
+from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
@@ -39,6 +43,8 @@ from p2psync.replica.sync import (
 )
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.compaction import YDoc
+from p2psync.storage.doclog import OpenResult, Recovery
+from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.snapshotter import SnapshotWorker
@@ -69,6 +75,7 @@ class ShareService:
         snapshots: SnapshotWorker | None = None,
         device: bytes = b"?",
         mirror: bool = True,
+        idle_unload_s: float = DEFAULT_IDLE_UNLOAD_S,
     ) -> None:
         self.config = config
         self._snapshots = snapshots
@@ -76,6 +83,8 @@ class ShareService:
         self._send = send
         self._disconnect = disconnect
         self.sync = ShareSync(ShareReplica(config.id.raw))
+        self.index = IndexKeeper(config.path, self.sync, self.name)
+        self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
         self._writers: dict[str, LogWriter] = {}
         self._compacting: set[str] = set()
         self._nursery: trio.Nursery | None = None
@@ -95,19 +104,31 @@ class ShareService:
         return str(self.config.id)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Load every doc, serve until cancelled; queued appends finish on the way out."""
+        """Start from the persisted index (reading only the logs it does not cover),
+        serve until cancelled; queued appends finish on the way out and the index is
+        written once more (shielded)."""
         docs_dir(self.root).mkdir(parents=True, exist_ok=True)
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            for path in sorted(docs_dir(self.root).glob("*.ylog")):
-                guid = guid_of_log(path)
-                if guid is not None:
-                    await self._open_doc(guid)
-            log.info("share %s: %d docs loaded from %s", self.name, len(self._writers), self.root)
-            if self.mirror is not None:
-                await nursery.start(self.mirror.run)
-            task_status.started()
-            await trio.sleep_forever()
+        started = False
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                plan = await self.index.start(_parse_peer)
+                started = True
+                for read in await self.index.reread(plan.reread):
+                    if read.recovery is not None:
+                        self._publish_recovery(read.guid, read.recovery)
+                log.info("share %s: %d docs, %d loaded, in %s", self.name, len(self.sync.replica),
+                         len(self._writers), self.root)  # fmt: skip
+                nursery.start_soon(self.index.run)
+                nursery.start_soon(self._unload_idle)
+                if self.mirror is not None:
+                    await nursery.start(self.mirror.run)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            if started:
+                with trio.CancelScope(shield=True):
+                    await self._save_index_on_stop()
 
     def _stop(self, reason: str) -> None:
         """Stop taking part (the folder lost its marker): peers' messages are dropped."""
@@ -132,31 +153,68 @@ class ShareService:
         path = log_path(self.root, guid)
         path.parent.mkdir(parents=True, exist_ok=True)
         opened = await trio.to_thread.run_sync(DocLog.open, path)
+        writer = self._attach(guid, opened, replace=replace)
+        await self._nursery.start(self._run_writer, writer)
+        return writer
+
+    def _load_now(self, guid: str) -> LogWriter:
+        """Load the unloaded doc ``guid`` at once, blocking on its log (for callers
+        that cannot wait, such as the mirror's reads); its writer starts soon."""
+        assert self._nursery is not None
+        opened = DocLog.open(log_path(self.root, guid))
+        writer = self._attach(guid, opened, replace=False)
+        self._nursery.start_soon(self._run_writer, writer)
+        return writer
+
+    async def _run_writer(
+        self, writer: LogWriter, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            await writer.run(task_status=task_status)
+        finally:
+            writer.log.close()
+
+    def _publish_recovery(self, guid: str, recovery: Recovery) -> None:
+        self.events.publish(
+            "log-recovered",
+            share=self.name,
+            doc=guid,
+            torn_bytes=recovery.torn_bytes,
+            corruption=str(recovery.corruption or ""),
+            quarantined_to=str(recovery.quarantined_to or ""),
+        )
+
+    def _attach(self, guid: str, opened: OpenResult, *, replace: bool) -> LogWriter:
+        """Hold the doc of a freshly opened log and build its writer. A doc loaded in
+        place of its unloaded record that holds more than the record (another process
+        appended meanwhile) counts as changed, and the rest is sent to every peer."""
         if opened.recovery is not None:
-            self.events.publish(
-                "log-recovered",
-                share=self.name,
-                doc=guid,
-                torn_bytes=opened.recovery.torn_bytes,
-                corruption=str(opened.recovery.corruption or ""),
-                quarantined_to=str(opened.recovery.quarantined_to or ""),
-            )
-        held = self.sync.replica.get(guid)
+            self._publish_recovery(guid, opened.recovery)
+        replica = self.sync.replica
+        held = replica.get(guid)
+        recorded = None if held is not None else replica.version(guid)
         if held is None or replace:
-            self.sync.replica.replace(DocReplica(guid, opened.updates))
+            if replica.replace(DocReplica(guid, opened.updates)) and recorded is not None:
+                for effect in self.sync.doc_loaded(guid, recorded):
+                    if isinstance(effect, Send):
+                        self._send(effect.peer, effect.message)
+                self._changed(guid, None)
         else:  # the engine created it from a peer's message before its log was open
             for update in opened.updates:
                 held.apply(update)
         writer = LogWriter(
             opened.log, on_error=self._storage_failed(guid), snapshots=self._snapshots
         )
-        await self._nursery.start(writer.run)
         self._writers[guid] = writer
+        self.residency.touch(guid)
         return writer
 
     async def _writer(self, guid: str) -> LogWriter:
         writer = self._writers.get(guid)
-        return writer if writer is not None else await self._open_doc(guid)
+        if writer is not None:
+            self.residency.touch(guid)
+            return writer
+        return await self._open_doc(guid)
 
     def _storage_failed(self, guid: str) -> Callable[[BaseException], None]:
         def report(error: BaseException) -> None:
@@ -179,10 +237,15 @@ class ShareService:
         if self.stopped:
             return
         guid = getattr(message, "guid", None)
-        if not isinstance(guid, str) or guid in self._writers:
+        if not isinstance(guid, str):
             pass
-        elif log_path(self.root, guid).exists():
-            await self._open_doc(guid)
+        elif guid in self._writers:
+            self.residency.touch(guid)
+        elif isinstance(message, SyncStep1) and guid in self.sync.replica:
+            await self.execute(await self._answer_from_log(peer, message))
+            return
+        elif guid in self.sync.replica or log_path(self.root, guid).exists():
+            await self._open_doc(guid)  # an unloaded doc is loaded before it changes
         effects = self.sync.receive(peer, message)
         await self.execute(effects)
         for effect in effects:
@@ -196,7 +259,14 @@ class ShareService:
     # -- the mirror's view of the share (mirror.engine.DocStore) ------------------
 
     def doc(self, guid: str) -> DocReplica | None:
-        return self.sync.replica.get(guid)
+        """The doc ``guid``, loaded now if it was not (None if the share has none)."""
+        held = self.sync.replica.get(guid)
+        if held is None and guid in self.sync.replica and self._nursery is not None:
+            self._load_now(guid)
+            held = self.sync.replica.get(guid)
+        if held is not None:
+            self.residency.touch(guid)
+        return held
 
     def guids(self) -> list[str]:
         return list(self.sync.replica.guids())
@@ -204,6 +274,12 @@ class ShareService:
     def guid_for_path(self, rel: str) -> str:
         """The doc of the file at share path ``rel`` (through the manifest)."""
         return self.mirror.guid_for_path(rel) if self.mirror is not None else rel
+
+    async def durable(self, guid: str) -> None:
+        """Return once what is queued for doc ``guid``'s log is durable."""
+        writer = self._writers.get(guid)
+        if writer is not None:
+            await writer.flush()
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns
@@ -243,7 +319,9 @@ class ShareService:
         if guid is None or path.parent != docs_dir(self.root):
             return
         if guid not in self._writers:
-            if path.exists():
+            if guid in self.sync.replica:  # unloaded: loading it sends what is new
+                await self._open_doc(guid)
+            elif path.exists():
                 await self._open_doc(guid)
                 await self.execute(self.sync.doc_appeared(guid))
                 self._changed(guid, None)
@@ -254,7 +332,9 @@ class ShareService:
             log.error("share %s: %s", self.name, exc)
             self.events.publish("error", share=self.name, doc=guid, message=str(exc))
             return
-        if updates:
+        if updates and guid not in self._writers:  # unloaded meanwhile: load it again
+            await self._open_doc(guid)
+        elif updates:
             await self.execute(self.sync.stored_updates(guid, updates))
             self._changed(guid, None)
 
@@ -345,6 +425,7 @@ class ShareService:
             "docs": self.file_docs(),
             "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
             "peers_connected": [str(p) for p in self.sync.peers()],
+            **residency_status(self.sync.replica, self._writers),
             **({"stopped": self.stopped} if self.stopped else {}),
         }
 
@@ -354,5 +435,112 @@ class ShareService:
 
     def doc_state(self, guid: str) -> bytes | None:
         """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown."""
-        doc = self.sync.replica.get(guid)
+        doc = self.doc(guid)
         return doc.full_state() if doc is not None else None
+
+    # -- residency (DESIGN §9) -------------------------------------------------------
+
+    async def _answer_from_log(self, peer: Peer, message: SyncStep1) -> list[Effect]:
+        """A SyncStep1 for an unloaded doc, answered from its log without loading it."""
+        try:
+            stored = await trio.to_thread.run_sync(read_stored_updates, self.root, message.guid)
+        except StorageError as exc:
+            log.error("share %s: cannot read the log of %s for peer %s: %s", self.name,
+                      message.guid, peer, exc)  # fmt: skip
+            return []
+        if self.sync.replica.is_loaded(message.guid):  # loaded meanwhile: it answers
+            return self.sync.receive(peer, message)
+        return self.sync.answer_from_log(peer, message, stored)
+
+    async def _unload_idle(self) -> None:
+        """Unload docs idle for ``residency.idle_s``, until cancelled."""
+        while True:
+            await trio.sleep(self.residency.check_interval_s)
+            for guid in self.residency.idle(list(self._writers)):
+                await self._unload(guid)
+
+    async def _unload(self, guid: str) -> None:
+        """Drop doc ``guid`` from memory once everything it holds is in its log, and
+        record its version with the log's size and mtime for the persisted index.
+        Skipped if it changes meanwhile, is being compacted, or another process
+        appended to its log (the watcher brings that first)."""
+        writer = self._writers.get(guid)
+        if writer is None or guid in self._compacting:
+            return
+        sequence = self.sync.replica.sequence_of(guid)
+        await writer.flush()
+        doc = self.sync.replica.get(guid)
+        if (
+            self._writers.get(guid) is not writer
+            or doc is None
+            or doc.poisoned
+            or guid in self._compacting
+            or self.sync.replica.sequence_of(guid) != sequence
+            or not self.residency.is_idle(guid)
+            or not writer.idle
+        ):
+            return
+        record = _record_of(guid, doc, writer, sequence)
+        if record is None:
+            return
+        self.index.record(guid, record)
+        del self._writers[guid]
+        self.sync.replica.unload(guid)
+        self.residency.forget(guid)
+        await writer.aclose()
+        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
+
+    async def _save_index_on_stop(self) -> None:
+        """Record every loaded doc whose log holds all of it and write the index; it is
+        clean only if nothing queued was left behind."""
+        clean = True
+        for guid, writer in self._writers.items():
+            doc = self.sync.replica.get(guid)
+            record = None
+            if doc is not None and not doc.poisoned and writer.idle:
+                record = _record_of(guid, doc, writer, self.sync.replica.sequence_of(guid))
+            if record is None:
+                clean = False
+            else:
+                self.index.record(guid, record)
+        await self.index.save(clean=clean)
+
+
+def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
+    """The index record of a loaded doc whose log holds exactly what it holds, None if
+    the log holds more (or cannot be read)."""
+    try:
+        st = writer.log.path.stat()
+    except OSError:
+        return None
+    if st.st_size != writer.log.end:
+        return None
+    version = doc.version()
+    return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
+                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
+
+
+def read_stored_updates(root: Path, guid: str) -> list[bytes]:
+    """Every update in the log of ``guid`` (blocking; the log is opened and closed)."""
+    try:
+        opened = DocLog.open(log_path(root, guid), create=False)
+    except FileNotFoundError:
+        return []
+    opened.log.close()
+    return opened.updates
+
+
+def residency_status(replica: ShareReplica, writers: dict[str, LogWriter]) -> dict[str, int]:
+    """How many docs are in memory, and roughly how much they hold: the bytes of their
+    logs (a doc's memory is of the order of its encoded size)."""
+    return {
+        "docs_loaded": len(writers),
+        "loaded_bytes": sum(w.log.end for w in writers.values()),
+    }
+
+
+def _parse_peer(key: str) -> Peer | None:
+    try:
+        return DeviceId.parse(key)
+    except InvalidIdError:
+        return None

@@ -73,6 +73,7 @@ from p2psync.replica.doc import DocReplica
 log = logging.getLogger(__name__)
 
 CONTENT = "content"
+STATE_SAVE_INTERVAL_S = 1.0
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -87,6 +88,9 @@ class DocStore(Protocol):
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
+
+    async def durable(self, guid: str) -> None:
+        """Return once every change of doc ``guid`` stored so far survives a crash."""
 
 
 Publish = Callable[..., None]
@@ -103,6 +107,14 @@ def _seed(content: pycrdt.Text, text: str) -> None:
     content.insert(0, text or " ")
     if not text:
         del content[0:1]
+
+
+def _is_share_path(guid: str) -> bool:
+    try:
+        share_path(guid)
+    except UnsafePathError:
+        return False
+    return True
 
 
 def merge_save(base_state: bytes, text: str) -> bytes:
@@ -143,12 +155,16 @@ class Mirror:
         self._reported: set[str] = set()
         self._retry: set[str] = set()
         self._dirty_state = False
+        self._new_entries: list[Entry] = []
+        self._gone: dict[int, str] = {}
+        self._state_due = 0.0
 
     # -- entry points ------------------------------------------------------------
 
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
+        await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
             self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
@@ -163,10 +179,12 @@ class Mirror:
             await self._reload_ignore()
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
-        present = []
-        for rel in rels:
-            if os.path.lexists(self.root / rel):
-                present.append(rel)
+        present = [rel for rel in rels if os.path.lexists(self.root / rel)]
+        self._gone = {
+            synced.stat.ino: rel
+            for rel in set(rels) - set(present)
+            if (synced := self.synced.get(rel)) is not None and synced.stat is not None
+        }
         # Existing files first: a file that moved is seen at its new path before the
         # old one is read as deleted.
         for rel in present:
@@ -174,28 +192,50 @@ class Mirror:
         for rel in rels:
             if rel not in present:
                 await self.reconcile(rel)
-        self.flush_state()
+        await self._edit_manifest()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
-        """Docs ``changes`` (guid -> the peer it came from, None if local) changed."""
+        """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
+
+        The manifest is re-read only when it changed, or when a doc named by a share
+        path may need adopting: a random-guid doc that arrives before its entry is
+        written when the manifest change bringing the entry arrives."""
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
-        if MANIFEST_GUID in changes or unknown:
+        revived = any(
+            (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
+        )  # an edit may bring a deleted file back
+        if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
+        async with trio.open_nursery() as nursery:  # one wait for the whole batch
+            for guid in changes:
+                nursery.start_soon(self.store.durable, guid)
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
-            if entry is None or guid == MANIFEST_GUID:
+            if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
-            if entry.deleted:
-                await self.refresh_manifest()  # an edit may bring it back
-            elif self.view.by_path.get(entry.path) is entry:
+            if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
+
+    async def flush(self) -> None:
+        """Store held-back manifest entries and the sync state (end of a batch)."""
+        await self._edit_manifest()
         self.flush_state()
 
-    def flush_state(self) -> None:
-        """Save what was synced (``.p2psync/mirror.json``) if it changed."""
-        if self._dirty_state:
-            save_state(self.root, self.synced)
-            self._dirty_state = False
+    def flush_state(self, *, force: bool = False) -> None:
+        """Save what was synced (``.p2psync/mirror.json``) if it changed, at most once
+        per ``STATE_SAVE_INTERVAL_S`` unless ``force``: during a sync of thousands of
+        files, rewriting it after every batch would cost more than the files."""
+        now = time.monotonic()
+        if not self._dirty_state or (not force and now < self._state_due):
+            return
+        save_state(self.root, self.synced)
+        self._dirty_state = False
+        self._state_due = now + STATE_SAVE_INTERVAL_S
+
+    @property
+    def state_pending(self) -> bool:
+        """Whether ``flush_state`` has something to save."""
+        return self._dirty_state
 
     # -- the manifest --------------------------------------------------------------
 
@@ -211,12 +251,24 @@ class Mirror:
             self._report_once(problem, "manifest-problem", message=problem)
         return ManifestView.of(entries)
 
-    async def _edit_manifest(self, edit: Callable[[YDoc], None]) -> None:
-        await self.store.local_edit(MANIFEST_GUID, edit)
-        self.view = self._read_view()
+    async def _edit_manifest(self, edit: Callable[[YDoc], None] | None = None) -> None:
+        """Change the manifest (after adding the entries of new files held back so a
+        burst of new files is one change, and one re-reading of the view)."""
+        pending, self._new_entries = self._new_entries, []
+
+        def change(doc: YDoc) -> None:
+            for entry in pending:
+                put_entry(doc, entry)
+            if edit is not None:
+                edit(doc)
+
+        if pending or edit is not None:
+            await self.store.local_edit(MANIFEST_GUID, change)
+            self.view = self._read_view()
 
     async def refresh_manifest(self) -> None:
         """Re-read the manifest and carry out what changed in it on disk."""
+        await self._edit_manifest()
         self.view = self._read_view()
         await self._adopt_path_named_docs()
         for entry, reason in self.view.unsafe:
@@ -228,7 +280,9 @@ class Mirror:
             known = self.view.by_guid.get(was.guid)
             if known is None:
                 continue
-            if known.deleted:
+            if known.deleted and known.superseded_by:
+                await self._superseded(rel, known, was)
+            elif known.deleted:
                 await self._remote_delete(rel, known, was)
             elif known.path != rel and self.view.by_path.get(known.path) is known:
                 await self._remote_rename(rel, known, was)
@@ -244,11 +298,7 @@ class Mirror:
         for guid in self.store.guids():
             if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
                 continue
-            try:
-                share_path(guid)
-            except UnsafePathError:
-                continue
-            if not self.ignore.ignored(guid, False):
+            if _is_share_path(guid) and not self.ignore.ignored(guid, False):
                 adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
         if adopt:
 
@@ -277,7 +327,7 @@ class Mirror:
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
         when it differs from the winner's, then retire them."""
-        retire: list[tuple[str, bytes]] = []
+        retire: list[tuple[str, str, bytes, str]] = []
         for loser, winner in self.view.shadowed:
             synced = self.synced.get(loser.path)
             loser_doc = self.store.doc(loser.guid)
@@ -286,26 +336,47 @@ class Mirror:
                 continue  # its content has not arrived: decide once it has
             ours = self._doc_bytes(loser, loser_doc)
             if ours is not None and ours != self._doc_bytes(winner, winner_doc):
-                kept = await trio.to_thread.run_sync(
-                    keep_copy, self.root, loser.path, loser.guid, ours
-                )
-                log.warning("share %s: %s was created on two devices; this one's version "
-                            "is kept at %s", self.share, loser.path, kept)  # fmt: skip
-                self.publish("path-conflict", share=self.share, path=loser.path, kept=str(kept))
+                await self._keep_loser(loser.path, loser.guid, ours)
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
                 self.synced[loser.path] = synced._replace(guid=winner.guid, base_state=b"")
                 self._dirty_state = True
             state = loser_doc.state_vector() if loser_doc is not None else b""
-            retire.append((loser.guid, state))
+            retire.append((loser.path, loser.guid, state, winner.guid))
         if retire:
 
             def retire_all(doc: YDoc) -> None:
-                for guid, state in retire:
-                    set_fields(doc, guid, deleted=True, deleted_at=state)
+                for _, guid, state, winner in retire:
+                    set_fields(doc, guid, deleted=True, deleted_at=state, superseded_by=winner)
 
             await self._edit_manifest(retire_all)
+            for path in sorted({path for path, _, _, _ in retire}):
+                await self.reconcile(path)
+
+    async def _keep_loser(self, path: str, guid: str, data: bytes) -> None:
+        kept = await trio.to_thread.run_sync(keep_copy, self.root, path, guid, data)
+        log.warning("share %s: %s was created on two devices; this one's version is kept "
+                    "at %s", self.share, path, kept)  # fmt: skip
+        self.publish("path-conflict", share=self.share, path=path, kept=str(kept))
+
+    async def _superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
+        """The entry this path was synced with lost its path to another device's (which
+        retired it): keep this device's bytes if they differ, then take the winner."""
+        winner = self.view.by_guid.get(loser.superseded_by)
+        winner_doc = self.store.doc(winner.guid) if winner is not None else None
+        if winner is None or winner_doc is None or self.view.by_path.get(rel) is not winner:
+            return  # the winner's content has not arrived: decide once it has
+        try:
+            got = await trio.to_thread.run_sync(read_file, self.root, rel)
+        except (OSError, NotAFileError, UnsafePathError) as exc:
+            self._report_once(f"read:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        if got is not None and got[0] != self._doc_bytes(winner, winner_doc):
+            await self._keep_loser(rel, loser.guid, got[0])
+        self.synced[rel] = synced._replace(guid=winner.guid, base_state=b"")
+        self._dirty_state = True
+        await self.reconcile(rel)
 
     def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         if doc is None:
@@ -437,15 +508,18 @@ class Mirror:
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        await self._edit_manifest(lambda d: put_entry(d, entry))
+        self._new_entries.append(entry)
+        self.view.add(entry)
         self._synced(rel, entry.guid, data, stat)
 
     def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
-        for old, synced in self.synced.items():
-            same = old != rel and synced.stat is not None and synced.stat.ino == ino
-            if same and not os.path.lexists(self.root / old):
-                return old, synced
-        return None
+        """A path of this batch that vanished and held the inode ``rel`` now has."""
+        old = self._gone.get(ino)
+        synced = self.synced.get(old) if old is not None else None
+        if old is None or synced is None or old == rel or os.path.lexists(self.root / old):
+            return None
+        del self._gone[ino]
+        return old, synced
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
         doc = self.store.doc(entry.guid)
@@ -531,6 +605,8 @@ class Mirror:
             return
         if entry.kind is FileKind.BINARY:
             for lost in await self._binary_conflicts(rel, entry, doc):
+                log.warning("share %s: a concurrent version of %s lost to a later one; kept "
+                            "at %s", self.share, rel, lost)  # fmt: skip
                 self.publish("version-conflict", share=self.share, path=rel, kept=str(lost))
             version = binary.current(doc.ydoc)
             if version is None:
@@ -539,6 +615,9 @@ class Mirror:
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
+            # A file written before its doc is durable could, after a crash, be read
+            # back as a local edit of text the doc no longer holds: a duplicate.
+            await self.store.durable(entry.guid)
             try:
                 if content != data:
                     stat = await trio.to_thread.run_sync(

@@ -65,7 +65,8 @@ def local_stat(root: Path, rel: str) -> FileStat | None:
 
 def read_file(root: Path, rel: str) -> tuple[bytes, FileStat] | None:
     """The bytes and stat of the file at ``rel``, None if it does not exist. Raises
-    NotAFileError for a symlink or a non-regular file (never followed)."""
+    UnsafePathError if it or a folder on its path is a symlink (never followed),
+    NotAFileError for a socket, device or folder."""
     path = is_inside(root, rel)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -181,7 +182,7 @@ def remove_empty_parents(root: Path, rel: str) -> None:
 def keep_copy(root: Path, rel: str, label: str, data: bytes) -> Path:
     """Keep ``data`` (a version of ``rel`` that lost) under
     ``.p2psync/conflicts/<rel>.<label>``; returns where."""
-    target = marker_dir(root) / "conflicts" / f"{rel}.{label}"
+    target = marker_dir(root) / "conflicts" / f"{rel}.{label.replace(':', '-')}"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_bytes(data)

@@ -58,6 +58,8 @@ class Entry:
     deleted: bool = False
     exec: bool = False
     deleted_at: bytes = b""
+    superseded_by: str = ""
+    """Set with ``deleted`` when the entry lost its path to the entry of this guid."""
 
     def fields(self) -> dict[str, Any]:
         """The entry as its ``Y.Map`` holds it."""
@@ -69,6 +71,7 @@ class Entry:
             "deleted": self.deleted,
             "exec": self.exec,
             "deleted_at": self.deleted_at,
+            "superseded_by": self.superseded_by,
         }
 
     @property
@@ -100,7 +103,10 @@ def parse_entry(guid: str, raw: object) -> Entry:
         raise MalformedEntryError(f"manifest entry {guid!r} has a malformed creation time")
     if not isinstance(device, bytes | bytearray):
         raise MalformedEntryError(f"manifest entry {guid!r} has a creation time without a device")
-    stamp = Timestamp(int(wall), int(counter), bytes(device))
+    try:
+        stamp = Timestamp(int(wall), int(counter), bytes(device))
+    except ValueError as exc:
+        raise MalformedEntryError(f"manifest entry {guid!r}: {exc}") from None
     deleted_at = raw.get("deleted_at", b"")
     return Entry(
         guid,
@@ -110,6 +116,7 @@ def parse_entry(guid: str, raw: object) -> Entry:
         deleted=raw.get("deleted") is True,
         exec=raw.get("exec") is True,
         deleted_at=bytes(deleted_at) if isinstance(deleted_at, bytes | bytearray) else b"",
+        superseded_by=str(raw.get("superseded_by") or ""),
     )
 
 
@@ -168,6 +175,12 @@ class ManifestView:
             else:
                 view.shadowed.append((entry, winner))
         return view
+
+    def add(self, entry: Entry) -> None:
+        """Take in a new live entry of a path that has none (a file created here,
+        before the manifest is re-read)."""
+        self.by_guid[entry.guid] = entry
+        self.by_path.setdefault(entry.path, entry)
 
     def deleted_at(self, path: str) -> Entry | None:
         """The most recently created deleted entry of ``path``, if any (a file saved by

@@ -11,52 +11,112 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator
 
-from p2psync.protocol.messages import IndexEntry
+from p2psync.protocol.messages import EMPTY_STATE_VECTOR, IndexEntry
+from p2psync.protocol.yjs import DocVersion, encode_state_vector
 from p2psync.replica.doc import DocReplica
 
 INDEX_ID_BYTES = 8
 
 
 class ShareReplica:
-    """The docs of one share, each with the sequence number of its last change."""
+    """The docs of one share, each with the sequence number of its last change.
+
+    A doc is either loaded (a ``DocReplica`` in memory) or unloaded: then only its
+    version is held, which is all the index exchange needs (DESIGN §9). The owner
+    loads a doc before anything must be applied to it, and unloads idle ones.
+    """
 
     def __init__(self, share_id: bytes, *, index_id: bytes | None = None) -> None:
         self.share_id = share_id
         self.index_id = index_id or secrets.token_bytes(INDEX_ID_BYTES)
         self.max_sequence = 0
         self._docs: dict[str, DocReplica] = {}
+        self._unloaded: dict[str, DocVersion] = {}
         self._sequences: dict[str, int] = {}
 
     def __contains__(self, guid: str) -> bool:
-        return guid in self._docs
+        return guid in self._sequences
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._sequences)
 
     def guids(self) -> Iterator[str]:
-        """Every doc guid of the share."""
-        return iter(self._docs)
+        """Every doc guid of the share, loaded or not."""
+        return iter(self._sequences)
 
     def get(self, guid: str) -> DocReplica | None:
-        """The doc ``guid``, or None if this replica does not hold it."""
+        """The doc ``guid`` if it is loaded, else None."""
         return self._docs.get(guid)
 
+    def is_loaded(self, guid: str) -> bool:
+        return guid in self._docs
+
+    def loaded(self) -> list[DocReplica]:
+        """The docs held in memory."""
+        return list(self._docs.values())
+
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid`` (loaded or not), None if the share has no such doc."""
+        doc = self._docs.get(guid)
+        return doc.version() if doc is not None else self._unloaded.get(guid)
+
+    def state_vector(self, guid: str) -> bytes:
+        """The Yjs v1 state vector of doc ``guid`` (empty for a doc we do not hold)."""
+        doc = self._docs.get(guid)
+        if doc is not None:
+            return doc.state_vector()
+        version = self._unloaded.get(guid)
+        return encode_state_vector(version.state_vector) if version else EMPTY_STATE_VECTOR
+
+    def sequence_of(self, guid: str) -> int:
+        """The sequence number of the last change of ``guid`` (0 if unknown)."""
+        return self._sequences.get(guid, 0)
+
     def add(self, doc: DocReplica) -> DocReplica:
-        """Hold ``doc`` (loaded from its log); it counts as changed."""
+        """Hold ``doc`` (new to this replica); it counts as changed. Raises
+        LookupError if the share holds an unloaded doc of that guid (load it instead)."""
+        if doc.guid in self._unloaded:
+            raise LookupError(f"doc {doc.guid} is not loaded")
         self._docs[doc.guid] = doc
         self.touch(doc.guid)
         return doc
 
     def get_or_create(self, guid: str) -> DocReplica:
-        """The doc ``guid``, created empty if this replica does not hold it yet."""
+        """The loaded doc ``guid``, created empty if this replica does not hold it yet
+        (LookupError if it is held but unloaded)."""
         doc = self._docs.get(guid)
         return doc if doc is not None else self.add(DocReplica(guid))
 
-    def replace(self, doc: DocReplica) -> None:
-        """Hold ``doc`` in place of any doc with its guid (a reload from its log)."""
-        if doc.guid not in self._docs:
-            self.touch(doc.guid)
+    def replace(self, doc: DocReplica) -> bool:
+        """Hold ``doc``, loaded from its log, in place of any doc with its guid (a load
+        or a reload). It counts as changed (returns True) if the share did not hold the
+        doc or its recorded version differs (another process appended meanwhile)."""
+        recorded = self._unloaded.pop(doc.guid, None)
+        known = doc.guid in self._sequences
         self._docs[doc.guid] = doc
+        changed = not known or (recorded is not None and recorded != doc.version())
+        if changed:
+            self.touch(doc.guid)
+        return changed
+
+    def unload(self, guid: str) -> DocReplica | None:
+        """Drop the loaded doc ``guid`` from memory, keeping its version and sequence."""
+        doc = self._docs.pop(guid, None)
+        if doc is not None:
+            self._unloaded[guid] = doc.version()
+        return doc
+
+    def register(self, guid: str, version: DocVersion, sequence: int) -> None:
+        """Hold doc ``guid`` unloaded, at ``version`` with the sequence of its last
+        change (start-up from the persisted index)."""
+        self._docs.pop(guid, None)
+        self._unloaded[guid] = version
+        self._sequences[guid] = sequence
+        self.max_sequence = max(self.max_sequence, sequence)
+
+    def sequences(self) -> dict[str, int]:
+        """Every doc's sequence number (a copy)."""
+        return dict(self._sequences)
 
     def touch(self, guid: str) -> int:
         """Record that ``guid`` changed; returns its new sequence number."""
@@ -67,7 +127,12 @@ class ShareReplica:
     def entries_since(self, sequence: int) -> list[IndexEntry]:
         """Index entries of the docs changed after ``sequence``, oldest change first."""
         changed = sorted((s, g) for g, s in self._sequences.items() if s > sequence)
-        return [IndexEntry(g, s, self._docs[g].version()) for s, g in changed]
+        entries = []
+        for s, g in changed:
+            version = self.version(g)
+            assert version is not None
+            entries.append(IndexEntry(g, s, version))
+        return entries
 
     def load(self, docs: Iterable[DocReplica]) -> None:
         """Hold every doc of ``docs`` (start-up)."""

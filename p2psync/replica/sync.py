@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from p2psync.errors import UpdateError
 from p2psync.protocol.messages import (
-    EMPTY_STATE_VECTOR,
     DocError,
     Index,
     IndexRequest,
@@ -29,10 +28,11 @@ from p2psync.protocol.messages import (
     Update,
 )
 from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
-from p2psync.protocol.yjs import DocVersion
+from p2psync.protocol.yjs import DocVersion, encode_state_vector
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
+from p2psync.replica.stored import diff_of_stored
 from p2psync.storage.compaction import YDoc
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,42 @@ class ShareSync:
     def peers(self) -> list[Peer]:
         return list(self._peers)
 
+    def remembered(self) -> dict[Peer, tuple[bytes, int, dict[str, tuple[int, DocVersion]]]]:
+        """Per peer (connected or not): the index ID and sequence of its index we are
+        up to date with, and the versions it announced, for the persisted index."""
+        known = {p: (r.index_id, r.max_sequence, r.versions) for p, r in self._remembered.items()}
+        for peer, state in self._peers.items():
+            known[peer] = (state.index_id, state.max_sequence, state.versions)
+        return {peer: (i, m, dict(v)) for peer, (i, m, v) in known.items() if i}
+
+    def remember(
+        self, peer: Peer, index_id: bytes, max_sequence: int,
+        versions: dict[str, tuple[int, DocVersion]],
+    ) -> None:  # fmt: skip
+        """Restore what ``peer``'s index told us before a restart (see ``remembered``)."""
+        self._remembered[peer] = _Remembered(index_id, max_sequence, versions)
+
+    def answer_from_log(self, peer: Peer, message: SyncStep1, stored: list[bytes]) -> list[Effect]:
+        """Answer a SyncStep1 for a doc that is not loaded from the updates of its log,
+        without building the doc (``replica.stored``)."""
+        if peer not in self._peers:
+            return []
+        try:
+            update = diff_of_stored(message.guid, stored, message.state_vector)
+        except UpdateError as exc:
+            self.peer_down(peer)
+            return [Disconnect(peer, str(exc))]
+        return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
+
+    def doc_loaded(self, guid: str, recorded: DocVersion) -> list[Effect]:
+        """Doc ``guid`` was loaded and holds more than its ``recorded`` version
+        (another process appended to its log while it was unloaded): flood the rest."""
+        doc = self.replica.get(guid)
+        if doc is None:
+            return []
+        return self._flood(guid, [doc.diff(encode_state_vector(recorded.state_vector))],
+                           source=None)  # fmt: skip
+
     # -- messages ----------------------------------------------------------------
 
     def receive(self, peer: Peer, message: SyncMessage) -> list[Effect]:
@@ -191,6 +227,8 @@ class ShareSync:
                 return self._on_index(peer, state, message)
             case SyncStep1():
                 doc = self.replica.get(message.guid)
+                if doc is None and message.guid in self.replica:
+                    raise LookupError(f"doc {message.guid} is not loaded (answer_from_log)")
                 try:
                     update = doc.diff(message.state_vector) if doc else EMPTY_UPDATE
                 except UpdateError as exc:
@@ -245,8 +283,7 @@ class ShareSync:
             state.versions[entry.guid] = (entry.sequence, entry.version)
             if not self.policy.takes_from(peer):
                 continue  # its changes are not ours to take (modes): never ask for them
-            doc = self.replica.get(entry.guid)
-            ours = doc.version() if doc else None
+            ours = self.replica.version(entry.guid)
             if entry.guid in state.requested or (
                 ours is not None
                 and ours.has_all_of(entry.version)
@@ -254,7 +291,7 @@ class ShareSync:
             ):
                 continue
             state.requested.add(entry.guid)
-            sv = doc.state_vector() if doc else EMPTY_STATE_VECTOR
+            sv = self.replica.state_vector(entry.guid)
             effects.append(Send(peer, SyncStep1(self.share_id, entry.guid, sv)))
         return effects
 
@@ -347,9 +384,8 @@ class ShareSync:
         if set(state.versions) - set(self.replica.guids()) and self.policy.takes_from(peer):
             return False
         for guid in self.replica.guids():
-            doc = self.replica.get(guid)
             seen = state.versions.get(guid)
-            ours = doc.version() if doc is not None else None
+            ours = self.replica.version(guid)
             if not self.policy.in_sync(peer, ours, seen[1] if seen is not None else None):
                 return False
         return True
@@ -366,10 +402,10 @@ class ShareSync:
         guids = set(self.replica.guids()) | set(state.versions)
         in_sync = 0
         for guid in guids:
-            doc = self.replica.get(guid)
+            ours = self.replica.version(guid)
             seen = state.versions.get(guid)
-            if doc is not None and seen is not None and guid not in state.requested:
-                in_sync += seen[1] == doc.version()
+            if ours is not None and seen is not None and guid not in state.requested:
+                in_sync += seen[1] == ours
         return in_sync, len(guids)
 
     def progress_marker(self) -> tuple[object, ...]:

@@ -69,6 +69,13 @@ class LogWriter:
         self._snapshots = snapshots
         self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
+        self._busy = False
+
+    @property
+    def idle(self) -> bool:
+        """True when no request is queued or being carried out: everything handed to
+        this writer is durable (or failed)."""
+        return not self._busy and self._send.statistics().current_buffer_used == 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve requests until ``aclose()`` is called and the queue is drained."""
@@ -85,7 +92,11 @@ class LogWriter:
                         batch.append(self._receive.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                await trio.to_thread.run_sync(self._execute, batch)
+                self._busy = True
+                try:
+                    await trio.to_thread.run_sync(self._execute, batch)
+                finally:
+                    self._busy = False
                 for request in batch:
                     request.done.set()
                     if request.error is not None and request.on_error is not None:

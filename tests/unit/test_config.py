@@ -35,6 +35,16 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load_config(tmp_path / "config.toml") == config
 
 
+def test_idle_unload_time_round_trips_and_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(path, Config("laptop", idle_unload_s=2.5))
+    assert "idle_unload_s = 2.5" in path.read_text()
+    assert load_config(path).idle_unload_s == 2.5
+    save_config(path, Config("laptop"))
+    assert "docs" not in path.read_text()  # the default is not written out
+    assert load_config(path).idle_unload_s == 60.0
+
+
 def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
     config = default_config(tmp_path / "P2PSync")
     assert [s.path for s in config.shares] == [tmp_path / "P2PSync"]
@@ -52,6 +62,10 @@ def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
         ("[[shares]]\nid = 'aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-a'\npath = 'relative'", "not absolute"),
         ("shares = 3", "'shares' must be an array"),
         ("this is = not toml =", "not valid TOML"),
+        ("[docs]\nidle_unload_s = 0", "'docs.idle_unload_s' must be a number"),
+        ("[docs]\nidle_unload_s = 'soon'", "'docs.idle_unload_s' must be a number"),
+        ("[docs]\nidle_unload_s = true", "'docs.idle_unload_s' must be a number"),
+        ("docs = 1", "'docs' must be a table"),
     ],
 )
 def test_bad_values_name_the_file_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:

@@ -138,12 +138,19 @@ async def run_limited(jobs: Iterable[Callable[[], Awaitable[None]]], parallel: i
 
 
 def folder_digest(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder`` (relative path → digest)."""
+    """SHA-256 of every file under ``folder`` (relative path → digest), except the
+    share's persisted index (``.p2psync/index.*``): the daemon's own bookkeeping,
+    rewritten whenever its index or a peer's changes, not data a peer put there."""
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not _is_index_file(path.relative_to(folder))
     }
+
+
+def _is_index_file(relative: Path) -> bool:
+    parts = relative.parts
+    return len(parts) == 2 and parts[0] == ".p2psync" and parts[1].startswith("index.")
 
 
 @dataclass

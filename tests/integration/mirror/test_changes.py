@@ -133,3 +133,28 @@ def test_a_folder_that_loses_its_marker_stops_instead_of_deleting(share_of: Shar
     assert list(alice.folder.iterdir()) == []  # nothing written into the empty mount point
     assert read(bob.folder / "precious.md") == b"do not delete\nstill here\n"
     assert bob.text("precious.md") == "do not delete\nstill here\n"
+
+
+def test_whole_files_last_writer_wins_and_the_loser_is_kept(share_of: Share) -> None:
+    alice, bob = share_of("alice", "bob")
+    image = bytes(range(256)) * 4  # not UTF-8: synced whole
+    (alice.folder / "photo.bin").write_bytes(image)
+    wait_for(holds(bob.folder / "photo.bin", image), "the binary file at bob")
+    pause([alice, bob])
+    (bob.folder / "photo.bin").write_bytes(b"\xffbob's edit" + image)
+    wait_for(lambda: b"bob" in (bob.export("photo.bin") or b""), "bob's version stored")
+    (alice.folder / "photo.bin").write_bytes(b"\xffalice's edit" + image)  # later: wins
+    wait_for(lambda: b"alice" in (alice.export("photo.bin") or b""), "alice's version stored")
+    resume([alice, bob])
+    winner = b"\xffalice's edit" + image
+    for device in (alice, bob):
+        wait_for(holds(device.folder / "photo.bin", winner), f"the winner at {device.home.name}")
+    kept = [p.read_bytes() for d in (alice, bob) for p in d.folder.glob(".p2psync/conflicts/*")]
+    assert b"\xffbob's edit" + image in kept
+    wait_for(
+        lambda: (
+            "lost to a later one" in (alice.home / "daemon.log").read_text()
+            or "lost to a later one" in (bob.home / "daemon.log").read_text()
+        ),
+        "the conflict reported",
+    )

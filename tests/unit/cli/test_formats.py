@@ -64,7 +64,7 @@ def test_status_shows_paused_state_members_and_recent_errors() -> None:
               "errors": [error]}  # fmt: skip
     text = format_status(status)
     assert "State   paused" in text
-    assert "s1     /docs     2  paused     -" in text
+    assert "s1     /docs     2       -  paused     -" in text  # no docs_loaded: an older daemon
     assert "receive-only  paused" in text
     assert text.endswith("Recent errors:\n  3 s ago: peer broke the rules\n  30 s ago: disk full")
 
@@ -75,4 +75,15 @@ def test_a_paused_share_says_so_even_without_members() -> None:
     status = {"device_id": "ME", "name": "a", "listen": "x:1", "state": "up-to-date",
               "paused": False, "shares": [share], "connected": [], "pending": [],
               "errors": []}  # fmt: skip
-    assert "s2     /p       0  paused (this share)     -" in format_status(status)
+    assert "s2     /p       0       -  paused (this share)     -" in format_status(status)
+
+
+def test_status_shows_how_many_docs_are_loaded_and_their_size() -> None:
+    share = {"id": "s3", "path": "/q", "docs": 2000, "docs_loaded": 3, "loaded_bytes": 2048,
+             "in_sync": True, "in_sync_pct": 100.0, "members": [], "errors": []}  # fmt: skip
+    status = {"device_id": "ME", "name": "a", "listen": "x:1", "state": "up-to-date",
+              "paused": False, "shares": [share], "connected": [], "pending": [],
+              "errors": []}  # fmt: skip
+    text = format_status(status)
+    assert "DOCS       LOADED" in text
+    assert "s3     /q    2000  3 (2.0 KiB)" in text

@@ -1,0 +1,168 @@
+"""Keeps one share's persisted index (``storage.indexstore``) in step with the engine.
+
+At start it reads the index file and the size and mtime of every log, and tells the
+share which docs to hold unloaded and which logs to read again (``replica.index``). A
+missing or corrupt file is never fatal: every log is read again, with a log line.
+While the share runs it records each doc's version when that version is the whole of
+its log (when the doc is unloaded, and at an orderly stop), and writes the file at
+most every ``SAVE_INTERVAL_S`` while something changed, and once at the end: a burst
+of changes costs one write, not one fsync per update.
+
+A marker file (``index.running``) exists from the start of a run until the clean write
+of its orderly stop, so a crash makes the next start take a new index ID
+(``replica.index``) without a full index write at every start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from p2psync.errors import CorruptIndexError
+from p2psync.protocol.yjs import DocVersion
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.index import StartPlan, plan_start, reread, restore, snapshot
+from p2psync.replica.sync import ShareSync
+from p2psync.storage.doclog import DocLog, Recovery
+from p2psync.storage.fileops import write_file_atomically
+from p2psync.storage.indexstore import DocRecord, StoredIndex, index_path, load_index, save_index
+from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+
+log = logging.getLogger(__name__)
+
+SAVE_INTERVAL_S = 2.0
+RUNNING_FILE_NAME = "index.running"
+"""Exists while a daemon runs the share; found at start, the last run crashed."""
+
+
+def _stat_logs(root: Path, known: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """guid → (size, mtime) of every log of the share; ``known`` maps log names to
+    guids (from the index), so only new names are decoded."""
+    logs: dict[str, tuple[int, int]] = {}
+    with os.scandir(docs_dir(root)) as entries:
+        for entry in entries:
+            guid = known.get(entry.name) or guid_of_log(Path(entry.name))
+            if guid is not None and entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                logs[guid] = (st.st_size, st.st_mtime_ns)
+    return logs
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLog:
+    """A log read again at start-up: the version of its doc, the size and mtime it
+    had (None if another process appended while it was read), what recovery did."""
+
+    guid: str
+    version: DocVersion
+    stat: tuple[int, int] | None
+    recovery: Recovery | None
+
+
+def read_logs(root: Path, guids: list[str]) -> list[ReadLog]:
+    """Replay each log of ``guids`` in a scratch doc, keeping only its version
+    (blocking: run it in a worker thread; nothing stays in memory)."""
+    read = []
+    for guid in guids:
+        opened = DocLog.open(log_path(root, guid))
+        try:
+            st = opened.log.path.stat()
+            stat = (st.st_size, st.st_mtime_ns) if st.st_size == opened.log.end else None
+        finally:
+            opened.log.close()
+        read.append(ReadLog(guid, DocReplica(guid, opened.updates).version(), stat,
+                            opened.recovery))  # fmt: skip
+    return read
+
+
+class IndexKeeper:
+    """The persisted index of the share at ``root``, for the engine ``sync``."""
+
+    def __init__(self, root: Path, sync: ShareSync, name: str) -> None:
+        self.path = index_path(root)
+        self._running = self.path.with_name(RUNNING_FILE_NAME)
+        self._root = root
+        self._sync = sync
+        self._name = name
+        self.records: dict[str, DocRecord] = {}
+        """The durable record of each doc: its version when it was the whole log."""
+        self._saved_marker: object = None
+        self._recorded = 0
+        self.rebuilt = False
+        """True when this start found no usable index and read every log."""
+
+    async def start(self, parse_peer: Callable[[str], Hashable | None]) -> StartPlan:
+        """Read the index and stat every log; set up the engine; return what to read."""
+        stored: StoredIndex | None
+        try:
+            stored = await trio.to_thread.run_sync(load_index, self.path)
+        except CorruptIndexError as exc:
+            log.warning("share %s: %s; rebuilding the index from the logs", self._name, exc)
+            stored = None
+        known = {r.log_name: g for g, r in stored.docs.items() if r.log_name} if stored else {}
+        logs = await trio.to_thread.run_sync(_stat_logs, self._root, known)
+        if stored is None and logs:
+            log.warning("share %s: no usable index; reading all %d logs", self._name, len(logs))
+        self.rebuilt = stored is None and bool(logs)
+        if stored is not None and stored.clean and self._running.exists():
+            log.warning("share %s: the last run did not stop in order; new index ID", self._name)
+            stored = dataclasses.replace(stored, clean=False)
+        plan = plan_start(stored, logs)
+        restore(self._sync, stored, plan, parse_peer)
+        self.records = dict(plan.trusted)
+        log.info("share %s: %d docs from the index, %d logs to read", self._name,
+                 len(plan.trusted), len(plan.reread))  # fmt: skip
+        # From now on a crash must change the index ID: the marker says a run is on.
+        await trio.to_thread.run_sync(write_file_atomically, self._running, b"")
+        return plan
+
+    def record(self, guid: str, record: DocRecord) -> None:
+        """Doc ``guid``'s log now holds exactly ``record``'s version."""
+        self.records[guid] = record
+        self._recorded += 1
+
+    async def reread(self, guids: list[str]) -> list[ReadLog]:
+        """Read the logs of ``guids`` (start-up) and hold their docs unloaded at what
+        they hold; returns what was read (for recovery reports)."""
+        read = await trio.to_thread.run_sync(read_logs, self._root, guids)
+        for item in read:
+            sequence = reread(self._sync, item.guid, item.version)
+            if item.stat is not None:
+                v = item.version
+                name = log_path(self._root, item.guid).name
+                self.records[item.guid] = DocRecord(sequence, v.state_vector, v.delete_digest,
+                                                    *item.stat, name)  # fmt: skip
+        return read
+
+    async def save(self, *, clean: bool) -> None:
+        """Write the index now (in a worker thread). An OS error is logged: the old
+        file stays, and the next start re-reads what it does not cover."""
+        index = snapshot(self._sync, self.records, clean=clean)
+        marker = self._marker()
+        try:
+            await trio.to_thread.run_sync(save_index, self.path, index)
+        except OSError as exc:
+            log.error("share %s: cannot write the index %s: %s", self._name, self.path,
+                      exc.strerror)  # fmt: skip
+            return
+        self._saved_marker = marker
+        if clean:
+            with contextlib.suppress(OSError):  # left behind: the next start is not clean
+                await trio.to_thread.run_sync(self._running.unlink)
+
+    async def run(self) -> None:
+        """Write the index every SAVE_INTERVAL_S while it changes, until cancelled."""
+        while True:
+            await trio.sleep(SAVE_INTERVAL_S)
+            if self._marker() != self._saved_marker:
+                await self.save(clean=False)
+
+    def _marker(self) -> object:
+        return self._sync.progress_marker(), self._recorded

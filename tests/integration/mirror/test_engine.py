@@ -1,0 +1,133 @@
+"""The file <-> doc engine in one process, against real files (mirror/engine.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import trio
+
+from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
+from p2psync.replica.doc import DocReplica
+from p2psync.storage.layout import marker_dir
+
+YDoc = pycrdt.Doc[Any]
+
+
+class Store:
+    """The share as the mirror sees it: docs in memory, every change recorded."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, DocReplica] = {}
+
+    def doc(self, guid: str) -> DocReplica | None:
+        return self.docs.get(guid)
+
+    def guids(self) -> Iterable[str]:
+        return list(self.docs)
+
+    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
+        self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
+        self.docs.setdefault(guid, DocReplica(guid)).apply(update)
+
+    async def durable(self, guid: str) -> None:
+        """Everything is in memory: nothing to wait for."""
+
+
+def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:
+    marker_dir(root).mkdir(parents=True)
+    store = Store()
+    events: list[tuple[str, dict[str, Any]]] = []
+    clock = HybridClock(b"device", wall_ms)
+    mirror = Mirror(root, store, clock, lambda type_, **f: events.append((type_, f)), "s")
+    return mirror, store, events
+
+
+def peer_edit(doc: DocReplica, edit: Callable[[pycrdt.Text], None]) -> bytes:
+    peer: YDoc = pycrdt.Doc(client_id=777)
+    peer.apply_update(doc.full_state())
+    before = peer.get_state()
+    edit(peer.get("content", type=pycrdt.Text))
+    return peer.get_update(before)
+
+
+def test_a_save_made_while_a_remote_change_arrives_is_merged_and_reported(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, store, events = make_mirror(tmp_path)
+        path = tmp_path / "a.txt"
+        path.write_text("hello\n")
+        await mirror.local_changes(["a.txt"])
+        guid = mirror.view.guid_for_path("a.txt")
+        doc = store.docs[guid]
+        assert doc.text() == "hello\n"
+        # A peer appends a line; before the mirror hears of it, the file is saved here.
+        doc.apply(peer_edit(doc, lambda t: t.insert(len(t), "from the peer\n")))
+        path.write_text("hi, hello\n")
+        await mirror.remote_changed({guid: "bob"})
+        assert path.read_text() == "hi, hello\nfrom the peer\n"
+        assert doc.text() == "hi, hello\nfrom the peer\n"
+        assert ("file-merged", {"share": "s", "path": "a.txt", "peer": "bob"}) in events
+
+    trio.run(main)
+
+
+def test_the_daemons_own_write_is_not_read_back_as_a_save(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "a.txt").write_text("one\n")
+        await mirror.local_changes(["a.txt"])
+        guid = mirror.view.guid_for_path("a.txt")
+        doc = store.docs[guid]
+        doc.apply(peer_edit(doc, lambda t: t.insert(0, "zero\n")))
+        await mirror.remote_changed({guid: "bob"})
+        state = doc.full_state()
+        await mirror.local_changes(["a.txt"])  # the watcher reports our own write
+        assert doc.full_state() == state
+        assert (tmp_path / "a.txt").read_text() == "zero\none\n"
+
+    trio.run(main)
+
+
+def test_restarting_on_a_folder_with_docs_never_reseeds(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "a.txt").write_text("text\n")
+        await mirror.rescan()
+        await mirror.flush()
+        # A new mirror over the same docs (a restart): the scan finds the same file.
+        again = Mirror(tmp_path, store, HybridClock(b"device", wall_ms), lambda *a, **f: None)
+        await again.rescan()
+        await again.flush()
+        guid = again.view.guid_for_path("a.txt")
+        assert store.docs[guid].text() == "text\n"
+        assert (tmp_path / "a.txt").read_text() == "text\n"
+        assert len([g for g in store.docs if g != MANIFEST_GUID]) == 1
+
+    trio.run(main)
+
+
+def test_a_peer_entry_pointing_through_a_symlink_writes_nothing_outside(tmp_path: Path) -> None:
+    async def main() -> None:
+        root = tmp_path / "share"
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        mirror, store, events = make_mirror(root)
+        (root / "link").symlink_to(outside)
+        (root / "real.txt").write_text("real\n")
+        await mirror.local_changes(["real.txt"])
+        guid = mirror.view.guid_for_path("real.txt")
+        # A peer renames the file into the linked folder.
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, guid, path="link/x.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "mallory"})
+        assert list(outside.iterdir()) == []
+        assert any(t == "file-error" for t, _ in events)
+
+    trio.run(main)

@@ -1,0 +1,304 @@
+"""The persisted index: its file format, what start-up trusts, and a restarted
+engine that reconnects at the cost of what changed, with docs held unloaded."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import msgpack
+import pycrdt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from p2psync.errors import CorruptIndexError
+from p2psync.protocol.messages import Index, SyncMessage, SyncStep1, SyncStep2
+from p2psync.protocol.yjs import DocVersion, decode_state_vector
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.index import plan_start, reread, restore, snapshot
+from p2psync.replica.share import ShareReplica
+from p2psync.replica.stored import diff_of_stored
+from p2psync.replica.sync import Effect, Persist, Send, ShareSync
+from p2psync.storage.indexstore import (
+    HEADER_BYTES,
+    DocRecord,
+    PeerRecord,
+    StoredIndex,
+    decode_index,
+    encode_index,
+    load_index,
+    save_index,
+)
+
+SHARE = b"s" * 16
+PATH = Path("index.bin")
+
+
+def sample_index() -> StoredIndex:
+    docs = {f"d{i}": DocRecord(i + 1, {7: i, 9: 3}, bytes([i]) * 16, 100 + i, 10**18 + i)
+            for i in range(5)}  # fmt: skip
+    peers = {"peer": PeerRecord(b"p" * 8, 42, {"d1": (3, {5: 2}, b"\x01" * 16)})}
+    return StoredIndex(b"i" * 8, 5, True, docs, peers)
+
+
+def test_the_file_round_trips_and_is_replaced_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "index.bin"
+    assert load_index(path) is None
+    save_index(path, sample_index())
+    assert load_index(path) == sample_index()
+    save_index(path, StoredIndex(b"j" * 8, 0, False))
+    assert load_index(path) == StoredIndex(b"j" * 8, 0, False)
+    assert [p.name for p in tmp_path.iterdir()] == ["index.bin"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b[: HEADER_BYTES - 1], "shorter than the header"),
+        (lambda b: b"X" + b[1:], "bad magic"),
+        (lambda b: b[:8] + b"\x00\x09" + b[10:], "version 9"),
+        (lambda b: b[:-1], "checksum"),
+        (lambda b: b[:-1] + bytes([b[-1] ^ 1]), "checksum"),
+    ],
+)
+def test_damage_is_a_corrupt_index_error_naming_the_file(damage: object, message: str) -> None:
+    data = encode_index(sample_index())
+    with pytest.raises(CorruptIndexError, match=message) as raised:
+        decode_index(damage(data), PATH)  # type: ignore[operator]
+    assert str(PATH) in str(raised.value)
+
+
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=400))
+def test_any_bytes_decode_or_fail_cleanly(junk: bytes, cut: int) -> None:
+    data = encode_index(sample_index())
+    for candidate in (junk, data[:cut] + junk, data[:HEADER_BYTES] + junk):
+        with contextlib.suppress(CorruptIndexError):
+            decode_index(candidate, PATH)
+
+
+def test_a_valid_checksum_over_a_bad_body_is_still_refused() -> None:
+    body = msgpack.packb({"i": b"short", "m": -1, "c": True, "d": {}, "p": {}})
+    data = struct.pack(">8sHII", b"P2PSIDX\n", 1, len(body), zlib.crc32(body)) + body
+    with pytest.raises(CorruptIndexError, match="does not decode"):
+        decode_index(data, PATH)
+
+
+def test_start_trusts_only_logs_whose_size_and_mtime_match() -> None:
+    stored = sample_index()
+    logs = {"d0": (100, 10**18), "d1": (999, 10**18 + 1), "new": (5, 5)}
+    plan = plan_start(stored, logs)
+    assert set(plan.trusted) == {"d0"}
+    assert plan.reread == ["d1", "new"]
+    assert set(plan.recorded) == {"d1"}
+    assert plan_start(None, logs).reread == ["d0", "d1", "new"]
+
+
+# -- engines over a fake wire -------------------------------------------------------
+
+
+def edit(doc: DocReplica, text: str) -> bytes:
+    client: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=random.randrange(1, 2**31))
+    client.apply_update(doc.full_state())
+    before = client.get_state()
+    content = client.get("content", type=pycrdt.Text)
+    content.insert(len(content), text)
+    return client.get_update(before)
+
+
+class Node:
+    """A sync engine and the logs its Persist effects wrote: a stand-in for the daemon,
+    which answers a SyncStep1 for an unloaded doc from its log and loads a doc before
+    anything is applied to it."""
+
+    def __init__(self, sync: ShareSync) -> None:
+        self.sync = sync
+        self.logs: dict[str, list[bytes]] = {}
+
+    def run(self, effects: list[Effect]) -> list[Send]:
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self.logs.setdefault(effect.guid, []).extend(effect.updates)
+        return [e for e in effects if isinstance(e, Send)]
+
+    def receive(self, peer: str, message: SyncMessage) -> list[Send]:
+        guid = getattr(message, "guid", None)
+        replica = self.sync.replica
+        if guid is not None and guid in replica and not replica.is_loaded(guid):
+            if isinstance(message, SyncStep1):
+                return self.run(self.sync.answer_from_log(peer, message, self.logs[guid]))
+            replica.replace(DocReplica(guid, self.logs[guid]))
+        return self.run(self.sync.receive(peer, message))
+
+    def restart(self, *, clean: bool = True) -> Node:
+        """A new node built only from what the persisted index holds (and the logs)."""
+        replica = self.sync.replica
+        records = {}
+        for guid in replica.guids():
+            version = replica.version(guid)
+            assert version is not None
+            records[guid] = DocRecord(replica.sequence_of(guid), version.state_vector,
+                                      version.delete_digest, 1, 1)  # fmt: skip
+        stored = decode_index(encode_index(snapshot(self.sync, records, clean=clean)), PATH)
+        fresh = ShareSync(ShareReplica(SHARE))
+        restore(fresh, stored, plan_start(stored, dict.fromkeys(records, (1, 1))), str)
+        node = Node(fresh)
+        node.logs = {guid: list(updates) for guid, updates in self.logs.items()}
+        return node
+
+
+def connect(nodes: dict[str, Node]) -> list[SyncMessage]:
+    """Both nodes see the other come up and flush their index; returns every message."""
+    sent: list[SyncMessage] = []
+    a, b = nodes
+    queue: list[tuple[str, Send]] = [(a, e) for e in nodes[a].run(nodes[a].sync.peer_up(b))]
+    queue += [(b, e) for e in nodes[b].run(nodes[b].sync.peer_up(a))]
+    for flushing in (False, True):
+        if flushing:
+            queue += [
+                (n, e) for n, node in nodes.items() for e in node.run(node.sync.flush_index())
+            ]
+        while queue:
+            source, effect = queue.pop(0)
+            sent.append(effect.message)
+            target = str(effect.peer)
+            queue += [(target, e) for e in nodes[target].receive(source, effect.message)]
+    return sent
+
+
+def test_a_restarted_engine_reconnects_at_the_cost_of_what_changed() -> None:
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a = nodes["a"]
+    for i in range(300):
+        doc = a.sync.replica.get_or_create(f"doc{i}")
+        a.run(a.sync.local_update(f"doc{i}", edit(doc, f"text {i}")))
+    connect(nodes)
+    assert nodes["b"].sync.in_sync_with("a")
+    assert a.sync.in_sync_with("b")
+    a.sync.peer_down("b")
+    # b restarts from its index alone (nothing loaded); a changes one doc meanwhile.
+    nodes["b"] = b = nodes["b"].restart()
+    assert len(b.sync.replica) == 300
+    assert not b.sync.replica.loaded()
+    changed = a.sync.replica.get("doc7")
+    assert changed is not None
+    a.run(a.sync.local_update("doc7", edit(changed, " more")))
+    sent = connect(nodes)
+    entries = [e.guid for m in sent if isinstance(m, Index) for e in m.entries]
+    assert set(entries) == {"doc7"}  # a's answer, then b's own change of it
+    assert len(sent) < 10
+    assert b.sync.in_sync_with("a")
+    assert a.sync.in_sync_with("b")
+    assert [d.guid for d in b.sync.replica.loaded()] == ["doc7"]
+    doc7 = b.sync.replica.get("doc7")
+    assert doc7 is not None
+    assert doc7.text() == "text 7 more"
+
+
+def test_a_peer_asking_for_an_unloaded_doc_is_answered_without_loading_it() -> None:
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a = nodes["a"]
+    for i in range(20):
+        a.run(a.sync.local_update(f"doc{i}", edit(a.sync.replica.get_or_create(f"doc{i}"), "x")))
+    nodes["a"] = a = a.restart()
+    connect(nodes)
+    assert nodes["b"].sync.in_sync_with("a")
+    assert len(nodes["b"].sync.replica) == 20
+    assert not a.sync.replica.loaded()  # every SyncStep1 was answered from the logs
+
+
+def restart(engine: ShareSync, *, clean: bool = True) -> ShareSync:
+    node = Node(engine)
+    return node.restart(clean=clean).sync
+
+
+def test_a_crash_takes_a_new_index_id_and_keeps_the_doc_versions() -> None:
+    engine = ShareSync(ShareReplica(SHARE))
+    engine.local_update("d", edit(engine.replica.get_or_create("d"), "x"))
+    crashed = restart(engine, clean=False)
+    assert crashed.replica.index_id != engine.replica.index_id
+    assert crashed.replica.version("d") == engine.replica.version("d")
+    clean = restart(engine)
+    assert clean.replica.index_id == engine.replica.index_id
+    assert clean.replica.max_sequence == engine.replica.max_sequence
+
+
+def test_a_reread_log_counts_as_changed_only_if_it_differs() -> None:
+    sync = ShareSync(ShareReplica(SHARE))
+    version = DocVersion({1: 3}, bytes(16))
+    sync.replica.register("d", version, 5)
+    assert reread(sync, "d", version) == 5
+    assert reread(sync, "d", DocVersion({1: 4}, bytes(16))) == 6
+    assert reread(sync, "new", version) == 7
+    assert [e.guid for e in sync.replica.entries_since(5)] == ["d", "new"]
+
+
+# -- unloaded docs ------------------------------------------------------------------
+
+
+def test_an_unloaded_doc_keeps_its_version_and_is_answered_from_its_updates() -> None:
+    sync = ShareSync(ShareReplica(SHARE))
+    updates: list[bytes] = []
+    doc = sync.replica.get_or_create("d")
+    for word in ["alpha ", "beta ", "gamma"]:
+        update = edit(doc, word)
+        updates += [e.updates[0] for e in sync.local_update("d", update) if isinstance(e, Persist)]
+    peer_state = DocReplica("d", updates[:1]).state_vector()
+    expected = doc.diff(peer_state)
+    version = doc.version()
+    sync.replica.unload("d")
+    assert not sync.replica.is_loaded("d")
+    assert "d" in sync.replica
+    assert sync.replica.version("d") == version
+    assert decode_state_vector(sync.replica.state_vector("d")) == version.state_vector
+    sync.peer_up("peer")
+    with pytest.raises(LookupError):
+        sync.replica.get_or_create("d")
+    effects = sync.answer_from_log("peer", SyncStep1(SHARE, "d", peer_state), updates)
+    assert len(effects) == 1
+    assert isinstance(effects[0], Send)
+    answer = effects[0].message
+    assert isinstance(answer, SyncStep2)
+    behind = DocReplica("peer-copy", updates[:1])
+    behind.apply(answer.update)
+    assert behind.text() == "alpha beta gamma"
+    fresh = DocReplica("x", updates[:1])
+    fresh.apply(expected)
+    assert fresh.text() == behind.text()
+
+
+def test_a_doc_loaded_with_more_than_its_record_floods_the_rest() -> None:
+    sync = ShareSync(ShareReplica(SHARE))
+    doc = sync.replica.get_or_create("d")
+    first = edit(doc, "one ")
+    sync.local_update("d", first)
+    sync.replica.unload("d")
+    recorded = sync.replica.version("d")
+    assert recorded is not None
+    sync.peer_up("peer")
+    later = DocReplica("d", [first])
+    more = edit(later, "two")
+    loaded = DocReplica("d", [first, more])
+    before = sync.replica.max_sequence
+    assert sync.replica.replace(loaded)
+    assert sync.replica.max_sequence == before + 1
+    flood = sync.doc_loaded("d", recorded)
+    assert len(flood) == 1
+    assert isinstance(flood[0], Send)
+    peer = DocReplica("p", [first])
+    for update in flood[0].message.updates:  # type: ignore[union-attr]
+        peer.apply(update)
+    assert peer.text() == "one two"
+
+
+def test_a_malformed_state_vector_for_an_unloaded_doc_disconnects() -> None:
+    with pytest.raises(Exception, match="doc d"):
+        diff_of_stored("d", [DocReplica("d").full_state()], b"\xff\xff")
+    sync = ShareSync(ShareReplica(SHARE))
+    sync.replica.register("d", DocVersion({}, bytes(16)), 1)
+    sync.peer_up("peer")
+    effects = sync.answer_from_log("peer", SyncStep1(SHARE, "d", b"\xff\xff\xff"), [b"\x01"])
+    assert [type(e).__name__ for e in effects] == ["Disconnect"]
