@@ -160,12 +160,26 @@ def test_events_command_prints_one_json_object_per_line(pair: tuple[Device, Devi
         [sys.executable, "-m", "p2psync", "--home", str(alice.home), "events", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as follow:  # fmt: skip
-        assert follow.stdout is not None
-        wait_for(lambda: bool(Home.resolve(alice.home).socket_path.exists()), "the socket")
+        stdout = follow.stdout
+        assert stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:  # readline has no deadline: a thread reads, the test waits
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+        def subscribed() -> bool:  # an event only a live subscription can have printed
+            cli(alice.home, "pause")
+            cli(alice.home, "resume")
+            return not lines.empty()
+
+        wait_for(subscribed, "the events command to subscribe")
         link([alice, bob])
         seen: list[dict[str, Any]] = []
         while not seen or seen[-1]["type"] != "peer-connected":
-            seen.append(json.loads(follow.stdout.readline()))
+            seen.append(json.loads(lines.get(timeout=DEADLINE_S)))
         assert seen[-1]["device"] == bob.id
         follow.send_signal(signal.SIGINT)
         assert follow.wait(timeout=DEADLINE_S) == 130
