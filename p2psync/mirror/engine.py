@@ -152,6 +152,10 @@ class Mirror:
         self.synced: dict[str, Synced] = load_state(self.root)
         self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
+        self._ignore_text = ""
+        self._not_adopted: set[str] = set()
+        """Doc guids found not to name a file under the current ignore rules: each
+        refresh then costs O(new docs), not O(all docs)."""
         self._reported: set[str] = set()
         self._retry: set[str] = set()
         self._dirty_state = False
@@ -298,8 +302,12 @@ class Mirror:
         for guid in self.store.guids():
             if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
                 continue
+            if guid in self._not_adopted:
+                continue
             if _is_share_path(guid) and not self.ignore.ignored(guid, False):
                 adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
+            else:
+                self._not_adopted.add(guid)
         if adopt:
 
             def add(doc: YDoc) -> None:
@@ -680,6 +688,9 @@ class Mirror:
         self._set_ignore((decode_text(got[0]) if got is not None else "") or "")
 
     def _set_ignore(self, text: str) -> None:
+        if text != self._ignore_text:
+            self._not_adopted.clear()  # a doc ignored until now may name a file again
+            self._ignore_text = text
         self.ignore = IgnoreRules.parse(text)
         for problem in self.ignore.problems:
             self._report_once(f"ignore:{problem.line_number}:{problem.line}", "ignore-problem",
