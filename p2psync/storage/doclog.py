@@ -293,12 +293,18 @@ class DocLog:
                 fcntl.flock(self._fd, mode)
             yield
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _follow_replacement(self) -> None:
         log.warning("%s: replaced by another process; re-reading it whole", self.path)
         os.close(self._fd)
-        self._fd = _open_locked(self.path, create=True)
+        self._fd = -1
+        try:
+            self._fd = _open_locked(self.path, create=True)
+        except OSError as exc:  # its folder is gone too (deleted, unmounted)
+            self._broken = f"the log vanished and cannot be recreated: {exc.strerror}"
+            raise LogWriteError(self.path, self._broken) from exc
         try:
             data = _read_all(self._fd)
         finally:

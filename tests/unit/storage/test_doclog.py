@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from p2psync.errors import CorruptLogError, StorageError, UnsupportedLogError
+from p2psync.errors import CorruptLogError, LogWriteError, StorageError, UnsupportedLogError
 from p2psync.storage import (
     DocLog,
     LogStats,
@@ -176,6 +176,22 @@ def test_a_replaced_log_is_followed_and_reread(
         assert doclog.read_new() == ups[:4]
         doclog.append([ups[4]])
     assert read_updates(path) == ups[:5]
+
+
+def test_a_log_whose_folder_vanished_fails_with_a_clear_error(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    path = folder / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:2])
+        path.unlink()
+        folder.rmdir()  # the share's folder was deleted or unmounted under the daemon
+        for _ in range(2):  # and stays failed, with the same sentence, not EBADF
+            with pytest.raises(LogWriteError, match="vanished"):
+                doclog.append([ups[2]])
 
 
 def test_compaction_commit_keeps_records_appended_after_the_prefix(
