@@ -28,6 +28,7 @@ from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.frames import encode_frame
 from p2psync.protocol.messages import JoinProof, Message, SyncMessage
+from p2psync.storage.layout import log_path
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 CONNECT_TIMEOUT_S = 20.0
@@ -146,6 +147,14 @@ def folder_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not _is_index_file(path.relative_to(folder))
     }
+
+
+def without_honest_edits(digest: dict[str, str], folder: Path) -> dict[str, str]:
+    """``digest`` (of ``folder_digest``) without what bob's honest edits of notes.md
+    change at alice: that doc's log, the mirrored file and the mirror's record of it."""
+    notes_log = str(log_path(folder, "notes.md").relative_to(folder))
+    honest = {notes_log, "notes.md", ".p2psync/mirror.json"}
+    return {k: v for k, v in digest.items() if k not in honest}
 
 
 def _is_index_file(relative: Path) -> bool:
