@@ -13,7 +13,8 @@ layout, version 1::
 printed as upper-case RFC 4648 base32 without padding in dash-separated groups of 6.
 Parsing accepts any case, whitespace and dashes anywhere, and ``0``/``1``/``8`` for
 ``O``/``I``/``B``. A mistyped character fails the checksum (a false accept has odds of
-1 in 2^32) and is reported as such, never as a refused invite.
+1 in 2^32), or, in the last character, the rule that its unused bits are zero; either is
+reported as a typo, never as a refused invite.
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ def parse_invite(text: str) -> InviteCode:
         data = base64.b32decode(chars + "=" * (-len(chars) % 8))
     except binascii.Error:
         raise InvalidInviteError("this invite code has a wrong length: is it cut short?") from None
+    if base64.b32encode(data).decode("ascii").rstrip("=") != chars:
+        # The last character's unused low bits were not zero: base32 decoding drops
+        # them, so without this check a typo there would go unnoticed.
+        raise InvalidInviteError(
+            "this invite code does not check out: a character is mistyped or missing"
+        )
     if len(data) < _FIXED.size + CHECKSUM_BYTES:
         raise InvalidInviteError("this invite code is too short: is it cut short?")
     body, check = data[:-CHECKSUM_BYTES], data[-CHECKSUM_BYTES:]
