@@ -141,6 +141,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "file-merged": f"merged concurrent edits of {event.get('path', 'a file')}",
         "binary-conflict": f"kept both versions of {event.get('path', 'a file')}",
         "log-recovered": f"repaired the log of {event.get('doc', 'a doc')}",
+        "log-lost": f"the log of {event.get('doc', 'a doc')} was deleted; restored",
         "daemon-ready": f"daemon listening on {event.get('listen', '?')}",
         "events-dropped": f"{event.get('count', 0)} events missed",
         "member-joined": f"{who} joined with an invite",

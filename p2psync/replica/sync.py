@@ -199,6 +199,17 @@ class ShareSync:
         return self._flood(guid, [doc.diff(encode_state_vector(recorded.state_vector))],
                            source=None)  # fmt: skip
 
+    def doc_lost(self, guid: str) -> list[Effect]:
+        """Doc ``guid`` lost changes on disk (its log deleted while unloaded): ask every
+        connected peer we take changes from for what we now miss."""
+        effects: list[Effect] = []
+        sv = self.replica.state_vector(guid)
+        for peer, state in self._peers.items():
+            if self.policy.takes_from(peer):
+                state.requested.add(guid)
+                effects.append(Send(peer, SyncStep1(self.share_id, guid, sv)))
+        return effects
+
     # -- messages ----------------------------------------------------------------
 
     def receive(self, peer: Peer, message: SyncMessage) -> list[Effect]:
