@@ -86,6 +86,7 @@ def test_a_log_deleted_while_its_doc_is_unloaded_is_fetched_again_from_peers(
     path = log_path(bob.folder, "notes.md")
     wait_for(lambda: logged_text(path) == "only peers have it now", "the edit on bob's disk")
     wait_for(lambda: docs_loaded(bob) == 1, "bob unloading the doc (the manifest stays)")
+    assert "doc notes.md unloaded (idle)" in (bob.home / "daemon.log").read_text()  # debug
 
     path.unlink()
     wait_for(lambda: logged_text(path) == "only peers have it now", "the log fetched again")
