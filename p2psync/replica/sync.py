@@ -119,6 +119,9 @@ class _PeerState:
     dropped_new_docs: int = 0
     refused: set[str] = field(default_factory=set)
     """Docs whose changes we told this (receive-only) peer we refuse."""
+    heard_index: bool = False
+    """An Index came on this link. Until then what we remember of the peer's index may
+    be old (it changed while we were apart): the peer is not in sync yet."""
 
 
 @dataclass
@@ -285,6 +288,7 @@ class ShareSync:
         if index.index_id != state.index_id:
             state.versions.clear()
         state.index_id = index.index_id
+        state.heard_index = True
         state.max_sequence = max(index.max_sequence, state.max_sequence)
         effects: list[Effect] = []
         for entry in index.entries:
@@ -388,7 +392,7 @@ class ShareSync:
     def in_sync_with(self, peer: Peer) -> bool:
         """True when ``peer`` has told us it holds exactly our version of every doc."""
         state = self._peers.get(peer)
-        if state is None or state.requested:
+        if state is None or state.requested or not state.heard_index:
             return False
         if state.sent_sequence < self.replica.max_sequence:
             return False
@@ -426,8 +430,8 @@ class ShareSync:
             self.replica.max_sequence,
             len(self.replica),
             tuple(
-                (peer, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested))
-                for peer, s in self._peers.items()
+                (p, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested), s.heard_index)
+                for p, s in self._peers.items()
             ),
         )
 
