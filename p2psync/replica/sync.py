@@ -408,7 +408,8 @@ class ShareSync:
     def sync_counts(self, peer: Peer) -> tuple[int, int]:
         """``(docs in sync, docs)`` with a connected ``peer``, over the docs either side
         holds (ours, and those its index announced): a doc is in sync when the peer
-        told us it holds exactly our version. (0, 0) for a peer that is not connected.
+        counts as ``in_sync_with`` does, modes included (a send-only peer's copy holds
+        edits of its own). (0, 0) for a peer that is not connected.
         Read-only, for progress displays: a device joining a share sees the count of
         docs grow as the peer's index arrives and the docs come in."""
         state = self._peers.get(peer)
@@ -419,8 +420,8 @@ class ShareSync:
         for guid in guids:
             ours = self.replica.version(guid)
             seen = state.versions.get(guid)
-            if ours is not None and seen is not None and guid not in state.requested:
-                in_sync += seen[1] == ours
+            if guid not in state.requested:
+                in_sync += self.policy.in_sync(peer, ours, seen[1] if seen is not None else None)
         return in_sync, len(guids)
 
     def progress_marker(self) -> tuple[object, ...]:
