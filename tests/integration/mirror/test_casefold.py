@@ -178,3 +178,26 @@ def test_folders_differing_in_case_share_one_folder_and_keep_their_paths(folder:
         assert store.docs[b].text("content") == "b, edited\n"
 
     trio.run(main)
+
+
+def test_a_peers_case_only_folder_rename_changes_the_folders_case(folder: Path) -> None:
+    async def main() -> None:
+        mirror, store, events = await start(folder)
+        a = await local_file(mirror, store, "docs/a.md", "a\n")
+        b = await local_file(mirror, store, "docs/b.md", "b\n")
+
+        def rename_folder(doc: pycrdt.Doc[object]) -> None:
+            set_fields(doc, a, path="Docs/a.md")
+            set_fields(doc, b, path="Docs/b.md")
+
+        await store.local_edit(MANIFEST_GUID, rename_folder)
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        assert names(folder) == ["Docs"]
+        assert names(folder / "Docs") == ["a.md", "b.md"]
+        await mirror.local_changes(["docs/a.md", "docs/b.md", "Docs/a.md", "Docs/b.md"])
+        await mirror.rescan()
+        assert live(store) == {"Docs/a.md": a, "Docs/b.md": b}
+        assert (folder / "Docs" / "b.md").read_text() == "b\n"
+        assert [t for t, _ in events if t == "file-error"] == []
+
+    trio.run(main)
