@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pycrdt
 import pytest
@@ -186,7 +187,7 @@ def test_a_peers_case_only_folder_rename_changes_the_folders_case(folder: Path) 
         a = await local_file(mirror, store, "docs/a.md", "a\n")
         b = await local_file(mirror, store, "docs/b.md", "b\n")
 
-        def rename_folder(doc: pycrdt.Doc[object]) -> None:
+        def rename_folder(doc: pycrdt.Doc[Any]) -> None:
             set_fields(doc, a, path="Docs/a.md")
             set_fields(doc, b, path="Docs/b.md")
 
