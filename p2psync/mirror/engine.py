@@ -407,8 +407,9 @@ class Mirror:
         (``README.md`` after ``readme.md``, here case-insensitive): the winner has the
         file; the other keeps its path in the manifest, where peers that tell the two
         apart write both, and a copy of its content under ``.p2psync/conflicts/``.
-        If this folder held the other one's file, its bytes are kept (when its doc
-        does not hold them) and the file makes way for the winner's."""
+        If this folder held the other one's file, a save made to it since the last
+        sync goes into its doc first, its bytes are kept if its doc still does not
+        hold them, and the file makes way for the winner's."""
         for entry, winner in self.view.hidden:
             synced = self.synced.get(entry.path)
             if synced is not None and synced.guid == entry.guid:
@@ -419,6 +420,9 @@ class Mirror:
         rel = entry.path
         try:
             got = await trio.to_thread.run_sync(self._read_exact, rel)
+            if got is not None and got[1] != synced.stat and file_digest(got[0]) != synced.digest:
+                await self._local_save(rel, entry, got, synced, None)
+                got = await trio.to_thread.run_sync(self._read_exact, rel)
             if got is not None:
                 data, stat = got
                 if data != self._doc_bytes(entry, self.store.doc(entry.guid)):

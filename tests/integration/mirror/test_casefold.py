@@ -202,3 +202,16 @@ def test_a_peers_case_only_folder_rename_changes_the_folders_case(folder: Path) 
         assert [t for t, _ in events if t == "file-error"] == []
 
     trio.run(main)
+
+
+def test_a_save_not_yet_synced_goes_into_the_doc_that_makes_way(folder: Path) -> None:
+    async def main() -> None:
+        mirror, store, _ = await start(folder)
+        mine = await local_file(mirror, store, "readme.md", "mine\n")
+        (folder / "readme.md").write_text("mine, edited\n")  # before the watcher says so
+        await peer_creates(mirror, store, "README.md", "theirs\n", 1)
+        assert store.docs[mine].text("content") == "mine, edited\n"
+        assert kept(folder) == {f"readme.md.{mine.replace(':', '-')}": b"mine, edited\n"}
+        assert (folder / "README.md").read_text() == "theirs\n"
+
+    trio.run(main)
