@@ -62,7 +62,7 @@ from p2psync.mirror.manifest import (
     read_entries,
     set_fields,
 )
-from p2psync.mirror.names import NameRules
+from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
@@ -166,6 +166,7 @@ class Mirror:
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
         self._state_due = 0.0
+        self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
 
@@ -174,6 +175,7 @@ class Mirror:
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
+        self._listings.clear()
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
@@ -194,8 +196,8 @@ class Mirror:
             rels = list(map(self._spelling(), rels))
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
-        listings: dict[str, frozenset[str]] = {}
-        present = [rel for rel in rels if self.names.exists_as(self.root, rel, listings)]
+        self._listings.clear()
+        present = [rel for rel in rels if self._exists_as(rel)]
         self._gone = {
             synced.stat.ino: rel
             for rel in set(rels) - set(present)
@@ -216,6 +218,7 @@ class Mirror:
         The manifest is re-read only when it changed, or when a doc named by a share
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
+        self._listings.clear()
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
         revived = any(
             (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
@@ -428,6 +431,7 @@ class Mirror:
                 if data != self._doc_bytes(entry, self.store.doc(entry.guid)):
                     kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
                     self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
+                self._listings.clear()
                 await trio.to_thread.run_sync(lambda: remove_file(self.root, rel, expect=stat))
         except FileChangedError:
             return  # saved meanwhile: the next batch tries again
@@ -461,6 +465,7 @@ class Mirror:
         return version.data if version is not None else None
 
     async def _remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self._listings.clear()
         try:
             await trio.to_thread.run_sync(
                 lambda: remove_file(self.root, rel, expect=self._expect(rel, synced))
@@ -481,6 +486,7 @@ class Mirror:
         self._dirty_state = True
 
     async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self._listings.clear()
         try:
             stat = await trio.to_thread.run_sync(
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
@@ -590,7 +596,7 @@ class Mirror:
         """A path of this batch that vanished and held the inode ``rel`` now has."""
         old = self._gone.get(ino)
         synced = self.synced.get(old) if old is not None else None
-        if old is None or synced is None or old == rel or self.names.exists_as(self.root, old):
+        if old is None or synced is None or old == rel or self._exists_as(old):
             return None
         del self._gone[ino]
         return old, synced
@@ -699,6 +705,7 @@ class Mirror:
                             self.root, rel, content, executable=entry.exec, expect=stat
                         )
                     )
+                    self.names.listed(self._listings, rel, present=True)
                 elif stat is not None:
                     stat = await trio.to_thread.run_sync(
                         lambda: set_executable(self.root, rel, entry.exec, expect=stat)
@@ -746,9 +753,15 @@ class Mirror:
         """``read_file``, but None where only another spelling of the name exists (on a
         case-insensitive filesystem, ``notes.md`` after it was renamed ``Notes.md``)."""
         got = read_file(self.root, rel)
-        if got is not None and self.names.folds and not self.names.exists_as(self.root, rel):
+        if got is not None and self.names.folds and not self._exists_as(rel):
             return None
         return got
+
+    def _exists_as(self, rel: str) -> bool:
+        """``NameRules.exists_as`` with the folder listings of this batch: the mirror's
+        own writes keep them true, its renames and removals drop them; a change by
+        another program meanwhile is seen in the next batch."""
+        return self.names.exists_as(self.root, rel, self._listings)
 
     def _spelling(self) -> Callable[[str], str]:
         """Maps a path as the disk spells it to the manifest's spelling of that file:

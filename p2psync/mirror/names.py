@@ -26,6 +26,9 @@ from pathlib import Path
 
 from p2psync.mirror.paths import case_key
 
+Listings = dict[str, set[str]]
+"""Folder (share path, ``""`` for the top) -> the ``name_key`` of each name in it."""
+
 
 @dataclass(frozen=True, slots=True)
 class NameRules:
@@ -61,12 +64,10 @@ class NameRules:
         parent, _, name = rel.rpartition("/")
         return f"{self.key(parent)}/{self.name_key(name)}" if parent else self.name_key(name)
 
-    def exists_as(
-        self, root: Path, rel: str, listings: dict[str, frozenset[str]] | None = None
-    ) -> bool:
+    def exists_as(self, root: Path, rel: str, listings: Listings | None = None) -> bool:
         """Whether something is at ``rel`` under ``root`` with its name spelled as in
         ``rel`` (not merely another case of it). ``listings`` caches folder listings
-        for a batch of calls; it must not outlive changes to the folder."""
+        for a batch of calls; its owner keeps it true (``listed``) or drops it."""
         if not os.path.lexists(root / rel):
             return False
         if not self.folds:
@@ -75,12 +76,19 @@ class NameRules:
         names = listings.get(parent) if listings is not None else None
         if names is None:
             try:
-                names = frozenset(self.name_key(p.name) for p in (root / parent).iterdir())
+                names = {self.name_key(p.name) for p in (root / parent).iterdir()}
             except OSError:
                 return False
             if listings is not None:
                 listings[parent] = names
         return self.name_key(name) in names
+
+    def listed(self, listings: Listings, rel: str, *, present: bool) -> None:
+        """Keep ``listings`` true after this process created (or removed) ``rel``."""
+        parent, _, name = rel.rpartition("/")
+        names = listings.get(parent)
+        if names is not None:
+            (names.add if present else names.discard)(self.name_key(name))
 
     def describe(self) -> str:
         """A few words for logs and status."""

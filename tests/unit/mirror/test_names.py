@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from p2psync.mirror.manifest import ManifestView
-from p2psync.mirror.names import NameRules, probe_names
+from p2psync.mirror.names import Listings, NameRules, probe_names
 from tests.unit.mirror.test_manifest import entry
 
 FOLD = NameRules(fold_case=True, fold_unicode=True)
@@ -49,7 +49,7 @@ def test_exists_as_reads_the_folder_listing_once_per_batch(tmp_path: Path) -> No
     (tmp_path / "Notes.md").write_text("x")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / NFD).write_text("y")
-    listings: dict[str, frozenset[str]] = {}
+    listings: Listings = {}
     assert FOLD.exists_as(tmp_path, "Notes.md", listings)
     assert FOLD.exists_as(tmp_path, f"d/{NFD}", listings)
     assert not FOLD.exists_as(tmp_path, "nope.md", listings)
@@ -58,6 +58,11 @@ def test_exists_as_reads_the_folder_listing_once_per_batch(tmp_path: Path) -> No
     (tmp_path / "d" / "late.md").write_text("z")
     assert not FOLD.exists_as(tmp_path, "d/late.md", listings)
     assert FOLD.exists_as(tmp_path, "d/late.md")
+    # ...and kept true by whoever writes.
+    FOLD.listed(listings, "d/late.md", present=True)
+    assert FOLD.exists_as(tmp_path, "d/late.md", listings)
+    FOLD.listed(listings, "Notes.md", present=False)  # (as after a rename to notes.md)
+    assert not FOLD.exists_as(tmp_path, "Notes.md", listings)
 
 
 def test_paths_one_file_here_leave_the_first_created_visible_and_the_manifest_alone() -> None:
