@@ -182,8 +182,7 @@ class Mirror:
             self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
         await self.refresh_manifest()
         if self.names.folds:
-            spelled = self._spelling()
-            found = {spelled(rel): st for rel, st in found.items()}
+            found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
         changed = [rel for rel, st in found.items() if self._stat_changed(rel, st)]
         gone = [rel for rel in self.synced if rel not in found]
         await self.local_changes(changed + gone)
@@ -193,7 +192,7 @@ class Mirror:
         if IGNORE_FILE in rels:
             await self._reload_ignore()
         if self.names.folds:
-            rels = list(map(self._spelling(), rels))
+            rels = self._spelled(list(rels))
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
         self._listings.clear()
@@ -763,13 +762,21 @@ class Mirror:
         another program meanwhile is seen in the next batch."""
         return self.names.exists_as(self.root, rel, self._listings)
 
-    def _spelling(self) -> Callable[[str], str]:
-        """Maps a path as the disk spells it to the manifest's spelling of that file:
+    def _spelled(self, rels: list[str]) -> list[str]:
+        """Paths as the disk spells them, in the manifest's spelling of those files:
         on a case-insensitive filesystem a folder has the case of whoever made it
-        first (``Docs/b.md`` on disk is the manifest's ``docs/b.md``)."""
-        known = {self.names.spelling_key(rel): rel for rel in self.synced}
-        known.update((self.names.spelling_key(rel), rel) for rel in self.view.by_path)
-        return lambda rel: known.get(self.names.spelling_key(rel), rel)
+        first (``Docs/b.md`` on disk is the manifest's ``docs/b.md``). Paths the
+        manifest or the sync state know as they are cost no map (a plain save)."""
+
+        def known(rel: str) -> bool:
+            return rel in self.synced or rel in self.view.by_path
+
+        if all(map(known, rels)):
+            return rels
+        spelling = {self.names.spelling_key(rel): rel for rel in self.synced}
+        spelling.update((self.names.spelling_key(rel), rel) for rel in self.view.by_path)
+        return [rel if known(rel) else spelling.get(self.names.spelling_key(rel), rel)
+                for rel in rels]  # fmt: skip
 
     def _stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)
