@@ -7,6 +7,7 @@ directly in the store.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -213,5 +214,21 @@ def test_a_save_not_yet_synced_goes_into_the_doc_that_makes_way(folder: Path) ->
         assert store.docs[mine].text("content") == "mine, edited\n"
         assert kept(folder) == {f"readme.md.{mine.replace(':', '-')}": b"mine, edited\n"}
         assert (folder / "README.md").read_text() == "theirs\n"
+
+    trio.run(main)
+
+
+def test_two_normalisations_of_one_name_are_one_file_here_too(folder: Path) -> None:
+    nfc, nfd = (unicodedata.normalize(form, "café.md") for form in ("NFC", "NFD"))
+
+    async def main() -> None:
+        mirror, store, events = await start(folder)
+        mine = await local_file(mirror, store, nfc, "mine\n")
+        theirs = await peer_creates(mirror, store, nfd, "theirs\n", LATER_MS)
+        await mirror.rescan()
+        assert names(folder) == [nfc]
+        assert (folder / nfc).read_text() == "mine\n"
+        assert live(store) == {nfc: mine, nfd: theirs}
+        assert [f["winner"] for t, f in events if t == "case-collision"] == [nfc]
 
     trio.run(main)
