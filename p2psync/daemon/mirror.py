@@ -26,6 +26,7 @@ import trio
 from p2psync.daemon.events import EventBus
 from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.names import probe_names
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher
 
@@ -81,6 +82,12 @@ class MirrorService:
         if not self._marker_ok():
             task_status.started()
             return
+        try:
+            self.mirror.names = await trio.to_thread.run_sync(probe_names, marker_dir(self.root))
+        except OSError as exc:  # then writes fail too, and say so per file
+            log.error("share %s: cannot probe how %s compares names: %s", self.share,
+                      self.root, exc)  # fmt: skip
+        log.info("share %s: %s is %s", self.share, self.root, self.mirror.names.describe())
         self._rescan = True  # the first batch: what changed while not running
         self._wake.set()
         marker = marker_dir(self.root).absolute()

@@ -454,6 +454,7 @@ class ShareService:
             "peers_connected": [str(p) for p in self.sync.peers()],
             **residency_status(self.sync.replica, self._writers),
             **({"stopped": self.stopped} if self.stopped else {}),
+            **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
         }
 
     def file_docs(self) -> int:
