@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 
 import trio
@@ -19,10 +20,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(func=run)
 
 
+DEBUG_ENV = "P2PSYNC_DEBUG"
+"""Set (to anything but ``0``) in the daemon's environment: p2psync's own DEBUG lines
+are logged too (link tie-breaks, sync starts and restarts; docs/troubleshooting.md)."""
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
+        logging.getLogger("p2psync").setLevel(logging.DEBUG)
     daemon = Daemon(ctx.home, listen=args.listen, mdns=False if args.no_mdns else None)
     trio.run(_serve, daemon)
     return 0

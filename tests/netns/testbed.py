@@ -256,7 +256,7 @@ class NetnsDevice(Device):
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 self.host.exec_args(*command), stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "P2PSYNC_DEBUG": "1"},
             )  # fmt: skip
 
     def wait_serving(self) -> None:

@@ -126,13 +126,16 @@ def test_an_existing_doc_reaches_a_new_peer_with_no_further_edits(devices: list[
     assert bob.text("old.md") == "written before bob ever connected"
 
 
-def test_both_dialing_at_once_leaves_exactly_one_connection(devices: list[Device]) -> None:
+def test_both_dialing_at_once_leaves_exactly_one_connection(
+    devices: list[Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice, bob, _ = devices
     pair = [alice, bob]
     make_share(pair)
     ports = {alice.id: free_port(), bob.id: free_port()}
     cli(alice.home, "peer", "add", bob.id, f"127.0.0.1:{ports[bob.id]}")
     cli(bob.home, "peer", "add", alice.id, f"127.0.0.1:{ports[alice.id]}")
+    monkeypatch.setenv("P2PSYNC_DEBUG", "1")  # the logs say how the race was settled
     for device in pair:  # both dial the other as soon as they start
         device.start(ports[device.id])
 
@@ -147,3 +150,8 @@ def test_both_dialing_at_once_leaves_exactly_one_connection(devices: list[Device
     assert (since(alice), since(bob)) == first  # the surviving link was never replaced
     assert alice.status()["connected"] == [bob.id]
     assert bob.status()["connected"] == [alice.id]
+    logs = [(d.home / "daemon.log").read_text() for d in pair]
+    assert all("sync with peer" in text for text in logs)  # each side's sync start
+    # Every link registered after the first one at a side replaced it, and says so.
+    replaced = sum(text.count("replaces the one") for text in logs)
+    assert sum(text.count(") connected at") for text in logs) == 2 + replaced
