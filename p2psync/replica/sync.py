@@ -138,6 +138,8 @@ def _resume_point(state: _PeerState) -> _Remembered:
     stops before the first of them, so the next IndexRequest brings their entries
     again and they are asked for again; without this nothing would ever ask for them
     until the peer changed them once more."""
+    if not state.requested:
+        return _Remembered(state.index_id, state.max_sequence, state.versions)
     versions = {guid: seen for guid, seen in state.versions.items() if guid not in state.requested}
     pending = [state.versions[guid][0] for guid in state.requested if guid in state.versions]
     max_sequence = min([state.max_sequence, *(sequence - 1 for sequence in pending)])
