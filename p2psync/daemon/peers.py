@@ -325,14 +325,17 @@ class PeerManager:
     async def _run_link(self, channel: PeerChannel, found_by: str) -> None:
         device = channel.device_id
         existing = self.links.get(device)
-        if existing is not None:
-            if not self._keep_new(channel, existing.channel) and not _stale(existing):
-                await channel.goodbye("duplicate", "already connected")
-                return
-            existing.cancel.cancel()
-            await existing.channel.goodbye("duplicate", "replaced by a newer connection")
+        if existing is not None and not self._replaces(channel, existing):
+            await channel.goodbye("duplicate", "already connected")
+            return
         send, receive = trio.open_memory_channel[Queued](SEND_QUEUE_MESSAGES)
         link = Link(channel, send, receive)
+        if existing is not None:  # its teardown is done here, before the new link is up
+            existing.cancel.cancel()
+            self._forget(device, existing)
+        # No checkpoint since ``existing`` was read: another link of this device that
+        # completes meanwhile finds this one (there is never a moment without a link
+        # for a third dial to fill, and never a registered link silently overwritten).
         self.links[device] = link
         info = self._info(device)
         info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
@@ -346,6 +349,8 @@ class PeerManager:
         )  # fmt: skip
         try:
             with link.cancel:
+                if existing is not None:
+                    await existing.channel.goodbye("duplicate", "replaced by a newer connection")
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._sender, link)
                     for share in self._member_shares(device):
@@ -360,16 +365,39 @@ class PeerManager:
                         nursery.cancel_scope.deadline = trio.current_time() + FAREWELL_TIMEOUT_S
         finally:
             with trio.CancelScope(shield=True):
-                if self.links.get(device) is link:
-                    del self.links[device]
-                    for share in self._shares().values():
-                        share.peer_down(device)
-                    self.events.publish(
-                        "peer-disconnected", device=str(device), name=info.name,
-                        connected_since=link.since,
-                    )  # fmt: skip
+                self._forget(device, link)
                 info.last_seen = time.time()
                 await trio.aclose_forcefully(channel.stream)
+
+    def _forget(self, device: DeviceId, link: Link) -> None:
+        """``link`` is over: if it is still ``device``'s link, the shares see the peer
+        go and a ``peer-disconnected`` event says so (once per link)."""
+        if self.links.get(device) is not link:
+            return
+        del self.links[device]
+        for share in self._shares().values():
+            share.peer_down(device)
+        self.events.publish(
+            "peer-disconnected", device=str(device), name=self._info(device).name,
+            connected_since=link.since,
+        )  # fmt: skip
+
+    def _replaces(self, new: PeerChannel, old: Link) -> bool:
+        """Whether ``new`` replaces ``device``'s link ``old`` (else it is refused as a
+        duplicate): by the tie-break of ``_keep_new``, or because ``old`` is stale."""
+        device, age = new.device_id.short(), time.time() - old.since
+        if self._keep_new(new, old.channel):
+            why = "the tie-break keeps the new one"
+        elif _stale(old):
+            why = "the old one is stale"
+        else:
+            log.debug("peer %s: a second link (%s) is refused: the tie-break keeps the one "
+                      "(%s) up for %.1f s", device, _dialer(new), _dialer(old.channel),
+                      age)  # fmt: skip
+            return False
+        log.debug("peer %s: a new link (%s) replaces the one (%s) up for %.1f s: %s",
+                  device, _dialer(new), _dialer(old.channel), age, why)  # fmt: skip
+        return True
 
     def _keep_new(self, new: PeerChannel, old: PeerChannel) -> bool:
         """Both ends decide alike: keep the connection dialed by the smaller device ID."""
@@ -600,6 +628,11 @@ def _stale(link: Link) -> bool:
     Simultaneous dials, which the tie-break of ``_keep_new`` settles, fall within
     one handshake timeout of each other."""
     return time.time() - link.since > DUPLICATE_WINDOW_S
+
+
+def _dialer(channel: PeerChannel) -> str:
+    """Who dialed ``channel``, for the log."""
+    return "dialed by us" if channel.role is proto.Role.CLIENT else "dialed by the peer"
 
 
 def _payload_bytes(message: Queued) -> int:

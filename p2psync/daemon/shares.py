@@ -53,6 +53,8 @@ from p2psync.storage.writer import LogWriter
 log = logging.getLogger(__name__)
 
 Peer = Hashable
+EFFECTS_GRACE_S = 10.0
+"""How long the effects of a peer's message may outlive the cancellation of its link."""
 SendFn = Callable[[Peer, SyncMessage | DocError], None]
 
 
@@ -152,9 +154,14 @@ class ShareService:
         assert self._nursery is not None
         path = log_path(self.root, guid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        opened = await trio.to_thread.run_sync(DocLog.open, path)
-        writer = self._attach(guid, opened, replace=replace)
-        await self._nursery.start(self._run_writer, writer)
+        # Shielded (a read that threads cannot cut short anyway): from a peer's link
+        # task being cancelled (its link replaced or dropped) the opened log would
+        # leak, or the writer task die with the link while staying registered, and
+        # every later write to the doc fail (BrokenResourceError).
+        with trio.CancelScope(shield=True):
+            opened = await trio.to_thread.run_sync(DocLog.open, path)
+            writer = self._attach(guid, opened, replace=replace)
+            await self._nursery.start(self._run_writer, writer)
         return writer
 
     def _load_now(self, guid: str) -> LogWriter:
@@ -250,10 +257,15 @@ class ShareService:
         elif guid in self.sync.replica or log_path(self.root, guid).exists():
             await self._open_doc(guid)  # an unloaded doc is loaded before it changes
         effects = self.sync.receive(peer, message)
-        await self.execute(effects)
-        for effect in effects:
-            if isinstance(effect, Persist):
-                self._changed(effect.guid, peer)
+        # The engine changed the replica already: its effects are carried out even if
+        # the link is cancelled meanwhile (replaced, dropped), or the doc would hold
+        # changes its log and its file never get. Bounded: a writer that cannot take
+        # them (a full queue, a stalled disk) does not hold the link or a shutdown.
+        with trio.CancelScope(shield=True, deadline=trio.current_time() + EFFECTS_GRACE_S):
+            await self.execute(effects)
+            for effect in effects:
+                if isinstance(effect, Persist):
+                    self._changed(effect.guid, peer)
 
     def _changed(self, guid: str, peer: Peer | None) -> None:
         if self.mirror is not None:

@@ -134,6 +134,21 @@ class _Remembered:
     versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
 
 
+def _resume_point(state: _PeerState) -> _Remembered:
+    """What we may remember of a peer's index once its link is gone: not the docs we
+    asked it for and did not get (their SyncStep2 was lost with the link, e.g. the
+    losing link of a simultaneous dial). Their versions are forgotten and the sequence
+    stops before the first of them, so the next IndexRequest brings their entries
+    again and they are asked for again; without this nothing would ever ask for them
+    until the peer changed them once more."""
+    if not state.requested:
+        return _Remembered(state.index_id, state.max_sequence, state.versions)
+    versions = {guid: seen for guid, seen in state.versions.items() if guid not in state.requested}
+    pending = [state.versions[guid][0] for guid in state.requested if guid in state.versions]
+    max_sequence = min([state.max_sequence, *(sequence - 1 for sequence in pending)])
+    return _Remembered(state.index_id, max(max_sequence, 0), versions)
+
+
 class ShareSync:
     """Keeps one share's replica in sync with the connected members."""
 
@@ -151,17 +166,33 @@ class ShareSync:
     # -- peers -------------------------------------------------------------------
 
     def peer_up(self, peer: Peer) -> list[Effect]:
-        """A member connected: ask for its index since what we saw last time."""
+        """A member connected: ask for its index since what we saw last time.
+
+        A peer already up (a new link replaced its old one before the old one went
+        down) starts over as if it had gone down first: what its old link was still
+        to bring is asked for again."""
+        if peer in self._peers:
+            log.debug("share %s: peer %s is up on a new link: sync restarts", self._name, peer)
+            self.peer_down(peer)
         known = self._remembered.get(peer, _Remembered())
         self._peers[peer] = _PeerState(known.index_id, known.max_sequence, 0, known.versions)
+        log.debug(
+            "share %s: sync with peer %s starts from its index %s after sequence %d",
+            self._name, peer, known.index_id.hex() or "(none)", known.max_sequence,
+        )  # fmt: skip
         request = IndexRequest(self.share_id, known.index_id, known.max_sequence)
         return [Send(peer, request)]
 
     def peer_down(self, peer: Peer) -> None:
-        """A member disconnected; outstanding requests to it are forgotten."""
+        """A member disconnected; outstanding requests to it are forgotten, and what
+        we remember of its index stops before the first of them (``_resume_point``)."""
         state = self._peers.pop(peer, None)
         if state is not None:
-            self._remembered[peer] = _Remembered(state.index_id, state.max_sequence, state.versions)
+            if state.requested:
+                log.debug("share %s: peer %s went down before it sent %d docs we asked for: "
+                          "they are asked for again on its next link", self._name, peer,
+                          len(state.requested))  # fmt: skip
+            self._remembered[peer] = _resume_point(state)
 
     def peers(self) -> list[Peer]:
         return list(self._peers)
@@ -171,7 +202,8 @@ class ShareSync:
         up to date with, and the versions it announced, for the persisted index."""
         known = {p: (r.index_id, r.max_sequence, r.versions) for p, r in self._remembered.items()}
         for peer, state in self._peers.items():
-            known[peer] = (state.index_id, state.max_sequence, state.versions)
+            point = _resume_point(state)
+            known[peer] = (point.index_id, point.max_sequence, point.versions)
         return {peer: (i, m, dict(v)) for peer, (i, m, v) in known.items() if i}
 
     def remember(

@@ -252,7 +252,8 @@ class NetnsDevice(Device):
         ``host`` (default: the host's address); ``mdns`` false adds ``--no-mdns``."""
         flags = [] if mdns else ["--no-mdns"]
         command = [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                   "--listen", f"{host or self.host.ip}:{port}", *flags]  # fmt: skip
+                   "--listen", f"{host or self.host.ip}:{port}", "--log-level", "debug",
+                   *flags]  # fmt: skip
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 self.host.exec_args(*command), stdout=log, stderr=subprocess.STDOUT,

@@ -158,8 +158,9 @@ def without_honest_edits(digest: dict[str, str], folder: Path) -> dict[str, str]
 
 
 def _is_index_file(relative: Path) -> bool:
+    """The index, or the temp file of an atomic write of it caught in flight."""
     parts = relative.parts
-    return len(parts) == 2 and parts[0] == ".p2psync" and parts[1].startswith("index.")
+    return len(parts) == 2 and parts[0] == ".p2psync" and parts[1].startswith(("index.", ".index."))
 
 
 @dataclass

@@ -147,3 +147,8 @@ def test_both_dialing_at_once_leaves_exactly_one_connection(devices: list[Device
     assert (since(alice), since(bob)) == first  # the surviving link was never replaced
     assert alice.status()["connected"] == [bob.id]
     assert bob.status()["connected"] == [alice.id]
+    logs = [(d.home / "daemon.log").read_text() for d in pair]
+    assert all("sync with peer" in text for text in logs)  # each side's sync start
+    # Every link registered after the first one at a side replaced it, and says so.
+    replaced = sum(text.count("replaces the one") for text in logs)
+    assert sum(text.count(") connected at") for text in logs) == 2 + replaced
