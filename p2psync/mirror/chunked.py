@@ -18,15 +18,16 @@ The format (docs/storage.md, "Chunked text docs"):
 The rules that make concurrent splits and edits safe:
 
 * **Content never moves.** A character stays in the chunk it was inserted into.
-* **Closing, not cutting.** A chunk whose UTF-8 size would pass ``max_bytes`` by an
-  insert at its end is closed (a map entry: closing twice is one write); inserts at
-  the end of a closed chunk go to the start of its successor.
+* **Closing, not cutting.** The last chunk, once an append would take its UTF-8 size
+  past ``max_bytes``, is closed (a map entry: closing twice is one write); appends
+  to a closed chunk go to its successor.
 * **Deterministic successors.** The successor of chunk ``C`` keyed ``[run, depth]``
   has guid ``successor_guid(root, C)`` and key ``[run, depth + 1]``: two peers that
   close ``C`` concurrently create the same chunk, which sorts right after ``C``.
-* **Left-neighbour routing.** An insert between two characters goes to the chunk that
-  holds the left one (at its end if the gap is there, unless the chunk is closed);
-  an insert at the very start goes to the start of the first chunk.
+* **Right-neighbour routing.** An insert goes just before the character that follows
+  it, in that character's chunk, which is where Yjs puts it in one unsplit doc (past
+  any deleted characters); only an insert at the very end of the text goes to the
+  end of the last chunk (or its successor, if it is closed).
 
 Positions and counts in this API are code points (Python ``str`` indices); chunk
 ``Text`` indices are UTF-8 byte offsets (see ``p2psync.mirror.textdiff``), converted
@@ -192,13 +193,13 @@ class ChunkedText:
     def locate(self, position: int) -> tuple[str, int]:
         """The chunk and code-point offset an insert at text ``position`` goes to.
 
-        Left-neighbour routing: the chunk holding character ``position - 1`` (at its
-        end if that is its last character, or the start of its successor if it is
-        closed); position 0 is the start of the first chunk. Creates nothing: a
-        successor that does not exist yet is named all the same. Raises IndexError if
-        ``position`` is outside ``0..len(text)``.
+        Right-neighbour routing: the chunk holding character ``position``, just before
+        it; the end of the text is the end of the last chunk, or the start of its
+        successor if it is closed. Creates nothing: a successor that does not exist
+        yet is named all the same. Raises IndexError if ``position`` is outside
+        ``0..len(text)``.
         """
-        guid, offset = self._left(position)
+        guid, offset = self._right(position)
         while offset == self._length_or_zero(guid) and is_closed(self.root, guid):
             guid, offset = successor_guid(self.root_guid, guid), 0
         return guid, offset
@@ -208,13 +209,15 @@ class ChunkedText:
     def insert(self, position: int, text: str) -> list[str]:
         """Insert ``text`` at code-point ``position``; return the chunks it changed.
 
-        An insert at the end of an open chunk fills it up to ``max_bytes``, closes it,
-        and carries on at the start of its successor (listed in the root if missing).
-        Raises IndexError if ``position`` is outside ``0..len(text)``.
+        Inside the text, the whole insert goes before the character at ``position``,
+        in that character's chunk. At the end of the text it fills the last chunk up to
+        ``max_bytes``, closes it, and carries on in its successor (listed in the root
+        if missing), and so on. Raises IndexError if ``position`` is outside
+        ``0..len(text)``.
         """
         if not text:
             return []
-        guid, offset = self._left(position)
+        guid, offset = self._right(position)
         touched: list[str] = []
         rest = text
         while rest:
@@ -268,20 +271,20 @@ class ChunkedText:
         fits = _fitting_prefix(text, max(0, self.max_bytes - used))
         return fits if fits or used else 1
 
-    def _left(self, position: int) -> tuple[str, int]:
-        """The chunk holding character ``position - 1`` and the offset just after it;
-        ``(first chunk, 0)`` for position 0."""
+    def _right(self, position: int) -> tuple[str, int]:
+        """The chunk holding character ``position`` and its offset there; the end of
+        the text is ``(last chunk, its length)``."""
         order = self.order()
         if position < 0 or not order:
             raise IndexError(f"position {position} outside chunked doc {self.root_guid}")
-        if position == 0:
-            return order[0], 0
         before = 0
         for guid in order:
             size = self.length(guid)
-            if before < position <= before + size:
+            if position < before + size:
                 return guid, position - before
             before += size
+        if position == before:
+            return order[-1], self.length(order[-1])
         raise IndexError(f"position {position} outside chunked doc {self.root_guid}")
 
     def _successor(self, guid: str) -> str:

@@ -83,14 +83,14 @@ def test_an_insert_at_a_closed_chunks_end_goes_to_its_successors_start() -> None
     assert text.text() == "abcdXefgh"
 
 
-def test_boundary_insert_goes_to_the_end_of_the_open_left_chunk() -> None:
+def test_boundary_insert_goes_to_the_start_of_the_right_chunk() -> None:
     replica = Replica()
-    first, _second = seed(replica.root, ROOT, replica.chunk, "aaaa\nbbbb\n", 10)
+    first, second = seed(replica.root, ROOT, replica.chunk, "aaaa\nbbbb\n", 10)
     assert not is_closed(replica.root, first)
     text = replica.text(10)
-    assert text.locate(5) == (first, 5)
-    text.insert(5, "Y")
-    assert text.chunk_text(first) == "aaaa\nY"
+    assert text.locate(5) == (second, 0)
+    assert text.insert(5, "Y") == [second]
+    assert text.chunk_text(first) == "aaaa\n"
     assert text.text() == "aaaa\nYbbbb\n"
 
 
