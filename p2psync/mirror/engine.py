@@ -30,7 +30,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ import trio
 from p2psync.errors import UnsafePathError
 from p2psync.ids import new_client_id
 from p2psync.mirror import binary
+from p2psync.mirror.chunkfile import ChunkedFiles, Chunking, Piece, decode_large_text
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
@@ -147,9 +148,11 @@ class Mirror:
     clock: HybridClock
     publish: Publish
     share: str = ""
+    chunking: Chunking = field(default_factory=Chunking)
 
     def __post_init__(self) -> None:
         self.synced: dict[str, Synced] = load_state(self.root)
+        self.chunks = ChunkedFiles(self.store, self.chunking)
         self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
         self._ignore_text = ""
@@ -204,6 +207,8 @@ class Mirror:
         The manifest is re-read only when it changed, or when a doc named by a share
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
+        stored = list(changes)
+        changes = self._chunks_to_roots(changes)
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
         revived = any(
             (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
@@ -211,7 +216,7 @@ class Mirror:
         if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
         async with trio.open_nursery() as nursery:  # one wait for the whole batch
-            for guid in changes:
+            for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
@@ -219,6 +224,22 @@ class Mirror:
                 continue
             if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
+
+    def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
+        """``changes`` with each chunk of a chunked file replaced by its root (and the
+        chunk noted as changed, so the file's next write reads it from its doc)."""
+        roots = [e.guid for e in self.view.by_guid.values() if e.kind is FileKind.CHUNKED]
+        if not roots:
+            return changes
+        mapped: dict[str, Peer | None] = {}
+        for guid, peer in changes.items():
+            owner = None if guid in self.view.by_guid else self.chunks.owner_of(guid, roots)
+            if owner is None:
+                mapped[guid] = peer if peer is not None else mapped.get(guid)
+            else:
+                self.chunks.changed(owner, guid)
+                mapped[owner] = peer if peer is not None else mapped.get(owner)
+        return mapped
 
     async def flush(self) -> None:
         """Store held-back manifest entries and the sync state (end of a batch)."""
@@ -391,6 +412,8 @@ class Mirror:
             return None
         if entry.kind is FileKind.TEXT:
             return doc.text(CONTENT).encode()
+        if entry.kind is FileKind.CHUNKED:
+            return self.chunks.content(entry.guid, None)[0]
         version = binary.current(doc.ydoc)
         return version.data if version is not None else None
 
@@ -507,10 +530,13 @@ class Mirror:
             )
             await self.reconcile(rel)
             return
-        entry = Entry(new_file_guid(), rel, file_kind(data), self.clock.tick(),
-                      exec=stat.executable)  # fmt: skip
+        large = self.chunks.is_large(data)
+        kind = FileKind.CHUNKED if large else file_kind(data)
+        entry = Entry(new_file_guid(), rel, kind, self.clock.tick(), exec=stat.executable)
         text = decode_text(data)
-        if text is not None:
+        if large:
+            await self.chunks.create(entry.guid, data.decode())
+        elif text is not None:
             # A new doc: nothing to re-seed over.
             await self.store.local_edit(entry.guid, lambda d: _seed(_content(d), text))
         else:
@@ -556,6 +582,9 @@ class Mirror:
         if stat.executable != entry.exec:
             await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
             entry = self.view.by_guid[guid]
+        if entry.kind is FileKind.CHUNKED:
+            await self._chunked_save(rel, entry, disk, synced, peer)
+            return
         text = decode_text(data)
         if entry.kind is FileKind.BINARY or text is None:
             await self._binary_save(rel, entry, doc, data, stat)
@@ -585,6 +614,32 @@ class Mirror:
             await self.store.local_edit(entry.guid, save)
         await self._write_doc(rel, entry, data, stat, peer)
 
+    async def _chunked_save(
+        self,
+        rel: str,
+        entry: Entry,
+        disk: tuple[bytes, FileStat],
+        synced: Synced | None,
+        peer: Peer | None,
+    ) -> None:
+        """A local save of a chunked file: edits of the chunks it changed (see
+        ``mirror.chunkfile``); kept aside when it cannot be merged."""
+        data, stat = disk
+        text = decode_large_text(data)
+        if text is None:
+            reason = "a large text file became binary; it is not synced until it is text again"
+            self._report_once(f"kind:{rel}", "file-skipped", path=rel, reason=reason)
+            return
+        merged = synced is not None and await self.chunks.save(entry.guid, data, text)
+        if not merged and self.chunks.content(entry.guid, data)[0] != data:
+            # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
+            # the doc wins, the save is kept whole, nothing is doubled.
+            kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+            log.warning("share %s: a save of %s could not be merged with a change from %s; "
+                        "kept at %s", self.share, rel, peer or "a peer", kept)  # fmt: skip
+            self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
+        await self._write_doc(rel, entry, data, stat, peer)
+
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
     ) -> None:
@@ -611,6 +666,7 @@ class Mirror:
         doc = self.store.doc(entry.guid)
         if doc is None:
             return
+        pieces: list[Piece] = []
         if entry.kind is FileKind.BINARY:
             for lost in await self._binary_conflicts(rel, entry, doc):
                 log.warning("share %s: a concurrent version of %s lost to a later one; kept "
@@ -620,6 +676,8 @@ class Mirror:
             if version is None:
                 return
             content = version.data
+        elif entry.kind is FileKind.CHUNKED:
+            content, pieces = self.chunks.content(entry.guid, data)
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
@@ -645,6 +703,8 @@ class Mirror:
                 self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
                 return
         assert stat is not None
+        if entry.kind is FileKind.CHUNKED:
+            self.chunks.synced(entry.guid, pieces)
         self._synced(rel, entry.guid, content, stat, doc)
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
