@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import pycrdt
 
+from p2psync.config import Config
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import (
     CHUNK_MAX_BYTES,
@@ -61,6 +62,13 @@ class Chunking:
 
     file_bytes: int = CHUNKED_FILE_BYTES
     chunk_bytes: int = CHUNK_MAX_BYTES
+
+
+def chunking_of(config: Config) -> Chunking:
+    """The chunking ``[docs]`` in the configuration asks for."""
+    return Chunking(
+        config.chunked_file_bytes or CHUNKED_FILE_BYTES, config.chunk_max_bytes or CHUNK_MAX_BYTES
+    )
 
 
 class ChunkStore(Protocol):
