@@ -435,6 +435,7 @@ class Mirror:
             self._report_once(f"del:{rel}", "file-error", path=rel, message=str(exc))
             return
         self.synced.pop(rel, None)
+        self.chunks.forget(entry.guid)
         self._dirty_state = True
 
     async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:

@@ -233,3 +233,35 @@ def test_an_insert_before_a_chunk_a_peer_changed_still_merges(tmp_path: Path) ->
         assert not [e for e in bob.events if e[0] == "path-conflict"]
 
     trio.run(main)
+
+
+def test_after_a_restart_a_remote_edit_is_written_from_the_docs(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        bob.mirror.flush_state(force=True)
+        restarted = Mirror(bob.folder, bob.store, HybridClock(b"bob", wall_ms),
+                           lambda type_, **f: None, "bob", CHUNKING)  # fmt: skip
+        await restarted.rescan()
+        edited = text[:-10] + "after the restart\n" + text[-10:]
+        await alice.save("big.txt", edited)
+        last = chunk_order(root_of(alice, "big.txt").ydoc)[-1]
+        held = bob.store.docs[last]
+        held.apply(alice.store.docs[last].diff(held.state_vector()))
+        await restarted.remote_changed({last: "alice"})
+        assert bob.path("big.txt").read_text() == edited
+
+    trio.run(main)
+
+
+def test_deleting_a_chunked_file_deletes_it_at_the_peer(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, _ = await synced_pair(tmp_path)
+        root = root_of(alice, "big.txt").guid
+        alice.path("big.txt").unlink()
+        await alice.mirror.local_changes(["big.txt"])
+        await alice.mirror.flush()
+        assert await send(alice, bob, [MANIFEST_GUID]) == {MANIFEST_GUID}
+        assert not bob.path("big.txt").exists()
+        assert root not in bob.mirror.chunks.layouts
+
+    trio.run(main)
