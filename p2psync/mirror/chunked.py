@@ -37,6 +37,7 @@ here, so an edit never splits a character.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +53,10 @@ CHUNK_MAX_BYTES = 256 * 1024
 """UTF-8 size past which an insert at a chunk's end closes it (docs/decisions.md)."""
 SEED_FILL = 0.5
 """Share of ``max_bytes`` the chunks of a new text are filled to, leaving room to grow."""
+
+CHUNK_GUID = re.compile(r"c:[0-9a-f]{32}")
+"""Every chunk guid has this form (``seed_guid``, ``successor_guid``); a root entry
+naming anything else (another file's doc, the manifest) is ignored."""
 
 YDoc = pycrdt.Doc[Any]
 ChunkDoc = Callable[[str], YDoc]
@@ -72,11 +77,11 @@ def seed_guid(root_guid: str, run: int) -> str:
 
 
 def chunk_order(root: YDoc) -> list[str]:
-    """The root's chunk guids in text order. Entries that are not a valid order key
-    (a hostile or broken root) are left out rather than guessed at."""
+    """The root's chunk guids in text order. Entries that are not a chunk guid with a
+    valid order key (a hostile or broken root) are left out rather than guessed at."""
     keyed: list[tuple[OrderKey, str]] = []
     for guid, value in _chunks(root).items():
-        key = _order_key(value)
+        key = _order_key(value) if CHUNK_GUID.fullmatch(guid) else None
         if key is not None:
             keyed.append((key, guid))
     keyed.sort()
@@ -84,8 +89,9 @@ def chunk_order(root: YDoc) -> list[str]:
 
 
 def chunk_key(root: YDoc, guid: str) -> OrderKey | None:
-    """The order key of chunk ``guid``, or None if the root does not list it."""
-    value = _chunks(root).get(guid)
+    """The order key of chunk ``guid``, or None if the root does not list it (or
+    lists something that is not a chunk)."""
+    value = _chunks(root).get(guid) if CHUNK_GUID.fullmatch(guid) else None
     return None if value is None else _order_key(value)
 
 

@@ -233,7 +233,8 @@ class Mirror:
             return changes
         mapped: dict[str, Peer | None] = {}
         for guid, peer in changes.items():
-            owner = None if guid in self.view.by_guid else self.chunks.owner_of(guid, roots)
+            known = guid in self.view.by_guid or guid == MANIFEST_GUID
+            owner = None if known else self.chunks.owner_of(guid, roots)
             if owner is None:
                 mapped[guid] = peer if peer is not None else mapped.get(guid)
             else:

@@ -180,4 +180,7 @@ def test_hostile_order_keys_are_left_out() -> None:
     entries["bad2"] = [True, 0]
     entries["bad3"] = [-1, 0]
     entries["bad4"] = [1.5, 0]
+    entries[".p2psync/manifest"] = [0, 5]  # not a chunk guid: another doc
+    entries["c:" + "A" * 32] = [0, 5]
     assert chunk_order(replica.root) == [good]
+    assert chunked.chunk_key(replica.root, ".p2psync/manifest") is None
