@@ -239,7 +239,7 @@ def mirror_write(work: str) -> int:
         files = ChunkedFiles(store, Chunking())
         pieces = [Piece(g, c, n, bytes.fromhex(d)) for g, c, n, d in layout["pieces"]]
         files.layouts[ROOT] = Layout(pieces, dirty=set(wire))
-        content, _ = files.content(ROOT, data)
+        content, _ = files.content(ROOT, data, as_synced=True)  # the stat is as synced
     else:
         single = store.doc(SINGLE)
         assert single is not None

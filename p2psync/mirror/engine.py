@@ -679,7 +679,9 @@ class Mirror:
                 return
             content = version.data
         elif entry.kind is FileKind.CHUNKED:
-            content, pieces = self.chunks.content(entry.guid, data)
+            synced = self.synced.get(rel)
+            as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
+            content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
