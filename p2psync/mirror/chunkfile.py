@@ -283,6 +283,9 @@ class ChunkedFiles:
             chunked.replace(base + a0, base + a1, new[b0:b1])
         for guid in await scratch.store(root_guid):
             self.owners[guid] = root_guid
+            # An insert at the edge of the changed range may land in a chunk whose old
+            # bytes still match: the file's next write must read it from its doc.
+            layout.dirty.add(guid)
         return True
 
     def forget(self, root_guid: str) -> None:

@@ -6,11 +6,13 @@ a test names from one store to the other, as the share's sync would.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pycrdt
+import pytest
 import trio
 
 from p2psync.mirror.chunked import chunk_order
@@ -263,5 +265,54 @@ def test_deleting_a_chunked_file_deletes_it_at_the_peer(tmp_path: Path) -> None:
         assert await send(alice, bob, [MANIFEST_GUID]) == {MANIFEST_GUID}
         assert not bob.path("big.txt").exists()
         assert root not in bob.mirror.chunks.layouts
+
+    trio.run(main)
+
+
+def random_save(rng: random.Random, text: str) -> str:
+    """``text`` with a few random edits: inserts, deletes and replacements anywhere,
+    some spanning several chunks, some at the very start or end."""
+    for _ in range(rng.randrange(1, 4)):
+        start = rng.choice([0, len(text), rng.randrange(len(text) + 1)])
+        stop = min(len(text), start + rng.choice([0, 0, 1, 5, 700, 3000]))
+        insert = rng.choice(["", "x", "新しい 😀\n", "line\n" * rng.randrange(1, 300)])
+        text = text[:start] + insert + text[stop:]
+    return text
+
+
+@pytest.mark.parametrize("seed_value", range(10))
+def test_random_saves_keep_docs_and_both_files_equal(tmp_path: Path, seed_value: int) -> None:
+    async def main() -> None:
+        rng = random.Random(seed_value)
+        alice, bob, text = await synced_pair(tmp_path)
+        for _ in range(12):
+            writer, reader = (alice, bob) if rng.random() < 0.5 else (bob, alice)
+            text = random_save(rng, text)
+            await writer.save("big.txt", text)
+            root = root_of(writer, "big.txt")
+            chunks = chunk_order(root.ydoc)
+            assert "".join(writer.store.docs[g].text() for g in chunks) == text
+            await send(writer, reader)
+            assert reader.path("big.txt").read_text() == text
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("seed_value", range(10))
+def test_random_concurrent_saves_converge(tmp_path: Path, seed_value: int) -> None:
+    async def main() -> None:
+        rng = random.Random(seed_value)
+        alice, bob, text = await synced_pair(tmp_path)
+        for _ in range(6):
+            await alice.save("big.txt", random_save(rng, text))
+            await bob.save("big.txt", random_save(rng, text))
+            await send(alice, bob)
+            await send(bob, alice)
+            await send(alice, bob)
+            text = alice.path("big.txt").read_text()
+            assert bob.path("big.txt").read_text() == text
+            for device in (alice, bob):
+                chunks = chunk_order(root_of(device, "big.txt").ydoc)
+                assert "".join(device.store.docs[g].text() for g in chunks) == text
 
     trio.run(main)
