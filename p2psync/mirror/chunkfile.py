@@ -260,6 +260,8 @@ class ChunkedFiles:
         middle = layout.pieces[len(lead) : len(layout.pieces) - len(trail)]
         if any(piece.guid in layout.dirty for piece in middle):
             return False
+        if middle and not _still_adjacent(chunk_order(root.ydoc), middle):
+            return False  # a chunk a peer added sits inside the changed range
         begin = sum(piece.size for piece in lead)
         end = len(data) - sum(piece.size for piece in trail)
         old = "".join(self._chunk_text(piece.guid) for piece in middle)
@@ -305,6 +307,16 @@ class ChunkedFiles:
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
+
+
+def _still_adjacent(order: list[str], middle: list[Piece]) -> bool:
+    """Whether the root still lists the chunks of ``middle`` next to each other."""
+    guids = [piece.guid for piece in middle]
+    try:
+        first = order.index(guids[0])
+    except ValueError:
+        return False
+    return order[first : first + len(guids)] == guids
 
 
 def _offsets(pieces: list[Piece]) -> dict[str, tuple[int, int]]:
