@@ -50,7 +50,7 @@ CLOSED = "closed"
 CONTENT = "content"
 """Name of a chunk doc's ``Y.Text``."""
 CHUNK_MAX_BYTES = 256 * 1024
-"""UTF-8 size past which an insert at a chunk's end closes it (docs/decisions.md)."""
+"""UTF-8 size past which an append closes the last chunk (docs/decisions.md)."""
 SEED_FILL = 0.5
 """Share of ``max_bytes`` the chunks of a new text are filled to, leaving room to grow."""
 
