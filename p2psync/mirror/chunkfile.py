@@ -228,12 +228,13 @@ class ChunkedFiles:
             found = _offsets(layout.pieces)
         else:
             found = match(layout.pieces, data)
-        parts: list[bytes] = []
+        parts: list[bytes | memoryview] = []
         pieces: list[Piece] = []
+        view = memoryview(data) if data is not None else memoryview(b"")
         for guid in chunk_order(root.ydoc):
             where = found.get(guid)
             if where is not None and guid not in layout.dirty:
-                parts.append(data[where[0] : where[1]] if data is not None else b"")
+                parts.append(view[where[0] : where[1]])  # no copy until the join
                 pieces.append(known[guid])
             else:
                 part = self._chunk_text(guid).encode()
