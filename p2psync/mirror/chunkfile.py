@@ -28,8 +28,10 @@ edits that touch different chunks merge.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import pycrdt
@@ -44,6 +46,8 @@ from p2psync.mirror.chunked import (
     chunk_order,
     seed,
 )
+from p2psync.mirror.fileio import FileChangedError, FileStat, write_file
+from p2psync.mirror.paths import is_inside
 from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
 
@@ -54,6 +58,8 @@ CHUNKED_FILE_BYTES = 4 * 1024 * 1024
 the default is ``kinds.TEXT_MAX_BYTES``, so every file that was text stays as it was."""
 LARGE_TEXT_MAX_BYTES = 512 * 1024 * 1024
 """Larger files are synced whole even if they are text."""
+COPY_BLOCK_BYTES = 256 * 1024
+"""Unchanged bytes are copied from the old file to the new one this much at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,11 @@ class Piece:
     chars: int
     size: int
     digest: bytes
+
+
+Part = tuple[Piece, tuple[int, int] | bytes]
+"""A chunk of a file to write: its record, and its byte range in the old file or its
+bytes."""
 
 
 @dataclass
@@ -243,6 +254,29 @@ class ChunkedFiles:
             self.owners[guid] = root_guid
         return b"".join(parts), pieces
 
+    def plan(self, root_guid: str) -> list[Part] | None:
+        """What the file should hold when it is as last synced: the unchanged chunks
+        as byte ranges of it, the others as bytes from their docs (loaded). None if
+        there is nothing to write or no layout yet (then ``content`` decides)."""
+        root = self.store.doc(root_guid)
+        layout = self.layouts.get(root_guid)
+        if root is None or layout is None:
+            return None
+        offsets = _offsets(layout.pieces)
+        known = {piece.guid: piece for piece in layout.pieces}
+        order = chunk_order(root.ydoc)
+        changed = order != [piece.guid for piece in layout.pieces]
+        parts: list[Part] = []
+        for guid in order:
+            if guid in offsets and guid not in layout.dirty:
+                parts.append((known[guid], offsets[guid]))
+            else:
+                data = self._chunk_text(guid).encode()
+                parts.append((piece_of(guid, data), data))
+                changed = True
+            self.owners[guid] = root_guid
+        return parts if changed else None
+
     def synced(self, root_guid: str, pieces: list[Piece]) -> None:
         """The file now holds ``pieces`` (as ``content`` returned them)."""
         self.layouts[root_guid] = Layout(pieces)
@@ -308,6 +342,39 @@ class ChunkedFiles:
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
+
+
+def write_plan(
+    folder: Path, rel: str, parts: list[Part], *, executable: bool, expect: FileStat
+) -> tuple[FileStat, bytes]:
+    """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
+    are read from the file as it is, block by block, so it is never in memory whole.
+    Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
+    Raises what ``write_file`` raises, and FileChangedError if the file is shorter
+    than a range (it changed meanwhile)."""
+    digest = hashlib.sha256()
+    fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
+
+    def blocks() -> Iterator[bytes]:
+        for _, source in parts:
+            if isinstance(source, bytes):
+                digest.update(source)
+                yield source
+                continue
+            start, stop = source
+            while start < stop:
+                block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
+                if not block:
+                    raise FileChangedError(f"{rel} changed on disk since it was read")
+                digest.update(block)
+                yield block
+                start += len(block)
+
+    try:
+        stat = write_file(folder, rel, blocks(), executable=executable, expect=expect)
+    finally:
+        os.close(fd)
+    return stat, digest.digest()
 
 
 def _still_adjacent(order: list[str], middle: list[Piece]) -> bool:

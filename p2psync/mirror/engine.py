@@ -40,12 +40,19 @@ import trio
 from p2psync.errors import UnsafePathError
 from p2psync.ids import new_client_id
 from p2psync.mirror import binary
-from p2psync.mirror.chunkfile import ChunkedFiles, Chunking, Piece, decode_large_text
+from p2psync.mirror.chunkfile import (
+    ChunkedFiles,
+    Chunking,
+    Piece,
+    decode_large_text,
+    write_plan,
+)
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
     NotAFileError,
     keep_copy,
+    local_stat,
     move_file,
     read_file,
     remove_file,
@@ -475,6 +482,13 @@ class Mirror:
         """Make the file at ``rel`` and its doc equal (see the module doc)."""
         if self.ignore.ignored(rel, False):
             return
+        chunked = self.view.by_path.get(rel)
+        if (
+            chunked is not None
+            and chunked.kind is FileKind.CHUNKED
+            and await self._stream_chunked(rel, chunked)
+        ):
+            return
         try:
             got = await trio.to_thread.run_sync(read_file, self.root, rel)
         except (NotAFileError, UnsafePathError) as exc:
@@ -642,6 +656,39 @@ class Mirror:
             self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
         await self._write_doc(rel, entry, data, stat, peer)
 
+    async def _stream_chunked(self, rel: str, entry: Entry) -> bool:
+        """Write a chunked file that is as last synced from its unchanged byte ranges
+        and its changed chunks, never holding it whole (``chunkfile.write_plan``).
+        Returns False when this does not apply (saved here, a chmod, nothing to
+        write): the caller then reads the file as for any other."""
+        synced = self.synced.get(rel)
+        if synced is None or synced.guid != entry.guid or synced.stat is None:
+            return False
+        try:
+            stat = await trio.to_thread.run_sync(local_stat, self.root, rel)
+        except (OSError, NotAFileError):
+            return False
+        if stat != synced.stat or stat.executable != entry.exec:
+            return False
+        parts = self.chunks.plan(entry.guid)
+        if parts is None:
+            return False
+        await self.store.durable(entry.guid)
+        try:
+            written, digest = await trio.to_thread.run_sync(
+                lambda: write_plan(self.root, rel, parts, executable=entry.exec, expect=stat)
+            )
+        except FileChangedError:
+            self._retry.add(rel)  # saved meanwhile: merged on the next round
+            return True
+        except (OSError, UnsafePathError) as exc:
+            log.error("share %s: cannot write %s: %s", self.share, rel, exc)
+            self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
+            return True
+        self.chunks.synced(entry.guid, [piece for piece, _ in parts])
+        self._synced(rel, entry.guid, b"", written, digest=digest)
+        return True
+
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
     ) -> None:
@@ -724,14 +771,22 @@ class Mirror:
         return kept
 
     def _synced(
-        self, rel: str, guid: str, data: bytes, stat: FileStat, doc: DocReplica | None = None
+        self,
+        rel: str,
+        guid: str,
+        data: bytes,
+        stat: FileStat,
+        doc: DocReplica | None = None,
+        *,
+        digest: bytes | None = None,
     ) -> None:
+        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``."""
         doc = doc or self.store.doc(guid)
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
         self.synced[rel] = Synced(
             guid,
-            file_digest(data),
+            file_digest(data) if digest is None else digest,
             stat,
             doc.version() if doc is not None else None,
             doc.full_state() if doc is not None else b"",

@@ -15,9 +15,11 @@ import pycrdt
 import pytest
 import trio
 
+from p2psync.mirror import engine
 from p2psync.mirror.chunked import chunk_order
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.fileio import read_file
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
@@ -142,7 +144,9 @@ def test_a_large_text_file_becomes_chunks_and_syncs_byte_for_byte(tmp_path: Path
     trio.run(main)
 
 
-def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(tmp_path: Path) -> None:
+def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         root = root_of(alice, "big.txt")
@@ -154,9 +158,17 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(tmp_path: Path) -
         assert alice.store.changed == [last]
         assert alice.store.read <= {MANIFEST_GUID, root.guid, last}
         bob.store.read.clear()
+        whole_reads: list[str] = []
+
+        def counting_read(folder: Path, rel: str) -> Any:
+            whole_reads.append(rel)
+            return read_file(folder, rel)
+
+        monkeypatch.setattr(engine, "read_file", counting_read)
         assert await send(alice, bob, [last]) == {last}
         assert bob.path("big.txt").read_text() == edited
         assert bob.store.read <= {MANIFEST_GUID, root.guid, last}
+        assert whole_reads == []  # written from byte ranges of the old file
 
     trio.run(main)
 
