@@ -2,7 +2,8 @@
 
 Runs the suites, prints each metric as it is measured, and rewrites the results page
 (docs/benchmarks.md). The page describes a complete run: a ``--quick`` run (small
-inputs) or an ``--only`` run (some suites) leaves it alone unless ``--write`` is given.
+inputs) or an ``--only`` run (some suites) leaves it alone unless ``--write`` is given;
+an ``--only --write`` run replaces just the sections it measured.
 Exits 1 if a metric missed its target or a suite failed (the page is still written),
 2 on a usage error.
 """
@@ -51,9 +52,12 @@ def main(argv: list[str] | None = None, *, package: ModuleType = bench) -> int:
     errors = run_suites(package, names, ctx)
 
     if args.write or not (args.quick or args.only):
+        merge = bool(args.only) and args.page.exists()
+        previous = args.page.read_text(encoding="utf-8") if merge else None
         page = render_markdown(
-            ctx.results, describe_machine(), library_versions(), quick=args.quick, errors=errors
-        )
+            ctx.results, describe_machine(), library_versions(), quick=args.quick,
+            errors=errors, previous=previous,
+        )  # fmt: skip
         args.page.parent.mkdir(parents=True, exist_ok=True)
         args.page.write_text(page, encoding="utf-8")
         print(f"wrote {args.page}")

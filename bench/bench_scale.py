@@ -121,15 +121,21 @@ def _rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def _bare_python() -> tuple[int, float]:
-    """RSS and wall time to exit of a Python process that imports the daemon's libraries."""
+def _bare_python(runs: int = 3) -> tuple[int, float]:
+    """RSS and wall time to exit of a Python process that imports the daemon's
+    libraries: the median of ``runs`` (one run alone is at the mercy of the machine)."""
     code = f"{IMPORTS}\nimport sys\nprint(open('/proc/self/status').read())"
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env={**os.environ, "PYTHONPATH": str(REPO_DIR)})  # fmt: skip
-    seconds = time.perf_counter() - start
-    line = next(x for x in done.stdout.splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) * 1024, seconds
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        env = {**os.environ, "PYTHONPATH": str(REPO_DIR)}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env=env)  # fmt: skip
+        seconds = time.perf_counter() - start
+        line = next(x for x in done.stdout.splitlines() if x.startswith("VmRSS:"))
+        samples.append((seconds, int(line.split()[1]) * 1024))
+    seconds, rss = sorted(samples)[runs // 2]
+    return rss, seconds
 
 
 def _idle_memory(ctx: BenchContext, bob: Device, bare_rss: int, count: int) -> None:

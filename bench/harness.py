@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -314,11 +315,15 @@ def render_markdown(
     date: datetime.date | None = None,
     quick: bool = False,
     errors: Mapping[str, str] | None = None,
+    previous: str | None = None,
 ) -> str:
-    """The docs/benchmarks.md page: header, then one table (and notes) per group.
+    """The docs/benchmarks.md page: header, then one table (and notes) per group, each
+    saying the day it was measured.
 
     Groups appear in the order their first metric was reported. ``errors`` lists
-    suites that failed, so a page never silently lacks their figures.
+    suites that failed, so a page never silently lacks their figures. With
+    ``previous`` (the page as it was; an ``--only`` run), the groups measured now
+    replace theirs in place and the others are kept as they were.
     """
     date = date or datetime.datetime.now(datetime.UTC).date()
     lines = [
@@ -333,7 +338,7 @@ def render_markdown(
         "",
         f"- Machine: {machine_line}",
         f"- Libraries: {', '.join(f'{k} {v}' for k, v in versions.items())}",
-        f"- Date: {date.isoformat()}",
+        f"- Date: {date.isoformat()} (each section says when and where it was measured)",
     ]
     if quick:
         lines.append("- **Quick run** (`--quick`): small inputs, figures are not representative")
@@ -343,24 +348,57 @@ def render_markdown(
     groups: dict[str, list[Metric]] = {}
     for metric in results:
         groups.setdefault(metric.group, []).append(metric)
-    for group, metrics in groups.items():
-        lines += [
-            "",
-            f"## {group}",
-            "",
-            "| metric | value | anchor | anchor value | ratio | target | verdict |",
-            "|---|---:|---|---:|---:|---:|:---:|",
-        ]
-        lines += [
-            f"| {_cell(m.name)} | {format_value(m.value, m.unit)} | {_cell(m.anchor_name)} | "
-            f"{format_value(m.anchor_value, m.unit)} | {format_ratio(m.ratio)} | {m.target} | "
-            f"{'✅' if m.passed else '❌'} |"
-            for m in metrics
-        ]
-        notes = [f"- {m.name}: {m.note}" for m in metrics if m.note]
-        if notes:
-            lines += ["", *notes]
+    measured = f"Measured {date.isoformat()} on {machine_line}."
+    sections = {group: _section(group, metrics, measured) for group, metrics in groups.items()}
+    if previous is not None:
+        kept = _sections_of(previous)
+        sections = {**{g: sections.pop(g, old) for g, old in kept.items()}, **sections}
+    for section in sections.values():
+        lines += ["", *section]
     return "\n".join(lines) + "\n"
+
+
+def _section(group: str, metrics: list[Metric], measured: str) -> list[str]:
+    lines = [
+        f"## {group}",
+        "",
+        measured,
+        "",
+        "| metric | value | anchor | anchor value | ratio | target | verdict |",
+        "|---|---:|---|---:|---:|---:|:---:|",
+    ]
+    lines += [
+        f"| {_cell(m.name)} | {format_value(m.value, m.unit)} | {_cell(m.anchor_name)} | "
+        f"{format_value(m.anchor_value, m.unit)} | {format_ratio(m.ratio)} | {m.target} | "
+        f"{'✅' if m.passed else '❌'} |"
+        for m in metrics
+    ]
+    notes = [f"- {m.name}: {m.note}" for m in metrics if m.note]
+    if notes:
+        lines += ["", *notes]
+    return lines
+
+
+def _sections_of(page: str) -> dict[str, list[str]]:
+    """The group sections of a page, by title, in order (their trailing blank lines
+    dropped); the list of failed suites is not kept: it is the new run's to say."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in page.splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:], [])
+        if current is not None:
+            current.append(line)
+    sections.pop("Suites that failed", None)
+    date = re.search(r"^- Date: (\S+)", page, re.MULTILINE)
+    machine = re.search(r"^- Machine: (.+)$", page, re.MULTILINE)
+    for lines in sections.values():
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if date and machine and not any(line.startswith("Measured ") for line in lines[:3]):
+            # a page from before the sections said when they were measured
+            lines[1:1] = ["", f"Measured {date[1]} on {machine[1]}."]
+    return sections
 
 
 def format_value(value: float, unit: str) -> str:

@@ -262,15 +262,16 @@ def _share(table: dict[str, Any]) -> ShareConfig:
     if not path.is_absolute():
         raise ConfigError(f"share path {str(path)!r} is not absolute")
     members = tuple(
-        Member(DeviceId.parse(_str(m, "device_id")), _mode(_str(m, "mode", "send-receive")))
+        Member(DeviceId.parse(_str(m, "device_id")), parse_mode(_str(m, "mode", "send-receive")))
         for m in _array(table, "members")
     )
     return ShareConfig(ShareId.parse(_str(table, "id")), path, members)
 
 
-def _mode(text: str) -> FolderMode:
+def parse_mode(text: object) -> FolderMode:
+    """The folder mode named ``text``; ConfigError (a UsageError) naming the modes."""
     try:
-        return FolderMode(text)
+        return FolderMode(str(text))
     except ValueError:
         modes = ", ".join(m.value for m in FolderMode)
         raise ConfigError(f"folder mode {text!r} is not one of {modes}") from None

@@ -18,6 +18,8 @@ PACKAGES=(
     # tests/packaging: systemd-analyze verifies the user unit, desktop-file-validate
     # the desktop entries (`make icons` also needs librsvg2-bin, a maintainer tool)
     systemd desktop-file-utils
+    # tests/integration/mirror: a case-insensitive folder (libfuse 3, fusermount3)
+    fuse3
 )
 
 missing=()

@@ -130,6 +130,7 @@ def event_text(event: Mapping[str, Any]) -> str:
     """One line for an event of the control API's stream."""
     kind = str(event.get("type", ""))
     who = str(event.get("name") or short_id(str(event.get("device", ""))))
+    path = str(event.get("path", "a file"))
     texts = {
         "peer-connected": f"{who} connected from {event.get('address', '?')}",
         "peer-disconnected": f"{who} disconnected",
@@ -138,9 +139,16 @@ def event_text(event: Mapping[str, Any]) -> str:
         "paused": "sync paused",
         "resumed": "sync resumed",
         "error": str(event.get("message", "")),
-        "file-merged": f"merged concurrent edits of {event.get('path', 'a file')}",
-        "binary-conflict": f"kept both versions of {event.get('path', 'a file')}",
+        "file-merged": f"merged concurrent edits of {path}",
+        "version-conflict": f"kept the other version of {path} in {event.get('kept', '?')}",
+        "path-conflict": f"two files claimed {path}; the other is kept in {event.get('kept', '?')}",
+        "case-collision": f"{path} differs from {event.get('winner', '?')} only in case; "
+        f"kept in {event.get('kept', '?')}",
+        "unsafe-path": f"refused to write {path}: {event.get('reason', '')}",
+        "file-skipped": f"skipped {path}: {event.get('reason', '')}",
+        "file-error": f"{path}: {event.get('message', '')}",
         "log-recovered": f"repaired the log of {event.get('doc', 'a doc')}",
+        "log-lost": f"the log of {event.get('doc', 'a doc')} was deleted; restored",
         "daemon-ready": f"daemon listening on {event.get('listen', '?')}",
         "events-dropped": f"{event.get('count', 0)} events missed",
         "member-joined": f"{who} joined with an invite",

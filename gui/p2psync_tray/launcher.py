@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
+
+from p2psync.daemon.home import Home, daemon_command
 
 log = logging.getLogger(__name__)
 
 DAEMON_LOG = "daemon.log"
-
-
-def daemon_command(home: Path | None) -> list[str]:
-    """The command line of ``p2psync run`` with this Python (``--home`` if given)."""
-    home_args = ["--home", str(home)] if home is not None else []
-    return [sys.executable, "-m", "p2psync", *home_args, "run"]
 
 
 def start_daemon(home: Path | None, home_dir: Path) -> subprocess.Popen[bytes]:
@@ -28,7 +23,7 @@ def start_daemon(home: Path | None, home_dir: Path) -> subprocess.Popen[bytes]:
     Raises OSError when the process cannot be started or the log cannot be opened.
     """
     home_dir.mkdir(parents=True, exist_ok=True)
-    command = daemon_command(home)
+    command = daemon_command(Home.resolve(home))
     with (home_dir / DAEMON_LOG).open("ab") as output:
         process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
             command,

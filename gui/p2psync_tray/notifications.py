@@ -27,7 +27,7 @@ KIND_TEXT = {
     Kind.PEERS: "Peer connected or disconnected",
     Kind.PENDING: "Unknown device wants to connect",
     Kind.ERRORS: "Errors",
-    Kind.MERGES: "Merged concurrent edits",
+    Kind.MERGES: "Merged concurrent edits and kept copies",
 }
 EVENT_KINDS = {
     "peer-connected": Kind.PEERS,
@@ -35,6 +35,9 @@ EVENT_KINDS = {
     "pending-device": Kind.PENDING,
     "error": Kind.ERRORS,
     "file-merged": Kind.MERGES,
+    "version-conflict": Kind.MERGES,
+    "path-conflict": Kind.MERGES,
+    "case-collision": Kind.MERGES,
 }
 TITLES = {
     "peer-connected": "Peer connected",
@@ -42,6 +45,9 @@ TITLES = {
     "pending-device": "New device",
     "error": "p2psync error",
     "file-merged": "Edits merged",
+    "version-conflict": "Both versions kept",
+    "path-conflict": "Both files kept",
+    "case-collision": "Names differ only in case",
 }
 
 

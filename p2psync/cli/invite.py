@@ -13,6 +13,7 @@ import re
 import time
 
 from p2psync.cli.context import Context, print_json
+from p2psync.config import FolderMode
 from p2psync.daemon.invites import (
     DEFAULT_INVITE_TTL_S,
     InviteStore,
@@ -38,6 +39,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     invite.add_argument(
         "--address", action="append", default=[], help="HOST:PORT to list (repeatable)"
     )
+    invite.add_argument(
+        "--mode", default=FolderMode.SEND_RECEIVE.value, choices=[m.value for m in FolderMode],
+        help="the mode the joiner gets in the share",
+    )  # fmt: skip
     invite.add_argument("--json", action="store_true")
     invite.set_defaults(func=run_invite)
     join = commands.add_parser("join", help="join a share with an invite code")
@@ -60,7 +65,7 @@ def run_invite(args: argparse.Namespace, ctx: Context) -> int:
     ttl = parse_duration(args.expires) if args.expires else DEFAULT_INVITE_TTL_S
     client = ctx.client()
     if client is not None:
-        params = {"share": str(share_id), "expires_s": ttl}
+        params: dict[str, object] = {"share": str(share_id), "expires_s": ttl, "mode": args.mode}
         if args.address:
             params["addresses"] = args.address
         with client:
@@ -73,7 +78,7 @@ def run_invite(args: argparse.Namespace, ctx: Context) -> int:
             InviteStore(ctx.home.state_dir), share_id=share_id,
             inviter=load_or_create_identity(ctx.home.identity_dir).device_id,
             addresses=tuple(args.address) or invite_addresses(config.listen),
-            ttl_s=ttl, now=time.time(),
+            ttl_s=ttl, now=time.time(), mode=FolderMode(args.mode),
         )  # fmt: skip
         result = invite_result(code)
     if args.json:

@@ -11,18 +11,27 @@ import trio
 from p2psync.cli.context import Context
 from p2psync.daemon.daemon import Daemon
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("run", help="run the daemon in the foreground")
     parser.add_argument("--listen", metavar="HOST:PORT", help="address to accept peers on")
     parser.add_argument("--no-mdns", action="store_true", help="do not use LAN discovery")
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info",
+        help="how much the daemon logs (debug: every link and sync decision)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    level = getattr(logging, args.log_level.upper())
+    # Other libraries' debug output (zeroconf, watchdog) is noise here: ours only.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=max(level, logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("p2psync").setLevel(level)
     daemon = Daemon(ctx.home, listen=args.listen, mdns=False if args.no_mdns else None)
     trio.run(_serve, daemon)
     return 0

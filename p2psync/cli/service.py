@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from p2psync.cli.context import Context, print_json
-from p2psync.daemon.home import Home
+from p2psync.daemon.home import daemon_command
 from p2psync.errors import P2PSyncError
 
 UNIT_NAME = "p2psync.service"
@@ -44,16 +44,6 @@ class ServiceError(P2PSyncError):
 
 
 # -- what gets written -----------------------------------------------------------
-
-
-def daemon_command(home: Home) -> list[str]:
-    """The command line that runs this installation's daemon for ``home``."""
-    # A standalone bundle's executable is the CLI itself.
-    frozen = getattr(sys, "frozen", False)
-    argv = [sys.executable] if frozen else [sys.executable, "-m", "p2psync"]
-    if home.explicit:
-        argv += ["--home", str(home.root)]
-    return [*argv, "run"]
 
 
 def systemd_quote(arg: str) -> str:

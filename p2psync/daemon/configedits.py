@@ -10,7 +10,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig, parse_address
+from p2psync.config import (
+    Config,
+    FolderMode,
+    Member,
+    PeerConfig,
+    ShareConfig,
+    parse_address,
+    parse_mode,
+)
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 
@@ -42,10 +50,7 @@ def add_member(config: Config, params: dict[str, Any]) -> Config:
     """``share member add``: a device joins a share (manual membership)."""
     share_id = ShareId.parse(str(params.get("share", "")))
     device = DeviceId.parse(str(params.get("device", "")))
-    try:
-        mode = FolderMode(str(params.get("mode", FolderMode.SEND_RECEIVE.value)))
-    except ValueError:
-        raise UsageError(f"unknown mode {params.get('mode')!r}") from None
+    mode = parse_mode(params.get("mode", FolderMode.SEND_RECEIVE.value))
     share = config.share(share_id)
     if share is None:
         raise UsageError(f"no share {share_id}")

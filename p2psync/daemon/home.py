@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,3 +63,14 @@ class Home:
     def ensure(self) -> None:
         """Create the home directory (mode 0700) if it does not exist."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def daemon_command(home: Home) -> list[str]:
+    """The command line that runs this installation's daemon (``p2psync run``) for
+    ``home``: what the user service and the tray start."""
+    # A standalone bundle's executable is the CLI itself.
+    frozen = getattr(sys, "frozen", False)
+    argv = [sys.executable] if frozen else [sys.executable, "-m", "p2psync"]
+    if home.explicit:
+        argv += ["--home", str(home.root)]
+    return [*argv, "run"]

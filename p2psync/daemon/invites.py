@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from p2psync.config import parse_address
+from p2psync.config import FolderMode, parse_address
 from p2psync.errors import InvalidIdError, StorageError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import MAX_ADDRESSES, InviteCode
@@ -40,11 +40,13 @@ MAX_INVITE_TTL_S = 30 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class OpenInvite:
-    """One invite not used yet: the share it admits to and when it expires."""
+    """One invite not used yet: the share it admits to, the mode the joiner gets
+    there, and when it expires."""
 
     verifier: bytes
     share_id: ShareId
     expires: int
+    mode: FolderMode = FolderMode.SEND_RECEIVE
 
 
 class InviteStore:
@@ -65,17 +67,17 @@ class InviteStore:
                 )
             self._write([*invites, invite])
 
-    def consume(self, verifier: bytes, *, now: float) -> ShareId | None:
-        """The share of the open, unexpired invite named by ``verifier``, removed from
-        the store so it never admits anyone again; None if there is no such invite.
-        Raises StorageError if the file cannot be read or written."""
+    def consume(self, verifier: bytes, *, now: float) -> OpenInvite | None:
+        """The open, unexpired invite named by ``verifier``, removed from the store so
+        it never admits anyone again; None if there is no such invite. Raises
+        StorageError if the file cannot be read or written."""
         with self._locked():
             invites = self._live(now)
             found = next((i for i in invites if i.verifier == verifier), None)
             if found is None:
                 return None
             self._write([i for i in invites if i is not found])
-            return found.share_id
+            return found
 
     def open_invites(self, *, now: float) -> list[OpenInvite]:
         """The invites that are neither used nor expired (read-only)."""
@@ -125,6 +127,7 @@ def _to_json(invite: OpenInvite) -> dict[str, Any]:
         "verifier": invite.verifier.hex(),
         "share": str(invite.share_id),
         "expires": invite.expires,
+        "mode": invite.mode.value,
     }
 
 
@@ -132,7 +135,8 @@ def _from_json(item: Any) -> OpenInvite:
     expires = item["expires"]
     if not isinstance(expires, int) or isinstance(expires, bool):
         raise TypeError("an expiry is not an integer")
-    return OpenInvite(bytes.fromhex(item["verifier"]), ShareId.parse(item["share"]), expires)
+    mode = FolderMode(item.get("mode", FolderMode.SEND_RECEIVE.value))  # absent before modes
+    return OpenInvite(bytes.fromhex(item["verifier"]), ShareId.parse(item["share"]), expires, mode)
 
 
 def make_invite(
@@ -143,14 +147,16 @@ def make_invite(
     addresses: tuple[str, ...],
     ttl_s: int,
     now: float,
+    mode: FolderMode = FolderMode.SEND_RECEIVE,
 ) -> InviteCode:
-    """A new invite code for ``share_id``, recorded (by its verifier) in ``store``.
-    Raises UsageError for a lifetime out of 1 s..MAX_INVITE_TTL_S, too many addresses
-    or too many open invites; StorageError if the store cannot be written."""
+    """A new invite code for ``share_id``, recorded (by its verifier, with the ``mode``
+    the joiner will have) in ``store``. Raises UsageError for a lifetime out of
+    1 s..MAX_INVITE_TTL_S, too many addresses or too many open invites; StorageError
+    if the store cannot be written."""
     if not 0 < ttl_s <= MAX_INVITE_TTL_S:
         raise UsageError(f"an invite lives 1 s to {MAX_INVITE_TTL_S // 86400} days")
     code = InviteCode.new(share_id, inviter, addresses[:MAX_ADDRESSES], int(now) + ttl_s)
-    store.add(OpenInvite(invite_verifier(code.secret), share_id, code.expires), now=now)
+    store.add(OpenInvite(invite_verifier(code.secret), share_id, code.expires, mode), now=now)
     return code
 
 

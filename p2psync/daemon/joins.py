@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from p2psync.config import Member, PeerConfig
+from p2psync.config import FolderMode, Member, PeerConfig, parse_mode
 from p2psync.daemon.configedits import remove_member, share_from_params
 from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
 from p2psync.errors import ControlError, UsageError
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 
 async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
-    """``invite``: params ``share``, optional ``expires_s`` (lifetime, default one day)
-    and ``addresses`` (default: where this daemon listens)."""
+    """``invite``: params ``share``, optional ``expires_s`` (lifetime, default one day),
+    ``addresses`` (default: where this daemon listens) and ``mode`` (the joiner's,
+    default send-receive)."""
     share_id = ShareId.parse(str(params.get("share", "")))
     if daemon.config.share(share_id) is None:
         raise ControlError(f"this device has no share {share_id}", "not-found")
@@ -42,6 +43,7 @@ async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     code = make_invite(
         daemon.membership.invites, share_id=share_id, inviter=daemon.identity.device_id,
         addresses=tuple(addresses), ttl_s=ttl, now=time.time(),
+        mode=parse_mode(params.get("mode", FolderMode.SEND_RECEIVE.value)),
     )  # fmt: skip
     return invite_result(code)
 

@@ -111,21 +111,23 @@ class MembershipService:
 
     def accept_join(self, device: DeviceId, verifier: bytes) -> str | None:
         """``device`` proved the secret of the invite ``verifier`` names: consume the
-        invite and make it a send-receive member of its share (a member already keeps
-        its mode). None to accept it,
-        ``bad-invite`` if the invite is unknown, used or expired (or its share gone)."""
+        invite and make it a member of its share with the invite's mode (a member
+        already keeps its mode). None to accept it, ``bad-invite`` if the invite is
+        unknown, used or expired (or its share gone)."""
         try:
-            share_id = self.invites.consume(verifier, now=time.time())
+            used = self.invites.consume(verifier, now=time.time())
         except P2PSyncError as exc:
             log.error("cannot check an invite: %s", exc)
             return "bad-invite"
         d = self._daemon
-        share = d.config.share(share_id) if share_id is not None else None
-        if share is None:
+        share = d.config.share(used.share_id) if used is not None else None
+        if used is None or share is None:
             return "bad-invite"
+        share_id = used.share_id
         config = d.config
         if share.member(device) is None:  # a member already keeps its mode: no promotion
-            config = config.with_share(replace(share, members=(*share.members, Member(device))))
+            joiner = Member(device, used.mode)
+            config = config.with_share(replace(share, members=(*share.members, joiner)))
         if config.peer(device) is None:
             config = config.with_peer(PeerConfig(device))
         d.update_config(config)

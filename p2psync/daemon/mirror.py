@@ -27,6 +27,7 @@ from p2psync.daemon.events import EventBus
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.names import probe_names
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher
 
@@ -62,7 +63,9 @@ class MirrorService:
         self._on_stopped = on_stopped
         self._rescan_interval_s = rescan_interval_s
         clock = HybridClock(device, wall_ms)
-        self.mirror = Mirror(root, store, clock, events.publish, share, chunking or Chunking())
+        self.mirror = Mirror(
+            root, store, clock, events.publish, share, chunking=chunking or Chunking()
+        )
         self._paths: set[Path] = set()
         self._docs: dict[str, Peer | None] = {}
         self._rescan = False
@@ -84,6 +87,12 @@ class MirrorService:
         if not self._marker_ok():
             task_status.started()
             return
+        try:
+            self.mirror.names = await trio.to_thread.run_sync(probe_names, marker_dir(self.root))
+        except OSError as exc:  # then writes fail too, and say so per file
+            log.error("share %s: cannot probe how %s compares names: %s", self.share,
+                      self.root, exc)  # fmt: skip
+        log.info("share %s: %s is %s", self.share, self.root, self.mirror.names.describe())
         self._rescan = True  # the first batch: what changed while not running
         self._wake.set()
         marker = marker_dir(self.root).absolute()

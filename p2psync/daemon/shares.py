@@ -197,7 +197,10 @@ class ShareService:
         held = replica.get(guid)
         recorded = None if held is not None else replica.version(guid)
         if held is None or replace:
-            if replica.replace(DocReplica(guid, opened.updates)) and recorded is not None:
+            loaded = DocReplica(guid, opened.updates)
+            if replica.replace(loaded) and recorded is not None:
+                if not loaded.version().has_all_of(recorded):
+                    self._log_lost(guid)
                 for effect in self.sync.doc_loaded(guid, recorded):
                     if isinstance(effect, Send):
                         self._send(effect.peer, effect.message)
@@ -329,8 +332,11 @@ class ShareService:
                 await self.execute(self.sync.doc_appeared(guid))
                 self._changed(guid, None)
             return
+        writer = self._writers[guid]
         try:
-            updates = await self._writers[guid].read_new()
+            updates = await writer.read_new()
+            if await writer.take_replaced():
+                await self._restore_log(guid, writer)
         except StorageError as exc:
             log.error("share %s: %s", self.name, exc)
             self.events.publish("error", share=self.name, doc=guid, message=str(exc))
@@ -340,6 +346,27 @@ class ShareService:
         elif updates:
             await self.execute(self.sync.stored_updates(guid, updates))
             self._changed(guid, None)
+
+    async def _restore_log(self, guid: str, writer: LogWriter) -> None:
+        """The log of loaded doc ``guid`` was deleted or replaced behind our back: append
+        the doc's whole state, so the log holds everything again."""
+        state = self.doc_state(guid)
+        if state is None:
+            return
+        await writer.append([state])
+        log.warning("share %s: the log of %s was deleted or replaced; rewritten from memory",
+                    self.name, guid)  # fmt: skip
+        self.events.publish("log-lost", share=self.name, doc=guid, action="rewritten")
+
+    def _log_lost(self, guid: str) -> None:
+        """Doc ``guid`` loaded from its log holds less than it held when unloaded (the log
+        was deleted or replaced by an older copy): ask the peers for it again."""
+        log.warning("share %s: the log of %s lost changes while unloaded; asking peers",
+                    self.name, guid)  # fmt: skip
+        self.events.publish("log-lost", share=self.name, doc=guid, action="asked-peers")
+        for effect in self.sync.doc_lost(guid):
+            if isinstance(effect, Send):
+                self._send(effect.peer, effect.message)
 
     def flush_index(self) -> list[Effect]:
         return self.sync.flush_index()
@@ -430,6 +457,7 @@ class ShareService:
             "peers_connected": [str(p) for p in self.sync.peers()],
             **residency_status(self.sync.replica, self._writers),
             **({"stopped": self.stopped} if self.stopped else {}),
+            **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
         }
 
     def file_docs(self) -> int:

@@ -27,7 +27,6 @@ second machine with the same files never doubles text.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +70,7 @@ from p2psync.mirror.manifest import (
     read_entries,
     set_fields,
 )
+from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
@@ -155,7 +155,12 @@ class Mirror:
     clock: HybridClock
     publish: Publish
     share: str = ""
+    names: NameRules = field(default_factory=NameRules)
+    """How the folder's filesystem compares names (``names.probe_names``; set before
+    the first batch): on a case-insensitive one, paths the manifest keeps apart may
+    be one file here."""
     chunking: Chunking = field(default_factory=Chunking)
+    """When a new text file is a chunked doc (``mirror.chunkfile``)."""
 
     def __post_init__(self) -> None:
         self.synced: dict[str, Synced] = load_state(self.root)
@@ -172,17 +177,23 @@ class Mirror:
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
         self._state_due = 0.0
+        self._listings: Listings = {}
+        self._hidden_kept: dict[str, bytes] = {}
+        """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
 
     # -- entry points ------------------------------------------------------------
 
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
+        self._listings.clear()
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
             self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
         await self.refresh_manifest()
+        if self.names.folds:
+            found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
         changed = [rel for rel, st in found.items() if self._stat_changed(rel, st)]
         gone = [rel for rel in self.synced if rel not in found]
         await self.local_changes(changed + gone)
@@ -191,9 +202,12 @@ class Mirror:
         """Files at these share paths may have changed on disk."""
         if IGNORE_FILE in rels:
             await self._reload_ignore()
+        if self.names.folds:
+            rels = self._spelled(list(rels))
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
-        present = [rel for rel in rels if os.path.lexists(self.root / rel)]
+        self._listings.clear()
+        present = [rel for rel in rels if self._exists_as(rel)]
         self._gone = {
             synced.stat.ino: rel
             for rel in set(rels) - set(present)
@@ -214,6 +228,7 @@ class Mirror:
         The manifest is re-read only when it changed, or when a doc named by a share
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
+        self._listings.clear()
         stored = list(changes)
         changes = self._chunks_to_roots(changes)
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
@@ -225,12 +240,15 @@ class Mirror:
         async with trio.open_nursery() as nursery:  # one wait for the whole batch
             for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
+        hidden = {entry.guid: winner for entry, winner in self.view.hidden}
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
             if self.view.by_path.get(entry.path) is entry:
                 await self.reconcile(entry.path, peer)
+            elif guid in hidden:
+                await self._keep_hidden(entry, hidden[guid])
 
     def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the
@@ -282,7 +300,7 @@ class Mirror:
         entries, problems = read_entries(manifest.ydoc)
         for problem in problems:
             self._report_once(problem, "manifest-problem", message=problem)
-        return ManifestView.of(entries)
+        return ManifestView.of(entries, self.names.key if self.names.folds else None)
 
     async def _edit_manifest(self, edit: Callable[[YDoc], None] | None = None) -> None:
         """Change the manifest (after adding the entries of new files held back so a
@@ -309,6 +327,7 @@ class Mirror:
                               path=repr(entry.path), reason=reason)  # fmt: skip
         await self._revive_edited()
         await self._resolve_collisions()
+        await self._settle_hidden()
         for rel, was in sorted(self.synced.items()):
             known = self.view.by_guid.get(was.guid)
             if known is None:
@@ -415,6 +434,57 @@ class Mirror:
         self._dirty_state = True
         await self.reconcile(rel)
 
+    async def _settle_hidden(self) -> None:
+        """Entries that are, on this filesystem, one file with an earlier entry's path
+        (``README.md`` after ``readme.md``, here case-insensitive): the winner has the
+        file; the other keeps its path in the manifest, where peers that tell the two
+        apart write both, and a copy of its content under ``.p2psync/conflicts/``.
+        If this folder held the other one's file, a save made to it since the last
+        sync goes into its doc first, its bytes are kept if its doc still does not
+        hold them, and the file makes way for the winner's."""
+        for entry, winner in self.view.hidden:
+            synced = self.synced.get(entry.path)
+            if synced is not None and synced.guid == entry.guid:
+                await self._make_way(entry, synced)
+            await self._keep_hidden(entry, winner)
+
+    async def _make_way(self, entry: Entry, synced: Synced) -> None:
+        rel = entry.path
+        try:
+            got = await trio.to_thread.run_sync(self._read_exact, rel)
+            if got is not None and got[1] != synced.stat and file_digest(got[0]) != synced.digest:
+                await self._local_save(rel, entry, got, synced, None)
+                got = await trio.to_thread.run_sync(self._read_exact, rel)
+            if got is not None:
+                data, stat = got
+                if data != self._doc_bytes(entry, self.store.doc(entry.guid)):
+                    kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                    self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
+                self._listings.clear()
+                await trio.to_thread.run_sync(lambda: remove_file(self.root, rel, expect=stat))
+        except FileChangedError:
+            return  # saved meanwhile: the next batch tries again
+        except (OSError, NotAFileError, UnsafePathError) as exc:
+            self._report_once(f"del:{rel}", "file-error", path=rel, message=str(exc))
+            return
+        log.info("share %s: %s makes way for an earlier entry of the same name in another "
+                 "case", self.share, rel)  # fmt: skip
+        self.synced.pop(rel, None)
+        self._dirty_state = True
+
+    async def _keep_hidden(self, entry: Entry, winner: Entry) -> None:
+        """Keep (or refresh) the copy of a hidden entry's content, and say so once."""
+        data = self._doc_bytes(entry, self.store.doc(entry.guid))
+        if data is None:
+            return
+        digest = file_digest(data)
+        if self._hidden_kept.get(entry.guid) == digest:
+            return
+        kept = await trio.to_thread.run_sync(keep_copy, self.root, entry.path, entry.guid, data)
+        self._hidden_kept[entry.guid] = digest
+        self._report_once(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
+                          path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip
+
     def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         if doc is None:
             return None
@@ -426,6 +496,7 @@ class Mirror:
         return version.data if version is not None else None
 
     async def _remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self._listings.clear()
         try:
             await trio.to_thread.run_sync(
                 lambda: remove_file(self.root, rel, expect=self._expect(rel, synced))
@@ -447,6 +518,7 @@ class Mirror:
         self._dirty_state = True
 
     async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self._listings.clear()
         try:
             stat = await trio.to_thread.run_sync(
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
@@ -490,7 +562,7 @@ class Mirror:
         ):
             return
         try:
-            got = await trio.to_thread.run_sync(read_file, self.root, rel)
+            got = await trio.to_thread.run_sync(self._read_exact, rel)
         except (NotAFileError, UnsafePathError) as exc:
             self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=str(exc))
             return
@@ -566,7 +638,7 @@ class Mirror:
         """A path of this batch that vanished and held the inode ``rel`` now has."""
         old = self._gone.get(ino)
         synced = self.synced.get(old) if old is not None else None
-        if old is None or synced is None or old == rel or os.path.lexists(self.root / old):
+        if old is None or synced is None or old == rel or self._exists_as(old):
             return None
         del self._gone[ino]
         return old, synced
@@ -742,6 +814,7 @@ class Mirror:
                             self.root, rel, content, executable=entry.exec, expect=stat
                         )
                     )
+                    self.names.listed(self._listings, rel, present=True)
                 elif stat is not None:
                     stat = await trio.to_thread.run_sync(
                         lambda: set_executable(self.root, rel, entry.exec, expect=stat)
@@ -794,6 +867,36 @@ class Mirror:
         self._dirty_state = True
 
     # -- helpers -------------------------------------------------------------------
+
+    def _read_exact(self, rel: str) -> tuple[bytes, FileStat] | None:
+        """``read_file``, but None where only another spelling of the name exists (on a
+        case-insensitive filesystem, ``notes.md`` after it was renamed ``Notes.md``)."""
+        got = read_file(self.root, rel)
+        if got is not None and self.names.folds and not self._exists_as(rel):
+            return None
+        return got
+
+    def _exists_as(self, rel: str) -> bool:
+        """``NameRules.exists_as`` with the folder listings of this batch: the mirror's
+        own writes keep them true, its renames and removals drop them; a change by
+        another program meanwhile is seen in the next batch."""
+        return self.names.exists_as(self.root, rel, self._listings)
+
+    def _spelled(self, rels: list[str]) -> list[str]:
+        """Paths as the disk spells them, in the manifest's spelling of those files:
+        on a case-insensitive filesystem a folder has the case of whoever made it
+        first (``Docs/b.md`` on disk is the manifest's ``docs/b.md``). Paths the
+        manifest or the sync state know as they are cost no map (a plain save)."""
+
+        def known(rel: str) -> bool:
+            return rel in self.synced or rel in self.view.by_path
+
+        if all(map(known, rels)):
+            return rels
+        spelling = {self.names.spelling_key(rel): rel for rel in self.synced}
+        spelling.update((self.names.spelling_key(rel), rel) for rel in self.view.by_path)
+        return [rel if known(rel) else spelling.get(self.names.spelling_key(rel), rel)
+                for rel in rels]  # fmt: skip
 
     def _stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from p2psync.errors import P2PSyncError
-from p2psync.mirror.paths import is_inside
+from p2psync.mirror.paths import case_key, is_inside
 from p2psync.storage.layout import marker_dir
 
 EXEC_BITS = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
@@ -165,17 +165,44 @@ def remove_file(root: Path, rel: str, *, expect: FileStat) -> None:
 
 def move_file(root: Path, old: str, new: str, *, expect: FileStat) -> FileStat:
     """Rename ``old`` to ``new`` (which must not exist), creating folders as needed.
-    Raises FileChangedError if ``old`` is not ``expect`` or ``new`` exists."""
+    Raises FileChangedError if ``old`` is not ``expect`` or ``new`` exists. On a
+    case-insensitive filesystem ``new`` may be ``old`` spelled in another case: it
+    "exists" as the very same file, and the rename changes the name's case (and
+    that of its folders, which then changes for their other files too)."""
     source = is_inside(root, old)
     target = is_inside(root, new)
-    _check_expected(root, old, expect)
-    if os.path.lexists(target):
+    current = _check_expected(root, old, expect)
+    spelling = case_key(old) == case_key(new) and _same_file(current, target)
+    if os.path.lexists(target) and not spelling:  # (a hard link is not a spelling)
         raise FileChangedError(f"{new} already exists")
+    if spelling:
+        source = _respell_folders(root, old, new)
     target.parent.mkdir(parents=True, exist_ok=True)
     is_inside(root, new)
     source.rename(target)
     remove_empty_parents(root, old)
     return FileStat.of(os.lstat(target))
+
+
+def _respell_folders(root: Path, old: str, new: str) -> Path:
+    """Rename each folder of ``old`` spelled otherwise in ``new`` (the same folder on
+    a case-insensitive filesystem) to that spelling; returns where ``old``'s file is
+    now."""
+    old_parts, new_parts = old.split("/"), new.split("/")
+    done = root
+    for was, now in zip(old_parts[:-1], new_parts[:-1], strict=True):
+        if was != now:
+            (done / was).rename(done / now)
+        done /= now
+    return done / old_parts[-1]
+
+
+def _same_file(st: os.stat_result | None, path: Path) -> bool:
+    try:
+        other = os.lstat(path)
+    except OSError:
+        return False
+    return st is not None and (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
 
 
 def remove_empty_parents(root: Path, rel: str) -> None:

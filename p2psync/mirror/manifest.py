@@ -21,7 +21,7 @@ version) need no entry to be found: ``guid_for_path`` falls back to the path its
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,24 +157,48 @@ class ManifestView:
     """(loser, winner): live entries that lost their path to an earlier one."""
     unsafe: list[tuple[Entry, str]] = field(default_factory=list)
     """Entries whose path may not be written, with the reason."""
+    hidden: list[tuple[Entry, Entry]] = field(default_factory=list)
+    """(entry, winner): live entries whose path is, on this device's filesystem, one
+    file with the path of an earlier entry (``README.md`` and ``readme.md`` on a
+    case-insensitive one). Unlike ``shadowed``, a local matter: the manifest keeps
+    both, this device writes only the winner."""
 
     @classmethod
-    def of(cls, entries: Mapping[str, Entry]) -> ManifestView:
+    def of(
+        cls, entries: Mapping[str, Entry], key: Callable[[str], str] | None = None
+    ) -> ManifestView:
+        """The view of ``entries``; ``key`` (``NameRules.key``) tells which different
+        paths are one file on this device's filesystem (None: only equal ones)."""
         view = cls(by_guid=dict(entries))
+        view._resolve(entries)
+        if key is not None:
+            view._hide_collisions(key)
+        return view
+
+    def _resolve(self, entries: Mapping[str, Entry]) -> None:
+        """Of the live entries of one path, the first created is the file."""
         for entry in sorted(entries.values(), key=lambda e: e.order):
             if entry.deleted:
                 continue
             try:
                 share_path(entry.path)
             except UnsafePathError as exc:
-                view.unsafe.append((entry, exc.reason))
+                self.unsafe.append((entry, exc.reason))
                 continue
-            winner = view.by_path.get(entry.path)
+            winner = self.by_path.get(entry.path)
             if winner is None:
-                view.by_path[entry.path] = entry
+                self.by_path[entry.path] = entry
             else:
-                view.shadowed.append((entry, winner))
-        return view
+                self.shadowed.append((entry, winner))
+
+    def _hide_collisions(self, key: Callable[[str], str]) -> None:
+        """Of the paths that are one file here, the first created keeps its place."""
+        claimed: dict[str, Entry] = {}
+        for entry in sorted(self.by_path.values(), key=lambda e: e.order):
+            winner = claimed.setdefault(key(entry.path), entry)
+            if winner is not entry:
+                self.hidden.append((entry, winner))
+                del self.by_path[entry.path]
 
     def add(self, entry: Entry) -> None:
         """Take in a new live entry of a path that has none (a file created here,
@@ -190,9 +214,13 @@ class ManifestView:
 
     def guid_for_path(self, path: str) -> str:
         """The doc of ``path``: its entry's guid, else the path itself (a doc named by
-        its path, adopted into the manifest when the mirror sees it)."""
+        its path, adopted into the manifest when the mirror sees it). A hidden entry
+        is found by its own path, as on every other device."""
         entry = self.by_path.get(path)
         if entry is not None:
             return entry.guid
+        for hidden, _ in self.hidden:
+            if hidden.path == path:
+                return hidden.guid
         deleted = self.deleted_at(path)
         return deleted.guid if deleted is not None else path

@@ -119,6 +119,9 @@ class _PeerState:
     dropped_new_docs: int = 0
     refused: set[str] = field(default_factory=set)
     """Docs whose changes we told this (receive-only) peer we refuse."""
+    heard_index: bool = False
+    """An Index came on this link. Until then what we remember of the peer's index may
+    be old (it changed while we were apart): the peer is not in sync yet."""
 
 
 @dataclass
@@ -199,6 +202,17 @@ class ShareSync:
         return self._flood(guid, [doc.diff(encode_state_vector(recorded.state_vector))],
                            source=None)  # fmt: skip
 
+    def doc_lost(self, guid: str) -> list[Effect]:
+        """Doc ``guid`` lost changes on disk (its log deleted while unloaded): ask every
+        connected peer we take changes from for what we now miss."""
+        effects: list[Effect] = []
+        sv = self.replica.state_vector(guid)
+        for peer, state in self._peers.items():
+            if self.policy.takes_from(peer):
+                state.requested.add(guid)
+                effects.append(Send(peer, SyncStep1(self.share_id, guid, sv)))
+        return effects
+
     # -- messages ----------------------------------------------------------------
 
     def receive(self, peer: Peer, message: SyncMessage) -> list[Effect]:
@@ -274,6 +288,7 @@ class ShareSync:
         if index.index_id != state.index_id:
             state.versions.clear()
         state.index_id = index.index_id
+        state.heard_index = True
         state.max_sequence = max(index.max_sequence, state.max_sequence)
         effects: list[Effect] = []
         for entry in index.entries:
@@ -377,7 +392,7 @@ class ShareSync:
     def in_sync_with(self, peer: Peer) -> bool:
         """True when ``peer`` has told us it holds exactly our version of every doc."""
         state = self._peers.get(peer)
-        if state is None or state.requested:
+        if state is None or state.requested or not state.heard_index:
             return False
         if state.sent_sequence < self.replica.max_sequence:
             return False
@@ -393,7 +408,8 @@ class ShareSync:
     def sync_counts(self, peer: Peer) -> tuple[int, int]:
         """``(docs in sync, docs)`` with a connected ``peer``, over the docs either side
         holds (ours, and those its index announced): a doc is in sync when the peer
-        told us it holds exactly our version. (0, 0) for a peer that is not connected.
+        counts as ``in_sync_with`` does, modes included (a send-only peer's copy holds
+        edits of its own). (0, 0) for a peer that is not connected.
         Read-only, for progress displays: a device joining a share sees the count of
         docs grow as the peer's index arrives and the docs come in."""
         state = self._peers.get(peer)
@@ -404,8 +420,8 @@ class ShareSync:
         for guid in guids:
             ours = self.replica.version(guid)
             seen = state.versions.get(guid)
-            if ours is not None and seen is not None and guid not in state.requested:
-                in_sync += seen[1] == ours
+            if guid not in state.requested:
+                in_sync += self.policy.in_sync(peer, ours, seen[1] if seen is not None else None)
         return in_sync, len(guids)
 
     def progress_marker(self) -> tuple[object, ...]:
@@ -415,8 +431,8 @@ class ShareSync:
             self.replica.max_sequence,
             len(self.replica),
             tuple(
-                (peer, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested))
-                for peer, s in self._peers.items()
+                (p, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested), s.heard_index)
+                for p, s in self._peers.items()
             ),
         )
 

@@ -86,6 +86,7 @@ class DocLog:
         self._ops = ops
         self._unseen: list[fmt.Record] = []
         self._broken: str | None = None
+        self._replaced = False
 
     # -- opening -----------------------------------------------------------------
 
@@ -296,23 +297,31 @@ class DocLog:
             if self._fd >= 0:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def take_replaced(self) -> bool:
+        """Whether the file was replaced or deleted (and created again, empty) behind
+        our back since the last call. What the old file held may then be on disk no
+        more: the owner should append what it holds in memory."""
+        replaced, self._replaced = self._replaced, False
+        return replaced
+
     def _follow_replacement(self) -> None:
-        log.warning("%s: replaced by another process; re-reading it whole", self.path)
+        """Switch to the file the path names now, opened (and repaired, or created
+        with a header if the old one was deleted) as ``open`` would, and queue all of
+        its records as unseen. The lock is not held on return."""
+        log.warning("%s: replaced or deleted by another process; re-reading it", self.path)
+        self._replaced = True
         os.close(self._fd)
         self._fd = -1
         try:
-            self._fd = _open_locked(self.path, create=True)
-        except OSError as exc:  # its folder is gone too (deleted, unmounted)
-            self._broken = f"the log vanished and cannot be recreated: {exc.strerror}"
+            opened = DocLog.open(self.path, ops=self._ops)
+        except (OSError, StorageError) as exc:  # its folder is gone too (deleted, unmounted)
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self._broken = f"the log vanished and cannot be recreated: {reason}"
             raise LogWriteError(self.path, self._broken) from exc
-        try:
-            data = _read_all(self._fd)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        scan = fmt.scan_log(data)
-        self._unseen.extend(scan.records)
-        self._end = max(scan.end, fmt.FILE_HEADER_BYTES)
-        self._stats = _stats_of(scan.records, self._end)
+        fresh = opened.log
+        self._fd, fresh._fd = fresh._fd, -1
+        self._end, self._stats = fresh._end, fresh._stats
+        self._unseen.extend(opened.records)
 
 
 def _no_hook(step: str) -> None:

@@ -131,6 +131,10 @@ class LogWriter:
         """Updates other processes appended since the last call (see DocLog.read_new)."""
         return await self._submit(_Request(self.log.read_new))
 
+    async def take_replaced(self) -> bool:
+        """See ``DocLog.take_replaced``: asked between the writer's own operations."""
+        return await self._submit(_Request(self.log.take_replaced))
+
     async def compact(self, live_state: LiveState | None = None) -> None:
         """Rewrite the log as one snapshot plus whatever is appended meanwhile.
 
@@ -142,8 +146,9 @@ class LogWriter:
         meanwhile; only the short commit step is serialised with them.
         """
         if live_state is not None:
-            prefix_end, unseen = await self._submit(
-                _Request(lambda: (self.log.end, self.log.read_new()))
+            # read_new first: following a replaced file moves the end
+            unseen, prefix_end = await self._submit(
+                _Request(lambda: (self.log.read_new(), self.log.end))
             )
             snapshot = await live_state(unseen)
         else:

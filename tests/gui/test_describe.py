@@ -45,6 +45,13 @@ def test_share_states() -> None:
     assert share_label({"path": "/home/ann/Docs/"}) == "Docs"
 
 
+def test_every_mirror_event_has_a_sentence_of_its_own() -> None:
+    for kind in ("file-merged", "path-conflict", "case-collision", "version-conflict",
+                 "unsafe-path", "file-skipped", "file-error", "log-lost"):  # fmt: skip
+        text = event_text({"type": kind, "path": "a/b.md", "doc": "a/b.md"})
+        assert "a/b.md" in text, kind
+
+
 def test_notifications_per_kind() -> None:
     connected = notification_for({"type": "peer-connected", "name": "beta", "address": "1.2.3.4:5"})
     assert connected is not None
@@ -58,6 +65,11 @@ def test_notifications_per_kind() -> None:
     assert error is not None
     assert error.warning
     assert notification_for({"type": "share-in-sync"}) is None
+    kept = notification_for({"type": "case-collision", "path": "readme.md",
+                             "winner": "README.md", "kept": ".p2psync/conflicts/x"})  # fmt: skip
+    assert kept is not None
+    assert kept.kind is Kind.MERGES
+    assert kept.text.startswith("readme.md differs from README.md only in case; kept in")
     assert event_text({"type": "pending-device", "device": "ABCDEFG-HIJ"}).endswith(
         "ABCDEFG wants to connect"
     )

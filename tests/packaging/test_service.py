@@ -15,7 +15,7 @@ import pytest
 from p2psync.cli import service
 from p2psync.cli.main import main
 from p2psync.cli.service import Places, Systemctl
-from p2psync.daemon.home import Home
+from p2psync.daemon.home import Home, daemon_command
 from tests.packaging.units import SYSTEMD_ANALYZE, verify_unit
 
 
@@ -62,7 +62,7 @@ def test_install_writes_the_unit_for_this_installation(
 
 
 def test_without_home_the_unit_uses_the_default_home(places: Places) -> None:
-    argv = service.daemon_command(Home.resolve(None))
+    argv = daemon_command(Home.resolve(None))
     assert argv == [sys.executable, "-m", "p2psync", "run"]
     assert unit_values(service.render_unit(argv), "ExecStart") == [" ".join(argv)]
 
@@ -192,7 +192,7 @@ def test_exec_words_are_quoted_for_systemd(arg: str, quoted: str) -> None:
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_rendered_unit(tmp_path: Path) -> None:
     home = tmp_path / "a home with spaces and 100%"
-    argv = service.daemon_command(Home.resolve(home))
+    argv = daemon_command(Home.resolve(home))
     unit = tmp_path / "p2psync.service"
     unit.write_text(service.render_unit(argv))
     assert verify_unit(unit, tmp_path / "run") == []
@@ -245,7 +245,7 @@ def test_sandbox_is_an_opt_in_drop_in(places: Places, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_unit_with_its_sandbox(places: Places, tmp_path: Path) -> None:
-    argv = service.daemon_command(Home.resolve(tmp_path / "device"))
+    argv = daemon_command(Home.resolve(tmp_path / "device"))
     service.install(places, argv, None, sandbox=True)
     # verify reads drop-ins only from its own search path: check the two as one unit
     combined = tmp_path / "p2psync.service"

@@ -75,7 +75,7 @@ def test_page_has_header_and_one_table_per_group_in_report_order() -> None:
     assert "`make bench`" in page
     assert "- Machine: AMD EPYC, 2 cores\n" in page
     assert "- Libraries: pycrdt 0.14.13, trio 0.27.0\n" in page
-    assert "- Date: 2026-01-02\n" in page
+    assert "- Date: 2026-01-02 (each section says when and where it was measured)\n" in page
     assert page.index("## Storage (#3)") < page.index("## Sync")
     assert "| append | 1 s | apply | 4 s | 0.25 | ≤ 0.5 | ✅ |" in page
     assert "| size | 1200 bytes | a\\|b | 1000 bytes | 1.2 | ≤ 1.05 | ❌ |" in page
@@ -83,6 +83,31 @@ def test_page_has_header_and_one_table_per_group_in_report_order() -> None:
     assert "- append: batched" in page
     assert "Quick run" not in page
     assert "failed" not in page
+
+
+def test_an_only_run_replaces_its_sections_and_keeps_the_others() -> None:
+    old = render_markdown(
+        [Metric("Storage", "append", 1.0, "s", "apply", 4.0, 0.5),
+         Metric("Sync", "latency", 0.009, "s", "rtt", 0.001, 5.0)],
+        "m", VERSIONS, date=DAY, errors={"bench_x": "OSError: no"},
+    )  # fmt: skip
+    later = datetime.date(2026, 3, 4)
+    page = render_markdown([Metric("Storage", "append", 2.0, "s", "apply", 4.0, 0.5),
+                            Metric("New", "size", 3.0, "bytes", "a", 1.0, 5.0)],
+                           "m", VERSIONS, date=later, previous=old)  # fmt: skip
+    assert page.index("## Storage") < page.index("## Sync") < page.index("## New")
+    assert "| append | 2 s |" in page
+    assert "| append | 1 s |" not in page
+    assert "| latency | 9 ms |" in page  # kept
+    assert "## Storage\n\nMeasured 2026-03-04 on m.\n" in page
+    assert "## Sync\n\nMeasured 2026-01-02 on m.\n" in page
+    assert "Suites that failed" not in page  # the old run's failures are not this one's
+
+
+def test_a_page_from_before_dated_sections_gets_its_date_on_each_kept_section() -> None:
+    old = "# Benchmarks\n\n- Machine: old\n- Date: 2025-12-31\n\n## Sync\n\n| metric |\n"
+    page = render_markdown([], "m", VERSIONS, date=DAY, previous=old)
+    assert "## Sync\n\nMeasured 2025-12-31 on old.\n\n| metric |\n" in page
 
 
 def test_page_flags_a_quick_run_and_failed_suites() -> None:

@@ -56,6 +56,11 @@ def connected(device: Device, other: Device) -> bool:
     return any(p["device_id"] == other.id and p["connected"] for p in peers)
 
 
+def own_mode(device: Device, share: str) -> str:
+    mode: str = next(s for s in device.status()["shares"] if s["id"] == share)["mode"]
+    return mode
+
+
 def share_ids(device: Device) -> set[str]:
     return {
         s["id"] for s in json.loads(cli(device.home, "share", "list", "--json").stdout)["shares"]
@@ -218,6 +223,26 @@ def test_joining_a_second_share_of_a_device_already_connected(devices: list[Devi
     wait_for(lambda: _text_at(bob, bob.home / "second" / "plan.md") == "the plan",
              "the second share's doc at bob")  # fmt: skip
     assert bob.id in members(alice, second)
+
+
+def test_an_invite_made_receive_only_admits_a_receive_only_member(
+    devices: list[Device],
+) -> None:
+    alice, carol, bob, _ = devices
+    share = make_share([alice, carol])
+    for device in (alice, carol, bob):
+        device.start()
+    link([alice, carol])
+    alice.apply_text("notes.md", "read, do not write. ", client_id=1)
+
+    cli(bob.home, "join", invite(alice, share, "--mode", "receive-only"), str(bob.folder))
+    wait_for(lambda: bob.text("notes.md") == "read, do not write. ", "the content at bob")
+    assert members(alice, share)[bob.id] == "receive-only"
+    wait_for(lambda: members(carol, share).get(bob.id) == "receive-only", "the mode at carol")
+    wait_for(lambda: own_mode(bob, share) == "receive-only", "bob told his mode")
+    bad = cli(alice.home, "invite", share, "--mode", "owner", check=False)
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr
 
 
 def _write_text_update(path: Path, text: str) -> None:

@@ -70,7 +70,7 @@ class Device:
             clock,
             lambda type_, **f: self.events.append((type_, f)),
             name,
-            CHUNKING,
+            chunking=CHUNKING,
         )
 
     def path(self, rel: str) -> Path:
@@ -254,7 +254,7 @@ def test_after_a_restart_a_remote_edit_is_written_from_the_docs(tmp_path: Path) 
         alice, bob, text = await synced_pair(tmp_path)
         bob.mirror.flush_state(force=True)
         restarted = Mirror(bob.folder, bob.store, HybridClock(b"bob", wall_ms),
-                           lambda type_, **f: None, "bob", CHUNKING)  # fmt: skip
+                           lambda type_, **f: None, "bob", chunking=CHUNKING)  # fmt: skip
         await restarted.rescan()
         edited = text[:-10] + "after the restart\n" + text[-10:]
         await alice.save("big.txt", edited)

@@ -39,7 +39,8 @@ def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = DEADL
 
 
 class Device:
-    """One device: a home directory, its share folder, and its daemon process."""
+    """One device: a home directory, its share folder, and its daemon process (logging
+    at debug level to `home/daemon.log`, so a failed test's log says what happened)."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
@@ -52,7 +53,7 @@ class Device:
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                 "--listen", f"127.0.0.1:{port}", "--no-mdns"],
+                 "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", "debug"],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
         wait_for(lambda: cli(self.home, "status", "--json", check=False).returncode == 0, "daemon")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from p2psync.config import FolderMode
 from p2psync.daemon.invites import (
     MAX_OPEN_INVITES,
     InviteStore,
@@ -38,9 +39,31 @@ def test_the_store_keeps_no_secret_and_a_code_works_once(tmp_path: Path) -> None
     assert str(code).replace("-", "") not in text
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     verifier = invite_verifier(code.secret)
-    assert store.consume(verifier, now=NOW + 1) == SHARE
+    used = store.consume(verifier, now=NOW + 1)
+    assert used is not None
+    assert (used.share_id, used.mode) == (SHARE, FolderMode.SEND_RECEIVE)
     assert store.consume(verifier, now=NOW + 2) is None  # used
     assert store.open_invites(now=NOW) == []
+
+
+def test_an_invite_keeps_the_mode_its_joiner_gets(tmp_path: Path) -> None:
+    store = InviteStore(tmp_path)
+    code = make_invite(store, share_id=SHARE, inviter=INVITER, addresses=(), ttl_s=60, now=NOW,
+                       mode=FolderMode.RECEIVE_ONLY)  # fmt: skip
+    used = store.consume(invite_verifier(code.secret), now=NOW + 1)
+    assert used is not None
+    assert used.mode is FolderMode.RECEIVE_ONLY
+
+
+def test_an_invites_file_from_before_modes_admits_send_receive(tmp_path: Path) -> None:
+    store = InviteStore(tmp_path)
+    code = make_invite(store, share_id=SHARE, inviter=INVITER, addresses=(), ttl_s=60, now=NOW)
+    doc = json.loads(store.path.read_text())
+    del doc["invites"][0]["mode"]
+    store.path.write_text(json.dumps(doc))
+    used = store.consume(invite_verifier(code.secret), now=NOW + 1)
+    assert used is not None
+    assert used.mode is FolderMode.SEND_RECEIVE
 
 
 def test_expired_invites_admit_no_one_and_are_dropped(tmp_path: Path) -> None:

@@ -7,11 +7,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+from p2psync.config import FolderMode
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.progress import SyncProgress, member_sync_pct, share_in_sync, share_sync_pct
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
 from p2psync.protocol.messages import SyncMessage
+from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import Effect, Send, ShareSync
 from tests.conftest import text_updates
@@ -54,6 +56,23 @@ class Pair:
         for name, sync in self.syncs.items():
             self.queue(name, sync.flush_index())
         return bool(self.wire)
+
+
+def test_a_send_only_member_whose_copy_lacks_our_edits_counts_as_in_sync() -> None:
+    # b is send-only: it ignores a's edits, so its copy never holds them, and that is
+    # what in sync means for it; the counts behind the percentages must agree.
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    a.policy = MemberPolicy(FolderMode.SEND_RECEIVE, {"b": FolderMode.SEND_ONLY})
+    b.policy = MemberPolicy(FolderMode.SEND_ONLY, {"a": FolderMode.SEND_RECEIVE})
+    pair.connect()
+    a.local_update("from-a", text_updates(1)[0][0])
+    b.local_update("from-b", text_updates(1)[0][0])
+    pair.settle()
+    assert a.in_sync_with("b")
+    assert b.in_sync_with("a")
+    assert a.sync_counts("b") == (2, 2)  # what the percentage is made of while syncing
+    assert b.sync_counts("a") == (2, 2)
 
 
 def test_a_joiner_counts_the_docs_it_still_misses() -> None:

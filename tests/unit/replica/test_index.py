@@ -198,6 +198,27 @@ def test_a_restarted_engine_reconnects_at_the_cost_of_what_changed() -> None:
     assert doc7.text() == "text 7 more"
 
 
+def test_a_reconnected_peer_is_not_in_sync_until_its_index_arrives() -> None:
+    # What b remembers of a's index says they are in sync, but a changed a doc while
+    # they were apart: until a's answer comes, b must not claim to be up to date.
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a = nodes["a"]
+    a.run(a.sync.local_update("doc", edit(a.sync.replica.get_or_create("doc"), "first")))
+    connect(nodes)
+    assert nodes["b"].sync.in_sync_with("a")
+    a.sync.peer_down("b")
+    nodes["b"] = b = nodes["b"].restart()
+    changed = a.sync.replica.get("doc")
+    assert changed is not None
+    a.run(a.sync.local_update("doc", edit(changed, " second")))
+    b.run(b.sync.peer_up("a"))  # b's request for a's index is on its way
+    for request in a.run(a.sync.peer_up("b")):
+        b.receive("a", request.message)  # b answers a's request: it sent all it has
+    assert not b.sync.in_sync_with("a")
+    connect(nodes)
+    assert b.sync.in_sync_with("a")
+
+
 def test_a_peer_asking_for_an_unloaded_doc_is_answered_without_loading_it() -> None:
     nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
     a = nodes["a"]

@@ -194,6 +194,24 @@ def test_a_log_whose_folder_vanished_fails_with_a_clear_error(
                 doclog.append([ups[2]])
 
 
+def test_a_deleted_log_is_created_again_whole_and_says_it_was_replaced(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        doclog.append(ups[:2])
+        assert not doclog.take_replaced()
+        path.unlink()
+        assert doclog.read_new() == []  # nothing new: the file is gone
+        assert doclog.take_replaced()
+        assert not doclog.take_replaced()  # said once
+        doclog.append([ups[2]])  # the new file has a header: appends go on
+        doclog.append([ups[3]])
+        assert doclog.read_new() == []
+    assert read_updates(path) == ups[2:4]
+
+
 def test_compaction_commit_keeps_records_appended_after_the_prefix(
     tmp_path: Path, updates: tuple[list[bytes], str]
 ) -> None:
