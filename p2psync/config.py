@@ -29,6 +29,8 @@ MAX_NAME_CHARS = 64
 DEFAULT_IDLE_UNLOAD_S = 60.0
 """A doc unused this long leaves memory (``[docs] idle_unload_s``, DESIGN §9)."""
 MAX_IDLE_UNLOAD_S = 86_400.0
+MAX_CHUNKING_BYTES = 1 << 40
+"""Upper bound of ``[docs] chunked_file_bytes`` and ``chunk_max_bytes``."""
 
 
 class FolderMode(enum.StrEnum):
@@ -79,6 +81,12 @@ class Config:
     peers: tuple[PeerConfig, ...] = ()
     shares: tuple[ShareConfig, ...] = field(default=())
     idle_unload_s: float = DEFAULT_IDLE_UNLOAD_S
+    chunked_file_bytes: int | None = None
+    """``[docs] chunked_file_bytes``: text files above this are chunked docs (None: the
+    mirror's default, ``mirror.chunkfile.CHUNKED_FILE_BYTES``)."""
+    chunk_max_bytes: int | None = None
+    """``[docs] chunk_max_bytes``: appends close a chunk past this (None: the default,
+    ``mirror.chunked.CHUNK_MAX_BYTES``)."""
 
     def share(self, share_id: ShareId) -> ShareConfig | None:
         """The share with ``share_id``, or None."""
@@ -167,11 +175,7 @@ def _to_toml(config: Config) -> dict[str, Any]:
             {"device_id": str(p.device_id), "addresses": list(p.addresses), "name": p.name}
             for p in config.peers
         ],
-        **(
-            {"docs": {"idle_unload_s": config.idle_unload_s}}
-            if config.idle_unload_s != DEFAULT_IDLE_UNLOAD_S
-            else {}
-        ),
+        **({"docs": docs} if (docs := _docs_toml(config)) else {}),
         "shares": [
             {
                 "id": str(s.id),
@@ -183,6 +187,17 @@ def _to_toml(config: Config) -> dict[str, Any]:
             for s in config.shares
         ],
     }
+
+
+def _docs_toml(config: Config) -> dict[str, Any]:
+    """The ``[docs]`` table: only what differs from the defaults."""
+    docs: dict[str, Any] = {}
+    if config.idle_unload_s != DEFAULT_IDLE_UNLOAD_S:
+        docs["idle_unload_s"] = config.idle_unload_s
+    for key in ("chunked_file_bytes", "chunk_max_bytes"):
+        if (value := getattr(config, key)) is not None:
+            docs[key] = value
+    return docs
 
 
 def _from_toml(doc: dict[str, Any]) -> Config:
@@ -204,7 +219,18 @@ def _from_toml(doc: dict[str, Any]) -> Config:
         peers=peers,
         shares=shares,
         idle_unload_s=_idle_unload_s(_table(doc, "docs")),
+        chunked_file_bytes=_bytes_or_none(_table(doc, "docs"), "chunked_file_bytes"),
+        chunk_max_bytes=_bytes_or_none(_table(doc, "docs"), "chunk_max_bytes"),
     )
+
+
+def _bytes_or_none(table: dict[str, Any], key: str) -> int | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_CHUNKING_BYTES:
+        raise ConfigError(f"'docs.{key}' must be a number of bytes in (0, {MAX_CHUNKING_BYTES}]")
+    return value
 
 
 def _idle_unload_s(table: dict[str, Any]) -> float:

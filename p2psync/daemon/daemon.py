@@ -50,6 +50,7 @@ from p2psync.daemon.shares import ShareService
 from p2psync.discovery import LanDiscovery
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
+from p2psync.mirror.chunkfile import chunking_of
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.protocol.connection import SUPPORTED_VERSIONS
 from p2psync.storage.layout import docs_dir, marker_dir
@@ -163,6 +164,7 @@ class Daemon:
             snapshots=self.snapshots,
             device=self.identity.device_id.digest,
             idle_unload_s=self.config.idle_unload_s,
+            chunking=chunking_of(self.config),
         )
         scope = trio.CancelScope()
         self._share_scopes[config.id] = scope

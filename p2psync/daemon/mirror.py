@@ -24,6 +24,7 @@ from pathlib import Path
 import trio
 
 from p2psync.daemon.events import EventBus
+from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.names import probe_names
@@ -54,13 +55,17 @@ class MirrorService:
         share: str,
         on_stopped: Callable[[str], None],
         rescan_interval_s: float = RESCAN_INTERVAL_S,
+        chunking: Chunking | None = None,
     ) -> None:
         self.root = root
         self.events = events
         self.share = share
         self._on_stopped = on_stopped
         self._rescan_interval_s = rescan_interval_s
-        self.mirror = Mirror(root, store, HybridClock(device, wall_ms), events.publish, share)
+        clock = HybridClock(device, wall_ms)
+        self.mirror = Mirror(
+            root, store, clock, events.publish, share, chunking=chunking or Chunking()
+        )
         self._paths: set[Path] = set()
         self._docs: dict[str, Peer | None] = {}
         self._rescan = False

@@ -27,6 +27,7 @@ from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
 from p2psync.ids import DeviceId
+from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.replica.doc import DocReplica
@@ -78,6 +79,7 @@ class ShareService:
         device: bytes = b"?",
         mirror: bool = True,
         idle_unload_s: float = DEFAULT_IDLE_UNLOAD_S,
+        chunking: Chunking | None = None,
     ) -> None:
         self.config = config
         self._snapshots = snapshots
@@ -95,7 +97,8 @@ class ShareService:
         self.mirror: MirrorService | None = None
         if mirror:
             self.mirror = MirrorService(config.path, self, events, device=device,
-                                        share=self.name, on_stopped=self._stop)  # fmt: skip
+                                        share=self.name, on_stopped=self._stop,
+                                        chunking=chunking or Chunking())  # fmt: skip
 
     @property
     def root(self) -> Path:

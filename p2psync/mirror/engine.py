@@ -39,11 +39,19 @@ import trio
 from p2psync.errors import UnsafePathError
 from p2psync.ids import new_client_id
 from p2psync.mirror import binary
+from p2psync.mirror.chunkfile import (
+    ChunkedFiles,
+    Chunking,
+    Piece,
+    decode_large_text,
+    write_plan,
+)
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
     NotAFileError,
     keep_copy,
+    local_stat,
     move_file,
     read_file,
     remove_file,
@@ -151,9 +159,12 @@ class Mirror:
     """How the folder's filesystem compares names (``names.probe_names``; set before
     the first batch): on a case-insensitive one, paths the manifest keeps apart may
     be one file here."""
+    chunking: Chunking = field(default_factory=Chunking)
+    """When a new text file is a chunked doc (``mirror.chunkfile``)."""
 
     def __post_init__(self) -> None:
         self.synced: dict[str, Synced] = load_state(self.root)
+        self.chunks = ChunkedFiles(self.store, self.chunking)
         self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
         self._ignore_text = ""
@@ -218,6 +229,8 @@ class Mirror:
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
         self._listings.clear()
+        stored = list(changes)
+        changes = self._chunks_to_roots(changes)
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
         revived = any(
             (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
@@ -225,7 +238,7 @@ class Mirror:
         if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
             await self.refresh_manifest()
         async with trio.open_nursery() as nursery:  # one wait for the whole batch
-            for guid in changes:
+            for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
         hidden = {entry.guid: winner for entry, winner in self.view.hidden}
         for guid, peer in changes.items():
@@ -236,6 +249,23 @@ class Mirror:
                 await self.reconcile(entry.path, peer)
             elif guid in hidden:
                 await self._keep_hidden(entry, hidden[guid])
+
+    def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
+        """``changes`` with each chunk of a chunked file replaced by its root (and the
+        chunk noted as changed, so the file's next write reads it from its doc)."""
+        roots = [e.guid for e in self.view.by_guid.values() if e.kind is FileKind.CHUNKED]
+        if not roots:
+            return changes
+        mapped: dict[str, Peer | None] = {}
+        for guid, peer in changes.items():
+            known = guid in self.view.by_guid or guid == MANIFEST_GUID
+            owner = None if known else self.chunks.owner_of(guid, roots)
+            if owner is None:
+                mapped[guid] = peer if peer is not None else mapped.get(guid)
+            else:
+                self.chunks.changed(owner, guid)
+                mapped[owner] = peer if peer is not None else mapped.get(owner)
+        return mapped
 
     async def flush(self) -> None:
         """Store held-back manifest entries and the sync state (end of a batch)."""
@@ -460,6 +490,8 @@ class Mirror:
             return None
         if entry.kind is FileKind.TEXT:
             return doc.text(CONTENT).encode()
+        if entry.kind is FileKind.CHUNKED:
+            return self.chunks.content(entry.guid, None)[0]
         version = binary.current(doc.ydoc)
         return version.data if version is not None else None
 
@@ -482,6 +514,7 @@ class Mirror:
             self._report_once(f"del:{rel}", "file-error", path=rel, message=str(exc))
             return
         self.synced.pop(rel, None)
+        self.chunks.forget(entry.guid)
         self._dirty_state = True
 
     async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
@@ -520,6 +553,13 @@ class Mirror:
     async def reconcile(self, rel: str, peer: Peer | None = None) -> None:
         """Make the file at ``rel`` and its doc equal (see the module doc)."""
         if self.ignore.ignored(rel, False):
+            return
+        chunked = self.view.by_path.get(rel)
+        if (
+            chunked is not None
+            and chunked.kind is FileKind.CHUNKED
+            and await self._stream_chunked(rel, chunked)
+        ):
             return
         try:
             got = await trio.to_thread.run_sync(self._read_exact, rel)
@@ -578,10 +618,13 @@ class Mirror:
             )
             await self.reconcile(rel)
             return
-        entry = Entry(new_file_guid(), rel, file_kind(data), self.clock.tick(),
-                      exec=stat.executable)  # fmt: skip
+        large = self.chunks.is_large(data)
+        kind = FileKind.CHUNKED if large else file_kind(data)
+        entry = Entry(new_file_guid(), rel, kind, self.clock.tick(), exec=stat.executable)
         text = decode_text(data)
-        if text is not None:
+        if large:
+            await self.chunks.create(entry.guid, data.decode())
+        elif text is not None:
             # A new doc: nothing to re-seed over.
             await self.store.local_edit(entry.guid, lambda d: _seed(_content(d), text))
         else:
@@ -627,6 +670,9 @@ class Mirror:
         if stat.executable != entry.exec:
             await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
             entry = self.view.by_guid[guid]
+        if entry.kind is FileKind.CHUNKED:
+            await self._chunked_save(rel, entry, disk, synced, peer)
+            return
         text = decode_text(data)
         if entry.kind is FileKind.BINARY or text is None:
             await self._binary_save(rel, entry, doc, data, stat)
@@ -656,6 +702,65 @@ class Mirror:
             await self.store.local_edit(entry.guid, save)
         await self._write_doc(rel, entry, data, stat, peer)
 
+    async def _chunked_save(
+        self,
+        rel: str,
+        entry: Entry,
+        disk: tuple[bytes, FileStat],
+        synced: Synced | None,
+        peer: Peer | None,
+    ) -> None:
+        """A local save of a chunked file: edits of the chunks it changed (see
+        ``mirror.chunkfile``); kept aside when it cannot be merged."""
+        data, stat = disk
+        text = decode_large_text(data)
+        if text is None:
+            reason = "a large text file became binary; it is not synced until it is text again"
+            self._report_once(f"kind:{rel}", "file-skipped", path=rel, reason=reason)
+            return
+        merged = synced is not None and await self.chunks.save(entry.guid, data, text)
+        if not merged and self.chunks.content(entry.guid, data)[0] != data:
+            # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
+            # the doc wins, the save is kept whole, nothing is doubled.
+            kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+            log.warning("share %s: a save of %s could not be merged with a change from %s; "
+                        "kept at %s", self.share, rel, peer or "a peer", kept)  # fmt: skip
+            self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
+        await self._write_doc(rel, entry, data, stat, peer)
+
+    async def _stream_chunked(self, rel: str, entry: Entry) -> bool:
+        """Write a chunked file that is as last synced from its unchanged byte ranges
+        and its changed chunks, never holding it whole (``chunkfile.write_plan``).
+        Returns False when this does not apply (saved here, a chmod, nothing to
+        write): the caller then reads the file as for any other."""
+        synced = self.synced.get(rel)
+        if synced is None or synced.guid != entry.guid or synced.stat is None:
+            return False
+        try:
+            stat = await trio.to_thread.run_sync(local_stat, self.root, rel)
+        except (OSError, NotAFileError):
+            return False
+        if stat != synced.stat or stat.executable != entry.exec:
+            return False
+        parts = self.chunks.plan(entry.guid)
+        if parts is None:
+            return False
+        await self.store.durable(entry.guid)
+        try:
+            written, digest = await trio.to_thread.run_sync(
+                lambda: write_plan(self.root, rel, parts, executable=entry.exec, expect=stat)
+            )
+        except FileChangedError:
+            self._retry.add(rel)  # saved meanwhile: merged on the next round
+            return True
+        except (OSError, UnsafePathError) as exc:
+            log.error("share %s: cannot write %s: %s", self.share, rel, exc)
+            self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
+            return True
+        self.chunks.synced(entry.guid, [piece for piece, _ in parts])
+        self._synced(rel, entry.guid, b"", written, digest=digest)
+        return True
+
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
     ) -> None:
@@ -682,6 +787,7 @@ class Mirror:
         doc = self.store.doc(entry.guid)
         if doc is None:
             return
+        pieces: list[Piece] = []
         if entry.kind is FileKind.BINARY:
             for lost in await self._binary_conflicts(rel, entry, doc):
                 log.warning("share %s: a concurrent version of %s lost to a later one; kept "
@@ -691,6 +797,10 @@ class Mirror:
             if version is None:
                 return
             content = version.data
+        elif entry.kind is FileKind.CHUNKED:
+            synced = self.synced.get(rel)
+            as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
+            content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
         else:
             content = doc.text(CONTENT).encode()
         if content != data or (stat is not None and stat.executable != entry.exec):
@@ -717,6 +827,8 @@ class Mirror:
                 self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
                 return
         assert stat is not None
+        if entry.kind is FileKind.CHUNKED:
+            self.chunks.synced(entry.guid, pieces)
         self._synced(rel, entry.guid, content, stat, doc)
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
@@ -732,14 +844,22 @@ class Mirror:
         return kept
 
     def _synced(
-        self, rel: str, guid: str, data: bytes, stat: FileStat, doc: DocReplica | None = None
+        self,
+        rel: str,
+        guid: str,
+        data: bytes,
+        stat: FileStat,
+        doc: DocReplica | None = None,
+        *,
+        digest: bytes | None = None,
     ) -> None:
+        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``."""
         doc = doc or self.store.doc(guid)
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
         self.synced[rel] = Synced(
             guid,
-            file_digest(data),
+            file_digest(data) if digest is None else digest,
             stat,
             doc.version() if doc is not None else None,
             doc.full_state() if doc is not None else b"",

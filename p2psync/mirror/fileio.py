@@ -15,6 +15,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -101,9 +102,15 @@ def _umask() -> int:
 
 
 def write_file(
-    root: Path, rel: str, data: bytes, *, executable: bool, expect: FileStat | None
+    root: Path,
+    rel: str,
+    data: bytes | Iterable[bytes],
+    *,
+    executable: bool,
+    expect: FileStat | None,
 ) -> FileStat:
-    """Replace the file at ``rel`` with ``data`` atomically, creating folders as
+    """Replace the file at ``rel`` with ``data`` (bytes, or pieces written in turn, so
+    a large file need not be in memory at once) atomically, creating folders as
     needed; returns the new file's stat. ``expect`` is the stat last read (None: the
     file must not exist). Raises FileChangedError if the file is no longer that,
     UnsafePathError if the path is unsafe, OSError if writing fails (the file is then
@@ -123,7 +130,8 @@ def write_file(
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            for part in [data] if isinstance(data, bytes) else data:
+                file.write(part)
             file.flush()
             os.fchmod(file.fileno(), mode)
             os.fdatasync(file.fileno())

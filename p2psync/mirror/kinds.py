@@ -29,6 +29,9 @@ class FileKind(enum.Enum):
     """A doc whose root ``Y.Text`` named ``content`` holds the file: merged by character."""
     BINARY = "binary"
     """The whole file, last writer wins by hybrid logical clock."""
+    CHUNKED = "chunked"
+    """A large text file: a root doc listing chunk docs (``mirror.chunkfile``), merged
+    by character like TEXT. Chosen at creation only: ``file_kind`` never returns it."""
 
 
 def may_be_text(size: int) -> bool:

@@ -45,6 +45,17 @@ def test_idle_unload_time_round_trips_and_defaults(tmp_path: Path) -> None:
     assert load_config(path).idle_unload_s == 60.0
 
 
+def test_chunking_sizes_round_trip_and_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(path, Config("laptop", chunked_file_bytes=5000, chunk_max_bytes=700))
+    loaded = load_config(path)
+    assert (loaded.chunked_file_bytes, loaded.chunk_max_bytes) == (5000, 700)
+    assert load_config(path).idle_unload_s == 60.0
+    path.write_text(path.read_text().replace("5000", "-1"))
+    with pytest.raises(ConfigError, match=r"docs\.chunked_file_bytes"):
+        load_config(path)
+
+
 def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
     config = default_config(tmp_path / "P2PSync")
     assert [s.path for s in config.shares] == [tmp_path / "P2PSync"]

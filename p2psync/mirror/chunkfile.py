@@ -1,0 +1,431 @@
+"""Large text files as chunked docs: the mirror's side of ``p2psync.mirror.chunked``.
+
+A text file above ``Chunking.file_bytes`` is stored, from its creation, as a root doc
+(the guid its manifest entry names, kind ``chunked``) and chunk docs, each with its own
+log and sync stream (docs/mirror.md, "Large text files"). The file on disk stays one
+file. This module keeps, per such file, the *layout* it was last synced with: each
+chunk's guid, length and digest, in order. With it
+
+- a local save is compared with the layout chunk by chunk from both ends: only the
+  chunks between the first and the last that differ are loaded and diffed, and the
+  edits go to them (``save``);
+- the file to write after a remote change is assembled from the bytes on disk for the
+  chunks that did not change and from the docs of those that did (``content``), so a
+  change near the end loads one chunk, not fifty megabytes of them.
+
+The layout lives in memory only; after a restart the first use of a file builds it by
+loading each chunk once. Edits are made on scratch copies of the touched docs and
+stored through the share as local updates (``DocStore.local_update``), chunks first,
+then the root, so a peer never sees a chunk listed that holds less than was meant.
+
+A local save whose changed chunks also changed remotely since the last sync (a peer's
+edit to the same chunk, not yet written to the file) cannot be merged by character
+here (the layout keeps no copy of the old text): ``save`` reports it and the engine
+keeps the local file aside as a conflict copy, then writes the doc. Saves and remote
+edits that touch different chunks merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pycrdt
+
+from p2psync.config import Config
+from p2psync.ids import new_client_id
+from p2psync.mirror.chunked import (
+    CHUNK_MAX_BYTES,
+    CONTENT,
+    ChunkedText,
+    chunk_key,
+    chunk_order,
+    seed,
+)
+from p2psync.mirror.fileio import FileChangedError, FileStat, write_file
+from p2psync.mirror.paths import is_inside
+from p2psync.mirror.textdiff import changed_regions
+from p2psync.replica.doc import DocReplica
+
+YDoc = pycrdt.Doc[Any]
+
+CHUNKED_FILE_BYTES = 4 * 1024 * 1024
+"""Text files larger than this (UTF-8 bytes) are chunked docs from their creation;
+the default is ``kinds.TEXT_MAX_BYTES``, so every file that was text stays as it was."""
+LARGE_TEXT_MAX_BYTES = 512 * 1024 * 1024
+"""Larger files are synced whole even if they are text."""
+COPY_BLOCK_BYTES = 256 * 1024
+"""Unchanged bytes are copied from the old file to the new one this much at a time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunking:
+    """When a text file is chunked, and how big an appended chunk grows."""
+
+    file_bytes: int = CHUNKED_FILE_BYTES
+    chunk_bytes: int = CHUNK_MAX_BYTES
+
+
+def chunking_of(config: Config) -> Chunking:
+    """The chunking ``[docs]`` in the configuration asks for."""
+    return Chunking(
+        config.chunked_file_bytes or CHUNKED_FILE_BYTES, config.chunk_max_bytes or CHUNK_MAX_BYTES
+    )
+
+
+class ChunkStore(Protocol):
+    """What this module needs of the share (``mirror.engine.DocStore`` provides it)."""
+
+    def doc(self, guid: str) -> DocReplica | None: ...
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One chunk as the file was last synced: its bytes' length and digest."""
+
+    guid: str
+    chars: int
+    size: int
+    digest: bytes
+
+
+Part = tuple[Piece, tuple[int, int] | bytes]
+"""A chunk of a file to write: its record, and its byte range in the old file or its
+bytes."""
+
+
+@dataclass
+class Layout:
+    """A chunked file as last synced, and the chunks peers changed since."""
+
+    pieces: list[Piece]
+    dirty: set[str] = field(default_factory=set)
+
+
+def decode_large_text(data: bytes) -> str | None:
+    """The text of a file that may be a chunked doc (any size up to
+    ``LARGE_TEXT_MAX_BYTES``), or None if it is not UTF-8 text."""
+    if len(data) > LARGE_TEXT_MAX_BYTES or b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def piece_of(guid: str, data: bytes) -> Piece:
+    """The record of a chunk holding ``data`` (its UTF-8 bytes)."""
+    return Piece(guid, len(data.decode()), len(data), hashlib.sha256(data).digest())
+
+
+def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
+    """Where each chunk of ``pieces`` still is in ``data``, unchanged: the run of
+    leading chunks found in order at the start, and the run of trailing ones found at
+    the end (never overlapping). Pure."""
+    found: dict[str, tuple[int, int]] = {}
+    start = 0
+    first_changed = len(pieces)
+    for index, piece in enumerate(pieces):
+        stop = start + piece.size
+        if stop > len(data) or hashlib.sha256(data[start:stop]).digest() != piece.digest:
+            first_changed = index
+            break
+        found[piece.guid] = (start, stop)
+        start = stop
+    end = len(data)
+    for piece in reversed(pieces[first_changed:]):
+        begin = end - piece.size
+        if begin < start or hashlib.sha256(data[begin:end]).digest() != piece.digest:
+            break
+        found[piece.guid] = (begin, end)
+        end = begin
+    return found
+
+
+class ScratchDocs:
+    """Copies of live docs to edit, collecting the updates each edit makes."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self._store = store
+        self.docs: dict[str, YDoc] = {}
+        self.updates: dict[str, list[bytes]] = {}
+
+    def __call__(self, guid: str) -> YDoc:
+        doc = self.docs.get(guid)
+        if doc is None:
+            doc = pycrdt.Doc(client_id=new_client_id())
+            live = self._store.doc(guid)
+            if live is not None:
+                doc.apply_update(live.full_state())
+            doc.observe(lambda event: self.updates.setdefault(guid, []).append(event.update))
+            self.docs[guid] = doc
+        return doc
+
+    async def store(self, root_guid: str) -> list[str]:
+        """Store every collected update as a local change, the root's last; return
+        the guids changed."""
+        order = sorted(self.updates, key=lambda guid: guid == root_guid)
+        for guid in order:
+            update = pycrdt.merge_updates(*self.updates[guid])
+            await self._store.local_update(guid, update, notify=False)
+        changed = list(order)
+        self.updates.clear()
+        return changed
+
+
+class ChunkedFiles:
+    """The layouts of a share's chunked files, and their saves and writes."""
+
+    def __init__(self, store: ChunkStore, chunking: Chunking) -> None:
+        self.store = store
+        self.chunking = chunking
+        self.layouts: dict[str, Layout] = {}
+        self.owners: dict[str, str] = {}
+        """Chunk guid -> root guid, for the chunks of every layout built."""
+
+    def is_large(self, data: bytes) -> bool:
+        """Whether a new file holding ``data`` is to be a chunked doc."""
+        return len(data) > self.chunking.file_bytes and decode_large_text(data) is not None
+
+    async def create(self, root_guid: str, text: str) -> None:
+        """Store ``text`` as the new chunked doc ``root_guid``."""
+        scratch = ScratchDocs(self.store)
+        guids = seed(scratch(root_guid), root_guid, scratch, text, self.chunking.chunk_bytes)
+        await scratch.store(root_guid)
+        self.layouts[root_guid] = Layout(
+            [piece_of(guid, str(_text(scratch(guid))).encode()) for guid in guids]
+        )
+        self.owners.update(dict.fromkeys(guids, root_guid))
+
+    def owner_of(self, guid: str, roots: Iterable[str]) -> str | None:
+        """The root (among ``roots``) that lists chunk ``guid``, if any."""
+        owner = self.owners.get(guid)
+        if owner is not None:
+            return owner
+        for root_guid in roots:
+            root = self.store.doc(root_guid)
+            if root is not None and chunk_key(root.ydoc, guid) is not None:
+                self.owners[guid] = root_guid
+                return root_guid
+        return None
+
+    def changed(self, root_guid: str, guid: str) -> None:
+        """Chunk ``guid`` of ``root_guid`` changed other than through a save here."""
+        layout = self.layouts.get(root_guid)
+        if layout is not None:
+            layout.dirty.add(guid)
+
+    def content(
+        self, root_guid: str, data: bytes | None, *, as_synced: bool = False
+    ) -> tuple[bytes, list[Piece]]:
+        """The bytes the file should hold, and their layout: unchanged chunks taken
+        from ``data`` (the file as just read), the others from their docs.
+        ``as_synced``: the file's stat shows it is what was last synced, so the
+        layout's offsets are trusted without hashing it again."""
+        root = self.store.doc(root_guid)
+        if root is None:
+            return b"", []
+        layout = self._layout(root_guid, root)
+        known = {piece.guid: piece for piece in layout.pieces}
+        if data is None:
+            found = {}
+        elif as_synced and len(data) == sum(piece.size for piece in layout.pieces):
+            found = _offsets(layout.pieces)
+        else:
+            found = match(layout.pieces, data)
+        parts: list[bytes | memoryview] = []
+        pieces: list[Piece] = []
+        view = memoryview(data) if data is not None else memoryview(b"")
+        for guid in chunk_order(root.ydoc):
+            where = found.get(guid)
+            if where is not None and guid not in layout.dirty:
+                parts.append(view[where[0] : where[1]])  # no copy until the join
+                pieces.append(known[guid])
+            else:
+                part = self._chunk_text(guid).encode()
+                parts.append(part)
+                pieces.append(piece_of(guid, part))
+            self.owners[guid] = root_guid
+        return b"".join(parts), pieces
+
+    def plan(self, root_guid: str) -> list[Part] | None:
+        """What the file should hold when it is as last synced: the unchanged chunks
+        as byte ranges of it, the others as bytes from their docs (loaded). None if
+        there is nothing to write or no layout yet (then ``content`` decides)."""
+        root = self.store.doc(root_guid)
+        layout = self.layouts.get(root_guid)
+        if root is None or layout is None:
+            return None
+        offsets = _offsets(layout.pieces)
+        known = {piece.guid: piece for piece in layout.pieces}
+        order = chunk_order(root.ydoc)
+        changed = order != [piece.guid for piece in layout.pieces]
+        parts: list[Part] = []
+        for guid in order:
+            if guid in offsets and guid not in layout.dirty:
+                parts.append((known[guid], offsets[guid]))
+            else:
+                data = self._chunk_text(guid).encode()
+                parts.append((piece_of(guid, data), data))
+                changed = True
+            self.owners[guid] = root_guid
+        return parts if changed else None
+
+    def synced(self, root_guid: str, pieces: list[Piece]) -> None:
+        """The file now holds ``pieces`` (as ``content`` returned them)."""
+        self.layouts[root_guid] = Layout(pieces)
+
+    async def save(self, root_guid: str, data: bytes, text: str) -> bool:
+        """Turn a local save (``data``, decoded as ``text``) into edits of the chunks it
+        changed. Returns False, changing nothing, if one of those chunks also changed
+        remotely since the last sync (see the module doc)."""
+        root = self.store.doc(root_guid)
+        if root is None:
+            return False
+        layout = self._layout(root_guid, root)
+        found = match(layout.pieces, data)
+        lead = _leading(layout.pieces, found)
+        trail = _trailing(layout.pieces[len(lead) :], found)
+        middle = layout.pieces[len(lead) : len(layout.pieces) - len(trail)]
+        if any(piece.guid in layout.dirty for piece in middle):
+            return False
+        if middle and not _still_adjacent(chunk_order(root.ydoc), middle):
+            return False  # a chunk a peer added sits inside the changed range
+        begin = sum(piece.size for piece in lead)
+        end = len(data) - sum(piece.size for piece in trail)
+        old = "".join(self._chunk_text(piece.guid) for piece in middle)
+        new = data[begin:end].decode()
+        if old == new:
+            return True
+        scratch = ScratchDocs(self.store)
+        lengths = {
+            piece.guid: piece.chars for piece in layout.pieces if piece.guid not in layout.dirty
+        }
+        chunked = ChunkedText(
+            scratch(root_guid),
+            root_guid,
+            scratch,
+            max_bytes=self.chunking.chunk_bytes,
+            lengths=lengths,
+        )
+        anchor = middle[0].guid if middle else lead[-1].guid if lead else None
+        base = _position_of(chunked, anchor, after=not middle)
+        for a0, a1, b0, b1 in reversed(changed_regions(old, new)):
+            chunked.replace(base + a0, base + a1, new[b0:b1])
+        for guid in await scratch.store(root_guid):
+            self.owners[guid] = root_guid
+            # An insert at the edge of the changed range may land in a chunk whose old
+            # bytes still match: the file's next write must read it from its doc.
+            layout.dirty.add(guid)
+        return True
+
+    def forget(self, root_guid: str) -> None:
+        """Drop what is known of a file (it was deleted or replaced)."""
+        self.layouts.pop(root_guid, None)
+
+    def _layout(self, root_guid: str, root: DocReplica) -> Layout:
+        layout = self.layouts.get(root_guid)
+        if layout is None:
+            pieces = []
+            for guid in chunk_order(root.ydoc):
+                pieces.append(piece_of(guid, self._chunk_text(guid).encode()))
+                self.owners[guid] = root_guid
+            layout = self.layouts[root_guid] = Layout(pieces)
+        return layout
+
+    def _chunk_text(self, guid: str) -> str:
+        doc = self.store.doc(guid)
+        return doc.text(CONTENT) if doc is not None else ""
+
+
+def write_plan(
+    folder: Path, rel: str, parts: list[Part], *, executable: bool, expect: FileStat
+) -> tuple[FileStat, bytes]:
+    """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
+    are read from the file as it is, block by block, so it is never in memory whole.
+    Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
+    Raises what ``write_file`` raises, and FileChangedError if the file is shorter
+    than a range (it changed meanwhile)."""
+    digest = hashlib.sha256()
+    fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
+
+    def blocks() -> Iterator[bytes]:
+        for _, source in parts:
+            if isinstance(source, bytes):
+                digest.update(source)
+                yield source
+                continue
+            start, stop = source
+            while start < stop:
+                block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
+                if not block:
+                    raise FileChangedError(f"{rel} changed on disk since it was read")
+                digest.update(block)
+                yield block
+                start += len(block)
+
+    try:
+        stat = write_file(folder, rel, blocks(), executable=executable, expect=expect)
+    finally:
+        os.close(fd)
+    return stat, digest.digest()
+
+
+def _still_adjacent(order: list[str], middle: list[Piece]) -> bool:
+    """Whether the root still lists the chunks of ``middle`` next to each other."""
+    guids = [piece.guid for piece in middle]
+    try:
+        first = order.index(guids[0])
+    except ValueError:
+        return False
+    return order[first : first + len(guids)] == guids
+
+
+def _offsets(pieces: list[Piece]) -> dict[str, tuple[int, int]]:
+    found: dict[str, tuple[int, int]] = {}
+    start = 0
+    for piece in pieces:
+        found[piece.guid] = (start, start + piece.size)
+        start += piece.size
+    return found
+
+
+def _leading(pieces: list[Piece], found: dict[str, tuple[int, int]]) -> list[Piece]:
+    lead: list[Piece] = []
+    start = 0
+    for piece in pieces:
+        if found.get(piece.guid) != (start, start + piece.size):
+            break
+        lead.append(piece)
+        start += piece.size
+    return lead
+
+
+def _trailing(pieces: list[Piece], found: dict[str, tuple[int, int]]) -> list[Piece]:
+    trail: list[Piece] = []
+    for piece in reversed(pieces):
+        if piece.guid not in found:
+            break
+        trail.insert(0, piece)
+    return trail
+
+
+def _position_of(chunked: ChunkedText, anchor: str | None, *, after: bool) -> int:
+    """The text position where chunk ``anchor`` starts (or ends, with ``after``)."""
+    position = 0
+    for guid in chunked.order():
+        if guid == anchor:
+            return position + (chunked.length(guid) if after else 0)
+        position += chunked.length(guid)
+    return 0
+
+
+def _text(doc: YDoc) -> pycrdt.Text:
+    text: pycrdt.Text = doc.get(CONTENT, type=pycrdt.Text)
+    return text

@@ -1,0 +1,330 @@
+"""Large text files as chunked docs, through the mirror engine against real files.
+
+Two mirrors (alice and bob) with in-memory doc stores; "the network" copies the docs
+a test names from one store to the other, as the share's sync would.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+import trio
+
+from p2psync.mirror import engine
+from p2psync.mirror.chunked import chunk_order
+from p2psync.mirror.chunkfile import Chunking
+from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.fileio import read_file
+from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.replica.doc import DocReplica
+from p2psync.storage.layout import marker_dir
+
+YDoc = pycrdt.Doc[Any]
+CHUNKING = Chunking(file_bytes=2_000, chunk_bytes=512)
+
+
+class Store:
+    """Docs in memory; records which docs were read and which were changed."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, DocReplica] = {}
+        self.read: set[str] = set()
+        self.changed: list[str] = []
+
+    def doc(self, guid: str) -> DocReplica | None:
+        self.read.add(guid)
+        return self.docs.get(guid)
+
+    def guids(self) -> Iterable[str]:
+        return list(self.docs)
+
+    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
+        self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
+        self.changed.append(guid)
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
+        self.docs.setdefault(guid, DocReplica(guid)).apply(update)
+        self.changed.append(guid)
+
+    async def durable(self, guid: str) -> None:
+        """Everything is in memory: nothing to wait for."""
+
+
+class Device:
+    def __init__(self, root: Path, name: str) -> None:
+        self.folder = root / name
+        marker_dir(self.folder).mkdir(parents=True)
+        self.store = Store()
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        clock = HybridClock(name.encode(), wall_ms)
+        self.mirror = Mirror(
+            self.folder,
+            self.store,
+            clock,
+            lambda type_, **f: self.events.append((type_, f)),
+            name,
+            chunking=CHUNKING,
+        )
+
+    def path(self, rel: str) -> Path:
+        return self.folder / rel
+
+    async def save(self, rel: str, text: str) -> None:
+        self.path(rel).write_text(text)
+        await self.mirror.local_changes([rel])
+        await self.mirror.flush()
+
+
+async def send(source: Device, target: Device, guids: Iterable[str] | None = None) -> set[str]:
+    """Copy what ``target`` lacks of ``source``'s docs; tell ``target``'s mirror."""
+    sent: set[str] = set()
+    for guid in guids if guids is not None else list(source.store.docs):
+        doc = source.store.docs[guid]
+        held = target.store.docs.setdefault(guid, DocReplica(guid))
+        before = held.version()
+        held.apply(doc.diff(held.state_vector()))
+        if held.version() != before:
+            sent.add(guid)
+    await target.mirror.remote_changed(dict.fromkeys(sent, "peer"))
+    await target.mirror.flush()
+    return sent
+
+
+def big_text(lines: int = 200) -> str:
+    return "".join(f"line {n:04} 中文 😀\n" for n in range(lines))
+
+
+async def synced_pair(tmp_path: Path) -> tuple[Device, Device, str]:
+    """Alice creates a large ``big.txt``; bob has received it."""
+    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+    text = big_text()
+    await alice.save("big.txt", text)
+    await send(alice, bob)
+    return alice, bob, text
+
+
+async def race_on_first_chunk(alice: Device, bob: Device, text: str, ours: str) -> None:
+    """Alice puts "A" at the start; bob saves ``ours`` before his mirror hears of it."""
+    await alice.save("big.txt", "A" + text)
+    first = chunk_order(root_of(alice, "big.txt").ydoc)[0]
+    held = bob.store.docs[first]
+    held.apply(alice.store.docs[first].diff(held.state_vector()))
+    bob.path("big.txt").write_text(ours)
+    await bob.mirror.remote_changed({first: "alice"})
+
+
+def root_of(device: Device, rel: str) -> DocReplica:
+    guid = device.mirror.view.guid_for_path(rel)
+    return device.store.docs[guid]
+
+
+def test_a_large_text_file_becomes_chunks_and_syncs_byte_for_byte(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+        text = big_text()
+        await alice.save("big.txt", text)
+        entry = alice.mirror.view.by_path["big.txt"]
+        assert entry.kind is FileKind.CHUNKED
+        chunks = chunk_order(root_of(alice, "big.txt").ydoc)
+        assert len(chunks) > 10
+        assert "".join(alice.store.docs[g].text() for g in chunks) == text
+        await send(alice, bob)
+        assert bob.path("big.txt").read_bytes() == text.encode()
+        small = "a small file\n"
+        await alice.save("small.txt", small)
+        assert alice.mirror.view.by_path["small.txt"].kind is FileKind.TEXT
+
+    trio.run(main)
+
+
+def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        root = root_of(alice, "big.txt")
+        last = chunk_order(root.ydoc)[-1]
+        alice.store.read.clear()
+        alice.store.changed.clear()
+        edited = text[:-30] + "EDIT " + text[-30:]
+        await alice.save("big.txt", edited)
+        assert alice.store.changed == [last]
+        assert alice.store.read <= {MANIFEST_GUID, root.guid, last}
+        bob.store.read.clear()
+        whole_reads: list[str] = []
+
+        def counting_read(folder: Path, rel: str) -> Any:
+            whole_reads.append(rel)
+            return read_file(folder, rel)
+
+        monkeypatch.setattr(engine, "read_file", counting_read)
+        assert await send(alice, bob, [last]) == {last}
+        assert bob.path("big.txt").read_text() == edited
+        assert bob.store.read <= {MANIFEST_GUID, root.guid, last}
+        assert whole_reads == []  # written from byte ranges of the old file
+
+    trio.run(main)
+
+
+def test_appending_past_a_full_chunk_creates_its_successor(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        before = len(chunk_order(root_of(alice, "big.txt").ydoc))
+        grown = text + "more 😀 text\n" * 100
+        await alice.save("big.txt", grown)
+        assert len(chunk_order(root_of(alice, "big.txt").ydoc)) > before
+        await send(alice, bob)
+        assert bob.path("big.txt").read_text() == grown
+
+    trio.run(main)
+
+
+def test_concurrent_edits_near_a_chunk_boundary_merge(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        root = root_of(alice, "big.txt")
+        first = chunk_order(root.ydoc)[0]
+        boundary = len(alice.store.docs[first].text())
+        ours = text[: boundary - 3] + "[alice]" + text[boundary - 3 :]
+        theirs = text[: boundary + 2] + "[bob]" + text[boundary + 2 :]
+        await alice.save("big.txt", ours)
+        await bob.save("big.txt", theirs)
+        await send(alice, bob)
+        await send(bob, alice)
+        merged = (
+            text[: boundary - 3] + "[alice]" + text[boundary - 3 : boundary + 2] + "[bob]"
+        ) + text[boundary + 2 :]
+        assert alice.path("big.txt").read_text() == merged
+        assert bob.path("big.txt").read_text() == merged
+
+    trio.run(main)
+
+
+def test_a_save_racing_a_remote_change_of_other_chunks_merges(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        # Bob edits the start; before his mirror writes alice's edit of the end, he
+        # saves again, so the file and the docs both changed since the last sync.
+        await alice.save("big.txt", text + "tail from alice\n")
+        alice_root = root_of(alice, "big.txt")
+        changed = [g for g in chunk_order(alice_root.ydoc) if g != MANIFEST_GUID]
+        for guid in changed:
+            held = bob.store.docs.setdefault(guid, DocReplica(guid))
+            held.apply(alice.store.docs[guid].diff(held.state_vector()))
+        bob.path("big.txt").write_text("head from bob\n" + text)
+        await bob.mirror.remote_changed(dict.fromkeys(changed, "alice"))
+        await bob.mirror.local_changes(["big.txt"])
+        expected = "head from bob\n" + text + "tail from alice\n"
+        assert bob.path("big.txt").read_text() == expected
+        assert not [e for e in bob.events if e[0] == "path-conflict"]
+
+    trio.run(main)
+
+
+def test_a_save_racing_a_remote_change_of_the_same_chunk_is_kept_aside(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        ours = text.replace("line 0001", "LINE 0001")
+        await race_on_first_chunk(alice, bob, text, ours)
+        assert bob.path("big.txt").read_text() == "A" + text
+        conflicts = [f for t, f in bob.events if t == "path-conflict"]
+        assert len(conflicts) == 1
+        assert Path(conflicts[0]["kept"]).read_text() == ours
+
+
+def test_an_insert_before_a_chunk_a_peer_changed_still_merges(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        await race_on_first_chunk(alice, bob, text, "B" + text)
+        assert bob.path("big.txt").read_text() in {"AB" + text, "BA" + text}
+        assert not [e for e in bob.events if e[0] == "path-conflict"]
+
+    trio.run(main)
+
+
+def test_after_a_restart_a_remote_edit_is_written_from_the_docs(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        bob.mirror.flush_state(force=True)
+        restarted = Mirror(bob.folder, bob.store, HybridClock(b"bob", wall_ms),
+                           lambda type_, **f: None, "bob", chunking=CHUNKING)  # fmt: skip
+        await restarted.rescan()
+        edited = text[:-10] + "after the restart\n" + text[-10:]
+        await alice.save("big.txt", edited)
+        last = chunk_order(root_of(alice, "big.txt").ydoc)[-1]
+        held = bob.store.docs[last]
+        held.apply(alice.store.docs[last].diff(held.state_vector()))
+        await restarted.remote_changed({last: "alice"})
+        assert bob.path("big.txt").read_text() == edited
+
+    trio.run(main)
+
+
+def test_deleting_a_chunked_file_deletes_it_at_the_peer(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, _ = await synced_pair(tmp_path)
+        root = root_of(alice, "big.txt").guid
+        alice.path("big.txt").unlink()
+        await alice.mirror.local_changes(["big.txt"])
+        await alice.mirror.flush()
+        assert await send(alice, bob, [MANIFEST_GUID]) == {MANIFEST_GUID}
+        assert not bob.path("big.txt").exists()
+        assert root not in bob.mirror.chunks.layouts
+
+    trio.run(main)
+
+
+def random_save(rng: random.Random, text: str) -> str:
+    """``text`` with a few random edits: inserts, deletes and replacements anywhere,
+    some spanning several chunks, some at the very start or end."""
+    for _ in range(rng.randrange(1, 4)):
+        start = rng.choice([0, len(text), rng.randrange(len(text) + 1)])
+        stop = min(len(text), start + rng.choice([0, 0, 1, 5, 700, 3000]))
+        insert = rng.choice(["", "x", "新しい 😀\n", "line\n" * rng.randrange(1, 300)])
+        text = text[:start] + insert + text[stop:]
+    return text
+
+
+@pytest.mark.parametrize("seed_value", range(10))
+def test_random_saves_keep_docs_and_both_files_equal(tmp_path: Path, seed_value: int) -> None:
+    async def main() -> None:
+        rng = random.Random(seed_value)
+        alice, bob, text = await synced_pair(tmp_path)
+        for _ in range(12):
+            writer, reader = (alice, bob) if rng.random() < 0.5 else (bob, alice)
+            text = random_save(rng, text)
+            await writer.save("big.txt", text)
+            root = root_of(writer, "big.txt")
+            chunks = chunk_order(root.ydoc)
+            assert "".join(writer.store.docs[g].text() for g in chunks) == text
+            await send(writer, reader)
+            assert reader.path("big.txt").read_text() == text
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("seed_value", range(10))
+def test_random_concurrent_saves_converge(tmp_path: Path, seed_value: int) -> None:
+    async def main() -> None:
+        rng = random.Random(seed_value)
+        alice, bob, text = await synced_pair(tmp_path)
+        for _ in range(6):
+            await alice.save("big.txt", random_save(rng, text))
+            await bob.save("big.txt", random_save(rng, text))
+            await send(alice, bob)
+            await send(bob, alice)
+            await send(alice, bob)
+            text = alice.path("big.txt").read_text()
+            assert bob.path("big.txt").read_text() == text
+            for device in (alice, bob):
+                chunks = chunk_order(root_of(device, "big.txt").ydoc)
+                assert "".join(device.store.docs[g].text() for g in chunks) == text
+
+    trio.run(main)
