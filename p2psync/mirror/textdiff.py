@@ -15,7 +15,8 @@ The algorithm (figures in docs/decisions.md, "Text diff: trimming, then Myers on
 then on characters"):
 
 1. trim the common prefix and suffix (a few slice comparisons, in C);
-2. diff what is left line by line with Myers' O(ND) algorithm;
+2. diff what is left line by line with Myers' O(ND) algorithm, and join changed blocks
+   of lines separated by only a few unchanged characters;
 3. diff each changed block of lines character by character (Myers again), then merge
    edits separated by fewer than ``MIN_EQUAL_CHARS`` unchanged characters, so a
    rewritten word becomes one edit rather than a spray of one-letter edits.
@@ -38,6 +39,9 @@ CHAR_DIFF_BUDGET = 400_000
 """Myers steps allowed for the character diff of one changed block of lines."""
 MIN_EQUAL_CHARS = 4
 """Unchanged runs shorter than this between two character edits are folded into them."""
+MIN_EQUAL_LINE_CHARS = 64
+"""Unchanged lines shorter than this in all between two changed blocks of lines are
+diffed by character together with them."""
 
 Region = tuple[int, int, int, int]
 """``(a0, a1, b0, b1)``: ``old[a0:a1]`` is replaced by ``new[b0:b1]`` (code points)."""
@@ -117,10 +121,25 @@ def changed_regions(old: str, new: str) -> list[Region]:
     starts_a = [0, *accumulate(map(len, lines_a))]
     starts_b = [0, *accumulate(map(len, lines_b))]
     regions: list[Region] = []
-    for i0, i1, j0, j1 in line_regions:
+    for i0, i1, j0, j1 in _fold_short_equal_lines(line_regions, starts_a):
         a0, a1, b0, b1 = starts_a[i0], starts_a[i1], starts_b[j0], starts_b[j1]
         regions += _shift(_char_regions(a[a0:a1], b[b0:b1]), prefix, a0, b0)
     return regions
+
+
+def _fold_short_equal_lines(line_regions: list[Region], starts_a: list[int]) -> list[Region]:
+    """Merge blocks of changed lines separated by fewer than ``MIN_EQUAL_LINE_CHARS``
+    unchanged characters, so the character diff sees them as one block. Between short
+    repeated lines (blank lines, a lone ``}``) the line diff may pair the wrong copies;
+    diffed by character together, such neighbours give the edits a person made."""
+    folded: list[Region] = []
+    for region in line_regions:
+        if folded and starts_a[region[0]] - starts_a[folded[-1][1]] < MIN_EQUAL_LINE_CHARS:
+            i0, _, j0, _ = folded[-1]
+            folded[-1] = (i0, region[1], j0, region[3])
+        else:
+            folded.append(region)
+    return folded
 
 
 def _char_regions(a: str, b: str) -> list[Region]:

