@@ -375,6 +375,7 @@ class PeerManager:
         if self.links.get(device) is not link:
             return
         del self.links[device]
+        log.info("peer %s disconnected", device.short())
         for share in self._shares().values():
             share.peer_down(device)
         self.events.publish(

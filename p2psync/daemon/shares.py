@@ -346,8 +346,8 @@ class ShareService:
             return
         writer = self._writers[guid]
         try:
-            updates = await writer.read_new()
-            if await writer.take_replaced():
+            updates, replaced = await writer.read_changes()
+            if replaced and self._writers.get(guid) is writer:  # else reopened meanwhile
                 await self._restore_log(guid, writer)
         except StorageError as exc:
             log.error("share %s: %s", self.name, exc)

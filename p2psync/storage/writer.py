@@ -131,9 +131,10 @@ class LogWriter:
         """Updates other processes appended since the last call (see DocLog.read_new)."""
         return await self._submit(_Request(self.log.read_new))
 
-    async def take_replaced(self) -> bool:
-        """See ``DocLog.take_replaced``: asked between the writer's own operations."""
-        return await self._submit(_Request(self.log.take_replaced))
+    async def read_changes(self) -> tuple[list[bytes], bool]:
+        """``read_new``, and whether the file was replaced or deleted behind our back
+        (``DocLog.take_replaced``), in one request: the writer may close right after."""
+        return await self._submit(_Request(lambda: (self.log.read_new(), self.log.take_replaced())))
 
     async def compact(self, live_state: LiveState | None = None) -> None:
         """Rewrite the log as one snapshot plus whatever is appended meanwhile.
