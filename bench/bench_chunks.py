@@ -120,7 +120,7 @@ def setup(work: Path, size: int, *, chunked: bool) -> None:
 
     if chunked:
         seed(doc(ROOT), ROOT, doc, text, CHUNK_MAX_BYTES)
-        order = chunk_order(docs[ROOT])
+        order = chunk_order(docs[ROOT], ROOT)
         lengths = {guid: len(str(docs[guid].get(CONTENT, type=pycrdt.Text))) for guid in order}
     else:
         doc(SINGLE).get(CONTENT, type=pycrdt.Text).insert(0, text)

@@ -13,7 +13,10 @@ The format (docs/storage.md, "Chunked text docs"):
 * the root doc holds a ``Y.Map`` ``chunks``: chunk guid -> order key ``[run, depth]``
   and a ``Y.Map`` ``closed``: chunk guid -> ``True``;
 * each chunk doc holds the chunk's text as the ``Y.Text`` ``content``;
-* the text is the concatenation of the chunks' texts, ordered by key, then guid.
+* the text is the concatenation of the chunks' texts, ordered by key, then guid;
+* a root may list *itself* (its own guid, its own ``content``): a one-doc text that
+  outgrew one doc is turned into a chunked text in place (``convert``), its text the
+  first chunk, so not a character moves and a peer still editing it as one doc merges.
 
 The rules that make concurrent splits and edits safe:
 
@@ -56,7 +59,8 @@ SEED_FILL = 0.5
 
 CHUNK_GUID = re.compile(r"c:[0-9a-f]{32}")
 """Every chunk guid has this form (``seed_guid``, ``successor_guid``); a root entry
-naming anything else (another file's doc, the manifest) is ignored."""
+naming anything else but the root itself (another file's doc, the manifest) is
+ignored."""
 
 YDoc = pycrdt.Doc[Any]
 ChunkDoc = Callable[[str], YDoc]
@@ -76,22 +80,23 @@ def seed_guid(root_guid: str, run: int) -> str:
     return "c:" + digest[:32]
 
 
-def chunk_order(root: YDoc) -> list[str]:
-    """The root's chunk guids in text order. Entries that are not a chunk guid with a
-    valid order key (a hostile or broken root) are left out rather than guessed at."""
+def chunk_order(root: YDoc, root_guid: str) -> list[str]:
+    """The chunk guids of ``root`` (the doc ``root_guid``) in text order. Entries that
+    are neither a chunk guid nor the root itself, or lack a valid order key (a hostile
+    or broken root), are left out rather than guessed at."""
     keyed: list[tuple[OrderKey, str]] = []
     for guid, value in _chunks(root).items():
-        key = _order_key(value) if CHUNK_GUID.fullmatch(guid) else None
+        key = _order_key(value) if _may_be_chunk(root_guid, guid) else None
         if key is not None:
             keyed.append((key, guid))
     keyed.sort()
     return [guid for _, guid in keyed]
 
 
-def chunk_key(root: YDoc, guid: str) -> OrderKey | None:
+def chunk_key(root: YDoc, root_guid: str, guid: str) -> OrderKey | None:
     """The order key of chunk ``guid``, or None if the root does not list it (or
     lists something that is not a chunk)."""
-    value = _chunks(root).get(guid) if CHUNK_GUID.fullmatch(guid) else None
+    value = _chunks(root).get(guid) if _may_be_chunk(root_guid, guid) else None
     return None if value is None else _order_key(value)
 
 
@@ -137,6 +142,20 @@ def seed(root: YDoc, root_guid: str, chunk_doc: ChunkDoc, text: str, max_bytes: 
     return guids
 
 
+def convert(root: YDoc, root_guid: str) -> None:
+    """Make the one-doc text ``root`` a chunked text in place: it lists itself as its
+    first chunk (key ``[0, 0]``), so its text stays where it is, and appends past
+    ``max_bytes`` go to successors by the usual rule. Converting twice, or on two
+    peers at once, writes the same entry. Raises ValueError if the root already lists
+    other chunks without itself (it was created chunked: its own text is not part of
+    it)."""
+    if chunk_key(root, root_guid, root_guid) is not None:
+        return
+    if len(_chunks(root)):
+        raise ValueError(f"chunked doc {root_guid} was not a one-doc text")
+    _chunks(root)[root_guid] = [0, 0]
+
+
 class ChunkedText:
     """Edits of one chunked text: its root, its chunk docs, and the code-point length
     of each chunk, loaded only for the chunks an operation has to look into.
@@ -166,7 +185,7 @@ class ChunkedText:
 
     def order(self) -> list[str]:
         """Chunk guids in text order."""
-        return chunk_order(self.root)
+        return chunk_order(self.root, self.root_guid)
 
     def chunk_text(self, guid: str) -> str:
         """The text of one chunk (loads it); refreshes its remembered length."""
@@ -296,15 +315,15 @@ class ChunkedText:
     def _successor(self, guid: str) -> str:
         """The successor of listed chunk ``guid``, listed in the root if it was not."""
         successor = successor_guid(self.root_guid, guid)
-        if chunk_key(self.root, successor) is None:
-            key = chunk_key(self.root, guid)
+        if chunk_key(self.root, self.root_guid, successor) is None:
+            key = chunk_key(self.root, self.root_guid, guid)
             if key is None:
                 raise KeyError(f"chunk {guid} is not in chunked doc {self.root_guid}")
             _chunks(self.root)[successor] = [key[0], key[1] + 1]
         return successor
 
     def _length_or_zero(self, guid: str) -> int:
-        return self.length(guid) if chunk_key(self.root, guid) is not None else 0
+        return self.length(guid) if chunk_key(self.root, self.root_guid, guid) is not None else 0
 
     def _close(self, guid: str) -> None:
         if not is_closed(self.root, guid):
@@ -321,6 +340,10 @@ class ChunkedText:
         last = first + _utf8_len(current[start:stop])
         del _text(self._chunk_doc(guid))[first:last]
         self._lengths[guid] = len(current) - (stop - start)
+
+
+def _may_be_chunk(root_guid: str, guid: str) -> bool:
+    return guid == root_guid or CHUNK_GUID.fullmatch(guid) is not None
 
 
 def _chunks(root: YDoc) -> pycrdt.Map[Any]:

@@ -2,9 +2,11 @@
 
 A text file above ``Chunking.file_bytes`` is stored, from its creation, as a root doc
 (the guid its manifest entry names, kind ``chunked``) and chunk docs, each with its own
-log and sync stream (docs/mirror.md, "Large text files"). The file on disk stays one
-file. This module keeps, per such file, the *layout* it was last synced with: each
-chunk's guid, length and digest, in order. With it
+log and sync stream (docs/mirror.md, "Large text files"); a one-doc text file saved
+past it is converted in place, its doc becoming the root and its first chunk
+(``convert``). The file on disk stays one file. This module keeps, per such file,
+the *layout* it was last synced with: each chunk's guid, length and digest, in order.
+With it
 
 - a local save is compared with the layout chunk by chunk from both ends: only the
   chunks between the first and the last that differ are loaded and diffed, and the
@@ -44,9 +46,11 @@ from p2psync.mirror.chunked import (
     ChunkedText,
     chunk_key,
     chunk_order,
+    convert,
     seed,
 )
 from p2psync.mirror.fileio import FileChangedError, FileStat, write_file
+from p2psync.mirror.kinds import decode_text
 from p2psync.mirror.paths import is_inside
 from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
@@ -106,6 +110,10 @@ class Layout:
 
     pieces: list[Piece]
     dirty: set[str] = field(default_factory=set)
+    written: bool = True
+    """The pieces are what was written to (or read from) the file. False for a layout
+    rebuilt from the docs (after a restart, or a kind change): the docs may hold
+    changes the file lacks, so its byte offsets are trusted only once hashed."""
 
 
 def decode_large_text(data: bytes) -> str | None:
@@ -193,6 +201,21 @@ class ChunkedFiles:
         """Whether a new file holding ``data`` is to be a chunked doc."""
         return len(data) > self.chunking.file_bytes and decode_large_text(data) is not None
 
+    def outgrows(self, data: bytes) -> bool:
+        """Whether a one-doc text file saved as ``data`` is to become a chunked doc:
+        it passed the threshold, or what one doc may hold (``kinds.TEXT_MAX_BYTES``)."""
+        return self.is_large(data) or (
+            decode_text(data) is None and decode_large_text(data) is not None
+        )
+
+    async def convert(self, root_guid: str) -> None:
+        """Turn the one-doc text ``root_guid`` into a chunked doc in place
+        (``chunked.convert``): its text becomes the first chunk."""
+        scratch = ScratchDocs(self.store)
+        convert(scratch(root_guid), root_guid)
+        await scratch.store(root_guid)
+        self.forget(root_guid)
+
     async def create(self, root_guid: str, text: str) -> None:
         """Store ``text`` as the new chunked doc ``root_guid``."""
         scratch = ScratchDocs(self.store)
@@ -210,7 +233,7 @@ class ChunkedFiles:
             return owner
         for root_guid in roots:
             root = self.store.doc(root_guid)
-            if root is not None and chunk_key(root.ydoc, guid) is not None:
+            if root is not None and chunk_key(root.ydoc, root_guid, guid) is not None:
                 self.owners[guid] = root_guid
                 return root_guid
         return None
@@ -235,14 +258,14 @@ class ChunkedFiles:
         known = {piece.guid: piece for piece in layout.pieces}
         if data is None:
             found = {}
-        elif as_synced and len(data) == sum(piece.size for piece in layout.pieces):
+        elif as_synced and layout.written and len(data) == sum(p.size for p in layout.pieces):
             found = _offsets(layout.pieces)
         else:
             found = match(layout.pieces, data)
         parts: list[bytes | memoryview] = []
         pieces: list[Piece] = []
         view = memoryview(data) if data is not None else memoryview(b"")
-        for guid in chunk_order(root.ydoc):
+        for guid in chunk_order(root.ydoc, root_guid):
             where = found.get(guid)
             if where is not None and guid not in layout.dirty:
                 parts.append(view[where[0] : where[1]])  # no copy until the join
@@ -260,11 +283,11 @@ class ChunkedFiles:
         there is nothing to write or no layout yet (then ``content`` decides)."""
         root = self.store.doc(root_guid)
         layout = self.layouts.get(root_guid)
-        if root is None or layout is None:
+        if root is None or layout is None or not layout.written:
             return None
         offsets = _offsets(layout.pieces)
         known = {piece.guid: piece for piece in layout.pieces}
-        order = chunk_order(root.ydoc)
+        order = chunk_order(root.ydoc, root_guid)
         changed = order != [piece.guid for piece in layout.pieces]
         parts: list[Part] = []
         for guid in order:
@@ -295,7 +318,7 @@ class ChunkedFiles:
         middle = layout.pieces[len(lead) : len(layout.pieces) - len(trail)]
         if any(piece.guid in layout.dirty for piece in middle):
             return False
-        if middle and not _still_adjacent(chunk_order(root.ydoc), middle):
+        if middle and not _still_adjacent(chunk_order(root.ydoc, root_guid), middle):
             return False  # a chunk a peer added sits inside the changed range
         begin = sum(piece.size for piece in lead)
         end = len(data) - sum(piece.size for piece in trail)
@@ -333,10 +356,10 @@ class ChunkedFiles:
         layout = self.layouts.get(root_guid)
         if layout is None:
             pieces = []
-            for guid in chunk_order(root.ydoc):
+            for guid in chunk_order(root.ydoc, root_guid):
                 pieces.append(piece_of(guid, self._chunk_text(guid).encode()))
                 self.owners[guid] = root_guid
-            layout = self.layouts[root_guid] = Layout(pieces)
+            layout = self.layouts[root_guid] = Layout(pieces, written=False)
         return layout
 
     def _chunk_text(self, guid: str) -> str:

@@ -253,11 +253,13 @@ class Mirror:
     def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the
         chunk noted as changed, so the file's next write reads it from its doc)."""
-        roots = [e.guid for e in self.view.by_guid.values() if e.kind is FileKind.CHUNKED]
+        roots = {e.guid for e in self.view.by_guid.values() if e.kind is FileKind.CHUNKED}
         if not roots:
             return changes
         mapped: dict[str, Peer | None] = {}
         for guid, peer in changes.items():
+            if guid in roots:
+                self.chunks.changed(guid, guid)  # a converted root is its first chunk
             known = guid in self.view.by_guid or guid == MANIFEST_GUID
             owner = None if known else self.chunks.owner_of(guid, roots)
             if owner is None:
@@ -319,6 +321,7 @@ class Mirror:
 
     async def refresh_manifest(self) -> None:
         """Re-read the manifest and carry out what changed in it on disk."""
+        kinds = {guid: entry.kind for guid, entry in self.view.by_guid.items()}
         await self._edit_manifest()
         self.view = self._read_view()
         await self._adopt_path_named_docs()
@@ -340,7 +343,8 @@ class Mirror:
                 await self._remote_rename(rel, known, was)
         for rel, live in sorted(self.view.by_path.items()):
             held = self.synced.get(rel)
-            if (held is None or held.guid != live.guid) and self.store.doc(live.guid):
+            recast = kinds.get(live.guid, live.kind) is not live.kind  # a text outgrew one doc
+            if (held is None or held.guid != live.guid or recast) and self.store.doc(live.guid):
                 await self.reconcile(rel)
 
     async def _adopt_path_named_docs(self) -> None:
@@ -670,6 +674,9 @@ class Mirror:
         if stat.executable != entry.exec:
             await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
             entry = self.view.by_guid[guid]
+        if entry.kind is FileKind.TEXT and self.chunks.outgrows(data):
+            await self._outgrown_save(rel, entry, disk, synced, peer)
+            return
         if entry.kind is FileKind.CHUNKED:
             await self._chunked_save(rel, entry, disk, synced, peer)
             return
@@ -701,6 +708,39 @@ class Mirror:
 
             await self.store.local_edit(entry.guid, save)
         await self._write_doc(rel, entry, data, stat, peer)
+
+    async def _outgrown_save(
+        self,
+        rel: str,
+        entry: Entry,
+        disk: tuple[bytes, FileStat],
+        synced: Synced | None,
+        peer: Peer | None,
+    ) -> None:
+        """A one-doc text file saved past the chunking threshold: its doc becomes a
+        chunked root in place, its text the first chunk (``chunkfile.convert``), so
+        nothing moves and a peer still editing it as one doc merges; the manifest
+        entry's kind becomes ``chunked``. The save is then a chunked file's save,
+        unless a peer's change is not written yet: then it is merged into the text as
+        for any text file first (the new chunks' layout has no base to merge with)."""
+        guid, doc = entry.guid, self.store.doc(entry.guid)
+        pending = bool(
+            doc and synced and synced.base_state and doc.version() != synced.base_version
+        )
+        if pending:
+            assert synced is not None
+            await self.store.local_update(
+                guid, merge_save(synced.base_state, disk[0].decode()), notify=False
+            )
+            self.publish("file-merged", share=self.share, path=rel, peer=str(peer or ""))
+        await self.chunks.convert(guid)
+        await self._edit_manifest(lambda d: set_fields(d, guid, kind=FileKind.CHUNKED.value))
+        log.info("share %s: %s outgrew one doc and is now a chunked file", self.share, rel)
+        entry = self.view.by_guid[guid]
+        if pending:
+            await self._write_doc(rel, entry, disk[0], disk[1], peer)
+        else:
+            await self._chunked_save(rel, entry, disk, synced, peer)
 
     async def _chunked_save(
         self,

@@ -31,7 +31,8 @@ class FileKind(enum.Enum):
     """The whole file, last writer wins by hybrid logical clock."""
     CHUNKED = "chunked"
     """A large text file: a root doc listing chunk docs (``mirror.chunkfile``), merged
-    by character like TEXT. Chosen at creation only: ``file_kind`` never returns it."""
+    by character like TEXT. Chosen by the mirror at creation, or when a TEXT file
+    outgrows one doc: ``file_kind`` never returns it."""
 
 
 def may_be_text(size: int) -> bool:

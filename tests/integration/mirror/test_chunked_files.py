@@ -113,7 +113,7 @@ async def synced_pair(tmp_path: Path) -> tuple[Device, Device, str]:
 async def race_on_first_chunk(alice: Device, bob: Device, text: str, ours: str) -> None:
     """Alice puts "A" at the start; bob saves ``ours`` before his mirror hears of it."""
     await alice.save("big.txt", "A" + text)
-    first = chunk_order(root_of(alice, "big.txt").ydoc)[0]
+    first = order_of(alice, "big.txt")[0]
     held = bob.store.docs[first]
     held.apply(alice.store.docs[first].diff(held.state_vector()))
     bob.path("big.txt").write_text(ours)
@@ -125,6 +125,11 @@ def root_of(device: Device, rel: str) -> DocReplica:
     return device.store.docs[guid]
 
 
+def order_of(device: Device, rel: str) -> list[str]:
+    root = root_of(device, rel)
+    return chunk_order(root.ydoc, root.guid)
+
+
 def test_a_large_text_file_becomes_chunks_and_syncs_byte_for_byte(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
@@ -132,7 +137,7 @@ def test_a_large_text_file_becomes_chunks_and_syncs_byte_for_byte(tmp_path: Path
         await alice.save("big.txt", text)
         entry = alice.mirror.view.by_path["big.txt"]
         assert entry.kind is FileKind.CHUNKED
-        chunks = chunk_order(root_of(alice, "big.txt").ydoc)
+        chunks = order_of(alice, "big.txt")
         assert len(chunks) > 10
         assert "".join(alice.store.docs[g].text() for g in chunks) == text
         await send(alice, bob)
@@ -150,7 +155,7 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         root = root_of(alice, "big.txt")
-        last = chunk_order(root.ydoc)[-1]
+        last = chunk_order(root.ydoc, root.guid)[-1]
         alice.store.read.clear()
         alice.store.changed.clear()
         edited = text[:-30] + "EDIT " + text[-30:]
@@ -176,10 +181,10 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
 def test_appending_past_a_full_chunk_creates_its_successor(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
-        before = len(chunk_order(root_of(alice, "big.txt").ydoc))
+        before = len(order_of(alice, "big.txt"))
         grown = text + "more 😀 text\n" * 100
         await alice.save("big.txt", grown)
-        assert len(chunk_order(root_of(alice, "big.txt").ydoc)) > before
+        assert len(order_of(alice, "big.txt")) > before
         await send(alice, bob)
         assert bob.path("big.txt").read_text() == grown
 
@@ -190,7 +195,7 @@ def test_concurrent_edits_near_a_chunk_boundary_merge(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         root = root_of(alice, "big.txt")
-        first = chunk_order(root.ydoc)[0]
+        first = chunk_order(root.ydoc, root.guid)[0]
         boundary = len(alice.store.docs[first].text())
         ours = text[: boundary - 3] + "[alice]" + text[boundary - 3 :]
         theirs = text[: boundary + 2] + "[bob]" + text[boundary + 2 :]
@@ -214,7 +219,7 @@ def test_a_save_racing_a_remote_change_of_other_chunks_merges(tmp_path: Path) ->
         # saves again, so the file and the docs both changed since the last sync.
         await alice.save("big.txt", text + "tail from alice\n")
         alice_root = root_of(alice, "big.txt")
-        changed = [g for g in chunk_order(alice_root.ydoc) if g != MANIFEST_GUID]
+        changed = [g for g in chunk_order(alice_root.ydoc, alice_root.guid) if g != MANIFEST_GUID]
         for guid in changed:
             held = bob.store.docs.setdefault(guid, DocReplica(guid))
             held.apply(alice.store.docs[guid].diff(held.state_vector()))
@@ -258,7 +263,7 @@ def test_after_a_restart_a_remote_edit_is_written_from_the_docs(tmp_path: Path) 
         await restarted.rescan()
         edited = text[:-10] + "after the restart\n" + text[-10:]
         await alice.save("big.txt", edited)
-        last = chunk_order(root_of(alice, "big.txt").ydoc)[-1]
+        last = order_of(alice, "big.txt")[-1]
         held = bob.store.docs[last]
         held.apply(alice.store.docs[last].diff(held.state_vector()))
         await restarted.remote_changed({last: "alice"})
@@ -302,7 +307,7 @@ def test_random_saves_keep_docs_and_both_files_equal(tmp_path: Path, seed_value:
             text = random_save(rng, text)
             await writer.save("big.txt", text)
             root = root_of(writer, "big.txt")
-            chunks = chunk_order(root.ydoc)
+            chunks = chunk_order(root.ydoc, root.guid)
             assert "".join(writer.store.docs[g].text() for g in chunks) == text
             await send(writer, reader)
             assert reader.path("big.txt").read_text() == text
@@ -324,7 +329,132 @@ def test_random_concurrent_saves_converge(tmp_path: Path, seed_value: int) -> No
             text = alice.path("big.txt").read_text()
             assert bob.path("big.txt").read_text() == text
             for device in (alice, bob):
-                chunks = chunk_order(root_of(device, "big.txt").ydoc)
+                chunks = order_of(device, "big.txt")
                 assert "".join(device.store.docs[g].text() for g in chunks) == text
+
+    trio.run(main)
+
+
+async def grown_pair(tmp_path: Path) -> tuple[Device, Device, str, str]:
+    """Alice and bob share a one-doc ``notes.txt`` below the threshold; returns them,
+    its text, and its guid."""
+    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+    text = big_text(40)
+    assert len(text.encode()) < CHUNKING.file_bytes
+    await alice.save("notes.txt", text)
+    await send(alice, bob)
+    assert bob.mirror.view.by_path["notes.txt"].kind is FileKind.TEXT
+    return alice, bob, text, alice.mirror.view.guid_for_path("notes.txt")
+
+
+def test_a_text_file_saved_past_the_threshold_becomes_chunked_in_place(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text, guid = await grown_pair(tmp_path)
+        tail = "appended 😀 line\n" * 200
+        await alice.save("notes.txt", text + tail)
+        for device in (alice, bob):
+            if device is bob:
+                await send(alice, bob)
+            entry = device.mirror.view.by_path["notes.txt"]
+            assert (entry.guid, entry.kind) == (guid, FileKind.CHUNKED)
+            chunks = order_of(device, "notes.txt")
+            assert chunks[0] == guid
+            assert len(chunks) > 3
+            assert device.store.docs[guid].text() == text  # not a character moved
+            assert device.path("notes.txt").read_text() == text + tail
+        assert not [e for e in alice.events + bob.events if e[0] == "path-conflict"]
+        edited = "head\n" + text + tail[:-5] + "END\n"
+        await bob.save("notes.txt", edited)
+        await send(bob, alice)
+        assert alice.path("notes.txt").read_text() == edited
+
+    trio.run(main)
+
+
+def test_a_one_doc_edit_concurrent_with_the_conversion_merges(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text, _ = await grown_pair(tmp_path)
+        tail = "appended line\n" * 200
+        await alice.save("notes.txt", text + tail)
+        await bob.save("notes.txt", "bob was here\n" + text)  # still one doc at bob
+        await send(alice, bob)
+        await send(bob, alice)
+        merged = "bob was here\n" + text + tail
+        assert alice.path("notes.txt").read_text() == merged
+        assert bob.path("notes.txt").read_text() == merged
+
+    trio.run(main)
+
+
+def test_a_growing_save_over_an_unwritten_remote_change_merges(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text, guid = await grown_pair(tmp_path)
+        await alice.save("notes.txt", text.replace("line 0003", "LINE 0003"))
+        held = bob.store.docs[guid]
+        held.apply(alice.store.docs[guid].diff(held.state_vector()))
+        tail = "bob's long tail\n" * 200
+        bob.path("notes.txt").write_text(text + tail)  # before bob's mirror wrote alice's edit
+        await bob.mirror.remote_changed({guid: "alice"})
+        await bob.mirror.local_changes(["notes.txt"])
+        merged = text.replace("line 0003", "LINE 0003") + tail
+        assert bob.path("notes.txt").read_text() == merged
+        assert bob.mirror.view.by_path["notes.txt"].kind is FileKind.CHUNKED
+        await send(bob, alice)
+        assert alice.path("notes.txt").read_text() == merged
+
+    trio.run(main)
+
+
+def test_a_peer_that_gets_the_chunks_before_the_manifest_writes_all_of_it(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        alice, bob, text, _ = await grown_pair(tmp_path)
+        tail = "appended line\n" * 200
+        await alice.save("notes.txt", text + tail)
+        await send(alice, bob, [g for g in alice.store.docs if g != MANIFEST_GUID])
+        assert bob.path("notes.txt").read_text() == text  # bob still sees one doc
+        assert await send(alice, bob, [MANIFEST_GUID]) == {MANIFEST_GUID}
+        assert bob.path("notes.txt").read_text() == text + tail
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("seed_value", range(10))
+def test_random_concurrent_saves_of_a_growing_text_converge(
+    tmp_path: Path, seed_value: int
+) -> None:
+    async def main() -> None:
+        rng = random.Random(seed_value)
+        alice, bob, text, guid = await grown_pair(tmp_path)
+        for round_ in range(6):
+            grow = "grown line\n" * 200 if round_ == 2 else ""  # past the threshold
+            await alice.save("notes.txt", random_save(rng, text) + grow)
+            await bob.save("notes.txt", random_save(rng, text))
+            await send(alice, bob)
+            await send(bob, alice)
+            await send(alice, bob)
+            text = alice.path("notes.txt").read_text()
+            assert bob.path("notes.txt").read_text() == text
+            for device in (alice, bob):
+                kind = device.mirror.view.by_guid[guid].kind
+                docs = order_of(device, "notes.txt") if kind is FileKind.CHUNKED else [guid]
+                assert "".join(device.store.docs[g].text() for g in docs) == text
+        assert alice.mirror.view.by_guid[guid].kind is FileKind.CHUNKED, "it should have grown"
+
+    trio.run(main)
+
+
+def test_a_layout_rebuilt_from_the_docs_is_checked_against_the_file(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        bob.mirror.chunks.layouts.clear()  # known to the mirror only through the docs now
+        edited = text.replace("line 0001", "LINE 0001")  # the same length
+        await alice.save("big.txt", edited)
+        first = order_of(alice, "big.txt")[0]
+        held = bob.store.docs[first]
+        held.apply(alice.store.docs[first].diff(held.state_vector()))
+        await bob.mirror.remote_changed({first: "alice"})
+        assert bob.path("big.txt").read_text() == edited
 
     trio.run(main)

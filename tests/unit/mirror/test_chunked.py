@@ -21,6 +21,8 @@ class Replica:
         self.docs: dict[str, pycrdt.Doc[Any]] = {}
 
     def chunk(self, guid: str) -> pycrdt.Doc[Any]:
+        if guid == ROOT:
+            return self.root  # a converted root is its own first chunk
         if guid not in self.docs:
             self.docs[guid] = pycrdt.Doc()
         return self.docs[guid]
@@ -34,7 +36,7 @@ def test_seed_splits_into_half_full_chunks_and_reads_back_in_order() -> None:
     source = "".join(f"line {n}\n" for n in range(40))
     guids = seed(replica.root, ROOT, replica.chunk, source, 32)
     assert len(guids) > 1
-    assert chunk_order(replica.root) == guids
+    assert chunk_order(replica.root, ROOT) == guids
     text = replica.text(32)
     assert text.text() == source
     assert all(len(piece.encode()) <= 16 for _, piece in text.texts())
@@ -63,7 +65,7 @@ def test_appending_past_the_limit_closes_the_chunk_and_fills_successors() -> Non
     text = replica.text(8)
     touched = text.insert(2, "cdefghijklmnopqrstuvwxyz")
     assert text.text() == "abcdefghijklmnopqrstuvwxyz"
-    order = chunk_order(replica.root)
+    order = chunk_order(replica.root, ROOT)
     assert order[0] == first
     assert order[1] == successor_guid(ROOT, first)
     assert touched == order
@@ -76,7 +78,7 @@ def test_an_insert_at_a_closed_chunks_end_goes_to_its_successors_start() -> None
     seed(replica.root, ROOT, replica.chunk, "", 16)
     text = replica.text(4)
     text.insert(0, "abcdefgh")
-    _first, second = chunk_order(replica.root)
+    _first, second = chunk_order(replica.root, ROOT)
     assert text.locate(4) == (second, 0)
     assert text.insert(4, "X") == [second]
     assert text.chunk_text(second) == "Xefgh"
@@ -127,7 +129,7 @@ def test_a_character_wider_than_the_limit_still_goes_in() -> None:
     text = replica.text(2)
     text.insert(0, "😀😀")
     assert text.text() == "😀😀"
-    assert len(chunk_order(replica.root)) == 2
+    assert len(chunk_order(replica.root, ROOT)) == 2
 
 
 def test_delete_across_chunks_touches_only_the_chunks_it_covers() -> None:
@@ -167,7 +169,7 @@ def test_two_peers_closing_one_chunk_create_one_successor() -> None:
         dst.root.apply_update(src.root.get_update())
         for guid, doc in src.docs.items():
             dst.chunk(guid).apply_update(doc.get_update())
-    assert len(chunk_order(a.root)) == 2
+    assert len(chunk_order(a.root, ROOT)) == 2
     assert a.text(4).text() == b.text(4).text()
     assert sorted(a.text(4).text()) == sorted("abcdXXYY")
 
@@ -182,5 +184,66 @@ def test_hostile_order_keys_are_left_out() -> None:
     entries["bad4"] = [1.5, 0]
     entries[".p2psync/manifest"] = [0, 5]  # not a chunk guid: another doc
     entries["c:" + "A" * 32] = [0, 5]
-    assert chunk_order(replica.root) == [good]
-    assert chunked.chunk_key(replica.root, ".p2psync/manifest") is None
+    assert chunk_order(replica.root, ROOT) == [good]
+    assert chunked.chunk_key(replica.root, ROOT, ".p2psync/manifest") is None
+
+
+def one_doc_text(replica: Replica, text: str) -> None:
+    """Make ``replica`` a one-doc text: the root's own ``content`` holds ``text``."""
+    replica.root.get(chunked.CONTENT, type=pycrdt.Text).insert(0, text)
+
+
+def exchange(a: Replica, b: Replica) -> None:
+    for src, dst in ((a, b), (b, a)):
+        dst.root.apply_update(src.root.get_update())
+        for guid, doc in src.docs.items():
+            dst.chunk(guid).apply_update(doc.get_update())
+
+
+def test_a_converted_text_stays_in_place_and_appends_go_to_successors() -> None:
+    replica = Replica()
+    one_doc_text(replica, "0123456789abcdef")  # 16 bytes: already full at max 16
+    chunked.convert(replica.root, ROOT)
+    assert chunk_order(replica.root, ROOT) == [ROOT]
+    text = replica.text(16)
+    assert text.text() == "0123456789abcdef"
+    text.insert(16, "tail")
+    text.insert(4, "-")
+    assert text.text() == "0123-456789abcdef" + "tail"
+    assert str(replica.root.get(chunked.CONTENT, type=pycrdt.Text)) == "0123-456789abcdef"
+    assert chunk_order(replica.root, ROOT) == [ROOT, successor_guid(ROOT, ROOT)]
+    assert is_closed(replica.root, ROOT)
+
+
+def test_converting_twice_or_on_two_peers_lists_the_root_once() -> None:
+    a, b = Replica(), Replica()
+    one_doc_text(a, "shared text")
+    exchange(a, b)
+    chunked.convert(a.root, ROOT)
+    chunked.convert(a.root, ROOT)
+    chunked.convert(b.root, ROOT)
+    a.text(8).insert(len("shared text"), " from a")
+    b.text(8).insert(len("shared text"), " from b")
+    exchange(a, b)
+    assert chunk_order(a.root, ROOT) == chunk_order(b.root, ROOT)
+    assert chunk_order(a.root, ROOT) == [ROOT, successor_guid(ROOT, ROOT)]
+    assert a.text(8).text() == b.text(8).text()
+    assert a.text(8).text() in {"shared text from a from b", "shared text from b from a"}
+
+
+def test_an_edit_made_as_one_doc_merges_with_a_conversion() -> None:
+    a, b = Replica(), Replica()
+    one_doc_text(a, "abcdefgh")
+    exchange(a, b)
+    chunked.convert(a.root, ROOT)
+    a.text(8).insert(8, "APPENDED")
+    b.root.get(chunked.CONTENT, type=pycrdt.Text).insert(3, "[b]")  # b: still one doc
+    exchange(a, b)
+    assert a.text(8).text() == b.text(8).text() == "abc[b]defgh" + "APPENDED"
+
+
+def test_a_root_created_chunked_is_not_converted() -> None:
+    replica = Replica()
+    seed(replica.root, ROOT, replica.chunk, "abc", 16)
+    with pytest.raises(ValueError, match="not a one-doc text"):
+        chunked.convert(replica.root, ROOT)

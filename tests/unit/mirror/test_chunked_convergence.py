@@ -348,7 +348,7 @@ def converged(run: Run) -> str:
     """Check the invariants every run must meet; return the converged text."""
     texts = {replica.text() for replica in run.replicas}
     assert len(texts) == 1, "chunked replicas did not converge"
-    assert len({tuple(chunk_order(replica.root)) for replica in run.replicas}) == 1
+    assert len({tuple(chunk_order(replica.root, ROOT)) for replica in run.replicas}) == 1
     (final,) = texts
     expected = run.inserted - run.deleted
     assert len(final) == len(set(final)), "a character is duplicated"
@@ -380,7 +380,7 @@ def test_concurrent_closing_differs_from_unsplit_only_after_a_race_at_the_end() 
         run = Run(seed_value, static=False, causal=True)
         run.play()
         final, reference = converged(run), reference_of(run)
-        assert len(chunk_order(run.replicas[0].root)) > 3, "the run should have split"
+        assert len(chunk_order(run.replicas[0].root, ROOT)) > 3, "the run should have split"
         assert set(final) == set(reference)
         if not run.raced_at_the_end():
             assert final == reference, f"seed {seed_value}: no race, yet not the unsplit text"
