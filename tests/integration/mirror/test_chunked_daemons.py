@@ -76,3 +76,38 @@ def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
     finally:
         for device in (alice, bob):
             device.stop()
+
+
+def test_a_text_file_that_grows_past_the_threshold_keeps_syncing_and_merging(
+    tmp_path: Path,
+) -> None:
+    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+    make_share([alice, bob])
+    for device in (alice, bob):
+        configure(device)
+    try:
+        for device in (alice, bob):
+            device.start()
+        link([alice, bob])
+        text = "".join(f"note {n:04}\n" for n in range(1_000))
+        assert len(text.encode()) < CHUNKED_FILE_BYTES
+        (alice.folder / "notes.txt").write_text(text)
+        wait_for(holds(bob.folder / "notes.txt", text.encode()), "the small file at bob")
+        assert share_status(bob)["docs"] == 1
+
+        grown = text + "".join(f"appended {n:05}\n" for n in range(2_000))
+        (alice.folder / "notes.txt").write_text(grown)
+        wait_for(holds(bob.folder / "notes.txt", grown.encode()), "the grown file at bob")
+        assert share_status(bob)["docs"] > 3  # the root, now its first chunk, and more
+
+        ours = "alice's head\n" + grown
+        theirs = grown + "bob's tail\n"
+        (alice.folder / "notes.txt").write_text(ours)
+        (bob.folder / "notes.txt").write_text(theirs)
+        merged = ("alice's head\n" + grown + "bob's tail\n").encode()
+        for device in (alice, bob):
+            wait_for(holds(device.folder / "notes.txt", merged), f"the merge at {device}")
+        assert not list((bob.folder / ".p2psync").glob("conflicts/**/*notes*"))
+    finally:
+        for device in (alice, bob):
+            device.stop()
