@@ -304,28 +304,91 @@ class ChunkedFiles:
         """The file now holds ``pieces`` (as ``content`` returned them)."""
         self.layouts[root_guid] = Layout(pieces)
 
-    async def save(self, root_guid: str, data: bytes, text: str) -> bool:
-        """Turn a local save (``data``, decoded as ``text``) into edits of the chunks it
-        changed. Returns False, changing nothing, if one of those chunks also changed
-        remotely since the last sync (see the module doc)."""
+    async def save(self, root_guid: str, data: bytes) -> bool:
+        """Turn a local save (``data``) into edits of the chunks it changed. Returns
+        False, changing nothing, if one of those chunks also changed remotely since
+        the last sync (see the module doc)."""
         root = self.store.doc(root_guid)
         if root is None:
             return False
         layout = self._layout(root_guid, root)
         found = match(layout.pieces, data)
-        lead = _leading(layout.pieces, found)
-        trail = _trailing(layout.pieces[len(lead) :], found)
-        middle = layout.pieces[len(lead) : len(layout.pieces) - len(trail)]
-        if any(piece.guid in layout.dirty for piece in middle):
+        lead = len(_leading(layout.pieces, found))
+        trail = len(_trailing(layout.pieces[lead:], found))
+        begin = sum(piece.size for piece in layout.pieces[:lead])
+        end = len(data) - sum(piece.size for piece in layout.pieces[len(layout.pieces) - trail :])
+        touched = await self._edit(root_guid, root, layout, (lead, trail), data[begin:end])
+        if touched is None:
             return False
+        # An insert at the edge of the changed range may land in a chunk whose old
+        # bytes still match: the file's next write must read it from its doc.
+        layout.dirty.update(touched)
+        return True
+
+    def written_pieces(self, root_guid: str) -> list[Piece] | None:
+        """The layout of a file as written here, with no remote change pending: what
+        a save can be scanned against (``chunkscan.scan_save``). None otherwise."""
+        layout = self.layouts.get(root_guid)
+        ok = layout is not None and layout.written and not layout.dirty
+        return layout.pieces if ok and layout is not None else None
+
+    async def save_scanned(
+        self, root_guid: str, pieces: list[Piece], kept: tuple[int, int], changed: bytes
+    ) -> bool:
+        """Turn a save scanned against ``pieces`` (which ``written_pieces`` gave;
+        ``chunkscan.scan_save``: the counts of unchanged leading and trailing pieces,
+        and the bytes between) into edits of the chunks it changed, and make the
+        layout the file's new one. Returns False, changing nothing, if the layout
+        changed meanwhile or the changed bytes are not text: the caller then reads
+        the file whole."""
+        root = self.store.doc(root_guid)
+        layout = self.layouts.get(root_guid)
+        if root is None or layout is None or layout.pieces is not pieces or layout.dirty:
+            return False
+        if decode_large_text(changed) is None:
+            return False
+        touched = await self._edit(root_guid, root, layout, kept, changed)
+        if touched is None:
+            return False
+        unchanged = {piece.guid: piece for piece in pieces}
+        for guid in touched:
+            unchanged.pop(guid, None)
+        for piece in pieces[kept[0] : len(pieces) - kept[1]]:
+            unchanged.pop(piece.guid, None)
+        new: list[Piece] = []
+        for guid in chunk_order(root.ydoc, root_guid):
+            piece = unchanged.get(guid) or piece_of(guid, self._chunk_text(guid).encode())
+            new.append(piece)
+            self.owners[guid] = root_guid
+        size = sum(piece.size for piece in pieces[: kept[0]] + pieces[len(pieces) - kept[1] :])
+        # Never expected to differ: then the docs no longer spell the file, and the
+        # layout is rebuilt from them (and checked against the file) when next used.
+        written = sum(piece.size for piece in new) == size + len(changed)
+        self.layouts[root_guid] = Layout(new, written=written)
+        return True
+
+    async def _edit(
+        self,
+        root_guid: str,
+        root: DocReplica,
+        layout: Layout,
+        kept: tuple[int, int],
+        changed: bytes,
+    ) -> list[str] | None:
+        """Replace the text of the layout's pieces between ``kept`` (the counts of
+        unchanged leading and trailing pieces) by ``changed``; return the chunks the
+        edits changed, or None, changing nothing, if one of the replaced chunks also
+        changed remotely, or a peer added a chunk among them."""
+        lead = layout.pieces[: kept[0]]
+        middle = layout.pieces[kept[0] : len(layout.pieces) - kept[1]]
+        if any(piece.guid in layout.dirty for piece in middle):
+            return None
         if middle and not _still_adjacent(chunk_order(root.ydoc, root_guid), middle):
-            return False  # a chunk a peer added sits inside the changed range
-        begin = sum(piece.size for piece in lead)
-        end = len(data) - sum(piece.size for piece in trail)
+            return None  # a chunk a peer added sits inside the changed range
         old = "".join(self._chunk_text(piece.guid) for piece in middle)
-        new = data[begin:end].decode()
+        new = changed.decode()
         if old == new:
-            return True
+            return []
         scratch = ScratchDocs(self.store)
         lengths = {
             piece.guid: piece.chars for piece in layout.pieces if piece.guid not in layout.dirty
@@ -341,12 +404,9 @@ class ChunkedFiles:
         base = _position_of(chunked, anchor, after=not middle)
         for a0, a1, b0, b1 in reversed(changed_regions(old, new)):
             chunked.replace(base + a0, base + a1, new[b0:b1])
-        for guid in await scratch.store(root_guid):
-            self.owners[guid] = root_guid
-            # An insert at the edge of the changed range may land in a chunk whose old
-            # bytes still match: the file's next write must read it from its doc.
-            layout.dirty.add(guid)
-        return True
+        touched = await scratch.store(root_guid)
+        self.owners.update(dict.fromkeys(touched, root_guid))
+        return touched
 
     def forget(self, root_guid: str) -> None:
         """Drop what is known of a file (it was deleted or replaced)."""

@@ -46,6 +46,7 @@ from p2psync.mirror.chunkfile import (
     decode_large_text,
     write_plan,
 )
+from p2psync.mirror.chunkscan import scan_save
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
@@ -562,7 +563,7 @@ class Mirror:
         if (
             chunked is not None
             and chunked.kind is FileKind.CHUNKED
-            and await self._stream_chunked(rel, chunked)
+            and (await self._stream_chunked(rel, chunked) or await self._scan_save(rel, chunked))
         ):
             return
         try:
@@ -758,7 +759,7 @@ class Mirror:
             reason = "a large text file became binary; it is not synced until it is text again"
             self._report_once(f"kind:{rel}", "file-skipped", path=rel, reason=reason)
             return
-        merged = synced is not None and await self.chunks.save(entry.guid, data, text)
+        merged = synced is not None and await self.chunks.save(entry.guid, data)
         if not merged and self.chunks.content(entry.guid, data)[0] != data:
             # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
             # the doc wins, the save is kept whole, nothing is doubled.
@@ -799,6 +800,29 @@ class Mirror:
             return True
         self.chunks.synced(entry.guid, [piece for piece, _ in parts])
         self._synced(rel, entry.guid, b"", written, digest=digest)
+        return True
+
+    async def _scan_save(self, rel: str, entry: Entry) -> bool:
+        """A save of a chunked file as written here, read against its layout without
+        holding the file (``chunkscan``): only the changed bytes are loaded and
+        diffed. Returns False when this does not apply (a remote change pending, a
+        chmod, the file not as expected): the caller reads the file whole."""
+        synced = self.synced.get(rel)
+        pieces = self.chunks.written_pieces(entry.guid)
+        if synced is None or synced.guid != entry.guid or synced.stat is None or pieces is None:
+            return False
+        if self.names.folds and not self._exists_as(rel):
+            return False  # only another spelling is there: a rename, seen by the whole read
+        try:
+            scan = await trio.to_thread.run_sync(lambda: scan_save(self.root, rel, pieces))
+        except (OSError, NotAFileError, FileChangedError, UnsafePathError):
+            return False
+        if scan is None or scan.stat == synced.stat or scan.stat.executable != entry.exec:
+            return False
+        kept = (scan.lead, scan.trail)
+        if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
+            return False
+        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
         return True
 
     async def _binary_save(

@@ -158,11 +158,6 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
         last = chunk_order(root.ydoc, root.guid)[-1]
         alice.store.read.clear()
         alice.store.changed.clear()
-        edited = text[:-30] + "EDIT " + text[-30:]
-        await alice.save("big.txt", edited)
-        assert alice.store.changed == [last]
-        assert alice.store.read <= {MANIFEST_GUID, root.guid, last}
-        bob.store.read.clear()
         whole_reads: list[str] = []
 
         def counting_read(folder: Path, rel: str) -> Any:
@@ -170,6 +165,12 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
             return read_file(folder, rel)
 
         monkeypatch.setattr(engine, "read_file", counting_read)
+        edited = text[:-30] + "EDIT " + text[-30:]
+        await alice.save("big.txt", edited)
+        assert alice.store.changed == [last]
+        assert alice.store.read <= {MANIFEST_GUID, root.guid, last}
+        assert whole_reads == []  # the save was read against the layout, chunk by chunk
+        bob.store.read.clear()
         assert await send(alice, bob, [last]) == {last}
         assert bob.path("big.txt").read_text() == edited
         assert bob.store.read <= {MANIFEST_GUID, root.guid, last}

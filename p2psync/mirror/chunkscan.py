@@ -1,0 +1,122 @@
+"""Reading a save of a chunked file without holding the file in memory.
+
+A chunked file can be hundreds of megabytes, and a save usually changes a few lines.
+``scan_save`` compares the file with the layout it was last synced with
+(``chunkfile.Piece``: each chunk's byte length and SHA-256, in order), block by block:
+the run of leading chunks still in place, the run of trailing ones, and only the bytes
+between them are read into memory. It also digests the whole file in order, for the
+sync state. The file is opened without following links; its stat before and after
+the reading must agree, or the file was being written and the scan is refused.
+
+The caller turns the result into edits of the chunks between
+(``ChunkedFiles.save_scanned``), so a save near the end of a 50 MB file costs reading the file once
+and holding one chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_module
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from p2psync.mirror.chunkfile import COPY_BLOCK_BYTES, LARGE_TEXT_MAX_BYTES, Piece
+from p2psync.mirror.fileio import FileChangedError, FileStat, NotAFileError
+from p2psync.mirror.paths import is_inside
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A save as read against a layout."""
+
+    lead: int
+    """How many leading pieces are unchanged, in place."""
+    trail: int
+    """How many trailing pieces are unchanged, in place (never overlapping ``lead``)."""
+    middle: bytes
+    """The bytes between them: what the save changed."""
+    digest: bytes
+    """SHA-256 of the whole file."""
+    stat: FileStat
+    """The file's stat while it was read."""
+
+
+def scan_save(folder: Path, rel: str, pieces: list[Piece]) -> Scan | None:
+    """The save at ``rel`` read against ``pieces``; None if the file is larger than
+    any chunked file may be (the caller reads it whole and says why). Raises
+    FileNotFoundError, NotAFileError, UnsafePathError (a symlinked folder), OSError,
+    and FileChangedError if the file changed while it was read."""
+    fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        before = os.fstat(fd)
+        if not stat_module.S_ISREG(before.st_mode):
+            raise NotAFileError(f"{rel} is not a regular file; it is not synced")
+        size = before.st_size
+        if size > LARGE_TEXT_MAX_BYTES:
+            return None
+        lead, start, whole = _leading(fd, pieces, size)
+        trail, end = _trailing(fd, pieces[lead:], start, size)
+        middle = os.pread(fd, end - start, start) if end > start else b""
+        whole.update(middle)
+        for block in _blocks(fd, end, size):
+            whole.update(block)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    stat = FileStat.of(before)
+    if FileStat.of(after) != stat or len(middle) != end - start:
+        raise FileChangedError(f"{rel} changed on disk while it was read")
+    return Scan(lead, trail, middle, whole.digest(), stat)
+
+
+def _leading(fd: int, pieces: list[Piece], size: int) -> tuple[int, int, Hash]:
+    """How many pieces are in place from the start, the offset where they end, and
+    the SHA-256 of the bytes before it (each byte is read once)."""
+    start, whole = 0, hashlib.sha256()
+    for count, piece in enumerate(pieces):
+        if start + piece.size > size:
+            return count, start, whole
+        digest, grown = hashlib.sha256(), whole.copy()
+        for block in _blocks(fd, start, start + piece.size):
+            digest.update(block)
+            grown.update(block)
+        if digest.digest() != piece.digest:
+            return count, start, whole
+        start, whole = start + piece.size, grown
+    return len(pieces), start, whole
+
+
+def _trailing(fd: int, pieces: list[Piece], start: int, size: int) -> tuple[int, int]:
+    """How many of ``pieces`` are in place at the end of the file, never before
+    ``start``, and the offset where they begin."""
+    end = size
+    for count, piece in enumerate(reversed(pieces)):
+        begin = end - piece.size
+        if begin < start or _digest(fd, begin, end) != piece.digest:
+            return count, end
+        end = begin
+    return len(pieces), end
+
+
+def _digest(fd: int, start: int, stop: int) -> bytes:
+    digest = hashlib.sha256()
+    for block in _blocks(fd, start, stop):
+        digest.update(block)
+    return digest.digest()
+
+
+def _blocks(fd: int, start: int, stop: int) -> Iterator[bytes]:
+    """The bytes ``start:stop`` of the file, ``COPY_BLOCK_BYTES`` at a time; raises
+    FileChangedError if the file ends before ``stop``."""
+    while start < stop:
+        block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
+        if not block:
+            raise FileChangedError("the file shrank while it was read")
+        yield block
+        start += len(block)
