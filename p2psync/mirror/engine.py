@@ -917,16 +917,20 @@ class Mirror:
         *,
         digest: bytes | None = None,
     ) -> None:
-        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``."""
+        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``,
+        with the doc's state as the base a racing save of a one-doc file merges
+        against (a chunked file's save merges by its layout: no copy of its root)."""
         doc = doc or self.store.doc(guid)
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
+        entry = self.view.by_guid.get(guid)
+        based = doc is not None and (entry is None or entry.kind is not FileKind.CHUNKED)
         self.synced[rel] = Synced(
             guid,
             file_digest(data) if digest is None else digest,
             stat,
-            doc.version() if doc is not None else None,
-            doc.full_state() if doc is not None else b"",
+            doc.version() if doc is not None and based else None,
+            doc.full_state() if doc is not None and based else b"",
         )
         self._dirty_state = True
 
