@@ -470,6 +470,7 @@ class ShareService:
             **residency_status(self.sync.replica, self._writers),
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
+            **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
         }
 
     def file_docs(self) -> int:

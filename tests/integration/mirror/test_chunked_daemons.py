@@ -54,6 +54,7 @@ def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
         wait_for(holds(bob.folder / "big.txt", data), "the large file at bob")
         chunks = len(split_for_seed(text, CHUNK_MAX_BYTES))
         assert share_status(bob)["docs"] == chunks + 1  # the root and its chunks
+        assert share_status(bob)["files"] == 1
         wait_for(lambda: loaded(bob) <= 1, "bob's chunks to leave memory")
 
         edited = text[:-40] + "an edit near the end\n" + text[-40:]
@@ -99,6 +100,7 @@ def test_a_text_file_that_grows_past_the_threshold_keeps_syncing_and_merging(
         (alice.folder / "notes.txt").write_text(grown)
         wait_for(holds(bob.folder / "notes.txt", grown.encode()), "the grown file at bob")
         assert share_status(bob)["docs"] > 3  # the root, now its first chunk, and more
+        assert share_status(bob)["files"] == 1
 
         ours = "alice's head\n" + grown
         theirs = grown + "bob's tail\n"
