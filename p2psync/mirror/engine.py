@@ -44,7 +44,6 @@ from p2psync.mirror.chunkfile import (
     Chunking,
     Piece,
     decode_large_text,
-    write_plan,
 )
 from p2psync.mirror.fileio import (
     FileChangedError,
@@ -71,6 +70,16 @@ from p2psync.mirror.manifest import (
     set_fields,
 )
 from p2psync.mirror.names import Listings, NameRules
+from p2psync.mirror.patch import (
+    DigestMarks,
+    PatchRecord,
+    Recovery,
+    TornFileError,
+    load_records,
+    recovery,
+    remove_record,
+    write_chunked,
+)
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
@@ -165,6 +174,9 @@ class Mirror:
     def __post_init__(self) -> None:
         self.synced: dict[str, Synced] = load_state(self.root)
         self.chunks = ChunkedFiles(self.store, self.chunking)
+        self.patching: dict[str, PatchRecord] = load_records(self.root)
+        """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
+        self.digest_marks = DigestMarks()
         self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
         self._ignore_text = ""
@@ -554,6 +566,8 @@ class Mirror:
         """Make the file at ``rel`` and its doc equal (see the module doc)."""
         if self.ignore.ignored(rel, False):
             return
+        if rel in self.patching and not await self._recover_patch(rel):
+            return
         chunked = self.view.by_path.get(rel)
         if (
             chunked is not None
@@ -748,10 +762,16 @@ class Mirror:
         await self.store.durable(entry.guid)
         try:
             written, digest = await trio.to_thread.run_sync(
-                lambda: write_plan(self.root, rel, parts, executable=entry.exec, expect=stat)
-            )
+                lambda: write_chunked(self.root, rel, parts, guid=entry.guid,
+                                      executable=entry.exec, expect=stat, marks=self.digest_marks)
+            )  # fmt: skip
         except FileChangedError:
             self._retry.add(rel)  # saved meanwhile: merged on the next round
+            return True
+        except TornFileError as exc:
+            log.error("share %s: %s; it is written again from its doc", self.share, exc)
+            self.patching[rel] = exc.record
+            self._retry.add(rel)
             return True
         except (OSError, UnsafePathError) as exc:
             log.error("share %s: cannot write %s: %s", self.share, rel, exc)
@@ -760,6 +780,47 @@ class Mirror:
         self.chunks.synced(entry.guid, [piece for piece, _ in parts])
         self._synced(rel, entry.guid, b"", written, digest=digest)
         return True
+
+    async def _recover_patch(self, rel: str) -> bool:
+        """A patch of ``rel`` may have stopped midway (``mirror.patch``): the file is
+        not a local save. A torn one gets its doc written over it, then the record is
+        dropped. False if that failed (the path waits for a later round)."""
+        record = self.patching[rel]
+        try:
+            found = await trio.to_thread.run_sync(recovery, self.root, record)
+            if found is Recovery.TORN:
+                await self._rewrite_torn(rel, record)
+            elif found is Recovery.COMPLETE:  # the daemon's own write, not a save
+                self.synced[rel] = Synced(record.guid, record.digest, None)
+                self._dirty_state = True
+            await trio.to_thread.run_sync(remove_record, self.root, rel)
+        except FileChangedError:
+            self._retry.add(rel)
+            return False
+        except (OSError, UnsafePathError, NotAFileError) as exc:
+            self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
+            return False
+        del self.patching[rel]
+        return True
+
+    async def _rewrite_torn(self, rel: str, record: PatchRecord) -> None:
+        """Write the doc of ``record`` over the torn file ``rel`` (atomically)."""
+        await self.store.durable(record.guid)
+        got = await trio.to_thread.run_sync(read_file, self.root, rel)
+        if got is None or self.store.doc(record.guid) is None:
+            return
+        data, stat = got
+        self.chunks.forget(record.guid)
+        content, pieces = self.chunks.content(record.guid, data)
+        if content != data:
+            stat = await trio.to_thread.run_sync(
+                lambda: write_file(self.root, rel, content, executable=stat.executable,
+                                   expect=stat)
+            )  # fmt: skip
+        log.warning("share %s: %s was being patched when the daemon stopped; it now holds "
+                    "its doc %s again", self.share, rel, record.guid)  # fmt: skip
+        self.chunks.synced(record.guid, pieces)
+        self._synced(rel, record.guid, content, stat)
 
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
