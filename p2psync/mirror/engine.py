@@ -888,9 +888,12 @@ class Mirror:
                 self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
                 return
         assert stat is not None
+        digest = None
         if entry.kind is FileKind.CHUNKED:
             self.chunks.synced(entry.guid, pieces)
-        self._synced(rel, entry.guid, content, stat, doc)
+            # The hash states at the chunk boundaries let a later patch digest its tail only.
+            digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
+        self._synced(rel, entry.guid, content, stat, doc, digest=digest)
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
         """Concurrent versions of a whole file that lost: kept, then removed."""

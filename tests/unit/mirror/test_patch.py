@@ -275,3 +275,23 @@ def test_a_mangled_record_is_refused_with_bad_record_error(seed_value: int) -> N
         assert decoded.encode() == PatchRecord.decode(decoded.encode()).encode()
     with pytest.raises(BadRecordError):
         PatchRecord.decode(b" " * (patch.MAX_RECORD_BYTES + 1))
+
+
+def test_learned_hash_states_spare_reading_the_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"".join(CHUNKS)
+    root = folder(tmp_path, "a", data)
+    marks = DigestMarks()
+    digest = marks.learn(REL, stat_of(root), data, [len(c) for c in CHUNKS])
+    assert digest == hashlib.sha256(data).digest()
+
+    def no_prefix_read(*args: object) -> None:
+        raise AssertionError("the prefix was read")
+
+    monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
+    _, new_digest = write_chunked(root, REL, plan_changing_last(CHUNKS, NEW_LAST), guid="f:1",
+                                  executable=False, expect=stat_of(root), marks=marks)  # fmt: skip
+    assert new_digest == hashlib.sha256(b"".join(CHUNKS[:-1]) + NEW_LAST).digest()
+    assert marks.learn(REL, stat_of(root), b"odd", [1]) == hashlib.sha256(b"odd").digest()
+    assert marks.at(REL, stat_of(root), 0) is None  # sizes that do not add up: nothing kept
