@@ -646,7 +646,9 @@ class Mirror:
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
         self._new_entries.append(entry)
         self.view.add(entry)
-        self._synced(rel, entry.guid, data, stat)
+        sizes = [p.size for p in self.chunks.layouts[entry.guid].pieces] if large else []
+        digest = self.digest_marks.learn(rel, stat, data, sizes) if large else None
+        self._synced(rel, entry.guid, data, stat, digest=digest)
 
     def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
         """A path of this batch that vanished and held the inode ``rel`` now has."""
@@ -820,7 +822,8 @@ class Mirror:
         log.warning("share %s: %s was being patched when the daemon stopped; it now holds "
                     "its doc %s again", self.share, rel, record.guid)  # fmt: skip
         self.chunks.synced(record.guid, pieces)
-        self._synced(rel, record.guid, content, stat)
+        digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
+        self._synced(rel, record.guid, content, stat, digest=digest)
 
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat

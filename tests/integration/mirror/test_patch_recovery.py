@@ -239,3 +239,23 @@ def test_a_save_landing_right_before_the_patch_is_merged_not_overwritten(
         assert alice.path(REL).read_text() == merged
 
     trio.run(main)
+
+
+def test_the_device_that_made_the_file_patches_it_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        ino = alice.path(REL).stat().st_ino
+
+        def no_prefix_read(*args: object) -> None:
+            raise AssertionError("the hash states at the chunk boundaries were known")
+
+        monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
+        edited = near_the_end(text, "[bob]")
+        await bob.save(REL, edited)
+        await send(bob, alice)
+        assert alice.path(REL).read_text() == edited
+        assert alice.path(REL).stat().st_ino == ino
+
+    trio.run(main)
