@@ -33,6 +33,15 @@ def near_the_end(text: str, insert: str = "[a peer's edit]") -> str:
     return text[:-30] + insert + text[-30:]
 
 
+def forbid_prefix_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A patch must find the hash state at its offset known: reading the prefix fails."""
+
+    def no_prefix_read(*args: object) -> None:
+        raise AssertionError("the hash states at the chunk boundaries were known")
+
+    monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
+
+
 def doc_states(device: Device) -> dict[str, bytes]:
     return {guid: doc.state_vector() for guid, doc in device.store.docs.items()}
 
@@ -164,11 +173,7 @@ def test_a_remote_edit_near_the_end_patches_the_file_in_place(
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         ino = bob.path(REL).stat().st_ino
-
-        def no_prefix_read(*args: object) -> None:
-            raise AssertionError("the hash states at the chunk boundaries were known")
-
-        monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
+        forbid_prefix_reads(monkeypatch)
         for n in range(4):
             if n == 2:  # a restart: its first rescan learns the hash states again
                 bob.mirror.flush_state(force=True)
@@ -247,11 +252,7 @@ def test_the_device_that_made_the_file_patches_it_without_reading_it(
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         ino = alice.path(REL).stat().st_ino
-
-        def no_prefix_read(*args: object) -> None:
-            raise AssertionError("the hash states at the chunk boundaries were known")
-
-        monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
+        forbid_prefix_reads(monkeypatch)
         edited = near_the_end(text, "[bob]")
         await bob.save(REL, edited)
         await send(bob, alice)
