@@ -17,10 +17,9 @@ The last rows add the receiver's file write, as the mirror does it after a remot
 change (``patch.write_chunked``, what ``Mirror._stream_chunked`` calls): the file
 stays one file; its tail, from the changed chunk on, is patched in place behind a
 durable record, and its new SHA-256 is taken from the hash state at that chunk's
-boundary, which the mirror holds since it last wrote or read the file. Without that
-state (the first patch after a full rewrite) the prefix is read and hashed once: the
-"first patch" row. The editor's save is not counted: the mirror reads the whole file
-to diff a save.
+boundary, which the mirror holds since it last wrote or read the file (here: the
+same patch made once before, untimed). The editor's save is not counted: the mirror
+reads the whole file to diff a save.
 """
 
 from __future__ import annotations
@@ -77,13 +76,8 @@ def run(ctx: BenchContext) -> None:
             run_in_subprocess("bench.bench_chunks:mirror_write", str(work / "small"))
             for _ in range(RUNS)
         ]
-        first_patches = [
-            run_in_subprocess("bench.bench_chunks:mirror_first_patch", str(work / "big"))
-            for _ in range(RUNS)
-        ]
     big_write_s = min(float(run.result) for run in big_writes)
     small_write_s = min(float(run.result) for run in small_writes)
-    first_patch_s = min(run.seconds for run in first_patches)
     write_growth = min(run.peak_rss_bytes - run.baseline_rss_bytes for run in big_writes)
     big_s = min(seconds for seconds, _, _ in big_runs)
     small_s = min(seconds for seconds, _, _ in small_runs)
@@ -112,14 +106,6 @@ def run(ctx: BenchContext) -> None:
               "patched in place behind a durable record, fsync, the digest from the hash "
               "state the mirror holds at that chunk's boundary since its last write; the "
               "50 KB file is read, compared and written whole (temp file, fsync, rename)"),
-    ))  # fmt: skip
-    ctx.report(Metric(
-        GROUP, f"edit near the end of {size}: with the receiver's first patch",
-        big_s + first_patch_s, "s", f"the same for the {SMALL_BYTES // 1000} KB file",
-        small_s + small_write_s, target_ratio=10,
-        note=("as the row above, without the hash states (the first patch after the mirror "
-              "rewrote the file whole, or made it here): the unchanged prefix is read and "
-              "hashed once, 256 KiB at a time"),
     ))  # fmt: skip
     ctx.report(Metric(
         GROUP, f"edit near the end of {size}: memory growth of the file write", write_growth,
@@ -275,11 +261,6 @@ def mirror_write(work: str) -> float:
         file_digest(content)
         write_file(root_dir, "file.txt", content, executable=False, expect=old_stat)
     return time.perf_counter() - start
-
-
-def mirror_first_patch(work: str) -> int:
-    """The chunked file's patch with no hash states known (in a fresh process)."""
-    return patch_chunked(Path(work), DigestMarks())
 
 
 def patch_chunked(root_dir: Path, marks: DigestMarks) -> int:

@@ -6,9 +6,10 @@ O(file); when the unchanged prefix is at least half the new file and the rest is
 most ``PATCH_MAX_TAIL_BYTES``, the file is instead overwritten in place from the
 first changed byte to its end, truncated or extended to its new size and fsynced
 (``write_chunked`` picks). The SHA-256 of the whole new file (the mirror's synced
-digest) comes from the hash state kept at the chunk boundaries of the file as last
-written here (``DigestMarks``), so only the tail is hashed; without one (the first
-patch after a start, or after a full rewrite) the prefix is read and hashed once.
+digest) comes from the hash state at the patch offset, kept for every chunk boundary
+of the file whenever the mirror writes or reads it whole (``DigestMarks``: in the
+same pass as its digest), so only the tail is hashed; without one (the file's stat
+changed since) the prefix is read and hashed once.
 
 An in-place write is not atomic: a crash midway leaves a torn file, which the next
 start would read as a local save and merge into the doc. So before the first byte
@@ -217,7 +218,17 @@ def write_chunked(
     offset, size = tail_of(parts)
     if not pays(offset, size) or offset > expect.size:
         marks.forget(rel)
-        return write_plan(root, rel, parts, executable=executable, expect=expect)
+        found: dict[int, Hasher] = {}
+        written, digest = write_plan(
+            root,
+            rel,
+            parts,
+            executable=executable,
+            expect=expect,
+            boundary=lambda at, state: found.update({at: state.copy()}),
+        )
+        marks.put(rel, written, found)
+        return written, digest
     return patch_file(root, rel, parts, guid=guid, expect=expect, marks=marks)
 
 

@@ -88,8 +88,14 @@ def stat_of(root: Path) -> FileStat:
     return got
 
 
+def no_prefix_read(*args: object) -> None:
+    raise AssertionError("the prefix was read")
+
+
 @pytest.mark.parametrize("seed_value", range(8))
-def test_a_patch_writes_what_a_full_rewrite_writes(tmp_path: Path, seed_value: int) -> None:
+def test_a_patch_writes_what_a_full_rewrite_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed_value: int
+) -> None:
     rng = random.Random(seed_value)
     chunks = [chunk(rng, n) for n in range(rng.randint(2, 30))]
     data = b"".join(chunks)
@@ -98,6 +104,8 @@ def test_a_patch_writes_what_a_full_rewrite_writes(tmp_path: Path, seed_value: i
     marks = DigestMarks()
     in_place = 0
     for serial in range(12):
+        if serial == 1:  # every write keeps the hash states a later patch starts from
+            monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
         parts = random_plan(rng, pieces, serial)
         want = expected_bytes(data, parts)
         ino = stat_of(patched).ino
@@ -285,10 +293,6 @@ def test_learned_hash_states_spare_reading_the_prefix(
     marks = DigestMarks()
     digest = marks.learn(REL, stat_of(root), data, [len(c) for c in CHUNKS])
     assert digest == hashlib.sha256(data).digest()
-
-    def no_prefix_read(*args: object) -> None:
-        raise AssertionError("the prefix was read")
-
     monkeypatch.setattr(patch, "_digest_prefix", no_prefix_read)
     _, new_digest = write_chunked(root, REL, plan_changing_last(CHUNKS, NEW_LAST), guid="f:1",
                                   executable=False, expect=stat_of(root), marks=marks)  # fmt: skip
