@@ -334,6 +334,8 @@ class Mirror:
         await self._edit_manifest()
         self.view = self._read_view()
         await self._adopt_path_named_docs()
+        for rel in list(self.patching):  # a torn file must not pass for a save below
+            await self._recover_patch(rel)
         for entry, reason in self.view.unsafe:
             self._report_once(f"unsafe:{entry.guid}:{entry.path}", "unsafe-path",
                               path=repr(entry.path), reason=reason)  # fmt: skip

@@ -260,3 +260,26 @@ def test_the_device_that_made_the_file_patches_it_without_reading_it(
         assert alice.path(REL).stat().st_ino == ino
 
     trio.run(main)
+
+
+def test_a_remote_delete_heard_first_after_a_torn_patch_deletes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first thing the new mirror hears is a peer's delete, before any rescan: the
+    torn file is not a save that wins over it."""
+
+    async def main() -> None:
+        alice, bob, _ = await crashed_patch(tmp_path, monkeypatch, cut_mid_text)
+        alice.path(REL).unlink()
+        await alice.mirror.local_changes([REL])
+        await alice.mirror.flush()
+        restart(bob)
+        await send(alice, bob)
+        assert not bob.path(REL).exists()
+        assert bob.mirror.view.by_path.get(REL) is None
+        assert load_records(bob.folder) == {}
+        await bob.mirror.rescan()
+        assert not bob.path(REL).exists()
+        assert bob.store.changed == []
+
+    trio.run(main)
