@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,46 +31,52 @@ def log_sizes(device: Device) -> dict[str, int]:
     return {path.name: path.stat().st_size for path in docs_dir(device.folder).iterdir()}
 
 
-def test_a_killed_daemon_restarts_over_a_torn_patch_without_a_local_edit(
-    tmp_path: Path,
-) -> None:
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    for device in (alice, bob):
-        configure(device)
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
+    """Alice and bob, chunking at small sizes (``configure``), started and linked."""
+    devices = [Device(tmp_path, name) for name in ("alice", "bob")]
+    make_share(devices)
     try:
-        for device in (alice, bob):
+        for device in devices:
+            configure(device)
             device.start()
-        link([alice, bob])
-        text = "".join(f"line {n:05} 中文 😀\n" for n in range(4_000))
-        (alice.folder / REL).write_text(text)
-        wait_for(holds(bob.folder / REL, text.encode()), "the large file at bob")
-        ino = (bob.folder / REL).stat().st_ino
-        edited = text[:-40] + "an edit near the end\n" + text[-40:]
-        (alice.folder / REL).write_text(edited)
-        data = edited.encode()
-        wait_for(holds(bob.folder / REL, data), "the edit at bob")
-        assert (bob.folder / REL).stat().st_ino == ino  # patched in place
-        assert load_records(bob.folder) == {}
-
-        bob.stop(signal.SIGKILL)
-        [guid] = live_entries(bob, REL)
-        offset = data.rindex(b"\n", 0, len(data) - 60) + 1
-        before = FileStat.of(os.lstat(bob.folder / REL))
-        write_record(bob.folder, PatchRecord(REL, guid, before, offset, len(data),
-                                             hashlib.sha256(data).digest()))  # fmt: skip
-        with (bob.folder / REL).open("r+b") as file:
-            file.seek(offset)
-            file.write(b"torn")
-            file.truncate(offset + 4)
-        logs = log_sizes(bob)
-
-        bob.start()
-        wait_for(holds(bob.folder / REL, data), "bob's file written again from its doc")
-        wait_for(lambda: load_records(bob.folder) == {}, "the patch record removed")
-        assert log_sizes(bob) == logs  # nothing of the torn file became an edit
-        assert not list(marker_dir(bob.folder).glob("conflicts/**/*big*"))
-        assert (alice.folder / REL).read_bytes() == data
+        link(devices)
+        yield devices[0], devices[1]
     finally:
-        for device in (alice, bob):
+        for device in devices:
             device.stop()
+
+
+def test_a_killed_daemon_restarts_over_a_torn_patch_without_a_local_edit(
+    pair: tuple[Device, Device],
+) -> None:
+    alice, bob = pair
+    text = "".join(f"line {n:05} 中文 😀\n" for n in range(4_000))
+    (alice.folder / REL).write_text(text)
+    wait_for(holds(bob.folder / REL, text.encode()), "the large file at bob")
+    ino = (bob.folder / REL).stat().st_ino
+    edited = text[:-40] + "an edit near the end\n" + text[-40:]
+    (alice.folder / REL).write_text(edited)
+    data = edited.encode()
+    wait_for(holds(bob.folder / REL, data), "the edit at bob")
+    assert (bob.folder / REL).stat().st_ino == ino  # patched in place
+    assert load_records(bob.folder) == {}
+
+    bob.stop(signal.SIGKILL)
+    [guid] = live_entries(bob, REL)
+    offset = data.rindex(b"\n", 0, len(data) - 60) + 1
+    before = FileStat.of(os.lstat(bob.folder / REL))
+    write_record(bob.folder, PatchRecord(REL, guid, before, offset, len(data),
+                                         hashlib.sha256(data).digest()))  # fmt: skip
+    with (bob.folder / REL).open("r+b") as file:
+        file.seek(offset)
+        file.write(b"torn")
+        file.truncate(offset + 4)
+    logs = log_sizes(bob)
+
+    bob.start()
+    wait_for(holds(bob.folder / REL, data), "bob's file written again from its doc")
+    wait_for(lambda: load_records(bob.folder) == {}, "the patch record removed")
+    assert log_sizes(bob) == logs  # nothing of the torn file became an edit
+    assert not list(marker_dir(bob.folder).glob("conflicts/**/*big*"))
+    assert (alice.folder / REL).read_bytes() == data
