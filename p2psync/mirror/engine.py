@@ -792,9 +792,9 @@ class Mirror:
         record = self.patching[rel]
         try:
             found = await trio.to_thread.run_sync(recovery, self.root, record)
-            if found is Recovery.TORN:
-                await self._rewrite_torn(rel, record)
-            elif found is Recovery.COMPLETE:  # the daemon's own write, not a save
+            if found is Recovery.TORN and not await self._rewrite_torn(rel, record):
+                return False
+            if found is Recovery.COMPLETE:  # the daemon's own write, not a save
                 self.synced[rel] = Synced(record.guid, record.digest, None)
                 self._dirty_state = True
             await trio.to_thread.run_sync(remove_record, self.root, rel)
@@ -807,12 +807,15 @@ class Mirror:
         del self.patching[rel]
         return True
 
-    async def _rewrite_torn(self, rel: str, record: PatchRecord) -> None:
-        """Write the doc of ``record`` over the torn file ``rel`` (atomically)."""
+    async def _rewrite_torn(self, rel: str, record: PatchRecord) -> bool:
+        """Write the doc of ``record`` over the torn file ``rel`` (atomically); False
+        if its doc is not here (the file then waits, torn, for it)."""
         await self.store.durable(record.guid)
         got = await trio.to_thread.run_sync(read_file, self.root, rel)
-        if got is None or self.store.doc(record.guid) is None:
-            return
+        if got is None:
+            return True
+        if self.store.doc(record.guid) is None:
+            return False
         data, stat = got
         self.chunks.forget(record.guid)
         content, pieces = self.chunks.content(record.guid, data)
@@ -826,6 +829,7 @@ class Mirror:
         self.chunks.synced(record.guid, pieces)
         digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
         self._synced(rel, record.guid, content, stat, digest=digest)
+        return True
 
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
