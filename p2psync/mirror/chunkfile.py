@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pycrdt
 
@@ -54,6 +54,9 @@ from p2psync.mirror.kinds import decode_text
 from p2psync.mirror.paths import is_inside
 from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hasher
 
 YDoc = pycrdt.Doc[Any]
 
@@ -428,18 +431,29 @@ class ChunkedFiles:
 
 
 def write_plan(
-    folder: Path, rel: str, parts: list[Part], *, executable: bool, expect: FileStat
+    folder: Path,
+    rel: str,
+    parts: list[Part],
+    *,
+    executable: bool,
+    expect: FileStat,
+    boundary: Callable[[int, Hasher], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
     are read from the file as it is, block by block, so it is never in memory whole.
     Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
-    Raises what ``write_file`` raises, and FileChangedError if the file is shorter
-    than a range (it changed meanwhile)."""
+    ``boundary(offset, hash state)`` is told the digest's state at each part's start
+    and at the end (``patch.DigestMarks``). Raises what ``write_file`` raises, and FileChangedError
+    if the file is shorter than a range (it changed meanwhile)."""
     digest = hashlib.sha256()
     fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
 
     def blocks() -> Iterator[bytes]:
-        for _, source in parts:
+        at = 0
+        for piece, source in parts:
+            if boundary is not None:
+                boundary(at, digest)
+            at += piece.size
             if isinstance(source, bytes):
                 digest.update(source)
                 yield source
@@ -452,6 +466,8 @@ def write_plan(
                 digest.update(block)
                 yield block
                 start += len(block)
+        if boundary is not None:
+            boundary(at, digest)
 
     try:
         stat = write_file(folder, rel, blocks(), executable=executable, expect=expect)

@@ -44,7 +44,6 @@ from p2psync.mirror.chunkfile import (
     Chunking,
     Piece,
     decode_large_text,
-    write_plan,
 )
 from p2psync.mirror.chunkscan import scan_save
 from p2psync.mirror.fileio import (
@@ -72,6 +71,16 @@ from p2psync.mirror.manifest import (
     set_fields,
 )
 from p2psync.mirror.names import Listings, NameRules
+from p2psync.mirror.patch import (
+    DigestMarks,
+    PatchRecord,
+    Recovery,
+    TornFileError,
+    load_records,
+    recovery,
+    remove_record,
+    write_chunked,
+)
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
@@ -166,6 +175,9 @@ class Mirror:
     def __post_init__(self) -> None:
         self.synced: dict[str, Synced] = load_state(self.root)
         self.chunks = ChunkedFiles(self.store, self.chunking)
+        self.patching: dict[str, PatchRecord] = load_records(self.root)
+        """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
+        self.digest_marks = DigestMarks()
         self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
         self._ignore_text = ""
@@ -326,6 +338,8 @@ class Mirror:
         await self._edit_manifest()
         self.view = self._read_view()
         await self._adopt_path_named_docs()
+        for rel in list(self.patching):  # a torn file must not pass for a save below
+            await self._recover_patch(rel)
         for entry, reason in self.view.unsafe:
             self._report_once(f"unsafe:{entry.guid}:{entry.path}", "unsafe-path",
                               path=repr(entry.path), reason=reason)  # fmt: skip
@@ -559,6 +573,8 @@ class Mirror:
         """Make the file at ``rel`` and its doc equal (see the module doc)."""
         if self.ignore.ignored(rel, False):
             return
+        if rel in self.patching and not await self._recover_patch(rel):
+            return
         chunked = self.view.by_path.get(rel)
         if (
             chunked is not None
@@ -637,7 +653,9 @@ class Mirror:
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
         self._new_entries.append(entry)
         self.view.add(entry)
-        self._synced(rel, entry.guid, data, stat)
+        sizes = [p.size for p in self.chunks.layouts[entry.guid].pieces] if large else []
+        digest = self.digest_marks.learn(rel, stat, data, sizes) if large else None
+        self._synced(rel, entry.guid, data, stat, digest=digest)
 
     def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
         """A path of this batch that vanished and held the inode ``rel`` now has."""
@@ -772,11 +790,14 @@ class Mirror:
     async def _stream_chunked(self, rel: str, entry: Entry) -> bool:
         """Write a chunked file that is as last synced from its unchanged byte ranges
         and its changed chunks, never holding it whole (``chunkfile.write_plan``).
-        Returns False when this does not apply (saved here, a chmod, nothing to
-        write): the caller then reads the file as for any other."""
+        Returns False when this does not apply (saved here, a chmod, no layout of the
+        file): the caller then reads the file as for any other. Nothing to write (the
+        event of the mirror's own write) costs a stat."""
         synced = self.synced.get(rel)
         if synced is None or synced.guid != entry.guid or synced.stat is None:
             return False
+        if self.names.folds and not self._exists_as(rel):
+            return False  # only another spelling is there: a rename, seen by the whole read
         try:
             stat = await trio.to_thread.run_sync(local_stat, self.root, rel)
         except (OSError, NotAFileError):
@@ -784,15 +805,21 @@ class Mirror:
         if stat != synced.stat or stat.executable != entry.exec:
             return False
         parts = self.chunks.plan(entry.guid)
-        if parts is None:
-            return False
+        if parts is None:  # nothing to write, if the layout is the file's
+            return self.chunks.written_pieces(entry.guid) is not None
         await self.store.durable(entry.guid)
         try:
             written, digest = await trio.to_thread.run_sync(
-                lambda: write_plan(self.root, rel, parts, executable=entry.exec, expect=stat)
-            )
+                lambda: write_chunked(self.root, rel, parts, guid=entry.guid,
+                                      executable=entry.exec, expect=stat, marks=self.digest_marks)
+            )  # fmt: skip
         except FileChangedError:
             self._retry.add(rel)  # saved meanwhile: merged on the next round
+            return True
+        except TornFileError as exc:
+            log.error("share %s: %s; it is written again from its doc", self.share, exc)
+            self.patching[rel] = exc.record
+            self._retry.add(rel)
             return True
         except (OSError, UnsafePathError) as exc:
             log.error("share %s: cannot write %s: %s", self.share, rel, exc)
@@ -812,7 +839,7 @@ class Mirror:
         if synced is None or synced.guid != entry.guid or synced.stat is None or pieces is None:
             return False
         if self.names.folds and not self._exists_as(rel):
-            return False  # only another spelling is there: a rename, seen by the whole read
+            return False
         try:
             scan = await trio.to_thread.run_sync(lambda: scan_save(self.root, rel, pieces))
         except (OSError, NotAFileError, FileChangedError, UnsafePathError):
@@ -823,6 +850,52 @@ class Mirror:
         if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
             return False
         self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
+        return True
+
+    async def _recover_patch(self, rel: str) -> bool:
+        """A patch of ``rel`` may have stopped midway (``mirror.patch``): the file is
+        not a local save. A torn one gets its doc written over it, then the record is
+        dropped. False if that failed (the path waits for a later round)."""
+        record = self.patching[rel]
+        try:
+            found = await trio.to_thread.run_sync(recovery, self.root, record)
+            if found is Recovery.TORN and not await self._rewrite_torn(rel, record):
+                return False
+            if found is Recovery.COMPLETE:  # the daemon's own write, not a save
+                self.synced[rel] = Synced(record.guid, record.digest, None)
+                self._dirty_state = True
+            await trio.to_thread.run_sync(remove_record, self.root, rel)
+        except FileChangedError:
+            self._retry.add(rel)
+            return False
+        except (OSError, UnsafePathError, NotAFileError) as exc:
+            self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
+            return False
+        del self.patching[rel]
+        return True
+
+    async def _rewrite_torn(self, rel: str, record: PatchRecord) -> bool:
+        """Write the doc of ``record`` over the torn file ``rel`` (atomically); False
+        if its doc is not here (the file then waits, torn, for it)."""
+        await self.store.durable(record.guid)
+        got = await trio.to_thread.run_sync(read_file, self.root, rel)
+        if got is None:
+            return True
+        if self.store.doc(record.guid) is None:
+            return False
+        data, stat = got
+        self.chunks.forget(record.guid)
+        content, pieces = self.chunks.content(record.guid, data)
+        if content != data:
+            stat = await trio.to_thread.run_sync(
+                lambda: write_file(self.root, rel, content, executable=stat.executable,
+                                   expect=stat)
+            )  # fmt: skip
+        log.warning("share %s: %s was being patched when the daemon stopped; it now holds "
+                    "its doc %s again", self.share, rel, record.guid)  # fmt: skip
+        self.chunks.synced(record.guid, pieces)
+        digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
+        self._synced(rel, record.guid, content, stat, digest=digest)
         return True
 
     async def _binary_save(
@@ -891,9 +964,12 @@ class Mirror:
                 self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
                 return
         assert stat is not None
+        digest = None
         if entry.kind is FileKind.CHUNKED:
             self.chunks.synced(entry.guid, pieces)
-        self._synced(rel, entry.guid, content, stat, doc)
+            # The hash states at the chunk boundaries let a later patch digest its tail only.
+            digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
+        self._synced(rel, entry.guid, content, stat, doc, digest=digest)
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
         """Concurrent versions of a whole file that lost: kept, then removed."""

@@ -459,3 +459,26 @@ def test_a_layout_rebuilt_from_the_docs_is_checked_against_the_file(tmp_path: Pa
         assert bob.path("big.txt").read_text() == edited
 
     trio.run(main)
+
+
+def test_the_event_of_the_mirrors_own_write_reads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        edited = text[:-30] + "EDIT " + text[-30:]
+        await alice.save("big.txt", edited)
+        await send(alice, bob)
+        assert bob.path("big.txt").read_text() == edited
+        reads: list[str] = []
+
+        def counting_read(folder: Path, rel: str) -> Any:
+            reads.append(rel)
+            return read_file(folder, rel)
+
+        monkeypatch.setattr(engine, "read_file", counting_read)
+        monkeypatch.setattr(engine, "scan_save", lambda *a: reads.append("scan"))
+        await bob.mirror.local_changes(["big.txt"])  # the watcher's event of that write
+        assert reads == []
+
+    trio.run(main)
