@@ -72,10 +72,10 @@ from p2psync.mirror.manifest import (
 )
 from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.paths import share_path
+from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
 from p2psync.mirror.textdiff import apply_text_change
-from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -137,15 +137,6 @@ def merge_save(base_state: bytes, text: str) -> bytes:
     return scratch.get_update(before)
 
 
-def has_changes_since(doc: DocReplica, state_vector: bytes) -> bool:
-    """Whether ``doc`` holds changes a replica at ``state_vector`` did not."""
-    try:
-        seen = decode_state_vector(state_vector) if state_vector else {}
-    except ValueError:
-        return True
-    return any(clock > seen.get(client, 0) for client, clock in doc.version().state_vector.items())
-
-
 @dataclass
 class Mirror:
     """Keeps the files under ``root`` equal to the share's docs (see the module doc)."""
@@ -180,6 +171,9 @@ class Mirror:
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
+        self._edited_deleted: set[str] | None = None
+        """Deleted chunked files whose chunks changed since the last revival check
+        (None: not checked yet, so all): only their chunks are loaded to compare."""
 
     # -- entry points ------------------------------------------------------------
 
@@ -264,6 +258,8 @@ class Mirror:
                 mapped[guid] = peer if peer is not None else mapped.get(guid)
             else:
                 self.chunks.changed(owner, guid)
+                if self._edited_deleted is not None and self.view.by_guid[owner].deleted:
+                    self._edited_deleted.add(owner)
                 mapped[owner] = peer if peer is not None else mapped.get(owner)
         return mapped
 
@@ -367,16 +363,20 @@ class Mirror:
     async def _revive_edited(self) -> None:
         """A deleted entry whose doc was edited after the deletion comes back: an edit
         concurrent with a delete keeps the file."""
-        revive = []
-        for entry in self.view.by_guid.values():
-            doc = self.store.doc(entry.guid)
-            if entry.deleted and doc is not None and has_changes_since(doc, entry.deleted_at):
-                revive.append(entry.guid)
+        edited, self._edited_deleted = self._edited_deleted, set()
+        revive = [
+            entry.guid
+            for entry in self.view.by_guid.values()
+            if entry.deleted
+            and edited_since_deletion(
+                entry, self.store.doc, chunks=edited is None or entry.guid in edited
+            )
+        ]
         if revive:
 
             def undelete(doc: YDoc) -> None:
                 for guid in revive:
-                    set_fields(doc, guid, deleted=False, deleted_at=b"")
+                    set_fields(doc, guid, deleted=False, deleted_at=b"", deleted_chunks=b"")
 
             await self._edit_manifest(undelete)
 
@@ -644,12 +644,9 @@ class Mirror:
         return old, synced
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
-        doc = self.store.doc(entry.guid)
-        state = doc.state_vector() if doc is not None else b""
+        state = deletion_fields(entry, self.store.doc)
         log.info("share %s: %s was deleted here", self.share, rel)
-        await self._edit_manifest(
-            lambda d: set_fields(d, entry.guid, deleted=True, deleted_at=state)
-        )
+        await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=True, **state))
         self.synced.pop(rel, None)
         self._dirty_state = True
 

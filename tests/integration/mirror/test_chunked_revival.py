@@ -1,0 +1,87 @@
+"""A chunked file deleted on one device while edited on another comes back, through
+two mirror engines against real files (``mirror.revival``; stores and "the network"
+as in ``test_chunked_files``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+
+from p2psync.mirror.chunked import chunk_order
+from p2psync.mirror.manifest import MANIFEST_GUID
+from tests.integration.mirror.test_chunked_files import Device, root_of, send, synced_pair
+
+
+async def delete(device: Device, rel: str) -> None:
+    device.path(rel).unlink()
+    await device.mirror.local_changes([rel])
+    await device.mirror.flush()
+
+
+async def exchange(alice: Device, bob: Device) -> None:
+    """Both ways, until neither has anything the other lacks."""
+    while await send(alice, bob) | await send(bob, alice):
+        pass
+
+
+def test_an_edit_of_a_chunked_file_concurrent_with_its_delete_brings_it_back(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        last = chunk_order(root_of(bob, "big.txt").ydoc)[-1]
+        await delete(alice, "big.txt")
+        edited = text[:-20] + "bob's edit\n" + text[-20:]
+        await bob.save("big.txt", edited)
+        assert bob.store.changed[-1] == last  # the edit went to a chunk, not the root
+        await exchange(alice, bob)
+        for device in (alice, bob):
+            assert device.path("big.txt").read_text() == edited, device.folder
+            assert not device.mirror.view.by_path["big.txt"].deleted
+
+    trio.run(main)
+
+
+def test_a_chunk_edit_arriving_after_the_delete_revives_it_on_the_deleting_device(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        await delete(alice, "big.txt")
+        edited = "bob's new first line\n" + text
+        await bob.save("big.txt", edited)
+        first = chunk_order(root_of(bob, "big.txt").ydoc)[0]
+        assert await send(bob, alice, [first]) == {first}  # the chunk only, not the root
+        assert alice.path("big.txt").read_text() == edited
+        await exchange(alice, bob)
+        assert bob.path("big.txt").read_text() == edited
+
+    trio.run(main)
+
+
+def test_a_plain_delete_of_a_chunked_file_still_deletes_it_on_both(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, _ = await synced_pair(tmp_path)
+        await delete(bob, "big.txt")
+        await exchange(alice, bob)
+        for device in (alice, bob):
+            assert not device.path("big.txt").exists()
+            assert "big.txt" not in device.mirror.view.by_path
+        assert MANIFEST_GUID in alice.store.docs
+
+    trio.run(main)
+
+
+def test_a_deleted_chunked_file_stays_deleted_across_manifest_changes(tmp_path: Path) -> None:
+    async def main() -> None:
+        alice, bob, _ = await synced_pair(tmp_path)
+        await delete(alice, "big.txt")
+        await exchange(alice, bob)
+        await alice.save("other.txt", "another file\n")
+        await exchange(alice, bob)
+        for device in (alice, bob):
+            assert not device.path("big.txt").exists()
+            assert device.path("other.txt").read_text() == "another file\n"
+
+    trio.run(main)
