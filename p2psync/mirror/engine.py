@@ -171,9 +171,11 @@ class Mirror:
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
-        self._edited_deleted: set[str] | None = None
-        """Deleted chunked files whose chunks changed since the last revival check
-        (None: not checked yet, so all): only their chunks are loaded to compare."""
+        self._edited_deleted: set[str] = set()
+        """Deleted chunked files whose chunks changed since the last revival check."""
+        self._revival_checked: dict[str, bytes] = {}
+        """Deleted chunked file -> the ``deleted_chunks`` its chunks were compared with:
+        they are loaded to compare again only if that or one of them changed."""
 
     # -- entry points ------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class Mirror:
                 mapped[guid] = peer if peer is not None else mapped.get(guid)
             else:
                 self.chunks.changed(owner, guid)
-                if self._edited_deleted is not None and self.view.by_guid[owner].deleted:
+                if (root := self.view.by_guid.get(owner)) is not None and root.deleted:
                     self._edited_deleted.add(owner)
                 mapped[owner] = peer if peer is not None else mapped.get(owner)
         return mapped
@@ -364,12 +366,13 @@ class Mirror:
         """A deleted entry whose doc was edited after the deletion comes back: an edit
         concurrent with a delete keeps the file."""
         edited, self._edited_deleted = self._edited_deleted, set()
+        checked, self._revival_checked = self._revival_checked, {}
         revive = [
             entry.guid
             for entry in self.view.by_guid.values()
             if entry.deleted
             and edited_since_deletion(
-                entry, self.store.doc, chunks=edited is None or entry.guid in edited
+                entry, self.store.doc, chunks=self._recheck(entry, edited, checked)
             )
         ]
         if revive:
@@ -379,6 +382,15 @@ class Mirror:
                     set_fields(doc, guid, deleted=False, deleted_at=b"", deleted_chunks=b"")
 
             await self._edit_manifest(undelete)
+
+    def _recheck(self, entry: Entry, edited: set[str], checked: dict[str, bytes]) -> bool:
+        """Whether deleted chunked ``entry``'s chunks are to be compared with its
+        deletion record: one of them changed, or the record is not the one compared
+        last time (``checked``; an entry seen live meanwhile is new again)."""
+        if entry.kind is not FileKind.CHUNKED:
+            return False
+        self._revival_checked[entry.guid] = entry.deleted_chunks
+        return checked.get(entry.guid) != entry.deleted_chunks or entry.guid in edited
 
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
