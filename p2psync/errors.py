@@ -205,3 +205,8 @@ class InviteRefusedError(P2PSyncError):
     def __init__(self, message: str, code: str = "bad-invite") -> None:
         super().__init__(message)
         self.code = code
+
+
+class ChunkedDocError(UsageError):
+    """A Yjs update was sent to a chunked file (a large text file stored as a root doc
+    and chunk docs, docs/mirror.md): there is no one doc of its text to apply it to."""

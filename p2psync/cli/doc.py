@@ -4,7 +4,8 @@ A file inside a share names a doc: the manifest's entry for its path relative to
 share, or (no entry yet) the doc named by that path, which the daemon adopts into the
 manifest. With a running daemon the change goes through it; without one, ``apply``
 appends to the doc's log directly (the daemon picks it up when it starts) and
-``export`` reads the log.
+``export`` reads the log. A chunked file (a large text file) exports as one text doc
+holding its text, and refuses ``apply`` (``mirror.chunkexport``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import base64
 import sys
 from pathlib import Path
 
+import pycrdt
+
 from p2psync.cli.context import Context
 from p2psync.config import ShareConfig
-from p2psync.errors import StorageError, UsageError
+from p2psync.errors import ControlError, StorageError, UsageError
+from p2psync.mirror.chunked import CONTENT
+from p2psync.mirror.chunkexport import chunked_export, refuse_apply
+from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries
 from p2psync.replica.doc import check_v1_update
 from p2psync.storage import append_update, read_state
@@ -45,16 +51,32 @@ def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     raise UsageError(f"{file} is not inside a shared folder")
 
 
-def _offline_guid(share: ShareConfig, rel: str) -> str:
-    """The doc of share path ``rel`` as the manifest log says (no daemon running)."""
+def _offline_guid(share: ShareConfig, rel: str) -> tuple[str, bool]:
+    """The doc of share path ``rel`` as the manifest log says (no daemon running), and
+    whether it is a chunked file's root."""
     try:
         manifest = replay([read_state(log_path(share.path, MANIFEST_GUID))])
     except FileNotFoundError:
-        return rel
+        return rel, False
     except StorageError as exc:
         raise UsageError(f"cannot read the manifest of share {share.id}: {exc}") from None
     entries, _ = read_entries(manifest)
-    return ManifestView.of(entries).guid_for_path(rel)
+    guid = ManifestView.of(entries).guid_for_path(rel)
+    entry = entries.get(guid)
+    return guid, entry is not None and entry.kind is FileKind.CHUNKED
+
+
+def _offline_chunked_export(share: ShareConfig, root_guid: str, state: bytes) -> bytes:
+    """The export of the chunked file ``root_guid``, whose log holds ``state``."""
+
+    def chunk_text(guid: str) -> str:
+        try:
+            chunk = replay([read_state(log_path(share.path, guid))])
+        except FileNotFoundError:
+            return ""
+        return str(chunk.get(CONTENT, type=pycrdt.Text))
+
+    return chunked_export(replay([state]), root_guid, chunk_text)
 
 
 def run_apply(args: argparse.Namespace, ctx: Context) -> int:
@@ -68,9 +90,17 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     if client is not None:
         with client:
             encoded = base64.b64encode(update).decode()
-            client.call("doc.apply", share=str(share.id), doc=guid, update=encoded)
+            try:
+                client.call("doc.apply", share=str(share.id), doc=guid, update=encoded)
+            except ControlError as exc:
+                if exc.code == "ChunkedDocError":
+                    raise refuse_apply(args.file) from None
+                raise
         return 0
-    target = log_path(share.path, _offline_guid(share, guid))
+    target_guid, chunked = _offline_guid(share, guid)
+    if chunked:
+        raise refuse_apply(args.file)
+    target = log_path(share.path, target_guid)
     target.parent.mkdir(parents=True, exist_ok=True)
     append_update(target, update)
     return 0
@@ -84,10 +114,13 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
             reply = client.call("doc.export", share=str(share.id), doc=guid)
         state = base64.b64decode(reply["update"])
     else:
+        target_guid, chunked = _offline_guid(share, guid)
         try:
-            state = read_state(log_path(share.path, _offline_guid(share, guid)))
+            state = read_state(log_path(share.path, target_guid))
         except FileNotFoundError:
             raise UsageError(f"{args.file} has no document yet") from None
+        if chunked:
+            state = _offline_chunked_export(share, target_guid, state)
     if args.output:
         Path(args.output).write_bytes(state)
     else:

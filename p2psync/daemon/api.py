@@ -21,6 +21,7 @@ from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_p
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
 
 if TYPE_CHECKING:
@@ -266,6 +267,8 @@ class ControlApi:
 
     async def _doc_apply(self, params: dict[str, Any]) -> Any:
         share, guid = self._share_and_guid(params)
+        if share.is_chunked(guid):
+            raise refuse_apply(str(params["doc"]))
         encoded = params.get("update")
         if not isinstance(encoded, str):
             raise ControlError("the update must be base64 text", "bad-request")

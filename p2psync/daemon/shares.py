@@ -27,7 +27,10 @@ from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
 from p2psync.ids import DeviceId
+from p2psync.mirror.chunked import CONTENT
+from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
+from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.replica.doc import DocReplica
@@ -478,9 +481,21 @@ class ShareService:
         return len(self.sync.replica) - (MANIFEST_GUID in self.sync.replica)
 
     def doc_state(self, guid: str) -> bytes | None:
-        """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown."""
+        """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown; for
+        a chunked file's root, its text as one text doc (``mirror.chunkexport``)."""
         doc = self.doc(guid)
+        if doc is not None and self.is_chunked(guid):
+            return chunked_export(doc.ydoc, guid, self._chunk_text)
         return doc.full_state() if doc is not None else None
+
+    def is_chunked(self, guid: str) -> bool:
+        """Whether ``guid`` is the root doc of a chunked file (by the manifest)."""
+        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
+        return entry is not None and entry.kind is FileKind.CHUNKED
+
+    def _chunk_text(self, guid: str) -> str:
+        doc = self.doc(guid)
+        return doc.text(CONTENT) if doc is not None else ""
 
     # -- residency (DESIGN §9) -------------------------------------------------------
 

@@ -82,10 +82,10 @@ from p2psync.mirror.patch import (
     write_chunked,
 )
 from p2psync.mirror.paths import share_path
+from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, load_state, save_state
 from p2psync.mirror.textdiff import apply_text_change
-from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -147,15 +147,6 @@ def merge_save(base_state: bytes, text: str) -> bytes:
     return scratch.get_update(before)
 
 
-def has_changes_since(doc: DocReplica, state_vector: bytes) -> bool:
-    """Whether ``doc`` holds changes a replica at ``state_vector`` did not."""
-    try:
-        seen = decode_state_vector(state_vector) if state_vector else {}
-    except ValueError:
-        return True
-    return any(clock > seen.get(client, 0) for client, clock in doc.version().state_vector.items())
-
-
 @dataclass
 class Mirror:
     """Keeps the files under ``root`` equal to the share's docs (see the module doc)."""
@@ -193,6 +184,11 @@ class Mirror:
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
+        self._edited_deleted: set[str] = set()
+        """Deleted chunked files whose chunks changed since the last revival check."""
+        self._revival_checked: dict[str, bytes] = {}
+        """Deleted chunked file -> the ``deleted_chunks`` its chunks were compared with:
+        they are loaded to compare again only if that or one of them changed."""
 
     # -- entry points ------------------------------------------------------------
 
@@ -279,6 +275,8 @@ class Mirror:
                 mapped[guid] = peer if peer is not None else mapped.get(guid)
             else:
                 self.chunks.changed(owner, guid)
+                if (root := self.view.by_guid.get(owner)) is not None and root.deleted:
+                    self._edited_deleted.add(owner)
                 mapped[owner] = peer if peer is not None else mapped.get(owner)
         return mapped
 
@@ -386,18 +384,32 @@ class Mirror:
     async def _revive_edited(self) -> None:
         """A deleted entry whose doc was edited after the deletion comes back: an edit
         concurrent with a delete keeps the file."""
-        revive = []
-        for entry in self.view.by_guid.values():
-            doc = self.store.doc(entry.guid)
-            if entry.deleted and doc is not None and has_changes_since(doc, entry.deleted_at):
-                revive.append(entry.guid)
+        edited, self._edited_deleted = self._edited_deleted, set()
+        checked, self._revival_checked = self._revival_checked, {}
+        revive = [
+            entry.guid
+            for entry in self.view.by_guid.values()
+            if entry.deleted
+            and edited_since_deletion(
+                entry, self.store.doc, chunks=self._recheck(entry, edited, checked)
+            )
+        ]
         if revive:
 
             def undelete(doc: YDoc) -> None:
                 for guid in revive:
-                    set_fields(doc, guid, deleted=False, deleted_at=b"")
+                    set_fields(doc, guid, deleted=False, deleted_at=b"", deleted_chunks=b"")
 
             await self._edit_manifest(undelete)
+
+    def _recheck(self, entry: Entry, edited: set[str], checked: dict[str, bytes]) -> bool:
+        """Whether deleted chunked ``entry``'s chunks are to be compared with its
+        deletion record: one of them changed, or the record is not the one compared
+        last time (``checked``; an entry seen live meanwhile is new again)."""
+        if entry.kind is not FileKind.CHUNKED:
+            return False
+        self._revival_checked[entry.guid] = entry.deleted_chunks
+        return checked.get(entry.guid) != entry.deleted_chunks or entry.guid in edited
 
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
@@ -667,12 +679,9 @@ class Mirror:
         return old, synced
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
-        doc = self.store.doc(entry.guid)
-        state = doc.state_vector() if doc is not None else b""
+        state = deletion_fields(entry, self.store.doc)
         log.info("share %s: %s was deleted here", self.share, rel)
-        await self._edit_manifest(
-            lambda d: set_fields(d, entry.guid, deleted=True, deleted_at=state)
-        )
+        await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=True, **state))
         self.synced.pop(rel, None)
         self._dirty_state = True
 

@@ -4,7 +4,8 @@ The manifest is the doc ``MANIFEST_GUID``. Its root ``Y.Map`` named ``files`` ma
 file doc's guid to a ``Y.Map`` entry (schema in docs/mirror.md): ``path``, ``kind``
 (``text``/``binary``), ``deleted``, ``exec``, ``created`` (hybrid timestamp of the
 entry's creation) and, once deleted, ``deleted_at`` (the content doc's state vector
-at the deletion, so a concurrent edit brings the file back).
+at the deletion, so a concurrent edit brings the file back; for a chunked file also
+``deleted_chunks``, its chunks' state vectors: ``mirror.revival``).
 
 Entries are keyed by guid, not path, so two devices creating the same path at once
 make two entries, never one entry whose content doc lost the other's text. The view
@@ -58,13 +59,16 @@ class Entry:
     deleted: bool = False
     exec: bool = False
     deleted_at: bytes = b""
+    deleted_chunks: bytes = b""
+    """A deleted chunked file's chunks' state vectors (``mirror.revival``)."""
     superseded_by: str = ""
     """Set with ``deleted`` when the entry lost its path to the entry of this guid."""
 
     def fields(self) -> dict[str, Any]:
         """The entry as its ``Y.Map`` holds it."""
         wall, counter, device = self.created.to_wire()
-        return {
+        chunks = {"deleted_chunks": self.deleted_chunks} if self.deleted_chunks else {}
+        return chunks | {
             "path": self.path,
             "kind": self.kind.value,
             "created": [wall, counter, device],
@@ -107,7 +111,6 @@ def parse_entry(guid: str, raw: object) -> Entry:
         stamp = Timestamp(int(wall), int(counter), bytes(device))
     except ValueError as exc:
         raise MalformedEntryError(f"manifest entry {guid!r}: {exc}") from None
-    deleted_at = raw.get("deleted_at", b"")
     return Entry(
         guid,
         path,
@@ -115,9 +118,14 @@ def parse_entry(guid: str, raw: object) -> Entry:
         stamp,
         deleted=raw.get("deleted") is True,
         exec=raw.get("exec") is True,
-        deleted_at=bytes(deleted_at) if isinstance(deleted_at, bytes | bytearray) else b"",
+        deleted_at=_bytes_or_empty(raw.get("deleted_at")),
+        deleted_chunks=_bytes_or_empty(raw.get("deleted_chunks")),
         superseded_by=str(raw.get("superseded_by") or ""),
     )
+
+
+def _bytes_or_empty(value: object) -> bytes:
+    return bytes(value) if isinstance(value, bytes | bytearray) else b""
 
 
 def read_entries(doc: pycrdt.Doc[Any]) -> tuple[dict[str, Entry], list[str]]:

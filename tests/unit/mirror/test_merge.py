@@ -6,7 +6,8 @@ from typing import Any
 
 import pycrdt
 
-from p2psync.mirror.engine import has_changes_since, merge_save
+from p2psync.mirror.engine import merge_save
+from p2psync.mirror.revival import has_changes_since
 from p2psync.replica.doc import DocReplica
 
 YDoc = pycrdt.Doc[Any]
