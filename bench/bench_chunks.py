@@ -18,19 +18,28 @@ change (``patch.write_chunked``, what ``Mirror._stream_chunked`` calls): the fil
 stays one file; its tail, from the changed chunk on, is patched in place behind a
 durable record, and its new SHA-256 is taken from the hash state at that chunk's
 boundary, which the mirror holds since it last wrote or read the file (here: the
-same patch made once before, untimed). The editor's save is not counted: the mirror
-reads the whole file to diff a save.
+same patch made once before, untimed).
+
+The editor's file save is measured on its own, as the mirror reads it
+(``chunkscan.scan_save`` against the layout, from the hash states the mirror holds
+since it last wrote the file, then ``ChunkedFiles.save_scanned``, the updates
+appended durably): its time is O(file), since every byte has to be read to
+know what changed, so its anchor is reading and hashing the same file once; its
+memory is held to O(chunk).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pycrdt
+import trio
 
 from bench.harness import BenchContext, Metric, run_in_subprocess
 from p2psync.mirror.chunked import CHUNK_MAX_BYTES, CONTENT, ChunkedText, chunk_order, seed
@@ -41,6 +50,7 @@ from p2psync.mirror.chunkfile import (
     Piece,
     piece_of,
 )
+from p2psync.mirror.chunkscan import scan_save
 from p2psync.mirror.fileio import local_stat, read_file, write_file
 from p2psync.mirror.kinds import file_digest
 from p2psync.mirror.patch import DigestMarks, write_chunked
@@ -76,6 +86,9 @@ def run(ctx: BenchContext) -> None:
             run_in_subprocess("bench.bench_chunks:mirror_write", str(work / "small"))
             for _ in range(RUNS)
         ]
+        saves = [editor_save(work / "big") for _ in range(RUNS)]
+        read_s = min(run_in_subprocess("bench.bench_chunks:read_and_hash", str(work / "big"))
+                     .seconds for _ in range(RUNS))  # fmt: skip
     big_write_s = min(float(run.result) for run in big_writes)
     small_write_s = min(float(run.result) for run in small_writes)
     write_growth = min(run.peak_rss_bytes - run.baseline_rss_bytes for run in big_writes)
@@ -111,6 +124,19 @@ def run(ctx: BenchContext) -> None:
         GROUP, f"edit near the end of {size}: memory growth of the file write", write_growth,
         "bytes", "loading one chunk doc", one_chunk, target_ratio=3,
         note="the receiver's mirror patching the file twice, in a fresh process",
+    ))  # fmt: skip
+    ctx.report(Metric(
+        GROUP, f"edit near the end of {size}: the editor's file save", min(saves)[0], "s",
+        f"reading and hashing the {size} file once", read_s, target_ratio=2,
+        note=("the mirror's side of a save made by another program: the file read 256 KiB "
+              "at a time against the layout (each chunk's SHA-256, the whole file's), the "
+              "changed bytes diffed into the touched chunk, the updates appended durably; "
+              "fresh process, best of 3"),
+    ))  # fmt: skip
+    ctx.report(Metric(
+        GROUP, f"edit near the end of {size}: memory growth of the file save",
+        min(grown for _, grown in saves), "bytes", "loading one chunk doc", one_chunk,
+        target_ratio=3, note="the editor's mirror reading the save, in a fresh process",
     ))  # fmt: skip
 
 
@@ -280,3 +306,63 @@ def patch_chunked(root_dir: Path, marks: DigestMarks) -> int:
     written, _ = write_chunked(root_dir, "file.txt", parts, guid=ROOT, executable=False,
                                expect=stat, marks=marks)  # fmt: skip
     return written.size
+
+
+def editor_save(work: Path) -> tuple[float, int]:
+    """One save of the file with the edit near its end, read by the editor's mirror
+    in a fresh process (the file and a copy of the editor's logs are prepared here,
+    untimed): (seconds, peak RSS growth)."""
+    data = (work / "file.txt").read_bytes()
+    tail = data[-FROM_END_CHARS * 4 :].decode(errors="ignore")
+    at = len(data) - len(tail[-FROM_END_CHARS:].encode())
+    (work / "saved.txt").write_bytes(data[:at] + EDIT.encode() + data[at:])
+    shutil.rmtree(work / "editor-save", ignore_errors=True)
+    shutil.copytree(work / "editor", work / "editor-save")
+    run = run_in_subprocess("bench.bench_chunks:mirror_save", str(work))
+    return float(run.result), run.peak_rss_bytes - run.baseline_rss_bytes
+
+
+class SavingStore(LogStore):
+    """The editor's docs, loaded from their logs; local updates appended durably."""
+
+    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
+        held = self.doc(guid)
+        assert held is not None
+        held.apply(update)
+        append_update(log_path(self.folder, guid), update)
+
+
+def mirror_save(work: str) -> float:
+    """The editor's mirror reading the save (in a fresh process), as
+    ``Mirror._scan_save`` does: returns its seconds."""
+    root_dir = Path(work)
+    layout = json.loads((root_dir / "layout.json").read_text())
+    pieces = [Piece(g, c, n, bytes.fromhex(d)) for g, c, n, d in layout["pieces"]]
+    files = ChunkedFiles(SavingStore(root_dir / "editor-save"), Chunking())
+    files.layouts[ROOT] = Layout(pieces)
+    marks = boundary_states(root_dir / "file.txt", pieces)
+    start = time.perf_counter()
+    scan = scan_save(root_dir, "saved.txt", pieces, marks)
+    assert scan is not None
+    saved = trio.run(files.save_scanned, ROOT, pieces, (scan.lead, scan.trail), scan.middle)
+    seconds = time.perf_counter() - start
+    assert saved
+    assert scan.lead == len(pieces) - 1
+    return seconds
+
+
+def boundary_states(path: Path, pieces: list[Piece]) -> dict[int, Any]:
+    """The SHA-256 states at the chunk boundaries of the file as last synced, which
+    the mirror holds since it wrote it (``patch.DigestMarks``); read piece by piece."""
+    hasher, at, states = hashlib.sha256(), 0, {}
+    with path.open("rb") as file:
+        for piece in pieces:
+            hasher.update(file.read(piece.size))
+            at += piece.size
+            states[at] = hasher.copy()
+    return states
+
+
+def read_and_hash(work: str) -> int:
+    """The anchor of the editor's save: read the saved file and hash it, once."""
+    return len(hashlib.sha256((Path(work) / "saved.txt").read_bytes()).digest())

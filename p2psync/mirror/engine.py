@@ -849,8 +849,9 @@ class Mirror:
             return False
         if self.names.folds and not self._exists_as(rel):
             return False
+        marks = self.digest_marks.below(rel, synced.stat, synced.stat.size)
         try:
-            scan = await trio.to_thread.run_sync(lambda: scan_save(self.root, rel, pieces))
+            scan = await trio.to_thread.run_sync(lambda: scan_save(self.root, rel, pieces, marks))
         except (OSError, NotAFileError, FileChangedError, UnsafePathError):
             return False
         if scan is None or scan.stat == synced.stat or scan.stat.executable != entry.exec:
@@ -858,6 +859,7 @@ class Mirror:
         kept = (scan.lead, scan.trail)
         if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
             return False
+        self.digest_marks.put(rel, scan.stat, scan.marks)
         self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
         return True
 

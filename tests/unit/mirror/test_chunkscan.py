@@ -21,7 +21,7 @@ DATA = b"".join(CHUNKS)
 
 def scanned(tmp_path: Path, data: bytes) -> tuple[int, int, bytes, bytes]:
     (tmp_path / "big.txt").write_bytes(data)
-    scan = scan_save(tmp_path, "big.txt", PIECES)
+    scan = scan_save(tmp_path, "big.txt", PIECES, {})
     assert scan is not None
     assert scan.stat.size == len(data)
     return scan.lead, scan.trail, scan.middle, scan.digest
@@ -62,14 +62,32 @@ def test_random_saves_agree_with_matching_the_whole_file(tmp_path: Path) -> None
 def test_a_file_too_large_to_be_chunked_is_left_to_the_whole_read(tmp_path: Path) -> None:
     with (tmp_path / "huge.txt").open("wb") as file:
         file.truncate(LARGE_TEXT_MAX_BYTES + 1)  # sparse: nothing is written
-    assert scan_save(tmp_path, "huge.txt", PIECES) is None
+    assert scan_save(tmp_path, "huge.txt", PIECES, {}) is None
 
 
 def test_links_and_special_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "real.txt").write_bytes(DATA)
     (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
     with pytest.raises(UnsafePathError, match="symlink"):
-        scan_save(tmp_path, "link.txt", PIECES)
+        scan_save(tmp_path, "link.txt", PIECES, {})
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(NotAFileError):
-        scan_save(tmp_path, "fifo", PIECES)
+        scan_save(tmp_path, "fifo", PIECES, {})
+
+
+def test_the_old_files_hash_states_give_the_digest_and_the_next_states(tmp_path: Path) -> None:
+    states, hasher, at = {}, hashlib.sha256(), 0
+    for chunk in CHUNKS:
+        hasher.update(chunk)
+        at += len(chunk)
+        states[at] = hasher.copy()
+    edited = b"".join(CHUNKS[:4]) + b"EDIT" + b"".join(CHUNKS[4:])
+    (tmp_path / "big.txt").write_bytes(edited)
+    for marks in (states, {0: hashlib.sha256()}, {}):
+        scan = scan_save(tmp_path, "big.txt", PIECES, dict(marks))
+        assert scan is not None
+        assert scan.digest == hashlib.sha256(edited).digest()
+        cut = sum(len(c) for c in CHUNKS[:4])
+        assert scan.marks[cut].digest() == hashlib.sha256(edited[:cut]).digest()
+        assert scan.marks[len(edited)].digest() == scan.digest
+        assert all(at <= cut or at == len(edited) for at in scan.marks)
