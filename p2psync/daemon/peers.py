@@ -83,6 +83,10 @@ class Link:
     receive: trio.MemoryReceiveChannel[Queued]
     cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
     since: float = field(default_factory=time.time)
+    """When it came up, wall-clock (shown in ``peers``)."""
+    up_at: float = field(default_factory=time.monotonic)
+    """When it came up, on the monotonic clock: its age, which a clock jump must not
+    change (``_stale``)."""
     queued_bytes: int = 0
     """Update bytes in the queue (``_payload_bytes``), bounded by SEND_QUEUE_BYTES."""
     farewell: tuple[str, str] | None = None
@@ -386,7 +390,7 @@ class PeerManager:
     def _replaces(self, new: PeerChannel, old: Link) -> bool:
         """Whether ``new`` replaces ``device``'s link ``old`` (else it is refused as a
         duplicate): by the tie-break of ``_keep_new``, or because ``old`` is stale."""
-        device, age = new.device_id.short(), time.time() - old.since
+        device, age = new.device_id.short(), time.monotonic() - old.up_at
         if self._keep_new(new, old.channel):
             why = "the tie-break keeps the new one"
         elif _stale(old):
@@ -628,7 +632,7 @@ def _stale(link: Link) -> bool:
     outage, a sleep), although no packet told us yet: the new connection wins.
     Simultaneous dials, which the tie-break of ``_keep_new`` settles, fall within
     one handshake timeout of each other."""
-    return time.time() - link.since > DUPLICATE_WINDOW_S
+    return time.monotonic() - link.up_at > DUPLICATE_WINDOW_S
 
 
 def _dialer(channel: PeerChannel) -> str:
