@@ -182,8 +182,9 @@ class Mirror:
         self._gone: dict[int, str] = {}
         self._inodes: dict[int, list[str]] | None = None
         """Inode -> synced paths recorded with it, built when a batch first needs it."""
-        self._held: dict[str, float] = {}
-        """Synced paths found gone -> when (``trio.current_time``) they become deletes."""
+        self._held: dict[str, tuple[float, bytes]] = {}
+        """Synced paths found gone -> when (``trio.current_time``) they become deletes,
+        and their doc's state vector then (what the delete covers)."""
         self._state_due = 0.0
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
@@ -281,7 +282,7 @@ class Mirror:
         entries and the sync state (end of a batch)."""
         now = trio.current_time()
         self._listings.clear()
-        for rel in [rel for rel, due in self._held.items() if due <= now]:
+        for rel in [rel for rel, (due, _) in self._held.items() if due <= now]:
             await self.reconcile(rel)  # still gone: a delete; back, or renamed: no more
             self._held.pop(rel, None)
         await self._edit_manifest()
@@ -593,9 +594,7 @@ class Mirror:
         synced = self.synced.get(rel)
         if got is None:
             if entry is not None and synced is not None and synced.guid == entry.guid:
-                now = trio.current_time()
-                if now >= self._held.setdefault(rel, now + VANISHED_HOLD_S):
-                    await self._local_delete(rel, entry)
+                await self._local_delete(rel, entry)
             elif entry is not None:
                 await self._write_doc(rel, entry, None, None, peer)
             elif synced is not None:
@@ -688,10 +687,18 @@ class Mirror:
         return None
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
+        """Hold a synced file found gone (``VANISHED_HOLD_S``), then mark its entry
+        deleted with its doc's state when it was first found gone: a peer's edit that
+        arrived meanwhile is concurrent with the delete and keeps the file."""
         doc = self.store.doc(entry.guid)
-        state = doc.state_vector() if doc is not None else b""
+        now = trio.current_time()
+        due, state = self._held.setdefault(
+            rel, (now + VANISHED_HOLD_S, doc.state_vector() if doc is not None else b"")
+        )
+        if now < due:
+            return
         log.info("share %s: %s was deleted here", self.share, rel)
-        self._held.pop(rel, None)
+        del self._held[rel]
         await self._edit_manifest(
             lambda d: set_fields(d, entry.guid, deleted=True, deleted_at=state)
         )

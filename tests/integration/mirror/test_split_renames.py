@@ -19,7 +19,7 @@ from trio.testing import MockClock
 
 from p2psync.mirror.engine import VANISHED_HOLD_S
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
-from tests.integration.mirror.test_engine import Store, make_mirror
+from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
 
 
 def entries(store: Store) -> dict[str, tuple[str, bool]]:
@@ -157,5 +157,30 @@ def test_a_new_file_with_a_vanished_files_inode_but_other_bytes_is_new(tmp_path:
         [new] = [guid for guid in entries(store) if guid != old]
         assert entries(store) == {old: ("old.md", True), new: ("new.md", False)}
         assert store.docs[new].text() == "other, longer text\n"
+
+    run(main)
+
+
+def test_a_peers_edit_arriving_while_a_delete_is_held_keeps_the_file(tmp_path: Path) -> None:
+    """The delete covers what the doc held when the file was found gone: an edit that
+    arrives during the hold is concurrent with it, as it would have been had the delete
+    been told at once (DESIGN: an edit concurrent with a delete keeps the file)."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "plan.md").write_text("plan\n")
+        await mirror.local_changes(["plan.md"])
+        [guid] = entries(store)
+        (tmp_path / "plan.md").unlink()
+        await mirror.local_changes(["plan.md"])
+        doc = store.docs[guid]
+        doc.apply(peer_edit(doc, lambda t: t.insert(len(t), "still needed\n")))
+        await mirror.remote_changed({guid: "bob"})
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        assert entries(store) == {guid: ("plan.md", True)}
+        await mirror.refresh_manifest()  # what the delete's echo from any peer brings
+        assert entries(store) == {guid: ("plan.md", False)}
+        assert (tmp_path / "plan.md").read_text() == "plan\nstill needed\n"
 
     run(main)
