@@ -17,7 +17,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from p2psync.mirror.engine import VANISHED_HOLD_S
+from p2psync.mirror.engine import VANISHED_HOLD_S, Mirror
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
 from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
 
@@ -31,6 +31,17 @@ def entries(store: Store) -> dict[str, tuple[str, bool]]:
 def run(main: Callable[[MockClock], Awaitable[None]]) -> None:
     clock = MockClock()
     trio.run(main, clock, clock=clock)
+
+
+async def one_file(root: Path, rel: str, text: str) -> tuple[Mirror, Store, str]:
+    """A mirror of ``root`` that has taken in the file ``rel``; returns its doc's guid."""
+    mirror, store, _ = make_mirror(root)
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text)
+    await mirror.local_changes([rel])
+    await mirror.flush()
+    [guid] = entries(store)
+    return mirror, store, guid
 
 
 RESCAN = None
@@ -50,11 +61,7 @@ def test_a_rename_stays_a_rename_of_the_same_doc_however_it_is_batched(
     tmp_path: Path, steps: list[list[str] | None]
 ) -> None:
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "notes.md").write_text("notes\n")
-        await mirror.local_changes(["notes.md"])
-        await mirror.flush()
-        [guid] = entries(store)
+        mirror, store, guid = await one_file(tmp_path, "notes.md", "notes\n")
         (tmp_path / "notes.md").rename(tmp_path / "Notes.md")
         for batch in steps:
             await (mirror.rescan() if batch is RESCAN else mirror.local_changes(batch))
@@ -73,11 +80,7 @@ def test_a_rename_stays_a_rename_of_the_same_doc_however_it_is_batched(
 
 def test_a_rename_into_another_folder_split_across_batches(tmp_path: Path) -> None:
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "a").mkdir()
-        (tmp_path / "a" / "x.md").write_text("x\n")
-        await mirror.local_changes(["a/x.md"])
-        [guid] = entries(store)
+        mirror, store, guid = await one_file(tmp_path, "a/x.md", "x\n")
         (tmp_path / "b").mkdir()
         (tmp_path / "a" / "x.md").rename(tmp_path / "b" / "x.md")
         await mirror.local_changes(["a/x.md"])
@@ -94,10 +97,7 @@ def test_a_rename_into_another_folder_split_across_batches(tmp_path: Path) -> No
 
 def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "gone.md").write_text("gone\n")
-        await mirror.local_changes(["gone.md"])
-        [guid] = entries(store)
+        mirror, store, guid = await one_file(tmp_path, "gone.md", "gone\n")
         (tmp_path / "gone.md").unlink()
         await mirror.local_changes(["gone.md"])
         await mirror.flush()
@@ -118,11 +118,8 @@ def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
 
 def test_a_file_deleted_and_created_again_within_the_hold_is_a_save(tmp_path: Path) -> None:
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
+        mirror, store, guid = await one_file(tmp_path, "a.md", "one\n")
         path = tmp_path / "a.md"
-        path.write_text("one\n")
-        await mirror.local_changes(["a.md"])
-        [guid] = entries(store)
         path.unlink()
         await mirror.local_changes(["a.md"])
         path.write_text("two\n")
@@ -141,10 +138,7 @@ def test_a_new_file_with_a_vanished_files_inode_but_other_bytes_is_new(tmp_path:
     (ext4 reuses freed ones at once): the size and mtime must be the old file's."""
 
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "old.md").write_text("old\n")
-        await mirror.local_changes(["old.md"])
-        [old] = entries(store)
+        mirror, store, old = await one_file(tmp_path, "old.md", "old\n")
         (tmp_path / "old.md").rename(tmp_path / "new.md")
         (tmp_path / "new.md").write_text("other, longer text\n")
         was = mirror.synced["old.md"].stat
@@ -167,10 +161,7 @@ def test_a_peers_edit_arriving_while_a_delete_is_held_keeps_the_file(tmp_path: P
     been told at once (DESIGN: an edit concurrent with a delete keeps the file)."""
 
     async def main(clock: MockClock) -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "plan.md").write_text("plan\n")
-        await mirror.local_changes(["plan.md"])
-        [guid] = entries(store)
+        mirror, store, guid = await one_file(tmp_path, "plan.md", "plan\n")
         (tmp_path / "plan.md").unlink()
         await mirror.local_changes(["plan.md"])
         doc = store.docs[guid]
