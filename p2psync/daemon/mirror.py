@@ -130,7 +130,7 @@ class MirrorService:
     async def _state_timer(self) -> None:
         while True:
             await trio.sleep(STATE_SAVE_INTERVAL_S)
-            if self.mirror.state_pending:
+            if self.mirror.state_pending or self.mirror.deletes_held:
                 self._wake.set()
 
     async def _serve(self) -> None:

@@ -92,6 +92,10 @@ log = logging.getLogger(__name__)
 
 CONTENT = "content"
 STATE_SAVE_INTERVAL_S = 1.0
+VANISHED_HOLD_S = 2.0
+"""A synced file found gone is told as deleted only this long after a batch first
+found it gone: the other end of a rename may come in a later batch (renamed while a
+batch was running, or a move the watcher could not pair), and is then still a rename."""
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -180,6 +184,11 @@ class Mirror:
         self._dirty_state = False
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
+        self._inodes: dict[int, list[str]] | None = None
+        """Inode -> synced paths recorded with it, built when a batch first needs it."""
+        self._held: dict[str, tuple[float, dict[str, bytes]]] = {}
+        """Synced paths found gone -> when (``trio.current_time``) they become deletes,
+        and their doc's state vector then (what the delete covers)."""
         self._state_due = 0.0
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
@@ -216,6 +225,7 @@ class Mirror:
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
         self._listings.clear()
+        self._inodes = None
         present = [rel for rel in rels if self._exists_as(rel)]
         self._gone = {
             synced.stat.ino: rel
@@ -281,7 +291,13 @@ class Mirror:
         return mapped
 
     async def flush(self) -> None:
-        """Store held-back manifest entries and the sync state (end of a batch)."""
+        """Tell the deletions held past ``VANISHED_HOLD_S``, store held-back manifest
+        entries and the sync state (end of a batch)."""
+        now = trio.current_time()
+        self._listings.clear()
+        for rel in [rel for rel, (due, _) in self._held.items() if due <= now]:
+            await self.reconcile(rel)  # still gone: a delete; back, or renamed: no more
+            self._held.pop(rel, None)
         await self._edit_manifest()
         self.flush_state()
 
@@ -300,6 +316,11 @@ class Mirror:
     def state_pending(self) -> bool:
         """Whether ``flush_state`` has something to save."""
         return self._dirty_state
+
+    @property
+    def deletes_held(self) -> bool:
+        """Whether a vanished file waits to be told as deleted (by a later ``flush``)."""
+        return bool(self._held)
 
     # -- the manifest --------------------------------------------------------------
 
@@ -633,7 +654,7 @@ class Mirror:
         await self._local_save(rel, entry, got, synced if same_doc else None, peer)
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        moved = self._vanished_with_inode(stat.ino, rel)
+        moved = self._vanished_with_inode(stat, rel)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
@@ -669,18 +690,50 @@ class Mirror:
         digest = self.digest_marks.learn(rel, stat, data, sizes) if large else None
         self._synced(rel, entry.guid, data, stat, digest=digest)
 
-    def _vanished_with_inode(self, ino: int, rel: str) -> tuple[str, Synced] | None:
-        """A path of this batch that vanished and held the inode ``rel`` now has."""
-        old = self._gone.get(ino)
+    def _vanished_with_inode(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
+        """A path of this batch that vanished and held the inode ``rel`` now has; else
+        a synced path that is gone (in an earlier batch, or not yet reported) and held
+        that inode with the size and mtime ``rel`` has now (a rename keeps both; a
+        reused inode number rarely does)."""
+        old = self._gone.get(stat.ino)
         synced = self.synced.get(old) if old is not None else None
         if old is None or synced is None or old == rel or self._exists_as(old):
-            return None
-        del self._gone[ino]
+            return self._gone_elsewhere(stat, rel)
+        del self._gone[stat.ino]
         return old, synced
 
+    def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
+        if self._inodes is None:
+            self._inodes = {}
+            for path, held in self.synced.items():
+                if held.stat is not None:
+                    self._inodes.setdefault(held.stat.ino, []).append(path)
+        for old in self._inodes.get(stat.ino, []):
+            was = self.synced.get(old)
+            if (
+                was is not None
+                and was.stat is not None
+                and old != rel
+                and (was.stat.ino, was.stat.size, was.stat.mtime_ns)
+                == (stat.ino, stat.size, stat.mtime_ns)
+                and not self._exists_as(old)
+            ):
+                return old, was
+        return None
+
     async def _local_delete(self, rel: str, entry: Entry) -> None:
-        state = deletion_fields(entry, self.store.doc)
+        """Hold a synced file found gone (``VANISHED_HOLD_S``), then mark its entry
+        deleted with its docs' state when it was first found gone (``revival``): a
+        peer's edit that arrived meanwhile is concurrent with the delete and keeps
+        the file."""
+        now = trio.current_time()
+        if rel not in self._held:
+            self._held[rel] = (now + VANISHED_HOLD_S, deletion_fields(entry, self.store.doc))
+        due, state = self._held[rel]
+        if now < due:
+            return
         log.info("share %s: %s was deleted here", self.share, rel)
+        del self._held[rel]
         await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=True, **state))
         self.synced.pop(rel, None)
         self._dirty_state = True

@@ -14,6 +14,7 @@ from typing import Any
 import pycrdt
 import pytest
 import trio
+from trio.testing import MockClock
 
 from p2psync.mirror import engine
 from p2psync.mirror.chunked import chunk_order
@@ -279,12 +280,13 @@ def test_deleting_a_chunked_file_deletes_it_at_the_peer(tmp_path: Path) -> None:
         root = root_of(alice, "big.txt").guid
         alice.path("big.txt").unlink()
         await alice.mirror.local_changes(["big.txt"])
+        await trio.sleep(engine.VANISHED_HOLD_S)  # virtual time: then told as deleted
         await alice.mirror.flush()
         assert await send(alice, bob, [MANIFEST_GUID]) == {MANIFEST_GUID}
         assert not bob.path("big.txt").exists()
         assert root not in bob.mirror.chunks.layouts
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
 def random_save(rng: random.Random, text: str) -> str:

@@ -1,0 +1,177 @@
+"""Renames whose two ends reach the mirror engine apart, as they can under load.
+
+The watcher reports ``os.rename`` as one move (both names in one batch), but a rename
+made while a batch is running, a move watchdog could not pair within its 0.5 s, or a
+rescan listing the folder mid-rename bring the old name's absence and the new name to
+the engine in different batches, in either order. Each stays a rename of the same doc;
+a real delete is told once ``VANISHED_HOLD_S`` has passed (trio's clock is virtual
+here, so no test waits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import trio
+from trio.testing import MockClock
+
+from p2psync.mirror.engine import VANISHED_HOLD_S, Mirror
+from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
+
+
+def entries(store: Store) -> dict[str, tuple[str, bool]]:
+    """Manifest entries: guid -> (path, deleted)."""
+    found, _ = read_entries(store.docs[MANIFEST_GUID].ydoc)
+    return {e.guid: (e.path, e.deleted) for e in found.values()}
+
+
+def run(main: Callable[[MockClock], Awaitable[None]]) -> None:
+    clock = MockClock()
+    trio.run(main, clock, clock=clock)
+
+
+async def one_file(root: Path, rel: str, text: str) -> tuple[Mirror, Store, str]:
+    """A mirror of ``root`` that has taken in the file ``rel``; returns its doc's guid."""
+    mirror, store, _ = make_mirror(root)
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text)
+    await mirror.local_changes([rel])
+    await mirror.flush()
+    [guid] = entries(store)
+    return mirror, store, guid
+
+
+RESCAN = None
+"""A step of ``SPLITS``: a full rescan (periodic, or at start-up)."""
+
+SPLITS: dict[str, list[list[str] | None]] = {
+    "one move event": [["notes.md", "Notes.md"]],
+    "old name gone first, new name next": [["notes.md"], ["Notes.md"]],
+    "new name first, old name gone next": [["Notes.md"], ["notes.md"]],
+    "a rescan between": [["notes.md"], RESCAN, ["Notes.md", "notes.md"]],
+    "a rescan sees the new name": [["notes.md"], RESCAN],
+}
+
+
+@pytest.mark.parametrize("steps", list(SPLITS.values()), ids=list(SPLITS))
+def test_a_rename_stays_a_rename_of_the_same_doc_however_it_is_batched(
+    tmp_path: Path, steps: list[list[str] | None]
+) -> None:
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "notes.md", "notes\n")
+        (tmp_path / "notes.md").rename(tmp_path / "Notes.md")
+        for batch in steps:
+            await (mirror.rescan() if batch is RESCAN else mirror.local_changes(batch))
+            await mirror.flush()
+        assert entries(store) == {guid: ("Notes.md", False)}
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        await mirror.rescan()
+        assert entries(store) == {guid: ("Notes.md", False)}
+        assert store.docs[guid].text() == "notes\n"
+        assert sorted(mirror.synced) == ["Notes.md"]
+        assert not mirror.deletes_held
+
+    run(main)
+
+
+def test_a_rename_into_another_folder_split_across_batches(tmp_path: Path) -> None:
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "a/x.md", "x\n")
+        (tmp_path / "b").mkdir()
+        (tmp_path / "a" / "x.md").rename(tmp_path / "b" / "x.md")
+        await mirror.local_changes(["a/x.md"])
+        await mirror.flush()
+        clock.jump(VANISHED_HOLD_S / 2)
+        await mirror.flush()
+        await mirror.local_changes(["b/x.md"])
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        assert entries(store) == {guid: ("b/x.md", False)}
+
+    run(main)
+
+
+def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "gone.md", "gone\n")
+        (tmp_path / "gone.md").unlink()
+        await mirror.local_changes(["gone.md"])
+        await mirror.flush()
+        assert entries(store) == {guid: ("gone.md", False)}
+        assert mirror.deletes_held
+        clock.jump(VANISHED_HOLD_S * 0.9)
+        await mirror.local_changes(["gone.md"])  # seen again: the first time counts
+        await mirror.flush()
+        assert entries(store) == {guid: ("gone.md", False)}
+        clock.jump(VANISHED_HOLD_S * 0.1)
+        await mirror.flush()  # the end of any batch, even one with nothing else
+        assert entries(store) == {guid: ("gone.md", True)}
+        assert "gone.md" not in mirror.synced
+        assert not mirror.deletes_held
+
+    run(main)
+
+
+def test_a_file_deleted_and_created_again_within_the_hold_is_a_save(tmp_path: Path) -> None:
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "a.md", "one\n")
+        path = tmp_path / "a.md"
+        path.unlink()
+        await mirror.local_changes(["a.md"])
+        path.write_text("two\n")
+        await mirror.local_changes(["a.md"])
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        assert entries(store) == {guid: ("a.md", False)}
+        assert store.docs[guid].text() == "two\n"
+        assert not mirror.deletes_held
+
+    run(main)
+
+
+def test_a_new_file_with_a_vanished_files_inode_but_other_bytes_is_new(tmp_path: Path) -> None:
+    """In a later batch than the vanishing, an inode number alone is not a rename
+    (ext4 reuses freed ones at once): the size and mtime must be the old file's."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, old = await one_file(tmp_path, "old.md", "old\n")
+        (tmp_path / "old.md").rename(tmp_path / "new.md")
+        (tmp_path / "new.md").write_text("other, longer text\n")
+        was = mirror.synced["old.md"].stat
+        assert was is not None
+        assert (tmp_path / "new.md").stat().st_ino == was.ino
+        await mirror.local_changes(["old.md"])
+        await mirror.local_changes(["new.md"])
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        [new] = [guid for guid in entries(store) if guid != old]
+        assert entries(store) == {old: ("old.md", True), new: ("new.md", False)}
+        assert store.docs[new].text() == "other, longer text\n"
+
+    run(main)
+
+
+def test_a_peers_edit_arriving_while_a_delete_is_held_keeps_the_file(tmp_path: Path) -> None:
+    """The delete covers what the doc held when the file was found gone: an edit that
+    arrives during the hold is concurrent with it, as it would have been had the delete
+    been told at once (DESIGN: an edit concurrent with a delete keeps the file)."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "plan.md", "plan\n")
+        (tmp_path / "plan.md").unlink()
+        await mirror.local_changes(["plan.md"])
+        doc = store.docs[guid]
+        doc.apply(peer_edit(doc, lambda t: t.insert(len(t), "still needed\n")))
+        await mirror.remote_changed({guid: "bob"})
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        assert entries(store) == {guid: ("plan.md", True)}
+        await mirror.refresh_manifest()  # what the delete's echo from any peer brings
+        assert entries(store) == {guid: ("plan.md", False)}
+        assert (tmp_path / "plan.md").read_text() == "plan\nstill needed\n"
+
+    run(main)
