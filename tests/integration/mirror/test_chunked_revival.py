@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pycrdt
 import trio
+from trio.testing import MockClock
 
+from p2psync.mirror import engine
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_chunked_files import Device, order_of, send, synced_pair
@@ -17,6 +19,7 @@ from tests.integration.mirror.test_chunked_files import Device, order_of, send, 
 async def delete(device: Device, rel: str) -> None:
     device.path(rel).unlink()
     await device.mirror.local_changes([rel])
+    await trio.sleep(engine.VANISHED_HOLD_S)  # virtual time: then told as deleted
     await device.mirror.flush()
 
 
@@ -43,7 +46,7 @@ def test_an_edit_of_a_chunked_file_concurrent_with_its_delete_brings_it_back(
             assert device.path("big.txt").read_text() == edited, device.folder
             assert not device.mirror.view.by_path["big.txt"].deleted
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
 def test_a_chunk_edit_arriving_after_the_delete_revives_it_on_the_deleting_device(
@@ -60,7 +63,7 @@ def test_a_chunk_edit_arriving_after_the_delete_revives_it_on_the_deleting_devic
         await exchange(alice, bob)
         assert bob.path("big.txt").read_text() == edited
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
 def test_a_plain_delete_of_a_chunked_file_still_deletes_it_on_both(tmp_path: Path) -> None:
@@ -73,7 +76,7 @@ def test_a_plain_delete_of_a_chunked_file_still_deletes_it_on_both(tmp_path: Pat
             assert "big.txt" not in device.mirror.view.by_path
         assert MANIFEST_GUID in alice.store.docs
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
 def test_a_deleted_chunked_file_stays_deleted_across_manifest_changes(tmp_path: Path) -> None:
@@ -91,7 +94,7 @@ def test_a_deleted_chunked_file_stays_deleted_across_manifest_changes(tmp_path: 
             assert device.path("other.txt").read_text() == "another file\n"
         assert not chunks & bob.store.read  # not again on an unrelated manifest change
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
 def test_a_chunk_edit_arriving_long_after_the_delete_still_revives_it(tmp_path: Path) -> None:
@@ -114,4 +117,4 @@ def test_a_chunk_edit_arriving_long_after_the_delete_still_revives_it(tmp_path: 
         for device in (alice, bob):
             assert device.path("big.txt").read_text() == "carol: " + text
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
