@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import trio
+from trio.testing import MockClock
 
 from p2psync.mirror import patch
-from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.engine import VANISHED_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.patch import PatchRecord, load_records
 from p2psync.storage.layout import marker_dir
@@ -275,6 +276,7 @@ def test_a_remote_delete_heard_first_after_a_torn_patch_deletes_the_file(
         alice, bob, _ = await crashed_patch(tmp_path, monkeypatch, cut_mid_text)
         alice.path(REL).unlink()
         await alice.mirror.local_changes([REL])
+        await trio.sleep(VANISHED_HOLD_S)  # virtual time: then told as deleted
         await alice.mirror.flush()
         restart(bob)
         await send(alice, bob)
@@ -285,4 +287,4 @@ def test_a_remote_delete_heard_first_after_a_torn_patch_deletes_the_file(
         assert not bob.path(REL).exists()
         assert bob.store.changed == []
 
-    trio.run(main)
+    trio.run(main, clock=MockClock(autojump_threshold=0))
