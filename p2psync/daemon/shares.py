@@ -100,6 +100,7 @@ class ShareService:
         """Why the share stopped (its folder lost its marker), None while it runs."""
         self.mirror: MirrorService | None = None
         if mirror:
+            self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
             self.mirror = MirrorService(config.path, self, events, device=device,
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
