@@ -167,7 +167,11 @@ class ShareService:
         # leak, or the writer task die with the link while staying registered, and
         # every later write to the doc fail (BrokenResourceError).
         with trio.CancelScope(shield=True):
-            opened = await trio.to_thread.run_sync(partial(DocLog.open, path, ops=self._log_ops))
+            if path.exists():
+                open_log = partial(DocLog.open, path, ops=self._log_ops)
+                opened = await trio.to_thread.run_sync(open_log)
+            else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
+                opened = DocLog.open(path, ops=self._log_ops)
             writer = self._attach(guid, opened, replace=replace)
             await self._nursery.start(self._run_writer, writer)
         return writer
