@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +49,7 @@ from p2psync.replica.sync import (
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.doclog import OpenResult, Recovery
+from p2psync.storage.groupsync import grouped_ops
 from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
@@ -93,12 +95,15 @@ class ShareService:
         self.index = IndexKeeper(config.path, self.sync, self.name)
         self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
         self._writers: dict[str, LogWriter] = {}
+        self._log_ops = grouped_ops()
+        """The logs' file operations: writers syncing at once share one syncfs."""
         self._compacting: set[str] = set()
         self._nursery: trio.Nursery | None = None
         self.stopped: str | None = None
         """Why the share stopped (its folder lost its marker), None while it runs."""
         self.mirror: MirrorService | None = None
         if mirror:
+            self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
             self.mirror = MirrorService(config.path, self, events, device=device,
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
@@ -165,7 +170,11 @@ class ShareService:
         # leak, or the writer task die with the link while staying registered, and
         # every later write to the doc fail (BrokenResourceError).
         with trio.CancelScope(shield=True):
-            opened = await trio.to_thread.run_sync(DocLog.open, path)
+            if path.exists():
+                open_log = partial(DocLog.open, path, ops=self._log_ops)
+                opened = await trio.to_thread.run_sync(open_log)
+            else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
+                opened = DocLog.open(path, ops=self._log_ops)
             writer = self._attach(guid, opened, replace=replace)
             await self._nursery.start(self._run_writer, writer)
         return writer
@@ -174,7 +183,7 @@ class ShareService:
         """Load the unloaded doc ``guid`` at once, blocking on its log (for callers
         that cannot wait, such as the mirror's reads); its writer starts soon."""
         assert self._nursery is not None
-        opened = DocLog.open(log_path(self.root, guid))
+        opened = DocLog.open(log_path(self.root, guid), ops=self._log_ops)
         writer = self._attach(guid, opened, replace=False)
         self._nursery.start_soon(self._run_writer, writer)
         return writer

@@ -158,6 +158,9 @@ class ShareSync:
         self._remembered: dict[Peer, _Remembered] = {}
         self.policy = MemberPolicy()
         """Members' modes (replica.membership): set by the daemon's membership service."""
+        self.urgent: frozenset[str] = frozenset()
+        """Docs a peer should ask for before the others (the share's manifest: a peer
+        writes no file before it has it). Their entries go ahead of an index delta."""
 
     @property
     def share_id(self) -> bytes:
@@ -408,8 +411,14 @@ class ShareSync:
         entries = self.replica.entries_since(state.sent_sequence)
         if not entries and not force:
             return []
-        state.sent_sequence = self.replica.max_sequence
+        since, state.sent_sequence = state.sent_sequence, self.replica.max_sequence
         effects: list[Effect] = []
+        ahead = tuple(e for e in entries[MAX_INDEX_ENTRIES:] if e.guid in self.urgent)
+        if ahead:
+            # Urgent entries the first frame does not bring come in a frame of their
+            # own ahead of it, claiming nothing new (the frames after repeat them, in
+            # sequence order): the peer asks for them first.
+            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, since, ahead)))
         for start in range(0, max(len(entries), 1), MAX_INDEX_ENTRIES):
             chunk = tuple(entries[start : start + MAX_INDEX_ENTRIES])
             last = start + MAX_INDEX_ENTRIES >= len(entries)

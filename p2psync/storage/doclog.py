@@ -87,6 +87,9 @@ class DocLog:
         self._unseen: list[fmt.Record] = []
         self._broken: str | None = None
         self._replaced = False
+        self._dir_unsynced = False
+        """Created by this open and its name not yet durable: the first append fsyncs
+        the folder too (a new log costs no fsync until it holds something)."""
 
     # -- opening -----------------------------------------------------------------
 
@@ -108,7 +111,7 @@ class DocLog:
                 data = _read_all(fd)
                 scan = fmt.scan_log(data)
                 if scan.stop is None or scan.stop.damage is not fmt.Damage.CORRUPT:
-                    torn = _repair_torn_tail(path, fd, data, scan, ops)
+                    torn, created = _repair_torn_tail(path, fd, data, scan, ops)
                     break
                 recovery = _quarantine(path, data, scan, ops)
             except BaseException:
@@ -118,6 +121,7 @@ class DocLog:
         fcntl.flock(fd, fcntl.LOCK_UN)
         end = max(scan.end, fmt.FILE_HEADER_BYTES)
         opened = cls(path, fd, end, _stats_of(scan.records, end), ops)
+        opened._dir_unsynced = created
         if torn:
             recovery = Recovery(path, torn_bytes=torn)
         return OpenResult(opened, scan.records, recovery)
@@ -162,6 +166,9 @@ class DocLog:
             try:
                 self._ops.write_all(self._fd, data)
                 self._ops.fdatasync(self._fd)
+                if self._dir_unsynced and not self._ops.syncs_filesystem:
+                    self._ops.fsync_dir(self.path.parent)  # a new log: its name too
+                self._dir_unsynced = False
             except OSError as exc:
                 self._roll_back(start, exc)
                 raise LogWriteError(
@@ -321,6 +328,7 @@ class DocLog:
         fresh = opened.log
         self._fd, fresh._fd = fresh._fd, -1
         self._end, self._stats = fresh._end, fresh._stats
+        self._dir_unsynced = fresh._dir_unsynced
         self._unseen.extend(opened.records)
 
 
@@ -380,15 +388,22 @@ def _stats_of(records: list[fmt.Record], end: int) -> LogStats:
     return LogStats(since, end, snapshot_bytes)
 
 
-def _repair_torn_tail(path: Path, fd: int, data: bytes, scan: fmt.Scan, ops: FileOps) -> int:
+def _repair_torn_tail(
+    path: Path, fd: int, data: bytes, scan: fmt.Scan, ops: FileOps
+) -> tuple[int, bool]:
     """Cut an interrupted append off the end (or write the header of a new file).
 
-    Returns how many bytes of a previous write were dropped. Raises UnsupportedLogError
-    for a newer format version or record type.
+    Returns how many bytes of a previous write were dropped, and whether the file held
+    no valid header (it is new, or a crash left it empty or with part of its header).
+    Such a header is written but not synced: the file holds nothing yet, and a crash
+    leaves it empty or with part of its header, which is torn and repaired by the next
+    open. Its first append syncs it with the folder (``DocLog.append``), so a log of
+    thousands created at once costs no fsync on creation (docs/storage.md). Raises
+    UnsupportedLogError for a newer format version or record type.
     """
     stop = scan.stop
     if stop is None:
-        return 0
+        return 0, False
     if stop.damage is fmt.Damage.UNSUPPORTED:
         raise UnsupportedLogError(path, f"at offset {stop.offset}: {stop.reason}")
     dropped = len(data) - scan.end
@@ -400,12 +415,11 @@ def _repair_torn_tail(path: Path, fd: int, data: bytes, scan: fmt.Scan, ops: Fil
         ops.truncate(fd, scan.end)
         if scan.end == 0:
             ops.write_all(fd, fmt.encode_header())
-        ops.fdatasync(fd)
-        if scan.end == 0:
-            ops.fsync_dir(path.parent)
+        else:
+            ops.fdatasync(fd)
     except OSError as exc:
         raise LogWriteError(path, f"cannot repair log: {exc.strerror}") from exc
-    return dropped
+    return dropped, scan.end == 0
 
 
 def _quarantine(path: Path, data: bytes, scan: fmt.Scan, ops: FileOps) -> Recovery:

@@ -70,6 +70,9 @@ class LogWriter:
         self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
         self._busy = False
+        self._unfinished = 0
+        """Requests handed to this writer and not done yet (queued, in a channel's
+        hand-over to the run task, or being carried out)."""
 
     @property
     def idle(self) -> bool:
@@ -99,6 +102,7 @@ class LogWriter:
                     self._busy = False
                 for request in batch:
                     request.done.set()
+                    self._unfinished -= 1
                     if request.error is not None and request.on_error is not None:
                         request.on_error(request.error)
 
@@ -121,10 +125,15 @@ class LogWriter:
         fails are reported to ``on_error`` (given to the constructor) and logged.
         """
         if updates:
-            await self._send.send(_Request[object](None, updates, on_error=self._on_error))
+            await self._hand_over(_Request[object](None, updates, on_error=self._on_error))
 
     async def flush(self) -> None:
-        """Return once everything queued before this call is durable (or failed)."""
+        """Return once everything queued before this call is durable (or failed). With
+        nothing unfinished that holds already: no round trip through the worker thread
+        (the mirror asks before every file it writes)."""
+        if self._unfinished == 0:
+            await trio.lowlevel.checkpoint()
+            return
         await self._submit(_Request(lambda: None))
 
     async def read_new(self) -> list[bytes]:
@@ -164,8 +173,16 @@ class LogWriter:
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
 
     async def _submit(self, request: _Request[T]) -> T:
-        await self._send.send(request)  # type: ignore[arg-type]
+        await self._hand_over(request)  # type: ignore[arg-type]
         return await request.wait()
+
+    async def _hand_over(self, request: _Request[object]) -> None:
+        self._unfinished += 1
+        try:
+            await self._send.send(request)
+        except BaseException:  # not taken (cancelled while the queue was full, closed)
+            self._unfinished -= 1
+            raise
 
     def _execute(self, batch: list[_Request[object]]) -> None:
         """Run a batch in the worker thread: contiguous appends share one write + fsync."""

@@ -145,3 +145,34 @@ async def test_compaction_from_a_live_doc_includes_unapplied_external_appends(
     writer.log.close()
     assert text_of(read_state(path)) == text
     assert DocLog.open(path).records[0].type.name == "SNAPSHOT"
+
+
+async def test_flush_waits_for_what_was_queued_and_costs_nothing_when_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "d.log"
+    writer = LogWriter(DocLog.open(path).log)
+    hops = 0
+    run_sync = trio.to_thread.run_sync
+
+    async def counting_run_sync(*args: object, **kwargs: object) -> object:
+        nonlocal hops
+        hops += 1
+        return await run_sync(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trio.to_thread, "run_sync", counting_run_sync)
+    with trio.fail_after(DEADLINE_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            for i in range(20):
+                await writer.enqueue([f"update {i}".encode()])
+                await writer.flush()  # returns only once the update is durable
+                assert len(read_updates(path)) == i + 1
+                assert writer.idle
+            hops_before = hops
+            for _ in range(50):
+                await writer.flush()  # nothing unfinished: no trip through the thread
+            assert hops == hops_before
+            await writer.aclose()
+    writer.log.close()
+    assert read_updates(path) == [f"update {i}".encode() for i in range(20)]

@@ -16,7 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from p2psync.errors import CorruptIndexError
-from p2psync.protocol.messages import Index, SyncMessage, SyncStep1, SyncStep2
+from p2psync.protocol.messages import (
+    MAX_INDEX_ENTRIES,
+    Index,
+    SyncMessage,
+    SyncStep1,
+    SyncStep2,
+)
 from p2psync.protocol.yjs import DocVersion, decode_state_vector
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.index import plan_start, reread, restore, snapshot
@@ -323,3 +329,26 @@ def test_a_malformed_state_vector_for_an_unloaded_doc_disconnects() -> None:
     sync.peer_up("peer")
     effects = sync.answer_from_log("peer", SyncStep1(SHARE, "d", b"\xff\xff\xff"), [b"\x01"])
     assert [type(e).__name__ for e in effects] == ["Disconnect"]
+
+
+def test_an_urgent_doc_is_asked_for_first_and_the_sync_still_completes() -> None:
+    count = MAX_INDEX_ENTRIES * 2 + 50  # the urgent doc changed last: in the last frame
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a, b = nodes["a"], nodes["b"]
+    a.sync.urgent = frozenset({"manifest"})
+    for guid in [*(f"doc{i}" for i in range(count)), "manifest"]:
+        doc = a.sync.replica.get_or_create(guid)
+        a.run(a.sync.local_update(guid, edit(doc, guid)))
+    sent = connect(nodes)
+    asked = [m.guid for m in sent if isinstance(m, SyncStep1) and m.guid in a.sync.replica]
+    answered = [m.guid for m in sent if isinstance(m, SyncStep2) and m.guid in a.sync.replica]
+    assert asked[0] == "manifest"  # b asked for it before any other doc
+    assert answered[0] == "manifest"
+    assert sorted(asked) == sorted(a.sync.replica.guids())  # each asked once
+    frames = [m for m in sent if isinstance(m, Index) and m.entries]
+    assert [e.guid for e in frames[0].entries] == ["manifest"]
+    assert frames[0].max_sequence == 0  # it claims nothing: a cut-short answer is asked again
+    assert b.sync.in_sync_with("a")
+    manifest = b.sync.replica.get("manifest")
+    assert manifest is not None
+    assert manifest.text() == "manifest"

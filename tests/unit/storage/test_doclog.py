@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from p2psync.storage import (
 )
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import build_snapshot
+from p2psync.storage.fileops import FileOps
 from tests.conftest import text_of
 
 
@@ -249,3 +251,81 @@ def test_compaction_policy() -> None:
     assert should_compact(LogStats(10, 200_000, 50_000))
     assert not should_compact(LogStats(10, 90_000, 50_000))
     assert not should_compact(LogStats(1, 10_000_000, 100))  # a lone snapshot is compact
+
+
+class _RecordingOps(FileOps):
+    """Real file operations that note each sync (and the write before it) in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def write_all(self, fd: int, data: bytes) -> None:
+        self.calls.append("write")
+        super().write_all(fd, data)
+
+    def fdatasync(self, fd: int) -> None:
+        self.calls.append("fdatasync")
+        super().fdatasync(fd)
+
+    def fsync_dir(self, path: Path) -> None:
+        self.calls.append(f"fsync_dir {path.name}")
+        super().fsync_dir(path)
+
+
+def test_a_new_log_is_synced_with_its_folder_by_its_first_append_only(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    ops = _RecordingOps()
+    path = tmp_path / "docs" / "d.log"
+    path.parent.mkdir()
+    with DocLog.open(path, ops=ops).log as doclog:
+        assert ops.calls == ["write"]  # the header, and no fsync yet
+        doclog.append(ups[:2])
+        # the first append returns once the records and the file's name are durable
+        assert ops.calls == ["write", "write", "fdatasync", "fsync_dir docs"]
+        doclog.append(ups[2:4])
+        assert ops.calls[4:] == ["write", "fdatasync"]
+    assert read_updates(path) == ups[:4]
+    ops.calls.clear()
+    with DocLog.open(path, ops=ops).log as doclog:  # an existing log: nothing to sync
+        doclog.append([ups[4]])
+    assert ops.calls == ["write", "fdatasync"]
+
+
+def test_an_empty_log_left_by_a_crash_is_synced_with_its_folder_again(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    path.write_bytes(fmt.encode_header()[:5])  # a crash while the header was written
+    ops = _RecordingOps()
+    opened = DocLog.open(path, ops=ops)
+    with opened.log as doclog:
+        doclog.append([ups[0]])
+    assert opened.recovery is not None
+    assert opened.recovery.torn_bytes == 5
+    assert ops.calls == ["write", "write", "fdatasync", f"fsync_dir {tmp_path.name}"]
+    assert read_updates(path) == [ups[0]]
+
+
+def test_a_failed_folder_sync_stores_nothing_and_the_next_append_syncs_it(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+
+    class FailingDirSync(_RecordingOps):
+        def fsync_dir(self, path: Path) -> None:
+            super().fsync_dir(path)
+            if self.calls.count(f"fsync_dir {path.name}") == 1:
+                raise OSError(errno.EIO, "Input/output error")
+
+    ops = FailingDirSync()
+    path = tmp_path / "d.log"
+    with DocLog.open(path, ops=ops).log as doclog:
+        with pytest.raises(LogWriteError, match="Input/output error"):
+            doclog.append([ups[0]])
+        assert read_updates(path) == []  # cut back: not acknowledged, not kept
+        doclog.append([ups[1]])
+    assert ops.calls.count(f"fsync_dir {tmp_path.name}") == 2
+    assert read_updates(path) == [ups[1]]

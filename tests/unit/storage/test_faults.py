@@ -16,7 +16,8 @@ from p2psync.storage.fileops import FileOps
 
 class FaultyOps(FileOps):
     """Real file operations, except that call number ``fail_at`` (counting writes and
-    fsyncs together) fails: a write first stores half its data, as a full disk does."""
+    fsyncs, of files and folders, together) fails: a write first stores half its data,
+    as a full disk does."""
 
     def __init__(self, fail_at: int, error: int) -> None:
         self.fail_at = fail_at
@@ -44,6 +45,11 @@ class FaultyOps(FileOps):
             raise OSError(self.error, os.strerror(self.error))
         super().fsync(fd)
 
+    def fsync_dir(self, path: Path) -> None:
+        if self._tick():
+            raise OSError(self.error, os.strerror(self.error))
+        super().fsync_dir(path)
+
     def truncate(self, fd: int, size: int) -> None:
         if self.fail_truncate:
             raise OSError(errno.EIO, "Input/output error")
@@ -59,7 +65,9 @@ def test_failure_at_every_write_and_fsync_position(
 ) -> None:
     ups, _ = updates
     batches = [ups[i * 5 : (i + 1) * 5] for i in range(BATCHES)]
-    positions = 2 * BATCHES + 2  # header write + fsync, then write + fsync per append
+    # the header write (unsynced), write + fdatasync per append, and the folder's
+    # fsync after the first append that succeeds so far
+    positions = 2 * BATCHES + 2
     for fail_at in range(1, positions + 1):
         path = tmp_path / f"log-{error}-{fail_at}.log"
         ops = FaultyOps(fail_at, error)
