@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -49,7 +48,6 @@ from p2psync.replica.sync import (
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.doclog import OpenResult, Recovery
-from p2psync.storage.groupsync import grouped_ops
 from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
@@ -95,8 +93,6 @@ class ShareService:
         self.index = IndexKeeper(config.path, self.sync, self.name)
         self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
         self._writers: dict[str, LogWriter] = {}
-        self._log_ops = grouped_ops()
-        """The logs' file operations: writers syncing at once share one syncfs."""
         self._compacting: set[str] = set()
         self._nursery: trio.Nursery | None = None
         self.stopped: str | None = None
@@ -171,10 +167,9 @@ class ShareService:
         # every later write to the doc fail (BrokenResourceError).
         with trio.CancelScope(shield=True):
             if path.exists():
-                open_log = partial(DocLog.open, path, ops=self._log_ops)
-                opened = await trio.to_thread.run_sync(open_log)
+                opened = await trio.to_thread.run_sync(DocLog.open, path)
             else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
-                opened = DocLog.open(path, ops=self._log_ops)
+                opened = DocLog.open(path)
             writer = self._attach(guid, opened, replace=replace)
             await self._nursery.start(self._run_writer, writer)
         return writer
@@ -183,7 +178,7 @@ class ShareService:
         """Load the unloaded doc ``guid`` at once, blocking on its log (for callers
         that cannot wait, such as the mirror's reads); its writer starts soon."""
         assert self._nursery is not None
-        opened = DocLog.open(log_path(self.root, guid), ops=self._log_ops)
+        opened = DocLog.open(log_path(self.root, guid))
         writer = self._attach(guid, opened, replace=False)
         self._nursery.start_soon(self._run_writer, writer)
         return writer

@@ -166,9 +166,9 @@ class DocLog:
             try:
                 self._ops.write_all(self._fd, data)
                 self._ops.fdatasync(self._fd)
-                if self._dir_unsynced and not self._ops.syncs_filesystem:
-                    self._ops.fsync_dir(self.path.parent)  # a new log: its name too
-                self._dir_unsynced = False
+                if self._dir_unsynced:  # a new log: its name must be durable too
+                    self._ops.fsync_dir(self.path.parent)
+                    self._dir_unsynced = False
             except OSError as exc:
                 self._roll_back(start, exc)
                 raise LogWriteError(

@@ -16,10 +16,6 @@ from pathlib import Path
 class FileOps:
     """Durable file primitives. Every method raises OSError exactly as the OS does."""
 
-    syncs_filesystem = False
-    """Whether ``fdatasync`` makes the whole filesystem durable, folder entries too
-    (``groupsync.GroupedFileOps``)."""
-
     def write_all(self, fd: int, data: bytes) -> None:
         """Write all of ``data`` to ``fd`` (an O_APPEND descriptor), looping on short writes."""
         view = memoryview(data)

@@ -3,24 +3,18 @@
 python log_worker.py append PATH SEED     append numbered payloads, print each index
                                           once its append has returned (is durable)
 python log_worker.py compact PATH STEP    compact the log, SIGKILL itself after STEP
-python log_worker.py new-logs DIR N PRE  create new logs PRE-*.log in DIR from N threads
-                                          sharing one GroupSync, one append each, and
-                                          print each log's name once it is durable
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import build_snapshot
-from p2psync.storage.groupsync import grouped_ops
 
 
 def payload(seed: int, index: int) -> bytes:
@@ -47,25 +41,6 @@ def append_count(path: Path, seed: int, count: int) -> None:
         doclog.append([payload(seed, index)])
 
 
-def new_logs_forever(folder: Path, threads: int, prefix: str) -> None:
-    ops = grouped_ops()
-    names = itertools.count()
-    out = threading.Lock()
-
-    def create() -> None:
-        while True:
-            name = f"{prefix}-{next(names)}.log"
-            with DocLog.open(folder / name, ops=ops).log as doclog:
-                doclog.append([payload(len(name), 0), name.encode()])
-            with out:
-                print(name, flush=True)
-
-    print("ready", flush=True)
-    for _ in range(threads):
-        threading.Thread(target=create, daemon=True).start()
-    threading.Event().wait()
-
-
 def compact_and_die(path: Path, step: str) -> None:
     def hook(reached: str) -> None:
         if reached == step:
@@ -83,7 +58,5 @@ if __name__ == "__main__":
         append_forever(target, int(sys.argv[3]))
     elif mode == "append-count":
         append_count(target, int(sys.argv[3]), int(sys.argv[4]))
-    elif mode == "new-logs":
-        new_logs_forever(target, int(sys.argv[3]), sys.argv[4])
     else:
         compact_and_die(target, sys.argv[3])

@@ -15,7 +15,6 @@ from tests.integration.storage.log_worker import payload
 
 WORKER = str(Path(__file__).with_name("log_worker.py"))
 KILL_ITERATIONS = 200
-GROUPED_KILL_ITERATIONS = 20
 ENV = {"PYTHONPATH": str(Path(__file__).parents[3])}
 
 
@@ -54,39 +53,6 @@ def test_sigkill_during_appends_keeps_every_acknowledged_update(tmp_path: Path) 
         reopened.log.close()
         assert reopened.recovery is None or reopened.recovery.corruption is None
         expected = reopened.updates
-
-
-def test_sigkill_while_many_new_logs_share_syncs_keeps_every_acknowledged_log(
-    tmp_path: Path,
-) -> None:
-    rng = random.Random(4)
-    acked: set[str] = set()
-    for iteration in range(GROUPED_KILL_ITERATIONS):
-        worker = subprocess.Popen(
-            [sys.executable, WORKER, "new-logs", str(tmp_path), "16", f"n{iteration}"],
-            stdout=subprocess.PIPE, env=ENV, text=True,
-        )  # fmt: skip
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready"
-        for _ in range(rng.randrange(1, 60)):  # a random number of logs acknowledged
-            line = worker.stdout.readline()
-            if not line:
-                break
-            acked.add(line.strip())
-        worker.kill()
-        worker.wait()
-        acked.update(line.strip() for line in worker.stdout)
-        worker.stdout.close()
-        assert acked, f"iteration {iteration}: nothing was acknowledged"
-        for name in acked:
-            reopened = DocLog.open(tmp_path / name, create=False)
-            reopened.log.close()
-            assert reopened.updates == [payload(len(name), 0), name.encode()], name
-        for path in tmp_path.glob("n*.log"):  # the unacknowledged ones open cleanly
-            opened = DocLog.open(path)
-            opened.log.close()
-            assert opened.recovery is None or opened.recovery.corruption is None
-            assert opened.updates in ([], [payload(len(path.name), 0), path.name.encode()])
 
 
 @pytest.mark.parametrize("step", ["written", "synced", "replaced", "dir-synced"])
