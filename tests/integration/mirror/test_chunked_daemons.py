@@ -20,7 +20,7 @@ from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 CHUNKED_FILE_BYTES = 20_000
 CHUNK_MAX_BYTES = 4_096
-IDLE_UNLOAD_S = 1.5
+IDLE_UNLOAD_S = 4.0  # long enough that a loaded machine still sees the edit's docs loaded
 
 pytestmark = pytest.mark.slow
 
