@@ -458,14 +458,9 @@ def write_plan(
                 digest.update(source)
                 yield source
                 continue
-            start, stop = source
-            while start < stop:
-                block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
-                if not block:
-                    raise FileChangedError(f"{rel} changed on disk since it was read")
+            for block in read_blocks(fd, *source, rel=rel):
                 digest.update(block)
                 yield block
-                start += len(block)
         if boundary is not None:
             boundary(at, digest)
 
@@ -474,6 +469,18 @@ def write_plan(
     finally:
         os.close(fd)
     return stat, digest.digest()
+
+
+def read_blocks(fd: int, start: int, stop: int, *, rel: str) -> Iterator[bytes]:
+    """The bytes ``start:stop`` of the open file ``rel``, ``COPY_BLOCK_BYTES`` at a
+    time, so a large file is never in memory whole; raises FileChangedError if it
+    ends before ``stop`` (it changed since it was last seen)."""
+    while start < stop:
+        block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
+        if not block:
+            raise FileChangedError(f"{rel} changed on disk since it was read")
+        yield block
+        start += len(block)
 
 
 def _still_adjacent(order: list[str], middle: list[Piece]) -> bool:

@@ -21,12 +21,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from p2psync.mirror.chunkfile import COPY_BLOCK_BYTES, LARGE_TEXT_MAX_BYTES, Piece
+from p2psync.mirror.chunkfile import LARGE_TEXT_MAX_BYTES, Piece, read_blocks
 from p2psync.mirror.fileio import FileChangedError, FileStat, NotAFileError
 from p2psync.mirror.paths import is_inside
 
@@ -67,13 +66,13 @@ def scan_save(folder: Path, rel: str, pieces: list[Piece], marks: dict[int, Hash
         size = before.st_size
         if size > LARGE_TEXT_MAX_BYTES:
             return None
-        lead, start = _leading(fd, pieces, size)
-        trail, end = _trailing(fd, pieces[lead:], start, size)
+        lead, start = _leading(fd, rel, pieces, size)
+        trail, end = _trailing(fd, rel, pieces[lead:], start, size)
         middle = os.pread(fd, end - start, start) if end > start else b""
         kept = {at: state for at, state in marks.items() if at <= start}
-        whole = kept[start].copy() if start in kept else _prefix_state(fd, start, kept)
+        whole = kept[start].copy() if start in kept else _prefix_state(fd, rel, start, kept)
         whole.update(middle)
-        for block in _blocks(fd, end, size):
+        for block in read_blocks(fd, end, size, rel=rel):
             whole.update(block)
         after = os.fstat(fd)
     finally:
@@ -84,52 +83,41 @@ def scan_save(folder: Path, rel: str, pieces: list[Piece], marks: dict[int, Hash
     return Scan(lead, trail, middle, whole.digest(), stat, {**kept, size: whole.copy()})
 
 
-def _leading(fd: int, pieces: list[Piece], size: int) -> tuple[int, int]:
+def _leading(fd: int, rel: str, pieces: list[Piece], size: int) -> tuple[int, int]:
     """How many pieces are in place from the start, and the offset where they end."""
     start = 0
     for count, piece in enumerate(pieces):
-        if start + piece.size > size or _digest(fd, start, start + piece.size) != piece.digest:
+        if start + piece.size > size or _digest(fd, rel, start, start + piece.size) != piece.digest:
             return count, start
         start += piece.size
     return len(pieces), start
 
 
-def _prefix_state(fd: int, stop: int, kept: dict[int, Hasher]) -> Hasher:
+def _prefix_state(fd: int, rel: str, stop: int, kept: dict[int, Hasher]) -> Hasher:
     """The hash state of the file's first ``stop`` bytes, from the nearest state
     below it in ``kept`` (which takes the new one)."""
     below = max((at for at in kept if at < stop), default=0)
     state = kept[below].copy() if below in kept else hashlib.sha256()
-    for block in _blocks(fd, below, stop):
+    for block in read_blocks(fd, below, stop, rel=rel):
         state.update(block)
     kept[stop] = state.copy()
     return state
 
 
-def _trailing(fd: int, pieces: list[Piece], start: int, size: int) -> tuple[int, int]:
+def _trailing(fd: int, rel: str, pieces: list[Piece], start: int, size: int) -> tuple[int, int]:
     """How many of ``pieces`` are in place at the end of the file, never before
     ``start``, and the offset where they begin."""
     end = size
     for count, piece in enumerate(reversed(pieces)):
         begin = end - piece.size
-        if begin < start or _digest(fd, begin, end) != piece.digest:
+        if begin < start or _digest(fd, rel, begin, end) != piece.digest:
             return count, end
         end = begin
     return len(pieces), end
 
 
-def _digest(fd: int, start: int, stop: int) -> bytes:
+def _digest(fd: int, rel: str, start: int, stop: int) -> bytes:
     digest = hashlib.sha256()
-    for block in _blocks(fd, start, stop):
+    for block in read_blocks(fd, start, stop, rel=rel):
         digest.update(block)
     return digest.digest()
-
-
-def _blocks(fd: int, start: int, stop: int) -> Iterator[bytes]:
-    """The bytes ``start:stop`` of the file, ``COPY_BLOCK_BYTES`` at a time; raises
-    FileChangedError if the file ends before ``stop``."""
-    while start < stop:
-        block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
-        if not block:
-            raise FileChangedError("the file shrank while it was read")
-        yield block
-        start += len(block)

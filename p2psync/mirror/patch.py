@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from p2psync.errors import P2PSyncError
-from p2psync.mirror.chunkfile import COPY_BLOCK_BYTES, Part, write_plan
+from p2psync.mirror.chunkfile import COPY_BLOCK_BYTES, Part, read_blocks, write_plan
 from p2psync.mirror.fileio import FileChangedError, FileStat
 from p2psync.mirror.paths import is_inside
 from p2psync.storage.layout import marker_dir
@@ -286,11 +286,9 @@ def _digest_prefix(fd: int, rel: str, parts: list[Part], offset: int) -> dict[in
     for piece, _ in parts:
         if at >= offset:
             break
-        stop = at + piece.size
-        while at < stop:
-            block = _pread(fd, rel, at, min(stop, at + COPY_BLOCK_BYTES))
+        for block in read_blocks(fd, at, at + piece.size, rel=rel):
             hasher.update(block)
-            at += len(block)
+        at += piece.size
         found[at] = hasher.copy()
     return found
 
