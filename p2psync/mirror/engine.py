@@ -855,11 +855,9 @@ class Mirror:
         Returns False when this does not apply (saved here, a chmod, no layout of the
         file): the caller then reads the file as for any other. Nothing to write (the
         event of the mirror's own write) costs a stat."""
-        synced = self.synced.get(rel)
-        if synced is None or synced.guid != entry.guid or synced.stat is None:
+        synced = self._synced_here(rel, entry)
+        if synced is None or synced.stat is None:
             return False
-        if self.names.folds and not self._exists_as(rel):
-            return False  # only another spelling is there: a rename, seen by the whole read
         try:
             stat = await trio.to_thread.run_sync(local_stat, self.root, rel)
         except (OSError, NotAFileError):
@@ -891,16 +889,23 @@ class Mirror:
         self._synced(rel, entry.guid, b"", written, digest=digest)
         return True
 
+    def _synced_here(self, rel: str, entry: Entry) -> Synced | None:
+        """The sync record of ``rel`` if it is of ``entry``'s doc and the name is there
+        as spelled (on a case-insensitive folder only another spelling may be: a
+        rename, which the whole read sees)."""
+        synced = self.synced.get(rel)
+        if synced is None or synced.guid != entry.guid:
+            return None
+        return None if self.names.folds and not self._exists_as(rel) else synced
+
     async def _scan_save(self, rel: str, entry: Entry) -> bool:
         """A save of a chunked file as written here, read against its layout without
         holding the file (``chunkscan``): only the changed bytes are loaded and
         diffed. Returns False when this does not apply (a remote change pending, a
         chmod, the file not as expected): the caller reads the file whole."""
-        synced = self.synced.get(rel)
+        synced = self._synced_here(rel, entry)
         pieces = self.chunks.written_pieces(entry.guid)
-        if synced is None or synced.guid != entry.guid or synced.stat is None or pieces is None:
-            return False
-        if self.names.folds and not self._exists_as(rel):
+        if synced is None or synced.stat is None or pieces is None:
             return False
         marks = self.digest_marks.below(rel, synced.stat, synced.stat.size)
         try:
