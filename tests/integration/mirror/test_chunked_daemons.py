@@ -7,6 +7,8 @@ The thresholds are lowered through the configuration (``[docs] chunked_file_byte
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +38,9 @@ def configure(device: Device) -> None:
     path.write_text(tomli_w.dumps(config))
 
 
-def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
-    tmp_path: Path,
-) -> None:
+@contextmanager
+def linked_pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
+    """Alice and bob, started with the lowered thresholds and linked; stopped after."""
     alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
     make_share([alice, bob])
     for device in (alice, bob):
@@ -47,6 +49,16 @@ def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
         for device in (alice, bob):
             device.start()
         link([alice, bob])
+        yield alice, bob
+    finally:
+        for device in (alice, bob):
+            device.stop()
+
+
+def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
+    tmp_path: Path,
+) -> None:
+    with linked_pair(tmp_path) as (alice, bob):
         text = "".join(f"line {n:05} 中文 😀\n" for n in range(4_000))
         data = text.encode()
         assert len(data) > CHUNKED_FILE_BYTES
@@ -74,22 +86,12 @@ def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(
         for device in (alice, bob):
             wait_for(holds(device.folder / "big.txt", merged.encode()), f"the merge at {device}")
         assert not list((bob.folder / ".p2psync").glob("conflicts/**/*big*"))
-    finally:
-        for device in (alice, bob):
-            device.stop()
 
 
 def test_a_text_file_that_grows_past_the_threshold_keeps_syncing_and_merging(
     tmp_path: Path,
 ) -> None:
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    for device in (alice, bob):
-        configure(device)
-    try:
-        for device in (alice, bob):
-            device.start()
-        link([alice, bob])
+    with linked_pair(tmp_path) as (alice, bob):
         text = "".join(f"note {n:04}\n" for n in range(1_000))
         assert len(text.encode()) < CHUNKED_FILE_BYTES
         (alice.folder / "notes.txt").write_text(text)
@@ -110,6 +112,3 @@ def test_a_text_file_that_grows_past_the_threshold_keeps_syncing_and_merging(
         for device in (alice, bob):
             wait_for(holds(device.folder / "notes.txt", merged), f"the merge at {device}")
         assert not list((bob.folder / ".p2psync").glob("conflicts/**/*notes*"))
-    finally:
-        for device in (alice, bob):
-            device.stop()
