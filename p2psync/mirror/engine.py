@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import pycrdt
 import trio
 
-from p2psync.errors import UnsafePathError
+from p2psync.errors import P2PSyncError, UnsafePathError
 from p2psync.ids import new_client_id
 from p2psync.mirror import binary
 from p2psync.mirror.chunkfile import (
@@ -84,7 +84,7 @@ from p2psync.mirror.patch import (
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
-from p2psync.mirror.state import Synced, load_state, save_state
+from p2psync.mirror.state import Synced, SyncTable
 from p2psync.mirror.textdiff import apply_text_change
 from p2psync.replica.doc import DocReplica
 
@@ -139,16 +139,23 @@ def _is_share_path(guid: str) -> bool:
     return True
 
 
-def merge_save(base_state: bytes, text: str) -> bytes:
+def merge_save(base_state: bytes, text: str) -> tuple[bytes, bytes]:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
     doc of a fresh client: applied to the live doc it merges with whatever the live
-    doc gained since the base, as a peer's concurrent edit would."""
-    scratch: YDoc = pycrdt.Doc(client_id=new_client_id())
-    scratch.apply_update(base_state)
+    doc gained since the base, as a peer's concurrent edit would. Also returns the
+    scratch doc's state after it: a merge base whose text is ``text``."""
+    return _text_update(base_state, text, new_client_id())
+
+
+def _text_update(state: bytes, text: str, client_id: int) -> tuple[bytes, bytes]:
+    """The update (by ``client_id``) turning the doc at ``state`` into ``text``, and
+    the state after it."""
+    scratch: YDoc = pycrdt.Doc(client_id=client_id)
+    scratch.apply_update(state)
     before = scratch.get_state()
     content = _content(scratch)
     apply_text_change(content, str(content), text)
-    return scratch.get_update(before)
+    return scratch.get_update(before), scratch.get_update()
 
 
 @dataclass
@@ -168,7 +175,8 @@ class Mirror:
     """When a new text file is a chunked doc (``mirror.chunkfile``)."""
 
     def __post_init__(self) -> None:
-        self.synced: dict[str, Synced] = load_state(self.root)
+        self.synced = SyncTable(self.root)
+        """The durable sync record of each path (``mirror.state``)."""
         self.chunks = ChunkedFiles(self.store, self.chunking)
         self.patching: dict[str, PatchRecord] = load_records(self.root)
         """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
@@ -181,7 +189,6 @@ class Mirror:
         refresh then costs O(new docs), not O(all docs)."""
         self._reported: set[str] = set()
         self._retry: set[str] = set()
-        self._dirty_state = False
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
         self._inodes: dict[int, list[str]] | None = None
@@ -204,6 +211,7 @@ class Mirror:
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
+        await self._restore_promoted()
         self._listings.clear()
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
@@ -218,6 +226,7 @@ class Mirror:
 
     async def local_changes(self, rels: Collection[str]) -> None:
         """Files at these share paths may have changed on disk."""
+        await self._restore_promoted()
         if IGNORE_FILE in rels:
             await self._reload_ignore()
         if self.names.folds:
@@ -247,6 +256,7 @@ class Mirror:
         The manifest is re-read only when it changed, or when a doc named by a share
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
+        await self._restore_promoted()
         self._listings.clear()
         stored = list(changes)
         changes = self._chunks_to_roots(changes)
@@ -268,6 +278,22 @@ class Mirror:
                 await self.reconcile(entry.path, peer)
             elif guid in hidden:
                 await self._keep_hidden(entry, hidden[guid])
+
+    async def _restore_promoted(self) -> None:
+        """Apply to its doc the merge base of each record kept from a crash
+        (``SyncTable.promoted``): a save written ahead of its doc update that the
+        crash cut off is stored now (a base already in its doc changes nothing)."""
+        promoted, self.synced.promoted = self.synced.promoted, set()
+        for rel in sorted(promoted):
+            synced = self.synced.get(rel)
+            base = await trio.to_thread.run_sync(self.synced.base, rel)
+            if synced is None or not base or self.store.doc(synced.guid) is None:
+                continue
+            try:
+                await self.store.local_update(synced.guid, base, notify=False)
+            except P2PSyncError as exc:
+                log.error("share %s: cannot restore the save of %s kept from before a "
+                          "crash: %s", self.share, rel, exc)  # fmt: skip
 
     def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the
@@ -306,16 +332,15 @@ class Mirror:
         per ``STATE_SAVE_INTERVAL_S`` unless ``force``: during a sync of thousands of
         files, rewriting it after every batch would cost more than the files."""
         now = time.monotonic()
-        if not self._dirty_state or (not force and now < self._state_due):
+        if not self.synced.cache_dirty or (not force and now < self._state_due):
             return
-        save_state(self.root, self.synced)
-        self._dirty_state = False
+        self.synced.save_cache()
         self._state_due = now + STATE_SAVE_INTERVAL_S
 
     @property
     def state_pending(self) -> bool:
         """Whether ``flush_state`` has something to save."""
-        return self._dirty_state
+        return self.synced.cache_dirty
 
     @property
     def deletes_held(self) -> bool:
@@ -448,8 +473,7 @@ class Mirror:
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
-                self.synced[loser.path] = synced._replace(guid=winner.guid, base_state=b"")
-                self._dirty_state = True
+                self.synced.put(loser.path, synced._replace(guid=winner.guid), b"")
             state = loser_doc.state_vector() if loser_doc is not None else b""
             retire.append((loser.path, loser.guid, state, winner.guid))
         if retire:
@@ -482,8 +506,7 @@ class Mirror:
             return
         if got is not None and got[0] != self._doc_bytes(winner, winner_doc):
             await self._keep_loser(rel, loser.guid, got[0])
-        self.synced[rel] = synced._replace(guid=winner.guid, base_state=b"")
-        self._dirty_state = True
+        self.synced.put(rel, synced._replace(guid=winner.guid), b"")
         await self.reconcile(rel)
 
     async def _settle_hidden(self) -> None:
@@ -521,8 +544,7 @@ class Mirror:
             return
         log.info("share %s: %s makes way for an earlier entry of the same name in another "
                  "case", self.share, rel)  # fmt: skip
-        self.synced.pop(rel, None)
-        self._dirty_state = True
+        self.synced.pop(rel)
 
     async def _keep_hidden(self, entry: Entry, winner: Entry) -> None:
         """Keep (or refresh) the copy of a hidden entry's content, and say so once."""
@@ -565,9 +587,8 @@ class Mirror:
         except (OSError, UnsafePathError) as exc:
             self._report_once(f"del:{rel}", "file-error", path=rel, message=str(exc))
             return
-        self.synced.pop(rel, None)
+        self.synced.pop(rel)
         self.chunks.forget(entry.guid)
-        self._dirty_state = True
 
     async def _remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
         self._listings.clear()
@@ -576,7 +597,7 @@ class Mirror:
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
             )
         except FileNotFoundError:
-            self.synced.pop(rel, None)
+            self.synced.pop(rel)
             await self.reconcile(entry.path)
             return
         except FileChangedError:
@@ -585,8 +606,7 @@ class Mirror:
         except (OSError, UnsafePathError) as exc:
             self._report_once(f"mv:{rel}", "file-error", path=rel, message=str(exc))
             return
-        self.synced[entry.path] = self.synced.pop(rel)._replace(stat=stat)
-        self._dirty_state = True
+        self.synced.move(rel, entry.path, stat)
         await self.reconcile(entry.path)
 
     def _expect(self, rel: str, synced: Synced) -> FileStat:
@@ -632,7 +652,6 @@ class Mirror:
                 await self._write_doc(rel, entry, None, None, peer)
             elif synced is not None:
                 self.synced.pop(rel)
-                self._dirty_state = True
             return
         data, stat = got
         if entry is None:
@@ -659,8 +678,7 @@ class Mirror:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
             await self._edit_manifest(lambda d: set_fields(d, synced.guid, path=rel))
-            self.synced[rel] = self.synced.pop(old)
-            self._dirty_state = True
+            self.synced.move(old, rel, None)
             await self.reconcile(rel)
             return
         earlier = self.view.deleted_at(rel)
@@ -735,8 +753,7 @@ class Mirror:
         log.info("share %s: %s was deleted here", self.share, rel)
         del self._held[rel]
         await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=True, **state))
-        self.synced.pop(rel, None)
-        self._dirty_state = True
+        self.synced.pop(rel)
 
     async def _local_save(
         self,
@@ -775,20 +792,47 @@ class Mirror:
                 self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
             await self._write_doc(rel, entry, data, stat, peer)
             return
-        if synced.base_state and doc.version() != synced.base_version:
-            await self.store.local_update(
-                entry.guid, merge_save(synced.base_state, text), notify=False
-            )
+        if current != text:
+            await self._apply_save(rel, entry, disk, synced, peer)
+        await self._write_doc(rel, entry, data, stat, peer)
+
+    async def _apply_save(
+        self,
+        rel: str,
+        entry: Entry,
+        disk: tuple[bytes, FileStat],
+        synced: Synced,
+        peer: Peer | None,
+    ) -> None:
+        """Store a save of a one-doc text file in its doc. If the doc changed since the
+        file was synced (a peer's edit, another program's append, while the daemon ran
+        or was down), the save is diffed against the merge base and merged as a
+        concurrent edit; else it is diffed against the doc, by the doc's own client.
+        The new record (the save's digest, the base after it) is written ahead of the
+        doc's update, so a crash between the two loses neither."""
+        data, stat = disk
+        text = data.decode()
+        doc = self.store.doc(entry.guid)
+        assert doc is not None
+        current = doc.text(CONTENT)
+        base = b""
+        if file_digest(current.encode()) != synced.digest:
+            base = await trio.to_thread.run_sync(self.synced.base, rel)
+            if not base:
+                log.warning("share %s: %s has no merge base (synced by an older version); "
+                            "the save replaces the doc's text", self.share, rel)  # fmt: skip
+        if base:
+            update, after = await trio.to_thread.run_sync(merge_save, base, text)
+        else:
+            state, client = doc.full_state(), doc.ydoc.client_id
+            update, after = await trio.to_thread.run_sync(_text_update, state, text, client)
+        self.synced.prepare(rel, Synced(entry.guid, file_digest(data), None), after, ino=stat.ino)
+        await self.store.local_update(entry.guid, update, notify=False)
+        self.synced.commit(rel, stat)
+        if base:
             log.info("share %s: a save of %s merged with changes from %s", self.share, rel,
                      peer or "another program")  # fmt: skip
             self.publish("file-merged", share=self.share, path=rel, peer=str(peer or ""))
-        elif current != text:
-
-            def save(doc: YDoc) -> None:
-                apply_text_change(_content(doc), current, text)
-
-            await self.store.local_edit(entry.guid, save)
-        await self._write_doc(rel, entry, data, stat, peer)
 
     async def _outgrown_save(
         self,
@@ -805,15 +849,10 @@ class Mirror:
         unless a peer's change is not written yet: then it is merged into the text as
         for any text file first (the new chunks' layout has no base to merge with)."""
         guid, doc = entry.guid, self.store.doc(entry.guid)
-        pending = bool(
-            doc and synced and synced.base_state and doc.version() != synced.base_version
-        )
+        pending = bool(doc and synced and file_digest(doc.text(CONTENT).encode()) != synced.digest)
         if pending:
             assert synced is not None
-            await self.store.local_update(
-                guid, merge_save(synced.base_state, disk[0].decode()), notify=False
-            )
-            self.publish("file-merged", share=self.share, path=rel, peer=str(peer or ""))
+            await self._apply_save(rel, entry, disk, synced, peer)
         await self.chunks.convert(guid)
         await self._edit_manifest(lambda d: set_fields(d, guid, kind=FileKind.CHUNKED.value))
         log.info("share %s: %s outgrew one doc and is now a chunked file", self.share, rel)
@@ -931,8 +970,7 @@ class Mirror:
             if found is Recovery.TORN and not await self._rewrite_torn(rel, record):
                 return False
             if found is Recovery.COMPLETE:  # the daemon's own write, not a save
-                self.synced[rel] = Synced(record.guid, record.digest, None)
-                self._dirty_state = True
+                self.synced.put(rel, Synced(record.guid, record.digest, None))
             await trio.to_thread.run_sync(remove_record, self.root, rel)
         except FileChangedError:
             self._retry.add(rel)
@@ -989,11 +1027,14 @@ class Mirror:
         peer: Peer | None,
     ) -> None:
         """Write the doc's content to ``rel`` if the disk (``data``, read at ``stat``;
-        None: no file) differs, then record it as synced."""
+        None: no file) differs, then record it as synced. The record of the new
+        content is written ahead of the file (``SyncTable.prepare``): after a crash
+        the file is recognised as the daemon's write, never read as a save."""
         doc = self.store.doc(entry.guid)
         if doc is None:
             return
         pieces: list[Piece] = []
+        base = b""
         if entry.kind is FileKind.BINARY:
             for lost in await self._binary_conflicts(rel, entry, doc):
                 log.warning("share %s: a concurrent version of %s lost to a later one; kept "
@@ -1008,27 +1049,33 @@ class Mirror:
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
         else:
-            content = doc.text(CONTENT).encode()
+            content, base = doc.text(CONTENT).encode(), doc.full_state()  # one moment
         if content != data or (stat is not None and stat.executable != entry.exec):
             # A file written before its doc is durable could, after a crash, be read
             # back as a local edit of text the doc no longer holds: a duplicate.
             await self.store.durable(entry.guid)
             try:
                 if content != data:
+                    ahead = Synced(entry.guid, file_digest(content), None)
+
+                    def prepare(tmp: FileStat) -> None:
+                        self.synced.prepare(rel, ahead, base, ino=tmp.ino)
+
                     stat = await trio.to_thread.run_sync(
-                        lambda: write_file(
-                            self.root, rel, content, executable=entry.exec, expect=stat
-                        )
-                    )
+                        lambda: write_file(self.root, rel, content, executable=entry.exec,
+                                           expect=stat, prepared=prepare)
+                    )  # fmt: skip
                     self.names.listed(self._listings, rel, present=True)
                 elif stat is not None:
                     stat = await trio.to_thread.run_sync(
                         lambda: set_executable(self.root, rel, entry.exec, expect=stat)
                     )
             except FileChangedError:
+                self.synced.abort(rel)
                 self._retry.add(rel)  # saved meanwhile: merged on the next round
                 return
             except (OSError, UnsafePathError) as exc:
+                self.synced.abort(rel)
                 log.error("share %s: cannot write %s: %s", self.share, rel, exc)
                 self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
                 return
@@ -1038,7 +1085,7 @@ class Mirror:
             self.chunks.synced(entry.guid, pieces)
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, entry.guid, content, stat, doc, digest=digest)
+        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None)
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
         """Concurrent versions of a whole file that lost: kept, then removed."""
@@ -1061,23 +1108,30 @@ class Mirror:
         doc: DocReplica | None = None,
         *,
         digest: bytes | None = None,
+        base: bytes | None = None,
     ) -> None:
-        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``,
-        with the doc's state as the base a racing save of a one-doc file merges
-        against (a chunked file's save merges by its layout: no copy of its root)."""
-        doc = doc or self.store.doc(guid)
+        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``, with
+        ``base`` (default: the doc's state, if its text is ``data``) as the merge base a
+        later save of a one-doc text file is diffed against (a chunked file's save
+        merges by its layout, a binary file's by its clock: they keep none). A record
+        of the same doc and bytes stands as it is: only the stat changed."""
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
+        synced = Synced(guid, file_digest(data) if digest is None else digest, stat)
+        held = self.synced.get(rel)
+        if held is not None and held[:2] == synced[:2]:
+            base = None
+        elif base is None:
+            base = self._base_of(guid, doc or self.store.doc(guid), data)
+        self.synced.put(rel, synced, base)
+
+    def _base_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
+        """The doc's state as a merge base for ``data``: only for a one-doc text file
+        whose doc's text is ``data`` now."""
         entry = self.view.by_guid.get(guid)
-        based = doc is not None and (entry is None or entry.kind is not FileKind.CHUNKED)
-        self.synced[rel] = Synced(
-            guid,
-            file_digest(data) if digest is None else digest,
-            stat,
-            doc.version() if doc is not None and based else None,
-            doc.full_state() if doc is not None and based else b"",
-        )
-        self._dirty_state = True
+        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
+            return b""
+        return doc.full_state() if doc.text(CONTENT).encode() == data else b""
 
     # -- helpers -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -108,11 +108,14 @@ def write_file(
     *,
     executable: bool,
     expect: FileStat | None,
+    prepared: Callable[[FileStat], None] | None = None,
 ) -> FileStat:
     """Replace the file at ``rel`` with ``data`` (bytes, or pieces written in turn, so
     a large file need not be in memory at once) atomically, creating folders as
     needed; returns the new file's stat. ``expect`` is the stat last read (None: the
-    file must not exist). Raises FileChangedError if the file is no longer that,
+    file must not exist). ``prepared`` is called with the new file's stat once its
+    bytes are durable, just before it replaces the target (to write a record
+    ahead of the rename). Raises FileChangedError if the file is no longer that,
     UnsafePathError if the path is unsafe, OSError if writing fails (the file is then
     unchanged)."""
     target = is_inside(root, rel)
@@ -135,6 +138,8 @@ def write_file(
             file.flush()
             os.fchmod(file.fileno(), mode)
             os.fdatasync(file.fileno())
+            if prepared is not None:
+                prepared(FileStat.of(os.fstat(file.fileno())))
         _check_expected(root, rel, expect)
         tmp.replace(target)
     except BaseException:

@@ -1,67 +1,345 @@
-"""What the mirror last synced per path, kept in ``.p2psync/mirror.json``.
+"""What the mirror last synced per path: durable sync records, written ahead.
 
-After a restart it tells a file saved while the daemon was down (its digest
-differs: read as a local edit) from a file a remote change had not been written to
-yet (same digest: the doc is written to it). The doc state a concurrent save is
-merged against is kept in memory only; after a restart the doc as loaded is the base.
+A file of the share and its doc meet through a **sync record** per path: the doc it
+holds, the SHA-256 of the bytes last synced (written by the daemon or read from a
+save) and the **merge base**: a Yjs state whose text is exactly those bytes and
+whose every change is in the doc (a one-doc text file; binary and chunked files keep
+none). A save is diffed against the base in a scratch doc at that state, so what the
+doc gained since the file was synced (a peer's edit, an append by another program,
+made while the daemon was down or in the moment before it saved) is merged with the
+save, never turned into deletions.
+
+Records live in ``.p2psync/synced/``, one file per path, and are ordered with the
+actions they describe so that a crash at any point is recognised on the next start:
+
+1. ``prepare``: the record of what is about to be true (a file the daemon is about
+   to write, or a save about to be applied to the doc) is written as
+   ``<key>.next`` and fdatasynced;
+2. the action: the file is replaced, or the save's update is stored in the doc;
+3. ``commit``: ``<key>.next`` is renamed over ``<key>``.
+
+On load, a ``.next`` left by a crash is kept if the file on disk has its digest or
+its inode (the rename happened, perhaps followed by a save in place), else dropped
+(the action never happened); a kept one is listed in ``SyncTable.promoted``, whose
+bases the mirror applies to their docs once (a save whose update was not stored yet;
+applying a base twice changes nothing). A record is written only after the doc
+changes it names are durable, so a committed base is always in its doc.
+
+``.p2psync/mirror.json`` caches each path's stat beside its digest (saved at most
+once a second): a file whose stat is the cached one is not re-read at start-up. The
+cache is trusted only where its digest is the durable record's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
+import os
+import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import msgpack
+
 from p2psync.mirror.fileio import FileStat
-from p2psync.protocol.yjs import DocVersion
+from p2psync.mirror.kinds import file_digest
+from p2psync.storage.format import crc32c
 from p2psync.storage.layout import marker_dir
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "mirror.json"
-STATE_VERSION = 1
+RECORDS_DIR = "synced"
+PENDING_SUFFIX = ".next"
+RECORD_MAGIC = b"P2PSR\x00\x01\x00"
+_RECORD_HEAD = struct.Struct(">8sI")
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+CACHE_FILE = "mirror.json"
+CACHE_VERSION = 2
+LEGACY_VERSION = 1
 
 
 class Synced(NamedTuple):
-    """A path as last synced: its doc, the digest of the bytes, the file's stat then
-    (None after a restart) and the doc's version and state then (the merge base)."""
+    """A path as last synced: its doc, the digest of the bytes, and the file's stat
+    then (None when not known: read the file to compare). The merge base is on disk
+    (``SyncTable.base``)."""
 
     guid: str
     digest: bytes
     stat: FileStat | None
-    base_version: DocVersion | None = None
-    base_state: bytes = b""
 
 
-def save_state(root: Path, synced: dict[str, Synced]) -> None:
-    """Write the state file atomically (not fsynced: losing it only makes the next
-    start compare files with docs by content)."""
-    body = {
-        "version": STATE_VERSION,
-        "files": {rel: [s.guid, s.digest.hex()] for rel, s in synced.items()},
-    }
-    path = marker_dir(root) / STATE_FILE
-    tmp = path.with_name(STATE_FILE + ".tmp")
+class _Record(NamedTuple):
+    path: str
+    guid: str
+    digest: bytes
+    ino: int
+    base: bytes
+
+
+def _key(rel: str) -> str:
+    return hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def record_file(root: Path, rel: str) -> Path:
+    """The file holding the sync record of share path ``rel`` (named by a digest of
+    the path: any share path, any filesystem)."""
+    return marker_dir(root) / RECORDS_DIR / _key(rel)
+
+
+def _encode(record: _Record) -> bytes:
+    body: bytes = msgpack.packb(list(record), use_bin_type=True)
+    return _RECORD_HEAD.pack(RECORD_MAGIC, crc32c(body)) + body
+
+
+def _decode(data: bytes) -> _Record | None:
+    """The record in ``data``, None if it is torn or damaged."""
+    if len(data) < _RECORD_HEAD.size:
+        return None
+    magic, crc = _RECORD_HEAD.unpack_from(data)
+    body = data[_RECORD_HEAD.size :]
+    if magic != RECORD_MAGIC or crc32c(body) != crc:
+        return None
     try:
-        tmp.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        log.warning("cannot save the mirror state of %s: %s", root, exc)
+        path, guid, digest, ino, base = msgpack.unpackb(body, raw=False)
+        return _Record(str(path), str(guid), bytes(digest), int(ino), bytes(base))
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return None
 
 
-def load_state(root: Path) -> dict[str, Synced]:
-    """The saved state, empty if there is none or it cannot be read (then logged)."""
-    path = marker_dir(root) / STATE_FILE
+def _read(path: Path) -> _Record | None:
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-        files = body["files"] if body.get("version") == STATE_VERSION else {}
-        return {
-            str(rel): Synced(str(guid), bytes.fromhex(digest), None)
-            for rel, (guid, digest) in files.items()
-        }
+        with path.open("rb") as file:
+            data = file.read(MAX_RECORD_BYTES + 1)
     except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("ignoring the unreadable mirror state %s: %s", path, exc)
-        return {}
+        return None
+    record = _decode(data)
+    if record is None:
+        log.warning("ignoring the damaged sync record %s", path)
+    return record
+
+
+def _disk_identity(root: Path, rel: str) -> tuple[bytes, int] | None:
+    """The digest and inode of the file at ``rel`` now (None: missing or unreadable)."""
+    try:
+        with (root / rel).open("rb") as file:
+            return file_digest(file.read()), os.fstat(file.fileno()).st_ino
+    except OSError:
+        return None
+
+
+class SyncTable:
+    """The sync records of one share folder, in memory and in ``.p2psync/synced/``.
+
+    Reads are a mapping (``get``, ``in``, ``items``); every change goes through a
+    method that stores it. Blocking file I/O: each call is a few small system calls
+    (``prepare`` adds one fdatasync), cheap enough for the mirror's task.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._dir = marker_dir(root) / RECORDS_DIR
+        self._synced: dict[str, Synced] = {}
+        self._pending: dict[str, _Record] = {}
+        self.promoted: set[str] = set()
+        """Paths whose write-ahead record was kept at load: their base is to be
+        applied to their doc once (``Mirror`` does it on its first rescan)."""
+        self._cache_dirty = False
+        self._load()
+
+    # -- reading -----------------------------------------------------------------
+
+    def get(self, rel: str) -> Synced | None:
+        return self._synced.get(rel)
+
+    def __getitem__(self, rel: str) -> Synced:
+        return self._synced[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._synced
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._synced)
+
+    def __len__(self) -> int:
+        return len(self._synced)
+
+    def items(self) -> list[tuple[str, Synced]]:
+        return list(self._synced.items())
+
+    def base(self, rel: str) -> bytes:
+        """The merge base of ``rel`` (b"" if it keeps none)."""
+        record = _read(self._dir / _key(rel))
+        if record is None or record.path != rel:
+            return b""
+        return record.base
+
+    # -- changing ----------------------------------------------------------------
+
+    def prepare(self, rel: str, synced: Synced, base: bytes, *, ino: int = 0) -> None:
+        """Write ahead, durably, what ``rel`` is about to hold (``ino``: the inode the
+        file will have, if known). ``commit`` makes it the record once done; ``abort``
+        drops it if the action did not happen."""
+        record = _Record(rel, synced.guid, synced.digest, ino, base)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        path = self._dir / (_key(rel) + PENDING_SUFFIX)
+        with path.open("wb") as file:
+            file.write(_encode(record))
+            file.flush()
+            os.fdatasync(file.fileno())
+        self._pending[rel] = record
+
+    def commit(self, rel: str, stat: FileStat | None) -> None:
+        """The prepared action of ``rel`` happened: its record is now the one."""
+        record = self._pending.pop(rel)
+        (self._dir / (_key(rel) + PENDING_SUFFIX)).replace(self._dir / _key(rel))
+        self._set(rel, Synced(record.guid, record.digest, stat))
+
+    def abort(self, rel: str) -> None:
+        """The prepared action of ``rel`` did not happen."""
+        if self._pending.pop(rel, None) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self._dir / (_key(rel) + PENDING_SUFFIX)).unlink()
+
+    def pending(self, rel: str) -> Synced | None:
+        """What a prepared, uncommitted action of ``rel`` is to record."""
+        record = self._pending.get(rel)
+        return None if record is None else Synced(record.guid, record.digest, None)
+
+    def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
+        """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
+        disk if the doc and digest are unchanged, else none). Commits a prepared
+        record of the same doc and digest instead of writing a new one; a stat-only
+        change touches only the cache."""
+        pending = self._pending.get(rel)
+        if pending is not None and (pending.guid, pending.digest) == synced[:2]:
+            self.commit(rel, synced.stat)
+            return
+        self.abort(rel)
+        held = self._synced.get(rel)
+        if base is None and held is not None and held[:2] == synced[:2]:
+            self._set(rel, synced)
+            return
+        self._write(_Record(rel, synced.guid, synced.digest, 0, base or b""))
+        self._set(rel, synced)
+
+    def move(self, old: str, new: str, stat: FileStat | None) -> None:
+        """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
+        held = self._synced[old]
+        base = self.base(old)
+        self._write(_Record(new, held.guid, held.digest, 0, base))
+        self._set(new, held._replace(stat=stat if stat is not None else held.stat))
+        self.pop(old)
+
+    def pop(self, rel: str) -> None:
+        """``rel`` is no longer synced (deleted, or never was)."""
+        self.abort(rel)
+        if self._synced.pop(rel, None) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self._dir / _key(rel)).unlink()
+            self._cache_dirty = True
+
+    def _set(self, rel: str, synced: Synced) -> None:
+        if self._synced.get(rel) != synced:
+            self._synced[rel] = synced
+            self._cache_dirty = True
+
+    def _write(self, record: _Record) -> None:
+        """Replace the record of its path atomically (not fsynced: after a power
+        loss an older record names an older digest, and the file then reads as a
+        save against an older base)."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        target = self._dir / _key(record.path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(_encode(record))
+        tmp.replace(target)
+
+    # -- the stat cache ----------------------------------------------------------
+
+    @property
+    def cache_dirty(self) -> bool:
+        """Whether ``save_cache`` has something new to save."""
+        return self._cache_dirty
+
+    def save_cache(self) -> None:
+        """Write the stat cache atomically (not fsynced: it is only a cache)."""
+        files = {
+            rel: [s.guid, s.digest.hex(), *(s.stat if s.stat is not None else [])]
+            for rel, s in self._synced.items()
+        }
+        path = marker_dir(self.root) / CACHE_FILE
+        tmp = path.with_name(CACHE_FILE + ".tmp")
+        try:
+            body = {"version": CACHE_VERSION, "files": files}
+            tmp.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("cannot save the mirror's stat cache of %s: %s", self.root, exc)
+        self._cache_dirty = False
+
+    # -- loading -----------------------------------------------------------------
+
+    def _load(self) -> None:
+        cache = self._read_cache()
+        if not self._dir.is_dir():
+            # A share from before sync records: its digests, without merge bases.
+            for rel, (synced, version) in cache.items():
+                if version == LEGACY_VERSION:
+                    self._synced[rel] = synced._replace(stat=None)
+            return
+        names = {p.name for p in self._dir.iterdir()}
+        for name in sorted(names):
+            if name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    (self._dir / name).unlink()
+                continue
+            if name.endswith(PENDING_SUFFIX):
+                continue
+            record = _read(self._dir / name)
+            if record is not None and _key(record.path) == name:
+                self._synced[record.path] = Synced(record.guid, record.digest, None)
+        for name in sorted(n for n in names if n.endswith(PENDING_SUFFIX)):
+            self._settle(self._dir / name)
+        for rel, synced in list(self._synced.items()):
+            cached = cache.get(rel)
+            if cached is not None and cached[0][:2] == synced[:2]:
+                self._synced[rel] = cached[0]
+
+    def _settle(self, path: Path) -> None:
+        """A write-ahead record left by a crash: keep it if its action happened."""
+        record = _read(path)
+        if record is None or path.name != _key(record.path) + PENDING_SUFFIX:
+            path.unlink(missing_ok=True)
+            return
+        disk = _disk_identity(self.root, record.path)
+        happened = disk is not None and (
+            disk[0] == record.digest or (record.ino != 0 and disk[1] == record.ino)
+        )
+        if happened:
+            path.replace(path.with_name(_key(record.path)))
+            self._synced[record.path] = Synced(record.guid, record.digest, None)
+            self.promoted.add(record.path)
+            log.info("%s: kept the sync record written ahead of the last action on %s",
+                     self.root, record.path)  # fmt: skip
+        else:
+            path.unlink(missing_ok=True)
+
+    def _read_cache(self) -> dict[str, tuple[Synced, int]]:
+        path = marker_dir(self.root) / CACHE_FILE
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            version = body.get("version")
+            if version not in (LEGACY_VERSION, CACHE_VERSION):
+                return {}
+            found: dict[str, tuple[Synced, int]] = {}
+            for rel, (guid, digest, *stat) in body["files"].items():
+                held = FileStat(*map(int, stat)) if len(stat) == len(FileStat._fields) else None
+                found[str(rel)] = (Synced(str(guid), bytes.fromhex(digest), held), version)
+            return found
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ignoring the unreadable mirror stat cache %s: %s", path, exc)
+            return {}

@@ -22,6 +22,7 @@ import trio
 from p2psync.config import parse_address
 from p2psync.errors import RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.mirror.state import record_file
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.net.transport import HandshakeError, PeerChannel, client_context, handshake
 from p2psync.protocol import connection as proto
@@ -153,7 +154,8 @@ def without_honest_edits(digest: dict[str, str], folder: Path) -> dict[str, str]
     """``digest`` (of ``folder_digest``) without what bob's honest edits of notes.md
     change at alice: that doc's log, the mirrored file and the mirror's record of it."""
     notes_log = str(log_path(folder, "notes.md").relative_to(folder))
-    honest = {notes_log, "notes.md", ".p2psync/mirror.json"}
+    record = str(record_file(folder, "notes.md").relative_to(folder))
+    honest = {notes_log, "notes.md", ".p2psync/mirror.json", record}
     return {k: v for k, v in digest.items() if k not in honest}
 
 

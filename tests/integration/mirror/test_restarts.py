@@ -1,0 +1,162 @@
+"""Restarts and crashes of the mirror: nothing the doc holds is turned into deletions.
+
+A "restart" is a new ``Mirror`` over the same folder and the same (durable) docs,
+without the old one's ``flush``: whatever it had not stored is gone, as after
+``kill -9``. A "crash" at a given step raises out of a file operation there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from p2psync.mirror import engine as engine_module
+from p2psync.mirror import fileio
+from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.hlc import HybridClock
+from p2psync.protocol.yjs import decode_state_vector
+from p2psync.replica.doc import DocReplica
+from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
+
+
+class CrashError(Exception):
+    """The daemon died here."""
+
+
+def restart(root: Path, store: Store) -> Mirror:
+    return Mirror(root, store, HybridClock(b"device", wall_ms), lambda *a, **f: None, "s")
+
+
+def append_line(doc: DocReplica, line: str) -> None:
+    """Another program's append (or a peer's edit) to the doc: a line at its end."""
+    doc.apply(peer_edit(doc, lambda t: t.insert(len(t), line)))
+
+
+async def synced_file(root: Path, text: str) -> tuple[Mirror, Store, DocReplica]:
+    mirror, store, _ = make_mirror(root)
+    (root / "d.txt").write_text(text)
+    await mirror.local_changes(["d.txt"])
+    await mirror.flush()
+    return mirror, store, store.docs[mirror.view.guid_for_path("d.txt")]
+
+
+def test_a_save_made_while_down_merges_with_an_append_made_while_down(tmp_path: Path) -> None:
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "header\n")
+        # Down: another program appends T3 to the log, a user adds a line to the file.
+        append_line(doc, "T3\n")
+        (tmp_path / "d.txt").write_text("header\nuser\n")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        for text in (doc.text(), (tmp_path / "d.txt").read_text()):
+            assert sorted(text.splitlines()) == ["T3", "header", "user"]
+
+    trio.run(main)
+
+
+def test_the_daemons_last_writes_are_not_read_as_a_save_after_a_kill(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "header\n")
+        for token in ("T1\n", "T2\n"):  # the daemon writes the file each time
+            append_line(doc, token)
+            await mirror.remote_changed({doc.guid: None})
+        assert (tmp_path / "d.txt").read_text() == "header\nT1\nT2\n"
+        # kill -9: no flush. While down, T3 is appended.
+        append_line(doc, "T3\n")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        assert doc.text() == "header\nT1\nT2\nT3\n"
+        assert (tmp_path / "d.txt").read_text() == "header\nT1\nT2\nT3\n"
+
+    trio.run(main)
+
+
+def crash_in_write(monkeypatch: pytest.MonkeyPatch, *, before_rename: bool) -> None:
+    """Make the mirror's next file write die just before (or just after) its rename."""
+    real = fileio.write_file
+
+    def write_file(*args: Any, **kwargs: Any) -> fileio.FileStat:
+        if before_rename:
+            prepared: Callable[[fileio.FileStat], None] = kwargs["prepared"]
+
+            def die(stat: fileio.FileStat) -> None:
+                prepared(stat)
+                raise CrashError
+
+            kwargs["prepared"] = die
+            return real(*args, **kwargs)
+        real(*args, **kwargs)
+        raise CrashError
+
+    monkeypatch.setattr(engine_module, "write_file", write_file)
+
+
+@pytest.mark.parametrize("before_rename", [True, False])
+def test_a_crash_around_the_files_rename_is_recognised_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before_rename: bool
+) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "header\n")
+        append_line(doc, "T1\n")
+        crash_in_write(monkeypatch, before_rename=before_rename)
+        with pytest.raises(CrashError):
+            await mirror.remote_changed({doc.guid: None})
+        monkeypatch.undo()
+        written = (tmp_path / "d.txt").read_text()
+        assert written == ("header\n" if before_rename else "header\nT1\n")
+        # Down: T2 is appended, and the file gets a line in place (same inode).
+        append_line(doc, "T2\n")
+        with (tmp_path / "d.txt").open("r+") as file:
+            file.seek(0)
+            file.write("top\n" + written)
+        again = restart(tmp_path, store)
+        await again.rescan()
+        lines = doc.text().splitlines()
+        assert sorted(lines) == ["T1", "T2", "header", "top"]
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+
+    trio.run(main)
+
+
+def test_a_save_cut_off_before_its_doc_update_is_stored_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "header\n")
+
+        async def crash(guid: str, update: bytes, *, notify: bool = True) -> None:
+            raise CrashError
+
+        real = store.local_update
+        store.local_update = crash  # type: ignore[method-assign]
+        (tmp_path / "d.txt").write_text("header\nsaved\n")
+        with pytest.raises(CrashError):
+            await mirror.local_changes(["d.txt"])
+        store.local_update = real  # type: ignore[method-assign]
+        assert doc.text() == "header\n"
+        again = restart(tmp_path, store)
+        await again.rescan()
+        assert doc.text() == "header\nsaved\n"
+        assert (tmp_path / "d.txt").read_text() == "header\nsaved\n"
+
+    trio.run(main)
+
+
+def test_saves_with_nothing_new_in_the_doc_are_made_by_the_docs_own_client(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, _, doc = await synced_file(tmp_path, "a\n")
+        for n in range(5):
+            (tmp_path / "d.txt").write_text("a\n" + "x\n" * (n + 1))
+            await mirror.local_changes(["d.txt"])
+        assert doc.text() == "a\n" + "x\n" * 5
+        # A scratch client per save would grow every state vector for good.
+        assert list(decode_state_vector(doc.ydoc.get_state())) == [doc.ydoc.client_id]
+
+    trio.run(main)
