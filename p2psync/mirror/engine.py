@@ -71,6 +71,7 @@ from p2psync.mirror.manifest import (
     set_fields,
 )
 from p2psync.mirror.names import Listings, NameRules
+from p2psync.mirror.overwrite import RecentWrites
 from p2psync.mirror.patch import (
     DigestMarks,
     PatchRecord,
@@ -202,6 +203,8 @@ class Mirror:
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
         self._edited_deleted: set[str] = set()
         """Deleted chunked files whose chunks changed since the last revival check."""
+        self._recent = RecentWrites()
+        """The mirror's recent writes of text files, to spot a save that overwrote one."""
         self._revival_checked: dict[str, bytes] = {}
         """Deleted chunked file -> the ``deleted_chunks`` its chunks were compared with:
         they are loaded to compare again only if that or one of them changed."""
@@ -321,6 +324,7 @@ class Mirror:
         entries and the sync state (end of a batch)."""
         now = trio.current_time()
         self._listings.clear()
+        self._recent.expire(now)
         for rel in [rel for rel, (due, _) in self._held.items() if due <= now]:
             await self.reconcile(rel)  # still gone: a delete; back, or renamed: no more
             self._held.pop(rel, None)
@@ -815,6 +819,15 @@ class Mirror:
         doc = self.store.doc(entry.guid)
         assert doc is not None
         current = doc.text(CONTENT)
+        overwritten = self._recent.overwritten(rel, data, trio.current_time())
+        if overwritten is not None:
+            kept = await trio.to_thread.run_sync(
+                keep_copy, self.root, rel, "overwritten", overwritten
+            )
+            log.warning("share %s: a save of %s dropped lines the daemon had just written "
+                        "(a program wrote back an older copy?); what it overwrote is kept at %s",
+                        self.share, rel, kept)  # fmt: skip
+            self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
         base = b""
         if file_digest(current.encode()) != synced.digest:
             base = await trio.to_thread.run_sync(self.synced.base, rel)
@@ -1036,14 +1049,10 @@ class Mirror:
         pieces: list[Piece] = []
         base = b""
         if entry.kind is FileKind.BINARY:
-            for lost in await self._binary_conflicts(rel, entry, doc):
-                log.warning("share %s: a concurrent version of %s lost to a later one; kept "
-                            "at %s", self.share, rel, lost)  # fmt: skip
-                self.publish("version-conflict", share=self.share, path=rel, kept=str(lost))
-            version = binary.current(doc.ydoc)
-            if version is None:
+            found = await self._binary_content(rel, entry, doc)
+            if found is None:
                 return
-            content = version.data
+            content = found
         elif entry.kind is FileKind.CHUNKED:
             synced = self.synced.get(rel)
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
@@ -1066,6 +1075,8 @@ class Mirror:
                                            expect=stat, prepared=prepare)
                     )  # fmt: skip
                     self.names.listed(self._listings, rel, present=True)
+                    if entry.kind is FileKind.TEXT:
+                        self._recent.wrote(rel, data or b"", content, trio.current_time())
                 elif stat is not None:
                     stat = await trio.to_thread.run_sync(
                         lambda: set_executable(self.root, rel, entry.exec, expect=stat)
@@ -1086,6 +1097,16 @@ class Mirror:
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
         self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None)
+
+    async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
+        """The bytes a binary file is to hold (None: no version yet), after keeping the
+        concurrent versions that lost."""
+        for lost in await self._binary_conflicts(rel, entry, doc):
+            log.warning("share %s: a concurrent version of %s lost to a later one; kept "
+                        "at %s", self.share, rel, lost)  # fmt: skip
+            self.publish("version-conflict", share=self.share, path=rel, kept=str(lost))
+        version = binary.current(doc.ydoc)
+        return None if version is None else version.data
 
     async def _binary_conflicts(self, rel: str, entry: Entry, doc: DocReplica) -> list[Path]:
         """Concurrent versions of a whole file that lost: kept, then removed."""

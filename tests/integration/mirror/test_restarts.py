@@ -160,3 +160,29 @@ def test_saves_with_nothing_new_in_the_doc_are_made_by_the_docs_own_client(
         assert list(decode_state_vector(doc.ydoc.get_state())) == [doc.ydoc.client_id]
 
     trio.run(main)
+
+
+def test_a_save_that_overwrote_the_daemons_write_keeps_what_it_overwrote(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, store, events = make_mirror(tmp_path)
+        (tmp_path / "d.txt").write_text("a\n")
+        await mirror.local_changes(["d.txt"])
+        doc = store.docs[mirror.view.guid_for_path("d.txt")]
+        # A program reads "a\n"; meanwhile the daemon writes a peer's line into the file.
+        append_line(doc, "P\n")
+        await mirror.remote_changed({doc.guid: "bob"})
+        assert (tmp_path / "d.txt").read_text() == "a\nP\n"
+        # The program writes back its older copy with its own line.
+        (tmp_path / "d.txt").write_text("a\nmine\n")
+        await mirror.local_changes(["d.txt"])
+        assert doc.text() == "a\nmine\n"
+        kept = [Path(f["kept"]) for t, f in events if t == "path-conflict"]
+        assert [path.read_text() for path in kept] == ["a\nP\n"]
+        # A later save dropping a line is a plain edit: no copy.
+        (tmp_path / "d.txt").write_text("mine\n")
+        await mirror.local_changes(["d.txt"])
+        assert len([t for t, _ in events if t == "path-conflict"]) == 1
+
+    trio.run(main)
