@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test lint typecheck check bench clean system-deps \
+.PHONY: run demo test soak lint typecheck check bench clean system-deps \
 	screenshot dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
@@ -33,6 +33,13 @@ system-deps:
 
 test: $(STAMP) $(YJS) system-deps
 	$(PY) -m pytest -q
+
+# The end-to-end soak (docs/soak.md): three daemons, random saves, appends, file
+# operations, kills and partitions for MINUTES, then a check that nothing was lost.
+# Needs root (network namespaces). SEED=N replays a run's choices.
+MINUTES ?= 10
+soak: $(STAMP) system-deps
+	MINUTES=$(MINUTES) SEED=$(SEED) $(PY) -m tests.soak.soak
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
