@@ -109,10 +109,26 @@ class MessageTooLargeError(LocalProtocolError):
 
 
 class FrameTooLargeError(RemoteProtocolError):
-    """A length prefix announced a frame over the limit (refused before its body)."""
+    """A length prefix announced a frame over the limit (refused before its body).
 
-    def __init__(self, message: str, code: str = "frame-too-large") -> None:
+    ``kind``, ``share_id`` and ``guid`` are what the start of the refused body says of
+    it (its ``t``, ``s`` and ``d`` fields) when those bytes had arrived: unverified,
+    for reporting which share the peer was sending, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "frame-too-large",
+        *,
+        kind: str | None = None,
+        share_id: bytes | None = None,
+        guid: str | None = None,
+    ) -> None:
         super().__init__(message, code)
+        self.kind = kind
+        self.share_id = share_id
+        self.guid = guid
 
 
 class MalformedFrameError(RemoteProtocolError):

@@ -19,6 +19,7 @@ PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share memb
 STATE_WORDS = {
     "up-to-date": "up to date",
     "syncing": "syncing",
+    "failing": "failing (a member's link fails, see below)",
     "offline": "offline (no member connected)",
     "paused": "paused",
 }
@@ -75,11 +76,31 @@ def format_status(status: dict[str, Any]) -> str:
     if members:
         headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
         parts += ["", table.render(headers, members, right=[5])]
+    failing = _failing_links(status, now)
+    if failing:
+        parts += ["", "Failing links:", *(f"  {line}" for line in failing)]
     errors = [*status["errors"], *(e for s in status["shares"] for e in s["errors"])]
     if errors:
         lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
         parts += ["", "Recent errors:", *(f"  {line}" for line in lines)]
     return "\n".join(parts)
+
+
+def _failing_links(status: dict[str, Any], now: float) -> list[str]:
+    """One line per member whose last link failed (state ``failing``): who, why, and
+    when it is tried again. A device in several shares is listed once."""
+    lines: dict[str, str] = {}
+    for share in status["shares"]:
+        for member in share["members"]:
+            error = member.get("error")
+            if member["state"] != "failing" or not error or member["device_id"] in lines:
+                continue
+            name = f" ({member['name']})" if member["name"] else ""
+            retry = max(0, round(error["retry_at"] - now))
+            lines[member["device_id"]] = (
+                f"{short(member['device_id'])}{name}: {error['message']}; next try in {retry} s"
+            )
+    return list(lines.values())
 
 
 def _loaded(share: dict[str, Any]) -> str:
@@ -100,6 +121,8 @@ def _share_state(share: dict[str, Any]) -> str:
     connected = in_sync + states.count("behind")
     if "paused" in states:
         return "paused"
+    if "failing" in states:
+        return f"failing ({states.count('failing')}/{len(members)} members)"
     if not connected:
         return f"offline (0/{len(members)} connected)"
     word = "in sync" if in_sync == connected else "syncing"
@@ -113,6 +136,15 @@ def run_peers(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     print(format_peers(result))
     return 0
+
+
+def _peer_state(peer: dict[str, Any], *, paused: bool) -> str:
+    """A ``peers`` row's state word: a link that failed shows as ``failing``."""
+    if peer["connected"]:
+        return "connected"
+    if paused:
+        return "paused"
+    return "failing" if peer.get("failure") else "offline"
 
 
 def format_peers(result: dict[str, Any]) -> str:
@@ -130,7 +162,7 @@ def format_peers(result: dict[str, Any]) -> str:
             short(peer["device_id"]),
             peer["name"] or "-",
             peer["address"] or "-",
-            "connected" if connected else "paused" if result.get("paused") else "offline",
+            _peer_state(peer, paused=bool(result.get("paused"))),
             human.ago(peer["connected_since"] if connected else peer["last_seen"], now),
             human.percent(peer["sync_pct"]),
             human.size(peer["bytes_in"]),

@@ -17,6 +17,7 @@ from p2psync.daemon.configedits import add_member, add_peer, remove_share, share
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION
 from p2psync.daemon.joins import invite, join, member_remove
+from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError
@@ -85,13 +86,16 @@ class ControlApi:
 
     def _overall_state(self, shares: list[dict[str, Any]]) -> str:
         """paused (the device, or every share with members), syncing (a connected
-        member is behind), offline (members exist but none is connected), up-to-date."""
+        member is behind), failing (a member's last link failed and it is backed off),
+        offline (members exist but none is connected), up-to-date."""
         if self._daemon.peers.paused:
             return "paused"
         states = [m["state"] for share in shares for m in share["members"]]
         active = [state for state in states if state != "paused"]
         if "behind" in active:
             return "syncing"
+        if "failing" in active:
+            return "failing"
         if active and "in-sync" not in active:
             return "offline"
         if states and not active:
@@ -119,6 +123,8 @@ class ControlApi:
             state = "paused"
         elif connected:
             state = "in-sync" if service.sync.in_sync_with(device) else "behind"
+        elif info is not None and info.failure is not None and device not in peers.links:
+            state = "failing"
         else:
             state = "offline" if info is not None and info.last_seen else "pending"
         peer_config = self._daemon.config.peer(device)
@@ -128,6 +134,7 @@ class ControlApi:
             "mode": mode,
             "state": state,
             "sync_pct": member_sync_pct(service.sync, device) if connected else None,
+            "error": _failure(info.failure) if state == "failing" and info else None,
         }
 
     async def _peers(self, params: dict[str, Any]) -> Any:
@@ -152,6 +159,7 @@ class ControlApi:
                 "sync_pct": self._peer_sync_pct(device) if link else None,
                 "shares": [s.name for s in self._shares_with(device)],
                 "found_by": peers.found_by(device),
+                "failure": _failure(info.failure) if link is None else None,
             })  # fmt: skip
         pending = [
             {"device_id": str(p.device_id), "name": p.name, "address": p.address,
@@ -286,3 +294,17 @@ class ControlApi:
         if state is None:
             raise ControlError(f"share {share.name} has no doc {guid!r}", "not-found")
         return {"update": base64.b64encode(state).decode()}
+
+
+def _failure(failure: LinkFailure | None) -> dict[str, Any] | None:
+    """The JSON form of why a device's last link failed (``PeerInfo.failure``)."""
+    if failure is None:
+        return None
+    return {
+        "code": failure.code,
+        "message": failure.message,
+        "share": failure.share or None,
+        "doc": failure.doc or None,
+        "time": failure.time,
+        "retry_at": failure.retry_at,
+    }

@@ -25,8 +25,10 @@ from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
+    FrameTooLargeError,
     InviteRefusedError,
     LocalProtocolError,
+    MessageTooLargeError,
     P2PSyncError,
     RemoteProtocolError,
 )
@@ -106,6 +108,21 @@ class Link:
             self.waiting.cancel()
 
 
+@dataclass(frozen=True)
+class LinkFailure:
+    """Why the last link to a device failed in a way that fails again on every link
+    (the peer sent a frame over the limit), for status until a link is up again."""
+
+    code: str
+    message: str
+    share: str = ""
+    """The name of the share the failing frame was about, if known."""
+    doc: str = ""
+    time: float = 0.0
+    retry_at: float = 0.0
+    """When (wall clock) the device is dialed and accepted again."""
+
+
 @dataclass
 class PeerInfo:
     """What status shows about a device we know or that tried to connect."""
@@ -118,6 +135,9 @@ class PeerInfo:
     found_by: str = ""
     """How the current or last connection came about: ``static`` (a configured
     address), ``mdns`` (an address announced on the LAN) or ``incoming``."""
+    failure: LinkFailure | None = None
+    """Set when the last link failed and the device is backed off; cleared by the next
+    link that comes up."""
 
 
 class PeerManager:
@@ -246,7 +266,9 @@ class PeerManager:
                 await self._resumed.wait()
                 continue
             if self.penalties.remaining(device):
-                await trio.sleep(self.penalties.remaining(device))
+                # Jittered, so two devices backing off each other do not dial in step.
+                jitter = random.uniform(1.0, 1.25)  # noqa: S311 - jitter
+                await trio.sleep(self.penalties.remaining(device) * jitter)
                 continue
             if device not in self.links:
                 if await self._dial_once(device, addresses):
@@ -344,6 +366,7 @@ class PeerManager:
         info = self._info(device)
         info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
         info.found_by = found_by
+        info.failure = None
         log.info(
             "peer %s (%s) connected at %s", device.short(), channel.device_name, channel.address
         )
@@ -420,7 +443,10 @@ class PeerManager:
                     message = await link.receive.receive()
                     link.queued_bytes -= _payload_bytes(message)
                 if link.farewell is None:
-                    await link.channel.send(message)  # never cancelled mid-write
+                    try:
+                        await link.channel.send(message)  # never cancelled mid-write
+                    except MessageTooLargeError as exc:  # raised before writing anything
+                        self._unsendable(link, message, exc)
             await link.channel.goodbye(*link.farewell)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()
@@ -438,6 +464,9 @@ class PeerManager:
                 return
             except trio.TooSlowError:
                 link.say_goodbye("timeout", "no traffic")
+                return
+            except FrameTooLargeError as exc:
+                self._oversized(link, exc)
                 return
             except RemoteProtocolError as exc:
                 log.warning("peer %s broke the protocol: %s", device.short(), exc)
@@ -460,6 +489,40 @@ class PeerManager:
                     return
                 case _:
                     pass
+
+    def _oversized(self, link: Link, exc: FrameTooLargeError) -> None:
+        """The peer sent a frame over the limit. It would send it again on every link
+        (an older version that does not split large docs, or a hostile peer), so
+        besides the Goodbye it is backed off like a peer that exceeded a limit, and
+        the failure is reported naming the peer and, if the frame's start said so, the
+        share and doc."""
+        device = link.channel.device_id
+        share = self._shares().get(ShareId(exc.share_id)) if exc.share_id else None
+        name = share.name if share is not None and share.config.member(device) else ""
+        doc = (exc.guid or "") if name else ""  # a guid of a share we do not know is noise
+        what = f"an {exc.kind!r} frame" if exc.kind else "a frame"
+        about = f" about doc {doc or '?'} of share {name}" if name else ""
+        reason = (
+            f"peer {device.short()} sent {what}{about} over the frame limit ({exc}); it "
+            "may run an older p2psync that cannot split large docs"
+        )
+        seconds = self._penalize(device, reason, share=name, doc=doc, code=exc.code)
+        now = time.time()
+        self._info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
+        link.say_goodbye(exc.code, str(exc))
+
+    def _unsendable(self, link: Link, message: Queued, exc: MessageTooLargeError) -> None:
+        """A message over the frame limit was not sent (the sync engine splits what
+        it sends, so this is a bug): reported and skipped, the link stays up."""
+        device = link.channel.device_id
+        fields: dict[str, str] = {}
+        if isinstance(message, SyncStep2 | Update):
+            share = self._shares().get(ShareId(message.share_id))
+            fields = {"share": share.name if share is not None else "", "doc": message.guid}
+        log.error("not sent to %s: %s (%s)", device.short(), exc, fields)
+        self.events.publish("error", device=str(device), code="message-too-large",
+                            message=f"not sent to peer {device.short()}: {exc}",
+                            **fields)  # fmt: skip
 
     def _doc_error(self, device: DeviceId, event: proto.DocErrorReceived) -> None:
         """The peer could not use (or refuses, e.g. ``receive-only``) our changes to a doc."""
@@ -513,13 +576,22 @@ class PeerManager:
         assert isinstance(device, DeviceId)
         link = self.links.get(device)
         if penalty and link is not None and not link.cancel.cancel_called:
-            seconds = self.penalties.punish(device)  # once per connection
-            reason = f"{reason}; refused for {seconds:g} s"
-            self._info(device).last_error = reason
-            self.events.publish("error", device=str(device), message=reason)
+            self._penalize(device, reason)  # once per connection
         if link is not None:
             log.warning("disconnecting %s: %s", device.short(), reason)
             link.cancel.cancel()
+
+    def _penalize(self, device: DeviceId, reason: str, **fields: str) -> float:
+        """Keep ``device`` out for a growing interval (daemon.penalties) and report
+        ``reason``: its ``last_error`` and an ``error`` event (with ``fields``, empty
+        ones left out). Returns the interval in seconds."""
+        seconds = self.penalties.punish(device)
+        reason = f"{reason}; refused for {seconds:g} s"
+        log.warning("peer %s: %s", device.short(), reason)
+        self._info(device).last_error = reason
+        extra = {key: value for key, value in fields.items() if value}
+        self.events.publish("error", device=str(device), message=reason, **extra)
+        return seconds
 
     # -- pause ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from p2psync.errors import (
     MalformedFrameError,
     MessageTooLargeError,
 )
+from p2psync.protocol.messages import MAX_GUID_BYTES, SHARE_ID_BYTES
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 """Largest frame body; the length prefix is not counted."""
@@ -36,6 +37,8 @@ MAX_CONTAINERS = 1100
 MAX_ARRAY_ITEMS_TOTAL = 20_000
 """Items of all arrays of one frame together."""
 _LENGTH = struct.Struct(">I")
+_PEEK_BYTES = 512
+"""Bytes of a refused frame's body read for ``peek_header``: its first fields."""
 
 
 def encode_frame(body: dict[str, Any]) -> bytes:
@@ -114,6 +117,37 @@ def decode_body(payload: bytes | memoryview) -> dict[str, Any]:
     return body
 
 
+def peek_header(start: bytes) -> tuple[str | None, bytes | None, str | None]:
+    """The ``t``, ``s`` and ``d`` fields (message type, share ID, doc guid) at the
+    start of a frame body whose first bytes are ``start``, each None unless it is
+    there and well formed. For reporting a frame refused before it arrived (our
+    encoder writes these fields first); never raises, reads no field it does not need.
+    """
+    unpacker = msgpack.Unpacker(
+        raw=False, max_bin_len=64, max_str_len=MAX_STR_BYTES, max_array_len=0,
+        max_map_len=MAX_MAP_ITEMS, max_ext_len=0,
+    )  # fmt: skip
+    unpacker.feed(start)
+    fields: dict[str, Any] = {}
+    try:
+        for _ in range(unpacker.read_map_header()):
+            key = unpacker.unpack()
+            if key not in ("t", "s", "d"):
+                break  # a large field may follow: what comes after it is not read
+            fields[key] = unpacker.unpack()
+    except (ValueError, TypeError, msgpack.UnpackException, msgpack.OutOfData):
+        pass  # a body cut short or malformed: report what was read before it
+    kind, share, guid = fields.get("t"), fields.get("s"), fields.get("d")
+    if not isinstance(kind, str) or not kind.isprintable() or len(kind) > 16:
+        kind = None
+    if not isinstance(share, bytes) or len(share) != SHARE_ID_BYTES:
+        share = None
+    size = len(guid.encode("utf-8", errors="replace")) if isinstance(guid, str) else 0
+    if not isinstance(guid, str) or not guid.isprintable() or not 0 < size <= MAX_GUID_BYTES:
+        guid = None
+    return kind, share, guid
+
+
 class FrameDecoder:
     """Collects bytes from the peer and hands out whole frame bodies.
 
@@ -147,10 +181,13 @@ class FrameDecoder:
         if len(self._buffer) >= LENGTH_PREFIX_BYTES:
             (length,) = _LENGTH.unpack_from(self._buffer)
             if length > self.max_frame_bytes:
+                start = bytes(self._buffer[LENGTH_PREFIX_BYTES : LENGTH_PREFIX_BYTES + _PEEK_BYTES])
+                kind, share_id, guid = peek_header(start)
                 raise FrameTooLargeError(
                     f"the peer announced a frame of {length} bytes, the limit is "
-                    f"{self.max_frame_bytes}"
-                )
+                    f"{self.max_frame_bytes}",
+                    kind=kind, share_id=share_id, guid=guid,
+                )  # fmt: skip
 
     def next_frame(self) -> dict[str, Any] | None:
         """The next whole frame's body, or None until more bytes arrive.

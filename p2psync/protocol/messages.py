@@ -163,11 +163,14 @@ class SyncStep1:
 
 @dataclass(frozen=True, slots=True)
 class SyncStep2:
-    """The Yjs v1 update you were missing of doc ``guid``."""
+    """The Yjs v1 update you were missing of doc ``guid``, or a part of it: ``more``
+    says that further SyncStep2 frames of the same answer follow (a doc whose state
+    does not fit one frame is answered in several, see ``protocol.yjs_split``)."""
 
     share_id: bytes
     guid: str
     update: bytes
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

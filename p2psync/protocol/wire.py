@@ -131,7 +131,11 @@ def _encode_sync(message: SyncMessage | DocError | MemberList) -> dict[str, Any]
         case SyncStep1():
             return {"t": "s1", "s": message.share_id, "d": message.guid, "sv": message.state_vector}
         case SyncStep2():
-            return {"t": "s2", "s": message.share_id, "d": message.guid, "u": message.update}
+            step2: dict[str, Any] = {"t": "s2", "s": message.share_id, "d": message.guid,
+                                     "u": message.update}  # fmt: skip
+            if message.more:  # absent on the last (or only) frame, as version 1 sends it
+                step2["more"] = True
+            return step2
         case Update():
             return {"t": "upd", "s": message.share_id, "d": message.guid, "u": message.updates}
         case DocError():
@@ -327,7 +331,8 @@ def _sync_step1(f: _Fields) -> SyncStep1:
 
 
 def _sync_step2(f: _Fields) -> SyncStep2:
-    return SyncStep2(f.share(), f.guid(), f.blob("u"))
+    more = f.raw("more", bool) if "more" in f.body else False
+    return SyncStep2(f.share(), f.guid(), f.blob("u"), more)
 
 
 def _update(f: _Fields) -> Update:

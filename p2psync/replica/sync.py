@@ -17,10 +17,12 @@ import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from p2psync.errors import UpdateError
+from p2psync.errors import MalformedYjsError, UpdateError
+from p2psync.protocol.frames import MAX_FRAME_BYTES
 from p2psync.protocol.messages import (
     DocError,
     Index,
+    IndexEntry,
     IndexRequest,
     SyncMessage,
     SyncStep1,
@@ -29,6 +31,7 @@ from p2psync.protocol.messages import (
 )
 from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion, encode_state_vector
+from p2psync.protocol.yjs_split import split_update
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
@@ -39,7 +42,15 @@ log = logging.getLogger(__name__)
 
 EMPTY_UPDATE = b"\x00\x00"
 
-MAX_UPDATE_FRAME_BYTES = 4 * 1024 * 1024
+FRAME_PAYLOAD_SHARE = 4
+"""The Yjs bytes (updates, state vectors) of one frame the engine sends are at most
+the frame limit divided by this: the rest is room for the frame's other fields, and a
+frame of a few MiB keeps one transfer short."""
+MAX_UPDATE_FRAME_BYTES = MAX_FRAME_BYTES // FRAME_PAYLOAD_SHARE
+_ITEM_BYTES = 8
+"""Counted per update or index entry on top of its bytes: its msgpack headers."""
+_ENTRY_BYTES = 64
+"""Counted per index entry on top of its guid and state vector: sequence, digest."""
 MAX_UNASKED_NEW_DOCS = 200
 """Docs one connection may create with live updates we did not ask for; later ones are
 dropped (the peer's index announces them and we ask, at our pace)."""
@@ -152,8 +163,11 @@ def _resume_point(state: _PeerState) -> _Remembered:
 class ShareSync:
     """Keeps one share's replica in sync with the connected members."""
 
-    def __init__(self, replica: ShareReplica) -> None:
+    def __init__(self, replica: ShareReplica, *, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        """``max_frame_bytes``: the frame limit every message sent must fit (tests lower
+        it); update bytes are split to a quarter of it (FRAME_PAYLOAD_SHARE)."""
         self.replica = replica
+        self._payload_bytes = max_frame_bytes // FRAME_PAYLOAD_SHARE
         self._peers: dict[Peer, _PeerState] = {}
         self._remembered: dict[Peer, _Remembered] = {}
         self.policy = MemberPolicy()
@@ -226,7 +240,7 @@ class ShareSync:
         except UpdateError as exc:
             self.peer_down(peer)
             return [Disconnect(peer, str(exc))]
-        return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
+        return self._step2(peer, message.guid, update)
 
     def doc_loaded(self, guid: str, recorded: DocVersion) -> list[Effect]:
         """Doc ``guid`` was loaded and holds more than its ``recorded`` version
@@ -282,7 +296,7 @@ class ShareSync:
                     update = doc.diff(message.state_vector) if doc else EMPTY_UPDATE
                 except UpdateError as exc:
                     raise _RejectedError(str(exc)) from None
-                return [Send(peer, SyncStep2(self.share_id, message.guid, update))]
+                return self._step2(peer, message.guid, update)
             case SyncStep2() | Update():
                 if not self.policy.takes_from(peer):
                     return self._refuse(peer, state, message.guid)
@@ -292,10 +306,27 @@ class ShareSync:
                 if isinstance(message, Update):
                     return self._integrate(peer, state, message.guid, message.updates,
                                            live=True, asked=asked)  # fmt: skip
-                state.requested.discard(message.guid)
+                if not message.more:  # the answer is complete (docs/protocol.md §7)
+                    state.requested.discard(message.guid)
                 return self._integrate(peer, state, message.guid, [message.update],
                                        live=False, asked=asked)  # fmt: skip
         return []
+
+    def _step2(self, peer: Peer, guid: str, update: bytes) -> list[Effect]:
+        """The SyncStep2 answering ``peer`` with ``update``, in as many frames as it
+        takes (``protocol.yjs_split``): the parts in order, all but the last with
+        ``more``, so the peer keeps the doc asked for until the whole answer is in."""
+        try:
+            parts = split_update(update, self._payload_bytes)
+        except MalformedYjsError as exc:  # our own state: Yrs wrote something we cannot read
+            log.warning("share %s: the answer for doc %s cannot be split (%s): sent whole",
+                        self._name, guid, exc)  # fmt: skip
+            parts = [update]
+        last = len(parts) - 1
+        return [
+            Send(peer, SyncStep2(self.share_id, guid, part, more=number < last))
+            for number, part in enumerate(parts)
+        ]
 
     def _may_create(self, state: _PeerState, message: SyncStep2 | Update) -> bool:
         """False (drop it) if ``message`` would create a doc we did not ask for after
@@ -413,15 +444,16 @@ class ShareSync:
             return []
         since, state.sent_sequence = state.sent_sequence, self.replica.max_sequence
         effects: list[Effect] = []
-        ahead = tuple(e for e in entries[MAX_INDEX_ENTRIES:] if e.guid in self.urgent)
-        if ahead:
-            # Urgent entries the first frame does not bring come in a frame of their
+        chunks = _index_chunks(entries, self._payload_bytes)
+        first = len(chunks[0])
+        ahead = [e for e in entries[first:] if e.guid in self.urgent]
+        for chunk in _index_chunks(ahead, self._payload_bytes) if ahead else []:
+            # Urgent entries the first frame does not bring come in frames of their
             # own ahead of it, claiming nothing new (the frames after repeat them, in
             # sequence order): the peer asks for them first.
-            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, since, ahead)))
-        for start in range(0, max(len(entries), 1), MAX_INDEX_ENTRIES):
-            chunk = tuple(entries[start : start + MAX_INDEX_ENTRIES])
-            last = start + MAX_INDEX_ENTRIES >= len(entries)
+            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, since, chunk)))
+        for number, chunk in enumerate(chunks):
+            last = number == len(chunks) - 1
             # A peer that got only some chunks before a disconnect must ask again from
             # the last entry it has, so each chunk claims only as far as it goes.
             claimed = self.replica.max_sequence if last else chunk[-1].sequence
@@ -546,24 +578,48 @@ class ShareSync:
             return []
         return [
             Send(peer, Update(self.share_id, guid, chunk))
-            for chunk in _frames_of(updates)
+            for chunk in _frames_of(updates, self._payload_bytes)
             for peer in peers
         ]
 
 
-def _frames_of(updates: list[bytes]) -> list[list[bytes]]:
-    """Split updates into groups that each fit one Update frame."""
+def _frames_of(updates: list[bytes], payload_bytes: int) -> list[list[bytes]]:
+    """Split updates into groups that each fit one Update frame of at most
+    ``payload_bytes`` of updates; an update larger than that on its own is split into
+    updates applied in order (``protocol.yjs_split``)."""
     chunks: list[list[bytes]] = [[]]
     size = 0
     for update in updates:
-        full = (
-            len(chunks[-1]) >= MAX_UPDATES_PER_FRAME or size + len(update) > MAX_UPDATE_FRAME_BYTES
-        )
-        if chunks[-1] and full:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(update)
-        size += len(update)
+        try:
+            parts = split_update(update, payload_bytes - _ITEM_BYTES)
+        except MalformedYjsError:  # never ours: a peer's update was checked before
+            parts = [update]
+        for part in parts:
+            cost = len(part) + _ITEM_BYTES
+            full = len(chunks[-1]) >= MAX_UPDATES_PER_FRAME or size + cost > payload_bytes
+            if chunks[-1] and full:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(part)
+            size += cost
+    return chunks
+
+
+def _index_chunks(entries: list[IndexEntry], payload_bytes: int) -> list[tuple[IndexEntry, ...]]:
+    """``entries`` in order, in chunks of at most MAX_INDEX_ENTRIES that each take at
+    most about ``payload_bytes`` (a state vector can be large); at least one chunk,
+    empty if there are no entries."""
+    chunks: list[tuple[IndexEntry, ...]] = []
+    chunk: list[IndexEntry] = []
+    size = 0
+    for entry in entries:
+        cost = _ENTRY_BYTES + len(entry.guid.encode()) + 16 * len(entry.version.state_vector)
+        if chunk and (len(chunk) >= MAX_INDEX_ENTRIES or size + cost > payload_bytes):
+            chunks.append(tuple(chunk))
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += cost
+    chunks.append(tuple(chunk))
     return chunks
 
 

@@ -9,6 +9,7 @@ import json
 import struct
 from pathlib import Path
 
+import msgpack
 import pycrdt
 import trio
 
@@ -35,6 +36,16 @@ def alice_syncs_with_bob(scene: Scene, text: str, client_id: int) -> None:
     expected = (scene.alice.text("notes.md") or "") + text
     scene.bob.apply_text("notes.md", text, client_id=client_id)
     wait_for(lambda: scene.alice.text("notes.md") == expected, "bob's edit at alice")
+
+
+def assert_backed_off(scene: Scene) -> None:
+    """Mallory, just disconnected with a penalty, is refused at once if it reconnects."""
+    try:
+        trio.run(scene.mallory.connect, scene.alice.address, scene.alice_id)
+    except HandshakeError as refused:
+        assert refused.code == "backoff"
+    else:
+        raise AssertionError("mallory got back in during its backoff")
 
 
 def typed_updates(count: int, client_id: int, base: bytes) -> list[bytes]:
@@ -105,11 +116,41 @@ def test_thousands_of_new_doc_ids_end_in_a_backoff(scene: Scene) -> None:
 
     assert "new docs" in mallory_error()
     assert "refused for 5 s" in mallory_error()
-    # Backed off: an immediate reconnect is refused.
-    try:
-        trio.run(scene.mallory.connect, scene.alice.address, scene.alice_id)
-    except HandshakeError as refused:
-        assert refused.code == "backoff"
-    else:
-        raise AssertionError("mallory got back in during its backoff")
+    assert_backed_off(scene)
     alice_syncs_with_bob(scene, "after the spam. ", 4)
+
+
+def test_a_frame_over_the_limit_ends_in_a_reported_backoff(scene: Scene) -> None:
+    # What a version that does not split large docs sends: an s2 of a 20 MB doc. The
+    # daemon refuses it after the first bytes, so only those are written.
+    header = msgpack.packb({"t": "s2", "s": scene.share.raw, "d": "big.txt"}, use_bin_type=True)
+    body_start = b"\x84" + header[1:] + b"\xa1u\xc6" + struct.pack(">I", 20_709_400)
+    frame = struct.pack(">I", 20_709_427) + body_start + b"x" * 4096
+    report = scene.mallory.feed(scene.alice.address, scene.alice_id, [frame])
+    assert report.goodbyes == {"frame-too-large": 1}
+    assert_backed_off(scene)  # so a peer that would send it again cannot storm
+    status = scene.alice.status()
+    assert status["state"] == "failing"
+    share = next(s for s in status["shares"] if s["id"] == str(scene.share))
+    member = next(m for m in share["members"] if m["device_id"] == str(scene.mallory.id))
+    assert member["state"] == "failing"
+    error = member["error"]
+    assert (error["code"], error["share"], error["doc"]) == (
+        "frame-too-large",
+        share["id"],
+        "big.txt",
+    )
+    assert scene.mallory.id.short() in error["message"]
+    assert "over the frame limit" in error["message"]
+    assert error["retry_at"] > error["time"]
+    # The share's recent errors (the ``error`` event) name the peer, the doc and why.
+    event = next(e for e in share["errors"] if e.get("code") == "frame-too-large")
+    assert (event["device"], event["doc"]) == (str(scene.mallory.id), "big.txt")
+    assert "refused for 5 s" in event["message"]
+    human = cli(scene.alice.home, "status").stdout
+    assert "Failing links:" in human
+    assert f"{scene.mallory.id.short()}" in human.split("Failing links:")[1]
+    peers = json.loads(cli(scene.alice.home, "peers", "--json").stdout)["peers"]
+    row = next(p for p in peers if p["device_id"] == str(scene.mallory.id))
+    assert row["failure"]["code"] == "frame-too-large"
+    alice_syncs_with_bob(scene, "after the oversized frame. ", 5)

@@ -21,6 +21,12 @@ def peer(**fields: Any) -> dict[str, Any]:
     return {**row, **fields}
 
 
+def status_of(share: dict[str, Any], state: str) -> dict[str, Any]:
+    """A ``status`` reply of a device in ``state`` holding ``share``, nothing else."""
+    return {"device_id": "ME", "name": "a", "listen": "x:1", "state": state, "paused": False,
+            "shares": [share], "connected": [], "pending": [], "errors": []}  # fmt: skip
+
+
 def test_peers_show_how_devices_were_found_when_the_daemon_says() -> None:
     now = time.time()
     reply = {
@@ -81,9 +87,26 @@ def test_a_paused_share_says_so_even_without_members() -> None:
 def test_status_shows_how_many_docs_are_loaded_and_their_size() -> None:
     share = {"id": "s3", "path": "/q", "docs": 2000, "docs_loaded": 3, "loaded_bytes": 2048,
              "in_sync": True, "in_sync_pct": 100.0, "members": [], "errors": []}  # fmt: skip
-    status = {"device_id": "ME", "name": "a", "listen": "x:1", "state": "up-to-date",
-              "paused": False, "shares": [share], "connected": [], "pending": [],
-              "errors": []}  # fmt: skip
-    text = format_status(status)
+    text = format_status(status_of(share, "up-to-date"))
     assert "DOCS       LOADED" in text
     assert "s3     /q    2000  3 (2.0 KiB)" in text
+
+
+def test_a_failing_member_says_why_and_when_it_is_tried_again() -> None:
+    now = time.time()
+    error = {"code": "frame-too-large", "message": "peer VFVQ4IY sent a frame over the limit",
+             "share": "s1", "doc": "big.txt", "time": now - 2, "retry_at": now + 40.4}  # fmt: skip
+    member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "state": "failing",
+              "sync_pct": None, "error": error}  # fmt: skip
+    share = {"id": "s1", "path": "/docs", "docs": 2, "in_sync": False, "in_sync_pct": None,
+             "members": [member], "errors": []}  # fmt: skip
+    text = format_status(status_of(share, "failing"))
+    assert "State   failing (a member's link fails, see below)" in text
+    assert "failing (1/1 members)" in text
+    short = DeviceId.parse(DEVICE).short()
+    assert text.endswith(
+        f"Failing links:\n  {short} (bob): peer VFVQ4IY sent a frame over the limit; "
+        "next try in 40 s"
+    )
+    peers = format_peers({"peers": [peer(last_seen=now - 5, failure=error)], "pending": []})
+    assert "failing  5 s ago" in peers

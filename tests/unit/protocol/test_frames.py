@@ -21,6 +21,7 @@ from p2psync.protocol.frames import (
     FrameDecoder,
     decode_body,
     encode_frame,
+    peek_header,
 )
 
 
@@ -122,3 +123,26 @@ def test_a_rejected_frame_is_consumed() -> None:
     with pytest.raises(MalformedFrameError):
         decoder.next_frame()
     assert decoder.next_frame() == {"t": "ping"}
+
+
+def test_a_refused_frame_names_the_share_and_doc_its_first_bytes_show() -> None:
+    share = b"s" * 16
+    body = msgpack.packb(
+        {"t": "s2", "s": share, "d": "big.txt", "u": b"x" * 100}, use_bin_type=True
+    )
+    decoder = FrameDecoder(max_frame_bytes=64)
+    with pytest.raises(FrameTooLargeError) as refused:
+        decoder.receive_data(struct.pack(">I", 20_000_000) + body[:200])
+    assert (refused.value.kind, refused.value.share_id, refused.value.guid) == (
+        "s2",
+        share,
+        "big.txt",
+    )
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"", b"\x83", b"\xc1\xc1", b"\x81\xa1u\xc6\x01\x00\x00\x00", b"\x82\xa1s\xa3abc\xa1d\x01"],
+)
+def test_a_refused_frame_without_readable_fields_names_nothing(start: bytes) -> None:
+    assert peek_header(start) == (None, None, None)

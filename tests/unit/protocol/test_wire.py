@@ -63,6 +63,7 @@ EXAMPLES: list[Message] = [
     SyncStep1(SHARE, "doc", b"\x00"),
     SyncStep1(SHARE, "doc", b"\x02\x01\x05\xff\xff\x03\x01"),
     SyncStep2(SHARE, "doc", b"\x00\x00"),
+    SyncStep2(SHARE, "doc", b"\x00\x00", more=True),
     Update(SHARE, "doc", [b"\x01", b""]),
     DocError(SHARE, "doc", "bad-update", "not a Yjs v1 update"),
     Auth(b"cert", b"sig", JoinProof(b"\x04" * 32, b"\x05" * 64)),
@@ -89,6 +90,18 @@ def test_round_trip_through_a_frame(message: Message) -> None:
 
 def test_every_message_type_has_an_example() -> None:
     assert {type(m) for m in EXAMPLES} == set(wire.TYPE_NAMES)
+
+
+def test_a_whole_sync_step2_is_the_frame_version_1_sends() -> None:
+    # Only the parts of a split answer carry ``more``: a peer that does not know the
+    # field reads each part as an answer of its own, and the last one as before.
+    assert wire.encode(SyncStep2(SHARE, "d", b"\x00\x00")) == {
+        "t": "s2",
+        "s": SHARE,
+        "d": "d",
+        "u": b"\x00\x00",
+    }
+    assert wire.encode(SyncStep2(SHARE, "d", b"\x00\x00", more=True))["more"] is True
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -150,6 +163,7 @@ BAD: dict[str, dict[str, Any]] = {
     "s1 guid bytes": good(S1, d=b"doc"),
     "s1 no state vector": good(S1, sv=_MISSING),
     "s2 update str": good(SyncStep2(SHARE, "d", b""), u="x"),
+    "s2 more not bool": good(SyncStep2(SHARE, "d", b""), more=1),
     "upd empty": good(Update(SHARE, "d", [b"x"]), u=[]),
     "upd not bytes": good(Update(SHARE, "d", [b"x"]), u=["x"]),
     "upd too many": good(Update(SHARE, "d", [b"x"]), u=[b""] * (MAX_UPDATES_PER_FRAME + 1)),
