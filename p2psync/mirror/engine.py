@@ -407,7 +407,8 @@ class Mirror:
         for rel, live in sorted(self.view.by_path.items()):
             held = self.synced.get(rel)
             recast = kinds.get(live.guid, live.kind) is not live.kind  # a text outgrew one doc
-            if (held is None or held.guid != live.guid or recast) and self.store.doc(live.guid):
+            new = held is None or held.guid != live.guid or recast
+            if new and self.store.doc(live.guid) and not self._renaming(live):
                 await self.reconcile(rel)
 
     async def _adopt_path_named_docs(self) -> None:
@@ -650,16 +651,12 @@ class Mirror:
         entry = self.view.by_path.get(rel)
         synced = self.synced.get(rel)
         if got is None:
-            if entry is not None and synced is not None and synced.guid == entry.guid:
-                await self._local_delete(rel, entry)
-            elif entry is not None:
-                await self._write_doc(rel, entry, None, None, peer)
-            elif synced is not None:
-                self.synced.pop(rel)
+            await self._missing(rel, entry, synced, peer)
             return
         data, stat = got
         if entry is None:
-            await self._local_create(rel, data, stat)
+            if synced is None or not await self._saved_then_renamed(rel, got, synced):
+                await self._local_create(rel, data, stat)
             return
         guid = entry.guid
         same_doc = synced is not None and synced.guid == guid
@@ -675,6 +672,39 @@ class Mirror:
             await self._write_doc(rel, entry, data, stat, peer)
             return
         await self._local_save(rel, entry, got, synced if same_doc else None, peer)
+
+    async def _missing(
+        self, rel: str, entry: Entry | None, synced: Synced | None, peer: Peer | None
+    ) -> None:
+        """No file at ``rel``: a delete here, a file to write, or a record to drop."""
+        if entry is not None and synced is not None and synced.guid == entry.guid:
+            await self._local_delete(rel, entry)
+        elif entry is not None and not self._renaming(entry):
+            await self._write_doc(rel, entry, None, None, peer)
+        elif entry is None and synced is not None:
+            self.synced.pop(rel)
+
+    def _renaming(self, entry: Entry) -> bool:
+        """Whether ``entry``'s file is still recorded at another path, saved there (a
+        peer's rename waits for the save to be taken in first: ``_saved_then_renamed``)."""
+        old = self.synced.path_of(entry.guid)
+        return old is not None and old != entry.path and old in self._retry
+
+    async def _saved_then_renamed(
+        self, rel: str, disk: tuple[bytes, FileStat], synced: Synced
+    ) -> bool:
+        """A file saved here while a peer renamed it: the save goes into its doc
+        first (merged as any save), then the file follows the rename. Without this
+        the save would be a new file at the old path, its text in two docs. False
+        if ``rel``'s record names no renamed entry."""
+        moved = self.view.by_guid.get(synced.guid)
+        if moved is None or moved.deleted or self.view.by_path.get(moved.path) is not moved:
+            return False
+        await self._local_save(rel, moved, disk, synced, None)
+        held = self.synced.get(rel)
+        if held is not None and held.guid == moved.guid:
+            await self._remote_rename(rel, moved, held)
+        return True
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
         moved = self._vanished_with_inode(stat, rel)
@@ -1058,7 +1088,9 @@ class Mirror:
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
         else:
-            content, base = doc.text(CONTENT).encode(), doc.full_state()  # one moment
+            content = doc.text(CONTENT).encode()
+            # The base is the doc at this very moment (no await since the text was read).
+            base = doc.full_state() if content != data else b""
         if content != data or (stat is not None and stat.executable != entry.exec):
             # A file written before its doc is durable could, after a crash, be read
             # back as a local edit of text the doc no longer holds: a duplicate.
@@ -1188,7 +1220,15 @@ class Mirror:
 
     def _stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)
-        return synced is None or synced.stat != stat
+        if synced is None or synced.stat != stat:
+            return True
+        # A chunked file's layout lives in memory: the first scan after a start reads it.
+        entry = self.view.by_path.get(rel)
+        return (
+            entry is not None
+            and entry.kind is FileKind.CHUNKED
+            and self.chunks.written_pieces(entry.guid) is None
+        )
 
     async def _reload_ignore(self) -> None:
         try:

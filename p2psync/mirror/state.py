@@ -142,6 +142,8 @@ class SyncTable:
         self.root = root
         self._dir = marker_dir(root) / RECORDS_DIR
         self._synced: dict[str, Synced] = {}
+        self._paths: dict[str, str] = {}
+        """Doc guid -> the path last recorded with it."""
         self._pending: dict[str, _Record] = {}
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
@@ -168,6 +170,10 @@ class SyncTable:
 
     def items(self) -> list[tuple[str, Synced]]:
         return list(self._synced.items())
+
+    def path_of(self, guid: str) -> str | None:
+        """The path whose record names doc ``guid``, if any."""
+        return self._paths.get(guid)
 
     def base(self, rel: str) -> bytes:
         """The merge base of ``rel`` (b"" if it keeps none)."""
@@ -236,14 +242,21 @@ class SyncTable:
     def pop(self, rel: str) -> None:
         """``rel`` is no longer synced (deleted, or never was)."""
         self.abort(rel)
-        if self._synced.pop(rel, None) is not None:
+        held = self._synced.pop(rel, None)
+        if held is not None:
+            if self._paths.get(held.guid) == rel:
+                del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / _key(rel)).unlink()
             self._cache_dirty = True
 
     def _set(self, rel: str, synced: Synced) -> None:
-        if self._synced.get(rel) != synced:
+        held = self._synced.get(rel)
+        if held != synced:
+            if held is not None and self._paths.get(held.guid) == rel:
+                del self._paths[held.guid]
             self._synced[rel] = synced
+            self._paths[synced.guid] = rel
             self._cache_dirty = True
 
     def _write(self, record: _Record) -> None:
@@ -306,6 +319,7 @@ class SyncTable:
             cached = cache.get(rel)
             if cached is not None and cached[0][:2] == synced[:2]:
                 self._synced[rel] = cached[0]
+            self._paths[synced.guid] = rel
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""

@@ -18,6 +18,7 @@ from p2psync.mirror import engine as engine_module
 from p2psync.mirror import fileio
 from p2psync.mirror.engine import Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
@@ -184,5 +185,23 @@ def test_a_save_that_overwrote_the_daemons_write_keeps_what_it_overwrote(
         (tmp_path / "d.txt").write_text("mine\n")
         await mirror.local_changes(["d.txt"])
         assert len([t for t, _ in events if t == "path-conflict"]) == 1
+
+    trio.run(main)
+
+
+def test_a_save_made_while_a_peer_renamed_the_file_follows_the_rename(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\n")
+        manifest = store.docs[MANIFEST_GUID]
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="e.txt"))
+        (tmp_path / "d.txt").write_text("a\nsaved\n")  # saved before the rename arrived
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        assert not (tmp_path / "d.txt").exists()
+        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
+        assert doc.text() == "a\nsaved\n"
+        entries, _ = read_entries(manifest.ydoc)
+        assert [(e.path, e.deleted) for e in entries.values()] == [("e.txt", False)]
 
     trio.run(main)
