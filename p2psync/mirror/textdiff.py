@@ -14,12 +14,17 @@ byte offsets at the end.
 The algorithm (figures in docs/decisions.md, "Text diff: trimming, then Myers on lines,
 then on characters"):
 
-1. trim the common prefix and suffix (a few slice comparisons, in C);
-2. diff what is left line by line with Myers' O(ND) algorithm, and join changed blocks
-   of lines separated by only a few unchanged characters;
-3. diff each changed block of lines character by character (Myers again), then merge
-   edits separated by fewer than ``MIN_EQUAL_CHARS`` unchanged characters, so a
-   rewritten word becomes one edit rather than a spray of one-letter edits.
+1. trim the common prefix and suffix (a few slice comparisons, in C); if what is left
+   spans lines, widen it to whole lines, so that no edit of whole lines is anchored
+   inside an unchanged line;
+2. diff what is left line by line with Myers' O(ND) algorithm: whole lines inserted or
+   deleted are edits of their own, whole lines;
+3. diff each block of lines changed in place character by character (Myers again), so
+   two peers editing different words of one line both keep their edits.
+
+No edit deletes unchanged characters to retype them, however few lie between two
+changes: a peer's concurrent insertion anchored on them would land inside the retyped
+text (docs/decisions.md, "Text diff: no edit retypes unchanged text").
 
 Each Myers run has a work budget; past it the block is replaced whole. That keeps the
 time bounded on unrelated texts, and is always correct, only larger.
@@ -37,11 +42,6 @@ LINE_DIFF_BUDGET = 1_000_000
 """Myers steps (diagonals tried plus matches followed) allowed for the line diff."""
 CHAR_DIFF_BUDGET = 400_000
 """Myers steps allowed for the character diff of one changed block of lines."""
-MIN_EQUAL_CHARS = 4
-"""Unchanged runs shorter than this between two character edits are folded into them."""
-MIN_EQUAL_LINE_CHARS = 64
-"""Unchanged lines shorter than this in all between two changed blocks of lines are
-diffed by character together with them."""
 
 Region = tuple[int, int, int, int]
 """``(a0, a1, b0, b1)``: ``old[a0:a1]`` is replaced by ``new[b0:b1]`` (code points)."""
@@ -110,46 +110,93 @@ def apply_text_change(text: pycrdt.Text, old: str, new: str) -> int:
 
 
 def changed_regions(old: str, new: str) -> list[Region]:
-    """The regions of ``old`` replaced in ``new``, ascending, in code points."""
+    """The regions of ``old`` replaced in ``new``, ascending, in code points.
+
+    No region deletes characters only to retype them, and whole lines inserted or
+    deleted make a region that starts and ends at line starts.
+    """
     prefix, a, b = _trim(old, new)
-    if not a or not b or not (_has_line_break(a) or _has_line_break(b)):
-        return _char_regions(old, new)
-    lines_a, lines_b = a.splitlines(keepends=True), b.splitlines(keepends=True)
+    if not a and not b:
+        return []
+    if not (_has_line_break(a) or _has_line_break(b)):
+        return _shift(_char_regions(a, b), prefix)
+    # Widen the middle to whole lines. A trimmed prefix often ends inside a line (an
+    # inserted "tok-2\n" before "tok-1\n" shares "tok-"); an insertion anchored there
+    # would take in a peer's concurrent insertion at that line's start.
+    start = _line_start_at_or_before(old, new, prefix)
+    suffix = _common_line_suffix(old, new, min(len(old), len(new)) - start)
+    lines_a = old[start : len(old) - suffix].splitlines(keepends=True)
+    lines_b = new[start : len(new) - suffix].splitlines(keepends=True)
     line_regions = myers(lines_a, lines_b, LINE_DIFF_BUDGET)
     if line_regions is None:
         return [(prefix, prefix + len(a), prefix, prefix + len(b))]
-    starts_a = [0, *accumulate(map(len, lines_a))]
-    starts_b = [0, *accumulate(map(len, lines_b))]
+    starts_a = list(accumulate(map(len, lines_a), initial=start))
+    starts_b = list(accumulate(map(len, lines_b), initial=start))
     regions: list[Region] = []
-    for i0, i1, j0, j1 in _fold_short_equal_lines(line_regions, starts_a):
+    for i0, i1, j0, j1 in line_regions:
         a0, a1, b0, b1 = starts_a[i0], starts_a[i1], starts_b[j0], starts_b[j1]
-        regions += _shift(_char_regions(a[a0:a1], b[b0:b1]), prefix, a0, b0)
+        if i0 == i1 or j0 == j1:
+            # Whole lines inserted or deleted stay whole: a character diff would pair
+            # their characters with those of neighbouring lines.
+            regions.append((a0, a1, b0, b1))
+        elif i1 - i0 == j1 - j0:
+            # Lines changed in place: each by character against its own old version,
+            # so no edit pairs characters of one line with those of another.
+            for i, j in zip(range(i0, i1), range(j0, j1), strict=True):
+                regions += _shift(
+                    _char_regions(lines_a[i], lines_b[j]), 0, starts_a[i], starts_b[j]
+                )
+        else:
+            regions += _shift(_char_regions(old[a0:a1], new[b0:b1]), 0, a0, b0)
     return regions
 
 
-def _fold_short_equal_lines(line_regions: list[Region], starts_a: list[int]) -> list[Region]:
-    """Merge blocks of changed lines separated by fewer than ``MIN_EQUAL_LINE_CHARS``
-    unchanged characters, so the character diff sees them as one block. Between short
-    repeated lines (blank lines, a lone ``}``) the line diff may pair the wrong copies;
-    diffed by character together, such neighbours give the edits a person made."""
-    folded: list[Region] = []
-    for region in line_regions:
-        if folded and starts_a[region[0]] - starts_a[folded[-1][1]] < MIN_EQUAL_LINE_CHARS:
-            i0, _, j0, _ = folded[-1]
-            folded[-1] = (i0, region[1], j0, region[3])
-        else:
-            folded.append(region)
-    return folded
+def _line_start_at_or_before(old: str, new: str, position: int) -> int:
+    """The last position at or before ``position`` that starts a line in both texts,
+    given that they are equal before ``position``."""
+    while not (_is_line_start(old, position) and _is_line_start(new, position)):
+        position = max(old.rfind("\n", 0, position - 1), old.rfind("\r", 0, position - 1)) + 1
+    return position
+
+
+def _common_line_suffix(old: str, new: str, limit: int) -> int:
+    """The length of the longest common suffix, at most ``limit``, that starts a line
+    in both texts."""
+    suffix = common_suffix_len(old, new, limit)
+    cut = len(old) - suffix
+    if suffix and not (_is_line_start(old, cut) and _is_line_start(new, len(new) - suffix)):
+        # Inside the common suffix, the first line start is one in both texts.
+        suffix = len(old) - _next_line_start(old, cut)
+    return suffix
+
+
+def _is_line_start(text: str, position: int) -> bool:
+    if position == 0:
+        return True
+    before = text[position - 1]
+    return before == "\n" or (before == "\r" and text[position : position + 1] != "\n")
+
+
+def _next_line_start(text: str, position: int) -> int:
+    """The first line start after ``position`` (``len(text)`` if none): a CRLF is one
+    line break."""
+    breaks = [i for i in (text.find("\n", position), text.find("\r", position)) if i >= 0]
+    if not breaks:
+        return len(text)
+    i = min(breaks)
+    return i + 2 if text[i : i + 2] == "\r\n" else i + 1
 
 
 def _char_regions(a: str, b: str) -> list[Region]:
-    """Character-level regions of one changed block, trimmed and cleaned up."""
+    """Character-level regions of one changed block, trimmed. Unchanged characters
+    between two edits stay, however few: deleting and retyping them would move a
+    peer's concurrent insertion anchored on them elsewhere."""
     prefix, a_mid, b_mid = _trim(a, b)
     if not a_mid and not b_mid:
         return []
     whole = [(0, len(a_mid), 0, len(b_mid))]
     regions = myers(a_mid, b_mid, CHAR_DIFF_BUDGET) if a_mid and b_mid else whole
-    return _shift(_fold_short_equalities(regions or whole), prefix)
+    return _shift(regions or whole, prefix)
 
 
 def _trim(a: str, b: str) -> tuple[int, str, str]:
@@ -158,20 +205,6 @@ def _trim(a: str, b: str) -> tuple[int, str, str]:
     prefix = common_prefix_len(a, b)
     suffix = common_suffix_len(a, b, min(len(a), len(b)) - prefix)
     return prefix, a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
-
-
-def _fold_short_equalities(regions: list[Region]) -> list[Region]:
-    """Merge neighbouring regions separated by fewer than ``MIN_EQUAL_CHARS`` unchanged
-    characters: one edit per rewritten word, and no interleaving of letters when two
-    peers rewrite the same word."""
-    folded: list[Region] = []
-    for region in regions:
-        if folded and region[0] - folded[-1][1] < MIN_EQUAL_CHARS:
-            a0, _, b0, _ = folded[-1]
-            folded[-1] = (a0, region[1], b0, region[3])
-        else:
-            folded.append(region)
-    return folded
 
 
 def _shift(regions: list[Region], prefix: int, a0: int = 0, b0: int = 0) -> list[Region]:

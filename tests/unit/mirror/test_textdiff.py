@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from itertools import compress, count, islice, product
 
 import pycrdt
 import pytest
@@ -306,3 +308,182 @@ def test_property_common_prefix_and_suffix(a: str, b: str) -> None:
     assert s <= limit
     assert a[len(a) - s :] == b[len(b) - s :]
     assert s == limit or a[len(a) - s - 1] != b[len(b) - s - 1]
+
+
+# No retyped characters, and whole lines edited as whole lines. A save that only
+# inserted lines was diffed into "delete the '0111' of 'tok-000111', retype it with the
+# new lines"; a peer's concurrent line insertion anchored on those characters then
+# landed inside a line, the same on every device ("tok-00022" / "tok-0001111").
+
+LINE_ENDS = ("\n", "\r\n", "\r")
+# Lines sharing long prefixes, where a trimmed common prefix ends inside a line, and
+# short lines that repeat (blank lines, a lone brace).
+TOKENS = ["tok-000" + "".join(digits) for digits in product("012", repeat=3)]
+SHORT_LINES = ["", "}", "{"]
+
+
+@dataclass(frozen=True)
+class LineSave:
+    """A save that inserts fresh lines into ``old`` and deletes some of its lines,
+    never next to each other; ``inserted`` and ``deleted`` count those characters."""
+
+    old: str
+    new: str
+    inserted: int
+    deleted: int
+
+
+@st.composite
+def line_saves(draw: st.DrawFn, kinds: str, unique: bool = False) -> LineSave:
+    """Whole-line insertions and/or deletions (``kinds``), on old lines that repeat
+    unless ``unique``."""
+    end = draw(st.sampled_from(LINE_ENDS))
+    pool = st.sampled_from(TOKENS + SHORT_LINES)
+    old_lines = [line + end for line in draw(st.lists(pool, max_size=12, unique=unique))]
+    kept = [not ("delete" in kinds and draw(st.booleans())) for _ in old_lines]
+    new_lines: list[str] = []
+    fresh = (f"tok-00{n}{end}" for n in count(1000))
+    for i in range(len(old_lines) + 1):
+        # Only between kept lines: next to a deleted line, an inserted line would
+        # replace it, which is a changed line, diffed by character.
+        if "insert" in kinds and (i == 0 or kept[i - 1]) and (i == len(kept) or kept[i]):
+            new_lines += islice(fresh, draw(st.integers(0, 2)))
+        if i < len(old_lines) and kept[i]:
+            new_lines.append(old_lines[i])
+    kept_size = sum(map(len, compress(old_lines, kept)))
+    return LineSave(
+        "".join(old_lines),
+        "".join(new_lines),
+        inserted=sum(map(len, new_lines)) - kept_size,
+        deleted=sum(map(len, old_lines)) - kept_size,
+    )
+
+
+def edit_steps(old: str, edits: list[TextEdit]) -> list[tuple[bytes, TextEdit]]:
+    """Each edit with the UTF-8 text it applies to (after the earlier edits)."""
+    steps = []
+    data = old.encode()
+    for edit in edits:
+        steps.append((data, edit))
+        data = data[: edit.position] + edit.insert.encode() + data[edit.position + edit.delete :]
+    return steps
+
+
+def starts_line(text: bytes, position: int) -> bool:
+    if position == 0:
+        return True
+    before = text[position - 1 : position]
+    return before == b"\n" or (before == b"\r" and text[position : position + 1] != b"\n")
+
+
+@given(line_saves("insert delete"))
+@settings(max_examples=500)
+def test_property_line_saves_retype_nothing(save: LineSave) -> None:
+    edits = text_edits(save.old, save.new)
+    assert apply_edits(save.old, edits) == save.new
+    # A retyped character would count both as deleted and as inserted (all ASCII, so
+    # bytes are characters).
+    assert sum(e.delete for e in edits) <= save.deleted
+    assert sum(len(e.insert) for e in edits) <= save.inserted
+
+
+@given(st.sampled_from(["insert", "delete", "insert delete"]).flatmap(
+    lambda kinds: line_saves(kinds, unique=True)
+))  # fmt: skip
+@settings(max_examples=500)
+def test_property_line_saves_are_whole_line_edits(save: LineSave) -> None:
+    edits = text_edits(save.old, save.new)
+    assert apply_edits(save.old, edits) == save.new
+    for text, edit in edit_steps(save.old, edits):
+        assert not (edit.delete and edit.insert), edit  # nothing deleted and retyped
+        assert starts_line(text, edit.position), edit
+        after = text[: edit.position] + edit.insert.encode() + text[edit.position + edit.delete :]
+        # the edit ends at a line start too, in the text before it and after it
+        assert starts_line(text, edit.position + edit.delete), edit
+        assert starts_line(after, edit.position + len(edit.insert.encode())), edit
+
+
+def merged(base: str, new_a: str, new_b: str, a_id: int, b_id: int) -> str:
+    """What two devices hold once each saved from ``base`` (device A ``new_a``, device
+    B ``new_b``) through ``apply_text_change`` and they exchanged updates. Concurrent
+    insertions at one place are ordered by client id, hence the ids."""
+    origin: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=3)
+    origin.get("content", type=pycrdt.Text).insert(0, base)
+    docs = []
+    for client_id, new in ((a_id, new_a), (b_id, new_b)):
+        doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=client_id)
+        doc.apply_update(origin.get_update())
+        apply_text_change(doc.get("content", type=pycrdt.Text), base, new)
+        docs.append(doc)
+    a, b = docs
+    a.apply_update(b.get_update(a.get_state()))
+    b.apply_update(a.get_update(b.get_state()))
+    text_a, text_b = (str(doc.get("content", type=pycrdt.Text)) for doc in docs)
+    assert text_a == text_b
+    return text_a
+
+
+@pytest.mark.parametrize(("a_id", "b_id"), [(1, 2), (2, 1)])
+def test_inserted_lines_take_no_peer_insertion_inside_a_line(a_id: int, b_id: int) -> None:
+    # Before lines were kept whole, A's save was "at 'tok-000|111' delete '0111',
+    # insert '1111\ntok-000111\ntok-000000'" and B's "at 'tok-000|111' insert
+    # '022\ntok-000'": merged, "tok-00022" / "tok-0001111" on both devices.
+    base = "tok-000111\n"
+    new_a = "tok-001111\ntok-000111\ntok-000000\n"
+    new_b = "tok-000022\ntok-000111\n"
+    assert text_edits(base, new_a) == [
+        TextEdit(0, 0, "tok-001111\n"),
+        TextEdit(22, 0, "tok-000000\n"),
+    ]
+    assert text_edits(base, new_b) == [TextEdit(0, 0, "tok-000022\n")]
+    lines = merged(base, new_a, new_b, a_id, b_id).splitlines()
+    assert sorted(lines) == ["tok-000000", "tok-000022", "tok-000111", "tok-001111"]
+
+
+def test_property_concurrent_line_insertions_keep_every_line_whole() -> None:
+    # Device A inserts lines, device B one line elsewhere, concurrently: every line of
+    # the merged text must be one of the base's, A's or B's, and none may be missing.
+    failures = []
+    for seed in range(300):
+        rng = random.Random(seed)
+        base = [f"tok-{rng.randint(0, 200):06d}\n" for _ in range(rng.randint(1, 8))]
+        lines_a = list(base)
+        for _ in range(rng.randint(1, 3)):
+            lines_a.insert(rng.randint(0, len(lines_a)), f"tok-{rng.randint(0, 200):06d}\n")
+        token_b = f"tok-{rng.randint(0, 200):06d}\n"
+        at = rng.randint(0, len(base))
+        lines_b = [*base[:at], token_b, *base[at:]]
+        expected = sorted([*lines_a, token_b])
+        for ids in ((1, 2), (2, 1)):
+            text = merged("".join(base), "".join(lines_a), "".join(lines_b), *ids)
+            if sorted(text.splitlines(keepends=True)) != expected:
+                failures.append((seed, ids, text))
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # "\nb" after the last "b" would do too; "b\n" at a line start is a whole line
+        ("a\nb", "a\nb\nb", [TextEdit(2, 0, "b\n")]),
+        # the trimmed prefix "tok-1\ntok-" ends inside the line "tok-2"
+        ("tok-1\ntok-2\n", "tok-1\ntok-3\ntok-2\n", [TextEdit(6, 0, "tok-3\n")]),
+        ("tok-1\ntok-3\ntok-2\n", "tok-1\ntok-2\n", [TextEdit(6, 6, "")]),
+        ("a\r\ntok-2\r\n", "a\r\ntok-3\r\ntok-2\r\n", [TextEdit(3, 0, "tok-3\r\n")]),
+        ("x\rtok-2\r", "x\rtok-3\rtok-2\r", [TextEdit(2, 0, "tok-3\r")]),
+    ],
+)
+def test_whole_lines_are_inserted_and_deleted_at_line_starts(
+    old: str, new: str, expected: list[TextEdit]
+) -> None:
+    assert text_edits(old, new) == expected
+
+
+def test_changes_a_few_characters_apart_keep_the_characters_between() -> None:
+    # Merged into one edit, the two changes deleted and retyped the "-" between them.
+    assert text_edits("xab-cdx", "xAB-CDx") == [TextEdit(1, 2, "AB"), TextEdit(4, 2, "CD")]
+
+
+@pytest.mark.parametrize(("a_id", "b_id"), [(1, 2), (2, 1)])
+def test_a_peer_insertion_between_close_changes_stays_in_place(a_id: int, b_id: int) -> None:
+    assert merged("ab-cd", "AB-CD", "ab-!cd", a_id, b_id) == "AB-!CD"
