@@ -90,8 +90,10 @@ class HoldRules:
     without news (a truncation followed by a write is one change, not a delete-all
     and a re-insert). A file written but not closed (a writer that keeps it open) is
     held at least ``open_hold_s`` from its first write and until no write came for
-    ``open_settle_s`` (and two stats agree), but never more than ``open_max_s``: a
-    log appender that never pauses is still handed over that often.
+    ``open_settle_s`` (and two stats agree). No file is held more than
+    ``open_max_s`` from its first change: a log appender that never pauses, or a file
+    whose stat keeps moving after its close (written through a memory map), is still
+    handed over that often.
     """
 
     stable_s: float = 0.02
@@ -274,10 +276,13 @@ class DirtySet:
             return set(self._pending) if gate_open else set()
         ready: set[Path] = set()
         for path, pending in self._pending.items():
-            if pending.change is Change.WRITTEN:
-                if pending.confirmed or now_s >= _writing_max_s(pending, hold):
-                    ready.add(path)
-            elif gate_open and (pending.change is Change.REPLACED or pending.confirmed):
+            if pending.change is Change.REPLACED:
+                done = gate_open
+            elif now_s >= pending.first_s + hold.open_max_s:
+                done = True
+            else:
+                done = pending.confirmed and (gate_open or pending.change is Change.WRITTEN)
+            if done:
                 ready.add(path)
         return ready
 
@@ -292,10 +297,11 @@ class DirtySet:
                 pending.last_s + hold.open_settle_s,
                 pending.sig_s + hold.stable_s,
             )
-            return min(since + hold.open_max_s, settled)
-        empty = pending.sig is not None and pending.sig[0] == 0
-        wait = max(hold.stable_s, hold.empty_hold_s) if empty else hold.stable_s
-        return pending.sig_s + wait
+        else:
+            empty = pending.sig is not None and pending.sig[0] == 0
+            wait = max(hold.stable_s, hold.empty_hold_s) if empty else hold.stable_s
+            settled = pending.sig_s + wait
+        return min(pending.first_s + hold.open_max_s, settled)
 
     def _ready_at_s(self, pending: _Pending, hold: HoldRules, gate_s: float) -> float:
         """When ``pending`` may next be ready or wants a stat, if nothing changes."""
@@ -305,9 +311,3 @@ class DirtySet:
         if pending.change is Change.WRITTEN:
             return due_s
         return max(gate_s, due_s) if pending.confirmed else due_s
-
-
-def _writing_max_s(pending: _Pending, hold: HoldRules) -> float:
-    since = pending.writing_since_s
-    assert since is not None
-    return since + hold.open_max_s

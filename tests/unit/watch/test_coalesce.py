@@ -221,3 +221,16 @@ def test_a_replaced_path_needs_no_stat_and_is_not_held() -> None:
 def test_hold_rules_refuse_a_zero_stable_time() -> None:
     with pytest.raises(ValueError, match="stable_s"):
         HoldRules(stable_s=0.0)
+
+
+def test_a_closed_file_whose_stat_never_holds_is_taken_after_open_max() -> None:
+    dirty = DirtySet(HOLD)
+    dirty.add([(D / "a", Change.CLOSED)], now_s=0.0)
+    now, size = 0.0, 0
+    while not (taken := dirty.take_ready(now, **Q)):
+        assert now < HOLD.open_max_s + 0.1
+        size += 1  # written through a memory map: every stat differs
+        dirty.observe({D / "a": (size, size, 7)}, now_s=now)
+        now += 0.01
+    assert taken == {D / "a"}
+    assert now == pytest.approx(HOLD.open_max_s, abs=0.02)
