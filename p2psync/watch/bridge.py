@@ -23,6 +23,7 @@ import contextlib
 import errno
 import logging
 import os
+import stat
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -41,7 +42,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.utils import UnsupportedLibcError
 
-from p2psync.watch.coalesce import Change, DirtySet, HoldRules, Signature, event_changes, is_watched
+from p2psync.watch.coalesce import (
+    NOT_A_FILE,
+    Change,
+    DirtySet,
+    HoldRules,
+    Signature,
+    event_changes,
+    is_watched,
+)
 
 log = logging.getLogger(__name__)
 
@@ -404,6 +413,8 @@ def _signature(path: Path) -> Signature:
         st = os.lstat(path)
     except OSError:  # gone, or not reachable: both mean "nothing to read yet"
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return NOT_A_FILE
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 

@@ -42,7 +42,12 @@ EVENT_CHANGES: Mapping[str, Change] = {
 
 Signature = tuple[int, int, int] | None
 """What a stat says of a file, to tell whether it still changes: ``(size, mtime_ns,
-inode)``, or None when there is no file (or it cannot be stat'ed)."""
+inode)``, or None when there is no file (or it cannot be stat'ed), or
+:data:`NOT_A_FILE`."""
+
+NOT_A_FILE: Signature = (-1, -1, -1)
+"""The signature of a symlink, a fifo or a device: nothing writes it, nothing will
+close it (a symlink's creation is reported like a file's), so it is complete."""
 
 
 def event_changes(
@@ -218,6 +223,10 @@ class DirtySet:
             pending = self._pending.get(path)
             if pending is None or pending.change is Change.REPLACED:
                 continue  # taken or forgotten meanwhile, or needs no stat
+            if sig == NOT_A_FILE:
+                pending.change, pending.writing_since_s = Change.REPLACED, None
+                self._batch_changed(now_s)
+                continue
             if pending.sig_known and sig == pending.sig:
                 pending.confirmed = True
                 continue

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from p2psync.watch import Change, DirtySet, HoldRules
-from p2psync.watch.coalesce import changed_paths, event_changes, is_watched
+from p2psync.watch.coalesce import NOT_A_FILE, changed_paths, event_changes, is_watched
 
 D = Path("/share/docs")
 
@@ -234,3 +234,11 @@ def test_a_closed_file_whose_stat_never_holds_is_taken_after_open_max() -> None:
         now += 0.01
     assert taken == {D / "a"}
     assert now == pytest.approx(HOLD.open_max_s, abs=0.02)
+
+
+def test_a_symlink_or_fifo_is_complete_once_stated() -> None:
+    dirty = DirtySet(HOLD)
+    dirty.add(written(D / "link"), now_s=0.0)  # a symlink's creation looks like a file's
+    dirty.observe({D / "link": NOT_A_FILE}, now_s=0.0)
+    assert dirty.held() == frozenset()
+    assert dirty.take_ready(0.0, **Q) == {D / "link"}
