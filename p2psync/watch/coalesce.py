@@ -69,14 +69,6 @@ def event_changes(
     return tuple((Path(os.fsdecode(end)), change) for end in ends if end)
 
 
-def changed_paths(
-    event_type: str, src_path: str | bytes, dest_path: str | bytes, *, is_directory: bool
-) -> tuple[Path, ...]:
-    """Just the paths of :func:`event_changes`."""
-    changes = event_changes(event_type, src_path, dest_path, is_directory=is_directory)
-    return tuple(path for path, _ in changes)
-
-
 def is_watched(path: Path, dirs: Collection[Path], *, recursive: bool) -> bool:
     """Whether ``path`` lies in one of ``dirs``: directly in it, or anywhere below it if
     ``recursive``."""

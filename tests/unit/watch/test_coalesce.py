@@ -9,9 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from p2psync.watch import Change, DirtySet, HoldRules
-from p2psync.watch.coalesce import NOT_A_FILE, changed_paths, event_changes, is_watched
+from p2psync.watch.coalesce import NOT_A_FILE, event_changes, is_watched
 
 D = Path("/share/docs")
+
+
+def changed_paths(
+    event_type: str, src_path: str | bytes, dest_path: str | bytes, *, is_directory: bool
+) -> tuple[Path, ...]:
+    """Just the paths that ``event_changes`` names."""
+    changes = event_changes(event_type, src_path, dest_path, is_directory=is_directory)
+    return tuple(path for path, _ in changes)
 
 
 # -- changed_paths ---------------------------------------------------------------
