@@ -2,9 +2,12 @@
 
 Started by ``ShareService.run`` once the share's docs are loaded. It watches the share
 folder recursively (``p2psync.watch``, debounced: short for one save, aggregated for
-bursts), rescans it every ``RESCAN_INTERVAL_S`` and takes the docs the share reports
-changed; one task hands all of it to the ``Mirror`` one batch at a time, so a file is
-never read and written by two tasks at once.
+bursts; each file held until its writer is done with it, ``SAVE_HOLD``), rescans it
+every ``RESCAN_INTERVAL_S`` and takes the docs the share reports changed; one task
+hands all of it to the ``Mirror`` one batch at a time, so a file is never read and
+written by two tasks at once. While the watcher holds a file being written, the
+rescan and the peers' changes to that file wait (at most ``SAVE_HOLD.open_max_s``):
+either would read it half-written.
 
 Before each batch it checks the share's ``.p2psync/`` marker: a folder without it (a
 disk that was unmounted, a folder deleted) stops the mirror and the share with an
@@ -29,7 +32,7 @@ from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.names import probe_names
 from p2psync.storage.layout import marker_dir
-from p2psync.watch import DirWatcher
+from p2psync.watch import DirWatcher, HoldRules
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ SAVE_QUIET_S = 0.02
 """Debounce: a batch is taken once no event came for this long..."""
 BURST_MAX_DELAY_S = 1.0
 """...or at most this long after its first event (a ``git checkout`` keeps writing)."""
+SAVE_HOLD = HoldRules()
+"""When a file another program writes is complete enough to read (``HoldRules``)."""
 
 Peer = Hashable
 
@@ -70,6 +75,8 @@ class MirrorService:
         self._docs: dict[str, Peer | None] = {}
         self._rescan = False
         self._wake = trio.Event()
+        self._watcher: DirWatcher | None = None
+        self._rescan_waits_since: float | None = None
         self.stopped = False
 
     def doc_changed(self, guid: str, peer: Peer | None) -> None:
@@ -100,7 +107,9 @@ class MirrorService:
             [self.root.absolute()],
             recursive=True,
             filter=lambda path: marker not in path.parents and path != marker,
+            hold=SAVE_HOLD,
         )
+        self._watcher = watcher
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(watcher.run)
@@ -141,8 +150,14 @@ class MirrorService:
             if not self._marker_ok():
                 return
             paths, self._paths = self._paths, set()
+            held = self._held()
             docs, self._docs = self._docs, {}
-            rescan, self._rescan = self._rescan, False
+            if held:  # a peer's change to a file being written waits for its batch
+                waiting = [guid for guid in docs if self._path_of(guid) in held]
+                self._docs = {guid: docs.pop(guid) for guid in waiting}
+            rescan = self._rescan and self._may_rescan(held)
+            if rescan:
+                self._rescan = False
             rels = [self._relative(path) for path in paths]
             if rels:
                 await self.mirror.local_changes([rel for rel in rels if rel])
@@ -151,6 +166,30 @@ class MirrorService:
             if rescan:
                 await self.mirror.rescan()
             await self.mirror.flush()
+
+    def _held(self) -> set[str]:
+        """Share paths of the files the watcher holds because they are being written."""
+        held = self._watcher.held() if self._watcher is not None else frozenset()
+        return {rel for rel in map(self._relative, held) if rel}
+
+    def _path_of(self, guid: str) -> str | None:
+        entry = self.mirror.view.by_guid.get(guid)
+        return entry.path if entry is not None else None
+
+    def _may_rescan(self, held: set[str]) -> bool:
+        """Whether the rescan due may run: not while a file is being written (it would
+        read it half-written), unless it waited ``SAVE_HOLD.open_max_s`` already. The
+        watcher takes a held file within that time, and that batch wakes ``_serve``."""
+        now = trio.current_time()
+        if not held:
+            self._rescan_waits_since = None
+            return True
+        if self._rescan_waits_since is None:
+            self._rescan_waits_since = now
+        if now - self._rescan_waits_since < SAVE_HOLD.open_max_s:
+            return False
+        self._rescan_waits_since = None
+        return True
 
     def _relative(self, path: Path) -> str:
         try:

@@ -11,7 +11,10 @@ events: 1,000 quick appends to one log are one dirty path.
 
 On the Trio side the consumer's task moves those paths into a
 :class:`~p2psync.watch.coalesce.DirtySet`, drops what is no longer watched or what
-the filter rejects, and returns the batch when it is ready.
+the filter rejects, and returns the batch when it is ready. A watcher made with
+``hold`` also asks inotify for close-after-write and holds each file until its
+writer is done with it (:class:`~p2psync.watch.coalesce.HoldRules`); the stats that
+takes run in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
+import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 import trio
 from watchdog.events import (
+    FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -34,8 +40,17 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.utils import UnsupportedLibcError
 
-from p2psync.watch.coalesce import DirtySet, changed_paths, is_watched
+from p2psync.watch.coalesce import (
+    NOT_A_FILE,
+    Change,
+    DirtySet,
+    HoldRules,
+    Signature,
+    event_changes,
+    is_watched,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +60,21 @@ STOP_TIMEOUT_S = 5.0
 MAX_DEBOUNCE_DELAY_S = 2.0
 
 # Asking watchdog for these event classes only also narrows the inotify mask: no
-# open/close events, which reading a log would otherwise generate.
+# open events and no close-without-write, which reading a log would otherwise
+# generate. A holding watcher adds close-after-write (IN_CLOSE_WRITE), which a read
+# never makes.
 _EVENT_CLASSES: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileModifiedEvent,
     FileMovedEvent,
     FileDeletedEvent,
 ]
+_HOLD_EVENT_CLASSES: list[type[FileSystemEvent]] = [*_EVENT_CLASSES, FileClosedEvent]
 
 
 class _Inbox:
-    """Paths handed over by watchdog's thread, waiting for the Trio side; thread-safe.
+    """Changed paths handed over by watchdog's thread, each with its latest change,
+    waiting for the Trio side; thread-safe.
 
     ``put`` runs on watchdog's observer thread and only holds a lock for a set update;
     everything else runs on the Trio thread. While closed (before ``open``, after
@@ -64,7 +83,7 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._paths: set[Path] = set()
+        self._changes: dict[Path, Change] = {}
         self._token: trio.lowlevel.TrioToken | None = None
         self._wake: Callable[[], None] | None = None
         self._wake_pending = False
@@ -82,13 +101,16 @@ class _Inbox:
             self._token = None
             self._wake = None
 
-    def put(self, paths: Iterable[Path]) -> None:
-        """Add changed paths; called on watchdog's thread, never blocks on Trio."""
+    def put(self, changes: Iterable[tuple[Path, Change]]) -> None:
+        """Add changed paths; called on watchdog's thread, never blocks on Trio.
+
+        A path's latest change replaces its earlier ones: each says what the path is
+        now (being written, closed, replaced)."""
         with self._lock:
             token = self._token
             if token is None:
                 return
-            self._paths.update(paths)
+            self._changes.update(changes)
             if self._wake_pending:
                 return
             self._wake_pending = True
@@ -96,11 +118,16 @@ class _Inbox:
         with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(self._on_wake)
 
-    def drain(self) -> set[Path]:
-        """Take every path handed over so far (Trio thread)."""
+    def drain(self) -> dict[Path, Change]:
+        """Take every change handed over so far (Trio thread)."""
         with self._lock:
-            paths, self._paths = self._paths, set()
-        return paths
+            changes, self._changes = self._changes, {}
+        return changes
+
+    def peek(self) -> dict[Path, Change]:
+        """The changes handed over and not yet drained, left in place."""
+        with self._lock:
+            return dict(self._changes)
 
     def _on_wake(self) -> None:
         # Runs on the Trio thread as a run_sync_soon callback: it must not raise.
@@ -122,11 +149,11 @@ class _Handler(FileSystemEventHandler):
         # An exception here would kill watchdog's observer thread and silently end
         # all watching, so it is logged instead.
         try:
-            paths = changed_paths(
+            changes = event_changes(
                 event.event_type, event.src_path, event.dest_path, is_directory=event.is_directory
             )
-            if paths:
-                self._inbox.put(paths)
+            if changes:
+                self._inbox.put(changes)
         except Exception:
             log.exception("could not hand over watchdog event %r", event)
 
@@ -144,6 +171,13 @@ class DirWatcher:
     (both ends; an atomic replace reports its target). One consumer calls
     ``next_changes`` in a loop. watchdog can miss changes (inotify queue overflow, a
     directory moved in wholesale): a periodic rescan by the caller covers those.
+
+    With ``hold`` (Linux: it needs inotify's close-after-write) a file is reported
+    only once its writer is done with it, as ``hold`` says: a program that writes a
+    file in several writes, or truncates it and writes it again, is one change, never
+    its states in between. A rename onto the path is complete at once. Without it
+    (where every change of a file is worth seeing at once, like a log read as it
+    grows) a file is reported as soon as the debounce allows.
     """
 
     def __init__(
@@ -152,6 +186,7 @@ class DirWatcher:
         *,
         filter: Callable[[Path], bool] | None = None,
         recursive: bool = False,
+        hold: HoldRules | None = None,
     ) -> None:
         self._recursive = recursive
         self._filter = filter
@@ -160,8 +195,10 @@ class DirWatcher:
         self._running = False
         self._inbox = _Inbox()
         self._handler = _Handler(self._inbox)
-        self._dirty = DirtySet()
+        self._dirty = DirtySet(hold)
         self._wakeup = trio.Event()
+        # How held files are stat'ed; the unit tests put a fake folder here.
+        self._stat_files: Callable[[list[Path]], Awaitable[dict[Path, Signature]]] = _stat_in_thread
 
     @property
     def dirs(self) -> frozenset[Path]:
@@ -189,7 +226,7 @@ class DirWatcher:
         try:
             # Constructing the observer opens an inotify descriptor and starts its
             # reader thread: from here on, _stop_observer must run.
-            observer = Observer()
+            observer = self._make_observer()
             try:
                 self._inbox.open(trio.lowlevel.current_trio_token(), self._wake)
                 initial = list(self._watches)
@@ -241,6 +278,19 @@ class DirWatcher:
         self._dirty.retain(self._is_watched)
         log.debug("no longer watching %s", path)
 
+    def held(self) -> frozenset[Path]:
+        """Changed files held back because their writer may not be done with them
+        (always empty without ``hold``); what watchdog handed over and
+        ``next_changes`` did not take in yet counts too."""
+        if self._dirty.hold is None:
+            return frozenset()
+        fresh = {
+            path
+            for path, change in self._inbox.peek().items()
+            if change is not Change.REPLACED and self._wanted(path)
+        }
+        return self._dirty.held() | fresh
+
     async def next_changes(
         self, *, min_quiet_s: float = 0.0, max_delay_s: float = MAX_DEBOUNCE_DELAY_S
     ) -> set[Path]:
@@ -251,9 +301,14 @@ class DirWatcher:
         saves), but holds a batch back at most ``max_delay_s`` after its first change.
         Changes that happen while nobody waits accumulate (one entry per path).
 
-        Cancellation loses nothing: the paths stay dirty for the next call. Exceptions
-        from ``filter`` propagate. Meant for one consumer at a time; it keeps waiting
-        if ``run`` is not (or no longer) running.
+        With ``hold``, a file its writer may not be done with is left out of the
+        batch until it is (it does not delay the others); this stats the files in
+        question in a worker thread.
+
+        Cancellation loses nothing: the paths stay dirty for the next call (it waits
+        for a stat under way, a few system calls). Exceptions from ``filter``
+        propagate. Meant for one consumer at a time; it keeps waiting if ``run`` is
+        not (or no longer) running.
         """
         if min_quiet_s < 0 or max_delay_s < 0:
             raise ValueError("min_quiet_s and max_delay_s must not be negative")
@@ -263,11 +318,16 @@ class DirWatcher:
             # the drain sets this event, so no change is waited past.
             wakeup = self._wakeup = trio.Event()
             self._absorb()
-            wait_s = self._dirty.wait_s(
-                trio.current_time(), min_quiet_s=min_quiet_s, max_delay_s=max_delay_s
-            )
-            if wait_s == 0.0:
-                return self._dirty.take()
+            now = trio.current_time()
+            wanted = self._dirty.to_stat(now)
+            if wanted:
+                stats = await self._stat_files(wanted)
+                self._dirty.observe(stats, trio.current_time())
+                continue
+            ready = self._dirty.take_ready(now, min_quiet_s=min_quiet_s, max_delay_s=max_delay_s)
+            if ready:
+                return ready
+            wait_s = self._dirty.wait_s(now, min_quiet_s=min_quiet_s, max_delay_s=max_delay_s)
             if wait_s is None:
                 await wakeup.wait()
             else:
@@ -281,15 +341,29 @@ class DirWatcher:
 
     def _absorb(self) -> None:
         """Move what watchdog handed over into the dirty set, keeping what is wanted."""
-        paths = self._inbox.drain()
-        if not paths:
-            return
-        wanted = {
-            path
-            for path in paths
-            if self._is_watched(path) and (self._filter is None or self._filter(path))
-        }
-        self._dirty.add(wanted, trio.current_time())
+        changes = self._inbox.drain()
+        if changes:
+            wanted = [(path, change) for path, change in changes.items() if self._wanted(path)]
+            self._dirty.add(wanted, trio.current_time())
+
+    def _wanted(self, path: Path) -> bool:
+        return self._is_watched(path) and (self._filter is None or self._filter(path))
+
+    def _make_observer(self) -> BaseObserver:
+        """watchdog's observer; constructing it opens its inotify descriptor and
+        starts its reader thread."""
+        if self._dirty.hold is None:
+            return Observer()
+        try:
+            # Here, not at the top: importing it elsewhere than on Linux fails.
+            from watchdog.observers.inotify import InotifyObserver  # noqa: PLC0415
+        except (ImportError, UnsupportedLibcError):  # not Linux: no close-after-write to wait for
+            log.warning("no inotify here: files are reported without waiting for their writer")
+            self._dirty.hold = None
+            return Observer()
+        # Full events: a file moved in from an unwatched place is a move onto its
+        # path (complete), not a creation (which would wait for a close).
+        return InotifyObserver(generate_full_events=True)
 
     def _is_watched(self, path: Path) -> bool:
         return is_watched(path, self._watches.keys(), recursive=self._recursive)
@@ -299,8 +373,9 @@ class DirWatcher:
         # with a bare inotify error: say which directory.
         if not path.is_dir():
             raise FileNotFoundError(errno.ENOENT, "cannot watch: not a directory", str(path))
+        classes = _EVENT_CLASSES if self._dirty.hold is None else _HOLD_EVENT_CLASSES
         return observer.schedule(
-            self._handler, str(path), recursive=self._recursive, event_filter=_EVENT_CLASSES
+            self._handler, str(path), recursive=self._recursive, event_filter=classes
         )
 
     def _start_observer(
@@ -322,6 +397,25 @@ class DirWatcher:
         for path, pending in list(self._watches.items()):
             if pending is None:
                 self._watches[path] = self._schedule(observer, path)
+
+
+async def _stat_in_thread(paths: list[Path]) -> dict[Path, Signature]:
+    """Stat each path in a worker thread (cancellation waits for it: a few syscalls)."""
+    return await trio.to_thread.run_sync(_signatures, paths)
+
+
+def _signatures(paths: Iterable[Path]) -> dict[Path, Signature]:
+    return {path: _signature(path) for path in paths}
+
+
+def _signature(path: Path) -> Signature:
+    try:
+        st = os.lstat(path)
+    except OSError:  # gone, or not reachable: both mean "nothing to read yet"
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return NOT_A_FILE
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 async def _stop_observer(observer: BaseObserver) -> None:

@@ -17,7 +17,7 @@ import pytest
 import trio
 import trio.testing
 
-from p2psync.watch import DirWatcher
+from p2psync.watch import Change, DirWatcher, HoldRules
 from p2psync.watch.bridge import _Inbox
 
 DEADLINE_S = 10.0
@@ -26,10 +26,13 @@ POLL_INTERVAL_S = 0.01
 
 @asynccontextmanager
 async def watching(
-    *dirs: Path, filter: Callable[[Path], bool] | None = None, recursive: bool = False
+    *dirs: Path,
+    filter: Callable[[Path], bool] | None = None,
+    recursive: bool = False,
+    hold: HoldRules | None = None,
 ) -> AsyncIterator[DirWatcher]:
     """A running watcher, cancelled on exit."""
-    watcher = DirWatcher(dirs, filter=filter, recursive=recursive)
+    watcher = DirWatcher(dirs, filter=filter, recursive=recursive, hold=hold)
     async with trio.open_nursery() as nursery:
         await nursery.start(watcher.run)
         yield watcher
@@ -279,12 +282,17 @@ async def test_a_burst_schedules_one_wakeup_into_trio() -> None:
     inbox = _Inbox()
     inbox.open(trio.lowlevel.current_trio_token(), wake)
     for i in range(1000):
-        inbox.put([Path(f"/d/{i % 3}")])
+        inbox.put([(Path(f"/d/{i % 3}"), Change.WRITTEN)])
+    inbox.put([(Path("/d/0"), Change.CLOSED)])
     with trio.fail_after(DEADLINE_S):
         await woken.wait()
     await trio.testing.wait_all_tasks_blocked()
     assert len(wakes) == 1
-    assert inbox.drain() == {Path("/d/0"), Path("/d/1"), Path("/d/2")}
+    assert inbox.drain() == {
+        Path("/d/0"): Change.CLOSED,  # a path's latest change is what it is now
+        Path("/d/1"): Change.WRITTEN,
+        Path("/d/2"): Change.WRITTEN,
+    }
 
 
 def test_events_after_the_trio_run_finished_are_dropped_quietly() -> None:
@@ -294,10 +302,12 @@ def test_events_after_the_trio_run_finished_are_dropped_quietly() -> None:
         inbox.open(trio.lowlevel.current_trio_token(), lambda: None)
 
     trio.run(open_inbox)
-    inbox.put([Path("/d/late")])  # run_sync_soon raises RunFinishedError: swallowed
+    inbox.put(
+        [(Path("/d/late"), Change.WRITTEN)]
+    )  # run_sync_soon raises RunFinishedError: swallowed
 
 
 def test_a_closed_inbox_drops_events() -> None:
     inbox = _Inbox()
-    inbox.put([Path("/d/early")])
-    assert inbox.drain() == set()
+    inbox.put([(Path("/d/early"), Change.WRITTEN)])
+    assert inbox.drain() == {}

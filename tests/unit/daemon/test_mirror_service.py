@@ -1,0 +1,131 @@
+"""The mirror service's batch loop while the watcher holds a file being written.
+
+The mirror and the watcher are fakes that record what the loop asks of them; the
+clock is Trio's autojump clock, so the bound on the wait costs no real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import trio
+import trio.testing
+
+from p2psync.daemon.events import EventBus
+from p2psync.daemon.mirror import SAVE_HOLD, MirrorService
+from p2psync.mirror.engine import DocStore, Mirror
+from p2psync.storage.layout import marker_dir
+from p2psync.watch import DirWatcher
+
+BIG, OTHER = "big.bin", "other.md"
+
+
+@dataclass
+class FakeEntry:
+    path: str
+
+
+@dataclass
+class FakeView:
+    by_guid: dict[str, FakeEntry] = field(
+        default_factory=lambda: {"g-big": FakeEntry(BIG), "g-other": FakeEntry(OTHER)}
+    )
+
+
+@dataclass
+class FakeMirror:
+    """Records the calls ``MirrorService._serve`` makes."""
+
+    view: FakeView = field(default_factory=FakeView)
+    rescans: list[float] = field(default_factory=list)
+    remote: list[set[str]] = field(default_factory=list)
+
+    async def rescan(self) -> None:
+        self.rescans.append(trio.current_time())
+
+    async def local_changes(self, rels: Collection[str]) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def remote_changed(self, changes: dict[str, object]) -> None:
+        self.remote.append(set(changes))
+
+    async def flush(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+@dataclass
+class FakeWatcher:
+    files: frozenset[Path] = frozenset()
+
+    def held(self) -> frozenset[Path]:
+        return self.files
+
+
+@asynccontextmanager
+async def serving(tmp_path: Path) -> AsyncIterator[tuple[MirrorService, FakeMirror, FakeWatcher]]:
+    """A service whose batch loop runs (cancelled on exit), its watcher holding
+    ``BIG`` until told otherwise."""
+    marker_dir(tmp_path).mkdir(parents=True)
+    service = MirrorService(
+        tmp_path, cast(DocStore, None), EventBus(),
+        device=b"d" * 16, share="s", on_stopped=lambda _: None,
+    )  # fmt: skip
+    mirror, watcher = FakeMirror(), FakeWatcher(frozenset({tmp_path.absolute() / BIG}))
+    service.mirror = cast(Mirror, mirror)
+    service._watcher = cast(DirWatcher, watcher)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service._serve)
+        yield service, mirror, watcher
+        nursery.cancel_scope.cancel()
+
+
+async def settle() -> None:
+    """Let the loop handle what it was woken for (virtual time: no real wait)."""
+    await trio.sleep(0.001)
+    await trio.testing.wait_all_tasks_blocked()
+
+
+async def test_a_rescan_waits_while_a_file_is_being_written(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with serving(tmp_path) as (service, mirror, watcher):
+        service._rescan = True
+        service._wake.set()
+        await settle()
+        assert mirror.rescans == []
+        watcher.files = frozenset()  # the file was taken: that batch wakes the loop
+        service._wake.set()
+        await settle()
+        assert len(mirror.rescans) == 1
+
+
+async def test_a_rescan_waits_for_a_held_file_at_most_open_max(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    start = trio.current_time()
+    async with serving(tmp_path) as (service, mirror, _):
+        service._rescan = True
+        with trio.fail_after(SAVE_HOLD.open_max_s * 3):
+            while not mirror.rescans:  # woken every second, the file held all along
+                service._wake.set()
+                await trio.sleep(1.0)
+    assert mirror.rescans[0] - start >= SAVE_HOLD.open_max_s
+    assert mirror.rescans[0] - start <= SAVE_HOLD.open_max_s + 1.5
+
+
+async def test_a_peers_change_to_a_file_being_written_waits_for_it(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with serving(tmp_path) as (service, mirror, watcher):
+        service.doc_changed("g-big", "bob")
+        service.doc_changed("g-other", "bob")
+        await settle()
+        assert mirror.remote == [{"g-other"}]
+        watcher.files = frozenset()
+        service._wake.set()
+        await settle()
+        assert mirror.remote == [{"g-other"}, {"g-big"}]
