@@ -97,6 +97,12 @@ VANISHED_HOLD_S = 2.0
 """A synced file found gone is told as deleted only this long after a batch first
 found it gone: the other end of a rename may come in a later batch (renamed while a
 batch was running, or a move the watcher could not pair), and is then still a rename."""
+TRUNCATION_HOLD_S = 1.0
+"""A synced file found empty within this long of its last change is not read yet: a
+program that truncates and then writes is mid-save, and its emptiness would be a
+delete of the whole text (and a write from the doc meanwhile would replace the file
+under the writer). It is read once it has held still this long."""
+EMPTY_DIGEST = file_digest(b"")
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -203,6 +209,8 @@ class Mirror:
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
         self._edited_deleted: set[str] = set()
         """Deleted chunked files whose chunks changed since the last revival check."""
+        self._emptied: dict[str, float] = {}
+        """Synced files found just emptied -> when (``trio.current_time``) to look again."""
         self._recent = RecentWrites()
         """The mirror's recent writes of text files, to spot a save that overwrote one."""
         self._revival_checked: dict[str, bytes] = {}
@@ -328,6 +336,9 @@ class Mirror:
         for rel in [rel for rel, (due, _) in self._held.items() if due <= now]:
             await self.reconcile(rel)  # still gone: a delete; back, or renamed: no more
             self._held.pop(rel, None)
+        for rel in [rel for rel, due in self._emptied.items() if due <= now]:
+            del self._emptied[rel]
+            await self.reconcile(rel)
         await self._edit_manifest()
         self.flush_state()
 
@@ -348,8 +359,9 @@ class Mirror:
 
     @property
     def deletes_held(self) -> bool:
-        """Whether a vanished file waits to be told as deleted (by a later ``flush``)."""
-        return bool(self._held)
+        """Whether a vanished file waits to be told as deleted, or an emptied one to be
+        read (by a later ``flush``)."""
+        return bool(self._held or self._emptied)
 
     # -- the manifest --------------------------------------------------------------
 
@@ -654,6 +666,8 @@ class Mirror:
             await self._missing(rel, entry, synced, peer)
             return
         data, stat = got
+        if not data and self._just_emptied(rel, stat, synced):
+            return
         if entry is None:
             if synced is None or not await self._saved_then_renamed(rel, got, synced):
                 await self._local_create(rel, data, stat)
@@ -672,6 +686,17 @@ class Mirror:
             await self._write_doc(rel, entry, data, stat, peer)
             return
         await self._local_save(rel, entry, got, synced if same_doc else None, peer)
+
+    def _just_emptied(self, rel: str, stat: FileStat, synced: Synced | None) -> bool:
+        """Whether ``rel``, found empty, was synced with bytes and emptied less than
+        ``TRUNCATION_HOLD_S`` ago: then it is left alone (neither read nor written)
+        and looked at again by a later ``flush``."""
+        if synced is None or synced.digest == EMPTY_DIGEST:
+            return False
+        if time.time_ns() - stat.mtime_ns >= TRUNCATION_HOLD_S * 1e9:
+            return False
+        self._emptied.setdefault(rel, trio.current_time() + TRUNCATION_HOLD_S)
+        return True
 
     async def _missing(
         self, rel: str, entry: Entry | None, synced: Synced | None, peer: Peer | None

@@ -7,16 +7,19 @@ without the old one's ``flush``: whatever it had not stored is gone, as after
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from p2psync.mirror import engine as engine_module
 from p2psync.mirror import fileio
-from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.protocol.yjs import decode_state_vector
@@ -205,3 +208,43 @@ def test_a_save_made_while_a_peer_renamed_the_file_follows_the_rename(tmp_path: 
         assert [(e.path, e.deleted) for e in entries.values()] == [("e.txt", False)]
 
     trio.run(main)
+
+
+def test_a_file_truncated_then_written_is_one_edit_not_a_delete_of_everything(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, _, doc = await synced_file(tmp_path, "a\nb\n")
+        path = tmp_path / "d.txt"
+        with path.open("r+") as file:
+            file.truncate(0)  # the first step of a save
+            file.flush()
+            await mirror.local_changes(["d.txt"])
+            append_line(doc, "peer\n")  # and a peer's change arrives meanwhile
+            await mirror.remote_changed({doc.guid: "bob"})
+            assert doc.text() == "a\nb\npeer\n"
+            assert path.read_text() == ""  # not replaced under the writer
+            file.write("a\nb\nmine\n")
+        await mirror.local_changes(["d.txt"])
+        assert sorted(doc.text().splitlines()) == ["a", "b", "mine", "peer"]
+        assert path.read_text() == doc.text()
+
+    trio.run(main)
+
+
+def test_a_file_left_empty_is_read_once_it_held_still(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, _, doc = await synced_file(tmp_path, "a\nb\n")
+        path = tmp_path / "d.txt"
+        path.write_text("")
+        await mirror.local_changes(["d.txt"])
+        assert doc.text() == "a\nb\n"
+        assert mirror.deletes_held
+        old = time.time_ns() - 5 * 10**9  # as if emptied 5 s ago
+        os.utime(path, ns=(old, old))
+        await trio.sleep(TRUNCATION_HOLD_S)
+        await mirror.flush()
+        assert doc.text() == ""
+        assert not mirror.deletes_held
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
