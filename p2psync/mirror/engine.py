@@ -146,6 +146,13 @@ def _is_share_path(guid: str) -> bool:
     return True
 
 
+def _state_vector(state: bytes) -> bytes:
+    """The Yjs state vector of a doc at ``state``."""
+    scratch: YDoc = pycrdt.Doc()
+    scratch.apply_update(state)
+    return scratch.get_state()
+
+
 def merge_save(base_state: bytes, text: str) -> tuple[bytes, bytes]:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
     doc of a fresh client: applied to the live doc it merges with whatever the live
@@ -800,12 +807,18 @@ class Mirror:
 
     async def _local_delete(self, rel: str, entry: Entry) -> None:
         """Hold a synced file found gone (``VANISHED_HOLD_S``), then mark its entry
-        deleted with its docs' state when it was first found gone (``revival``): a
-        peer's edit that arrived meanwhile is concurrent with the delete and keeps
-        the file."""
+        deleted with the state of its docs the file last showed (``revival``): a
+        peer's edit the file never showed, even one that arrived before the mirror
+        found the file gone, is concurrent with the delete and keeps the file. (A
+        one-doc text file's state is its merge base; other kinds take their docs'
+        state when the file was first found gone.)"""
         now = trio.current_time()
         if rel not in self._held:
-            self._held[rel] = (now + VANISHED_HOLD_S, deletion_fields(entry, self.store.doc))
+            fields = deletion_fields(entry, self.store.doc)
+            if entry.kind is FileKind.TEXT:
+                base = await trio.to_thread.run_sync(self.synced.base, rel)
+                fields["deleted_at"] = _state_vector(base) if base else fields["deleted_at"]
+            self._held[rel] = (now + VANISHED_HOLD_S, fields)
         due, state = self._held[rel]
         if now < due:
             return
