@@ -215,6 +215,17 @@ def chaos(cluster: Cluster, rng: random.Random, stop: threading.Event) -> None:
         cluster.restart(one)
 
 
+def kill_storm(cluster: Cluster, name: str, rng: random.Random, stop: threading.Event) -> None:
+    """Kill one device's daemon again and again (mostly SIGKILL), each time down for
+    a moment while its worker saves, until ``stop``: many kills in a short run."""
+    while not stop.wait(rng.uniform(0.2, 1.5)):
+        kind = rng.choices(("kill", "term"), (9, 1))[0]
+        cluster.model.count("SIGKILL" if kind == "kill" else "SIGTERM", f"daemon of {name} stopped")
+        cluster.stop(name, signal.SIGKILL if kind == "kill" else signal.SIGTERM)
+        stop.wait(rng.uniform(0.2, 2.0))
+        cluster.restart(name)
+
+
 def converge(cluster: Cluster) -> float | None:
     """Seconds until every daemon is idle with both peers and the trees are the same,
     holding for STABLE_S; None if that never happened within CONVERGE_S."""
@@ -248,14 +259,15 @@ def doctor(cluster: Cluster) -> list[str]:
     return found
 
 
-def run(minutes: float, seed: int, root: Path, keep: Path) -> Report:
-    """One soak run in ``root`` (removed at the end; moved to ``keep`` on failure)."""
+def run(minutes: float, seed: int, root: Path, keep: Path, *, storm: bool = False) -> Report:
+    """One soak run in ``root`` (removed at the end; moved to ``keep`` on failure);
+    ``storm``: with a kill storm on every daemon (``kill_storm``)."""
     model = Model(seed)
     report = Report(seed, model)
     root.mkdir(parents=True, exist_ok=True)
     try:
         with Testbed() as bed:  # leaving it kills every daemon, also on failure
-            soak(Cluster(bed, root, model), minutes, report)
+            soak(Cluster(bed, root, model), minutes, report, storm=storm)
     except Exception as exc:  # the report says it, and the run failed
         report.errors.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -270,9 +282,9 @@ def run(minutes: float, seed: int, root: Path, keep: Path) -> Report:
     return report
 
 
-def soak(cluster: Cluster, minutes: float, report: Report) -> None:
-    """Seed a few files, run the workers and the chaos for ``minutes``, heal,
-    converge, check."""
+def soak(cluster: Cluster, minutes: float, report: Report, *, storm: bool = False) -> None:
+    """Seed a few files, run the workers and the chaos for ``minutes`` (``storm``:
+    also a kill storm on every daemon), heal, converge, check."""
     model, seed = cluster.model, report.seed
     model.started = time.monotonic()
     first, rng = cluster.place(NAMES[0]), random.Random(f"{seed}-seed")
@@ -285,6 +297,10 @@ def soak(cluster: Cluster, minutes: float, report: Report) -> None:
         for name in NAMES
     }
     jobs["chaos"] = partial(chaos, cluster, random.Random(f"{seed}-chaos"), stop)
+    if storm:
+        for name in NAMES:
+            rng = random.Random(f"{seed}-storm-{name}")
+            jobs[f"storm {name}"] = partial(kill_storm, cluster, name, rng, stop)
     threads = [
         threading.Thread(target=_guard(job, what, report, stop)) for what, job in jobs.items()
     ]
@@ -332,10 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=int(os.environ.get("SEED") or random.randrange(1 << 31))
     )
+    parser.add_argument(
+        "--kill-storm",
+        action="store_true",
+        default=bool(os.environ.get("KILL_STORM")),
+        help="also kill every daemon every second or two (about 1,000 kills in 20 minutes)",
+    )
     args = parser.parse_args(argv)
-    print(f"soak: {args.minutes} minutes, seed {args.seed}", flush=True)
+    storm = " with a kill storm" if args.kill_storm else ""
+    print(f"soak: {args.minutes} minutes{storm}, seed {args.seed}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="p2psync-soak-"))
-    report = run(args.minutes, args.seed, root, kept_folder(args.seed))
+    report = run(args.minutes, args.seed, root, kept_folder(args.seed), storm=args.kill_storm)
     print(report.text(shown=30))
     return 1 if report.failed else 0
 
