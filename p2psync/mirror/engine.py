@@ -13,11 +13,12 @@ driven by its owner (``p2psync.daemon.mirror``), one call at a time:
   happened since the last sync is merged into the doc first, never overwritten.
 
 ``reconcile(path)`` is the one decision for a path, whoever asked. What was last
-synced per path (``Synced``: the doc, the bytes' digest, the stat, the doc's state)
-tells a local save from the daemon's own write (same digest: no echo) and gives the
-base a concurrent local save is merged against (a scratch doc at that state takes the
-save's edits, and the resulting delta is applied to the live doc, exactly as if a
-peer had made them).
+synced per path (``mirror.state``: a durable record of the doc, the bytes' digest and
+the merge base, written ahead of each write and save) tells a local save from the
+daemon's own write (same digest: no echo), also after a crash, and gives the base a
+local save is merged against when the doc changed since (a scratch doc at that state
+takes the save's edits, and the resulting delta is applied to the live doc, exactly
+as if a peer had made them).
 
 A doc is never seeded from a file whose doc already has CRDT state: a file meets an
 existing doc only through a diff (``textdiff``), so a restart, a re-added folder or a
