@@ -908,7 +908,8 @@ class Mirror:
         else:
             state, client = doc.full_state(), doc.ydoc.client_id
             update, after = await trio.to_thread.run_sync(_text_update, state, text, client)
-        self.synced.prepare(rel, Synced(entry.guid, file_digest(data), None), after, ino=stat.ino)
+        ahead = Synced(entry.guid, file_digest(data), None)
+        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, ahead, after, ino=stat.ino))
         await self.store.local_update(entry.guid, update, notify=False)
         self.synced.commit(rel, stat)
         if base:
