@@ -28,7 +28,7 @@ import trio
 
 from p2psync.daemon.events import EventBus
 from p2psync.mirror.chunkfile import Chunking
-from p2psync.mirror.engine import STATE_SAVE_INTERVAL_S, DocStore, Mirror, wall_ms
+from p2psync.mirror.engine import HOLD_CHECK_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.names import probe_names
 from p2psync.storage.layout import marker_dir
@@ -110,17 +110,14 @@ class MirrorService:
             hold=SAVE_HOLD,
         )
         self._watcher = watcher
-        try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(watcher.run)
-                nursery.start_soon(self._take_changes, watcher)
-                nursery.start_soon(self._tick)
-                nursery.start_soon(self._state_timer)
-                task_status.started()
-                await self._serve()
-                nursery.cancel_scope.cancel()
-        finally:
-            self.mirror.flush_state(force=True)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watcher.run)
+            nursery.start_soon(self._take_changes, watcher)
+            nursery.start_soon(self._tick)
+            nursery.start_soon(self._hold_timer)
+            task_status.started()
+            await self._serve()
+            nursery.cancel_scope.cancel()
 
     async def _take_changes(self, watcher: DirWatcher) -> None:
         while True:
@@ -136,10 +133,11 @@ class MirrorService:
             self._rescan = True
             self._wake.set()
 
-    async def _state_timer(self) -> None:
+    async def _hold_timer(self) -> None:
+        """Wake the mirror while it holds a vanished or emptied file, to settle it."""
         while True:
-            await trio.sleep(STATE_SAVE_INTERVAL_S)
-            if self.mirror.state_pending or self.mirror.deletes_held:
+            await trio.sleep(HOLD_CHECK_INTERVAL_S)
+            if self.mirror.deletes_held:
                 self._wake.set()
 
     async def _serve(self) -> None:

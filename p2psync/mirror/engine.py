@@ -93,7 +93,8 @@ from p2psync.replica.doc import DocReplica
 log = logging.getLogger(__name__)
 
 CONTENT = "content"
-STATE_SAVE_INTERVAL_S = 1.0
+HOLD_CHECK_INTERVAL_S = 1.0
+"""How often the mirror's owner calls ``flush`` while ``deletes_held``."""
 VANISHED_HOLD_S = 2.0
 """A synced file found gone is told as deleted only this long after a batch first
 found it gone: the other end of a rename may come in a later batch (renamed while a
@@ -211,7 +212,10 @@ class Mirror:
         self._held: dict[str, tuple[float, dict[str, bytes]]] = {}
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
-        self._state_due = 0.0
+        self._scanned = False
+        """Whether a rescan ran: the first one reads every file, whatever its stat (a
+        doc may have changed after its file was last written: appends made while the
+        daemon was down, updates stored just before a crash)."""
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
@@ -239,7 +243,10 @@ class Mirror:
         await self.refresh_manifest()
         if self.names.folds:
             found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
-        changed = [rel for rel, st in found.items() if self._stat_changed(rel, st)]
+        changed = [
+            rel for rel, st in found.items() if not self._scanned or self._stat_changed(rel, st)
+        ]
+        self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
         await self.local_changes(changed + gone)
 
@@ -348,22 +355,6 @@ class Mirror:
             del self._emptied[rel]
             await self.reconcile(rel)
         await self._edit_manifest()
-        self.flush_state()
-
-    def flush_state(self, *, force: bool = False) -> None:
-        """Save what was synced (``.p2psync/mirror.json``) if it changed, at most once
-        per ``STATE_SAVE_INTERVAL_S`` unless ``force``: during a sync of thousands of
-        files, rewriting it after every batch would cost more than the files."""
-        now = time.monotonic()
-        if not self.synced.cache_dirty or (not force and now < self._state_due):
-            return
-        self.synced.save_cache()
-        self._state_due = now + STATE_SAVE_INTERVAL_S
-
-    @property
-    def state_pending(self) -> bool:
-        """Whether ``flush_state`` has something to save."""
-        return self.synced.cache_dirty
 
     @property
     def deletes_held(self) -> bool:
@@ -908,10 +899,10 @@ class Mirror:
         else:
             state, client = doc.full_state(), doc.ydoc.client_id
             update, after = await trio.to_thread.run_sync(_text_update, state, text, client)
-        ahead = Synced(entry.guid, file_digest(data), None)
-        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, ahead, after, ino=stat.ino))
+        ahead = Synced(entry.guid, file_digest(data), stat)
+        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, ahead, after))
         await self.store.local_update(entry.guid, update, notify=False)
-        self.synced.commit(rel, stat)
+        self.synced.commit(rel)
         if base:
             log.info("share %s: a save of %s merged with changes from %s", self.share, rel,
                      peer or "another program")  # fmt: skip
@@ -1140,7 +1131,7 @@ class Mirror:
                     ahead = Synced(entry.guid, file_digest(content), None)
 
                     def prepare(tmp: FileStat) -> None:
-                        self.synced.prepare(rel, ahead, base, ino=tmp.ino)
+                        self.synced.prepare(rel, ahead._replace(stat=tmp), base)
 
                     stat = await trio.to_thread.run_sync(
                         lambda: write_file(self.root, rel, content, executable=entry.exec,

@@ -25,9 +25,9 @@ bases the mirror applies to their docs once (a save whose update was not stored 
 applying a base twice changes nothing). A record is written only after the doc
 changes it names are durable, so a committed base is always in its doc.
 
-``.p2psync/mirror.json`` caches each path's stat beside its digest (saved at most
-once a second): a file whose stat is the cached one is not re-read at start-up. The
-cache is trusted only where its digest is the durable record's.
+A record also holds the file's stat, so a file renamed while the daemon was down is
+still known by its inode. (A share from before these records has only
+``.p2psync/mirror.json``'s digests, without bases or stats.)
 """
 
 from __future__ import annotations
@@ -56,15 +56,13 @@ PENDING_SUFFIX = ".next"
 RECORD_MAGIC = b"P2PSR\x00\x01\x00"
 _RECORD_HEAD = struct.Struct(">8sI")
 MAX_RECORD_BYTES = 64 * 1024 * 1024
-CACHE_FILE = "mirror.json"
-CACHE_VERSION = 2
+LEGACY_FILE = "mirror.json"
 LEGACY_VERSION = 1
 
 
 class Synced(NamedTuple):
     """A path as last synced: its doc, the digest of the bytes, and the file's stat
-    then (None when not known: read the file to compare). The merge base is on disk
-    (``SyncTable.base``)."""
+    then (None when not known). The merge base is on disk (``SyncTable.base``)."""
 
     guid: str
     digest: bytes
@@ -75,7 +73,7 @@ class _Record(NamedTuple):
     path: str
     guid: str
     digest: bytes
-    ino: int
+    stat: FileStat | None
     base: bytes
 
 
@@ -90,7 +88,9 @@ def record_file(root: Path, rel: str) -> Path:
 
 
 def _encode(record: _Record) -> bytes:
-    body: bytes = msgpack.packb(list(record), use_bin_type=True)
+    stat = list(record.stat) if record.stat is not None else []
+    fields = [record.path, record.guid, record.digest, stat, record.base]
+    body: bytes = msgpack.packb(fields, use_bin_type=True)
     return _RECORD_HEAD.pack(RECORD_MAGIC, crc32c(body)) + body
 
 
@@ -103,8 +103,9 @@ def _decode(data: bytes) -> _Record | None:
     if magic != RECORD_MAGIC or crc32c(body) != crc:
         return None
     try:
-        path, guid, digest, ino, base = msgpack.unpackb(body, raw=False)
-        return _Record(str(path), str(guid), bytes(digest), int(ino), bytes(base))
+        path, guid, digest, stat, base = msgpack.unpackb(body, raw=False)
+        held = FileStat(*map(int, stat)) if stat else None
+        return _Record(str(path), str(guid), bytes(digest), held, bytes(base))
     except (ValueError, TypeError, msgpack.UnpackException):
         return None
 
@@ -135,7 +136,7 @@ class SyncTable:
 
     Reads are a mapping (``get``, ``in``, ``items``); every change goes through a
     method that stores it. Blocking file I/O: each call is a few small system calls
-    (``prepare`` adds one fdatasync), cheap enough for the mirror's task.
+    (``prepare`` adds one fdatasync).
     """
 
     def __init__(self, root: Path) -> None:
@@ -148,7 +149,6 @@ class SyncTable:
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
-        self._cache_dirty = False
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -184,11 +184,11 @@ class SyncTable:
 
     # -- changing ----------------------------------------------------------------
 
-    def prepare(self, rel: str, synced: Synced, base: bytes, *, ino: int = 0) -> None:
-        """Write ahead, durably, what ``rel`` is about to hold (``ino``: the inode the
-        file will have, if known). ``commit`` makes it the record once done; ``abort``
-        drops it if the action did not happen."""
-        record = _Record(rel, synced.guid, synced.digest, ino, base)
+    def prepare(self, rel: str, synced: Synced, base: bytes) -> None:
+        """Write ahead, durably, what ``rel`` is about to hold (``synced.stat``: the
+        file's stat then, if known). ``commit`` makes it the record once done;
+        ``abort`` drops it if the action did not happen."""
+        record = _Record(rel, synced.guid, synced.digest, synced.stat, base)
         self._dir.mkdir(parents=True, exist_ok=True)
         path = self._dir / (_key(rel) + PENDING_SUFFIX)
         with path.open("wb") as file:
@@ -197,11 +197,11 @@ class SyncTable:
             os.fdatasync(file.fileno())
         self._pending[rel] = record
 
-    def commit(self, rel: str, stat: FileStat | None) -> None:
+    def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
         record = self._pending.pop(rel)
         (self._dir / (_key(rel) + PENDING_SUFFIX)).replace(self._dir / _key(rel))
-        self._set(rel, Synced(record.guid, record.digest, stat))
+        self._set(rel, Synced(record.guid, record.digest, record.stat))
 
     def abort(self, rel: str) -> None:
         """The prepared action of ``rel`` did not happen."""
@@ -217,26 +217,26 @@ class SyncTable:
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
         """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
         disk if the doc and digest are unchanged, else none). Commits a prepared
-        record of the same doc and digest instead of writing a new one; a stat-only
-        change touches only the cache."""
+        record of the same doc, digest and stat instead of writing a new one."""
         pending = self._pending.get(rel)
-        if pending is not None and (pending.guid, pending.digest) == synced[:2]:
-            self.commit(rel, synced.stat)
+        if pending is not None and (pending.guid, pending.digest, pending.stat) == synced:
+            self.commit(rel)
             return
         self.abort(rel)
         held = self._synced.get(rel)
-        if base is None and held is not None and held[:2] == synced[:2]:
-            self._set(rel, synced)
+        if held == synced and base is None:
             return
-        self._write(_Record(rel, synced.guid, synced.digest, 0, base or b""))
+        if base is None and held is not None and held[:2] == synced[:2]:
+            base = self.base(rel)
+        self._write(_Record(rel, synced.guid, synced.digest, synced.stat, base or b""))
         self._set(rel, synced)
 
     def move(self, old: str, new: str, stat: FileStat | None) -> None:
         """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
         held = self._synced[old]
-        base = self.base(old)
-        self._write(_Record(new, held.guid, held.digest, 0, base))
-        self._set(new, held._replace(stat=stat if stat is not None else held.stat))
+        moved = held._replace(stat=stat if stat is not None else held.stat)
+        self._write(_Record(new, moved.guid, moved.digest, moved.stat, self.base(old)))
+        self._set(new, moved)
         self.pop(old)
 
     def pop(self, rel: str) -> None:
@@ -248,7 +248,6 @@ class SyncTable:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / _key(rel)).unlink()
-            self._cache_dirty = True
 
     def _set(self, rel: str, synced: Synced) -> None:
         held = self._synced.get(rel)
@@ -257,7 +256,6 @@ class SyncTable:
                 del self._paths[held.guid]
             self._synced[rel] = synced
             self._paths[synced.guid] = rel
-            self._cache_dirty = True
 
     def _write(self, record: _Record) -> None:
         """Replace the record of its path atomically (not fsynced: after a power
@@ -269,38 +267,12 @@ class SyncTable:
         tmp.write_bytes(_encode(record))
         tmp.replace(target)
 
-    # -- the stat cache ----------------------------------------------------------
-
-    @property
-    def cache_dirty(self) -> bool:
-        """Whether ``save_cache`` has something new to save."""
-        return self._cache_dirty
-
-    def save_cache(self) -> None:
-        """Write the stat cache atomically (not fsynced: it is only a cache)."""
-        files = {
-            rel: [s.guid, s.digest.hex(), *(s.stat if s.stat is not None else [])]
-            for rel, s in self._synced.items()
-        }
-        path = marker_dir(self.root) / CACHE_FILE
-        tmp = path.with_name(CACHE_FILE + ".tmp")
-        try:
-            body = {"version": CACHE_VERSION, "files": files}
-            tmp.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
-            log.warning("cannot save the mirror's stat cache of %s: %s", self.root, exc)
-        self._cache_dirty = False
-
     # -- loading -----------------------------------------------------------------
 
     def _load(self) -> None:
-        cache = self._read_cache()
         if not self._dir.is_dir():
-            # A share from before sync records: its digests, without merge bases.
-            for rel, (synced, version) in cache.items():
-                if version == LEGACY_VERSION:
-                    self._synced[rel] = synced._replace(stat=None)
+            self._synced = self._read_legacy()  # digests, without bases or stats
+            self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
             return
         names = {p.name for p in self._dir.iterdir()}
         for name in sorted(names):
@@ -312,14 +284,10 @@ class SyncTable:
                 continue
             record = _read(self._dir / name)
             if record is not None and _key(record.path) == name:
-                self._synced[record.path] = Synced(record.guid, record.digest, None)
+                self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
         for name in sorted(n for n in names if n.endswith(PENDING_SUFFIX)):
             self._settle(self._dir / name)
-        for rel, synced in list(self._synced.items()):
-            cached = cache.get(rel)
-            if cached is not None and cached[0][:2] == synced[:2]:
-                self._synced[rel] = cached[0]
-            self._paths[synced.guid] = rel
+        self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
@@ -328,32 +296,30 @@ class SyncTable:
             path.unlink(missing_ok=True)
             return
         disk = _disk_identity(self.root, record.path)
-        happened = disk is not None and (
-            disk[0] == record.digest or (record.ino != 0 and disk[1] == record.ino)
-        )
+        ino = record.stat.ino if record.stat is not None else None
+        happened = disk is not None and (disk[0] == record.digest or disk[1] == ino)
         if happened:
             path.replace(path.with_name(_key(record.path)))
-            self._synced[record.path] = Synced(record.guid, record.digest, None)
+            self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
             self.promoted.add(record.path)
             log.info("%s: kept the sync record written ahead of the last action on %s",
                      self.root, record.path)  # fmt: skip
         else:
             path.unlink(missing_ok=True)
 
-    def _read_cache(self) -> dict[str, tuple[Synced, int]]:
-        path = marker_dir(self.root) / CACHE_FILE
+    def _read_legacy(self) -> dict[str, Synced]:
+        """The digests ``.p2psync/mirror.json`` held before sync records existed."""
+        path = marker_dir(self.root) / LEGACY_FILE
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
-            version = body.get("version")
-            if version not in (LEGACY_VERSION, CACHE_VERSION):
+            if body.get("version") != LEGACY_VERSION:
                 return {}
-            found: dict[str, tuple[Synced, int]] = {}
-            for rel, (guid, digest, *stat) in body["files"].items():
-                held = FileStat(*map(int, stat)) if len(stat) == len(FileStat._fields) else None
-                found[str(rel)] = (Synced(str(guid), bytes.fromhex(digest), held), version)
-            return found
+            return {
+                str(rel): Synced(str(guid), bytes.fromhex(digest), None)
+                for rel, (guid, digest) in body["files"].items()
+            }
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("ignoring the unreadable mirror stat cache %s: %s", path, exc)
+            log.warning("ignoring the unreadable mirror state %s: %s", path, exc)
             return {}

@@ -259,7 +259,6 @@ def test_an_insert_before_a_chunk_a_peer_changed_still_merges(tmp_path: Path) ->
 def test_after_a_restart_a_remote_edit_is_written_from_the_docs(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
-        bob.mirror.flush_state(force=True)
         restarted = Mirror(bob.folder, bob.store, HybridClock(b"bob", wall_ms),
                            lambda type_, **f: None, "bob", chunking=CHUNKING)  # fmt: skip
         await restarted.rescan()

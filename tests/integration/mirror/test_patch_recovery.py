@@ -73,7 +73,6 @@ async def crashed_patch(
     """Alice edits near the end; bob's mirror dies in its patch where ``step`` (given
     the file's descriptor, the record and the tail to write) raises."""
     alice, bob, text = await synced_pair(tmp_path)
-    bob.mirror.flush_state(force=True)
     edited = near_the_end(text)
     await alice.save(REL, edited)
     last = order_of(alice, REL)[-1]
@@ -180,7 +179,6 @@ def test_a_remote_edit_near_the_end_patches_the_file_in_place(
         forbid_prefix_reads(monkeypatch)
         for n in range(4):
             if n == 2:  # a restart: its first rescan learns the hash states again
-                bob.mirror.flush_state(force=True)
                 await restart(bob).rescan()
             text = near_the_end(text, f"[edit {n}]")
             await alice.save(REL, text)

@@ -248,3 +248,30 @@ def test_a_file_left_empty_is_read_once_it_held_still(tmp_path: Path) -> None:
         assert not mirror.deletes_held
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_doc_change_stored_just_before_a_kill_reaches_the_file_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\n")
+        append_line(doc, "peer\n")  # stored, and the daemon died before writing the file
+        again = restart(tmp_path, store)
+        assert again.synced["d.txt"].stat is not None  # the record knows the file's stat
+        await again.rescan()
+        assert (tmp_path / "d.txt").read_text() == "a\npeer\n"
+
+    trio.run(main)
+
+
+def test_a_file_renamed_while_the_daemon_was_down_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\n")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert "d.txt" not in again.view.by_path
+
+    trio.run(main)
