@@ -570,7 +570,9 @@ class Mirror:
         digest = file_digest(data)
         if self._hidden_kept.get(entry.guid) == digest:
             return
-        kept = await trio.to_thread.run_sync(keep_copy, self.root, entry.path, entry.guid, data)
+        kept = await trio.to_thread.run_sync(
+            lambda: keep_copy(self.root, entry.path, entry.guid, data, refresh=True)
+        )
         self._hidden_kept[entry.guid] = digest
         self._report_once(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
                           path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip
