@@ -133,3 +133,25 @@ def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
     assert report["damaged"] == 0
     assert all(e["state"] == "ok" and not e["repaired"] for e in report["logs"])
     assert named.exists()
+
+
+def test_doctor_repair_leaves_a_leftover_to_a_stopped_daemon(tmp_path: Path) -> None:
+    device = Device(tmp_path, "a")
+    cli(device.home, "share", "add", str(device.folder))
+    # A doc no file can have (its guid is no safe share path): the mirror never adopts
+    # it into the manifest, so it stays a leftover while the daemon runs.
+    leftover = log_path(device.folder.resolve(), "../outside")
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    DocLog.open(leftover).log.close()
+    device.start()
+    try:
+        kept = cli(device.home, "doctor", "--repair", check=False)
+        assert kept.returncode == 1
+        assert "stop the daemon to remove it" in kept.stdout
+        assert leftover.exists()  # the running daemon would write it again
+    finally:
+        device.stop()
+    removed = cli(device.home, "doctor", "--repair", "--json")
+    [entry] = [e for e in json.loads(removed.stdout)["logs"] if e["doc"] == "../outside"]
+    assert (entry["state"], entry["repaired"]) == ("leftover", True)
+    assert not leftover.exists()
