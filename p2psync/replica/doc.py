@@ -22,8 +22,7 @@ from p2psync.protocol.yjs import (
     decode_state_vector,
     delete_set_digest,
 )
-from p2psync.protocol.yjs_update import scan_update
-from p2psync.replica.validate import Outcome, apply_checked
+from p2psync.replica.validate import Outcome, apply_checked, malformed
 from p2psync.storage.compaction import YDoc, apply_in_chunks
 
 
@@ -51,10 +50,9 @@ def check_local_update(update: bytes) -> None:
     (a log, a doc in memory): a refused local change leaves nothing behind.
     """
     check_v1_update(update)
-    try:
-        scan_update(update)
-    except MalformedYjsError as exc:
-        raise UpdateError(f"not a Yjs v1 update ({exc})") from None
+    reason = malformed(update)
+    if reason is not None:
+        raise UpdateError(f"not a Yjs v1 update ({reason})")
 
 
 class Applied(NamedTuple):
