@@ -19,12 +19,12 @@ import pycrdt
 
 from p2psync.cli.context import Context
 from p2psync.config import ShareConfig
-from p2psync.errors import ControlError, StorageError, UsageError
+from p2psync.errors import ControlError, StorageError, UpdateError, UsageError
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export, refuse_apply
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries
-from p2psync.replica.doc import check_v1_update
+from p2psync.replica.doc import check_local_update
 from p2psync.storage import append_update, read_state
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import guid_for_file, log_path
@@ -85,7 +85,12 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
         update = sys.stdin.buffer.read() if args.update == "-" else Path(args.update).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.update}: {exc.strerror}") from None
-    check_v1_update(update)
+    # Checked here, before the daemon or the log sees it: a refused update is a bad
+    # argument (exit 2) and leaves nothing on disk, daemon or not.
+    try:
+        check_local_update(update)
+    except UpdateError as exc:
+        raise UsageError(f"{args.update}: {exc}") from None
     client = ctx.client()
     if client is not None:
         with client:
@@ -95,6 +100,8 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
             except ControlError as exc:
                 if exc.code == "ChunkedDocError":
                     raise refuse_apply(args.file) from None
+                if exc.code == "UpdateError":  # the daemon's own check refused it
+                    raise UsageError(f"{args.update}: {exc}") from None
                 raise
         return 0
     target_guid, chunked = _offline_guid(share, guid)

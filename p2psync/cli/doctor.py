@@ -6,7 +6,9 @@ damage that opening the log would repair, and updates that cannot be loaded, are
 found. ``--repair`` opens each damaged log the way the daemon does: an interrupted
 append is cut off, and a log with a bad record is first copied whole into
 ``.quarantine/`` beside it and then keeps the records before the damage. Nothing is
-deleted. Exit status 1 when damage remains.
+deleted, with one exception: a *leftover*, an empty log (its header and no record) of
+a doc that no manifest entry names, is removed (it holds nothing, but the share would
+count the doc forever and never reach 100 %). Exit status 1 when damage remains.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.errors import StorageError, UsageError
-from p2psync.storage import DocLog
+from p2psync.mirror.chunked import CHUNK_GUID
+from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
-from p2psync.storage.layout import docs_dir, guid_of_log
+from p2psync.storage.layout import (
+    DOCS_DIR_NAME,
+    MARKER_DIR_NAME,
+    docs_dir,
+    guid_of_log,
+    log_path,
+)
 
 
 @dataclass
@@ -35,7 +45,7 @@ class LogReport:
     doc: str
     bytes: int
     records: int
-    state: str  # ok, torn, corrupt, unsupported, unloadable, unreadable
+    state: str  # ok, torn, corrupt, unsupported, unloadable, unreadable, leftover
     offset: int | None = None
     reason: str = ""
     repaired: bool = False
@@ -53,11 +63,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     logs = _logs_to_check(ctx, args.path)
     progress = Progress(enabled=not args.json)
     reports = []
+    named = ManifestNames()
+    daemon_runs = False
+    if args.repair and logs:
+        client = ctx.client()
+        if client is not None:
+            client.close()
+            daemon_runs = True
     try:
         for index, path in enumerate(logs):
             progress.update(100.0 * index / len(logs), f"checking {path.name}")
             report = check_log(path)
-            if args.repair and report.state != "ok":
+            if report.state == "ok" and is_leftover(path, report, named):
+                report.state = "leftover"
+                report.reason = "an empty log of a doc no manifest entry names"
+            if args.repair and report.state == "leftover":
+                report = remove_leftover(path, report, daemon_runs=daemon_runs)
+            elif args.repair and report.state != "ok":
                 report = repair_log(path, report)
             reports.append(report)
     finally:
@@ -103,6 +125,62 @@ def check_log(path: Path) -> LogReport:
     return report
 
 
+class ManifestNames:
+    """The docs each share's manifest names, read once per share."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str] | None] = {}
+
+    def of(self, docs: Path) -> set[str] | None:
+        """The guids the manifest of the share whose log directory is ``docs`` names
+        (the manifest's own included), or None if that cannot be told (not a share's
+        log directory, or its manifest cannot be read): then nothing is a leftover."""
+        if docs not in self._names:
+            self._names[docs] = _read_names(docs)
+        return self._names[docs]
+
+
+def _read_names(docs: Path) -> set[str] | None:
+    if docs.name != DOCS_DIR_NAME or docs.parent.name != MARKER_DIR_NAME:
+        return None
+    try:
+        manifest = replay([read_state(log_path(docs.parent.parent, MANIFEST_GUID))])
+    except FileNotFoundError:
+        return {MANIFEST_GUID}
+    except (StorageError, OSError, ValueError):
+        return None
+    entries, _ = read_entries(manifest)
+    return {MANIFEST_GUID, *entries}
+
+
+def is_leftover(path: Path, report: LogReport, named: ManifestNames) -> bool:
+    """Whether a healthy log is a leftover: its header and no record, of a doc that is
+    neither the manifest, nor named by a manifest entry, nor a chunk of a large file
+    (chunks are named by their file's doc, not by the manifest)."""
+    if report.records or report.bytes != fmt.FILE_HEADER_BYTES:
+        return False
+    if CHUNK_GUID.fullmatch(report.doc):
+        return False
+    names = named.of(path.parent)
+    return names is not None and report.doc not in names
+
+
+def remove_leftover(path: Path, report: LogReport, *, daemon_runs: bool) -> LogReport:
+    """Delete a leftover log, unless a daemon runs: it may hold the doc open, and would
+    write the log again from memory."""
+    if daemon_runs:
+        report.reason += "; stop the daemon to remove it"
+        return report
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        report.reason += f"; cannot remove it: {exc.strerror or exc}"
+        return report
+    report.repaired = True
+    report.reason = "removed: " + report.reason
+    return report
+
+
 def _read_locked(path: Path) -> bytes:
     """The file's bytes under a shared lock, so no append is caught half-written."""
     with path.open("rb") as f:
@@ -144,7 +222,7 @@ def _format(reports: list[LogReport], damaged: int) -> str:
 
 def _state_words(report: LogReport) -> str:
     if report.repaired:
-        return "repaired"
+        return "removed" if report.state == "leftover" else "repaired"
     if report.offset is not None:
         return f"{report.state} at offset {report.offset}"
     return report.state

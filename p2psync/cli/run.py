@@ -10,6 +10,7 @@ import trio
 
 from p2psync.cli.context import Context
 from p2psync.daemon.daemon import Daemon
+from p2psync.errors import P2PSyncError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -33,8 +34,28 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     logging.getLogger("p2psync").setLevel(level)
     daemon = Daemon(ctx.home, listen=args.listen, mdns=False if args.no_mdns else None)
-    trio.run(_serve, daemon)
+    try:
+        trio.run(_serve, daemon)
+    except BaseExceptionGroup as group:
+        raise _sole_error(group) from None
     return 0
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one p2psync error the daemon's nurseries wrapped in ``group`` (another daemon
+    runs, the address is taken...), so it is printed as one sentence; the group itself
+    when it holds anything else (a bug: its traceback is wanted)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    if len(leaves) == 1 and isinstance(leaves[0], P2PSyncError):
+        return leaves[0]
+    return group
 
 
 async def _serve(daemon: Daemon) -> None:

@@ -55,12 +55,19 @@ class ControlServer:
             with trio.CancelScope(shield=True):
                 await listener.aclose()
 
+    async def check_free(self) -> None:
+        """Raise ControlError if a daemon already answers on the socket (or its
+        directory is unsafe); changes nothing."""
+        path = self.socket_path
+        if path.parent.exists():
+            _check_private(path.parent)
+        if await _is_live(path):
+            raise ControlError(f"another daemon is already running on {path}", "already-running")
+
     async def _bind(self) -> trio.socket.SocketType:
         path = self.socket_path
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _check_private(path.parent)
-        if await _is_live(path):
-            raise ControlError(f"another daemon is already running on {path}", "already-running")
+        await self.check_free()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # left by a daemon that was killed
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)

@@ -19,7 +19,9 @@ queued: every acknowledged update is already durable, and queued ones are flushe
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
+import os
 from dataclasses import replace
 
 import trio
@@ -48,7 +50,7 @@ from p2psync.daemon.peers import PeerManager
 from p2psync.daemon.progress import SyncProgress
 from p2psync.daemon.shares import ShareService
 from p2psync.discovery import LanDiscovery
-from p2psync.errors import UsageError
+from p2psync.errors import ControlError, UsageError
 from p2psync.ids import ShareId
 from p2psync.mirror.chunkfile import chunking_of
 from p2psync.net.identity import Identity, load_or_create_identity
@@ -77,6 +79,10 @@ class Daemon:
         home.ensure()
         self.identity: Identity = load_or_create_identity(home.identity_dir)
         self.config = load_or_init_config(home)
+        # ``run --listen`` and ``--no-mdns`` override the file for this run only: the
+        # file's own values are what a config change writes back.
+        self._file_network = (self.config.listen, self.config.mdns)
+        self._listen_given = listen is not None
         if listen is not None:
             parse_address(listen)
             self.config = replace(self.config, listen=listen)
@@ -98,14 +104,37 @@ class Daemon:
         self._share_scopes: dict[ShareId, trio.CancelScope] = {}
 
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled; reports the bound listen address when ready."""
-        listeners = await self._listen()
-        control = ControlServer(self.home.socket_path, self._handlers(), self.events)
+        """Serve until cancelled; reports the bound listen address when ready.
+
+        Another daemon on this home, or an address that cannot be listened on, fails
+        before any share is touched (a second daemon loading the shares would rewrite
+        the first one's index files).
+        """
+        lock = self._lock_home()
         try:
-            async with trio.open_nursery() as nursery:
-                await self._serve(nursery, listeners, control, task_status)
+            control = ControlServer(self.home.socket_path, self._handlers(), self.events)
+            await control.check_free()  # a daemon of an older version holds no lock
+            listeners = await self._listen()
+            try:
+                async with trio.open_nursery() as nursery:
+                    await self._serve(nursery, listeners, control, task_status)
+            finally:
+                await self.snapshots.aclose()
         finally:
-            await self.snapshots.aclose()
+            os.close(lock)
+
+    def _lock_home(self) -> int:
+        """Take the home's daemon lock (held until the returned descriptor is closed,
+        or the process ends); raise ControlError if another daemon holds it."""
+        fd = os.open(self.home.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ControlError(
+                f"another daemon is already running on {self.home.root}", "already-running"
+            ) from None
+        return fd
 
     async def _serve(
         self,
@@ -137,12 +166,14 @@ class Daemon:
         task_status.started(self.listen_address)
 
     async def _listen(self) -> list[trio.SocketListener]:
-        """Bind the configured address; the default port falls back to a free one."""
+        """Bind the configured address. Only the built-in default port, not given with
+        ``--listen``, falls back to a free one: an address the user chose is used or
+        refused (UsageError)."""
         host, port = parse_address(self.config.listen)
         try:
             listeners = await trio.open_tcp_listeners(port, host=host)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE or port != DEFAULT_PORT:
+            if exc.errno != errno.EADDRINUSE or port != DEFAULT_PORT or self._listen_given:
                 raise UsageError(f"cannot listen on {self.config.listen}: {exc.strerror}") from exc
             log.warning("port %d is taken; listening on a free port instead", port)
             listeners = await trio.open_tcp_listeners(0, host=host)
@@ -190,7 +221,8 @@ class Daemon:
             self.peers.request_flush()
 
     def _update_config(self, config: Config) -> None:
-        save_config(self.home.config_path, config)
+        listen, mdns = self._file_network
+        save_config(self.home.config_path, replace(config, listen=listen, mdns=mdns))
         old, self.config = self.config, config
         for service in self.shares.values():
             share = config.share(service.config.id)

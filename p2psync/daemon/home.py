@@ -51,6 +51,11 @@ class Home:
         return self.root / "state"
 
     @property
+    def lock_path(self) -> Path:
+        """The file a running daemon holds locked (``flock``): one daemon per home."""
+        return self.root / "daemon.lock"
+
+    @property
     def socket_path(self) -> Path:
         """The control socket. Long homes (Unix socket paths are short) use a private
         directory under /tmp named after a hash of the home."""

@@ -33,7 +33,7 @@ from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
-from p2psync.replica.doc import DocReplica
+from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
     Disconnect,
@@ -322,6 +322,7 @@ class ShareService:
         ``notify`` (not for the mirror's own updates) tells the mirror."""
         if self.stopped:
             raise UsageError(self.stopped)
+        check_local_update(update)  # before the log is opened: a refusal creates no file
         writer = await self._writer(guid)
         try:
             effects = self.sync.local_update(guid, update)

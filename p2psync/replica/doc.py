@@ -22,7 +22,7 @@ from p2psync.protocol.yjs import (
     decode_state_vector,
     delete_set_digest,
 )
-from p2psync.replica.validate import Outcome, apply_checked
+from p2psync.replica.validate import Outcome, apply_checked, malformed
 from p2psync.storage.compaction import YDoc, apply_in_chunks
 
 
@@ -41,6 +41,18 @@ def check_v1_update(update: bytes) -> None:
             check_delete_set_update(update)
         except MalformedYjsError:
             raise UpdateError("not a Yjs v1 update (a Yjs v2 update, or malformed)") from None
+
+
+def check_local_update(update: bytes) -> None:
+    """Raise UpdateError unless ``update`` reads as a Yjs v1 update a replica accepts.
+
+    Judged on the bytes alone, so it runs before anything is created for the update
+    (a log, a doc in memory): a refused local change leaves nothing behind.
+    """
+    check_v1_update(update)
+    reason = malformed(update)
+    if reason is not None:
+        raise UpdateError(f"not a Yjs v1 update ({reason})")
 
 
 class Applied(NamedTuple):

@@ -87,6 +87,16 @@ def apply_checked(
     return Checked(Outcome.APPLIED)
 
 
+def malformed(update: bytes) -> str | None:
+    """Why ``update`` is not a Yjs v1 update a Doc can integrate safely, judged on its
+    bytes alone (no Doc: for checks before anything is created); None if it is one."""
+    try:
+        scan_update(update)
+    except MalformedYjsError as exc:
+        return str(exc)
+    return None
+
+
 def _apply_merged(
     doc: YDoc, chunk: Sequence[bytes], state: dict[int, int], allow_missing: bool
 ) -> Checked | None:
