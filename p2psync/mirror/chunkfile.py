@@ -20,11 +20,13 @@ loading each chunk once. Edits are made on scratch copies of the touched docs an
 stored through the share as local updates (``DocStore.local_update``), chunks first,
 then the root, so a peer never sees a chunk listed that holds less than was meant.
 
-A local save whose changed chunks also changed remotely since the last sync (a peer's
-edit to the same chunk, not yet written to the file) cannot be merged by character
-here (the layout keeps no copy of the old text): ``save`` reports it and the engine
-keeps the local file aside as a conflict copy, then writes the doc. Saves and remote
-edits that touch different chunks merge.
+Each chunk of a layout also keeps its *base*: the chunk doc's state whose text is what
+the file holds for it. A save is merged as a one-doc file's save is (``engine.merge_save``):
+its edits are made on scratch copies of the chunks at their bases, and the updates
+they give are applied to the live docs, so they merge with whatever peers changed
+meanwhile, in the same chunk or not, as a peer's concurrent edit would. Holding the
+bases costs about one copy of the file's CRDT state in memory (``ChunkBases`` says
+what would have to be stored to keep them across a restart).
 """
 
 from __future__ import annotations
@@ -94,12 +96,15 @@ class ChunkStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One chunk as the file was last synced: its bytes' length and digest."""
+    """One chunk as the file was last synced: its bytes' length and digest, and its
+    base: the chunk doc's full state holding that text, which a save of the chunk is
+    merged against (empty for a converted root's own text, and where not known)."""
 
     guid: str
     chars: int
     size: int
     digest: bytes
+    base: bytes = field(default=b"", compare=False, repr=False)
 
 
 Part = tuple[Piece, tuple[int, int] | bytes]
@@ -130,9 +135,10 @@ def decode_large_text(data: bytes) -> str | None:
         return None
 
 
-def piece_of(guid: str, data: bytes) -> Piece:
-    """The record of a chunk holding ``data`` (its UTF-8 bytes)."""
-    return Piece(guid, len(data.decode()), len(data), hashlib.sha256(data).digest())
+def piece_of(guid: str, data: bytes, base: bytes = b"") -> Piece:
+    """The record of a chunk holding ``data`` (its UTF-8 bytes), whose doc at state
+    ``base`` holds that text."""
+    return Piece(guid, len(data.decode()), len(data), hashlib.sha256(data).digest(), base)
 
 
 def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
@@ -160,10 +166,16 @@ def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
 
 
 class ScratchDocs:
-    """Copies of live docs to edit, collecting the updates each edit makes."""
+    """Copies of docs to edit, collecting the updates each edit makes: of the live
+    docs, or, given ``bases`` (guid -> state), of those docs at those states, the
+    root ``root_guid`` live, and any other doc empty (it did not exist at the base)."""
 
-    def __init__(self, store: ChunkStore) -> None:
+    def __init__(
+        self, store: ChunkStore, bases: dict[str, bytes] | None = None, root_guid: str = ""
+    ) -> None:
         self._store = store
+        self._bases = bases
+        self._root_guid = root_guid
         self.docs: dict[str, YDoc] = {}
         self.updates: dict[str, list[bytes]] = {}
 
@@ -171,8 +183,11 @@ class ScratchDocs:
         doc = self.docs.get(guid)
         if doc is None:
             doc = pycrdt.Doc(client_id=new_client_id())
-            live = self._store.doc(guid)
-            if live is not None:
+            if self._bases is not None and guid != self._root_guid:
+                state = self._bases.get(guid)
+                if state:
+                    doc.apply_update(state)
+            elif (live := self._store.doc(guid)) is not None:
                 doc.apply_update(live.full_state())
             doc.observe(lambda event: self.updates.setdefault(guid, []).append(event.update))
             self.docs[guid] = doc
@@ -225,7 +240,10 @@ class ChunkedFiles:
         guids = seed(scratch(root_guid), root_guid, scratch, text, self.chunking.chunk_bytes)
         await scratch.store(root_guid)
         self.layouts[root_guid] = Layout(
-            [piece_of(guid, str(_text(scratch(guid))).encode()) for guid in guids]
+            [
+                piece_of(guid, str(_text(scratch(guid))).encode(), scratch(guid).get_update())
+                for guid in guids
+            ]
         )
         self.owners.update(dict.fromkeys(guids, root_guid))
 
@@ -274,9 +292,9 @@ class ChunkedFiles:
                 parts.append(view[where[0] : where[1]])  # no copy until the join
                 pieces.append(known[guid])
             else:
-                part = self._chunk_text(guid).encode()
+                piece, part = self._from_doc(root_guid, guid)
                 parts.append(part)
-                pieces.append(piece_of(guid, part))
+                pieces.append(piece)
             self.owners[guid] = root_guid
         return b"".join(parts), pieces
 
@@ -297,8 +315,7 @@ class ChunkedFiles:
             if guid in offsets and guid not in layout.dirty:
                 parts.append((known[guid], offsets[guid]))
             else:
-                data = self._chunk_text(guid).encode()
-                parts.append((piece_of(guid, data), data))
+                parts.append(self._from_doc(root_guid, guid))
                 changed = True
             self.owners[guid] = root_guid
         return parts if changed else None
@@ -308,9 +325,12 @@ class ChunkedFiles:
         self.layouts[root_guid] = Layout(pieces)
 
     async def save(self, root_guid: str, data: bytes) -> bool:
-        """Turn a local save (``data``) into edits of the chunks it changed. Returns
-        False, changing nothing, if one of those chunks also changed remotely since
-        the last sync (see the module doc)."""
+        """Turn a local save (``data``) into edits of the chunks it changed, merged
+        with what peers changed since the file was last synced (see the module doc),
+        and make the layout the saved file's: the chunks whose docs now differ from
+        it are dirty, to be written. Returns False, changing nothing, only where no
+        base is known: the save changed a converted root's own text, which a peer
+        changed too."""
         root = self.store.doc(root_guid)
         if root is None:
             return False
@@ -320,96 +340,105 @@ class ChunkedFiles:
         trail = len(_trailing(layout.pieces[lead:], found))
         begin = sum(piece.size for piece in layout.pieces[:lead])
         end = len(data) - sum(piece.size for piece in layout.pieces[len(layout.pieces) - trail :])
-        touched = await self._edit(root_guid, root, layout, (lead, trail), data[begin:end])
-        if touched is None:
-            return False
-        # An insert at the edge of the changed range may land in a chunk whose old
-        # bytes still match: the file's next write must read it from its doc.
-        layout.dirty.update(touched)
-        return True
+        return await self._merge(root_guid, layout, (lead, trail), data[begin:end], len(data))
 
     def written_pieces(self, root_guid: str) -> list[Piece] | None:
-        """The layout of a file as written here, with no remote change pending: what
-        a save can be scanned against (``chunkscan.scan_save``). None otherwise."""
+        """The layout of a file as written here (remote changes not yet written are
+        fine: a save is merged with them): what a save can be scanned against
+        (``chunkscan.scan_save``). None otherwise."""
         layout = self.layouts.get(root_guid)
-        ok = layout is not None and layout.written and not layout.dirty
-        return layout.pieces if ok and layout is not None else None
+        return layout.pieces if layout is not None and layout.written else None
+
+    def pending(self, root_guid: str) -> bool:
+        """Whether the file's docs hold changes its layout says are not written."""
+        layout = self.layouts.get(root_guid)
+        return layout is not None and bool(layout.dirty)
 
     async def save_scanned(
         self, root_guid: str, pieces: list[Piece], kept: tuple[int, int], changed: bytes
     ) -> bool:
         """Turn a save scanned against ``pieces`` (which ``written_pieces`` gave;
         ``chunkscan.scan_save``: the counts of unchanged leading and trailing pieces,
-        and the bytes between) into edits of the chunks it changed, and make the
-        layout the file's new one. Returns False, changing nothing, if the layout
-        changed meanwhile or the changed bytes are not text: the caller then reads
-        the file whole."""
-        root = self.store.doc(root_guid)
+        and the bytes between) into edits of the chunks it changed, as ``save`` does,
+        and make the layout the file's new one. Returns False, changing nothing, if
+        the layout changed meanwhile, the changed bytes are not text, or ``save``
+        would: the caller then reads the file whole."""
         layout = self.layouts.get(root_guid)
-        if root is None or layout is None or layout.pieces is not pieces or layout.dirty:
+        if self.store.doc(root_guid) is None or layout is None or layout.pieces is not pieces:
             return False
         if decode_large_text(changed) is None:
             return False
-        touched = await self._edit(root_guid, root, layout, kept, changed)
-        if touched is None:
-            return False
-        unchanged = {piece.guid: piece for piece in pieces}
-        for guid in touched:
-            unchanged.pop(guid, None)
-        for piece in pieces[kept[0] : len(pieces) - kept[1]]:
-            unchanged.pop(piece.guid, None)
-        new: list[Piece] = []
-        for guid in chunk_order(root.ydoc, root_guid):
-            piece = unchanged.get(guid) or piece_of(guid, self._chunk_text(guid).encode())
-            new.append(piece)
-            self.owners[guid] = root_guid
-        size = sum(piece.size for piece in pieces[: kept[0]] + pieces[len(pieces) - kept[1] :])
-        # Never expected to differ: then the docs no longer spell the file, and the
-        # layout is rebuilt from them (and checked against the file) when next used.
-        written = sum(piece.size for piece in new) == size + len(changed)
-        self.layouts[root_guid] = Layout(new, written=written)
-        return True
+        kept_bytes = sum(p.size for p in pieces[: kept[0]] + pieces[len(pieces) - kept[1] :])
+        return await self._merge(root_guid, layout, kept, changed, kept_bytes + len(changed))
 
-    async def _edit(
-        self,
-        root_guid: str,
-        root: DocReplica,
-        layout: Layout,
-        kept: tuple[int, int],
-        changed: bytes,
-    ) -> list[str] | None:
+    async def _merge(
+        self, root_guid: str, layout: Layout, kept: tuple[int, int], changed: bytes, size: int
+    ) -> bool:
         """Replace the text of the layout's pieces between ``kept`` (the counts of
-        unchanged leading and trailing pieces) by ``changed``; return the chunks the
-        edits changed, or None, changing nothing, if one of the replaced chunks also
-        changed remotely, or a peer added a chunk among them."""
+        unchanged leading and trailing pieces) by ``changed``, on scratch copies of
+        the chunks at their bases, store the updates this makes (merged by the live
+        docs with whatever they gained since), and make the layout the saved file's
+        (of ``size`` bytes). False, changing nothing, where a replaced piece has no
+        base (a converted root whose own text a peer changed)."""
         lead = layout.pieces[: kept[0]]
         middle = layout.pieces[kept[0] : len(layout.pieces) - kept[1]]
-        if any(piece.guid in layout.dirty for piece in middle):
-            return None
-        if middle and not _still_adjacent(chunk_order(root.ydoc, root_guid), middle):
-            return None  # a chunk a peer added sits inside the changed range
-        old = "".join(self._chunk_text(piece.guid) for piece in middle)
+        if any(not self._has_base(root_guid, piece) for piece in middle):
+            return False
         new = changed.decode()
+        bases = {piece.guid: piece.base for piece in layout.pieces if piece.guid != root_guid}
+        scratch = ScratchDocs(self.store, bases, root_guid)
+        old = "".join(str(_text(scratch(piece.guid))) for piece in middle)
         if old == new:
-            return []
-        scratch = ScratchDocs(self.store)
-        lengths = {
-            piece.guid: piece.chars for piece in layout.pieces if piece.guid not in layout.dirty
-        }
+            return True
         chunked = ChunkedText(
             scratch(root_guid),
             root_guid,
             scratch,
             max_bytes=self.chunking.chunk_bytes,
-            lengths=lengths,
+            lengths={piece.guid: piece.chars for piece in layout.pieces},
         )
         anchor = middle[0].guid if middle else lead[-1].guid if lead else None
         base = _position_of(chunked, anchor, after=not middle)
         for a0, a1, b0, b1 in reversed(changed_regions(old, new)):
             chunked.replace(base + a0, base + a1, new[b0:b1])
-        touched = await scratch.store(root_guid)
-        self.owners.update(dict.fromkeys(touched, root_guid))
-        return touched
+        order = chunked.order()  # the file's chunks now: the scratch root's, not the live one's
+        await scratch.store(root_guid)
+        self.owners.update(dict.fromkeys(order, root_guid))
+        self.layouts[root_guid] = self._saved_layout(root_guid, layout, scratch, order, size)
+        return True
+
+    def _saved_layout(
+        self, root_guid: str, layout: Layout, scratch: ScratchDocs, order: list[str], size: int
+    ) -> Layout:
+        """The layout of the file a merged save left: each chunk the scratch docs
+        hold with the text they give it (and their state as its base), the others as
+        before; a chunk is dirty when its live doc now holds something else (a peer's
+        change merged in), or when the file holds none of it (a peer's new chunk)."""
+        known = {piece.guid: piece for piece in layout.pieces}
+        dirty = set(layout.dirty)
+        pieces: list[Piece] = []
+        for guid in order:
+            doc = scratch.docs.get(guid)
+            if doc is None and guid in known:
+                pieces.append(known[guid])
+                continue
+            text = str(_text(doc)) if doc is not None else ""
+            state = doc.get_update() if doc is not None and guid != root_guid else b""
+            pieces.append(piece_of(guid, text.encode(), state))
+            dirty.discard(guid)
+            if guid not in known or self._chunk_text(guid) != text:
+                dirty.add(guid)
+        # Never expected to differ: then the docs no longer spell the file, and the
+        # layout is rebuilt from them (and checked against the file) when next used.
+        written = sum(piece.size for piece in pieces) == size
+        return Layout(pieces, dirty, written=written)
+
+    def _has_base(self, root_guid: str, piece: Piece) -> bool:
+        """Whether a save of ``piece`` can be merged: it has a base, or it is a
+        converted root's own text that no peer changed (then the live doc is one)."""
+        if piece.guid != root_guid:
+            return bool(piece.base) or piece.size == 0
+        return hashlib.sha256(self._chunk_text(root_guid).encode()).digest() == piece.digest
 
     def forget(self, root_guid: str) -> None:
         """Drop what is known of a file (it was deleted or replaced)."""
@@ -420,10 +449,19 @@ class ChunkedFiles:
         if layout is None:
             pieces = []
             for guid in chunk_order(root.ydoc, root_guid):
-                pieces.append(piece_of(guid, self._chunk_text(guid).encode()))
+                pieces.append(self._from_doc(root_guid, guid)[0])
                 self.owners[guid] = root_guid
             layout = self.layouts[root_guid] = Layout(pieces, written=False)
         return layout
+
+    def _from_doc(self, root_guid: str, guid: str) -> tuple[Piece, bytes]:
+        """The record of chunk ``guid`` as its doc holds it now (that state its base),
+        and its bytes."""
+        doc = self.store.doc(guid)
+        if doc is None:
+            return piece_of(guid, b""), b""
+        data = doc.text(CONTENT).encode()
+        return piece_of(guid, data, doc.full_state() if guid != root_guid else b""), data
 
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)
@@ -481,16 +519,6 @@ def read_blocks(fd: int, start: int, stop: int, *, rel: str) -> Iterator[bytes]:
             raise FileChangedError(f"{rel} changed on disk since it was read")
         yield block
         start += len(block)
-
-
-def _still_adjacent(order: list[str], middle: list[Piece]) -> bool:
-    """Whether the root still lists the chunks of ``middle`` next to each other."""
-    guids = [piece.guid for piece in middle]
-    try:
-        first = order.index(guids[0])
-    except ValueError:
-        return False
-    return order[first : first + len(guids)] == guids
 
 
 def _offsets(pieces: list[Piece]) -> dict[str, tuple[int, int]]:

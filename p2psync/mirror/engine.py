@@ -1034,6 +1034,8 @@ class Mirror:
             return False
         self.digest_marks.put(rel, scan.stat, scan.marks)
         self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
+        if self.chunks.pending(entry.guid):  # a peer's change merged in: write it too
+            await self._stream_chunked(rel, entry)
         return True
 
     async def _recover_patch(self, rel: str) -> bool:

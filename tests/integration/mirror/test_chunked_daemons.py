@@ -6,6 +6,8 @@ The thresholds are lowered through the configuration (``[docs] chunked_file_byte
 
 from __future__ import annotations
 
+import random
+import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ import pytest
 import tomli_w
 
 from p2psync.mirror.chunked import split_for_seed
-from tests.integration.mirror.conftest import holds
+from tests.integration.mirror.conftest import holds, read
 from tests.integration.scale.test_reconnect import loaded, share_status
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
@@ -27,24 +29,30 @@ IDLE_UNLOAD_S = 4.0  # long enough that a loaded machine still sees the edit's d
 pytestmark = pytest.mark.slow
 
 
-def configure(device: Device) -> None:
+LOWERED = {
+    "idle_unload_s": IDLE_UNLOAD_S,
+    "chunked_file_bytes": CHUNKED_FILE_BYTES,
+    "chunk_max_bytes": CHUNK_MAX_BYTES,
+}
+
+
+def configure(device: Device, docs: dict[str, Any] = LOWERED) -> None:
     path = device.home / "config.toml"
     config: dict[str, Any] = tomllib.loads(path.read_text())
-    config["docs"] = {
-        "idle_unload_s": IDLE_UNLOAD_S,
-        "chunked_file_bytes": CHUNKED_FILE_BYTES,
-        "chunk_max_bytes": CHUNK_MAX_BYTES,
-    }
+    config["docs"] = docs
     path.write_text(tomli_w.dumps(config))
 
 
 @contextmanager
-def linked_pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
-    """Alice and bob, started with the lowered thresholds and linked; stopped after."""
+def linked_pair(
+    tmp_path: Path, docs: dict[str, Any] | None = None
+) -> Iterator[tuple[Device, Device]]:
+    """Alice and bob, started with ``docs`` as their ``[docs]`` configuration (the
+    lowered thresholds by default) and linked; stopped after."""
     alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
     make_share([alice, bob])
     for device in (alice, bob):
-        configure(device)
+        configure(device, LOWERED if docs is None else docs)
     try:
         for device in (alice, bob):
             device.start()
@@ -112,3 +120,73 @@ def test_a_text_file_that_grows_past_the_threshold_keeps_syncing_and_merging(
         for device in (alice, bob):
             wait_for(holds(device.folder / "notes.txt", merged), f"the merge at {device}")
         assert not list((bob.folder / ".p2psync").glob("conflicts/**/*notes*"))
+
+
+def save_in_place(path: Path, data: bytes, *, truncate_first: bool) -> None:
+    """Overwrite ``path`` in place, as an editor that keeps the inode does: opened
+    ``"w"`` (cut to nothing, then written) or ``"r+"`` (written over, then cut)."""
+    with path.open("wb" if truncate_first else "r+b") as file:
+        file.write(data)
+        file.truncate()
+
+
+def with_markers(data: bytes, markers: list[bytes], rng: random.Random) -> bytes:
+    """``data`` with each of ``markers`` (whole lines) inserted at a random line start."""
+    for marker in markers:
+        at = data.find(b"\n", rng.randrange(len(data))) + 1
+        data = data[:at] + marker + data[at:]
+    return data
+
+
+def test_concurrent_in_place_saves_of_a_large_file_merge_without_doubling(
+    tmp_path: Path,
+) -> None:
+    # The default thresholds (4 MiB, chunks of 256 KiB), as a new user has them; 20 MB.
+    with linked_pair(tmp_path, {}) as (alice, bob):
+        data = "".join(f"row {n:07} of the large file, some text to fill it\n"
+                       for n in range(400_000)).encode()  # fmt: skip
+        (alice.folder / "big.txt").write_bytes(data)
+        wait_for(holds(bob.folder / "big.txt", data), "the large file at bob", 120)
+        size, markers = len(data), []
+        rng = random.Random(7)
+        for round_ in range(4):
+            ready = threading.Barrier(2)
+            made: list[bytes] = []
+
+            def save(device: Device, side: str, first: bool, round_: int, ready: threading.Barrier,
+                     made: list[bytes]) -> None:  # fmt: skip
+                path = device.folder / "big.txt"
+                mine = [f"<{side} {round_} {n}>\n".encode() for n in range(3)]
+                saved = with_markers(path.read_bytes(), mine, random.Random(f"{side}{round_}"))
+                made.extend(mine)
+                ready.wait()  # both read before either writes: two concurrent saves
+                save_in_place(path, saved, truncate_first=first)
+
+            threads = [
+                threading.Thread(
+                    target=save, args=(device, side, rng.random() < 0.5, round_, ready, made)
+                )
+                for device, side in ((alice, "alice"), (bob, "bob"))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            markers += made
+            size += sum(map(len, made))
+
+            def converged(expected: int = size) -> bool:
+                got = [read(device.folder / "big.txt") for device in (alice, bob)]
+                return got[0] == got[1] and got[0] is not None and len(got[0]) == expected
+
+            try:
+                wait_for(converged, f"round {round_} on both devices", 120)
+            except AssertionError:
+                got = [read(device.folder / "big.txt") or b"" for device in (alice, bob)]
+                lost = [m for m in markers if any(g.count(m) != 1 for g in got)]
+                raise AssertionError(
+                    f"round {round_}: sizes {[len(g) for g in got]}, expected {size}; "
+                    f"markers not exactly once: {lost}"
+                ) from None
+        final = read(alice.folder / "big.txt") or b""
+        assert all(final.count(marker) == 1 for marker in markers)

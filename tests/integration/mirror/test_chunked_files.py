@@ -59,7 +59,7 @@ class Store:
 
 
 class Device:
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, chunking: Chunking = CHUNKING) -> None:
         self.folder = root / name
         marker_dir(self.folder).mkdir(parents=True)
         self.store = Store()
@@ -71,7 +71,7 @@ class Device:
             clock,
             lambda type_, **f: self.events.append((type_, f)),
             name,
-            chunking=CHUNKING,
+            chunking=chunking,
         )
 
     def path(self, rel: str) -> Path:
@@ -235,15 +235,17 @@ def test_a_save_racing_a_remote_change_of_other_chunks_merges(tmp_path: Path) ->
     trio.run(main)
 
 
-def test_a_save_racing_a_remote_change_of_the_same_chunk_is_kept_aside(tmp_path: Path) -> None:
+def test_a_save_racing_a_remote_change_of_the_same_chunk_merges(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
         ours = text.replace("line 0001", "LINE 0001")
         await race_on_first_chunk(alice, bob, text, ours)
-        assert bob.path("big.txt").read_text() == "A" + text
-        conflicts = [f for t, f in bob.events if t == "path-conflict"]
-        assert len(conflicts) == 1
-        assert Path(conflicts[0]["kept"]).read_text() == ours
+        assert bob.path("big.txt").read_text() == "A" + ours
+        assert not [e for e in bob.events if e[0] == "path-conflict"]
+        await send(bob, alice)
+        assert alice.path("big.txt").read_text() == "A" + ours
+
+    trio.run(main)
 
 
 def test_an_insert_before_a_chunk_a_peer_changed_still_merges(tmp_path: Path) -> None:

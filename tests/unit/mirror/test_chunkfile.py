@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from p2psync.mirror.chunkfile import (
     LARGE_TEXT_MAX_BYTES,
-    _still_adjacent,
     decode_large_text,
     match,
     piece_of,
@@ -39,9 +38,3 @@ def test_large_text_decoding_refuses_what_is_not_text() -> None:
     assert decode_large_text(b"a\0b") is None
     assert decode_large_text(b"\xff\xfe") is None
     assert LARGE_TEXT_MAX_BYTES >= 50 * 1000 * 1000
-
-
-def test_a_chunk_added_inside_a_changed_range_is_noticed() -> None:
-    assert _still_adjacent(["c0", "c1", "c2"], PIECES[1:3])
-    assert not _still_adjacent(["c0", "c1", "new", "c2"], PIECES[1:3])
-    assert not _still_adjacent(["c0"], PIECES[1:2])
