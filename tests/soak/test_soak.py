@@ -4,7 +4,6 @@ the check that nothing was lost (docs/soak.md). ``SEED=N`` replays a run's choic
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,14 @@ from tests.soak import soak
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 MINUTES = 3.0
+CI_SEED = 2024
 
 
 @pytest.mark.timeout(int(MINUTES * 60 + soak.CONVERGE_S + 300))
 def test_nothing_is_lost_under_chaos(tmp_path: Path) -> None:
-    seed = int(os.environ.get("SEED") or random.randrange(1 << 31))
+    # A fixed seed unless SEED= says otherwise: a CI run replays the same choices
+    # (thread timing still varies); `make soak` draws a new seed each run.
+    seed = int(os.environ.get("SEED") or CI_SEED)
     print(f"soak seed {seed}")  # shown with the failure: SEED= replays it
     report = soak.run(MINUTES, seed, tmp_path / "run", soak.kept_folder(seed))
     assert not report.failed, report.text(shown=40)
