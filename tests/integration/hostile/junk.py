@@ -134,9 +134,17 @@ def _message_shaped(rng: random.Random, share: bytes) -> bytes:
 
 
 def malformed_frames(
-    rng: random.Random, share: bytes, guids: Sequence[str], updates: Sequence[bytes], count: int
+    rng: random.Random,
+    share: bytes,
+    guids: Sequence[str],
+    updates: Sequence[bytes],
+    count: int,
+    *,
+    over_the_limit: bool = True,
 ) -> Iterator[bytes]:
-    """``count`` frames the daemon must refuse, of every kind above."""
+    """``count`` frames the daemon must refuse, of every kind above (without lengths
+    over the frame limit if not ``over_the_limit``: one of those backs the sender off,
+    so the frames after it would never reach the parser)."""
     frames = [frame_of(m) for m in valid_messages(share, guids, updates)]
     made = 0
     while made < count:
@@ -144,6 +152,8 @@ def malformed_frames(
         if kind == 0:
             frame = _garbage_body(rng)
         elif kind == 1:
+            if not over_the_limit:
+                continue
             frame = _lying_length(rng)
         elif kind == 2:
             frame = _odd_msgpack(rng)

@@ -15,6 +15,7 @@ from typing import Any
 import pycrdt
 
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.mirror.state import record_file
 from p2psync.storage import append_update, read_updates
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
@@ -68,7 +69,7 @@ def test_the_daemons_own_last_writes_survive_a_kill_without_an_edit(
 ) -> None:
     (alice,) = share_of("alice")
     (alice.folder / "d.txt").write_text("header\n")
-    wait_for(lambda: read(alice.folder / ".p2psync/mirror.json") is not None, "a sync record")
+    wait_for(lambda: record_file(alice.folder, "d.txt").exists(), "a sync record")
     guid = guid_of(alice, "d.txt")
     for n, token in enumerate(["T1", "T2"]):
         append_line(alice, guid, token + "\n", client_id=4000 + n)
