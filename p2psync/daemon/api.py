@@ -13,7 +13,12 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from p2psync import __version__
-from p2psync.daemon.configedits import add_member, add_peer, remove_share, share_from_params
+from p2psync.daemon.configedits import (
+    add_member,
+    add_peer,
+    remove_share,
+    share_from_params,
+)
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION
 from p2psync.daemon.joins import invite, join, member_remove
@@ -230,7 +235,7 @@ class ControlApi:
 
     async def _share_add(self, params: dict[str, Any]) -> Any:
         d = self._daemon
-        share = share_from_params(params, d.config)
+        share = share_from_params(params, d.config, d.home)
         d.update_config(d.config.with_share(share))
         if share.id not in d.shares:
             await d.start_share(share)

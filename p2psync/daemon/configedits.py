@@ -19,23 +19,51 @@ from p2psync.config import (
     parse_address,
     parse_mode,
 )
+from p2psync.daemon.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.storage.layout import MARKER_DIR_NAME
 
 
-def share_from_params(params: dict[str, Any], config: Config) -> ShareConfig:
-    """The share a ``share add`` asks for. Raises UsageError for a bad path or ID."""
+def share_from_params(params: dict[str, Any], config: Config, home: Home) -> ShareConfig:
+    """The share a ``share add`` (or ``join``) asks for. Raises UsageError for a bad
+    path or ID. A path that does not exist is made only with ``create`` true, so that
+    a typo does not become a new empty share."""
     path = Path(str(params.get("path", ""))).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is not a directory")
-    for existing in config.shares:
-        if existing.path == path:
-            raise UsageError(f"{path} is already shared as {existing.id}")
+    check_share_path(path, config, home)
+    if not path.exists() and params.get("create") is not True:
+        raise UsageError(f"{path} does not exist (pass --create to share a new, empty folder)")
     raw_id = params.get("id")
     share_id = ShareId.parse(str(raw_id)) if raw_id else ShareId.new()
     if config.share(share_id) is not None:
         raise UsageError(f"share {share_id} already exists here")
     return ShareConfig(share_id, path)
+
+
+def check_share_path(path: Path, config: Config, home: Home) -> None:
+    """Refuse a share folder that would send this device's own files: one that holds
+    the home (keys, config, state), lies in the home's identity or state, lies inside
+    a ``.p2psync`` folder, or holds or lies inside another share (whose ``.p2psync``
+    and files are that share's). Folders beside them in an explicit ``--home`` stay
+    allowed: the first run puts the default share there."""
+    root = home.root.resolve()
+    if root.is_relative_to(path):
+        raise UsageError(f"{path} holds this device's home {root} (its keys and config)")
+    for own in (home.identity_dir, home.state_dir):
+        if path.is_relative_to(own.resolve()):
+            raise UsageError(f"{path} is inside this device's home ({own})")
+    if MARKER_DIR_NAME in path.parts:
+        raise UsageError(f"{path} is inside a {MARKER_DIR_NAME} folder, which p2psync keeps")
+    for existing in config.shares:
+        other = existing.path.resolve()
+        if other == path:
+            raise UsageError(f"{path} is already shared as {existing.id}")
+        if path.is_relative_to(other):
+            raise UsageError(f"{path} is inside the share {existing.id} at {other}")
+        if other.is_relative_to(path):
+            raise UsageError(f"{path} holds the share {existing.id} at {other}")
 
 
 def remove_share(config: Config, params: dict[str, Any]) -> Config:
