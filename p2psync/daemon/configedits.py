@@ -16,7 +16,8 @@ from p2psync.config import (
     Member,
     PeerConfig,
     ShareConfig,
-    parse_address,
+    check_address,
+    check_device_name,
     parse_mode,
 )
 from p2psync.daemon.home import Home
@@ -93,12 +94,30 @@ def add_peer(config: Config, params: dict[str, Any]) -> Config:
     """``peer add``: a static address for a device."""
     device = DeviceId.parse(str(params.get("device", "")))
     address = str(params.get("address", ""))
-    parse_address(address)
+    check_address(address)
     existing = config.peer(device)
     addresses = existing.addresses if existing else ()
     if address not in addresses:
         addresses = (*addresses, address)
     return config.with_peer(PeerConfig(device, addresses, existing.name if existing else ""))
+
+
+def remove_peer(config: Config, params: dict[str, Any]) -> Config:
+    """``peer remove``: forget a device's static addresses (it keeps its entry while
+    it is a member of a share, for its name and membership)."""
+    device = DeviceId.parse(str(params.get("device", "")))
+    existing = config.peer(device)
+    if existing is None or not existing.addresses:
+        raise UsageError(f"device {device.short()} has no static address to remove")
+    others = tuple(p for p in config.peers if p.device_id != device)
+    if any(share.member(device) for share in config.shares):
+        others = (*others, replace(existing, addresses=()))
+    return replace(config, peers=others)
+
+
+def rename_device(config: Config, params: dict[str, Any]) -> Config:
+    """``name``: the name this device gives itself in the hello."""
+    return replace(config, device_name=check_device_name(params.get("name")))
 
 
 def remove_member(config: Config, params: dict[str, Any]) -> Config:
