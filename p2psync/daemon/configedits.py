@@ -6,6 +6,7 @@ raising UsageError for a request that cannot be carried out.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from p2psync.daemon.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.storage.layout import MARKER_DIR_NAME
+
+MAX_SCANNED_ENTRIES = 100_000
+"""How many entries ``share add`` looks at for another share's ``.p2psync`` folder."""
 
 
 def share_from_params(params: dict[str, Any], config: Config, home: Home) -> ShareConfig:
@@ -65,6 +69,32 @@ def check_share_path(path: Path, config: Config, home: Home) -> None:
             raise UsageError(f"{path} is inside the share {existing.id} at {other}")
         if other.is_relative_to(path):
             raise UsageError(f"{path} holds the share {existing.id} at {other}")
+    marker = _marker_below(path)
+    if marker is not None:
+        raise UsageError(f"{path} holds {marker}, another share's folder of logs")
+
+
+def _marker_below(path: Path) -> Path | None:
+    """A ``.p2psync`` folder below ``path``'s own (a share's that is no longer, or not
+    yet, configured here: the mirror would send its logs as files), or None. Looks at
+    most at MAX_SCANNED_ENTRIES entries, so that a huge tree does not stall the
+    daemon; symlinks are not followed."""
+    folders, seen = [path], 0
+    while folders and seen < MAX_SCANNED_ENTRIES:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    seen += 1
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    if entry.name != MARKER_DIR_NAME:
+                        folders.append(Path(entry.path))
+                    elif folder != path:
+                        return Path(entry.path)
+        except OSError:  # unreadable: the mirror will report it, nothing to refuse here
+            continue
+    return None
 
 
 def remove_share(config: Config, params: dict[str, Any]) -> Config:

@@ -41,6 +41,7 @@ def check_share_add(device: Device, root: Path) -> None:
     """Every refusal of ``share add``, then ``--create``."""
     home = device.home.resolve()
     (root / "x" / ".p2psync" / "logs").mkdir(parents=True)
+    (root / "old" / "notes" / ".p2psync").mkdir(parents=True)  # a share removed here
     inner = root / "outer" / "inner"
     inner.mkdir(parents=True)
     cli(device.home, "share", "add", str(inner))
@@ -52,6 +53,7 @@ def check_share_add(device: Device, root: Path) -> None:
         ((str(root / "x" / ".p2psync" / "logs"),), "is inside a .p2psync folder"),
         ((str(inner / "sub"), "--create"), "is inside the share"),
         ((str(root / "outer"),), "holds the share"),
+        ((str(root / "old"),), f"holds {root / 'old' / 'notes' / '.p2psync'}"),
         ((str(inner),), "is already shared"),
         ((str(root / "typo"),), "does not exist (pass --create"),
     ]
