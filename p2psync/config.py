@@ -9,7 +9,9 @@ else in the program parses TOML. Changes are made by building a new Config
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
+import re
 import socket
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -126,6 +128,70 @@ def parse_address(text: str) -> tuple[str, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, int(port_text)
+
+
+# A hostname label (RFC 1123): letters, digits and inner hyphens, at most 63 of them.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+MAX_HOSTNAME_CHARS = 253
+
+
+def check_address(text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` a person typed (``peer add``), checked strictly: the host an
+    IPv4 literal, an IPv6 literal in brackets or a hostname, the port 1-65535. Raises
+    ConfigError with one sentence naming what is wrong."""
+    example = "write HOST:PORT, like 192.168.1.5:22070 or [fe80::1]:22070"
+    if "://" in text:
+        raise ConfigError(f"{text!r} has a scheme; {example}")
+    if any(c.isspace() for c in text):
+        raise ConfigError(f"{text!r} contains a space; {example}")
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ConfigError(f"{text!r} has no port; {example}")
+    if not host:
+        raise ConfigError(f"{text!r} has no host; {example}")
+    if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"the port {port_text!r} of {text!r} is not a number from 1 to 65535")
+    port = int(port_text)
+    if host.startswith("[") or host.endswith("]"):
+        if not (host.startswith("[") and host.endswith("]") and _is_ip(host[1:-1], 6)):
+            raise ConfigError(f"{host!r} in {text!r} is not an IPv6 address in brackets")
+        return host[1:-1], port
+    if ":" in host:
+        if _is_ip(host, 6):
+            raise ConfigError(f"the IPv6 address in {text!r} needs brackets: [{host}]:{port}")
+        raise ConfigError(f"{text!r} has more than one ':'; {example}")
+    if all(c.isdigit() or c == "." for c in host):
+        if not _is_ip(host, 4):
+            raise ConfigError(f"{host!r} in {text!r} is not an IPv4 address")
+        return host, port
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if len(name) > MAX_HOSTNAME_CHARS or not all(_HOST_LABEL.fullmatch(x) for x in labels):
+        raise ConfigError(f"{host!r} in {text!r} is not an IP address or a hostname")
+    return host, port
+
+
+def _is_ip(text: str, version: int) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.version == version
+
+
+def check_device_name(name: object) -> str:
+    """A device name a person chose (``p2psync name``): what peers see in the hello.
+    1 to MAX_NAME_CHARS printable characters, no space at either end. Raises
+    ConfigError with one sentence naming what is wrong."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("a device name cannot be empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise ConfigError(f"a device name is at most {MAX_NAME_CHARS} characters, not {len(name)}")
+    if not name.isprintable():
+        raise ConfigError(f"the device name {name!r} holds a control character")
+    if name != name.strip():
+        raise ConfigError(f"the device name {name!r} starts or ends with a space")
+    return name
 
 
 # -- reading and writing ---------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from p2psync.config import Config, save_config
 from p2psync.daemon.client import ControlClient
 from p2psync.daemon.daemon import load_or_init_config
 from p2psync.daemon.home import Home
-from p2psync.errors import DaemonNotRunningError
+from p2psync.errors import ControlError, DaemonNotRunningError, UsageError
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Context:
         if client is None:
             self.save(edit(self.config(), params))
             return
-        with client:
+        with client, refusals_as_usage_errors():
             client.call(method, **params)
 
     def config(self) -> Config:
@@ -50,6 +51,26 @@ class Context:
 
     def save(self, config: Config) -> None:
         save_config(self.home.config_path, config)
+
+
+@contextlib.contextmanager
+def refusals_as_usage_errors() -> Iterator[None]:
+    """Turn the daemon's refusal of a usage error (a bad path, ID, address or name)
+    into a UsageError, so that a config change exits 2 whether or not a daemon runs."""
+    try:
+        yield
+    except ControlError as exc:
+        if exc.code in _usage_error_names(UsageError):
+            raise UsageError(str(exc)) from None
+        raise
+
+
+def _usage_error_names(kind: type[UsageError]) -> set[str]:
+    """The class names of ``kind`` and its subclasses: the daemon's reply codes for them."""
+    names = {kind.__name__}
+    for sub in kind.__subclasses__():
+        names |= _usage_error_names(sub)
+    return names
 
 
 def print_json(value: Any) -> None:

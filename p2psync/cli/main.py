@@ -22,6 +22,7 @@ from p2psync.cli import (
     events,
     ident,
     invite,
+    name,
     pause,
     peer,
     run,
@@ -52,6 +53,7 @@ EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
 # this order. A new command group is one module and one entry here.
 COMMAND_MODULES = (
     ident,
+    name,
     run,
     shares,
     invite,

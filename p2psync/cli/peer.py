@@ -1,11 +1,12 @@
-"""``p2psync peer add DEVICE_ID HOST:PORT``: a static address for a device."""
+"""``p2psync peer add DEVICE_ID HOST:PORT`` and ``peer remove DEVICE_ID``: the static
+addresses of a device."""
 
 from __future__ import annotations
 
 import argparse
 
 from p2psync.cli.context import Context
-from p2psync.daemon.configedits import add_peer
+from p2psync.daemon.configedits import add_peer, remove_peer
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,8 +16,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument("device")
     add.add_argument("address", metavar="HOST:PORT")
     add.set_defaults(func=run_add)
+    remove = sub.add_parser("remove", help="forget the static addresses of a device")
+    remove.add_argument("device")
+    remove.set_defaults(func=run_remove)
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
     ctx.change_config("peer.add", {"device": args.device, "address": args.address}, add_peer)
+    return 0
+
+
+def run_remove(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.change_config("peer.remove", {"device": args.device}, remove_peer)
     return 0

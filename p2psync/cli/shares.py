@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from p2psync.cli import human, table
-from p2psync.cli.context import Context, print_json
+from p2psync.cli.context import Context, print_json, refusals_as_usage_errors
 from p2psync.config import FolderMode
 from p2psync.daemon.configedits import (
     add_member,
@@ -23,6 +23,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add = sub.add_parser("add", help="share a folder")
     add.add_argument("path")
     add.add_argument("--id", help="join an existing share by its ID")
+    add.add_argument("--create", action="store_true", help="make the folder if it does not exist")
     add.set_defaults(func=run_add)
     listing = sub.add_parser("list", help="list shares")
     listing.add_argument("--json", action="store_true")
@@ -44,14 +45,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
-    params = {"path": args.path, "id": args.id}
+    params = {"path": args.path, "id": args.id, "create": args.create}
     client = ctx.client()
     if client is not None:
-        with client:
+        with client, refusals_as_usage_errors():
             print(client.call("share.add", **params)["id"])
         return 0
     config = ctx.config()
-    share = share_from_params(params, config)
+    share = share_from_params(params, config, ctx.home)
     share.path.mkdir(parents=True, exist_ok=True)
     ctx.save(config.with_share(share))
     print(share.id)

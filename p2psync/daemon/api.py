@@ -13,7 +13,14 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from p2psync import __version__
-from p2psync.daemon.configedits import add_member, add_peer, remove_share, share_from_params
+from p2psync.daemon.configedits import (
+    add_member,
+    add_peer,
+    remove_peer,
+    remove_share,
+    rename_device,
+    share_from_params,
+)
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION
 from p2psync.daemon.joins import invite, join, member_remove
@@ -48,6 +55,8 @@ class ControlApi:
             "invite": lambda params: invite(self._daemon, params),
             "join": lambda params: join(self._daemon, params),
             "peer.add": self._peer_add,
+            "peer.remove": self._peer_remove,
+            "name": self._name,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
             "idle": self._idle,
@@ -230,7 +239,7 @@ class ControlApi:
 
     async def _share_add(self, params: dict[str, Any]) -> Any:
         d = self._daemon
-        share = share_from_params(params, d.config)
+        share = share_from_params(params, d.config, d.home)
         d.update_config(d.config.with_share(share))
         if share.id not in d.shares:
             await d.start_share(share)
@@ -256,6 +265,18 @@ class ControlApi:
         d.update_config(add_peer(d.config, params))
         d.peers.refresh_dialers()
         return {"ok": True}
+
+    async def _peer_remove(self, params: dict[str, Any]) -> Any:
+        # A dialer finds the address gone at its next attempt; a link up stays up.
+        d = self._daemon
+        d.update_config(remove_peer(d.config, params))
+        return {"ok": True}
+
+    async def _name(self, params: dict[str, Any]) -> Any:
+        # Each handshake reads the name from the config: the next link uses it.
+        d = self._daemon
+        d.update_config(rename_device(d.config, params))
+        return {"name": d.config.device_name}
 
     # -- docs --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ raising UsageError for a request that cannot be carried out.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,26 +17,84 @@ from p2psync.config import (
     Member,
     PeerConfig,
     ShareConfig,
-    parse_address,
+    check_address,
+    check_device_name,
     parse_mode,
 )
+from p2psync.daemon.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.storage.layout import MARKER_DIR_NAME
+
+MAX_SCANNED_ENTRIES = 100_000
+"""How many entries ``share add`` looks at for another share's ``.p2psync`` folder."""
 
 
-def share_from_params(params: dict[str, Any], config: Config) -> ShareConfig:
-    """The share a ``share add`` asks for. Raises UsageError for a bad path or ID."""
+def share_from_params(params: dict[str, Any], config: Config, home: Home) -> ShareConfig:
+    """The share a ``share add`` (or ``join``) asks for. Raises UsageError for a bad
+    path or ID. A path that does not exist is made only with ``create`` true, so that
+    a typo does not become a new empty share."""
     path = Path(str(params.get("path", ""))).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is not a directory")
-    for existing in config.shares:
-        if existing.path == path:
-            raise UsageError(f"{path} is already shared as {existing.id}")
+    check_share_path(path, config, home)
+    if not path.exists() and params.get("create") is not True:
+        raise UsageError(f"{path} does not exist (pass --create to share a new, empty folder)")
     raw_id = params.get("id")
     share_id = ShareId.parse(str(raw_id)) if raw_id else ShareId.new()
     if config.share(share_id) is not None:
         raise UsageError(f"share {share_id} already exists here")
     return ShareConfig(share_id, path)
+
+
+def check_share_path(path: Path, config: Config, home: Home) -> None:
+    """Refuse a share folder that would send this device's own files: one that holds
+    the home (keys, config, state), lies in the home's identity or state, lies inside
+    a ``.p2psync`` folder, or holds or lies inside another share (whose ``.p2psync``
+    and files are that share's). Folders beside them in an explicit ``--home`` stay
+    allowed: the first run puts the default share there."""
+    root = home.root.resolve()
+    if root.is_relative_to(path):
+        raise UsageError(f"{path} holds this device's home {root} (its keys and config)")
+    for own in (home.identity_dir, home.state_dir):
+        if path.is_relative_to(own.resolve()):
+            raise UsageError(f"{path} is inside this device's home ({own})")
+    if MARKER_DIR_NAME in path.parts:
+        raise UsageError(f"{path} is inside a {MARKER_DIR_NAME} folder, which p2psync keeps")
+    for existing in config.shares:
+        other = existing.path.resolve()
+        if other == path:
+            raise UsageError(f"{path} is already shared as {existing.id}")
+        if path.is_relative_to(other):
+            raise UsageError(f"{path} is inside the share {existing.id} at {other}")
+        if other.is_relative_to(path):
+            raise UsageError(f"{path} holds the share {existing.id} at {other}")
+    marker = _marker_below(path)
+    if marker is not None:
+        raise UsageError(f"{path} holds {marker}, another share's folder of logs")
+
+
+def _marker_below(path: Path) -> Path | None:
+    """A ``.p2psync`` folder below ``path``'s own (a share's that is no longer, or not
+    yet, configured here: the mirror would send its logs as files), or None. Looks at
+    most at MAX_SCANNED_ENTRIES entries, so that a huge tree does not stall the
+    daemon; symlinks are not followed."""
+    folders, seen = [path], 0
+    while folders and seen < MAX_SCANNED_ENTRIES:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    seen += 1
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    if entry.name != MARKER_DIR_NAME:
+                        folders.append(Path(entry.path))
+                    elif folder != path:
+                        return Path(entry.path)
+        except OSError:  # unreadable: the mirror will report it, nothing to refuse here
+            continue
+    return None
 
 
 def remove_share(config: Config, params: dict[str, Any]) -> Config:
@@ -65,12 +124,30 @@ def add_peer(config: Config, params: dict[str, Any]) -> Config:
     """``peer add``: a static address for a device."""
     device = DeviceId.parse(str(params.get("device", "")))
     address = str(params.get("address", ""))
-    parse_address(address)
+    check_address(address)
     existing = config.peer(device)
     addresses = existing.addresses if existing else ()
     if address not in addresses:
         addresses = (*addresses, address)
     return config.with_peer(PeerConfig(device, addresses, existing.name if existing else ""))
+
+
+def remove_peer(config: Config, params: dict[str, Any]) -> Config:
+    """``peer remove``: forget a device's static addresses (it keeps its entry while
+    it is a member of a share, for its name and membership)."""
+    device = DeviceId.parse(str(params.get("device", "")))
+    existing = config.peer(device)
+    if existing is None or not existing.addresses:
+        raise UsageError(f"device {device.short()} has no static address to remove")
+    others = tuple(p for p in config.peers if p.device_id != device)
+    if any(share.member(device) for share in config.shares):
+        others = (*others, replace(existing, addresses=()))
+    return replace(config, peers=others)
+
+
+def rename_device(config: Config, params: dict[str, Any]) -> Config:
+    """``name``: the name this device gives itself in the hello."""
+    return replace(config, device_name=check_device_name(params.get("name")))
 
 
 def remove_member(config: Config, params: dict[str, Any]) -> Config:

@@ -68,8 +68,8 @@ async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         raise UsageError("this invite code has expired: ask for a new one")
     if code.inviter == daemon.identity.device_id:
         raise UsageError("this invite code was made by this device")
-    share = share_from_params({"path": params.get("path", ""), "id": str(code.share_id)},
-                              daemon.config)  # fmt: skip
+    wanted = {"path": params.get("path", ""), "id": str(code.share_id), "create": True}
+    share = share_from_params(wanted, daemon.config, daemon.home)
     channel = await daemon.peers.dial_join(code.inviter, code.addresses, code.secret)
     try:
         config = daemon.config.with_share(replace(share, members=(Member(code.inviter),)))

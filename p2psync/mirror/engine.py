@@ -105,6 +105,10 @@ program that truncates and then writes is mid-save, and its emptiness would be a
 delete of the whole text (and a write from the doc meanwhile would replace the file
 under the writer). It is read once it has held still this long."""
 EMPTY_DIGEST = file_digest(b"")
+RENAME_SIMILARITY = 0.5
+"""A new text file sharing at least this share of its lines (Jaccard) with a text
+file that vanished is its rename, when no inode pairs them (git's rename rule)."""
+RENAME_MIN_LINES = 3
 Peer = Hashable
 YDoc = pycrdt.Doc[Any]
 
@@ -733,13 +737,14 @@ class Mirror:
         return True
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        moved = self._vanished_with_inode(stat, rel)
+        moved = self._vanished_with_inode(stat, rel) or self._vanished_alike(rel, data)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
             await self._edit_manifest(lambda d: set_fields(d, synced.guid, path=rel))
             self.synced.move(old, rel, None)
-            await self.reconcile(rel)
+            self._held.pop(old, None)
+            await self.reconcile(rel)  # saved meanwhile: merged as any save
             return
         earlier = self.view.deleted_at(rel)
         if earlier is not None and earlier.kind is file_kind(data):
@@ -779,6 +784,34 @@ class Mirror:
             return self._gone_elsewhere(stat, rel)
         del self._gone[stat.ino]
         return old, synced
+
+    def _vanished_alike(self, rel: str, data: bytes) -> tuple[str, Synced] | None:
+        """A text file gone in this batch, or held as vanished, whose doc shares at
+        least ``RENAME_SIMILARITY`` of its lines with the new text file ``rel``: a
+        rename the inode does not show (the file was saved by replacing it just
+        before, or renamed while the daemon was down before its record had the new
+        inode). The one most alike wins; a tie is no rename."""
+        text = decode_text(data)
+        lines = set(text.splitlines()) if text is not None else set()
+        if len(lines) < RENAME_MIN_LINES:
+            return None
+        scored = []
+        for old in set(self._gone.values()) | set(self._held):
+            synced = self.synced.get(old)
+            entry = self.view.by_path.get(old)
+            if synced is None or entry is None or entry.guid != synced.guid:
+                continue
+            doc = self.store.doc(entry.guid)
+            if entry.kind is not FileKind.TEXT or doc is None or self._exists_as(old):
+                continue
+            theirs = set(doc.text(CONTENT).splitlines())
+            scored.append((len(lines & theirs) / len(lines | theirs), old, synced))
+        scored.sort(key=lambda found: found[0], reverse=True)
+        if not scored or scored[0][0] < RENAME_SIMILARITY:
+            return None
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return None
+        return scored[0][1], scored[0][2]
 
     def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         if self._inodes is None:

@@ -3,7 +3,7 @@
 Whatever the params, each request gets a reply (a result or an error with a code
 and a sentence), the daemon keeps serving, and nothing outside its home changes.
 ``share.add`` only gets paths inside the test's directory, since a valid one shares
-(and creates) that folder.
+(and, with ``create``, creates) that folder.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from p2psync.invitecode import InviteCode
 DEADLINE_S = 60
 METHODS = ["hello", "status", "peers", "idle", "pause", "resume", "compact", "share.remove",
            "share.member.add", "peer.add", "doc.apply", "doc.export", "share.add",
-           "share.member.remove", "invite", "join", "no.such.method"]  # fmt: skip
+           "share.member.remove", "invite", "join", "peer.remove", "name",
+           "no.such.method"]  # fmt: skip
 THE_SHARE = "<the daemon's share>"  # replaced by the daemon's default share's ID
 KEYS = ["share", "doc", "update", "device", "address", "mode", "path", "id", "code",
-        "expires_s", "addresses"]  # fmt: skip
+        "expires_s", "addresses", "create", "name"]  # fmt: skip
 # A well-formed invite code for a share nobody holds, whose inviter listens nowhere.
 AN_INVITE = str(InviteCode.new(ShareId.new(), DeviceId.from_certificate_der(b"y"),
                                ("127.0.0.1:1",), 4_000_000_000))  # fmt: skip

@@ -124,7 +124,7 @@ def test_pending_device_is_ignored_then_accepted(
     tray.notified.connect(shown.append)
     qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
     gamma = Device(tmp_path, "gamma")
-    share = cli(gamma.home, "share", "add", str(gamma.folder)).stdout.strip()
+    share = cli(gamma.home, "share", "add", str(gamma.folder), "--create").stdout.strip()
     cli(gamma.home, "share", "member", "add", share, pair.a.id)
     gamma.start()
     try:

@@ -18,7 +18,7 @@ def test_id_is_stable_and_parses(tmp_path: Path) -> None:
 def test_config_commands_work_without_a_daemon(tmp_path: Path) -> None:
     other = cli(tmp_path / "other", "id").stdout.strip()
     folder = tmp_path / "docs"
-    share = cli(tmp_path, "share", "add", str(folder)).stdout.strip()
+    share = cli(tmp_path, "share", "add", str(folder), "--create").stdout.strip()
     ShareId.parse(share)
     cli(tmp_path, "share", "member", "add", share, other, "--mode", "receive-only")
     cli(tmp_path, "peer", "add", other, "127.0.0.1:22071")
@@ -48,7 +48,7 @@ def test_errors_are_one_sentence_with_documented_exit_codes(tmp_path: Path) -> N
 
 def test_usage_and_file_errors_are_one_sentence(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
-    cli(tmp_path, "share", "add", str(folder))
+    cli(tmp_path, "share", "add", str(folder), "--create")
     update = tmp_path / "update.bin"
     update.write_bytes(b"\x00\x00")  # an empty Yjs v1 update
     cli(tmp_path, "doc", "apply", str(folder / "a.md"), str(update))

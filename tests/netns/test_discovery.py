@@ -136,7 +136,7 @@ def test_a_host_outside_the_share_discovers_the_others_but_receives_nothing(
     share = share_among([alpha, beta])
     outsider = testbed.device(tmp_path, "outsider")
     # It even holds the share ID and lists the others as members: they do not list it.
-    cli(outsider.home, "share", "add", str(outsider.folder), "--id", share)
+    cli(outsider.home, "share", "add", str(outsider.folder), "--id", share, "--create")
     for member in (alpha, beta):
         cli(outsider.home, "share", "member", "add", share, member.id)
     start_all([alpha, beta, outsider])

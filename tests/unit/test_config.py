@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from p2psync.config import (
     Member,
     PeerConfig,
     ShareConfig,
+    check_address,
+    check_device_name,
     default_config,
     load_config,
     parse_address,
@@ -112,6 +115,54 @@ def test_addresses() -> None:
     for bad in ("host", ":5", "h:99999", "h:x"):
         with pytest.raises(ConfigError):
             parse_address(bad)
+
+
+def test_typed_addresses_are_checked_strictly() -> None:
+    assert check_address("127.0.0.1:22070") == ("127.0.0.1", 22070)
+    assert check_address("[::1]:22070") == ("::1", 22070)
+    assert check_address("[fe80::1%eth0]:1") == ("fe80::1%eth0", 1)
+    assert check_address("nas.local:65535") == ("nas.local", 65535)
+    assert check_address("my-box.:22070") == ("my-box.", 22070)
+    cases = {
+        "127.0.0.1:22070:5": "more than one ':'",
+        "http://127.0.0.1:22070": "has a scheme",
+        "300.1.1.1:22070": "'300.1.1.1' in '300.1.1.1:22070' is not an IPv4 address",
+        "::1:22070": "needs brackets: [::1]:22070",
+        "127.0.0.1 :22070": "contains a space",
+        "127.0.0.1:0": "is not a number from 1 to 65535",
+        "127.0.0.1:65536": "is not a number from 1 to 65535",
+        "127.0.0.1:²": "is not a number from 1 to 65535",
+        "127.0.0.1": "'127.0.0.1' has no port",
+        "nas.local": "'nas.local' has no port",
+        ":22070": "':22070' has no host",
+        "[::1:22070": "is not an IPv6 address in brackets",
+        "[127.0.0.1]:22070": "is not an IPv6 address in brackets",
+        "-nas:22070": "is not an IP address or a hostname",
+        "nas_box:22070": "is not an IP address or a hostname",
+        "a..b:22070": "is not an IP address or a hostname",
+        f"{'a' * 64}.lan:22070": "is not an IP address or a hostname",
+    }
+    for text, problem in cases.items():
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            check_address(text)
+
+
+def test_device_names_are_checked() -> None:
+    assert check_device_name("Zoë's laptop") == "Zoë's laptop"
+    assert check_device_name("x" * 64) == "x" * 64
+    cases = {
+        "": "cannot be empty",
+        "x" * 65: "at most 64 characters, not 65",
+        "a\nb": "holds a control character",
+        "a\x00b": "holds a control character",
+        " vm": "starts or ends with a space",
+        "vm ": "starts or ends with a space",
+    }
+    for name, problem in cases.items():
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            check_device_name(name)
+    with pytest.raises(ConfigError, match="cannot be empty"):
+        check_device_name(None)
 
 
 @settings(max_examples=200, deadline=None)

@@ -53,7 +53,7 @@ def refuse_garbage(device: Device) -> None:
 
 def test_refused_apply_without_a_daemon_creates_nothing(tmp_path: Path) -> None:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     refuse_garbage(device)
     device.apply_text("notes.md", "kept\n", client_id=5)
     log = log_path(device.folder.resolve(), "notes.md")
@@ -68,7 +68,7 @@ def test_refused_apply_without_a_daemon_creates_nothing(tmp_path: Path) -> None:
 
 def test_refused_apply_with_a_daemon_creates_nothing(tmp_path: Path) -> None:
     device = Device(tmp_path, "a")
-    share = cli(device.home, "share", "add", str(device.folder)).stdout.strip()
+    share = cli(device.home, "share", "add", str(device.folder), "--create").stdout.strip()
     device.start()
     try:
         refuse_garbage(device)
@@ -89,7 +89,7 @@ def test_refused_apply_with_a_daemon_creates_nothing(tmp_path: Path) -> None:
 
 def test_doctor_reports_and_repair_removes_a_leftover_empty_log(tmp_path: Path) -> None:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     device.apply_text("notes.md", "kept\n", client_id=5)
     leftover = log_path(device.folder.resolve(), "new-garbage.md")
     DocLog.open(leftover).log.close()  # what a refused apply left before: a header only
@@ -118,7 +118,7 @@ def test_doctor_reports_and_repair_removes_a_leftover_empty_log(tmp_path: Path) 
 
 def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     (device.folder / "empty.txt").write_bytes(b"")
     device.start()  # the mirror gives the file a doc and a manifest entry
     try:
@@ -137,7 +137,7 @@ def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
 
 def test_doctor_repair_leaves_a_leftover_to_a_stopped_daemon(tmp_path: Path) -> None:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     # A doc no file can have (its guid is no safe share path): the mirror never adopts
     # it into the manifest, so it stays a leftover while the daemon runs.
     leftover = log_path(device.folder.resolve(), "../outside")

@@ -15,25 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from p2psync.daemon.client import ControlClient
 from p2psync.daemon.home import Home
 from p2psync.ids import ShareId
-from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, make_share, wait_for
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    try:
-        alice.start()
-        bob.start()
-        yield alice, bob
-    finally:
-        alice.stop()
-        bob.stop()
+from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, wait_for
 
 
 def connected(device: Device) -> bool:
@@ -222,8 +207,8 @@ def in_folder(device: Device, folder: Path) -> Iterator[Device]:
 def test_pausing_one_share_leaves_the_others_syncing(pair: tuple[Device, Device]) -> None:
     alice, bob = pair
     first = alice.status()["shares"][-1]["id"]
-    second = cli(alice.home, "share", "add", str(alice.home / "second")).stdout.strip()
-    cli(bob.home, "share", "add", str(bob.home / "second"), "--id", second)
+    second = cli(alice.home, "share", "add", str(alice.home / "second"), "--create").stdout.strip()
+    cli(bob.home, "share", "add", str(bob.home / "second"), "--id", second, "--create")
     cli(alice.home, "share", "member", "add", second, bob.id)
     cli(bob.home, "share", "member", "add", second, alice.id)
     link([alice, bob])

@@ -14,7 +14,7 @@ from tests.integration.sync.daemons import Device, cli
 def device_with_doc(tmp_path: Path, edits: int = 3) -> tuple[Device, Path]:
     """A device (no daemon) with one share whose doc ``notes.md`` has ``edits`` records."""
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     for index in range(edits):
         device.apply_text("notes.md", f"line {index}\n", client_id=5)
     return device, log_path(device.folder.resolve(), "notes.md")

@@ -50,7 +50,7 @@ def assert_one_sentence(result: subprocess.CompletedProcess[str], code: int, wor
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Device]:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder))
+    cli(device.home, "share", "add", str(device.folder), "--create")
     device.start()
     try:
         yield device

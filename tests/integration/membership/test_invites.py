@@ -213,7 +213,7 @@ def test_joining_a_second_share_of_a_device_already_connected(devices: list[Devi
     bob.start()
     link([alice, bob])
     wait_for(lambda: connected(alice, bob), "alice and bob connected for their first share")
-    second = cli(alice.home, "share", "add", str(alice.home / "second")).stdout.strip()
+    second = cli(alice.home, "share", "add", str(alice.home / "second"), "--create").stdout.strip()
     doc = alice.home / "second" / "plan.md"
     update = alice.home / "plan.bin"
     _write_text_update(update, "the plan")

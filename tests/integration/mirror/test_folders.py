@@ -18,7 +18,7 @@ def test_restart_and_re_add_do_not_duplicate_content(share_of: Share) -> None:
     alice.stop()
     bob.stop()
     cli(bob.home, "share", "remove", share)
-    cli(bob.home, "share", "add", str(bob.folder), "--id", share)
+    cli(bob.home, "share", "add", str(bob.folder), "--id", share, "--create")
     cli(bob.home, "share", "member", "add", share, alice.id)
     alice.start()
     bob.start()

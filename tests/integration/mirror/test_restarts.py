@@ -275,3 +275,36 @@ def test_a_file_renamed_while_the_daemon_was_down_stays_one_doc(tmp_path: Path) 
         assert "d.txt" not in again.view.by_path
 
     trio.run(main)
+
+
+def test_a_file_saved_by_replacing_it_then_renamed_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        # A save by writing a temp file and renaming it over (a new inode), then a
+        # rename, both before the mirror hears of either.
+        (tmp_path / "d.tmp").write_text("a\nb\nc\nd\nsaved\n")
+        (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        await mirror.local_changes(["d.txt", "e.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert mirror.view.guid_for_path("e.txt") == doc.guid
+        assert "d.txt" not in mirror.view.by_path
+        assert doc.text() == "a\nb\nc\nd\nsaved\n"
+        assert [g for g in store.docs if g not in (doc.guid, MANIFEST_GUID)] == []
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_an_unrelated_new_file_beside_a_deleted_one_is_not_a_rename(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, _, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        (tmp_path / "e.txt").write_text("w\nx\ny\nz\n")  # (first: not d.txt's inode)
+        (tmp_path / "d.txt").unlink()
+        await mirror.local_changes(["d.txt", "e.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert mirror.view.guid_for_path("e.txt") != doc.guid
+        assert "d.txt" not in mirror.view.by_path
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -106,9 +106,9 @@ def free_port() -> int:
 def make_share(devices: list[Device]) -> str:
     """One share held by every device, every device a member of it on every other."""
     first = devices[0]
-    share = cli(first.home, "share", "add", str(first.folder)).stdout.strip()
+    share = cli(first.home, "share", "add", str(first.folder), "--create").stdout.strip()
     for device in devices[1:]:
-        cli(device.home, "share", "add", str(device.folder), "--id", share)
+        cli(device.home, "share", "add", str(device.folder), "--id", share, "--create")
     for device in devices:
         for other in devices:
             if other is not device:

@@ -99,7 +99,7 @@ def test_sigkill_mid_sync_loses_nothing_durable(devices: list[Device]) -> None:
 def test_non_members_get_nothing(devices: list[Device]) -> None:
     alice, bob, carol = devices
     make_share([alice, bob])
-    cli(carol.home, "share", "add", str(carol.folder))
+    cli(carol.home, "share", "add", str(carol.folder), "--create")
     for device in devices:
         device.start()
     alice.apply_text("secret.md", "members only", client_id=20)
