@@ -1288,15 +1288,7 @@ class Mirror:
 
     def _stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)
-        if synced is None or synced.stat != stat:
-            return True
-        # A chunked file's layout lives in memory: the first scan after a start reads it.
-        entry = self.view.by_path.get(rel)
-        return (
-            entry is not None
-            and entry.kind is FileKind.CHUNKED
-            and self.chunks.written_pieces(entry.guid) is None
-        )
+        return synced is None or synced.stat != stat
 
     async def _reload_ignore(self) -> None:
         try:

@@ -28,11 +28,11 @@ class Written(NamedTuple):
 
 def dropped_written_lines(write: Written, saved: bytes) -> bool:
     """Whether ``saved`` lacks a line that ``write`` added to the file."""
-    added = Counter(write.after.splitlines()) - Counter(write.before.splitlines())
+    after = Counter(write.after.splitlines())
+    added = after - Counter(write.before.splitlines())
     if not added:
         return False
     kept = Counter(saved.splitlines())
-    after = Counter(write.after.splitlines())
     return any(kept[line] < after[line] for line in added)
 
 
@@ -52,9 +52,6 @@ class RecentWrites:
         if write is None or now - write.at > RACE_WINDOW_S:
             return None
         return write.after if dropped_written_lines(write, saved) else None
-
-    def forget(self, rel: str) -> None:
-        self._writes.pop(rel, None)
 
     def expire(self, now: float) -> None:
         """Drop the writes too old to be raced (bounded memory)."""

@@ -209,11 +209,6 @@ class SyncTable:
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / (_key(rel) + PENDING_SUFFIX)).unlink()
 
-    def pending(self, rel: str) -> Synced | None:
-        """What a prepared, uncommitted action of ``rel`` is to record."""
-        record = self._pending.get(rel)
-        return None if record is None else Synced(record.guid, record.digest, None)
-
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
         """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
         disk if the doc and digest are unchanged, else none). Commits a prepared
