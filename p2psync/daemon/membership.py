@@ -185,6 +185,25 @@ class MembershipService:
 
     # -- files -------------------------------------------------------------------
 
+    def saved_map(self, share_id: ShareId) -> bytes | None:
+        """The member map file of ``share_id`` as it is now (None: there is none), for
+        ``restore_map``."""
+        try:
+            return self._path(share_id).read_bytes()
+        except OSError:
+            return None
+
+    def restore_map(self, share_id: ShareId, saved: bytes | None) -> None:
+        """Put back the map file ``saved_map`` returned (a join that failed here)."""
+        self._maps.pop(share_id, None)
+        try:
+            if saved is None:
+                self._path(share_id).unlink(missing_ok=True)
+            else:
+                write_file_atomically(self._path(share_id), saved, mode=0o600)
+        except OSError as exc:
+            log.error("share %s: cannot restore the member map: %s", share_id, exc)
+
     def _path(self, share_id: ShareId) -> Path:
         return self._dir / f"{share_id}.json"
 

@@ -291,7 +291,8 @@ class PeerManager:
     ) -> tuple[PeerChannel | None, list[str]]:
         """An authenticated channel to ``device`` at the first of ``addresses`` that
         answers (proving the invite secret ``join`` if given), or None and why each
-        address failed (HandshakeError codes as ``code: sentence``)."""
+        address failed (HandshakeError codes as ``code: sentence``). A failed join
+        records nothing about ``device``: it is no peer of ours unless the join works."""
         failures = []
         for address in addresses:
             host, port = parse_address(address)
@@ -310,7 +311,8 @@ class PeerManager:
                     # Anyone can announce any device ID: a wrong one only gets a log line.
                     log.info("ignoring an announcement of %s: %s", device.short(), exc)
                     continue
-                self._info(device).last_error = str(exc) or "timed out"
+                if join is None:
+                    self._info(device).last_error = str(exc) or "timed out"
                 log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
                 continue
             return channel, failures
