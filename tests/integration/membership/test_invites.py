@@ -317,3 +317,27 @@ def test_a_failed_join_leaves_config_state_and_peers_as_before(devices: list[Dev
     fails(str(real), 5, "could not join")
     alice.stop()
     fails(str(real), 5, "could not join")
+
+
+def test_without_mdns_a_joiner_and_the_other_members_connect(devices: list[Device]) -> None:
+    """mDNS off (``--no-mdns``): bob joins through alice's invite; carol, who knows
+    bob only from alice's member list, and bob, who knows carol only from it too,
+    learn each other's address from alice and connect, and sync without alice."""
+    alice, carol, bob, _ = devices
+    share = make_share([alice, carol])
+    for device in (alice, carol, bob):
+        device.start()
+    link([alice, carol])
+    cli(bob.home, "join", invite(alice, share), str(bob.folder))
+    wait_for(lambda: connected(carol, bob), "carol and bob connected", 60)
+    member = next(
+        m
+        for s in carol.status()["shares"]
+        if s["id"] == share
+        for m in s["members"]
+        if m["device_id"] == bob.id
+    )
+    assert member["state"] != "pending"
+    alice.stop()
+    carol.apply_text("notes.md", "carol to bob, alice away.", client_id=2)
+    wait_for(lambda: bob.text("notes.md") == "carol to bob, alice away.", "carol's edit at bob")
