@@ -15,18 +15,20 @@ With it
   chunks that did not change and from the docs of those that did (``content``), so a
   change near the end loads one chunk, not fifty megabytes of them.
 
-The layout lives in memory only; after a restart the first use of a file builds it by
-loading each chunk once. Edits are made on scratch copies of the touched docs and
-stored through the share as local updates (``DocStore.local_update``), chunks first,
-then the root, so a peer never sees a chunk listed that holds less than was meant.
+The layout is kept in memory, and in the file's sync record (``mirror.chunkbases``):
+after a restart the first use of a file reads it back, and loads each chunk once to
+see which of them changed since the file was written.
+
+Edits are made on scratch copies of the touched docs and stored through the share as
+local updates (``DocStore.local_update``), chunks first, then the root, so a peer
+never sees a chunk listed that holds less than was meant.
 
 Each chunk of a layout also keeps its *base*: the chunk doc's state whose text is what
 the file holds for it. A save is merged as a one-doc file's save is (``engine.merge_save``):
 its edits are made on scratch copies of the chunks at their bases, and the updates
 they give are applied to the live docs, so they merge with whatever peers changed
 meanwhile, in the same chunk or not, as a peer's concurrent edit would. Holding the
-bases costs about one copy of the file's CRDT state in memory (``ChunkBases`` says
-what would have to be stored to keep them across a restart).
+bases costs about one copy of the file's CRDT state in memory, and on disk.
 """
 
 from __future__ import annotations
@@ -208,9 +210,16 @@ class ScratchDocs:
 class ChunkedFiles:
     """The layouts of a share's chunked files, and their saves and writes."""
 
-    def __init__(self, store: ChunkStore, chunking: Chunking) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        chunking: Chunking,
+        stored: Callable[[str], list[Piece] | None] = lambda root_guid: None,
+    ) -> None:
         self.store = store
         self.chunking = chunking
+        self.stored = stored
+        """Root guid -> the layout its file's sync record keeps, if any."""
         self.layouts: dict[str, Layout] = {}
         self.owners: dict[str, str] = {}
         """Chunk guid -> root guid, for the chunks of every layout built."""
@@ -445,13 +454,24 @@ class ChunkedFiles:
         self.layouts.pop(root_guid, None)
 
     def _layout(self, root_guid: str, root: DocReplica) -> Layout:
+        """The file's layout: in memory, else the one its sync record keeps (with the
+        chunks whose docs changed since marked dirty), else rebuilt from the docs."""
         layout = self.layouts.get(root_guid)
-        if layout is None:
-            pieces = []
-            for guid in chunk_order(root.ydoc, root_guid):
-                pieces.append(self._from_doc(root_guid, guid)[0])
-                self.owners[guid] = root_guid
-            layout = self.layouts[root_guid] = Layout(pieces, written=False)
+        if layout is not None:
+            return layout
+        order = chunk_order(root.ydoc, root_guid)
+        self.owners.update(dict.fromkeys(order, root_guid))
+        stored = self.stored(root_guid)
+        if stored is not None:
+            dirty = {
+                piece.guid
+                for piece in stored
+                if hashlib.sha256(self._chunk_text(piece.guid).encode()).digest() != piece.digest
+            }
+            layout = Layout(stored, dirty)
+        else:
+            layout = Layout([self._from_doc(root_guid, g)[0] for g in order], written=False)
+        self.layouts[root_guid] = layout
         return layout
 
     def _from_doc(self, root_guid: str, guid: str) -> tuple[Piece, bytes]:
@@ -476,13 +496,15 @@ def write_plan(
     executable: bool,
     expect: FileStat,
     boundary: Callable[[int, Hasher], None] | None = None,
+    prepared: Callable[[FileStat, bytes], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
     are read from the file as it is, block by block, so it is never in memory whole.
     Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
     ``boundary(offset, hash state)`` is told the digest's state at each part's start
-    and at the end (``patch.DigestMarks``). Raises what ``write_file`` raises, and FileChangedError
-    if the file is shorter than a range (it changed meanwhile)."""
+    and at the end (``patch.DigestMarks``); ``prepared(stat, digest)`` is called as
+    ``write_file`` calls its own. Raises what ``write_file`` raises, and
+    FileChangedError if the file is shorter than a range (it changed meanwhile)."""
     digest = hashlib.sha256()
     fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
 
@@ -503,7 +525,14 @@ def write_plan(
             boundary(at, digest)
 
     try:
-        stat = write_file(folder, rel, blocks(), executable=executable, expect=expect)
+        stat = write_file(
+            folder,
+            rel,
+            blocks(),
+            executable=executable,
+            expect=expect,
+            prepared=None if prepared is None else lambda st: prepared(st, digest.digest()),
+        )
     finally:
         os.close(fd)
     return stat, digest.digest()

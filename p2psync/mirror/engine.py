@@ -40,6 +40,7 @@ import trio
 from p2psync.errors import P2PSyncError, UnsafePathError
 from p2psync.ids import new_client_id
 from p2psync.mirror import binary
+from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
 from p2psync.mirror.chunkfile import (
     ChunkedFiles,
     Chunking,
@@ -197,7 +198,7 @@ class Mirror:
     def __post_init__(self) -> None:
         self.synced = SyncTable(self.root)
         """The durable sync record of each path (``mirror.state``)."""
-        self.chunks = ChunkedFiles(self.store, self.chunking)
+        self.chunks = ChunkedFiles(self.store, self.chunking, self._stored_layout)
         self.patching: dict[str, PatchRecord] = load_records(self.root)
         """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
         self.digest_marks = DigestMarks()
@@ -317,7 +318,7 @@ class Mirror:
         for rel in sorted(promoted):
             synced = self.synced.get(rel)
             base = await trio.to_thread.run_sync(self.synced.base, rel)
-            if synced is None or not base or self.store.doc(synced.guid) is None:
+            if synced is None or not base or is_layout(base) or self.store.doc(synced.guid) is None:
                 continue
             try:
                 await self.store.local_update(synced.guid, base, notify=False)
@@ -769,9 +770,13 @@ class Mirror:
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
         self._new_entries.append(entry)
         self.view.add(entry)
-        sizes = [p.size for p in self.chunks.layouts[entry.guid].pieces] if large else []
-        digest = self.digest_marks.learn(rel, stat, data, sizes) if large else None
-        self._synced(rel, entry.guid, data, stat, digest=digest)
+        if large:
+            pieces = self.chunks.layouts[entry.guid].pieces
+            digest = self.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
+            base = await self._layout_base(pieces)
+            self._synced(rel, entry.guid, data, stat, digest=digest, base=base)
+        else:
+            self._synced(rel, entry.guid, data, stat)
 
     def _vanished_with_inode(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         """A path of this batch that vanished and held the inode ``rel`` now has; else
@@ -1016,12 +1021,20 @@ class Mirror:
         if parts is None:  # nothing to write, if the layout is the file's
             return self.chunks.written_pieces(entry.guid) is not None
         await self.store.durable(entry.guid)
+        pieces = [piece for piece, _ in parts]
+        base = await self._layout_base(pieces)
+
+        def prepare(tmp: FileStat, digest: bytes) -> None:
+            self.synced.prepare(rel, Synced(entry.guid, digest, tmp), base)
+
         try:
             written, digest = await trio.to_thread.run_sync(
                 lambda: write_chunked(self.root, rel, parts, guid=entry.guid,
-                                      executable=entry.exec, expect=stat, marks=self.digest_marks)
+                                      executable=entry.exec, expect=stat,
+                                      marks=self.digest_marks, prepared=prepare)
             )  # fmt: skip
         except FileChangedError:
+            self.synced.abort(rel)
             self._retry.add(rel)  # saved meanwhile: merged on the next round
             return True
         except TornFileError as exc:
@@ -1030,11 +1043,12 @@ class Mirror:
             self._retry.add(rel)
             return True
         except (OSError, UnsafePathError) as exc:
+            self.synced.abort(rel)
             log.error("share %s: cannot write %s: %s", self.share, rel, exc)
             self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
             return True
-        self.chunks.synced(entry.guid, [piece for piece, _ in parts])
-        self._synced(rel, entry.guid, b"", written, digest=digest)
+        self.chunks.synced(entry.guid, pieces)
+        self._synced(rel, entry.guid, b"", written, digest=digest, base=base)
         return True
 
     def _synced_here(self, rel: str, entry: Entry) -> Synced | None:
@@ -1066,7 +1080,8 @@ class Mirror:
         if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
             return False
         self.digest_marks.put(rel, scan.stat, scan.marks)
-        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
+        base = await self._layout_base(self.chunks.layouts[entry.guid].pieces)
+        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest, base=base)
         if self.chunks.pending(entry.guid):  # a peer's change merged in: write it too
             await self._stream_chunked(rel, entry)
         return True
@@ -1113,7 +1128,8 @@ class Mirror:
                     "its doc %s again", self.share, rel, record.guid)  # fmt: skip
         self.chunks.synced(record.guid, pieces)
         digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, record.guid, content, stat, digest=digest)
+        base = await self._layout_base(pieces)
+        self._synced(rel, record.guid, content, stat, digest=digest, base=base)
         return True
 
     async def _binary_save(
@@ -1155,6 +1171,7 @@ class Mirror:
             synced = self.synced.get(rel)
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
+            base = await self._layout_base(pieces)
         else:
             content = doc.text(CONTENT).encode()
             # The base is the doc at this very moment (no await since the text was read).
@@ -1197,6 +1214,18 @@ class Mirror:
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
         self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None)
+
+    async def _layout_base(self, pieces: list[Piece]) -> bytes:
+        """A chunked file's layout as its sync record's base, the chunks' bases
+        stored first (``mirror.chunkbases``)."""
+        return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
+
+    def _stored_layout(self, root_guid: str) -> list[Piece] | None:
+        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
+        rel = self.synced.path_of(root_guid)
+        if rel is None:
+            return None
+        return decode_layout(self.synced.base(rel), self.synced.blobs)
 
     async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
         """The bytes a binary file is to hold (None: no version yet), after keeping the

@@ -7,7 +7,9 @@ whose every change is in the doc (a one-doc text file; binary and chunked files 
 none). A save is diffed against the base in a scratch doc at that state, so what the
 doc gained since the file was synced (a peer's edit, an append by another program,
 made while the daemon was down or in the moment before it saved) is merged with the
-save, never turned into deletions.
+save, never turned into deletions. A chunked file's base is its layout, whose chunk
+bases are kept as blobs beside the records (``mirror.chunkbases``); the table counts
+which records name each blob, and removes a blob once none does.
 
 Records live in ``.p2psync/synced/``, one file per path, and are ordered with the
 actions they describe so that a crash at any point is recognised on the next start:
@@ -38,12 +40,14 @@ import json
 import logging
 import os
 import struct
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import msgpack
 
+from p2psync.mirror.chunkbases import BaseBlobs, layout_keys
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.kinds import file_digest
 from p2psync.storage.format import crc32c
@@ -149,6 +153,11 @@ class SyncTable:
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
+        self.blobs = BaseBlobs(root)
+        """The chunk bases the layouts of chunked files' records name."""
+        self._refs: dict[str, frozenset[str]] = {}
+        """Record (a path, or a path's write-ahead record) -> the blobs it names."""
+        self._counts: Counter[str] = Counter()
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -196,18 +205,22 @@ class SyncTable:
             file.flush()
             os.fdatasync(file.fileno())
         self._pending[rel] = record
+        self._refer(rel + PENDING_SUFFIX, base)
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
         record = self._pending.pop(rel)
         (self._dir / (_key(rel) + PENDING_SUFFIX)).replace(self._dir / _key(rel))
         self._set(rel, Synced(record.guid, record.digest, record.stat))
+        self._refer(rel, record.base)
+        self._refer(rel + PENDING_SUFFIX, b"")
 
     def abort(self, rel: str) -> None:
         """The prepared action of ``rel`` did not happen."""
         if self._pending.pop(rel, None) is not None:
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / (_key(rel) + PENDING_SUFFIX)).unlink()
+            self._refer(rel + PENDING_SUFFIX, b"")
 
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
         """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
@@ -243,6 +256,7 @@ class SyncTable:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / _key(rel)).unlink()
+            self._refer(rel, b"")
 
     def _set(self, rel: str, synced: Synced) -> None:
         held = self._synced.get(rel)
@@ -261,6 +275,23 @@ class SyncTable:
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(_encode(record))
         tmp.replace(target)
+        self._refer(record.path, record.base)
+
+    def _refer(self, name: str, base: bytes, *, loading: bool = False) -> None:
+        """Record ``name`` (a path, or a path's write-ahead record) as naming the
+        blobs of ``base``; remove the blobs no record names any more (not while
+        ``loading``: ``_load`` removes those once every record is read)."""
+        new = layout_keys(base)
+        old = self._refs.pop(name, frozenset())
+        if new:
+            self._refs[name] = new
+        self._counts.update(new)
+        self._counts.subtract(old)
+        dead = [key for key in old - new if self._counts[key] <= 0]
+        for key in dead:
+            del self._counts[key]
+        if not loading:
+            self.blobs.drop(dead)
 
     # -- loading -----------------------------------------------------------------
 
@@ -280,9 +311,11 @@ class SyncTable:
             record = _read(self._dir / name)
             if record is not None and _key(record.path) == name:
                 self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
+                self._refer(record.path, record.base, loading=True)
         for name in sorted(n for n in names if n.endswith(PENDING_SUFFIX)):
             self._settle(self._dir / name)
         self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
+        self.blobs.keep_only(set(self._counts))
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
@@ -296,6 +329,7 @@ class SyncTable:
         if happened:
             path.replace(path.with_name(_key(record.path)))
             self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
+            self._refer(record.path, record.base, loading=True)
             self.promoted.add(record.path)
             log.info("%s: kept the sync record written ahead of the last action on %s",
                      self.root, record.path)  # fmt: skip
