@@ -1,8 +1,8 @@
 """One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
 A ShareService starts from the share's persisted index (``daemon.indexkeeper``),
-loads a doc only while it is used and unloads idle ones (``daemon.residency``, DESIGN
-§9), owns one LogWriter task per loaded doc, feeds the sync engine with what happens
+loads a doc only while used, unloads idle ones (``daemon.residency``, docs/architecture.md),
+owns one LogWriter task per loaded doc, feeds the sync engine with what happens
 (peer messages, local changes, records other processes appended to a log) and
 carries out the engine's effects: updates are queued for durable storage, messages
 handed to the peer layer. Updates from peers are forwarded without waiting for our
@@ -502,7 +502,7 @@ class ShareService:
         doc = self.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
 
-    # -- residency (DESIGN §9) -------------------------------------------------------
+    # -- residency (docs/architecture.md) --------------------------------------------
 
     async def _answer_from_log(self, peer: Peer, message: SyncStep1) -> list[Effect]:
         """A SyncStep1 for an unloaded doc, answered from its log without loading it."""

@@ -1,4 +1,4 @@
-"""The file <-> doc engine of one share folder (DESIGN §8).
+"""The file <-> doc engine of one share folder (docs/mirror.md).
 
 A ``Mirror`` keeps the files of a share folder and the share's docs equal. It is
 driven by its owner (``p2psync.daemon.mirror``), one call at a time:
