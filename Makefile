@@ -41,9 +41,11 @@ MINUTES ?= 10
 soak: $(STAMP) system-deps
 	MINUTES=$(MINUTES) SEED=$(SEED) KILL_STORM=$(KILL_STORM) $(PY) -m tests.soak.soak
 
+# lint-imports: the import contracts in pyproject.toml (the layers of docs/architecture.md)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(PACKAGING_STAMP)  # the docs hook under packaging/ imports mkdocs
 	$(PY) -m mypy
