@@ -485,3 +485,28 @@ def test_the_event_of_the_mirrors_own_write_reads_nothing(
         assert reads == []
 
     trio.run(main)
+
+
+def test_a_save_racing_a_change_of_a_converted_roots_own_text_merges(tmp_path: Path) -> None:
+    """A one-doc file saved past the threshold becomes a root whose own text is its
+    first chunk: that text has a base too, so a save of it racing a peer's change of
+    it merges instead of being kept aside."""
+
+    async def main() -> None:
+        alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+        small = big_text(40)
+        await alice.save("big.txt", small)
+        await send(alice, bob)
+        text = small + big_text(200)[len(small) :]
+        await alice.save("big.txt", text)  # past the threshold: converted in place
+        await send(alice, bob)
+        assert bob.mirror.view.by_path["big.txt"].kind is FileKind.CHUNKED
+        assert order_of(bob, "big.txt")[0] == root_of(bob, "big.txt").guid
+        ours = text.replace("line 0001", "LINE 0001")
+        await race_on_first_chunk(alice, bob, text, ours)
+        assert bob.path("big.txt").read_text() == "A" + ours
+        assert not [e for e in bob.events if e[0] == "path-conflict"]
+        await send(bob, alice)
+        assert alice.path("big.txt").read_text() == "A" + ours
+
+    trio.run(main)
