@@ -791,12 +791,12 @@ class Mirror:
         return old, synced
 
     def _vanished_alike(self, rel: str, data: bytes) -> tuple[str, Synced] | None:
-        """A text file gone in this batch, or held as vanished, whose doc shares at
-        least ``RENAME_SIMILARITY`` of its lines with the new text file ``rel``: a
-        rename the inode does not show (the file was saved by replacing it just
-        before, or renamed while the daemon was down before its record had the new
-        inode). The one most alike wins; a tie is no rename."""
-        text = decode_text(data)
+        """A text file (one-doc or chunked) gone in this batch, or held as vanished,
+        whose doc shares at least ``RENAME_SIMILARITY`` of its lines with the new
+        text file ``rel``: a rename the inode does not show (the file was saved by
+        replacing it just before, or renamed while the daemon was down before its
+        record had the new inode). The one most alike wins; a tie is no rename."""
+        text = decode_large_text(data)
         lines = set(text.splitlines()) if text is not None else set()
         if len(lines) < RENAME_MIN_LINES:
             return None
@@ -806,10 +806,12 @@ class Mirror:
             entry = self.view.by_path.get(old)
             if synced is None or entry is None or entry.guid != synced.guid:
                 continue
-            doc = self.store.doc(entry.guid)
-            if entry.kind is not FileKind.TEXT or doc is None or self._exists_as(old):
+            if entry.kind not in (FileKind.TEXT, FileKind.CHUNKED) or self._exists_as(old):
                 continue
-            theirs = set(doc.text(CONTENT).splitlines())
+            held = self._doc_bytes(entry, self.store.doc(entry.guid))
+            if held is None:
+                continue
+            theirs = set(held.decode().splitlines())
             scored.append((len(lines & theirs) / len(lines | theirs), old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
         if not scored or scored[0][0] < RENAME_SIMILARITY:

@@ -510,3 +510,28 @@ def test_a_save_racing_a_change_of_a_converted_roots_own_text_merges(tmp_path: P
         assert alice.path("big.txt").read_text() == "A" + ours
 
     trio.run(main)
+
+
+def test_a_chunked_file_saved_by_replacing_it_then_renamed_stays_one_doc(
+    tmp_path: Path,
+) -> None:
+    """The new inode of the save hides the rename; the likeness of the text shows it,
+    as for a one-doc text file."""
+
+    async def main() -> None:
+        alice, _, text = await synced_pair(tmp_path)
+        guid = alice.mirror.view.guid_for_path("big.txt")
+        tmp = alice.path("big.tmp")
+        tmp.write_text(text + "saved\n")
+        tmp.replace(alice.path("big.txt"))
+        alice.path("big.txt").rename(alice.path("moved.txt"))
+        await alice.mirror.local_changes(["big.txt", "moved.txt"])
+        await trio.sleep(engine.VANISHED_HOLD_S)
+        await alice.mirror.flush()
+        assert alice.mirror.view.guid_for_path("moved.txt") == guid
+        assert "big.txt" not in alice.mirror.view.by_path
+        roots = [e for e in alice.mirror.view.by_path.values() if e.kind is FileKind.CHUNKED]
+        assert [e.guid for e in roots] == [guid]
+        assert alice.path("moved.txt").read_text() == text + "saved\n"
+
+    trio.run(main, clock=MockClock(autojump_threshold=0))
