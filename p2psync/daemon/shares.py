@@ -33,6 +33,7 @@ from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
@@ -292,6 +293,10 @@ class ShareService:
         if held is not None:
             self.residency.touch(guid)
         return held
+
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid``, loaded or not (None if the share has none)."""
+        return self.sync.replica.version(guid)
 
     def guids(self) -> list[str]:
         return list(self.sync.replica.guids())

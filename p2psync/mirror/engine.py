@@ -87,8 +87,9 @@ from p2psync.mirror.patch import (
 from p2psync.mirror.paths import share_path
 from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
-from p2psync.mirror.state import Synced, SyncTable
+from p2psync.mirror.state import Synced, SyncTable, version_key
 from p2psync.mirror.textdiff import apply_text_change
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,9 @@ class DocStore(Protocol):
     """What the mirror needs of its share (``ShareService`` provides it)."""
 
     def doc(self, guid: str) -> DocReplica | None: ...
+
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid``, known without loading it (None: no such doc)."""
 
     def guids(self) -> Iterable[str]: ...
 
@@ -218,9 +222,10 @@ class Mirror:
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
         self._scanned = False
-        """Whether a rescan ran: the first one reads every file, whatever its stat (a
-        doc may have changed after its file was last written: appends made while the
-        daemon was down, updates stored just before a crash)."""
+        """Whether a rescan ran: the first one reads every file whose doc is not at the
+        version its record names, whatever its stat (a doc may have changed after its
+        file was last written: appends made while the daemon was down, updates stored
+        just before a crash)."""
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
@@ -249,7 +254,9 @@ class Mirror:
         if self.names.folds:
             found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
         changed = [
-            rel for rel, st in found.items() if not self._scanned or self._stat_changed(rel, st)
+            rel
+            for rel, st in found.items()
+            if self._stat_changed(rel, st) or not (self._scanned or self._doc_as_synced(rel))
         ]
         self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
@@ -1169,22 +1176,25 @@ class Mirror:
             if found is None:
                 return
             content = found
+            version = self._version_of(entry.guid, doc, content)
         elif entry.kind is FileKind.CHUNKED:
             synced = self.synced.get(rel)
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
             base = await self._layout_base(pieces)
+            version = b""
         else:
             content = doc.text(CONTENT).encode()
             # The base is the doc at this very moment (no await since the text was read).
             base = doc.full_state() if content != data else b""
+            version = version_key(doc.version())
         if content != data or (stat is not None and stat.executable != entry.exec):
             # A file written before its doc is durable could, after a crash, be read
             # back as a local edit of text the doc no longer holds: a duplicate.
             await self.store.durable(entry.guid)
             try:
                 if content != data:
-                    ahead = Synced(entry.guid, file_digest(content), None)
+                    ahead = Synced(entry.guid, file_digest(content), None, version)
 
                     def prepare(tmp: FileStat) -> None:
                         self.synced.prepare(rel, ahead._replace(stat=tmp), base)
@@ -1215,7 +1225,8 @@ class Mirror:
             self.chunks.synced(entry.guid, pieces)
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None)
+        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None,
+                     version=version)  # fmt: skip
 
     async def _layout_base(self, pieces: list[Piece]) -> bytes:
         """A chunked file's layout as its sync record's base, the chunks' bases
@@ -1261,21 +1272,36 @@ class Mirror:
         *,
         digest: bytes | None = None,
         base: bytes | None = None,
+        version: bytes | None = None,
     ) -> None:
         """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``, with
         ``base`` (default: the doc's state, if its text is ``data``) as the merge base a
         later save of a one-doc text file is diffed against (a chunked file's save
-        merges by its layout, a binary file's by its clock: they keep none). A record
-        of the same doc and bytes stands as it is: only the stat changed."""
+        merges by its layout, a binary file's by its clock: they keep none), and
+        ``version`` (default: the doc's now, if ``data`` is its content) as the doc's
+        version the bytes are. A record of the same doc and bytes keeps its base."""
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
-        synced = Synced(guid, file_digest(data) if digest is None else digest, stat)
+        if version is None:
+            version = self._version_of(guid, doc, data)
+        synced = Synced(guid, file_digest(data) if digest is None else digest, stat, version)
         held = self.synced.get(rel)
         if held is not None and held[:2] == synced[:2]:
             base = None
         elif base is None:
             base = self._base_of(guid, doc or self.store.doc(guid), data)
         self.synced.put(rel, synced, base)
+
+    def _version_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
+        """The key of the doc's version if ``data`` is the doc's content now, else b""
+        (and always for a chunked file, whose chunks change without their root)."""
+        entry = self.view.by_guid.get(guid)
+        if entry is None or entry.kind is FileKind.CHUNKED:
+            return b""
+        doc = doc or self.store.doc(guid)
+        if doc is None or self._doc_bytes(entry, doc) != data:
+            return b""
+        return version_key(doc.version())
 
     def _base_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
         """The doc's state as a merge base for ``data``: only for a one-doc text file
@@ -1320,6 +1346,19 @@ class Mirror:
     def _stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)
         return synced is None or synced.stat != stat
+
+    def _doc_as_synced(self, rel: str) -> bool:
+        """Whether the doc of ``rel`` is still at the version its record names (known
+        without loading it), and still names this path: then a file of the recorded
+        stat is its content, and a start-up need not read it."""
+        synced = self.synced.get(rel)
+        if synced is None or not synced.version:
+            return False
+        entry = self.view.by_guid.get(synced.guid)
+        if entry is None or entry.deleted or entry.path != rel:
+            return False
+        now = self.store.version(synced.guid)
+        return now is not None and version_key(now) == synced.version
 
     async def _reload_ignore(self) -> None:
         try:

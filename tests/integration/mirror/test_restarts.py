@@ -308,3 +308,35 @@ def test_an_unrelated_new_file_beside_a_deleted_one_is_not_a_rename(tmp_path: Pa
         assert "d.txt" not in mirror.view.by_path
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_restart_reads_only_the_files_whose_doc_or_stat_changed(tmp_path: Path) -> None:
+    """A file whose stat and doc version are as recorded is its doc's content: a
+    start-up neither reads it nor loads its doc. One whose doc gained an append while
+    the daemon was down, or that was saved then, is read."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        names = ["same.txt", "appended.txt", "saved.txt", "same.bin"]
+        for name in names:
+            (tmp_path / name).write_bytes(b"\xff\x00" if name.endswith(".bin") else b"a\nb\n")
+        await mirror.local_changes(names)
+        await mirror.flush()
+        guids = {name: mirror.view.guid_for_path(name) for name in names}
+        append_line(store.docs[guids["appended.txt"]], "appended while down\n")
+        (tmp_path / "saved.txt").write_text("a\nb\nsaved while down\n")
+        loaded: list[str] = []
+        real_doc = store.doc
+
+        def doc(guid: str) -> DocReplica | None:
+            loaded.append(guid)
+            return real_doc(guid)
+
+        store.doc = doc  # type: ignore[method-assign]
+        await restart(tmp_path, store).rescan()
+        assert guids["same.txt"] not in loaded
+        assert guids["same.bin"] not in loaded
+        assert (tmp_path / "appended.txt").read_text() == "a\nb\nappended while down\n"
+        assert store.docs[guids["saved.txt"]].text() == "a\nb\nsaved while down\n"
+
+    trio.run(main)
