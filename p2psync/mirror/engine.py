@@ -149,6 +149,12 @@ def _seed(content: pycrdt.Text, text: str) -> None:
         del content[0:1]
 
 
+def _lines(data: bytes) -> set[str]:
+    """The distinct lines of a file, if it is text (none if not)."""
+    text = decode_large_text(data)
+    return set(text.splitlines()) if text is not None else set()
+
+
 def _is_share_path(guid: str) -> bool:
     try:
         share_path(guid)
@@ -745,7 +751,20 @@ class Mirror:
         return True
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        moved = self._vanished_with_inode(stat, rel) or self._vanished_alike(rel, data)
+        moved = self._vanished_with_inode(stat, rel)
+        lines = _lines(data)
+        if (
+            moved is not None
+            and moved[1].digest != file_digest(data)  # a plain rename: nothing to weigh
+            and self._likeness(moved[0], lines) < RENAME_SIMILARITY
+        ):
+            # The inode may be one a file deleted in this batch left free and another
+            # file's save took: then the text says which file this was.
+            alike = self._vanished_alike(lines, but=moved[0])
+            if alike is not None:
+                self._gone[stat.ino] = moved[0]
+                moved = alike
+        moved = moved or self._vanished_alike(lines)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
@@ -797,35 +816,41 @@ class Mirror:
         del self._gone[stat.ino]
         return old, synced
 
-    def _vanished_alike(self, rel: str, data: bytes) -> tuple[str, Synced] | None:
-        """A text file (one-doc or chunked) gone in this batch, or held as vanished,
-        whose doc shares at least ``RENAME_SIMILARITY`` of its lines with the new
-        text file ``rel``: a rename the inode does not show (the file was saved by
-        replacing it just before, or renamed while the daemon was down before its
-        record had the new inode). The one most alike wins; a tie is no rename."""
-        text = decode_large_text(data)
-        lines = set(text.splitlines()) if text is not None else set()
+    def _vanished_alike(self, lines: set[str], but: str = "") -> tuple[str, Synced] | None:
+        """A text file (one-doc or chunked) gone in this batch, or held as vanished
+        (other than ``but``), whose doc shares at least ``RENAME_SIMILARITY`` of its
+        lines with a new text file of ``lines``: a rename the inode does not show (the
+        file was saved by replacing it just before, or renamed while the daemon was
+        down before its record had the new inode). The one most alike wins; a tie is
+        no rename."""
         if len(lines) < RENAME_MIN_LINES:
             return None
         scored = []
-        for old in set(self._gone.values()) | set(self._held):
+        for old in (set(self._gone.values()) | set(self._held)) - {but}:
             synced = self.synced.get(old)
-            entry = self.view.by_path.get(old)
-            if synced is None or entry is None or entry.guid != synced.guid:
-                continue
-            if entry.kind not in (FileKind.TEXT, FileKind.CHUNKED) or self._exists_as(old):
-                continue
-            held = self._doc_bytes(entry, self.store.doc(entry.guid))
-            if held is None:
-                continue
-            theirs = set(held.decode().splitlines())
-            scored.append((len(lines & theirs) / len(lines | theirs), old, synced))
+            if synced is not None and not self._exists_as(old):
+                scored.append((self._likeness(old, lines), old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
         if not scored or scored[0][0] < RENAME_SIMILARITY:
             return None
         if len(scored) > 1 and scored[1][0] == scored[0][0]:
             return None
         return scored[0][1], scored[0][2]
+
+    def _likeness(self, old: str, lines: set[str]) -> float:
+        """The share of lines the doc last synced at ``old`` (a text file) and a new
+        file of ``lines`` have in common; 0 if ``old`` names no such doc."""
+        synced = self.synced.get(old)
+        entry = self.view.by_path.get(old)
+        if synced is None or entry is None or entry.guid != synced.guid or not lines:
+            return 0.0
+        if entry.kind not in (FileKind.TEXT, FileKind.CHUNKED):
+            return 0.0
+        held = self._doc_bytes(entry, self.store.doc(entry.guid))
+        if held is None:
+            return 0.0
+        theirs = set(held.decode().splitlines())
+        return len(lines & theirs) / len(lines | theirs)
 
     def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         if self._inodes is None:
