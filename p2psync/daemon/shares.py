@@ -484,6 +484,7 @@ class ShareService:
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
             **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
+            "not_in_sync": self.mirror.mirror.problems.listing() if self.mirror else [],
         }
 
     def file_docs(self) -> int:

@@ -85,6 +85,7 @@ from p2psync.mirror.patch import (
     write_chunked,
 )
 from p2psync.mirror.paths import share_path
+from p2psync.mirror.problems import Problems
 from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced, SyncTable, version_key
@@ -218,7 +219,8 @@ class Mirror:
         self._not_adopted: set[str] = set()
         """Doc guids found not to name a file under the current ignore rules: each
         refresh then costs O(new docs), not O(all docs)."""
-        self._reported: set[str] = set()
+        self.problems = Problems(self.share, self.publish)
+        """What keeps files from being in sync now (``mirror.problems``)."""
         self._retry: set[str] = set()
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
@@ -255,7 +257,8 @@ class Mirror:
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
-            self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
+            self._report_once(f"walk:{rel}", "file-skipped", path=rel, reason=reason)
+        self.problems.settle("walk:", {rel for rel, _ in skipped})
         await self.refresh_manifest()
         if self.names.folds:
             found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
@@ -659,7 +662,12 @@ class Mirror:
     # -- one path ----------------------------------------------------------------
 
     async def reconcile(self, rel: str, peer: Peer | None = None) -> None:
-        """Make the file at ``rel`` and its doc equal (see the module doc)."""
+        """Make the file at ``rel`` and its doc equal (see the module doc); what keeps
+        them apart now is listed in ``problems``."""
+        with self.problems.checking(rel):
+            await self._reconcile(rel, peer)
+
+    async def _reconcile(self, rel: str, peer: Peer | None) -> None:
         if self.ignore.ignored(rel, False):
             return
         if rel in self.patching and not await self._recover_patch(rel):
@@ -1402,11 +1410,7 @@ class Mirror:
                               line=problem.line_number, reason=problem.reason)  # fmt: skip
 
     def _report_once(self, key: str, type_: str, **fields: Any) -> None:
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        log.warning("share %s: %s %s", self.share, type_, fields)
-        self.publish(type_, share=self.share, **fields)
+        self.problems.report(key, type_, **fields)
 
 
 def wall_ms() -> int:
