@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
+from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
@@ -485,6 +487,7 @@ class ShareService:
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
             **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
             "not_in_sync": self.mirror.mirror.problems.listing() if self.mirror else [],
+            "conflicts": [asdict(copy) for copy in list_copies(self.root)],
         }
 
     def file_docs(self) -> int:

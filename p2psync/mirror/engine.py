@@ -37,8 +37,8 @@ from typing import Any, Protocol
 import pycrdt
 import trio
 
-from p2psync.errors import P2PSyncError, UnsafePathError
-from p2psync.ids import new_client_id
+from p2psync.errors import InvalidIdError, P2PSyncError, UnsafePathError
+from p2psync.ids import DeviceId, new_client_id
 from p2psync.mirror import binary
 from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
 from p2psync.mirror.chunkfile import (
@@ -48,11 +48,11 @@ from p2psync.mirror.chunkfile import (
     decode_large_text,
 )
 from p2psync.mirror.chunkscan import scan_save
+from p2psync.mirror.conflicts import keep_copy
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
     NotAFileError,
-    keep_copy,
     local_stat,
     move_file,
     read_file,
@@ -148,6 +148,15 @@ def _seed(content: pycrdt.Text, text: str) -> None:
     content.insert(0, text or " ")
     if not text:
         del content[0:1]
+
+
+def _short_device(device: bytes) -> str:
+    """How a device is named in a copy's name: the short form of its ID (the clock's
+    device is the ID's digest), else its first bytes in hex."""
+    try:
+        return DeviceId(device).short()
+    except InvalidIdError:
+        return device.hex()[:8]
 
 
 def _lines(data: bytes) -> set[str]:
@@ -506,7 +515,7 @@ class Mirror:
                 continue  # its content has not arrived: decide once it has
             ours = self._doc_bytes(loser, loser_doc)
             if ours is not None and ours != self._doc_bytes(winner, winner_doc):
-                await self._keep_loser(loser.path, loser.guid, ours)
+                await self._keep_loser(loser.path, loser, ours)
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
@@ -523,10 +532,13 @@ class Mirror:
             for path in sorted({path for path, _, _, _ in retire}):
                 await self.reconcile(path)
 
-    async def _keep_loser(self, path: str, guid: str, data: bytes) -> None:
-        kept = await trio.to_thread.run_sync(keep_copy, self.root, path, guid, data)
-        log.warning("share %s: %s was created on two devices; this one's version is kept "
-                    "at %s", self.share, path, kept)  # fmt: skip
+    async def _keep_loser(self, path: str, loser: Entry, data: bytes) -> None:
+        """Keep ``data``, the version of ``path`` of the entry that lost it, as a copy
+        named after the device that created that entry."""
+        device = _short_device(loser.created.device)
+        kept = await self._keep(path, "collision", data, device=device)
+        log.warning("share %s: %s was created on two devices; the version that lost is "
+                    "kept at %s", self.share, path, kept)  # fmt: skip
         self.publish("path-conflict", share=self.share, path=path, kept=str(kept))
 
     async def _superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
@@ -542,7 +554,7 @@ class Mirror:
             self._report_once(f"read:{rel}", "file-error", path=rel, message=str(exc))
             return
         if got is not None and got[0] != self._doc_bytes(winner, winner_doc):
-            await self._keep_loser(rel, loser.guid, got[0])
+            await self._keep_loser(rel, loser, got[0])
         self.synced.put(rel, synced._replace(guid=winner.guid), b"")
         await self.reconcile(rel)
 
@@ -570,7 +582,7 @@ class Mirror:
             if got is not None:
                 data, stat = got
                 if data != self._doc_bytes(entry, self.store.doc(entry.guid)):
-                    kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                    kept = await self._keep(rel, "local", data)
                     self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
                 self._listings.clear()
                 await trio.to_thread.run_sync(lambda: remove_file(self.root, rel, expect=stat))
@@ -592,7 +604,7 @@ class Mirror:
         if self._hidden_kept.get(entry.guid) == digest:
             return
         kept = await trio.to_thread.run_sync(
-            lambda: keep_copy(self.root, entry.path, entry.guid, data, refresh=True)
+            lambda: keep_copy(self.root, entry.path, "case", data, device=entry.guid, refresh=True)
         )
         self._hidden_kept[entry.guid] = digest
         self._report_once(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
@@ -934,7 +946,7 @@ class Mirror:
                 # A file that was never synced meets a doc with content (its folder
                 # was shared again without our state): keep the file's text aside,
                 # the doc wins, nothing is doubled.
-                kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                kept = await self._keep(rel, "local", data)
                 self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
             await self._write_doc(rel, entry, data, stat, peer)
             return
@@ -963,9 +975,7 @@ class Mirror:
         current = doc.text(CONTENT)
         overwritten = self._recent.overwritten(rel, data, trio.current_time())
         if overwritten is not None:
-            kept = await trio.to_thread.run_sync(
-                keep_copy, self.root, rel, "overwritten", overwritten
-            )
+            kept = await self._keep(rel, "overwritten", overwritten)
             log.warning("share %s: a save of %s dropped lines the daemon had just written "
                         "(a program wrote back an older copy?); what it overwrote is kept at %s",
                         self.share, rel, kept)  # fmt: skip
@@ -1038,7 +1048,7 @@ class Mirror:
         if not merged and self.chunks.content(entry.guid, data)[0] != data:
             # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
             # the doc wins, the save is kept whole, nothing is doubled.
-            kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+            kept = await self._keep(rel, "local", data)
             log.warning("share %s: a save of %s could not be merged with a change from %s; "
                         "kept at %s", self.share, rel, peer or "a peer", kept)  # fmt: skip
             self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
@@ -1290,8 +1300,8 @@ class Mirror:
             return []
         kept = []
         for version in losers:
-            kept.append(await trio.to_thread.run_sync(
-                keep_copy, self.root, rel, version.key, version.data))  # fmt: skip
+            device = _short_device(binary.device_of(version.key))
+            kept.append(await self._keep(rel, "lost", version.data, device=device))
         await self.store.local_edit(entry.guid, lambda d: binary.drop(d, losers))
         return kept
 
@@ -1408,6 +1418,15 @@ class Mirror:
         for problem in self.ignore.problems:
             self._report_once(f"ignore:{problem.line_number}:{problem.line}", "ignore-problem",
                               line=problem.line_number, reason=problem.reason)  # fmt: skip
+
+    async def _keep(self, rel: str, why: str, data: bytes, *, device: str = "") -> Path:
+        """Keep ``data``, a version of ``rel`` that lost, as a copy under
+        ``.p2psync/conflicts/`` (``mirror.conflicts``); ``device``: whose version it
+        is (this device's by default)."""
+        who = device or _short_device(self.clock.device)
+        return await trio.to_thread.run_sync(
+            lambda: keep_copy(self.root, rel, why, data, device=who)
+        )
 
     def _report_once(self, key: str, type_: str, **fields: Any) -> None:
         self.problems.report(key, type_, **fields)
