@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -30,9 +31,11 @@ from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
+from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
@@ -293,6 +296,10 @@ class ShareService:
             self.residency.touch(guid)
         return held
 
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid``, loaded or not (None if the share has none)."""
+        return self.sync.replica.version(guid)
+
     def guids(self) -> list[str]:
         return list(self.sync.replica.guids())
 
@@ -479,6 +486,8 @@ class ShareService:
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
             **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
+            "not_in_sync": self.mirror.mirror.problems.listing() if self.mirror else [],
+            "conflicts": [asdict(copy) for copy in list_copies(self.root)],
         }
 
     def file_docs(self) -> int:

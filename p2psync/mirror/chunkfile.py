@@ -100,7 +100,7 @@ class ChunkStore(Protocol):
 class Piece:
     """One chunk as the file was last synced: its bytes' length and digest, and its
     base: the chunk doc's full state holding that text, which a save of the chunk is
-    merged against (empty for a converted root's own text, and where not known)."""
+    merged against (empty where not known: a layout from before the roots kept one)."""
 
     guid: str
     chars: int
@@ -170,7 +170,8 @@ def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
 class ScratchDocs:
     """Copies of docs to edit, collecting the updates each edit makes: of the live
     docs, or, given ``bases`` (guid -> state), of those docs at those states, the
-    root ``root_guid`` live, and any other doc empty (it did not exist at the base)."""
+    root ``root_guid`` live if it has no base, and any other doc empty (it did not
+    exist at the base)."""
 
     def __init__(
         self, store: ChunkStore, bases: dict[str, bytes] | None = None, root_guid: str = ""
@@ -185,7 +186,7 @@ class ScratchDocs:
         doc = self.docs.get(guid)
         if doc is None:
             doc = pycrdt.Doc(client_id=new_client_id())
-            if self._bases is not None and guid != self._root_guid:
+            if self._bases is not None and (guid != self._root_guid or self._bases.get(guid)):
                 state = self._bases.get(guid)
                 if state:
                     doc.apply_update(state)
@@ -338,8 +339,7 @@ class ChunkedFiles:
         with what peers changed since the file was last synced (see the module doc),
         and make the layout the saved file's: the chunks whose docs now differ from
         it are dirty, to be written. Returns False, changing nothing, only where no
-        base is known: the save changed a converted root's own text, which a peer
-        changed too."""
+        base is known for a chunk the save changed and a peer changed too."""
         root = self.store.doc(root_guid)
         if root is None:
             return False
@@ -388,13 +388,13 @@ class ChunkedFiles:
         the chunks at their bases, store the updates this makes (merged by the live
         docs with whatever they gained since), and make the layout the saved file's
         (of ``size`` bytes). False, changing nothing, where a replaced piece has no
-        base (a converted root whose own text a peer changed)."""
+        base (a layout from before roots kept one, whose chunk a peer changed)."""
         lead = layout.pieces[: kept[0]]
         middle = layout.pieces[kept[0] : len(layout.pieces) - kept[1]]
         if any(not self._has_base(root_guid, piece) for piece in middle):
             return False
         new = changed.decode()
-        bases = {piece.guid: piece.base for piece in layout.pieces if piece.guid != root_guid}
+        bases = {piece.guid: piece.base for piece in layout.pieces}
         scratch = ScratchDocs(self.store, bases, root_guid)
         old = "".join(str(_text(scratch(piece.guid))) for piece in middle)
         if old == new:
@@ -432,7 +432,7 @@ class ChunkedFiles:
                 pieces.append(known[guid])
                 continue
             text = str(_text(doc)) if doc is not None else ""
-            state = doc.get_update() if doc is not None and guid != root_guid else b""
+            state = doc.get_update() if doc is not None else b""
             pieces.append(piece_of(guid, text.encode(), state))
             dirty.discard(guid)
             if guid not in known or self._chunk_text(guid) != text:
@@ -443,10 +443,13 @@ class ChunkedFiles:
         return Layout(pieces, dirty, written=written)
 
     def _has_base(self, root_guid: str, piece: Piece) -> bool:
-        """Whether a save of ``piece`` can be merged: it has a base, or it is a
-        converted root's own text that no peer changed (then the live doc is one)."""
+        """Whether a save of ``piece`` can be merged: it has a base, or it is empty,
+        or it is a converted root's own text that no peer changed (then the live doc
+        is one)."""
+        if piece.base:
+            return True
         if piece.guid != root_guid:
-            return bool(piece.base) or piece.size == 0
+            return piece.size == 0
         return hashlib.sha256(self._chunk_text(root_guid).encode()).digest() == piece.digest
 
     def forget(self, root_guid: str) -> None:
@@ -481,7 +484,7 @@ class ChunkedFiles:
         if doc is None:
             return piece_of(guid, b""), b""
         data = doc.text(CONTENT).encode()
-        return piece_of(guid, data, doc.full_state() if guid != root_guid else b""), data
+        return piece_of(guid, data, doc.full_state()), data
 
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)

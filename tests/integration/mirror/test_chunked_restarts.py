@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from p2psync.mirror import engine as engine_module
+from p2psync.mirror import patch
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_chunked_files import (
     Device,
@@ -102,7 +103,7 @@ async def test_a_kill_after_a_rewrite_of_a_chunked_file_is_not_read_as_a_save(
     rename and the record's commit, the file is known as the daemon's own write, so
     what it wrote is not merged in a second time."""
     _, bob, text = await synced_pair(tmp_path)
-    real = engine_module.write_chunked
+    real = patch.write_chunked
 
     def write_chunked(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
