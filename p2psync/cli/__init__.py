@@ -12,6 +12,7 @@
 - ``pause``: ``p2psync pause`` and ``p2psync resume``.
 - ``events``: ``p2psync events``, the daemon's event stream.
 - ``doc``: ``p2psync doc export`` and ``doc apply``.
+- ``conflicts``: ``p2psync conflicts``, the copies of versions that lost.
 - ``compact``: ``p2psync compact``.
 - ``doctor``: ``p2psync doctor``, every doc log verified.
 - ``service``: ``p2psync service``, the systemd user service.

@@ -23,6 +23,8 @@ The I/O edge:
 - ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
 - ``patch``: in-place patches of a chunked file's tail, behind a write-ahead record.
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
+- ``conflicts``: the copies of versions that lost, under names people read.
+- ``problems``: what keeps a share's files from being in sync, path by path.
 - ``engine``: ``Mirror``, which reconciles files and docs; ``p2psync.daemon.mirror``
   drives it.
 """
