@@ -1219,12 +1219,13 @@ class Mirror:
             if found is None:
                 return
             content = found
-            version = self._version_of(entry.guid, doc, content)
+            version = version_key(doc.version())  # the doc holds ``content`` now
         elif entry.kind is FileKind.CHUNKED:
             synced = self.synced.get(rel)
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
-            base = await self._layout_base(pieces)
+            # Written, or not yet recorded as it is: else the record's layout stands.
+            base = await self._layout_base(pieces) if content != data or not as_synced else b""
             version = b""
         else:
             content = doc.text(CONTENT).encode()
@@ -1325,34 +1326,34 @@ class Mirror:
         version the bytes are. A record of the same doc and bytes keeps its base."""
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
-        if version is None:
-            version = self._version_of(guid, doc, data)
-        synced = Synced(guid, file_digest(data) if digest is None else digest, stat, version)
+        digest = file_digest(data) if digest is None else digest
         held = self.synced.get(rel)
-        if held is not None and held[:2] == synced[:2]:
+        same = held is not None and held[:2] == (guid, digest)
+        source = None
+        if version is None or (base is None and not same):
+            source = self._content_doc(guid, doc, data)
+        if version is None:
+            version = version_key(source.version()) if source is not None else b""
+        if same:
             base = None
         elif base is None:
-            base = self._base_of(guid, doc or self.store.doc(guid), data)
-        self.synced.put(rel, synced, base)
+            entry = self.view.by_guid.get(guid)
+            text = entry is None or entry.kind is FileKind.TEXT
+            base = source.full_state() if source is not None and text else b""
+        self.synced.put(rel, Synced(guid, digest, stat, version), base)
 
-    def _version_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
-        """The key of the doc's version if ``data`` is the doc's content now, else b""
-        (and always for a chunked file, whose chunks change without their root)."""
+    def _content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
+        """The doc of ``guid`` if ``data`` is its content now (so its version and state
+        describe the file), else None; never a chunked file's root, whose chunks
+        change without it."""
         entry = self.view.by_guid.get(guid)
-        if entry is None or entry.kind is FileKind.CHUNKED:
-            return b""
+        if entry is not None and entry.kind is FileKind.CHUNKED:
+            return None
         doc = doc or self.store.doc(guid)
-        if doc is None or self._doc_bytes(entry, doc) != data:
-            return b""
-        return version_key(doc.version())
-
-    def _base_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
-        """The doc's state as a merge base for ``data``: only for a one-doc text file
-        whose doc's text is ``data`` now."""
-        entry = self.view.by_guid.get(guid)
-        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
-            return b""
-        return doc.full_state() if doc.text(CONTENT).encode() == data else b""
+        if doc is None:
+            return None
+        held = self._doc_bytes(entry, doc) if entry is not None else doc.text(CONTENT).encode()
+        return doc if held == data else None
 
     # -- helpers -------------------------------------------------------------------
 

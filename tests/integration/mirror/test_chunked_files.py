@@ -240,15 +240,21 @@ def test_a_save_racing_a_remote_change_of_other_chunks_merges(tmp_path: Path) ->
     trio.run(main)
 
 
+async def race_in_the_first_chunk_merges(alice: Device, bob: Device, text: str) -> None:
+    """Bob's save of a line of the first chunk races alice's insert there: both edits
+    are in the file on both devices, and nothing is kept aside."""
+    ours = text.replace("line 0001", "LINE 0001")
+    await race_on_first_chunk(alice, bob, text, ours)
+    assert bob.path("big.txt").read_text() == "A" + ours
+    assert not [e for e in bob.events if e[0] == "path-conflict"]
+    await send(bob, alice)
+    assert alice.path("big.txt").read_text() == "A" + ours
+
+
 def test_a_save_racing_a_remote_change_of_the_same_chunk_merges(tmp_path: Path) -> None:
     async def main() -> None:
         alice, bob, text = await synced_pair(tmp_path)
-        ours = text.replace("line 0001", "LINE 0001")
-        await race_on_first_chunk(alice, bob, text, ours)
-        assert bob.path("big.txt").read_text() == "A" + ours
-        assert not [e for e in bob.events if e[0] == "path-conflict"]
-        await send(bob, alice)
-        assert alice.path("big.txt").read_text() == "A" + ours
+        await race_in_the_first_chunk_merges(alice, bob, text)
 
     trio.run(main)
 
@@ -507,12 +513,7 @@ def test_a_save_racing_a_change_of_a_converted_roots_own_text_merges(tmp_path: P
         await send(alice, bob)
         assert bob.mirror.view.by_path["big.txt"].kind is FileKind.CHUNKED
         assert order_of(bob, "big.txt")[0] == root_of(bob, "big.txt").guid
-        ours = text.replace("line 0001", "LINE 0001")
-        await race_on_first_chunk(alice, bob, text, ours)
-        assert bob.path("big.txt").read_text() == "A" + ours
-        assert not [e for e in bob.events if e[0] == "path-conflict"]
-        await send(bob, alice)
-        assert alice.path("big.txt").read_text() == "A" + ours
+        await race_in_the_first_chunk_merges(alice, bob, text)
 
     trio.run(main)
 
