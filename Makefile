@@ -39,11 +39,14 @@ test: $(STAMP) $(YJS) system-deps
 # Needs root (network namespaces). SEED=N replays a run's choices.
 MINUTES ?= 10
 soak: $(STAMP) system-deps
-	MINUTES=$(MINUTES) SEED=$(SEED) KILL_STORM=$(KILL_STORM) $(PY) -m tests.soak.soak
+	MINUTES=$(MINUTES) SEED=$(SEED) KILL_STORM=$(KILL_STORM) CHUNKED_BYTES=$(CHUNKED_BYTES) \
+		$(PY) -m tests.soak.soak
 
+# lint-imports: the import contracts in pyproject.toml (the layers of docs/architecture.md)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(PACKAGING_STAMP)  # the docs hook under packaging/ imports mkdocs
 	$(PY) -m mypy

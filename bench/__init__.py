@@ -1,4 +1,4 @@
-"""Reproducible benchmarks; results are committed in docs/benchmarks.md (DESIGN §11).
+"""Reproducible benchmarks; results are committed in docs/benchmarks.md.
 
 Run ``make bench`` (``python -m bench``) to run every suite and rewrite the page;
 ``python -m bench --quick`` is a smoke run on small inputs that leaves the page alone,

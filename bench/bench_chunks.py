@@ -1,4 +1,4 @@
-"""A 50 MB text as chunk docs (issue 5, DESIGN §9): an edit near its end, synced.
+"""A 50 MB text as chunk docs (issue 5, docs/mirror.md): an edit near its end, synced.
 
 Two peers' doc logs are set up holding the same text: as a root and chunk docs
 (``mirror.chunked``), and, for the anchor, a 50 KB text as one doc. The edit is then

@@ -1,7 +1,7 @@
 """pycrdt itself on the automerge-paper trace: the baseline the other suites build on.
 
 Loading a document from one snapshot (a full-state update) must be far cheaper than
-replaying its history update by update; that is why logs are compacted (DESIGN §4).
+replaying its history update by update; that is why logs are compacted (docs/storage.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A 10,000-doc share between two real daemons (DESIGN §9): idle memory, start-up to
+"""A 10,000-doc share between two real daemons (docs/storage.md): idle memory, start-up to
 ready from the persisted index, and a reconnect after one doc changed.
 
 Both devices start with the same logs (written straight into their shares, as a

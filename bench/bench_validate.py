@@ -1,4 +1,4 @@
-"""The cost of checking untrusted updates before they reach a live Doc (DESIGN §5, §7).
+"""The cost of checking untrusted updates before they reach a live Doc (docs/security.md).
 
 Every update from a peer is scanned (``protocol.yjs_update.scan_update``) and its
 dependencies compared with the doc's state vector before pycrdt applies it

@@ -1,8 +1,21 @@
 """p2psync: serverless LAN sync of shared document folders over Yjs CRDTs.
 
-Layers (imports point down only; DESIGN.md §3):
-vocabulary (errors, ids, config) < protocol, storage, replica, mirror
-< net, discovery, watch < daemon < cli.
+Packages and modules, top down; imports point down only (docs/architecture.md):
+
+- ``__main__``: ``python -m p2psync``, the command line.
+- ``cli``: the ``p2psync`` command line, one module per subcommand.
+- ``daemon``: the composition root: the services, their nursery tree, the control API.
+- ``mirror``: the files of a share folder kept equal to the share's docs.
+- ``replica``: a share's docs in memory and the sync engine's decisions, no I/O.
+- ``net``: this device's identity and the TLS transport with its handshake.
+- ``discovery``: LAN discovery over mDNS (the one importer of zeroconf).
+- ``watch``: filesystem watching (the one importer of watchdog).
+- ``invitecode``: invite codes, what a device needs to join a share.
+- ``protocol``: the sync protocol, sans I/O.
+- ``storage``: one append-only log per doc, compaction, the persisted index.
+- ``config``: the device's configuration file.
+- ``ids``: device IDs, share IDs and Yjs client IDs.
+- ``errors``: the one error hierarchy, each error a one-sentence message.
 """
 
 __version__ = "0.1.0"

@@ -29,14 +29,14 @@ DEFAULT_LISTEN = f"0.0.0.0:{DEFAULT_PORT}"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_NAME_CHARS = 64
 DEFAULT_IDLE_UNLOAD_S = 60.0
-"""A doc unused this long leaves memory (``[docs] idle_unload_s``, DESIGN §9)."""
+"""A doc unused this long leaves memory (``[docs] idle_unload_s``, docs/architecture.md)."""
 MAX_IDLE_UNLOAD_S = 86_400.0
 MAX_CHUNKING_BYTES = 1 << 40
 """Upper bound of ``[docs] chunked_file_bytes`` and ``chunk_max_bytes``."""
 
 
 class FolderMode(enum.StrEnum):
-    """What a member may do in a share (DESIGN.md §2)."""
+    """What a member may do in a share (docs/concepts.md, "Modes")."""
 
     SEND_RECEIVE = "send-receive"
     RECEIVE_ONLY = "receive-only"

@@ -189,7 +189,7 @@ class PeerTimeoutError(RemoteProtocolError):
         super().__init__(message, code)
 
 
-# -- plain files in a share (p2psync.mirror; DESIGN §8) ----------------------------------
+# -- plain files in a share (p2psync.mirror; docs/mirror.md) -----------------------------
 
 
 class UnsafePathError(P2PSyncError, ValueError):
@@ -206,7 +206,7 @@ class UnsafePathError(P2PSyncError, ValueError):
         self.reason = reason
 
 
-# -- invites and membership (DESIGN §7; docs/security.md) --------------------------------
+# -- invites and membership (docs/security.md) -------------------------------------------
 
 
 class InvalidInviteError(UsageError):

@@ -1,7 +1,7 @@
 """Invite codes: the one-time text ``p2psync invite`` prints and ``p2psync join`` reads.
 
 Pure: no I/O, no clock (``now`` is passed in). A code carries everything a new device
-needs to join a share (DESIGN.md §7): the share ID, the inviter's device ID (which the
+needs to join a share (docs/security.md): the share ID, the inviter's device ID (which the
 joiner pins when it dials), the addresses to dial, a random 128-bit secret whose
 knowledge the joiner proves inside the authenticated session, and an expiry. Binary
 layout, version 1::

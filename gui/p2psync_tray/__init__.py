@@ -7,7 +7,10 @@ It talks to the daemon only through the control API client
 - ``describe``: words and numbers for people: states, bytes, times (no Qt).
 - ``notifications``: which events become desktop notifications (no Qt).
 - ``link``: the worker threads that poll the daemon and follow its events, as Qt signals.
+- ``invitecheck``: what the join dialog says about a pasted invite code (no Qt).
 - ``settings``, ``launcher``, ``icons``: persisted switches, starting ``p2psync run``, icons.
+- ``invites``: the invite and join dialogs.
 - ``models``, ``window``: the status window's tables and the window itself.
 - ``tray``: the tray icon and its menu, wiring everything together.
+- ``__main__``: the ``p2psync-tray`` entry point.
 """

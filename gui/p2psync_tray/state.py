@@ -63,6 +63,8 @@ def overall_state(
         return TrayState.ERROR
     if daemon_state == "syncing" or "behind" in member_states(status):
         return TrayState.SYNCING
+    if daemon_state in ("failing", "not-in-sync"):  # a link fails, files cannot sync
+        return TrayState.ERROR
     if daemon_state == "offline":
         return TrayState.OFFLINE
     return TrayState.UP_TO_DATE

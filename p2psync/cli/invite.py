@@ -1,4 +1,4 @@
-"""``p2psync invite SHARE`` and ``p2psync join CODE PATH`` (DESIGN.md §7).
+"""``p2psync invite SHARE`` and ``p2psync join CODE PATH`` (docs/cli.md, docs/security.md).
 
 ``invite`` works whether or not the daemon runs: through it when it does (the code
 then lists the address it really listens on), otherwise by recording the invite in

@@ -16,6 +16,7 @@ from typing import NoReturn
 from p2psync import __version__
 from p2psync.cli import (
     compact,
+    conflicts,
     demo,
     doc,
     doctor,
@@ -59,6 +60,7 @@ COMMAND_MODULES = (
     invite,
     peer,
     status,
+    conflicts,
     wait,
     pause,
     events,

@@ -20,6 +20,7 @@ STATE_WORDS = {
     "up-to-date": "up to date",
     "syncing": "syncing",
     "failing": "failing (a member's link fails, see below)",
+    "not-in-sync": "not in sync (see below)",
     "offline": "offline (no member connected)",
     "paused": "paused",
 }
@@ -76,6 +77,14 @@ def format_status(status: dict[str, Any]) -> str:
     if members:
         headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
         parts += ["", table.render(headers, members, right=[5])]
+    not_in_sync = [
+        f"{share['id']}: {problem['path']}: {problem['reason']}"
+        for share in status["shares"]
+        for problem in share.get("not_in_sync", [])
+    ] + [f"{share['id']}: stopped: {share['stopped']}" for share in status["shares"]
+         if share.get("stopped")]  # fmt: skip
+    if not_in_sync:
+        parts += ["", "Not in sync:", *(f"  {line}" for line in not_in_sync)]
     failing = _failing_links(status, now)
     if failing:
         parts += ["", "Failing links:", *(f"  {line}" for line in failing)]
@@ -112,8 +121,13 @@ def _loaded(share: dict[str, Any]) -> str:
 
 def _share_state(share: dict[str, Any]) -> str:
     members = share["members"]
+    if share.get("stopped"):
+        return "stopped (see below)"
     if share.get("paused"):
         return "paused (this share)"
+    problems = len(share.get("not_in_sync", []))
+    if problems:
+        return f"{problems} not in sync (see below)"
     if not members:
         return "no other members"
     states = [m["state"] for m in members]

@@ -96,6 +96,7 @@ class ControlApi:
     def _overall_state(self, shares: list[dict[str, Any]]) -> str:
         """paused (the device, or every share with members), syncing (a connected
         member is behind), failing (a member's last link failed and it is backed off),
+        not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
         offline (members exist but none is connected), up-to-date."""
         if self._daemon.peers.paused:
             return "paused"
@@ -105,6 +106,8 @@ class ControlApi:
             return "syncing"
         if "failing" in active:
             return "failing"
+        if any(share.get("stopped") or share["not_in_sync"] for share in shares):
+            return "not-in-sync"
         if active and "in-sync" not in active:
             return "offline"
         if states and not active:
@@ -113,11 +116,12 @@ class ControlApi:
 
     def _share_status(self, service: ShareService) -> dict[str, Any]:
         sync = service.sync
+        status = service.status()
         return {
-            **service.status(),
+            **status,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
-            "in_sync": share_in_sync(sync),
+            "in_sync": share_in_sync(sync) and not status["not_in_sync"] and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
@@ -128,7 +132,9 @@ class ControlApi:
         peers = self._daemon.peers
         info = peers.known.get(device)
         connected = device in service.sync.peers()
-        if peers.paused or service.config.id in peers.paused_shares:
+        if service.stopped:
+            state = "stopped"  # the share stopped here; the device may still be linked
+        elif peers.paused or service.config.id in peers.paused_shares:
             state = "paused"
         elif connected:
             state = "in-sync" if service.sync.in_sync_with(device) else "behind"

@@ -94,6 +94,8 @@ class IndexKeeper:
         self.records: dict[str, DocRecord] = {}
         """The durable record of each doc: its version when it was the whole log."""
         self._saved_marker: object = None
+        self._failing = False
+        """Whether the last write failed (its error is logged once)."""
         self._recorded = 0
         self.rebuilt = False
         """True when this start found no usable index and read every log."""
@@ -142,16 +144,22 @@ class IndexKeeper:
         return read
 
     async def save(self, *, clean: bool) -> None:
-        """Write the index now (in a worker thread). An OS error is logged: the old
-        file stays, and the next start re-reads what it does not cover."""
+        """Write the index now (in a worker thread). An OS error is logged (once until
+        a write succeeds again): the old file stays, the next start re-reads what it
+        does not cover, and the same state is not tried again (a share whose folder
+        went away must not log it every few seconds)."""
         index = snapshot(self._sync, self.records, clean=clean)
         marker = self._marker()
         try:
             await trio.to_thread.run_sync(save_index, self.path, index)
         except OSError as exc:
-            log.error("share %s: cannot write the index %s: %s", self._name, self.path,
-                      exc.strerror)  # fmt: skip
+            level = logging.DEBUG if self._failing else logging.ERROR
+            log.log(level, "share %s: cannot write the index %s: %s", self._name, self.path,
+                    exc.strerror)  # fmt: skip
+            self._failing = True
+            self._saved_marker = marker
             return
+        self._failing = False
         self._saved_marker = marker
         if clean:
             with contextlib.suppress(OSError):  # left behind: the next start is not clean

@@ -36,6 +36,8 @@ from p2psync.watch import DirWatcher, HoldRules
 
 log = logging.getLogger(__name__)
 
+MARKER_CHECK_S = 1.0
+"""How often a running share checks that its folder still has its ``.p2psync`` marker."""
 RESCAN_INTERVAL_S = 30.0
 SAVE_QUIET_S = 0.02
 """Debounce: a batch is taken once no event came for this long..."""
@@ -115,6 +117,7 @@ class MirrorService:
             nursery.start_soon(self._take_changes, watcher)
             nursery.start_soon(self._tick)
             nursery.start_soon(self._hold_timer)
+            nursery.start_soon(self._check_marker)
             task_status.started()
             await self._serve()
             nursery.cancel_scope.cancel()
@@ -139,6 +142,15 @@ class MirrorService:
             await trio.sleep(HOLD_CHECK_INTERVAL_S)
             if self.mirror.deletes_held:
                 self._wake.set()
+
+    async def _check_marker(self) -> None:
+        """Wake the mirror once the folder's marker is gone (the folder moved away,
+        deleted or unmounted: the watcher may say nothing), so the share stops within
+        ``MARKER_CHECK_S`` instead of at the next batch."""
+        marker = marker_dir(self.root)
+        while await trio.to_thread.run_sync(marker.is_dir):
+            await trio.sleep(MARKER_CHECK_S)
+        self._wake.set()
 
     async def _serve(self) -> None:
         """Hand batches to the mirror until the marker disappears."""
@@ -200,7 +212,8 @@ class MirrorService:
             return True
         message = (
             f"share {self.share}: the folder {self.root} has no .p2psync marker any more "
-            "(unmounted or deleted?); the share is stopped and no file is read as deleted"
+            "(moved, unmounted or deleted?); the share is stopped and no file is read as deleted; "
+            "it starts again when the daemon restarts with the folder back"
         )
         log.error("%s", message)
         self.events.publish("error", share=self.share, message=message)

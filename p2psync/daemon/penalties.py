@@ -1,4 +1,4 @@
-"""Devices kept out for a while after exceeding a limit (DESIGN.md §7, docs/security.md).
+"""Devices kept out for a while after exceeding a limit (docs/security.md).
 
 A member that floods us with new docs, or sends an update that crashes the CRDT engine
 (which costs a reload of the doc from its log), is disconnected and then refused, and

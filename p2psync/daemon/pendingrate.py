@@ -1,6 +1,6 @@
 """How fast unknown devices may be added to the pending list (a token bucket).
 
-Every unknown device that proves a key is listed as *pending* (DESIGN.md §7), at most
+Every unknown device that proves a key is listed as *pending* (docs/security.md), at most
 MAX_PENDING_DEVICES of them (daemon.peers). A stranger can make new keys cheaply, so
 new entries are also rate-limited: a burst of PENDING_BURST, then one every
 PENDING_INTERVAL_S; beyond that the device is refused without being listed or

@@ -1,4 +1,4 @@
-"""Which loaded docs may leave memory: the load/unload policy of one share (DESIGN §9).
+"""Which loaded docs may leave memory: the load/unload policy of one share (docs/architecture.md).
 
 A doc counts as active while it is edited or synced: every message, local change or
 read about it ``touch``-es it. Docs untouched for ``idle_s`` seconds are offered for

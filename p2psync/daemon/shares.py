@@ -1,8 +1,8 @@
 """One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
 A ShareService starts from the share's persisted index (``daemon.indexkeeper``),
-loads a doc only while it is used and unloads idle ones (``daemon.residency``, DESIGN
-§9), owns one LogWriter task per loaded doc, feeds the sync engine with what happens
+loads a doc only while used, unloads idle ones (``daemon.residency``, docs/architecture.md),
+owns one LogWriter task per loaded doc, feeds the sync engine with what happens
 (peer messages, local changes, records other processes appended to a log) and
 carries out the engine's effects: updates are queued for durable storage, messages
 handed to the peer layer. Updates from peers are forwarded without waiting for our
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -31,9 +32,11 @@ from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
+from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import (
@@ -350,6 +353,10 @@ class ShareService:
             self.residency.touch(guid)
         return held
 
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid``, loaded or not (None if the share has none)."""
+        return self.sync.replica.version(guid)
+
     def guids(self) -> list[str]:
         return list(self.sync.replica.guids())
 
@@ -545,6 +552,8 @@ class ShareService:
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
             **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
+            "not_in_sync": self.mirror.mirror.problems.listing() if self.mirror else [],
+            "conflicts": [asdict(copy) for copy in list_copies(self.root)],
         }
 
     def file_docs(self) -> int:
@@ -568,7 +577,7 @@ class ShareService:
         doc = self.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
 
-    # -- residency (DESIGN §9) -------------------------------------------------------
+    # -- residency (docs/architecture.md) --------------------------------------------
 
     async def _answer_from_log(self, peer: Peer, message: SyncStep1) -> list[Effect]:
         """A SyncStep1 for an unloaded doc, answered from its log without loading it."""

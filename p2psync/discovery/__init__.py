@@ -8,7 +8,11 @@ Exports:
 - :func:`encode_txt`, :func:`parse_txt`, :func:`share_hash`, :func:`common_shares`
   -- the pure TXT record format and its salted share hashes (docs/discovery.md).
 
-No other module of p2psync imports zeroconf.
+Modules: ``mdns`` (zeroconf's threads -> Trio), ``announce`` (the TXT record and share
+hashes), ``table`` (the table of devices seen), ``addresses`` (which addresses to
+announce, and how to write a peer's).
+
+No other module of p2psync imports zeroconf (an import contract in pyproject.toml).
 """
 
 from p2psync.discovery.announce import (

@@ -1,11 +1,30 @@
-"""Plain files in a share, mirrored as docs (DESIGN §8; docs/mirror.md).
+"""Plain files in a share, mirrored as docs (docs/mirror.md).
 
-Pure building blocks: ``kinds`` (text or whole file), ``textdiff`` (a save as Y.Text
-edits), ``paths`` (safe share paths), ``ignore`` (``.p2psyncignore``), ``hlc``
-(hybrid logical clock), ``manifest`` (the share's root doc: path -> file entry) and
-``binary`` (whole-file versions, last writer wins). The I/O edge: ``fileio`` (atomic
-writes that never clobber a save), ``scan`` (walking a share folder), ``names`` (how
-the folder's filesystem compares names: case, normalisation), ``state``
-(what was last synced) and ``engine`` (``Mirror``: reconciles files and docs; the
-daemon's ``p2psync.daemon.mirror`` drives it).
+Pure building blocks:
+
+- ``kinds``: how a file is synced: as text or whole.
+- ``textdiff``: a local save of a text file as the smallest ``Y.Text`` edits.
+- ``paths``: the one gate every share path from a peer or from disk goes through.
+- ``ignore``: which paths are not synced (``.p2psyncignore`` and built-ins).
+- ``hlc``: the hybrid logical clock that orders whole-file versions.
+- ``manifest``: the share's root doc, mapping share paths to file entries.
+- ``binary``: whole files in a doc, last writer wins.
+- ``revival``: which deleted files come back (an edit concurrent with a delete).
+- ``chunked``: a large text as a root doc plus chunk docs.
+- ``chunkexport``: what ``doc export`` gives for a chunked file.
+
+The I/O edge:
+
+- ``fileio``: read, atomic write, rename, delete; writes that never clobber a save.
+- ``scan``: walking a share folder.
+- ``names``: how the folder's filesystem compares names (case, normalisation).
+- ``state``: what was last synced per path: durable sync records, written ahead.
+- ``chunkbases``: a chunked file's layout in its sync record (its merge bases).
+- ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
+- ``patch``: in-place patches of a chunked file's tail, behind a write-ahead record.
+- ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
+- ``conflicts``: the copies of versions that lost, under names people read.
+- ``problems``: what keeps a share's files from being in sync, path by path.
+- ``engine``: ``Mirror``, which reconciles files and docs; ``p2psync.daemon.mirror``
+  drives it.
 """

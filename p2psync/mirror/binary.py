@@ -40,6 +40,14 @@ def version_key(stamp: Timestamp) -> str:
     return f"{stamp.wall_ms:015d}-{stamp.counter:010d}-{stamp.device.hex()}"
 
 
+def device_of(key: str) -> bytes:
+    """The device a version key names (b"" if the key is not of ``version_key``'s form)."""
+    try:
+        return bytes.fromhex(key.rsplit("-", 1)[-1])
+    except ValueError:
+        return b""
+
+
 def _versions(doc: pycrdt.Doc[Any]) -> list[Version]:
     found = []
     for key, data in doc.get(VERSIONS, type=pycrdt.Map).items():

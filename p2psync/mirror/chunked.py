@@ -1,4 +1,4 @@
-"""A large text stored as a root doc plus chunk docs (DESIGN §9; docs/decisions.md,
+"""A large text stored as a root doc plus chunk docs (docs/decisions.md,
 "Large docs as chunk subdocuments").
 
 This module owns the split and nothing else: given a root doc and a way to get the
@@ -127,7 +127,7 @@ def seed(root: YDoc, root_guid: str, chunk_doc: ChunkDoc, text: str, max_bytes: 
 
     Always creates at least one chunk, so an empty text still has a chunk to type into.
     Raises ValueError if the root already lists chunks: a text is never re-seeded over
-    existing state (DESIGN §8).
+    existing state (docs/mirror.md).
     """
     if len(_chunks(root)):
         raise ValueError(f"chunked doc {root_guid} already has chunks")

@@ -15,18 +15,20 @@ With it
   chunks that did not change and from the docs of those that did (``content``), so a
   change near the end loads one chunk, not fifty megabytes of them.
 
-The layout lives in memory only; after a restart the first use of a file builds it by
-loading each chunk once. Edits are made on scratch copies of the touched docs and
-stored through the share as local updates (``DocStore.local_update``), chunks first,
-then the root, so a peer never sees a chunk listed that holds less than was meant.
+The layout is kept in memory, and in the file's sync record (``mirror.chunkbases``):
+after a restart the first use of a file reads it back, and loads each chunk once to
+see which of them changed since the file was written.
+
+Edits are made on scratch copies of the touched docs and stored through the share as
+local updates (``DocStore.local_update``), chunks first, then the root, so a peer
+never sees a chunk listed that holds less than was meant.
 
 Each chunk of a layout also keeps its *base*: the chunk doc's state whose text is what
 the file holds for it. A save is merged as a one-doc file's save is (``engine.merge_save``):
 its edits are made on scratch copies of the chunks at their bases, and the updates
 they give are applied to the live docs, so they merge with whatever peers changed
 meanwhile, in the same chunk or not, as a peer's concurrent edit would. Holding the
-bases costs about one copy of the file's CRDT state in memory (``ChunkBases`` says
-what would have to be stored to keep them across a restart).
+bases costs about one copy of the file's CRDT state in memory, and on disk.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class ChunkStore(Protocol):
 class Piece:
     """One chunk as the file was last synced: its bytes' length and digest, and its
     base: the chunk doc's full state holding that text, which a save of the chunk is
-    merged against (empty for a converted root's own text, and where not known)."""
+    merged against (empty where not known: a layout from before the roots kept one)."""
 
     guid: str
     chars: int
@@ -168,7 +170,8 @@ def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
 class ScratchDocs:
     """Copies of docs to edit, collecting the updates each edit makes: of the live
     docs, or, given ``bases`` (guid -> state), of those docs at those states, the
-    root ``root_guid`` live, and any other doc empty (it did not exist at the base)."""
+    root ``root_guid`` live if it has no base, and any other doc empty (it did not
+    exist at the base)."""
 
     def __init__(
         self, store: ChunkStore, bases: dict[str, bytes] | None = None, root_guid: str = ""
@@ -183,7 +186,7 @@ class ScratchDocs:
         doc = self.docs.get(guid)
         if doc is None:
             doc = pycrdt.Doc(client_id=new_client_id())
-            if self._bases is not None and guid != self._root_guid:
+            if self._bases is not None and (guid != self._root_guid or self._bases.get(guid)):
                 state = self._bases.get(guid)
                 if state:
                     doc.apply_update(state)
@@ -208,9 +211,16 @@ class ScratchDocs:
 class ChunkedFiles:
     """The layouts of a share's chunked files, and their saves and writes."""
 
-    def __init__(self, store: ChunkStore, chunking: Chunking) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        chunking: Chunking,
+        stored: Callable[[str], list[Piece] | None] = lambda root_guid: None,
+    ) -> None:
         self.store = store
         self.chunking = chunking
+        self.stored = stored
+        """Root guid -> the layout its file's sync record keeps, if any."""
         self.layouts: dict[str, Layout] = {}
         self.owners: dict[str, str] = {}
         """Chunk guid -> root guid, for the chunks of every layout built."""
@@ -329,8 +339,7 @@ class ChunkedFiles:
         with what peers changed since the file was last synced (see the module doc),
         and make the layout the saved file's: the chunks whose docs now differ from
         it are dirty, to be written. Returns False, changing nothing, only where no
-        base is known: the save changed a converted root's own text, which a peer
-        changed too."""
+        base is known for a chunk the save changed and a peer changed too."""
         root = self.store.doc(root_guid)
         if root is None:
             return False
@@ -379,13 +388,13 @@ class ChunkedFiles:
         the chunks at their bases, store the updates this makes (merged by the live
         docs with whatever they gained since), and make the layout the saved file's
         (of ``size`` bytes). False, changing nothing, where a replaced piece has no
-        base (a converted root whose own text a peer changed)."""
+        base (a layout from before roots kept one, whose chunk a peer changed)."""
         lead = layout.pieces[: kept[0]]
         middle = layout.pieces[kept[0] : len(layout.pieces) - kept[1]]
         if any(not self._has_base(root_guid, piece) for piece in middle):
             return False
         new = changed.decode()
-        bases = {piece.guid: piece.base for piece in layout.pieces if piece.guid != root_guid}
+        bases = {piece.guid: piece.base for piece in layout.pieces}
         scratch = ScratchDocs(self.store, bases, root_guid)
         old = "".join(str(_text(scratch(piece.guid))) for piece in middle)
         if old == new:
@@ -423,7 +432,7 @@ class ChunkedFiles:
                 pieces.append(known[guid])
                 continue
             text = str(_text(doc)) if doc is not None else ""
-            state = doc.get_update() if doc is not None and guid != root_guid else b""
+            state = doc.get_update() if doc is not None else b""
             pieces.append(piece_of(guid, text.encode(), state))
             dirty.discard(guid)
             if guid not in known or self._chunk_text(guid) != text:
@@ -434,10 +443,13 @@ class ChunkedFiles:
         return Layout(pieces, dirty, written=written)
 
     def _has_base(self, root_guid: str, piece: Piece) -> bool:
-        """Whether a save of ``piece`` can be merged: it has a base, or it is a
-        converted root's own text that no peer changed (then the live doc is one)."""
+        """Whether a save of ``piece`` can be merged: it has a base, or it is empty,
+        or it is a converted root's own text that no peer changed (then the live doc
+        is one)."""
+        if piece.base:
+            return True
         if piece.guid != root_guid:
-            return bool(piece.base) or piece.size == 0
+            return piece.size == 0
         return hashlib.sha256(self._chunk_text(root_guid).encode()).digest() == piece.digest
 
     def forget(self, root_guid: str) -> None:
@@ -445,13 +457,24 @@ class ChunkedFiles:
         self.layouts.pop(root_guid, None)
 
     def _layout(self, root_guid: str, root: DocReplica) -> Layout:
+        """The file's layout: in memory, else the one its sync record keeps (with the
+        chunks whose docs changed since marked dirty), else rebuilt from the docs."""
         layout = self.layouts.get(root_guid)
-        if layout is None:
-            pieces = []
-            for guid in chunk_order(root.ydoc, root_guid):
-                pieces.append(self._from_doc(root_guid, guid)[0])
-                self.owners[guid] = root_guid
-            layout = self.layouts[root_guid] = Layout(pieces, written=False)
+        if layout is not None:
+            return layout
+        order = chunk_order(root.ydoc, root_guid)
+        self.owners.update(dict.fromkeys(order, root_guid))
+        stored = self.stored(root_guid)
+        if stored is not None:
+            dirty = {
+                piece.guid
+                for piece in stored
+                if hashlib.sha256(self._chunk_text(piece.guid).encode()).digest() != piece.digest
+            }
+            layout = Layout(stored, dirty)
+        else:
+            layout = Layout([self._from_doc(root_guid, g)[0] for g in order], written=False)
+        self.layouts[root_guid] = layout
         return layout
 
     def _from_doc(self, root_guid: str, guid: str) -> tuple[Piece, bytes]:
@@ -461,7 +484,7 @@ class ChunkedFiles:
         if doc is None:
             return piece_of(guid, b""), b""
         data = doc.text(CONTENT).encode()
-        return piece_of(guid, data, doc.full_state() if guid != root_guid else b""), data
+        return piece_of(guid, data, doc.full_state()), data
 
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)
@@ -476,13 +499,15 @@ def write_plan(
     executable: bool,
     expect: FileStat,
     boundary: Callable[[int, Hasher], None] | None = None,
+    prepared: Callable[[FileStat, bytes], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
     are read from the file as it is, block by block, so it is never in memory whole.
     Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
     ``boundary(offset, hash state)`` is told the digest's state at each part's start
-    and at the end (``patch.DigestMarks``). Raises what ``write_file`` raises, and FileChangedError
-    if the file is shorter than a range (it changed meanwhile)."""
+    and at the end (``patch.DigestMarks``); ``prepared(stat, digest)`` is called as
+    ``write_file`` calls its own. Raises what ``write_file`` raises, and
+    FileChangedError if the file is shorter than a range (it changed meanwhile)."""
     digest = hashlib.sha256()
     fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
 
@@ -503,7 +528,14 @@ def write_plan(
             boundary(at, digest)
 
     try:
-        stat = write_file(folder, rel, blocks(), executable=executable, expect=expect)
+        stat = write_file(
+            folder,
+            rel,
+            blocks(),
+            executable=executable,
+            expect=expect,
+            prepared=None if prepared is None else lambda st: prepared(st, digest.digest()),
+        )
     finally:
         os.close(fd)
     return stat, digest.digest()

@@ -1,4 +1,4 @@
-"""The file <-> doc engine of one share folder (DESIGN §8).
+"""The file <-> doc engine of one share folder (docs/mirror.md).
 
 A ``Mirror`` keeps the files of a share folder and the share's docs equal. It is
 driven by its owner (``p2psync.daemon.mirror``), one call at a time:
@@ -37,9 +37,10 @@ from typing import Any, Protocol
 import pycrdt
 import trio
 
-from p2psync.errors import P2PSyncError, UnsafePathError
-from p2psync.ids import new_client_id
+from p2psync.errors import InvalidIdError, P2PSyncError, UnsafePathError
+from p2psync.ids import DeviceId, new_client_id
 from p2psync.mirror import binary
+from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
 from p2psync.mirror.chunkfile import (
     ChunkedFiles,
     Chunking,
@@ -47,11 +48,11 @@ from p2psync.mirror.chunkfile import (
     decode_large_text,
 )
 from p2psync.mirror.chunkscan import scan_save
+from p2psync.mirror.conflicts import keep_copy
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
     NotAFileError,
-    keep_copy,
     local_stat,
     move_file,
     read_file,
@@ -84,10 +85,12 @@ from p2psync.mirror.patch import (
     write_chunked,
 )
 from p2psync.mirror.paths import share_path
+from p2psync.mirror.problems import Problems
 from p2psync.mirror.revival import deletion_fields, edited_since_deletion
 from p2psync.mirror.scan import walk_share
-from p2psync.mirror.state import Synced, SyncTable
+from p2psync.mirror.state import Synced, SyncTable, version_key
 from p2psync.mirror.textdiff import apply_text_change
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -118,6 +121,9 @@ class DocStore(Protocol):
 
     def doc(self, guid: str) -> DocReplica | None: ...
 
+    def version(self, guid: str) -> DocVersion | None:
+        """The version of doc ``guid``, known without loading it (None: no such doc)."""
+
     def guids(self) -> Iterable[str]: ...
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
@@ -142,6 +148,21 @@ def _seed(content: pycrdt.Text, text: str) -> None:
     content.insert(0, text or " ")
     if not text:
         del content[0:1]
+
+
+def _short_device(device: bytes) -> str:
+    """How a device is named in a copy's name: the short form of its ID (the clock's
+    device is the ID's digest), else its first bytes in hex."""
+    try:
+        return DeviceId(device).short()
+    except InvalidIdError:
+        return device.hex()[:8]
+
+
+def _lines(data: bytes) -> set[str]:
+    """The distinct lines of a file, if it is text (none if not)."""
+    text = decode_large_text(data)
+    return set(text.splitlines()) if text is not None else set()
 
 
 def _is_share_path(guid: str) -> bool:
@@ -197,7 +218,7 @@ class Mirror:
     def __post_init__(self) -> None:
         self.synced = SyncTable(self.root)
         """The durable sync record of each path (``mirror.state``)."""
-        self.chunks = ChunkedFiles(self.store, self.chunking)
+        self.chunks = ChunkedFiles(self.store, self.chunking, self._stored_layout)
         self.patching: dict[str, PatchRecord] = load_records(self.root)
         """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
         self.digest_marks = DigestMarks()
@@ -207,7 +228,8 @@ class Mirror:
         self._not_adopted: set[str] = set()
         """Doc guids found not to name a file under the current ignore rules: each
         refresh then costs O(new docs), not O(all docs)."""
-        self._reported: set[str] = set()
+        self.problems = Problems(self.share, self.publish)
+        """What keeps files from being in sync now (``mirror.problems``)."""
         self._retry: set[str] = set()
         self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
@@ -217,9 +239,10 @@ class Mirror:
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
         self._scanned = False
-        """Whether a rescan ran: the first one reads every file, whatever its stat (a
-        doc may have changed after its file was last written: appends made while the
-        daemon was down, updates stored just before a crash)."""
+        """Whether a rescan ran: the first one reads every file whose doc is not at the
+        version its record names, whatever its stat (a doc may have changed after its
+        file was last written: appends made while the daemon was down, updates stored
+        just before a crash)."""
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
@@ -243,12 +266,15 @@ class Mirror:
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
         for rel, reason in skipped:
-            self._report_once(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
+            self._report_once(f"walk:{rel}", "file-skipped", path=rel, reason=reason)
+        self.problems.settle("walk:", {rel for rel, _ in skipped})
         await self.refresh_manifest()
         if self.names.folds:
             found = dict(zip(self._spelled(list(found)), found.values(), strict=True))
         changed = [
-            rel for rel, st in found.items() if not self._scanned or self._stat_changed(rel, st)
+            rel
+            for rel, st in found.items()
+            if self._stat_changed(rel, st) or not (self._scanned or self._doc_as_synced(rel))
         ]
         self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
@@ -317,7 +343,7 @@ class Mirror:
         for rel in sorted(promoted):
             synced = self.synced.get(rel)
             base = await trio.to_thread.run_sync(self.synced.base, rel)
-            if synced is None or not base or self.store.doc(synced.guid) is None:
+            if synced is None or not base or is_layout(base) or self.store.doc(synced.guid) is None:
                 continue
             try:
                 await self.store.local_update(synced.guid, base, notify=False)
@@ -489,7 +515,7 @@ class Mirror:
                 continue  # its content has not arrived: decide once it has
             ours = self._doc_bytes(loser, loser_doc)
             if ours is not None and ours != self._doc_bytes(winner, winner_doc):
-                await self._keep_loser(loser.path, loser.guid, ours)
+                await self._keep_loser(loser.path, loser, ours)
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
@@ -506,10 +532,13 @@ class Mirror:
             for path in sorted({path for path, _, _, _ in retire}):
                 await self.reconcile(path)
 
-    async def _keep_loser(self, path: str, guid: str, data: bytes) -> None:
-        kept = await trio.to_thread.run_sync(keep_copy, self.root, path, guid, data)
-        log.warning("share %s: %s was created on two devices; this one's version is kept "
-                    "at %s", self.share, path, kept)  # fmt: skip
+    async def _keep_loser(self, path: str, loser: Entry, data: bytes) -> None:
+        """Keep ``data``, the version of ``path`` of the entry that lost it, as a copy
+        named after the device that created that entry."""
+        device = _short_device(loser.created.device)
+        kept = await self._keep(path, "collision", data, device=device)
+        log.warning("share %s: %s was created on two devices; the version that lost is "
+                    "kept at %s", self.share, path, kept)  # fmt: skip
         self.publish("path-conflict", share=self.share, path=path, kept=str(kept))
 
     async def _superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
@@ -525,7 +554,7 @@ class Mirror:
             self._report_once(f"read:{rel}", "file-error", path=rel, message=str(exc))
             return
         if got is not None and got[0] != self._doc_bytes(winner, winner_doc):
-            await self._keep_loser(rel, loser.guid, got[0])
+            await self._keep_loser(rel, loser, got[0])
         self.synced.put(rel, synced._replace(guid=winner.guid), b"")
         await self.reconcile(rel)
 
@@ -553,7 +582,7 @@ class Mirror:
             if got is not None:
                 data, stat = got
                 if data != self._doc_bytes(entry, self.store.doc(entry.guid)):
-                    kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                    kept = await self._keep(rel, "local", data)
                     self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
                 self._listings.clear()
                 await trio.to_thread.run_sync(lambda: remove_file(self.root, rel, expect=stat))
@@ -575,7 +604,7 @@ class Mirror:
         if self._hidden_kept.get(entry.guid) == digest:
             return
         kept = await trio.to_thread.run_sync(
-            lambda: keep_copy(self.root, entry.path, entry.guid, data, refresh=True)
+            lambda: keep_copy(self.root, entry.path, "case", data, device=entry.guid, refresh=True)
         )
         self._hidden_kept[entry.guid] = digest
         self._report_once(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
@@ -645,7 +674,12 @@ class Mirror:
     # -- one path ----------------------------------------------------------------
 
     async def reconcile(self, rel: str, peer: Peer | None = None) -> None:
-        """Make the file at ``rel`` and its doc equal (see the module doc)."""
+        """Make the file at ``rel`` and its doc equal (see the module doc); what keeps
+        them apart now is listed in ``problems``."""
+        with self.problems.checking(rel):
+            await self._reconcile(rel, peer)
+
+    async def _reconcile(self, rel: str, peer: Peer | None) -> None:
         if self.ignore.ignored(rel, False):
             return
         if rel in self.patching and not await self._recover_patch(rel):
@@ -737,7 +771,20 @@ class Mirror:
         return True
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        moved = self._vanished_with_inode(stat, rel) or self._vanished_alike(rel, data)
+        moved = self._vanished_with_inode(stat, rel)
+        lines = _lines(data)
+        if (
+            moved is not None
+            and moved[1].digest != file_digest(data)  # a plain rename: nothing to weigh
+            and self._likeness(moved[0], lines) < RENAME_SIMILARITY
+        ):
+            # The inode may be one a file deleted in this batch left free and another
+            # file's save took: then the text says which file this was.
+            alike = self._vanished_alike(lines, but=moved[0])
+            if alike is not None:
+                self._gone[stat.ino] = moved[0]
+                moved = alike
+        moved = moved or self._vanished_alike(lines)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
@@ -769,9 +816,13 @@ class Mirror:
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
         self._new_entries.append(entry)
         self.view.add(entry)
-        sizes = [p.size for p in self.chunks.layouts[entry.guid].pieces] if large else []
-        digest = self.digest_marks.learn(rel, stat, data, sizes) if large else None
-        self._synced(rel, entry.guid, data, stat, digest=digest)
+        if large:
+            pieces = self.chunks.layouts[entry.guid].pieces
+            digest = self.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
+            base = await self._layout_base(pieces)
+            self._synced(rel, entry.guid, data, stat, digest=digest, base=base)
+        else:
+            self._synced(rel, entry.guid, data, stat)
 
     def _vanished_with_inode(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         """A path of this batch that vanished and held the inode ``rel`` now has; else
@@ -785,33 +836,41 @@ class Mirror:
         del self._gone[stat.ino]
         return old, synced
 
-    def _vanished_alike(self, rel: str, data: bytes) -> tuple[str, Synced] | None:
-        """A text file gone in this batch, or held as vanished, whose doc shares at
-        least ``RENAME_SIMILARITY`` of its lines with the new text file ``rel``: a
-        rename the inode does not show (the file was saved by replacing it just
-        before, or renamed while the daemon was down before its record had the new
-        inode). The one most alike wins; a tie is no rename."""
-        text = decode_text(data)
-        lines = set(text.splitlines()) if text is not None else set()
+    def _vanished_alike(self, lines: set[str], but: str = "") -> tuple[str, Synced] | None:
+        """A text file (one-doc or chunked) gone in this batch, or held as vanished
+        (other than ``but``), whose doc shares at least ``RENAME_SIMILARITY`` of its
+        lines with a new text file of ``lines``: a rename the inode does not show (the
+        file was saved by replacing it just before, or renamed while the daemon was
+        down before its record had the new inode). The one most alike wins; a tie is
+        no rename."""
         if len(lines) < RENAME_MIN_LINES:
             return None
         scored = []
-        for old in set(self._gone.values()) | set(self._held):
+        for old in (set(self._gone.values()) | set(self._held)) - {but}:
             synced = self.synced.get(old)
-            entry = self.view.by_path.get(old)
-            if synced is None or entry is None or entry.guid != synced.guid:
-                continue
-            doc = self.store.doc(entry.guid)
-            if entry.kind is not FileKind.TEXT or doc is None or self._exists_as(old):
-                continue
-            theirs = set(doc.text(CONTENT).splitlines())
-            scored.append((len(lines & theirs) / len(lines | theirs), old, synced))
+            if synced is not None and not self._exists_as(old):
+                scored.append((self._likeness(old, lines), old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
         if not scored or scored[0][0] < RENAME_SIMILARITY:
             return None
         if len(scored) > 1 and scored[1][0] == scored[0][0]:
             return None
         return scored[0][1], scored[0][2]
+
+    def _likeness(self, old: str, lines: set[str]) -> float:
+        """The share of lines the doc last synced at ``old`` (a text file) and a new
+        file of ``lines`` have in common; 0 if ``old`` names no such doc."""
+        synced = self.synced.get(old)
+        entry = self.view.by_path.get(old)
+        if synced is None or entry is None or entry.guid != synced.guid or not lines:
+            return 0.0
+        if entry.kind not in (FileKind.TEXT, FileKind.CHUNKED):
+            return 0.0
+        held = self._doc_bytes(entry, self.store.doc(entry.guid))
+        if held is None:
+            return 0.0
+        theirs = set(held.decode().splitlines())
+        return len(lines & theirs) / len(lines | theirs)
 
     def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         if self._inodes is None:
@@ -887,7 +946,7 @@ class Mirror:
                 # A file that was never synced meets a doc with content (its folder
                 # was shared again without our state): keep the file's text aside,
                 # the doc wins, nothing is doubled.
-                kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+                kept = await self._keep(rel, "local", data)
                 self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
             await self._write_doc(rel, entry, data, stat, peer)
             return
@@ -916,9 +975,7 @@ class Mirror:
         current = doc.text(CONTENT)
         overwritten = self._recent.overwritten(rel, data, trio.current_time())
         if overwritten is not None:
-            kept = await trio.to_thread.run_sync(
-                keep_copy, self.root, rel, "overwritten", overwritten
-            )
+            kept = await self._keep(rel, "overwritten", overwritten)
             log.warning("share %s: a save of %s dropped lines the daemon had just written "
                         "(a program wrote back an older copy?); what it overwrote is kept at %s",
                         self.share, rel, kept)  # fmt: skip
@@ -991,7 +1048,7 @@ class Mirror:
         if not merged and self.chunks.content(entry.guid, data)[0] != data:
             # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
             # the doc wins, the save is kept whole, nothing is doubled.
-            kept = await trio.to_thread.run_sync(keep_copy, self.root, rel, "local", data)
+            kept = await self._keep(rel, "local", data)
             log.warning("share %s: a save of %s could not be merged with a change from %s; "
                         "kept at %s", self.share, rel, peer or "a peer", kept)  # fmt: skip
             self.publish("path-conflict", share=self.share, path=rel, kept=str(kept))
@@ -1016,12 +1073,20 @@ class Mirror:
         if parts is None:  # nothing to write, if the layout is the file's
             return self.chunks.written_pieces(entry.guid) is not None
         await self.store.durable(entry.guid)
+        pieces = [piece for piece, _ in parts]
+        base = await self._layout_base(pieces)
+
+        def prepare(tmp: FileStat, digest: bytes) -> None:
+            self.synced.prepare(rel, Synced(entry.guid, digest, tmp), base)
+
         try:
             written, digest = await trio.to_thread.run_sync(
                 lambda: write_chunked(self.root, rel, parts, guid=entry.guid,
-                                      executable=entry.exec, expect=stat, marks=self.digest_marks)
+                                      executable=entry.exec, expect=stat,
+                                      marks=self.digest_marks, prepared=prepare)
             )  # fmt: skip
         except FileChangedError:
+            self.synced.abort(rel)
             self._retry.add(rel)  # saved meanwhile: merged on the next round
             return True
         except TornFileError as exc:
@@ -1030,11 +1095,12 @@ class Mirror:
             self._retry.add(rel)
             return True
         except (OSError, UnsafePathError) as exc:
+            self.synced.abort(rel)
             log.error("share %s: cannot write %s: %s", self.share, rel, exc)
             self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
             return True
-        self.chunks.synced(entry.guid, [piece for piece, _ in parts])
-        self._synced(rel, entry.guid, b"", written, digest=digest)
+        self.chunks.synced(entry.guid, pieces)
+        self._synced(rel, entry.guid, b"", written, digest=digest, base=base)
         return True
 
     def _synced_here(self, rel: str, entry: Entry) -> Synced | None:
@@ -1066,7 +1132,8 @@ class Mirror:
         if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
             return False
         self.digest_marks.put(rel, scan.stat, scan.marks)
-        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest)
+        base = await self._layout_base(self.chunks.layouts[entry.guid].pieces)
+        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest, base=base)
         if self.chunks.pending(entry.guid):  # a peer's change merged in: write it too
             await self._stream_chunked(rel, entry)
         return True
@@ -1113,7 +1180,8 @@ class Mirror:
                     "its doc %s again", self.share, rel, record.guid)  # fmt: skip
         self.chunks.synced(record.guid, pieces)
         digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, record.guid, content, stat, digest=digest)
+        base = await self._layout_base(pieces)
+        self._synced(rel, record.guid, content, stat, digest=digest, base=base)
         return True
 
     async def _binary_save(
@@ -1151,21 +1219,26 @@ class Mirror:
             if found is None:
                 return
             content = found
+            version = version_key(doc.version())  # the doc holds ``content`` now
         elif entry.kind is FileKind.CHUNKED:
             synced = self.synced.get(rel)
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
+            # Written, or not yet recorded as it is: else the record's layout stands.
+            base = await self._layout_base(pieces) if content != data or not as_synced else b""
+            version = b""
         else:
             content = doc.text(CONTENT).encode()
             # The base is the doc at this very moment (no await since the text was read).
             base = doc.full_state() if content != data else b""
+            version = version_key(doc.version())
         if content != data or (stat is not None and stat.executable != entry.exec):
             # A file written before its doc is durable could, after a crash, be read
             # back as a local edit of text the doc no longer holds: a duplicate.
             await self.store.durable(entry.guid)
             try:
                 if content != data:
-                    ahead = Synced(entry.guid, file_digest(content), None)
+                    ahead = Synced(entry.guid, file_digest(content), None, version)
 
                     def prepare(tmp: FileStat) -> None:
                         self.synced.prepare(rel, ahead._replace(stat=tmp), base)
@@ -1196,7 +1269,20 @@ class Mirror:
             self.chunks.synced(entry.guid, pieces)
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None)
+        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None,
+                     version=version)  # fmt: skip
+
+    async def _layout_base(self, pieces: list[Piece]) -> bytes:
+        """A chunked file's layout as its sync record's base, the chunks' bases
+        stored first (``mirror.chunkbases``)."""
+        return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
+
+    def _stored_layout(self, root_guid: str) -> list[Piece] | None:
+        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
+        rel = self.synced.path_of(root_guid)
+        if rel is None:
+            return None
+        return decode_layout(self.synced.base(rel), self.synced.blobs)
 
     async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
         """The bytes a binary file is to hold (None: no version yet), after keeping the
@@ -1215,8 +1301,8 @@ class Mirror:
             return []
         kept = []
         for version in losers:
-            kept.append(await trio.to_thread.run_sync(
-                keep_copy, self.root, rel, version.key, version.data))  # fmt: skip
+            device = _short_device(binary.device_of(version.key))
+            kept.append(await self._keep(rel, "lost", version.data, device=device))
         await self.store.local_edit(entry.guid, lambda d: binary.drop(d, losers))
         return kept
 
@@ -1230,29 +1316,44 @@ class Mirror:
         *,
         digest: bytes | None = None,
         base: bytes | None = None,
+        version: bytes | None = None,
     ) -> None:
         """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``, with
         ``base`` (default: the doc's state, if its text is ``data``) as the merge base a
         later save of a one-doc text file is diffed against (a chunked file's save
-        merges by its layout, a binary file's by its clock: they keep none). A record
-        of the same doc and bytes stands as it is: only the stat changed."""
+        merges by its layout, a binary file's by its clock: they keep none), and
+        ``version`` (default: the doc's now, if ``data`` is its content) as the doc's
+        version the bytes are. A record of the same doc and bytes keeps its base."""
         if rel == IGNORE_FILE:
             self._set_ignore(decode_text(data) or "")
-        synced = Synced(guid, file_digest(data) if digest is None else digest, stat)
+        digest = file_digest(data) if digest is None else digest
         held = self.synced.get(rel)
-        if held is not None and held[:2] == synced[:2]:
+        same = held is not None and held[:2] == (guid, digest)
+        source = None
+        if version is None or (base is None and not same):
+            source = self._content_doc(guid, doc, data)
+        if version is None:
+            version = version_key(source.version()) if source is not None else b""
+        if same:
             base = None
         elif base is None:
-            base = self._base_of(guid, doc or self.store.doc(guid), data)
-        self.synced.put(rel, synced, base)
+            entry = self.view.by_guid.get(guid)
+            text = entry is None or entry.kind is FileKind.TEXT
+            base = source.full_state() if source is not None and text else b""
+        self.synced.put(rel, Synced(guid, digest, stat, version), base)
 
-    def _base_of(self, guid: str, doc: DocReplica | None, data: bytes) -> bytes:
-        """The doc's state as a merge base for ``data``: only for a one-doc text file
-        whose doc's text is ``data`` now."""
+    def _content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
+        """The doc of ``guid`` if ``data`` is its content now (so its version and state
+        describe the file), else None; never a chunked file's root, whose chunks
+        change without it."""
         entry = self.view.by_guid.get(guid)
-        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
-            return b""
-        return doc.full_state() if doc.text(CONTENT).encode() == data else b""
+        if entry is not None and entry.kind is FileKind.CHUNKED:
+            return None
+        doc = doc or self.store.doc(guid)
+        if doc is None:
+            return None
+        held = self._doc_bytes(entry, doc) if entry is not None else doc.text(CONTENT).encode()
+        return doc if held == data else None
 
     # -- helpers -------------------------------------------------------------------
 
@@ -1290,6 +1391,19 @@ class Mirror:
         synced = self.synced.get(rel)
         return synced is None or synced.stat != stat
 
+    def _doc_as_synced(self, rel: str) -> bool:
+        """Whether the doc of ``rel`` is still at the version its record names (known
+        without loading it), and still names this path: then a file of the recorded
+        stat is its content, and a start-up need not read it."""
+        synced = self.synced.get(rel)
+        if synced is None or not synced.version:
+            return False
+        entry = self.view.by_guid.get(synced.guid)
+        if entry is None or entry.deleted or entry.path != rel:
+            return False
+        now = self.store.version(synced.guid)
+        return now is not None and version_key(now) == synced.version
+
     async def _reload_ignore(self) -> None:
         try:
             got = await trio.to_thread.run_sync(read_file, self.root, IGNORE_FILE)
@@ -1306,12 +1420,17 @@ class Mirror:
             self._report_once(f"ignore:{problem.line_number}:{problem.line}", "ignore-problem",
                               line=problem.line_number, reason=problem.reason)  # fmt: skip
 
+    async def _keep(self, rel: str, why: str, data: bytes, *, device: str = "") -> Path:
+        """Keep ``data``, a version of ``rel`` that lost, as a copy under
+        ``.p2psync/conflicts/`` (``mirror.conflicts``); ``device``: whose version it
+        is (this device's by default)."""
+        who = device or _short_device(self.clock.device)
+        return await trio.to_thread.run_sync(
+            lambda: keep_copy(self.root, rel, why, data, device=who)
+        )
+
     def _report_once(self, key: str, type_: str, **fields: Any) -> None:
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        log.warning("share %s: %s %s", self.share, type_, fields)
-        self.publish(type_, share=self.share, **fields)
+        self.problems.report(key, type_, **fields)
 
 
 def wall_ms() -> int:

@@ -217,20 +217,3 @@ def remove_empty_parents(root: Path, rel: str) -> None:
         with contextlib.suppress(OSError):
             (root / "/".join(parts)).rmdir()
         parts.pop()
-
-
-def keep_copy(root: Path, rel: str, label: str, data: bytes, *, refresh: bool = False) -> Path:
-    """Keep ``data`` (a version of ``rel`` that lost) under
-    ``.p2psync/conflicts/<rel>.<label>`` (``.<label>.2``, ``.3``... when a copy with
-    other bytes is already there: a copy is never overwritten, unless ``refresh``:
-    a copy kept up to date with a doc); returns where."""
-    first = marker_dir(root) / "conflicts" / f"{rel}.{label.replace(':', '-')}"
-    first.parent.mkdir(parents=True, exist_ok=True)
-    target, n = first, 1
-    while not refresh and target.exists() and target.read_bytes() != data:
-        n += 1
-        target = first.with_name(f"{first.name}.{n}")
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target

@@ -17,7 +17,7 @@ import hashlib
 
 TEXT_MAX_BYTES = 4 * 1024 * 1024
 """Larger files are synced whole: a doc per character of a huge log or data dump costs
-memory and time for no merge anyone needs (DESIGN §9 may raise this with chunked docs)."""
+memory and time for no merge anyone needs (docs/mirror.md, "File kinds")."""
 DIGEST_BYTES = 32
 """Length of ``file_digest``: SHA-256."""
 

@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import stat as stat_mod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,9 +211,11 @@ def write_chunked(
     executable: bool,
     expect: FileStat,
     marks: DigestMarks,
+    prepared: Callable[[FileStat, bytes], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Write a chunked file's plan: patched in place when ``pays``, else rewritten
-    (``write_plan``). Returns the new stat and SHA-256. Raises FileChangedError if
+    (``write_plan``, which calls ``prepared`` ahead of its rename; a patch keeps its
+    own record). Returns the new stat and SHA-256. Raises FileChangedError if
     the file is no longer ``expect`` (nothing written), TornFileError if a patch
     failed after its record was stored, OSError as ``write_plan`` does."""
     offset, size = tail_of(parts)
@@ -226,6 +229,7 @@ def write_chunked(
             executable=executable,
             expect=expect,
             boundary=lambda at, state: found.update({at: state.copy()}),
+            prepared=prepared,
         )
         marks.put(rel, written, found)
         return written, digest

@@ -7,7 +7,9 @@ whose every change is in the doc (a one-doc text file; binary and chunked files 
 none). A save is diffed against the base in a scratch doc at that state, so what the
 doc gained since the file was synced (a peer's edit, an append by another program,
 made while the daemon was down or in the moment before it saved) is merged with the
-save, never turned into deletions.
+save, never turned into deletions. A chunked file's base is its layout, whose chunk
+bases are kept as blobs beside the records (``mirror.chunkbases``); the table counts
+which records name each blob, and removes a blob once none does.
 
 Records live in ``.p2psync/synced/``, one file per path, and are ordered with the
 actions they describe so that a crash at any point is recognised on the next start:
@@ -26,7 +28,9 @@ applying a base twice changes nothing). A record is written only after the doc
 changes it names are durable, so a committed base is always in its doc.
 
 A record also holds the file's stat, so a file renamed while the daemon was down is
-still known by its inode. (A share from before these records has only
+still known by its inode, and the key of the doc's version whose content the file is
+(``version_key``; empty if not known), so a restart need not read a file whose stat
+and doc are both as recorded. (A share from before these records has only
 ``.p2psync/mirror.json``'s digests, without bases or stats.)
 """
 
@@ -38,14 +42,17 @@ import json
 import logging
 import os
 import struct
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import msgpack
 
+from p2psync.mirror.chunkbases import BaseBlobs, layout_keys
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.kinds import file_digest
+from p2psync.protocol.yjs import DocVersion
 from p2psync.storage.format import crc32c
 from p2psync.storage.layout import marker_dir
 
@@ -61,12 +68,14 @@ LEGACY_VERSION = 1
 
 
 class Synced(NamedTuple):
-    """A path as last synced: its doc, the digest of the bytes, and the file's stat
-    then (None when not known). The merge base is on disk (``SyncTable.base``)."""
+    """A path as last synced: its doc, the digest of the bytes, the file's stat then
+    (None when not known) and the key of the doc's version whose content those bytes
+    are (b"" when not known). The merge base is on disk (``SyncTable.base``)."""
 
     guid: str
     digest: bytes
     stat: FileStat | None
+    version: bytes = b""
 
 
 class _Record(NamedTuple):
@@ -75,6 +84,19 @@ class _Record(NamedTuple):
     digest: bytes
     stat: FileStat | None
     base: bytes
+    version: bytes = b""
+
+    @property
+    def synced(self) -> Synced:
+        return Synced(self.guid, self.digest, self.stat, self.version)
+
+
+def version_key(version: DocVersion) -> bytes:
+    """A short key of a doc's version (state vector and delete digest): equal keys,
+    same content."""
+    vector = sorted(version.state_vector.items())
+    packed: bytes = msgpack.packb([vector, version.delete_digest], use_bin_type=True)
+    return hashlib.sha256(packed).digest()[:16]
 
 
 def _key(rel: str) -> str:
@@ -89,7 +111,7 @@ def record_file(root: Path, rel: str) -> Path:
 
 def _encode(record: _Record) -> bytes:
     stat = list(record.stat) if record.stat is not None else []
-    fields = [record.path, record.guid, record.digest, stat, record.base]
+    fields = [record.path, record.guid, record.digest, stat, record.base, record.version]
     body: bytes = msgpack.packb(fields, use_bin_type=True)
     return _RECORD_HEAD.pack(RECORD_MAGIC, crc32c(body)) + body
 
@@ -103,9 +125,10 @@ def _decode(data: bytes) -> _Record | None:
     if magic != RECORD_MAGIC or crc32c(body) != crc:
         return None
     try:
-        path, guid, digest, stat, base = msgpack.unpackb(body, raw=False)
+        path, guid, digest, stat, base, *rest = msgpack.unpackb(body, raw=False)
         held = FileStat(*map(int, stat)) if stat else None
-        return _Record(str(path), str(guid), bytes(digest), held, bytes(base))
+        version = bytes(rest[0]) if rest else b""  # records before versions have none
+        return _Record(str(path), str(guid), bytes(digest), held, bytes(base), version)
     except (ValueError, TypeError, msgpack.UnpackException):
         return None
 
@@ -149,6 +172,11 @@ class SyncTable:
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
+        self.blobs = BaseBlobs(root)
+        """The chunk bases the layouts of chunked files' records name."""
+        self._refs: dict[str, frozenset[str]] = {}
+        """Record (a path, or a path's write-ahead record) -> the blobs it names."""
+        self._counts: Counter[str] = Counter()
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -188,7 +216,7 @@ class SyncTable:
         """Write ahead, durably, what ``rel`` is about to hold (``synced.stat``: the
         file's stat then, if known). ``commit`` makes it the record once done;
         ``abort`` drops it if the action did not happen."""
-        record = _Record(rel, synced.guid, synced.digest, synced.stat, base)
+        record = _Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
         self._dir.mkdir(parents=True, exist_ok=True)
         path = self._dir / (_key(rel) + PENDING_SUFFIX)
         with path.open("wb") as file:
@@ -196,25 +224,29 @@ class SyncTable:
             file.flush()
             os.fdatasync(file.fileno())
         self._pending[rel] = record
+        self._refer(rel + PENDING_SUFFIX, base)
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
         record = self._pending.pop(rel)
         (self._dir / (_key(rel) + PENDING_SUFFIX)).replace(self._dir / _key(rel))
-        self._set(rel, Synced(record.guid, record.digest, record.stat))
+        self._set(rel, record.synced)
+        self._refer(rel, record.base)
+        self._refer(rel + PENDING_SUFFIX, b"")
 
     def abort(self, rel: str) -> None:
         """The prepared action of ``rel`` did not happen."""
         if self._pending.pop(rel, None) is not None:
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / (_key(rel) + PENDING_SUFFIX)).unlink()
+            self._refer(rel + PENDING_SUFFIX, b"")
 
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
         """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
         disk if the doc and digest are unchanged, else none). Commits a prepared
         record of the same doc, digest and stat instead of writing a new one."""
         pending = self._pending.get(rel)
-        if pending is not None and (pending.guid, pending.digest, pending.stat) == synced:
+        if pending is not None and pending.synced == synced:
             self.commit(rel)
             return
         self.abort(rel)
@@ -223,14 +255,14 @@ class SyncTable:
             return
         if base is None and held is not None and held[:2] == synced[:2]:
             base = self.base(rel)
-        self._write(_Record(rel, synced.guid, synced.digest, synced.stat, base or b""))
+        self._write(_Record(rel, *synced[:3], base or b"", synced.version))
         self._set(rel, synced)
 
     def move(self, old: str, new: str, stat: FileStat | None) -> None:
         """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
         held = self._synced[old]
         moved = held._replace(stat=stat if stat is not None else held.stat)
-        self._write(_Record(new, moved.guid, moved.digest, moved.stat, self.base(old)))
+        self._write(_Record(new, *moved[:3], self.base(old), moved.version))
         self._set(new, moved)
         self.pop(old)
 
@@ -243,6 +275,7 @@ class SyncTable:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / _key(rel)).unlink()
+            self._refer(rel, b"")
 
     def _set(self, rel: str, synced: Synced) -> None:
         held = self._synced.get(rel)
@@ -261,6 +294,23 @@ class SyncTable:
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(_encode(record))
         tmp.replace(target)
+        self._refer(record.path, record.base)
+
+    def _refer(self, name: str, base: bytes, *, loading: bool = False) -> None:
+        """Record ``name`` (a path, or a path's write-ahead record) as naming the
+        blobs of ``base``; remove the blobs no record names any more (not while
+        ``loading``: ``_load`` removes those once every record is read)."""
+        new = layout_keys(base)
+        old = self._refs.pop(name, frozenset())
+        if new:
+            self._refs[name] = new
+        self._counts.update(new)
+        self._counts.subtract(old)
+        dead = [key for key in old - new if self._counts[key] <= 0]
+        for key in dead:
+            del self._counts[key]
+        if not loading:
+            self.blobs.drop(dead)
 
     # -- loading -----------------------------------------------------------------
 
@@ -279,10 +329,12 @@ class SyncTable:
                 continue
             record = _read(self._dir / name)
             if record is not None and _key(record.path) == name:
-                self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
+                self._synced[record.path] = record.synced
+                self._refer(record.path, record.base, loading=True)
         for name in sorted(n for n in names if n.endswith(PENDING_SUFFIX)):
             self._settle(self._dir / name)
         self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
+        self.blobs.keep_only(set(self._counts))
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
@@ -295,7 +347,8 @@ class SyncTable:
         happened = disk is not None and (disk[0] == record.digest or disk[1] == ino)
         if happened:
             path.replace(path.with_name(_key(record.path)))
-            self._synced[record.path] = Synced(record.guid, record.digest, record.stat)
+            self._synced[record.path] = record.synced
+            self._refer(record.path, record.base, loading=True)
             self.promoted.add(record.path)
             log.info("%s: kept the sync record written ahead of the last action on %s",
                      self.root, record.path)  # fmt: skip

@@ -18,6 +18,8 @@ Modules:
 - ``connection``: the state machine (one transition table) and its deadlines.
 - ``auth``: the transcript the client signs to prove its identity.
 - ``yjs``: Yjs v1 state vectors and delete sets, decoded and compared.
+- ``yjs_update``: the shape of a Yjs v1 update, read without pycrdt (for validation).
+- ``yjs_split``: a Yjs v1 update split into smaller ones that each fit a frame.
 
 Errors (``p2psync.errors``): every problem caused by the peer is a RemoteProtocolError
 whose ``code`` is sent in a Goodbye before closing; our own misuse is a

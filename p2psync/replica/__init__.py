@@ -1,0 +1,10 @@
+"""A share's docs in memory and the sync engine: decisions over pycrdt, no I/O.
+
+- ``doc``: ``DocReplica``, one document held in memory.
+- ``validate``: untrusted Yjs updates applied to a live doc without harming it.
+- ``share``: ``ShareReplica``, the docs of one share and their change index.
+- ``stored``: answers computed from a doc's stored updates, without loading it.
+- ``index``: the persisted index as the engine sees it: what to trust at start-up.
+- ``membership``: who is in a share and what each member's mode lets it do.
+- ``sync``: ``ShareSync``, the sync engine: events in, effects (persist, send) out.
+"""

@@ -22,7 +22,7 @@ class ShareReplica:
     """The docs of one share, each with the sequence number of its last change.
 
     A doc is either loaded (a ``DocReplica`` in memory) or unloaded: then only its
-    version is held, which is all the index exchange needs (DESIGN §9). The owner
+    version is held, which is all the index exchange needs (docs/architecture.md). The owner
     loads a doc before anything must be applied to it, and unloads idle ones.
     """
 

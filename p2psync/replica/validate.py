@@ -1,6 +1,6 @@
 """Applying untrusted Yjs updates to a live pycrdt Doc without letting them harm it.
 
-Remote bytes are hostile until proven otherwise (DESIGN.md §5). pycrdt raises
+Remote bytes are hostile until proven otherwise (docs/security.md). pycrdt raises
 ValueError for most malformed updates, but for some it panics (``PanicException``, a
 BaseException) and the Doc is unusable afterwards, and some updates that skip clocks
 it integrates anyway, so the replica's state vector would claim changes it never

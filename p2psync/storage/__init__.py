@@ -12,6 +12,18 @@ edit a document by appending to its log:
 - ``p2psync.storage.writer.LogWriter`` — the Trio task that owns a DocLog: group
   commit, compaction off the event loop (imported from its module, so that programs
   that only append do not load Trio).
+
+Modules:
+
+- ``format``: the log format: records, checksums; pure encoding and decoding.
+- ``doclog``: one doc's log file: recovery on open, durable appends, others' appends.
+- ``fileops``: the few system calls the log layer makes, behind one seam.
+- ``writer``: ``LogWriter``, the one Trio task writing a log, with group commit.
+- ``compaction``: when a log is worth rewriting, and building its snapshot.
+- ``snapshotter``, ``snapshot_worker``: large snapshots built in a subprocess.
+- ``indexstore``: the durable file of a share's persisted index.
+- ``layout``: where a share keeps its logs, and how a doc guid names its log.
+- ``quarantine``: updates that crashed the CRDT engine, kept aside, never applied.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The durable file of a share's persisted index (``.p2psync/index.bin``).
 
 What the index exchange needs survives a restart here, so the daemon starts without
-replaying every log and a reconnect costs only what changed (DESIGN §9): the share's
+replaying every log and a reconnect costs only what changed (docs/storage.md): the share's
 index ID and sequence, each doc's version with the sequence of its last change and the
 size and mtime of its log when that version was recorded, and for each peer the last
 point of its index it confirmed, with the versions it announced.

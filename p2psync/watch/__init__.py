@@ -9,7 +9,10 @@ Exports:
   file until its writer is done with it (:class:`HoldRules`).
 - :class:`DirtySet` -- the pure coalescer behind it (no threads, no clock of its own).
 
-No other module of p2psync imports watchdog.
+Modules: ``bridge`` (watchdog's threads -> Trio), ``coalesce`` (the pure coalescer and
+the save holds).
+
+No other module of p2psync imports watchdog (an import contract in pyproject.toml).
 """
 
 from p2psync.watch.bridge import MAX_DEBOUNCE_DELAY_S, DirWatcher

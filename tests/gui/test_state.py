@@ -25,6 +25,11 @@ def test_daemon_summary_maps_to_tray_states() -> None:
     assert overall_state(status(paused=True), now=NOW) is TrayState.PAUSED
 
 
+def test_a_failing_link_or_files_not_in_sync_are_an_error_never_up_to_date() -> None:
+    assert overall_state(status("failing", ("failing",)), now=NOW) is TrayState.ERROR
+    assert overall_state(status("not-in-sync", ("stopped",)), now=NOW) is TrayState.ERROR
+
+
 def test_a_member_behind_is_syncing_whatever_the_summary_says() -> None:
     stale = status("up-to-date", ("in-sync", "behind"))
     assert overall_state(stale, now=NOW) is TrayState.SYNCING

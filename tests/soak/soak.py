@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -94,7 +94,9 @@ class Report:
 class Cluster:
     """The three devices of the run, their share, and the partitions between them."""
 
-    def __init__(self, bed: Testbed, root: Path, model: Model) -> None:
+    def __init__(
+        self, bed: Testbed, root: Path, model: Model, chunked_bytes: int | None = None
+    ) -> None:
         self.model = model
         self.devices = {name: bed.device(root, name) for name in NAMES}
         self.share = share_among(list(self.devices.values()))
@@ -106,6 +108,9 @@ class Cluster:
                 if other is not device:
                     address = (f"{other.host.ip}:{PORT}",)
                     config = config.with_peer(PeerConfig(DeviceId.parse(other.id), address))
+            if chunked_bytes is not None:  # files past it become chunked docs
+                config = replace(config, chunked_file_bytes=chunked_bytes,
+                                 chunk_max_bytes=max(chunked_bytes // 4, 1024))  # fmt: skip
             save_config(home.config_path, config)
 
     def place(self, name: str) -> actions.Place:
@@ -259,15 +264,24 @@ def doctor(cluster: Cluster) -> list[str]:
     return found
 
 
-def run(minutes: float, seed: int, root: Path, keep: Path, *, storm: bool = False) -> Report:
+def run(
+    minutes: float,
+    seed: int,
+    root: Path,
+    keep: Path,
+    *,
+    storm: bool = False,
+    chunked_bytes: int | None = None,
+) -> Report:
     """One soak run in ``root`` (removed at the end; moved to ``keep`` on failure);
-    ``storm``: with a kill storm on every daemon (``kill_storm``)."""
+    ``storm``: with a kill storm on every daemon (``kill_storm``); ``chunked_bytes``:
+    text files past this size are chunked docs."""
     model = Model(seed)
     report = Report(seed, model)
     root.mkdir(parents=True, exist_ok=True)
     try:
         with Testbed() as bed:  # leaving it kills every daemon, also on failure
-            soak(Cluster(bed, root, model), minutes, report, storm=storm)
+            soak(Cluster(bed, root, model, chunked_bytes), minutes, report, storm=storm)
     except Exception as exc:  # the report says it, and the run failed
         report.errors.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -354,11 +368,19 @@ def main(argv: list[str] | None = None) -> int:
         default=bool(os.environ.get("KILL_STORM")),
         help="also kill every daemon every second or two (about 1,000 kills in 20 minutes)",
     )
+    parser.add_argument(
+        "--chunked-bytes",
+        type=int,
+        default=int(os.environ.get("CHUNKED_BYTES") or 0) or None,
+        help="make text files past this many bytes chunked docs (default: the daemon's)",
+    )
     args = parser.parse_args(argv)
     storm = " with a kill storm" if args.kill_storm else ""
-    print(f"soak: {args.minutes} minutes{storm}, seed {args.seed}", flush=True)
+    chunked = f", files past {args.chunked_bytes} bytes chunked" if args.chunked_bytes else ""
+    print(f"soak: {args.minutes} minutes{storm}{chunked}, seed {args.seed}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="p2psync-soak-"))
-    report = run(args.minutes, args.seed, root, kept_folder(args.seed), storm=args.kill_storm)
+    report = run(args.minutes, args.seed, root, kept_folder(args.seed), storm=args.kill_storm,
+                 chunked_bytes=args.chunked_bytes)  # fmt: skip
     print(report.text(shown=30))
     return 1 if report.failed else 0
 

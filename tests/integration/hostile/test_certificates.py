@@ -1,5 +1,5 @@
 """Who may connect: unknown, missing, mismatched, own and replayed credentials get no
-share data in either direction from a live daemon (DESIGN.md §7).
+share data in either direction from a live daemon (docs/security.md).
 
 Each hand-built client sends an Update for the share right behind its Auth, without
 waiting for the answer: if the daemon ever read it before refusing, the doc would show.

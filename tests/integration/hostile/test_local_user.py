@@ -1,4 +1,4 @@
-"""The control socket is usable only by the user who runs the daemon (DESIGN.md §7).
+"""The control socket is usable only by the user who runs the daemon (docs/security.md).
 
 Switching to another user needs root (CI runs as root): a forked child drops to
 ``nobody`` and tries to connect.

@@ -16,6 +16,7 @@ import pycrdt
 import pytest
 import trio
 
+from p2psync.mirror.conflicts import copy_name
 from p2psync.mirror.engine import Mirror
 from p2psync.mirror.hlc import Timestamp
 from p2psync.mirror.kinds import FileKind
@@ -78,6 +79,11 @@ def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != ".p2psync")
 
 
+def hidden_copy(guid: str, name: str = "README.md") -> str:
+    """The name of the copy kept of the hidden entry ``guid`` (``mirror.conflicts``)."""
+    return copy_name(name, "case", guid, None)
+
+
 def kept(folder: Path) -> dict[str, bytes]:
     conflicts = marker_dir(folder) / "conflicts"
     return {p.name: p.read_bytes() for p in conflicts.iterdir()} if conflicts.exists() else {}
@@ -130,12 +136,12 @@ def test_a_later_entry_one_file_with_an_earlier_one_is_kept_aside(folder: Path) 
         await mirror.rescan()
         assert names(folder) == ["readme.md"]
         assert (folder / "readme.md").read_text() == "mine\n"
-        assert kept(folder) == {f"README.md.{theirs.replace(':', '-')}": b"theirs\n"}
+        assert kept(folder) == {hidden_copy(theirs): b"theirs\n"}
         assert live(store) == {"readme.md": mine, "README.md": theirs}  # manifest untouched
         collisions = [f for t, f in events if t == "case-collision"]
         assert collisions == [{"share": "s", "path": "README.md", "winner": "readme.md",
                                "kept": str(marker_dir(folder) / "conflicts" /
-                                           f"README.md.{theirs.replace(':', '-')}")}]  # fmt: skip
+                                           hidden_copy(theirs))}]  # fmt: skip
         # A later edit of the hidden doc refreshes the kept copy.
         doc = store.docs[theirs]
         await store.local_edit(theirs, lambda d: d.get("content", type=pycrdt.Text).insert(0, "+"))
@@ -153,7 +159,7 @@ def test_an_earlier_entry_takes_the_file_and_the_local_one_is_kept(folder: Path)
         theirs = await peer_creates(mirror, store, "README.md", "theirs\n", 1)
         assert names(folder) == ["README.md"]
         assert (folder / "README.md").read_text() == "theirs\n"
-        assert kept(folder) == {f"readme.md.{mine.replace(':', '-')}": b"mine\n"}
+        assert kept(folder) == {hidden_copy(mine, "readme.md"): b"mine\n"}
         assert live(store) == {"readme.md": mine, "README.md": theirs}
         await mirror.rescan()
         assert live(store) == {"readme.md": mine, "README.md": theirs}
@@ -212,7 +218,7 @@ def test_a_save_not_yet_synced_goes_into_the_doc_that_makes_way(folder: Path) ->
         (folder / "readme.md").write_text("mine, edited\n")  # before the watcher says so
         await peer_creates(mirror, store, "README.md", "theirs\n", 1)
         assert store.docs[mine].text("content") == "mine, edited\n"
-        assert kept(folder) == {f"readme.md.{mine.replace(':', '-')}": b"mine, edited\n"}
+        assert kept(folder) == {hidden_copy(mine, "readme.md"): b"mine, edited\n"}
         assert (folder / "README.md").read_text() == "theirs\n"
 
     trio.run(main)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from p2psync.mirror.conflicts import copy_name
 from tests.integration.mirror.casefold_mount import casefold_folder
 from tests.integration.mirror.conftest import holds, live_entries, read
 from tests.integration.sync.daemons import Device, wait_for
@@ -66,7 +67,7 @@ def test_a_case_insensitive_peer_writes_colliding_paths_once_and_changes_no_entr
     (alice.folder / "README.md").write_text("second\n")
     wait_for(lambda: live_entries(alice, "README.md") != [], "README.md's entry at alice")
     [second] = live_entries(alice, "README.md")
-    hidden = bob.folder / ".p2psync" / "conflicts" / f"README.md.{second.replace(':', '-')}"
+    hidden = bob.folder / ".p2psync" / "conflicts" / copy_name("README.md", "case", second, None)
     wait_for(holds(hidden, b"second\n"), "the later entry kept aside at bob")
     (alice.folder / "Docs").mkdir()
     (alice.folder / "Docs" / "a.md").write_text("a\n")

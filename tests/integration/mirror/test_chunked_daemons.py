@@ -1,4 +1,4 @@
-"""Two real daemons on loopback syncing a large text file as chunk docs (DESIGN §9).
+"""Two real daemons on loopback syncing a large text file as chunk docs (docs/mirror.md).
 
 The thresholds are lowered through the configuration (``[docs] chunked_file_bytes``,
 ``chunk_max_bytes``) so a 100 KB file has about fifty chunks.

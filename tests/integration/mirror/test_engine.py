@@ -12,6 +12,7 @@ import trio
 from p2psync.mirror.engine import Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.storage.layout import marker_dir
 
@@ -35,6 +36,10 @@ class Store:
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).apply(update)
+
+    def version(self, guid: str) -> DocVersion | None:
+        doc = self.docs.get(guid)
+        return doc.version() if doc is not None else None
 
     async def durable(self, guid: str) -> None:
         """Everything is in memory: nothing to wait for."""

@@ -11,7 +11,6 @@ from p2psync.errors import UnsafePathError
 from p2psync.mirror.fileio import (
     FileChangedError,
     NotAFileError,
-    keep_copy,
     move_file,
     read_file,
     remove_file,
@@ -90,12 +89,6 @@ def test_moves_and_removes_leave_no_empty_folders(root: Path) -> None:
         move_file(root, "d/c.txt", "e.txt", expect=moved)
     remove_file(root, "d/c.txt", expect=moved)
     assert not (root / "d").exists()
-
-
-def test_kept_copies_live_under_the_marker(root: Path) -> None:
-    kept = keep_copy(root, "docs/a.md", "f:1234", b"lost")
-    assert kept == marker_dir(root) / "conflicts" / "docs" / "a.md.f-1234"
-    assert kept.read_bytes() == b"lost"
 
 
 def test_the_scan_skips_links_ignored_and_internal_files(root: Path, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def test_a_second_machine_with_the_same_files_joins_without_doubling(share_of: S
     link([alice, bob])
     # The file created first (alice's) is the file; bob's own version is kept aside.
     wait_for(lambda: read(bob.folder / "differs.md") == b"alice's history\n", "one differs.md")
-    kept = list((bob.folder / ".p2psync" / "conflicts").glob("differs.md.*"))
+    kept = list((bob.folder / ".p2psync" / "conflicts").glob("differs.conflict-*-collision-*.md"))
     assert [k.read_bytes() for k in kept] == [b"bob's history\n"]
     assert read(bob.folder / "same.md") == b"identical on both\n"
     assert read(alice.folder / "same.md") == b"identical on both\n"

@@ -308,3 +308,68 @@ def test_an_unrelated_new_file_beside_a_deleted_one_is_not_a_rename(tmp_path: Pa
         assert "d.txt" not in mirror.view.by_path
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_restart_reads_only_the_files_whose_doc_or_stat_changed(tmp_path: Path) -> None:
+    """A file whose stat and doc version are as recorded is its doc's content: a
+    start-up neither reads it nor loads its doc. One whose doc gained an append while
+    the daemon was down, or that was saved then, is read."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        names = ["same.txt", "appended.txt", "saved.txt", "same.bin"]
+        for name in names:
+            (tmp_path / name).write_bytes(b"\xff\x00" if name.endswith(".bin") else b"a\nb\n")
+        await mirror.local_changes(names)
+        await mirror.flush()
+        guids = {name: mirror.view.guid_for_path(name) for name in names}
+        append_line(store.docs[guids["appended.txt"]], "appended while down\n")
+        (tmp_path / "saved.txt").write_text("a\nb\nsaved while down\n")
+        loaded: list[str] = []
+        real_doc = store.doc
+
+        def doc(guid: str) -> DocReplica | None:
+            loaded.append(guid)
+            return real_doc(guid)
+
+        store.doc = doc  # type: ignore[method-assign]
+        await restart(tmp_path, store).rescan()
+        assert guids["same.txt"] not in loaded
+        assert guids["same.bin"] not in loaded
+        assert (tmp_path / "appended.txt").read_text() == "a\nb\nappended while down\n"
+        assert store.docs[guids["saved.txt"]].text() == "a\nb\nsaved while down\n"
+
+    trio.run(main)
+
+
+def test_an_inode_freed_by_a_delete_and_reused_by_another_files_save_pairs_by_text(
+    tmp_path: Path,
+) -> None:
+    """a.txt is deleted; x.txt is saved by replacing it (its temp file takes the inode
+    a.txt left free) and renamed y.txt, all before the mirror hears of it: y.txt has
+    a.txt's recorded inode, but x.txt's text. It is x.txt renamed, and a.txt deleted."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "a.txt").write_text("".join(f"a line {n}\n" for n in range(6)))
+        x_text = "".join(f"x line {n}\n" for n in range(6))
+        (tmp_path / "x.txt").write_text(x_text)
+        await mirror.local_changes(["a.txt", "x.txt"])
+        await mirror.flush()
+        a_guid, x_guid = (mirror.view.guid_for_path(n) for n in ("a.txt", "x.txt"))
+        (tmp_path / "a.txt").unlink()
+        (tmp_path / "x.tmp").write_text(x_text + "saved\n")
+        (tmp_path / "x.tmp").replace(tmp_path / "x.txt")
+        (tmp_path / "x.txt").rename(tmp_path / "y.txt")
+        reused = (tmp_path / "y.txt").stat().st_ino
+        held = mirror.synced["a.txt"]
+        assert held.stat is not None
+        mirror.synced.put("a.txt", held._replace(stat=held.stat._replace(ino=reused)))
+        await mirror.local_changes(["a.txt", "x.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert mirror.view.guid_for_path("y.txt") == x_guid
+        assert store.docs[x_guid].text() == x_text + "saved\n"
+        assert mirror.view.by_guid[a_guid].deleted
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -158,7 +158,7 @@ def test_a_new_file_with_a_vanished_files_inode_but_other_bytes_is_new(tmp_path:
 def test_a_peers_edit_arriving_while_a_delete_is_held_keeps_the_file(tmp_path: Path) -> None:
     """The delete covers what the doc held when the file was found gone: an edit that
     arrives during the hold is concurrent with it, as it would have been had the delete
-    been told at once (DESIGN: an edit concurrent with a delete keeps the file)."""
+    been told at once (docs/mirror.md: an edit concurrent with a delete keeps the file)."""
 
     async def main(clock: MockClock) -> None:
         mirror, store, guid = await one_file(tmp_path, "plan.md", "plan\n")

@@ -1,4 +1,4 @@
-"""Real daemons with a 2,000-doc share (DESIGN §9): a reconnect after one doc changed
+"""Real daemons with a 2,000-doc share (docs/storage.md): a reconnect after one doc changed
 while a peer was offline costs kilobytes, the untouched docs stay unloaded, a restart
 does not replay the logs, and a lost or corrupt index is rebuilt from them.
 

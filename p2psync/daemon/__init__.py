@@ -1,0 +1,24 @@
+"""The daemon: the one composition root, where the services are built, wired and run.
+
+It may import every layer below it (mirror, replica, net, discovery, watch, protocol,
+storage); nothing below imports it (docs/architecture.md). Modules:
+
+- ``daemon``: ``Daemon``, which builds the services and runs them in one nursery tree.
+- ``shares``: one share at run time: its doc logs and their writers, sync engine, mirror.
+- ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
+- ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
+- ``residency``: which loaded docs may leave memory (the load/unload policy).
+- ``peers``: peer connections: accept, dial with backoff, one link per device, routing.
+- ``penalties``, ``pendingrate``: devices kept out after a limit; how fast unknown ones queue.
+- ``membership``: invites accepted, member maps exchanged, modes enforced.
+- ``invites``, ``joins``: the inviter's open invites; the invite and join methods.
+- ``progress``: sync percentages for status, and ``share-in-sync`` events.
+- ``events``: the event bus the control API's subscribers follow.
+- ``control``, ``controlwire``, ``api``: the control socket, its framing, its methods.
+- ``configedits``: config edits shared by the control API and the CLI (no daemon running).
+- ``client``: the blocking control API client used by the CLI and the tray app.
+- ``home``: where one device keeps its identity, config, state and control socket.
+
+This module imports nothing, so that the CLI and the tray app can use ``client`` and
+``home`` without loading the daemon.
+"""

@@ -1,0 +1,48 @@
+"""The problems that keep a share's files from being in sync: told once, listed until
+a later check no longer finds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from p2psync.mirror.problems import Problems
+
+
+def make() -> tuple[Problems, list[tuple[str, dict[str, Any]]]]:
+    told: list[tuple[str, dict[str, Any]]] = []
+    return Problems("s", lambda kind, **fields: told.append((kind, fields))), told
+
+
+def test_a_problem_is_told_once_and_listed_until_a_check_no_longer_finds_it() -> None:
+    problems, told = make()
+    for _ in range(2):
+        with problems.checking("a.txt"):
+            problems.report("kind:a.txt", "file-skipped", path="a.txt", reason="binary now")
+    assert told == [("file-skipped", {"share": "s", "path": "a.txt", "reason": "binary now"})]
+    assert problems.listing() == [{"path": "a.txt", "kind": "file-skipped", "reason": "binary now"}]
+    with problems.checking("a.txt"):
+        pass  # fixed: the check finds nothing
+    assert problems.listing() == []
+    with problems.checking("a.txt"):
+        problems.report("kind:a.txt", "file-skipped", path="a.txt", reason="binary again")
+    assert len(told) == 2  # back after it was gone: told again
+
+
+def test_a_check_of_one_path_keeps_the_others_and_nested_checks_tell_nothing_twice() -> None:
+    problems, told = make()
+    problems.report("write:b.txt", "file-error", path="b.txt", message="disk full")
+    with problems.checking("a.txt"):
+        problems.report("read:a.txt", "file-error", path="a.txt", message="denied")
+        with problems.checking("a.txt"):  # the engine reconciles a path again inside
+            problems.report("read:a.txt", "file-error", path="a.txt", message="denied")
+    assert [p["path"] for p in problems.listing()] == ["a.txt", "b.txt"]
+    assert len(told) == 2
+
+
+def test_a_walk_settles_what_it_skipped_and_share_problems_are_not_listed() -> None:
+    problems, _ = make()
+    for rel in ("big.iso", "fifo"):
+        problems.report(f"walk:{rel}", "file-skipped", path=rel, reason="not a file")
+    problems.report("ignore:3:x[", "ignore-problem", line=3, reason="bad pattern")
+    problems.settle("walk:", {"fifo"})
+    assert problems.listing() == [{"path": "fifo", "kind": "file-skipped", "reason": "not a file"}]
