@@ -11,6 +11,8 @@ storage); nothing below imports it (docs/architecture.md). Modules:
 - ``peers``: peer connections: accept, dial with backoff, one link per device, routing.
 - ``penalties``, ``pendingrate``: devices kept out after a limit; how fast unknown ones queue.
 - ``membership``: invites accepted, member maps exchanged, modes enforced.
+- ``memberaddresses``: where members listen, told to each other so that devices that
+  joined with mDNS off can dial the others.
 - ``invites``, ``joins``: the inviter's open invites; the invite and join methods.
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
 - ``events``: the event bus the control API's subscribers follow.
