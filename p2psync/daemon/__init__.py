@@ -17,6 +17,7 @@ storage); nothing below imports it (docs/architecture.md). Modules:
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
 - ``events``: the event bus the control API's subscribers follow.
 - ``control``, ``controlwire``, ``api``: the control socket, its framing, its methods.
+- ``errorcodes``: the one table of errors: class, control API code, CLI exit code.
 - ``configedits``: config edits shared by the control API and the CLI (no daemon running).
 - ``client``: the blocking control API client used by the CLI and the tray app.
 - ``home``: where one device keeps its identity, config, state and control socket.

@@ -23,6 +23,7 @@ from p2psync.daemon.configedits import (
 )
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
+from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
@@ -290,7 +291,7 @@ class ControlApi:
         share_id = ShareId.parse(str(params.get("share", "")))
         share = self._daemon.shares.get(share_id)
         if share is None:
-            raise ControlError(f"this device has no share {share_id}", "not-found")
+            raise NotFoundError(f"this device has no share {share_id}")
         return share
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
@@ -319,7 +320,7 @@ class ControlApi:
         share, guid = self._share_and_guid(params)
         state = share.doc_state(guid)
         if state is None:
-            raise ControlError(f"share {share.name} has no doc {guid!r}", "not-found")
+            raise NotFoundError(f"share {share.name} has no doc {guid!r}")
         if params.get("stream") is True:  # in parts: a large doc exceeds one line
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
