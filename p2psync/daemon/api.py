@@ -118,16 +118,30 @@ class ControlApi:
     def _share_status(self, service: ShareService) -> dict[str, Any]:
         sync = service.sync
         status = service.status()
+        not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
         return {
             **status,
+            "not_in_sync": not_in_sync,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
-            "in_sync": share_in_sync(sync) and not status["not_in_sync"] and not service.stopped,
+            "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
             "errors": self._daemon.events.recent_errors(service.name),
         }  # fmt: skip
+
+    def _failing_links(self, service: ShareService) -> list[dict[str, str]]:
+        """``not_in_sync`` entries of the links that fail on this share's docs (a peer
+        sends a frame over the limit): nothing of that doc syncs with that peer."""
+        peers = self._daemon.peers
+        return [
+            {"path": info.failure.doc, "kind": "link-failing", "reason": info.failure.message}
+            for device, info in sorted(peers.known.items())
+            if info.failure is not None
+            and info.failure.share == service.name
+            and device not in peers.links
+        ]
 
     def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> dict[str, Any]:
         peers = self._daemon.peers
