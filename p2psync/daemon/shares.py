@@ -225,6 +225,12 @@ class ShareService:
                 opened = await trio.to_thread.run_sync(DocLog.open, path)
             else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
                 opened = DocLog.open(path)
+            loaded = self._writers.get(guid)
+            if loaded is not None and not replace:
+                # Loaded meanwhile (the mirror's read, another caller): one writer per
+                # log. A second would append to the file too, and outlive the share.
+                opened.log.close()
+                return loaded
             writer = self._attach(guid, opened, replace=replace)
             await self._nursery.start(self._run_writer, writer)
         return writer
