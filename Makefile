@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
 #   make run    start the daemon on built-in defaults (make demo: a first look)
 #   make test   create .venv, install everything, run the test suite
+# "Everything" is the package with its tray extra (PySide6) and the test tools; a
+# headless machine needs only `pip install p2psync` (make check-wheel checks both).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,7 +16,7 @@ PACKAGING_STAMP := $(VENV)/.packaging
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[tray,test]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -62,7 +64,7 @@ bench: $(STAMP)
 
 # Packaging and documentation (packaging/README.md): build tools from the packaging extra.
 $(PACKAGING_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,packaging]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[tray,test,packaging]'
 	touch $(PACKAGING_STAMP)
 
 dist: $(PACKAGING_STAMP)

@@ -44,6 +44,12 @@ xdg=$(mktemp -d)
 XDG_CONFIG_HOME=$xdg "$app/p2psync" service install --no-enable >/dev/null
 smoke "service unit runs the bundle" "ExecStart=$PWD/$app/p2psync run" \
     "$(grep '^ExecStart=' "$xdg/systemd/user/p2psync.service")"
+if [ -e "$app/p2psync-tray" ]; then  # the bundle's PySide6 is found, frozen as it is
+    XDG_CONFIG_HOME=$xdg XDG_DATA_HOME=$xdg/data "$app/p2psync" service install --no-enable \
+        --tray >/dev/null
+    smoke "tray entry runs the bundle's tray" "Exec=$PWD/$app/p2psync-tray" \
+        "$(grep '^Exec=' "$xdg/data/applications/p2psync-tray.desktop")"
+fi
 rm -rf "$xdg"
 
 tarball=dist/p2psync-$version-linux-$(uname -m).tar.gz

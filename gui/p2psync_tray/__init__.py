@@ -1,4 +1,4 @@
-"""p2psync-tray: the tray app of p2psync (Qt 6 via PySide6).
+"""p2psync-tray: the tray app of p2psync (Qt 6 via PySide6, the ``tray`` extra).
 
 It talks to the daemon only through the control API client
 (``p2psync.daemon.client``). Modules, bottom up:
@@ -12,5 +12,6 @@ It talks to the daemon only through the control API client
 - ``invites``: the invite and join dialogs.
 - ``models``, ``window``: the status window's tables and the window itself.
 - ``tray``: the tray icon and its menu, wiring everything together.
-- ``__main__``: the ``p2psync-tray`` entry point.
+- ``app``: the QApplication and its event loop around ``tray``.
+- ``__main__``: the ``p2psync-tray`` entry point; no Qt until it knows Qt loads.
 """

@@ -1,28 +1,26 @@
-"""Entry point of ``p2psync-tray``: parse the command line, run the Qt app.
+"""Entry point of ``p2psync-tray``: parse the command line, make sure Qt loads, run
+the Qt app (``app``).
 
-Exit codes: 0 after Quit (or SIGINT/SIGTERM), 2 for a usage error.
+Exit codes: 0 after Quit (or SIGINT/SIGTERM), 2 for a usage error, 5 when Qt cannot
+be loaded (no PySide6: the install lacks the ``tray`` extra), said in one sentence.
+This module imports no Qt, so ``--help``, ``--version`` and that sentence work on a
+headless install too.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
-
 from p2psync import __version__
-from p2psync_tray.icons import app_icon
-from p2psync_tray.tray import TrayApp
-
-log = logging.getLogger("p2psync_tray")
 
 EXIT_USAGE = 2
-SIGNAL_POLL_MS = 200  # lets Python run its signal handlers while Qt's loop runs
+EXIT_NO_QT = 5  # as `p2psync` exits for "any other error" (docs/reference/exit-codes.md)
+NO_PYSIDE6 = "the tray needs PySide6: pip install 'p2psync[tray]'"
+QT_PACKAGES = frozenset({"PySide6", "shiboken6"})
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,33 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def qt_problem() -> str | None:
+    """Why Qt cannot be loaded here, as one sentence, or None when it can."""
+    try:
+        import PySide6.QtWidgets  # noqa: F401, PLC0415  (the one Qt import to probe)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] in QT_PACKAGES:
+            return NO_PYSIDE6
+        return f"the tray cannot load Qt: {exc}"
+    except ImportError as exc:  # PySide6 is there, a library it loads is not (libEGL...)
+        return f"the tray cannot load Qt: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = qt_problem()
+    if problem is not None:
+        print(f"p2psync-tray: {problem}", file=sys.stderr)
+        return EXIT_NO_QT
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("p2psync-tray")
-    app.setWindowIcon(app_icon())
-    app.setQuitOnLastWindowClosed(False)
-    tray = TrayApp(args.home)
-    # Installed before start() logs the first state, so whoever waits for that line may
-    # stop us at once; quit runs from the event loop, which may not be running yet.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: QTimer.singleShot(0, tray.quit))
-    tray.start()
-    if not QSystemTrayIcon.isSystemTrayAvailable():
-        log.warning("no system tray on this desktop: showing the status window instead")
-        tray.window.hidden.connect(tray.quit)
-        tray.show_window()
-    elif args.open_status:
-        tray.show_window()
-    wakeup = QTimer()
-    wakeup.timeout.connect(lambda: None)
-    wakeup.start(SIGNAL_POLL_MS)
-    code = app.exec()
-    tray.stop()
-    return code
+    from p2psync_tray.app import run  # noqa: PLC0415  (imports Qt: only once it loads)
+
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ to ``$XDG_CONFIG_HOME/systemd/user/`` (default ``~/.config``) and, when systemd 
 this machine, reloads the user manager and enables and starts the unit (unless
 ``--no-enable``: then only the files are written). ``--sandbox`` adds a drop-in
 with filesystem and kernel sandboxing (docs/decisions.md says why it is opt-in). ``--tray``
-also installs the tray's application entry, its autostart entry and its icons.
+also installs the tray's application entry, its autostart entry and its icons; it
+refuses, changing nothing, when this installation has no tray (no ``p2psync-tray``, or
+no PySide6: the ``tray`` extra), so that no desktop entry starts a tray that cannot run.
 Where systemd is not running the files are still written and the command says how
 to start the daemon by hand; a ``systemctl`` that fails is one sentence naming it.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -34,6 +37,7 @@ SANDBOX_NAME = "sandbox.conf"  # the opt-in drop-in of --sandbox
 TRAY_ENTRY = "p2psync-tray.desktop"
 ICON_NAME = "p2psync"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
+NO_PYSIDE6 = "the tray needs PySide6: pip install 'p2psync[tray]'"
 SYSTEMCTL_TIMEOUT_S = 60.0
 SYSTEMD_RUNNING_MARKER = Path("/run/systemd/system")  # sd_booted(3)
 _PLAIN_ARG = re.compile(r"[A-Za-z0-9_@+=:,./-]+")
@@ -275,6 +279,11 @@ def tray_command() -> Path | None:
     return Path(found) if found else None
 
 
+def has_qt() -> bool:
+    """Whether PySide6 is installed here (found, not imported: the CLI never loads Qt)."""
+    return importlib.util.find_spec("PySide6") is not None
+
+
 # -- command line ----------------------------------------------------------------
 
 
@@ -305,6 +314,8 @@ def run_install(args: argparse.Namespace, ctx: Context) -> int:
     tray = tray_command() if args.tray else None
     if args.tray and tray is None:
         raise ServiceError("this installation has no p2psync-tray command to install")
+    if args.tray and not has_qt():
+        raise ServiceError(NO_PYSIDE6)
     done = install(places, daemon_command(ctx.home), systemctl, sandbox=args.sandbox)
     if tray is not None:
         done += install_tray(places, tray)
