@@ -648,7 +648,11 @@ class Mirror:
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
             )
         except FileNotFoundError:
-            self.synced.pop(rel)
+            if self._record_left_behind(rel, entry):
+                # Killed after the rename, before the record moved: the file is there.
+                self.synced.move(rel, entry.path, None)
+            else:
+                self.synced.pop(rel)
             await self.reconcile(entry.path)
             return
         except FileChangedError:
@@ -659,6 +663,15 @@ class Mirror:
             return
         self.synced.move(rel, entry.path, stat)
         await self.reconcile(entry.path)
+
+    def _record_left_behind(self, old: str, entry: Entry) -> bool:
+        """Whether ``old``'s record, of ``entry``'s doc, is the one its file's new path
+        lacks: gone from ``old``, the file is at ``entry.path``, unrecorded there. The
+        daemon was killed after renaming the file (or naming its new path in the
+        manifest) and before moving the record; without the record the file would
+        read as never synced with its doc, and a save made to it since be kept aside."""
+        new = entry.path
+        return self.synced.get(new) is None and self._exists_as(new) and not self._exists_as(old)
 
     def _expect(self, rel: str, synced: Synced) -> FileStat:
         """The stat of ``rel`` if it still holds what was synced; raises
@@ -778,13 +791,13 @@ class Mirror:
             and moved[1].digest != file_digest(data)  # a plain rename: nothing to weigh
             and self._likeness(moved[0], lines) < RENAME_SIMILARITY
         ):
-            # The inode may be one a file deleted in this batch left free and another
-            # file's save took: then the text says which file this was.
-            alike = self._vanished_alike(lines, but=moved[0])
-            if alike is not None:
-                self._gone[stat.ino] = moved[0]
-                moved = alike
-        moved = moved or self._vanished_alike(lines)
+            # The inode number may be one a deleted file left free and another file's
+            # save took: then the text says which file this was, if any vanished.
+            # The number alone pairs nothing (two files would merge into one doc).
+            self._gone[stat.ino] = moved[0]
+            moved = self._vanished_alike(lines, but=moved[0])
+        else:
+            moved = moved or self._vanished_alike(lines)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
