@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pycrdt
@@ -27,6 +29,7 @@ from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries
 from p2psync.replica.doc import check_local_update
 from p2psync.storage import append_update, read_state
 from p2psync.storage.compaction import replay
+from p2psync.storage.fileops import atomic_writer
 from p2psync.storage.layout import guid_for_file, log_path
 
 
@@ -117,19 +120,35 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
     client = ctx.client()
     if client is not None:
-        with client:
-            reply = client.call("doc.export", share=str(share.id), doc=guid)
-        state = base64.b64decode(reply["update"])
-    else:
-        target_guid, chunked = _offline_guid(share, guid)
-        try:
-            state = read_state(log_path(share.path, target_guid))
-        except FileNotFoundError:
-            raise UsageError(f"{args.file} has no document yet") from None
-        if chunked:
-            state = _offline_chunked_export(share, target_guid, state)
-    if args.output:
-        Path(args.output).write_bytes(state)
-    else:
-        sys.stdout.buffer.write(state)
+        with client, _output(args.output) as write:  # written as the parts arrive
+            client.call_streamed("doc.export", write, share=str(share.id), doc=guid, stream=True)
+        return 0
+    target_guid, chunked = _offline_guid(share, guid)
+    try:
+        state = read_state(log_path(share.path, target_guid))
+    except FileNotFoundError:
+        raise UsageError(f"{args.file} has no document yet") from None
+    if chunked:
+        state = _offline_chunked_export(share, target_guid, state)
+    with _output(args.output) as write:
+        write(state)
     return 0
+
+
+@contextlib.contextmanager
+def _output(output: str | None) -> Iterator[Callable[[bytes], None]]:
+    """Where ``export`` writes: standard output, or the file ``output``, replaced at
+    once when everything is written (a failed export leaves it as it was)."""
+    if not output:
+        yield _to_stdout
+        sys.stdout.buffer.flush()
+        return
+    try:
+        with atomic_writer(Path(output)) as write:
+            yield write
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _to_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)

@@ -22,7 +22,7 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
-from p2psync.daemon.controlwire import CONTROL_API_VERSION
+from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
@@ -320,6 +320,8 @@ class ControlApi:
         state = share.doc_state(guid)
         if state is None:
             raise ControlError(f"share {share.name} has no doc {guid!r}", "not-found")
+        if params.get("stream") is True:  # in parts: a large doc exceeds one line
+            return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,28 @@ class ControlClient:
 
     def call(self, method: str, **params: Any) -> Any:
         """Send one request and return its result."""
+        return self.call_streamed(method, None, **params)
+
+    def call_streamed(
+        self, method: str, sink: Callable[[bytes], None] | None, **params: Any
+    ) -> Any:
+        """Send one request whose reply may come in parts (``doc.export`` with
+        ``stream``): each part's bytes go to ``sink`` as they arrive; returns the
+        result. Raises ControlError for a part that is not base64 or unasked for."""
         request_id = next(self._ids)
         self._sock.sendall(
             controlwire.encode({"id": request_id, "method": method, "params": params})
         )
         reply = self._next_message()
+        while "part" in reply:
+            if sink is None:
+                raise ControlError("the daemon sent a reply in parts unasked", "bad-reply")
+            try:
+                part = base64.b64decode(str(reply["part"]), validate=True)
+            except ValueError:
+                raise ControlError("a part of the reply is not base64", "bad-reply") from None
+            sink(part)
+            reply = self._next_message()
         if "error" in reply:
             error = reply["error"]
             raise ControlError(str(error.get("message")), str(error.get("code", "error")))

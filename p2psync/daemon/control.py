@@ -117,6 +117,10 @@ class ControlServer:
             if handler is None:
                 raise ControlError(f"unknown method {method!r}", "unknown-method")
             result = await handler(params)
+            if isinstance(result, controlwire.Streamed):
+                for part in result.lines(request_id):
+                    await stream.send_all(part)
+                return True
             reply = controlwire.encode({"id": request_id, "result": result})
         except P2PSyncError as exc:
             reply = _error_reply(request_id, exc)

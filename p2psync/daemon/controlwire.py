@@ -2,19 +2,41 @@
 
 Requests are ``{"v": 1, "id": N, "method": NAME, "params": {...}}``; replies are
 ``{"v": 1, "id": N, "result": ...}`` or ``{"v": 1, "id": N, "error": {"code": C,
-"message": M}}``; a subscription streams ``{"v": 1, "event": {...}}`` lines. The spec is
+"message": M}}``; a subscription streams ``{"v": 1, "event": {...}}`` lines. A reply
+too large for one line (``doc.export`` with ``stream``) comes as ``{"v": 1, "id": N,
+"part": BASE64}`` lines of at most PART_BYTES bytes each, then its result. The spec is
 docs/control-api.md. Shared by the daemon's server and the blocking client.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from p2psync.errors import ControlError
 
 CONTROL_API_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
+PART_BYTES = 512 * 1024
+"""Bytes in one ``part`` line of a streamed reply (base64 keeps it under the limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """What a handler returns for a reply sent in parts: ``data``, then ``result``."""
+
+    data: bytes
+    result: dict[str, Any]
+
+    def lines(self, request_id: Any) -> Iterator[bytes]:
+        """The reply's lines: one ``part`` per PART_BYTES of ``data``, then the result."""
+        for start in range(0, len(self.data), PART_BYTES):
+            part = base64.b64encode(self.data[start : start + PART_BYTES]).decode()
+            yield encode({"id": request_id, "part": part})
+        yield encode({"id": request_id, "result": self.result})
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -101,7 +101,6 @@ class Daemon:
         self.listen_address = ""
         self.discovery: LanDiscovery | None = None
         self._nursery: trio.Nursery | None = None
-        self._share_scopes: dict[ShareId, trio.CancelScope] = {}
 
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; reports the bound listen address when ready.
@@ -197,14 +196,7 @@ class Daemon:
             idle_unload_s=self.config.idle_unload_s,
             chunking=chunking_of(self.config),
         )
-        scope = trio.CancelScope()
-        self._share_scopes[config.id] = scope
-
-        async def run_share(*, task_status: trio.TaskStatus[None]) -> None:
-            with scope:
-                await service.run(task_status=task_status)
-
-        await self._nursery.start(run_share)
+        await self._nursery.start(service.run)
         self.shares[config.id] = service
         self.watcher.add_dir(docs_dir(config.path))
         for device in self.peers.links:
@@ -215,7 +207,7 @@ class Daemon:
         """Apply records other local processes append to any share's logs."""
         while True:
             for path in sorted(await self.watcher.next_changes()):
-                for service in list(self.shares.values()):
+                for service in list(self.shares.values()):  # one removed meanwhile ignores it
                     if path.parent == docs_dir(service.root):
                         await service.log_changed(path)
             self.peers.request_flush()
@@ -240,13 +232,13 @@ class Daemon:
         self.membership.apply_policies()
 
     async def stop_share(self, share_id: ShareId) -> None:
-        """Stop serving a share (its logs are flushed; files stay on disk)."""
+        """Stop serving a share (its logs are flushed; files stay on disk); returns
+        once it has stopped (``ShareService.aclose``)."""
         self.peers.paused_shares.discard(share_id)
         service = self.shares.pop(share_id, None)
         if service is not None:
             self.watcher.remove_dir(docs_dir(service.root))
             await service.aclose()
-            self._share_scopes.pop(share_id).cancel()
 
     # -- control API (the methods live in p2psync/daemon/api.py) -------------------
 

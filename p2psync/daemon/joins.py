@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from p2psync.config import FolderMode, Member, PeerConfig, parse_mode
+from p2psync.config import Config, FolderMode, Member, PeerConfig, parse_mode
 from p2psync.daemon.configedits import remove_member, share_from_params
 from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
 from p2psync.errors import ControlError, UsageError
-from p2psync.ids import ShareId
+from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import parse_invite
 
 if TYPE_CHECKING:
@@ -70,10 +71,16 @@ async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         raise UsageError("this invite code was made by this device")
     wanted = {"path": params.get("path", ""), "id": str(code.share_id), "create": True}
     share = share_from_params(wanted, daemon.config, daemon.home)
-    channel = await daemon.peers.dial_join(code.inviter, code.addresses, code.secret)
+    made = _make_folder(share.path)  # before the invite is spent on the inviter's side
+    try:
+        channel = await daemon.peers.dial_join(code.inviter, code.addresses, code.secret)
+    except BaseException:
+        _remove_folders(made)
+        raise
+    known = daemon.config.peer(code.inviter)
+    saved_map = daemon.membership.saved_map(share.id)
     try:
         config = daemon.config.with_share(replace(share, members=(Member(code.inviter),)))
-        known = config.peer(code.inviter)
         addresses = (*(known.addresses if known else ()), *code.addresses)
         config = config.with_peer(PeerConfig(
             code.inviter, tuple(dict.fromkeys(addresses)), known.name if known else ""
@@ -83,6 +90,10 @@ async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         assert joined is not None
         await daemon.start_share(joined)
     except BaseException:
+        if share.id not in daemon.shares:  # not started: the config is as before
+            daemon.update_config(_undo_join(daemon.config, share.id, code.inviter, known))
+            daemon.membership.restore_map(share.id, saved_map)
+            _remove_folders(made)
         with contextlib.suppress(Exception), trio.CancelScope(shield=True):
             await channel.goodbye("error", "the join could not be completed here")
         raise
@@ -90,6 +101,40 @@ async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     daemon.peers.refresh_dialers()
     daemon.events.publish("joined", share=str(share.id), inviter=str(code.inviter))
     return {"share": str(share.id), "path": str(share.path), "inviter": str(code.inviter)}
+
+
+def _make_folder(path: Path) -> list[Path]:
+    """Make the joined share's folder (and its missing parents); return the folders
+    made, deepest first, for a failed join to remove. UsageError if it cannot be."""
+    made = []
+    missing = path
+    while not missing.exists() and missing != missing.parent:
+        made.append(missing)
+        missing = missing.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_folders(made)
+        raise UsageError(f"cannot create the folder {path}: {exc.strerror}") from None
+    return made
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders a failed join made (each only if still empty)."""
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _undo_join(
+    config: Config, share_id: ShareId, inviter: DeviceId, known: PeerConfig | None
+) -> Config:
+    """``config`` without what a join that failed here added: the share, and the
+    inviter's entry as it was (``known``, or none)."""
+    config = config.without_share(share_id)
+    if known is not None:
+        return config.with_peer(known)
+    return replace(config, peers=tuple(p for p in config.peers if p.device_id != inviter))
 
 
 async def member_remove(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:

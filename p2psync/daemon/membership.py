@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
-from p2psync.daemon.invites import InviteStore
+from p2psync.daemon.invites import InviteStore, invite_addresses
+from p2psync.daemon.memberaddresses import pairs_to_send
 from p2psync.errors import P2PSyncError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import MemberList
@@ -51,6 +52,8 @@ class MembershipService:
         self.invites = InviteStore(daemon.home.state_dir)
         self._dir = daemon.home.state_dir / "members"
         self._maps: dict[ShareId, MemberMap] = {}
+        self._own: dict[str, tuple[str, ...]] = {}
+        """Listen address -> the addresses we tell members we listen at."""
 
     # -- config <-> maps ---------------------------------------------------------
 
@@ -155,13 +158,16 @@ class MembershipService:
             return
         member_map = self._map(share.id)
         before = (member_map.members(), member_map.mode_of(self._us.digest))
-        if not member_map.merge(message.entries):
-            return
-        self._save(share.id, member_map)
-        if (member_map.members(), member_map.mode_of(self._us.digest)) != before:
+        merged = member_map.merge(message.entries)
+        if merged:
+            self._save(share.id, member_map)
+        if merged and (member_map.members(), member_map.mode_of(self._us.digest)) != before:
             log.info("share %s: members changed by %s", share.id, device.short())
             d.update_config(self._config_from_map(d.config, share, member_map))
-        self._broadcast(share)
+        now = d.config.share(share.id) or share
+        members = {m.device_id for m in now.members}
+        if d.peers.members_told(device, message.addresses, members) or merged:
+            self._broadcast(now)  # a new member, or new addresses of the sender
 
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
         members = member_map.members(exclude=self._us.digest)
@@ -181,9 +187,42 @@ class MembershipService:
 
     def _send_map(self, device: DeviceId, share_id: ShareId) -> None:
         member_map = self._map(share_id)
-        self._daemon.peers.send(device, MemberList(share_id.raw, member_map.to_entries()))
+        share = self._daemon.config.share(share_id)
+        others = [m.device_id for m in share.members if m.device_id != device] if share else []
+        addresses = pairs_to_send([self._us, *others], self._first_hand)
+        self._daemon.peers.send(
+            device, MemberList(share_id.raw, member_map.to_entries(), addresses)
+        )
+
+    def _first_hand(self, device: DeviceId) -> tuple[str, ...]:
+        """Where ``device`` listens as we know it first-hand; for us, where we listen."""
+        if device != self._us:
+            return self._daemon.peers.first_hand(device)
+        listen = self._daemon.listen_address
+        if listen and listen not in self._own:  # a wildcard looks up the host's addresses
+            self._own[listen] = invite_addresses(listen)
+        return self._own.get(listen, ())
 
     # -- files -------------------------------------------------------------------
+
+    def saved_map(self, share_id: ShareId) -> bytes | None:
+        """The member map file of ``share_id`` as it is now (None: there is none), for
+        ``restore_map``."""
+        try:
+            return self._path(share_id).read_bytes()
+        except OSError:
+            return None
+
+    def restore_map(self, share_id: ShareId, saved: bytes | None) -> None:
+        """Put back the map file ``saved_map`` returned (a join that failed here)."""
+        self._maps.pop(share_id, None)
+        try:
+            if saved is None:
+                self._path(share_id).unlink(missing_ok=True)
+            else:
+                write_file_atomically(self._path(share_id), saved, mode=0o600)
+        except OSError as exc:
+            log.error("share %s: cannot restore the member map: %s", share_id, exc)
 
     def _path(self, share_id: ShareId) -> Path:
         return self._dir / f"{share_id}.json"

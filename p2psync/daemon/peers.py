@@ -21,6 +21,7 @@ import trio
 
 from p2psync.config import Config, parse_address
 from p2psync.daemon.events import EventBus
+from p2psync.daemon.memberaddresses import MemberAddresses
 from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
@@ -134,7 +135,8 @@ class PeerInfo:
     last_error: str = ""
     found_by: str = ""
     """How the current or last connection came about: ``static`` (a configured
-    address), ``mdns`` (an address announced on the LAN) or ``incoming``."""
+    address), ``mdns`` (an address announced on the LAN), ``member`` (an address
+    another member told, ``daemon.memberaddresses``), ``invite`` or ``incoming``."""
     failure: LinkFailure | None = None
     """Set when the last link failed and the device is backed off; cleared by the next
     link that comes up."""
@@ -170,6 +172,8 @@ class PeerManager:
         """Set by the composition root; without it joins are refused."""
         self.lan_addresses: dict[DeviceId, tuple[str, ...]] = {}
         """Addresses LAN discovery announced for members (see ``discovered``)."""
+        self.told = MemberAddresses(identity.device_id)
+        """Addresses members told us (see ``members_told``)."""
         self._kicks: dict[DeviceId, trio.Event] = {}
 
     # -- services ----------------------------------------------------------------
@@ -291,7 +295,8 @@ class PeerManager:
     ) -> tuple[PeerChannel | None, list[str]]:
         """An authenticated channel to ``device`` at the first of ``addresses`` that
         answers (proving the invite secret ``join`` if given), or None and why each
-        address failed (HandshakeError codes as ``code: sentence``)."""
+        address failed (HandshakeError codes as ``code: sentence``). A failed join
+        records nothing about ``device``: it is no peer of ours unless the join works."""
         failures = []
         for address in addresses:
             host, port = parse_address(address)
@@ -306,11 +311,13 @@ class PeerManager:
             except (OSError, HandshakeError, trio.TooSlowError) as exc:
                 code = exc.code if isinstance(exc, HandshakeError) else "unreachable"
                 failures.append(f"{code}: {address}: {exc or 'timed out'}")
-                if code == "wrong-device" and self._found_by(device, address) == "mdns":
-                    # Anyone can announce any device ID: a wrong one only gets a log line.
+                if code == "wrong-device" and self._found_by(device, address) != "static":
+                    # Anyone can announce any device ID (on the LAN, or a member telling
+                    # a stale address): a wrong one only gets a log line.
                     log.info("ignoring an announcement of %s: %s", device.short(), exc)
                     continue
-                self._info(device).last_error = str(exc) or "timed out"
+                if join is None:
+                    self._info(device).last_error = str(exc) or "timed out"
                 log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
                 continue
             return channel, failures
@@ -662,10 +669,33 @@ class PeerManager:
             log.debug("device %s announced on the LAN is in none of our shares", device.short())
             return
         self.lan_addresses[device] = addresses
+        self._dial_now(device)
+
+    def members_told(
+        self, sender: DeviceId, pairs: tuple[tuple[bytes, str], ...], members: set[DeviceId]
+    ) -> bool:
+        """Member ``sender`` told where ``members`` listen (its member map's addresses):
+        a member with a new address is dialed now. Returns whether ``sender``'s own
+        addresses changed (then the others are told them)."""
+        fresh, own_changed = self.told.learn(sender, pairs, members)
+        for device in fresh:
+            self._dial_now(device)
+        return own_changed
+
+    def _dial_now(self, device: DeviceId) -> None:
+        """Dial ``device`` at once (new addresses): its dialer wakes, or starts."""
         kick = self._kicks.get(device)
         if kick is not None:
             kick.set()
         self._start_dialer(device)
+
+    def first_hand(self, device: DeviceId) -> tuple[str, ...]:
+        """Where ``device`` listens as we know it first-hand (what we tell members):
+        its static addresses, those LAN discovery announced, those it told us."""
+        peer = self._config().peer(device)
+        static = peer.addresses if peer is not None else ()
+        known = (*static, *self.lan_addresses.get(device, ()), *self.told.own.get(device, ()))
+        return tuple(dict.fromkeys(known))
 
     def redial_now(self) -> None:
         """The network changed (a link came back): every dialer tries at once."""
@@ -677,15 +707,18 @@ class PeerManager:
         self.lan_addresses.pop(device, None)
 
     def _dial_addresses(self, device: DeviceId) -> tuple[str, ...]:
-        """Configured addresses first, then those announced on the LAN."""
+        """Configured addresses first, then those announced on the LAN, then those
+        members told us."""
         peer = self._config().peer(device)
         static = peer.addresses if peer is not None else ()
         lan = self.lan_addresses.get(device, ())
-        return static + tuple(a for a in lan if a not in static)
+        return tuple(dict.fromkeys((*static, *lan, *self.told.dial(device))))
 
     def _found_by(self, device: DeviceId, address: str) -> str:
         peer = self._config().peer(device)
-        return "static" if peer is not None and address in peer.addresses else "mdns"
+        if peer is not None and address in peer.addresses:
+            return "static"
+        return "mdns" if address in self.lan_addresses.get(device, ()) else "member"
 
     def found_by(self, device: DeviceId) -> str:
         """How ``device`` was found, for status: its last connection's way, else
@@ -696,7 +729,9 @@ class PeerManager:
         peer = self._config().peer(device)
         if peer is not None and peer.addresses:
             return "static"
-        return "mdns" if device in self.lan_addresses else ""
+        if device in self.lan_addresses:
+            return "mdns"
+        return "member" if self.told.dial(device) else ""
 
 
 def _stale(link: Link) -> bool:

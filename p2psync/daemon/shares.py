@@ -13,8 +13,9 @@ durable. Every change to a doc that did not come from the plain-file mirror
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
@@ -98,6 +99,17 @@ class ShareService:
         self._writers: dict[str, LogWriter] = {}
         self._compacting: set[str] = set()
         self._nursery: trio.Nursery | None = None
+        """Where the writer tasks run; it outlives the share's own tasks."""
+        self._tasks: trio.Nursery | None = None
+        """The share's own tasks (mirror, timers, index keeper, compactions), while they run."""
+        self._stop_asked = trio.Event()
+        self._finished = trio.Event()
+        self._refusing = False
+        """Set once the share's own tasks ended: calls from outside are refused."""
+        self._writers_closed = False
+        self._calls = 0
+        """Calls from outside in flight (``_call``): the writers close after them."""
+        self._calls_done = trio.Event()
         self.stopped: str | None = None
         """Why the share stopped (its folder lost its marker), None while it runs."""
         self.mirror: MirrorService | None = None
@@ -117,13 +129,13 @@ class ShareService:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start from the persisted index (reading only the logs it does not cover),
-        serve until cancelled; queued appends finish on the way out and the index is
-        written once more (shielded)."""
+        serve until ``aclose`` (or until cancelled); the index is written once more on
+        the way out (shielded)."""
         docs_dir(self.root).mkdir(parents=True, exist_ok=True)
         started = False
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+            async with trio.open_nursery() as writers:
+                self._nursery = writers
                 plan = await self.index.start(_parse_peer)
                 started = True
                 for read in await self.index.reread(plan.reread):
@@ -131,27 +143,62 @@ class ShareService:
                         self._publish_recovery(read.guid, read.recovery)
                 log.info("share %s: %d docs, %d loaded, in %s", self.name, len(self.sync.replica),
                          len(self._writers), self.root)  # fmt: skip
-                nursery.start_soon(self.index.run)
-                nursery.start_soon(self._unload_idle)
-                if self.mirror is not None:
-                    await nursery.start(self.mirror.run)
-                task_status.started()
-                await trio.sleep_forever()
+                async with trio.open_nursery() as tasks:
+                    self._tasks = tasks
+                    tasks.start_soon(self.index.run)
+                    tasks.start_soon(self._unload_idle)
+                    if self.mirror is not None:
+                        await tasks.start(self.mirror.run)
+                    task_status.started()
+                    await self._stop_asked.wait()
+                    tasks.cancel_scope.cancel()
+                self._tasks = None
+                await self._close_writers()
         finally:
-            if started:
-                with trio.CancelScope(shield=True):
-                    await self._save_index_on_stop()
+            try:
+                if started:
+                    with trio.CancelScope(shield=True):
+                        await self._save_index_on_stop()
+            finally:
+                self._finished.set()
+
+    async def aclose(self) -> None:
+        """Stop in order (``share remove``, daemon shutdown) and return once ``run``
+        has: the share's own tasks end first, then the calls from outside in flight
+        (later ones are refused), then every writer finishes its queue. Nothing the
+        share runs is left using a closed log."""
+        self._stop_asked.set()
+        await self._finished.wait()
+
+    async def _close_writers(self) -> None:
+        """Refuse calls from outside, wait for those in flight, close every writer
+        (each finishes its queue, and the writers' nursery then ends with them)."""
+        self._refusing = True
+        if self._calls:
+            await self._calls_done.wait()
+        self._writers_closed = True
+        for writer in list(self._writers.values()):
+            await writer.aclose()
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        """One call from outside the share's own tasks (a peer's message, the log
+        watcher, a control request); refused with UsageError once the share stops."""
+        if self._refusing:
+            raise UsageError(f"share {self.name} has stopped (removed, or the daemon is stopping)")
+        self._calls += 1
+        try:
+            yield
+        finally:
+            self._calls -= 1
+            if not self._calls and self._refusing:
+                self._calls_done.set()
 
     def _stop(self, reason: str) -> None:
         """Stop taking part (the folder lost its marker): peers' messages are dropped."""
         self.stopped = reason
         for peer in self.sync.peers():
             self.sync.peer_down(peer)
-
-    async def aclose(self) -> None:
-        """Let every writer finish its queue (the nursery then ends with them)."""
-        for writer in self._writers.values():
-            await writer.aclose()
 
     # -- docs --------------------------------------------------------------------
 
@@ -161,6 +208,7 @@ class ShareService:
         A doc the engine already holds keeps its unstored changes and gains the log's
         content, unless ``replace`` (a reload after pycrdt poisoned it) discards it.
         """
+        self._check_writable()
         assert self._nursery is not None
         path = log_path(self.root, guid)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,11 +228,16 @@ class ShareService:
     def _load_now(self, guid: str) -> LogWriter:
         """Load the unloaded doc ``guid`` at once, blocking on its log (for callers
         that cannot wait, such as the mirror's reads); its writer starts soon."""
+        self._check_writable()
         assert self._nursery is not None
         opened = DocLog.open(log_path(self.root, guid))
         writer = self._attach(guid, opened, replace=False)
         self._nursery.start_soon(self._run_writer, writer)
         return writer
+
+    def _check_writable(self) -> None:
+        if self._writers_closed:
+            raise UsageError(f"share {self.name} has stopped: its logs are closed")
 
     async def _run_writer(
         self, writer: LogWriter, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -257,8 +310,12 @@ class ShareService:
         """A message from a member. A doc that has no log yet gets one only when the
         engine stores something in it (a Persist effect): junk about a new guid leaves
         no file behind."""
-        if self.stopped:
+        if self.stopped or self._refusing:
             return
+        with self._call():
+            await self._receive(peer, message)
+
+    async def _receive(self, peer: Peer, message: SyncMessage) -> None:
         guid = getattr(message, "guid", None)
         if not isinstance(guid, str):
             pass
@@ -289,7 +346,7 @@ class ShareService:
     def doc(self, guid: str) -> DocReplica | None:
         """The doc ``guid``, loaded now if it was not (None if the share has none)."""
         held = self.sync.replica.get(guid)
-        if held is None and guid in self.sync.replica and self._nursery is not None:
+        if held is None and guid in self.sync.replica and not self._writers_closed:
             self._load_now(guid)
             held = self.sync.replica.get(guid)
         if held is not None:
@@ -329,6 +386,10 @@ class ShareService:
         ``notify`` (not for the mirror's own updates) tells the mirror."""
         if self.stopped:
             raise UsageError(self.stopped)
+        with self._call():
+            await self._local_update(guid, update, notify=notify)
+
+    async def _local_update(self, guid: str, update: bytes, *, notify: bool) -> None:
         check_local_update(update)  # before the log is opened: a refusal creates no file
         writer = await self._writer(guid)
         try:
@@ -347,10 +408,15 @@ class ShareService:
             self._changed(guid, None)
 
     async def log_changed(self, path: Path) -> None:
-        """A filesystem event on a log file: apply what other processes appended."""
+        """A filesystem event on a log file: apply what other processes appended
+        (ignored once the share has stopped)."""
         guid = guid_of_log(path)
-        if guid is None or path.parent != docs_dir(self.root):
+        if guid is None or path.parent != docs_dir(self.root) or self._refusing:
             return
+        with self._call():
+            await self._log_changed(guid, path)
+
+    async def _log_changed(self, guid: str, path: Path) -> None:
         if guid not in self._writers:
             if guid in self.sync.replica:  # unloaded: loading it sends what is new
                 await self._open_doc(guid)
@@ -440,22 +506,22 @@ class ShareService:
         self._changed(guid, None)
 
     def _maybe_compact(self, guid: str, writer: LogWriter) -> None:
-        if guid in self._compacting or not should_compact(writer.log.stats):
-            return
-        assert self._nursery is not None
+        if self._tasks is None or guid in self._compacting or not should_compact(writer.log.stats):
+            return  # (no compaction starts while the share stops)
         self._compacting.add(guid)
-        self._nursery.start_soon(self._compact, guid, writer)
+        self._tasks.start_soon(self._compact, guid, writer)
 
     async def compact_now(self) -> int:
         """Compact every doc's log now (``p2psync compact``), one after another; logs
         already being compacted are skipped. Returns how many were compacted."""
         count = 0
-        for guid, writer in list(self._writers.items()):
-            if guid in self._compacting:
-                continue
-            self._compacting.add(guid)
-            await self._compact(guid, writer)
-            count += 1
+        with self._call():
+            for guid, writer in list(self._writers.items()):
+                if guid in self._compacting:
+                    continue
+                self._compacting.add(guid)
+                await self._compact(guid, writer)
+                count += 1
         return count
 
     async def _compact(self, guid: str, writer: LogWriter) -> None:

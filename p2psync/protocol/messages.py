@@ -39,6 +39,10 @@ JOIN_VERIFIER_BYTES = 32
 JOIN_PROOF_BYTES = 64
 MAX_MEMBER_ENTRIES = 1000
 """Entries per MemberList frame (and members per share, see replica.membership)."""
+MAX_MEMBER_ADDRESSES = 1000
+"""(device, address) pairs per MemberList frame (its optional ``a`` field)."""
+MAX_ADDRESS_CHARS = 300
+"""One ``HOST:PORT`` in a MemberList: a hostname of 253 characters and a port fit."""
 MEMBER_MODES = ("send-receive", "receive-only", "send-only", "removed")
 """The modes a MemberList entry may carry; ``removed`` is a removal."""
 MAX_SEQUENCE = 2**63 - 1
@@ -207,10 +211,13 @@ class MemberEntry:
 
 @dataclass(frozen=True, slots=True)
 class MemberList:
-    """Some entries of the sender's member map of share ``share_id``."""
+    """Some entries of the sender's member map of share ``share_id``, and
+    ``addresses``: (device, ``HOST:PORT``) pairs where the sender knows members listen
+    (so members that never met, with LAN discovery off, can dial each other)."""
 
     share_id: bytes
     entries: tuple[MemberEntry, ...]
+    addresses: tuple[tuple[bytes, str], ...] = ()
 
 
 SyncMessage = IndexRequest | Index | SyncStep1 | SyncStep2 | Update

@@ -19,9 +19,11 @@ from p2psync.protocol.messages import (
     JOIN_PROOF_BYTES,
     JOIN_VERIFIER_BYTES,
     MAGIC,
+    MAX_ADDRESS_CHARS,
     MAX_CERT_BYTES,
     MAX_GUID_BYTES,
     MAX_INDEX_ENTRIES,
+    MAX_MEMBER_ADDRESSES,
     MAX_MEMBER_ENTRIES,
     MAX_NAME_CHARS,
     MAX_PROTOCOL_VERSION,
@@ -120,7 +122,10 @@ def _encode_sync(message: SyncMessage | DocError | MemberList) -> dict[str, Any]
     match message:
         case MemberList():
             entries = [[e.device, e.mode, e.clock, e.setter] for e in message.entries]
-            return {"t": "mem", "s": message.share_id, "m": entries}
+            members: dict[str, Any] = {"t": "mem", "s": message.share_id, "m": entries}
+            if message.addresses:  # flat, one container: [device, address, device, ...]
+                members["a"] = [item for pair in message.addresses for item in pair]
+            return members
         case IndexRequest():
             return {"t": "ireq", "s": message.share_id, "i": message.index_id,
                     "since": message.since}  # fmt: skip
@@ -273,7 +278,22 @@ def _auth(f: _Fields) -> Auth:
 
 
 def _member_list(f: _Fields) -> MemberList:
-    return MemberList(f.share(), tuple(_member(f, i) for i in f.array("m", MAX_MEMBER_ENTRIES)))
+    entries = tuple(_member(f, i) for i in f.array("m", MAX_MEMBER_ENTRIES))
+    return MemberList(f.share(), entries, _member_addresses(f) if "a" in f.body else ())
+
+
+def _member_addresses(f: _Fields) -> tuple[tuple[bytes, str], ...]:
+    flat = f.array("a", 2 * MAX_MEMBER_ADDRESSES)
+    pairs = tuple(zip(flat[::2], flat[1::2], strict=False))
+    if len(flat) % 2 or not all(
+        isinstance(device, bytes)
+        and len(device) == DEVICE_ID_BYTES
+        and isinstance(address, str)
+        and 0 < len(address) <= MAX_ADDRESS_CHARS
+        for device, address in pairs
+    ):
+        raise f.bad("a", f"must hold [device bin({DEVICE_ID_BYTES}), address str] pairs")
+    return pairs
 
 
 def _member(f: _Fields, item: Any) -> MemberEntry:

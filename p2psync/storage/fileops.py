@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -59,12 +60,23 @@ def write_file_atomically(
     Writes a temp file beside ``path``, fsyncs it, renames it over ``path`` and fsyncs
     the directory. On error the temp file is removed and the OSError propagates.
     """
+    with atomic_writer(path, mode=mode, ops=ops) as write:
+        write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: Path, *, mode: int = 0o644, ops: FileOps = REAL_FILE_OPS
+) -> Iterator[Callable[[bytes], None]]:
+    """``write_file_atomically`` piece by piece: yields a function that appends to the
+    temp file; ``path`` is replaced only if the block ends without an exception (the
+    temp file is removed otherwise, and ``path`` is left as it was)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # O_EXCL: never reuse a leftover temp file, whose permissions could be looser.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:
-            ops.write_all(fd, data)
+            yield lambda data: ops.write_all(fd, data)
             ops.fsync(fd)
         finally:
             os.close(fd)

@@ -23,12 +23,17 @@ GARBAGE = bytes([0x41]) + random.Random(7).randbytes(199)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (its ``.p2psync`` included) and its bytes."""
+    """Every file under ``folder`` (its ``.p2psync`` included) and its bytes, but the
+    persisted index, which a running daemon writes on its own timer."""
     return {
         str(path.relative_to(folder)): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not _is_index(path)
     }
+
+
+def _is_index(path: Path) -> bool:
+    return path.parent.name == ".p2psync" and path.name.startswith("index.")
 
 
 def manifest_log(device: Device) -> Path:

@@ -3,7 +3,8 @@
 Alice invites bob into a share she holds with carol: bob joins, gets the share's
 content, carol learns from alice that bob is a member and accepts him. Wrong,
 expired, reused and mistyped codes, a replayed proof and a proof made for another
-session get nothing, and change nothing on either side.
+session get nothing, and change nothing on either side: not the joiner's config,
+state, peers or folders, whichever way the join fails.
 """
 
 from __future__ import annotations
@@ -258,3 +259,85 @@ def _text_at(device: Device, path: Path) -> str | None:
     doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     doc.apply_update(out.read_bytes())
     return str(doc.get("content", type=pycrdt.Text))
+
+
+def snapshot(device: Device) -> dict[str, Any]:
+    """What a join could change on ``device``: its config, every file of its state,
+    the devices ``peers`` lists (connected or not) and its share folders."""
+    state = device.home / "state"
+    files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    peers = json.loads(cli(device.home, "peers", "--json").stdout)
+    return {
+        "config": (device.home / "config.toml").read_bytes(),
+        "state": files,
+        "peers": [p["device_id"] for p in peers["peers"]],
+        "pending": peers["pending"],
+        "folder": device.folder.exists(),
+    }
+
+
+def test_a_failed_join_leaves_config_state_and_peers_as_before(devices: list[Device]) -> None:
+    """Each way a join fails leaves the joiner's config, state, ``peers`` (no inviter
+    left behind as "offline, never seen") and folders as they were."""
+    alice, carol, bob, _ = devices
+    share = make_share([alice])
+    alice.start()
+    bob.start()
+    carol.start()
+    before = snapshot(bob)
+
+    def fails(code: str, exit_code: int | None, says: str, folder: Path = bob.folder) -> None:
+        """``exit_code`` None: any failure (the table of exit codes decides)."""
+        result = cli(bob.home, "join", code, str(folder), check=False)
+        assert result.returncode != 0
+        assert result.returncode == (exit_code or result.returncode), result.stderr
+        assert says in result.stderr, result.stderr
+        assert snapshot(bob) == before
+
+    used = invite(alice, share)
+    cli(carol.home, "join", used, str(carol.folder))
+    fails(used, 5, "refused the invite")
+    real = parse_invite(invite(alice, share))
+    forged = InviteCode.new(real.share_id, real.inviter, real.addresses, real.expires)
+    fails(str(forged), 5, "refused the invite")
+    short = invite(alice, share, "--expires", "1s")
+    expiry = parse_invite(short).expires
+    wait_for(lambda: time.time() > expiry + 0.1, "the short invite to expire", 5)
+    fails(short, 2, "expired")
+    # A folder that cannot be made here (a file in the way): refused before dialing.
+    (bob.home / "a-file").write_text("not a folder\n")
+    fails(invite(alice, share), None, "cannot create the folder", bob.home / "a-file" / "share")
+    # Accepted, but the share cannot start here (its .p2psync is a file).
+    blocked = bob.home / "blocked"
+    blocked.mkdir()
+    (blocked / ".p2psync").write_text("not a folder\n")
+    before = snapshot(bob)
+    fails(invite(alice, share), None, "File exists", blocked)
+    cli(alice.home, "pause")
+    fails(str(real), 5, "could not join")
+    alice.stop()
+    fails(str(real), 5, "could not join")
+
+
+def test_without_mdns_a_joiner_and_the_other_members_connect(devices: list[Device]) -> None:
+    """mDNS off (``--no-mdns``): bob joins through alice's invite; carol, who knows
+    bob only from alice's member list, and bob, who knows carol only from it too,
+    learn each other's address from alice and connect, and sync without alice."""
+    alice, carol, bob, _ = devices
+    share = make_share([alice, carol])
+    for device in (alice, carol, bob):
+        device.start()
+    link([alice, carol])
+    cli(bob.home, "join", invite(alice, share), str(bob.folder))
+    wait_for(lambda: connected(carol, bob), "carol and bob connected", 60)
+    member = next(
+        m
+        for s in carol.status()["shares"]
+        if s["id"] == share
+        for m in s["members"]
+        if m["device_id"] == bob.id
+    )
+    assert member["state"] != "pending"
+    alice.stop()
+    carol.apply_text("notes.md", "carol to bob, alice away.", client_id=2)
+    wait_for(lambda: bob.text("notes.md") == "carol to bob, alice away.", "carol's edit at bob")

@@ -75,6 +75,11 @@ EXAMPLES: list[Message] = [
             MemberEntry(b"\x08" * 32, "removed", 0, b"\x06" * 32),
         ),
     ),
+    MemberList(
+        SHARE,
+        (MemberEntry(b"\x06" * 32, "send-receive", 1, b"\x07" * 32),),
+        ((b"\x06" * 32, "127.0.0.1:4242"), (b"\x06" * 32, "[::1]:4242")),
+    ),
 ]
 
 
@@ -168,6 +173,11 @@ BAD: dict[str, dict[str, Any]] = {
     "upd not bytes": good(Update(SHARE, "d", [b"x"]), u=["x"]),
     "upd too many": good(Update(SHARE, "d", [b"x"]), u=[b""] * (MAX_UPDATES_PER_FRAME + 1)),
     "derr no code": good(DocError(SHARE, "d", "c", "m"), code=_MISSING),
+    "mem addresses odd": good(MemberList(SHARE, ()), a=[b"\x06" * 32]),
+    "mem address short device": good(MemberList(SHARE, ()), a=[b"\x06" * 31, "h:1"]),
+    "mem address not str": good(MemberList(SHARE, ()), a=[b"\x06" * 32, 1]),
+    "mem address empty": good(MemberList(SHARE, ()), a=[b"\x06" * 32, ""]),
+    "mem address too long": good(MemberList(SHARE, ()), a=[b"\x06" * 32, "h" * 301]),
 }
 
 
