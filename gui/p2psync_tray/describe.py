@@ -138,6 +138,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "share-in-sync": f"{event.get('path', event.get('share', ''))} is in sync",
         "paused": "sync paused",
         "resumed": "sync resumed",
+        "share-resumed": f"{event.get('path', 'a share')} is back; its share resumed",
         "error": str(event.get("message", "")),
         "file-merged": f"merged concurrent edits of {path}",
         "version-conflict": f"kept the other version of {path} in {event.get('kept', '?')}",

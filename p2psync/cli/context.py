@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ from p2psync.config import Config, save_config
 from p2psync.daemon.client import ControlClient
 from p2psync.daemon.daemon import load_or_init_config
 from p2psync.daemon.home import Home
-from p2psync.errors import ControlError, DaemonNotRunningError, UsageError
+from p2psync.errors import DaemonNotRunningError
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Context:
         if client is None:
             self.save(edit(self.config(), params))
             return
-        with client, refusals_as_usage_errors():
+        with client:  # the daemon's refusal exits as the same one made here would
             client.call(method, **params)
 
     def config(self) -> Config:
@@ -51,26 +50,6 @@ class Context:
 
     def save(self, config: Config) -> None:
         save_config(self.home.config_path, config)
-
-
-@contextlib.contextmanager
-def refusals_as_usage_errors() -> Iterator[None]:
-    """Turn the daemon's refusal of a usage error (a bad path, ID, address or name)
-    into a UsageError, so that a config change exits 2 whether or not a daemon runs."""
-    try:
-        yield
-    except ControlError as exc:
-        if exc.code in _usage_error_names(UsageError):
-            raise UsageError(str(exc)) from None
-        raise
-
-
-def _usage_error_names(kind: type[UsageError]) -> set[str]:
-    """The class names of ``kind`` and its subclasses: the daemon's reply codes for them."""
-    names = {kind.__name__}
-    for sub in kind.__subclasses__():
-        names |= _usage_error_names(sub)
-    return names
 
 
 def print_json(value: Any) -> None:

@@ -21,7 +21,7 @@ import pycrdt
 
 from p2psync.cli.context import Context
 from p2psync.config import ShareConfig
-from p2psync.errors import ControlError, StorageError, UpdateError, UsageError
+from p2psync.errors import ChunkedDocError, StorageError, UpdateError, UsageError
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export, refuse_apply
 from p2psync.mirror.kinds import FileKind
@@ -86,8 +86,8 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
     try:
         update = sys.stdin.buffer.read() if args.update == "-" else Path(args.update).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.update}: {exc.strerror}") from None
+    except OSError as exc:  # a file that cannot be read: exit 4, as docs/reference says
+        raise StorageError(Path(args.update), f"cannot read it: {exc.strerror}") from None
     # Checked here, before the daemon or the log sees it: a refused update is a bad
     # argument (exit 2) and leaves nothing on disk, daemon or not.
     try:
@@ -100,12 +100,10 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
             encoded = base64.b64encode(update).decode()
             try:
                 client.call("doc.apply", share=str(share.id), doc=guid, update=encoded)
-            except ControlError as exc:
-                if exc.code == "ChunkedDocError":
-                    raise refuse_apply(args.file) from None
-                if exc.code == "UpdateError":  # the daemon's own check refused it
-                    raise UsageError(f"{args.update}: {exc}") from None
-                raise
+            except ChunkedDocError:  # named by the file here, not by the daemon's guid
+                raise refuse_apply(args.file) from None
+            except UpdateError as exc:  # the daemon's own check refused it
+                raise UsageError(f"{args.update}: {exc}") from None
         return 0
     target_guid, chunked = _offline_guid(share, guid)
     if chunked:
@@ -147,7 +145,7 @@ def _output(output: str | None) -> Iterator[Callable[[bytes], None]]:
         with atomic_writer(Path(output)) as write:
             yield write
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        raise StorageError(Path(output), f"cannot write it: {exc.strerror or exc}") from None
 
 
 def _to_stdout(data: bytes) -> None:

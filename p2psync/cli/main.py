@@ -1,8 +1,9 @@
 """Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
 
-Exit codes (docs/cli.md): 0 success, 1 failure reported by the command, 2 usage
-error, 3 no daemon running, 4 a log or file could not be read or written, 5 other
-p2psync error, 130 interrupted, 141 the reader of our output went away.
+The exit codes, and which error gets which, are the table in daemon/errorcodes.py
+(docs/reference/exit-codes.md is made from it): 0 success, 1 failure reported by the
+command, 2 usage error, 3 no daemon running, 4 a log or file could not be read or
+written, 5 other p2psync error, 130 interrupted, 141 the reader of our output went away.
 """
 
 from __future__ import annotations
@@ -33,22 +34,15 @@ from p2psync.cli import (
     wait,
 )
 from p2psync.cli.context import Context
-from p2psync.daemon.home import Home
-from p2psync.errors import DaemonNotRunningError, P2PSyncError, StorageError, UsageError
-
-EXIT_USAGE = 2
-EXIT_NO_DAEMON = 3
-EXIT_STORAGE = 4
-EXIT_ERROR = 5
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
-EXIT_CODES: tuple[tuple[type[P2PSyncError], int], ...] = (
-    (DaemonNotRunningError, EXIT_NO_DAEMON),  # before UsageError: more specific first
-    (UsageError, EXIT_USAGE),
-    (StorageError, EXIT_STORAGE),
-    (P2PSyncError, EXIT_ERROR),
+from p2psync.daemon.errorcodes import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    exit_code,
 )
-
+from p2psync.daemon.home import Home
+from p2psync.errors import P2PSyncError
 
 # Each module adds its subcommands with ``register(commands)``; help lists them in
 # this order. A new command group is one module and one entry here.
@@ -99,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except P2PSyncError as exc:
         print(f"p2psync: {exc}", file=sys.stderr)
-        return next(exit_code for kind, exit_code in EXIT_CODES if isinstance(exc, kind))
+        return exit_code(exc)
     except BrokenPipeError:
         # Whoever read our output went away (``p2psync peers | head``): say nothing,
         # and keep the interpreter from complaining when it flushes stdout at exit.

@@ -13,6 +13,11 @@ from p2psync.daemon.daemon import Daemon
 from p2psync.errors import P2PSyncError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+STOP_GRACE_S = 20
+"""How long the shares may take to stop in order (their own tasks, the calls in
+flight, their writers' queues) before they are cancelled: a stop never hangs."""
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,8 +69,13 @@ async def _serve(daemon: Daemon) -> None:
             address = await nursery.start(daemon.run)
             print(f"p2psync {daemon.identity.device_id} listening on {address}", flush=True)
             async for signum in signals:
-                logging.getLogger(__name__).info("%s: shutting down", signal.Signals(signum).name)
-                for share in daemon.shares.values():
-                    await share.aclose()
+                log.info("%s: shutting down", signal.Signals(signum).name)
+                with trio.move_on_after(STOP_GRACE_S) as grace:
+                    for share in daemon.shares.values():
+                        await share.aclose()
+                if grace.cancelled_caught:
+                    log.error("the shares did not stop in order within %d s; stopping "
+                              "them anyway (every acknowledged change is in its log)",
+                              STOP_GRACE_S)  # fmt: skip
                 nursery.cancel_scope.cancel()
                 break

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from p2psync.cli import human, table
-from p2psync.cli.context import Context, print_json, refusals_as_usage_errors
+from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
 from p2psync.daemon.configedits import (
     add_member,
@@ -48,7 +48,7 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
     params = {"path": args.path, "id": args.id, "create": args.create}
     client = ctx.client()
     if client is not None:
-        with client, refusals_as_usage_errors():
+        with client:
             print(client.call("share.add", **params)["id"])
         return 0
     config = ctx.config()

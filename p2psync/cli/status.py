@@ -78,7 +78,7 @@ def format_status(status: dict[str, Any]) -> str:
         headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
         parts += ["", table.render(headers, members, right=[5])]
     not_in_sync = [
-        f"{share['id']}: {problem['path']}: {problem['reason']}"
+        ": ".join(filter(None, (share["id"], problem["path"], problem["reason"])))
         for share in status["shares"]
         for problem in share.get("not_in_sync", [])
     ] + [f"{share['id']}: stopped: {share['stopped']}" for share in status["shares"]

@@ -15,7 +15,7 @@ from typing import Any
 from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
 from p2psync.daemon.client import ControlClient
-from p2psync.errors import ControlError
+from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.ids import ShareId
 
 WAIT_POLL_S = 0.1
@@ -48,7 +48,7 @@ def wait_idle(
     """Poll until every connected member is in sync (and at least ``min_peers`` are
     connected), showing progress; with ``share``, until that share is in sync with at
     least one member (a first sync after joining). False on timeout. Raises
-    ControlError if the daemon has no such share."""
+    NotFoundError if the daemon has no such share."""
     deadline = time.monotonic() + timeout_s
     with ControlClient(ctx.home.socket_path) as client:
         while True:
@@ -81,4 +81,4 @@ def _share_status(status: dict[str, Any], share: str) -> dict[str, Any]:
     for found in status["shares"]:
         if found["id"] == share:
             return dict(found)
-    raise ControlError(f"this device has no share {share}", "not-found")
+    raise NotFoundError(f"this device has no share {share}")

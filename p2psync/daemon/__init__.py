@@ -11,10 +11,13 @@ storage); nothing below imports it (docs/architecture.md). Modules:
 - ``peers``: peer connections: accept, dial with backoff, one link per device, routing.
 - ``penalties``, ``pendingrate``: devices kept out after a limit; how fast unknown ones queue.
 - ``membership``: invites accepted, member maps exchanged, modes enforced.
+- ``memberaddresses``: where members listen, told to each other so that devices that
+  joined with mDNS off can dial the others.
 - ``invites``, ``joins``: the inviter's open invites; the invite and join methods.
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
 - ``events``: the event bus the control API's subscribers follow.
 - ``control``, ``controlwire``, ``api``: the control socket, its framing, its methods.
+- ``errorcodes``: the one table of errors: class, control API code, CLI exit code.
 - ``configedits``: config edits shared by the control API and the CLI (no daemon running).
 - ``client``: the blocking control API client used by the CLI and the tray app.
 - ``home``: where one device keeps its identity, config, state and control socket.

@@ -23,6 +23,7 @@ from p2psync.daemon.configedits import (
 )
 from p2psync.daemon.control import Handler
 from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
+from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
@@ -117,16 +118,30 @@ class ControlApi:
     def _share_status(self, service: ShareService) -> dict[str, Any]:
         sync = service.sync
         status = service.status()
+        not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
         return {
             **status,
+            "not_in_sync": not_in_sync,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
-            "in_sync": share_in_sync(sync) and not status["not_in_sync"] and not service.stopped,
+            "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
             "errors": self._daemon.events.recent_errors(service.name),
         }  # fmt: skip
+
+    def _failing_links(self, service: ShareService) -> list[dict[str, str]]:
+        """``not_in_sync`` entries of the links that fail on this share's docs (a peer
+        sends a frame over the limit): nothing of that doc syncs with that peer."""
+        peers = self._daemon.peers
+        return [
+            {"path": info.failure.doc, "kind": "link-failing", "reason": info.failure.message}
+            for device, info in sorted(peers.known.items())
+            if info.failure is not None
+            and info.failure.share == service.name
+            and device not in peers.links
+        ]
 
     def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> dict[str, Any]:
         peers = self._daemon.peers
@@ -290,7 +305,7 @@ class ControlApi:
         share_id = ShareId.parse(str(params.get("share", "")))
         share = self._daemon.shares.get(share_id)
         if share is None:
-            raise ControlError(f"this device has no share {share_id}", "not-found")
+            raise NotFoundError(f"this device has no share {share_id}")
         return share
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
@@ -319,7 +334,7 @@ class ControlApi:
         share, guid = self._share_and_guid(params)
         state = share.doc_state(guid)
         if state is None:
-            raise ControlError(f"share {share.name} has no doc {guid!r}", "not-found")
+            raise NotFoundError(f"share {share.name} has no doc {guid!r}")
         if params.get("stream") is True:  # in parts: a large doc exceeds one line
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from p2psync.daemon import controlwire
+from p2psync.daemon.errorcodes import reply_error
 from p2psync.errors import ControlError, DaemonNotRunningError
 
 RECEIVE_BYTES = 65536
@@ -21,7 +22,8 @@ class ControlClient:
     """One connection to a daemon's control socket.
 
     Raises DaemonNotRunningError if nothing listens there; ControlError when the
-    daemon answers a request with an error (its code and sentence are kept).
+    daemon answers a request with an error (its code and sentence are kept), of the
+    class of that code in daemon/errorcodes.py too (a UsageError for ``usage``...).
     """
 
     def __init__(self, socket_path: Path, *, timeout_s: float | None = 30.0) -> None:
@@ -32,7 +34,7 @@ class ControlClient:
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             self._sock.close()
             raise DaemonNotRunningError(
-                f"no daemon is running (no answer on {socket_path})"
+                f"no daemon is running (no answer on {socket_path})", "no-daemon"
             ) from exc
         self._buffer = controlwire.LineBuffer()
         self._lines: list[bytes] = []
@@ -76,7 +78,7 @@ class ControlClient:
             reply = self._next_message()
         if "error" in reply:
             error = reply["error"]
-            raise ControlError(str(error.get("message")), str(error.get("code", "error")))
+            raise reply_error(str(error.get("code", "error")), str(error.get("message")))
         return reply.get("result")
 
     def events(self) -> Iterator[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from p2psync.daemon import controlwire
+from p2psync.daemon.errorcodes import error_code
 from p2psync.daemon.events import EventBus
 from p2psync.errors import ControlError, P2PSyncError
 
@@ -138,8 +139,9 @@ class ControlServer:
 
 
 def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:
-    code = exc.code if isinstance(exc, ControlError) else type(exc).__name__
-    return controlwire.encode({"id": request_id, "error": {"code": code, "message": str(exc)}})
+    """The error reply for ``exc``: its stable code (daemon/errorcodes.py) and sentence."""
+    error = {"code": error_code(exc), "message": str(exc)}
+    return controlwire.encode({"id": request_id, "error": error})
 
 
 async def _is_live(path: Path) -> bool:

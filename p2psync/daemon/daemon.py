@@ -46,6 +46,7 @@ from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.home import Home
 from p2psync.daemon.membership import MembershipService
+from p2psync.daemon.mirror import MARKER_CHECK_S
 from p2psync.daemon.peers import PeerManager
 from p2psync.daemon.progress import SyncProgress
 from p2psync.daemon.shares import ShareService
@@ -158,6 +159,7 @@ class Daemon:
             )  # fmt: skip
             await nursery.start(self.discovery.run)
         nursery.start_soon(self._watch_logs)
+        nursery.start_soon(self._resume_returned_shares)
         await nursery.start(self.progress.run)
         await nursery.start(control.run)
         log.info("device %s listening on %s", self.identity.device_id, self.listen_address)
@@ -235,10 +237,32 @@ class Daemon:
         """Stop serving a share (its logs are flushed; files stay on disk); returns
         once it has stopped (``ShareService.aclose``)."""
         self.peers.paused_shares.discard(share_id)
+        await self._close_share(share_id)
+
+    async def _close_share(self, share_id: ShareId) -> None:
         service = self.shares.pop(share_id, None)
         if service is not None:
             self.watcher.remove_dir(docs_dir(service.root))
             await service.aclose()
+
+    async def _resume_returned_shares(self) -> None:
+        """Start again, afresh, a share that stopped because its folder lost its
+        ``.p2psync`` marker, once the marker is back (the folder moved back, the disk
+        mounted again): what happened meanwhile is then read as after a restart."""
+        while True:
+            await trio.sleep(MARKER_CHECK_S)
+            for share_id, service in list(self.shares.items()):
+                if not service.stopped:
+                    continue
+                if not await trio.to_thread.run_sync(marker_dir(service.root).is_dir):
+                    continue
+                config = self.config.share(share_id)
+                await self._close_share(share_id)
+                if config is not None:
+                    log.info("share %s: its folder %s is back; the share resumes",
+                             service.name, config.path)  # fmt: skip
+                    self.events.publish("share-resumed", share=service.name, path=str(config.path))
+                    await self.start_share(config)
 
     # -- control API (the methods live in p2psync/daemon/api.py) -------------------
 

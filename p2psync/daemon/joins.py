@@ -19,6 +19,7 @@ import trio
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, parse_mode
 from p2psync.daemon.configedits import remove_member, share_from_params
+from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -34,7 +35,7 @@ async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     default send-receive)."""
     share_id = ShareId.parse(str(params.get("share", "")))
     if daemon.config.share(share_id) is None:
-        raise ControlError(f"this device has no share {share_id}", "not-found")
+        raise NotFoundError(f"this device has no share {share_id}")
     ttl = params.get("expires_s", DEFAULT_INVITE_TTL_S)
     addresses = params.get("addresses") or invite_addresses(daemon.listen_address)
     if not isinstance(ttl, int) or isinstance(ttl, bool):

@@ -112,6 +112,10 @@ class ShareService:
         self._calls_done = trio.Event()
         self.stopped: str | None = None
         """Why the share stopped (its folder lost its marker), None while it runs."""
+        self.failing_docs: dict[str, str] = {}
+        """Doc guid -> why a peer's update of it could not be applied (it crashed the
+        CRDT engine and was quarantined): the doc is not in sync with that peer. Listed
+        in ``not_in_sync`` until the share restarts, which takes the update again."""
         self.mirror: MirrorService | None = None
         if mirror:
             self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
@@ -221,6 +225,12 @@ class ShareService:
                 opened = await trio.to_thread.run_sync(DocLog.open, path)
             else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
                 opened = DocLog.open(path)
+            loaded = self._writers.get(guid)
+            if loaded is not None and not replace:
+                # Loaded meanwhile (the mirror's read, another caller): one writer per
+                # log. A second would append to the file too, and outlive the share.
+                opened.log.close()
+                return loaded
             writer = self._attach(guid, opened, replace=replace)
             await self._nursery.start(self._run_writer, writer)
         return writer
@@ -482,10 +492,15 @@ class ShareService:
                 case Reload():
                     await self._reload(effect.guid)
                 case Quarantine():
-                    await self._quarantine(effect)
+                    kept = await self._quarantine(effect)
+                    where = kept or "nowhere (the quarantine is full)"
+                    self.failing_docs[effect.guid] = (
+                        f"a peer's update could not be applied ({effect.reason}); kept at {where}"
+                    )
 
-    async def _quarantine(self, effect: Quarantine) -> None:
-        """Keep updates that crashed pycrdt aside (storage.quarantine) and say so."""
+    async def _quarantine(self, effect: Quarantine) -> Path | None:
+        """Keep updates that crashed pycrdt aside (storage.quarantine) and say so;
+        returns where they are kept (None if they could not be)."""
         try:
             kept = await trio.to_thread.run_sync(
                 quarantine_updates, self.root, effect.guid, effect.updates, effect.reason
@@ -493,10 +508,11 @@ class ShareService:
         except OSError as exc:
             log.error("share %s: cannot quarantine an update of %s: %s",
                       self.name, effect.guid, exc)  # fmt: skip
-            return
+            return None
         log.error("share %s: %s; kept at %s, doc reloaded from its log", self.name,
                   effect.reason, kept or "(quarantine full)")  # fmt: skip
         self.events.publish("error", share=self.name, doc=effect.guid, message=effect.reason)
+        return kept
 
     async def _reload(self, guid: str) -> None:
         writer = self._writers.pop(guid, None)
@@ -552,9 +568,19 @@ class ShareService:
             **({"stopped": self.stopped} if self.stopped else {}),
             **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
             **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
-            "not_in_sync": self.mirror.mirror.problems.listing() if self.mirror else [],
             "conflicts": [asdict(copy) for copy in list_copies(self.root)],
         }
+
+    def not_in_sync(self) -> list[dict[str, str]]:
+        """The files the mirror cannot sync, then the docs a peer's update failed on
+        (docs/control-api.md, ``not_in_sync``)."""
+        mirror = self.mirror.mirror if self.mirror else None
+        listed = mirror.problems.listing() if mirror else []
+        for guid, why in sorted(self.failing_docs.items()):
+            entry = mirror.view.by_guid.get(guid) if mirror else None
+            listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
+                           "reason": why})  # fmt: skip
+        return listed
 
     def file_docs(self) -> int:
         """How many docs the share holds besides its manifest."""

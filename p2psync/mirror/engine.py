@@ -430,8 +430,9 @@ class Mirror:
         for rel in list(self.patching):  # a torn file must not pass for a save below
             await self._recover_patch(rel)
         for entry, reason in self.view.unsafe:
-            self._report_once(f"unsafe:{entry.guid}:{entry.path}", "unsafe-path",
+            self._report_once(f"unsafe:{entry.path!r}", "unsafe-path",
                               path=repr(entry.path), reason=reason)  # fmt: skip
+        self.problems.settle("unsafe:", {repr(entry.path) for entry, _ in self.view.unsafe})
         await self._revive_edited()
         await self._resolve_collisions()
         await self._settle_hidden()

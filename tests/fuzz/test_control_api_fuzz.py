@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from p2psync.daemon.client import ControlClient
 from p2psync.daemon.daemon import Daemon
+from p2psync.daemon.errorcodes import BY_CODE
 from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
@@ -71,6 +72,7 @@ async def serve_and_send(home: Home, batch: list[tuple[str, dict[str, Any]]]) ->
                             outcomes.append("ok")
                         except ControlError as exc:
                             assert exc.code != "internal-error", (method, fields, str(exc))
+                            assert exc.code in BY_CODE, exc.code  # a stable code of the table
                             assert str(exc)
                             assert "\n" not in str(exc)
                             outcomes.append(exc.code)

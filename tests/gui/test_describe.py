@@ -52,6 +52,11 @@ def test_every_mirror_event_has_a_sentence_of_its_own() -> None:
         assert "a/b.md" in text, kind
 
 
+def test_a_share_resumed_names_its_folder() -> None:
+    text = event_text({"type": "share-resumed", "share": "s", "path": "/home/ann/Docs"})
+    assert text == "/home/ann/Docs is back; its share resumed"
+
+
 def test_notifications_per_kind() -> None:
     connected = notification_for({"type": "peer-connected", "name": "beta", "address": "1.2.3.4:5"})
     assert connected is not None

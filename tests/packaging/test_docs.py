@@ -1,6 +1,6 @@
 """The reference pages cannot drift from the code: the generated CLI page covers every
-command and option, and the hand-written tables list every exit code and every
-``--json`` command the parser has."""
+command and option, the committed exit-code page is the one the error table makes,
+and the hand-written JSON page lists every ``--json`` command the parser has."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from types import ModuleType
 
 from p2psync.cli import main as cli_main
+from p2psync.daemon import errorcodes
+from tests.integration.cli.snapshot import assert_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,16 +60,22 @@ def test_the_cli_reference_is_part_of_the_site_nav() -> None:
     assert not (ROOT / "docs/reference/cli.md").exists()  # generated, never committed
 
 
-def test_exit_code_table_lists_every_code() -> None:
-    codes = {0, 1} | {
-        value
-        for name, value in vars(cli_main).items()
-        if name.startswith("EXIT_") and isinstance(value, int)
-    }
-    assert {code for _, code in cli_main.EXIT_CODES} <= codes
+def test_exit_code_page_is_generated_from_the_error_table() -> None:
+    """docs/reference/exit-codes.md is ``reference_page()``; with
+    P2PSYNC_UPDATE_SNAPSHOTS=1 this rewrites it."""
+    assert_snapshot("exit-codes.md", errorcodes.reference_page(), directory=ROOT / "docs/reference")
     table = (ROOT / "docs/reference/exit-codes.md").read_text()
     documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
-    assert documented == codes
+    constants = {v for k, v in vars(errorcodes).items() if k.startswith("EXIT_")}
+    assert documented == constants == set(errorcodes.EXITS)
+    assert {row.exit_code for row in errorcodes.ERRORS} <= documented
+    for row in errorcodes.ERRORS:
+        assert f"| `{row.code}` | {row.exit_code} |" in table
+
+
+def test_control_api_page_points_to_the_error_codes() -> None:
+    page = (ROOT / "docs/control-api.md").read_text()
+    assert "reference/exit-codes.md#error-codes" in page
 
 
 def test_json_page_lists_every_json_command() -> None:

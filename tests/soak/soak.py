@@ -101,6 +101,8 @@ class Cluster:
         self.devices = {name: bed.device(root, name) for name in NAMES}
         self.share = share_among(list(self.devices.values()))
         self.lock = threading.Lock()  # one start or stop of a daemon at a time
+        self.stuck: list[str] = []
+        """Daemons that did not stop on SIGTERM within 30 s (a finding: it fails the run)."""
         for device in self.devices.values():
             home = Home.resolve(device.home)
             config = load_or_init_config(home)
@@ -140,6 +142,8 @@ class Cluster:
                 device.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.model.count("SIGTERM not obeyed in 30 s: SIGKILL")
+                self.stuck.append(f"the daemon of {name} did not stop within 30 s of a "
+                                  f"SIGTERM at {self.model.now():.1f}s")  # fmt: skip
                 device.process.kill()
                 device.process.wait()
             device.process = None
@@ -328,6 +332,7 @@ def soak(cluster: Cluster, minutes: float, report: Report, *, storm: bool = Fals
             thread.join(timeout=120)  # bounded: each action is (chaos: restart <= 30 s)
     for name in NAMES:  # the chaos heals and restarts before it ends; this is a guard
         cluster.restart(name)
+    report.errors += cluster.stuck
     report.converged_s = converge(cluster)
     folders = {n: d.folder for n, d in cluster.devices.items()}
     report.findings = check(model, cluster.trees(), folders)

@@ -26,9 +26,10 @@ VARIABLE_NUMBERS = {"bytes_in", "bytes_out", "rate_in", "rate_out", "docs_loaded
 TIMES = {"time", "connected_since", "last_seen"}
 
 
-def assert_snapshot(name: str, text: str) -> None:
-    """Fail with a diff-friendly message unless ``text`` equals the snapshot."""
-    path = SNAPSHOT_DIR / name
+def assert_snapshot(name: str, text: str, *, directory: Path = SNAPSHOT_DIR) -> None:
+    """Fail with a diff-friendly message unless ``text`` equals the snapshot (the file
+    ``name`` in ``directory``: a generated page of docs/ is one too)."""
+    path = directory / name
     if os.environ.get(UPDATE_ENV) == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -6,6 +6,7 @@ clear refusal, and the daemon keeps serving."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from p2psync.daemon.shares import ShareService, read_stored_updates
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import Update
+from p2psync.storage import DocLog
 from p2psync.storage.layout import log_path
 from tests.conftest import text_updates
 
@@ -113,3 +115,50 @@ def test_calls_that_reach_a_stopped_share_touch_no_closed_log(tmp_path: Path, ca
 
     trio.run(late_call)
     assert read_stored_updates(service.root, DOC) == text_updates(2)[0][:1]
+
+
+def test_a_log_opened_by_two_callers_at_once_gets_one_writer_and_the_share_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log watcher opens an unloaded doc's log in a thread while the mirror reads
+    the doc (which loads it at once): one writer must come of it. Two writers appended
+    to one file, and the one left over kept the share from ever stopping (a daemon
+    that ignored SIGTERM)."""
+    service, _ = stopped_share(tmp_path)
+    again = ShareService(
+        service.config, EventBus(), send=lambda peer, message: None,
+        disconnect=lambda peer, reason, *, penalty=False: None, mirror=False,
+    )  # fmt: skip
+    in_thread = threading.Event()
+    go_on = threading.Event()
+    real_open = DocLog.open
+
+    def open_log(path: Path, **options: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            in_thread.set()
+            go_on.wait(10)
+        return real_open(path, **options)
+
+    monkeypatch.setattr(DocLog, "open", open_log)
+
+    async def main() -> None:
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(again.run)
+                assert again.sync.replica.get(DOC) is None  # known, not loaded
+                watched = trio.Event()
+
+                async def log_watcher() -> None:
+                    await again.log_changed(log_path(again.root, DOC))
+                    watched.set()
+
+                nursery.start_soon(log_watcher)
+                while not in_thread.is_set():
+                    await trio.sleep(0.01)
+                assert again.doc(DOC) is not None  # the mirror's read loads it now
+                go_on.set()
+                await watched.wait()
+                await again.aclose()  # returns: no writer is left running
+
+    trio.run(main)
+    assert read_stored_updates(again.root, DOC) == text_updates(2)[0][:1]

@@ -81,7 +81,7 @@ def test_a_peer_update_that_panics_is_contained_and_the_peer_backed_off(
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)  # with mallory a member
     apply = {"share": str(share.id), "doc": "notes.md"}
 
-    async def main() -> tuple[str, str, Any]:
+    async def main() -> tuple[str, str, Any, Any]:
         with trio.fail_after(60):
             async with trio.open_nursery() as nursery:
                 await nursery.start(daemon.run)
@@ -98,14 +98,22 @@ def test_a_peer_update_that_panics_is_contained_and_the_peer_backed_off(
                 with pytest.raises(HandshakeError) as again:
                     await mallory.connect(daemon.listen_address, daemon.identity.device_id)
                 with ControlClient(home.socket_path) as client:
-                    exported, peers = await trio.to_thread.run_sync(
-                        lambda: (client.call("doc.export", **apply), client.call("peers"))
+                    exported, peers, status = await trio.to_thread.run_sync(
+                        lambda: (
+                            client.call("doc.export", **apply),
+                            client.call("peers"),
+                            client.call("status"),
+                        )
                     )
                 nursery.cancel_scope.cancel()
         error = next(p["last_error"] for p in peers["peers"] if p["device_id"] == str(mallory.id))
-        return again.value.code, str(error), exported
+        return again.value.code, str(error), exported, status
 
-    code, error, exported = trio.run(main)
+    code, error, exported, status = trio.run(main)
+    listed = next(s for s in status["shares"] if s["id"] == str(share.id))["not_in_sync"]
+    assert [(p["path"], p["kind"]) for p in listed] == [("notes.md", "doc-failing")]
+    assert "crashed the CRDT engine" in listed[0]["reason"]
+    assert str(quarantine_dir(share.path)) in listed[0]["reason"]
     assert code == "backoff"
     assert "crashed the CRDT engine" in error
     assert "refused for 5 s" in error

@@ -143,6 +143,11 @@ def test_a_frame_over_the_limit_ends_in_a_reported_backoff(scene: Scene) -> None
     assert scene.mallory.id.short() in error["message"]
     assert "over the frame limit" in error["message"]
     assert error["retry_at"] > error["time"]
+    # The share lists what does not sync, and why.
+    assert not share["in_sync"]
+    assert {"path": "big.txt", "kind": "link-failing", "reason": error["message"]} in share[
+        "not_in_sync"
+    ]
     # The share's recent errors (the ``error`` event) name the peer, the doc and why.
     event = next(e for e in share["errors"] if e.get("code") == "frame-too-large")
     assert (event["device"], event["doc"]) == (str(scene.mallory.id), "big.txt")

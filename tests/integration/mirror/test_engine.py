@@ -136,3 +136,20 @@ def test_a_peer_entry_pointing_through_a_symlink_writes_nothing_outside(tmp_path
         assert any(t == "file-error" for t, _ in events)
 
     trio.run(main)
+
+
+def test_an_unsafe_name_is_listed_until_a_peer_renames_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "real.txt").write_text("real\n")
+        await mirror.local_changes(["real.txt"])
+        guid = mirror.view.guid_for_path("real.txt")
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, guid, path="a\x00b.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        assert [p["kind"] for p in mirror.problems.listing()] == ["unsafe-path"]
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, guid, path="fine.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        assert mirror.problems.listing() == []
+        assert (tmp_path / "fine.txt").read_text() == "real\n"
+
+    trio.run(main)
