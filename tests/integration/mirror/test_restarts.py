@@ -479,3 +479,22 @@ def test_a_reused_inode_alone_does_not_pair_unlike_files(tmp_path: Path) -> None
         assert mirror.view.by_guid[a_guid].deleted
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_renamed_here_while_a_peer_renamed_it_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        with (tmp_path / "d.txt").open("a") as file:
+            file.write("saved\n")  # saved here, not yet taken in
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="z.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})  # waits for the save
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")  # and renamed here meanwhile
+        await mirror.local_changes(["d.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert doc.text() == "a\nb\nc\nd\nsaved\n"
+        files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+        assert files in (["y.txt"], ["z.txt"])
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
