@@ -649,8 +649,12 @@ class Mirror:
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
             )
         except FileNotFoundError:
-            if self._record_left_behind(rel, entry):
-                # Killed after the rename, before the record moved: the file is there.
+            if self.synced.get(entry.path) is None:
+                # The record follows the entry: the file is at its new path already
+                # (killed after the rename, before the record moved), or it vanished
+                # from the old one here (renamed or deleted by a user, in a batch not
+                # taken yet): then the new path is a synced file found gone, whose
+                # rename here is paired with it, and whose deletion here is one.
                 self.synced.move(rel, entry.path, None)
             else:
                 self.synced.pop(rel)
@@ -664,15 +668,6 @@ class Mirror:
             return
         self.synced.move(rel, entry.path, stat)
         await self.reconcile(entry.path)
-
-    def _record_left_behind(self, old: str, entry: Entry) -> bool:
-        """Whether ``old``'s record, of ``entry``'s doc, is the one its file's new path
-        lacks: gone from ``old``, the file is at ``entry.path``, unrecorded there. The
-        daemon was killed after renaming the file (or naming its new path in the
-        manifest) and before moving the record; without the record the file would
-        read as never synced with its doc, and a save made to it since be kept aside."""
-        new = entry.path
-        return self.synced.get(new) is None and self._exists_as(new) and not self._exists_as(old)
 
     def _expect(self, rel: str, synced: Synced) -> FileStat:
         """The stat of ``rel`` if it still holds what was synced; raises

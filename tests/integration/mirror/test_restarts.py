@@ -498,3 +498,20 @@ def test_a_file_renamed_here_while_a_peer_renamed_it_stays_one_doc(tmp_path: Pat
         assert files in (["y.txt"], ["z.txt"])
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_peers_rename_taken_before_a_rename_here_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")  # renamed here, not yet taken in
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="z.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})  # the peer's rename first
+        await mirror.local_changes(["d.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert not mirror.view.by_guid[doc.guid].deleted
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["y.txt"]
+        assert (tmp_path / "y.txt").read_text() == doc.text() == "a\nb\nc\nd\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
