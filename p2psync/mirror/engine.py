@@ -649,7 +649,15 @@ class Mirror:
                 lambda: move_file(self.root, rel, entry.path, expect=self._expect(rel, synced))
             )
         except FileNotFoundError:
-            self.synced.pop(rel)
+            if self.synced.get(entry.path) is None:
+                # The record follows the entry: the file is at its new path already
+                # (killed after the rename, before the record moved), or it vanished
+                # from the old one here (renamed or deleted by a user, in a batch not
+                # taken yet): then the new path is a synced file found gone, whose
+                # rename here is paired with it, and whose deletion here is one.
+                self.synced.move(rel, entry.path, None)
+            else:
+                self.synced.pop(rel)
             await self.reconcile(entry.path)
             return
         except FileChangedError:
@@ -774,18 +782,17 @@ class Mirror:
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
         moved = self._vanished_with_inode(stat, rel)
         lines = _lines(data)
-        if (
-            moved is not None
-            and moved[1].digest != file_digest(data)  # a plain rename: nothing to weigh
-            and self._likeness(moved[0], lines) < RENAME_SIMILARITY
-        ):
-            # The inode may be one a file deleted in this batch left free and another
-            # file's save took: then the text says which file this was.
-            alike = self._vanished_alike(lines, but=moved[0])
-            if alike is not None:
-                self._gone[stat.ino] = moved[0]
-                moved = alike
-        moved = moved or self._vanished_alike(lines)
+        likeness = None
+        if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename
+            likeness = self._likeness(moved[0], lines)
+        if moved is not None and likeness is not None and likeness < RENAME_SIMILARITY:
+            # The inode number may be one a deleted file left free and another file's
+            # save took: then the text says which file this was, if any vanished.
+            # The number alone pairs nothing (two files would merge into one doc).
+            self._gone[stat.ino] = moved[0]
+            moved = self._vanished_alike(lines, but=moved[0])
+        else:
+            moved = moved or self._vanished_alike(lines)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
@@ -850,7 +857,7 @@ class Mirror:
         for old in (set(self._gone.values()) | set(self._held)) - {but}:
             synced = self.synced.get(old)
             if synced is not None and not self._exists_as(old):
-                scored.append((self._likeness(old, lines), old, synced))
+                scored.append((self._likeness(old, lines) or 0.0, old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
         if not scored or scored[0][0] < RENAME_SIMILARITY:
             return None
@@ -858,18 +865,17 @@ class Mirror:
             return None
         return scored[0][1], scored[0][2]
 
-    def _likeness(self, old: str, lines: set[str]) -> float:
-        """The share of lines the doc last synced at ``old`` (a text file) and a new
-        file of ``lines`` have in common; 0 if ``old`` names no such doc."""
+    def _likeness(self, old: str, lines: set[str]) -> float | None:
+        """The share of lines the doc last synced at ``old`` and a new file of ``lines``
+        have in common (Jaccard); None if that cannot tell: ``old``'s record names no
+        live text doc (one-doc or chunked; a peer may have renamed it since)."""
         synced = self.synced.get(old)
-        entry = self.view.by_path.get(old)
-        if synced is None or entry is None or entry.guid != synced.guid or not lines:
-            return 0.0
-        if entry.kind not in (FileKind.TEXT, FileKind.CHUNKED):
-            return 0.0
+        entry = self.view.by_guid.get(synced.guid) if synced is not None else None
+        if entry is None or entry.deleted or entry.kind not in (FileKind.TEXT, FileKind.CHUNKED):
+            return None
         held = self._doc_bytes(entry, self.store.doc(entry.guid))
-        if held is None:
-            return 0.0
+        if held is None or not lines:
+            return None
         theirs = set(held.decode().splitlines())
         return len(lines & theirs) / len(lines | theirs)
 

@@ -173,7 +173,10 @@ def move_file(root: Path, old: str, new: str, *, expect: FileStat) -> FileStat:
     Raises FileChangedError if ``old`` is not ``expect`` or ``new`` exists. On a
     case-insensitive filesystem ``new`` may be ``old`` spelled in another case: it
     "exists" as the very same file, and the rename changes the name's case (and
-    that of its folders, which then changes for their other files too)."""
+    that of its folders, which then changes for their other files too). Returns
+    ``expect``: a rename changes none of its fields, and a write that slips in
+    between the check and the rename must read as a change afterwards, which the
+    stat taken after the rename would hide."""
     source = is_inside(root, old)
     target = is_inside(root, new)
     current = _check_expected(root, old, expect)
@@ -186,7 +189,7 @@ def move_file(root: Path, old: str, new: str, *, expect: FileStat) -> FileStat:
     is_inside(root, new)
     source.rename(target)
     remove_empty_parents(root, old)
-    return FileStat.of(os.lstat(target))
+    return expect
 
 
 def _respell_folders(root: Path, old: str, new: str) -> Path:

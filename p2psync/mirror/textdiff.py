@@ -20,7 +20,8 @@ then on characters"):
 2. diff what is left line by line with Myers' O(ND) algorithm: whole lines inserted or
    deleted are edits of their own, whole lines;
 3. diff each block of lines changed in place character by character (Myers again), so
-   two peers editing different words of one line both keep their edits.
+   two peers editing different words of one line both keep their edits; a line (or
+   block) that became another line (``_became_another_line``) is replaced whole.
 
 No edit deletes unchanged characters to retype them, however few lie between two
 changes: a peer's concurrent insertion anchored on them would land inside the retyped
@@ -42,6 +43,9 @@ LINE_DIFF_BUDGET = 1_000_000
 """Myers steps (diagonals tried plus matches followed) allowed for the line diff."""
 CHAR_DIFF_BUDGET = 400_000
 """Myers steps allowed for the character diff of one changed block of lines."""
+MIN_KEPT_RUN = 8
+"""A line changed in more than two places, keeping on average fewer characters than
+this between its changes, became another line: it is replaced whole."""
 
 Region = tuple[int, int, int, int]
 """``(a0, a1, b0, b1)``: ``old[a0:a1]`` is replaced by ``new[b0:b1]`` (code points)."""
@@ -118,13 +122,15 @@ def changed_regions(old: str, new: str) -> list[Region]:
     prefix, a, b = _trim(old, new)
     if not a and not b:
         return []
-    if not (_has_line_break(a) or _has_line_break(b)):
-        return _shift(_char_regions(a, b), prefix)
     # Widen the middle to whole lines. A trimmed prefix often ends inside a line (an
     # inserted "tok-2\n" before "tok-1\n" shares "tok-"); an insertion anchored there
     # would take in a peer's concurrent insertion at that line's start.
     start = _line_start_at_or_before(old, new, prefix)
     suffix = _common_line_suffix(old, new, min(len(old), len(new)) - start)
+    if not (_has_line_break(a) or _has_line_break(b)):
+        # One line changed: by character, unless it became another line.
+        return _line_regions(old[start : len(old) - suffix], new[start : len(new) - suffix],
+                             start, start, _shift(_char_regions(a, b), prefix - start))  # fmt: skip
     lines_a = old[start : len(old) - suffix].splitlines(keepends=True)
     lines_b = new[start : len(new) - suffix].splitlines(keepends=True)
     line_regions = myers(lines_a, lines_b, LINE_DIFF_BUDGET)
@@ -143,12 +149,38 @@ def changed_regions(old: str, new: str) -> list[Region]:
             # Lines changed in place: each by character against its own old version,
             # so no edit pairs characters of one line with those of another.
             for i, j in zip(range(i0, i1), range(j0, j1), strict=True):
-                regions += _shift(
-                    _char_regions(lines_a[i], lines_b[j]), 0, starts_a[i], starts_b[j]
-                )
+                regions += _line_regions(lines_a[i], lines_b[j], starts_a[i], starts_b[j])
         else:
-            regions += _shift(_char_regions(old[a0:a1], new[b0:b1]), 0, a0, b0)
+            # Lines replaced by a different number of lines: like one line, so a line
+            # break typed into a line is one edit, and unlike lines are replaced whole.
+            regions += _line_regions(old[a0:a1], new[b0:b1], a0, b0)
     return regions
+
+
+def _line_regions(
+    line_a: str, line_b: str, a0: int, b0: int, regions: list[Region] | None = None
+) -> list[Region]:
+    """The regions of one line (or block of lines, at ``a0`` in the old text, ``b0``
+    in the new) changed in place: its character regions (``regions`` when known,
+    relative to the line), or the whole line if it became another one."""
+    if regions is None:
+        regions = _char_regions(line_a, line_b)
+    if _became_another_line(line_a, regions):
+        regions = [(0, len(line_a), 0, len(line_b))]
+    return _shift(regions, 0, a0, b0)
+
+
+def _became_another_line(line: str, regions: list[Region]) -> bool:
+    """Whether ``line``, changed in ``regions``, became another line: changed in more
+    than two places, with what it kept in runs of fewer than ``MIN_KEPT_RUN``
+    characters on average. What it kept is then the alphabet two lines share
+    (``tok-00``, `` on ``, `` at `` of two log lines), not the same text: a peer that
+    deleted the old line would delete it from the new one too, and leave it in
+    pieces. A line edited in a word or two, or a paragraph in a few, keeps its edits."""
+    if len(regions) <= 2:
+        return False
+    kept = len(line) - sum(r1 - r0 for r0, r1, _, _ in regions)
+    return kept < MIN_KEPT_RUN * (len(regions) + 1)
 
 
 def _line_start_at_or_before(old: str, new: str, position: int) -> int:

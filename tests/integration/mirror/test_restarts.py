@@ -19,9 +19,11 @@ import trio.testing
 
 from p2psync.mirror import engine as engine_module
 from p2psync.mirror import fileio
+from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
+from p2psync.mirror.state import SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
@@ -371,5 +373,145 @@ def test_an_inode_freed_by_a_delete_and_reused_by_another_files_save_pairs_by_te
         assert mirror.view.guid_for_path("y.txt") == x_guid
         assert store.docs[x_guid].text() == x_text + "saved\n"
         assert mirror.view.by_guid[a_guid].deleted
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def crash_in_record_move(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the mirror's next move of a sync record die before it is written: the
+    file was renamed on disk (or the manifest names its new path), its record still
+    names the old path."""
+
+    def move(self: SyncTable, old: str, new: str, stat: fileio.FileStat | None) -> None:
+        raise CrashError
+
+    monkeypatch.setattr(SyncTable, "move", move)
+
+
+async def renamed_by(who: str, mirror: Mirror, store: Store, root: Path, guid: str) -> None:
+    """Rename d.txt to e.txt here (a user's ``mv``) or on a peer (its manifest edit)."""
+    if who == "here":
+        (root / "d.txt").rename(root / "e.txt")
+        await mirror.local_changes(["d.txt", "e.txt"])
+        return
+    await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, guid, path="e.txt"))
+    await mirror.remote_changed({MANIFEST_GUID: "bob"})
+
+
+@pytest.mark.parametrize("who", ["here", "peer"])
+def test_a_kill_between_a_rename_and_its_record_keeps_a_save_made_while_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, who: str
+) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\n")
+        crash_in_record_move(monkeypatch)
+        with pytest.raises(CrashError):
+            await renamed_by(who, mirror, store, tmp_path, doc.guid)
+        monkeypatch.undo()
+        assert not (tmp_path / "d.txt").exists()
+        # Down: another program appends T2; the user appends a line to the file.
+        append_line(doc, "T2\n")
+        with (tmp_path / "e.txt").open("a") as file:
+            file.write("saved\n")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        assert sorted(doc.text().splitlines()) == ["T2", "a", "b", "saved"]
+        assert (tmp_path / "e.txt").read_text() == doc.text()
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert list_copies(tmp_path) == []
+
+    trio.run(main)
+
+
+def test_a_save_between_the_check_and_the_rename_of_a_peers_rename_is_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\n")
+        real = fileio._check_expected
+
+        def check_then_append(root: Path, rel: str, expect: Any) -> Any:
+            checked = real(root, rel, expect)
+            with (root / rel).open("a") as file:  # a program appends, same inode
+                file.write("saved\n")
+            return checked
+
+        monkeypatch.setattr(fileio, "_check_expected", check_then_append)
+        await renamed_by("peer", mirror, store, tmp_path, doc.guid)
+        monkeypatch.undo()
+        await mirror.flush()
+        assert doc.text() == "a\nb\nsaved\n"
+        assert (tmp_path / "e.txt").read_text() == doc.text()
+
+    trio.run(main)
+
+
+def test_a_reused_inode_alone_does_not_pair_unlike_files(tmp_path: Path) -> None:
+    """As above, but a peer deleted x.txt meanwhile, so x.txt's record is gone when
+    the batch comes: y.txt shares nothing with a.txt but the inode number. It is a
+    new file; a.txt's doc neither moves nor takes y.txt's text."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        a_text = "".join(f"a line {n}\n" for n in range(6))
+        x_text = "".join(f"x line {n}\n" for n in range(6))
+        (tmp_path / "a.txt").write_text(a_text)
+        (tmp_path / "x.txt").write_text(x_text)
+        await mirror.local_changes(["a.txt", "x.txt"])
+        await mirror.flush()
+        a_guid, x_guid = (mirror.view.guid_for_path(n) for n in ("a.txt", "x.txt"))
+        (tmp_path / "a.txt").unlink()
+        (tmp_path / "x.txt").rename(tmp_path / "y.txt")
+        reused = (tmp_path / "y.txt").stat().st_ino
+        held = mirror.synced["a.txt"]
+        assert held.stat is not None
+        mirror.synced.put("a.txt", held._replace(stat=held.stat._replace(ino=reused)))
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, x_guid, deleted=True))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.local_changes(["a.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        y_guid = mirror.view.guid_for_path("y.txt")
+        assert y_guid not in (a_guid, x_guid)
+        assert store.docs[y_guid].text() == x_text
+        assert store.docs[a_guid].text() == a_text
+        assert mirror.view.by_guid[a_guid].deleted
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_renamed_here_while_a_peer_renamed_it_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        with (tmp_path / "d.txt").open("a") as file:
+            file.write("saved\n")  # saved here, not yet taken in
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="z.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})  # waits for the save
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")  # and renamed here meanwhile
+        await mirror.local_changes(["d.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert doc.text() == "a\nb\nc\nd\nsaved\n"
+        files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+        assert files in (["y.txt"], ["z.txt"])
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_peers_rename_taken_before_a_rename_here_stays_one_doc(tmp_path: Path) -> None:
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")  # renamed here, not yet taken in
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="z.txt"))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})  # the peer's rename first
+        await mirror.local_changes(["d.txt", "y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert not mirror.view.by_guid[doc.guid].deleted
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["y.txt"]
+        assert (tmp_path / "y.txt").read_text() == doc.text() == "a\nb\nc\nd\n"
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -487,3 +487,48 @@ def test_changes_a_few_characters_apart_keep_the_characters_between() -> None:
 @pytest.mark.parametrize(("a_id", "b_id"), [(1, 2), (2, 1)])
 def test_a_peer_insertion_between_close_changes_stays_in_place(a_id: int, b_id: int) -> None:
     assert merged("ab-cd", "AB-CD", "ab-!cd", a_id, b_id) == "AB-!CD"
+
+
+OLD_TOKEN = "tk-77-001234 save:inplace on a at 12.3s\n"
+NEW_TOKEN = "tk-77-003535 save:delete-create on b at 273.4s\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "replaced"),
+    [
+        (f"head\n{OLD_TOKEN}tail\n", f"head\n{NEW_TOKEN}tail\n", OLD_TOKEN),
+        (f"head\n{OLD_TOKEN}", f"head\n{NEW_TOKEN}", OLD_TOKEN),  # the last line
+        (f"head\n{OLD_TOKEN}{OLD_TOKEN}tail\n", f"head\n{NEW_TOKEN}tail\n", OLD_TOKEN * 2),
+    ],
+)
+def test_a_line_replaced_by_an_unlike_line_is_replaced_whole(
+    old: str, new: str, replaced: str
+) -> None:
+    # Diffed by character, "tk-77-00", " save:", " on ", " at " ... of the old line were
+    # kept as parts of the new one.
+    assert text_edits(old, new) == [TextEdit(len("head\n"), len(replaced), NEW_TOKEN)]
+
+
+@pytest.mark.parametrize(("a_id", "b_id"), [(1, 2), (2, 1)])
+def test_a_line_replaced_here_while_a_peer_deleted_it_stays_whole(a_id: int, b_id: int) -> None:
+    # Before, the merge held "3535delete-cre4.4s" and such: the peer's delete took the
+    # characters the new line had kept of the old one.
+    base = f"head\n{OLD_TOKEN}tail\n"
+    lines = merged(base, f"head\n{NEW_TOKEN}tail\n", "head\ntail\n", a_id, b_id).splitlines()
+    assert lines == ["head", NEW_TOKEN.strip(), "tail"]
+
+
+def test_a_line_edited_in_two_places_keeps_the_characters_between() -> None:
+    assert text_edits("a quick brown fox\n", "a slow brown cat\n") == [
+        TextEdit(2, 5, "slow"),
+        TextEdit(13, 3, "cat"),
+    ]
+
+
+def test_a_paragraph_edited_in_several_places_keeps_its_edits_small() -> None:
+    words = [f"word{n}" for n in range(60)]
+    old = " ".join(words) + "\n"
+    for n in (5, 25, 45):
+        words[n] = f"WORD{n}"
+    edits = text_edits(old, " ".join(words) + "\n")
+    assert [edit.insert for edit in edits] == ["WORD", "WORD", "WORD"]
