@@ -56,7 +56,7 @@ def test_usage_and_file_errors_are_one_sentence(tmp_path: Path) -> None:
         (("bogus",), 2, "invalid choice: 'bogus'"),
         (("share", "add"), 2, "the following arguments are required: path"),
         (("doc", "export", str(folder / "a.md"), "-o", str(tmp_path / "no" / "out")), 4,
-         f"cannot use {tmp_path / 'no' / 'out'}: No such file or directory"),
+         f"{tmp_path / 'no' / 'out'}: cannot write it: No such file or directory"),
         (("wait-idle", "--timeout", "x"), 2, "invalid float value: 'x'"),
         (("pause",), 3, "no daemon is running"),
     ]  # fmt: skip

@@ -82,8 +82,11 @@ def test_three_hosts_find_each_other_and_sync(
         if p["connected"]
     }
     assert all(d.call("peers")["mdns"] for d in devices)
-    for (one, other), how in found_by.items():  # one link per pair: dialed, accepted
-        assert {how, found_by[other, one]} == {"mdns", "incoming"}, found_by
+    # One link per pair: dialed, accepted. A device dials what it saw announced, or
+    # an address a member it is connected to shared; the first link came from mDNS.
+    for (one, other), how in found_by.items():
+        assert {how, found_by[other, one]} in ({"mdns", "incoming"}, {"member", "incoming"})
+    assert "mdns" in found_by.values(), found_by
     alpha.apply_text("notes.md", "from alpha. ", client_id=11)
     gamma.apply_text("todo.md", "from gamma. ", client_id=33)
     wait_for(lambda: texts_equal(devices, "notes.md", "from alpha."), "notes.md everywhere")
@@ -277,9 +280,10 @@ def test_mdns_off_by_flag_or_config_while_static_peers_still_work(
     wait_for(lambda: alpha.connected() == {beta.id, delta.id}, "beta and delta on alpha")
     assert beta.call("status")["mdns"] is False
     assert gamma.call("status")["mdns"] is False
-    assert {p["device_id"]: p["found_by"] for p in beta.call("peers")["peers"]} == {
-        alpha.id: "static"
-    }
+    found_by_beta = {p["device_id"]: p["found_by"] for p in beta.call("peers")["peers"]}
+    assert found_by_beta[alpha.id] == "static"
+    # delta may dial beta at the address alpha shares with members; beta finds no one
+    assert set(found_by_beta.values()) <= {"static", "incoming"}, found_by_beta
 
     def seen_by_alpha() -> set[str]:
         return {row["device_id"] for row in alpha.call("peers")["discovered"]}
