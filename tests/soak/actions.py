@@ -28,6 +28,7 @@ from typing import Any
 import pycrdt
 
 from p2psync.errors import StorageError
+from p2psync.mirror.chunked import chunk_order
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries
 from p2psync.storage import append_update, read_state
@@ -35,6 +36,7 @@ from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.soak.model import TOKEN, Model
 
+APPENDABLE = (FileKind.TEXT, FileKind.CHUNKED)
 STYLES = ("inplace", "two-step", "rename", "delete-create", "append")
 TOKEN_LINE = re.compile(rb"^.*\btk-[0-9]+-[0-9]{6}\b.*\n", re.MULTILINE)
 
@@ -216,7 +218,8 @@ WRITERS: dict[str, Callable[[Path, os.stat_result, bytes, random.Random], str]] 
 
 def api_append(model: Model, place: Place, rel: str, rng: random.Random) -> None:
     """Insert a token line through ``append_update``, made by a fresh client from the
-    doc's current state (from ``doc export`` when the daemon runs, else its log)."""
+    doc's current state (from ``doc export`` when the daemon runs, else its log). In a
+    chunked file, the token goes into one of its chunk docs, after a newline in it."""
     log_dir = place.folder
     try:
         entries, _ = read_entries(replay([read_state(log_path(log_dir, MANIFEST_GUID))]))
@@ -224,16 +227,19 @@ def api_append(model: Model, place: Place, rel: str, rng: random.Random) -> None
         model.count("append skipped: no manifest")
         return
     entry = ManifestView.of(entries).by_path.get(rel)
-    if entry is None or entry.deleted or entry.kind is not FileKind.TEXT:
+    if entry is None or entry.deleted or entry.kind not in APPENDABLE:
         model.count("append skipped: no live text entry")  # not synced yet, or deleted
         return
-    target = log_path(log_dir, entry.guid)
-    state = place.export(entry.guid) if rng.random() < 0.5 else None
+    guid = entry.guid if entry.kind is FileKind.TEXT else _some_chunk(log_dir, entry.guid, rng)
+    if guid is None:
+        model.count("append skipped: no chunk")
+        return
+    state = place.export(guid) if rng.random() < 0.5 else None
     source = "export"
     if state is None:
         source = "log"
         try:
-            state = read_state(target)
+            state = read_state(log_path(log_dir, guid))
         except (FileNotFoundError, StorageError):
             model.count("append skipped: no log")
             return
@@ -241,20 +247,37 @@ def api_append(model: Model, place: Place, rel: str, rng: random.Random) -> None
     doc.apply_update(state)
     content = doc.get("content", type=pycrdt.Text)
     text = str(content)
-    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    starts = [i + 1 for i, c in enumerate(text) if c == "\n"]
+    if entry.kind is FileKind.TEXT:
+        starts.insert(0, 0)
+        if not text.endswith("\n") and text:
+            starts.pop()  # the end of an unterminated last line is no line boundary
+    elif not starts:  # a chunk may begin and end mid-line
+        model.count("append skipped: no line boundary in the chunk")
+        return
     token = model.new_token()
     line = token_line(model, token, place, f"append({source})").decode()
-    if not text.endswith("\n") and text:
-        starts.pop()  # the end of an unterminated last line is no line boundary
     sv = doc.get_state()
     content.insert(rng.choice(starts), line)
     try:
-        append_update(target, doc.get_update(sv))
+        append_update(log_path(log_dir, guid), doc.get_update(sv))
     except StorageError as exc:
         model.count(f"append failed: {type(exc).__name__}")
         return
     model.ack(token, place.name, "append", rel)
-    model.count("append")
+    model.count("append" if entry.kind is FileKind.TEXT else "append to a chunk")
+
+
+def _some_chunk(log_dir: Path, root_guid: str, rng: random.Random) -> str | None:
+    """One of a chunked file's chunk docs, as its root's log lists them now."""
+    try:
+        root_state = read_state(log_path(log_dir, root_guid))
+    except (FileNotFoundError, StorageError):
+        return None
+    root: pycrdt.Doc[Any] = pycrdt.Doc()
+    root.apply_update(root_state)
+    chunks = chunk_order(root, root_guid)
+    return rng.choice(chunks) if chunks else None
 
 
 def create(model: Model, place: Place, rng: random.Random) -> None:
