@@ -628,7 +628,10 @@ class Mirror:
                 lambda: remove_file(self.root, rel, expect=self._expect(rel, synced))
             )
         except FileNotFoundError:
-            pass
+            # Gone here too, or renamed by a user in a batch not taken yet: the record
+            # stays until that batch reads the path, so such a rename pairs with it
+            # (and keeps the file) and a deletion here drops it (``_missing``).
+            return
         except FileChangedError:
             # Saved here since the last sync: the save wins over the deletion.
             log.info("share %s: %s was deleted by a peer but changed here; kept",
@@ -796,7 +799,15 @@ class Mirror:
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
-            await self._edit_manifest(lambda d: set_fields(d, synced.guid, path=rel))
+            fields: dict[str, object] = {"path": rel}
+            was = self.view.by_guid.get(synced.guid)
+            if was is not None and was.deleted and not was.superseded_by:
+                # A peer deleted the file this device had not yet removed: the rename
+                # here is an edit concurrent with that delete, which keeps the file.
+                log.info("share %s: %s was deleted by a peer but renamed here; kept",
+                         self.share, old)  # fmt: skip
+                fields |= {"deleted": False, "deleted_at": b"", "deleted_chunks": b""}
+            await self._edit_manifest(lambda d: set_fields(d, synced.guid, **fields))
             self.synced.move(old, rel, None)
             self._held.pop(old, None)
             await self.reconcile(rel)  # saved meanwhile: merged as any save
@@ -868,10 +879,11 @@ class Mirror:
     def _likeness(self, old: str, lines: set[str]) -> float | None:
         """The share of lines the doc last synced at ``old`` and a new file of ``lines``
         have in common (Jaccard); None if that cannot tell: ``old``'s record names no
-        live text doc (one-doc or chunked; a peer may have renamed it since)."""
+        text doc (one-doc or chunked; a peer may have renamed it since) or one that
+        lost its path to another (a doc a peer deleted still tells)."""
         synced = self.synced.get(old)
         entry = self.view.by_guid.get(synced.guid) if synced is not None else None
-        if entry is None or entry.deleted or entry.kind not in (FileKind.TEXT, FileKind.CHUNKED):
+        if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY:
             return None
         held = self._doc_bytes(entry, self.store.doc(entry.guid))
         if held is None or not lines:

@@ -515,3 +515,55 @@ def test_a_peers_rename_taken_before_a_rename_here_stays_one_doc(tmp_path: Path)
         assert (tmp_path / "y.txt").read_text() == doc.text() == "a\nb\nc\nd\n"
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["renamed", "saved-by-replacing-then-renamed"])
+def test_a_file_renamed_while_down_as_a_peer_deleted_it_stays_one_doc(
+    tmp_path: Path, saved: bool
+) -> None:
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        state = doc.state_vector()
+        # Down: a peer's delete arrives; here the file is renamed (after a save).
+        await store.local_edit(
+            MANIFEST_GUID, lambda d: set_fields(d, doc.guid, deleted=True, deleted_at=state)
+        )
+        text = "a\nb\nc\nd\nsaved\n" if saved else "a\nb\nc\nd\n"
+        if saved:
+            (tmp_path / "d.tmp").write_text(text)
+            (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await again.local_changes([])
+        await again.flush()
+        # The rename is an edit concurrent with the delete: the file stays, one doc
+        # (a second doc would be a second file once a peer's edit revived the first).
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert not again.view.by_guid[doc.guid].deleted
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+        assert doc.text() == (tmp_path / "e.txt").read_text() == text
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_deleted_while_down_as_a_peer_deleted_it_stays_deleted(tmp_path: Path) -> None:
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        state = doc.state_vector()
+        await store.local_edit(
+            MANIFEST_GUID, lambda d: set_fields(d, doc.guid, deleted=True, deleted_at=state)
+        )
+        (tmp_path / "d.txt").unlink()
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await again.local_changes([])
+        await again.flush()
+        assert again.view.by_guid[doc.guid].deleted
+        assert again.synced.get("d.txt") is None
+        assert not any(p.is_file() for p in tmp_path.iterdir())
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
