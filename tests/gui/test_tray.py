@@ -184,6 +184,8 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         first.wait(timeout=30)
         qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
         assert app.window.title.text() == "Daemon not running"
+        qtbot.waitUntil(lambda: not app._watch.isActive(), timeout=WAIT_MS)
+        assert app.window.detail.text() == "the daemon stopped"  # a clean stop, not a crash
         app.window.start_button.click()
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
         assert app.daemon_process is not first
