@@ -6,6 +6,7 @@ and returns short English text for the tray menu and the status window.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +21,7 @@ STATE_TEXT = {
     TrayState.OFFLINE: "offline (no peer connected)",
     TrayState.UP_TO_DATE: "up to date",
 }
-BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")  # as the CLI (p2psync.cli.human.size)
 SHORT_ID_CHARS = 7  # the first group of a grouped device ID
 
 
@@ -29,12 +30,13 @@ def state_text(state: TrayState) -> str:
 
 
 def format_bytes(count: float) -> str:
-    """``1234567`` → ``1.2 MB`` (powers of 1000, like file managers)."""
+    """``1234567`` → ``1.2 MiB``: binary units, as the CLI prints sizes (the CLI's
+    formatter is in ``p2psync.cli``, which the tray may not import)."""
     value = float(count)
     for unit in BYTE_UNITS:
-        if abs(value) < 1000 or unit == BYTE_UNITS[-1]:
+        if abs(value) < 1024 or unit == BYTE_UNITS[-1]:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
+        value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -118,6 +120,68 @@ def share_state(share: Mapping[str, Any]) -> str:
     if not states:
         return "not shared with anyone"
     return "offline (no member connected)"
+
+
+def peer_address(peer: Mapping[str, Any]) -> str:
+    """Where a peer is: the ``peers`` reply's address is where the link came from, so
+    for a link the peer dialed (``found_by`` ``incoming``) its port is the peer's
+    ephemeral source port, not where it listens; only the host is shown then."""
+    address = str(peer.get("address") or "")
+    if not address:
+        return "—"
+    if peer.get("found_by") == "incoming":
+        host = address.rsplit(":", 1)[0] if ":" in address else address
+        return f"{host} (it dialed us)"
+    return address
+
+
+def share_progress(share: Mapping[str, Any]) -> str:
+    """The Progress column's words: the percentage, and the files the folder holds so
+    far (they arrive one by one during a first sync, while the percentage, counted
+    over docs, can stay at 0 % until the last one is in)."""
+    pct = format_pct(share.get("in_sync_pct"))
+    files = share.get("files")
+    if files is None or share.get("in_sync"):
+        return pct
+    return f"{pct} · {files} file{'s' if files != 1 else ''} here"
+
+
+def share_problems(share: Mapping[str, Any]) -> str:
+    """The files of a share that are not in sync and why, and its kept conflict
+    copies: one line each (empty when there is neither)."""
+    lines = []
+    if share.get("stopped"):
+        lines.append(f"Stopped: {share.get('stopped')}")
+    for entry in share.get("not_in_sync") or []:
+        lines.append(f"Not in sync: {entry.get('path', '?')}: {entry.get('reason', '')}")
+    for copy in share.get("conflicts") or []:
+        of = f" of {copy.get('path')}" if copy.get("path") else ""
+        lines.append(f"Conflict copy{of}: {copy.get('copy', '?')} ({copy.get('why', '')})")
+    return "\n".join(lines)
+
+
+def share_problem_count(share: Mapping[str, Any]) -> str:
+    """``2 files, 1 conflict copy`` (``—`` for none): the share's ``not_in_sync``
+    entries and kept conflict copies, in a table cell."""
+    parts = []
+    if share.get("stopped"):
+        parts.append("stopped")
+    for key, word in (("not_in_sync", "file"), ("conflicts", "conflict copy")):
+        count = len(share.get(key) or [])
+        if count:
+            plural = "conflict copies" if word == "conflict copy" else "files"
+            parts.append(f"{count} {word if count == 1 else plural}")
+    return ", ".join(parts) or "—"
+
+
+YLOG_PATH = re.compile(r"\S*\.ylog\b")
+
+
+def error_sentence(message: str) -> str:
+    """An ``error`` event's message for a notification: a path of a doc's log file in
+    the daemon's state (``….ylog``) means nothing to the user; say what it is."""
+    text = YLOG_PATH.sub("a doc's log file", message)
+    return re.sub(r"^share \S+: ", "", text)
 
 
 def share_label(share: Mapping[str, Any]) -> str:

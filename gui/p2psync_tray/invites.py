@@ -55,9 +55,27 @@ def _message() -> QLabel:
     return label
 
 
+def fit_height(dialog: QWidget) -> None:
+    """Make ``dialog`` at least as tall as its contents at its width. A message that
+    wraps onto more lines needs more height than the layout's minimum says (Qt does
+    not grow a window for a height-for-width label), and without it the layout
+    squeezes the labels over the code box above them."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    width = dialog.width()
+    need = (layout.totalHeightForWidth(width) if layout.hasHeightForWidth()
+            else layout.totalMinimumSize().height())  # fmt: skip
+    dialog.setMinimumHeight(need)
+    if dialog.height() < need:
+        dialog.resize(width, need)
+
+
 def _say(label: QLabel, sentence: str, *, error: bool) -> None:
     label.setText(sentence)
     label.setStyleSheet(ERROR_STYLE if error else GOOD_STYLE)
+    fit_height(label.window())
 
 
 class InviteDialog(QDialog):
@@ -141,6 +159,7 @@ class InviteDialog(QDialog):
             else ""
         )
         self.copy_button.setEnabled(bool(code))
+        fit_height(self)
 
     def _failed(self, why: str) -> None:
         _say(self.error, as_sentence(why), error=True)
@@ -217,6 +236,7 @@ class JoinDialog(QDialog):
         path = str(Path(folder).expanduser().absolute())
         self.outcome.setText("Joining: dialing the inviter…")
         self.outcome.setStyleSheet("")
+        fit_height(self)
         self.progress.show()
         self._set_inputs_enabled(False)
         self._reply = self._link.ask(

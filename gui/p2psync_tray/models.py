@@ -22,9 +22,13 @@ from p2psync_tray.describe import (
     format_clock,
     format_pct,
     format_rate,
+    peer_address,
     peer_name,
     peer_state,
     share_label,
+    share_problem_count,
+    share_problems,
+    share_progress,
     share_state,
 )
 
@@ -135,7 +139,7 @@ class PeersModel(RowsModel):
     columns = (
         Column("Name", lambda r, now: peer_name(r)),
         Column("State", peer_state, tooltip=_link_detail),
-        Column("Address", lambda r, now: str(r.get("address") or "—")),
+        Column("Address", lambda r, now: peer_address(r)),
         Column("Last seen", _last_seen),
         Column("Traffic", _traffic),
         Column("Rate", _rate),
@@ -164,10 +168,12 @@ class SharesModel(RowsModel):
         Column("State", lambda r, now: share_state(r)),
         Column(
             "Progress",
-            lambda r, now: format_pct(r.get("in_sync_pct")),
+            lambda r, now: share_progress(r),
             progress=lambda r: r.get("in_sync_pct"),
         ),
+        Column("Not in sync", lambda r, now: share_problem_count(r), tooltip=share_problems),
     )
+    progress_column = 5
 
     def key(self, row: Row) -> str:
         return str(row.get("id", ""))

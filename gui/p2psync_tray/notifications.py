@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from p2psync_tray.describe import event_text
+from p2psync_tray.describe import error_sentence, event_text
 
 
 class Kind(StrEnum):
@@ -65,4 +65,7 @@ def notification_for(event: Mapping[str, Any]) -> Notification | None:
     kind = EVENT_KINDS.get(kind_name)
     if kind is None:
         return None
-    return Notification(kind, TITLES[kind_name], event_text(event), warning=kind is Kind.ERRORS)
+    if kind is Kind.ERRORS:
+        text = error_sentence(str(event.get("message", "")))
+        return Notification(kind, TITLES[kind_name], text, warning=True)
+    return Notification(kind, TITLES[kind_name], event_text(event))

@@ -23,7 +23,7 @@ from p2psync.daemon.home import Home
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
 from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog
-from p2psync_tray.launcher import start_daemon
+from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
 from p2psync_tray.settings import TraySettings
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 100  # how often the shown state is re-evaluated (and the animation turns)
 MESSAGE_MS = 5000
+WATCH_MS = 200  # how often a daemon process of ours is checked for having ended
+STOPPED = "the daemon stopped"
 
 
 class TrayApp(QObject):
@@ -60,6 +62,8 @@ class TrayApp(QObject):
         self.invite_dialog: InviteDialog | None = None
         self.join_dialog: JoinDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
+        self.daemon_answered = False  # the daemon we started answered at least once
+        self.daemon_ended = ""  # why our daemon is gone, until another one answers
         self.errors_seen_at = 0.0
         self.shown_state: TrayState | None = None
         self._frames = syncing_frames()
@@ -82,11 +86,16 @@ class TrayApp(QObject):
         self.window.ignore_requested.connect(self.ignore_pending)
         self.window.invite_requested.connect(self.open_invite)
         self.window.join_requested.connect(self.open_join)
+        self.window.rename_requested.connect(self.rename)
+        self.window.pause_share_requested.connect(self._pause_share)
         self.window.shown.connect(self._errors_seen)
 
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._watch_daemon)
 
     def start(self) -> None:
         self.link.start()
@@ -97,6 +106,7 @@ class TrayApp(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._watch.stop()
         self.link.stop()
         self.tray.hide()
 
@@ -104,7 +114,8 @@ class TrayApp(QObject):
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.window.show_snapshot(snapshot, self.settings.ignored_devices())
+        measured = self.measured_state(snapshot.time)
+        self.window.show_snapshot(snapshot, self.settings.ignored_devices(), measured)
         peers = snapshot.peers.get("peers") or []
         connected = sum(1 for p in peers if p.get("connected"))
         if connected != self._connected_count:
@@ -118,12 +129,15 @@ class TrayApp(QObject):
 
     def _on_up(self, hello: Mapping[str, Any]) -> None:
         log.info("connected to daemon %s (%s)", hello.get("device_id"), hello.get("daemon_version"))
+        self.daemon_ended = ""
+        if self.daemon_process is not None and self.daemon_process.poll() is None:
+            self.daemon_answered = True
 
     def _on_down(self, reason: str) -> None:
         log.info("no daemon for %s: %s", self.home.root, reason)
         self.snapshot = None
         self._connected_count = -1
-        self.window.show_down(reason)
+        self.window.show_down(self.daemon_ended or reason)
         self._tick()
         if not self.menu.isVisible():
             self.fill_menu()
@@ -162,7 +176,6 @@ class TrayApp(QObject):
             log.info("tray state: %s", shown.value)
             self.tray.setIcon(state_icon(shown))
             self.tray.setToolTip(f"p2psync — {state_text(shown)}")
-            self.window.show_state(shown)
             self.state_shown.emit(shown)
         if self.filter.animate(now):
             self._frame = (self._frame + 1) % len(self._frames)
@@ -170,6 +183,8 @@ class TrayApp(QObject):
 
     def _errors_seen(self) -> None:
         self.errors_seen_at = time.time()
+        if self.snapshot is not None:
+            self.window.show_state(self.measured_state(self.errors_seen_at))
         self._tick()
 
     # -- the menu ------------------------------------------------------------------------
@@ -284,6 +299,41 @@ class TrayApp(QObject):
             self.daemon_process = start_daemon(self.home_arg, self.home.root)
         except OSError as exc:
             self._on_failed("start the daemon", str(exc))
+            return
+        self.daemon_answered = False
+        self.daemon_ended = ""
+        self.window.show_down("Starting the daemon…")
+        self._watch.start()
+
+    def _watch_daemon(self) -> None:
+        """Tell how a daemon process of ours ended: a clean stop after it answered is
+        "the daemon stopped"; anything else is a failed start or a crash, said with
+        the log's last error line and where the log is."""
+        process = self.daemon_process
+        code = process.poll() if process is not None else 0
+        if code is None:
+            return
+        self._watch.stop()
+        answered, self.daemon_answered = self.daemon_answered, False
+        if code == 0 and answered:
+            return
+        sentence = ended_sentence(code, self.home.root / DAEMON_LOG, started=answered)
+        log.warning("%s", sentence)
+        self.daemon_ended = sentence
+        if self.snapshot is None:
+            self.window.show_down(sentence)
+        self.tray.showMessage("p2psync", sentence, QSystemTrayIcon.MessageIcon.Warning, MESSAGE_MS)
+        self.notified.emit(Notification(Kind.ERRORS, "p2psync", sentence, warning=True))
+
+    def rename(self, name: str) -> None:
+        """Rename this device (``p2psync name``)."""
+        self.link.request("rename this device", "name", name=name)
+
+    def _pause_share(self, share: str, pause: bool) -> None:
+        if pause:
+            self.pause(share)
+        else:
+            self.resume(share)
 
     def show_window(self) -> None:
         _present(self.window)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from p2psync_tray.describe import share_label, state_text
+from p2psync_tray.describe import share_label, share_problems, state_text
 from p2psync_tray.icons import app_icon, state_icon
 from p2psync_tray.link import Snapshot
 from p2psync_tray.models import (
@@ -43,8 +44,11 @@ from p2psync_tray.models import (
 )
 from p2psync_tray.state import TrayState
 
-WINDOW_SIZE = QSize(1040, 660)
+WINDOW_SIZE = QSize(1000, 700)  # fits a 1024x768 screen with a panel
 STATE_ICON_PIXELS = 32
+MAX_FITTED_ROWS = 8  # peers, shares and pending devices show this many rows at most
+MIN_EVENT_ROWS = 4
+DOWN_STYLE = "color: #b00020"
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -63,18 +67,47 @@ class ProgressDelegate(QStyledItemDelegate):
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum, bar.progress = 0, 1000, round(float(pct) * 10)
-        bar.text, bar.textVisible = f"{float(pct):.0f} %", True
+        bar.text, bar.textVisible = str(index.data(Qt.ItemDataRole.DisplayRole)), True
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
         QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
-def _table(model: Any) -> QTableView:
-    view = QTableView()
+class FittedTable(QTableView):
+    """A table as tall as its rows (at least one, at most ``max_rows``), so a section
+    shows every row it has instead of a fixed share of the window."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__()
+        self.max_rows = max_rows
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+    def setModel(self, model: Any) -> None:  # noqa: N802
+        super().setModel(model)
+        for changed in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            changed.connect(self.fit)
+        self.fit()
+
+    def fitted_height(self) -> int:
+        rows = min(max(1, self.model().rowCount()), self.max_rows)
+        row_height = self.verticalHeader().defaultSectionSize()
+        wide = self.horizontalHeader().length() > self.viewport().width()
+        scroll = self.horizontalScrollBar().sizeHint().height() if wide else 0
+        return (self.horizontalHeader().sizeHint().height() + rows * row_height
+                + 2 * self.frameWidth() + scroll)  # fmt: skip
+
+    def fit(self) -> None:
+        self.setFixedHeight(self.fitted_height())
+
+
+def _table(model: Any, max_rows: int | None = MAX_FITTED_ROWS) -> QTableView:
+    view = QTableView() if max_rows is None else FittedTable(max_rows)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.verticalHeader().hide()
+    view.setWordWrap(False)  # one line a row: long IDs are elided, rows keep their height
     view.setAlternatingRowColors(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
@@ -108,6 +141,8 @@ class StatusWindow(QWidget):
     ignore_requested = Signal(str)  # device ID
     invite_requested = Signal(str)  # share ID ("" when none is selected)
     join_requested = Signal()
+    rename_requested = Signal(str)  # this device's new name
+    pause_share_requested = Signal(str, bool)  # share ID, pause (True) or resume
     shown = Signal()
     hidden = Signal()
 
@@ -123,29 +158,22 @@ class StatusWindow(QWidget):
         self._share_rows: list[Mapping[str, Any]] = []
         self._name = "this device"
 
-        self.state_icon = QLabel()
-        self.title = QLabel("p2psync")
-        self.title.setStyleSheet("font-size: 15pt; font-weight: bold")
-        self.detail = QLabel("")
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.start_button = QPushButton("Start daemon")
-        self.start_button.clicked.connect(self.start_daemon_requested)
-        self.start_button.hide()
-        header = QHBoxLayout()
-        header.addWidget(self.state_icon)
-        text = QVBoxLayout()
-        text.addWidget(self.title)
-        text.addWidget(self.detail)
-        header.addLayout(text, 1)
-        header.addWidget(self.start_button)
-
+        header = self._header()
         self.peers_view = _table(self.peers)
         self.shares_view = _table(self.shares)
         self.shares_view.setItemDelegateForColumn(
-            len(SharesModel.columns) - 1, ProgressDelegate(self.shares_view)
+            SharesModel.progress_column, ProgressDelegate(self.shares_view)
+        )
+        shares_header = self.shares_view.horizontalHeader()
+        shares_header.setStretchLastSection(False)
+        shares_header.setSectionResizeMode(
+            SharesModel.progress_column, QHeaderView.ResizeMode.Stretch
         )
         self.pending_view = _table(self.pending)
-        self.events_view = _table(self.events)
+        self.events_view = _table(self.events, max_rows=None)
+        self.events_view.setMinimumHeight(
+            self.events_view.verticalHeader().defaultSectionSize() * (MIN_EVENT_ROWS + 1)
+        )
         self.accept_button = QPushButton("Accept…")
         self.accept_button.clicked.connect(self._accept_clicked)
         self.ignore_button = QPushButton("Ignore")
@@ -153,32 +181,78 @@ class StatusWindow(QWidget):
         self.pending_box = _group(
             "Pending devices", self.pending_view, _buttons(self.accept_button, self.ignore_button)
         )
+        self.pending_box.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(_group("Peers", self.peers_view))
+        layout.addWidget(self._shares_section())
+        layout.addWidget(self.pending_box)
+        layout.addWidget(_group("Recent events", self.events_view), 1)
+        self.show_state(TrayState.NOT_RUNNING)
+
+    def _header(self) -> QHBoxLayout:
+        """This device's state icon, name and state, details, Rename and Start."""
+        self.state_icon = QLabel()
+        self.title = QLabel("p2psync")
+        self.title.setStyleSheet("font-size: 15pt; font-weight: bold")
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.start_button = QPushButton("Start daemon")
+        self.start_button.clicked.connect(self.start_daemon_requested)
+        self.start_button.hide()
+        self.rename_button = QPushButton("Rename this device…")
+        self.rename_button.clicked.connect(self._rename_clicked)
+        self.rename_button.hide()
+        header = QHBoxLayout()
+        header.addWidget(self.state_icon)
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.detail)
+        header.addLayout(text, 1)
+        header.addWidget(self.rename_button)
+        header.addWidget(self.start_button)
+
+        return header
+
+    def _shares_section(self) -> QGroupBox:
+        """The shares table, the selected share's problems, and the share buttons."""
         self.invite_button = QPushButton("Invite a device…")
         self.invite_button.clicked.connect(
             lambda _checked=False: self.invite_requested.emit(self.selected_share() or "")
         )
         self.join_button = QPushButton("Join a share…")
         self.join_button.clicked.connect(self.join_requested)
+        self.pause_share_button = QPushButton("Pause this share")
+        self.pause_share_button.setEnabled(False)
+        self.pause_share_button.clicked.connect(self._pause_share_clicked)
+        self.shares_view.selectionModel().selectionChanged.connect(self._share_selected)
+        self.share_detail = QLabel("")
+        self.share_detail.setWordWrap(True)
+        self.share_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.share_detail.hide()
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(_group("Peers", self.peers_view), 3)
-        share_buttons = _buttons(self.invite_button, self.join_button)
-        layout.addWidget(_group("Shares", self.shares_view, share_buttons), 2)
-        layout.addWidget(self.pending_box, 1)
-        layout.addWidget(_group("Recent events", self.events_view), 2)
-        self.show_state(TrayState.NOT_RUNNING)
+        buttons = _buttons(self.pause_share_button, self.invite_button, self.join_button)
+        return _group("Shares", self.shares_view, self.share_detail, buttons)
 
     # -- what the tray tells it ------------------------------------------------------
 
     def show_state(self, state: TrayState) -> None:
+        """The header, icon and title for ``state`` (the state of the snapshot the
+        tables show, so that the header never lags them)."""
         self.state_icon.setPixmap(state_icon(state).pixmap(STATE_ICON_PIXELS, STATE_ICON_PIXELS))
         self.setWindowTitle(f"p2psync — {state_text(state)}")
-        if state is not TrayState.NOT_RUNNING:
+        running = state is not TrayState.NOT_RUNNING
+        if running:
             self.title.setText(f"{self._name} — {state_text(state)}")
-        self.start_button.setVisible(state is TrayState.NOT_RUNNING)
+            self.detail.setStyleSheet("")
+        self.start_button.setVisible(not running)
+        self.rename_button.setVisible(running)
 
-    def show_snapshot(self, snapshot: Snapshot, ignored: set[str]) -> None:
+    def show_snapshot(
+        self, snapshot: Snapshot, ignored: set[str], state: TrayState | None = None
+    ) -> None:
         status = snapshot.status
         self._name = str(status.get("name") or "this device")
         self.detail.setText(
@@ -193,13 +267,22 @@ class StatusWindow(QWidget):
         ]
         self.pending.set_rows(pending, snapshot.time)
         self.pending_box.setTitle(f"Pending devices ({len(pending)})")
+        self.pending_box.setVisible(bool(pending))
+        self._share_selected()
+        if state is not None:
+            self.show_state(state)
 
     def show_down(self, reason: str) -> None:
         self.title.setText("Daemon not running")
         self.detail.setText(reason)
         self.show_state(TrayState.NOT_RUNNING)
+        self.detail.setStyleSheet(DOWN_STYLE if reason.startswith("The daemon ") else "")
         for model in (self.peers, self.shares, self.pending):
             model.set_rows([])
+        self.pending_box.setTitle("Pending devices (0)")
+        self.pending_box.hide()
+        self._share_rows = []
+        self._share_selected()
 
     def add_event(self, event: Mapping[str, Any]) -> None:
         self.events.add(event)
@@ -227,6 +310,33 @@ class StatusWindow(QWidget):
         if ok and choice in labels:
             share = self._share_rows[labels.index(choice)]
             self.accept_requested.emit(device, str(share.get("id")))
+
+    def selected_share_row(self) -> Mapping[str, Any] | None:
+        share = self.selected_share()
+        rows = [r for r in self._share_rows if str(r.get("id")) == share]
+        return rows[0] if rows else None
+
+    def _share_selected(self, *_: Any) -> None:
+        """The pause button and the files-not-in-sync line follow the selected share."""
+        row = self.selected_share_row()
+        self.pause_share_button.setEnabled(row is not None)
+        paused = bool(row and row.get("paused"))
+        self.pause_share_button.setText("Resume this share" if paused else "Pause this share")
+        text = share_problems(row) if row is not None else ""
+        self.share_detail.setText(text)
+        self.share_detail.setVisible(bool(text))
+
+    def _pause_share_clicked(self) -> None:
+        row = self.selected_share_row()
+        if row is not None:
+            self.pause_share_requested.emit(str(row.get("id")), not row.get("paused"))
+
+    def _rename_clicked(self) -> None:
+        name, ok = QInputDialog.getText(
+            self, "Rename this device", "Name other devices see for this one:", text=self._name
+        )
+        if ok and name.strip() and name.strip() != self._name:
+            self.rename_requested.emit(name.strip())
 
     def _ignore_clicked(self) -> None:
         device = self.selected_pending()

@@ -69,10 +69,20 @@ def desktop_quote(arg: str) -> str:
     return f'"{quoted}"'
 
 
+UNIT_WORKING_DIRECTORY = "/"
+
+
 def render_unit(argv: list[str]) -> str:
-    """The unit file that runs ``argv``."""
+    """The unit file that runs ``argv``, in a fixed working directory: a user unit
+    otherwise runs in the home directory, where ``python -m p2psync`` would import a
+    clone's ``p2psync/`` folder (``~/p2psync``) instead of the installed package."""
     template = _data("p2psync.service")
-    return template.replace("@EXEC_START@", " ".join(systemd_quote(a) for a in argv))
+    exec_start = " ".join(systemd_quote(a) for a in argv)
+    return template.replace(
+        "ExecStart=@EXEC_START@",
+        "# Not the home directory: a folder named p2psync there must not shadow the package.\n"
+        f"WorkingDirectory={UNIT_WORKING_DIRECTORY}\nExecStart={exec_start}",
+    )
 
 
 def render_desktop_entry(tray: Path | str, *, autostart: bool) -> str:

@@ -2,21 +2,64 @@
 
 from __future__ import annotations
 
+from p2psync.cli.human import rate, size
 from p2psync_tray.describe import (
     event_text,
     format_ago,
     format_bytes,
+    format_rate,
+    peer_address,
     peer_state,
     share_label,
+    share_progress,
     share_state,
 )
 from p2psync_tray.notifications import Kind, notification_for
 
 
-def test_bytes_use_powers_of_a_thousand() -> None:
+def test_bytes_use_the_clis_binary_units() -> None:
     assert format_bytes(0) == "0 B"
-    assert format_bytes(999) == "999 B"
-    assert format_bytes(1234567) == "1.2 MB"
+    assert format_bytes(1023) == "1023 B"
+    assert format_bytes(1234567) == "1.2 MiB"
+    for count in (0, 1, 999, 1000, 1024, 20_480, 1_500_000, 3 * 2**30, 7 * 2**40):
+        assert format_bytes(count) == size(count)
+        assert format_rate(count) == rate(count)
+
+
+def test_an_incoming_peers_address_is_not_its_source_port() -> None:
+    dialed = {"address": "192.168.1.20:22000", "found_by": "static"}
+    assert peer_address(dialed) == "192.168.1.20:22000"
+    incoming = {"address": "192.168.1.31:53124", "found_by": "incoming"}
+    assert peer_address(incoming) == "192.168.1.31 (it dialed us)"
+    assert peer_address({"address": "[fe80::1%eth0]:40000", "found_by": "incoming"}) == (
+        "[fe80::1%eth0] (it dialed us)"
+    )
+    assert peer_address({"address": ""}) == "—"
+
+
+def test_first_sync_progress_counts_the_files_that_arrived() -> None:
+    arriving = {"in_sync": False, "in_sync_pct": 0.0, "files": 412}
+    assert share_progress(arriving) == "0 % · 412 files here"
+    assert share_progress({**arriving, "files": 1}) == "0 % · 1 file here"
+    assert share_progress({"in_sync": True, "in_sync_pct": 100.0, "files": 1000}) == "100 %"
+    assert share_progress({"in_sync": False, "in_sync_pct": None}) == "—"
+
+
+def test_an_error_notification_names_no_log_file_of_the_state() -> None:
+    ylog = "/home/ana/.config/p2psync/state/shares/s7x2/docs/ab/0123456789abcdef.ylog"
+    event = {"type": "error", "share": "s7x2", "doc": "0123", "time": 1.0,
+             "message": f"cannot append to {ylog}: No such file or directory"}  # fmt: skip
+    notification = notification_for(event)
+    assert notification is not None
+    assert ".ylog" not in notification.text
+    assert notification.text == "cannot append to a doc's log file: No such file or directory"
+    stopped = {"type": "error", "share": "s7x2", "time": 2.0,
+               "message": "share s7x2: the folder /home/ana/Docs has no .p2psync marker any more "
+               "(moved?); the share is stopped and no file is read as deleted"}  # fmt: skip
+    notification = notification_for(stopped)
+    assert notification is not None
+    assert notification.text.startswith("the folder /home/ana/Docs has no .p2psync marker")
+    assert "the share is stopped" in notification.text
 
 
 def test_ago() -> None:

@@ -3,11 +3,14 @@ daemons, on Qt's offscreen platform."""
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QInputDialog, QMenu
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.models import PROGRESS_ROLE
@@ -151,11 +154,17 @@ def test_pending_device_is_ignored_then_accepted(
         gamma.stop()
 
 
-def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> None:
+def started_fresh_tray(tmp_path: Path) -> tuple[Path, TrayApp]:
+    """A started tray of a new home named "fresh", with no daemon yet."""
     home = tmp_path / "fresh"
     write_config(home, "fresh")
     app = make_tray(home)
     app.start()
+    return home, app
+
+
+def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> None:
+    _, app = started_fresh_tray(tmp_path)
     try:
         qtbot.waitUntil(lambda: app.window.title.text() == "Daemon not running", timeout=WAIT_MS)
         assert app.shown_state is TrayState.NOT_RUNNING
@@ -175,6 +184,8 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         first.wait(timeout=30)
         qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
         assert app.window.title.text() == "Daemon not running"
+        qtbot.waitUntil(lambda: not app._watch.isActive(), timeout=WAIT_MS)
+        assert app.window.detail.text() == "the daemon stopped"  # a clean stop, not a crash
         app.window.start_button.click()
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
         assert app.daemon_process is not first
@@ -187,3 +198,101 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
 
 def _event_types(model: Any) -> list[str]:
     return [str(r.get("type")) for r in model.rows()]
+
+
+def _stop_started(app: TrayApp) -> None:
+    app.stop()
+    process = app.daemon_process
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_start_daemon_from_the_folder_holding_a_clone(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from a folder whose ``p2psync/`` is not the installed package (a clone
+    of the project), the daemon still comes up."""
+    clone = tmp_path / "clone"
+    (clone / "p2psync").mkdir(parents=True)
+    (clone / "p2psync" / "__init__.py").write_text("")  # no __version__: the wrong package
+    monkeypatch.chdir(clone)
+    _, app = started_fresh_tray(tmp_path)
+    try:
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        app.start_daemon()
+        qtbot.waitUntil(lambda: app.snapshot is not None, timeout=WAIT_MS)
+        assert app.snapshot is not None
+        assert app.snapshot.status["name"] == "fresh"
+    finally:
+        _stop_started(app)
+
+
+def test_a_failed_start_says_so_and_where_the_log_is(qtbot: QtBot, tmp_path: Path) -> None:
+    home = tmp_path / "broken"
+    write_config(home, "broken")
+    (home / "config.toml").write_text("[device]\nname = 5\n")  # the daemon refuses it
+    app = make_tray(home)
+    shown: list[Notification] = []
+    app.notified.connect(shown.append)
+    app.start()
+    try:
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        app.start_daemon()
+        qtbot.waitUntil(lambda: app.window.detail.text().startswith("The daemon "),
+                        timeout=WAIT_MS)  # fmt: skip
+        detail = app.window.detail.text()
+        assert detail.startswith("The daemon did not start (it exited with 2): ")
+        assert "name" in detail  # the daemon's own sentence about the config
+        assert detail.endswith(f"Its log is {home / 'daemon.log'}.")
+        assert [n.text for n in shown] == [detail]
+        assert app.window.start_button.isVisibleTo(app.window)  # to try again
+    finally:
+        _stop_started(app)
+
+
+def test_a_crash_is_not_told_as_a_stop(qtbot: QtBot, tmp_path: Path) -> None:
+    home, app = started_fresh_tray(tmp_path)
+    try:
+        app.start_daemon()
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        process = app.daemon_process
+        assert process is not None
+        process.send_signal(signal.SIGKILL)
+        qtbot.waitUntil(lambda: app.shown_state is TrayState.NOT_RUNNING, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: app.window.detail.text().startswith("The daemon "),
+                        timeout=WAIT_MS)  # fmt: skip
+        detail = app.window.detail.text()
+        assert detail.startswith("The daemon crashed (it was killed by SIGKILL)")
+        assert detail.endswith(f"Its log is {home / 'daemon.log'}.")
+        assert "stopped" not in detail
+    finally:
+        _stop_started(app)
+
+
+def test_rename_and_pause_a_share_from_the_window(
+    qtbot: QtBot, pair: Pair, tray: TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    window = tray.window
+    assert window.rename_button.isVisibleTo(window)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("alpha laptop", True))
+    window.rename_button.click()
+    qtbot.waitUntil(lambda: pair.a.status()["name"] == "alpha laptop", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.title.text().startswith("alpha laptop — "), timeout=WAIT_MS)
+
+    row = [r["id"] for r in window.shares.rows()].index(pair.share)
+    window.shares_view.selectRow(row)
+    assert window.pause_share_button.text() == "Pause this share"
+    window.pause_share_button.click()
+
+    def share_paused() -> bool:
+        shares = {s["id"]: s for s in json.loads(cli(pair.a.home, "status", "--json").stdout)
+                  ["shares"]}  # fmt: skip
+        return bool(shares[pair.share]["paused"])
+
+    qtbot.waitUntil(share_paused, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.pause_share_button.text() == "Resume this share",
+                    timeout=WAIT_MS)  # fmt: skip
+    window.pause_share_button.click()
+    qtbot.waitUntil(lambda: not share_paused(), timeout=WAIT_MS)

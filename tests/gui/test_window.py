@@ -1,0 +1,140 @@
+"""The status window's and the dialogs' layout, from made-up daemon results (no daemon),
+on Qt's offscreen platform: every row of a section is visible at 1024x768, no widget is
+laid over another, and the header says the state of the snapshot the tables show."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication, QTableView, QWidget
+from pytestqt.qtbot import QtBot
+
+from p2psync_tray.invites import InviteDialog, JoinDialog
+from p2psync_tray.link import Snapshot
+from p2psync_tray.state import TrayState
+from p2psync_tray.tray import TrayApp
+from p2psync_tray.window import StatusWindow
+from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
+
+CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)
+
+
+def rect_in(widget: QWidget, top: QWidget) -> QRect:
+    return QRect(widget.mapTo(top, widget.rect().topLeft()), widget.size())
+
+
+def settle() -> None:
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def rows_visible(view: QTableView) -> bool:
+    viewport = view.viewport().rect()
+    return all(
+        viewport.contains(view.visualRect(view.model().index(row, 0)))
+        for row in range(view.model().rowCount())
+    )
+
+
+def test_every_row_of_peers_and_shares_shows_at_1024x768(qtbot: QtBot) -> None:
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    window.resize(1024, 768 - 40)  # a panel takes its share of the screen
+    window.show()
+    window.show_snapshot(sample_snapshot(time.time()), set())
+    for number in range(12):
+        window.add_event({"type": "paused", "time": time.time(), "n": number})
+    settle()
+    assert window.minimumSizeHint().height() <= 768 - 40
+    assert window.shares.rowCount() == 2
+    assert window.peers.rowCount() == 3
+    assert rows_visible(window.shares_view)
+    assert rows_visible(window.peers_view)
+    # sized to content: no more than a row's height left over under the last row
+    spare = window.peers_view.viewport().height() - 3 * window.peers_view.rowHeight(0)
+    assert spare < window.peers_view.rowHeight(0)
+    # the recent events take the rest, and show several rows
+    assert window.events_view.viewport().height() >= 4 * window.events_view.rowHeight(0)
+
+
+def test_pending_devices_are_not_claimed_after_the_daemon_stops(qtbot: QtBot) -> None:
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    window.show()
+    snapshot = sample_snapshot(time.time())
+    pending = {"device_id": PEER_IDS[2], "name": "stranger", "address": "", "last_seen": 1.0}
+    window.show_snapshot(Snapshot(snapshot.status, {**snapshot.peers, "pending": [pending]}), set())
+    assert window.pending_box.title() == "Pending devices (1)"
+    assert window.pending_box.isVisible()
+    window.show_down("the daemon stopped")
+    assert window.pending.rowCount() == 0
+    assert window.pending_box.title() == "Pending devices (0)"
+    assert not window.pending_box.isVisible()
+
+
+def test_share_problems_show_for_the_selected_share(qtbot: QtBot) -> None:
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.show_snapshot(sample_snapshot(time.time()), set(), TrayState.SYNCING)
+    assert window.shares.text(1, 6) == "1 file, 1 conflict copy"
+    assert window.shares.text(0, 6) == "—"
+    window.shares_view.selectRow(1)
+    assert window.share_detail.isVisible()
+    text = window.share_detail.text()
+    assert "Not in sync: figures/big.bin: not a text file p2psync syncs" in text
+    assert "Conflict copy of notes.md: notes.2026-12-05T10-00-00.PPPPPPP.md" in text
+    assert window.pause_share_button.text() == "Pause this share"
+    window.shares_view.selectRow(0)
+    assert not window.share_detail.isVisible()
+
+
+def test_invite_expiry_is_not_laid_over_the_code(qtbot: QtBot) -> None:
+    shares = sample_snapshot(time.time()).status["shares"]
+    dialog = InviteDialog(FakeLink(), shares)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    dialog.show()
+    settle()
+    dialog._made({"code": CODE, "expires": time.time() + 3600})
+    settle()
+    code, expiry = rect_in(dialog.code_box, dialog), rect_in(dialog.expiry, dialog)
+    assert dialog.expiry.text().startswith("One use, until ")
+    assert not code.intersects(expiry), (code, expiry)
+    assert expiry.height() >= dialog.expiry.heightForWidth(expiry.width())  # all its lines
+    assert dialog.rect().contains(expiry)
+
+
+def test_join_error_is_not_laid_over_the_code_box(qtbot: QtBot) -> None:
+    dialog = JoinDialog(FakeLink())  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    dialog.show()
+    settle()
+    dialog.code_box.setPlainText("ABCDEF-GHIJKL-XXXX")
+    settle()
+    code, verdict = rect_in(dialog.code_box, dialog), rect_in(dialog.verdict, dialog)
+    assert "short" in dialog.verdict.text()
+    assert not code.intersects(verdict), (code, verdict)
+    assert verdict.height() >= dialog.verdict.heightForWidth(verdict.width())
+    folder = rect_in(dialog.folder, dialog)
+    assert not verdict.intersects(folder), (verdict, folder)
+
+
+def test_header_says_the_state_of_the_tables_at_once(qtbot: QtBot, tmp_path: Path) -> None:
+    tray = TrayApp(tmp_path / "home", moment_s=3600.0)  # the icon waits an hour
+    qtbot.addWidget(tray.window)
+    now = time.time()
+    syncing = sample_snapshot(now)
+    tray._on_snapshot(syncing)
+    assert tray.window.title.text() == "ana-laptop — syncing"
+    status = syncing.status
+    done = {**status, "state": "up-to-date", "shares": [
+        {**s, "in_sync": True, "in_sync_pct": 100.0, "not_in_sync": [], "conflicts": [],
+         "members": [{**m, "state": "in-sync", "sync_pct": 100.0} for m in s["members"]]}
+        for s in status["shares"]
+    ]}  # fmt: skip
+    tray._on_snapshot(Snapshot(done, syncing.peers, now + 1))
+    assert tray.shown_state is TrayState.SYNCING  # the icon waits its moment
+    assert tray.window.title.text() == "ana-laptop — up to date"  # the header does not
+    assert tray.window.windowTitle() == "p2psync — up to date"
