@@ -180,12 +180,20 @@ class MemberPolicy:
     def in_sync(self, peer: Hashable, ours: DocVersion | None, theirs: DocVersion | None) -> bool:
         """Whether one doc is in sync with ``peer`` given which way changes flow: both
         ways, the versions are equal; one way, the receiving side holds every insert of
-        the sending side (the deletes of a side whose changes are refused are its own)."""
+        the sending side (the deletes of a side whose changes are refused are its own).
+        A doc with nothing in it (a log created and never written, left by a crash) is
+        in sync with a side that lacks it: there is nothing to send."""
+        ours, theirs = _holding(ours), _holding(theirs)
         flow = self.flow(peer)
         if flow is Flow.NONE:
             return True
         if flow is Flow.BOTH:
-            return ours is not None and ours == theirs
+            return ours == theirs
         if flow is Flow.FROM_PEER:
             return theirs is None or (ours is not None and ours.has_all_of(theirs))
         return ours is None or (theirs is not None and theirs.has_all_of(ours))
+
+
+def _holding(version: DocVersion | None) -> DocVersion | None:
+    """``version``, or None when it holds nothing (no insert: an empty doc)."""
+    return version if version is not None and version.state_vector else None

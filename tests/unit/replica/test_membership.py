@@ -158,3 +158,14 @@ def test_in_sync_follows_the_direction_changes_flow() -> None:
     assert from_so.in_sync("p", more, ours)
     assert not from_so.in_sync("p", ours, more)
     assert MemberPolicy(RO, {"p": RO}).in_sync("p", ours, more)  # nothing flows
+
+
+def test_an_empty_doc_is_in_sync_with_a_side_that_lacks_it() -> None:
+    empty, ours = DocVersion({}, bytes(16)), DocVersion({1: 3}, bytes(16))
+    for theirs in (RO, SR, SO):
+        policy = MemberPolicy(SR, {"p": theirs})
+        assert policy.in_sync("p", empty, None)  # a leftover log here
+        assert policy.in_sync("p", None, empty)  # one there
+        assert policy.in_sync("p", empty, empty)
+    assert not MemberPolicy(SR, {"p": SR}).in_sync("p", empty, ours)
+    assert not MemberPolicy(SR, {"p": SR}).in_sync("p", ours, None)
