@@ -78,7 +78,9 @@ class ControlClient:
             reply = self._next_message()
         if "error" in reply:
             error = reply["error"]
-            raise reply_error(str(error.get("code", "error")), str(error.get("message")))
+            raise reply_error(
+                str(error.get("code", "error")), str(error.get("message")), error.get("path")
+            )
         return reply.get("result")
 
     def events(self) -> Iterator[dict[str, Any]]:

@@ -20,7 +20,7 @@ import trio
 from p2psync.daemon import controlwire
 from p2psync.daemon.errorcodes import error_code
 from p2psync.daemon.events import EventBus
-from p2psync.errors import ControlError, P2PSyncError
+from p2psync.errors import ControlError, P2PSyncError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,11 @@ class ControlServer:
 
 
 def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:
-    """The error reply for ``exc``: its stable code (daemon/errorcodes.py) and sentence."""
+    """The error reply for ``exc``: its stable code (daemon/errorcodes.py) and sentence,
+    and the file a ``storage`` error is about."""
     error = {"code": error_code(exc), "message": str(exc)}
+    if isinstance(exc, StorageError):
+        error["path"] = str(exc.path)
     return controlwire.encode({"id": request_id, "error": error})
 
 

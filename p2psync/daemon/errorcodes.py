@@ -149,13 +149,18 @@ def exit_code(exc: P2PSyncError) -> int:
     return error_kind(exc).exit_code
 
 
-def reply_error(code: str, message: str) -> ControlError:
+def reply_error(code: str, message: str, path: object = None) -> ControlError:
     """The error a client raises for an error reply: an instance of both ControlError
     (with ``code``) and the row's class, so that the CLI's exit code is the one the
-    same error raised in its own process has. An unknown code gives a ControlError."""
+    same error raised in its own process has. An unknown code gives a ControlError.
+    A ``storage`` error's ``path`` is the reply's ``path`` (or its sentence's start,
+    from a daemon that sends none)."""
     row = BY_CODE.get(code)
     kind = _REPLY_CLASSES.get(row.kind, ControlError) if row else ControlError
-    return kind(message, code)
+    error = kind(message, code)
+    if isinstance(error, StorageError) and isinstance(path, str) and path:
+        error.path = Path(path)
+    return error
 
 
 def _reply_class(kind: type[P2PSyncError]) -> type[ControlError]:
@@ -168,7 +173,7 @@ def _reply_class(kind: type[P2PSyncError]) -> type[ControlError]:
     def init(self: ControlError, message: str, code: str) -> None:
         P2PSyncError.__init__(self, message)  # the class's own arguments are not sent
         self.code = code
-        if isinstance(self, StorageError):  # the daemon's sentence starts with the file
+        if isinstance(self, StorageError):  # a daemon's sentence starts with the file
             self.path = Path(message.partition(": ")[0])
 
     doc = f"A {kind.__name__} the daemon replied with (a ControlError too)."

@@ -65,9 +65,12 @@ def test_a_reply_error_exits_as_the_error_itself(error: P2PSyncError, code: str,
 
 
 def test_a_storage_error_replied_keeps_its_file() -> None:
-    replied = reply_error("storage", "/a/b.ylog: cannot write")
+    replied = reply_error("storage", "/a/b: c.ylog: cannot write", "/a/b: c.ylog")
     assert isinstance(replied, errors.StorageError)
-    assert replied.path == Path("/a/b.ylog")
+    assert replied.path == Path("/a/b: c.ylog")  # a colon in the name is no cut
+    older = reply_error("storage", "/a/b.ylog: cannot write")  # a daemon sending no path
+    assert isinstance(older, errors.StorageError)
+    assert older.path == Path("/a/b.ylog")
 
 
 def test_an_unknown_code_is_a_plain_error() -> None:
