@@ -21,6 +21,7 @@ from p2psync.config import (
     check_device_name,
     parse_mode,
 )
+from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -101,7 +102,7 @@ def remove_share(config: Config, params: dict[str, Any]) -> Config:
     """``share remove``: stop sharing a folder (its files and logs stay on disk)."""
     share_id = ShareId.parse(str(params.get("share", "")))
     if config.share(share_id) is None:
-        raise UsageError(f"no share {share_id}")
+        raise NotFoundError(f"no share {share_id}")
     return config.without_share(share_id)
 
 
@@ -112,7 +113,7 @@ def add_member(config: Config, params: dict[str, Any]) -> Config:
     mode = parse_mode(params.get("mode", FolderMode.SEND_RECEIVE.value))
     share = config.share(share_id)
     if share is None:
-        raise UsageError(f"no share {share_id}")
+        raise NotFoundError(f"no share {share_id}")
     members = tuple(m for m in share.members if m.device_id != device)
     config = config.with_share(replace(share, members=(*members, Member(device, mode))))
     if config.peer(device) is None:
@@ -157,7 +158,7 @@ def remove_member(config: Config, params: dict[str, Any]) -> Config:
     device = DeviceId.parse(str(params.get("device", "")))
     share = config.share(share_id)
     if share is None:
-        raise UsageError(f"no share {share_id}")
+        raise NotFoundError(f"no share {share_id}")
     if share.member(device) is None:
         raise UsageError(f"device {device.short()} is not a member of share {share_id}")
     members = tuple(m for m in share.members if m.device_id != device)

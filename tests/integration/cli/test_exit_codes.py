@@ -176,6 +176,7 @@ REPLIES = [
     ("doc.apply", lambda e: {"share": e.share, "doc": "a.txt", "update": 3}, "bad-request"),
     ("doc.export", lambda e: {"share": e.share, "doc": "none.txt"}, "not-found"),
     ("pause", lambda e: {"share": UNKNOWN_SHARE}, "not-found"),
+    ("share.remove", lambda e: {"share": UNKNOWN_SHARE}, "not-found"),
     ("compact", lambda e: {"share": UNKNOWN_SHARE}, "not-found"),
     ("invite", lambda e: {"share": UNKNOWN_SHARE}, "not-found"),
     ("join", lambda e: {"code": "nonsense!", "path": str(e.root / "j")}, "bad-invite-code"),
