@@ -259,3 +259,26 @@ def test_doc_url_without_a_daemon_exits_3(tmp_path: Path) -> None:
     result = url_cli(idle, "notes.txt")
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1
+
+
+async def test_an_update_with_a_gap_is_held_and_the_app_asked_for_the_rest(device: Device) -> None:
+    """As with a peer: an update depending on changes the doc lacks is not applied;
+    the daemon sends its state vector and the app's SyncStep2 brings both."""
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=80) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        side: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=81)
+        side.apply_update(app.doc.get_update())
+        text = side.get("content", type=pycrdt.Text)
+        before = side.get_state()
+        text.insert(0, "g")
+        middle = side.get_state()
+        text.insert(1, "ap ")
+        second = side.get_update(middle)  # depends on the "g" the daemon never got
+        app.doc.apply_update(side.get_update(before))
+        app._outbox.clear()  # the app holds both, and has sent neither
+        await app.ws.send_message(pycrdt.create_update_message(second))
+        path = device.folder / "notes.txt"
+        await until(lambda: path.read_text().startswith("gap "), "both edits in the file")
+        assert app.closed is None
