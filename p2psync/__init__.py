@@ -6,6 +6,7 @@ Packages and modules, top down; imports point down only (docs/architecture.md):
 - ``cli``: the ``p2psync`` command line, one module per subcommand.
 - ``daemon``: the composition root: the services, their nursery tree, the control API.
 - ``mirror``: the files of a share folder kept equal to the share's docs.
+- ``apps``: the y-websocket endpoint through which local Yjs apps edit text files.
 - ``replica``: a share's docs in memory and the sync engine's decisions, no I/O.
 - ``net``: this device's identity and the TLS transport with its handshake.
 - ``discovery``: LAN discovery over mDNS (the one importer of zeroconf).

@@ -25,6 +25,9 @@ from p2psync.ids import DeviceId, ShareId
 
 CONFIG_VERSION = 1
 DEFAULT_PORT = 22070
+DEFAULT_APPS_PORT = 22071
+"""Where local apps connect (``[apps] port``, docs/apps.md); a free one if it is taken."""
+DEFAULT_APPS_BIND = "127.0.0.1"
 DEFAULT_LISTEN = f"0.0.0.0:{DEFAULT_PORT}"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_NAME_CHARS = 64
@@ -74,6 +77,23 @@ class PeerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AppsConfig:
+    """``[apps]``: the local y-websocket endpoint for Yjs apps (docs/apps.md)."""
+
+    enabled: bool = True
+    port: int = DEFAULT_APPS_PORT
+    bind: str = DEFAULT_APPS_BIND
+    """An IP address; one that is not loopback is used only because the file says so."""
+    allowed_origins: tuple[str, ...] = ()
+    """Web origins (``http://localhost:5173``) whose pages may connect; a request
+    without an ``Origin`` header (a native app) is always allowed."""
+
+    @property
+    def loopback(self) -> bool:
+        return ipaddress.ip_address(self.bind).is_loopback
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the daemon is configured with."""
 
@@ -89,6 +109,7 @@ class Config:
     chunk_max_bytes: int | None = None
     """``[docs] chunk_max_bytes``: appends close a chunk past this (None: the default,
     ``mirror.chunked.CHUNK_MAX_BYTES``)."""
+    apps: AppsConfig = AppsConfig()
 
     def share(self, share_id: ShareId) -> ShareConfig | None:
         """The share with ``share_id``, or None."""
@@ -242,6 +263,7 @@ def _to_toml(config: Config) -> dict[str, Any]:
             for p in config.peers
         ],
         **({"docs": docs} if (docs := _docs_toml(config)) else {}),
+        **({"apps": apps} if (apps := _apps_toml(config.apps)) else {}),
         "shares": [
             {
                 "id": str(s.id),
@@ -266,6 +288,36 @@ def _docs_toml(config: Config) -> dict[str, Any]:
     return docs
 
 
+def _apps_toml(apps: AppsConfig) -> dict[str, Any]:
+    """The ``[apps]`` table: only what differs from the defaults."""
+    default = AppsConfig()
+    table: dict[str, Any] = {}
+    for key in ("enabled", "port", "bind"):
+        if getattr(apps, key) != getattr(default, key):
+            table[key] = getattr(apps, key)
+    if apps.allowed_origins:
+        table["allowed_origins"] = list(apps.allowed_origins)
+    return table
+
+
+def _apps(table: dict[str, Any]) -> AppsConfig:
+    port = table.get("port", DEFAULT_APPS_PORT)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError("'apps.port' must be a port number in [0, 65535] (0: any free port)")
+    bind = _str(table, "bind", DEFAULT_APPS_BIND)
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        raise ConfigError(f"'apps.bind' must be an IP address, not {bind!r}") from None
+    origins = tuple(_str_item(o, "apps.allowed_origins") for o in _array(table, "allowed_origins"))
+    for origin in origins:
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
+            raise ConfigError(
+                f"'apps.allowed_origins' holds {origin!r}: an origin is SCHEME://HOST[:PORT]"
+            )
+    return AppsConfig(_bool(table, "enabled", default=True), port, bind, origins)
+
+
 def _from_toml(doc: dict[str, Any]) -> Config:
     version = doc.get("version", CONFIG_VERSION)
     if version != CONFIG_VERSION:
@@ -287,6 +339,7 @@ def _from_toml(doc: dict[str, Any]) -> Config:
         idle_unload_s=_idle_unload_s(_table(doc, "docs")),
         chunked_file_bytes=_bytes_or_none(_table(doc, "docs"), "chunked_file_bytes"),
         chunk_max_bytes=_bytes_or_none(_table(doc, "docs"), "chunk_max_bytes"),
+        apps=_apps(_table(doc, "apps")),
     )
 
 

@@ -1,4 +1,5 @@
-"""``p2psync doc export FILE`` and ``p2psync doc apply FILE UPDATE``.
+"""``p2psync doc export FILE``, ``p2psync doc apply FILE UPDATE`` and ``p2psync doc url
+FILE`` (where a local Yjs app connects to edit a text file live, docs/apps.md).
 
 A file inside a share names a doc: the manifest's entry for its path relative to the
 share, or (no entry yet) the doc named by that path, which the daemon adopts into the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pycrdt
 
-from p2psync.cli.context import Context
+from p2psync.cli.context import Context, print_json
 from p2psync.config import ShareConfig
 from p2psync.errors import ChunkedDocError, StorageError, UpdateError, UsageError
 from p2psync.mirror.chunked import CONTENT
@@ -44,6 +45,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     apply.add_argument("file")
     apply.add_argument("update", help="file holding the update ('-' for standard input)")
     apply.set_defaults(func=run_apply)
+    url = sub.add_parser("url", help="where a local Yjs app connects to edit a text file live")
+    url.add_argument("file")
+    url.add_argument("--json", action="store_true", help="server, room, params and url as JSON")
+    url.set_defaults(func=run_url)
 
 
 def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
@@ -130,6 +135,17 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
         state = _offline_chunked_export(share, target_guid, state)
     with _output(args.output) as write:
         write(state)
+    return 0
+
+
+def run_url(args: argparse.Namespace, ctx: Context) -> int:
+    """``doc url FILE [--json]``: the y-websocket URL of a text file (docs/apps.md)."""
+    share, path = _locate(ctx, args.file)
+    found = ctx.call("doc.url", share=str(share.id), doc=path)
+    if args.json:
+        print_json(found)
+    else:
+        print(found["url"])
     return 0
 
 

@@ -15,6 +15,7 @@ storage); nothing below imports it (docs/architecture.md). Modules:
   joined with mDNS off can dial the others.
 - ``invites``, ``joins``: the inviter's open invites; the invite and join methods.
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
+- ``apps``: the apps endpoint's rooms (a share's text files) and ``doc url``.
 - ``events``: the event bus the control API's subscribers follow.
 - ``control``, ``controlwire``, ``api``: the control socket, its framing, its methods.
 - ``errorcodes``: the one table of errors: class, control API code, CLI exit code.

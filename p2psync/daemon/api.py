@@ -28,7 +28,7 @@ from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import ControlError
+from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
@@ -60,6 +60,7 @@ class ControlApi:
             "name": self._name,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
+            "doc.url": self._doc_url,
             "idle": self._idle,
             "pause": self._pause,
             "resume": self._resume,
@@ -338,6 +339,18 @@ class ControlApi:
         if params.get("stream") is True:  # in parts: a large doc exceeds one line
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
+
+    async def _doc_url(self, params: dict[str, Any]) -> Any:
+        """Where a local app connects for a text file (docs/apps.md)."""
+        share = self._share(params)
+        apps = self._daemon.apps
+        if apps is None:
+            raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
+        try:
+            path = check_guid(str(params.get("doc", "")))
+        except InvalidGuidError as exc:
+            raise ControlError(str(exc), "bad-request") from None
+        return apps.url_of(share, path)
 
 
 def _failure(failure: LinkFailure | None) -> dict[str, Any] | None:

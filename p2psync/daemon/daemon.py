@@ -36,6 +36,7 @@ from p2psync.config import (
     save_config,
 )
 from p2psync.daemon.api import ControlApi
+from p2psync.daemon.apps import AppEndpoint
 from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
     add_member,
     add_peer,
@@ -101,6 +102,8 @@ class Daemon:
         self.snapshots = SnapshotWorker()
         self.listen_address = ""
         self.discovery: LanDiscovery | None = None
+        self.apps = AppEndpoint(self) if self.config.apps.enabled else None
+        self._app_listeners: list[trio.SocketListener] = []
         self._nursery: trio.Nursery | None = None
 
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
@@ -115,6 +118,8 @@ class Daemon:
             control = ControlServer(self.home.socket_path, self._handlers(), self.events)
             await control.check_free()  # a daemon of an older version holds no lock
             listeners = await self._listen()
+            if self.apps is not None:
+                self._app_listeners = await self.apps.listen()
             try:
                 async with trio.open_nursery() as nursery:
                     await self._serve(nursery, listeners, control, task_status)
@@ -161,6 +166,8 @@ class Daemon:
         nursery.start_soon(self._watch_logs)
         nursery.start_soon(self._resume_returned_shares)
         await nursery.start(self.progress.run)
+        if self.apps is not None:
+            await nursery.start(self.apps.server.run, self._app_listeners)
         await nursery.start(control.run)
         log.info("device %s listening on %s", self.identity.device_id, self.listen_address)
         self.events.publish("daemon-ready", listen=self.listen_address)
@@ -198,6 +205,8 @@ class Daemon:
             idle_unload_s=self.config.idle_unload_s,
             chunking=chunking_of(self.config),
         )
+        if self.apps is not None:
+            service.on_app_updates = self.apps.updates_of(service.name)
         await self._nursery.start(service.run)
         self.shares[config.id] = service
         self.watcher.add_dir(docs_dir(config.path))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -64,6 +65,8 @@ Peer = Hashable
 EFFECTS_GRACE_S = 10.0
 """How long the effects of a peer's message may outlive the cancellation of its link."""
 SendFn = Callable[[Peer, SyncMessage | DocError], None]
+AppUpdatesFn = Callable[[str, list[bytes], object], None]
+"""Doc guid, the deltas it integrated, and the app client they came from (or None)."""
 
 
 class DisconnectFn(Protocol):
@@ -116,6 +119,10 @@ class ShareService:
         """Doc guid -> why a peer's update of it could not be applied (it crashed the
         CRDT engine and was quarantined): the doc is not in sync with that peer. Listed
         in ``not_in_sync`` until the share restarts, which takes the update again."""
+        self.on_app_updates: AppUpdatesFn | None = None
+        """Told of every change of a doc (``apps.server.AppServer.doc_updated``)."""
+        self.app_docs: Counter[str] = Counter()
+        """Docs app clients have open (``daemon.apps``): they stay in memory."""
         self.mirror: MirrorService | None = None
         if mirror:
             self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
@@ -351,6 +358,10 @@ class ShareService:
         if self.mirror is not None:
             self.mirror.doc_changed(guid, peer)
 
+    def _to_apps(self, guid: str, updates: list[bytes], origin: object = None) -> None:
+        if self.on_app_updates is not None and updates and guid in self.app_docs:
+            self.on_app_updates(guid, updates, origin)
+
     # -- the mirror's view of the share (mirror.engine.DocStore) ------------------
 
     def doc(self, guid: str) -> DocReplica | None:
@@ -387,6 +398,7 @@ class ShareService:
         effects = self.sync.local_edit(guid, edit)
         for effect in effects:
             if isinstance(effect, Persist):
+                self._to_apps(guid, effect.updates)
                 await writer.append(effect.updates)
         await self.execute([e for e in effects if not isinstance(e, Persist)])
 
@@ -412,10 +424,36 @@ class ShareService:
             raise
         persist = [e for e in effects if isinstance(e, Persist)]
         for effect in persist:
+            self._to_apps(guid, effect.updates)
             await writer.append(effect.updates)
         await self.execute([e for e in effects if not isinstance(e, Persist)])
         if notify:
             self._changed(guid, None)
+
+    async def app_update(self, guid: str, update: bytes, origin: object) -> bool:
+        """An app client's update (docs/apps.md), checked exactly as a peer's, stored
+        durably, sent to peers and the other app clients, and written to the file.
+        Returns once durable; False if it depends on changes the doc lacks (nothing
+        applied). Raises UpdateError for a malformed update (nothing applied)."""
+        if self.stopped:
+            raise UsageError(self.stopped)
+        with self._call():
+            check_local_update(update)  # before the log is opened: a refusal creates no file
+            writer = await self._writer(guid)
+            applied = self.sync.app_update(guid, update)
+            for effect in applied.effects:
+                if isinstance(effect, Persist):
+                    self._to_apps(guid, effect.updates, origin)
+                    await writer.append(effect.updates)
+                elif isinstance(effect, Quarantine):  # pycrdt panicked: the log is intact
+                    await self._quarantine(effect)
+                else:
+                    await self.execute([effect])
+            if applied.integrated:
+                self._changed(guid, None)
+            if applied.error is not None:
+                raise applied.error
+            return not applied.missing
 
     async def log_changed(self, path: Path) -> None:
         """A filesystem event on a log file: apply what other processes appended
@@ -448,6 +486,7 @@ class ShareService:
             await self._open_doc(guid)
         elif updates:
             await self.execute(self.sync.stored_updates(guid, updates))
+            self._to_apps(guid, updates)
             self._changed(guid, None)
 
     async def _restore_log(self, guid: str, writer: LogWriter) -> None:
@@ -481,6 +520,7 @@ class ShareService:
         for effect in effects:
             match effect:
                 case Persist():
+                    self._to_apps(effect.guid, effect.updates)
                     writer = await self._writer(effect.guid)
                     await writer.enqueue(effect.updates)
                     self._maybe_compact(effect.guid, writer)
@@ -543,6 +583,7 @@ class ShareService:
     async def _compact(self, guid: str, writer: LogWriter) -> None:
         async def live_state(unseen: list[bytes]) -> bytes:
             await self.execute(self.sync.stored_updates(guid, unseen))
+            self._to_apps(guid, unseen)
             state = self.doc_state(guid)
             assert state is not None
             return state
@@ -642,6 +683,7 @@ class ShareService:
             or guid in self._compacting
             or self.sync.replica.sequence_of(guid) != sequence
             or not self.residency.is_idle(guid)
+            or guid in self.app_docs
             or not writer.idle
         ):
             return

@@ -119,6 +119,10 @@ def _varuint(value: int) -> bytes:
     return bytes(out)
 
 
+encode_varuint = _varuint
+"""A lib0 varuint, as Yjs and y-websocket's framing (``apps.wire``) write numbers."""
+
+
 def decode_state_vector(data: bytes) -> dict[int, int]:
     """Decode a Yjs v1 state vector: a count, then (client, clock) pairs.
 

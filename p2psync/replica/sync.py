@@ -116,6 +116,17 @@ class Quarantine:
 Effect = Persist | Send | Tell | Disconnect | Reload | Quarantine
 
 
+@dataclass(frozen=True, slots=True)
+class AppApplied:
+    """What ``ShareSync.app_update`` did: effects to carry out, the deltas integrated,
+    and why the update was refused (``error``) or held back (``missing``)."""
+
+    effects: list[Effect]
+    integrated: list[bytes]
+    error: UpdateError | None
+    missing: bool
+
+
 @dataclass
 class _PeerState:
     """What we know of one connected peer's copy of this share."""
@@ -390,6 +401,25 @@ class ShareSync:
             self.replica.touch(guid)
             effects += self._flood(guid, integrated, source=None)
         return effects
+
+    def app_update(self, guid: str, update: bytes) -> AppApplied:
+        """A local app's update (docs/apps.md): checked exactly as a peer's
+        (``DocReplica.apply_many`` with ``remote``: a malformed update is refused, one
+        that depends on changes the doc lacks is not applied), then stored and flooded
+        as a local change. A pycrdt panic ends in Quarantine and Reload effects."""
+        held = self.replica.get(guid)
+        doc = held if held is not None else DocReplica(guid)
+        applied = doc.apply_many([update], remote=True)
+        effects: list[Effect] = []
+        if applied.integrated:
+            if held is None:
+                self.replica.add(doc)
+            self.replica.touch(guid)
+            effects = [Persist(guid, applied.integrated)]
+            effects += self._flood(guid, applied.integrated, source=None)
+        if applied.error is not None and doc.poisoned and held is not None:
+            effects += [Quarantine(guid, [update], str(applied.error)), Reload(guid)]
+        return AppApplied(effects, applied.integrated, applied.error, applied.missing)
 
     def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> list[Effect]:
         """Change doc ``guid`` (created if new) in place with ``edit`` as a local

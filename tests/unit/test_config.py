@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2psync.config import (
+    AppsConfig,
     Config,
     FolderMode,
     Member,
@@ -59,6 +60,20 @@ def test_chunking_sizes_round_trip_and_are_checked(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_apps_section_round_trips_and_defaults_to_loopback(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(path, Config("laptop"))
+    assert "apps" not in path.read_text()  # the defaults are not written out
+    apps = load_config(path).apps
+    assert (apps.enabled, apps.port, apps.bind, apps.allowed_origins) == (
+        True, 22071, "127.0.0.1", ())  # fmt: skip
+    assert apps.loopback
+    custom = AppsConfig(False, 0, "0.0.0.0", ("http://localhost:5173",))
+    save_config(path, Config("laptop", apps=custom))
+    assert load_config(path).apps == custom
+    assert not custom.loopback
+
+
 def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
     config = default_config(tmp_path / "P2PSync")
     assert [s.path for s in config.shares] == [tmp_path / "P2PSync"]
@@ -80,6 +95,10 @@ def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
         ("[docs]\nidle_unload_s = 'soon'", "'docs.idle_unload_s' must be a number"),
         ("[docs]\nidle_unload_s = true", "'docs.idle_unload_s' must be a number"),
         ("docs = 1", "'docs' must be a table"),
+        ("[apps]\nport = 70000", "'apps.port' must be a port number"),
+        ("[apps]\nbind = 'localhost'", "'apps.bind' must be an IP address"),
+        ("[apps]\nallowed_origins = ['localhost:5173']", "an origin is SCHEME://HOST[:PORT]"),
+        ("[apps]\nenabled = 'yes'", "'enabled' must be true or false"),
     ],
 )
 def test_bad_values_name_the_file_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:

@@ -1,0 +1,178 @@
+"""The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files of
+its shares, and ``doc url`` tells an app where to connect.
+
+``AppEndpoint`` binds the listener (loopback by default; another address only because
+the config says so, with a warning), hands ``apps.server.AppServer`` the rooms it may
+open and tells each share to report its docs' changes to the server.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import trio
+
+from p2psync.apps.server import (
+    CLOSE_NOT_FOUND,
+    CLOSE_NOT_TEXT,
+    AppServer,
+    RoomDoc,
+    RoomRefusedError,
+)
+from p2psync.apps.tokens import doc_token, load_or_create_secret
+from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
+from p2psync.daemon.shares import ShareService
+from p2psync.errors import InvalidIdError, UsageError
+from p2psync.ids import ShareId
+from p2psync.mirror.kinds import FileKind
+from p2psync.replica.doc import DocReplica
+
+if TYPE_CHECKING:
+    from p2psync.daemon.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+KEY_FILE = "apps.key"
+"""The per-device secret tokens are derived from, in the home's state directory."""
+EMPTY_STATE_VECTOR = b"\x00"
+EMPTY_UPDATE = b"\x00\x00"
+
+
+def kind_refusal(path: str, kind: FileKind) -> str | None:
+    """Why the file ``path`` of kind ``kind`` cannot be a room, or None if it can."""
+    if kind is FileKind.BINARY:
+        return f"{path} is a binary file: apps edit text files only"
+    if kind is FileKind.CHUNKED:
+        return f"{path} is a large text file stored in chunks: apps cannot open it yet"
+    return None
+
+
+class ShareRoomDoc:
+    """One text file's doc as a room (``apps.server.RoomDoc``); it stays in memory
+    while the room is open."""
+
+    def __init__(self, service: ShareService, guid: str, daemon: Daemon) -> None:
+        self._service = service
+        self._guid = guid
+        self._daemon = daemon
+        service.app_docs[guid] += 1
+
+    def _doc(self) -> DocReplica | None:
+        return self._service.doc(self._guid)
+
+    def read_only(self) -> str | None:
+        mode = self._daemon.membership.own_mode(self._service.config.id)
+        if mode == FolderMode.RECEIVE_ONLY.value:
+            return "this device is a receive-only member of the share: edits are refused"
+        return None
+
+    def state_vector(self) -> bytes:
+        doc = self._doc()
+        return doc.state_vector() if doc is not None else EMPTY_STATE_VECTOR
+
+    def full_state(self) -> bytes:
+        doc = self._doc()
+        return doc.full_state() if doc is not None else EMPTY_UPDATE
+
+    def diff(self, state_vector: bytes) -> bytes:
+        doc = self._doc()
+        return (doc or DocReplica(self._guid)).diff(state_vector)
+
+    async def apply(self, update: bytes, origin: object) -> bool:
+        held = await self._service.app_update(self._guid, update, origin)
+        self._daemon.peers.request_flush()
+        return held
+
+    def close(self) -> None:
+        docs = self._service.app_docs
+        docs[self._guid] -= 1
+        if docs[self._guid] <= 0:
+            del docs[self._guid]
+
+
+class AppEndpoint:
+    """The endpoint of one daemon: its listener, its server, the rooms it may open."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+        self.config: AppsConfig = daemon.config.apps
+        self.secret = load_or_create_secret(daemon.home.state_dir / KEY_FILE)
+        self.server = AppServer(self, self.secret, allowed_origins=self.config.allowed_origins)
+        self.port: int | None = None
+
+    async def listen(self) -> list[trio.SocketListener]:
+        """Bind ``[apps]`` bind and port; the default port falls back to a free one.
+        Raises UsageError if the configured address cannot be listened on."""
+        host, port = self.config.bind, self.config.port
+        if not self.config.loopback:
+            log.warning("apps: listening on %s, which is not loopback: any device that can "
+                        "reach it may try tokens ([apps] bind in the config)", host)  # fmt: skip
+        try:
+            listeners = await trio.open_tcp_listeners(port, host=host)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or port != DEFAULT_APPS_PORT:
+                raise UsageError(
+                    f"cannot listen for apps on {host}:{port}: {exc.strerror}"
+                ) from exc
+            log.warning("apps: port %d is taken; listening on a free port instead", port)
+            listeners = await trio.open_tcp_listeners(0, host=host)
+        self.port = listeners[0].socket.getsockname()[1]
+        log.info("apps: y-websocket endpoint on %s", self.server_url())
+        return listeners
+
+    def server_url(self) -> str:
+        host = ipaddress.ip_address(self.config.bind)
+        if host.is_unspecified:
+            host = ipaddress.ip_address("::1" if host.version == 6 else "127.0.0.1")
+        shown = f"[{host}]" if host.version == 6 else str(host)
+        return f"ws://{shown}:{self.port}"
+
+    def updates_of(self, share: str) -> Any:
+        """What a share calls with its docs' changes (``ShareService.on_app_updates``)."""
+
+        def updated(guid: str, updates: list[bytes], origin: object) -> None:
+            self.server.doc_updated(share, guid, updates, origin)
+
+        return updated
+
+    # -- rooms (apps.server.RoomBackend) ------------------------------------------
+
+    def open_room(self, share: str, guid: str) -> RoomDoc:
+        try:
+            service = self._daemon.shares.get(ShareId.parse(share))
+        except InvalidIdError:
+            service = None
+        if service is None:
+            raise RoomRefusedError(CLOSE_NOT_FOUND, "this device has no such share")
+        mirror = service.mirror
+        entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
+        if entry is None or entry.deleted:
+            raise RoomRefusedError(CLOSE_NOT_FOUND, "no file of the share has this doc")
+        refusal = kind_refusal(entry.path, entry.kind)
+        if refusal is not None:
+            raise RoomRefusedError(CLOSE_NOT_TEXT, refusal)
+        return ShareRoomDoc(service, guid, self._daemon)
+
+    # -- doc url ----------------------------------------------------------------------
+
+    def url_of(self, service: ShareService, path: str) -> dict[str, Any]:
+        """Where an app connects for the file at share path ``path`` (``doc.url``):
+        ``server``, ``room``, ``params`` (the token) and the whole ``url``."""
+        if self.port is None:
+            raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
+        mirror = service.mirror
+        entry = mirror.mirror.view.by_path.get(path) if mirror is not None else None
+        if entry is None:
+            raise UsageError(f"{path} is not a file synced in share {service.name}")
+        refusal = kind_refusal(path, entry.kind)
+        if refusal is not None:
+            raise UsageError(refusal)
+        token = doc_token(self.secret, service.name, entry.guid)
+        server = self.server_url()
+        room = f"{service.name}/{quote(entry.guid, safe='')}"
+        return {"server": server, "room": room, "params": {"token": token},
+                "url": f"{server}/{room}?token={token}"}  # fmt: skip

@@ -1,0 +1,284 @@
+"""Who may connect to the apps endpoint, and what closes a connection: tokens, Origin,
+file kinds, limits, hostile bytes; and ``p2psync doc url``, against a real daemon.
+Whatever one client does, the doc stays intact and the daemon goes on serving."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pycrdt
+import pytest
+import trio
+from trio_websocket import ConnectionClosed
+
+from p2psync.apps.tokens import doc_token
+from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.storage import read_state
+from p2psync.storage.compaction import replay
+from p2psync.storage.layout import log_path
+from tests.integration.apps.yclient import connect, until
+from tests.integration.sync.daemons import Device, cli, wait_for
+
+ORIGIN = "http://localhost:5173"
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Device]:
+    made = Device(tmp_path_factory.mktemp("apps"), "dora")
+    cli(made.home, "share", "add", str(made.folder), "--create")
+    with (made.home / "config.toml").open("a") as config:
+        config.write(f'\n[apps]\nport = 0\nallowed_origins = ["{ORIGIN}"]\n')
+    (made.folder / "notes.txt").write_text("intact\n")
+    (made.folder / "other.txt").write_text("other\n")
+    (made.folder / "image.bin").write_bytes(b"\x89PNG\0\0binary")
+    made.start()
+    for name in ("notes.txt", "other.txt"):
+        wait_for(lambda name=name: url_cli(made, name).returncode == 0, f"{name} synced")  # type: ignore[misc]
+    wait_for(lambda: has_entry(made, "image.bin"), "image.bin in the manifest")
+    yield made
+    made.stop(signal.SIGKILL)
+
+
+def url_cli(device: Device, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return cli(device.home, "doc", "url", str(device.folder / name), *extra, check=False)
+
+
+def url_of(device: Device, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(url_cli(device, name, "--json").stdout)
+    return found
+
+
+def has_entry(device: Device, name: str) -> bool:
+    try:
+        manifest_guid(device, name)
+    except StopIteration:
+        return False
+    return True
+
+
+def manifest_guid(device: Device, name: str) -> str:
+    entries, _ = read_entries(replay([read_state(log_path(device.folder, MANIFEST_GUID))]))
+    return next(e.guid for e in entries.values() if e.path == name and not e.deleted)
+
+
+async def closed_with(url: str, send: bytes | str | None = None, **kwargs: Any) -> tuple[int, str]:
+    """Connect, optionally send one message, and return the close code and reason."""
+    async with connect(url, **kwargs) as app:
+        if send is not None:
+            with contextlib.suppress(ConnectionClosed):  # closed while it was sending
+                await app.ws.send_message(send)
+        await until(lambda: app.closed is not None, "the connection closed")
+        assert app.closed is not None
+        reason = app.closed.reason
+        assert reason is not None
+        return reason.code, reason.reason or ""
+
+
+async def assert_still_serving(device: Device) -> None:
+    """A fresh client gets the doc as it was and can edit it."""
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=99) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        assert str(app.text).endswith("intact\n")
+        assert app.closed is None
+
+
+async def handshake_status(url: str, origin: str) -> bytes:
+    """The status line the server answers a WebSocket handshake from ``origin`` with
+    (by hand: trio-websocket's client leaks its socket on a refused handshake)."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+    async with stream:
+        await stream.send_all(
+            f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {origin}\r\n\r\n".encode()
+        )
+        answer = b""
+        with trio.fail_after(30):
+            while b"\r\n" not in answer:
+                chunk = await stream.receive_some()
+                if not chunk:
+                    break
+                answer += chunk
+    return answer.partition(b"\r\n")[0]
+
+
+def test_doc_url_prints_one_url_or_the_json_a_websocket_provider_takes(device: Device) -> None:
+    human = url_cli(device, "notes.txt")
+    assert human.returncode == 0
+    assert human.stdout.count("\n") == 1
+    found = url_of(device, "notes.txt")
+    assert set(found) == {"server", "room", "params", "url"}
+    assert set(found["params"]) == {"token"}
+    assert found["server"].startswith("ws://127.0.0.1:")
+    assert human.stdout.strip() == found["url"]
+    assert found["url"] == f"{found['server']}/{found['room']}?token={found['params']['token']}"
+    assert url_of(device, "other.txt")["params"]["token"] != found["params"]["token"]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("image.bin", "binary file"), ("missing.txt", "not a file synced")],
+)
+def test_doc_url_refuses_binary_and_unknown_files(device: Device, name: str, words: str) -> None:
+    result = url_cli(device, name)
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_doc_url_outside_a_share_is_a_usage_error(device: Device, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.txt").write_text("x")
+    result = cli(device.home, "doc", "url", str(tmp_path / "elsewhere.txt"), check=False)
+    assert result.returncode == 2
+    assert "not inside a shared folder" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+async def test_no_token_or_another_docs_token_is_refused(device: Device) -> None:
+    notes = await trio.to_thread.run_sync(url_of, device, "notes.txt")
+    other = await trio.to_thread.run_sync(url_of, device, "other.txt")
+    code, reason = await closed_with(f"{notes['server']}/{notes['room']}")
+    assert (code, "no token" in reason) == (4401, True)
+    code, reason = await closed_with(
+        f"{notes['server']}/{notes['room']}?token={other['params']['token']}"
+    )
+    assert (code, "does not grant" in reason) == (4401, True)
+    code, _ = await closed_with(f"{notes['server']}/nothing")
+    assert code == 4400
+    await assert_still_serving(device)
+
+
+async def test_a_foreign_origin_is_refused_an_allowed_one_and_none_are_not(device: Device) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    assert (await handshake_status(url, "http://evil.example")).startswith(b"HTTP/1.1 403")
+    async with connect(url, extra_headers=[(b"Origin", ORIGIN.encode())]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+
+
+async def test_a_binary_file_is_no_room(device: Device) -> None:
+    notes = await trio.to_thread.run_sync(url_of, device, "notes.txt")
+    share = notes["room"].partition("/")[0]
+    guid = await trio.to_thread.run_sync(manifest_guid, device, "image.bin")
+    secret = (device.home / "state" / "apps.key").read_bytes()
+    assert (device.home / "state" / "apps.key").stat().st_mode & 0o777 == 0o600
+    url = f"{notes['server']}/{share}/{quote(guid, safe='')}?token={doc_token(secret, share, guid)}"
+    code, reason = await closed_with(url)
+    assert (code, "binary" in reason) == (4415, True)
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (b"\xff\xff\xff\xff", 1007),  # not a y-websocket message
+        (b"\x00\x02\x05\x01\x02\x03\x04\x05", 1007),  # an Update whose bytes are not Yjs
+        (b"\x00\x00\x03\xff\xff\xff", 1007),  # a SyncStep1 whose state vector is not one
+        (b"\x07", 1007),  # an unknown message type
+        ("text", 1003),  # a text frame
+        # Over the frame limit: the server closes with 1009 while the client is still
+        # sending, so the client may only see the connection drop (1006).
+        (b"\x01" + b"\x00" * (9 * 1024 * 1024), 1009),
+    ],
+)
+async def test_hostile_messages_close_that_connection_only(
+    device: Device, message: bytes | str, code: int
+) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=50) as bystander:
+        with trio.fail_after(30):
+            await bystander.synced.wait()
+        closed = (await closed_with(url, message))[0]
+        assert closed == code or (code == 1009 and closed == 1006)
+        assert bystander.closed is None
+    await assert_still_serving(device)
+
+
+async def test_limits_on_message_rate_and_awareness(device: Device) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=60) as app:
+        for _ in range(2000):
+            if app.closed is not None:
+                break
+            with contextlib.suppress(ConnectionClosed):
+                await app.ws.send_message(b"\x03")
+        await until(lambda: app.closed is not None, "closed for its rate")
+        assert app.closed is not None
+        assert app.closed.reason is not None
+        assert app.closed.reason.code == 4429
+    big = awareness_message(61, {"name": "x" * 20_000})
+    assert (await closed_with(url, big))[0] == 4429
+    await assert_still_serving(device)
+
+
+def awareness_message(client_id: int, state: dict[str, Any] | None) -> bytes:
+    awareness = pycrdt.Awareness(pycrdt.Doc(client_id=client_id))
+    awareness.set_local_state(state)
+    update = awareness.encode_awareness_update([client_id])
+    return pycrdt.create_awareness_message(update)
+
+
+async def test_awareness_is_relayed_in_the_room_and_removed_when_a_client_leaves(
+    device: Device,
+) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=70) as watcher:
+        with trio.fail_after(30):
+            await watcher.synced.wait()
+        async with connect(url, client_id=71) as app:
+            await app.ws.send_message(awareness_message(71, {"user": "ann"}))
+            await until(lambda: bool(watcher.awareness), "the state at the watcher")
+            seen = pycrdt.Awareness(pycrdt.Doc(client_id=1))
+            seen.apply_awareness_update(watcher.awareness[-1], "remote")
+            assert seen.states[71] == {"user": "ann"}
+            # A client connecting now gets the room's states at once.
+            async with connect(url, client_id=72) as late:
+                await until(lambda: bool(late.awareness), "the states at a new client")
+            count = len(watcher.awareness)  # the removal may come before the block ends
+        await until(lambda: len(watcher.awareness) > count, "the removal at the watcher")
+        seen.apply_awareness_update(watcher.awareness[count], "remote")
+        assert 71 not in seen.states
+
+
+def test_doc_url_without_a_daemon_exits_3(tmp_path: Path) -> None:
+    idle = Device(tmp_path, "idle")
+    cli(idle.home, "share", "add", str(idle.folder), "--create")
+    (idle.folder / "notes.txt").write_text("x")
+    result = url_cli(idle, "notes.txt")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+
+
+async def test_an_update_with_a_gap_is_held_and_the_app_asked_for_the_rest(device: Device) -> None:
+    """As with a peer: an update depending on changes the doc lacks is not applied;
+    the daemon sends its state vector and the app's SyncStep2 brings both."""
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=80) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        side: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=81)
+        side.apply_update(app.doc.get_update())
+        text = side.get("content", type=pycrdt.Text)
+        before = side.get_state()
+        text.insert(0, "g")
+        middle = side.get_state()
+        text.insert(1, "ap ")
+        second = side.get_update(middle)  # depends on the "g" the daemon never got
+        app.doc.apply_update(side.get_update(before))
+        app._outbox.clear()  # the app holds both, and has sent neither
+        await app.ws.send_message(pycrdt.create_update_message(second))
+        path = device.folder / "notes.txt"
+        await until(lambda: path.read_text().startswith("gap "), "both edits in the file")
+        assert app.closed is None

@@ -1,0 +1,114 @@
+"""The apps endpoint on real daemons: an app on one device edits a text file on the
+other, a save reaches the app, a receive-only share's rooms refuse edits."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from tests.integration.apps.yclient import connect, until, until_blocking
+from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+
+
+def enable_apps(device: Device) -> None:
+    """Any free port for the endpoint: tests run side by side."""
+    with (device.home / "config.toml").open("a") as config:
+        config.write("\n[apps]\nport = 0\n")
+
+
+def doc_url(device: Device, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(
+        cli(device.home, "doc", "url", str(device.folder / name), "--json").stdout
+    )
+    return found
+
+
+def read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+SHARES: dict[str, str] = {}
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[list[Device]]:
+    made = [Device(tmp_path, name) for name in ("alice", "bob")]
+    SHARES[str(tmp_path)] = make_share(made)
+    for device in made:
+        enable_apps(device)
+    yield made
+    for device in made:
+        device.stop(signal.SIGKILL)
+
+
+def start(devices: list[Device], file: str, text: str) -> None:
+    alice, bob = devices
+    (alice.folder / file).write_text(text)
+    for device in devices:
+        device.start()
+    link(devices)
+    wait_for(lambda: read(bob.folder / file) == text, "the file at bob")
+
+
+async def test_an_app_on_bob_edits_alices_file_and_her_saves_reach_it(pair: list[Device]) -> None:
+    alice, bob = pair
+    await trio.to_thread.run_sync(start, pair, "notes.txt", "hello\n")
+    found = await trio.to_thread.run_sync(doc_url, bob, "notes.txt")
+    assert found["url"] == f"{found['server']}/{found['room']}?token={found['params']['token']}"
+
+    async with connect(found["url"]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        assert str(app.text) == "hello\n"
+
+        await app.edit(lambda text: text.insert(len(text), "from the app\n"))
+        await until_blocking(lambda: read(alice.folder / "notes.txt") == "hello\nfrom the app\n",
+                             "the app's edit in alice's file")  # fmt: skip
+        assert read(bob.folder / "notes.txt") == "hello\nfrom the app\n"
+
+        (alice.folder / "notes.txt").write_text("saved by alice\nhello\nfrom the app\n")
+        await until(lambda: str(app.text) == "saved by alice\nhello\nfrom the app\n",
+                    "alice's save in the app")  # fmt: skip
+
+        # A second app in the same room sees the first one's edits at once.
+        async with connect(found["url"], client_id=8) as other:
+            with trio.fail_after(30):
+                await other.synced.wait()
+            assert str(other.text) == str(app.text)
+            await app.edit(lambda text: text.insert(0, "> "))
+            await until(lambda: str(other.text).startswith("> saved"), "the edit in the other app")
+        assert app.closed is None
+
+
+async def test_a_receive_only_share_gives_read_only_rooms(pair: list[Device]) -> None:
+    alice, bob = pair
+    await trio.to_thread.run_sync(start, pair, "notes.txt", "as it is\n")
+    share = SHARES[str(alice.home.parent)]
+    cli(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
+
+    def receive_only() -> bool:
+        shares = bob.status()["shares"]
+        return bool(next(s for s in shares if s["id"] == share)["mode"] == "receive-only")
+
+    await until_blocking(receive_only, "bob receive-only")
+    found = await trio.to_thread.run_sync(doc_url, bob, "notes.txt")
+
+    async with connect(found["url"]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        await app.edit(lambda text: text.insert(0, "refused "))
+        await until(lambda: bool(app.auth), "the permission-denied message")
+        assert b"receive-only" in app.auth[0]
+        assert app.closed is None  # read-only, not closed
+    assert bob.text("notes.txt") == "as it is\n"
+    assert read(bob.folder / "notes.txt") == "as it is\n"
+    assert read(alice.folder / "notes.txt") == "as it is\n"
