@@ -29,26 +29,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import pycrdt
 import trio
 
-from p2psync.errors import InvalidIdError, P2PSyncError, UnsafePathError
-from p2psync.ids import DeviceId, new_client_id
+from p2psync.errors import UnsafePathError
 from p2psync.mirror import binary
-from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
-from p2psync.mirror.chunkfile import (
-    ChunkedFiles,
-    Chunking,
-    Piece,
-    decode_large_text,
-)
+from p2psync.mirror.chunkfile import ChunkedFiles, Chunking, Piece, decode_large_text
 from p2psync.mirror.chunkscan import scan_save
 from p2psync.mirror.conflicts import keep_copy
+from p2psync.mirror.content import (
+    CONTENT,
+    content_of,
+    doc_bytes,
+    lines_of,
+    merge_save,
+    seed,
+    short_device,
+    state_vector,
+    text_update,
+)
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
@@ -62,16 +65,10 @@ from p2psync.mirror.fileio import (
 )
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.ignore import IGNORE_FILE, IgnoreRules
+from p2psync.mirror.keeper import ManifestKeeper
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest, file_kind
-from p2psync.mirror.manifest import (
-    MANIFEST_GUID,
-    Entry,
-    ManifestView,
-    new_file_guid,
-    put_entry,
-    read_entries,
-    set_fields,
-)
+from p2psync.mirror.ledger import Ledger
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, new_file_guid, set_fields
 from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.overwrite import RecentWrites
 from p2psync.mirror.patch import (
@@ -84,18 +81,18 @@ from p2psync.mirror.patch import (
     remove_record,
     write_chunked,
 )
-from p2psync.mirror.paths import share_path
+from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
-from p2psync.mirror.revival import deletion_fields, edited_since_deletion
+from p2psync.mirror.revival import deletion_fields
 from p2psync.mirror.scan import walk_share
-from p2psync.mirror.state import Synced, SyncTable, version_key
-from p2psync.mirror.textdiff import apply_text_change
-from p2psync.protocol.yjs import DocVersion
+from p2psync.mirror.state import Synced, version_key
+from p2psync.mirror.store import DocStore, Peer, Publish, YDoc
 from p2psync.replica.doc import DocReplica
+
+__all__ = ["HOLD_CHECK_INTERVAL_S", "DocStore", "Mirror", "Peer", "merge_save", "wall_ms"]
 
 log = logging.getLogger(__name__)
 
-CONTENT = "content"
 HOLD_CHECK_INTERVAL_S = 1.0
 """How often the mirror's owner calls ``flush`` while ``deletes_held``."""
 VANISHED_HOLD_S = 2.0
@@ -112,91 +109,6 @@ RENAME_SIMILARITY = 0.5
 """A new text file sharing at least this share of its lines (Jaccard) with a text
 file that vanished is its rename, when no inode pairs them (git's rename rule)."""
 RENAME_MIN_LINES = 3
-Peer = Hashable
-YDoc = pycrdt.Doc[Any]
-
-
-class DocStore(Protocol):
-    """What the mirror needs of its share (``ShareService`` provides it)."""
-
-    def doc(self, guid: str) -> DocReplica | None: ...
-
-    def version(self, guid: str) -> DocVersion | None:
-        """The version of doc ``guid``, known without loading it (None: no such doc)."""
-
-    def guids(self) -> Iterable[str]: ...
-
-    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
-
-    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
-
-    async def durable(self, guid: str) -> None:
-        """Return once every change of doc ``guid`` stored so far survives a crash."""
-
-
-Publish = Callable[..., None]
-
-
-def _content(doc: YDoc) -> pycrdt.Text:
-    text: pycrdt.Text = doc.get(CONTENT, type=pycrdt.Text)
-    return text
-
-
-def _seed(content: pycrdt.Text, text: str) -> None:
-    """Fill the Text of a new doc. An empty file still needs a change for its doc to
-    exist on peers: a character inserted and deleted at once."""
-    content.insert(0, text or " ")
-    if not text:
-        del content[0:1]
-
-
-def _short_device(device: bytes) -> str:
-    """How a device is named in a copy's name: the short form of its ID (the clock's
-    device is the ID's digest), else its first bytes in hex."""
-    try:
-        return DeviceId(device).short()
-    except InvalidIdError:
-        return device.hex()[:8]
-
-
-def _lines(data: bytes) -> set[str]:
-    """The distinct lines of a file, if it is text (none if not)."""
-    text = decode_large_text(data)
-    return set(text.splitlines()) if text is not None else set()
-
-
-def _is_share_path(guid: str) -> bool:
-    try:
-        share_path(guid)
-    except UnsafePathError:
-        return False
-    return True
-
-
-def _state_vector(state: bytes) -> bytes:
-    """The Yjs state vector of a doc at ``state``."""
-    scratch: YDoc = pycrdt.Doc()
-    scratch.apply_update(state)
-    return scratch.get_state()
-
-
-def merge_save(base_state: bytes, text: str) -> tuple[bytes, bytes]:
-    """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
-    doc of a fresh client: applied to the live doc it merges with whatever the live
-    doc gained since the base, as a peer's concurrent edit would. Also returns the
-    scratch doc's state after it: a merge base whose text is ``text``."""
-    return _text_update(base_state, text, new_client_id())
-
-
-def _text_update(state: bytes, text: str, client_id: int) -> tuple[bytes, bytes]:
-    """The update (by ``client_id``) turning the doc at ``state`` into ``text``, and
-    the state after it."""
-    scratch: YDoc = pycrdt.Doc(client_id=client_id)
-    scratch.apply_update(state)
-    before = scratch.get_state()
-    content = _content(scratch)
-    apply_text_change(content, str(content), text)
-    return scratch.get_update(before), scratch.get_update()
 
 
 @dataclass
@@ -216,25 +128,28 @@ class Mirror:
     """When a new text file is a chunked doc (``mirror.chunkfile``)."""
 
     def __post_init__(self) -> None:
-        self.synced = SyncTable(self.root)
+        self.ledger = Ledger(self.root, self.store, share=self.share, view=lambda: self.view,
+                             doc_bytes=self._doc_bytes, on_ignore=self._set_ignore)  # fmt: skip
+        self.synced = self.ledger.synced
         """The durable sync record of each path (``mirror.state``)."""
-        self.chunks = ChunkedFiles(self.store, self.chunking, self._stored_layout)
+        self.chunks = ChunkedFiles(self.store, self.chunking, self.ledger.stored_layout)
         self.patching: dict[str, PatchRecord] = load_records(self.root)
         """Chunked files whose in-place patch may have stopped midway (``mirror.patch``)."""
         self.digest_marks = DigestMarks()
-        self.view = ManifestView()
         self.ignore = IgnoreRules.parse("")
         self._ignore_text = ""
-        self._not_adopted: set[str] = set()
-        """Doc guids found not to name a file under the current ignore rules: each
-        refresh then costs O(new docs), not O(all docs)."""
         self.problems = Problems(self.share, self.publish)
         """What keeps files from being in sync now (``mirror.problems``)."""
+        self.keeper = ManifestKeeper(
+            self.store,
+            self.clock,
+            self.chunks,
+            self.problems,
+            names=lambda: self.names,
+            ignore=lambda: self.ignore,
+        )
         self._retry: set[str] = set()
-        self._new_entries: list[Entry] = []
         self._gone: dict[int, str] = {}
-        self._inodes: dict[int, list[str]] | None = None
-        """Inode -> synced paths recorded with it, built when a batch first needs it."""
         self._held: dict[str, tuple[float, dict[str, bytes]]] = {}
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
@@ -246,22 +161,22 @@ class Mirror:
         self._listings: Listings = {}
         self._hidden_kept: dict[str, bytes] = {}
         """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
-        self._edited_deleted: set[str] = set()
-        """Deleted chunked files whose chunks changed since the last revival check."""
         self._emptied: dict[str, float] = {}
         """Synced files found just emptied -> when (``trio.current_time``) to look again."""
         self._recent = RecentWrites()
         """The mirror's recent writes of text files, to spot a save that overwrote one."""
-        self._revival_checked: dict[str, bytes] = {}
-        """Deleted chunked file -> the ``deleted_chunks`` its chunks were compared with:
-        they are loaded to compare again only if that or one of them changed."""
+
+    @property
+    def view(self) -> ManifestView:
+        """The manifest as last read (``ManifestKeeper.view``)."""
+        return self.keeper.view
 
     # -- entry points ------------------------------------------------------------
 
     async def rescan(self) -> None:
         """Compare the whole folder with what was last synced (start-up, and
         periodically: catches whatever the watcher missed)."""
-        await self._restore_promoted()
+        await self.ledger.restore_promoted()
         self._listings.clear()
         await self._reload_ignore()
         found, skipped = await trio.to_thread.run_sync(walk_share, self.root, self.ignore)
@@ -274,7 +189,8 @@ class Mirror:
         changed = [
             rel
             for rel, st in found.items()
-            if self._stat_changed(rel, st) or not (self._scanned or self._doc_as_synced(rel))
+            if self.ledger.stat_changed(rel, st)
+            or not (self._scanned or self.ledger.doc_as_synced(rel))
         ]
         self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
@@ -282,7 +198,7 @@ class Mirror:
 
     async def local_changes(self, rels: Collection[str]) -> None:
         """Files at these share paths may have changed on disk."""
-        await self._restore_promoted()
+        await self.ledger.restore_promoted()
         if IGNORE_FILE in rels:
             await self._reload_ignore()
         if self.names.folds:
@@ -290,7 +206,7 @@ class Mirror:
         rels = sorted(set(rels) | self._retry)
         self._retry.clear()
         self._listings.clear()
-        self._inodes = None
+        self.ledger.forget_inodes()
         present = [rel for rel in rels if self._exists_as(rel)]
         self._gone = {
             synced.stat.ino: rel
@@ -304,7 +220,7 @@ class Mirror:
         for rel in rels:
             if rel not in present:
                 await self.reconcile(rel)
-        await self._edit_manifest()
+        await self.keeper.edit()
 
     async def remote_changed(self, changes: dict[str, Peer | None]) -> None:
         """Docs ``changes`` (guid -> the peer it came from, None if local) changed.
@@ -312,15 +228,15 @@ class Mirror:
         The manifest is re-read only when it changed, or when a doc named by a share
         path may need adopting: a random-guid doc that arrives before its entry is
         written when the manifest change bringing the entry arrives."""
-        await self._restore_promoted()
+        await self.ledger.restore_promoted()
         self._listings.clear()
         stored = list(changes)
-        changes = self._chunks_to_roots(changes)
+        changes = self.keeper.chunks_to_roots(changes)
         unknown = [g for g in changes if g not in self.view.by_guid and g != MANIFEST_GUID]
         revived = any(
             (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
         )  # an edit may bring a deleted file back
-        if MANIFEST_GUID in changes or revived or any(map(_is_share_path, unknown)):
+        if MANIFEST_GUID in changes or revived or any(map(is_share_path, unknown)):
             await self.refresh_manifest()
         async with trio.open_nursery() as nursery:  # one wait for the whole batch
             for guid in set(stored) | set(changes):
@@ -335,43 +251,6 @@ class Mirror:
             elif guid in hidden:
                 await self._keep_hidden(entry, hidden[guid])
 
-    async def _restore_promoted(self) -> None:
-        """Apply to its doc the merge base of each record kept from a crash
-        (``SyncTable.promoted``): a save written ahead of its doc update that the
-        crash cut off is stored now (a base already in its doc changes nothing)."""
-        promoted, self.synced.promoted = self.synced.promoted, set()
-        for rel in sorted(promoted):
-            synced = self.synced.get(rel)
-            base = await trio.to_thread.run_sync(self.synced.base, rel)
-            if synced is None or not base or is_layout(base) or self.store.doc(synced.guid) is None:
-                continue
-            try:
-                await self.store.local_update(synced.guid, base, notify=False)
-            except P2PSyncError as exc:
-                log.error("share %s: cannot restore the save of %s kept from before a "
-                          "crash: %s", self.share, rel, exc)  # fmt: skip
-
-    def _chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
-        """``changes`` with each chunk of a chunked file replaced by its root (and the
-        chunk noted as changed, so the file's next write reads it from its doc)."""
-        roots = {e.guid for e in self.view.by_guid.values() if e.kind is FileKind.CHUNKED}
-        if not roots:
-            return changes
-        mapped: dict[str, Peer | None] = {}
-        for guid, peer in changes.items():
-            if guid in roots:
-                self.chunks.changed(guid, guid)  # a converted root is its first chunk
-            known = guid in self.view.by_guid or guid == MANIFEST_GUID
-            owner = None if known else self.chunks.owner_of(guid, roots)
-            if owner is None:
-                mapped[guid] = peer if peer is not None else mapped.get(guid)
-            else:
-                self.chunks.changed(owner, guid)
-                if (root := self.view.by_guid.get(owner)) is not None and root.deleted:
-                    self._edited_deleted.add(owner)
-                mapped[owner] = peer if peer is not None else mapped.get(owner)
-        return mapped
-
     async def flush(self) -> None:
         """Tell the deletions held past ``VANISHED_HOLD_S``, store held-back manifest
         entries and the sync state (end of a batch)."""
@@ -384,7 +263,7 @@ class Mirror:
         for rel in [rel for rel, due in self._emptied.items() if due <= now]:
             del self._emptied[rel]
             await self.reconcile(rel)
-        await self._edit_manifest()
+        await self.keeper.edit()
 
     @property
     def deletes_held(self) -> bool:
@@ -394,46 +273,19 @@ class Mirror:
 
     # -- the manifest --------------------------------------------------------------
 
-    def _manifest(self) -> DocReplica | None:
-        return self.store.doc(MANIFEST_GUID)
-
-    def _read_view(self) -> ManifestView:
-        manifest = self._manifest()
-        if manifest is None:
-            return ManifestView()
-        entries, problems = read_entries(manifest.ydoc)
-        for problem in problems:
-            self._report_once(problem, "manifest-problem", message=problem)
-        return ManifestView.of(entries, self.names.key if self.names.folds else None)
-
-    async def _edit_manifest(self, edit: Callable[[YDoc], None] | None = None) -> None:
-        """Change the manifest (after adding the entries of new files held back so a
-        burst of new files is one change, and one re-reading of the view)."""
-        pending, self._new_entries = self._new_entries, []
-
-        def change(doc: YDoc) -> None:
-            for entry in pending:
-                put_entry(doc, entry)
-            if edit is not None:
-                edit(doc)
-
-        if pending or edit is not None:
-            await self.store.local_edit(MANIFEST_GUID, change)
-            self.view = self._read_view()
-
     async def refresh_manifest(self) -> None:
         """Re-read the manifest and carry out what changed in it on disk."""
         kinds = {guid: entry.kind for guid, entry in self.view.by_guid.items()}
-        await self._edit_manifest()
-        self.view = self._read_view()
-        await self._adopt_path_named_docs()
+        await self.keeper.edit()
+        self.keeper.view = self.keeper.read_view()
+        await self.keeper.adopt_path_named_docs()
         for rel in list(self.patching):  # a torn file must not pass for a save below
             await self._recover_patch(rel)
         for entry, reason in self.view.unsafe:
             self._report_once(f"unsafe:{entry.path!r}", "unsafe-path",
                               path=repr(entry.path), reason=reason)  # fmt: skip
         self.problems.settle("unsafe:", {repr(entry.path) for entry, _ in self.view.unsafe})
-        await self._revive_edited()
+        await self.keeper.revive_edited()
         await self._resolve_collisions()
         await self._settle_hidden()
         for rel, was in sorted(self.synced.items()):
@@ -452,57 +304,6 @@ class Mirror:
             new = held is None or held.guid != live.guid or recast
             if new and self.store.doc(live.guid) and not self._renaming(live):
                 await self.reconcile(rel)
-
-    async def _adopt_path_named_docs(self) -> None:
-        """Give a manifest entry to docs named by their path (``doc apply``, other
-        programs' log appends) that have none yet."""
-        adopt: list[Entry] = []
-        for guid in self.store.guids():
-            if guid == MANIFEST_GUID or guid in self.view.by_guid or guid in self.view.by_path:
-                continue
-            if guid in self._not_adopted:
-                continue
-            if _is_share_path(guid) and not self.ignore.ignored(guid, False):
-                adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
-            else:
-                self._not_adopted.add(guid)
-        if adopt:
-
-            def add(doc: YDoc) -> None:
-                for entry in adopt:
-                    put_entry(doc, entry)
-
-            await self._edit_manifest(add)
-
-    async def _revive_edited(self) -> None:
-        """A deleted entry whose doc was edited after the deletion comes back: an edit
-        concurrent with a delete keeps the file."""
-        edited, self._edited_deleted = self._edited_deleted, set()
-        checked, self._revival_checked = self._revival_checked, {}
-        revive = [
-            entry.guid
-            for entry in self.view.by_guid.values()
-            if entry.deleted
-            and edited_since_deletion(
-                entry, self.store.doc, chunks=self._recheck(entry, edited, checked)
-            )
-        ]
-        if revive:
-
-            def undelete(doc: YDoc) -> None:
-                for guid in revive:
-                    set_fields(doc, guid, deleted=False, deleted_at=b"", deleted_chunks=b"")
-
-            await self._edit_manifest(undelete)
-
-    def _recheck(self, entry: Entry, edited: set[str], checked: dict[str, bytes]) -> bool:
-        """Whether deleted chunked ``entry``'s chunks are to be compared with its
-        deletion record: one of them changed, or the record is not the one compared
-        last time (``checked``; an entry seen live meanwhile is new again)."""
-        if entry.kind is not FileKind.CHUNKED:
-            return False
-        self._revival_checked[entry.guid] = entry.deleted_chunks
-        return checked.get(entry.guid) != entry.deleted_chunks or entry.guid in edited
 
     async def _resolve_collisions(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
@@ -529,14 +330,14 @@ class Mirror:
                 for _, guid, state, winner in retire:
                     set_fields(doc, guid, deleted=True, deleted_at=state, superseded_by=winner)
 
-            await self._edit_manifest(retire_all)
+            await self.keeper.edit(retire_all)
             for path in sorted({path for path, _, _, _ in retire}):
                 await self.reconcile(path)
 
     async def _keep_loser(self, path: str, loser: Entry, data: bytes) -> None:
         """Keep ``data``, the version of ``path`` of the entry that lost it, as a copy
         named after the device that created that entry."""
-        device = _short_device(loser.created.device)
+        device = short_device(loser.created.device)
         kept = await self._keep(path, "collision", data, device=device)
         log.warning("share %s: %s was created on two devices; the version that lost is "
                     "kept at %s", self.share, path, kept)  # fmt: skip
@@ -612,14 +413,7 @@ class Mirror:
                           path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip
 
     def _doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
-        if doc is None:
-            return None
-        if entry.kind is FileKind.TEXT:
-            return doc.text(CONTENT).encode()
-        if entry.kind is FileKind.CHUNKED:
-            return self.chunks.content(entry.guid, None)[0]
-        version = binary.current(doc.ydoc)
-        return version.data if version is not None else None
+        return doc_bytes(entry, doc, self.chunks)
 
     async def _remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self._listings.clear()
@@ -633,7 +427,7 @@ class Mirror:
             # Saved here since the last sync: the save wins over the deletion.
             log.info("share %s: %s was deleted by a peer but changed here; kept",
                      self.share, rel)  # fmt: skip
-            await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=False))
+            await self.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=False))
             await self.reconcile(rel)
             return
         except (OSError, UnsafePathError) as exc:
@@ -729,7 +523,7 @@ class Mirror:
         ):
             chmod = synced.stat is not None and stat.mode != synced.stat.mode
             if chmod and stat.executable != entry.exec:  # chmod here
-                await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
+                await self.keeper.edit(lambda d: set_fields(d, guid, exec=stat.executable))
                 entry = self.view.by_guid[guid]
             await self._write_doc(rel, entry, data, stat, peer)
             return
@@ -781,7 +575,7 @@ class Mirror:
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
         moved = self._vanished_with_inode(stat, rel)
-        lines = _lines(data)
+        lines = lines_of(data)
         likeness = None
         if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename
             likeness = self._likeness(moved[0], lines)
@@ -796,7 +590,7 @@ class Mirror:
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.share, old, rel)
-            await self._edit_manifest(lambda d: set_fields(d, synced.guid, path=rel))
+            await self.keeper.edit(lambda d: set_fields(d, synced.guid, path=rel))
             self.synced.move(old, rel, None)
             self._held.pop(old, None)
             await self.reconcile(rel)  # saved meanwhile: merged as any save
@@ -805,7 +599,7 @@ class Mirror:
         if earlier is not None and earlier.kind is file_kind(data):
             # Delete-then-create (or a delete this device has not finished telling):
             # the same doc again, with the new content as an edit.
-            await self._edit_manifest(
+            await self.keeper.edit(
                 lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
             )
             await self.reconcile(rel)
@@ -818,19 +612,18 @@ class Mirror:
             await self.chunks.create(entry.guid, data.decode())
         elif text is not None:
             # A new doc: nothing to re-seed over.
-            await self.store.local_edit(entry.guid, lambda d: _seed(_content(d), text))
+            await self.store.local_edit(entry.guid, lambda d: seed(content_of(d), text))
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        self._new_entries.append(entry)
-        self.view.add(entry)
+        self.keeper.add_new(entry)
         if large:
             pieces = self.chunks.layouts[entry.guid].pieces
             digest = self.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
-            base = await self._layout_base(pieces)
-            self._synced(rel, entry.guid, data, stat, digest=digest, base=base)
+            base = await self.ledger.layout_base(pieces)
+            self.ledger.record(rel, entry.guid, data, stat, digest=digest, base=base)
         else:
-            self._synced(rel, entry.guid, data, stat)
+            self.ledger.record(rel, entry.guid, data, stat)
 
     def _vanished_with_inode(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         """A path of this batch that vanished and held the inode ``rel`` now has; else
@@ -880,12 +673,7 @@ class Mirror:
         return len(lines & theirs) / len(lines | theirs)
 
     def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
-        if self._inodes is None:
-            self._inodes = {}
-            for path, held in self.synced.items():
-                if held.stat is not None:
-                    self._inodes.setdefault(held.stat.ino, []).append(path)
-        for old in self._inodes.get(stat.ino, []):
+        for old in self.ledger.paths_with_inode(stat.ino):
             was = self.synced.get(old)
             if (
                 was is not None
@@ -910,14 +698,14 @@ class Mirror:
             fields = deletion_fields(entry, self.store.doc)
             if entry.kind is FileKind.TEXT:
                 base = await trio.to_thread.run_sync(self.synced.base, rel)
-                fields["deleted_at"] = _state_vector(base) if base else fields["deleted_at"]
+                fields["deleted_at"] = state_vector(base) if base else fields["deleted_at"]
             self._held[rel] = (now + VANISHED_HOLD_S, fields)
         due, state = self._held[rel]
         if now < due:
             return
         log.info("share %s: %s was deleted here", self.share, rel)
         del self._held[rel]
-        await self._edit_manifest(lambda d: set_fields(d, entry.guid, deleted=True, **state))
+        await self.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=True, **state))
         self.synced.pop(rel)
 
     async def _local_save(
@@ -935,7 +723,7 @@ class Mirror:
             return  # the doc has not arrived: reconciled when it does
         guid = entry.guid
         if stat.executable != entry.exec:
-            await self._edit_manifest(lambda d: set_fields(d, guid, exec=stat.executable))
+            await self.keeper.edit(lambda d: set_fields(d, guid, exec=stat.executable))
             entry = self.view.by_guid[guid]
         if entry.kind is FileKind.TEXT and self.chunks.outgrows(data):
             await self._outgrown_save(rel, entry, disk, synced, peer)
@@ -997,7 +785,7 @@ class Mirror:
             update, after = await trio.to_thread.run_sync(merge_save, base, text)
         else:
             state, client = doc.full_state(), doc.ydoc.client_id
-            update, after = await trio.to_thread.run_sync(_text_update, state, text, client)
+            update, after = await trio.to_thread.run_sync(text_update, state, text, client)
         ahead = Synced(entry.guid, file_digest(data), stat)
         await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, ahead, after))
         await self.store.local_update(entry.guid, update, notify=False)
@@ -1027,7 +815,7 @@ class Mirror:
             assert synced is not None
             await self._apply_save(rel, entry, disk, synced, peer)
         await self.chunks.convert(guid)
-        await self._edit_manifest(lambda d: set_fields(d, guid, kind=FileKind.CHUNKED.value))
+        await self.keeper.edit(lambda d: set_fields(d, guid, kind=FileKind.CHUNKED.value))
         log.info("share %s: %s outgrew one doc and is now a chunked file", self.share, rel)
         entry = self.view.by_guid[guid]
         if pending:
@@ -1081,7 +869,7 @@ class Mirror:
             return self.chunks.written_pieces(entry.guid) is not None
         await self.store.durable(entry.guid)
         pieces = [piece for piece, _ in parts]
-        base = await self._layout_base(pieces)
+        base = await self.ledger.layout_base(pieces)
 
         def prepare(tmp: FileStat, digest: bytes) -> None:
             self.synced.prepare(rel, Synced(entry.guid, digest, tmp), base)
@@ -1107,7 +895,7 @@ class Mirror:
             self._report_once(f"write:{rel}", "file-error", path=rel, message=str(exc))
             return True
         self.chunks.synced(entry.guid, pieces)
-        self._synced(rel, entry.guid, b"", written, digest=digest, base=base)
+        self.ledger.record(rel, entry.guid, b"", written, digest=digest, base=base)
         return True
 
     def _synced_here(self, rel: str, entry: Entry) -> Synced | None:
@@ -1139,8 +927,8 @@ class Mirror:
         if not await self.chunks.save_scanned(entry.guid, pieces, kept, scan.middle):
             return False
         self.digest_marks.put(rel, scan.stat, scan.marks)
-        base = await self._layout_base(self.chunks.layouts[entry.guid].pieces)
-        self._synced(rel, entry.guid, b"", scan.stat, digest=scan.digest, base=base)
+        base = await self.ledger.layout_base(self.chunks.layouts[entry.guid].pieces)
+        self.ledger.record(rel, entry.guid, b"", scan.stat, digest=scan.digest, base=base)
         if self.chunks.pending(entry.guid):  # a peer's change merged in: write it too
             await self._stream_chunked(rel, entry)
         return True
@@ -1187,8 +975,8 @@ class Mirror:
                     "its doc %s again", self.share, rel, record.guid)  # fmt: skip
         self.chunks.synced(record.guid, pieces)
         digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        base = await self._layout_base(pieces)
-        self._synced(rel, record.guid, content, stat, digest=digest, base=base)
+        base = await self.ledger.layout_base(pieces)
+        self.ledger.record(rel, record.guid, content, stat, digest=digest, base=base)
         return True
 
     async def _binary_save(
@@ -1232,7 +1020,9 @@ class Mirror:
             as_synced = synced is not None and synced.guid == entry.guid and synced.stat == stat
             content, pieces = self.chunks.content(entry.guid, data, as_synced=as_synced)
             # Written, or not yet recorded as it is: else the record's layout stands.
-            base = await self._layout_base(pieces) if content != data or not as_synced else b""
+            base = (
+                await self.ledger.layout_base(pieces) if content != data or not as_synced else b""
+            )
             version = b""
         else:
             content = doc.text(CONTENT).encode()
@@ -1276,20 +1066,8 @@ class Mirror:
             self.chunks.synced(entry.guid, pieces)
             # The hash states at the chunk boundaries let a later patch digest its tail only.
             digest = self.digest_marks.learn(rel, stat, content, [p.size for p in pieces])
-        self._synced(rel, entry.guid, content, stat, doc, digest=digest, base=base or None,
+        self.ledger.record(rel, entry.guid, content, stat, doc, digest=digest, base=base or None,
                      version=version)  # fmt: skip
-
-    async def _layout_base(self, pieces: list[Piece]) -> bytes:
-        """A chunked file's layout as its sync record's base, the chunks' bases
-        stored first (``mirror.chunkbases``)."""
-        return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
-
-    def _stored_layout(self, root_guid: str) -> list[Piece] | None:
-        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
-        rel = self.synced.path_of(root_guid)
-        if rel is None:
-            return None
-        return decode_layout(self.synced.base(rel), self.synced.blobs)
 
     async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
         """The bytes a binary file is to hold (None: no version yet), after keeping the
@@ -1308,59 +1086,10 @@ class Mirror:
             return []
         kept = []
         for version in losers:
-            device = _short_device(binary.device_of(version.key))
+            device = short_device(binary.device_of(version.key))
             kept.append(await self._keep(rel, "lost", version.data, device=device))
         await self.store.local_edit(entry.guid, lambda d: binary.drop(d, losers))
         return kept
-
-    def _synced(
-        self,
-        rel: str,
-        guid: str,
-        data: bytes,
-        stat: FileStat,
-        doc: DocReplica | None = None,
-        *,
-        digest: bytes | None = None,
-        base: bytes | None = None,
-        version: bytes | None = None,
-    ) -> None:
-        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``, with
-        ``base`` (default: the doc's state, if its text is ``data``) as the merge base a
-        later save of a one-doc text file is diffed against (a chunked file's save
-        merges by its layout, a binary file's by its clock: they keep none), and
-        ``version`` (default: the doc's now, if ``data`` is its content) as the doc's
-        version the bytes are. A record of the same doc and bytes keeps its base."""
-        if rel == IGNORE_FILE:
-            self._set_ignore(decode_text(data) or "")
-        digest = file_digest(data) if digest is None else digest
-        held = self.synced.get(rel)
-        same = held is not None and held[:2] == (guid, digest)
-        source = None
-        if version is None or (base is None and not same):
-            source = self._content_doc(guid, doc, data)
-        if version is None:
-            version = version_key(source.version()) if source is not None else b""
-        if same:
-            base = None
-        elif base is None:
-            entry = self.view.by_guid.get(guid)
-            text = entry is None or entry.kind is FileKind.TEXT
-            base = source.full_state() if source is not None and text else b""
-        self.synced.put(rel, Synced(guid, digest, stat, version), base)
-
-    def _content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
-        """The doc of ``guid`` if ``data`` is its content now (so its version and state
-        describe the file), else None; never a chunked file's root, whose chunks
-        change without it."""
-        entry = self.view.by_guid.get(guid)
-        if entry is not None and entry.kind is FileKind.CHUNKED:
-            return None
-        doc = doc or self.store.doc(guid)
-        if doc is None:
-            return None
-        held = self._doc_bytes(entry, doc) if entry is not None else doc.text(CONTENT).encode()
-        return doc if held == data else None
 
     # -- helpers -------------------------------------------------------------------
 
@@ -1394,23 +1123,6 @@ class Mirror:
         return [rel if known(rel) else spelling.get(self.names.spelling_key(rel), rel)
                 for rel in rels]  # fmt: skip
 
-    def _stat_changed(self, rel: str, stat: FileStat) -> bool:
-        synced = self.synced.get(rel)
-        return synced is None or synced.stat != stat
-
-    def _doc_as_synced(self, rel: str) -> bool:
-        """Whether the doc of ``rel`` is still at the version its record names (known
-        without loading it), and still names this path: then a file of the recorded
-        stat is its content, and a start-up need not read it."""
-        synced = self.synced.get(rel)
-        if synced is None or not synced.version:
-            return False
-        entry = self.view.by_guid.get(synced.guid)
-        if entry is None or entry.deleted or entry.path != rel:
-            return False
-        now = self.store.version(synced.guid)
-        return now is not None and version_key(now) == synced.version
-
     async def _reload_ignore(self) -> None:
         try:
             got = await trio.to_thread.run_sync(read_file, self.root, IGNORE_FILE)
@@ -1420,7 +1132,7 @@ class Mirror:
 
     def _set_ignore(self, text: str) -> None:
         if text != self._ignore_text:
-            self._not_adopted.clear()  # a doc ignored until now may name a file again
+            self.keeper.ignore_changed()
             self._ignore_text = text
         self.ignore = IgnoreRules.parse(text)
         for problem in self.ignore.problems:
@@ -1431,7 +1143,7 @@ class Mirror:
         """Keep ``data``, a version of ``rel`` that lost, as a copy under
         ``.p2psync/conflicts/`` (``mirror.conflicts``); ``device``: whose version it
         is (this device's by default)."""
-        who = device or _short_device(self.clock.device)
+        who = device or short_device(self.clock.device)
         return await trio.to_thread.run_sync(
             lambda: keep_copy(self.root, rel, why, data, device=who)
         )
