@@ -40,6 +40,7 @@ from p2psync.errors import UnsafePathError
 from p2psync.mirror import binary
 from p2psync.mirror.chunkfile import ChunkedFiles, Chunking
 from p2psync.mirror.chunkpaths import ChunkPaths
+from p2psync.mirror.classify import TRUNCATION_HOLD_S, Action, classify
 from p2psync.mirror.collisions import Collisions
 from p2psync.mirror.conflicts import keep_copy
 from p2psync.mirror.content import (
@@ -57,7 +58,7 @@ from p2psync.mirror.fileio import (
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.ignore import IGNORE_FILE, IgnoreRules
 from p2psync.mirror.keeper import ManifestKeeper
-from p2psync.mirror.kinds import FileKind, decode_text, file_digest, file_kind
+from p2psync.mirror.kinds import FileKind, decode_text, file_kind
 from p2psync.mirror.ledger import Ledger
 from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, new_file_guid, set_fields
 from p2psync.mirror.names import Listings, NameRules
@@ -85,12 +86,6 @@ log = logging.getLogger(__name__)
 
 HOLD_CHECK_INTERVAL_S = 1.0
 """How often the mirror's owner calls ``flush`` while ``deletes_held``."""
-TRUNCATION_HOLD_S = 1.0
-"""A synced file found empty within this long of its last change is not read yet: a
-program that truncates and then writes is mid-save, and its emptiness would be a
-delete of the whole text (and a write from the doc meanwhile would replace the file
-under the writer). It is read once it has held still this long."""
-EMPTY_DIGEST = file_digest(b"")
 
 
 @dataclass
@@ -319,52 +314,52 @@ class Mirror:
             return
         entry = self.view.by_path.get(rel)
         synced = self.synced.get(rel)
-        if got is None:
-            await self._missing(rel, entry, synced, peer)
-            return
-        data, stat = got
-        if not data and self._just_emptied(rel, stat, synced):
-            return
-        if entry is None:
-            if synced is None or not await self.renames.saved_then_renamed(rel, got, synced):
-                await self._local_create(rel, data, stat)
-            return
-        guid = entry.guid
-        same_doc = synced is not None and synced.guid == guid
-        if (
-            synced is not None
-            and same_doc
-            and (stat == synced.stat or file_digest(data) == synced.digest)
-        ):
-            chmod = synced.stat is not None and stat.mode != synced.stat.mode
-            if chmod and stat.executable != entry.exec:  # chmod here
-                await self.keeper.edit(lambda d: set_fields(d, guid, exec=stat.executable))
-                entry = self.view.by_guid[guid]
-            await self.saves.write_doc(rel, entry, data, stat, peer)
-            return
-        await self.saves.local_save(rel, entry, got, synced if same_doc else None, peer)
+        renaming = entry is not None and self.renames.renaming(entry)
+        action = classify(entry, synced, got, renaming=renaming, now_ns=time.time_ns())
+        await self._carry_out(action, rel, entry, synced, got, peer=peer)
 
-    def _just_emptied(self, rel: str, stat: FileStat, synced: Synced | None) -> bool:
-        """Whether ``rel``, found empty, was synced with bytes and emptied less than
-        ``TRUNCATION_HOLD_S`` ago: then it is left alone (neither read nor written)
-        and looked at again by a later ``flush``."""
-        if synced is None or synced.digest == EMPTY_DIGEST:
-            return False
-        if time.time_ns() - stat.mtime_ns >= TRUNCATION_HOLD_S * 1e9:
-            return False
-        self._emptied.setdefault(rel, trio.current_time() + TRUNCATION_HOLD_S)
-        return True
-
-    async def _missing(
-        self, rel: str, entry: Entry | None, synced: Synced | None, peer: Peer | None
+    async def _carry_out(
+        self,
+        action: Action,
+        rel: str,
+        entry: Entry | None,
+        synced: Synced | None,
+        got: tuple[bytes, FileStat] | None,
+        *,
+        peer: Peer | None,
     ) -> None:
-        """No file at ``rel``: a delete here, a file to write, or a record to drop."""
-        if entry is not None and synced is not None and synced.guid == entry.guid:
-            await self.renames.local_delete(rel, entry)
-        elif entry is not None and not self.renames.renaming(entry):
-            await self.saves.write_doc(rel, entry, None, None, peer)
-        elif entry is None and synced is not None:
+        """Do what ``classify`` decided for ``rel`` (its entry, record and file)."""
+        if action is Action.NOTHING:
+            return
+        if action is Action.FORGET:
             self.synced.pop(rel)
+            return
+        if action is Action.WAIT:  # looked at again by a later ``flush``
+            self._emptied.setdefault(rel, trio.current_time() + TRUNCATION_HOLD_S)
+            return
+        if action is Action.CREATE or action is Action.FOLLOW:
+            assert got is not None
+            if synced is None or not await self.renames.saved_then_renamed(rel, got, synced):
+                await self._local_create(rel, got[0], got[1])
+            return
+        assert entry is not None
+        if action is Action.DELETE:
+            await self.renames.local_delete(rel, entry)
+            return
+        if action is Action.CHMOD:
+            assert got is not None
+            guid, executable = entry.guid, got[1].executable
+            await self.keeper.edit(lambda d: set_fields(d, guid, exec=executable))
+            entry = self.view.by_guid[guid]
+        if action is Action.WRITE or action is Action.CHMOD:
+            if got is None:
+                await self.saves.write_doc(rel, entry, None, None, peer)
+            else:
+                await self.saves.write_doc(rel, entry, got[0], got[1], peer)
+            return
+        assert got is not None
+        merged_with = synced if action is Action.SAVE else None
+        await self.saves.local_save(rel, entry, got, merged_with, peer)
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
         if await self.renames.renamed_here(rel, data, stat):
