@@ -74,11 +74,14 @@ class ChunkPaths:
             self.m.synced.prepare(rel, Synced(entry.guid, digest, tmp), base)
 
         try:
-            written, digest = await trio.to_thread.run_sync(
-                lambda: write_chunked(self.m.root, rel, parts, guid=entry.guid,
-                                      executable=entry.exec, expect=stat,
-                                      marks=self.digest_marks, prepared=prepare)
-            )  # fmt: skip
+            with self.m.problems.file_errors(
+                f"write:{rel}", rel, then=lambda exc: self.m.ledger.write_failed(rel, exc)
+            ) as failed:
+                written, digest = await trio.to_thread.run_sync(
+                    lambda: write_chunked(self.m.root, rel, parts, guid=entry.guid,
+                                          executable=entry.exec, expect=stat,
+                                          marks=self.digest_marks, prepared=prepare)
+                )  # fmt: skip
         except FileChangedError:
             self.m.synced.abort(rel)
             self.m.retry.add(rel)  # saved meanwhile: merged on the next round
@@ -88,10 +91,7 @@ class ChunkPaths:
             self.patching[rel] = exc.record
             self.m.retry.add(rel)
             return True
-        except (OSError, UnsafePathError) as exc:
-            self.m.synced.abort(rel)
-            log.error("share %s: cannot write %s: %s", self.m.share, rel, exc)
-            self.m.report(f"write:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return True
         self.m.chunks.synced(entry.guid, pieces)
         self.m.ledger.record(rel, entry.guid, b"", written, digest=digest, base=base)
@@ -138,17 +138,17 @@ class ChunkPaths:
         dropped. False if that failed (the path waits for a later round)."""
         record = self.patching[rel]
         try:
-            found = await trio.to_thread.run_sync(recovery, self.m.root, record)
-            if found is Recovery.TORN and not await self._rewrite_torn(rel, record):
-                return False
-            if found is Recovery.COMPLETE:  # the daemon's own write, not a save
-                self.m.synced.put(rel, Synced(record.guid, record.digest, None))
-            await trio.to_thread.run_sync(remove_record, self.m.root, rel)
+            with self.m.problems.file_errors(f"write:{rel}", rel, also=(NotAFileError,)) as failed:
+                found = await trio.to_thread.run_sync(recovery, self.m.root, record)
+                if found is Recovery.TORN and not await self._rewrite_torn(rel, record):
+                    return False
+                if found is Recovery.COMPLETE:  # the daemon's own write, not a save
+                    self.m.synced.put(rel, Synced(record.guid, record.digest, None))
+                await trio.to_thread.run_sync(remove_record, self.m.root, rel)
         except FileChangedError:
             self.m.retry.add(rel)
             return False
-        except (OSError, UnsafePathError, NotAFileError) as exc:
-            self.m.report(f"write:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return False
         del self.patching[rel]
         return True

@@ -13,7 +13,6 @@ import logging
 
 import trio
 
-from p2psync.errors import UnsafePathError
 from p2psync.mirror.conflicts import keep_copy
 from p2psync.mirror.content import (
     short_device,
@@ -88,10 +87,9 @@ class Collisions:
         winner_doc = self.m.store.doc(winner.guid) if winner is not None else None
         if winner is None or winner_doc is None or self.m.view.by_path.get(rel) is not winner:
             return  # the winner's content has not arrived: decide once it has
-        try:
+        with self.m.problems.file_errors(f"read:{rel}", rel, also=(NotAFileError,)) as failed:
             got = await trio.to_thread.run_sync(read_file, self.m.root, rel)
-        except (OSError, NotAFileError, UnsafePathError) as exc:
-            self.m.report(f"read:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return
         if got is not None and got[0] != self.m.doc_bytes(winner, winner_doc):
             await self._keep_loser(rel, loser, got[0])
@@ -115,21 +113,29 @@ class Collisions:
     async def _make_way(self, entry: Entry, synced: Synced) -> None:
         rel = entry.path
         try:
-            got = await trio.to_thread.run_sync(self.m.read_exact, rel)
-            if got is not None and got[1] != synced.stat and file_digest(got[0]) != synced.digest:
-                await self.saves.local_save(rel, entry, got, synced, None)
+            with self.m.problems.file_errors(f"del:{rel}", rel, also=(NotAFileError,)) as failed:
                 got = await trio.to_thread.run_sync(self.m.read_exact, rel)
-            if got is not None:
-                data, stat = got
-                if data != self.m.doc_bytes(entry, self.m.store.doc(entry.guid)):
-                    kept = await self.m.keep(rel, "local", data)
-                    self.m.publish("path-conflict", share=self.m.share, path=rel, kept=str(kept))
-                self.m.listings.clear()
-                await trio.to_thread.run_sync(lambda: remove_file(self.m.root, rel, expect=stat))
+                if (
+                    got is not None
+                    and got[1] != synced.stat
+                    and file_digest(got[0]) != synced.digest
+                ):
+                    await self.saves.local_save(rel, entry, got, synced, None)
+                    got = await trio.to_thread.run_sync(self.m.read_exact, rel)
+                if got is not None:
+                    data, stat = got
+                    if data != self.m.doc_bytes(entry, self.m.store.doc(entry.guid)):
+                        kept = await self.m.keep(rel, "local", data)
+                        self.m.publish(
+                            "path-conflict", share=self.m.share, path=rel, kept=str(kept)
+                        )
+                    self.m.listings.clear()
+                    await trio.to_thread.run_sync(
+                        lambda: remove_file(self.m.root, rel, expect=stat)
+                    )
         except FileChangedError:
             return  # saved meanwhile: the next batch tries again
-        except (OSError, NotAFileError, UnsafePathError) as exc:
-            self.m.report(f"del:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return
         log.info("share %s: %s makes way for an earlier entry of the same name in another "
                  "case", self.m.share, rel)  # fmt: skip
@@ -150,4 +156,4 @@ class Collisions:
         )
         self._hidden_kept[entry.guid] = digest
         self.m.report(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
-                          path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip
+                      path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip

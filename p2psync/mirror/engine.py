@@ -23,6 +23,11 @@ as if a peer had made them).
 A doc is never seeded from a file whose doc already has CRDT state: a file meets an
 existing doc only through a diff (``textdiff``), so a restart, a re-added folder or a
 second machine with the same files never doubles text.
+
+``Mirror`` is a façade: it runs the batches and ``reconcile`` (the decision is
+``classify``) and hands each job to one part: ``ledger`` (the sync records),
+``keeper`` (the manifest), ``saves`` (file <-> doc content), ``chunkpaths`` (chunked
+files), ``renames`` and ``collisions``; ``problems`` lists what keeps files apart.
 """
 
 from __future__ import annotations
@@ -256,7 +261,7 @@ class Mirror:
             await self.chunkpaths.recover_patch(rel)
         for entry, reason in self.view.unsafe:
             self.report(f"unsafe:{entry.path!r}", "unsafe-path",
-                              path=repr(entry.path), reason=reason)  # fmt: skip
+                        path=repr(entry.path), reason=reason)  # fmt: skip
         self.problems.settle("unsafe:", {repr(entry.path) for entry, _ in self.view.unsafe})
         await self.keeper.revive_edited()
         await self.collisions.resolve()
@@ -279,6 +284,7 @@ class Mirror:
                 await self.reconcile(rel)
 
     def doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
+        """The bytes ``entry``'s file is to hold by its doc (``content.doc_bytes``)."""
         return doc_bytes(entry, doc, self.chunks)
 
     # -- one path ----------------------------------------------------------------
@@ -305,12 +311,12 @@ class Mirror:
         ):
             return
         try:
-            got = await trio.to_thread.run_sync(self.read_exact, rel)
+            with self.problems.file_errors(f"read:{rel}", rel, but=(UnsafePathError,)) as failed:
+                got = await trio.to_thread.run_sync(self.read_exact, rel)
         except (NotAFileError, UnsafePathError) as exc:
             self.report(f"skip:{rel}", "file-skipped", path=rel, reason=str(exc))
             return
-        except OSError as exc:
-            self.report(f"read:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return
         entry = self.view.by_path.get(rel)
         synced = self.synced.get(rel)
@@ -440,7 +446,7 @@ class Mirror:
         self.ignore = IgnoreRules.parse(text)
         for problem in self.ignore.problems:
             self.report(f"ignore:{problem.line_number}:{problem.line}", "ignore-problem",
-                              line=problem.line_number, reason=problem.reason)  # fmt: skip
+                        line=problem.line_number, reason=problem.reason)  # fmt: skip
 
     async def keep(self, rel: str, why: str, data: bytes, *, device: str = "") -> Path:
         """Keep ``data``, a version of ``rel`` that lost, as a copy under

@@ -103,6 +103,12 @@ class Ledger:
         held = self._doc_bytes(entry, doc) if entry is not None else doc.text(CONTENT).encode()
         return doc if held == data else None
 
+    def write_failed(self, rel: str, exc: Exception) -> None:
+        """A write of ``rel`` failed with ``exc``: the record written ahead of it is
+        dropped (``SyncTable.abort``)."""
+        self.synced.abort(rel)
+        log.error("share %s: cannot write %s: %s", self.share, rel, exc)
+
     def stat_changed(self, rel: str, stat: FileStat) -> bool:
         synced = self.synced.get(rel)
         return synced is None or synced.stat != stat

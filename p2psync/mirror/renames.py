@@ -13,7 +13,6 @@ import logging
 
 import trio
 
-from p2psync.errors import UnsafePathError
 from p2psync.mirror.content import (
     lines_of,
     state_vector,
@@ -60,9 +59,10 @@ class Renames:
     async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()
         try:
-            await trio.to_thread.run_sync(
-                lambda: remove_file(self.m.root, rel, expect=self._expect(rel, synced))
-            )
+            with self.m.problems.file_errors(f"del:{rel}", rel, but=(FileNotFoundError,)) as failed:
+                await trio.to_thread.run_sync(
+                    lambda: remove_file(self.m.root, rel, expect=self._expect(rel, synced))
+                )
         except FileNotFoundError:
             pass
         except FileChangedError:
@@ -72,8 +72,7 @@ class Renames:
             await self.m.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=False))
             await self.m.reconcile(rel)
             return
-        except (OSError, UnsafePathError) as exc:
-            self.m.report(f"del:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return
         self.m.synced.pop(rel)
         self.m.chunks.forget(entry.guid)
@@ -81,9 +80,12 @@ class Renames:
     async def remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()
         try:
-            stat = await trio.to_thread.run_sync(
-                lambda: move_file(self.m.root, rel, entry.path, expect=self._expect(rel, synced))
-            )
+            with self.m.problems.file_errors(f"mv:{rel}", rel, but=(FileNotFoundError,)) as failed:
+                stat = await trio.to_thread.run_sync(
+                    lambda: move_file(
+                        self.m.root, rel, entry.path, expect=self._expect(rel, synced)
+                    )
+                )
         except FileNotFoundError:
             if self.m.synced.get(entry.path) is None:
                 # The record follows the entry: the file is at its new path already
@@ -99,8 +101,7 @@ class Renames:
         except FileChangedError:
             self.m.retry.add(rel)
             return
-        except (OSError, UnsafePathError) as exc:
-            self.m.report(f"mv:{rel}", "file-error", path=rel, message=str(exc))
+        if failed:
             return
         self.m.synced.move(rel, entry.path, stat)
         await self.m.reconcile(entry.path)

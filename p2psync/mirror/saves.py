@@ -15,7 +15,6 @@ from pathlib import Path
 
 import trio
 
-from p2psync.errors import UnsafePathError
 from p2psync.mirror import binary
 from p2psync.mirror.chunkfile import Piece, decode_large_text
 from p2psync.mirror.chunkpaths import ChunkPaths
@@ -193,31 +192,31 @@ class Saves:
             # back as a local edit of text the doc no longer holds: a duplicate.
             await self.m.store.durable(entry.guid)
             try:
-                if content != data:
-                    ahead = Synced(entry.guid, file_digest(content), None, version)
+                with self.m.problems.file_errors(
+                    f"write:{rel}", rel, then=lambda exc: self.m.ledger.write_failed(rel, exc)
+                ) as failed:
+                    if content != data:
+                        ahead = Synced(entry.guid, file_digest(content), None, version)
 
-                    def prepare(tmp: FileStat) -> None:
-                        self.m.synced.prepare(rel, ahead._replace(stat=tmp), base)
+                        def prepare(tmp: FileStat) -> None:
+                            self.m.synced.prepare(rel, ahead._replace(stat=tmp), base)
 
-                    stat = await trio.to_thread.run_sync(
-                        lambda: write_file(self.m.root, rel, content, executable=entry.exec,
-                                           expect=stat, prepared=prepare)
-                    )  # fmt: skip
-                    self.m.names.listed(self.m.listings, rel, present=True)
-                    if entry.kind is FileKind.TEXT:
-                        self.recent.wrote(rel, data or b"", content, trio.current_time())
-                elif stat is not None:
-                    stat = await trio.to_thread.run_sync(
-                        lambda: set_executable(self.m.root, rel, entry.exec, expect=stat)
-                    )
+                        stat = await trio.to_thread.run_sync(
+                            lambda: write_file(self.m.root, rel, content, executable=entry.exec,
+                                               expect=stat, prepared=prepare)
+                        )  # fmt: skip
+                        self.m.names.listed(self.m.listings, rel, present=True)
+                        if entry.kind is FileKind.TEXT:
+                            self.recent.wrote(rel, data or b"", content, trio.current_time())
+                    elif stat is not None:
+                        stat = await trio.to_thread.run_sync(
+                            lambda: set_executable(self.m.root, rel, entry.exec, expect=stat)
+                        )
             except FileChangedError:
                 self.m.synced.abort(rel)
                 self.m.retry.add(rel)  # saved meanwhile: merged on the next round
                 return
-            except (OSError, UnsafePathError) as exc:
-                self.m.synced.abort(rel)
-                log.error("share %s: cannot write %s: %s", self.m.share, rel, exc)
-                self.m.report(f"write:{rel}", "file-error", path=rel, message=str(exc))
+            if failed:
                 return
         assert stat is not None
         digest = None
@@ -227,8 +226,8 @@ class Saves:
             digest = self.chunkpaths.digest_marks.learn(
                 rel, stat, content, [p.size for p in pieces]
             )
-        self.m.ledger.record(rel, entry.guid, content, stat, doc, digest=digest, base=base or None,
-                     version=version)  # fmt: skip
+        self.m.ledger.record(rel, entry.guid, content, stat, doc, digest=digest,
+                             base=base or None, version=version)  # fmt: skip
 
     async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
         """The bytes a binary file is to hold (None: no version yet), after keeping the
