@@ -50,7 +50,7 @@ class ChunkPaths:
 
     async def stream_chunked(self, rel: str, entry: Entry) -> bool:
         """Write a chunked file that is as last synced from its unchanged byte ranges
-        and its changed chunks, never holding it whole (``chunkfile.write_plan``).
+        and its changed chunks, never holding it whole (``chunkwrite.write_plan``).
         Returns False when this does not apply (saved here, a chmod, no layout of the
         file): the caller then reads the file as for any other. Nothing to write (the
         event of the mirror's own write) costs a stat."""
