@@ -21,10 +21,24 @@ The I/O edge:
 - ``state``: what was last synced per path: durable sync records, written ahead.
 - ``chunkbases``: a chunked file's layout in its sync record (its merge bases).
 - ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
+- ``chunklayout``, ``chunkwrite``: a chunked file's layout; writing it from one.
 - ``patch``: in-place patches of a chunked file's tail, behind a write-ahead record.
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
 - ``conflicts``: the copies of versions that lost, under names people read.
 - ``problems``: what keeps a share's files from being in sync, path by path.
-- ``engine``: ``Mirror``, which reconciles files and docs; ``p2psync.daemon.mirror``
-  drives it.
+- ``content``: what a file's doc holds; the scratch-doc update a save merges by.
+- ``classify``: what ``reconcile`` does with a path, decided without I/O.
+- ``store``: what the mirror needs of its share (``DocStore``).
+
+The engine: ``Mirror`` (``engine``), which reconciles files and docs and which
+``p2psync.daemon.mirror`` drives, is a façade over parts with one job each:
+
+- ``ledger``: what was synced per path (the records, the inode index).
+- ``keeper``: the manifest as the mirror reads and edits it.
+- ``saves``: a save into its doc, and a doc out to its file.
+- ``chunkpaths``: chunked files written and read without holding them whole.
+- ``renames``: renames and deletes, here and by peers.
+- ``collisions``: paths two entries claim.
+- ``host``: what the parts need of the ``Mirror`` (``Host``).
+- ``engine``: ``Mirror`` itself: the entry points and ``reconcile``.
 """

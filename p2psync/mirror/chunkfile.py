@@ -34,11 +34,9 @@ bases costs about one copy of the file's CRDT state in memory, and on disk.
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pycrdt
 
@@ -53,24 +51,34 @@ from p2psync.mirror.chunked import (
     convert,
     seed,
 )
-from p2psync.mirror.fileio import FileChangedError, FileStat, write_file
+from p2psync.mirror.chunklayout import Layout, Part, Piece, match, piece_of
 from p2psync.mirror.kinds import decode_text
-from p2psync.mirror.paths import is_inside
 from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
 
-if TYPE_CHECKING:
-    from hashlib import _Hash as Hasher
-
 YDoc = pycrdt.Doc[Any]
+
+__all__ = [
+    "CHUNKED_FILE_BYTES",
+    "LARGE_TEXT_MAX_BYTES",
+    "ChunkStore",
+    "ChunkedFiles",
+    "Chunking",
+    "Layout",
+    "Part",
+    "Piece",
+    "ScratchDocs",
+    "chunking_of",
+    "decode_large_text",
+    "match",
+    "piece_of",
+]
 
 CHUNKED_FILE_BYTES = 4 * 1024 * 1024
 """Text files larger than this (UTF-8 bytes) are chunked docs from their creation;
 the default is ``kinds.TEXT_MAX_BYTES``, so every file that was text stays as it was."""
 LARGE_TEXT_MAX_BYTES = 512 * 1024 * 1024
 """Larger files are synced whole even if they are text."""
-COPY_BLOCK_BYTES = 256 * 1024
-"""Unchanged bytes are copied from the old file to the new one this much at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,36 +104,6 @@ class ChunkStore(Protocol):
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """One chunk as the file was last synced: its bytes' length and digest, and its
-    base: the chunk doc's full state holding that text, which a save of the chunk is
-    merged against (empty where not known: a layout from before the roots kept one)."""
-
-    guid: str
-    chars: int
-    size: int
-    digest: bytes
-    base: bytes = field(default=b"", compare=False, repr=False)
-
-
-Part = tuple[Piece, tuple[int, int] | bytes]
-"""A chunk of a file to write: its record, and its byte range in the old file or its
-bytes."""
-
-
-@dataclass
-class Layout:
-    """A chunked file as last synced, and the chunks peers changed since."""
-
-    pieces: list[Piece]
-    dirty: set[str] = field(default_factory=set)
-    written: bool = True
-    """The pieces are what was written to (or read from) the file. False for a layout
-    rebuilt from the docs (after a restart, or a kind change): the docs may hold
-    changes the file lacks, so its byte offsets are trusted only once hashed."""
-
-
 def decode_large_text(data: bytes) -> str | None:
     """The text of a file that may be a chunked doc (any size up to
     ``LARGE_TEXT_MAX_BYTES``), or None if it is not UTF-8 text."""
@@ -135,36 +113,6 @@ def decode_large_text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def piece_of(guid: str, data: bytes, base: bytes = b"") -> Piece:
-    """The record of a chunk holding ``data`` (its UTF-8 bytes), whose doc at state
-    ``base`` holds that text."""
-    return Piece(guid, len(data.decode()), len(data), hashlib.sha256(data).digest(), base)
-
-
-def match(pieces: list[Piece], data: bytes) -> dict[str, tuple[int, int]]:
-    """Where each chunk of ``pieces`` still is in ``data``, unchanged: the run of
-    leading chunks found in order at the start, and the run of trailing ones found at
-    the end (never overlapping). Pure."""
-    found: dict[str, tuple[int, int]] = {}
-    start = 0
-    first_changed = len(pieces)
-    for index, piece in enumerate(pieces):
-        stop = start + piece.size
-        if stop > len(data) or hashlib.sha256(data[start:stop]).digest() != piece.digest:
-            first_changed = index
-            break
-        found[piece.guid] = (start, stop)
-        start = stop
-    end = len(data)
-    for piece in reversed(pieces[first_changed:]):
-        begin = end - piece.size
-        if begin < start or hashlib.sha256(data[begin:end]).digest() != piece.digest:
-            break
-        found[piece.guid] = (begin, end)
-        end = begin
-    return found
 
 
 class ScratchDocs:
@@ -489,68 +437,6 @@ class ChunkedFiles:
     def _chunk_text(self, guid: str) -> str:
         doc = self.store.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
-
-
-def write_plan(
-    folder: Path,
-    rel: str,
-    parts: list[Part],
-    *,
-    executable: bool,
-    expect: FileStat,
-    boundary: Callable[[int, Hasher], None] | None = None,
-    prepared: Callable[[FileStat, bytes], None] | None = None,
-) -> tuple[FileStat, bytes]:
-    """Write the file ``rel`` from ``parts`` (see ``ChunkedFiles.plan``): byte ranges
-    are read from the file as it is, block by block, so it is never in memory whole.
-    Atomic, as ``fileio.write_file``; returns the new stat and the bytes' SHA-256.
-    ``boundary(offset, hash state)`` is told the digest's state at each part's start
-    and at the end (``patch.DigestMarks``); ``prepared(stat, digest)`` is called as
-    ``write_file`` calls its own. Raises what ``write_file`` raises, and
-    FileChangedError if the file is shorter than a range (it changed meanwhile)."""
-    digest = hashlib.sha256()
-    fd = os.open(is_inside(folder, rel), os.O_RDONLY | os.O_NOFOLLOW)
-
-    def blocks() -> Iterator[bytes]:
-        at = 0
-        for piece, source in parts:
-            if boundary is not None:
-                boundary(at, digest)
-            at += piece.size
-            if isinstance(source, bytes):
-                digest.update(source)
-                yield source
-                continue
-            for block in read_blocks(fd, *source, rel=rel):
-                digest.update(block)
-                yield block
-        if boundary is not None:
-            boundary(at, digest)
-
-    try:
-        stat = write_file(
-            folder,
-            rel,
-            blocks(),
-            executable=executable,
-            expect=expect,
-            prepared=None if prepared is None else lambda st: prepared(st, digest.digest()),
-        )
-    finally:
-        os.close(fd)
-    return stat, digest.digest()
-
-
-def read_blocks(fd: int, start: int, stop: int, *, rel: str) -> Iterator[bytes]:
-    """The bytes ``start:stop`` of the open file ``rel``, ``COPY_BLOCK_BYTES`` at a
-    time, so a large file is never in memory whole; raises FileChangedError if it
-    ends before ``stop`` (it changed since it was last seen)."""
-    while start < stop:
-        block = os.pread(fd, min(COPY_BLOCK_BYTES, stop - start), start)
-        if not block:
-            raise FileChangedError(f"{rel} changed on disk since it was read")
-        yield block
-        start += len(block)
 
 
 def _offsets(pieces: list[Piece]) -> dict[str, tuple[int, int]]:

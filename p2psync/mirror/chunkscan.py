@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from p2psync.mirror.chunkfile import LARGE_TEXT_MAX_BYTES, Piece, read_blocks
+from p2psync.mirror.chunkfile import LARGE_TEXT_MAX_BYTES, Piece
+from p2psync.mirror.chunkwrite import read_blocks
 from p2psync.mirror.fileio import FileChangedError, FileStat, NotAFileError
 from p2psync.mirror.paths import is_inside
 

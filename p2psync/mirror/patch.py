@@ -1,7 +1,7 @@
 """In-place patches of a chunked file's tail, made crash-safe by a write-ahead record.
 
 A remote change near the end of a large chunked file leaves its first bytes as they
-are. Rewriting it whole (``chunkfile.write_plan``: a new file, fsync, rename) costs
+are. Rewriting it whole (``chunkwrite.write_plan``: a new file, fsync, rename) costs
 O(file); when the unchanged prefix is at least half the new file and the rest is at
 most ``PATCH_MAX_TAIL_BYTES``, the file is instead overwritten in place from the
 first changed byte to its end, truncated or extended to its new size and fsynced
@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from p2psync.errors import P2PSyncError
-from p2psync.mirror.chunkfile import COPY_BLOCK_BYTES, Part, read_blocks, write_plan
+from p2psync.mirror.chunklayout import Part
+from p2psync.mirror.chunkwrite import COPY_BLOCK_BYTES, read_blocks, write_plan
 from p2psync.mirror.fileio import FileChangedError, FileStat
 from p2psync.mirror.paths import is_inside
 from p2psync.storage.layout import marker_dir

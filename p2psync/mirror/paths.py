@@ -63,6 +63,15 @@ def share_path(raw: str) -> str:
     return raw
 
 
+def is_share_path(raw: str) -> bool:
+    """Whether ``raw`` is a share path (``share_path`` accepts it as it is)."""
+    try:
+        share_path(raw)
+    except UnsafePathError:
+        return False
+    return True
+
+
 def _unsafe_reason(raw: str) -> str | None:
     if not raw:
         return "it is empty"

@@ -15,13 +15,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from p2psync.errors import UnsafePathError
+
 log = logging.getLogger(__name__)
 
 SHARE = ""
 """The path of a problem of the share as a whole (its manifest, its ignore file)."""
+FILE_ERRORS: tuple[type[Exception], ...] = (OSError, UnsafePathError)
+"""What a read, write, rename or removal of a file raises when it fails (a
+``file-error`` problem; ``Problems.file_errors``)."""
 NOT_IN_SYNC = frozenset({"file-skipped", "file-error", "unsafe-path"})
 """The kinds of problem that leave a file not in sync here (listed by ``listing``;
 the others are told as events only)."""
+
+
+@dataclass
+class Failure:
+    """Whether the block of a ``Problems.file_errors`` failed (true), and with what."""
+
+    error: Exception | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,31 @@ class Problems:
         told = {"path": path, **fields} if path else fields
         log.warning("share %s: %s %s", self._share, kind, told)
         self._publish(kind, share=self._share, **told)
+
+    @contextmanager
+    def file_errors(
+        self,
+        key: str,
+        path: str,
+        *,
+        also: tuple[type[Exception], ...] = (),
+        but: tuple[type[Exception], ...] = (),
+        then: Callable[[Exception], None] | None = None,
+    ) -> Iterator[Failure]:
+        """Report a ``FILE_ERRORS`` (or ``also``) error of the block, raised by a file
+        operation on ``path``, as the ``file-error`` problem ``key``, after ``then``
+        (what undoes the operation's start); the block ends there and the ``Failure``
+        it was given is true. Errors of ``but`` go through (the caller's own case)."""
+        failure = Failure()
+        try:
+            yield failure
+        except (*FILE_ERRORS, *also) as exc:
+            if isinstance(exc, but):
+                raise
+            if then is not None:
+                then(exc)
+            self.report(key, "file-error", path=path, message=str(exc))
+            failure.error = exc
 
     @contextmanager
     def checking(self, path: str) -> Iterator[None]:

@@ -16,7 +16,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from p2psync.mirror import engine
+from p2psync.mirror import chunkpaths, collisions, engine, renames
 from p2psync.mirror.chunked import chunk_order
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import Mirror, wall_ms
@@ -30,6 +30,9 @@ from p2psync.storage.layout import marker_dir
 
 YDoc = pycrdt.Doc[Any]
 CHUNKING = Chunking(file_bytes=2_000, chunk_bytes=512)
+
+READERS = (engine, renames, collisions, chunkpaths)
+"""The mirror's modules that read whole files (``read_file``)."""
 
 
 class Store:
@@ -170,7 +173,8 @@ def test_an_edit_near_the_end_touches_and_sends_only_its_chunk(
             whole_reads.append(rel)
             return read_file(folder, rel)
 
-        monkeypatch.setattr(engine, "read_file", counting_read)
+        for module in READERS:
+            monkeypatch.setattr(module, "read_file", counting_read)
         edited = text[:-30] + "EDIT " + text[-30:]
         await alice.save("big.txt", edited)
         assert alice.store.changed == [last]
@@ -490,8 +494,9 @@ def test_the_event_of_the_mirrors_own_write_reads_nothing(
             reads.append(rel)
             return read_file(folder, rel)
 
-        monkeypatch.setattr(engine, "read_file", counting_read)
-        monkeypatch.setattr(engine, "scan_save", lambda *a: reads.append("scan"))
+        for module in READERS:
+            monkeypatch.setattr(module, "read_file", counting_read)
+        monkeypatch.setattr(chunkpaths, "scan_save", lambda *a: reads.append("scan"))
         await bob.mirror.local_changes(["big.txt"])  # the watcher's event of that write
         assert reads == []
 

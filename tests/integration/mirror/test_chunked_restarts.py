@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from p2psync.mirror import engine as engine_module
-from p2psync.mirror import patch
+from p2psync.mirror import chunkpaths, patch
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_chunked_files import (
     Device,
@@ -111,7 +110,7 @@ async def test_a_kill_after_a_rewrite_of_a_chunked_file_is_not_read_as_a_save(
 
     first = bob.store.docs[order_of(bob, REL)[0]]  # a change at the start: a rewrite
     first.apply(peer_edit(first, lambda t: t.insert(0, "from a peer\n")))
-    monkeypatch.setattr(engine_module, "write_chunked", write_chunked)
+    monkeypatch.setattr(chunkpaths, "write_chunked", write_chunked)
     try:
         await bob.mirror.remote_changed({first.guid: "peer"})
     except* CrashError:

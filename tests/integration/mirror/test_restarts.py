@@ -17,8 +17,8 @@ import pytest
 import trio
 import trio.testing
 
+from p2psync.mirror import chunkpaths, fileio, saves
 from p2psync.mirror import engine as engine_module
-from p2psync.mirror import fileio
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
@@ -99,7 +99,8 @@ def crash_in_write(monkeypatch: pytest.MonkeyPatch, *, before_rename: bool) -> N
         real(*args, **kwargs)
         raise CrashError
 
-    monkeypatch.setattr(engine_module, "write_file", write_file)
+    for module in (saves, chunkpaths):  # where the mirror writes files
+        monkeypatch.setattr(module, "write_file", write_file)
 
 
 @pytest.mark.parametrize("before_rename", [True, False])

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from p2psync.mirror import patch
-from p2psync.mirror.chunkfile import Part, Piece, piece_of, write_plan
+from p2psync.mirror.chunkfile import Part, Piece, piece_of
+from p2psync.mirror.chunkwrite import write_plan
 from p2psync.mirror.fileio import FileChangedError, FileStat, local_stat
 from p2psync.mirror.patch import (
     BadRecordError,

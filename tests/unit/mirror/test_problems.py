@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from p2psync.errors import UnsafePathError
+from p2psync.mirror.fileio import NotAFileError
 from p2psync.mirror.problems import Problems
 
 
@@ -46,3 +50,35 @@ def test_a_walk_settles_what_it_skipped_and_share_problems_are_not_listed() -> N
     problems.report("ignore:3:x[", "ignore-problem", line=3, reason="bad pattern")
     problems.settle("walk:", {"fifo"})
     assert problems.listing() == [{"path": "fifo", "kind": "file-skipped", "reason": "not a file"}]
+
+
+def test_file_errors_reports_a_failed_file_operation_and_says_it_failed() -> None:
+    problems, told = make()
+    undone: list[Exception] = []
+    with problems.file_errors("write:a.txt", "a.txt", then=undone.append) as failed:
+        raise PermissionError("denied")
+    assert failed
+    assert [str(exc) for exc in undone] == ["denied"]
+    assert told == [("file-error", {"share": "s", "path": "a.txt", "message": "denied"})]
+    with problems.file_errors("write:b.txt", "b.txt") as failed:
+        pass
+    assert not failed
+    assert len(told) == 1
+
+
+def test_file_errors_lets_through_what_it_is_not_to_catch() -> None:
+    problems, told = make()
+    with (
+        pytest.raises(FileNotFoundError),
+        problems.file_errors("mv:a", "a", but=(FileNotFoundError,)),
+    ):
+        raise FileNotFoundError("a")
+    with pytest.raises(NotAFileError), problems.file_errors("read:a", "a"):
+        raise NotAFileError("a is a folder")
+    with problems.file_errors("read:a", "a", also=(NotAFileError,)) as failed:
+        raise NotAFileError("a is a folder")
+    with problems.file_errors("read:b", "b") as unsafe:
+        raise UnsafePathError("b", "no")
+    assert failed
+    assert unsafe
+    assert [kind for kind, _ in told] == ["file-error", "file-error"]

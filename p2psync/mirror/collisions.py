@@ -1,0 +1,159 @@
+"""Paths two entries claim (``Mirror.collisions``).
+
+Two devices that create one path make two entries: the later ones are retired and
+their content kept aside where it differs (``resolve``, ``superseded``). On a
+case-insensitive folder, an entry whose path is one file with an earlier entry's is
+hidden: its content is kept under ``.p2psync/conflicts/`` and its file makes way
+(``settle_hidden``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from p2psync.mirror.conflicts import keep_copy
+from p2psync.mirror.content import (
+    short_device,
+)
+from p2psync.mirror.fileio import (
+    FileChangedError,
+    NotAFileError,
+    read_file,
+    remove_file,
+)
+from p2psync.mirror.host import Host
+from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.manifest import Entry, set_fields
+from p2psync.mirror.saves import Saves
+from p2psync.mirror.state import Synced
+from p2psync.mirror.store import YDoc
+
+log = logging.getLogger(__name__)
+
+
+class Collisions:
+    """Settles paths two entries claim (see the module doc)."""
+
+    def __init__(self, m: Host, saves: Saves) -> None:
+        self.m = m
+        self.saves = saves
+        self._hidden_kept: dict[str, bytes] = {}
+        """Hidden entry guid -> digest of the copy kept of it under conflicts/."""
+
+    async def resolve(self) -> None:
+        """Live entries that lost their path to an earlier one: keep their text aside
+        when it differs from the winner's, then retire them."""
+        retire: list[tuple[str, str, bytes, str]] = []
+        for loser, winner in self.m.view.shadowed:
+            synced = self.m.synced.get(loser.path)
+            loser_doc = self.m.store.doc(loser.guid)
+            winner_doc = self.m.store.doc(winner.guid)
+            if winner_doc is None:
+                continue  # its content has not arrived: decide once it has
+            ours = self.m.doc_bytes(loser, loser_doc)
+            if ours is not None and ours != self.m.doc_bytes(winner, winner_doc):
+                await self._keep_loser(loser.path, loser, ours)
+            if synced is not None and synced.guid == loser.guid:
+                # The disk holds the loser as synced: the winner replaces it as a
+                # remote change would.
+                self.m.synced.put(loser.path, synced._replace(guid=winner.guid), b"")
+            state = loser_doc.state_vector() if loser_doc is not None else b""
+            retire.append((loser.path, loser.guid, state, winner.guid))
+        if retire:
+
+            def retire_all(doc: YDoc) -> None:
+                for _, guid, state, winner in retire:
+                    set_fields(doc, guid, deleted=True, deleted_at=state, superseded_by=winner)
+
+            await self.m.keeper.edit(retire_all)
+            for path in sorted({path for path, _, _, _ in retire}):
+                await self.m.reconcile(path)
+
+    async def _keep_loser(self, path: str, loser: Entry, data: bytes) -> None:
+        """Keep ``data``, the version of ``path`` of the entry that lost it, as a copy
+        named after the device that created that entry."""
+        device = short_device(loser.created.device)
+        kept = await self.m.keep(path, "collision", data, device=device)
+        log.warning("share %s: %s was created on two devices; the version that lost is "
+                    "kept at %s", self.m.share, path, kept)  # fmt: skip
+        self.m.publish("path-conflict", share=self.m.share, path=path, kept=str(kept))
+
+    async def superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
+        """The entry this path was synced with lost its path to another device's (which
+        retired it): keep this device's bytes if they differ, then take the winner."""
+        winner = self.m.view.by_guid.get(loser.superseded_by)
+        winner_doc = self.m.store.doc(winner.guid) if winner is not None else None
+        if winner is None or winner_doc is None or self.m.view.by_path.get(rel) is not winner:
+            return  # the winner's content has not arrived: decide once it has
+        with self.m.problems.file_errors(f"read:{rel}", rel, also=(NotAFileError,)) as failed:
+            got = await trio.to_thread.run_sync(read_file, self.m.root, rel)
+        if failed:
+            return
+        if got is not None and got[0] != self.m.doc_bytes(winner, winner_doc):
+            await self._keep_loser(rel, loser, got[0])
+        self.m.synced.put(rel, synced._replace(guid=winner.guid), b"")
+        await self.m.reconcile(rel)
+
+    async def settle_hidden(self) -> None:
+        """Entries that are, on this filesystem, one file with an earlier entry's path
+        (``README.md`` after ``readme.md``, here case-insensitive): the winner has the
+        file; the other keeps its path in the manifest, where peers that tell the two
+        apart write both, and a copy of its content under ``.p2psync/conflicts/``.
+        If this folder held the other one's file, a save made to it since the last
+        sync goes into its doc first, its bytes are kept if its doc still does not
+        hold them, and the file makes way for the winner's."""
+        for entry, winner in self.m.view.hidden:
+            synced = self.m.synced.get(entry.path)
+            if synced is not None and synced.guid == entry.guid:
+                await self._make_way(entry, synced)
+            await self.keep_hidden(entry, winner)
+
+    async def _make_way(self, entry: Entry, synced: Synced) -> None:
+        rel = entry.path
+        try:
+            with self.m.problems.file_errors(f"del:{rel}", rel, also=(NotAFileError,)) as failed:
+                got = await trio.to_thread.run_sync(self.m.read_exact, rel)
+                if (
+                    got is not None
+                    and got[1] != synced.stat
+                    and file_digest(got[0]) != synced.digest
+                ):
+                    await self.saves.local_save(rel, entry, got, synced, None)
+                    got = await trio.to_thread.run_sync(self.m.read_exact, rel)
+                if got is not None:
+                    data, stat = got
+                    if data != self.m.doc_bytes(entry, self.m.store.doc(entry.guid)):
+                        kept = await self.m.keep(rel, "local", data)
+                        self.m.publish(
+                            "path-conflict", share=self.m.share, path=rel, kept=str(kept)
+                        )
+                    self.m.listings.clear()
+                    await trio.to_thread.run_sync(
+                        lambda: remove_file(self.m.root, rel, expect=stat)
+                    )
+        except FileChangedError:
+            return  # saved meanwhile: the next batch tries again
+        if failed:
+            return
+        log.info("share %s: %s makes way for an earlier entry of the same name in another "
+                 "case", self.m.share, rel)  # fmt: skip
+        self.m.synced.pop(rel)
+
+    async def keep_hidden(self, entry: Entry, winner: Entry) -> None:
+        """Keep (or refresh) the copy of a hidden entry's content, and say so once."""
+        data = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
+        if data is None:
+            return
+        digest = file_digest(data)
+        if self._hidden_kept.get(entry.guid) == digest:
+            return
+        kept = await trio.to_thread.run_sync(
+            lambda: keep_copy(
+                self.m.root, entry.path, "case", data, device=entry.guid, refresh=True
+            )
+        )
+        self._hidden_kept[entry.guid] = digest
+        self.m.report(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
+                      path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip

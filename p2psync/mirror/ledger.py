@@ -1,0 +1,168 @@
+"""The mirror's ledger of what was synced, path by path (``Mirror.ledger``).
+
+It owns the durable sync records (``mirror.state.SyncTable``, as ``synced``) and
+what is derived from them: how a record is made from a write or a save (its digest,
+the doc's version the bytes are, the merge base), whether a file or its doc moved
+since, the layout a chunked file's record keeps, the restore of saves a crash cut
+off, and the index of the inodes the records hold (built when a batch first needs
+it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+
+from p2psync.errors import P2PSyncError
+from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
+from p2psync.mirror.chunkfile import Piece
+from p2psync.mirror.content import CONTENT
+from p2psync.mirror.fileio import FileStat
+from p2psync.mirror.ignore import IGNORE_FILE
+from p2psync.mirror.kinds import FileKind, decode_text, file_digest
+from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.mirror.state import Synced, SyncTable, version_key
+from p2psync.mirror.store import DocStore
+from p2psync.replica.doc import DocReplica
+
+log = logging.getLogger(__name__)
+
+
+class Ledger:
+    """What was last synced at each path of one share folder (see the module doc)."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: DocStore,
+        *,
+        share: str,
+        view: Callable[[], ManifestView],
+        doc_bytes: Callable[[Entry, DocReplica | None], bytes | None],
+        on_ignore: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.share = share
+        self._view = view
+        self._doc_bytes = doc_bytes
+        self._on_ignore = on_ignore
+        self.synced = SyncTable(root)
+        """The durable sync record of each path (``mirror.state``)."""
+        self._inodes: dict[int, list[str]] | None = None
+        """Inode -> synced paths recorded with it, built when a batch first needs it."""
+
+    def record(
+        self,
+        rel: str,
+        guid: str,
+        data: bytes,
+        stat: FileStat,
+        doc: DocReplica | None = None,
+        *,
+        digest: bytes | None = None,
+        base: bytes | None = None,
+        version: bytes | None = None,
+    ) -> None:
+        """Record ``rel`` as holding ``data`` (or bytes of ``digest``) at ``stat``, with
+        ``base`` (default: the doc's state, if its text is ``data``) as the merge base a
+        later save of a one-doc text file is diffed against (a chunked file's save
+        merges by its layout, a binary file's by its clock: they keep none), and
+        ``version`` (default: the doc's now, if ``data`` is its content) as the doc's
+        version the bytes are. A record of the same doc and bytes keeps its base."""
+        if rel == IGNORE_FILE:
+            self._on_ignore(decode_text(data) or "")
+        digest = file_digest(data) if digest is None else digest
+        held = self.synced.get(rel)
+        same = held is not None and held[:2] == (guid, digest)
+        source = None
+        if version is None or (base is None and not same):
+            source = self.content_doc(guid, doc, data)
+        if version is None:
+            version = version_key(source.version()) if source is not None else b""
+        if same:
+            base = None
+        elif base is None:
+            entry = self._view().by_guid.get(guid)
+            text = entry is None or entry.kind is FileKind.TEXT
+            base = source.full_state() if source is not None and text else b""
+        self.synced.put(rel, Synced(guid, digest, stat, version), base)
+
+    def content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
+        """The doc of ``guid`` if ``data`` is its content now (so its version and state
+        describe the file), else None; never a chunked file's root, whose chunks
+        change without it."""
+        entry = self._view().by_guid.get(guid)
+        if entry is not None and entry.kind is FileKind.CHUNKED:
+            return None
+        doc = doc or self.store.doc(guid)
+        if doc is None:
+            return None
+        held = self._doc_bytes(entry, doc) if entry is not None else doc.text(CONTENT).encode()
+        return doc if held == data else None
+
+    def write_failed(self, rel: str, exc: Exception) -> None:
+        """A write of ``rel`` failed with ``exc``: the record written ahead of it is
+        dropped (``SyncTable.abort``)."""
+        self.synced.abort(rel)
+        log.error("share %s: cannot write %s: %s", self.share, rel, exc)
+
+    def stat_changed(self, rel: str, stat: FileStat) -> bool:
+        synced = self.synced.get(rel)
+        return synced is None or synced.stat != stat
+
+    def doc_as_synced(self, rel: str) -> bool:
+        """Whether the doc of ``rel`` is still at the version its record names (known
+        without loading it), and still names this path: then a file of the recorded
+        stat is its content, and a start-up need not read it."""
+        synced = self.synced.get(rel)
+        if synced is None or not synced.version:
+            return False
+        entry = self._view().by_guid.get(synced.guid)
+        if entry is None or entry.deleted or entry.path != rel:
+            return False
+        now = self.store.version(synced.guid)
+        return now is not None and version_key(now) == synced.version
+
+    async def layout_base(self, pieces: list[Piece]) -> bytes:
+        """A chunked file's layout as its sync record's base, the chunks' bases
+        stored first (``mirror.chunkbases``)."""
+        return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
+
+    def stored_layout(self, root_guid: str) -> list[Piece] | None:
+        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
+        rel = self.synced.path_of(root_guid)
+        if rel is None:
+            return None
+        return decode_layout(self.synced.base(rel), self.synced.blobs)
+
+    async def restore_promoted(self) -> None:
+        """Apply to its doc the merge base of each record kept from a crash
+        (``SyncTable.promoted``): a save written ahead of its doc update that the
+        crash cut off is stored now (a base already in its doc changes nothing)."""
+        promoted, self.synced.promoted = self.synced.promoted, set()
+        for rel in sorted(promoted):
+            synced = self.synced.get(rel)
+            base = await trio.to_thread.run_sync(self.synced.base, rel)
+            if synced is None or not base or is_layout(base) or self.store.doc(synced.guid) is None:
+                continue
+            try:
+                await self.store.local_update(synced.guid, base, notify=False)
+            except P2PSyncError as exc:
+                log.error("share %s: cannot restore the save of %s kept from before a "
+                          "crash: %s", self.share, rel, exc)  # fmt: skip
+
+    def forget_inodes(self) -> None:
+        """A new batch: the inode index is built afresh when it first needs it."""
+        self._inodes = None
+
+    def paths_with_inode(self, ino: int) -> list[str]:
+        """The synced paths recorded with inode ``ino`` (as of this batch)."""
+        if self._inodes is None:
+            self._inodes = {}
+            for path, held in self.synced.items():
+                if held.stat is not None:
+                    self._inodes.setdefault(held.stat.ino, []).append(path)
+        return self._inodes.get(ino, [])

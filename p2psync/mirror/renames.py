@@ -1,0 +1,262 @@
+"""Renames and deletes, here and by peers (``Mirror.renames``).
+
+A file found gone is held (``VANISHED_HOLD_S``) before it is told as deleted; a new
+file is the rename of one that vanished when it has its inode (unless its text says
+another file took a freed inode number) or, failing that, enough of its lines. A
+peer's rename or delete is carried out on disk unless the file was saved here since;
+a save here to a file a peer renamed goes into its doc first, then follows the rename.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from p2psync.mirror.content import (
+    lines_of,
+    state_vector,
+)
+from p2psync.mirror.fileio import (
+    FileChangedError,
+    FileStat,
+    move_file,
+    read_file,
+    remove_file,
+)
+from p2psync.mirror.host import Host
+from p2psync.mirror.kinds import FileKind, file_digest
+from p2psync.mirror.manifest import Entry, set_fields
+from p2psync.mirror.revival import deletion_fields
+from p2psync.mirror.saves import Saves
+from p2psync.mirror.state import Synced
+
+log = logging.getLogger(__name__)
+
+VANISHED_HOLD_S = 2.0
+"""A synced file found gone is told as deleted only this long after a batch first
+found it gone: the other end of a rename may come in a later batch (renamed while a
+batch was running, or a move the watcher could not pair), and is then still a rename."""
+RENAME_SIMILARITY = 0.5
+"""A new text file sharing at least this share of its lines (Jaccard) with a text
+file that vanished is its rename, when no inode pairs them (git's rename rule)."""
+RENAME_MIN_LINES = 3
+
+
+class Renames:
+    """Pairs vanished files with new ones, and carries out peers' renames and deletes
+    (see the module doc)."""
+
+    def __init__(self, m: Host, saves: Saves) -> None:
+        self.m = m
+        self.saves = saves
+        self.gone: dict[int, str] = {}
+        """Inode -> the path of this batch that vanished with it."""
+        self.held: dict[str, tuple[float, dict[str, bytes]]] = {}
+        """Synced paths found gone -> when (``trio.current_time``) they become deletes,
+        and their doc's state vector then (what the delete covers)."""
+
+    async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self.m.listings.clear()
+        try:
+            with self.m.problems.file_errors(f"del:{rel}", rel, but=(FileNotFoundError,)) as failed:
+                await trio.to_thread.run_sync(
+                    lambda: remove_file(self.m.root, rel, expect=self._expect(rel, synced))
+                )
+        except FileNotFoundError:
+            # Gone here too, or renamed by a user in a batch not taken yet: the record
+            # stays until that batch reads the path, so such a rename pairs with it
+            # (and keeps the file) and a deletion here drops it (``classify``).
+            return
+        except FileChangedError:
+            # Saved here since the last sync: the save wins over the deletion.
+            log.info("share %s: %s was deleted by a peer but changed here; kept",
+                     self.m.share, rel)  # fmt: skip
+            await self.m.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=False))
+            await self.m.reconcile(rel)
+            return
+        if failed:
+            return
+        self.m.synced.pop(rel)
+        self.m.chunks.forget(entry.guid)
+
+    async def remote_rename(self, rel: str, entry: Entry, synced: Synced) -> None:
+        self.m.listings.clear()
+        try:
+            with self.m.problems.file_errors(f"mv:{rel}", rel, but=(FileNotFoundError,)) as failed:
+                stat = await trio.to_thread.run_sync(
+                    lambda: move_file(
+                        self.m.root, rel, entry.path, expect=self._expect(rel, synced)
+                    )
+                )
+        except FileNotFoundError:
+            if self.m.synced.get(entry.path) is None:
+                # The record follows the entry: the file is at its new path already
+                # (killed after the rename, before the record moved), or it vanished
+                # from the old one here (renamed or deleted by a user, in a batch not
+                # taken yet): then the new path is a synced file found gone, whose
+                # rename here is paired with it, and whose deletion here is one.
+                self.m.synced.move(rel, entry.path, None)
+            else:
+                self.m.synced.pop(rel)
+            await self.m.reconcile(entry.path)
+            return
+        except FileChangedError:
+            self.m.retry.add(rel)
+            return
+        if failed:
+            return
+        self.m.synced.move(rel, entry.path, stat)
+        await self.m.reconcile(entry.path)
+
+    def _expect(self, rel: str, synced: Synced) -> FileStat:
+        """The stat of ``rel`` if it still holds what was synced; raises
+        FileChangedError otherwise (FileNotFoundError if it is gone)."""
+        got = read_file(self.m.root, rel)
+        if got is None:
+            raise FileNotFoundError(rel)
+        data, stat = got
+        if stat != synced.stat and file_digest(data) != synced.digest:
+            raise FileChangedError(f"{rel} changed")
+        return stat
+
+    def renaming(self, entry: Entry) -> bool:
+        """Whether ``entry``'s file is still recorded at another path, saved there (a
+        peer's rename waits for the save to be taken in first: ``_saved_then_renamed``)."""
+        old = self.m.synced.path_of(entry.guid)
+        return old is not None and old != entry.path and old in self.m.retry
+
+    async def saved_then_renamed(
+        self, rel: str, disk: tuple[bytes, FileStat], synced: Synced
+    ) -> bool:
+        """A file saved here while a peer renamed it: the save goes into its doc
+        first (merged as any save), then the file follows the rename. Without this
+        the save would be a new file at the old path, its text in two docs. False
+        if ``rel``'s record names no renamed entry."""
+        moved = self.m.view.by_guid.get(synced.guid)
+        if moved is None or moved.deleted or self.m.view.by_path.get(moved.path) is not moved:
+            return False
+        await self.saves.local_save(rel, moved, disk, synced, None)
+        held = self.m.synced.get(rel)
+        if held is not None and held.guid == moved.guid:
+            await self.remote_rename(rel, moved, held)
+        return True
+
+    def _vanished_with_inode(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
+        """A path of this batch that vanished and held the inode ``rel`` now has; else
+        a synced path that is gone (in an earlier batch, or not yet reported) and held
+        that inode with the size and mtime ``rel`` has now (a rename keeps both; a
+        reused inode number rarely does)."""
+        old = self.gone.get(stat.ino)
+        synced = self.m.synced.get(old) if old is not None else None
+        if old is None or synced is None or old == rel or self.m.exists_as(old):
+            return self._gone_elsewhere(stat, rel)
+        del self.gone[stat.ino]
+        return old, synced
+
+    def _vanished_alike(self, lines: set[str], but: str = "") -> tuple[str, Synced] | None:
+        """A text file (one-doc or chunked) gone in this batch, or held as vanished
+        (other than ``but``), whose doc shares at least ``RENAME_SIMILARITY`` of its
+        lines with a new text file of ``lines``: a rename the inode does not show (the
+        file was saved by replacing it just before, or renamed while the daemon was
+        down before its record had the new inode). The one most alike wins; a tie is
+        no rename."""
+        if len(lines) < RENAME_MIN_LINES:
+            return None
+        scored = []
+        for old in (set(self.gone.values()) | set(self.held)) - {but}:
+            synced = self.m.synced.get(old)
+            if synced is not None and not self.m.exists_as(old):
+                scored.append((self._likeness(old, lines) or 0.0, old, synced))
+        scored.sort(key=lambda found: found[0], reverse=True)
+        if not scored or scored[0][0] < RENAME_SIMILARITY:
+            return None
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return None
+        return scored[0][1], scored[0][2]
+
+    def _likeness(self, old: str, lines: set[str]) -> float | None:
+        """The share of lines the doc last synced at ``old`` and a new file of ``lines``
+        have in common (Jaccard); None if that cannot tell: ``old``'s record names no
+        text doc (one-doc or chunked; a peer may have renamed it since) or one that
+        lost its path to another (a doc a peer deleted still tells)."""
+        synced = self.m.synced.get(old)
+        entry = self.m.view.by_guid.get(synced.guid) if synced is not None else None
+        if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY:
+            return None
+        held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
+        if held is None or not lines:
+            return None
+        theirs = set(held.decode().splitlines())
+        return len(lines & theirs) / len(lines | theirs)
+
+    def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
+        for old in self.m.ledger.paths_with_inode(stat.ino):
+            was = self.m.synced.get(old)
+            if (
+                was is not None
+                and was.stat is not None
+                and old != rel
+                and (was.stat.ino, was.stat.size, was.stat.mtime_ns)
+                == (stat.ino, stat.size, stat.mtime_ns)
+                and not self.m.exists_as(old)
+            ):
+                return old, was
+        return None
+
+    async def local_delete(self, rel: str, entry: Entry) -> None:
+        """Hold a synced file found gone (``VANISHED_HOLD_S``), then mark its entry
+        deleted with the state of its docs the file last showed (``revival``): a
+        peer's edit the file never showed, even one that arrived before the mirror
+        found the file gone, is concurrent with the delete and keeps the file. (A
+        one-doc text file's state is its merge base; other kinds take their docs'
+        state when the file was first found gone.)"""
+        now = trio.current_time()
+        if rel not in self.held:
+            fields = deletion_fields(entry, self.m.store.doc)
+            if entry.kind is FileKind.TEXT:
+                base = await trio.to_thread.run_sync(self.m.synced.base, rel)
+                fields["deleted_at"] = state_vector(base) if base else fields["deleted_at"]
+            self.held[rel] = (now + VANISHED_HOLD_S, fields)
+        due, state = self.held[rel]
+        if now < due:
+            return
+        log.info("share %s: %s was deleted here", self.m.share, rel)
+        del self.held[rel]
+        await self.m.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=True, **state))
+        self.m.synced.pop(rel)
+
+    async def renamed_here(self, rel: str, data: bytes, stat: FileStat) -> bool:
+        """Whether the new file ``rel`` (``data`` at ``stat``) is a file that vanished
+        here, renamed: then its entry and record move to ``rel``, and it is
+        reconciled there (saved meanwhile: merged as any save)."""
+        moved = self._vanished_with_inode(stat, rel)
+        lines = lines_of(data)
+        likeness = None
+        if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename
+            likeness = self._likeness(moved[0], lines)
+        if moved is not None and likeness is not None and likeness < RENAME_SIMILARITY:
+            # The inode number may be one a deleted file left free and another file's
+            # save took: then the text says which file this was, if any vanished.
+            # The number alone pairs nothing (two files would merge into one doc).
+            self.gone[stat.ino] = moved[0]
+            moved = self._vanished_alike(lines, but=moved[0])
+        else:
+            moved = moved or self._vanished_alike(lines)
+        if moved is not None:
+            old, synced = moved
+            log.info("share %s: %s was renamed to %s", self.m.share, old, rel)
+            fields: dict[str, object] = {"path": rel}
+            was = self.m.view.by_guid.get(synced.guid)
+            if was is not None and was.deleted and not was.superseded_by:
+                # A peer deleted the file this device had not yet removed: the rename
+                # here is an edit concurrent with that delete, which keeps the file.
+                log.info("share %s: %s was deleted by a peer but renamed here; kept",
+                         self.m.share, old)  # fmt: skip
+                fields |= {"deleted": False, "deleted_at": b"", "deleted_chunks": b""}
+            await self.m.keeper.edit(lambda d: set_fields(d, synced.guid, **fields))
+            self.m.synced.move(old, rel, None)
+            self.held.pop(old, None)
+            await self.m.reconcile(rel)  # saved meanwhile: merged as any save
+            return True
+        return False
