@@ -338,6 +338,8 @@ class Mirror:
         if action is Action.NOTHING:
             return
         if action is Action.FORGET:
+            log.debug("share %s: %s: gone, its record (%s) dropped", self.share, rel,
+                      synced.guid if synced else None)  # fmt: skip
             self.synced.pop(rel)
             return
         if action is Action.WAIT:  # looked at again by a later ``flush``
@@ -382,6 +384,8 @@ class Mirror:
         large = self.chunks.is_large(data)
         kind = FileKind.CHUNKED if large else file_kind(data)
         entry = Entry(new_file_guid(), rel, kind, self.clock.tick(), exec=stat.executable)
+        log.debug("share %s: %s is a new file, doc %s (no vanished file pairs with it)",
+                  self.share, rel, entry.guid)  # fmt: skip
         text = decode_text(data)
         if large:
             await self.chunks.create(entry.guid, data.decode())
