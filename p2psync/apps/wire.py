@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from p2psync.errors import MalformedYjsError
 from p2psync.protocol.yjs import encode_varuint as _varuint
+from p2psync.protocol.yjs import read_varuint
 
 MESSAGE_SYNC = 0
 MESSAGE_AWARENESS = 1
@@ -32,8 +34,6 @@ SYNC_UPDATE = 2
 
 AUTH_PERMISSION_DENIED = 0
 
-MAX_VARUINT_BYTES = 8
-"""A varuint longer than this (more than 56 bits) is refused: no field needs more."""
 MAX_AWARENESS_CLIENTS = 64
 """Entries one awareness message may carry."""
 
@@ -84,17 +84,11 @@ class _Reader:
         self.pos = 0
 
     def varuint(self) -> int:
-        value = shift = 0
-        for _ in range(MAX_VARUINT_BYTES):
-            if self.pos >= len(self.data):
-                raise MalformedAppMessageError("the message ends inside a number")
-            byte = self.data[self.pos]
-            self.pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-        raise MalformedAppMessageError("a number is too long")
+        try:
+            self.pos, value = read_varuint(self.data, self.pos)
+        except MalformedYjsError as exc:
+            raise MalformedAppMessageError(str(exc)) from None
+        return value
 
     def bytes_(self) -> bytes:
         length = self.varuint()

@@ -71,6 +71,30 @@ def is_behind(ours: dict[int, int], theirs: dict[int, int]) -> bool:
     return not covers(ours, theirs)
 
 
+def read_varuint(data: bytes, pos: int) -> tuple[int, int]:
+    """The position after the lib0 varuint at ``pos`` of ``data``, and its value (as
+    Yjs and y-websocket's framing, ``apps.wire``, write numbers). MalformedYjsError
+    if the data ends inside it, or it is over 2**53 - 1 (a safe integer)."""
+    if pos < len(data) and data[pos] < 0x80:  # the common one-byte case
+        return pos + 1, data[pos]
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(data):
+            raise MalformedYjsError("data ends inside a number")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 49:  # eight bytes hold 56 bits, more than any safe integer
+            raise MalformedYjsError("number longer than 8 bytes")
+    if result > MAX_YJS_INT:
+        raise MalformedYjsError(f"number {result} is over 2**53 - 1")
+    return pos, result
+
+
 class _Reader:
     """Reads lib0 variable-length unsigned integers (7 bits a byte, low bits first)."""
 
@@ -79,26 +103,8 @@ class _Reader:
         self.pos = 0
 
     def varuint(self) -> int:
-        pos = self.pos
-        if pos < len(self.data) and self.data[pos] < 0x80:  # the common one-byte case
-            self.pos = pos + 1
-            return self.data[pos]
-        result = 0
-        shift = 0
-        while True:
-            if self.pos >= len(self.data):
-                raise MalformedYjsError("data ends inside a number")
-            byte = self.data[self.pos]
-            self.pos += 1
-            result |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-            if shift > 49:  # eight bytes hold 56 bits, more than any safe integer
-                raise MalformedYjsError("number longer than 8 bytes")
-        if result > MAX_YJS_INT:
-            raise MalformedYjsError(f"number {result} is over 2**53 - 1")
-        return result
+        self.pos, value = read_varuint(self.data, self.pos)
+        return value
 
     def count(self, limit: int, what: str) -> int:
         value = self.varuint()
