@@ -18,7 +18,7 @@ import trio
 
 from p2psync.errors import P2PSyncError
 from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
-from p2psync.mirror.chunkfile import Piece
+from p2psync.mirror.chunkfile import Piece, converted_piece
 from p2psync.mirror.content import CONTENT
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.ignore import IGNORE_FILE
@@ -132,11 +132,19 @@ class Ledger:
         return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
 
     def stored_layout(self, root_guid: str) -> list[Piece] | None:
-        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
+        """The layout the sync record of chunked file ``root_guid`` keeps, if any. A
+        record of the file as one doc (converted since, here or by a peer) keeps its
+        merge base: the layout is then the root's own text at that base. Rebuilt from
+        the docs instead, it would hold what peers added since, which a save made
+        before it was written here would delete."""
         rel = self.synced.path_of(root_guid)
         if rel is None:
             return None
-        return decode_layout(self.synced.base(rel), self.synced.blobs)
+        base = self.synced.base(rel)
+        if base and not is_layout(base):
+            piece = converted_piece(root_guid, base)
+            return [piece] if piece is not None else None
+        return decode_layout(base, self.synced.blobs)
 
     async def restore_promoted(self) -> None:
         """Apply to its doc the merge base of each record kept from a crash

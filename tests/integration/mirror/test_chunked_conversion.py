@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from p2psync.mirror.kinds import FileKind
 from tests.integration.mirror.test_chunked_files import (
     Device,
@@ -27,12 +25,6 @@ from tests.integration.mirror.test_chunked_files import (
 )
 from tests.integration.mirror.test_engine import peer_edit
 from tests.integration.mirror.test_patch_recovery import restart
-
-LOSS = pytest.mark.xfail(
-    strict=True,
-    reason="a chunked file with no layout yet gets one rebuilt from its docs as they are now: "
-    "a save is diffed against text the file never held",
-)
 
 REL = "notes.txt"
 SMALL = big_text(40)
@@ -63,7 +55,6 @@ def copy_docs(source: Device, target: Device) -> None:
         held.apply(doc.diff(held.state_vector()))
 
 
-@LOSS
 async def test_a_save_made_while_down_merges_with_a_peers_conversion_of_the_file(
     tmp_path: Path,
 ) -> None:
@@ -82,7 +73,6 @@ async def test_a_save_made_while_down_merges_with_a_peers_conversion_of_the_file
     assert alice.path(REL).read_text() == on_disk
 
 
-@LOSS
 async def test_a_save_not_taken_in_yet_merges_with_a_peers_conversion_of_the_file(
     tmp_path: Path,
 ) -> None:
@@ -117,7 +107,6 @@ class RacingStore(Store):
             self.docs[guid].apply(peer)
 
 
-@LOSS
 async def test_a_peer_edit_stored_while_the_file_is_converted_survives_the_save(
     tmp_path: Path,
 ) -> None:
