@@ -112,11 +112,8 @@ async def test_a_peer_edit_stored_while_the_file_is_converted_survives_the_save(
 ) -> None:
     """Alice saves the file past the threshold; bob's edit of it is stored while her
     mirror stores the conversion: her save, taken in after, must not delete it."""
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
     racing = RacingStore()
-    alice.store = racing
-    alice.mirror.store = racing
-    alice.mirror.chunks.store = racing
+    alice, bob = Device(tmp_path, "alice", store=racing), Device(tmp_path, "bob")
     await alice.save(REL, SMALL)
     await send(alice, bob)
     root = root_of(alice, REL)
