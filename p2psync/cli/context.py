@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2psync.config import Config, save_config
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
-from p2psync.daemon.home import Home
 from p2psync.errors import DaemonNotRunningError
 
 

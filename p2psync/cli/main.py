@@ -1,6 +1,6 @@
 """Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
 
-The exit codes, and which error gets which, are the table in daemon/errorcodes.py
+The exit codes, and which error gets which, are the table in control/errorcodes.py
 (docs/reference/exit-codes.md is made from it): 0 success, 1 failure reported by the
 command, 2 usage error, 3 no daemon running, 4 a log or file could not be read or
 written, 5 other p2psync error, 130 interrupted, 141 the reader of our output went away.
@@ -34,14 +34,14 @@ from p2psync.cli import (
     wait,
 )
 from p2psync.cli.context import Context
-from p2psync.daemon.errorcodes import (
+from p2psync.control.errorcodes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_STORAGE,
     EXIT_USAGE,
     exit_code,
 )
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
 
 # Each module adds its subcommands with ``register(commands)``; help lists them in

@@ -14,8 +14,8 @@ from typing import Any
 
 from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.errorcodes import NotFoundError
+from p2psync.control.client import ControlClient
+from p2psync.control.errorcodes import NotFoundError
 from p2psync.ids import ShareId
 
 WAIT_POLL_S = 0.1

@@ -13,6 +13,8 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from p2psync import __version__
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.wire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.configedits import (
     add_member,
     add_peer,
@@ -22,8 +24,6 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
-from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
-from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct

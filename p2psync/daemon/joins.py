@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, parse_mode
+from p2psync.control.errorcodes import NotFoundError
 from p2psync.daemon.configedits import remove_member, share_from_params
-from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from p2psync.cli import main as cli_main
-from p2psync.daemon import errorcodes
+from p2psync.control import errorcodes
 from tests.integration.cli.snapshot import assert_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ ControlError, so callers that catch ControlError keep working), and the CLI exit
 ``exit_code(exc)``. docs/reference/exit-codes.md is ``reference_page()``, checked by
 tests/packaging/test_docs.py.
 
-The table lives here, below the CLI, because the daemon's server needs its codes too.
+The table lives in ``p2psync.control``, below the CLI, the tray and the daemon, because
+the daemon's server and the client both need its codes.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def reference_page() -> str:
     lines = [
         "# Exit codes",
         "",
-        "<!-- Generated from p2psync/daemon/errorcodes.py: edit the table there, then run",
+        "<!-- Generated from p2psync/control/errorcodes.py: edit the table there, then run",
         "     P2PSYNC_UPDATE_SNAPSHOTS=1 pytest tests/packaging/test_docs.py -->",
         "",
         "Every `p2psync` command exits with one of these codes. An error is always one",
