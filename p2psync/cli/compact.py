@@ -14,6 +14,7 @@ from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.config import ShareConfig
+from p2psync.control.replies import CompactReply
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
 from p2psync.storage import DocLog
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     client = ctx.client(timeout_s=None)  # compacting a large share takes a while
     if client is not None:
         with client:
-            compacted: dict[str, int] = client.call("compact", **params)["compacted"]
+            reply: CompactReply = client.call("compact", **params)
+            compacted = reply["compacted"]
     else:
         compacted = _compact_here(_shares(ctx, params.get("share")), enabled=not args.json)
     if args.json:

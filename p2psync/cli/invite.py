@@ -14,6 +14,7 @@ import time
 
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
+from p2psync.control.replies import InviteReply, JoinReply
 from p2psync.daemon.invites import (
     DEFAULT_INVITE_TTL_S,
     InviteStore,
@@ -69,7 +70,7 @@ def run_invite(args: argparse.Namespace, ctx: Context) -> int:
         if args.address:
             params["addresses"] = args.address
         with client:
-            result = client.call("invite", **params)
+            result: InviteReply = client.call("invite", **params)
     else:
         config = ctx.config()
         if config.share(share_id) is None:
@@ -100,7 +101,7 @@ def run_join(args: argparse.Namespace, ctx: Context) -> int:
             "no daemon is running for this device: start it ('p2psync run') and join again"
         )
     with client:
-        result = client.call("join", code=args.code, path=args.path)
+        result: JoinReply = client.call("join", code=args.code, path=args.path)
     if args.json:
         print_json(result)
     else:

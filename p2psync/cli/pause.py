@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from p2psync.cli.context import Context, print_json
+from p2psync.control.replies import PauseReply
 from p2psync.ids import ShareId
 
 
@@ -26,7 +27,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": str(ShareId.parse(args.share))} if args.share else {}
-    result = ctx.call(args.method, **params)
+    result: PauseReply = ctx.call(args.method, **params)
     if args.json:
         print_json(result)
         return 0

@@ -10,6 +10,8 @@ imports the same framing, home paths and error table from here. Modules:
 - ``home``: where one device keeps its identity, config, state and control socket.
 - ``errorcodes``: the one table of errors: class, stable control API code, CLI exit
   code; docs/reference/exit-codes.md is generated from it.
+- ``replies``: a TypedDict of each method's result, which the daemon's methods return
+  and the CLI reads (``REPLIES``: method → type).
 
 This module imports nothing, so that importing one of them loads only what it needs.
 """
