@@ -230,6 +230,21 @@ class DocExportStreamedReply(TypedDict):
     bytes: int
 
 
+class DocUrlParams(TypedDict):
+    """The query parameters an app adds to the room's address."""
+
+    token: str
+
+
+class DocUrlReply(TypedDict):
+    """``doc.url``: where a local app connects for a text file (docs/apps.md)."""
+
+    server: str
+    room: str
+    params: DocUrlParams
+    url: str
+
+
 REPLIES: dict[str, tuple[type, ...]] = {
     "hello": (HelloReply,),
     "status": (StatusReply,),
@@ -249,5 +264,6 @@ REPLIES: dict[str, tuple[type, ...]] = {
     "name": (NameReply,),
     "doc.apply": (OkReply,),
     "doc.export": (DocExportReply, DocExportStreamedReply),
+    "doc.url": (DocUrlReply,),
 }
 """Method → the types its result may have (``subscribe`` replies ``"subscribed"``)."""

@@ -18,6 +18,7 @@ from p2psync.control.replies import (
     CompactReply,
     DiscoveredPeer,
     DocExportReply,
+    DocUrlReply,
     HelloReply,
     IdleReply,
     MemberStatus,
@@ -367,7 +368,7 @@ class ControlApi:
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
 
-    async def _doc_url(self, params: dict[str, Any]) -> Any:
+    async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
         apps = self._daemon.apps

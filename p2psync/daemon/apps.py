@@ -25,6 +25,7 @@ from p2psync.apps.server import (
 )
 from p2psync.apps.tokens import doc_token, load_or_create_secret
 from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
+from p2psync.control.replies import DocUrlReply
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import InvalidIdError, UsageError
 from p2psync.ids import ShareId
@@ -159,7 +160,7 @@ class AppEndpoint:
 
     # -- doc url ----------------------------------------------------------------------
 
-    def url_of(self, service: ShareService, path: str) -> dict[str, Any]:
+    def url_of(self, service: ShareService, path: str) -> DocUrlReply:
         """Where an app connects for the file at share path ``path`` (``doc.url``):
         ``server``, ``room``, ``params`` (the token) and the whole ``url``."""
         if self.port is None:
