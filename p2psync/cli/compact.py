@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.config import ShareConfig
-from p2psync.control.replies import CompactReply
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import build_snapshot
 from p2psync.storage.layout import docs_dir
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import CompactReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
-from p2psync.control.replies import InviteReply, JoinReply
 from p2psync.daemon.invites import (
     DEFAULT_INVITE_TTL_S,
     InviteStore,
@@ -27,6 +27,9 @@ from p2psync.ids import ShareId
 from p2psync.invitecode import MAX_ADDRESSES, parse_invite
 from p2psync.net.identity import load_or_create_identity
 from p2psync.protocol.connection import HANDSHAKE_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import InviteReply, JoinReply
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d{1,9})([smhd]?)")

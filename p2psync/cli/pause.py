@@ -8,10 +8,13 @@ out after ``resume`` (docs/control-api.md). Needs a daemon.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context, print_json
-from p2psync.control.replies import PauseReply
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import PauseReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
-from p2psync.control.replies import ShareAddReply, ShareStatus, StatusReply
 from p2psync.daemon.configedits import (
     add_member,
     remove_member,
@@ -16,6 +15,9 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import ShareAddReply, ShareStatus, StatusReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

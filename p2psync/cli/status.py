@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
-from p2psync.control.replies import PeerRow, PeersReply, ShareStatus, StatusReply
 from p2psync.errors import InvalidIdError
-from p2psync.ids import DeviceId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import PeerRow, PeersReply, ShareStatus, StatusReply
 
 PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share member add SHARE ID"
 STATE_WORDS = {
@@ -37,6 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def short(device_id: str) -> str:
     """The short form of a device ID for tables (the full one is in ``--json``)."""
+    # Imported here: ``status --json`` prints no table and need not load it.
+    from p2psync.ids import DeviceId  # noqa: PLC0415
+
     try:
         return DeviceId.parse(device_id).short()
     except InvalidIdError:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
 from p2psync.control.client import ControlClient
 from p2psync.control.errorcodes import NotFoundError
-from p2psync.control.replies import IdleReply, ShareStatus, StatusReply
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import IdleReply, ShareStatus, StatusReply
 
 WAIT_POLL_S = 0.1
 

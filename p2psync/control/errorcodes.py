@@ -14,9 +14,8 @@ the daemon's server and the client both need its codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from p2psync.errors import (
     ChunkedDocError,
@@ -65,8 +64,7 @@ class NotFoundError(UsageError):
     """The request names a share or doc that this device does not have."""
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorKind:
+class ErrorKind(NamedTuple):
     """One row: errors of class ``kind`` travel as ``code`` and exit with ``exit_code``.
 
     A row whose ``kind`` is ControlError itself is found by its code (ControlError
