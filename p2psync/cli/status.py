@@ -90,6 +90,13 @@ def format_status(status: StatusReply) -> str:
          if share.get("stopped")]  # fmt: skip
     if not_in_sync:
         parts += ["", "Not in sync:", *(f"  {line}" for line in not_in_sync)]
+    apps = [
+        f"{share['id']}: {app['path']}: {app['clients']} connected"
+        for share in status["shares"]
+        for app in share.get("apps", [])
+    ]
+    if apps:
+        parts += ["", "Apps:", *(f"  {line}" for line in apps)]
     failing = _failing_links(status, now)
     if failing:
         parts += ["", "Failing links:", *(f"  {line}" for line in failing)]

@@ -87,9 +87,18 @@ class ShareState(ResidencyStatus):
     filenames: NotRequired[str]
 
 
+class AppClients(TypedDict):
+    """A text file local apps edit through the apps endpoint, and how many are
+    connected to it (docs/apps.md)."""
+
+    path: str
+    clients: int
+
+
 class ShareStatus(ShareState):
     """One share in the ``status`` reply."""
 
+    apps: list[AppClients]
     not_in_sync: list[NotInSync]
     paused: bool
     mode: str

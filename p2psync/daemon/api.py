@@ -143,8 +143,10 @@ class ControlApi:
         sync = service.sync
         status = service.status()
         not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
+        apps = self._daemon.apps
         return {
             **status,
+            "apps": apps.clients_of(service) if apps is not None else [],
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
