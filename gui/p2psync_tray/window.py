@@ -143,6 +143,8 @@ class StatusWindow(QWidget):
     join_requested = Signal()
     rename_requested = Signal(str)  # this device's new name
     pause_share_requested = Signal(str, bool)  # share ID, pause (True) or resume
+    add_share_requested = Signal()
+    remove_share_requested = Signal(str)  # share ID
     shown = Signal()
     hidden = Signal()
 
@@ -227,13 +229,21 @@ class StatusWindow(QWidget):
         self.pause_share_button = QPushButton("Pause this share")
         self.pause_share_button.setEnabled(False)
         self.pause_share_button.clicked.connect(self._pause_share_clicked)
+        self.add_share_button = QPushButton("Add a folder…")
+        self.add_share_button.clicked.connect(self.add_share_requested)
+        self.remove_share_button = QPushButton("Remove this share…")
+        self.remove_share_button.setEnabled(False)
+        self.remove_share_button.clicked.connect(self._remove_share_clicked)
         self.shares_view.selectionModel().selectionChanged.connect(self._share_selected)
         self.share_detail = QLabel("")
         self.share_detail.setWordWrap(True)
         self.share_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.share_detail.hide()
 
-        buttons = _buttons(self.pause_share_button, self.invite_button, self.join_button)
+        buttons = _buttons(
+            self.add_share_button, self.remove_share_button, self.pause_share_button,
+            self.invite_button, self.join_button,
+        )  # fmt: skip
         return _group("Shares", self.shares_view, self.share_detail, buttons)
 
     # -- what the tray tells it ------------------------------------------------------
@@ -320,6 +330,7 @@ class StatusWindow(QWidget):
         """The pause button and the files-not-in-sync line follow the selected share."""
         row = self.selected_share_row()
         self.pause_share_button.setEnabled(row is not None)
+        self.remove_share_button.setEnabled(row is not None)
         paused = bool(row and row.get("paused"))
         self.pause_share_button.setText("Resume this share" if paused else "Pause this share")
         text = share_problems(row) if row is not None else ""
@@ -330,6 +341,11 @@ class StatusWindow(QWidget):
         row = self.selected_share_row()
         if row is not None:
             self.pause_share_requested.emit(str(row.get("id")), not row.get("paused"))
+
+    def _remove_share_clicked(self) -> None:
+        row = self.selected_share_row()
+        if row is not None:
+            self.remove_share_requested.emit(str(row.get("id")))
 
     def _rename_clicked(self) -> None:
         name, ok = QInputDialog.getText(

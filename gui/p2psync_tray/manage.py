@@ -1,0 +1,116 @@
+"""Managing shares from the tray: the add-a-folder dialog (``share.add``) and the
+confirmation before a share is removed (``share.remove``; its files stay on disk).
+
+The daemon checks the folder exactly as ``p2psync share add`` does (not the home,
+not inside or around another share, not in a ``.p2psync`` folder, not missing); its
+refusal is shown in the dialog as its one sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from p2psync_tray.describe import as_sentence, share_label
+from p2psync_tray.invites import _message, _say
+from p2psync_tray.link import DaemonLink, Reply
+
+
+class AddShareDialog(QDialog):
+    """Shares a folder the user picks (``share.add``)."""
+
+    def __init__(self, link: DaemonLink, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a shared folder")
+        self._link = link
+        self._reply: Reply | None = None
+        self.added: Mapping[str, Any] | None = None
+        intro = QLabel("The folder's files are synced with the devices you invite to it.")
+        intro.setWordWrap(True)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("the folder to share")
+        self.folder.textChanged.connect(self._check)
+        self.choose_button = QPushButton("Choose…")
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.outcome = _message()
+        self.add_button = QPushButton("Add")
+        self.add_button.setDefault(True)
+        self.add_button.clicked.connect(self.add)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+
+        where = QHBoxLayout()
+        where.addWidget(self.folder, 1)
+        where.addWidget(self.choose_button)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(where)
+        layout.addWidget(self.outcome)
+        layout.addLayout(buttons)
+        self.resize(520, self.sizeHint().height())
+        self._check()
+
+    def choose_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Folder to share", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def _check(self) -> None:
+        self.add_button.setEnabled(bool(self.folder.text().strip()) and self._reply is None)
+
+    def add(self) -> None:
+        """Ask the daemon to share the folder (it refuses, in one sentence, what
+        ``p2psync share add`` refuses)."""
+        folder = self.folder.text().strip()
+        if not folder or self._reply is not None:
+            return
+        path = str(Path(folder).expanduser().absolute())
+        self._reply = self._link.ask(
+            "add a shared folder", "share.add", on_done=self._added, on_failed=self._failed,
+            path=path,
+        )  # fmt: skip
+        self._check()
+
+    def _added(self, result: Mapping[str, Any]) -> None:
+        self._reply = None
+        self.added = result
+        _say(self.outcome, f"Sharing {result.get('path')} as share {result.get('id')}.",
+             error=False)  # fmt: skip
+        self._check()
+
+    def _failed(self, why: str) -> None:
+        self._reply = None
+        _say(self.outcome, as_sentence(why), error=True)
+        self._check()
+
+
+def confirm_remove_share(parent: QWidget, share: Mapping[str, Any]) -> bool:
+    """Ask before a share is removed; say that its files stay on disk."""
+    answer = QMessageBox.question(
+        parent,
+        "Remove this share",
+        f"Stop sharing {share.get('path')} ({share_label(share)})?\n\n"
+        "Its files stay on disk, as they are now; this device stops syncing them "
+        "with the share's other members.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes

@@ -1,0 +1,126 @@
+"""Managing shares, devices and members from the tray, through the tray's own code
+path (window buttons, dialogs, menu) against real daemons, checked through the CLI;
+and the management dialogs' layout (no widget laid over another)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from p2psync_tray.manage import AddShareDialog
+from p2psync_tray.state import TrayState
+from p2psync_tray.tray import TrayApp
+from tests.gui.conftest import WAIT_MS, Pair, find_action
+from tests.gui.fakes import FakeLink
+from tests.gui.test_window import rect_in, settle, shown
+from tests.integration.sync.daemons import cli
+
+
+def share_list(home: Path) -> dict[str, Any]:
+    shares = json.loads(cli(home, "share", "list", "--json").stdout)["shares"]
+    return {str(s["id"]): s for s in shares}
+
+
+def add_through_dialog(qtbot: QtBot, tray: TrayApp, folder: Path) -> AddShareDialog:
+    """Type ``folder`` into the tray's add dialog and press Add; wait for the answer."""
+    dialog = tray.open_add_share()
+    dialog.outcome.setText("")
+    dialog.folder.setText(str(folder))
+    dialog.add_button.click()
+    qtbot.waitUntil(lambda: bool(dialog.outcome.text()), timeout=WAIT_MS)
+    return dialog
+
+
+def test_add_and_remove_a_shared_folder(
+    qtbot: QtBot, pair: Pair, tray: TrayApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    tray.window.show()
+    tray.window.add_share_button.click()
+    dialog = tray.add_share_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert not dialog.add_button.isEnabled()  # nothing typed yet
+
+    # what `p2psync share add` refuses, the dialog says in the daemon's sentence
+    refused = {
+        "missing": tmp_path / "no-such-folder",
+        "home": pair.a.home,
+        "nested": pair.a.folder / "inner",
+        "marker": pair.a.folder / ".p2psync",
+    }
+    (pair.a.folder / "inner").mkdir()
+    for why, folder in refused.items():
+        add_through_dialog(qtbot, tray, folder)
+        text = dialog.outcome.text()
+        assert "Traceback" not in text, (why, text)
+        assert "\n" not in text, (why, text)
+        assert text.endswith("."), (why, text)
+        assert text.count(". ") == 0 or why == "home", (why, text)
+        cli_error = cli(pair.a.home, "share", "add", str(folder), check=False)
+        assert cli_error.returncode == 2, (why, cli_error.stderr)
+        said = cli_error.stderr.removeprefix("p2psync: ").strip()
+        assert said.lower().startswith(text[:-1].lower()[:40]), (why, text, said)
+    assert len(share_list(pair.a.home)) == 2  # the default share and the pair's
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("stays on disk\n")
+    add_through_dialog(qtbot, tray, folder)
+    assert dialog.added is not None
+    share = str(dialog.added["id"])
+    assert dialog.outcome.text() == f"Sharing {folder} as share {share}."
+    assert share_list(pair.a.home)[share]["path"] == str(folder)
+    qtbot.waitUntil(lambda: share in [r["id"] for r in tray.window.shares.rows()],
+                    timeout=WAIT_MS)  # fmt: skip
+
+    # remove it from the window: asked first, and its files stay
+    asked: list[str] = []
+
+    def confirm(parent: Any, row: Any) -> bool:
+        asked.append(str(row["path"]))
+        return len(asked) > 1  # cancelled the first time
+
+    monkeypatch.setattr("p2psync_tray.tray.confirm_remove_share", confirm)
+    row = [r["id"] for r in tray.window.shares.rows()].index(share)
+    tray.window.shares_view.selectRow(row)
+    tray.window.remove_share_button.click()
+    assert asked == [str(folder)]
+    assert share in share_list(pair.a.home)  # cancelled: still shared
+    tray.window.remove_share_button.click()
+    qtbot.waitUntil(lambda: share not in share_list(pair.a.home), timeout=WAIT_MS)
+    assert (folder / "keep.txt").read_text() == "stays on disk\n"
+    qtbot.waitUntil(lambda: share not in [r["id"] for r in tray.window.shares.rows()],
+                    timeout=WAIT_MS)  # fmt: skip
+    assert pair.share in share_list(pair.a.home)
+
+
+def test_the_menu_offers_add_and_remove(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
+    tray.fill_menu()
+    find_action(tray.menu, "Add a shared folder…").trigger()
+    assert tray.add_share_dialog is not None
+    assert tray.add_share_dialog.isVisible()
+    assert find_action(tray.menu, "Remove this share…") is not None
+
+
+def test_add_share_error_is_not_laid_over_the_folder(qtbot: QtBot) -> None:
+    dialog = shown(qtbot, AddShareDialog(FakeLink()))  # type: ignore[arg-type]
+    dialog.folder.setText("/home/ana")
+    dialog._failed(
+        "/home/ana holds this device's home (/home/ana/.config/p2psync): share a folder "
+        "beside it, not one holding it"
+    )
+    settle()
+    QApplication.processEvents()
+    folder, outcome = rect_in(dialog.folder, dialog), rect_in(dialog.outcome, dialog)
+    button = rect_in(dialog.add_button, dialog)
+    assert not folder.intersects(outcome), (folder, outcome)
+    assert not outcome.intersects(button), (outcome, button)
+    assert outcome.height() >= dialog.outcome.heightForWidth(outcome.width())
+    assert dialog.rect().contains(outcome)
