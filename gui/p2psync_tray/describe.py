@@ -87,8 +87,13 @@ def short_id(device_id: str) -> str:
 
 
 def peer_name(peer: Mapping[str, Any]) -> str:
-    """A peer's announced name, or the start of its device ID when it has none."""
-    return str(peer.get("name") or short_id(str(peer.get("device_id", ""))))
+    """The name given to a peer here (``peer name``) with the one it announces when
+    they differ, else its announced name, else the start of its device ID."""
+    announced = str(peer.get("name") or "")
+    given = str(peer.get("display_name") or "")
+    if given:
+        return f"{given} ({announced})" if announced and announced != given else given
+    return announced or short_id(str(peer.get("device_id", "")))
 
 
 def peer_state(peer: Mapping[str, Any], now: float) -> str:

@@ -1,5 +1,6 @@
-"""Managing shares from the tray: the add-a-folder dialog (``share.add``) and the
-confirmation before a share is removed (``share.remove``; its files stay on disk).
+"""Managing shares and devices from the tray: the add-a-folder dialog (``share.add``),
+the confirmation before a share is removed (``share.remove``; its files stay on disk)
+and before a device's addresses are forgotten (``peer.remove``).
 
 The daemon checks the folder exactly as ``p2psync share add`` does (not the home,
 not inside or around another share, not in a ``.p2psync`` folder, not missing); its
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from p2psync_tray.describe import as_sentence, share_label
+from p2psync_tray.describe import as_sentence, peer_name, share_label
 from p2psync_tray.invites import _message, _say
 from p2psync_tray.link import DaemonLink, Reply
 
@@ -110,6 +111,22 @@ def confirm_remove_share(parent: QWidget, share: Mapping[str, Any]) -> bool:
         f"Stop sharing {share.get('path')} ({share_label(share)})?\n\n"
         "Its files stay on disk, as they are now; this device stops syncing them "
         "with the share's other members.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_forget_peer(parent: QWidget, peer: Mapping[str, Any]) -> bool:
+    """Ask before a device's static addresses are forgotten (``peer remove``); say
+    what it does not do."""
+    answer = QMessageBox.question(
+        parent,
+        "Forget this device's addresses",
+        f"Forget the addresses given for {peer_name(peer)}?\n\n"
+        "This device stops dialing it there. A connection that is up stays up, it stays "
+        "a member of its shares, and the LAN (mDNS) may still find it; to stop sharing "
+        "with it, remove it from each share's members.",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )

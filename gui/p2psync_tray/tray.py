@@ -25,7 +25,7 @@ from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
-from p2psync_tray.manage import AddShareDialog, confirm_remove_share
+from p2psync_tray.manage import AddShareDialog, confirm_forget_peer, confirm_remove_share
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import MOMENT_S, StateFilter, TrayState, overall_state
@@ -92,6 +92,8 @@ class TrayApp(QObject):
         self.window.pause_share_requested.connect(self._pause_share)
         self.window.add_share_requested.connect(self.open_add_share)
         self.window.remove_share_requested.connect(self.ask_remove_share)
+        self.window.name_peer_requested.connect(self.name_peer)
+        self.window.forget_peer_requested.connect(self.ask_forget_peer)
         self.window.shown.connect(self._errors_seen)
 
         self._timer = QTimer(self)
@@ -314,6 +316,17 @@ class TrayApp(QObject):
     def remove_share(self, share: str) -> None:
         """Stop sharing a folder (``share remove``; its files stay on disk)."""
         self.link.request(f"remove share {share}", "share.remove", share=share)
+
+    def name_peer(self, device: str, name: str) -> None:
+        """The name shown here for a device (``peer name``; "" forgets it)."""
+        self.link.request(f"name device {device}", "peer.name", device=device, name=name)
+
+    def ask_forget_peer(self, device: str) -> None:
+        """Forget a device's static addresses once the user confirms (``peer remove``)."""
+        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
+        rows = [p for p in peers if str(p.get("device_id")) == device]
+        if rows and confirm_forget_peer(self.window, rows[0]):
+            self.link.request(f"forget device {device}", "peer.remove", device=device)
 
     def open_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))

@@ -144,6 +144,8 @@ class StatusWindow(QWidget):
     rename_requested = Signal(str)  # this device's new name
     pause_share_requested = Signal(str, bool)  # share ID, pause (True) or resume
     add_share_requested = Signal()
+    name_peer_requested = Signal(str, str)  # device ID, name ("" forgets it)
+    forget_peer_requested = Signal(str)  # device ID
     remove_share_requested = Signal(str)  # share ID
     shown = Signal()
     hidden = Signal()
@@ -187,7 +189,7 @@ class StatusWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(_group("Peers", self.peers_view))
+        layout.addWidget(self._peers_section())
         layout.addWidget(self._shares_section())
         layout.addWidget(self.pending_box)
         layout.addWidget(_group("Recent events", self.events_view), 1)
@@ -217,6 +219,17 @@ class StatusWindow(QWidget):
         header.addWidget(self.start_button)
 
         return header
+
+    def _peers_section(self) -> QGroupBox:
+        """The peers table and the buttons acting on the selected peer."""
+        self.name_peer_button = QPushButton("Name this peer…")
+        self.name_peer_button.clicked.connect(self._name_peer_clicked)
+        self.forget_peer_button = QPushButton("Forget this peer…")
+        self.forget_peer_button.clicked.connect(self._forget_peer_clicked)
+        self.peers_view.selectionModel().selectionChanged.connect(self._peer_selected)
+        self._peer_selected()
+        buttons = _buttons(self.name_peer_button, self.forget_peer_button)
+        return _group("Peers", self.peers_view, buttons)
 
     def _shares_section(self) -> QGroupBox:
         """The shares table, the selected share's problems, and the share buttons."""
@@ -278,6 +291,7 @@ class StatusWindow(QWidget):
         self.pending.set_rows(pending, snapshot.time)
         self.pending_box.setTitle(f"Pending devices ({len(pending)})")
         self.pending_box.setVisible(bool(pending))
+        self._peer_selected()
         self._share_selected()
         if state is not None:
             self.show_state(state)
@@ -292,6 +306,7 @@ class StatusWindow(QWidget):
         self.pending_box.setTitle("Pending devices (0)")
         self.pending_box.hide()
         self._share_rows = []
+        self._peer_selected()
         self._share_selected()
 
     def add_event(self, event: Mapping[str, Any]) -> None:
@@ -320,6 +335,36 @@ class StatusWindow(QWidget):
         if ok and choice in labels:
             share = self._share_rows[labels.index(choice)]
             self.accept_requested.emit(device, str(share.get("id")))
+
+    def selected_peer_row(self) -> Mapping[str, Any] | None:
+        rows = self.peers_view.selectionModel().selectedRows()
+        device = str(rows[0].data(KEY_ROLE)) if rows else None
+        found = [r for r in self.peers.rows() if str(r.get("device_id")) == device]
+        return found[0] if found else None
+
+    def _peer_selected(self, *_: Any) -> None:
+        selected = self.selected_peer_row() is not None
+        self.name_peer_button.setEnabled(selected)
+        self.forget_peer_button.setEnabled(selected)
+
+    def _name_peer_clicked(self) -> None:
+        row = self.selected_peer_row()
+        if row is None:
+            return
+        given = str(row.get("display_name") or "")
+        name, ok = QInputDialog.getText(
+            self, "Name this peer",
+            f"Name shown here for {row.get('name') or row.get('device_id')} "
+            "(empty: the name it announces):",
+            text=given,
+        )  # fmt: skip
+        if ok and name.strip() != given:
+            self.name_peer_requested.emit(str(row.get("device_id")), name.strip())
+
+    def _forget_peer_clicked(self) -> None:
+        row = self.selected_peer_row()
+        if row is not None:
+            self.forget_peer_requested.emit(str(row.get("device_id")))
 
     def selected_share_row(self) -> Mapping[str, Any] | None:
         share = self.selected_share()

@@ -16,6 +16,7 @@ from p2psync import __version__
 from p2psync.daemon.configedits import (
     add_member,
     add_peer,
+    name_peer,
     remove_peer,
     remove_share,
     rename_device,
@@ -57,6 +58,7 @@ class ControlApi:
             "join": lambda params: join(self._daemon, params),
             "peer.add": self._peer_add,
             "peer.remove": self._peer_remove,
+            "peer.name": self._peer_name,
             "name": self._name,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
@@ -191,6 +193,7 @@ class ControlApi:
                 "shares": [s.name for s in self._shares_with(device)],
                 "found_by": peers.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
+                "display_name": self._display_name(device),
             })  # fmt: skip
         pending = [
             {"device_id": str(p.device_id), "name": p.name, "address": p.address,
@@ -208,6 +211,11 @@ class ControlApi:
         pcts = [member_sync_pct(s.sync, device) for s in self._shares_with(device)
                 if device in s.sync.peers()]  # fmt: skip
         return round(sum(pcts) / len(pcts), 1) if pcts else None
+
+    def _display_name(self, device: DeviceId) -> str:
+        """The name this device's user gave ``device`` (``peer name``), or ""."""
+        peer = self._daemon.config.peer(device)
+        return peer.name if peer is not None else ""
 
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
@@ -293,6 +301,12 @@ class ControlApi:
         d = self._daemon
         d.update_config(remove_peer(d.config, params))
         return {"ok": True}
+
+    async def _peer_name(self, params: dict[str, Any]) -> Any:
+        d = self._daemon
+        d.update_config(name_peer(d.config, params))
+        device = DeviceId.parse(str(params.get("device", "")))
+        return {"device": str(device), "name": self._display_name(device)}
 
     async def _name(self, params: dict[str, Any]) -> Any:
         # Each handshake reads the name from the config: the next link uses it.

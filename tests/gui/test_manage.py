@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QInputDialog
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.manage import AddShareDialog
@@ -124,3 +124,49 @@ def test_add_share_error_is_not_laid_over_the_folder(qtbot: QtBot) -> None:
     assert not outcome.intersects(button), (outcome, button)
     assert outcome.height() >= dialog.outcome.heightForWidth(outcome.width())
     assert dialog.rect().contains(outcome)
+
+
+def test_name_and_forget_a_peer(
+    qtbot: QtBot, pair: Pair, tray: TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    window = tray.window
+    assert not window.name_peer_button.isEnabled()  # no peer selected
+    beta = pair.b.status()["name"]
+    row = [r["device_id"] for r in window.peers.rows()].index(pair.b.id)
+    window.peers_view.selectRow(row)
+    assert window.name_peer_button.isEnabled()
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("  the big desk ", True))
+    window.name_peer_button.click()
+
+    def shown_name() -> str:
+        rows = json.loads(cli(pair.a.home, "peers", "--json").stdout)["peers"]
+        return str(next(p for p in rows if p["device_id"] == pair.b.id)["display_name"])
+
+    qtbot.waitUntil(lambda: shown_name() == "the big desk", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.peers.text(row, 0) == f"the big desk ({beta})",
+                    timeout=WAIT_MS)  # fmt: skip
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", True))
+    window.name_peer_button.click()  # empty: back to the name it announces
+    qtbot.waitUntil(lambda: window.peers.text(row, 0) == beta, timeout=WAIT_MS)
+    assert shown_name() == ""
+
+    # forget: asked first; a peer without static addresses is refused in one sentence
+    failures: list[str] = []
+    tray.link.failed.connect(lambda what, why: failures.append(f"{what}: {why}"))
+    monkeypatch.setattr("p2psync_tray.tray.confirm_forget_peer", lambda parent, peer: True)
+    cli(pair.a.home, "peer", "add", pair.b.id, "127.0.0.1:9")
+    window.peers_view.selectRow(row)
+    window.forget_peer_button.click()
+
+    def addresses() -> list[str]:
+        config = (pair.a.home / "config.toml").read_text()
+        return [line for line in config.splitlines() if "127.0.0.1:9" in line]
+
+    qtbot.waitUntil(lambda: not addresses(), timeout=WAIT_MS)
+    window.peers_view.selectRow(row)
+    window.forget_peer_button.click()  # nothing left to forget: the daemon says so
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert failures[0].startswith(f"forget device {pair.b.id}: device ")
+    assert failures[0].endswith("has no static address to remove")
