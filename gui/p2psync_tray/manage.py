@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +32,14 @@ from PySide6.QtWidgets import (
 from p2psync_tray.describe import as_sentence, peer_name, share_label
 from p2psync_tray.invites import _message, _say
 from p2psync_tray.link import DaemonLink, Reply
+from p2psync_tray.models import KEY_ROLE, MembersModel
+
+MODES = ("send-receive", "receive-only", "send-only")
+MODE_TEXT = {
+    "send-receive": "its changes go to the others; theirs are applied there",
+    "receive-only": "theirs are applied there; its own are kept there only",
+    "send-only": "its changes go to the others; theirs are not applied there",
+}
 
 
 class AddShareDialog(QDialog):
@@ -131,3 +142,100 @@ def confirm_forget_peer(parent: QWidget, peer: Mapping[str, Any]) -> bool:
         QMessageBox.StandardButton.Cancel,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+class MembersDialog(QDialog):
+    """The other members of a share with their modes; sets a member's mode
+    (``share.member.add`` with ``mode``, as ``p2psync share member add --mode``)."""
+
+    def __init__(
+        self, link: DaemonLink, share: Mapping[str, Any], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._link = link
+        self._reply: Reply | None = None
+        self.share_id = str(share.get("id", ""))
+        self.members = MembersModel()
+        self.view = QTableView()
+        self.view.setModel(self.members)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.selectionModel().selectionChanged.connect(self._member_picked)
+        self.intro = QLabel("")
+        self.intro.setWordWrap(True)
+        self.mode_box = QComboBox()
+        for mode in MODES:
+            self.mode_box.addItem(f"{mode}: {MODE_TEXT[mode]}", mode)
+        self.set_button = QPushButton("Set mode")
+        self.set_button.clicked.connect(self.set_mode)
+        self.outcome = _message()
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel("Mode:"))
+        mode_row.addWidget(self.mode_box, 1)
+        mode_row.addWidget(self.set_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(mode_row)
+        layout.addWidget(self.outcome)
+        layout.addWidget(close)
+        self.resize(720, 360)
+        self.show_share(share)
+
+    def show_share(self, share: Mapping[str, Any]) -> None:
+        """The share's members as the last ``status`` says (called on each poll)."""
+        label = share_label(share)
+        self.setWindowTitle(f"Members of {label}")
+        members = list(share.get("members") or [])
+        self.intro.setText(
+            f"{label} ({share.get('path')}): {len(members)} other "
+            f"member{'' if len(members) == 1 else 's'}; this device is "
+            f"{share.get('mode', 'send-receive')}. A mode set here reaches the others."
+        )
+        self.members.set_rows(members)
+        self._selected()
+
+    def selected_device(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows()
+        return str(rows[0].data(KEY_ROLE)) if rows else None
+
+    def _selected(self) -> None:
+        self.set_button.setEnabled(self.selected_device() is not None and self._reply is None)
+
+    def _member_picked(self, *_: Any) -> None:
+        """The mode box starts at the picked member's mode."""
+        device = self.selected_device()
+        rows = [r for r in self.members.rows() if str(r.get("device_id")) == device]
+        if rows:
+            self.mode_box.setCurrentIndex(max(0, self.mode_box.findData(rows[0].get("mode"))))
+        self._selected()
+
+    def set_mode(self) -> None:
+        device, mode = self.selected_device(), str(self.mode_box.currentData())
+        if device is None or self._reply is not None:
+            return
+        self._reply = self._link.ask(
+            "set a member's mode", "share.member.add", on_done=self._mode_set,
+            on_failed=self._done, share=self.share_id, device=device, mode=mode,
+        )  # fmt: skip
+        self.outcome.setText("")
+        self._selected()
+
+    def _mode_set(self, _result: Any) -> None:
+        # a bound method, not a lambda: the reply's signal then reaches it in the Qt
+        # thread (a lambda would run in the link's thread)
+        self._done("")
+
+    def _done(self, why: str) -> None:
+        self._reply = None
+        if why:
+            _say(self.outcome, as_sentence(why), error=True)
+        else:
+            _say(self.outcome, "Mode set.", error=False)
+        self._selected()

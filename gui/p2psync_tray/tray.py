@@ -25,7 +25,12 @@ from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
-from p2psync_tray.manage import AddShareDialog, confirm_forget_peer, confirm_remove_share
+from p2psync_tray.manage import (
+    AddShareDialog,
+    MembersDialog,
+    confirm_forget_peer,
+    confirm_remove_share,
+)
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import MOMENT_S, StateFilter, TrayState, overall_state
@@ -63,6 +68,7 @@ class TrayApp(QObject):
         self.invite_dialog: InviteDialog | None = None
         self.join_dialog: JoinDialog | None = None
         self.add_share_dialog: AddShareDialog | None = None
+        self.members_dialog: MembersDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self.daemon_answered = False  # the daemon we started answered at least once
         self.daemon_ended = ""  # why our daemon is gone, until another one answers
@@ -93,6 +99,7 @@ class TrayApp(QObject):
         self.window.add_share_requested.connect(self.open_add_share)
         self.window.remove_share_requested.connect(self.ask_remove_share)
         self.window.name_peer_requested.connect(self.name_peer)
+        self.window.members_requested.connect(self.open_members)
         self.window.forget_peer_requested.connect(self.ask_forget_peer)
         self.window.shown.connect(self._errors_seen)
 
@@ -122,6 +129,10 @@ class TrayApp(QObject):
         self.snapshot = snapshot
         measured = self.measured_state(snapshot.time)
         self.window.show_snapshot(snapshot, self.settings.ignored_devices(), measured)
+        members = self.members_dialog
+        share = self._share_row(members.share_id) if members is not None else None
+        if members is not None and share is not None:
+            members.show_share(share)
         peers = snapshot.peers.get("peers") or []
         connected = sum(1 for p in peers if p.get("connected"))
         if connected != self._connected_count:
@@ -241,6 +252,7 @@ class TrayApp(QObject):
                 _action(sub, "Resume this share", partial(self.resume, share_id))
             else:
                 _action(sub, "Pause this share", partial(self.pause, share_id))
+            _action(sub, "Members…", partial(self.open_members, share_id))
             _action(sub, "Remove this share…", partial(self.ask_remove_share, share_id))
         menu.addSeparator()
         if snapshot.status.get("paused"):
@@ -306,12 +318,30 @@ class TrayApp(QObject):
         _present(self.add_share_dialog)
         return self.add_share_dialog
 
-    def ask_remove_share(self, share: str) -> None:
-        """Remove ``share`` once the user confirms (its files stay on disk)."""
+    def _share_row(self, share: str) -> Mapping[str, Any] | None:
+        """``share`` as the last snapshot says, or None."""
         shares = self.snapshot.status.get("shares") or [] if self.snapshot is not None else []
         rows = [s for s in shares if str(s.get("id")) == share]
-        if rows and confirm_remove_share(self.window, rows[0]):
+        return rows[0] if rows else None
+
+    def ask_remove_share(self, share: str) -> None:
+        """Remove ``share`` once the user confirms (its files stay on disk)."""
+        row = self._share_row(share)
+        if row is not None and confirm_remove_share(self.window, row):
             self.remove_share(share)
+
+    def open_members(self, share: str) -> MembersDialog | None:
+        """Open the members dialog of ``share`` (replacing one of another share)."""
+        row = self._share_row(share)
+        if row is None:
+            return None
+        if self.members_dialog is not None and self.members_dialog.share_id != share:
+            self.members_dialog.close()
+            self.members_dialog = None
+        if self.members_dialog is None:
+            self.members_dialog = MembersDialog(self.link, row)
+        _present(self.members_dialog)
+        return self.members_dialog
 
     def remove_share(self, share: str) -> None:
         """Stop sharing a folder (``share remove``; its files stay on disk)."""

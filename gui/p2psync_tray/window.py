@@ -147,6 +147,7 @@ class StatusWindow(QWidget):
     name_peer_requested = Signal(str, str)  # device ID, name ("" forgets it)
     forget_peer_requested = Signal(str)  # device ID
     remove_share_requested = Signal(str)  # share ID
+    members_requested = Signal(str)  # share ID
     shown = Signal()
     hidden = Signal()
 
@@ -247,6 +248,11 @@ class StatusWindow(QWidget):
         self.remove_share_button = QPushButton("Remove this share…")
         self.remove_share_button.setEnabled(False)
         self.remove_share_button.clicked.connect(self._remove_share_clicked)
+        self.members_button = QPushButton("Members…")
+        self.members_button.setEnabled(False)
+        self.members_button.clicked.connect(
+            lambda _checked=False: self.members_requested.emit(self.selected_share() or "")
+        )
         self.shares_view.selectionModel().selectionChanged.connect(self._share_selected)
         self.share_detail = QLabel("")
         self.share_detail.setWordWrap(True)
@@ -254,7 +260,8 @@ class StatusWindow(QWidget):
         self.share_detail.hide()
 
         buttons = _buttons(
-            self.add_share_button, self.remove_share_button, self.pause_share_button,
+            self.add_share_button, self.remove_share_button, self.members_button,
+            self.pause_share_button,
             self.invite_button, self.join_button,
         )  # fmt: skip
         return _group("Shares", self.shares_view, self.share_detail, buttons)
@@ -376,6 +383,7 @@ class StatusWindow(QWidget):
         row = self.selected_share_row()
         self.pause_share_button.setEnabled(row is not None)
         self.remove_share_button.setEnabled(row is not None)
+        self.members_button.setEnabled(row is not None)
         paused = bool(row and row.get("paused"))
         self.pause_share_button.setText("Resume this share" if paused else "Pause this share")
         text = share_problems(row) if row is not None else ""

@@ -12,11 +12,11 @@ import pytest
 from PySide6.QtWidgets import QApplication, QInputDialog
 from pytestqt.qtbot import QtBot
 
-from p2psync_tray.manage import AddShareDialog
+from p2psync_tray.manage import AddShareDialog, MembersDialog
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from tests.gui.conftest import WAIT_MS, Pair, find_action
-from tests.gui.fakes import FakeLink
+from tests.gui.fakes import FakeLink, sample_snapshot
 from tests.gui.test_window import rect_in, settle, shown
 from tests.integration.sync.daemons import cli
 
@@ -170,3 +170,60 @@ def test_name_and_forget_a_peer(
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert failures[0].startswith(f"forget device {pair.b.id}: device ")
     assert failures[0].endswith("has no static address to remove")
+
+
+def test_members_of_a_share_and_changing_a_mode(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    window = tray.window
+    window.shares_view.selectRow([r["id"] for r in window.shares.rows()].index(pair.share))
+    window.members_button.click()
+    dialog = tray.members_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.share_id == pair.share
+    assert dialog.members.rowCount() == 1
+    beta = pair.b.status()["name"]
+    assert [dialog.members.text(0, c) for c in range(4)] == [
+        beta,
+        "send-receive",
+        "in sync",
+        pair.b.id,
+    ]
+    assert not dialog.set_button.isEnabled()  # no member picked
+    dialog.view.selectRow(0)
+    assert dialog.mode_box.currentData() == "send-receive"
+    dialog.mode_box.setCurrentIndex(dialog.mode_box.findData("receive-only"))
+    dialog.set_button.click()
+
+    def mode() -> str:
+        members = share_list(pair.a.home)[pair.share]["members"]
+        return str(next(m["mode"] for m in members if m["device_id"] == pair.b.id))
+
+    qtbot.waitUntil(lambda: mode() == "receive-only", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dialog.members.text(0, 1) == "receive-only", timeout=WAIT_MS)
+    assert dialog.outcome.text() == "Mode set."
+    dialog.mode_box.setCurrentIndex(dialog.mode_box.findData("send-receive"))
+    dialog.set_button.click()
+    qtbot.waitUntil(lambda: mode() == "send-receive", timeout=WAIT_MS)
+    tray.fill_menu()
+    assert tray.open_members(pair.share) is dialog  # the same share: the same dialog
+    find_action(tray.menu, "Members…").trigger()  # the first share's submenu
+    assert tray.snapshot is not None
+    assert tray.members_dialog is not None
+    assert tray.members_dialog.share_id == tray.snapshot.status["shares"][0]["id"]
+
+
+def test_members_dialog_widgets_are_not_laid_over_each_other(qtbot: QtBot) -> None:
+    share = sample_snapshot(0.0).status["shares"][1]
+    dialog = shown(qtbot, MembersDialog(FakeLink(), share))  # type: ignore[arg-type]
+    assert dialog.members.rowCount() == len(share["members"])
+    dialog._done("device PPPPPPP is not a member of share d3f8h1j5n0 and cannot be changed")
+    settle()
+    parts = [dialog.intro, dialog.view, dialog.mode_box, dialog.set_button, dialog.outcome]
+    rects = [rect_in(w, dialog) for w in parts]
+    for i, one in enumerate(rects):
+        assert dialog.rect().contains(one), (parts[i], one)
+        for other in rects[i + 1 :]:
+            assert not one.intersects(other), (one, other)
+    assert rects[-1].height() >= dialog.outcome.heightForWidth(rects[-1].width())
+    assert dialog.view.viewport().height() >= 2 * dialog.view.rowHeight(0)
