@@ -27,7 +27,12 @@ from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
-from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
+from p2psync.daemon.progress import (
+    member_sync_pct,
+    share_in_sync,
+    share_remaining_docs,
+    share_sync_pct,
+)
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -129,6 +134,7 @@ class ControlApi:
             "mode": self._daemon.membership.own_mode(service.config.id),
             "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
+            "remaining_docs": share_remaining_docs(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
             "errors": self._daemon.events.recent_errors(service.name),
