@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +31,7 @@ from p2psync_tray.describe import as_sentence, peer_name, share_label
 from p2psync_tray.invites import _message, _say
 from p2psync_tray.link import DaemonLink, Reply
 from p2psync_tray.models import KEY_ROLE, MembersModel
+from p2psync_tray.window import table_view
 
 MODES = ("send-receive", "receive-only", "send-only")
 MODE_TEXT = {
@@ -156,13 +155,7 @@ class MembersDialog(QDialog):
         self._reply: Reply | None = None
         self.share_id = str(share.get("id", ""))
         self.members = MembersModel()
-        self.view = QTableView()
-        self.view.setModel(self.members)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view = table_view(self.members, max_rows=None)
         self.view.selectionModel().selectionChanged.connect(self._member_picked)
         self.intro = QLabel("")
         self.intro.setWordWrap(True)

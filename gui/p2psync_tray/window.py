@@ -100,7 +100,9 @@ class FittedTable(QTableView):
         self.setFixedHeight(self.fitted_height())
 
 
-def _table(model: Any, max_rows: int | None = MAX_FITTED_ROWS) -> QTableView:
+def table_view(model: Any, max_rows: int | None = MAX_FITTED_ROWS) -> QTableView:
+    """A read-only table of rows, one line each, selected by row; as tall as its rows
+    (up to ``max_rows``) unless ``max_rows`` is None."""
     view = QTableView() if max_rows is None else FittedTable(max_rows)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -164,8 +166,8 @@ class StatusWindow(QWidget):
         self._name = "this device"
 
         header = self._header()
-        self.peers_view = _table(self.peers)
-        self.shares_view = _table(self.shares)
+        self.peers_view = table_view(self.peers)
+        self.shares_view = table_view(self.shares)
         self.shares_view.setItemDelegateForColumn(
             SharesModel.progress_column, ProgressDelegate(self.shares_view)
         )
@@ -174,8 +176,8 @@ class StatusWindow(QWidget):
         shares_header.setSectionResizeMode(
             SharesModel.progress_column, QHeaderView.ResizeMode.Stretch
         )
-        self.pending_view = _table(self.pending)
-        self.events_view = _table(self.events, max_rows=None)
+        self.pending_view = table_view(self.pending)
+        self.events_view = table_view(self.events, max_rows=None)
         self.events_view.setMinimumHeight(
             self.events_view.verticalHeader().defaultSectionSize() * (MIN_EVENT_ROWS + 1)
         )
