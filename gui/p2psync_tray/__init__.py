@@ -1,7 +1,7 @@
 """p2psync-tray: the tray app of p2psync (Qt 6 via PySide6, the ``tray`` extra).
 
 It talks to the daemon only through the control API client
-(``p2psync.daemon.client``). Modules, bottom up:
+(``p2psync.control.client``). Modules, bottom up:
 
 - ``state``: the tray's overall state and its anti-flicker filter (no Qt).
 - ``describe``: words and numbers for people: states, bytes, times (no Qt).

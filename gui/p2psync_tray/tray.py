@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
 from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog

@@ -13,6 +13,32 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from p2psync import __version__
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.replies import (
+    CompactReply,
+    DiscoveredPeer,
+    DocExportReply,
+    DocUrlReply,
+    HelloReply,
+    IdleReply,
+    MemberStatus,
+    NameReply,
+    NotInSync,
+    OkReply,
+    PauseReply,
+    PeerNameReply,
+    PeerRow,
+    PeersReply,
+    PendingPeer,
+    ShareAddReply,
+    ShareRemoveReply,
+    ShareStatus,
+    StatusReply,
+)
+from p2psync.control.replies import (
+    LinkFailure as LinkFailureReply,
+)
+from p2psync.control.wire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.configedits import (
     add_member,
     add_peer,
@@ -23,8 +49,6 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
-from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
-from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import (
@@ -76,7 +100,7 @@ class ControlApi:
 
     # -- state -------------------------------------------------------------------
 
-    async def _hello(self, params: dict[str, Any]) -> Any:
+    async def _hello(self, params: dict[str, Any]) -> HelloReply:
         return {
             "api_version": CONTROL_API_VERSION,
             "daemon_version": __version__,
@@ -84,7 +108,7 @@ class ControlApi:
             "methods": sorted([*self.handlers(), "subscribe"]),
         }
 
-    async def _status(self, params: dict[str, Any]) -> Any:
+    async def _status(self, params: dict[str, Any]) -> StatusReply:
         d = self._daemon
         shares = [self._share_status(s) for s in d.shares.values()]
         return {
@@ -102,7 +126,7 @@ class ControlApi:
             "errors": d.events.recent_errors(),
         }
 
-    def _overall_state(self, shares: list[dict[str, Any]]) -> str:
+    def _overall_state(self, shares: list[ShareStatus]) -> str:
         """paused (the device, or every share with members), syncing (a connected
         member is behind), failing (a member's last link failed and it is backed off),
         not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
@@ -123,12 +147,14 @@ class ControlApi:
             return "paused"
         return "up-to-date"
 
-    def _share_status(self, service: ShareService) -> dict[str, Any]:
+    def _share_status(self, service: ShareService) -> ShareStatus:
         sync = service.sync
         status = service.status()
         not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
+        apps = self._daemon.apps
         return {
             **status,
+            "apps": apps.clients_of(service) if apps is not None else [],
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
@@ -140,7 +166,7 @@ class ControlApi:
             "errors": self._daemon.events.recent_errors(service.name),
         }  # fmt: skip
 
-    def _failing_links(self, service: ShareService) -> list[dict[str, str]]:
+    def _failing_links(self, service: ShareService) -> list[NotInSync]:
         """``not_in_sync`` entries of the links that fail on this share's docs (a peer
         sends a frame over the limit): nothing of that doc syncs with that peer."""
         peers = self._daemon.peers
@@ -152,7 +178,7 @@ class ControlApi:
             and device not in peers.links
         ]
 
-    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> dict[str, Any]:
+    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> MemberStatus:
         peers = self._daemon.peers
         info = peers.known.get(device)
         connected = device in service.sync.peers()
@@ -176,9 +202,9 @@ class ControlApi:
             "error": _failure(info.failure) if state == "failing" and info else None,
         }
 
-    async def _peers(self, params: dict[str, Any]) -> Any:
+    async def _peers(self, params: dict[str, Any]) -> PeersReply:
         peers = self._daemon.peers
-        rows = []
+        rows: list[PeerRow] = []
         for device, info in sorted(peers.known.items()):
             link = peers.links.get(device)
             rows.append({
@@ -202,12 +228,17 @@ class ControlApi:
                 "display_name": self._display_name(device),
             })  # fmt: skip
         pending = [
-            {"device_id": str(p.device_id), "name": p.name, "address": p.address,
-             "last_seen": p.last_seen}
+            PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,
+                        last_seen=p.last_seen)
             for p in peers.pending.values()
         ]  # fmt: skip
         discovery = self._daemon.discovery
-        discovered = discovery.snapshot() if discovery is not None else []
+        discovered = [
+            DiscoveredPeer(device_id=e["device_id"], addresses=e["addresses"],
+                           instance_id=e["instance_id"], shares_in_common=e["shares_in_common"],
+                           protocol_versions=e["protocol_versions"], last_seen=e["last_seen"])
+            for e in (discovery.snapshot() if discovery is not None else [])
+        ]  # fmt: skip
         mdns = discovery is not None and discovery.running
         return {"peers": rows, "pending": pending, "paused": peers.paused, "mdns": mdns,
                 "discovered": discovered}  # fmt: skip
@@ -226,7 +257,7 @@ class ControlApi:
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
 
-    async def _idle(self, params: dict[str, Any]) -> Any:
+    async def _idle(self, params: dict[str, Any]) -> IdleReply:
         connected = [d for d in self._daemon.peers.links if self._shares_with(d)]
         return {"idle": all(self._in_sync_with(d) for d in connected), "connected": len(connected)}
 
@@ -235,7 +266,7 @@ class ControlApi:
 
     # -- pause and maintenance -----------------------------------------------------
 
-    async def _pause(self, params: dict[str, Any]) -> Any:
+    async def _pause(self, params: dict[str, Any]) -> PauseReply:
         """Stop all sync traffic (peer connections are closed and refused until
         resume), or with ``share`` only that share's."""
         peers = self._daemon.peers
@@ -250,7 +281,7 @@ class ControlApi:
             self._daemon.events.publish("paused")
         return {"paused": True}
 
-    async def _resume(self, params: dict[str, Any]) -> Any:
+    async def _resume(self, params: dict[str, Any]) -> PauseReply:
         peers = self._daemon.peers
         if params.get("share"):
             share = self._share(params)
@@ -263,7 +294,7 @@ class ControlApi:
             self._daemon.events.publish("resumed")
         return {"paused": False}
 
-    async def _compact(self, params: dict[str, Any]) -> Any:
+    async def _compact(self, params: dict[str, Any]) -> CompactReply:
         """Compact the logs of one share (``share``) or of every share now."""
         if params.get("share"):
             services = [self._share(params)]
@@ -273,7 +304,7 @@ class ControlApi:
 
     # -- config ------------------------------------------------------------------
 
-    async def _share_add(self, params: dict[str, Any]) -> Any:
+    async def _share_add(self, params: dict[str, Any]) -> ShareAddReply:
         d = self._daemon
         share = share_from_params(params, d.config, d.home)
         d.update_config(d.config.with_share(share))
@@ -281,14 +312,14 @@ class ControlApi:
             await d.start_share(share)
         return {"id": str(share.id), "path": str(share.path)}
 
-    async def _share_remove(self, params: dict[str, Any]) -> Any:
+    async def _share_remove(self, params: dict[str, Any]) -> ShareRemoveReply:
         d = self._daemon
         share_id = ShareId.parse(str(params.get("share", "")))
         d.update_config(remove_share(d.config, params))
         await d.stop_share(share_id)
         return {"removed": str(share_id)}
 
-    async def _member_add(self, params: dict[str, Any]) -> Any:
+    async def _member_add(self, params: dict[str, Any]) -> OkReply:
         d = self._daemon
         d.update_config(add_member(d.config, params))
         device = DeviceId.parse(str(params.get("device")))
@@ -296,25 +327,25 @@ class ControlApi:
         d.peers.refresh_dialers()
         return {"ok": True}
 
-    async def _peer_add(self, params: dict[str, Any]) -> Any:
+    async def _peer_add(self, params: dict[str, Any]) -> OkReply:
         d = self._daemon
         d.update_config(add_peer(d.config, params))
         d.peers.refresh_dialers()
         return {"ok": True}
 
-    async def _peer_remove(self, params: dict[str, Any]) -> Any:
+    async def _peer_remove(self, params: dict[str, Any]) -> OkReply:
         # A dialer finds the address gone at its next attempt; a link up stays up.
         d = self._daemon
         d.update_config(remove_peer(d.config, params))
         return {"ok": True}
 
-    async def _peer_name(self, params: dict[str, Any]) -> Any:
+    async def _peer_name(self, params: dict[str, Any]) -> PeerNameReply:
         d = self._daemon
         d.update_config(name_peer(d.config, params))
         device = DeviceId.parse(str(params.get("device", "")))
         return {"device": str(device), "name": self._display_name(device)}
 
-    async def _name(self, params: dict[str, Any]) -> Any:
+    async def _name(self, params: dict[str, Any]) -> NameReply:
         # Each handshake reads the name from the config: the next link uses it.
         d = self._daemon
         d.update_config(rename_device(d.config, params))
@@ -336,7 +367,7 @@ class ControlApi:
         except InvalidGuidError as exc:
             raise ControlError(str(exc), "bad-request") from None
 
-    async def _doc_apply(self, params: dict[str, Any]) -> Any:
+    async def _doc_apply(self, params: dict[str, Any]) -> OkReply:
         share, guid = self._share_and_guid(params)
         if share.is_chunked(guid):
             raise refuse_apply(str(params["doc"]))
@@ -351,7 +382,7 @@ class ControlApi:
         self._daemon.peers.request_flush()
         return {"ok": True}
 
-    async def _doc_export(self, params: dict[str, Any]) -> Any:
+    async def _doc_export(self, params: dict[str, Any]) -> DocExportReply | Streamed:
         share, guid = self._share_and_guid(params)
         state = share.doc_state(guid)
         if state is None:
@@ -360,7 +391,7 @@ class ControlApi:
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
 
-    async def _doc_url(self, params: dict[str, Any]) -> Any:
+    async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
         apps = self._daemon.apps
@@ -373,7 +404,7 @@ class ControlApi:
         return apps.url_of(share, path)
 
 
-def _failure(failure: LinkFailure | None) -> dict[str, Any] | None:
+def _failure(failure: LinkFailure | None) -> LinkFailureReply | None:
     """The JSON form of why a device's last link failed (``PeerInfo.failure``)."""
     if failure is None:
         return None

@@ -21,8 +21,8 @@ from p2psync.config import (
     check_device_name,
     parse_mode,
 )
-from p2psync.daemon.errorcodes import NotFoundError
-from p2psync.daemon.home import Home
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.storage.layout import MARKER_DIR_NAME

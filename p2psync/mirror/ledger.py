@@ -24,6 +24,7 @@ from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.ignore import IGNORE_FILE
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.mirror.revival import edited_since_deletion
 from p2psync.mirror.state import Synced, SyncTable, version_key
 from p2psync.mirror.store import DocStore
 from p2psync.replica.doc import DocReplica
@@ -89,6 +90,20 @@ class Ledger:
             text = entry is None or entry.kind is FileKind.TEXT
             base = source.full_state() if source is not None and text else b""
         self.synced.put(rel, Synced(guid, digest, stat, version), base)
+
+    def recreated(self, rel: str, entry: Entry) -> None:
+        """A one-doc text file deleted (here or by a peer) is written at ``rel`` again:
+        if its doc holds nothing its deletion did not cover, the file was that text
+        when it went, so its doc is recorded as what the file was synced with. The
+        new file is then a save of it, merged, not a file meeting a doc it never
+        showed (which keeps the file's text aside as a conflict copy)."""
+        doc = self.store.doc(entry.guid)
+        if entry.kind is not FileKind.TEXT or doc is None or rel in self.synced:
+            return
+        if not entry.deleted_at or edited_since_deletion(entry, self.store.doc, chunks=False):
+            return
+        digest = file_digest(doc.text(CONTENT).encode())
+        self.synced.put(rel, Synced(entry.guid, digest, None), doc.full_state())
 
     def content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
         """The doc of ``guid`` if ``data`` is its content now (so its version and state

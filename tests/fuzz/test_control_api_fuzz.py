@@ -16,10 +16,10 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.errorcodes import BY_CODE
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import Daemon
-from p2psync.daemon.errorcodes import BY_CODE
-from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import InviteCode

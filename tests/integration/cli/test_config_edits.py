@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from p2psync.config import Config, PeerConfig, load_config
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.ids import DeviceId
 from tests.integration.sync.daemons import Device, cli, link, wait_for
 

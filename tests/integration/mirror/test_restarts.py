@@ -594,3 +594,38 @@ def test_a_file_saved_in_place_then_renamed_pairs_by_inode_and_text(tmp_path: Pa
         assert [g for g in store.docs if g not in (doc.guid, MANIFEST_GUID)] == []
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("edited_here", [False, True])
+def test_a_file_recreated_after_a_peers_delete_was_carried_out_stays_one_doc(
+    tmp_path: Path, edited_here: bool
+) -> None:
+    """A peer's delete reaches the file and removes it; then a program writes the
+    file again (its delete-then-create save, racing the delete). The new file is
+    the same doc again, and its text a save of it, merged: before, the doc took the
+    file's place and the program's text was only kept aside as a conflict copy (the
+    soak found the same save made a second doc at the path, a collision)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        if edited_here:  # a save here, before the peer's delete (which covers it)
+            (tmp_path / "d.txt").write_text("a\nb\nc\nd\nhere\n")
+            await mirror.local_changes(["d.txt"])
+            await mirror.flush()
+        state = doc.state_vector()
+        await store.local_edit(
+            MANIFEST_GUID, lambda d: set_fields(d, doc.guid, deleted=True, deleted_at=state)
+        )
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.flush()
+        assert not (tmp_path / "d.txt").exists()
+        (tmp_path / "d.txt").write_text("a\nb\nc\nd\nagain\n")
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert mirror.view.guid_for_path("d.txt") == doc.guid
+        assert not mirror.view.by_guid[doc.guid].deleted
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+        assert "again" in doc.text()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

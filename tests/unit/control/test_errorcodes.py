@@ -1,4 +1,4 @@
-"""The error table (daemon/errorcodes.py): every error has one stable code, and an
+"""The error table (control/errorcodes.py): every error has one stable code, and an
 error that crossed the control API exits as the same error raised in the CLI does."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from p2psync import errors
-from p2psync.daemon.errorcodes import (
+from p2psync.control.errorcodes import (
     BY_CODE,
     ERRORS,
     EXIT_ERROR,
