@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from p2psync.daemon.progress import ALMOST_DONE_PCT
 from p2psync_tray.link import Snapshot
 from p2psync_tray.models import PROGRESS_ROLE
 from tests.gui.conftest import WAIT_MS, make_tray
@@ -48,6 +49,8 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
         a.stop()
     mid_way = [(pct, left) for pct, left in seen if pct is not None and 0 < pct < 100]
     assert mid_way, seen  # the bar stood between 0 and 100 on the way
-    assert all(left > 0 for _, left in mid_way), mid_way
+    # Docs still to go while the bar is short of done; none only in the last moment
+    # when every doc is here but the member has not confirmed it yet (99.9 %).
+    assert all(left > 0 or pct == ALMOST_DONE_PCT for pct, left in mid_way), mid_way
     lefts = [left for _, left in seen]
     assert max(lefts) > lefts[-1] == 0
