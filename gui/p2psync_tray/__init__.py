@@ -10,6 +10,8 @@ It talks to the daemon only through the control API client
 - ``invitecheck``: what the join dialog says about a pasted invite code (no Qt).
 - ``settings``, ``launcher``, ``icons``: persisted switches, starting ``p2psync run``, icons.
 - ``invites``: the invite and join dialogs.
+- ``manage``: the dialogs that change the daemon's config: add a shared folder, remove
+  a share or forget a device (asked first), a share's members and their modes.
 - ``models``, ``window``: the status window's tables and the window itself.
 - ``tray``: the tray icon and its menu, wiring everything together.
 - ``app``: the QApplication and its event loop around ``tray``.

@@ -104,6 +104,7 @@ class ShareStatus(ShareState):
     mode: str
     in_sync: bool
     in_sync_pct: float | None
+    remaining_docs: int
     members: list[MemberStatus]
     errors: list[Event]
 
@@ -146,6 +147,7 @@ class PeerRow(TypedDict):
     shares: list[str]
     found_by: str
     failure: LinkFailure | None
+    display_name: str
 
 
 class PendingPeer(TypedDict):
@@ -223,6 +225,13 @@ class JoinReply(TypedDict):
     inviter: str
 
 
+class PeerNameReply(TypedDict):
+    """``peer.name``: the device and the name it is shown with now ("" if none)."""
+
+    device: str
+    name: str
+
+
 class NameReply(TypedDict):
     name: str
 
@@ -270,6 +279,7 @@ REPLIES: dict[str, tuple[type, ...]] = {
     "join": (JoinReply,),
     "peer.add": (OkReply,),
     "peer.remove": (OkReply,),
+    "peer.name": (PeerNameReply,),
     "name": (NameReply,),
     "doc.apply": (OkReply,),
     "doc.export": (DocExportReply, DocExportStreamedReply),

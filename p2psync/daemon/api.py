@@ -26,6 +26,7 @@ from p2psync.control.replies import (
     NotInSync,
     OkReply,
     PauseReply,
+    PeerNameReply,
     PeerRow,
     PeersReply,
     PendingPeer,
@@ -41,6 +42,7 @@ from p2psync.control.wire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.configedits import (
     add_member,
     add_peer,
+    name_peer,
     remove_peer,
     remove_share,
     rename_device,
@@ -49,7 +51,12 @@ from p2psync.daemon.configedits import (
 from p2psync.daemon.control import Handler
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
-from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
+from p2psync.daemon.progress import (
+    member_sync_pct,
+    share_in_sync,
+    share_remaining_docs,
+    share_sync_pct,
+)
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -80,6 +87,7 @@ class ControlApi:
             "join": lambda params: join(self._daemon, params),
             "peer.add": self._peer_add,
             "peer.remove": self._peer_remove,
+            "peer.name": self._peer_name,
             "name": self._name,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
@@ -152,6 +160,7 @@ class ControlApi:
             "mode": self._daemon.membership.own_mode(service.config.id),
             "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
+            "remaining_docs": share_remaining_docs(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
             "errors": self._daemon.events.recent_errors(service.name),
@@ -216,6 +225,7 @@ class ControlApi:
                 "shares": [s.name for s in self._shares_with(device)],
                 "found_by": peers.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
+                "display_name": self._display_name(device),
             })  # fmt: skip
         pending = [
             PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,
@@ -238,6 +248,11 @@ class ControlApi:
         pcts = [member_sync_pct(s.sync, device) for s in self._shares_with(device)
                 if device in s.sync.peers()]  # fmt: skip
         return round(sum(pcts) / len(pcts), 1) if pcts else None
+
+    def _display_name(self, device: DeviceId) -> str:
+        """The name this device's user gave ``device`` (``peer name``), or ""."""
+        peer = self._daemon.config.peer(device)
+        return peer.name if peer is not None else ""
 
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
@@ -323,6 +338,12 @@ class ControlApi:
         d = self._daemon
         d.update_config(remove_peer(d.config, params))
         return {"ok": True}
+
+    async def _peer_name(self, params: dict[str, Any]) -> PeerNameReply:
+        d = self._daemon
+        d.update_config(name_peer(d.config, params))
+        device = DeviceId.parse(str(params.get("device", "")))
+        return {"device": str(device), "name": self._display_name(device)}
 
     async def _name(self, params: dict[str, Any]) -> NameReply:
         # Each handshake reads the name from the config: the next link uses it.

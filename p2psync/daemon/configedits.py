@@ -146,6 +146,19 @@ def remove_peer(config: Config, params: dict[str, Any]) -> Config:
     return replace(config, peers=others)
 
 
+def name_peer(config: Config, params: dict[str, Any]) -> Config:
+    """``peer name``: the name this device shows for another device, whatever name it
+    announces ("" forgets it)."""
+    device = DeviceId.parse(str(params.get("device", "")))
+    raw = params.get("name", "")
+    name = "" if raw == "" else check_device_name(raw)
+    existing = config.peer(device)
+    if existing is None and not name:
+        return config
+    addresses = existing.addresses if existing else ()
+    return config.with_peer(PeerConfig(device, addresses, name))
+
+
 def rename_device(config: Config, params: dict[str, Any]) -> Config:
     """``name``: the name this device gives itself in the hello."""
     return replace(config, device_name=check_device_name(params.get("name")))

@@ -27,7 +27,7 @@ from p2psync.invitecode import InviteCode
 DEADLINE_S = 60
 METHODS = ["hello", "status", "peers", "idle", "pause", "resume", "compact", "share.remove",
            "share.member.add", "peer.add", "doc.apply", "doc.export", "share.add",
-           "share.member.remove", "invite", "join", "peer.remove", "name",
+           "share.member.remove", "invite", "join", "peer.remove", "peer.name", "name",
            "no.such.method"]  # fmt: skip
 THE_SHARE = "<the daemon's share>"  # replaced by the daemon's default share's ID
 KEYS = ["share", "doc", "update", "device", "address", "mode", "path", "id", "code",
