@@ -2,11 +2,12 @@
 ``python -c "import p2psync.control"`` (the interpreter and the control client's
 package) measured in the same rounds (issue 16: at most 1.5 times).
 
-Each is a fresh process, as a person or a script runs it; the two alternate, round
-after round, so that both see the same load. The CLI imports a command's module only
-when that command runs (cli/main.py), so ``status`` loads the control client, not the
-daemon; importing the daemon (what every command loaded before) is timed too, for the
-note.
+Each is a fresh process, as a person or a script runs it; all alternate, round after
+round, so that all see the same load. The CLI imports a command's module only when
+that command runs (cli/main.py), so ``status`` loads the control client, not the
+daemon. For context, against ``python -c pass`` (the bare interpreter): the same
+command against no daemon (an empty home: connect, fail, say so) and importing the
+daemon (``import p2psync.daemon.daemon``, what every command loaded before).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.harness import REPO_DIR, BenchContext, Metric, timed
@@ -35,11 +37,19 @@ def run(ctx: BenchContext) -> None:
     rounds = 5 if ctx.quick else ROUNDS
     paths = [str(REPO_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    anchor = [sys.executable, "-c", "import p2psync.control"]
-    daemon_import = [sys.executable, "-c", "import p2psync.daemon.daemon"]
+    commands = {
+        "bare": [sys.executable, "-c", "pass"],
+        "anchor": [sys.executable, "-c", "import p2psync.control"],
+        "daemon": [sys.executable, "-c", "import p2psync.daemon.daemon"],
+    }
     with tempfile.TemporaryDirectory(prefix="p2psync-bench-cli-") as tmp:
         home = Path(tmp) / "home"
-        status = [sys.executable, "-c", CLI, "--home", str(home), "status", "--json"]
+        commands["status"] = [sys.executable, "-c", CLI, "--home", str(home), "status", "--json"]
+        empty = Path(tmp) / "empty"
+        empty.mkdir()
+        commands["no-daemon"] = [
+            sys.executable, "-c", CLI, "--home", str(empty), "status", "--json",
+        ]  # fmt: skip
         daemon = subprocess.Popen(
             [sys.executable, "-m", "p2psync", "--home", str(home), "run",
              "--listen", "127.0.0.1:0", "--no-mdns", "--log-level", "warning"],
@@ -47,29 +57,41 @@ def run(ctx: BenchContext) -> None:
         )  # fmt: skip
         try:
             _wait_for_daemon(Home(home))
-            times: dict[str, list[float]] = {"anchor": [], "status": [], "daemon": []}
+            times: dict[str, list[float]] = {name: [] for name in commands}
             for _ in range(rounds):
-                times["anchor"].append(timed(lambda: _run(anchor, env)))
-                times["status"].append(timed(lambda: _run(status, env)))
-                times["daemon"].append(timed(lambda: _run(daemon_import, env)))
+                for name, command in commands.items():
+                    fails = name == "no-daemon"
+                    times[name].append(timed(partial(_run, command, env, fails)))
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
-    anchor_s, status_s = (statistics.median(times[k]) for k in ("anchor", "status"))
-    daemon_s = statistics.median(times["daemon"])
+    median = {name: statistics.median(each) for name, each in times.items()}
+    best = {name: min(each) * 1000 for name, each in times.items()}
+
+    def against_bare(key: str) -> str:
+        ratio = median[key] / median["bare"]
+        return f"{median[key] * 1000:.0f} ms, {ratio:.2f}x"
+
     ctx.report(Metric(
-        GROUP, "`p2psync status --json`, daemon running, median", status_s, "s",
-        '`python -c "import p2psync.control"`, median', anchor_s, target_ratio=1.5,
-        note=f"fresh processes, {rounds} rounds alternating the two (and a third, "
-             f'`python -c "import p2psync.daemon.daemon"`: {daemon_s * 1000:.0f} ms, what '
-             "every command imported before the CLI imported a command's module only when "
-             f"it runs); best of each: {min(times['status']) * 1000:.0f} ms and "
-             f"{min(times['anchor']) * 1000:.0f} ms",
+        GROUP, "`p2psync status --json`, daemon running, median", median["status"], "s",
+        '`python -c "import p2psync.control"`, median', median["anchor"], target_ratio=1.5,
+        note=f"fresh processes, {rounds} rounds alternating five commands; best of each: "
+             f"{best['status']:.0f} ms and {best['anchor']:.0f} ms. Against the bare "
+             f"interpreter, `python -c pass` ({median['bare'] * 1000:.0f} ms): status, "
+             f"daemon running {against_bare('status')}; status, no daemon (an empty home) "
+             f"{against_bare('no-daemon')}; `import p2psync.control` "
+             f"{against_bare('anchor')}; `import p2psync.daemon.daemon` "
+             f"{against_bare('daemon')} (what every command imported before the CLI "
+             "imported a command's module only when it runs)",
     ))  # fmt: skip
 
 
-def _run(command: list[str], env: dict[str, str]) -> None:
-    subprocess.run(command, cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, check=True)
+def _run(command: list[str], env: dict[str, str], fails: bool) -> None:
+    """Run ``command``; it must succeed, or fail (status against no daemon) if ``fails``."""
+    quiet = subprocess.DEVNULL
+    done = subprocess.run(command, check=False, cwd=REPO_DIR, env=env, stdout=quiet, stderr=quiet)
+    if (done.returncode != 0) != fails:
+        raise RuntimeError(f"{command[2:]} exited {done.returncode}")
 
 
 def _wait_for_daemon(home: Home) -> None:

@@ -18,6 +18,16 @@ HEAVY = ("trio", "zeroconf", "watchdog", "pycrdt", "cryptography", "p2psync.daem
 """What ``p2psync status`` must not import: the daemon and its libraries."""
 
 
+def _run_child(code: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with ``argv``, this checkout first on its path."""
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+
+
 def test_the_table_names_each_modules_commands_with_their_help() -> None:
     for module in sorted({command.module for command in COMMANDS.values()}):
         commands = argparse.ArgumentParser().add_subparsers()
@@ -34,12 +44,7 @@ def test_parsing_a_command_imports_its_module_and_not_the_daemon() -> None:
         "args = build_parser().parse_args(sys.argv[1:])\n"
         "print(json.dumps([args.func.__module__, sorted(sys.modules)]))\n"
     )
-    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    done = subprocess.run(
-        [sys.executable, "-c", code, "--home", "/nonexistent", "status", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+    done = _run_child(code, "--home", "/nonexistent", "status", "--json")
     module, modules = json.loads(done.stdout)
     assert module == "p2psync.cli.status"
     assert [m for m in modules if m.startswith(HEAVY)] == []
@@ -62,3 +67,21 @@ def test_help_lists_every_command_in_table_order_before_any_is_loaded() -> None:
     ]
     full = build_parser(load_all=True)
     assert full.format_help() == parser.format_help()
+
+
+def test_status_against_no_daemon_runs_without_the_daemon_or_its_libraries(
+    tmp_path: Path,
+) -> None:
+    """The whole of ``p2psync status --json`` (parse, connect, fail, report), not only
+    its parsing: neither the command nor its error path loads the daemon's libraries."""
+    code = (
+        "import json, sys\n"
+        "from p2psync.cli.main import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    done = _run_child(code, "--home", str(tmp_path), "status", "--json")
+    status, modules = json.loads(done.stdout.splitlines()[-1])
+    assert status != 0, "no daemon runs in an empty home"
+    assert "daemon" in done.stderr
+    assert [m for m in modules if m.startswith(HEAVY)] == []
