@@ -54,6 +54,30 @@ def test_a_second_machine_with_the_same_files_joins_without_doubling(share_of: S
     assert "was created on two devices" in (bob.home / "daemon.log").read_text()
 
 
+def test_a_version_of_the_same_file_made_on_two_devices_is_merged_not_kept_aside(
+    share_of: Share,
+) -> None:
+    """The loser of a path created on two devices, when it is mostly the winner's
+    lines (a save that became a second doc), has its own lines merged into the file
+    by the device that made it: every device gets them, not only a conflict copy."""
+    alice, bob = share_of("alice", "bob", start=False)
+    lines = "".join(f"line {i}\n" for i in range(8))
+    for device, text in ((alice, lines + "alice's end\n"), (bob, "bob's top\n" + lines)):
+        device.folder.mkdir(parents=True, exist_ok=True)
+        (device.folder / "plan.md").write_text(text)
+    alice.start()
+    wait_for(lambda: alice.text("plan.md") is not None, "alice's scan")
+    bob.start()
+    wait_for(lambda: bob.text("plan.md") is not None, "bob's scan")
+    link([alice, bob])
+    merged = "bob's top\n" + lines + "alice's end\n"
+    for device in (alice, bob):
+        wait_for(lambda d=device: read(d.folder / "plan.md") == merged.encode(), "the merge")
+        wait_for(lambda d=device: len(live_entries(d, "plan.md")) == 1, "one entry")
+    assert "its lines are merged into the file" in (bob.home / "daemon.log").read_text()
+    assert "its lines are merged" not in (alice.home / "daemon.log").read_text()
+
+
 def test_a_thousand_files_reach_an_empty_peer(share_of: Share) -> None:
     alice, bob = share_of("alice", "bob", start=False)
     files = {
