@@ -300,6 +300,7 @@ class ShareService:
         )
         self._writers[guid] = writer
         self.residency.touch(guid)
+        log.debug("share %s: doc %s loaded", self.name, guid)
         return writer
 
     async def _writer(self, guid: str) -> LogWriter:
