@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from tests.integration.mirror.conftest import live_entries, read
 from tests.integration.sync.daemons import Device, cli, link, wait_for
 
 Share = Callable[..., list[Device]]
+
+
+def holds(device: Device, rel: str, data: bytes) -> bool:
+    return read(device.folder / rel) == data
 
 
 def test_restart_and_re_add_do_not_duplicate_content(share_of: Share) -> None:
@@ -72,8 +77,9 @@ def test_a_version_of_the_same_file_made_on_two_devices_is_merged_not_kept_aside
     link([alice, bob])
     merged = "bob's top\n" + lines + "alice's end\n"
     for device in (alice, bob):
-        wait_for(lambda d=device: read(d.folder / "plan.md") == merged.encode(), "the merge")
-        wait_for(lambda d=device: len(live_entries(d, "plan.md")) == 1, "one entry")
+        wait_for(partial(holds, device, "plan.md", merged.encode()), "the merge")
+    wait_for(lambda: all(len(live_entries(d, "plan.md")) == 1 for d in (alice, bob)),
+             "one entry on each")  # fmt: skip
     assert "its lines are merged into the file" in (bob.home / "daemon.log").read_text()
     assert "its lines are merged" not in (alice.home / "daemon.log").read_text()
 
