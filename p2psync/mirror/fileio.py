@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -109,15 +109,18 @@ def write_file(
     executable: bool,
     expect: FileStat | None,
     prepared: Callable[[FileStat], None] | None = None,
+    raced: Callable[[bytes], None] | None = None,
 ) -> FileStat:
     """Replace the file at ``rel`` with ``data`` (bytes, or pieces written in turn, so
     a large file need not be in memory at once) atomically, creating folders as
     needed; returns the new file's stat. ``expect`` is the stat last read (None: the
     file must not exist). ``prepared`` is called with the new file's stat once its
     bytes are durable, just before it replaces the target (to write a record
-    ahead of the rename). Raises FileChangedError if the file is no longer that,
-    UnsafePathError if the path is unsafe, OSError if writing fails (the file is then
-    unchanged)."""
+    ahead of the rename). ``raced`` is called with what the replaced file held if a
+    program wrote to it between the check against ``expect`` and the rename (its
+    write went to the file being replaced: without this it would be gone). Raises
+    FileChangedError if the file is no longer that, UnsafePathError if the path is
+    unsafe, OSError if writing fails (the file is then unchanged)."""
     target = is_inside(root, rel)
     parent = target.parent
     if not parent.is_dir():
@@ -140,13 +143,52 @@ def write_file(
             os.fdatasync(file.fileno())
             if prepared is not None:
                 prepared(FileStat.of(os.fstat(file.fileno())))
-        _check_expected(root, rel, expect)
-        tmp.replace(target)
+        with _held_open(target, expect if raced is not None else None) as held:
+            _check_expected(root, rel, expect)
+            tmp.replace(target)
+            if held is not None and raced is not None and _written_since(held, expect):
+                raced(_read_all(held))
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     return FileStat.of(os.lstat(target))
+
+
+@contextlib.contextmanager
+def _held_open(target: Path, expect: FileStat | None) -> Iterator[int | None]:
+    """A read descriptor of the file at ``target`` if it is the one ``expect`` names
+    (None otherwise, or if ``expect`` is None): it still reads that file once another
+    replaced it at the path."""
+    fd = None
+    if expect is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        if fd is not None and os.fstat(fd).st_ino != expect.ino:
+            os.close(fd)
+            fd = None
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _written_since(fd: int, expect: FileStat | None) -> bool:
+    st = os.fstat(fd)
+    return expect is not None and (st.st_size, st.st_mtime_ns) != (expect.size, expect.mtime_ns)
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    parts, offset = [], 0
+    while offset < size:
+        part = os.pread(fd, min(size - offset, 1 << 20), offset)
+        if not part:
+            break
+        parts.append(part)
+        offset += len(part)
+    return b"".join(parts)
 
 
 def set_executable(root: Path, rel: str, executable: bool, *, expect: FileStat) -> FileStat:

@@ -197,14 +197,7 @@ class Saves:
                 ) as failed:
                     if content != data:
                         ahead = Synced(entry.guid, file_digest(content), None, version)
-
-                        def prepare(tmp: FileStat) -> None:
-                            self.m.synced.prepare(rel, ahead._replace(stat=tmp), base)
-
-                        stat = await trio.to_thread.run_sync(
-                            lambda: write_file(self.m.root, rel, content, executable=entry.exec,
-                                               expect=stat, prepared=prepare)
-                        )  # fmt: skip
+                        stat = await self._replace(rel, entry, (content, stat), ahead, base)
                         self.m.names.listed(self.m.listings, rel, present=True)
                         if entry.kind is FileKind.TEXT:
                             self.recent.wrote(rel, data or b"", content, trio.current_time())
@@ -228,6 +221,51 @@ class Saves:
             )
         self.m.ledger.record(rel, entry.guid, content, stat, doc, digest=digest,
                              base=base or None, version=version)  # fmt: skip
+
+    async def _replace(
+        self,
+        rel: str,
+        entry: Entry,
+        write: tuple[bytes, FileStat | None],
+        ahead: Synced,
+        base: bytes,
+    ) -> FileStat:
+        """Replace the file at ``rel`` (last read at ``write[1]``) with ``write[0]``,
+        the record ``ahead`` (with merge base ``base``) written ahead of the rename; a
+        program's write raced by the rename is taken in (``_raced_write``)."""
+        content, expect = write
+        raced: list[bytes] = []
+
+        def prepare(tmp: FileStat) -> None:
+            self.m.synced.prepare(rel, ahead._replace(stat=tmp), base)
+
+        stat = await trio.to_thread.run_sync(
+            lambda: write_file(self.m.root, rel, content, executable=entry.exec,
+                               expect=expect, prepared=prepare, raced=raced.append)
+        )  # fmt: skip
+        if raced:
+            await self._raced_write(rel, entry, raced[0])
+        return stat
+
+    async def _raced_write(self, rel: str, entry: Entry, data: bytes) -> None:
+        """A program wrote to ``rel`` as the daemon replaced it: ``data`` is what the
+        replaced file held then. A text file's is a save of the file as last synced,
+        merged against that record's base (still the record: the write's is not
+        committed yet) and written back on the next round; any other is kept aside."""
+        base = await trio.to_thread.run_sync(self.m.synced.base, rel)
+        text = decode_text(data)
+        if entry.kind is FileKind.TEXT and base and text is not None:
+            update, _ = await trio.to_thread.run_sync(merge_save, base, text)
+            await self.m.store.local_update(entry.guid, update, notify=False)
+            self.m.retry.add(rel)
+            log.info("share %s: a program wrote to %s while the daemon replaced it; its "
+                     "write is merged", self.m.share, rel)  # fmt: skip
+            self.m.publish("file-merged", share=self.m.share, path=rel, peer="")
+            return
+        kept = await self.m.keep(rel, "overwritten", data)
+        log.warning("share %s: a program wrote to %s while the daemon replaced it; what it "
+                    "wrote is kept at %s", self.m.share, rel, kept)  # fmt: skip
+        self.m.publish("path-conflict", share=self.m.share, path=rel, kept=str(kept))
 
     async def _binary_content(self, rel: str, entry: Entry, doc: DocReplica) -> bytes | None:
         """The bytes a binary file is to hold (None: no version yet), after keeping the

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pycrdt
 import pytest
 import trio
 import trio.testing
 
-from p2psync.mirror import chunkpaths, fileio, saves
+from p2psync.mirror import binary, chunkpaths, fileio, saves
 from p2psync.mirror import engine as engine_module
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
@@ -35,6 +36,15 @@ class CrashError(Exception):
 
 def restart(root: Path, store: Store) -> Mirror:
     return Mirror(root, store, HybridClock(b"device", wall_ms), lambda *a, **f: None, "s")
+
+
+def peer_version(doc: DocReplica, data: bytes) -> bytes:
+    """A peer's newer version of a binary file's doc."""
+    peer: pycrdt.Doc[Any] = pycrdt.Doc(client_id=778)
+    peer.apply_update(doc.full_state())
+    before = peer.get_state()
+    binary.put(peer, HybridClock(b"peer", lambda: wall_ms() + 60_000).tick(), data)
+    return peer.get_update(before)
 
 
 def append_line(doc: DocReplica, line: str) -> None:
@@ -629,3 +639,49 @@ def test_a_file_recreated_after_a_peers_delete_was_carried_out_stays_one_doc(
         assert "again" in doc.text()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("text", [True, False])
+def test_a_programs_write_raced_by_the_daemons_rename_is_taken_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bool
+) -> None:
+    """A program appends to the file in the moment between the daemon's check that
+    the file is as last read and its rename of the new content over it: the append
+    went to the file being replaced. A text file's append is merged into the doc and
+    reaches the file on the next round; any other file's bytes are kept aside."""
+    written = "a\n" if text else "a\x00\n"
+
+    async def main() -> None:
+        mirror, store, events = make_mirror(tmp_path)
+        (tmp_path / "d.txt").write_bytes(written.encode())
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        doc = store.docs[mirror.view.guid_for_path("d.txt")]
+        check = fileio._check_expected
+
+        def check_then_append(root: Path, rel: str, expect: Any) -> Any:
+            current = check(root, rel, expect)
+            with (root / rel).open("ab") as file:  # the program, between check and rename
+                file.write(b"appended\n")
+            monkeypatch.setattr(fileio, "_check_expected", check)
+            return current
+
+        monkeypatch.setattr(fileio, "_check_expected", check_then_append)
+        if text:
+            append_line(doc, "P\n")
+            await mirror.remote_changed({doc.guid: "bob"})
+            await mirror.local_changes([])  # the next round
+            await mirror.flush()
+            assert sorted(doc.text().splitlines()) == ["P", "a", "appended"]
+            assert (tmp_path / "d.txt").read_text() == doc.text()
+            assert [t for t, _ in events if t == "file-merged"]
+        else:  # a binary file: a peer's newer version replaces it
+            data = b"\x00new version\n"
+            doc.apply(peer_version(doc, data))
+            await mirror.remote_changed({doc.guid: "bob"})
+            await mirror.flush()
+            assert (tmp_path / "d.txt").read_bytes() == data
+            kept = [Path(f["kept"]) for t, f in events if t == "path-conflict"]
+            assert [path.read_bytes() for path in kept] == [b"a\x00\nappended\n"]
+
+    trio.run(main)
