@@ -136,6 +136,9 @@ class Saves:
             log.info("share %s: a save of %s merged with changes from %s", self.m.share, rel,
                      peer or "another program")  # fmt: skip
             self.m.publish("file-merged", share=self.m.share, path=rel, peer=str(peer or ""))
+        else:  # the trail of a file's saves, for a soak's report
+            log.debug("share %s: a save of %s taken in (%d bytes, inode %d)",
+                      self.m.share, rel, len(data), stat.ino)  # fmt: skip
 
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
