@@ -4,6 +4,7 @@ Pure building blocks:
 
 - ``kinds``: how a file is synced: as text or whole.
 - ``textdiff``: a local save of a text file as the smallest ``Y.Text`` edits.
+- ``union``: two versions of one text with no shared history, merged line by line.
 - ``paths``: the one gate every share path from a peer or from disk goes through.
 - ``ignore``: which paths are not synced (``.p2psyncignore`` and built-ins).
 - ``hlc``: the hybrid logical clock that orders whole-file versions.
