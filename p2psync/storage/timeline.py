@@ -27,6 +27,9 @@ class Version:
     size: int
     added: int
     removed: int
+    state: bytes = b""
+    """The version's full Yjs state, written before compaction folds its updates into a
+    snapshot; empty while the log still holds them."""
 
 
 def char_changes(before: str, after: str) -> tuple[int, int]:
