@@ -8,8 +8,11 @@ from typing import Any
 import pycrdt
 import pytest
 
+from p2psync.storage.compaction import replay
 from p2psync.storage.retention import DAY, HOUR, WEEK, RetentionPolicy, kept_indices
 from p2psync.storage.timeline import Version, char_changes, record
+from p2psync.storage.versionindex import prune
+from p2psync.storage.versionstate import fold, text_of
 
 NOW = 1_800_000_000.0
 STAGGERED = RetentionPolicy()
@@ -66,13 +69,6 @@ def test_char_changes_count_characters_not_bytes() -> None:
     assert char_changes("héllo", "hallo 中") == (3, 1)
 
 
-def _text_at(updates: list[bytes], log_end: int) -> str:
-    doc: pycrdt.Doc[Any] = pycrdt.Doc()
-    for update in updates[:log_end]:
-        doc.apply_update(update)
-    return str(doc.get("content", type=pycrdt.Text))
-
-
 @pytest.mark.parametrize("seed", range(25))
 def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
     """Random edits over simulated months, retention applied as compaction would."""
@@ -81,7 +77,7 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
     text = doc.get("content", type=pycrdt.Text)
     updates: list[bytes] = []
     timeline: list[Version] = []
-    texts: dict[int, str] = {}  # log_end -> text of that version
+    texts_by_time: dict[float, str] = {}  # a version's time -> its text
     clock = NOW - 120 * DAY
     current = ""
     state = doc.get_state()
@@ -97,7 +93,7 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
         updates.append(doc.get_update(state))
         state = doc.get_state()
         before = str(text)
-        base = texts.get(timeline[-2].log_end, "") if len(timeline) > 1 else ""
+        base = texts_by_time[timeline[-2].time] if len(timeline) > 1 else ""
         kind = "create" if not timeline else rng.choice(["local save", "remote change"])
         version = record(
             timeline,
@@ -108,13 +104,15 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
             before=base if kind != "create" else "",
             after=before,
         )
-        texts[version.log_end] = before
+        texts_by_time[version.time] = before
         current = before
-        if rng.random() < 0.1:  # a compaction pass keeps what the policy keeps
-            keep = kept_indices([v.time for v in timeline], clock, STAGGERED)
-            timeline[:] = [v for i, v in enumerate(timeline) if i in keep]
+        if rng.random() < 0.1:  # compaction: prune, fold a prefix into a snapshot
+            timeline[:] = prune(timeline, clock, STAGGERED)
+            cut = rng.randint(1, len(updates))
+            timeline[:] = fold(timeline, updates[:cut])
+            updates[:cut] = [replay(updates[:cut]).get_update()]
     keep = kept_indices([v.time for v in timeline], clock, STAGGERED)
     assert len(timeline) - 1 in keep
     for index in keep:
         version = timeline[index]
-        assert _text_at(updates, version.log_end) == texts[version.log_end]
+        assert text_of(version, updates, "content") == texts_by_time[version.time]
