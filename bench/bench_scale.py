@@ -23,8 +23,8 @@ from typing import Any
 import pycrdt
 
 from bench.harness import REPO_DIR, BenchContext, Metric
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.storage import format as fmt
 from p2psync.storage.layout import docs_dir, log_path

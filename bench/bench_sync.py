@@ -17,8 +17,8 @@ import pycrdt
 
 from bench.harness import BenchContext, Metric
 from bench.traces import load_trace, trace_updates
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.replica.doc import DocReplica
 from p2psync.storage import DocLog, append_update, read_updates

@@ -12,6 +12,8 @@ Packages and modules, top down; imports point down only (docs/architecture.md):
 - ``discovery``: LAN discovery over mDNS (the one importer of zeroconf).
 - ``watch``: filesystem watching (the one importer of watchdog).
 - ``invitecode``: invite codes, what a device needs to join a share.
+- ``control``: the control API's client, framing, home paths, error codes and reply
+  types, shared by the daemon, the CLI and the tray app (no Trio, no CRDT library).
 - ``protocol``: the sync protocol, sans I/O.
 - ``storage``: one append-only log per doc, compaction, the persisted index.
 - ``config``: the device's configuration file.

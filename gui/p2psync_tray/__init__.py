@@ -1,7 +1,7 @@
 """p2psync-tray: the tray app of p2psync (Qt 6 via PySide6, the ``tray`` extra).
 
 It talks to the daemon only through the control API client
-(``p2psync.daemon.client``). Modules, bottom up:
+(``p2psync.control.client``). Modules, bottom up:
 
 - ``state``: the tray's overall state and its anti-flicker filter (no Qt).
 - ``describe``: words and numbers for people: states, bytes, times (no Qt).
@@ -10,6 +10,8 @@ It talks to the daemon only through the control API client
 - ``invitecheck``: what the join dialog says about a pasted invite code (no Qt).
 - ``settings``, ``launcher``, ``icons``: persisted switches, starting ``p2psync run``, icons.
 - ``invites``: the invite and join dialogs.
+- ``manage``: the dialogs that change the daemon's config: add a shared folder, remove
+  a share or forget a device (asked first), a share's members and their modes.
 - ``models``, ``window``: the status window's tables and the window itself.
 - ``tray``: the tray icon and its menu, wiring everything together.
 - ``app``: the QApplication and its event loop around ``tray``.

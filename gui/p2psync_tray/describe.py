@@ -87,8 +87,13 @@ def short_id(device_id: str) -> str:
 
 
 def peer_name(peer: Mapping[str, Any]) -> str:
-    """A peer's announced name, or the start of its device ID when it has none."""
-    return str(peer.get("name") or short_id(str(peer.get("device_id", ""))))
+    """The name given to a peer here (``peer name``) with the one it announces when
+    they differ, else its announced name, else the start of its device ID."""
+    announced = str(peer.get("name") or "")
+    given = str(peer.get("display_name") or "")
+    if given:
+        return f"{given} ({announced})" if announced and announced != given else given
+    return announced or short_id(str(peer.get("device_id", "")))
 
 
 def peer_state(peer: Mapping[str, Any], now: float) -> str:
@@ -136,14 +141,20 @@ def peer_address(peer: Mapping[str, Any]) -> str:
 
 
 def share_progress(share: Mapping[str, Any]) -> str:
-    """The Progress column's words: the percentage, and the files the folder holds so
-    far (they arrive one by one during a first sync, while the percentage, counted
-    over docs, can stay at 0 % until the last one is in)."""
+    """The Progress column's words: the percentage, the docs still to sync with the
+    connected members (``remaining_docs``, from a daemon that reports it), and the
+    files the folder holds so far (they arrive one by one during a first sync)."""
     pct = format_pct(share.get("in_sync_pct"))
-    files = share.get("files")
-    if files is None or share.get("in_sync"):
+    if share.get("in_sync"):
         return pct
-    return f"{pct} · {files} file{'s' if files != 1 else ''} here"
+    parts = [pct]
+    remaining = share.get("remaining_docs")
+    if remaining:
+        parts.append(f"{remaining} doc{'s' if remaining != 1 else ''} to go")
+    files = share.get("files")
+    if files is not None:
+        parts.append(f"{files} file{'s' if files != 1 else ''} here")
+    return " · ".join(parts) if len(parts) > 1 else pct
 
 
 def share_problems(share: Mapping[str, Any]) -> str:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from p2psync.daemon.home import Home, daemon_command
+from p2psync.control.home import Home, daemon_command
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
 from p2psync.errors import ControlError, DaemonNotRunningError
 
 log = logging.getLogger(__name__)

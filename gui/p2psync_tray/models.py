@@ -212,3 +212,18 @@ class EventsModel(RowsModel):
     def add(self, event: Row) -> None:
         self._count += 1
         self.set_rows([{**event, "_number": self._count}, *self.rows()][:MAX_EVENTS])
+
+
+class MembersModel(RowsModel):
+    """The other members of one share (its ``members`` in ``status``), keyed by
+    device ID."""
+
+    columns = (
+        Column("Name", lambda r, now: peer_name(r)),
+        Column("Mode", lambda r, now: str(r.get("mode", ""))),
+        Column("State", lambda r, now: str(r.get("state", "")).replace("-", " ")),
+        Column("Device ID", lambda r, now: str(r.get("device_id", ""))),
+    )
+
+    def key(self, row: Row) -> str:
+        return str(row.get("device_id", ""))

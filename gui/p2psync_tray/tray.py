@@ -19,12 +19,18 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
 from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
+from p2psync_tray.manage import (
+    AddShareDialog,
+    MembersDialog,
+    confirm_forget_peer,
+    confirm_remove_share,
+)
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import MOMENT_S, StateFilter, TrayState, overall_state
@@ -61,6 +67,8 @@ class TrayApp(QObject):
         self.snapshot: Snapshot | None = None
         self.invite_dialog: InviteDialog | None = None
         self.join_dialog: JoinDialog | None = None
+        self.add_share_dialog: AddShareDialog | None = None
+        self.members_dialog: MembersDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self.daemon_answered = False  # the daemon we started answered at least once
         self.daemon_ended = ""  # why our daemon is gone, until another one answers
@@ -88,6 +96,11 @@ class TrayApp(QObject):
         self.window.join_requested.connect(self.open_join)
         self.window.rename_requested.connect(self.rename)
         self.window.pause_share_requested.connect(self._pause_share)
+        self.window.add_share_requested.connect(self.open_add_share)
+        self.window.remove_share_requested.connect(self.ask_remove_share)
+        self.window.name_peer_requested.connect(self.name_peer)
+        self.window.members_requested.connect(self.open_members)
+        self.window.forget_peer_requested.connect(self.ask_forget_peer)
         self.window.shown.connect(self._errors_seen)
 
         self._timer = QTimer(self)
@@ -116,6 +129,10 @@ class TrayApp(QObject):
         self.snapshot = snapshot
         measured = self.measured_state(snapshot.time)
         self.window.show_snapshot(snapshot, self.settings.ignored_devices(), measured)
+        members = self.members_dialog
+        share = self._share_row(members.share_id) if members is not None else None
+        if members is not None and share is not None:
+            members.show_share(share)
         peers = snapshot.peers.get("peers") or []
         connected = sum(1 for p in peers if p.get("connected"))
         if connected != self._connected_count:
@@ -204,6 +221,7 @@ class TrayApp(QObject):
         else:
             self._fill_peers_and_shares(menu, self.snapshot, now)
             _action(menu, "Join a share…", self.open_join)
+            _action(menu, "Add a shared folder…", self.open_add_share)
         menu.addSeparator()
         _action(menu, "Open status window", self.show_window)
         notify_menu = menu.addMenu("Notifications")
@@ -234,6 +252,8 @@ class TrayApp(QObject):
                 _action(sub, "Resume this share", partial(self.resume, share_id))
             else:
                 _action(sub, "Pause this share", partial(self.pause, share_id))
+            _action(sub, "Members…", partial(self.open_members, share_id))
+            _action(sub, "Remove this share…", partial(self.ask_remove_share, share_id))
         menu.addSeparator()
         if snapshot.status.get("paused"):
             _action(menu, "Resume sync", self.resume)
@@ -290,6 +310,53 @@ class TrayApp(QObject):
             self.join_dialog = JoinDialog(self.link)
         _present(self.join_dialog)
         return self.join_dialog
+
+    def open_add_share(self) -> AddShareDialog:
+        """Open the add-a-folder dialog (the one already open keeps what was typed)."""
+        if self.add_share_dialog is None:
+            self.add_share_dialog = AddShareDialog(self.link)
+        _present(self.add_share_dialog)
+        return self.add_share_dialog
+
+    def _share_row(self, share: str) -> Mapping[str, Any] | None:
+        """``share`` as the last snapshot says, or None."""
+        shares = self.snapshot.status.get("shares") or [] if self.snapshot is not None else []
+        rows = [s for s in shares if str(s.get("id")) == share]
+        return rows[0] if rows else None
+
+    def ask_remove_share(self, share: str) -> None:
+        """Remove ``share`` once the user confirms (its files stay on disk)."""
+        row = self._share_row(share)
+        if row is not None and confirm_remove_share(self.window, row):
+            self.remove_share(share)
+
+    def open_members(self, share: str) -> MembersDialog | None:
+        """Open the members dialog of ``share`` (replacing one of another share)."""
+        row = self._share_row(share)
+        if row is None:
+            return None
+        if self.members_dialog is not None and self.members_dialog.share_id != share:
+            self.members_dialog.close()
+            self.members_dialog = None
+        if self.members_dialog is None:
+            self.members_dialog = MembersDialog(self.link, row)
+        _present(self.members_dialog)
+        return self.members_dialog
+
+    def remove_share(self, share: str) -> None:
+        """Stop sharing a folder (``share remove``; its files stay on disk)."""
+        self.link.request(f"remove share {share}", "share.remove", share=share)
+
+    def name_peer(self, device: str, name: str) -> None:
+        """The name shown here for a device (``peer name``; "" forgets it)."""
+        self.link.request(f"name device {device}", "peer.name", device=device, name=name)
+
+    def ask_forget_peer(self, device: str) -> None:
+        """Forget a device's static addresses once the user confirms (``peer remove``)."""
+        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
+        rows = [p for p in peers if str(p.get("device_id")) == device]
+        if rows and confirm_forget_peer(self.window, rows[0]):
+            self.link.request(f"forget device {device}", "peer.remove", device=device)
 
     def open_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))

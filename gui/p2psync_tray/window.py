@@ -100,7 +100,9 @@ class FittedTable(QTableView):
         self.setFixedHeight(self.fitted_height())
 
 
-def _table(model: Any, max_rows: int | None = MAX_FITTED_ROWS) -> QTableView:
+def table_view(model: Any, max_rows: int | None = MAX_FITTED_ROWS) -> QTableView:
+    """A read-only table of rows, one line each, selected by row; as tall as its rows
+    (up to ``max_rows``) unless ``max_rows`` is None."""
     view = QTableView() if max_rows is None else FittedTable(max_rows)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -143,6 +145,11 @@ class StatusWindow(QWidget):
     join_requested = Signal()
     rename_requested = Signal(str)  # this device's new name
     pause_share_requested = Signal(str, bool)  # share ID, pause (True) or resume
+    add_share_requested = Signal()
+    name_peer_requested = Signal(str, str)  # device ID, name ("" forgets it)
+    forget_peer_requested = Signal(str)  # device ID
+    remove_share_requested = Signal(str)  # share ID
+    members_requested = Signal(str)  # share ID
     shown = Signal()
     hidden = Signal()
 
@@ -159,8 +166,8 @@ class StatusWindow(QWidget):
         self._name = "this device"
 
         header = self._header()
-        self.peers_view = _table(self.peers)
-        self.shares_view = _table(self.shares)
+        self.peers_view = table_view(self.peers)
+        self.shares_view = table_view(self.shares)
         self.shares_view.setItemDelegateForColumn(
             SharesModel.progress_column, ProgressDelegate(self.shares_view)
         )
@@ -169,8 +176,8 @@ class StatusWindow(QWidget):
         shares_header.setSectionResizeMode(
             SharesModel.progress_column, QHeaderView.ResizeMode.Stretch
         )
-        self.pending_view = _table(self.pending)
-        self.events_view = _table(self.events, max_rows=None)
+        self.pending_view = table_view(self.pending)
+        self.events_view = table_view(self.events, max_rows=None)
         self.events_view.setMinimumHeight(
             self.events_view.verticalHeader().defaultSectionSize() * (MIN_EVENT_ROWS + 1)
         )
@@ -185,7 +192,7 @@ class StatusWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(_group("Peers", self.peers_view))
+        layout.addWidget(self._peers_section())
         layout.addWidget(self._shares_section())
         layout.addWidget(self.pending_box)
         layout.addWidget(_group("Recent events", self.events_view), 1)
@@ -216,6 +223,17 @@ class StatusWindow(QWidget):
 
         return header
 
+    def _peers_section(self) -> QGroupBox:
+        """The peers table and the buttons acting on the selected peer."""
+        self.name_peer_button = QPushButton("Name this peer…")
+        self.name_peer_button.clicked.connect(self._name_peer_clicked)
+        self.forget_peer_button = QPushButton("Forget this peer…")
+        self.forget_peer_button.clicked.connect(self._forget_peer_clicked)
+        self.peers_view.selectionModel().selectionChanged.connect(self._peer_selected)
+        self._peer_selected()
+        buttons = _buttons(self.name_peer_button, self.forget_peer_button)
+        return _group("Peers", self.peers_view, buttons)
+
     def _shares_section(self) -> QGroupBox:
         """The shares table, the selected share's problems, and the share buttons."""
         self.invite_button = QPushButton("Invite a device…")
@@ -227,13 +245,27 @@ class StatusWindow(QWidget):
         self.pause_share_button = QPushButton("Pause this share")
         self.pause_share_button.setEnabled(False)
         self.pause_share_button.clicked.connect(self._pause_share_clicked)
+        self.add_share_button = QPushButton("Add a folder…")
+        self.add_share_button.clicked.connect(self.add_share_requested)
+        self.remove_share_button = QPushButton("Remove this share…")
+        self.remove_share_button.setEnabled(False)
+        self.remove_share_button.clicked.connect(self._remove_share_clicked)
+        self.members_button = QPushButton("Members…")
+        self.members_button.setEnabled(False)
+        self.members_button.clicked.connect(
+            lambda _checked=False: self.members_requested.emit(self.selected_share() or "")
+        )
         self.shares_view.selectionModel().selectionChanged.connect(self._share_selected)
         self.share_detail = QLabel("")
         self.share_detail.setWordWrap(True)
         self.share_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.share_detail.hide()
 
-        buttons = _buttons(self.pause_share_button, self.invite_button, self.join_button)
+        buttons = _buttons(
+            self.add_share_button, self.remove_share_button, self.members_button,
+            self.pause_share_button,
+            self.invite_button, self.join_button,
+        )  # fmt: skip
         return _group("Shares", self.shares_view, self.share_detail, buttons)
 
     # -- what the tray tells it ------------------------------------------------------
@@ -268,6 +300,7 @@ class StatusWindow(QWidget):
         self.pending.set_rows(pending, snapshot.time)
         self.pending_box.setTitle(f"Pending devices ({len(pending)})")
         self.pending_box.setVisible(bool(pending))
+        self._peer_selected()
         self._share_selected()
         if state is not None:
             self.show_state(state)
@@ -282,6 +315,7 @@ class StatusWindow(QWidget):
         self.pending_box.setTitle("Pending devices (0)")
         self.pending_box.hide()
         self._share_rows = []
+        self._peer_selected()
         self._share_selected()
 
     def add_event(self, event: Mapping[str, Any]) -> None:
@@ -311,6 +345,36 @@ class StatusWindow(QWidget):
             share = self._share_rows[labels.index(choice)]
             self.accept_requested.emit(device, str(share.get("id")))
 
+    def selected_peer_row(self) -> Mapping[str, Any] | None:
+        rows = self.peers_view.selectionModel().selectedRows()
+        device = str(rows[0].data(KEY_ROLE)) if rows else None
+        found = [r for r in self.peers.rows() if str(r.get("device_id")) == device]
+        return found[0] if found else None
+
+    def _peer_selected(self, *_: Any) -> None:
+        selected = self.selected_peer_row() is not None
+        self.name_peer_button.setEnabled(selected)
+        self.forget_peer_button.setEnabled(selected)
+
+    def _name_peer_clicked(self) -> None:
+        row = self.selected_peer_row()
+        if row is None:
+            return
+        given = str(row.get("display_name") or "")
+        name, ok = QInputDialog.getText(
+            self, "Name this peer",
+            f"Name shown here for {row.get('name') or row.get('device_id')} "
+            "(empty: the name it announces):",
+            text=given,
+        )  # fmt: skip
+        if ok and name.strip() != given:
+            self.name_peer_requested.emit(str(row.get("device_id")), name.strip())
+
+    def _forget_peer_clicked(self) -> None:
+        row = self.selected_peer_row()
+        if row is not None:
+            self.forget_peer_requested.emit(str(row.get("device_id")))
+
     def selected_share_row(self) -> Mapping[str, Any] | None:
         share = self.selected_share()
         rows = [r for r in self._share_rows if str(r.get("id")) == share]
@@ -320,6 +384,8 @@ class StatusWindow(QWidget):
         """The pause button and the files-not-in-sync line follow the selected share."""
         row = self.selected_share_row()
         self.pause_share_button.setEnabled(row is not None)
+        self.remove_share_button.setEnabled(row is not None)
+        self.members_button.setEnabled(row is not None)
         paused = bool(row and row.get("paused"))
         self.pause_share_button.setText("Resume this share" if paused else "Pause this share")
         text = share_problems(row) if row is not None else ""
@@ -330,6 +396,11 @@ class StatusWindow(QWidget):
         row = self.selected_share_row()
         if row is not None:
             self.pause_share_requested.emit(str(row.get("id")), not row.get("paused"))
+
+    def _remove_share_clicked(self) -> None:
+        row = self.selected_share_row()
+        if row is not None:
+            self.remove_share_requested.emit(str(row.get("id")))
 
     def _rename_clicked(self) -> None:
         name, ok = QInputDialog.getText(

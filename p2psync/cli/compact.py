@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
@@ -19,6 +20,9 @@ from p2psync.ids import ShareId
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import build_snapshot
 from p2psync.storage.layout import docs_dir
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import CompactReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +37,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     client = ctx.client(timeout_s=None)  # compacting a large share takes a while
     if client is not None:
         with client:
-            compacted: dict[str, int] = client.call("compact", **params)["compacted"]
+            reply: CompactReply = client.call("compact", **params)
+            compacted = reply["compacted"]
     else:
         compacted = _compact_here(_shares(ctx, params.get("share")), enabled=not args.json)
     if args.json:

@@ -1,22 +1,25 @@
-"""What every subcommand gets: the device's home and a way to reach its daemon."""
+"""What every subcommand gets: the device's home and a way to reach its daemon.
+
+Light to import (the control client only): the config file's modules are imported
+when a command reads or writes it, the daemon's never for a command that asks one.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from p2psync.config import Config, save_config
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.daemon import load_or_init_config
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import DaemonNotRunningError
 
+if TYPE_CHECKING:
+    from p2psync.config import Config
 
-@dataclass(frozen=True)
-class Context:
+
+class Context(NamedTuple):
     home: Home
 
     def client(self, *, timeout_s: float | None = 30.0) -> ControlClient | None:
@@ -45,10 +48,15 @@ class Context:
             client.call(method, **params)
 
     def config(self) -> Config:
+        # Imported here: it loads the daemon, which a command that asks one never needs.
+        from p2psync.daemon.daemon import load_or_init_config  # noqa: PLC0415
+
         self.home.ensure()
         return load_or_init_config(self.home)
 
     def save(self, config: Config) -> None:
+        from p2psync.config import save_config  # noqa: PLC0415 - only to write it
+
         save_config(self.home.config_path, config)
 
 

@@ -32,8 +32,8 @@ import pycrdt
 from p2psync.cli.context import Context
 from p2psync.cli.status import format_peers
 from p2psync.config import Config, Member, PeerConfig, ShareConfig, save_config
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import DaemonNotRunningError, P2PSyncError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import load_or_create_identity

@@ -22,9 +22,11 @@ from pathlib import Path
 from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
-from p2psync.errors import StorageError, UsageError
+from p2psync.errors import MalformedYjsError, StorageError, UsageError
 from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.protocol.yjs import decode_state_vector
+from p2psync.protocol.yjs_update import scan_update
 from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
@@ -45,7 +47,7 @@ class LogReport:
     doc: str
     bytes: int
     records: int
-    state: str  # ok, torn, corrupt, unsupported, unloadable, unreadable, leftover
+    state: str  # ok, torn, corrupt, unsupported, unloadable, pending, unreadable, leftover
     offset: int | None = None
     reason: str = ""
     repaired: bool = False
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 report.reason = "an empty log of a doc no manifest entry names"
             if args.repair and report.state == "leftover":
                 report = remove_leftover(path, report, daemon_runs=daemon_runs)
-            elif args.repair and report.state != "ok":
+            elif args.repair and report.state not in ("ok", "pending"):
                 report = repair_log(path, report)
             reports.append(report)
     finally:
@@ -118,11 +120,34 @@ def check_log(path: Path) -> LogReport:
         report.state = scan.stop.damage.value
         report.offset, report.reason = scan.stop.offset, scan.stop.reason
         return report
+    updates = [u for record in scan.records for u in record.updates]
     try:
-        replay(u for record in scan.records for u in record.updates)
+        loaded = replay(updates)
     except ValueError as exc:
         report.state, report.reason = "unloadable", str(exc)
+        return report
+    waiting = pending_clients(updates, decode_state_vector(loaded.get_state()))
+    if waiting:
+        report.state = "pending"
+        report.reason = (
+            f"changes of {waiting} client(s) wait for changes this log lacks;"
+            " they show nowhere until a peer sends those"
+        )
     return report
+
+
+def pending_clients(updates: list[bytes], state: dict[int, int]) -> int:
+    """How many clients have changes among ``updates`` that a doc at ``state`` (the
+    updates replayed) does not hold: the CRDT engine keeps them pending, because they
+    build on changes no update here holds (an update made on another doc's copy, or
+    a log missing its start). Pending changes are in no file and in no state vector."""
+    held: dict[int, int] = {}
+    for update in updates:
+        try:
+            scan_update(update).advance(held)
+        except MalformedYjsError:
+            continue  # replay already loaded it: a shape this scan does not read
+    return sum(1 for client, end in held.items() if state.get(client, 0) < end)
 
 
 class ManifestNames:

@@ -15,7 +15,7 @@ from typing import Any
 
 from p2psync.cli.context import Context
 from p2psync.cli.status import short
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
 
 SHOWN_FIELDS = ("name", "address", "share", "doc", "docs", "message", "count", "listen")
 

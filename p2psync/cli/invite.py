@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context, print_json
 from p2psync.config import FolderMode
@@ -26,6 +27,9 @@ from p2psync.ids import ShareId
 from p2psync.invitecode import MAX_ADDRESSES, parse_invite
 from p2psync.net.identity import load_or_create_identity
 from p2psync.protocol.connection import HANDSHAKE_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import InviteReply, JoinReply
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d{1,9})([smhd]?)")
@@ -69,7 +73,7 @@ def run_invite(args: argparse.Namespace, ctx: Context) -> int:
         if args.address:
             params["addresses"] = args.address
         with client:
-            result = client.call("invite", **params)
+            result: InviteReply = client.call("invite", **params)
     else:
         config = ctx.config()
         if config.share(share_id) is None:
@@ -100,7 +104,7 @@ def run_join(args: argparse.Namespace, ctx: Context) -> int:
             "no daemon is running for this device: start it ('p2psync run') and join again"
         )
     with client:
-        result = client.call("join", code=args.code, path=args.path)
+        result: JoinReply = client.call("join", code=args.code, path=args.path)
     if args.json:
         print_json(result)
     else:

@@ -1,6 +1,12 @@
 """Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
 
-The exit codes, and which error gets which, are the table in daemon/errorcodes.py
+The parser is built from ``COMMANDS``, a table of each command's name, the module that
+implements it and its one-line help. A command's module, and all it imports (the
+daemon, Trio, pycrdt...), is imported only once that command is chosen, so that
+``p2psync status`` loads the control client and not the daemon (docs/benchmarks.md,
+"CLI start").
+
+The exit codes, and which error gets which, are the table in control/errorcodes.py
 (docs/reference/exit-codes.md is made from it): 0 success, 1 failure reported by the
 command, 2 usage error, 3 no daemon running, 4 a log or file could not be read or
 written, 5 other p2psync error, 130 interrupted, 141 the reader of our output went away.
@@ -9,61 +15,105 @@ written, 5 other p2psync error, 130 interrupted, 141 the reader of our output we
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from p2psync import __version__
-from p2psync.cli import (
-    compact,
-    conflicts,
-    demo,
-    doc,
-    doctor,
-    events,
-    ident,
-    invite,
-    name,
-    pause,
-    peer,
-    run,
-    service,
-    shares,
-    status,
-    wait,
-)
 from p2psync.cli.context import Context
-from p2psync.daemon.errorcodes import (
+from p2psync.control.errorcodes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_STORAGE,
     EXIT_USAGE,
     exit_code,
 )
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
 
-# Each module adds its subcommands with ``register(commands)``; help lists them in
-# this order. A new command group is one module and one entry here.
-COMMAND_MODULES = (
-    ident,
-    name,
-    run,
-    shares,
-    invite,
-    peer,
-    status,
-    conflicts,
-    wait,
-    pause,
-    events,
-    doc,
-    compact,
-    doctor,
-    demo,
-    service,
-)
+
+class Command(NamedTuple):
+    """A command of ``p2psync``: the module whose ``register(commands)`` adds its parser,
+    and the line ``p2psync --help`` shows for it (the same as the module's)."""
+
+    module: str
+    help: str
+
+
+# Help lists them in this order. A new command group is one module (with its
+# ``register``) and an entry here per command it adds.
+COMMANDS: dict[str, Command] = {
+    "id": Command("p2psync.cli.ident", "print this device's ID"),
+    "name": Command("p2psync.cli.name", "rename this device (the name peers see)"),
+    "run": Command("p2psync.cli.run", "run the daemon in the foreground"),
+    "share": Command("p2psync.cli.shares", "manage shared folders"),
+    "invite": Command("p2psync.cli.invite", "print a one-time code that lets a device join"),
+    "join": Command("p2psync.cli.invite", "join a share with an invite code"),
+    "peer": Command("p2psync.cli.peer", "manage known peers"),
+    "status": Command("p2psync.cli.status", "state of this device and its shares"),
+    "peers": Command("p2psync.cli.status", "known, connected and pending devices"),
+    "conflicts": Command("p2psync.cli.conflicts", "copies of versions that lost, per share"),
+    "wait-idle": Command("p2psync.cli.wait", "wait until every connected member is in sync"),
+    "pause": Command("p2psync.cli.pause", "stop syncing (everything, or one share)"),
+    "resume": Command("p2psync.cli.pause", "sync again after pause"),
+    "events": Command("p2psync.cli.events", "follow what the daemon does (until Ctrl-C)"),
+    "doc": Command("p2psync.cli.doc", "read or change a document as Yjs updates"),
+    "compact": Command("p2psync.cli.compact", "compact doc logs now"),
+    "doctor": Command("p2psync.cli.doctor", "verify every doc log and report damage"),
+    "demo": Command("p2psync.cli.demo", "two local daemons syncing a share, for a look"),
+    "service": Command("p2psync.cli.service", "run the daemon as a systemd user service"),
+}
+
+if TYPE_CHECKING:
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class LazyCommands(_SubParsers):
+    """The subcommands, each a placeholder parser until it is chosen: then its module
+    is imported and its ``register`` replaces the placeholders of the module's
+    commands with the real parsers. Help (from ``COMMANDS``) and order stay as they were."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.placeholders: set[str] = set()
+        """The commands whose module is not imported yet."""
+
+    def add_placeholder(self, name: str) -> None:
+        """A parser for ``name`` that only knows its help line until ``load``."""
+        self.add_parser(name, help=COMMANDS[name].help)
+        self.placeholders.add(name)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if values and not isinstance(values, str) and values[0] in COMMANDS:
+            self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+    def load(self, name: str) -> None:
+        """Import ``name``'s module and register its commands (once)."""
+        if name not in self.placeholders:
+            return
+        module = COMMANDS[name].module
+        parsers = self._name_parser_map  # also the action's ``choices``: changed in place
+        order, help_lines = list(parsers), list(self._choices_actions)
+        for command in [n for n, c in COMMANDS.items() if c.module == module]:
+            del parsers[command]
+            self.placeholders.discard(command)
+        importlib.import_module(module).register(self)
+        loaded = dict(parsers)
+        parsers.clear()
+        parsers.update((command, loaded[command]) for command in order)
+        self._choices_actions[:] = help_lines
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,13 +123,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"p2psync: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, load_all: bool = False) -> argparse.ArgumentParser:
+    """The ``p2psync`` parser; its commands' modules are imported when one is chosen,
+    or all at once with ``load_all`` (for a walk over every command and option)."""
     parser = Parser(prog="p2psync", description="Serverless LAN document sync.")
     parser.add_argument("--version", action="version", version=f"p2psync {__version__}")
     parser.add_argument("--home", type=Path, help="directory of this device (default: XDG)")
+    parser.register("action", "parsers", LazyCommands)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    assert isinstance(commands, LazyCommands)
+    for name in COMMANDS:
+        commands.add_placeholder(name)
+    if load_all:
+        for name in COMMANDS:
+            commands.load(name)
     return parser
 
 

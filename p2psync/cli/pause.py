@@ -8,9 +8,13 @@ out after ``resume`` (docs/control-api.md). Needs a daemon.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context, print_json
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import PauseReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +30,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": str(ShareId.parse(args.share))} if args.share else {}
-    result = ctx.call(args.method, **params)
+    result: PauseReply = ctx.call(args.method, **params)
     if args.json:
         print_json(result)
         return 0

@@ -1,12 +1,12 @@
 """``p2psync peer add DEVICE_ID HOST:PORT`` and ``peer remove DEVICE_ID``: the static
-addresses of a device."""
+addresses of a device; ``peer name DEVICE_ID NAME``: the name shown for it."""
 
 from __future__ import annotations
 
 import argparse
 
 from p2psync.cli.context import Context
-from p2psync.daemon.configedits import add_peer, remove_peer
+from p2psync.daemon.configedits import add_peer, name_peer, remove_peer
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +19,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     remove = sub.add_parser("remove", help="forget the static addresses of a device")
     remove.add_argument("device")
     remove.set_defaults(func=run_remove)
+    name = sub.add_parser("name", help="the name this device shows for a device")
+    name.add_argument("device")
+    name.add_argument("name", metavar="NAME", help='"" forgets it')
+    name.set_defaults(func=run_name)
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
@@ -28,4 +32,9 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     ctx.change_config("peer.remove", {"device": args.device}, remove_peer)
+    return 0
+
+
+def run_name(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.change_config("peer.name", {"device": args.device, "name": args.name}, name_peer)
     return 0

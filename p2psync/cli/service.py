@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from p2psync.cli.context import Context, print_json
-from p2psync.daemon.home import daemon_command
+from p2psync.control.home import daemon_command
 from p2psync.errors import P2PSyncError
 
 UNIT_NAME = "p2psync.service"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
@@ -15,6 +15,9 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import ShareAddReply, ShareStatus, StatusReply
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +52,8 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
     client = ctx.client()
     if client is not None:
         with client:
-            print(client.call("share.add", **params)["id"])
+            added: ShareAddReply = client.call("share.add", **params)
+            print(added["id"])
         return 0
     config = ctx.config()
     share = share_from_params(params, config, ctx.home)
@@ -79,21 +83,23 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 def share_rows(ctx: Context) -> list[dict[str, Any]]:
     """Every configured share; ``docs`` and ``in_sync_pct`` come from the daemon and
     are null when none runs."""
-    live: dict[str, dict[str, Any]] = {}
+    live: dict[str, ShareStatus] = {}
     client = ctx.client()
     if client is not None:
         with client:
-            live = {s["id"]: s for s in client.call("status")["shares"]}
-    return [
-        {
+            status: StatusReply = client.call("status")
+            live = {s["id"]: s for s in status["shares"]}
+    rows = []
+    for s in ctx.config().shares:
+        found = live.get(str(s.id))
+        rows.append({
             "id": str(s.id),
             "path": str(s.path),
             "members": [{"device_id": str(m.device_id), "mode": m.mode.value} for m in s.members],
-            "docs": live.get(str(s.id), {}).get("docs"),
-            "in_sync_pct": live.get(str(s.id), {}).get("in_sync_pct"),
-        }
-        for s in ctx.config().shares
-    ]
+            "docs": found["docs"] if found else None,
+            "in_sync_pct": found["in_sync_pct"] if found else None,
+        })  # fmt: skip
+    return rows
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.errors import InvalidIdError
-from p2psync.ids import DeviceId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import PeerRow, PeersReply, ShareStatus, StatusReply
 
 PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share member add SHARE ID"
 STATE_WORDS = {
@@ -37,6 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def short(device_id: str) -> str:
     """The short form of a device ID for tables (the full one is in ``--json``)."""
+    # Imported here: ``status --json`` prints no table and need not load it.
+    from p2psync.ids import DeviceId  # noqa: PLC0415
+
     try:
         return DeviceId.parse(device_id).short()
     except InvalidIdError:
@@ -44,7 +49,7 @@ def short(device_id: str) -> str:
 
 
 def run_status(args: argparse.Namespace, ctx: Context) -> int:
-    status = ctx.call("status")
+    status: StatusReply = ctx.call("status")
     if args.json:
         print_json(status)
         return 0
@@ -52,7 +57,7 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def format_status(status: dict[str, Any]) -> str:
+def format_status(status: StatusReply) -> str:
     """The human form of a ``status`` reply."""
     now = time.time()
     head = table.fields([
@@ -85,6 +90,13 @@ def format_status(status: dict[str, Any]) -> str:
          if share.get("stopped")]  # fmt: skip
     if not_in_sync:
         parts += ["", "Not in sync:", *(f"  {line}" for line in not_in_sync)]
+    apps = [
+        f"{share['id']}: {app['path']}: {app['clients']} connected"
+        for share in status["shares"]
+        for app in share.get("apps", [])
+    ]
+    if apps:
+        parts += ["", "Apps:", *(f"  {line}" for line in apps)]
     failing = _failing_links(status, now)
     if failing:
         parts += ["", "Failing links:", *(f"  {line}" for line in failing)]
@@ -95,7 +107,7 @@ def format_status(status: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _failing_links(status: dict[str, Any], now: float) -> list[str]:
+def _failing_links(status: StatusReply, now: float) -> list[str]:
     """One line per member whose last link failed (state ``failing``): who, why, and
     when it is tried again. A device in several shares is listed once."""
     lines: dict[str, str] = {}
@@ -112,14 +124,14 @@ def _failing_links(status: dict[str, Any], now: float) -> list[str]:
     return list(lines.values())
 
 
-def _loaded(share: dict[str, Any]) -> str:
+def _loaded(share: ShareStatus) -> str:
     """Docs in memory and roughly how much they hold (absent from older daemons)."""
     if "docs_loaded" not in share:
         return "-"
     return f"{share['docs_loaded']} ({human.size(share.get('loaded_bytes', 0))})"
 
 
-def _share_state(share: dict[str, Any]) -> str:
+def _share_state(share: ShareStatus) -> str:
     members = share["members"]
     if share.get("stopped"):
         return "stopped (see below)"
@@ -144,7 +156,7 @@ def _share_state(share: dict[str, Any]) -> str:
 
 
 def run_peers(args: argparse.Namespace, ctx: Context) -> int:
-    result = ctx.call("peers")
+    result: PeersReply = ctx.call("peers")
     if args.json:
         print_json(result)
         return 0
@@ -152,7 +164,7 @@ def run_peers(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _peer_state(peer: dict[str, Any], *, paused: bool) -> str:
+def _peer_state(peer: PeerRow, *, paused: bool) -> str:
     """A ``peers`` row's state word: a link that failed shows as ``failing``."""
     if peer["connected"]:
         return "connected"
@@ -161,7 +173,7 @@ def _peer_state(peer: dict[str, Any], *, paused: bool) -> str:
     return "failing" if peer.get("failure") else "offline"
 
 
-def format_peers(result: dict[str, Any]) -> str:
+def format_peers(result: PeersReply) -> str:
     """The human form of a ``peers`` reply (a ``found_by`` column when the daemon
     reports how devices were found)."""
     now = time.time()
@@ -186,10 +198,11 @@ def format_peers(result: dict[str, Any]) -> str:
             f"v{peer['protocol_version']}" if peer["protocol_version"] else "-",
         ]
         rows.append(row + ([str(peer.get("found_by") or "-")] if found else []))
-    for peer in pending:
+    for waiting in pending:
         blank = ["-"] * (len(headers) - 5)
-        rows.append([short(peer["device_id"]), peer["name"] or "-", peer["address"] or "-",
-                     "pending", human.ago(peer["last_seen"], now), *blank])  # fmt: skip
+        rows.append([short(waiting["device_id"]), waiting["name"] or "-",
+                     waiting["address"] or "-", "pending", human.ago(waiting["last_seen"], now),
+                     *blank])  # fmt: skip
     if not rows:
         return "no known peers"
     text = table.render(headers, rows, right=[5, 6, 7, 8, 9])

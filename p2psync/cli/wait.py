@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.errorcodes import NotFoundError
+from p2psync.control.client import ControlClient
+from p2psync.control.errorcodes import NotFoundError
 from p2psync.ids import ShareId
+
+if TYPE_CHECKING:
+    from p2psync.control.replies import IdleReply, ShareStatus, StatusReply
 
 WAIT_POLL_S = 0.1
 
@@ -52,9 +55,9 @@ def wait_idle(
     deadline = time.monotonic() + timeout_s
     with ControlClient(ctx.home.socket_path) as client:
         while True:
-            status = client.call("status")
+            status: StatusReply = client.call("status")
             if share is None:
-                idle = client.call("idle")
+                idle: IdleReply = client.call("idle")
                 done = idle["idle"] and idle["connected"] >= min_peers
                 connected = len(status["connected"])
                 pcts = [s["in_sync_pct"] for s in status["shares"] if s["in_sync_pct"] is not None]
@@ -77,8 +80,8 @@ def wait_idle(
             time.sleep(WAIT_POLL_S)
 
 
-def _share_status(status: dict[str, Any], share: str) -> dict[str, Any]:
+def _share_status(status: StatusReply, share: str) -> ShareStatus:
     for found in status["shares"]:
         if found["id"] == share:
-            return dict(found)
+            return found
     raise NotFoundError(f"this device has no share {share}")

@@ -1,7 +1,7 @@
 """The daemon: the one composition root, where the services are built, wired and run.
 
 It may import every layer below it (mirror, replica, net, discovery, watch, protocol,
-storage); nothing below imports it (docs/architecture.md). Modules:
+storage, control); nothing below imports it (docs/architecture.md). Modules:
 
 - ``daemon``: ``Daemon``, which builds the services and runs them in one nursery tree.
 - ``shares``: one share at run time: its doc logs and their writers, sync engine, mirror.
@@ -17,12 +17,11 @@ storage); nothing below imports it (docs/architecture.md). Modules:
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
 - ``apps``: the apps endpoint's rooms (a share's text files) and ``doc url``.
 - ``events``: the event bus the control API's subscribers follow.
-- ``control``, ``controlwire``, ``api``: the control socket, its framing, its methods.
-- ``errorcodes``: the one table of errors: class, control API code, CLI exit code.
+- ``control``, ``api``: the control socket and its methods (the framing, the home's
+  paths, the error table and the client are in ``p2psync.control``, which the CLI and
+  the tray app use without loading the daemon).
 - ``configedits``: config edits shared by the control API and the CLI (no daemon running).
-- ``client``: the blocking control API client used by the CLI and the tray app.
-- ``home``: where one device keeps its identity, config, state and control socket.
 
-This module imports nothing, so that the CLI and the tray app can use ``client`` and
-``home`` without loading the daemon.
+This module imports nothing, so that the CLI can use ``configedits`` without loading
+the daemon.
 """

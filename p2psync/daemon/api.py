@@ -13,20 +13,50 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from p2psync import __version__
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.replies import (
+    CompactReply,
+    DiscoveredPeer,
+    DocExportReply,
+    DocUrlReply,
+    HelloReply,
+    IdleReply,
+    MemberStatus,
+    NameReply,
+    NotInSync,
+    OkReply,
+    PauseReply,
+    PeerNameReply,
+    PeerRow,
+    PeersReply,
+    PendingPeer,
+    ShareAddReply,
+    ShareRemoveReply,
+    ShareStatus,
+    StatusReply,
+)
+from p2psync.control.replies import (
+    LinkFailure as LinkFailureReply,
+)
+from p2psync.control.wire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.configedits import (
     add_member,
     add_peer,
+    name_peer,
     remove_peer,
     remove_share,
     rename_device,
     share_from_params,
 )
 from p2psync.daemon.control import Handler
-from p2psync.daemon.controlwire import CONTROL_API_VERSION, Streamed
-from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
-from p2psync.daemon.progress import member_sync_pct, share_in_sync, share_sync_pct
+from p2psync.daemon.progress import (
+    member_sync_pct,
+    share_in_sync,
+    share_remaining_docs,
+    share_sync_pct,
+)
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -57,6 +87,7 @@ class ControlApi:
             "join": lambda params: join(self._daemon, params),
             "peer.add": self._peer_add,
             "peer.remove": self._peer_remove,
+            "peer.name": self._peer_name,
             "name": self._name,
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
@@ -69,7 +100,7 @@ class ControlApi:
 
     # -- state -------------------------------------------------------------------
 
-    async def _hello(self, params: dict[str, Any]) -> Any:
+    async def _hello(self, params: dict[str, Any]) -> HelloReply:
         return {
             "api_version": CONTROL_API_VERSION,
             "daemon_version": __version__,
@@ -77,7 +108,7 @@ class ControlApi:
             "methods": sorted([*self.handlers(), "subscribe"]),
         }
 
-    async def _status(self, params: dict[str, Any]) -> Any:
+    async def _status(self, params: dict[str, Any]) -> StatusReply:
         d = self._daemon
         shares = [self._share_status(s) for s in d.shares.values()]
         return {
@@ -95,7 +126,7 @@ class ControlApi:
             "errors": d.events.recent_errors(),
         }
 
-    def _overall_state(self, shares: list[dict[str, Any]]) -> str:
+    def _overall_state(self, shares: list[ShareStatus]) -> str:
         """paused (the device, or every share with members), syncing (a connected
         member is behind), failing (a member's last link failed and it is backed off),
         not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
@@ -116,23 +147,26 @@ class ControlApi:
             return "paused"
         return "up-to-date"
 
-    def _share_status(self, service: ShareService) -> dict[str, Any]:
+    def _share_status(self, service: ShareService) -> ShareStatus:
         sync = service.sync
         status = service.status()
         not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
+        apps = self._daemon.apps
         return {
             **status,
+            "apps": apps.clients_of(service) if apps is not None else [],
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._daemon.peers.paused_shares,
             "mode": self._daemon.membership.own_mode(service.config.id),
             "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
+            "remaining_docs": share_remaining_docs(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
             "errors": self._daemon.events.recent_errors(service.name),
         }  # fmt: skip
 
-    def _failing_links(self, service: ShareService) -> list[dict[str, str]]:
+    def _failing_links(self, service: ShareService) -> list[NotInSync]:
         """``not_in_sync`` entries of the links that fail on this share's docs (a peer
         sends a frame over the limit): nothing of that doc syncs with that peer."""
         peers = self._daemon.peers
@@ -144,7 +178,7 @@ class ControlApi:
             and device not in peers.links
         ]
 
-    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> dict[str, Any]:
+    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> MemberStatus:
         peers = self._daemon.peers
         info = peers.known.get(device)
         connected = device in service.sync.peers()
@@ -168,9 +202,9 @@ class ControlApi:
             "error": _failure(info.failure) if state == "failing" and info else None,
         }
 
-    async def _peers(self, params: dict[str, Any]) -> Any:
+    async def _peers(self, params: dict[str, Any]) -> PeersReply:
         peers = self._daemon.peers
-        rows = []
+        rows: list[PeerRow] = []
         for device, info in sorted(peers.known.items()):
             link = peers.links.get(device)
             rows.append({
@@ -191,14 +225,20 @@ class ControlApi:
                 "shares": [s.name for s in self._shares_with(device)],
                 "found_by": peers.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
+                "display_name": self._display_name(device),
             })  # fmt: skip
         pending = [
-            {"device_id": str(p.device_id), "name": p.name, "address": p.address,
-             "last_seen": p.last_seen}
+            PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,
+                        last_seen=p.last_seen)
             for p in peers.pending.values()
         ]  # fmt: skip
         discovery = self._daemon.discovery
-        discovered = discovery.snapshot() if discovery is not None else []
+        discovered = [
+            DiscoveredPeer(device_id=e["device_id"], addresses=e["addresses"],
+                           instance_id=e["instance_id"], shares_in_common=e["shares_in_common"],
+                           protocol_versions=e["protocol_versions"], last_seen=e["last_seen"])
+            for e in (discovery.snapshot() if discovery is not None else [])
+        ]  # fmt: skip
         mdns = discovery is not None and discovery.running
         return {"peers": rows, "pending": pending, "paused": peers.paused, "mdns": mdns,
                 "discovered": discovered}  # fmt: skip
@@ -209,10 +249,15 @@ class ControlApi:
                 if device in s.sync.peers()]  # fmt: skip
         return round(sum(pcts) / len(pcts), 1) if pcts else None
 
+    def _display_name(self, device: DeviceId) -> str:
+        """The name this device's user gave ``device`` (``peer name``), or ""."""
+        peer = self._daemon.config.peer(device)
+        return peer.name if peer is not None else ""
+
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
 
-    async def _idle(self, params: dict[str, Any]) -> Any:
+    async def _idle(self, params: dict[str, Any]) -> IdleReply:
         connected = [d for d in self._daemon.peers.links if self._shares_with(d)]
         return {"idle": all(self._in_sync_with(d) for d in connected), "connected": len(connected)}
 
@@ -221,7 +266,7 @@ class ControlApi:
 
     # -- pause and maintenance -----------------------------------------------------
 
-    async def _pause(self, params: dict[str, Any]) -> Any:
+    async def _pause(self, params: dict[str, Any]) -> PauseReply:
         """Stop all sync traffic (peer connections are closed and refused until
         resume), or with ``share`` only that share's."""
         peers = self._daemon.peers
@@ -236,7 +281,7 @@ class ControlApi:
             self._daemon.events.publish("paused")
         return {"paused": True}
 
-    async def _resume(self, params: dict[str, Any]) -> Any:
+    async def _resume(self, params: dict[str, Any]) -> PauseReply:
         peers = self._daemon.peers
         if params.get("share"):
             share = self._share(params)
@@ -249,7 +294,7 @@ class ControlApi:
             self._daemon.events.publish("resumed")
         return {"paused": False}
 
-    async def _compact(self, params: dict[str, Any]) -> Any:
+    async def _compact(self, params: dict[str, Any]) -> CompactReply:
         """Compact the logs of one share (``share``) or of every share now."""
         if params.get("share"):
             services = [self._share(params)]
@@ -259,7 +304,7 @@ class ControlApi:
 
     # -- config ------------------------------------------------------------------
 
-    async def _share_add(self, params: dict[str, Any]) -> Any:
+    async def _share_add(self, params: dict[str, Any]) -> ShareAddReply:
         d = self._daemon
         share = share_from_params(params, d.config, d.home)
         d.update_config(d.config.with_share(share))
@@ -267,14 +312,14 @@ class ControlApi:
             await d.start_share(share)
         return {"id": str(share.id), "path": str(share.path)}
 
-    async def _share_remove(self, params: dict[str, Any]) -> Any:
+    async def _share_remove(self, params: dict[str, Any]) -> ShareRemoveReply:
         d = self._daemon
         share_id = ShareId.parse(str(params.get("share", "")))
         d.update_config(remove_share(d.config, params))
         await d.stop_share(share_id)
         return {"removed": str(share_id)}
 
-    async def _member_add(self, params: dict[str, Any]) -> Any:
+    async def _member_add(self, params: dict[str, Any]) -> OkReply:
         d = self._daemon
         d.update_config(add_member(d.config, params))
         device = DeviceId.parse(str(params.get("device")))
@@ -282,19 +327,25 @@ class ControlApi:
         d.peers.refresh_dialers()
         return {"ok": True}
 
-    async def _peer_add(self, params: dict[str, Any]) -> Any:
+    async def _peer_add(self, params: dict[str, Any]) -> OkReply:
         d = self._daemon
         d.update_config(add_peer(d.config, params))
         d.peers.refresh_dialers()
         return {"ok": True}
 
-    async def _peer_remove(self, params: dict[str, Any]) -> Any:
+    async def _peer_remove(self, params: dict[str, Any]) -> OkReply:
         # A dialer finds the address gone at its next attempt; a link up stays up.
         d = self._daemon
         d.update_config(remove_peer(d.config, params))
         return {"ok": True}
 
-    async def _name(self, params: dict[str, Any]) -> Any:
+    async def _peer_name(self, params: dict[str, Any]) -> PeerNameReply:
+        d = self._daemon
+        d.update_config(name_peer(d.config, params))
+        device = DeviceId.parse(str(params.get("device", "")))
+        return {"device": str(device), "name": self._display_name(device)}
+
+    async def _name(self, params: dict[str, Any]) -> NameReply:
         # Each handshake reads the name from the config: the next link uses it.
         d = self._daemon
         d.update_config(rename_device(d.config, params))
@@ -316,7 +367,7 @@ class ControlApi:
         except InvalidGuidError as exc:
             raise ControlError(str(exc), "bad-request") from None
 
-    async def _doc_apply(self, params: dict[str, Any]) -> Any:
+    async def _doc_apply(self, params: dict[str, Any]) -> OkReply:
         share, guid = self._share_and_guid(params)
         if share.is_chunked(guid):
             raise refuse_apply(str(params["doc"]))
@@ -331,7 +382,7 @@ class ControlApi:
         self._daemon.peers.request_flush()
         return {"ok": True}
 
-    async def _doc_export(self, params: dict[str, Any]) -> Any:
+    async def _doc_export(self, params: dict[str, Any]) -> DocExportReply | Streamed:
         share, guid = self._share_and_guid(params)
         state = share.doc_state(guid)
         if state is None:
@@ -340,7 +391,7 @@ class ControlApi:
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
 
-    async def _doc_url(self, params: dict[str, Any]) -> Any:
+    async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
         apps = self._daemon.apps
@@ -353,7 +404,7 @@ class ControlApi:
         return apps.url_of(share, path)
 
 
-def _failure(failure: LinkFailure | None) -> dict[str, Any] | None:
+def _failure(failure: LinkFailure | None) -> LinkFailureReply | None:
     """The JSON form of why a device's last link failed (``PeerInfo.failure``)."""
     if failure is None:
         return None

@@ -25,6 +25,7 @@ from p2psync.apps.server import (
 )
 from p2psync.apps.tokens import doc_token, load_or_create_secret
 from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
+from p2psync.control.replies import AppClients, DocUrlReply
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import InvalidIdError, UsageError
 from p2psync.ids import ShareId
@@ -159,7 +160,18 @@ class AppEndpoint:
 
     # -- doc url ----------------------------------------------------------------------
 
-    def url_of(self, service: ShareService, path: str) -> dict[str, Any]:
+    def clients_of(self, service: ShareService) -> list[AppClients]:
+        """The files of ``service`` that apps are connected to, and how many each."""
+        mirror = service.mirror
+        by_guid = mirror.mirror.view.by_guid if mirror is not None else {}
+        found = []
+        for (share, guid), clients in sorted(self.server.clients().items()):
+            entry = by_guid.get(guid)
+            if share == service.name and entry is not None and clients:
+                found.append(AppClients(path=entry.path, clients=clients))
+        return found
+
+    def url_of(self, service: ShareService, path: str) -> DocUrlReply:
         """Where an app connects for the file at share path ``path`` (``doc.url``):
         ``server``, ``room``, ``params`` (the token) and the whole ``url``."""
         if self.port is None:

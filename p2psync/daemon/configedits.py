@@ -21,8 +21,8 @@ from p2psync.config import (
     check_device_name,
     parse_mode,
 )
-from p2psync.daemon.errorcodes import NotFoundError
-from p2psync.daemon.home import Home
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.home import Home
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.storage.layout import MARKER_DIR_NAME
@@ -144,6 +144,19 @@ def remove_peer(config: Config, params: dict[str, Any]) -> Config:
     if any(share.member(device) for share in config.shares):
         others = (*others, replace(existing, addresses=()))
     return replace(config, peers=others)
+
+
+def name_peer(config: Config, params: dict[str, Any]) -> Config:
+    """``peer name``: the name this device shows for another device, whatever name it
+    announces ("" forgets it)."""
+    device = DeviceId.parse(str(params.get("device", "")))
+    raw = params.get("name", "")
+    name = "" if raw == "" else check_device_name(raw)
+    existing = config.peer(device)
+    if existing is None and not name:
+        return config
+    addresses = existing.addresses if existing else ()
+    return config.with_peer(PeerConfig(device, addresses, name))
 
 
 def rename_device(config: Config, params: dict[str, Any]) -> Config:

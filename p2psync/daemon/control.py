@@ -1,6 +1,6 @@
 """The control API server: the daemon's Unix socket (mode 0600) for the CLI and GUI.
 
-Each connection sends JSON-line requests (see controlwire) and gets one reply per
+Each connection sends JSON-line requests (see p2psync/control/wire.py) and gets one reply per
 request, or, after ``subscribe``, a stream of events until it disconnects. A bad
 request gets an error reply; a broken connection is dropped; neither affects the
 daemon. Handlers are plain async functions registered by the composition root.
@@ -17,8 +17,8 @@ from typing import Any
 
 import trio
 
-from p2psync.daemon import controlwire
-from p2psync.daemon.errorcodes import error_code
+from p2psync.control import wire
+from p2psync.control.errorcodes import error_code
 from p2psync.daemon.events import EventBus
 from p2psync.errors import ControlError, P2PSyncError, StorageError
 
@@ -89,7 +89,7 @@ class ControlServer:
                 await self._converse(stream)
 
     async def _converse(self, stream: trio.SocketStream) -> None:
-        buffer = controlwire.LineBuffer()
+        buffer = wire.LineBuffer()
         try:
             while data := await stream.receive_some(RECEIVE_BYTES):
                 for line in buffer.feed(data):
@@ -105,7 +105,7 @@ class ControlServer:
         """Reply to one request; False once the connection became an event stream."""
         request_id = method = None
         try:
-            request = controlwire.decode(line)
+            request = wire.decode(line)
             request_id = request.get("id")
             method = request.get("method")
             params = request.get("params", {})
@@ -118,11 +118,11 @@ class ControlServer:
             if handler is None:
                 raise ControlError(f"unknown method {method!r}", "unknown-method")
             result = await handler(params)
-            if isinstance(result, controlwire.Streamed):
+            if isinstance(result, wire.Streamed):
                 for part in result.lines(request_id):
                     await stream.send_all(part)
                 return True
-            reply = controlwire.encode({"id": request_id, "result": result})
+            reply = wire.encode({"id": request_id, "result": result})
         except P2PSyncError as exc:
             reply = _error_reply(request_id, exc)
         except Exception as exc:  # a handler's bug must not take the daemon down
@@ -133,18 +133,18 @@ class ControlServer:
         return True
 
     async def _stream_events(self, stream: trio.SocketStream, request_id: Any) -> None:
-        await stream.send_all(controlwire.encode({"id": request_id, "result": "subscribed"}))
+        await stream.send_all(wire.encode({"id": request_id, "result": "subscribed"}))
         async for event in self._events.subscribe():
-            await stream.send_all(controlwire.encode({"event": event}))
+            await stream.send_all(wire.encode({"event": event}))
 
 
 def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:
-    """The error reply for ``exc``: its stable code (daemon/errorcodes.py) and sentence,
+    """The error reply for ``exc``: its stable code (control/errorcodes.py) and sentence,
     and the file a ``storage`` error is about."""
     error = {"code": error_code(exc), "message": str(exc)}
     if isinstance(exc, StorageError):
         error["path"] = str(exc.path)
-    return controlwire.encode({"id": request_id, "error": error})
+    return wire.encode({"id": request_id, "error": error})
 
 
 async def _is_live(path: Path) -> bool:

@@ -35,6 +35,7 @@ from p2psync.config import (
     parse_address,
     save_config,
 )
+from p2psync.control.home import Home
 from p2psync.daemon.api import ControlApi
 from p2psync.daemon.apps import AppEndpoint
 from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
@@ -45,7 +46,6 @@ from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
 )
 from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.home import Home
 from p2psync.daemon.membership import MembershipService
 from p2psync.daemon.mirror import MARKER_CHECK_S
 from p2psync.daemon.peers import PeerManager

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, parse_mode
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.replies import InviteReply, JoinReply, OkReply
 from p2psync.daemon.configedits import remove_member, share_from_params
-from p2psync.daemon.errorcodes import NotFoundError
 from p2psync.daemon.invites import DEFAULT_INVITE_TTL_S, invite_addresses, make_invite
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from p2psync.daemon.daemon import Daemon
 
 
-async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def invite(daemon: Daemon, params: dict[str, Any]) -> InviteReply:
     """``invite``: params ``share``, optional ``expires_s`` (lifetime, default one day),
     ``addresses`` (default: where this daemon listens) and ``mode`` (the joiner's,
     default send-receive)."""
@@ -50,7 +51,7 @@ async def invite(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     return invite_result(code)
 
 
-def invite_result(code: Any) -> dict[str, Any]:
+def invite_result(code: Any) -> InviteReply:
     """The JSON result of an invite (the CLI prints the same without a daemon)."""
     return {
         "code": str(code),
@@ -61,7 +62,7 @@ def invite_result(code: Any) -> dict[str, Any]:
     }
 
 
-async def join(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def join(daemon: Daemon, params: dict[str, Any]) -> JoinReply:
     """``join``: params ``code`` and ``path``. Raises InvalidInviteError (a mistyped
     code), UsageError (expired, our own, share or path already here) or
     InviteRefusedError (refused, unreachable)."""
@@ -138,7 +139,7 @@ def _undo_join(
     return replace(config, peers=tuple(p for p in config.peers if p.device_id != inviter))
 
 
-async def member_remove(daemon: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def member_remove(daemon: Daemon, params: dict[str, Any]) -> OkReply:
     """``share.member.remove``: params ``share`` and ``device``; the device is cut off
     from the share at once (daemon.membership)."""
     daemon.update_config(remove_member(daemon.config, params))

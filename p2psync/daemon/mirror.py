@@ -213,7 +213,7 @@ class MirrorService:
         message = (
             f"share {self.share}: the folder {self.root} has no .p2psync marker any more "
             "(moved, unmounted or deleted?); the share is stopped and no file is read as deleted; "
-            "it starts again when the daemon restarts with the folder back"
+            "it starts again by itself once the folder is back"
         )
         log.error("%s", message)
         self.events.publish("error", share=self.share, message=message)

@@ -43,6 +43,19 @@ def share_sync_pct(sync: ShareSync) -> float | None:
     return round(sum(member_sync_pct(sync, p) for p in peers) / len(peers), 1)
 
 
+def share_remaining_docs(sync: ShareSync) -> int:
+    """Docs still to sync with the connected members: for each member not in sync, the
+    docs either side holds that it does not hold at our version (a doc counts once per
+    member it differs with, as the percentage counts them). 0 with no member connected
+    or every one in sync; it falls as the docs of a first sync arrive."""
+    remaining = 0
+    for peer in sync.peers():
+        if not sync.in_sync_with(peer):
+            in_sync, docs = sync.sync_counts(peer)
+            remaining += docs - in_sync
+    return remaining
+
+
 def share_in_sync(sync: ShareSync) -> bool:
     """At least one member connected, and every connected member in sync."""
     peers = sync.peers()

@@ -17,13 +17,13 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
 import trio
 
 from p2psync.config import ShareConfig
+from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
@@ -597,26 +597,34 @@ class ShareService:
 
     # -- status ------------------------------------------------------------------
 
-    def status(self) -> dict[str, object]:
-        """Share state for the control API."""
-        return {
+    def status(self) -> ShareState:
+        """Share state for the control API (``status`` adds what the share does not know)."""
+        loaded = residency_status(self.sync.replica, self._writers)
+        status: ShareState = {
             "id": self.name,
             "path": str(self.root),
             "docs": self.file_docs(),
             "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
             "peers_connected": [str(p) for p in self.sync.peers()],
-            **residency_status(self.sync.replica, self._writers),
-            **({"stopped": self.stopped} if self.stopped else {}),
-            **({"filenames": self.mirror.mirror.names.describe()} if self.mirror else {}),
-            **({"files": len(self.mirror.mirror.view.by_path)} if self.mirror else {}),
-            "conflicts": [asdict(copy) for copy in list_copies(self.root)],
-        }
+            "docs_loaded": loaded["docs_loaded"],
+            "loaded_bytes": loaded["loaded_bytes"],
+            "conflicts": [ConflictCopy(copy=c.copy, path=c.path, why=c.why, when=c.when,
+                                       device=c.device, size=c.size)
+                          for c in list_copies(self.root)],
+        }  # fmt: skip
+        if self.stopped:
+            status["stopped"] = self.stopped
+        if self.mirror:
+            status["filenames"] = self.mirror.mirror.names.describe()
+            status["files"] = len(self.mirror.mirror.view.by_path)
+        return status
 
-    def not_in_sync(self) -> list[dict[str, str]]:
+    def not_in_sync(self) -> list[NotInSync]:
         """The files the mirror cannot sync, then the docs a peer's update failed on
         (docs/control-api.md, ``not_in_sync``)."""
         mirror = self.mirror.mirror if self.mirror else None
-        listed = mirror.problems.listing() if mirror else []
+        listed = [NotInSync(path=p["path"], kind=p["kind"], reason=p["reason"])
+                  for p in (mirror.problems.listing() if mirror else [])]  # fmt: skip
         for guid, why in sorted(self.failing_docs.items()):
             entry = mirror.view.by_guid.get(guid) if mirror else None
             listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
@@ -737,7 +745,7 @@ def read_stored_updates(root: Path, guid: str) -> list[bytes]:
     return opened.updates
 
 
-def residency_status(replica: ShareReplica, writers: dict[str, LogWriter]) -> dict[str, int]:
+def residency_status(replica: ShareReplica, writers: dict[str, LogWriter]) -> ResidencyStatus:
     """How many docs are in memory, and roughly how much they hold: the bytes of their
     logs (a doc's memory is of the order of its encoded size)."""
     return {

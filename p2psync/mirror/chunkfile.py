@@ -115,6 +115,22 @@ def decode_large_text(data: bytes) -> str | None:
         return None
 
 
+def converted_piece(root_guid: str, state: bytes) -> Piece | None:
+    """The layout, one piece, of a file last synced as the one-doc text ``root_guid``
+    at merge base ``state`` and converted since (``convert``): the root's own text
+    at that base. The base is ``state`` with the conversion made on a copy, so a save
+    merged against it finds the root listing itself; that entry is never stored (only
+    what a save changes is), and no stored edit refers to it. None if ``state`` is
+    not a one-doc text's (it lists other chunks)."""
+    doc: YDoc = pycrdt.Doc(client_id=new_client_id())
+    doc.apply_update(state)
+    try:
+        convert(doc, root_guid)
+    except ValueError:
+        return None
+    return piece_of(root_guid, str(_text(doc)).encode(), doc.get_update())
+
+
 class ScratchDocs:
     """Copies of docs to edit, collecting the updates each edit makes: of the live
     docs, or, given ``bases`` (guid -> state), of those docs at those states, the
@@ -244,11 +260,14 @@ class ChunkedFiles:
         parts: list[bytes | memoryview] = []
         pieces: list[Piece] = []
         view = memoryview(data) if data is not None else memoryview(b"")
-        for guid in chunk_order(root.ydoc, root_guid):
+        order = chunk_order(root.ydoc, root_guid)
+        relisted = order != [piece.guid for piece in layout.pieces]
+        for guid in order:
             where = found.get(guid)
-            if where is not None and guid not in layout.dirty:
+            kept = None if where is None else self._kept(root_guid, known[guid], layout, relisted)
+            if where is not None and kept is not None:
                 parts.append(view[where[0] : where[1]])  # no copy until the join
-                pieces.append(known[guid])
+                pieces.append(kept)
             else:
                 piece, part = self._from_doc(root_guid, guid)
                 parts.append(part)
@@ -268,10 +287,12 @@ class ChunkedFiles:
         known = {piece.guid: piece for piece in layout.pieces}
         order = chunk_order(root.ydoc, root_guid)
         changed = order != [piece.guid for piece in layout.pieces]
+        relisted = changed
         parts: list[Part] = []
         for guid in order:
-            if guid in offsets and guid not in layout.dirty:
-                parts.append((known[guid], offsets[guid]))
+            kept = self._kept(root_guid, known[guid], layout, relisted) if guid in offsets else None
+            if kept is not None:
+                parts.append((kept, offsets[guid]))
             else:
                 parts.append(self._from_doc(root_guid, guid))
                 changed = True
@@ -424,6 +445,19 @@ class ChunkedFiles:
             layout = Layout([self._from_doc(root_guid, g)[0] for g in order], written=False)
         self.layouts[root_guid] = layout
         return layout
+
+    def _kept(self, root_guid: str, piece: Piece, layout: Layout, relisted: bool) -> Piece | None:
+        """The record of a chunk whose bytes the file holds, if they are still its
+        text (it is not dirty). A converted root's record is renewed when its chunk
+        list is no longer the layout's (``relisted``): its base holds the list too,
+        and a save's scratch copy of the root must list what the file shows; its bytes
+        stay only if its doc's text is still theirs."""
+        if piece.guid in layout.dirty:
+            return None
+        if not relisted or piece.guid != root_guid:
+            return piece
+        fresh, _ = self._from_doc(root_guid, piece.guid)
+        return fresh if fresh.digest == piece.digest else None
 
     def _from_doc(self, root_guid: str, guid: str) -> tuple[Piece, bytes]:
         """The record of chunk ``guid`` as its doc holds it now (that state its base),

@@ -376,6 +376,7 @@ class Mirror:
         if earlier is not None and earlier.kind is file_kind(data):
             # Delete-then-create (or a delete this device has not finished telling):
             # the same doc again, with the new content as an edit.
+            self.ledger.recreated(rel, earlier)
             await self.keeper.edit(
                 lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
             )

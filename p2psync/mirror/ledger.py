@@ -18,12 +18,13 @@ import trio
 
 from p2psync.errors import P2PSyncError
 from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
-from p2psync.mirror.chunkfile import Piece
+from p2psync.mirror.chunkfile import Piece, converted_piece
 from p2psync.mirror.content import CONTENT
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.ignore import IGNORE_FILE
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.mirror.revival import edited_since_deletion
 from p2psync.mirror.state import Synced, SyncTable, version_key
 from p2psync.mirror.store import DocStore
 from p2psync.replica.doc import DocReplica
@@ -90,6 +91,20 @@ class Ledger:
             base = source.full_state() if source is not None and text else b""
         self.synced.put(rel, Synced(guid, digest, stat, version), base)
 
+    def recreated(self, rel: str, entry: Entry) -> None:
+        """A one-doc text file deleted (here or by a peer) is written at ``rel`` again:
+        if its doc holds nothing its deletion did not cover, the file was that text
+        when it went, so its doc is recorded as what the file was synced with. The
+        new file is then a save of it, merged, not a file meeting a doc it never
+        showed (which keeps the file's text aside as a conflict copy)."""
+        doc = self.store.doc(entry.guid)
+        if entry.kind is not FileKind.TEXT or doc is None or rel in self.synced:
+            return
+        if not entry.deleted_at or edited_since_deletion(entry, self.store.doc, chunks=False):
+            return
+        digest = file_digest(doc.text(CONTENT).encode())
+        self.synced.put(rel, Synced(entry.guid, digest, None), doc.full_state())
+
     def content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
         """The doc of ``guid`` if ``data`` is its content now (so its version and state
         describe the file), else None; never a chunked file's root, whose chunks
@@ -132,11 +147,19 @@ class Ledger:
         return await trio.to_thread.run_sync(encode_layout, pieces, self.synced.blobs)
 
     def stored_layout(self, root_guid: str) -> list[Piece] | None:
-        """The layout the sync record of chunked file ``root_guid`` keeps, if any."""
+        """The layout the sync record of chunked file ``root_guid`` keeps, if any. A
+        record of the file as one doc (converted since, here or by a peer) keeps its
+        merge base: the layout is then the root's own text at that base. Rebuilt from
+        the docs instead, it would hold what peers added since, which a save made
+        before it was written here would delete."""
         rel = self.synced.path_of(root_guid)
         if rel is None:
             return None
-        return decode_layout(self.synced.base(rel), self.synced.blobs)
+        base = self.synced.base(rel)
+        if base and not is_layout(base):
+            piece = converted_piece(root_guid, base)
+            return [piece] if piece is not None else None
+        return decode_layout(base, self.synced.blobs)
 
     async def restore_promoted(self) -> None:
         """Apply to its doc the merge base of each record kept from a crash

@@ -154,17 +154,22 @@ class Renames:
         del self.gone[stat.ino]
         return old, synced
 
-    def _vanished_alike(self, lines: set[str], but: str = "") -> tuple[str, Synced] | None:
-        """A text file (one-doc or chunked) gone in this batch, or held as vanished
-        (other than ``but``), whose doc shares at least ``RENAME_SIMILARITY`` of its
-        lines with a new text file of ``lines``: a rename the inode does not show (the
-        file was saved by replacing it just before, or renamed while the daemon was
-        down before its record had the new inode). The one most alike wins; a tie is
-        no rename."""
+    def _vanished_alike(
+        self, lines: set[str], ino: int, but: str = ""
+    ) -> tuple[str, Synced] | None:
+        """A text file (one-doc or chunked) gone in this batch, held as vanished, or
+        recorded with inode ``ino`` and gone (other than ``but``), whose doc shares at
+        least ``RENAME_SIMILARITY`` of its lines with a new text file of ``lines``: a
+        rename the inode alone does not show (the file was saved by replacing it just
+        before, saved in place so its size and mtime are not the record's, or renamed
+        while the daemon was down before its record had the new inode). The one most
+        alike wins; a tie is no rename."""
         if len(lines) < RENAME_MIN_LINES:
             return None
         scored = []
-        for old in (set(self.gone.values()) | set(self.held)) - {but}:
+        candidates = set(self.gone.values()) | set(self.held)
+        candidates.update(self.m.ledger.paths_with_inode(ino))
+        for old in candidates - {but}:
             synced = self.m.synced.get(old)
             if synced is not None and not self.m.exists_as(old):
                 scored.append((self._likeness(old, lines) or 0.0, old, synced))
@@ -240,9 +245,9 @@ class Renames:
             # save took: then the text says which file this was, if any vanished.
             # The number alone pairs nothing (two files would merge into one doc).
             self.gone[stat.ino] = moved[0]
-            moved = self._vanished_alike(lines, but=moved[0])
+            moved = self._vanished_alike(lines, stat.ino, but=moved[0])
         else:
-            moved = moved or self._vanished_alike(lines)
+            moved = moved or self._vanished_alike(lines, stat.ino)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.m.share, old, rel)

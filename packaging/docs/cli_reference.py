@@ -1,6 +1,6 @@
 """The CLI reference page of the docs site, generated from the argparse parser.
 
-``markdown()`` walks ``p2psync.cli.main.build_parser()`` and writes one section per
+``markdown()`` walks ``p2psync.cli.main.build_parser(load_all=True)`` and writes one section per
 command with its ``--help`` text, so the reference cannot drift from the code. The
 mkdocs hook ``on_files`` adds the result as ``reference/cli.md`` at build time (it
 is never a file in the tree); ``python packaging/docs/cli_reference.py`` prints it.
@@ -52,7 +52,7 @@ def markdown() -> str:
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_WIDTH
     try:
-        parser = build_parser()
+        parser = build_parser(load_all=True)
         commands = list(_walk(parser, ["p2psync"]))
         top = parser.format_help()
     finally:

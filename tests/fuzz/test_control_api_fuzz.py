@@ -16,10 +16,10 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.errorcodes import BY_CODE
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import Daemon
-from p2psync.daemon.errorcodes import BY_CODE
-from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import InviteCode
@@ -27,7 +27,7 @@ from p2psync.invitecode import InviteCode
 DEADLINE_S = 60
 METHODS = ["hello", "status", "peers", "idle", "pause", "resume", "compact", "share.remove",
            "share.member.add", "peer.add", "doc.apply", "doc.export", "share.add",
-           "share.member.remove", "invite", "join", "peer.remove", "name",
+           "share.member.remove", "invite", "join", "peer.remove", "peer.name", "name",
            "no.such.method"]  # fmt: skip
 THE_SHARE = "<the daemon's share>"  # replaced by the daemon's default share's ID
 KEYS = ["share", "doc", "update", "device", "address", "mode", "path", "id", "code",

@@ -43,6 +43,10 @@ def test_first_sync_progress_counts_the_files_that_arrived() -> None:
     assert share_progress({**arriving, "files": 1}) == "0 % · 1 file here"
     assert share_progress({"in_sync": True, "in_sync_pct": 100.0, "files": 1000}) == "100 %"
     assert share_progress({"in_sync": False, "in_sync_pct": None}) == "—"
+    mid_way = {"in_sync": False, "in_sync_pct": 58.8, "remaining_docs": 412, "files": 588}
+    assert share_progress(mid_way) == "59 % · 412 docs to go · 588 files here"
+    assert share_progress({**mid_way, "remaining_docs": 1}).startswith("59 % · 1 doc to go ·")
+    assert share_progress({**mid_way, "remaining_docs": 0}) == "59 % · 588 files here"
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from p2psync.cli.service import render_unit
-from p2psync.daemon.home import Home, daemon_command
+from p2psync.control.home import Home, daemon_command
 from p2psync_tray.launcher import ended_sentence, last_error_line, launch_command
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync_tray.link import DaemonLink, Snapshot
 from tests.gui.conftest import FAST_POLL_S, Pair
 from tests.integration.sync.daemons import Device

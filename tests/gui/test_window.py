@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QTableView, QWidget
@@ -18,6 +19,7 @@ from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
 from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
 
+W = TypeVar("W", bound=QWidget)
 CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)
 
 
@@ -28,6 +30,14 @@ def rect_in(widget: QWidget, top: QWidget) -> QRect:
 def settle() -> None:
     for _ in range(3):
         QApplication.processEvents()
+
+
+def shown(qtbot: QtBot, widget: W) -> W:
+    """``widget`` shown and laid out, closed after the test."""
+    qtbot.addWidget(widget)
+    widget.show()
+    settle()
+    return widget
 
 
 def rows_visible(view: QTableView) -> bool:
@@ -107,10 +117,7 @@ def test_invite_expiry_is_not_laid_over_the_code(qtbot: QtBot) -> None:
 
 
 def test_join_error_is_not_laid_over_the_code_box(qtbot: QtBot) -> None:
-    dialog = JoinDialog(FakeLink())  # type: ignore[arg-type]
-    qtbot.addWidget(dialog)
-    dialog.show()
-    settle()
+    dialog = shown(qtbot, JoinDialog(FakeLink()))  # type: ignore[arg-type]
     dialog.code_box.setPlainText("ABCDEF-GHIJKL-XXXX")
     settle()
     code, verdict = rect_in(dialog.code_box, dialog), rect_in(dialog.verdict, dialog)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from p2psync.config import load_config, save_config
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
 from p2psync.discovery.table import MAX_ENTRIES
 from tests.integration.sync.daemons import cli, wait_for

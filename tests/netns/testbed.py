@@ -29,9 +29,9 @@ from types import TracebackType
 from typing import Any
 
 from p2psync.config import Member, ShareConfig, save_config
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
-from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from tests.integration.sync.daemons import DEADLINE_S, Device, wait_for

@@ -15,7 +15,7 @@ import pytest
 from p2psync.cli import service
 from p2psync.cli.main import main
 from p2psync.cli.service import Places, Systemctl
-from p2psync.daemon.home import Home, daemon_command
+from p2psync.control.home import Home, daemon_command
 from tests.packaging.units import SYSTEMD_ANALYZE, verify_unit
 
 

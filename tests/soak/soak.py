@@ -28,8 +28,8 @@ from functools import partial
 from pathlib import Path
 
 from p2psync.config import PeerConfig, save_config
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
-from p2psync.daemon.home import Home
 from p2psync.ids import DeviceId
 from tests.integration.sync.daemons import cli
 from tests.netns.testbed import PORT, Testbed, run_ip, share_among

@@ -23,7 +23,7 @@ from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
 from p2psync.storage import read_state
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
-from tests.integration.apps.yclient import connect, until
+from tests.integration.apps.yclient import connect, until, until_blocking
 from tests.integration.sync.daemons import Device, cli, wait_for
 
 ORIGIN = "http://localhost:5173"
@@ -282,3 +282,22 @@ async def test_an_update_with_a_gap_is_held_and_the_app_asked_for_the_rest(devic
         path = device.folder / "notes.txt"
         await until(lambda: path.read_text().startswith("gap "), "both edits in the file")
         assert app.closed is None
+
+
+def app_clients(device: Device) -> list[dict[str, Any]]:
+    status = json.loads(cli(device.home, "status", "--json").stdout)
+    found: list[dict[str, Any]] = [app for share in status["shares"] for app in share["apps"]]
+    return found
+
+
+async def test_status_lists_the_files_apps_are_connected_to(device: Device) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    async with connect(url, client_id=80) as first, connect(url, client_id=81) as second:
+        with trio.fail_after(30):
+            await first.synced.wait()
+            await second.synced.wait()
+        listed = await trio.to_thread.run_sync(app_clients, device)
+        assert listed == [{"path": "notes.txt", "clients": 2}]
+        human = await trio.to_thread.run_sync(lambda: cli(device.home, "status").stdout)
+        assert "notes.txt: 2 connected" in human
+    await until_blocking(lambda: app_clients(device) == [], "no app listed once both left")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from p2psync.config import Config, load_config
-from p2psync.daemon.home import Home
+from p2psync.config import Config, PeerConfig, load_config
+from p2psync.control.home import Home
 from p2psync.ids import DeviceId
 from tests.integration.sync.daemons import Device, cli, link, wait_for
 
@@ -73,6 +73,13 @@ def check_peer_commands(device: Device) -> None:
     peer = config(device).peer(DeviceId.parse(STRANGER))
     assert peer is not None
     assert peer.addresses == ("[::1]:22070", "nas.local:22070")
+    refused(device, ("peer", "name", STRANGER, "a\tb"), "holds a control character")
+    refused(device, ("peer", "name", "not-a-device", "nas"), "not-a-device")
+    cli(device.home, "peer", "name", STRANGER, "the NAS")
+    named = config(device).peer(DeviceId.parse(STRANGER))
+    assert named == PeerConfig(DeviceId.parse(STRANGER), peer.addresses, "the NAS")
+    cli(device.home, "peer", "name", STRANGER, "")  # forgets the name, keeps the addresses
+    assert config(device).peer(DeviceId.parse(STRANGER)) == peer
     cli(device.home, "peer", "remove", STRANGER)
     assert config(device).peer(DeviceId.parse(STRANGER)) is None
     refused(device, ("peer", "remove", STRANGER), "has no static address to remove")
@@ -124,3 +131,9 @@ def test_peer_and_name_with_daemons(pair: tuple[Device, Device]) -> None:
     peer = config(bob).peer(DeviceId.parse(alice.id))
     assert peer is not None  # a member keeps its entry, without addresses
     assert peer.addresses == ()
+
+    cli(bob.home, "peer", "name", alice.id, "the big desk")
+    rows = json.loads(cli(bob.home, "peers", "--json").stdout)["peers"]
+    row = next(p for p in rows if p["device_id"] == alice.id)
+    assert row["display_name"] == "the big desk"
+    assert row["name"] == "alice's laptop"  # what alice announces stays as it is

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.storage import DocLog

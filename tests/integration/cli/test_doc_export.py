@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pycrdt
 
-from p2psync.daemon import controlwire
-from p2psync.daemon.controlwire import MAX_MESSAGE_BYTES, PART_BYTES
-from p2psync.daemon.home import Home
+from p2psync.control import wire
+from p2psync.control.home import Home
+from p2psync.control.wire import MAX_MESSAGE_BYTES, PART_BYTES
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkfile import CHUNKED_FILE_BYTES
 from tests.integration.sync.daemons import Device, cli, wait_for
@@ -88,7 +88,7 @@ def test_an_export_cut_off_midway_leaves_no_file(tmp_path: Path) -> None:
         with connection:
             request = json.loads(connection.makefile("rb").readline())
             part = base64.b64encode(b"\x01" * PART_BYTES).decode()
-            connection.sendall(controlwire.encode({"id": request["id"], "part": part}))
+            connection.sendall(wire.encode({"id": request["id"], "part": part}))
 
     thread = threading.Thread(target=one_part_then_hang_up)
     thread.start()

@@ -1,6 +1,6 @@
 """Each case of docs/reference/exit-codes.md, run through the CLI with no daemon and
 with a running daemon: the same exit code and one sentence either way; and the
-daemon's error reply carries the table's code (daemon/errorcodes.py)."""
+daemon's error reply carries the table's code (control/errorcodes.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from typing import Any
 import pycrdt
 import pytest
 
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.errorcodes import (
+from p2psync.control.client import ControlClient
+from p2psync.control.errorcodes import (
     EXIT_CHECK_FAILED,
     EXIT_ERROR,
     EXIT_NO_DAEMON,
     EXIT_STORAGE,
     EXIT_USAGE,
 )
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import InviteCode

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.ids import ShareId
 from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, wait_for
 

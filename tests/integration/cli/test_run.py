@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from p2psync.config import DEFAULT_LISTEN, DEFAULT_PORT, load_config
-from p2psync.daemon.home import Home
+from p2psync.control.home import Home
 from p2psync.storage.layout import marker_dir
 from tests.integration.sync.daemons import Device, cli, make_share, wait_for
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import trio
 
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.wire import MAX_MESSAGE_BYTES
 from p2psync.daemon.control import ControlServer
-from p2psync.daemon.controlwire import MAX_MESSAGE_BYTES
 from p2psync.daemon.events import EventBus
 from p2psync.errors import ControlError, DaemonNotRunningError, UsageError
 

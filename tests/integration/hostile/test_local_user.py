@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import trio
 
+from p2psync.control.home import Home
 from p2psync.daemon.control import ControlServer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from tests.integration.sync.daemons import Device
 

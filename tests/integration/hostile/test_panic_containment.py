@@ -15,9 +15,9 @@ import pytest
 import trio
 
 import p2psync.replica.validate as validate
-from p2psync.daemon.client import ControlClient
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.daemon.daemon import Daemon
-from p2psync.daemon.home import Home
 from p2psync.errors import ControlError
 from p2psync.net.transport import HandshakeError
 from p2psync.protocol.messages import Update

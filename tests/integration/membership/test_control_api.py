@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from p2psync.daemon.client import ControlClient
-from p2psync.daemon.home import Home
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId
 from p2psync.invitecode import parse_invite

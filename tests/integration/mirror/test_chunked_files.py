@@ -67,10 +67,12 @@ class Store:
 
 
 class Device:
-    def __init__(self, root: Path, name: str, chunking: Chunking = CHUNKING) -> None:
+    def __init__(
+        self, root: Path, name: str, chunking: Chunking = CHUNKING, store: Store | None = None
+    ) -> None:
         self.folder = root / name
         marker_dir(self.folder).mkdir(parents=True)
-        self.store = Store()
+        self.store = store if store is not None else Store()
         self.events: list[tuple[str, dict[str, Any]]] = []
         clock = HybridClock(name.encode(), wall_ms)
         self.mirror = Mirror(

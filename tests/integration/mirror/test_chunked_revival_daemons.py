@@ -12,7 +12,7 @@ from typing import Any
 import pycrdt
 import pytest
 
-from p2psync.daemon.errorcodes import EXIT_USAGE
+from p2psync.control.errorcodes import EXIT_USAGE
 from p2psync.storage.layout import docs_dir
 from tests.integration.mirror.conftest import holds
 from tests.integration.mirror.test_chunked_daemons import CHUNKED_FILE_BYTES, configure

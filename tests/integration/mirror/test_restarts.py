@@ -449,9 +449,11 @@ def test_a_save_between_the_check_and_the_rename_of_a_peers_rename_is_merged(
 
 
 def test_a_reused_inode_alone_does_not_pair_unlike_files(tmp_path: Path) -> None:
-    """As above, but a peer deleted x.txt meanwhile, so x.txt's record is gone when
-    the batch comes: y.txt shares nothing with a.txt but the inode number. It is a
-    new file; a.txt's doc neither moves nor takes y.txt's text."""
+    """As above, but a peer deleted x.txt meanwhile and the batch names only a.txt and
+    y.txt: y.txt shares nothing with a.txt but the inode number. a.txt's doc neither
+    moves nor takes y.txt's text; y.txt is x.txt renamed (its record, kept until a
+    batch reads the path, holds the inode too, and the text agrees), and the rename
+    here, concurrent with the peer's delete, keeps the file as one doc."""
 
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
@@ -474,10 +476,12 @@ def test_a_reused_inode_alone_does_not_pair_unlike_files(tmp_path: Path) -> None
         await trio.sleep(engine_module.VANISHED_HOLD_S)
         await mirror.flush()
         y_guid = mirror.view.guid_for_path("y.txt")
-        assert y_guid not in (a_guid, x_guid)
+        assert y_guid == x_guid
+        assert not mirror.view.by_guid[x_guid].deleted
         assert store.docs[y_guid].text() == x_text
         assert store.docs[a_guid].text() == a_text
         assert mirror.view.by_guid[a_guid].deleted
+        assert [g for g in store.docs if g not in (a_guid, x_guid, MANIFEST_GUID)] == []
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
@@ -566,5 +570,62 @@ def test_a_file_deleted_while_down_as_a_peer_deleted_it_stays_deleted(tmp_path: 
         assert again.view.by_guid[doc.guid].deleted
         assert again.synced.get("d.txt") is None
         assert not any(p.is_file() for p in tmp_path.iterdir())
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_saved_in_place_then_renamed_pairs_by_inode_and_text(tmp_path: Path) -> None:
+    """Saved in place (same inode, new size and mtime), then renamed, and the batch
+    names only the new path (the old one's disappearance not reported yet, as when a
+    daemon starts between the two): the record still holding the inode, its path
+    gone, is the rename when the text says so. The soak forked files this way: the
+    new path became a second doc with the same text."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        with (tmp_path / "d.txt").open("a") as file:
+            file.write("saved\n")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        await mirror.local_changes(["e.txt"])
+        await mirror.flush()
+        assert mirror.view.guid_for_path("e.txt") == doc.guid
+        assert "d.txt" not in mirror.view.by_path
+        assert doc.text() == "a\nb\nc\nd\nsaved\n"
+        assert [g for g in store.docs if g not in (doc.guid, MANIFEST_GUID)] == []
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("edited_here", [False, True])
+def test_a_file_recreated_after_a_peers_delete_was_carried_out_stays_one_doc(
+    tmp_path: Path, edited_here: bool
+) -> None:
+    """A peer's delete reaches the file and removes it; then a program writes the
+    file again (its delete-then-create save, racing the delete). The new file is
+    the same doc again, and its text a save of it, merged: before, the doc took the
+    file's place and the program's text was only kept aside as a conflict copy (the
+    soak found the same save made a second doc at the path, a collision)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        if edited_here:  # a save here, before the peer's delete (which covers it)
+            (tmp_path / "d.txt").write_text("a\nb\nc\nd\nhere\n")
+            await mirror.local_changes(["d.txt"])
+            await mirror.flush()
+        state = doc.state_vector()
+        await store.local_edit(
+            MANIFEST_GUID, lambda d: set_fields(d, doc.guid, deleted=True, deleted_at=state)
+        )
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.flush()
+        assert not (tmp_path / "d.txt").exists()
+        (tmp_path / "d.txt").write_text("a\nb\nc\nd\nagain\n")
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert mirror.view.guid_for_path("d.txt") == doc.guid
+        assert not mirror.view.by_guid[doc.guid].deleted
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+        assert "again" in doc.text()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -9,7 +9,13 @@ from typing import Any, cast
 
 from p2psync.config import FolderMode
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.progress import SyncProgress, member_sync_pct, share_in_sync, share_sync_pct
+from p2psync.daemon.progress import (
+    SyncProgress,
+    member_sync_pct,
+    share_in_sync,
+    share_remaining_docs,
+    share_sync_pct,
+)
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
 from p2psync.protocol.messages import SyncMessage
@@ -92,6 +98,31 @@ def test_a_joiner_counts_the_docs_it_still_misses() -> None:
     assert share_sync_pct(a) == 100.0
     assert share_in_sync(a)
     assert share_in_sync(b)
+
+
+def test_a_first_sync_counts_down_the_docs_to_come() -> None:
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    for number in range(20):
+        a.local_update(f"doc-{number}", text_updates(1)[0][0])
+    assert share_remaining_docs(b) == 0  # no member connected: nothing measured
+    pair.connect()
+    while b.sync_counts("a")[1] < 20:  # until a's index reached b
+        assert pair.step()
+    assert share_remaining_docs(b) == 20
+    seen = [share_remaining_docs(b)]
+    pcts = [share_sync_pct(b)]
+    while pair.step():
+        seen.append(share_remaining_docs(b))
+        pcts.append(share_sync_pct(b))
+    pair.settle()
+    seen.append(share_remaining_docs(b))
+    assert seen == sorted(seen, reverse=True)  # it only falls
+    assert seen[-1] == 0
+    assert share_remaining_docs(a) == 0
+    assert len(set(seen)) > 10  # one doc at a time, not all at once
+    assert any(pct is not None and 0 < pct < 100 for pct in pcts)  # the bar moves
+    assert share_sync_pct(b) == 100.0
 
 
 def test_a_member_behind_never_shows_100() -> None:

@@ -8,14 +8,14 @@ ControlError, so callers that catch ControlError keep working), and the CLI exit
 ``exit_code(exc)``. docs/reference/exit-codes.md is ``reference_page()``, checked by
 tests/packaging/test_docs.py.
 
-The table lives here, below the CLI, because the daemon's server needs its codes too.
+The table lives in ``p2psync.control``, below the CLI, the tray and the daemon, because
+the daemon's server and the client both need its codes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from p2psync.errors import (
     ChunkedDocError,
@@ -64,8 +64,7 @@ class NotFoundError(UsageError):
     """The request names a share or doc that this device does not have."""
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorKind:
+class ErrorKind(NamedTuple):
     """One row: errors of class ``kind`` travel as ``code`` and exit with ``exit_code``.
 
     A row whose ``kind`` is ControlError itself is found by its code (ControlError
@@ -191,7 +190,7 @@ def reference_page() -> str:
     lines = [
         "# Exit codes",
         "",
-        "<!-- Generated from p2psync/daemon/errorcodes.py: edit the table there, then run",
+        "<!-- Generated from p2psync/control/errorcodes.py: edit the table there, then run",
         "     P2PSYNC_UPDATE_SNAPSHOTS=1 pytest tests/packaging/test_docs.py -->",
         "",
         "Every `p2psync` command exits with one of these codes. An error is always one",

@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2psync.daemon import controlwire
+from p2psync.control import wire
 from p2psync.errors import ControlError
 
 json_values = st.recursive(
@@ -21,7 +21,7 @@ json_values = st.recursive(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.binary(max_size=200), max_size=8))
 def test_any_bytes_split_anywhere_give_lines_or_a_control_error(chunks: list[bytes]) -> None:
-    buffer = controlwire.LineBuffer()
+    buffer = wire.LineBuffer()
     for chunk in chunks:
         try:
             lines = buffer.feed(chunk)
@@ -30,11 +30,11 @@ def test_any_bytes_split_anywhere_give_lines_or_a_control_error(chunks: list[byt
         for line in lines:
             assert b"\n" not in line
             try:
-                message = controlwire.decode(line)
+                message = wire.decode(line)
             except ControlError as exc:
                 assert str(exc)
             else:
-                assert message["v"] == controlwire.CONTROL_API_VERSION
+                assert message["v"] == wire.CONTROL_API_VERSION
 
 
 @settings(max_examples=300, deadline=None)
@@ -42,18 +42,18 @@ def test_any_bytes_split_anywhere_give_lines_or_a_control_error(chunks: list[byt
 def test_json_objects_decode_only_with_our_version(message: dict[str, object]) -> None:
     line = json.dumps(message).encode()
     try:
-        decoded = controlwire.decode(line)
+        decoded = wire.decode(line)
     except ControlError:
-        assert message.get("v") != controlwire.CONTROL_API_VERSION
+        assert message.get("v") != wire.CONTROL_API_VERSION
     else:
         assert decoded == message
 
 
 def test_an_endless_line_is_refused() -> None:
-    buffer = controlwire.LineBuffer()
+    buffer = wire.LineBuffer()
     chunk = b"x" * 65536
     try:
-        for _ in range(controlwire.MAX_MESSAGE_BYTES // len(chunk) + 2):
+        for _ in range(wire.MAX_MESSAGE_BYTES // len(chunk) + 2):
             buffer.feed(chunk)
     except ControlError as exc:
         assert "too large" in str(exc)

@@ -1,15 +1,16 @@
-"""The error table (daemon/errorcodes.py): every error has one stable code, and an
+"""The error table (control/errorcodes.py): every error has one stable code, and an
 error that crossed the control API exits as the same error raised in the CLI does."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 from p2psync import errors
-from p2psync.daemon.errorcodes import (
+from p2psync.control.errorcodes import (
     BY_CODE,
     ERRORS,
     EXIT_ERROR,
@@ -83,6 +84,13 @@ def test_an_unknown_code_is_a_plain_error() -> None:
 def test_codes_are_unique_and_the_last_row_matches_everything() -> None:
     assert len(BY_CODE) == len(ERRORS)
     assert ERRORS[-1].kind is P2PSyncError
+
+
+def test_codes_are_kebab_case_words_never_class_names() -> None:
+    class_names = {name for name in dir(errors) if name[:1].isupper()} | {"NotFoundError"}
+    for row in ERRORS:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", row.code), row.code
+        assert row.code not in class_names
 
 
 def test_more_specific_classes_come_first() -> None:

@@ -6,19 +6,18 @@ Without it: ``$XDG_CONFIG_HOME/p2psync`` (default ``~/.config/p2psync``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_SHARE_DIR_NAME = "P2PSync"
 MAX_SOCKET_PATH_BYTES = 100  # sun_path holds 108 bytes on Linux, keep a margin
 
 
-@dataclass(frozen=True, slots=True)
-class Home:
-    """The directory of one device and the well-known paths inside it."""
+class Home(NamedTuple):
+    """The directory of one device and the well-known paths inside it (a NamedTuple,
+    not a dataclass: ``p2psync status`` would import dataclasses for it alone)."""
 
     root: Path
     explicit: bool = True
@@ -62,6 +61,8 @@ class Home:
         path = self.root / "control.sock"
         if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
             return path
+        import hashlib  # noqa: PLC0415 - only for a long home: hashlib loads OpenSSL
+
         digest = hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
         return Path("/tmp") / f"p2psync-{os.getuid()}" / f"{digest}.sock"  # noqa: S108
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from p2psync.errors import ControlError
 
@@ -24,8 +23,7 @@ PART_BYTES = 512 * 1024
 """Bytes in one ``part`` line of a streamed reply (base64 keeps it under the limit)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Streamed:
+class Streamed(NamedTuple):
     """What a handler returns for a reply sent in parts: ``data``, then ``result``."""
 
     data: bytes

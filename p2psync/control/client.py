@@ -1,4 +1,4 @@
-"""A blocking client of the control API, for the CLI and the GUI."""
+"""A blocking client of the control API, for the CLI and the tray app."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from p2psync.daemon import controlwire
-from p2psync.daemon.errorcodes import reply_error
+from p2psync.control import wire
+from p2psync.control.errorcodes import reply_error
 from p2psync.errors import ControlError, DaemonNotRunningError
 
 RECEIVE_BYTES = 65536
@@ -23,7 +23,7 @@ class ControlClient:
 
     Raises DaemonNotRunningError if nothing listens there; ControlError when the
     daemon answers a request with an error (its code and sentence are kept), of the
-    class of that code in daemon/errorcodes.py too (a UsageError for ``usage``...).
+    class of that code in control/errorcodes.py too (a UsageError for ``usage``...).
     """
 
     def __init__(self, socket_path: Path, *, timeout_s: float | None = 30.0) -> None:
@@ -36,7 +36,7 @@ class ControlClient:
             raise DaemonNotRunningError(
                 f"no daemon is running (no answer on {socket_path})", "no-daemon"
             ) from exc
-        self._buffer = controlwire.LineBuffer()
+        self._buffer = wire.LineBuffer()
         self._lines: list[bytes] = []
         self._ids = itertools.count(1)
 
@@ -63,9 +63,7 @@ class ControlClient:
         ``stream``): each part's bytes go to ``sink`` as they arrive; returns the
         result. Raises ControlError for a part that is not base64 or unasked for."""
         request_id = next(self._ids)
-        self._sock.sendall(
-            controlwire.encode({"id": request_id, "method": method, "params": params})
-        )
+        self._sock.sendall(wire.encode({"id": request_id, "method": method, "params": params}))
         reply = self._next_message()
         while "part" in reply:
             if sink is None:
@@ -106,4 +104,4 @@ class ControlClient:
             if not data:
                 raise ControlError("the daemon closed the control connection", "closed")
             self._lines.extend(self._buffer.feed(data))
-        return controlwire.decode(self._lines.pop(0))
+        return wire.decode(self._lines.pop(0))

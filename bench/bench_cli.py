@@ -1,0 +1,108 @@
+"""How long ``p2psync status --json`` takes against a running daemon, judged against
+``python -c "import p2psync.control"`` (the interpreter and the control client's
+package) measured in the same rounds (issue 16: at most 1.5 times).
+
+Each is a fresh process, as a person or a script runs it; all alternate, round after
+round, so that all see the same load. The CLI imports a command's module only when
+that command runs (cli/main.py), so ``status`` loads the control client, not the
+daemon. For context, against ``python -c pass`` (the bare interpreter): the same
+command against no daemon (an empty home: connect, fail, say so) and importing the
+daemon (``import p2psync.daemon.daemon``, what every command loaded before).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+from bench.harness import REPO_DIR, BenchContext, Metric, timed
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
+from p2psync.errors import DaemonNotRunningError
+
+GROUP = "CLI start (issue 16)"
+ROUNDS = 30
+START_DEADLINE_S = 30.0
+CLI = "import sys; from p2psync.cli.main import main; sys.exit(main())"
+"""What the ``p2psync`` console script runs."""
+
+
+def run(ctx: BenchContext) -> None:
+    rounds = 5 if ctx.quick else ROUNDS
+    paths = [str(REPO_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    commands = {
+        "bare": [sys.executable, "-c", "pass"],
+        "anchor": [sys.executable, "-c", "import p2psync.control"],
+        "daemon": [sys.executable, "-c", "import p2psync.daemon.daemon"],
+    }
+    with tempfile.TemporaryDirectory(prefix="p2psync-bench-cli-") as tmp:
+        home = Path(tmp) / "home"
+        commands["status"] = [sys.executable, "-c", CLI, "--home", str(home), "status", "--json"]
+        empty = Path(tmp) / "empty"
+        empty.mkdir()
+        commands["no-daemon"] = [
+            sys.executable, "-c", CLI, "--home", str(empty), "status", "--json",
+        ]  # fmt: skip
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "p2psync", "--home", str(home), "run",
+             "--listen", "127.0.0.1:0", "--no-mdns", "--log-level", "warning"],
+            cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            _wait_for_daemon(Home(home))
+            times: dict[str, list[float]] = {name: [] for name in commands}
+            for _ in range(rounds):
+                for name, command in commands.items():
+                    fails = name == "no-daemon"
+                    times[name].append(timed(partial(_run, command, env, fails)))
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+    median = {name: statistics.median(each) for name, each in times.items()}
+    best = {name: min(each) * 1000 for name, each in times.items()}
+
+    def against_bare(key: str) -> str:
+        ratio = median[key] / median["bare"]
+        return f"{median[key] * 1000:.0f} ms, {ratio:.2f}x"
+
+    ctx.report(Metric(
+        GROUP, "`p2psync status --json`, daemon running, median", median["status"], "s",
+        '`python -c "import p2psync.control"`, median', median["anchor"], target_ratio=1.5,
+        note=f"fresh processes, {rounds} rounds alternating five commands; best of each: "
+             f"{best['status']:.0f} ms and {best['anchor']:.0f} ms. Against the bare "
+             f"interpreter, `python -c pass` ({median['bare'] * 1000:.0f} ms): status, "
+             f"daemon running {against_bare('status')}; status, no daemon (an empty home) "
+             f"{against_bare('no-daemon')}; `import p2psync.control` "
+             f"{against_bare('anchor')}; `import p2psync.daemon.daemon` "
+             f"{against_bare('daemon')} (what every command imported before the CLI "
+             "imported a command's module only when it runs)",
+    ))  # fmt: skip
+
+
+def _run(command: list[str], env: dict[str, str], fails: bool) -> None:
+    """Run ``command``; it must succeed, or fail (status against no daemon) if ``fails``."""
+    quiet = subprocess.DEVNULL
+    done = subprocess.run(command, check=False, cwd=REPO_DIR, env=env, stdout=quiet, stderr=quiet)
+    if (done.returncode != 0) != fails:
+        raise RuntimeError(f"{command[2:]} exited {done.returncode}")
+
+
+def _wait_for_daemon(home: Home) -> None:
+    """Until the daemon answers on its control socket (it opens it last, once ready)."""
+    deadline = time.monotonic() + START_DEADLINE_S
+    while True:
+        try:
+            with ControlClient(home.socket_path, timeout_s=5.0) as client:
+                client.call("hello")
+                return
+        except DaemonNotRunningError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -1,0 +1,288 @@
+"""The types of the control API's replies: one TypedDict per method's ``result``.
+
+The daemon's methods (daemon/api.py) return them, and the CLI and the tray read them,
+so a key is spelled once, here, and mypy checks both sides. The meaning of each field
+is in docs/control-api.md. A key marked ``NotRequired`` may be absent: it is present
+only in some states (``stopped``), or only for a share with a mirror (``files``,
+``filenames``). Within version 1 a newer daemon may add keys (never remove one), so a
+client reads what it knows and ignores the rest. ``REPLIES`` maps each method to its
+type (tests/unit/control/test_replies.py checks it against the daemon's methods).
+"""
+
+# No ``from __future__ import annotations``: TypedDict reads ``NotRequired`` at run time.
+from typing import Any, NotRequired, TypedDict
+
+Event = dict[str, Any]
+"""An event (``type``, ``time`` and fields of its type): open-ended, docs/control-api.md."""
+
+
+class HelloReply(TypedDict):
+    api_version: int
+    daemon_version: str
+    device_id: str
+    methods: list[str]
+
+
+class NotInSync(TypedDict):
+    """A file this device cannot sync now, and why (``kind``: ``file-skipped``,
+    ``file-error``, ``unsafe-path``, ``doc-failing``, ``link-failing``)."""
+
+    path: str
+    kind: str
+    reason: str
+
+
+class ConflictCopy(TypedDict):
+    """A copy of a version that lost, kept under ``.p2psync/conflicts/``."""
+
+    copy: str
+    path: str
+    why: str
+    when: float | None
+    device: str
+    size: int
+
+
+class LinkFailure(TypedDict):
+    """Why the last link to a device failed; it is tried again at ``retry_at``."""
+
+    code: str
+    message: str
+    share: str | None
+    doc: str | None
+    time: float
+    retry_at: float
+
+
+class MemberStatus(TypedDict):
+    """Another member of a share, as ``status`` lists it (``state``: ``in-sync``,
+    ``behind``, ``failing``, ``offline``, ``pending``, ``paused``, ``stopped``)."""
+
+    device_id: str
+    name: str
+    mode: str
+    state: str
+    sync_pct: float | None
+    error: LinkFailure | None
+
+
+class ResidencyStatus(TypedDict):
+    """How many of a share's docs are in memory, and roughly how much they hold."""
+
+    docs_loaded: int
+    loaded_bytes: int
+
+
+class ShareState(ResidencyStatus):
+    """What a share reports of itself (daemon/shares.py); ``status`` adds the rest."""
+
+    id: str
+    path: str
+    docs: int
+    peers_connected: list[str]
+    peers_in_sync: list[str]
+    conflicts: list[ConflictCopy]
+    files: NotRequired[int]
+    stopped: NotRequired[str]
+    filenames: NotRequired[str]
+
+
+class AppClients(TypedDict):
+    """A text file local apps edit through the apps endpoint, and how many are
+    connected to it (docs/apps.md)."""
+
+    path: str
+    clients: int
+
+
+class ShareStatus(ShareState):
+    """One share in the ``status`` reply."""
+
+    apps: list[AppClients]
+    not_in_sync: list[NotInSync]
+    paused: bool
+    mode: str
+    in_sync: bool
+    in_sync_pct: float | None
+    remaining_docs: int
+    members: list[MemberStatus]
+    errors: list[Event]
+
+
+class StatusReply(TypedDict):
+    """``status`` (``state``: ``paused``, ``syncing``, ``failing``, ``not-in-sync``,
+    ``offline``, ``up-to-date``)."""
+
+    api_version: int
+    daemon_version: str
+    device_id: str
+    name: str
+    listen: str
+    state: str
+    paused: bool
+    mdns: bool
+    shares: list[ShareStatus]
+    connected: list[str]
+    pending: list[str]
+    errors: list[Event]
+
+
+class PeerRow(TypedDict):
+    """A known device in the ``peers`` reply."""
+
+    device_id: str
+    name: str
+    address: str
+    connected: bool
+    connected_since: float | None
+    last_seen: float
+    last_error: str
+    in_sync: bool
+    bytes_in: int
+    bytes_out: int
+    rate_in: float
+    rate_out: float
+    protocol_version: int | None
+    sync_pct: float | None
+    shares: list[str]
+    found_by: str
+    failure: LinkFailure | None
+    display_name: str
+
+
+class PendingPeer(TypedDict):
+    """An unknown device that tried to connect."""
+
+    device_id: str
+    name: str
+    address: str
+    last_seen: float
+
+
+class DiscoveredPeer(TypedDict):
+    """A device found over mDNS."""
+
+    device_id: str
+    addresses: list[str]
+    instance_id: str
+    shares_in_common: bool
+    protocol_versions: list[int]
+    last_seen: float
+
+
+class PeersReply(TypedDict):
+    peers: list[PeerRow]
+    pending: list[PendingPeer]
+    paused: bool
+    mdns: bool
+    discovered: list[DiscoveredPeer]
+
+
+class IdleReply(TypedDict):
+    idle: bool
+    connected: int
+
+
+class PauseReply(TypedDict):
+    """``pause`` and ``resume``; ``share`` only when one share was asked for."""
+
+    paused: bool
+    share: NotRequired[str]
+
+
+class CompactReply(TypedDict):
+    compacted: dict[str, int]
+    """Share ID → logs compacted now."""
+
+
+class ShareAddReply(TypedDict):
+    id: str
+    path: str
+
+
+class ShareRemoveReply(TypedDict):
+    removed: str
+
+
+class OkReply(TypedDict):
+    """``share.member.add``, ``share.member.remove``, ``peer.add``, ``peer.remove``,
+    ``doc.apply``."""
+
+    ok: bool
+
+
+class InviteReply(TypedDict):
+    code: str
+    share: str
+    inviter: str
+    addresses: list[str]
+    expires: float
+
+
+class JoinReply(TypedDict):
+    share: str
+    path: str
+    inviter: str
+
+
+class PeerNameReply(TypedDict):
+    """``peer.name``: the device and the name it is shown with now ("" if none)."""
+
+    device: str
+    name: str
+
+
+class NameReply(TypedDict):
+    name: str
+
+
+class DocExportReply(TypedDict):
+    """``doc.export``: the full state in base64, in the reply itself."""
+
+    update: str
+
+
+class DocExportStreamedReply(TypedDict):
+    """``doc.export`` with ``stream``: the state came in parts, this is its length."""
+
+    bytes: int
+
+
+class DocUrlParams(TypedDict):
+    """The query parameters an app adds to the room's address."""
+
+    token: str
+
+
+class DocUrlReply(TypedDict):
+    """``doc.url``: where a local app connects for a text file (docs/apps.md)."""
+
+    server: str
+    room: str
+    params: DocUrlParams
+    url: str
+
+
+REPLIES: dict[str, tuple[type, ...]] = {
+    "hello": (HelloReply,),
+    "status": (StatusReply,),
+    "peers": (PeersReply,),
+    "idle": (IdleReply,),
+    "pause": (PauseReply,),
+    "resume": (PauseReply,),
+    "compact": (CompactReply,),
+    "share.add": (ShareAddReply,),
+    "share.remove": (ShareRemoveReply,),
+    "share.member.add": (OkReply,),
+    "share.member.remove": (OkReply,),
+    "invite": (InviteReply,),
+    "join": (JoinReply,),
+    "peer.add": (OkReply,),
+    "peer.remove": (OkReply,),
+    "peer.name": (PeerNameReply,),
+    "name": (NameReply,),
+    "doc.apply": (OkReply,),
+    "doc.export": (DocExportReply, DocExportStreamedReply),
+    "doc.url": (DocUrlReply,),
+}
+"""Method → the types its result may have (``subscribe`` replies ``"subscribed"``)."""

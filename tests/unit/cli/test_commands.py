@@ -1,0 +1,87 @@
+"""The command table of cli/main.py: each command's module is imported only when that
+command is chosen, and the table agrees with what the modules register."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from p2psync.cli.main import COMMANDS, build_parser
+
+ROOT = Path(__file__).resolve().parents[3]
+HEAVY = ("trio", "zeroconf", "watchdog", "pycrdt", "cryptography", "p2psync.daemon")
+"""What ``p2psync status`` must not import: the daemon and its libraries."""
+
+
+def _run_child(code: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with ``argv``, this checkout first on its path."""
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_table_names_each_modules_commands_with_their_help() -> None:
+    for module in sorted({command.module for command in COMMANDS.values()}):
+        commands = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(commands)
+        registered = {a.dest: a.help for a in commands._choices_actions}
+        table = {name: c.help for name, c in COMMANDS.items() if c.module == module}
+        assert registered == table, module
+
+
+def test_parsing_a_command_imports_its_module_and_not_the_daemon() -> None:
+    code = (
+        "import json, sys\n"
+        "from p2psync.cli.main import build_parser\n"
+        "args = build_parser().parse_args(sys.argv[1:])\n"
+        "print(json.dumps([args.func.__module__, sorted(sys.modules)]))\n"
+    )
+    done = _run_child(code, "--home", "/nonexistent", "status", "--json")
+    module, modules = json.loads(done.stdout)
+    assert module == "p2psync.cli.status"
+    assert [m for m in modules if m.startswith(HEAVY)] == []
+    others = {c.module for c in COMMANDS.values()} - {"p2psync.cli.status"}
+    assert others.isdisjoint(modules)
+
+
+def test_a_chosen_command_parses_as_its_module_defines_it() -> None:
+    args = build_parser().parse_args(["share", "member", "add", "S", "D", "--mode", "send-only"])
+    assert (args.command, args.share_command, args.member_command) == ("share", "member", "add")
+    assert args.mode == "send-only"
+    assert args.func.__module__ == "p2psync.cli.shares"
+
+
+def test_help_lists_every_command_in_table_order_before_any_is_loaded() -> None:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert [(a.dest, a.help) for a in commands._choices_actions] == [
+        (name, c.help) for name, c in COMMANDS.items()
+    ]
+    full = build_parser(load_all=True)
+    assert full.format_help() == parser.format_help()
+
+
+def test_status_against_no_daemon_runs_without_the_daemon_or_its_libraries(
+    tmp_path: Path,
+) -> None:
+    """The whole of ``p2psync status --json`` (parse, connect, fail, report), not only
+    its parsing: neither the command nor its error path loads the daemon's libraries."""
+    code = (
+        "import json, sys\n"
+        "from p2psync.cli.main import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    done = _run_child(code, "--home", str(tmp_path), "status", "--json")
+    status, modules = json.loads(done.stdout.splitlines()[-1])
+    assert status != 0, "no daemon runs in an empty home"
+    assert "daemon" in done.stderr
+    assert [m for m in modules if m.startswith(HEAVY)] == []
