@@ -9,6 +9,7 @@ replace the previous version instead of adding one (docs/history.md).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 COALESCE_SECONDS = 10.0
@@ -30,10 +31,26 @@ class Version:
     state: bytes = b""
     """The version's full Yjs state, written before compaction folds its updates into a
     snapshot; empty while the log still holds them."""
+    number: int = 0
+    """What ``p2psync history`` calls it: one more than the version before it, kept by a
+    coalesced save and never reused, so it names the same version until it is dropped."""
+
+
+DIFF_MAX_CHARS = 20_000
+"""Past this many changed characters on either side (after the common start and end
+are cut off), +N / -M are the two sides' lengths: ``difflib`` is quadratic."""
 
 
 def char_changes(before: str, after: str) -> tuple[int, int]:
     """(+N, -M): characters inserted and deleted going from ``before`` to ``after``."""
+    limit = min(len(before), len(after))
+    start = _common_length(lambda n: before[:n] == after[:n], limit)
+    end = _common_length(
+        lambda n: before[len(before) - n :] == after[len(after) - n :], limit - start
+    )
+    before, after = before[start : len(before) - end], after[start : len(after) - end]
+    if len(before) > DIFF_MAX_CHARS or len(after) > DIFF_MAX_CHARS:
+        return len(after), len(before)
     added = removed = 0
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -41,6 +58,19 @@ def char_changes(before: str, after: str) -> tuple[int, int]:
             removed += i2 - i1
             added += j2 - j1
     return added, removed
+
+
+def _common_length(same: Callable[[int], bool], limit: int) -> int:
+    """The largest ``n <= limit`` with ``same(n)`` (true up to some point, then false):
+    bisected, so each step is one comparison of slices in C, not one per character."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def record(
@@ -68,7 +98,8 @@ def record(
         )
         timeline[-1] = merged
         return merged
-    version = Version(time, device, kind, log_end, size, added, removed)
+    number = timeline[-1].number + 1 if timeline else 1
+    version = Version(time, device, kind, log_end, size, added, removed, number=number)
     timeline.append(version)
     return version
 

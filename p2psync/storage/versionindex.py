@@ -36,7 +36,7 @@ def encode_timeline(timeline: list[Version]) -> bytes:
     """The file bytes of ``timeline``."""
     body: bytes = msgpack.packb(
         [
-            [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, v.state]
+            [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, v.state, v.number]
             for v in timeline
         ],
         use_bin_type=True,
@@ -57,8 +57,8 @@ def decode_timeline(data: bytes, path: Path) -> list[Version]:
     try:
         rows = msgpack.unpackb(body, raw=False, max_bin_len=length)
         return [
-            Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st))
-            for t, d, k, e, s, a, r, st in rows
+            Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st), int(n))
+            for t, d, k, e, s, a, r, st, n in rows
         ]
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise StorageError(path, f"the history file does not decode: {exc}") from None
