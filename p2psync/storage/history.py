@@ -23,7 +23,7 @@ from p2psync.errors import StorageError
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.retention import RetentionPolicy
-from p2psync.storage.timeline import Version, coalesces, record
+from p2psync.storage.timeline import COALESCE_SECONDS, Version, coalesces, record
 from p2psync.storage.versionindex import load_timeline, prune, save_timeline, versions_path
 from p2psync.storage.versionstate import fold, text_of
 
@@ -62,6 +62,8 @@ class DocHistory:
         self._texts: tuple[str, str] | None = None
         """(text of the version before the last one, text of the last one), once known."""
         self._dirty = False
+        self._saved: tuple[int, float] = (0, 0.0)
+        """(number of the newest version, clock) at the last write of the file."""
 
     def versions(self) -> list[Version]:
         """The timeline, oldest first (read from its file the first time). Raises
@@ -81,9 +83,20 @@ class DocHistory:
         self._texts = (before, note.text)
         self._dirty = True
 
-    def save(self) -> None:
-        """Drop what the policy no longer keeps and write the timeline if it changed."""
+    def save(self, *, force: bool = True) -> None:
+        """Drop what the policy no longer keeps and write the timeline if it changed.
+
+        Without ``force`` a save that only coalesced into the newest version is
+        written once ``COALESCE_SECONDS`` passed since the last write (a burst of
+        keystrokes from a peer costs one write, not one per group); the writer forces
+        the write when it closes. A crash in between loses only that coalescing: the
+        version keeps its earlier end, whose text the log still holds.
+        """
         if not self._dirty or self._timeline is None:
+            return
+        newest = self._timeline[-1].number if self._timeline else 0
+        now = self._clock()
+        if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
             return
         kept = prune(self._timeline, self._clock(), self.policy)
         if len(kept) != len(self._timeline):
@@ -91,6 +104,7 @@ class DocHistory:
         self._timeline = kept
         save_timeline(self.path, kept)
         self._dirty = False
+        self._saved = (newest, now)
 
     def text_at(self, number: int, doclog: DocLog) -> tuple[Version, str] | None:
         """Version ``number`` and its text, None if the timeline has no such version."""

@@ -98,6 +98,8 @@ class LogWriter:
                 try:
                     first = await self._receive.receive()
                 except trio.EndOfChannel:
+                    if self.history is not None:
+                        await trio.to_thread.run_sync(self._save_history, self.history)
                     return
                 batch = [first]
                 while len(batch) < MAX_BATCH_UPDATES:
@@ -197,6 +199,9 @@ class LogWriter:
         await self._submit(_Request(lambda: self._commit(prefix_end, snapshot)))
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
 
+    def _save_history(self, history: DocHistory) -> None:
+        record_safely(history, history.save)
+
     def _commit(self, prefix_end: int, snapshot: bytes) -> None:
         """Commit a compaction; the history's kept versions get their states first (a
         failure to write them stops the compaction: the log keeps their updates)."""
@@ -259,7 +264,7 @@ class LogWriter:
             if request.note is not None:
                 history.note(request.note, position, end, self.log)
             position = end
-        history.save()
+        history.save(force=False)
 
 
 def _log_error(doclog: DocLog) -> Callable[[BaseException], None]:
