@@ -438,6 +438,8 @@ class ControlApi:
         changed = await share.restore_version(guid, number)
         if changed:
             self._daemon.peers.request_flush()
+            share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
+                                 version=number)  # fmt: skip
         version, _ = await share.version_text(guid, number)
         return {"restored": _row(version), "changed": changed}
 

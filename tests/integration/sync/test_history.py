@@ -4,15 +4,30 @@ the other, and a restore there is a new edit that keeps a concurrent one (issue 
 from __future__ import annotations
 
 import json
+import queue
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pycrdt
 import pytest
 
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
+from p2psync.storage import append_update
+from p2psync.storage import format as fmt
+from p2psync.storage.layout import docs_dir
 from p2psync.storage.timeline import char_changes
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.integration.sync.daemons import (
+    DEADLINE_S,
+    Device,
+    cli,
+    link,
+    make_share,
+    wait_for,
+)
 
 FIRST = "title\n\nfirst draft\n\nfooter\n"
 SECOND = "title\n\nsecond draft, worse\n\nfooter\n"
@@ -77,6 +92,17 @@ def test_a_version_made_on_a_is_restored_on_b_and_keeps_a_concurrent_edit(
     assert "-first draft\n" in diff
     assert "+second draft, worse\n" in diff
 
+    # Compaction keeps the versions (their updates are folded), and so does a restart.
+    assert cli(bob.home, "compact", "--json").returncode == 0
+    (timeline,) = docs_dir(bob.folder).glob("*.versions")
+    log = timeline.with_name(timeline.name.removesuffix(".versions"))
+    records = fmt.scan_log(log.read_bytes()).records
+    assert records[0].type is fmt.RecordType.SNAPSHOT  # the versions' updates are folded
+    bob.stop()
+    bob.start()
+    link(pair)
+    assert [v["number"] for v in _versions(bob, "notes.md")] == [2, 1]
+
     out = tmp_path / "first.md"
     written = cli(bob.home, "restore", str(bob.folder / "notes.md"), "--version", "1",
                   "--to", str(out))  # fmt: skip
@@ -122,3 +148,51 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert _file(alice, "notes.md") == FIRST
+
+
+def test_a_restore_is_announced_as_an_event(pair: list[Device]) -> None:
+    alice, _ = pair
+    make_share([alice])
+    alice.start()
+    (alice.folder / "notes.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "the first version")
+    (alice.folder / "notes.md").write_text(SECOND)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 2, "the second version")
+
+    client = ControlClient(Home.resolve(alice.home).socket_path)
+    events: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def follow() -> None:
+        for event in client.events():
+            events.put(event)
+
+    threading.Thread(target=follow, daemon=True).start()
+
+    def subscribed() -> bool:  # an event only a live subscription can have seen
+        cli(alice.home, "pause")
+        cli(alice.home, "resume")
+        return not events.empty()
+
+    try:
+        wait_for(subscribed, "the subscription")
+        cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1")
+        seen = events.get(timeout=DEADLINE_S)
+        while seen["type"] != "file-restored":
+            seen = events.get(timeout=DEADLINE_S)
+    finally:
+        client.close()
+    assert (seen["path"], seen["version"]) == ("notes.md", 1)
+    wait_for(lambda: _file(alice, "notes.md") == FIRST, "the restored file")
+
+    # Another program appending to the doc's log is a local save too.
+    doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=7)
+    doc.apply_update(alice.export("notes.md") or b"")
+    before = doc.get_state()
+    doc.get("content", type=pycrdt.Text).insert(0, "# ")
+    (timeline,) = docs_dir(alice.folder).glob("*.versions")
+    append_update(timeline.with_name(timeline.name.removesuffix(".versions")),
+                  doc.get_update(before))  # fmt: skip
+    wait_for(lambda: _file(alice, "notes.md") == "# " + FIRST, "the appended edit in the file")
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 4, "a version of the append")
+    newest = _versions(alice, "notes.md")[0]
+    assert (newest["kind"], newest["added"], newest["removed"]) == ("local save", 2, 0)
