@@ -115,3 +115,42 @@ async def test_a_writer_without_history_ignores_notes(tmp_path: Path) -> None:
     opened.log.close()
     assert not versions_path(path).exists()
     assert opened.log.update_count == 1
+
+
+async def test_a_doc_with_updates_from_before_history_counts_from_its_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    with DocLog.open(path).log as old:  # written before the daemon kept history
+        old.append([_edit(doc, "hello\n")])
+    clock = Clock()
+
+    async def body(writer: LogWriter) -> None:
+        note = VersionNote(clock.now, "B", "remote change", "hello\nworld\n")
+        await writer.enqueue([_edit(doc, "hello\nworld\n")], note)
+        listed = await writer.with_history(lambda h, _log: list(h.versions()))
+        assert [(v.kind, v.log_end, v.added, v.removed) for v in listed] == [
+            ("remote change", 2, len("world\n"), 0)
+        ]
+
+    await _run(path, clock, body)
+
+
+async def test_keep_none_keeps_only_the_newest_version(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    clock = Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    opened = DocLog.open(path)
+    history = DocHistory(path, ROOT, RetentionPolicy(keep="none"), clock=clock)
+    writer = LogWriter(opened.log, history=history)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for text in ("a", "ab", "abc"):
+            clock.now += 60
+            await writer.append([_edit(doc, text)], VersionNote(clock.now, "A", "local save", text))
+        await writer.compact()
+        assert await writer.with_history(partial(_text_at, 3)) == "abc"
+        await writer.aclose()
+    opened.log.close()
+    assert [v.number for v in load_timeline(versions_path(path))] == [3]
