@@ -165,3 +165,18 @@ def record_safely(history: DocHistory, action: Callable[[], None]) -> None:
         action()
     except (StorageError, OSError, ValueError) as exc:
         log.error("%s: file history not updated: %s", history.path, exc)
+
+
+def commit_compaction(
+    doclog: DocLog, prefix_end: int, snapshot: bytes, history: DocHistory | None
+) -> None:
+    """``doclog.commit_compaction`` that keeps ``history``'s versions rebuildable: the
+    kept versions inside the prefix get their states first (a failure to write them
+    stops the compaction, and the log keeps their updates), the rest move back after."""
+    if history is None or not history.versions():
+        doclog.commit_compaction(prefix_end, snapshot)
+        return
+    prefix = doclog.updates_before(prefix_end)
+    history.before_compaction(prefix)
+    doclog.commit_compaction(prefix_end, snapshot)
+    history.after_compaction(len(prefix))

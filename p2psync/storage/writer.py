@@ -25,7 +25,7 @@ import trio
 from p2psync.errors import StorageError
 from p2psync.storage.compaction import SUBPROCESS_MIN_LOG_BYTES, build_snapshot
 from p2psync.storage.doclog import DocLog
-from p2psync.storage.history import DocHistory, VersionNote, record_safely
+from p2psync.storage.history import DocHistory, VersionNote, commit_compaction, record_safely
 from p2psync.storage.snapshotter import SnapshotWorker, build_in_new_process
 
 log = logging.getLogger(__name__)
@@ -196,23 +196,13 @@ class LogWriter:
                 snapshot = await self._snapshots.build(self.log.path, prefix_end)
             else:
                 snapshot = await build_in_new_process(self.log.path, prefix_end)
-        await self._submit(_Request(lambda: self._commit(prefix_end, snapshot)))
+        await self._submit(
+            _Request(lambda: commit_compaction(self.log, prefix_end, snapshot, self.history))
+        )
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
 
     def _save_history(self, history: DocHistory) -> None:
         record_safely(history, history.save)
-
-    def _commit(self, prefix_end: int, snapshot: bytes) -> None:
-        """Commit a compaction; the history's kept versions get their states first (a
-        failure to write them stops the compaction: the log keeps their updates)."""
-        history = self.history
-        if history is None or not history.versions():
-            self.log.commit_compaction(prefix_end, snapshot)
-            return
-        prefix = self.log.updates_before(prefix_end)
-        history.before_compaction(prefix)
-        self.log.commit_compaction(prefix_end, snapshot)
-        history.after_compaction(len(prefix))
 
     async def _submit(self, request: _Request[T]) -> T:
         await self._hand_over(request)  # type: ignore[arg-type]
