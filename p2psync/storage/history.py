@@ -111,6 +111,10 @@ class DocHistory:
         for version in self.versions():
             if version.number == number:
                 updates = [] if version.state else doclog.updates_before(doclog.end)
+                if not version.state and version.log_end > len(updates):
+                    raise StorageError(
+                        self.path, f"the log no longer holds the updates of version {number}"
+                    )
                 return version, text_of(version, updates, self.root)
         return None
 

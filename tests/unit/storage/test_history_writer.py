@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pycrdt
+import pytest
 import trio
 
+from p2psync.errors import StorageError
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.history import DocHistory, VersionNote
 from p2psync.storage.retention import RetentionPolicy
-from p2psync.storage.versionindex import load_timeline, versions_path
+from p2psync.storage.timeline import Version
+from p2psync.storage.versionindex import load_timeline, save_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
 ROOT = "content"
@@ -154,3 +157,14 @@ async def test_keep_none_keeps_only_the_newest_version(tmp_path: Path) -> None:
         await writer.aclose()
     opened.log.close()
     assert [v.number for v in load_timeline(versions_path(path))] == [3]
+
+
+def test_a_version_past_the_end_of_its_log_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    with DocLog.open(path).log as log:
+        log.append([_edit(doc, "only")])
+    save_timeline(versions_path(path), [Version(0.0, "A", "create", 5, 4, 4, 0, number=1)])
+    history = DocHistory(path, ROOT, RetentionPolicy())
+    with DocLog.open(path, create=False).log as log, pytest.raises(StorageError):
+        history.text_at(1, log)
