@@ -164,11 +164,14 @@ class DocHistory:
 
 
 def record_safely(history: DocHistory, action: Callable[[], None]) -> None:
-    """Run a history step after an append; a failure is logged, never the append's."""
+    """Run a history step after an append; a failure is logged, never the append's
+    (the updates are stored: a version missing from the timeline loses no text)."""
     try:
         action()
     except (StorageError, OSError, ValueError) as exc:
         log.error("%s: file history not updated: %s", history.path, exc)
+    except Exception:  # a bug here must not stop the log's writer
+        log.exception("%s: file history not updated", history.path)
 
 
 def commit_compaction(
