@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     )
 
 KIND_WORDS = {"local save": "saved here", "remote change": "changed by a peer"}
-DEVICE_CHARS = 7
-"""How much of a device ID the table shows (``--json`` has it whole)."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,7 +126,7 @@ def format_versions(versions: list[VersionRow], now: float) -> str:
         return "No versions yet."
     rows = [
         [str(v["number"]), human.ago(v["time"], now), KIND_WORDS.get(v["kind"], v["kind"]),
-         v["device"][:DEVICE_CHARS], human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
+         v["device"].split("-")[0], human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
         for v in versions
     ]  # fmt: skip
     return table.render(
