@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,11 +21,18 @@ from pathlib import Path
 import pycrdt
 
 from p2psync.errors import StorageError
+from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.timeline import COALESCE_SECONDS, Version, coalesces, record
-from p2psync.storage.versionindex import load_timeline, prune, save_timeline, versions_path
+from p2psync.storage.versionindex import (
+    PendingFold,
+    load_index,
+    prune,
+    save_timeline,
+    versions_path,
+)
 from p2psync.storage.versionstate import fold, text_of
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,7 @@ class DocHistory:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = versions_path(log_path)
+        self.log_path = log_path
         self.root = root
         self.policy = policy
         self._clock = clock
@@ -69,8 +78,31 @@ class DocHistory:
         """The timeline, oldest first (read from its file the first time). Raises
         StorageError if the file is damaged: it is refused, never emptied."""
         if self._timeline is None:
-            self._timeline = load_timeline(self.path)
+            timeline, pending = load_index(self.path)
+            self._timeline = timeline
+            if pending is not None:
+                self._finish_fold(pending)
         return self._timeline
+
+    def _finish_fold(self, pending: PendingFold) -> None:
+        """A compaction was under way when the daemon stopped: if the log starts with
+        its snapshot, the log was replaced and the later versions move back now."""
+        try:
+            records = fmt.scan_log(self.log_path.read_bytes()).records
+        except FileNotFoundError:
+            records = []
+        first = records[0] if records else None
+        done = (
+            first is not None
+            and first.type is fmt.RecordType.SNAPSHOT
+            and zlib.crc32(first.updates[0]) == pending.snapshot_crc
+        )
+        if done:
+            self._renumber(pending.prefix_updates)
+        log.info("%s: finished a compaction cut short (%s)", self.path,
+                 "the log was replaced" if done else "the log was not replaced")  # fmt: skip
+        assert self._timeline is not None
+        save_timeline(self.path, self._timeline)
 
     def note(self, note: VersionNote, start: int, end: int, doclog: DocLog) -> None:
         """Record the change ``note`` whose updates are the log's ``[start, end)``."""
@@ -120,10 +152,11 @@ class DocHistory:
 
     # -- compaction --------------------------------------------------------------
 
-    def before_compaction(self, prefix: list[bytes]) -> None:
+    def before_compaction(self, prefix: list[bytes], snapshot: bytes) -> None:
         """Give every kept version inside ``prefix`` (the log's first updates, about to
-        become one snapshot) its full state, and write that durably. Versions keep
-        their positions: until the log is replaced they still name its updates."""
+        become the one update ``snapshot``) its full state, and write that durably
+        with the compaction as pending. Versions keep their positions: until the log
+        is replaced they still name its updates."""
         timeline = prune(self.versions(), self._clock(), self.policy)
         folded = fold(timeline, prefix)
         self._timeline = [
@@ -131,23 +164,26 @@ class DocHistory:
             for v, f in zip(timeline, folded, strict=True)
         ]
         self._texts = None
-        save_timeline(self.path, self._timeline)
+        pending = PendingFold(len(prefix), zlib.crc32(snapshot))
+        save_timeline(self.path, self._timeline, pending)
         self._dirty = False
 
     def after_compaction(self, prefix_updates: int) -> None:
         """The log's first ``prefix_updates`` updates are one snapshot now: move the
         later versions back. If the write fails it is retried at the next save."""
-        timeline = self.versions()
-        self._timeline = [
-            replace(v, log_end=1) if v.log_end <= prefix_updates
-            else replace(v, log_end=v.log_end - prefix_updates + 1)
-            for v in timeline
-        ]  # fmt: skip
+        self._renumber(prefix_updates)
         self._dirty = True
         try:
             self.save()
         except OSError as exc:
             log.error("%s: cannot write the history file after compaction: %s", self.path, exc)
+
+    def _renumber(self, prefix_updates: int) -> None:
+        self._timeline = [
+            replace(v, log_end=1) if v.log_end <= prefix_updates
+            else replace(v, log_end=v.log_end - prefix_updates + 1)
+            for v in self.versions()
+        ]  # fmt: skip
 
     def _known_texts(self, timeline: list[Version], start: int, doclog: DocLog) -> tuple[str, str]:
         """The cached texts; after a restart, rebuilt from the log (once per doc)."""
@@ -184,6 +220,6 @@ def commit_compaction(
         doclog.commit_compaction(prefix_end, snapshot)
         return
     prefix = doclog.updates_before(prefix_end)
-    history.before_compaction(prefix)
+    history.before_compaction(prefix, snapshot)
     doclog.commit_compaction(prefix_end, snapshot)
     history.after_compaction(len(prefix))

@@ -12,6 +12,7 @@ import pytest
 import trio
 
 from p2psync.errors import StorageError
+from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.history import DocHistory, VersionNote
 from p2psync.storage.retention import RetentionPolicy
@@ -168,3 +169,36 @@ def test_a_version_past_the_end_of_its_log_is_refused(tmp_path: Path) -> None:
     history = DocHistory(path, ROOT, RetentionPolicy())
     with DocLog.open(path, create=False).log as log, pytest.raises(StorageError):
         history.text_at(1, log)
+
+
+@pytest.mark.parametrize("log_replaced", [True, False])
+def test_a_compaction_cut_short_is_finished_at_the_next_load(
+    tmp_path: Path, log_replaced: bool
+) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    texts = ["a\n", "a\nb\n", "a\nb\nc\n"]
+    with DocLog.open(path).log as log:
+        for text in texts:
+            log.append([_edit(doc, text)])
+        prefix_end = log.end
+        log.append([_edit(doc, "a\nb\nc\nd\n")])
+    now = 1_800_000_000.0
+    save_timeline(versions_path(path), [
+        Version(now - 30, "A", "create", 1, 2, 2, 0, number=1),
+        Version(now - 20, "A", "local save", 3, 6, 4, 0, number=2),
+        Version(now - 10, "B", "remote change", 4, 8, 2, 0, number=3),
+    ])  # fmt: skip
+    history = DocHistory(path, ROOT, RetentionPolicy(), clock=lambda: now)
+    with DocLog.open(path, create=False).log as log:
+        prefix = log.updates_before(prefix_end)
+        snapshot = replay(prefix).get_update()
+        history.before_compaction(prefix, snapshot)
+        if log_replaced:  # then the daemon is killed: the timeline is not renumbered
+            log.commit_compaction(prefix_end, snapshot)
+
+    again = DocHistory(path, ROOT, RetentionPolicy(), clock=lambda: now)
+    with DocLog.open(path, create=False).log as log:
+        found = [again.text_at(n, log) for n in (1, 2, 3)]
+    assert [f[1] if f else None for f in found] == [texts[0], texts[2], "a\nb\nc\nd\n"]
+    assert [v.log_end for v in load_timeline(versions_path(path))][2] == (2 if log_replaced else 4)
