@@ -157,9 +157,14 @@ def share_progress(share: Mapping[str, Any]) -> str:
     return " · ".join(parts) if len(parts) > 1 else pct
 
 
+def _apps(counted: Mapping[str, Any]) -> str:
+    clients = int(counted.get("clients") or 0)
+    return f"{clients} app{'s' if clients != 1 else ''} connected"
+
+
 def share_problems(share: Mapping[str, Any]) -> str:
-    """The files of a share that are not in sync and why, and its kept conflict
-    copies: one line each (empty when there is neither)."""
+    """The files of a share that are not in sync and why, its kept conflict copies,
+    and the files apps have open: one line each (empty when there is none)."""
     lines = []
     if share.get("stopped"):
         lines.append(f"Stopped: {share.get('stopped')}")
@@ -168,6 +173,8 @@ def share_problems(share: Mapping[str, Any]) -> str:
     for copy in share.get("conflicts") or []:
         of = f" of {copy.get('path')}" if copy.get("path") else ""
         lines.append(f"Conflict copy{of}: {copy.get('copy', '?')} ({copy.get('why', '')})")
+    for app in share.get("apps") or []:
+        lines.append(f"Open in apps: {app.get('path', '?')} ({_apps(app)})")
     return "\n".join(lines)
 
 
@@ -229,5 +236,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "events-dropped": f"{event.get('count', 0)} events missed",
         "member-joined": f"{who} joined with an invite",
         "joined": f"joined share {event.get('share', '')}",
+        "app-connected": f"an app opened {path} ({_apps(event)})",
+        "app-disconnected": f"an app closed {path} ({_apps(event)})",
     }
     return texts.get(kind, kind)

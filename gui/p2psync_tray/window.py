@@ -288,8 +288,8 @@ class StatusWindow(QWidget):
         status = snapshot.status
         self._name = str(status.get("name") or "this device")
         self.detail.setText(
-            f"device {status.get('device_id', '')}  ·  listening on {status.get('listen', '')}"
-            f"  ·  daemon {status.get('daemon_version', '')}"
+            f"device {status.get('device_id', '')}\n"  # two lines of their own: no wrap
+            f"listening on {status.get('listen', '')}  ·  daemon {status.get('daemon_version', '')}"
         )
         self._share_rows = list(status.get("shares") or [])
         self.peers.set_rows(snapshot.peers.get("peers") or [], snapshot.time)

@@ -2,10 +2,12 @@
 
     python gui/tools/status_screenshot.py OUT.png
 
-Starts, in a temporary directory: two daemons on loopback ("laptop" and "desktop")
-sharing a folder and connected to each other; Xvfb; wmdocker (a system tray host);
-then the real ``p2psync-tray --open-status`` for "laptop". Once the tray reports the
-peer connected and the screen has stopped changing, the screen is grabbed, the
+Starts, in a temporary directory: four daemons on loopback, "laptop" sharing
+Documents with "desktop" and "nas" and Projects with "studio", all connected and in
+sync; Xvfb; wmdocker (a system tray host); then the real ``p2psync-tray
+--open-status`` for "laptop". Once the tray reports the peers connected (one of them
+paused and resumed, so there are events to show) and the screen has stopped
+changing, the screen is grabbed, the
 status window cut out and saved as OUT.png. Exits 1 with one sentence when something
 is missing or does not come up. `make screenshot` makes docs/img/status-window.png
 with it; tests/gui/test_screenshot_xvfb.py runs it and checks the pixels.
@@ -83,18 +85,24 @@ def _end(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def make_device(root: Path, name: str, files: dict[str, str]) -> Path:
-    """A device home with its name, loopback-only config and a folder of ``files``."""
+def make_device(root: Path, name: str) -> Path:
+    """A device home with its name and a loopback-only config."""
     home = root / name
     p2psync(home, "id")
     (home / "config.toml").write_text(
         f'[device]\nname = "{name}"\n\n[listen]\naddress = "127.0.0.1:0"\nmdns = false\n'
     )
-    folder = root / f"{name}-Documents"
-    folder.mkdir()
-    for file_name, text in files.items():
-        (folder / file_name).write_text(text)
     return home
+
+
+def folder_of(root: Path, home: Path, folder: str, files: dict[str, str]) -> Path:
+    """The device's folder ``folder``, holding ``files``."""
+    path = root / f"{home.name}-{folder}"
+    path.mkdir()
+    for file_name, text in files.items():
+        (path / file_name).parent.mkdir(parents=True, exist_ok=True)
+        (path / file_name).write_text(text)
+    return path
 
 
 def run_daemon(stack: Stack, home: Path) -> str:
@@ -104,28 +112,44 @@ def run_daemon(stack: Stack, home: Path) -> str:
     return str(json.loads(p2psync(home, "status", "--json"))["listen"])
 
 
-def two_devices(stack: Stack, root: Path) -> tuple[Path, Path]:
-    """laptop and desktop sharing Documents, connected and in sync; their homes."""
-    laptop = make_device(root, "laptop", {
-        "notes.md": "# Notes\n\nShared between the laptop and the desktop.\n",
+SHARES = {
+    "Documents": (("desktop", "nas"), {
+        "notes.md": "# Notes\n\nShared between the laptop, the desktop and the NAS.\n",
         "todo.txt": "- write the report\n- book the train\n",
-    })  # fmt: skip
-    desktop = make_device(root, "desktop", {})
-    share = p2psync(laptop, "share", "add", str(root / "laptop-Documents"))
-    p2psync(desktop, "share", "add", str(root / "desktop-Documents"), "--id", share)
-    laptop_id, desktop_id = p2psync(laptop, "id"), p2psync(desktop, "id")
-    p2psync(laptop, "share", "member", "add", share, desktop_id)
-    p2psync(desktop, "share", "member", "add", share, laptop_id)
+    }),
+    "Projects": (("studio",), {
+        "plan.md": "# Plan\n\n1. sketch\n2. build\n3. ship\n",
+        "budget.csv": "item,cost\nwood,120\npaint,35\n",
+        "notes/ideas.txt": "a shelf for the hall\n",
+    }),
+}  # fmt: skip
+"""laptop's shares: the peers each is shared with, and the files laptop starts with."""
+
+
+def devices(stack: Stack, root: Path) -> tuple[Path, list[Path]]:
+    """laptop and its peers (``SHARES``), connected and in sync; their homes."""
+    laptop = make_device(root, "laptop")
+    peers = {name: make_device(root, name) for name in ("desktop", "nas", "studio")}
+    ids = {home: p2psync(home, "id") for home in (laptop, *peers.values())}
+    for folder, (names, files) in SHARES.items():
+        share = p2psync(laptop, "share", "add", str(folder_of(root, laptop, folder, files)))
+        for name in names:
+            peer = peers[name]
+            p2psync(peer, "share", "add", str(folder_of(root, peer, folder, {})), "--id", share)
+            p2psync(laptop, "share", "member", "add", share, ids[peer])
+            p2psync(peer, "share", "member", "add", share, ids[laptop])
     laptop_address = run_daemon(stack, laptop)
-    run_daemon(stack, desktop)
-    p2psync(desktop, "peer", "add", laptop_id, laptop_address)
+    for peer in peers.values():
+        run_daemon(stack, peer)
+        p2psync(peer, "peer", "add", ids[laptop], laptop_address)
 
     def in_sync() -> bool:
         status = json.loads(p2psync(laptop, "status", "--json"))
-        return status["state"] == "up-to-date" and desktop_id in status["connected"]
+        connected = all(ids[peer] in status["connected"] for peer in peers.values())
+        return status["state"] == "up-to-date" and connected
 
-    wait_for(in_sync, "laptop and desktop to connect and sync")
-    return laptop, desktop
+    wait_for(in_sync, "laptop and its peers to connect and sync")
+    return laptop, list(peers.values())
 
 
 def start_display(stack: Stack, root: Path) -> str:
@@ -193,7 +217,7 @@ def scene(root: Path) -> Iterator[tuple[str, Path, Path]]:
     """Devices, display, tray host and tray app up; yields the display, the tray's
     log and the peer's home."""
     with Stack() as stack:
-        home, peer = two_devices(stack, root)
+        home, peers = devices(stack, root)
         display = start_display(stack, root)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
@@ -202,7 +226,7 @@ def scene(root: Path) -> Iterator[tuple[str, Path, Path]]:
         (home / "tray.ini").write_text("[notify]\npeers=false\n")
         stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(home), "--open-status"],
                     tray_log, env=env)  # fmt: skip
-        yield display, tray_log, peer
+        yield display, tray_log, peers[0]
 
 
 def screenshot(out: Path) -> tuple[int, int]:
@@ -210,15 +234,16 @@ def screenshot(out: Path) -> tuple[int, int]:
     with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, scene(Path(tmp)) as (
         display, tray_log, peer,
     ):  # fmt: skip
-        wait_for(lambda: log_says(tray_log, "1 of 1 peers connected", "tray state: up-to-date"),
-                 "the tray app to show the connected peer")  # fmt: skip
+        wait_for(lambda: log_says(tray_log, "3 of 3 peers connected", "tray state: up-to-date"),
+                 "the tray app to show the connected peers")  # fmt: skip
         if log_says(tray_log, "no system tray"):
             raise ScreenshotError("the tray app found no system tray on the display")
         # the peer leaves and comes back, so the window has events to show
+        left = count_in(tray_log, "2 of 3 peers connected")
         p2psync(peer, "pause")
-        wait_for(lambda: log_says(tray_log, "0 of 1 peers connected"), "the peer to leave")
+        wait_for(lambda: count_in(tray_log, "2 of 3 peers connected") > left, "the peer to leave")
         p2psync(peer, "resume")
-        wait_for(lambda: count_in(tray_log, "1 of 1 peers connected") == 2
+        wait_for(lambda: count_in(tray_log, "3 of 3 peers connected") == 2
                  and last_state(tray_log) == "up-to-date", "the peer to come back")  # fmt: skip
         screen = Screen(display)
         frames: list[QImage] = []

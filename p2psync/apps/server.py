@@ -113,6 +113,10 @@ class RoomBackend(Protocol):
     def open_room(self, share: str, guid: str) -> RoomDoc:
         """The doc of a room; RoomRefusedError if it cannot be a room."""
 
+    def clients_changed(self, share: str, guid: str, clients: int, *, joined: bool) -> None:
+        """A client ``joined`` (else left) the room of doc ``guid``, which now has
+        ``clients``."""
+
 
 class ClientClosedError(Exception):
     """Close this client with ``code`` and ``reason``."""
@@ -268,6 +272,7 @@ class AppServer:
         client = _Client(room, send, trio.CancelScope(), tokens=self.limits.message_burst,
                          last=trio.current_time())  # fmt: skip
         room.clients.add(client)
+        self._backend.clients_changed(*room.key, len(room.clients), joined=True)
         try:
             client.queue(wire.encode_sync(wire.SYNC_STEP1, room.doc.state_vector()))
             client.queue(wire.encode_sync(wire.SYNC_STEP2, room.doc.full_state()))
@@ -306,6 +311,7 @@ class AppServer:
     def _leave(self, client: _Client) -> None:
         room = client.room
         room.clients.discard(client)
+        self._backend.clients_changed(*room.key, len(room.clients), joined=False)
         gone = []
         for client_id in client.awareness:
             held = room.awareness.pop(client_id, None)

@@ -173,6 +173,15 @@ def _peer_state(peer: PeerRow, *, paused: bool) -> str:
     return "failing" if peer.get("failure") else "offline"
 
 
+def _peer_name(peer: PeerRow) -> str:
+    """The name this device's user gave the peer (``peer name``), with the name the
+    peer gives itself after it when they differ; "-" if neither is known."""
+    own, given = peer["name"], peer.get("display_name", "")
+    if given and own and given != own:
+        return f"{given} ({own})"
+    return given or own or "-"
+
+
 def format_peers(result: PeersReply) -> str:
     """The human form of a ``peers`` reply (a ``found_by`` column when the daemon
     reports how devices were found)."""
@@ -186,7 +195,7 @@ def format_peers(result: PeersReply) -> str:
         connected = peer["connected"]
         row = [
             short(peer["device_id"]),
-            peer["name"] or "-",
+            _peer_name(peer),
             peer["address"] or "-",
             _peer_state(peer, paused=bool(result.get("paused"))),
             human.ago(peer["connected_since"] if connected else peer["last_seen"], now),

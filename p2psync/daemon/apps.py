@@ -143,10 +143,7 @@ class AppEndpoint:
     # -- rooms (apps.server.RoomBackend) ------------------------------------------
 
     def open_room(self, share: str, guid: str) -> RoomDoc:
-        try:
-            service = self._daemon.shares.get(ShareId.parse(share))
-        except InvalidIdError:
-            service = None
+        service = self._service(share)
         if service is None:
             raise RoomRefusedError(CLOSE_NOT_FOUND, "this device has no such share")
         mirror = service.mirror
@@ -157,6 +154,22 @@ class AppEndpoint:
         if refusal is not None:
             raise RoomRefusedError(CLOSE_NOT_TEXT, refusal)
         return ShareRoomDoc(service, guid, self._daemon)
+
+    def clients_changed(self, share: str, guid: str, clients: int, *, joined: bool) -> None:
+        """``app-connected`` / ``app-disconnected``: which file, how many apps now."""
+        service = self._service(share)
+        mirror = service.mirror if service is not None else None
+        entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
+        self._daemon.events.publish(
+            "app-connected" if joined else "app-disconnected",
+            share=share, path=entry.path if entry is not None else "", clients=clients,
+        )  # fmt: skip
+
+    def _service(self, share: str) -> ShareService | None:
+        try:
+            return self._daemon.shares.get(ShareId.parse(share))
+        except InvalidIdError:
+            return None
 
     # -- doc url ----------------------------------------------------------------------
 

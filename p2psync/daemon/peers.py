@@ -365,7 +365,7 @@ class PeerManager:
         link = Link(channel, send, receive)
         if existing is not None:  # its teardown is done here, before the new link is up
             existing.cancel.cancel()
-            self._forget(device, existing)
+            self._forget(device, existing, replaced=True)
         # No checkpoint since ``existing`` was read: another link of this device that
         # completes meanwhile finds this one (there is never a moment without a link
         # for a third dial to fill, and never a registered link silently overwritten).
@@ -403,15 +403,19 @@ class PeerManager:
                 info.last_seen = time.time()
                 await trio.aclose_forcefully(channel.stream)
 
-    def _forget(self, device: DeviceId, link: Link) -> None:
+    def _forget(self, device: DeviceId, link: Link, *, replaced: bool = False) -> None:
         """``link`` is over: if it is still ``device``'s link, the shares see the peer
-        go and a ``peer-disconnected`` event says so (once per link)."""
+        go and a ``peer-disconnected`` event says so (once per link), unless a newer
+        link of the device ``replaced`` it: the device never went."""
         if self.links.get(device) is not link:
             return
         del self.links[device]
-        log.info("peer %s disconnected", device.short())
         for share in self._shares().values():
             share.peer_down(device)
+        if replaced:
+            log.debug("peer %s: its link is replaced by a newer one", device.short())
+            return
+        log.info("peer %s disconnected", device.short())
         self.events.publish(
             "peer-disconnected", device=str(device), name=self._info(device).name,
             connected_since=link.since,

@@ -309,6 +309,7 @@ class ShareService:
                            snapshots=self._snapshots, history=history)  # fmt: skip
         self._writers[guid] = writer
         self.residency.touch(guid)
+        log.debug("share %s: doc %s loaded", self.name, guid)
         return writer
 
     def _history_of(self, guid: str, opened: OpenResult) -> DocHistory | None:

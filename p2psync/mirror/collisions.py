@@ -1,7 +1,10 @@
 """Paths two entries claim (``Mirror.collisions``).
 
 Two devices that create one path make two entries: the later ones are retired and
-their content kept aside where it differs (``resolve``, ``superseded``). On a
+their content kept aside where it differs (``resolve``, ``superseded``). A loser that
+is mostly the winner's lines is a save of the winner's file that became a second doc
+(a save racing a peer's delete or rename): the device that created it also merges
+its lines into the winner (``mirror.union``), so they reach every device. On a
 case-insensitive folder, an entry whose path is one file with an earlier entry's is
 hidden: its content is kept under ``.p2psync/conflicts/`` and its file makes way
 (``settle_hidden``).
@@ -14,9 +17,7 @@ import logging
 import trio
 
 from p2psync.mirror.conflicts import keep_copy
-from p2psync.mirror.content import (
-    short_device,
-)
+from p2psync.mirror.content import CONTENT, short_device, text_update
 from p2psync.mirror.fileio import (
     FileChangedError,
     NotAFileError,
@@ -24,11 +25,12 @@ from p2psync.mirror.fileio import (
     remove_file,
 )
 from p2psync.mirror.host import Host
-from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, set_fields
 from p2psync.mirror.saves import Saves
 from p2psync.mirror.state import Synced
 from p2psync.mirror.store import YDoc
+from p2psync.mirror.union import line_union
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class Collisions:
             ours = self.m.doc_bytes(loser, loser_doc)
             if ours is not None and ours != self.m.doc_bytes(winner, winner_doc):
                 await self._keep_loser(loser.path, loser, ours)
+                await self._merge_own_loser(loser, ours, winner)
             if synced is not None and synced.guid == loser.guid:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
@@ -80,6 +83,28 @@ class Collisions:
                     "kept at %s", self.m.share, path, kept)  # fmt: skip
         self.m.publish("path-conflict", share=self.m.share, path=path, kept=str(kept))
 
+    async def _merge_own_loser(self, loser: Entry, data: bytes, winner: Entry) -> None:
+        """If this device created ``loser`` (whose text is ``data``) and it is a version
+        of the winner's file (``line_union``), merge its lines the winner lacks into
+        the winner's doc as a local edit. Only the creator does, so the lines are
+        inserted once; doing it again inserts nothing."""
+        if loser.created.device != self.m.clock.device:
+            return
+        winner_doc = self.m.store.doc(winner.guid)
+        text = decode_text(data)
+        if winner_doc is None or text is None or winner.kind is not FileKind.TEXT:
+            return
+        held = winner_doc.text(CONTENT)
+        union = line_union(held, text)
+        if union is None or union == held:
+            return
+        state, client = winner_doc.full_state(), winner_doc.ydoc.client_id
+        update, _ = await trio.to_thread.run_sync(text_update, state, union, client)
+        await self.m.store.local_update(winner.guid, update, notify=False)
+        log.info("share %s: the version of %s that lost its path is a save of it; its "
+                 "lines are merged into the file", self.m.share, winner.path)  # fmt: skip
+        self.m.publish("file-merged", share=self.m.share, path=winner.path, peer="")
+
     async def superseded(self, rel: str, loser: Entry, synced: Synced) -> None:
         """The entry this path was synced with lost its path to another device's (which
         retired it): keep this device's bytes if they differ, then take the winner."""
@@ -93,6 +118,7 @@ class Collisions:
             return
         if got is not None and got[0] != self.m.doc_bytes(winner, winner_doc):
             await self._keep_loser(rel, loser, got[0])
+            await self._merge_own_loser(loser, got[0], winner)
         self.m.synced.put(rel, synced._replace(guid=winner.guid), b"")
         await self.m.reconcile(rel)
 

@@ -373,10 +373,15 @@ class Mirror:
         if await self.renames.renamed_here(rel, data, stat):
             return
         earlier = self.view.deleted_at(rel)
-        if earlier is not None and earlier.kind is file_kind(data):
+        if earlier is not None and earlier.kind.textual is (file_kind(data) is FileKind.TEXT):
             # Delete-then-create (or a delete this device has not finished telling):
             # the same doc again, with the new content as an edit.
-            self.ledger.recreated(rel, earlier)
+            if earlier.kind is FileKind.CHUNKED:
+                held, pieces = self.chunks.content(earlier.guid, None)
+                if await self.ledger.recreated_chunked(rel, earlier, held, pieces):
+                    self.chunks.synced(earlier.guid, pieces)  # the layout saves merge by
+            else:
+                self.ledger.recreated(rel, earlier)
             await self.keeper.edit(
                 lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
             )

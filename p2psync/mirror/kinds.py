@@ -34,6 +34,11 @@ class FileKind(enum.Enum):
     by character like TEXT. Chosen by the mirror at creation, or when a TEXT file
     outgrows one doc: ``file_kind`` never returns it."""
 
+    @property
+    def textual(self) -> bool:
+        """Whether files of this kind are text (one doc or chunked)."""
+        return self is not FileKind.BINARY
+
 
 def may_be_text(size: int) -> bool:
     """Whether a file of ``size`` bytes can be text: lets a caller skip reading a large

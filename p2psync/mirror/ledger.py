@@ -105,6 +105,21 @@ class Ledger:
         digest = file_digest(doc.text(CONTENT).encode())
         self.synced.put(rel, Synced(entry.guid, digest, None), doc.full_state())
 
+    async def recreated_chunked(
+        self, rel: str, entry: Entry, held: bytes, pieces: list[Piece]
+    ) -> bool:
+        """As ``recreated``, for a chunked file whose docs hold ``held`` laid out as
+        ``pieces`` now: if they hold nothing its deletion did not cover, that layout
+        is recorded as what the file was synced with, so the new file is a save merged
+        by its layout (not a file meeting a doc it never showed). Whether it was."""
+        if rel in self.synced or not entry.deleted_at:
+            return False
+        if edited_since_deletion(entry, self.store.doc):
+            return False
+        base = await self.layout_base(pieces)
+        self.synced.put(rel, Synced(entry.guid, file_digest(held), None), base)
+        return True
+
     def content_doc(self, guid: str, doc: DocReplica | None, data: bytes) -> DocReplica | None:
         """The doc of ``guid`` if ``data`` is its content now (so its version and state
         describe the file), else None; never a chunked file's root, whose chunks

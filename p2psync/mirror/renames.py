@@ -174,11 +174,15 @@ class Renames:
             if synced is not None and not self.m.exists_as(old):
                 scored.append((self._likeness(old, lines) or 0.0, old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
-        if not scored or scored[0][0] < RENAME_SIMILARITY:
-            return None
-        if len(scored) > 1 and scored[1][0] == scored[0][0]:
-            return None
-        return scored[0][1], scored[0][2]
+        best = scored[0][0] if scored else 0.0
+        tied = len(scored) > 1 and scored[1][0] == best
+        if best >= RENAME_SIMILARITY and not tied:
+            return scored[0][1], scored[0][2]
+        if candidates:  # why a file that may be a rename is not paired (soak trails)
+            scores = {old: round(score, 2) for score, old, _ in scored}
+            log.debug("share %s: a new file of %d lines and inode %d is like none of %s",
+                      self.m.share, len(lines), ino, scores or sorted(candidates))  # fmt: skip
+        return None
 
     def _likeness(self, old: str, lines: set[str]) -> float | None:
         """The share of lines the doc last synced at ``old`` and a new file of ``lines``

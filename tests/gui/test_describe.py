@@ -11,6 +11,7 @@ from p2psync_tray.describe import (
     peer_address,
     peer_state,
     share_label,
+    share_problems,
     share_progress,
     share_state,
 )
@@ -125,3 +126,13 @@ def test_notifications_per_kind() -> None:
     assert event_text({"type": "pending-device", "device": "ABCDEFG-HIJ"}).endswith(
         "ABCDEFG wants to connect"
     )
+
+
+def test_app_events_and_open_files_name_the_file_and_the_count() -> None:
+    opened = event_text({"type": "app-connected", "path": "notes.txt", "clients": 2})
+    assert opened == "an app opened notes.txt (2 apps connected)"
+    closed = event_text({"type": "app-disconnected", "path": "notes.txt", "clients": 0})
+    assert closed == "an app closed notes.txt (0 apps connected)"
+    share = {"apps": [{"path": "notes.txt", "clients": 1}]}
+    assert share_problems(share) == "Open in apps: notes.txt (1 app connected)"
+    assert share_problems({"apps": []}) == ""

@@ -150,6 +150,8 @@ class Findings:
     doctor: list[str] = field(default_factory=list)
     live: int = 0
     gone: int = 0
+    suspects: set[str] = field(default_factory=set)
+    """Every name of each file a finding is in: its daemons' log lines are the trail."""
 
     @property
     def lost(self) -> bool:
@@ -178,6 +180,7 @@ def check(model: Model, trees: dict[str, dict[str, bytes]], folders: dict[str, P
             findings.withdrawn[place] += 1
             continue
         if any(n > 1 for n in counts.values()):
+            findings.suspects.update(_names(model, token))
             findings.duplicated.append(f"{_describe(token)}: counts {counts}{where}")
             files = [p for p, data in trees[names[0]].items() if token.name.encode() in data]
             findings.duplicated_in[" + ".join(files)] += 1
@@ -188,6 +191,7 @@ def check(model: Model, trees: dict[str, dict[str, bytes]], folders: dict[str, P
         absent = [d for d in names if counts[d] == 0]
         if not absent:
             continue
+        findings.suspects.update(_names(model, token))
         if all(kept[d][token.name] for d in absent):
             findings.only_in_conflicts.append(f"{_describe(token)}: absent on {absent}{where}")
         else:
@@ -202,6 +206,12 @@ def _describe(token: Token) -> str:
     return text + extra + ")"
 
 
+def _names(model: Model, token: Token) -> list[str]:
+    """Every name the file of ``token`` had in the run."""
+    file = model.file_of.get(token.path, token.path)
+    return sorted(p for p, f in model.file_of.items() if f == file)
+
+
 def _where(
     model: Model, token: Token, trees: dict[str, dict[str, bytes]], kept: dict[str, Counter[str]]
 ) -> str:
@@ -209,7 +219,5 @@ def _where(
     marker = token.name.encode()
     places = [f"{d}:{p}" for d, tree in trees.items() for p, data in tree.items() if marker in data]
     copies = [d for d, counts in kept.items() if counts[token.name]]
-    file = model.file_of.get(token.path, token.path)
-    names = sorted(p for p, f in model.file_of.items() if f == file)
-    text = f"; file names {names}; found in {places or 'no file'}"
+    text = f"; file names {_names(model, token)}; found in {places or 'no file'}"
     return text + (f"; conflict copies on {copies}" if copies else "")

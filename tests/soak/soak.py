@@ -56,6 +56,9 @@ class Report:
     converged_s: float | None = None
     errors: list[str] = field(default_factory=list)
     kept: Path | None = None
+    trail: list[str] = field(default_factory=list)
+    """The daemons' log lines naming a file of a finding (``trail``), so
+    a failure far from its kept folder (a CI machine) still says what happened."""
 
     @property
     def failed(self) -> bool:
@@ -86,6 +89,7 @@ class Report:
             lines += [f"{title}: {item}" for item in found[:shown]]
             if len(found) > shown:
                 lines.append(f"{title}: ... and {len(found) - shown} more (report.txt)")
+        lines += [f"TRAIL {line}" for line in self.trail[-shown:]]
         if self.kept is not None:
             lines.append(f"kept (daemon.log per device, soak.log, report.txt): {self.kept}")
         return "\n".join(lines)
@@ -268,6 +272,25 @@ def doctor(cluster: Cluster) -> list[str]:
     return found
 
 
+TRAIL_LINES = 30
+"""At most this many log lines per device in a failure's trail (the last ones)."""
+
+
+def trail(root: Path, names: set[str]) -> list[str]:
+    """Each device's last log lines that name one of ``names`` (the mirror's at any
+    level, the rest above debug)."""
+    found = []
+    for log in sorted(root.glob("*/daemon.log")) if names else []:
+        lines = log.read_text(errors="replace").splitlines()
+        hits = [x for x in lines if _telling(x) and any(n in x for n in names)]
+        found += [f"{log.parent.name}: {line}" for line in hits[-TRAIL_LINES:]]
+    return found
+
+
+def _telling(line: str) -> bool:
+    return " DEBUG " not in line or " DEBUG p2psync.mirror." in line
+
+
 def run(
     minutes: float,
     seed: int,
@@ -289,6 +312,7 @@ def run(
     except Exception as exc:  # the report says it, and the run failed
         report.errors.append(f"{type(exc).__name__}: {exc}")
     finally:
+        report.trail = trail(root, report.findings.suspects)
         (root / "soak.log").write_text(model.journal())
         (root / "report.txt").write_text(report.text())
         if report.failed:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ import trio
 from trio_websocket import ConnectionClosed
 
 from p2psync.apps.tokens import doc_token
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
 from p2psync.storage import read_state
 from p2psync.storage.compaction import replay
@@ -301,3 +304,48 @@ async def test_status_lists_the_files_apps_are_connected_to(device: Device) -> N
         human = await trio.to_thread.run_sync(lambda: cli(device.home, "status").stdout)
         assert "notes.txt: 2 connected" in human
     await until_blocking(lambda: app_clients(device) == [], "no app listed once both left")
+
+
+@contextlib.contextmanager
+def app_events(device: Device) -> Iterator[list[dict[str, Any]]]:
+    """The ``app-*`` events ``device`` publishes while the block runs, as they come."""
+    client = ControlClient(Home.resolve(device.home).socket_path)
+    seen: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+
+    def follow() -> None:
+        for event in client.events():
+            subscribed.set()
+            if str(event.get("type", "")).startswith("app-"):
+                seen.append(event)
+
+    def said_something() -> bool:  # an event only a live subscription can have seen
+        cli(device.home, "pause")
+        cli(device.home, "resume")
+        return subscribed.is_set()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    wait_for(said_something, "the subscription")
+    try:
+        yield seen
+    finally:
+        client.close()
+        reader.join(timeout=10)
+
+
+async def test_apps_connecting_and_leaving_are_events_naming_the_file(device: Device) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "other.txt"))["url"]
+    with app_events(device) as seen:
+        async with connect(url, client_id=90) as first:
+            with trio.fail_after(30):
+                await first.synced.wait()
+            async with connect(url, client_id=91) as second:
+                with trio.fail_after(30):
+                    await second.synced.wait()
+        await until(lambda: len(seen) == 4, "four app events")
+    said = [(e["type"], e["path"], e["clients"]) for e in seen]
+    assert said == [
+        ("app-connected", "other.txt", 1), ("app-connected", "other.txt", 2),
+        ("app-disconnected", "other.txt", 1), ("app-disconnected", "other.txt", 0),
+    ]  # fmt: skip

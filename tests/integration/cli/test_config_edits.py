@@ -63,6 +63,9 @@ def check_share_add(device: Device, root: Path) -> None:
     assert not (inner / "sub").exists()
     cli(device.home, "share", "add", str(root / "typo"), "--create")
     assert (root / "typo").is_dir()
+    # Inside the home, beside its own files (not in identity/ or state/): allowed.
+    cli(device.home, "share", "add", str(home / "notes"), "--create")
+    assert [s for s in config(device).shares if s.path == home / "notes"]
 
 
 def check_peer_commands(device: Device) -> None:
@@ -103,7 +106,7 @@ def test_share_add_refusals_with_a_daemon(tmp_path: Path) -> None:
     try:
         served = len(alice.status()["shares"])
         check_share_add(alice, tmp_path)
-        assert len(alice.status()["shares"]) == served + 2  # it serves the shares it added
+        assert len(alice.status()["shares"]) == served + 3  # it serves the shares it added
     finally:
         alice.stop()
 

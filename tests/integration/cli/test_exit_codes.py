@@ -4,6 +4,9 @@ daemon's error reply carries the table's code (control/errorcodes.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 
 from p2psync.control.client import ControlClient
 from p2psync.control.errorcodes import (
+    EXIT_BROKEN_PIPE,
     EXIT_CHECK_FAILED,
     EXIT_ERROR,
     EXIT_NO_DAEMON,
@@ -161,6 +165,41 @@ def test_exit_code(case: Case, mode: str, request: pytest.FixtureRequest) -> Non
 def test_the_daemon_is_still_the_one_that_ran(daemon: Env) -> None:
     """``run-twice`` refused the second daemon; the first goes on serving."""
     assert daemon.device.status()["shares"]
+
+
+# Commands that print to standard output, with their modes.
+PRINTING = [
+    (("id",), ("no-daemon", "daemon")),
+    (("share", "list"), ("no-daemon", "daemon")),
+    (("status",), ("daemon",)),
+    (("status", "--json"), ("daemon",)),
+    (("peers", "--json"), ("daemon",)),
+    (("conflicts",), ("daemon",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "mode"),
+    [pytest.param(a, m, id=f"{'-'.join(a)}-{m}") for a, modes in PRINTING for m in modes],
+)
+def test_a_reader_that_went_away_gives_141_and_nothing_printed(
+    args: tuple[str, ...], mode: str, request: pytest.FixtureRequest
+) -> None:
+    """``p2psync peers | head``: the reader of the output is gone before the command
+    writes (its end of the pipe is closed before the command starts, so this does not
+    depend on who is faster)."""
+    env: Env = request.getfixturevalue(mode.replace("-", "_"))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "p2psync", "--home", str(env.device.home), *args],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert result.returncode == EXIT_BROKEN_PIPE == 141, result.stderr
+    assert result.stderr == ""
 
 
 # The daemon's reply codes for the refusals above (and the class the client raises).

@@ -1,17 +1,22 @@
 """``p2psync run`` that cannot run (another daemon on the home, an address in use)
-fails at once with one sentence and touches nothing; ``--listen`` and ``--no-mdns``
-are never written to ``config.toml``."""
+fails at once with one sentence and touches nothing, except that the built-in default
+port, when taken, falls back to a free one; ``--listen`` and ``--no-mdns`` are never
+written to ``config.toml``."""
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 
 from p2psync.config import DEFAULT_LISTEN, DEFAULT_PORT, load_config
 from p2psync.control.home import Home
@@ -100,6 +105,58 @@ def test_run_refuses_the_default_port_when_it_was_typed(tmp_path: Path) -> None:
             assert exc.errno == errno.EADDRINUSE
         result = run_once(home, "--listen", f"127.0.0.1:{DEFAULT_PORT}", "--no-mdns")
     assert_one_sentence(result, 2, f"cannot listen on 127.0.0.1:{DEFAULT_PORT}")
+
+
+@pytest.fixture
+def default_port_taken() -> Iterator[None]:
+    """Something listens on 127.0.0.1 at the built-in default port for the whole test
+    (or another program holds it already: taken all the same)."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", DEFAULT_PORT))
+            holder.listen()
+        except OSError as exc:
+            assert exc.errno == errno.EADDRINUSE
+        yield
+
+
+def test_run_falls_back_to_a_free_port_when_the_default_one_is_taken(
+    tmp_path: Path, default_port_taken: None
+) -> None:
+    """No ``--listen``: the configured address is the built-in default port (on
+    loopback, so the test stays off the network), taken; the daemon listens on a free
+    port instead, says so, and the configuration keeps the default."""
+    device = Device(tmp_path, "a")
+    config_path = Home.resolve(device.home).config_path
+    config: dict[str, Any] = {}
+    if config_path.exists():
+        config = tomllib.loads(config_path.read_text())
+    config["listen"] = {"address": f"127.0.0.1:{DEFAULT_PORT}", "mdns": False}
+    config_path.write_text(tomli_w.dumps(config))
+    config_before = config_path.read_bytes()
+    with (device.home / "daemon.log").open("ab") as log:
+        process = device.process = subprocess.Popen(
+            [sys.executable, "-m", "p2psync", "--home", str(device.home), "run"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+
+    def served_or_exited() -> bool:
+        answered = cli(device.home, "status", "--json", check=False).returncode == 0
+        return answered or process.poll() is not None
+
+    try:
+        wait_for(served_or_exited, "the daemon to serve")
+        assert process.poll() is None, (device.home / "daemon.log").read_text()
+        host, port = device.status()["listen"].rsplit(":", 1)
+        assert host == "127.0.0.1"
+        assert int(port) not in (0, DEFAULT_PORT)
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=10):
+            pass  # the daemon accepts on the port it reports
+        daemon_log = (device.home / "daemon.log").read_text()
+        assert f"port {DEFAULT_PORT} is taken; listening on a free port instead" in daemon_log
+    finally:
+        device.stop()
+    assert config_path.read_bytes() == config_before
 
 
 def test_run_options_are_not_written_to_the_config(tmp_path: Path) -> None:

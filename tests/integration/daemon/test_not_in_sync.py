@@ -4,13 +4,18 @@ and the listing clears once the file can be synced again."""
 
 from __future__ import annotations
 
+import itertools
+import json
+import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from p2psync.daemon.indexkeeper import SAVE_INTERVAL_S
 from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
 
 
@@ -31,6 +36,19 @@ def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
 def share_of(device: Device) -> dict[str, Any]:
     shares: list[dict[str, Any]] = device.status()["shares"]
     return next(s for s in shares if s["path"] == str(device.folder))
+
+
+def listed(device: Device) -> dict[str, Any]:
+    """The device's share as ``status`` lists it, or {} while it is not listed (a share
+    starting again is missing for a moment)."""
+    shares: list[dict[str, Any]] = device.status()["shares"]
+    return next((s for s in shares if s["path"] == str(device.folder)), {})
+
+
+def peer_row(device: Device, other: Device) -> dict[str, Any]:
+    """What ``peers --json`` on ``device`` says of ``other``."""
+    peers: list[dict[str, Any]] = json.loads(cli(device.home, "peers", "--json").stdout)["peers"]
+    return next(p for p in peers if p["device_id"] == other.id)
 
 
 def resumed(device: Device) -> bool:
@@ -96,3 +114,51 @@ def test_a_share_folder_moved_away_stops_the_share_at_once_and_says_why(
     wait_for(lambda: resumed(alice), "the share back in sync once its folder is back")
     wait_for((bob.folder / "while-away.md").is_file, "the file written while away")
     assert (bob.folder / "kept.md").read_text() == "kept\n"
+
+
+def test_a_share_folder_deleted_stops_the_share_says_why_once_and_keeps_its_peer_connected(
+    pair: tuple[Device, Device],
+) -> None:
+    alice, bob = pair
+    (alice.folder / "kept.md").write_text("kept\n")
+    wait_for((bob.folder / "kept.md").is_file, "kept.md at bob")
+    shutil.rmtree(alice.folder)  # rm -r, not a move
+    wait_for(lambda: "stopped" in listed(alice), "the share stopped", 10)
+    stopped_at = time.time()
+    share = listed(alice)
+    assert "no .p2psync marker any more" in share["stopped"]
+    assert not share["in_sync"]
+    assert [m["state"] for m in share["members"]] == ["stopped"]
+    assert alice.status()["state"] == "not-in-sync"
+
+    # Bob connects again while the folder is gone, and goes on editing: alice hears
+    # from him for longer than a few of the index keeper's save intervals.
+    bob.stop()
+    bob.start()
+    link([alice, bob])
+    wait_for(lambda: (peer_row(alice, bob)["connected_since"] or 0) > stopped_at,
+             "bob connected to alice again")  # fmt: skip
+    edits = itertools.count()
+
+    def heard_from_bob_a_while() -> bool:
+        (bob.folder / "after.md").write_text(f"edit {next(edits)}\n")
+        return bool(peer_row(alice, bob)["last_seen"] > stopped_at + 3 * SAVE_INTERVAL_S)
+
+    wait_for(heard_from_bob_a_while, "alice hearing from bob after the folder went", 60)
+
+    assert peer_row(alice, bob)["connected"]
+    share = listed(alice)
+    assert "no .p2psync marker any more" in share.get("stopped", "")
+    assert [m["state"] for m in share["members"]] == ["stopped"]  # not "offline"
+    human = cli(alice.home, "status").stdout
+    assert "1 connected" in human
+    assert "stopped (see below)" in human
+    assert "no member connected" not in human
+    errors = [
+        line
+        for line in (alice.home / "daemon.log").read_text().splitlines()
+        if "cannot write the index" in line and " DEBUG " not in line
+    ]
+    assert len(errors) <= 1  # said once, not every few seconds
+    assert (bob.folder / "kept.md").read_text() == "kept\n"  # nothing read as deleted
+    assert not alice.folder.exists()  # and nothing made the folder again

@@ -12,7 +12,13 @@ import trio
 from trio.testing import MockClock
 
 from p2psync.mirror import engine
-from tests.integration.mirror.test_chunked_files import Device, order_of, send, synced_pair
+from tests.integration.mirror.test_chunked_files import (
+    Device,
+    order_of,
+    root_of,
+    send,
+    synced_pair,
+)
 from tests.integration.mirror.test_engine import peer_edit
 
 
@@ -70,5 +76,30 @@ def test_an_append_to_a_chunk_after_the_delete_arrived_brings_the_file_back(
         await send(alice, bob)
         for device in (alice, bob):
             assert "appended by a program" in device.path("big.txt").read_text(), device.folder
+
+    trio.run(main, clock=MockClock(autojump_threshold=0))
+
+
+def test_a_chunked_file_written_again_after_a_peers_delete_stays_one_doc(
+    tmp_path: Path,
+) -> None:
+    """Bob's delete reaches alice and removes her file; then a program writes it
+    again, with a line added (its delete-then-create save, racing the delete). The
+    file is the same doc again and the line reaches bob, not a second doc at the
+    path (a "created on two devices" collision keeping the save aside)."""
+
+    async def main() -> None:
+        alice, bob, text = await synced_pair(tmp_path)
+        root = root_of(alice, "big.txt").guid
+        await deleted_by_bob(bob)
+        await send(bob, alice)
+        assert not alice.path("big.txt").exists()
+        await alice.save("big.txt", text + "saved again by alice\n")
+        await send(alice, bob)
+        await send(bob, alice)
+        for device in (alice, bob):
+            assert device.path("big.txt").read_text() == text + "saved again by alice\n"
+            assert device.mirror.view.guid_for_path("big.txt") == root
+            assert not (device.folder / ".p2psync" / "conflicts").exists(), device.folder
 
     trio.run(main, clock=MockClock(autojump_threshold=0))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from tests.integration.mirror.conftest import live_entries, read
 from tests.integration.sync.daemons import Device, cli, link, wait_for
 
 Share = Callable[..., list[Device]]
+
+
+def holds(device: Device, rel: str, data: bytes) -> bool:
+    return read(device.folder / rel) == data
 
 
 def test_restart_and_re_add_do_not_duplicate_content(share_of: Share) -> None:
@@ -52,6 +57,31 @@ def test_a_second_machine_with_the_same_files_joins_without_doubling(share_of: S
     assert read(alice.folder / "same.md") == b"identical on both\n"
     wait_for(lambda: len(live_entries(bob, "same.md")) == 1, "one entry of same.md")
     assert "was created on two devices" in (bob.home / "daemon.log").read_text()
+
+
+def test_a_version_of_the_same_file_made_on_two_devices_is_merged_not_kept_aside(
+    share_of: Share,
+) -> None:
+    """The loser of a path created on two devices, when it is mostly the winner's
+    lines (a save that became a second doc), has its own lines merged into the file
+    by the device that made it: every device gets them, not only a conflict copy."""
+    alice, bob = share_of("alice", "bob", start=False)
+    lines = "".join(f"line {i}\n" for i in range(8))
+    for device, text in ((alice, lines + "alice's end\n"), (bob, "bob's top\n" + lines)):
+        device.folder.mkdir(parents=True, exist_ok=True)
+        (device.folder / "plan.md").write_text(text)
+    alice.start()
+    wait_for(lambda: alice.text("plan.md") is not None, "alice's scan")
+    bob.start()
+    wait_for(lambda: bob.text("plan.md") is not None, "bob's scan")
+    link([alice, bob])
+    merged = "bob's top\n" + lines + "alice's end\n"
+    for device in (alice, bob):
+        wait_for(partial(holds, device, "plan.md", merged.encode()), "the merge")
+    wait_for(lambda: all(len(live_entries(d, "plan.md")) == 1 for d in (alice, bob)),
+             "one entry on each")  # fmt: skip
+    assert "its lines are merged into the file" in (bob.home / "daemon.log").read_text()
+    assert "its lines are merged" not in (alice.home / "daemon.log").read_text()
 
 
 def test_a_thousand_files_reach_an_empty_peer(share_of: Share) -> None:

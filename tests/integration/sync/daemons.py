@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import pycrdt
 
 DEADLINE_S = 30.0
 POLL_S = 0.05
+LOADED = re.compile(r"share \S+: doc (.+) loaded$", re.MULTILINE)
 
 
 def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -64,6 +66,19 @@ class Device:
             self.process.send_signal(sig)
             self.process.wait(timeout=DEADLINE_S)
             self.process = None
+
+    def log_mark(self) -> int:
+        """Where the daemon's log ends now: ``docs_loaded_since`` reads from there."""
+        path = self.home / "daemon.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def docs_loaded_since(self, mark: int = 0) -> set[str]:
+        """The docs the daemon says it loaded (``doc NAME loaded``, logged at debug
+        level) since ``mark`` (``log_mark``): what it did, whatever unloaded since."""
+        with (self.home / "daemon.log").open("rb") as file:
+            file.seek(mark)
+            text = file.read().decode(errors="replace")
+        return set(LOADED.findall(text))
 
     def status(self) -> Any:
         return json.loads(cli(self.home, "status", "--json").stdout)

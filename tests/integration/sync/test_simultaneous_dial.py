@@ -2,11 +2,13 @@
 same moment, round after round: every round each changes a doc while they are apart,
 then both dial, so two links come up between them and the tie-break closes one. The
 round ends only once each holds the other's new doc and both say they are in sync;
-one stuck round fails the test."""
+one stuck round fails the test. The link closed by the tie-break is no disconnection:
+neither daemon says a peer went."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -82,6 +84,19 @@ async def apart(a: Daemon, b: Daemon) -> None:
             await trio.sleep(POLL_S)
 
 
+def events_of(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The types of the events ``daemon`` publishes from now on, as they come."""
+    seen: list[str] = []
+    publish = daemon.events.publish
+
+    def record(type_: str, **fields: Any) -> None:
+        seen.append(type_)
+        publish(type_, **fields)
+
+    monkeypatch.setattr(daemon.events, "publish", record)
+    return seen
+
+
 @pytest.mark.slow
 def test_daemons_dialing_each_other_at_once_converge_every_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -90,6 +105,8 @@ def test_daemons_dialing_each_other_at_once_converge_every_time(
     for daemon in (a, b):  # the addresses their member lists carry start no dialer: the test dials
         monkeypatch.setattr(daemon.peers, "members_told", lambda sender, pairs, members: False)
     links: list[tuple[int, int]] = []
+    said = {id(daemon): events_of(daemon, monkeypatch) for daemon in (a, b)}
+    gone: list[tuple[int, int]] = []
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -98,6 +115,7 @@ def test_daemons_dialing_each_other_at_once_converge_every_time(
             guids: list[str] = []
             for n in range(ROUNDS):
                 await apart(a, b)
+                before = [said[id(d)].count("peer-disconnected") for d in (a, b)]
                 for i, daemon in enumerate((a, b)):
                     guid = f"round-{n}-{i}"
                     update = text_updates(1, client_id=100 * n + i + 1, text=guid)[0][0]
@@ -108,7 +126,10 @@ def test_daemons_dialing_each_other_at_once_converge_every_time(
                     dials.start_soon(dial, a, b, n * GAP_STEP_S)  # the one that wins
                 await wait_converged(a, b, share, guids, n)
                 links.append((len(a.peers.links), len(b.peers.links)))
+                after = [said[id(d)].count("peer-disconnected") for d in (a, b)]
+                gone.append((after[0] - before[0], after[1] - before[1]))
             nursery.cancel_scope.cancel()
 
     trio.run(main)
     assert links == [(1, 1)] * ROUNDS
+    assert gone == [(0, 0)] * ROUNDS  # the tie-break's closed link: no peer-disconnected

@@ -118,3 +118,12 @@ def test_a_failing_member_says_why_and_when_it_is_tried_again() -> None:
     failed = {"peers": [peer(last_seen=now - 5, failure=error)], "pending": []}
     peers = format_peers(partial(failed))
     assert "failing  5 s ago" in peers
+
+
+def test_peers_show_the_name_given_here_before_the_peers_own() -> None:
+    named = format_peers(partial({"peers": [peer(display_name="laptop")], "pending": []}))
+    assert named.splitlines()[1].split()[1:3] == ["laptop", "(bob)"]
+    same = format_peers(partial({"peers": [peer(display_name="bob")], "pending": []}))
+    assert same.splitlines()[1].split()[1:3] == ["bob", "10.0.0.2:22070"]
+    unnamed = format_peers(partial({"peers": [peer(name="", display_name="")], "pending": []}))
+    assert unnamed.splitlines()[1].split()[1] == "-"
