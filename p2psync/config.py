@@ -55,12 +55,22 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    """A share's ``[shares.history]``: which past versions of its files are kept
+    (``keep`` "staggered" or "none", up to ``max_age_days``; docs/history.md)."""
+
+    keep: str = "staggered"
+    max_age_days: int = 365
+
+
+@dataclass(frozen=True, slots=True)
 class ShareConfig:
     """A shared folder: its ID, where it lives here, and who else holds it."""
 
     id: ShareId
     path: Path
     members: tuple[Member, ...] = ()
+    history: HistoryConfig = HistoryConfig()
 
     def member(self, device_id: DeviceId) -> Member | None:
         """The membership of ``device_id``, or None if it is not a member."""
@@ -271,10 +281,16 @@ def _to_toml(config: Config) -> dict[str, Any]:
                 "members": [
                     {"device_id": str(m.device_id), "mode": m.mode.value} for m in s.members
                 ],
+                **({} if s.history == HistoryConfig() else {"history": _history_toml(s)}),
             }
             for s in config.shares
         ],
     }
+
+
+def _history_toml(share: ShareConfig) -> dict[str, Any]:
+    """A share's ``[shares.history]`` table."""
+    return {"keep": share.history.keep, "max_age_days": share.history.max_age_days}
 
 
 def _docs_toml(config: Config) -> dict[str, Any]:
@@ -384,7 +400,19 @@ def _share(table: dict[str, Any]) -> ShareConfig:
         Member(DeviceId.parse(_str(m, "device_id")), parse_mode(_str(m, "mode", "send-receive")))
         for m in _array(table, "members")
     )
-    return ShareConfig(ShareId.parse(_str(table, "id")), path, members)
+    return ShareConfig(ShareId.parse(_str(table, "id")), path, members, _history(table))
+
+
+def _history(share: dict[str, Any]) -> HistoryConfig:
+    """The ``history`` table of a share, checked."""
+    table = _table(share, "history")
+    keep = _str(table, "keep", "staggered")
+    if keep not in ("staggered", "none"):
+        raise ConfigError(f'history keep {keep!r} is not "staggered" or "none"')
+    age = table.get("max_age_days", 365)
+    if not isinstance(age, int) or isinstance(age, bool) or age < 1:
+        raise ConfigError("history max_age_days must be a whole number of days, at least 1")
+    return HistoryConfig(keep, age)
 
 
 def parse_mode(text: object) -> FolderMode:

@@ -17,9 +17,13 @@ from p2psync.cli.progress import Progress
 from p2psync.config import ShareConfig
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
+from p2psync.mirror.chunked import CONTENT
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import build_snapshot
+from p2psync.storage.history import DocHistory, commit_compaction
 from p2psync.storage.layout import docs_dir
+from p2psync.storage.retention import RetentionPolicy
+from p2psync.storage.versionindex import versions_path
 
 if TYPE_CHECKING:
     from p2psync.control.replies import CompactReply
@@ -61,21 +65,27 @@ def _shares(ctx: Context, share: str | None) -> list[ShareConfig]:
 
 def _compact_here(shares: list[ShareConfig], *, enabled: bool) -> dict[str, int]:
     """Compact every log of ``shares`` in this process (no daemon runs)."""
-    logs = [(str(s.id), path) for s in shares for path in sorted(docs_dir(s.path).glob("*.ylog"))]
+    logs = [(s, path) for s in shares for path in sorted(docs_dir(s.path).glob("*.ylog"))]
     compacted = {str(s.id): 0 for s in shares}
     progress = Progress(enabled=enabled)
     try:
         for index, (share, path) in enumerate(logs):
             progress.update(100.0 * index / len(logs), f"compacting {path.name}")
-            compact_log(path)
-            compacted[share] += 1
+            policy = RetentionPolicy(share.history.keep, share.history.max_age_days)
+            compact_log(path, policy)
+            compacted[str(share.id)] += 1
     finally:
         progress.close()
     return compacted
 
 
-def compact_log(path: Path) -> None:
-    """Rewrite one log as a snapshot (repairing a torn tail first, as opening does).
+def compact_log(path: Path, policy: RetentionPolicy | None = None) -> None:
+    """Rewrite one log as a snapshot (repairing a torn tail first, as opening does),
+    keeping the versions of its file history that ``policy`` keeps (docs/history.md).
     Raises StorageError if the log is damaged or cannot be written."""
+    history = None
+    if versions_path(path).exists():
+        history = DocHistory(path, CONTENT, policy or RetentionPolicy())
     with DocLog.open(path, create=False).log as doclog:
-        doclog.commit_compaction(doclog.end, build_snapshot(path, doclog.end))
+        snapshot = build_snapshot(path, doclog.end)
+        commit_compaction(doclog, doclog.end, snapshot, history)

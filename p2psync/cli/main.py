@@ -61,6 +61,8 @@ COMMANDS: dict[str, Command] = {
     "resume": Command("p2psync.cli.pause", "sync again after pause"),
     "events": Command("p2psync.cli.events", "follow what the daemon does (until Ctrl-C)"),
     "doc": Command("p2psync.cli.doc", "read or change a document as Yjs updates"),
+    "history": Command("p2psync.cli.history", "a text file's past versions, newest first"),
+    "restore": Command("p2psync.cli.history", "bring a text file back to a past version"),
     "compact": Command("p2psync.cli.compact", "compact doc logs now"),
     "doctor": Command("p2psync.cli.doctor", "verify every doc log and report damage"),
     "demo": Command("p2psync.cli.demo", "two local daemons syncing a share, for a look"),

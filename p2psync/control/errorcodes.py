@@ -89,7 +89,8 @@ ERRORS: tuple[ErrorKind, ...] = (
               "the configuration file or a value for it is invalid: an address, a device "
               "name (says which file and field)"),
     ErrorKind("not-found", NotFoundError, EXIT_USAGE,
-              "this device has no such share, or the share no such doc"),
+              "this device has no such share, the share no such doc, or the file no such "
+              "version (`history`, `restore`)"),
     ErrorKind("chunked-doc", ChunkedDocError, EXIT_USAGE,
               "`doc.apply` to a chunked file (a large text file): there is no one doc to apply to"),
     ErrorKind("usage", UsageError, EXIT_USAGE,

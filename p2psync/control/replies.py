@@ -263,6 +263,56 @@ class DocUrlReply(TypedDict):
     url: str
 
 
+class VersionRow(TypedDict):
+    """One version of a file's history (docs/history.md)."""
+
+    number: int
+    """What ``history.diff``, ``history.text`` and ``restore`` name it by."""
+    time: float
+    device: str
+    kind: str
+    """``create``, ``local save``, ``remote change`` or ``restore``."""
+    size: int
+    """The text's size in UTF-8 bytes."""
+    added: int
+    removed: int
+    """Characters inserted and deleted against the version before it."""
+
+
+class HistoryReply(TypedDict):
+    """``history``: a text file's versions, newest first."""
+
+    path: str
+    versions: list[VersionRow]
+
+
+class HistoryDiffReply(TypedDict):
+    """``history.diff``: a unified diff from the version to the current text."""
+
+    version: VersionRow
+    diff: str
+
+
+class HistoryTextReply(TypedDict):
+    """``history.text``: the text of a version."""
+
+    version: VersionRow
+    text: str
+
+
+class HistoryTextStreamedReply(TypedDict):
+    """``history.text`` with ``stream``: the text came in parts; its length."""
+
+    bytes: int
+
+
+class RestoreReply(TypedDict):
+    """``restore``: whether the file changed (False: it held that text already)."""
+
+    restored: VersionRow
+    changed: bool
+
+
 REPLIES: dict[str, tuple[type, ...]] = {
     "hello": (HelloReply,),
     "status": (StatusReply,),
@@ -284,5 +334,9 @@ REPLIES: dict[str, tuple[type, ...]] = {
     "doc.apply": (OkReply,),
     "doc.export": (DocExportReply, DocExportStreamedReply),
     "doc.url": (DocUrlReply,),
+    "history": (HistoryReply,),
+    "history.diff": (HistoryDiffReply,),
+    "history.text": (HistoryTextReply, HistoryTextStreamedReply),
+    "restore": (RestoreReply,),
 }
 """Method → the types its result may have (``subscribe`` replies ``"subscribed"``)."""

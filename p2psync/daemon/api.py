@@ -10,7 +10,10 @@ ControlServer.
 from __future__ import annotations
 
 import base64
+import difflib
 from typing import TYPE_CHECKING, Any
+
+import trio
 
 from p2psync import __version__
 from p2psync.control.errorcodes import NotFoundError
@@ -20,6 +23,10 @@ from p2psync.control.replies import (
     DocExportReply,
     DocUrlReply,
     HelloReply,
+    HistoryDiffReply,
+    HistoryReply,
+    HistoryTextReply,
+    HistoryTextStreamedReply,
     IdleReply,
     MemberStatus,
     NameReply,
@@ -30,10 +37,12 @@ from p2psync.control.replies import (
     PeerRow,
     PeersReply,
     PendingPeer,
+    RestoreReply,
     ShareAddReply,
     ShareRemoveReply,
     ShareStatus,
     StatusReply,
+    VersionRow,
 )
 from p2psync.control.replies import (
     LinkFailure as LinkFailureReply,
@@ -62,6 +71,7 @@ from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
+from p2psync.storage.timeline import Version
 
 if TYPE_CHECKING:
     from p2psync.daemon.daemon import Daemon
@@ -96,6 +106,10 @@ class ControlApi:
             "pause": self._pause,
             "resume": self._resume,
             "compact": self._compact,
+            "history": self._history,
+            "history.diff": self._history_diff,
+            "history.text": self._history_text,
+            "restore": self._restore,
         }
 
     # -- state -------------------------------------------------------------------
@@ -391,6 +405,44 @@ class ControlApi:
             return Streamed(state, {"bytes": len(state)})
         return {"update": base64.b64encode(state).decode()}
 
+    # -- history (docs/history.md) -------------------------------------------------
+
+    async def _history(self, params: dict[str, Any]) -> HistoryReply:
+        share, guid = self._share_and_guid(params)
+        versions = await share.versions(guid)
+        return {"path": str(params["doc"]), "versions": [_row(v) for v in reversed(versions)]}
+
+    async def _history_diff(self, params: dict[str, Any]) -> HistoryDiffReply:
+        share, guid = self._share_and_guid(params)
+        version, then = await share.version_text(guid, _version_number(params))
+        now = share.current_text(guid)
+        path = str(params["doc"])
+        diff = await trio.to_thread.run_sync(
+            _unified_diff, then, now, f"{path} (version {version.number})", f"{path} (now)"
+        )
+        return {"version": _row(version), "diff": diff}
+
+    async def _history_text(
+        self, params: dict[str, Any]
+    ) -> HistoryTextReply | HistoryTextStreamedReply | Streamed:
+        share, guid = self._share_and_guid(params)
+        version, text = await share.version_text(guid, _version_number(params))
+        if params.get("stream") is True:  # in parts: a large text exceeds one line
+            data = text.encode()
+            return Streamed(data, {"bytes": len(data)})
+        return {"version": _row(version), "text": text}
+
+    async def _restore(self, params: dict[str, Any]) -> RestoreReply:
+        share, guid = self._share_and_guid(params)
+        number = _version_number(params)
+        changed = await share.restore_version(guid, number)
+        if changed:
+            self._daemon.peers.request_flush()
+            share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
+                                 version=number)  # fmt: skip
+        version, _ = await share.version_text(guid, number)
+        return {"restored": _row(version), "changed": changed}
+
     async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
@@ -402,6 +454,26 @@ class ControlApi:
         except InvalidGuidError as exc:
             raise ControlError(str(exc), "bad-request") from None
         return apps.url_of(share, path)
+
+
+def _version_number(params: dict[str, Any]) -> int:
+    number = params.get("version")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise ControlError("version must be a version number (1 or more)", "bad-request")
+    return number
+
+
+def _row(version: Version) -> VersionRow:
+    return {"number": version.number, "time": version.time, "device": version.device,
+            "kind": version.kind, "size": version.size, "added": version.added,
+            "removed": version.removed}  # fmt: skip
+
+
+def _unified_diff(then: str, now: str, then_name: str, now_name: str) -> str:
+    lines = difflib.unified_diff(
+        then.splitlines(keepends=True), now.splitlines(keepends=True), then_name, now_name
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def _failure(failure: LinkFailure | None) -> LinkFailureReply | None:

@@ -202,6 +202,7 @@ class Daemon:
             disconnect=self.peers.disconnect,
             snapshots=self.snapshots,
             device=self.identity.device_id.digest,
+            device_id=str(self.identity.device_id),
             idle_unload_s=self.config.idle_unload_s,
             chunking=chunking_of(self.config),
         )

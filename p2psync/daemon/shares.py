@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
@@ -23,17 +24,19 @@ from typing import Protocol
 import trio
 
 from p2psync.config import ShareConfig
+from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
-from p2psync.ids import DeviceId
-from p2psync.mirror.chunked import CONTENT
+from p2psync.ids import DeviceId, new_client_id
+from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.conflicts import list_copies
+from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
@@ -53,10 +56,13 @@ from p2psync.replica.sync import (
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.doclog import OpenResult, Recovery
+from p2psync.storage.history import DocHistory, VersionNote
 from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
+from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.snapshotter import SnapshotWorker
+from p2psync.storage.timeline import Version
 from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
@@ -87,6 +93,7 @@ class ShareService:
         disconnect: DisconnectFn,
         snapshots: SnapshotWorker | None = None,
         device: bytes = b"?",
+        device_id: str = "?",
         mirror: bool = True,
         idle_unload_s: float = DEFAULT_IDLE_UNLOAD_S,
         chunking: Chunking | None = None,
@@ -95,6 +102,8 @@ class ShareService:
         self._snapshots = snapshots
         self.events = events
         self._send = send
+        self.device_id = device_id
+        """This device's ID as versions of the file history name it."""
         self._disconnect = disconnect
         self.sync = ShareSync(ShareReplica(config.id.raw))
         self.index = IndexKeeper(config.path, self.sync, self.name)
@@ -295,13 +304,37 @@ class ShareService:
         else:  # the engine created it from a peer's message before its log was open
             for update in opened.updates:
                 held.apply(update)
-        writer = LogWriter(
-            opened.log, on_error=self._storage_failed(guid), snapshots=self._snapshots
-        )
+        history = self._history_of(guid, opened)
+        writer = LogWriter(opened.log, on_error=self._storage_failed(guid),
+                           snapshots=self._snapshots, history=history)  # fmt: skip
         self._writers[guid] = writer
         self.residency.touch(guid)
         log.debug("share %s: doc %s loaded", self.name, guid)
         return writer
+
+    def _history_of(self, guid: str, opened: OpenResult) -> DocHistory | None:
+        """The timeline kept beside the log of ``guid``: for the docs that may be a
+        one-doc text file (not the manifest, not a chunk of a chunked file)."""
+        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+            return None
+        setting = self.config.history
+        return DocHistory(
+            opened.log.path, CONTENT, RetentionPolicy(setting.keep, setting.max_age_days)
+        )
+
+    def _note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
+        """What a change of doc ``guid`` that is about to be stored is, for its history:
+        None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
+        it has none yet and holds a ``content`` text)."""
+        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+            return None
+        doc = self.sync.replica.get(guid)
+        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
+        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
+            return None
+        if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
+            return None
+        return VersionNote(time.time(), device or self.device_id, kind, doc.text(CONTENT))
 
     async def _writer(self, guid: str) -> LogWriter:
         writer = self._writers.get(guid)
@@ -350,7 +383,7 @@ class ShareService:
         # changes its log and its file never get. Bounded: a writer that cannot take
         # them (a full queue, a stalled disk) does not hold the link or a shutdown.
         with trio.CancelScope(shield=True, deadline=trio.current_time() + EFFECTS_GRACE_S):
-            await self.execute(effects)
+            await self.execute(effects, peer=peer)
             for effect in effects:
                 if isinstance(effect, Persist):
                     self._changed(effect.guid, peer)
@@ -400,19 +433,24 @@ class ShareService:
         for effect in effects:
             if isinstance(effect, Persist):
                 self._to_apps(guid, effect.updates)
-                await writer.append(effect.updates)
+                await writer.append(effect.updates, self._note(guid, "local save"))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
 
-    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
+    async def local_update(
+        self, guid: str, update: bytes, *, notify: bool = True, kind: str = "local save"
+    ) -> None:
         """Apply a local change; returns once it is durable. Raises UpdateError for
         bytes that are not a Yjs v1 update, LogWriteError if it cannot be stored.
-        ``notify`` (not for the mirror's own updates) tells the mirror."""
+        ``notify`` (not for the mirror's own updates) tells the mirror; ``kind`` is
+        what the file history calls the change."""
         if self.stopped:
             raise UsageError(self.stopped)
         with self._call():
-            await self._local_update(guid, update, notify=notify)
+            await self._local_update(guid, update, notify=notify, kind=kind)
 
-    async def _local_update(self, guid: str, update: bytes, *, notify: bool) -> None:
+    async def _local_update(
+        self, guid: str, update: bytes, *, notify: bool, kind: str = "local save"
+    ) -> None:
         check_local_update(update)  # before the log is opened: a refusal creates no file
         writer = await self._writer(guid)
         try:
@@ -426,7 +464,7 @@ class ShareService:
         persist = [e for e in effects if isinstance(e, Persist)]
         for effect in persist:
             self._to_apps(guid, effect.updates)
-            await writer.append(effect.updates)
+            await writer.append(effect.updates, self._note(guid, kind))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
         if notify:
             self._changed(guid, None)
@@ -445,7 +483,7 @@ class ShareService:
             for effect in applied.effects:
                 if isinstance(effect, Persist):
                     self._to_apps(guid, effect.updates, origin)
-                    await writer.append(effect.updates)
+                    await writer.append(effect.updates, self._note(guid, "local save"))
                 elif isinstance(effect, Quarantine):  # pycrdt panicked: the log is intact
                     await self._quarantine(effect)
                 else:
@@ -489,6 +527,7 @@ class ShareService:
             await self.execute(self.sync.stored_updates(guid, updates))
             self._to_apps(guid, updates)
             self._changed(guid, None)
+            await writer.enqueue([], self._note(guid, "local save"))  # another program's
 
     async def _restore_log(self, guid: str, writer: LogWriter) -> None:
         """The log of loaded doc ``guid`` was deleted or replaced behind our back: append
@@ -516,14 +555,18 @@ class ShareService:
 
     # -- effects -----------------------------------------------------------------
 
-    async def execute(self, effects: list[Effect]) -> None:
-        """Carry out the engine's effects in order."""
+    async def execute(self, effects: list[Effect], *, peer: Peer | None = None) -> None:
+        """Carry out the engine's effects in order; ``peer`` sent the message they
+        answer (its changes are versions of the file history by that device)."""
         for effect in effects:
             match effect:
                 case Persist():
                     self._to_apps(effect.guid, effect.updates)
                     writer = await self._writer(effect.guid)
-                    await writer.enqueue(effect.updates)
+                    note = None
+                    if peer is not None:
+                        note = self._note(effect.guid, "remote change", str(peer))
+                    await writer.enqueue(effect.updates, note)
                     self._maybe_compact(effect.guid, writer)
                 case Send() | Tell():
                     self._send(effect.peer, effect.message)
@@ -595,6 +638,60 @@ class ShareService:
             log.error("share %s: compaction of %s failed: %s", self.name, guid, exc)
         finally:
             self._compacting.discard(guid)
+
+    # -- history (docs/history.md) --------------------------------------------------
+
+    async def versions(self, guid: str) -> list[Version]:
+        """The timeline of the text file whose doc is ``guid``, oldest first."""
+        with self._call():
+            writer = await self._history_writer(guid)
+            return await writer.with_history(lambda history, _log: list(history.versions()))
+
+    async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
+        """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
+        timeline has no such version (never had it, or the policy dropped it)."""
+        with self._call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(lambda history, log: history.text_at(number, log))
+        if found is None:
+            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+        return found
+
+    def current_text(self, guid: str) -> str:
+        doc = self.doc(guid)
+        return doc.text(CONTENT) if doc is not None else ""
+
+    async def restore_version(self, guid: str, number: int) -> bool:
+        """Bring doc ``guid`` back to the text of version ``number`` as a new edit: the
+        change from now back to then, made by a fresh client so that it merges with
+        concurrent edits as any peer's edit does. Stored durably, sent to peers and
+        written to the file; a ``restore`` version. False if the text is that already."""
+        _, text = await self.version_text(guid, number)
+        doc = self.doc(guid)
+        if doc is None:
+            raise NotFoundError(f"share {self.name} has no doc {guid!r}")
+        if doc.text(CONTENT) == text:
+            return False
+        update, _ = await trio.to_thread.run_sync(
+            text_update, doc.full_state(), text, new_client_id()
+        )
+        await self.local_update(guid, update, kind="restore")
+        return True
+
+    async def _history_writer(self, guid: str) -> LogWriter:
+        """The writer of a text file's doc, refusing docs that keep no history."""
+        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
+        if guid not in self.sync.replica or (entry is None and self.mirror is not None):
+            raise NotFoundError(f"share {self.name} has no file {guid!r}")
+        if entry is not None and entry.kind is not FileKind.TEXT:
+            raise UsageError(
+                f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
+                "of one doc only so far"
+            )
+        writer = await self._writer(guid)
+        if writer.history is None:
+            raise UsageError(f"doc {guid!r} keeps no history")
+        return writer
 
     # -- status ------------------------------------------------------------------
 

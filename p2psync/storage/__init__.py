@@ -24,6 +24,11 @@ Modules:
 - ``indexstore``: the durable file of a share's persisted index.
 - ``layout``: where a share keeps its logs, and how a doc guid names its log.
 - ``quarantine``: updates that crashed the CRDT engine, kept aside, never applied.
+- ``history``: a doc's timeline kept up to date by the writer of its log.
+- ``timeline``: versions, their metadata, saves coalesced by time.
+- ``retention``: which versions the staggered policy keeps.
+- ``versionindex``: the durable timeline file beside a log.
+- ``versionstate``: a version's text rebuilt, kept rebuildable across compaction.
 """
 
 from __future__ import annotations

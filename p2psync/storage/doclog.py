@@ -87,6 +87,9 @@ class DocLog:
         self._unseen: list[fmt.Record] = []
         self._broken: str | None = None
         self._replaced = False
+        self._updates = 0
+        """How many updates the file holds up to ``_end``: the position of the next
+        update appended (file history numbers its versions by it, docs/history.md)."""
         self._dir_unsynced = False
         """Created by this open and its name not yet durable: the first append fsyncs
         the folder too (a new log costs no fsync until it holds something)."""
@@ -122,6 +125,7 @@ class DocLog:
         end = max(scan.end, fmt.FILE_HEADER_BYTES)
         opened = cls(path, fd, end, _stats_of(scan.records, end), ops)
         opened._dir_unsynced = created
+        opened._updates = _update_count(scan.records)
         if torn:
             recovery = Recovery(path, torn_bytes=torn)
         return OpenResult(opened, scan.records, recovery)
@@ -144,6 +148,25 @@ class DocLog:
     def end(self) -> int:
         """File offset up to which every record is either ours or already handed out."""
         return self._end
+
+    @property
+    def update_count(self) -> int:
+        """How many updates the log holds (a snapshot counts as one), including those
+        other processes appended that ``read_new`` has not returned yet."""
+        return self._updates
+
+    def updates_before(self, end: int) -> list[bytes]:
+        """Every update of the records before byte ``end`` (a record boundary at or
+        before ``self.end``), in order. Those bytes never change while the log is open
+        but through ``commit_compaction``, so no lock is taken; the caller serialises
+        it with compaction (``LogWriter`` does). Raises CorruptLogError if they do not
+        validate."""
+        scan = fmt.scan_log(_pread_all(self._fd, 0, end))
+        if scan.stop is not None or scan.end != end:
+            offset = scan.stop.offset if scan.stop else scan.end
+            reason = scan.stop.reason if scan.stop else "the range does not end on a record"
+            raise CorruptLogError(self.path, offset, reason)
+        return [u for record in scan.records for u in record.updates]
 
     @property
     def stats(self) -> LogStats:
@@ -175,6 +198,7 @@ class DocLog:
                     self.path, f"append of {len(updates)} update(s) failed: {exc.strerror}"
                 ) from exc
             self._end = start + len(data)
+            self._updates += len(updates)
             s = self._stats
             self._stats = LogStats(s.records_since_snapshot + 1, self._end, s.snapshot_bytes)
 
@@ -215,6 +239,7 @@ class DocLog:
         data = _pread_all(self._fd, self._end, size - self._end)
         scan = fmt.scan_records(data, 0, base=self._end)
         self._unseen.extend(scan.records)
+        self._updates += _update_count(scan.records)
         if scan.records:
             s = self._stats
             added = len(scan.records)
@@ -277,7 +302,9 @@ class DocLog:
             new_fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
             old_fd, self._fd = self._fd, new_fd
             os.close(old_fd)  # also releases the lock on the old file
-        tail_records = len(fmt.scan_records(tail, 0).records)
+        tail_scan = fmt.scan_records(tail, 0).records
+        tail_records = len(tail_scan)
+        self._updates = 1 + _update_count(tail_scan)
         self._end = len(head) + len(tail)
         self._stats = LogStats(tail_records, self._end, len(snapshot))
 
@@ -328,6 +355,7 @@ class DocLog:
         fresh = opened.log
         self._fd, fresh._fd = fresh._fd, -1
         self._end, self._stats = fresh._end, fresh._stats
+        self._updates = fresh._updates
         self._dir_unsynced = fresh._dir_unsynced
         self._unseen.extend(opened.records)
 
@@ -375,6 +403,10 @@ def _pread_all(fd: int, offset: int, size: int) -> bytes:
         offset += len(chunk)
         size -= len(chunk)
     return b"".join(chunks)
+
+
+def _update_count(records: list[fmt.Record]) -> int:
+    return sum(len(record.updates) for record in records)
 
 
 def _stats_of(records: list[fmt.Record], end: int) -> LogStats:

@@ -6,6 +6,11 @@ and one ``fdatasync`` (in a worker thread, so the event loop keeps running), and
 wakes every caller. A burst of 10,000 appends therefore costs a handful of fsyncs,
 not 10,000. Reads of other processes' appends and compaction commits go through the
 same queue, so the log is never touched by two threads at once.
+
+With a ``DocHistory`` (docs/history.md) an append may carry a ``VersionNote``: the
+version is recorded in the same worker step, right after the group's write, and the
+timeline written once per group; compaction writes the kept versions' states before
+it replaces the log.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from typing import Generic, TypeVar
 
 import trio
 
+from p2psync.errors import StorageError
 from p2psync.storage.compaction import SUBPROCESS_MIN_LOG_BYTES, build_snapshot
 from p2psync.storage.doclog import DocLog
+from p2psync.storage.history import DocHistory, VersionNote, commit_compaction, record_safely
 from p2psync.storage.snapshotter import SnapshotWorker, build_in_new_process
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,7 @@ class _Request(Generic[T]):
 
     work: Callable[[], T] | None  # None marks an append, which is grouped
     updates: Sequence[bytes] = ()
+    note: VersionNote | None = None
     on_error: Callable[[BaseException], None] | None = None  # no caller waits for it
     done: trio.Event = field(default_factory=trio.Event)
     result: T | None = None
@@ -64,8 +72,10 @@ class LogWriter:
         *,
         on_error: Callable[[BaseException], None] | None = None,
         snapshots: SnapshotWorker | None = None,
+        history: DocHistory | None = None,
     ) -> None:
         self.log = doclog
+        self.history = history
         self._snapshots = snapshots
         self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
@@ -88,6 +98,8 @@ class LogWriter:
                 try:
                     first = await self._receive.receive()
                 except trio.EndOfChannel:
+                    if self.history is not None:
+                        await trio.to_thread.run_sync(self._save_history, self.history)
                     return
                 batch = [first]
                 while len(batch) < MAX_BATCH_UPDATES:
@@ -110,22 +122,37 @@ class LogWriter:
         """Stop accepting requests; ``run`` returns once the queued ones are done."""
         await self._send.aclose()
 
-    async def append(self, updates: Sequence[bytes]) -> None:
-        """Durably append ``updates``; returns once they survive a crash.
+    async def append(self, updates: Sequence[bytes], note: VersionNote | None = None) -> None:
+        """Durably append ``updates``; returns once they survive a crash. ``note``
+        makes them a version of the doc's history (ignored without a history).
 
         Raises LogWriteError if they could not be stored (none of them is then).
         """
-        if updates:
-            await self._submit(_Request[None](None, updates))
+        if updates or self._noted(note):
+            await self._submit(_Request[None](None, updates, note=note))
 
-    async def enqueue(self, updates: Sequence[bytes]) -> None:
+    async def enqueue(self, updates: Sequence[bytes], note: VersionNote | None = None) -> None:
         """Queue ``updates`` for appending without waiting for the fsync.
 
         Blocks only while the queue is full (backpressure). Updates whose append
         fails are reported to ``on_error`` (given to the constructor) and logged.
+        A ``note`` with no updates records a version of what the log holds by then
+        (updates other processes appended).
         """
-        if updates:
-            await self._hand_over(_Request[object](None, updates, on_error=self._on_error))
+        if updates or self._noted(note):
+            request = _Request[object](None, updates, note=note, on_error=self._on_error)
+            await self._hand_over(request)
+
+    def _noted(self, note: VersionNote | None) -> bool:
+        return note is not None and self.history is not None
+
+    async def with_history(self, read: Callable[[DocHistory, DocLog], T]) -> T:
+        """``read(history, log)`` in the writer's thread, after everything queued before.
+        Raises StorageError if this writer keeps no history."""
+        history = self.history
+        if history is None:
+            raise StorageError(self.log.path, "this doc keeps no history")
+        return await self._submit(_Request(lambda: read(history, self.log)))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is durable (or failed). With
@@ -169,8 +196,13 @@ class LogWriter:
                 snapshot = await self._snapshots.build(self.log.path, prefix_end)
             else:
                 snapshot = await build_in_new_process(self.log.path, prefix_end)
-        await self._submit(_Request(lambda: self.log.commit_compaction(prefix_end, snapshot)))
+        await self._submit(
+            _Request(lambda: commit_compaction(self.log, prefix_end, snapshot, self.history))
+        )
         log.info("%s: compacted to a %d-byte snapshot", self.log.path, len(snapshot))
+
+    def _save_history(self, history: DocHistory) -> None:
+        record_safely(history, history.save)
 
     async def _submit(self, request: _Request[T]) -> T:
         await self._hand_over(request)  # type: ignore[arg-type]
@@ -204,10 +236,25 @@ class LogWriter:
             return
         updates = [u for request in appends for u in request.updates]
         try:
-            self.log.append(updates)
+            if updates:
+                self.log.append(updates)
         except Exception as exc:  # delivered to every caller of the group
             for request in appends:
                 request.error = exc
+            return
+        history = self.history
+        if history is not None and any(request.note for request in appends):
+            record_safely(history, lambda: self._record(history, appends, len(updates)))
+
+    def _record(self, history: DocHistory, appends: list[_Request[object]], total: int) -> None:
+        """Record the group's notes at their updates' positions, then write the timeline."""
+        position = self.log.update_count - total
+        for request in appends:
+            end = position + len(request.updates)
+            if request.note is not None:
+                history.note(request.note, position, end, self.log)
+            position = end
+        history.save(force=False)
 
 
 def _log_error(doclog: DocLog) -> Callable[[BaseException], None]:

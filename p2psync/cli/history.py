@@ -1,0 +1,134 @@
+"""``p2psync history PATH`` and ``p2psync restore PATH --version N`` (docs/history.md).
+
+A text file's versions, newest first (``--json``: the daemon's ``history`` reply);
+``--diff N``: a unified diff from version N to the current text. ``restore`` brings
+the file back to version N as a new edit, which merges with concurrent edits made
+elsewhere and syncs to every peer; ``--to OUT`` writes version N to OUT instead and
+changes nothing in the share. Both ask the running daemon, which keeps the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from p2psync.cli import human, table
+from p2psync.cli.context import Context, print_json
+from p2psync.control.client import ControlClient
+from p2psync.errors import StorageError, UsageError
+
+if TYPE_CHECKING:
+    from p2psync.config import ShareConfig
+    from p2psync.control.replies import (
+        HistoryDiffReply,
+        HistoryReply,
+        RestoreReply,
+        VersionRow,
+    )
+
+KIND_WORDS = {"local save": "saved here", "remote change": "changed by a peer"}
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    history = commands.add_parser("history", help="a text file's past versions, newest first")
+    history.add_argument("path", help="a text file inside a shared folder")
+    history.add_argument(
+        "--diff", type=_version, metavar="VERSION", help="the changes from VERSION to now"
+    )
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(func=run_history)
+    restore = commands.add_parser("restore", help="bring a text file back to a past version")
+    restore.add_argument("path", help="a text file inside a shared folder")
+    restore.add_argument("--version", type=_version, required=True, help="the version number")
+    restore.add_argument(
+        "--to", metavar="OUT", help="write that version to OUT and change nothing in the share"
+    )
+    restore.add_argument("--json", action="store_true", help="print JSON")
+    restore.set_defaults(func=run_restore)
+
+
+def _version(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version number (1, 2, ...)")
+    return number
+
+
+def run_history(args: argparse.Namespace, ctx: Context) -> int:
+    share, rel = locate(ctx, args.path)
+    if args.diff is not None:
+        diff: HistoryDiffReply = ctx.call(
+            "history.diff", share=str(share.id), doc=rel, version=args.diff
+        )
+        if args.json:
+            print_json(diff)
+        elif diff["diff"]:
+            sys.stdout.write(diff["diff"])
+        else:
+            print(f"Version {args.diff} has the same text as {args.path} now.")
+        return 0
+    found: HistoryReply = ctx.call("history", share=str(share.id), doc=rel)
+    if args.json:
+        print_json(found)
+    else:
+        print(format_versions(found["versions"], time.time()))
+    return 0
+
+
+def run_restore(args: argparse.Namespace, ctx: Context) -> int:
+    share, rel = locate(ctx, args.path)
+    if args.to is not None:
+        out = Path(args.to).expanduser()
+        if out.resolve() == Path(args.path).expanduser().resolve():
+            raise UsageError("--to names the file itself: leave --to out to restore it in place")
+        from p2psync.storage.fileops import atomic_writer  # noqa: PLC0415 - only to write
+
+        params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
+        try:  # OUT is replaced only once the whole text came
+            with ControlClient(ctx.home.socket_path) as client, atomic_writer(out) as write:
+                client.call_streamed("history.text", write, **params)
+        except OSError as exc:
+            raise StorageError(out, f"cannot write it: {exc.strerror or exc}") from None
+        if not args.json:
+            print(f"Version {args.version} of {args.path} written to {out}.")
+        else:
+            print_json({"written": str(out), "version": args.version})
+        return 0
+    reply: RestoreReply = ctx.call("restore", share=str(share.id), doc=rel, version=args.version)
+    if args.json:
+        print_json(reply)
+    elif reply["changed"]:
+        print(f"{args.path} is back to version {args.version} (a new edit, synced to peers).")
+    else:
+        print(f"{args.path} already holds the text of version {args.version}.")
+    return 0
+
+
+def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
+    """The share holding ``file`` and its path there (POSIX, relative)."""
+    path = Path(file).expanduser().resolve()
+    for share in ctx.config().shares:
+        root = share.path.resolve()
+        if path != root and path.is_relative_to(root):
+            return share, path.relative_to(root).as_posix()
+    raise UsageError(f"{file} is not inside a shared folder")
+
+
+def format_versions(versions: list[VersionRow], now: float) -> str:
+    """The human form: one row per version, newest first."""
+    if not versions:
+        return "No versions yet."
+    rows = [
+        [str(v["number"]), human.ago(v["time"], now), KIND_WORDS.get(v["kind"], v["kind"]),
+         v["device"].split("-")[0], human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
+        for v in versions
+    ]  # fmt: skip
+    return table.render(
+        ["VERSION", "WHEN", "WHAT", "DEVICE", "SIZE", "CHANGES"], rows, right=[0, 4]
+    )

@@ -1,0 +1,225 @@
+"""One doc's timeline kept up to date by the writer of its log (docs/history.md).
+
+A ``DocHistory`` belongs to the ``LogWriter`` of one log and is only used from the
+writer's thread, in the order of the writer's queue: a change's version is recorded
+right after the append that stores its updates, with the log's exact update count as
+its ``log_end``, and compaction gives the kept versions inside its prefix their full
+state before the log is rewritten. The daemon says what a change is (a
+``VersionNote``: when, by which device, what kind, the text after it); this module
+knows nothing of files, peers or the mirror.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pycrdt
+
+from p2psync.errors import StorageError
+from p2psync.storage import format as fmt
+from p2psync.storage.compaction import replay
+from p2psync.storage.doclog import DocLog
+from p2psync.storage.retention import RetentionPolicy
+from p2psync.storage.timeline import COALESCE_SECONDS, Version, coalesces, record
+from p2psync.storage.versionindex import (
+    PendingFold,
+    load_index,
+    prune,
+    save_timeline,
+    versions_path,
+)
+from p2psync.storage.versionstate import fold, text_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionNote:
+    """What the daemon knows of a change when it hands its updates to the writer."""
+
+    time: float
+    device: str
+    kind: str
+    """"local save", "remote change" or "restore"; the first change of a doc is
+    recorded as "create" whatever its note says (but a restore)."""
+    text: str
+    """The doc's text once the change is applied."""
+
+
+class DocHistory:
+    """The timeline of the log at ``log_path``, whose text is the Y.Text ``root``."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        root: str,
+        policy: RetentionPolicy,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = versions_path(log_path)
+        self.log_path = log_path
+        self.root = root
+        self.policy = policy
+        self._clock = clock
+        self._timeline: list[Version] | None = None
+        self._texts: tuple[str, str] | None = None
+        """(text of the version before the last one, text of the last one), once known."""
+        self._dirty = False
+        self._saved: tuple[int, float] = (0, 0.0)
+        """(number of the newest version, clock) at the last write of the file."""
+
+    def versions(self) -> list[Version]:
+        """The timeline, oldest first (read from its file the first time). Raises
+        StorageError if the file is damaged: it is refused, never emptied."""
+        if self._timeline is None:
+            timeline, pending = load_index(self.path)
+            self._timeline = timeline
+            if pending is not None:
+                self._finish_fold(pending)
+        return self._timeline
+
+    def _finish_fold(self, pending: PendingFold) -> None:
+        """A compaction was under way when the daemon stopped: if the log starts with
+        its snapshot, the log was replaced and the later versions move back now."""
+        try:
+            records = fmt.scan_log(self.log_path.read_bytes()).records
+        except FileNotFoundError:
+            records = []
+        first = records[0] if records else None
+        done = (
+            first is not None
+            and first.type is fmt.RecordType.SNAPSHOT
+            and zlib.crc32(first.updates[0]) == pending.snapshot_crc
+        )
+        if done:
+            self._renumber(pending.prefix_updates)
+        log.info("%s: finished a compaction cut short (%s)", self.path,
+                 "the log was replaced" if done else "the log was not replaced")  # fmt: skip
+        assert self._timeline is not None
+        save_timeline(self.path, self._timeline)
+
+    def note(self, note: VersionNote, start: int, end: int, doclog: DocLog) -> None:
+        """Record the change ``note`` whose updates are the log's ``[start, end)``."""
+        timeline = self.versions()
+        kind = "create" if start == 0 and not timeline and note.kind != "restore" else note.kind
+        before_last, last = self._known_texts(timeline, start, doclog)
+        before = before_last if coalesces(timeline, note.time, note.device, kind) else last
+        record(timeline, time=note.time, device=note.device, kind=kind, log_end=end,
+               before=before, after=note.text)  # fmt: skip
+        self._texts = (before, note.text)
+        self._dirty = True
+
+    def save(self, *, force: bool = True) -> None:
+        """Drop what the policy no longer keeps and write the timeline if it changed.
+
+        Without ``force`` a save that only coalesced into the newest version is
+        written once ``COALESCE_SECONDS`` passed since the last write (a burst of
+        keystrokes from a peer costs one write, not one per group); the writer forces
+        the write when it closes. A crash in between loses only that coalescing: the
+        version keeps its earlier end, whose text the log still holds.
+        """
+        if not self._dirty or self._timeline is None:
+            return
+        newest = self._timeline[-1].number if self._timeline else 0
+        now = self._clock()
+        if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
+            return
+        kept = prune(self._timeline, self._clock(), self.policy)
+        if len(kept) != len(self._timeline):
+            self._texts = None  # the version before the last may be gone
+        self._timeline = kept
+        save_timeline(self.path, kept)
+        self._dirty = False
+        self._saved = (newest, now)
+
+    def text_at(self, number: int, doclog: DocLog) -> tuple[Version, str] | None:
+        """Version ``number`` and its text, None if the timeline has no such version."""
+        for version in self.versions():
+            if version.number == number:
+                updates = [] if version.state else doclog.updates_before(doclog.end)
+                if not version.state and version.log_end > len(updates):
+                    raise StorageError(
+                        self.path, f"the log no longer holds the updates of version {number}"
+                    )
+                return version, text_of(version, updates, self.root)
+        return None
+
+    # -- compaction --------------------------------------------------------------
+
+    def before_compaction(self, prefix: list[bytes], snapshot: bytes) -> None:
+        """Give every kept version inside ``prefix`` (the log's first updates, about to
+        become the one update ``snapshot``) its full state, and write that durably
+        with the compaction as pending. Versions keep their positions: until the log
+        is replaced they still name its updates."""
+        timeline = prune(self.versions(), self._clock(), self.policy)
+        folded = fold(timeline, prefix)
+        self._timeline = [
+            replace(v, state=f.state) if v.log_end <= len(prefix) else v
+            for v, f in zip(timeline, folded, strict=True)
+        ]
+        self._texts = None
+        pending = PendingFold(len(prefix), zlib.crc32(snapshot))
+        save_timeline(self.path, self._timeline, pending)
+        self._dirty = False
+
+    def after_compaction(self, prefix_updates: int) -> None:
+        """The log's first ``prefix_updates`` updates are one snapshot now: move the
+        later versions back. If the write fails it is retried at the next save."""
+        self._renumber(prefix_updates)
+        self._dirty = True
+        try:
+            self.save()
+        except OSError as exc:
+            log.error("%s: cannot write the history file after compaction: %s", self.path, exc)
+
+    def _renumber(self, prefix_updates: int) -> None:
+        self._timeline = [
+            replace(v, log_end=1) if v.log_end <= prefix_updates
+            else replace(v, log_end=v.log_end - prefix_updates + 1)
+            for v in self.versions()
+        ]  # fmt: skip
+
+    def _known_texts(self, timeline: list[Version], start: int, doclog: DocLog) -> tuple[str, str]:
+        """The cached texts; after a restart, rebuilt from the log (once per doc)."""
+        if self._texts is not None:
+            return self._texts
+        if not timeline and start == 0:
+            return ("", "")
+        updates = doclog.updates_before(doclog.end)
+        if not timeline:
+            last = str(replay(updates[:start]).get(self.root, type=pycrdt.Text))
+            return ("", last)
+        before_last = text_of(timeline[-2], updates, self.root) if len(timeline) > 1 else ""
+        return (before_last, text_of(timeline[-1], updates, self.root))
+
+
+def record_safely(history: DocHistory, action: Callable[[], None]) -> None:
+    """Run a history step after an append; a failure is logged, never the append's
+    (the updates are stored: a version missing from the timeline loses no text)."""
+    try:
+        action()
+    except (StorageError, OSError, ValueError) as exc:
+        log.error("%s: file history not updated: %s", history.path, exc)
+    except Exception:  # a bug here must not stop the log's writer
+        log.exception("%s: file history not updated", history.path)
+
+
+def commit_compaction(
+    doclog: DocLog, prefix_end: int, snapshot: bytes, history: DocHistory | None
+) -> None:
+    """``doclog.commit_compaction`` that keeps ``history``'s versions rebuildable: the
+    kept versions inside the prefix get their states first (a failure to write them
+    stops the compaction, and the log keeps their updates), the rest move back after."""
+    if history is None or not history.versions():
+        doclog.commit_compaction(prefix_end, snapshot)
+        return
+    prefix = doclog.updates_before(prefix_end)
+    history.before_compaction(prefix, snapshot)
+    doclog.commit_compaction(prefix_end, snapshot)
+    history.after_compaction(len(prefix))

@@ -1,0 +1,29 @@
+"""The human form of ``p2psync history``: one row per version, as the reply orders them."""
+
+from __future__ import annotations
+
+from p2psync.cli.history import format_versions
+from p2psync.control.replies import VersionRow
+
+DEVICE = "VFVQ4IY-JPUL65Y-LXKJKCO-PCQA2BX-4MYJWUL-6G2HQVD-CQPQ6ED-KGEYTAD"
+NOW = 1_800_000_000.0
+
+
+def test_versions_are_rows_with_short_device_ids_and_changes() -> None:
+    versions: list[VersionRow] = [
+        {"number": 2, "time": NOW - 120, "device": DEVICE, "kind": "remote change",
+         "size": 2048, "added": 12, "removed": 4},
+        {"number": 1, "time": NOW - 7200, "device": DEVICE, "kind": "create",
+         "size": 30, "added": 30, "removed": 0},
+    ]  # fmt: skip
+    lines = format_versions(versions, NOW).splitlines()
+    assert lines[0].split() == ["VERSION", "WHEN", "WHAT", "DEVICE", "SIZE", "CHANGES"]
+    assert lines[1].split() == ["2", "2", "min", "ago", "changed", "by", "a", "peer", "VFVQ4IY",
+                                "2.0", "KiB", "+12", "-4"]  # fmt: skip
+    assert lines[2].split()[:3] == ["1", "2", "h"]
+    assert "create" in lines[2]
+    assert "+30 -0" in lines[2]
+
+
+def test_no_versions_is_one_sentence() -> None:
+    assert format_versions([], NOW) == "No versions yet."

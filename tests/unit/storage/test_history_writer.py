@@ -1,0 +1,204 @@
+"""A log's writer keeps the doc's timeline: versions at the right positions, saves
+coalesced, the kept versions' text intact across compaction and a reopen."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+import trio
+
+from p2psync.errors import StorageError
+from p2psync.storage.compaction import replay
+from p2psync.storage.doclog import DocLog
+from p2psync.storage.history import DocHistory, VersionNote
+from p2psync.storage.retention import RetentionPolicy
+from p2psync.storage.timeline import Version
+from p2psync.storage.versionindex import load_timeline, save_timeline, versions_path
+from p2psync.storage.writer import LogWriter
+
+ROOT = "content"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _edit(doc: pycrdt.Doc[Any], text: str) -> bytes:
+    before = doc.get_state()
+    content = doc.get(ROOT, type=pycrdt.Text)
+    with doc.transaction():
+        del content[:]
+        content += text
+    return doc.get_update(before)
+
+
+def _text_at(number: int, history: DocHistory, log: DocLog) -> str | None:
+    found = history.text_at(number, log)
+    return found[1] if found is not None else None
+
+
+async def _run(path: Path, clock: Clock, body: Any) -> None:
+    opened = DocLog.open(path)
+    history = DocHistory(path, ROOT, RetentionPolicy(), clock=clock)
+    writer = LogWriter(opened.log, history=history)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await body(writer)
+        await writer.aclose()
+    opened.log.close()
+
+
+async def test_versions_are_recorded_coalesced_and_survive_compaction(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    clock = Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    texts = ["one\n", "one\ntwo\n", "one\ntwo\nthree\n", "ONE\n"]
+
+    async def save(writer: LogWriter, text: str, kind: str = "local save") -> None:
+        note = VersionNote(clock.now, "A", kind, text)
+        await writer.append([_edit(doc, text)], note)
+
+    async def body(writer: LogWriter) -> None:
+        await save(writer, texts[0])
+        clock.now += 60
+        await save(writer, texts[1])
+        clock.now += 3  # coalesces with the save before
+        await save(writer, texts[2])
+        await writer.enqueue([_edit(doc, "junk")])  # a change with no version of its own
+        clock.now += 60
+        await save(writer, texts[3], "restore")
+        listed = await writer.with_history(lambda h, _log: list(h.versions()))
+        assert [(v.number, v.kind, v.log_end) for v in listed] == [
+            (1, "create", 1),
+            (2, "local save", 3),
+            (3, "restore", 5),
+        ]
+        assert (listed[1].added, listed[1].removed) == (len("two\nthree\n"), 0)
+        await writer.compact()
+        for number, text in ((1, texts[0]), (2, texts[2]), (3, texts[3])):
+            found = await writer.with_history(partial(_text_at, number))
+            assert found == text
+        assert await writer.with_history(lambda h, log: h.text_at(9, log)) is None
+
+    await _run(path, clock, body)
+    stored = load_timeline(versions_path(path))
+    assert [v.number for v in stored] == [1, 2, 3]
+    assert stored[0].state  # folded into the snapshot: kept whole
+    assert stored[1].state
+
+    async def reopened(writer: LogWriter) -> None:
+        clock.now += 60
+        await save(writer, "ONE\nfour\n")
+        listed = await writer.with_history(lambda h, _log: list(h.versions()))
+        assert (listed[-1].number, listed[-1].kind) == (4, "local save")
+        assert (listed[-1].added, listed[-1].removed) == (len("four\n"), 0)
+        found = await writer.with_history(lambda h, log: h.text_at(4, log))
+        assert found is not None
+        assert found[1] == "ONE\nfour\n"
+
+    await _run(path, clock, reopened)
+
+
+async def test_a_writer_without_history_ignores_notes(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    opened = DocLog.open(path)
+    writer = LogWriter(opened.log)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await writer.append([_edit(doc, "x")], VersionNote(0.0, "A", "local save", "x"))
+        await writer.aclose()
+    opened.log.close()
+    assert not versions_path(path).exists()
+    assert opened.log.update_count == 1
+
+
+async def test_a_doc_with_updates_from_before_history_counts_from_its_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    with DocLog.open(path).log as old:  # written before the daemon kept history
+        old.append([_edit(doc, "hello\n")])
+    clock = Clock()
+
+    async def body(writer: LogWriter) -> None:
+        note = VersionNote(clock.now, "B", "remote change", "hello\nworld\n")
+        await writer.enqueue([_edit(doc, "hello\nworld\n")], note)
+        listed = await writer.with_history(lambda h, _log: list(h.versions()))
+        assert [(v.kind, v.log_end, v.added, v.removed) for v in listed] == [
+            ("remote change", 2, len("world\n"), 0)
+        ]
+
+    await _run(path, clock, body)
+
+
+async def test_keep_none_keeps_only_the_newest_version(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    clock = Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    opened = DocLog.open(path)
+    history = DocHistory(path, ROOT, RetentionPolicy(keep="none"), clock=clock)
+    writer = LogWriter(opened.log, history=history)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for text in ("a", "ab", "abc"):
+            clock.now += 60
+            await writer.append([_edit(doc, text)], VersionNote(clock.now, "A", "local save", text))
+        await writer.compact()
+        assert await writer.with_history(partial(_text_at, 3)) == "abc"
+        await writer.aclose()
+    opened.log.close()
+    assert [v.number for v in load_timeline(versions_path(path))] == [3]
+
+
+def test_a_version_past_the_end_of_its_log_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    with DocLog.open(path).log as log:
+        log.append([_edit(doc, "only")])
+    save_timeline(versions_path(path), [Version(0.0, "A", "create", 5, 4, 4, 0, number=1)])
+    history = DocHistory(path, ROOT, RetentionPolicy())
+    with DocLog.open(path, create=False).log as log, pytest.raises(StorageError):
+        history.text_at(1, log)
+
+
+@pytest.mark.parametrize("log_replaced", [True, False])
+def test_a_compaction_cut_short_is_finished_at_the_next_load(
+    tmp_path: Path, log_replaced: bool
+) -> None:
+    path = tmp_path / "doc.ylog"
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    texts = ["a\n", "a\nb\n", "a\nb\nc\n"]
+    with DocLog.open(path).log as log:
+        for text in texts:
+            log.append([_edit(doc, text)])
+        prefix_end = log.end
+        log.append([_edit(doc, "a\nb\nc\nd\n")])
+    now = 1_800_000_000.0
+    save_timeline(versions_path(path), [
+        Version(now - 30, "A", "create", 1, 2, 2, 0, number=1),
+        Version(now - 20, "A", "local save", 3, 6, 4, 0, number=2),
+        Version(now - 10, "B", "remote change", 4, 8, 2, 0, number=3),
+    ])  # fmt: skip
+    history = DocHistory(path, ROOT, RetentionPolicy(), clock=lambda: now)
+    with DocLog.open(path, create=False).log as log:
+        prefix = log.updates_before(prefix_end)
+        snapshot = replay(prefix).get_update()
+        history.before_compaction(prefix, snapshot)
+        if log_replaced:  # then the daemon is killed: the timeline is not renumbered
+            log.commit_compaction(prefix_end, snapshot)
+
+    again = DocHistory(path, ROOT, RetentionPolicy(), clock=lambda: now)
+    with DocLog.open(path, create=False).log as log:
+        found = [again.text_at(n, log) for n in (1, 2, 3)]
+    assert [f[1] if f else None for f in found] == [texts[0], texts[2], "a\nb\nc\nd\n"]
+    assert [v.log_end for v in load_timeline(versions_path(path))][2] == (2 if log_replaced else 4)
