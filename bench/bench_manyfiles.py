@@ -181,7 +181,7 @@ class Syncthing:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "STNODEFAULTFOLDER": "1", "STNOUPGRADE": "1"}
+        env = {**os.environ, "STNODEFAULTFOLDER": "1", "STNOUPGRADE": "1", "STMONITORED": "yes"}
         with (self.home / "syncthing.log").open("ab") as log:
             self.process = subprocess.Popen(
                 ["syncthing", "serve", f"--home={self.home}", "--no-browser", "--no-restart",
@@ -267,13 +267,13 @@ def _syncthing(root: Path, source: Path, count: int) -> dict[str, float]:
         cpu_before = sum(_cpu_s(pid) for pid in pids)
         want = tree_digest(alpha.folder, _theirs_skip)
         start = time.perf_counter()
+        beta.add_peer(alpha)  # devices before the folders that name them: a folder
+        alpha.add_peer(beta)  # drops the devices its instance does not know
         beta.add_folder([beta.id, alpha.id])
-        beta.add_peer(alpha)
         alpha.request("PUT", "/rest/config/folders/bench", {
             **alpha.get("/rest/config/folders/bench"),
             "devices": [{"deviceID": alpha.id}, {"deviceID": beta.id}],
         })  # fmt: skip
-        alpha.add_peer(beta)
         wait_for(lambda: tree_digest(beta.folder, _theirs_skip) == want, "beta's tree", DEADLINE_S)
         figures["sync_s"] = time.perf_counter() - start
         figures["sync_cpu_s"] = sum(_cpu_s(pid) for pid in pids) - cpu_before
