@@ -1,8 +1,8 @@
 """Many small files (issue 19): first scan, first sync to an empty peer, CPU, idle memory,
 docs left loaded and restart to idle, for p2psync and for Syncthing in the same run.
 
-The workload is the issue's: ``--files`` files (10,000 by default; 1,000 with
-``--quick``) in 350 folders, one in ten binary 2 KiB, the rest text of 10 B to 1.4 KiB,
+The workload is the issue's: ``P2PSYNC_BENCH_FILES`` files (10,000 by default; 1,000
+with ``--quick``) in 350 folders, one in ten binary 2 KiB, the rest text of 10 B to 1.4 KiB,
 from a fixed seed. Both systems run two instances on loopback; a sync is done when the
 destination tree is byte-identical to the source. Syncthing comes from Debian (``make
 bench-deps``); without it the suite fails and says so.
@@ -270,6 +270,7 @@ def _p2psync(root: Path, source: Path, count: int) -> dict[str, float]:
         assert bob.process is not None
         figures["restart_rss_mib"] = _rss_mib(bob.process.pid)
         figures["restart_docs_loaded"] = float(_share(bob)["docs_loaded"])
+        _assert_loopback(_pids(alice.process, bob.process), "after a restart")
     finally:
         for device in (alice, bob):
             device.stop(signal.SIGKILL)
