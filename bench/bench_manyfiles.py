@@ -514,7 +514,10 @@ def _report(
     rows = [
         ("scan_s", "first scan (share add until scanned)", "s",
          "p2psync: from the share.add request (control socket) to its status listing "
-         f"every file (polled every {POLL_S * 1e3:g} ms: up to that much late); Syncthing: "
+         f"every file (polled every {POLL_S * 1e3:g} ms: up to that much late; a file is "
+         "listed once its doc is durable, and the one manifest change that names the "
+         "batch's files follows the last of them, about 0.1 s of event-loop time at "
+         "1,000 files in the profile below); Syncthing: "
          "from the POST of the "
          "folder (REST API) to the time of its first StateChanged event from scanning to "
          f"idle, every file then in its index; {context}"),
