@@ -221,7 +221,10 @@ def _scanned(device: Device, count: int) -> bool:
 
 
 def _idle(device: Device) -> bool:
-    return cli(device.home, "wait-idle", "--timeout", "0.5", check=False).returncode == 0
+    """Connected to its peer and in sync with it, as Syncthing's condition below (the
+    CLI's wait-idle also holds with no peer connected)."""
+    idle = _call(device, "idle")
+    return bool(idle["idle"]) and int(idle["connected"]) >= 1
 
 
 def _pids(*processes: subprocess.Popen[bytes] | None) -> list[int]:
@@ -257,7 +260,7 @@ def _p2psync(root: Path, source: Path, count: int) -> dict[str, float]:
         figures["sync_s"] = end - start
         figures["sync_cpu_s"] = sum(_cpu_s(pid) for pid in pids) - cpu_before
         _assert_loopback(pids, "after the first sync")
-        wait_for(lambda: _idle(bob) and _idle(alice), "p2psync idle", DEADLINE_S)
+        _poll_until(lambda: _idle(bob) and _idle(alice), "p2psync idle")
         time.sleep(IDLE_SETTLE_S)  # a measurement interval, not a wait for a condition
         assert bob.process is not None
         figures["idle_rss_mib"] = _rss_mib(bob.process.pid)
@@ -473,7 +476,7 @@ def _syncthing(root: Path, source: Path, count: int) -> dict[str, float]:
         figures["sync_s"] = end - start
         figures["sync_cpu_s"] = sum(_cpu_s(pid) for pid in pids) - cpu_before
         _assert_loopback(pids, "after the first sync")
-        wait_for(lambda: beta.idle() and alpha.idle(), "syncthing idle", DEADLINE_S)
+        _poll_until(lambda: beta.idle() and alpha.idle(), "syncthing idle")
         time.sleep(IDLE_SETTLE_S)  # a measurement interval, not a wait for a condition
         assert beta.process is not None
         figures["idle_rss_mib"] = _rss_mib(beta.process.pid)
@@ -529,7 +532,8 @@ def _report(
         ("idle_rss_mib", "idle RSS of the receiver after the first sync", "MiB",
          f"VmRSS {IDLE_SETTLE_S:g} s after both sides are idle"),
         ("restart_s", "restart to connected and idle", "s",
-         "the receiver restarted (SIGTERM for p2psync, SIGKILL for Syncthing)"),
+         "the receiver restarted (SIGTERM for p2psync, SIGKILL for Syncthing), from its "
+         "spawn until it is connected to the other side and in sync with it"),
         ("restart_rss_mib", "idle RSS after a restart", "MiB",
          "VmRSS when idle after the restart; every socket of every daemon was on "
          "loopback after each phase (/proc), Syncthing configured so before its first start"),
