@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test soak lint typecheck check bench clean system-deps \
+.PHONY: run demo test soak lint typecheck check bench bench-deps clean system-deps \
 	screenshot dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
@@ -59,8 +59,12 @@ check: lint typecheck test
 screenshot: $(STAMP) system-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 
-bench: $(STAMP)
+bench: $(STAMP) bench-deps
 	$(PY) -m bench
+
+# the anchor of bench/bench_manyfiles.py: Syncthing from Debian
+bench-deps:
+	command -v syncthing >/dev/null || { apt-get update -qq && apt-get install -y -qq syncthing; }
 
 # Packaging and documentation (packaging/README.md): build tools from the packaging extra.
 $(PACKAGING_STAMP): $(STAMP)
