@@ -84,6 +84,9 @@ class Renames:
         self.m.listings.clear()
         try:
             with self.m.problems.file_errors(f"mv:{rel}", rel, but=(FileNotFoundError,)) as failed:
+                if self._written_there(entry):
+                    await self._drop_old_copy(rel, entry, synced)
+                    return
                 stat = await trio.to_thread.run_sync(
                     lambda: move_file(
                         self.m.root, rel, entry.path, expect=self._expect(rel, synced)
@@ -107,6 +110,25 @@ class Renames:
         if failed:
             return
         self.m.synced.move(rel, entry.path, stat)
+        await self.m.reconcile(entry.path)
+
+    def _written_there(self, entry: Entry) -> bool:
+        """Whether ``entry``'s doc is written at its new path already, as synced (a
+        file the daemon wrote there while the old one was recorded and saved)."""
+        held = self.m.synced.get(entry.path)
+        return held is not None and held.guid == entry.guid and self.m.exists_as(entry.path)
+
+    async def _drop_old_copy(self, rel: str, entry: Entry, synced: Synced) -> None:
+        """``rel`` is the old copy of a file written at its new path already: it cannot
+        move there, and holds nothing the doc lacks once a save made to it is taken in
+        (``_expect`` raises FileChangedError until then: ``saved_then_renamed`` merges
+        it on the next round). It is removed; the new path is reconciled."""
+        await trio.to_thread.run_sync(
+            lambda: remove_file(self.m.root, rel, expect=self._expect(rel, synced))
+        )
+        self.m.synced.pop(rel)
+        log.info("share %s: %s was renamed to %s, written there already; the old copy "
+                 "is removed", self.m.share, rel, entry.path)  # fmt: skip
         await self.m.reconcile(entry.path)
 
     def _expect(self, rel: str, synced: Synced) -> FileStat:

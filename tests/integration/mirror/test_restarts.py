@@ -23,8 +23,9 @@ from p2psync.mirror import engine as engine_module
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.kinds import file_digest
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
-from p2psync.mirror.state import SyncTable
+from p2psync.mirror.state import Synced, SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
@@ -683,5 +684,56 @@ def test_a_programs_write_raced_by_the_daemons_rename_is_taken_in(
             assert (tmp_path / "d.txt").read_bytes() == data
             kept = [Path(f["kept"]) for t, f in events if t == "path-conflict"]
             assert [path.read_bytes() for path in kept] == [b"a\x00\nappended\n"]
+
+    trio.run(main)
+
+
+def test_a_file_saved_as_a_peer_renamed_it_follows_the_rename_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The save keeps the peer's rename waiting; the daemon is killed before it is
+    taken in. After the restart the file follows the rename, its save merged: the
+    new path is not written from the doc beside the old file, which then could not
+    move onto it (the soak found a daemon stuck like this, never converging)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\n")
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="e.txt"))
+        (tmp_path / "d.txt").write_text("a\nsaved\n")  # saved before the rename arrived
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})  # waits for the save
+        again = restart(tmp_path, store)
+        await again.remote_changed({MANIFEST_GUID: "bob"})
+        await again.rescan()
+        await again.flush()
+        assert not (tmp_path / "d.txt").exists()
+        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
+        assert doc.text() == "a\nsaved\n"
+
+    trio.run(main)
+
+
+def test_a_file_left_at_its_old_path_beside_its_written_new_path_goes_its_save_merged(
+    tmp_path: Path,
+) -> None:
+    """The doc of a file a peer renamed is written at the new path while the file is
+    still recorded at the old one, saved there: the old copy cannot move onto the
+    new path. Its save is merged and the old copy removed, instead of a rename
+    retried forever (the soak found a daemon stuck so, never converging)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\n")
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, path="e.txt"))
+        (tmp_path / "e.txt").write_text("a\n")  # the doc written at the new path
+        stat = fileio.local_stat(tmp_path, "e.txt")
+        assert stat is not None
+        mirror.synced.put("e.txt", Synced(doc.guid, file_digest(b"a\n"), stat), doc.full_state())
+        (tmp_path / "d.txt").write_text("a\nsaved\n")  # and the old copy saved
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        assert not (tmp_path / "d.txt").exists()
+        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
+        assert doc.text() == "a\nsaved\n"
+        assert "d.txt" not in mirror.synced
 
     trio.run(main)
