@@ -48,6 +48,14 @@ def peer_version(doc: DocReplica, data: bytes) -> bytes:
     return peer.get_update(before)
 
 
+def assert_followed(root: Path, doc: DocReplica) -> None:
+    """``d.txt``, saved as ``a\nsaved\n`` when a peer renamed it ``e.txt``, followed
+    the rename with its save."""
+    assert not (root / "d.txt").exists()
+    assert (root / "e.txt").read_text() == "a\nsaved\n"
+    assert doc.text() == "a\nsaved\n"
+
+
 def append_line(doc: DocReplica, line: str) -> None:
     """Another program's append (or a peer's edit) to the doc: a line at its end."""
     doc.apply(peer_edit(doc, lambda t: t.insert(len(t), line)))
@@ -215,9 +223,7 @@ def test_a_save_made_while_a_peer_renamed_the_file_follows_the_rename(tmp_path: 
         await mirror.remote_changed({MANIFEST_GUID: "bob"})
         await mirror.local_changes(["d.txt"])
         await mirror.flush()
-        assert not (tmp_path / "d.txt").exists()
-        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
-        assert doc.text() == "a\nsaved\n"
+        assert_followed(tmp_path, doc)
         entries, _ = read_entries(manifest.ydoc)
         assert [(e.path, e.deleted) for e in entries.values()] == [("e.txt", False)]
 
@@ -705,9 +711,7 @@ def test_a_file_saved_as_a_peer_renamed_it_follows_the_rename_after_a_restart(
         await again.remote_changed({MANIFEST_GUID: "bob"})
         await again.rescan()
         await again.flush()
-        assert not (tmp_path / "d.txt").exists()
-        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
-        assert doc.text() == "a\nsaved\n"
+        assert_followed(tmp_path, doc)
 
     trio.run(main)
 
@@ -731,9 +735,7 @@ def test_a_file_left_at_its_old_path_beside_its_written_new_path_goes_its_save_m
         await mirror.remote_changed({MANIFEST_GUID: "bob"})
         await mirror.local_changes(["d.txt"])
         await mirror.flush()
-        assert not (tmp_path / "d.txt").exists()
-        assert (tmp_path / "e.txt").read_text() == "a\nsaved\n"
-        assert doc.text() == "a\nsaved\n"
+        assert_followed(tmp_path, doc)
         assert "d.txt" not in mirror.synced
 
     trio.run(main)
