@@ -30,6 +30,7 @@ from p2psync.protocol import wire
 from p2psync.protocol.frames import encode_frame
 from p2psync.protocol.messages import JoinProof, Message, SyncMessage
 from p2psync.storage.layout import log_path
+from p2psync.storage.versionindex import versions_path
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
 CONNECT_TIMEOUT_S = 20.0
@@ -152,10 +153,13 @@ def folder_digest(folder: Path) -> dict[str, str]:
 
 def without_honest_edits(digest: dict[str, str], folder: Path) -> dict[str, str]:
     """``digest`` (of ``folder_digest``) without what bob's honest edits of notes.md
-    change at alice: that doc's log, the mirrored file and the mirror's record of it."""
-    notes_log = str(log_path(folder, "notes.md").relative_to(folder))
+    change at alice: that doc's log and its history's timeline, the mirrored file and
+    the mirror's record of it."""
+    notes_log = log_path(folder, "notes.md")
+    timeline = str(versions_path(notes_log).relative_to(folder))
     record = str(record_file(folder, "notes.md").relative_to(folder))
-    honest = {notes_log, "notes.md", ".p2psync/mirror.json", record}
+    honest = {str(notes_log.relative_to(folder)), timeline, "notes.md", ".p2psync/mirror.json",
+              record}  # fmt: skip
     return {k: v for k, v in digest.items() if k not in honest}
 
 
