@@ -113,7 +113,10 @@ def write_file(
 ) -> FileStat:
     """Replace the file at ``rel`` with ``data`` (bytes, or pieces written in turn, so
     a large file need not be in memory at once) atomically, creating folders as
-    needed; returns the new file's stat. ``expect`` is the stat last read (None: the
+    needed; returns the new file's stat as written (taken before the rename, which
+    changes none of its fields: a program's write that slips in after the rename must
+    read as a change, which a stat taken after it would hide). ``expect`` is the stat
+    last read (None: the
     file must not exist). ``prepared`` is called with the new file's stat once its
     bytes are durable, just before it replaces the target (to write a record
     ahead of the rename). ``raced`` is called with what the replaced file held if a
@@ -141,8 +144,9 @@ def write_file(
             file.flush()
             os.fchmod(file.fileno(), mode)
             os.fdatasync(file.fileno())
+            written = FileStat.of(os.fstat(file.fileno()))
             if prepared is not None:
-                prepared(FileStat.of(os.fstat(file.fileno())))
+                prepared(written)
         with _held_open(target, expect if raced is not None else None) as held:
             _check_expected(root, rel, expect)
             tmp.replace(target)
@@ -152,7 +156,7 @@ def write_file(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    return FileStat.of(os.lstat(target))
+    return written
 
 
 @contextlib.contextmanager

@@ -739,3 +739,34 @@ def test_a_file_left_at_its_old_path_beside_its_written_new_path_goes_its_save_m
         assert "d.txt" not in mirror.synced
 
     trio.run(main)
+
+
+def test_a_programs_write_just_after_the_daemons_rename_is_a_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program appends to the file the daemon has just renamed into place, before
+    the daemon recorded it: the record holds the stat of what the daemon wrote, so
+    the append reads as a save and is taken in (a stat taken after the rename held
+    the append, and the file then passed for synced: the CI soak lost a line so)."""
+
+    async def main() -> None:
+        mirror, _, doc = await synced_file(tmp_path, "a\n")
+        rename = Path.replace
+
+        def rename_then_append(self: Path, target: Any) -> Path:
+            moved = rename(self, target)
+            if Path(target).name == "d.txt":
+                with Path(target).open("ab") as file:  # the program, right after
+                    file.write(b"appended\n")
+            return moved
+
+        monkeypatch.setattr(Path, "replace", rename_then_append)
+        append_line(doc, "P\n")
+        await mirror.remote_changed({doc.guid: "bob"})
+        monkeypatch.setattr(Path, "replace", rename)
+        await mirror.local_changes(["d.txt"])  # the watcher saw the append
+        await mirror.flush()
+        assert doc.text() == "a\nP\nappended\n"
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+
+    trio.run(main)
