@@ -129,7 +129,7 @@ class Saves:
             state, client = doc.full_state(), doc.ydoc.client_id
             update, after = await trio.to_thread.run_sync(text_update, state, text, client)
         ahead = Synced(entry.guid, file_digest(data), stat)
-        await trio.to_thread.run_sync(lambda: self.m.synced.prepare(rel, ahead, after))
+        await trio.to_thread.run_sync(lambda: self.m.synced.prepare(rel, ahead, after, save=True))
         await self.m.store.local_update(entry.guid, update, notify=False)
         self.m.synced.commit(rel)
         if base:

@@ -22,7 +22,11 @@ actions they describe so that a crash at any point is recognised on the next sta
 
 On load, a ``.next`` left by a crash is kept if the file on disk has its digest or
 its inode (the rename happened, perhaps followed by a save in place), else dropped
-(the action never happened); a kept one is listed in ``SyncTable.promoted``, whose
+(the action never happened). A save's is written as ``<key>.save`` and always kept,
+whatever the file holds since (a program may have replaced it while the daemon was
+down): its base holds the save, and dropping it left a record whose base lacked a
+save the doc held, so the next save added its lines again. A kept one is listed in
+``SyncTable.promoted``, whose
 bases the mirror applies to their docs once (a save whose update was not stored yet;
 applying a base twice changes nothing). A record is written only after the doc
 changes it names are durable, so a committed base is always in its doc.
@@ -60,6 +64,11 @@ log = logging.getLogger(__name__)
 
 RECORDS_DIR = "synced"
 PENDING_SUFFIX = ".next"
+SAVE_SUFFIX = ".save"
+"""The write-ahead record of a save about to be stored in its doc: kept at load
+whatever the file holds since (its base is applied to the doc again, which changes
+nothing if the save was stored), unlike a file write's, kept only if the file shows
+the write happened."""
 RECORD_MAGIC = b"P2PSR\x00\x01\x00"
 _RECORD_HEAD = struct.Struct(">8sI")
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -168,7 +177,7 @@ class SyncTable:
         self._synced: dict[str, Synced] = {}
         self._paths: dict[str, str] = {}
         """Doc guid -> the path last recorded with it."""
-        self._pending: dict[str, _Record] = {}
+        self._pending: dict[str, tuple[_Record, Path]] = {}
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
@@ -212,33 +221,39 @@ class SyncTable:
 
     # -- changing ----------------------------------------------------------------
 
-    def prepare(self, rel: str, synced: Synced, base: bytes) -> None:
+    def prepare(self, rel: str, synced: Synced, base: bytes, *, save: bool = False) -> None:
         """Write ahead, durably, what ``rel`` is about to hold (``synced.stat``: the
-        file's stat then, if known). ``commit`` makes it the record once done;
-        ``abort`` drops it if the action did not happen."""
+        file's stat then, if known): a file the daemon is about to write, or a
+        ``save`` about to be stored in its doc. ``commit`` makes it the record once
+        done; ``abort`` drops it if the action did not happen."""
         record = _Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
         self._dir.mkdir(parents=True, exist_ok=True)
-        path = self._dir / (_key(rel) + PENDING_SUFFIX)
+        self._abandon(rel)
+        path = self._dir / (_key(rel) + (SAVE_SUFFIX if save else PENDING_SUFFIX))
         with path.open("wb") as file:
             file.write(_encode(record))
             file.flush()
             os.fdatasync(file.fileno())
-        self._pending[rel] = record
+        self._pending[rel] = (record, path)
         self._refer(rel + PENDING_SUFFIX, base)
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
-        record = self._pending.pop(rel)
-        (self._dir / (_key(rel) + PENDING_SUFFIX)).replace(self._dir / _key(rel))
+        record, path = self._pending.pop(rel)
+        path.replace(self._dir / _key(rel))
         self._set(rel, record.synced)
         self._refer(rel, record.base)
         self._refer(rel + PENDING_SUFFIX, b"")
 
     def abort(self, rel: str) -> None:
         """The prepared action of ``rel`` did not happen."""
-        if self._pending.pop(rel, None) is not None:
+        self._abandon(rel)
+
+    def _abandon(self, rel: str) -> None:
+        held = self._pending.pop(rel, None)
+        if held is not None:
             with contextlib.suppress(FileNotFoundError):
-                (self._dir / (_key(rel) + PENDING_SUFFIX)).unlink()
+                held[1].unlink()
             self._refer(rel + PENDING_SUFFIX, b"")
 
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
@@ -246,7 +261,7 @@ class SyncTable:
         disk if the doc and digest are unchanged, else none). Commits a prepared
         record of the same doc, digest and stat instead of writing a new one."""
         pending = self._pending.get(rel)
-        if pending is not None and pending.synced == synced:
+        if pending is not None and pending[0].synced == synced:
             self.commit(rel)
             return
         self.abort(rel)
@@ -325,13 +340,13 @@ class SyncTable:
                 with contextlib.suppress(OSError):
                     (self._dir / name).unlink()
                 continue
-            if name.endswith(PENDING_SUFFIX):
+            if name.endswith((PENDING_SUFFIX, SAVE_SUFFIX)):
                 continue
             record = _read(self._dir / name)
             if record is not None and _key(record.path) == name:
                 self._synced[record.path] = record.synced
                 self._refer(record.path, record.base, loading=True)
-        for name in sorted(n for n in names if n.endswith(PENDING_SUFFIX)):
+        for name in sorted(n for n in names if n.endswith((PENDING_SUFFIX, SAVE_SUFFIX))):
             self._settle(self._dir / name)
         self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
         self.blobs.keep_only(set(self._counts))
@@ -339,12 +354,14 @@ class SyncTable:
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
         record = _read(path)
-        if record is None or path.name != _key(record.path) + PENDING_SUFFIX:
+        save = path.name.endswith(SAVE_SUFFIX)
+        suffix = SAVE_SUFFIX if save else PENDING_SUFFIX
+        if record is None or path.name != _key(record.path) + suffix:
             path.unlink(missing_ok=True)
             return
         disk = _disk_identity(self.root, record.path)
         ino = record.stat.ino if record.stat is not None else None
-        happened = disk is not None and (disk[0] == record.digest or disk[1] == ino)
+        happened = save or (disk is not None and (disk[0] == record.digest or disk[1] == ino))
         if happened:
             path.replace(path.with_name(_key(record.path)))
             self._synced[record.path] = record.synced

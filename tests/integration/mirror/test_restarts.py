@@ -770,3 +770,35 @@ def test_a_programs_write_just_after_the_daemons_rename_is_a_save(
         assert (tmp_path / "d.txt").read_text() == doc.text()
 
     trio.run(main)
+
+
+def test_a_save_stored_before_a_crash_is_not_added_again_by_a_later_save_made_while_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save is merged into the doc; the daemon dies before its record is committed;
+    while it is down a program replaces the file (delete, then create) with the saved
+    text plus a line. The save's write-ahead record is kept whatever the file holds,
+    so the later save adds only its line (the CI soak doubled a line so)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\n")
+        append_line(doc, "T\n")  # another program's append: the save is merged
+        (tmp_path / "d.txt").write_text("a\nsaved\n")
+
+        def die(self: SyncTable, rel: str) -> None:
+            raise CrashError(rel)
+
+        monkeypatch.setattr(SyncTable, "commit", die)
+        with pytest.raises(CrashError):
+            await mirror.local_changes(["d.txt"])
+        monkeypatch.undo()
+        assert doc.text().count("saved") == 1  # stored before the crash
+        (tmp_path / "d.txt").unlink()
+        (tmp_path / "d.txt").write_text("a\nsaved\nmore\n")
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        assert sorted(doc.text().splitlines()) == ["T", "a", "more", "saved"]
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+
+    trio.run(main)
