@@ -61,6 +61,13 @@ def state_vector(state: bytes) -> bytes:
     return scratch.get_state()
 
 
+def text_at(state: bytes) -> str:
+    """The text of a one-doc text file's doc at ``state``."""
+    scratch: YDoc = pycrdt.Doc()
+    scratch.apply_update(state)
+    return str(content_of(scratch))
+
+
 def merge_save(base_state: bytes, text: str) -> tuple[bytes, bytes]:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
     doc of a fresh client: applied to the live doc it merges with whatever the live

@@ -13,9 +13,11 @@ import logging
 
 import trio
 
+from p2psync.mirror.chunkbases import is_layout
 from p2psync.mirror.content import (
     lines_of,
     state_vector,
+    text_at,
 )
 from p2psync.mirror.fileio import (
     FileChangedError,
@@ -176,7 +178,7 @@ class Renames:
         del self.gone[stat.ino]
         return old, synced
 
-    def _vanished_alike(
+    async def _vanished_alike(
         self, lines: set[str], ino: int, but: str = ""
     ) -> tuple[str, Synced] | None:
         """A text file (one-doc or chunked) gone in this batch, held as vanished, or
@@ -194,7 +196,7 @@ class Renames:
         for old in candidates - {but}:
             synced = self.m.synced.get(old)
             if synced is not None and not self.m.exists_as(old):
-                scored.append((self._likeness(old, lines) or 0.0, old, synced))
+                scored.append(((await self._likeness(old, lines)) or 0.0, old, synced))
         scored.sort(key=lambda found: found[0], reverse=True)
         best = scored[0][0] if scored else 0.0
         tied = len(scored) > 1 and scored[1][0] == best
@@ -206,20 +208,32 @@ class Renames:
                       self.m.share, len(lines), ino, scores or sorted(candidates))  # fmt: skip
         return None
 
-    def _likeness(self, old: str, lines: set[str]) -> float | None:
-        """The share of lines the doc last synced at ``old`` and a new file of ``lines``
-        have in common (Jaccard); None if that cannot tell: ``old``'s record names no
-        text doc (one-doc or chunked; a peer may have renamed it since) or one that
-        lost its path to another (a doc a peer deleted still tells)."""
+    async def _likeness(self, old: str, lines: set[str]) -> float | None:
+        """The share of lines a new file of ``lines`` has in common (Jaccard) with the
+        file last synced at ``old``: with its merge base (what the file held then) or
+        with its doc now, whichever is higher. The base tells a file saved and renamed
+        while peers grew its doc (their lines are not in the file yet); the doc tells
+        a file whose record keeps no base. None if neither can tell: ``old``'s record
+        names no text doc (one-doc or chunked; a peer may have renamed it since) or
+        one that lost its path to another (a doc a peer deleted still tells)."""
         synced = self.m.synced.get(old)
         entry = self.m.view.by_guid.get(synced.guid) if synced is not None else None
-        if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY:
+        if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY or not lines:
             return None
+        known = []
+        if entry.kind is FileKind.TEXT:
+            known.append(await trio.to_thread.run_sync(self._base_lines, old))
         held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
-        if held is None or not lines:
-            return None
-        theirs = set(held.decode().splitlines())
-        return len(lines & theirs) / len(lines | theirs)
+        if held is not None:
+            known.append(set(held.decode().splitlines()))
+        scores = [len(lines & theirs) / len(lines | theirs) for theirs in known if theirs]
+        return max(scores, default=None)
+
+    def _base_lines(self, old: str) -> set[str]:
+        """The lines of the one-doc text ``old`` held when last synced (its record's
+        merge base; none if the record keeps no one-doc base)."""
+        base = self.m.synced.base(old)
+        return set(text_at(base).splitlines()) if base and not is_layout(base) else set()
 
     def _gone_elsewhere(self, stat: FileStat, rel: str) -> tuple[str, Synced] | None:
         for old in self.m.ledger.paths_with_inode(stat.ino):
@@ -265,15 +279,15 @@ class Renames:
         lines = lines_of(data)
         likeness = None
         if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename
-            likeness = self._likeness(moved[0], lines)
+            likeness = await self._likeness(moved[0], lines)
         if moved is not None and likeness is not None and likeness < RENAME_SIMILARITY:
             # The inode number may be one a deleted file left free and another file's
             # save took: then the text says which file this was, if any vanished.
             # The number alone pairs nothing (two files would merge into one doc).
             self.gone[stat.ino] = moved[0]
-            moved = self._vanished_alike(lines, stat.ino, but=moved[0])
+            moved = await self._vanished_alike(lines, stat.ino, but=moved[0])
         else:
-            moved = moved or self._vanished_alike(lines, stat.ino)
+            moved = moved or await self._vanished_alike(lines, stat.ino)
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.m.share, old, rel)

@@ -39,6 +39,17 @@ def restart(root: Path, store: Store) -> Mirror:
     return Mirror(root, store, HybridClock(b"device", wall_ms), lambda *a, **f: None, "s")
 
 
+async def restarted_past_the_hold(root: Path, store: Store) -> Mirror:
+    """A restart that rescans, then looks again once a vanished file's hold is over
+    (deletes told, renames paired)."""
+    again = restart(root, store)
+    await again.rescan()
+    await trio.sleep(engine_module.VANISHED_HOLD_S)
+    await again.local_changes([])
+    await again.flush()
+    return again
+
+
 def peer_version(doc: DocReplica, data: bytes) -> bytes:
     """A peer's newer version of a binary file's doc."""
     peer: pycrdt.Doc[Any] = pycrdt.Doc(client_id=778)
@@ -555,11 +566,7 @@ def test_a_file_renamed_while_down_as_a_peer_deleted_it_stays_one_doc(
             (tmp_path / "d.tmp").write_text(text)
             (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
         (tmp_path / "d.txt").rename(tmp_path / "e.txt")
-        again = restart(tmp_path, store)
-        await again.rescan()
-        await trio.sleep(engine_module.VANISHED_HOLD_S)
-        await again.local_changes([])
-        await again.flush()
+        again = await restarted_past_the_hold(tmp_path, store)
         # The rename is an edit concurrent with the delete: the file stays, one doc
         # (a second doc would be a second file once a peer's edit revived the first).
         assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
@@ -579,11 +586,7 @@ def test_a_file_deleted_while_down_as_a_peer_deleted_it_stays_deleted(tmp_path: 
             MANIFEST_GUID, lambda d: set_fields(d, doc.guid, deleted=True, deleted_at=state)
         )
         (tmp_path / "d.txt").unlink()
-        again = restart(tmp_path, store)
-        await again.rescan()
-        await trio.sleep(engine_module.VANISHED_HOLD_S)
-        await again.local_changes([])
-        await again.flush()
+        again = await restarted_past_the_hold(tmp_path, store)
         assert again.view.by_guid[doc.guid].deleted
         assert again.synced.get("d.txt") is None
         assert not any(p.is_file() for p in tmp_path.iterdir())
@@ -802,3 +805,31 @@ def test_a_save_stored_before_a_crash_is_not_added_again_by_a_later_save_made_wh
         assert (tmp_path / "d.txt").read_text() == doc.text()
 
     trio.run(main)
+
+
+def test_a_file_saved_and_renamed_while_down_pairs_though_peers_grew_its_doc(
+    tmp_path: Path,
+) -> None:
+    """Down: the file is saved in place and renamed here, while peers add many lines
+    to its doc (stored before the restart takes the rename in). The new path is the
+    rename by what the file shared with its doc when last synced, not with the doc
+    as peers have grown it since: the soak forked such a file into two docs, the
+    peers' edits reviving the old path as a second file."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        with (tmp_path / "d.txt").open("a") as file:
+            file.write("saved\n")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        for n in range(12):
+            append_line(doc, f"peer {n}\n")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+        text = (tmp_path / "e.txt").read_text()
+        assert text == doc.text()
+        assert "saved\n" in text
+        assert all(f"peer {n}\n" in text for n in range(12))
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
