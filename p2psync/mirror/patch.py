@@ -260,7 +260,7 @@ def patch_file(
         record = PatchRecord(rel, guid, expect, offset, size, hasher.digest())
         write_record(root, record)
         _overwrite(root, rel, fd, record, tail)
-        written = FileStat.of(os.fstat(fd))
+        written = _as_written(FileStat.of(os.fstat(fd)), size)
     finally:
         os.close(fd)
     try:
@@ -269,6 +269,14 @@ def patch_file(
         raise TornFileError(f"{rel} was patched but its patch record stays: {exc}", record) from exc
     marks.put(rel, written, new_marks)
     return written, record.digest
+
+
+def _as_written(now: FileStat, size: int) -> FileStat:
+    """The stat to record for a file just patched to ``size`` bytes: its stat now,
+    unless its size says another program wrote to it since the patch (the file is
+    the same inode, so no stat can be taken before such a write). Then a stat the
+    file does not have, so the next look reads it as a save, not as this write."""
+    return now if now.size == size else now._replace(size=size)
 
 
 def _tail_bytes(fd: int, rel: str, parts: list[Part], offset: int) -> bytes:

@@ -9,6 +9,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,6 +188,28 @@ def test_a_save_landing_after_the_record_is_never_overwritten(
                       executable=False, expect=stat_of(root), marks=DigestMarks())  # fmt: skip
     assert (root / REL).read_bytes() == saved
     assert load_records(root) == {}
+
+
+def test_a_programs_append_just_after_the_patch_is_not_recorded_as_the_daemons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program appends to the file the moment the patch is written, before the
+    daemon takes the file's stat: the stat returned must not be the file's, or the
+    append would read as the daemon's own write and be replaced by the next one."""
+    root = folder(tmp_path, "a", b"".join(CHUNKS))
+    real_overwrite = patch._overwrite
+
+    def overwrite_then_append(*args: Any) -> None:
+        real_overwrite(*args)
+        with (root / REL).open("ab") as file:
+            file.write(b"appended by a program\n")
+
+    monkeypatch.setattr(patch, "_overwrite", overwrite_then_append)
+    plan = plan_changing_last(CHUNKS, NEW_LAST)
+    written, _ = write_chunked(root, REL, plan, guid="f:1", executable=False,
+                               expect=stat_of(root), marks=DigestMarks())  # fmt: skip
+    assert (root / REL).read_bytes().endswith(b"appended by a program\n")
+    assert written != stat_of(root)
 
 
 def test_a_failed_write_leaves_the_record_and_says_the_file_may_be_torn(
