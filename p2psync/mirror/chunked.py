@@ -22,8 +22,8 @@ The rules that make concurrent splits and edits safe:
 
 * **Content never moves.** A character stays in the chunk it was inserted into.
 * **Closing, not cutting.** The last chunk, once an append would take its UTF-8 size
-  past ``max_bytes``, is closed (a map entry: closing twice is one write); appends
-  to a closed chunk go to its successor.
+  past ``max_bytes``, takes the append's whole lines that fit and is closed (a map
+  entry: closing twice is one write); appends to a closed chunk go to its successor.
 * **Deterministic successors.** The successor of chunk ``C`` keyed ``[run, depth]``
   has guid ``successor_guid(root, C)`` and key ``[run, depth + 1]``: two peers that
   close ``C`` concurrently create the same chunk, which sorts right after ``C``.
@@ -290,10 +290,15 @@ class ChunkedText:
     # -- internals ----------------------------------------------------------------------
 
     def _room(self, guid: str, text: str) -> int:
-        """How many code points of ``text`` fit at the end of ``guid`` (at least one
-        if the chunk is empty, so a character wider than the limit still goes in)."""
+        """How many code points of ``text`` go at the end of ``guid``: all that fit, or,
+        if not all do, the whole lines that fit, so the chunk is closed at a line's
+        end (else as many code points as fit; at least one if the chunk is empty, so
+        a character wider than the limit still goes in). A chunk closed inside a
+        line would let a concurrent insert at its end land in the middle of it."""
         used = len(self.chunk_text(guid).encode())
         fits = _fitting_prefix(text, max(0, self.max_bytes - used))
+        if fits < len(text):
+            fits = text.rfind("\n", 0, fits) + 1 or fits
         return fits if fits or used else 1
 
     def _right(self, position: int) -> tuple[str, int]:

@@ -73,6 +73,15 @@ def test_appending_past_the_limit_closes_the_chunk_and_fills_successors() -> Non
     assert [is_closed(replica.root, guid) for guid in order] == [True, True, True, False]
 
 
+def test_appending_lines_past_the_limit_closes_each_chunk_at_a_lines_end() -> None:
+    replica = Replica()
+    seed(replica.root, ROOT, replica.chunk, "ab\n", 16)
+    text = replica.text(8)
+    text.insert(3, "cd\nef\ngh\nij\nkl\n")
+    assert text.text() == "ab\ncd\nef\ngh\nij\nkl\n"
+    assert [piece for _, piece in text.texts()] == ["ab\ncd\n", "ef\ngh\n", "ij\nkl\n"]
+
+
 def test_an_insert_at_a_closed_chunks_end_goes_to_its_successors_start() -> None:
     replica = Replica()
     seed(replica.root, ROOT, replica.chunk, "", 16)
