@@ -40,9 +40,11 @@ VANISHED_HOLD_S = 2.0
 found it gone: the other end of a rename may come in a later batch (renamed while a
 batch was running, or a move the watcher could not pair), and is then still a rename."""
 RENAME_SIMILARITY = 0.5
-"""A new text file sharing at least this share of its lines (Jaccard) with a text
-file that vanished is its rename, when no inode pairs them (git's rename rule)."""
+"""A new text file at least this alike a text file that vanished (``_alike``: the
+share of lines they have in common, or of the old file's lines it kept) is its
+rename, when no inode pairs them (git's rename rule, by lines)."""
 RENAME_MIN_LINES = 3
+"""A file of fewer lines is never paired by its text, nor by the lines it kept."""
 
 
 class Renames:
@@ -209,9 +211,9 @@ class Renames:
         return None
 
     async def _likeness(self, old: str, lines: set[str]) -> float | None:
-        """The share of lines a new file of ``lines`` has in common (Jaccard) with the
-        file last synced at ``old``: with its merge base (what the file held then) or
-        with its doc now, whichever is higher. The base tells a file saved and renamed
+        """How alike a new file of ``lines`` is to the file last synced at ``old``
+        (``_alike``): to its merge base (what the file held then) or to its doc now,
+        whichever is higher. The base tells a file saved and renamed
         while peers grew its doc (their lines are not in the file yet); the doc tells
         a file whose record keeps no base. None if neither can tell: ``old``'s record
         names no text doc (one-doc or chunked; a peer may have renamed it since) or
@@ -226,8 +228,7 @@ class Renames:
         held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
         if held is not None:
             known.append(set(held.decode().splitlines()))
-        scores = [len(lines & theirs) / len(lines | theirs) for theirs in known if theirs]
-        return max(scores, default=None)
+        return max((_alike(lines, theirs) for theirs in known if theirs), default=None)
 
     def _base_lines(self, old: str) -> set[str]:
         """The lines of the one-doc text ``old`` held when last synced (its record's
@@ -305,3 +306,14 @@ class Renames:
             await self.m.reconcile(rel)  # saved meanwhile: merged as any save
             return True
         return False
+
+
+def _alike(new: set[str], old: set[str]) -> float:
+    """How alike a new file's lines are to an old file's: the share of lines they
+    have in common (Jaccard), or, if higher, the share of the old file's lines the
+    new one still has, when they are at least ``RENAME_MIN_LINES`` (a file that
+    grew much before it was renamed keeps all its old lines, though they are fewer
+    than half of its lines now)."""
+    common = len(new & old)
+    kept = common / len(old) if common >= RENAME_MIN_LINES else 0.0
+    return max(common / len(new | old), kept)

@@ -833,3 +833,24 @@ def test_a_file_saved_and_renamed_while_down_pairs_though_peers_grew_its_doc(
         assert all(f"peer {n}\n" in text for n in range(12))
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_that_grew_much_while_down_then_renamed_pairs_with_its_old_path(
+    tmp_path: Path,
+) -> None:
+    """Down: the file is saved by replacing it (a new inode) with twice as many lines,
+    then renamed. Its old lines are all still there, though they are fewer than half
+    of its lines now: it is the old file renamed, not a second doc."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        grown = "a\nb\nc\nd\n" + "".join(f"new {n}\n" for n in range(8))
+        (tmp_path / "d.tmp").write_text(grown)
+        (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+        assert doc.text() == grown
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
