@@ -499,8 +499,9 @@ class ShareSync:
             return False
         if state.sent_sequence < self.replica.max_sequence:
             return False
-        if set(state.versions) - set(self.replica.guids()) and self.policy.takes_from(peer):
-            return False
+        announced = {guid for guid, (_, version) in state.versions.items() if version.state_vector}
+        if announced - set(self.replica.guids()) and self.policy.takes_from(peer):
+            return False  # (a doc that holds nothing is never sent: it does not count)
         for guid in self.replica.guids():
             seen = state.versions.get(guid)
             ours = self.replica.version(guid)

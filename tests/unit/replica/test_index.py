@@ -352,3 +352,18 @@ def test_an_urgent_doc_is_asked_for_first_and_the_sync_still_completes() -> None
     manifest = b.sync.replica.get("manifest")
     assert manifest is not None
     assert manifest.text() == "manifest"
+
+
+def test_a_peers_empty_doc_does_not_keep_a_device_from_being_in_sync() -> None:
+    """A doc whose log was created and never written (left by a crash) is in the
+    index of the device that holds it; the other side never gets it (there is
+    nothing to send), and is in sync all the same: the soak's daemons never went
+    idle once a kill storm had left such a log on one of them."""
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a = nodes["a"]
+    a.run(a.sync.local_update("doc", edit(a.sync.replica.get_or_create("doc"), "text")))
+    a.sync.replica.get_or_create("empty")
+    connect(nodes)
+    assert nodes["b"].sync.replica.get("doc") is not None
+    assert nodes["b"].sync.in_sync_with("a")
+    assert a.sync.in_sync_with("b")
