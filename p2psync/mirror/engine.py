@@ -186,11 +186,7 @@ class Mirror:
         self.listings.clear()
         self.ledger.forget_inodes()
         present = [rel for rel in rels if self.exists_as(rel)]
-        self.renames.gone = {
-            synced.stat.ino: rel
-            for rel in set(rels) - set(present)
-            if (synced := self.synced.get(rel)) is not None and synced.stat is not None
-        }
+        self.renames.vanished({rel: self.synced.get(rel) for rel in set(rels) - set(present)})
         # Existing files first: a file that moved is seen at its new path before the
         # old one is read as deleted.
         for rel in present:

@@ -56,9 +56,19 @@ class Renames:
         self.saves = saves
         self.gone: dict[int, str] = {}
         """Inode -> the path of this batch that vanished with it."""
+        self.gone_unstated: set[str] = set()
+        """The synced paths of this batch that vanished and whose record keeps no stat
+        (written ahead of a write a crash cut off, or of a file written again after
+        its deletion): no inode pairs them, their text still may."""
         self.held: dict[str, tuple[float, dict[str, bytes]]] = {}
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
+
+    def vanished(self, records: dict[str, Synced | None]) -> None:
+        """The paths of a new batch that are gone from disk, with their records: the
+        synced ones may be the old ends of renames found in this batch."""
+        self.gone = {s.stat.ino: rel for rel, s in records.items() if s and s.stat}
+        self.gone_unstated = {rel for rel, s in records.items() if s and not s.stat}
 
     async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()
@@ -184,8 +194,8 @@ class Renames:
         self, lines: set[str], ino: int, but: str = ""
     ) -> tuple[str, Synced] | None:
         """A text file (one-doc or chunked) gone in this batch, held as vanished, or
-        recorded with inode ``ino`` and gone (other than ``but``), whose doc shares at
-        least ``RENAME_SIMILARITY`` of its lines with a new text file of ``lines``: a
+        recorded with inode ``ino`` and gone (other than ``but``), at least
+        ``RENAME_SIMILARITY`` alike (``_likeness``) a new text file of ``lines``: a
         rename the inode alone does not show (the file was saved by replacing it just
         before, saved in place so its size and mtime are not the record's, or renamed
         while the daemon was down before its record had the new inode). The one most
@@ -193,7 +203,7 @@ class Renames:
         if len(lines) < RENAME_MIN_LINES:
             return None
         scored = []
-        candidates = set(self.gone.values()) | set(self.held)
+        candidates = set(self.gone.values()) | self.gone_unstated | set(self.held)
         candidates.update(self.m.ledger.paths_with_inode(ino))
         for old in candidates - {but}:
             synced = self.m.synced.get(old)

@@ -854,3 +854,23 @@ def test_a_file_that_grew_much_while_down_then_renamed_pairs_with_its_old_path(
         assert doc.text() == grown
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_file_recorded_without_its_stat_then_renamed_while_down_stays_one_doc(
+    tmp_path: Path,
+) -> None:
+    """A record may keep no stat (one written ahead of a write a crash cut off, or a
+    file written again after its deletion): renamed while the daemon was down, the
+    file is still paired with its old path by its text, not taken as a new doc (the
+    storm soak forked files so at restarts)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        record = mirror.synced["d.txt"]
+        mirror.synced.put("d.txt", Synced(record.guid, record.digest, None))
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
