@@ -450,10 +450,17 @@ class ShareService:
                 await self.local_edit(guid, edits[guid])
         docs: list[NewDoc] = []
         effects: list[tuple[str, Effect]] = []  # sent once their doc is durable
-        with trio.CancelScope(shield=True):  # as ``_open_doc``: no log left without its writer
+        late: list[str] = []
+        with trio.CancelScope(shield=True), contextlib.ExitStack() as held:
+            # Shielded as ``_open_doc``: no log left without its writer.
             opened = await trio.to_thread.run_sync(open_new_logs, self.root, fresh)
             for guid, got in zip(fresh, opened, strict=True):
+                if guid in self._writers or guid in self.sync.replica:
+                    got.log.close()  # loaded meanwhile (the log watcher saw its new file)
+                    late.append(guid)
+                    continue
                 writer = self._attach(guid, got, replace=False)
+                held.enter_context(writer.held())  # not unloaded before it is stored
                 made = self.sync.local_edit(guid, edits[guid])
                 updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
                 docs.append(NewDoc(guid, writer, updates, self._note(guid, "local save")))
@@ -461,6 +468,8 @@ class ShareService:
             failed = await trio.to_thread.run_sync(store_first_updates, docs)
             for doc in docs:
                 self._nursery.start_soon(self._run_writer, doc.writer)
+        for guid in late:
+            await self.local_edit(guid, edits[guid])
         for doc in docs:
             if doc.guid in failed:
                 self._storage_failed(doc.guid)(failed[doc.guid])
