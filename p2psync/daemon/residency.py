@@ -3,7 +3,12 @@
 A doc counts as active while it is edited or synced: every message, local change or
 read about it ``touch``-es it. Docs untouched for ``idle_s`` seconds are offered for
 unloading; pinned docs (the manifest, which the mirror reads all the time) never are.
-The clock is passed in, so the policy is tested without waiting.
+Once more than ``crowd`` docs are loaded (a first scan or a first sync of a large
+folder loads one per file), every doc untouched for ``crowd_idle_s`` is offered too,
+until no more than ``CROWD_FLOOR`` are left: such a burst leaves memory seconds
+after it ends, as after a restart from the index, while in everyday use the few docs
+someone works on keep the longer grace. The clock is passed in,
+so the policy is tested without waiting.
 """
 
 from __future__ import annotations
@@ -12,40 +17,63 @@ from collections.abc import Callable, Iterable
 
 DEFAULT_IDLE_UNLOAD_S = 60.0
 MAX_CHECK_INTERVAL_S = 5.0
+CROWD_DOCS = 256
+"""How many docs may stay loaded for the whole ``idle_s``."""
+CROWD_IDLE_S = 2.0
+"""How long a doc stays loaded untouched after more than ``CROWD_DOCS`` were."""
+CROWD_FLOOR = 8
+"""How few docs are left loaded before the longer grace applies again."""
 
 
 class Residency:
     """Last activity of each loaded doc, and which of them have been idle long enough."""
 
     def __init__(
-        self, idle_s: float, clock: Callable[[], float], *, pinned: Iterable[str] = ()
+        self,
+        idle_s: float,
+        clock: Callable[[], float],
+        *,
+        pinned: Iterable[str] = (),
+        crowd: int = CROWD_DOCS,
+        crowd_idle_s: float = CROWD_IDLE_S,
     ) -> None:
         self.idle_s = idle_s
         self._clock = clock
         self._pinned = frozenset(pinned)
         self._last_used: dict[str, float] = {}
+        self.crowd = crowd
+        self.crowd_idle_s = min(crowd_idle_s, idle_s)
+        self._crowded = False
 
     @property
     def check_interval_s(self) -> float:
         """How often the owner should look for idle docs."""
-        return max(min(self.idle_s / 2, MAX_CHECK_INTERVAL_S), 0.01)
+        return max(min(self.idle_s / 2, self.crowd_idle_s, MAX_CHECK_INTERVAL_S), 0.01)
 
     def touch(self, guid: str) -> None:
         """Doc ``guid`` is in use now."""
         self._last_used[guid] = self._clock()
+        if len(self._last_used) > self.crowd:
+            self._crowded = True
 
     def forget(self, guid: str) -> None:
         """Doc ``guid`` left memory."""
         self._last_used.pop(guid, None)
+        if len(self._last_used) <= min(CROWD_FLOOR, self.crowd):
+            self._crowded = False
 
     def is_idle(self, guid: str) -> bool:
         """True if ``guid`` may be unloaded now."""
         if guid in self._pinned:
             return False
         last = self._last_used.get(guid)
-        return last is None or self._clock() - last >= self.idle_s
+        return last is None or self._clock() - last >= self._grace()
 
     def idle(self, loaded: Iterable[str]) -> list[str]:
         """The docs of ``loaded`` that may be unloaded now, least recently used first."""
         idle = [guid for guid in loaded if self.is_idle(guid)]
         return sorted(idle, key=lambda guid: self._last_used.get(guid, 0.0))
+
+    def _grace(self) -> float:
+        """How long a doc stays loaded untouched now (shorter after a crowd)."""
+        return self.crowd_idle_s if self._crowded else self.idle_s

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, Sh
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
 from p2psync.ids import DeviceId, new_client_id
@@ -435,6 +436,47 @@ class ShareService:
                 self._to_apps(guid, effect.updates)
                 await writer.append(effect.updates, self._note(guid, "local save"))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
+
+    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
+        """New docs made by local edits, stored as one group (the mirror's new files,
+        ``daemon.newdocs``): as ``local_edit`` each, but their logs are created in one
+        thread hop and their first updates stored by one group commit. Returns once
+        every one is durable, with the guids that could not be stored and why."""
+        self._check_writable()
+        assert self._nursery is not None
+        fresh = [g for g in edits if g not in self._writers and g not in self.sync.replica]
+        for guid in edits:
+            if guid not in fresh:  # known meanwhile (a peer's message): one at a time
+                await self.local_edit(guid, edits[guid])
+        docs: list[NewDoc] = []
+        effects: list[tuple[str, Effect]] = []  # sent once their doc is durable
+        late: list[str] = []
+        with trio.CancelScope(shield=True), contextlib.ExitStack() as held:
+            # Shielded as ``_open_doc``: no log left without its writer.
+            opened = await trio.to_thread.run_sync(open_new_logs, self.root, fresh)
+            for guid, got in zip(fresh, opened, strict=True):
+                if guid in self._writers or guid in self.sync.replica:
+                    got.log.close()  # loaded meanwhile (the log watcher saw its new file)
+                    late.append(guid)
+                    continue
+                writer = self._attach(guid, got, replace=False)
+                held.enter_context(writer.held())  # not unloaded before it is stored
+                made = self.sync.local_edit(guid, edits[guid])
+                updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
+                docs.append(NewDoc(guid, writer, updates, self._note(guid, "local save")))
+                effects += [(guid, e) for e in made if not isinstance(e, Persist)]
+            failed = await trio.to_thread.run_sync(store_first_updates, docs)
+            for doc in docs:
+                self._nursery.start_soon(self._run_writer, doc.writer)
+        for guid in late:
+            await self.local_edit(guid, edits[guid])
+        for doc in docs:
+            if doc.guid in failed:
+                self._storage_failed(doc.guid)(failed[doc.guid])
+            else:
+                self._to_apps(doc.guid, doc.updates)
+        await self.execute([effect for guid, effect in effects if guid not in failed])
+        return {guid: str(error) for guid, error in failed.items()}
 
     async def local_update(
         self, guid: str, update: bytes, *, notify: bool = True, kind: str = "local save"

@@ -67,6 +67,7 @@ from p2psync.mirror.kinds import FileKind, decode_text, file_kind
 from p2psync.mirror.ledger import Ledger
 from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, new_file_guid, set_fields
 from p2psync.mirror.names import Listings, NameRules
+from p2psync.mirror.newfiles import NewFiles
 from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
 from p2psync.mirror.renames import VANISHED_HOLD_S, Renames
@@ -133,6 +134,7 @@ class Mirror:
         self.saves = Saves(self, self.chunkpaths)
         self.renames = Renames(self, self.saves)
         self.collisions = Collisions(self, self.saves)
+        self.newfiles = NewFiles(self)
         self.retry: set[str] = set()
         """Paths to reconcile again with the next batch (saved while being written)."""
         self._scanned = False
@@ -188,9 +190,12 @@ class Mirror:
         present = [rel for rel in rels if self.exists_as(rel)]
         self.renames.vanished({rel: self.synced.get(rel) for rel in set(rels) - set(present)})
         # Existing files first: a file that moved is seen at its new path before the
-        # old one is read as deleted.
+        # old one is read as deleted. New files are taken in as groups (``newfiles``).
+        new = [rel for rel in present if self.newfiles.is_new(rel)]
         for rel in present:
-            await self.reconcile(rel)
+            if not self.newfiles.is_new(rel):
+                await self.reconcile(rel)
+        await self.newfiles.take(new)
         for rel in rels:
             if rel not in present:
                 await self.reconcile(rel)

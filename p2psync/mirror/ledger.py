@@ -91,6 +91,25 @@ class Ledger:
             base = source.full_state() if source is not None and text else b""
         self.synced.put(rel, Synced(guid, digest, stat, version), base)
 
+    def new_record(
+        self, rel: str, guid: str, data: bytes, stat: FileStat
+    ) -> tuple[str, Synced, bytes]:
+        """What ``record`` stores for new file ``rel`` (no record yet), to be stored with
+        the rest of its group by ``record_new``."""
+        source = self.content_doc(guid, None, data)
+        version = version_key(source.version()) if source is not None else b""
+        entry = self._view().by_guid.get(guid)
+        text = entry is None or entry.kind is FileKind.TEXT
+        base = source.full_state() if source is not None and text else b""
+        return rel, Synced(guid, file_digest(data), stat, version), base
+
+    async def record_new(self, records: list[tuple[str, Synced, bytes]]) -> None:
+        """Store the records of a group of new files (``new_record``), written in one
+        worker-thread hop (``SyncTable.write_new``)."""
+        if records:
+            await trio.to_thread.run_sync(self.synced.write_new, records)
+            self.synced.adopt_new(records)
+
     def recreated(self, rel: str, entry: Entry) -> None:
         """A one-doc text file deleted (here or by a peer) is written at ``rel`` again:
         if its doc holds nothing its deletion did not cover, the file was that text

@@ -47,7 +47,7 @@ import logging
 import os
 import struct
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -272,6 +272,25 @@ class SyncTable:
             base = self.base(rel)
         self._write(_Record(rel, *synced[:3], base or b"", synced.version))
         self._set(rel, synced)
+
+    def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
+        """Write the records (path, what it holds, merge base) of paths recorded for
+        the first time, as ``put`` does each (atomically, not fsynced). Blocking and
+        touching only files, so a worker thread may run it for a group of new files;
+        ``adopt_new`` then makes them the table's records."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for rel, synced, base in records:
+            target = self._dir / _key(rel)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(_encode(_Record(rel, *synced[:3], base, synced.version)))
+            tmp.replace(target)
+
+    def adopt_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
+        """The records ``write_new`` wrote are the table's now."""
+        for rel, synced, base in records:
+            self.abort(rel)
+            self._set(rel, synced)
+            self._refer(rel, base)
 
     def move(self, old: str, new: str, stat: FileStat | None) -> None:
         """``old`` was renamed ``new`` (same doc, same bytes, same base)."""

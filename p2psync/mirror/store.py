@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Protocol
 
 import pycrdt
@@ -28,6 +28,10 @@ class DocStore(Protocol):
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None: ...
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
+
+    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
+        """New docs, each made by its ``local_edit``, stored as one group commit; returns
+        once every one is durable, with the guids that could not be stored and why."""
 
     async def durable(self, guid: str) -> None:
         """Return once every change of doc ``guid`` stored so far survives a crash."""

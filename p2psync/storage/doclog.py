@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomicall
 log = logging.getLogger(__name__)
 
 QUARANTINE_DIR_NAME = ".quarantine"
+GROUP_SYNC_THREADS = 8
+"""How many fdatasyncs of a group commit (``append_group``) run at once: concurrent
+fsyncs on one filesystem share its journal commits."""
 CrashHook = Callable[[str], None]
 _READ_CHUNK_BYTES = 64 * 1024 * 1024
 
@@ -358,6 +362,77 @@ class DocLog:
         self._updates = fresh._updates
         self._dir_unsynced = fresh._dir_unsynced
         self._unseen.extend(opened.records)
+
+
+def append_group(
+    appends: Sequence[tuple[DocLog, Sequence[bytes]]], *, threads: int = GROUP_SYNC_THREADS
+) -> list[StorageError | None]:
+    """Durably append to several logs as one group commit: each log's updates are
+    written as one record (each under its lock, as ``DocLog.append``), every log is
+    fdatasynced (``threads`` at a time), then each folder that holds a log created
+    by its open is fsynced once, for all of them (many new logs: one folder fsync,
+    not one per log). Returns only once all of it is durable: per log, None, or the
+    error that kept its updates from being stored (none of them is then; the others
+    are unaffected). Blocking: run it in a worker thread.
+    """
+    results: list[StorageError | None] = [None] * len(appends)
+    staged: list[tuple[int, DocLog, int, int]] = []  # index, log, start, bytes
+    with contextlib.ExitStack() as locks:
+        for index, (doclog, updates) in enumerate(appends):
+            data = fmt.encode_updates(updates)
+            try:
+                locks.enter_context(doclog._locked(fcntl.LOCK_EX))
+                doclog._catch_up(may_repair=True)
+            except StorageError as exc:
+                results[index] = exc
+                continue
+            start = doclog._end
+            try:
+                doclog._ops.write_all(doclog._fd, data)
+            except OSError as exc:
+                doclog._roll_back(start, exc)
+                results[index] = _group_error(doclog, updates, exc)
+                continue
+            staged.append((index, doclog, start, len(data)))
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            synced = list(pool.map(lambda s: _fdatasync_quietly(s[1]), staged))
+        folders = {s[1].path.parent: s[1] for s, error in zip(staged, synced, strict=True)
+                   if error is None and s[1]._dir_unsynced}  # fmt: skip
+        folder_errors = {folder: _fsync_dir_quietly(one, folder) for folder, one in folders.items()}
+        for (index, doclog, start, size), synced_error in zip(staged, synced, strict=True):
+            folder_error = folder_errors.get(doclog.path.parent) if doclog._dir_unsynced else None
+            error = synced_error or folder_error
+            updates = appends[index][1]
+            if error is not None:
+                doclog._roll_back(start, error)
+                results[index] = _group_error(doclog, updates, error)
+                continue
+            doclog._dir_unsynced = False
+            doclog._end = start + size
+            doclog._updates += len(updates)
+            s = doclog._stats
+            doclog._stats = LogStats(s.records_since_snapshot + 1, doclog._end, s.snapshot_bytes)
+    return results
+
+
+def _fdatasync_quietly(doclog: DocLog) -> OSError | None:
+    try:
+        doclog._ops.fdatasync(doclog._fd)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _fsync_dir_quietly(doclog: DocLog, folder: Path) -> OSError | None:
+    try:
+        doclog._ops.fsync_dir(folder)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _group_error(doclog: DocLog, updates: Sequence[bytes], exc: OSError) -> LogWriteError:
+    return LogWriteError(doclog.path, f"append of {len(updates)} update(s) failed: {exc.strerror}")
 
 
 def _no_hook(step: str) -> None:

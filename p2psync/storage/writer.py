@@ -15,8 +15,9 @@ it replaces the log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -89,6 +90,17 @@ class LogWriter:
         """True when no request is queued or being carried out: everything handed to
         this writer is durable (or failed)."""
         return not self._busy and self._send.statistics().current_buffer_used == 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The log is written outside this writer meanwhile (``daemon.newdocs``: a
+        group commit of new docs, before their writers run): not ``idle`` until then,
+        so nothing takes it for stored and done with."""
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve requests until ``aclose()`` is called and the queue is drained."""

@@ -141,17 +141,28 @@ class _Inbox:
 class _Handler(FileSystemEventHandler):
     """watchdog's side of the bridge: turns each event into paths for the inbox."""
 
-    def __init__(self, inbox: _Inbox) -> None:
+    def __init__(self, inbox: _Inbox, skip: Path | None = None) -> None:
         super().__init__()
         self._inbox = inbox
+        self._skip = os.fsdecode(skip) if skip is not None else ""
+
+    def _skipped(self, path: str | bytes) -> bool:
+        """Whether ``path`` is the skipped folder or lies below it (an empty end: a
+        move from or to an unwatched place, skipped too)."""
+        text = os.fsdecode(path)
+        return not text or text == self._skip or text.startswith(self._skip + os.sep)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         # An exception here would kill watchdog's observer thread and silently end
         # all watching, so it is logged instead.
         try:
+            if self._skip and self._skipped(event.src_path) and self._skipped(event.dest_path):
+                return  # the daemon's own files: never handed over, no wake-up
             changes = event_changes(
                 event.event_type, event.src_path, event.dest_path, is_directory=event.is_directory
             )
+            if self._skip:  # a move out of the skipped folder: only its other end
+                changes = tuple(c for c in changes if not self._skipped(str(c[0])))
             if changes:
                 self._inbox.put(changes)
         except Exception:
@@ -165,7 +176,10 @@ class DirWatcher:
     can be added and removed at any time (``add_dir``/``remove_dir``); only files
     directly in a watched directory are reported, or anywhere below it if
     ``recursive``. ``filter``, if given, is called on the Trio thread with each
-    changed path; paths for which it returns false are never reported.
+    changed path; paths for which it returns false are never reported. Events of
+    paths in folder ``skip`` (both ends of a move) are dropped on watchdog's thread,
+    before they cost the Trio side anything (a folder the owner writes a lot in and
+    never wants to hear of, such as the daemon's own ``.p2psync``).
 
     A change is a file created, modified (content, not attributes), deleted, or moved
     (both ends; an atomic replace reports its target). One consumer calls
@@ -187,6 +201,7 @@ class DirWatcher:
         filter: Callable[[Path], bool] | None = None,
         recursive: bool = False,
         hold: HoldRules | None = None,
+        skip: Path | None = None,
     ) -> None:
         self._recursive = recursive
         self._filter = filter
@@ -194,7 +209,7 @@ class DirWatcher:
         self._observer: BaseObserver | None = None
         self._running = False
         self._inbox = _Inbox()
-        self._handler = _Handler(self._inbox)
+        self._handler = _Handler(self._inbox, skip.absolute() if skip is not None else None)
         self._dirty = DirtySet(hold)
         self._wakeup = trio.Event()
         # How held files are stat'ed; the unit tests put a fake folder here.

@@ -7,7 +7,7 @@ a test names from one store to the other, as the share's sync would.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,11 @@ class Store:
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
         self.changed.append(guid)
+
+    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
+        for guid, edit in edits.items():
+            await self.local_edit(guid, edit)
+        return {}
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).apply(update)

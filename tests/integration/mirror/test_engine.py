@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,11 @@ class Store:
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
+
+    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
+        for guid, edit in edits.items():
+            await self.local_edit(guid, edit)
+        return {}
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
         self.docs.setdefault(guid, DocReplica(guid)).apply(update)

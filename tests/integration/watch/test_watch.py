@@ -149,6 +149,25 @@ async def test_the_filter_excludes_paths(tmp_path: Path) -> None:
     assert union(batches) == {kept}
 
 
+async def test_events_in_the_skipped_folder_are_dropped_but_a_move_out_of_it_is_kept(
+    tmp_path: Path,
+) -> None:
+    own = tmp_path / ".own"
+    own.mkdir()
+    inside, moved, kept = own / "log", tmp_path / "moved.md", tmp_path / "kept.md"
+    watcher = DirWatcher([tmp_path], recursive=True, skip=own)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(watcher.run)
+        inside.write_text("x")
+        (own / "tmp").write_text("y")
+        (own / "tmp").replace(moved)  # the daemon's temp file renamed into the share
+        kept.write_text("z")
+        batches = await collect_until(watcher, kept)
+        batches += await collect_until(watcher, moved) if moved not in union(batches) else []
+        nursery.cancel_scope.cancel()
+    assert union(batches) == {moved, kept}
+
+
 async def test_debounce_returns_the_batch_once_quiet(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     async with watching(tmp_path) as watcher:

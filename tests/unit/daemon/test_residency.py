@@ -33,5 +33,30 @@ def test_idle_docs_are_offered_least_recently_used_first() -> None:
 
 
 def test_the_check_interval_follows_the_idle_time() -> None:
-    assert Residency(60.0, Clock()).check_interval_s == 5.0
+    assert Residency(60.0, Clock()).check_interval_s == 2.0  # the grace after a crowd
+    assert Residency(60.0, Clock(), crowd_idle_s=30.0).check_interval_s == 5.0
     assert Residency(0.2, Clock()).check_interval_s == 0.1
+
+
+def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
+    clock = Clock()
+    residency = Residency(60.0, clock, pinned=["manifest"], crowd=20, crowd_idle_s=2.0)
+    few = [f"doc{i}" for i in range(19)]
+    for guid in ["manifest", *few]:
+        residency.touch(guid)
+    clock.now += 2.5
+    assert residency.idle(few) == []  # 20 loaded, the pinned one included: no crowd yet
+    many = [f"doc{i}" for i in range(40)]
+    for guid in many[19:]:
+        residency.touch(guid)  # a first sync: one doc per file
+    clock.now += 2.5
+    residency.touch("doc0")  # in use
+    leaving = residency.idle(many)
+    assert leaving == many[1:]
+    for guid in leaving[:-8]:
+        residency.forget(guid)
+    assert residency.is_idle(leaving[-8])  # still after the crowd: 10 loaded
+    residency.forget(leaving[-8])
+    residency.forget(leaving[-7])  # down to 8, the floor: the longer grace again
+    assert not residency.is_idle(leaving[-1])
+    assert not residency.is_idle("manifest")

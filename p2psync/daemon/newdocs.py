@@ -1,0 +1,88 @@
+"""Many new docs stored as one group: the blocking steps of ``ShareService.create_docs``.
+
+A first scan (a folder added as a share, or many files copied in) makes one new doc per
+file. Taken one at a time, each doc's log was created on the event loop and its first
+update stored by its own fdatasync and folder fsync, one after another. Here the logs
+of a group are created in one worker-thread hop (``open_new_logs``), and their first
+updates stored by one group commit (``store_first_updates``: every log fdatasynced,
+several at once, then the docs folder fsynced once, ``storage.doclog.append_group``),
+with each text doc's first version recorded in its file history as ``LogWriter`` does.
+Nothing is acknowledged before all of it is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from p2psync.errors import StorageError
+from p2psync.storage.doclog import GROUP_SYNC_THREADS, DocLog, OpenResult, append_group
+from p2psync.storage.history import DocHistory, VersionNote, record_safely
+from p2psync.storage.layout import log_path
+from p2psync.storage.writer import LogWriter
+
+
+@dataclass
+class NewDoc:
+    """One doc of a group: its writer (not running yet: the group is stored first), the
+    updates its creation produced and what its history calls them (None: keeps none)."""
+
+    guid: str
+    writer: LogWriter
+    updates: list[bytes]
+    note: VersionNote | None
+
+
+def open_new_logs(root: Path, guids: Sequence[str]) -> list[OpenResult]:
+    """Open (creating) the logs of ``guids`` in share ``root``: a few system calls each
+    and no fsync (a log's name is made durable by its first append). Blocking. On an
+    error the logs opened so far are closed and it is raised."""
+    opened: list[OpenResult] = []
+    try:
+        for guid in guids:
+            path = log_path(root, guid)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            opened.append(DocLog.open(path))
+    except BaseException:
+        for done in opened:
+            done.log.close()
+        raise
+    return opened
+
+
+def store_first_updates(docs: Sequence[NewDoc]) -> dict[str, StorageError]:
+    """Store each doc's updates in its log as one group commit, then record the text
+    docs' first versions in their histories. Returns the guids whose updates could not
+    be stored (none of theirs is), with why. Blocking: run it in a worker thread, before
+    the docs' writers start (a log is driven by one thread at a time)."""
+    results = append_group([(doc.writer.log, doc.updates) for doc in docs])
+    failed: dict[str, StorageError] = {}
+    records: list[Callable[[], None]] = []
+    for doc, error in zip(docs, results, strict=True):
+        if error is not None:
+            failed[doc.guid] = error
+            continue
+        history, note, doclog = doc.writer.history, doc.note, doc.writer.log
+        if history is not None and note is not None and doc.updates:
+            start = doclog.update_count - len(doc.updates)
+            step = partial(_record, history, note, start, doclog)
+            records.append(partial(record_safely, history, step))
+    # Each timeline is written atomically (fsync, rename, folder fsync): several at
+    # once, as the logs' fdatasyncs, so that they share journal commits.
+    with ThreadPoolExecutor(max_workers=GROUP_SYNC_THREADS) as pool:
+        list(pool.map(_run, records))
+    return failed
+
+
+def _run(step: Callable[[], None]) -> None:
+    step()
+
+
+def _record(history: DocHistory, note: VersionNote, start: int, doclog: DocLog) -> None:
+    """Note the version whose updates are the log's from ``start`` on, as
+    ``LogWriter`` records a group's notes."""
+    history.note(note, start, doclog.update_count, doclog)
+    history.save(force=False)

@@ -1,0 +1,150 @@
+"""New files taken in as groups: a first scan, or many files copied in at once.
+
+A file the share has never seen (no entry, no sync record) becomes a new doc. One at a
+time, each cost a worker-thread hop to read it, its log created, its first update
+stored by its own fdatasync and folder fsync, and its sync record written, one file
+after another. ``NewFiles`` reads a group of up to ``GROUP_FILES`` such files in one
+hop, makes their docs in memory, has the share store them as one group commit
+(``DocStore.create_docs``), and only then adds their entries and writes their sync
+records (in one hop). As one at a time, nothing is recorded before its doc is
+durable: a crash at any point leaves each file either taken in or new again.
+
+Whatever is not a plain new file takes the one-file path (``Mirror.reconcile``): a
+file that cannot be read, a file renamed here (its inode or text pairs it with one
+that vanished), one coming back where a deleted entry was, a large text (a chunked
+doc), the ignore file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from p2psync.errors import P2PSyncError
+from p2psync.mirror import binary
+from p2psync.mirror.classify import Action, classify
+from p2psync.mirror.content import content_of, seed
+from p2psync.mirror.fileio import FileStat
+from p2psync.mirror.hlc import Timestamp
+from p2psync.mirror.ignore import IGNORE_FILE
+from p2psync.mirror.kinds import decode_text, file_kind
+from p2psync.mirror.manifest import Entry, new_file_guid
+from p2psync.mirror.store import YDoc
+
+if TYPE_CHECKING:
+    from p2psync.mirror.engine import Mirror
+
+log = logging.getLogger(__name__)
+
+GROUP_FILES = 256
+"""How many new files are read, stored and recorded together."""
+
+
+@dataclass
+class _New:
+    """A new file of a group and the doc it becomes."""
+
+    rel: str
+    data: bytes
+    stat: FileStat
+    entry: Entry
+    edit: Callable[[YDoc], None]
+
+
+class NewFiles:
+    """Takes the new files of a batch in as groups (see the module doc)."""
+
+    def __init__(self, mirror: Mirror) -> None:
+        self.m = mirror
+
+    def is_new(self, rel: str) -> bool:
+        """Whether ``rel`` is, as far as the batch knows without reading it, a file the
+        share has never seen."""
+        m = self.m
+        return (
+            rel != IGNORE_FILE
+            and rel not in m.synced
+            and rel not in m.view.by_path
+            and rel not in m.chunkpaths.patching
+            and not m.ignore.ignored(rel, False)
+        )
+
+    async def take(self, rels: Sequence[str]) -> None:
+        """Take the files at ``rels`` (``is_new``) in, ``GROUP_FILES`` at a time."""
+        for start in range(0, len(rels), GROUP_FILES):
+            await self._group(rels[start : start + GROUP_FILES])
+
+    async def _group(self, rels: Sequence[str]) -> None:
+        m = self.m
+        read = await trio.to_thread.run_sync(_read_quietly, m.read_exact, rels)
+        deleted = {entry.path for entry in m.view.by_guid.values() if entry.deleted}
+        group: list[_New] = []
+        for rel in rels:
+            got = read.get(rel)
+            if got is None or rel in deleted or m.view.by_path.get(rel) is not None:
+                await m.reconcile(rel)  # unreadable, gone, not a file, or not new after all
+                continue
+            with m.problems.checking(rel):
+                data, stat = got
+                action = classify(None, None, got, renaming=False, now_ns=time.time_ns())
+                plain = action is Action.CREATE and not m.chunks.is_large(data)
+                if plain and await m.renames.renamed_here(rel, data, stat):
+                    continue
+            if plain:
+                group.append(self._new(rel, data, stat))
+            else:
+                await m.reconcile(rel)
+        await self._store(group)
+
+    def _new(self, rel: str, data: bytes, stat: FileStat) -> _New:
+        """The entry and first edit of new file ``rel`` (as ``Mirror``'s one-file path)."""
+        m = self.m
+        entry = Entry(new_file_guid(), rel, file_kind(data), m.clock.tick(), exec=stat.executable)
+        log.debug("share %s: %s is a new file, doc %s (no vanished file pairs with it)",
+                  m.share, rel, entry.guid)  # fmt: skip
+        text = decode_text(data)
+        edit = _seeding(text) if text is not None else _putting(m.clock.tick(), data)
+        return _New(rel, data, stat, entry, edit)
+
+    async def _store(self, group: list[_New]) -> None:
+        """Store the group's docs as one commit, then add their entries and records."""
+        if not group:
+            return
+        m = self.m
+        failed = await m.store.create_docs({new.entry.guid: new.edit for new in group})
+        records = []
+        for new in group:
+            if new.entry.guid in failed:
+                m.report(f"store:{new.rel}", "file-error", path=new.rel,
+                         message=failed[new.entry.guid])  # fmt: skip
+                continue
+            m.keeper.add_new(new.entry)
+            records.append(m.ledger.new_record(new.rel, new.entry.guid, new.data, new.stat))
+        await m.ledger.record_new(records)
+
+
+def _read_quietly(
+    read: Callable[[str], tuple[bytes, FileStat] | None], rels: Sequence[str]
+) -> dict[str, tuple[bytes, FileStat] | None]:
+    """Each file read by ``read``; None for one that could not be (the one-file path
+    then reads it again and reports why)."""
+    got: dict[str, tuple[bytes, FileStat] | None] = {}
+    for rel in rels:
+        try:
+            got[rel] = read(rel)
+        except (OSError, P2PSyncError):
+            got[rel] = None
+    return got
+
+
+def _seeding(text: str) -> Callable[[YDoc], None]:
+    return lambda doc: seed(content_of(doc), text)
+
+
+def _putting(stamp: Timestamp, data: bytes) -> Callable[[YDoc], None]:
+    return lambda doc: binary.put(doc, stamp, data)
