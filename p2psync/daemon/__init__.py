@@ -5,6 +5,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 
 - ``daemon``: ``Daemon``, which builds the services and runs them in one nursery tree.
 - ``shares``: one share at run time: its doc logs and their writers, sync engine, mirror.
+- ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
 - ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
 - ``residency``: which loaded docs may leave memory (the load/unload policy).

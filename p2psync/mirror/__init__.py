@@ -37,6 +37,7 @@ The engine: ``Mirror`` (``engine``), which reconciles files and docs and which
 - ``ledger``: what was synced per path (the records, the inode index).
 - ``keeper``: the manifest as the mirror reads and edits it.
 - ``saves``: a save into its doc, and a doc out to its file.
+- ``newfiles``: plain new files taken in as groups (a first scan).
 - ``chunkpaths``: chunked files written and read without holding them whole.
 - ``renames``: renames and deletes, here and by peers.
 - ``collisions``: paths two entries claim.

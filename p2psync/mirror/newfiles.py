@@ -21,23 +21,33 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
 from p2psync.errors import P2PSyncError
 from p2psync.mirror import binary
+from p2psync.mirror.chunkpaths import ChunkPaths
 from p2psync.mirror.classify import Action, classify
 from p2psync.mirror.content import content_of, seed
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.hlc import Timestamp
-from p2psync.mirror.ignore import IGNORE_FILE
+from p2psync.mirror.host import Host
+from p2psync.mirror.ignore import IGNORE_FILE, IgnoreRules
 from p2psync.mirror.kinds import decode_text, file_kind
 from p2psync.mirror.manifest import Entry, new_file_guid
+from p2psync.mirror.renames import Renames
 from p2psync.mirror.store import YDoc
 
-if TYPE_CHECKING:
-    from p2psync.mirror.engine import Mirror
+
+class NewFilesHost(Host, Protocol):
+    """What ``NewFiles`` needs of the ``Mirror``: ``Host``, and the parts a file that
+    is not plain new after all goes to."""
+
+    renames: Renames
+    chunkpaths: ChunkPaths
+    ignore: IgnoreRules
+
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +69,7 @@ class _New:
 class NewFiles:
     """Takes the new files of a batch in as groups (see the module doc)."""
 
-    def __init__(self, mirror: Mirror) -> None:
+    def __init__(self, mirror: NewFilesHost) -> None:
         self.m = mirror
 
     def is_new(self, rel: str) -> bool:
