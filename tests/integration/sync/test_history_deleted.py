@@ -1,0 +1,137 @@
+"""Deleted files in the file history across two real daemons: a deletion made on one
+device is listed on the other with its device and last version, a deleted file and a
+deleted folder come back with their content, and a folder is restored as it was at
+a time (issue 18)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from datetime import datetime
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+
+NOTES = "notes\n\nkept for later\n"
+ONE, TWO = "first text of b\n", "second text of b, by bob\n"
+C = "the c file\n"
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[list[Device]]:
+    made = [Device(tmp_path, name) for name in ("alice", "bob")]
+    yield made
+    for device in made:
+        device.stop(signal.SIGKILL)
+
+
+def _deleted(device: Device) -> dict[str, Any]:
+    result = cli(device.home, "history", "--deleted", str(device.folder), "--json", check=False)
+    if result.returncode != 0:
+        return {"files": [], "folders": []}
+    (reply,) = json.loads(result.stdout)
+    return dict(reply)
+
+
+def _versions(device: Device, name: str) -> list[Any]:
+    result = cli(device.home, "history", str(device.folder / name), "--json", check=False)
+    versions: list[Any] = json.loads(result.stdout)["versions"] if result.returncode == 0 else []
+    return versions
+
+
+def _file(device: Device, name: str) -> str | None:
+    try:
+        return (device.folder / name).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) -> None:
+    alice, bob = pair
+    make_share(pair)
+    for device in pair:
+        device.start()
+    link(pair)
+
+    (alice.folder / "a").mkdir()
+    (alice.folder / "notes.md").write_text(NOTES)
+    (alice.folder / "a" / "b.md").write_text(ONE)
+    (alice.folder / "a" / "c.md").write_text(C)
+    for name, text in (("notes.md", NOTES), ("a/b.md", ONE), ("a/c.md", C)):
+        wait_for(lambda n=name, t=text: _file(bob, n) == t, f"{name} at bob")
+        wait_for(lambda n=name: len(_versions(bob, n)) == 1, f"a version of {name} at bob")
+    then = time.time()
+    (bob.folder / "a" / "b.md").write_text(TWO)
+    wait_for(lambda: _file(alice, "a/b.md") == TWO, "bob's edit of b at alice")
+    wait_for(lambda: len(_versions(bob, "a/b.md")) == 2, "bob's edit as a version")
+
+    (bob.folder / "notes.md").unlink()
+    shutil.rmtree(bob.folder / "a")
+    wait_for(lambda: _file(alice, "notes.md") is None, "notes.md gone at alice")
+    wait_for(lambda: _file(alice, "a/b.md") is None, "a/ gone at alice")
+    wait_for(lambda: len(_deleted(alice)["files"]) == 3, "three deleted files at alice")
+    wait_for(lambda: len(_deleted(bob)["files"]) == 3, "three deleted files at bob")
+
+    listed = _deleted(alice)
+    files = {f["path"]: f for f in listed["files"]}
+    assert set(files) == {"notes.md", "a/b.md", "a/c.md"}
+    assert all(f["device"] == bob.id and f["deleted"] >= then for f in files.values())
+    assert files["notes.md"]["last_version"]["size"] == len(NOTES.encode())
+    assert files["a/b.md"]["last_version"]["size"] == len(TWO.encode())
+    assert [(f["path"], f["files"], f["device"]) for f in listed["folders"]] == [("a", 2, bob.id)]
+    assert {f["device"] for f in _deleted(bob)["files"]} == {bob.id}
+    human = cli(alice.home, "history", "--deleted").stdout
+    assert "a/" in human and "notes.md" in human
+    assert _versions(alice, "notes.md")[0]["kind"] == "delete"
+
+    # The last version of a deleted file brings it back, on both devices.
+    last = files["notes.md"]["last_version"]["number"]
+    restored = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", str(last))
+    assert "back to version" in restored.stdout
+    assert _file(alice, "notes.md") == NOTES  # written before the reply
+    wait_for(lambda: _file(bob, "notes.md") == NOTES, "notes.md back at bob")
+    assert _versions(alice, "notes.md")[0]["kind"] == "restore"
+    wait_for(lambda: _versions(bob, "notes.md")[0]["kind"] == "restore", "a restore at bob")
+    assert [f["path"] for f in _deleted(bob)["files"]] != ["notes.md"]
+
+    # The folder as it was before bob's edit: b.md has its first text again.
+    at = cli(bob.home, "restore", str(bob.folder / "a"), "--at",
+             datetime.fromtimestamp(then).isoformat())  # fmt: skip
+    assert "2 restored" in at.stdout
+    for device in pair:
+        wait_for(lambda d=device: _file(d, "a/b.md") == ONE, "b's first text")
+        wait_for(lambda d=device: _file(d, "a/c.md") == C, "c back")
+    wait_for(lambda: not _deleted(alice)["files"], "nothing deleted at alice")
+
+
+def test_bad_deleted_and_at_requests_exit_with_one_sentence(
+    pair: list[Device], tmp_path: Path
+) -> None:
+    alice, _ = pair
+    make_share([alice])
+    alice.start()
+    (alice.folder / "notes.md").write_text(NOTES)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "a version at alice")
+    (alice.folder / "notes.md").unlink()
+    wait_for(lambda: _versions(alice, "notes.md")[0]["kind"] == "delete", "the deletion")
+
+    cases = [
+        ("history", "--deleted", str(tmp_path / "elsewhere")),
+        ("restore", str(alice.folder), "--at", "yesterday"),
+        ("restore", str(alice.folder), "--at", "2999-01-01"),
+        ("restore", str(alice.folder), "--at", "1h", "--to", str(tmp_path / "x")),
+        ("restore", str(alice.folder / "notes.md"), "--version", "2"),
+        ("restore", str(alice.folder / "notes.md"), "--version", "1", "--at", "1h"),
+    ]
+    for args in cases:
+        result = cli(alice.home, *args, check=False)
+        assert result.returncode == 2, (args, result)
+        assert result.stderr.count("\n") <= 2 and "Traceback" not in result.stderr, args
+    assert _file(alice, "notes.md") is None
+    assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
