@@ -9,8 +9,8 @@ import json
 import shutil
 import signal
 import time
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,8 @@ def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) 
     assert [(f["path"], f["files"], f["device"]) for f in listed["folders"]] == [("a", 2, bob.id)]
     assert {f["device"] for f in _deleted(bob)["files"]} == {bob.id}
     human = cli(alice.home, "history", "--deleted").stdout
-    assert "a/" in human and "notes.md" in human
+    assert "a/" in human
+    assert "notes.md" in human
     assert _versions(alice, "notes.md")[0]["kind"] == "delete"
 
     # The last version of a deleted file brings it back, on both devices.
@@ -132,6 +133,7 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
     for args in cases:
         result = cli(alice.home, *args, check=False)
         assert result.returncode == 2, (args, result)
-        assert result.stderr.count("\n") <= 2 and "Traceback" not in result.stderr, args
+        assert result.stderr.count("\n") <= 2, args  # argparse: its usage line and one sentence
+        assert "Traceback" not in result.stderr, args
     assert _file(alice, "notes.md") is None
     assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
