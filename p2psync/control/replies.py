@@ -345,6 +345,21 @@ class HistoryDeletedReply(TypedDict):
     folders: list[DeletedFolder]
 
 
+class HistoryFile(TypedDict):
+    """A file of a share (``history.files``)."""
+
+    path: str
+    kind: str
+    """``text`` has versions; ``chunked`` and ``binary`` files have none yet."""
+
+
+class HistoryFilesReply(TypedDict):
+    """``history.files``: a share's files, by path."""
+
+    share: str
+    files: list[HistoryFile]
+
+
 class RestoredFile(TypedDict):
     """What ``restore.at`` did with one text file."""
 
@@ -389,6 +404,7 @@ REPLIES: dict[str, tuple[type, ...]] = {
     "history.text": (HistoryTextReply, HistoryTextStreamedReply),
     "restore": (RestoreReply,),
     "history.deleted": (HistoryDeletedReply,),
+    "history.files": (HistoryFilesReply,),
     "restore.at": (RestoreAtReply,),
 }
 """Method → the types its result may have (``subscribe`` replies ``"subscribed"``)."""

@@ -58,7 +58,7 @@ from p2psync.daemon.configedits import (
 )
 from p2psync.daemon.control import Handler
 from p2psync.daemon.filehistory import version_row as _row
-from p2psync.daemon.historyapi import history_deleted, restore_at
+from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import (
@@ -110,6 +110,7 @@ class ControlApi:
             "history.diff": self._history_diff,
             "history.text": self._history_text,
             "restore": self._restore,
+            "history.files": lambda params: history_files(self._daemon, params),
             "history.deleted": lambda params: history_deleted(self._daemon, params),
             "restore.at": lambda params: restore_at(self._daemon, params),
         }

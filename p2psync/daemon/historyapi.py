@@ -1,5 +1,6 @@
-"""The control API's ``history.deleted`` and ``restore.at`` (docs/control-api.md):
-a share's deleted files and folders, and a folder brought back as it was at a time.
+"""The control API's ``history.files``, ``history.deleted`` and ``restore.at``
+(docs/control-api.md): a share's files, its deleted files and folders, and a folder
+brought back as it was at a time.
 ``ControlApi`` routes the two methods here; the work is ``daemon.filehistory``'s.
 """
 
@@ -9,7 +10,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from p2psync.control.errorcodes import NotFoundError
-from p2psync.control.replies import HistoryDeletedReply, RestoreAtReply
+from p2psync.control.replies import (
+    HistoryDeletedReply,
+    HistoryFile,
+    HistoryFilesReply,
+    RestoreAtReply,
+)
 from p2psync.daemon.filehistory import deleted_files, deleted_folders, plan_restore_at
 from p2psync.errors import ControlError, UnsafePathError, UsageError
 from p2psync.ids import ShareId
@@ -29,6 +35,15 @@ def _share(daemon: Daemon, params: dict[str, Any]) -> tuple[ShareService, Manife
     if share.mirror is None:
         raise UsageError(f"share {share.name} mirrors no folder: it has no files")
     return share, share.mirror.mirror.view
+
+
+async def history_files(daemon: Daemon, params: dict[str, Any]) -> HistoryFilesReply:
+    """The files of ``share`` (the manifest's live entries), by path."""
+    share, view = _share(daemon, params)
+    files: list[HistoryFile] = [
+        {"path": path, "kind": entry.kind.value} for path, entry in sorted(view.by_path.items())
+    ]
+    return {"share": share.name, "files": files}
 
 
 async def history_deleted(daemon: Daemon, params: dict[str, Any]) -> HistoryDeletedReply:
