@@ -81,9 +81,11 @@ class FilesModel(RowsModel):
 class VersionsModel(RowsModel):
     """A file's versions, newest first, keyed by number."""
 
-    def __init__(self, own_device: str = "") -> None:
+    def __init__(self, own_device: str = "", names: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.own_device = own_device
+        self.names = dict(names or {})
+        """Device ID -> the name shown for it (the peers' names as the tray knows them)."""
         self.columns = (
             Column("Version", lambda r, now: str(r.get("number", ""))),
             Column("When", lambda r, now: format_ago(r.get("time"), now)),
@@ -94,7 +96,9 @@ class VersionsModel(RowsModel):
         )
 
     def _device(self, device: str) -> str:
-        return "this device" if device == self.own_device else device.split("-", maxsplit=1)[0]
+        if device == self.own_device:
+            return "this device"
+        return self.names.get(device) or device.split("-", maxsplit=1)[0]
 
     def key(self, row: Row) -> str:
         return str(row.get("number", ""))
@@ -103,7 +107,13 @@ class VersionsModel(RowsModel):
 class HistoryWindow(QWidget):
     """The History window of one share. ``refresh`` asks for its files again."""
 
-    def __init__(self, link: DaemonLink, share: Mapping[str, Any], own_device: str = "") -> None:
+    def __init__(
+        self,
+        link: DaemonLink,
+        share: Mapping[str, Any],
+        own_device: str = "",
+        names: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self._link = link
         self._replies: dict[str, Reply] = {}
@@ -111,7 +121,7 @@ class HistoryWindow(QWidget):
         self.setWindowTitle(f"History of {share_label(share)}")
         self.resize(*WINDOW_SIZE)
         self.files = FilesModel()
-        self.versions = VersionsModel(own_device)
+        self.versions = VersionsModel(own_device, names)
         self._live: list[Row] = []
         self._deleted: list[Row] = []
 

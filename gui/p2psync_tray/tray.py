@@ -367,8 +367,12 @@ class TrayApp(QObject):
         """Open the History window of ``share`` (replacing one of another share; the
         one of this share is brought up to date)."""
         own = str(self.snapshot.status.get("device_id", "")) if self.snapshot else ""
+        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
+        names = {str(p.get("device_id")): peer_name(p) for p in peers}
         shown = self.history_window
-        window = self._for_share(shown, share, lambda row: HistoryWindow(self.link, row, own))
+        window = self._for_share(
+            shown, share, lambda row: HistoryWindow(self.link, row, own, names)
+        )
         if window is not None:
             if window is shown:
                 window.refresh()

@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,14 @@ def _file(device: Device, name: str) -> str | None:
         return None
 
 
+def _holds(device: Device, name: str, text: str) -> bool:
+    return _file(device, name) == text
+
+
+def _has_versions(device: Device, name: str, count: int) -> bool:
+    return len(_versions(device, name)) == count
+
+
 def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) -> None:
     alice, bob = pair
     make_share(pair)
@@ -64,8 +73,8 @@ def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) 
     (alice.folder / "a" / "b.md").write_text(ONE)
     (alice.folder / "a" / "c.md").write_text(C)
     for name, text in (("notes.md", NOTES), ("a/b.md", ONE), ("a/c.md", C)):
-        wait_for(lambda n=name, t=text: _file(bob, n) == t, f"{name} at bob")
-        wait_for(lambda n=name: len(_versions(bob, n)) == 1, f"a version of {name} at bob")
+        wait_for(partial(_holds, bob, name, text), f"{name} at bob")
+        wait_for(partial(_has_versions, bob, name, 1), f"a version of {name} at bob")
     then = time.time()
     (bob.folder / "a" / "b.md").write_text(TWO)
     wait_for(lambda: _file(alice, "a/b.md") == TWO, "bob's edit of b at alice")
@@ -106,8 +115,8 @@ def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) 
              datetime.fromtimestamp(then).isoformat())  # fmt: skip
     assert "2 restored" in at.stdout
     for device in pair:
-        wait_for(lambda d=device: _file(d, "a/b.md") == ONE, "b's first text")
-        wait_for(lambda d=device: _file(d, "a/c.md") == C, "c back")
+        wait_for(partial(_holds, device, "a/b.md", ONE), "b's first text")
+        wait_for(partial(_holds, device, "a/c.md", C), "c back")
     wait_for(lambda: not _deleted(alice)["files"], "nothing deleted at alice")
 
 
