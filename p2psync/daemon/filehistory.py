@@ -16,6 +16,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import trio
+
 from p2psync.control.replies import DeletedFile, DeletedFolder, RestoredFile, VersionRow
 from p2psync.daemon.deletions import Deletions
 from p2psync.errors import P2PSyncError
@@ -36,19 +38,30 @@ def version_row(version: Version) -> VersionRow:
             "removed": version.removed}  # fmt: skip
 
 
+MARKS_AT_ONCE = 16
+"""Deletions recorded at once (each writes its file's timeline, in its writer's thread):
+a folder of 1,000 files deleted is not 1,000 fsyncs one after another."""
+
+
 async def record_deletions(service: ShareService, found: Deletions, peer: Hashable | None) -> None:
     """Record ``found`` in the files' timelines, by ``peer`` (None: this device). A
     failure is logged: the deletion itself happened, only its version is missing."""
     device = str(peer) if peer is not None else service.device_id
     marks = [(e, "delete") for e in found.deleted] + [(e, "restore") for e in found.revived]
-    for entry, kind in marks:
-        if entry.kind is not FileKind.TEXT:
-            continue
-        try:
-            await service.mark_version(entry.guid, kind, device)
-        except (P2PSyncError, OSError) as exc:
-            log.error("share %s: the %s of %s is not in its history: %s", service.name, kind,
-                      entry.path, exc)  # fmt: skip
+    limit = trio.CapacityLimiter(MARKS_AT_ONCE)
+
+    async def mark(entry: Entry, kind: str) -> None:
+        async with limit:
+            try:
+                await service.mark_version(entry.guid, kind, device)
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the %s of %s is not in its history: %s", service.name,
+                          kind, entry.path, exc)  # fmt: skip
+
+    async with trio.open_nursery() as nursery:
+        for entry, kind in marks:
+            if entry.kind is FileKind.TEXT:
+                nursery.start_soon(mark, entry, kind)
 
 
 def deleted_entries(view: ManifestView) -> list[Entry]:

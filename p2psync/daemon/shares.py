@@ -677,6 +677,8 @@ class ShareService:
         """``restore_version`` of each doc -> version number, the deleted files among
         them brought back in one batch of the mirror. Every version is checked before
         anything changes (NotFoundError, UsageError)."""
+        if self.stopped:
+            raise UsageError(self.stopped)
         texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
         deleted = [guid for guid in texts if self._deleted_entry(guid)]
         changed: dict[str, bool] = {}

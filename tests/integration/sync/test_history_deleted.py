@@ -32,6 +32,16 @@ def pair(tmp_path: Path) -> Iterator[list[Device]]:
         device.stop(signal.SIGKILL)
 
 
+@pytest.fixture
+def linked(pair: list[Device]) -> list[Device]:
+    """The pair sharing a folder, running and linked."""
+    make_share(pair)
+    for device in pair:
+        device.start()
+    link(pair)
+    return pair
+
+
 def _deleted(device: Device) -> dict[str, Any]:
     result = cli(device.home, "history", "--deleted", str(device.folder), "--json", check=False)
     if result.returncode != 0:
@@ -61,12 +71,8 @@ def _has_versions(device: Device, name: str, count: int) -> bool:
     return len(_versions(device, name)) == count
 
 
-def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) -> None:
-    alice, bob = pair
-    make_share(pair)
-    for device in pair:
-        device.start()
-    link(pair)
+def test_deleted_files_and_folders_are_listed_and_come_back(linked: list[Device]) -> None:
+    alice, bob = linked
 
     (alice.folder / "a").mkdir()
     (alice.folder / "notes.md").write_text(NOTES)
@@ -114,7 +120,7 @@ def test_deleted_files_and_folders_are_listed_and_come_back(pair: list[Device]) 
     at = cli(bob.home, "restore", str(bob.folder / "a"), "--at",
              datetime.fromtimestamp(then).isoformat())  # fmt: skip
     assert "2 restored" in at.stdout
-    for device in pair:
+    for device in linked:
         wait_for(partial(_holds, device, "a/b.md", ONE), "b's first text")
         wait_for(partial(_holds, device, "a/c.md", C), "c back")
     wait_for(lambda: not _deleted(alice)["files"], "nothing deleted at alice")
@@ -146,3 +152,52 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
         assert "Traceback" not in result.stderr, args
     assert _file(alice, "notes.md") is None
     assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
+
+
+FOLDER_FILES = 1000
+
+
+@pytest.mark.slow
+def test_a_deleted_folder_of_1000_files_comes_back_with_its_content(
+    linked: list[Device],
+) -> None:
+    alice, bob = linked
+    texts = {
+        f"big/{n // 100}/file-{n}.md": f"file {n}\nline two of {n}\n" for n in range(FOLDER_FILES)
+    }
+    for name, text in texts.items():
+        (alice.folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (alice.folder / name).write_text(text)
+    wait_for(lambda: _count(bob) == FOLDER_FILES, "the folder at bob", deadline_s=240)
+    wait_for(lambda: bob.status()["state"] == "up-to-date", "bob in sync", deadline_s=120)
+
+    shutil.rmtree(alice.folder / "big")
+    wait_for(lambda: _count(bob) == 0, "the folder gone at bob", deadline_s=240)
+    wait_for(lambda: len(_deleted(bob)["files"]) == FOLDER_FILES, "every deletion", deadline_s=240)
+    assert [(f["path"], f["files"]) for f in _deleted(bob)["folders"]] == [("big", FOLDER_FILES)]
+
+    at = cli(bob.home, "restore", str(bob.folder / "big"), "--at", "1w", "--json")
+    results = [f["result"] for f in json.loads(at.stdout)["files"]]
+    assert results.count("left") == FOLDER_FILES  # a week ago none of them existed
+    restored = cli(bob.home, "restore", str(bob.folder / "big"), "--at",
+                   datetime.fromtimestamp(time.time()).isoformat(), "--json")  # fmt: skip
+    results = [f["result"] for f in json.loads(restored.stdout)["files"]]
+    assert results.count("left") == FOLDER_FILES  # now they are deleted: left so
+    back = cli(bob.home, "restore", str(bob.folder / "big"), "--at",
+               datetime.fromtimestamp(_just_before_deletions(bob)).isoformat())  # fmt: skip
+    assert f"{FOLDER_FILES} restored" in back.stdout
+    for device in linked:
+        for name, text in texts.items():
+            wait_for(partial(_holds, device, name, text), f"{name} at {device.home.name}")
+    assert not _deleted(alice)["files"]
+
+
+def _count(device: Device) -> int:
+    return sum(1 for path in (device.folder / "big").rglob("*.md")) if (
+        device.folder / "big").exists() else 0  # fmt: skip
+
+
+def _just_before_deletions(device: Device) -> float:
+    """A time after every file's last text and before the first deletion."""
+    files = _deleted(device)["files"]
+    return float(min(f["deleted"] for f in files)) - 1e-3
