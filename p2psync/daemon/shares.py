@@ -731,6 +731,8 @@ class ShareService:
         or came back from a deletion with the text its doc kept ("restore"), by
         ``device``. Nothing if the timeline says so already (a deletion is its newest
         version, or a version came after it)."""
+        if guid not in self.sync.replica:
+            return  # its doc never came here: no log to open, nothing it had
         with self._call():
             writer = await self._writer(guid)
             if writer.history is None:
