@@ -184,7 +184,7 @@ class MirrorService:
             if rescan:
                 self._rescan = False
             rels = [self._relative(path) for path in paths]
-            watch = DeletionWatch(self.mirror.view)
+            watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
             if rels:
                 await self.mirror.local_changes([rel for rel in rels if rel])
                 await self._tell_deletions(watch, None)
@@ -198,12 +198,15 @@ class MirrorService:
             if self._undeletes:
                 await self._undelete(watch)
 
-    async def _tell_deletions(self, watch: DeletionWatch, peer: Peer | None) -> None:
+    async def _tell_deletions(self, watch: DeletionWatch | None, peer: Peer | None) -> None:
+        """Tell ``on_deletions`` what the step just done deleted or brought back."""
+        if watch is None or self.on_deletions is None:
+            return
         found = watch.look(self.mirror.view)
-        if found and self.on_deletions is not None:
+        if found:
             await self.on_deletions(found, peer)
 
-    async def _undelete(self, watch: DeletionWatch) -> None:
+    async def _undelete(self, watch: DeletionWatch | None) -> None:
         """Carry out the restores of deleted files asked since the last batch."""
         asked, self._undeletes = self._undeletes, {}
         try:
