@@ -130,12 +130,14 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
     pair: list[Device], tmp_path: Path
 ) -> None:
     alice, _ = pair
-    make_share([alice])
+    share = make_share([alice])
     alice.start()
     (alice.folder / "notes.md").write_text(NOTES)
     wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "a version at alice")
     (alice.folder / "notes.md").unlink()
     wait_for(lambda: _versions(alice, "notes.md")[0]["kind"] == "delete", "the deletion")
+    by_id = json.loads(cli(alice.home, "history", "--deleted", share, "--json").stdout)
+    assert [[f["path"] for f in reply["files"]] for reply in by_id] == [["notes.md"]]
 
     cases = [
         ("history", "--deleted", str(tmp_path / "elsewhere")),
