@@ -171,9 +171,12 @@ class HistoryWindow(QWidget):
         )
 
     def refresh(self) -> None:
-        """Ask for the share's files and deleted files (the selection is kept)."""
+        """Ask for the share's files and deleted files, and the picked file's versions
+        (the selection is kept)."""
         self._ask("list the share's files", "history.files", self._files_came)
         self._ask("list the share's deleted files", "history.deleted", self._deleted_came)
+        if self.selected_file() is not None:
+            self._file_picked()
 
     def _files_came(self, result: Mapping[str, Any]) -> None:
         self._live = [dict(f) for f in result.get("files") or []]
@@ -264,7 +267,6 @@ class HistoryWindow(QWidget):
             _say(self.outcome, f"{path} already holds the text of version {number}.",
                  error=False)  # fmt: skip
         self.refresh()
-        self._file_picked()
 
     def _failed(self, why: str) -> None:
         _say(self.outcome, as_sentence(why), error=True)

@@ -171,6 +171,14 @@ class TrayApp(QObject):
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         self.window.add_event(event)
+        history = self.history_window
+        if (
+            history is not None
+            and history.isVisible()
+            and event.get("type") == "file-restored"
+            and event.get("share") == history.share_id
+        ):
+            history.refresh()  # restored elsewhere (the CLI, another window): a new version
         if event.get("type") != "share-in-sync":
             self.link.poll_now()
         notification = notification_for(event)

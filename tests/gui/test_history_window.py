@@ -90,6 +90,8 @@ def test_history_window_shows_versions_and_restores(
     wait_for(lambda: (b.folder / "notes.md").read_text() == FIRST, "the restore at beta")
     assert _versions(pair, "notes.md")[0]["kind"] == "restore"
     qtbot.waitUntil(lambda: history.versions.rowCount() == 3, timeout=WAIT_MS)
+    cli(a.home, "restore", str(a.folder / "notes.md"), "--version", "2")  # elsewhere: the CLI
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 4, timeout=WAIT_MS)
 
     # the deleted file: its deletion cannot be restored, the version before it can
     history.files_view.selectRow(_file_row(history, "old.md"))
