@@ -320,7 +320,8 @@ class DeletedFile(TypedDict):
     kind: str
     """``text``, ``chunked`` or ``binary``: only text files of one doc have versions."""
     deleted: float | None
-    """When this device saw the deletion (Unix seconds); None if before history kept it."""
+    """When this device saw the deletion (Unix seconds); None if before history kept it
+    (or for the moment between the manifest's change and the timeline's)."""
     device: str | None
     """The device whose change deleted it (the peer that sent it), if known."""
     last_version: VersionRow | None

@@ -63,6 +63,13 @@ def _file(device: Device, name: str) -> str | None:
         return None
 
 
+def _recorded(device: Device, count: int) -> bool:
+    """``count`` files are deleted, each with its deletion in its history (the
+    manifest says a file is deleted a moment before its timeline does)."""
+    files = _deleted(device)["files"]
+    return len(files) == count and all(f["deleted"] is not None for f in files)
+
+
 def _holds(device: Device, name: str, text: str) -> bool:
     return _file(device, name) == text
 
@@ -90,8 +97,8 @@ def test_deleted_files_and_folders_are_listed_and_come_back(linked: list[Device]
     shutil.rmtree(bob.folder / "a")
     wait_for(lambda: _file(alice, "notes.md") is None, "notes.md gone at alice")
     wait_for(lambda: _file(alice, "a/b.md") is None, "a/ gone at alice")
-    wait_for(lambda: len(_deleted(alice)["files"]) == 3, "three deleted files at alice")
-    wait_for(lambda: len(_deleted(bob)["files"]) == 3, "three deleted files at bob")
+    wait_for(partial(_recorded, alice, 3), "three deletions recorded at alice")
+    wait_for(partial(_recorded, bob, 3), "three deletions recorded at bob")
 
     listed = _deleted(alice)
     files = {f["path"]: f for f in listed["files"]}
@@ -160,6 +167,7 @@ FOLDER_FILES = 1000
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two daemons syncing 1,000 files, three times, on a busy machine
 def test_a_deleted_folder_of_1000_files_comes_back_with_its_content(
     linked: list[Device],
 ) -> None:
@@ -175,7 +183,7 @@ def test_a_deleted_folder_of_1000_files_comes_back_with_its_content(
 
     shutil.rmtree(alice.folder / "big")
     wait_for(lambda: _count(bob) == 0, "the folder gone at bob", deadline_s=240)
-    wait_for(lambda: len(_deleted(bob)["files"]) == FOLDER_FILES, "every deletion", deadline_s=240)
+    wait_for(partial(_recorded, bob, FOLDER_FILES), "every deletion recorded", deadline_s=240)
     assert [(f["path"], f["files"]) for f in _deleted(bob)["folders"]] == [("big", FOLDER_FILES)]
 
     at = cli(bob.home, "restore", str(bob.folder / "big"), "--at", "1w", "--json")
