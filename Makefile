@@ -55,9 +55,11 @@ typecheck: $(PACKAGING_STAMP)  # the docs hook under packaging/ imports mkdocs
 
 check: lint typecheck test
 
-# the README's picture of the tray's status window (docs/img/status-window.png)
+# the README's picture of the tray's status window (docs/img/status-window.png), and
+# the History window's in docs/history.md (docs/img/history-window.png)
 screenshot: $(STAMP) system-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
+	$(PY) gui/tools/status_screenshot.py --history docs/img/history-window.png
 
 bench: $(STAMP) bench-deps
 	$(PY) -m bench

@@ -13,6 +13,7 @@ It talks to the daemon only through the control API client
 - ``manage``: the dialogs that change the daemon's config: add a shared folder, remove
   a share or forget a device (asked first), a share's members and their modes.
 - ``models``, ``window``: the status window's tables and the window itself.
+- ``history``: the History window of a share: files, versions, a coloured diff, Restore.
 - ``tray``: the tray icon and its menu, wiring everything together.
 - ``app``: the QApplication and its event loop around ``tray``.
 - ``__main__``: the ``p2psync-tray`` entry point; no Qt until it knows Qt loads.

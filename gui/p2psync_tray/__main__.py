@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--open-status", action="store_true", help="open the status window at start"
     )
+    parser.add_argument(
+        "--open-history", metavar="SHARE", help="open the History window of SHARE (its ID)"
+    )
     return parser
 
 

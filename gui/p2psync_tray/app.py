@@ -21,6 +21,20 @@ log = logging.getLogger("p2psync_tray")
 SIGNAL_POLL_MS = 200  # lets Python run its signal handlers while Qt's loop runs
 
 
+def open_history_when_known(tray: TrayApp, share: str) -> QTimer:
+    """Open the History window of ``share`` once a snapshot names it (a timer of the
+    Qt thread, which the window must be made in)."""
+    timer = QTimer(tray)
+
+    def try_open() -> None:
+        if tray.open_history(share) is not None:
+            timer.stop()
+
+    timer.timeout.connect(try_open)
+    timer.start(SIGNAL_POLL_MS)
+    return timer
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the tray for the parsed command line until Quit, SIGINT or SIGTERM."""
     app = QApplication(sys.argv[:1])
@@ -39,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
         tray.show_window()
     elif args.open_status:
         tray.show_window()
+    opener = open_history_when_known(tray, args.open_history) if args.open_history else None
     wakeup = QTimer()
     wakeup.timeout.connect(lambda: None)
     wakeup.start(SIGNAL_POLL_MS)
     code = app.exec()
+    del opener
     tray.stop()
     return code

@@ -113,34 +113,38 @@ class AddShareDialog(QDialog):
         self._check()
 
 
+def ask_yes(parent: QWidget, title: str, text: str) -> bool:
+    """A Yes / Cancel question (Cancel by default); True for Yes."""
+    answer = QMessageBox.question(
+        parent, title, text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )  # fmt: skip
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def confirm_remove_share(parent: QWidget, share: Mapping[str, Any]) -> bool:
     """Ask before a share is removed; say that its files stay on disk."""
-    answer = QMessageBox.question(
+    return ask_yes(
         parent,
         "Remove this share",
         f"Stop sharing {share.get('path')} ({share_label(share)})?\n\n"
         "Its files stay on disk, as they are now; this device stops syncing them "
         "with the share's other members.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
     )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 def confirm_forget_peer(parent: QWidget, peer: Mapping[str, Any]) -> bool:
     """Ask before a device's static addresses are forgotten (``peer remove``); say
     what it does not do."""
-    answer = QMessageBox.question(
+    return ask_yes(
         parent,
         "Forget this device's addresses",
         f"Forget the addresses given for {peer_name(peer)}?\n\n"
         "This device stops dialing it there. A connection that is up stays up, it stays "
         "a member of its shares, and the LAN (mDNS) may still find it; to stop sharing "
         "with it, remove it from each share's members.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
     )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class MembersDialog(QDialog):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from p2psync.control.home import Home
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
+from p2psync_tray.history import HistoryWindow
 from p2psync_tray.icons import state_icon, syncing_frames
 from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
@@ -42,6 +43,9 @@ TICK_MS = 100  # how often the shown state is re-evaluated (and the animation tu
 MESSAGE_MS = 5000
 WATCH_MS = 200  # how often a daemon process of ours is checked for having ended
 STOPPED = "the daemon stopped"
+Row = Mapping[str, Any]
+ShareWindow = TypeVar("ShareWindow", MembersDialog, HistoryWindow)
+"""A window of one share, one at a time (``TrayApp._for_share``)."""
 
 
 class TrayApp(QObject):
@@ -69,6 +73,7 @@ class TrayApp(QObject):
         self.join_dialog: JoinDialog | None = None
         self.add_share_dialog: AddShareDialog | None = None
         self.members_dialog: MembersDialog | None = None
+        self.history_window: HistoryWindow | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self.daemon_answered = False  # the daemon we started answered at least once
         self.daemon_ended = ""  # why our daemon is gone, until another one answers
@@ -89,6 +94,17 @@ class TrayApp(QObject):
         self.link.up.connect(self._on_up)
         self.link.event_received.connect(self._on_event)
         self.link.failed.connect(self._on_failed)
+        self._connect_window()
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._watch_daemon)
+
+    def _connect_window(self) -> None:
+        """What the status window asks for, to the methods that do it."""
         self.window.start_daemon_requested.connect(self.start_daemon)
         self.window.accept_requested.connect(self.accept_pending)
         self.window.ignore_requested.connect(self.ignore_pending)
@@ -100,15 +116,9 @@ class TrayApp(QObject):
         self.window.remove_share_requested.connect(self.ask_remove_share)
         self.window.name_peer_requested.connect(self.name_peer)
         self.window.members_requested.connect(self.open_members)
+        self.window.history_requested.connect(self.open_history)
         self.window.forget_peer_requested.connect(self.ask_forget_peer)
         self.window.shown.connect(self._errors_seen)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._tick)
-        self._watch = QTimer(self)
-        self._watch.setInterval(WATCH_MS)
-        self._watch.timeout.connect(self._watch_daemon)
 
     def start(self) -> None:
         self.link.start()
@@ -161,6 +171,14 @@ class TrayApp(QObject):
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         self.window.add_event(event)
+        history = self.history_window
+        if (
+            history is not None
+            and history.isVisible()
+            and event.get("type") == "file-restored"
+            and event.get("share") == history.share_id
+        ):
+            history.refresh()  # restored elsewhere (the CLI, another window): a new version
         if event.get("type") != "share-in-sync":
             self.link.poll_now()
         notification = notification_for(event)
@@ -253,6 +271,7 @@ class TrayApp(QObject):
             else:
                 _action(sub, "Pause this share", partial(self.pause, share_id))
             _action(sub, "Members…", partial(self.open_members, share_id))
+            _action(sub, "History…", partial(self.open_history, share_id))
             _action(sub, "Remove this share…", partial(self.ask_remove_share, share_id))
         menu.addSeparator()
         if snapshot.status.get("paused"):
@@ -330,18 +349,44 @@ class TrayApp(QObject):
         if row is not None and confirm_remove_share(self.window, row):
             self.remove_share(share)
 
-    def open_members(self, share: str) -> MembersDialog | None:
-        """Open the members dialog of ``share`` (replacing one of another share)."""
+    def _for_share(
+        self, shown: ShareWindow | None, share: str, make: Callable[[Row], ShareWindow]
+    ) -> ShareWindow | None:
+        """The window of ``share``: ``shown`` if it is that share's, else one ``make``
+        makes (``shown`` is closed); None if the last snapshot has no such share."""
         row = self._share_row(share)
         if row is None:
             return None
-        if self.members_dialog is not None and self.members_dialog.share_id != share:
-            self.members_dialog.close()
-            self.members_dialog = None
-        if self.members_dialog is None:
-            self.members_dialog = MembersDialog(self.link, row)
-        _present(self.members_dialog)
-        return self.members_dialog
+        if shown is not None and shown.share_id == share:
+            return shown
+        if shown is not None:
+            shown.close()
+        return make(row)
+
+    def open_members(self, share: str) -> MembersDialog | None:
+        """Open the members dialog of ``share`` (replacing one of another share)."""
+        dialog = self._for_share(self.members_dialog, share, partial(MembersDialog, self.link))
+        if dialog is not None:
+            self.members_dialog = dialog
+            _present(dialog)
+        return dialog
+
+    def open_history(self, share: str) -> HistoryWindow | None:
+        """Open the History window of ``share`` (replacing one of another share; the
+        one of this share is brought up to date)."""
+        own = str(self.snapshot.status.get("device_id", "")) if self.snapshot else ""
+        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
+        names = {str(p.get("device_id")): peer_name(p) for p in peers}
+        shown = self.history_window
+        window = self._for_share(
+            shown, share, lambda row: HistoryWindow(self.link, row, own, names)
+        )
+        if window is not None:
+            if window is shown:
+                window.refresh()
+            self.history_window = window
+            _present(window)
+        return window
 
     def remove_share(self, share: str) -> None:
         """Stop sharing a folder (``share remove``; its files stay on disk)."""

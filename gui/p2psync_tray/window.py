@@ -150,6 +150,7 @@ class StatusWindow(QWidget):
     forget_peer_requested = Signal(str)  # device ID
     remove_share_requested = Signal(str)  # share ID
     members_requested = Signal(str)  # share ID
+    history_requested = Signal(str)  # share ID
     shown = Signal()
     hidden = Signal()
 
@@ -255,6 +256,11 @@ class StatusWindow(QWidget):
         self.members_button.clicked.connect(
             lambda _checked=False: self.members_requested.emit(self.selected_share() or "")
         )
+        self.history_button = QPushButton("History…")
+        self.history_button.setEnabled(False)
+        self.history_button.clicked.connect(
+            lambda _checked=False: self.history_requested.emit(self.selected_share() or "")
+        )
         self.shares_view.selectionModel().selectionChanged.connect(self._share_selected)
         self.share_detail = QLabel("")
         self.share_detail.setWordWrap(True)
@@ -263,7 +269,7 @@ class StatusWindow(QWidget):
 
         buttons = _buttons(
             self.add_share_button, self.remove_share_button, self.members_button,
-            self.pause_share_button,
+            self.history_button, self.pause_share_button,
             self.invite_button, self.join_button,
         )  # fmt: skip
         return _group("Shares", self.shares_view, self.share_detail, buttons)
@@ -386,6 +392,7 @@ class StatusWindow(QWidget):
         self.pause_share_button.setEnabled(row is not None)
         self.remove_share_button.setEnabled(row is not None)
         self.members_button.setEnabled(row is not None)
+        self.history_button.setEnabled(row is not None)
         paused = bool(row and row.get("paused"))
         self.pause_share_button.setText("Resume this share" if paused else "Pause this share")
         text = share_problems(row) if row is not None else ""

@@ -1,6 +1,7 @@
 """Screenshot of the tray app's status window on a real X display, with a real tray.
 
     python gui/tools/status_screenshot.py OUT.png
+    python gui/tools/status_screenshot.py --history OUT.png
 
 Starts, in a temporary directory: four daemons on loopback, "laptop" sharing
 Documents with "desktop" and "nas" and Projects with "studio", all connected and in
@@ -11,6 +12,11 @@ changing, the screen is grabbed, the
 status window cut out and saved as OUT.png. Exits 1 with one sentence when something
 is missing or does not come up. `make screenshot` makes docs/img/status-window.png
 with it; tests/gui/test_screenshot_xvfb.py runs it and checks the pixels.
+
+With ``--history`` it shows the History window of laptop's Documents instead: the
+desktop and the laptop take turns editing notes.md (four versions), the desktop
+deletes todo.txt, then the tray runs with ``--open-history``; the window picks
+notes.md and the version before the newest, so the picture has a coloured diff.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QImage
@@ -33,6 +40,7 @@ DEADLINE_S = 60.0
 POLL_S = 0.1
 SCREEN = (1280, 800)
 BACKGROUND = 0xFF000000  # Xvfb -br: a black root window
+SETTLED_FRAMES = 10  # a second of equal frames (POLL_S apart): the window is done
 
 
 class ScreenshotError(Exception):
@@ -212,19 +220,59 @@ def window_rect(image: QImage) -> tuple[int, int, int, int]:
     return (x0, y0, min(image.width(), max(xs) + 4) - x0, min(image.height(), max(ys) + 4) - y0)
 
 
+NOTES = [
+    "# Notes\n\nShared between the laptop, the desktop and the NAS.\n",
+    "# Notes\n\nShared between the laptop, the desktop and the NAS.\n\n- buy paint\n",
+    "# Notes\n\nShared by the laptop, the desktop and the NAS.\n\n- buy paint\n- fix the shelf\n",
+    "# Notes\n\nShared by the laptop, the desktop and the NAS.\n\n- buy wood\n- fix the shelf\n"
+    "- call Sam\n",
+]  # fmt: skip
+"""notes.md as the laptop starts it, then as the desktop, laptop, desktop save it."""
+
+
+def take_turns(root: Path, laptop: Path, desktop: Path) -> str:
+    """notes.md edited in turns (a version each), todo.txt deleted by the desktop;
+    returns the Documents share's ID."""
+    folders = {laptop: root / "laptop-Documents", desktop: root / "desktop-Documents"}
+    for number, text in enumerate(NOTES[1:], start=1):
+        editor = desktop if number % 2 else laptop
+        (folders[editor] / "notes.md").write_text(text)
+        for folder in folders.values():
+            wait_for(partial(_holds, folder / "notes.md", text), f"edit {number} synced")
+    (folders[desktop] / "todo.txt").unlink()
+    wait_for(lambda: not (folders[laptop] / "todo.txt").exists(), "the deletion synced")
+    status = json.loads(p2psync(laptop, "status", "--json"))
+    (share,) = [s for s in status["shares"] if s["path"] == str(folders[laptop])]
+    history = json.loads(p2psync(laptop, "history", str(folders[laptop] / "notes.md"), "--json"))
+    if len(history["versions"]) != len(NOTES):
+        raise ScreenshotError(f"notes.md has {len(history['versions'])} versions, not {len(NOTES)}")
+    return str(share["id"])
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text() == text
+    except FileNotFoundError:
+        return False
+
+
 @contextlib.contextmanager
-def scene(root: Path) -> Iterator[tuple[str, Path, Path]]:
+def scene(root: Path, *, history: bool = False) -> Iterator[tuple[str, Path, Path]]:
     """Devices, display, tray host and tray app up; yields the display, the tray's
-    log and the peer's home."""
+    log and the peer's home. ``history``: the History window of Documents instead of
+    the status window, after ``take_turns``."""
     with Stack() as stack:
         home, peers = devices(stack, root)
+        opened = ["--open-status"]
+        if history:
+            opened = ["--open-history", take_turns(root, home, peers[0])]
         display = start_display(stack, root)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
         tray_log = root / "tray.log"
         # no notification balloons over the window in the picture
         (home / "tray.ini").write_text("[notify]\npeers=false\n")
-        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(home), "--open-status"],
+        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(home), *opened],
                     tray_log, env=env)  # fmt: skip
         yield display, tray_log, peers[0]
 
@@ -263,12 +311,45 @@ def screenshot(out: Path) -> tuple[int, int]:
         return w, h
 
 
+def settled_window(screen: Screen) -> tuple[QImage, tuple[int, int, int, int]]:
+    """The screen once it held still for a second with a window on it, and where the
+    window is."""
+    frames: list[QImage] = []
+
+    def settled() -> bool:
+        frames.append(screen.grab())
+        recent = frames[-SETTLED_FRAMES:]
+        if len(recent) < SETTLED_FRAMES or any(frame != recent[0] for frame in recent):
+            return False
+        _, _, w, h = window_rect(recent[0])
+        return w >= 600 and h >= 400
+
+    wait_for(settled, "a window on the screen, holding still")
+    return frames[-1], window_rect(frames[-1])
+
+
+def history_screenshot(out: Path) -> tuple[int, int]:
+    """Make the History window's screenshot; return its size."""
+    with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, scene(
+        Path(tmp), history=True
+    ) as (display, tray_log, _peer):  # fmt: skip
+        wait_for(lambda: log_says(tray_log, "tray state: up-to-date"), "the tray app")
+        image, (x, y, w, h) = settled_window(Screen(display))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not image.copy(x, y, w, h).save(str(out)):
+            raise ScreenshotError(f"could not write {out}")
+        return w, h
+
+
 def main(argv: list[str]) -> int:
+    history = argv[:1] == ["--history"]
+    argv = argv[1:] if history else argv
     if len(argv) != 1:
-        print("usage: status_screenshot.py OUT.png", file=sys.stderr)
+        print("usage: status_screenshot.py [--history] OUT.png", file=sys.stderr)
         return 2
     try:
-        width, height = screenshot(Path(argv[0]))
+        shoot = history_screenshot if history else screenshot
+        width, height = shoot(Path(argv[0]))
     except (ScreenshotError, OSError) as exc:
         print(f"status_screenshot: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@
 - ``doc``: ``p2psync doc export`` and ``doc apply``.
 - ``conflicts``: ``p2psync conflicts``, the copies of versions that lost.
 - ``history``: ``p2psync history`` and ``p2psync restore``, a text file's past versions.
+- ``deleted``: ``history --deleted`` and ``restore DIR --at TIME``; ``when``: TIME parsed.
 - ``compact``: ``p2psync compact``.
 - ``doctor``: ``p2psync doctor``, every doc log verified.
 - ``service``: ``p2psync service``, the systemd user service.

@@ -29,20 +29,34 @@ if TYPE_CHECKING:
         VersionRow,
     )
 
-KIND_WORDS = {"local save": "saved here", "remote change": "changed by a peer"}
+KIND_WORDS = {
+    "local save": "saved here",
+    "remote change": "changed by a peer",
+    "delete": "deleted",
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = commands.add_parser("history", help="a text file's past versions, newest first")
-    history.add_argument("path", help="a text file inside a shared folder")
     history.add_argument(
+        "path", nargs="?", help="a text file inside a shared folder (with --deleted: SHARE)"
+    )
+    shown = history.add_mutually_exclusive_group()
+    shown.add_argument(
         "--diff", type=_version, metavar="VERSION", help="the changes from VERSION to now"
+    )
+    shown.add_argument(
+        "--deleted", action="store_true", help="deleted files and folders (of SHARE, or all)"
     )
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=run_history)
     restore = commands.add_parser("restore", help="bring a text file back to a past version")
-    restore.add_argument("path", help="a text file inside a shared folder")
-    restore.add_argument("--version", type=_version, required=True, help="the version number")
+    restore.add_argument("path", help="a text file (with --at: a folder) inside a shared folder")
+    when = restore.add_mutually_exclusive_group(required=True)
+    when.add_argument("--version", type=_version, help="the version number")
+    when.add_argument(
+        "--at", metavar="TIME", help="every text file under the folder as it was at TIME"
+    )
     restore.add_argument(
         "--to", metavar="OUT", help="write that version to OUT and change nothing in the share"
     )
@@ -61,6 +75,12 @@ def _version(text: str) -> int:
 
 
 def run_history(args: argparse.Namespace, ctx: Context) -> int:
+    if args.deleted:
+        from p2psync.cli.deleted import run_deleted  # noqa: PLC0415 - one lazy module
+
+        return run_deleted(args, ctx)
+    if args.path is None:
+        raise UsageError("history needs a file (or --deleted)")
     share, rel = locate(ctx, args.path)
     if args.diff is not None:
         diff: HistoryDiffReply = ctx.call(
@@ -82,6 +102,12 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_restore(args: argparse.Namespace, ctx: Context) -> int:
+    if args.at is not None:
+        if args.to is not None:
+            raise UsageError("--to writes one version of one file: use it with --version")
+        from p2psync.cli.deleted import run_restore_at  # noqa: PLC0415 - one lazy module
+
+        return run_restore_at(args, ctx)
     share, rel = locate(ctx, args.path)
     if args.to is not None:
         out = Path(args.to).expanduser()

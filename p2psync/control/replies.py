@@ -271,7 +271,7 @@ class VersionRow(TypedDict):
     time: float
     device: str
     kind: str
-    """``create``, ``local save``, ``remote change`` or ``restore``."""
+    """``create``, ``local save``, ``remote change``, ``delete`` or ``restore``."""
     size: int
     """The text's size in UTF-8 bytes."""
     added: int
@@ -313,6 +313,72 @@ class RestoreReply(TypedDict):
     changed: bool
 
 
+class DeletedFile(TypedDict):
+    """A file deleted from a share (``history.deleted``)."""
+
+    path: str
+    kind: str
+    """``text``, ``chunked`` or ``binary``: only text files of one doc have versions."""
+    deleted: float | None
+    """When this device saw the deletion (Unix seconds); None if before history kept it
+    (or for the moment between the manifest's change and the timeline's)."""
+    device: str | None
+    """The device whose change deleted it (the peer that sent it), if known."""
+    last_version: VersionRow | None
+    """The newest version holding its text, which ``restore`` brings back."""
+
+
+class DeletedFolder(TypedDict):
+    """A folder all of whose files were deleted (``history.deleted``)."""
+
+    path: str
+    files: int
+    deleted: float | None
+    """The latest of its files' deletions."""
+    device: str | None
+
+
+class HistoryDeletedReply(TypedDict):
+    """``history.deleted``: a share's deleted files and folders, latest deletion first."""
+
+    share: str
+    files: list[DeletedFile]
+    folders: list[DeletedFolder]
+
+
+class HistoryFile(TypedDict):
+    """A file of a share (``history.files``)."""
+
+    path: str
+    kind: str
+    """``text`` has versions; ``chunked`` and ``binary`` files have none yet."""
+
+
+class HistoryFilesReply(TypedDict):
+    """``history.files``: a share's files, by path."""
+
+    share: str
+    files: list[HistoryFile]
+
+
+class RestoredFile(TypedDict):
+    """What ``restore.at`` did with one text file."""
+
+    path: str
+    version: int | None
+    """The version it was brought back to (None: left as it is)."""
+    result: str
+    """``restored``, ``unchanged`` (it held that text) or ``left`` (see ``reason``)."""
+    reason: str
+
+
+class RestoreAtReply(TypedDict):
+    """``restore.at``: a folder's text files as they were at ``time``."""
+
+    time: float
+    files: list[RestoredFile]
+
+
 REPLIES: dict[str, tuple[type, ...]] = {
     "hello": (HelloReply,),
     "status": (StatusReply,),
@@ -338,5 +404,8 @@ REPLIES: dict[str, tuple[type, ...]] = {
     "history.diff": (HistoryDiffReply,),
     "history.text": (HistoryTextReply, HistoryTextStreamedReply),
     "restore": (RestoreReply,),
+    "history.deleted": (HistoryDeletedReply,),
+    "history.files": (HistoryFilesReply,),
+    "restore.at": (RestoreAtReply,),
 }
 """Method → the types its result may have (``subscribe`` replies ``"subscribed"``)."""

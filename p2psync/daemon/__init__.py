@@ -7,6 +7,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``shares``: one share at run time: its doc logs and their writers, sync engine, mirror.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
+- ``deletions``: which files a step of the mirror deleted or brought back.
+- ``filehistory``: deletions as versions, deleted files listed, a folder restored at a time.
 - ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
 - ``residency``: which loaded docs may leave memory (the load/unload policy).
 - ``peers``: peer connections: accept, dial with backoff, one link per device, routing.
@@ -21,6 +23,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``control``, ``api``: the control socket and its methods (the framing, the home's
   paths, the error table and the client are in ``p2psync.control``, which the CLI and
   the tray app use without loading the daemon).
+- ``historyapi``: the control API's ``history.deleted`` and ``restore.at``.
 - ``configedits``: config edits shared by the control API and the CLI (no daemon running).
 
 This module imports nothing, so that the CLI can use ``configedits`` without loading

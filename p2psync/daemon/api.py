@@ -42,7 +42,6 @@ from p2psync.control.replies import (
     ShareRemoveReply,
     ShareStatus,
     StatusReply,
-    VersionRow,
 )
 from p2psync.control.replies import (
     LinkFailure as LinkFailureReply,
@@ -58,6 +57,8 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
+from p2psync.daemon.filehistory import version_row as _row
+from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.peers import LinkFailure
 from p2psync.daemon.progress import (
@@ -71,7 +72,6 @@ from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
-from p2psync.storage.timeline import Version
 
 if TYPE_CHECKING:
     from p2psync.daemon.daemon import Daemon
@@ -110,6 +110,9 @@ class ControlApi:
             "history.diff": self._history_diff,
             "history.text": self._history_text,
             "restore": self._restore,
+            "history.files": lambda params: history_files(self._daemon, params),
+            "history.deleted": lambda params: history_deleted(self._daemon, params),
+            "restore.at": lambda params: restore_at(self._daemon, params),
         }
 
     # -- state -------------------------------------------------------------------
@@ -461,12 +464,6 @@ def _version_number(params: dict[str, Any]) -> int:
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise ControlError("version must be a version number (1 or more)", "bad-request")
     return number
-
-
-def _row(version: Version) -> VersionRow:
-    return {"number": version.number, "time": version.time, "device": version.device,
-            "kind": version.kind, "size": version.size, "added": version.added,
-            "removed": version.removed}  # fmt: skip
 
 
 def _unified_diff(then: str, now: str, then_name: str, now_name: str) -> str:

@@ -26,11 +26,14 @@ from pathlib import Path
 
 import trio
 
+from p2psync.daemon.deletions import DeletionsFn, DeletionWatch
 from p2psync.daemon.events import EventBus
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import HOLD_CHECK_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
 from p2psync.mirror.names import probe_names
+from p2psync.mirror.store import YDoc
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher, HoldRules
 
@@ -80,11 +83,23 @@ class MirrorService:
         self._watcher: DirWatcher | None = None
         self._rescan_waits_since: float | None = None
         self.stopped = False
+        self.on_deletions: DeletionsFn | None = None
+        """Told the files each step deleted or brought back (the file history)."""
+        self._undeletes: dict[str, trio.Event] = {}
 
     def doc_changed(self, guid: str, peer: Peer | None) -> None:
         """The share changed doc ``guid`` (not through the mirror). Never blocks."""
         self._docs[guid] = peer if peer is not None else self._docs.get(guid)
         self._wake.set()
+
+    async def undelete(self, guids: list[str]) -> None:
+        """Bring the deleted files of docs ``guids`` back with the text their docs
+        hold (a restore): their entries are live again, for every peer, and the files
+        are written here, in one batch. Returns once that batch is done."""
+        waits = [self._undeletes.setdefault(guid, trio.Event()) for guid in guids]
+        self._wake.set()
+        for done in waits:
+            await done.wait()
 
     def guid_for_path(self, rel: str) -> str:
         """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
@@ -170,13 +185,46 @@ class MirrorService:
             if rescan:
                 self._rescan = False
             rels = [self._relative(path) for path in paths]
+            watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
             if rels:
                 await self.mirror.local_changes([rel for rel in rels if rel])
+                await self._tell_deletions(watch, None)
             if docs:
                 await self.mirror.remote_changed(docs)
+                await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
             if rescan:
                 await self.mirror.rescan()
             await self.mirror.flush()
+            await self._tell_deletions(watch, None)
+            if self._undeletes:
+                await self._undelete(watch)
+
+    async def _tell_deletions(self, watch: DeletionWatch | None, peer: Peer | None) -> None:
+        """Tell ``on_deletions`` what the step just done deleted or brought back."""
+        if watch is None or self.on_deletions is None:
+            return
+        found = watch.look(self.mirror.view)
+        if found:
+            await self.on_deletions(found, peer)
+
+    async def _undelete(self, watch: DeletionWatch | None) -> None:
+        """Carry out the restores of deleted files asked since the last batch."""
+        asked, self._undeletes = self._undeletes, {}
+        try:
+            view = self.mirror.view
+            back = [g for g in asked if (e := view.by_guid.get(g)) is not None and e.deleted]
+            if back:
+
+                def revive(doc: YDoc) -> None:
+                    for guid in back:
+                        set_fields(doc, guid, deleted=False, deleted_at=b"", deleted_chunks=b"")
+
+                await self.mirror.keeper.edit(revive)
+                await self.mirror.remote_changed({MANIFEST_GUID: None})
+                await self._tell_deletions(watch, None)
+        finally:
+            for done in asked.values():
+                done.set()
 
     def _held(self) -> set[str]:
         """Share paths of the files the watcher holds because they are being written."""

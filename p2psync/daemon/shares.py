@@ -18,6 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from p2psync.config import ShareConfig
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
 from p2psync.daemon.events import EventBus
+from p2psync.daemon.filehistory import record_deletions
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
@@ -39,7 +41,7 @@ from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
-from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
@@ -64,6 +66,7 @@ from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.storage.timeline import Version
+from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
@@ -139,6 +142,7 @@ class ShareService:
             self.mirror = MirrorService(config.path, self, events, device=device,
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
+            self.mirror.on_deletions = partial(record_deletions, self)
 
     @property
     def root(self) -> Path:
@@ -707,18 +711,84 @@ class ShareService:
         """Bring doc ``guid`` back to the text of version ``number`` as a new edit: the
         change from now back to then, made by a fresh client so that it merges with
         concurrent edits as any peer's edit does. Stored durably, sent to peers and
-        written to the file; a ``restore`` version. False if the text is that already."""
-        _, text = await self.version_text(guid, number)
-        doc = self.doc(guid)
-        if doc is None:
-            raise NotFoundError(f"share {self.name} has no doc {guid!r}")
-        if doc.text(CONTENT) == text:
-            return False
-        update, _ = await trio.to_thread.run_sync(
-            text_update, doc.full_state(), text, new_client_id()
+        written to the file; a ``restore`` version. False if the text is that already.
+        A deleted file comes back (``restore_versions``)."""
+        return (await self.restore_versions({guid: number}))[guid]
+
+    async def restore_versions(self, numbers: dict[str, int]) -> dict[str, bool]:
+        """``restore_version`` of each doc -> version number, the deleted files among
+        them brought back in one batch of the mirror. Every version is checked before
+        anything changes (NotFoundError, UsageError)."""
+        if self.stopped:
+            raise UsageError(self.stopped)
+        texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
+        deleted = [guid for guid in texts if self._deleted_entry(guid)]
+        changed: dict[str, bool] = {}
+        for guid, text in texts.items():
+            doc = self.doc(guid)
+            if doc is None:
+                raise NotFoundError(f"share {self.name} has no doc {guid!r}")
+            changed[guid] = doc.text(CONTENT) != text or guid in deleted
+            if doc.text(CONTENT) != text:
+                update, _ = await trio.to_thread.run_sync(
+                    text_update, doc.full_state(), text, new_client_id()
+                )
+                await self.local_update(guid, update, kind="restore", notify=guid not in deleted)
+        if deleted and self.mirror is not None:
+            await self.mirror.undelete(deleted)
+        return changed
+
+    async def _restorable(self, guid: str, number: int) -> str:
+        """The text version ``number`` of doc ``guid`` restores to; UsageError for a
+        deletion, or a deleted file whose path another file holds now."""
+        version, text = await self.version_text(guid, number)
+        if version.kind == "delete":
+            raise UsageError(
+                f"version {number} is the file's deletion: restore a version before it"
+            )
+        entry = self._deleted_entry(guid)
+        view = self.mirror.mirror.view if self.mirror is not None else None
+        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
+            raise UsageError(
+                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
+            )
+        return text
+
+    def _deleted_entry(self, guid: str) -> Entry | None:
+        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
+        return entry if entry is not None and entry.deleted else None
+
+    async def stored_versions(self, guid: str) -> list[Version]:
+        """The timeline of doc ``guid`` as listed (oldest first), without loading the
+        doc: from its writer if loaded, else from its file (empty if none)."""
+        writer = self._writers.get(guid)
+        if writer is not None and writer.history is not None:
+            return await writer.with_history(lambda history, _log: list(history.versions()))
+        return await trio.to_thread.run_sync(
+            load_timeline, versions_path(log_path(self.root, guid))
         )
-        await self.local_update(guid, update, kind="restore")
-        return True
+
+    async def mark_version(self, guid: str, kind: str, device: str) -> None:
+        """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
+        or came back from a deletion with the text its doc kept ("restore"), by
+        ``device``. Nothing if the timeline says so already (a deletion is its newest
+        version, or a version came after it)."""
+        if guid not in self.sync.replica:
+            return  # its doc never came here: no log to open, nothing it had
+        with self._call():
+            writer = await self._writer(guid)
+            if writer.history is None:
+                return
+            text = "" if kind == "delete" else self.current_text(guid)
+            note = VersionNote(time.time(), device, kind, text)
+
+            def mark(history: DocHistory, doclog: DocLog) -> None:
+                versions = history.versions()
+                newest = versions[-1].kind if versions else ""
+                if (kind == "delete") != (newest == "delete"):
+                    history.mark(note, doclog)
+
+            await writer.with_history(mark)
 
     async def _history_writer(self, guid: str) -> LogWriter:
         """The writer of a text file's doc, refusing docs that keep no history."""

@@ -46,9 +46,10 @@ class VersionNote:
     device: str
     kind: str
     """"local save", "remote change" or "restore"; the first change of a doc is
-    recorded as "create" whatever its note says (but a restore)."""
+    recorded as "create" whatever its note says (but a restore). ``mark`` also takes
+    "delete"."""
     text: str
-    """The doc's text once the change is applied."""
+    """The doc's text once the change is applied (empty for a deletion)."""
 
 
 class DocHistory:
@@ -114,6 +115,20 @@ class DocHistory:
                before=before, after=note.text)  # fmt: skip
         self._texts = (before, note.text)
         self._dirty = True
+
+    def mark(self, note: VersionNote, doclog: DocLog) -> Version:
+        """Record a version that stores no update, at the log's current end: a
+        deletion (``note.text`` empty), or a file back from one with the text its doc
+        kept. Written at once."""
+        timeline = self.versions()
+        end = doclog.update_count
+        _, last = self._known_texts(timeline, end, doclog)
+        version = record(timeline, time=note.time, device=note.device, kind=note.kind,
+                         log_end=end, before=last, after=note.text)  # fmt: skip
+        self._texts = (last, note.text)
+        self._dirty = True
+        self.save()
+        return version
 
     def save(self, *, force: bool = True) -> None:
         """Drop what the policy no longer keeps and write the timeline if it changed.

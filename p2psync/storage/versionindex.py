@@ -112,6 +112,15 @@ def save_timeline(
 
 
 def prune(timeline: list[Version], now: float, policy: RetentionPolicy) -> list[Version]:
-    """The versions of ``timeline`` that ``policy`` keeps at ``now``, oldest first."""
-    keep = kept_indices([v.time for v in timeline], now, policy)
+    """The versions of ``timeline`` that ``policy`` keeps at ``now``, oldest first.
+
+    The policy picks among the versions that hold a text, so a deleted file's last
+    text is its newest such version and always kept (a deletion never pushes it out
+    of its hour or day). A deletion is kept while it is the newest version or the
+    version before it is kept."""
+    texts = [i for i, v in enumerate(timeline) if v.kind != "delete"]
+    keep = {texts[i] for i in kept_indices([timeline[i].time for i in texts], now, policy)}
+    for i, version in enumerate(timeline):
+        if version.kind == "delete" and (i == len(timeline) - 1 or i - 1 in keep):
+            keep.add(i)
     return [v for i, v in enumerate(timeline) if i in keep]

@@ -19,7 +19,10 @@ from p2psync.storage.timeline import Version
 
 
 def text_of(version: Version, updates: Sequence[bytes], root: str) -> str:
-    """The text of the Y.Text ``root`` at ``version``; ``updates`` are the log's, in order."""
+    """The text of the Y.Text ``root`` at ``version``; ``updates`` are the log's, in order.
+    A deletion's text is empty: the file did not exist then (its doc kept the text)."""
+    if version.kind == "delete":
+        return ""
     doc = replay([version.state] if version.state else updates[: version.log_end])
     return str(doc.get(root, type=pycrdt.Text))
 

@@ -100,3 +100,9 @@ def tray(qtbot: QtBot, pair: Pair) -> Iterator[TrayApp]:
     app.start()
     yield app
     app.stop()
+
+
+def select_share(tray: TrayApp, share: str) -> None:
+    """Pick ``share`` in the status window's shares table."""
+    window = tray.window
+    window.shares_view.selectRow([r["id"] for r in window.shares.rows()].index(share))

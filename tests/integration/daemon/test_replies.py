@@ -73,6 +73,9 @@ def test_replies_have_the_keys_of_their_types(tmp_path: Path) -> None:
         ("invite", {"share": str(share.id)}),
         ("doc.apply", {"share": str(share.id), "doc": "notes", "update": update}),
         ("doc.export", {"share": str(share.id), "doc": "notes"}),
+        ("history.deleted", {"share": str(share.id)}),
+        ("history.files", {"share": str(share.id)}),
+        ("restore.at", {"share": str(share.id), "dir": "", "time": 4e9}),
         ("share.add", {"path": str(other), "create": True}),
         ("status", {}),
     ]

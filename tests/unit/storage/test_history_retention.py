@@ -116,3 +116,42 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
     for index in keep:
         version = timeline[index]
         assert text_of(version, updates, "content") == texts_by_time[version.time]
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_deletions_never_push_out_a_deleted_files_last_text(seed: int) -> None:
+    """Random edits and deletions over simulated months: after each prune the newest
+    text is kept and restores exactly, every kept text restores exactly, and a kept
+    deletion is the newest version or follows a kept one."""
+    rng = random.Random(seed)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    updates: list[bytes] = []
+    timeline: list[Version] = []
+    texts: dict[int, str] = {}  # version number -> its text
+    clock = NOW - 90 * DAY
+    policy = rng.choice([STAGGERED, RetentionPolicy(keep="none")])
+    newest_text = 0
+    for _ in range(150):
+        clock += rng.choice([2.0, 30.0, HOUR / 3, 5 * HOUR, 2 * DAY])
+        deleting = bool(timeline) and timeline[-1].kind != "delete" and rng.random() < 0.2
+        if not deleting:
+            text.insert(rng.randint(0, len(str(text))), rng.choice(["a", "bc ", "\n"]))
+            updates.append(doc.get_update())
+        kind = "delete" if deleting else ("create" if not timeline else "local save")
+        after = "" if deleting else str(text)
+        version = record(timeline, time=clock, device="A", kind=kind, log_end=len(updates),
+                         before=texts.get(timeline[-1].number, "") if timeline else "",
+                         after=after)  # fmt: skip
+        texts[version.number] = after
+        newest_text = version.number if not deleting else newest_text
+        if rng.random() < 0.2:
+            before = list(timeline)
+            timeline[:] = prune(timeline, clock, policy)
+            kept = {v.number for v in timeline}
+            assert newest_text in kept  # a deleted file's last text, however old
+            for j, version in enumerate(before):
+                if version.number in kept:
+                    assert text_of(version, updates, "content") == texts[version.number]
+                if version.kind == "delete" and version.number in kept:
+                    assert j == len(before) - 1 or before[j - 1].number in kept

@@ -202,3 +202,37 @@ def test_a_compaction_cut_short_is_finished_at_the_next_load(
         found = [again.text_at(n, log) for n in (1, 2, 3)]
     assert [f[1] if f else None for f in found] == [texts[0], texts[2], "a\nb\nc\nd\n"]
     assert [v.log_end for v in load_timeline(versions_path(path))][2] == (2 if log_replaced else 4)
+
+
+async def test_a_deletion_is_a_version_with_no_text_and_keeps_the_last_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "doc.ylog"
+    clock = Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+
+    async def body(writer: LogWriter) -> None:
+        await writer.append([_edit(doc, "kept\n")], VersionNote(clock.now, "A", "local save",
+                                                                 "kept\n"))  # fmt: skip
+        clock.now += 1
+        deleted = await writer.with_history(
+            lambda h, log: h.mark(VersionNote(clock.now, "B", "delete", ""), log)
+        )
+        assert (deleted.number, deleted.kind, deleted.size) == (2, "delete", 0)
+        assert (deleted.added, deleted.removed) == (0, len("kept\n"))
+        assert await writer.with_history(partial(_text_at, 2)) == ""
+        assert await writer.with_history(partial(_text_at, 1)) == "kept\n"
+
+    await _run(path, clock, body)
+    # A day later, in the same hour bucket: the deletion does not push the text out.
+    clock.now += 86_400 * 2
+    history = DocHistory(path, ROOT, RetentionPolicy(), clock=clock)
+    history._dirty = True
+    history.versions()
+    history.save()
+    assert [v.kind for v in load_timeline(versions_path(path))] == ["create", "delete"]
+    none = DocHistory(path, ROOT, RetentionPolicy(keep="none"), clock=clock)
+    none.versions()
+    none._dirty = True
+    none.save()
+    assert [v.kind for v in load_timeline(versions_path(path))] == ["create", "delete"]

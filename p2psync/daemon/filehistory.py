@@ -1,0 +1,172 @@
+"""A share's file history beyond one file (docs/history.md): deletions recorded as
+versions, the deleted files and folders listed, a folder restored as it was at a time.
+
+``record_deletions`` is what the mirror service tells (``daemon.deletions``): each
+text file a step deleted gets a ``delete`` version by the device whose change it was,
+and one brought back with the text it had a ``restore``. ``deleted_files`` reads the
+manifest's deleted entries and their timelines without loading their docs.
+``plan_restore_at`` picks, for each text file under a folder, the version it had at a
+time; ``ShareService.restore_versions`` carries the plan out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from p2psync.control.replies import DeletedFile, DeletedFolder, RestoredFile, VersionRow
+from p2psync.daemon.deletions import Deletions
+from p2psync.errors import P2PSyncError
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.storage.timeline import Version
+
+if TYPE_CHECKING:
+    from p2psync.daemon.shares import ShareService
+
+log = logging.getLogger(__name__)
+
+
+def version_row(version: Version) -> VersionRow:
+    """The control API's form of a version."""
+    return {"number": version.number, "time": version.time, "device": version.device,
+            "kind": version.kind, "size": version.size, "added": version.added,
+            "removed": version.removed}  # fmt: skip
+
+
+MARKS_AT_ONCE = 16
+"""Deletions recorded at once (each writes its file's timeline, in its writer's thread):
+a folder of 1,000 files deleted is not 1,000 fsyncs one after another."""
+
+
+async def record_deletions(service: ShareService, found: Deletions, peer: Hashable | None) -> None:
+    """Record ``found`` in the files' timelines, by ``peer`` (None: this device). A
+    failure is logged: the deletion itself happened, only its version is missing."""
+    device = str(peer) if peer is not None else service.device_id
+    marks = [(e, "delete") for e in found.deleted] + [(e, "restore") for e in found.revived]
+    limit = trio.CapacityLimiter(MARKS_AT_ONCE)
+
+    async def mark(entry: Entry, kind: str) -> None:
+        async with limit:
+            try:
+                await service.mark_version(entry.guid, kind, device)
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the %s of %s is not in its history: %s", service.name,
+                          kind, entry.path, exc)  # fmt: skip
+
+    async with trio.open_nursery() as nursery:
+        for entry, kind in marks:
+            if entry.kind is FileKind.TEXT:
+                nursery.start_soon(mark, entry, kind)
+
+
+def deleted_entries(view: ManifestView) -> list[Entry]:
+    """The deleted files of ``view`` a user would look for: per path the latest
+    deleted entry, when no live file holds the path (not those that lost it)."""
+    latest: dict[str, Entry] = {}
+    for entry in view.by_guid.values():
+        if not entry.deleted or entry.superseded_by or entry.path in view.by_path:
+            continue
+        if entry.path not in latest or entry.order > latest[entry.path].order:
+            latest[entry.path] = entry
+    return list(latest.values())
+
+
+async def deleted_files(service: ShareService, view: ManifestView) -> list[DeletedFile]:
+    """The share's deleted files, the latest deletion first (unknown times last)."""
+    rows: list[DeletedFile] = []
+    for entry in deleted_entries(view):
+        versions = await service.stored_versions(entry.guid) if entry.kind is FileKind.TEXT else []
+        deletion = versions[-1] if versions and versions[-1].kind == "delete" else None
+        text = [v for v in versions if v.kind != "delete"]
+        rows.append({
+            "path": entry.path,
+            "kind": entry.kind.value,
+            "deleted": deletion.time if deletion else None,
+            "device": deletion.device if deletion else None,
+            "last_version": version_row(text[-1]) if text else None,
+        })  # fmt: skip
+    rows.sort(key=lambda r: (r["deleted"] is None, -(r["deleted"] or 0), r["path"]))
+    return rows
+
+
+def deleted_folders(files: list[DeletedFile], view: ManifestView) -> list[DeletedFolder]:
+    """The topmost folders that hold deleted files and no live one."""
+    live = {parent for path in view.by_path for parent in _parents(path)}
+    gone: dict[str, list[DeletedFile]] = {}
+    for row in files:
+        for parent in _parents(row["path"]):
+            if parent not in live:
+                gone.setdefault(parent, []).append(row)
+    folders: list[DeletedFolder] = []
+    for path, rows in sorted(gone.items()):
+        if any(parent in gone for parent in _parents(path)):
+            continue  # inside a deleted folder listed already
+        known = [r for r in rows if r["deleted"] is not None]
+        latest = max(known, key=lambda r: r["deleted"] or 0) if known else None
+        folders.append({"path": path, "files": len(rows),
+                        "deleted": latest["deleted"] if latest else None,
+                        "device": latest["device"] if latest else None})  # fmt: skip
+    folders.sort(key=lambda f: (f["deleted"] is None, -(f["deleted"] or 0), f["path"]))
+    return folders
+
+
+def _parents(path: str) -> Iterable[str]:
+    """``a/b/c.md`` -> ``a``, ``a/b``."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePlan:
+    """What ``restore DIR --at TIME`` does: doc -> version to restore, and a row per file."""
+
+    numbers: dict[str, int]
+    rows: dict[str, RestoredFile]
+    """Doc guid -> its row; the rows of restored files say ``restored`` until done."""
+
+
+def under(path: str, folder: str) -> bool:
+    """Whether share path ``path`` is inside ``folder`` ("": the whole share)."""
+    return not folder or path == folder or path.startswith(folder + "/")
+
+
+async def plan_restore_at(
+    service: ShareService, view: ManifestView, folder: str, when: float
+) -> RestorePlan:
+    """Each text file under ``folder`` (deleted ones included) and the version it had
+    at ``when``: the newest kept version no later. A file with none then (created
+    since), deleted then, deleted at an unknown time, or whose path another file
+    holds now is left as it is."""
+    entries = [e for e in view.by_path.values() if e.kind is FileKind.TEXT]
+    entries += [e for e in deleted_entries(view) if e.kind is FileKind.TEXT]
+    numbers: dict[str, int] = {}
+    rows: dict[str, RestoredFile] = {}
+    for entry in sorted(entries, key=lambda e: e.path):
+        if not under(entry.path, folder):
+            continue
+        versions = await service.stored_versions(entry.guid)
+        then = [v for v in versions if v.time <= when]
+        reason = _left_because(entry, versions, then[-1] if then else None)
+        number = then[-1].number if then and not reason else None
+        result = "left" if reason else "restored"
+        rows[entry.guid] = {"path": entry.path, "version": number, "result": result,
+                            "reason": reason}  # fmt: skip
+        if number is not None:
+            numbers[entry.guid] = number
+    return RestorePlan(numbers, rows)
+
+
+def _left_because(entry: Entry, versions: list[Version], then: Version | None) -> str:
+    """Why ``entry``'s file is not restored to ``then`` ("" if it is)."""
+    if then is None:
+        return "no version that old (created since, or its versions were dropped)"
+    if then.kind == "delete":
+        return "it was deleted then" if entry.deleted else "it was deleted then; left as it is"
+    if entry.deleted and not any(v.kind == "delete" for v in versions if v.time >= then.time):
+        return "deleted before its deletions were recorded: the time is unknown"
+    return ""

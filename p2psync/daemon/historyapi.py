@@ -1,0 +1,82 @@
+"""The control API's ``history.files``, ``history.deleted`` and ``restore.at``
+(docs/control-api.md): a share's files, its deleted files and folders, and a folder
+brought back as it was at a time.
+``ControlApi`` routes the two methods here; the work is ``daemon.filehistory``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.control.replies import (
+    HistoryDeletedReply,
+    HistoryFile,
+    HistoryFilesReply,
+    RestoreAtReply,
+)
+from p2psync.daemon.filehistory import deleted_files, deleted_folders, plan_restore_at
+from p2psync.errors import ControlError, UnsafePathError, UsageError
+from p2psync.ids import ShareId
+from p2psync.mirror.manifest import ManifestView
+from p2psync.mirror.paths import share_path
+
+if TYPE_CHECKING:
+    from p2psync.daemon.daemon import Daemon
+    from p2psync.daemon.shares import ShareService
+
+
+def _share(daemon: Daemon, params: dict[str, Any]) -> tuple[ShareService, ManifestView]:
+    share_id = ShareId.parse(str(params.get("share", "")))
+    share = daemon.shares.get(share_id)
+    if share is None:
+        raise NotFoundError(f"this device has no share {share_id}")
+    if share.mirror is None:
+        raise UsageError(f"share {share.name} mirrors no folder: it has no files")
+    return share, share.mirror.mirror.view
+
+
+async def history_files(daemon: Daemon, params: dict[str, Any]) -> HistoryFilesReply:
+    """The files of ``share`` (the manifest's live entries), by path."""
+    share, view = _share(daemon, params)
+    files: list[HistoryFile] = [
+        {"path": path, "kind": entry.kind.value} for path, entry in sorted(view.by_path.items())
+    ]
+    return {"share": share.name, "files": files}
+
+
+async def history_deleted(daemon: Daemon, params: dict[str, Any]) -> HistoryDeletedReply:
+    """The deleted files and folders of ``share``."""
+    share, view = _share(daemon, params)
+    files = await deleted_files(share, view)
+    return {"share": share.name, "files": files, "folders": deleted_folders(files, view)}
+
+
+async def restore_at(daemon: Daemon, params: dict[str, Any]) -> RestoreAtReply:
+    """Every text file under ``dir`` (a share path, "" for the whole share) as it was
+    at ``time`` (Unix seconds), each as a new edit; deleted files come back."""
+    share, view = _share(daemon, params)
+    when = params.get("time")
+    if not isinstance(when, int | float) or isinstance(when, bool) or not math.isfinite(when):
+        raise ControlError("time must be a number of seconds since the epoch", "bad-request")
+    folder = str(params.get("dir", ""))
+    if folder:
+        try:
+            folder = share_path(folder)
+        except UnsafePathError as exc:
+            raise ControlError(f"dir: {exc}", "bad-request") from None
+    plan = await plan_restore_at(share, view, folder, float(when))
+    if not plan.rows:
+        raise NotFoundError(f"share {share.name} has no text file under {folder or '/'}")
+    changed = await share.restore_versions(plan.numbers)
+    if any(changed.values()):
+        daemon.peers.request_flush()
+    for guid, was_changed in changed.items():
+        row = plan.rows[guid]
+        if was_changed:
+            share.events.publish("file-restored", share=share.name, path=row["path"],
+                                 version=row["version"])  # fmt: skip
+        else:
+            row["result"] = "unchanged"
+    return {"time": float(when), "files": list(plan.rows.values())}

@@ -1,0 +1,149 @@
+"""The tray's History window against real daemons: files (deleted ones too), a file's
+versions, a coloured diff, Restore after a confirmation, checked through the CLI; and
+its layout (no widget laid over another at 1024x768)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE, HistoryWindow, diff_html
+from p2psync_tray.state import TrayState
+from p2psync_tray.tray import TrayApp
+from tests.gui.conftest import WAIT_MS, Pair, find_action, select_share
+from tests.gui.test_window import rect_in, settle
+from tests.integration.sync.daemons import cli, wait_for
+
+FIRST = "title\n\nfirst draft\n"
+SECOND = "title\n\nsecond draft\n"
+GONE = "a file that will be deleted\n"
+
+
+def _versions(pair: Pair, name: str) -> list[Any]:
+    result = cli(pair.a.home, "history", str(pair.a.folder / name), "--json", check=False)
+    versions: list[Any] = json.loads(result.stdout)["versions"] if result.returncode == 0 else []
+    return versions
+
+
+def _answer(monkeypatch: pytest.MonkeyPatch, answer: QMessageBox.StandardButton) -> list[str]:
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *_args: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def _file_row(window: HistoryWindow, path: str) -> int:
+    return [r["path"] for r in window.files.rows()].index(path)
+
+
+def test_history_window_shows_versions_and_restores(
+    qtbot: QtBot, pair: Pair, tray: TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair.a, pair.b
+    (a.folder / "notes.md").write_text(FIRST)
+    (a.folder / "old.md").write_text(GONE)
+    wait_for((b.folder / "notes.md").exists, "notes.md at beta")
+    wait_for((b.folder / "old.md").exists, "old.md at beta")
+    (b.folder / "notes.md").write_text(SECOND)  # by beta: a version of its own at alpha
+    wait_for(lambda: len(_versions(pair, "notes.md")) == 2, "beta's edit as a version")
+    (b.folder / "old.md").unlink()
+    wait_for(lambda: not (a.folder / "old.md").exists(), "old.md deleted at alpha")
+    wait_for(lambda: _versions(pair, "old.md")[0]["kind"] == "delete", "the deletion")
+
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    select_share(tray, pair.share)
+    tray.window.history_button.click()
+    history = tray.history_window
+    assert history is not None
+    assert history.isVisible()
+    qtbot.waitUntil(lambda: history.files.rowCount() == 2, timeout=WAIT_MS)
+    assert [history.files.text(r, 0) for r in range(2)] == ["notes.md", "old.md"]
+    assert history.files.text(1, 1).startswith("deleted")
+
+    # notes.md is picked first, and its version before the newest (the last change)
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "first draft" in history.diff_view.toPlainText(), timeout=WAIT_MS)
+    assert history.selected_version() == 1
+    assert history.versions.text(0, 2) == "changed by a peer"
+    assert history.versions.text(1, 3) == "this device"
+    assert "-first draft" in history.diff_view.toPlainText()
+    assert "+second draft" in history.diff_view.toPlainText()
+    assert history.restore_button.isEnabled()
+
+    # Cancel changes nothing; Yes restores, as a new edit
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    history.restore_button.click()
+    assert "version 1" in asked[0]
+    assert (a.folder / "notes.md").read_text() == SECOND
+    _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    history.restore_button.click()
+    qtbot.waitUntil(lambda: "back to version 1" in history.outcome.text(), timeout=WAIT_MS)
+    wait_for(lambda: (a.folder / "notes.md").read_text() == FIRST, "the restore at alpha")
+    wait_for(lambda: (b.folder / "notes.md").read_text() == FIRST, "the restore at beta")
+    assert _versions(pair, "notes.md")[0]["kind"] == "restore"
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 3, timeout=WAIT_MS)
+    cli(a.home, "restore", str(a.folder / "notes.md"), "--version", "2")  # elsewhere: the CLI
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 4, timeout=WAIT_MS)
+
+    # the deleted file: its deletion cannot be restored, the version before it can
+    history.files_view.selectRow(_file_row(history, "old.md"))
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 2, timeout=WAIT_MS)
+    history.versions_view.selectRow(0)
+    assert history.versions.text(0, 2) == "deleted"
+    assert not history.restore_button.isEnabled()
+    history.versions_view.selectRow(1)
+    assert history.restore_button.isEnabled()
+    history.restore_button.click()
+    qtbot.waitUntil((a.folder / "old.md").exists, timeout=WAIT_MS)
+    assert (a.folder / "old.md").read_text() == GONE
+    wait_for((b.folder / "old.md").exists, "old.md back at beta")
+    qtbot.waitUntil(lambda: history.files.text(1, 1) == "", timeout=WAIT_MS)
+
+    tray.fill_menu()
+    find_action(tray.menu, "History…").trigger()  # the first share's submenu
+    assert tray.snapshot is not None
+    assert tray.history_window is not None
+    assert tray.history_window.share_id == tray.snapshot.status["shares"][0]["id"]
+
+
+def test_diff_lines_are_coloured() -> None:
+    shown = diff_html("--- a\n+++ b\n@@ -1 +1 @@\n-old <line>\n+new & line\n same\n")
+    assert f'<span style="{REMOVED_STYLE}">-old &lt;line&gt;</span>' in shown
+    assert f'<span style="{ADDED_STYLE}">+new &amp; line</span>' in shown
+    assert "same text as the file now" in diff_html("")
+
+
+class _QuietLink:
+    """A link whose calls never answer (the layout test asks nothing of a daemon)."""
+
+    def ask(self, *_args: Any, **_kwargs: Any) -> object:
+        return object()
+
+
+def test_history_window_widgets_are_not_laid_over_each_other(qtbot: QtBot) -> None:
+    share = {"id": "s7x2kq4m9a", "path": "/home/ana/Documents/thesis"}
+    window = HistoryWindow(_QuietLink(), share)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.resize(1024, 768 - 40)
+    window.show()
+    window._files_came({"files": [{"path": f"chapter-{n}.md", "kind": "text"} for n in range(30)]})
+    window._failed("share s7x2kq4m9a has no file 'x': it was renamed meanwhile, pick it again")
+    settle()
+    parts = [window.intro, window.files_view, window.versions_view, window.diff_view,
+             window.outcome, window.refresh_button, window.restore_button]  # fmt: skip
+    rects = [rect_in(w, window) for w in parts]
+    for i, one in enumerate(rects):
+        assert window.rect().contains(one), (parts[i], one)
+        for other in rects[i + 1 :]:
+            assert not one.intersects(other), (one, other)
+    assert window.outcome.height() >= window.outcome.heightForWidth(window.outcome.width())
+    assert window.diff_view.height() >= 150
+    assert window.files_view.viewport().height() >= 5 * window.files_view.rowHeight(0)

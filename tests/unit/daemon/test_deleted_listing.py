@@ -1,0 +1,61 @@
+"""The deleted files and folders of a manifest view, and which deletions a step made."""
+
+from __future__ import annotations
+
+from p2psync.control.replies import DeletedFile
+from p2psync.daemon.deletions import DeletionWatch
+from p2psync.daemon.filehistory import deleted_entries, deleted_folders, under
+from p2psync.mirror.hlc import Timestamp
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import Entry, ManifestView
+
+
+def _entry(guid: str, path: str, wall: int = 1, **fields: object) -> Entry:
+    return Entry(guid, path, FileKind.TEXT, Timestamp(wall, 0, b"d"), **fields)  # type: ignore[arg-type]
+
+
+def _row(path: str, deleted: float | None, device: str | None = "B") -> DeletedFile:
+    return {"path": path, "kind": "text", "deleted": deleted, "device": device,
+            "last_version": None}  # fmt: skip
+
+
+def test_deleted_entries_are_the_latest_per_path_no_live_file_holds() -> None:
+    view = ManifestView.of({
+        e.guid: e for e in [
+            _entry("g1", "a.md", 1, deleted=True),
+            _entry("g2", "a.md", 2, deleted=True),  # the later one of a.md
+            _entry("g3", "b.md", 1, deleted=True),
+            _entry("g4", "b.md", 2),  # b.md is a file again
+            _entry("g5", "c.md", 1, deleted=True, superseded_by="g6"),  # lost its path
+            _entry("g6", "c.md", 0),
+        ]
+    })  # fmt: skip
+    assert [e.guid for e in deleted_entries(view)] == ["g2"]
+
+
+def test_a_folder_is_deleted_when_it_holds_deleted_files_and_no_live_one() -> None:
+    view = ManifestView.of({"l": _entry("l", "keep/live.md")})
+    files = [_row("gone/a.md", 10.0), _row("gone/sub/b.md", 20.0, "C"), _row("keep/x.md", 5.0),
+             _row("gone/sub/c.md", None)]  # fmt: skip
+    folders = deleted_folders(files, view)
+    assert [(f["path"], f["files"], f["deleted"], f["device"]) for f in folders] == [
+        ("gone", 3, 20.0, "C")
+    ]
+
+
+def test_a_watch_tells_each_deletion_and_revival_once() -> None:
+    live = ManifestView.of({"g": _entry("g", "a.md")})
+    watch = DeletionWatch(live)
+    assert not watch.look(live)
+    gone = ManifestView.of({"g": _entry("g", "a.md", deleted=True)})
+    found = watch.look(gone)
+    assert ([e.guid for e in found.deleted], found.revived) == (["g"], [])
+    assert not watch.look(ManifestView.of({"g": _entry("g", "a.md", deleted=True)}))
+    back = watch.look(ManifestView.of({"g": _entry("g", "a.md")}))
+    assert ([e.guid for e in back.revived], back.deleted) == (["g"], [])
+
+
+def test_under_a_folder() -> None:
+    assert under("a/b.md", "a")
+    assert under("a/b.md", "")
+    assert not under("ab/c.md", "a")
