@@ -175,6 +175,9 @@ class Mirror:
         self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
         await self.local_changes(changed + gone)
+        for rel in list(self.synced.unconfirmed):  # paired with nothing: never written?
+            self.synced.drop_unconfirmed(rel)
+            await self.reconcile(rel)
 
     async def local_changes(self, rels: Collection[str]) -> None:
         """Files at these share paths may have changed on disk."""

@@ -267,6 +267,12 @@ class Renames:
         found the file gone, is concurrent with the delete and keeps the file. (A
         one-doc text file's state is its merge base; other kinds take their docs'
         state when the file was first found gone.)"""
+        if rel in self.m.synced.unconfirmed:
+            # Its write may never have happened: no delete is told, the file is
+            # written (again) from its doc.
+            self.m.synced.drop_unconfirmed(rel)
+            await self.m.reconcile(rel)
+            return
         now = trio.current_time()
         if rel not in self.held:
             fields = deletion_fields(entry, self.m.store.doc)
@@ -311,6 +317,8 @@ class Renames:
                          self.m.share, old)  # fmt: skip
                 fields |= {"deleted": False, "deleted_at": b"", "deleted_chunks": b""}
             await self.m.keeper.edit(lambda d: set_fields(d, synced.guid, **fields))
+            if old in self.m.synced.unconfirmed:  # written just before a crash, after all
+                self.m.synced.confirm(old)
             self.m.synced.move(old, rel, None)
             self.held.pop(old, None)
             await self.m.reconcile(rel)  # saved meanwhile: merged as any save

@@ -22,13 +22,16 @@ actions they describe so that a crash at any point is recognised on the next sta
 
 On load, a ``.next`` left by a crash is kept if the file on disk has its digest or
 its inode (the rename happened, perhaps followed by a save in place), else dropped
-(the action never happened). A save's is written as ``<key>.save`` and always kept,
-whatever the file holds since (a program may have replaced it while the daemon was
-down): its base holds the save, and dropping it left a record whose base lacked a
-save the doc held, so the next save added its lines again. A kept one is listed in
-``SyncTable.promoted``, whose
-bases the mirror applies to their docs once (a save whose update was not stored yet;
-applying a base twice changes nothing). A record is written only after the doc
+(the action never happened); if no file is there at all, it is held in memory as
+*unconfirmed* until the first batch ends: a new file it pairs with by inode or text
+is the written file renamed while the daemon was down (``confirm``), and it is never
+told as a delete (the write may never have happened: ``drop_unconfirmed``).
+A save's is written as ``<key>.save`` and always kept, whatever the file holds
+since (a program may have replaced it while the daemon was down): its base holds the
+save, and dropping it left a record whose base lacked a save the doc held, so the
+next save added its lines again. A kept one is listed in ``SyncTable.promoted``,
+whose bases the mirror applies to their docs once (a save whose update was not stored
+yet; applying a base twice changes nothing). A record is written only after the doc
 changes it names are durable, so a committed base is always in its doc.
 
 A record also holds the file's stat, so a file renamed while the daemon was down is
@@ -179,6 +182,11 @@ class SyncTable:
         """Doc guid -> the path last recorded with it."""
         self._pending: dict[str, tuple[_Record, Path]] = {}
         self.promoted: set[str] = set()
+        self.unconfirmed: dict[str, Path] = {}
+        """Paths whose write a crash cut off and whose file is gone at load -> their
+        ``.next``: in memory only, records that may pair a file renamed while the
+        daemon was down (``confirm``); never told as deletes, dropped after the first
+        batch (``drop_unconfirmed``)."""
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
         self.blobs = BaseBlobs(root)
@@ -381,6 +389,13 @@ class SyncTable:
         disk = _disk_identity(self.root, record.path)
         ino = record.stat.ino if record.stat is not None else None
         happened = save or (disk is not None and (disk[0] == record.digest or disk[1] == ino))
+        if not happened and disk is None and ino is not None:
+            # The file is gone: never written, or written and then renamed while the
+            # daemon was down. Held in memory only, to pair a rename (``confirm``).
+            self._synced[record.path] = record.synced
+            self._refer(record.path + PENDING_SUFFIX, record.base, loading=True)
+            self.unconfirmed[record.path] = path
+            return
         if happened:
             path.replace(path.with_name(_key(record.path)))
             self._synced[record.path] = record.synced
@@ -390,6 +405,24 @@ class SyncTable:
                      self.root, record.path)  # fmt: skip
         else:
             path.unlink(missing_ok=True)
+
+    def confirm(self, rel: str) -> None:
+        """The unconfirmed record of ``rel`` paired a renamed file: its write happened,
+        and it is the record now (as ``commit``)."""
+        path = self.unconfirmed.pop(rel)
+        record = _read(path)
+        path.replace(path.with_name(_key(rel)))
+        self._refer(rel, record.base if record is not None else b"")
+        self._refer(rel + PENDING_SUFFIX, b"")
+
+    def drop_unconfirmed(self, rel: str | None = None) -> None:
+        """Forget the unconfirmed record of ``rel`` (every one if None): nothing paired
+        it, so its write may never have happened."""
+        for gone in [rel] if rel is not None else list(self.unconfirmed):
+            self._synced.pop(gone, None)
+            self.unconfirmed.pop(gone).unlink(missing_ok=True)
+            self._refer(gone + PENDING_SUFFIX, b"")
+        self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
 
     def _read_legacy(self) -> dict[str, Synced]:
         """The digests ``.p2psync/mirror.json`` held before sync records existed."""

@@ -28,6 +28,7 @@ from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.mirror.state import Synced, SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
+from tests.integration.mirror.test_casefold import peer_creates
 from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
 
 
@@ -872,5 +873,38 @@ def test_a_file_recorded_without_its_stat_then_renamed_while_down_stays_one_doc(
         await restarted_past_the_hold(tmp_path, store)
         assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("renamed_while_down", [True, False])
+def test_a_peers_new_file_written_just_before_a_kill_then_renamed_stays_one_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renamed_while_down: bool
+) -> None:
+    """A peer's new file is written here and the daemon is killed before its record
+    is committed; while down, a user renames the file. Its record written ahead is
+    what pairs the new path with the doc (the storm soak forked such files: the new
+    path became a second doc, the old one came back from peers). If the file is not
+    renamed but simply gone, the daemon tells no delete of a file it may never have
+    written: it writes it again."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        crash_in_write(monkeypatch, before_rename=False)
+        with pytest.raises(CrashError):
+            await peer_creates(mirror, store, "e.txt", "a\nb\nc\nd\n", wall_ms())
+        monkeypatch.undo()
+        guid = mirror.view.guid_for_path("e.txt")
+        if renamed_while_down:
+            (tmp_path / "e.txt").rename(tmp_path / "f.txt")
+        else:
+            (tmp_path / "e.txt").unlink()
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [guid]
+        assert not again.view.by_guid[guid].deleted
+        name = "f.txt" if renamed_while_down else "e.txt"
+        assert again.view.guid_for_path(name) == guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [name]
+        assert (tmp_path / name).read_text() == "a\nb\nc\nd\n"
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
