@@ -23,11 +23,10 @@ from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.errors import MalformedYjsError, StorageError, UsageError
-from p2psync.mirror.chunked import CHUNK_GUID
-from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.mirror.leftovers import manifest_names, may_be_leftover
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.protocol.yjs_update import scan_update
-from p2psync.storage import DocLog, read_state
+from p2psync.storage import DocLog
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import (
@@ -35,7 +34,6 @@ from p2psync.storage.layout import (
     MARKER_DIR_NAME,
     docs_dir,
     guid_of_log,
-    log_path,
 )
 
 
@@ -161,21 +159,9 @@ class ManifestNames:
         (the manifest's own included), or None if that cannot be told (not a share's
         log directory, or its manifest cannot be read): then nothing is a leftover."""
         if docs not in self._names:
-            self._names[docs] = _read_names(docs)
+            is_share = docs.name == DOCS_DIR_NAME and docs.parent.name == MARKER_DIR_NAME
+            self._names[docs] = manifest_names(docs.parent.parent) if is_share else None
         return self._names[docs]
-
-
-def _read_names(docs: Path) -> set[str] | None:
-    if docs.name != DOCS_DIR_NAME or docs.parent.name != MARKER_DIR_NAME:
-        return None
-    try:
-        manifest = replay([read_state(log_path(docs.parent.parent, MANIFEST_GUID))])
-    except FileNotFoundError:
-        return {MANIFEST_GUID}
-    except (StorageError, OSError, ValueError):
-        return None
-    entries, _ = read_entries(manifest)
-    return {MANIFEST_GUID, *entries}
 
 
 def is_leftover(path: Path, report: LogReport, named: ManifestNames) -> bool:
@@ -184,7 +170,7 @@ def is_leftover(path: Path, report: LogReport, named: ManifestNames) -> bool:
     (chunks are named by their file's doc, not by the manifest)."""
     if report.records or report.bytes != fmt.FILE_HEADER_BYTES:
         return False
-    if CHUNK_GUID.fullmatch(report.doc):
+    if not may_be_leftover(report.doc):
         return False
     names = named.of(path.parent)
     return names is not None and report.doc not in names

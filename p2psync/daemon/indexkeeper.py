@@ -1,15 +1,16 @@
 """Keeps one share's persisted index (``storage.indexstore``) in step with the engine.
 
-At start it reads the index file and the size and mtime of every log, and tells the
-share which docs to hold unloaded and which logs to read again (``replica.index``). A
-missing or corrupt file is never fatal: every log is read again, with a log line.
-While the share runs it records each doc's version when that version is the whole of
-its log (when the doc is unloaded, and at an orderly stop), and writes the file at
-most every ``SAVE_INTERVAL_S`` while something changed, and once at the end: a burst
-of changes costs one write, not one fsync per update.
+At start it reads the index file and the size and mtime of every log, removes the
+empty logs a crash left (``mirror/leftovers.py``), and tells the share which docs to
+hold unloaded and which logs to read again (``replica.index``). A missing or corrupt
+file is never fatal: every log is read again, with a log line. While the share runs
+it records each doc's version when that version is the whole of its log (when the
+doc is unloaded, and at an orderly stop), and writes the file at most every
+``SAVE_INTERVAL_S`` while something changed, and once at the end: a burst of changes
+costs one write, not one fsync per update.
 
-A marker file (``index.running``) exists from the start of a run until the clean write
-of its orderly stop, so a crash makes the next start take a new index ID
+A marker file (``index.running``) exists from the start of a run until the clean
+write of its orderly stop, so a crash makes the next start take a new index ID
 (``replica.index``) without a full index write at every start.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import trio
 
 from p2psync.errors import CorruptIndexError
+from p2psync.mirror.leftovers import remove_leftovers
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.index import StartPlan, plan_start, reread, restore, snapshot
@@ -110,6 +112,7 @@ class IndexKeeper:
             stored = None
         known = {r.log_name: g for g, r in stored.docs.items() if r.log_name} if stored else {}
         logs = await trio.to_thread.run_sync(_stat_logs, self._root, known)
+        await self._remove_leftovers(logs)
         if stored is None and logs:
             log.warning("share %s: no usable index; reading all %d logs", self._name, len(logs))
         self.rebuilt = stored is None and bool(logs)
@@ -124,6 +127,17 @@ class IndexKeeper:
         # From now on a crash must change the index ID: the marker says a run is on.
         await trio.to_thread.run_sync(write_file_atomically, self._running, b"")
         return plan
+
+    async def _remove_leftovers(self, logs: dict[str, tuple[int, int]]) -> None:
+        """Remove the empty logs a crash left (``mirror/leftovers.py``) before they are
+        planned for, and forget them in ``logs``."""
+        sizes = {guid: size for guid, (size, _) in logs.items()}
+        removed = await trio.to_thread.run_sync(remove_leftovers, self._root, sizes)
+        for guid in removed:
+            del logs[guid]
+        if removed:
+            log.info("share %s: removed %d empty log(s) a crash left before their first "
+                     "update", self._name, len(removed))  # fmt: skip
 
     def record(self, guid: str, record: DocRecord) -> None:
         """Doc ``guid``'s log now holds exactly ``record``'s version."""

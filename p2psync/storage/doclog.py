@@ -415,6 +415,28 @@ def append_group(
     return results
 
 
+def remove_empty_log(path: Path) -> bool:
+    """Delete the log at ``path`` if it holds no record (its header, part of it, or
+    nothing: what a crash between creating a log and its first append leaves), and
+    return whether it did. Safe while other processes use the log: the check and the
+    unlink happen under its exclusive lock, and a writer that opened the file before
+    finds, under that lock, that the path names it no more and creates it again
+    (``DocLog._locked``). Raises StorageError if the file cannot be opened."""
+    try:
+        fd = _open_locked(path, create=False)
+    except FileNotFoundError:
+        return False
+    try:
+        if os.fstat(fd).st_size > fmt.FILE_HEADER_BYTES or fmt.scan_log(_read_all(fd)).records:
+            return False
+        path.unlink()
+        return True
+    except OSError as exc:
+        raise StorageError(path, f"cannot remove an empty log: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+
+
 def _fdatasync_quietly(doclog: DocLog) -> OSError | None:
     try:
         doclog._ops.fdatasync(doclog._fd)

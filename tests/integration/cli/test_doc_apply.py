@@ -1,5 +1,6 @@
 """A refused ``doc apply`` leaves nothing on disk, with a daemon or without; ``doctor``
-finds and ``doctor --repair`` removes the empty logs older versions left behind."""
+finds and ``doctor --repair`` removes the empty logs older versions left behind, and a
+daemon removes at start those a crash left."""
 
 from __future__ import annotations
 
@@ -147,9 +148,9 @@ def test_doctor_repair_leaves_a_leftover_to_a_stopped_daemon(tmp_path: Path) -> 
     # it into the manifest, so it stays a leftover while the daemon runs.
     leftover = log_path(device.folder.resolve(), "../outside")
     leftover.parent.mkdir(parents=True, exist_ok=True)
-    DocLog.open(leftover).log.close()
-    device.start()
+    device.start()  # made after the start: a start removes the leftovers it finds
     try:
+        DocLog.open(leftover).log.close()
         kept = cli(device.home, "doctor", "--repair", check=False)
         assert kept.returncode == 1
         assert "stop the daemon to remove it" in kept.stdout
@@ -160,3 +161,40 @@ def test_doctor_repair_leaves_a_leftover_to_a_stopped_daemon(tmp_path: Path) -> 
     [entry] = [e for e in json.loads(removed.stdout)["logs"] if e["doc"] == "../outside"]
     assert (entry["state"], entry["repaired"]) == ("leftover", True)
     assert not leftover.exists()
+
+
+def test_a_start_removes_the_empty_logs_a_crash_left_and_keeps_every_other(
+    tmp_path: Path,
+) -> None:
+    device = Device(tmp_path, "a")
+    cli(device.home, "share", "add", str(device.folder), "--create")
+    (device.folder / "empty.txt").write_bytes(b"")
+    device.start()
+    try:
+        cli(device.home, "wait-idle", "--timeout", "30")
+    finally:
+        device.stop()
+    root = device.folder.resolve()
+    [named_empty] = [p for p in docs_dir(root).glob("*.ylog") if p != manifest_log(device)]
+    named_empty.unlink()
+    DocLog.open(named_empty).log.close()  # emptied, but the manifest names its doc
+    device.apply_text("notes.md", "kept\n", client_id=5)
+    chunk = log_path(root, "c:" + "ab" * 16)  # chunks are named by their file's doc
+    leftovers = [log_path(root, f"new-{n}.md") for n in range(3)]
+    for path in (chunk, *leftovers):
+        DocLog.open(path).log.close()  # a kill between creating a log and its append
+    leftovers[2].write_bytes(leftovers[2].read_bytes()[:5])  # ... or inside its header
+    kept = [p for p in docs_dir(root).glob("*.ylog") if p not in leftovers]
+
+    device.start()
+    try:
+        cli(device.home, "wait-idle", "--timeout", "30")
+        assert not any(p.exists() for p in leftovers)
+        assert all(p.exists() for p in kept)
+        assert named_empty in kept
+        assert chunk in kept
+        assert device.text("notes.md") == "kept\n"
+    finally:
+        device.stop()
+    report = json.loads(cli(device.home, "doctor", "--json").stdout)
+    assert report["damaged"] == 0

@@ -18,6 +18,7 @@ from p2psync.storage import (
 )
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import build_snapshot
+from p2psync.storage.doclog import remove_empty_log
 from p2psync.storage.fileops import FileOps
 from tests.conftest import text_of
 
@@ -212,6 +213,25 @@ def test_a_deleted_log_is_created_again_whole_and_says_it_was_replaced(
         doclog.append([ups[3]])
         assert doclog.read_new() == []
     assert read_updates(path) == ups[2:4]
+
+
+def test_an_empty_log_is_removed_and_a_writer_holding_it_open_stores_in_a_new_one(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as writer:  # opened (created) before the removal
+        assert remove_empty_log(path)
+        assert not path.exists()
+        writer.append([ups[0]])  # under its lock it finds the path gone: a new file
+    assert read_updates(path) == [ups[0]]
+    assert not remove_empty_log(path)  # it holds a record now: kept
+    assert read_updates(path) == [ups[0]]
+    assert not remove_empty_log(tmp_path / "missing.log")
+    torn = tmp_path / "torn.log"
+    torn.write_bytes(fmt.encode_header()[:3])  # a crash inside the header
+    assert remove_empty_log(torn)
+    assert not torn.exists()
 
 
 def test_compaction_commit_keeps_records_appended_after_the_prefix(
