@@ -415,14 +415,14 @@ class SyncTable:
         self._refer(rel, record.base if record is not None else b"")
         self._refer(rel + PENDING_SUFFIX, b"")
 
-    def drop_unconfirmed(self, rel: str | None = None) -> None:
-        """Forget the unconfirmed record of ``rel`` (every one if None): nothing paired
-        it, so its write may never have happened."""
-        for gone in [rel] if rel is not None else list(self.unconfirmed):
-            self._synced.pop(gone, None)
-            self.unconfirmed.pop(gone).unlink(missing_ok=True)
-            self._refer(gone + PENDING_SUFFIX, b"")
-        self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
+    def drop_unconfirmed(self, rel: str) -> None:
+        """Forget the unconfirmed record of ``rel``: nothing paired it, so its write
+        may never have happened."""
+        dropped = self._synced.pop(rel, None)
+        if dropped is not None and self._paths.get(dropped.guid) == rel:
+            del self._paths[dropped.guid]
+        self.unconfirmed.pop(rel).unlink(missing_ok=True)
+        self._refer(rel + PENDING_SUFFIX, b"")
 
     def _read_legacy(self) -> dict[str, Synced]:
         """The digests ``.p2psync/mirror.json`` held before sync records existed."""
