@@ -320,6 +320,25 @@ class ChunkedFiles:
         end = len(data) - sum(piece.size for piece in layout.pieces[len(layout.pieces) - trail :])
         return await self._merge(root_guid, layout, (lead, trail), data[begin:end], len(data))
 
+    async def edit(self, root_guid: str, old: str, new: str) -> bool:
+        """Edit the file's docs as they hold now, whose text is ``old``, so that they
+        spell ``new``, as a local change (a collision loser's lines merged in,
+        ``mirror.collisions``). The file on disk is not touched: the chunks changed
+        are dirty in its layout, to be written. False, changing nothing, if the
+        file's root doc is not here."""
+        root = self.store.doc(root_guid)
+        if root is None:
+            return False
+        layout = self._layout(root_guid, root)
+        scratch = ScratchDocs(self.store)  # copies of the live docs
+        chunked = ChunkedText(scratch(root_guid), root_guid, scratch,
+                              max_bytes=self.chunking.chunk_bytes)  # fmt: skip
+        for a0, a1, b0, b1 in reversed(changed_regions(old, new)):
+            chunked.replace(a0, a1, new[b0:b1])
+        self.owners.update(dict.fromkeys(chunked.order(), root_guid))
+        layout.dirty.update(await scratch.store(root_guid))
+        return True
+
     def written_pieces(self, root_guid: str) -> list[Piece] | None:
         """The layout of a file as written here (remote changes not yet written are
         fine: a save is merged with them): what a save can be scanned against

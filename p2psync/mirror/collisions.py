@@ -16,8 +16,9 @@ import logging
 
 import trio
 
+from p2psync.mirror.chunkfile import decode_large_text
 from p2psync.mirror.conflicts import keep_copy
-from p2psync.mirror.content import CONTENT, short_device, text_update
+from p2psync.mirror.content import short_device, text_update
 from p2psync.mirror.fileio import (
     FileChangedError,
     NotAFileError,
@@ -86,21 +87,29 @@ class Collisions:
     async def _merge_own_loser(self, loser: Entry, data: bytes, winner: Entry) -> None:
         """If this device created ``loser`` (whose text is ``data``) and it is a version
         of the winner's file (``line_union``), merge its lines the winner lacks into
-        the winner's doc as a local edit. Only the creator does, so the lines are
-        inserted once; doing it again inserts nothing."""
+        the winner's doc (or, for a chunked file, its chunks) as a local edit. Only
+        the creator does, so the lines are inserted once; doing it again inserts
+        nothing."""
         if loser.created.device != self.m.clock.device:
             return
         winner_doc = self.m.store.doc(winner.guid)
-        text = decode_text(data)
-        if winner_doc is None or text is None or winner.kind is not FileKind.TEXT:
+        chunked = winner.kind is FileKind.CHUNKED
+        if winner_doc is None or not (chunked or winner.kind is FileKind.TEXT):
             return
-        held = winner_doc.text(CONTENT)
+        text = decode_large_text(data) if chunked else decode_text(data)
+        held_bytes = self.m.doc_bytes(winner, winner_doc)
+        if text is None or held_bytes is None:
+            return
+        held = held_bytes.decode()
         union = line_union(held, text)
         if union is None or union == held:
             return
-        state, client = winner_doc.full_state(), winner_doc.ydoc.client_id
-        update, _ = await trio.to_thread.run_sync(text_update, state, union, client)
-        await self.m.store.local_update(winner.guid, update, notify=False)
+        if chunked:
+            await self.m.chunks.edit(winner.guid, held, union)
+        else:
+            state, client = winner_doc.full_state(), winner_doc.ydoc.client_id
+            update, _ = await trio.to_thread.run_sync(text_update, state, union, client)
+            await self.m.store.local_update(winner.guid, update, notify=False)
         log.info("share %s: the version of %s that lost its path is a save of it; its "
                  "lines are merged into the file", self.m.share, winner.path)  # fmt: skip
         self.m.publish("file-merged", share=self.m.share, path=winner.path, peer="")

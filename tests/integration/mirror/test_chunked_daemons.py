@@ -11,6 +11,7 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 import tomli_w
 
 from p2psync.mirror.chunked import split_for_seed
-from tests.integration.mirror.conftest import holds, read
+from tests.integration.mirror.conftest import holds, live_entries, read
 from tests.integration.scale.test_reconnect import loaded, share_status
 from tests.integration.sync.daemons import Device, link, make_share, wait_for
 
@@ -193,3 +194,35 @@ def test_concurrent_in_place_saves_of_a_large_file_merge_without_doubling(
                 ) from None
         final = read(alice.folder / "big.txt") or b""
         assert all(final.count(marker) == 1 for marker in markers)
+
+
+def scanned(device: Device) -> bool:
+    return device.text("plan.md") is not None
+
+
+def test_a_version_of_a_large_file_made_on_two_devices_is_merged_not_kept_aside(
+    tmp_path: Path,
+) -> None:
+    """As for a one-doc file (test_folders.py): the loser of a large file's path
+    created on two devices, when it is mostly the winner's lines, has its own lines
+    merged into the winner's chunks by the device that made it."""
+    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
+    make_share([alice, bob])
+    lines = "".join(f"line {i} of a large plan\n" for i in range(2_000))  # ~50 KB
+    try:
+        for device, text in ((alice, lines + "alice's end\n"), (bob, "bob's top\n" + lines)):
+            configure(device)
+            device.folder.mkdir(parents=True, exist_ok=True)
+            (device.folder / "plan.md").write_text(text)
+            device.start()
+            wait_for(partial(scanned, device), f"{device.home.name}'s scan")
+        link([alice, bob])
+        merged = ("bob's top\n" + lines + "alice's end\n").encode()
+        for device in (alice, bob):
+            wait_for(holds(device.folder / "plan.md", merged), f"the merge on {device.home.name}")
+        wait_for(lambda: all(len(live_entries(d, "plan.md")) == 1 for d in (alice, bob)),
+                 "one entry on each")  # fmt: skip
+        assert "its lines are merged into the file" in (bob.home / "daemon.log").read_text()
+    finally:
+        for device in (alice, bob):
+            device.stop()
