@@ -10,6 +10,7 @@ a save here to a file a peer renamed goes into its doc first, then follows the r
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import trio
 
@@ -55,20 +56,29 @@ class Renames:
         self.m = m
         self.saves = saves
         self.gone: dict[int, str] = {}
-        """Inode -> the path of this batch that vanished with it."""
-        self.gone_unstated: set[str] = set()
-        """The synced paths of this batch that vanished and whose record keeps no stat
-        (written ahead of a write a crash cut off, or of a file written again after
-        its deletion): no inode pairs them, their text still may."""
+        """Inode -> the path of this batch that vanished with it (an inode the records
+        of two vanished paths name pairs neither: inodes are reused)."""
+        self.gone_paths: set[str] = set()
+        """The synced paths of this batch that vanished: each may be the old end of a
+        rename that its text shows where no inode does (its record keeps no stat,
+        being written ahead of a write a crash cut off; its inode is ambiguous; or
+        the file was saved by replacing it)."""
         self.held: dict[str, tuple[float, dict[str, bytes]]] = {}
         """Synced paths found gone -> when (``trio.current_time``) they become deletes,
         and their doc's state vector then (what the delete covers)."""
+        self._known: dict[tuple[str, str], list[set[str]]] = {}
+        """(old path, its doc) -> the line sets ``_likeness`` compares new files with,
+        read once a batch: under kill storms dozens of held paths are candidates for
+        every new file."""
 
     def vanished(self, records: dict[str, Synced | None]) -> None:
         """The paths of a new batch that are gone from disk, with their records: the
         synced ones may be the old ends of renames found in this batch."""
-        self.gone = {s.stat.ino: rel for rel, s in records.items() if s and s.stat}
-        self.gone_unstated = {rel for rel, s in records.items() if s and not s.stat}
+        inodes = Counter(s.stat.ino for s in records.values() if s and s.stat)
+        self.gone = {s.stat.ino: rel for rel, s in records.items()
+                     if s and s.stat and inodes[s.stat.ino] == 1}  # fmt: skip
+        self.gone_paths = {rel for rel, s in records.items() if s}
+        self._known.clear()
 
     async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()
@@ -203,7 +213,7 @@ class Renames:
         if len(lines) < RENAME_MIN_LINES:
             return None
         scored = []
-        candidates = set(self.gone.values()) | self.gone_unstated | set(self.held)
+        candidates = self.gone_paths | set(self.held)
         candidates.update(self.m.ledger.paths_with_inode(ino))
         for old in candidates - {but}:
             synced = self.m.synced.get(old)
@@ -232,13 +242,20 @@ class Renames:
         entry = self.m.view.by_guid.get(synced.guid) if synced is not None else None
         if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY or not lines:
             return None
+        known = self._known.get((old, entry.guid))
+        if known is None:
+            known = self._known[old, entry.guid] = await self._known_lines(old, entry)
+        return max((_alike(lines, theirs) for theirs in known if theirs), default=None)
+
+    async def _known_lines(self, old: str, entry: Entry) -> list[set[str]]:
+        """The lines of ``old``'s merge base (one-doc text only) and of its doc now."""
         known = []
         if entry.kind is FileKind.TEXT:
             known.append(await trio.to_thread.run_sync(self._base_lines, old))
         held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
         if held is not None:
             known.append(set(held.decode().splitlines()))
-        return max((_alike(lines, theirs) for theirs in known if theirs), default=None)
+        return known
 
     def _base_lines(self, old: str) -> set[str]:
         """The lines of the one-doc text ``old`` held when last synced (its record's

@@ -175,3 +175,38 @@ def test_a_peers_edit_arriving_while_a_delete_is_held_keeps_the_file(tmp_path: P
         assert (tmp_path / "plan.md").read_text() == "plan\nstill needed\n"
 
     run(main)
+
+
+def test_renames_are_found_when_vanished_records_name_one_inode(tmp_path: Path) -> None:
+    """Records keep the inode a file had when synced; ext4 reuses freed numbers, so
+    the records of several files gone in one batch (renamed and saved while the
+    daemon was down, a delete-and-create save each) can name the same one. That
+    inode pairs none of them, and each is still found by its text."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        texts = {rel: "".join(f"{rel} line {i}\n" for i in range(6)) for rel in ("a.md", "c.md")}
+        for rel, text in texts.items():
+            (tmp_path / rel).write_text(text)
+        await mirror.local_changes(list(texts))
+        await mirror.flush()
+        guids = {path: guid for guid, (path, _) in entries(store).items()}
+        stale = mirror.synced["a.md"].stat
+        assert stale is not None
+        for rel in texts:  # both records name one inode number, as after its reuse
+            held = mirror.synced[rel]
+            assert held.stat is not None
+            mirror.synced.put(rel, held._replace(stat=held.stat._replace(ino=stale.ino)))
+        renamed = {"a.md": "z.md", "c.md": "y.md"}
+        for old, new in renamed.items():
+            (tmp_path / new).write_text(texts[old] + "saved while renamed\n")
+        for old in renamed:  # after: no new file takes the inode number they name
+            (tmp_path / old).unlink()
+        await mirror.local_changes([*renamed, *renamed.values()])
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        assert entries(store) == {guids[old]: (new, False) for old, new in renamed.items()}
+        for old in renamed:
+            assert store.docs[guids[old]].text() == texts[old] + "saved while renamed\n"
+
+    run(main)
