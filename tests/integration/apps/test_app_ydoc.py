@@ -16,7 +16,7 @@ import trio
 from tests.integration.apps import test_app_endpoint
 from tests.integration.apps.test_app_endpoint import doc_url
 from tests.integration.apps.yclient import YClient, connect, until, until_blocking
-from tests.integration.sync.daemons import Device, link, wait_for
+from tests.integration.sync.daemons import Device, cli, link, wait_for
 
 YDoc = pycrdt.Doc[Any]
 
@@ -156,3 +156,29 @@ async def test_a_ydoc_that_is_no_yjs_doc_is_reported_and_changes_nothing(
         await until(lambda: cards_of(app) == {"a": 1, "z": 26}, "the fixed file merged")
         await until_blocking(lambda: [p["path"] for p in problems(alice)] == ["junk.ydoc"],
                              "board.ydoc no longer listed")  # fmt: skip
+
+
+async def test_doc_url_of_a_ydoc_not_there_yet_makes_it_and_an_apps_edit_reaches_alice(
+    pair: list[Device],
+) -> None:
+    alice, bob = pair
+    await trio.to_thread.run_sync(lambda: start(alice, bob, a=1))
+    found = await trio.to_thread.run_sync(doc_url, bob, "apps/fresh.ydoc")
+    assert cards_in(bob.folder / "apps" / "fresh.ydoc") == {}  # an empty doc's state
+    async with connect(found["url"]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        app.doc.get("cards", type=pycrdt.Map)["first"] = "card"
+        await app.flush()
+        await until(holds(alice.folder / "apps" / "fresh.ydoc", {"first": "card"}),
+                    "the new app doc in alice's file")  # fmt: skip
+    again = await trio.to_thread.run_sync(doc_url, bob, "apps/fresh.ydoc")
+    assert again["room"] == found["room"]  # the same doc from then on
+
+    (bob.folder / "junk.ydoc").write_bytes(b"no doc")
+    refused = await trio.to_thread.run_sync(
+        lambda: cli(bob.home, "doc", "url", str(bob.folder / "junk.ydoc"), check=False)
+    )
+    assert refused.returncode == 2
+    assert "junk.ydoc: the file is not a Yjs doc" in refused.stderr
+    assert (bob.folder / "junk.ydoc").read_bytes() == b"no doc"
