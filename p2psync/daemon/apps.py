@@ -1,5 +1,6 @@
-"""The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files of
-its shares, and ``doc url`` tells an app where to connect.
+"""The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files and
+``.ydoc`` app docs of its shares, and ``doc url`` tells an app where to connect (making
+an app doc that does not exist yet).
 
 ``AppEndpoint`` binds the listener (loopback by default; another address only because
 the config says so, with a warning), hands ``apps.server.AppServer`` the rooms it may
