@@ -194,3 +194,17 @@ def test_history_and_restore_refuse_an_app_doc_in_one_sentence(pair: list[Device
         assert refused.stderr.count("\n") == 1, refused.stderr
         assert "board.ydoc is a ydoc file: history is kept for text files" in refused.stderr
     assert cards_in(alice.folder / "board.ydoc") == {"a": 1}
+
+
+def test_an_app_doc_made_on_both_devices_before_they_met_is_merged_not_replaced(
+    pair: list[Device],
+) -> None:
+    alice, bob = pair
+    (alice.folder / "board.ydoc").write_bytes(board(41, a=1))
+    (bob.folder / "board.ydoc").write_bytes(board(42, b=2))
+    for device in pair:
+        device.start()
+    link(pair)
+    for device in pair:
+        wait_for(holds(device.folder / "board.ydoc", {"a": 1, "b": 2}),
+                 f"both docs merged in {device.folder}")  # fmt: skip
