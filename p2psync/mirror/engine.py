@@ -252,8 +252,8 @@ class Mirror:
 
     @property
     def deletes_held(self) -> bool:
-        """Whether a vanished file waits to be told as deleted, or an emptied one to be
-        read (by a later ``flush``)."""
+        """Whether a vanished file waits to be told as deleted, an emptied one to be
+        read, or an app doc's file to be written (by a later ``flush``)."""
         return bool(self.renames.held or self._emptied or self.saves.ydocs.next_due() is not None)
 
     # -- the manifest --------------------------------------------------------------
