@@ -7,6 +7,8 @@ from typing import Any
 
 import pycrdt
 import pytest
+import trio
+import trio.testing
 
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.ydocfile import (
@@ -125,3 +127,22 @@ def test_writes_are_held_back_within_the_gap_and_due_after_it() -> None:
     assert writes.next_due() is None
     assert not writes.defer("a.ydoc", 10.3)  # the gap has passed
     assert not writes.defer("b.ydoc", 10.3)  # per file
+
+
+def test_the_owner_waiting_for_a_held_write_learns_when_it_is_due() -> None:
+    async def main() -> None:
+        writes = DeferredWrites(gap_s=0.25)
+        found: list[float] = []
+
+        async def wait() -> None:
+            found.append(await writes.deferred())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait)
+            await trio.testing.wait_all_tasks_blocked()
+            assert found == []  # nothing held: it waits
+            writes.wrote("a.ydoc", trio.current_time())
+            assert writes.defer("a.ydoc", trio.current_time())
+        assert found == [pytest.approx(trio.current_time() + 0.25)]
+
+    trio.run(main, clock=trio.testing.MockClock())
