@@ -13,7 +13,8 @@ import pycrdt
 import trio
 from trio.testing import MockClock
 
-from p2psync.mirror.engine import Mirror
+from p2psync.mirror.engine import Mirror, wall_ms
+from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.ydocfile import WRITE_GAP_S
 from p2psync.replica.doc import DocReplica
@@ -155,5 +156,28 @@ def test_a_peers_changes_are_written_at_most_once_per_gap(tmp_path: Path) -> Non
         await mirror.flush()
         assert cards_of(path.read_bytes())["a"] == 2
         assert not mirror.deletes_held
+
+    run(main)
+
+
+def test_a_backup_restored_while_the_daemon_was_down_is_merged_at_the_start(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        mirror, path, doc = await board_file(tmp_path, a=1)
+        backup = path.read_bytes()
+        doc.apply(peer_sets(doc, "b", 2))
+        await mirror.remote_changed({doc.guid: "bob"})
+        await mirror.flush()
+        assert cards_of(path.read_bytes()) == {"a": 1, "b": 2}
+
+        path.write_bytes(backup)  # while no daemon ran
+        clock = HybridClock(b"device", wall_ms)
+        again = Mirror(tmp_path, mirror.store, clock, lambda *a, **f: None)
+        await again.rescan()
+        await again.flush()
+        assert again.view.by_path["board.ydoc"].guid == doc.guid  # the same doc, no new entry
+        assert cards_of(doc.full_state()) == {"a": 1, "b": 2}
+        assert cards_of(path.read_bytes()) == {"a": 1, "b": 2}
 
     run(main)
