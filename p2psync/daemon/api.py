@@ -456,7 +456,7 @@ class ControlApi:
             path = check_guid(str(params.get("doc", "")))
         except InvalidGuidError as exc:
             raise ControlError(str(exc), "bad-request") from None
-        return apps.url_of(share, path)
+        return await apps.url_of(share, path)
 
 
 def _version_number(params: dict[str, Any]) -> int:

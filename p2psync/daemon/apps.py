@@ -1,5 +1,6 @@
-"""The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files of
-its shares, and ``doc url`` tells an app where to connect.
+"""The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files and
+``.ydoc`` app docs of its shares, and ``doc url`` tells an app where to connect (making
+an app doc that does not exist yet).
 
 ``AppEndpoint`` binds the listener (loopback by default; another address only because
 the config says so, with a warning), hands ``apps.server.AppServer`` the rooms it may
@@ -27,13 +28,16 @@ from p2psync.apps.tokens import doc_token, load_or_create_secret
 from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
 from p2psync.control.replies import AppClients, DocUrlReply
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import InvalidIdError, UsageError
+from p2psync.errors import InvalidIdError, UnsafePathError, UsageError
 from p2psync.ids import ShareId
 from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import Entry
+from p2psync.mirror.ydocfile import create_empty, is_ydoc_path
 from p2psync.replica.doc import DocReplica
 
 if TYPE_CHECKING:
     from p2psync.daemon.daemon import Daemon
+    from p2psync.daemon.mirror import MirrorService
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ KEY_FILE = "apps.key"
 """The per-device secret tokens are derived from, in the home's state directory."""
 EMPTY_STATE_VECTOR = b"\x00"
 EMPTY_UPDATE = b"\x00\x00"
+NEW_APP_DOC_WAIT_S = 10.0
+"""How long ``doc url`` waits for the mirror to take in the app doc it made."""
 
 
 def kind_refusal(path: str, kind: FileKind) -> str | None:
@@ -93,6 +99,27 @@ class ShareRoomDoc:
         docs[self._guid] -= 1
         if docs[self._guid] <= 0:
             del docs[self._guid]
+
+
+async def new_app_doc(service: MirrorService, path: str) -> Entry:
+    """The entry of app doc ``path`` once the mirror has taken its file in: a file
+    holding an empty doc is made there first unless one is there (``doc url`` of a
+    ``.ydoc`` that does not exist yet). Raises UsageError if it cannot be."""
+    mirror = service.mirror
+    if mirror.ignore.ignored(path, False):
+        raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
+    try:
+        await trio.to_thread.run_sync(create_empty, service.root, path)
+    except (OSError, UnsafePathError) as exc:
+        raise UsageError(f"cannot create {path}: {exc}") from None
+    with trio.move_on_after(NEW_APP_DOC_WAIT_S):
+        while (entry := mirror.view.by_path.get(path)) is None:
+            reasons = [p["reason"] for p in mirror.problems.listing() if p["path"] == path]
+            if reasons:
+                raise UsageError(f"{path}: {reasons[0]}")
+            await trio.sleep(0.02)
+        return entry
+    raise UsageError(f"{path} was made but is not synced yet: try again in a moment")
 
 
 class AppEndpoint:
@@ -184,13 +211,16 @@ class AppEndpoint:
                 found.append(AppClients(path=entry.path, clients=clients))
         return found
 
-    def url_of(self, service: ShareService, path: str) -> DocUrlReply:
+    async def url_of(self, service: ShareService, path: str) -> DocUrlReply:
         """Where an app connects for the file at share path ``path`` (``doc.url``):
-        ``server``, ``room``, ``params`` (the token) and the whole ``url``."""
+        ``server``, ``room``, ``params`` (the token) and the whole ``url``. A ``.ydoc``
+        path with no file yet is made an app doc holding nothing (``new_app_doc``)."""
         if self.port is None:
             raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
         mirror = service.mirror
         entry = mirror.mirror.view.by_path.get(path) if mirror is not None else None
+        if entry is None and mirror is not None and is_ydoc_path(path):
+            entry = await new_app_doc(mirror, path)
         if entry is None:
             raise UsageError(f"{path} is not a file synced in share {service.name}")
         refusal = kind_refusal(path, entry.kind)

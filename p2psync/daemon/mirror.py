@@ -46,6 +46,8 @@ SAVE_QUIET_S = 0.02
 """Debounce: a batch is taken once no event came for this long..."""
 BURST_MAX_DELAY_S = 1.0
 """...or at most this long after its first event (a ``git checkout`` keeps writing)."""
+YDOC_WAKE_GAP_S = 0.02
+"""The least time between two wakes for app docs' held-back writes."""
 SAVE_HOLD = HoldRules()
 """When a file another program writes is complete enough to read (``HoldRules``)."""
 
@@ -133,6 +135,7 @@ class MirrorService:
             nursery.start_soon(self._take_changes, watcher)
             nursery.start_soon(self._tick)
             nursery.start_soon(self._hold_timer)
+            nursery.start_soon(self._ydoc_timer)
             nursery.start_soon(self._check_marker)
             task_status.started()
             await self._serve()
@@ -158,6 +161,13 @@ class MirrorService:
             await trio.sleep(HOLD_CHECK_INTERVAL_S)
             if self.mirror.deletes_held:
                 self._wake.set()
+
+    async def _ydoc_timer(self) -> None:
+        """Wake the mirror when an app doc's write it held back falls due."""
+        while True:
+            await trio.sleep_until(await self.mirror.saves.ydocs.deferred())
+            self._wake.set()
+            await trio.sleep(YDOC_WAKE_GAP_S)  # the batch takes it meanwhile
 
     async def _check_marker(self) -> None:
         """Wake the mirror once the folder's marker is gone (the folder moved away,

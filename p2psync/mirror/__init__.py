@@ -2,7 +2,9 @@
 
 Pure building blocks:
 
-- ``kinds``: how a file is synced: as text or whole.
+- ``kinds``: how a file is synced: as text, whole, or as an app doc.
+- ``ydocfile``: app docs (``.ydoc``): which bytes merge, what they add, when the
+  file is written again.
 - ``textdiff``: a local save of a text file as the smallest ``Y.Text`` edits.
 - ``union``: two versions of one text with no shared history, merged line by line.
 - ``paths``: the one gate every share path from a peer or from disk goes through.

@@ -32,6 +32,8 @@ from p2psync.mirror.saves import Saves
 from p2psync.mirror.state import Synced
 from p2psync.mirror.store import YDoc
 from p2psync.mirror.union import line_union
+from p2psync.mirror.ydocfile import merge_delta, merge_problem
+from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ class Collisions:
         if loser.created.device != self.m.clock.device:
             return
         winner_doc = self.m.store.doc(winner.guid)
+        if winner_doc is not None and winner.kind is FileKind.YDOC:
+            await self._merge_app_doc(winner, winner_doc, data)
+            return
         chunked = winner.kind is FileKind.CHUNKED
         if winner_doc is None or not (chunked or winner.kind is FileKind.TEXT):
             return
@@ -112,6 +117,19 @@ class Collisions:
             await self.m.store.local_update(winner.guid, update, notify=False)
         log.info("share %s: the version of %s that lost its path is a save of it; its "
                  "lines are merged into the file", self.m.share, winner.path)  # fmt: skip
+        self.m.publish("file-merged", share=self.m.share, path=winner.path, peer="")
+
+    async def _merge_app_doc(self, winner: Entry, winner_doc: DocReplica, data: bytes) -> None:
+        """An app doc created here lost its path (``data``: its doc's state): the
+        winner's doc takes what it adds, as a file copied over it would."""
+        if merge_problem(data, winner_doc.state_vector()) is not None:
+            return
+        delta = await trio.to_thread.run_sync(merge_delta, winner_doc.full_state(), data)
+        if delta is None:
+            return
+        await self.m.store.local_update(winner.guid, delta, notify=False)
+        log.info("share %s: the app doc %s created here lost its path; it is merged into "
+                 "the one that won", self.m.share, winner.path)  # fmt: skip
         self.m.publish("file-merged", share=self.m.share, path=winner.path, peer="")
 
     async def superseded(self, rel: str, loser: Entry, synced: Synced) -> None:

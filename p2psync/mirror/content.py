@@ -96,5 +96,7 @@ def doc_bytes(entry: Entry, doc: DocReplica | None, chunks: ChunkedFiles) -> byt
         return doc.text(CONTENT).encode()
     if entry.kind is FileKind.CHUNKED:
         return chunks.content(entry.guid, None)[0]
+    if entry.kind is FileKind.YDOC:
+        return doc.full_state()
     version = binary.current(doc.ydoc)
     return version.data if version is not None else None

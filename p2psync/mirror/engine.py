@@ -75,6 +75,7 @@ from p2psync.mirror.saves import Saves
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.state import Synced
 from p2psync.mirror.store import DocStore, Peer, Publish
+from p2psync.mirror.ydocfile import EMPTY_DOC, is_ydoc_path, merge_problem
 from p2psync.replica.doc import DocReplica
 
 __all__ = [
@@ -245,13 +246,15 @@ class Mirror:
         for rel in [rel for rel, due in self._emptied.items() if due <= now]:
             del self._emptied[rel]
             await self.reconcile(rel)
+        for rel in self.saves.ydocs.due(now):  # app docs' writes held back
+            await self.reconcile(rel)
         await self.keeper.edit()
 
     @property
     def deletes_held(self) -> bool:
-        """Whether a vanished file waits to be told as deleted, or an emptied one to be
-        read (by a later ``flush``)."""
-        return bool(self.renames.held or self._emptied)
+        """Whether a vanished file waits to be told as deleted, an emptied one to be
+        read, or an app doc's file to be written (by a later ``flush``)."""
+        return bool(self.renames.held or self._emptied or self.saves.ydocs.next_due() is not None)
 
     # -- the manifest --------------------------------------------------------------
 
@@ -374,10 +377,18 @@ class Mirror:
         await self.saves.local_save(rel, entry, got, merged_with, peer)
 
     async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
+        ydoc = is_ydoc_path(rel)
+        if ydoc and (problem := merge_problem(data)) is not None:
+            self.report(f"ydoc:{rel}", "file-skipped", path=rel, reason=problem)
+            return  # not a Yjs doc: no entry, nothing sent
         if await self.renames.renamed_here(rel, data, stat):
             return
         earlier = self.view.deleted_at(rel)
-        if earlier is not None and earlier.kind.textual is (file_kind(data) is FileKind.TEXT):
+        if earlier is not None and (
+            earlier.kind is FileKind.YDOC
+            if ydoc
+            else earlier.kind.textual is (file_kind(data) is FileKind.TEXT)
+        ):
             # Delete-then-create (or a delete this device has not finished telling):
             # the same doc again, with the new content as an edit.
             if earlier.kind is FileKind.CHUNKED:
@@ -390,6 +401,9 @@ class Mirror:
                 lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
             )
             await self.reconcile(rel)
+            return
+        if ydoc:
+            await self._ydoc_create(rel, data, stat)
             return
         large = self.chunks.is_large(data)
         kind = FileKind.CHUNKED if large else file_kind(data)
@@ -413,6 +427,14 @@ class Mirror:
             self.ledger.record(rel, entry.guid, data, stat, digest=digest, base=base)
         else:
             self.ledger.record(rel, entry.guid, data, stat)
+
+    async def _ydoc_create(self, rel: str, data: bytes, stat: FileStat) -> None:
+        """A new app doc (``mirror.ydocfile``): its doc is the file's update."""
+        entry = Entry(new_file_guid(), rel, FileKind.YDOC, self.clock.tick(), exec=stat.executable)
+        log.debug("share %s: %s is a new app doc, doc %s", self.share, rel, entry.guid)
+        await self.store.local_update(entry.guid, data or EMPTY_DOC, notify=False)
+        self.keeper.add_new(entry)
+        await self.saves.write_doc(rel, entry, data, stat, None)
 
     # -- helpers -------------------------------------------------------------------
 

@@ -33,11 +33,15 @@ class FileKind(enum.Enum):
     """A large text file: a root doc listing chunk docs (``mirror.chunkfile``), merged
     by character like TEXT. Chosen by the mirror at creation, or when a TEXT file
     outgrows one doc: ``file_kind`` never returns it."""
+    YDOC = "ydoc"
+    """An app doc: a path ending in ``.ydoc``, its doc any Yjs types, its file the
+    doc's full state as one Yjs update (``mirror.ydocfile``). Chosen by the path:
+    ``file_kind`` never returns it."""
 
     @property
     def textual(self) -> bool:
         """Whether files of this kind are text (one doc or chunked)."""
-        return self is not FileKind.BINARY
+        return self is FileKind.TEXT or self is FileKind.CHUNKED
 
 
 def may_be_text(size: int) -> bool:

@@ -38,6 +38,7 @@ from p2psync.mirror.kinds import decode_text, file_kind
 from p2psync.mirror.manifest import Entry, new_file_guid
 from p2psync.mirror.renames import Renames
 from p2psync.mirror.store import YDoc
+from p2psync.mirror.ydocfile import is_ydoc_path
 
 
 class NewFilesHost(Host, Protocol):
@@ -103,6 +104,7 @@ class NewFiles:
                 data, stat = got
                 action = classify(None, None, got, renaming=False, now_ns=time.time_ns())
                 plain = action is Action.CREATE and not m.chunks.is_large(data)
+                plain = plain and not is_ydoc_path(rel)  # checked and merged one by one
                 if plain and await m.renames.renamed_here(rel, data, stat):
                     continue
             if plain:

@@ -240,7 +240,7 @@ class Renames:
         one that lost its path to another (a doc a peer deleted still tells)."""
         synced = self.m.synced.get(old)
         entry = self.m.view.by_guid.get(synced.guid) if synced is not None else None
-        if entry is None or entry.superseded_by or entry.kind is FileKind.BINARY or not lines:
+        if entry is None or entry.superseded_by or not entry.kind.textual or not lines:
             return None
         known = self._known.get((old, entry.guid))
         if known is None:

@@ -36,6 +36,7 @@ from p2psync.mirror.manifest import Entry, set_fields
 from p2psync.mirror.overwrite import RecentWrites
 from p2psync.mirror.state import Synced, version_key
 from p2psync.mirror.store import Peer
+from p2psync.mirror.ydocfile import DeferredWrites, merge_delta, merge_problem
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Saves:
         self.chunkpaths = chunkpaths
         self.recent = RecentWrites()
         """The mirror's recent writes of text files, to spot a save that overwrote one."""
+        self.ydocs = DeferredWrites()
+        """When each app doc's file may be written again (``mirror.ydocfile``)."""
 
     async def local_save(
         self,
@@ -67,6 +70,9 @@ class Saves:
         if stat.executable != entry.exec:
             await self.m.keeper.edit(lambda d: set_fields(d, guid, exec=stat.executable))
             entry = self.m.view.by_guid[guid]
+        if entry.kind is FileKind.YDOC:
+            await self.ydoc_save(rel, entry, doc, disk, peer)
+            return
         if entry.kind is FileKind.TEXT and self.m.chunks.outgrows(data):
             await self.outgrown_save(rel, entry, disk, synced, peer)
             return
@@ -140,6 +146,35 @@ class Saves:
             log.debug("share %s: a save of %s taken in (%d bytes, inode %d)",
                       self.m.share, rel, len(data), stat.ino)  # fmt: skip
 
+    async def ydoc_save(
+        self,
+        rel: str,
+        entry: Entry,
+        doc: DocReplica,
+        disk: tuple[bytes, FileStat],
+        peer: Peer | None,
+    ) -> None:
+        """An app doc's file written by another program: its bytes are merged into
+        the doc as an update (nothing the doc holds is removed), then the doc's whole
+        state is written back. Bytes that are not a Yjs doc change nothing: the file
+        is reported and left as it is."""
+        data, stat = disk
+        problem = merge_problem(data, doc.state_vector())
+        delta = None
+        if problem is None:
+            try:
+                delta = await trio.to_thread.run_sync(merge_delta, doc.full_state(), data)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            self.m.report(f"ydoc:{rel}", "file-skipped", path=rel, reason=problem)
+            return
+        if delta is not None:
+            await self.m.store.local_update(entry.guid, delta, notify=False)
+            log.info("share %s: %s written by another program; merged into its doc",
+                     self.m.share, rel)  # fmt: skip
+        await self.write_doc(rel, entry, data, stat, peer)
+
     async def _binary_save(
         self, rel: str, entry: Entry, doc: DocReplica, data: bytes, stat: FileStat
     ) -> None:
@@ -168,6 +203,8 @@ class Saves:
         doc = self.m.store.doc(entry.guid)
         if doc is None:
             return
+        if entry.kind is FileKind.YDOC and self._held_back(rel, doc, data):
+            return  # written when due (``Mirror.flush``)
         pieces: list[Piece] = []
         base = b""
         if entry.kind is FileKind.BINARY:
@@ -186,9 +223,10 @@ class Saves:
             )
             version = b""
         else:
-            content = doc.text(CONTENT).encode()
+            ydoc = entry.kind is FileKind.YDOC  # the file is the doc's whole state
+            content = doc.full_state() if ydoc else doc.text(CONTENT).encode()
             # The base is the doc at this very moment (no await since the text was read).
-            base = doc.full_state() if content != data else b""
+            base = doc.full_state() if content != data and not ydoc else b""
             version = version_key(doc.version())
         if content != data or (stat is not None and stat.executable != entry.exec):
             # A file written before its doc is durable could, after a crash, be read
@@ -202,8 +240,7 @@ class Saves:
                         ahead = Synced(entry.guid, file_digest(content), None, version)
                         stat = await self._replace(rel, entry, (content, stat), ahead, base)
                         self.m.names.listed(self.m.listings, rel, present=True)
-                        if entry.kind is FileKind.TEXT:
-                            self.recent.wrote(rel, data or b"", content, trio.current_time())
+                        self._wrote(rel, entry, data, content)
                     elif stat is not None:
                         stat = await trio.to_thread.run_sync(
                             lambda: set_executable(self.m.root, rel, entry.exec, expect=stat)
@@ -224,6 +261,20 @@ class Saves:
             )
         self.m.ledger.record(rel, entry.guid, content, stat, doc, digest=digest,
                              base=base or None, version=version)  # fmt: skip
+
+    def _held_back(self, rel: str, doc: DocReplica, data: bytes | None) -> bool:
+        """Whether the write of app doc ``rel``'s new state waits (``DeferredWrites``)."""
+        if data is None or doc.full_state() == data:
+            return False
+        return self.ydocs.defer(rel, trio.current_time())
+
+    def _wrote(self, rel: str, entry: Entry, data: bytes | None, content: bytes) -> None:
+        """The mirror wrote ``content`` over ``data`` at ``rel``: remembered for the
+        checks of the next saves and writes."""
+        if entry.kind is FileKind.TEXT:
+            self.recent.wrote(rel, data or b"", content, trio.current_time())
+        elif entry.kind is FileKind.YDOC:
+            self.ydocs.wrote(rel, trio.current_time())
 
     async def _replace(
         self,
