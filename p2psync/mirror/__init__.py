@@ -29,6 +29,7 @@ The I/O edge:
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
 - ``conflicts``: the copies of versions that lost, under names people read.
 - ``problems``: what keeps a share's files from being in sync, path by path.
+- ``leftovers``: the empty logs a crash left before a new doc's first update.
 - ``content``: what a file's doc holds; the scratch-doc update a save merges by.
 - ``classify``: what ``reconcile`` does with a path, decided without I/O.
 - ``store``: what the mirror needs of its share (``DocStore``).
