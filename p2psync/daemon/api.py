@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import difflib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -57,6 +57,7 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
+from p2psync.daemon.controlhost import ControlHost
 from p2psync.daemon.filehistory import version_row as _row
 from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
@@ -73,15 +74,12 @@ from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
 
-if TYPE_CHECKING:
-    from p2psync.daemon.daemon import Daemon
-
 
 class ControlApi:
     """The control API methods of one daemon."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
+    def __init__(self, host: ControlHost) -> None:
+        self._host = host
 
     def handlers(self) -> dict[str, Handler]:
         """Method name → handler, for the ControlServer."""
@@ -92,9 +90,9 @@ class ControlApi:
             "share.add": self._share_add,
             "share.remove": self._share_remove,
             "share.member.add": self._member_add,
-            "share.member.remove": lambda params: member_remove(self._daemon, params),
-            "invite": lambda params: invite(self._daemon, params),
-            "join": lambda params: join(self._daemon, params),
+            "share.member.remove": lambda params: member_remove(self._host, params),
+            "invite": lambda params: invite(self._host, params),
+            "join": lambda params: join(self._host, params),
             "peer.add": self._peer_add,
             "peer.remove": self._peer_remove,
             "peer.name": self._peer_name,
@@ -110,9 +108,11 @@ class ControlApi:
             "history.diff": self._history_diff,
             "history.text": self._history_text,
             "restore": self._restore,
-            "history.files": lambda params: history_files(self._daemon, params),
-            "history.deleted": lambda params: history_deleted(self._daemon, params),
-            "restore.at": lambda params: restore_at(self._daemon, params),
+            "history.files": lambda params: history_files(self._host.registry, params),
+            "history.deleted": lambda params: history_deleted(self._host.registry, params),
+            "restore.at": lambda params: restore_at(
+                self._host.registry, self._host.peers.request_flush, params
+            ),
         }
 
     # -- state -------------------------------------------------------------------
@@ -121,18 +121,18 @@ class ControlApi:
         return {
             "api_version": CONTROL_API_VERSION,
             "daemon_version": __version__,
-            "device_id": str(self._daemon.identity.device_id),
+            "device_id": str(self._host.identity.device_id),
             "methods": sorted([*self.handlers(), "subscribe"]),
         }
 
     async def _status(self, params: dict[str, Any]) -> StatusReply:
-        d = self._daemon
-        shares = [self._share_status(s) for s in d.shares.values()]
+        d = self._host
+        shares = [self._share_status(s) for s in d.registry.shares.values()]
         return {
             "api_version": CONTROL_API_VERSION,
             "daemon_version": __version__,
             "device_id": str(d.identity.device_id),
-            "name": d.config.device_name,
+            "name": d.registry.config.device_name,
             "listen": d.listen_address,
             "state": self._overall_state(shares),
             "paused": d.peers.paused,
@@ -148,7 +148,7 @@ class ControlApi:
         member is behind), failing (a member's last link failed and it is backed off),
         not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
         offline (members exist but none is connected), up-to-date."""
-        if self._daemon.peers.paused:
+        if self._host.peers.paused:
             return "paused"
         states = [m["state"] for share in shares for m in share["members"]]
         active = [state for state in states if state != "paused"]
@@ -168,25 +168,25 @@ class ControlApi:
         sync = service.sync
         status = service.status()
         not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
-        apps = self._daemon.apps
+        apps = self._host.apps
         return {
             **status,
             "apps": apps.clients_of(service) if apps is not None else [],
             "not_in_sync": not_in_sync,
-            "paused": service.config.id in self._daemon.peers.paused_shares,
-            "mode": self._daemon.membership.own_mode(service.config.id),
+            "paused": service.config.id in self._host.peers.paused_shares,
+            "mode": self._host.membership.own_mode(service.config.id),
             "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "remaining_docs": share_remaining_docs(sync),
             "members": [self._member_status(service, m.device_id, m.mode.value)
                         for m in service.config.members],
-            "errors": self._daemon.events.recent_errors(service.name),
+            "errors": self._host.events.recent_errors(service.name),
         }  # fmt: skip
 
     def _failing_links(self, service: ShareService) -> list[NotInSync]:
         """``not_in_sync`` entries of the links that fail on this share's docs (a peer
         sends a frame over the limit): nothing of that doc syncs with that peer."""
-        peers = self._daemon.peers
+        peers = self._host.peers
         return [
             {"path": info.failure.doc, "kind": "link-failing", "reason": info.failure.message}
             for device, info in sorted(peers.known.items())
@@ -196,7 +196,7 @@ class ControlApi:
         ]
 
     def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> MemberStatus:
-        peers = self._daemon.peers
+        peers = self._host.peers
         info = peers.known.get(device)
         connected = device in service.sync.peers()
         if service.stopped:
@@ -209,7 +209,7 @@ class ControlApi:
             state = "failing"
         else:
             state = "offline" if info is not None and info.last_seen else "pending"
-        peer_config = self._daemon.config.peer(device)
+        peer_config = self._host.registry.config.peer(device)
         return {
             "device_id": str(device),
             "name": (info.name if info else "") or (peer_config.name if peer_config else ""),
@@ -220,7 +220,7 @@ class ControlApi:
         }
 
     async def _peers(self, params: dict[str, Any]) -> PeersReply:
-        peers = self._daemon.peers
+        peers = self._host.peers
         rows: list[PeerRow] = []
         for device, info in sorted(peers.known.items()):
             link = peers.links.get(device)
@@ -249,7 +249,7 @@ class ControlApi:
                         last_seen=p.last_seen)
             for p in peers.pending.values()
         ]  # fmt: skip
-        discovery = self._daemon.discovery
+        discovery = self._host.discovery
         discovered = [
             DiscoveredPeer(device_id=e["device_id"], addresses=e["addresses"],
                            instance_id=e["instance_id"], shares_in_common=e["shares_in_common"],
@@ -268,47 +268,47 @@ class ControlApi:
 
     def _display_name(self, device: DeviceId) -> str:
         """The name this device's user gave ``device`` (``peer name``), or ""."""
-        peer = self._daemon.config.peer(device)
+        peer = self._host.registry.config.peer(device)
         return peer.name if peer is not None else ""
 
     def _in_sync_with(self, device: DeviceId) -> bool:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
 
     async def _idle(self, params: dict[str, Any]) -> IdleReply:
-        connected = [d for d in self._daemon.peers.links if self._shares_with(d)]
+        connected = [d for d in self._host.peers.links if self._shares_with(d)]
         return {"idle": all(self._in_sync_with(d) for d in connected), "connected": len(connected)}
 
     def _shares_with(self, device: DeviceId) -> list[ShareService]:
-        return [s for s in self._daemon.shares.values() if s.config.member(device)]
+        return [s for s in self._host.registry.shares.values() if s.config.member(device)]
 
     # -- pause and maintenance -----------------------------------------------------
 
     async def _pause(self, params: dict[str, Any]) -> PauseReply:
         """Stop all sync traffic (peer connections are closed and refused until
         resume), or with ``share`` only that share's."""
-        peers = self._daemon.peers
+        peers = self._host.peers
         if params.get("share"):
             share = self._share(params)
             if share.config.id not in peers.paused_shares:
                 peers.pause_share(share.config.id)
-                self._daemon.events.publish("paused", share=share.name)
+                self._host.events.publish("paused", share=share.name)
             return {"paused": True, "share": share.name}
         if not peers.paused:
             peers.pause()
-            self._daemon.events.publish("paused")
+            self._host.events.publish("paused")
         return {"paused": True}
 
     async def _resume(self, params: dict[str, Any]) -> PauseReply:
-        peers = self._daemon.peers
+        peers = self._host.peers
         if params.get("share"):
             share = self._share(params)
             if share.config.id in peers.paused_shares:
                 peers.resume_share(share.config.id)
-                self._daemon.events.publish("resumed", share=share.name)
+                self._host.events.publish("resumed", share=share.name)
             return {"paused": False, "share": share.name}
         if peers.paused:
             peers.resume()
-            self._daemon.events.publish("resumed")
+            self._host.events.publish("resumed")
         return {"paused": False}
 
     async def _compact(self, params: dict[str, Any]) -> CompactReply:
@@ -316,66 +316,62 @@ class ControlApi:
         if params.get("share"):
             services = [self._share(params)]
         else:
-            services = list(self._daemon.shares.values())
+            services = list(self._host.registry.shares.values())
         return {"compacted": {s.name: await s.compact_now() for s in services}}
 
     # -- config ------------------------------------------------------------------
 
     async def _share_add(self, params: dict[str, Any]) -> ShareAddReply:
-        d = self._daemon
-        share = share_from_params(params, d.config, d.home)
-        d.update_config(d.config.with_share(share))
-        if share.id not in d.shares:
-            await d.start_share(share)
+        r = self._host.registry
+        share = share_from_params(params, r.config, r.home)
+        r.update_config(r.config.with_share(share))
+        if share.id not in r.shares:
+            await r.start_share(share)
         return {"id": str(share.id), "path": str(share.path)}
 
     async def _share_remove(self, params: dict[str, Any]) -> ShareRemoveReply:
-        d = self._daemon
+        r = self._host.registry
         share_id = ShareId.parse(str(params.get("share", "")))
-        d.update_config(remove_share(d.config, params))
-        await d.stop_share(share_id)
+        r.update_config(remove_share(r.config, params))
+        await r.stop_share(share_id)
         return {"removed": str(share_id)}
 
     async def _member_add(self, params: dict[str, Any]) -> OkReply:
-        d = self._daemon
-        d.update_config(add_member(d.config, params))
+        r = self._host.registry
+        r.update_config(add_member(r.config, params))
         device = DeviceId.parse(str(params.get("device")))
-        d.peers.pending.pop(device, None)
-        d.peers.refresh_dialers()
+        self._host.peers.pending.pop(device, None)
+        self._host.peers.refresh_dialers()
         return {"ok": True}
 
     async def _peer_add(self, params: dict[str, Any]) -> OkReply:
-        d = self._daemon
-        d.update_config(add_peer(d.config, params))
-        d.peers.refresh_dialers()
+        r = self._host.registry
+        r.update_config(add_peer(r.config, params))
+        self._host.peers.refresh_dialers()
         return {"ok": True}
 
     async def _peer_remove(self, params: dict[str, Any]) -> OkReply:
         # A dialer finds the address gone at its next attempt; a link up stays up.
-        d = self._daemon
-        d.update_config(remove_peer(d.config, params))
+        r = self._host.registry
+        r.update_config(remove_peer(r.config, params))
         return {"ok": True}
 
     async def _peer_name(self, params: dict[str, Any]) -> PeerNameReply:
-        d = self._daemon
-        d.update_config(name_peer(d.config, params))
+        r = self._host.registry
+        r.update_config(name_peer(r.config, params))
         device = DeviceId.parse(str(params.get("device", "")))
         return {"device": str(device), "name": self._display_name(device)}
 
     async def _name(self, params: dict[str, Any]) -> NameReply:
         # Each handshake reads the name from the config: the next link uses it.
-        d = self._daemon
-        d.update_config(rename_device(d.config, params))
-        return {"name": d.config.device_name}
+        r = self._host.registry
+        r.update_config(rename_device(r.config, params))
+        return {"name": r.config.device_name}
 
     # -- docs --------------------------------------------------------------------
 
     def _share(self, params: dict[str, Any]) -> ShareService:
-        share_id = ShareId.parse(str(params.get("share", "")))
-        share = self._daemon.shares.get(share_id)
-        if share is None:
-            raise NotFoundError(f"this device has no share {share_id}")
-        return share
+        return self._host.registry.share(params)
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
         share = self._share(params)
@@ -396,7 +392,7 @@ class ControlApi:
         except ValueError:  # binascii.Error, or text that is not ASCII
             raise ControlError("the update is not base64 text", "bad-request") from None
         await share.local_update(guid, update)
-        self._daemon.peers.request_flush()
+        self._host.peers.request_flush()
         return {"ok": True}
 
     async def _doc_export(self, params: dict[str, Any]) -> DocExportReply | Streamed:
@@ -440,7 +436,7 @@ class ControlApi:
         number = _version_number(params)
         changed = await share.restore_version(guid, number)
         if changed:
-            self._daemon.peers.request_flush()
+            self._host.peers.request_flush()
             share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
                                  version=number)  # fmt: skip
         version, _ = await share.version_text(guid, number)
@@ -449,7 +445,7 @@ class ControlApi:
     async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
-        apps = self._daemon.apps
+        apps = self._host.apps
         if apps is None:
             raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
         try:

@@ -50,7 +50,7 @@ def test_replies_have_the_keys_of_their_types(tmp_path: Path) -> None:
     share.path.mkdir()
     (share.path / "a.txt").write_text("hello\n")
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
-    daemon.config = daemon.config.with_share(share)
+    daemon.registry.config = daemon.registry.config.with_share(share)
     save_config(home.config_path, daemon.config)
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
     api = ControlApi(daemon).handlers()
