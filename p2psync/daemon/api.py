@@ -235,13 +235,13 @@ class ControlApi:
 
     async def _history(self, params: dict[str, Any]) -> HistoryReply:
         share, guid = self._share_and_guid(params)
-        versions = await share.versions(guid)
+        versions = await share.history.versions(guid)
         return {"path": str(params["doc"]), "versions": [_row(v) for v in reversed(versions)]}
 
     async def _history_diff(self, params: dict[str, Any]) -> HistoryDiffReply:
         share, guid = self._share_and_guid(params)
-        version, then = await share.version_text(guid, _version_number(params))
-        now = share.current_text(guid)
+        version, then = await share.history.version_text(guid, _version_number(params))
+        now = share.history.current_text(guid)
         path = str(params["doc"])
         diff = await trio.to_thread.run_sync(
             _unified_diff, then, now, f"{path} (version {version.number})", f"{path} (now)"
@@ -252,7 +252,7 @@ class ControlApi:
         self, params: dict[str, Any]
     ) -> HistoryTextReply | HistoryTextStreamedReply | Streamed:
         share, guid = self._share_and_guid(params)
-        version, text = await share.version_text(guid, _version_number(params))
+        version, text = await share.history.version_text(guid, _version_number(params))
         if params.get("stream") is True:  # in parts: a large text exceeds one line
             data = text.encode()
             return Streamed(data, {"bytes": len(data)})
@@ -261,12 +261,12 @@ class ControlApi:
     async def _restore(self, params: dict[str, Any]) -> RestoreReply:
         share, guid = self._share_and_guid(params)
         number = _version_number(params)
-        changed = await share.restore_version(guid, number)
+        changed = await share.history.restore_version(guid, number)
         if changed:
             self._host.peers.request_flush()
             share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
                                  version=number)  # fmt: skip
-        version, _ = await share.version_text(guid, number)
+        version, _ = await share.history.version_text(guid, number)
         return {"restored": _row(version), "changed": changed}
 
     async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:

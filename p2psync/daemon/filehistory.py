@@ -6,7 +6,7 @@ text file a step deleted gets a ``delete`` version by the device whose change it
 and one brought back with the text it had a ``restore``. ``deleted_files`` reads the
 manifest's deleted entries and their timelines without loading their docs.
 ``plan_restore_at`` picks, for each text file under a folder, the version it had at a
-time; ``ShareService.restore_versions`` carries the plan out.
+time; ``ShareHistory.restore_versions`` carries the plan out.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class VersionStore(Protocol):
-    """What the file history needs of a share (``ShareService``): its files' stored
+    """What the file history needs of a share (``ShareHistory``): its files' stored
     timelines, and a version marked in one."""
 
     @property

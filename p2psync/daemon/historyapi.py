@@ -44,7 +44,7 @@ async def history_files(registry: ShareRegistry, params: dict[str, Any]) -> Hist
 async def history_deleted(registry: ShareRegistry, params: dict[str, Any]) -> HistoryDeletedReply:
     """The deleted files and folders of ``share``."""
     share, view = _share(registry, params)
-    files = await deleted_files(share, view)
+    files = await deleted_files(share.history, view)
     return {"share": share.name, "files": files, "folders": deleted_folders(files, view)}
 
 
@@ -64,10 +64,10 @@ async def restore_at(
             folder = share_path(folder)
         except UnsafePathError as exc:
             raise ControlError(f"dir: {exc}", "bad-request") from None
-    plan = await plan_restore_at(share, view, folder, float(when))
+    plan = await plan_restore_at(share.history, view, folder, float(when))
     if not plan.rows:
         raise NotFoundError(f"share {share.name} has no text file under {folder or '/'}")
-    changed = await share.restore_versions(plan.numbers)
+    changed = await share.history.restore_versions(plan.numbers)
     if any(changed.values()):
         flush()
     for guid, was_changed in changed.items():

@@ -25,7 +25,6 @@ from typing import Protocol
 import trio
 
 from p2psync.config import ShareConfig
-from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.filehistory import record_deletions
@@ -33,15 +32,15 @@ from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
+from p2psync.daemon.sharehistory import ShareHistory
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
-from p2psync.ids import DeviceId, new_client_id
+from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.conflicts import list_copies
-from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
-from p2psync.mirror.manifest import MANIFEST_GUID, Entry
+from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
@@ -65,8 +64,6 @@ from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.snapshotter import SnapshotWorker
-from p2psync.storage.timeline import Version
-from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
@@ -136,13 +133,15 @@ class ShareService:
         """Told of every change of a doc (``apps.server.AppServer.doc_updated``)."""
         self.app_docs: Counter[str] = Counter()
         """Docs app clients have open (``daemon.apps``): they stay in memory."""
+        self.history = ShareHistory(self)
+        """The file history of the share's text files (docs/history.md)."""
         self.mirror: MirrorService | None = None
         if mirror:
             self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
             self.mirror = MirrorService(config.path, self, events, device=device,
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
-            self.mirror.on_deletions = partial(record_deletions, self)
+            self.mirror.on_deletions = partial(record_deletions, self.history)
 
     @property
     def root(self) -> Path:
@@ -151,6 +150,11 @@ class ShareService:
     @property
     def name(self) -> str:
         return str(self.config.id)
+
+    @property
+    def writers(self) -> Mapping[str, LogWriter]:
+        """The writer of each loaded doc's log."""
+        return self._writers
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start from the persisted index (reading only the logs it does not cover),
@@ -206,7 +210,7 @@ class ShareService:
             await writer.aclose()
 
     @contextlib.contextmanager
-    def _call(self) -> Iterator[None]:
+    def call(self) -> Iterator[None]:
         """One call from outside the share's own tasks (a peer's message, the log
         watcher, a control request); refused with UsageError once the share stops."""
         if self._refusing:
@@ -327,7 +331,7 @@ class ShareService:
             opened.log.path, CONTENT, RetentionPolicy(setting.keep, setting.max_age_days)
         )
 
-    def _note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
+    def note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
         """What a change of doc ``guid`` that is about to be stored is, for its history:
         None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
         it has none yet and holds a ``content`` text)."""
@@ -341,7 +345,7 @@ class ShareService:
             return None
         return VersionNote(time.time(), device or self.device_id, kind, doc.text(CONTENT))
 
-    async def _writer(self, guid: str) -> LogWriter:
+    async def writer(self, guid: str) -> LogWriter:
         writer = self._writers.get(guid)
         if writer is not None:
             self.residency.touch(guid)
@@ -368,7 +372,7 @@ class ShareService:
         no file behind."""
         if self.stopped or self._refusing:
             return
-        with self._call():
+        with self.call():
             await self._receive(peer, message)
 
     async def _receive(self, peer: Peer, message: SyncMessage) -> None:
@@ -433,12 +437,12 @@ class ShareService:
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns
         once it is durable. Not reported back to the mirror."""
-        writer = await self._writer(guid)
+        writer = await self.writer(guid)
         effects = self.sync.local_edit(guid, edit)
         for effect in effects:
             if isinstance(effect, Persist):
                 self._to_apps(guid, effect.updates)
-                await writer.append(effect.updates, self._note(guid, "local save"))
+                await writer.append(effect.updates, self.note(guid, "local save"))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
 
     async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
@@ -467,7 +471,7 @@ class ShareService:
                 held.enter_context(writer.held())  # not unloaded before it is stored
                 made = self.sync.local_edit(guid, edits[guid])
                 updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
-                docs.append(NewDoc(guid, writer, updates, self._note(guid, "local save")))
+                docs.append(NewDoc(guid, writer, updates, self.note(guid, "local save")))
                 effects += [(guid, e) for e in made if not isinstance(e, Persist)]
             failed = await trio.to_thread.run_sync(store_first_updates, docs)
             for doc in docs:
@@ -491,14 +495,14 @@ class ShareService:
         what the file history calls the change."""
         if self.stopped:
             raise UsageError(self.stopped)
-        with self._call():
+        with self.call():
             await self._local_update(guid, update, notify=notify, kind=kind)
 
     async def _local_update(
         self, guid: str, update: bytes, *, notify: bool, kind: str = "local save"
     ) -> None:
         check_local_update(update)  # before the log is opened: a refusal creates no file
-        writer = await self._writer(guid)
+        writer = await self.writer(guid)
         try:
             effects = self.sync.local_update(guid, update)
         except UpdateError:
@@ -510,7 +514,7 @@ class ShareService:
         persist = [e for e in effects if isinstance(e, Persist)]
         for effect in persist:
             self._to_apps(guid, effect.updates)
-            await writer.append(effect.updates, self._note(guid, kind))
+            await writer.append(effect.updates, self.note(guid, kind))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
         if notify:
             self._changed(guid, None)
@@ -522,14 +526,14 @@ class ShareService:
         applied). Raises UpdateError for a malformed update (nothing applied)."""
         if self.stopped:
             raise UsageError(self.stopped)
-        with self._call():
+        with self.call():
             check_local_update(update)  # before the log is opened: a refusal creates no file
-            writer = await self._writer(guid)
+            writer = await self.writer(guid)
             applied = self.sync.app_update(guid, update)
             for effect in applied.effects:
                 if isinstance(effect, Persist):
                     self._to_apps(guid, effect.updates, origin)
-                    await writer.append(effect.updates, self._note(guid, "local save"))
+                    await writer.append(effect.updates, self.note(guid, "local save"))
                 elif isinstance(effect, Quarantine):  # pycrdt panicked: the log is intact
                     await self._quarantine(effect)
                 else:
@@ -546,7 +550,7 @@ class ShareService:
         guid = guid_of_log(path)
         if guid is None or path.parent != docs_dir(self.root) or self._refusing:
             return
-        with self._call():
+        with self.call():
             await self._log_changed(guid, path)
 
     async def _log_changed(self, guid: str, path: Path) -> None:
@@ -573,7 +577,7 @@ class ShareService:
             await self.execute(self.sync.stored_updates(guid, updates))
             self._to_apps(guid, updates)
             self._changed(guid, None)
-            await writer.enqueue([], self._note(guid, "local save"))  # another program's
+            await writer.enqueue([], self.note(guid, "local save"))  # another program's
 
     async def _restore_log(self, guid: str, writer: LogWriter) -> None:
         """The log of loaded doc ``guid`` was deleted or replaced behind our back: append
@@ -608,10 +612,10 @@ class ShareService:
             match effect:
                 case Persist():
                     self._to_apps(effect.guid, effect.updates)
-                    writer = await self._writer(effect.guid)
+                    writer = await self.writer(effect.guid)
                     note = None
                     if peer is not None:
-                        note = self._note(effect.guid, "remote change", str(peer))
+                        note = self.note(effect.guid, "remote change", str(peer))
                     await writer.enqueue(effect.updates, note)
                     self._maybe_compact(effect.guid, writer)
                 case Send() | Tell():
@@ -661,7 +665,7 @@ class ShareService:
         """Compact every doc's log now (``p2psync compact``), one after another; logs
         already being compacted are skipped. Returns how many were compacted."""
         count = 0
-        with self._call():
+        with self.call():
             for guid, writer in list(self._writers.items()):
                 if guid in self._compacting:
                     continue
@@ -684,126 +688,6 @@ class ShareService:
             log.error("share %s: compaction of %s failed: %s", self.name, guid, exc)
         finally:
             self._compacting.discard(guid)
-
-    # -- history (docs/history.md) --------------------------------------------------
-
-    async def versions(self, guid: str) -> list[Version]:
-        """The timeline of the text file whose doc is ``guid``, oldest first."""
-        with self._call():
-            writer = await self._history_writer(guid)
-            return await writer.with_history(lambda history, _log: list(history.versions()))
-
-    async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
-        """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
-        timeline has no such version (never had it, or the policy dropped it)."""
-        with self._call():
-            writer = await self._history_writer(guid)
-            found = await writer.with_history(lambda history, log: history.text_at(number, log))
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
-        return found
-
-    def current_text(self, guid: str) -> str:
-        doc = self.doc(guid)
-        return doc.text(CONTENT) if doc is not None else ""
-
-    async def restore_version(self, guid: str, number: int) -> bool:
-        """Bring doc ``guid`` back to the text of version ``number`` as a new edit: the
-        change from now back to then, made by a fresh client so that it merges with
-        concurrent edits as any peer's edit does. Stored durably, sent to peers and
-        written to the file; a ``restore`` version. False if the text is that already.
-        A deleted file comes back (``restore_versions``)."""
-        return (await self.restore_versions({guid: number}))[guid]
-
-    async def restore_versions(self, numbers: dict[str, int]) -> dict[str, bool]:
-        """``restore_version`` of each doc -> version number, the deleted files among
-        them brought back in one batch of the mirror. Every version is checked before
-        anything changes (NotFoundError, UsageError)."""
-        if self.stopped:
-            raise UsageError(self.stopped)
-        texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
-        deleted = [guid for guid in texts if self._deleted_entry(guid)]
-        changed: dict[str, bool] = {}
-        for guid, text in texts.items():
-            doc = self.doc(guid)
-            if doc is None:
-                raise NotFoundError(f"share {self.name} has no doc {guid!r}")
-            changed[guid] = doc.text(CONTENT) != text or guid in deleted
-            if doc.text(CONTENT) != text:
-                update, _ = await trio.to_thread.run_sync(
-                    text_update, doc.full_state(), text, new_client_id()
-                )
-                await self.local_update(guid, update, kind="restore", notify=guid not in deleted)
-        if deleted and self.mirror is not None:
-            await self.mirror.undelete(deleted)
-        return changed
-
-    async def _restorable(self, guid: str, number: int) -> str:
-        """The text version ``number`` of doc ``guid`` restores to; UsageError for a
-        deletion, or a deleted file whose path another file holds now."""
-        version, text = await self.version_text(guid, number)
-        if version.kind == "delete":
-            raise UsageError(
-                f"version {number} is the file's deletion: restore a version before it"
-            )
-        entry = self._deleted_entry(guid)
-        view = self.mirror.mirror.view if self.mirror is not None else None
-        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
-            raise UsageError(
-                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
-            )
-        return text
-
-    def _deleted_entry(self, guid: str) -> Entry | None:
-        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        return entry if entry is not None and entry.deleted else None
-
-    async def stored_versions(self, guid: str) -> list[Version]:
-        """The timeline of doc ``guid`` as listed (oldest first), without loading the
-        doc: from its writer if loaded, else from its file (empty if none)."""
-        writer = self._writers.get(guid)
-        if writer is not None and writer.history is not None:
-            return await writer.with_history(lambda history, _log: list(history.versions()))
-        return await trio.to_thread.run_sync(
-            load_timeline, versions_path(log_path(self.root, guid))
-        )
-
-    async def mark_version(self, guid: str, kind: str, device: str) -> None:
-        """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
-        or came back from a deletion with the text its doc kept ("restore"), by
-        ``device``. Nothing if the timeline says so already (a deletion is its newest
-        version, or a version came after it)."""
-        if guid not in self.sync.replica:
-            return  # its doc never came here: no log to open, nothing it had
-        with self._call():
-            writer = await self._writer(guid)
-            if writer.history is None:
-                return
-            text = "" if kind == "delete" else self.current_text(guid)
-            note = VersionNote(time.time(), device, kind, text)
-
-            def mark(history: DocHistory, doclog: DocLog) -> None:
-                versions = history.versions()
-                newest = versions[-1].kind if versions else ""
-                if (kind == "delete") != (newest == "delete"):
-                    history.mark(note, doclog)
-
-            await writer.with_history(mark)
-
-    async def _history_writer(self, guid: str) -> LogWriter:
-        """The writer of a text file's doc, refusing docs that keep no history."""
-        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        if guid not in self.sync.replica or (entry is None and self.mirror is not None):
-            raise NotFoundError(f"share {self.name} has no file {guid!r}")
-        if entry is not None and entry.kind is not FileKind.TEXT:
-            raise UsageError(
-                f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
-                "of one doc only so far"
-            )
-        writer = await self._writer(guid)
-        if writer.history is None:
-            raise UsageError(f"doc {guid!r} keeps no history")
-        return writer
 
     # -- status ------------------------------------------------------------------
 
