@@ -25,7 +25,6 @@ from typing import Protocol
 import trio
 
 from p2psync.config import ShareConfig
-from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.filehistory import record_deletions
 from p2psync.daemon.indexkeeper import IndexKeeper
@@ -38,7 +37,6 @@ from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
-from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
@@ -689,45 +687,7 @@ class ShareService:
         finally:
             self._compacting.discard(guid)
 
-    # -- status ------------------------------------------------------------------
-
-    def status(self) -> ShareState:
-        """Share state for the control API (``status`` adds what the share does not know)."""
-        loaded = residency_status(self.sync.replica, self._writers)
-        status: ShareState = {
-            "id": self.name,
-            "path": str(self.root),
-            "docs": self.file_docs(),
-            "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
-            "peers_connected": [str(p) for p in self.sync.peers()],
-            "docs_loaded": loaded["docs_loaded"],
-            "loaded_bytes": loaded["loaded_bytes"],
-            "conflicts": [ConflictCopy(copy=c.copy, path=c.path, why=c.why, when=c.when,
-                                       device=c.device, size=c.size)
-                          for c in list_copies(self.root)],
-        }  # fmt: skip
-        if self.stopped:
-            status["stopped"] = self.stopped
-        if self.mirror:
-            status["filenames"] = self.mirror.mirror.names.describe()
-            status["files"] = len(self.mirror.mirror.view.by_path)
-        return status
-
-    def not_in_sync(self) -> list[NotInSync]:
-        """The files the mirror cannot sync, then the docs a peer's update failed on
-        (docs/control-api.md, ``not_in_sync``)."""
-        mirror = self.mirror.mirror if self.mirror else None
-        listed = [NotInSync(path=p["path"], kind=p["kind"], reason=p["reason"])
-                  for p in (mirror.problems.listing() if mirror else [])]  # fmt: skip
-        for guid, why in sorted(self.failing_docs.items()):
-            entry = mirror.view.by_guid.get(guid) if mirror else None
-            listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
-                           "reason": why})  # fmt: skip
-        return listed
-
-    def file_docs(self) -> int:
-        """How many docs the share holds besides its manifest."""
-        return len(self.sync.replica) - (MANIFEST_GUID in self.sync.replica)
+    # -- docs' state -------------------------------------------------------------
 
     def doc_state(self, guid: str) -> bytes | None:
         """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown; for
@@ -837,15 +797,6 @@ def read_stored_updates(root: Path, guid: str) -> list[bytes]:
         return []
     opened.log.close()
     return opened.updates
-
-
-def residency_status(replica: ShareReplica, writers: dict[str, LogWriter]) -> ResidencyStatus:
-    """How many docs are in memory, and roughly how much they hold: the bytes of their
-    logs (a doc's memory is of the order of its encoded size)."""
-    return {
-        "docs_loaded": len(writers),
-        "loaded_bytes": sum(w.log.end for w in writers.values()),
-    }
 
 
 def _parse_peer(key: str) -> Peer | None:

@@ -34,6 +34,8 @@ from p2psync.daemon.progress import (
     share_sync_pct,
 )
 from p2psync.daemon.shares import ShareService
+from p2psync.daemon.sharestatus import not_in_sync as share_not_in_sync
+from p2psync.daemon.sharestatus import share_state
 from p2psync.ids import DeviceId
 
 
@@ -84,8 +86,8 @@ class StatusReplies:
 
     def _share_status(self, service: ShareService) -> ShareStatus:
         sync = service.sync
-        status = service.status()
-        not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
+        status = share_state(service)
+        not_in_sync = [*share_not_in_sync(service), *self._failing_links(service)]
         apps = self._host.apps
         return {
             **status,
