@@ -32,6 +32,7 @@ from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.daemon.sharehistory import ShareHistory
+from p2psync.daemon.unloader import Unloader
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
 from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
@@ -57,7 +58,6 @@ from p2psync.storage import DocLog, should_compact
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.doclog import OpenResult, Recovery
 from p2psync.storage.history import DocHistory, VersionNote
-from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.retention import RetentionPolicy
@@ -133,6 +133,10 @@ class ShareService:
         """Docs app clients have open (``daemon.apps``): they stay in memory."""
         self.history = ShareHistory(self)
         """The file history of the share's text files (docs/history.md)."""
+        self._unloader = Unloader(
+            self.name, self.sync.replica, self._writers, self._compacting,
+            self.residency, self.index, self.app_docs,
+        )  # fmt: skip
         self.mirror: MirrorService | None = None
         if mirror:
             self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
@@ -173,7 +177,7 @@ class ShareService:
                 async with trio.open_nursery() as tasks:
                     self._tasks = tasks
                     tasks.start_soon(self.index.run)
-                    tasks.start_soon(self._unload_idle)
+                    tasks.start_soon(self._unloader.run)
                     if self.mirror is not None:
                         await tasks.start(self.mirror.run)
                     task_status.started()
@@ -185,7 +189,7 @@ class ShareService:
             try:
                 if started:
                     with trio.CancelScope(shield=True):
-                        await self._save_index_on_stop()
+                        await self._unloader.save_index_on_stop()
             finally:
                 self._finished.set()
 
@@ -719,74 +723,6 @@ class ShareService:
         if self.sync.replica.is_loaded(message.guid):  # loaded meanwhile: it answers
             return self.sync.receive(peer, message)
         return self.sync.answer_from_log(peer, message, stored)
-
-    async def _unload_idle(self) -> None:
-        """Unload docs idle for ``residency.idle_s``, until cancelled."""
-        while True:
-            await trio.sleep(self.residency.check_interval_s)
-            for guid in self.residency.idle(list(self._writers)):
-                await self._unload(guid)
-
-    async def _unload(self, guid: str) -> None:
-        """Drop doc ``guid`` from memory once everything it holds is in its log, and
-        record its version with the log's size and mtime for the persisted index.
-        Skipped if it changes meanwhile, is being compacted, or another process
-        appended to its log (the watcher brings that first)."""
-        writer = self._writers.get(guid)
-        if writer is None or guid in self._compacting:
-            return
-        sequence = self.sync.replica.sequence_of(guid)
-        await writer.flush()
-        doc = self.sync.replica.get(guid)
-        if (
-            self._writers.get(guid) is not writer
-            or doc is None
-            or doc.poisoned
-            or guid in self._compacting
-            or self.sync.replica.sequence_of(guid) != sequence
-            or not self.residency.is_idle(guid)
-            or guid in self.app_docs
-            or not writer.idle
-        ):
-            return
-        record = _record_of(guid, doc, writer, sequence)
-        if record is None:
-            return
-        self.index.record(guid, record)
-        del self._writers[guid]
-        self.sync.replica.unload(guid)
-        self.residency.forget(guid)
-        await writer.aclose()
-        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
-
-    async def _save_index_on_stop(self) -> None:
-        """Record every loaded doc whose log holds all of it and write the index; it is
-        clean only if nothing queued was left behind."""
-        clean = True
-        for guid, writer in self._writers.items():
-            doc = self.sync.replica.get(guid)
-            record = None
-            if doc is not None and not doc.poisoned and writer.idle:
-                record = _record_of(guid, doc, writer, self.sync.replica.sequence_of(guid))
-            if record is None:
-                clean = False
-            else:
-                self.index.record(guid, record)
-        await self.index.save(clean=clean)
-
-
-def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
-    """The index record of a loaded doc whose log holds exactly what it holds, None if
-    the log holds more (or cannot be read)."""
-    try:
-        st = writer.log.path.stat()
-    except OSError:
-        return None
-    if st.st_size != writer.log.end:
-        return None
-    version = doc.version()
-    return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
-                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
 
 
 def read_stored_updates(root: Path, guid: str) -> list[bytes]:
