@@ -28,7 +28,7 @@ from typing import Protocol
 from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
 from p2psync.daemon.invites import InviteStore, invite_addresses
 from p2psync.daemon.memberaddresses import pairs_to_send
-from p2psync.daemon.peers import Link, PeerInfo, Queued
+from p2psync.daemon.peerinfo import Link, PeerInfo, Queued
 from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import P2PSyncError

@@ -26,7 +26,7 @@ from p2psync.control.replies import (
 )
 from p2psync.control.wire import CONTROL_API_VERSION
 from p2psync.daemon.controlhost import ControlHost
-from p2psync.daemon.peers import LinkFailure
+from p2psync.daemon.peerinfo import LinkFailure
 from p2psync.daemon.progress import (
     member_sync_pct,
     share_in_sync,
