@@ -168,13 +168,13 @@ class ControlApi:
         r.update_config(add_member(r.config, params))
         device = DeviceId.parse(str(params.get("device")))
         self._host.peers.pending.pop(device, None)
-        self._host.peers.refresh_dialers()
+        self._host.peers.dialer.refresh()
         return {"ok": True}
 
     async def _peer_add(self, params: dict[str, Any]) -> OkReply:
         r = self._host.registry
         r.update_config(add_peer(r.config, params))
-        self._host.peers.refresh_dialers()
+        self._host.peers.dialer.refresh()
         return {"ok": True}
 
     async def _peer_remove(self, params: dict[str, Any]) -> OkReply:

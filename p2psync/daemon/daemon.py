@@ -175,8 +175,8 @@ class Daemon:
         if self.config.mdns:
             self.discovery = LanDiscovery(
                 self.identity.device_id, parse_address(self.listen_address), SUPPORTED_VERSIONS,
-                held=lambda: list(self.registry.shares), found=self.peers.discovered,
-                lost=self.peers.vanished, network_changed=self.peers.redial_now,
+                held=lambda: list(self.registry.shares), found=self.peers.dialer.discovered,
+                lost=self.peers.dialer.vanished, network_changed=self.peers.dialer.redial_now,
             )  # fmt: skip
             await nursery.start(self.discovery.run)
         nursery.start_soon(self._watch_logs)

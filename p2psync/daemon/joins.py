@@ -74,7 +74,7 @@ async def join(host: ControlHost, params: dict[str, Any]) -> JoinReply:
     share = share_from_params(wanted, registry.config, registry.home)
     made = _make_folder(share.path)  # before the invite is spent on the inviter's side
     try:
-        channel = await host.peers.dial_join(code.inviter, code.addresses, code.secret)
+        channel = await host.peers.dialer.dial_join(code.inviter, code.addresses, code.secret)
     except BaseException:
         _remove_folders(made)
         raise
@@ -99,7 +99,7 @@ async def join(host: ControlHost, params: dict[str, Any]) -> JoinReply:
             await channel.goodbye("error", "the join could not be completed here")
         raise
     host.peers.adopt(channel, "invite")
-    host.peers.refresh_dialers()
+    host.peers.dialer.refresh()
     host.events.publish("joined", share=str(share.id), inviter=str(code.inviter))
     return {"share": str(share.id), "path": str(share.path), "inviter": str(code.inviter)}
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
+from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.invites import InviteStore, invite_addresses
 from p2psync.daemon.memberaddresses import pairs_to_send
 from p2psync.daemon.peerinfo import Link, PeerInfo, Queued
@@ -62,11 +63,8 @@ class MemberLinks(Protocol):
 
     def start_share_sync(self, device: DeviceId, share: ShareService) -> None: ...
 
-    def members_told(
-        self, sender: DeviceId, pairs: tuple[tuple[bytes, str], ...], members: set[DeviceId]
-    ) -> bool: ...
-
-    def first_hand(self, device: DeviceId) -> tuple[str, ...]: ...
+    @property
+    def dialer(self) -> Dialer: ...
 
 
 class MembershipService:
@@ -200,7 +198,7 @@ class MembershipService:
             d.update_config(self._config_from_map(d.config, share, member_map))
         now = d.config.share(share.id) or share
         members = {m.device_id for m in now.members}
-        if self._peers.members_told(device, message.addresses, members) or merged:
+        if self._peers.dialer.members_told(device, message.addresses, members) or merged:
             self._broadcast(now)  # a new member, or new addresses of the sender
 
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
@@ -229,7 +227,7 @@ class MembershipService:
     def _first_hand(self, device: DeviceId) -> tuple[str, ...]:
         """Where ``device`` listens as we know it first-hand; for us, where we listen."""
         if device != self._us:
-            return self._peers.first_hand(device)
+            return self._peers.dialer.first_hand(device)
         listen = self._listen_address()
         if listen and listen not in self._own:  # a wildcard looks up the host's addresses
             self._own[listen] = invite_addresses(listen)

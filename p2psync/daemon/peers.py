@@ -10,24 +10,21 @@ with the smaller ID, so exactly one survives.
 from __future__ import annotations
 
 import logging
-import math
-import random
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import trio
 
-from p2psync.config import Config, parse_address
+from p2psync.config import Config
+from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.memberaddresses import MemberAddresses
 from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued
 from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
     FrameTooLargeError,
-    InviteRefusedError,
     LocalProtocolError,
     MessageTooLargeError,
     P2PSyncError,
@@ -54,8 +51,6 @@ SEND_QUEUE_BYTES = 64 * 1024 * 1024
 the queue of a slow peer grow past this (it is disconnected, "cannot keep up")."""
 MAX_PENDING_HANDSHAKES = 32
 MAX_PENDING_DEVICES = 100
-BACKOFF_MIN_S = 0.5
-BACKOFF_MAX_S = 60.0
 FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
 DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
@@ -96,17 +91,13 @@ class PeerManager:
         self._pending_rate = PendingRate()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
-        self._dialers: set[DeviceId] = set()
         self.paused = False
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
         self.membership: MembershipHooks | None = None
         """Set by the composition root; without it joins are refused."""
-        self.lan_addresses: dict[DeviceId, tuple[str, ...]] = {}
-        """Addresses LAN discovery announced for members (see ``discovered``)."""
-        self.told = MemberAddresses(identity.device_id)
-        """Addresses members told us (see ``members_told``)."""
-        self._kicks: dict[DeviceId, trio.Event] = {}
+        self.dialer = Dialer(identity, config, self)
+        """Dials every peer we have an address for (``daemon.dialer``)."""
 
     # -- services ----------------------------------------------------------------
 
@@ -115,24 +106,9 @@ class PeerManager:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._flush_indexes)
-            self.refresh_dialers()
+            self.dialer.start(nursery)
             task_status.started()
             await trio.sleep_forever()
-
-    def refresh_dialers(self) -> None:
-        """Start a dialer for every configured peer address not yet dialed."""
-        if self._nursery is None:
-            return
-        for peer in self._config().peers:
-            if peer.device_id == self.identity.device_id:
-                continue  # never dial ourselves (a server would refuse it as "self")
-            if peer.addresses:
-                self._start_dialer(peer.device_id)
-
-    def _start_dialer(self, device: DeviceId) -> None:
-        if self._nursery is not None and device not in self._dialers:
-            self._dialers.add(device)
-            self._nursery.start_soon(self._dial_forever, device)
 
     async def serve(self, listeners: list[trio.SocketListener]) -> None:
         """Accept connections on ``listeners`` until cancelled."""
@@ -190,89 +166,6 @@ class PeerManager:
         config = self._config()
         return any(s.member(device) for s in config.shares) or config.peer(device) is not None
 
-    async def _dial_forever(self, device: DeviceId) -> None:
-        """Keep one connection to ``device`` up, with jittered exponential backoff."""
-        failures = 0
-        while True:
-            addresses = self._dial_addresses(device)
-            if not addresses:
-                self._dialers.discard(device)
-                return
-            if self.paused:
-                await self._resumed.wait()
-                continue
-            if self.penalties.remaining(device):
-                # Jittered, so two devices backing off each other do not dial in step.
-                jitter = random.uniform(1.0, 1.25)  # noqa: S311 - jitter
-                await trio.sleep(self.penalties.remaining(device) * jitter)
-                continue
-            if device not in self.links:
-                if await self._dial_once(device, addresses):
-                    failures = 0
-                else:
-                    failures += 1
-            delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * math.pow(2, failures))
-            kick = self._kicks[device] = trio.Event()  # set by ``discovered``: dial now
-            with trio.move_on_after(delay * random.uniform(0.5, 1.0)):  # noqa: S311 - jitter
-                await kick.wait()
-
-    async def _dial_once(self, device: DeviceId, addresses: tuple[str, ...]) -> bool:
-        channel, _ = await self._connect(device, addresses)
-        if channel is not None:
-            self.adopt(channel, self._found_by(device, channel.address))
-        return channel is not None
-
-    async def _connect(
-        self, device: DeviceId, addresses: tuple[str, ...], join: bytes | None = None
-    ) -> tuple[PeerChannel | None, list[str]]:
-        """An authenticated channel to ``device`` at the first of ``addresses`` that
-        answers (proving the invite secret ``join`` if given), or None and why each
-        address failed (HandshakeError codes as ``code: sentence``). A failed join
-        records nothing about ``device``: it is no peer of ours unless the join works."""
-        failures = []
-        for address in addresses:
-            host, port = parse_address(address)
-            try:
-                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
-                    stream = await trio.open_tcp_stream(host, port)
-                    channel = await handshake(
-                        stream, role=proto.Role.CLIENT, identity=self.identity,
-                        device_name=self._config().device_name, expected=device, address=address,
-                        join=join,
-                    )  # fmt: skip
-            except (OSError, HandshakeError, trio.TooSlowError) as exc:
-                code = exc.code if isinstance(exc, HandshakeError) else "unreachable"
-                failures.append(f"{code}: {address}: {exc or 'timed out'}")
-                if code == "wrong-device" and self._found_by(device, address) != "static":
-                    # Anyone can announce any device ID (on the LAN, or a member telling
-                    # a stale address): a wrong one only gets a log line.
-                    log.info("ignoring an announcement of %s: %s", device.short(), exc)
-                    continue
-                if join is None:
-                    self._info(device).last_error = str(exc) or "timed out"
-                log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
-                continue
-            return channel, failures
-        return None, failures
-
-    async def dial_join(
-        self, device: DeviceId, addresses: tuple[str, ...], secret: bytes
-    ) -> PeerChannel:
-        """An authenticated channel to the inviter ``device``, having proved the
-        invite ``secret`` inside it; start it with ``adopt``. Raises
-        InviteRefusedError: ``bad-invite`` if the inviter refused the proof,
-        ``unreachable`` if no address answered as that device."""
-        channel, failures = await self._connect(device, addresses, join=secret)
-        if channel is not None:
-            return channel
-        if any(f.startswith("bad-invite:") for f in failures):
-            raise InviteRefusedError(
-                "the inviter refused the invite: it is unknown, expired or used already"
-            )
-        where = "; ".join(failures) or "the invite lists no address"
-        code = failures[0].split(":", 1)[0] if failures else "unreachable"
-        raise InviteRefusedError(f"could not join through the inviter: {where}", code)
-
     def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
         """Start exchanging ``share`` with ``device`` on its live link (it just became
         a member)."""
@@ -302,7 +195,7 @@ class PeerManager:
         # completes meanwhile finds this one (there is never a moment without a link
         # for a third dial to fill, and never a registered link silently overwritten).
         self.links[device] = link
-        info = self._info(device)
+        info = self.info(device)
         info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
         info.found_by = found_by
         info.failure = None
@@ -349,7 +242,7 @@ class PeerManager:
             return
         log.info("peer %s disconnected", device.short())
         self.events.publish(
-            "peer-disconnected", device=str(device), name=self._info(device).name,
+            "peer-disconnected", device=str(device), name=self.info(device).name,
             connected_since=link.since,
         )  # fmt: skip
 
@@ -416,7 +309,7 @@ class PeerManager:
                 self.events.publish("error", device=str(device), message=str(exc))
                 link.say_goodbye(exc.code, str(exc))
                 return
-            self._info(device).last_seen = time.time()
+            self.info(device).last_seen = time.time()
             match event:
                 case proto.MessageReceived():
                     await self._route(device, event.message)
@@ -451,7 +344,7 @@ class PeerManager:
         )
         seconds = self._penalize(device, reason, share=name, doc=doc, code=exc.code)
         now = time.time()
-        self._info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
+        self.info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
         link.say_goodbye(exc.code, str(exc))
 
     def _unsendable(self, link: Link, message: Queued, exc: MessageTooLargeError) -> None:
@@ -531,7 +424,7 @@ class PeerManager:
         seconds = self.penalties.punish(device)
         reason = f"{reason}; refused for {seconds:g} s"
         log.warning("peer %s: %s", device.short(), reason)
-        self._info(device).last_error = reason
+        self.info(device).last_error = reason
         extra = {key: value for key, value in fields.items() if value}
         self.events.publish("error", device=str(device), message=reason, **extra)
         return seconds
@@ -574,6 +467,10 @@ class PeerManager:
                 share.peer_down(device)  # nothing more is queued for it from now on
                 self.disconnect(device, reason)
 
+    async def wait_resumed(self) -> None:
+        """Return once syncing is not paused (at once if it is not)."""
+        await self._resumed.wait()
+
     def request_flush(self) -> None:
         self._flush_needed.set()
 
@@ -588,86 +485,12 @@ class PeerManager:
     def _member_shares(self, device: DeviceId) -> list[ShareService]:
         return [s for s in self._shares().values() if s.config.member(device) is not None]
 
-    def _info(self, device: DeviceId) -> PeerInfo:
+    def info(self, device: DeviceId) -> PeerInfo:
+        """What is known of ``device`` (made on first use)."""
         info = self.known.get(device)
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
-
-    # -- LAN discovery (p2psync.discovery feeds these, wired in the daemon) --------
-
-    def discovered(self, device: DeviceId, addresses: tuple[str, ...]) -> None:
-        """LAN discovery announced ``device`` at ``addresses`` (new, moved, restarted).
-        A member of a share we hold is dialed now; anyone else only gets a log line."""
-        if device == self.identity.device_id:
-            return
-        if not any(s.member(device) for s in self._config().shares):
-            log.debug("device %s announced on the LAN is in none of our shares", device.short())
-            return
-        self.lan_addresses[device] = addresses
-        self._dial_now(device)
-
-    def members_told(
-        self, sender: DeviceId, pairs: tuple[tuple[bytes, str], ...], members: set[DeviceId]
-    ) -> bool:
-        """Member ``sender`` told where ``members`` listen (its member map's addresses):
-        a member with a new address is dialed now. Returns whether ``sender``'s own
-        addresses changed (then the others are told them)."""
-        fresh, own_changed = self.told.learn(sender, pairs, members)
-        for device in fresh:
-            self._dial_now(device)
-        return own_changed
-
-    def _dial_now(self, device: DeviceId) -> None:
-        """Dial ``device`` at once (new addresses): its dialer wakes, or starts."""
-        kick = self._kicks.get(device)
-        if kick is not None:
-            kick.set()
-        self._start_dialer(device)
-
-    def first_hand(self, device: DeviceId) -> tuple[str, ...]:
-        """Where ``device`` listens as we know it first-hand (what we tell members):
-        its static addresses, those LAN discovery announced, those it told us."""
-        peer = self._config().peer(device)
-        static = peer.addresses if peer is not None else ()
-        known = (*static, *self.lan_addresses.get(device, ()), *self.told.own.get(device, ()))
-        return tuple(dict.fromkeys(known))
-
-    def redial_now(self) -> None:
-        """The network changed (a link came back): every dialer tries at once."""
-        for kick in self._kicks.values():
-            kick.set()
-
-    def vanished(self, device: DeviceId) -> None:
-        """LAN discovery no longer sees ``device`` (a connection to it stays up)."""
-        self.lan_addresses.pop(device, None)
-
-    def _dial_addresses(self, device: DeviceId) -> tuple[str, ...]:
-        """Configured addresses first, then those announced on the LAN, then those
-        members told us."""
-        peer = self._config().peer(device)
-        static = peer.addresses if peer is not None else ()
-        lan = self.lan_addresses.get(device, ())
-        return tuple(dict.fromkeys((*static, *lan, *self.told.dial(device))))
-
-    def _found_by(self, device: DeviceId, address: str) -> str:
-        peer = self._config().peer(device)
-        if peer is not None and address in peer.addresses:
-            return "static"
-        return "mdns" if address in self.lan_addresses.get(device, ()) else "member"
-
-    def found_by(self, device: DeviceId) -> str:
-        """How ``device`` was found, for status: its last connection's way, else
-        ``static`` or ``mdns`` if we have an address for it, else ``""``."""
-        info = self.known.get(device)
-        if info is not None and info.found_by:
-            return info.found_by
-        peer = self._config().peer(device)
-        if peer is not None and peer.addresses:
-            return "static"
-        if device in self.lan_addresses:
-            return "mdns"
-        return "member" if self.told.dial(device) else ""
 
 
 def _stale(link: Link) -> bool:

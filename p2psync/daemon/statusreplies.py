@@ -160,7 +160,7 @@ class StatusReplies:
                 "protocol_version": link.channel.version if link else None,
                 "sync_pct": self._peer_sync_pct(device) if link else None,
                 "shares": [s.name for s in self._shares_with(device)],
-                "found_by": peers.found_by(device),
+                "found_by": peers.dialer.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
                 "display_name": self.display_name(device),
             })  # fmt: skip
