@@ -167,7 +167,7 @@ class ControlApi:
         r = self._host.registry
         r.update_config(add_member(r.config, params))
         device = DeviceId.parse(str(params.get("device")))
-        self._host.peers.pending.pop(device, None)
+        self._host.peers.acceptor.pending.pop(device, None)
         self._host.peers.dialer.refresh()
         return {"ok": True}
 

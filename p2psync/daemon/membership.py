@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Protocol
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
+from p2psync.daemon.acceptor import Acceptor
 from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.invites import InviteStore, invite_addresses
 from p2psync.daemon.memberaddresses import pairs_to_send
-from p2psync.daemon.peerinfo import Link, PeerInfo, Queued
+from p2psync.daemon.peerinfo import Link, Queued
 from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import P2PSyncError
@@ -52,7 +53,7 @@ class MemberLinks(Protocol):
     def links(self) -> Mapping[DeviceId, Link]: ...
 
     @property
-    def pending(self) -> dict[DeviceId, PeerInfo]: ...
+    def acceptor(self) -> Acceptor: ...
 
     @property
     def paused_shares(self) -> set[ShareId]: ...
@@ -209,7 +210,7 @@ class MembershipService:
         for device in members:
             if config.peer(DeviceId(device)) is None:
                 config = config.with_peer(PeerConfig(DeviceId(device)))
-                self._peers.pending.pop(DeviceId(device), None)
+                self._peers.acceptor.pending.pop(DeviceId(device), None)
         return config
 
     def _broadcast(self, share: ShareConfig) -> None:

@@ -17,11 +17,11 @@ from typing import Protocol
 import trio
 
 from p2psync.config import Config
+from p2psync.daemon.acceptor import Acceptor
 from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued
 from p2psync.daemon.penalties import Penalties
-from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
     FrameTooLargeError,
@@ -35,9 +35,7 @@ from p2psync.net.identity import Identity
 from p2psync.net.transport import (
     GOODBYE_TIMEOUT_S,
     LINGER_TIMEOUT_S,
-    HandshakeError,
     PeerChannel,
-    handshake,
 )
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
@@ -49,8 +47,6 @@ SEND_QUEUE_MESSAGES = 10_000
 SEND_QUEUE_BYTES = 64 * 1024 * 1024
 """Bytes of updates queued for one peer at most: a flood of tiny updates cannot make
 the queue of a slow peer grow past this (it is disconnected, "cannot keep up")."""
-MAX_PENDING_HANDSHAKES = 32
-MAX_PENDING_DEVICES = 100
 FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
 DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
@@ -85,10 +81,7 @@ class PeerManager:
         self.events = events
         self.links: dict[DeviceId, Link] = {}
         self.known: dict[DeviceId, PeerInfo] = {}
-        self.pending: dict[DeviceId, PeerInfo] = {}
-        self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
         self.penalties = Penalties()
-        self._pending_rate = PendingRate()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.paused = False
@@ -98,6 +91,8 @@ class PeerManager:
         """Set by the composition root; without it joins are refused."""
         self.dialer = Dialer(identity, config, self)
         """Dials every peer we have an address for (``daemon.dialer``)."""
+        self.acceptor = Acceptor(identity, config, self)
+        """Decides who may link, from incoming connections (``daemon.acceptor``)."""
 
     # -- services ----------------------------------------------------------------
 
@@ -115,56 +110,9 @@ class PeerManager:
         await trio.serve_listeners(self._accepted, listeners)
 
     async def _accepted(self, stream: trio.SocketStream) -> None:
-        if not self._handshakes.value:
-            await trio.aclose_forcefully(stream)  # too many handshakes in flight
-            return
-        address = _address_of(stream)
-        async with self._handshakes:
-            try:
-                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
-                    channel = await handshake(
-                        stream, role=proto.Role.SERVER, identity=self.identity,
-                        device_name=self._config().device_name, authorize=self._authorize,
-                        address=address,
-                    )  # fmt: skip
-            except (HandshakeError, trio.TooSlowError) as exc:
-                log.info("connection from %s refused: %s", address, exc)
-                await trio.aclose_forcefully(stream)
-                return
-        await self._run_link(channel, "incoming")
-
-    def _authorize(
-        self, device: DeviceId, name: str, address: str, verifier: bytes | None = None
-    ) -> str | None:
-        if device == self.identity.device_id:
-            return "self"
-        if self.penalties.remaining(device):
-            return "backoff"  # it exceeded a limit a moment ago (penalize)
-        if self.paused:
-            return "paused"
-        if verifier is not None:  # it proved an invite's secret in this session
-            refusal = self.membership.accept_join(device, verifier) if self.membership else None
-            if refusal is not None or self.membership is None:
-                log.warning("join of %s from %s refused: %s", device.short(), address, refusal)
-                return refusal or "bad-invite"
-            self.pending.pop(device, None)
-        if not self._is_member_anywhere(device):
-            listed = self.pending.get(device)
-            if listed is not None:
-                listed.last_seen = time.time()
-            elif len(self.pending) < MAX_PENDING_DEVICES and self._pending_rate.allow(
-                time.monotonic()
-            ):
-                self.pending[device] = PeerInfo(device, name, address, time.time())
-                self.events.publish(
-                    "pending-device", device=str(device), name=name, address=address
-                )
-            return "unknown-device"
-        return None
-
-    def _is_member_anywhere(self, device: DeviceId) -> bool:
-        config = self._config()
-        return any(s.member(device) for s in config.shares) or config.peer(device) is not None
+        channel = await self.acceptor.handshake(stream)
+        if channel is not None:
+            await self._run_link(channel, "incoming")
 
     def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
         """Start exchanging ``share`` with ``device`` on its live link (it just became
@@ -513,11 +461,3 @@ def _payload_bytes(message: Queued) -> int:
     if isinstance(message, SyncStep2):
         return len(message.update)
     return 0
-
-
-def _address_of(stream: trio.SocketStream) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:
-        return "?"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -59,7 +59,7 @@ class StatusReplies:
             "mdns": d.discovery is not None and d.discovery.running,
             "shares": shares,
             "connected": [str(device) for device in d.peers.links],
-            "pending": [str(device) for device in d.peers.pending],
+            "pending": [str(device) for device in d.peers.acceptor.pending],
             "errors": d.events.recent_errors(),
         }
 
@@ -167,7 +167,7 @@ class StatusReplies:
         pending = [
             PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,
                         last_seen=p.last_seen)
-            for p in peers.pending.values()
+            for p in peers.acceptor.pending.values()
         ]  # fmt: skip
         discovery = self._host.discovery
         discovered = [
