@@ -9,7 +9,6 @@ restore makes, and the mirror brings a deleted file back.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -17,13 +16,14 @@ from typing import Protocol
 import trio
 
 from p2psync.control.errorcodes import NotFoundError
+from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.mirror import MirrorService
 from p2psync.errors import UsageError
 from p2psync.ids import new_client_id
-from p2psync.mirror.chunked import CONTENT
+from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
-from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
@@ -56,11 +56,9 @@ class HistoryShare(Protocol):
     def mirror(self) -> MirrorService | None: ...
 
     @property
-    def writers(self) -> Mapping[str, LogWriter]: ...
+    def logs(self) -> DocLogs: ...
 
     def call(self) -> AbstractContextManager[None]: ...
-
-    async def writer(self, guid: str) -> LogWriter: ...
 
     def doc(self, guid: str) -> DocReplica | None: ...
 
@@ -84,6 +82,21 @@ class ShareHistory:
     def device_id(self) -> str:
         """This device's ID as versions of the file history name it."""
         return self._share.device_id
+
+    def note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
+        """What a change of doc ``guid`` that is about to be stored is, for its history:
+        None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
+        it has none yet and holds a ``content`` text)."""
+        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+            return None
+        doc = self._share.sync.replica.get(guid)
+        view = self._view()
+        entry = view.by_guid.get(guid) if view is not None else None
+        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
+            return None
+        if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
+            return None
+        return VersionNote(time.time(), device or self._share.device_id, kind, doc.text(CONTENT))
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
@@ -167,7 +180,7 @@ class ShareHistory:
     async def stored_versions(self, guid: str) -> list[Version]:
         """The timeline of doc ``guid`` as listed (oldest first), without loading the
         doc: from its writer if loaded, else from its file (empty if none)."""
-        writer = self._share.writers.get(guid)
+        writer = self._share.logs.writers.get(guid)
         if writer is not None and writer.history is not None:
             return await writer.with_history(lambda history, _log: list(history.versions()))
         return await trio.to_thread.run_sync(
@@ -182,7 +195,7 @@ class ShareHistory:
         if guid not in self._share.sync.replica:
             return  # its doc never came here: no log to open, nothing it had
         with self._share.call():
-            writer = await self._share.writer(guid)
+            writer = await self._share.logs.writer(guid)
             if writer.history is None:
                 return
             text = "" if kind == "delete" else self.current_text(guid)
@@ -207,7 +220,7 @@ class ShareHistory:
                 f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
                 "of one doc only so far"
             )
-        writer = await self._share.writer(guid)
+        writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer

@@ -16,7 +16,7 @@ from p2psync.storage.writer import LogWriter
 
 def share_state(service: ShareService) -> ShareState:
     """Share state for the control API (``status`` adds what the share does not know)."""
-    loaded = residency_status(service.writers)
+    loaded = residency_status(service.logs.writers)
     status: ShareState = {
         "id": service.name,
         "path": str(service.root),
