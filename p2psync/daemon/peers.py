@@ -1,10 +1,12 @@
-"""Peer connections: accept, dial with backoff, one connection per device, routing.
+"""Peer connections: one connection per device, its sender and receiver, routing.
 
-The PeerManager owns every connection. Each authenticated connection has exactly one
-sender task (draining a bounded queue) and one receiver task; a peer that cannot keep
-up with its queue is disconnected rather than allowed to grow memory. When both
-devices dial each other at once, both keep the connection whose client is the device
-with the smaller ID, so exactly one survives.
+The PeerManager owns every connection; its ``Dialer`` (``daemon.dialer``) dials and
+its ``Acceptor`` (``daemon.acceptor``) decides who an incoming connection may be.
+Each authenticated connection has exactly one sender task (draining a bounded queue)
+and one receiver task; a peer that cannot keep up with its queue is disconnected
+rather than allowed to grow memory. When both devices dial each other at once, both
+keep the connection whose client is the device with the smaller ID, so exactly one
+survives.
 """
 
 from __future__ import annotations

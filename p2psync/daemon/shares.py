@@ -1,8 +1,10 @@
 """One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
 A ShareService starts from the share's persisted index (``daemon.indexkeeper``),
-loads a doc only while used, unloads idle ones (``daemon.residency``, docs/architecture.md),
-owns one LogWriter task per loaded doc, feeds the sync engine with what happens
+loads a doc only while used (its ``DocLogs``: one LogWriter task per loaded doc,
+``daemon.doclogs``), unloads idle ones (``daemon.unloader``, ``daemon.residency``,
+docs/architecture.md), keeps its files' history (``daemon.sharehistory``), feeds the
+sync engine with what happens
 (peer messages, local changes, records other processes appended to a log) and
 carries out the engine's effects: updates are queued for durable storage, messages
 handed to the peer layer. Updates from peers are forwarded without waiting for our
@@ -333,7 +335,7 @@ class ShareService:
         effects: list[tuple[str, Effect]] = []  # sent once their doc is durable
         late: list[str] = []
         with trio.CancelScope(shield=True), contextlib.ExitStack() as held:
-            # Shielded as ``_open_doc``: no log left without its writer.
+            # Shielded as ``DocLogs.open``: no log left without its writer.
             opened = await trio.to_thread.run_sync(open_new_logs, self.root, fresh)
             for guid, got in zip(fresh, opened, strict=True):
                 if guid in self.logs.writers or guid in self.sync.replica:
