@@ -3,15 +3,25 @@
 It may import every layer below it (mirror, replica, net, discovery, watch, protocol,
 storage, control); nothing below imports it (docs/architecture.md). Modules:
 
-- ``daemon``: ``Daemon``, which builds the services and runs them in one nursery tree.
-- ``shares``: one share at run time: its doc logs and their writers, sync engine, mirror.
+- ``daemon``: ``Daemon``, which builds the services and runs them in one nursery tree;
+  nothing else in the package imports it.
+- ``registry``: ``ShareRegistry``, the config and the running shares (start, stop,
+  config changes), which the control API, joins, membership and apps depend on.
+- ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
+- ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
+- ``unloader``: idle docs leave memory; the index written as a share stops.
+- ``sharehistory``: a share's file history: timelines, versions' texts, restores.
+- ``sharestatus``: what ``status`` says of one share by itself.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
 - ``deletions``: which files a step of the mirror deleted or brought back.
 - ``filehistory``: deletions as versions, deleted files listed, a folder restored at a time.
 - ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
 - ``residency``: which loaded docs may leave memory (the load/unload policy).
-- ``peers``: peer connections: accept, dial with backoff, one link per device, routing.
+- ``peers``: peer connections: one link per device, its sender and receiver, routing, pause.
+- ``dialer``, ``acceptor``: dialing with backoff and the addresses dialed; incoming
+  handshakes, who may link, pending devices.
+- ``peerinfo``: a link, what is known of a device, why its last link failed.
 - ``penalties``, ``pendingrate``: devices kept out after a limit; how fast unknown ones queue.
 - ``membership``: invites accepted, member maps exchanged, modes enforced.
 - ``memberaddresses``: where members listen, told to each other so that devices that
@@ -20,10 +30,11 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
 - ``apps``: the apps endpoint's rooms (a share's text files) and ``doc url``.
 - ``events``: the event bus the control API's subscribers follow.
-- ``control``, ``api``: the control socket and its methods (the framing, the home's
+- ``control``, ``api``, ``controlhost``, ``statusreplies``: the control socket, its
+  methods, what they need of the daemon, the status replies (the framing, the home's
   paths, the error table and the client are in ``p2psync.control``, which the CLI and
   the tray app use without loading the daemon).
-- ``historyapi``: the control API's ``history.deleted`` and ``restore.at``.
+- ``historyapi``: the control API's ``history.files``, ``history.deleted`` and ``restore.at``.
 - ``configedits``: config edits shared by the control API and the CLI (no daemon running).
 
 This module imports nothing, so that the CLI can use ``configedits`` without loading

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import difflib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -19,7 +19,6 @@ from p2psync import __version__
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.replies import (
     CompactReply,
-    DiscoveredPeer,
     DocExportReply,
     DocUrlReply,
     HelloReply,
@@ -27,24 +26,13 @@ from p2psync.control.replies import (
     HistoryReply,
     HistoryTextReply,
     HistoryTextStreamedReply,
-    IdleReply,
-    MemberStatus,
     NameReply,
-    NotInSync,
     OkReply,
     PauseReply,
     PeerNameReply,
-    PeerRow,
-    PeersReply,
-    PendingPeer,
     RestoreReply,
     ShareAddReply,
     ShareRemoveReply,
-    ShareStatus,
-    StatusReply,
-)
-from p2psync.control.replies import (
-    LinkFailure as LinkFailureReply,
 )
 from p2psync.control.wire import CONTROL_API_VERSION, Streamed
 from p2psync.daemon.configedits import (
@@ -57,44 +45,37 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.daemon.control import Handler
+from p2psync.daemon.controlhost import ControlHost
 from p2psync.daemon.filehistory import version_row as _row
 from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
-from p2psync.daemon.peers import LinkFailure
-from p2psync.daemon.progress import (
-    member_sync_pct,
-    share_in_sync,
-    share_remaining_docs,
-    share_sync_pct,
-)
 from p2psync.daemon.shares import ShareService
+from p2psync.daemon.statusreplies import StatusReplies
 from p2psync.errors import ControlError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.chunkexport import refuse_apply
 from p2psync.storage.layout import InvalidGuidError, check_guid
 
-if TYPE_CHECKING:
-    from p2psync.daemon.daemon import Daemon
-
 
 class ControlApi:
     """The control API methods of one daemon."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
+    def __init__(self, host: ControlHost) -> None:
+        self._host = host
+        self._replies = StatusReplies(host)
 
     def handlers(self) -> dict[str, Handler]:
         """Method name → handler, for the ControlServer."""
         return {
             "hello": self._hello,
-            "status": self._status,
-            "peers": self._peers,
+            "status": self._replies.status,
+            "peers": self._replies.peers,
             "share.add": self._share_add,
             "share.remove": self._share_remove,
             "share.member.add": self._member_add,
-            "share.member.remove": lambda params: member_remove(self._daemon, params),
-            "invite": lambda params: invite(self._daemon, params),
-            "join": lambda params: join(self._daemon, params),
+            "share.member.remove": lambda params: member_remove(self._host, params),
+            "invite": lambda params: invite(self._host, params),
+            "join": lambda params: join(self._host, params),
             "peer.add": self._peer_add,
             "peer.remove": self._peer_remove,
             "peer.name": self._peer_name,
@@ -102,7 +83,7 @@ class ControlApi:
             "doc.apply": self._doc_apply,
             "doc.export": self._doc_export,
             "doc.url": self._doc_url,
-            "idle": self._idle,
+            "idle": self._replies.idle,
             "pause": self._pause,
             "resume": self._resume,
             "compact": self._compact,
@@ -110,9 +91,11 @@ class ControlApi:
             "history.diff": self._history_diff,
             "history.text": self._history_text,
             "restore": self._restore,
-            "history.files": lambda params: history_files(self._daemon, params),
-            "history.deleted": lambda params: history_deleted(self._daemon, params),
-            "restore.at": lambda params: restore_at(self._daemon, params),
+            "history.files": lambda params: history_files(self._host.registry, params),
+            "history.deleted": lambda params: history_deleted(self._host.registry, params),
+            "restore.at": lambda params: restore_at(
+                self._host.registry, self._host.peers.request_flush, params
+            ),
         }
 
     # -- state -------------------------------------------------------------------
@@ -121,194 +104,38 @@ class ControlApi:
         return {
             "api_version": CONTROL_API_VERSION,
             "daemon_version": __version__,
-            "device_id": str(self._daemon.identity.device_id),
+            "device_id": str(self._host.identity.device_id),
             "methods": sorted([*self.handlers(), "subscribe"]),
         }
-
-    async def _status(self, params: dict[str, Any]) -> StatusReply:
-        d = self._daemon
-        shares = [self._share_status(s) for s in d.shares.values()]
-        return {
-            "api_version": CONTROL_API_VERSION,
-            "daemon_version": __version__,
-            "device_id": str(d.identity.device_id),
-            "name": d.config.device_name,
-            "listen": d.listen_address,
-            "state": self._overall_state(shares),
-            "paused": d.peers.paused,
-            "mdns": d.discovery is not None and d.discovery.running,
-            "shares": shares,
-            "connected": [str(device) for device in d.peers.links],
-            "pending": [str(device) for device in d.peers.pending],
-            "errors": d.events.recent_errors(),
-        }
-
-    def _overall_state(self, shares: list[ShareStatus]) -> str:
-        """paused (the device, or every share with members), syncing (a connected
-        member is behind), failing (a member's last link failed and it is backed off),
-        not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
-        offline (members exist but none is connected), up-to-date."""
-        if self._daemon.peers.paused:
-            return "paused"
-        states = [m["state"] for share in shares for m in share["members"]]
-        active = [state for state in states if state != "paused"]
-        if "behind" in active:
-            return "syncing"
-        if "failing" in active:
-            return "failing"
-        if any(share.get("stopped") or share["not_in_sync"] for share in shares):
-            return "not-in-sync"
-        if active and "in-sync" not in active:
-            return "offline"
-        if states and not active:
-            return "paused"
-        return "up-to-date"
-
-    def _share_status(self, service: ShareService) -> ShareStatus:
-        sync = service.sync
-        status = service.status()
-        not_in_sync = [*service.not_in_sync(), *self._failing_links(service)]
-        apps = self._daemon.apps
-        return {
-            **status,
-            "apps": apps.clients_of(service) if apps is not None else [],
-            "not_in_sync": not_in_sync,
-            "paused": service.config.id in self._daemon.peers.paused_shares,
-            "mode": self._daemon.membership.own_mode(service.config.id),
-            "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
-            "in_sync_pct": share_sync_pct(sync),
-            "remaining_docs": share_remaining_docs(sync),
-            "members": [self._member_status(service, m.device_id, m.mode.value)
-                        for m in service.config.members],
-            "errors": self._daemon.events.recent_errors(service.name),
-        }  # fmt: skip
-
-    def _failing_links(self, service: ShareService) -> list[NotInSync]:
-        """``not_in_sync`` entries of the links that fail on this share's docs (a peer
-        sends a frame over the limit): nothing of that doc syncs with that peer."""
-        peers = self._daemon.peers
-        return [
-            {"path": info.failure.doc, "kind": "link-failing", "reason": info.failure.message}
-            for device, info in sorted(peers.known.items())
-            if info.failure is not None
-            and info.failure.share == service.name
-            and device not in peers.links
-        ]
-
-    def _member_status(self, service: ShareService, device: DeviceId, mode: str) -> MemberStatus:
-        peers = self._daemon.peers
-        info = peers.known.get(device)
-        connected = device in service.sync.peers()
-        if service.stopped:
-            state = "stopped"  # the share stopped here; the device may still be linked
-        elif peers.paused or service.config.id in peers.paused_shares:
-            state = "paused"
-        elif connected:
-            state = "in-sync" if service.sync.in_sync_with(device) else "behind"
-        elif info is not None and info.failure is not None and device not in peers.links:
-            state = "failing"
-        else:
-            state = "offline" if info is not None and info.last_seen else "pending"
-        peer_config = self._daemon.config.peer(device)
-        return {
-            "device_id": str(device),
-            "name": (info.name if info else "") or (peer_config.name if peer_config else ""),
-            "mode": mode,
-            "state": state,
-            "sync_pct": member_sync_pct(service.sync, device) if connected else None,
-            "error": _failure(info.failure) if state == "failing" and info else None,
-        }
-
-    async def _peers(self, params: dict[str, Any]) -> PeersReply:
-        peers = self._daemon.peers
-        rows: list[PeerRow] = []
-        for device, info in sorted(peers.known.items()):
-            link = peers.links.get(device)
-            rows.append({
-                "device_id": str(device),
-                "name": info.name,
-                "address": info.address,
-                "connected": link is not None,
-                "connected_since": link.since if link else None,
-                "last_seen": info.last_seen,
-                "last_error": info.last_error,
-                "in_sync": bool(link) and self._in_sync_with(device),
-                "bytes_in": link.channel.bytes_in if link else 0,
-                "bytes_out": link.channel.bytes_out if link else 0,
-                "rate_in": round(link.channel.rate_in.rate(), 1) if link else 0.0,
-                "rate_out": round(link.channel.rate_out.rate(), 1) if link else 0.0,
-                "protocol_version": link.channel.version if link else None,
-                "sync_pct": self._peer_sync_pct(device) if link else None,
-                "shares": [s.name for s in self._shares_with(device)],
-                "found_by": peers.found_by(device),
-                "failure": _failure(info.failure) if link is None else None,
-                "display_name": self._display_name(device),
-            })  # fmt: skip
-        pending = [
-            PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,
-                        last_seen=p.last_seen)
-            for p in peers.pending.values()
-        ]  # fmt: skip
-        discovery = self._daemon.discovery
-        discovered = [
-            DiscoveredPeer(device_id=e["device_id"], addresses=e["addresses"],
-                           instance_id=e["instance_id"], shares_in_common=e["shares_in_common"],
-                           protocol_versions=e["protocol_versions"], last_seen=e["last_seen"])
-            for e in (discovery.snapshot() if discovery is not None else [])
-        ]  # fmt: skip
-        mdns = discovery is not None and discovery.running
-        return {"peers": rows, "pending": pending, "paused": peers.paused, "mdns": mdns,
-                "discovered": discovered}  # fmt: skip
-
-    def _peer_sync_pct(self, device: DeviceId) -> float | None:
-        """The mean of ``device``'s percentages over the shares it is connected in."""
-        pcts = [member_sync_pct(s.sync, device) for s in self._shares_with(device)
-                if device in s.sync.peers()]  # fmt: skip
-        return round(sum(pcts) / len(pcts), 1) if pcts else None
-
-    def _display_name(self, device: DeviceId) -> str:
-        """The name this device's user gave ``device`` (``peer name``), or ""."""
-        peer = self._daemon.config.peer(device)
-        return peer.name if peer is not None else ""
-
-    def _in_sync_with(self, device: DeviceId) -> bool:
-        return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
-
-    async def _idle(self, params: dict[str, Any]) -> IdleReply:
-        connected = [d for d in self._daemon.peers.links if self._shares_with(d)]
-        return {"idle": all(self._in_sync_with(d) for d in connected), "connected": len(connected)}
-
-    def _shares_with(self, device: DeviceId) -> list[ShareService]:
-        return [s for s in self._daemon.shares.values() if s.config.member(device)]
 
     # -- pause and maintenance -----------------------------------------------------
 
     async def _pause(self, params: dict[str, Any]) -> PauseReply:
         """Stop all sync traffic (peer connections are closed and refused until
         resume), or with ``share`` only that share's."""
-        peers = self._daemon.peers
+        peers = self._host.peers
         if params.get("share"):
             share = self._share(params)
             if share.config.id not in peers.paused_shares:
                 peers.pause_share(share.config.id)
-                self._daemon.events.publish("paused", share=share.name)
+                self._host.events.publish("paused", share=share.name)
             return {"paused": True, "share": share.name}
         if not peers.paused:
             peers.pause()
-            self._daemon.events.publish("paused")
+            self._host.events.publish("paused")
         return {"paused": True}
 
     async def _resume(self, params: dict[str, Any]) -> PauseReply:
-        peers = self._daemon.peers
+        peers = self._host.peers
         if params.get("share"):
             share = self._share(params)
             if share.config.id in peers.paused_shares:
                 peers.resume_share(share.config.id)
-                self._daemon.events.publish("resumed", share=share.name)
+                self._host.events.publish("resumed", share=share.name)
             return {"paused": False, "share": share.name}
         if peers.paused:
             peers.resume()
-            self._daemon.events.publish("resumed")
+            self._host.events.publish("resumed")
         return {"paused": False}
 
     async def _compact(self, params: dict[str, Any]) -> CompactReply:
@@ -316,66 +143,62 @@ class ControlApi:
         if params.get("share"):
             services = [self._share(params)]
         else:
-            services = list(self._daemon.shares.values())
+            services = list(self._host.registry.shares.values())
         return {"compacted": {s.name: await s.compact_now() for s in services}}
 
     # -- config ------------------------------------------------------------------
 
     async def _share_add(self, params: dict[str, Any]) -> ShareAddReply:
-        d = self._daemon
-        share = share_from_params(params, d.config, d.home)
-        d.update_config(d.config.with_share(share))
-        if share.id not in d.shares:
-            await d.start_share(share)
+        r = self._host.registry
+        share = share_from_params(params, r.config, r.home)
+        r.update_config(r.config.with_share(share))
+        if share.id not in r.shares:
+            await r.start_share(share)
         return {"id": str(share.id), "path": str(share.path)}
 
     async def _share_remove(self, params: dict[str, Any]) -> ShareRemoveReply:
-        d = self._daemon
+        r = self._host.registry
         share_id = ShareId.parse(str(params.get("share", "")))
-        d.update_config(remove_share(d.config, params))
-        await d.stop_share(share_id)
+        r.update_config(remove_share(r.config, params))
+        await r.stop_share(share_id)
         return {"removed": str(share_id)}
 
     async def _member_add(self, params: dict[str, Any]) -> OkReply:
-        d = self._daemon
-        d.update_config(add_member(d.config, params))
+        r = self._host.registry
+        r.update_config(add_member(r.config, params))
         device = DeviceId.parse(str(params.get("device")))
-        d.peers.pending.pop(device, None)
-        d.peers.refresh_dialers()
+        self._host.peers.acceptor.pending.pop(device, None)
+        self._host.peers.dialer.refresh()
         return {"ok": True}
 
     async def _peer_add(self, params: dict[str, Any]) -> OkReply:
-        d = self._daemon
-        d.update_config(add_peer(d.config, params))
-        d.peers.refresh_dialers()
+        r = self._host.registry
+        r.update_config(add_peer(r.config, params))
+        self._host.peers.dialer.refresh()
         return {"ok": True}
 
     async def _peer_remove(self, params: dict[str, Any]) -> OkReply:
         # A dialer finds the address gone at its next attempt; a link up stays up.
-        d = self._daemon
-        d.update_config(remove_peer(d.config, params))
+        r = self._host.registry
+        r.update_config(remove_peer(r.config, params))
         return {"ok": True}
 
     async def _peer_name(self, params: dict[str, Any]) -> PeerNameReply:
-        d = self._daemon
-        d.update_config(name_peer(d.config, params))
+        r = self._host.registry
+        r.update_config(name_peer(r.config, params))
         device = DeviceId.parse(str(params.get("device", "")))
-        return {"device": str(device), "name": self._display_name(device)}
+        return {"device": str(device), "name": self._replies.display_name(device)}
 
     async def _name(self, params: dict[str, Any]) -> NameReply:
         # Each handshake reads the name from the config: the next link uses it.
-        d = self._daemon
-        d.update_config(rename_device(d.config, params))
-        return {"name": d.config.device_name}
+        r = self._host.registry
+        r.update_config(rename_device(r.config, params))
+        return {"name": r.config.device_name}
 
     # -- docs --------------------------------------------------------------------
 
     def _share(self, params: dict[str, Any]) -> ShareService:
-        share_id = ShareId.parse(str(params.get("share", "")))
-        share = self._daemon.shares.get(share_id)
-        if share is None:
-            raise NotFoundError(f"this device has no share {share_id}")
-        return share
+        return self._host.registry.share(params)
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
         share = self._share(params)
@@ -396,7 +219,7 @@ class ControlApi:
         except ValueError:  # binascii.Error, or text that is not ASCII
             raise ControlError("the update is not base64 text", "bad-request") from None
         await share.local_update(guid, update)
-        self._daemon.peers.request_flush()
+        self._host.peers.request_flush()
         return {"ok": True}
 
     async def _doc_export(self, params: dict[str, Any]) -> DocExportReply | Streamed:
@@ -412,13 +235,13 @@ class ControlApi:
 
     async def _history(self, params: dict[str, Any]) -> HistoryReply:
         share, guid = self._share_and_guid(params)
-        versions = await share.versions(guid)
+        versions = await share.history.versions(guid)
         return {"path": str(params["doc"]), "versions": [_row(v) for v in reversed(versions)]}
 
     async def _history_diff(self, params: dict[str, Any]) -> HistoryDiffReply:
         share, guid = self._share_and_guid(params)
-        version, then = await share.version_text(guid, _version_number(params))
-        now = share.current_text(guid)
+        version, then = await share.history.version_text(guid, _version_number(params))
+        now = share.history.current_text(guid)
         path = str(params["doc"])
         diff = await trio.to_thread.run_sync(
             _unified_diff, then, now, f"{path} (version {version.number})", f"{path} (now)"
@@ -429,7 +252,7 @@ class ControlApi:
         self, params: dict[str, Any]
     ) -> HistoryTextReply | HistoryTextStreamedReply | Streamed:
         share, guid = self._share_and_guid(params)
-        version, text = await share.version_text(guid, _version_number(params))
+        version, text = await share.history.version_text(guid, _version_number(params))
         if params.get("stream") is True:  # in parts: a large text exceeds one line
             data = text.encode()
             return Streamed(data, {"bytes": len(data)})
@@ -438,18 +261,18 @@ class ControlApi:
     async def _restore(self, params: dict[str, Any]) -> RestoreReply:
         share, guid = self._share_and_guid(params)
         number = _version_number(params)
-        changed = await share.restore_version(guid, number)
+        changed = await share.history.restore_version(guid, number)
         if changed:
-            self._daemon.peers.request_flush()
+            self._host.peers.request_flush()
             share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
                                  version=number)  # fmt: skip
-        version, _ = await share.version_text(guid, number)
+        version, _ = await share.history.version_text(guid, number)
         return {"restored": _row(version), "changed": changed}
 
     async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:
         """Where a local app connects for a text file (docs/apps.md)."""
         share = self._share(params)
-        apps = self._daemon.apps
+        apps = self._host.apps
         if apps is None:
             raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
         try:
@@ -471,17 +294,3 @@ def _unified_diff(then: str, now: str, then_name: str, now_name: str) -> str:
         then.splitlines(keepends=True), now.splitlines(keepends=True), then_name, now_name
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def _failure(failure: LinkFailure | None) -> LinkFailureReply | None:
-    """The JSON form of why a device's last link failed (``PeerInfo.failure``)."""
-    if failure is None:
-        return None
-    return {
-        "code": failure.code,
-        "message": failure.message,
-        "share": failure.share or None,
-        "doc": failure.doc or None,
-        "time": failure.time,
-        "retry_at": failure.retry_at,
-    }

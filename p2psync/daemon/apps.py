@@ -12,7 +12,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import trio
@@ -27,6 +28,8 @@ from p2psync.apps.server import (
 from p2psync.apps.tokens import doc_token, load_or_create_secret
 from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
 from p2psync.control.replies import AppClients, DocUrlReply
+from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import InvalidIdError, UnsafePathError, UsageError
 from p2psync.ids import ShareId
@@ -34,10 +37,6 @@ from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry
 from p2psync.mirror.ydocfile import create_empty, is_ydoc_path
 from p2psync.replica.doc import DocReplica
-
-if TYPE_CHECKING:
-    from p2psync.daemon.daemon import Daemon
-    from p2psync.daemon.mirror import MirrorService
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +61,17 @@ class ShareRoomDoc:
     """One text file's doc as a room (``apps.server.RoomDoc``); it stays in memory
     while the room is open."""
 
-    def __init__(self, service: ShareService, guid: str, daemon: Daemon) -> None:
+    def __init__(self, service: ShareService, guid: str, endpoint: AppEndpoint) -> None:
         self._service = service
         self._guid = guid
-        self._daemon = daemon
+        self._endpoint = endpoint
         service.app_docs[guid] += 1
 
     def _doc(self) -> DocReplica | None:
         return self._service.doc(self._guid)
 
     def read_only(self) -> str | None:
-        mode = self._daemon.membership.own_mode(self._service.config.id)
+        mode = self._endpoint.own_mode(self._service.config.id)
         if mode == FolderMode.RECEIVE_ONLY.value:
             return "this device is a receive-only member of the share: edits are refused"
         return None
@@ -91,7 +90,7 @@ class ShareRoomDoc:
 
     async def apply(self, update: bytes, origin: object) -> bool:
         held = await self._service.app_update(self._guid, update, origin)
-        self._daemon.peers.request_flush()
+        self._endpoint.flush()
         return held
 
     def close(self) -> None:
@@ -123,12 +122,23 @@ async def new_app_doc(service: MirrorService, path: str) -> Entry:
 
 
 class AppEndpoint:
-    """The endpoint of one daemon: its listener, its server, the rooms it may open."""
+    """The endpoint of one daemon: its listener, its server, the rooms it may open.
 
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
-        self.config: AppsConfig = daemon.config.apps
-        self.secret = load_or_create_secret(daemon.home.state_dir / KEY_FILE)
+    ``own_mode`` is this device's mode in a share (``MembershipService.own_mode``);
+    ``flush`` asks for the index deltas an app's edit makes to be sent."""
+
+    def __init__(
+        self,
+        registry: ShareRegistry,
+        *,
+        own_mode: Callable[[ShareId], str],
+        flush: Callable[[], None],
+    ) -> None:
+        self._registry = registry
+        self.own_mode = own_mode
+        self.flush = flush
+        self.config: AppsConfig = registry.config.apps
+        self.secret = load_or_create_secret(registry.home.state_dir / KEY_FILE)
         self.server = AppServer(self, self.secret, allowed_origins=self.config.allowed_origins)
         self.port: int | None = None
 
@@ -180,21 +190,21 @@ class AppEndpoint:
         refusal = kind_refusal(entry.path, entry.kind)
         if refusal is not None:
             raise RoomRefusedError(CLOSE_NOT_TEXT, refusal)
-        return ShareRoomDoc(service, guid, self._daemon)
+        return ShareRoomDoc(service, guid, self)
 
     def clients_changed(self, share: str, guid: str, clients: int, *, joined: bool) -> None:
         """``app-connected`` / ``app-disconnected``: which file, how many apps now."""
         service = self._service(share)
         mirror = service.mirror if service is not None else None
         entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
-        self._daemon.events.publish(
+        self._registry.events.publish(
             "app-connected" if joined else "app-disconnected",
             share=share, path=entry.path if entry is not None else "", clients=clients,
         )  # fmt: skip
 
     def _service(self, share: str) -> ShareService | None:
         try:
-            return self._daemon.shares.get(ShareId.parse(share))
+            return self._registry.shares.get(ShareId.parse(share))
         except InvalidIdError:
             return None
 

@@ -47,9 +47,9 @@ from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
 from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.membership import MembershipService
-from p2psync.daemon.mirror import MARKER_CHECK_S
 from p2psync.daemon.peers import PeerManager
 from p2psync.daemon.progress import SyncProgress
+from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.discovery import LanDiscovery
 from p2psync.errors import ControlError, UsageError
@@ -57,7 +57,7 @@ from p2psync.ids import ShareId
 from p2psync.mirror.chunkfile import chunking_of
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.protocol.connection import SUPPORTED_VERSIONS
-from p2psync.storage.layout import docs_dir, marker_dir
+from p2psync.storage.layout import docs_dir
 from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.watch import DirWatcher
 
@@ -80,31 +80,50 @@ class Daemon:
         self.home = home
         home.ensure()
         self.identity: Identity = load_or_create_identity(home.identity_dir)
-        self.config = load_or_init_config(home)
+        config = load_or_init_config(home)
         # ``run --listen`` and ``--no-mdns`` override the file for this run only: the
         # file's own values are what a config change writes back.
-        self._file_network = (self.config.listen, self.config.mdns)
+        file_network = (config.listen, config.mdns)
         self._listen_given = listen is not None
         if listen is not None:
             parse_address(listen)
-            self.config = replace(self.config, listen=listen)
+            config = replace(config, listen=listen)
         if mdns is not None:
-            self.config = replace(self.config, mdns=mdns)
+            config = replace(config, mdns=mdns)
         self.events = EventBus()
-        self.shares: dict[ShareId, ShareService] = {}
         self.peers = PeerManager(
-            self.identity, lambda: self.config, lambda: self.shares, self.events
+            self.identity, lambda: self.registry.config, lambda: self.registry.shares, self.events
         )
-        self.membership = MembershipService(self)
-        self.peers.membership = self.membership
         self.watcher = DirWatcher()
-        self.progress = SyncProgress(lambda: self.shares, self.events)
+        self.registry = ShareRegistry(
+            home, config, self.events, file_network=file_network,
+            build=self._build_share, logs=self.watcher, links=self.peers,
+        )  # fmt: skip
+        self.membership = MembershipService(
+            self.registry, self.peers, self.identity.device_id, lambda: self.listen_address
+        )
+        self.registry.follow(self.membership)
+        self.peers.membership = self.membership
+        self.progress = SyncProgress(lambda: self.registry.shares, self.events)
         self.snapshots = SnapshotWorker()
         self.listen_address = ""
         self.discovery: LanDiscovery | None = None
-        self.apps = AppEndpoint(self) if self.config.apps.enabled else None
+        self.apps = (
+            AppEndpoint(self.registry, own_mode=self.membership.own_mode,
+                        flush=self.peers.request_flush)
+            if config.apps.enabled else None
+        )  # fmt: skip
         self._app_listeners: list[trio.SocketListener] = []
-        self._nursery: trio.Nursery | None = None
+
+    @property
+    def config(self) -> Config:
+        """The config the daemon runs with (``ShareRegistry.config``)."""
+        return self.registry.config
+
+    @property
+    def shares(self) -> dict[ShareId, ShareService]:
+        """The running shares (``ShareRegistry.shares``)."""
+        return self.registry.shares
 
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; reports the bound listen address when ready.
@@ -149,22 +168,19 @@ class Daemon:
         task_status: trio.TaskStatus[str],
     ) -> None:
         """Start every service in ``nursery``, then report readiness."""
-        self._nursery = nursery
         await nursery.start(self.watcher.run)
-        for share in self.config.shares:
-            await self._start_share(share)
-        self.membership.config_changed(self.config, self.config)  # offline edits, modes
+        await self.registry.start_all(nursery)
         await nursery.start(self.peers.run)
         nursery.start_soon(self.peers.serve, listeners)
         if self.config.mdns:
             self.discovery = LanDiscovery(
                 self.identity.device_id, parse_address(self.listen_address), SUPPORTED_VERSIONS,
-                held=lambda: list(self.shares), found=self.peers.discovered,
-                lost=self.peers.vanished, network_changed=self.peers.redial_now,
+                held=lambda: list(self.registry.shares), found=self.peers.dialer.discovered,
+                lost=self.peers.dialer.vanished, network_changed=self.peers.dialer.redial_now,
             )  # fmt: skip
             await nursery.start(self.discovery.run)
         nursery.start_soon(self._watch_logs)
-        nursery.start_soon(self._resume_returned_shares)
+        nursery.start_soon(self.registry.resume_returned)
         await nursery.start(self.progress.run)
         if self.apps is not None:
             await nursery.start(self.apps.server.run, self._app_listeners)
@@ -191,10 +207,8 @@ class Daemon:
 
     # -- shares ------------------------------------------------------------------
 
-    async def _start_share(self, config: ShareConfig) -> None:
-        assert self._nursery is not None
-        config.path.mkdir(parents=True, exist_ok=True)
-        marker_dir(config.path).mkdir(exist_ok=True)
+    def _build_share(self, config: ShareConfig) -> ShareService:
+        """The service of one share, wired to the peers, snapshots and apps."""
         service = ShareService(
             config,
             self.events,
@@ -208,71 +222,17 @@ class Daemon:
         )
         if self.apps is not None:
             service.on_app_updates = self.apps.updates_of(service.name)
-        await self._nursery.start(service.run)
-        self.shares[config.id] = service
-        self.watcher.add_dir(docs_dir(config.path))
-        for device in self.peers.links:
-            if config.member(device) and config.id not in self.peers.paused_shares:
-                await service.execute(service.peer_up(device))
+        return service
 
     async def _watch_logs(self) -> None:
         """Apply records other local processes append to any share's logs."""
         while True:
             for path in sorted(await self.watcher.next_changes()):
-                for service in list(self.shares.values()):  # one removed meanwhile ignores it
+                # a share removed meanwhile is not in the list any more
+                for service in list(self.registry.shares.values()):
                     if path.parent == docs_dir(service.root):
                         await service.log_changed(path)
             self.peers.request_flush()
-
-    def _update_config(self, config: Config) -> None:
-        listen, mdns = self._file_network
-        save_config(self.home.config_path, replace(config, listen=listen, mdns=mdns))
-        old, self.config = self.config, config
-        for service in self.shares.values():
-            share = config.share(service.config.id)
-            if share is not None:
-                service.config = share
-        self.membership.config_changed(old, config)
-
-    def update_config(self, config: Config) -> None:
-        """Save ``config`` and apply it to the running shares."""
-        self._update_config(config)
-
-    async def start_share(self, config: ShareConfig) -> None:
-        """Start serving a share that was just added to the config."""
-        await self._start_share(config)
-        self.membership.apply_policies()
-
-    async def stop_share(self, share_id: ShareId) -> None:
-        """Stop serving a share (its logs are flushed; files stay on disk); returns
-        once it has stopped (``ShareService.aclose``)."""
-        self.peers.paused_shares.discard(share_id)
-        await self._close_share(share_id)
-
-    async def _close_share(self, share_id: ShareId) -> None:
-        service = self.shares.pop(share_id, None)
-        if service is not None:
-            self.watcher.remove_dir(docs_dir(service.root))
-            await service.aclose()
-
-    async def _resume_returned_shares(self) -> None:
-        """Start again, afresh, a share that stopped because its folder lost its
-        ``.p2psync`` marker, once the marker is back (the folder moved back, the disk
-        mounted again): what happened meanwhile is then read as after a restart."""
-        while True:
-            await trio.sleep(MARKER_CHECK_S)
-            for share_id, service in list(self.shares.items()):
-                if not service.stopped:
-                    continue
-                if not await trio.to_thread.run_sync(marker_dir(service.root).is_dir):
-                    continue
-                config = self.config.share(share_id)
-                await self._close_share(share_id)
-                if config is not None:
-                    log.info("share %s: its folder %s is back; the share resumes",
-                             service.name, config.path)  # fmt: skip
-                    self.events.publish("share-resumed", share=service.name, path=str(config.path))
-                    await self.start_share(config)
 
     # -- control API (the methods live in p2psync/daemon/api.py) -------------------
 

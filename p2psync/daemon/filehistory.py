@@ -6,7 +6,7 @@ text file a step deleted gets a ``delete`` version by the device whose change it
 and one brought back with the text it had a ``restore``. ``deleted_files`` reads the
 manifest's deleted entries and their timelines without loading their docs.
 ``plan_restore_at`` picks, for each text file under a folder, the version it had at a
-time; ``ShareService.restore_versions`` carries the plan out.
+time; ``ShareHistory.restore_versions`` carries the plan out.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
@@ -25,10 +25,22 @@ from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry, ManifestView
 from p2psync.storage.timeline import Version
 
-if TYPE_CHECKING:
-    from p2psync.daemon.shares import ShareService
-
 log = logging.getLogger(__name__)
+
+
+class VersionStore(Protocol):
+    """What the file history needs of a share (``ShareHistory``): its files' stored
+    timelines, and a version marked in one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def device_id(self) -> str: ...
+
+    async def stored_versions(self, guid: str) -> list[Version]: ...
+
+    async def mark_version(self, guid: str, kind: str, device: str) -> None: ...
 
 
 def version_row(version: Version) -> VersionRow:
@@ -43,7 +55,7 @@ MARKS_AT_ONCE = 16
 a folder of 1,000 files deleted is not 1,000 fsyncs one after another."""
 
 
-async def record_deletions(service: ShareService, found: Deletions, peer: Hashable | None) -> None:
+async def record_deletions(service: VersionStore, found: Deletions, peer: Hashable | None) -> None:
     """Record ``found`` in the files' timelines, by ``peer`` (None: this device). A
     failure is logged: the deletion itself happened, only its version is missing."""
     device = str(peer) if peer is not None else service.device_id
@@ -76,7 +88,7 @@ def deleted_entries(view: ManifestView) -> list[Entry]:
     return list(latest.values())
 
 
-async def deleted_files(service: ShareService, view: ManifestView) -> list[DeletedFile]:
+async def deleted_files(service: VersionStore, view: ManifestView) -> list[DeletedFile]:
     """The share's deleted files, the latest deletion first (unknown times last)."""
     rows: list[DeletedFile] = []
     for entry in deleted_entries(view):
@@ -136,7 +148,7 @@ def under(path: str, folder: str) -> bool:
 
 
 async def plan_restore_at(
-    service: ShareService, view: ManifestView, folder: str, when: float
+    service: VersionStore, view: ManifestView, folder: str, when: float
 ) -> RestorePlan:
     """Each text file under ``folder`` (deleted ones included) and the version it had
     at ``when``: the newest kept version no later. A file with none then (created

@@ -7,7 +7,8 @@ brought back as it was at a time.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.replies import (
@@ -17,46 +18,43 @@ from p2psync.control.replies import (
     RestoreAtReply,
 )
 from p2psync.daemon.filehistory import deleted_files, deleted_folders, plan_restore_at
+from p2psync.daemon.registry import ShareRegistry
+from p2psync.daemon.shares import ShareService
 from p2psync.errors import ControlError, UnsafePathError, UsageError
-from p2psync.ids import ShareId
 from p2psync.mirror.manifest import ManifestView
 from p2psync.mirror.paths import share_path
 
-if TYPE_CHECKING:
-    from p2psync.daemon.daemon import Daemon
-    from p2psync.daemon.shares import ShareService
 
-
-def _share(daemon: Daemon, params: dict[str, Any]) -> tuple[ShareService, ManifestView]:
-    share_id = ShareId.parse(str(params.get("share", "")))
-    share = daemon.shares.get(share_id)
-    if share is None:
-        raise NotFoundError(f"this device has no share {share_id}")
+def _share(registry: ShareRegistry, params: dict[str, Any]) -> tuple[ShareService, ManifestView]:
+    share = registry.share(params)
     if share.mirror is None:
         raise UsageError(f"share {share.name} mirrors no folder: it has no files")
     return share, share.mirror.mirror.view
 
 
-async def history_files(daemon: Daemon, params: dict[str, Any]) -> HistoryFilesReply:
+async def history_files(registry: ShareRegistry, params: dict[str, Any]) -> HistoryFilesReply:
     """The files of ``share`` (the manifest's live entries), by path."""
-    share, view = _share(daemon, params)
+    share, view = _share(registry, params)
     files: list[HistoryFile] = [
         {"path": path, "kind": entry.kind.value} for path, entry in sorted(view.by_path.items())
     ]
     return {"share": share.name, "files": files}
 
 
-async def history_deleted(daemon: Daemon, params: dict[str, Any]) -> HistoryDeletedReply:
+async def history_deleted(registry: ShareRegistry, params: dict[str, Any]) -> HistoryDeletedReply:
     """The deleted files and folders of ``share``."""
-    share, view = _share(daemon, params)
-    files = await deleted_files(share, view)
+    share, view = _share(registry, params)
+    files = await deleted_files(share.history, view)
     return {"share": share.name, "files": files, "folders": deleted_folders(files, view)}
 
 
-async def restore_at(daemon: Daemon, params: dict[str, Any]) -> RestoreAtReply:
+async def restore_at(
+    registry: ShareRegistry, flush: Callable[[], None], params: dict[str, Any]
+) -> RestoreAtReply:
     """Every text file under ``dir`` (a share path, "" for the whole share) as it was
-    at ``time`` (Unix seconds), each as a new edit; deleted files come back."""
-    share, view = _share(daemon, params)
+    at ``time`` (Unix seconds), each as a new edit; deleted files come back. ``flush``
+    asks for the changes to be sent to the peers now."""
+    share, view = _share(registry, params)
     when = params.get("time")
     if not isinstance(when, int | float) or isinstance(when, bool) or not math.isfinite(when):
         raise ControlError("time must be a number of seconds since the epoch", "bad-request")
@@ -66,12 +64,12 @@ async def restore_at(daemon: Daemon, params: dict[str, Any]) -> RestoreAtReply:
             folder = share_path(folder)
         except UnsafePathError as exc:
             raise ControlError(f"dir: {exc}", "bad-request") from None
-    plan = await plan_restore_at(share, view, folder, float(when))
+    plan = await plan_restore_at(share.history, view, folder, float(when))
     if not plan.rows:
         raise NotFoundError(f"share {share.name} has no text file under {folder or '/'}")
-    changed = await share.restore_versions(plan.numbers)
+    changed = await share.history.restore_versions(plan.numbers)
     if any(changed.values()):
-        daemon.peers.request_flush()
+        flush()
     for guid, was_changed in changed.items():
         row = plan.rows[guid]
         if was_changed:

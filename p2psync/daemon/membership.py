@@ -20,21 +20,24 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from p2psync.config import Config, FolderMode, Member, PeerConfig, ShareConfig
+from p2psync.daemon.acceptor import Acceptor
+from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.invites import InviteStore, invite_addresses
 from p2psync.daemon.memberaddresses import pairs_to_send
+from p2psync.daemon.peerinfo import Link, Queued
+from p2psync.daemon.registry import ShareRegistry
+from p2psync.daemon.shares import ShareService
 from p2psync.errors import P2PSyncError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import MemberList
 from p2psync.replica.membership import REMOVED, MemberMap, MemberPolicy, may_change_members
 from p2psync.storage.fileops import write_file_atomically
-
-if TYPE_CHECKING:
-    from p2psync.daemon.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,44 @@ MEMBER_LISTS_VERSION = 2
 MAX_MAP_FILE_BYTES = 1024 * 1024
 
 
+class MemberLinks(Protocol):
+    """What membership needs of the connections (``PeerManager``)."""
+
+    @property
+    def links(self) -> Mapping[DeviceId, Link]: ...
+
+    @property
+    def acceptor(self) -> Acceptor: ...
+
+    @property
+    def paused_shares(self) -> set[ShareId]: ...
+
+    def send(self, device: object, message: Queued) -> None: ...
+
+    def disconnect(self, device: object, reason: str, *, penalty: bool = False) -> None: ...
+
+    def start_share_sync(self, device: DeviceId, share: ShareService) -> None: ...
+
+    @property
+    def dialer(self) -> Dialer: ...
+
+
 class MembershipService:
     """Membership of every share of one daemon (see the module docstring)."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
-        self._us = daemon.identity.device_id
-        self.invites = InviteStore(daemon.home.state_dir)
-        self._dir = daemon.home.state_dir / "members"
+    def __init__(
+        self,
+        registry: ShareRegistry,
+        peers: MemberLinks,
+        us: DeviceId,
+        listen_address: Callable[[], str],
+    ) -> None:
+        self._registry = registry
+        self._peers = peers
+        self._us = us
+        self._listen_address = listen_address
+        self.invites = InviteStore(registry.home.state_dir)
+        self._dir = registry.home.state_dir / "members"
         self._maps: dict[ShareId, MemberMap] = {}
         self._own: dict[str, tuple[str, ...]] = {}
         """Listen address -> the addresses we tell members we listen at."""
@@ -79,7 +112,7 @@ class MembershipService:
 
     def apply_policies(self) -> None:
         """Give every running share's sync engine the current modes."""
-        for share_id, service in self._daemon.shares.items():
+        for share_id, service in self._registry.shares.items():
             service.sync.policy = MemberPolicy(
                 FolderMode(self.own_mode(share_id)),
                 {m.device_id: m.mode for m in service.config.members},
@@ -93,8 +126,8 @@ class MembershipService:
     def _bring_up(self, share_id: ShareId, device: DeviceId) -> None:
         """A new member already connected (for another share): sync this one on the
         same link now, rather than at its next connection."""
-        service = self._daemon.shares.get(share_id)
-        peers = self._daemon.peers
+        service = self._registry.shares.get(share_id)
+        peers = self._peers
         if (
             service is not None
             and device in peers.links
@@ -104,10 +137,10 @@ class MembershipService:
             peers.start_share_sync(device, service)
 
     def _cut_off(self, share_id: ShareId, device: DeviceId) -> None:
-        service = self._daemon.shares.get(share_id)
+        service = self._registry.shares.get(share_id)
         if service is not None and device in service.sync.peers():
             service.peer_down(device)  # nothing more of the share is queued for it
-            self._daemon.peers.disconnect(device, f"removed from share {share_id}")
+            self._peers.disconnect(device, f"removed from share {share_id}")
             log.info("peer %s removed from share %s: cut off", device.short(), share_id)
 
     # -- peers -------------------------------------------------------------------
@@ -122,7 +155,7 @@ class MembershipService:
         except P2PSyncError as exc:
             log.error("cannot check an invite: %s", exc)
             return "bad-invite"
-        d = self._daemon
+        d = self._registry
         share = d.config.share(used.share_id) if used is not None else None
         if used is None or share is None:
             return "bad-invite"
@@ -142,14 +175,14 @@ class MembershipService:
         """A link is up: send it the map of every share it is a member of."""
         if version < MEMBER_LISTS_VERSION:
             return
-        for share in self._daemon.config.shares:
+        for share in self._registry.config.shares:
             if share.member(device) is not None:
                 self._send_map(device, share.id)
 
     def receive(self, device: DeviceId, message: MemberList) -> None:
         """Merge a member list from a send-receive member of its share; anything else
         is ignored (logged): a receive-only member or a non-member adds no one."""
-        d = self._daemon
+        d = self._registry
         share = d.config.share(ShareId(message.share_id))
         member = share.member(device) if share is not None else None
         if share is None or not may_change_members(member.mode if member else None):
@@ -166,7 +199,7 @@ class MembershipService:
             d.update_config(self._config_from_map(d.config, share, member_map))
         now = d.config.share(share.id) or share
         members = {m.device_id for m in now.members}
-        if d.peers.members_told(device, message.addresses, members) or merged:
+        if self._peers.dialer.members_told(device, message.addresses, members) or merged:
             self._broadcast(now)  # a new member, or new addresses of the sender
 
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
@@ -177,28 +210,26 @@ class MembershipService:
         for device in members:
             if config.peer(DeviceId(device)) is None:
                 config = config.with_peer(PeerConfig(DeviceId(device)))
-                self._daemon.peers.pending.pop(DeviceId(device), None)
+                self._peers.acceptor.pending.pop(DeviceId(device), None)
         return config
 
     def _broadcast(self, share: ShareConfig) -> None:
-        for device, link in list(self._daemon.peers.links.items()):
+        for device, link in list(self._peers.links.items()):
             if share.member(device) is not None and link.channel.version >= MEMBER_LISTS_VERSION:
                 self._send_map(device, share.id)
 
     def _send_map(self, device: DeviceId, share_id: ShareId) -> None:
         member_map = self._map(share_id)
-        share = self._daemon.config.share(share_id)
+        share = self._registry.config.share(share_id)
         others = [m.device_id for m in share.members if m.device_id != device] if share else []
         addresses = pairs_to_send([self._us, *others], self._first_hand)
-        self._daemon.peers.send(
-            device, MemberList(share_id.raw, member_map.to_entries(), addresses)
-        )
+        self._peers.send(device, MemberList(share_id.raw, member_map.to_entries(), addresses))
 
     def _first_hand(self, device: DeviceId) -> tuple[str, ...]:
         """Where ``device`` listens as we know it first-hand; for us, where we listen."""
         if device != self._us:
-            return self._daemon.peers.first_hand(device)
-        listen = self._daemon.listen_address
+            return self._peers.dialer.first_hand(device)
+        listen = self._listen_address()
         if listen and listen not in self._own:  # a wildcard looks up the host's addresses
             self._own[listen] = invite_addresses(listen)
         return self._own.get(listen, ())
@@ -242,7 +273,7 @@ class MembershipService:
                 log.error("share %s: member map unreadable (%s); seeded from the config",
                           share_id, exc)  # fmt: skip
             member_map = MemberMap()
-            share = self._daemon.config.share(share_id)
+            share = self._registry.config.share(share_id)
             if share is not None:
                 member_map.reconcile(_configured(share), us=self._us.digest, seed=True)
             self._save(share_id, member_map)

@@ -1,33 +1,32 @@
-"""Peer connections: accept, dial with backoff, one connection per device, routing.
+"""Peer connections: one connection per device, its sender and receiver, routing.
 
-The PeerManager owns every connection. Each authenticated connection has exactly one
-sender task (draining a bounded queue) and one receiver task; a peer that cannot keep
-up with its queue is disconnected rather than allowed to grow memory. When both
-devices dial each other at once, both keep the connection whose client is the device
-with the smaller ID, so exactly one survives.
+The PeerManager owns every connection; its ``Dialer`` (``daemon.dialer``) dials and
+its ``Acceptor`` (``daemon.acceptor``) decides who an incoming connection may be.
+Each authenticated connection has exactly one sender task (draining a bounded queue)
+and one receiver task; a peer that cannot keep up with its queue is disconnected
+rather than allowed to grow memory. When both devices dial each other at once, both
+keep the connection whose client is the device with the smaller ID, so exactly one
+survives.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import trio
 
-from p2psync.config import Config, parse_address
+from p2psync.config import Config
+from p2psync.daemon.acceptor import Acceptor
+from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.memberaddresses import MemberAddresses
+from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued
 from p2psync.daemon.penalties import Penalties
-from p2psync.daemon.pendingrate import PendingRate
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
     FrameTooLargeError,
-    InviteRefusedError,
     LocalProtocolError,
     MessageTooLargeError,
     P2PSyncError,
@@ -38,13 +37,11 @@ from p2psync.net.identity import Identity
 from p2psync.net.transport import (
     GOODBYE_TIMEOUT_S,
     LINGER_TIMEOUT_S,
-    HandshakeError,
     PeerChannel,
-    handshake,
 )
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
-from p2psync.protocol.messages import MemberList, PeerMessage, SyncMessage, SyncStep2, Update
+from p2psync.protocol.messages import MemberList, SyncMessage, SyncStep2, Update
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +49,6 @@ SEND_QUEUE_MESSAGES = 10_000
 SEND_QUEUE_BYTES = 64 * 1024 * 1024
 """Bytes of updates queued for one peer at most: a flood of tiny updates cannot make
 the queue of a slow peer grow past this (it is disconnected, "cannot keep up")."""
-MAX_PENDING_HANDSHAKES = 32
-MAX_PENDING_DEVICES = 100
-BACKOFF_MIN_S = 0.5
-BACKOFF_MAX_S = 60.0
 FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
 DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
@@ -74,74 +67,6 @@ class MembershipHooks(Protocol):
         """A member list from ``device``."""
 
 
-Queued = PeerMessage | wire.Ping | wire.Pong
-
-
-@dataclass
-class Link:
-    """One authenticated connection and its outgoing queue."""
-
-    channel: PeerChannel
-    send: trio.MemorySendChannel[Queued]
-    receive: trio.MemoryReceiveChannel[Queued]
-    cancel: trio.CancelScope = field(default_factory=trio.CancelScope)
-    since: float = field(default_factory=time.time)
-    """When it came up, wall-clock (shown in ``peers``)."""
-    up_at: float = field(default_factory=time.monotonic)
-    """When it came up, on the monotonic clock: its age, which a clock jump must not
-    change (``_stale``)."""
-    queued_bytes: int = 0
-    """Update bytes in the queue (``_payload_bytes``), bounded by SEND_QUEUE_BYTES."""
-    farewell: tuple[str, str] | None = None
-    """The Goodbye (code, message) the sender task is to send last, once asked to."""
-    waiting: trio.CancelScope = field(default_factory=trio.CancelScope)
-    """Wraps the sender's wait for its next message, never a write."""
-
-    def say_goodbye(self, code: str, message: str) -> None:
-        """Have the sender task end the link with a Goodbye after its current write.
-
-        The Goodbye goes through the one task that writes to the socket: written from
-        another task it would fail (busy) whenever the sender is mid-write, and the
-        peer would see a bare reset instead of the reason.
-        """
-        if self.farewell is None:
-            self.farewell = (code, message)
-            self.waiting.cancel()
-
-
-@dataclass(frozen=True)
-class LinkFailure:
-    """Why the last link to a device failed in a way that fails again on every link
-    (the peer sent a frame over the limit), for status until a link is up again."""
-
-    code: str
-    message: str
-    share: str = ""
-    """The name of the share the failing frame was about, if known."""
-    doc: str = ""
-    time: float = 0.0
-    retry_at: float = 0.0
-    """When (wall clock) the device is dialed and accepted again."""
-
-
-@dataclass
-class PeerInfo:
-    """What status shows about a device we know or that tried to connect."""
-
-    device_id: DeviceId
-    name: str = ""
-    address: str = ""
-    last_seen: float = 0.0
-    last_error: str = ""
-    found_by: str = ""
-    """How the current or last connection came about: ``static`` (a configured
-    address), ``mdns`` (an address announced on the LAN), ``member`` (an address
-    another member told, ``daemon.memberaddresses``), ``invite`` or ``incoming``."""
-    failure: LinkFailure | None = None
-    """Set when the last link failed and the device is backed off; cleared by the next
-    link that comes up."""
-
-
 class PeerManager:
     """Connections to every peer, and routing between them and the shares."""
 
@@ -158,23 +83,18 @@ class PeerManager:
         self.events = events
         self.links: dict[DeviceId, Link] = {}
         self.known: dict[DeviceId, PeerInfo] = {}
-        self.pending: dict[DeviceId, PeerInfo] = {}
-        self._handshakes = trio.Semaphore(MAX_PENDING_HANDSHAKES)
         self.penalties = Penalties()
-        self._pending_rate = PendingRate()
         self._flush_needed = trio.Event()
         self._nursery: trio.Nursery | None = None
-        self._dialers: set[DeviceId] = set()
         self.paused = False
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
         self.membership: MembershipHooks | None = None
         """Set by the composition root; without it joins are refused."""
-        self.lan_addresses: dict[DeviceId, tuple[str, ...]] = {}
-        """Addresses LAN discovery announced for members (see ``discovered``)."""
-        self.told = MemberAddresses(identity.device_id)
-        """Addresses members told us (see ``members_told``)."""
-        self._kicks: dict[DeviceId, trio.Event] = {}
+        self.dialer = Dialer(identity, config, self)
+        """Dials every peer we have an address for (``daemon.dialer``)."""
+        self.acceptor = Acceptor(identity, config, self)
+        """Decides who may link, from incoming connections (``daemon.acceptor``)."""
 
     # -- services ----------------------------------------------------------------
 
@@ -183,163 +103,18 @@ class PeerManager:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._flush_indexes)
-            self.refresh_dialers()
+            self.dialer.start(nursery)
             task_status.started()
             await trio.sleep_forever()
-
-    def refresh_dialers(self) -> None:
-        """Start a dialer for every configured peer address not yet dialed."""
-        if self._nursery is None:
-            return
-        for peer in self._config().peers:
-            if peer.device_id == self.identity.device_id:
-                continue  # never dial ourselves (a server would refuse it as "self")
-            if peer.addresses:
-                self._start_dialer(peer.device_id)
-
-    def _start_dialer(self, device: DeviceId) -> None:
-        if self._nursery is not None and device not in self._dialers:
-            self._dialers.add(device)
-            self._nursery.start_soon(self._dial_forever, device)
 
     async def serve(self, listeners: list[trio.SocketListener]) -> None:
         """Accept connections on ``listeners`` until cancelled."""
         await trio.serve_listeners(self._accepted, listeners)
 
     async def _accepted(self, stream: trio.SocketStream) -> None:
-        if not self._handshakes.value:
-            await trio.aclose_forcefully(stream)  # too many handshakes in flight
-            return
-        address = _address_of(stream)
-        async with self._handshakes:
-            try:
-                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
-                    channel = await handshake(
-                        stream, role=proto.Role.SERVER, identity=self.identity,
-                        device_name=self._config().device_name, authorize=self._authorize,
-                        address=address,
-                    )  # fmt: skip
-            except (HandshakeError, trio.TooSlowError) as exc:
-                log.info("connection from %s refused: %s", address, exc)
-                await trio.aclose_forcefully(stream)
-                return
-        await self._run_link(channel, "incoming")
-
-    def _authorize(
-        self, device: DeviceId, name: str, address: str, verifier: bytes | None = None
-    ) -> str | None:
-        if device == self.identity.device_id:
-            return "self"
-        if self.penalties.remaining(device):
-            return "backoff"  # it exceeded a limit a moment ago (penalize)
-        if self.paused:
-            return "paused"
-        if verifier is not None:  # it proved an invite's secret in this session
-            refusal = self.membership.accept_join(device, verifier) if self.membership else None
-            if refusal is not None or self.membership is None:
-                log.warning("join of %s from %s refused: %s", device.short(), address, refusal)
-                return refusal or "bad-invite"
-            self.pending.pop(device, None)
-        if not self._is_member_anywhere(device):
-            listed = self.pending.get(device)
-            if listed is not None:
-                listed.last_seen = time.time()
-            elif len(self.pending) < MAX_PENDING_DEVICES and self._pending_rate.allow(
-                time.monotonic()
-            ):
-                self.pending[device] = PeerInfo(device, name, address, time.time())
-                self.events.publish(
-                    "pending-device", device=str(device), name=name, address=address
-                )
-            return "unknown-device"
-        return None
-
-    def _is_member_anywhere(self, device: DeviceId) -> bool:
-        config = self._config()
-        return any(s.member(device) for s in config.shares) or config.peer(device) is not None
-
-    async def _dial_forever(self, device: DeviceId) -> None:
-        """Keep one connection to ``device`` up, with jittered exponential backoff."""
-        failures = 0
-        while True:
-            addresses = self._dial_addresses(device)
-            if not addresses:
-                self._dialers.discard(device)
-                return
-            if self.paused:
-                await self._resumed.wait()
-                continue
-            if self.penalties.remaining(device):
-                # Jittered, so two devices backing off each other do not dial in step.
-                jitter = random.uniform(1.0, 1.25)  # noqa: S311 - jitter
-                await trio.sleep(self.penalties.remaining(device) * jitter)
-                continue
-            if device not in self.links:
-                if await self._dial_once(device, addresses):
-                    failures = 0
-                else:
-                    failures += 1
-            delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * math.pow(2, failures))
-            kick = self._kicks[device] = trio.Event()  # set by ``discovered``: dial now
-            with trio.move_on_after(delay * random.uniform(0.5, 1.0)):  # noqa: S311 - jitter
-                await kick.wait()
-
-    async def _dial_once(self, device: DeviceId, addresses: tuple[str, ...]) -> bool:
-        channel, _ = await self._connect(device, addresses)
+        channel = await self.acceptor.handshake(stream)
         if channel is not None:
-            self.adopt(channel, self._found_by(device, channel.address))
-        return channel is not None
-
-    async def _connect(
-        self, device: DeviceId, addresses: tuple[str, ...], join: bytes | None = None
-    ) -> tuple[PeerChannel | None, list[str]]:
-        """An authenticated channel to ``device`` at the first of ``addresses`` that
-        answers (proving the invite secret ``join`` if given), or None and why each
-        address failed (HandshakeError codes as ``code: sentence``). A failed join
-        records nothing about ``device``: it is no peer of ours unless the join works."""
-        failures = []
-        for address in addresses:
-            host, port = parse_address(address)
-            try:
-                with trio.fail_after(proto.HANDSHAKE_TIMEOUT_S):
-                    stream = await trio.open_tcp_stream(host, port)
-                    channel = await handshake(
-                        stream, role=proto.Role.CLIENT, identity=self.identity,
-                        device_name=self._config().device_name, expected=device, address=address,
-                        join=join,
-                    )  # fmt: skip
-            except (OSError, HandshakeError, trio.TooSlowError) as exc:
-                code = exc.code if isinstance(exc, HandshakeError) else "unreachable"
-                failures.append(f"{code}: {address}: {exc or 'timed out'}")
-                if code == "wrong-device" and self._found_by(device, address) != "static":
-                    # Anyone can announce any device ID (on the LAN, or a member telling
-                    # a stale address): a wrong one only gets a log line.
-                    log.info("ignoring an announcement of %s: %s", device.short(), exc)
-                    continue
-                if join is None:
-                    self._info(device).last_error = str(exc) or "timed out"
-                log.debug("dialing %s at %s failed: %s", device.short(), address, exc)
-                continue
-            return channel, failures
-        return None, failures
-
-    async def dial_join(
-        self, device: DeviceId, addresses: tuple[str, ...], secret: bytes
-    ) -> PeerChannel:
-        """An authenticated channel to the inviter ``device``, having proved the
-        invite ``secret`` inside it; start it with ``adopt``. Raises
-        InviteRefusedError: ``bad-invite`` if the inviter refused the proof,
-        ``unreachable`` if no address answered as that device."""
-        channel, failures = await self._connect(device, addresses, join=secret)
-        if channel is not None:
-            return channel
-        if any(f.startswith("bad-invite:") for f in failures):
-            raise InviteRefusedError(
-                "the inviter refused the invite: it is unknown, expired or used already"
-            )
-        where = "; ".join(failures) or "the invite lists no address"
-        code = failures[0].split(":", 1)[0] if failures else "unreachable"
-        raise InviteRefusedError(f"could not join through the inviter: {where}", code)
+            await self._run_link(channel, "incoming")
 
     def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
         """Start exchanging ``share`` with ``device`` on its live link (it just became
@@ -370,7 +145,7 @@ class PeerManager:
         # completes meanwhile finds this one (there is never a moment without a link
         # for a third dial to fill, and never a registered link silently overwritten).
         self.links[device] = link
-        info = self._info(device)
+        info = self.info(device)
         info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
         info.found_by = found_by
         info.failure = None
@@ -417,7 +192,7 @@ class PeerManager:
             return
         log.info("peer %s disconnected", device.short())
         self.events.publish(
-            "peer-disconnected", device=str(device), name=self._info(device).name,
+            "peer-disconnected", device=str(device), name=self.info(device).name,
             connected_since=link.since,
         )  # fmt: skip
 
@@ -484,7 +259,7 @@ class PeerManager:
                 self.events.publish("error", device=str(device), message=str(exc))
                 link.say_goodbye(exc.code, str(exc))
                 return
-            self._info(device).last_seen = time.time()
+            self.info(device).last_seen = time.time()
             match event:
                 case proto.MessageReceived():
                     await self._route(device, event.message)
@@ -519,7 +294,7 @@ class PeerManager:
         )
         seconds = self._penalize(device, reason, share=name, doc=doc, code=exc.code)
         now = time.time()
-        self._info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
+        self.info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
         link.say_goodbye(exc.code, str(exc))
 
     def _unsendable(self, link: Link, message: Queued, exc: MessageTooLargeError) -> None:
@@ -599,7 +374,7 @@ class PeerManager:
         seconds = self.penalties.punish(device)
         reason = f"{reason}; refused for {seconds:g} s"
         log.warning("peer %s: %s", device.short(), reason)
-        self._info(device).last_error = reason
+        self.info(device).last_error = reason
         extra = {key: value for key, value in fields.items() if value}
         self.events.publish("error", device=str(device), message=reason, **extra)
         return seconds
@@ -642,6 +417,10 @@ class PeerManager:
                 share.peer_down(device)  # nothing more is queued for it from now on
                 self.disconnect(device, reason)
 
+    async def wait_resumed(self) -> None:
+        """Return once syncing is not paused (at once if it is not)."""
+        await self._resumed.wait()
+
     def request_flush(self) -> None:
         self._flush_needed.set()
 
@@ -656,86 +435,12 @@ class PeerManager:
     def _member_shares(self, device: DeviceId) -> list[ShareService]:
         return [s for s in self._shares().values() if s.config.member(device) is not None]
 
-    def _info(self, device: DeviceId) -> PeerInfo:
+    def info(self, device: DeviceId) -> PeerInfo:
+        """What is known of ``device`` (made on first use)."""
         info = self.known.get(device)
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
-
-    # -- LAN discovery (p2psync.discovery feeds these, wired in the daemon) --------
-
-    def discovered(self, device: DeviceId, addresses: tuple[str, ...]) -> None:
-        """LAN discovery announced ``device`` at ``addresses`` (new, moved, restarted).
-        A member of a share we hold is dialed now; anyone else only gets a log line."""
-        if device == self.identity.device_id:
-            return
-        if not any(s.member(device) for s in self._config().shares):
-            log.debug("device %s announced on the LAN is in none of our shares", device.short())
-            return
-        self.lan_addresses[device] = addresses
-        self._dial_now(device)
-
-    def members_told(
-        self, sender: DeviceId, pairs: tuple[tuple[bytes, str], ...], members: set[DeviceId]
-    ) -> bool:
-        """Member ``sender`` told where ``members`` listen (its member map's addresses):
-        a member with a new address is dialed now. Returns whether ``sender``'s own
-        addresses changed (then the others are told them)."""
-        fresh, own_changed = self.told.learn(sender, pairs, members)
-        for device in fresh:
-            self._dial_now(device)
-        return own_changed
-
-    def _dial_now(self, device: DeviceId) -> None:
-        """Dial ``device`` at once (new addresses): its dialer wakes, or starts."""
-        kick = self._kicks.get(device)
-        if kick is not None:
-            kick.set()
-        self._start_dialer(device)
-
-    def first_hand(self, device: DeviceId) -> tuple[str, ...]:
-        """Where ``device`` listens as we know it first-hand (what we tell members):
-        its static addresses, those LAN discovery announced, those it told us."""
-        peer = self._config().peer(device)
-        static = peer.addresses if peer is not None else ()
-        known = (*static, *self.lan_addresses.get(device, ()), *self.told.own.get(device, ()))
-        return tuple(dict.fromkeys(known))
-
-    def redial_now(self) -> None:
-        """The network changed (a link came back): every dialer tries at once."""
-        for kick in self._kicks.values():
-            kick.set()
-
-    def vanished(self, device: DeviceId) -> None:
-        """LAN discovery no longer sees ``device`` (a connection to it stays up)."""
-        self.lan_addresses.pop(device, None)
-
-    def _dial_addresses(self, device: DeviceId) -> tuple[str, ...]:
-        """Configured addresses first, then those announced on the LAN, then those
-        members told us."""
-        peer = self._config().peer(device)
-        static = peer.addresses if peer is not None else ()
-        lan = self.lan_addresses.get(device, ())
-        return tuple(dict.fromkeys((*static, *lan, *self.told.dial(device))))
-
-    def _found_by(self, device: DeviceId, address: str) -> str:
-        peer = self._config().peer(device)
-        if peer is not None and address in peer.addresses:
-            return "static"
-        return "mdns" if address in self.lan_addresses.get(device, ()) else "member"
-
-    def found_by(self, device: DeviceId) -> str:
-        """How ``device`` was found, for status: its last connection's way, else
-        ``static`` or ``mdns`` if we have an address for it, else ``""``."""
-        info = self.known.get(device)
-        if info is not None and info.found_by:
-            return info.found_by
-        peer = self._config().peer(device)
-        if peer is not None and peer.addresses:
-            return "static"
-        if device in self.lan_addresses:
-            return "mdns"
-        return "member" if self.told.dial(device) else ""
 
 
 def _stale(link: Link) -> bool:
@@ -758,11 +463,3 @@ def _payload_bytes(message: Queued) -> int:
     if isinstance(message, SyncStep2):
         return len(message.update)
     return 0
-
-
-def _address_of(stream: trio.SocketStream) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:
-        return "?"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

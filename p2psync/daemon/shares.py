@@ -1,8 +1,10 @@
 """One share at run time: its doc logs, their writer tasks, its sync engine, its mirror.
 
 A ShareService starts from the share's persisted index (``daemon.indexkeeper``),
-loads a doc only while used, unloads idle ones (``daemon.residency``, docs/architecture.md),
-owns one LogWriter task per loaded doc, feeds the sync engine with what happens
+loads a doc only while used (its ``DocLogs``: one LogWriter task per loaded doc,
+``daemon.doclogs``), unloads idle ones (``daemon.unloader``, ``daemon.residency``,
+docs/architecture.md), keeps its files' history (``daemon.sharehistory``), feeds the
+sync engine with what happens
 (peer messages, local changes, records other processes appended to a log) and
 carries out the engine's effects: updates are queued for durable storage, messages
 handed to the peer layer. Updates from peers are forwarded without waiting for our
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from functools import partial
@@ -25,23 +26,22 @@ from typing import Protocol
 import trio
 
 from p2psync.config import ShareConfig
-from p2psync.control.errorcodes import NotFoundError
-from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
+from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.filehistory import record_deletions
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
+from p2psync.daemon.sharehistory import ShareHistory
+from p2psync.daemon.unloader import Unloader
 from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
-from p2psync.ids import DeviceId, new_client_id
-from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
+from p2psync.ids import DeviceId
+from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
-from p2psync.mirror.conflicts import list_copies
-from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
-from p2psync.mirror.manifest import MANIFEST_GUID, Entry
+from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
@@ -56,17 +56,10 @@ from p2psync.replica.sync import (
     ShareSync,
     Tell,
 )
-from p2psync.storage import DocLog, should_compact
+from p2psync.storage import DocLog
 from p2psync.storage.compaction import YDoc
-from p2psync.storage.doclog import OpenResult, Recovery
-from p2psync.storage.history import DocHistory, VersionNote
-from p2psync.storage.indexstore import DocRecord
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
-from p2psync.storage.quarantine import quarantine_updates
-from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.snapshotter import SnapshotWorker
-from p2psync.storage.timeline import Version
-from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
@@ -103,7 +96,6 @@ class ShareService:
         chunking: Chunking | None = None,
     ) -> None:
         self.config = config
-        self._snapshots = snapshots
         self.events = events
         self._send = send
         self.device_id = device_id
@@ -112,17 +104,16 @@ class ShareService:
         self.sync = ShareSync(ShareReplica(config.id.raw))
         self.index = IndexKeeper(config.path, self.sync, self.name)
         self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
-        self._writers: dict[str, LogWriter] = {}
-        self._compacting: set[str] = set()
-        self._nursery: trio.Nursery | None = None
-        """Where the writer tasks run; it outlives the share's own tasks."""
-        self._tasks: trio.Nursery | None = None
-        """The share's own tasks (mirror, timers, index keeper, compactions), while they run."""
+        self.logs = DocLogs(
+            lambda: self.config, self.sync.replica, self.residency, events,
+            snapshots=snapshots, loaded_over_record=self._loaded_over_record,
+            live_state=self._live_state,
+        )  # fmt: skip
+        """The logs and writers of the loaded docs."""
         self._stop_asked = trio.Event()
         self._finished = trio.Event()
         self._refusing = False
         """Set once the share's own tasks ended: calls from outside are refused."""
-        self._writers_closed = False
         self._calls = 0
         """Calls from outside in flight (``_call``): the writers close after them."""
         self._calls_done = trio.Event()
@@ -136,13 +127,19 @@ class ShareService:
         """Told of every change of a doc (``apps.server.AppServer.doc_updated``)."""
         self.app_docs: Counter[str] = Counter()
         """Docs app clients have open (``daemon.apps``): they stay in memory."""
+        self.history = ShareHistory(self)
+        """The file history of the share's text files (docs/history.md)."""
+        self._unloader = Unloader(
+            self.name, self.sync.replica, self.logs.writers, self.logs.compacting,
+            self.residency, self.index, self.app_docs,
+        )  # fmt: skip
         self.mirror: MirrorService | None = None
         if mirror:
             self.sync.urgent = frozenset({MANIFEST_GUID})  # no file is written without it
             self.mirror = MirrorService(config.path, self, events, device=device,
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
-            self.mirror.on_deletions = partial(record_deletions, self)
+            self.mirror.on_deletions = partial(record_deletions, self.history)
 
     @property
     def root(self) -> Path:
@@ -160,30 +157,30 @@ class ShareService:
         started = False
         try:
             async with trio.open_nursery() as writers:
-                self._nursery = writers
+                self.logs.nursery = writers
                 plan = await self.index.start(_parse_peer)
                 started = True
                 for read in await self.index.reread(plan.reread):
                     if read.recovery is not None:
-                        self._publish_recovery(read.guid, read.recovery)
+                        self.logs.publish_recovery(read.guid, read.recovery)
                 log.info("share %s: %d docs, %d loaded, in %s", self.name, len(self.sync.replica),
-                         len(self._writers), self.root)  # fmt: skip
+                         len(self.logs.writers), self.root)  # fmt: skip
                 async with trio.open_nursery() as tasks:
-                    self._tasks = tasks
+                    self.logs.tasks = tasks
                     tasks.start_soon(self.index.run)
-                    tasks.start_soon(self._unload_idle)
+                    tasks.start_soon(self._unloader.run)
                     if self.mirror is not None:
                         await tasks.start(self.mirror.run)
                     task_status.started()
                     await self._stop_asked.wait()
                     tasks.cancel_scope.cancel()
-                self._tasks = None
+                self.logs.tasks = None
                 await self._close_writers()
         finally:
             try:
                 if started:
                     with trio.CancelScope(shield=True):
-                        await self._save_index_on_stop()
+                        await self._unloader.save_index_on_stop()
             finally:
                 self._finished.set()
 
@@ -201,12 +198,10 @@ class ShareService:
         self._refusing = True
         if self._calls:
             await self._calls_done.wait()
-        self._writers_closed = True
-        for writer in list(self._writers.values()):
-            await writer.aclose()
+        await self.logs.close()
 
     @contextlib.contextmanager
-    def _call(self) -> Iterator[None]:
+    def call(self) -> Iterator[None]:
         """One call from outside the share's own tasks (a peer's message, the log
         watcher, a control request); refused with UsageError once the share stops."""
         if self._refusing:
@@ -219,6 +214,17 @@ class ShareService:
             if not self._calls and self._refusing:
                 self._calls_done.set()
 
+    def _loaded_over_record(self, guid: str, loaded: DocReplica, recorded: DocVersion) -> None:
+        """Doc ``guid`` was loaded in place of its unloaded record: if it holds less, its
+        peers are asked for the rest; what it holds more (another process appended)
+        is sent to them, and the mirror is told."""
+        if not loaded.version().has_all_of(recorded):
+            self._log_lost(guid)
+        for effect in self.sync.doc_loaded(guid, recorded):
+            if isinstance(effect, Send):
+                self._send(effect.peer, effect.message)
+        self._changed(guid, None)
+
     def _stop(self, reason: str) -> None:
         """Stop taking part (the folder lost its marker): peers' messages are dropped."""
         self.stopped = reason
@@ -226,133 +232,6 @@ class ShareService:
             self.sync.peer_down(peer)
 
     # -- docs --------------------------------------------------------------------
-
-    async def _open_doc(self, guid: str, *, replace: bool = False) -> LogWriter:
-        """Open (recovering) the log of ``guid``, load the doc, start its writer.
-
-        A doc the engine already holds keeps its unstored changes and gains the log's
-        content, unless ``replace`` (a reload after pycrdt poisoned it) discards it.
-        """
-        self._check_writable()
-        assert self._nursery is not None
-        path = log_path(self.root, guid)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Shielded (a read that threads cannot cut short anyway): from a peer's link
-        # task being cancelled (its link replaced or dropped) the opened log would
-        # leak, or the writer task die with the link while staying registered, and
-        # every later write to the doc fail (BrokenResourceError).
-        with trio.CancelScope(shield=True):
-            if path.exists():
-                opened = await trio.to_thread.run_sync(DocLog.open, path)
-            else:  # a new log: a few system calls and no fsync, cheaper than a thread hop
-                opened = DocLog.open(path)
-            loaded = self._writers.get(guid)
-            if loaded is not None and not replace:
-                # Loaded meanwhile (the mirror's read, another caller): one writer per
-                # log. A second would append to the file too, and outlive the share.
-                opened.log.close()
-                return loaded
-            writer = self._attach(guid, opened, replace=replace)
-            await self._nursery.start(self._run_writer, writer)
-        return writer
-
-    def _load_now(self, guid: str) -> LogWriter:
-        """Load the unloaded doc ``guid`` at once, blocking on its log (for callers
-        that cannot wait, such as the mirror's reads); its writer starts soon."""
-        self._check_writable()
-        assert self._nursery is not None
-        opened = DocLog.open(log_path(self.root, guid))
-        writer = self._attach(guid, opened, replace=False)
-        self._nursery.start_soon(self._run_writer, writer)
-        return writer
-
-    def _check_writable(self) -> None:
-        if self._writers_closed:
-            raise UsageError(f"share {self.name} has stopped: its logs are closed")
-
-    async def _run_writer(
-        self, writer: LogWriter, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        try:
-            await writer.run(task_status=task_status)
-        finally:
-            writer.log.close()
-
-    def _publish_recovery(self, guid: str, recovery: Recovery) -> None:
-        self.events.publish(
-            "log-recovered",
-            share=self.name,
-            doc=guid,
-            torn_bytes=recovery.torn_bytes,
-            corruption=str(recovery.corruption or ""),
-            quarantined_to=str(recovery.quarantined_to or ""),
-        )
-
-    def _attach(self, guid: str, opened: OpenResult, *, replace: bool) -> LogWriter:
-        """Hold the doc of a freshly opened log and build its writer. A doc loaded in
-        place of its unloaded record that holds more than the record (another process
-        appended meanwhile) counts as changed, and the rest is sent to every peer."""
-        if opened.recovery is not None:
-            self._publish_recovery(guid, opened.recovery)
-        replica = self.sync.replica
-        held = replica.get(guid)
-        recorded = None if held is not None else replica.version(guid)
-        if held is None or replace:
-            loaded = DocReplica(guid, opened.updates)
-            if replica.replace(loaded) and recorded is not None:
-                if not loaded.version().has_all_of(recorded):
-                    self._log_lost(guid)
-                for effect in self.sync.doc_loaded(guid, recorded):
-                    if isinstance(effect, Send):
-                        self._send(effect.peer, effect.message)
-                self._changed(guid, None)
-        else:  # the engine created it from a peer's message before its log was open
-            for update in opened.updates:
-                held.apply(update)
-        history = self._history_of(guid, opened)
-        writer = LogWriter(opened.log, on_error=self._storage_failed(guid),
-                           snapshots=self._snapshots, history=history)  # fmt: skip
-        self._writers[guid] = writer
-        self.residency.touch(guid)
-        log.debug("share %s: doc %s loaded", self.name, guid)
-        return writer
-
-    def _history_of(self, guid: str, opened: OpenResult) -> DocHistory | None:
-        """The timeline kept beside the log of ``guid``: for the docs that may be a
-        one-doc text file (not the manifest, not a chunk of a chunked file)."""
-        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
-            return None
-        setting = self.config.history
-        return DocHistory(
-            opened.log.path, CONTENT, RetentionPolicy(setting.keep, setting.max_age_days)
-        )
-
-    def _note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
-        """What a change of doc ``guid`` that is about to be stored is, for its history:
-        None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
-        it has none yet and holds a ``content`` text)."""
-        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
-            return None
-        doc = self.sync.replica.get(guid)
-        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
-            return None
-        if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
-            return None
-        return VersionNote(time.time(), device or self.device_id, kind, doc.text(CONTENT))
-
-    async def _writer(self, guid: str) -> LogWriter:
-        writer = self._writers.get(guid)
-        if writer is not None:
-            self.residency.touch(guid)
-            return writer
-        return await self._open_doc(guid)
-
-    def _storage_failed(self, guid: str) -> Callable[[BaseException], None]:
-        def report(error: BaseException) -> None:
-            self.events.publish("error", share=self.name, doc=guid, message=str(error))
-
-        return report
 
     # -- inputs ------------------------------------------------------------------
 
@@ -368,20 +247,20 @@ class ShareService:
         no file behind."""
         if self.stopped or self._refusing:
             return
-        with self._call():
+        with self.call():
             await self._receive(peer, message)
 
     async def _receive(self, peer: Peer, message: SyncMessage) -> None:
         guid = getattr(message, "guid", None)
         if not isinstance(guid, str):
             pass
-        elif guid in self._writers:
+        elif guid in self.logs.writers:
             self.residency.touch(guid)
         elif isinstance(message, SyncStep1) and guid in self.sync.replica:
             await self.execute(await self._answer_from_log(peer, message))
             return
         elif guid in self.sync.replica or log_path(self.root, guid).exists():
-            await self._open_doc(guid)  # an unloaded doc is loaded before it changes
+            await self.logs.open(guid)  # an unloaded doc is loaded before it changes
         effects = self.sync.receive(peer, message)
         # The engine changed the replica already: its effects are carried out even if
         # the link is cancelled meanwhile (replaced, dropped), or the doc would hold
@@ -406,8 +285,8 @@ class ShareService:
     def doc(self, guid: str) -> DocReplica | None:
         """The doc ``guid``, loaded now if it was not (None if the share has none)."""
         held = self.sync.replica.get(guid)
-        if held is None and guid in self.sync.replica and not self._writers_closed:
-            self._load_now(guid)
+        if held is None and guid in self.sync.replica and not self.logs.closed:
+            self.logs.load_now(guid)
             held = self.sync.replica.get(guid)
         if held is not None:
             self.residency.touch(guid)
@@ -426,19 +305,19 @@ class ShareService:
 
     async def durable(self, guid: str) -> None:
         """Return once what is queued for doc ``guid``'s log is durable."""
-        writer = self._writers.get(guid)
+        writer = self.logs.writers.get(guid)
         if writer is not None:
             await writer.flush()
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns
         once it is durable. Not reported back to the mirror."""
-        writer = await self._writer(guid)
+        writer = await self.logs.writer(guid)
         effects = self.sync.local_edit(guid, edit)
         for effect in effects:
             if isinstance(effect, Persist):
                 self._to_apps(guid, effect.updates)
-                await writer.append(effect.updates, self._note(guid, "local save"))
+                await writer.append(effect.updates, self.history.note(guid, "local save"))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
 
     async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
@@ -446,9 +325,9 @@ class ShareService:
         ``daemon.newdocs``): as ``local_edit`` each, but their logs are created in one
         thread hop and their first updates stored by one group commit. Returns once
         every one is durable, with the guids that could not be stored and why."""
-        self._check_writable()
-        assert self._nursery is not None
-        fresh = [g for g in edits if g not in self._writers and g not in self.sync.replica]
+        self.logs.check_writable()
+        assert self.logs.nursery is not None
+        fresh = [g for g in edits if g not in self.logs.writers and g not in self.sync.replica]
         for guid in edits:
             if guid not in fresh:  # known meanwhile (a peer's message): one at a time
                 await self.local_edit(guid, edits[guid])
@@ -456,27 +335,27 @@ class ShareService:
         effects: list[tuple[str, Effect]] = []  # sent once their doc is durable
         late: list[str] = []
         with trio.CancelScope(shield=True), contextlib.ExitStack() as held:
-            # Shielded as ``_open_doc``: no log left without its writer.
+            # Shielded as ``DocLogs.open``: no log left without its writer.
             opened = await trio.to_thread.run_sync(open_new_logs, self.root, fresh)
             for guid, got in zip(fresh, opened, strict=True):
-                if guid in self._writers or guid in self.sync.replica:
+                if guid in self.logs.writers or guid in self.sync.replica:
                     got.log.close()  # loaded meanwhile (the log watcher saw its new file)
                     late.append(guid)
                     continue
-                writer = self._attach(guid, got, replace=False)
+                writer = self.logs.attach(guid, got, replace=False)
                 held.enter_context(writer.held())  # not unloaded before it is stored
                 made = self.sync.local_edit(guid, edits[guid])
                 updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
-                docs.append(NewDoc(guid, writer, updates, self._note(guid, "local save")))
+                docs.append(NewDoc(guid, writer, updates, self.history.note(guid, "local save")))
                 effects += [(guid, e) for e in made if not isinstance(e, Persist)]
             failed = await trio.to_thread.run_sync(store_first_updates, docs)
             for doc in docs:
-                self._nursery.start_soon(self._run_writer, doc.writer)
+                self.logs.start_writer(doc.writer)
         for guid in late:
             await self.local_edit(guid, edits[guid])
         for doc in docs:
             if doc.guid in failed:
-                self._storage_failed(doc.guid)(failed[doc.guid])
+                self.logs.storage_failed(doc.guid)(failed[doc.guid])
             else:
                 self._to_apps(doc.guid, doc.updates)
         await self.execute([effect for guid, effect in effects if guid not in failed])
@@ -491,26 +370,26 @@ class ShareService:
         what the file history calls the change."""
         if self.stopped:
             raise UsageError(self.stopped)
-        with self._call():
+        with self.call():
             await self._local_update(guid, update, notify=notify, kind=kind)
 
     async def _local_update(
         self, guid: str, update: bytes, *, notify: bool, kind: str = "local save"
     ) -> None:
         check_local_update(update)  # before the log is opened: a refusal creates no file
-        writer = await self._writer(guid)
+        writer = await self.logs.writer(guid)
         try:
             effects = self.sync.local_update(guid, update)
         except UpdateError:
             held = self.sync.replica.get(guid)
             if held is not None and held.poisoned:  # pycrdt panicked: the log is intact
-                await self._quarantine(Quarantine(guid, [update], "a local update crashed it"))
+                await self.logs.quarantine(Quarantine(guid, [update], "a local update crashed it"))
                 await self._reload(guid)
             raise
         persist = [e for e in effects if isinstance(e, Persist)]
         for effect in persist:
             self._to_apps(guid, effect.updates)
-            await writer.append(effect.updates, self._note(guid, kind))
+            await writer.append(effect.updates, self.history.note(guid, kind))
         await self.execute([e for e in effects if not isinstance(e, Persist)])
         if notify:
             self._changed(guid, None)
@@ -522,16 +401,16 @@ class ShareService:
         applied). Raises UpdateError for a malformed update (nothing applied)."""
         if self.stopped:
             raise UsageError(self.stopped)
-        with self._call():
+        with self.call():
             check_local_update(update)  # before the log is opened: a refusal creates no file
-            writer = await self._writer(guid)
+            writer = await self.logs.writer(guid)
             applied = self.sync.app_update(guid, update)
             for effect in applied.effects:
                 if isinstance(effect, Persist):
                     self._to_apps(guid, effect.updates, origin)
-                    await writer.append(effect.updates, self._note(guid, "local save"))
+                    await writer.append(effect.updates, self.history.note(guid, "local save"))
                 elif isinstance(effect, Quarantine):  # pycrdt panicked: the log is intact
-                    await self._quarantine(effect)
+                    await self.logs.quarantine(effect)
                 else:
                     await self.execute([effect])
             if applied.integrated:
@@ -546,34 +425,34 @@ class ShareService:
         guid = guid_of_log(path)
         if guid is None or path.parent != docs_dir(self.root) or self._refusing:
             return
-        with self._call():
+        with self.call():
             await self._log_changed(guid, path)
 
     async def _log_changed(self, guid: str, path: Path) -> None:
-        if guid not in self._writers:
+        if guid not in self.logs.writers:
             if guid in self.sync.replica:  # unloaded: loading it sends what is new
-                await self._open_doc(guid)
+                await self.logs.open(guid)
             elif path.exists():
-                await self._open_doc(guid)
+                await self.logs.open(guid)
                 await self.execute(self.sync.doc_appeared(guid))
                 self._changed(guid, None)
             return
-        writer = self._writers[guid]
+        writer = self.logs.writers[guid]
         try:
             updates, replaced = await writer.read_changes()
-            if replaced and self._writers.get(guid) is writer:  # else reopened meanwhile
+            if replaced and self.logs.writers.get(guid) is writer:  # else reopened meanwhile
                 await self._restore_log(guid, writer)
         except StorageError as exc:
             log.error("share %s: %s", self.name, exc)
             self.events.publish("error", share=self.name, doc=guid, message=str(exc))
             return
-        if updates and guid not in self._writers:  # unloaded meanwhile: load it again
-            await self._open_doc(guid)
+        if updates and guid not in self.logs.writers:  # unloaded meanwhile: load it again
+            await self.logs.open(guid)
         elif updates:
             await self.execute(self.sync.stored_updates(guid, updates))
             self._to_apps(guid, updates)
             self._changed(guid, None)
-            await writer.enqueue([], self._note(guid, "local save"))  # another program's
+            await writer.enqueue([], self.history.note(guid, "local save"))  # another program's
 
     async def _restore_log(self, guid: str, writer: LogWriter) -> None:
         """The log of loaded doc ``guid`` was deleted or replaced behind our back: append
@@ -608,12 +487,12 @@ class ShareService:
             match effect:
                 case Persist():
                     self._to_apps(effect.guid, effect.updates)
-                    writer = await self._writer(effect.guid)
+                    writer = await self.logs.writer(effect.guid)
                     note = None
                     if peer is not None:
-                        note = self._note(effect.guid, "remote change", str(peer))
+                        note = self.history.note(effect.guid, "remote change", str(peer))
                     await writer.enqueue(effect.updates, note)
-                    self._maybe_compact(effect.guid, writer)
+                    self.logs.maybe_compact(effect.guid, writer)
                 case Send() | Tell():
                     self._send(effect.peer, effect.message)
                 case Disconnect():
@@ -622,228 +501,35 @@ class ShareService:
                 case Reload():
                     await self._reload(effect.guid)
                 case Quarantine():
-                    kept = await self._quarantine(effect)
+                    kept = await self.logs.quarantine(effect)
                     where = kept or "nowhere (the quarantine is full)"
                     self.failing_docs[effect.guid] = (
                         f"a peer's update could not be applied ({effect.reason}); kept at {where}"
                     )
 
-    async def _quarantine(self, effect: Quarantine) -> Path | None:
-        """Keep updates that crashed pycrdt aside (storage.quarantine) and say so;
-        returns where they are kept (None if they could not be)."""
-        try:
-            kept = await trio.to_thread.run_sync(
-                quarantine_updates, self.root, effect.guid, effect.updates, effect.reason
-            )
-        except OSError as exc:
-            log.error("share %s: cannot quarantine an update of %s: %s",
-                      self.name, effect.guid, exc)  # fmt: skip
-            return None
-        log.error("share %s: %s; kept at %s, doc reloaded from its log", self.name,
-                  effect.reason, kept or "(quarantine full)")  # fmt: skip
-        self.events.publish("error", share=self.name, doc=effect.guid, message=effect.reason)
-        return kept
-
-    async def _reload(self, guid: str) -> None:
-        writer = self._writers.pop(guid, None)
-        if writer is not None:
-            await writer.aclose()
-        await self._open_doc(guid, replace=True)
-        self._changed(guid, None)
-
-    def _maybe_compact(self, guid: str, writer: LogWriter) -> None:
-        if self._tasks is None or guid in self._compacting or not should_compact(writer.log.stats):
-            return  # (no compaction starts while the share stops)
-        self._compacting.add(guid)
-        self._tasks.start_soon(self._compact, guid, writer)
-
     async def compact_now(self) -> int:
         """Compact every doc's log now (``p2psync compact``), one after another; logs
         already being compacted are skipped. Returns how many were compacted."""
-        count = 0
-        with self._call():
-            for guid, writer in list(self._writers.items()):
-                if guid in self._compacting:
-                    continue
-                self._compacting.add(guid)
-                await self._compact(guid, writer)
-                count += 1
-        return count
+        with self.call():
+            return await self.logs.compact_all()
 
-    async def _compact(self, guid: str, writer: LogWriter) -> None:
-        async def live_state(unseen: list[bytes]) -> bytes:
-            await self.execute(self.sync.stored_updates(guid, unseen))
-            self._to_apps(guid, unseen)
-            state = self.doc_state(guid)
-            assert state is not None
-            return state
+    async def _live_state(self, guid: str, unseen: list[bytes]) -> bytes:
+        """The whole state of doc ``guid`` for its compaction, once the doc took in
+        ``unseen`` (what other processes appended meanwhile)."""
+        await self.execute(self.sync.stored_updates(guid, unseen))
+        self._to_apps(guid, unseen)
+        state = self.doc_state(guid)
+        assert state is not None
+        return state
 
-        try:
-            await writer.compact(live_state)
-        except StorageError as exc:
-            log.error("share %s: compaction of %s failed: %s", self.name, guid, exc)
-        finally:
-            self._compacting.discard(guid)
+    async def _reload(self, guid: str) -> None:
+        writer = self.logs.writers.pop(guid, None)
+        if writer is not None:
+            await writer.aclose()
+        await self.logs.open(guid, replace=True)
+        self._changed(guid, None)
 
-    # -- history (docs/history.md) --------------------------------------------------
-
-    async def versions(self, guid: str) -> list[Version]:
-        """The timeline of the text file whose doc is ``guid``, oldest first."""
-        with self._call():
-            writer = await self._history_writer(guid)
-            return await writer.with_history(lambda history, _log: list(history.versions()))
-
-    async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
-        """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
-        timeline has no such version (never had it, or the policy dropped it)."""
-        with self._call():
-            writer = await self._history_writer(guid)
-            found = await writer.with_history(lambda history, log: history.text_at(number, log))
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
-        return found
-
-    def current_text(self, guid: str) -> str:
-        doc = self.doc(guid)
-        return doc.text(CONTENT) if doc is not None else ""
-
-    async def restore_version(self, guid: str, number: int) -> bool:
-        """Bring doc ``guid`` back to the text of version ``number`` as a new edit: the
-        change from now back to then, made by a fresh client so that it merges with
-        concurrent edits as any peer's edit does. Stored durably, sent to peers and
-        written to the file; a ``restore`` version. False if the text is that already.
-        A deleted file comes back (``restore_versions``)."""
-        return (await self.restore_versions({guid: number}))[guid]
-
-    async def restore_versions(self, numbers: dict[str, int]) -> dict[str, bool]:
-        """``restore_version`` of each doc -> version number, the deleted files among
-        them brought back in one batch of the mirror. Every version is checked before
-        anything changes (NotFoundError, UsageError)."""
-        if self.stopped:
-            raise UsageError(self.stopped)
-        texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
-        deleted = [guid for guid in texts if self._deleted_entry(guid)]
-        changed: dict[str, bool] = {}
-        for guid, text in texts.items():
-            doc = self.doc(guid)
-            if doc is None:
-                raise NotFoundError(f"share {self.name} has no doc {guid!r}")
-            changed[guid] = doc.text(CONTENT) != text or guid in deleted
-            if doc.text(CONTENT) != text:
-                update, _ = await trio.to_thread.run_sync(
-                    text_update, doc.full_state(), text, new_client_id()
-                )
-                await self.local_update(guid, update, kind="restore", notify=guid not in deleted)
-        if deleted and self.mirror is not None:
-            await self.mirror.undelete(deleted)
-        return changed
-
-    async def _restorable(self, guid: str, number: int) -> str:
-        """The text version ``number`` of doc ``guid`` restores to; UsageError for a
-        deletion, or a deleted file whose path another file holds now."""
-        version, text = await self.version_text(guid, number)
-        if version.kind == "delete":
-            raise UsageError(
-                f"version {number} is the file's deletion: restore a version before it"
-            )
-        entry = self._deleted_entry(guid)
-        view = self.mirror.mirror.view if self.mirror is not None else None
-        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
-            raise UsageError(
-                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
-            )
-        return text
-
-    def _deleted_entry(self, guid: str) -> Entry | None:
-        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        return entry if entry is not None and entry.deleted else None
-
-    async def stored_versions(self, guid: str) -> list[Version]:
-        """The timeline of doc ``guid`` as listed (oldest first), without loading the
-        doc: from its writer if loaded, else from its file (empty if none)."""
-        writer = self._writers.get(guid)
-        if writer is not None and writer.history is not None:
-            return await writer.with_history(lambda history, _log: list(history.versions()))
-        return await trio.to_thread.run_sync(
-            load_timeline, versions_path(log_path(self.root, guid))
-        )
-
-    async def mark_version(self, guid: str, kind: str, device: str) -> None:
-        """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
-        or came back from a deletion with the text its doc kept ("restore"), by
-        ``device``. Nothing if the timeline says so already (a deletion is its newest
-        version, or a version came after it)."""
-        if guid not in self.sync.replica:
-            return  # its doc never came here: no log to open, nothing it had
-        with self._call():
-            writer = await self._writer(guid)
-            if writer.history is None:
-                return
-            text = "" if kind == "delete" else self.current_text(guid)
-            note = VersionNote(time.time(), device, kind, text)
-
-            def mark(history: DocHistory, doclog: DocLog) -> None:
-                versions = history.versions()
-                newest = versions[-1].kind if versions else ""
-                if (kind == "delete") != (newest == "delete"):
-                    history.mark(note, doclog)
-
-            await writer.with_history(mark)
-
-    async def _history_writer(self, guid: str) -> LogWriter:
-        """The writer of a text file's doc, refusing docs that keep no history."""
-        entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        if guid not in self.sync.replica or (entry is None and self.mirror is not None):
-            raise NotFoundError(f"share {self.name} has no file {guid!r}")
-        if entry is not None and entry.kind is not FileKind.TEXT:
-            raise UsageError(
-                f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
-                "of one doc only so far"
-            )
-        writer = await self._writer(guid)
-        if writer.history is None:
-            raise UsageError(f"doc {guid!r} keeps no history")
-        return writer
-
-    # -- status ------------------------------------------------------------------
-
-    def status(self) -> ShareState:
-        """Share state for the control API (``status`` adds what the share does not know)."""
-        loaded = residency_status(self.sync.replica, self._writers)
-        status: ShareState = {
-            "id": self.name,
-            "path": str(self.root),
-            "docs": self.file_docs(),
-            "peers_in_sync": [str(p) for p in self.sync.peers() if self.sync.in_sync_with(p)],
-            "peers_connected": [str(p) for p in self.sync.peers()],
-            "docs_loaded": loaded["docs_loaded"],
-            "loaded_bytes": loaded["loaded_bytes"],
-            "conflicts": [ConflictCopy(copy=c.copy, path=c.path, why=c.why, when=c.when,
-                                       device=c.device, size=c.size)
-                          for c in list_copies(self.root)],
-        }  # fmt: skip
-        if self.stopped:
-            status["stopped"] = self.stopped
-        if self.mirror:
-            status["filenames"] = self.mirror.mirror.names.describe()
-            status["files"] = len(self.mirror.mirror.view.by_path)
-        return status
-
-    def not_in_sync(self) -> list[NotInSync]:
-        """The files the mirror cannot sync, then the docs a peer's update failed on
-        (docs/control-api.md, ``not_in_sync``)."""
-        mirror = self.mirror.mirror if self.mirror else None
-        listed = [NotInSync(path=p["path"], kind=p["kind"], reason=p["reason"])
-                  for p in (mirror.problems.listing() if mirror else [])]  # fmt: skip
-        for guid, why in sorted(self.failing_docs.items()):
-            entry = mirror.view.by_guid.get(guid) if mirror else None
-            listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
-                           "reason": why})  # fmt: skip
-        return listed
-
-    def file_docs(self) -> int:
-        """How many docs the share holds besides its manifest."""
-        return len(self.sync.replica) - (MANIFEST_GUID in self.sync.replica)
+    # -- docs' state -------------------------------------------------------------
 
     def doc_state(self, guid: str) -> bytes | None:
         """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown; for
@@ -876,74 +562,6 @@ class ShareService:
             return self.sync.receive(peer, message)
         return self.sync.answer_from_log(peer, message, stored)
 
-    async def _unload_idle(self) -> None:
-        """Unload docs idle for ``residency.idle_s``, until cancelled."""
-        while True:
-            await trio.sleep(self.residency.check_interval_s)
-            for guid in self.residency.idle(list(self._writers)):
-                await self._unload(guid)
-
-    async def _unload(self, guid: str) -> None:
-        """Drop doc ``guid`` from memory once everything it holds is in its log, and
-        record its version with the log's size and mtime for the persisted index.
-        Skipped if it changes meanwhile, is being compacted, or another process
-        appended to its log (the watcher brings that first)."""
-        writer = self._writers.get(guid)
-        if writer is None or guid in self._compacting:
-            return
-        sequence = self.sync.replica.sequence_of(guid)
-        await writer.flush()
-        doc = self.sync.replica.get(guid)
-        if (
-            self._writers.get(guid) is not writer
-            or doc is None
-            or doc.poisoned
-            or guid in self._compacting
-            or self.sync.replica.sequence_of(guid) != sequence
-            or not self.residency.is_idle(guid)
-            or guid in self.app_docs
-            or not writer.idle
-        ):
-            return
-        record = _record_of(guid, doc, writer, sequence)
-        if record is None:
-            return
-        self.index.record(guid, record)
-        del self._writers[guid]
-        self.sync.replica.unload(guid)
-        self.residency.forget(guid)
-        await writer.aclose()
-        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
-
-    async def _save_index_on_stop(self) -> None:
-        """Record every loaded doc whose log holds all of it and write the index; it is
-        clean only if nothing queued was left behind."""
-        clean = True
-        for guid, writer in self._writers.items():
-            doc = self.sync.replica.get(guid)
-            record = None
-            if doc is not None and not doc.poisoned and writer.idle:
-                record = _record_of(guid, doc, writer, self.sync.replica.sequence_of(guid))
-            if record is None:
-                clean = False
-            else:
-                self.index.record(guid, record)
-        await self.index.save(clean=clean)
-
-
-def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
-    """The index record of a loaded doc whose log holds exactly what it holds, None if
-    the log holds more (or cannot be read)."""
-    try:
-        st = writer.log.path.stat()
-    except OSError:
-        return None
-    if st.st_size != writer.log.end:
-        return None
-    version = doc.version()
-    return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
-                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
-
 
 def read_stored_updates(root: Path, guid: str) -> list[bytes]:
     """Every update in the log of ``guid`` (blocking; the log is opened and closed)."""
@@ -953,15 +571,6 @@ def read_stored_updates(root: Path, guid: str) -> list[bytes]:
         return []
     opened.log.close()
     return opened.updates
-
-
-def residency_status(replica: ShareReplica, writers: dict[str, LogWriter]) -> ResidencyStatus:
-    """How many docs are in memory, and roughly how much they hold: the bytes of their
-    logs (a doc's memory is of the order of its encoded size)."""
-    return {
-        "docs_loaded": len(writers),
-        "loaded_bytes": sum(w.log.end for w in writers.values()),
-    }
 
 
 def _parse_peer(key: str) -> Peer | None:

@@ -15,6 +15,7 @@ from p2psync.control import replies
 from p2psync.control.home import Home
 from p2psync.daemon.api import ControlApi
 from p2psync.daemon.daemon import Daemon
+from p2psync.daemon.sharestatus import file_docs
 from p2psync.ids import DeviceId, ShareId
 from tests.conftest import text_updates
 
@@ -50,7 +51,7 @@ def test_replies_have_the_keys_of_their_types(tmp_path: Path) -> None:
     share.path.mkdir()
     (share.path / "a.txt").write_text("hello\n")
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
-    daemon.config = daemon.config.with_share(share)
+    daemon.registry.config = daemon.registry.config.with_share(share)
     save_config(home.config_path, daemon.config)
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
     api = ControlApi(daemon).handlers()
@@ -86,7 +87,7 @@ def test_replies_have_the_keys_of_their_types(tmp_path: Path) -> None:
             async with trio.open_nursery() as nursery:
                 await nursery.start(daemon.run)
                 service = daemon.shares[share.id]
-                while service.file_docs() < 1:  # the first scan took the file in
+                while file_docs(service) < 1:  # the first scan took the file in
                     await trio.sleep(0.05)
                 for method, params in calls:
                     results.append((method, await api[method](params)))

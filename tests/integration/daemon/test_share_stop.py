@@ -19,6 +19,7 @@ from p2psync.daemon.api import ControlApi
 from p2psync.daemon.daemon import Daemon
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.shares import ShareService, read_stored_updates
+from p2psync.daemon.sharestatus import file_docs
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import Update
@@ -59,7 +60,7 @@ def test_a_share_removed_while_it_is_edited_stores_what_it_took_and_keeps_servin
             async with trio.open_nursery() as nursery:
                 await nursery.start(daemon.run)
                 service = daemon.shares[share.id]
-                while service.file_docs() < 20:  # the first scan took every file in
+                while file_docs(service) < 20:  # the first scan took every file in
                     await trio.sleep(0.05)
                 nursery.start_soon(edit, service)
                 while len(stored) < 10:

@@ -9,7 +9,7 @@ import time
 import trio
 
 from p2psync.config import parse_address
-from p2psync.daemon.peers import MAX_PENDING_HANDSHAKES
+from p2psync.daemon.acceptor import MAX_PENDING_HANDSHAKES
 from p2psync.net.transport import client_context
 from p2psync.protocol import connection as proto
 from p2psync.protocol.messages import Update

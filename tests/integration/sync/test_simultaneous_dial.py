@@ -52,7 +52,7 @@ async def dial(daemon: Daemon, other: Daemon, delay_s: float) -> None:
     """``daemon`` dials ``other`` after ``delay_s`` and runs the link it gets."""
     await trio.sleep(delay_s)
     device = other.identity.device_id
-    channel, failures = await daemon.peers._connect(device, (other.listen_address,))
+    channel, failures = await daemon.peers.dialer._connect(device, (other.listen_address,))
     assert channel is not None, failures
     daemon.peers.adopt(channel, "static")
 
@@ -103,7 +103,9 @@ def test_daemons_dialing_each_other_at_once_converge_every_time(
 ) -> None:
     a, b, share = daemon_pair(tmp_path)  # a's dial wins the tie-break
     for daemon in (a, b):  # the addresses their member lists carry start no dialer: the test dials
-        monkeypatch.setattr(daemon.peers, "members_told", lambda sender, pairs, members: False)
+        monkeypatch.setattr(
+            daemon.peers.dialer, "members_told", lambda sender, pairs, members: False
+        )
     links: list[tuple[int, int]] = []
     said = {id(daemon): events_of(daemon, monkeypatch) for daemon in (a, b)}
     gone: list[tuple[int, int]] = []

@@ -10,7 +10,8 @@ import pytest
 import trio
 
 from p2psync.daemon import peers
-from p2psync.daemon.peers import DUPLICATE_WINDOW_S, Link
+from p2psync.daemon.peerinfo import Link
+from p2psync.daemon.peers import DUPLICATE_WINDOW_S
 
 
 def link(**fields: Any) -> Link:

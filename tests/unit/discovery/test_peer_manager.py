@@ -25,29 +25,29 @@ def manager(tmp_path: Path) -> PeerManager:
 
 def test_only_members_are_taken_from_discovery(tmp_path: Path) -> None:
     peers = manager(tmp_path)
-    peers.discovered(MEMBER, ("10.0.0.2:22070",))
-    peers.discovered(STRANGER, ("10.0.0.3:22070",))
-    peers.discovered(peers.identity.device_id, ("10.0.0.4:22070",))
-    assert peers.lan_addresses == {MEMBER: ("10.0.0.2:22070",)}
-    assert peers.found_by(MEMBER) == "mdns"
-    assert peers.found_by(STRANGER) == ""
+    peers.dialer.discovered(MEMBER, ("10.0.0.2:22070",))
+    peers.dialer.discovered(STRANGER, ("10.0.0.3:22070",))
+    peers.dialer.discovered(peers.identity.device_id, ("10.0.0.4:22070",))
+    assert peers.dialer.lan_addresses == {MEMBER: ("10.0.0.2:22070",)}
+    assert peers.dialer.found_by(MEMBER) == "mdns"
+    assert peers.dialer.found_by(STRANGER) == ""
     assert peers.known == {}  # nothing shows in status before a connection
 
 
 def test_configured_addresses_are_dialed_before_announced_ones(tmp_path: Path) -> None:
     peers = manager(tmp_path)
-    peers.discovered(STATIC, ("10.0.0.5:22070", "10.0.0.9:22070"))
-    assert peers._dial_addresses(STATIC) == ("10.0.0.9:22070", "10.0.0.5:22070")
-    assert peers._found_by(STATIC, "10.0.0.9:22070") == "static"
-    assert peers._found_by(STATIC, "10.0.0.5:22070") == "mdns"
-    assert peers.found_by(STATIC) == "static"
+    peers.dialer.discovered(STATIC, ("10.0.0.5:22070", "10.0.0.9:22070"))
+    assert peers.dialer._dial_addresses(STATIC) == ("10.0.0.9:22070", "10.0.0.5:22070")
+    assert peers.dialer._found_by(STATIC, "10.0.0.9:22070") == "static"
+    assert peers.dialer._found_by(STATIC, "10.0.0.5:22070") == "mdns"
+    assert peers.dialer.found_by(STATIC) == "static"
 
 
 def test_a_vanished_device_keeps_only_its_configured_addresses(tmp_path: Path) -> None:
     peers = manager(tmp_path)
-    peers.discovered(MEMBER, ("10.0.0.2:22070",))
-    peers.discovered(STATIC, ("10.0.0.5:22070",))
-    peers.vanished(MEMBER)
-    peers.vanished(STATIC)
-    assert peers._dial_addresses(MEMBER) == ()
-    assert peers._dial_addresses(STATIC) == ("10.0.0.9:22070",)
+    peers.dialer.discovered(MEMBER, ("10.0.0.2:22070",))
+    peers.dialer.discovered(STATIC, ("10.0.0.5:22070",))
+    peers.dialer.vanished(MEMBER)
+    peers.dialer.vanished(STATIC)
+    assert peers.dialer._dial_addresses(MEMBER) == ()
+    assert peers.dialer._dial_addresses(STATIC) == ("10.0.0.9:22070",)

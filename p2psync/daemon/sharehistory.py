@@ -1,0 +1,226 @@
+"""The file history of one share's text files (docs/history.md): each file's
+timeline, a version's text, a version restored as a new edit, deletions marked.
+
+``ShareHistory`` works through its share (``ShareService``): the doc's writer keeps
+the timeline beside the log (``storage.history``), the share applies the edit a
+restore makes, and the mirror brings a deleted file back.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+import trio
+
+from p2psync.control.errorcodes import NotFoundError
+from p2psync.daemon.doclogs import DocLogs
+from p2psync.daemon.mirror import MirrorService
+from p2psync.errors import UsageError
+from p2psync.ids import new_client_id
+from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
+from p2psync.mirror.content import text_update
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.sync import ShareSync
+from p2psync.storage import DocLog
+from p2psync.storage.history import DocHistory, VersionNote
+from p2psync.storage.layout import log_path
+from p2psync.storage.timeline import Version
+from p2psync.storage.versionindex import load_timeline, versions_path
+from p2psync.storage.writer import LogWriter
+
+
+class HistoryShare(Protocol):
+    """What the file history needs of its share (``ShareService``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def stopped(self) -> str | None: ...
+
+    @property
+    def sync(self) -> ShareSync: ...
+
+    @property
+    def mirror(self) -> MirrorService | None: ...
+
+    @property
+    def logs(self) -> DocLogs: ...
+
+    def call(self) -> AbstractContextManager[None]: ...
+
+    def doc(self, guid: str) -> DocReplica | None: ...
+
+    async def local_update(
+        self, guid: str, update: bytes, *, notify: bool = True, kind: str = "local save"
+    ) -> None: ...
+
+
+class ShareHistory:
+    """The file history of one share (see the module docstring)."""
+
+    def __init__(self, share: HistoryShare) -> None:
+        self._share = share
+
+    @property
+    def name(self) -> str:
+        """The share's name, as its log lines and errors say it."""
+        return self._share.name
+
+    @property
+    def device_id(self) -> str:
+        """This device's ID as versions of the file history name it."""
+        return self._share.device_id
+
+    def note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
+        """What a change of doc ``guid`` that is about to be stored is, for its history:
+        None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
+        it has none yet and holds a ``content`` text)."""
+        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+            return None
+        doc = self._share.sync.replica.get(guid)
+        view = self._view()
+        entry = view.by_guid.get(guid) if view is not None else None
+        if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
+            return None
+        if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
+            return None
+        return VersionNote(time.time(), device or self._share.device_id, kind, doc.text(CONTENT))
+
+    async def versions(self, guid: str) -> list[Version]:
+        """The timeline of the text file whose doc is ``guid``, oldest first."""
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            return await writer.with_history(lambda history, _log: list(history.versions()))
+
+    async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
+        """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
+        timeline has no such version (never had it, or the policy dropped it)."""
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(lambda history, log: history.text_at(number, log))
+        if found is None:
+            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+        return found
+
+    def current_text(self, guid: str) -> str:
+        doc = self._share.doc(guid)
+        return doc.text(CONTENT) if doc is not None else ""
+
+    async def restore_version(self, guid: str, number: int) -> bool:
+        """Bring doc ``guid`` back to the text of version ``number`` as a new edit: the
+        change from now back to then, made by a fresh client so that it merges with
+        concurrent edits as any peer's edit does. Stored durably, sent to peers and
+        written to the file; a ``restore`` version. False if the text is that already.
+        A deleted file comes back (``restore_versions``)."""
+        return (await self.restore_versions({guid: number}))[guid]
+
+    async def restore_versions(self, numbers: dict[str, int]) -> dict[str, bool]:
+        """``restore_version`` of each doc -> version number, the deleted files among
+        them brought back in one batch of the mirror. Every version is checked before
+        anything changes (NotFoundError, UsageError)."""
+        if self._share.stopped:
+            raise UsageError(self._share.stopped)
+        texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
+        deleted = [guid for guid in texts if self._deleted_entry(guid)]
+        changed: dict[str, bool] = {}
+        for guid, text in texts.items():
+            doc = self._share.doc(guid)
+            if doc is None:
+                raise NotFoundError(f"share {self._share.name} has no doc {guid!r}")
+            changed[guid] = doc.text(CONTENT) != text or guid in deleted
+            if doc.text(CONTENT) != text:
+                update, _ = await trio.to_thread.run_sync(
+                    text_update, doc.full_state(), text, new_client_id()
+                )
+                await self._share.local_update(
+                    guid, update, kind="restore", notify=guid not in deleted
+                )
+        if deleted and self._share.mirror is not None:
+            await self._share.mirror.undelete(deleted)
+        return changed
+
+    async def _restorable(self, guid: str, number: int) -> str:
+        """The text version ``number`` of doc ``guid`` restores to; UsageError for a
+        deletion, or a deleted file whose path another file holds now."""
+        version, text = await self.version_text(guid, number)
+        if version.kind == "delete":
+            raise UsageError(
+                f"version {number} is the file's deletion: restore a version before it"
+            )
+        entry = self._deleted_entry(guid)
+        view = self._view()
+        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
+            raise UsageError(
+                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
+            )
+        return text
+
+    def _view(self) -> ManifestView | None:
+        """The share's manifest, None if it mirrors no folder."""
+        mirror = self._share.mirror
+        return mirror.mirror.view if mirror is not None else None
+
+    def _deleted_entry(self, guid: str) -> Entry | None:
+        view = self._view()
+        entry = view.by_guid.get(guid) if view is not None else None
+        return entry if entry is not None and entry.deleted else None
+
+    async def stored_versions(self, guid: str) -> list[Version]:
+        """The timeline of doc ``guid`` as listed (oldest first), without loading the
+        doc: from its writer if loaded, else from its file (empty if none)."""
+        writer = self._share.logs.writers.get(guid)
+        if writer is not None and writer.history is not None:
+            return await writer.with_history(lambda history, _log: list(history.versions()))
+        return await trio.to_thread.run_sync(
+            load_timeline, versions_path(log_path(self._share.root, guid))
+        )
+
+    async def mark_version(self, guid: str, kind: str, device: str) -> None:
+        """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
+        or came back from a deletion with the text its doc kept ("restore"), by
+        ``device``. Nothing if the timeline says so already (a deletion is its newest
+        version, or a version came after it)."""
+        if guid not in self._share.sync.replica:
+            return  # its doc never came here: no log to open, nothing it had
+        with self._share.call():
+            writer = await self._share.logs.writer(guid)
+            if writer.history is None:
+                return
+            text = "" if kind == "delete" else self.current_text(guid)
+            note = VersionNote(time.time(), device, kind, text)
+
+            def mark(history: DocHistory, doclog: DocLog) -> None:
+                versions = history.versions()
+                newest = versions[-1].kind if versions else ""
+                if (kind == "delete") != (newest == "delete"):
+                    history.mark(note, doclog)
+
+            await writer.with_history(mark)
+
+    async def _history_writer(self, guid: str) -> LogWriter:
+        """The writer of a text file's doc, refusing docs that keep no history."""
+        view = self._view()
+        entry = view.by_guid.get(guid) if view is not None else None
+        if guid not in self._share.sync.replica or (entry is None and view is not None):
+            raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
+        if entry is not None and entry.kind is not FileKind.TEXT:
+            raise UsageError(
+                f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
+                "of one doc only so far"
+            )
+        writer = await self._share.logs.writer(guid)
+        if writer.history is None:
+            raise UsageError(f"doc {guid!r} keeps no history")
+        return writer

@@ -1,0 +1,64 @@
+"""What the control API's ``status`` says of one share by itself: its folder, docs,
+peers, conflict copies, the files it cannot sync and what it holds in memory
+(docs/control-api.md). ``daemon.statusreplies`` adds what the share does not know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
+from p2psync.daemon.shares import ShareService
+from p2psync.mirror.conflicts import list_copies
+from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.storage.writer import LogWriter
+
+
+def share_state(service: ShareService) -> ShareState:
+    """Share state for the control API (``status`` adds what the share does not know)."""
+    loaded = residency_status(service.logs.writers)
+    status: ShareState = {
+        "id": service.name,
+        "path": str(service.root),
+        "docs": file_docs(service),
+        "peers_in_sync": [str(p) for p in service.sync.peers() if service.sync.in_sync_with(p)],
+        "peers_connected": [str(p) for p in service.sync.peers()],
+        "docs_loaded": loaded["docs_loaded"],
+        "loaded_bytes": loaded["loaded_bytes"],
+        "conflicts": [ConflictCopy(copy=c.copy, path=c.path, why=c.why, when=c.when,
+                                   device=c.device, size=c.size)
+                      for c in list_copies(service.root)],
+    }  # fmt: skip
+    if service.stopped:
+        status["stopped"] = service.stopped
+    if service.mirror:
+        status["filenames"] = service.mirror.mirror.names.describe()
+        status["files"] = len(service.mirror.mirror.view.by_path)
+    return status
+
+
+def not_in_sync(service: ShareService) -> list[NotInSync]:
+    """The files the mirror cannot sync, then the docs a peer's update failed on
+    (docs/control-api.md, ``not_in_sync``)."""
+    mirror = service.mirror.mirror if service.mirror else None
+    listed = [NotInSync(path=p["path"], kind=p["kind"], reason=p["reason"])
+              for p in (mirror.problems.listing() if mirror else [])]  # fmt: skip
+    for guid, why in sorted(service.failing_docs.items()):
+        entry = mirror.view.by_guid.get(guid) if mirror else None
+        listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
+                       "reason": why})  # fmt: skip
+    return listed
+
+
+def file_docs(service: ShareService) -> int:
+    """How many docs the share holds besides its manifest."""
+    return len(service.sync.replica) - (MANIFEST_GUID in service.sync.replica)
+
+
+def residency_status(writers: Mapping[str, LogWriter]) -> ResidencyStatus:
+    """How many docs are in memory, and roughly how much they hold: the bytes of their
+    logs (a doc's memory is of the order of its encoded size)."""
+    return {
+        "docs_loaded": len(writers),
+        "loaded_bytes": sum(w.log.end for w in writers.values()),
+    }

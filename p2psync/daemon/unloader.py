@@ -1,0 +1,110 @@
+"""Docs leave memory when idle, and the index is written as the share stops
+(docs/architecture.md, *Memory: lazy docs and large docs*).
+
+``Unloader`` unloads a doc idle for ``[docs] idle_unload_s`` once its log holds all of
+it, recording its version for the persisted index (``daemon.indexkeeper``); on the
+way out it records every loaded doc its log holds and writes the index. It works on
+its share's writers, replica and residency, which it shares with ``ShareService``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import trio
+
+from p2psync.daemon.indexkeeper import IndexKeeper
+from p2psync.daemon.residency import Residency
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.share import ShareReplica
+from p2psync.storage.indexstore import DocRecord
+from p2psync.storage.writer import LogWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Unloader:
+    """Idle unloading and the index on stop, for one share. It shares ``writers``,
+    ``replica``, ``residency`` and the rest with its ``ShareService``: an unloaded
+    doc's writer is removed from ``writers`` here."""
+
+    name: str
+    replica: ShareReplica
+    writers: dict[str, LogWriter]
+    compacting: set[str]
+    """Docs whose log is being compacted: not unloaded meanwhile."""
+    residency: Residency
+    index: IndexKeeper
+    app_docs: Counter[str]
+    """Docs app clients have open: they stay in memory."""
+
+    async def run(self) -> None:
+        """Unload docs idle for ``residency.idle_s``, until cancelled."""
+        while True:
+            await trio.sleep(self.residency.check_interval_s)
+            for guid in self.residency.idle(list(self.writers)):
+                await self._unload(guid)
+
+    async def _unload(self, guid: str) -> None:
+        """Drop doc ``guid`` from memory once everything it holds is in its log, and
+        record its version with the log's size and mtime for the persisted index.
+        Skipped if it changes meanwhile, is being compacted, or another process
+        appended to its log (the watcher brings that first)."""
+        writer = self.writers.get(guid)
+        if writer is None or guid in self.compacting:
+            return
+        sequence = self.replica.sequence_of(guid)
+        await writer.flush()
+        doc = self.replica.get(guid)
+        if (
+            self.writers.get(guid) is not writer
+            or doc is None
+            or doc.poisoned
+            or guid in self.compacting
+            or self.replica.sequence_of(guid) != sequence
+            or not self.residency.is_idle(guid)
+            or guid in self.app_docs
+            or not writer.idle
+        ):
+            return
+        record = _record_of(guid, doc, writer, sequence)
+        if record is None:
+            return
+        self.index.record(guid, record)
+        del self.writers[guid]
+        self.replica.unload(guid)
+        self.residency.forget(guid)
+        await writer.aclose()
+        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
+
+    async def save_index_on_stop(self) -> None:
+        """Record every loaded doc whose log holds all of it and write the index; it is
+        clean only if nothing queued was left behind."""
+        clean = True
+        for guid, writer in self.writers.items():
+            doc = self.replica.get(guid)
+            record = None
+            if doc is not None and not doc.poisoned and writer.idle:
+                record = _record_of(guid, doc, writer, self.replica.sequence_of(guid))
+            if record is None:
+                clean = False
+            else:
+                self.index.record(guid, record)
+        await self.index.save(clean=clean)
+
+
+def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
+    """The index record of a loaded doc whose log holds exactly what it holds, None if
+    the log holds more (or cannot be read)."""
+    try:
+        st = writer.log.path.stat()
+    except OSError:
+        return None
+    if st.st_size != writer.log.end:
+        return None
+    version = doc.version()
+    return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
+                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
