@@ -28,7 +28,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
   joined with mDNS off can dial the others.
 - ``invites``, ``joins``: the inviter's open invites; the invite and join methods.
 - ``progress``: sync percentages for status, and ``share-in-sync`` events.
-- ``apps``: the apps endpoint's rooms (a share's text files) and ``doc url``.
+- ``apps``: the apps endpoint's rooms (a share's text files and ``.ydoc`` app docs) and ``doc url``.
 - ``events``: the event bus the control API's subscribers follow.
 - ``control``, ``api``, ``controlhost``, ``statusreplies``: the control socket, its
   methods, what they need of the daemon, the status replies (the framing, the home's
