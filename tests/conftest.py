@@ -5,6 +5,8 @@ from __future__ import annotations
 import pycrdt
 import pytest
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 def text_updates(count: int, *, client_id: int = 1, text: str = "edit ") -> tuple[list[bytes], str]:
     """Return ``count`` real Yjs v1 updates (one insert each) and the text they build."""
