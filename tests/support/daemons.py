@@ -204,6 +204,14 @@ def make_share(devices: list[Device]) -> str:
     return share
 
 
+def dial_first(dialer: Device, other: Device) -> None:
+    """``dialer`` dials ``other`` and connects before ``other`` knows its address: the
+    link is the dialer's "static" one (both dialing at once, the tie-break between the
+    two links picks one by the devices' IDs). ``link`` the two afterwards as usual."""
+    setup(dialer.home, "peer", "add", other.id, other.address)
+    wait_for(lambda: other.id in dialer.status()["connected"], f"{dialer.home.name} dialing")
+
+
 def link(devices: list[Device]) -> None:
     """Every running device dials every other one's address."""
     for device in devices:
