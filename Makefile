@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 YJS := tests/interop/node_modules/.package-lock.json
 PACKAGING_STAMP := $(VENV)/.packaging
 
-.PHONY: run demo test soak lint typecheck check bench bench-deps clean system-deps \
+.PHONY: run demo test test-fast soak lint typecheck check bench bench-deps clean system-deps \
 	screenshot dist check-wheel bundle docs icons packaging-files
 
 $(STAMP): pyproject.toml constraints.txt
@@ -33,8 +33,19 @@ $(YJS): tests/interop/package.json tests/interop/package-lock.json
 system-deps:
 	bash packaging/system-deps.sh
 
+# The suite, then the soak alone: three minutes of timed chaos that other tests' load
+# would only slow. JOBS=N runs the suite on N pytest-xdist workers (JOBS=auto: one per
+# core); 0, in one process, stays the default until the whole suite has passed on
+# workers again and again (docs/testing.md).
+JOBS ?= 0
+SOAK_TEST := tests/soak/test_soak.py
 test: $(STAMP) $(YJS) system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS) --ignore=$(SOAK_TEST)
+	$(PY) -m pytest -q $(SOAK_TEST)
+
+# The edit loop: the unit tests (in process: no daemon), one worker per core.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n auto tests/unit
 
 # The end-to-end soak (docs/soak.md): three daemons, random saves, appends, file
 # operations, kills and partitions for MINUTES, then a check that nothing was lost.

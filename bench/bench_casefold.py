@@ -19,7 +19,7 @@ from bench.harness import BenchContext, Metric, timed
 from p2psync.mirror.engine import Mirror
 from p2psync.mirror.names import NameRules
 from p2psync.storage.layout import marker_dir
-from tests.integration.mirror.test_engine import make_mirror
+from tests.support.mirror import make_mirror
 
 GROUP = "Plain files in a shared folder (issue 4)"
 FILES = 5_000

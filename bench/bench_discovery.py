@@ -23,8 +23,8 @@ from bench.harness import BenchContext, Metric
 from p2psync.config import PeerConfig, load_config, save_config
 from p2psync.control.home import Home
 from p2psync.ids import DeviceId
-from tests.integration.sync.daemons import wait_for
 from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among
+from tests.support.daemons import wait_for
 
 GROUP = "LAN discovery on the netns testbed (#9)"
 RUNS = 10

@@ -43,7 +43,7 @@ from typing import Any
 from bench.harness import BenchContext, Metric
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
-from tests.integration.sync.daemons import Device, cli, free_port, wait_for
+from tests.support.daemons import Device, cli, free_port, wait_for
 
 GROUP = "Many small files: p2psync against Syncthing (issue 19)"
 FILES = int(os.environ.get("P2PSYNC_BENCH_FILES", "10000"))

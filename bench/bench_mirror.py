@@ -16,7 +16,7 @@ import trio
 
 from bench.harness import BenchContext, Metric
 from p2psync.watch import DirWatcher
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
 
 GROUP = "Plain files in a shared folder (issue 4)"
 LATENCY_SAMPLES = 200

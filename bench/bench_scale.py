@@ -28,7 +28,7 @@ from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.storage import format as fmt
 from p2psync.storage.layout import docs_dir, log_path
-from tests.integration.sync.daemons import Device, free_port, link, make_share, wait_for
+from tests.support.daemons import Device, free_port, link, make_share, wait_for
 
 GROUP = "Scale: a 10,000-doc share (lazy docs, persisted index)"
 DOCS = 10_000

@@ -23,7 +23,7 @@ from p2psync.errors import ControlError
 from p2psync.replica.doc import DocReplica
 from p2psync.storage import DocLog, append_update, read_updates
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
 
 GROUP = "Sync between two daemons on loopback"
 LATENCY_SAMPLES = 200

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import pycrdt
 import pytest
+from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["tests.support.fixtures"]
+
+# Hypothesis times each example (200 ms) and the generation of data: on a machine
+# whose cores other tests (xdist workers, daemons) keep busy, those are measures of the
+# load, not of the code. pytest-timeout still bounds every test.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 def text_updates(count: int, *, client_id: int = 1, text: str = "edit ") -> tuple[list[bytes], str]:

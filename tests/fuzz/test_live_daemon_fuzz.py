@@ -30,7 +30,7 @@ from tests.integration.hostile.hostile import (
     without_honest_edits,
 )
 from tests.integration.hostile.junk import malformed_frames, mutate
-from tests.integration.sync.daemons import wait_for
+from tests.support.daemons import wait_for
 
 FRAMES = 10_000
 UPDATES = 10_000

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.tray import TrayApp
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, dial_first, link, make_share, start_all, wait_for
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
@@ -43,8 +43,8 @@ class Pair:
 def pair(tmp_path: Path) -> Iterator[Pair]:
     a, b = Device(tmp_path, "alpha"), Device(tmp_path, "beta")
     share = make_share([a, b])
-    a.start()
-    b.start()
+    start_all([a, b])
+    dial_first(a, b)  # alpha's link to beta is "static", as the tests read it
     link([a, b])
     pair = Pair(a, b, share)
     try:

@@ -16,7 +16,7 @@ from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from tests.gui.conftest import WAIT_MS, Pair, find_action, select_share
 from tests.gui.test_window import rect_in, settle
-from tests.integration.sync.daemons import cli, wait_for
+from tests.support.daemons import cli, wait_for
 
 FIRST = "title\n\nfirst draft\n"
 SECOND = "title\n\nsecond draft\n"

@@ -21,7 +21,7 @@ from p2psync_tray.describe import format_until
 from p2psync_tray.invites import JoinDialog
 from p2psync_tray.tray import TrayApp
 from tests.gui.conftest import WAIT_MS, Pair, find_action, make_tray
-from tests.integration.sync.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, cli, wait_for
 
 JOIN_WAIT_MS = 60_000
 GROUPED = re.compile(r"[A-Z2-7]{6}(-[A-Z2-7]{6})*(-[A-Z2-7]{1,5})?")

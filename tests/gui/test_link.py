@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from p2psync.control.home import Home
 from p2psync_tray.link import DaemonLink, Snapshot
 from tests.gui.conftest import FAST_POLL_S, Pair
-from tests.integration.sync.daemons import Device
+from tests.support.daemons import Device
 
 WAIT_MS = 30_000
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from p2psync import __version__
-from tests.integration.sync.daemons import wait_for
+from tests.support.daemons import wait_for
 
 
 def tray(*args: str) -> list[str]:

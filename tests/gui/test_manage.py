@@ -18,7 +18,7 @@ from p2psync_tray.tray import TrayApp
 from tests.gui.conftest import WAIT_MS, Pair, find_action
 from tests.gui.fakes import FakeLink, sample_snapshot
 from tests.gui.test_window import rect_in, settle, shown
-from tests.integration.sync.daemons import cli
+from tests.support.daemons import cli
 
 
 def share_list(home: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from p2psync.ids import DeviceId, ShareId
-from tests.integration.sync.daemons import cli
+from tests.support.daemons import cli
 
 
 def test_id_is_stable_and_parses(tmp_path: Path) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
 
 TOOL = Path(__file__).with_name("yjs_tool.mjs")
 TEXT = "héllo 🙂 from Yjs, 字"
@@ -26,15 +24,11 @@ def yjs(*args: str) -> str:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[list[Device]]:
-    devices = [Device(tmp_path, "alice"), Device(tmp_path, "bob")]
-    make_share(devices)
-    for device in devices:
-        device.start()
-    link(devices)
-    yield devices
-    for device in devices:
-        device.stop(signal.SIGKILL)
+def pair(pair: list[Device]) -> list[Device]:
+    make_share(pair)
+    start_all(pair)
+    link(pair)
+    return pair
 
 
 def test_a_yjs_update_syncs_and_the_export_loads_in_yjs(pair: list[Device], tmp_path: Path) -> None:

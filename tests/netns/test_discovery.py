@@ -22,15 +22,14 @@ from p2psync.config import load_config, save_config
 from p2psync.control.home import Home
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
 from p2psync.discovery.table import MAX_ENTRIES
-from tests.integration.sync.daemons import cli, wait_for
 from tests.netns.testbed import (
     PORT,
     SUBNET,
     NetnsDevice,
     Testbed,
     share_among,
-    start_all,
 )
+from tests.support.daemons import cli, start_all, wait_for
 
 pytestmark = pytest.mark.netns
 

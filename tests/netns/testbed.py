@@ -34,7 +34,7 @@ from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
-from tests.integration.sync.daemons import DEADLINE_S, Device, wait_for
+from tests.support.daemons import DEADLINE_S, Device, wait_for
 
 SUBNET = "10.77.0"
 PORT = 22070
@@ -178,14 +178,6 @@ class Testbed:
         for ns in reversed(self.namespaces):
             subprocess.run([ip_command(), "netns", "del", ns], capture_output=True, check=False)
         self.namespaces.clear()
-
-
-def start_all(devices: Sequence[NetnsDevice]) -> None:
-    """Start every daemon at once, then wait until each serves."""
-    for device in devices:
-        device.launch()
-    for device in devices:
-        device.wait_serving()
 
 
 def share_among(devices: Sequence[Device]) -> str:

@@ -31,10 +31,10 @@ from p2psync.config import PeerConfig, save_config
 from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
 from p2psync.ids import DeviceId
-from tests.integration.sync.daemons import cli
 from tests.netns.testbed import PORT, Testbed, run_ip, share_among
 from tests.soak import actions
 from tests.soak.model import Findings, Model, check, read_tree
+from tests.support.daemons import cli
 
 NAMES = ("a", "b", "c")
 CONVERGE_S = 240.0  # a healed link may wait out a dial back-off of up to a minute

@@ -27,7 +27,7 @@ from p2psync.storage import read_state
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.integration.apps.yclient import connect, until, until_blocking
-from tests.integration.sync.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, cli, wait_for
 
 ORIGIN = "http://localhost:5173"
 

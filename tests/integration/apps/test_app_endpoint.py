@@ -4,8 +4,6 @@ other, a save reaches the app, a receive-only share's rooms refuse edits."""
 from __future__ import annotations
 
 import json
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 import trio
 
 from tests.integration.apps.yclient import connect, until, until_blocking
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 
 def enable_apps(device: Device) -> None:
@@ -40,14 +38,11 @@ SHARES: dict[str, str] = {}
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[list[Device]]:
-    made = [Device(tmp_path, name) for name in ("alice", "bob")]
-    SHARES[str(tmp_path)] = make_share(made)
-    for device in made:
+def pair(pair: list[Device], tmp_path: Path) -> list[Device]:
+    SHARES[str(tmp_path)] = make_share(pair)
+    for device in pair:
         enable_apps(device)
-    yield made
-    for device in made:
-        device.stop(signal.SIGKILL)
+    return pair
 
 
 def start(devices: list[Device], file: str, text: str) -> None:

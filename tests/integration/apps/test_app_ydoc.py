@@ -16,7 +16,7 @@ import trio
 from tests.integration.apps import test_app_endpoint
 from tests.integration.apps.test_app_endpoint import doc_url
 from tests.integration.apps.yclient import YClient, connect, until, until_blocking
-from tests.integration.sync.daemons import Device, cli, link, wait_for
+from tests.support.daemons import Device, cli, link, wait_for
 
 YDoc = pycrdt.Doc[Any]
 

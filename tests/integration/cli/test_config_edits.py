@@ -9,7 +9,7 @@ from pathlib import Path
 from p2psync.config import Config, PeerConfig, load_config
 from p2psync.control.home import Home
 from p2psync.ids import DeviceId
-from tests.integration.sync.daemons import Device, cli, link, wait_for
+from tests.support.daemons import Device, cli, link, wait_for
 
 STRANGER = str(DeviceId.from_certificate_der(b"a device that never runs"))
 BAD_ADDRESSES = {

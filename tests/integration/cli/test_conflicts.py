@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from p2psync.ids import DeviceId
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 
 def copies(device: Device) -> list[dict[str, Any]]:

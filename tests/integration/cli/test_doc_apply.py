@@ -17,7 +17,7 @@ from p2psync.errors import ControlError
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.storage import DocLog
 from p2psync.storage.layout import docs_dir, log_path
-from tests.integration.sync.daemons import Device, cli
+from tests.support.daemons import Device, cli
 
 GARBAGE = bytes([0x41]) + random.Random(7).randbytes(199)
 """200 bytes that are no Yjs update (a non-zero first byte: not taken for a v2 one)."""

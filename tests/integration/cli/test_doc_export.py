@@ -22,7 +22,7 @@ from p2psync.control.home import Home
 from p2psync.control.wire import MAX_MESSAGE_BYTES, PART_BYTES
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkfile import CHUNKED_FILE_BYTES
-from tests.integration.sync.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, cli, wait_for
 
 
 def text_of(state: bytes) -> str:

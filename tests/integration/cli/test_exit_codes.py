@@ -28,7 +28,7 @@ from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.invitecode import InviteCode
-from tests.integration.sync.daemons import Device, cli
+from tests.support.daemons import Device, cli
 
 UNKNOWN_SHARE = str(ShareId.new())
 STRANGER = str(DeviceId.from_certificate_der(b"a device that never runs"))

@@ -18,7 +18,7 @@ from typing import Any
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.ids import ShareId
-from tests.integration.sync.daemons import DEADLINE_S, Device, cli, link, wait_for
+from tests.support.daemons import DEADLINE_S, Device, cli, link, wait_for
 
 
 def connected(device: Device) -> bool:

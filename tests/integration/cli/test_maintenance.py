@@ -8,7 +8,7 @@ from pathlib import Path
 from p2psync.ids import ShareId
 from p2psync.storage import read_updates
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, cli
+from tests.support.daemons import Device, cli
 
 
 def device_with_doc(tmp_path: Path, edits: int = 3) -> tuple[Device, Path]:

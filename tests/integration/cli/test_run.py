@@ -21,7 +21,7 @@ import tomli_w
 from p2psync.config import DEFAULT_LISTEN, DEFAULT_PORT, load_config
 from p2psync.control.home import Home
 from p2psync.storage.layout import marker_dir
-from tests.integration.sync.daemons import Device, cli, make_share, wait_for
+from tests.support.daemons import Device, cli, make_share, wait_for
 
 RUN_TIMEOUT_S = 20.0
 """A ``run`` that should fail at once but serves instead is killed after this long."""

@@ -17,7 +17,7 @@ import pytest
 from p2psync import __version__
 from p2psync.config import load_config, save_config
 from tests.integration.cli.snapshot import Normaliser, assert_snapshot
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, dial_first, link, make_share, start_all, wait_for
 
 
 def named(device: Device, name: str) -> Device:
@@ -35,8 +35,8 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Device, No
     make_share([alpha, beta])
     devices = [alpha, beta, gamma]
     try:
-        alpha.start()
-        beta.start()
+        start_all([alpha, beta])
+        dial_first(alpha, beta)  # alpha's link to beta is "static"
         link([alpha, beta])
         alpha.apply_text("notes.md", "hello", client_id=7)
         assert cli(alpha.home, "wait-idle", "--min-peers", "1", "--quiet").returncode == 0

@@ -7,30 +7,21 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from p2psync.daemon.indexkeeper import SAVE_INTERVAL_S
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    try:
-        alice.start()
-        bob.start()
-        link([alice, bob])
-        yield alice, bob
-    finally:
-        for device in (alice, bob):
-            device.stop(signal.SIGKILL)
+def pair(pair: list[Device]) -> tuple[Device, Device]:
+    make_share(pair)
+    start_all(pair)
+    link(pair)
+    return pair[0], pair[1]
 
 
 def share_of(device: Device) -> dict[str, Any]:

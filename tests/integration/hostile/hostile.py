@@ -4,7 +4,7 @@
 product's own TLS handshake (``p2psync.net.transport.handshake``), so the daemon sees
 an authenticated device; after that it writes whatever bytes a test wants. Each call
 runs its own ``trio.run``: the tests around it are synchronous, like the subprocess
-daemons they talk to (``tests/integration/sync/daemons.py``).
+daemons they talk to (``tests/support/daemons.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from p2psync.protocol.frames import encode_frame
 from p2psync.protocol.messages import JoinProof, Message, SyncMessage
 from p2psync.storage.layout import log_path
 from p2psync.storage.versionindex import versions_path
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, start_all, wait_for
 
 CONNECT_TIMEOUT_S = 20.0
 CLOSE_WAIT_S = 20.0
@@ -193,8 +193,7 @@ def scene_at(root: Path) -> Iterator[Scene]:
     alice, bob, mallory = (Device(root, name) for name in ("alice", "bob", "mallory"))
     share = make_share([alice, bob, mallory])
     try:
-        for device in (alice, bob):
-            device.start()
+        start_all([alice, bob])
         link([alice, bob])
         alice.apply_text("notes.md", "honest text. ", client_id=1)
         wait_for(lambda: bob.text("notes.md") == "honest text. ", "the first edit at bob")

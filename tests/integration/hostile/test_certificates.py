@@ -27,7 +27,7 @@ from tests.integration.hostile.hostile import (
     raw_session,
     signed_by,
 )
-from tests.integration.sync.daemons import cli, wait_for
+from tests.support.daemons import cli, wait_for
 
 
 def smuggled(scene: Scene) -> bytes:

@@ -21,7 +21,7 @@ from p2psync.control.home import Home
 from p2psync.daemon.control import ControlServer
 from p2psync.daemon.events import EventBus
 from p2psync.errors import ControlError
-from tests.integration.sync.daemons import Device
+from tests.support.daemons import Device
 
 NOBODY = 65534
 

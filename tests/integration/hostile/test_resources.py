@@ -20,7 +20,7 @@ from p2psync.protocol.yjs import _varuint as varuint
 from p2psync.replica.sync import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS
 from p2psync.storage.layout import docs_dir
 from tests.integration.hostile.hostile import Scene, frame_of
-from tests.integration.sync.daemons import cli, wait_for
+from tests.support.daemons import cli, wait_for
 
 RSS_GROWTH_LIMIT = 64 * 1024 * 1024
 

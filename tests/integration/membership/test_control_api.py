@@ -14,7 +14,7 @@ from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId
 from p2psync.invitecode import parse_invite
-from tests.integration.sync.daemons import Device, make_share
+from tests.support.daemons import Device, make_share
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.integration.membership.test_invites import members
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 CUT_OFF_S = 5.0
 

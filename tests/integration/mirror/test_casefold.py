@@ -31,7 +31,7 @@ from p2psync.mirror.manifest import (
 from p2psync.mirror.names import NameRules, probe_names
 from p2psync.storage.layout import marker_dir
 from tests.integration.mirror.casefold_mount import casefold_folder
-from tests.integration.mirror.test_engine import Store, make_mirror
+from tests.support.mirror import Store, make_mirror
 
 Events = list[tuple[str, dict[str, object]]]
 LATER_MS = 4 * 10**12

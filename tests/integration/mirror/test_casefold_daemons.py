@@ -10,8 +10,8 @@ import pytest
 
 from p2psync.mirror.conflicts import copy_name
 from tests.integration.mirror.casefold_mount import casefold_folder
-from tests.integration.mirror.conftest import holds, live_entries, read
-from tests.integration.sync.daemons import Device, wait_for
+from tests.support.daemons import Device, wait_for
+from tests.support.mirror import holds, live_entries, read
 
 Share = Callable[..., list[Device]]
 

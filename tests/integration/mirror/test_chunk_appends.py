@@ -14,10 +14,10 @@ import pytest
 from p2psync.mirror.chunked import chunk_order
 from p2psync.storage import append_update, read_state
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.conftest import holds
 from tests.integration.mirror.test_chunked_daemons import linked_pair
 from tests.integration.mirror.test_kill_daemons import guid_of
-from tests.integration.sync.daemons import Device, wait_for
+from tests.support.daemons import Device, wait_for
+from tests.support.mirror import holds
 
 pytestmark = pytest.mark.slow
 

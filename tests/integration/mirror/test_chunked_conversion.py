@@ -17,14 +17,13 @@ from pathlib import Path
 from p2psync.mirror.kinds import FileKind
 from tests.integration.mirror.test_chunked_files import (
     Device,
-    Store,
     big_text,
     order_of,
     root_of,
     send,
 )
-from tests.integration.mirror.test_engine import peer_edit
 from tests.integration.mirror.test_patch_recovery import restart
+from tests.support.mirror import Store, peer_edit
 
 REL = "notes.txt"
 SMALL = big_text(40)

@@ -19,9 +19,9 @@ import pytest
 import tomli_w
 
 from p2psync.mirror.chunked import split_for_seed
-from tests.integration.mirror.conftest import holds, live_entries, read
 from tests.integration.scale.test_reconnect import loaded, share_status
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.mirror import holds, live_entries, read
 
 CHUNKED_FILE_BYTES = 20_000
 CHUNK_MAX_BYTES = 4_096

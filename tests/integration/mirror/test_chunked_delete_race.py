@@ -19,7 +19,7 @@ from tests.integration.mirror.test_chunked_files import (
     send,
     synced_pair,
 )
-from tests.integration.mirror.test_engine import peer_edit
+from tests.support.mirror import peer_edit
 
 
 async def deleted_by_bob(bob: Device) -> None:

@@ -7,7 +7,7 @@ a test names from one store to the other, as the share's sync would.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,51 +24,15 @@ from p2psync.mirror.fileio import read_file
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
-from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.storage.layout import marker_dir
+from tests.support.mirror import Store
 
 YDoc = pycrdt.Doc[Any]
 CHUNKING = Chunking(file_bytes=2_000, chunk_bytes=512)
 
 READERS = (engine, renames, collisions, chunkpaths)
 """The mirror's modules that read whole files (``read_file``)."""
-
-
-class Store:
-    """Docs in memory; records which docs were read and which were changed."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, DocReplica] = {}
-        self.read: set[str] = set()
-        self.changed: list[str] = []
-
-    def doc(self, guid: str) -> DocReplica | None:
-        self.read.add(guid)
-        return self.docs.get(guid)
-
-    def guids(self) -> Iterable[str]:
-        return list(self.docs)
-
-    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
-        self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
-        self.changed.append(guid)
-
-    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
-        for guid, edit in edits.items():
-            await self.local_edit(guid, edit)
-        return {}
-
-    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
-        self.docs.setdefault(guid, DocReplica(guid)).apply(update)
-        self.changed.append(guid)
-
-    def version(self, guid: str) -> DocVersion | None:
-        doc = self.docs.get(guid)
-        return doc.version() if doc is not None else None
-
-    async def durable(self, guid: str) -> None:
-        """Everything is in memory: nothing to wait for."""
 
 
 class Device:

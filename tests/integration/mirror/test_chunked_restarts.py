@@ -21,8 +21,8 @@ from tests.integration.mirror.test_chunked_files import (
     send,
     synced_pair,
 )
-from tests.integration.mirror.test_engine import peer_edit
 from tests.integration.mirror.test_patch_recovery import restart
+from tests.support.mirror import peer_edit
 
 REL = "big.txt"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,59 +11,9 @@ import trio
 from p2psync.mirror.engine import Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
-from p2psync.protocol.yjs import DocVersion
-from p2psync.replica.doc import DocReplica
-from p2psync.storage.layout import marker_dir
+from tests.support.mirror import make_mirror, peer_edit
 
 YDoc = pycrdt.Doc[Any]
-
-
-class Store:
-    """The share as the mirror sees it: docs in memory, every change recorded."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, DocReplica] = {}
-
-    def doc(self, guid: str) -> DocReplica | None:
-        return self.docs.get(guid)
-
-    def guids(self) -> Iterable[str]:
-        return list(self.docs)
-
-    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
-        self.docs.setdefault(guid, DocReplica(guid)).local_edit(edit)
-
-    async def create_docs(self, edits: Mapping[str, Callable[[YDoc], None]]) -> dict[str, str]:
-        for guid, edit in edits.items():
-            await self.local_edit(guid, edit)
-        return {}
-
-    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None:
-        self.docs.setdefault(guid, DocReplica(guid)).apply(update)
-
-    def version(self, guid: str) -> DocVersion | None:
-        doc = self.docs.get(guid)
-        return doc.version() if doc is not None else None
-
-    async def durable(self, guid: str) -> None:
-        """Everything is in memory: nothing to wait for."""
-
-
-def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:
-    marker_dir(root).mkdir(parents=True)
-    store = Store()
-    events: list[tuple[str, dict[str, Any]]] = []
-    clock = HybridClock(b"device", wall_ms)
-    mirror = Mirror(root, store, clock, lambda type_, **f: events.append((type_, f)), "s")
-    return mirror, store, events
-
-
-def peer_edit(doc: DocReplica, edit: Callable[[pycrdt.Text], None]) -> bytes:
-    peer: YDoc = pycrdt.Doc(client_id=777)
-    peer.apply_update(doc.full_state())
-    before = peer.get_state()
-    edit(peer.get("content", type=pycrdt.Text))
-    return peer.get_update(before)
 
 
 def test_a_save_made_while_a_remote_change_arrives_is_merged_and_reported(

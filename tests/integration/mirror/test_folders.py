@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from tests.integration.mirror.conftest import live_entries, read
-from tests.integration.sync.daemons import Device, cli, link, wait_for
+from tests.support.daemons import Device, cli, link, wait_for
+from tests.support.mirror import live_entries, read
 
 Share = Callable[..., list[Device]]
 

@@ -19,8 +19,8 @@ from p2psync.mirror.state import record_file
 from p2psync.storage import append_update, read_updates
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.conftest import read
-from tests.integration.sync.daemons import Device, wait_for
+from tests.support.daemons import Device, wait_for
+from tests.support.mirror import read
 
 
 def live_guid(device: Device, path: str) -> str | None:

@@ -17,9 +17,9 @@ import pytest
 
 from p2psync.storage import read_updates
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.conftest import live_entries
 from tests.integration.mirror.test_text import wait_saved
-from tests.integration.sync.daemons import Device
+from tests.support.daemons import Device
+from tests.support.mirror import live_entries
 
 Share = Callable[..., list[Device]]
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.patch import PatchRecord, load_records, write_record
 from p2psync.storage.layout import docs_dir, marker_dir
-from tests.integration.mirror.conftest import holds, live_entries
 from tests.integration.mirror.test_chunked_daemons import configure
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, start_all, wait_for
+from tests.support.mirror import holds, live_entries
 
 pytestmark = pytest.mark.slow
 REL = "big.txt"
@@ -32,19 +30,14 @@ def log_sizes(device: Device) -> dict[str, int]:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
+def pair(pair: list[Device]) -> tuple[Device, Device]:
     """Alice and bob, chunking at small sizes (``configure``), started and linked."""
-    devices = [Device(tmp_path, name) for name in ("alice", "bob")]
-    make_share(devices)
-    try:
-        for device in devices:
-            configure(device)
-            device.start()
-        link(devices)
-        yield devices[0], devices[1]
-    finally:
-        for device in devices:
-            device.stop()
+    make_share(pair)
+    for device in pair:
+        configure(device)
+    start_all(pair)
+    link(pair)
+    return pair[0], pair[1]
 
 
 def test_a_killed_daemon_restarts_over_a_torn_patch_without_a_local_edit(

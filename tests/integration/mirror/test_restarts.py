@@ -29,7 +29,7 @@ from p2psync.mirror.state import Synced, SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 from tests.integration.mirror.test_casefold import peer_creates
-from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
+from tests.support.mirror import Store, make_mirror, peer_edit
 
 
 class CrashError(Exception):

@@ -19,7 +19,7 @@ from trio.testing import MockClock
 
 from p2psync.mirror.engine import VANISHED_HOLD_S, Mirror
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
-from tests.integration.mirror.test_engine import Store, make_mirror, peer_edit
+from tests.support.mirror import Store, make_mirror, peer_edit
 
 
 def entries(store: Store) -> dict[str, tuple[str, bool]]:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.traces import load_trace
-from tests.integration.mirror.conftest import holds, live_entries, read
-from tests.integration.sync.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, cli, wait_for
+from tests.support.mirror import holds, live_entries, read
 
 Share = Callable[..., list[Device]]
 

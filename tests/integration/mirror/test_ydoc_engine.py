@@ -18,7 +18,7 @@ from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.ydocfile import WRITE_GAP_S
 from p2psync.replica.doc import DocReplica
-from tests.integration.mirror.test_engine import make_mirror
+from tests.support.mirror import make_mirror
 
 YDoc = pycrdt.Doc[Any]
 

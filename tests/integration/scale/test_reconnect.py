@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
 import tomllib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pycrdt
@@ -25,7 +22,7 @@ from p2psync.storage import format as fmt
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.indexstore import index_path
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
 
 DOCS = 2000
 MAX_RECONNECT_BYTES = 64 * 1024
@@ -115,26 +112,21 @@ def text_in_log(device: Device, name: str) -> str:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
+def pair(pair: list[Device]) -> tuple[Device, Device]:
     """alice and bob holding the same 2,000 docs; both started, linked, in sync."""
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    for device in (alice, bob):
+    alice, bob = pair
+    make_share(pair)
+    for device in pair:
         configure(device)
     seed(alice, DOCS)
     # bob holds the same logs (copied, as a backup restore would): the first sync is an
     # index exchange, and the reconnect is what is measured.
     shutil.copytree(log_path(alice.folder, guid(0)).parent, log_path(bob.folder, guid(0)).parent,
                     dirs_exist_ok=True)  # fmt: skip
-    try:
-        alice.start()
-        bob.start()
-        link([alice, bob])
-        wait_for(lambda: in_sync(bob) and in_sync(alice), "the first sync", 120)
-        yield alice, bob
-    finally:
-        for device in (alice, bob):
-            device.stop(signal.SIGKILL)
+    start_all(pair)
+    link(pair)
+    wait_for(lambda: in_sync(bob) and in_sync(alice), "the first sync", 120)
+    return alice, bob
 
 
 def test_a_reconnect_after_one_change_costs_kilobytes_and_loads_one_doc(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import signal
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,12 @@ import tomli_w
 
 from p2psync.storage import read_state
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
 
 
 @pytest.fixture
-def devices(tmp_path: Path) -> Iterator[list[Device]]:
-    made = [Device(tmp_path, name) for name in ("alice", "bob")]
-    yield made
-    for device in made:
-        device.stop(signal.SIGKILL)
+def devices(pair: list[Device]) -> list[Device]:
+    return pair
 
 
 def logged_text(path: Path) -> str | None:

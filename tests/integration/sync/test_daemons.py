@@ -12,7 +12,7 @@ import pytest
 
 from p2psync.storage import append_update
 from p2psync.storage.layout import log_path
-from tests.integration.sync.daemons import Device, cli, free_port, link, make_share, wait_for
+from tests.support.daemons import Device, cli, free_port, link, make_share, wait_for
 
 
 @pytest.fixture

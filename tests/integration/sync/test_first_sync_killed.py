@@ -7,27 +7,16 @@ from __future__ import annotations
 
 import random
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.storage.layout import marker_dir
-from tests.integration.sync.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
 
 FILES = 600
 DEADLINE_S = 180.0
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    yield alice, bob
-    for device in (alice, bob):
-        device.stop(signal.SIGKILL)
 
 
 def make_files(folder: Path, count: int) -> None:

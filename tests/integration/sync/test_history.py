@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import queue
-import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pycrdt
-import pytest
 
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
@@ -20,7 +17,7 @@ from p2psync.storage import append_update
 from p2psync.storage import format as fmt
 from p2psync.storage.layout import docs_dir
 from p2psync.storage.timeline import char_changes
-from tests.integration.sync.daemons import (
+from tests.support.daemons import (
     DEADLINE_S,
     Device,
     cli,
@@ -33,14 +30,6 @@ FIRST = "title\n\nfirst draft\n\nfooter\n"
 SECOND = "title\n\nsecond draft, worse\n\nfooter\n"
 CONCURRENT = "title\n\nsecond draft, worse\n\nfooter by alice\n"
 MERGED = "title\n\nfirst draft\n\nfooter by alice\n"
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[list[Device]]:
-    made = [Device(tmp_path, name) for name in ("alice", "bob")]
-    yield made
-    for device in made:
-        device.stop(signal.SIGKILL)
 
 
 def _versions(device: Device, name: str) -> list[Any]:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -17,19 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 NOTES = "notes\n\nkept for later\n"
 ONE, TWO = "first text of b\n", "second text of b, by bob\n"
 C = "the c file\n"
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[list[Device]]:
-    made = [Device(tmp_path, name) for name in ("alice", "bob")]
-    yield made
-    for device in made:
-        device.stop(signal.SIGKILL)
 
 
 @pytest.fixture

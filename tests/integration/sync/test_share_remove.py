@@ -10,7 +10,7 @@ from pathlib import Path
 
 from p2psync.daemon.indexkeeper import RUNNING_FILE_NAME
 from p2psync.storage.layout import marker_dir
-from tests.integration.sync.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 FILES = 60
 

@@ -1,7 +1,15 @@
-"""Real daemons as subprocesses on loopback, driven through the CLI."""
+"""Real daemons as subprocesses on loopback.
+
+A test sets devices up with ``setup``: the CLI's own ``main`` called in this process
+(the same config and identity files, the same control calls to a running daemon),
+without starting a Python that imports the daemon for every command. ``cli`` runs
+``p2psync`` as a user does, for the tests of the CLI itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -9,12 +17,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pycrdt
+
+from p2psync.cli.main import main as cli_main
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
+from p2psync.errors import P2PSyncError
 
 DEADLINE_S = 30.0
 POLL_S = 0.05
@@ -27,6 +42,29 @@ def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     if check and result.returncode != 0:
+        raise AssertionError(f"p2psync {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+_IN_PROCESS = threading.Lock()
+"""``setup`` swaps ``sys.stdout``: one call at a time."""
+
+
+def setup(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``p2psync --home HOME ARGS`` run in this process: what ``cli`` returns (exit
+    code, output, errors), for set-up that is not what a test is about."""
+    argv = ["--home", str(home), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with _IN_PROCESS, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(argv)
+        except SystemExit as exc:  # argparse: a usage error, or --help
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # a crash: a traceback and exit 1, as the interpreter gives
+            traceback.print_exc()
+            code = 1
+    result = subprocess.CompletedProcess(["p2psync", *argv], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
         raise AssertionError(f"p2psync {' '.join(args)} failed: {result.stderr}")
     return result
 
@@ -47,19 +85,42 @@ class Device:
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
         self.folder = root / f"{name}-share"
-        self.id = cli(self.home, "id").stdout.strip()
+        self.id = setup(self.home, "id").stdout.strip()
         self.process: subprocess.Popen[bytes] | None = None
         self.address = ""
 
     def start(self, port: int = 0) -> None:
+        self.launch(port)
+        self.wait_serving()
+
+    def launch(self, port: int = 0) -> None:
+        """Start the daemon without waiting for it to serve (``wait_serving``)."""
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
                  "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", "debug"],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
-        wait_for(lambda: cli(self.home, "status", "--json", check=False).returncode == 0, "daemon")
-        self.address = self.status()["listen"]
+
+    def wait_serving(self) -> None:
+        """Wait until the launched daemon answers; fail at once if it exited."""
+        wait_for(self._answers, "daemon")
+        self.address = self.ask("status")["listen"]
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = (self.home / "daemon.log").read_text(errors="replace")
+            raise AssertionError(f"the daemon of {self.home.name} exited: {log[-2000:]}")
+        try:
+            self.ask("status")
+        except (P2PSyncError, OSError):  # none yet, or one still starting
+            return False
+        return True
+
+    def ask(self, method: str, **params: Any) -> Any:
+        """One control API call to the running daemon; the reply as JSON would give it."""
+        with ControlClient(Home(self.home).socket_path) as client:
+            return json.loads(json.dumps(client.call(method, **params)))
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None:
@@ -81,6 +142,10 @@ class Device:
         return set(LOADED.findall(text))
 
     def status(self) -> Any:
+        """``status --json``, run as a user runs it: a test polls status and doc
+        contents through the CLI, whose start-up time leaves the daemon the moment
+        to finish what it is doing (writing the file, its record) that tests of the
+        folder after a sync have always had."""
         return json.loads(cli(self.home, "status", "--json").stdout)
 
     def apply_text(self, name: str, text: str, *, client_id: int) -> None:
@@ -92,7 +157,7 @@ class Device:
         content.insert(len(content), text)
         update_file = self.home / "update.bin"
         update_file.write_bytes(doc.get_update(before))
-        cli(self.home, "doc", "apply", str(self.folder / name), str(update_file))
+        setup(self.home, "doc", "apply", str(self.folder / name), str(update_file))
 
     def export(self, name: str) -> bytes | None:
         out = self.home / "export.bin"
@@ -118,17 +183,33 @@ def free_port() -> int:
         return port
 
 
+def start_all(devices: Sequence[Device]) -> None:
+    """Start every device's daemon at once, then wait until each serves."""
+    for device in devices:
+        device.launch()
+    for device in devices:
+        device.wait_serving()
+
+
 def make_share(devices: list[Device]) -> str:
     """One share held by every device, every device a member of it on every other."""
     first = devices[0]
-    share = cli(first.home, "share", "add", str(first.folder), "--create").stdout.strip()
+    share = setup(first.home, "share", "add", str(first.folder), "--create").stdout.strip()
     for device in devices[1:]:
-        cli(device.home, "share", "add", str(device.folder), "--id", share, "--create")
+        setup(device.home, "share", "add", str(device.folder), "--id", share, "--create")
     for device in devices:
         for other in devices:
             if other is not device:
-                cli(device.home, "share", "member", "add", share, other.id)
+                setup(device.home, "share", "member", "add", share, other.id)
     return share
+
+
+def dial_first(dialer: Device, other: Device) -> None:
+    """``dialer`` dials ``other`` and connects before ``other`` knows its address: the
+    link is the dialer's "static" one (both dialing at once, the tie-break between the
+    two links picks one by the devices' IDs). ``link`` the two afterwards as usual."""
+    setup(dialer.home, "peer", "add", other.id, other.address)
+    wait_for(lambda: other.id in dialer.status()["connected"], f"{dialer.home.name} dialing")
 
 
 def link(devices: list[Device]) -> None:
@@ -136,4 +217,4 @@ def link(devices: list[Device]) -> None:
     for device in devices:
         for other in devices:
             if other is not device and other.address:
-                cli(device.home, "peer", "add", other.id, other.address)
+                setup(device.home, "peer", "add", other.id, other.address)
