@@ -20,7 +20,7 @@ import trio
 
 from p2psync.control.replies import DeletedFile, DeletedFolder, RestoredFile, VersionRow
 from p2psync.daemon.deletions import Deletions
-from p2psync.errors import P2PSyncError
+from p2psync.errors import P2PSyncError, StorageError
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry, ManifestView
 from p2psync.storage.timeline import Version
@@ -88,11 +88,24 @@ def deleted_entries(view: ManifestView) -> list[Entry]:
     return list(latest.values())
 
 
+async def readable_versions(service: VersionStore, entry: Entry) -> tuple[list[Version], str]:
+    """The stored timeline of ``entry``'s text file, or none and why: a damaged
+    timeline file is that file's problem, logged, never the whole listing's."""
+    try:
+        return await service.stored_versions(entry.guid), ""
+    except StorageError as exc:
+        log.warning("share %s: the history of %s cannot be read: %s", service.name,
+                    entry.path, exc)  # fmt: skip
+        return [], "its history cannot be read: " + str(exc).removeprefix(f"{exc.path}: ")
+
+
 async def deleted_files(service: VersionStore, view: ManifestView) -> list[DeletedFile]:
-    """The share's deleted files, the latest deletion first (unknown times last)."""
+    """The share's deleted files, the latest deletion first (unknown times last); a
+    file whose timeline cannot be read is listed with its deletion unknown."""
     rows: list[DeletedFile] = []
     for entry in deleted_entries(view):
-        versions = await service.stored_versions(entry.guid) if entry.kind is FileKind.TEXT else []
+        text_file = entry.kind is FileKind.TEXT
+        versions = (await readable_versions(service, entry))[0] if text_file else []
         deletion = versions[-1] if versions and versions[-1].kind == "delete" else None
         text = [v for v in versions if v.kind != "delete"]
         rows.append({
@@ -161,9 +174,9 @@ async def plan_restore_at(
     for entry in sorted(entries, key=lambda e: e.path):
         if not under(entry.path, folder):
             continue
-        versions = await service.stored_versions(entry.guid)
+        versions, unreadable = await readable_versions(service, entry)
         then = [v for v in versions if v.time <= when]
-        reason = _left_because(entry, versions, then[-1] if then else None)
+        reason = unreadable or _left_because(entry, versions, then[-1] if then else None)
         number = then[-1].number if then and not reason else None
         result = "left" if reason else "restored"
         rows[entry.guid] = {"path": entry.path, "version": number, "result": result,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import trio
+
 from p2psync.control.replies import DeletedFile
 from p2psync.daemon.deletions import DeletionWatch
-from p2psync.daemon.filehistory import deleted_entries, deleted_folders, under
+from p2psync.daemon.filehistory import (
+    deleted_entries,
+    deleted_files,
+    deleted_folders,
+    plan_restore_at,
+    under,
+)
+from p2psync.errors import StorageError
 from p2psync.mirror.hlc import Timestamp
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.storage.timeline import Version
 
 
 def _entry(guid: str, path: str, wall: int = 1, **fields: object) -> Entry:
@@ -59,3 +71,46 @@ def test_under_a_folder() -> None:
     assert under("a/b.md", "a")
     assert under("a/b.md", "")
     assert not under("ab/c.md", "a")
+
+
+class _Timelines:
+    """A share's stored timelines for ``readable_versions``: one of them damaged."""
+
+    name = "s"
+    device_id = "D"
+
+    def __init__(self, good: dict[str, list[Version]], damaged: str) -> None:
+        self.good = good
+        self.damaged = damaged
+
+    async def stored_versions(self, guid: str) -> list[Version]:
+        if guid == self.damaged:
+            raise StorageError(Path(f"/share/.p2psync/docs/{guid}.yhist"), "fails its checksum")
+        return self.good.get(guid, [])
+
+    async def mark_version(self, guid: str, kind: str, device: str) -> None:
+        raise AssertionError("not called")
+
+
+def test_a_damaged_timeline_is_its_files_problem_not_the_listings() -> None:
+    view = ManifestView.of({
+        e.guid: e for e in [
+            _entry("g1", "gone/a.md", deleted=True),
+            _entry("g2", "gone/b.md", deleted=True),
+            _entry("g3", "live.md"),
+        ]
+    })  # fmt: skip
+    kept = Version(5.0, "B", "create", 10, 4, 4, 0, number=0)
+    deletion = Version(9.0, "B", "delete", 20, 0, 0, 4, number=1)
+    store = _Timelines({"g1": [kept, deletion], "g3": [kept]}, damaged="g2")
+
+    async def main() -> None:
+        files = await deleted_files(store, view)
+        assert [(f["path"], f["deleted"]) for f in files] == [("gone/a.md", 9.0),
+                                                             ("gone/b.md", None)]  # fmt: skip
+        plan = await plan_restore_at(store, view, "", 6.0)
+        assert plan.rows["g2"]["result"] == "left"
+        assert plan.rows["g2"]["reason"] == "its history cannot be read: fails its checksum"
+        assert plan.numbers == {"g1": 0, "g3": 0}
+
+    trio.run(main)
