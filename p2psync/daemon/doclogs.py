@@ -28,8 +28,8 @@ from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import Quarantine
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Quarantine
 from p2psync.storage import DocLog, should_compact
 from p2psync.storage.doclog import OpenResult, Recovery
 from p2psync.storage.history import DocHistory

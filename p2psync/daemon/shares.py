@@ -45,17 +45,9 @@ from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
+from p2psync.replica.effects import Disconnect, Effect, Persist, Quarantine, Reload, Send, Tell
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import (
-    Disconnect,
-    Effect,
-    Persist,
-    Quarantine,
-    Reload,
-    Send,
-    ShareSync,
-    Tell,
-)
+from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path

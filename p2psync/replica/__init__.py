@@ -7,4 +7,5 @@
 - ``index``: the persisted index as the engine sees it: what to trust at start-up.
 - ``membership``: who is in a share and what each member's mode lets it do.
 - ``sync``: ``ShareSync``, the sync engine: events in, effects (persist, send) out.
+- ``effects``: those effects, which the daemon carries out in order.
 """

@@ -14,7 +14,7 @@ change that integrates nothing is neither stored nor forwarded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from p2psync.errors import MalformedYjsError, UpdateError
@@ -33,6 +33,17 @@ from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion, encode_state_vector
 from p2psync.protocol.yjs_split import split_update
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import (
+    AppApplied,
+    Disconnect,
+    Effect,
+    Peer,
+    Persist,
+    Quarantine,
+    Reload,
+    Send,
+    Tell,
+)
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
@@ -57,74 +68,6 @@ dropped (the peer's index announces them and we ask, at our pace)."""
 MAX_DROPPED_NEW_DOCS = 1000
 """Dropped live updates of unknown docs after which the peer is disconnected with a
 penalty: it creates docs far faster than anyone edits."""
-
-Peer = Hashable
-
-
-@dataclass(frozen=True, slots=True)
-class Persist:
-    """Store ``updates`` durably in the log of doc ``guid`` before the effects after it."""
-
-    guid: str
-    updates: list[bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send ``message`` to ``peer``."""
-
-    peer: Peer
-    message: SyncMessage
-
-
-@dataclass(frozen=True, slots=True)
-class Tell:
-    """Send ``peer`` a DocError: we do not use its frames about one doc (modes)."""
-
-    peer: Peer
-    message: DocError
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnect:
-    """Drop ``peer``: it sent something that is not a valid update or state vector.
-    With ``penalty`` it exceeded a limit and is kept out for a while."""
-
-    peer: Peer
-    reason: str
-    penalty: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Reload:
-    """Doc ``guid`` was poisoned by a pycrdt panic: reload it from its log."""
-
-    guid: str
-
-
-@dataclass(frozen=True, slots=True)
-class Quarantine:
-    """Keep ``updates`` aside for diagnosis, with ``reason``: pycrdt panicked on the
-    first of them (or on the chunk it starts) in doc ``guid``. They are never applied
-    or stored in a log."""
-
-    guid: str
-    updates: list[bytes]
-    reason: str
-
-
-Effect = Persist | Send | Tell | Disconnect | Reload | Quarantine
-
-
-@dataclass(frozen=True, slots=True)
-class AppApplied:
-    """What ``ShareSync.app_update`` did: effects to carry out, the deltas integrated,
-    and why the update was refused (``error``) or held back (``missing``)."""
-
-    effects: list[Effect]
-    integrated: list[bytes]
-    error: UpdateError | None
-    missing: bool
 
 
 @dataclass

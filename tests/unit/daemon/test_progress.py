@@ -19,9 +19,10 @@ from p2psync.daemon.progress import (
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
 from p2psync.protocol.messages import SyncMessage
+from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Effect, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 from tests.conftest import text_updates
 
 SHARE = ShareId.new()

@@ -19,8 +19,9 @@ import pytest
 
 from p2psync.protocol.messages import SyncMessage, Update
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import Disconnect, Effect, Persist, Reload, Send
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Disconnect, Effect, Persist, Reload, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 from tests.conftest import text_updates
 
 SHARE = b"s" * 16

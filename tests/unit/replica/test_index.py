@@ -25,10 +25,11 @@ from p2psync.protocol.messages import (
 )
 from p2psync.protocol.yjs import DocVersion, decode_state_vector
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import Effect, Persist, Send
 from p2psync.replica.index import plan_start, reread, restore, snapshot
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
-from p2psync.replica.sync import Effect, Persist, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 from p2psync.storage.indexstore import (
     HEADER_BYTES,
     DocRecord,

@@ -15,8 +15,9 @@ import pycrdt
 from p2psync.protocol import wire
 from p2psync.protocol.frames import MAX_FRAME_BYTES, FrameDecoder, encode_frame
 from p2psync.protocol.messages import SyncMessage, SyncStep2
+from p2psync.replica.effects import Disconnect, Send
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Disconnect, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 
 SHARE = b"s" * 16
 SMALL_LIMIT = 64 * 1024

@@ -18,6 +18,7 @@ from p2psync.protocol.messages import (
     Update,
 )
 from p2psync.protocol.yjs import DocVersion
+from p2psync.replica.effects import Persist, Send, Tell
 from p2psync.replica.membership import (
     MAX_MEMBERS,
     REMOVED,
@@ -26,7 +27,7 @@ from p2psync.replica.membership import (
     may_change_members,
 )
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Persist, Send, ShareSync, Tell
+from p2psync.replica.sync import ShareSync
 
 SHARE = b"s" * 16
 A, B, C, D = (bytes([n]) * 32 for n in b"abcd")

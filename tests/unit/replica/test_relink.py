@@ -26,8 +26,9 @@ from collections import deque
 import pytest
 
 from p2psync.protocol.messages import SyncMessage
+from p2psync.replica.effects import Disconnect, Effect, Send
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Disconnect, Effect, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 from tests.unit.replica.test_convergence import SHARE, content, edit
 
 SIDES = ("a", "b")

@@ -14,8 +14,9 @@ from p2psync.protocol.yjs import _varuint as varuint
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.protocol.yjs_update import MAX_CLOCK, UpdateShape, scan_update
 from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import Disconnect, Persist, Quarantine, Reload, Send
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import Disconnect, Persist, Quarantine, Reload, Send, ShareSync
+from p2psync.replica.sync import ShareSync
 from p2psync.replica.validate import Outcome, apply_checked, is_panic
 from tests.conftest import text_updates
 
