@@ -122,8 +122,9 @@ def test_doctor_reports_and_repair_removes_a_leftover_empty_log(tmp_path: Path) 
     assert "all healthy" in after.stdout
 
 
-def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
-    device = Device(tmp_path, "a")
+def emptied_named_log(device: Device) -> Path:
+    """A share of ``device`` holding one empty file, synced by a daemon run, then its
+    doc's log emptied (a header only) while the manifest still names the doc."""
     cli(device.home, "share", "add", str(device.folder), "--create")
     (device.folder / "empty.txt").write_bytes(b"")
     device.start()  # the mirror gives the file a doc and a manifest entry
@@ -131,9 +132,16 @@ def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
         cli(device.home, "wait-idle", "--timeout", "30")
     finally:
         device.stop()
-    [named] = [p for p in docs_dir(device.folder).glob("*.ylog") if p != manifest_log(device)]
+    logs = docs_dir(device.folder.resolve()).glob("*.ylog")
+    [named] = [p for p in logs if p != manifest_log(device)]
     named.unlink()
-    DocLog.open(named).log.close()  # emptied, but the manifest names its doc
+    DocLog.open(named).log.close()
+    return named
+
+
+def test_doctor_keeps_an_empty_log_the_manifest_names(tmp_path: Path) -> None:
+    device = Device(tmp_path, "a")
+    named = emptied_named_log(device)
     result = cli(device.home, "doctor", "--repair", "--json")
     report = json.loads(result.stdout)
     assert report["damaged"] == 0
@@ -167,17 +175,8 @@ def test_a_start_removes_the_empty_logs_a_crash_left_and_keeps_every_other(
     tmp_path: Path,
 ) -> None:
     device = Device(tmp_path, "a")
-    cli(device.home, "share", "add", str(device.folder), "--create")
-    (device.folder / "empty.txt").write_bytes(b"")
-    device.start()
-    try:
-        cli(device.home, "wait-idle", "--timeout", "30")
-    finally:
-        device.stop()
+    named_empty = emptied_named_log(device)
     root = device.folder.resolve()
-    [named_empty] = [p for p in docs_dir(root).glob("*.ylog") if p != manifest_log(device)]
-    named_empty.unlink()
-    DocLog.open(named_empty).log.close()  # emptied, but the manifest names its doc
     device.apply_text("notes.md", "kept\n", client_id=5)
     chunk = log_path(root, "c:" + "ab" * 16)  # chunks are named by their file's doc
     leftovers = [log_path(root, f"new-{n}.md") for n in range(3)]
