@@ -310,6 +310,8 @@ class Renames:
         here, renamed: then its entry and record move to ``rel``, and it is
         reconciled there (saved meanwhile: merged as any save)."""
         moved = self._vanished_with_inode(stat, rel)
+        if moved is not None and moved[1].guid not in self.m.view.by_guid:
+            moved = None  # its record names a doc no entry holds (a crash lost the entry)
         lines = lines_of(data)
         likeness = None
         if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename

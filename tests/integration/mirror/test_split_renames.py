@@ -210,3 +210,22 @@ def test_renames_are_found_when_vanished_records_name_one_inode(tmp_path: Path) 
             assert store.docs[guids[old]].text() == texts[old] + "saved while renamed\n"
 
     run(main)
+
+
+def test_a_record_whose_doc_has_no_entry_pairs_no_rename(tmp_path: Path) -> None:
+    """A kill can leave a sync record naming a doc whose manifest entry was never
+    stored: a file renamed from that path is a new file, not a rename of no entry."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, old = await one_file(tmp_path, "a.md", "a\nb\nc\n")
+        held = mirror.synced["a.md"]
+        mirror.synced.put("a.md", held._replace(guid="f:" + "0" * 32))
+        (tmp_path / "a.md").rename(tmp_path / "b.md")
+        await mirror.local_changes(["a.md", "b.md"])
+        clock.jump(VANISHED_HOLD_S)
+        await mirror.flush()
+        [new] = [guid for guid in entries(store) if guid != old]
+        assert entries(store)[new] == ("b.md", False)
+        assert store.docs[new].text() == "a\nb\nc\n"
+
+    run(main)
