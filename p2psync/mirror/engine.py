@@ -419,7 +419,7 @@ class Mirror:
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        self.keeper.add_new(entry)
+        await self._add_entry(entry)
         if large:
             pieces = self.chunks.layouts[entry.guid].pieces
             digest = self.chunkpaths.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
@@ -433,10 +433,16 @@ class Mirror:
         entry = Entry(new_file_guid(), rel, FileKind.YDOC, self.clock.tick(), exec=stat.executable)
         log.debug("share %s: %s is a new app doc, doc %s", self.share, rel, entry.guid)
         await self.store.local_update(entry.guid, data or EMPTY_DOC, notify=False)
-        self.keeper.add_new(entry)
+        await self._add_entry(entry)
         await self.saves.write_doc(rel, entry, data, stat, None)
 
     # -- helpers -------------------------------------------------------------------
+
+    async def _add_entry(self, entry: Entry) -> None:
+        """Add and store a new file's entry, its doc being durable, before its record
+        is written (``ManifestKeeper.store_new``)."""
+        self.keeper.add_new(entry)
+        await self.keeper.store_new()
 
     def read_exact(self, rel: str) -> tuple[bytes, FileStat] | None:
         """``read_file``, but None where only another spelling of the name exists (on a
