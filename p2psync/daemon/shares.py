@@ -42,7 +42,7 @@ from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
-from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
+from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.effects import Disconnect, Effect, Persist, Quarantine, Reload, Send, Tell
@@ -474,7 +474,9 @@ class ShareService:
 
     async def execute(self, effects: list[Effect], *, peer: Peer | None = None) -> None:
         """Carry out the engine's effects in order; ``peer`` sent the message they
-        answer (its changes are versions of the file history by that device)."""
+        answer (its changes are versions of the file history by that device). A
+        SyncStep2 (a doc's state) waits until what its log has queued is durable:
+        nothing leaves this device that a kill here could take back."""
         for effect in effects:
             match effect:
                 case Persist():
@@ -486,6 +488,8 @@ class ShareService:
                     await writer.enqueue(effect.updates, note)
                     self.logs.maybe_compact(effect.guid, writer)
                 case Send() | Tell():
+                    if isinstance(effect.message, SyncStep2):  # the doc's state now:
+                        await self.durable(effect.message.guid)  # none of it a kill takes back
                     self._send(effect.peer, effect.message)
                 case Disconnect():
                     self.events.publish("error", share=self.name, message=effect.reason)
