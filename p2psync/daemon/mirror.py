@@ -170,7 +170,7 @@ class MirrorService:
         """Wake the mirror while it holds a vanished or emptied file, to settle it."""
         while True:
             await trio.sleep(HOLD_CHECK_INTERVAL_S)
-            if self.mirror.deletes_held:
+            if self.mirror.files_held:
                 self._wake.set()
 
     async def _ydoc_timer(self) -> None:

@@ -92,7 +92,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HOLD_CHECK_INTERVAL_S = 1.0
-"""How often the mirror's owner calls ``flush`` while ``deletes_held``."""
+"""How often the mirror's owner calls ``flush`` while ``files_held``."""
 
 
 @dataclass
@@ -251,10 +251,11 @@ class Mirror:
         await self.keeper.edit()
 
     @property
-    def deletes_held(self) -> bool:
-        """Whether a vanished file waits to be told as deleted, an emptied one to be
-        read, or an app doc's file to be written (by a later ``flush``)."""
-        return bool(self.renames.held or self._emptied or self.saves.ydocs.next_due() is not None)
+    def files_held(self) -> bool:
+        """Whether a vanished file waits to be told as deleted, or an emptied one to be
+        read (by a later ``flush``). An app doc's write held back has a timer of its
+        own (``saves.ydocs.deferred``)."""
+        return bool(self.renames.held or self._emptied)
 
     # -- the manifest --------------------------------------------------------------
 

@@ -271,13 +271,13 @@ def test_a_file_left_empty_is_read_once_it_held_still(tmp_path: Path) -> None:
         path.write_text("")
         await mirror.local_changes(["d.txt"])
         assert doc.text() == "a\nb\n"
-        assert mirror.deletes_held
+        assert mirror.files_held
         old = time.time_ns() - 5 * 10**9  # as if emptied 5 s ago
         os.utime(path, ns=(old, old))
         await trio.sleep(TRUNCATION_HOLD_S)
         await mirror.flush()
         assert doc.text() == ""
-        assert not mirror.deletes_held
+        assert not mirror.files_held
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
