@@ -28,8 +28,7 @@ from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.mirror.state import Synced, SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
-from tests.integration.mirror.test_casefold import peer_creates
-from tests.support.mirror import Store, make_mirror, peer_edit
+from tests.support.mirror import Store, make_mirror, peer_creates, peer_edit
 
 
 class CrashError(Exception):
