@@ -3,10 +3,10 @@ versions, the deleted files and folders listed, a folder restored as it was at a
 
 ``record_deletions`` is what the mirror service tells (``daemon.deletions``): each
 text file a step deleted gets a ``delete`` version by the device whose change it was,
-and one brought back with the text it had a ``restore``. ``deleted_files`` reads the
-manifest's deleted entries and their timelines without loading their docs.
-``plan_restore_at`` picks, for each text file under a folder, the version it had at a
-time; ``ShareHistory.restore_versions`` carries the plan out.
+one brought back with the text it had a ``restore``, and one moved a ``rename``.
+``deleted_files`` reads the manifest's deleted entries and their timelines without
+loading their docs. ``plan_restore_at`` picks, for each text file under a folder, the
+version it had at a time; ``ShareHistory.restore_versions`` carries the plan out.
 """
 
 from __future__ import annotations
@@ -40,14 +40,17 @@ class VersionStore(Protocol):
 
     async def stored_versions(self, guid: str) -> list[Version]: ...
 
-    async def mark_version(self, guid: str, kind: str, device: str) -> None: ...
+    async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None: ...
 
 
 def version_row(version: Version) -> VersionRow:
     """The control API's form of a version."""
-    return {"number": version.number, "time": version.time, "device": version.device,
-            "kind": version.kind, "size": version.size, "added": version.added,
-            "removed": version.removed}  # fmt: skip
+    row: VersionRow = {"number": version.number, "time": version.time,
+                       "device": version.device, "kind": version.kind, "size": version.size,
+                       "added": version.added, "removed": version.removed}  # fmt: skip
+    if version.old_path:
+        row["old_path"] = version.old_path
+    return row
 
 
 MARKS_AT_ONCE = 16
@@ -59,21 +62,23 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
     """Record ``found`` in the files' timelines, by ``peer`` (None: this device). A
     failure is logged: the deletion itself happened, only its version is missing."""
     device = str(peer) if peer is not None else service.device_id
-    marks = [(e, "delete") for e in found.deleted] + [(e, "restore") for e in found.revived]
+    marks = [(e, "delete", "") for e in found.deleted]
+    marks += [(e, "restore", "") for e in found.revived]
+    marks += [(e, "rename", old) for e, old in found.renamed]
     limit = trio.CapacityLimiter(MARKS_AT_ONCE)
 
-    async def mark(entry: Entry, kind: str) -> None:
+    async def mark(entry: Entry, kind: str, old_path: str) -> None:
         async with limit:
             try:
-                await service.mark_version(entry.guid, kind, device)
+                await service.mark_version(entry.guid, kind, device, old_path)
             except (P2PSyncError, OSError) as exc:
                 log.error("share %s: the %s of %s is not in its history: %s", service.name,
                           kind, entry.path, exc)  # fmt: skip
 
     async with trio.open_nursery() as nursery:
-        for entry, kind in marks:
+        for entry, kind, old_path in marks:
             if entry.kind is FileKind.TEXT:
-                nursery.start_soon(mark, entry, kind)
+                nursery.start_soon(mark, entry, kind, old_path)
 
 
 def deleted_entries(view: ManifestView) -> list[Entry]:

@@ -187,11 +187,12 @@ class ShareHistory:
             load_timeline, versions_path(log_path(self._share.root, guid))
         )
 
-    async def mark_version(self, guid: str, kind: str, device: str) -> None:
+    async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None:
         """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
-        or came back from a deletion with the text its doc kept ("restore"), by
-        ``device``. Nothing if the timeline says so already (a deletion is its newest
-        version, or a version came after it)."""
+        came back from a deletion with the text its doc kept ("restore"), or moved
+        from ``old_path`` ("rename"), by ``device``. Nothing if the timeline says so
+        already (a deletion is its newest version, or a version came after it), nor
+        a rename of a file whose timeline is empty (its first version comes with it)."""
         if guid not in self._share.sync.replica:
             return  # its doc never came here: no log to open, nothing it had
         with self._share.call():
@@ -199,12 +200,15 @@ class ShareHistory:
             if writer.history is None:
                 return
             text = "" if kind == "delete" else self.current_text(guid)
-            note = VersionNote(time.time(), device, kind, text)
+            note = VersionNote(time.time(), device, kind, text, old_path)
 
             def mark(history: DocHistory, doclog: DocLog) -> None:
                 versions = history.versions()
                 newest = versions[-1].kind if versions else ""
-                if (kind == "delete") != (newest == "delete"):
+                if kind == "rename":
+                    if versions and newest != "delete":
+                        history.mark(note, doclog)
+                elif (kind == "delete") != (newest == "delete"):
                     history.mark(note, doclog)
 
             await writer.with_history(mark)

@@ -47,9 +47,11 @@ class VersionNote:
     kind: str
     """"local save", "remote change" or "restore"; the first change of a doc is
     recorded as "create" whatever its note says (but a restore). ``mark`` also takes
-    "delete"."""
+    "delete" and "rename"."""
     text: str
     """The doc's text once the change is applied (empty for a deletion)."""
+    old_path: str = ""
+    """For a ``rename`` (which ``mark`` takes too): the path the file had before."""
 
 
 class DocHistory:
@@ -118,13 +120,14 @@ class DocHistory:
 
     def mark(self, note: VersionNote, doclog: DocLog) -> Version:
         """Record a version that stores no update, at the log's current end: a
-        deletion (``note.text`` empty), or a file back from one with the text its doc
-        kept. Written at once."""
+        deletion (``note.text`` empty), a file back from one with the text its doc
+        kept, or a rename. Written at once."""
         timeline = self.versions()
         end = doclog.update_count
         _, last = self._known_texts(timeline, end, doclog)
         version = record(timeline, time=note.time, device=note.device, kind=note.kind,
-                         log_end=end, before=last, after=note.text)  # fmt: skip
+                         log_end=end, before=last, after=note.text,
+                         old_path=note.old_path)  # fmt: skip
         self._texts = (last, note.text)
         self._dirty = True
         self.save()

@@ -34,6 +34,8 @@ class Version:
     number: int = 0
     """What ``p2psync history`` calls it: one more than the version before it, kept by a
     coalesced save and never reused, so it names the same version until it is dropped."""
+    old_path: str = ""
+    """For a ``rename``: the share path the file had before it (empty otherwise)."""
 
 
 DIFF_MAX_CHARS = 20_000
@@ -82,11 +84,13 @@ def record(
     log_end: int,
     before: str,
     after: str,
+    old_path: str = "",
 ) -> Version:
     """Append (or coalesce into the last entry) the version that turned ``before`` into ``after``.
 
     ``before`` is the text of the last version that stays in the timeline before the
     new one: the one before the last entry when the new version coalesces into it.
+    ``old_path`` is a rename's former path.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown version kind {kind!r}")
@@ -99,7 +103,9 @@ def record(
         timeline[-1] = merged
         return merged
     number = timeline[-1].number + 1 if timeline else 1
-    version = Version(time, device, kind, log_end, size, added, removed, number=number)
+    version = Version(
+        time, device, kind, log_end, size, added, removed, number=number, old_path=old_path
+    )
     timeline.append(version)
     return version
 
