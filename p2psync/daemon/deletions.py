@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
+from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry, ManifestView
 
 Peer = Hashable
@@ -31,9 +32,13 @@ class Deletions:
     deleted: list[Entry]
     revived: list[Entry]
     renamed: list[tuple[Entry, str]] = field(default_factory=list)
+    appeared: list[Entry] = field(default_factory=list)
+    """Live entries new in the step, or of another kind than before (a text file
+    that grew into a chunked one): a chunked file's first version is recorded then,
+    its docs being stored before the manifest names them."""
 
     def __bool__(self) -> bool:
-        return bool(self.deleted or self.revived or self.renamed)
+        return bool(self.deleted or self.revived or self.renamed or self.appeared)
 
 
 def deleted_guids(view: ManifestView) -> frozenset[str]:
@@ -41,9 +46,9 @@ def deleted_guids(view: ManifestView) -> frozenset[str]:
     return frozenset(g for g, e in view.by_guid.items() if e.deleted and not e.superseded_by)
 
 
-def live_paths(view: ManifestView) -> dict[str, str]:
-    """Guid -> path of the live files of ``view``."""
-    return {entry.guid: path for path, entry in view.by_path.items()}
+def live_paths(view: ManifestView) -> dict[str, tuple[str, FileKind]]:
+    """Guid -> path and kind of the live files of ``view``."""
+    return {entry.guid: (path, entry.kind) for path, entry in view.by_path.items()}
 
 
 class DeletionWatch:
@@ -60,11 +65,13 @@ class DeletionWatch:
             return Deletions([], [])
         deleted = deleted_guids(view)
         paths = live_paths(view)
-        moved = sorted(g for g, p in paths.items() if self._paths.get(g, p) != p)
+        moved = sorted(g for g, p in paths.items() if self._paths.get(g, p)[0] != p[0])
+        new = sorted(g for g, p in paths.items() if self._paths.get(g, (p[0], None))[1] != p[1])
         found = Deletions(
             [view.by_guid[g] for g in sorted(deleted - self._deleted)],
             [view.by_guid[g] for g in sorted(self._deleted - deleted) if g in view.by_guid],
-            [(view.by_guid[g], self._paths[g]) for g in moved],
+            [(view.by_guid[g], self._paths[g][0]) for g in moved],
+            [view.by_guid[g] for g in new],
         )
         self._view, self._deleted, self._paths = view, deleted, paths
         return found

@@ -40,6 +40,8 @@ class VersionStore(Protocol):
 
     async def stored_versions(self, guid: str) -> list[Version]: ...
 
+    def file_changed(self, guid: str, kind: str, device: str) -> bool: ...
+
     async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None: ...
 
 
@@ -75,9 +77,13 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
                 log.error("share %s: the %s of %s is not in its history: %s", service.name,
                           kind, entry.path, exc)  # fmt: skip
 
+    for entry in found.appeared:
+        if entry.kind is FileKind.CHUNKED:
+            service.file_changed(entry.guid, "local save" if peer is None else "remote change",
+                                 device)  # fmt: skip
     async with trio.open_nursery() as nursery:
         for entry, kind, old_path in marks:
-            if entry.kind is FileKind.TEXT:
+            if entry.kind.textual:
                 nursery.start_soon(mark, entry, kind, old_path)
 
 
@@ -109,7 +115,7 @@ async def deleted_files(service: VersionStore, view: ManifestView) -> list[Delet
     file whose timeline cannot be read is listed with its deletion unknown."""
     rows: list[DeletedFile] = []
     for entry in deleted_entries(view):
-        text_file = entry.kind is FileKind.TEXT
+        text_file = entry.kind.textual
         versions = (await readable_versions(service, entry))[0] if text_file else []
         deletion = versions[-1] if versions and versions[-1].kind == "delete" else None
         text = [v for v in versions if v.kind != "delete"]
@@ -172,8 +178,8 @@ async def plan_restore_at(
     at ``when``: the newest kept version no later. A file with none then (created
     since), deleted then, deleted at an unknown time, or whose path another file
     holds now is left as it is."""
-    entries = [e for e in view.by_path.values() if e.kind is FileKind.TEXT]
-    entries += [e for e in deleted_entries(view) if e.kind is FileKind.TEXT]
+    entries = [e for e in view.by_path.values() if e.kind.textual]
+    entries += [e for e in deleted_entries(view) if e.kind.textual]
     numbers: dict[str, int] = {}
     rows: dict[str, RestoredFile] = {}
     for entry in sorted(entries, key=lambda e: e.path):

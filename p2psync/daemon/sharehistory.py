@@ -1,5 +1,6 @@
 """The file history of one share's text files (docs/history.md): each file's
 timeline, a version's text, a version restored as a new edit, deletions marked.
+Chunked files' versions are recorded and restored by ``daemon.chunkhistory``.
 
 ``ShareHistory`` works through its share (``ShareService``): the doc's writer keeps
 the timeline beside the log (``storage.history``), the share applies the edit a
@@ -16,6 +17,7 @@ from typing import Protocol
 import trio
 
 from p2psync.control.errorcodes import NotFoundError
+from p2psync.daemon.chunkhistory import ChunkedHistory
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.mirror import MirrorService
 from p2psync.errors import UsageError
@@ -72,6 +74,7 @@ class ShareHistory:
 
     def __init__(self, share: HistoryShare) -> None:
         self._share = share
+        self.chunked = ChunkedHistory(share)
 
     @property
     def name(self) -> str:
@@ -86,8 +89,13 @@ class ShareHistory:
     def note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
         """What a change of doc ``guid`` that is about to be stored is, for its history:
         None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
-        it has none yet and holds a ``content`` text)."""
-        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+        it has none yet and holds a ``content`` text). A chunked file's doc has its
+        version recorded apart (``ChunkedHistory.changed``)."""
+        if guid == MANIFEST_GUID:
+            return None
+        if self.chunked.changed(guid, kind, device or self._share.device_id):
+            return None
+        if CHUNK_GUID.fullmatch(guid):
             return None
         doc = self._share.sync.replica.get(guid)
         view = self._view()
@@ -97,6 +105,12 @@ class ShareHistory:
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
             return None
         return VersionNote(time.time(), device or self._share.device_id, kind, doc.text(CONTENT))
+
+    def file_changed(self, guid: str, kind: str, device: str) -> bool:
+        """The file of doc ``guid`` changed (as ``note`` is told, for a file the
+        manifest names only now): True if it is a chunked file, whose version is
+        recorded soon."""
+        return self.chunked.changed(guid, kind, device)
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
@@ -115,6 +129,9 @@ class ShareHistory:
         return found
 
     def current_text(self, guid: str) -> str:
+        """The text of the file whose doc is ``guid`` now (a chunked file's joined)."""
+        if self._is_chunked(guid):
+            return self.chunked.text(guid)
         doc = self._share.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
 
@@ -139,6 +156,9 @@ class ShareHistory:
             doc = self._share.doc(guid)
             if doc is None:
                 raise NotFoundError(f"share {self._share.name} has no doc {guid!r}")
+            if self._is_chunked(guid):
+                changed[guid] = await self.chunked.restore(guid, text) or guid in deleted
+                continue
             changed[guid] = doc.text(CONTENT) != text or guid in deleted
             if doc.text(CONTENT) != text:
                 update, _ = await trio.to_thread.run_sync(
@@ -172,6 +192,11 @@ class ShareHistory:
         mirror = self._share.mirror
         return mirror.mirror.view if mirror is not None else None
 
+    def _is_chunked(self, guid: str) -> bool:
+        view = self._view()
+        entry = view.by_guid.get(guid) if view is not None else None
+        return entry is not None and entry.kind is FileKind.CHUNKED
+
     def _deleted_entry(self, guid: str) -> Entry | None:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
@@ -199,19 +224,23 @@ class ShareHistory:
             writer = await self._share.logs.writer(guid)
             if writer.history is None:
                 return
-            text = "" if kind == "delete" else self.current_text(guid)
+            chunked = self._is_chunked(guid) and kind != "delete"
+            text = "" if kind == "delete" or chunked else self.current_text(guid)
             note = VersionNote(time.time(), device, kind, text, old_path)
 
-            def mark(history: DocHistory, doclog: DocLog) -> None:
+            def mark(history: DocHistory, doclog: DocLog) -> bool:
                 versions = history.versions()
                 newest = versions[-1].kind if versions else ""
-                if kind == "rename":
-                    if versions and newest != "delete":
-                        history.mark(note, doclog)
-                elif (kind == "delete") != (newest == "delete"):
+                if kind == "rename" and not (versions and newest != "delete"):
+                    return False
+                if kind != "rename" and (kind == "delete") == (newest == "delete"):
+                    return False
+                if not chunked:
                     history.mark(note, doclog)
+                return True
 
-            await writer.with_history(mark)
+            if await writer.with_history(mark) and chunked:  # its text is kept apart
+                await self.chunked.record(guid, kind, device, old_path)
 
     async def _history_writer(self, guid: str) -> LogWriter:
         """The writer of a text file's doc, refusing docs that keep no history."""
@@ -219,10 +248,10 @@ class ShareHistory:
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
             raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
-        if entry is not None and entry.kind is not FileKind.TEXT:
+        if entry is not None and not entry.kind.textual:
             raise UsageError(
                 f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
-                "of one doc only so far"
+                "only so far"
             )
         writer = await self._share.logs.writer(guid)
         if writer.history is None:

@@ -2,7 +2,8 @@
 
 The file is an 8-byte magic, a format version, the body's length and CRC-32, and a
 msgpack body: the versions (one array each; a ``rename`` has a tenth field, its old
-path, which the others leave out) and the pending compaction (or nil). It
+path, and a chunked file's version an eleventh, the key of its text, which the
+others leave out) and the pending compaction (or nil). It
 is replaced atomically (temp file, fsync, rename, directory fsync), so a crash leaves
 the old timeline or the new one.
 ``load_timeline`` raises StorageError for a file that does not validate; nothing is
@@ -52,7 +53,7 @@ def encode_timeline(timeline: list[Version], pending: PendingFold | None = None)
     """The file bytes of ``timeline`` (and of a compaction not known to be done)."""
     rows = [
         [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, v.state, v.number]
-        + ([v.old_path] if v.old_path else [])
+        + ([v.old_path, v.text_key] if v.text_key else [v.old_path] if v.old_path else [])
         for v in timeline
     ]
     fold = [pending.prefix_updates, pending.snapshot_crc] if pending is not None else None
@@ -85,13 +86,14 @@ def decode_index(data: bytes, path: Path) -> tuple[list[Version], PendingFold | 
 
 
 def _version(row: list[Any]) -> Version:
-    """One row of the file: nine fields, a tenth (the old path) for a rename."""
-    if len(row) not in (9, 10):
+    """One row of the file: nine fields, a tenth (the old path) for a rename, an
+    eleventh (the text's key) for a chunked file's version."""
+    if len(row) not in (9, 10, 11):
         raise ValueError(f"a version of {len(row)} fields")
     t, d, k, e, s, a, r, st, n = row[:9]
-    old = str(row[9]) if len(row) == 10 else ""
+    old, key = (str(field) for field in [*row[9:], "", ""][:2])
     return Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st), int(n),
-                   old_path=old)  # fmt: skip
+                   old_path=old, text_key=key)  # fmt: skip
 
 
 def load_timeline(path: Path) -> list[Version]:

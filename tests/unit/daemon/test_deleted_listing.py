@@ -77,6 +77,14 @@ def test_a_watch_tells_each_rename_with_the_old_path_once() -> None:
     assert gone.renamed == []  # a deleted file is no rename
 
 
+def test_a_watch_tells_new_files_and_files_of_another_kind() -> None:
+    watch = DeletionWatch(ManifestView.of({"g": _entry("g", "a.md")}))
+    grown = Entry("g", "a.md", FileKind.CHUNKED, Timestamp(1, 0, b"d"))
+    found = watch.look(ManifestView.of({"g": grown, "h": _entry("h", "b.md")}))
+    assert [e.guid for e in found.appeared] == ["g", "h"]
+    assert not watch.look(ManifestView.of({"g": grown, "h": _entry("h", "b.md")}))
+
+
 def test_under_a_folder() -> None:
     assert under("a/b.md", "a")
     assert under("a/b.md", "")
@@ -99,6 +107,9 @@ class _Timelines:
         return self.good.get(guid, [])
 
     async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None:
+        raise AssertionError("not called")
+
+    def file_changed(self, guid: str, kind: str, device: str) -> bool:
         raise AssertionError("not called")
 
 
