@@ -60,12 +60,13 @@ def diff_html(diff: str) -> str:
 
 
 VERSIONED = ("text", "chunked")
-"""The kinds of files that have versions (docs/history.md)."""
+"""The kinds of files whose versions the window shows, with their text (a binary
+file's and an app doc's have none: ``p2psync history`` lists them)."""
 
 
 def _file_state(row: Row, now: float) -> str:
     if not row.get("gone"):
-        return "" if row.get("kind") in VERSIONED else f"{row.get('kind')}: no versions"
+        return "" if row.get("kind") in VERSIONED else f"{row.get('kind')}: no text"
     when = row.get("deleted")
     return f"deleted {format_ago(when, now)}" if when else "deleted"
 
@@ -217,7 +218,10 @@ class HistoryWindow(QWidget):
         row = next(r for r in self.files.rows() if str(r.get("path")) == path)
         if row.get("kind") not in VERSIONED:
             self.versions.set_rows([])
-            self.diff_view.setPlainText(f"{path} is a {row.get('kind')} file: it has no versions.")
+            self.diff_view.setPlainText(
+                f"{path} is a {row.get('kind')} file: its versions have no text to show "
+                "(p2psync history lists them; restore --to writes one)."
+            )
             return
         self._ask(f"list the versions of {path}", "history", self._versions_came, doc=path)
 

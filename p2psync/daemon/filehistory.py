@@ -42,6 +42,8 @@ class VersionStore(Protocol):
 
     def file_changed(self, guid: str, kind: str, device: str) -> bool: ...
 
+    async def first_version(self, guid: str, device: str) -> None: ...
+
     async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None: ...
 
 
@@ -77,14 +79,23 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
                 log.error("share %s: the %s of %s is not in its history: %s", service.name,
                           kind, entry.path, exc)  # fmt: skip
 
-    for entry in found.appeared:
-        if entry.kind is FileKind.CHUNKED:
-            service.file_changed(entry.guid, "local save" if peer is None else "remote change",
-                                 device)  # fmt: skip
+    async def first(entry: Entry) -> None:
+        async with limit:
+            try:
+                await service.first_version(entry.guid, device)
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the first version of %s is not in its history: %s",
+                          service.name, entry.path, exc)  # fmt: skip
+
     async with trio.open_nursery() as nursery:
+        for entry in found.appeared:
+            if entry.kind is FileKind.CHUNKED:
+                service.file_changed(entry.guid, "local save" if peer is None
+                                     else "remote change", device)  # fmt: skip
+            elif not entry.kind.textual:  # a binary file, an app doc
+                nursery.start_soon(first, entry)
         for entry, kind, old_path in marks:
-            if entry.kind.textual:
-                nursery.start_soon(mark, entry, kind, old_path)
+            nursery.start_soon(mark, entry, kind, old_path)
 
 
 def deleted_entries(view: ManifestView) -> list[Entry]:

@@ -53,6 +53,10 @@ class VersionNote:
     """The doc's text once the change is applied (empty for a deletion)."""
     old_path: str = ""
     """For a ``rename`` (which ``mark`` takes too): the path the file had before."""
+    size: int | None = None
+    """For a file that is not text (a binary file, an app doc): its size; no text is
+    read or compared (+0 / -0), ``text`` is empty. A version's content is then its
+    state (``state_at``)."""
 
 
 class DocHistory:
@@ -114,6 +118,9 @@ class DocHistory:
         """Record the change ``note`` whose updates are the log's ``[start, end)``."""
         timeline = self.versions()
         kind = "create" if start == 0 and not timeline and note.kind != "restore" else note.kind
+        if note.size is not None:
+            self._record_size(note, kind, end)
+            return
         before_last, last = self._known_texts(timeline, start, doclog)
         before = before_last if coalesces(timeline, note.time, note.device, kind) else last
         record(timeline, time=note.time, device=note.device, kind=kind, log_end=end,
@@ -127,6 +134,10 @@ class DocHistory:
         kept, or a rename. Written at once."""
         timeline = self.versions()
         end = doclog.update_count
+        if note.size is not None:
+            version = self._record_size(note, note.kind, end)
+            self.save()
+            return version
         _, last = self._known_texts(timeline, end, doclog)
         version = record(timeline, time=note.time, device=note.device, kind=note.kind,
                          log_end=end, before=last, after=note.text,
@@ -135,6 +146,32 @@ class DocHistory:
         self._dirty = True
         self.save()
         return version
+
+    def _record_size(self, note: VersionNote, kind: str, end: int) -> Version:
+        """Record the version ``note`` of a file that is not text (``note.size``)."""
+        version = record(self.versions(), time=note.time, device=note.device, kind=kind,
+                         log_end=end, before="", after="", old_path=note.old_path,
+                         changes=(0, 0, note.size or 0))  # fmt: skip
+        self._texts = None
+        self._dirty = True
+        return version
+
+    def state_at(self, number: int, doclog: DocLog) -> tuple[Version, bytes] | None:
+        """Version ``number`` and the doc's whole state then (one Yjs update; empty
+        for a deletion), None if the timeline has no such version."""
+        for version in self.versions():
+            if version.number != number:
+                continue
+            if version.kind == "delete" or version.state:
+                return version, version.state if version.kind != "delete" else b""
+            updates = doclog.updates_before(doclog.end)
+            if version.log_end > len(updates):
+                raise StorageError(
+                    self.path, f"the log no longer holds the updates of version {number}"
+                )
+            state: bytes = replay(updates[: version.log_end]).get_update()
+            return version, state
+        return None
 
     def chunk_guids(self) -> set[str]:
         """The chunks the newest version of a chunked file holds (none if it is not

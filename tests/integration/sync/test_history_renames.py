@@ -4,17 +4,13 @@ on the device that renamed it and on the peer that followed."""
 
 from __future__ import annotations
 
-from tests.integration.sync.test_history import FIRST, SECOND, _file, _versions
-from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.integration.sync.test_history import FIRST, SECOND, _file, _versions, started_with
+from tests.support.daemons import Device, cli, wait_for
 
 
 def test_a_renamed_files_history_continues_under_its_new_name(pair: list[Device]) -> None:
     alice, bob = pair
-    make_share(pair)
-    (alice.folder / "draft.md").write_text(FIRST)  # there when the daemons start
-    for device in pair:
-        device.start()
-    link(pair)
+    started_with(pair, "draft.md", FIRST.encode())
     wait_for(lambda: len(_versions(bob, "draft.md")) == 1, "the first version at bob")
     (alice.folder / "draft.md").write_text(SECOND)
     wait_for(lambda: len(_versions(bob, "draft.md")) == 2, "the second version at bob")

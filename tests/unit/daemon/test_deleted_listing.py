@@ -112,6 +112,9 @@ class _Timelines:
     def file_changed(self, guid: str, kind: str, device: str) -> bool:
         raise AssertionError("not called")
 
+    async def first_version(self, guid: str, device: str) -> None:
+        raise AssertionError("not called")
+
 
 def test_a_damaged_timeline_is_its_files_problem_not_the_listings() -> None:
     view = ManifestView.of({
