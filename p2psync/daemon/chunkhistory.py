@@ -7,10 +7,11 @@ it belongs to is noted as changed, with the chunk, and a task records one versio
 it once the changes queued with it are applied, with the text as it is then, in the
 timeline beside the root's log (``DocHistory.note_chunks``; the text is kept apart,
 chunk by chunk, ``storage.versiontexts``). Only the chunks changed since the newest
-version are read (and loaded): the others hold what it names. Changes that arrive
-while it records make the next version. A restore edits the chunks as a save does:
-the change from the current text back to the version's, made by fresh clients, so
-it merges with concurrent edits.
+version are read (and loaded): the others hold what it names (every chunk is read at
+a file's first version after the daemon starts, for a change whose version a crash
+lost). Changes that arrive while it records make the next version. A restore edits
+the chunks as a save does: the change from the current text back to the version's,
+made by fresh clients, so it merges with concurrent edits.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from p2psync.errors import P2PSyncError
+from p2psync.errors import P2PSyncError, UsageError
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT, ChunkedText, chunk_order
 from p2psync.mirror.chunkfile import ScratchDocs
 from p2psync.mirror.kinds import FileKind
@@ -46,6 +47,9 @@ class ChunkedHistory:
         self._recording: set[str] = set()
         self._touched: dict[str, set[str]] = {}
         """Root guid -> its docs changed since its newest version."""
+        self._read_whole: set[str] = set()
+        """Roots whose every chunk was read since the daemon started: before that, a
+        change whose version a crash lost may be in any chunk."""
 
     def root_of(self, guid: str) -> str | None:
         """The root doc of the chunked file doc ``guid`` belongs to (itself, for a
@@ -85,7 +89,10 @@ class ChunkedHistory:
             while root in self._pending:
                 kind, device = self._pending.pop(root)
                 try:
-                    await self.record(root, kind, device)
+                    with self._share.call():  # refused once the share stops
+                        await self.record(root, kind, device)
+                except UsageError:
+                    return  # the share stopped
                 except (P2PSyncError, OSError) as exc:
                     log.error("share %s: a version of chunked file %s is not in its history: %s",
                               self._share.name, root, exc)  # fmt: skip
@@ -99,7 +106,10 @@ class ChunkedHistory:
         doc = self._share.doc(root)
         if writer.history is None or doc is None:
             return
-        held = await writer.with_history(lambda history, _log: history.chunk_guids())
+        held: set[str] = set()
+        if root in self._read_whole:
+            held = await writer.with_history(lambda history, _log: history.chunk_guids())
+        self._read_whole.add(root)
         touched = self._touched.pop(root, set())
         chunks = [
             (guid, None if guid in held and guid not in touched else _text(self._share.doc(guid)))
