@@ -13,6 +13,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``logreplies``: a peer's question about an unloaded doc, answered from its log.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
+- ``chunkhistory``: the versions of chunked (large) text files, recorded and restored.
+- ``wholehistory``: the versions of binary files and app docs: sizes, contents, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
