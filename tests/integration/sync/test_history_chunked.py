@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.mirror.test_chunked_daemons import CHUNKED_FILE_BYTES, linked_pair
 from tests.integration.sync.test_history import _file, _versions
+from tests.support.chunkeddaemons import CHUNKED_FILE_BYTES, linked_pair
 from tests.support.daemons import cli, link, wait_for
 
 FIRST = "".join(f"line {n:05} of a long log\n" for n in range(1_600))
