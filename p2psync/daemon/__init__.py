@@ -10,6 +10,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
+- ``memtrim``: memory freed by unloaded docs handed back to the system (glibc).
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
