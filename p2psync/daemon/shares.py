@@ -266,6 +266,7 @@ class ShareService:
 
     def _changed(self, guid: str, peer: Peer | None) -> None:
         if self.mirror is not None:
+            self.residency.hold(guid)  # loaded until the mirror reads it (or idle_s)
             self.mirror.doc_changed(guid, peer)
 
     def _to_apps(self, guid: str, updates: list[bytes], origin: object = None) -> None:
@@ -282,6 +283,7 @@ class ShareService:
             held = self.sync.replica.get(guid)
         if held is not None:
             self.residency.touch(guid)
+            self.residency.release(guid)
         return held
 
     def version(self, guid: str) -> DocVersion | None:
@@ -423,7 +425,8 @@ class ShareService:
     async def _log_changed(self, guid: str, path: Path) -> None:
         if guid not in self.logs.writers:
             if guid in self.sync.replica:  # unloaded: loading it sends what is new
-                await self.logs.open(guid)
+                if not self.index.log_unchanged(guid, path):  # (not our own append)
+                    await self.logs.open(guid)
             elif path.exists():
                 await self.logs.open(guid)
                 await self.execute(self.sync.doc_appeared(guid))
