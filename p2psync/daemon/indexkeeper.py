@@ -149,8 +149,8 @@ class IndexKeeper:
         and mtime recorded when its doc was unloaded (or trusted at start): it holds
         nothing the doc's version lacks. The log watcher's event for the daemon's own
         last append often comes after the doc was unloaded; loading it again for that
-        read a whole log for nothing (a first sync of 10,000 files loaded each doc
-        three to four times)."""
+        read a whole log for nothing (one of the reasons a first sync of 10,000 files
+        loaded each doc three to four times)."""
         record = self.records.get(guid)
         if record is None:
             return False
