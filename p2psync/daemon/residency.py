@@ -7,10 +7,7 @@ Once more than ``crowd`` docs are loaded (a first scan or a first sync of a larg
 folder loads one per file), every doc untouched for ``crowd_idle_s`` is offered too,
 until no more than ``CROWD_FLOOR`` are left: such a burst leaves memory seconds
 after it ends, as after a restart from the index, while in everyday use the few docs
-someone works on keep the longer grace. A doc ``hold``-en (a peer changed it and the
-mirror has not read it yet to write its file) keeps the longer grace in a crowd too:
-the mirror may be minutes behind a first sync, and a doc unloaded before it is written
-is loaded again for that. The clock is passed in,
+someone works on keep the longer grace. The clock is passed in,
 so the policy is tested without waiting.
 """
 
@@ -44,7 +41,6 @@ class Residency:
         self._clock = clock
         self._pinned = frozenset(pinned)
         self._last_used: dict[str, float] = {}
-        self._held: set[str] = set()
         self.crowd = crowd
         self.crowd_idle_s = min(crowd_idle_s, idle_s)
         self._crowded = False
@@ -65,18 +61,9 @@ class Residency:
         if len(self._last_used) > self.crowd:
             self._crowded = True
 
-    def hold(self, guid: str) -> None:
-        """Doc ``guid`` is still to be read (by the mirror): the longer grace holds."""
-        self._held.add(guid)
-
-    def release(self, guid: str) -> None:
-        """Doc ``guid`` was read: the crowd's grace applies to it again."""
-        self._held.discard(guid)
-
     def forget(self, guid: str) -> None:
         """Doc ``guid`` left memory."""
         self._last_used.pop(guid, None)
-        self._held.discard(guid)
         if len(self._last_used) <= min(CROWD_FLOOR, self.crowd):
             self._crowded = False
 
@@ -85,8 +72,7 @@ class Residency:
         if guid in self._pinned:
             return False
         last = self._last_used.get(guid)
-        grace = self.idle_s if guid in self._held else self._grace()
-        return last is None or self._clock() - last >= grace
+        return last is None or self._clock() - last >= self._grace()
 
     def idle(self, loaded: Iterable[str]) -> list[str]:
         """The docs of ``loaded`` that may be unloaded now, least recently used first."""

@@ -266,7 +266,6 @@ class ShareService:
 
     def _changed(self, guid: str, peer: Peer | None) -> None:
         if self.mirror is not None:
-            self.residency.hold(guid)  # loaded until the mirror reads it (or idle_s)
             self.mirror.doc_changed(guid, peer)
 
     def _to_apps(self, guid: str, updates: list[bytes], origin: object = None) -> None:
@@ -283,7 +282,6 @@ class ShareService:
             held = self.sync.replica.get(guid)
         if held is not None:
             self.residency.touch(guid)
-            self.residency.release(guid)
         return held
 
     def version(self, guid: str) -> DocVersion | None:

@@ -64,23 +64,3 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     assert not residency.crowded
     assert not residency.is_idle("manifest")
 
-
-def test_a_doc_the_mirror_has_still_to_read_keeps_the_longer_grace_in_a_crowd() -> None:
-    clock = Clock()
-    residency = Residency(60.0, clock, crowd=4, crowd_idle_s=2.0)
-    docs = [f"doc{i}" for i in range(10)]
-    for guid in docs:
-        residency.touch(guid)
-    residency.hold("doc3")  # changed by a peer, its file not written yet
-    clock.now += 2.5
-    assert residency.crowded
-    assert residency.idle(docs) == [g for g in docs if g != "doc3"]
-    residency.release("doc3")  # the mirror read it
-    assert residency.is_idle("doc3")
-    residency.hold("doc4")
-    clock.now += 60.0
-    assert residency.is_idle("doc4")  # never read: it leaves after the everyday grace
-    residency.forget("doc4")
-    residency.touch("doc4")  # loaded again: no hold left from before
-    clock.now += 2.5
-    assert residency.is_idle("doc4")
