@@ -63,4 +63,3 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     assert not residency.is_idle(leaving[-1])
     assert not residency.crowded
     assert not residency.is_idle("manifest")
-
