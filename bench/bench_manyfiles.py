@@ -43,6 +43,7 @@ from typing import Any
 from bench.harness import BenchContext, Metric
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
+from p2psync.daemon.residency import CROWD_FLOOR
 from tests.support.daemons import Device, cli, free_port, wait_for
 
 GROUP = "Many small files: p2psync against Syncthing (issue 19)"
@@ -52,6 +53,8 @@ FOLDERS = 350
 SEED = 19
 DEADLINE_S = 1800.0
 IDLE_SETTLE_S = 5.0
+UNLOAD_DEADLINE_S = 300.0
+"""How long the receiver may take, once idle, to unload all but ``CROWD_FLOOR`` docs."""
 MIB = 1024 * 1024
 RUNS = int(os.environ.get("P2PSYNC_BENCH_RUNS", "1"))
 POLL_S = 0.1
@@ -263,12 +266,16 @@ def _p2psync(root: Path, source: Path, count: int) -> dict[str, float]:
         figures["sync_s"] = end - start
         figures["sync_cpu_s"] = sum(_cpu_s(pid) for pid in pids) - cpu_before
         _assert_loopback(pids, "after the first sync")
-        _poll_until(lambda: _idle(bob) and _idle(alice), "p2psync idle")
+        settled = _poll_until(lambda: _idle(bob) and _idle(alice), "p2psync idle")
         time.sleep(IDLE_SETTLE_S)  # a measurement interval, not a wait for a condition
         assert bob.process is not None
         figures["idle_rss_mib"] = _rss_mib(bob.process.pid)
         figures["docs_loaded"] = float(_share(bob)["docs_loaded"])
         figures["docs"] = float(_share(bob)["docs"])
+        unloaded = _poll_until(lambda: _share(bob)["docs_loaded"] <= CROWD_FLOOR,
+                               "p2psync's docs unloaded", UNLOAD_DEADLINE_S)  # fmt: skip
+        figures["unloaded_s"] = unloaded - settled
+        figures["unloaded_rss_mib"] = _rss_mib(bob.process.pid)
         bob.stop()
         start = time.time()
         bob.start(port)
@@ -483,6 +490,7 @@ def _syncthing(root: Path, source: Path, count: int) -> dict[str, float]:
         time.sleep(IDLE_SETTLE_S)  # a measurement interval, not a wait for a condition
         assert beta.process is not None
         figures["idle_rss_mib"] = _rss_mib(beta.process.pid)
+        figures["unloaded_rss_mib"] = figures["idle_rss_mib"]  # no docs to unload
         beta.stop()
         start = time.time()
         beta.start()
@@ -534,6 +542,10 @@ def _report(
          "utime + stime from /proc of both processes"),
         ("idle_rss_mib", "idle RSS of the receiver after the first sync", "MiB",
          f"VmRSS {IDLE_SETTLE_S:g} s after both sides are idle"),
+        ("unloaded_rss_mib", "idle RSS of the receiver after the first sync, docs unloaded",
+         "MiB", f"VmRSS once no more than {CROWD_FLOOR} docs are loaded (polled), "
+         f"{ours['unloaded_s']:.3g} s after both sides were idle; Syncthing's is its VmRSS "
+         f"{IDLE_SETTLE_S:g} s after idle, as above"),
         ("restart_s", "restart to connected and idle", "s",
          "the receiver restarted (SIGTERM for p2psync, SIGKILL for Syncthing), from its "
          "spawn until it is connected to the other side and in sync with it"),

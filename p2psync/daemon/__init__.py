@@ -12,6 +12,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``logappends``: what other processes append to a share's logs (or delete, or replace).
 - ``logreplies``: a peer's question about an unloaded doc, answered from its log.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
+- ``memtrim``: memory freed by unloaded docs handed back to the system (glibc).
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
 - ``chunkhistory``: the versions of chunked (large) text files, recorded and restored.
 - ``wholehistory``: the versions of binary files and app docs: sizes, contents, restores.

@@ -145,6 +145,22 @@ class IndexKeeper:
         self.records[guid] = record
         self._recorded += 1
 
+    def log_unchanged(self, guid: str, path: Path) -> bool:
+        """True if the log of the unloaded doc ``guid`` at ``path`` still has the size
+        and mtime recorded when its doc was unloaded (or trusted at start): it holds
+        nothing the doc's version lacks. The log watcher's event for the daemon's own
+        last append often comes after the doc was unloaded; loading it again for that
+        read a whole log for nothing (one of the reasons a first sync of 10,000 files
+        loaded each doc three to four times)."""
+        record = self.records.get(guid)
+        if record is None:
+            return False
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == (record.log_size, record.log_mtime_ns)
+
     async def reread(self, guids: list[str]) -> list[ReadLog]:
         """Read the logs of ``guids`` (start-up) and hold their docs unloaded at what
         they hold; returns what was read (for recovery reports)."""

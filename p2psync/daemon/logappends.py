@@ -18,6 +18,7 @@ from typing import Protocol
 
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
+from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.sharehistory import ShareHistory
 from p2psync.errors import StorageError
 from p2psync.protocol.messages import DocError, SyncMessage
@@ -50,6 +51,9 @@ class AppendsShare(Protocol):
     @property
     def history(self) -> ShareHistory: ...
 
+    @property
+    def index(self) -> IndexKeeper: ...
+
     async def execute(self, effects: list[Effect], *, peer: Peer | None = None) -> None: ...
 
     def doc_state(self, guid: str) -> bytes | None: ...
@@ -78,7 +82,8 @@ class LogAppends:
         share = self._share
         if guid not in share.logs.writers:
             if guid in share.sync.replica:  # unloaded: loading it sends what is new
-                await share.logs.open(guid)
+                if not share.index.log_unchanged(guid, path):  # (not our own last append)
+                    await share.logs.open(guid)
             elif path.exists():
                 await share.logs.open(guid)
                 await share.execute(share.sync.doc_appeared(guid))

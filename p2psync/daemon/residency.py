@@ -46,6 +46,11 @@ class Residency:
         self._crowded = False
 
     @property
+    def crowded(self) -> bool:
+        """True from a crowd of loaded docs until no more than ``CROWD_FLOOR`` are left."""
+        return self._crowded
+
+    @property
     def check_interval_s(self) -> float:
         """How often the owner should look for idle docs."""
         return max(min(self.idle_s / 2, self.crowd_idle_s, MAX_CHECK_INTERVAL_S), 0.01)

@@ -4,10 +4,17 @@ A DocReplica applies Yjs v1 updates and reports exactly what each one changed (t
 delta pycrdt integrated), so a duplicate is recognised as such, a loop of forwarded
 updates ends, and only new content is stored and forwarded. It answers state-vector
 diffs and reports its version for the index.
+
+pycrdt's ``Doc.observe`` makes a reference cycle through Rust that Python's collector
+cannot see (the Doc holds the callback, which holds the Doc), so an observed Doc is
+never freed unless its subscription is dropped. A DocReplica observes its Doc through
+a weak reference to itself and drops the subscription when it is freed, so an
+unloaded doc gives its memory back (issue 19: every doc loaded once stayed in memory).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
@@ -85,7 +92,7 @@ class DocReplica:
         """The decoded state vector, kept by ``apply_checked`` while only checked
         remote updates change the Doc; None when it must be read again."""
         self._checking = False
-        self._subscription = self._doc.observe(self._on_transaction)
+        _observe_weakly(self)
 
     def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
         self._integrated.append(event.update)
@@ -201,3 +208,20 @@ class DocReplica:
     def text(self, name: str = "content") -> str:
         """The root ``Y.Text`` called ``name`` (used by tests and the plain-file mirror)."""
         return str(self._doc.get(name, type=pycrdt.Text))
+
+
+def _observe_weakly(replica: DocReplica) -> None:
+    """Call ``replica._on_transaction`` on each transaction of its Doc while the replica
+    lives, and drop the subscription once it is freed: the callback holds the replica
+    only weakly, so nothing keeps the replica alive, and dropping the subscription
+    breaks pycrdt's own cycle (Doc, callback, Doc), which the collector cannot see."""
+    doc = replica._doc
+    ref = weakref.ref(replica)
+
+    def on_transaction(event: pycrdt.TransactionEvent) -> None:
+        live = ref()
+        if live is not None:
+            live._on_transaction(event)
+
+    subscription = doc.observe(on_transaction)
+    weakref.finalize(replica, doc.unobserve, subscription).atexit = False

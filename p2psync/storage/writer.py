@@ -134,6 +134,10 @@ class LogWriter:
         """Stop accepting requests; ``run`` returns once the queued ones are done."""
         await self._send.aclose()
 
+    def close(self) -> None:
+        """``aclose`` without yielding (an unloader closing many idle writers at once)."""
+        self._send.close()
+
     async def append(self, updates: Sequence[bytes], note: VersionNote | None = None) -> None:
         """Durably append ``updates``; returns once they survive a crash. ``note``
         makes them a version of the doc's history (ignored without a history).

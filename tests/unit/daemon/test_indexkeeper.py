@@ -78,3 +78,17 @@ async def test_a_damaged_index_is_rebuilt_from_the_logs(tmp_path: Path) -> None:
     assert {g: second.replica.version(g) for g in second.replica.guids()} == {
         g: first.replica.version(g) for g in first.replica.guids()
     }
+
+
+async def test_a_log_unchanged_since_its_record_needs_no_load(tmp_path: Path) -> None:
+    seed(tmp_path, 2)
+    _, keeper, _ = await run_once(tmp_path, stop_in_order=True)
+    path = log_path(tmp_path, "d1")
+    assert keeper.log_unchanged("d1", path)  # what the daemon's own last append left
+    assert not keeper.log_unchanged("unknown", log_path(tmp_path, "unknown"))
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=999)
+    doc.get("content", type=pycrdt.Text).insert(0, "another program's append")
+    append_update(path, doc.get_update())
+    assert not keeper.log_unchanged("d1", path)
+    path.unlink()
+    assert not keeper.log_unchanged("d1", path)

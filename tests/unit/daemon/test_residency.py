@@ -46,6 +46,7 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
         residency.touch(guid)
     clock.now += 2.5
     assert residency.idle(few) == []  # 20 loaded, the pinned one included: no crowd yet
+    assert not residency.crowded
     many = [f"doc{i}" for i in range(40)]
     for guid in many[19:]:
         residency.touch(guid)  # a first sync: one doc per file
@@ -56,7 +57,9 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     for guid in leaving[:-8]:
         residency.forget(guid)
     assert residency.is_idle(leaving[-8])  # still after the crowd: 10 loaded
+    assert residency.crowded
     residency.forget(leaving[-8])
     residency.forget(leaving[-7])  # down to 8, the floor: the longer grace again
     assert not residency.is_idle(leaving[-1])
+    assert not residency.crowded
     assert not residency.is_idle("manifest")

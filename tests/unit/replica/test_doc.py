@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pycrdt
 import pytest
 
@@ -76,3 +79,17 @@ def test_chunked_apply_integrates_what_one_by_one_would() -> None:
     assert merged.text() == text
     rebuilt = DocReplica("r", deltas)
     assert rebuilt.version() == merged.version()
+
+
+def test_a_dropped_replica_frees_its_doc() -> None:
+    """pycrdt's observe makes a cycle through Rust the collector cannot see; a replica
+    must not keep its Doc (nor itself) alive once nothing else holds it (issue 19: every
+    doc a first sync loaded stayed in memory after it was unloaded)."""
+    updates, _ = text_updates(3)
+    doc = DocReplica("d", updates[:1])
+    assert doc.apply(updates[1])  # the transaction's delta still reaches the replica
+    replica_ref, ydoc_ref = weakref.ref(doc), weakref.ref(doc.ydoc)
+    del doc
+    gc.collect()
+    assert replica_ref() is None
+    assert ydoc_ref() is None
