@@ -141,13 +141,20 @@ def peer_address(peer: Mapping[str, Any]) -> str:
 
 
 def share_progress(share: Mapping[str, Any]) -> str:
-    """The Progress column's words: the percentage, the docs still to sync with the
-    connected members (``remaining_docs``, from a daemon that reports it), and the
-    files the folder holds so far (they arrive one by one during a first sync)."""
+    """The Progress column's words: the percentage, then, while the members send files
+    (``files_expected``), how many of them arrived and the bytes so far; from a
+    daemon that does not report that, the docs still to go (``remaining_docs``) and
+    the files the folder holds so far."""
     pct = format_pct(share.get("in_sync_pct"))
     if share.get("in_sync"):
         return pct
     parts = [pct]
+    expected = int(share.get("files_expected") or 0)
+    if expected:
+        received = int(share.get("files_received") or 0)
+        parts.append(f"{received:,} of {expected:,} file{'s' if expected != 1 else ''}")
+        parts.append(f"{format_bytes(int(share.get('bytes_received') or 0))} received")
+        return " · ".join(parts)
     remaining = share.get("remaining_docs")
     if remaining:
         parts.append(f"{remaining} doc{'s' if remaining != 1 else ''} to go")

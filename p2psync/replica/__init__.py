@@ -7,5 +7,6 @@
 - ``index``: the persisted index as the engine sees it: what to trust at start-up.
 - ``membership``: who is in a share and what each member's mode lets it do.
 - ``sync``: ``ShareSync``, the sync engine: events in, effects (persist, send) out.
+- ``transfer``: what a peer is sending us now (docs asked and received, bytes), for progress.
 - ``effects``: those effects, which the daemon carries out in order.
 """

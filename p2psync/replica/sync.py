@@ -47,6 +47,7 @@ from p2psync.replica.effects import (
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
+from p2psync.replica.transfer import Transfer
 from p2psync.storage.compaction import YDoc
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,13 @@ class _PeerState:
     heard_index: bool = False
     """An Index came on this link. Until then what we remember of the peer's index may
     be old (it changed while we were apart): the peer is not in sync yet."""
+    transfer: Transfer = field(default_factory=Transfer)
+    """What we asked of it and it answered, for progress (``replica.transfer``)."""
+
+    def ask(self, guid: str) -> None:
+        """``guid`` is asked of this peer (a SyncStep1 goes out)."""
+        self.transfer.ask(guid, self.requested)
+        self.requested.add(guid)
 
 
 @dataclass
@@ -212,7 +220,7 @@ class ShareSync:
         sv = self.replica.state_vector(guid)
         for peer, state in self._peers.items():
             if self.policy.takes_from(peer):
-                state.requested.add(guid)
+                state.ask(guid)
                 effects.append(Send(peer, SyncStep1(self.share_id, guid, sv)))
         return effects
 
@@ -260,6 +268,7 @@ class ShareSync:
                 if isinstance(message, Update):
                     return self._integrate(peer, state, message.guid, message.updates,
                                            live=True, asked=asked)  # fmt: skip
+                state.transfer.answered(message.guid, message.update)
                 if not message.more:  # the answer is complete (docs/protocol.md §7)
                     state.requested.discard(message.guid)
                 return self._integrate(peer, state, message.guid, [message.update],
@@ -325,7 +334,7 @@ class ShareSync:
                 and ours.delete_digest == entry.version.delete_digest
             ):
                 continue
-            state.requested.add(entry.guid)
+            state.ask(entry.guid)
             sv = self.replica.state_vector(entry.guid)
             effects.append(Send(peer, SyncStep1(self.share_id, entry.guid, sv)))
         return effects
@@ -471,6 +480,16 @@ class ShareSync:
                 in_sync += self.policy.in_sync(peer, ours, seen[1] if seen is not None else None)
         return in_sync, len(guids)
 
+    def transfer(self, peer: Peer) -> tuple[set[str], set[str], int] | None:
+        """``(docs asked, docs received, bytes received)`` of the current transfer
+        from a connected ``peer`` (``replica.transfer``); None if it is not connected.
+        Read-only, for progress displays."""
+        state = self._peers.get(peer)
+        if state is None:
+            return None
+        t = state.transfer
+        return set(t.asked), t.received(state.requested), t.bytes_received
+
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so
         a watcher can skip the full comparison while nothing happens. Read-only."""
@@ -494,7 +513,7 @@ class ShareSync:
         everything we miss (the SyncStep2 brings the dropped ones too)."""
         if doc.guid in state.requested:
             return []
-        state.requested.add(doc.guid)
+        state.ask(doc.guid)
         return [Send(peer, SyncStep1(self.share_id, doc.guid, doc.state_vector()))]
 
     def _integrate(
