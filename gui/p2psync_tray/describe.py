@@ -142,7 +142,8 @@ def peer_address(peer: Mapping[str, Any]) -> str:
 
 def share_progress(share: Mapping[str, Any]) -> str:
     """The Progress column's words: the percentage, then, while the members send files
-    (``files_expected``), how many of them arrived and the bytes so far; from a
+    (``files_expected``), how many of them arrived and the bytes so far (short: they
+    are drawn on the bar); from a
     daemon that does not report that, the docs still to go (``remaining_docs``) and
     the files the folder holds so far."""
     pct = format_pct(share.get("in_sync_pct"))
@@ -152,8 +153,8 @@ def share_progress(share: Mapping[str, Any]) -> str:
     expected = int(share.get("files_expected") or 0)
     if expected:
         received = int(share.get("files_received") or 0)
-        parts.append(f"{received:,} of {expected:,} file{'s' if expected != 1 else ''}")
-        parts.append(f"{format_bytes(int(share.get('bytes_received') or 0))} received")
+        parts.append(f"{received:,}/{expected:,} file{'s' if expected != 1 else ''}")
+        parts.append(format_bytes(int(share.get("bytes_received") or 0)))
         return " · ".join(parts)
     remaining = share.get("remaining_docs")
     if remaining:

@@ -49,9 +49,9 @@ def test_first_sync_progress_counts_the_files_that_arrived() -> None:
     assert share_progress({**mid_way, "remaining_docs": 1}).startswith("59 % · 1 doc to go ·")
     assert share_progress({**mid_way, "remaining_docs": 0}) == "59 % · 588 files here"
     receiving = {**mid_way, "files_expected": 1000, "files_received": 588, "bytes_received": 69_800}
-    assert share_progress(receiving) == "59 % · 588 of 1,000 files · 68.2 KiB received"
+    assert share_progress(receiving) == "59 % · 588/1,000 files · 68.2 KiB"
     one = {**receiving, "files_expected": 1, "files_received": 0, "bytes_received": 0}
-    assert share_progress(one) == "59 % · 0 of 1 file · 0 B received"
+    assert share_progress(one) == "59 % · 0/1 file · 0 B"
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:

@@ -70,7 +70,7 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
     # Files and bytes as they arrive: some, not all, of the files, said in the cell too
     arriving = [r for r in received if 0 < r[0] < r[1] == FILES and r[2] > 0]
     assert arriving, "\n".join(map(str, received))
-    assert any(f" of {FILES} files · " in text for *_, text in arriving), arriving
+    assert any(f"/{FILES} files · " in text for *_, text in arriving), arriving
     assert received[-1][:2] == (FILES, FILES)
     counts = [r[0] for r in received if r[1] == FILES]
     assert counts == sorted(counts)  # files received only grow
