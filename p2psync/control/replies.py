@@ -158,6 +158,7 @@ class PeerRow(TypedDict):
     found_by: str
     failure: LinkFailure | None
     display_name: str
+    listen_addresses: list[str]
 
 
 class PendingPeer(TypedDict):

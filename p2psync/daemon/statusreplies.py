@@ -166,6 +166,7 @@ class StatusReplies:
                 "found_by": peers.dialer.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
                 "display_name": self.display_name(device),
+                "listen_addresses": list(peers.dialer.first_hand(device)),
             })  # fmt: skip
         pending = [
             PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,

@@ -36,6 +36,8 @@ def test_an_incoming_peers_address_is_not_its_source_port() -> None:
         "[fe80::1%eth0] (it dialed us)"
     )
     assert peer_address({"address": ""}) == "—"
+    known = {**incoming, "listen_addresses": ["192.168.1.31:22000", "10.0.0.5:22000"]}
+    assert peer_address(known) == "192.168.1.31:22000 (it dialed us)"
 
 
 def test_first_sync_progress_counts_the_files_that_arrived() -> None:

@@ -75,6 +75,22 @@ def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -
     assert shares.index(row, 5).data(PROGRESS_ROLE) == 100.0
 
 
+def test_a_peer_that_dialed_us_shows_where_it_listens(qtbot: QtBot, pair: Pair) -> None:
+    # alpha dialed beta (the pair's static link), so beta's link to alpha came from an
+    # ephemeral source port; beta knows alpha's listening address from its config.
+    beta = make_tray(pair.b.home)
+    beta.start()
+    try:
+        qtbot.waitUntil(lambda: peer_row(beta, pair.a.id) == 0, timeout=WAIT_MS)
+        row = beta.window.peers.rows()[0]
+        assert row["found_by"] == "incoming"
+        assert row["address"] != pair.a.address  # the source port, not the listening one
+        assert row["listen_addresses"] == [pair.a.address]
+        assert beta.window.peers.text(0, 2) == f"{pair.a.address} (it dialed us)"
+    finally:
+        beta.stop()
+
+
 def test_menu_lists_peers_and_shares_and_pauses(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     tray.fill_menu()
