@@ -19,8 +19,10 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE
+from p2psync_tray.window import DOWN_STYLE
 
 SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
+DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
 BLACK = 0xFF000000
 
 
@@ -29,12 +31,12 @@ def shoot(out: Path, *options: str) -> QImage:
     return shoot_with_output(out, *options)[0]
 
 
-def shoot_with_output(out: Path, *options: str) -> tuple[QImage, str]:
-    """Run the screenshot script; the picture it made and what it printed."""
+def shoot_with_output(out: Path, *options: str, script: Path = SCRIPT) -> tuple[QImage, str]:
+    """Run a screenshot script; the picture it made and what it printed."""
     for program in ("Xvfb", "wmdocker"):
         assert shutil.which(program), f"{program} is not installed: run 'make system-deps'"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), *options, str(out)],
+        [sys.executable, str(script), *options, str(out)],
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -84,6 +86,20 @@ def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_arrived(
     assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
 
 
+def test_a_failed_start_and_a_crash_are_told_in_the_window(tmp_path: Path) -> None:
+    # the script also checks the sentence is not laid over the Start daemon button
+    failed, said = shoot_with_output(tmp_path / "f.png", "--failed-start", script=DOWN_SCRIPT)
+    assert "The daemon did not start (it exited with 2): p2psync: " in said
+    assert "'name' must be a string. Its log is " in said
+    crashed, said = shoot_with_output(tmp_path / "c.png", "--crash", script=DOWN_SCRIPT)
+    assert "The daemon crashed (it was killed by SIGKILL). Its log is " in said
+    for image in (failed, crashed):
+        assert image.width() >= 800
+        colours = {image.pixel(x, y) & 0xFFFFFF for y in range(0, 120)
+                   for x in range(0, image.width())}  # fmt: skip
+        assert colour_of(DOWN_STYLE) in colours  # the sentence, in the header, in red
+
+
 def bar_fill(image: QImage) -> tuple[int, int]:
     """The widest filled part of a progress bar in ``image`` and the empty part right
     after it, in pixels: a run of the bar's blue followed within 3 pixels by white
@@ -118,5 +134,5 @@ def is_bar_blue(rgb: int) -> bool:
 
 
 def colour_of(style: str) -> int:
-    """The background colour a diff style names, as 0xRRGGBB."""
-    return int(style.split("background-color: #")[1][:6], 16)
+    """The (background) colour a style names, as 0xRRGGBB."""
+    return int(style.split("color: #")[1][:6], 16)
