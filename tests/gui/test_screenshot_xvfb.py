@@ -1,7 +1,7 @@
 """End to end on a real X display: the real tray app, with a real system tray host,
 shows a real daemon's connected peer in its status window, a first sync mid-way with
-its progress bar partly filled, and a file's versions with a coloured diff in its
-History window.
+its progress bar partly filled, a failed start and a crash, each dialog with no widget
+laid over another, and a file's versions with a coloured diff in its History window.
 
 Runs gui/tools/status_screenshot.py (the script that makes the README's picture)
 and checks the picture's pixels. Needs Xvfb and wmdocker (``make system-deps``
@@ -23,6 +23,8 @@ from p2psync_tray.window import DOWN_STYLE
 
 SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
 DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
+DIALOGS_SCRIPT = SCRIPT.with_name("dialogs_screenshot.py")
+DIALOGS = ("invite", "join", "add-share", "members")
 BLACK = 0xFF000000
 
 
@@ -98,6 +100,28 @@ def test_a_failed_start_and_a_crash_are_told_in_the_window(tmp_path: Path) -> No
         colours = {image.pixel(x, y) & 0xFFFFFF for y in range(0, 120)
                    for x in range(0, image.width())}  # fmt: skip
         assert colour_of(DOWN_STYLE) in colours  # the sentence, in the header, in red
+
+
+def test_each_dialog_on_x_has_no_widget_laid_over_another(tmp_path: Path) -> None:
+    # the script fails (exit 1, one sentence) on a widget laid over another, one
+    # outside its dialog or a wrapped label cut short, with X's fonts
+    result = subprocess.run(
+        [sys.executable, str(DIALOGS_SCRIPT), str(tmp_path)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        f"{name}.png" for name in DIALOGS
+    ]
+    for name in DIALOGS:
+        image = QImage(str(tmp_path / f"{name}.png"))
+        assert image.width() >= 300, name
+        colours = {image.pixel(x, y) for y in range(0, image.height(), 2)
+                   for x in range(0, image.width(), 2)}  # fmt: skip
+        assert len(colours) > 20, name  # text and widgets, not a flat fill
+    join = QImage(str(tmp_path / "join.png"))
+    assert colour_of(DOWN_STYLE) in {join.pixel(x, y) & 0xFFFFFF for y in range(join.height())
+                                     for x in range(join.width())}  # fmt: skip
 
 
 def bar_fill(image: QImage) -> tuple[int, int]:

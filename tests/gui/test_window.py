@@ -4,12 +4,13 @@ laid over another, and the header says the state of the snapshot the tables show
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.invites import InviteDialog, JoinDialog
@@ -145,3 +146,29 @@ def test_header_says_the_state_of_the_tables_at_once(qtbot: QtBot, tmp_path: Pat
     assert tray.shown_state is TrayState.SYNCING  # the icon waits its moment
     assert tray.window.title.text() == "ana-laptop — up to date"  # the header does not
     assert tray.window.windowTitle() == "p2psync — up to date"
+
+
+def test_the_dialogs_screenshot_check_finds_widgets_laid_over_each_other(qtbot: QtBot) -> None:
+    path = Path(__file__).parents[2] / "gui" / "tools" / "dialogs_screenshot.py"
+    spec = importlib.util.spec_from_file_location("dialogs_screenshot", path)
+    assert spec is not None
+    assert spec.loader is not None
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    dialog = shown(qtbot, QDialog())
+    dialog.resize(300, 200)
+    one, two = QLabel("one", dialog), QLabel("two", dialog)
+    one.setGeometry(10, 10, 100, 20)
+    two.setGeometry(10, 40, 100, 20)
+    one.show()
+    two.show()
+    settle()
+    assert tools.laid_over(dialog) == ""
+    two.move(50, 15)
+    assert tools.laid_over(dialog) == "QLabel 'one' is laid over QLabel 'two'"
+    two.move(250, 40)
+    assert tools.laid_over(dialog) == "QLabel 'two' reaches outside the dialog"
+    two.move(10, 40)
+    one.setWordWrap(True)
+    one.setText("a sentence far too long for one line of a hundred pixels")
+    assert tools.laid_over(dialog).endswith("is cut short")
