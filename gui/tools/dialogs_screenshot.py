@@ -1,23 +1,27 @@
-"""Pictures of the tray's dialogs on a real X display, each checked for widgets laid
-over one another.
+"""Pictures of the tray's status window and dialogs on a real X display, each checked
+for widgets laid over one another.
 
     python gui/tools/dialogs_screenshot.py OUTDIR
 
-Starts two daemons on loopback ("laptop" sharing Documents with "desktop", linked),
-Xvfb and wmdocker, then the tray app of the laptop in this process (the dialogs are
-filled in from here). Each dialog is shown in a state with the most to lay out: the
-invite dialog with a code made by the daemon, the join dialog with a code too short,
-the add-a-folder dialog with the daemon's refusal of the device's home, the members
-dialog with the desktop listed. In each, no two of the dialog's visible widgets may
-intersect, each must lie inside the dialog, and a wrapped label must be tall enough
-for all its lines (on X, with the fonts a desktop has, not Qt's offscreen metrics).
-Then the screen is grabbed and the dialog saved as OUTDIR/NAME.png, and a line
-printed per dialog. Exits 1 with one sentence when a check fails or something does
-not come up. tests/gui/test_screenshot_xvfb.py runs it.
+Starts the four daemons of status_screenshot.py (``devices``: "laptop" sharing
+Documents with "desktop" and "nas", Projects with "studio"), Xvfb and wmdocker, then
+the tray app of the laptop in this process (the windows are filled in from here).
+First the status window at 1024x728 (a 1024x768 screen with a panel): every row of
+its peers and shares tables inside its view, room for several recent events. Then
+each dialog in a state with the most to lay out: the invite dialog with a code made
+by the daemon, the join dialog with a code too short, the add-a-folder dialog with
+the daemon's refusal of the device's home, the members dialog with Documents' two
+other members. In each window no two of its visible widgets may intersect, each must
+lie inside it, and a wrapped label must be tall enough for all its lines (on X, with
+the fonts a desktop has, not Qt's offscreen metrics). Then the screen is grabbed and
+the window saved as OUTDIR/NAME.png, and a line printed per window. Exits 1 with one
+sentence when a check fails or something does not come up.
+tests/gui/test_screenshot_xvfb.py runs it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -28,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gui/: tools, p2p
 
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from p2psync_tray.tray import TrayApp
+from p2psync_tray.window import StatusWindow
 from tools.daemon_down_screenshot import (
     MOMENT_S,
     POLL_S,
@@ -42,18 +47,20 @@ from tools.status_screenshot import (
     Screen,
     ScreenshotError,
     Stack,
-    folder_of,
-    make_device,
+    devices,
     p2psync,
-    run_daemon,
     start_display,
 )
 
 SHORT_CODE = "ABCDEF-GHIJKL-XXXX"
+SMALL_SCREEN = (1024, 768 - 40)  # a 1024x768 screen, a panel taking its share
+PEERS = ("desktop", "nas", "studio")  # status_screenshot.devices
+DOCUMENTS_MEMBERS = ("desktop", "nas")
+EVENT_ROWS = 4
 SETTLE_S = 0.5
 
 
-def laid_over(dialog: QDialog) -> str:
+def laid_over(dialog: QWidget) -> str:
     """What is wrong with ``dialog``'s layout, in words ("" if nothing): two visible
     widgets of it that intersect, one outside it, a wrapped label cut short."""
     parts = [w for w in dialog.findChildren(QWidget) if w.parent() is dialog and w.isVisible()]
@@ -81,7 +88,7 @@ def _name(widget: QWidget) -> str:
     return f"{type(widget).__name__} {text[:40]!r}" if text else type(widget).__name__
 
 
-def picture(screen: Screen, dialog: QDialog) -> QImage:
+def picture(screen: Screen, dialog: QWidget) -> QImage:
     """The dialog as the screen shows it, once two grabs a moment apart are equal."""
     frames = [screen.grab()]
     while True:
@@ -99,16 +106,9 @@ def shoot(out_dir: Path) -> list[str]:
     """Make every dialog's picture; return one line per dialog."""
     with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, Stack() as stack:
         root = Path(tmp)
-        laptop, desktop = make_device(root, "laptop"), make_device(root, "desktop")
-        notes = {"notes.md": "# Notes\n", "todo.txt": "- book the train\n"}
-        share = p2psync(laptop, "share", "add", str(folder_of(root, laptop, "Documents", notes)))
-        empty = folder_of(root, desktop, "Documents", {})
-        p2psync(desktop, "share", "add", str(empty), "--id", share)
-        p2psync(laptop, "share", "member", "add", share, p2psync(desktop, "id"))
-        p2psync(desktop, "share", "member", "add", share, p2psync(laptop, "id"))
-        address = run_daemon(stack, laptop)
-        run_daemon(stack, desktop)
-        p2psync(desktop, "peer", "add", p2psync(laptop, "id"), address)
+        laptop, _ = devices(stack, root)
+        status = json.loads(p2psync(laptop, "status", "--json"))
+        (share,) = [s["id"] for s in status["shares"] if s["path"].endswith("-Documents")]
         display = start_display(stack, root)
         stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
         os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
@@ -116,7 +116,7 @@ def shoot(out_dir: Path) -> list[str]:
         tray = TrayApp(laptop, poll_s=POLL_S, moment_s=MOMENT_S)
         stack.callback(tray.stop)
         tray.start()
-        wait_qt(lambda: _members_connected(tray, share), "the desktop to connect")
+        wait_qt(lambda: _members_connected(tray, share), "the peers to connect")
         screen = Screen(display)
         lines = []
         for name, open_it in dialogs(tray, share, root, laptop):
@@ -138,14 +138,20 @@ def shoot(out_dir: Path) -> list[str]:
         return lines
 
 
-Opened = tuple[QDialog, Callable[[], bool]]
-"""A dialog opened and filled in, and when it shows what it was filled in with."""
+Opened = tuple[QWidget, Callable[[], bool]]
+"""A window opened and filled in, and when it shows what it was filled in with."""
 
 
 def dialogs(
     tray: TrayApp, share: str, root: Path, home: Path
 ) -> list[tuple[str, Callable[[], Opened]]]:
-    """Each dialog's name, and how to open and fill it in."""
+    """Each window's name, and how to open and fill it in."""
+
+    def status_window() -> Opened:
+        window = tray.window
+        window.resize(*SMALL_SCREEN)
+        tray.show_window()
+        return window, lambda: window.peers.rowCount() == len(PEERS) and _all_rows_shown(window)
 
     def invite() -> Opened:
         dialog = tray.open_invite(share)  # asks the daemon for a code
@@ -167,9 +173,27 @@ def dialogs(
         dialog = tray.open_members(share)
         if dialog is None:
             raise ScreenshotError(f"the tray knows no share {share}")
-        return dialog, lambda: dialog.members.rowCount() == 1
+        return dialog, lambda: dialog.members.rowCount() == len(DOCUMENTS_MEMBERS)
 
-    return [("invite", invite), ("join", join), ("add-share", add_home), ("members", members)]
+    return [
+        ("status-window", status_window),
+        ("invite", invite),
+        ("join", join),
+        ("add-share", add_home),
+        ("members", members),
+    ]
+
+
+def _all_rows_shown(window: StatusWindow) -> bool:
+    """Every row of the peers and shares tables inside its view, and the recent events
+    given room for several rows."""
+    for view in (window.peers_view, window.shares_view):
+        shown = view.viewport().rect()
+        rows = range(view.model().rowCount())
+        if not all(shown.contains(view.visualRect(view.model().index(r, 0))) for r in rows):
+            return False
+    events = window.events_view
+    return events.viewport().height() >= EVENT_ROWS * events.verticalHeader().defaultSectionSize()
 
 
 def _members_connected(tray: TrayApp, share: str) -> bool:

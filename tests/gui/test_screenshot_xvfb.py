@@ -24,7 +24,7 @@ from p2psync_tray.window import DOWN_STYLE
 SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
 DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
 DIALOGS_SCRIPT = SCRIPT.with_name("dialogs_screenshot.py")
-DIALOGS = ("invite", "join", "add-share", "members")
+DIALOGS = ("status-window", "invite", "join", "add-share", "members")
 BLACK = 0xFF000000
 
 
