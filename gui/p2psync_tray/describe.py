@@ -144,6 +144,16 @@ def peer_address(peer: Mapping[str, Any]) -> str:
     return address
 
 
+def member_state(member: Mapping[str, Any]) -> str:
+    """A share member's state in words; one that is behind while it sends files says
+    how many arrived (``behind · 412/1,000 files``)."""
+    state = str(member.get("state", "")).replace("-", " ")
+    expected = int(member.get("files_expected") or 0)
+    if member.get("state") == "behind" and expected:
+        return f"{state} · {int(member.get('files_received') or 0):,}/{expected:,} files"
+    return state
+
+
 def share_progress(share: Mapping[str, Any]) -> str:
     """The Progress column's words: the percentage, then, while the members send files
     (``files_expected``), how many of them arrived and the bytes so far (short: they

@@ -8,6 +8,7 @@ from p2psync_tray.describe import (
     format_ago,
     format_bytes,
     format_rate,
+    member_state,
     peer_address,
     peer_state,
     share_label,
@@ -142,3 +143,10 @@ def test_app_events_and_open_files_name_the_file_and_the_count() -> None:
     share = {"apps": [{"path": "notes.txt", "clients": 1}]}
     assert share_problems(share) == "Open in apps: notes.txt (1 app connected)"
     assert share_problems({"apps": []}) == ""
+
+
+def test_a_member_behind_says_how_many_of_its_files_arrived() -> None:
+    member = {"state": "behind", "files_expected": 1500, "files_received": 621}
+    assert member_state(member) == "behind · 621/1,500 files"
+    assert member_state({**member, "state": "in-sync"}) == "in sync"
+    assert member_state({"state": "behind"}) == "behind"  # an older daemon
