@@ -202,8 +202,11 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         assert app.window.title.text() == "Daemon not running"
         qtbot.waitUntil(lambda: not app._watch.isActive(), timeout=WAIT_MS)
         assert app.window.detail.text() == "the daemon stopped"  # a clean stop, not a crash
+        asking = (app.window.invite_button, app.window.join_button, app.window.add_share_button)
+        assert not any(button.isEnabled() for button in asking)  # no daemon to ask
         app.window.start_button.click()
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert all(button.isEnabled() for button in asking)
         assert app.daemon_process is not first
     finally:
         app.stop()
