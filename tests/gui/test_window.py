@@ -21,7 +21,7 @@ from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
 from tests.gui.conftest import WAIT_MS, make_tray, select_share
 from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
-from tests.support.daemons import Device, link, make_share, start_all, wait_for
+from tests.support.daemons import Device, link, make_share, wait_for
 
 W = TypeVar("W", bound=QWidget)
 CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)
@@ -177,6 +177,11 @@ def test_the_dialogs_screenshot_check_finds_widgets_laid_over_each_other(qtbot: 
     assert tools.laid_over(dialog).endswith("is cut short")
 
 
+def share_of(device: Device, share: str) -> dict[str, Any]:
+    """``share`` as the device's daemon's status says."""
+    return dict(next(s for s in device.status()["shares"] if s["id"] == share))
+
+
 def test_a_real_daemons_files_not_in_sync_and_conflict_copies_show(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
@@ -188,12 +193,18 @@ def test_a_real_daemons_files_not_in_sync_and_conflict_copies_show(
     (a.folder / "same.md").write_text("alpha's version\n")
     (b.folder / "same.md").write_text("beta's version\n")
     (a.folder / "notes.md").write_text("first line\n")
-    start_all([a, b])
+    # beta's same.md is made first, so alpha's loses the path: alpha keeps its copy
+    b.start()
+    wait_for(lambda: share_of(b, share).get("files") == 1, "beta to take in same.md")
+    a.start()
     tray = make_tray(a.home)
     try:
         link([a, b])
+        wait_for(lambda: bool(share_of(a, share)["conflicts"]), "the copy of same.md", 120)
         wait_for((b.folder / "notes.md").is_file, "notes.md at beta")
+        wait_for(lambda: share_of(a, share)["in_sync"], "alpha in sync", 120)  # notes.md is text
         (a.folder / "notes.md").write_bytes(b"first line\n\xff\n")
+        wait_for(lambda: bool(share_of(a, share)["not_in_sync"]), "notes.md not in sync", 120)
         tray.start()
         window = tray.window
 
