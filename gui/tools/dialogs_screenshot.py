@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from tools.daemon_down_screenshot import (
     window_geometry,
 )
 from tools.status_screenshot import (
+    DEADLINE_S,
     Screen,
     ScreenshotError,
     Stack,
@@ -91,12 +93,13 @@ def _name(widget: QWidget) -> str:
 def picture(screen: Screen, dialog: QWidget) -> QImage:
     """The dialog as the screen shows it, once two grabs a moment apart are equal."""
     frames = [screen.grab()]
+    end = time.monotonic() + DEADLINE_S  # the status window's rates settle within seconds
     while True:
         run_events(SETTLE_S)
         frames.append(screen.grab())
         if frames[-1] == frames[-2]:
             break
-        if len(frames) > 20:
+        if time.monotonic() > end:
             raise ScreenshotError("the screen does not hold still")
     top_left = dialog.mapToGlobal(dialog.rect().topLeft())
     return frames[-1].copy(top_left.x(), top_left.y(), dialog.width(), dialog.height())
