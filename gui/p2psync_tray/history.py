@@ -59,9 +59,14 @@ def diff_html(diff: str) -> str:
     return '<pre style="margin: 0">' + "<br>".join(lines) + "</pre>"
 
 
+VERSIONED = ("text", "chunked")
+"""The kinds of files whose versions the window shows, with their text (a binary
+file's and an app doc's have none: ``p2psync history`` lists them)."""
+
+
 def _file_state(row: Row, now: float) -> str:
     if not row.get("gone"):
-        return "" if row.get("kind") == "text" else f"{row.get('kind')}: no versions"
+        return "" if row.get("kind") in VERSIONED else f"{row.get('kind')}: no text"
     when = row.get("deleted")
     return f"deleted {format_ago(when, now)}" if when else "deleted"
 
@@ -211,9 +216,12 @@ class HistoryWindow(QWidget):
             self.versions.set_rows([])
             return
         row = next(r for r in self.files.rows() if str(r.get("path")) == path)
-        if row.get("kind") != "text":
+        if row.get("kind") not in VERSIONED:
             self.versions.set_rows([])
-            self.diff_view.setPlainText(f"{path} is a {row.get('kind')} file: it has no versions.")
+            self.diff_view.setPlainText(
+                f"{path} is a {row.get('kind')} file: its versions have no text to show "
+                "(p2psync history lists them; restore --to writes one)."
+            )
             return
         self._ask(f"list the versions of {path}", "history", self._versions_came, doc=path)
 

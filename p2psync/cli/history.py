@@ -36,6 +36,13 @@ KIND_WORDS = {
 }
 
 
+def _what(version: VersionRow) -> str:
+    """The WHAT column: the kind in words, and a rename's old path."""
+    words = KIND_WORDS.get(version["kind"], version["kind"])
+    old = version.get("old_path")
+    return f"renamed from {old}" if old else words
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = commands.add_parser("history", help="a text file's past versions, newest first")
     history.add_argument(
@@ -151,7 +158,7 @@ def format_versions(versions: list[VersionRow], now: float) -> str:
     if not versions:
         return "No versions yet."
     rows = [
-        [str(v["number"]), human.ago(v["time"], now), KIND_WORDS.get(v["kind"], v["kind"]),
+        [str(v["number"]), human.ago(v["time"], now), _what(v),
          v["device"].split("-")[0], human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
         for v in versions
     ]  # fmt: skip

@@ -282,12 +282,15 @@ class VersionRow(TypedDict):
     time: float
     device: str
     kind: str
-    """``create``, ``local save``, ``remote change``, ``delete`` or ``restore``."""
+    """``create``, ``local save``, ``remote change``, ``rename``, ``delete`` or
+    ``restore``."""
     size: int
     """The text's size in UTF-8 bytes."""
     added: int
     removed: int
     """Characters inserted and deleted against the version before it."""
+    old_path: NotRequired[str]
+    """For a ``rename`` only: the share path the file had before it."""
 
 
 class HistoryReply(TypedDict):

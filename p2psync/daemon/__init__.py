@@ -9,8 +9,12 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
   config changes), which the control API, joins, membership and apps depend on.
 - ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
+- ``logappends``: what other processes append to a share's logs (or delete, or replace).
+- ``logreplies``: a peer's question about an unloaded doc, answered from its log.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
+- ``chunkhistory``: the versions of chunked (large) text files, recorded and restored.
+- ``wholehistory``: the versions of binary files and app docs: sizes, contents, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.

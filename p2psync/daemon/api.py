@@ -252,10 +252,10 @@ class ControlApi:
         self, params: dict[str, Any]
     ) -> HistoryTextReply | HistoryTextStreamedReply | Streamed:
         share, guid = self._share_and_guid(params)
-        version, text = await share.history.version_text(guid, _version_number(params))
         if params.get("stream") is True:  # in parts: a large text exceeds one line
-            data = text.encode()
+            _, data = await share.history.version_content(guid, _version_number(params))
             return Streamed(data, {"bytes": len(data)})
+        version, text = await share.history.version_text(guid, _version_number(params))
         return {"version": _row(version), "text": text}
 
     async def _restore(self, params: dict[str, Any]) -> RestoreReply:
@@ -266,7 +266,7 @@ class ControlApi:
             self._host.peers.request_flush()
             share.events.publish("file-restored", share=share.name, path=str(params["doc"]),
                                  version=number)  # fmt: skip
-        version, _ = await share.history.version_text(guid, number)
+        version, _ = await share.history.version_content(guid, number)
         return {"restored": _row(version), "changed": changed}
 
     async def _doc_url(self, params: dict[str, Any]) -> DocUrlReply:

@@ -3,10 +3,10 @@ versions, the deleted files and folders listed, a folder restored as it was at a
 
 ``record_deletions`` is what the mirror service tells (``daemon.deletions``): each
 text file a step deleted gets a ``delete`` version by the device whose change it was,
-and one brought back with the text it had a ``restore``. ``deleted_files`` reads the
-manifest's deleted entries and their timelines without loading their docs.
-``plan_restore_at`` picks, for each text file under a folder, the version it had at a
-time; ``ShareHistory.restore_versions`` carries the plan out.
+one brought back with the text it had a ``restore``, and one moved a ``rename``.
+``deleted_files`` reads the manifest's deleted entries and their timelines without
+loading their docs. ``plan_restore_at`` picks, for each text file under a folder, the
+version it had at a time; ``ShareHistory.restore_versions`` carries the plan out.
 """
 
 from __future__ import annotations
@@ -40,14 +40,21 @@ class VersionStore(Protocol):
 
     async def stored_versions(self, guid: str) -> list[Version]: ...
 
-    async def mark_version(self, guid: str, kind: str, device: str) -> None: ...
+    def file_changed(self, guid: str, kind: str, device: str) -> bool: ...
+
+    async def first_version(self, guid: str, device: str) -> None: ...
+
+    async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None: ...
 
 
 def version_row(version: Version) -> VersionRow:
     """The control API's form of a version."""
-    return {"number": version.number, "time": version.time, "device": version.device,
-            "kind": version.kind, "size": version.size, "added": version.added,
-            "removed": version.removed}  # fmt: skip
+    row: VersionRow = {"number": version.number, "time": version.time,
+                       "device": version.device, "kind": version.kind, "size": version.size,
+                       "added": version.added, "removed": version.removed}  # fmt: skip
+    if version.old_path:
+        row["old_path"] = version.old_path
+    return row
 
 
 MARKS_AT_ONCE = 16
@@ -59,21 +66,36 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
     """Record ``found`` in the files' timelines, by ``peer`` (None: this device). A
     failure is logged: the deletion itself happened, only its version is missing."""
     device = str(peer) if peer is not None else service.device_id
-    marks = [(e, "delete") for e in found.deleted] + [(e, "restore") for e in found.revived]
+    marks = [(e, "delete", "") for e in found.deleted]
+    marks += [(e, "restore", "") for e in found.revived]
+    marks += [(e, "rename", old) for e, old in found.renamed]
     limit = trio.CapacityLimiter(MARKS_AT_ONCE)
 
-    async def mark(entry: Entry, kind: str) -> None:
+    async def mark(entry: Entry, kind: str, old_path: str) -> None:
         async with limit:
             try:
-                await service.mark_version(entry.guid, kind, device)
+                await service.mark_version(entry.guid, kind, device, old_path)
             except (P2PSyncError, OSError) as exc:
                 log.error("share %s: the %s of %s is not in its history: %s", service.name,
                           kind, entry.path, exc)  # fmt: skip
 
+    async def first(entry: Entry) -> None:
+        async with limit:
+            try:
+                await service.first_version(entry.guid, device)
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the first version of %s is not in its history: %s",
+                          service.name, entry.path, exc)  # fmt: skip
+
     async with trio.open_nursery() as nursery:
-        for entry, kind in marks:
-            if entry.kind is FileKind.TEXT:
-                nursery.start_soon(mark, entry, kind)
+        for entry in found.appeared:
+            if entry.kind is FileKind.CHUNKED:
+                service.file_changed(entry.guid, "local save" if peer is None
+                                     else "remote change", device)  # fmt: skip
+            elif not entry.kind.textual:  # a binary file, an app doc
+                nursery.start_soon(first, entry)
+        for entry, kind, old_path in marks:
+            nursery.start_soon(mark, entry, kind, old_path)
 
 
 def deleted_entries(view: ManifestView) -> list[Entry]:
@@ -104,7 +126,7 @@ async def deleted_files(service: VersionStore, view: ManifestView) -> list[Delet
     file whose timeline cannot be read is listed with its deletion unknown."""
     rows: list[DeletedFile] = []
     for entry in deleted_entries(view):
-        text_file = entry.kind is FileKind.TEXT
+        text_file = entry.kind.textual
         versions = (await readable_versions(service, entry))[0] if text_file else []
         deletion = versions[-1] if versions and versions[-1].kind == "delete" else None
         text = [v for v in versions if v.kind != "delete"]
@@ -167,8 +189,8 @@ async def plan_restore_at(
     at ``when``: the newest kept version no later. A file with none then (created
     since), deleted then, deleted at an unknown time, or whose path another file
     holds now is left as it is."""
-    entries = [e for e in view.by_path.values() if e.kind is FileKind.TEXT]
-    entries += [e for e in deleted_entries(view) if e.kind is FileKind.TEXT]
+    entries = [e for e in view.by_path.values() if e.kind.textual]
+    entries += [e for e in deleted_entries(view) if e.kind.textual]
     numbers: dict[str, int] = {}
     rows: dict[str, RestoredFile] = {}
     for entry in sorted(entries, key=lambda e: e.path):

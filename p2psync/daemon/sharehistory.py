@@ -1,5 +1,6 @@
 """The file history of one share's text files (docs/history.md): each file's
 timeline, a version's text, a version restored as a new edit, deletions marked.
+Chunked files' versions are recorded and restored by ``daemon.chunkhistory``.
 
 ``ShareHistory`` works through its share (``ShareService``): the doc's writer keeps
 the timeline beside the log (``storage.history``), the share applies the edit a
@@ -16,8 +17,16 @@ from typing import Protocol
 import trio
 
 from p2psync.control.errorcodes import NotFoundError
+from p2psync.daemon.chunkhistory import ChunkedHistory
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.wholehistory import (
+    WHOLE,
+    binary_restore,
+    content_of,
+    refuse_app_doc_restore,
+    whole_size,
+)
 from p2psync.errors import UsageError
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
@@ -72,6 +81,7 @@ class ShareHistory:
 
     def __init__(self, share: HistoryShare) -> None:
         self._share = share
+        self.chunked = ChunkedHistory(share)
 
     @property
     def name(self) -> str:
@@ -86,17 +96,50 @@ class ShareHistory:
     def note(self, guid: str, kind: str, device: str | None = None) -> VersionNote | None:
         """What a change of doc ``guid`` that is about to be stored is, for its history:
         None unless the doc is a one-doc text file's (its manifest entry says TEXT, or
-        it has none yet and holds a ``content`` text)."""
-        if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
+        it has none yet and holds a ``content`` text), a binary file's or an app
+        doc's (by its entry; their versions have a size, no text). A chunked file's
+        doc has its version recorded apart (``ChunkedHistory.changed``)."""
+        if guid == MANIFEST_GUID:
+            return None
+        if self.chunked.changed(guid, kind, device or self._share.device_id):
+            return None
+        if CHUNK_GUID.fullmatch(guid):
             return None
         doc = self._share.sync.replica.get(guid)
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
+        device = device or self._share.device_id
+        if doc is not None and entry is not None and entry.kind in WHOLE:
+            return VersionNote(time.time(), device, kind, "", size=whole_size(entry.kind, doc))
         if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
             return None
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
             return None
-        return VersionNote(time.time(), device or self._share.device_id, kind, doc.text(CONTENT))
+        return VersionNote(time.time(), device, kind, doc.text(CONTENT))
+
+    def file_changed(self, guid: str, kind: str, device: str) -> bool:
+        """The file of doc ``guid`` changed (as ``note`` is told, for a file the
+        manifest names only now): True if it is a chunked file, whose version is
+        recorded soon."""
+        return self.chunked.changed(guid, kind, device)
+
+    async def first_version(self, guid: str, device: str) -> None:
+        """Record the first version of the binary file or app doc ``guid`` (its doc
+        was stored before the manifest named it), if it has none yet."""
+        entry = self._entry(guid)
+        doc = self._share.doc(guid)
+        if entry is None or entry.kind not in WHOLE or doc is None:
+            return
+        with self._share.call():
+            writer = await self._share.logs.writer(guid)
+            note = VersionNote(time.time(), device, "create", "", size=whole_size(entry.kind, doc))
+
+            def first(history: DocHistory, doclog: DocLog) -> None:
+                if not history.versions():
+                    history.mark(note, doclog)
+
+            if writer.history is not None:
+                await writer.with_history(first)
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
@@ -107,6 +150,10 @@ class ShareHistory:
     async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
         """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
         timeline has no such version (never had it, or the policy dropped it)."""
+        entry = self._entry(guid)
+        if entry is not None and entry.kind in WHOLE:
+            raise UsageError(f"{entry.path} is a {entry.kind.value} file: its versions have no "
+                             "text to show; write one elsewhere with --to OUT")  # fmt: skip
         with self._share.call():
             writer = await self._history_writer(guid)
             found = await writer.with_history(lambda history, log: history.text_at(number, log))
@@ -114,7 +161,24 @@ class ShareHistory:
             raise NotFoundError(f"the file has no version {number} (see p2psync history)")
         return found
 
+    async def version_content(self, guid: str, number: int) -> tuple[Version, bytes]:
+        """Version ``number`` of doc ``guid`` and the file it was: a text file's text
+        (UTF-8), a binary file's bytes, an app doc's state."""
+        entry = self._entry(guid)
+        if entry is None or entry.kind not in WHOLE:
+            version, text = await self.version_text(guid, number)
+            return version, text.encode()
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(lambda history, log: history.state_at(number, log))
+        if found is None:
+            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+        return found[0], await trio.to_thread.run_sync(content_of, entry.kind, found[1])
+
     def current_text(self, guid: str) -> str:
+        """The text of the file whose doc is ``guid`` now (a chunked file's joined)."""
+        if self._is_chunked(guid):
+            return self.chunked.text(guid)
         doc = self._share.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
 
@@ -139,6 +203,13 @@ class ShareHistory:
             doc = self._share.doc(guid)
             if doc is None:
                 raise NotFoundError(f"share {self._share.name} has no doc {guid!r}")
+            if self._is_chunked(guid):
+                changed[guid] = await self.chunked.restore(guid, str(text)) or guid in deleted
+                continue
+            if isinstance(text, bytes):
+                changed[guid] = await self._restore_binary(guid, doc, text, guid not in deleted)
+                changed[guid] = changed[guid] or guid in deleted
+                continue
             changed[guid] = doc.text(CONTENT) != text or guid in deleted
             if doc.text(CONTENT) != text:
                 update, _ = await trio.to_thread.run_sync(
@@ -151,10 +222,29 @@ class ShareHistory:
             await self._share.mirror.undelete(deleted)
         return changed
 
-    async def _restorable(self, guid: str, number: int) -> str:
-        """The text version ``number`` of doc ``guid`` restores to; UsageError for a
-        deletion, or a deleted file whose path another file holds now."""
-        version, text = await self.version_text(guid, number)
+    async def _restore_binary(self, guid: str, doc: DocReplica, data: bytes, notify: bool) -> bool:
+        """Save ``data`` as binary file ``guid``'s new version, stamped now by the
+        mirror's clock; False if it holds ``data`` already."""
+        mirror = self._share.mirror
+        if mirror is None:
+            raise UsageError(f"share {self._share.name} mirrors no folder")
+        update = binary_restore(doc, mirror.mirror.clock.tick(), data)
+        if update is not None:
+            await self._share.local_update(guid, update, kind="restore", notify=notify)
+        return update is not None
+
+    async def _restorable(self, guid: str, number: int) -> str | bytes:
+        """The text (or a binary file's bytes) version ``number`` of doc ``guid``
+        restores to; UsageError for a deletion, an app doc, or a deleted file whose
+        path another file holds now."""
+        entry = self._entry(guid)
+        if entry is not None and entry.kind is FileKind.YDOC:
+            raise refuse_app_doc_restore(entry.path)
+        version, text = (
+            await self.version_content(guid, number)
+            if entry is not None and entry.kind is FileKind.BINARY
+            else await self.version_text(guid, number)
+        )
         if version.kind == "delete":
             raise UsageError(
                 f"version {number} is the file's deletion: restore a version before it"
@@ -172,6 +262,14 @@ class ShareHistory:
         mirror = self._share.mirror
         return mirror.mirror.view if mirror is not None else None
 
+    def _entry(self, guid: str) -> Entry | None:
+        view = self._view()
+        return view.by_guid.get(guid) if view is not None else None
+
+    def _is_chunked(self, guid: str) -> bool:
+        entry = self._entry(guid)
+        return entry is not None and entry.kind is FileKind.CHUNKED
+
     def _deleted_entry(self, guid: str) -> Entry | None:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
@@ -187,27 +285,40 @@ class ShareHistory:
             load_timeline, versions_path(log_path(self._share.root, guid))
         )
 
-    async def mark_version(self, guid: str, kind: str, device: str) -> None:
-        """Record that the text file of doc ``guid`` was deleted (``kind`` "delete"),
-        or came back from a deletion with the text its doc kept ("restore"), by
-        ``device``. Nothing if the timeline says so already (a deletion is its newest
-        version, or a version came after it)."""
+    async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None:
+        """Record that the file of doc ``guid`` was deleted (``kind`` "delete"),
+        came back from a deletion with the text its doc kept ("restore"), or moved
+        from ``old_path`` ("rename"), by ``device``. Nothing if the timeline says so
+        already (a deletion is its newest version, or a version came after it), nor
+        a rename of a file whose timeline is empty (its first version comes with it)."""
         if guid not in self._share.sync.replica:
             return  # its doc never came here: no log to open, nothing it had
         with self._share.call():
             writer = await self._share.logs.writer(guid)
             if writer.history is None:
                 return
-            text = "" if kind == "delete" else self.current_text(guid)
-            note = VersionNote(time.time(), device, kind, text)
+            chunked = self._is_chunked(guid) and kind != "delete"
+            entry, doc = self._entry(guid), self._share.doc(guid)
+            size = None
+            if entry is not None and entry.kind in WHOLE:  # no text read: a size
+                size = whole_size(entry.kind, doc) if doc is not None and kind != "delete" else 0
+            plain = kind == "delete" or chunked or size is not None
+            text = "" if plain else self.current_text(guid)
+            note = VersionNote(time.time(), device, kind, text, old_path, size)
 
-            def mark(history: DocHistory, doclog: DocLog) -> None:
+            def mark(history: DocHistory, doclog: DocLog) -> bool:
                 versions = history.versions()
                 newest = versions[-1].kind if versions else ""
-                if (kind == "delete") != (newest == "delete"):
+                if kind == "rename" and not (versions and newest != "delete"):
+                    return False
+                if kind != "rename" and (kind == "delete") == (newest == "delete"):
+                    return False
+                if not chunked:
                     history.mark(note, doclog)
+                return True
 
-            await writer.with_history(mark)
+            if await writer.with_history(mark) and chunked:  # its text is kept apart
+                await self.chunked.record(guid, kind, device, old_path)
 
     async def _history_writer(self, guid: str) -> LogWriter:
         """The writer of a text file's doc, refusing docs that keep no history."""
@@ -215,11 +326,6 @@ class ShareHistory:
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
             raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
-        if entry is not None and entry.kind is not FileKind.TEXT:
-            raise UsageError(
-                f"{entry.path} is a {entry.kind.value} file: history is kept for text files "
-                "of one doc only so far"
-            )
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")

@@ -25,7 +25,7 @@ from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.retention import RetentionPolicy
-from p2psync.storage.timeline import COALESCE_SECONDS, Version, coalesces, record
+from p2psync.storage.timeline import COALESCE_SECONDS, Version, char_changes, coalesces, record
 from p2psync.storage.versionindex import (
     PendingFold,
     load_index,
@@ -34,6 +34,7 @@ from p2psync.storage.versionindex import (
     versions_path,
 )
 from p2psync.storage.versionstate import fold, text_of
+from p2psync.storage.versiontexts import Row, VersionTexts
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,15 @@ class VersionNote:
     kind: str
     """"local save", "remote change" or "restore"; the first change of a doc is
     recorded as "create" whatever its note says (but a restore). ``mark`` also takes
-    "delete"."""
+    "delete" and "rename"."""
     text: str
     """The doc's text once the change is applied (empty for a deletion)."""
+    old_path: str = ""
+    """For a ``rename`` (which ``mark`` takes too): the path the file had before."""
+    size: int | None = None
+    """For a file that is not text (a binary file, an app doc): its size; no text is
+    read or compared (+0 / -0), ``text`` is empty. A version's content is then its
+    state (``state_at``)."""
 
 
 class DocHistory:
@@ -68,6 +75,8 @@ class DocHistory:
         self.root = root
         self.policy = policy
         self._clock = clock
+        self.texts = VersionTexts(log_path)
+        """The whole texts of a chunked file's versions."""
         self._timeline: list[Version] | None = None
         self._texts: tuple[str, str] | None = None
         """(text of the version before the last one, text of the last one), once known."""
@@ -109,6 +118,9 @@ class DocHistory:
         """Record the change ``note`` whose updates are the log's ``[start, end)``."""
         timeline = self.versions()
         kind = "create" if start == 0 and not timeline and note.kind != "restore" else note.kind
+        if note.size is not None:
+            self._record_size(note, kind, end)
+            return
         before_last, last = self._known_texts(timeline, start, doclog)
         before = before_last if coalesces(timeline, note.time, note.device, kind) else last
         record(timeline, time=note.time, device=note.device, kind=kind, log_end=end,
@@ -118,17 +130,118 @@ class DocHistory:
 
     def mark(self, note: VersionNote, doclog: DocLog) -> Version:
         """Record a version that stores no update, at the log's current end: a
-        deletion (``note.text`` empty), or a file back from one with the text its doc
-        kept. Written at once."""
+        deletion (``note.text`` empty), a file back from one with the text its doc
+        kept, or a rename. Written at once."""
         timeline = self.versions()
         end = doclog.update_count
+        if note.size is not None:
+            version = self._record_size(note, note.kind, end)
+            self.save()
+            return version
         _, last = self._known_texts(timeline, end, doclog)
         version = record(timeline, time=note.time, device=note.device, kind=note.kind,
-                         log_end=end, before=last, after=note.text)  # fmt: skip
+                         log_end=end, before=last, after=note.text,
+                         old_path=note.old_path)  # fmt: skip
         self._texts = (last, note.text)
         self._dirty = True
         self.save()
         return version
+
+    def _record_size(self, note: VersionNote, kind: str, end: int) -> Version:
+        """Record the version ``note`` of a file that is not text (``note.size``)."""
+        version = record(self.versions(), time=note.time, device=note.device, kind=kind,
+                         log_end=end, before="", after="", old_path=note.old_path,
+                         changes=(0, 0, note.size or 0))  # fmt: skip
+        self._texts = None
+        self._dirty = True
+        return version
+
+    def state_at(self, number: int, doclog: DocLog) -> tuple[Version, bytes] | None:
+        """Version ``number`` and the doc's whole state then (one Yjs update; empty
+        for a deletion), None if the timeline has no such version."""
+        for version in self.versions():
+            if version.number != number:
+                continue
+            if version.kind == "delete" or version.state:
+                return version, version.state if version.kind != "delete" else b""
+            updates = doclog.updates_before(doclog.end)
+            if version.log_end > len(updates):
+                raise StorageError(
+                    self.path, f"the log no longer holds the updates of version {number}"
+                )
+            state: bytes = replay(updates[: version.log_end]).get_update()
+            return version, state
+        return None
+
+    def chunk_guids(self) -> set[str]:
+        """The chunks the newest version of a chunked file holds (none if it is not
+        one): those a change did not touch since need not be read again."""
+        timeline = self.versions()
+        if not timeline or not timeline[-1].text_key:
+            return set()
+        return {guid for guid, _, _ in self.texts.rows(timeline[-1].text_key)}
+
+    def note_chunks(
+        self, note: VersionNote, chunks: list[tuple[str, str | None]], doclog: DocLog
+    ) -> Version | None:
+        """Record a change of a chunked file (its chunks' logs are not this log):
+        ``chunks`` are its chunk docs in order, each with its text, or None for one
+        that holds what it held at the newest version (``chunk_guids``). The texts
+        are stored apart first, durably, and the version names them, at this log's
+        current end. Coalesces as ``note`` does; nothing if the text is the newest
+        version's and the change is a save. Also takes the marks (``mark``) that
+        hold a text: a rename, a file back. Written as ``note``'s are."""
+        timeline = self.versions()
+        newest = timeline[-1] if timeline else None
+        before = self._chunk_rows(newest)
+        known = {guid: (name, size) for guid, name, size in before}
+        rows: list[Row] = []
+        for guid, text in chunks:
+            if text is None and guid not in known:
+                raise StorageError(self.path, f"chunk {guid} is not in the newest version")
+            name, size = known[guid] if text is None else (self.texts.put_piece(text),
+                                                           len(text.encode()))  # fmt: skip
+            rows.append((guid, name, size))
+        if rows == before and note.kind in ("local save", "remote change"):
+            return None
+        kind = "create" if not timeline and note.kind != "restore" else note.kind
+        key = self.texts.put_rows(rows)
+        coalesced = coalesces(timeline, note.time, note.device, kind)
+        base = (timeline[-2] if len(timeline) > 1 else None) if coalesced else newest
+        added, removed = self._chunk_changes(base, rows, doclog)
+        version = record(timeline, time=note.time, device=note.device, kind=kind,
+                         log_end=doclog.update_count, before="", after="",
+                         old_path=note.old_path, text_key=key,
+                         changes=(added, removed, sum(size for _, _, size in rows)))  # fmt: skip
+        self._texts = None
+        self._dirty = True
+        self.save(force=False)
+        return version
+
+    def _chunk_rows(self, version: Version | None) -> list[Row]:
+        if version is None or not version.text_key or version.kind == "delete":
+            return []
+        return self.texts.rows(version.text_key)
+
+    def _chunk_changes(
+        self, base: Version | None, rows: list[Row], doclog: DocLog
+    ) -> tuple[int, int]:
+        """(+N, -M) from ``base`` to the chunks ``rows``: chunk by chunk, reading only
+        the chunks whose text differs, when ``base`` is a chunked version too."""
+        if base is not None and (not base.text_key or base.kind == "delete"):
+            text = "".join(self.texts.piece(name) for _, name, _ in rows)
+            return char_changes(self._text(base, doclog), text)
+        old = {guid: name for guid, name, _ in self._chunk_rows(base)}
+        new = {guid: name for guid, name, _ in rows}
+        added = removed = 0
+        for guid in old.keys() | new.keys():
+            if old.get(guid) != new.get(guid):
+                before, after = (
+                    self.texts.piece(n) if n else "" for n in (old.get(guid), new.get(guid))
+                )
+                plus, minus = char_changes(before, after)
+                added, removed = added + plus, removed + minus
+        return added, removed
 
     def save(self, *, force: bool = True) -> None:
         """Drop what the policy no longer keeps and write the timeline if it changed.
@@ -151,19 +264,30 @@ class DocHistory:
         self._timeline = kept
         save_timeline(self.path, kept)
         self._dirty = False
+        if self.texts.path.exists():
+            self.texts.keep_only(v.text_key for v in kept if v.text_key)
         self._saved = (newest, now)
 
     def text_at(self, number: int, doclog: DocLog) -> tuple[Version, str] | None:
         """Version ``number`` and its text, None if the timeline has no such version."""
         for version in self.versions():
             if version.number == number:
-                updates = [] if version.state else doclog.updates_before(doclog.end)
-                if not version.state and version.log_end > len(updates):
-                    raise StorageError(
-                        self.path, f"the log no longer holds the updates of version {number}"
-                    )
-                return version, text_of(version, updates, self.root)
+                return version, self._text(version, doclog)
         return None
+
+    def _text(self, version: Version, doclog: DocLog, updates: list[bytes] | None = None) -> str:
+        """The text of ``version``: kept apart, in its state, or replayed from the log
+        (``updates``, the log's, read if not given; then the log must hold them)."""
+        if version.text_key and version.kind != "delete":
+            return self.texts.get(version.text_key)
+        if updates is not None:
+            return text_of(version, updates, self.root)
+        updates = [] if version.state else doclog.updates_before(doclog.end)
+        if not version.state and version.log_end > len(updates):
+            raise StorageError(
+                self.path, f"the log no longer holds the updates of version {version.number}"
+            )
+        return text_of(version, updates, self.root)
 
     # -- compaction --------------------------------------------------------------
 
@@ -210,8 +334,8 @@ class DocHistory:
         if not timeline:
             last = str(replay(updates[:start]).get(self.root, type=pycrdt.Text))
             return ("", last)
-        before_last = text_of(timeline[-2], updates, self.root) if len(timeline) > 1 else ""
-        return (before_last, text_of(timeline[-1], updates, self.root))
+        before_last = self._text(timeline[-2], doclog, updates) if len(timeline) > 1 else ""
+        return (before_last, self._text(timeline[-1], doclog, updates))
 
 
 def record_safely(history: DocHistory, action: Callable[[], None]) -> None:

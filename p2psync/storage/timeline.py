@@ -34,6 +34,11 @@ class Version:
     number: int = 0
     """What ``p2psync history`` calls it: one more than the version before it, kept by a
     coalesced save and never reused, so it names the same version until it is dropped."""
+    old_path: str = ""
+    """For a ``rename``: the share path the file had before it (empty otherwise)."""
+    text_key: str = ""
+    """For a version of a chunked file: the key of its whole text among the log's
+    version texts (``storage.versiontexts``); empty when the log rebuilds it."""
 
 
 DIFF_MAX_CHARS = 20_000
@@ -82,24 +87,43 @@ def record(
     log_end: int,
     before: str,
     after: str,
+    old_path: str = "",
+    text_key: str = "",
+    changes: tuple[int, int, int] | None = None,
 ) -> Version:
     """Append (or coalesce into the last entry) the version that turned ``before`` into ``after``.
 
     ``before`` is the text of the last version that stays in the timeline before the
     new one: the one before the last entry when the new version coalesces into it.
+    ``old_path`` is a rename's former path; ``text_key`` names the whole text of a
+    chunked file's version, whose (+N, -M, size) the caller counts (``changes``:
+    then ``before`` and ``after`` are not read).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown version kind {kind!r}")
-    added, removed = char_changes(before, after)
-    size = len(after.encode())
+    if changes is not None:
+        added, removed, size = changes
+    else:
+        added, removed = char_changes(before, after)
+        size = len(after.encode())
     if coalesces(timeline, time, device, kind):
-        merged = replace(
-            timeline[-1], time=time, log_end=log_end, size=size, added=added, removed=removed
-        )
+        merged = replace(timeline[-1], time=time, log_end=log_end, size=size, added=added,
+                         removed=removed, text_key=text_key)  # fmt: skip
         timeline[-1] = merged
         return merged
     number = timeline[-1].number + 1 if timeline else 1
-    version = Version(time, device, kind, log_end, size, added, removed, number=number)
+    version = Version(
+        time,
+        device,
+        kind,
+        log_end,
+        size,
+        added,
+        removed,
+        number=number,
+        old_path=old_path,
+        text_key=text_key,
+    )
     timeline.append(version)
     return version
 

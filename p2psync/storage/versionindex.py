@@ -1,7 +1,9 @@
 """The durable file of one doc's timeline (``<log>.versions``, docs/history.md).
 
 The file is an 8-byte magic, a format version, the body's length and CRC-32, and a
-msgpack body: the versions (one array each) and the pending compaction (or nil). It
+msgpack body: the versions (one array each; a ``rename`` has a tenth field, its old
+path, and a chunked file's version an eleventh, the key of its text, which the
+others leave out) and the pending compaction (or nil). It
 is replaced atomically (temp file, fsync, rename, directory fsync), so a crash leaves
 the old timeline or the new one.
 ``load_timeline`` raises StorageError for a file that does not validate; nothing is
@@ -16,6 +18,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgpack
 
@@ -50,6 +53,7 @@ def encode_timeline(timeline: list[Version], pending: PendingFold | None = None)
     """The file bytes of ``timeline`` (and of a compaction not known to be done)."""
     rows = [
         [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, v.state, v.number]
+        + ([v.old_path, v.text_key] if v.text_key else [v.old_path] if v.old_path else [])
         for v in timeline
     ]
     fold = [pending.prefix_updates, pending.snapshot_crc] if pending is not None else None
@@ -75,13 +79,21 @@ def decode_index(data: bytes, path: Path) -> tuple[list[Version], PendingFold | 
     try:
         rows, fold = msgpack.unpackb(body, raw=False, max_bin_len=length)
         pending = PendingFold(int(fold[0]), int(fold[1])) if fold is not None else None
-        timeline = [
-            Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st), int(n))
-            for t, d, k, e, s, a, r, st, n in rows
-        ]
+        timeline = [_version(row) for row in rows]
         return timeline, pending
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise StorageError(path, f"the history file does not decode: {exc}") from None
+
+
+def _version(row: list[Any]) -> Version:
+    """One row of the file: nine fields, a tenth (the old path) for a rename, an
+    eleventh (the text's key) for a chunked file's version."""
+    if len(row) not in (9, 10, 11):
+        raise ValueError(f"a version of {len(row)} fields")
+    t, d, k, e, s, a, r, st, n = row[:9]
+    old, key = (str(field) for field in [*row[9:], "", ""][:2])
+    return Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st), int(n),
+                   old_path=old, text_key=key)  # fmt: skip
 
 
 def load_timeline(path: Path) -> list[Version]:

@@ -41,7 +41,7 @@ def fold(timeline: list[Version], prefix: Sequence[bytes]) -> list[Version]:
             folded.append(replace(version, log_end=version.log_end - len(prefix) + 1))
             continue
         state = version.state
-        if not state:
+        if not state and not version.text_key:  # a chunked file's text is kept apart
             apply_in_chunks(doc, prefix[applied : version.log_end])
             applied = max(applied, version.log_end)
             state = doc.get_update()

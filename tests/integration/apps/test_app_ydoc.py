@@ -184,18 +184,6 @@ async def test_doc_url_of_a_ydoc_not_there_yet_makes_it_and_an_apps_edit_reaches
     assert (bob.folder / "junk.ydoc").read_bytes() == b"no doc"
 
 
-def test_history_and_restore_refuse_an_app_doc_in_one_sentence(pair: list[Device]) -> None:
-    alice, bob = pair
-    start(alice, bob, a=1)
-    board_file = str(alice.folder / "board.ydoc")
-    for command in (["history"], ["history", "--json"], ["restore", "--version", "1"]):
-        refused = cli(alice.home, command[0], board_file, *command[1:], check=False)
-        assert refused.returncode == 2, command
-        assert refused.stderr.count("\n") == 1, refused.stderr
-        assert "board.ydoc is a ydoc file: history is kept for text files" in refused.stderr
-    assert cards_in(alice.folder / "board.ydoc") == {"a": 1}
-
-
 def test_an_app_doc_made_on_both_devices_before_they_met_is_merged_not_replaced(
     pair: list[Device],
 ) -> None:

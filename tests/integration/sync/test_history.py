@@ -47,6 +47,16 @@ def _file(device: Device, name: str) -> str | None:
         return None
 
 
+def started_with(pair: list[Device], name: str, data: bytes) -> None:
+    """The pair sharing a folder, ``name`` holding ``data`` on the first device as
+    the daemons start, and linked."""
+    make_share(pair)
+    (pair[0].folder / name).write_bytes(data)
+    for device in pair:
+        device.start()
+    link(pair)
+
+
 def _connected(device: Device) -> list[str]:
     connected: list[str] = device.status()["shares"][0]["peers_connected"]
     return connected

@@ -67,6 +67,24 @@ def test_a_watch_tells_each_deletion_and_revival_once() -> None:
     assert ([e.guid for e in back.revived], back.deleted) == (["g"], [])
 
 
+def test_a_watch_tells_each_rename_with_the_old_path_once() -> None:
+    watch = DeletionWatch(ManifestView.of({"g": _entry("g", "a.md"), "h": _entry("h", "b.md")}))
+    moved = watch.look(ManifestView.of({"g": _entry("g", "d/a.md"), "h": _entry("h", "b.md")}))
+    assert [(e.guid, e.path, old) for e, old in moved.renamed] == [("g", "d/a.md", "a.md")]
+    assert (moved.deleted, moved.revived) == ([], [])
+    assert not watch.look(ManifestView.of({"g": _entry("g", "d/a.md"), "h": _entry("h", "b.md")}))
+    gone = watch.look(ManifestView.of({"g": _entry("g", "e.md", deleted=True)}))
+    assert gone.renamed == []  # a deleted file is no rename
+
+
+def test_a_watch_tells_new_files_and_files_of_another_kind() -> None:
+    watch = DeletionWatch(ManifestView.of({"g": _entry("g", "a.md")}))
+    grown = Entry("g", "a.md", FileKind.CHUNKED, Timestamp(1, 0, b"d"))
+    found = watch.look(ManifestView.of({"g": grown, "h": _entry("h", "b.md")}))
+    assert [e.guid for e in found.appeared] == ["g", "h"]
+    assert not watch.look(ManifestView.of({"g": grown, "h": _entry("h", "b.md")}))
+
+
 def test_under_a_folder() -> None:
     assert under("a/b.md", "a")
     assert under("a/b.md", "")
@@ -88,7 +106,13 @@ class _Timelines:
             raise StorageError(Path(f"/share/.p2psync/docs/{guid}.yhist"), "fails its checksum")
         return self.good.get(guid, [])
 
-    async def mark_version(self, guid: str, kind: str, device: str) -> None:
+    async def mark_version(self, guid: str, kind: str, device: str, old_path: str = "") -> None:
+        raise AssertionError("not called")
+
+    def file_changed(self, guid: str, kind: str, device: str) -> bool:
+        raise AssertionError("not called")
+
+    async def first_version(self, guid: str, device: str) -> None:
         raise AssertionError("not called")
 
 

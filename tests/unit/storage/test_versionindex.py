@@ -36,6 +36,17 @@ def test_a_timeline_survives_a_round_trip(tmp_path: Path) -> None:
     assert load_timeline(path) == _timeline()
 
 
+def test_a_rename_keeps_its_old_path_and_other_rows_keep_nine_fields(tmp_path: Path) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    renamed = Version(NOW - 60, "B", "rename", 6, 4, 0, 0, number=5, old_path="old/name.md")
+    save_timeline(path, [*_timeline(), renamed])
+    assert load_timeline(path) == [*_timeline(), renamed]
+    save_timeline(path, _timeline())
+    older = versions_path(tmp_path / "older.log")  # as an older p2psync wrote it
+    older.write_bytes(path.read_bytes())
+    assert load_timeline(older) == _timeline()
+
+
 @pytest.mark.parametrize("damage", [b"", b"P2PSVER\n", None])
 def test_a_damaged_file_is_refused_not_emptied(tmp_path: Path, damage: bytes | None) -> None:
     path = tmp_path / "doc.log.versions"

@@ -1,0 +1,94 @@
+"""File history (issue 18): what keeping versions costs in storage, and how fast a
+timeline of many versions is listed."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+
+from bench.harness import BenchContext, Metric, timed
+from bench.traces import trace_updates
+from p2psync.storage import DocLog
+from p2psync.storage.history import DocHistory, VersionNote, commit_compaction
+from p2psync.storage.retention import DAY, RetentionPolicy
+from p2psync.storage.timeline import Version
+from p2psync.storage.versionindex import load_timeline, save_timeline, versions_path
+
+GROUP = "File history (#18)"
+SAVES = 1_000
+SPAN_S = 30 * DAY
+MANY = 10_000
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(ctx: BenchContext) -> None:
+    updates = trace_updates("automerge-paper")
+    if ctx.quick:
+        updates = updates[:20_000]
+    with tempfile.TemporaryDirectory() as tmp:
+        with_history = _replay(Path(tmp) / "with.ylog", updates, keep=True)
+        without = _replay(Path(tmp) / "without.ylog", updates, keep=False)
+        ctx.report(Metric(
+            GROUP, "share storage with history", with_history, "bytes",
+            "the same without history", without, 1.5,
+            note=f"the automerge-paper trace as {SAVES:,} saves over 30 simulated days, each "
+            "a version (staggered policy), then one compaction as the daemon makes: the log "
+            "and its timeline file; every kept version in the compacted prefix holds its full "
+            "state",
+        ))  # fmt: skip
+        path = versions_path(Path(tmp) / "many.ylog")
+        save_timeline(path, [Version(1e9 + n, "A", "local save", n + 1, 100, 1, 0, number=n + 1)
+                             for n in range(MANY)])  # fmt: skip
+        listed = timed(lambda: _list(path))
+        ctx.report(Metric(
+            GROUP, f"history of a file with {MANY:,} versions", listed * 1000, "ms",
+            "50 ms (the issue's bound)", 50.0, None, limit=50.0,
+            note="the timeline file read and checked, each version made a row as the "
+            "control API replies (no daemon round trip)",
+        ))  # fmt: skip
+
+
+def _list(path: Path) -> list[dict[str, Any]]:
+    return [{"number": v.number, "time": v.time, "device": v.device, "kind": v.kind,
+             "size": v.size, "added": v.added, "removed": v.removed}
+            for v in reversed(load_timeline(path))]  # fmt: skip
+
+
+def _replay(path: Path, updates: list[bytes], *, keep: bool) -> int:
+    """Bytes on disk once ``updates`` were saved ``SAVES`` times over ``SPAN_S`` and
+    the log compacted, with or without a timeline."""
+    start = time.time() - SPAN_S
+    clock = Clock(start)
+    log = DocLog.open(path).log
+    history = DocHistory(path, "content", RetentionPolicy(), clock=clock) if keep else None
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    per_save = -(-len(updates) // SAVES)
+    for n in range(0, len(updates), per_save):
+        group = updates[n : n + per_save]
+        begin = log.update_count
+        log.append(group)
+        for update in group:
+            doc.apply_update(update)
+        clock.now = start + SPAN_S * (n + per_save) / len(updates)
+        if history is not None:
+            history.note(VersionNote(clock.now, "A", "local save", str(text)), begin,
+                         log.update_count, log)  # fmt: skip
+            history.save(force=False)
+    if history is not None:
+        history.save()
+    commit_compaction(log, log.end, doc.get_update(), history)
+    log.close()
+    timeline = versions_path(path)
+    return path.stat().st_size + (timeline.stat().st_size if timeline.exists() else 0)
