@@ -71,6 +71,7 @@ check: lint typecheck test
 screenshot: $(STAMP) system-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 	$(PY) gui/tools/status_screenshot.py --history docs/img/history-window.png
+	$(PY) gui/tools/status_screenshot.py --first-sync docs/img/first-sync.png
 
 bench: $(STAMP) bench-deps
 	$(PY) -m bench

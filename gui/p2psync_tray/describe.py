@@ -130,24 +130,46 @@ def share_state(share: Mapping[str, Any]) -> str:
 def peer_address(peer: Mapping[str, Any]) -> str:
     """Where a peer is: the ``peers`` reply's address is where the link came from, so
     for a link the peer dialed (``found_by`` ``incoming``) its port is the peer's
-    ephemeral source port, not where it listens; only the host is shown then."""
+    ephemeral source port, not where it listens: then the first address it listens at
+    as the daemon knows (``listen_addresses``), else only the host."""
     address = str(peer.get("address") or "")
     if not address:
         return "—"
     if peer.get("found_by") == "incoming":
+        listening = peer.get("listen_addresses") or []
+        if listening:
+            return f"{listening[0]} (it dialed us)"
         host = address.rsplit(":", 1)[0] if ":" in address else address
         return f"{host} (it dialed us)"
     return address
 
 
+def member_state(member: Mapping[str, Any]) -> str:
+    """A share member's state in words; one that is behind while it sends files says
+    how many arrived (``behind · 412/1,000 files``)."""
+    state = str(member.get("state", "")).replace("-", " ")
+    expected = int(member.get("files_expected") or 0)
+    if member.get("state") == "behind" and expected:
+        return f"{state} · {int(member.get('files_received') or 0):,}/{expected:,} files"
+    return state
+
+
 def share_progress(share: Mapping[str, Any]) -> str:
-    """The Progress column's words: the percentage, the docs still to sync with the
-    connected members (``remaining_docs``, from a daemon that reports it), and the
-    files the folder holds so far (they arrive one by one during a first sync)."""
+    """The Progress column's words: the percentage, then, while the members send files
+    (``files_expected``), how many of them arrived and the bytes so far (short: they
+    are drawn on the bar); from a
+    daemon that does not report that, the docs still to go (``remaining_docs``) and
+    the files the folder holds so far."""
     pct = format_pct(share.get("in_sync_pct"))
     if share.get("in_sync"):
         return pct
     parts = [pct]
+    expected = int(share.get("files_expected") or 0)
+    if expected:
+        received = int(share.get("files_received") or 0)
+        parts.append(f"{received:,}/{expected:,} file{'s' if expected != 1 else ''}")
+        parts.append(format_bytes(int(share.get("bytes_received") or 0)))
+        return " · ".join(parts)
     remaining = share.get("remaining_docs")
     if remaining:
         parts.append(f"{remaining} doc{'s' if remaining != 1 else ''} to go")

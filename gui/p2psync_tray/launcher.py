@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 DAEMON_LOG = "daemon.log"
 TAIL_BYTES = 16384
-ERROR_MARKERS = ("error", "Error", "ERROR", "failed", "cannot", "Traceback")
+ERROR_MARKERS = ("error", "Error", "ERROR", "failed", "cannot", "Traceback", "p2psync: ")
+"""What makes a log line read as an error; ``p2psync: `` starts the one sentence the
+command line ends with when it refuses to run (a bad config, a home in use)."""
 
 
 def launch_command(home: Home) -> list[str]:
@@ -56,8 +58,9 @@ def start_daemon(home: Path | None, home_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def last_error_line(log_path: Path) -> str:
-    """The last line of the log that reads as an error (else its last line; "" when
-    the log is missing or empty)."""
+    """The last line of the log that reads as an error; "" when there is none (a
+    daemon killed by a signal logs no error: its last line, say "listening on …",
+    would read as the cause), or the log is missing."""
     try:
         with log_path.open("rb") as log_file:
             size = log_file.seek(0, 2)
@@ -67,7 +70,7 @@ def last_error_line(log_path: Path) -> str:
         return ""
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     errors = [line for line in lines if any(m in line for m in ERROR_MARKERS)]
-    return (errors or lines or [""])[-1]
+    return (errors or [""])[-1]
 
 
 def exit_words(code: int) -> str:

@@ -22,6 +22,7 @@ from p2psync_tray.describe import (
     format_clock,
     format_pct,
     format_rate,
+    member_state,
     peer_address,
     peer_name,
     peer_state,
@@ -221,7 +222,7 @@ class MembersModel(RowsModel):
     columns = (
         Column("Name", lambda r, now: peer_name(r)),
         Column("Mode", lambda r, now: str(r.get("mode", ""))),
-        Column("State", lambda r, now: str(r.get("state", "")).replace("-", " ")),
+        Column("State", lambda r, now: member_state(r)),
         Column("Device ID", lambda r, now: str(r.get("device_id", ""))),
     )
 

@@ -287,6 +287,8 @@ class StatusWindow(QWidget):
             self.detail.setStyleSheet("")
         self.start_button.setVisible(not running)
         self.rename_button.setVisible(running)
+        for needs_daemon in (self.invite_button, self.join_button, self.add_share_button):
+            needs_daemon.setEnabled(running)  # each asks the daemon
 
     def show_snapshot(
         self, snapshot: Snapshot, ignored: set[str], state: TrayState | None = None

@@ -2,6 +2,7 @@
 
     python gui/tools/status_screenshot.py OUT.png
     python gui/tools/status_screenshot.py --history OUT.png
+    python gui/tools/status_screenshot.py --first-sync OUT.png
 
 Starts, in a temporary directory: four daemons on loopback, "laptop" sharing
 Documents with "desktop" and "nas" and Projects with "studio", all connected and in
@@ -17,6 +18,11 @@ With ``--history`` it shows the History window of laptop's Documents instead: th
 desktop and the laptop take turns editing notes.md (four versions), the desktop
 deletes todo.txt, then the tray runs with ``--open-history``; the window picks
 notes.md and the version before the newest, so the picture has a coloured diff.
+
+With ``--first-sync`` it shows the status window of a laptop whose first sync with
+a desktop holding ``FIRST_SYNC_FILES`` notes is under way: once the laptop's status
+says some of the files arrived, not all, the desktop's daemon is stopped (SIGSTOP)
+so the picture holds still mid-way, and the numbers the status said are printed.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QImage
+
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
 
 DEADLINE_S = 60.0
 POLL_S = 0.1
@@ -341,14 +350,83 @@ def history_screenshot(out: Path) -> tuple[int, int]:
         return w, h
 
 
+FIRST_SYNC_FILES = 1500
+NOTE = "A line of a note kept on the desktop, synced to the laptop.\n" * 12
+
+
+def receiving(home: Path) -> tuple[int, int, int]:
+    """``(files received, files expected, bytes received)`` of home's one share with
+    a member, from its daemon's status."""
+    client = ControlClient(Home.resolve(home).socket_path)
+    try:
+        status = client.call("status")
+    finally:
+        client.close()
+    (share,) = [s for s in status["shares"] if s["members"]]
+    return share["files_received"], share["files_expected"], share["bytes_received"]
+
+
+def first_sync_screenshot(out: Path) -> tuple[int, int]:
+    """Make the status window's picture mid-way through a first sync; return its size."""
+    with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, Stack() as stack:
+        root = Path(tmp)
+        laptop, desktop = make_device(root, "laptop"), make_device(root, "desktop")
+        notes = {f"notes/note-{n:04}.md": NOTE for n in range(FIRST_SYNC_FILES)}
+        share = p2psync(desktop, "share", "add", str(folder_of(root, desktop, "Documents", notes)))
+        empty = folder_of(root, laptop, "Documents", {})
+        p2psync(laptop, "share", "add", str(empty), "--id", share)
+        p2psync(desktop, "share", "member", "add", share, p2psync(laptop, "id"))
+        p2psync(laptop, "share", "member", "add", share, p2psync(desktop, "id"))
+        sender = stack.start([sys.executable, "-m", "p2psync", "--home", str(desktop), "run"],
+                             desktop / "daemon.log")  # fmt: skip
+        stack.callback(_resume, sender)  # a stopped daemon does not end on SIGTERM
+        wait_for(lambda: run_p2psync(desktop, "status").returncode == 0, "the desktop's daemon")
+        wait_for(lambda: json.loads(p2psync(desktop, "status", "--json"))["shares"][0]
+                 .get("files") == FIRST_SYNC_FILES, "the desktop to take in its notes")  # fmt: skip
+        address = json.loads(p2psync(desktop, "status", "--json"))["listen"]
+        run_daemon(stack, laptop)
+        display = start_display(stack, root)
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
+        tray_log = root / "tray.log"
+        (laptop / "tray.ini").write_text("[notify]\npeers=false\n")
+        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(laptop),
+                     "--open-status"], tray_log, env=env)  # fmt: skip
+        wait_for(lambda: log_says(tray_log, "tray state: "), "the tray app")
+        p2psync(laptop, "peer", "add", p2psync(desktop, "id"), address)
+        wait_for(lambda: 0.3 * (got := receiving(laptop))[1] < got[0] < got[1] - 1,
+                 "a third of the notes to arrive")  # fmt: skip
+        sender.send_signal(signal.SIGSTOP)
+        wait_for(lambda: last_state(tray_log) == "syncing", "the tray to say syncing")
+        image, (x, y, w, h) = settled_window(Screen(display))
+        files, expected, received_bytes = receiving(laptop)
+        if not 0 < files < expected:
+            raise ScreenshotError(f"the first sync is not mid-way: {files} of {expected} files")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not image.copy(x, y, w, h).save(str(out)):
+            raise ScreenshotError(f"could not write {out}")
+        print(f"received {files} of {expected} files, {received_bytes} bytes")
+        return w, h
+
+
+def _resume(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
+
+
+SHOTS: dict[str, Callable[[Path], tuple[int, int]]] = {
+    "--history": history_screenshot,
+    "--first-sync": first_sync_screenshot,
+}
+
+
 def main(argv: list[str]) -> int:
-    history = argv[:1] == ["--history"]
-    argv = argv[1:] if history else argv
+    shoot = SHOTS.get(argv[0], screenshot) if argv else screenshot
+    argv = argv[1:] if argv and argv[0] in SHOTS else argv
     if len(argv) != 1:
-        print("usage: status_screenshot.py [--history] OUT.png", file=sys.stderr)
+        print("usage: status_screenshot.py [--history | --first-sync] OUT.png", file=sys.stderr)
         return 2
     try:
-        shoot = history_screenshot if history else screenshot
         width, height = shoot(Path(argv[0]))
     except (ScreenshotError, OSError) as exc:
         print(f"status_screenshot: {exc}", file=sys.stderr)

@@ -82,6 +82,9 @@ def format_status(status: StatusReply) -> str:
     if members:
         headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
         parts += ["", table.render(headers, members, right=[5])]
+    receiving = _receiving(status)
+    if receiving:
+        parts += ["", "Receiving:", *(f"  {line}" for line in receiving)]
     not_in_sync = [
         ": ".join(filter(None, (share["id"], problem["path"], problem["reason"])))
         for share in status["shares"]
@@ -105,6 +108,25 @@ def format_status(status: StatusReply) -> str:
         lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
         parts += ["", "Recent errors:", *(f"  {line}" for line in lines)]
     return "\n".join(parts)
+
+
+def _receiving(status: StatusReply) -> list[str]:
+    """One line per member still sending files of a share: the files of its current
+    transfer that arrived, of those asked, and the bytes so far (absent from older
+    daemons)."""
+    lines = []
+    for share in status["shares"]:
+        for member in share["members"]:
+            expected = member.get("files_expected", 0)
+            if member["state"] != "behind" or not expected:
+                continue
+            name = f" ({member['name']})" if member["name"] else ""
+            lines.append(
+                f"{share['id']} from {short(member['device_id'])}{name}: "
+                f"{member.get('files_received', 0):,} of {expected:,} "
+                f"files, {human.size(member.get('bytes_received', 0))}"
+            )
+    return lines
 
 
 def _failing_links(status: StatusReply, now: float) -> list[str]:

@@ -54,7 +54,17 @@ class LinkFailure(TypedDict):
     retry_at: float
 
 
-class MemberStatus(TypedDict):
+class TransferStatus(TypedDict):
+    """What a member is sending this device of a share now (its current transfer: the
+    docs asked of it since nothing was outstanding with it): the files asked and
+    arrived, and the bytes of its answers. A share sums its members'."""
+
+    files_expected: int
+    files_received: int
+    bytes_received: int
+
+
+class MemberStatus(TransferStatus):
     """Another member of a share, as ``status`` lists it (``state``: ``in-sync``,
     ``behind``, ``failing``, ``offline``, ``pending``, ``paused``, ``stopped``)."""
 
@@ -95,7 +105,7 @@ class AppClients(TypedDict):
     clients: int
 
 
-class ShareStatus(ShareState):
+class ShareStatus(ShareState, TransferStatus):
     """One share in the ``status`` reply."""
 
     apps: list[AppClients]
@@ -148,6 +158,7 @@ class PeerRow(TypedDict):
     found_by: str
     failure: LinkFailure | None
     display_name: str
+    listen_addresses: list[str]
 
 
 class PendingPeer(TypedDict):

@@ -5,12 +5,20 @@ peers, conflict copies, the files it cannot sync and what it holds in memory
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from p2psync.control.replies import ConflictCopy, NotInSync, ResidencyStatus, ShareState
+from p2psync.control.replies import (
+    ConflictCopy,
+    NotInSync,
+    ResidencyStatus,
+    ShareState,
+    TransferStatus,
+)
 from p2psync.daemon.shares import ShareService
+from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.replica.effects import Peer
 from p2psync.storage.writer import LogWriter
 
 
@@ -48,6 +56,35 @@ def not_in_sync(service: ShareService) -> list[NotInSync]:
         listed.append({"path": entry.path if entry else guid, "kind": "doc-failing",
                        "reason": why})  # fmt: skip
     return listed
+
+
+def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
+    """What ``peer`` is sending of this share now (``replica.transfer``), counted in
+    files: the docs that are a file's (not the manifest, not the chunk docs of a large
+    file, told apart by their guids, since the manifest may come last). Zeros for a
+    peer that is not connected."""
+    transfer = service.sync.transfer(peer)
+    if transfer is None:
+        return {"files_expected": 0, "files_received": 0, "bytes_received": 0}
+    asked, received, received_bytes = transfer
+    return {
+        "files_expected": sum(map(_is_file_doc, asked)),
+        "files_received": sum(map(_is_file_doc, received)),
+        "bytes_received": received_bytes,
+    }
+
+
+def _is_file_doc(guid: str) -> bool:
+    return guid != MANIFEST_GUID and CHUNK_GUID.fullmatch(guid) is None
+
+
+def summed(transfers: Sequence[TransferStatus]) -> TransferStatus:
+    """A share's transfer: its members' added up."""
+    return {
+        "files_expected": sum(t["files_expected"] for t in transfers),
+        "files_received": sum(t["files_received"] for t in transfers),
+        "bytes_received": sum(t["bytes_received"] for t in transfers),
+    }
 
 
 def file_docs(service: ShareService) -> int:

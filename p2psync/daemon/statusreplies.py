@@ -35,7 +35,7 @@ from p2psync.daemon.progress import (
 )
 from p2psync.daemon.shares import ShareService
 from p2psync.daemon.sharestatus import not_in_sync as share_not_in_sync
-from p2psync.daemon.sharestatus import share_state
+from p2psync.daemon.sharestatus import share_state, summed, transfer_status
 from p2psync.ids import DeviceId
 
 
@@ -89,8 +89,11 @@ class StatusReplies:
         status = share_state(service)
         not_in_sync = [*share_not_in_sync(service), *self._failing_links(service)]
         apps = self._host.apps
+        members = [self._member_status(service, m.device_id, m.mode.value)
+                   for m in service.config.members]  # fmt: skip
         return {
             **status,
+            **summed(members),
             "apps": apps.clients_of(service) if apps is not None else [],
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._host.peers.paused_shares,
@@ -98,8 +101,7 @@ class StatusReplies:
             "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "remaining_docs": share_remaining_docs(sync),
-            "members": [self._member_status(service, m.device_id, m.mode.value)
-                        for m in service.config.members],
+            "members": members,
             "errors": self._host.events.recent_errors(service.name),
         }  # fmt: skip
 
@@ -137,6 +139,7 @@ class StatusReplies:
             "state": state,
             "sync_pct": member_sync_pct(service.sync, device) if connected else None,
             "error": _failure(info.failure) if state == "failing" and info else None,
+            **transfer_status(service, device),
         }
 
     async def peers(self, params: dict[str, Any]) -> PeersReply:
@@ -163,6 +166,7 @@ class StatusReplies:
                 "found_by": peers.dialer.found_by(device),
                 "failure": _failure(info.failure) if link is None else None,
                 "display_name": self.display_name(device),
+                "listen_addresses": list(peers.dialer.first_hand(device)),
             })  # fmt: skip
         pending = [
             PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,

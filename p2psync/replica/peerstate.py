@@ -15,6 +15,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.effects import Peer
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
+from p2psync.replica.transfer import Transfer
 
 
 @dataclass
@@ -34,6 +35,13 @@ class PeerState:
     heard_index: bool = False
     """An Index came on this link. Until then what we remember of the peer's index may
     be old (it changed while we were apart): the peer is not in sync yet."""
+    transfer: Transfer = field(default_factory=Transfer)
+    """What we asked of it and it answered, for progress (``replica.transfer``)."""
+
+    def ask(self, guid: str) -> None:
+        """``guid`` is asked of this peer (a SyncStep1 goes out)."""
+        self.transfer.ask(guid, self.requested)
+        self.requested.add(guid)
 
 
 @dataclass

@@ -157,7 +157,7 @@ class ShareSync:
         sv = self.replica.state_vector(guid)
         for peer, state in self._peers.items():
             if self.policy.takes_from(peer):
-                state.requested.add(guid)
+                state.ask(guid)
                 effects.append(Send(peer, SyncStep1(self.share_id, guid, sv)))
         return effects
 
@@ -205,6 +205,7 @@ class ShareSync:
                 if isinstance(message, Update):
                     return self._integrate(peer, state, message.guid, message.updates,
                                            live=True, asked=asked)  # fmt: skip
+                state.transfer.answered(message.guid, message.update)
                 if not message.more:  # the answer is complete (docs/protocol.md §7)
                     state.requested.discard(message.guid)
                 return self._integrate(peer, state, message.guid, [message.update],
@@ -270,7 +271,7 @@ class ShareSync:
                 and ours.delete_digest == entry.version.delete_digest
             ):
                 continue
-            state.requested.add(entry.guid)
+            state.ask(entry.guid)
             sv = self.replica.state_vector(entry.guid)
             effects.append(Send(peer, SyncStep1(self.share_id, entry.guid, sv)))
         return effects
@@ -385,6 +386,16 @@ class ShareSync:
         state = self._peers.get(peer)
         return (0, 0) if state is None else sync_counts(peer, state, self.replica, self.policy)
 
+    def transfer(self, peer: Peer) -> tuple[set[str], set[str], int] | None:
+        """``(docs asked, docs received, bytes received)`` of the current transfer
+        from a connected ``peer`` (``replica.transfer``); None if it is not connected.
+        Read-only, for progress displays."""
+        state = self._peers.get(peer)
+        if state is None:
+            return None
+        t = state.transfer
+        return set(t.asked), t.received(state.requested), t.bytes_received
+
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so
         a watcher can skip the full comparison while nothing happens. Read-only."""
@@ -408,7 +419,7 @@ class ShareSync:
         everything we miss (the SyncStep2 brings the dropped ones too)."""
         if doc.guid in state.requested:
             return []
-        state.requested.add(doc.guid)
+        state.ask(doc.guid)
         return [Send(peer, SyncStep1(self.share_id, doc.guid, doc.state_vector()))]
 
     def _integrate(

@@ -8,6 +8,7 @@ from p2psync_tray.describe import (
     format_ago,
     format_bytes,
     format_rate,
+    member_state,
     peer_address,
     peer_state,
     share_label,
@@ -36,6 +37,8 @@ def test_an_incoming_peers_address_is_not_its_source_port() -> None:
         "[fe80::1%eth0] (it dialed us)"
     )
     assert peer_address({"address": ""}) == "—"
+    known = {**incoming, "listen_addresses": ["192.168.1.31:22000", "10.0.0.5:22000"]}
+    assert peer_address(known) == "192.168.1.31:22000 (it dialed us)"
 
 
 def test_first_sync_progress_counts_the_files_that_arrived() -> None:
@@ -48,6 +51,10 @@ def test_first_sync_progress_counts_the_files_that_arrived() -> None:
     assert share_progress(mid_way) == "59 % · 412 docs to go · 588 files here"
     assert share_progress({**mid_way, "remaining_docs": 1}).startswith("59 % · 1 doc to go ·")
     assert share_progress({**mid_way, "remaining_docs": 0}) == "59 % · 588 files here"
+    receiving = {**mid_way, "files_expected": 1000, "files_received": 588, "bytes_received": 69_800}
+    assert share_progress(receiving) == "59 % · 588/1,000 files · 68.2 KiB"
+    one = {**receiving, "files_expected": 1, "files_received": 0, "bytes_received": 0}
+    assert share_progress(one) == "59 % · 0/1 file · 0 B"
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:
@@ -136,3 +143,10 @@ def test_app_events_and_open_files_name_the_file_and_the_count() -> None:
     share = {"apps": [{"path": "notes.txt", "clients": 1}]}
     assert share_problems(share) == "Open in apps: notes.txt (1 app connected)"
     assert share_problems({"apps": []}) == ""
+
+
+def test_a_member_behind_says_how_many_of_its_files_arrived() -> None:
+    member = {"state": "behind", "files_expected": 1500, "files_received": 621}
+    assert member_state(member) == "behind · 621/1,500 files"
+    assert member_state({**member, "state": "in-sync"}) == "in sync"
+    assert member_state({"state": "behind"}) == "behind"  # an older daemon

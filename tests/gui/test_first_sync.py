@@ -1,10 +1,12 @@
 """A bulk first sync seen by the tray against real daemons: the share's progress bar
-takes values between 0 and 100 as the docs arrive, and the docs still to go fall."""
+takes values between 0 and 100 as the docs arrive, the docs still to go fall, and the
+files and bytes received grow, in the daemon's status and the Progress cell."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from p2psync.daemon.progress import ALMOST_DONE_PCT
@@ -29,11 +31,22 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
     b.start()
     tray = make_tray(b.home)
     seen: list[tuple[float | None, int]] = []
+    received: list[tuple[int, int, int, str]] = []  # files received, expected, bytes; cell
 
     def record(snapshot: Snapshot) -> None:
         rows = [s for s in snapshot.status["shares"] if s["id"] == share]
         if rows and rows[0]["peers_connected"]:
-            seen.append((rows[0]["in_sync_pct"], rows[0]["remaining_docs"]))
+            row = rows[0]
+            seen.append((row["in_sync_pct"], row["remaining_docs"]))
+            (member,) = row["members"]
+            assert (member["files_received"], member["bytes_received"]) == (
+                row["files_received"],
+                row["bytes_received"],
+            )  # one member: the share's
+            cell = [r["id"] for r in tray.window.shares.rows()].index(share)
+            text = tray.window.shares.index(cell, 5).data(Qt.ItemDataRole.DisplayRole)
+            received.append((row["files_received"], row["files_expected"],
+                             row["bytes_received"], str(text)))  # fmt: skip
 
     tray.link.snapshot.connect(record)
     try:
@@ -54,3 +67,11 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
     assert all(left > 0 or pct == ALMOST_DONE_PCT for pct, left in mid_way), mid_way
     lefts = [left for _, left in seen]
     assert max(lefts) > lefts[-1] == 0
+    # Files and bytes as they arrive: some, not all, of the files, said in the cell too
+    arriving = [r for r in received if 0 < r[0] < r[1] == FILES and r[2] > 0]
+    assert arriving, "\n".join(map(str, received))
+    assert any(f"/{FILES} files · " in text for *_, text in arriving), arriving
+    assert received[-1][:2] == (FILES, FILES)
+    counts = [r[0] for r in received if r[1] == FILES]
+    assert counts == sorted(counts)  # files received only grow
+    assert received[-1][2] > 20 * len("note 0000\n") * FILES // 2  # their text's bytes

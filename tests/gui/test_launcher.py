@@ -54,10 +54,13 @@ def test_the_last_error_line_of_the_log(tmp_path: Path) -> None:
     assert last_error_line(log) == ""
     log.write_text("starting\nERROR config: 'device.name' must be a string\nbye\n\n")
     assert last_error_line(log) == "ERROR config: 'device.name' must be a string"
-    log.write_text("all fine\n")
-    assert last_error_line(log) == "all fine"
+    log.write_text("p2psync: /home/ana/config.toml: 'name' must be a string\n")
+    assert last_error_line(log) == "p2psync: /home/ana/config.toml: 'name' must be a string"
+    # killed by a signal: nothing in the log reads as the cause, so none is quoted
+    log.write_text("p2psync VFVQ4IY-… listening on 127.0.0.1:22000\n")
+    assert last_error_line(log) == ""
     assert ended_sentence(-9, log, started=True) == (
-        f"The daemon crashed (it was killed by SIGKILL): all fine. Its log is {log}."
+        f"The daemon crashed (it was killed by SIGKILL). Its log is {log}."
     )
     assert ended_sentence(2, tmp_path / "none.log", started=False) == (
         f"The daemon did not start (it exited with 2). Its log is {tmp_path / 'none.log'}."

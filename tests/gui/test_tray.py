@@ -75,6 +75,22 @@ def test_models_show_peers_and_shares(qtbot: QtBot, pair: Pair, tray: TrayApp) -
     assert shares.index(row, 5).data(PROGRESS_ROLE) == 100.0
 
 
+def test_a_peer_that_dialed_us_shows_where_it_listens(qtbot: QtBot, pair: Pair) -> None:
+    # alpha dialed beta (the pair's static link), so beta's link to alpha came from an
+    # ephemeral source port; beta knows alpha's listening address from its config.
+    beta = make_tray(pair.b.home)
+    beta.start()
+    try:
+        qtbot.waitUntil(lambda: peer_row(beta, pair.a.id) == 0, timeout=WAIT_MS)
+        row = beta.window.peers.rows()[0]
+        assert row["found_by"] == "incoming"
+        assert row["address"] != pair.a.address  # the source port, not the listening one
+        assert row["listen_addresses"] == [pair.a.address]
+        assert beta.window.peers.text(0, 2) == f"{pair.a.address} (it dialed us)"
+    finally:
+        beta.stop()
+
+
 def test_menu_lists_peers_and_shares_and_pauses(qtbot: QtBot, pair: Pair, tray: TrayApp) -> None:
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     tray.fill_menu()
@@ -186,8 +202,11 @@ def test_starts_without_daemon_and_starts_one(qtbot: QtBot, tmp_path: Path) -> N
         assert app.window.title.text() == "Daemon not running"
         qtbot.waitUntil(lambda: not app._watch.isActive(), timeout=WAIT_MS)
         assert app.window.detail.text() == "the daemon stopped"  # a clean stop, not a crash
+        asking = (app.window.invite_button, app.window.join_button, app.window.add_share_button)
+        assert not any(button.isEnabled() for button in asking)  # no daemon to ask
         app.window.start_button.click()
         qtbot.waitUntil(lambda: app.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+        assert all(button.isEnabled() for button in asking)
         assert app.daemon_process is not first
     finally:
         app.stop()

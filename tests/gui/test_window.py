@@ -1,15 +1,17 @@
 """The status window's and the dialogs' layout, from made-up daemon results (no daemon),
 on Qt's offscreen platform: every row of a section is visible at 1024x768, no widget is
-laid over another, and the header says the state of the snapshot the tables show."""
+laid over another, and the header says the state of the snapshot the tables show; and
+a real daemon's files not in sync and conflict copies, listed for their share."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.invites import InviteDialog, JoinDialog
@@ -17,7 +19,9 @@ from p2psync_tray.link import Snapshot
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
+from tests.gui.conftest import WAIT_MS, make_tray, select_share
 from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
+from tests.support.daemons import Device, link, make_share, wait_for
 
 W = TypeVar("W", bound=QWidget)
 CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)
@@ -145,3 +149,80 @@ def test_header_says_the_state_of_the_tables_at_once(qtbot: QtBot, tmp_path: Pat
     assert tray.shown_state is TrayState.SYNCING  # the icon waits its moment
     assert tray.window.title.text() == "ana-laptop — up to date"  # the header does not
     assert tray.window.windowTitle() == "p2psync — up to date"
+
+
+def test_the_dialogs_screenshot_check_finds_widgets_laid_over_each_other(qtbot: QtBot) -> None:
+    path = Path(__file__).parents[2] / "gui" / "tools" / "dialogs_screenshot.py"
+    spec = importlib.util.spec_from_file_location("dialogs_screenshot", path)
+    assert spec is not None
+    assert spec.loader is not None
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    dialog = shown(qtbot, QDialog())
+    dialog.resize(300, 200)
+    one, two = QLabel("one", dialog), QLabel("two", dialog)
+    one.setGeometry(10, 10, 100, 20)
+    two.setGeometry(10, 40, 100, 20)
+    one.show()
+    two.show()
+    settle()
+    assert tools.laid_over(dialog) == ""
+    two.move(50, 15)
+    assert tools.laid_over(dialog) == "QLabel 'one' is laid over QLabel 'two'"
+    two.move(250, 40)
+    assert tools.laid_over(dialog) == "QLabel 'two' reaches outside the dialog"
+    two.move(10, 40)
+    one.setWordWrap(True)
+    one.setText("a sentence far too long for one line of a hundred pixels")
+    assert tools.laid_over(dialog).endswith("is cut short")
+
+
+def share_of(device: Device, share: str) -> dict[str, Any]:
+    """``share`` as the device's daemon's status says."""
+    return dict(next(s for s in device.status()["shares"] if s["id"] == share))
+
+
+def test_a_real_daemons_files_not_in_sync_and_conflict_copies_show(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The data-safety fields of a real daemon's status, in the window: a file the
+    share cannot sync (a text file made binary) and the copy kept when both devices
+    made the same path while apart."""
+    a, b = Device(tmp_path, "alpha"), Device(tmp_path, "beta")
+    share = make_share([a, b])
+    (a.folder / "same.md").write_text("alpha's version\n")
+    (b.folder / "same.md").write_text("beta's version\n")
+    (a.folder / "notes.md").write_text("first line\n")
+    # beta's same.md is made first, so alpha's loses the path: alpha keeps its copy
+    b.start()
+    wait_for(lambda: share_of(b, share).get("files") == 1, "beta to take in same.md")
+    a.start()
+    tray = make_tray(a.home)
+    try:
+        link([a, b])
+        wait_for(lambda: bool(share_of(a, share)["conflicts"]), "the copy of same.md", 120)
+        wait_for((b.folder / "notes.md").is_file, "notes.md at beta")
+        wait_for(lambda: share_of(a, share)["in_sync"], "alpha in sync", 120)  # notes.md is text
+        (a.folder / "notes.md").write_bytes(b"first line\n\xff\n")
+        wait_for(lambda: bool(share_of(a, share)["not_in_sync"]), "notes.md not in sync", 120)
+        tray.start()
+        window = tray.window
+
+        def row() -> dict[str, Any]:
+            rows = [r for r in window.shares.rows() if r["id"] == share]
+            return dict(rows[0]) if rows else {}
+
+        qtbot.waitUntil(lambda: bool(row().get("not_in_sync")) and bool(row().get("conflicts")),
+                        timeout=WAIT_MS * 2)  # fmt: skip
+        select_share(tray, share)
+        qtbot.waitUntil(lambda: window.share_detail.isVisibleTo(window), timeout=WAIT_MS)
+        text = window.share_detail.text()
+        assert "Not in sync: notes.md: a text file became binary" in text
+        assert "Conflict copy of same.md: same.conflict-" in text
+        assert text.endswith("(collision)")  # why it was kept
+        cell = window.shares.text([r["id"] for r in window.shares.rows()].index(share), 6)
+        assert cell == "1 file, 1 conflict copy"
+    finally:
+        tray.stop()
+        b.stop()
+        a.stop()

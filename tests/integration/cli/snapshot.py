@@ -22,7 +22,9 @@ SHARE_ID = re.compile(r"\b[a-z2-7]{5}(?:-[a-z2-7]{5,6}){4}\b")
 PORT = re.compile(r"(127\.0\.0\.1):\d+")
 AGO = re.compile(r"\b\d+ (?:s|min|h|days?) ago\b")
 SIZE = re.compile(r"\b\d+(?:\.\d)? (?:B|KiB|MiB|GiB|TiB)(/s)?")
-VARIABLE_NUMBERS = {"bytes_in", "bytes_out", "rate_in", "rate_out", "docs_loaded", "loaded_bytes"}
+VARIABLE_NUMBERS = {
+    "bytes_in", "bytes_out", "rate_in", "rate_out", "docs_loaded", "loaded_bytes", "bytes_received",
+}  # fmt: skip
 TIMES = {"time", "connected_since", "last_seen"}
 
 

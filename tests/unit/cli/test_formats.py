@@ -127,3 +127,15 @@ def test_peers_show_the_name_given_here_before_the_peers_own() -> None:
     assert same.splitlines()[1].split()[1:3] == ["bob", "10.0.0.2:22070"]
     unnamed = format_peers(partial({"peers": [peer(name="", display_name="")], "pending": []}))
     assert unnamed.splitlines()[1].split()[1] == "-"
+
+
+def test_status_says_what_a_member_still_sends_while_it_is_behind() -> None:
+    member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "sync_pct": 41.2,
+              "error": None, "files_expected": 1000, "files_received": 412,
+              "bytes_received": 69_800}  # fmt: skip
+    share = {"id": "s4", "path": "/r", "docs": 413, "in_sync": False, "in_sync_pct": 41.2,
+             "members": [{**member, "state": "behind"}], "errors": []}  # fmt: skip
+    text = format_status(partial(status_of(share, "syncing")))
+    assert "Receiving:\n  s4 from VFVQ4IY (bob): 412 of 1,000 files, 68.2 KiB" in text
+    share["members"] = [{**member, "state": "in-sync", "files_received": 1000}]
+    assert "Receiving" not in format_status(partial(status_of(share, "up-to-date")))

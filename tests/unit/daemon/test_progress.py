@@ -164,3 +164,34 @@ def test_share_in_sync_is_announced_once_per_change() -> None:
     pair.settle()
     progress.check()
     assert len(published) == 2
+
+
+def test_a_first_sync_counts_the_docs_and_bytes_that_arrived() -> None:
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    for number in range(20):
+        a.local_update(f"doc-{number}", text_updates(1)[0][0])
+    assert b.transfer("a") is None  # not connected
+    pair.connect()
+    while not (b.transfer("a") or (set(), set(), 0))[0]:  # until b asked a for docs
+        assert pair.step()
+    seen: list[tuple[int, int, int]] = []
+    while pair.step():
+        asked, received, received_bytes = b.transfer("a") or (set(), set(), 0)
+        seen.append((len(asked), len(received), received_bytes))
+    pair.settle()
+    assert seen[-1][:2] == (20, 20)  # every doc asked, every one arrived
+    received_counts = [received for _, received, _ in seen]
+    assert received_counts == sorted(received_counts)  # only grows
+    assert any(0 < received < 20 for received in received_counts)  # one doc at a time
+    byte_counts = [received_bytes for _, _, received_bytes in seen]
+    assert byte_counts == sorted(byte_counts)
+    assert byte_counts[-1] > 0
+    assert any(0 < count < byte_counts[-1] for count in byte_counts)  # as they arrive
+    # a later change asks again: a new transfer of one doc, the last one forgotten
+    a.local_update("doc-0", text_updates(2)[0][1])
+    pair.queue("a", a.flush_index())
+    pair.settle()
+    transfer = b.transfer("a")
+    assert transfer is not None
+    assert (len(transfer[0]), len(transfer[1])) == (1, 1)
