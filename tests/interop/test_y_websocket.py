@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
+from tests.integration.apps.test_app_endpoint import doc_url, read
+from tests.support.daemons import Device, link, make_share, start_all, wait_for
 
 HERE = Path(__file__).parent
 CLIENT = HERE / "app_client.mjs"
@@ -90,20 +91,6 @@ def pair(pair: list[Device]) -> list[Device]:
     return pair
 
 
-def where(device: Device, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(
-        cli(device.home, "doc", "url", str(device.folder / name), "--json").stdout
-    )
-    return found
-
-
-def read(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        return None
-
-
 def test_y_websocket_apps_on_two_devices_edit_one_file_and_see_each_other(
     pair: list[Device], apps: list[NodeApp]
 ) -> None:
@@ -112,8 +99,8 @@ def test_y_websocket_apps_on_two_devices_edit_one_file_and_see_each_other(
     start_all(pair)
     link(pair)
     wait_for(lambda: read(bob.folder / "notes.txt") == "hello\n", "the file at bob")
-    a = NodeApp(where(alice, "notes.txt"))
-    b = NodeApp(where(bob, "notes.txt"))
+    a = NodeApp(doc_url(alice, "notes.txt"))
+    b = NodeApp(doc_url(bob, "notes.txt"))
     apps += [a, b]
     for app in (a, b):
         app.until(lambda seen: seen["synced"] and seen["text"] == "hello\n", "a synced app")
@@ -144,9 +131,9 @@ def test_tinybase_stores_on_two_devices_share_a_ydoc(
     alice, bob = pair
     start_all(pair)
     link(pair)
-    a = NodeApp(where(alice, "store.ydoc"), "tinybase")
-    wait_for(lambda: (bob.folder / "store.ydoc").exists(), "the app doc at bob")
-    b = NodeApp(where(bob, "store.ydoc"), "tinybase")
+    a = NodeApp(doc_url(alice, "store.ydoc"), "tinybase")
+    wait_for((bob.folder / "store.ydoc").exists, "the app doc at bob")
+    b = NodeApp(doc_url(bob, "store.ydoc"), "tinybase")
     apps += [a, b]
     for app in (a, b):
         app.until(lambda seen: seen["synced"], "a synced store")
