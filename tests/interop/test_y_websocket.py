@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -164,3 +165,56 @@ def test_tinybase_stores_on_two_devices_share_a_ydoc(
         return json.loads(result.stdout)
 
     wait_for(lambda: in_file() == both, "the store in alice's .ydoc file")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_apps_edit_offline_and_across_restarts_and_lose_nothing(
+    pair: list[Device], apps: list[NodeApp]
+) -> None:
+    alice, bob = pair
+    for device in pair:  # a port that stays the same across restarts, as 22071 does
+        config = device.home / "config.toml"
+        text = config.read_text()
+        assert "[apps]\nport = 0\n" in text
+        config.write_text(text.replace("[apps]\nport = 0\n", f"[apps]\nport = {free_port()}\n"))
+    (alice.folder / "notes.txt").write_text("start\n")
+    start_all(pair)
+    link(pair)
+    wait_for(lambda: read(bob.folder / "notes.txt") == "start\n", "the file at bob")
+    a = NodeApp(doc_url(alice, "notes.txt"))
+    b = NodeApp(doc_url(bob, "notes.txt"))
+    apps += [a, b]
+    for app in (a, b):
+        app.until(lambda seen: seen["synced"] and seen["text"] == "start\n", "a synced app")
+
+    # Bob's device is off while alice's app edits: it catches up on return, and so
+    # does bob's app, which reconnects by itself.
+    bob.stop()
+    a.send(op="insert", index=6, text="while bob was away\n")
+    wait_for(lambda: read(alice.folder / "notes.txt") == "start\nwhile bob was away\n",
+             "the edit in alice's file")  # fmt: skip
+    bob.start()
+    link(pair)
+    b.until(lambda seen: seen["text"] == "start\nwhile bob was away\n", "the edit at bob's app")
+    wait_for(lambda: read(bob.folder / "notes.txt") == "start\nwhile bob was away\n",
+             "the edit in bob's file")  # fmt: skip
+
+    # Alice's daemon restarts under her app, which edits meanwhile: nothing is lost.
+    alice.stop()
+    a.send(op="insert", index=0, text="typed during the restart\n")
+    alice.start()
+    link(pair)
+    whole = "typed during the restart\nstart\nwhile bob was away\n"
+    b.until(lambda seen: seen["text"] == whole, "the offline edit at bob's app")
+    for device in pair:
+        wait_for(lambda d=device: read(d.folder / "notes.txt") == whole, "the whole file")  # type: ignore[misc]
+
+    # Presence comes back with the reconnected apps.
+    a.send(op="aware", state={"user": {"name": "ada"}})
+    b.until(lambda seen: {"user": {"name": "ada"}} in seen["others"].values(), "ada at bob")
