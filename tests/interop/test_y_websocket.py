@@ -92,19 +92,25 @@ def pair(pair: list[Device]) -> list[Device]:
     return pair
 
 
+def text_apps(pair: list[Device], apps: list[NodeApp], text: str) -> tuple[NodeApp, NodeApp]:
+    """Alice's notes.txt holding ``text`` synced to bob, and a synced app on each."""
+    alice, bob = pair
+    (alice.folder / "notes.txt").write_text(text)
+    start_all(pair)
+    link(pair)
+    wait_for(lambda: read(bob.folder / "notes.txt") == text, "the file at bob")
+    made = NodeApp(doc_url(alice, "notes.txt")), NodeApp(doc_url(bob, "notes.txt"))
+    apps += made
+    for app in made:
+        app.until(lambda seen: seen["synced"] and seen["text"] == text, "a synced app")
+    return made
+
+
 def test_y_websocket_apps_on_two_devices_edit_one_file_and_see_each_other(
     pair: list[Device], apps: list[NodeApp]
 ) -> None:
-    alice, bob = pair
-    (alice.folder / "notes.txt").write_text("hello\n")
-    start_all(pair)
-    link(pair)
-    wait_for(lambda: read(bob.folder / "notes.txt") == "hello\n", "the file at bob")
-    a = NodeApp(doc_url(alice, "notes.txt"))
-    b = NodeApp(doc_url(bob, "notes.txt"))
-    apps += [a, b]
-    for app in (a, b):
-        app.until(lambda seen: seen["synced"] and seen["text"] == "hello\n", "a synced app")
+    alice, _bob = pair
+    a, b = text_apps(pair, apps, "hello\n")
 
     # An edit in the app on bob lands in alice's file; alice's save reaches it.
     b.send(op="insert", index=6, text="from bob's app\n")
@@ -183,15 +189,7 @@ def test_apps_edit_offline_and_across_restarts_and_lose_nothing(
         text = config.read_text()
         assert "[apps]\nport = 0\n" in text
         config.write_text(text.replace("[apps]\nport = 0\n", f"[apps]\nport = {free_port()}\n"))
-    (alice.folder / "notes.txt").write_text("start\n")
-    start_all(pair)
-    link(pair)
-    wait_for(lambda: read(bob.folder / "notes.txt") == "start\n", "the file at bob")
-    a = NodeApp(doc_url(alice, "notes.txt"))
-    b = NodeApp(doc_url(bob, "notes.txt"))
-    apps += [a, b]
-    for app in (a, b):
-        app.until(lambda seen: seen["synced"] and seen["text"] == "start\n", "a synced app")
+    a, b = text_apps(pair, apps, "start\n")
 
     # Bob's device is off while alice's app edits: it catches up on return, and so
     # does bob's app, which reconnects by itself.
