@@ -1,6 +1,6 @@
 """LAN discovery on the network-namespace testbed: daemon start → peer connected.
 
-Two hosts on a bridge (tests/netns/testbed.py, root required). Alpha runs throughout;
+Two hosts on a bridge (tests/support/testbed.py, root required). Alpha runs throughout;
 Beta's daemon is started again and again, and each run times the moment the process
 is spawned until Beta's control API lists Alpha as connected, then stops Beta and
 waits until Alpha has seen it go and forgotten its announcement. The anchor is the
@@ -23,8 +23,8 @@ from bench.harness import BenchContext, Metric
 from p2psync.config import PeerConfig, load_config, save_config
 from p2psync.control.home import Home
 from p2psync.ids import DeviceId
-from tests.netns.testbed import PORT, NetnsDevice, Testbed, share_among
 from tests.support.daemons import wait_for
+from tests.support.testbed import PORT, NetnsDevice, Testbed, share_among
 
 GROUP = "LAN discovery on the netns testbed (#9)"
 RUNS = 10

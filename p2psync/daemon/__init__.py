@@ -9,6 +9,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
   config changes), which the control API, joins, membership and apps depend on.
 - ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
+- ``logappends``: what other processes append to a share's logs (or delete, or replace).
+- ``logreplies``: a peer's question about an unloaded doc, answered from its log.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.

@@ -92,8 +92,9 @@ class Daemon:
             config = replace(config, mdns=mdns)
         self.events = EventBus()
         self.peers = PeerManager(
-            self.identity, lambda: self.registry.config, lambda: self.registry.shares, self.events
-        )
+            self.identity, lambda: self.registry.config, lambda: self.registry.shares, self.events,
+            membership=lambda: self.membership,
+        )  # fmt: skip
         self.watcher = DirWatcher()
         self.registry = ShareRegistry(
             home, config, self.events, file_network=file_network,
@@ -103,7 +104,6 @@ class Daemon:
             self.registry, self.peers, self.identity.device_id, lambda: self.listen_address
         )
         self.registry.follow(self.membership)
-        self.peers.membership = self.membership
         self.progress = SyncProgress(lambda: self.registry.shares, self.events)
         self.snapshots = SnapshotWorker()
         self.listen_address = ""

@@ -31,9 +31,10 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Quarantine
 from p2psync.replica.share import ShareReplica
 from p2psync.storage import DocLog, should_compact
-from p2psync.storage.doclog import OpenResult, Recovery
+from p2psync.storage.doclog import OpenResult
 from p2psync.storage.history import DocHistory
 from p2psync.storage.layout import log_path
+from p2psync.storage.logrepair import Recovery
 from p2psync.storage.quarantine import quarantine_updates
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.snapshotter import SnapshotWorker

@@ -32,10 +32,11 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.index import StartPlan, plan_start, reread, restore, snapshot
 from p2psync.replica.sync import ShareSync
-from p2psync.storage.doclog import DocLog, Recovery
+from p2psync.storage.doclog import DocLog
 from p2psync.storage.fileops import write_file_atomically
 from p2psync.storage.indexstore import DocRecord, StoredIndex, index_path, load_index, save_index
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
+from p2psync.storage.logrepair import Recovery
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ import trio
 
 from p2psync.daemon.deletions import DeletionsFn, DeletionWatch
 from p2psync.daemon.events import EventBus
+from p2psync.errors import UsageError
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import HOLD_CHECK_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
@@ -85,6 +86,11 @@ class MirrorService:
         self._watcher: DirWatcher | None = None
         self._rescan_waits_since: float | None = None
         self.stopped = False
+        """Set once the mirror ended: its folder lost its marker, or a batch failed."""
+        self.stop_reason = ""
+        """Why it stopped, one sentence for the user ("" while it runs)."""
+        self.failed = False
+        """Set when a batch failed (``_fail``): the share starts again after a wait."""
         self.on_deletions: DeletionsFn | None = None
         """Told the files each step deleted or brought back (the file history)."""
         self._undeletes: dict[str, trio.Event] = {}
@@ -97,11 +103,16 @@ class MirrorService:
     async def undelete(self, guids: list[str]) -> None:
         """Bring the deleted files of docs ``guids`` back with the text their docs
         hold (a restore): their entries are live again, for every peer, and the files
-        are written here, in one batch. Returns once that batch is done."""
+        are written here, in one batch. Returns once that batch is done; UsageError
+        if the mirror stopped first."""
+        if self.stopped:
+            raise UsageError(self.stop_reason)
         waits = [self._undeletes.setdefault(guid, trio.Event()) for guid in guids]
         self._wake.set()
         for done in waits:
             await done.wait()
+        if self.stopped:
+            raise UsageError(self.stop_reason)
 
     def guid_for_path(self, rel: str) -> str:
         """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
@@ -159,7 +170,7 @@ class MirrorService:
         """Wake the mirror while it holds a vanished or emptied file, to settle it."""
         while True:
             await trio.sleep(HOLD_CHECK_INTERVAL_S)
-            if self.mirror.deletes_held:
+            if self.mirror.files_held:
                 self._wake.set()
 
     async def _ydoc_timer(self) -> None:
@@ -179,35 +190,44 @@ class MirrorService:
         self._wake.set()
 
     async def _serve(self) -> None:
-        """Hand batches to the mirror until the marker disappears."""
+        """Hand batches to the mirror until the marker disappears or a batch fails."""
         while True:
             await self._wake.wait()
             self._wake = trio.Event()
             if not self._marker_ok():
                 return
-            paths, self._paths = self._paths, set()
-            held = self._held()
-            docs, self._docs = self._docs, {}
-            if held:  # a peer's change to a file being written waits for its batch
-                waiting = [guid for guid in docs if self._path_of(guid) in held]
-                self._docs = {guid: docs.pop(guid) for guid in waiting}
-            rescan = self._rescan and self._may_rescan(held)
-            if rescan:
-                self._rescan = False
-            rels = [self._relative(path) for path in paths]
-            watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
-            if rels:
-                await self.mirror.local_changes([rel for rel in rels if rel])
-                await self._tell_deletions(watch, None)
-            if docs:
-                await self.mirror.remote_changed(docs)
-                await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
-            if rescan:
-                await self.mirror.rescan()
-            await self.mirror.flush()
+            try:
+                await self._batch()
+            except Exception as exc:  # a bug met in one share's files must not end the daemon
+                self._fail(exc)
+                return
+
+    async def _batch(self) -> None:
+        """One batch: the files changed here, the docs changed by others, the rescan
+        when due, then the writes held back, the deletions told and restores asked."""
+        paths, self._paths = self._paths, set()
+        held = self._held()
+        docs, self._docs = self._docs, {}
+        if held:  # a peer's change to a file being written waits for its batch
+            waiting = [guid for guid in docs if self._path_of(guid) in held]
+            self._docs = {guid: docs.pop(guid) for guid in waiting}
+        rescan = self._rescan and self._may_rescan(held)
+        if rescan:
+            self._rescan = False
+        rels = [self._relative(path) for path in paths]
+        watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
+        if rels:
+            await self.mirror.local_changes([rel for rel in rels if rel])
             await self._tell_deletions(watch, None)
-            if self._undeletes:
-                await self._undelete(watch)
+        if docs:
+            await self.mirror.remote_changed(docs)
+            await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
+        if rescan:
+            await self.mirror.rescan()
+        await self.mirror.flush()
+        await self._tell_deletions(watch, None)
+        if self._undeletes:
+            await self._undelete(watch)
 
     async def _tell_deletions(self, watch: DeletionWatch | None, peer: Peer | None) -> None:
         """Tell ``on_deletions`` what the step just done deleted or brought back."""
@@ -266,6 +286,23 @@ class MirrorService:
         except ValueError:
             return ""
 
+    def _fail(self, exc: Exception) -> None:
+        """Stop this share, not the daemon, after its mirror raised ``exc`` (a bug):
+        the docs and logs keep everything, the other shares go on, and the registry
+        starts the share again afresh, later and later while it keeps failing."""
+        log.error("share %s: mirroring %s failed", self.share, self.root, exc_info=exc)
+        message = (
+            f"share {self.share}: mirroring the folder {self.root} failed "
+            f"({type(exc).__name__}: {exc}); the share is stopped, its docs and logs keep "
+            "every change, and it starts again by itself; the daemon log has the details"
+        )
+        self.events.publish("error", share=self.share, message=message)
+        self.stopped = self.failed = True
+        self.stop_reason = message
+        for done in self._undeletes.values():
+            done.set()  # their callers look at the view, and find nothing restored
+        self._on_stopped(message)
+
     def _marker_ok(self) -> bool:
         if marker_dir(self.root).is_dir():
             return True
@@ -277,5 +314,6 @@ class MirrorService:
         log.error("%s", message)
         self.events.publish("error", share=self.share, message=message)
         self.stopped = True
+        self.stop_reason = message
         self._on_stopped(message)
         return False

@@ -86,7 +86,11 @@ class PeerManager:
         config: Callable[[], Config],
         shares: Callable[[], dict[ShareId, ShareService]],
         events: EventBus,
+        *,
+        membership: Callable[[], MembershipHooks] | None = None,
     ) -> None:
+        """``membership`` reaches the membership service (built after the manager, as it
+        needs the links); without it joins are refused and member lists are ignored."""
         self.identity = identity
         self._config = config
         self._shares = shares
@@ -99,14 +103,18 @@ class PeerManager:
         self.paused = False
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
-        self.membership: MembershipHooks | None = None
-        """Set by the composition root; without it joins are refused."""
+        self._membership = membership
         self.awareness: AwarenessHooks | None = None
         """Set by the composition root when the apps endpoint runs."""
         self.dialer = Dialer(identity, config, self)
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
         """Decides who may link, from incoming connections (``daemon.acceptor``)."""
+
+    @property
+    def membership(self) -> MembershipHooks | None:
+        """The membership service (``daemon.membership``), None if there is none."""
+        return self._membership() if self._membership is not None else None
 
     # -- services ----------------------------------------------------------------
 

@@ -55,6 +55,33 @@ class ConfigFollower(Protocol):
     def apply_policies(self) -> None: ...
 
 
+class Retries:
+    """When a share whose mirror failed starts again: ``FIRST_RETRY_S`` after its first
+    failure, each later failure waiting twice as long, up to ``MAX_RETRY_S``."""
+
+    FIRST_RETRY_S = 5.0
+    MAX_RETRY_S = 600.0
+
+    def __init__(self) -> None:
+        self._failures: dict[ShareId, int] = {}
+        self._due: dict[ShareId, float] = {}
+
+    def due(self, share_id: ShareId, now: float) -> bool:
+        """Whether the failed share ``share_id`` starts again at ``now``; the first
+        call after a failure sets when."""
+        if share_id not in self._due:
+            failures = self._failures.get(share_id, 0)
+            self._failures[share_id] = failures + 1
+            wait = min(self.FIRST_RETRY_S * 2**failures, self.MAX_RETRY_S)
+            self._due[share_id] = now + wait
+            log.info("share %s: starts again in %.1f s (failure %d)", share_id, wait,
+                     failures + 1)  # fmt: skip
+        if now < self._due[share_id]:
+            return False
+        del self._due[share_id]
+        return True
+
+
 class ShareRegistry:
     """The config of one daemon and the shares it serves."""
 
@@ -81,6 +108,7 @@ class ShareRegistry:
         self._links = links
         self._followers: list[ConfigFollower] = []
         self._nursery: trio.Nursery | None = None
+        self._retries = Retries()
 
     def follow(self, follower: ConfigFollower) -> None:
         """Tell ``follower`` every config change and every share started from now on."""
@@ -151,18 +179,22 @@ class ShareRegistry:
     async def resume_returned(self) -> None:
         """Start again, afresh, a share that stopped because its folder lost its
         ``.p2psync`` marker, once the marker is back (the folder moved back, the disk
-        mounted again): what happened meanwhile is then read as after a restart."""
+        mounted again), and one whose mirror failed, after a wait that doubles each
+        time it fails again (``Retries``): what happened meanwhile is then read as
+        after a restart."""
         while True:
             await trio.sleep(MARKER_CHECK_S)
             for share_id, service in list(self.shares.items()):
                 if not service.stopped:
                     continue
-                if not await trio.to_thread.run_sync(marker_dir(service.root).is_dir):
+                if service.mirror is not None and service.mirror.failed:
+                    if not self._retries.due(share_id, trio.current_time()):
+                        continue
+                elif not await trio.to_thread.run_sync(marker_dir(service.root).is_dir):
                     continue
                 config = self.config.share(share_id)
                 await self._close(share_id)
                 if config is not None:
-                    log.info("share %s: its folder %s is back; the share resumes",
-                             service.name, config.path)  # fmt: skip
+                    log.info("share %s: starts again, in %s", service.name, config.path)
                     self.events.publish("share-resumed", share=service.name, path=str(config.path))
                     await self.start_share(config)

@@ -5,7 +5,9 @@ loads a doc only while used (its ``DocLogs``: one LogWriter task per loaded doc,
 ``daemon.doclogs``), unloads idle ones (``daemon.unloader``, ``daemon.residency``,
 docs/architecture.md), keeps its files' history (``daemon.sharehistory``), feeds the
 sync engine with what happens
-(peer messages, local changes, records other processes appended to a log) and
+(peer messages, local changes, records other processes appended to a log:
+``daemon.logappends``; a peer's question about an unloaded doc is answered from its
+log, ``daemon.logreplies``) and
 carries out the engine's effects: updates are queued for durable storage, messages
 handed to the peer layer. Updates from peers are forwarded without waiting for our
 own fsync (the sender still holds them); a local change is acknowledged only once
@@ -30,29 +32,29 @@ from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.filehistory import record_deletions
 from p2psync.daemon.indexkeeper import IndexKeeper
+from p2psync.daemon.logappends import LogAppends
+from p2psync.daemon.logreplies import answer_from_log
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.daemon.sharehistory import ShareHistory
 from p2psync.daemon.unloader import Unloader
-from p2psync.errors import InvalidIdError, StorageError, UpdateError, UsageError
+from p2psync.errors import InvalidIdError, UpdateError, UsageError
 from p2psync.ids import DeviceId
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
-from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1
+from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.effects import Disconnect, Effect, Persist, Quarantine, Reload, Send, Tell
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
-from p2psync.storage import DocLog
 from p2psync.storage.compaction import YDoc
 from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.snapshotter import SnapshotWorker
-from p2psync.storage.writer import LogWriter
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +98,12 @@ class ShareService:
         self.sync = ShareSync(ShareReplica(config.id.raw))
         self.index = IndexKeeper(config.path, self.sync, self.name)
         self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
+        self.appends = LogAppends(self, send=send, changed=self._changed, to_apps=self._to_apps)
+        """What other processes append to the share's logs."""
         self.logs = DocLogs(
             lambda: self.config, self.sync.replica, self.residency, events,
-            snapshots=snapshots, loaded_over_record=self._loaded_over_record,
-            live_state=self._live_state,
+            snapshots=snapshots, loaded_over_record=self.appends.loaded_over_record,
+            live_state=self.appends.live_state,
         )  # fmt: skip
         """The logs and writers of the loaded docs."""
         self._stop_asked = trio.Event()
@@ -206,17 +210,6 @@ class ShareService:
             if not self._calls and self._refusing:
                 self._calls_done.set()
 
-    def _loaded_over_record(self, guid: str, loaded: DocReplica, recorded: DocVersion) -> None:
-        """Doc ``guid`` was loaded in place of its unloaded record: if it holds less, its
-        peers are asked for the rest; what it holds more (another process appended)
-        is sent to them, and the mirror is told."""
-        if not loaded.version().has_all_of(recorded):
-            self._log_lost(guid)
-        for effect in self.sync.doc_loaded(guid, recorded):
-            if isinstance(effect, Send):
-                self._send(effect.peer, effect.message)
-        self._changed(guid, None)
-
     def _stop(self, reason: str) -> None:
         """Stop taking part (the folder lost its marker): peers' messages are dropped."""
         self.stopped = reason
@@ -249,7 +242,8 @@ class ShareService:
         elif guid in self.logs.writers:
             self.residency.touch(guid)
         elif isinstance(message, SyncStep1) and guid in self.sync.replica:
-            await self.execute(await self._answer_from_log(peer, message))
+            answer = await answer_from_log(self.sync, self.root, self.name, peer, message)
+            await self.execute(answer)
             return
         elif guid in self.sync.replica or log_path(self.root, guid).exists():
             await self.logs.open(guid)  # an unloaded doc is loaded before it changes
@@ -418,54 +412,7 @@ class ShareService:
         if guid is None or path.parent != docs_dir(self.root) or self._refusing:
             return
         with self.call():
-            await self._log_changed(guid, path)
-
-    async def _log_changed(self, guid: str, path: Path) -> None:
-        if guid not in self.logs.writers:
-            if guid in self.sync.replica:  # unloaded: loading it sends what is new
-                await self.logs.open(guid)
-            elif path.exists():
-                await self.logs.open(guid)
-                await self.execute(self.sync.doc_appeared(guid))
-                self._changed(guid, None)
-            return
-        writer = self.logs.writers[guid]
-        try:
-            updates, replaced = await writer.read_changes()
-            if replaced and self.logs.writers.get(guid) is writer:  # else reopened meanwhile
-                await self._restore_log(guid, writer)
-        except StorageError as exc:
-            log.error("share %s: %s", self.name, exc)
-            self.events.publish("error", share=self.name, doc=guid, message=str(exc))
-            return
-        if updates and guid not in self.logs.writers:  # unloaded meanwhile: load it again
-            await self.logs.open(guid)
-        elif updates:
-            await self.execute(self.sync.stored_updates(guid, updates))
-            self._to_apps(guid, updates)
-            self._changed(guid, None)
-            await writer.enqueue([], self.history.note(guid, "local save"))  # another program's
-
-    async def _restore_log(self, guid: str, writer: LogWriter) -> None:
-        """The log of loaded doc ``guid`` was deleted or replaced behind our back: append
-        the doc's whole state, so the log holds everything again."""
-        state = self.doc_state(guid)
-        if state is None:
-            return
-        await writer.append([state])
-        log.warning("share %s: the log of %s was deleted or replaced; rewritten from memory",
-                    self.name, guid)  # fmt: skip
-        self.events.publish("log-lost", share=self.name, doc=guid, action="rewritten")
-
-    def _log_lost(self, guid: str) -> None:
-        """Doc ``guid`` loaded from its log holds less than it held when unloaded (the log
-        was deleted or replaced by an older copy): ask the peers for it again."""
-        log.warning("share %s: the log of %s lost changes while unloaded; asking peers",
-                    self.name, guid)  # fmt: skip
-        self.events.publish("log-lost", share=self.name, doc=guid, action="asked-peers")
-        for effect in self.sync.doc_lost(guid):
-            if isinstance(effect, Send):
-                self._send(effect.peer, effect.message)
+            await self.appends.log_changed(guid, path)
 
     def flush_index(self) -> list[Effect]:
         return self.sync.flush_index()
@@ -474,7 +421,9 @@ class ShareService:
 
     async def execute(self, effects: list[Effect], *, peer: Peer | None = None) -> None:
         """Carry out the engine's effects in order; ``peer`` sent the message they
-        answer (its changes are versions of the file history by that device)."""
+        answer (its changes are versions of the file history by that device). A
+        SyncStep2 (a doc's state) waits until what its log has queued is durable:
+        nothing leaves this device that a kill here could take back."""
         for effect in effects:
             match effect:
                 case Persist():
@@ -486,6 +435,8 @@ class ShareService:
                     await writer.enqueue(effect.updates, note)
                     self.logs.maybe_compact(effect.guid, writer)
                 case Send() | Tell():
+                    if isinstance(effect.message, SyncStep2):  # the doc's state now:
+                        await self.durable(effect.message.guid)  # none of it a kill takes back
                     self._send(effect.peer, effect.message)
                 case Disconnect():
                     self.events.publish("error", share=self.name, message=effect.reason)
@@ -504,15 +455,6 @@ class ShareService:
         already being compacted are skipped. Returns how many were compacted."""
         with self.call():
             return await self.logs.compact_all()
-
-    async def _live_state(self, guid: str, unseen: list[bytes]) -> bytes:
-        """The whole state of doc ``guid`` for its compaction, once the doc took in
-        ``unseen`` (what other processes appended meanwhile)."""
-        await self.execute(self.sync.stored_updates(guid, unseen))
-        self._to_apps(guid, unseen)
-        state = self.doc_state(guid)
-        assert state is not None
-        return state
 
     async def _reload(self, guid: str) -> None:
         writer = self.logs.writers.pop(guid, None)
@@ -539,30 +481,6 @@ class ShareService:
     def _chunk_text(self, guid: str) -> str:
         doc = self.doc(guid)
         return doc.text(CONTENT) if doc is not None else ""
-
-    # -- residency (docs/architecture.md) --------------------------------------------
-
-    async def _answer_from_log(self, peer: Peer, message: SyncStep1) -> list[Effect]:
-        """A SyncStep1 for an unloaded doc, answered from its log without loading it."""
-        try:
-            stored = await trio.to_thread.run_sync(read_stored_updates, self.root, message.guid)
-        except StorageError as exc:
-            log.error("share %s: cannot read the log of %s for peer %s: %s", self.name,
-                      message.guid, peer, exc)  # fmt: skip
-            return []
-        if self.sync.replica.is_loaded(message.guid):  # loaded meanwhile: it answers
-            return self.sync.receive(peer, message)
-        return self.sync.answer_from_log(peer, message, stored)
-
-
-def read_stored_updates(root: Path, guid: str) -> list[bytes]:
-    """Every update in the log of ``guid`` (blocking; the log is opened and closed)."""
-    try:
-        opened = DocLog.open(log_path(root, guid), create=False)
-    except FileNotFoundError:
-        return []
-    opened.log.close()
-    return opened.updates
 
 
 def _parse_peer(key: str) -> Peer | None:

@@ -24,6 +24,7 @@ The I/O edge:
 - ``state``: what was last synced per path: durable sync records, written ahead.
 - ``chunkbases``: a chunked file's layout in its sync record (its merge bases).
 - ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
+- ``chunkscratch``: scratch copies of a chunked file's docs its edits are made on.
 - ``chunklayout``, ``chunkwrite``: a chunked file's layout; writing it from one.
 - ``patch``: in-place patches of a chunked file's tail, behind a write-ahead record.
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.

@@ -19,9 +19,9 @@ The layout is kept in memory, and in the file's sync record (``mirror.chunkbases
 after a restart the first use of a file reads it back, and loads each chunk once to
 see which of them changed since the file was written.
 
-Edits are made on scratch copies of the touched docs and stored through the share as
-local updates (``DocStore.local_update``), chunks first, then the root, so a peer
-never sees a chunk listed that holds less than was meant.
+Edits are made on scratch copies of the touched docs (``mirror.chunkscratch``) and
+stored through the share as local updates (``DocStore.local_update``), chunks first,
+then the root, so a peer never sees a chunk listed that holds less than was meant.
 
 Each chunk of a layout also keeps its *base*: the chunk doc's state whose text is what
 the file holds for it. A save is merged as a one-doc file's save is (``engine.merge_save``):
@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pycrdt
 
@@ -52,6 +52,7 @@ from p2psync.mirror.chunked import (
     seed,
 )
 from p2psync.mirror.chunklayout import Layout, Part, Piece, match, piece_of
+from p2psync.mirror.chunkscratch import ChunkStore, ScratchDocs, text_of
 from p2psync.mirror.kinds import decode_text
 from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
@@ -96,14 +97,6 @@ def chunking_of(config: Config) -> Chunking:
     )
 
 
-class ChunkStore(Protocol):
-    """What this module needs of the share (``mirror.engine.DocStore`` provides it)."""
-
-    def doc(self, guid: str) -> DocReplica | None: ...
-
-    async def local_update(self, guid: str, update: bytes, *, notify: bool = True) -> None: ...
-
-
 def decode_large_text(data: bytes) -> str | None:
     """The text of a file that may be a chunked doc (any size up to
     ``LARGE_TEXT_MAX_BYTES``), or None if it is not UTF-8 text."""
@@ -128,48 +121,7 @@ def converted_piece(root_guid: str, state: bytes) -> Piece | None:
         convert(doc, root_guid)
     except ValueError:
         return None
-    return piece_of(root_guid, str(_text(doc)).encode(), doc.get_update())
-
-
-class ScratchDocs:
-    """Copies of docs to edit, collecting the updates each edit makes: of the live
-    docs, or, given ``bases`` (guid -> state), of those docs at those states, the
-    root ``root_guid`` live if it has no base, and any other doc empty (it did not
-    exist at the base)."""
-
-    def __init__(
-        self, store: ChunkStore, bases: dict[str, bytes] | None = None, root_guid: str = ""
-    ) -> None:
-        self._store = store
-        self._bases = bases
-        self._root_guid = root_guid
-        self.docs: dict[str, YDoc] = {}
-        self.updates: dict[str, list[bytes]] = {}
-
-    def __call__(self, guid: str) -> YDoc:
-        doc = self.docs.get(guid)
-        if doc is None:
-            doc = pycrdt.Doc(client_id=new_client_id())
-            if self._bases is not None and (guid != self._root_guid or self._bases.get(guid)):
-                state = self._bases.get(guid)
-                if state:
-                    doc.apply_update(state)
-            elif (live := self._store.doc(guid)) is not None:
-                doc.apply_update(live.full_state())
-            doc.observe(lambda event: self.updates.setdefault(guid, []).append(event.update))
-            self.docs[guid] = doc
-        return doc
-
-    async def store(self, root_guid: str) -> list[str]:
-        """Store every collected update as a local change, the root's last; return
-        the guids changed."""
-        order = sorted(self.updates, key=lambda guid: guid == root_guid)
-        for guid in order:
-            update = pycrdt.merge_updates(*self.updates[guid])
-            await self._store.local_update(guid, update, notify=False)
-        changed = list(order)
-        self.updates.clear()
-        return changed
+    return piece_of(root_guid, str(text_of(doc)).encode(), doc.get_update())
 
 
 class ChunkedFiles:
@@ -215,7 +167,7 @@ class ChunkedFiles:
         await scratch.store(root_guid)
         self.layouts[root_guid] = Layout(
             [
-                piece_of(guid, str(_text(scratch(guid))).encode(), scratch(guid).get_update())
+                piece_of(guid, str(text_of(scratch(guid))).encode(), scratch(guid).get_update())
                 for guid in guids
             ]
         )
@@ -384,7 +336,7 @@ class ChunkedFiles:
         new = changed.decode()
         bases = {piece.guid: piece.base for piece in layout.pieces}
         scratch = ScratchDocs(self.store, bases, root_guid)
-        old = "".join(str(_text(scratch(piece.guid))) for piece in middle)
+        old = "".join(str(text_of(scratch(piece.guid))) for piece in middle)
         if old == new:
             return True
         chunked = ChunkedText(
@@ -419,7 +371,7 @@ class ChunkedFiles:
             if doc is None and guid in known:
                 pieces.append(known[guid])
                 continue
-            text = str(_text(doc)) if doc is not None else ""
+            text = str(text_of(doc)) if doc is not None else ""
             state = doc.get_update() if doc is not None else b""
             pieces.append(piece_of(guid, text.encode(), state))
             dirty.discard(guid)
@@ -529,8 +481,3 @@ def _position_of(chunked: ChunkedText, anchor: str | None, *, after: bool) -> in
             return position + (chunked.length(guid) if after else 0)
         position += chunked.length(guid)
     return 0
-
-
-def _text(doc: YDoc) -> pycrdt.Text:
-    text: pycrdt.Text = doc.get(CONTENT, type=pycrdt.Text)
-    return text

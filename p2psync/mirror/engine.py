@@ -92,7 +92,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HOLD_CHECK_INTERVAL_S = 1.0
-"""How often the mirror's owner calls ``flush`` while ``deletes_held``."""
+"""How often the mirror's owner calls ``flush`` while ``files_held``."""
 
 
 @dataclass
@@ -251,10 +251,11 @@ class Mirror:
         await self.keeper.edit()
 
     @property
-    def deletes_held(self) -> bool:
-        """Whether a vanished file waits to be told as deleted, an emptied one to be
-        read, or an app doc's file to be written (by a later ``flush``)."""
-        return bool(self.renames.held or self._emptied or self.saves.ydocs.next_due() is not None)
+    def files_held(self) -> bool:
+        """Whether a vanished file waits to be told as deleted, or an emptied one to be
+        read (by a later ``flush``). An app doc's write held back has a timer of its
+        own (``saves.ydocs.deferred``)."""
+        return bool(self.renames.held or self._emptied)
 
     # -- the manifest --------------------------------------------------------------
 
@@ -419,7 +420,7 @@ class Mirror:
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        self.keeper.add_new(entry)
+        await self._add_entry(entry)
         if large:
             pieces = self.chunks.layouts[entry.guid].pieces
             digest = self.chunkpaths.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
@@ -433,10 +434,16 @@ class Mirror:
         entry = Entry(new_file_guid(), rel, FileKind.YDOC, self.clock.tick(), exec=stat.executable)
         log.debug("share %s: %s is a new app doc, doc %s", self.share, rel, entry.guid)
         await self.store.local_update(entry.guid, data or EMPTY_DOC, notify=False)
-        self.keeper.add_new(entry)
+        await self._add_entry(entry)
         await self.saves.write_doc(rel, entry, data, stat, None)
 
     # -- helpers -------------------------------------------------------------------
+
+    async def _add_entry(self, entry: Entry) -> None:
+        """Add and store a new file's entry, its doc being durable, before its record
+        is written (``ManifestKeeper.store_new``)."""
+        self.keeper.add_new(entry)
+        await self.keeper.store_new()
 
     def read_exact(self, rel: str) -> tuple[bytes, FileStat] | None:
         """``read_file``, but None where only another spelling of the name exists (on a

@@ -52,6 +52,8 @@ class ManifestKeeper:
         self._ignore = ignore
         self.view = ManifestView()
         self._new_entries: list[Entry] = []
+        self._view_behind = False
+        """Whether entries were stored (``store_new``) since the view was read."""
         self._not_adopted: set[str] = set()
         """Doc guids found not to name a file under the current ignore rules: each
         refresh then costs O(new docs), not O(all docs)."""
@@ -66,7 +68,8 @@ class ManifestKeeper:
         self._not_adopted.clear()
 
     def add_new(self, entry: Entry) -> None:
-        """A new file's entry: in the view now, in the manifest with the next change."""
+        """A new file's entry: in the view now, in the manifest with the next change
+        (or ``store_new``)."""
         self._new_entries.append(entry)
         self.view.add(entry)
 
@@ -87,16 +90,22 @@ class ManifestKeeper:
         """Change the manifest (after adding the entries of new files held back so a
         burst of new files is one change, and one re-reading of the view)."""
         pending, self._new_entries = self._new_entries, []
-
-        def change(doc: YDoc) -> None:
-            for entry in pending:
-                put_entry(doc, entry)
-            if edit is not None:
-                edit(doc)
-
         if pending or edit is not None:
-            await self.store.local_edit(MANIFEST_GUID, change)
+            await self.store.local_edit(MANIFEST_GUID, _putting(pending, edit))
+        if pending or edit is not None or self._view_behind:
             self.view = self.read_view()
+            self._view_behind = False
+
+    async def store_new(self) -> None:
+        """Store the held-back entries of new files now, their docs being durable:
+        before a sync record names one of those docs (a crash between the two would
+        leave a record whose doc no entry holds, and the file would be taken in again
+        as a second doc). The view has them already (``add_new``); it is re-read once,
+        at the next ``edit`` (the end of the batch), not here: that costs O(entries)."""
+        pending, self._new_entries = self._new_entries, []
+        if pending:
+            await self.store.local_edit(MANIFEST_GUID, _putting(pending, None))
+            self._view_behind = True
 
     def chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the
@@ -169,3 +178,15 @@ class ManifestKeeper:
             return False
         self._revival_checked[entry.guid] = entry.deleted_chunks
         return checked.get(entry.guid) != entry.deleted_chunks or entry.guid in edited
+
+
+def _putting(entries: list[Entry], edit: Callable[[YDoc], None] | None) -> Callable[[YDoc], None]:
+    """The manifest change that puts ``entries``, then makes ``edit``."""
+
+    def change(doc: YDoc) -> None:
+        for entry in entries:
+            put_entry(doc, entry)
+        if edit is not None:
+            edit(doc)
+
+    return change

@@ -5,9 +5,11 @@ time, each cost a worker-thread hop to read it, its log created, its first updat
 stored by its own fdatasync and folder fsync, and its sync record written, one file
 after another. ``NewFiles`` reads a group of up to ``GROUP_FILES`` such files in one
 hop, makes their docs in memory, has the share store them as one group commit
-(``DocStore.create_docs``), and only then adds their entries and writes their sync
-records (in one hop). As one at a time, nothing is recorded before its doc is
-durable: a crash at any point leaves each file either taken in or new again.
+(``DocStore.create_docs``), and only then stores their entries (one manifest change)
+and then writes their sync records (in one hop). As one at a time, nothing is
+recorded before its doc and its entry are durable: a crash at any point leaves each
+file either taken in or new again (a crash between the docs and the entries leaves
+docs no entry names, which hold only what the files hold).
 
 Whatever is not a plain new file takes the one-file path (``Mirror.reconcile``): a
 file that cannot be read, a file renamed here (its inode or text pairs it with one
@@ -137,6 +139,7 @@ class NewFiles:
                 continue
             m.keeper.add_new(new.entry)
             records.append(m.ledger.new_record(new.rel, new.entry.guid, new.data, new.stat))
+        await m.keeper.store_new()  # durable before any record names their docs
         await m.ledger.record_new(records)
 
 

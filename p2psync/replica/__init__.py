@@ -8,4 +8,6 @@
 - ``membership``: who is in a share and what each member's mode lets it do.
 - ``sync``: ``ShareSync``, the sync engine: events in, effects (persist, send) out.
 - ``effects``: those effects, which the daemon carries out in order.
+- ``peerstate``: what the engine knows of each peer's copy, and whether it is in sync.
+- ``framing``: the engine's updates and index entries cut to fit frames.
 """

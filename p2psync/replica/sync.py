@@ -8,28 +8,26 @@ Per peer and doc the exchange is: index entry → SyncStep1 (our state vector) �
 SyncStep2 (the diff) → live Updates. Every change takes a new sequence number in the
 share's index and is flooded to every other connected member; duplicates and
 reordering are harmless because pycrdt reports only what an update integrated, and a
-change that integrates nothing is neither stored nor forwarded.
+change that integrates nothing is neither stored nor forwarded. What the engine knows
+of each peer is in ``replica.peerstate``; how its messages fit frames, ``replica.framing``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from p2psync.errors import MalformedYjsError, UpdateError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
 from p2psync.protocol.messages import (
     DocError,
     Index,
-    IndexEntry,
     IndexRequest,
     SyncMessage,
     SyncStep1,
     SyncStep2,
     Update,
 )
-from p2psync.protocol.wire import MAX_INDEX_ENTRIES, MAX_UPDATES_PER_FRAME
 from p2psync.protocol.yjs import DocVersion, encode_state_vector
 from p2psync.protocol.yjs_split import split_update
 from p2psync.replica.doc import DocReplica
@@ -44,74 +42,21 @@ from p2psync.replica.effects import (
     Send,
     Tell,
 )
+from p2psync.replica.framing import FRAME_PAYLOAD_SHARE, frames_of, index_messages
 from p2psync.replica.membership import MemberPolicy
+from p2psync.replica.peerstate import PeerState, Remembered, in_sync, resume_point, sync_counts
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.stored import diff_of_stored
+from p2psync.replica.stored import EMPTY_UPDATE, diff_of_stored
 from p2psync.storage.compaction import YDoc
 
 log = logging.getLogger(__name__)
 
-EMPTY_UPDATE = b"\x00\x00"
-
-FRAME_PAYLOAD_SHARE = 4
-"""The Yjs bytes (updates, state vectors) of one frame the engine sends are at most
-the frame limit divided by this: the rest is room for the frame's other fields, and a
-frame of a few MiB keeps one transfer short."""
-MAX_UPDATE_FRAME_BYTES = MAX_FRAME_BYTES // FRAME_PAYLOAD_SHARE
-_ITEM_BYTES = 8
-"""Counted per update or index entry on top of its bytes: its msgpack headers."""
-_ENTRY_BYTES = 64
-"""Counted per index entry on top of its guid and state vector: sequence, digest."""
 MAX_UNASKED_NEW_DOCS = 200
 """Docs one connection may create with live updates we did not ask for; later ones are
 dropped (the peer's index announces them and we ask, at our pace)."""
 MAX_DROPPED_NEW_DOCS = 1000
 """Dropped live updates of unknown docs after which the peer is disconnected with a
 penalty: it creates docs far faster than anyone edits."""
-
-
-@dataclass
-class _PeerState:
-    """What we know of one connected peer's copy of this share."""
-
-    index_id: bytes = b""
-    max_sequence: int = 0
-    sent_sequence: int = 0
-    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
-    requested: set[str] = field(default_factory=set)
-    new_docs: int = 0
-    """Docs this connection created without our asking (live updates of unknown docs)."""
-    dropped_new_docs: int = 0
-    refused: set[str] = field(default_factory=set)
-    """Docs whose changes we told this (receive-only) peer we refuse."""
-    heard_index: bool = False
-    """An Index came on this link. Until then what we remember of the peer's index may
-    be old (it changed while we were apart): the peer is not in sync yet."""
-
-
-@dataclass
-class _Remembered:
-    """What a peer's index told us, kept across disconnects: a reconnect asks only for
-    the entries after ``max_sequence``, so the versions of the others must be kept."""
-
-    index_id: bytes = b""
-    max_sequence: int = 0
-    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
-
-
-def _resume_point(state: _PeerState) -> _Remembered:
-    """What we may remember of a peer's index once its link is gone: not the docs we
-    asked it for and did not get (their SyncStep2 was lost with the link, e.g. the
-    losing link of a simultaneous dial). Their versions are forgotten and the sequence
-    stops before the first of them, so the next IndexRequest brings their entries
-    again and they are asked for again; without this nothing would ever ask for them
-    until the peer changed them once more."""
-    if not state.requested:
-        return _Remembered(state.index_id, state.max_sequence, state.versions)
-    versions = {guid: seen for guid, seen in state.versions.items() if guid not in state.requested}
-    pending = [state.versions[guid][0] for guid in state.requested if guid in state.versions]
-    max_sequence = min([state.max_sequence, *(sequence - 1 for sequence in pending)])
-    return _Remembered(state.index_id, max(max_sequence, 0), versions)
 
 
 class ShareSync:
@@ -122,8 +67,8 @@ class ShareSync:
         it); update bytes are split to a quarter of it (FRAME_PAYLOAD_SHARE)."""
         self.replica = replica
         self._payload_bytes = max_frame_bytes // FRAME_PAYLOAD_SHARE
-        self._peers: dict[Peer, _PeerState] = {}
-        self._remembered: dict[Peer, _Remembered] = {}
+        self._peers: dict[Peer, PeerState] = {}
+        self._remembered: dict[Peer, Remembered] = {}
         self.policy = MemberPolicy()
         """Members' modes (replica.membership): set by the daemon's membership service."""
         self.urgent: frozenset[str] = frozenset()
@@ -145,8 +90,8 @@ class ShareSync:
         if peer in self._peers:
             log.debug("share %s: peer %s is up on a new link: sync restarts", self._name, peer)
             self.peer_down(peer)
-        known = self._remembered.get(peer, _Remembered())
-        self._peers[peer] = _PeerState(known.index_id, known.max_sequence, 0, known.versions)
+        known = self._remembered.get(peer, Remembered())
+        self._peers[peer] = PeerState(known.index_id, known.max_sequence, 0, known.versions)
         log.debug(
             "share %s: sync with peer %s starts from its index %s after sequence %d",
             self._name, peer, known.index_id.hex() or "(none)", known.max_sequence,
@@ -156,14 +101,14 @@ class ShareSync:
 
     def peer_down(self, peer: Peer) -> None:
         """A member disconnected; outstanding requests to it are forgotten, and what
-        we remember of its index stops before the first of them (``_resume_point``)."""
+        we remember of its index stops before the first of them (``resume_point``)."""
         state = self._peers.pop(peer, None)
         if state is not None:
             if state.requested:
                 log.debug("share %s: peer %s went down before it sent %d docs we asked for: "
                           "they are asked for again on its next link", self._name, peer,
                           len(state.requested))  # fmt: skip
-            self._remembered[peer] = _resume_point(state)
+            self._remembered[peer] = resume_point(state)
 
     def peers(self) -> list[Peer]:
         return list(self._peers)
@@ -173,7 +118,7 @@ class ShareSync:
         up to date with, and the versions it announced, for the persisted index."""
         known = {p: (r.index_id, r.max_sequence, r.versions) for p, r in self._remembered.items()}
         for peer, state in self._peers.items():
-            point = _resume_point(state)
+            point = resume_point(state)
             known[peer] = (point.index_id, point.max_sequence, point.versions)
         return {peer: (i, m, dict(v)) for peer, (i, m, v) in known.items() if i}
 
@@ -182,7 +127,7 @@ class ShareSync:
         versions: dict[str, tuple[int, DocVersion]],
     ) -> None:  # fmt: skip
         """Restore what ``peer``'s index told us before a restart (see ``remembered``)."""
-        self._remembered[peer] = _Remembered(index_id, max_sequence, versions)
+        self._remembered[peer] = Remembered(index_id, max_sequence, versions)
 
     def answer_from_log(self, peer: Peer, message: SyncStep1, stored: list[bytes]) -> list[Effect]:
         """Answer a SyncStep1 for a doc that is not loaded from the updates of its log,
@@ -236,7 +181,7 @@ class ShareSync:
             # one carrying out these effects, so the reload must come before it.
             return [*rejected.effects, *rejected.reload, disconnect]
 
-    def _dispatch(self, peer: Peer, state: _PeerState, message: SyncMessage) -> list[Effect]:
+    def _dispatch(self, peer: Peer, state: PeerState, message: SyncMessage) -> list[Effect]:
         match message:
             case IndexRequest():
                 return self._answer_index_request(peer, state, message)
@@ -282,7 +227,7 @@ class ShareSync:
             for number, part in enumerate(parts)
         ]
 
-    def _may_create(self, state: _PeerState, message: SyncStep2 | Update) -> bool:
+    def _may_create(self, state: PeerState, message: SyncStep2 | Update) -> bool:
         """False (drop it) if ``message`` would create a doc we did not ask for after
         this connection already created MAX_UNASKED_NEW_DOCS; raises _RejectedError
         with a penalty past MAX_DROPPED_NEW_DOCS."""
@@ -298,13 +243,13 @@ class ShareSync:
         return False
 
     def _answer_index_request(
-        self, peer: Peer, state: _PeerState, request: IndexRequest
+        self, peer: Peer, state: PeerState, request: IndexRequest
     ) -> list[Effect]:
         since = request.since if request.index_id == self.replica.index_id else 0
         state.sent_sequence = since
         return self._index_delta(peer, state, force=True)
 
-    def _on_index(self, peer: Peer, state: _PeerState, index: Index) -> list[Effect]:
+    def _on_index(self, peer: Peer, state: PeerState, index: Index) -> list[Effect]:
         if index.index_id != state.index_id:
             state.versions.clear()
         state.index_id = index.index_id
@@ -411,46 +356,24 @@ class ShareSync:
             effects += self._index_delta(peer, state, force=False)
         return effects
 
-    def _index_delta(self, peer: Peer, state: _PeerState, *, force: bool) -> list[Effect]:
+    def _index_delta(self, peer: Peer, state: PeerState, *, force: bool) -> list[Effect]:
         entries = self.replica.entries_since(state.sent_sequence)
         if not entries and not force:
             return []
         since, state.sent_sequence = state.sent_sequence, self.replica.max_sequence
-        effects: list[Effect] = []
-        chunks = _index_chunks(entries, self._payload_bytes)
-        first = len(chunks[0])
-        ahead = [e for e in entries[first:] if e.guid in self.urgent]
-        for chunk in _index_chunks(ahead, self._payload_bytes) if ahead else []:
-            # Urgent entries the first frame does not bring come in frames of their
-            # own ahead of it, claiming nothing new (the frames after repeat them, in
-            # sequence order): the peer asks for them first.
-            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, since, chunk)))
-        for number, chunk in enumerate(chunks):
-            last = number == len(chunks) - 1
-            # A peer that got only some chunks before a disconnect must ask again from
-            # the last entry it has, so each chunk claims only as far as it goes.
-            claimed = self.replica.max_sequence if last else chunk[-1].sequence
-            effects.append(Send(peer, Index(self.share_id, self.replica.index_id, claimed, chunk)))
-        return effects
+        messages = index_messages(
+            self.share_id, self.replica.index_id, entries, since=since,
+            max_sequence=self.replica.max_sequence, urgent=self.urgent,
+            payload_bytes=self._payload_bytes,
+        )  # fmt: skip
+        return [Send(peer, message) for message in messages]
 
     # -- status ------------------------------------------------------------------
 
     def in_sync_with(self, peer: Peer) -> bool:
         """True when ``peer`` has told us it holds exactly our version of every doc."""
         state = self._peers.get(peer)
-        if state is None or state.requested or not state.heard_index:
-            return False
-        if state.sent_sequence < self.replica.max_sequence:
-            return False
-        announced = {guid for guid, (_, version) in state.versions.items() if version.state_vector}
-        if announced - set(self.replica.guids()) and self.policy.takes_from(peer):
-            return False  # (a doc that holds nothing is never sent: it does not count)
-        for guid in self.replica.guids():
-            seen = state.versions.get(guid)
-            ours = self.replica.version(guid)
-            if not self.policy.in_sync(peer, ours, seen[1] if seen is not None else None):
-                return False
-        return True
+        return state is not None and in_sync(peer, state, self.replica, self.policy)
 
     def sync_counts(self, peer: Peer) -> tuple[int, int]:
         """``(docs in sync, docs)`` with a connected ``peer``, over the docs either side
@@ -460,16 +383,7 @@ class ShareSync:
         Read-only, for progress displays: a device joining a share sees the count of
         docs grow as the peer's index arrives and the docs come in."""
         state = self._peers.get(peer)
-        if state is None:
-            return 0, 0
-        guids = set(self.replica.guids()) | set(state.versions)
-        in_sync = 0
-        for guid in guids:
-            ours = self.replica.version(guid)
-            seen = state.versions.get(guid)
-            if guid not in state.requested:
-                in_sync += self.policy.in_sync(peer, ours, seen[1] if seen is not None else None)
-        return in_sync, len(guids)
+        return (0, 0) if state is None else sync_counts(peer, state, self.replica, self.policy)
 
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so
@@ -489,7 +403,7 @@ class ShareSync:
     def _name(self) -> str:
         return self.share_id.hex()[:8]
 
-    def _resync(self, peer: Peer, state: _PeerState, doc: DocReplica) -> list[Effect]:
+    def _resync(self, peer: Peer, state: PeerState, doc: DocReplica) -> list[Effect]:
         """Live updates from ``peer`` skip ahead of what we hold: drop them and ask for
         everything we miss (the SyncStep2 brings the dropped ones too)."""
         if doc.guid in state.requested:
@@ -500,7 +414,7 @@ class ShareSync:
     def _integrate(
         self,
         peer: Peer,
-        state: _PeerState,
+        state: PeerState,
         guid: str,
         updates: list[bytes],
         *,
@@ -536,7 +450,7 @@ class ShareSync:
             raise _RejectedError(str(applied.error), effects, reload, penalty=doc.poisoned)
         return effects
 
-    def _refuse(self, peer: Peer, state: _PeerState, guid: str) -> list[Effect]:
+    def _refuse(self, peer: Peer, state: PeerState, guid: str) -> list[Effect]:
         """Changes from a peer whose changes we do not take (modes): dropped; a
         receive-only peer is told so, once per doc and connection."""
         state.requested.discard(guid)
@@ -552,49 +466,9 @@ class ShareSync:
             return []
         return [
             Send(peer, Update(self.share_id, guid, chunk))
-            for chunk in _frames_of(updates, self._payload_bytes)
+            for chunk in frames_of(updates, self._payload_bytes)
             for peer in peers
         ]
-
-
-def _frames_of(updates: list[bytes], payload_bytes: int) -> list[list[bytes]]:
-    """Split updates into groups that each fit one Update frame of at most
-    ``payload_bytes`` of updates; an update larger than that on its own is split into
-    updates applied in order (``protocol.yjs_split``)."""
-    chunks: list[list[bytes]] = [[]]
-    size = 0
-    for update in updates:
-        try:
-            parts = split_update(update, payload_bytes - _ITEM_BYTES)
-        except MalformedYjsError:  # never ours: a peer's update was checked before
-            parts = [update]
-        for part in parts:
-            cost = len(part) + _ITEM_BYTES
-            full = len(chunks[-1]) >= MAX_UPDATES_PER_FRAME or size + cost > payload_bytes
-            if chunks[-1] and full:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(part)
-            size += cost
-    return chunks
-
-
-def _index_chunks(entries: list[IndexEntry], payload_bytes: int) -> list[tuple[IndexEntry, ...]]:
-    """``entries`` in order, in chunks of at most MAX_INDEX_ENTRIES that each take at
-    most about ``payload_bytes`` (a state vector can be large); at least one chunk,
-    empty if there are no entries."""
-    chunks: list[tuple[IndexEntry, ...]] = []
-    chunk: list[IndexEntry] = []
-    size = 0
-    for entry in entries:
-        cost = _ENTRY_BYTES + len(entry.guid.encode()) + 16 * len(entry.version.state_vector)
-        if chunk and (len(chunk) >= MAX_INDEX_ENTRIES or size + cost > payload_bytes):
-            chunks.append(tuple(chunk))
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += cost
-    chunks.append(tuple(chunk))
-    return chunks
 
 
 class _RejectedError(Exception):

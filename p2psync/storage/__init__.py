@@ -16,7 +16,8 @@ edit a document by appending to its log:
 Modules:
 
 - ``format``: the log format: records, checksums; pure encoding and decoding.
-- ``doclog``: one doc's log file: recovery on open, durable appends, others' appends.
+- ``doclog``: one doc's log file: durable appends, group commit, others' appends.
+- ``logrepair``: opening a log under its lock; a torn tail cut, a corrupt log quarantined.
 - ``fileops``: the few system calls the log layer makes, behind one seam.
 - ``writer``: ``LogWriter``, the one Trio task writing a log, with group commit.
 - ``compaction``: when a log is worth rewriting, and building its snapshot.
@@ -40,7 +41,8 @@ from pathlib import Path
 from p2psync.errors import CorruptLogError, StorageError, UnsupportedLogError
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay, should_compact
-from p2psync.storage.doclog import DocLog, LogStats, OpenResult, Recovery
+from p2psync.storage.doclog import DocLog, LogStats, OpenResult
+from p2psync.storage.logrepair import Recovery
 
 __all__ = [
     "DocLog",

@@ -1,5 +1,6 @@
-"""One document's append-only log file: recovery on open, durable appends, and reading
-what other local processes appended.
+"""One document's append-only log file: durable appends (one log's, or a group
+commit of many), reading what other local processes appended, compaction commits.
+Opening it repairs what a crash or damage left (``storage.logrepair``).
 
 A ``DocLog`` is blocking and not thread-safe: exactly one task (the doc's
 ``LogWriter``) drives it, usually through ``trio.to_thread``. Other processes may
@@ -21,7 +22,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,31 +29,23 @@ from pathlib import Path
 
 from p2psync.errors import CorruptLogError, LogWriteError, StorageError, UnsupportedLogError
 from p2psync.storage import format as fmt
-from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomically
+from p2psync.storage.fileops import REAL_FILE_OPS, FileOps
+from p2psync.storage.logrepair import (
+    Recovery,
+    names_same_file,
+    open_locked,
+    pread_all,
+    quarantine,
+    read_all,
+    repair_torn_tail,
+)
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_DIR_NAME = ".quarantine"
 GROUP_SYNC_THREADS = 8
 """How many fdatasyncs of a group commit (``append_group``) run at once: concurrent
 fsyncs on one filesystem share its journal commits."""
 CrashHook = Callable[[str], None]
-_READ_CHUNK_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    """What opening a log had to repair. Nothing is ever deleted.
-
-    ``torn_bytes`` were an interrupted append at the end, cut off. ``corruption``
-    names the file and offset of the first bad record; the damaged file was kept at
-    ``quarantined_to`` and the log now holds only the records before the damage.
-    """
-
-    path: Path
-    torn_bytes: int = 0
-    corruption: CorruptLogError | None = None
-    quarantined_to: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +105,14 @@ class DocLog:
         """
         recovery: Recovery | None = None
         while True:
-            fd = _open_locked(path, create=create)
+            fd = open_locked(path, create=create)
             try:
-                data = _read_all(fd)
+                data = read_all(fd)
                 scan = fmt.scan_log(data)
                 if scan.stop is None or scan.stop.damage is not fmt.Damage.CORRUPT:
-                    torn, created = _repair_torn_tail(path, fd, data, scan, ops)
+                    torn, created = repair_torn_tail(path, fd, data, scan, ops)
                     break
-                recovery = _quarantine(path, data, scan, ops)
+                recovery = quarantine(path, data, scan, ops)
             except BaseException:
                 os.close(fd)
                 raise
@@ -165,7 +157,7 @@ class DocLog:
         but through ``commit_compaction``, so no lock is taken; the caller serialises
         it with compaction (``LogWriter`` does). Raises CorruptLogError if they do not
         validate."""
-        scan = fmt.scan_log(_pread_all(self._fd, 0, end))
+        scan = fmt.scan_log(pread_all(self._fd, 0, end))
         if scan.stop is not None or scan.end != end:
             offset = scan.stop.offset if scan.stop else scan.end
             reason = scan.stop.reason if scan.stop else "the range does not end on a record"
@@ -240,7 +232,7 @@ class DocLog:
         if size < self._end:
             self._broken = f"log shrank from {self._end} to {size} bytes behind our back"
             raise StorageError(self.path, self._broken)
-        data = _pread_all(self._fd, self._end, size - self._end)
+        data = pread_all(self._fd, self._end, size - self._end)
         scan = fmt.scan_records(data, 0, base=self._end)
         self._unseen.extend(scan.records)
         self._updates += _update_count(scan.records)
@@ -284,7 +276,7 @@ class DocLog:
             self._catch_up(may_repair=True)
             if not fmt.FILE_HEADER_BYTES <= prefix_end <= self._end:
                 raise StorageError(self.path, f"compaction prefix {prefix_end} out of range")
-            tail = _pread_all(self._fd, prefix_end, self._end - prefix_end)
+            tail = pread_all(self._fd, prefix_end, self._end - prefix_end)
             try:
                 tmp_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
                 try:
@@ -327,7 +319,7 @@ class DocLog:
             raise StorageError(self.path, "log is closed")
         fcntl.flock(self._fd, mode)
         try:
-            if not _names_same_file(self._fd, self.path):
+            if not names_same_file(self._fd, self.path):
                 self._follow_replacement()
                 fcntl.flock(self._fd, mode)
             yield
@@ -423,11 +415,11 @@ def remove_empty_log(path: Path) -> bool:
     finds, under that lock, that the path names it no more and creates it again
     (``DocLog._locked``). Raises StorageError if the file cannot be opened."""
     try:
-        fd = _open_locked(path, create=False)
+        fd = open_locked(path, create=False)
     except FileNotFoundError:
         return False
     try:
-        if os.fstat(fd).st_size > fmt.FILE_HEADER_BYTES or fmt.scan_log(_read_all(fd)).records:
+        if os.fstat(fd).st_size > fmt.FILE_HEADER_BYTES or fmt.scan_log(read_all(fd)).records:
             return False
         path.unlink()
         return True
@@ -461,47 +453,6 @@ def _no_hook(step: str) -> None:
     del step
 
 
-def _names_same_file(fd: int, path: Path) -> bool:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return False
-    here = os.fstat(fd)
-    return (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
-
-
-def _open_locked(path: Path, *, create: bool) -> int:
-    """Open ``path`` for appending with an exclusive lock on the file it names."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-    while True:
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise StorageError(path, f"cannot open log: {exc.strerror}") from exc
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if _names_same_file(fd, path):
-            return fd
-        os.close(fd)  # replaced while we waited for the lock
-
-
-def _read_all(fd: int) -> bytes:
-    return _pread_all(fd, 0, os.fstat(fd).st_size)
-
-
-def _pread_all(fd: int, offset: int, size: int) -> bytes:
-    chunks: list[bytes] = []
-    while size > 0:
-        chunk = os.pread(fd, min(size, _READ_CHUNK_BYTES), offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
 def _update_count(records: list[fmt.Record]) -> int:
     return sum(len(record.updates) for record in records)
 
@@ -515,60 +466,3 @@ def _stats_of(records: list[fmt.Record], end: int) -> LogStats:
             since = len(records) - 1 - i
             break
     return LogStats(since, end, snapshot_bytes)
-
-
-def _repair_torn_tail(
-    path: Path, fd: int, data: bytes, scan: fmt.Scan, ops: FileOps
-) -> tuple[int, bool]:
-    """Cut an interrupted append off the end (or write the header of a new file).
-
-    Returns how many bytes of a previous write were dropped, and whether the file held
-    no valid header (it is new, or a crash left it empty or with part of its header).
-    Such a header is written but not synced: the file holds nothing yet, and a crash
-    leaves it empty or with part of its header, which is torn and repaired by the next
-    open. Its first append syncs it with the folder (``DocLog.append``), so a log of
-    thousands created at once costs no fsync on creation (docs/storage.md). Raises
-    UnsupportedLogError for a newer format version or record type.
-    """
-    stop = scan.stop
-    if stop is None:
-        return 0, False
-    if stop.damage is fmt.Damage.UNSUPPORTED:
-        raise UnsupportedLogError(path, f"at offset {stop.offset}: {stop.reason}")
-    dropped = len(data) - scan.end
-    if dropped:
-        log.warning(
-            "%s: cut %d bytes of an interrupted append at offset %d", path, dropped, scan.end
-        )
-    try:
-        ops.truncate(fd, scan.end)
-        if scan.end == 0:
-            ops.write_all(fd, fmt.encode_header())
-        else:
-            ops.fdatasync(fd)
-    except OSError as exc:
-        raise LogWriteError(path, f"cannot repair log: {exc.strerror}") from exc
-    return dropped, scan.end == 0
-
-
-def _quarantine(path: Path, data: bytes, scan: fmt.Scan, ops: FileOps) -> Recovery:
-    """Keep the damaged file under ``.quarantine/`` and rewrite the log with the valid
-    prefix. A crash at any point leaves the damaged log or the repaired one in place,
-    and the damaged bytes are never lost."""
-    assert scan.stop is not None
-    error = CorruptLogError(path, scan.stop.offset, scan.stop.reason)
-    qdir = path.parent / QUARANTINE_DIR_NAME
-    kept = qdir / f"{path.name}.{time.time_ns()}.corrupt"
-    try:
-        qdir.mkdir(exist_ok=True)
-        os.link(path, kept)  # a second name for the damaged inode: no copy needed
-        ops.fsync_dir(qdir)
-        valid = data[: scan.end] if scan.end else fmt.encode_header()
-        write_file_atomically(path, valid, ops=ops)
-    except OSError as exc:
-        raise StorageError(
-            path, f"{error}; and it could not be quarantined: {exc.strerror}"
-        ) from exc
-    log.error("%s; the damaged file is kept at %s and the log keeps %d valid bytes",
-              error, kept, len(valid))  # fmt: skip
-    return Recovery(path, corruption=error, quarantined_to=kept)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.netns.testbed import Testbed, TestbedError
+from tests.support.testbed import Testbed, TestbedError
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """LAN discovery between hosts in network namespaces, with real mDNS and real daemons.
 
-Each test builds its own LAN (tests/netns/testbed.py): one daemon per host, started
+Each test builds its own LAN (tests/support/testbed.py): one daemon per host, started
 with ``--listen HOST_IP:22070`` and no static peer anywhere, so every connection comes
 from mDNS. Polling goes through the control API (in this process), edits and exports
 through the CLI as in tests/integration/sync.
@@ -22,14 +22,14 @@ from p2psync.config import load_config, save_config
 from p2psync.control.home import Home
 from p2psync.discovery.mdns import STOP_TIMEOUT_S
 from p2psync.discovery.table import MAX_ENTRIES
-from tests.netns.testbed import (
+from tests.support.daemons import cli, start_all, wait_for
+from tests.support.testbed import (
     PORT,
     SUBNET,
     NetnsDevice,
     Testbed,
     share_among,
 )
-from tests.support.daemons import cli, start_all, wait_for
 
 pytestmark = pytest.mark.netns
 

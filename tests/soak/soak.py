@@ -4,7 +4,7 @@ check that nothing was lost (docs/soak.md).
 ``python -m tests.soak.soak --minutes N [--seed S]`` (``make soak MINUTES=N SEED=S``)
 prints the counts and exits 1 on any loss; tests/soak/test_soak.py runs it for three
 minutes. Each device is a host in a network namespace of the netns testbed
-(tests/netns/testbed.py, root only), so a partition is real: blackhole routes between
+(tests/support/testbed.py, root only), so a partition is real: blackhole routes between
 two hosts, and their connections aborted.
 """
 
@@ -31,10 +31,10 @@ from p2psync.config import PeerConfig, save_config
 from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
 from p2psync.ids import DeviceId
-from tests.netns.testbed import PORT, Testbed, run_ip, share_among
 from tests.soak import actions
 from tests.soak.model import Findings, Model, check, read_tree
 from tests.support.daemons import cli
+from tests.support.testbed import PORT, Testbed, run_ip, share_among
 
 NAMES = ("a", "b", "c")
 CONVERGE_S = 240.0  # a healed link may wait out a dial back-off of up to a minute

@@ -11,8 +11,15 @@ from typing import Any
 import pycrdt
 
 from p2psync.mirror.engine import Mirror, wall_ms
-from p2psync.mirror.hlc import HybridClock
-from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
+from p2psync.mirror.hlc import HybridClock, Timestamp
+from p2psync.mirror.kinds import FileKind
+from p2psync.mirror.manifest import (
+    MANIFEST_GUID,
+    Entry,
+    new_file_guid,
+    put_entry,
+    read_entries,
+)
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.storage import read_updates
@@ -95,3 +102,13 @@ def live_entries(device: Device, path: str) -> list[str]:
 def holds(path: Path, data: bytes | None) -> Callable[[], bool]:
     """A condition for ``wait_for``: ``path`` holds ``data`` (None: does not exist)."""
     return lambda: read(path) == data if data is not None else not os.path.lexists(path)
+
+
+async def peer_creates(mirror: Mirror, store: Store, path: str, text: str, wall_ms: int) -> str:
+    """A peer's new file ``path`` holding ``text``, created at ``wall_ms``, arrives."""
+    guid = new_file_guid()
+    await store.local_edit(guid, lambda d: d.get("content", type=pycrdt.Text).insert(0, text))
+    entry = Entry(guid, path, FileKind.TEXT, Timestamp(wall_ms, 0, b"peer"))
+    await store.local_edit(MANIFEST_GUID, lambda d: put_entry(d, entry))
+    await mirror.remote_changed({MANIFEST_GUID: "bob", guid: "bob"})
+    return guid

@@ -18,7 +18,8 @@ from p2psync.control.home import Home
 from p2psync.daemon.api import ControlApi
 from p2psync.daemon.daemon import Daemon
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.shares import ShareService, read_stored_updates
+from p2psync.daemon.logreplies import read_stored_updates
+from p2psync.daemon.shares import ShareService
 from p2psync.daemon.sharestatus import file_docs
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId

@@ -18,20 +18,15 @@ import trio
 
 from p2psync.mirror.conflicts import copy_name
 from p2psync.mirror.engine import Mirror
-from p2psync.mirror.hlc import Timestamp
-from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import (
     MANIFEST_GUID,
-    Entry,
-    new_file_guid,
-    put_entry,
     read_entries,
     set_fields,
 )
 from p2psync.mirror.names import NameRules, probe_names
 from p2psync.storage.layout import marker_dir
 from tests.integration.mirror.casefold_mount import casefold_folder
-from tests.support.mirror import Store, make_mirror
+from tests.support.mirror import Store, make_mirror, peer_creates
 
 Events = list[tuple[str, dict[str, object]]]
 LATER_MS = 4 * 10**12
@@ -63,16 +58,6 @@ async def local_file(mirror: Mirror, store: Store, rel: str, text: str) -> str:
     (mirror.root / rel).write_text(text)
     await mirror.local_changes([rel])
     return live(store)[rel]
-
-
-async def peer_creates(mirror: Mirror, store: Store, path: str, text: str, wall_ms: int) -> str:
-    """A peer's new file ``path`` holding ``text``, created at ``wall_ms``, arrives."""
-    guid = new_file_guid()
-    await store.local_edit(guid, lambda d: d.get("content", type=pycrdt.Text).insert(0, text))
-    entry = Entry(guid, path, FileKind.TEXT, Timestamp(wall_ms, 0, b"peer"))
-    await store.local_edit(MANIFEST_GUID, lambda d: put_entry(d, entry))
-    await mirror.remote_changed({MANIFEST_GUID: "bob", guid: "bob"})
-    return guid
 
 
 def names(folder: Path) -> list[str]:

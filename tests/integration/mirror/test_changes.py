@@ -13,9 +13,9 @@ from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID, Entry, put_entry
 from p2psync.storage import append_update
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.test_text import pause, resume, synced_file, wait_saved
 from tests.support.daemons import Device, wait_for
 from tests.support.mirror import holds, live_entries, read
+from tests.support.probes import pause, resume, synced_file, wait_saved
 
 Share = Callable[..., list[Device]]
 

@@ -14,10 +14,10 @@ import pytest
 from p2psync.mirror.chunked import chunk_order
 from p2psync.storage import append_update, read_state
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.test_chunked_daemons import linked_pair
-from tests.integration.mirror.test_kill_daemons import guid_of
+from tests.support.chunkeddaemons import linked_pair
 from tests.support.daemons import Device, wait_for
 from tests.support.mirror import holds
+from tests.support.probes import guid_of
 
 pytestmark = pytest.mark.slow
 

@@ -15,14 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from p2psync.mirror.kinds import FileKind
-from tests.integration.mirror.test_chunked_files import (
-    Device,
-    big_text,
-    order_of,
-    root_of,
-    send,
-)
-from tests.integration.mirror.test_patch_recovery import restart
+from tests.support.chunkedmirror import Device, big_text, order_of, restart, root_of, send
 from tests.support.mirror import Store, peer_edit
 
 REL = "notes.txt"

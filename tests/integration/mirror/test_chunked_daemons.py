@@ -8,60 +8,23 @@ from __future__ import annotations
 
 import random
 import threading
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-import tomli_w
 
 from p2psync.mirror.chunked import split_for_seed
-from tests.integration.scale.test_reconnect import loaded, share_status
+from tests.support.chunkeddaemons import (
+    CHUNK_MAX_BYTES,
+    CHUNKED_FILE_BYTES,
+    configure,
+    linked_pair,
+)
 from tests.support.daemons import Device, link, make_share, wait_for
 from tests.support.mirror import holds, live_entries, read
-
-CHUNKED_FILE_BYTES = 20_000
-CHUNK_MAX_BYTES = 4_096
-IDLE_UNLOAD_S = 4.0
+from tests.support.probes import loaded, share_status
 
 pytestmark = pytest.mark.slow
-
-
-LOWERED = {
-    "idle_unload_s": IDLE_UNLOAD_S,
-    "chunked_file_bytes": CHUNKED_FILE_BYTES,
-    "chunk_max_bytes": CHUNK_MAX_BYTES,
-}
-
-
-def configure(device: Device, docs: dict[str, Any] = LOWERED) -> None:
-    path = device.home / "config.toml"
-    config: dict[str, Any] = tomllib.loads(path.read_text())
-    config["docs"] = docs
-    path.write_text(tomli_w.dumps(config))
-
-
-@contextmanager
-def linked_pair(
-    tmp_path: Path, docs: dict[str, Any] | None = None
-) -> Iterator[tuple[Device, Device]]:
-    """Alice and bob, started with ``docs`` as their ``[docs]`` configuration (the
-    lowered thresholds by default) and linked; stopped after."""
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    make_share([alice, bob])
-    for device in (alice, bob):
-        configure(device, LOWERED if docs is None else docs)
-    try:
-        for device in (alice, bob):
-            device.start()
-        link([alice, bob])
-        yield alice, bob
-    finally:
-        for device in (alice, bob):
-            device.stop()
 
 
 def test_a_large_file_syncs_as_chunks_and_an_edit_loads_only_its_chunk(

@@ -12,13 +12,7 @@ import trio
 from trio.testing import MockClock
 
 from p2psync.mirror import engine
-from tests.integration.mirror.test_chunked_files import (
-    Device,
-    order_of,
-    root_of,
-    send,
-    synced_pair,
-)
+from tests.support.chunkedmirror import Device, order_of, root_of, send, synced_pair
 from tests.support.mirror import peer_edit
 
 

@@ -7,7 +7,6 @@ a test names from one store to the other, as the share's sync would.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,76 +17,26 @@ from trio.testing import MockClock
 
 from p2psync.mirror import chunkpaths, collisions, engine, renames
 from p2psync.mirror.chunked import chunk_order
-from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import Mirror, wall_ms
 from p2psync.mirror.fileio import read_file
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.replica.doc import DocReplica
-from p2psync.storage.layout import marker_dir
-from tests.support.mirror import Store
+from tests.support.chunkedmirror import (
+    CHUNKING,
+    Device,
+    big_text,
+    order_of,
+    root_of,
+    send,
+    synced_pair,
+)
 
 YDoc = pycrdt.Doc[Any]
-CHUNKING = Chunking(file_bytes=2_000, chunk_bytes=512)
 
 READERS = (engine, renames, collisions, chunkpaths)
 """The mirror's modules that read whole files (``read_file``)."""
-
-
-class Device:
-    def __init__(
-        self, root: Path, name: str, chunking: Chunking = CHUNKING, store: Store | None = None
-    ) -> None:
-        self.folder = root / name
-        marker_dir(self.folder).mkdir(parents=True)
-        self.store = store if store is not None else Store()
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        clock = HybridClock(name.encode(), wall_ms)
-        self.mirror = Mirror(
-            self.folder,
-            self.store,
-            clock,
-            lambda type_, **f: self.events.append((type_, f)),
-            name,
-            chunking=chunking,
-        )
-
-    def path(self, rel: str) -> Path:
-        return self.folder / rel
-
-    async def save(self, rel: str, text: str) -> None:
-        self.path(rel).write_text(text)
-        await self.mirror.local_changes([rel])
-        await self.mirror.flush()
-
-
-async def send(source: Device, target: Device, guids: Iterable[str] | None = None) -> set[str]:
-    """Copy what ``target`` lacks of ``source``'s docs; tell ``target``'s mirror."""
-    sent: set[str] = set()
-    for guid in guids if guids is not None else list(source.store.docs):
-        doc = source.store.docs[guid]
-        held = target.store.docs.setdefault(guid, DocReplica(guid))
-        before = held.version()
-        held.apply(doc.diff(held.state_vector()))
-        if held.version() != before:
-            sent.add(guid)
-    await target.mirror.remote_changed(dict.fromkeys(sent, "peer"))
-    await target.mirror.flush()
-    return sent
-
-
-def big_text(lines: int = 200) -> str:
-    return "".join(f"line {n:04} 中文 😀\n" for n in range(lines))
-
-
-async def synced_pair(tmp_path: Path) -> tuple[Device, Device, str]:
-    """Alice creates a large ``big.txt``; bob has received it."""
-    alice, bob = Device(tmp_path, "alice"), Device(tmp_path, "bob")
-    text = big_text()
-    await alice.save("big.txt", text)
-    await send(alice, bob)
-    return alice, bob, text
 
 
 async def race_on_first_chunk(alice: Device, bob: Device, text: str, ours: str) -> None:
@@ -98,16 +47,6 @@ async def race_on_first_chunk(alice: Device, bob: Device, text: str, ours: str) 
     held.apply(alice.store.docs[first].diff(held.state_vector()))
     bob.path("big.txt").write_text(ours)
     await bob.mirror.remote_changed({first: "alice"})
-
-
-def root_of(device: Device, rel: str) -> DocReplica:
-    guid = device.mirror.view.guid_for_path(rel)
-    return device.store.docs[guid]
-
-
-def order_of(device: Device, rel: str) -> list[str]:
-    root = root_of(device, rel)
-    return chunk_order(root.ydoc, root.guid)
 
 
 def test_a_large_text_file_becomes_chunks_and_syncs_byte_for_byte(tmp_path: Path) -> None:

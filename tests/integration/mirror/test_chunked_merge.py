@@ -29,7 +29,7 @@ import trio
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import Peer
 from p2psync.mirror.kinds import FileKind
-from tests.integration.mirror.test_chunked_files import CHUNKING, Device, order_of, send
+from tests.support.chunkedmirror import CHUNKING, Device, order_of, send
 
 ONE_DOC = Chunking(file_bytes=1 << 40)
 REL = "big.txt"

@@ -15,13 +15,7 @@ import pytest
 
 from p2psync.mirror import chunkpaths, patch
 from p2psync.replica.doc import DocReplica
-from tests.integration.mirror.test_chunked_files import (
-    Device,
-    order_of,
-    send,
-    synced_pair,
-)
-from tests.integration.mirror.test_patch_recovery import restart
+from tests.support.chunkedmirror import Device, order_of, restart, send, synced_pair
 from tests.support.mirror import peer_edit
 
 REL = "big.txt"

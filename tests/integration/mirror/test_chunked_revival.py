@@ -10,23 +10,9 @@ import pycrdt
 import trio
 from trio.testing import MockClock
 
-from p2psync.mirror import engine
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.replica.doc import DocReplica
-from tests.integration.mirror.test_chunked_files import Device, order_of, send, synced_pair
-
-
-async def delete(device: Device, rel: str) -> None:
-    device.path(rel).unlink()
-    await device.mirror.local_changes([rel])
-    await trio.sleep(engine.VANISHED_HOLD_S)  # virtual time: then told as deleted
-    await device.mirror.flush()
-
-
-async def exchange(alice: Device, bob: Device) -> None:
-    """Both ways, until neither has anything the other lacks."""
-    while await send(alice, bob) | await send(bob, alice):
-        pass
+from tests.support.chunkedmirror import delete, exchange, order_of, send, synced_pair
 
 
 def test_an_edit_of_a_chunked_file_concurrent_with_its_delete_brings_it_back(

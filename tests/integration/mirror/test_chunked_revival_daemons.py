@@ -14,10 +14,10 @@ import pytest
 
 from p2psync.control.errorcodes import EXIT_USAGE
 from p2psync.storage.layout import docs_dir
-from tests.integration.mirror.test_chunked_daemons import CHUNKED_FILE_BYTES, configure
-from tests.integration.scale.test_reconnect import share_status
+from tests.support.chunkeddaemons import CHUNKED_FILE_BYTES, configure
 from tests.support.daemons import Device, cli, link, make_share, wait_for
 from tests.support.mirror import holds
+from tests.support.probes import share_status
 
 pytestmark = pytest.mark.slow
 

@@ -14,30 +14,13 @@ from typing import Any
 
 import pycrdt
 
-from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
 from p2psync.mirror.state import record_file
 from p2psync.storage import append_update, read_updates
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.support.daemons import Device, wait_for
 from tests.support.mirror import read
-
-
-def live_guid(device: Device, path: str) -> str | None:
-    """The doc of ``path`` in the manifest's log on disk, None before it is there."""
-    doc = replay(read_updates(log_path(device.folder, MANIFEST_GUID)))
-    entries, _ = read_entries(doc)
-    return next((e.guid for e in entries.values() if e.path == path and not e.deleted), None)
-
-
-def guid_of(device: Device, path: str) -> str:
-    """The doc of ``path``, once the manifest's log names it (a new file's sync record
-    can be on disk a moment before its manifest entry: the entries of a batch are
-    stored together at its end)."""
-    wait_for(lambda: live_guid(device, path) is not None, f"{path} in the manifest")
-    guid = live_guid(device, path)
-    assert guid is not None
-    return guid
+from tests.support.probes import guid_of
 
 
 def append_line(device: Device, guid: str, line: str, client_id: int) -> None:

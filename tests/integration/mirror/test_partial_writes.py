@@ -17,9 +17,9 @@ import pytest
 
 from p2psync.storage import read_updates
 from p2psync.storage.layout import log_path
-from tests.integration.mirror.test_text import wait_saved
 from tests.support.daemons import Device
 from tests.support.mirror import live_entries
+from tests.support.probes import wait_saved
 
 Share = Callable[..., list[Device]]
 

@@ -17,7 +17,7 @@ import pytest
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.patch import PatchRecord, load_records, write_record
 from p2psync.storage.layout import docs_dir, marker_dir
-from tests.integration.mirror.test_chunked_daemons import configure
+from tests.support.chunkeddaemons import configure
 from tests.support.daemons import Device, link, make_share, start_all, wait_for
 from tests.support.mirror import holds, live_entries
 

@@ -16,17 +16,10 @@ import trio
 from trio.testing import MockClock
 
 from p2psync.mirror import patch
-from p2psync.mirror.engine import VANISHED_HOLD_S, Mirror, wall_ms
-from p2psync.mirror.hlc import HybridClock
+from p2psync.mirror.engine import VANISHED_HOLD_S
 from p2psync.mirror.patch import PatchRecord, load_records
 from p2psync.storage.layout import marker_dir
-from tests.integration.mirror.test_chunked_files import (
-    CHUNKING,
-    Device,
-    order_of,
-    send,
-    synced_pair,
-)
+from tests.support.chunkedmirror import Device, order_of, restart, send, synced_pair
 
 REL = "big.txt"
 
@@ -50,21 +43,6 @@ def forbid_prefix_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def doc_states(device: Device) -> dict[str, bytes]:
     return {guid: doc.state_vector() for guid, doc in device.store.docs.items()}
-
-
-def restart(device: Device) -> Mirror:
-    """A new mirror on the device's folder and docs (its old one died)."""
-    device.events.clear()
-    device.store.changed.clear()
-    device.mirror = Mirror(
-        device.folder,
-        device.store,
-        HybridClock(b"bob", wall_ms),
-        lambda type_, **f: device.events.append((type_, f)),
-        "bob",
-        chunking=CHUNKING,
-    )
-    return device.mirror
 
 
 async def crashed_patch(

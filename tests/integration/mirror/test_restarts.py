@@ -28,8 +28,7 @@ from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.mirror.state import Synced, SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
-from tests.integration.mirror.test_casefold import peer_creates
-from tests.support.mirror import Store, make_mirror, peer_edit
+from tests.support.mirror import Store, make_mirror, peer_creates, peer_edit
 
 
 class CrashError(Exception):
@@ -271,13 +270,13 @@ def test_a_file_left_empty_is_read_once_it_held_still(tmp_path: Path) -> None:
         path.write_text("")
         await mirror.local_changes(["d.txt"])
         assert doc.text() == "a\nb\n"
-        assert mirror.deletes_held
+        assert mirror.files_held
         old = time.time_ns() - 5 * 10**9  # as if emptied 5 s ago
         os.utime(path, ns=(old, old))
         await trio.sleep(TRUNCATION_HOLD_S)
         await mirror.flush()
         assert doc.text() == ""
-        assert not mirror.deletes_held
+        assert not mirror.files_held
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
@@ -908,3 +907,39 @@ def test_a_peers_new_file_written_just_before_a_kill_then_renamed_stays_one_doc(
         assert (tmp_path / name).read_text() == "a\nb\nc\nd\n"
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("name", ["new.txt", "app.ydoc"])
+def test_a_kill_just_after_a_new_files_record_leaves_one_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A new file's doc is stored, then its sync record, and the daemon is killed at
+    once. Its manifest entry must be durable by then: a record naming a doc no entry
+    holds made the restarted mirror take the file in as a second doc (a storm soak
+    found such files; the first doc was left holding the same text under no path).
+    A text file takes the group path (``newfiles``), an app doc the one-file path."""
+
+    def then_die(real: Callable[..., None]) -> Callable[..., None]:
+        def write(*args: Any, **kwargs: Any) -> None:
+            real(*args, **kwargs)
+            raise CrashError
+
+        return write
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / name).write_bytes(b"a\nb\n" if name.endswith(".txt") else b"")
+        for method in ("put", "write_new"):
+            monkeypatch.setattr(SyncTable, method, then_die(getattr(SyncTable, method)))
+        with pytest.raises(CrashError):
+            await mirror.local_changes([name])
+        monkeypatch.undo()
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        docs = [guid for guid in store.docs if guid != MANIFEST_GUID]
+        assert len(docs) == 1
+        assert again.view.guid_for_path(name) == docs[0]
+        assert read_entries(store.docs[MANIFEST_GUID].ydoc)[0].keys() == {docs[0]}
+
+    trio.run(main)

@@ -11,8 +11,7 @@ from trio.testing import MockClock
 
 from p2psync.mirror import engine
 from p2psync.mirror.manifest import MANIFEST_GUID
-from tests.integration.mirror.test_chunked_files import Device, send
-from tests.integration.mirror.test_chunked_revival import delete, exchange
+from tests.support.chunkedmirror import Device, delete, exchange, send
 
 
 async def text_pair(tmp_path: Path) -> tuple[Device, Device]:

@@ -73,7 +73,7 @@ def test_a_rename_stays_a_rename_of_the_same_doc_however_it_is_batched(
         assert entries(store) == {guid: ("Notes.md", False)}
         assert store.docs[guid].text() == "notes\n"
         assert sorted(mirror.synced) == ["Notes.md"]
-        assert not mirror.deletes_held
+        assert not mirror.files_held
 
     run(main)
 
@@ -102,7 +102,7 @@ def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
         await mirror.local_changes(["gone.md"])
         await mirror.flush()
         assert entries(store) == {guid: ("gone.md", False)}
-        assert mirror.deletes_held
+        assert mirror.files_held
         clock.jump(VANISHED_HOLD_S * 0.9)
         await mirror.local_changes(["gone.md"])  # seen again: the first time counts
         await mirror.flush()
@@ -111,7 +111,7 @@ def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
         await mirror.flush()  # the end of any batch, even one with nothing else
         assert entries(store) == {guid: ("gone.md", True)}
         assert "gone.md" not in mirror.synced
-        assert not mirror.deletes_held
+        assert not mirror.files_held
 
     run(main)
 
@@ -128,7 +128,7 @@ def test_a_file_deleted_and_created_again_within_the_hold_is_a_save(tmp_path: Pa
         await mirror.flush()
         assert entries(store) == {guid: ("a.md", False)}
         assert store.docs[guid].text() == "two\n"
-        assert not mirror.deletes_held
+        assert not mirror.files_held
 
     run(main)
 

@@ -6,32 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.traces import load_trace
-from tests.support.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, wait_for
 from tests.support.mirror import holds, live_entries, read
+from tests.support.probes import pause, resume, synced_file, wait_saved
 
 Share = Callable[..., list[Device]]
-
-
-def synced_file(devices: list[Device], name: str, text: str) -> None:
-    """Write ``name`` on the first device and wait until every device holds it."""
-    (devices[0].folder / name).write_text(text, encoding="utf-8")
-    for device in devices[1:]:
-        wait_for(holds(device.folder / name, text.encode()), f"{name} at {device.home.name}")
-
-
-def pause(devices: list[Device]) -> None:
-    for device in devices:
-        cli(device.home, "pause")
-
-
-def resume(devices: list[Device]) -> None:
-    for device in devices:
-        cli(device.home, "resume")
-
-
-def wait_saved(device: Device, name: str, text: str) -> None:
-    """Wait until the daemon of ``device`` took the save of ``name`` into its doc."""
-    wait_for(lambda: device.text(name) == text, f"the save of {name} in {device.home.name}'s doc")
 
 
 def concurrent_saves(devices: list[Device], name: str, saves: dict[Device, str]) -> None:

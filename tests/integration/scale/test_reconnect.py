@@ -23,6 +23,7 @@ from p2psync.storage.doclog import DocLog
 from p2psync.storage.indexstore import index_path
 from p2psync.storage.layout import log_path
 from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
+from tests.support.probes import share_status
 
 DOCS = 2000
 MAX_RECONNECT_BYTES = 64 * 1024
@@ -64,17 +65,6 @@ def configure(device: Device) -> None:
 
 def daemon_log(device: Device) -> str:
     return (device.home / "daemon.log").read_text()
-
-
-def share_status(device: Device) -> dict[str, Any]:
-    shares: list[dict[str, Any]] = device.status()["shares"]
-    return next(s for s in shares if s["path"] == str(device.folder))
-
-
-def loaded(device: Device) -> int:
-    """How many docs are in memory now (idle ones leave it after ``IDLE_UNLOAD_S``)."""
-    count: int = share_status(device)["docs_loaded"]
-    return count
 
 
 def scale_docs_loaded(device: Device, mark: int = 0) -> set[str]:

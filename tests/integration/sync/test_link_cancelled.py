@@ -12,7 +12,8 @@ import trio.testing
 
 from p2psync.config import Member, ShareConfig
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.shares import ShareService, read_stored_updates
+from p2psync.daemon.logreplies import read_stored_updates
+from p2psync.daemon.shares import ShareService
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import Update
 from p2psync.replica.doc import DocReplica

@@ -1,0 +1,94 @@
+"""What the sync engine knows of each peer's copy of a share (``replica.sync``).
+
+A connected peer has a ``PeerState``: its index as far as we have seen it, what we
+asked it for, what it created unasked. When its link goes, what may be trusted of
+its index on the next link is kept as ``Remembered`` (``resume_point``), and it is
+what the persisted index stores across restarts. Whether a peer is in sync with us
+is judged from its state (``in_sync``, ``sync_counts``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p2psync.protocol.yjs import DocVersion
+from p2psync.replica.effects import Peer
+from p2psync.replica.membership import MemberPolicy
+from p2psync.replica.share import ShareReplica
+
+
+@dataclass
+class PeerState:
+    """What we know of one connected peer's copy of this share."""
+
+    index_id: bytes = b""
+    max_sequence: int = 0
+    sent_sequence: int = 0
+    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
+    requested: set[str] = field(default_factory=set)
+    new_docs: int = 0
+    """Docs this connection created without our asking (live updates of unknown docs)."""
+    dropped_new_docs: int = 0
+    refused: set[str] = field(default_factory=set)
+    """Docs whose changes we told this (receive-only) peer we refuse."""
+    heard_index: bool = False
+    """An Index came on this link. Until then what we remember of the peer's index may
+    be old (it changed while we were apart): the peer is not in sync yet."""
+
+
+@dataclass
+class Remembered:
+    """What a peer's index told us, kept across disconnects: a reconnect asks only for
+    the entries after ``max_sequence``, so the versions of the others must be kept."""
+
+    index_id: bytes = b""
+    max_sequence: int = 0
+    versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
+
+
+def resume_point(state: PeerState) -> Remembered:
+    """What we may remember of a peer's index once its link is gone: not the docs we
+    asked it for and did not get (their SyncStep2 was lost with the link, e.g. the
+    losing link of a simultaneous dial). Their versions are forgotten and the sequence
+    stops before the first of them, so the next IndexRequest brings their entries
+    again and they are asked for again; without this nothing would ever ask for them
+    until the peer changed them once more."""
+    if not state.requested:
+        return Remembered(state.index_id, state.max_sequence, state.versions)
+    versions = {guid: seen for guid, seen in state.versions.items() if guid not in state.requested}
+    pending = [state.versions[guid][0] for guid in state.requested if guid in state.versions]
+    max_sequence = min([state.max_sequence, *(sequence - 1 for sequence in pending)])
+    return Remembered(state.index_id, max(max_sequence, 0), versions)
+
+
+def in_sync(peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy) -> bool:
+    """Whether connected ``peer`` (``state``) has told us it holds exactly our version
+    of every doc of ``replica``, as its mode (``policy``) counts it."""
+    if state.requested or not state.heard_index:
+        return False
+    if state.sent_sequence < replica.max_sequence:
+        return False
+    announced = {guid for guid, (_, version) in state.versions.items() if version.state_vector}
+    if announced - set(replica.guids()) and policy.takes_from(peer):
+        return False  # (a doc that holds nothing is never sent: it does not count)
+    for guid in replica.guids():
+        seen = state.versions.get(guid)
+        ours = replica.version(guid)
+        if not policy.in_sync(peer, ours, seen[1] if seen is not None else None):
+            return False
+    return True
+
+
+def sync_counts(
+    peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy
+) -> tuple[int, int]:
+    """``(docs in sync, docs)`` with connected ``peer`` (``state``), over the docs
+    either side holds, each counted as ``in_sync`` counts it (``ShareSync.sync_counts``)."""
+    guids = set(replica.guids()) | set(state.versions)
+    synced = 0
+    for guid in guids:
+        ours = replica.version(guid)
+        seen = state.versions.get(guid)
+        if guid not in state.requested:
+            synced += policy.in_sync(peer, ours, seen[1] if seen is not None else None)
+    return synced, len(guids)
