@@ -52,23 +52,7 @@ def _save_latency(ctx: BenchContext, alice: Device, bob: Device, samples: int) -
     alice.start()
     bob.start()
     link([alice, bob])
-    source, sink = alice.folder / "latency.md", bob.folder / "latency.md"
-    text = "a file edited line by line\n"
-    source.write_text(text)
-    wait_for(lambda: _read(sink) == text.encode(), "the first version at bob")
-    times = []
-    for i in range(samples + 5):
-        text += f"line {i}\n"
-        wanted = text.encode()
-        start = time.perf_counter()
-        source.write_text(text)
-        deadline = start + 10
-        while _read(sink) != wanted:
-            if time.perf_counter() > deadline:
-                raise AssertionError("a save did not reach B in 10 s")
-            time.sleep(POLL_S)
-        if i >= 5:
-            times.append(time.perf_counter() - start)
+    times = save_latencies(alice.folder / "latency.md", bob.folder / "latency.md", samples)
     anchor = _inotify_latency_s(Path(alice.home), 100)
     p50, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
     note = (
@@ -88,6 +72,28 @@ def _save_latency(ctx: BenchContext, alice: Device, bob: Device, samples: int) -
                       "ms", "Syncthing's default watcher delay", SYNCTHING_WATCH_DELAY_MS,
                       0.05, note="Syncthing waits 10 s (fsWatcherDelayS) after a change "
                       "before it even scans"))  # fmt: skip
+
+
+def save_latencies(source: Path, sink: Path, samples: int) -> list[float]:
+    """Seconds from each of ``samples`` saves of a growing file at ``source`` (after 5
+    not counted) until ``sink``, its copy on a peer, holds the same bytes."""
+    text = "a file edited line by line\n"
+    source.write_text(text)
+    wait_for(lambda: _read(sink) == text.encode(), "the first version at bob")
+    times = []
+    for i in range(samples + 5):
+        text += f"line {i}\n"
+        wanted = text.encode()
+        start = time.perf_counter()
+        source.write_text(text)
+        deadline = start + 10
+        while _read(sink) != wanted:
+            if time.perf_counter() > deadline:
+                raise AssertionError("a save did not reach B in 10 s")
+            time.sleep(POLL_S)
+        if i >= 5:
+            times.append(time.perf_counter() - start)
+    return times
 
 
 def _inotify_latency_s(directory: Path, samples: int) -> float:

@@ -86,6 +86,10 @@ class PeerConfig:
     name: str = ""
 
 
+DEFAULT_AWARENESS_TIMEOUT_S = 30.0
+"""y-protocols' ``outdatedTimeout``: presence not renewed this long is removed."""
+
+
 @dataclass(frozen=True, slots=True)
 class AppsConfig:
     """``[apps]``: the local y-websocket endpoint for Yjs apps (docs/apps.md)."""
@@ -97,6 +101,8 @@ class AppsConfig:
     allowed_origins: tuple[str, ...] = ()
     """Web origins (``http://localhost:5173``) whose pages may connect; a request
     without an ``Origin`` header (a native app) is always allowed."""
+    awareness_timeout_s: float = DEFAULT_AWARENESS_TIMEOUT_S
+    """An app's awareness state not renewed this long is removed (y-protocols' 30 s)."""
 
     @property
     def loopback(self) -> bool:
@@ -308,7 +314,7 @@ def _apps_toml(apps: AppsConfig) -> dict[str, Any]:
     """The ``[apps]`` table: only what differs from the defaults."""
     default = AppsConfig()
     table: dict[str, Any] = {}
-    for key in ("enabled", "port", "bind"):
+    for key in ("enabled", "port", "bind", "awareness_timeout_s"):
         if getattr(apps, key) != getattr(default, key):
             table[key] = getattr(apps, key)
     if apps.allowed_origins:
@@ -331,7 +337,10 @@ def _apps(table: dict[str, Any]) -> AppsConfig:
             raise ConfigError(
                 f"'apps.allowed_origins' holds {origin!r}: an origin is SCHEME://HOST[:PORT]"
             )
-    return AppsConfig(_bool(table, "enabled", default=True), port, bind, origins)
+    timeout = table.get("awareness_timeout_s", DEFAULT_AWARENESS_TIMEOUT_S)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 3600:
+        raise ConfigError("'apps.awareness_timeout_s' must be a number of seconds in (0, 3600]")
+    return AppsConfig(_bool(table, "enabled", default=True), port, bind, origins, float(timeout))
 
 
 def _from_toml(doc: dict[str, Any]) -> Config:

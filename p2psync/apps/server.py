@@ -8,7 +8,9 @@ the doc's SyncStep1 and SyncStep2 (its whole state), so its ``synced`` event com
 once; then the y-protocols exchange runs: its SyncStep1 is answered, its updates go
 to the ``RoomDoc`` (checked like a peer's, stored durably, sent to peers), and every
 change of the doc from elsewhere is sent to it (``doc_updated``). Awareness states
-are relayed among the room's clients, and removed when their client leaves.
+are held by ``apps.presence``: relayed among the room's clients and to the peers
+(``RoomBackend.relay_awareness``), those of peers' apps (``peer_awareness``) to the
+room's clients; removed when their client leaves or after ``timeout_s`` of silence.
 
 A client that sends something malformed, too large or too fast is closed; the doc,
 the room's other clients and the other rooms go on.
@@ -31,8 +33,10 @@ from trio_websocket import (
 )
 
 from p2psync.apps import wire
+from p2psync.apps.presence import DocKey, Presence, PresenceLimits
 from p2psync.apps.tokens import token_grants
 from p2psync.errors import P2PSyncError, UpdateError
+from p2psync.protocol.messages import AwarenessState
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,9 @@ class RoomBackend(Protocol):
         """A client ``joined`` (else left) the room of doc ``guid``, which now has
         ``clients``."""
 
+    def relay_awareness(self, share: str, guid: str, states: list[AwarenessState]) -> None:
+        """Local apps' awareness ``states`` of doc ``guid`` changed: tell the peers."""
+
 
 class ClientClosedError(Exception):
     """Close this client with ``code`` and ``reason``."""
@@ -157,20 +164,11 @@ class _Room:
     key: tuple[str, str]
     doc: RoomDoc
     clients: set[_Client] = field(default_factory=set)
-    awareness: dict[int, tuple[int, str, _Client]] = field(default_factory=dict)
-    """client ID -> (clock, state JSON, the connection that holds it)."""
 
     def broadcast(self, message: bytes, *, skip: _Client | None = None) -> None:
         for client in list(self.clients):
             if client is not skip:
                 client.queue(message)
-
-    def awareness_message(self) -> bytes | None:
-        if not self.awareness:
-            return None
-        entries = [wire.AwarenessEntry(c, clock, state)
-                   for c, (clock, state, _) in self.awareness.items()]  # fmt: skip
-        return wire.encode_awareness(entries)
 
 
 def _short(reason: str) -> str:
@@ -203,11 +201,13 @@ class AppServer:
         *,
         allowed_origins: Iterable[str] = (),
         limits: AppLimits | None = None,
+        presence: PresenceLimits | None = None,
     ) -> None:
         self._backend = backend
         self._secret = secret
         self.allowed_origins = frozenset(allowed_origins)
         self.limits = limits or AppLimits()
+        self.presence = Presence(presence or PresenceLimits())
         self.rooms: dict[tuple[str, str], _Room] = {}
         self.connections = 0
 
@@ -221,7 +221,40 @@ class AppServer:
             self._handle, listeners, max_message_size=self.limits.max_message_bytes,
             message_queue_size=1, connect_timeout=10, disconnect_timeout=5,
         )  # fmt: skip
-        await server.run(task_status=task_status)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._expire_awareness)
+            await nursery.start(server.run)
+            task_status.started(server)
+
+    async def _expire_awareness(self) -> None:
+        """Every tenth of the timeout (as y-protocols checks), remove the states not
+        renewed in time."""
+        while True:
+            await trio.sleep(self.presence.limits.timeout_s / 10)
+            for (share, guid), expired in self.presence.expire(trio.current_time()).items():
+                self._to_room((share, guid), expired.states)
+                if expired.local:
+                    self._backend.relay_awareness(share, guid, expired.local)
+
+    def peer_awareness(
+        self, share: str, guid: str, peer: str, states: tuple[AwarenessState, ...]
+    ) -> list[AwarenessState]:
+        """Awareness ``states`` of doc ``guid`` from ``peer``'s apps: those taken go to
+        the room's clients, and are returned (for the other peers)."""
+        taken = self.presence.from_peer((share, guid), peer, states, trio.current_time())
+        self._to_room((share, guid), taken)
+        return taken
+
+    def _to_room(
+        self, key: DocKey, states: list[AwarenessState], skip: _Client | None = None
+    ) -> None:
+        room = self.rooms.get(key)
+        if room is not None and states:
+            room.broadcast(wire.encode_awareness(states), skip=skip)
+
+    def _awareness_message(self, room: _Room) -> bytes | None:
+        states = self.presence.states(room.key)
+        return wire.encode_awareness(states) if states else None
 
     def doc_updated(
         self, share: str, guid: str, updates: list[bytes], origin: object = None
@@ -276,7 +309,7 @@ class AppServer:
         try:
             client.queue(wire.encode_sync(wire.SYNC_STEP1, room.doc.state_vector()))
             client.queue(wire.encode_sync(wire.SYNC_STEP2, room.doc.full_state()))
-            if (awareness := room.awareness_message()) is not None:
+            if (awareness := self._awareness_message(room)) is not None:
                 client.queue(awareness)
             with client.cancel:
                 async with trio.open_nursery() as nursery:
@@ -312,13 +345,9 @@ class AppServer:
         room = client.room
         room.clients.discard(client)
         self._backend.clients_changed(*room.key, len(room.clients), joined=False)
-        gone = []
-        for client_id in client.awareness:
-            held = room.awareness.pop(client_id, None)
-            if held is not None:
-                gone.append(wire.AwarenessEntry(client_id, held[0] + 1, "null"))
-        if gone:
-            room.broadcast(wire.encode_awareness(gone))
+        for (share, guid), gone in self.presence.app_left(client, trio.current_time()).items():
+            self._to_room((share, guid), gone)
+            self._backend.relay_awareness(share, guid, gone)
         if not room.clients and self.rooms.get(room.key) is room:
             del self.rooms[room.key]
             room.doc.close()
@@ -381,7 +410,7 @@ class AppServer:
             case wire.AwarenessMessage():
                 self._awareness(client, message)
             case wire.QueryAwareness():
-                if (awareness := room.awareness_message()) is not None:
+                if (awareness := self._awareness_message(room)) is not None:
                     client.queue(awareness)
             case wire.AuthMessage():
                 pass
@@ -411,26 +440,15 @@ class AppServer:
 
     def _awareness(self, client: _Client, message: wire.AwarenessMessage) -> None:
         room, limits = client.room, self.limits
-        relayed = []
         for entry in message.entries:
             if len(entry.state.encode()) > limits.max_awareness_state_bytes:
                 raise ClientClosedError(CLOSE_LIMIT, "an awareness state is too large")
-            held = room.awareness.get(entry.client)
-            if held is not None and held[2] is not client:
-                continue  # another connection's client ID
-            if entry.client not in client.awareness:
-                if len(client.awareness) >= limits.max_awareness_clients:
-                    raise ClientClosedError(CLOSE_LIMIT, "too many awareness client IDs")
-                if entry.removed:
-                    continue
-            if held is not None and entry.clock < held[0]:
-                continue  # older than what the room holds
-            if entry.removed:
-                room.awareness.pop(entry.client, None)
-                client.awareness.discard(entry.client)
-            else:
-                room.awareness[entry.client] = (entry.clock, entry.state, client)
-                client.awareness.add(entry.client)
-            relayed.append(entry)
-        if relayed:
-            room.broadcast(wire.encode_awareness(relayed), skip=client)
+        claimed = self.presence.claims(room.key, client, message.entries)
+        if len(client.awareness | claimed) > limits.max_awareness_clients:
+            raise ClientClosedError(CLOSE_LIMIT, "too many awareness client IDs")
+        taken = self.presence.from_app(room.key, client, message.entries, trio.current_time())
+        for entry in taken:
+            (client.awareness.discard if entry.removed else client.awareness.add)(entry.client)
+        if taken:
+            room.broadcast(wire.encode_awareness(taken), skip=client)
+            self._backend.relay_awareness(*room.key, taken)

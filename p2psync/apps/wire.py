@@ -16,10 +16,11 @@ connection that sent it is closed (docs/apps.md, "Limits").
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from p2psync.errors import MalformedYjsError
+from p2psync.protocol.awareness import json_problem
+from p2psync.protocol.messages import AwarenessState
 from p2psync.protocol.yjs import encode_varuint as _varuint
 from p2psync.protocol.yjs import read_varuint
 
@@ -48,16 +49,8 @@ class SyncMessage:
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class AwarenessEntry:
-    client: int
-    clock: int
-    state: str
-    """The client's state as JSON text; ``"null"`` when the client left."""
-
-    @property
-    def removed(self) -> bool:
-        return self.state == "null"
+AwarenessEntry = AwarenessState
+"""One client's state in an awareness update (the type peers relay too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +135,8 @@ def decode_awareness(update: bytes) -> AwarenessMessage:
     entries = []
     for _ in range(count):
         client, clock, state = reader.varuint(), reader.varuint(), reader.string()
-        try:
-            json.loads(state)
-        except ValueError:
-            raise MalformedAppMessageError("an awareness state is not JSON") from None
+        if (problem := json_problem(state)) is not None:
+            raise MalformedAppMessageError(problem)
         entries.append(AwarenessEntry(client, clock, state))
     reader.end()
     return AwarenessMessage(tuple(entries))

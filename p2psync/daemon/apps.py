@@ -4,7 +4,10 @@ an app doc that does not exist yet).
 
 ``AppEndpoint`` binds the listener (loopback by default; another address only because
 the config says so, with a warning), hands ``apps.server.AppServer`` the rooms it may
-open and tells each share to report its docs' changes to the server.
+open and tells each share to report its docs' changes to the server. It also carries
+presence across the LAN: the awareness states of local apps go to the peers that are
+members of the doc's share and speak protocol version 3 (``Awareness`` frames), and
+theirs come to the local apps (``apps.presence`` holds them).
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import trio
 
+from p2psync.apps.presence import PresenceLimits
 from p2psync.apps.server import (
     CLOSE_NOT_FOUND,
     CLOSE_NOT_TEXT,
@@ -29,13 +33,15 @@ from p2psync.apps.tokens import doc_token, load_or_create_secret
 from p2psync.config import DEFAULT_APPS_PORT, AppsConfig, FolderMode
 from p2psync.control.replies import AppClients, DocUrlReply
 from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.peerinfo import Link, Queued
 from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import InvalidIdError, UnsafePathError, UsageError
-from p2psync.ids import ShareId
+from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry
 from p2psync.mirror.ydocfile import create_empty, is_ydoc_path
+from p2psync.protocol.messages import MAX_AWARENESS_ENTRIES, Awareness, AwarenessState
 from p2psync.replica.doc import DocReplica
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,20 @@ EMPTY_STATE_VECTOR = b"\x00"
 EMPTY_UPDATE = b"\x00\x00"
 NEW_APP_DOC_WAIT_S = 10.0
 """How long ``doc url`` waits for the mirror to take in the app doc it made."""
+AWARENESS_VERSION = 3
+"""The lowest protocol version whose peers take Awareness frames."""
+
+
+class PresenceLinks(Protocol):
+    """What presence needs of the connections (``PeerManager``)."""
+
+    @property
+    def links(self) -> Mapping[DeviceId, Link]: ...
+
+    @property
+    def paused_shares(self) -> set[ShareId]: ...
+
+    def send(self, device: object, message: Queued) -> None: ...
 
 
 def kind_refusal(path: str, kind: FileKind) -> str | None:
@@ -133,13 +153,17 @@ class AppEndpoint:
         *,
         own_mode: Callable[[ShareId], str],
         flush: Callable[[], None],
+        links: PresenceLinks,
     ) -> None:
         self._registry = registry
         self.own_mode = own_mode
         self.flush = flush
+        self._links = links
         self.config: AppsConfig = registry.config.apps
         self.secret = load_or_create_secret(registry.home.state_dir / KEY_FILE)
-        self.server = AppServer(self, self.secret, allowed_origins=self.config.allowed_origins)
+        presence = PresenceLimits(timeout_s=self.config.awareness_timeout_s)
+        self.server = AppServer(self, self.secret, allowed_origins=self.config.allowed_origins,
+                                presence=presence)  # fmt: skip
         self.port: int | None = None
 
     async def listen(self) -> list[trio.SocketListener]:
@@ -201,6 +225,64 @@ class AppEndpoint:
             "app-connected" if joined else "app-disconnected",
             share=share, path=entry.path if entry is not None else "", clients=clients,
         )  # fmt: skip
+
+    # -- presence across the LAN ------------------------------------------------------
+
+    def relay_awareness(self, share: str, guid: str, states: list[AwarenessState]) -> None:
+        """Local apps' awareness states changed: to the share's linked members."""
+        service = self._service(share)
+        if service is not None:
+            self._tell_peers(service, guid, states)
+
+    def peer_awareness(self, device: DeviceId, message: Awareness) -> None:
+        """States from ``device``'s apps: taken only from a member of the share, for a
+        doc of it that can be a room; what is taken goes to the local apps and on to
+        the share's other members (flooded as updates are; a state is passed on only
+        the first time it is taken, so the flood ends)."""
+        service = self._registry.shares.get(ShareId(message.share_id))
+        if service is None or service.config.member(device) is None:
+            return
+        if service.config.id in self._links.paused_shares:
+            return
+        mirror = service.mirror
+        entry = mirror.mirror.view.by_guid.get(message.guid) if mirror is not None else None
+        if entry is None or entry.deleted or kind_refusal(entry.path, entry.kind) is not None:
+            return  # no room can show it
+        taken = self.server.peer_awareness(service.name, message.guid, str(device),
+                                           message.states)  # fmt: skip
+        if taken:
+            self._tell_peers(service, message.guid, taken, skip=device)
+
+    def peer_link_up(self, device: DeviceId, version: int) -> None:
+        """A link is up: tell it the states of this device's apps in its shares."""
+        if version < AWARENESS_VERSION:
+            return
+        for (share, guid), _ in list(self.server.presence.docs.items()):
+            service = self._service(share)
+            states = self.server.presence.states((share, guid), local=True)
+            if service is not None and states:
+                self._tell_peers(service, guid, states, only=device)
+
+    def _tell_peers(
+        self,
+        service: ShareService,
+        guid: str,
+        states: list[AwarenessState],
+        *,
+        skip: DeviceId | None = None,
+        only: DeviceId | None = None,
+    ) -> None:
+        share = service.config
+        if share.id in self._links.paused_shares:
+            return
+        for device, link in list(self._links.links.items()):
+            if device == skip or (only is not None and device != only):
+                continue
+            if share.member(device) is None or link.channel.version < AWARENESS_VERSION:
+                continue
+            for start in range(0, len(states), MAX_AWARENESS_ENTRIES):
+                part = tuple(states[start : start + MAX_AWARENESS_ENTRIES])
+                self._links.send(device, Awareness(share.id.raw, guid, part))
 
     def _service(self, share: str) -> ShareService | None:
         try:

@@ -110,9 +110,10 @@ class Daemon:
         self.discovery: LanDiscovery | None = None
         self.apps = (
             AppEndpoint(self.registry, own_mode=self.membership.own_mode,
-                        flush=self.peers.request_flush)
+                        flush=self.peers.request_flush, links=self.peers)
             if config.apps.enabled else None
         )  # fmt: skip
+        self.peers.awareness = self.apps
         self._app_listeners: list[trio.SocketListener] = []
 
     @property

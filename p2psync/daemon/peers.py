@@ -41,7 +41,7 @@ from p2psync.net.transport import (
 )
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
-from p2psync.protocol.messages import MemberList, SyncMessage, SyncStep2, Update
+from p2psync.protocol.messages import Awareness, MemberList, SyncMessage, SyncStep2, Update
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,16 @@ class MembershipHooks(Protocol):
 
     def receive(self, device: DeviceId, message: MemberList) -> None:
         """A member list from ``device``."""
+
+
+class AwarenessHooks(Protocol):
+    """What the apps endpoint (daemon.apps) needs from connections: presence."""
+
+    def peer_link_up(self, device: DeviceId, version: int) -> None:
+        """A link is up: tell it the awareness states of this device's apps."""
+
+    def peer_awareness(self, device: DeviceId, message: Awareness) -> None:
+        """Awareness states from ``device``'s apps."""
 
 
 class PeerManager:
@@ -94,6 +104,8 @@ class PeerManager:
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
         self._membership = membership
+        self.awareness: AwarenessHooks | None = None
+        """Set by the composition root when the apps endpoint runs."""
         self.dialer = Dialer(identity, config, self)
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
@@ -175,6 +187,8 @@ class PeerManager:
                             await share.execute(share.peer_up(device))
                     if self.membership is not None:
                         self.membership.link_up(device, channel.version)
+                    if self.awareness is not None:
+                        self.awareness.peer_link_up(device, channel.version)
                     await self._receiver(link)
                     if link.farewell is None:
                         nursery.cancel_scope.cancel()
@@ -275,14 +289,23 @@ class PeerManager:
                     self.send(device, wire.Pong())
                 case proto.DocErrorReceived():
                     self._doc_error(device, event)
-                case proto.MembersReceived():
-                    if self.membership is not None:
-                        self.membership.receive(device, event.message)
+                case proto.MembersReceived() | proto.AwarenessReceived():
+                    self._hand_over(device, event)
                 case proto.Closed():
                     log.info("peer %s said goodbye: %s", device.short(), event.message)
                     return
                 case _:
                     pass
+
+    def _hand_over(
+        self, device: DeviceId, event: proto.MembersReceived | proto.AwarenessReceived
+    ) -> None:
+        """A member list to membership, awareness states to the apps endpoint."""
+        if isinstance(event, proto.MembersReceived):
+            if self.membership is not None:
+                self.membership.receive(device, event.message)
+        elif self.awareness is not None:
+            self.awareness.peer_awareness(device, event.message)
 
     def _oversized(self, link: Link, exc: FrameTooLargeError) -> None:
         """The peer sent a frame over the limit. It would send it again on every link

@@ -14,6 +14,7 @@ Modules:
 - ``frames``: u32 length-prefixed msgpack frames with hard size limits, FrameDecoder.
 - ``messages``: the frame types (wire values) and their field limits.
 - ``wire``: the one codec, message <-> frame body, validating every field.
+- ``awareness``: the fields of Awareness frames (version 3: apps' presence).
 - ``events``: what ``Connection.next_event`` hands out.
 - ``connection``: the state machine (one transition table) and its deadlines.
 - ``auth``: the transcript the client signs to prove its identity.

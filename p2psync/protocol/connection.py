@@ -31,6 +31,7 @@ from p2psync.protocol.events import (
     EOF_CODE,
     NEED_DATA,
     AuthRequested,
+    AwarenessReceived,
     Closed,
     DocErrorReceived,
     Established,
@@ -48,6 +49,7 @@ from p2psync.protocol.messages import (
     MAX_TEXT_CHARS,
     Auth,
     AuthOk,
+    Awareness,
     DocError,
     Goodbye,
     Hello,
@@ -77,6 +79,7 @@ __all__ = [
     "PING_INTERVAL_S",
     "SUPPORTED_VERSIONS",
     "AuthRequested",
+    "AwarenessReceived",
     "Closed",
     "Connection",
     "DocErrorReceived",
@@ -92,8 +95,11 @@ __all__ = [
     "State",
 ]
 
-SUPPORTED_VERSIONS = (1, 2)
+SUPPORTED_VERSIONS = (1, 2, 3)
 """The protocol versions this implementation speaks."""
+MIN_VERSION: dict[type[Message], int] = {Awareness: 3}
+"""Message types a connection of a lower negotiated version neither sends nor takes
+(a peer that does not speak the version would fail on them with ``bad-message``)."""
 HANDSHAKE_TIMEOUT_S = 20.0
 """From the Connection's creation to ESTABLISHED."""
 PING_INTERVAL_S = 90.0
@@ -141,6 +147,7 @@ _TERMINAL = frozenset((State.CLOSED, State.ERROR))
 _LIVE = [state for state in State if state not in _TERMINAL]
 _ESTABLISHED_TYPES: tuple[type[Message], ...] = (
     IndexRequest, Index, SyncStep1, SyncStep2, Update, DocError, Ping, Pong, MemberList,
+    Awareness,
 )  # fmt: skip
 
 # The whole protocol order: (role, state, direction, message type) -> next state.
@@ -258,7 +265,7 @@ class Connection:
         if isinstance(message, Goodbye):
             return self._goodbye(message)
         following = _TRANSITIONS.get((self.role, self.state, _Dir.SEND, type(message)))
-        if following is None:
+        if following is None or not self.speaks(type(message)):
             raise LocalProtocolError(
                 f"{self.role.value} cannot send {type(message).__name__} "
                 f"in state {self.state.value}"
@@ -277,6 +284,10 @@ class Connection:
         if following is not None:  # None once CLOSED or in ERROR: the state stays
             self._enter(following)
         return data
+
+    def speaks(self, kind: type[Message]) -> bool:
+        """Whether the negotiated version has message type ``kind`` (``MIN_VERSION``)."""
+        return (self.version or 0) >= MIN_VERSION.get(kind, 0)
 
     def transcript(self, server_certificate: bytes, client_certificate: bytes) -> bytes:
         """What the client signs (``auth.auth_transcript``), from both Hellos' nonces.
@@ -336,7 +347,7 @@ class Connection:
                 return self._end_of_stream() if self._eof else NEED_DATA
             kind = wire.message_type(body)
             following = _TRANSITIONS.get((self.role, self.state, _Dir.RECEIVE, kind))
-            if following is None:
+            if following is None or not self.speaks(kind):
                 raise UnexpectedMessageError(
                     f"the peer sent {kind.__name__} to the {self.role.value} "
                     f"in state {self.state.value}"
@@ -371,6 +382,8 @@ class Connection:
                 return DocErrorReceived(message)
             case MemberList():
                 return MembersReceived(message)
+            case Awareness():
+                return AwarenessReceived(message)
             case _:
                 return MessageReceived(message)
 

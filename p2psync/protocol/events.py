@@ -10,7 +10,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from p2psync.protocol.messages import DocError, Hello, JoinProof, MemberList, SyncMessage
+from p2psync.protocol.messages import (
+    Awareness,
+    DocError,
+    Hello,
+    JoinProof,
+    MemberList,
+    SyncMessage,
+)
 
 EOF_CODE = "eof"
 """The ``code`` of the Closed event for a stream that ended without a Goodbye."""
@@ -73,6 +80,14 @@ class MembersReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class AwarenessReceived:
+    """(Version 3) awareness states of apps on the peer, for the daemon's apps
+    endpoint (it decides whether the peer may tell them)."""
+
+    message: Awareness
+
+
+@dataclass(frozen=True, slots=True)
 class DocErrorReceived:
     """The peer could not use one of our frames about one doc (connection stays up)."""
 
@@ -106,6 +121,7 @@ Event = (
     | Established
     | MessageReceived
     | MembersReceived
+    | AwarenessReceived
     | DocErrorReceived
     | PingReceived
     | PongReceived

@@ -8,6 +8,8 @@ reads them; nothing here knows how they are encoded. ``docs/protocol.md`` is the
 - Sync, after authentication: IndexRequest, Index, SyncStep1, SyncStep2, Update
   (``SyncMessage``, what the sync engine consumes) and DocError (a report about one doc).
 - Membership: JoinProof (inside an Auth) and MemberList (a share's member map).
+- Presence (version 3): Awareness, the y-protocols awareness states of local apps
+  (codec: ``protocol.awareness``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ MEMBER_MODES = ("send-receive", "receive-only", "send-only", "removed")
 """The modes a MemberList entry may carry; ``removed`` is a removal."""
 MAX_SEQUENCE = 2**63 - 1
 """Sequence numbers are unsigned and fit in a signed 64-bit integer."""
+
+MAX_AWARENESS_ENTRIES = 64
+"""Client states per Awareness frame."""
+MAX_AWARENESS_STATE_BYTES = 16 * 1024
+"""One client's awareness state: JSON text of at most 16 KiB (UTF-8)."""
+MAX_AWARENESS_NUMBER = 2**53 - 1
+"""Awareness client IDs and clocks are lib0 varuints (JavaScript safe integers)."""
 
 EMPTY_STATE_VECTOR = b"\x00"
 """The Yjs v1 state vector of an empty doc: zero clients."""
@@ -220,12 +229,36 @@ class MemberList:
     addresses: tuple[tuple[bytes, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class AwarenessState:
+    """One app client's presence (y-protocols awareness): its ``client`` ID, the
+    ``clock`` of its state, and the ``state`` as JSON text, ``"null"`` once it left."""
+
+    client: int
+    clock: int
+    state: str
+
+    @property
+    def removed(self) -> bool:
+        return self.state == "null"
+
+
+@dataclass(frozen=True, slots=True)
+class Awareness:
+    """(Version 3) awareness states of apps connected to doc ``guid`` of share
+    ``share_id``: never stored, relayed to the apps of that doc (docs/apps.md)."""
+
+    share_id: bytes
+    guid: str
+    states: tuple[AwarenessState, ...]
+
+
 SyncMessage = IndexRequest | Index | SyncStep1 | SyncStep2 | Update
 """The messages the sync engine consumes (delivered as ``MessageReceived``)."""
 DocMessage = SyncStep1 | SyncStep2 | Update | DocError
 """The frames about one doc: each carries its share ID and doc guid."""
 ControlMessage = Hello | Auth | AuthOk | Ping | Pong | Goodbye
-PeerMessage = SyncMessage | DocError | MemberList
+PeerMessage = SyncMessage | DocError | MemberList | Awareness
 """What the daemon queues for an authenticated peer, besides pings."""
-Message = ControlMessage | SyncMessage | DocError | MemberList
+Message = ControlMessage | SyncMessage | DocError | MemberList | Awareness
 """Every frame type of the protocol."""

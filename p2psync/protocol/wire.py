@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from p2psync.errors import MalformedMessageError
+from p2psync.protocol import awareness
 from p2psync.protocol.messages import (
     DEVICE_ID_BYTES,
     INDEX_ID_BYTES,
@@ -20,6 +21,7 @@ from p2psync.protocol.messages import (
     JOIN_VERIFIER_BYTES,
     MAGIC,
     MAX_ADDRESS_CHARS,
+    MAX_AWARENESS_ENTRIES,
     MAX_CERT_BYTES,
     MAX_GUID_BYTES,
     MAX_INDEX_ENTRIES,
@@ -37,6 +39,7 @@ from p2psync.protocol.messages import (
     SHARE_ID_BYTES,
     Auth,
     AuthOk,
+    Awareness,
     DocError,
     Goodbye,
     Hello,
@@ -114,6 +117,8 @@ def encode(message: Message) -> dict[str, Any]:
             if message.versions:
                 body["versions"] = list(message.versions)
             return body
+        case Awareness():
+            return awareness.encode(message)
         case _:
             return _encode_sync(message)
 
@@ -367,6 +372,11 @@ def _doc_error(f: _Fields) -> DocError:
     return DocError(f.share(), f.guid(), code, message)
 
 
+def _awareness(f: _Fields) -> Awareness:
+    states = awareness.decode_states(f.array("e", MAX_AWARENESS_ENTRIES), f.bad)
+    return Awareness(f.share(), f.guid(), states)
+
+
 _DECODERS: dict[str, tuple[type[Message], Callable[[_Fields], Message]]] = {
     "hello": (Hello, _hello),
     "auth": (Auth, _auth),
@@ -381,6 +391,7 @@ _DECODERS: dict[str, tuple[type[Message], Callable[[_Fields], Message]]] = {
     "upd": (Update, _update),
     "derr": (DocError, _doc_error),
     "mem": (MemberList, _member_list),
+    "aw": (Awareness, _awareness),
 }
 TYPE_NAMES: dict[type[Message], str] = {kind: name for name, (kind, _) in _DECODERS.items()}
 """The ``t`` value of each message class."""

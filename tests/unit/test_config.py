@@ -67,8 +67,9 @@ def test_apps_section_round_trips_and_defaults_to_loopback(tmp_path: Path) -> No
     apps = load_config(path).apps
     assert (apps.enabled, apps.port, apps.bind, apps.allowed_origins) == (
         True, 22071, "127.0.0.1", ())  # fmt: skip
+    assert apps.awareness_timeout_s == 30.0  # y-protocols' outdatedTimeout
     assert apps.loopback
-    custom = AppsConfig(False, 0, "0.0.0.0", ("http://localhost:5173",))
+    custom = AppsConfig(False, 0, "0.0.0.0", ("http://localhost:5173",), 2.5)
     save_config(path, Config("laptop", apps=custom))
     assert load_config(path).apps == custom
     assert not custom.loopback
@@ -99,6 +100,8 @@ def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
         ("[apps]\nbind = 'localhost'", "'apps.bind' must be an IP address"),
         ("[apps]\nallowed_origins = ['localhost:5173']", "an origin is SCHEME://HOST[:PORT]"),
         ("[apps]\nenabled = 'yes'", "'enabled' must be true or false"),
+        ("[apps]\nawareness_timeout_s = 0", "'apps.awareness_timeout_s' must be a number"),
+        ("[apps]\nawareness_timeout_s = '30'", "'apps.awareness_timeout_s' must be a number"),
     ],
 )
 def test_bad_values_name_the_file_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:

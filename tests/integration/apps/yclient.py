@@ -18,7 +18,8 @@ DEADLINE_S = 30.0
 
 class YClient:
     """One app: a pycrdt Doc bound to a room. Local edits are sent as Updates; the
-    server's sync messages are answered; awareness updates are collected."""
+    server's sync messages are answered; awareness updates are collected and applied
+    to ``presence`` (pycrdt's y-protocols Awareness, its timeout not started)."""
 
     def __init__(self, ws: WebSocketConnection, client_id: int) -> None:
         self.ws = ws
@@ -28,6 +29,7 @@ class YClient:
         self.closed: ConnectionClosed | None = None
         self.auth: list[bytes] = []
         self.awareness: list[bytes] = []
+        self.presence = pycrdt.Awareness(self.doc)
         self._remote = False
         self._outbox: list[bytes] = []
         self.doc.observe(self._on_update)
@@ -45,6 +47,16 @@ class YClient:
     async def edit(self, change: Callable[[pycrdt.Text], None]) -> None:
         change(self.text)
         await self.flush()
+
+    async def set_presence(self, state: dict[str, Any] | None) -> None:
+        """Set this app's awareness state (None: leave) and send it, as a provider does."""
+        self.presence.set_local_state(state)
+        update = self.presence.encode_awareness_update([self.doc.client_id])
+        await self.ws.send_message(pycrdt.create_awareness_message(update))
+
+    def peers_presence(self) -> dict[int, Any]:
+        """The awareness states of the other apps, as this app sees them."""
+        return {c: s for c, s in self.presence.states.items() if c != self.doc.client_id}
 
     async def run(self) -> None:
         try:
@@ -70,7 +82,8 @@ class YClient:
             if message[1] == pycrdt.YSyncMessageType.SYNC_STEP2:
                 self.synced.set()
         elif kind == pycrdt.YMessageType.AWARENESS:
-            self.awareness.append(pycrdt.read_message(message[1:]))
+            self.awareness.append(update := pycrdt.read_message(message[1:]))
+            self.presence.apply_awareness_update(update, "server")
         else:
             self.auth.append(message)
 

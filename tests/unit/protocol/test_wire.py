@@ -15,6 +15,8 @@ from p2psync.protocol.messages import (
     MAX_UPDATES_PER_FRAME,
     Auth,
     AuthOk,
+    Awareness,
+    AwarenessState,
     DocError,
     Goodbye,
     Hello,
@@ -80,6 +82,8 @@ EXAMPLES: list[Message] = [
         (MemberEntry(b"\x06" * 32, "send-receive", 1, b"\x07" * 32),),
         ((b"\x06" * 32, "127.0.0.1:4242"), (b"\x06" * 32, "[::1]:4242")),
     ),
+    Awareness(SHARE, "doc", (AwarenessState(2**53 - 1, 0, '{"user": {"name": "Zoë"}}'),)),
+    Awareness(SHARE, "doc", (AwarenessState(7, 3, "null"), AwarenessState(8, 1, "[1, 2.5]"))),
 ]
 
 
