@@ -93,7 +93,7 @@ class Daemon:
         self.events = EventBus()
         self.peers = PeerManager(
             self.identity, lambda: self.registry.config, lambda: self.registry.shares, self.events,
-            membership=lambda: self.membership,
+            membership=lambda: self.membership, awareness=lambda: self.apps,
         )  # fmt: skip
         self.watcher = DirWatcher()
         self.registry = ShareRegistry(
@@ -113,7 +113,6 @@ class Daemon:
                         flush=self.peers.request_flush, links=self.peers)
             if config.apps.enabled else None
         )  # fmt: skip
-        self.peers.awareness = self.apps
         self._app_listeners: list[trio.SocketListener] = []
 
     @property

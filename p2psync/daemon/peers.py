@@ -88,9 +88,12 @@ class PeerManager:
         events: EventBus,
         *,
         membership: Callable[[], MembershipHooks] | None = None,
+        awareness: Callable[[], AwarenessHooks | None] | None = None,
     ) -> None:
         """``membership`` reaches the membership service (built after the manager, as it
-        needs the links); without it joins are refused and member lists are ignored."""
+        needs the links); without it joins are refused and member lists are ignored.
+        ``awareness`` reaches the apps endpoint (built later too; None when it does not
+        run): without it peers' awareness states are dropped."""
         self.identity = identity
         self._config = config
         self._shares = shares
@@ -104,8 +107,7 @@ class PeerManager:
         self._resumed = trio.Event()
         self.paused_shares: set[ShareId] = set()
         self._membership = membership
-        self.awareness: AwarenessHooks | None = None
-        """Set by the composition root when the apps endpoint runs."""
+        self._awareness = awareness
         self.dialer = Dialer(identity, config, self)
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
@@ -115,6 +117,11 @@ class PeerManager:
     def membership(self) -> MembershipHooks | None:
         """The membership service (``daemon.membership``), None if there is none."""
         return self._membership() if self._membership is not None else None
+
+    @property
+    def awareness(self) -> AwarenessHooks | None:
+        """The apps endpoint's awareness hooks, None if it does not run."""
+        return self._awareness() if self._awareness is not None else None
 
     # -- services ----------------------------------------------------------------
 
