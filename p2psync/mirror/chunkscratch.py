@@ -9,6 +9,7 @@ chunk listed that holds less than was meant.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Protocol
 
 import pycrdt
@@ -42,6 +43,7 @@ class ScratchDocs:
         self._root_guid = root_guid
         self.docs: dict[str, YDoc] = {}
         self.updates: dict[str, list[bytes]] = {}
+        self._subscriptions: list[tuple[YDoc, pycrdt.Subscription]] = []
 
     def __call__(self, guid: str) -> YDoc:
         doc = self.docs.get(guid)
@@ -53,13 +55,24 @@ class ScratchDocs:
                     doc.apply_update(state)
             elif (live := self._store.doc(guid)) is not None:
                 doc.apply_update(live.full_state())
-            doc.observe(lambda event: self.updates.setdefault(guid, []).append(event.update))
+            self._subscriptions.append((doc, doc.observe(partial(self._record, guid))))
             self.docs[guid] = doc
         return doc
 
+    def _record(self, guid: str, event: pycrdt.TransactionEvent) -> None:
+        self.updates.setdefault(guid, []).append(event.update)
+
+    def _unobserve(self) -> None:
+        """Drop the subscriptions: an observed pycrdt Doc holds its callback, which holds
+        these docs, through Rust where Python's collector cannot see the cycle."""
+        for doc, subscription in self._subscriptions:
+            doc.unobserve(subscription)
+        self._subscriptions.clear()
+
     async def store(self, root_guid: str) -> list[str]:
         """Store every collected update as a local change, the root's last; return
-        the guids changed."""
+        the guids changed. The copies record no further edits (and can be freed)."""
+        self._unobserve()
         order = sorted(self.updates, key=lambda guid: guid == root_guid)
         for guid in order:
             update = pycrdt.merge_updates(*self.updates[guid])
