@@ -18,6 +18,7 @@ from typing import Any
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.ids import ShareId
+from p2psync.protocol.connection import SUPPORTED_VERSIONS
 from tests.support.daemons import DEADLINE_S, Device, cli, link, wait_for
 
 
@@ -74,7 +75,7 @@ def test_events_pause_and_resume(pair: tuple[Device, Device]) -> None:
     try:
         link([alice, bob])
         up = events.expect("peer-connected")
-        assert (up["device"], up["protocol_version"]) == (bob.id, 2)
+        assert (up["device"], up["protocol_version"]) == (bob.id, max(SUPPORTED_VERSIONS))
         assert up["address"].startswith("127.0.0.1:")
         assert up["name"] == bob.status()["name"]
         alice.apply_text("notes.md", "one", client_id=3)
