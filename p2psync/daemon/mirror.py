@@ -85,10 +85,9 @@ class MirrorService:
         self._wake = trio.Event()
         self._watcher: DirWatcher | None = None
         self._rescan_waits_since: float | None = None
-        self.stopped = False
-        """Set once the mirror ended: its folder lost its marker, or a batch failed."""
         self.stop_reason = ""
-        """Why it stopped, one sentence for the user ("" while it runs)."""
+        """Why the mirror ended, one sentence for the user ("" while it runs): its
+        folder lost its marker, or a batch failed."""
         self.failed = False
         """Set when a batch failed (``_fail``): the share starts again after a wait."""
         self.on_deletions: DeletionsFn | None = None
@@ -113,6 +112,11 @@ class MirrorService:
             await done.wait()
         if self.stopped:
             raise UsageError(self.stop_reason)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the mirror ended (``stop_reason`` says why)."""
+        return bool(self.stop_reason)
 
     def guid_for_path(self, rel: str) -> str:
         """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
@@ -297,7 +301,7 @@ class MirrorService:
             "every change, and it starts again by itself; the daemon log has the details"
         )
         self.events.publish("error", share=self.share, message=message)
-        self.stopped = self.failed = True
+        self.failed = True
         self.stop_reason = message
         for done in self._undeletes.values():
             done.set()  # their callers look at the view, and find nothing restored
@@ -313,7 +317,6 @@ class MirrorService:
         )
         log.error("%s", message)
         self.events.publish("error", share=self.share, message=message)
-        self.stopped = True
         self.stop_reason = message
         self._on_stopped(message)
         return False
