@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtGui import QGuiApplication, QImage
 
@@ -49,7 +50,10 @@ DEADLINE_S = 60.0
 POLL_S = 0.1
 SCREEN = (1280, 800)
 BACKGROUND = 0xFF000000  # Xvfb -br: a black root window
-SETTLED_FRAMES = 10  # a second of equal frames (POLL_S apart): the window is done
+T = TypeVar("T")
+STILL_S = 3.0  # a daemon's figures that held this long, over two of the tray's polls
+SETTLED_FRAMES = 25  # 2.5 s of equal frames (POLL_S apart), over two of the tray's
+# polls of its daemon (one a second): the window is done and shows the daemon's state
 
 
 class ScreenshotError(Exception):
@@ -62,6 +66,21 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
         if time.monotonic() > end:
             raise ScreenshotError(f"timed out waiting for {what}")
         time.sleep(POLL_S)
+
+
+def holding_still(read: Callable[[], T], what: str) -> T:
+    """What ``read`` returns once it returned the same for ``STILL_S``."""
+    since, last = time.monotonic(), read()
+
+    def still() -> bool:
+        nonlocal since, last
+        now, value = time.monotonic(), read()
+        if value != last:
+            since, last = now, value
+        return now - since >= STILL_S
+
+    wait_for(still, what)
+    return last
 
 
 def run_p2psync(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -397,11 +416,16 @@ def first_sync_screenshot(out: Path) -> tuple[int, int]:
         wait_for(lambda: 0.3 * (got := receiving(laptop))[1] < got[0] < got[1] - 1,
                  "a third of the notes to arrive")  # fmt: skip
         sender.send_signal(signal.SIGSTOP)
+        # the laptop still takes in what was on the wire when the desktop stopped
+        held = holding_still(lambda: receiving(laptop), "the laptop to take in the last notes")
         wait_for(lambda: last_state(tray_log) == "syncing", "the tray to say syncing")
         image, (x, y, w, h) = settled_window(Screen(display))
         files, expected, received_bytes = receiving(laptop)
         if not 0 < files < expected:
             raise ScreenshotError(f"the first sync is not mid-way: {files} of {expected} files")
+        if (files, expected, received_bytes) != held:
+            raise ScreenshotError(f"the first sync moved on during the picture: {held} then "
+                                  f"{(files, expected, received_bytes)}")  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.copy(x, y, w, h).save(str(out)):
             raise ScreenshotError(f"could not write {out}")
