@@ -7,7 +7,8 @@ every ``RESCAN_INTERVAL_S`` and takes the docs the share reports changed; one ta
 hands all of it to the ``Mirror`` one batch at a time, so a file is never read and
 written by two tasks at once. While the watcher holds a file being written, the
 rescan and the peers' changes to that file wait (at most ``SAVE_HOLD.open_max_s``):
-either would read it half-written.
+either would read it half-written. Until the first rescan after the start has run,
+nothing is mirrored: what changed while the daemon was down is seen whole first.
 
 Before each batch it checks the share's ``.p2psync/`` marker: a folder without it (a
 disk that was unmounted, a folder deleted) stops the mirror and the share with an
@@ -82,6 +83,8 @@ class MirrorService:
         self._paths: set[Path] = set()
         self._docs: dict[str, Peer | None] = {}
         self._rescan = False
+        self._scanned = False
+        """Whether the folder was compared whole since the start (the first rescan)."""
         self._wake = trio.Event()
         self._watcher: DirWatcher | None = None
         self._rescan_waits_since: float | None = None
@@ -207,27 +210,34 @@ class MirrorService:
                 return
 
     async def _batch(self) -> None:
-        """One batch: the files changed here, the docs changed by others, the rescan
-        when due, then the writes held back, the deletions told and restores asked."""
-        paths, self._paths = self._paths, set()
+        """One batch: the rescan when due, else the files changed here; the docs
+        changed by others; then the writes held back, the deletions told and restores
+        asked."""
         held = self._held()
+        rescan = self._rescan and self._may_rescan(held)
+        if not (rescan or self._scanned):
+            # Nothing is mirrored before the first look at the whole folder: a file
+            # renamed while the daemon was down would be taken in as a new file at
+            # its new path, and a peer's change would write the old path back.
+            return
+        paths, self._paths = self._paths, set()
         docs, self._docs = self._docs, {}
         if held:  # a peer's change to a file being written waits for its batch
             waiting = [guid for guid in docs if self._path_of(guid) in held]
             self._docs = {guid: docs.pop(guid) for guid in waiting}
-        rescan = self._rescan and self._may_rescan(held)
-        if rescan:
-            self._rescan = False
-        rels = [self._relative(path) for path in paths]
+        rels = [rel for rel in map(self._relative, paths) if rel]
         watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
-        if rels:
-            await self.mirror.local_changes([rel for rel in rels if rel])
+        if rescan:  # the watcher's paths with the rest: one look at the folder
+            self._rescan = False
+            await self.mirror.rescan(also=rels)
+            self._scanned = True
+            await self._tell_deletions(watch, None)
+        elif rels:
+            await self.mirror.local_changes(rels)
             await self._tell_deletions(watch, None)
         if docs:
             await self.mirror.remote_changed(docs)
             await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
-        if rescan:
-            await self.mirror.rescan()
         await self.mirror.flush()
         await self._tell_deletions(watch, None)
         if self._undeletes:

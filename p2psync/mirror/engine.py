@@ -154,9 +154,10 @@ class Mirror:
 
     # -- entry points ------------------------------------------------------------
 
-    async def rescan(self) -> None:
+    async def rescan(self, also: Collection[str] = ()) -> None:
         """Compare the whole folder with what was last synced (start-up, and
-        periodically: catches whatever the watcher missed)."""
+        periodically: catches whatever the watcher missed), and look at the paths
+        ``also`` (the watcher's) whatever their stat says."""
         await self.ledger.restore_promoted()
         self.listings.clear()
         await self._reload_ignore()
@@ -175,7 +176,7 @@ class Mirror:
         ]
         self._scanned = True
         gone = [rel for rel in self.synced if rel not in found]
-        await self.local_changes(changed + gone)
+        await self.local_changes({*changed, *gone, *also})
         for rel in list(self.synced.unconfirmed):  # paired with nothing: never written?
             self.synced.drop_unconfirmed(rel)
             await self.reconcile(rel)

@@ -42,12 +42,16 @@ class FakeMirror:
 
     view: FakeView = field(default_factory=FakeView)
     rescans: list[float] = field(default_factory=list)
+    rescanned: list[set[str]] = field(default_factory=list)
+    local: list[set[str]] = field(default_factory=list)
     remote: list[set[str]] = field(default_factory=list)
 
-    async def rescan(self) -> None:
+    async def rescan(self, also: Collection[str] = ()) -> None:
         self.rescans.append(trio.current_time())
+        self.rescanned.append(set(also))
 
     async def local_changes(self, rels: Collection[str]) -> None:
+        self.local.append(set(rels))
         await trio.lowlevel.checkpoint()
 
     async def remote_changed(self, changes: dict[str, object]) -> None:
@@ -66,9 +70,11 @@ class FakeWatcher:
 
 
 @asynccontextmanager
-async def serving(tmp_path: Path) -> AsyncIterator[tuple[MirrorService, FakeMirror, FakeWatcher]]:
+async def serving(
+    tmp_path: Path, *, scanned: bool = True
+) -> AsyncIterator[tuple[MirrorService, FakeMirror, FakeWatcher]]:
     """A service whose batch loop runs (cancelled on exit), its watcher holding
-    ``BIG`` until told otherwise."""
+    ``BIG`` until told otherwise; its first rescan done already if ``scanned``."""
     marker_dir(tmp_path).mkdir(parents=True)
     service = MirrorService(
         tmp_path, cast(DocStore, None), EventBus(),
@@ -77,6 +83,7 @@ async def serving(tmp_path: Path) -> AsyncIterator[tuple[MirrorService, FakeMirr
     mirror, watcher = FakeMirror(), FakeWatcher(frozenset({tmp_path.absolute() / BIG}))
     service.mirror = cast(Mirror, mirror)
     service._watcher = cast(DirWatcher, watcher)
+    service._scanned = scanned
     async with trio.open_nursery() as nursery:
         nursery.start_soon(service._serve)
         yield service, mirror, watcher
@@ -129,3 +136,29 @@ async def test_a_peers_change_to_a_file_being_written_waits_for_it(
         service._wake.set()
         await settle()
         assert mirror.remote == [{"g-other"}, {"g-big"}]
+
+
+async def test_nothing_is_mirrored_before_the_first_rescan_which_covers_the_watchers_paths(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Started with a file being written: the first rescan waits for it. A save the
+    # watcher reports meanwhile (a file renamed while the daemon was down, then
+    # written) and a peer's change wait with it, else the save would be taken in
+    # without the rest of the folder (the old path of the rename unseen).
+    async with serving(tmp_path, scanned=False) as (service, mirror, watcher):
+        service._rescan = True
+        service._paths.add(tmp_path.absolute() / "renamed.txt")
+        service.doc_changed("g-other", "bob")
+        await settle()
+        assert (mirror.rescans, mirror.local, mirror.remote) == ([], [], [])
+        watcher.files = frozenset()
+        service._wake.set()
+        await settle()
+        assert mirror.rescanned == [{"renamed.txt"}]
+        assert mirror.local == []  # the rescan looked at it
+        assert mirror.remote == [{"g-other"}]
+        service._paths.add(tmp_path.absolute() / "later.txt")
+        service._wake.set()
+        await settle()
+        assert mirror.local == [{"later.txt"}]
+        assert len(mirror.rescans) == 1
