@@ -8,7 +8,11 @@ append is cut off, and a log with a bad record is first copied whole into
 ``.quarantine/`` beside it and then keeps the records before the damage. Nothing is
 deleted, with one exception: a *leftover*, an empty log (its header and no record) of
 a doc that no manifest entry names, is removed (it holds nothing, but the share would
-count the doc forever and never reach 100 %). Exit status 1 when damage remains.
+count the doc forever and never reach 100 %). A log holding updates of a doc that no
+manifest entry names is reported as *unnamed* and kept: a kill between a new file's
+first append and its manifest entry leaves one (the file is taken in again as a new
+doc at the next start), and a peer's new doc is unnamed until its entry arrives. It is
+no damage. Exit status 1 when damage remains.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from p2psync.cli.context import Context, print_json
 from p2psync.cli.progress import Progress
 from p2psync.errors import MalformedYjsError, StorageError, UsageError
 from p2psync.mirror.leftovers import manifest_names, may_be_leftover
+from p2psync.mirror.manifest import FILE_GUID_PREFIX
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.protocol.yjs_update import scan_update
 from p2psync.storage import DocLog
@@ -45,7 +50,8 @@ class LogReport:
     doc: str
     bytes: int
     records: int
-    state: str  # ok, torn, corrupt, unsupported, unloadable, pending, unreadable, leftover
+    state: str  # ok, torn, corrupt, unsupported, unloadable, pending, unreadable, leftover,
+    # unnamed
     offset: int | None = None
     reason: str = ""
     repaired: bool = False
@@ -74,9 +80,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for index, path in enumerate(logs):
             progress.update(100.0 * index / len(logs), f"checking {path.name}")
             report = check_log(path)
-            if report.state == "ok" and is_leftover(path, report, named):
-                report.state = "leftover"
-                report.reason = "an empty log of a doc no manifest entry names"
+            if report.state == "ok" and is_unnamed(path, report, named):
+                name_unnamed(report)
             if args.repair and report.state == "leftover":
                 report = remove_leftover(path, report, daemon_runs=daemon_runs)
             elif args.repair and report.state not in ("ok", "pending"):
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             reports.append(report)
     finally:
         progress.close()
-    damaged = sum(1 for r in reports if r.state != "ok" and not r.repaired)
+    damaged = sum(1 for r in reports if r.state not in HEALTHY and not r.repaired)
     if args.json:
         print_json({"logs": [asdict(r) for r in reports], "damaged": damaged})
     else:
@@ -164,16 +169,33 @@ class ManifestNames:
         return self._names[docs]
 
 
-def is_leftover(path: Path, report: LogReport, named: ManifestNames) -> bool:
-    """Whether a healthy log is a leftover: its header and no record, of a doc that is
-    neither the manifest, nor named by a manifest entry, nor a chunk of a large file
-    (chunks are named by their file's doc, not by the manifest)."""
-    if report.records or report.bytes != fmt.FILE_HEADER_BYTES:
-        return False
+HEALTHY = ("ok", "unnamed")
+"""The states that are no damage."""
+
+
+def is_unnamed(path: Path, report: LogReport, named: ManifestNames) -> bool:
+    """Whether a healthy log is of a doc that is neither the manifest, nor named by a
+    manifest entry, nor a chunk of a large file (chunks are named by their file's doc,
+    not by the manifest)."""
     if not may_be_leftover(report.doc):
         return False
     names = named.of(path.parent)
     return names is not None and report.doc not in names
+
+
+def name_unnamed(report: LogReport) -> None:
+    """Set the state of an unnamed doc's log: a leftover if it holds nothing; unnamed
+    if it is a new file's doc (a random guid). A doc named by a share path (written by
+    ``doc apply`` or a program) is taken into the manifest by the running daemon."""
+    if not report.records and report.bytes == fmt.FILE_HEADER_BYTES:
+        report.state = "leftover"
+        report.reason = "an empty log of a doc no manifest entry names"
+    elif report.doc.startswith(FILE_GUID_PREFIX):
+        report.state = "unnamed"
+        report.reason = (
+            "a doc no manifest entry names, kept: left by a stop while a new file was"
+            " taken in (the file was taken in again), or its entry has not arrived yet"
+        )
 
 
 def remove_leftover(path: Path, report: LogReport, *, daemon_runs: bool) -> LogReport:

@@ -8,14 +8,16 @@ import base64
 import json
 import random
 from pathlib import Path
+from typing import Any
 
+import pycrdt
 import pytest
 
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.errors import ControlError
 from p2psync.mirror.manifest import MANIFEST_GUID
-from p2psync.storage import DocLog
+from p2psync.storage import DocLog, append_update
 from p2psync.storage.layout import docs_dir, log_path
 from tests.support.daemons import Device, cli
 
@@ -120,6 +122,33 @@ def test_doctor_reports_and_repair_removes_a_leftover_empty_log(tmp_path: Path) 
     assert {p: p.read_bytes() for p in healthy} == healthy  # nothing else touched
     after = cli(device.home, "doctor")
     assert "all healthy" in after.stdout
+
+
+def test_doctor_reports_an_unnamed_doc_and_keeps_it(tmp_path: Path) -> None:
+    # What a kill between a new file's first append and its manifest entry leaves.
+    device = Device(tmp_path, "a")
+    cli(device.home, "share", "add", str(device.folder), "--create")
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.get("content", type=pycrdt.Text).insert(0, "taken in, then killed\n")
+    unnamed = log_path(device.folder.resolve(), "f:" + "ab" * 16)
+    unnamed.parent.mkdir(parents=True, exist_ok=True)
+    append_update(unnamed, doc.get_update())
+    held = unnamed.read_bytes()
+
+    for repair in ((), ("--repair",)):
+        found = cli(device.home, "doctor", "--json", *repair)  # exit 0: no damage
+        report = json.loads(found.stdout)
+        assert report["damaged"] == 0
+        [entry] = [e for e in report["logs"] if e["state"] != "ok"]
+        assert (entry["doc"], entry["state"], entry["repaired"]) == (
+            "f:" + "ab" * 16,
+            "unnamed",
+            False,
+        )
+        assert unnamed.read_bytes() == held  # kept, by --repair too
+    said = cli(device.home, "doctor").stdout
+    assert "unnamed" in said
+    assert "0 damaged" in said
 
 
 def emptied_named_log(device: Device) -> Path:
