@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from p2psync.control import replies
 from p2psync_tray.state import TrayState
 
 STATE_TEXT = {
@@ -128,20 +129,9 @@ def share_state(share: Mapping[str, Any]) -> str:
 
 
 def peer_address(peer: Mapping[str, Any]) -> str:
-    """Where a peer is: the ``peers`` reply's address is where the link came from, so
-    for a link the peer dialed (``found_by`` ``incoming``) its port is the peer's
-    ephemeral source port, not where it listens: then the first address it listens at
-    as the daemon knows (``listen_addresses``), else only the host."""
-    address = str(peer.get("address") or "")
-    if not address:
-        return "—"
-    if peer.get("found_by") == "incoming":
-        listening = peer.get("listen_addresses") or []
-        if listening:
-            return f"{listening[0]} (it dialed us)"
-        host = address.rsplit(":", 1)[0] if ":" in address else address
-        return f"{host} (it dialed us)"
-    return address
+    """Where a peer is (``replies.peer_address``: where it listens, also when it
+    dialed us), or a dash."""
+    return replies.peer_address(peer) or "—"
 
 
 def member_state(member: Mapping[str, Any]) -> str:

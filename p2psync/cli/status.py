@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
+from p2psync.control.replies import peer_address
 from p2psync.errors import InvalidIdError
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ def format_peers(result: PeersReply) -> str:
         row = [
             short(peer["device_id"]),
             _peer_name(peer),
-            peer["address"] or "-",
+            peer_address(peer) or "-",
             _peer_state(peer, paused=bool(result.get("paused"))),
             human.ago(peer["connected_since"] if connected else peer["last_seen"], now),
             human.percent(peer["sync_pct"]),

@@ -10,6 +10,7 @@ type (tests/unit/control/test_replies.py checks it against the daemon's methods)
 """
 
 # No ``from __future__ import annotations``: TypedDict reads ``NotRequired`` at run time.
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 Event = dict[str, Any]
@@ -159,6 +160,22 @@ class PeerRow(TypedDict):
     failure: LinkFailure | None
     display_name: str
     listen_addresses: list[str]
+
+
+def peer_address(peer: Mapping[str, Any]) -> str:
+    """Where a peer of the ``peers`` reply is, for people ("" if not known). The
+    reply's ``address`` is where the link came from, so for a link the peer dialed
+    (``found_by`` ``incoming``) its port is the peer's ephemeral source port, not where
+    it listens: then the first address it listens at as the daemon knows
+    (``listen_addresses``), else only the host."""
+    address = str(peer.get("address") or "")
+    if not address or peer.get("found_by") != "incoming":
+        return address
+    listening = peer.get("listen_addresses") or []
+    if listening:
+        return f"{listening[0]} (it dialed us)"
+    host = address.rsplit(":", 1)[0] if ":" in address else address
+    return f"{host} (it dialed us)"
 
 
 class PendingPeer(TypedDict):

@@ -50,6 +50,16 @@ def test_peers_show_how_devices_were_found_when_the_daemon_says() -> None:
     ]  # fmt: skip
 
 
+def test_a_peer_that_dialed_us_shows_where_it_listens_not_its_source_port() -> None:
+    incoming = peer(address="10.0.0.2:51734", found_by="incoming")
+    known = {**incoming, "listen_addresses": ["10.0.0.2:22070"]}
+    for row, shown in ((incoming, "10.0.0.2 (it dialed us)"),
+                       (known, "10.0.0.2:22070 (it dialed us)")):  # fmt: skip
+        text = format_peers(partial({"peers": [row], "pending": []}))
+        assert shown in text
+        assert "51734" not in text
+
+
 def test_offline_paused_and_pending_peers() -> None:
     now = time.time()
     offline = format_peers(partial({"peers": [peer(last_seen=now - 7200)], "pending": []}))
