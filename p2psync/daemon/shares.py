@@ -252,11 +252,15 @@ class ShareService:
         # the link is cancelled meanwhile (replaced, dropped), or the doc would hold
         # changes its log and its file never get. Bounded: a writer that cannot take
         # them (a full queue, a stalled disk) does not hold the link or a shutdown.
-        with trio.CancelScope(shield=True, deadline=trio.current_time() + EFFECTS_GRACE_S):
+        with trio.CancelScope(shield=True, deadline=trio.current_time() + EFFECTS_GRACE_S) as scope:
             await self.execute(effects, peer=peer)
             for effect in effects:
                 if isinstance(effect, Persist):
                     self._changed(effect.guid, peer)
+        if scope.cancelled_caught:  # an answer may be unsent: the peer would wait for it
+            reason = f"the effects of a message about doc {guid} took over {EFFECTS_GRACE_S:.0f} s"
+            log.warning("share %s: peer %s: %s; its link starts over", self.name, peer, reason)
+            self._disconnect(peer, reason)
 
     def _changed(self, guid: str, peer: Peer | None) -> None:
         if self.mirror is not None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from p2psync.cli.doctor import HEALTHY
 from p2psync.config import PeerConfig, save_config
 from p2psync.control.home import Home
 from p2psync.daemon.daemon import load_or_init_config
@@ -177,6 +178,17 @@ class Cluster:
                 return False
         return True
 
+    def unsettled(self) -> list[str]:
+        """What each daemon says of its peers, for a run that did not converge."""
+        said = []
+        for name, device in self.devices.items():
+            idle, peers = device.call("idle"), device.call("peers")
+            rows = (peers or {}).get("peers", [])
+            said.append(f"{name}: idle {idle}; " + "; ".join(
+                f"{r['device_id'][:7]} connected {r['connected']} in sync {r['in_sync']} "
+                f"at {r['sync_pct']} %" for r in rows))  # fmt: skip
+        return said
+
     def trees(self) -> dict[str, dict[str, bytes]]:
         return {name: read_tree(d.folder) for name, d in self.devices.items()}
 
@@ -268,7 +280,7 @@ def doctor(cluster: Cluster) -> list[str]:
         except (ValueError, KeyError):
             found.append(f"{name}: doctor exit {result.returncode}: {result.stderr.strip()}")
             continue
-        found += [f"{name}: {log}" for log in logs if log["state"] != "ok"]
+        found += [f"{name}: {log}" for log in logs if log["state"] not in HEALTHY]
     return found
 
 
@@ -358,6 +370,8 @@ def soak(cluster: Cluster, minutes: float, report: Report, *, storm: bool = Fals
         cluster.restart(name)
     report.errors += cluster.stuck
     report.converged_s = converge(cluster)
+    if report.converged_s is None:
+        report.errors += cluster.unsettled()
     folders = {n: d.folder for n, d in cluster.devices.items()}
     report.findings = check(model, cluster.trees(), folders)
     report.findings.doctor = doctor(cluster)
