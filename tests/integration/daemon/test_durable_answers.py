@@ -21,7 +21,7 @@ import trio.testing
 from p2psync.config import Member, ShareConfig
 from p2psync.daemon import shares
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.shares import ShareService
+from p2psync.daemon.shares import DisconnectFn, SendFn, ShareService
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.storage import DocLog
@@ -31,52 +31,72 @@ DOC = "notes"
 PEER = DeviceId(bytes(range(32)))
 
 
+class StalledAppend:
+    """Two local updates of DOC; the append of the second waits in its thread until
+    ``go_on`` is set (a slow disk), and says so with ``appending``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        (self.first, self.second), _ = text_updates(2)
+        self.appending, self.go_on = threading.Event(), threading.Event()
+        self.stored: list[int] = []
+        real_append = DocLog.append
+
+        def append(log: DocLog, updates: Sequence[bytes]) -> None:
+            if self.second in updates:
+                self.appending.set()
+                self.go_on.wait(10)
+            real_append(log, updates)
+            self.stored.append(len(updates))
+
+        monkeypatch.setattr(DocLog, "append", append)
+
+    async def start_second(self, service: ShareService, nursery: trio.Nursery) -> None:
+        """Store the first update, then start the second and wait until it stalls."""
+        await service.local_update(DOC, self.first)
+        self.stored.clear()
+        nursery.start_soon(service.local_update, DOC, self.second)
+        await trio.to_thread.run_sync(self.appending.wait)
+
+
+def a_service(tmp_path: Path, send: SendFn, disconnect: DisconnectFn) -> ShareService:
+    """A share with PEER as its member, no mirror."""
+    config = ShareConfig(ShareId.new(), tmp_path / "share", (Member(PEER),))
+    return ShareService(config, EventBus(), send=send, disconnect=disconnect, mirror=False)
+
+
+def step1(service: ShareService) -> SyncStep1:
+    """PEER asks for all of DOC."""
+    return SyncStep1(service.config.id.raw, DOC, b"\x00")
+
+
 def test_a_peer_gets_a_local_change_only_once_it_is_durable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    happened: list[str] = []
+    answered: list[int] = []  # how many appends were stored when the answer went
 
     def send(peer: Hashable, message: SyncMessage | DocError) -> None:
         if isinstance(message, SyncStep2) and message.guid == DOC:
-            happened.append("answered")
+            answered.append(len(stall.stored))
 
-    config = ShareConfig(ShareId.new(), tmp_path / "share", (Member(PEER),))
-    service = ShareService(
-        config, EventBus(), send=send,
-        disconnect=lambda peer, reason, *, penalty=False: None, mirror=False,
-    )  # fmt: skip
-    (first, second), _ = text_updates(2)
-    appending = threading.Event()
-    go_on = threading.Event()
-    real_append = DocLog.append
-
-    def append(log: DocLog, updates: Sequence[bytes]) -> None:
-        if second in updates:  # the append under test waits for the test's word
-            appending.set()
-            go_on.wait(10)
-        real_append(log, updates)
-        happened.append(f"stored {len(updates)}")
-
-    monkeypatch.setattr(DocLog, "append", append)
+    service = a_service(tmp_path, send, lambda peer, reason, *, penalty=False: None)
+    stall = StalledAppend(monkeypatch)
 
     async def main() -> None:
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
                 await nursery.start(service.run)
                 service.peer_up(PEER)
-                await service.local_update(DOC, first)
-                happened.clear()
-                nursery.start_soon(service.local_update, DOC, second)
-                await trio.to_thread.run_sync(appending.wait)
-                nursery.start_soon(service.receive, PEER, SyncStep1(config.id.raw, DOC, b"\x00"))
+                await stall.start_second(service, nursery)
+                nursery.start_soon(service.receive, PEER, step1(service))
                 await trio.testing.wait_all_tasks_blocked()
-                go_on.set()
-                while "answered" not in happened:
+                assert answered == []  # not while the second update is not stored
+                stall.go_on.set()
+                while not answered:
                     await trio.sleep(0.01)
                 await service.aclose()
 
     trio.run(main)
-    assert happened == ["stored 1", "answered"]
+    assert answered == [1]
 
 
 def test_an_answer_that_cannot_be_made_durable_in_time_restarts_the_link(
@@ -86,8 +106,8 @@ def test_an_answer_that_cannot_be_made_durable_in_time_restarts_the_link(
     # and the peer would wait for it on this link forever. The link starts over
     # instead, and the peer asks again on the next one.
     monkeypatch.setattr(shares, "EFFECTS_GRACE_S", 0.3)
-    dropped: list[str] = []
     answered: list[str] = []
+    dropped: list[str] = []
 
     def send(peer: Hashable, message: SyncMessage | DocError) -> None:
         if isinstance(message, SyncStep2):
@@ -96,30 +116,17 @@ def test_an_answer_that_cannot_be_made_durable_in_time_restarts_the_link(
     def disconnect(peer: Hashable, reason: str, *, penalty: bool = False) -> None:
         dropped.append(reason)
 
-    config = ShareConfig(ShareId.new(), tmp_path / "share", (Member(PEER),))
-    service = ShareService(config, EventBus(), send=send, disconnect=disconnect, mirror=False)
-    (first, second), _ = text_updates(2)
-    appending, go_on = threading.Event(), threading.Event()
-    real_append = DocLog.append
-
-    def append(log: DocLog, updates: Sequence[bytes]) -> None:
-        if second in updates:
-            appending.set()
-            go_on.wait(10)  # a stalled disk, until the test has seen the link dropped
-        real_append(log, updates)
-
-    monkeypatch.setattr(DocLog, "append", append)
+    service = a_service(tmp_path, send, disconnect)
+    stall = StalledAppend(monkeypatch)
 
     async def main() -> None:
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
                 await nursery.start(service.run)
                 service.peer_up(PEER)
-                await service.local_update(DOC, first)
-                nursery.start_soon(service.local_update, DOC, second)
-                await trio.to_thread.run_sync(appending.wait)
-                await service.receive(PEER, SyncStep1(config.id.raw, DOC, b"\x00"))
-                go_on.set()
+                await stall.start_second(service, nursery)
+                await service.receive(PEER, step1(service))
+                stall.go_on.set()
                 await service.aclose()
 
     trio.run(main)
