@@ -23,7 +23,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``filehistory``: deletions as versions, deleted files listed, a folder restored at a time.
 - ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
 - ``residency``: which loaded docs may leave memory (the load/unload policy).
-- ``peers``: peer connections: one link per device, its sender and receiver, routing, pause.
+- ``peers``: peer connections: one link per device, the queue to it, pause, index flushes.
+- ``links``: one connection run as a device's link: sender, receiver, tie-break, routing.
 - ``dialer``, ``acceptor``: dialing with backoff and the addresses dialed; incoming
   handshakes, who may link, pending devices.
 - ``peerinfo``: a link, what is known of a device, why its last link failed.
