@@ -8,6 +8,10 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``registry``: ``ShareRegistry``, the config and the running shares (start, stop,
   config changes), which the control API, joins, membership and apps depend on.
 - ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
+- ``sharereceive``, ``localwrites``: a member's message taken into a share; local
+  changes (the mirror's saves and new files, apps' updates) stored durably.
+- ``shareeffects``, ``sharecalls``: the sync engine's effects carried out, the mirror
+  and app clients told of changes; calls into a share counted and refused as it stops.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
 - ``logappends``: what other processes append to a share's logs (or delete, or replace).
 - ``logreplies``: a peer's question about an unloaded doc, answered from its log.
@@ -23,7 +27,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``filehistory``: deletions as versions, deleted files listed, a folder restored at a time.
 - ``indexkeeper``: keeps a share's persisted index in step with its sync engine.
 - ``residency``: which loaded docs may leave memory (the load/unload policy).
-- ``peers``: peer connections: one link per device, its sender and receiver, routing, pause.
+- ``peers``: peer connections: one link per device, the queue to it, pause, index flushes.
+- ``links``: one connection run as a device's link: sender, receiver, tie-break, routing.
 - ``dialer``, ``acceptor``: dialing with backoff and the addresses dialed; incoming
   handshakes, who may link, pending devices.
 - ``peerinfo``: a link, what is known of a device, why its last link failed.

@@ -32,9 +32,9 @@ class Link:
     """When it came up, wall-clock (shown in ``peers``)."""
     up_at: float = field(default_factory=time.monotonic)
     """When it came up, on the monotonic clock: its age, which a clock jump must not
-    change (``_stale``)."""
+    change (``daemon.links``)."""
     queued_bytes: int = 0
-    """Update bytes in the queue (``_payload_bytes``), bounded by SEND_QUEUE_BYTES."""
+    """Update bytes in the queue (``links.payload_bytes``), bounded by SEND_QUEUE_BYTES."""
     farewell: tuple[str, str] | None = None
     """The Goodbye (code, message) the sender task is to send last, once asked to."""
     waiting: trio.CancelScope = field(default_factory=trio.CancelScope)

@@ -1,20 +1,19 @@
-"""Peer connections: one connection per device, its sender and receiver, routing.
+"""Peer connections: one link per device, the queue to it, pause and the index flush.
 
-The PeerManager owns every connection; its ``Dialer`` (``daemon.dialer``) dials and
-its ``Acceptor`` (``daemon.acceptor``) decides who an incoming connection may be.
-Each authenticated connection has exactly one sender task (draining a bounded queue)
-and one receiver task; a peer that cannot keep up with its queue is disconnected
-rather than allowed to grow memory. When both devices dial each other at once, both
-keep the connection whose client is the device with the smaller ID, so exactly one
-survives.
+The PeerManager owns every connection; its ``Dialer`` (``daemon.dialer``) dials, its
+``Acceptor`` (``daemon.acceptor``) decides who an incoming connection may be, and its
+``LinkRunner`` (``daemon.links``) runs each authenticated connection as its device's
+link: one sender task, one receiver task, the tie-break between simultaneous dials,
+what the peer sends routed to its share. The manager itself queues what the shares
+send (a peer that cannot keep up with its bounded queue is disconnected rather than
+allowed to grow memory), disconnects and penalizes, pauses and resumes, and flushes
+index deltas.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from typing import Protocol
 
 import trio
 
@@ -22,59 +21,20 @@ from p2psync.config import Config
 from p2psync.daemon.acceptor import Acceptor
 from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued
+from p2psync.daemon.links import AwarenessHooks, LinkRunner, MembershipHooks, payload_bytes
+from p2psync.daemon.peerinfo import Link, PeerInfo, Queued
 from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import (
-    FrameTooLargeError,
-    LocalProtocolError,
-    MessageTooLargeError,
-    P2PSyncError,
-    RemoteProtocolError,
-)
 from p2psync.ids import DeviceId, ShareId
 from p2psync.net.identity import Identity
-from p2psync.net.transport import (
-    GOODBYE_TIMEOUT_S,
-    LINGER_TIMEOUT_S,
-    PeerChannel,
-)
-from p2psync.protocol import connection as proto
-from p2psync.protocol import wire
-from p2psync.protocol.messages import Awareness, MemberList, SyncMessage, SyncStep2, Update
+from p2psync.net.transport import PeerChannel
 
 log = logging.getLogger(__name__)
 
-SEND_QUEUE_MESSAGES = 10_000
 SEND_QUEUE_BYTES = 64 * 1024 * 1024
 """Bytes of updates queued for one peer at most: a flood of tiny updates cannot make
 the queue of a slow peer grow past this (it is disconnected, "cannot keep up")."""
-FAREWELL_TIMEOUT_S = GOODBYE_TIMEOUT_S + LINGER_TIMEOUT_S + 1.0
-DUPLICATE_WINDOW_S = proto.HANDSHAKE_TIMEOUT_S + 10.0
 INDEX_FLUSH_DELAY_S = 0.1  # index deltas only confirm sync; updates flow at once
-
-
-class MembershipHooks(Protocol):
-    """What the membership service (daemon.membership) needs from connections."""
-
-    def accept_join(self, device: DeviceId, verifier: bytes) -> str | None:
-        """A device proved an invite's secret: None to accept it, or a refusal code."""
-
-    def link_up(self, device: DeviceId, version: int) -> None:
-        """A link is up and its shares started: send it our member maps."""
-
-    def receive(self, device: DeviceId, message: MemberList) -> None:
-        """A member list from ``device``."""
-
-
-class AwarenessHooks(Protocol):
-    """What the apps endpoint (daemon.apps) needs from connections: presence."""
-
-    def peer_link_up(self, device: DeviceId, version: int) -> None:
-        """A link is up: tell it the awareness states of this device's apps."""
-
-    def peer_awareness(self, device: DeviceId, message: Awareness) -> None:
-        """Awareness states from ``device``'s apps."""
 
 
 class PeerManager:
@@ -112,6 +72,8 @@ class PeerManager:
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
         """Decides who may link, from incoming connections (``daemon.acceptor``)."""
+        self._links = LinkRunner(identity.device_id, shares, events, self)
+        """Runs each authenticated connection as its device's link (``daemon.links``)."""
 
     @property
     def membership(self) -> MembershipHooks | None:
@@ -141,7 +103,7 @@ class PeerManager:
     async def _accepted(self, stream: trio.SocketStream) -> None:
         channel = await self.acceptor.handshake(stream)
         if channel is not None:
-            await self._run_link(channel, "incoming")
+            await self._links.run(channel, "incoming")
 
     def start_share_sync(self, device: DeviceId, share: ShareService) -> None:
         """Start exchanging ``share`` with ``device`` on its live link (it just became
@@ -153,227 +115,7 @@ class PeerManager:
         """Run an authenticated channel as this device's link to its peer; ``found_by``
         says how its address was learnt (``peers`` reports it)."""
         assert self._nursery is not None
-        self._nursery.start_soon(self._run_link, channel, found_by)
-
-    # -- one connection ----------------------------------------------------------
-
-    async def _run_link(self, channel: PeerChannel, found_by: str) -> None:
-        device = channel.device_id
-        existing = self.links.get(device)
-        if existing is not None and not self._replaces(channel, existing):
-            await channel.goodbye("duplicate", "already connected")
-            return
-        send, receive = trio.open_memory_channel[Queued](SEND_QUEUE_MESSAGES)
-        link = Link(channel, send, receive)
-        if existing is not None:  # its teardown is done here, before the new link is up
-            existing.cancel.cancel()
-            self._forget(device, existing, replaced=True)
-        # No checkpoint since ``existing`` was read: another link of this device that
-        # completes meanwhile finds this one (there is never a moment without a link
-        # for a third dial to fill, and never a registered link silently overwritten).
-        self.links[device] = link
-        info = self.info(device)
-        info.name, info.address, info.last_seen = channel.device_name, channel.address, time.time()
-        info.found_by = found_by
-        info.failure = None
-        log.info(
-            "peer %s (%s) connected at %s", device.short(), channel.device_name, channel.address
-        )
-        self.events.publish(
-            "peer-connected", device=str(device), name=channel.device_name,
-            address=channel.address, protocol_version=channel.version,
-        )  # fmt: skip
-        try:
-            with link.cancel:
-                if existing is not None:
-                    await existing.channel.goodbye("duplicate", "replaced by a newer connection")
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._sender, link)
-                    for share in self._member_shares(device):
-                        if share.config.id not in self.paused_shares:
-                            await share.execute(share.peer_up(device))
-                    if self.membership is not None:
-                        self.membership.link_up(device, channel.version)
-                    if self.awareness is not None:
-                        self.awareness.peer_link_up(device, channel.version)
-                    await self._receiver(link)
-                    if link.farewell is None:
-                        nursery.cancel_scope.cancel()
-                    else:  # the sender says goodbye, within a bound
-                        nursery.cancel_scope.deadline = trio.current_time() + FAREWELL_TIMEOUT_S
-        finally:
-            with trio.CancelScope(shield=True):
-                self._forget(device, link)
-                info.last_seen = time.time()
-                await trio.aclose_forcefully(channel.stream)
-
-    def _forget(self, device: DeviceId, link: Link, *, replaced: bool = False) -> None:
-        """``link`` is over: if it is still ``device``'s link, the shares see the peer
-        go and a ``peer-disconnected`` event says so (once per link), unless a newer
-        link of the device ``replaced`` it: the device never went."""
-        if self.links.get(device) is not link:
-            return
-        del self.links[device]
-        for share in self._shares().values():
-            share.peer_down(device)
-        if replaced:
-            log.debug("peer %s: its link is replaced by a newer one", device.short())
-            return
-        log.info("peer %s disconnected", device.short())
-        self.events.publish(
-            "peer-disconnected", device=str(device), name=self.info(device).name,
-            connected_since=link.since,
-        )  # fmt: skip
-
-    def _replaces(self, new: PeerChannel, old: Link) -> bool:
-        """Whether ``new`` replaces ``device``'s link ``old`` (else it is refused as a
-        duplicate): by the tie-break of ``_keep_new``, or because ``old`` is stale."""
-        device, age = new.device_id.short(), time.monotonic() - old.up_at
-        if self._keep_new(new, old.channel):
-            why = "the tie-break keeps the new one"
-        elif _stale(old):
-            why = "the old one is stale"
-        else:
-            log.debug("peer %s: a second link (%s) is refused: the tie-break keeps the one "
-                      "(%s) up for %.1f s", device, _dialer(new), _dialer(old.channel),
-                      age)  # fmt: skip
-            return False
-        log.debug("peer %s: a new link (%s) replaces the one (%s) up for %.1f s: %s",
-                  device, _dialer(new), _dialer(old.channel), age, why)  # fmt: skip
-        return True
-
-    def _keep_new(self, new: PeerChannel, old: PeerChannel) -> bool:
-        """Both ends decide alike: keep the connection dialed by the smaller device ID."""
-        smaller_is_us = self.identity.device_id < new.device_id
-        wanted = proto.Role.CLIENT if smaller_is_us else proto.Role.SERVER
-        return new.role is wanted and old.role is not wanted
-
-    async def _sender(self, link: Link) -> None:
-        """The one task writing to this socket; pings when we have been quiet."""
-        try:
-            while link.farewell is None:
-                message: Queued = wire.Ping()
-                link.waiting = trio.move_on_after(proto.PING_INTERVAL_S)
-                with link.waiting:
-                    message = await link.receive.receive()
-                    link.queued_bytes -= _payload_bytes(message)
-                if link.farewell is None:
-                    try:
-                        await link.channel.send(message)  # never cancelled mid-write
-                    except MessageTooLargeError as exc:  # raised before writing anything
-                        self._unsendable(link, message, exc)
-            await link.channel.goodbye(*link.farewell)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
-            link.cancel.cancel()
-        except LocalProtocolError as exc:  # e.g. a duplicate link's goodbye closed it meanwhile
-            log.info("link to %s ends: %s", link.channel.device_id.short(), exc)
-            link.cancel.cancel()
-
-    async def _receiver(self, link: Link) -> None:
-        device = link.channel.device_id
-        while True:
-            try:
-                with trio.fail_after(proto.IDLE_TIMEOUT_S):
-                    event = await link.channel.next_event()
-            except (EOFError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                return
-            except trio.TooSlowError:
-                link.say_goodbye("timeout", "no traffic")
-                return
-            except FrameTooLargeError as exc:
-                self._oversized(link, exc)
-                return
-            except RemoteProtocolError as exc:
-                log.warning("peer %s broke the protocol: %s", device.short(), exc)
-                self.events.publish("error", device=str(device), message=str(exc))
-                link.say_goodbye(exc.code, str(exc))
-                return
-            self.info(device).last_seen = time.time()
-            match event:
-                case proto.MessageReceived():
-                    await self._route(device, event.message)
-                case proto.PingReceived():
-                    self.send(device, wire.Pong())
-                case proto.DocErrorReceived():
-                    self._doc_error(device, event)
-                case proto.MembersReceived() | proto.AwarenessReceived():
-                    self._hand_over(device, event)
-                case proto.Closed():
-                    log.info("peer %s said goodbye: %s", device.short(), event.message)
-                    return
-                case _:
-                    pass
-
-    def _hand_over(
-        self, device: DeviceId, event: proto.MembersReceived | proto.AwarenessReceived
-    ) -> None:
-        """A member list to membership, awareness states to the apps endpoint."""
-        if isinstance(event, proto.MembersReceived):
-            if self.membership is not None:
-                self.membership.receive(device, event.message)
-        elif self.awareness is not None:
-            self.awareness.peer_awareness(device, event.message)
-
-    def _oversized(self, link: Link, exc: FrameTooLargeError) -> None:
-        """The peer sent a frame over the limit. It would send it again on every link
-        (an older version that does not split large docs, or a hostile peer), so
-        besides the Goodbye it is backed off like a peer that exceeded a limit, and
-        the failure is reported naming the peer and, if the frame's start said so, the
-        share and doc."""
-        device = link.channel.device_id
-        share = self._shares().get(ShareId(exc.share_id)) if exc.share_id else None
-        name = share.name if share is not None and share.config.member(device) else ""
-        doc = (exc.guid or "") if name else ""  # a guid of a share we do not know is noise
-        what = f"an {exc.kind!r} frame" if exc.kind else "a frame"
-        about = f" about doc {doc or '?'} of share {name}" if name else ""
-        reason = (
-            f"peer {device.short()} sent {what}{about} over the frame limit ({exc}); it "
-            "may run an older p2psync that cannot split large docs"
-        )
-        seconds = self._penalize(device, reason, share=name, doc=doc, code=exc.code)
-        now = time.time()
-        self.info(device).failure = LinkFailure(exc.code, reason, name, doc, now, now + seconds)
-        link.say_goodbye(exc.code, str(exc))
-
-    def _unsendable(self, link: Link, message: Queued, exc: MessageTooLargeError) -> None:
-        """A message over the frame limit was not sent (the sync engine splits what
-        it sends, so this is a bug): reported and skipped, the link stays up."""
-        device = link.channel.device_id
-        fields: dict[str, str] = {}
-        if isinstance(message, SyncStep2 | Update):
-            share = self._shares().get(ShareId(message.share_id))
-            fields = {"share": share.name if share is not None else "", "doc": message.guid}
-        log.error("not sent to %s: %s (%s)", device.short(), exc, fields)
-        self.events.publish("error", device=str(device), code="message-too-large",
-                            message=f"not sent to peer {device.short()}: {exc}",
-                            **fields)  # fmt: skip
-
-    def _doc_error(self, device: DeviceId, event: proto.DocErrorReceived) -> None:
-        """The peer could not use (or refuses, e.g. ``receive-only``) our changes to a doc."""
-        error = event.error
-        share = ShareId(error.share_id)
-        log.warning("peer %s refused our changes to doc %s of share %s: %s (%s)",
-                    device.short(), error.guid, share, error.message, error.code)  # fmt: skip
-        self.events.publish(
-            "error", share=str(share), doc=error.guid, device=str(device), code=error.code,
-            message=f"peer {device.short()}: {error.message}",
-        )  # fmt: skip
-
-    async def _route(self, device: DeviceId, message: SyncMessage) -> None:
-        share = self._shares().get(ShareId(message.share_id))
-        if share is None or share.config.member(device) is None:
-            return  # not a member: it gets nothing and changes nothing
-        if share.config.id in self.paused_shares:
-            return  # paused here: nothing of it is exchanged until resume
-        try:
-            await share.receive(device, message)
-        except P2PSyncError as exc:
-            self.disconnect(device, str(exc))
-        except Exception as exc:  # a bug reached by a peer's message must not end the daemon
-            log.exception("a message from %s could not be handled", device.short())
-            self.events.publish("error", device=str(device), message=f"internal error: {exc}")
-            self.disconnect(device, f"internal error: {exc}")
-        self._flush_needed.set()
+        self._nursery.start_soon(self._links.run, channel, found_by)
 
     # -- used by the shares ------------------------------------------------------
 
@@ -383,7 +125,7 @@ class PeerManager:
         link = self.links.get(device)
         if link is None:
             return
-        size = _payload_bytes(message)
+        size = payload_bytes(message)
         try:
             if link.queued_bytes + size > SEND_QUEUE_BYTES:
                 raise trio.WouldBlock
@@ -400,12 +142,12 @@ class PeerManager:
         assert isinstance(device, DeviceId)
         link = self.links.get(device)
         if penalty and link is not None and not link.cancel.cancel_called:
-            self._penalize(device, reason)  # once per connection
+            self.penalize(device, reason)  # once per connection
         if link is not None:
             log.warning("disconnecting %s: %s", device.short(), reason)
             link.cancel.cancel()
 
-    def _penalize(self, device: DeviceId, reason: str, **fields: str) -> float:
+    def penalize(self, device: DeviceId, reason: str, **fields: str) -> float:
         """Keep ``device`` out for a growing interval (daemon.penalties) and report
         ``reason``: its ``last_error`` and an ``error`` event (with ``fields``, empty
         ones left out). Returns the interval in seconds."""
@@ -470,34 +212,9 @@ class PeerManager:
             for share in self._shares().values():
                 await share.execute(share.flush_index())
 
-    def _member_shares(self, device: DeviceId) -> list[ShareService]:
-        return [s for s in self._shares().values() if s.config.member(device) is not None]
-
     def info(self, device: DeviceId) -> PeerInfo:
         """What is known of ``device`` (made on first use)."""
         info = self.known.get(device)
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
-
-
-def _stale(link: Link) -> bool:
-    """A device that dials us again long after ``link`` came up has lost it (a link
-    outage, a sleep), although no packet told us yet: the new connection wins.
-    Simultaneous dials, which the tie-break of ``_keep_new`` settles, fall within
-    one handshake timeout of each other."""
-    return time.monotonic() - link.up_at > DUPLICATE_WINDOW_S
-
-
-def _dialer(channel: PeerChannel) -> str:
-    """Who dialed ``channel``, for the log."""
-    return "dialed by us" if channel.role is proto.Role.CLIENT else "dialed by the peer"
-
-
-def _payload_bytes(message: Queued) -> int:
-    """The update bytes ``message`` carries (what can be large), for SEND_QUEUE_BYTES."""
-    if isinstance(message, Update):
-        return sum(len(update) for update in message.updates)
-    if isinstance(message, SyncStep2):
-        return len(message.update)
-    return 0

@@ -7,6 +7,10 @@
 - ``index``: the persisted index as the engine sees it: what to trust at start-up.
 - ``membership``: who is in a share and what each member's mode lets it do.
 - ``sync``: ``ShareSync``, the sync engine: events in, effects (persist, send) out.
+- ``syncstate``: what the engine's parts share: the replica, the peers' states, modes.
+- ``inbound``: a peer's sync messages answered: index, steps 1 and 2, live updates.
+- ``localchanges``: changes made on this device (apps, the mirror, other processes).
+- ``outbox``: what the engine sends: answers cut to frames, floods, index deltas.
 - ``transfer``: what a peer is sending us now (docs asked and received, bytes), for progress.
 - ``effects``: those effects, which the daemon carries out in order.
 - ``peerstate``: what the engine knows of each peer's copy, and whether it is in sync.

@@ -19,7 +19,7 @@ import trio
 import trio.testing
 
 from p2psync.config import Member, ShareConfig
-from p2psync.daemon import shares
+from p2psync.daemon import sharereceive
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.shares import DisconnectFn, SendFn, ShareService
 from p2psync.ids import DeviceId, ShareId
@@ -105,7 +105,7 @@ def test_an_answer_that_cannot_be_made_durable_in_time_restarts_the_link(
     # A disk slower than the grace of a message's effects: the answer is not sent,
     # and the peer would wait for it on this link forever. The link starts over
     # instead, and the peer asks again on the next one.
-    monkeypatch.setattr(shares, "EFFECTS_GRACE_S", 0.3)
+    monkeypatch.setattr(sharereceive, "EFFECTS_GRACE_S", 0.3)
     answered: list[str] = []
     dropped: list[str] = []
 

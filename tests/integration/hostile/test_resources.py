@@ -17,7 +17,7 @@ from p2psync.net.transport import HandshakeError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
 from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs import _varuint as varuint
-from p2psync.replica.sync import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS
+from p2psync.replica.inbound import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS
 from p2psync.storage.layout import docs_dir
 from tests.integration.hostile.hostile import Scene, frame_of
 from tests.support.daemons import cli, wait_for

@@ -9,9 +9,9 @@ from typing import Any, cast
 import pytest
 import trio
 
-from p2psync.daemon import peers
+from p2psync.daemon import links
+from p2psync.daemon.links import DUPLICATE_WINDOW_S
 from p2psync.daemon.peerinfo import Link
-from p2psync.daemon.peers import DUPLICATE_WINDOW_S
 
 
 def link(**fields: Any) -> Link:
@@ -20,8 +20,8 @@ def link(**fields: Any) -> Link:
 
 
 def test_a_link_up_longer_than_the_window_is_stale() -> None:
-    assert not peers._stale(link())
-    assert peers._stale(link(up_at=time.monotonic() - DUPLICATE_WINDOW_S - 1))
+    assert not links._stale(link())
+    assert links._stale(link(up_at=time.monotonic() - DUPLICATE_WINDOW_S - 1))
 
 
 def test_a_wall_clock_jump_does_not_make_a_new_link_stale(
@@ -30,4 +30,4 @@ def test_a_wall_clock_jump_does_not_make_a_new_link_stale(
     fresh = link()
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 3_600)  # the clock jumps an hour
-    assert not peers._stale(fresh)
+    assert not links._stale(fresh)

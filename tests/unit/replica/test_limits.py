@@ -7,8 +7,9 @@ import pycrdt
 from p2psync.protocol.messages import Index, IndexEntry, SyncStep1, SyncStep2, Update
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.effects import Disconnect, Persist, Send
+from p2psync.replica.inbound import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.sync import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS, ShareSync
+from p2psync.replica.sync import ShareSync
 
 SHARE = b"s" * 16
 

@@ -1,0 +1,195 @@
+"""A connected peer's sync messages, answered (``replica.sync``).
+
+``handle`` takes one message from a peer and returns the effects: an IndexRequest is
+answered with an index delta, an Index with SyncStep1s for what we miss, a SyncStep1
+with a SyncStep2, and a SyncStep2 or live Update is checked, stored and flooded (its
+sender's mode permitting, ``MemberPolicy``). A message that fails validation raises
+``RejectedError`` carrying the effects of what was valid before it; the façade
+disconnects the peer.
+"""
+
+from __future__ import annotations
+
+from p2psync.errors import UpdateError
+from p2psync.protocol.messages import (
+    DocError,
+    Index,
+    IndexRequest,
+    SyncMessage,
+    SyncStep1,
+    SyncStep2,
+    Update,
+)
+from p2psync.replica.doc import DocReplica
+from p2psync.replica.effects import Effect, Peer, Persist, Quarantine, Reload, Send, Tell
+from p2psync.replica.outbox import flood, index_delta, step2
+from p2psync.replica.peerstate import PeerState
+from p2psync.replica.stored import EMPTY_UPDATE
+from p2psync.replica.syncstate import SyncState
+
+MAX_UNASKED_NEW_DOCS = 200
+"""Docs one connection may create with live updates we did not ask for; later ones are
+dropped (the peer's index announces them and we ask, at our pace)."""
+MAX_DROPPED_NEW_DOCS = 1000
+"""Dropped live updates of unknown docs after which the peer is disconnected with a
+penalty: it creates docs far faster than anyone edits."""
+
+
+class RejectedError(Exception):
+    """A peer's message failed validation part-way; carries the effects so far.
+    ``penalty``: the peer exceeded a limit (or crashed the CRDT engine)."""
+
+    def __init__(
+        self,
+        reason: str,
+        effects: list[Effect] | None = None,
+        reload: list[Effect] | None = None,
+        *,
+        penalty: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.effects = effects or []
+        self.reload = reload or []
+        self.penalty = penalty
+
+
+def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) -> list[Effect]:
+    """The effects of one ``message`` from the connected ``peer`` (whose state is
+    ``state``). Raises RejectedError if it fails validation."""
+    match message:
+        case IndexRequest():
+            since = message.since if message.index_id == sync.replica.index_id else 0
+            state.sent_sequence = since
+            return index_delta(sync, peer, state, force=True)
+        case Index():
+            return _on_index(sync, peer, state, message)
+        case SyncStep1():
+            doc = sync.replica.get(message.guid)
+            if doc is None and message.guid in sync.replica:
+                raise LookupError(f"doc {message.guid} is not loaded (answer_from_log)")
+            try:
+                update = doc.diff(message.state_vector) if doc else EMPTY_UPDATE
+            except UpdateError as exc:
+                raise RejectedError(str(exc)) from None
+            return step2(sync, peer, message.guid, update)
+        case SyncStep2() | Update():
+            if not sync.policy.takes_from(peer):
+                return _refuse(sync, peer, state, message.guid)
+            asked = message.guid in state.requested
+            if not asked and not _may_create(sync, state, message):
+                return []
+            if isinstance(message, Update):
+                return _integrate(sync, peer, state, message.guid, message.updates,
+                                  live=True, asked=asked)  # fmt: skip
+            state.transfer.answered(message.guid, message.update)
+            if not message.more:  # the answer is complete (docs/protocol.md §7)
+                state.requested.discard(message.guid)
+            return _integrate(sync, peer, state, message.guid, [message.update],
+                              live=False, asked=asked)  # fmt: skip
+    return []
+
+
+def _may_create(sync: SyncState, state: PeerState, message: SyncStep2 | Update) -> bool:
+    """False (drop it) if ``message`` would create a doc we did not ask for after
+    this connection already created MAX_UNASKED_NEW_DOCS; raises RejectedError
+    with a penalty past MAX_DROPPED_NEW_DOCS."""
+    if message.guid in sync.replica or state.new_docs < MAX_UNASKED_NEW_DOCS:
+        return True
+    state.dropped_new_docs += 1
+    if state.dropped_new_docs > MAX_DROPPED_NEW_DOCS:
+        raise RejectedError(
+            f"it sent updates for {state.new_docs + state.dropped_new_docs} new docs "
+            "we did not ask for",
+            penalty=True,
+        )
+    return False
+
+
+def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> list[Effect]:
+    """Remember the versions ``index`` announces and ask for the docs of which it
+    has changes we lack (never of a peer whose changes we do not take)."""
+    if index.index_id != state.index_id:
+        state.versions.clear()
+    state.index_id = index.index_id
+    state.heard_index = True
+    state.max_sequence = max(index.max_sequence, state.max_sequence)
+    effects: list[Effect] = []
+    for entry in index.entries:
+        seen = state.versions.get(entry.guid)
+        if seen is not None and seen[0] >= entry.sequence:
+            continue  # an older entry arriving late
+        state.versions[entry.guid] = (entry.sequence, entry.version)
+        if not sync.policy.takes_from(peer):
+            continue  # its changes are not ours to take (modes): never ask for them
+        ours = sync.replica.version(entry.guid)
+        if entry.guid in state.requested or (
+            ours is not None
+            and ours.has_all_of(entry.version)
+            and ours.delete_digest == entry.version.delete_digest
+        ):
+            continue
+        state.ask(entry.guid)
+        sv = sync.replica.state_vector(entry.guid)
+        effects.append(Send(peer, SyncStep1(sync.share_id, entry.guid, sv)))
+    return effects
+
+
+def _resync(sync: SyncState, peer: Peer, state: PeerState, doc: DocReplica) -> list[Effect]:
+    """Live updates from ``peer`` skip ahead of what we hold: drop them and ask for
+    everything we miss (the SyncStep2 brings the dropped ones too)."""
+    if doc.guid in state.requested:
+        return []
+    state.ask(doc.guid)
+    return [Send(peer, SyncStep1(sync.share_id, doc.guid, doc.state_vector()))]
+
+
+def _integrate(
+    sync: SyncState,
+    peer: Peer,
+    state: PeerState,
+    guid: str,
+    updates: list[bytes],
+    *,
+    live: bool,
+    asked: bool,
+) -> list[Effect]:
+    """Apply a peer's updates (checked first, see DocReplica.apply_many), store and
+    forward what they integrated. Live updates that skip ahead of what we hold stop
+    there and we ask for everything we miss (the SyncStep2 brings them again); a
+    SyncStep2 answers our own state vector, so a gap in it is a protocol error."""
+    held = sync.replica.get(guid)
+    doc = held if held is not None else DocReplica(guid)
+    applied = doc.apply_many(updates, remote=True)
+    effects: list[Effect] = []
+    if applied.integrated:
+        if held is None:  # a new doc exists once something valid arrived for it
+            sync.replica.add(doc)
+            state.new_docs += not asked
+        sync.replica.touch(guid)
+        effects = [Persist(guid, applied.integrated)]
+        effects += flood(sync, guid, applied.integrated, source=peer)
+    if applied.missing and live:
+        return effects + _resync(sync, peer, state, doc)
+    if applied.missing:
+        raise RejectedError(f"doc {guid}: the SyncStep2 depends on changes it does not bring",
+                            effects)  # fmt: skip
+    if applied.error is not None:
+        reload: list[Effect] = []
+        if doc.poisoned and applied.failed_at is not None:
+            bad = updates[applied.failed_at :]
+            reload = [Quarantine(guid, bad, str(applied.error))]
+            reload += [Reload(guid)] if held is not None else []  # a new doc is dropped
+        raise RejectedError(str(applied.error), effects, reload, penalty=doc.poisoned)
+    return effects
+
+
+def _refuse(sync: SyncState, peer: Peer, state: PeerState, guid: str) -> list[Effect]:
+    """Changes from a peer whose changes we do not take (modes): dropped; a
+    receive-only peer is told so, once per doc and connection."""
+    state.requested.discard(guid)
+    if not sync.policy.refuses(peer) or guid in state.refused:
+        return []
+    state.refused.add(guid)
+    message = "you are a receive-only member: your changes are not applied or forwarded"
+    return [Tell(peer, DocError(sync.share_id, guid, "receive-only", message))]
