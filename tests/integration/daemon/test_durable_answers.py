@@ -21,7 +21,8 @@ import trio.testing
 from p2psync.config import Member, ShareConfig
 from p2psync.daemon import sharereceive
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.shares import DisconnectFn, SendFn, ShareService
+from p2psync.daemon.shareeffects import DisconnectFn, SendFn
+from p2psync.daemon.shares import ShareService
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.storage import DocLog
