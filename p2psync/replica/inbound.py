@@ -1,7 +1,8 @@
 """A connected peer's sync messages, answered (``replica.sync``).
 
 ``handle`` takes one message from a peer and returns the effects: an IndexRequest is
-answered with an index delta, an Index with SyncStep1s for what we miss, a SyncStep1
+answered with an index delta (and the docs asked of that peer and not answered are
+asked again: it started afresh), an Index with SyncStep1s for what we miss, a SyncStep1
 with a SyncStep2, and a SyncStep2 or live Update is checked, stored and flooded (its
 sender's mode permitting, ``MemberPolicy``). A message that fails validation raises
 ``RejectedError`` carrying the effects of what was valid before it; the façade
@@ -61,7 +62,7 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
         case IndexRequest():
             since = message.since if message.index_id == sync.replica.index_id else 0
             state.sent_sequence = since
-            return index_delta(sync, peer, state, force=True)
+            return index_delta(sync, peer, state, force=True) + _ask_again(sync, peer, state)
         case Index():
             return _on_index(sync, peer, state, message)
         case SyncStep1():
@@ -88,6 +89,17 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
             return _integrate(sync, peer, state, message.guid, [message.update],
                               live=False, asked=asked)  # fmt: skip
     return []
+
+
+def _ask_again(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
+    """Ask again for the docs asked of ``peer`` and not answered yet: its IndexRequest
+    says it started this share's sync afresh (its share restarted while the link
+    stayed up), and the questions its old session had were lost with it. (On a new
+    link nothing is asked yet when its IndexRequest comes.)"""
+    return [
+        Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
+        for guid in sorted(state.requested)
+    ]
 
 
 def _may_create(sync: SyncState, state: PeerState, message: SyncStep2 | Update) -> bool:
