@@ -57,6 +57,8 @@ class VersionNote:
     """For a file that is not text (a binary file, an app doc): its size; no text is
     read or compared (+0 / -0), ``text`` is empty. A version's content is then its
     state (``state_at``)."""
+    binary: bool = False
+    """A binary file's version: its timeline is held to the policy's ``max_bytes``."""
 
 
 class DocHistory:
@@ -69,12 +71,16 @@ class DocHistory:
         policy: RetentionPolicy,
         *,
         clock: Callable[[], float] = time.time,
+        binary: bool = False,
     ) -> None:
         self.path = versions_path(log_path)
         self.log_path = log_path
         self.root = root
         self.policy = policy
         self._clock = clock
+        self.binary = binary
+        """Whether the doc is a binary file's (said by its opener, or by a note):
+        then its past versions are capped at the policy's ``max_bytes``."""
         self.texts = VersionTexts(log_path)
         """The whole texts of a chunked file's versions."""
         self._timeline: list[Version] | None = None
@@ -149,6 +155,7 @@ class DocHistory:
 
     def _record_size(self, note: VersionNote, kind: str, end: int) -> Version:
         """Record the version ``note`` of a file that is not text (``note.size``)."""
+        self.binary = self.binary or note.binary
         version = record(self.versions(), time=note.time, device=note.device, kind=kind,
                          log_end=end, before="", after="", old_path=note.old_path,
                          changes=(0, 0, note.size or 0))  # fmt: skip
@@ -258,7 +265,7 @@ class DocHistory:
         now = self._clock()
         if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
             return
-        kept = prune(self._timeline, self._clock(), self.policy)
+        kept = prune(self._timeline, self._clock(), self.policy, binary=self.binary)
         if len(kept) != len(self._timeline):
             self._texts = None  # the version before the last may be gone
         self._timeline = kept
@@ -296,7 +303,7 @@ class DocHistory:
         become the one update ``snapshot``) its full state, and write that durably
         with the compaction as pending. Versions keep their positions: until the log
         is replaced they still name its updates."""
-        timeline = prune(self.versions(), self._clock(), self.policy)
+        timeline = prune(self.versions(), self._clock(), self.policy, binary=self.binary)
         folded = fold(timeline, prefix)
         self._timeline = [
             replace(v, state=f.state) if v.log_end <= len(prefix) else v

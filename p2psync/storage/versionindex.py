@@ -24,7 +24,7 @@ import msgpack
 
 from p2psync.errors import StorageError
 from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomically
-from p2psync.storage.retention import RetentionPolicy, kept_indices
+from p2psync.storage.retention import RetentionPolicy, kept_indices, within_bytes
 from p2psync.storage.timeline import Version
 
 SUFFIX = ".versions"
@@ -123,15 +123,21 @@ def save_timeline(
     write_file_atomically(path, encode_timeline(timeline, pending), ops=ops)
 
 
-def prune(timeline: list[Version], now: float, policy: RetentionPolicy) -> list[Version]:
+def prune(
+    timeline: list[Version], now: float, policy: RetentionPolicy, *, binary: bool = False
+) -> list[Version]:
     """The versions of ``timeline`` that ``policy`` keeps at ``now``, oldest first.
 
     The policy picks among the versions that hold a text, so a deleted file's last
     text is its newest such version and always kept (a deletion never pushes it out
     of its hour or day). A deletion is kept while it is the newest version or the
-    version before it is kept."""
+    version before it is kept. The timeline of a ``binary`` file is also held to
+    ``policy.max_bytes``: its oldest versions go first, never its newest."""
     texts = [i for i, v in enumerate(timeline) if v.kind != "delete"]
-    keep = {texts[i] for i in kept_indices([timeline[i].time for i in texts], now, policy)}
+    kept = kept_indices([timeline[i].time for i in texts], now, policy)
+    if binary:
+        kept = within_bytes([timeline[i].size for i in texts], kept, policy.max_bytes)
+    keep = {texts[i] for i in kept}
     for i, version in enumerate(timeline):
         if version.kind == "delete" and (i == len(timeline) - 1 or i - 1 in keep):
             keep.add(i)
