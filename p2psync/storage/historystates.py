@@ -7,7 +7,9 @@ are nested (each is a prefix of the same history: a later one holds every struct
 an earlier one), so each state after the first is stored as what the doc gained
 since the version before it that holds a state: the structs past that one's state
 vector and the deletions it did not have, zlib-compressed (``Version.chained``).
-The first state of the timeline is stored whole.
+The first state of the timeline is stored whole. Chaining relies on the nesting,
+and the read-back checks it: a state that does not hold the one before it is stored
+whole.
 
 ``rechain`` writes the chain again when the states it holds change (versions the
 policy drops, states a compaction adds), and reads it back before the caller saves
@@ -32,8 +34,11 @@ Ranges = dict[int, list[tuple[int, int]]]
 
 
 def full_state(timeline: Sequence[Version], number: int) -> bytes:
-    """The whole state of version ``number`` of ``timeline`` (its stored state decoded
-    through the chain); empty if it holds none."""
+    """The whole state of version ``number`` of ``timeline`` (its stored state, or
+    decoded through the chain); empty if it holds none."""
+    target = [v for v in timeline if v.number == number and v.state]
+    if target and not target[0].chained:
+        return target[0].state
     doc: YDoc | None = None
     for version in timeline:
         if version.state:
@@ -44,13 +49,15 @@ def full_state(timeline: Sequence[Version], number: int) -> bytes:
 
 
 def _apply(doc: YDoc | None, version: Version) -> YDoc:
-    """``doc`` moved on to ``version``'s state. A whole state is applied over the doc
-    of the versions before it (its states are nested in it, so it is that state)."""
-    if doc is None:
-        if version.chained:
-            raise ValueError(f"version {version.number} continues a chain that has no start")
+    """``doc`` moved on to ``version``'s state: a whole state starts a new doc, a
+    chained one is applied to the doc of the version before it."""
+    if not version.chained:
         doc = pycrdt.Doc()
-    doc.apply_update(zlib.decompress(version.state) if version.chained else version.state)
+        doc.apply_update(version.state)
+        return doc
+    if doc is None:
+        raise ValueError(f"version {version.number} continues a chain that has no start")
+    doc.apply_update(zlib.decompress(version.state))
     return doc
 
 
