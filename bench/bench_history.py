@@ -44,8 +44,9 @@ def run(ctx: BenchContext) -> None:
             "the same without history", without, 1.5,
             note=f"the automerge-paper trace as {SAVES:,} saves over 30 simulated days, each "
             "a version (staggered policy), then one compaction as the daemon makes: the log "
-            "and its timeline file; every kept version in the compacted prefix holds its full "
-            "state",
+            "and its timeline file; the kept versions in the compacted prefix hold their "
+            "states as a chain (the first whole, each later one what the doc gained since, "
+            "zlib-compressed; whole states took about 40x)",
         ))  # fmt: skip
         path = versions_path(Path(tmp) / "many.ylog")
         save_timeline(path, [Version(1e9 + n, "A", "local save", n + 1, 100, 1, 0, number=n + 1)

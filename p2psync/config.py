@@ -57,10 +57,12 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class HistoryConfig:
     """A share's ``[shares.history]``: which past versions of its files are kept
-    (``keep`` "staggered" or "none", up to ``max_age_days``; docs/history.md)."""
+    (``keep`` "staggered" or "none", up to ``max_age_days``; a binary file's past
+    versions up to ``max_bytes``, None: no cap; docs/history.md)."""
 
     keep: str = "staggered"
     max_age_days: int = 365
+    max_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +298,11 @@ def _to_toml(config: Config) -> dict[str, Any]:
 
 def _history_toml(share: ShareConfig) -> dict[str, Any]:
     """A share's ``[shares.history]`` table."""
-    return {"keep": share.history.keep, "max_age_days": share.history.max_age_days}
+    table: dict[str, Any] = {"keep": share.history.keep,
+                             "max_age_days": share.history.max_age_days}  # fmt: skip
+    if share.history.max_bytes is not None:
+        table["max_bytes"] = share.history.max_bytes
+    return table
 
 
 def _docs_toml(config: Config) -> dict[str, Any]:
@@ -421,7 +427,10 @@ def _history(share: dict[str, Any]) -> HistoryConfig:
     age = table.get("max_age_days", 365)
     if not isinstance(age, int) or isinstance(age, bool) or age < 1:
         raise ConfigError("history max_age_days must be a whole number of days, at least 1")
-    return HistoryConfig(keep, age)
+    cap = table.get("max_bytes")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 0):
+        raise ConfigError("history max_bytes must be a whole number of bytes, at least 0")
+    return HistoryConfig(keep, age, cap)
 
 
 def parse_mode(text: object) -> FolderMode:

@@ -1,6 +1,8 @@
 """The History window of one share (docs/history.md): its files, deleted ones too,
 a file's versions, a coloured diff from a version to the current text, and Restore
-after a confirmation.
+after a confirmation. A binary file's and an app doc's versions are listed with
+their sizes and no diff (they have no text); a binary file's are restored as a new
+save of their bytes, an app doc's are not restored in place.
 
 Everything comes from the daemon through the link (``history.files``,
 ``history.deleted``, ``history``, ``history.diff``, ``restore``); the window asks,
@@ -60,15 +62,36 @@ def diff_html(diff: str) -> str:
 
 
 VERSIONED = ("text", "chunked")
-"""The kinds of files whose versions the window shows, with their text (a binary
-file's and an app doc's have none: ``p2psync history`` lists them)."""
+"""The kinds of files whose versions have a text, shown as a diff."""
+FILE_KIND_WORDS = {"binary": "binary file", "ydoc": "app doc"}
+"""The kinds of files whose versions have no text, as the window names them."""
+RESTORABLE = ("text", "chunked", "binary")
+"""The kinds of files a version is restored in place of (an app doc's is not)."""
+
+
+def no_text_sentence(path: str, kind: str) -> str:
+    """What the diff pane says for a file whose versions have no text (one sentence)."""
+    if kind == "binary":
+        return (f"{path} is a binary file: its versions have no text to compare, so no diff "
+                "is shown; Restore saves the picked version's bytes as a new version.")  # fmt: skip
+    return (f"{path} is an app doc: its versions have no text to compare and it is not "
+            "restored in place (p2psync restore --to OUT writes a version elsewhere).")  # fmt: skip
 
 
 def _file_state(row: Row, now: float) -> str:
+    kind = FILE_KIND_WORDS.get(str(row.get("kind")), "")
     if not row.get("gone"):
-        return "" if row.get("kind") in VERSIONED else f"{row.get('kind')}: no text"
+        return kind
     when = row.get("deleted")
-    return f"deleted {format_ago(when, now)}" if when else "deleted"
+    gone = f"deleted {format_ago(when, now)}" if when else "deleted"
+    return f"{kind}, {gone}" if kind else gone
+
+
+def _changes(row: Row) -> str:
+    """+N -M for a text file's version; a binary file's or app doc's has no text."""
+    if row.get("file_kind") not in VERSIONED:
+        return "whole file"
+    return f"+{row.get('added', 0)} -{row.get('removed', 0)}"
 
 
 class FilesModel(RowsModel):
@@ -97,7 +120,7 @@ class VersionsModel(RowsModel):
             Column("What", lambda r, now: KIND_WORDS.get(str(r.get("kind")), str(r.get("kind")))),
             Column("Device", lambda r, now: self._device(str(r.get("device", "")))),
             Column("Size", lambda r, now: format_bytes(r.get("size", 0))),
-            Column("Changes", lambda r, now: f"+{r.get('added', 0)} -{r.get('removed', 0)}"),
+            Column("Changes", lambda r, now: _changes(r)),
         )
 
     def _device(self, device: str) -> str:
@@ -208,6 +231,12 @@ class HistoryWindow(QWidget):
         rows = self.versions_view.selectionModel().selectedRows()
         return int(rows[0].data(KEY_ROLE)) if rows else None
 
+    def selected_kind(self) -> str:
+        """The kind of the picked file ("text", "chunked", "binary", "ydoc"; "" if none)."""
+        path = self.selected_file()
+        found = [r for r in self.files.rows() if str(r.get("path")) == path]
+        return str(found[0].get("kind", "text")) if found else ""
+
     def _file_picked(self, *_: Any) -> None:
         path = self.selected_file()
         self.diff_view.clear()
@@ -215,21 +244,14 @@ class HistoryWindow(QWidget):
         if path is None:
             self.versions.set_rows([])
             return
-        row = next(r for r in self.files.rows() if str(r.get("path")) == path)
-        if row.get("kind") not in VERSIONED:
-            self.versions.set_rows([])
-            self.diff_view.setPlainText(
-                f"{path} is a {row.get('kind')} file: its versions have no text to show "
-                "(p2psync history lists them; restore --to writes one)."
-            )
-            return
         self._ask(f"list the versions of {path}", "history", self._versions_came, doc=path)
 
     def _versions_came(self, result: Mapping[str, Any]) -> None:
         if result.get("path") != self.selected_file():
             return  # another file was picked meanwhile
         picked = self.selected_version()
-        self.versions.set_rows(list(result.get("versions") or []))
+        kind = self.selected_kind()
+        self.versions.set_rows([{**v, "file_kind": kind} for v in result.get("versions") or []])
         numbers = [int(r.get("number", 0)) for r in self.versions.rows()]
         if picked not in numbers:  # by default the version before the newest: the last change
             picked = numbers[min(1, len(numbers) - 1)] if numbers else None
@@ -239,9 +261,15 @@ class HistoryWindow(QWidget):
     def _version_picked(self, *_: Any) -> None:
         number, path = self.selected_version(), self.selected_file()
         row = self._version_row(number)
-        self.restore_button.setEnabled(row is not None and row.get("kind") != "delete")
+        kind = self.selected_kind()
+        self.restore_button.setEnabled(
+            row is not None and row.get("kind") != "delete" and kind in RESTORABLE
+        )
         if number is None or path is None:
             self.diff_view.clear()
+            return
+        if kind not in VERSIONED:
+            self.diff_view.setPlainText(no_text_sentence(path, kind))
             return
         self._ask(f"diff version {number} of {path}", "history.diff", self._diff_came,
                   doc=path, version=number)  # fmt: skip
@@ -260,7 +288,9 @@ class HistoryWindow(QWidget):
     def ask_restore(self) -> None:
         """Restore the picked version once the user confirms."""
         number, path = self.selected_version(), self.selected_file()
-        if number is None or path is None or not confirm_restore(self, path, number):
+        if number is None or path is None:
+            return
+        if not confirm_restore(self, path, number, binary=self.selected_kind() == "binary"):
             return
         self.restore_button.setEnabled(False)
         self._ask(f"restore {path}", "restore", self._restored, doc=path, version=number)
@@ -272,7 +302,8 @@ class HistoryWindow(QWidget):
             _say(self.outcome, f"{path} is back to version {number} (a new edit, synced to "
                  "your other devices).", error=False)  # fmt: skip
         else:
-            _say(self.outcome, f"{path} already holds the text of version {number}.",
+            held = "bytes" if self.selected_kind() == "binary" else "text"
+            _say(self.outcome, f"{path} already holds the {held} of version {number}.",
                  error=False)  # fmt: skip
         self.refresh()
 
@@ -280,13 +311,16 @@ class HistoryWindow(QWidget):
         _say(self.outcome, as_sentence(why), error=True)
 
 
-def confirm_restore(parent: QWidget, path: str, number: int) -> bool:
+def confirm_restore(parent: QWidget, path: str, number: int, *, binary: bool = False) -> bool:
     """Ask before a file is restored; say what a restore does and does not do."""
-    return ask_yes(
-        parent,
-        "Restore this version",
-        f"Bring {path} back to version {number}?\n\n"
-        "The change from now back to that version is made as a new edit, synced to your "
+    what = (
+        "Its bytes then are saved as a new version, synced to your other devices. A binary "
+        "file is not merged: a save made elsewhere after this one wins over it, and the "
+        "bytes it has now stay in the history as a version you can restore."
+        if binary
+        else "The change from now back to that version is made as a new edit, synced to your "
         "other devices. Edits made elsewhere meanwhile are kept, and the text it has now "
-        "stays in the history as a version you can restore.",
+        "stays in the history as a version you can restore."
     )
+    return ask_yes(parent, "Restore this version",
+                   f"Bring {path} back to version {number}?\n\n{what}")  # fmt: skip

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pycrdt
 
 from p2psync.cli import table
 from p2psync.cli.context import Context, print_json
@@ -17,6 +19,7 @@ from p2psync.cli.progress import Progress
 from p2psync.config import ShareConfig
 from p2psync.errors import UsageError
 from p2psync.ids import ShareId
+from p2psync.mirror import binary
 from p2psync.mirror.chunked import CONTENT
 from p2psync.storage import DocLog
 from p2psync.storage.compaction import build_snapshot
@@ -71,7 +74,8 @@ def _compact_here(shares: list[ShareConfig], *, enabled: bool) -> dict[str, int]
     try:
         for index, (share, path) in enumerate(logs):
             progress.update(100.0 * index / len(logs), f"compacting {path.name}")
-            policy = RetentionPolicy(share.history.keep, share.history.max_age_days)
+            setting = share.history
+            policy = RetentionPolicy(setting.keep, setting.max_age_days, setting.max_bytes)
             compact_log(path, policy)
             compacted[str(share.id)] += 1
     finally:
@@ -88,4 +92,14 @@ def compact_log(path: Path, policy: RetentionPolicy | None = None) -> None:
         history = DocHistory(path, CONTENT, policy or RetentionPolicy())
     with DocLog.open(path, create=False).log as doclog:
         snapshot = build_snapshot(path, doclog.end)
+        if history is not None:
+            history.binary = holds_binary(snapshot)
         commit_compaction(doclog, doclog.end, snapshot, history)
+
+
+def holds_binary(state: bytes) -> bool:
+    """Whether the doc whose state is ``state`` is a binary file's (its past versions
+    are then held to ``max_bytes``)."""
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(state)
+    return binary.VERSIONS in doc.keys() and binary.current(doc) is not None  # noqa: SIM118

@@ -103,7 +103,7 @@ def _device(device: str | None) -> str:
 
 
 def run_restore_at(args: argparse.Namespace, ctx: Context) -> int:
-    """Restore every text file under DIR to its version at TIME."""
+    """Restore every text and binary file under DIR to its version at TIME."""
     when = parse_when(args.at, time.time())
     share, folder = locate_dir(ctx, args.path)
     if Path(args.path).expanduser().is_file():

@@ -62,7 +62,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     when = restore.add_mutually_exclusive_group(required=True)
     when.add_argument("--version", type=_version, help="the version number")
     when.add_argument(
-        "--at", metavar="TIME", help="every text file under the folder as it was at TIME"
+        "--at",
+        metavar="TIME",
+        help="every file under the folder as it was at TIME (app docs are left)",
     )
     restore.add_argument(
         "--to", metavar="OUT", help="write that version to OUT and change nothing in the share"

@@ -24,6 +24,7 @@ from p2psync.config import ShareConfig
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.residency import Residency
 from p2psync.errors import StorageError, UsageError
+from p2psync.mirror import binary
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.manifest import MANIFEST_GUID
 from p2psync.protocol.yjs import DocVersion
@@ -173,7 +174,7 @@ class DocLogs:
         else:  # the engine created it from a peer's message before its log was open
             for update in opened.updates:
                 held.apply(update)
-        history = self._history_of(guid, opened)
+        history = self._history_of(guid, opened, replica.get(guid))
         writer = LogWriter(opened.log, on_error=self.storage_failed(guid),
                            snapshots=self.snapshots, history=history)  # fmt: skip
         self.writers[guid] = writer
@@ -181,15 +182,23 @@ class DocLogs:
         log.debug("share %s: doc %s loaded", self._name, guid)
         return writer
 
-    def _history_of(self, guid: str, opened: OpenResult) -> DocHistory | None:
+    def _history_of(
+        self, guid: str, opened: OpenResult, doc: DocReplica | None
+    ) -> DocHistory | None:
         """The timeline kept beside the log of ``guid``: for the docs that may be a
-        one-doc text file (not the manifest, not a chunk of a chunked file)."""
+        one-doc text file (not the manifest, not a chunk of a chunked file), a
+        binary file (held to ``max_bytes`` from the start if ``doc`` holds one) or an
+        app doc."""
         if guid == MANIFEST_GUID or CHUNK_GUID.fullmatch(guid):
             return None
         setting = self.config().history
-        return DocHistory(
-            opened.log.path, CONTENT, RetentionPolicy(setting.keep, setting.max_age_days)
+        policy = RetentionPolicy(setting.keep, setting.max_age_days, setting.max_bytes)
+        held = (
+            doc is not None
+            and binary.VERSIONS in doc.ydoc.keys()  # noqa: SIM118 - Doc is not typed as a container
+            and binary.current(doc.ydoc) is not None
         )
+        return DocHistory(opened.log.path, CONTENT, policy, binary=held)
 
     async def writer(self, guid: str) -> LogWriter:
         """The writer of doc ``guid``'s log, loading the doc if it is not."""

@@ -5,8 +5,9 @@ versions, the deleted files and folders listed, a folder restored as it was at a
 text file a step deleted gets a ``delete`` version by the device whose change it was,
 one brought back with the text it had a ``restore``, and one moved a ``rename``.
 ``deleted_files`` reads the manifest's deleted entries and their timelines without
-loading their docs. ``plan_restore_at`` picks, for each text file under a folder, the
-version it had at a time; ``ShareHistory.restore_versions`` carries the plan out.
+loading their docs. ``plan_restore_at`` picks, for each text or binary file under a
+folder, the version it had at a time; ``ShareHistory.restore_versions`` carries the
+plan out.
 """
 
 from __future__ import annotations
@@ -126,8 +127,7 @@ async def deleted_files(service: VersionStore, view: ManifestView) -> list[Delet
     file whose timeline cannot be read is listed with its deletion unknown."""
     rows: list[DeletedFile] = []
     for entry in deleted_entries(view):
-        text_file = entry.kind.textual
-        versions = (await readable_versions(service, entry))[0] if text_file else []
+        versions = (await readable_versions(service, entry))[0]
         deletion = versions[-1] if versions and versions[-1].kind == "delete" else None
         text = [v for v in versions if v.kind != "delete"]
         rows.append({
@@ -185,12 +185,12 @@ def under(path: str, folder: str) -> bool:
 async def plan_restore_at(
     service: VersionStore, view: ManifestView, folder: str, when: float
 ) -> RestorePlan:
-    """Each text file under ``folder`` (deleted ones included) and the version it had
-    at ``when``: the newest kept version no later. A file with none then (created
-    since), deleted then, deleted at an unknown time, or whose path another file
-    holds now is left as it is."""
-    entries = [e for e in view.by_path.values() if e.kind.textual]
-    entries += [e for e in deleted_entries(view) if e.kind.textual]
+    """Each file under ``folder`` (deleted ones included) and the version it had at
+    ``when``: the newest kept version no later; text files and binary files (their
+    bytes then). A file with none then (created since), deleted then, deleted at an
+    unknown time, or whose path another file holds now is left as it is, and so is
+    an app doc (never restored in place)."""
+    entries = [*view.by_path.values(), *deleted_entries(view)]
     numbers: dict[str, int] = {}
     rows: dict[str, RestoredFile] = {}
     for entry in sorted(entries, key=lambda e: e.path):
@@ -199,6 +199,8 @@ async def plan_restore_at(
         versions, unreadable = await readable_versions(service, entry)
         then = [v for v in versions if v.time <= when]
         reason = unreadable or _left_because(entry, versions, then[-1] if then else None)
+        if entry.kind is FileKind.YDOC and not reason:
+            reason = APP_DOC_LEFT
         number = then[-1].number if then and not reason else None
         result = "left" if reason else "restored"
         rows[entry.guid] = {"path": entry.path, "version": number, "result": result,
@@ -206,6 +208,9 @@ async def plan_restore_at(
         if number is not None:
             numbers[entry.guid] = number
     return RestorePlan(numbers, rows)
+
+
+APP_DOC_LEFT = "an app doc is not restored in place: write its version elsewhere with --to OUT"
 
 
 def _left_because(entry: Entry, versions: list[Version], then: Version | None) -> str:

@@ -110,7 +110,8 @@ class ShareHistory:
         entry = view.by_guid.get(guid) if view is not None else None
         device = device or self._share.device_id
         if doc is not None and entry is not None and entry.kind in WHOLE:
-            return VersionNote(time.time(), device, kind, "", size=whole_size(entry.kind, doc))
+            return VersionNote(time.time(), device, kind, "", size=whole_size(entry.kind, doc),
+                               binary=entry.kind is FileKind.BINARY)  # fmt: skip
         if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
             return None
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
@@ -132,7 +133,8 @@ class ShareHistory:
             return
         with self._share.call():
             writer = await self._share.logs.writer(guid)
-            note = VersionNote(time.time(), device, "create", "", size=whole_size(entry.kind, doc))
+            note = VersionNote(time.time(), device, "create", "", size=whole_size(entry.kind, doc),
+                               binary=entry.kind is FileKind.BINARY)  # fmt: skip
 
             def first(history: DocHistory, doclog: DocLog) -> None:
                 if not history.versions():
@@ -304,7 +306,8 @@ class ShareHistory:
                 size = whole_size(entry.kind, doc) if doc is not None and kind != "delete" else 0
             plain = kind == "delete" or chunked or size is not None
             text = "" if plain else self.current_text(guid)
-            note = VersionNote(time.time(), device, kind, text, old_path, size)
+            is_binary = entry is not None and entry.kind is FileKind.BINARY
+            note = VersionNote(time.time(), device, kind, text, old_path, size, is_binary)
 
             def mark(history: DocHistory, doclog: DocLog) -> bool:
                 versions = history.versions()

@@ -30,6 +30,7 @@ Modules:
 - ``retention``: which versions the staggered policy keeps.
 - ``versionindex``: the durable timeline file beside a log.
 - ``versionstate``: a version's text rebuilt, kept rebuildable across compaction.
+- ``historystates``: kept versions' states stored as a chain, each what the doc gained.
 - ``versiontexts``: the whole texts of versions no log holds (chunked files').
 """
 

@@ -24,6 +24,7 @@ from p2psync.errors import StorageError
 from p2psync.storage import format as fmt
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
+from p2psync.storage.historystates import full_state, rechain
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.timeline import COALESCE_SECONDS, Version, char_changes, coalesces, record
 from p2psync.storage.versionindex import (
@@ -57,6 +58,8 @@ class VersionNote:
     """For a file that is not text (a binary file, an app doc): its size; no text is
     read or compared (+0 / -0), ``text`` is empty. A version's content is then its
     state (``state_at``)."""
+    binary: bool = False
+    """A binary file's version: its timeline is held to the policy's ``max_bytes``."""
 
 
 class DocHistory:
@@ -69,12 +72,16 @@ class DocHistory:
         policy: RetentionPolicy,
         *,
         clock: Callable[[], float] = time.time,
+        binary: bool = False,
     ) -> None:
         self.path = versions_path(log_path)
         self.log_path = log_path
         self.root = root
         self.policy = policy
         self._clock = clock
+        self.binary = binary
+        """Whether the doc is a binary file's (said by its opener, or by a note):
+        then its past versions are capped at the policy's ``max_bytes``."""
         self.texts = VersionTexts(log_path)
         """The whole texts of a chunked file's versions."""
         self._timeline: list[Version] | None = None
@@ -149,6 +156,7 @@ class DocHistory:
 
     def _record_size(self, note: VersionNote, kind: str, end: int) -> Version:
         """Record the version ``note`` of a file that is not text (``note.size``)."""
+        self.binary = self.binary or note.binary
         version = record(self.versions(), time=note.time, device=note.device, kind=kind,
                          log_end=end, before="", after="", old_path=note.old_path,
                          changes=(0, 0, note.size or 0))  # fmt: skip
@@ -162,8 +170,10 @@ class DocHistory:
         for version in self.versions():
             if version.number != number:
                 continue
-            if version.kind == "delete" or version.state:
-                return version, version.state if version.kind != "delete" else b""
+            if version.kind == "delete":
+                return version, b""
+            if version.state:
+                return version, full_state(self.versions(), number)
             updates = doclog.updates_before(doclog.end)
             if version.log_end > len(updates):
                 raise StorageError(
@@ -258,9 +268,11 @@ class DocHistory:
         now = self._clock()
         if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
             return
-        kept = prune(self._timeline, self._clock(), self.policy)
+        kept = prune(self._timeline, self._clock(), self.policy, binary=self.binary)
         if len(kept) != len(self._timeline):
             self._texts = None  # the version before the last may be gone
+        if _stateful(kept) != _stateful(self._timeline):
+            kept = rechain(self._timeline, kept)
         self._timeline = kept
         save_timeline(self.path, kept)
         self._dirty = False
@@ -280,9 +292,12 @@ class DocHistory:
         (``updates``, the log's, read if not given; then the log must hold them)."""
         if version.text_key and version.kind != "delete":
             return self.texts.get(version.text_key)
+        if version.state and version.kind != "delete":
+            whole = replace(version, state=full_state(self.versions(), version.number))
+            return text_of(whole, [], self.root)
         if updates is not None:
             return text_of(version, updates, self.root)
-        updates = [] if version.state else doclog.updates_before(doclog.end)
+        updates = doclog.updates_before(doclog.end)
         if not version.state and version.log_end > len(updates):
             raise StorageError(
                 self.path, f"the log no longer holds the updates of version {version.number}"
@@ -296,12 +311,13 @@ class DocHistory:
         become the one update ``snapshot``) its full state, and write that durably
         with the compaction as pending. Versions keep their positions: until the log
         is replaced they still name its updates."""
-        timeline = prune(self.versions(), self._clock(), self.policy)
+        source = self.versions()
+        timeline = prune(source, self._clock(), self.policy, binary=self.binary)
         folded = fold(timeline, prefix)
-        self._timeline = [
+        self._timeline = rechain(source, [
             replace(v, state=f.state) if v.log_end <= len(prefix) else v
             for v, f in zip(timeline, folded, strict=True)
-        ]
+        ])  # fmt: skip
         self._texts = None
         pending = PendingFold(len(prefix), zlib.crc32(snapshot))
         save_timeline(self.path, self._timeline, pending)
@@ -336,6 +352,11 @@ class DocHistory:
             return ("", last)
         before_last = self._text(timeline[-2], doclog, updates) if len(timeline) > 1 else ""
         return (before_last, self._text(timeline[-1], doclog, updates))
+
+
+def _stateful(timeline: list[Version]) -> list[int]:
+    """The numbers of the versions of ``timeline`` that hold a state."""
+    return [v.number for v in timeline if v.state]
 
 
 def record_safely(history: DocHistory, action: Callable[[], None]) -> None:

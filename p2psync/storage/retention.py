@@ -6,7 +6,8 @@ newest of each hour for a day, of each day for 30 days, of each week up to
 ``max_age_days``; nothing older. The newest version is always kept: it is the
 current text. Buckets are aligned on the epoch, so a day bucket is the union of 24
 hour buckets and the rule keeps a subset of what it kept before when applied again
-later to what it kept.
+later to what it kept. A binary file's versions are also capped in bytes
+(``within_bytes``, ``max_bytes``): its oldest versions go first.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ class RetentionPolicy:
 
     keep: str = "staggered"
     max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    max_bytes: int | None = None
+    """The bytes a binary file's past versions (all but its newest) may add up to;
+    None: no cap."""
 
     def __post_init__(self) -> None:
         if self.keep not in ("staggered", "none"):
             raise ValueError(f'history keep must be "staggered" or "none", not {self.keep!r}')
         if self.max_age_days < 1:
             raise ValueError("history max_age_days must be at least 1")
+        if self.max_bytes is not None and self.max_bytes < 0:
+            raise ValueError("history max_bytes must be at least 0")
 
 
 def _bucket(time: float, age: float, max_age: float) -> tuple[float, int] | None:
@@ -67,3 +73,23 @@ def kept_indices(times: Sequence[float], now: float, policy: RetentionPolicy) ->
             newest_in_bucket[bucket] = index  # later indices overwrite: newest wins
     kept.update(newest_in_bucket.values())
     return kept
+
+
+def within_bytes(sizes: Sequence[int], kept: set[int], max_bytes: int | None) -> set[int]:
+    """The indices of ``kept`` (into ``sizes``, oldest first) left once a binary
+    file's past versions are capped at ``max_bytes``: the newest kept version always
+    stays (it is the file), then, going back, each older one while the sizes of those
+    kept before it and its own add up to at most ``max_bytes``; from the first that
+    does not fit, it and every older one go. Applied again to what it kept, it keeps
+    all of it."""
+    if max_bytes is None or not kept:
+        return set(kept)
+    newest, *older = sorted(kept, reverse=True)
+    left = {newest}
+    total = 0
+    for index in older:
+        total += sizes[index]
+        if total > max_bytes:
+            break
+        left.add(index)
+    return left

@@ -39,6 +39,9 @@ class Version:
     text_key: str = ""
     """For a version of a chunked file: the key of its whole text among the log's
     version texts (``storage.versiontexts``); empty when the log rebuilds it."""
+    chained: bool = False
+    """Whether ``state`` holds only what the doc gained since the version before it
+    that holds a state, zlib-compressed (``storage.historystates``), not the whole."""
 
 
 DIFF_MAX_CHARS = 20_000
@@ -107,8 +110,10 @@ def record(
         added, removed = char_changes(before, after)
         size = len(after.encode())
     if coalesces(timeline, time, device, kind):
+        # the state a compaction gave the version it replaces is not this version's
         merged = replace(timeline[-1], time=time, log_end=log_end, size=size, added=added,
-                         removed=removed, text_key=text_key)  # fmt: skip
+                         removed=removed, text_key=text_key, state=b"",
+                         chained=False)  # fmt: skip
         timeline[-1] = merged
         return merged
     number = timeline[-1].number + 1 if timeline else 1

@@ -5,13 +5,22 @@ its layout (no widget laid over another at 1024x768)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pycrdt
 import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE, HistoryWindow, diff_html
+from p2psync_tray.describe import format_bytes
+from p2psync_tray.history import (
+    ADDED_STYLE,
+    REMOVED_STYLE,
+    HistoryWindow,
+    diff_html,
+    no_text_sentence,
+)
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from tests.gui.conftest import WAIT_MS, Pair, find_action, select_share
@@ -112,6 +121,69 @@ def test_history_window_shows_versions_and_restores(
     assert tray.snapshot is not None
     assert tray.history_window is not None
     assert tray.history_window.share_id == tray.snapshot.status["shares"][0]["id"]
+
+
+PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+EDITED = PICTURE[:40] + b"\x00by beta\x00" + PICTURE[40:]
+
+
+def test_history_window_lists_and_restores_binary_files_and_lists_app_docs(
+    qtbot: QtBot, pair: Pair, tray: TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair.a, pair.b
+    (a.folder / "image.png").write_bytes(PICTURE)
+    app_doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    app_doc.get("cards", type=pycrdt.Map)["a"] = 1
+    (a.folder / "board.ydoc").write_bytes(app_doc.get_update())
+    wait_for(lambda: _holds(b.folder / "image.png", PICTURE), "image.png at beta")
+    (b.folder / "image.png").write_bytes(EDITED)  # by beta: a version of its own at alpha
+    wait_for(lambda: len(_versions(pair, "image.png")) == 2, "beta's save as a version")
+    wait_for(lambda: len(_versions(pair, "board.ydoc")) == 1, "the app doc's version")
+
+    qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
+    select_share(tray, pair.share)
+    tray.window.history_button.click()
+    history = tray.history_window
+    assert history is not None
+    qtbot.waitUntil(lambda: history.files.rowCount() == 2, timeout=WAIT_MS)
+    assert [history.files.text(r, 0) for r in range(2)] == ["board.ydoc", "image.png"]
+    assert [history.files.text(r, 1) for r in range(2)] == ["app doc", "binary file"]
+
+    # the binary file: its versions with their sizes, no diff but one sentence, Restore
+    history.files_view.selectRow(_file_row(history, "image.png"))
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: history.selected_version() == 1, timeout=WAIT_MS)
+    assert history.versions.text(0, 4) == format_bytes(len(EDITED))
+    assert history.versions.text(1, 4) == format_bytes(len(PICTURE))
+    assert history.versions.text(0, 5) == "whole file"
+    said = history.diff_view.toPlainText()
+    assert said == no_text_sentence("image.png", "binary")
+    assert said.count(". ") == 0
+    assert said.endswith(".")
+    assert history.restore_button.isEnabled()
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    history.restore_button.click()
+    assert "binary file is not merged" in asked[0]
+    qtbot.waitUntil(lambda: "back to version 1" in history.outcome.text(), timeout=WAIT_MS)
+    wait_for(lambda: _holds(a.folder / "image.png", PICTURE), "the restore at alpha")
+    wait_for(lambda: _holds(b.folder / "image.png", PICTURE), "the restore at beta")
+    assert _versions(pair, "image.png")[0]["kind"] == "restore"
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 3, timeout=WAIT_MS)
+
+    # the app doc: its version listed, no diff but one sentence, no Restore
+    history.files_view.selectRow(_file_row(history, "board.ydoc"))
+    qtbot.waitUntil(lambda: history.versions.rowCount() == 1, timeout=WAIT_MS)
+    history.versions_view.selectRow(0)
+    assert history.versions.text(0, 2) == "create"
+    assert history.diff_view.toPlainText() == no_text_sentence("board.ydoc", "ydoc")
+    assert not history.restore_button.isEnabled()
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return False
 
 
 def test_diff_lines_are_coloured() -> None:

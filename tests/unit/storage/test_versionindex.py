@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,15 @@ def test_prune_keeps_what_the_policy_keeps() -> None:
     kept = prune(_timeline(), NOW, RetentionPolicy())
     assert [v.log_end for v in kept] == [1, 6, 7]
     assert [v.log_end for v in prune(_timeline(), NOW, RetentionPolicy(keep="none"))] == [7]
+
+
+def test_a_chained_state_keeps_its_mark_and_other_rows_stay_as_they_were(tmp_path: Path) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    chained = Version(NOW - 30, "A", "local save", 1, 4, 1, 0, b"\x78\x9c", 6, chained=True)
+    save_timeline(path, [*_timeline(), chained])
+    assert load_timeline(path) == [*_timeline(), chained]
+    with_mark = len(path.read_bytes())
+    save_timeline(path, [*_timeline(), replace(chained, chained=False)])
+    assert load_timeline(path)[-1].chained is False
+    # an unchained row has nine fields: the marked one three more ("", "", 1)
+    assert len(path.read_bytes()) == with_mark - 3
