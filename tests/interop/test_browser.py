@@ -35,7 +35,8 @@ class BrowserApp(NodeApp):
     def __init__(self, where: dict[str, Any], page_url: str) -> None:
         assert CHROMIUM.exists(), "Debian's chromium is required: `make system-deps`"
         for package in ("playwright-core", "esbuild"):
-            assert (HERE / "node_modules" / package).is_dir(), f"run `make test` to install {package}"
+            installed = (HERE / "node_modules" / package).is_dir()
+            assert installed, f"run `make test` to install {package}"
         super().__init__(where, page_url, DRIVER)
 
     def until(self, condition: Callable[[dict[str, Any]], bool], what: str) -> None:
@@ -77,15 +78,6 @@ def pair(pair: list[Device], site: str) -> list[Device]:
         with (device.home / "config.toml").open("a") as config:
             config.write(f'\n[apps]\nport = 0\nallowed_origins = ["{site}"]\n')
     return pair
-
-
-@pytest.fixture
-def apps() -> Iterator[list[NodeApp]]:
-    """The apps a test started (Node apps and browsers), closed at the end."""
-    started: list[NodeApp] = []
-    yield started
-    for app in started:
-        app.close()
 
 
 def test_a_page_in_chromium_edits_a_file_live_across_two_daemons(
@@ -135,3 +127,4 @@ def test_a_page_in_chromium_edits_a_file_live_across_two_daemons(
     assert not stranger.seen["synced"]
     for device in pair:
         assert read(device.folder / "notes.txt") == saved
+    assert page.seen["console"] == [], "the page logged errors"

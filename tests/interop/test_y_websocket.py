@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +74,6 @@ class NodeApp:
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 pipe.close()
-
-
-@pytest.fixture
-def apps() -> Iterator[list[NodeApp]]:
-    started: list[NodeApp] = []
-    yield started
-    for app in started:
-        app.close()
 
 
 @pytest.fixture
