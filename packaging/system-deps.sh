@@ -20,6 +20,10 @@ PACKAGES=(
     systemd desktop-file-utils
     # tests/integration/mirror: a case-insensitive folder (libfuse 3, fusermount3)
     fuse3
+    # tests/interop/test_browser.py: a real browser, Debian's Chromium (/usr/bin/chromium),
+    # run headless by playwright-core from tests/interop/package.json, which never
+    # downloads a browser of its own
+    chromium
 )
 
 missing=()

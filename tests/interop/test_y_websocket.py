@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,12 @@ def node() -> str:
 
 
 class NodeApp:
-    """One Node app (``app_client.mjs``) bound to a room; ``seen`` is its latest report."""
+    """One Node app (``app_client.mjs``, or ``script`` speaking its JSON lines) bound to
+    a room; ``seen`` is its latest report."""
 
-    def __init__(self, where: dict[str, Any], mode: str = "text") -> None:
+    def __init__(self, where: dict[str, Any], mode: str = "text", script: Path = CLIENT) -> None:
         self.process = subprocess.Popen(
-            [node(), str(CLIENT), json.dumps(where), mode],
+            [node(), str(script), json.dumps(where), mode],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.seen: dict[str, Any] = {}
@@ -73,14 +74,6 @@ class NodeApp:
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 pipe.close()
-
-
-@pytest.fixture
-def apps() -> Iterator[list[NodeApp]]:
-    started: list[NodeApp] = []
-    yield started
-    for app in started:
-        app.close()
 
 
 @pytest.fixture
