@@ -38,7 +38,7 @@ PROFILE = (
     "7 to 14 on 2 cores). Before (main at d14e6b7, groups of 256 new files one after "
     "another: 42 s, 33 CPU-s): of the 40 s the groups took, 13 s went to writing each "
     "new text doc's history timeline (temp file, fsync, rename, folder fsync: two "
-    "journal commits each, 8 at a time), 5.6 s to the logs' fdatasyncs, 4.4 s to "
+    "journal commits each, 8 at a time), 4 s to the logs' fdatasyncs, 4.4 s to "
     "creating the logs, 4.5 s to making the docs on the event loop, 5 s to starting "
     "their writers, 4 s to the sync records and 1.5 s to the manifest; meanwhile the "
     "event loop spent a fifth of its busy time closing the writers of the docs the "
@@ -49,7 +49,11 @@ PROFILE = (
     "commits), a writer closes without a thread step when its history has nothing "
     "pending, and the next group is read and its docs made while the group before it "
     "waits on its fsyncs (mirror.newfiles, two groups in flight, entries still stored "
-    "in order, each after its docs are durable and before their sync records)"
+    "in order, each after its docs are durable and before their sync records). "
+    "Before and after in one session (4 rounds of main at d14e6b7, this change and "
+    "Syncthing, both daemons at their default log level, load average 9 to 15): main "
+    "48.2 s median, 43.7 times Syncthing's 1.1 s; this change 36.7 s, 33.2 times; "
+    "1.12 to 1.42 times faster in each round"
 )
 """Where the first scan spends its time, from a profile (docs/benchmarks.md)."""
 
