@@ -87,21 +87,36 @@ API_KEY = "p2psync-bench-manyfiles"
 
 def run(ctx: BenchContext) -> None:
     count = QUICK_FILES if ctx.quick else FILES
+    load = os.getloadavg()[0]
+    ours, theirs = alternate(ctx, count, max(1, RUNS), _p2psync, _syncthing)
+    _report(ctx, count, ours, theirs, load)
+
+
+Figures = dict[str, float]
+System = Callable[[Path, Path, int], Figures]
+"""One system's runs: ``(root, source, count)`` -> its figures."""
+
+
+def alternate(
+    ctx: BenchContext, count: int, runs: int, ours: System, theirs: System
+) -> tuple[list[Figures], list[Figures]]:
+    """Generate the workload once, then ``runs`` rounds alternating the two systems,
+    each run under a fresh folder of a temporary directory; each round printed as it
+    ends. The figures of every run of each."""
     if shutil.which("syncthing") is None:
         raise RuntimeError("syncthing is not installed: run `make bench-deps` (Debian package)")
-    load = os.getloadavg()[0]
-    ours: list[dict[str, float]] = []
-    theirs: list[dict[str, float]] = []
+    mine: list[Figures] = []
+    other: list[Figures] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         source = root / "workload"
         generate(source, count)
-        for i in range(max(1, RUNS)):
-            ours.append(_p2psync(root / f"p2psync{i}", source, count))
-            theirs.append(_syncthing(root / f"syncthing{i}", source, count))
-            print(f"  run {i + 1}: p2psync {_brief(ours[-1])}; Syncthing {_brief(theirs[-1])}",
+        for i in range(runs):
+            mine.append(ours(root / f"p2psync{i}", source, count))
+            other.append(theirs(root / f"syncthing{i}", source, count))
+            print(f"  run {i + 1}: p2psync {_brief(mine[-1])}; Syncthing {_brief(other[-1])}",
                   file=ctx.out, flush=True)  # fmt: skip
-    _report(ctx, count, ours, theirs, load)
+    return mine, other
 
 
 def _brief(figures: dict[str, float]) -> str:
@@ -237,6 +252,14 @@ def _pids(*processes: subprocess.Popen[bytes] | None) -> list[int]:
     return [p.pid for p in processes if p is not None]
 
 
+def first_scan(device: Device, count: int) -> tuple[str, float]:
+    """Add ``device``'s folder (``count`` files) as a new share: its ID, and the seconds
+    from the request until the share's status lists every file."""
+    start = time.time()
+    share = str(_call(device, "share.add", path=str(device.folder), id=None, create=True)["id"])
+    return share, _poll_until(lambda: _scanned(device, count), "p2psync's first scan") - start
+
+
 def _p2psync(root: Path, source: Path, count: int) -> dict[str, float]:
     root.mkdir()
     alice, bob = Device(root, "alice"), Device(root, "bob")
@@ -244,11 +267,7 @@ def _p2psync(root: Path, source: Path, count: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     try:
         alice.start()
-        start = time.time()
-        share = _call(alice, "share.add", path=str(alice.folder), id=None, create=True)["id"]
-        figures["scan_s"] = (
-            _poll_until(lambda: _scanned(alice, count), "p2psync's first scan") - start
-        )
+        share, figures["scan_s"] = first_scan(alice, count)
         cli(bob.home, "share", "add", str(bob.folder), "--id", share, "--create")
         cli(alice.home, "share", "member", "add", share, bob.id)
         cli(bob.home, "share", "member", "add", share, alice.id)
@@ -379,6 +398,17 @@ class Syncthing:
         events = self.get("/rest/events?since=0&limit=1&timeout=1")
         return int(events[-1]["id"]) if events else 0
 
+    def first_scan(self, count: int) -> float:
+        """Add folder ``bench`` (``count`` files): the seconds from the request to the
+        end of its first scan (Syncthing's own event), every file then in its index."""
+        since = self.last_event()
+        start = time.time()
+        self.add_folder([self.id])
+        took = self.first_scan_done(since) - start
+        if int(self.folder_status()["localFiles"]) != count:
+            raise AssertionError(f"syncthing's first scan found {self.folder_status()}")
+        return took
+
     def first_scan_done(self, since: int) -> float:
         """When folder ``bench`` first went from scanning to idle after event ``since``
         (the wall clock of Syncthing's own event), waiting for it under a deadline."""
@@ -462,12 +492,7 @@ def _syncthing(root: Path, source: Path, count: int) -> dict[str, float]:
             node.start()
         pids = _pids(alpha.process, beta.process)
         _assert_loopback(pids, "after start")
-        since = alpha.last_event()
-        start = time.time()
-        alpha.add_folder([alpha.id])
-        figures["scan_s"] = alpha.first_scan_done(since) - start
-        if int(alpha.folder_status()["localFiles"]) != count:
-            raise AssertionError(f"syncthing's first scan found {alpha.folder_status()}")
+        figures["scan_s"] = alpha.first_scan(count)
         cpu_before = sum(_cpu_s(pid) for pid in pids)
         want = tree_digest(alpha.folder, _theirs_skip)
         start = time.time()
@@ -515,6 +540,30 @@ def _connected(node: Syncthing, other: str) -> bool:
 # --- report ----------------------------------------------------------------------------
 
 
+Row = tuple[str, str, str, str]
+"""A figure's key, its name on the page, its unit and how it was measured."""
+
+
+def report_rows(
+    ctx: BenchContext,
+    group: str,
+    count: int,
+    rows: list[Row],
+    our_runs: list[Figures],
+    their_runs: list[Figures],
+) -> None:
+    """One metric per row: p2psync's median against Syncthing's, and the spread of the
+    per-run ratios when there were several runs."""
+    ours, theirs, runs = _median(our_runs), _median(their_runs), len(our_runs)
+    for key, name, unit, note in rows:
+        ratios = sorted(o[key] / t[key] for o, t in zip(our_runs, their_runs, strict=True))
+        spread = f" (per-run ratios {ratios[0]:.3g} to {ratios[-1]:.3g})" if runs > 1 else ""
+        ctx.report(Metric(
+            group, f"{name}, {count} files", ours[key], unit, "Syncthing, same run",
+            theirs[key], 1.0, note=note + spread,
+        ))  # fmt: skip
+
+
 def _report(
     ctx: BenchContext,
     count: int,
@@ -522,10 +571,10 @@ def _report(
     their_runs: list[dict[str, float]],
     load: float,
 ) -> None:
-    ours, theirs, runs = _median(our_runs), _median(their_runs), len(our_runs)
+    ours, runs = _median(our_runs), len(our_runs)
     median = f"median of {runs} runs, alternating the two systems" if runs > 1 else "one run"
     context = f"{median}, load average {load:.1f} at the start on {os.cpu_count()} cores"
-    rows = [
+    rows: list[Row] = [
         ("scan_s", "first scan (share add until scanned)", "s",
          "p2psync: from the share.add request (control socket) to its status listing "
          f"every file (polled every {POLL_S * 1e3:g} ms: up to that much late; a file is "
@@ -553,13 +602,8 @@ def _report(
          "VmRSS when idle after the restart; every socket of every daemon was on "
          "loopback after each phase (/proc), Syncthing configured so before its first start"),
     ]  # fmt: skip
-    for key, name, unit, note in rows:
-        ratios = sorted(o[key] / t[key] for o, t in zip(our_runs, their_runs, strict=True))
-        spread = f" (per-run ratios {ratios[0]:.3g} to {ratios[-1]:.3g})" if runs > 1 else ""
-        ctx.report(Metric(
-            GROUP, f"{name}, {count} files", ours[key], unit, "Syncthing, same run",
-            theirs[key], 1.0, note=note + spread + (f". {SCAN_PROFILE}" if key == "scan_s" else ""),
-        ))  # fmt: skip
+    rows[0] = (*rows[0][:3], f"{rows[0][3]}. {SCAN_PROFILE}")
+    report_rows(ctx, GROUP, count, rows, our_runs, their_runs)
     for key, name in (("docs_loaded", "after the first sync"),
                       ("restart_docs_loaded", "after a restart")):  # fmt: skip
         ctx.report(Metric(

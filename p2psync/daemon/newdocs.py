@@ -6,12 +6,15 @@ update stored by its own fdatasync and folder fsync, one after another. Here the
 of a group are created in one worker-thread hop (``open_new_logs``), and their first
 updates stored by one group commit (``store_first_updates``: every log fdatasynced,
 several at once, then the docs folder fsynced once, ``storage.doclog.append_group``),
-with each text doc's first version recorded in its file history as ``LogWriter`` does.
+with each text doc's first version recorded in its file history as ``LogWriter`` does,
+the timelines also as one group commit (``storage.fileops.grouped_folder_syncs``).
 Nothing is acknowledged before all of it is durable.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,9 +23,12 @@ from pathlib import Path
 
 from p2psync.errors import StorageError
 from p2psync.storage.doclog import GROUP_SYNC_THREADS, DocLog, OpenResult, append_group
+from p2psync.storage.fileops import grouped_folder_syncs
 from p2psync.storage.history import DocHistory, VersionNote, record_safely
 from p2psync.storage.layout import log_path
 from p2psync.storage.writer import LogWriter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,21 +74,31 @@ def store_first_updates(docs: Sequence[NewDoc]) -> dict[str, StorageError]:
         history, note, doclog = doc.writer.history, doc.note, doc.writer.log
         if history is not None and note is not None and doc.updates:
             start = doclog.update_count - len(doc.updates)
-            step = partial(_record, history, note, start, doclog)
+            step = partial(_record, doc.writer, history, note, start)
             records.append(partial(record_safely, history, step))
-    # Each timeline is written atomically (fsync, rename, folder fsync): several at
-    # once, as the logs' fdatasyncs, so that they share journal commits.
-    with ThreadPoolExecutor(max_workers=GROUP_SYNC_THREADS) as pool:
-        list(pool.map(_run, records))
+    _record_all(records)
     return failed
 
 
-def _run(step: Callable[[], None]) -> None:
-    step()
+def _record_all(records: Sequence[Callable[[], None]]) -> None:
+    """Write the group's timelines as one group commit: each atomically (temp file,
+    fsync, rename), several at once as the logs' fdatasyncs so that they share journal
+    commits, then their folder fsynced once for all of them (``grouped_folder_syncs``)
+    before this returns. A timeline not written loses no text (``record_safely``)."""
+    try:
+        with grouped_folder_syncs(), ThreadPoolExecutor(max_workers=GROUP_SYNC_THREADS) as pool:
+            steps = [pool.submit(contextvars.copy_context().run, step) for step in records]
+            for step in steps:
+                step.result()
+    except OSError as exc:
+        log.error("file history of %d new docs not made durable: %s", len(records), exc)
 
 
-def _record(history: DocHistory, note: VersionNote, start: int, doclog: DocLog) -> None:
+def _record(writer: LogWriter, history: DocHistory, note: VersionNote, start: int) -> None:
     """Note the version whose updates are the log's from ``start`` on, as
-    ``LogWriter`` records a group's notes."""
-    history.note(note, start, doclog.update_count, doclog)
-    history.save(force=False)
+    ``LogWriter`` records a group's notes, and write the timeline (a new doc's: no
+    coalescing to defer it). If that fails the writer saves it again when it closes."""
+    writer.history_unsaved = True
+    history.note(note, start, writer.log.update_count, writer.log)
+    history.save()
+    writer.history_unsaved = False

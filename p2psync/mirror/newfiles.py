@@ -11,6 +11,12 @@ recorded before its doc and its entry are durable: a crash at any point leaves e
 file either taken in or new again (a crash between the docs and the entries leaves
 docs no entry names, which hold only what the files hold).
 
+Groups overlap (``IN_FLIGHT``): the next group is read and its docs made on the event
+loop while the worker threads wait on the fsyncs that make the group before it
+durable. Each group's entries wait for those of the group before it, so the manifest
+takes them in order, and the steps that read or change the manifest (a group's
+entries and records, the one-file path) take turns (``_keeping``).
+
 Whatever is not a plain new file takes the one-file path (``Mirror.reconcile``): a
 file that cannot be read, a file renamed here (its inode or text pairs it with one
 that vanished), one coming back where a deleted entry was, a large text (a chunked
@@ -56,6 +62,8 @@ log = logging.getLogger(__name__)
 
 GROUP_FILES = 256
 """How many new files are read, stored and recorded together."""
+IN_FLIGHT = 2
+"""How many groups may be on their way to being durable at once."""
 
 
 @dataclass
@@ -74,6 +82,9 @@ class NewFiles:
 
     def __init__(self, mirror: NewFilesHost) -> None:
         self.m = mirror
+        self._keeping = trio.Lock()
+        """Held while the manifest is read or changed: a group's entries and records,
+        and the one-file path, never interleave."""
 
     def is_new(self, rel: str) -> bool:
         """Whether ``rel`` is, as far as the batch knows without reading it, a file the
@@ -88,32 +99,72 @@ class NewFiles:
         )
 
     async def take(self, rels: Sequence[str]) -> None:
-        """Take the files at ``rels`` (``is_new``) in, ``GROUP_FILES`` at a time."""
-        for start in range(0, len(rels), GROUP_FILES):
-            await self._group(rels[start : start + GROUP_FILES])
+        """Take the files at ``rels`` (``is_new``) in, ``GROUP_FILES`` at a time, up
+        to ``IN_FLIGHT`` groups at once. Raises what a group's storing raised, once
+        the groups under way are done."""
+        failures: list[Exception] = []
+        slots = trio.Semaphore(IN_FLIGHT)
+        before: trio.Event | None = None
+        async with trio.open_nursery() as nursery:
+            for start in range(0, len(rels), GROUP_FILES):
+                await slots.acquire()
+                if failures:
+                    break
+                try:
+                    group = await self._group(rels[start : start + GROUP_FILES])
+                except Exception as exc:  # raised as itself once the groups under way are done
+                    failures.append(exc)
+                    break
+                done = trio.Event()
+                nursery.start_soon(self._store_in_turn, group, before, done, slots, failures)
+                before = done
+        if failures:
+            raise failures[0]
 
-    async def _group(self, rels: Sequence[str]) -> None:
+    async def _group(self, rels: Sequence[str]) -> list[_New]:
+        """Read ``rels``; the plain new files among them, the others taken in one by
+        one (``Mirror.reconcile``)."""
         m = self.m
         read = await trio.to_thread.run_sync(_read_quietly, m.read_exact, rels)
-        deleted = {entry.path for entry in m.view.by_guid.values() if entry.deleted}
         group: list[_New] = []
-        for rel in rels:
-            got = read.get(rel)
-            if got is None or rel in deleted or m.view.by_path.get(rel) is not None:
-                await m.reconcile(rel)  # unreadable, gone, not a file, or not new after all
-                continue
-            with m.problems.checking(rel):
-                data, stat = got
-                action = classify(None, None, got, renaming=False, now_ns=time.time_ns())
-                plain = action is Action.CREATE and not m.chunks.is_large(data)
-                plain = plain and not is_ydoc_path(rel)  # checked and merged one by one
-                if plain and await m.renames.renamed_here(rel, data, stat):
+        async with self._keeping:
+            deleted = {entry.path for entry in m.view.by_guid.values() if entry.deleted}
+            for rel in rels:
+                got = read.get(rel)
+                if got is None or rel in deleted or m.view.by_path.get(rel) is not None:
+                    await m.reconcile(rel)  # unreadable, gone, not a file, or not new after all
                     continue
-            if plain:
-                group.append(self._new(rel, data, stat))
-            else:
-                await m.reconcile(rel)
-        await self._store(group)
+                with m.problems.checking(rel):
+                    data, stat = got
+                    action = classify(None, None, got, renaming=False, now_ns=time.time_ns())
+                    plain = action is Action.CREATE and not m.chunks.is_large(data)
+                    plain = plain and not is_ydoc_path(rel)  # checked and merged one by one
+                    if plain and await m.renames.renamed_here(rel, data, stat):
+                        continue
+                if plain:
+                    group.append(self._new(rel, data, stat))
+                else:
+                    await m.reconcile(rel)
+        return group
+
+    async def _store_in_turn(
+        self,
+        group: list[_New],
+        before: trio.Event | None,
+        done: trio.Event,
+        slots: trio.Semaphore,
+        failures: list[Exception],
+    ) -> None:
+        """``_store`` ``group``, its entries after those of the group ``before`` it;
+        a failure is kept in ``failures`` (the groups after it then store no entries:
+        their files are new again at the next rescan)."""
+        try:
+            await self._store(group, before, failures)
+        except Exception as exc:  # raised by ``take`` once the groups under way are done
+            failures.append(exc)
+        finally:
+            done.set()
+            slots.release()
 
     def _new(self, rel: str, data: bytes, stat: FileStat) -> _New:
         """The entry and first edit of new file ``rel`` (as ``Mirror``'s one-file path)."""
@@ -125,22 +176,29 @@ class NewFiles:
         edit = _seeding(text) if text is not None else _putting(m.clock.tick(), data)
         return _New(rel, data, stat, entry, edit)
 
-    async def _store(self, group: list[_New]) -> None:
+    async def _store(
+        self, group: list[_New], before: trio.Event | None, failures: list[Exception]
+    ) -> None:
         """Store the group's docs as one commit, then add their entries and records."""
         if not group:
             return
         m = self.m
         failed = await m.store.create_docs({new.entry.guid: new.edit for new in group})
-        records = []
-        for new in group:
-            if new.entry.guid in failed:
-                m.report(f"store:{new.rel}", "file-error", path=new.rel,
-                         message=failed[new.entry.guid])  # fmt: skip
-                continue
-            m.keeper.add_new(new.entry)
-            records.append(m.ledger.new_record(new.rel, new.entry.guid, new.data, new.stat))
-        await m.keeper.store_new()  # durable before any record names their docs
-        await m.ledger.record_new(records)
+        if before is not None:
+            await before.wait()
+        if failures:
+            return
+        async with self._keeping:
+            records = []
+            for new in group:
+                if new.entry.guid in failed:
+                    m.report(f"store:{new.rel}", "file-error", path=new.rel,
+                             message=failed[new.entry.guid])  # fmt: skip
+                    continue
+                m.keeper.add_new(new.entry)
+                records.append(m.ledger.new_record(new.rel, new.entry.guid, new.data, new.stat))
+            await m.keeper.store_new()  # durable before any record names their docs
+            await m.ledger.record_new(records)
 
 
 def _read_quietly(

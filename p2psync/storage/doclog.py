@@ -42,7 +42,7 @@ from p2psync.storage.logrepair import (
 
 log = logging.getLogger(__name__)
 
-GROUP_SYNC_THREADS = 8
+GROUP_SYNC_THREADS = 32
 """How many fdatasyncs of a group commit (``append_group``) run at once: concurrent
 fsyncs on one filesystem share its journal commits."""
 CrashHook = Callable[[str], None]

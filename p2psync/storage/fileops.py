@@ -8,6 +8,7 @@ module. The default instance calls the operating system directly.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -51,6 +52,31 @@ class FileOps:
 
 REAL_FILE_OPS = FileOps()
 
+_FOLDERS_LATER: contextvars.ContextVar[set[Path] | None] = contextvars.ContextVar(
+    "folders_synced_later", default=None
+)
+"""The folders whose fsync ``grouped_folder_syncs`` does at its end; None outside it."""
+
+
+@contextlib.contextmanager
+def grouped_folder_syncs(ops: FileOps = REAL_FILE_OPS) -> Iterator[None]:
+    """Group commit of many atomic writes: inside this block (this context, and the
+    copies of it a worker thread runs a step in: ``contextvars.copy_context().run``),
+    ``atomic_writer`` fsyncs each temp file and renames it as always, but leaves the
+    fsync of the folder to the block's end, which fsyncs each such folder once for
+    all of them (one rename or ten thousand, one folder fsync makes them durable).
+    A file written in the block is durable only when the block has ended: its caller
+    acknowledges nothing before. OSError from a folder's fsync propagates (then
+    every rename of the block is to be taken as not durable)."""
+    folders: set[Path] = set()
+    token = _FOLDERS_LATER.set(folders)
+    try:
+        yield
+    finally:
+        _FOLDERS_LATER.reset(token)
+    for folder in sorted(folders):
+        ops.fsync_dir(folder)
+
 
 def write_file_atomically(
     path: Path, data: bytes, *, mode: int = 0o644, ops: FileOps = REAL_FILE_OPS
@@ -58,7 +84,8 @@ def write_file_atomically(
     """Replace ``path`` with ``data`` so that a crash leaves either the old or new file.
 
     Writes a temp file beside ``path``, fsyncs it, renames it over ``path`` and fsyncs
-    the directory. On error the temp file is removed and the OSError propagates.
+    the directory (at the end of the group, inside ``grouped_folder_syncs``). On error
+    the temp file is removed and the OSError propagates.
     """
     with atomic_writer(path, mode=mode, ops=ops) as write:
         write(data)
@@ -85,4 +112,8 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    ops.fsync_dir(path.parent)
+    later = _FOLDERS_LATER.get()
+    if later is None:
+        ops.fsync_dir(path.parent)
+    else:
+        later.add(path.parent)

@@ -80,6 +80,12 @@ class LogWriter:
         self._snapshots = snapshots
         self._on_error = on_error or _log_error(doclog)
         self._send, self._receive = trio.open_memory_channel[_Request[object]](QUEUE_REQUESTS)
+        self.history_unsaved = False
+        """Whether ``history`` may hold a change its file does not (a save deferred by
+        coalescing, or one that failed): closing the writer then saves it, in the
+        worker thread; otherwise a close costs no thread hop (an unloader closing
+        thousands of writers after a first scan). Set by this writer's own steps, and
+        by whoever records a version outside its queue (``daemon.newdocs``)."""
         self._busy = False
         self._unfinished = 0
         """Requests handed to this writer and not done yet (queued, in a channel's
@@ -110,7 +116,7 @@ class LogWriter:
                 try:
                     first = await self._receive.receive()
                 except trio.EndOfChannel:
-                    if self.history is not None:
+                    if self.history is not None and self.history_unsaved:
                         await trio.to_thread.run_sync(self._save_history, self.history)
                     return
                 batch = [first]
@@ -168,6 +174,7 @@ class LogWriter:
         history = self.history
         if history is None:
             raise StorageError(self.log.path, "this doc keeps no history")
+        self.history_unsaved = True  # ``read`` may change it (a mark, a restore)
         return await self._submit(_Request(lambda: read(history, self.log)))
 
     async def flush(self) -> None:
@@ -212,6 +219,7 @@ class LogWriter:
                 snapshot = await self._snapshots.build(self.log.path, prefix_end)
             else:
                 snapshot = await build_in_new_process(self.log.path, prefix_end)
+        self.history_unsaved = self.history is not None
         await self._submit(
             _Request(lambda: commit_compaction(self.log, prefix_end, snapshot, self.history))
         )
@@ -260,6 +268,7 @@ class LogWriter:
             return
         history = self.history
         if history is not None and any(request.note for request in appends):
+            self.history_unsaved = True  # a save(force=False) may be deferred
             record_safely(history, lambda: self._record(history, appends, len(updates)))
 
     def _record(self, history: DocHistory, appends: list[_Request[object]], total: int) -> None:

@@ -82,6 +82,10 @@ class Device:
     """One device: a home directory, its share folder, and its daemon process (logging
     at debug level to `home/daemon.log`, so a failed test's log says what happened)."""
 
+    log_level = "debug"
+    """The daemon's ``--log-level`` (a benchmark timing the daemon against another
+    program runs it at its default, info)."""
+
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
         self.folder = root / f"{name}-share"
@@ -98,7 +102,7 @@ class Device:
         with (self.home / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                 "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", "debug"],
+                 "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", self.log_level],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
 

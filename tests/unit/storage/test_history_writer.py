@@ -236,3 +236,39 @@ async def test_a_deletion_is_a_version_with_no_text_and_keeps_the_last_text(
     none._dirty = True
     none.save()
     assert [v.kind for v in load_timeline(versions_path(path))] == ["create", "delete"]
+
+
+class CountingHistory(DocHistory):
+    """A history that counts its saves (each a write of the timeline if it changed)."""
+
+    saves = 0
+
+    def save(self, *, force: bool = True) -> None:
+        self.saves += 1
+        super().save(force=force)
+
+
+async def test_a_writer_closes_without_a_save_unless_its_history_has_one_pending(
+    tmp_path: Path,
+) -> None:
+    path, clock = tmp_path / "doc.ylog", Clock()
+    history = CountingHistory(path, ROOT, RetentionPolicy(), clock=clock)
+    opened = DocLog.open(path)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    async with trio.open_nursery() as nursery:
+        idle = LogWriter(opened.log, history=history)
+        await nursery.start(idle.run)
+        await idle.aclose()
+    assert history.saves == 0  # nothing recorded: the close costs no worker-thread step
+    async with trio.open_nursery() as nursery:
+        writer = LogWriter(opened.log, history=history)
+        await nursery.start(writer.run)
+        await writer.append([_edit(doc, "a")], VersionNote(clock.now, "A", "local save", "a"))
+        for text in ("ab", "abc"):  # the second coalesces into the first
+            clock.now += 1
+            await writer.append([_edit(doc, text)], VersionNote(clock.now, "A", "local save", text))
+        assert load_timeline(versions_path(path))[-1].log_end == 2  # coalesced, not written yet
+        await writer.aclose()
+    opened.log.close()
+    assert history.saves == 4
+    assert load_timeline(versions_path(path))[-1].log_end == 3  # written at the close
