@@ -18,6 +18,7 @@
 - ``widgets``: Qt widgets shown and laid out for a look at their geometry.
 - ``connections``: protocol connections on a fake wire, with device identities.
 - ``appedits``: random app edits of a doc replica, and what the doc holds.
+- ``interrupts``: commands a test stops with SIGINT, started with SIGINT at its default.
 - ``testbed``: the network-namespace testbed (root only): hosts on a bridge, a daemon
   on each.
 """
