@@ -19,6 +19,11 @@
 - ``connections``: protocol connections on a fake wire, with device identities.
 - ``appedits``: random app edits of a doc replica, and what the doc holds.
 - ``interrupts``: commands a test stops with SIGINT, started with SIGINT at its default.
+- ``hostile``: a hostile peer (``Mallory``) with a real identity, writing raw bytes to
+  a live daemon, and scenes of daemons for it to attack.
+- ``junk``: seeded malformed frames and mutated Yjs updates, for fuzzing a live daemon.
+- ``snapshot``: snapshot files of CLI output (``tests/integration/cli/snapshots``),
+  compared or rewritten, and what varies between runs normalised.
 - ``testbed``: the network-namespace testbed (root only): hosts on a bridge, a daemon
   on each.
 """

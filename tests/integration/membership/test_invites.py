@@ -26,8 +26,8 @@ from p2psync.net.identity import load_or_create_identity
 from p2psync.net.invitekey import invite_verifier, sign_join
 from p2psync.protocol.auth import join_transcript
 from p2psync.protocol.messages import JoinProof
-from tests.integration.hostile.hostile import raw_session, signed_by
 from tests.support.daemons import Device, cli, free_port, link, make_share, wait_for
+from tests.support.hostile import raw_session, signed_by
 from tests.support.probes import members
 
 
