@@ -20,7 +20,6 @@ from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import scan_update
 from p2psync.storage import DocLog
 from p2psync.storage.layout import docs_dir
-from tests.conftest import text_updates
 from tests.support.daemons import wait_for
 from tests.support.hostile import (
     FeedReport,
@@ -31,6 +30,7 @@ from tests.support.hostile import (
     without_honest_edits,
 )
 from tests.support.junk import malformed_frames, mutate
+from tests.support.updates import text_updates
 
 FRAMES = 10_000
 UPDATES = 10_000

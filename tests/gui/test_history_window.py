@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE, HistoryWindow, diff_html
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import WAIT_MS, Pair, find_action, select_share
 from tests.support.daemons import cli, wait_for
+from tests.support.tray import WAIT_MS, Pair, find_action, select_share
 from tests.support.widgets import rect_in, settle
 
 FIRST = "title\n\nfirst draft\n"

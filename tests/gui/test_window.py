@@ -18,9 +18,9 @@ from p2psync_tray.link import Snapshot
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
-from tests.gui.conftest import WAIT_MS, make_tray, select_share
 from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
 from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.tray import WAIT_MS, make_tray, select_share
 from tests.support.widgets import rect_in, settle, shown
 
 CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)

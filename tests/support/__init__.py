@@ -24,6 +24,8 @@
 - ``junk``: seeded malformed frames and mutated Yjs updates, for fuzzing a live daemon.
 - ``snapshot``: snapshot files of CLI output (``tests/integration/cli/snapshots``),
   compared or rewritten, and what varies between runs normalised.
+- ``updates``: real Yjs updates of a text doc, and the text a doc's state holds.
+- ``tray``: the tray app's tests' helpers: a running pair, a fast tray, its menus.
 - ``testbed``: the network-namespace testbed (root only): hosts on a bridge, a daemon
   on each.
 """

@@ -20,8 +20,8 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Disconnect, Effect, Persist, Reload, Send
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
-from tests.conftest import text_updates
 from tests.support.appedits import content, edit
+from tests.support.updates import text_updates
 
 SHARE = b"s" * 16
 GUIDS = ["notes.md", "todo", "big"]
