@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import pycrdt
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support.updates import text_updates
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -13,24 +14,6 @@ pytest_plugins = ["tests.support.fixtures"]
 # load, not of the code. pytest-timeout still bounds every test.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
-
-
-def text_updates(count: int, *, client_id: int = 1, text: str = "edit ") -> tuple[list[bytes], str]:
-    """Return ``count`` real Yjs v1 updates (one insert each) and the text they build."""
-    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=client_id)
-    content = doc.get("content", type=pycrdt.Text)
-    updates: list[bytes] = []
-    doc.observe(lambda event: updates.append(event.update))
-    for i in range(count):
-        content.insert(len(content), f"{text}{i} ")
-    return updates, str(content)
-
-
-def text_of(update: bytes) -> str:
-    """The ``content`` text of the doc that ``update`` (a full state) describes."""
-    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
-    doc.apply_update(update)
-    return str(doc.get("content", type=pycrdt.Text))
 
 
 @pytest.fixture

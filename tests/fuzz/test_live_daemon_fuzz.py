@@ -20,8 +20,8 @@ from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import scan_update
 from p2psync.storage import DocLog
 from p2psync.storage.layout import docs_dir
-from tests.conftest import text_updates
-from tests.integration.hostile.hostile import (
+from tests.support.daemons import wait_for
+from tests.support.hostile import (
     FeedReport,
     Scene,
     folder_digest,
@@ -29,8 +29,8 @@ from tests.integration.hostile.hostile import (
     scene_at,
     without_honest_edits,
 )
-from tests.integration.hostile.junk import malformed_frames, mutate
-from tests.support.daemons import wait_for
+from tests.support.junk import malformed_frames, mutate
+from tests.support.updates import text_updates
 
 FRAMES = 10_000
 UPDATES = 10_000

@@ -16,7 +16,7 @@ from p2psync.protocol.yjs import decode_state_vector
 from p2psync.protocol.yjs_update import scan_update
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.validate import is_panic
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 UPDATES, _ = text_updates(40, client_id=1)
 BASE = DocReplica("base", UPDATES).full_state()

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from p2psync.daemon.progress import ALMOST_DONE_PCT
 from p2psync_tray.link import Snapshot
 from p2psync_tray.models import PROGRESS_ROLE
-from tests.gui.conftest import WAIT_MS, make_tray
 from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.tray import WAIT_MS, make_tray
 
 FILES = 400
 

@@ -23,9 +23,9 @@ from p2psync_tray.history import (
 )
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import WAIT_MS, Pair, find_action, select_share
-from tests.gui.test_window import rect_in, settle
 from tests.support.daemons import cli, wait_for
+from tests.support.tray import WAIT_MS, Pair, find_action, select_share
+from tests.support.widgets import rect_in, settle
 
 FIRST = "title\n\nfirst draft\n"
 SECOND = "title\n\nsecond draft\n"

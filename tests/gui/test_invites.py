@@ -20,8 +20,8 @@ from p2psync.invitecode import parse_invite
 from p2psync_tray.describe import format_until
 from p2psync_tray.invites import JoinDialog
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import WAIT_MS, Pair, find_action, make_tray
 from tests.support.daemons import Device, cli, wait_for
+from tests.support.tray import WAIT_MS, Pair, find_action, make_tray
 
 JOIN_WAIT_MS = 60_000
 GROUPED = re.compile(r"[A-Z2-7]{6}(-[A-Z2-7]{6})*(-[A-Z2-7]{1,5})?")

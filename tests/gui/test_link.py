@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from p2psync.control.home import Home
 from p2psync_tray.link import DaemonLink, Snapshot
-from tests.gui.conftest import FAST_POLL_S, Pair
 from tests.support.daemons import Device
+from tests.support.tray import FAST_POLL_S, Pair
 
 WAIT_MS = 30_000
 

@@ -15,10 +15,10 @@ from pytestqt.qtbot import QtBot
 from p2psync_tray.manage import AddShareDialog, MembersDialog
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import WAIT_MS, Pair, find_action
 from tests.gui.fakes import FakeLink, sample_snapshot
-from tests.gui.test_window import rect_in, settle, shown
 from tests.support.daemons import cli
+from tests.support.tray import WAIT_MS, Pair, find_action
+from tests.support.widgets import rect_in, settle, shown
 
 
 def share_list(home: Path) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from p2psync_tray.notifications import Kind, Notification
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.gui.conftest import WAIT_MS, Pair, find_action, make_tray, menu_texts, write_config
 from tests.support.daemons import Device, cli
+from tests.support.tray import WAIT_MS, Pair, find_action, make_tray, menu_texts, write_config
 
 
 def peer_row(app: TrayApp, device: str) -> int:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QTableView, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QTableView
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.invites import InviteDialog, JoinDialog
@@ -19,29 +18,12 @@ from p2psync_tray.link import Snapshot
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
-from tests.gui.conftest import WAIT_MS, make_tray, select_share
 from tests.gui.fakes import PEER_IDS, FakeLink, sample_snapshot
 from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.tray import WAIT_MS, make_tray, select_share
+from tests.support.widgets import rect_in, settle, shown
 
-W = TypeVar("W", bound=QWidget)
 CODE = "-".join(["ABCDEF", "GHIJKL", "MNOPQR", "STUVWX", "YZ2345"] * 3)
-
-
-def rect_in(widget: QWidget, top: QWidget) -> QRect:
-    return QRect(widget.mapTo(top, widget.rect().topLeft()), widget.size())
-
-
-def settle() -> None:
-    for _ in range(3):
-        QApplication.processEvents()
-
-
-def shown(qtbot: QtBot, widget: W) -> W:
-    """``widget`` shown and laid out, closed after the test."""
-    qtbot.addWidget(widget)
-    widget.show()
-    settle()
-    return widget
 
 
 def rows_visible(view: QTableView) -> bool:

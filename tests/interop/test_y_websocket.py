@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.apps.test_app_endpoint import doc_url, read
+from tests.support.apps import doc_url, read
 from tests.support.daemons import Device, link, make_share, start_all, wait_for
 
 HERE = Path(__file__).parent

@@ -13,7 +13,7 @@ from types import ModuleType
 
 from p2psync.cli import main as cli_main
 from p2psync.control import errorcodes
-from tests.integration.cli.snapshot import assert_snapshot
+from tests.support.snapshot import assert_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 

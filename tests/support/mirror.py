@@ -1,5 +1,6 @@
 """Fakes and probes for the mirror: ``make_mirror`` builds a ``Mirror`` on an in-memory
-store (``Store``); ``read``, ``live_entries`` and ``holds`` look at a device's folder."""
+store (``Store``); ``entry`` makes a manifest entry; ``read``, ``live_entries`` and
+``holds`` look at a device's folder."""
 
 from __future__ import annotations
 
@@ -74,6 +75,11 @@ def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, An
     clock = HybridClock(b"device", wall_ms)
     mirror = Mirror(root, store, clock, lambda type_, **f: events.append((type_, f)), "s")
     return mirror, store, events
+
+
+def entry(guid: str, path: str, wall: int = 1, **fields: Any) -> Entry:
+    """A text file's manifest entry stamped at ``wall`` ms by device ``d``."""
+    return Entry(guid, path, FileKind.TEXT, Timestamp(wall, 0, b"d"), **fields)
 
 
 def peer_edit(doc: DocReplica, edit: Callable[[pycrdt.Text], None]) -> bytes:

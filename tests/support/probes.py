@@ -1,8 +1,10 @@
 """Probes of real daemons (``daemons.Device``): a file synced to every device, a save
-taken into its doc, a doc's guid in the manifest, a share's status, pause and resume."""
+taken into its doc, a doc's guid in the manifest, a share's status and members, pause and
+resume."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
@@ -38,6 +40,16 @@ def wait_saved(device: Device, name: str, text: str) -> None:
 def share_status(device: Device) -> dict[str, Any]:
     shares: list[dict[str, Any]] = device.status()["shares"]
     return next(s for s in shares if s["path"] == str(device.folder))
+
+
+def members(device: Device, share: str) -> dict[str, str]:
+    """The members of ``share`` that ``device`` knows, each with its mode (none when
+    it holds no such share)."""
+    rows: list[dict[str, Any]] = json.loads(cli(device.home, "share", "list", "--json").stdout)[
+        "shares"
+    ]
+    row = next((r for r in rows if r["id"] == share), None)
+    return {m["device_id"]: m["mode"] for m in row["members"]} if row else {}
 
 
 def loaded(device: Device) -> int:

@@ -3,55 +3,15 @@ other, a save reaches the app, a receive-only share's rooms refuse edits."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-import pytest
 import trio
 
 from tests.integration.apps.yclient import connect, until, until_blocking
-from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support import apps
+from tests.support.apps import doc_url, read, start
+from tests.support.daemons import Device, cli
 
-
-def enable_apps(device: Device) -> None:
-    """Any free port for the endpoint: tests run side by side."""
-    with (device.home / "config.toml").open("a") as config:
-        config.write("\n[apps]\nport = 0\n")
-
-
-def doc_url(device: Device, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(
-        cli(device.home, "doc", "url", str(device.folder / name), "--json").stdout
-    )
-    return found
-
-
-def read(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        return None
-
-
-SHARES: dict[str, str] = {}
-
-
-@pytest.fixture
-def pair(pair: list[Device], tmp_path: Path) -> list[Device]:
-    SHARES[str(tmp_path)] = make_share(pair)
-    for device in pair:
-        enable_apps(device)
-    return pair
-
-
-def start(devices: list[Device], file: str, text: str) -> None:
-    alice, bob = devices
-    (alice.folder / file).write_text(text)
-    for device in devices:
-        device.start()
-    link(devices)
-    wait_for(lambda: read(bob.folder / file) == text, "the file at bob")
+pair = apps.pair
+"""alice and bob, one share, the apps endpoint on any free port; not started."""
 
 
 async def test_an_app_on_bob_edits_alices_file_and_her_saves_reach_it(pair: list[Device]) -> None:
@@ -87,7 +47,7 @@ async def test_an_app_on_bob_edits_alices_file_and_her_saves_reach_it(pair: list
 async def test_a_receive_only_share_gives_read_only_rooms(pair: list[Device]) -> None:
     alice, bob = pair
     await trio.to_thread.run_sync(start, pair, "notes.txt", "as it is\n")
-    share = SHARES[str(alice.home.parent)]
+    share = apps.SHARES[str(alice.home.parent)]
     cli(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
 
     def receive_only() -> bool:

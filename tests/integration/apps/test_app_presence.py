@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.integration.apps.test_app_endpoint import doc_url, start
 from tests.integration.apps.yclient import connect, until
+from tests.support.apps import doc_url, start
 from tests.support.daemons import Device, make_share
 
 TIMEOUT_S = 2.0

@@ -18,10 +18,10 @@ from p2psync.protocol.messages import (
     AwarenessState,
     Ping,
 )
-from tests.integration.apps.test_app_endpoint import doc_url
 from tests.integration.apps.yclient import connect, until
-from tests.integration.hostile.hostile import frame_of, scene_at
+from tests.support.apps import doc_url
 from tests.support.daemons import wait_for
+from tests.support.hostile import frame_of, scene_at
 
 BIG = '"' + "x" * (MAX_AWARENESS_STATE_BYTES - 2) + '"'
 FLOOD_FRAMES = 20

@@ -13,35 +13,17 @@ from typing import Any
 import pycrdt
 import trio
 
-from tests.integration.apps import test_app_endpoint
-from tests.integration.apps.test_app_endpoint import doc_url
 from tests.integration.apps.yclient import YClient, connect, until, until_blocking
+from tests.support import apps
+from tests.support.apps import doc_url
+from tests.support.boards import board, cards_in, start
 from tests.support.daemons import Device, cli, link, wait_for
 
 YDoc = pycrdt.Doc[Any]
 
 
-pair = test_app_endpoint.pair
+pair = apps.pair
 """alice and bob, one share, the apps endpoint on any free port; not started."""
-
-
-def board(client_id: int, **cells: Any) -> bytes:
-    """The file another program writes: a doc's whole state holding ``cells``."""
-    doc: YDoc = pycrdt.Doc(client_id=client_id)
-    for key, value in cells.items():
-        doc.get("cards", type=pycrdt.Map)[key] = value
-    return doc.get_update()
-
-
-def cards_in(path: Path) -> dict[str, Any] | None:
-    """The map ``cards`` of the doc whose state the file at ``path`` is, read with
-    pycrdt (None: no file, or not a doc yet)."""
-    try:
-        doc: YDoc = pycrdt.Doc()
-        doc.apply_update(path.read_bytes())
-    except (FileNotFoundError, ValueError):
-        return None
-    return dict(doc.get("cards", type=pycrdt.Map).to_py() or {})
 
 
 def holds(path: Path, cards: dict[str, Any]) -> Callable[[], bool]:
@@ -50,16 +32,6 @@ def holds(path: Path, cards: dict[str, Any]) -> Callable[[], bool]:
 
 def cards_of(app: YClient) -> dict[str, Any]:
     return dict(app.doc.get("cards", type=pycrdt.Map).to_py() or {})
-
-
-def start(alice: Device, bob: Device, **cells: Any) -> None:
-    """Both daemons running and linked, ``board.ydoc`` made on alice holding ``cells``
-    and synced to bob."""
-    (alice.folder / "board.ydoc").write_bytes(board(11, **cells))
-    for device in (alice, bob):
-        device.start()
-    link([alice, bob])
-    wait_for(lambda: cards_in(bob.folder / "board.ydoc") == cells, "board.ydoc at bob")
 
 
 @asynccontextmanager

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.interrupts import interruptible
+
 DEADLINE_S = 60.0
 
 
@@ -49,7 +51,7 @@ def test_demo_syncs_merges_shows_peers_and_cleans_up(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_the_daemons_and_removes_everything(tmp_path: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "p2psync", "demo"],
+        interruptible([sys.executable, "-m", "p2psync", "demo"]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path),
     ) as demo:  # fmt: skip
         assert demo.stdout is not None

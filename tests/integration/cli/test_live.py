@@ -20,6 +20,7 @@ from p2psync.control.home import Home
 from p2psync.ids import ShareId
 from p2psync.protocol.connection import SUPPORTED_VERSIONS
 from tests.support.daemons import DEADLINE_S, Device, cli, link, wait_for
+from tests.support.interrupts import interruptible, killed_on_exit
 
 
 def connected(device: Device) -> bool:
@@ -142,10 +143,13 @@ def test_wait_idle_for_one_share(pair: tuple[Device, Device]) -> None:
 
 def test_events_command_prints_one_json_object_per_line(pair: tuple[Device, Device]) -> None:
     alice, bob = pair
-    with subprocess.Popen(
-        [sys.executable, "-m", "p2psync", "--home", str(alice.home), "events", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as follow:  # fmt: skip
+    command = [sys.executable, "-m", "p2psync", "--home", str(alice.home), "events", "--json"]
+    with (
+        subprocess.Popen(
+            interruptible(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as started,
+        killed_on_exit(started) as follow,
+    ):
         stdout = follow.stdout
         assert stdout is not None
         lines: queue.Queue[str] = queue.Queue()

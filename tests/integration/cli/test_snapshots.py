@@ -16,8 +16,8 @@ import pytest
 
 from p2psync import __version__
 from p2psync.config import load_config, save_config
-from tests.integration.cli.snapshot import Normaliser, assert_snapshot
 from tests.support.daemons import Device, cli, dial_first, link, make_share, start_all, wait_for
+from tests.support.snapshot import Normaliser, assert_snapshot
 
 
 def named(device: Device, name: str) -> Device:

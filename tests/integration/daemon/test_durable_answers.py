@@ -26,7 +26,7 @@ from p2psync.daemon.shares import ShareService
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.storage import DocLog
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 DOC = "notes"
 PEER = DeviceId(bytes(range(32)))

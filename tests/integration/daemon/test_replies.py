@@ -17,7 +17,7 @@ from p2psync.daemon.api import ControlApi
 from p2psync.daemon.daemon import Daemon
 from p2psync.daemon.sharestatus import file_docs
 from p2psync.ids import DeviceId, ShareId
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 PEER = DeviceId(bytes(range(32)))
 

@@ -26,7 +26,7 @@ from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import Update
 from p2psync.storage import DocLog, append_update
 from p2psync.storage.layout import log_path
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 DOC = "notes"
 PEER = DeviceId(bytes(range(32)))

@@ -1,4 +1,4 @@
-"""Fixtures of the hostile-input tests (the scene is built in ``hostile.py``)."""
+"""Fixtures of the hostile-input tests (the scene is built in ``tests/support/hostile.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.hostile.hostile import Scene, scene_at
+from tests.support.hostile import Scene, scene_at
 
 
 @pytest.fixture

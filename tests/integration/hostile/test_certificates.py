@@ -18,7 +18,8 @@ from p2psync.ids import DeviceId
 from p2psync.net.identity import load_or_create_identity
 from p2psync.net.transport import HandshakeError
 from p2psync.protocol.messages import Update
-from tests.integration.hostile.hostile import (
+from tests.support.daemons import cli, wait_for
+from tests.support.hostile import (
     Mallory,
     RawOutcome,
     Scene,
@@ -27,7 +28,6 @@ from tests.integration.hostile.hostile import (
     raw_session,
     signed_by,
 )
-from tests.support.daemons import cli, wait_for
 
 
 def smuggled(scene: Scene) -> bytes:

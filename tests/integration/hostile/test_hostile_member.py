@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from p2psync.mirror.state import record_file
 from p2psync.protocol.messages import SyncStep1, Update
-from tests.integration.hostile.hostile import Scene, folder_digest, frame_of
 from tests.support.daemons import wait_for
+from tests.support.hostile import Scene, folder_digest, frame_of
 
 
 def test_a_doc_guid_with_control_characters_is_refused_not_fatal(scene: Scene) -> None:

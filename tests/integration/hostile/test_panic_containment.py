@@ -23,8 +23,8 @@ from p2psync.net.transport import HandshakeError
 from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import UpdateShape
 from p2psync.storage.quarantine import quarantine_dir
-from tests.integration.hostile.hostile import FeedReport, Mallory, frame_of, send_and_wait
 from tests.support.daemons import cli
+from tests.support.hostile import FeedReport, Mallory, frame_of, send_and_wait
 
 PANICKING = b"\x01\x01\x01\x0b\xc4\x01\x03\x01\x04\x00\x00"  # "" after client 1's text
 

@@ -19,8 +19,8 @@ from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs import _varuint as varuint
 from p2psync.replica.inbound import MAX_DROPPED_NEW_DOCS, MAX_UNASKED_NEW_DOCS
 from p2psync.storage.layout import docs_dir
-from tests.integration.hostile.hostile import Scene, frame_of
 from tests.support.daemons import cli, wait_for
+from tests.support.hostile import Scene, frame_of
 
 RSS_GROWTH_LIMIT = 64 * 1024 * 1024
 

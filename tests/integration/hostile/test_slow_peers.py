@@ -13,8 +13,8 @@ from p2psync.daemon.acceptor import MAX_PENDING_HANDSHAKES
 from p2psync.net.transport import client_context
 from p2psync.protocol import connection as proto
 from p2psync.protocol.messages import Update
-from tests.integration.hostile.hostile import Scene, _hello, frame_of
 from tests.support.daemons import wait_for
+from tests.support.hostile import Scene, _hello, frame_of
 
 TRICKLE_S = 2.0  # one byte every this many seconds
 MARGIN_S = 15.0  # a loaded 2-core machine may be late

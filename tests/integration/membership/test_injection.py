@@ -11,9 +11,9 @@ from p2psync.ids import DeviceId
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.messages import MemberEntry, MemberList
-from tests.integration.hostile.hostile import Mallory, scene_at
-from tests.integration.membership.test_invites import members
 from tests.support.daemons import cli, wait_for
+from tests.support.hostile import Mallory, scene_at
+from tests.support.probes import members
 
 BIG_CLOCK = 10**12
 

@@ -26,8 +26,9 @@ from p2psync.net.identity import load_or_create_identity
 from p2psync.net.invitekey import invite_verifier, sign_join
 from p2psync.protocol.auth import join_transcript
 from p2psync.protocol.messages import JoinProof
-from tests.integration.hostile.hostile import raw_session, signed_by
 from tests.support.daemons import Device, cli, free_port, link, make_share, wait_for
+from tests.support.hostile import raw_session, signed_by
+from tests.support.probes import members
 
 
 @pytest.fixture
@@ -42,14 +43,6 @@ def invite(device: Device, share: str, *args: str) -> str:
     result = cli(device.home, "invite", share, "--json", *args)
     code: str = json.loads(result.stdout)["code"]
     return code
-
-
-def members(device: Device, share: str) -> dict[str, str]:
-    rows: list[dict[str, Any]] = json.loads(cli(device.home, "share", "list", "--json").stdout)[
-        "shares"
-    ]
-    row = next((r for r in rows if r["id"] == share), None)
-    return {m["device_id"]: m["mode"] for m in row["members"]} if row else {}
 
 
 def connected(device: Device, other: Device) -> bool:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.membership.test_invites import members
 from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support.probes import members
 
 CUT_OFF_S = 5.0
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.integration.hostile.hostile import Mallory, raw_session, scene_at, signed_by
 from tests.support.daemons import cli
+from tests.support.hostile import Mallory, raw_session, scene_at, signed_by
 
 
 def test_a_pending_device_is_listed_refused_then_accepted_by_member_add(tmp_path: Path) -> None:

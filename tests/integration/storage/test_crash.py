@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from p2psync.storage import DocLog, read_state, read_updates
-from tests.conftest import text_of, text_updates
 from tests.integration.storage.log_worker import payload
+from tests.support.updates import text_of, text_updates
 
 WORKER = str(Path(__file__).with_name("log_worker.py"))
 KILL_ITERATIONS = 200

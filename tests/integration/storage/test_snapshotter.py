@@ -10,7 +10,7 @@ import trio
 from p2psync.errors import StorageError
 from p2psync.storage import DocLog
 from p2psync.storage.snapshotter import SnapshotWorker
-from tests.conftest import text_of, text_updates
+from tests.support.updates import text_of, text_updates
 
 DEADLINE_S = 60
 

@@ -10,7 +10,7 @@ from bench.traces import load_trace, trace_updates
 from p2psync.storage import DocLog, read_state
 from p2psync.storage import format as fmt
 from p2psync.storage.writer import LogWriter
-from tests.conftest import text_of
+from tests.support.updates import text_of
 
 BATCH_UPDATES = 100
 

@@ -13,7 +13,7 @@ from p2psync.storage import DocLog, append_update, read_state, read_updates
 from p2psync.storage import writer as writer_module
 from p2psync.storage.fileops import FileOps
 from p2psync.storage.writer import LogWriter
-from tests.conftest import text_of, text_updates
+from tests.support.updates import text_of, text_updates
 
 DEADLINE_S = 60
 

@@ -5,52 +5,15 @@ many docs), so a kill lands inside a group more often than not."""
 
 from __future__ import annotations
 
-import random
 import signal
-from pathlib import Path
-from typing import Any
 
-from p2psync.control.client import ControlClient
-from p2psync.control.home import Home
 from p2psync.storage.layout import marker_dir
-from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, wait_for
+from tests.support.manyfiles import DEADLINE_S, FILES, listed, start_with_files, tree
 
-FILES = 600
-DEADLINE_S = 180.0
 IN_FLIGHT = 16
 """Docs a restart may load besides those still to come: the manifest, the ignore
 file's, a file whose write a kill cut short."""
-
-
-def make_files(folder: Path, count: int) -> None:
-    """``count`` files in 30 folders: one in ten binary, the rest text."""
-    rng = random.Random(19)
-    for i in range(count):
-        sub = folder / f"d{i % 30:02}"
-        sub.mkdir(parents=True, exist_ok=True)
-        if i % 10 == 9:
-            (sub / f"f{i:04}.bin").write_bytes(rng.randbytes(2048))
-        else:
-            (sub / f"f{i:04}.md").write_text(f"file {i}\n" * rng.randint(1, 60))
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file of the share folder but the daemon's own, by share path."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in folder.rglob("*")
-        if path.is_file() and not path.relative_to(folder).parts[0].startswith(".p2psync")
-    }
-
-
-def share_status(device: Device) -> dict[str, Any]:
-    with ControlClient(Home.resolve(device.home).socket_path) as client:
-        shares: list[dict[str, Any]] = client.call("status")["shares"]
-    return next(s for s in shares if s["path"] == str(device.folder))
-
-
-def listed(device: Device) -> int:
-    return int(share_status(device).get("files", 0))
 
 
 def logs_made(device: Device) -> int:
@@ -61,16 +24,6 @@ def logs_made(device: Device) -> int:
 def no_conflict_copies(device: Device) -> bool:
     copies = marker_dir(device.folder) / "conflicts"
     return not copies.is_dir() or not any(path.is_file() for path in copies.rglob("*"))
-
-
-def start_with_files(first: Device, members: list[Device]) -> dict[str, bytes]:
-    """Fill ``first``'s folder, make the share of ``members`` and start ``first`` (its
-    first scan begins); the files made, by share path."""
-    make_files(first.folder, FILES)
-    want = tree(first.folder)
-    make_share(members)
-    first.start()
-    return want
 
 
 def test_a_daemon_killed_during_its_first_scan_takes_every_file_in_once(

@@ -5,7 +5,8 @@ once that crowd is idle its docs leave memory (``daemon.residency``)."""
 from __future__ import annotations
 
 from p2psync.daemon.residency import CROWD_DOCS, CROWD_FLOOR, DEFAULT_IDLE_UNLOAD_S
-from tests.integration.sync.test_first_sync_killed import (
+from tests.support.daemons import Device, link, wait_for
+from tests.support.manyfiles import (
     DEADLINE_S,
     FILES,
     listed,
@@ -13,7 +14,6 @@ from tests.integration.sync.test_first_sync_killed import (
     start_with_files,
     tree,
 )
-from tests.support.daemons import Device, link, wait_for
 
 UNLOAD_DEADLINE_S = 30.0
 """Well inside the everyday grace (``DEFAULT_IDLE_UNLOAD_S``): docs that leave memory

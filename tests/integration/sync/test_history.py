@@ -3,7 +3,6 @@ the other, and a restore there is a new edit that keeps a concurrent one (issue 
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from pathlib import Path
@@ -25,36 +24,12 @@ from tests.support.daemons import (
     make_share,
     wait_for,
 )
+from tests.support.history import FIRST, SECOND
+from tests.support.history import file_text as _file
+from tests.support.history import versions as _versions
 
-FIRST = "title\n\nfirst draft\n\nfooter\n"
-SECOND = "title\n\nsecond draft, worse\n\nfooter\n"
 CONCURRENT = "title\n\nsecond draft, worse\n\nfooter by alice\n"
 MERGED = "title\n\nfirst draft\n\nfooter by alice\n"
-
-
-def _versions(device: Device, name: str) -> list[Any]:
-    result = cli(device.home, "history", str(device.folder / name), "--json", check=False)
-    if result.returncode != 0:
-        return []
-    versions: list[Any] = json.loads(result.stdout)["versions"]
-    return versions
-
-
-def _file(device: Device, name: str) -> str | None:
-    try:
-        return (device.folder / name).read_text()
-    except FileNotFoundError:
-        return None
-
-
-def started_with(pair: list[Device], name: str, data: bytes) -> None:
-    """The pair sharing a folder, ``name`` holding ``data`` on the first device as
-    the daemons start, and linked."""
-    make_share(pair)
-    (pair[0].folder / name).write_bytes(data)
-    for device in pair:
-        device.start()
-    link(pair)
 
 
 def _connected(device: Device) -> list[str]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.sync.test_history import _file, _versions
 from tests.support.chunkeddaemons import CHUNKED_FILE_BYTES, linked_pair
 from tests.support.daemons import cli, link, wait_for
+from tests.support.history import file_text as _file
+from tests.support.history import versions as _versions
 
 FIRST = "".join(f"line {n:05} of a long log\n" for n in range(1_600))
 SECOND = FIRST.replace("line 01500 of a long log\n", "line 01500 rewritten near the end\n")

@@ -4,8 +4,10 @@ on the device that renamed it and on the peer that followed."""
 
 from __future__ import annotations
 
-from tests.integration.sync.test_history import FIRST, SECOND, _file, _versions, started_with
 from tests.support.daemons import Device, cli, wait_for
+from tests.support.history import FIRST, SECOND, started_with
+from tests.support.history import file_text as _file
+from tests.support.history import versions as _versions
 
 
 def test_a_renamed_files_history_continues_under_its_new_name(pair: list[Device]) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.apps.test_app_ydoc import board, cards_in, start
-from tests.integration.sync.test_history import _versions, started_with
+from tests.support.boards import board, cards_in, start
 from tests.support.daemons import Device, cli, make_share, wait_for
+from tests.support.history import started_with
+from tests.support.history import versions as _versions
 from tests.support.mirror import holds
 
 PICTURE = b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 8

@@ -17,7 +17,7 @@ from p2psync.daemon.shares import ShareService
 from p2psync.ids import DeviceId, ShareId
 from p2psync.protocol.messages import Update
 from p2psync.replica.doc import DocReplica
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 PEER = DeviceId(bytes(range(32)))
 

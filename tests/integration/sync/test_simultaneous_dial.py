@@ -18,7 +18,7 @@ from p2psync.control.home import Home
 from p2psync.daemon.daemon import Daemon, load_or_init_config
 from p2psync.ids import ShareId
 from p2psync.net.identity import load_or_create_identity
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 ROUNDS = 40
 GAP_STEP_S = 0.002

@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from p2psync.watch import DirWatcher, HoldRules
-from tests.integration.watch.test_watch import DEADLINE_S, watching
+from tests.support.watching import DEADLINE_S, watching
 
 QUIET_S = 0.02  # what the mirror service asks for
 PART = b"x" * (4 << 20)

@@ -9,34 +9,17 @@ change has been handed over.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
 
-from p2psync.watch import Change, DirWatcher, HoldRules
+from p2psync.watch import Change, DirWatcher
 from p2psync.watch.bridge import _Inbox
+from tests.support.watching import DEADLINE_S, watching
 
-DEADLINE_S = 10.0
 POLL_INTERVAL_S = 0.01
-
-
-@asynccontextmanager
-async def watching(
-    *dirs: Path,
-    filter: Callable[[Path], bool] | None = None,
-    recursive: bool = False,
-    hold: HoldRules | None = None,
-) -> AsyncIterator[DirWatcher]:
-    """A running watcher, cancelled on exit."""
-    watcher = DirWatcher(dirs, filter=filter, recursive=recursive, hold=hold)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(watcher.run)
-        yield watcher
-        nursery.cancel_scope.cancel()
 
 
 async def collect_until(

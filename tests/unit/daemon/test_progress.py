@@ -23,7 +23,7 @@ from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 SHARE = ShareId.new()
 

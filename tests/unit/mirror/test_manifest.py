@@ -7,10 +7,7 @@ from typing import Any
 import pycrdt
 import pytest
 
-from p2psync.mirror.hlc import Timestamp
-from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import (
-    Entry,
     MalformedEntryError,
     ManifestView,
     new_file_guid,
@@ -20,12 +17,9 @@ from p2psync.mirror.manifest import (
     set_fields,
 )
 from p2psync.mirror.paths import share_path
+from tests.support.mirror import entry
 
 Doc = pycrdt.Doc[Any]
-
-
-def entry(guid: str, path: str, wall: int = 1, **fields: Any) -> Entry:
-    return Entry(guid, path, FileKind.TEXT, Timestamp(wall, 0, b"d"), **fields)
 
 
 def test_entries_round_trip_through_the_doc_and_peers() -> None:

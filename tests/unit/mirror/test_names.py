@@ -10,7 +10,7 @@ import pytest
 
 from p2psync.mirror.manifest import ManifestView
 from p2psync.mirror.names import Listings, NameRules, probe_names
-from tests.unit.mirror.test_manifest import entry
+from tests.support.mirror import entry
 
 FOLD = NameRules(fold_case=True, fold_unicode=True)
 NFC = unicodedata.normalize("NFC", "café.md")

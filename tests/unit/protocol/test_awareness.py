@@ -18,7 +18,7 @@ from p2psync.protocol.messages import (
     Awareness,
     AwarenessState,
 )
-from tests.unit.protocol.test_connection import CLIENT_ID, SERVER_ID, feed
+from tests.support.connections import CLIENT_ID, SERVER_ID, feed
 
 SHARE = b"s" * 16
 CURSOR = AwarenessState(1234, 5, '{"cursor": {"anchor": 3}, "user": {"name": "ada"}}')

@@ -3,19 +3,12 @@ the transition rules, malformed input, closing, and deadlines."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import struct
 from typing import Any
 
 import msgpack
 import pytest
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from p2psync.errors import (
     FrameTooLargeError,
@@ -43,7 +36,6 @@ from p2psync.protocol import (
     DocError,
     DocErrorReceived,
     Established,
-    Event,
     Goodbye,
     Hello,
     HelloReceived,
@@ -62,65 +54,13 @@ from p2psync.protocol import (
     auth_transcript,
     wire,
 )
+from tests.support.connections import CLIENT_ID, MALLORY_ID, SERVER_ID, drain, feed, verify
 
 SHARE = b"s" * 16
 
 
-class Identity:
-    """A device key and self-signed certificate, as the net layer would have."""
-
-    def __init__(self, name: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(self.key.public_key())
-            .serial_number(1)
-            .not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(self.key, hashes.SHA256())
-        )
-        self.cert = cert.public_bytes(Encoding.DER)
-
-    def sign(self, data: bytes) -> bytes:
-        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))
-
-
-def verify(certificate: bytes, transcript: bytes, signature: bytes) -> bool:
-    key = x509.load_der_x509_certificate(certificate).public_key()
-    assert isinstance(key, ec.EllipticCurvePublicKey)
-    try:
-        key.verify(signature, transcript, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
-
-
-SERVER_ID, CLIENT_ID, MALLORY_ID = Identity("server"), Identity("client"), Identity("mallory")
-
-
 def hello(versions: tuple[int, ...] = (1,), name: str = "dev") -> Hello:
     return Hello(versions, name, "0.1", os.urandom(32))
-
-
-def drain(conn: Connection) -> list[Event]:
-    events: list[Event] = []
-    while (event := conn.next_event()) is not NEED_DATA:
-        assert not isinstance(event, type(NEED_DATA))
-        events.append(event)
-    return events
-
-
-def feed(conn: Connection, data: bytes, *, chunk: int = 0, now: float | None = None) -> list[Event]:
-    step = chunk or len(data) or 1
-    events: list[Event] = []
-    for i in range(0, len(data), step):
-        conn.receive_data(data[i : i + step], now=now)
-        events += drain(conn)
-    return events
 
 
 def pair(now: float = 0.0) -> tuple[Connection, Connection]:

@@ -15,7 +15,6 @@ import pytest
 from p2psync.protocol import (
     EMPTY_STATE_VECTOR,
     MAX_INDEX_ENTRIES,
-    NEED_DATA,
     AuthRequested,
     Closed,
     Connection,
@@ -38,6 +37,7 @@ from p2psync.protocol import (
     delete_set_digest,
     is_behind,
 )
+from tests.support.connections import drain
 
 SHARE = os.urandom(16)
 Doc = pycrdt.Doc[pycrdt.Text]
@@ -128,14 +128,6 @@ class Side:
 
     def send(self, message: Message) -> None:
         self.outbox += self.conn.send(message)
-
-
-def drain(conn: Connection) -> list[Event]:
-    events: list[Event] = []
-    while (event := conn.next_event()) is not NEED_DATA:
-        assert not isinstance(event, type(NEED_DATA))
-        events.append(event)
-    return events
 
 
 def whole(data: bytes) -> list[bytes]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Any
 
-import pycrdt
 import pytest
 
 from p2psync.protocol.messages import SyncMessage, Update
@@ -22,55 +20,12 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Disconnect, Effect, Persist, Reload, Send
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
-from tests.conftest import text_updates
+from tests.support.appedits import content, edit
+from tests.support.updates import text_updates
 
 SHARE = b"s" * 16
 GUIDS = ["notes.md", "todo", "big"]
 REPLICAS = 5
-
-
-def byte_offset(text: str, chars: int) -> int:
-    """pycrdt Text indices are UTF-8 byte offsets."""
-    return len(text[:chars].encode())
-
-
-def edit(doc: DocReplica, rng: random.Random) -> bytes:
-    """A random local edit of ``doc`` as another app would make it: a Yjs update."""
-    app: pycrdt.Doc[Any] = pycrdt.Doc(client_id=rng.randrange(1, 2**32))
-    app.apply_update(doc.full_state())
-    before = app.get_state()
-    text = app.get("content", type=pycrdt.Text)
-    meta = app.get("meta", type=pycrdt.Map)
-    items = app.get("items", type=pycrdt.Array)
-    with app.transaction():
-        kind = rng.randrange(6)
-        current = str(text)
-        if kind == 0 and len(current) > 3:
-            start = rng.randrange(len(current) - 2)
-            end = start + rng.randrange(1, 3)
-            del text[byte_offset(current, start) : byte_offset(current, end)]
-        elif kind == 1:
-            meta[rng.choice("abcde")] = rng.randrange(1000)
-        elif kind == 2 and len(meta):
-            del meta[rng.choice(list(meta.keys()))]
-        elif kind == 3:
-            items.append(rng.randrange(100))
-        elif kind == 4 and len(items):
-            del items[rng.randrange(len(items))]
-        else:
-            at = byte_offset(current, rng.randrange(len(current) + 1))
-            text.insert(at, rng.choice(["x", "yz", "é", "字", "🙂"]))
-    return app.get_update(before)
-
-
-def content(doc: DocReplica) -> tuple[str, dict[str, Any], list[Any]]:
-    copy: pycrdt.Doc[Any] = pycrdt.Doc()
-    copy.apply_update(doc.full_state())
-    return (
-        str(copy.get("content", type=pycrdt.Text)),
-        copy.get("meta", type=pycrdt.Map).to_py() or {},
-        copy.get("items", type=pycrdt.Array).to_py() or [],
-    )
 
 
 class Network:

@@ -10,7 +10,7 @@ import pytest
 
 from p2psync.errors import UpdateError
 from p2psync.replica.doc import DocReplica, check_v1_update
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 # "v2 text" inserted into Y.Text "content" by Yjs 13.6.33, encoded with encodeStateAsUpdateV2.
 YJS_V2_UPDATE = bytes.fromhex(

@@ -29,8 +29,9 @@ from p2psync.protocol.messages import SyncMessage
 from p2psync.replica.effects import Disconnect, Effect, Send
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
-from tests.unit.replica.test_convergence import SHARE, content, edit
+from tests.support.appedits import content, edit
 
+SHARE = b"s" * 16
 SIDES = ("a", "b")
 SCRIPTS = {
     "replace": ("up2", "up1"),

@@ -18,7 +18,7 @@ from p2psync.replica.effects import Disconnect, Persist, Quarantine, Reload, Sen
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.replica.validate import Outcome, apply_checked, is_panic
-from tests.conftest import text_updates
+from tests.support.updates import text_updates
 
 
 def item(client: int, clock: int, text: bytes, origin: tuple[int, int] = (1, 3)) -> bytes:

@@ -20,7 +20,7 @@ from p2psync.storage import format as fmt
 from p2psync.storage.compaction import build_snapshot
 from p2psync.storage.doclog import remove_empty_log
 from p2psync.storage.fileops import FileOps
-from tests.conftest import text_of
+from tests.support.updates import text_of
 
 
 def test_new_log_is_created_with_a_header(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from p2psync.protocol.messages import (
 from p2psync.protocol.yjs import DocVersion
 from p2psync.protocol.yjs import _varuint as varuint
 from p2psync.protocol.yjs_update import scan_update
-from tests.integration.hostile.hostile import frame_of
+from tests.support.hostile import frame_of
 
 KEYS = ["t", "s", "d", "i", "e", "u", "sv", "max", "more", "since", "code", "message"]
 TYPES = [*wire.TYPE_NAMES.values(), "nope", "", "x" * 300]

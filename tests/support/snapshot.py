@@ -1,6 +1,7 @@
 """Snapshot files for CLI output: compare with the committed copy, or rewrite it.
 
-``assert_snapshot(name, text)`` compares ``text`` with ``snapshots/<name>``; with
+``assert_snapshot(name, text)`` compares ``text`` with
+``tests/integration/cli/snapshots/<name>``; with
 ``P2PSYNC_UPDATE_SNAPSHOTS=1`` in the environment it writes the file instead. The
 ``Normaliser`` replaces what differs from run to run (device and share IDs, ports,
 paths, times, byte counts) with stable placeholders, and re-aligns table columns so
@@ -15,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
+SNAPSHOT_DIR = Path(__file__).parents[1] / "integration" / "cli" / "snapshots"
 UPDATE_ENV = "P2PSYNC_UPDATE_SNAPSHOTS"
 
 SHARE_ID = re.compile(r"\b[a-z2-7]{5}(?:-[a-z2-7]{5,6}){4}\b")
