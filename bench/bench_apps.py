@@ -24,7 +24,7 @@ from bench.bench_mirror import save_latencies
 from bench.harness import REPO_DIR, BenchContext, Metric, timeit_best
 from bench.traces import trace_updates
 from p2psync.apps import wire
-from tests.integration.apps.test_app_endpoint import doc_url, read
+from tests.support.apps import doc_url, read
 from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 GROUP = "Local apps across two daemons (issue 17)"

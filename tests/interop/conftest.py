@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.interop.test_y_websocket import NodeApp
+from tests.support.nodeapps import NodeApp
 
 
 @pytest.fixture

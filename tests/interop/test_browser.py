@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.apps.test_app_endpoint import doc_url, read
-from tests.interop.test_y_websocket import NodeApp, text_apps
+from tests.support.apps import doc_url, read
 from tests.support.daemons import Device, make_share, wait_for
+from tests.support.nodeapps import NodeApp, text_apps
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "browser_app.mjs"

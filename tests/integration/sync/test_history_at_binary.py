@@ -9,9 +9,9 @@ import json
 import time
 from datetime import datetime
 
-from tests.integration.apps.test_app_ydoc import board, cards_in
-from tests.integration.sync.test_history import _versions
+from tests.support.boards import board, cards_in
 from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support.history import versions
 from tests.support.mirror import holds
 
 A1 = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -20,8 +20,8 @@ B1 = b"GIF89a\x00\x01" + bytes(range(255, -1, -1)) * 3
 
 
 def _recorded_deletion(device: Device, name: str) -> bool:
-    versions = _versions(device, name)
-    return bool(versions) and versions[0]["kind"] == "delete"
+    found = versions(device, name)
+    return bool(found) and found[0]["kind"] == "delete"
 
 
 def test_a_folder_at_a_time_brings_back_edited_and_deleted_binary_files(
@@ -39,7 +39,7 @@ def test_a_folder_at_a_time_brings_back_edited_and_deleted_binary_files(
     for name, data in (("a.png", A1), ("b.gif", B1)):
         wait_for(holds(bob.folder / "pics" / name, data), f"{name} at bob")
         for device in pair:
-            wait_for(lambda d=device, n=name: len(_versions(d, f"pics/{n}")) == 1,  # type: ignore[misc]
+            wait_for(lambda d=device, n=name: len(versions(d, f"pics/{n}")) == 1,  # type: ignore[misc]
                      f"a version of {name} at {device.home.name}")  # fmt: skip
     wait_for(lambda: cards_in(bob.folder / "pics" / "board.ydoc") == {"a": 1}, "the board at bob")
     then = time.time()
@@ -47,7 +47,7 @@ def test_a_folder_at_a_time_brings_back_edited_and_deleted_binary_files(
     (bob.folder / "pics" / "a.png").write_bytes(A2)
     (bob.folder / "pics" / "b.gif").unlink()
     wait_for(holds(alice.folder / "pics" / "a.png", A2), "bob's edit at alice")
-    wait_for(lambda: len(_versions(alice, "pics/a.png")) == 2, "bob's edit as a version")
+    wait_for(lambda: len(versions(alice, "pics/a.png")) == 2, "bob's edit as a version")
     for device in pair:
         wait_for(lambda d=device: _recorded_deletion(d, "pics/b.gif"),  # type: ignore[misc]
                  f"the deletion in {device.home.name}'s history")  # fmt: skip
@@ -68,6 +68,6 @@ def test_a_folder_at_a_time_brings_back_edited_and_deleted_binary_files(
         for name, data in (("a.png", A1), ("b.gif", B1)):
             wait_for(holds(device.folder / "pics" / name, data),
                      f"{name} as it was at {device.home.name}")  # fmt: skip
-    assert _versions(alice, "pics/a.png")[0]["kind"] == "restore"
-    wait_for(lambda: _versions(bob, "pics/a.png")[0]["device"] == alice.id, "the restore at bob")
+    assert versions(alice, "pics/a.png")[0]["kind"] == "restore"
+    wait_for(lambda: versions(bob, "pics/a.png")[0]["device"] == alice.id, "the restore at bob")
     assert cards_in(alice.folder / "pics" / "board.ydoc") == {"a": 1}

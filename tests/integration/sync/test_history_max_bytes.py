@@ -10,8 +10,8 @@ from pathlib import Path
 
 from p2psync.config import HistoryConfig, load_config, save_config
 from p2psync.control.home import Home
-from tests.integration.sync.test_history import _versions
 from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support.history import versions
 from tests.support.mirror import holds
 
 SIZE = 4096
@@ -54,8 +54,8 @@ def test_a_binary_files_oldest_versions_past_max_bytes_are_dropped(
             wait_for(lambda d=device, n=n: _newest_size_is(d, n),  # type: ignore[misc]
                      f"save {n} in {device.home.name}'s history")  # fmt: skip
 
-    assert [v["number"] for v in _versions(bob, "image.png")] == [5, 4, 3, 2, 1]
-    kept = _versions(alice, "image.png")
+    assert [v["number"] for v in versions(bob, "image.png")] == [5, 4, 3, 2, 1]
+    kept = versions(alice, "image.png")
     assert [v["number"] for v in kept] == [5, 4, 3]
     assert sum(v["size"] for v in kept[1:]) <= CAP
     out = tmp_path / "three.png"
@@ -70,8 +70,8 @@ def test_a_binary_files_oldest_versions_past_max_bytes_are_dropped(
 
 def _newest_size_is(device: Device, n: int) -> bool:
     """Whether ``device``'s newest version of the picture is save ``n`` (its number)."""
-    versions = _versions(device, "image.png")
-    return bool(versions) and versions[0]["number"] == n
+    found = versions(device, "image.png")
+    return bool(found) and found[0]["number"] == n
 
 
 def test_a_bad_max_bytes_stops_the_daemon_with_one_sentence(pair: list[Device]) -> None:
