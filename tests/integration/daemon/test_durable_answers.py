@@ -52,7 +52,10 @@ class StalledAppend:
         monkeypatch.setattr(DocLog, "append", append)
 
     async def start_second(self, service: ShareService, nursery: trio.Nursery) -> None:
-        """Store the first update, then start the second and wait until it stalls."""
+        """Run ``service`` in ``nursery`` with PEER up, store the first update, then
+        start the second and wait until it stalls."""
+        await nursery.start(service.run)
+        service.peer_up(PEER)
         await service.local_update(DOC, self.first)
         self.stored.clear()
         nursery.start_soon(service.local_update, DOC, self.second)
@@ -85,8 +88,6 @@ def test_a_peer_gets_a_local_change_only_once_it_is_durable(
     async def main() -> None:
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
-                await nursery.start(service.run)
-                service.peer_up(PEER)
                 await stall.start_second(service, nursery)
                 nursery.start_soon(service.receive, PEER, step1(service))
                 await trio.testing.wait_all_tasks_blocked()
@@ -123,8 +124,6 @@ def test_an_answer_that_cannot_be_made_durable_in_time_restarts_the_link(
     async def main() -> None:
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
-                await nursery.start(service.run)
-                service.peer_up(PEER)
                 await stall.start_second(service, nursery)
                 await service.receive(PEER, step1(service))
                 stall.go_on.set()
