@@ -20,12 +20,15 @@ actions they describe so that a crash at any point is recognised on the next sta
 2. the action: the file is replaced, or the save's update is stored in the doc;
 3. ``commit``: ``<key>.next`` is renamed over ``<key>``.
 
-On load, a ``.next`` left by a crash is kept if the file on disk has its digest or
-its inode (the rename happened, perhaps followed by a save in place), else dropped
-(the action never happened); if no file is there at all, it is held in memory as
-*unconfirmed* until the first batch ends: a new file it pairs with by inode or text
-is the written file renamed while the daemon was down (``confirm``), and it is never
-told as a delete (the write may never have happened: ``drop_unconfirmed``).
+On load, a ``.next`` left by a crash is kept if the file on disk shows the write
+happened, else dropped (the action never happened): by its digest (the written
+bytes, or the bytes of the record before); failing both (a program saved the file
+since), by which of the two merge bases its text is nearer (``_write_happened``),
+or, for a file keeping no text base, by its inode; if no file is there at all, it
+is held in memory as *unconfirmed* until the first batch ends: a new file it pairs
+with by inode or text is the written file renamed while the daemon was down
+(``confirm``), and it is never told as a delete (the write may never have happened:
+``drop_unconfirmed``).
 A save's is written as ``<key>.save`` and always kept, whatever the file holds
 since (a program may have replaced it while the daemon was down): its base holds the
 save, and dropping it left a record whose base lacked a save the doc held, so the
@@ -56,9 +59,10 @@ from typing import NamedTuple
 
 import msgpack
 
-from p2psync.mirror.chunkbases import BaseBlobs, layout_keys
+from p2psync.mirror.chunkbases import BaseBlobs, is_layout, layout_keys
+from p2psync.mirror.content import text_at
 from p2psync.mirror.fileio import FileStat
-from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.kinds import decode_text, file_digest
 from p2psync.protocol.yjs import DocVersion
 from p2psync.storage.format import crc32c
 from p2psync.storage.layout import marker_dir
@@ -157,13 +161,56 @@ def _read(path: Path) -> _Record | None:
     return record
 
 
-def _disk_identity(root: Path, rel: str) -> tuple[bytes, int] | None:
-    """The digest and inode of the file at ``rel`` now (None: missing or unreadable)."""
+class _OnDisk(NamedTuple):
+    """The file at a record's path as a restart finds it."""
+
+    data: bytes
+    digest: bytes
+    ino: int
+
+
+def _on_disk(root: Path, rel: str) -> _OnDisk | None:
+    """The file at ``rel`` now (None: missing or unreadable)."""
     try:
         with (root / rel).open("rb") as file:
-            return file_digest(file.read()), os.fstat(file.fileno()).st_ino
+            data = file.read()
+            return _OnDisk(data, file_digest(data), os.fstat(file.fileno()).st_ino)
     except OSError:
         return None
+
+
+def _write_happened(ahead: _Record, before: Synced | None, old_base: bytes, disk: _OnDisk) -> bool:
+    """Whether the file write that ``ahead`` was written ahead of happened, as the file
+    on disk tells. Its bytes are the written ones, or the ones recorded ``before``;
+    else a program saved the file since, and its text is compared with both merge
+    bases: nearer the written one (it holds what the write added and lacks what it
+    removed) means the write happened. A tie keeps the old record, whose base can only
+    make the next save add again what the write added, never delete it. A file
+    keeping no text base (binary, chunked) is judged by its inode, which a save in
+    place keeps."""
+    if disk.digest == ahead.digest:
+        return True
+    if before is not None and disk.digest == before.digest:
+        return False
+    text = decode_text(disk.data)
+    if text is not None and _is_text_base(ahead.base) and _is_text_base(old_base):
+        try:
+            written, old = text_at(ahead.base), text_at(old_base)
+        except ValueError:
+            log.warning("a sync record's base is not a Yjs state")
+        else:
+            return _line_distance(text, written) < _line_distance(text, old)
+    return ahead.stat is not None and disk.ino == ahead.stat.ino
+
+
+def _is_text_base(base: bytes) -> bool:
+    return bool(base) and not is_layout(base)
+
+
+def _line_distance(a: str, b: str) -> int:
+    """How many lines are in one text and not the other, counting repeats."""
+    ours, theirs = Counter(a.splitlines()), Counter(b.splitlines())
+    return (ours - theirs).total() + (theirs - ours).total()
 
 
 class SyncTable:
@@ -386,10 +433,12 @@ class SyncTable:
         if record is None or path.name != _key(record.path) + suffix:
             path.unlink(missing_ok=True)
             return
-        disk = _disk_identity(self.root, record.path)
-        ino = record.stat.ino if record.stat is not None else None
-        happened = save or (disk is not None and (disk[0] == record.digest or disk[1] == ino))
-        if not happened and disk is None and ino is not None:
+        disk = _on_disk(self.root, record.path)
+        happened = save or (
+            disk is not None
+            and _write_happened(record, self._synced.get(record.path), self.base(record.path), disk)
+        )
+        if not happened and disk is None and record.stat is not None:
             # The file is gone: never written, or written and then renamed while the
             # daemon was down. Held in memory only, to pair a rename (``confirm``).
             self._synced[record.path] = record.synced

@@ -1,0 +1,96 @@
+"""The sync records a crash leaves half written: which one a restart keeps.
+
+Each test writes a record, then a write-ahead record of the daemon's next write to
+the file (``prepare``) and no ``commit``, as a kill between the two leaves them; it
+sets the file as the restart finds it and loads the table again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pycrdt
+import pytest
+
+from p2psync.mirror.content import content_of, text_update
+from p2psync.mirror.fileio import FileStat
+from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.state import Synced, SyncTable
+
+GUID = "doc"
+
+
+def stat_of(path: Path) -> FileStat:
+    return FileStat.of(path.stat())
+
+
+def state_of(text: str) -> bytes:
+    """A merge base whose text is ``text``."""
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=1)
+    content_of(doc).insert(0, text)
+    return doc.get_update()
+
+
+def cut_write(root: Path, old: str, written: str, *, base: bool = True) -> Path:
+    """``d.txt`` synced as ``old``, then a write of ``written`` prepared and cut off
+    before its record was committed (the file still holds ``old``)."""
+    path = root / "d.txt"
+    path.write_text(old)
+    table = SyncTable(root)
+    old_base = state_of(old) if base else b""
+    table.put("d.txt", Synced(GUID, file_digest(old.encode()), stat_of(path)), old_base)
+    written_base = text_update(old_base, written, 2)[1] if base else b""
+    written_stat = FileStat(len(written), 0, path.stat().st_ino + 1_000_000, 0o100644)
+    table.prepare("d.txt", Synced(GUID, file_digest(written.encode()), written_stat), written_base)
+    return path
+
+
+def kept_written(root: Path, written: str) -> bool:
+    """Whether a restart keeps the write-ahead record (the write happened)."""
+    again = SyncTable(root)
+    return again["d.txt"].digest == file_digest(written.encode())
+
+
+def test_the_written_bytes_keep_the_write(tmp_path: Path) -> None:
+    path = cut_write(tmp_path, "a\n", "a\nT\n")
+    path.write_text("a\nT\n")
+    assert kept_written(tmp_path, "a\nT\n")
+
+
+def test_the_old_bytes_drop_the_write(tmp_path: Path) -> None:
+    cut_write(tmp_path, "a\n", "a\nT\n")
+    assert not kept_written(tmp_path, "a\nT\n")
+
+
+@pytest.mark.parametrize(
+    ("saved", "happened"),
+    [
+        ("top\na\nT\n", True),  # the write happened, then a save added a line
+        ("top\na\n", False),  # a save of the file as it was before the write
+        ("a\nT\nb\nc\n", True),  # a save of the written file, adding two lines
+        ("", False),  # a tie: as far from both, the old record is kept
+    ],
+)
+def test_a_save_since_is_judged_by_the_base_its_text_is_nearer(
+    tmp_path: Path, saved: str, happened: bool
+) -> None:
+    path = cut_write(tmp_path, "a\n", "a\nT\n")
+    replacement = tmp_path / "d.txt.tmp"  # saved through a new file: a new inode
+    replacement.write_text(saved)
+    replacement.replace(path)
+    assert kept_written(tmp_path, "a\nT\n") is happened
+
+
+def test_a_line_changed_by_the_write_counts_as_the_write(tmp_path: Path) -> None:
+    path = cut_write(tmp_path, "one\ntwo\n", "one\ntwo!\n")
+    path.write_text("zero\none\ntwo!\n")
+    assert kept_written(tmp_path, "one\ntwo!\n")
+    path = cut_write(tmp_path, "one\ntwo\n", "one\ntwo!\n")
+    path.write_text("zero\none\ntwo\n")
+    assert not kept_written(tmp_path, "one\ntwo!\n")
+
+
+def test_a_file_without_a_text_base_is_judged_by_its_inode(tmp_path: Path) -> None:
+    path = cut_write(tmp_path, "a\n", "a\nT\n", base=False)
+    path.write_text("changed in place\n")  # same inode as when synced, not the write's
+    assert not kept_written(tmp_path, "a\nT\n")
