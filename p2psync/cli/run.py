@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import signal
+import sys
 
 import trio
 
@@ -16,6 +18,10 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 STOP_GRACE_S = 20
 """How long the shares may take to stop in order (their own tasks, the calls in
 flight, their writers' queues) before they are cancelled: a stop never hangs."""
+STUCK_DUMP_S = STOP_GRACE_S + 5
+"""A stop still running this long after the signal is stuck where cancelling cannot
+reach (a blocking call on the event loop's thread): the stack of every thread is
+written to stderr, so the log says where, before a supervisor's SIGKILL."""
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         trio.run(_serve, daemon)
     except BaseExceptionGroup as group:
         raise _sole_error(group) from None
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     return 0
 
 
@@ -70,6 +78,7 @@ async def _serve(daemon: Daemon) -> None:
             print(f"p2psync {daemon.identity.device_id} listening on {address}", flush=True)
             async for signum in signals:
                 log.info("%s: shutting down", signal.Signals(signum).name)
+                faulthandler.dump_traceback_later(STUCK_DUMP_S, file=sys.stderr)
                 with trio.move_on_after(STOP_GRACE_S) as grace:
                     for share in daemon.shares.values():
                         await share.aclose()
