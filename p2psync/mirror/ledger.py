@@ -219,7 +219,16 @@ class Ledger:
         """The synced paths recorded with inode ``ino`` (as of this batch)."""
         if self._inodes is None:
             self._inodes = {}
-            for path, held in self.synced.items():
-                if held.stat is not None:
-                    self._inodes.setdefault(held.stat.ino, []).append(path)
+            for path in self.synced:
+                for held in self.inodes_of(path):
+                    self._inodes.setdefault(held, []).append(path)
         return self._inodes.get(ino, [])
+
+    def inodes_of(self, rel: str) -> set[int]:
+        """The inodes the record of ``rel`` names: its file's when synced, and, for a
+        write a crash cut off (``SyncTable.unconfirmed``), the file's before it."""
+        stats = [held.stat for held in (self.synced.get(rel),) if held is not None]
+        unconfirmed = self.synced.unconfirmed.get(rel)
+        if unconfirmed is not None and unconfirmed.before is not None:
+            stats.append(unconfirmed.before.stat)
+        return {stat.ino for stat in stats if stat is not None}

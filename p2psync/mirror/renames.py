@@ -74,9 +74,9 @@ class Renames:
     def vanished(self, records: dict[str, Synced | None]) -> None:
         """The paths of a new batch that are gone from disk, with their records: the
         synced ones may be the old ends of renames found in this batch."""
-        inodes = Counter(s.stat.ino for s in records.values() if s and s.stat)
-        self.gone = {s.stat.ino: rel for rel, s in records.items()
-                     if s and s.stat and inodes[s.stat.ino] == 1}  # fmt: skip
+        held = {rel: self.m.ledger.inodes_of(rel) for rel in records}
+        inodes = Counter(ino for inos in held.values() for ino in inos)
+        self.gone = {ino: rel for rel, inos in held.items() for ino in inos if inodes[ino] == 1}
         self.gone_paths = {rel for rel, s in records.items() if s}
         self._known.clear()
 
@@ -324,6 +324,14 @@ class Renames:
             moved = await self._vanished_alike(lines, stat.ino, but=moved[0])
         else:
             moved = moved or await self._vanished_alike(lines, stat.ino)
+        if (
+            moved is not None
+            and moved[0] in self.m.synced.unconfirmed
+            and not self.m.synced.settle_unconfirmed(moved[0], data, stat)
+        ):
+            # Written just before a crash, or not: the file tells, and so which record
+            # it was; a write of a file new here that never happened was none.
+            moved = None
         if moved is not None:
             old, synced = moved
             log.info("share %s: %s was renamed to %s", self.m.share, old, rel)
@@ -336,8 +344,6 @@ class Renames:
                          self.m.share, old)  # fmt: skip
                 fields |= {"deleted": False, "deleted_at": b"", "deleted_chunks": b""}
             await self.m.keeper.edit(lambda d: set_fields(d, synced.guid, **fields))
-            if old in self.m.synced.unconfirmed:  # written just before a crash, after all
-                self.m.synced.confirm(old)
             self.m.synced.move(old, rel, None)
             self.held.pop(old, None)
             await self.m.reconcile(rel)  # saved meanwhile: merged as any save

@@ -107,6 +107,16 @@ class _Record(NamedTuple):
         return Synced(self.guid, self.digest, self.stat, self.version)
 
 
+class Unconfirmed(NamedTuple):
+    """A write-ahead record of a file write a crash cut off, whose file is gone."""
+
+    path: Path
+    """The ``.next`` file."""
+    before: Synced | None
+    """The record the path had before (None: the file was new here): the file as it
+    was if the write never happened, which a user may have renamed."""
+
+
 def version_key(version: DocVersion) -> bytes:
     """A short key of a doc's version (state vector and delete digest): equal keys,
     same content."""
@@ -229,13 +239,13 @@ class SyncTable:
         """Doc guid -> the path last recorded with it."""
         self._pending: dict[str, tuple[_Record, Path]] = {}
         self.promoted: set[str] = set()
-        self.unconfirmed: dict[str, Path] = {}
-        """Paths whose write a crash cut off and whose file is gone at load -> their
-        ``.next``: in memory only, records that may pair a file renamed while the
-        daemon was down (``confirm``); never told as deletes, dropped after the first
-        batch (``drop_unconfirmed``)."""
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
+        self.unconfirmed: dict[str, Unconfirmed] = {}
+        """Paths whose write a crash cut off and whose file is gone at load: their
+        ``.next`` is their record, in memory only, to pair a file renamed while the
+        daemon was down (``settle_unconfirmed``); never told as deletes, dropped after
+        the first batch (``drop_unconfirmed``)."""
         self.blobs = BaseBlobs(root)
         """The chunk bases the layouts of chunked files' records name."""
         self._refs: dict[str, frozenset[str]] = {}
@@ -441,9 +451,10 @@ class SyncTable:
         if not happened and disk is None and record.stat is not None:
             # The file is gone: never written, or written and then renamed while the
             # daemon was down. Held in memory only, to pair a rename (``confirm``).
+            before = self._synced.get(record.path)
             self._synced[record.path] = record.synced
             self._refer(record.path + PENDING_SUFFIX, record.base, loading=True)
-            self.unconfirmed[record.path] = path
+            self.unconfirmed[record.path] = Unconfirmed(path, before)
             return
         if happened:
             path.replace(path.with_name(_key(record.path)))
@@ -455,14 +466,27 @@ class SyncTable:
         else:
             path.unlink(missing_ok=True)
 
-    def confirm(self, rel: str) -> None:
-        """The unconfirmed record of ``rel`` paired a renamed file: its write happened,
-        and it is the record now (as ``commit``)."""
-        path = self.unconfirmed.pop(rel)
-        record = _read(path)
-        path.replace(path.with_name(_key(rel)))
-        self._refer(rel, record.base if record is not None else b"")
+    def settle_unconfirmed(self, rel: str, data: bytes, stat: FileStat) -> bool:
+        """The unconfirmed record of ``rel`` paired a renamed file that holds ``data``
+        (at ``stat``): whether the cut-off write happened, as that file tells
+        (``_write_happened``: the user may have renamed the file as it was before the
+        write). If it did, the record written ahead is the record now (as ``commit``);
+        if not, the record before it is again. A write of a file new here that did
+        not happen pairs nothing: the record stays unconfirmed (False)."""
+        held = self.unconfirmed[rel]
+        ahead = _read(held.path)
+        disk = _OnDisk(data, file_digest(data), stat.ino)
+        if ahead is not None and _write_happened(ahead, held.before, self.base(rel), disk):
+            held.path.replace(held.path.with_name(_key(rel)))
+            self._refer(rel, ahead.base)
+        elif held.before is not None:
+            held.path.unlink(missing_ok=True)
+            self._set(rel, held.before)
+        else:
+            return False
+        del self.unconfirmed[rel]
         self._refer(rel + PENDING_SUFFIX, b"")
+        return True
 
     def drop_unconfirmed(self, rel: str) -> None:
         """Forget the unconfirmed record of ``rel``: nothing paired it, so its write
@@ -470,7 +494,7 @@ class SyncTable:
         dropped = self._synced.pop(rel, None)
         if dropped is not None and self._paths.get(dropped.guid) == rel:
             del self._paths[dropped.guid]
-        self.unconfirmed.pop(rel).unlink(missing_ok=True)
+        self.unconfirmed.pop(rel).path.unlink(missing_ok=True)
         self._refer(rel + PENDING_SUFFIX, b"")
 
     def _read_legacy(self) -> dict[str, Synced]:

@@ -949,3 +949,39 @@ def test_a_kill_just_after_a_new_files_record_leaves_one_doc(
         assert read_entries(store.docs[MANIFEST_GUID].ydoc)[0].keys() == {docs[0]}
 
     trio.run(main)
+
+
+@pytest.mark.parametrize(
+    ("text", "edited"),
+    [("a\nb\nc\nd\n", False), ("a\nb\nc\nd\n", True), ("a\n", False)],
+    ids=["renamed", "renamed-and-edited", "too-short-to-pair-by-text"],
+)
+def test_a_write_cut_off_before_its_rename_then_the_file_renamed_while_down_stays_one_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, edited: bool
+) -> None:
+    """A peer's line is being written to the file when the daemon is killed, before
+    the rename; while down, a user renames the file (the old one: its inode is the
+    committed record's, not the write's) and may edit it. The new path pairs with the
+    doc, and what the file never showed (the peer's line) is not deleted (the storm
+    soak forked such a file: the new path became a second doc)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, text)
+        append_line(doc, "T1\n")
+        crash_in_write(monkeypatch, before_rename=True)
+        with pytest.raises(CrashError):
+            await mirror.remote_changed({doc.guid: None})
+        monkeypatch.undo()
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")
+        if edited:
+            with (tmp_path / "y.txt").open("a") as file:
+                file.write("saved\n")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert again.view.guid_for_path("y.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["y.txt"]
+        lines = ["T1", *text.splitlines()] + (["saved"] if edited else [])
+        assert sorted(doc.text().splitlines()) == sorted(lines)
+        assert (tmp_path / "y.txt").read_text() == doc.text()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
