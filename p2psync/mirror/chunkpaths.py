@@ -34,7 +34,7 @@ from p2psync.mirror.patch import (
     remove_record,
     write_chunked,
 )
-from p2psync.mirror.state import Synced
+from p2psync.mirror.records import Synced
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from enum import Enum
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.kinds import file_digest
 from p2psync.mirror.manifest import Entry
-from p2psync.mirror.state import Synced
+from p2psync.mirror.records import Synced
 
 TRUNCATION_HOLD_S = 1.0
 """A synced file found empty within this long of its last change is not read yet: a

@@ -28,8 +28,8 @@ from p2psync.mirror.fileio import (
 from p2psync.mirror.host import Host
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, set_fields
+from p2psync.mirror.records import Synced
 from p2psync.mirror.saves import Saves
-from p2psync.mirror.state import Synced
 from p2psync.mirror.store import YDoc
 from p2psync.mirror.union import line_union
 from p2psync.mirror.ydocfile import merge_delta, merge_problem

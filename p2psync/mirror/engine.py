@@ -70,10 +70,10 @@ from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.newfiles import NewFiles
 from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
+from p2psync.mirror.records import Synced
 from p2psync.mirror.renames import VANISHED_HOLD_S, Renames
 from p2psync.mirror.saves import Saves
 from p2psync.mirror.scan import walk_share
-from p2psync.mirror.state import Synced
 from p2psync.mirror.store import DocStore, Peer, Publish
 from p2psync.mirror.ydocfile import EMPTY_DOC, is_ydoc_path, merge_problem
 from p2psync.replica.doc import DocReplica

@@ -24,8 +24,9 @@ from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.ignore import IGNORE_FILE
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, ManifestView
+from p2psync.mirror.records import Synced, version_key
 from p2psync.mirror.revival import edited_since_deletion
-from p2psync.mirror.state import Synced, SyncTable, version_key
+from p2psync.mirror.state import SyncTable
 from p2psync.mirror.store import DocStore
 from p2psync.replica.doc import DocReplica
 

@@ -30,9 +30,9 @@ from p2psync.mirror.fileio import (
 from p2psync.mirror.host import Host
 from p2psync.mirror.kinds import FileKind, file_digest
 from p2psync.mirror.manifest import Entry, set_fields
+from p2psync.mirror.records import Synced
 from p2psync.mirror.revival import deletion_fields
 from p2psync.mirror.saves import Saves
-from p2psync.mirror.state import Synced
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from p2psync.mirror.host import Host
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, set_fields
 from p2psync.mirror.overwrite import RecentWrites
-from p2psync.mirror.state import Synced, version_key
+from p2psync.mirror.records import Synced, version_key
 from p2psync.mirror.store import Peer
 from p2psync.mirror.ydocfile import DeferredWrites, merge_delta, merge_problem
 from p2psync.replica.doc import DocReplica

@@ -23,7 +23,7 @@ actions they describe so that a crash at any point is recognised on the next sta
 On load, a ``.next`` left by a crash is kept if the file on disk shows the write
 happened, else dropped (the action never happened): by its digest (the written
 bytes, or the bytes of the record before); failing both (a program saved the file
-since), by which of the two merge bases its text is nearer (``_write_happened``),
+since), by which of the two merge bases its text is nearer (``write_happened``),
 or, for a file keeping no text base, by its inode; if no file is there at all, it
 is held in memory as *unconfirmed* until the first batch ends: a new file it pairs
 with by inode or text is the written file renamed while the daemon was down
@@ -47,64 +47,40 @@ and doc are both as recorded. (A share from before these records has only
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import struct
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import msgpack
-
-from p2psync.mirror.chunkbases import BaseBlobs, is_layout, layout_keys
-from p2psync.mirror.content import text_at
+from p2psync.mirror.chunkbases import BaseBlobs, layout_keys
 from p2psync.mirror.fileio import FileStat
-from p2psync.mirror.kinds import decode_text, file_digest
-from p2psync.protocol.yjs import DocVersion
-from p2psync.storage.format import crc32c
+from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.records import (
+    RECORDS_DIR,
+    OnDisk,
+    Record,
+    Synced,
+    encode_record,
+    on_disk,
+    read_record,
+    record_key,
+    write_happened,
+)
 from p2psync.storage.layout import marker_dir
 
 log = logging.getLogger(__name__)
 
-RECORDS_DIR = "synced"
 PENDING_SUFFIX = ".next"
 SAVE_SUFFIX = ".save"
 """The write-ahead record of a save about to be stored in its doc: kept at load
 whatever the file holds since (its base is applied to the doc again, which changes
 nothing if the save was stored), unlike a file write's, kept only if the file shows
 the write happened."""
-RECORD_MAGIC = b"P2PSR\x00\x01\x00"
-_RECORD_HEAD = struct.Struct(">8sI")
-MAX_RECORD_BYTES = 64 * 1024 * 1024
 LEGACY_FILE = "mirror.json"
 LEGACY_VERSION = 1
-
-
-class Synced(NamedTuple):
-    """A path as last synced: its doc, the digest of the bytes, the file's stat then
-    (None when not known) and the key of the doc's version whose content those bytes
-    are (b"" when not known). The merge base is on disk (``SyncTable.base``)."""
-
-    guid: str
-    digest: bytes
-    stat: FileStat | None
-    version: bytes = b""
-
-
-class _Record(NamedTuple):
-    path: str
-    guid: str
-    digest: bytes
-    stat: FileStat | None
-    base: bytes
-    version: bytes = b""
-
-    @property
-    def synced(self) -> Synced:
-        return Synced(self.guid, self.digest, self.stat, self.version)
 
 
 class Unconfirmed(NamedTuple):
@@ -115,112 +91,6 @@ class Unconfirmed(NamedTuple):
     before: Synced | None
     """The record the path had before (None: the file was new here): the file as it
     was if the write never happened, which a user may have renamed."""
-
-
-def version_key(version: DocVersion) -> bytes:
-    """A short key of a doc's version (state vector and delete digest): equal keys,
-    same content."""
-    vector = sorted(version.state_vector.items())
-    packed: bytes = msgpack.packb([vector, version.delete_digest], use_bin_type=True)
-    return hashlib.sha256(packed).digest()[:16]
-
-
-def _key(rel: str) -> str:
-    return hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
-def record_file(root: Path, rel: str) -> Path:
-    """The file holding the sync record of share path ``rel`` (named by a digest of
-    the path: any share path, any filesystem)."""
-    return marker_dir(root) / RECORDS_DIR / _key(rel)
-
-
-def _encode(record: _Record) -> bytes:
-    stat = list(record.stat) if record.stat is not None else []
-    fields = [record.path, record.guid, record.digest, stat, record.base, record.version]
-    body: bytes = msgpack.packb(fields, use_bin_type=True)
-    return _RECORD_HEAD.pack(RECORD_MAGIC, crc32c(body)) + body
-
-
-def _decode(data: bytes) -> _Record | None:
-    """The record in ``data``, None if it is torn or damaged."""
-    if len(data) < _RECORD_HEAD.size:
-        return None
-    magic, crc = _RECORD_HEAD.unpack_from(data)
-    body = data[_RECORD_HEAD.size :]
-    if magic != RECORD_MAGIC or crc32c(body) != crc:
-        return None
-    try:
-        path, guid, digest, stat, base, *rest = msgpack.unpackb(body, raw=False)
-        held = FileStat(*map(int, stat)) if stat else None
-        version = bytes(rest[0]) if rest else b""  # records before versions have none
-        return _Record(str(path), str(guid), bytes(digest), held, bytes(base), version)
-    except (ValueError, TypeError, msgpack.UnpackException):
-        return None
-
-
-def _read(path: Path) -> _Record | None:
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_RECORD_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    record = _decode(data)
-    if record is None:
-        log.warning("ignoring the damaged sync record %s", path)
-    return record
-
-
-class _OnDisk(NamedTuple):
-    """The file at a record's path as a restart finds it."""
-
-    data: bytes
-    digest: bytes
-    ino: int
-
-
-def _on_disk(root: Path, rel: str) -> _OnDisk | None:
-    """The file at ``rel`` now (None: missing or unreadable)."""
-    try:
-        with (root / rel).open("rb") as file:
-            data = file.read()
-            return _OnDisk(data, file_digest(data), os.fstat(file.fileno()).st_ino)
-    except OSError:
-        return None
-
-
-def _write_happened(ahead: _Record, before: Synced | None, old_base: bytes, disk: _OnDisk) -> bool:
-    """Whether the file write that ``ahead`` was written ahead of happened, as the file
-    on disk tells. Its bytes are the written ones, or the ones recorded ``before``;
-    else a program saved the file since, and its text is compared with both merge
-    bases: nearer the written one (it holds what the write added and lacks what it
-    removed) means the write happened. A tie keeps the old record, whose base can only
-    make the next save add again what the write added, never delete it. A file
-    keeping no text base (binary, chunked) is judged by its inode, which a save in
-    place keeps."""
-    if disk.digest == ahead.digest:
-        return True
-    if before is not None and disk.digest == before.digest:
-        return False
-    text = decode_text(disk.data)
-    if text is not None and _is_text_base(ahead.base) and _is_text_base(old_base):
-        try:
-            written, old = text_at(ahead.base), text_at(old_base)
-        except ValueError:
-            log.warning("a sync record's base is not a Yjs state")
-        else:
-            return _line_distance(text, written) < _line_distance(text, old)
-    return ahead.stat is not None and disk.ino == ahead.stat.ino
-
-
-def _is_text_base(base: bytes) -> bool:
-    return bool(base) and not is_layout(base)
-
-
-def _line_distance(a: str, b: str) -> int:
-    """How many lines are in one text and not the other, counting repeats."""
-    ours, theirs = Counter(a.splitlines()), Counter(b.splitlines())
-    return (ours - theirs).total() + (theirs - ours).total()
 
 
 class SyncTable:
@@ -237,7 +107,7 @@ class SyncTable:
         self._synced: dict[str, Synced] = {}
         self._paths: dict[str, str] = {}
         """Doc guid -> the path last recorded with it."""
-        self._pending: dict[str, tuple[_Record, Path]] = {}
+        self._pending: dict[str, tuple[Record, Path]] = {}
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
         applied to their doc once (``Mirror`` does it on its first rescan)."""
@@ -279,7 +149,7 @@ class SyncTable:
 
     def base(self, rel: str) -> bytes:
         """The merge base of ``rel`` (b"" if it keeps none)."""
-        record = _read(self._dir / _key(rel))
+        record = read_record(self._dir / record_key(rel))
         if record is None or record.path != rel:
             return b""
         return record.base
@@ -291,12 +161,12 @@ class SyncTable:
         file's stat then, if known): a file the daemon is about to write, or a
         ``save`` about to be stored in its doc. ``commit`` makes it the record once
         done; ``abort`` drops it if the action did not happen."""
-        record = _Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
+        record = Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
         self._dir.mkdir(parents=True, exist_ok=True)
         self._abandon(rel)
-        path = self._dir / (_key(rel) + (SAVE_SUFFIX if save else PENDING_SUFFIX))
+        path = self._dir / (record_key(rel) + (SAVE_SUFFIX if save else PENDING_SUFFIX))
         with path.open("wb") as file:
-            file.write(_encode(record))
+            file.write(encode_record(record))
             file.flush()
             os.fdatasync(file.fileno())
         self._pending[rel] = (record, path)
@@ -305,7 +175,7 @@ class SyncTable:
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
         record, path = self._pending.pop(rel)
-        path.replace(self._dir / _key(rel))
+        path.replace(self._dir / record_key(rel))
         self._set(rel, record.synced)
         self._refer(rel, record.base)
         self._refer(rel + PENDING_SUFFIX, b"")
@@ -335,7 +205,7 @@ class SyncTable:
             return
         if base is None and held is not None and held[:2] == synced[:2]:
             base = self.base(rel)
-        self._write(_Record(rel, *synced[:3], base or b"", synced.version))
+        self._write(Record(rel, *synced[:3], base or b"", synced.version))
         self._set(rel, synced)
 
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
@@ -345,9 +215,9 @@ class SyncTable:
         ``adopt_new`` then makes them the table's records."""
         self._dir.mkdir(parents=True, exist_ok=True)
         for rel, synced, base in records:
-            target = self._dir / _key(rel)
+            target = self._dir / record_key(rel)
             tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(_encode(_Record(rel, *synced[:3], base, synced.version)))
+            tmp.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
             tmp.replace(target)
 
     def adopt_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
@@ -361,7 +231,7 @@ class SyncTable:
         """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
         held = self._synced[old]
         moved = held._replace(stat=stat if stat is not None else held.stat)
-        self._write(_Record(new, *moved[:3], self.base(old), moved.version))
+        self._write(Record(new, *moved[:3], self.base(old), moved.version))
         self._set(new, moved)
         self.pop(old)
 
@@ -373,7 +243,7 @@ class SyncTable:
             if self._paths.get(held.guid) == rel:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
-                (self._dir / _key(rel)).unlink()
+                (self._dir / record_key(rel)).unlink()
             self._refer(rel, b"")
 
     def _set(self, rel: str, synced: Synced) -> None:
@@ -384,14 +254,14 @@ class SyncTable:
             self._synced[rel] = synced
             self._paths[synced.guid] = rel
 
-    def _write(self, record: _Record) -> None:
+    def _write(self, record: Record) -> None:
         """Replace the record of its path atomically (not fsynced: after a power
         loss an older record names an older digest, and the file then reads as a
         save against an older base)."""
         self._dir.mkdir(parents=True, exist_ok=True)
-        target = self._dir / _key(record.path)
+        target = self._dir / record_key(record.path)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(_encode(record))
+        tmp.write_bytes(encode_record(record))
         tmp.replace(target)
         self._refer(record.path, record.base)
 
@@ -426,8 +296,8 @@ class SyncTable:
                 continue
             if name.endswith((PENDING_SUFFIX, SAVE_SUFFIX)):
                 continue
-            record = _read(self._dir / name)
-            if record is not None and _key(record.path) == name:
+            record = read_record(self._dir / name)
+            if record is not None and record_key(record.path) == name:
                 self._synced[record.path] = record.synced
                 self._refer(record.path, record.base, loading=True)
         for name in sorted(n for n in names if n.endswith((PENDING_SUFFIX, SAVE_SUFFIX))):
@@ -437,16 +307,16 @@ class SyncTable:
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
-        record = _read(path)
+        record = read_record(path)
         save = path.name.endswith(SAVE_SUFFIX)
         suffix = SAVE_SUFFIX if save else PENDING_SUFFIX
-        if record is None or path.name != _key(record.path) + suffix:
+        if record is None or path.name != record_key(record.path) + suffix:
             path.unlink(missing_ok=True)
             return
-        disk = _on_disk(self.root, record.path)
+        disk = on_disk(self.root, record.path)
         happened = save or (
             disk is not None
-            and _write_happened(record, self._synced.get(record.path), self.base(record.path), disk)
+            and write_happened(record, self._synced.get(record.path), self.base(record.path), disk)
         )
         if not happened and disk is None and record.stat is not None:
             # The file is gone: never written, or written and then renamed while the
@@ -457,7 +327,7 @@ class SyncTable:
             self.unconfirmed[record.path] = Unconfirmed(path, before)
             return
         if happened:
-            path.replace(path.with_name(_key(record.path)))
+            path.replace(path.with_name(record_key(record.path)))
             self._synced[record.path] = record.synced
             self._refer(record.path, record.base, loading=True)
             self.promoted.add(record.path)
@@ -469,15 +339,15 @@ class SyncTable:
     def settle_unconfirmed(self, rel: str, data: bytes, stat: FileStat) -> bool:
         """The unconfirmed record of ``rel`` paired a renamed file that holds ``data``
         (at ``stat``): whether the cut-off write happened, as that file tells
-        (``_write_happened``: the user may have renamed the file as it was before the
+        (``write_happened``: the user may have renamed the file as it was before the
         write). If it did, the record written ahead is the record now (as ``commit``);
         if not, the record before it is again. A write of a file new here that did
         not happen pairs nothing: the record stays unconfirmed (False)."""
         held = self.unconfirmed[rel]
-        ahead = _read(held.path)
-        disk = _OnDisk(data, file_digest(data), stat.ino)
-        if ahead is not None and _write_happened(ahead, held.before, self.base(rel), disk):
-            held.path.replace(held.path.with_name(_key(rel)))
+        ahead = read_record(held.path)
+        disk = OnDisk(data, file_digest(data), stat.ino)
+        if ahead is not None and write_happened(ahead, held.before, self.base(rel), disk):
+            held.path.replace(held.path.with_name(record_key(rel)))
             self._refer(rel, ahead.base)
         elif held.before is not None:
             held.path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ import trio
 from p2psync.config import parse_address
 from p2psync.errors import RemoteProtocolError
 from p2psync.ids import DeviceId, ShareId
-from p2psync.mirror.state import record_file
+from p2psync.mirror.records import record_file
 from p2psync.net.identity import Identity, load_or_create_identity
 from p2psync.net.transport import HandshakeError, PeerChannel, client_context, handshake
 from p2psync.protocol import connection as proto

@@ -3,7 +3,7 @@ disconnected, the daemon keeps serving the honest peers, nothing on disk changes
 
 from __future__ import annotations
 
-from p2psync.mirror.state import record_file
+from p2psync.mirror.records import record_file
 from p2psync.protocol.messages import SyncStep1, Update
 from tests.support.daemons import wait_for
 from tests.support.hostile import Scene, folder_digest, frame_of

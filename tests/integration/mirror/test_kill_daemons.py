@@ -14,7 +14,7 @@ from typing import Any
 
 import pycrdt
 
-from p2psync.mirror.state import record_file
+from p2psync.mirror.records import record_file
 from p2psync.storage import append_update, read_updates
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path

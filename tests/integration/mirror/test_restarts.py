@@ -25,7 +25,8 @@ from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import file_digest
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
-from p2psync.mirror.state import Synced, SyncTable
+from p2psync.mirror.records import Synced
+from p2psync.mirror.state import SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
 from tests.support.mirror import Store, make_mirror, peer_creates, peer_edit

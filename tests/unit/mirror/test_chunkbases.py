@@ -9,7 +9,8 @@ from pathlib import Path
 from p2psync.mirror.chunkbases import BASES_DIR, BaseBlobs, decode_layout, encode_layout
 from p2psync.mirror.chunkfile import Piece
 from p2psync.mirror.fileio import FileStat
-from p2psync.mirror.state import Synced, SyncTable
+from p2psync.mirror.records import Synced
+from p2psync.mirror.state import SyncTable
 from p2psync.storage.layout import marker_dir
 
 

@@ -14,7 +14,7 @@ from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.hlc import Timestamp
 from p2psync.mirror.kinds import FileKind, file_digest
 from p2psync.mirror.manifest import Entry
-from p2psync.mirror.state import Synced
+from p2psync.mirror.records import Synced
 
 NOW_NS = 1_700_000_000 * 10**9
 HOLD_NS = int(TRUNCATION_HOLD_S * 1e9)

@@ -15,7 +15,8 @@ import pytest
 from p2psync.mirror.content import content_of, text_update
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.kinds import file_digest
-from p2psync.mirror.state import Synced, SyncTable
+from p2psync.mirror.records import Synced
+from p2psync.mirror.state import SyncTable
 
 GUID = "doc"
 
