@@ -43,18 +43,23 @@ def run(ctx: BenchContext) -> None:
             device.start()
         link([alice, bob])
         wait_for(lambda: has_url(bob, "load.ydoc"), "the app doc at bob")
+        wait_for(lambda: has_url(alice, "idle.md"), "the idle doc synced")
+        memory = _memory_per_client(_pid(alice), doc_url(alice, "idle.md")["url"])
         servers = [doc_url(alice, "load.ydoc"), doc_url(bob, "load.ydoc")]
         value, cpu = _load(seconds, json.dumps(servers), [alice, bob])
-        memory = _memory_per_client(_pid(alice), doc_url(alice, "idle.md")["url"])
     load = os.getloadavg()[0]
     note = (
-        f"{CLIENTS} y-websocket 3.1.0 WebsocketProviders (Node, one process), each setting "
-        f"its own key of a Y.Map in one .ydoc {RATE} times a second for {seconds} s, every "
-        "other app timing each value's arrival; half the apps on each of two daemons (TLS "
-        "between them, every edit stored durably), against all of them on "
-        "@y/websocket-server 0.1.1 in the apps' process; the p99 is over every (sender, "
-        f"receiver) pair: {value['all']['count']:,} of {value['expected']:,} values seen "
-        "(a value overwritten before a receiver applied it is seen once); the apps' "
+        f"{CLIENTS} apps (Node, one process), each setting its own key of a Y.Map in one "
+        f".ydoc {RATE} times a second for {seconds} s; 6 of them y-websocket 3.1.0 "
+        "WebsocketProviders timing each other app's value until it reaches them, the others "
+        "sending y-websocket Update messages over a plain WebSocket and taking all the "
+        "server sends them undecoded (so one process can make the load); half the apps on "
+        "each of two daemons (TLS between them, every edit stored durably), against all of "
+        "them on @y/websocket-server 0.1.1 in the apps' process; the p99 is over every "
+        f"(sender, probe) pair: {value['all']['count']:,} of {value['expected']:,} values "
+        "seen (a value overwritten before a probe applied it is seen once); "
+        f"{value['sent']:,} edits made of the {CLIENTS * RATE * seconds:,} asked (stock: "
+        f"{anchor['sent']:,}: the apps' one process makes fewer when starved of CPU); the apps' "
         f"process used {value['cpu_s'] / value['seconds']:.2f} cores (stock: "
         f"{anchor['cpu_s'] / anchor['seconds']:.2f}); load average {load:.1f} on "
         f"{os.cpu_count()} cores"
