@@ -21,6 +21,7 @@ import pycrdt
 import trio
 from trio_websocket import open_websocket_url
 
+from bench.bench_manyfiles import _cpu_s as cpu_seconds
 from bench.bench_mirror import save_latencies
 from bench.harness import REPO_DIR, BenchContext, Metric, timeit_best
 from bench.traces import trace_updates
@@ -62,10 +63,14 @@ def run(ctx: BenchContext) -> None:
         urls = {"a": doc_url(alice, "notes.txt"), "b": doc_url(bob, "notes.txt"),
                 "storeA": doc_url(alice, "store.ydoc"),
                 "storeB": doc_url(bob, "store.ydoc")}  # fmt: skip
+        pids = [device.process.pid for device in (alice, bob) if device.process is not None]
+        before = sum(cpu_seconds(pid) for pid in pids)
         value = _latencies(samples, json.dumps(urls))
+        cpu_ms = (sum(cpu_seconds(pid) for pid in pids) - before) * 1e3
         save = save_latencies(alice.folder / "saved.md", bob.folder / "saved.md", samples)
         _time_to_synced(ctx, alice)
     load = os.getloadavg()[0]
+    per_sample = cpu_ms / sum(len(values) for values in value.values())
     for kind, what, stored in KINDS:
         for name, pick in (("p50", _p50), ("p90", _p90)):
             note = (
@@ -73,7 +78,9 @@ def run(ctx: BenchContext) -> None:
                 "(Node), one connected to each of two daemons (TLS between them, "
                 f"{stored}), against both connected to @y/websocket-server 0.1.1 in the "
                 "apps' own process (no hop between processes); the daemons log at their "
-                f"default level, info; load average {load:.1f} on {os.cpu_count()} cores"
+                f"default level, info; the two daemons used {per_sample:.2f} ms of CPU per "
+                "sample of any kind (utime + stime from /proc over the whole Node run, "
+                f"connecting included); load average {load:.1f} on {os.cpu_count()} cores"
             )
             ctx.report(Metric(
                 GROUP, f"{LABELS[kind]}: app on A → app on B, {name}", pick(value[kind]) * 1e-3,
