@@ -19,7 +19,7 @@ import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import WebSocket from "ws";
 import { stockServer as stockServer_ } from "./stock_server.mjs";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 const [clientsArg, rateArg, secondsArg, where] = process.argv.slice(2);
 const clients = Number(clientsArg);
@@ -124,6 +124,8 @@ await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
 measuring = true;
 process.stdout.write("load\n");
 const cpu = process.cpuUsage();
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
 const start = performance.now();
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 stopped = true;
@@ -143,5 +145,6 @@ function summary(values) {
 process.stdout.write(JSON.stringify({
   all: summary(all), across: summary(across), sent, expected,
   cpu_s: (used.user + used.system) / 1e6, seconds: elapsed,
+  loop_delay_p99_ms: loop.percentile(99) / 1e6,
 }) + "\n");
 process.exit(0);
