@@ -26,6 +26,21 @@ RATE = 10
 SECONDS = 20
 LIMIT_S = 0.050
 """The issue's bound on the p99 of app-to-app latency under this load."""
+PROFILE = (
+    "Where the time went (py-spy on both daemons, 2026-12-06, 10 s of this load, load "
+    "average 20 to 25 on 2 cores): neither daemon was busy for long (0.2 to 0.3 cores "
+    "each, while the event loop waited on epoll much of the rest), but each app's edits "
+    "were applied one at a time, each after the one before was durable, and a group "
+    "commit there also rewrites the doc's history timeline (temp file, fsync, rename, "
+    "folder fsync) and encodes the whole .ydoc state for its version size, so under "
+    "this load an app could not make 10 durable edits a second and its edits queued "
+    "for seconds (p50 3.4 s, same daemon or not). Since (apps.server): the edits an "
+    "app sends while the one before is stored are merged and applied as one, and the "
+    "updates queued for an app go out merged: p50 0.49 s in the same conditions. What "
+    "is left is the path to the other daemon (each update checked in Python, one link "
+    "message each) and the frames sent to the apps (trio-websocket), the largest "
+    "share of event-loop time"
+)
 IDLE_CLIENTS = 50
 MEMORY_TARGET = 3.0
 """This benchmark's own: an idle app costs the daemon at most 3 times what it costs
@@ -61,8 +76,10 @@ def run(ctx: BenchContext) -> None:
         f"{value['sent']:,} edits made of the {CLIENTS * RATE * seconds:,} asked (stock: "
         f"{anchor['sent']:,}: the apps' one process makes fewer when starved of CPU); the apps' "
         f"process used {value['cpu_s'] / value['seconds']:.2f} cores (stock: "
-        f"{anchor['cpu_s'] / anchor['seconds']:.2f}); load average {load:.1f} on "
-        f"{os.cpu_count()} cores"
+        f"{anchor['cpu_s'] / anchor['seconds']:.2f}) and its event loop was late by "
+        f"{value['loop_delay_p99_ms']:.0f} ms at p99 (stock: "
+        f"{anchor['loop_delay_p99_ms']:.0f} ms); load average {load:.1f} on "
+        f"{os.cpu_count()} cores. {PROFILE}"
     )
     ctx.report(Metric(
         GROUP, f"{CLIENTS} apps x {RATE} edits/s: app → app, p99", value["all"]["p99"] * 1e-3,
