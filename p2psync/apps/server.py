@@ -18,6 +18,7 @@ the room's other clients and the other rooms go on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ CLOSE_LIMIT = 4429
 """A limit was reached: connections, rooms, clients of a room, awareness, message
 rate, or a client too slow to take what is sent to it."""
 
+DRAIN_TIMEOUT_S = 10.0
+"""How long the updates a client sent before it left may take to be applied."""
 MAX_REASON_BYTES = 120
 """A close frame's reason holds at most 123 bytes."""
 
@@ -139,6 +142,10 @@ class _Client:
     room: _Room
     send: trio.MemorySendChannel[bytes]
     cancel: trio.CancelScope
+    updates: trio.MemorySendChannel[wire.SyncMessage]
+    """The client's SyncStep2 and Update messages, applied in order by ``_applier``."""
+    applied: trio.Event = field(default_factory=trio.Event)
+    """Set when ``_applier`` has applied all the client sent and ended."""
     awareness: set[int] = field(default_factory=set)
     closing: tuple[int, str] | None = None
     tokens: float = 0.0
@@ -302,8 +309,9 @@ class AppServer:
             await ws.aclose(refused.code, _short(refused.reason))
             return
         send, receive = trio.open_memory_channel[bytes](self.limits.send_queue)
-        client = _Client(room, send, trio.CancelScope(), tokens=self.limits.message_burst,
-                         last=trio.current_time())  # fmt: skip
+        to_apply, updates = trio.open_memory_channel[wire.SyncMessage](self.limits.send_queue)
+        client = _Client(room, send, trio.CancelScope(), to_apply,
+                         tokens=self.limits.message_burst, last=trio.current_time())  # fmt: skip
         room.clients.add(client)
         self._backend.clients_changed(*room.key, len(room.clients), joined=True)
         try:
@@ -314,6 +322,7 @@ class AppServer:
             with client.cancel:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer, ws, receive, client)
+                    nursery.start_soon(self._applier, updates, client)
                     await self._reader(ws, client)
         finally:
             self._leave(client)
@@ -355,22 +364,36 @@ class AppServer:
     async def _writer(
         self, ws: WebSocketConnection, receive: trio.MemoryReceiveChannel[bytes], client: _Client
     ) -> None:
+        """Send the client what is queued for it. What was queued while a message was
+        being sent goes out together, adjacent Updates merged into one (a busy room
+        costs a client that fell behind fewer frames)."""
         try:
             async with receive:
                 async for message in receive:
-                    await ws.send_message(message)
+                    queued = [message]
+                    with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
+                        while len(queued) < self.limits.send_queue:
+                            queued.append(receive.receive_nowait())
+                    for frame in wire.merge_update_frames(queued) if len(queued) > 1 else queued:
+                        await ws.send_message(frame)
         except ConnectionClosed:
             client.cancel.cancel()
 
     async def _reader(self, ws: WebSocketConnection, client: _Client) -> None:
-        """Take the client's messages until it leaves (the scope is cancelled) or
-        sends something it must be closed for (``client.closing``)."""
+        """Take the client's messages until it leaves or sends something it must be
+        closed for (``client.closing``); then, what it sent before is applied before
+        the scope is cancelled: nothing it sent is lost."""
         try:
             await self._read(ws, client)
         except ClientClosedError as closed:
-            client.close(closed.code, closed.reason)
+            if client.closing is None:
+                client.closing = (closed.code, closed.reason)
         except ConnectionClosed:
-            client.cancel.cancel()
+            pass
+        await client.updates.aclose()
+        with trio.move_on_after(DRAIN_TIMEOUT_S):
+            await client.applied.wait()
+        client.cancel.cancel()
 
     async def _read(self, ws: WebSocketConnection, client: _Client) -> None:
         while True:
@@ -406,7 +429,7 @@ class AppServer:
                 except UpdateError as exc:
                     raise ClientClosedError(CLOSE_MALFORMED, str(exc)) from None
             case wire.SyncMessage():
-                await self._client_update(client, message)
+                await client.updates.send(message)
             case wire.AwarenessMessage():
                 self._awareness(client, message)
             case wire.QueryAwareness():
@@ -414,6 +437,28 @@ class AppServer:
                     client.queue(awareness)
             case wire.AuthMessage():
                 pass
+
+    async def _applier(
+        self, updates: trio.MemoryReceiveChannel[wire.SyncMessage], client: _Client
+    ) -> None:
+        """Apply the client's updates in order. Those that came while one was being
+        stored durably are applied as one, their Updates merged: a client's edits wait
+        for one group commit, not one each (the reader goes on meanwhile)."""
+        try:
+            async with updates:
+                async for message in updates:
+                    queued = [message]
+                    with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
+                        while message.kind == wire.SYNC_UPDATE and len(queued) < wire.MERGE_MAX:
+                            queued.append(updates.receive_nowait())
+                            if queued[-1].kind != wire.SYNC_UPDATE:
+                                break
+                    for one in wire.merge_update_messages(queued):
+                        await self._client_update(client, one)
+        except ClientClosedError as closed:
+            client.close(closed.code, closed.reason)
+        finally:
+            client.applied.set()
 
     async def _client_update(self, client: _Client, message: wire.SyncMessage) -> None:
         room = client.room

@@ -11,18 +11,28 @@ A message is a varuint type, then its body:
 - ``3`` query awareness: nothing.
 
 Every field is checked: anything else is a ``MalformedAppMessageError``, and the
-connection that sent it is closed (docs/apps.md, "Limits").
+connection that sent it is closed (docs/apps.md, "Limits"). ``merge_update_frames`` makes
+one Update message of several queued for a client that fell behind, and
+``merge_update_messages`` one of several a client sent while the one before was stored.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+
+import pycrdt
 
 from p2psync.errors import MalformedYjsError
 from p2psync.protocol.awareness import json_problem
 from p2psync.protocol.messages import AwarenessState
 from p2psync.protocol.yjs import encode_varuint as _varuint
 from p2psync.protocol.yjs import read_varuint
+
+UPDATE_PREFIX = bytes((0, 2))
+"""How an Update message starts: the sync type, then the Update sub-type."""
+MERGE_MAX = 32
+"""Updates merged into one message at most (pycrdt's merge is quadratic in their number)."""
 
 MESSAGE_SYNC = 0
 MESSAGE_AWARENESS = 1
@@ -163,3 +173,57 @@ def encode_query_awareness() -> bytes:
 
 def encode_permission_denied(reason: str) -> bytes:
     return _varuint(MESSAGE_AUTH) + _varuint(AUTH_PERMISSION_DENIED) + _bytes(reason.encode())
+
+
+def merge_update_frames(messages: list[bytes]) -> list[bytes]:
+    """``messages`` (well formed, in the order they are to be sent) with each run of
+    adjacent Update messages made one Update of their merged updates, ``MERGE_MAX`` at
+    most; the others as they are. A client applying the result ends where it would
+    have with ``messages``, in fewer frames."""
+    merged: list[bytes] = []
+    run: list[bytes] = []
+
+    def end_run() -> None:
+        if run:
+            merged.append(encode_sync(SYNC_UPDATE, merge_update_payloads(run)))
+        run.clear()
+
+    for message in messages:
+        if message[:2] != UPDATE_PREFIX:
+            end_run()
+            merged.append(message)
+            continue
+        decoded = decode(message)
+        assert isinstance(decoded, SyncMessage)
+        run.append(decoded.payload)
+        if len(run) == MERGE_MAX:
+            end_run()
+    end_run()
+    return merged
+
+
+def merge_update_payloads(updates: list[bytes]) -> bytes:
+    """One Yjs v1 update holding ``updates`` (one of them as it is); MalformedYjsError
+    if one is not an update."""
+    if len(updates) == 1:
+        return updates[0]
+    try:
+        merged: bytes = pycrdt.merge_updates(*updates)
+    except Exception as exc:  # pycrdt raises plain exceptions on bad bytes
+        raise MalformedYjsError(f"the updates cannot be merged: {exc}") from None
+    return merged
+
+
+def merge_update_messages(queued: list[SyncMessage]) -> list[SyncMessage]:
+    """``queued`` with its leading run of Updates made one Update
+    (``merge_update_payloads``); what follows the run as it is. Unmerged if one of the
+    run is not an update, so that it is the one refused when applied."""
+    run = list(itertools.takewhile(lambda m: m.kind == SYNC_UPDATE, queued))
+    rest = queued[len(run) :]
+    if len(run) < 2:
+        return queued
+    try:
+        merged = merge_update_payloads([m.payload for m in run])
+    except MalformedYjsError:
+        return queued
+    return [SyncMessage(SYNC_UPDATE, merged), *rest]

@@ -73,7 +73,7 @@ def kind_refusal(path: str, kind: FileKind) -> str | None:
     if kind is FileKind.BINARY:
         return f"{path} is a binary file: apps edit text files only"
     if kind is FileKind.CHUNKED:
-        return f"{path} is a large text file stored in chunks: apps cannot open it yet"
+        return f"{path} is a large text file stored in chunks over many docs, and a room is one doc"
     return None
 
 

@@ -27,6 +27,7 @@ from p2psync.storage import read_state
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.integration.apps.yclient import connect, until, until_blocking
+from tests.support.chunkeddaemons import CHUNK_MAX_BYTES, CHUNKED_FILE_BYTES, configure
 from tests.support.daemons import Device, cli, wait_for
 
 ORIGIN = "http://localhost:5173"
@@ -36,15 +37,18 @@ ORIGIN = "http://localhost:5173"
 def device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Device]:
     made = Device(tmp_path_factory.mktemp("apps"), "dora")
     cli(made.home, "share", "add", str(made.folder), "--create")
+    configure(made, {"chunked_file_bytes": CHUNKED_FILE_BYTES, "chunk_max_bytes": CHUNK_MAX_BYTES})
     with (made.home / "config.toml").open("a") as config:
         config.write(f'\n[apps]\nport = 0\nallowed_origins = ["{ORIGIN}"]\n')
     (made.folder / "notes.txt").write_text("intact\n")
     (made.folder / "other.txt").write_text("other\n")
     (made.folder / "image.bin").write_bytes(b"\x89PNG\0\0binary")
+    (made.folder / "big.txt").write_text("a line of a large text file\n" * 2_000)
     made.start()
     for name in ("notes.txt", "other.txt"):
         wait_for(lambda name=name: url_cli(made, name).returncode == 0, f"{name} synced")  # type: ignore[misc]
-    wait_for(lambda: has_entry(made, "image.bin"), "image.bin in the manifest")
+    for name in ("image.bin", "big.txt"):
+        wait_for(lambda name=name: has_entry(made, name), f"{name} in the manifest")  # type: ignore[misc]
     yield made
     made.stop(signal.SIGKILL)
 
@@ -133,9 +137,12 @@ def test_doc_url_prints_one_url_or_the_json_a_websocket_provider_takes(device: D
 
 @pytest.mark.parametrize(
     ("name", "words"),
-    [("image.bin", "binary file"), ("missing.txt", "not a file synced")],
-)
-def test_doc_url_refuses_binary_and_unknown_files(device: Device, name: str, words: str) -> None:
+    [("image.bin", "binary file"), ("big.txt", "stored in chunks"),
+     ("missing.txt", "not a file synced")],
+)  # fmt: skip
+def test_doc_url_refuses_binary_chunked_and_unknown_files(
+    device: Device, name: str, words: str
+) -> None:
     result = url_cli(device, name)
     assert result.returncode == 2
     assert words in result.stderr
@@ -172,15 +179,17 @@ async def test_a_foreign_origin_is_refused_an_allowed_one_and_none_are_not(devic
             await app.synced.wait()
 
 
-async def test_a_binary_file_is_no_room(device: Device) -> None:
+@pytest.mark.parametrize(("name", "words"), [("image.bin", "binary"), ("big.txt", "chunks")])
+async def test_a_binary_or_chunked_file_is_no_room(device: Device, name: str, words: str) -> None:
     notes = await trio.to_thread.run_sync(url_of, device, "notes.txt")
     share = notes["room"].partition("/")[0]
-    guid = await trio.to_thread.run_sync(manifest_guid, device, "image.bin")
+    guid = await trio.to_thread.run_sync(manifest_guid, device, name)
     secret = (device.home / "state" / "apps.key").read_bytes()
     assert (device.home / "state" / "apps.key").stat().st_mode & 0o777 == 0o600
     url = f"{notes['server']}/{share}/{quote(guid, safe='')}?token={doc_token(secret, share, guid)}"
     code, reason = await closed_with(url)
-    assert (code, "binary" in reason) == (4415, True)
+    assert (code, words in reason) == (4415, True)
+    await assert_still_serving(device)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The apps endpoint on real daemons: an app on one device edits a text file on the
-other, a save reaches the app, a receive-only share's rooms refuse edits."""
+other, a save reaches the app, a receive-only share's rooms refuse edits, and a burst
+an app sends as it leaves is applied whole."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.support.daemons import Device, cli
 
 pair = apps.pair
 """alice and bob, one share, the apps endpoint on any free port; not started."""
+BURST = 200
 
 
 async def test_an_app_on_bob_edits_alices_file_and_her_saves_reach_it(pair: list[Device]) -> None:
@@ -67,3 +69,22 @@ async def test_a_receive_only_share_gives_read_only_rooms(pair: list[Device]) ->
     assert bob.text("notes.txt") == "as it is\n"
     assert read(bob.folder / "notes.txt") == "as it is\n"
     assert read(alice.folder / "notes.txt") == "as it is\n"
+
+
+async def test_a_burst_of_edits_an_app_sends_as_it_leaves_all_reach_the_other_device(
+    pair: list[Device],
+) -> None:
+    alice, bob = pair
+    await trio.to_thread.run_sync(start, pair, "burst.txt", "burst:\n")
+    found = await trio.to_thread.run_sync(doc_url, bob, "burst.txt")
+    async with connect(found["url"]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        for _ in range(BURST):  # one Update message each, sent back to back
+            app.text.insert(len(app.text), "x")
+        await app.flush()
+    # The app is gone; what it sent was applied in order (merged while stored).
+    wanted = "burst:\n" + "x" * BURST
+    await until_blocking(lambda: read(alice.folder / "burst.txt") == wanted,
+                         "the whole burst in alice's file")  # fmt: skip
+    assert read(bob.folder / "burst.txt") == wanted

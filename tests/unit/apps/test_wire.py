@@ -33,6 +33,60 @@ def test_our_messages_are_what_pycrdt_reads() -> None:
     assert str(target.get("content", type=pycrdt.Text)) == "hi"
 
 
+def test_adjacent_updates_are_merged_and_the_rest_kept_in_order() -> None:
+    docs: list[pycrdt.Doc[pycrdt.Text]] = [pycrdt.Doc(client_id=i) for i in (1, 2, 3)]
+    updates = []
+    for doc, word in zip(docs, ("one ", "two ", "three "), strict=True):
+        doc["content"] = text = pycrdt.Text()
+        text += word
+        updates.append(doc.get_update())
+    awareness = wire.encode_awareness([wire.AwarenessEntry(7, 1, "{}")])
+    queued = [wire.encode_sync(wire.SYNC_UPDATE, u) for u in updates[:2]]
+    queued += [awareness, wire.encode_sync(wire.SYNC_UPDATE, updates[2])]
+    frames = wire.merge_update_frames(queued)
+    assert len(frames) == 3
+    assert frames[1:] == queued[2:]
+    merged = wire.decode(frames[0])
+    assert isinstance(merged, wire.SyncMessage)
+    assert merged.kind == wire.SYNC_UPDATE
+    one_by_one: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=8)
+    for update in updates[:2]:
+        one_by_one.apply_update(update)
+    at_once: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=9)
+    at_once.apply_update(merged.payload)
+    assert at_once.get_state() == one_by_one.get_state()
+    assert str(at_once.get("content", type=pycrdt.Text)) == str(
+        one_by_one.get("content", type=pycrdt.Text)
+    )
+
+
+def test_an_apps_updates_are_merged_up_to_what_follows_and_a_bad_one_unmerged() -> None:
+    updates = []
+    for i in (1, 2):
+        doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=i)
+        doc["content"] = pycrdt.Text(str(i))
+        updates.append(wire.SyncMessage(wire.SYNC_UPDATE, doc.get_update()))
+    step2 = wire.SyncMessage(wire.SYNC_STEP2, updates[0].payload)
+    merged = wire.merge_update_messages([*updates, step2])
+    assert [m.kind for m in merged] == [wire.SYNC_UPDATE, wire.SYNC_STEP2]
+    assert merged[0].payload == pycrdt.merge_updates(updates[0].payload, updates[1].payload)
+    bad = [updates[0], wire.SyncMessage(wire.SYNC_UPDATE, b"\x05\x01\x02")]
+    assert wire.merge_update_messages(bad) == bad
+
+
+def test_at_most_merge_max_updates_make_one_message() -> None:
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=4)
+    doc["content"] = text = pycrdt.Text()
+    queued = []
+    for i in range(wire.MERGE_MAX + 1):
+        before = doc.get_state()
+        text += str(i)
+        queued.append(wire.encode_sync(wire.SYNC_UPDATE, doc.get_update(before)))
+    frames = wire.merge_update_frames(queued)
+    assert len(frames) == 2
+    assert frames[1] == queued[-1]
+
+
 def test_awareness_round_trips_with_pycrdt() -> None:
     awareness = pycrdt.Awareness(pycrdt.Doc(client_id=9))
     awareness.set_local_state({"user": {"name": "ann"}})
