@@ -31,9 +31,6 @@ def step2(sync: SyncState, peer: Peer, guid: str, update: bytes) -> list[Effect]
         log.warning("share %s: the answer for doc %s cannot be split (%s): sent whole",
                     sync.name, guid, exc)  # fmt: skip
         parts = [update]
-    state = sync.peers.get(peer)
-    if state is not None:
-        state.sending.answer(guid, len(update))
     last = len(parts) - 1
     return [
         Send(peer, SyncStep2(sync.share_id, guid, part, more=number < last))

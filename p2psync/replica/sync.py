@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from p2psync.errors import UpdateError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
-from p2psync.protocol.messages import IndexRequest, SyncMessage, SyncStep1
+from p2psync.protocol.messages import IndexRequest, SyncMessage, SyncStep1, SyncStep2
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica import inbound, localchanges, outbox
 from p2psync.replica.effects import AppApplied, Disconnect, Effect, Peer, Send
@@ -249,16 +249,24 @@ class ShareSync:
             t.bytes_expected(outstanding),
         )
 
-    def sending(self, peer: Peer) -> tuple[dict[str, int], set[str]] | None:
-        """What we send a connected ``peer``: the bytes of each doc we answered it in
-        the current transfer (``replica.transfer.Sending``), and the docs it still lacks
-        as far as its index told us (``docs_to_send``); None if it is not connected.
-        Read-only, for progress displays."""
+    def sending(self, peer: Peer) -> tuple[dict[str, int], set[str], set[str]] | None:
+        """What we send a connected ``peer``: the bytes of each doc whose answer the
+        link wrote in the current transfer, the docs answered whole
+        (``replica.transfer.Sending``), and the docs it still lacks as far as its
+        index told us (``docs_to_send``); None if it is not connected. Read-only, for
+        progress displays."""
         state = self._state.peers.get(peer)
         if state is None:
             return None
         lacking = docs_to_send(peer, state, self.replica, self.policy)
-        return dict(state.sending.answered), lacking
+        return dict(state.sending.written), set(state.sending.whole), lacking
+
+    def wrote(self, peer: Peer, message: SyncStep2) -> None:
+        """The link wrote ``message``, a part of our answer to ``peer``, to the socket
+        (counted for progress displays, ``sending``)."""
+        state = self._state.peers.get(peer)
+        if state is not None:
+            state.sending.wrote(message.guid, len(message.update), last=not message.more)
 
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so

@@ -8,10 +8,11 @@ its index announced of the docs not arrived yet (``IndexEntry.size``; unknown fr
 peer that does not announce them). It starts anew when a doc is asked while nothing
 is outstanding, so a finished transfer reads "all of N" until the next one.
 
-What we send a peer (``Sending``) is counted the same way from our side: the docs we
-answered it since it had confirmed (by its index) every doc we answered before, and
-the bytes of those answers. What is still to send is the docs it does not hold at
-our version, which the caller works out from what its index told us.
+What we send a peer (``Sending``) is counted the same way from our side, as the link
+writes our answers: the docs answered since the peer had confirmed (by its index)
+every doc we answered before, and the bytes of those answers. What is still to send
+is the docs it does not hold at our version, which the caller works out from what its
+index told us.
 """
 
 from __future__ import annotations
@@ -70,25 +71,27 @@ class Transfer:
 
 @dataclass
 class Sending:
-    """The docs we answered one peer in the current transfer, and their bytes."""
+    """The docs whose answers we wrote to one peer in the current transfer, and their
+    bytes: counted as the link writes them, not as they are queued."""
 
-    answered: dict[str, int] = field(default_factory=dict)
-    """The bytes of our answer to each doc answered in this transfer."""
+    written: dict[str, int] = field(default_factory=dict)
+    """The bytes of our answer to each doc written so far in this transfer."""
+    whole: set[str] = field(default_factory=set)
+    """The docs whose whole answer (its last part) was written."""
     unconfirmed: set[str] = field(default_factory=set)
     """Docs answered that the peer's index has not announced since."""
 
-    def answer(self, guid: str, size: int) -> None:
-        """We answer the peer's question about ``guid`` with ``size`` bytes; a new
-        transfer starts if it had confirmed every answer before."""
+    def wrote(self, guid: str, size: int, *, last: bool) -> None:
+        """A part of ``size`` bytes of our answer about ``guid`` was written (``last``:
+        the answer is whole); a new transfer starts if the peer had confirmed every
+        answer before."""
         if not self.unconfirmed:
-            self.answered = {}
-        self.answered[guid] = self.answered.get(guid, 0) + size
+            self.written, self.whole = {}, set()
+        self.written[guid] = self.written.get(guid, 0) + size
         self.unconfirmed.add(guid)
+        if last:
+            self.whole.add(guid)
 
     def confirmed(self, guid: str) -> None:
         """The peer's index announced ``guid`` (it holds what we answered)."""
         self.unconfirmed.discard(guid)
-
-    @property
-    def bytes_sent(self) -> int:
-        return sum(self.answered.values())

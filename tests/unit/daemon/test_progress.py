@@ -18,7 +18,7 @@ from p2psync.daemon.progress import (
 )
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
-from p2psync.protocol.messages import SyncMessage
+from p2psync.protocol.messages import SyncMessage, SyncStep2
 from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
@@ -52,6 +52,8 @@ class Pair:
             return False
         to, message = self.wire.popleft()
         sender = self._senders.popleft()
+        if isinstance(message, SyncStep2):  # written to the wire, as a link does
+            self.syncs[sender].wrote(to, message)
         self.queue(to, self.syncs[to].receive(sender, message))
         return True
 
@@ -210,8 +212,8 @@ def test_a_first_sync_counts_bytes_expected_from_the_sizes_a_sender_announces() 
     seen: list[tuple[int, int | None, int, int]] = []  # b: received, expected; a: sent, to send
     while pair.step():
         *_, received_bytes, expected_bytes = b.transfer("a") or (set(), set(), 0, None)
-        answered, lacking = a.sending("b") or ({}, set())
-        seen.append((received_bytes, expected_bytes, len(answered), len(answered.keys() | lacking)))
+        _, whole, lacking = a.sending("b") or ({}, set(), set())
+        seen.append((received_bytes, expected_bytes, len(whole), len(whole | lacking)))
     assert seen[0][1] == sum(sizes.values())  # known once asked, before any answer came
     assert any(0 < got < (expected or 0) for got, expected, *_ in seen)  # as they arrive
     assert seen[-1][0] == seen[-1][1]  # once all arrived: what came, exactly
@@ -220,14 +222,14 @@ def test_a_first_sync_counts_bytes_expected_from_the_sizes_a_sender_announces() 
     assert any(0 < sent < 20 for _, _, sent, _ in seen)
     assert seen[-1][2] == 20
     pair.settle()
-    answered, lacking = a.sending("b") or ({}, {"?"})
-    assert (len(answered), lacking) == (20, set())  # b's index confirmed them all
-    assert sum(answered.values()) == seen[-1][0]  # the bytes a sent are those b got
+    written, whole, lacking = a.sending("b") or ({}, set(), {"?"})
+    assert (len(whole), lacking) == (20, set())  # b's index confirmed them all
+    assert sum(written.values()) == seen[-1][0]  # the bytes a sent are those b got
     # a later change is a new transfer on both sides
     a.local_update("doc-0", text_updates(2)[0][1])
     pair.queue("a", a.flush_index())
     pair.settle()
-    assert list((a.sending("b") or ({}, set()))[0]) == ["doc-0"]
+    assert (a.sending("b") or ({}, set(), set()))[1] == {"doc-0"}
     transfer = b.transfer("a")
     assert transfer is not None
     assert transfer[3] == transfer[2]
