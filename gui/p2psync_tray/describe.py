@@ -42,6 +42,17 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def bytes_of(done: int, total: int) -> str:
+    """``0.7/1.4 MiB``: a count of bytes of a total, both in the total's unit (short,
+    for a cell drawn on a progress bar)."""
+    total_text = format_bytes(total)
+    unit = total_text.rsplit(" ", 1)[1]
+    if unit == "B":
+        return f"{done}/{total} B"
+    scale = 1024 ** BYTE_UNITS.index(unit)
+    return f"{done / scale:.1f}/{total_text}"
+
+
 def format_rate(bytes_per_s: float) -> str:
     return f"{format_bytes(bytes_per_s)}/s"
 
@@ -111,7 +122,7 @@ def transfer_pct(row: Mapping[str, Any], confirmed: float | None) -> float | Non
 
 
 def transfer_words(row: Mapping[str, Any]) -> str:
-    """The files and bytes of a transfer: ``↓ 412/1,000 files · 68.2 KiB of 166.0 KiB``
+    """The files and bytes of a transfer: ``↓ 412/1,000 files · 68.2/166.0 KiB``
     arriving, ``↑ …`` sent (both, if both; "" for none). A total of bytes not known
     (an older daemon) leaves the bytes so far."""
     words = []
@@ -119,9 +130,9 @@ def transfer_words(row: Mapping[str, Any]) -> str:
         done, total, done_bytes, total_bytes = figures
         if not total:
             continue
-        size = format_bytes(done_bytes)
-        if total_bytes is not None:
-            size = f"{size} of {format_bytes(total_bytes)}"
+        size = (
+            format_bytes(done_bytes) if total_bytes is None else bytes_of(done_bytes, total_bytes)
+        )
         words.append(f"{arrow} {done:,}/{total:,} file{'s' if total != 1 else ''} · {size}")
     return " · ".join(words)
 

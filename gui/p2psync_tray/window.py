@@ -86,6 +86,8 @@ class FittedTable(QTableView):
         super().setModel(model)
         for changed in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             changed.connect(self.fit)
+        # wider text in the same rows (a transfer's figures) may bring a scroll bar
+        self.horizontalHeader().sectionResized.connect(self.fit)
         self.fit()
 
     def fitted_height(self) -> int:

@@ -64,24 +64,24 @@ def test_both_ends_of_a_first_sync_show_files_and_bytes_and_a_bar_between_0_and_
     receiver = {"in_sync": False, "in_sync_pct": 40.0, "members": behind,
                 "files_expected": 1000, "files_received": 412, "bytes_received": 69_800,
                 "bytes_expected": 170_000}  # fmt: skip
-    assert share_progress(receiver) == "41 % · ↓ 412/1,000 files · 68.2 KiB of 166.0 KiB"
+    assert share_progress(receiver) == "41 % · ↓ 412/1,000 files · 68.2/166.0 KiB"
     assert share_pct(receiver) == 41.2  # the files arrived
     # the sender: its members have confirmed nothing yet, it has sent a quarter
     sender = {"in_sync": False, "in_sync_pct": 0.0, "members": behind, "files_to_send": 1000,
               "files_sent": 250, "bytes_sent": 51_200, "bytes_to_send": 200_000}  # fmt: skip
     assert share_pct(sender) == 25.0
-    assert share_progress(sender) == "25 % · ↑ 250/1,000 files · 50.0 KiB of 195.3 KiB"
+    assert share_progress(sender) == "25 % · ↑ 250/1,000 files · 50.0/195.3 KiB"
     assert share_state(sender) == "syncing 25 %"
     assert share_pct({**sender, "files_sent": 1000}) == 99.9  # sent; not confirmed yet
     assert share_pct({**sender, "in_sync": True, "in_sync_pct": 100.0}) == 100.0
     assert share_pct({**sender, "members": [{"state": "offline"}]}) == 0.0
     peer = {"connected": True, "in_sync": False, "sync_pct": 0.0, **sender}
-    assert peer_sync(peer) == "25 % · ↑ 250/1,000 files · 50.0 KiB of 195.3 KiB"
+    assert peer_sync(peer) == "25 % · ↑ 250/1,000 files · 50.0/195.3 KiB"
     assert peer_state(peer, 0) == "syncing 25 %"
     assert peer_sync({**peer, "in_sync": True}) == "100 %"
     assert peer_sync({"connected": False}) == "—"
     member = {"state": "behind", **sender}
-    assert member_state(member) == "behind · ↑ 250/1,000 files · 50.0 KiB of 195.3 KiB"
+    assert member_state(member) == "behind · ↑ 250/1,000 files · 50.0/195.3 KiB"
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:

@@ -1,7 +1,8 @@
 """End to end on a real X display: the real tray app, with a real system tray host,
-shows a real daemon's connected peer in its status window, a first sync mid-way with
-its progress bar partly filled, a failed start and a crash, each dialog with no widget
-laid over another, and a file's versions with a coloured diff in its History window.
+shows a real daemon's connected peer in its status window, a first sync mid-way at
+either end with its progress bar partly filled, a failed start and a crash, each
+dialog with no widget laid over another, and a file's versions with a coloured diff
+in its History window.
 
 Runs gui/tools/status_screenshot.py (the script that makes the README's picture)
 and checks the picture's pixels. Needs Xvfb and wmdocker (``make system-deps``
@@ -84,7 +85,24 @@ def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_arrived(
     filled, empty = bar_fill(image)
     assert filled >= 10, "no filled part of a progress bar in the picture"
     assert empty >= 10, "the progress bar is full"
-    # the bar (the docs in sync) stands about as far as the files arrived
+    # the bar stands about as far as the files arrived
+    assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
+
+
+def test_first_sync_sender_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
+    tmp_path: Path,
+) -> None:
+    # the sending end: its members have confirmed nothing yet (the laptop is stopped
+    # mid-way), and the bar shows the files its link wrote
+    image, said = shoot_with_output(tmp_path / "first-sync-sender.png", "--first-sync-sender")
+    found = re.search(r"sent (\d+) of (\d+) files, (\d+) bytes", said)
+    assert found, said
+    files, expected, sent_bytes = map(int, found.groups())
+    assert 0 < files < expected
+    assert sent_bytes > 0
+    filled, empty = bar_fill(image)
+    assert filled >= 10, "no filled part of a progress bar in the picture"
+    assert empty >= 10, "the progress bar is full"
     assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
 
 
