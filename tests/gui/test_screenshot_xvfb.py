@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
 
 from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE
@@ -73,36 +74,24 @@ def test_history_window_screenshot_shows_a_coloured_diff(tmp_path: Path) -> None
     assert len(colours) > 50  # text, tables, a selection: not a flat fill
 
 
-def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_arrived(
-    tmp_path: Path,
+@pytest.mark.parametrize(("option", "moved"), [("--first-sync", "received"),
+                                               ("--first-sync-sender", "sent")])  # fmt: skip
+def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
+    tmp_path: Path, option: str, moved: str
 ) -> None:
-    image, said = shoot_with_output(tmp_path / "first-sync.png", "--first-sync")
-    found = re.search(r"received (\d+) of (\d+) files, (\d+) bytes", said)
+    # the receiving end (the sender stopped mid-way) and the sending end (the receiver
+    # stopped: its members have confirmed nothing yet, the bar shows the files its
+    # link wrote)
+    image, said = shoot_with_output(tmp_path / "first-sync.png", option)
+    found = re.search(rf"{moved} (\d+) of (\d+) files, (\d+) bytes", said)
     assert found, said
-    files, expected, received_bytes = map(int, found.groups())
+    files, expected, moved_bytes = map(int, found.groups())
     assert 0 < files < expected
-    assert received_bytes > 0
+    assert moved_bytes > 0
     filled, empty = bar_fill(image)
     assert filled >= 10, "no filled part of a progress bar in the picture"
     assert empty >= 10, "the progress bar is full"
-    # the bar stands about as far as the files arrived
-    assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
-
-
-def test_first_sync_sender_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
-    tmp_path: Path,
-) -> None:
-    # the sending end: its members have confirmed nothing yet (the laptop is stopped
-    # mid-way), and the bar shows the files its link wrote
-    image, said = shoot_with_output(tmp_path / "first-sync-sender.png", "--first-sync-sender")
-    found = re.search(r"sent (\d+) of (\d+) files, (\d+) bytes", said)
-    assert found, said
-    files, expected, sent_bytes = map(int, found.groups())
-    assert 0 < files < expected
-    assert sent_bytes > 0
-    filled, empty = bar_fill(image)
-    assert filled >= 10, "no filled part of a progress bar in the picture"
-    assert empty >= 10, "the progress bar is full"
+    # the bar stands about as far as the files went
     assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
 
 
