@@ -175,6 +175,7 @@ class SharesModel(RowsModel):
         ),
         Column("Not in sync", lambda r, now: share_problem_count(r), tooltip=share_problems),
     )
+    path_column = 1
     progress_column = 5
 
     def key(self, row: Row) -> str:

@@ -125,12 +125,14 @@ def _end(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def make_device(root: Path, name: str) -> Path:
-    """A device home with its name and a loopback-only config."""
+def make_device(root: Path, name: str, *, apps: bool = False) -> Path:
+    """A device home with its name and a loopback-only config (``apps``: its apps
+    endpoint on, at any free port)."""
     home = root / name
     p2psync(home, "id")
     (home / "config.toml").write_text(
         f'[device]\nname = "{name}"\n\n[listen]\naddress = "127.0.0.1:0"\nmdns = false\n'
+        + ("\n[apps]\nport = 0\n" if apps else "")
     )
     return home
 
@@ -166,9 +168,10 @@ SHARES = {
 """laptop's shares: the peers each is shared with, and the files laptop starts with."""
 
 
-def devices(stack: Stack, root: Path) -> tuple[Path, list[Path]]:
-    """laptop and its peers (``SHARES``), connected and in sync; their homes."""
-    laptop = make_device(root, "laptop")
+def devices(stack: Stack, root: Path, *, apps: bool = False) -> tuple[Path, list[Path]]:
+    """laptop and its peers (``SHARES``), connected and in sync; their homes (``apps``:
+    the laptop's apps endpoint on)."""
+    laptop = make_device(root, "laptop", apps=apps)
     peers = {name: make_device(root, name) for name in ("desktop", "nas", "studio")}
     ids = {home: p2psync(home, "id") for home in (laptop, *peers.values())}
     for folder, (names, files) in SHARES.items():

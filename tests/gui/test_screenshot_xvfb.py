@@ -26,7 +26,7 @@ from p2psync_tray.window import DOWN_STYLE
 SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
 DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
 DIALOGS_SCRIPT = SCRIPT.with_name("dialogs_screenshot.py")
-DIALOGS = ("status-window", "invite", "join", "add-share", "members")
+DIALOGS = ("status-window", "invite", "join", "add-share", "members", "apps")
 BLACK = 0xFF000000
 
 
@@ -117,6 +117,8 @@ def test_each_dialog_on_x_has_no_widget_laid_over_another(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    # the last: two real apps connected to notes.md, told in the share's listing
+    assert result.stdout.rstrip().endswith(": Open in apps: notes.md (2 apps connected)")
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
         f"{name}.png" for name in DIALOGS
     ]
