@@ -19,7 +19,9 @@ must lie inside it, and a wrapped label must be tall enough for all its lines (o
 with the fonts a desktop has, not Qt's offscreen metrics). Then the screen is grabbed
 and the window saved as OUTDIR/NAME.png, and a line printed per window (the apps
 window's with its listing's words). Exits 1 with one sentence when a check fails or
-something does not come up. tests/gui/test_screenshot_xvfb.py runs it.
+something does not come up. Then the management actions, through the windows and
+checked through the CLI (``tools.actions_on_x``), a line each.
+tests/gui/test_screenshot_xvfb.py runs it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
+from tools.actions_on_x import carry_out
 from tools.daemon_down_screenshot import (
     MOMENT_S,
     POLL_S,
@@ -144,6 +147,7 @@ def shoot(out_dir: Path) -> list[str]:
             run_events(SETTLE_S)
         lines.append(apps_window(tray, share, stack=stack, root=root, home=laptop,
                                  screen=screen, out_dir=out_dir))  # fmt: skip
+        lines += carry_out(tray, share, laptop, root)
         del app
         return lines
 

@@ -27,6 +27,8 @@ SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
 DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
 DIALOGS_SCRIPT = SCRIPT.with_name("dialogs_screenshot.py")
 DIALOGS = ("status-window", "invite", "join", "add-share", "members", "apps")
+ACTIONS = ("rename", "name a peer", "pause a share", "resume a share", "set a mode",
+           "add a folder", "remove a share")  # fmt: skip
 BLACK = 0xFF000000
 
 
@@ -117,11 +119,14 @@ def test_each_dialog_on_x_has_no_widget_laid_over_another(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    # the last: two real apps connected to notes.md, told in the share's listing
-    assert result.stdout.rstrip().endswith(": Open in apps: notes.md (2 apps connected)")
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+    said = result.stdout.splitlines()
+    # two real apps connected to notes.md, told in the share's listing
+    assert said[len(DIALOGS) - 1].endswith(": Open in apps: notes.md (2 apps connected)")
+    assert [line.split(":")[0] for line in said[: len(DIALOGS)]] == [
         f"{name}.png" for name in DIALOGS
     ]
+    # then each management action through the windows, checked through the CLI
+    assert said[len(DIALOGS) :] == [f"{action}: checked" for action in ACTIONS]
     for name in DIALOGS:
         image = QImage(str(tmp_path / f"{name}.png"))
         assert image.width() >= 300, name
