@@ -72,6 +72,7 @@ screenshot: $(STAMP) system-deps
 	$(PY) gui/tools/status_screenshot.py docs/img/status-window.png
 	$(PY) gui/tools/status_screenshot.py --history docs/img/history-window.png
 	$(PY) gui/tools/status_screenshot.py --first-sync docs/img/first-sync.png
+	$(PY) gui/tools/status_screenshot.py --first-sync-sender docs/img/first-sync-sender.png
 
 bench: $(STAMP) bench-deps
 	$(PY) -m bench

@@ -24,6 +24,7 @@ STATE_TEXT = {
 }
 BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")  # as the CLI (p2psync.cli.human.size)
 SHORT_ID_CHARS = 7  # the first group of a grouped device ID
+ALMOST_DONE_PCT = 99.9  # the most a bar shows before the members confirm (as the daemon)
 
 
 def state_text(state: TrayState) -> str:
@@ -39,6 +40,17 @@ def format_bytes(count: float) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def bytes_of(done: int, total: int) -> str:
+    """``0.7/1.4 MiB``: a count of bytes of a total, both in the total's unit (short,
+    for a cell drawn on a progress bar)."""
+    total_text = format_bytes(total)
+    unit = total_text.rsplit(" ", 1)[1]
+    if unit == "B":
+        return f"{done}/{total} B"
+    scale = 1024 ** BYTE_UNITS.index(unit)
+    return f"{done / scale:.1f}/{total_text}"
 
 
 def format_rate(bytes_per_s: float) -> str:
@@ -97,12 +109,56 @@ def peer_name(peer: Mapping[str, Any]) -> str:
     return announced or short_id(str(peer.get("device_id", "")))
 
 
+def transfer_pct(row: Mapping[str, Any], confirmed: float | None) -> float | None:
+    """A progress bar's value for a share or peer not in sync: while files are under
+    way (``files_expected``, ``files_to_send``), the share of them that arrived here
+    or were sent, at most ALMOST_DONE_PCT (a member's confirmation is still to come);
+    else ``confirmed``, the docs the members hold at our version (``in_sync_pct``,
+    ``sync_pct``), which on a sending device moves only once its members catch up."""
+    got, expected, *_ = replies.receiving(row)
+    sent, to_send, *_ = replies.sending(row)
+    files = replies.transfer_pct(got + sent, expected + to_send)
+    return confirmed if files is None else min(ALMOST_DONE_PCT, files)
+
+
+def transfer_words(row: Mapping[str, Any]) -> str:
+    """The files and bytes of a transfer: ``↓ 412/1,000 files · 68.2/166.0 KiB``
+    arriving, ``↑ …`` sent (both, if both; "" for none). A total of bytes not known
+    (an older daemon) leaves the bytes so far."""
+    words = []
+    for arrow, figures in (("↓", replies.receiving(row)), ("↑", replies.sending(row))):
+        done, total, done_bytes, total_bytes = figures
+        if not total:
+            continue
+        size = (
+            format_bytes(done_bytes) if total_bytes is None else bytes_of(done_bytes, total_bytes)
+        )
+        words.append(f"{arrow} {done:,}/{total:,} file{'s' if total != 1 else ''} · {size}")
+    return " · ".join(words)
+
+
+def peer_progress(peer: Mapping[str, Any]) -> float | None:
+    """The Sync column's percentage of a ``peers`` row (``transfer_pct``)."""
+    if not peer.get("connected"):
+        return None
+    if peer.get("in_sync"):
+        return 100.0
+    return transfer_pct(peer, peer.get("sync_pct"))
+
+
+def peer_sync(peer: Mapping[str, Any]) -> str:
+    """The Sync column: the percentage, and the files under way with that peer."""
+    words = transfer_words(peer) if peer.get("connected") and not peer.get("in_sync") else ""
+    pct = format_pct(peer_progress(peer))
+    return f"{pct} · {words}" if words else pct
+
+
 def peer_state(peer: Mapping[str, Any], now: float) -> str:
     """``in sync`` / ``syncing 40 %`` / ``offline, seen 5 min ago`` for a ``peers`` row."""
     if peer.get("connected"):
         if peer.get("in_sync"):
             return "in sync"
-        pct = peer.get("sync_pct")
+        pct = peer_progress(peer)
         return "syncing" if pct is None else f"syncing {format_pct(pct)}"
     seen = peer.get("last_seen")
     if not seen:
@@ -120,7 +176,7 @@ def share_state(share: Mapping[str, Any]) -> str:
     if share.get("errors"):
         return "error"
     if "behind" in states:
-        return f"syncing {format_pct(share.get('in_sync_pct'))}"
+        return f"syncing {format_pct(share_pct(share))}"
     if share.get("in_sync"):
         return "up to date"
     if not states:
@@ -135,31 +191,36 @@ def peer_address(peer: Mapping[str, Any]) -> str:
 
 
 def member_state(member: Mapping[str, Any]) -> str:
-    """A share member's state in words; one that is behind while it sends files says
-    how many arrived (``behind · 412/1,000 files``)."""
+    """A share member's state in words; one that is behind while files go between us
+    says how many arrived or were sent (``behind · ↓ 412/1,000 files · 68.2 KiB of
+    166.0 KiB``)."""
     state = str(member.get("state", "")).replace("-", " ")
-    expected = int(member.get("files_expected") or 0)
-    if member.get("state") == "behind" and expected:
-        return f"{state} · {int(member.get('files_received') or 0):,}/{expected:,} files"
-    return state
+    words = transfer_words(member) if member.get("state") == "behind" else ""
+    return f"{state} · {words}" if words else state
+
+
+def share_pct(share: Mapping[str, Any]) -> float | None:
+    """The share's bar (``transfer_pct``): while a member is behind, the files under
+    way with its members; else the daemon's ``in_sync_pct``."""
+    pct = share.get("in_sync_pct")
+    if share.get("in_sync") or "behind" not in {m.get("state") for m in share.get("members") or []}:
+        return pct
+    return transfer_pct(share, pct)
 
 
 def share_progress(share: Mapping[str, Any]) -> str:
-    """The Progress column's words: the percentage, then, while the members send files
-    (``files_expected``), how many of them arrived and the bytes so far (short: they
-    are drawn on the bar); from a
-    daemon that does not report that, the docs still to go (``remaining_docs``) and
-    the files the folder holds so far."""
-    pct = format_pct(share.get("in_sync_pct"))
+    """The Progress column's words: the bar's percentage, then, while files go
+    between this device and the members (``files_expected``, ``files_to_send``), how
+    many arrived or were sent and their bytes (short: they are drawn on the bar);
+    from a daemon that does not report that, the docs still to go
+    (``remaining_docs``) and the files the folder holds so far."""
+    pct = format_pct(share_pct(share))
     if share.get("in_sync"):
         return pct
+    words = transfer_words(share)
+    if words:
+        return f"{pct} · {words}"
     parts = [pct]
-    expected = int(share.get("files_expected") or 0)
-    if expected:
-        received = int(share.get("files_received") or 0)
-        parts.append(f"{received:,}/{expected:,} file{'s' if expected != 1 else ''}")
-        parts.append(format_bytes(int(share.get("bytes_received") or 0)))
-        return " · ".join(parts)
     remaining = share.get("remaining_docs")
     if remaining:
         parts.append(f"{remaining} doc{'s' if remaining != 1 else ''} to go")

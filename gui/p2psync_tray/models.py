@@ -20,13 +20,14 @@ from p2psync_tray.describe import (
     format_ago,
     format_bytes,
     format_clock,
-    format_pct,
     format_rate,
     member_state,
     peer_address,
     peer_name,
     peer_state,
+    peer_sync,
     share_label,
+    share_pct,
     share_problem_count,
     share_problems,
     share_progress,
@@ -144,7 +145,7 @@ class PeersModel(RowsModel):
         Column("Last seen", _last_seen),
         Column("Traffic", _traffic),
         Column("Rate", _rate),
-        Column("Sync", lambda r, now: format_pct(r.get("sync_pct"))),
+        Column("Sync", lambda r, now: peer_sync(r)),
         Column("Device ID", lambda r, now: str(r.get("device_id", ""))),
     )
 
@@ -170,10 +171,11 @@ class SharesModel(RowsModel):
         Column(
             "Progress",
             lambda r, now: share_progress(r),
-            progress=lambda r: r.get("in_sync_pct"),
+            progress=share_pct,
         ),
         Column("Not in sync", lambda r, now: share_problem_count(r), tooltip=share_problems),
     )
+    path_column = 1
     progress_column = 5
 
     def key(self, row: Row) -> str:

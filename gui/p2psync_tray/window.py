@@ -48,6 +48,7 @@ WINDOW_SIZE = QSize(1000, 700)  # fits a 1024x768 screen with a panel
 STATE_ICON_PIXELS = 32
 MAX_FITTED_ROWS = 8  # peers, shares and pending devices show this many rows at most
 MIN_EVENT_ROWS = 4
+PATH_WIDTH = 220  # the shares' Path column (a longer path is cut in its middle)
 DOWN_STYLE = "color: #b00020"
 
 
@@ -86,12 +87,14 @@ class FittedTable(QTableView):
         super().setModel(model)
         for changed in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             changed.connect(self.fit)
+        # wider text in the same rows (a transfer's figures) may bring a scroll bar
+        self.horizontalScrollBar().rangeChanged.connect(self.fit)
         self.fit()
 
     def fitted_height(self) -> int:
         rows = min(max(1, self.model().rowCount()), self.max_rows)
         row_height = self.verticalHeader().defaultSectionSize()
-        wide = self.horizontalHeader().length() > self.viewport().width()
+        wide = self.horizontalScrollBar().maximum() > 0
         scroll = self.horizontalScrollBar().sizeHint().height() if wide else 0
         return (self.horizontalHeader().sizeHint().height() + rows * row_height
                 + 2 * self.frameWidth() + scroll)  # fmt: skip
@@ -177,6 +180,12 @@ class StatusWindow(QWidget):
         shares_header.setSectionResizeMode(
             SharesModel.progress_column, QHeaderView.ResizeMode.Stretch
         )
+        # a long path is cut in its middle: the progress bar's words need the room
+        shares_header.setSectionResizeMode(
+            SharesModel.path_column, QHeaderView.ResizeMode.Interactive
+        )
+        shares_header.resizeSection(SharesModel.path_column, PATH_WIDTH)
+        self.shares_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.pending_view = table_view(self.pending)
         self.events_view = table_view(self.events, max_rows=None)
         self.events_view.setMinimumHeight(

@@ -4,18 +4,23 @@ for widgets laid over one another.
     python gui/tools/dialogs_screenshot.py OUTDIR
 
 Starts the four daemons of status_screenshot.py (``devices``: "laptop" sharing
-Documents with "desktop" and "nas", Projects with "studio"), Xvfb and wmdocker, then
-the tray app of the laptop in this process (the windows are filled in from here).
-First the status window at 1024x728 (a 1024x768 screen with a panel): every row of
-its peers and shares tables inside its view, room for several recent events. Then
-each dialog in a state with the most to lay out: the invite dialog with a code made
-by the daemon, the join dialog with a code too short, the add-a-folder dialog with
-the daemon's refusal of the device's home, the members dialog with Documents' two
-other members. In each window no two of its visible widgets may intersect, each must
-lie inside it, and a wrapped label must be tall enough for all its lines (on X, with
-the fonts a desktop has, not Qt's offscreen metrics). Then the screen is grabbed and
-the window saved as OUTDIR/NAME.png, and a line printed per window. Exits 1 with one
-sentence when a check fails or something does not come up.
+Documents with "desktop" and "nas", Projects with "studio"; the laptop's apps
+endpoint on), Xvfb and wmdocker, then the tray app of the laptop in this process (the
+windows are filled in from here). First the status window at 1024x728 (a 1024x768
+screen with a panel): every row of its peers and shares tables inside its view, room
+for several recent events. Then each dialog in a state with the most to lay out: the
+invite dialog with a code made by the daemon, the join dialog with a code too short,
+the add-a-folder dialog with the daemon's refusal of the device's home, the members
+dialog with Documents' two other members. Last, the status window with Documents
+selected while two real y-websocket clients (``tools/app_client.py``) are connected
+to its notes.md through the laptop's apps endpoint: its listing must say which file
+and how many apps. In each window no two of its visible widgets may intersect, each
+must lie inside it, and a wrapped label must be tall enough for all its lines (on X,
+with the fonts a desktop has, not Qt's offscreen metrics). Then the screen is grabbed
+and the window saved as OUTDIR/NAME.png, and a line printed per window (the apps
+window's with its listing's words). Exits 1 with one sentence when a check fails or
+something does not come up. Then the management actions, through the windows and
+checked through the CLI (``tools.actions_on_x``), a line each.
 tests/gui/test_screenshot_xvfb.py runs it.
 """
 
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gui/: tools, p2psync_tray
@@ -37,6 +43,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from p2psync_tray.tray import TrayApp
 from p2psync_tray.window import StatusWindow
+from tools.actions_on_x import carry_out
 from tools.daemon_down_screenshot import (
     MOMENT_S,
     POLL_S,
@@ -59,6 +66,7 @@ SMALL_SCREEN = (1024, 768 - 40)  # a 1024x768 screen, a panel taking its share
 PEERS = ("desktop", "nas", "studio")  # status_screenshot.devices
 DOCUMENTS_MEMBERS = ("desktop", "nas")
 EVENT_ROWS = 4
+APPS = 2  # app clients connected to notes.md for the apps picture
 SETTLE_S = 0.5
 
 
@@ -109,7 +117,7 @@ def shoot(out_dir: Path) -> list[str]:
     """Make every dialog's picture; return one line per dialog."""
     with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, Stack() as stack:
         root = Path(tmp)
-        laptop, _ = devices(stack, root)
+        laptop, _ = devices(stack, root, apps=True)
         status = json.loads(p2psync(laptop, "status", "--json"))
         (share,) = [s["id"] for s in status["shares"] if s["path"].endswith("-Documents")]
         display = start_display(stack, root)
@@ -137,8 +145,47 @@ def shoot(out_dir: Path) -> list[str]:
             lines.append(f"{out.name}: {image.width()}x{image.height()}")
             dialog.close()
             run_events(SETTLE_S)
+        lines.append(apps_window(tray, share, stack=stack, root=root, home=laptop,
+                                 screen=screen, out_dir=out_dir))  # fmt: skip
+        lines += carry_out(tray, share, laptop, root)
         del app
         return lines
+
+
+def apps_window(
+    tray: TrayApp, share: str, *, stack: Stack, root: Path, home: Path, screen: Screen,
+    out_dir: Path,
+) -> str:  # fmt: skip
+    """The status window with Documents selected while real apps are connected to
+    notes.md through the laptop's apps endpoint (``tools/app_client.py``): its listing
+    must say which file and how many apps. Saved as OUTDIR/apps.png; the line says
+    the listing's words."""
+    snapshot = tray.snapshot
+    if snapshot is None:
+        raise ScreenshotError("the tray has no status of its daemon")
+    path = next(Path(s["path"]) for s in snapshot.status["shares"] if s["id"] == share)
+    url = json.loads(p2psync(home, "doc", "url", str(path / "notes.md"), "--json"))["url"]
+    client = Path(__file__).with_name("app_client.py")
+    for number in range(APPS):
+        log = root / f"app-{number}.log"
+        stack.start([sys.executable, str(client), url, str(100 + number)], log)
+        wait_qt(partial(_says, log, "synced"), f"app {number} to sync")
+    window = tray.window
+    window.resize(*SMALL_SCREEN)
+    tray.show_window()
+    rows = [r["id"] for r in window.shares.rows()]
+    window.shares_view.selectRow(rows.index(share))
+    expected = f"Open in apps: notes.md ({APPS} apps connected)"
+    wait_qt(lambda: window.share_detail.text() == expected, "the apps in the share's listing")
+    run_events(SETTLE_S)
+    wrong = laid_over(window)
+    if wrong:
+        raise ScreenshotError(f"in the status window with apps, {wrong}")
+    image = picture(screen, window)
+    out = out_dir / "apps.png"
+    if not image.save(str(out)):
+        raise ScreenshotError(f"could not write {out}")
+    return f"{out.name}: {image.width()}x{image.height()}: {window.share_detail.text()}"
 
 
 Opened = tuple[QWidget, Callable[[], bool]]
@@ -185,6 +232,10 @@ def dialogs(
         ("add-share", add_home),
         ("members", members),
     ]
+
+
+def _says(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text()
 
 
 def _all_rows_shown(window: StatusWindow) -> bool:

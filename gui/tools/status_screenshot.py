@@ -3,6 +3,7 @@
     python gui/tools/status_screenshot.py OUT.png
     python gui/tools/status_screenshot.py --history OUT.png
     python gui/tools/status_screenshot.py --first-sync OUT.png
+    python gui/tools/status_screenshot.py --first-sync-sender OUT.png
 
 Starts, in a temporary directory: four daemons on loopback, "laptop" sharing
 Documents with "desktop" and "nas" and Projects with "studio", all connected and in
@@ -23,6 +24,9 @@ With ``--first-sync`` it shows the status window of a laptop whose first sync wi
 a desktop holding ``FIRST_SYNC_FILES`` notes is under way: once the laptop's status
 says some of the files arrived, not all, the desktop's daemon is stopped (SIGSTOP)
 so the picture holds still mid-way, and the numbers the status said are printed.
+``--first-sync-sender`` shows the desktop's window instead, sending the notes: the
+laptop's daemon is stopped once some, not all, were sent, and the desktop's figures
+(files and bytes its link wrote) hold still once the connection's buffers are full.
 """
 
 from __future__ import annotations
@@ -121,12 +125,14 @@ def _end(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def make_device(root: Path, name: str) -> Path:
-    """A device home with its name and a loopback-only config."""
+def make_device(root: Path, name: str, *, apps: bool = False) -> Path:
+    """A device home with its name and a loopback-only config (``apps``: its apps
+    endpoint on, at any free port)."""
     home = root / name
     p2psync(home, "id")
     (home / "config.toml").write_text(
         f'[device]\nname = "{name}"\n\n[listen]\naddress = "127.0.0.1:0"\nmdns = false\n'
+        + ("\n[apps]\nport = 0\n" if apps else "")
     )
     return home
 
@@ -162,9 +168,10 @@ SHARES = {
 """laptop's shares: the peers each is shared with, and the files laptop starts with."""
 
 
-def devices(stack: Stack, root: Path) -> tuple[Path, list[Path]]:
-    """laptop and its peers (``SHARES``), connected and in sync; their homes."""
-    laptop = make_device(root, "laptop")
+def devices(stack: Stack, root: Path, *, apps: bool = False) -> tuple[Path, list[Path]]:
+    """laptop and its peers (``SHARES``), connected and in sync; their homes (``apps``:
+    the laptop's apps endpoint on)."""
+    laptop = make_device(root, "laptop", apps=apps)
     peers = {name: make_device(root, name) for name in ("desktop", "nas", "studio")}
     ids = {home: p2psync(home, "id") for home in (laptop, *peers.values())}
     for folder, (names, files) in SHARES.items():
@@ -373,20 +380,26 @@ FIRST_SYNC_FILES = 1500
 NOTE = "A line of a note kept on the desktop, synced to the laptop.\n" * 12
 
 
-def receiving(home: Path) -> tuple[int, int, int]:
-    """``(files received, files expected, bytes received)`` of home's one share with
-    a member, from its daemon's status."""
+def transfer_figures(home: Path, *, sending: bool) -> tuple[int, int, int]:
+    """``(files received, files expected, bytes received)`` of home's one share with a
+    member, from its daemon's status; with ``sending``, ``(files sent, files to send,
+    bytes sent)``."""
     client = ControlClient(Home.resolve(home).socket_path)
     try:
         status = client.call("status")
     finally:
         client.close()
     (share,) = [s for s in status["shares"] if s["members"]]
-    return share["files_received"], share["files_expected"], share["bytes_received"]
+    keys = ("files_sent", "files_to_send", "bytes_sent") if sending else (
+        "files_received", "files_expected", "bytes_received")  # fmt: skip
+    return share[keys[0]], share[keys[1]], share[keys[2]]
 
 
-def first_sync_screenshot(out: Path) -> tuple[int, int]:
-    """Make the status window's picture mid-way through a first sync; return its size."""
+def first_sync_screenshot(out: Path, *, sender: bool = False) -> tuple[int, int]:
+    """Make the status window's picture mid-way through a first sync; return its size.
+    The laptop's window, which receives the notes (the desktop's daemon is stopped
+    mid-way); with ``sender``, the desktop's, which sends them (the laptop's daemon is
+    stopped mid-way: the desktop writes until the connection's buffers are full)."""
     with tempfile.TemporaryDirectory(prefix="p2psync-shot-") as tmp, Stack() as stack:
         root = Path(tmp)
         laptop, desktop = make_device(root, "laptop"), make_device(root, "desktop")
@@ -396,41 +409,49 @@ def first_sync_screenshot(out: Path) -> tuple[int, int]:
         p2psync(laptop, "share", "add", str(empty), "--id", share)
         p2psync(desktop, "share", "member", "add", share, p2psync(laptop, "id"))
         p2psync(laptop, "share", "member", "add", share, p2psync(desktop, "id"))
-        sender = stack.start([sys.executable, "-m", "p2psync", "--home", str(desktop), "run"],
-                             desktop / "daemon.log")  # fmt: skip
-        stack.callback(_resume, sender)  # a stopped daemon does not end on SIGTERM
-        wait_for(lambda: run_p2psync(desktop, "status").returncode == 0, "the desktop's daemon")
+        daemons = {}
+        for home in (desktop, laptop):
+            daemons[home] = stack.start([sys.executable, "-m", "p2psync", "--home", str(home),
+                                         "run"], home / "daemon.log")  # fmt: skip
+            stack.callback(_resume, daemons[home])  # a stopped daemon does not end on SIGTERM
+            wait_for(partial(_serves, home), f"the {home.name}'s daemon")
         wait_for(lambda: json.loads(p2psync(desktop, "status", "--json"))["shares"][0]
                  .get("files") == FIRST_SYNC_FILES, "the desktop to take in its notes")  # fmt: skip
         address = json.loads(p2psync(desktop, "status", "--json"))["listen"]
-        run_daemon(stack, laptop)
+        shown, stopped = (desktop, laptop) if sender else (laptop, desktop)
+        figures = partial(transfer_figures, shown, sending=sender)
         display = start_display(stack, root)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         stack.start(["wmdocker", "-display", display, "-iconsize", "24"], root / "tray-host.log")
         tray_log = root / "tray.log"
-        (laptop / "tray.ini").write_text("[notify]\npeers=false\n")
-        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(laptop),
+        (shown / "tray.ini").write_text("[notify]\npeers=false\n")
+        stack.start([sys.executable, "-m", "p2psync_tray", "--home", str(shown),
                      "--open-status"], tray_log, env=env)  # fmt: skip
         wait_for(lambda: log_says(tray_log, "tray state: "), "the tray app")
         p2psync(laptop, "peer", "add", p2psync(desktop, "id"), address)
-        wait_for(lambda: 0.3 * (got := receiving(laptop))[1] < got[0] < got[1] - 1,
-                 "a third of the notes to arrive")  # fmt: skip
-        sender.send_signal(signal.SIGSTOP)
-        # the laptop still takes in what was on the wire when the desktop stopped
-        held = holding_still(lambda: receiving(laptop), "the laptop to take in the last notes")
+        wait_for(lambda: 0.3 * (got := figures())[1] < got[0] < got[1] - 1,
+                 "a third of the notes to go across")  # fmt: skip
+        daemons[stopped].send_signal(signal.SIGSTOP)
+        # what was on the wire when the other end stopped still counts
+        held = holding_still(figures, "the first sync to hold still")
         wait_for(lambda: last_state(tray_log) == "syncing", "the tray to say syncing")
         image, (x, y, w, h) = settled_window(Screen(display))
-        files, expected, received_bytes = receiving(laptop)
+        files, expected, moved_bytes = figures()
         if not 0 < files < expected:
             raise ScreenshotError(f"the first sync is not mid-way: {files} of {expected} files")
-        if (files, expected, received_bytes) != held:
+        if (files, expected, moved_bytes) != held:
             raise ScreenshotError(f"the first sync moved on during the picture: {held} then "
-                                  f"{(files, expected, received_bytes)}")  # fmt: skip
+                                  f"{(files, expected, moved_bytes)}")  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.copy(x, y, w, h).save(str(out)):
             raise ScreenshotError(f"could not write {out}")
-        print(f"received {files} of {expected} files, {received_bytes} bytes")
+        print(f"{'sent' if sender else 'received'} {files} of {expected} files, "
+              f"{moved_bytes} bytes")  # fmt: skip
         return w, h
+
+
+def _serves(home: Path) -> bool:
+    return run_p2psync(home, "status").returncode == 0
 
 
 def _resume(process: subprocess.Popen[bytes]) -> None:
@@ -441,6 +462,7 @@ def _resume(process: subprocess.Popen[bytes]) -> None:
 SHOTS: dict[str, Callable[[Path], tuple[int, int]]] = {
     "--history": history_screenshot,
     "--first-sync": first_sync_screenshot,
+    "--first-sync-sender": partial(first_sync_screenshot, sender=True),
 }
 
 
@@ -448,7 +470,8 @@ def main(argv: list[str]) -> int:
     shoot = SHOTS.get(argv[0], screenshot) if argv else screenshot
     argv = argv[1:] if argv and argv[0] in SHOTS else argv
     if len(argv) != 1:
-        print("usage: status_screenshot.py [--history | --first-sync] OUT.png", file=sys.stderr)
+        print("usage: status_screenshot.py [--history | --first-sync | --first-sync-sender] "
+              "OUT.png", file=sys.stderr)  # fmt: skip
         return 2
     try:
         width, height = shoot(Path(argv[0]))

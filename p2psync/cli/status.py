@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
-from p2psync.control.replies import peer_address
+from p2psync.control.replies import peer_address, receiving, sending, transfer_pct
 from p2psync.errors import InvalidIdError
 
 if TYPE_CHECKING:
-    from p2psync.control.replies import PeerRow, PeersReply, ShareStatus, StatusReply
+    from p2psync.control.replies import (
+        PeerRow,
+        PeersReply,
+        ShareStatus,
+        StatusReply,
+        TransferFigures,
+    )
 
 PENDING_HINT = "Pending devices asked to connect; accept one: p2psync share member add SHARE ID"
 STATE_WORDS = {
@@ -83,9 +90,10 @@ def format_status(status: StatusReply) -> str:
     if members:
         headers = ["SHARE", "MEMBER", "NAME", "MODE", "STATE", "SYNC"]
         parts += ["", table.render(headers, members, right=[5])]
-    receiving = _receiving(status)
-    if receiving:
-        parts += ["", "Receiving:", *(f"  {line}" for line in receiving)]
+    for title, figures, word in (("Receiving:", receiving, "from"), ("Sending:", sending, "to")):
+        lines = _member_transfers(status, figures, word)
+        if lines:
+            parts += ["", title, *(f"  {line}" for line in lines)]
     not_in_sync = [
         ": ".join(filter(None, (share["id"], problem["path"], problem["reason"])))
         for share in status["shares"]
@@ -111,22 +119,50 @@ def format_status(status: StatusReply) -> str:
     return "\n".join(parts)
 
 
-def _receiving(status: StatusReply) -> list[str]:
-    """One line per member still sending files of a share: the files of its current
-    transfer that arrived, of those asked, and the bytes so far (absent from older
-    daemons)."""
+def transfer_text(done: int, total: int, done_bytes: int, total_bytes: int | None) -> str:
+    """``412 of 1,000 files (41.2%), 68.2 KiB of 166.0 KiB (41.1%)``: a transfer by
+    files and by bytes (only the bytes so far when their total is not known)."""
+    files = f"{done:,} of {total:,} files ({human.percent(transfer_pct(done, total))})"
+    if total_bytes is None:
+        return f"{files}, {human.size(done_bytes)}"
+    pct = human.percent(transfer_pct(done_bytes, total_bytes))
+    return f"{files}, {human.size(done_bytes)} of {human.size(total_bytes)} ({pct})"
+
+
+def _member_transfers(
+    status: StatusReply, figures: Callable[[Mapping[str, Any]], TransferFigures], word: str
+) -> list[str]:
+    """One line per member behind in a share with files in the transfer ``figures``
+    reads of it (``receiving``: what it sends us, ``word`` "from"; ``sending``: what
+    we send it, "to"): the files done of the transfer's and the bytes (absent from
+    older daemons)."""
     lines = []
     for share in status["shares"]:
         for member in share["members"]:
-            expected = member.get("files_expected", 0)
-            if member["state"] != "behind" or not expected:
+            done, total, done_bytes, total_bytes = figures(member)
+            if member["state"] != "behind" or not total:
                 continue
             name = f" ({member['name']})" if member["name"] else ""
-            lines.append(
-                f"{share['id']} from {short(member['device_id'])}{name}: "
-                f"{member.get('files_received', 0):,} of {expected:,} "
-                f"files, {human.size(member.get('bytes_received', 0))}"
-            )
+            lines.append(f"{share['id']} {word} {short(member['device_id'])}{name}: "
+                         f"{transfer_text(done, total, done_bytes, total_bytes)}")  # fmt: skip
+    return lines
+
+
+def _peer_transfers(peers: list[PeerRow]) -> list[str]:
+    """One line per connected peer not in sync that sends us or we send files."""
+    lines = []
+    for peer in peers:
+        if not peer["connected"] or peer["in_sync"]:
+            continue
+        words = []
+        got, expected, got_bytes, expected_bytes = receiving(peer)
+        if expected:
+            words.append(f"receiving {transfer_text(got, expected, got_bytes, expected_bytes)}")
+        sent, to_send, sent_bytes, bytes_to_send = sending(peer)
+        if to_send:
+            words.append(f"sending {transfer_text(sent, to_send, sent_bytes, bytes_to_send)}")
+        if words:
+            lines.append(f"{short(peer['device_id'])} ({_peer_name(peer)}): {'; '.join(words)}")
     return lines
 
 
@@ -238,6 +274,9 @@ def format_peers(result: PeersReply) -> str:
     if not rows:
         return "no known peers"
     text = table.render(headers, rows, right=[5, 6, 7, 8, 9])
+    transfers = _peer_transfers(peers)
+    if transfers:
+        text += "\n\nTransfers:\n" + "\n".join(f"  {line}" for line in transfers)
     if pending:
         text += f"\n\n{PENDING_HINT}"
     return text

@@ -58,11 +58,20 @@ class LinkFailure(TypedDict):
 class TransferStatus(TypedDict):
     """What a member is sending this device of a share now (its current transfer: the
     docs asked of it since nothing was outstanding with it): the files asked and
-    arrived, and the bytes of its answers. A share sums its members'."""
+    arrived, the bytes of its answers and the bytes expected in all (from the sizes it
+    announced; None from a daemon that does not announce them); and what this device
+    is sending it: the files it lacks or was sent in the current transfer, those sent,
+    and their bytes (estimated for those not sent yet). A share sums its members', a
+    peer its shares'. Clients read the fields older daemons lack with ``.get``."""
 
     files_expected: int
     files_received: int
     bytes_received: int
+    bytes_expected: int | None
+    files_to_send: int
+    files_sent: int
+    bytes_to_send: int
+    bytes_sent: int
 
 
 class MemberStatus(TransferStatus):
@@ -138,8 +147,9 @@ class StatusReply(TypedDict):
     errors: list[Event]
 
 
-class PeerRow(TypedDict):
-    """A known device in the ``peers`` reply."""
+class PeerRow(TransferStatus):
+    """A known device in the ``peers`` reply (with what it sends us and we send it,
+    over the shares it is connected in)."""
 
     device_id: str
     name: str
@@ -176,6 +186,32 @@ def peer_address(peer: Mapping[str, Any]) -> str:
         return f"{listening[0]} (it dialed us)"
     host = address.rsplit(":", 1)[0] if ":" in address else address
     return f"{host} (it dialed us)"
+
+
+def transfer_pct(done: int, total: int) -> float | None:
+    """``done`` of ``total`` (files or bytes of a transfer) as a percentage between 0
+    and 100 (an estimated total may fall short of what came); None for no total."""
+    return None if total <= 0 else min(100.0, round(100.0 * done / total, 1))
+
+
+TransferFigures = tuple[int, int, int, int | None]
+"""Files done, files in all, bytes done, bytes in all (None: not known)."""
+
+
+def receiving(transfer: Mapping[str, Any]) -> TransferFigures:
+    """``(files received, files expected, bytes received, bytes expected)`` of a
+    member's, share's or peer's transfer to this device (``TransferStatus``; bytes
+    expected None when not announced, as from older daemons)."""
+    return (int(transfer.get("files_received") or 0), int(transfer.get("files_expected") or 0),
+            int(transfer.get("bytes_received") or 0), transfer.get("bytes_expected"))  # fmt: skip
+
+
+def sending(transfer: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """``(files sent, files to send, bytes sent, bytes to send)`` of what this device
+    sends a member (a share's members, a peer's shares) now (``TransferStatus``)."""
+    return (int(transfer.get("files_sent") or 0), int(transfer.get("files_to_send") or 0),
+            int(transfer.get("bytes_sent") or 0),
+            int(transfer.get("bytes_to_send") or 0))  # fmt: skip
 
 
 class PendingPeer(TypedDict):

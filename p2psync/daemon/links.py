@@ -222,6 +222,8 @@ class LinkRunner:
                         await link.channel.send(message)  # never cancelled mid-write
                     except MessageTooLargeError as exc:  # raised before writing anything
                         self._unsendable(link, message, exc)
+                    else:
+                        self._wrote(link.channel.device_id, message)
             await link.channel.goodbye(*link.farewell)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()
@@ -312,6 +314,13 @@ class LinkRunner:
         self._events.publish("error", device=str(device), code="message-too-large",
                              message=f"not sent to peer {device.short()}: {exc}",
                              **fields)  # fmt: skip
+
+    def _wrote(self, device: DeviceId, message: Queued) -> None:
+        """A part of an answer written to ``device`` counts in its share's progress."""
+        if isinstance(message, SyncStep2):
+            share = self._shares().get(ShareId(message.share_id))
+            if share is not None:
+                share.sync.wrote(device, message)
 
     def _doc_error(self, device: DeviceId, event: proto.DocErrorReceived) -> None:
         """The peer could not use (or refuses, e.g. ``receive-only``) our changes to a doc."""

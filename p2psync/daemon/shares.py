@@ -56,7 +56,7 @@ from p2psync.replica.effects import Effect
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage.compaction import YDoc
-from p2psync.storage.layout import docs_dir, guid_of_log
+from p2psync.storage.layout import docs_dir, guid_of_log, log_path
 from p2psync.storage.snapshotter import SnapshotWorker
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class ShareService:
             live_state=self.appends.live_state,
         )  # fmt: skip
         """The logs and writers of the loaded docs."""
+        self.sync.sizes = partial(log_size, self)  # what the index announces to peers
         self._writes = LocalWrites(self)
         self._stop_asked = trio.Event()
         self._finished = trio.Event()
@@ -321,4 +322,17 @@ def _parse_peer(key: str) -> Peer | None:
     try:
         return DeviceId.parse(key)
     except InvalidIdError:
+        return None
+
+
+def log_size(share: ShareService, guid: str) -> int | None:
+    """The bytes of doc ``guid``'s log (None: it has none), the size of the doc the
+    index announces for the peers' progress displays (docs/protocol.md §3): about the
+    whole state a peer that lacks the doc is sent, a log compacting as it grows."""
+    writer = share.logs.writers.get(guid)
+    if writer is not None:
+        return writer.log.end
+    try:
+        return log_path(share.root, guid).stat().st_size
+    except OSError:
         return None

@@ -59,18 +59,28 @@ def not_in_sync(service: ShareService) -> list[NotInSync]:
 
 
 def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
-    """What ``peer`` is sending of this share now (``replica.transfer``), counted in
-    files: the docs that are a file's (not the manifest, not the chunk docs of a large
-    file, told apart by their guids, since the manifest may come last). Zeros for a
-    peer that is not connected."""
-    transfer = service.sync.transfer(peer)
-    if transfer is None:
-        return {"files_expected": 0, "files_received": 0, "bytes_received": 0}
-    asked, received, received_bytes = transfer
+    """What ``peer`` is sending of this share now and what we send it
+    (``replica.transfer``), counted in files: the docs that are a file's (not the
+    manifest, not the chunk docs of a large file, told apart by their guids, since the
+    manifest may come last). What was sent is what the link wrote; the bytes still to
+    send are estimated by the docs' log sizes (``ShareSync.sizes``). Zeros for a peer
+    that is not connected."""
+    transfer, sending = service.sync.transfer(peer), service.sync.sending(peer)
+    if transfer is None or sending is None:
+        return summed([])
+    asked, received, received_bytes, expected_bytes = transfer
+    written, whole, lacking = sending
+    sent_bytes = sum(written.values())
+    unsent = sum(max(0, (service.sync.sizes(g) or 0) - written.get(g, 0)) for g in lacking - whole)
     return {
         "files_expected": sum(map(_is_file_doc, asked)),
         "files_received": sum(map(_is_file_doc, received)),
         "bytes_received": received_bytes,
+        "bytes_expected": expected_bytes,
+        "files_to_send": sum(map(_is_file_doc, whole | lacking)),
+        "files_sent": sum(map(_is_file_doc, whole)),
+        "bytes_to_send": sent_bytes + unsent,
+        "bytes_sent": sent_bytes,
     }
 
 
@@ -79,11 +89,18 @@ def _is_file_doc(guid: str) -> bool:
 
 
 def summed(transfers: Sequence[TransferStatus]) -> TransferStatus:
-    """A share's transfer: its members' added up."""
+    """Transfers added up (a share's members', a peer's shares'): bytes expected is
+    None if one of them does not know it."""
+    expected = [t["bytes_expected"] for t in transfers]
     return {
         "files_expected": sum(t["files_expected"] for t in transfers),
         "files_received": sum(t["files_received"] for t in transfers),
         "bytes_received": sum(t["bytes_received"] for t in transfers),
+        "bytes_expected": None if None in expected else sum(e or 0 for e in expected),
+        "files_to_send": sum(t["files_to_send"] for t in transfers),
+        "files_sent": sum(t["files_sent"] for t in transfers),
+        "bytes_to_send": sum(t["bytes_to_send"] for t in transfers),
+        "bytes_sent": sum(t["bytes_sent"] for t in transfers),
     }
 
 

@@ -167,6 +167,7 @@ class StatusReplies:
                 "failure": _failure(info.failure) if link is None else None,
                 "display_name": self.display_name(device),
                 "listen_addresses": list(peers.dialer.first_hand(device)),
+                **summed([transfer_status(s, device) for s in self._shares_with(device)]),
             })  # fmt: skip
         pending = [
             PendingPeer(device_id=str(p.device_id), name=p.name, address=p.address,

@@ -130,11 +130,14 @@ class Goodbye:
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One doc as a replica's index advertises it: the sequence number of its last
-    change in that index, and its version (state vector and delete-set digest)."""
+    change in that index, and its version (state vector and delete-set digest).
+    ``size``: about how many bytes the doc's whole state takes (the sender's estimate,
+    for the receiver's progress display; None: not announced, as older peers send)."""
 
     guid: str
     sequence: int
     version: DocVersion
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ fields. The field table is in docs/protocol.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from p2psync.errors import MalformedMessageError
@@ -136,8 +137,13 @@ def _encode_sync(message: SyncMessage | DocError | MemberList) -> dict[str, Any]
                     "since": message.since}  # fmt: skip
         case Index():
             entries = [_encode_entry(entry) for entry in message.entries]
-            return {"t": "idx", "s": message.share_id, "i": message.index_id,
-                    "max": message.max_sequence, "e": entries, "more": message.more}  # fmt: skip
+            index: dict[str, Any] = {"t": "idx", "s": message.share_id, "i": message.index_id,
+                                     "max": message.max_sequence, "e": entries,
+                                     "more": message.more}  # fmt: skip
+            sizes = [entry.size for entry in message.entries]
+            if sizes and None not in sizes:  # optional: sent only when every entry has one
+                index["sz"] = sizes
+            return index
         case SyncStep1():
             return {"t": "s1", "s": message.share_id, "d": message.guid, "sv": message.state_vector}
         case SyncStep2():
@@ -332,6 +338,11 @@ def _index(f: _Fields) -> Index:
     max_sequence = f.uint("max")
     more = f.raw("more", bool) if "more" in f.body else False
     entries = tuple(_entry(f, item) for item in f.array("e", MAX_INDEX_ENTRIES))
+    if "sz" in f.body:  # optional (docs/protocol.md §3): the docs' sizes, one per entry
+        sizes = f.array("sz", MAX_INDEX_ENTRIES)
+        if len(sizes) != len(entries) or not all(_is_uint(n, MAX_SEQUENCE) for n in sizes):
+            raise f.bad("sz", f"must hold one size in 0..{MAX_SEQUENCE} per entry")
+        entries = tuple(replace(e, size=n) for e, n in zip(entries, sizes, strict=True))
     return Index(share, index_id, max_sequence, entries, more)
 
 

@@ -11,7 +11,7 @@
 - ``inbound``: a peer's sync messages answered: index, steps 1 and 2, live updates.
 - ``localchanges``: changes made on this device (apps, the mirror, other processes).
 - ``outbox``: what the engine sends: answers cut to frames, floods, index deltas.
-- ``transfer``: what a peer is sending us now (docs asked and received, bytes), for progress.
+- ``transfer``: what flows with a peer now, both ways (docs and bytes), for progress.
 - ``effects``: those effects, which the daemon carries out in order.
 - ``peerstate``: what the engine knows of each peer's copy, and whether it is in sync.
 - ``framing``: the engine's updates and index entries cut to fit frames.

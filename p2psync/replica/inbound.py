@@ -132,6 +132,9 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
         if seen is not None and seen[0] >= entry.sequence:
             continue  # an older entry arriving late
         state.versions[entry.guid] = (entry.sequence, entry.version)
+        state.sending.confirmed(entry.guid)
+        if entry.size is not None:
+            state.sizes[entry.guid] = entry.size
         if not sync.policy.takes_from(peer):
             continue  # its changes are not ours to take (modes): never ask for them
         ours = sync.replica.version(entry.guid)

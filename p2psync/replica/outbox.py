@@ -8,6 +8,7 @@ except the one it came from.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from p2psync.errors import MalformedYjsError
 from p2psync.protocol.messages import SyncStep2, Update
@@ -54,7 +55,9 @@ def index_delta(sync: SyncState, peer: Peer, state: PeerState, *, force: bool) -
     """The index entries ``peer`` has not been sent yet (all since ``sent_sequence``);
     nothing when there are none, unless ``force`` (an answer to its IndexRequest)."""
     replica = sync.replica
-    entries = replica.entries_since(state.sent_sequence)
+    entries = [
+        replace(e, size=sync.sizes(e.guid)) for e in replica.entries_since(state.sent_sequence)
+    ]
     if not entries and not force:
         return []
     since, state.sent_sequence = state.sent_sequence, replica.max_sequence

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.effects import Peer
-from p2psync.replica.membership import MemberPolicy
+from p2psync.replica.membership import Flow, MemberPolicy
 from p2psync.replica.share import ShareReplica
-from p2psync.replica.transfer import Transfer
+from p2psync.replica.transfer import Sending, Transfer
 
 
 @dataclass
@@ -37,10 +37,14 @@ class PeerState:
     be old (it changed while we were apart): the peer is not in sync yet."""
     transfer: Transfer = field(default_factory=Transfer)
     """What we asked of it and it answered, for progress (``replica.transfer``)."""
+    sending: Sending = field(default_factory=Sending)
+    """What it asked of us and we answered, for progress (``replica.transfer``)."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """The size its index announced of each doc (``IndexEntry.size``), if it did."""
 
     def ask(self, guid: str) -> None:
         """``guid`` is asked of this peer (a SyncStep1 goes out)."""
-        self.transfer.ask(guid, self.requested)
+        self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
 
 
@@ -85,6 +89,24 @@ def in_sync(peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberP
         if not policy.in_sync(peer, ours, seen[1] if seen is not None else None):
             return False
     return True
+
+
+def docs_to_send(
+    peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy
+) -> set[str]:
+    """Our docs of which connected ``peer`` (``state``) lacks inserts, as far as its
+    index told us, if its mode takes our changes (for progress: a doc that differs
+    only by deletes is not counted)."""
+    if policy.flow(peer) not in (Flow.BOTH, Flow.TO_PEER):
+        return set()
+    lacking = set()
+    for guid in replica.guids():
+        ours, seen = replica.version(guid), state.versions.get(guid)
+        if ours is None or not ours.state_vector:
+            continue
+        if seen is None or not seen[1].has_all_of(ours):
+            lacking.add(guid)
+    return lacking
 
 
 def sync_counts(

@@ -25,13 +25,20 @@ from collections.abc import Callable
 
 from p2psync.errors import UpdateError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
-from p2psync.protocol.messages import IndexRequest, SyncMessage, SyncStep1
+from p2psync.protocol.messages import IndexRequest, SyncMessage, SyncStep1, SyncStep2
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica import inbound, localchanges, outbox
 from p2psync.replica.effects import AppApplied, Disconnect, Effect, Peer, Send
 from p2psync.replica.framing import FRAME_PAYLOAD_SHARE
 from p2psync.replica.membership import MemberPolicy
-from p2psync.replica.peerstate import PeerState, Remembered, in_sync, resume_point, sync_counts
+from p2psync.replica.peerstate import (
+    PeerState,
+    Remembered,
+    docs_to_send,
+    in_sync,
+    resume_point,
+    sync_counts,
+)
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
 from p2psync.replica.syncstate import SyncState
@@ -59,6 +66,16 @@ class ShareSync:
     @policy.setter
     def policy(self, policy: MemberPolicy) -> None:
         self._state.policy = policy
+
+    @property
+    def sizes(self) -> Callable[[str], int | None]:
+        """About how many bytes a doc's whole state takes (None: unknown), announced in
+        the index for the peers' progress displays (the daemon gives its log's size)."""
+        return self._state.sizes
+
+    @sizes.setter
+    def sizes(self, sizes: Callable[[str], int | None]) -> None:
+        self._state.sizes = sizes
 
     @property
     def urgent(self) -> frozenset[str]:
@@ -216,15 +233,40 @@ class ShareSync:
         state = self._state.peers.get(peer)
         return (0, 0) if state is None else sync_counts(peer, state, self.replica, self.policy)
 
-    def transfer(self, peer: Peer) -> tuple[set[str], set[str], int] | None:
-        """``(docs asked, docs received, bytes received)`` of the current transfer
-        from a connected ``peer`` (``replica.transfer``); None if it is not connected.
-        Read-only, for progress displays."""
+    def transfer(self, peer: Peer) -> tuple[set[str], set[str], int, int | None] | None:
+        """``(docs asked, docs received, bytes received, bytes expected)`` of the
+        current transfer from a connected ``peer`` (``replica.transfer``; bytes
+        expected from the sizes its index announced, None if it did not); None if it
+        is not connected. Read-only, for progress displays."""
         state = self._state.peers.get(peer)
         if state is None:
             return None
-        t = state.transfer
-        return set(t.asked), t.received(state.requested), t.bytes_received
+        t, outstanding = state.transfer, state.requested
+        return (
+            set(t.asked),
+            t.received(outstanding),
+            t.bytes_received,
+            t.bytes_expected(outstanding),
+        )
+
+    def sending(self, peer: Peer) -> tuple[dict[str, int], set[str], set[str]] | None:
+        """What we send a connected ``peer``: the bytes of each doc whose answer the
+        link wrote in the current transfer, the docs answered whole
+        (``replica.transfer.Sending``), and the docs it still lacks as far as its
+        index told us (``docs_to_send``); None if it is not connected. Read-only, for
+        progress displays."""
+        state = self._state.peers.get(peer)
+        if state is None:
+            return None
+        lacking = docs_to_send(peer, state, self.replica, self.policy)
+        return dict(state.sending.written), set(state.sending.whole), lacking
+
+    def wrote(self, peer: Peer, message: SyncStep2) -> None:
+        """The link wrote ``message``, a part of our answer to ``peer``, to the socket
+        (counted for progress displays, ``sending``)."""
+        state = self._state.peers.get(peer)
+        if state is not None:
+            state.sending.wrote(message.guid, len(message.update), last=not message.more)
 
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so

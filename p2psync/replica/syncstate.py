@@ -9,6 +9,7 @@ change it, and hold nothing of their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from p2psync.replica.effects import Peer
@@ -28,6 +29,9 @@ class SyncState:
     """The connected peers, what we know of each one's copy."""
     policy: MemberPolicy = field(default_factory=MemberPolicy)
     """Members' modes (replica.membership): set by the daemon's membership service."""
+    sizes: Callable[[str], int | None] = field(default=lambda guid: None)
+    """About how many bytes a doc's whole state takes (None: unknown), announced in
+    the index for the peers' progress displays; set by the daemon (the log's size)."""
     urgent: frozenset[str] = frozenset()
     """Docs a peer should ask for before the others (the share's manifest: a peer
     writes no file before it has it). Their entries go ahead of an index delta."""

@@ -1,12 +1,18 @@
-"""What one connected peer is sending us of a share now, for progress displays. Pure.
+"""What flows with one connected peer of a share now, for progress displays. Pure.
 
-A *transfer* is the docs asked of a peer since the moment nothing was outstanding
-with it: a first sync asks for every doc at once, a later change for a few. It
-counts the docs asked, which of them arrived whole (no longer outstanding) and the
-bytes of the peer's answers to them. It starts anew when a doc is asked while
-nothing is outstanding, so a finished transfer reads "all of N" until the next one.
-Bytes still to come are not known: a peer's index announces each doc's version, not
-its size.
+A *transfer* (``Transfer``) is the docs asked of a peer since the moment nothing was
+outstanding with it: a first sync asks for every doc at once, a later change for a
+few. It counts the docs asked, which of them arrived whole (no longer outstanding)
+and the bytes of the peer's answers to them; the bytes still to come are the sizes
+its index announced of the docs not arrived yet (``IndexEntry.size``; unknown from a
+peer that does not announce them). It starts anew when a doc is asked while nothing
+is outstanding, so a finished transfer reads "all of N" until the next one.
+
+What we send a peer (``Sending``) is counted the same way from our side, as the link
+writes our answers: the docs answered since the peer had confirmed (by its index)
+every doc we answered before, and the bytes of those answers. What is still to send
+is the docs it does not hold at our version, which the caller works out from what its
+index told us.
 """
 
 from __future__ import annotations
@@ -21,20 +27,71 @@ class Transfer:
 
     asked: set[str] = field(default_factory=set)
     bytes_received: int = 0
+    announced: dict[str, int | None] = field(default_factory=dict)
+    """The size the peer's index announced of each doc asked (None: not announced)."""
+    arrived: dict[str, int] = field(default_factory=dict)
+    """The bytes of the peer's answer to each doc asked, so far."""
 
-    def ask(self, guid: str, outstanding: Set[str]) -> None:
-        """``guid`` is asked of the peer; ``outstanding`` is what was asked before and
-        not answered yet (empty: a new transfer starts)."""
+    def ask(self, guid: str, outstanding: Set[str], size: int | None = None) -> None:
+        """``guid`` is asked of the peer, whose index announced it at ``size`` bytes;
+        ``outstanding`` is what was asked before and not answered yet (empty: a new
+        transfer starts)."""
         if not outstanding:
-            self.asked = set()
+            self.asked, self.announced, self.arrived = set(), {}, {}
             self.bytes_received = 0
         self.asked.add(guid)
+        self.announced[guid] = size
 
     def answered(self, guid: str, update: bytes) -> None:
         """The peer's answer (or a part of it) for ``guid`` arrived."""
         if guid in self.asked:
             self.bytes_received += len(update)
+            self.arrived[guid] = self.arrived.get(guid, 0) + len(update)
 
     def received(self, outstanding: Set[str]) -> set[str]:
         """The docs of this transfer that arrived whole."""
         return self.asked - outstanding
+
+    def bytes_expected(self, outstanding: Set[str]) -> int | None:
+        """The bytes this transfer brings in all: those of the docs arrived whole, and
+        for each one still outstanding its announced size (or what arrived of it, if
+        more). None while a doc outstanding has no announced size (an older peer)."""
+        total = 0
+        for guid in self.asked:
+            got = self.arrived.get(guid, 0)
+            if guid not in outstanding:
+                total += got
+                continue
+            size = self.announced.get(guid)
+            if size is None:
+                return None
+            total += max(size, got)
+        return total
+
+
+@dataclass
+class Sending:
+    """The docs whose answers we wrote to one peer in the current transfer, and their
+    bytes: counted as the link writes them, not as they are queued."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    """The bytes of our answer to each doc written so far in this transfer."""
+    whole: set[str] = field(default_factory=set)
+    """The docs whose whole answer (its last part) was written."""
+    unconfirmed: set[str] = field(default_factory=set)
+    """Docs answered that the peer's index has not announced since."""
+
+    def wrote(self, guid: str, size: int, *, last: bool) -> None:
+        """A part of ``size`` bytes of our answer about ``guid`` was written (``last``:
+        the answer is whole); a new transfer starts if the peer had confirmed every
+        answer before."""
+        if not self.unconfirmed:
+            self.written, self.whole = {}, set()
+        self.written[guid] = self.written.get(guid, 0) + size
+        self.unconfirmed.add(guid)
+        if last:
+            self.whole.add(guid)
+
+    def confirmed(self, guid: str) -> None:
+        """The peer's index announced ``guid`` (it holds what we answered)."""
+        self.unconfirmed.discard(guid)

@@ -11,7 +11,9 @@ from p2psync_tray.describe import (
     member_state,
     peer_address,
     peer_state,
+    peer_sync,
     share_label,
+    share_pct,
     share_problems,
     share_progress,
     share_state,
@@ -52,9 +54,34 @@ def test_first_sync_progress_counts_the_files_that_arrived() -> None:
     assert share_progress({**mid_way, "remaining_docs": 1}).startswith("59 % · 1 doc to go ·")
     assert share_progress({**mid_way, "remaining_docs": 0}) == "59 % · 588 files here"
     receiving = {**mid_way, "files_expected": 1000, "files_received": 588, "bytes_received": 69_800}
-    assert share_progress(receiving) == "59 % · 588/1,000 files · 68.2 KiB"
+    assert share_progress(receiving) == "59 % · ↓ 588/1,000 files · 68.2 KiB"  # older daemon
     one = {**receiving, "files_expected": 1, "files_received": 0, "bytes_received": 0}
-    assert share_progress(one) == "59 % · 0/1 file · 0 B"
+    assert share_progress(one) == "59 % · ↓ 0/1 file · 0 B"
+
+
+def test_both_ends_of_a_first_sync_show_files_and_bytes_and_a_bar_between_0_and_100() -> None:
+    behind = [{"state": "behind"}]
+    receiver = {"in_sync": False, "in_sync_pct": 40.0, "members": behind,
+                "files_expected": 1000, "files_received": 412, "bytes_received": 69_800,
+                "bytes_expected": 170_000}  # fmt: skip
+    assert share_progress(receiver) == "41 % · ↓ 412/1,000 files · 68.2/166.0 KiB"
+    assert share_pct(receiver) == 41.2  # the files arrived
+    # the sender: its members have confirmed nothing yet, it has sent a quarter
+    sender = {"in_sync": False, "in_sync_pct": 0.0, "members": behind, "files_to_send": 1000,
+              "files_sent": 250, "bytes_sent": 51_200, "bytes_to_send": 200_000}  # fmt: skip
+    assert share_pct(sender) == 25.0
+    assert share_progress(sender) == "25 % · ↑ 250/1,000 files · 50.0/195.3 KiB"
+    assert share_state(sender) == "syncing 25 %"
+    assert share_pct({**sender, "files_sent": 1000}) == 99.9  # sent; not confirmed yet
+    assert share_pct({**sender, "in_sync": True, "in_sync_pct": 100.0}) == 100.0
+    assert share_pct({**sender, "members": [{"state": "offline"}]}) == 0.0
+    peer = {"connected": True, "in_sync": False, "sync_pct": 0.0, **sender}
+    assert peer_sync(peer) == "25 % · ↑ 250/1,000 files · 50.0/195.3 KiB"
+    assert peer_state(peer, 0) == "syncing 25 %"
+    assert peer_sync({**peer, "in_sync": True}) == "100 %"
+    assert peer_sync({"connected": False}) == "—"
+    member = {"state": "behind", **sender}
+    assert member_state(member) == "behind · ↑ 250/1,000 files · 50.0/195.3 KiB"
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:
@@ -147,6 +174,6 @@ def test_app_events_and_open_files_name_the_file_and_the_count() -> None:
 
 def test_a_member_behind_says_how_many_of_its_files_arrived() -> None:
     member = {"state": "behind", "files_expected": 1500, "files_received": 621}
-    assert member_state(member) == "behind · 621/1,500 files"
+    assert member_state(member) == "behind · ↓ 621/1,500 files · 0 B"
     assert member_state({**member, "state": "in-sync"}) == "in sync"
     assert member_state({"state": "behind"}) == "behind"  # an older daemon

@@ -1,6 +1,7 @@
 """A bulk first sync seen by the tray against real daemons: the share's progress bar
 takes values between 0 and 100 as the docs arrive, the docs still to go fall, and the
-files and bytes received grow, in the daemon's status and the Progress cell."""
+files and bytes received grow, in the daemon's status and the Progress cell; the
+sending end's cell counts the files sent."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
         (a.folder / f"note-{number:04}.md").write_text(f"note {number}\n" * 20)
     a.start()
     b.start()
-    tray = make_tray(b.home)
+    tray, sender = make_tray(b.home), make_tray(a.home)
+    sent: list[tuple[int, int, str]] = []  # alpha's files sent, to send; its cell
     seen: list[tuple[float | None, int]] = []
     received: list[tuple[int, int, int, str]] = []  # files received, expected, bytes; cell
 
@@ -48,15 +50,25 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
             received.append((row["files_received"], row["files_expected"],
                              row["bytes_received"], str(text)))  # fmt: skip
 
+    def record_sent(snapshot: Snapshot) -> None:
+        rows = [s for s in snapshot.status["shares"] if s["id"] == share]
+        if rows and rows[0]["peers_connected"] and not rows[0]["in_sync"]:
+            cell = [r["id"] for r in sender.window.shares.rows()].index(share)
+            text = sender.window.shares.index(cell, 5).data(Qt.ItemDataRole.DisplayRole)
+            sent.append((rows[0]["files_sent"], rows[0]["files_to_send"], str(text)))
+
     tray.link.snapshot.connect(record)
+    sender.link.snapshot.connect(record_sent)
     try:
         wait_for(lambda: files_of(a, share) >= FILES, "alpha to take in its files")
         tray.start()
+        sender.start()
         link([a, b])
         qtbot.waitUntil(lambda: bool(seen) and seen[-1] == (100.0, 0), timeout=WAIT_MS * 4)
         row = [r["id"] for r in tray.window.shares.rows()].index(share)
         assert tray.window.shares.index(row, 5).data(PROGRESS_ROLE) == 100.0
     finally:
+        sender.stop()
         tray.stop()
         b.stop()
         a.stop()
@@ -71,6 +83,10 @@ def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) 
     arriving = [r for r in received if 0 < r[0] < r[1] == FILES and r[2] > 0]
     assert arriving, "\n".join(map(str, received))
     assert any(f"/{FILES} files · " in text for *_, text in arriving), arriving
+    assert all(" · ↓ " in text for *_, text in arriving), arriving
+    # and the sending end's cell says how many went, some, not all, on the way
+    going = [r for r in sent if 0 < r[0] < r[1] == FILES]
+    assert any(f" · ↑ {r[0]:,}/{FILES} files · " in r[2] for r in going), sent
     assert received[-1][:2] == (FILES, FILES)
     counts = [r[0] for r in received if r[1] == FILES]
     assert counts == sorted(counts)  # files received only grow

@@ -1,7 +1,8 @@
 """End to end on a real X display: the real tray app, with a real system tray host,
-shows a real daemon's connected peer in its status window, a first sync mid-way with
-its progress bar partly filled, a failed start and a crash, each dialog with no widget
-laid over another, and a file's versions with a coloured diff in its History window.
+shows a real daemon's connected peer in its status window, a first sync mid-way at
+either end with its progress bar partly filled, a failed start and a crash, each
+dialog with no widget laid over another, and a file's versions with a coloured diff
+in its History window.
 
 Runs gui/tools/status_screenshot.py (the script that makes the README's picture)
 and checks the picture's pixels. Needs Xvfb and wmdocker (``make system-deps``
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
 
 from p2psync_tray.history import ADDED_STYLE, REMOVED_STYLE
@@ -24,7 +26,9 @@ from p2psync_tray.window import DOWN_STYLE
 SCRIPT = Path(__file__).parents[2] / "gui" / "tools" / "status_screenshot.py"
 DOWN_SCRIPT = SCRIPT.with_name("daemon_down_screenshot.py")
 DIALOGS_SCRIPT = SCRIPT.with_name("dialogs_screenshot.py")
-DIALOGS = ("status-window", "invite", "join", "add-share", "members")
+DIALOGS = ("status-window", "invite", "join", "add-share", "members", "apps")
+ACTIONS = ("rename", "name a peer", "pause a share", "resume a share", "set a mode",
+           "add a folder", "remove a share")  # fmt: skip
 BLACK = 0xFF000000
 
 
@@ -72,19 +76,24 @@ def test_history_window_screenshot_shows_a_coloured_diff(tmp_path: Path) -> None
     assert len(colours) > 50  # text, tables, a selection: not a flat fill
 
 
-def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_arrived(
-    tmp_path: Path,
+@pytest.mark.parametrize(("option", "moved"), [("--first-sync", "received"),
+                                               ("--first-sync-sender", "sent")])  # fmt: skip
+def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
+    tmp_path: Path, option: str, moved: str
 ) -> None:
-    image, said = shoot_with_output(tmp_path / "first-sync.png", "--first-sync")
-    found = re.search(r"received (\d+) of (\d+) files, (\d+) bytes", said)
+    # the receiving end (the sender stopped mid-way) and the sending end (the receiver
+    # stopped: its members have confirmed nothing yet, the bar shows the files its
+    # link wrote)
+    image, said = shoot_with_output(tmp_path / "first-sync.png", option)
+    found = re.search(rf"{moved} (\d+) of (\d+) files, (\d+) bytes", said)
     assert found, said
-    files, expected, received_bytes = map(int, found.groups())
+    files, expected, moved_bytes = map(int, found.groups())
     assert 0 < files < expected
-    assert received_bytes > 0
+    assert moved_bytes > 0
     filled, empty = bar_fill(image)
     assert filled >= 10, "no filled part of a progress bar in the picture"
     assert empty >= 10, "the progress bar is full"
-    # the bar (the docs in sync) stands about as far as the files arrived
+    # the bar stands about as far as the files went
     assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
 
 
@@ -110,9 +119,14 @@ def test_each_dialog_on_x_has_no_widget_laid_over_another(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+    said = result.stdout.splitlines()
+    # two real apps connected to notes.md, told in the share's listing
+    assert said[len(DIALOGS) - 1].endswith(": Open in apps: notes.md (2 apps connected)")
+    assert [line.split(":")[0] for line in said[: len(DIALOGS)]] == [
         f"{name}.png" for name in DIALOGS
     ]
+    # then each management action through the windows, checked through the CLI
+    assert said[len(DIALOGS) :] == [f"{action}: checked" for action in ACTIONS]
     for name in DIALOGS:
         image = QImage(str(tmp_path / f"{name}.png"))
         assert image.width() >= 300, name

@@ -55,6 +55,27 @@ def test_every_row_of_peers_and_shares_shows_at_1024x768(qtbot: QtBot) -> None:
     assert window.events_view.viewport().height() >= 4 * window.events_view.rowHeight(0)
 
 
+def test_rows_stay_visible_when_a_transfer_widens_them(qtbot: QtBot) -> None:
+    # the same rows come back with a transfer's figures: wider cells, a scroll bar,
+    # and the table grows by its height instead of cutting the last row
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    window.resize(1024, 768 - 40)
+    window.show()
+    now = time.time()
+    snapshot = sample_snapshot(now)
+    window.show_snapshot(snapshot, set())
+    settle()
+    sending = {"connected": True, "in_sync": False, "sync_pct": 0.0, "files_to_send": 1500,
+               "files_sent": 527, "bytes_sent": 768_382, "bytes_to_send": 1_468_006}  # fmt: skip
+    peers = [{**row, **sending} for row in snapshot.peers["peers"]]
+    window.show_snapshot(Snapshot(snapshot.status, {**snapshot.peers, "peers": peers}, now), set())
+    settle()
+    assert "↑ 527/1,500 files · 0.7/1.4 MiB" in window.peers.text(0, 6)
+    assert rows_visible(window.peers_view)
+    assert rows_visible(window.shares_view)
+
+
 def test_pending_devices_are_not_claimed_after_the_daemon_stops(qtbot: QtBot) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)

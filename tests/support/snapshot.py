@@ -25,6 +25,7 @@ AGO = re.compile(r"\b\d+ (?:s|min|h|days?) ago\b")
 SIZE = re.compile(r"\b\d+(?:\.\d)? (?:B|KiB|MiB|GiB|TiB)(/s)?")
 VARIABLE_NUMBERS = {
     "bytes_in", "bytes_out", "rate_in", "rate_out", "docs_loaded", "loaded_bytes", "bytes_received",
+    "bytes_expected", "bytes_sent", "bytes_to_send",
 }  # fmt: skip
 TIMES = {"time", "connected_since", "last_seen"}
 

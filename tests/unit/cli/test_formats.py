@@ -146,6 +146,30 @@ def test_status_says_what_a_member_still_sends_while_it_is_behind() -> None:
     share = {"id": "s4", "path": "/r", "docs": 413, "in_sync": False, "in_sync_pct": 41.2,
              "members": [{**member, "state": "behind"}], "errors": []}  # fmt: skip
     text = format_status(partial(status_of(share, "syncing")))
-    assert "Receiving:\n  s4 from VFVQ4IY (bob): 412 of 1,000 files, 68.2 KiB" in text
+    # from an older daemon (no bytes expected): the bytes so far
+    assert text.endswith("\n  s4 from VFVQ4IY (bob): 412 of 1,000 files (41.2%), 68.2 KiB")
+    member |= {"bytes_expected": 170_000, "files_to_send": 0}
+    share["members"] = [{**member, "state": "behind"}]
+    text = format_status(partial(status_of(share, "syncing")))
+    assert "412 of 1,000 files (41.2%), 68.2 KiB of 166.0 KiB (41.1%)" in text
+    assert "Sending" not in text
     share["members"] = [{**member, "state": "in-sync", "files_received": 1000}]
     assert "Receiving" not in format_status(partial(status_of(share, "up-to-date")))
+
+
+def test_status_and_peers_say_what_this_device_sends_a_member_behind() -> None:
+    sends = {"files_to_send": 1000, "files_sent": 250, "bytes_to_send": 200_000,
+             "bytes_sent": 51_200, "files_expected": 0}  # fmt: skip
+    member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "sync_pct": 0.1,
+              "error": None, "state": "behind", **sends}  # fmt: skip
+    share = {"id": "s4", "path": "/r", "docs": 1000, "in_sync": False, "in_sync_pct": 0.1,
+             "members": [member], "errors": []}  # fmt: skip
+    text = format_status(partial(status_of(share, "syncing")))
+    line = "s4 to VFVQ4IY (bob): 250 of 1,000 files (25.0%), 50.0 KiB of 195.3 KiB (25.6%)"
+    assert f"Sending:\n  {line}" in text
+    assert "Receiving" not in text
+    peers = format_peers(partial({"peers": [peer(connected=True, **sends)], "pending": []}))
+    assert peers.endswith("Transfers:\n  VFVQ4IY (bob): sending 250 of 1,000 files (25.0%), "
+                          "50.0 KiB of 195.3 KiB (25.6%)")  # fmt: skip
+    in_sync = peer(connected=True, in_sync=True, **sends)
+    assert "Transfers" not in format_peers(partial({"peers": [in_sync], "pending": []}))

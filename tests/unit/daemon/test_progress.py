@@ -18,7 +18,7 @@ from p2psync.daemon.progress import (
 )
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import ShareId
-from p2psync.protocol.messages import SyncMessage
+from p2psync.protocol.messages import SyncMessage, SyncStep2
 from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
@@ -52,6 +52,8 @@ class Pair:
             return False
         to, message = self.wire.popleft()
         sender = self._senders.popleft()
+        if isinstance(message, SyncStep2):  # written to the wire, as a link does
+            self.syncs[sender].wrote(to, message)
         self.queue(to, self.syncs[to].receive(sender, message))
         return True
 
@@ -173,11 +175,11 @@ def test_a_first_sync_counts_the_docs_and_bytes_that_arrived() -> None:
         a.local_update(f"doc-{number}", text_updates(1)[0][0])
     assert b.transfer("a") is None  # not connected
     pair.connect()
-    while not (b.transfer("a") or (set(), set(), 0))[0]:  # until b asked a for docs
+    while not (b.transfer("a") or (set(), set(), 0, None))[0]:  # until b asked a for docs
         assert pair.step()
     seen: list[tuple[int, int, int]] = []
     while pair.step():
-        asked, received, received_bytes = b.transfer("a") or (set(), set(), 0)
+        asked, received, received_bytes, _ = b.transfer("a") or (set(), set(), 0, None)
         seen.append((len(asked), len(received), received_bytes))
     pair.settle()
     assert seen[-1][:2] == (20, 20)  # every doc asked, every one arrived
@@ -195,3 +197,57 @@ def test_a_first_sync_counts_the_docs_and_bytes_that_arrived() -> None:
     transfer = b.transfer("a")
     assert transfer is not None
     assert (len(transfer[0]), len(transfer[1])) == (1, 1)
+
+
+def test_a_first_sync_counts_bytes_expected_from_the_sizes_a_sender_announces() -> None:
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    sizes = {f"doc-{number}": 100 + number for number in range(20)}
+    a.sizes = sizes.get  # what the daemon takes from the docs' logs
+    for guid in sizes:
+        a.local_update(guid, text_updates(1)[0][0])
+    pair.connect()
+    while not (b.transfer("a") or (set(), set(), 0, None))[0]:
+        assert pair.step()
+    seen: list[tuple[int, int | None, int, int]] = []  # b: received, expected; a: sent, to send
+    while pair.step():
+        *_, received_bytes, expected_bytes = b.transfer("a") or (set(), set(), 0, None)
+        _, whole, lacking = a.sending("b") or ({}, set(), set())
+        seen.append((received_bytes, expected_bytes, len(whole), len(whole | lacking)))
+    assert seen[0][1] == sum(sizes.values())  # known once asked, before any answer came
+    assert any(0 < got < (expected or 0) for got, expected, *_ in seen)  # as they arrive
+    assert seen[-1][0] == seen[-1][1]  # once all arrived: what came, exactly
+    # the sender counts its answers of the docs b lacks: some, then all
+    assert all(to_send == 20 for *_, to_send in seen)
+    assert any(0 < sent < 20 for _, _, sent, _ in seen)
+    assert seen[-1][2] == 20
+    pair.settle()
+    written, whole, lacking = a.sending("b") or ({}, set(), {"?"})
+    assert (len(whole), lacking) == (20, set())  # b's index confirmed them all
+    assert sum(written.values()) == seen[-1][0]  # the bytes a sent are those b got
+    # a later change is a new transfer on both sides
+    a.local_update("doc-0", text_updates(2)[0][1])
+    pair.queue("a", a.flush_index())
+    pair.settle()
+    assert (a.sending("b") or ({}, set(), set()))[1] == {"doc-0"}
+    transfer = b.transfer("a")
+    assert transfer is not None
+    assert transfer[3] == transfer[2]
+
+
+def test_a_peer_that_announces_no_sizes_leaves_the_bytes_expected_unknown() -> None:
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]  # a's sizes are unknown: an older peer's index
+    for number in range(5):
+        a.local_update(f"doc-{number}", text_updates(1)[0][0])
+    pair.connect()
+    while not (b.transfer("a") or (set(), set(), 0, None))[0]:
+        assert pair.step()
+    transfer = b.transfer("a")
+    assert transfer is not None
+    assert transfer[3] is None
+    pair.settle()
+    transfer = b.transfer("a")
+    assert transfer is not None
+    assert len(transfer[1]) == 5  # it synced all the same
+    assert transfer[3] == transfer[2]  # nothing outstanding: the bytes that came

@@ -62,6 +62,15 @@ EXAMPLES: list[Message] = [
         ),
         more=True,
     ),
+    Index(
+        SHARE,
+        INDEX_ID,
+        9,
+        (
+            IndexEntry("a.md", 3, DocVersion({}, DIGEST), size=0),
+            IndexEntry("b.md", 9, DocVersion({7: 2}, DIGEST), size=2**63 - 1),
+        ),
+    ),
     SyncStep1(SHARE, "doc", b"\x00"),
     SyncStep1(SHARE, "doc", b"\x02\x01\x05\xff\xff\x03\x01"),
     SyncStep2(SHARE, "doc", b"\x00\x00"),
@@ -111,6 +120,20 @@ def test_a_whole_sync_step2_is_the_frame_version_1_sends() -> None:
         "u": b"\x00\x00",
     }
     assert wire.encode(SyncStep2(SHARE, "d", b"\x00\x00", more=True))["more"] is True
+
+
+def test_index_sizes_are_an_optional_field_beside_the_entries() -> None:
+    # An older peer ignores ``sz`` (a field it does not know) and reads the entries as
+    # it always did; an index without sizes is the frame older peers send, read with
+    # no size. Sizes go only when every entry has one.
+    sized = Index(SHARE, INDEX_ID, 1, (IndexEntry("a", 1, DocVersion({1: 1}, DIGEST), 42),))
+    body = wire.encode(sized)
+    assert body["sz"] == [42]
+    assert {k: v for k, v in body.items() if k != "sz"} == wire.encode(IDX)
+    assert "sz" not in wire.encode(IDX)
+    assert wire.decode(wire.encode(IDX)).entries[0].size is None  # type: ignore[union-attr]
+    mixed = Index(SHARE, INDEX_ID, 1, (*sized.entries, IndexEntry("b", 2, DocVersion({}, DIGEST))))
+    assert "sz" not in wire.encode(mixed)
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -165,6 +188,12 @@ BAD: dict[str, dict[str, Any]] = {
     "idx entry vector not bytes": good(IDX, e=[["a", 1, [[1, 2]], DIGEST]]),
     "idx entry short digest": good(IDX, e=[["a", 1, b"\x00", b"\x00"]]),
     "idx more not bool": good(IDX, more=1),
+    "idx sizes not a list": good(IDX, sz=5),
+    "idx sizes too few": good(IDX, sz=[]),
+    "idx sizes too many": good(IDX, sz=[1, 2]),
+    "idx size negative": good(IDX, sz=[-1]),
+    "idx size not int": good(IDX, sz=[b"\x01"]),
+    "idx size bool": good(IDX, sz=[True]),
     "s1 short share": good(S1, s=b"\x00" * 15),
     "s1 share str": good(S1, s="x" * 16),
     "s1 guid too long": good(S1, d="x" * (MAX_GUID_BYTES + 1)),
