@@ -347,6 +347,8 @@ class Mirror:
         if action is Action.NOTHING:
             return
         if action is Action.FORGET:
+            if self.renames.holding(rel):  # its rename here may come in a later batch
+                return
             log.debug("share %s: %s: gone, its record (%s) dropped", self.share, rel,
                       synced.guid if synced else None)  # fmt: skip
             self.synced.pop(rel)

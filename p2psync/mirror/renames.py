@@ -277,6 +277,15 @@ class Renames:
                 return old, was
         return None
 
+    def holding(self, rel: str) -> bool:
+        """Whether the record of ``rel``, a synced file gone whose entry a peer
+        deleted or moved meanwhile, is still held (``VANISHED_HOLD_S``, as a delete
+        here is): a rename here the watcher reports in a later batch still pairs with
+        it. Nothing is told when the hold ends: the record is dropped."""
+        now = trio.current_time()
+        due, _ = self.held.setdefault(rel, (now + VANISHED_HOLD_S, {}))
+        return now < due
+
     async def local_delete(self, rel: str, entry: Entry) -> None:
         """Hold a synced file found gone (``VANISHED_HOLD_S``), then mark its entry
         deleted with the state of its docs the file last showed (``revival``): a
@@ -291,7 +300,7 @@ class Renames:
             await self.m.reconcile(rel)
             return
         now = trio.current_time()
-        if rel not in self.held:
+        if not self.held.get(rel, (0.0, {}))[1]:  # not held, or held by ``holding``
             fields = deletion_fields(entry, self.m.store.doc)
             if entry.kind is FileKind.TEXT:
                 base = await trio.to_thread.run_sync(self.m.synced.base, rel)

@@ -986,3 +986,37 @@ def test_a_write_cut_off_before_its_rename_then_the_file_renamed_while_down_stay
         assert (tmp_path / "y.txt").read_text() == doc.text()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("peer", ["deleted", "renamed"])
+def test_a_file_renamed_here_as_a_peer_moved_it_away_pairs_in_a_later_batch(
+    tmp_path: Path, peer: str
+) -> None:
+    """A user renames a file as a peer's delete (or rename) of it arrives; the
+    watcher reports the old path gone in one batch and the new one in the next. The
+    old path's record is held as any vanished file's, so the new file pairs with it
+    (the storm soak forked such a file: its record was dropped at once, the new file
+    became a second doc, and a peer's edit revived the first)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\nb\nc\nd\n")
+        (tmp_path / "d.txt").rename(tmp_path / "y.txt")  # renamed here, not yet taken in
+        state = doc.state_vector()
+        fields: dict[str, Any] = (
+            {"deleted": True, "deleted_at": state} if peer == "deleted" else {"path": "z.txt"}
+        )
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, doc.guid, **fields))
+        await mirror.remote_changed({MANIFEST_GUID: "bob"})
+        await mirror.local_changes(["d.txt"])
+        await mirror.flush()
+        await trio.sleep(engine_module.VANISHED_HOLD_S / 2)
+        await mirror.local_changes(["y.txt"])
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert not mirror.view.by_guid[doc.guid].deleted
+        assert mirror.view.guid_for_path("y.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["y.txt"]
+        assert (tmp_path / "y.txt").read_text() == doc.text() == "a\nb\nc\nd\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
