@@ -7,13 +7,20 @@ scan, ``P2PSYNC_BENCH_SCAN_RUNS`` times (3 by default, 1 with ``--quick``), each
 a fresh daemon or instance on a fresh copy of the folder, the two systems one after
 the other. The page shows the median of each system and the per-run ratios: on a
 loaded machine absolute times drift, a ratio within a run much less.
+
+With ``P2PSYNC_BENCH_BASELINE`` naming another checkout (main, before a change), each
+round also times that checkout's daemon first, on the same folder, and the page has
+one more row: this tree's first scan against the baseline's, same rounds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import statistics
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.bench_manyfiles import (
@@ -22,16 +29,19 @@ from bench.bench_manyfiles import (
     Figures,
     Row,
     Syncthing,
+    System,
     _cpu_s,
     alternate,
     first_scan,
     report_rows,
 )
-from bench.harness import BenchContext
+from bench.harness import BenchContext, Metric
 from tests.support.daemons import Device
 
 GROUP = "First scan of many small files: p2psync against Syncthing (issue 19)"
 RUNS = int(os.environ.get("P2PSYNC_BENCH_SCAN_RUNS", "3"))
+BASELINE = os.environ.get("P2PSYNC_BENCH_BASELINE", "")
+"""A checkout whose daemon is timed too, in each round: before and after in one run."""
 PROFILE = (
     "Where p2psync's first scan spends its time (py-spy --idle --threads on the daemon "
     "and the time of each step of `NewFiles`, 10,000 files, 2026-12-06, load average "
@@ -62,7 +72,9 @@ def run(ctx: BenchContext) -> None:
     count = QUICK_FILES if ctx.quick else FILES
     runs = 1 if ctx.quick else max(1, RUNS)
     load = os.getloadavg()[0]
-    ours, theirs = alternate(ctx, count, runs, _p2psync, _syncthing)
+    baseline: list[Figures] = []
+    ours_runs = _with_baseline(baseline) if BASELINE else _p2psync
+    ours, theirs = alternate(ctx, count, runs, ours_runs, _syncthing)
     context = (
         f"median of {runs} runs alternating the two systems, load average {load:.1f} "
         f"at the start on {os.cpu_count()} cores"
@@ -79,6 +91,36 @@ def run(ctx: BenchContext) -> None:
          "utime + stime from /proc of the one daemon or instance, over the same interval"),
     ]  # fmt: skip
     report_rows(ctx, GROUP, count, rows, ours, theirs)
+    if baseline:
+        _report_baseline(ctx, count, ours, baseline)
+
+
+def _with_baseline(baseline: list[Figures]) -> System:
+    """``_p2psync``, each run preceded by one of the ``BASELINE`` checkout's daemon on
+    the same folder (its figures go to ``baseline``)."""
+
+    def both(root: Path, source: Path, count: int) -> Figures:
+        baseline.append(_p2psync(root.with_name(root.name + "-baseline"), source, count,
+                                 code=BASELINE))  # fmt: skip
+        return _p2psync(root, source, count)
+
+    return both
+
+
+def _report_baseline(
+    ctx: BenchContext, count: int, ours: list[Figures], baseline: list[Figures]
+) -> None:
+    """This tree's first scan and CPU against the baseline checkout's, same rounds."""
+    for key, name, unit in (("scan_s", "first scan", "s"), ("cpu_s", "CPU seconds", "CPU-s")):
+        mine = statistics.median(run[key] for run in ours)
+        before = statistics.median(run[key] for run in baseline)
+        ratios = sorted(o[key] / b[key] for o, b in zip(ours, baseline, strict=True))
+        ctx.report(Metric(
+            GROUP, f"{name} of this tree against the baseline checkout, {count} files",
+            mine, unit, "baseline checkout, same rounds", before, 1.0,
+            note=f"P2PSYNC_BENCH_BASELINE={BASELINE}, run just before this tree in each "
+                 f"round (per-round ratios {ratios[0]:.3g} to {ratios[-1]:.3g})",
+        ))  # fmt: skip
 
 
 class _Daemon(Device):
@@ -89,14 +131,16 @@ class _Daemon(Device):
     log_level = "info"
 
 
-def _p2psync(root: Path, source: Path, count: int) -> Figures:
-    """One first scan by a fresh daemon: seconds, and the daemon's CPU seconds."""
+def _p2psync(root: Path, source: Path, count: int, code: str = "") -> Figures:
+    """One first scan by a fresh daemon (the code of checkout ``code`` if given):
+    seconds, and the daemon's CPU seconds."""
     root.mkdir()
     device = _Daemon(root, "alice")
     shutil.copytree(source, device.folder)
     os.sync()  # the copy's writeback is not the scan's
     try:
-        device.start()
+        with _code_of(code):
+            device.start()
         assert device.process is not None
         cpu = _cpu_s(device.process.pid)
         _, took = first_scan(device, count)
@@ -104,6 +148,26 @@ def _p2psync(root: Path, source: Path, count: int) -> Figures:
     finally:
         device.stop(signal.SIGKILL)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _code_of(checkout: str) -> Iterator[None]:
+    """Daemons started meanwhile run the code of ``checkout`` (if empty, this tree's).
+    ``python -m`` puts its working directory first on the path: they start there."""
+    if not checkout:
+        yield
+        return
+    path, cwd = os.environ.get("PYTHONPATH"), Path.cwd()
+    os.environ["PYTHONPATH"] = checkout
+    os.chdir(checkout)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path
 
 
 def _syncthing(root: Path, source: Path, count: int) -> Figures:
