@@ -8,7 +8,8 @@ a fresh daemon or instance on a fresh copy of the folder, the two systems one af
 the other. The page shows the median of each system and the per-run ratios: on a
 loaded machine absolute times drift, a ratio within a run much less.
 
-With ``P2PSYNC_BENCH_BASELINE`` naming another checkout (main, before a change), each
+With ``P2PSYNC_BENCH_BASELINE`` naming another tree (main before a change, exported
+with ``git archive``: not a working copy someone edits meanwhile), each
 round also times that checkout's daemon first, on the same folder, and the page has
 one more row: this tree's first scan against the baseline's, same rounds.
 """
@@ -73,7 +74,7 @@ def run(ctx: BenchContext) -> None:
     runs = 1 if ctx.quick else max(1, RUNS)
     load = os.getloadavg()[0]
     baseline: list[Figures] = []
-    ours_runs = _with_baseline(baseline) if BASELINE else _p2psync
+    ours_runs = _with_baseline(ctx, baseline) if BASELINE else _p2psync
     ours, theirs = alternate(ctx, count, runs, ours_runs, _syncthing)
     context = (
         f"median of {runs} runs alternating the two systems, load average {load:.1f} "
@@ -95,13 +96,15 @@ def run(ctx: BenchContext) -> None:
         _report_baseline(ctx, count, ours, baseline)
 
 
-def _with_baseline(baseline: list[Figures]) -> System:
+def _with_baseline(ctx: BenchContext, baseline: list[Figures]) -> System:
     """``_p2psync``, each run preceded by one of the ``BASELINE`` checkout's daemon on
-    the same folder (its figures go to ``baseline``)."""
+    the same folder (its figures go to ``baseline``, and are printed)."""
 
     def both(root: Path, source: Path, count: int) -> Figures:
         baseline.append(_p2psync(root.with_name(root.name + "-baseline"), source, count,
                                  code=BASELINE))  # fmt: skip
+        print(f"  baseline: scan_s {baseline[-1]['scan_s']:.3g}, "
+              f"cpu_s {baseline[-1]['cpu_s']:.3g}", file=ctx.out, flush=True)  # fmt: skip
         return _p2psync(root, source, count)
 
     return both
