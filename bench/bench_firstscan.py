@@ -7,13 +7,21 @@ scan, ``P2PSYNC_BENCH_SCAN_RUNS`` times (3 by default, 1 with ``--quick``), each
 a fresh daemon or instance on a fresh copy of the folder, the two systems one after
 the other. The page shows the median of each system and the per-run ratios: on a
 loaded machine absolute times drift, a ratio within a run much less.
+
+With ``P2PSYNC_BENCH_BASELINE`` naming another tree (main before a change, exported
+with ``git archive``: not a working copy someone edits meanwhile), each
+round also times that checkout's daemon first, on the same folder, and the page has
+one more row: this tree's first scan against the baseline's, same rounds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import statistics
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.bench_manyfiles import (
@@ -22,38 +30,36 @@ from bench.bench_manyfiles import (
     Figures,
     Row,
     Syncthing,
+    System,
     _cpu_s,
     alternate,
     first_scan,
     report_rows,
 )
-from bench.harness import BenchContext
+from bench.harness import BenchContext, Metric
 from tests.support.daemons import Device
 
 GROUP = "First scan of many small files: p2psync against Syncthing (issue 19)"
 RUNS = int(os.environ.get("P2PSYNC_BENCH_SCAN_RUNS", "3"))
+BASELINE = os.environ.get("P2PSYNC_BENCH_BASELINE", "")
+"""A checkout whose daemon is timed too, in each round: before and after in one run."""
 PROFILE = (
-    "Where p2psync's first scan spends its time (py-spy --idle --threads on the daemon "
-    "and the time of each step of `NewFiles`, 10,000 files, 2026-12-06, load average "
-    "7 to 14 on 2 cores). Before (main at d14e6b7, groups of 256 new files one after "
-    "another: 42 s, 33 CPU-s): of the 40 s the groups took, 13 s went to writing each "
-    "new text doc's history timeline (temp file, fsync, rename, folder fsync: two "
-    "journal commits each, 8 at a time), 4 s to the logs' fdatasyncs, 4.4 s to "
-    "creating the logs, 4.5 s to making the docs on the event loop, 5 s to starting "
-    "their writers, 4 s to the sync records and 1.5 s to the manifest; meanwhile the "
-    "event loop spent a fifth of its busy time closing the writers of the docs the "
-    "unloader let go, each close a worker-thread step to save a history with nothing "
-    "to save. After: a group's timelines are one group commit (each temp file fsynced, "
-    "32 at once, then one folder fsync: storage.fileops.grouped_folder_syncs), the "
-    "logs' and timelines' fsyncs run 32 at once (concurrent fsyncs share journal "
-    "commits), a writer closes without a thread step when its history has nothing "
-    "pending, and the next group is read and its docs made while the group before it "
-    "waits on its fsyncs (mirror.newfiles, two groups in flight, entries still stored "
-    "in order, each after its docs are durable and before their sync records). "
-    "Before and after in one session (4 rounds of main at d14e6b7, this change and "
-    "Syncthing, both daemons at their default log level, load average 9 to 15): main "
-    "48.2 s median, 43.7 times Syncthing's 1.1 s; this change 36.7 s, 33.2 times; "
-    "1.12 to 1.42 times faster in each round"
+    "Where p2psync's first scan spends its time (py-spy --idle --threads on the daemon, "
+    "10,000 files, 2026-12-06). Main at 89165a0 (42.6 s, 28.4 CPU-s, load average "
+    "about 1): the event loop busy 66 % of the samples; per new file, its doc, writer "
+    "and history objects (9.5 % of all samples), the unloader dropping the same docs "
+    "2 s later (8.4 %, a stat of each log on the event loop 6.8 %), each log closed "
+    "on the event loop as its writer task ended (6 %), the log watcher handling the "
+    "daemon's own new logs (5.7 %), the bench's status polls every 100 ms (11 %). "
+    "This change: a new doc leaves memory as soon as its group is stored (its log "
+    "stat-ed in the commit's thread hop, closed in one more hop per group, its writer "
+    "never started), the log watcher's events for logs being created are looked at "
+    "once the group is stored, and a batch of watcher events finds its share by one "
+    "lookup. After it (under load 20): no unloader, writer task or close left in the "
+    "profile's per-file work; what is left is spread thin: trio's scheduling 10 % of "
+    "the busy samples, the status polls about 15 %, making each doc (DocReplica, the "
+    "Yjs edit, its writer and history objects) about 15 %, random client IDs 4 %, the "
+    "mirror's manifest entries and records the rest"
 )
 """Where the first scan spends its time, from a profile (docs/benchmarks.md)."""
 
@@ -62,7 +68,9 @@ def run(ctx: BenchContext) -> None:
     count = QUICK_FILES if ctx.quick else FILES
     runs = 1 if ctx.quick else max(1, RUNS)
     load = os.getloadavg()[0]
-    ours, theirs = alternate(ctx, count, runs, _p2psync, _syncthing)
+    baseline: list[Figures] = []
+    ours_runs = _with_baseline(ctx, baseline) if BASELINE else _p2psync
+    ours, theirs = alternate(ctx, count, runs, ours_runs, _syncthing)
     context = (
         f"median of {runs} runs alternating the two systems, load average {load:.1f} "
         f"at the start on {os.cpu_count()} cores"
@@ -79,6 +87,38 @@ def run(ctx: BenchContext) -> None:
          "utime + stime from /proc of the one daemon or instance, over the same interval"),
     ]  # fmt: skip
     report_rows(ctx, GROUP, count, rows, ours, theirs)
+    if baseline:
+        _report_baseline(ctx, count, ours, baseline)
+
+
+def _with_baseline(ctx: BenchContext, baseline: list[Figures]) -> System:
+    """``_p2psync``, each run preceded by one of the ``BASELINE`` checkout's daemon on
+    the same folder (its figures go to ``baseline``, and are printed)."""
+
+    def both(root: Path, source: Path, count: int) -> Figures:
+        baseline.append(_p2psync(root.with_name(root.name + "-baseline"), source, count,
+                                 code=BASELINE))  # fmt: skip
+        print(f"  baseline: scan_s {baseline[-1]['scan_s']:.3g}, "
+              f"cpu_s {baseline[-1]['cpu_s']:.3g}", file=ctx.out, flush=True)  # fmt: skip
+        return _p2psync(root, source, count)
+
+    return both
+
+
+def _report_baseline(
+    ctx: BenchContext, count: int, ours: list[Figures], baseline: list[Figures]
+) -> None:
+    """This tree's first scan and CPU against the baseline checkout's, same rounds."""
+    for key, name, unit in (("scan_s", "first scan", "s"), ("cpu_s", "CPU seconds", "CPU-s")):
+        mine = statistics.median(run[key] for run in ours)
+        before = statistics.median(run[key] for run in baseline)
+        ratios = sorted(o[key] / b[key] for o, b in zip(ours, baseline, strict=True))
+        ctx.report(Metric(
+            GROUP, f"{name} of this tree against the baseline checkout, {count} files",
+            mine, unit, "baseline checkout, same rounds", before, 1.0,
+            note=f"P2PSYNC_BENCH_BASELINE={BASELINE}, run just before this tree in each "
+                 f"round (per-round ratios {ratios[0]:.3g} to {ratios[-1]:.3g})",
+        ))  # fmt: skip
 
 
 class _Daemon(Device):
@@ -89,14 +129,16 @@ class _Daemon(Device):
     log_level = "info"
 
 
-def _p2psync(root: Path, source: Path, count: int) -> Figures:
-    """One first scan by a fresh daemon: seconds, and the daemon's CPU seconds."""
+def _p2psync(root: Path, source: Path, count: int, code: str = "") -> Figures:
+    """One first scan by a fresh daemon (the code of checkout ``code`` if given):
+    seconds, and the daemon's CPU seconds."""
     root.mkdir()
     device = _Daemon(root, "alice")
     shutil.copytree(source, device.folder)
     os.sync()  # the copy's writeback is not the scan's
     try:
-        device.start()
+        with _code_of(code):
+            device.start()
         assert device.process is not None
         cpu = _cpu_s(device.process.pid)
         _, took = first_scan(device, count)
@@ -104,6 +146,26 @@ def _p2psync(root: Path, source: Path, count: int) -> Figures:
     finally:
         device.stop(signal.SIGKILL)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _code_of(checkout: str) -> Iterator[None]:
+    """Daemons started meanwhile run the code of ``checkout`` (if empty, this tree's).
+    ``python -m`` puts its working directory first on the path: they start there."""
+    if not checkout:
+        yield
+        return
+    path, cwd = os.environ.get("PYTHONPATH"), Path.cwd()
+    os.environ["PYTHONPATH"] = checkout
+    os.chdir(checkout)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path
 
 
 def _syncthing(root: Path, source: Path, count: int) -> Figures:

@@ -227,11 +227,13 @@ class Daemon:
     async def _watch_logs(self) -> None:
         """Apply records other local processes append to any share's logs."""
         while True:
-            for path in sorted(await self.watcher.next_changes()):
-                # a share removed meanwhile is not in the list any more
-                for service in list(self.registry.shares.values()):
-                    if path.parent == docs_dir(service.root):
-                        await service.log_changed(path)
+            changed = sorted(await self.watcher.next_changes())
+            # a share removed meanwhile is not in the list any more
+            shares = {docs_dir(service.root): service for service in self.registry.shares.values()}
+            for path in changed:
+                service = shares.get(path.parent)
+                if service is not None:
+                    await service.log_changed(path)
             self.peers.request_flush()
 
     # -- control API (the methods live in p2psync/daemon/api.py) -------------------

@@ -73,6 +73,13 @@ class DocLogs:
     """The share's own tasks, where compactions run, while they run."""
     closed: bool = field(default=False, init=False)
     """Set once every writer was closed (the share stopped)."""
+    creating: set[str] = field(default_factory=set, init=False)
+    """New docs a group commit is making (``daemon.localwrites``): their logs are
+    created and written outside any writer until the group is stored."""
+    deferred: set[str] = field(default_factory=set, init=False)
+    """Docs of ``creating`` whose log changed meanwhile: the change is looked at once
+    the group is stored. Most are the daemon's own writes, which the log watcher
+    echoes."""
 
     @property
     def _name(self) -> str:
@@ -103,7 +110,7 @@ class DocLogs:
         self.check_writable()
         assert self.nursery is not None
         path = log_path(self._root, guid)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._make_docs_folder(path.parent)
         # Shielded (a read that threads cannot cut short anyway): from a peer's link
         # task being cancelled (its link replaced or dropped) the opened log would
         # leak, or the writer task die with the link while staying registered, and
@@ -122,6 +129,19 @@ class DocLogs:
             writer = self.attach(guid, opened, replace=replace)
             await self.nursery.start(self._run_writer, writer)
         return writer
+
+    def _make_docs_folder(self, folder: Path) -> None:
+        """Create the share's docs folder if need be, but never again a ``.p2psync``
+        marker that went away once the share held docs: the share's mirror stops a share
+        whose folder was deleted or moved, and a log opened meanwhile (an unloaded doc
+        whose log vanished with it) must not make the folder look present again.
+        StorageError then."""
+        try:
+            folder.mkdir(exist_ok=True)
+        except FileNotFoundError:
+            if len(self.replica):
+                raise StorageError(folder, "the share's .p2psync folder is gone") from None
+            folder.mkdir(parents=True, exist_ok=True)
 
     def load_now(self, guid: str) -> LogWriter:
         """Load the unloaded doc ``guid`` at once, blocking on its log (for callers

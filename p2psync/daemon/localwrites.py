@@ -18,14 +18,23 @@ from typing import Protocol
 import trio
 
 from p2psync.daemon.doclogs import DocLogs
-from p2psync.daemon.newdocs import NewDoc, open_new_logs, store_first_updates
+from p2psync.daemon.logappends import LogAppends
+from p2psync.daemon.newdocs import NewDoc, Stored, close_logs, open_new_logs, store_first_updates
+from p2psync.daemon.residency import Residency
 from p2psync.daemon.shareeffects import ShareEffects
 from p2psync.daemon.sharehistory import ShareHistory
+from p2psync.daemon.unloader import Unloader
 from p2psync.errors import UpdateError
-from p2psync.replica.doc import check_local_update
+from p2psync.replica.doc import DocReplica, check_local_update
 from p2psync.replica.effects import Effect, Persist, Quarantine
 from p2psync.replica.sync import ShareSync
 from p2psync.storage.compaction import YDoc
+from p2psync.storage.doclog import DocLog
+from p2psync.storage.layout import log_path
+
+MADE_KEPT = 1024
+"""How many docs made by groups and left unloaded are kept for the mirror to read: two
+groups in flight (``mirror.newfiles``) and more."""
 
 
 class WritesShare(Protocol):
@@ -46,12 +55,24 @@ class WritesShare(Protocol):
     @property
     def effects(self) -> ShareEffects: ...
 
+    @property
+    def unloader(self) -> Unloader: ...
+
+    @property
+    def appends(self) -> LogAppends: ...
+
+    @property
+    def residency(self) -> Residency: ...
+
 
 class LocalWrites:
     """Local changes of one share, stored durably (see the module docstring)."""
 
     def __init__(self, share: WritesShare) -> None:
         self._share = share
+        self.made: dict[str, DocReplica] = {}
+        """New docs a group left unloaded, oldest first, until the mirror reads them
+        (``made_doc``); at most ``MADE_KEPT``."""
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns
@@ -69,7 +90,8 @@ class LocalWrites:
         """New docs made by local edits, stored as one group (the mirror's new files,
         ``daemon.newdocs``): as ``local_edit`` each, but their logs are created in one
         thread hop and their first updates stored by one group commit. Returns once
-        every one is durable, with the guids that could not be stored and why."""
+        every one is durable, with the guids that could not be stored and why. Each doc
+        nothing touched meanwhile leaves memory at once (``Unloader.unload_new``)."""
         share, logs, sync = self._share, self._share.logs, self._share.sync
         logs.check_writable()
         assert logs.nursery is not None
@@ -80,25 +102,37 @@ class LocalWrites:
         docs: list[NewDoc] = []
         effects: list[tuple[str, Effect]] = []  # sent once their doc is durable
         late: list[str] = []
-        with trio.CancelScope(shield=True), contextlib.ExitStack() as held:
-            # Shielded as ``DocLogs.open``: no log left without its writer.
-            opened = await trio.to_thread.run_sync(open_new_logs, share.root, fresh)
-            for guid, got in zip(fresh, opened, strict=True):
-                if guid in logs.writers or guid in sync.replica:
-                    got.log.close()  # loaded meanwhile (the log watcher saw its new file)
-                    late.append(guid)
-                    continue
-                writer = logs.attach(guid, got, replace=False)
-                held.enter_context(writer.held())  # not unloaded before it is stored
-                made = sync.local_edit(guid, edits[guid])
-                updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
-                docs.append(NewDoc(guid, writer, updates, share.history.note(guid, "local save")))
-                effects += [(guid, e) for e in made if not isinstance(e, Persist)]
-            failed = await trio.to_thread.run_sync(store_first_updates, docs)
-            for doc in docs:
-                logs.start_writer(doc.writer)
+        logs.creating.update(fresh)
+        try:
+            with trio.CancelScope(shield=True):
+                # Shielded as ``DocLogs.open``: no log left without its writer.
+                with contextlib.ExitStack() as held:
+                    opened = await trio.to_thread.run_sync(open_new_logs, share.root, fresh)
+                    for guid, got in zip(fresh, opened, strict=True):
+                        if guid in logs.writers or guid in sync.replica:
+                            got.log.close()  # loaded meanwhile (by a peer's message)
+                            late.append(guid)
+                            continue
+                        writer = logs.attach(guid, got, replace=False)
+                        held.enter_context(writer.held())  # not unloaded before it is stored
+                        made = sync.local_edit(guid, edits[guid])
+                        updates = [u for e in made if isinstance(e, Persist) for u in e.updates]
+                        note = share.history.note(guid, "local save")
+                        sequence = sync.replica.sequence_of(guid)
+                        docs.append(NewDoc(guid, writer, updates, note, sequence))
+                        effects += [(guid, e) for e in made if not isinstance(e, Persist)]
+                    stored = await trio.to_thread.run_sync(store_first_updates, docs)
+                logs.creating.difference_update(fresh)
+                await trio.to_thread.run_sync(close_logs, self._settle(docs, stored))
+        finally:
+            logs.creating.difference_update(fresh)
+        for guid in fresh:  # what the log watcher saw meanwhile: most often our own writes
+            if guid in logs.deferred:
+                logs.deferred.discard(guid)
+                await share.appends.log_changed(guid, log_path(share.root, guid))
         for guid in late:
             await self.local_edit(guid, edits[guid])
+        failed = stored.failed
         for doc in docs:
             if doc.guid in failed:
                 logs.storage_failed(doc.guid)(failed[doc.guid])
@@ -106,6 +140,44 @@ class LocalWrites:
                 share.effects.to_apps(doc.guid, doc.updates)
         await share.effects.execute([effect for guid, effect in effects if guid not in failed])
         return {guid: str(error) for guid, error in failed.items()}
+
+    def _settle(self, docs: list[NewDoc], stored: Stored) -> list[DocLog]:
+        """Once a group is stored: each doc nothing touched meanwhile leaves memory (its
+        doc kept in ``made`` for the mirror's record of its file), the others' writers
+        start. A doc with no first version in its history yet (a binary file's: recorded
+        once the manifest names it, ``daemon.filehistory``) stays loaded for that,
+        briefly (``Residency.brief``). Returns the logs to close."""
+        share = self._share
+        closing: list[DocLog] = []
+        for doc in docs:
+            stat = stored.stats.get(doc.guid)
+            replica = share.sync.replica.get(doc.guid)
+            if doc.note is None:  # its first version is recorded once the manifest names it
+                share.residency.brief(doc.guid)
+                share.logs.start_writer(doc.writer)
+            elif (
+                doc.guid not in stored.failed
+                and stat is not None
+                and replica is not None
+                and share.unloader.unload_new(doc.guid, doc.writer, doc.sequence, stat)
+            ):
+                self.made[doc.guid] = replica
+                closing.append(doc.writer.log)
+            else:
+                share.logs.start_writer(doc.writer)
+        while len(self.made) > MADE_KEPT:
+            del self.made[next(iter(self.made))]
+        return closing
+
+    def made_doc(self, guid: str) -> DocReplica | None:
+        """The doc ``guid`` as a group made it and left it unloaded, if the share's
+        version of it is still that doc's: the mirror reads it to record the new file
+        (``Ledger.new_record``) without loading the doc again from its log. Read-only:
+        it is no longer the share's (a change loads the doc from its log)."""
+        doc = self.made.pop(guid, None)
+        if doc is None or self._share.sync.replica.is_loaded(guid):
+            return None
+        return doc if self._share.sync.replica.version(guid) == doc.version() else None
 
     async def local_update(self, guid: str, update: bytes, *, notify: bool, kind: str) -> None:
         """Apply a local change; returns once it is durable (``ShareService.local_update``

@@ -80,14 +80,20 @@ class LogAppends:
         """A filesystem event on the log of doc ``guid`` at ``path``: apply what other
         processes appended (the caller holds one of the share's calls)."""
         share = self._share
+        if guid in share.logs.creating:  # a group commit of new docs is making it: looked
+            share.logs.deferred.add(guid)  # at once stored (``LocalWrites.create_docs``)
+            return
         if guid not in share.logs.writers:
-            if guid in share.sync.replica:  # unloaded: loading it sends what is new
-                if not share.index.log_unchanged(guid, path):  # (not our own last append)
+            try:
+                if guid in share.sync.replica:  # unloaded: loading it sends what is new
+                    if not share.index.log_unchanged(guid, path):  # (not our own last append)
+                        await share.logs.open(guid)
+                elif path.exists():
                     await share.logs.open(guid)
-            elif path.exists():
-                await share.logs.open(guid)
-                await share.execute(share.sync.doc_appeared(guid))
-                self._changed(guid, None)
+                    await share.execute(share.sync.doc_appeared(guid))
+                    self._changed(guid, None)
+            except StorageError as exc:  # its folder went away, say (the mirror stops it)
+                log.error("share %s: %s", share.name, exc)
             return
         writer = share.logs.writers[guid]
         try:

@@ -206,7 +206,8 @@ class MirrorService:
             try:
                 await self._batch()
             except Exception as exc:  # a bug met in one share's files must not end the daemon
-                self._fail(exc)
+                if self._marker_ok():  # else the folder went away under the batch: said so
+                    self._fail(exc)
                 return
 
     async def _batch(self) -> None:

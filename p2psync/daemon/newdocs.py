@@ -9,6 +9,13 @@ several at once, then the docs folder fsynced once, ``storage.doclog.append_grou
 with each text doc's first version recorded in its file history as ``LogWriter`` does,
 the timelines also as one group commit (``storage.fileops.grouped_folder_syncs``).
 Nothing is acknowledged before all of it is durable.
+
+A first scan keeps no doc per file: once a group is stored, each doc nothing touched
+meanwhile leaves memory at once (``Unloader.unload_new``), its writer never started,
+its log stat-ed in the same worker-thread hop as the commit (``Stored.stats``) and
+closed in one more hop for the group (``close_logs``). What stays is its version and
+its index record, as for a doc unloaded when idle; the mirror reads the doc it made
+from ``made`` (``ShareService.doc``) instead of loading it again from its log.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from p2psync.errors import StorageError
 from p2psync.storage.doclog import GROUP_SYNC_THREADS, DocLog, OpenResult, append_group
@@ -34,12 +42,31 @@ log = logging.getLogger(__name__)
 @dataclass
 class NewDoc:
     """One doc of a group: its writer (not running yet: the group is stored first), the
-    updates its creation produced and what its history calls them (None: keeps none)."""
+    updates its creation produced and what its history calls them (None: keeps none),
+    and the share's change sequence of the doc once made."""
 
     guid: str
     writer: LogWriter
     updates: list[bytes]
     note: VersionNote | None
+    sequence: int
+
+
+class LogStat(NamedTuple):
+    """A log's size and mtime, as the persisted index records them."""
+
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Stored:
+    """What storing a group did: the guids whose updates could not be stored (none of
+    theirs is), with why; and each stored log's stat once durable (none if the stat
+    failed: that doc stays loaded)."""
+
+    failed: dict[str, StorageError]
+    stats: dict[str, LogStat]
 
 
 def open_new_logs(root: Path, guids: Sequence[str]) -> list[OpenResult]:
@@ -50,7 +77,7 @@ def open_new_logs(root: Path, guids: Sequence[str]) -> list[OpenResult]:
     try:
         for guid in guids:
             path = log_path(root, guid)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(exist_ok=True)  # in .p2psync, which the mirror checked is there
             opened.append(DocLog.open(path))
     except BaseException:
         for done in opened:
@@ -59,11 +86,11 @@ def open_new_logs(root: Path, guids: Sequence[str]) -> list[OpenResult]:
     return opened
 
 
-def store_first_updates(docs: Sequence[NewDoc]) -> dict[str, StorageError]:
+def store_first_updates(docs: Sequence[NewDoc]) -> Stored:
     """Store each doc's updates in its log as one group commit, then record the text
-    docs' first versions in their histories. Returns the guids whose updates could not
-    be stored (none of theirs is), with why. Blocking: run it in a worker thread, before
-    the docs' writers start (a log is driven by one thread at a time)."""
+    docs' first versions in their histories, then stat the stored logs. Blocking: run it
+    in a worker thread, before the docs' writers start (a log is driven by one thread
+    at a time)."""
     results = append_group([(doc.writer.log, doc.updates) for doc in docs])
     failed: dict[str, StorageError] = {}
     records: list[Callable[[], None]] = []
@@ -77,7 +104,23 @@ def store_first_updates(docs: Sequence[NewDoc]) -> dict[str, StorageError]:
             step = partial(_record, doc.writer, history, note, start)
             records.append(partial(record_safely, history, step))
     _record_all(records)
-    return failed
+    stats: dict[str, LogStat] = {}
+    for doc in docs:
+        if doc.guid not in failed:
+            try:
+                st = doc.writer.log.path.stat()
+            except OSError:
+                continue
+            stats[doc.guid] = LogStat(st.st_size, st.st_mtime_ns)
+    return Stored(failed, stats)
+
+
+def close_logs(logs: Sequence[DocLog]) -> None:
+    """Close ``logs`` (their appends are durable already). Blocking: a close of a file
+    just written costs the filesystem some work (a fifth of a millisecond each here),
+    too much for the event loop at thousands of files."""
+    for doclog in logs:
+        doclog.close()
 
 
 def _record_all(records: Sequence[Callable[[], None]]) -> None:

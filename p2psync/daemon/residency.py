@@ -44,6 +44,8 @@ class Residency:
         self.crowd = crowd
         self.crowd_idle_s = min(crowd_idle_s, idle_s)
         self._crowded = False
+        self._brief: set[str] = set()
+        """Docs that stay loaded untouched for ``crowd_idle_s`` only (``brief``)."""
 
     @property
     def crowded(self) -> bool:
@@ -61,9 +63,18 @@ class Residency:
         if len(self._last_used) > self.crowd:
             self._crowded = True
 
+    def brief(self, guid: str) -> None:
+        """Doc ``guid``, in use now, stays loaded untouched for ``crowd_idle_s`` only,
+        until it leaves memory: a new file's doc a first scan keeps loaded for one more
+        step (a binary file's first version in its history) is a crowd of its own, even
+        when too few of them are loaded at once to make one."""
+        self.touch(guid)
+        self._brief.add(guid)
+
     def forget(self, guid: str) -> None:
         """Doc ``guid`` left memory."""
         self._last_used.pop(guid, None)
+        self._brief.discard(guid)
         if len(self._last_used) <= min(CROWD_FLOOR, self.crowd):
             self._crowded = False
 
@@ -72,7 +83,8 @@ class Residency:
         if guid in self._pinned:
             return False
         last = self._last_used.get(guid)
-        return last is None or self._clock() - last >= self._grace()
+        grace = self.crowd_idle_s if guid in self._brief else self._grace()
+        return last is None or self._clock() - last >= grace
 
     def idle(self, loaded: Iterable[str]) -> list[str]:
         """The docs of ``loaded`` that may be unloaded now, least recently used first."""

@@ -134,6 +134,10 @@ class ShareService:
         return self.config.path
 
     @property
+    def unloader(self) -> Unloader:
+        return self._unloader
+
+    @property
     def name(self) -> str:
         return str(self.config.id)
 
@@ -215,6 +219,10 @@ class ShareService:
     def doc(self, guid: str) -> DocReplica | None:
         """The doc ``guid``, loaded now if it was not (None if the share has none)."""
         held = self.sync.replica.get(guid)
+        if held is None and guid in self.sync.replica:
+            made = self._writes.made_doc(guid)  # a new file's, unloaded as it was stored
+            if made is not None:
+                return made
         if held is None and guid in self.sync.replica and not self.logs.closed:
             self.logs.load_now(guid)
             held = self.sync.replica.get(guid)

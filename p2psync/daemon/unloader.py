@@ -19,6 +19,7 @@ import trio
 
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.memtrim import give_back_memory
+from p2psync.daemon.newdocs import LogStat
 from p2psync.daemon.residency import Residency
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.share import ShareReplica
@@ -83,6 +84,35 @@ class Unloader:
         sequence = self.replica.sequence_of(guid)
         if not writer.idle:
             await writer.flush()
+        doc = self._unchanged(guid, writer, sequence)
+        if doc is None or not self.residency.is_idle(guid) or not writer.idle:
+            return False
+        record = _record_of(guid, doc, writer, sequence)
+        if record is None:
+            return False
+        self._drop(guid, record, writer)
+        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
+        return True
+
+    def unload_new(self, guid: str, writer: LogWriter, sequence: int, stat: LogStat) -> bool:
+        """Drop new doc ``guid`` from memory as soon as a group commit stored it
+        (``daemon.newdocs``), its writer never started: a first scan keeps no doc
+        per file. Only if nothing touched it since its first update was made (its
+        change ``sequence``; no request handed to its writer, no history left
+        unsaved, no app client) and its log, as ``stat``-ed after the commit, ends
+        where the writer's does. Its log is then the caller's to close. True if it
+        was dropped."""
+        doc = self._unchanged(guid, writer, sequence)
+        if doc is None or not writer.untouched or stat.size != writer.log.end:
+            return False
+        self._drop(guid, _record(guid, doc, writer, sequence, stat), writer)
+        self.unloaded_since_trim += 1
+        return True
+
+    def _unchanged(self, guid: str, writer: LogWriter, sequence: int) -> DocReplica | None:
+        """The loaded doc ``guid`` if it may leave memory as far as the share knows:
+        still driven by ``writer``, not changed since ``sequence``, not poisoned, not
+        being compacted, not open in an app client. None otherwise."""
         doc = self.replica.get(guid)
         if (
             self.writers.get(guid) is not writer
@@ -90,21 +120,17 @@ class Unloader:
             or doc.poisoned
             or guid in self.compacting
             or self.replica.sequence_of(guid) != sequence
-            or not self.residency.is_idle(guid)
             or guid in self.app_docs
-            or not writer.idle
         ):
-            return False
-        record = _record_of(guid, doc, writer, sequence)
-        if record is None:
-            return False
+            return None
+        return doc
+
+    def _drop(self, guid: str, record: DocRecord, writer: LogWriter) -> None:
         self.index.record(guid, record)
         del self.writers[guid]
         self.replica.unload(guid)
         self.residency.forget(guid)
         writer.close()
-        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
-        return True
 
     async def save_index_on_stop(self) -> None:
         """Record every loaded doc whose log holds all of it and write the index; it is
@@ -131,6 +157,12 @@ def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> 
         return None
     if st.st_size != writer.log.end:
         return None
+    return _record(guid, doc, writer, sequence, LogStat(st.st_size, st.st_mtime_ns))
+
+
+def _record(
+    guid: str, doc: DocReplica, writer: LogWriter, sequence: int, stat: LogStat
+) -> DocRecord:
     version = doc.version()
-    return DocRecord(sequence, version.state_vector, version.delete_digest, st.st_size,
-                     st.st_mtime_ns, writer.log.path.name)  # fmt: skip
+    return DocRecord(sequence, version.state_vector, version.delete_digest, stat.size,
+                     stat.mtime_ns, writer.log.path.name)  # fmt: skip

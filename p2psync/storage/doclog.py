@@ -209,6 +209,12 @@ class DocLog:
 
     # -- reading what others appended --------------------------------------------
 
+    @property
+    def has_unseen(self) -> bool:
+        """Whether records appended by another process were read and not yet taken
+        (``read_new``)."""
+        return bool(self._unseen)
+
     def read_new(self) -> list[bytes]:
         """Return the updates other processes appended since the last call, in order.
 

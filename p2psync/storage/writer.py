@@ -87,6 +87,8 @@ class LogWriter:
         thousands of writers after a first scan). Set by this writer's own steps, and
         by whoever records a version outside its queue (``daemon.newdocs``)."""
         self._busy = False
+        self.is_held = False
+        """True while the log is written outside this writer (``held``)."""
         self._unfinished = 0
         """Requests handed to this writer and not done yet (queued, in a channel's
         hand-over to the run task, or being carried out)."""
@@ -97,16 +99,24 @@ class LogWriter:
         this writer is durable (or failed)."""
         return not self._busy and self._send.statistics().current_buffer_used == 0
 
+    @property
+    def untouched(self) -> bool:
+        """True when nothing was ever handed to this writer that it has not done, its
+        history holds nothing its file does not, and its log read no record appended by
+        another process that its doc has not taken: a writer that never ran and is
+        closed now loses nothing (``daemon.newdocs``'s docs, unloaded at once)."""
+        return self._unfinished == 0 and not self.history_unsaved and not self.log.has_unseen
+
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """The log is written outside this writer meanwhile (``daemon.newdocs``: a
         group commit of new docs, before their writers run): not ``idle`` until then,
         so nothing takes it for stored and done with."""
-        self._busy = True
+        self._busy = self.is_held = True
         try:
             yield
         finally:
-            self._busy = False
+            self._busy = self.is_held = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve requests until ``aclose()`` is called and the queue is drained."""
