@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import signal
 import socket
@@ -30,6 +29,7 @@ from p2psync.cli.main import main as cli_main
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
+from tests.support.forkserver import launch
 
 DEADLINE_S = 30.0
 POLL_S = 0.05
@@ -80,7 +80,8 @@ def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = DEADL
 
 class Device:
     """One device: a home directory, its share folder, and its daemon process (logging
-    at debug level to `home/daemon.log`, so a failed test's log says what happened)."""
+    at debug level to `home/daemon.log`, so a failed test's log says what happened),
+    forked from a Python that has imported the daemon already (``forkserver``)."""
 
     log_level = "debug"
     """The daemon's ``--log-level`` (a benchmark timing the daemon against another
@@ -99,12 +100,11 @@ class Device:
 
     def launch(self, port: int = 0) -> None:
         """Start the daemon without waiting for it to serve (``wait_serving``)."""
-        with (self.home / "daemon.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                 "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", self.log_level],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
+        self.process = launch(
+            ["--home", str(self.home), "run", "--listen", f"127.0.0.1:{port}", "--no-mdns",
+             "--log-level", self.log_level],
+            self.home / "daemon.log",
+        )  # fmt: skip
 
     def wait_serving(self) -> None:
         """Wait until the launched daemon answers; fail at once if it exited."""
