@@ -195,6 +195,19 @@ def start_all(devices: Sequence[Device]) -> None:
         device.wait_serving()
 
 
+def stop_all(devices: Sequence[Device], sig: int = signal.SIGTERM) -> None:
+    """Signal every device's daemon at once, then wait for each to exit: their
+    shutdowns (farewells to peers, last flushes) overlap instead of adding up."""
+    running = [d for d in devices if d.process is not None]
+    for device in running:
+        assert device.process is not None
+        device.process.send_signal(sig)
+    for device in running:
+        assert device.process is not None
+        device.process.wait(timeout=DEADLINE_S)
+        device.process = None
+
+
 def make_share(devices: list[Device]) -> str:
     """One share held by every device, every device a member of it on every other."""
     first = devices[0]
