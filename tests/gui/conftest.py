@@ -15,7 +15,15 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.tray import TrayApp
-from tests.support.daemons import Device, dial_first, link, make_share, start_all, wait_for
+from tests.support.daemons import (
+    Device,
+    dial_first,
+    link,
+    make_share,
+    start_all,
+    stop_all,
+    wait_for,
+)
 from tests.support.tray import Pair, make_tray
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -33,8 +41,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         wait_for(pair.connected, "alpha and beta to connect")
         yield pair
     finally:
-        b.stop()
-        a.stop()
+        stop_all([b, a])
 
 
 @pytest.fixture

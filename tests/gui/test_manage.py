@@ -16,7 +16,7 @@ from p2psync_tray.manage import AddShareDialog, MembersDialog
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
 from tests.gui.fakes import FakeLink, sample_snapshot
-from tests.support.daemons import cli
+from tests.support.daemons import cli, setup
 from tests.support.tray import WAIT_MS, Pair, find_action
 from tests.support.widgets import rect_in, settle, shown
 
@@ -156,7 +156,7 @@ def test_name_and_forget_a_peer(
     failures: list[str] = []
     tray.link.failed.connect(lambda what, why: failures.append(f"{what}: {why}"))
     monkeypatch.setattr("p2psync_tray.tray.confirm_forget_peer", lambda parent, peer: True)
-    cli(pair.a.home, "peer", "add", pair.b.id, "127.0.0.1:9")
+    setup(pair.a.home, "peer", "add", pair.b.id, "127.0.0.1:9")
     window.peers_view.selectRow(row)
     window.forget_peer_button.click()
 

@@ -18,7 +18,7 @@ from p2psync_tray.notifications import Kind, Notification
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import TrayState
 from p2psync_tray.tray import TrayApp
-from tests.support.daemons import Device, cli
+from tests.support.daemons import Device, cli, setup
 from tests.support.tray import WAIT_MS, Pair, find_action, make_tray, menu_texts, write_config
 
 
@@ -129,7 +129,7 @@ def test_notifications_and_their_switches(qtbot: QtBot, pair: Pair, tray: TrayAp
     assert TraySettings(pair.a.home).notify(Kind.ERRORS)
     before = len(shown)
     pair.b.start()
-    cli(pair.b.home, "peer", "add", pair.a.id, pair.a.address)
+    setup(pair.b.home, "peer", "add", pair.a.id, pair.a.address)
     events = tray.window.events
     qtbot.waitUntil(lambda: "peer-connected" in _event_types(events), timeout=WAIT_MS)
     assert [n for n in shown[before:] if n.kind is Kind.PEERS] == []  # handled, not notified
@@ -143,11 +143,11 @@ def test_pending_device_is_ignored_then_accepted(
     tray.notified.connect(shown.append)
     qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
     gamma = Device(tmp_path, "gamma")
-    share = cli(gamma.home, "share", "add", str(gamma.folder), "--create").stdout.strip()
-    cli(gamma.home, "share", "member", "add", share, pair.a.id)
+    share = setup(gamma.home, "share", "add", str(gamma.folder), "--create").stdout.strip()
+    setup(gamma.home, "share", "member", "add", share, pair.a.id)
     gamma.start()
     try:
-        cli(gamma.home, "peer", "add", pair.a.id, pair.a.address)
+        setup(gamma.home, "peer", "add", pair.a.id, pair.a.address)
         pending = tray.window.pending
         qtbot.waitUntil(lambda: pending.rowCount() == 1, timeout=WAIT_MS)
         assert pending.text(0, 1) == gamma.id

@@ -2,6 +2,7 @@
 
 - ``daemons``: real daemons as subprocesses on loopback (``Device``), set up in process
   (``setup``) or through the CLI as a user runs it (``cli``), and ``wait_for``.
+- ``forkserver``: daemons forked from a Python that has imported the daemon once.
 - ``fixtures``: the fixtures every directory can use (``pair``), a pytest plugin loaded
   by ``tests/conftest.py``.
 - ``mirror``: fakes and probes for the mirror: an in-memory store, a manifest entry, a

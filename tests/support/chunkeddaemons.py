@@ -11,7 +11,7 @@ from typing import Any
 
 import tomli_w
 
-from tests.support.daemons import Device, link, make_share
+from tests.support.daemons import Device, link, make_share, stop_all
 
 CHUNKED_FILE_BYTES = 20_000
 CHUNK_MAX_BYTES = 4_096
@@ -48,5 +48,4 @@ def linked_pair(
         link([alice, bob])
         yield alice, bob
     finally:
-        for device in (alice, bob):
-            device.stop()
+        stop_all([alice, bob])

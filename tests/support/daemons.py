@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import signal
 import socket
@@ -30,6 +29,7 @@ from p2psync.cli.main import main as cli_main
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
+from tests.support.forkserver import launch
 
 DEADLINE_S = 30.0
 POLL_S = 0.05
@@ -80,11 +80,16 @@ def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = DEADL
 
 class Device:
     """One device: a home directory, its share folder, and its daemon process (logging
-    at debug level to `home/daemon.log`, so a failed test's log says what happened)."""
+    at debug level to `home/daemon.log`, so a failed test's log says what happened),
+    forked from a Python that has imported the daemon already (``forkserver``)."""
 
     log_level = "debug"
     """The daemon's ``--log-level`` (a benchmark timing the daemon against another
     program runs it at its default, info)."""
+
+    fork = True
+    """Whether the daemon is forked from the fork server (``forkserver``) or started as
+    a new ``python -m p2psync``, which takes seconds longer."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
@@ -99,12 +104,11 @@ class Device:
 
     def launch(self, port: int = 0) -> None:
         """Start the daemon without waiting for it to serve (``wait_serving``)."""
-        with (self.home / "daemon.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "p2psync", "--home", str(self.home), "run",
-                 "--listen", f"127.0.0.1:{port}", "--no-mdns", "--log-level", self.log_level],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
+        self.process = launch(
+            ["--home", str(self.home), "run", "--listen", f"127.0.0.1:{port}", "--no-mdns",
+             "--log-level", self.log_level],
+            self.home / "daemon.log", fork=self.fork,
+        )  # fmt: skip
 
     def wait_serving(self) -> None:
         """Wait until the launched daemon answers; fail at once if it exited."""
@@ -193,6 +197,19 @@ def start_all(devices: Sequence[Device]) -> None:
         device.launch()
     for device in devices:
         device.wait_serving()
+
+
+def stop_all(devices: Sequence[Device], sig: int = signal.SIGTERM) -> None:
+    """Signal every device's daemon at once, then wait for each to exit: their
+    shutdowns (farewells to peers, last flushes) overlap instead of adding up."""
+    running = [d for d in devices if d.process is not None]
+    for device in running:
+        assert device.process is not None
+        device.process.send_signal(sig)
+    for device in running:
+        assert device.process is not None
+        device.process.wait(timeout=DEADLINE_S)
+        device.process = None
 
 
 def make_share(devices: list[Device]) -> str:

@@ -28,7 +28,7 @@ from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.integration.apps.yclient import connect, until, until_blocking
 from tests.support.chunkeddaemons import CHUNK_MAX_BYTES, CHUNKED_FILE_BYTES, configure
-from tests.support.daemons import Device, cli, wait_for
+from tests.support.daemons import Device, cli, setup, wait_for
 
 ORIGIN = "http://localhost:5173"
 
@@ -36,7 +36,7 @@ ORIGIN = "http://localhost:5173"
 @pytest.fixture(scope="module")
 def device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Device]:
     made = Device(tmp_path_factory.mktemp("apps"), "dora")
-    cli(made.home, "share", "add", str(made.folder), "--create")
+    setup(made.home, "share", "add", str(made.folder), "--create")
     configure(made, {"chunked_file_bytes": CHUNKED_FILE_BYTES, "chunk_max_bytes": CHUNK_MAX_BYTES})
     with (made.home / "config.toml").open("a") as config:
         config.write(f'\n[apps]\nport = 0\nallowed_origins = ["{ORIGIN}"]\n')
@@ -266,7 +266,7 @@ async def test_awareness_is_relayed_in_the_room_and_removed_when_a_client_leaves
 
 def test_doc_url_without_a_daemon_exits_3(tmp_path: Path) -> None:
     idle = Device(tmp_path, "idle")
-    cli(idle.home, "share", "add", str(idle.folder), "--create")
+    setup(idle.home, "share", "add", str(idle.folder), "--create")
     (idle.folder / "notes.txt").write_text("x")
     result = url_cli(idle, "notes.txt")
     assert result.returncode == 3

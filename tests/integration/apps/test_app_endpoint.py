@@ -9,7 +9,7 @@ import trio
 from tests.integration.apps.yclient import connect, until, until_blocking
 from tests.support import apps
 from tests.support.apps import doc_url, read, start
-from tests.support.daemons import Device, cli
+from tests.support.daemons import Device, setup
 
 pair = apps.pair
 """alice and bob, one share, the apps endpoint on any free port; not started."""
@@ -50,7 +50,7 @@ async def test_a_receive_only_share_gives_read_only_rooms(pair: list[Device]) ->
     alice, bob = pair
     await trio.to_thread.run_sync(start, pair, "notes.txt", "as it is\n")
     share = apps.SHARES[str(alice.home.parent)]
-    cli(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
 
     def receive_only() -> bool:
         shares = bob.status()["shares"]

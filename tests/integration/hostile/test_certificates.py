@@ -18,7 +18,7 @@ from p2psync.ids import DeviceId
 from p2psync.net.identity import load_or_create_identity
 from p2psync.net.transport import HandshakeError
 from p2psync.protocol.messages import Update
-from tests.support.daemons import cli, wait_for
+from tests.support.daemons import cli, setup, wait_for
 from tests.support.hostile import (
     Mallory,
     RawOutcome,
@@ -112,7 +112,7 @@ def test_a_certificate_that_is_not_the_dialed_device_is_refused(
     assert refused.value.code == "wrong-device"
     # The daemon's dialer: alice told that a stranger lives at bob's address.
     stranger = Mallory(tmp_path / "stranger2")
-    cli(scene.alice.home, "peer", "add", str(stranger.id), scene.bob.address)
+    setup(scene.alice.home, "peer", "add", str(stranger.id), scene.bob.address)
 
     def stranger_error() -> str:
         peers = json.loads(cli(scene.alice.home, "peers", "--json").stdout)["peers"]

@@ -23,7 +23,7 @@ from p2psync.net.transport import HandshakeError
 from p2psync.protocol.messages import Update
 from p2psync.protocol.yjs_update import UpdateShape
 from p2psync.storage.quarantine import quarantine_dir
-from tests.support.daemons import cli
+from tests.support.daemons import setup
 from tests.support.hostile import FeedReport, Mallory, frame_of, send_and_wait
 
 PANICKING = b"\x01\x01\x01\x0b\xc4\x01\x03\x01\x04\x00\x00"  # "" after client 1's text
@@ -77,7 +77,7 @@ def test_a_peer_update_that_panics_is_contained_and_the_peer_backed_off(
     mallory = Mallory(tmp_path / "mallory")
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)
     share = next(iter(daemon.config.shares))
-    cli(home.root, "share", "member", "add", str(share.id), str(mallory.id))
+    setup(home.root, "share", "member", "add", str(share.id), str(mallory.id))
     daemon = Daemon(home, listen="127.0.0.1:0", mdns=False)  # with mallory a member
     apply = {"share": str(share.id), "doc": "notes.md"}
 

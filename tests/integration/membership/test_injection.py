@@ -11,7 +11,7 @@ from p2psync.ids import DeviceId
 from p2psync.protocol import connection as proto
 from p2psync.protocol import wire
 from p2psync.protocol.messages import MemberEntry, MemberList
-from tests.support.daemons import cli, wait_for
+from tests.support.daemons import setup, wait_for
 from tests.support.hostile import Mallory, scene_at
 from tests.support.probes import members
 
@@ -41,7 +41,7 @@ def test_receive_only_members_and_non_members_cannot_inject_members(tmp_path: Pa
     with scene_at(tmp_path) as scene:
         alice, bob, share = scene.alice, scene.bob, str(scene.share)
         mallory_id = str(scene.mallory.id)
-        cli(alice.home, "share", "member", "add", share, mallory_id, "--mode", "receive-only")
+        setup(alice.home, "share", "member", "add", share, mallory_id, "--mode", "receive-only")
         wait_for(lambda: members(bob, share).get(mallory_id) == "receive-only", "the mode at bob")
         eve = DeviceId(b"e" * 32)
         hostile = MemberList(scene.share.raw, (
@@ -55,7 +55,7 @@ def test_receive_only_members_and_non_members_cannot_inject_members(tmp_path: Pa
 
         # An authenticated device that is no member of the share at all.
         outsider = Mallory(tmp_path / "outsider")
-        cli(alice.home, "peer", "add", str(outsider.id), "127.0.0.1:9")
+        setup(alice.home, "peer", "add", str(outsider.id), "127.0.0.1:9")
         assert send_member_list(outsider, alice.address, scene.alice_id, hostile)
         assert members(alice, share) == before
         assert str(eve) not in members(bob, share)

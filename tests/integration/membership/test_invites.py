@@ -26,7 +26,7 @@ from p2psync.net.identity import load_or_create_identity
 from p2psync.net.invitekey import invite_verifier, sign_join
 from p2psync.protocol.auth import join_transcript
 from p2psync.protocol.messages import JoinProof
-from tests.support.daemons import Device, cli, free_port, link, make_share, wait_for
+from tests.support.daemons import Device, cli, free_port, link, make_share, setup, wait_for
 from tests.support.hostile import raw_session, signed_by
 from tests.support.probes import members
 
@@ -81,7 +81,7 @@ def test_invite_join_sync_and_a_third_member_accepts_the_joiner(devices: list[De
 
     # Carol never added bob: she learns it from alice, and accepts him.
     wait_for(lambda: bob.id in members(carol, share), "bob in carol's member list")
-    cli(bob.home, "peer", "add", carol.id, carol.address)
+    setup(bob.home, "peer", "add", carol.id, carol.address)
     wait_for(lambda: connected(carol, bob), "carol accepting bob")
     alice.stop()
     carol.apply_text("notes.md", "carol to bob. ", client_id=2)
@@ -207,7 +207,8 @@ def test_joining_a_second_share_of_a_device_already_connected(devices: list[Devi
     bob.start()
     link([alice, bob])
     wait_for(lambda: connected(alice, bob), "alice and bob connected for their first share")
-    second = cli(alice.home, "share", "add", str(alice.home / "second"), "--create").stdout.strip()
+    added = setup(alice.home, "share", "add", str(alice.home / "second"), "--create")
+    second = added.stdout.strip()
     doc = alice.home / "second" / "plan.md"
     update = alice.home / "plan.bin"
     _write_text_update(update, "the plan")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, setup, wait_for
 from tests.support.probes import members
 
 CUT_OFF_S = 5.0
@@ -54,7 +54,7 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     wait_for(lambda: text(bob) == text(carol) == "base. ", "the base text everywhere")
 
     # Receive-only: set on alice, known to carol and to bob himself.
-    cli(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
     wait_for(lambda: members(carol, share).get(bob.id) == "receive-only", "the mode at carol")
     wait_for(lambda: share_status(bob, share)["mode"] == "receive-only", "bob's own mode")
     bob.apply_text("notes.md", "bob. ", client_id=2)
@@ -67,7 +67,7 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     assert text(alice) == "base. alice. "  # bob's edit applied by nobody, forwarded by nobody
 
     # Send-only: carol's edits flow out, nobody else's flow in.
-    cli(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-only")
+    setup(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-only")
     wait_for(lambda: share_status(carol, share)["mode"] == "send-only", "carol's own mode")
     wait_for(lambda: members(bob, share).get(carol.id) == "send-only", "the mode at bob")
     carol.apply_text("notes.md", "carol. ", client_id=4)
@@ -79,8 +79,8 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     assert "ignored by carol. " not in text(carol)
 
     # Removal: bob is cut off at once by alice, and by carol once she hears of it.
-    cli(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-receive")
-    cli(alice.home, "share", "member", "remove", share, bob.id)
+    setup(alice.home, "share", "member", "add", share, carol.id, "--mode", "send-receive")
+    setup(alice.home, "share", "member", "remove", share, bob.id)
     wait_for(
         lambda: bob.id not in share_status(alice, share)["peers_connected"],
         "bob cut off",

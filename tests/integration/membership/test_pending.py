@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.daemons import cli
+from tests.support.daemons import cli, setup
 from tests.support.hostile import Mallory, raw_session, scene_at, signed_by
 
 
@@ -21,7 +21,7 @@ def test_a_pending_device_is_listed_refused_then_accepted_by_member_add(tmp_path
         assert [p["device_id"] for p in peers["pending"]] == [str(stranger.id)]
         assert alice.status()["pending"] == [str(stranger.id)]
 
-        cli(alice.home, "share", "member", "add", share, str(stranger.id))
+        setup(alice.home, "share", "member", "add", share, str(stranger.id))
         assert alice.status()["pending"] == []
         accepted = raw_session(alice.address, signed_by(stranger.identity))
         assert accepted.established

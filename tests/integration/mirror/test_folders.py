@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from tests.support.daemons import Device, cli, link, wait_for
+from tests.support.daemons import Device, link, setup, wait_for
 from tests.support.mirror import live_entries, read
 
 Share = Callable[..., list[Device]]
@@ -22,9 +22,9 @@ def test_restart_and_re_add_do_not_duplicate_content(share_of: Share) -> None:
     share = alice.status()["shares"][-1]["id"]
     alice.stop()
     bob.stop()
-    cli(bob.home, "share", "remove", share)
-    cli(bob.home, "share", "add", str(bob.folder), "--id", share, "--create")
-    cli(bob.home, "share", "member", "add", share, alice.id)
+    setup(bob.home, "share", "remove", share)
+    setup(bob.home, "share", "add", str(bob.folder), "--id", share, "--create")
+    setup(bob.home, "share", "member", "add", share, alice.id)
     alice.start()
     bob.start()
     link([alice, bob])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from p2psync.daemon.indexkeeper import RUNNING_FILE_NAME
 from p2psync.storage.layout import marker_dir
-from tests.support.daemons import Device, cli, link, make_share, wait_for
+from tests.support.daemons import Device, cli, link, make_share, setup, wait_for
 
 FILES = 60
 
@@ -53,8 +53,8 @@ def test_share_remove_while_both_ends_edit_stops_the_share_in_order(tmp_path: Pa
         assert alice.process is not None
         assert alice.process.poll() is None
         assert share not in [s["id"] for s in alice.status()["shares"]]
-        cli(alice.home, "share", "add", str(alice.folder), "--id", share)
-        cli(alice.home, "share", "member", "add", share, bob.id)
+        setup(alice.home, "share", "add", str(alice.folder), "--id", share)
+        setup(alice.home, "share", "member", "add", share, bob.id)
         (bob.folder / "after.txt").write_text("after the re-add\n")
         wait_for((alice.folder / "after.txt").exists, "a file synced after the re-add")
         assert alice.process.poll() is None
