@@ -36,8 +36,9 @@ from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
+from p2psync.storage.binarybudget import budget_of
 from p2psync.storage.history import DocHistory, VersionNote
-from p2psync.storage.layout import log_path
+from p2psync.storage.layout import docs_dir, log_path
 from p2psync.storage.timeline import Version
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
@@ -82,6 +83,8 @@ class ShareHistory:
     def __init__(self, share: HistoryShare) -> None:
         self._share = share
         self.chunked = ChunkedHistory(share)
+        self._budget_told = False
+        """Whether the share's binary budget was told of its binary files."""
 
     @property
     def name(self) -> str:
@@ -110,6 +113,8 @@ class ShareHistory:
         entry = view.by_guid.get(guid) if view is not None else None
         device = device or self._share.device_id
         if doc is not None and entry is not None and entry.kind in WHOLE:
+            if entry.kind is FileKind.BINARY and view is not None:
+                self._tell_budget(view)
             return VersionNote(time.time(), device, kind, "", size=whole_size(entry.kind, doc),
                                binary=entry.kind is FileKind.BINARY)  # fmt: skip
         if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
@@ -117,6 +122,17 @@ class ShareHistory:
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
             return None
         return VersionNote(time.time(), device, kind, doc.text(CONTENT))
+
+    def _tell_budget(self, view: ManifestView) -> None:
+        """Name the share's binary files (deleted ones too: their versions stay) to its
+        budget once, so that those not loaded since the start count in ``max_bytes``."""
+        if self._budget_told:
+            return
+        self._budget_told = True
+        root = self._share.root
+        budget_of(docs_dir(root)).know(versions_path(log_path(root, guid))
+                                       for guid, entry in view.by_guid.items()
+                                       if entry.kind is FileKind.BINARY)  # fmt: skip
 
     def file_changed(self, guid: str, kind: str, device: str) -> bool:
         """The file of doc ``guid`` changed (as ``note`` is told, for a file the
