@@ -40,6 +40,7 @@ from p2psync.storage.binarybudget import budget_of
 from p2psync.storage.history import DocHistory, VersionNote
 from p2psync.storage.layout import docs_dir, log_path
 from p2psync.storage.timeline import Version
+from p2psync.storage.versionedit import edit_back, version_doc
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
@@ -230,15 +231,31 @@ class ShareHistory:
                 continue
             changed[guid] = doc.text(CONTENT) != text or guid in deleted
             if doc.text(CONTENT) != text:
-                update, _ = await trio.to_thread.run_sync(
-                    text_update, doc.full_state(), text, new_client_id()
-                )
+                update = await self._edit_back(guid, doc, numbers[guid], str(text))
                 await self._share.local_update(
                     guid, update, kind="restore", notify=guid not in deleted
                 )
         if deleted and self._share.mirror is not None:
             await self._share.mirror.undelete(deleted)
         return changed
+
+    async def _edit_back(self, guid: str, doc: DocReplica, number: int, text: str) -> bytes:
+        """The edit bringing text doc ``guid`` back to ``text``, its version ``number``:
+        from the doc's structure (``storage.versionedit``), or, if that cannot give
+        it, by diffing the two texts (a save's edit)."""
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(lambda history, log: history.state_at(number, log))
+        if found is not None and found[1]:
+            version = await trio.to_thread.run_sync(version_doc, found[1], new_client_id())
+            gained = doc.diff(version.get_state())
+            structural = await trio.to_thread.run_sync(edit_back, version, gained, CONTENT)
+            if structural is not None:
+                return structural
+        update, _ = await trio.to_thread.run_sync(
+            text_update, doc.full_state(), text, new_client_id()
+        )
+        return update
 
     async def _restore_binary(self, guid: str, doc: DocReplica, data: bytes, notify: bool) -> bool:
         """Save ``data`` as binary file ``guid``'s new version, stamped now by the
