@@ -70,11 +70,11 @@ def _restores(ctx: BenchContext, path: Path) -> None:
     load = timeit_best(lambda: _load(path), 5)
     doc = _load(path)
     numbers = [v.number for v in load_timeline(versions_path(path))]
-    times = [timeit_best(lambda n=n: _restore(path, doc, n), 3) for n in numbers]  # type: ignore[misc]
+    times = [timeit_best(lambda n=n: _restore(path, doc, n), 2) for n in numbers]  # type: ignore[misc]
     ctx.report(Metric(
         GROUP, "restoring a version (the slowest of every kept one)", max(times) * 1000, "ms",
         "loading the doc from its log", load * 1000, 2.0,
-        note=f"each of the {len(numbers)} versions kept of the replay above (best of 3 each; "
+        note=f"each of the {len(numbers)} versions kept of the replay above (best of 2 each; "
         f"median {statistics.median(times) * 1000:.3g} ms): the timeline file read, the "
         "version's text and state rebuilt from its chain of states, the edit from the "
         "current doc back to it found from the doc's structure (storage.versionedit) and "
