@@ -67,11 +67,6 @@ class BinaryBudget:
             self._past[path] = [p for p in past if p[1] in keep]
             return keep
 
-    def forget(self, path: Path) -> None:
-        """The file whose timeline is ``path`` is no longer a binary file's."""
-        with self._lock:
-            self._past.pop(path, None)
-
     def _cutoff(self) -> tuple[float, str, int] | None:
         """The newest past version that does not fit (it and every older one go),
         None if all fit."""
