@@ -268,7 +268,8 @@ class HistoryWindow(QWidget):
         if number is None or path is None:
             self.diff_view.clear()
             return
-        if kind not in VERSIONED:
+        if kind not in VERSIONED:  # a sentence, wrapped to the view, not lines of a diff
+            self.diff_view.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
             self.diff_view.setPlainText(no_text_sentence(path, kind))
             return
         self._ask(f"diff version {number} of {path}", "history.diff", self._diff_came,
@@ -281,6 +282,7 @@ class HistoryWindow(QWidget):
     def _diff_came(self, result: Mapping[str, Any]) -> None:
         shown = (result.get("version") or {}).get("number")
         if shown == self.selected_version():
+            self.diff_view.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
             self.diff_view.setHtml(diff_html(str(result.get("diff") or "")))
 
     # -- restoring ----------------------------------------------------------------------

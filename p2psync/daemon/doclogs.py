@@ -32,6 +32,7 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Quarantine
 from p2psync.replica.share import ShareReplica
 from p2psync.storage import DocLog, should_compact
+from p2psync.storage.binarybudget import budget_of
 from p2psync.storage.doclog import OpenResult
 from p2psync.storage.history import DocHistory
 from p2psync.storage.layout import log_path
@@ -218,7 +219,8 @@ class DocLogs:
             and binary.VERSIONS in doc.ydoc.keys()  # noqa: SIM118 - Doc is not typed as a container
             and binary.current(doc.ydoc) is not None
         )
-        return DocHistory(opened.log.path, CONTENT, policy, binary=held)
+        budget = budget_of(opened.log.path.parent).capped(setting.max_bytes)
+        return DocHistory(opened.log.path, CONTENT, policy, binary=held, budget=budget)
 
     async def writer(self, guid: str) -> LogWriter:
         """The writer of doc ``guid``'s log, loading the doc if it is not."""

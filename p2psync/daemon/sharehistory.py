@@ -36,9 +36,11 @@ from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
+from p2psync.storage.binarybudget import budget_of
 from p2psync.storage.history import DocHistory, VersionNote
-from p2psync.storage.layout import log_path
+from p2psync.storage.layout import docs_dir, log_path
 from p2psync.storage.timeline import Version
+from p2psync.storage.versionedit import edit_back, version_doc
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
@@ -82,6 +84,8 @@ class ShareHistory:
     def __init__(self, share: HistoryShare) -> None:
         self._share = share
         self.chunked = ChunkedHistory(share)
+        self._budget_told = False
+        """Whether the share's binary budget was told of its binary files."""
 
     @property
     def name(self) -> str:
@@ -110,6 +114,8 @@ class ShareHistory:
         entry = view.by_guid.get(guid) if view is not None else None
         device = device or self._share.device_id
         if doc is not None and entry is not None and entry.kind in WHOLE:
+            if entry.kind is FileKind.BINARY and view is not None:
+                self._tell_budget(view)
             return VersionNote(time.time(), device, kind, "", size=whole_size(entry.kind, doc),
                                binary=entry.kind is FileKind.BINARY)  # fmt: skip
         if doc is None or (entry is not None and entry.kind is not FileKind.TEXT):
@@ -117,6 +123,17 @@ class ShareHistory:
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
             return None
         return VersionNote(time.time(), device, kind, doc.text(CONTENT))
+
+    def _tell_budget(self, view: ManifestView) -> None:
+        """Name the share's binary files (deleted ones too: their versions stay) to its
+        budget once, so that those not loaded since the start count in ``max_bytes``."""
+        if self._budget_told:
+            return
+        self._budget_told = True
+        root = self._share.root
+        budget_of(docs_dir(root)).know(versions_path(log_path(root, guid))
+                                       for guid, entry in view.by_guid.items()
+                                       if entry.kind is FileKind.BINARY)  # fmt: skip
 
     def file_changed(self, guid: str, kind: str, device: str) -> bool:
         """The file of doc ``guid`` changed (as ``note`` is told, for a file the
@@ -214,15 +231,31 @@ class ShareHistory:
                 continue
             changed[guid] = doc.text(CONTENT) != text or guid in deleted
             if doc.text(CONTENT) != text:
-                update, _ = await trio.to_thread.run_sync(
-                    text_update, doc.full_state(), text, new_client_id()
-                )
+                update = await self._edit_back(guid, doc, numbers[guid], str(text))
                 await self._share.local_update(
                     guid, update, kind="restore", notify=guid not in deleted
                 )
         if deleted and self._share.mirror is not None:
             await self._share.mirror.undelete(deleted)
         return changed
+
+    async def _edit_back(self, guid: str, doc: DocReplica, number: int, text: str) -> bytes:
+        """The edit bringing text doc ``guid`` back to ``text``, its version ``number``:
+        from the doc's structure (``storage.versionedit``), or, if that cannot give
+        it, by diffing the two texts (a save's edit)."""
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(lambda history, log: history.state_at(number, log))
+        if found is not None and found[1]:
+            version = await trio.to_thread.run_sync(version_doc, found[1], new_client_id())
+            gained = doc.diff(version.get_state())
+            structural = await trio.to_thread.run_sync(edit_back, version, gained, CONTENT)
+            if structural is not None:
+                return structural
+        update, _ = await trio.to_thread.run_sync(
+            text_update, doc.full_state(), text, new_client_id()
+        )
+        return update
 
     async def _restore_binary(self, guid: str, doc: DocReplica, data: bytes, notify: bool) -> bool:
         """Save ``data`` as binary file ``guid``'s new version, stamped now by the

@@ -31,6 +31,8 @@ Modules:
 - ``versionindex``: the durable timeline file beside a log.
 - ``versionstate``: a version's text rebuilt, kept rebuildable across compaction.
 - ``historystates``: kept versions' states stored as a chain, each what the doc gained.
+- ``binarybudget``: the share's ``max_bytes`` over its binary files' past versions together.
+- ``versionedit``: the edit back to a past version, from the doc's structure.
 - ``versiontexts``: the whole texts of versions no log holds (chunked files').
 """
 

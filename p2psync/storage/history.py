@@ -17,11 +17,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypedDict
 
 import pycrdt
 
 from p2psync.errors import StorageError
 from p2psync.storage import format as fmt
+from p2psync.storage.binarybudget import BinaryBudget
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.historystates import full_state, rechain
@@ -38,6 +40,11 @@ from p2psync.storage.versionstate import fold, text_of
 from p2psync.storage.versiontexts import Row, VersionTexts
 
 log = logging.getLogger(__name__)
+
+
+class _Cap(TypedDict):
+    binary: bool
+    budget: tuple[BinaryBudget, Path] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,7 @@ class DocHistory:
         *,
         clock: Callable[[], float] = time.time,
         binary: bool = False,
+        budget: BinaryBudget | None = None,
     ) -> None:
         self.path = versions_path(log_path)
         self.log_path = log_path
@@ -82,6 +90,9 @@ class DocHistory:
         self.binary = binary
         """Whether the doc is a binary file's (said by its opener, or by a note):
         then its past versions are capped at the policy's ``max_bytes``."""
+        self.budget = budget
+        """The share's cap on its binary files' past versions together; None: this
+        file's alone (``p2psync compact`` with no daemon running)."""
         self.texts = VersionTexts(log_path)
         """The whole texts of a chunked file's versions."""
         self._timeline: list[Version] | None = None
@@ -268,7 +279,7 @@ class DocHistory:
         now = self._clock()
         if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
             return
-        kept = prune(self._timeline, self._clock(), self.policy, binary=self.binary)
+        kept = prune(self._timeline, self._clock(), self.policy, **self._cap())
         if len(kept) != len(self._timeline):
             self._texts = None  # the version before the last may be gone
         if _stateful(kept) != _stateful(self._timeline):
@@ -279,6 +290,11 @@ class DocHistory:
         if self.texts.path.exists():
             self.texts.keep_only(v.text_key for v in kept if v.text_key)
         self._saved = (newest, now)
+
+    def _cap(self) -> _Cap:
+        """How ``prune`` holds this timeline to ``max_bytes``."""
+        budget = (self.budget, self.path) if self.budget is not None else None
+        return {"binary": self.binary, "budget": budget}
 
     def text_at(self, number: int, doclog: DocLog) -> tuple[Version, str] | None:
         """Version ``number`` and its text, None if the timeline has no such version."""
@@ -312,7 +328,7 @@ class DocHistory:
         with the compaction as pending. Versions keep their positions: until the log
         is replaced they still name its updates."""
         source = self.versions()
-        timeline = prune(source, self._clock(), self.policy, binary=self.binary)
+        timeline = prune(source, self._clock(), self.policy, **self._cap())
         folded = fold(timeline, prefix)
         self._timeline = rechain(source, [
             replace(v, state=f.state) if v.log_end <= len(prefix) else v

@@ -6,10 +6,12 @@ file with sixty kept versions costs sixty docs. The states of one doc's versions
 are nested (each is a prefix of the same history: a later one holds every struct of
 an earlier one), so each state after the first is stored as what the doc gained
 since the version before it that holds a state: the structs past that one's state
-vector and the deletions it did not have, zlib-compressed (``Version.chained``).
-The first state of the timeline is stored whole. Chaining relies on the nesting,
-and the read-back checks it: a state that does not hold the one before it is stored
-whole.
+vector and the deletions it did not have (``Version.chained``). The first state of
+the timeline is stored whole. The states are compressed together, as one stream,
+when the timeline file is written (``storage.versionindex``): a chain is always
+read from its start, and the text one state gained is much like the next one's.
+Chaining relies on the nesting, and the read-back checks it: a state that does not
+hold the one before it is stored whole.
 
 ``rechain`` writes the chain again when the states it holds change (versions the
 policy drops, states a compaction adds), and reads it back before the caller saves
@@ -20,7 +22,6 @@ Pure functions over pycrdt; no file is read or written here.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -57,7 +58,7 @@ def _apply(doc: YDoc | None, version: Version) -> YDoc:
         return doc
     if doc is None:
         raise ValueError(f"version {version.number} continues a chain that has no start")
-    doc.apply_update(zlib.decompress(version.state))
+    doc.apply_update(version.state)
     return doc
 
 
@@ -96,7 +97,7 @@ def rechain(source: Sequence[Version], kept: Sequence[Version]) -> list[Version]
         if before is None:
             stored[version.number] = replace(version, state=doc.get_update(), chained=False)
         else:
-            gained = zlib.compress(_gained(doc, point, before))
+            gained = _gained(doc, point, before)
             stored[version.number] = replace(version, state=gained, chained=True)
         before = point
     chained = [stored.get(v.number, v) for v in kept]
@@ -141,7 +142,7 @@ def _reads_back(chained: Sequence[Version], points: dict[int, _Point]) -> bool:
                     expected.deletes,
                 ):
                     return False
-    except (ValueError, zlib.error):
+    except ValueError:
         return False
     return True
 

@@ -41,7 +41,7 @@ class Version:
     version texts (``storage.versiontexts``); empty when the log rebuilds it."""
     chained: bool = False
     """Whether ``state`` holds only what the doc gained since the version before it
-    that holds a state, zlib-compressed (``storage.historystates``), not the whole."""
+    that holds a state (``storage.historystates``), not the whole."""
 
 
 DIFF_MAX_CHARS = 20_000

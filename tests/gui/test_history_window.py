@@ -10,7 +10,7 @@ from typing import Any
 
 import pycrdt
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
 from p2psync_tray.describe import format_bytes
@@ -158,6 +158,8 @@ def test_history_window_lists_and_restores_binary_files_and_lists_app_docs(
     assert history.versions.text(0, 5) == "whole file"
     said = history.diff_view.toPlainText()
     assert said == no_text_sentence("image.png", "binary")
+    # a sentence, wrapped to the view (a diff's lines are not wrapped)
+    assert history.diff_view.lineWrapMode() == QTextEdit.LineWrapMode.WidgetWidth
     assert said.count(". ") == 0
     assert said.endswith(".")
     assert history.restore_button.isEnabled()

@@ -85,3 +85,40 @@ def test_a_bad_max_bytes_stops_the_daemon_with_one_sentence(pair: list[Device]) 
     assert refused.stderr.strip().count("\n") == 0, refused.stderr
     assert "history max_bytes must be a whole number of bytes, at least 0" in refused.stderr
     assert path.read_text() == before
+
+
+def test_max_bytes_is_the_shares_the_oldest_past_version_of_any_file_going_first(
+    pair: list[Device],
+) -> None:
+    alice = pair[0]
+    make_share([alice])
+    _cap(alice, CAP)
+    alice.start()
+    names = ["a.png", "b.png", "c.png"]
+    saves = [(name, 1) for name in names] + [(name, 2) for name in names] + [("a.png", 3)]
+    for name, n in saves:
+        (alice.folder / name).write_bytes(_sized(n))
+        wait_for(lambda name=name, n=n: _holds_save(alice, name, n),  # type: ignore[misc]
+                 f"{name} save {n} in the history")  # fmt: skip
+    # a.png's one past version (one picture) fits its cap alone; the share's three
+    # past versions do not, and a.png's first is the oldest of the share
+    kept = versions(alice, "a.png")
+    assert 1 not in [v["number"] for v in kept]
+    out = alice.home / "a-now.png"
+    newest = str(kept[0]["number"])
+    cli(alice.home, "restore", str(alice.folder / "a.png"), "--version", newest, "--to", str(out))
+    assert out.read_bytes() == _sized(3)
+    for name in ("b.png", "c.png"):  # their newest stays, whatever the share holds
+        assert versions(alice, name)[0]["size"] == SIZE + 2
+
+
+def _sized(n: int) -> bytes:
+    """The picture of save ``n``, ``n`` bytes longer than ``SIZE``: its version's
+    size says which save it is."""
+    return _picture(n) + bytes(n)
+
+
+def _holds_save(device: Device, name: str, n: int) -> bool:
+    """Whether ``device``'s newest version of ``name`` is its save ``n``."""
+    found = versions(device, name)
+    return bool(found) and found[0]["size"] == SIZE + n

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import lzma
+import struct
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from p2psync.errors import StorageError
@@ -74,3 +78,51 @@ def test_a_chained_state_keeps_its_mark_and_other_rows_stay_as_they_were(tmp_pat
     assert load_timeline(path)[-1].chained is False
     # an unchained row has nine fields: the marked one three more ("", "", 1)
     assert len(path.read_bytes()) == with_mark - 3
+
+
+def _body_file(path: Path, version: int, body: list[object]) -> None:
+    """Write a timeline file of format ``version`` whose body is ``body``, as a p2psync
+    of that format would."""
+    packed = msgpack.packb(body, use_bin_type=True)
+    path.write_bytes(struct.pack(">8sHII", b"P2PSVER\n", version, len(packed),
+                                 zlib.crc32(packed)) + packed)  # fmt: skip
+
+
+def test_states_are_stored_compressed_together_and_a_timeline_without_them_is_format_1(
+    tmp_path: Path,
+) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    text = b"the same sentence, state after state. " * 40
+    states = [Version(NOW - 60 + n, "A", "local save", 1, 9, 1, 0, text + bytes([n]), n + 5,
+                      chained=n > 0) for n in range(20)]  # fmt: skip
+    save_timeline(path, [*_timeline(), *states])
+    assert load_timeline(path) == [*_timeline(), *states]
+    assert path.read_bytes()[8:10] == b"\x00\x02"
+    assert len(path.read_bytes()) < len(text) * 2  # twenty states, about one's bytes
+    without = [replace(v, state=b"") for v in _timeline()]
+    save_timeline(path, without)
+    assert path.read_bytes()[8:10] == b"\x00\x01"
+    assert load_timeline(path) == without
+
+
+def test_an_older_files_chained_states_each_zlib_compressed_are_read(tmp_path: Path) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    row = [NOW - 30, "A", "local save", 1, 4, 1, 0, zlib.compress(b"\x00\x00"), 6, "", "", 1]
+    _body_file(path, 1, [[[NOW - 60, "A", "create", 1, 3, 3, 0, b"\x01\x00", 5], row], None])
+    assert [v.state for v in load_timeline(path)] == [b"\x01\x00", b"\x00\x00"]
+    assert load_timeline(path)[1].chained
+
+
+@pytest.mark.parametrize(
+    "states", [b"not xz", "count"], ids=["undecodable states", "one state missing"]
+)
+def test_states_that_do_not_match_their_rows_are_refused(
+    tmp_path: Path, states: bytes | str
+) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    save_timeline(path, _timeline())
+    rows = [[NOW - 60 + n, "A", "local save", 1, 4, 1, 0, True, n + 1] for n in range(2)]
+    blob = lzma.compress(msgpack.packb([b"\x01\x00"])) if states == "count" else states
+    _body_file(path, 2, [rows, None, blob])
+    with pytest.raises(StorageError, match="does not decode"):
+        load_timeline(path)
