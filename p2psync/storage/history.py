@@ -271,16 +271,21 @@ class DocHistory:
         written once ``COALESCE_SECONDS`` passed since the last write (a burst of
         keystrokes from a peer costs one write, not one per group); the writer forces
         the write when it closes. A crash in between loses only that coalescing: the
-        version keeps its earlier end, whose text the log still holds.
+        version keeps its earlier end, whose text the log still holds. The policy is
+        applied at every save, coalesced or not (a share's ``max_bytes`` may drop
+        this file's oldest version because another file changed), and a save that
+        drops a version is written at once, before the texts it held are removed.
         """
         if not self._dirty or self._timeline is None:
             return
         newest = self._timeline[-1].number if self._timeline else 0
         now = self._clock()
-        if not force and newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS:
+        kept = prune(self._timeline, now, self.policy, **self._cap())
+        dropped = len(kept) != len(self._timeline)
+        coalescing = newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS
+        if not force and not dropped and coalescing:
             return
-        kept = prune(self._timeline, self._clock(), self.policy, **self._cap())
-        if len(kept) != len(self._timeline):
+        if dropped:
             self._texts = None  # the version before the last may be gone
         if _stateful(kept) != _stateful(self._timeline):
             kept = rechain(self._timeline, kept)
