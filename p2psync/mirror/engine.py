@@ -408,7 +408,13 @@ class Mirror:
             return
         if ydoc:
             await self._ydoc_create(rel, data, stat)
-            return
+        else:
+            await self._new_doc(rel, data, stat)
+
+    async def _new_doc(self, rel: str, data: bytes, stat: FileStat) -> None:
+        """A new file that is no rename and no file back: a new doc, its entry and its
+        record (written ahead of the entry, so a crash right after the entry still
+        knows the file by it)."""
         large = self.chunks.is_large(data)
         kind = FileKind.CHUNKED if large else file_kind(data)
         entry = Entry(new_file_guid(), rel, kind, self.clock.tick(), exec=stat.executable)
@@ -423,6 +429,8 @@ class Mirror:
         else:
             stamp = self.clock.tick()
             await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
+        if not large:
+            await self.ledger.write_ahead(rel, entry.guid, data, stat)
         await self._add_entry(entry)
         if large:
             pieces = self.chunks.layouts[entry.guid].pieces

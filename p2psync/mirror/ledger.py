@@ -104,6 +104,19 @@ class Ledger:
         base = source.full_state() if source is not None and text else b""
         return rel, Synced(guid, file_digest(data), stat, version), base
 
+    async def write_ahead(self, rel: str, guid: str, data: bytes, stat: FileStat) -> None:
+        """Write ahead the record of new file ``rel`` (doc ``guid``, stored), before its
+        entry is stored: the ``record`` made after the entry commits it (as
+        ``write_ahead_new`` does for a group)."""
+        _, synced, base = self.new_record(rel, guid, data, stat)
+        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, synced, base))
+
+    async def write_ahead_new(self, records: list[tuple[str, Synced, bytes]]) -> None:
+        """Write ahead the records of a group of new files whose docs are stored,
+        before their entries are (``SyncTable.write_ahead_new``); one worker hop."""
+        if records:
+            await trio.to_thread.run_sync(self.synced.write_ahead_new, records)
+
     async def record_new(self, records: list[tuple[str, Synced, bytes]]) -> None:
         """Store the records of a group of new files (``new_record``), written in one
         worker-thread hop (``SyncTable.write_new``)."""

@@ -6,10 +6,13 @@ stored by its own fdatasync and folder fsync, and its sync record written, one f
 after another. ``NewFiles`` reads a group of up to ``GROUP_FILES`` such files in one
 hop, makes their docs in memory, has the share store them as one group commit
 (``DocStore.create_docs``), and only then stores their entries (one manifest change)
-and then writes their sync records (in one hop). As one at a time, nothing is
-recorded before its doc and its entry are durable: a crash at any point leaves each
-file either taken in or new again (a crash between the docs and the entries leaves
-docs no entry names, which hold only what the files hold).
+and then writes their sync records (in one hop), written ahead of the entries. As one
+at a time, no record is the table's before its doc and its entry are durable: a crash
+at any point leaves each file either taken in or new again (a crash between the docs
+and the entries leaves docs no entry names, which hold only what the files hold, and
+records written ahead that name them: the file is taken in again). A crash between
+the entries and the records leaves the records written ahead, so a file renamed
+while the daemon is down is still known by its inode.
 
 Groups overlap (``IN_FLIGHT``): the next group is read and its docs made on the event
 loop while the worker threads wait on the fsyncs that make the group before it
@@ -197,7 +200,11 @@ class NewFiles:
                     continue
                 m.keeper.add_new(new.entry)
                 records.append(m.ledger.new_record(new.rel, new.entry.guid, new.data, new.stat))
-            await m.keeper.store_new()  # durable before any record names their docs
+            # The records are written ahead of the entries (a crash between leaves
+            # each entry's file known by its record), and are the table's once the
+            # entries are durable.
+            await m.ledger.write_ahead_new(records)
+            await m.keeper.store_new()
             await m.ledger.record_new(records)
 
 

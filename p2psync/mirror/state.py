@@ -208,17 +208,34 @@ class SyncTable:
         self._write(Record(rel, *synced[:3], base or b"", synced.version))
         self._set(rel, synced)
 
+    def write_ahead_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
+        """Write ahead the records (path, what it holds, merge base) of new files
+        whose docs are stored and whose entries are about to be: a crash between the
+        entries and ``write_new`` leaves these, which a restart keeps if the file is
+        as recorded, or holds as unconfirmed (``_settle``) to pair the file renamed
+        while the daemon was down. (Without them the entry would name a file with no
+        record, written again from its doc beside the renamed one.) Blocking and
+        touching only files (not fsynced, as ``write_new``); no table change."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for rel, synced, base in records:
+            target = self._dir / (record_key(rel) + PENDING_SUFFIX)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
+            tmp.replace(target)
+
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """Write the records (path, what it holds, merge base) of paths recorded for
-        the first time, as ``put`` does each (atomically, not fsynced). Blocking and
-        touching only files, so a worker thread may run it for a group of new files;
-        ``adopt_new`` then makes them the table's records."""
+        the first time, as ``put`` does each (atomically, not fsynced), and remove
+        what ``write_ahead_new`` wrote of them. Blocking and touching only files, so
+        a worker thread may run it for a group of new files; ``adopt_new`` then makes
+        them the table's records."""
         self._dir.mkdir(parents=True, exist_ok=True)
         for rel, synced, base in records:
             target = self._dir / record_key(rel)
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
             tmp.replace(target)
+            target.with_name(target.name + PENDING_SUFFIX).unlink(missing_ok=True)
 
     def adopt_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """The records ``write_new`` wrote are the table's now."""

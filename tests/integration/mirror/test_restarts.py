@@ -24,6 +24,7 @@ from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import file_digest
+from p2psync.mirror.ledger import Ledger
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries, set_fields
 from p2psync.mirror.records import Synced
 from p2psync.mirror.state import SyncTable
@@ -1018,5 +1019,90 @@ def test_a_file_renamed_here_as_a_peer_moved_it_away_pairs_in_a_later_batch(
         assert mirror.view.guid_for_path("y.txt") == doc.guid
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["y.txt"]
         assert (tmp_path / "y.txt").read_text() == doc.text() == "a\nb\nc\nd\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def take_in(mirror: Mirror, rel: str, path: str) -> None:
+    """A new file taken in by the group path (``newfiles``) or the one-file path."""
+    if path == "group":
+        await mirror.local_changes([rel])
+    else:
+        await mirror.reconcile(rel)
+
+
+@pytest.mark.parametrize("path", ["group", "one-file"])
+@pytest.mark.parametrize("renamed", [False, True], ids=["left", "renamed-while-down"])
+def test_a_kill_between_a_new_files_entry_and_its_record_leaves_one_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, renamed: bool
+) -> None:
+    """A new file's doc and manifest entry are stored and the daemon is killed before
+    its sync record is; while down, a user renames the file. The record written ahead
+    of the entry pairs the new path with the doc (the storm soak forked such a file:
+    with an entry and no record, the restart wrote the old path again from its doc,
+    beside the renamed file taken in as a second doc). Plain new files take the group
+    path (``newfiles``); others the one-file path (``Mirror._new_doc``)."""
+    text = "a\nb\nc\nd\n"
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise CrashError
+
+    async def die_async(*args: Any, **kwargs: Any) -> None:
+        die()
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "d.txt").write_text(text)
+        monkeypatch.setattr(Ledger, "record_new", die_async)
+        monkeypatch.setattr(Ledger, "record", die)
+        with pytest.raises(CrashError):
+            await take_in(mirror, "d.txt", path)
+        monkeypatch.undo()
+        (guid,) = [g for g in store.docs if g != MANIFEST_GUID]
+        assert mirror.view.guid_for_path("d.txt") == guid  # the entry was stored
+        name = "e.txt" if renamed else "d.txt"
+        if renamed:
+            (tmp_path / "d.txt").rename(tmp_path / name)
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [guid]
+        assert again.view.guid_for_path(name) == guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [name]
+        assert (tmp_path / name).read_text() == text
+        assert again.synced[name].guid == guid
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("path", ["group", "one-file"])
+@pytest.mark.parametrize("renamed", [False, True], ids=["left", "renamed-while-down"])
+def test_a_kill_between_a_new_files_record_written_ahead_and_its_entry_takes_it_in_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, renamed: bool
+) -> None:
+    """Killed after the record is written ahead and before the entry is stored: the
+    record names a doc no entry holds, and the file (renamed or not) is taken in again,
+    never deleted nor written twice."""
+    text = "a\nb\nc\nd\n"
+
+    async def die(*args: Any, **kwargs: Any) -> None:
+        raise CrashError
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "d.txt").write_text(text)
+        monkeypatch.setattr(type(mirror.keeper), "store_new", die)
+        monkeypatch.setattr(Mirror, "_add_entry", die)
+        with pytest.raises(CrashError):
+            await take_in(mirror, "d.txt", path)
+        monkeypatch.undo()
+        name = "e.txt" if renamed else "d.txt"
+        if renamed:
+            (tmp_path / "d.txt").rename(tmp_path / name)
+        again = await restarted_past_the_hold(tmp_path, store)
+        guid = again.view.guid_for_path(name)
+        assert guid is not None
+        assert [e.path for e in again.view.by_guid.values() if not e.deleted] == [name]
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [name]
+        assert (tmp_path / name).read_text() == text
+        assert store.docs[guid].text() == text
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
