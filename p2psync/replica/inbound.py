@@ -62,7 +62,6 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
         case IndexRequest():
             since = message.since if message.index_id == sync.replica.index_id else 0
             state.sent_sequence = since
-            state.index_requested = True
             return index_delta(sync, peer, state, force=True) + _ask_again(sync, peer, state)
         case Index():
             return _on_index(sync, peer, state, message)

@@ -53,10 +53,7 @@ def flood(sync: SyncState, guid: str, updates: list[bytes], *, source: Peer | No
 
 def index_delta(sync: SyncState, peer: Peer, state: PeerState, *, force: bool) -> list[Effect]:
     """The index entries ``peer`` has not been sent yet (all since ``sent_sequence``);
-    nothing when there are none, unless ``force`` (an answer to its IndexRequest).
-    Nothing before its IndexRequest came: that request says where to start."""
-    if not force and not state.index_requested:
-        return []
+    nothing when there are none, unless ``force`` (an answer to its IndexRequest)."""
     replica = sync.replica
     entries = [
         replace(e, size=sync.sizes(e.guid)) for e in replica.entries_since(state.sent_sequence)

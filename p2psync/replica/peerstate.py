@@ -25,10 +25,6 @@ class PeerState:
     index_id: bytes = b""
     max_sequence: int = 0
     sent_sequence: int = 0
-    index_requested: bool = False
-    """Its IndexRequest came on this link. Until then we do not know which of our
-    entries it lacks (``sent_sequence`` is not set), so no index delta goes out: a
-    change made in that moment would otherwise send it our whole index."""
     versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
     requested: set[str] = field(default_factory=set)
     new_docs: int = 0

@@ -100,9 +100,7 @@ class ShareSync:
             log.debug("share %s: peer %s is up on a new link: sync restarts", name, peer)
             self.peer_down(peer)
         known = self._remembered.get(peer, Remembered())
-        self._state.peers[peer] = PeerState(
-            index_id=known.index_id, max_sequence=known.max_sequence, versions=known.versions
-        )
+        self._state.peers[peer] = PeerState(known.index_id, known.max_sequence, 0, known.versions)
         log.debug(
             "share %s: sync with peer %s starts from its index %s after sequence %d",
             name, peer, known.index_id.hex() or "(none)", known.max_sequence,
