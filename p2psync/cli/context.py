@@ -48,7 +48,8 @@ class Context(NamedTuple):
             client.call(method, **params)
 
     def config(self) -> Config:
-        from p2psync.daemon.configedits import load_or_init_config  # noqa: PLC0415 - only here
+        # Imported here: it loads the daemon, which a command that asks one never needs.
+        from p2psync.daemon.daemon import load_or_init_config  # noqa: PLC0415
 
         self.home.ensure()
         return load_or_init_config(self.home)
