@@ -216,12 +216,7 @@ class SyncTable:
         while the daemon was down. (Without them the entry would name a file with no
         record, written again from its doc beside the renamed one.) Blocking and
         touching only files (not fsynced, as ``write_new``); no table change."""
-        self._dir.mkdir(parents=True, exist_ok=True)
-        for rel, synced, base in records:
-            target = self._dir / (record_key(rel) + PENDING_SUFFIX)
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
-            tmp.replace(target)
+        self._write_files(records, PENDING_SUFFIX)
 
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """Write the records (path, what it holds, merge base) of paths recorded for
@@ -229,13 +224,20 @@ class SyncTable:
         what ``write_ahead_new`` wrote of them. Blocking and touching only files, so
         a worker thread may run it for a group of new files; ``adopt_new`` then makes
         them the table's records."""
+        for target in self._write_files(records, ""):
+            target.with_name(target.name + PENDING_SUFFIX).unlink(missing_ok=True)
+
+    def _write_files(self, records: Sequence[tuple[str, Synced, bytes]], suffix: str) -> list[Path]:
+        """Write each record's file (its key plus ``suffix``) atomically; their paths."""
         self._dir.mkdir(parents=True, exist_ok=True)
+        written = []
         for rel, synced, base in records:
-            target = self._dir / record_key(rel)
+            target = self._dir / (record_key(rel) + suffix)
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
             tmp.replace(target)
-            target.with_name(target.name + PENDING_SUFFIX).unlink(missing_ok=True)
+            written.append(target)
+        return written
 
     def adopt_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """The records ``write_new`` wrote are the table's now."""
