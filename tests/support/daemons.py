@@ -87,10 +87,6 @@ class Device:
     """The daemon's ``--log-level`` (a benchmark timing the daemon against another
     program runs it at its default, info)."""
 
-    fork = True
-    """Whether the daemon is forked from the fork server (``forkserver``) or started as
-    a new ``python -m p2psync``, which takes seconds longer."""
-
     def __init__(self, root: Path, name: str) -> None:
         self.home = root / name
         self.folder = root / f"{name}-share"
@@ -107,7 +103,7 @@ class Device:
         self.process = launch(
             ["--home", str(self.home), "run", "--listen", f"127.0.0.1:{port}", "--no-mdns",
              "--log-level", self.log_level],
-            self.home / "daemon.log", fork=self.fork,
+            self.home / "daemon.log",
         )  # fmt: skip
 
     def wait_serving(self) -> None:

@@ -111,15 +111,8 @@ _servers: list[ForkServer] = []
 _servers_lock = threading.Lock()
 
 
-def launch(argv: Sequence[str], log: Path, *, fork: bool = True) -> subprocess.Popen[bytes]:
-    """``p2psync ARGV`` in a forked child, its output appended to ``log``; with ``fork``
-    false, in a new ``python -m p2psync`` as a user starts it."""
-    if not fork:
-        with log.open("ab") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "p2psync", *argv], stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
+def launch(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """``p2psync ARGV`` in a forked child, its output appended to ``log``."""
     with _servers_lock:
         if not _servers or not _servers[-1].alive():
             _servers[:] = [ForkServer()]
