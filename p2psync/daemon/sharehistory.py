@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
+import pycrdt
 import trio
 
 from p2psync.control.errorcodes import NotFoundError
@@ -37,12 +38,17 @@ from p2psync.replica.doc import DocReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
 from p2psync.storage.binarybudget import budget_of
+from p2psync.storage.compaction import YDoc
 from p2psync.storage.history import DocHistory, VersionNote
 from p2psync.storage.layout import docs_dir, log_path
 from p2psync.storage.timeline import Version
-from p2psync.storage.versionedit import edit_back, version_doc
+from p2psync.storage.versionedit import edit_back
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
+
+Restorable = str | bytes | YDoc
+"""What a version restores to: a chunked file's text, a binary file's bytes, or the
+doc a text file's doc was then (``DocHistory.doc_at``)."""
 
 
 class HistoryShare(Protocol):
@@ -194,6 +200,20 @@ class ShareHistory:
             raise NotFoundError(f"the file has no version {number} (see p2psync history)")
         return found[0], await trio.to_thread.run_sync(content_of, entry.kind, found[1])
 
+    async def _version_doc(self, guid: str, number: int) -> tuple[Version, YDoc]:
+        """Version ``number`` of text doc ``guid`` and a doc holding it, whose own
+        edits a fresh client makes; NotFoundError if the timeline has no such
+        version."""
+        client_id = new_client_id()
+        with self._share.call():
+            writer = await self._history_writer(guid)
+            found = await writer.with_history(
+                lambda history, log: history.doc_at(number, log, client_id)
+            )
+        if found is None:
+            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+        return found
+
     def current_text(self, guid: str) -> str:
         """The text of the file whose doc is ``guid`` now (a chunked file's joined)."""
         if self._is_chunked(guid):
@@ -215,47 +235,41 @@ class ShareHistory:
         anything changes (NotFoundError, UsageError)."""
         if self._share.stopped:
             raise UsageError(self._share.stopped)
-        texts = {guid: await self._restorable(guid, number) for guid, number in numbers.items()}
-        deleted = [guid for guid in texts if self._deleted_entry(guid)]
+        targets = {guid: await self._restorable(guid, n) for guid, n in numbers.items()}
+        deleted = [guid for guid in targets if self._deleted_entry(guid)]
         changed: dict[str, bool] = {}
-        for guid, text in texts.items():
+        for guid, target in targets.items():
             doc = self._share.doc(guid)
             if doc is None:
                 raise NotFoundError(f"share {self._share.name} has no doc {guid!r}")
-            if self._is_chunked(guid):
-                changed[guid] = await self.chunked.restore(guid, str(text)) or guid in deleted
-                continue
-            if isinstance(text, bytes):
-                changed[guid] = await self._restore_binary(guid, doc, text, guid not in deleted)
-                changed[guid] = changed[guid] or guid in deleted
-                continue
-            changed[guid] = doc.text(CONTENT) != text or guid in deleted
-            if doc.text(CONTENT) != text:
-                update = await self._edit_back(guid, doc, numbers[guid], str(text))
-                await self._share.local_update(
-                    guid, update, kind="restore", notify=guid not in deleted
-                )
+            if isinstance(target, str):  # a chunked file's text
+                changed[guid] = await self.chunked.restore(guid, target)
+            elif isinstance(target, bytes):
+                changed[guid] = await self._restore_binary(guid, doc, target, guid not in deleted)
+            else:
+                changed[guid] = await self._restore_text(guid, doc, target, guid not in deleted)
+            changed[guid] = changed[guid] or guid in deleted
         if deleted and self._share.mirror is not None:
             await self._share.mirror.undelete(deleted)
         return changed
 
-    async def _edit_back(self, guid: str, doc: DocReplica, number: int, text: str) -> bytes:
-        """The edit bringing text doc ``guid`` back to ``text``, its version ``number``:
-        from the doc's structure (``storage.versionedit``), or, if that cannot give
-        it, by diffing the two texts (a save's edit)."""
-        with self._share.call():
-            writer = await self._history_writer(guid)
-            found = await writer.with_history(lambda history, log: history.state_at(number, log))
-        if found is not None and found[1]:
-            version = await trio.to_thread.run_sync(version_doc, found[1], new_client_id())
-            gained = doc.diff(version.get_state())
-            structural = await trio.to_thread.run_sync(edit_back, version, gained, CONTENT)
-            if structural is not None:
-                return structural
-        update, _ = await trio.to_thread.run_sync(
-            text_update, doc.full_state(), text, new_client_id()
-        )
-        return update
+    async def _restore_text(self, guid: str, doc: DocReplica, version: YDoc, notify: bool) -> bool:
+        """Bring text doc ``guid`` (``doc``) back to the text ``version`` holds (the doc
+        at that version, made by a fresh client) as a new edit: found from the doc's
+        structure (``storage.versionedit``), or, if that cannot give it, by diffing
+        the two texts (a save's edit). False if it holds that text already."""
+        text = str(version.get(CONTENT, type=pycrdt.Text))
+        if doc.text(CONTENT) == text:
+            return False
+        gained = doc.diff(version.get_state())
+        update = await trio.to_thread.run_sync(edit_back, version, gained, CONTENT)
+        if update is None:
+            diffed = await trio.to_thread.run_sync(
+                text_update, doc.full_state(), text, new_client_id()
+            )
+            update = diffed[0]
+        await self._share.local_update(guid, update, kind="restore", notify=notify)
+        return True
 
     async def _restore_binary(self, guid: str, doc: DocReplica, data: bytes, notify: bool) -> bool:
         """Save ``data`` as binary file ``guid``'s new version, stamped now by the
@@ -268,18 +282,21 @@ class ShareHistory:
             await self._share.local_update(guid, update, kind="restore", notify=notify)
         return update is not None
 
-    async def _restorable(self, guid: str, number: int) -> str | bytes:
-        """The text (or a binary file's bytes) version ``number`` of doc ``guid``
-        restores to; UsageError for a deletion, an app doc, or a deleted file whose
-        path another file holds now."""
+    async def _restorable(self, guid: str, number: int) -> Restorable:
+        """What version ``number`` of doc ``guid`` restores to (``Restorable``);
+        UsageError for a deletion, an app doc, or a deleted file whose path another
+        file holds now."""
         entry = self._entry(guid)
         if entry is not None and entry.kind is FileKind.YDOC:
             raise refuse_app_doc_restore(entry.path)
-        version, text = (
-            await self.version_content(guid, number)
-            if entry is not None and entry.kind is FileKind.BINARY
-            else await self.version_text(guid, number)
-        )
+        version: Version
+        text: Restorable
+        if entry is not None and entry.kind is FileKind.BINARY:
+            version, text = await self.version_content(guid, number)
+        elif self._is_chunked(guid):
+            version, text = await self.version_text(guid, number)
+        else:
+            version, text = await self._version_doc(guid, number)
         if version.kind == "delete":
             raise UsageError(
                 f"version {number} is the file's deletion: restore a version before it"

@@ -24,9 +24,9 @@ import pycrdt
 from p2psync.errors import StorageError
 from p2psync.storage import format as fmt
 from p2psync.storage.binarybudget import BinaryBudget
-from p2psync.storage.compaction import replay
+from p2psync.storage.compaction import YDoc, apply_in_chunks, replay
 from p2psync.storage.doclog import DocLog
-from p2psync.storage.historystates import full_state, rechain
+from p2psync.storage.historystates import doc_at, full_state, rechain
 from p2psync.storage.retention import RetentionPolicy
 from p2psync.storage.timeline import COALESCE_SECONDS, Version, char_changes, coalesces, record
 from p2psync.storage.versionindex import (
@@ -185,14 +185,36 @@ class DocHistory:
                 return version, b""
             if version.state:
                 return version, full_state(self.versions(), number)
-            updates = doclog.updates_before(doclog.end)
-            if version.log_end > len(updates):
-                raise StorageError(
-                    self.path, f"the log no longer holds the updates of version {number}"
-                )
-            state: bytes = replay(updates[: version.log_end]).get_update()
+            state: bytes = replay(self._log_prefix(version, doclog)).get_update()
             return version, state
         return None
+
+    def doc_at(self, number: int, doclog: DocLog, client_id: int) -> tuple[Version, YDoc] | None:
+        """Version ``number`` and a doc holding its state (an empty one for a
+        deletion), whose own edits ``client_id`` makes; None if the timeline has no
+        such version. Decoded once: what ``state_at`` gives, not encoded again."""
+        for version in self.versions():
+            if version.number != number:
+                continue
+            if version.state and version.kind != "delete":
+                chained = doc_at(self.versions(), number, client_id=client_id)
+                assert chained is not None  # a version with a state holds one
+                return version, chained
+            doc: YDoc = pycrdt.Doc(client_id=client_id)
+            if version.kind != "delete":
+                apply_in_chunks(doc, self._log_prefix(version, doclog))
+            return version, doc
+        return None
+
+    def _log_prefix(self, version: Version, doclog: DocLog) -> list[bytes]:
+        """The log's updates up to ``version`` (which holds no state of its own);
+        StorageError if the log no longer holds them all."""
+        updates = doclog.updates_before(doclog.end)
+        if version.log_end > len(updates):
+            raise StorageError(
+                self.path, f"the log no longer holds the updates of version {version.number}"
+            )
+        return updates[: version.log_end]
 
     def chunk_guids(self) -> set[str]:
         """The chunks the newest version of a chunked file holds (none if it is not
@@ -311,19 +333,17 @@ class DocHistory:
     def _text(self, version: Version, doclog: DocLog, updates: list[bytes] | None = None) -> str:
         """The text of ``version``: kept apart, in its state, or replayed from the log
         (``updates``, the log's, read if not given; then the log must hold them)."""
-        if version.text_key and version.kind != "delete":
+        if version.kind == "delete":
+            return ""
+        if version.text_key:
             return self.texts.get(version.text_key)
-        if version.state and version.kind != "delete":
-            whole = replace(version, state=full_state(self.versions(), version.number))
-            return text_of(whole, [], self.root)
+        if version.state:
+            doc = doc_at(self.versions(), version.number, client_id=None)
+            assert doc is not None  # a version with a state holds one
+            return str(doc.get(self.root, type=pycrdt.Text))
         if updates is not None:
             return text_of(version, updates, self.root)
-        updates = doclog.updates_before(doclog.end)
-        if not version.state and version.log_end > len(updates):
-            raise StorageError(
-                self.path, f"the log no longer holds the updates of version {version.number}"
-            )
-        return text_of(version, updates, self.root)
+        return text_of(version, self._log_prefix(version, doclog), self.root)
 
     # -- compaction --------------------------------------------------------------
 

@@ -16,7 +16,8 @@ hold the one before it is stored whole.
 ``rechain`` writes the chain again when the states it holds change (versions the
 policy drops, states a compaction adds), and reads it back before the caller saves
 it: every kept state must decode to the same state vector and delete set as before,
-or the states are stored whole instead. ``full_state`` rebuilds one version's state.
+or the states are stored whole instead. ``full_state`` rebuilds one version's state,
+``doc_at`` the doc holding it.
 Pure functions over pycrdt; no file is read or written here.
 """
 
@@ -40,20 +41,28 @@ def full_state(timeline: Sequence[Version], number: int) -> bytes:
     target = [v for v in timeline if v.number == number and v.state]
     if target and not target[0].chained:
         return target[0].state
+    doc = doc_at(timeline, number, client_id=None)
+    return doc.get_update() if doc is not None else b""
+
+
+def doc_at(timeline: Sequence[Version], number: int, *, client_id: int | None) -> YDoc | None:
+    """A doc holding the state of version ``number`` of ``timeline`` (decoded through
+    the chain), whose own edits ``client_id`` makes (None: pycrdt's random one); None
+    if that version holds no state."""
     doc: YDoc | None = None
     for version in timeline:
         if version.state:
-            doc = _apply(doc, version)
+            doc = _apply(doc, version, client_id)
         if version.number == number:
-            return doc.get_update() if version.state and doc is not None else b""
-    return b""
+            return doc if version.state else None
+    return None
 
 
-def _apply(doc: YDoc | None, version: Version) -> YDoc:
-    """``doc`` moved on to ``version``'s state: a whole state starts a new doc, a
-    chained one is applied to the doc of the version before it."""
+def _apply(doc: YDoc | None, version: Version, client_id: int | None = None) -> YDoc:
+    """``doc`` moved on to ``version``'s state: a whole state starts a new doc (made
+    by ``client_id``), a chained one is applied to the doc of the version before it."""
     if not version.chained:
-        doc = pycrdt.Doc()
+        doc = pycrdt.Doc(client_id=client_id)
         doc.apply_update(version.state)
         return doc
     if doc is None:

@@ -91,7 +91,13 @@ def test_every_kept_version_restores_exactly_through_a_chain(tmp_path: Path, see
             found = again.text_at(version.number, log)
             assert found is not None
             assert found[1] == texts[version.number]
+            held = again.doc_at(version.number, log, client_id=4_000 + version.number)
+            assert held is not None
+            doc = held[1]
+            assert (held[0], str(doc.get("content", type=pycrdt.Text))) == found
+            assert doc.client_id == 4_000 + version.number  # a restore's edits are its own
         assert again.versions() == history.versions()
+        assert any(not v.state for v in again.versions())  # doc_at replayed the log too
 
 
 def test_a_chain_that_would_not_read_back_is_stored_whole(

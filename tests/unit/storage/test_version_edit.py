@@ -9,7 +9,7 @@ from typing import Any
 
 import pycrdt
 
-from p2psync.storage.versionedit import edit_back, version_doc
+from p2psync.storage.versionedit import edit_back
 
 ALPHABET = "abc dé😀\n"
 
@@ -32,7 +32,8 @@ def _edit(rng: random.Random, text: pycrdt.Text) -> None:
 
 
 def _back(current: pycrdt.Doc[Any], state: bytes, client: int) -> bytes:
-    version = version_doc(state, client)
+    version: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client)
+    version.apply_update(state)
     update = edit_back(version, current.get_update(version.get_state()), "content")
     assert update is not None
     return update
@@ -82,3 +83,30 @@ def test_no_change_since_the_version_is_an_empty_edit() -> None:
     after.apply_update(update)
     assert str(_text(after)) == "same"
     assert after.get_state() == doc.get_state()
+
+
+def test_formatting_and_embeds_made_since_are_undone_too() -> None:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    text = _text(doc)
+    text.insert(0, "plain words\n")
+    then = doc.get_update()
+    text.format(0, len(b"plain"), {"bold": True})
+    text.insert_embed(len(b"plain words"), {"image": "a.png"})
+    del text[0 : len(b"plain ")]
+    update = _back(doc, then, 9_003)
+    doc.apply_update(update)
+    assert str(text) == "plain words\n"
+    assert [attrs for _, attrs in text.diff() if attrs] == []
+
+
+def test_the_edit_back_grows_with_what_changed_not_with_the_text() -> None:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    text = _text(doc)
+    for n in range(2_000):
+        text.insert(len(str(text).encode()), f"line {n} of a long text\n")
+    then = doc.get_update()
+    text.insert(len(b"line 0 of"), " the first")
+    update = _back(doc, then, 9_004)
+    assert len(update) < 40  # the one insert deleted, nothing else touched
+    doc.apply_update(update)
+    assert str(text).startswith("line 0 of a long text\nline 1 ")
