@@ -194,13 +194,19 @@ class Mirror:
         self.ledger.forget_inodes()
         present = [rel for rel in rels if self.exists_as(rel)]
         self.renames.vanished({rel: self.synced.get(rel) for rel in set(rels) - set(present)})
-        # Existing files first: a file that moved is seen at its new path before the
-        # old one is read as deleted. New files are taken in as groups (``newfiles``).
+        # Renames here first: one record moved each, done before a kill can cut the
+        # batch short (saves to merge, new docs to store) and the file be saved under
+        # a new inode before the next one. Then existing files: a file that moved is
+        # seen at its new path before the old one is read as deleted. New files are
+        # taken in as groups (``newfiles``).
         new = [rel for rel in present if self.newfiles.is_new(rel)]
+        moved = await self.renames.by_inode(new)
+        for rel in moved:
+            await self.reconcile(rel)
         for rel in present:
-            if not self.newfiles.is_new(rel):
+            if rel not in moved and not self.newfiles.is_new(rel):
                 await self.reconcile(rel)
-        await self.newfiles.take(new)
+        await self.newfiles.take([rel for rel in new if rel not in moved])
         for rel in rels:
             if rel not in present:
                 await self.reconcile(rel)

@@ -23,6 +23,8 @@ from p2psync.mirror.content import (
 from p2psync.mirror.fileio import (
     FileChangedError,
     FileStat,
+    NotAFileError,
+    local_stat,
     move_file,
     read_file,
     remove_file,
@@ -79,6 +81,23 @@ class Renames:
         self.gone = {ino: rel for rel, inos in held.items() for ino in inos if inodes[ino] == 1}
         self.gone_paths = {rel for rel, s in records.items() if s}
         self._known.clear()
+
+    async def by_inode(self, rels: list[str]) -> list[str]:
+        """Those of the new files at ``rels`` that hold the inode of a path of this
+        batch that vanished: renames here, most likely (``renamed_here`` decides)."""
+        if not self.gone:
+            return []
+        root, gone = self.m.root, set(self.gone)
+
+        def inode_of(rel: str) -> int | None:
+            try:
+                stat = local_stat(root, rel)
+            except NotAFileError:
+                return None
+            return stat.ino if stat is not None else None
+
+        inodes = await trio.to_thread.run_sync(lambda: [inode_of(rel) for rel in rels])
+        return [rel for rel, ino in zip(rels, inodes, strict=True) if ino in gone]
 
     async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()

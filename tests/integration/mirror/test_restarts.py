@@ -1106,3 +1106,38 @@ def test_a_kill_between_a_new_files_record_written_ahead_and_its_entry_takes_it_
         assert store.docs[guid].text() == text
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_rename_made_while_down_is_taken_before_a_kill_can_cut_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Down: ``d.txt`` is renamed and another file saved. The restart's first batch
+    dies merging that save; later, still before any batch completes, the renamed file
+    is saved by replacing it (a new inode) with much new text. The rename was taken in
+    before the save's merge, so the file is still one doc: the soak forked such a file
+    when kill after kill cut every batch before its new files were reached."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "a\nb\n")
+        (tmp_path / "other.txt").write_text("one\n")
+        first = restart(tmp_path, store)
+        await first.local_changes(["other.txt"])
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        (tmp_path / "other.txt").write_text("one\nsaved while down\n")
+
+        def die(self: SyncTable, rel: str) -> None:
+            if rel == "other.txt":
+                raise CrashError(rel)
+
+        monkeypatch.setattr(SyncTable, "commit", die)
+        with pytest.raises(CrashError):
+            await restart(tmp_path, store).rescan()
+        monkeypatch.undo()
+        (tmp_path / "e.tmp").write_text("".join(f"line {n}\n" for n in range(20)) + "a\nb\n")
+        (tmp_path / "e.tmp").replace(tmp_path / "e.txt")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert "d.txt" not in again.view.by_path
+        assert doc.text().startswith("line 0\n")
+
+    trio.run(main)
