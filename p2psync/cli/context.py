@@ -48,8 +48,7 @@ class Context(NamedTuple):
             client.call(method, **params)
 
     def config(self) -> Config:
-        # Imported here: it loads the daemon, which a command that asks one never needs.
-        from p2psync.daemon.daemon import load_or_init_config  # noqa: PLC0415
+        from p2psync.daemon.configedits import load_or_init_config  # noqa: PLC0415 - only here
 
         self.home.ensure()
         return load_or_init_config(self.home)

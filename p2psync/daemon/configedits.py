@@ -1,6 +1,7 @@
-"""Config edits shared by the daemon's control API and the CLI (when no daemon runs).
+"""Config edits shared by the daemon's control API and the CLI (when no daemon runs),
+and the config as both read it (``load_or_init_config``).
 
-Each takes the current Config and the request's params and returns the new Config,
+Each edit takes the current Config and the request's params and returns the new Config,
 raising UsageError for a request that cannot be carried out.
 """
 
@@ -19,7 +20,10 @@ from p2psync.config import (
     ShareConfig,
     check_address,
     check_device_name,
+    default_config,
+    load_config,
     parse_mode,
+    save_config,
 )
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.home import Home
@@ -29,6 +33,15 @@ from p2psync.storage.layout import MARKER_DIR_NAME
 
 MAX_SCANNED_ENTRIES = 100_000
 """How many entries ``share add`` looks at for another share's ``.p2psync`` folder."""
+
+
+def load_or_init_config(home: Home) -> Config:
+    """The device's config, written with defaults (and a default share) on first use."""
+    if home.config_path.exists():
+        return load_config(home.config_path)
+    config = default_config(home.default_share_dir)
+    save_config(home.config_path, config)
+    return config
 
 
 def share_from_params(params: dict[str, Any], config: Config, home: Home) -> ShareConfig:

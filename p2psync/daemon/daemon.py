@@ -30,20 +30,12 @@ from p2psync.config import (
     DEFAULT_PORT,
     Config,
     ShareConfig,
-    default_config,
-    load_config,
     parse_address,
-    save_config,
 )
 from p2psync.control.home import Home
 from p2psync.daemon.api import ControlApi
 from p2psync.daemon.apps import AppEndpoint
-from p2psync.daemon.configedits import (  # noqa: F401 - re-exported for the CLI
-    add_member,
-    add_peer,
-    remove_share,
-    share_from_params,
-)
+from p2psync.daemon.configedits import load_or_init_config
 from p2psync.daemon.control import ControlServer, Handler
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.membership import MembershipService
@@ -62,15 +54,6 @@ from p2psync.storage.snapshotter import SnapshotWorker
 from p2psync.watch import DirWatcher
 
 log = logging.getLogger(__name__)
-
-
-def load_or_init_config(home: Home) -> Config:
-    """The device's config, written with defaults (and a default share) on first use."""
-    if home.config_path.exists():
-        return load_config(home.config_path)
-    config = default_config(home.default_share_dir)
-    save_config(home.config_path, config)
-    return config
 
 
 class Daemon:

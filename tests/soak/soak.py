@@ -30,7 +30,7 @@ from pathlib import Path
 from p2psync.cli.doctor import HEALTHY
 from p2psync.config import PeerConfig, save_config
 from p2psync.control.home import Home
-from p2psync.daemon.daemon import load_or_init_config
+from p2psync.daemon.configedits import load_or_init_config
 from p2psync.ids import DeviceId
 from tests.soak import actions
 from tests.soak.model import Findings, Model, check, read_tree

@@ -31,7 +31,7 @@ from typing import Any
 from p2psync.config import Member, ShareConfig, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
-from p2psync.daemon.daemon import load_or_init_config
+from p2psync.daemon.configedits import load_or_init_config
 from p2psync.errors import ControlError
 from p2psync.ids import DeviceId, ShareId
 from tests.support.daemons import DEADLINE_S, Device, wait_for

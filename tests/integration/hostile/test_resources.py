@@ -79,6 +79,9 @@ def test_gaps_and_floods_keep_memory_bounded(scene: Scene) -> None:
     assert report.closed_by_daemon + report.left_open == 1
     wait_for(lambda: (scene.alice.text("notes.md") or "").endswith("z" * 5000), "the tiny edits")
     assert rss_bytes(scene) - start_rss < RSS_GROWTH_LIMIT  # the 20 MB of gaps were dropped
+    # Bob gets every edit alice took in (forwarded, or asked for after her index), also
+    # those she took after mallory's link ended; only then does he edit the text's end.
+    wait_for(lambda: scene.bob.text("notes.md") == scene.alice.text("notes.md"), "the z's at bob")
     alice_syncs_with_bob(scene, "after the flood. ", 2)
     wait_for(lambda: scene.bob.text("notes.md") == scene.alice.text("notes.md"), "bob too")
 

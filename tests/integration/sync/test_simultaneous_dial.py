@@ -15,7 +15,8 @@ import trio
 
 from p2psync.config import Member, ShareConfig, save_config
 from p2psync.control.home import Home
-from p2psync.daemon.daemon import Daemon, load_or_init_config
+from p2psync.daemon.configedits import load_or_init_config
+from p2psync.daemon.daemon import Daemon
 from p2psync.ids import ShareId
 from p2psync.net.identity import load_or_create_identity
 from tests.support.updates import text_updates

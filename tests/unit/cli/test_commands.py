@@ -85,3 +85,27 @@ def test_status_against_no_daemon_runs_without_the_daemon_or_its_libraries(
     assert status != 0, "no daemon runs in an empty home"
     assert "daemon" in done.stderr
     assert [m for m in modules if m.startswith(HEAVY)] == []
+
+
+NETWORK = ("trio", "zeroconf", "watchdog", "cryptography", "p2psync.daemon.daemon")
+"""What a config edit made without a daemon must not import: the daemon and its
+network and watching libraries (it edits one file)."""
+
+
+def test_config_edits_without_a_daemon_do_not_load_the_daemon(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "from p2psync.cli.main import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for argv in (["name", "laptop"], ["share", "add", str(folder)]):
+        done = _run_child(code, "--home", str(tmp_path / "home"), *argv)
+        status, modules = json.loads(done.stdout.splitlines()[-1])
+        assert status == 0, done.stderr
+        assert [m for m in modules if m.startswith(NETWORK)] == []
+    config = (tmp_path / "home" / "config.toml").read_text()
+    assert "laptop" in config
+    assert str(folder) in config
