@@ -49,13 +49,15 @@ def doc_at(timeline: Sequence[Version], number: int, *, client_id: int | None) -
     """A doc holding the state of version ``number`` of ``timeline`` (decoded through
     the chain), whose own edits ``client_id`` makes (None: pycrdt's random one); None
     if that version holds no state."""
+    end = next((i for i, v in enumerate(timeline) if v.number == number), None)
+    if end is None or not timeline[end].state:
+        return None
+    whole = [i for i in range(end + 1) if timeline[i].state and not timeline[i].chained]
     doc: YDoc | None = None
-    for version in timeline:
+    for version in timeline[whole[-1] if whole else 0 : end + 1]:  # from the last whole one
         if version.state:
             doc = _apply(doc, version, client_id)
-        if version.number == number:
-            return doc if version.state else None
-    return None
+    return doc
 
 
 def _apply(doc: YDoc | None, version: Version, client_id: int | None = None) -> YDoc:
