@@ -10,9 +10,10 @@ restore makes, and the mirror brings a deleted file back.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pycrdt
 import trio
@@ -45,6 +46,10 @@ from p2psync.storage.timeline import Version
 from p2psync.storage.versionedit import edit_back
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
+
+T = TypeVar("T")
+Found = tuple[Version, T]
+"""A version of a doc's timeline and what was read of it (its text, state or doc)."""
 
 Restorable = str | bytes | YDoc
 """What a version restores to: a chunked file's text, a binary file's bytes, or the
@@ -179,12 +184,7 @@ class ShareHistory:
         if entry is not None and entry.kind in WHOLE:
             raise UsageError(f"{entry.path} is a {entry.kind.value} file: its versions have no "
                              "text to show; write one elsewhere with --to OUT")  # fmt: skip
-        with self._share.call():
-            writer = await self._history_writer(guid)
-            found = await writer.with_history(lambda history, log: history.text_at(number, log))
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
-        return found
+        return await self._at_version(guid, number, lambda h, log: h.text_at(number, log))
 
     async def version_content(self, guid: str, number: int) -> tuple[Version, bytes]:
         """Version ``number`` of doc ``guid`` and the file it was: a text file's text
@@ -193,23 +193,20 @@ class ShareHistory:
         if entry is None or entry.kind not in WHOLE:
             version, text = await self.version_text(guid, number)
             return version, text.encode()
-        with self._share.call():
-            writer = await self._history_writer(guid)
-            found = await writer.with_history(lambda history, log: history.state_at(number, log))
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
-        return found[0], await trio.to_thread.run_sync(content_of, entry.kind, found[1])
+        version, state = await self._at_version(
+            guid, number, lambda h, log: h.state_at(number, log)
+        )
+        return version, await trio.to_thread.run_sync(content_of, entry.kind, state)
 
-    async def _version_doc(self, guid: str, number: int) -> tuple[Version, YDoc]:
-        """Version ``number`` of text doc ``guid`` and a doc holding it, whose own
-        edits a fresh client makes; NotFoundError if the timeline has no such
-        version."""
-        client_id = new_client_id()
+    async def _at_version(
+        self, guid: str, number: int, read: Callable[[DocHistory, DocLog], Found[T] | None]
+    ) -> Found[T]:
+        """What ``read`` finds of version ``number`` in doc ``guid``'s timeline (run by
+        the writer of its log); NotFoundError if the timeline has no such version
+        (never had it, or the policy dropped it)."""
         with self._share.call():
             writer = await self._history_writer(guid)
-            found = await writer.with_history(
-                lambda history, log: history.doc_at(number, log, client_id)
-            )
+            found = await writer.with_history(read)
         if found is None:
             raise NotFoundError(f"the file has no version {number} (see p2psync history)")
         return found
@@ -296,7 +293,10 @@ class ShareHistory:
         elif self._is_chunked(guid):
             version, text = await self.version_text(guid, number)
         else:
-            version, text = await self._version_doc(guid, number)
+            client_id = new_client_id()  # the restore's own edits
+            version, text = await self._at_version(
+                guid, number, lambda h, log: h.doc_at(number, log, client_id)
+            )
         if version.kind == "delete":
             raise UsageError(
                 f"version {number} is the file's deletion: restore a version before it"

@@ -87,7 +87,7 @@ class Renames:
         batch that vanished: renames here, most likely (``renamed_here`` decides)."""
         if not self.gone:
             return []
-        root, gone = self.m.root, set(self.gone)
+        root = self.m.root
 
         def inode_of(rel: str) -> int | None:
             try:
@@ -97,7 +97,7 @@ class Renames:
             return stat.ino if stat is not None else None
 
         inodes = await trio.to_thread.run_sync(lambda: [inode_of(rel) for rel in rels])
-        return [rel for rel, ino in zip(rels, inodes, strict=True) if ino in gone]
+        return [rel for rel, ino in zip(rels, inodes, strict=True) if ino in self.gone]
 
     async def remote_delete(self, rel: str, entry: Entry, synced: Synced) -> None:
         self.m.listings.clear()
