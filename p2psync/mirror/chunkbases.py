@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -84,6 +85,36 @@ class BaseBlobs:
         except FileNotFoundError:
             return
         self.drop(name for name in names if name not in keys)
+
+
+class BlobRefs:
+    """Which records name which blobs: a blob goes once no record names it."""
+
+    def __init__(self, blobs: BaseBlobs) -> None:
+        self.blobs = blobs
+        self._refs: dict[str, frozenset[str]] = {}
+        """Record (a path, or a path's write-ahead record) -> the blobs it names."""
+        self._counts: Counter[str] = Counter()
+
+    def refer(self, name: str, base: bytes, *, loading: bool = False) -> None:
+        """Record ``name`` (a path, or a path's write-ahead record) as naming the
+        blobs of ``base``; remove the blobs no record names any more (not while
+        ``loading``: ``prune`` removes those once every record is read)."""
+        new = layout_keys(base)
+        old = self._refs.pop(name, frozenset())
+        if new:
+            self._refs[name] = new
+        self._counts.update(new)
+        self._counts.subtract(old)
+        dead = [key for key in old - new if self._counts[key] <= 0]
+        for key in dead:
+            del self._counts[key]
+        if not loading:
+            self.blobs.drop(dead)
+
+    def prune(self) -> None:
+        """Remove every blob no record names (after loading the records)."""
+        self.blobs.keep_only(set(self._counts))
 
 
 def is_layout(base: bytes) -> bool:

@@ -27,7 +27,8 @@ second machine with the same files never doubles text.
 ``Mirror`` is a façade: it runs the batches and ``reconcile`` (the decision is
 ``classify``) and hands each job to one part: ``ledger`` (the sync records),
 ``keeper`` (the manifest), ``saves`` (file <-> doc content), ``chunkpaths`` (chunked
-files), ``renames`` and ``collisions``; ``problems`` lists what keeps files apart.
+files), ``renames``, ``collisions``, ``creates`` (a file with no doc to follow) and
+``newfiles`` (new files as groups); ``problems`` lists what keeps files apart.
 """
 
 from __future__ import annotations
@@ -42,19 +43,17 @@ from typing import Any
 import trio
 
 from p2psync.errors import UnsafePathError
-from p2psync.mirror import binary
 from p2psync.mirror.chunkfile import ChunkedFiles, Chunking
 from p2psync.mirror.chunkpaths import ChunkPaths
 from p2psync.mirror.classify import TRUNCATION_HOLD_S, Action, classify
 from p2psync.mirror.collisions import Collisions
 from p2psync.mirror.conflicts import keep_copy
 from p2psync.mirror.content import (
-    content_of,
     doc_bytes,
     merge_save,
-    seed,
     short_device,
 )
+from p2psync.mirror.creates import Creates
 from p2psync.mirror.fileio import (
     FileStat,
     NotAFileError,
@@ -63,9 +62,9 @@ from p2psync.mirror.fileio import (
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.ignore import IGNORE_FILE, IgnoreRules
 from p2psync.mirror.keeper import ManifestKeeper
-from p2psync.mirror.kinds import FileKind, decode_text, file_kind
+from p2psync.mirror.kinds import FileKind, decode_text
 from p2psync.mirror.ledger import Ledger
-from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, new_file_guid, set_fields
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, set_fields
 from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.newfiles import NewFiles
 from p2psync.mirror.paths import is_share_path
@@ -75,7 +74,6 @@ from p2psync.mirror.renames import VANISHED_HOLD_S, Renames
 from p2psync.mirror.saves import Saves
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.store import DocStore, Peer, Publish
-from p2psync.mirror.ydocfile import EMPTY_DOC, is_ydoc_path, merge_problem
 from p2psync.replica.doc import DocReplica
 
 __all__ = [
@@ -135,6 +133,7 @@ class Mirror:
         self.saves = Saves(self, self.chunkpaths)
         self.renames = Renames(self, self.saves)
         self.collisions = Collisions(self, self.saves)
+        self.creates = Creates(self, self.saves, self.renames, self.chunkpaths)
         self.newfiles = NewFiles(self)
         self.retry: set[str] = set()
         """Paths to reconcile again with the next batch (saved while being written)."""
@@ -365,7 +364,7 @@ class Mirror:
         if action is Action.CREATE or action is Action.FOLLOW:
             assert got is not None
             if synced is None or not await self.renames.saved_then_renamed(rel, got, synced):
-                await self._local_create(rel, got[0], got[1])
+                await self.creates.take(rel, got[0], got[1])
             return
         assert entry is not None
         if action is Action.DELETE:
@@ -386,81 +385,7 @@ class Mirror:
         merged_with = synced if action is Action.SAVE else None
         await self.saves.local_save(rel, entry, got, merged_with, peer)
 
-    async def _local_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        ydoc = is_ydoc_path(rel)
-        if ydoc and (problem := merge_problem(data)) is not None:
-            self.report(f"ydoc:{rel}", "file-skipped", path=rel, reason=problem)
-            return  # not a Yjs doc: no entry, nothing sent
-        if await self.renames.renamed_here(rel, data, stat):
-            return
-        earlier = self.view.deleted_at(rel)
-        if earlier is not None and (
-            earlier.kind is FileKind.YDOC
-            if ydoc
-            else earlier.kind.textual is (file_kind(data) is FileKind.TEXT)
-        ):
-            # Delete-then-create (or a delete this device has not finished telling):
-            # the same doc again, with the new content as an edit.
-            if earlier.kind is FileKind.CHUNKED:
-                held, pieces = self.chunks.content(earlier.guid, None)
-                if await self.ledger.recreated_chunked(rel, earlier, held, pieces):
-                    self.chunks.synced(earlier.guid, pieces)  # the layout saves merge by
-            else:
-                self.ledger.recreated(rel, earlier)
-            await self.keeper.edit(
-                lambda d: set_fields(d, earlier.guid, deleted=False, deleted_at=b"")
-            )
-            await self.reconcile(rel)
-            return
-        if ydoc:
-            await self._ydoc_create(rel, data, stat)
-        else:
-            await self._new_doc(rel, data, stat)
-
-    async def _new_doc(self, rel: str, data: bytes, stat: FileStat) -> None:
-        """A new file that is no rename and no file back: a new doc, its entry and its
-        record (written ahead of the entry, so a crash right after the entry still
-        knows the file by it)."""
-        large = self.chunks.is_large(data)
-        kind = FileKind.CHUNKED if large else file_kind(data)
-        entry = Entry(new_file_guid(), rel, kind, self.clock.tick(), exec=stat.executable)
-        log.debug("share %s: %s is a new file, doc %s (no vanished file pairs with it)",
-                  self.share, rel, entry.guid)  # fmt: skip
-        text = decode_text(data)
-        if large:
-            await self.chunks.create(entry.guid, data.decode())
-        elif text is not None:
-            # A new doc: nothing to re-seed over.
-            await self.store.local_edit(entry.guid, lambda d: seed(content_of(d), text))
-        else:
-            stamp = self.clock.tick()
-            await self.store.local_edit(entry.guid, lambda d: binary.put(d, stamp, data))
-        if not large:
-            await self.ledger.write_ahead(rel, entry.guid, data, stat)
-        await self._add_entry(entry)
-        if large:
-            pieces = self.chunks.layouts[entry.guid].pieces
-            digest = self.chunkpaths.digest_marks.learn(rel, stat, data, [p.size for p in pieces])
-            base = await self.ledger.layout_base(pieces)
-            self.ledger.record(rel, entry.guid, data, stat, digest=digest, base=base)
-        else:
-            self.ledger.record(rel, entry.guid, data, stat)
-
-    async def _ydoc_create(self, rel: str, data: bytes, stat: FileStat) -> None:
-        """A new app doc (``mirror.ydocfile``): its doc is the file's update."""
-        entry = Entry(new_file_guid(), rel, FileKind.YDOC, self.clock.tick(), exec=stat.executable)
-        log.debug("share %s: %s is a new app doc, doc %s", self.share, rel, entry.guid)
-        await self.store.local_update(entry.guid, data or EMPTY_DOC, notify=False)
-        await self._add_entry(entry)
-        await self.saves.write_doc(rel, entry, data, stat, None)
-
     # -- helpers -------------------------------------------------------------------
-
-    async def _add_entry(self, entry: Entry) -> None:
-        """Add and store a new file's entry, its doc being durable, before its record
-        is written (``ManifestKeeper.store_new``)."""
-        self.keeper.add_new(entry)
-        await self.keeper.store_new()
 
     def read_exact(self, rel: str) -> tuple[bytes, FileStat] | None:
         """``read_file``, but None where only another spelling of the name exists (on a

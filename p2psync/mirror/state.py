@@ -50,12 +50,11 @@ import contextlib
 import json
 import logging
 import os
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from p2psync.mirror.chunkbases import BaseBlobs, layout_keys
+from p2psync.mirror.chunkbases import BaseBlobs, BlobRefs
 from p2psync.mirror.fileio import FileStat
 from p2psync.mirror.kinds import file_digest
 from p2psync.mirror.records import (
@@ -118,9 +117,7 @@ class SyncTable:
         the first batch (``drop_unconfirmed``)."""
         self.blobs = BaseBlobs(root)
         """The chunk bases the layouts of chunked files' records name."""
-        self._refs: dict[str, frozenset[str]] = {}
-        """Record (a path, or a path's write-ahead record) -> the blobs it names."""
-        self._counts: Counter[str] = Counter()
+        self._refs = BlobRefs(self.blobs)
         self._load()
 
     # -- reading -----------------------------------------------------------------
@@ -163,33 +160,30 @@ class SyncTable:
         done; ``abort`` drops it if the action did not happen."""
         record = Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
         self._dir.mkdir(parents=True, exist_ok=True)
-        self._abandon(rel)
+        self.abort(rel)
         path = self._dir / (record_key(rel) + (SAVE_SUFFIX if save else PENDING_SUFFIX))
         with path.open("wb") as file:
             file.write(encode_record(record))
             file.flush()
             os.fdatasync(file.fileno())
         self._pending[rel] = (record, path)
-        self._refer(rel + PENDING_SUFFIX, base)
+        self._refs.refer(rel + PENDING_SUFFIX, base)
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
         record, path = self._pending.pop(rel)
         path.replace(self._dir / record_key(rel))
         self._set(rel, record.synced)
-        self._refer(rel, record.base)
-        self._refer(rel + PENDING_SUFFIX, b"")
+        self._refs.refer(rel, record.base)
+        self._refs.refer(rel + PENDING_SUFFIX, b"")
 
     def abort(self, rel: str) -> None:
-        """The prepared action of ``rel`` did not happen."""
-        self._abandon(rel)
-
-    def _abandon(self, rel: str) -> None:
+        """The prepared action of ``rel`` did not happen (or another replaces it)."""
         held = self._pending.pop(rel, None)
         if held is not None:
             with contextlib.suppress(FileNotFoundError):
                 held[1].unlink()
-            self._refer(rel + PENDING_SUFFIX, b"")
+            self._refs.refer(rel + PENDING_SUFFIX, b"")
 
     def put(self, rel: str, synced: Synced, base: bytes | None = None) -> None:
         """Record ``rel`` as ``synced`` (with merge base ``base``; None keeps the one on
@@ -244,7 +238,7 @@ class SyncTable:
         for rel, synced, base in records:
             self.abort(rel)
             self._set(rel, synced)
-            self._refer(rel, base)
+            self._refs.refer(rel, base)
 
     def move(self, old: str, new: str, stat: FileStat | None) -> None:
         """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
@@ -263,7 +257,7 @@ class SyncTable:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
                 (self._dir / record_key(rel)).unlink()
-            self._refer(rel, b"")
+            self._refs.refer(rel, b"")
 
     def _set(self, rel: str, synced: Synced) -> None:
         held = self._synced.get(rel)
@@ -277,34 +271,14 @@ class SyncTable:
         """Replace the record of its path atomically (not fsynced: after a power
         loss an older record names an older digest, and the file then reads as a
         save against an older base)."""
-        self._dir.mkdir(parents=True, exist_ok=True)
-        target = self._dir / record_key(record.path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(encode_record(record))
-        tmp.replace(target)
-        self._refer(record.path, record.base)
-
-    def _refer(self, name: str, base: bytes, *, loading: bool = False) -> None:
-        """Record ``name`` (a path, or a path's write-ahead record) as naming the
-        blobs of ``base``; remove the blobs no record names any more (not while
-        ``loading``: ``_load`` removes those once every record is read)."""
-        new = layout_keys(base)
-        old = self._refs.pop(name, frozenset())
-        if new:
-            self._refs[name] = new
-        self._counts.update(new)
-        self._counts.subtract(old)
-        dead = [key for key in old - new if self._counts[key] <= 0]
-        for key in dead:
-            del self._counts[key]
-        if not loading:
-            self.blobs.drop(dead)
+        self._write_files([(record.path, record.synced, record.base)], "")
+        self._refs.refer(record.path, record.base)
 
     # -- loading -----------------------------------------------------------------
 
     def _load(self) -> None:
         if not self._dir.is_dir():
-            self._synced = self._read_legacy()  # digests, without bases or stats
+            self._synced = _read_legacy(self.root)  # digests, without bases or stats
             self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
             return
         names = {p.name for p in self._dir.iterdir()}
@@ -318,11 +292,11 @@ class SyncTable:
             record = read_record(self._dir / name)
             if record is not None and record_key(record.path) == name:
                 self._synced[record.path] = record.synced
-                self._refer(record.path, record.base, loading=True)
+                self._refs.refer(record.path, record.base, loading=True)
         for name in sorted(n for n in names if n.endswith((PENDING_SUFFIX, SAVE_SUFFIX))):
             self._settle(self._dir / name)
         self._paths = {synced.guid: rel for rel, synced in self._synced.items()}
-        self.blobs.keep_only(set(self._counts))
+        self._refs.prune()
 
     def _settle(self, path: Path) -> None:
         """A write-ahead record left by a crash: keep it if its action happened."""
@@ -342,13 +316,13 @@ class SyncTable:
             # daemon was down. Held in memory only, to pair a rename (``confirm``).
             before = self._synced.get(record.path)
             self._synced[record.path] = record.synced
-            self._refer(record.path + PENDING_SUFFIX, record.base, loading=True)
+            self._refs.refer(record.path + PENDING_SUFFIX, record.base, loading=True)
             self.unconfirmed[record.path] = Unconfirmed(path, before)
             return
         if happened:
             path.replace(path.with_name(record_key(record.path)))
             self._synced[record.path] = record.synced
-            self._refer(record.path, record.base, loading=True)
+            self._refs.refer(record.path, record.base, loading=True)
             self.promoted.add(record.path)
             log.info("%s: kept the sync record written ahead of the last action on %s",
                      self.root, record.path)  # fmt: skip
@@ -367,14 +341,14 @@ class SyncTable:
         disk = OnDisk(data, file_digest(data), stat.ino)
         if ahead is not None and write_happened(ahead, held.before, self.base(rel), disk):
             held.path.replace(held.path.with_name(record_key(rel)))
-            self._refer(rel, ahead.base)
+            self._refs.refer(rel, ahead.base)
         elif held.before is not None:
             held.path.unlink(missing_ok=True)
             self._set(rel, held.before)
         else:
             return False
         del self.unconfirmed[rel]
-        self._refer(rel + PENDING_SUFFIX, b"")
+        self._refs.refer(rel + PENDING_SUFFIX, b"")
         return True
 
     def drop_unconfirmed(self, rel: str) -> None:
@@ -384,21 +358,22 @@ class SyncTable:
         if dropped is not None and self._paths.get(dropped.guid) == rel:
             del self._paths[dropped.guid]
         self.unconfirmed.pop(rel).path.unlink(missing_ok=True)
-        self._refer(rel + PENDING_SUFFIX, b"")
+        self._refs.refer(rel + PENDING_SUFFIX, b"")
 
-    def _read_legacy(self) -> dict[str, Synced]:
-        """The digests ``.p2psync/mirror.json`` held before sync records existed."""
-        path = marker_dir(self.root) / LEGACY_FILE
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-            if body.get("version") != LEGACY_VERSION:
-                return {}
-            return {
-                str(rel): Synced(str(guid), bytes.fromhex(digest), None)
-                for rel, (guid, digest) in body["files"].items()
-            }
-        except FileNotFoundError:
+
+def _read_legacy(root: Path) -> dict[str, Synced]:
+    """The digests ``.p2psync/mirror.json`` held before sync records existed."""
+    path = marker_dir(root) / LEGACY_FILE
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if body.get("version") != LEGACY_VERSION:
             return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("ignoring the unreadable mirror state %s: %s", path, exc)
-            return {}
+        return {
+            str(rel): Synced(str(guid), bytes.fromhex(digest), None)
+            for rel, (guid, digest) in body["files"].items()
+        }
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("ignoring the unreadable mirror state %s: %s", path, exc)
+        return {}

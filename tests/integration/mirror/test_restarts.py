@@ -21,6 +21,7 @@ import trio.testing
 from p2psync.mirror import binary, chunkpaths, fileio, saves
 from p2psync.mirror import engine as engine_module
 from p2psync.mirror.conflicts import list_copies
+from p2psync.mirror.creates import Creates
 from p2psync.mirror.engine import TRUNCATION_HOLD_S, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.kinds import file_digest
@@ -1041,7 +1042,7 @@ def test_a_kill_between_a_new_files_entry_and_its_record_leaves_one_doc(
     of the entry pairs the new path with the doc (the storm soak forked such a file:
     with an entry and no record, the restart wrote the old path again from its doc,
     beside the renamed file taken in as a second doc). Plain new files take the group
-    path (``newfiles``); others the one-file path (``Mirror._new_doc``)."""
+    path (``newfiles``); others the one-file path (``Creates._new_doc``)."""
     text = "a\nb\nc\nd\n"
 
     def die(*args: Any, **kwargs: Any) -> None:
@@ -1090,7 +1091,7 @@ def test_a_kill_between_a_new_files_record_written_ahead_and_its_entry_takes_it_
         mirror, store, _ = make_mirror(tmp_path)
         (tmp_path / "d.txt").write_text(text)
         monkeypatch.setattr(type(mirror.keeper), "store_new", die)
-        monkeypatch.setattr(Mirror, "_add_entry", die)
+        monkeypatch.setattr(Creates, "_add_entry", die)
         with pytest.raises(CrashError):
             await take_in(mirror, "d.txt", path)
         monkeypatch.undo()
