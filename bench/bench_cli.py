@@ -31,6 +31,12 @@ ROUNDS = 30
 START_DEADLINE_S = 30.0
 CLI = "import sys; from p2psync.cli.main import main; sys.exit(main())"
 """What the ``p2psync`` console script runs."""
+CALL = (
+    "import json, sys; from pathlib import Path; "
+    "from p2psync.control.client import ControlClient; from p2psync.control.home import Home; "
+    "print(json.dumps(ControlClient(Home(Path(sys.argv[1])).socket_path).call('status')))"
+)
+"""The least a program can do for the same output: the control client's call, no CLI."""
 
 
 def run(ctx: BenchContext) -> None:
@@ -40,6 +46,7 @@ def run(ctx: BenchContext) -> None:
     commands = {
         "bare": [sys.executable, "-c", "pass"],
         "anchor": [sys.executable, "-c", "import p2psync.control"],
+        "client": [sys.executable, "-c", "import p2psync.control.client"],
         "daemon": [sys.executable, "-c", "import p2psync.daemon.daemon"],
     }
     with tempfile.TemporaryDirectory(prefix="p2psync-bench-cli-") as tmp:
@@ -47,6 +54,7 @@ def run(ctx: BenchContext) -> None:
         commands["status"] = [sys.executable, "-c", CLI, "--home", str(home), "status", "--json"]
         empty = Path(tmp) / "empty"
         empty.mkdir()
+        commands["call"] = [sys.executable, "-c", CALL, str(home)]
         commands["no-daemon"] = [
             sys.executable, "-c", CLI, "--home", str(empty), "status", "--json",
         ]  # fmt: skip
@@ -75,7 +83,7 @@ def run(ctx: BenchContext) -> None:
     ctx.report(Metric(
         GROUP, "`p2psync status --json`, daemon running, median", median["status"], "s",
         '`python -c "import p2psync.control"`, median', median["anchor"], target_ratio=1.5,
-        note=f"fresh processes, {rounds} rounds alternating five commands; best of each: "
+        note=f"fresh processes, {rounds} rounds alternating seven commands; best of each: "
              f"{best['status']:.0f} ms and {best['anchor']:.0f} ms. Against the bare "
              f"interpreter, `python -c pass` ({median['bare'] * 1000:.0f} ms): status, "
              f"daemon running {against_bare('status')}; status, no daemon (an empty home) "
@@ -83,6 +91,18 @@ def run(ctx: BenchContext) -> None:
              f"{against_bare('anchor')}; `import p2psync.daemon.daemon` "
              f"{against_bare('daemon')} (what every command imported before the CLI "
              "imported a command's module only when it runs)",
+    ))  # fmt: skip
+    ctx.report(Metric(
+        GROUP, "`p2psync status --json`, daemon running, median (against the client)",
+        median["status"], "s",
+        '`python -c "import p2psync.control.client"`, median', median["client"],
+        target_ratio=1.5,
+        note="the same rounds, against importing the control client itself (the package "
+             "`p2psync.control` imports none of its modules, so the anchor above is the "
+             "interpreter and an empty package); the least a program can do for the same "
+             "output, the client's `status` call printed as JSON with no CLI, took "
+             f"{against_bare('call')}, {median['call'] / median['anchor']:.2f}x the anchor "
+             "above",
     ))  # fmt: skip
 
 

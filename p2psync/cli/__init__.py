@@ -8,6 +8,7 @@
 - ``peer``: ``p2psync peer add|remove``, static peer addresses.
 - ``invite``: ``p2psync invite`` and ``p2psync join``.
 - ``status``: ``p2psync status`` and ``p2psync peers``.
+- ``statusview``: their human form (tables), loaded only to print it.
 - ``wait``: ``p2psync wait-idle``.
 - ``pause``: ``p2psync pause`` and ``p2psync resume``.
 - ``events``: ``p2psync events``, the daemon's event stream.

@@ -30,7 +30,7 @@ from typing import Any
 import pycrdt
 
 from p2psync.cli.context import Context
-from p2psync.cli.status import format_peers
+from p2psync.cli.statusview import format_peers
 from p2psync.config import Config, Member, PeerConfig, ShareConfig, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from p2psync.cli.context import Context
-from p2psync.cli.status import short
+from p2psync.cli.statusview import short
 from p2psync.control.client import ControlClient
 
 SHOWN_FIELDS = ("name", "address", "share", "doc", "docs", "message", "count", "listen")

@@ -15,6 +15,7 @@ written, 5 other p2psync error, 130 interrupted, 141 the reader of our output we
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -84,10 +85,15 @@ class LazyCommands(_SubParsers):
         super().__init__(*args, **kwargs)
         self.placeholders: set[str] = set()
         """The commands whose module is not imported yet."""
+        self._placeholder = argparse.ArgumentParser(add_help=False)
+        """What each of them maps to until ``load``: never parsed with (making a parser
+        per command, each with its help option, was most of ``p2psync status``'s
+        start-up)."""
 
     def add_placeholder(self, name: str) -> None:
-        """A parser for ``name`` that only knows its help line until ``load``."""
-        self.add_parser(name, help=COMMANDS[name].help)
+        """``name`` among the choices, with its help line, its parser made by ``load``."""
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), COMMANDS[name].help))
+        self._name_parser_map[name] = self._placeholder
         self.placeholders.add(name)
 
     def __call__(
@@ -118,8 +124,34 @@ class LazyCommands(_SubParsers):
         self._choices_actions[:] = help_lines
 
 
+class Formatter(argparse.HelpFormatter):
+    """argparse's help layout, as wide as the terminal, found without ``shutil``:
+    argparse makes a formatter for every option it adds, and importing ``shutil`` for
+    its terminal size was a few milliseconds of every command's start."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:  # fmt: skip
+        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: ``COLUMNS``, else
+    standard output's terminal, else 80."""
+    with contextlib.suppress(ValueError):
+        if (columns := int(os.environ.get("COLUMNS", "0"))) > 0:
+            return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
+        return 80
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors as one sentence (subcommand parsers inherit it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"p2psync: {message} (see '{self.prog} --help')\n")

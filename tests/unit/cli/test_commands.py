@@ -50,6 +50,7 @@ def test_parsing_a_command_imports_its_module_and_not_the_daemon() -> None:
     assert [m for m in modules if m.startswith(HEAVY)] == []
     others = {c.module for c in COMMANDS.values()} - {"p2psync.cli.status"}
     assert others.isdisjoint(modules)
+    assert "p2psync.cli.statusview" not in modules  # the tables: not for --json
 
 
 def test_a_chosen_command_parses_as_its_module_defines_it() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from p2psync.cli.status import format_peers, format_status
+from p2psync.cli.statusview import format_peers, format_status
 from p2psync.ids import DeviceId
 
 DEVICE = "VFVQ4IY-JPUL65Y-LXKJKCO-PCQA2BX-4MYJWUL-6G2HQVD-CQPQ6ED-KGEYTAD"
