@@ -74,6 +74,7 @@ def logs_are_clean(folder: Path) -> None:
 
 
 @pytest.mark.timeout(FEED_TIMEOUT_S)
+@pytest.mark.slow
 def test_ten_thousand_malformed_frames(tmp_path: Path) -> None:
     with scene_at(tmp_path) as scene:
         updates, _ = text_updates(30, client_id=7)
@@ -100,6 +101,7 @@ def test_ten_thousand_malformed_frames(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(FEED_TIMEOUT_S)
+@pytest.mark.slow
 def test_ten_thousand_mutated_updates(tmp_path: Path) -> None:
     """Mutations of real updates to the live doc itself, where a panic would poison it."""
     with scene_at(tmp_path) as scene:

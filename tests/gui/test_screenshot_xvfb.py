@@ -65,6 +65,7 @@ def test_status_window_screenshot_is_not_blank(tmp_path: Path) -> None:
     assert share_of_background < 0.9
 
 
+@pytest.mark.slow
 def test_history_window_screenshot_shows_a_coloured_diff(tmp_path: Path) -> None:
     image = shoot(tmp_path / "history-window.png", "--history")
     assert image.width() >= 900
@@ -78,6 +79,7 @@ def test_history_window_screenshot_shows_a_coloured_diff(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("option", "moved"), [("--first-sync", "received"),
                                                ("--first-sync-sender", "sent")])  # fmt: skip
+@pytest.mark.slow
 def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
     tmp_path: Path, option: str, moved: str
 ) -> None:
@@ -97,6 +99,7 @@ def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
     assert abs(filled / (filled + empty) - files / expected) < 0.1, (filled, empty, files)
 
 
+@pytest.mark.slow
 def test_a_failed_start_and_a_crash_are_told_in_the_window(tmp_path: Path) -> None:
     # the script also checks the sentence is not laid over the Start daemon button
     failed, said = shoot_with_output(tmp_path / "f.png", "--failed-start", script=DOWN_SCRIPT)
@@ -111,6 +114,7 @@ def test_a_failed_start_and_a_crash_are_told_in_the_window(tmp_path: Path) -> No
         assert colour_of(DOWN_STYLE) in colours  # the sentence, in the header, in red
 
 
+@pytest.mark.slow
 def test_each_dialog_on_x_has_no_widget_laid_over_another(tmp_path: Path) -> None:
     # the script fails (exit 1, one sentence) on a widget laid over another, one
     # outside its dialog or a wrapped label cut short, with X's fonts

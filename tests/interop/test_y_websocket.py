@@ -52,6 +52,7 @@ def test_y_websocket_apps_on_two_devices_edit_one_file_and_see_each_other(
     b.until(lambda seen: a_id not in seen["others"], "ada gone from bob's app")
 
 
+@pytest.mark.slow
 def test_tinybase_stores_on_two_devices_share_a_ydoc(
     pair: list[Device], apps: list[NodeApp]
 ) -> None:

@@ -57,6 +57,7 @@ def test_pycrdt_text_indices_are_utf8_bytes() -> None:
     assert str(text) == "aXb中c"
 
 
+@pytest.mark.slow
 def test_seph_blog_trace_replays_exactly_and_its_updates_rebuild_it(tmp_path: Path) -> None:
     trace = load_trace("seph-blog1")
     assert len(trace.patches) == 137_993

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import trio
 
 from p2psync.config import parse_address
@@ -59,6 +60,7 @@ async def slow_frame(scene: Scene) -> float:
         return await trickle(channel.stream, frame[10:])
 
 
+@pytest.mark.slow
 def test_slow_peers_time_out_while_the_others_sync(scene: Scene) -> None:
     closed_after: dict[str, float] = {}
 

@@ -270,6 +270,7 @@ def snapshot(device: Device) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_a_failed_join_leaves_config_state_and_peers_as_before(devices: list[Device]) -> None:
     """Each way a join fails leaves the joiner's config, state, ``peers`` (no inviter
     left behind as "offline, never seen") and folders as they were."""

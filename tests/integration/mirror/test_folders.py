@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+import pytest
+
 from tests.support.daemons import Device, link, setup, wait_for
 from tests.support.mirror import live_entries, read
 
@@ -84,6 +86,7 @@ def test_a_version_of_the_same_file_made_on_two_devices_is_merged_not_kept_aside
     assert "its lines are merged" not in (alice.home / "daemon.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_thousand_files_reach_an_empty_peer(share_of: Share) -> None:
     alice, bob = share_of("alice", "bob", start=False)
     files = {

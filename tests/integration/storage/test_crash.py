@@ -18,6 +18,7 @@ KILL_ITERATIONS = 200
 ENV = {"PYTHONPATH": str(Path(__file__).parents[3])}
 
 
+@pytest.mark.slow
 def test_sigkill_during_appends_keeps_every_acknowledged_update(tmp_path: Path) -> None:
     rng = random.Random(2026)
     path = tmp_path / "d.log"

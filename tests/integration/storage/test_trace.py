@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 
 from bench.traces import load_trace, trace_updates
@@ -15,6 +16,7 @@ from tests.support.updates import text_of
 BATCH_UPDATES = 100
 
 
+@pytest.mark.slow
 async def test_automerge_paper_trace_round_trips_through_the_log(tmp_path: Path) -> None:
     updates = trace_updates("automerge-paper")
     end_content = load_trace("automerge-paper").end_content
