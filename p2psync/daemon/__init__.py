@@ -19,6 +19,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``memtrim``: memory freed by unloaded docs handed back to the system (glibc).
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
 - ``chunkhistory``: the versions of chunked (large) text files, recorded and restored.
+- ``historyshare``: what the file history needs of its share (``HistoryShare``).
 - ``wholehistory``: the versions of binary files and app docs: sizes, contents, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import trio
 
+from p2psync.daemon.historyshare import HistoryShare
 from p2psync.errors import P2PSyncError, UsageError
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT, ChunkedText, chunk_order
 from p2psync.mirror.chunkfile import ScratchDocs
@@ -30,9 +30,6 @@ from p2psync.mirror.textdiff import changed_regions
 from p2psync.replica.doc import DocReplica
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.history import DocHistory, VersionNote
-
-if TYPE_CHECKING:
-    from p2psync.daemon.sharehistory import HistoryShare
 
 log = logging.getLogger(__name__)
 

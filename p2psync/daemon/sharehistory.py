@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import pycrdt
 import trio
 
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.daemon.chunkhistory import ChunkedHistory
-from p2psync.daemon.doclogs import DocLogs
-from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.historyshare import HistoryShare
 from p2psync.daemon.wholehistory import (
     WHOLE,
     binary_restore,
@@ -36,7 +33,6 @@ from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
 from p2psync.replica.doc import DocReplica
-from p2psync.replica.sync import ShareSync
 from p2psync.storage import DocLog
 from p2psync.storage.binarybudget import budget_of
 from p2psync.storage.compaction import YDoc
@@ -54,39 +50,6 @@ Found = tuple[Version, T]
 Restorable = str | bytes | YDoc
 """What a version restores to: a chunked file's text, a binary file's bytes, or the
 doc a text file's doc was then (``DocHistory.doc_at``)."""
-
-
-class HistoryShare(Protocol):
-    """What the file history needs of its share (``ShareService``)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def device_id(self) -> str: ...
-
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def stopped(self) -> str | None: ...
-
-    @property
-    def sync(self) -> ShareSync: ...
-
-    @property
-    def mirror(self) -> MirrorService | None: ...
-
-    @property
-    def logs(self) -> DocLogs: ...
-
-    def call(self) -> AbstractContextManager[None]: ...
-
-    def doc(self, guid: str) -> DocReplica | None: ...
-
-    async def local_update(
-        self, guid: str, update: bytes, *, notify: bool = True, kind: str = "local save"
-    ) -> None: ...
 
 
 class ShareHistory:

@@ -27,7 +27,7 @@ import struct
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgpack
 
@@ -36,8 +36,16 @@ from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomicall
 from p2psync.storage.retention import RetentionPolicy, kept_indices, within_bytes
 from p2psync.storage.timeline import Version
 
-if TYPE_CHECKING:
-    from p2psync.storage.binarybudget import BinaryBudget
+
+class SharedCap(Protocol):
+    """A cap on binary versions shared by a share's files
+    (``storage.binarybudget.BinaryBudget``, which reads timelines through this module)."""
+
+    def kept(self, path: Path, past: list[tuple[float, int, int]]) -> set[int]:
+        """Of the past versions (time, number, size) of the timeline at ``path``, the
+        numbers the share's cap keeps."""
+        ...
+
 
 SUFFIX = ".versions"
 MAGIC = b"P2PSVER\n"
@@ -200,7 +208,7 @@ def prune(
     policy: RetentionPolicy,
     *,
     binary: bool = False,
-    budget: tuple[BinaryBudget, Path] | None = None,
+    budget: tuple[SharedCap, Path] | None = None,
 ) -> list[Version]:
     """The versions of ``timeline`` that ``policy`` keeps at ``now``, oldest first.
 
