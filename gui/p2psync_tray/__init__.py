@@ -14,6 +14,8 @@ It talks to the daemon only through the control API client
   a share or forget a device (asked first), a share's members and their modes.
 - ``models``, ``window``: the status window's tables and the window itself.
 - ``history``: the History window of a share: files, versions, a coloured diff, Restore.
+- ``dialogs``: the tray's dialogs, one of each at a time, and its confirmations.
+- ``asks``: the tray's one-request actions: pause, resume, accept, name, rename.
 - ``tray``: the tray icon and its menu, wiring everything together.
 - ``app``: the QApplication and its event loop around ``tray``.
 - ``__main__``: the ``p2psync-tray`` entry point; no Qt until it knows Qt loads.

@@ -27,7 +27,7 @@ def open_history_when_known(tray: TrayApp, share: str) -> QTimer:
     timer = QTimer(tray)
 
     def try_open() -> None:
-        if tray.open_history(share) is not None:
+        if tray.dialogs.open_history(share) is not None:
             timer.stop()
 
     timer.timeout.connect(try_open)

@@ -13,25 +13,19 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from p2psync.control.home import Home
+from p2psync_tray.asks import DaemonAsks
 from p2psync_tray.describe import peer_name, peer_state, share_label, share_state, state_text
-from p2psync_tray.history import HistoryWindow
+from p2psync_tray.dialogs import TrayDialogs, present
 from p2psync_tray.icons import state_icon, syncing_frames
-from p2psync_tray.invites import InviteDialog, JoinDialog
 from p2psync_tray.launcher import DAEMON_LOG, ended_sentence, start_daemon
 from p2psync_tray.link import POLL_S, DaemonLink, Snapshot
-from p2psync_tray.manage import (
-    AddShareDialog,
-    MembersDialog,
-    confirm_forget_peer,
-    confirm_remove_share,
-)
 from p2psync_tray.notifications import KIND_TEXT, Kind, Notification, notification_for
 from p2psync_tray.settings import TraySettings
 from p2psync_tray.state import MOMENT_S, StateFilter, TrayState, overall_state
@@ -43,9 +37,6 @@ TICK_MS = 100  # how often the shown state is re-evaluated (and the animation tu
 MESSAGE_MS = 5000
 WATCH_MS = 200  # how often a daemon process of ours is checked for having ended
 STOPPED = "the daemon stopped"
-Row = Mapping[str, Any]
-ShareWindow = TypeVar("ShareWindow", MembersDialog, HistoryWindow)
-"""A window of one share, one at a time (``TrayApp._for_share``)."""
 
 
 class TrayApp(QObject):
@@ -69,11 +60,8 @@ class TrayApp(QObject):
         self.filter = StateFilter(moment_s)
         self.window = StatusWindow()
         self.snapshot: Snapshot | None = None
-        self.invite_dialog: InviteDialog | None = None
-        self.join_dialog: JoinDialog | None = None
-        self.add_share_dialog: AddShareDialog | None = None
-        self.members_dialog: MembersDialog | None = None
-        self.history_window: HistoryWindow | None = None
+        self.dialogs = TrayDialogs(self.link, self.window, lambda: self.snapshot)
+        self.asks = DaemonAsks(self.link)
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self.daemon_answered = False  # the daemon we started answered at least once
         self.daemon_ended = ""  # why our daemon is gone, until another one answers
@@ -105,20 +93,21 @@ class TrayApp(QObject):
 
     def _connect_window(self) -> None:
         """What the status window asks for, to the methods that do it."""
-        self.window.start_daemon_requested.connect(self.start_daemon)
-        self.window.accept_requested.connect(self.accept_pending)
-        self.window.ignore_requested.connect(self.ignore_pending)
-        self.window.invite_requested.connect(self.open_invite)
-        self.window.join_requested.connect(self.open_join)
-        self.window.rename_requested.connect(self.rename)
-        self.window.pause_share_requested.connect(self._pause_share)
-        self.window.add_share_requested.connect(self.open_add_share)
-        self.window.remove_share_requested.connect(self.ask_remove_share)
-        self.window.name_peer_requested.connect(self.name_peer)
-        self.window.members_requested.connect(self.open_members)
-        self.window.history_requested.connect(self.open_history)
-        self.window.forget_peer_requested.connect(self.ask_forget_peer)
-        self.window.shown.connect(self._errors_seen)
+        window, dialogs, asks = self.window, self.dialogs, self.asks
+        window.start_daemon_requested.connect(self.start_daemon)
+        window.accept_requested.connect(asks.accept_pending)
+        window.ignore_requested.connect(self.ignore_pending)
+        window.invite_requested.connect(dialogs.open_invite)
+        window.join_requested.connect(dialogs.open_join)
+        window.rename_requested.connect(asks.rename)
+        window.pause_share_requested.connect(asks.pause_share)
+        window.add_share_requested.connect(dialogs.open_add_share)
+        window.remove_share_requested.connect(dialogs.ask_remove_share)
+        window.name_peer_requested.connect(asks.name_peer)
+        window.members_requested.connect(dialogs.open_members)
+        window.history_requested.connect(dialogs.open_history)
+        window.forget_peer_requested.connect(dialogs.ask_forget_peer)
+        window.shown.connect(self._errors_seen)
 
     def start(self) -> None:
         self.link.start()
@@ -139,10 +128,7 @@ class TrayApp(QObject):
         self.snapshot = snapshot
         measured = self.measured_state(snapshot.time)
         self.window.show_snapshot(snapshot, self.settings.ignored_devices(), measured)
-        members = self.members_dialog
-        share = self._share_row(members.share_id) if members is not None else None
-        if members is not None and share is not None:
-            members.show_share(share)
+        self.dialogs.show_share()
         peers = snapshot.peers.get("peers") or []
         connected = sum(1 for p in peers if p.get("connected"))
         if connected != self._connected_count:
@@ -171,7 +157,7 @@ class TrayApp(QObject):
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         self.window.add_event(event)
-        history = self.history_window
+        history = self.dialogs.history
         if (
             history is not None
             and history.isVisible()
@@ -238,8 +224,8 @@ class TrayApp(QObject):
             _action(menu, "Start daemon", self.start_daemon)
         else:
             self._fill_peers_and_shares(menu, self.snapshot, now)
-            _action(menu, "Join a share…", self.open_join)
-            _action(menu, "Add a shared folder…", self.open_add_share)
+            _action(menu, "Join a share…", self.dialogs.open_join)
+            _action(menu, "Add a shared folder…", self.dialogs.open_add_share)
         menu.addSeparator()
         _action(menu, "Open status window", self.show_window)
         notify_menu = menu.addMenu("Notifications")
@@ -260,24 +246,25 @@ class TrayApp(QObject):
             _label(menu, "no peers yet")
         menu.addSeparator()
         _label(menu, "Shares")
+        dialogs, asks = self.dialogs, self.asks
         for share in snapshot.status.get("shares") or []:
             sub = menu.addMenu(f"{share_label(share)} — {share_state(share)}")
             path = str(share.get("path", ""))
             _action(sub, "Open folder", partial(self.open_folder, path))
             share_id = str(share.get("id", ""))
-            _action(sub, "Invite a device…", partial(self.open_invite, share_id))
+            _action(sub, "Invite a device…", partial(dialogs.open_invite, share_id))
             if share.get("paused"):
-                _action(sub, "Resume this share", partial(self.resume, share_id))
+                _action(sub, "Resume this share", partial(asks.resume, share_id))
             else:
-                _action(sub, "Pause this share", partial(self.pause, share_id))
-            _action(sub, "Members…", partial(self.open_members, share_id))
-            _action(sub, "History…", partial(self.open_history, share_id))
-            _action(sub, "Remove this share…", partial(self.ask_remove_share, share_id))
+                _action(sub, "Pause this share", partial(asks.pause, share_id))
+            _action(sub, "Members…", partial(dialogs.open_members, share_id))
+            _action(sub, "History…", partial(dialogs.open_history, share_id))
+            _action(sub, "Remove this share…", partial(dialogs.ask_remove_share, share_id))
         menu.addSeparator()
         if snapshot.status.get("paused"):
-            _action(menu, "Resume sync", self.resume)
+            _action(menu, "Resume sync", asks.resume)
         else:
-            _action(menu, "Pause sync", self.pause)
+            _action(menu, "Pause sync", asks.pause)
 
     # -- what the user asks for ---------------------------------------------------------
 
@@ -289,119 +276,12 @@ class TrayApp(QObject):
         if not self.menu.isVisible():
             self.fill_menu()
 
-    def pause(self, share: str = "") -> None:
-        params = {"share": share} if share else {}
-        self.link.request("pause sync", "pause", **params)
-
-    def resume(self, share: str = "") -> None:
-        params = {"share": share} if share else {}
-        self.link.request("resume sync", "resume", **params)
-
-    def accept_pending(self, device: str, share: str) -> None:
-        """Make a pending device a member of ``share`` (``share member add``)."""
-        self.link.request(
-            f"accept device {device}", "share.member.add",
-            share=share, device=device, mode="send-receive",
-        )  # fmt: skip
-
     def ignore_pending(self, device: str) -> None:
         """Hide a pending device from now on (the tray remembers; the daemon still
         refuses it, as it refuses every device in no share)."""
         self.settings.ignore_device(device)
         if self.snapshot is not None:
             self.window.show_snapshot(self.snapshot, self.settings.ignored_devices())
-
-    def open_invite(self, share: str = "") -> InviteDialog:
-        """Open the invite dialog on ``share`` (or the first share) and, when a share
-        is given, ask for a code at once."""
-        shares = self.snapshot.status.get("shares") or [] if self.snapshot is not None else []
-        if self.invite_dialog is not None:
-            self.invite_dialog.close()
-        self.invite_dialog = InviteDialog(self.link, shares, share)
-        _present(self.invite_dialog)
-        if share:
-            self.invite_dialog.make_invite()
-        return self.invite_dialog
-
-    def open_join(self) -> JoinDialog:
-        """Open the join dialog (the one already open, if any, keeps what was typed)."""
-        if self.join_dialog is None:
-            self.join_dialog = JoinDialog(self.link)
-        _present(self.join_dialog)
-        return self.join_dialog
-
-    def open_add_share(self) -> AddShareDialog:
-        """Open the add-a-folder dialog (the one already open keeps what was typed)."""
-        if self.add_share_dialog is None:
-            self.add_share_dialog = AddShareDialog(self.link)
-        _present(self.add_share_dialog)
-        return self.add_share_dialog
-
-    def _share_row(self, share: str) -> Mapping[str, Any] | None:
-        """``share`` as the last snapshot says, or None."""
-        shares = self.snapshot.status.get("shares") or [] if self.snapshot is not None else []
-        rows = [s for s in shares if str(s.get("id")) == share]
-        return rows[0] if rows else None
-
-    def ask_remove_share(self, share: str) -> None:
-        """Remove ``share`` once the user confirms (its files stay on disk)."""
-        row = self._share_row(share)
-        if row is not None and confirm_remove_share(self.window, row):
-            self.remove_share(share)
-
-    def _for_share(
-        self, shown: ShareWindow | None, share: str, make: Callable[[Row], ShareWindow]
-    ) -> ShareWindow | None:
-        """The window of ``share``: ``shown`` if it is that share's, else one ``make``
-        makes (``shown`` is closed); None if the last snapshot has no such share."""
-        row = self._share_row(share)
-        if row is None:
-            return None
-        if shown is not None and shown.share_id == share:
-            return shown
-        if shown is not None:
-            shown.close()
-        return make(row)
-
-    def open_members(self, share: str) -> MembersDialog | None:
-        """Open the members dialog of ``share`` (replacing one of another share)."""
-        dialog = self._for_share(self.members_dialog, share, partial(MembersDialog, self.link))
-        if dialog is not None:
-            self.members_dialog = dialog
-            _present(dialog)
-        return dialog
-
-    def open_history(self, share: str) -> HistoryWindow | None:
-        """Open the History window of ``share`` (replacing one of another share; the
-        one of this share is brought up to date)."""
-        own = str(self.snapshot.status.get("device_id", "")) if self.snapshot else ""
-        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
-        names = {str(p.get("device_id")): peer_name(p) for p in peers}
-        shown = self.history_window
-        window = self._for_share(
-            shown, share, lambda row: HistoryWindow(self.link, row, own, names)
-        )
-        if window is not None:
-            if window is shown:
-                window.refresh()
-            self.history_window = window
-            _present(window)
-        return window
-
-    def remove_share(self, share: str) -> None:
-        """Stop sharing a folder (``share remove``; its files stay on disk)."""
-        self.link.request(f"remove share {share}", "share.remove", share=share)
-
-    def name_peer(self, device: str, name: str) -> None:
-        """The name shown here for a device (``peer name``; "" forgets it)."""
-        self.link.request(f"name device {device}", "peer.name", device=device, name=name)
-
-    def ask_forget_peer(self, device: str) -> None:
-        """Forget a device's static addresses once the user confirms (``peer remove``)."""
-        peers = self.snapshot.peers.get("peers") or [] if self.snapshot is not None else []
-        rows = [p for p in peers if str(p.get("device_id")) == device]
-        if rows and confirm_forget_peer(self.window, rows[0]):
-            self.link.request(f"forget device {device}", "peer.remove", device=device)
 
     def open_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
@@ -437,18 +317,8 @@ class TrayApp(QObject):
         self.tray.showMessage("p2psync", sentence, QSystemTrayIcon.MessageIcon.Warning, MESSAGE_MS)
         self.notified.emit(Notification(Kind.ERRORS, "p2psync", sentence, warning=True))
 
-    def rename(self, name: str) -> None:
-        """Rename this device (``p2psync name``)."""
-        self.link.request("rename this device", "name", name=name)
-
-    def _pause_share(self, share: str, pause: bool) -> None:
-        if pause:
-            self.pause(share)
-        else:
-            self.resume(share)
-
     def show_window(self) -> None:
-        _present(self.window)
+        present(self.window)
 
     def quit(self) -> None:
         self.stop()
@@ -457,12 +327,6 @@ class TrayApp(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.show_window()
-
-
-def _present(widget: QWidget) -> None:
-    widget.show()
-    widget.raise_()
-    widget.activateWindow()
 
 
 def _label(menu: QMenu, text: str) -> QAction:

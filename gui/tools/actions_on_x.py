@@ -100,7 +100,7 @@ def carry_out(tray: TrayApp, share: str, home: Path, root: Path) -> list[str]:
     window.pause_share_button.click()
     check("resume a share", lambda: share_row()["paused"] is False)
 
-    dialog = tray.open_members(share)
+    dialog = tray.dialogs.open_members(share)
     if dialog is None:
         raise ScreenshotError(f"the tray knows no share {share}")
     wait_qt(lambda: dialog.members.rowCount() > 0, "the members")
@@ -115,7 +115,7 @@ def carry_out(tray: TrayApp, share: str, home: Path, root: Path) -> list[str]:
     folder = root / "photos"
     folder.mkdir()
     (folder / "keep.txt").write_text("stays on disk\n")
-    adding = tray.open_add_share()
+    adding = tray.dialogs.open_add_share()
     adding.folder.setText(str(folder))
     adding.add_button.click()
     wait_qt(lambda: adding.added is not None, "the folder to be added")

@@ -204,23 +204,23 @@ def dialogs(
         return window, lambda: window.peers.rowCount() == len(PEERS) and _all_rows_shown(window)
 
     def invite() -> Opened:
-        dialog = tray.open_invite(share)  # asks the daemon for a code
+        dialog = tray.dialogs.open_invite(share)  # asks the daemon for a code
         return dialog, lambda: bool(dialog.code_box.toPlainText())
 
     def join() -> Opened:
-        dialog = tray.open_join()
+        dialog = tray.dialogs.open_join()
         dialog.code_box.setPlainText(SHORT_CODE)
         dialog.folder.setText(str(root / "joined"))
         return dialog, lambda: bool(dialog.verdict.text())
 
     def add_home() -> Opened:
-        dialog = tray.open_add_share()
+        dialog = tray.dialogs.open_add_share()
         dialog.folder.setText(str(home))
         dialog.add()  # refused: the folder holds the device's home
         return dialog, lambda: bool(dialog.outcome.text())
 
     def members() -> Opened:
-        dialog = tray.open_members(share)
+        dialog = tray.dialogs.open_members(share)
         if dialog is None:
             raise ScreenshotError(f"the tray knows no share {share}")
         return dialog, lambda: dialog.members.rowCount() == len(DOCUMENTS_MEMBERS)

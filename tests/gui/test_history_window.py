@@ -70,7 +70,7 @@ def test_history_window_shows_versions_and_restores(
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     select_share(tray, pair.share)
     tray.window.history_button.click()
-    history = tray.history_window
+    history = tray.dialogs.history
     assert history is not None
     assert history.isVisible()
     qtbot.waitUntil(lambda: history.files.rowCount() == 2, timeout=WAIT_MS)
@@ -119,8 +119,8 @@ def test_history_window_shows_versions_and_restores(
     tray.fill_menu()
     find_action(tray.menu, "History…").trigger()  # the first share's submenu
     assert tray.snapshot is not None
-    assert tray.history_window is not None
-    assert tray.history_window.share_id == tray.snapshot.status["shares"][0]["id"]
+    assert tray.dialogs.history is not None
+    assert tray.dialogs.history.share_id == tray.snapshot.status["shares"][0]["id"]
 
 
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -143,7 +143,7 @@ def test_history_window_lists_and_restores_binary_files_and_lists_app_docs(
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     select_share(tray, pair.share)
     tray.window.history_button.click()
-    history = tray.history_window
+    history = tray.dialogs.history
     assert history is not None
     qtbot.waitUntil(lambda: history.files.rowCount() == 2, timeout=WAIT_MS)
     assert [history.files.text(r, 0) for r in range(2)] == ["board.ydoc", "image.png"]

@@ -48,7 +48,7 @@ def test_invite_dialog_code_joins_a_new_device_that_then_syncs(
     qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
     tray.fill_menu()
     share_entry(tray.menu, "alpha-share", "Invite a device…").trigger()
-    invite = tray.invite_dialog
+    invite = tray.dialogs.invite
     assert invite is not None
     assert invite.share_box.currentData() == pair.share
     qtbot.waitUntil(lambda: invite.code != "", timeout=WAIT_MS)
@@ -71,7 +71,7 @@ def test_invite_dialog_code_joins_a_new_device_that_then_syncs(
         qtbot.waitUntil(lambda: joiner.snapshot is not None, timeout=WAIT_MS)
         joiner.fill_menu()
         find_action(joiner.menu, "Join a share…").trigger()
-        join = joiner.join_dialog
+        join = joiner.dialogs.join
         assert join is not None
         join.code_box.setPlainText(QApplication.clipboard().text())  # as a paste does
         assert join.verdict.text().startswith(f"An invite to share {pair.share} from device ")
@@ -118,7 +118,7 @@ def test_mistyped_code_is_told_and_never_sent(
     typo = code[:at] + ("C" if code[at] == "A" else "A") + code[at + 1 :]
 
     tray.window.join_button.click()
-    join = tray.join_dialog
+    join = tray.dialogs.join
     assert isinstance(join, JoinDialog)
     QTest.keyClicks(join.code_box, typo)  # typed: checked at each key
     assert join.code_box.toPlainText() == typo
@@ -155,7 +155,7 @@ def test_invite_error_is_one_sentence_and_replaces_the_code(
         [r["id"] for r in tray.window.shares.rows()].index(pair.share)
     )
     tray.window.invite_button.click()
-    invite = tray.invite_dialog
+    invite = tray.dialogs.invite
     assert invite is not None
     assert invite.share_box.currentData() == pair.share
     qtbot.waitUntil(lambda: invite.code != "", timeout=WAIT_MS)  # asked at once

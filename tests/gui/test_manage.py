@@ -28,7 +28,7 @@ def share_list(home: Path) -> dict[str, Any]:
 
 def add_through_dialog(qtbot: QtBot, tray: TrayApp, folder: Path) -> AddShareDialog:
     """Type ``folder`` into the tray's add dialog and press Add; wait for the answer."""
-    dialog = tray.open_add_share()
+    dialog = tray.dialogs.open_add_share()
     dialog.outcome.setText("")
     dialog.folder.setText(str(folder))
     dialog.add_button.click()
@@ -42,7 +42,7 @@ def test_add_and_remove_a_shared_folder(
     qtbot.waitUntil(lambda: tray.shown_state is TrayState.UP_TO_DATE, timeout=WAIT_MS)
     tray.window.show()
     tray.window.add_share_button.click()
-    dialog = tray.add_share_dialog
+    dialog = tray.dialogs.add_share
     assert dialog is not None
     assert dialog.isVisible()
     assert not dialog.add_button.isEnabled()  # nothing typed yet
@@ -86,7 +86,7 @@ def test_add_and_remove_a_shared_folder(
         asked.append(str(row["path"]))
         return len(asked) > 1  # cancelled the first time
 
-    monkeypatch.setattr("p2psync_tray.tray.confirm_remove_share", confirm)
+    monkeypatch.setattr("p2psync_tray.dialogs.confirm_remove_share", confirm)
     row = [r["id"] for r in tray.window.shares.rows()].index(share)
     tray.window.shares_view.selectRow(row)
     tray.window.remove_share_button.click()
@@ -104,8 +104,8 @@ def test_the_menu_offers_add_and_remove(qtbot: QtBot, pair: Pair, tray: TrayApp)
     qtbot.waitUntil(lambda: tray.snapshot is not None, timeout=WAIT_MS)
     tray.fill_menu()
     find_action(tray.menu, "Add a shared folder…").trigger()
-    assert tray.add_share_dialog is not None
-    assert tray.add_share_dialog.isVisible()
+    assert tray.dialogs.add_share is not None
+    assert tray.dialogs.add_share.isVisible()
     assert find_action(tray.menu, "Remove this share…") is not None
 
 
@@ -155,7 +155,7 @@ def test_name_and_forget_a_peer(
     # forget: asked first; a peer without static addresses is refused in one sentence
     failures: list[str] = []
     tray.link.failed.connect(lambda what, why: failures.append(f"{what}: {why}"))
-    monkeypatch.setattr("p2psync_tray.tray.confirm_forget_peer", lambda parent, peer: True)
+    monkeypatch.setattr("p2psync_tray.dialogs.confirm_forget_peer", lambda parent, peer: True)
     setup(pair.a.home, "peer", "add", pair.b.id, "127.0.0.1:9")
     window.peers_view.selectRow(row)
     window.forget_peer_button.click()
@@ -177,7 +177,7 @@ def test_members_of_a_share_and_changing_a_mode(qtbot: QtBot, pair: Pair, tray: 
     window = tray.window
     window.shares_view.selectRow([r["id"] for r in window.shares.rows()].index(pair.share))
     window.members_button.click()
-    dialog = tray.members_dialog
+    dialog = tray.dialogs.members
     assert dialog is not None
     assert dialog.isVisible()
     assert dialog.share_id == pair.share
@@ -206,11 +206,11 @@ def test_members_of_a_share_and_changing_a_mode(qtbot: QtBot, pair: Pair, tray: 
     dialog.set_button.click()
     qtbot.waitUntil(lambda: mode() == "send-receive", timeout=WAIT_MS)
     tray.fill_menu()
-    assert tray.open_members(pair.share) is dialog  # the same share: the same dialog
+    assert tray.dialogs.open_members(pair.share) is dialog  # the same share: the same dialog
     find_action(tray.menu, "Members…").trigger()  # the first share's submenu
     assert tray.snapshot is not None
-    assert tray.members_dialog is not None
-    assert tray.members_dialog.share_id == tray.snapshot.status["shares"][0]["id"]
+    assert tray.dialogs.members is not None
+    assert tray.dialogs.members.share_id == tray.snapshot.status["shares"][0]["id"]
 
 
 def test_members_dialog_widgets_are_not_laid_over_each_other(qtbot: QtBot) -> None:

@@ -162,7 +162,7 @@ def test_pending_device_is_ignored_then_accepted(
         assert gamma.id in pair.a.status()["pending"]  # only the tray forgets it
         assert TraySettings(pair.a.home).ignored_devices() == {gamma.id}
 
-        tray.accept_pending(gamma.id, pair.share)
+        tray.asks.accept_pending(gamma.id, pair.share)
         qtbot.waitUntil(lambda: gamma.id not in pair.a.status()["pending"], timeout=WAIT_MS)
         shares = {s["id"]: s for s in pair.a.status()["shares"]}
         assert gamma.id in [m["device_id"] for m in shares[pair.share]["members"]]
