@@ -193,12 +193,15 @@ class DocHistory:
     def doc_at(self, number: int, doclog: DocLog, client_id: int) -> tuple[Version, YDoc] | None:
         """Version ``number`` and a doc holding its state (an empty one for a
         deletion), whose own edits ``client_id`` makes; None if the timeline has no
-        such version. Decoded once: what ``state_at`` gives, not encoded again."""
+        such version. Decoded once: what ``state_at`` gives, not encoded again; one
+        rebuilt from the chain of states keeps the text the chain deletes (no GC:
+        faster to rebuild), so it is read or edited (``storage.versionedit``), never
+        encoded whole."""
         for version in self.versions():
             if version.number != number:
                 continue
             if version.state and version.kind != "delete":
-                chained = doc_at(self.versions(), number, client_id=client_id)
+                chained = doc_at(self.versions(), number, client_id=client_id, collect=False)
                 assert chained is not None  # a version with a state holds one
                 return version, chained
             doc: YDoc = pycrdt.Doc(client_id=client_id)
@@ -339,7 +342,7 @@ class DocHistory:
         if version.text_key:
             return self.texts.get(version.text_key)
         if version.state:
-            doc = doc_at(self.versions(), version.number, client_id=None)
+            doc = doc_at(self.versions(), version.number, client_id=None, collect=False)
             assert doc is not None  # a version with a state holds one
             return str(doc.get(self.root, type=pycrdt.Text))
         if updates is not None:

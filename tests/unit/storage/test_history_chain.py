@@ -6,10 +6,13 @@ would not read back the same is stored whole."""
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pycrdt
 import pytest
 
@@ -18,6 +21,8 @@ from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.history import DocHistory, VersionNote, commit_compaction
 from p2psync.storage.retention import DAY, HOUR, RetentionPolicy
+from p2psync.storage.timeline import Version
+from p2psync.storage.versionedit import edit_back
 from p2psync.storage.versionindex import load_timeline, versions_path
 
 NOW = 1_800_000_000.0
@@ -146,3 +151,78 @@ def test_a_save_coalescing_into_a_compacted_version_restores_its_own_text(
         first, second = history.versions()
         assert history.text_at(second.number, log) == (second, "first and second and third")
         assert history.text_at(first.number, log) == (first, "first")
+
+
+def _restored(history: DocHistory, log: DocLog, current: pycrdt.Doc[Any], number: int) -> str:
+    """The text of ``current`` once the edit back to version ``number`` is applied, the
+    version's doc read as a restore reads it (``DocHistory.doc_at``)."""
+    held = history.doc_at(number, log, client_id=9_000 + number)
+    assert held is not None
+    version = held[1]
+    update = edit_back(version, current.get_update(version.get_state()), "content")
+    assert update is not None
+    restored: pycrdt.Doc[Any] = pycrdt.Doc()
+    restored.apply_update(current.get_update())
+    restored.apply_update(update)
+    return str(restored.get("content", type=pycrdt.Text))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_kept_version_is_restored_as_an_edit_from_a_doc_that_keeps_deleted_text(
+    tmp_path: Path, seed: int
+) -> None:
+    path = tmp_path / "doc.ylog"
+    texts, history = _run(path, seed, RetentionPolicy())
+    with DocLog.open(path, create=False).log as log:
+        current = replay(log.updates_before(log.end))
+        for version in history.versions():
+            assert _restored(history, log, current, version.number) == texts[version.number]
+
+
+def test_a_doc_that_keeps_deleted_text_holds_the_versions_state_and_full_states_collect_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "doc.ylog"
+    _run(path, 4, RetentionPolicy())
+    timeline = load_timeline(versions_path(path))
+    grew = 0
+    for version in (v for v in timeline if v.state):
+        kept = historystates.doc_at(timeline, version.number, client_id=None, collect=False)
+        collected = historystates.doc_at(timeline, version.number, client_id=None)
+        assert kept is not None
+        assert collected is not None
+        assert kept.get_state() == collected.get_state()
+        assert str(kept.get("content", type=pycrdt.Text)) == str(
+            collected.get("content", type=pycrdt.Text)
+        )
+        full = historystates.full_state(timeline, version.number)
+        assert full == collected.get_update()
+        grew += len(kept.get_update()) > len(full)
+    assert grew  # some deleted text was kept, never in a state given out
+
+
+def _format_1(path: Path, timeline: list[Version]) -> None:
+    """Write ``timeline`` as an older p2psync did: format 1, each chained state
+    zlib-compressed in its row."""
+    rows = []
+    for v in timeline:
+        state = zlib.compress(v.state) if v.chained else v.state
+        row = [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, state, v.number]
+        rows.append([*row, v.old_path, v.text_key, 1] if v.chained else row)
+    body = msgpack.packb([rows, None], use_bin_type=True)
+    path.write_bytes(struct.pack(">8sHII", b"P2PSVER\n", 1, len(body), zlib.crc32(body)) + body)
+
+
+def test_an_older_files_chain_restores_every_kept_version(tmp_path: Path) -> None:
+    path = tmp_path / "doc.ylog"
+    texts, _ = _run(path, 6, RetentionPolicy())
+    timeline = load_timeline(versions_path(path))
+    assert any(v.chained for v in timeline)
+    _format_1(versions_path(path), timeline)
+    assert versions_path(path).read_bytes()[8:10] == b"\x00\x01"
+    older = DocHistory(path, "content", RetentionPolicy(), clock=lambda: NOW - DAY)
+    with DocLog.open(path, create=False).log as log:
+        assert older.versions() == timeline
+        current = replay(log.updates_before(log.end))
+        for version in older.versions():
+            assert _restored(older, log, current, version.number) == texts[version.number]
