@@ -21,11 +21,3 @@ def updates() -> tuple[list[bytes], str]:
     """Thirty real updates and their final text."""
     return text_updates(30)
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules holding a ``slow`` test run first, each module's tests kept together and
-    in order: on workers (pytest-xdist) a minute-long test started last keeps one
-    worker busy while the other has nothing left to do."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
