@@ -20,4 +20,3 @@ settings.load_profile("suite")
 def updates() -> tuple[list[bytes], str]:
     """Thirty real updates and their final text."""
     return text_updates(30)
-
