@@ -47,7 +47,7 @@ class TrayDialogs:
     def open_invite(self, share: str = "") -> InviteDialog:
         """Open the invite dialog on ``share`` (or the first share) and, when a share
         is given, ask for a code at once."""
-        shares = self._rows("status", "shares")
+        shares = self._shares()
         if self.invite is not None:
             self.invite.close()
         self.invite = InviteDialog(self.link, shares, share)
@@ -83,7 +83,7 @@ class TrayDialogs:
         one of this share is brought up to date)."""
         snapshot = self.snapshot()
         own = str(snapshot.status.get("device_id", "")) if snapshot is not None else ""
-        names = {str(p.get("device_id")): peer_name(p) for p in self._rows("peers", "peers")}
+        names = {str(p.get("device_id")): peer_name(p) for p in self._peers()}
         shown = self.history
         window = self._for_share(
             shown, share, lambda row: HistoryWindow(self.link, row, own, names)
@@ -110,21 +110,24 @@ class TrayDialogs:
 
     def ask_forget_peer(self, device: str) -> None:
         """Forget a device's static addresses once the user confirms (``peer remove``)."""
-        rows = [p for p in self._rows("peers", "peers") if str(p.get("device_id")) == device]
+        rows = [p for p in self._peers() if str(p.get("device_id")) == device]
         if rows and confirm_forget_peer(self.parent, rows[0]):
             self.link.request(f"forget device {device}", "peer.remove", device=device)
 
     def share_row(self, share: str) -> Row | None:
         """``share`` as the last snapshot says, or None."""
-        rows = [s for s in self._rows("status", "shares") if str(s.get("id")) == share]
+        rows = [s for s in self._shares() if str(s.get("id")) == share]
         return rows[0] if rows else None
 
-    def _rows(self, reply: str, key: str) -> list[Row]:
-        """The rows under ``key`` of the last snapshot's ``status`` or ``peers`` reply."""
+    def _shares(self) -> list[Row]:
+        """The shares of the last snapshot's ``status`` reply."""
         snapshot = self.snapshot()
-        if snapshot is None:
-            return []
-        return list((snapshot.status if reply == "status" else snapshot.peers).get(key) or [])
+        return list(snapshot.status.get("shares") or []) if snapshot is not None else []
+
+    def _peers(self) -> list[Row]:
+        """The peers of the last snapshot's ``peers`` reply."""
+        snapshot = self.snapshot()
+        return list(snapshot.peers.get("peers") or []) if snapshot is not None else []
 
     def _for_share(
         self, shown: ShareWindow | None, share: str, make: Callable[[Row], ShareWindow]
