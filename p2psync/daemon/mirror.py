@@ -214,6 +214,7 @@ class MirrorService:
         """One batch: the rescan when due, else the files changed here; the docs
         changed by others; then the writes held back, the deletions told and restores
         asked."""
+        started = trio.current_time()
         held = self._held()
         rescan = self._rescan and self._may_rescan(held)
         if not (rescan or self._scanned):
@@ -239,7 +240,7 @@ class MirrorService:
         if docs:
             await self.mirror.remote_changed(docs)
             await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
-        await self.mirror.flush()
+        await self.mirror.flush(started)
         await self._tell_deletions(watch, None)
         if self._undeletes:
             await self._undelete(watch)

@@ -240,13 +240,22 @@ class Mirror:
             elif guid in hidden:
                 await self.collisions.keep_hidden(entry, hidden[guid])
 
-    async def flush(self) -> None:
+    async def flush(self, started: float | None = None) -> None:
         """Tell the deletions held past ``VANISHED_HOLD_S``, store held-back manifest
-        entries and the sync state (end of a batch)."""
+        entries and the sync state (end of a batch).
+
+        ``started``: when the batch began (``trio.current_time``; None: now). A file
+        is told deleted only by a batch that began after its hold ran out: that batch
+        took every path the watcher reported before then, so the other end of a
+        rename made before the hold ran out was paired first. (Timed from the end of
+        the batch, a first rescan slower than the hold, under load, told a renamed
+        file deleted while the watcher still held the rename, and the file's new path
+        became a second doc.)"""
         now = trio.current_time()
+        since = now if started is None else started
         self.listings.clear()
         self.saves.recent.expire(now)
-        for rel in [rel for rel, (due, _) in self.renames.held.items() if due <= now]:
+        for rel in [rel for rel, (due, _) in self.renames.held.items() if due <= since]:
             await self.reconcile(rel)  # still gone: a delete; back, or renamed: no more
             self.renames.held.pop(rel, None)
         for rel in [rel for rel, due in self._emptied.items() if due <= now]:

@@ -116,6 +116,36 @@ def test_a_real_delete_is_told_once_the_hold_has_passed(tmp_path: Path) -> None:
     run(main)
 
 
+def test_a_batch_slower_than_the_hold_tells_no_delete_the_next_batch_may_pair(
+    tmp_path: Path,
+) -> None:
+    """A first rescan under load took longer than the hold: it found the file gone,
+    and the rename's other end waited for the next batch. The flush ending the slow
+    batch tells no delete (the batch began before the hold ran out); the next batch
+    pairs the rename; a file really gone is told deleted by the batch after."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "notes.md", "one\ntwo\nthree\n")
+        (tmp_path / "gone.md").write_text("gone\n")
+        await mirror.local_changes(["gone.md"])
+        await mirror.flush()
+        gone = next(g for g in entries(store) if g != guid)
+        started = trio.current_time()
+        (tmp_path / "notes.md").rename(tmp_path / "renamed.md")
+        (tmp_path / "gone.md").unlink()
+        await mirror.local_changes(["notes.md", "gone.md"])  # the new name not yet
+        clock.jump(VANISHED_HOLD_S * 3)  # the rest of a slow batch
+        await mirror.flush(started)
+        assert entries(store) == {guid: ("notes.md", False), gone: ("gone.md", False)}
+        await mirror.local_changes(["renamed.md"])
+        await mirror.flush(trio.current_time())
+        assert entries(store) == {guid: ("renamed.md", False), gone: ("gone.md", True)}
+        assert store.docs[guid].text() == "one\ntwo\nthree\n"
+        assert sorted(mirror.synced) == ["renamed.md"]
+
+    run(main)
+
+
 def test_a_file_deleted_and_created_again_within_the_hold_is_a_save(tmp_path: Path) -> None:
     async def main(clock: MockClock) -> None:
         mirror, store, guid = await one_file(tmp_path, "a.md", "one\n")
