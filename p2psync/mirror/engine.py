@@ -341,6 +341,8 @@ class Mirror:
             return
         if failed:
             return
+        if got is not None:  # back (a save that replaced it): a later vanish holds anew
+            self.renames.held.pop(rel, None)
         entry = self.view.by_path.get(rel)
         synced = self.synced.get(rel)
         renaming = entry is not None and self.renames.renaming(entry)

@@ -146,6 +146,31 @@ def test_a_batch_slower_than_the_hold_tells_no_delete_the_next_batch_may_pair(
     run(main)
 
 
+def test_a_file_back_from_a_vanish_is_held_anew_when_it_vanishes_again(tmp_path: Path) -> None:
+    """A save that replaced the file (gone for a moment, then back) held it; renamed
+    after that hold ran out, it is held again, so the rename's new name, reported in a
+    later batch, still pairs with it."""
+
+    async def main(clock: MockClock) -> None:
+        mirror, store, guid = await one_file(tmp_path, "a.md", "one\ntwo\nthree\n")
+        path = tmp_path / "a.md"
+        path.unlink()
+        await mirror.local_changes(["a.md"])
+        path.write_text("one\ntwo\nthree\nfour\n")
+        await mirror.local_changes(["a.md"])
+        clock.jump(VANISHED_HOLD_S * 2)
+        path.rename(tmp_path / "b.md")
+        await mirror.local_changes(["a.md"])
+        await mirror.flush(trio.current_time())
+        assert entries(store) == {guid: ("a.md", False)}
+        await mirror.local_changes(["b.md"])
+        await mirror.flush(trio.current_time())
+        assert entries(store) == {guid: ("b.md", False)}
+        assert store.docs[guid].text() == "one\ntwo\nthree\nfour\n"
+
+    run(main)
+
+
 def test_a_file_deleted_and_created_again_within_the_hold_is_a_save(tmp_path: Path) -> None:
     async def main(clock: MockClock) -> None:
         mirror, store, guid = await one_file(tmp_path, "a.md", "one\n")

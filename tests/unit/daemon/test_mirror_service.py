@@ -57,7 +57,7 @@ class FakeMirror:
     async def remote_changed(self, changes: dict[str, object]) -> None:
         self.remote.append(set(changes))
 
-    async def flush(self) -> None:
+    async def flush(self, started: float | None = None) -> None:
         await trio.lowlevel.checkpoint()
 
 
