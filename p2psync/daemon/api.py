@@ -224,7 +224,7 @@ class ControlApi:
 
     async def _doc_export(self, params: dict[str, Any]) -> DocExportReply | Streamed:
         share, guid = self._share_and_guid(params)
-        state = share.doc_state(guid)
+        state = share.export_state(guid)
         if state is None:
             raise NotFoundError(f"share {share.name} has no doc {guid!r}")
         if params.get("stream") is True:  # in parts: a large doc exceeds one line

@@ -307,8 +307,16 @@ class ShareService:
     # -- docs' state -------------------------------------------------------------
 
     def doc_state(self, guid: str) -> bytes | None:
-        """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown; for
-        a chunked file's root, its text as one text doc (``mirror.chunkexport``)."""
+        """The full state of doc ``guid`` as one Yjs v1 update, or None if unknown: what
+        its log is to hold (a compaction's snapshot, a lost log written again), a
+        chunked file's root included (its chunk list)."""
+        doc = self.doc(guid)
+        return doc.full_state() if doc is not None else None
+
+    def export_state(self, guid: str) -> bytes | None:
+        """What ``doc export`` gives of doc ``guid``: its full state, but for a chunked
+        file's root its text as one text doc (``mirror.chunkexport``), a doc of its
+        own that is never stored as the root's."""
         doc = self.doc(guid)
         if doc is not None and self.is_chunked(guid):
             return chunked_export(doc.ydoc, guid, partial(_chunk_text, self))
