@@ -87,6 +87,11 @@ def _file_state(row: Row, now: float) -> str:
     return f"{kind}, {gone}" if kind else gone
 
 
+def _devices(row: Row) -> list[str]:
+    """The devices that made a version (several when edits of each coalesced)."""
+    return [str(row.get("device", "")), *map(str, row.get("others", []))]
+
+
 def _changes(row: Row) -> str:
     """+N -M for a text file's version; a binary file's or app doc's has no text."""
     if row.get("file_kind") not in VERSIONED:
@@ -118,7 +123,7 @@ class VersionsModel(RowsModel):
             Column("Version", lambda r, now: str(r.get("number", ""))),
             Column("When", lambda r, now: format_ago(r.get("time"), now)),
             Column("What", lambda r, now: KIND_WORDS.get(str(r.get("kind")), str(r.get("kind")))),
-            Column("Device", lambda r, now: self._device(str(r.get("device", "")))),
+            Column("Device", lambda r, now: ", ".join(map(self._device, _devices(r)))),
             Column("Size", lambda r, now: format_bytes(r.get("size", 0))),
             Column("Changes", lambda r, now: _changes(r)),
         )

@@ -155,13 +155,18 @@ def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     raise UsageError(f"{file} is not inside a shared folder")
 
 
+def _devices(version: VersionRow) -> str:
+    """The short IDs of the devices that made ``version``, its first one's first."""
+    return ", ".join(d.split("-")[0] for d in [version["device"], *version.get("others", [])])
+
+
 def format_versions(versions: list[VersionRow], now: float) -> str:
     """The human form: one row per version, newest first."""
     if not versions:
         return "No versions yet."
     rows = [
         [str(v["number"]), human.ago(v["time"], now), _what(v),
-         v["device"].split("-")[0], human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
+         _devices(v), human.size(v["size"]), f"+{v['added']} -{v['removed']}"]
         for v in versions
     ]  # fmt: skip
     return table.render(

@@ -334,9 +334,10 @@ class VersionRow(TypedDict):
     """What ``history.diff``, ``history.text`` and ``restore`` name it by."""
     time: float
     device: str
+    """The device whose change started the version."""
     kind: str
     """``create``, ``local save``, ``remote change``, ``rename``, ``delete`` or
-    ``restore``."""
+    ``restore``: its first change's."""
     size: int
     """The text's size in UTF-8 bytes."""
     added: int
@@ -344,6 +345,8 @@ class VersionRow(TypedDict):
     """Characters inserted and deleted against the version before it."""
     old_path: NotRequired[str]
     """For a ``rename`` only: the share path the file had before it."""
+    others: NotRequired[list[str]]
+    """The other devices whose edits coalesced into it, when several made it."""
 
 
 class HistoryReply(TypedDict):

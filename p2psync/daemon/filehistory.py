@@ -55,6 +55,8 @@ def version_row(version: Version) -> VersionRow:
                        "added": version.added, "removed": version.removed}  # fmt: skip
     if version.old_path:
         row["old_path"] = version.old_path
+    if version.others:
+        row["others"] = list(version.others)
     return row
 
 

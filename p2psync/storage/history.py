@@ -166,11 +166,12 @@ class DocHistory:
         return version
 
     def _record_size(self, note: VersionNote, kind: str, end: int) -> Version:
-        """Record the version ``note`` of a file that is not text (``note.size``)."""
+        """Record the version ``note`` of a file that is not text (``note.size``): an
+        app doc's saves coalesce as a text's do, a binary file's only by one device."""
         self.binary = self.binary or note.binary
         version = record(self.versions(), time=note.time, device=note.device, kind=kind,
                          log_end=end, before="", after="", old_path=note.old_path,
-                         changes=(0, 0, note.size or 0))  # fmt: skip
+                         changes=(0, 0, note.size or 0), together=not self.binary)  # fmt: skip
         self._texts = None
         self._dirty = True
         return version

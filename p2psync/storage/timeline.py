@@ -3,7 +3,9 @@
 A version names the point in the doc's log where it ends (``log_end``: how many
 updates of the doc's history precede it) and carries what ``p2psync history``
 shows. Saves of the same kind by the same device closer than ``COALESCE_SECONDS``
-replace the previous version instead of adding one (docs/history.md).
+replace the previous version instead of adding one, and so do the edits of devices
+editing together (their edits alternating that close): one version names each of
+them, not one version per turn (docs/history.md).
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ class Version:
     chained: bool = False
     """Whether ``state`` holds only what the doc gained since the version before it
     that holds a state (``storage.historystates``), not the whole."""
+    others: tuple[str, ...] = ()
+    """The other devices whose edits coalesced into this version, in the order they
+    came (``device`` made its first)."""
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Every device whose edits this version holds, its first one's first."""
+        return (self.device, *self.others)
 
 
 DIFF_MAX_CHARS = 20_000
@@ -93,6 +103,7 @@ def record(
     old_path: str = "",
     text_key: str = "",
     changes: tuple[int, int, int] | None = None,
+    together: bool = True,
 ) -> Version:
     """Append (or coalesce into the last entry) the version that turned ``before`` into ``after``.
 
@@ -100,7 +111,8 @@ def record(
     new one: the one before the last entry when the new version coalesces into it.
     ``old_path`` is a rename's former path; ``text_key`` names the whole text of a
     chunked file's version, whose (+N, -M, size) the caller counts (``changes``:
-    then ``before`` and ``after`` are not read).
+    then ``before`` and ``after`` are not read). ``together``: whether devices
+    editing together coalesce (``coalesces``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown version kind {kind!r}")
@@ -109,11 +121,13 @@ def record(
     else:
         added, removed = char_changes(before, after)
         size = len(after.encode())
-    if coalesces(timeline, time, device, kind):
+    if coalesces(timeline, time, device, kind, together=together):
+        last = timeline[-1]
+        others = last.others if device in last.devices else (*last.others, device)
         # the state a compaction gave the version it replaces is not this version's
-        merged = replace(timeline[-1], time=time, log_end=log_end, size=size, added=added,
-                         removed=removed, text_key=text_key, state=b"",
-                         chained=False)  # fmt: skip
+        merged = replace(last, time=time, log_end=log_end, size=size, added=added,
+                         removed=removed, text_key=text_key, state=b"", chained=False,
+                         others=others)  # fmt: skip
         timeline[-1] = merged
         return merged
     number = timeline[-1].number + 1 if timeline else 1
@@ -133,13 +147,34 @@ def record(
     return version
 
 
-def coalesces(timeline: list[Version], time: float, device: str, kind: str) -> bool:
-    """True if a new version with these fields would replace the last one."""
+def coalesces(
+    timeline: list[Version], time: float, device: str, kind: str, *, together: bool = True
+) -> bool:
+    """True if a new version with these fields would replace the last one: both are
+    edits (a save here, a peer's change) less than ``COALESCE_SECONDS`` apart, and
+    either of the same kind by the same device, or (with ``together``) part of
+    devices editing together: the last version is already several devices', or
+    ``device``'s edit before it came less than ``COALESCE_SECONDS`` before it too
+    (their edits alternate). A peer's one change after a save here stays a version
+    of its own; devices editing together, which made a version per turn (hundreds a
+    minute when apps edit a doc on two devices, each one's state written at the next
+    compaction), make one. A binary file's saves never merge (no ``together``): each
+    device's is a whole file of its own."""
     last = timeline[-1] if timeline else None
+    if last is None or kind not in _COALESCED_KINDS or last.kind not in _COALESCED_KINDS:
+        return False
+    if time - last.time >= COALESCE_SECONDS:
+        return False
+    if last.device == device and last.kind == kind and not last.others:
+        return True
+    if not together:
+        return False
+    if last.others:
+        return True
+    before = timeline[-2] if len(timeline) > 1 else None
     return (
-        last is not None
-        and kind in _COALESCED_KINDS
-        and last.kind == kind
-        and last.device == device
-        and time - last.time < COALESCE_SECONDS
+        before is not None
+        and before.kind in _COALESCED_KINDS
+        and device in before.devices
+        and last.time - before.time < COALESCE_SECONDS
     )

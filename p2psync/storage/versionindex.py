@@ -114,6 +114,8 @@ def _row(v: Version, *, in_states: bool = False) -> list[Any]:
     needs them; its state field ``true`` if its state is ``in_states`` (format 2)."""
     state = True if in_states else v.state
     row = [v.time, v.device, v.kind, v.log_end, v.size, v.added, v.removed, state, v.number]
+    if v.others:
+        return [*row, v.old_path, v.text_key, int(v.chained), list(v.others)]
     if v.chained:
         return [*row, v.old_path, v.text_key, 1]
     return row + ([v.old_path, v.text_key] if v.text_key else [v.old_path] if v.old_path else [])
@@ -161,14 +163,16 @@ def _unzipped(version: Version) -> Version:
 def _version(row: list[Any]) -> Version:
     """One row of the file: nine fields, a tenth (the old path) for a rename, an
     eleventh (the text's key) for a chunked file's version, a twelfth (1) for a
-    version whose state is chained to the one before."""
-    if len(row) not in (9, 10, 11, 12):
+    version whose state is chained to the one before, a thirteenth (a list) for the
+    other devices of a version several made."""
+    if len(row) not in (9, 10, 11, 12, 13):
         raise ValueError(f"a version of {len(row)} fields")
     t, d, k, e, s, a, r, st, n = row[:9]
     old, key = (str(field) for field in [*row[9:11], "", ""][:2])
-    chained = len(row) == 12 and row[11] == 1
+    chained = len(row) >= 12 and row[11] == 1
+    others = tuple(str(device) for device in row[12]) if len(row) == 13 else ()
     return Version(float(t), str(d), str(k), int(e), int(s), int(a), int(r), bytes(st), int(n),
-                   old_path=old, text_key=key, chained=chained)  # fmt: skip
+                   old_path=old, text_key=key, chained=chained, others=others)  # fmt: skip
 
 
 def load_timeline(path: Path) -> list[Version]:

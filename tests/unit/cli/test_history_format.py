@@ -27,6 +27,14 @@ def test_versions_are_rows_with_short_device_ids_and_changes() -> None:
     assert "+30 -0" in lines[2]
 
 
+def test_a_version_several_devices_made_names_each() -> None:
+    other = "T5NXIS3-BI2AQ2E-VTZO2CM-P3E7QY4-YMEDD4T-RMHUEBS-3C3QQAP-UH7NHQT"
+    together: VersionRow = {"number": 4, "time": NOW - 5, "device": DEVICE, "kind": "local save",
+                            "size": 10, "added": 3, "removed": 1, "others": [other]}  # fmt: skip
+    row = format_versions([together], NOW).splitlines()[1]
+    assert "VFVQ4IY, T5NXIS3" in row
+
+
 def test_no_versions_is_one_sentence() -> None:
     assert format_versions([], NOW) == "No versions yet."
 

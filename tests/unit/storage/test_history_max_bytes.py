@@ -135,7 +135,7 @@ def test_an_offline_compaction_caps_a_binary_file_and_leaves_a_text_file(tmp_pat
                     before = doc.get_state()
                     doc.get("content", type=pycrdt.Text).insert(0, "x" * KB)
                     log.append([doc.get_update(before)])
-                note = VersionNote(NOW + n, "AB"[n % 2], "remote change", "", size=KB)
+                note = VersionNote(NOW + 20 * n, "AB"[n % 2], "remote change", "", size=KB)
                 history.mark(note, log)
         assert holds_binary(doc.get_update()) is is_binary
         compact_log(path, RetentionPolicy(max_bytes=KB))

@@ -55,14 +55,53 @@ def test_saves_closer_than_ten_seconds_coalesce() -> None:
     record(timeline, time=0, device="A", kind="create", log_end=1, before="", after="a")
     record(timeline, time=20, device="A", kind="local save", log_end=2, before="a", after="ab")
     record(timeline, time=25, device="A", kind="local save", log_end=3, before="a", after="abc")
-    record(timeline, time=28, device="B", kind="remote change", log_end=4, before="abc", after="c")
-    assert [(v.kind, v.log_end, v.added, v.removed) for v in timeline] == [
-        ("create", 1, 1, 0),
-        ("local save", 3, 2, 0),
-        ("remote change", 4, 0, 2),
+    record(timeline, time=40, device="B", kind="remote change", log_end=4, before="abc", after="c")
+    assert [(v.kind, v.log_end, v.added, v.removed, v.devices) for v in timeline] == [
+        ("create", 1, 1, 0, ("A",)),
+        ("local save", 3, 2, 0, ("A",)),
+        ("remote change", 4, 0, 2, ("B",)),
     ]
     with pytest.raises(ValueError, match="kind"):
-        record(timeline, time=30, device="A", kind="edit", log_end=5, before="", after="")
+        record(timeline, time=45, device="A", kind="edit", log_end=5, before="", after="")
+
+
+def test_edits_of_several_devices_closer_than_ten_seconds_are_one_version() -> None:
+    """Two devices editing together (their edits alternating, as apps on two daemons
+    do) make one version naming both once they alternate, not one per turn; a
+    create, a rename or a delete is never taken into one, a pause starts the next, and
+    one change by another device after a save is a version of its own."""
+    timeline: list[Version] = []
+    record(timeline, time=0, device="A", kind="create", log_end=1, before="", after="a")
+    text = "a"
+    for turn in range(1, 40):
+        device, kind = ("B", "remote change") if turn % 2 else ("A", "local save")
+        base = text if len(timeline) == 1 else "a"
+        text += str(turn % 10)
+        record(timeline, time=turn * 0.5, device=device, kind=kind, log_end=turn + 1,
+               before=base, after=text)  # fmt: skip
+    record(timeline, time=40, device="A", kind="rename", log_end=40, before=text, after=text,
+           old_path="old.md")  # fmt: skip
+    record(timeline, time=41, device="C", kind="local save", log_end=41, before=text,
+           after=text + "!")  # fmt: skip
+    record(timeline, time=45, device="B", kind="remote change", log_end=42, before=text + "!",
+           after=text + "!?")  # fmt: skip
+    assert [(v.number, v.kind, v.devices, v.log_end) for v in timeline] == [
+        (1, "create", ("A",), 1),
+        (2, "remote change", ("B",), 2),
+        (3, "local save", ("A", "B"), 40),
+        (4, "rename", ("A",), 40),
+        (5, "local save", ("C",), 41),
+        (6, "remote change", ("B",), 42),
+    ]
+
+
+def test_a_binary_files_saves_by_two_devices_in_turn_stay_apart() -> None:
+    timeline: list[Version] = []
+    for turn in range(4):
+        record(timeline, time=turn, device="AB"[turn % 2], kind="remote change",
+               log_end=turn + 1, before="", after="", changes=(0, 0, 10),
+               together=False)  # fmt: skip
+    assert [v.devices for v in timeline] == [("A",), ("B",), ("A",), ("B",)]
 
 
 def test_char_changes_count_characters_not_bytes() -> None:

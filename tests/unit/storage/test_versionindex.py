@@ -52,6 +52,20 @@ def test_a_rename_keeps_its_old_path_and_other_rows_keep_nine_fields(tmp_path: P
     assert load_timeline(older) == _timeline()
 
 
+def test_a_version_several_devices_made_keeps_them_all(tmp_path: Path) -> None:
+    path = versions_path(tmp_path / "doc.log")
+    together = [
+        Version(NOW - 30, "A", "local save", 8, 4, 1, 0, number=5, others=("B", "C")),
+        Version(NOW - 20, "B", "remote change", 9, 4, 1, 1, b"\x01", 6, chained=True,
+                others=("A",)),
+    ]  # fmt: skip
+    save_timeline(path, [*_timeline(), *together])
+    loaded = load_timeline(path)
+    assert loaded == [*_timeline(), *together]
+    assert [v.devices for v in loaded[-2:]] == [("A", "B", "C"), ("B", "A")]
+    assert loaded[-1].chained
+
+
 @pytest.mark.parametrize("damage", [b"", b"P2PSVER\n", None])
 def test_a_damaged_file_is_refused_not_emptied(tmp_path: Path, damage: bytes | None) -> None:
     path = tmp_path / "doc.log.versions"
