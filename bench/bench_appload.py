@@ -27,19 +27,17 @@ SECONDS = 20
 LIMIT_S = 0.050
 """The issue's bound on the p99 of app-to-app latency under this load."""
 PROFILE = (
-    "Where the time went (py-spy on both daemons, 2026-12-06, 10 s of this load, load "
-    "average 20 to 25 on 2 cores): neither daemon was busy for long (0.2 to 0.3 cores "
-    "each, while the event loop waited on epoll much of the rest), but each app's edits "
-    "were applied one at a time, each after the one before was durable, and a group "
-    "commit there also rewrites the doc's history timeline (temp file, fsync, rename, "
-    "folder fsync) and encodes the whole .ydoc state for its version size, so under "
-    "this load an app could not make 10 durable edits a second and its edits queued "
-    "for seconds (p50 3.4 s, same daemon or not). Since (apps.server): the edits an "
-    "app sends while the one before is stored are merged and applied as one, and the "
-    "updates queued for an app go out merged: p50 0.49 s in the same conditions. What "
-    "is left is the path to the other daemon (each update checked in Python, one link "
-    "message each) and the frames sent to the apps (trio-websocket), the largest "
-    "share of event-loop time"
+    "Where the time went (py-spy and timing on both daemons, 2026-12-06, 15 s of this "
+    "load): each daemon compacted the doc every 3 to 4 s, and the compaction's commit, "
+    "which holds the doc's appends, took 1.2 to 1.8 s, two thirds of it xz-packing the "
+    "history's states: the apps' edits, alternating between the devices, had made a "
+    "version at every group commit (537 in 20 s, 1.8 MB of states). Since "
+    "(storage.timeline): devices editing together make one version (3 per run), and the "
+    "commit takes 16 to 144 ms at load 11. Earlier (apps.server): the edits an app sends "
+    "while the one before is stored are merged and applied as one, and the updates "
+    "queued for an app go out merged. What is left on the event loop: the frames sent "
+    "to the apps (trio-websocket, a socket send each: a fifth of its time), applying "
+    "and checking updates, the link to the other daemon"
 )
 IDLE_CLIENTS = 50
 MEMORY_TARGET = 3.0
