@@ -342,7 +342,8 @@ class VersionRow(TypedDict):
     """The text's size in UTF-8 bytes."""
     added: int
     removed: int
-    """Characters inserted and deleted against the version before it."""
+    """Characters inserted and deleted since the version before it: the sums of the
+    counts of the changes it holds, each against the text just before it."""
     old_path: NotRequired[str]
     """For a ``rename`` only: the share path the file had before it."""
     others: NotRequired[list[str]]

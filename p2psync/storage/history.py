@@ -28,7 +28,7 @@ from p2psync.storage.compaction import YDoc, apply_in_chunks, replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.historystates import doc_at, full_state, rechain
 from p2psync.storage.retention import RetentionPolicy
-from p2psync.storage.timeline import COALESCE_SECONDS, Version, char_changes, coalesces, record
+from p2psync.storage.timeline import COALESCE_SECONDS, Version, char_changes, record
 from p2psync.storage.versionindex import (
     PendingFold,
     load_index,
@@ -96,8 +96,9 @@ class DocHistory:
         self.texts = VersionTexts(log_path)
         """The whole texts of a chunked file's versions."""
         self._timeline: list[Version] | None = None
-        self._texts: tuple[str, str] | None = None
-        """(text of the version before the last one, text of the last one), once known."""
+        self._last_text: str | None = None
+        """The text of the newest version (the doc's after the last change recorded),
+        once known: the next change is counted against it, coalesced or not."""
         self._dirty = False
         self._saved: tuple[int, float] = (0, 0.0)
         """(number of the newest version, clock) at the last write of the file."""
@@ -139,11 +140,10 @@ class DocHistory:
         if note.size is not None:
             self._record_size(note, kind, end)
             return
-        before_last, last = self._known_texts(timeline, start, doclog)
-        before = before_last if coalesces(timeline, note.time, note.device, kind) else last
+        last = self._known_text(timeline, start, doclog)
         record(timeline, time=note.time, device=note.device, kind=kind, log_end=end,
-               before=before, after=note.text)  # fmt: skip
-        self._texts = (before, note.text)
+               before=last, after=note.text)  # fmt: skip
+        self._last_text = note.text
         self._dirty = True
 
     def mark(self, note: VersionNote, doclog: DocLog) -> Version:
@@ -156,11 +156,11 @@ class DocHistory:
             version = self._record_size(note, note.kind, end)
             self.save()
             return version
-        _, last = self._known_texts(timeline, end, doclog)
+        last = self._known_text(timeline, end, doclog)
         version = record(timeline, time=note.time, device=note.device, kind=note.kind,
                          log_end=end, before=last, after=note.text,
                          old_path=note.old_path)  # fmt: skip
-        self._texts = (last, note.text)
+        self._last_text = note.text
         self._dirty = True
         self.save()
         return version
@@ -172,7 +172,7 @@ class DocHistory:
         version = record(self.versions(), time=note.time, device=note.device, kind=kind,
                          log_end=end, before="", after="", old_path=note.old_path,
                          changes=(0, 0, note.size or 0), together=not self.binary)  # fmt: skip
-        self._texts = None
+        self._last_text = None
         self._dirty = True
         return version
 
@@ -253,14 +253,12 @@ class DocHistory:
             return None
         kind = "create" if not timeline and note.kind != "restore" else note.kind
         key = self.texts.put_rows(rows)
-        coalesced = coalesces(timeline, note.time, note.device, kind)
-        base = (timeline[-2] if len(timeline) > 1 else None) if coalesced else newest
-        added, removed = self._chunk_changes(base, rows, doclog)
+        added, removed = self._chunk_changes(newest, rows, doclog)  # record sums if coalesced
         version = record(timeline, time=note.time, device=note.device, kind=kind,
                          log_end=doclog.update_count, before="", after="",
                          old_path=note.old_path, text_key=key,
                          changes=(added, removed, sum(size for _, _, size in rows)))  # fmt: skip
-        self._texts = None
+        self._last_text = None
         self._dirty = True
         self.save(force=False)
         return version
@@ -311,8 +309,6 @@ class DocHistory:
         coalescing = newest == self._saved[0] and now - self._saved[1] < COALESCE_SECONDS
         if not force and not dropped and coalescing:
             return
-        if dropped:
-            self._texts = None  # the version before the last may be gone
         if _stateful(kept) != _stateful(self._timeline):
             kept = rechain(self._timeline, kept)
         self._timeline = kept
@@ -363,7 +359,7 @@ class DocHistory:
             replace(v, state=f.state) if v.log_end <= len(prefix) else v
             for v, f in zip(timeline, folded, strict=True)
         ])  # fmt: skip
-        self._texts = None
+        self._last_text = None
         pending = PendingFold(len(prefix), zlib.crc32(snapshot))
         save_timeline(self.path, self._timeline, pending)
         self._dirty = False
@@ -385,18 +381,17 @@ class DocHistory:
             for v in self.versions()
         ]  # fmt: skip
 
-    def _known_texts(self, timeline: list[Version], start: int, doclog: DocLog) -> tuple[str, str]:
-        """The cached texts; after a restart, rebuilt from the log (once per doc)."""
-        if self._texts is not None:
-            return self._texts
+    def _known_text(self, timeline: list[Version], start: int, doclog: DocLog) -> str:
+        """The cached newest text; after a restart, rebuilt (once per doc): the newest
+        version's, or with none the log's text before ``start``."""
+        if self._last_text is not None:
+            return self._last_text
         if not timeline and start == 0:
-            return ("", "")
-        updates = doclog.updates_before(doclog.end)
+            return ""
         if not timeline:
-            last = str(replay(updates[:start]).get(self.root, type=pycrdt.Text))
-            return ("", last)
-        before_last = self._text(timeline[-2], doclog, updates) if len(timeline) > 1 else ""
-        return (before_last, self._text(timeline[-1], doclog, updates))
+            updates = doclog.updates_before(doclog.end)[:start]
+            return str(replay(updates).get(self.root, type=pycrdt.Text))
+        return self._text(timeline[-1], doclog)
 
 
 def _stateful(timeline: list[Version]) -> list[int]:

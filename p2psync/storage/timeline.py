@@ -5,7 +5,8 @@ updates of the doc's history precede it) and carries what ``p2psync history``
 shows. Saves of the same kind by the same device closer than ``COALESCE_SECONDS``
 replace the previous version instead of adding one, and so do the edits of devices
 editing together (their edits alternating that close): one version names each of
-them, not one version per turn (docs/history.md).
+them, not one version per turn. A coalesced version's +N / -M are the sums of its
+changes', each counted once, when it is recorded (docs/history.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ _COALESCED_KINDS = ("local save", "remote change")
 
 @dataclass(frozen=True, slots=True)
 class Version:
-    """One entry of a timeline; ``added``/``removed`` count characters against the one before."""
+    """One entry of a timeline; ``added``/``removed`` count characters inserted and
+    deleted since the one before: for a version several changes coalesced into, the
+    sums of each change's counts against the text just before it (an insertion a later
+    change of the version deletes is counted in both)."""
 
     time: float
     device: str
@@ -105,14 +109,18 @@ def record(
     changes: tuple[int, int, int] | None = None,
     together: bool = True,
 ) -> Version:
-    """Append (or coalesce into the last entry) the version that turned ``before`` into ``after``.
+    """Append (or coalesce into the last entry) the version of the change that turned
+    ``before`` into ``after``.
 
-    ``before`` is the text of the last version that stays in the timeline before the
-    new one: the one before the last entry when the new version coalesces into it.
-    ``old_path`` is a rename's former path; ``text_key`` names the whole text of a
-    chunked file's version, whose (+N, -M, size) the caller counts (``changes``:
-    then ``before`` and ``after`` are not read). ``together``: whether devices
-    editing together coalesce (``coalesces``).
+    ``before`` is the text just before the change: the last entry's, whether or not
+    the change coalesces into it. The change's (+N, -M) are counted against it alone,
+    so a change costs the same whether it makes a version or joins one: a coalesced
+    version's counts are the sums of its changes' (``Version.added``), never a diff
+    across the whole version, which grows with every change a long run of edits
+    merges. ``old_path`` is a rename's former path; ``text_key`` names the whole text
+    of a chunked file's version, whose change's (+N, -M) and size the caller counts
+    (``changes``: then ``before`` and ``after`` are not read). ``together``: whether
+    devices editing together coalesce (``coalesces``).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown version kind {kind!r}")
@@ -125,8 +133,9 @@ def record(
         last = timeline[-1]
         others = last.others if device in last.devices else (*last.others, device)
         # the state a compaction gave the version it replaces is not this version's
-        merged = replace(last, time=time, log_end=log_end, size=size, added=added,
-                         removed=removed, text_key=text_key, state=b"", chained=False,
+        merged = replace(last, time=time, log_end=log_end, size=size,
+                         added=last.added + added, removed=last.removed + removed,
+                         text_key=text_key, state=b"", chained=False,
                          others=others)  # fmt: skip
         timeline[-1] = merged
         return merged

@@ -75,3 +75,28 @@ def test_a_chunked_files_versions_keep_their_texts_apart(tmp_path: Path) -> None
     assert [v.number for v in again.versions()] == [4]
     assert len(list(texts_dir(path).iterdir())) == 2
     log.close()
+
+
+def test_a_chunked_files_coalesced_version_sums_its_changes(tmp_path: Path) -> None:
+    """Devices editing a chunked file together: each change is counted chunk by chunk
+    against the newest version, and the version it joins adds it up (B's insertion
+    and A's deletion of it are +3 / -3, not the +0 / -0 across the version)."""
+    path = tmp_path / "root.ylog"
+    log = DocLog.open(path).log
+    clock = Clock()
+    history = DocHistory(path, "content", RetentionPolicy(max_age_days=10), clock=clock)
+    one, two = "first chunk\n" * 50, "second chunk\n" * 50
+    history.note_chunks(_note(clock), [("c1", one), ("c2", two)], log)
+    clock.now += 60
+    history.note_chunks(_note(clock), [("c1", one + "a"), ("c2", None)], log)
+    for text in (two + "xyz", two):
+        clock.now += 1
+        device, kind = ("B", "remote change") if text != two else ("A", "local save")
+        history.note_chunks(_note(clock, device, kind), [("c1", None), ("c2", text)], log)
+    assert [(v.number, v.devices, v.added, v.removed) for v in history.versions()] == [
+        (1, ("A",), len(one + two), 0),
+        (2, ("A",), 1, 0),
+        (3, ("B", "A"), 3, 3),
+    ]
+    assert history.text_at(3, log) == (history.versions()[2], one + "a" + two)
+    log.close()

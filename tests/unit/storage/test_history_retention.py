@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -54,7 +55,7 @@ def test_saves_closer_than_ten_seconds_coalesce() -> None:
     timeline: list[Version] = []
     record(timeline, time=0, device="A", kind="create", log_end=1, before="", after="a")
     record(timeline, time=20, device="A", kind="local save", log_end=2, before="a", after="ab")
-    record(timeline, time=25, device="A", kind="local save", log_end=3, before="a", after="abc")
+    record(timeline, time=25, device="A", kind="local save", log_end=3, before="ab", after="abc")
     record(timeline, time=40, device="B", kind="remote change", log_end=4, before="abc", after="c")
     assert [(v.kind, v.log_end, v.added, v.removed, v.devices) for v in timeline] == [
         ("create", 1, 1, 0, ("A",)),
@@ -75,8 +76,7 @@ def test_edits_of_several_devices_closer_than_ten_seconds_are_one_version() -> N
     text = "a"
     for turn in range(1, 40):
         device, kind = ("B", "remote change") if turn % 2 else ("A", "local save")
-        base = text if len(timeline) == 1 else "a"
-        text += str(turn % 10)
+        base, text = text, text + str(turn % 10)
         record(timeline, time=turn * 0.5, device=device, kind=kind, log_end=turn + 1,
                before=base, after=text)  # fmt: skip
     record(timeline, time=40, device="A", kind="rename", log_end=40, before=text, after=text,
@@ -92,6 +92,41 @@ def test_edits_of_several_devices_closer_than_ten_seconds_are_one_version() -> N
         (4, "rename", ("A",), 40),
         (5, "local save", ("C",), 41),
         (6, "remote change", ("B",), 42),
+    ]
+    assert [(v.added, v.removed) for v in timeline[1:3]] == [(1, 0), (38, 0)]
+
+
+def test_a_coalesced_versions_counts_are_the_sums_of_its_changes() -> None:
+    """Each change is counted against the text just before it, and a version that
+    changes coalesce into adds them up: +3, +2/-1, +4 make +9/-1 (a diff across the
+    version would say +8), an insertion the next change deletes +5/-5 (not +0/-0).
+    So joining a version costs what making one does, however long it grew."""
+    timeline: list[Version] = []
+    record(timeline, time=0, device="A", kind="create", log_end=1, before="", after="hello")
+    texts = ["hello", "hello123", "hello1xy3", "hello1xy3abcd"]
+    for n, (before, after) in enumerate(itertools.pairwise(texts), start=1):
+        record(timeline, time=20 + n, device="A", kind="local save", log_end=1 + n,
+               before=before, after=after)  # fmt: skip
+    assert [(v.number, v.log_end, v.added, v.removed) for v in timeline] == [
+        (1, 1, 5, 0),
+        (2, 4, 9, 1),
+    ]
+    assert char_changes(texts[0], texts[-1]) == (8, 0)
+
+    # an insertion and its deletion, by two devices editing together: B's change is
+    # a version of its own, A's answer joins it
+    together: list[Version] = []
+    turns = [("A", "create", "hello"), ("A", "local save", "hello!"),
+             ("B", "remote change", "hello!12345"), ("A", "local save", "hello!")]  # fmt: skip
+    before = ""
+    for n, (device, kind, after) in enumerate(turns):
+        record(together, time=n and 20 + n, device=device, kind=kind, log_end=n + 1,
+               before=before, after=after)  # fmt: skip
+        before = after
+    assert [(v.number, v.devices, v.added, v.removed) for v in together] == [
+        (1, ("A",), 5, 0),
+        (2, ("A",), 1, 0),
+        (3, ("B", "A"), 5, 5),
     ]
 
 
@@ -132,7 +167,6 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
         updates.append(doc.get_update(state))
         state = doc.get_state()
         before = str(text)
-        base = texts_by_time[timeline[-2].time] if len(timeline) > 1 else ""
         kind = "create" if not timeline else rng.choice(["local save", "remote change"])
         version = record(
             timeline,
@@ -140,7 +174,7 @@ def test_every_kept_version_restores_to_exactly_its_text(seed: int) -> None:
             device=rng.choice("AB"),
             kind=kind,
             log_end=len(updates),
-            before=base if kind != "create" else "",
+            before=current,
             after=before,
         )
         texts_by_time[version.time] = before

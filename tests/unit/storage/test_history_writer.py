@@ -3,8 +3,10 @@ coalesced, the kept versions' text intact across compaction and a reopen."""
 
 from __future__ import annotations
 
+import difflib
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pycrdt
@@ -12,6 +14,7 @@ import pytest
 import trio
 
 from p2psync.errors import StorageError
+from p2psync.storage import timeline
 from p2psync.storage.compaction import replay
 from p2psync.storage.doclog import DocLog
 from p2psync.storage.history import DocHistory, VersionNote
@@ -236,6 +239,56 @@ async def test_a_deletion_is_a_version_with_no_text_and_keeps_the_last_text(
     none._dirty = True
     none.save()
     assert [v.kind for v in load_timeline(versions_path(path))] == ["create", "delete"]
+
+
+async def test_devices_editing_together_cost_each_change_its_own_diff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two devices' edits alternating (one at the start of the text, the other at its
+    end) make one version; each joins it at the cost of a diff of that change alone,
+    however long the version grew (a diff across the version would span the whole
+    text), and the version's counts are the sums of its changes'. After a reopen the
+    next change is counted against the newest version's text, rebuilt from the log."""
+    diffed: list[int] = []  # the characters each diff compared
+
+    def matcher(junk: None, a: str, b: str, autojunk: bool = True) -> difflib.SequenceMatcher[str]:
+        diffed.append(len(a) + len(b))
+        return difflib.SequenceMatcher(junk, a, b, autojunk=autojunk)
+
+    monkeypatch.setattr(timeline, "difflib", SimpleNamespace(SequenceMatcher=matcher))
+    path, clock = tmp_path / "doc.ylog", Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    turns = 40
+    text = "x" * 1000
+
+    async def body(writer: LogWriter) -> None:
+        nonlocal text
+        await writer.append([_edit(doc, text)], VersionNote(clock.now, "A", "create", text))
+        clock.now += 60
+        for turn in range(turns):
+            clock.now += 1
+            device, kind = ("A", "local save") if turn % 2 else ("B", "remote change")
+            text = f"a{turn:03}\n{text}" if turn % 2 else f"{text}b{turn:03}\n"
+            await writer.append([_edit(doc, text)], VersionNote(clock.now, device, kind, text))
+
+    await _run(path, clock, body)
+    versions = load_timeline(versions_path(path))
+    assert [(v.number, v.devices) for v in versions] == [(1, ("A",)), (2, ("B",)),
+                                                          (3, ("A", "B"))]  # fmt: skip
+    assert (versions[2].added, versions[2].removed) == (5 * (turns - 1), 0)
+    assert len(diffed) == 1 + turns  # one diff per change, none again
+    assert max(diffed[1:]) <= 5  # each change's five characters, not the version's
+
+    async def reopened(writer: LogWriter) -> None:
+        clock.now += 1
+        edited = text.replace("a001\n", "", 1)
+        await writer.append([_edit(doc, edited)], VersionNote(clock.now, "A", "local save", edited))
+
+    diffed.clear()
+    await _run(path, clock, reopened)
+    newest = load_timeline(versions_path(path))[-1]
+    assert (newest.number, newest.added, newest.removed) == (3, 5 * (turns - 1), 5)
+    assert diffed == [5]
 
 
 class CountingHistory(DocHistory):
