@@ -156,6 +156,45 @@ def convert(root: YDoc, root_guid: str) -> None:
     _chunks(root)[root_guid] = [0, 0]
 
 
+def derived_keys(root_guid: str, guids: list[str]) -> dict[str, OrderKey] | None:
+    """The order keys the chunks ``guids`` (a text's chunks, in text order) are listed
+    with, found again from their guids alone, for a root that lost its list: every
+    chunk guid is derived, so its key is too. The root itself is ``[0, 0]``
+    (``convert``), the ``run``-th seed ``[run, 0]`` (``seed``), the successor of a
+    chunk keyed ``[run, depth]`` ``[run, depth + 1]``. Any other guid, or keys that
+    would not sort the chunks as given, give None: nothing is guessed. Pure."""
+    seeds = {seed_guid(root_guid, run): run for run in range(len(guids))}
+    keys: dict[str, OrderKey] = {}
+    successors: dict[str, str] = {}
+    for guid in guids:
+        if guid == root_guid:
+            key = (0, 0)
+        elif guid in seeds:
+            key = (seeds[guid], 0)
+        elif guid in successors:
+            run, depth = keys[successors[guid]]
+            key = (run, depth + 1)
+        else:
+            return None
+        keys[guid] = key
+        successors[successor_guid(root_guid, guid)] = guid
+    if sorted(guids, key=lambda guid: (keys[guid], guid)) != guids:
+        return None
+    return keys
+
+
+def relist(root: YDoc, root_guid: str, keys: dict[str, OrderKey]) -> None:
+    """List the chunks ``keys`` (``derived_keys``) in ``root`` again, each whose
+    successor is among them closed (a successor is made only when its chunk closes):
+    the entries every peer that kept the list holds, so the two merge as one."""
+    with root.transaction():
+        for guid, key in keys.items():
+            _chunks(root)[guid] = list(key)
+        for guid in keys:
+            if successor_guid(root_guid, guid) in keys:
+                _closed(root)[guid] = True
+
+
 class ChunkedText:
     """Edits of one chunked text: its root, its chunk docs, and the code-point length
     of each chunk, loaded only for the chunks an operation has to look into.

@@ -256,3 +256,43 @@ def test_a_root_created_chunked_is_not_converted() -> None:
     seed(replica.root, ROOT, replica.chunk, "abc", 16)
     with pytest.raises(ValueError, match="not a one-doc text"):
         chunked.convert(replica.root, ROOT)
+
+
+def _relisted(replica: Replica) -> pycrdt.Doc[Any]:
+    """A root holding no list (as one stored as the file's export) with the chunks of
+    ``replica`` listed again from their guids alone."""
+    order = chunk_order(replica.root, ROOT)
+    keys = chunked.derived_keys(ROOT, order)
+    assert keys is not None
+    root: pycrdt.Doc[Any] = pycrdt.Doc()
+    chunked.relist(root, ROOT, keys)
+    assert chunk_order(root, ROOT) == order
+    for guid in order:
+        assert chunked.chunk_key(root, ROOT, guid) == chunked.chunk_key(replica.root, ROOT, guid)
+        assert is_closed(root, guid) == is_closed(replica.root, guid)
+    return root
+
+
+def test_a_lost_list_is_listed_again_with_the_keys_every_peer_holds() -> None:
+    replica = Replica()
+    seed(replica.root, ROOT, replica.chunk, "".join(f"line {n}\n" for n in range(12)), 32)
+    text = replica.text(32)
+    text.insert(len(text.text()), "".join(f"more {n}\n" for n in range(12)))  # successors
+    text.insert(0, "first\n")
+    assert any(is_closed(replica.root, guid) for guid in chunk_order(replica.root, ROOT))
+    root = _relisted(replica)
+    root.apply_update(replica.root.get_update())  # merged with a peer's list: one list
+    assert chunk_order(root, ROOT) == chunk_order(replica.root, ROOT)
+    converted = Replica()
+    one_doc_text(converted, "0123456789abcdef")
+    chunked.convert(converted.root, ROOT)
+    converted.text(16).insert(16, "0123456789abcdef" * 3)
+    _relisted(converted)
+
+
+def test_a_list_is_not_rebuilt_from_guids_it_cannot_place() -> None:
+    first, second = chunked.seed_guid(ROOT, 0), chunked.seed_guid(ROOT, 1)
+    assert chunked.derived_keys(ROOT, [first, "c:" + "0" * 32]) is None  # not derived
+    assert chunked.derived_keys(ROOT, [second, first]) is None  # out of order
+    assert chunked.derived_keys(ROOT, [successor_guid(ROOT, first)]) is None  # no predecessor
+    assert chunked.derived_keys(ROOT, [first, second]) == {first: (0, 0), second: (1, 0)}
