@@ -13,6 +13,7 @@ import logging
 import trio
 
 from p2psync.errors import UnsafePathError
+from p2psync.mirror.chunklist import LOST_REASON, lists_chunks, relisted
 from p2psync.mirror.chunkscan import scan_save
 from p2psync.mirror.fileio import (
     FileChangedError,
@@ -97,6 +98,26 @@ class ChunkPaths:
         self.m.ledger.record(rel, entry.guid, b"", written, digest=digest, base=base)
         return True
 
+    async def list_lost(self, rel: str, guid: str) -> bool:
+        """Whether the chunked file ``rel`` (root ``guid``) is to be left as it is: its
+        root is here and lists no chunk (``mirror.chunklist``: damage, never an edit;
+        an emptied file keeps its chunks). The list is rebuilt from the layout the file
+        was last synced with if it can be (then False: the file syncs as ever); else
+        the file is reported, if it was synced here, and neither written nor read."""
+        if lists_chunks(self.m.store, guid):
+            return False
+        layout = self.m.chunks.layouts.get(guid)
+        held = layout.pieces if layout is not None else None
+        pieces = held or self.m.ledger.stored_layout(guid) or []
+        if await relisted(self.m.store, guid, pieces):
+            log.warning("share %s: the root doc %s of %s had lost its list of chunks; "
+                        "listed again from the file's last synced layout (%d chunks)",
+                        self.m.share, guid, rel, len(pieces))  # fmt: skip
+            return False
+        if rel in self.m.synced:
+            self.m.report(f"chunks:{rel}", "chunk-list-lost", path=rel, reason=LOST_REASON)
+        return True
+
     def _synced_here(self, rel: str, entry: Entry) -> Synced | None:
         """The sync record of ``rel`` if it is of ``entry``'s doc and the name is there
         as spelled (on a case-insensitive folder only another spelling may be: a
@@ -160,7 +181,7 @@ class ChunkPaths:
         got = await trio.to_thread.run_sync(read_file, self.m.root, rel)
         if got is None:
             return True
-        if self.m.store.doc(record.guid) is None:
+        if self.m.store.doc(record.guid) is None or await self.list_lost(rel, record.guid):
             return False
         data, stat = got
         self.m.chunks.forget(record.guid)

@@ -321,16 +321,16 @@ class Mirror:
     async def _reconcile(self, rel: str, peer: Peer | None) -> None:
         if self.ignore.ignored(rel, False):
             return
+        chunked = self.view.by_path.get(rel)
+        if chunked is not None and chunked.kind is not FileKind.CHUNKED:
+            chunked = None
+        if chunked is not None and await self.chunkpaths.list_lost(rel, chunked.guid):
+            return  # its root lost its chunk list: neither written nor read (chunklist)
         if rel in self.chunkpaths.patching and not await self.chunkpaths.recover_patch(rel):
             return
-        chunked = self.view.by_path.get(rel)
-        if (
-            chunked is not None
-            and chunked.kind is FileKind.CHUNKED
-            and (
-                await self.chunkpaths.stream_chunked(rel, chunked)
-                or await self.chunkpaths.scan_save(rel, chunked)
-            )
+        if chunked is not None and (
+            await self.chunkpaths.stream_chunked(rel, chunked)
+            or await self.chunkpaths.scan_save(rel, chunked)
         ):
             return
         try:

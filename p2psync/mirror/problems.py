@@ -24,7 +24,7 @@ SHARE = ""
 FILE_ERRORS: tuple[type[Exception], ...] = (OSError, UnsafePathError)
 """What a read, write, rename or removal of a file raises when it fails (a
 ``file-error`` problem; ``Problems.file_errors``)."""
-NOT_IN_SYNC = frozenset({"file-skipped", "file-error", "unsafe-path"})
+NOT_IN_SYNC = frozenset({"file-skipped", "file-error", "unsafe-path", "chunk-list-lost"})
 """The kinds of problem that leave a file not in sync here (listed by ``listing``;
 the others are told as events only)."""
 
