@@ -103,6 +103,11 @@ class ChunkedHistory:
         doc = self._share.doc(root)
         if writer.history is None or doc is None:
             return
+        order = chunk_order(doc.ydoc, root)
+        if not order:  # a root always lists a chunk: it lost its list (mirror.chunklist)
+            log.warning("share %s: no version of chunked file %s is recorded: its root lists "
+                        "no chunks", self._share.name, root)  # fmt: skip
+            return
         held: set[str] = set()
         if root in self._read_whole:
             held = await writer.with_history(lambda history, _log: history.chunk_guids())
@@ -110,7 +115,7 @@ class ChunkedHistory:
         touched = self._touched.pop(root, set())
         chunks = [
             (guid, None if guid in held and guid not in touched else _text(self._share.doc(guid)))
-            for guid in chunk_order(doc.ydoc, root)
+            for guid in order
         ]
         note = VersionNote(time.time(), device, kind, "", old_path)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pycrdt
+import pytest
 import trio
 
 from p2psync.config import save_config
@@ -22,6 +23,7 @@ from p2psync.daemon.logreplies import read_stored_updates
 from p2psync.daemon.shares import ShareService
 from p2psync.mirror.chunked import CONTENT, chunk_order
 from p2psync.mirror.kinds import FileKind
+from p2psync.replica.doc import DocReplica
 from p2psync.storage.compaction import replay
 from p2psync.storage.layout import log_path
 from tests.support.chunkeddaemons import CHUNK_MAX_BYTES, CHUNKED_FILE_BYTES
@@ -134,3 +136,84 @@ def test_a_chunked_files_root_log_deleted_is_written_again_with_its_chunk_list(
     assert len(chunks) > 5
     assert chunk_order(_stored(folder, root), root) == chunks
     assert _stored_text(folder, root) == TEXT
+
+
+def _chunked_file(tmp_path: Path) -> tuple[Daemon, Path, str, list[str]]:
+    """A daemon, its share folder, and the root and chunks of ``big.log`` it took in."""
+
+    async def create(service: ShareService, folder: Path) -> tuple[str, list[str]]:
+        (folder / "big.log").write_text(TEXT)
+        root = await _chunked(service, "big.log")
+        doc = service.doc(root)
+        assert doc is not None
+        return root, chunk_order(doc.ydoc, root)
+
+    daemon = _daemon(tmp_path)
+    folder = next(iter(daemon.config.shares)).path
+    root, chunks = _run(daemon, create)
+    return daemon, folder, root, chunks
+
+
+def test_a_root_compacted_to_its_export_is_listed_again_and_its_file_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old bug, made again: a compaction stores the root's export as its log. The
+    next daemon finds the root listing no chunks: it lists them again from the file's
+    sync record (as a local edit, stored), never empties the file, and a save merges."""
+    _, folder, root, chunks = _chunked_file(tmp_path)
+
+    async def compact_to_export(service: ShareService, folder: Path) -> None:
+        await _chunked(service, "big.log")
+        monkeypatch.setattr(ShareService, "doc_state", ShareService.export_state)
+        assert await service.compact_now() >= 1
+        monkeypatch.undo()
+
+    _run(_daemon(tmp_path), compact_to_export)
+    assert chunk_order(_stored(folder, root), root) == []  # the damage, on disk
+
+    async def save_after_repair(service: ShareService, folder: Path) -> tuple[str, list[int]]:
+        while True:  # listed again, or (the bug) the file emptied
+            doc = service.doc(root)
+            if (doc is not None and chunk_order(doc.ydoc, root)) or not (
+                folder / "big.log"
+            ).read_text():
+                break
+            await trio.sleep(POLL_S)
+        found = (folder / "big.log").read_text()
+        with (folder / "big.log").open("a") as file:
+            file.write(MORE)
+        while service.history.current_text(root) != TEXT + MORE:
+            await trio.sleep(POLL_S)
+        assert service.mirror is not None
+        assert service.mirror.mirror.problems.listing() == []
+        return found, [version.size for version in await service.history.versions(root)]
+
+    found, sizes = _run(_daemon(tmp_path), save_after_repair)
+    assert found == TEXT
+    assert (folder / "big.log").read_text() == TEXT + MORE
+    assert chunk_order(_stored(folder, root), root)[: len(chunks)] == chunks
+    assert _stored_text(folder, root) == TEXT + MORE
+    assert 0 not in sizes
+
+
+def test_no_version_is_recorded_from_a_root_that_lists_no_chunks(tmp_path: Path) -> None:
+    _, _, root, _ = _chunked_file(tmp_path)
+
+    async def record_lost(service: ShareService, folder: Path) -> tuple[list[int], list[int]]:
+        await _chunked(service, "big.log")
+        before = [version.size for version in await service.history.versions(root)]
+        lost = DocReplica(root)  # a root that lost its list: its log held the export
+        export = service.export_state(root)
+        assert export is not None
+        lost.apply(export)
+        real = service.doc
+        service.doc = lambda guid: lost if guid == root else real(guid)  # type: ignore[method-assign]
+        try:
+            await service.history.chunked.record(root, "local save", "device")
+        finally:
+            del service.doc
+        return before, [version.size for version in await service.history.versions(root)]
+
+    before, after = _run(_daemon(tmp_path), record_lost)
+    assert before
+    assert after == before
