@@ -303,6 +303,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "unsafe-path": f"refused to write {path}: {event.get('reason', '')}",
         "file-skipped": f"skipped {path}: {event.get('reason', '')}",
         "file-error": f"{path}: {event.get('message', '')}",
+        "chunk-list-lost": f"left {path} as it is: {event.get('reason', '')}",
         "log-recovered": f"repaired the log of {event.get('doc', 'a doc')}",
         "log-lost": f"the log of {event.get('doc', 'a doc')} was deleted; restored",
         "daemon-ready": f"daemon listening on {event.get('listen', '?')}",

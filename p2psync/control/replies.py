@@ -26,7 +26,8 @@ class HelloReply(TypedDict):
 
 class NotInSync(TypedDict):
     """A file this device cannot sync now, and why (``kind``: ``file-skipped``,
-    ``file-error``, ``unsafe-path``, ``doc-failing``, ``link-failing``)."""
+    ``file-error``, ``unsafe-path``, ``chunk-list-lost``, ``doc-failing``,
+    ``link-failing``)."""
 
     path: str
     kind: str

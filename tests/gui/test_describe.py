@@ -129,7 +129,8 @@ def test_share_states() -> None:
 
 def test_every_mirror_event_has_a_sentence_of_its_own() -> None:
     for kind in ("file-merged", "path-conflict", "case-collision", "version-conflict",
-                 "unsafe-path", "file-skipped", "file-error", "log-lost"):  # fmt: skip
+                 "unsafe-path", "file-skipped", "file-error", "chunk-list-lost",
+                 "log-lost"):  # fmt: skip
         text = event_text({"type": kind, "path": "a/b.md", "doc": "a/b.md"})
         assert "a/b.md" in text, kind
 
