@@ -19,6 +19,7 @@ failure raises HandshakeError and no share data has been exchanged.
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 from collections.abc import Callable
@@ -63,6 +64,22 @@ def server_context(identity: Identity) -> ssl.SSLContext:
     context.set_alpn_protocols([ALPN_PROTOCOL])
     context.options |= ssl.OP_NO_TICKET
     return context
+
+
+@functools.lru_cache(maxsize=8)
+def _server_context_of(identity: Identity) -> ssl.SSLContext:
+    """``server_context(identity)``, made once: building an OpenSSL context and loading
+    the key and certificate from disk costs about 2 ms of CPU, which every accepted
+    connection paid. A context is made to be shared by connections; nothing changes it
+    after it is made. An identity is frozen, its certificate and key among its fields,
+    so another identity (a new home in the same process) gets a context of its own."""
+    return server_context(identity)
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_client_context() -> ssl.SSLContext:
+    """``client_context()``, made once for every dial (it depends on nothing)."""
+    return client_context()
 
 
 def client_context() -> ssl.SSLContext:
@@ -154,7 +171,10 @@ async def handshake(
     (None without one), and returns None to accept or a Goodbye code to refuse
     (unknown device, ourselves, ``bad-invite``...). Raises HandshakeError.
     """
-    context = client_context() if role is proto.Role.CLIENT else server_context(identity)
+    if role is proto.Role.CLIENT:
+        context = _shared_client_context()
+    else:
+        context = _server_context_of(identity)
     tls = trio.SSLStream(stream, context, server_side=role is proto.Role.SERVER)
     conn = proto.Connection(role, _hello(device_name))
     try:
