@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import subprocess
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 
 from p2psync.storage import DocLog, read_state, read_updates
-from tests.integration.storage.log_worker import payload
+from tests.integration.storage import log_worker
+from tests.integration.storage.log_worker import append_telling, payload
 from tests.support.updates import text_of, text_updates
 
 WORKER = str(Path(__file__).with_name("log_worker.py"))
@@ -18,32 +21,43 @@ KILL_ITERATIONS = 200
 ENV = {"PYTHONPATH": str(Path(__file__).parents[3])}
 
 
+def next_ack(acks: Connection) -> str | None:
+    """The next line the worker told, or None once it is gone (the pipe ended)."""
+    try:
+        return acks.recv_bytes().decode()
+    except EOFError:
+        return None
+
+
 @pytest.mark.slow
 def test_sigkill_during_appends_keeps_every_acknowledged_update(tmp_path: Path) -> None:
+    # Each worker is a process of its own, killed with SIGKILL as before, but forked from
+    # a server that imported the log once (multiprocessing's forkserver), not a new
+    # Python importing it 200 times.
+    forks = multiprocessing.get_context("forkserver")
+    forks.set_forkserver_preload([log_worker.__name__])
     rng = random.Random(2026)
     path = tmp_path / "d.log"
     expected: list[bytes] = []
     for iteration in range(KILL_ITERATIONS):
         seed = iteration + 1
-        worker = subprocess.Popen(
-            [sys.executable, WORKER, "append", str(path), str(seed)],
-            stdout=subprocess.PIPE,
-            env=ENV,
-            text=True,
-        )
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready"
+        acks, tell = forks.Pipe(duplex=False)
+        worker = forks.Process(target=append_telling, args=(path, seed, tell))
+        worker.start()
+        tell.close()  # the worker's end: the pipe ends when the worker does
+        assert next_ack(acks) == "ready"
         acked = 0
         for _ in range(rng.randrange(0, 40)):  # a random number of appends in flight
-            line = worker.stdout.readline()
-            if not line:
+            line = next_ack(acks)
+            if line is None:
                 break
             acked = int(line)
         worker.kill()
-        worker.wait()
-        for line in worker.stdout:  # acknowledgements already in the pipe count too
+        worker.join()
+        while (line := next_ack(acks)) is not None:  # acknowledgements already in the pipe
             acked = int(line)
-        worker.stdout.close()
+        acks.close()
+        worker.close()
 
         stored = read_updates(path) if path.exists() else []
         mine = stored[len(expected) :]
