@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +102,10 @@ class IndexKeeper:
         self._recorded = 0
         self.rebuilt = False
         """True when this start found no usable index and read every log."""
+        self.unstored: Callable[[], Set[str]] = frozenset
+        """The docs held in memory whose changes are not durable yet (the share's
+        ``DocLogs.unstored``): what peers' indexes told us of them is not written, so
+        that a start after a crash asks for them again."""
 
     async def start(self, parse_peer: Callable[[str], Hashable | None]) -> StartPlan:
         """Read the index and stat every log; set up the engine; return what to read."""
@@ -179,7 +183,7 @@ class IndexKeeper:
         a write succeeds again): the old file stays, the next start re-reads what it
         does not cover, and the same state is not tried again (a share whose folder
         went away must not log it every few seconds)."""
-        index = snapshot(self._sync, self.records, clean=clean)
+        index = snapshot(self._sync, self.records, clean=clean, unstored=self.unstored())
         marker = self._marker()
         try:
             await trio.to_thread.run_sync(save_index, self.path, index)

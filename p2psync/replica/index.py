@@ -11,7 +11,7 @@ never recorded, and a new ID makes them ask for the whole index once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Set
 from dataclasses import dataclass, field
 
 from p2psync.protocol.yjs import DocVersion
@@ -102,15 +102,22 @@ def _shared(ours: DocVersion | None, vector: dict[int, int], digest: bytes) -> D
     return ours if ours == theirs and ours is not None else theirs
 
 
-def snapshot(sync: ShareSync, records: dict[str, DocRecord], *, clean: bool) -> StoredIndex:
+def snapshot(
+    sync: ShareSync,
+    records: dict[str, DocRecord],
+    *,
+    clean: bool,
+    unstored: Set[str] = frozenset(),
+) -> StoredIndex:
     """The index to persist: ``records`` (the durable record of each doc, those of
-    docs the share no longer holds left out) and what every peer told us."""
+    docs the share no longer holds left out) and what every peer told us, short of
+    the docs ``unstored`` (in memory, not durable yet: asked for again after a crash)."""
     replica = sync.replica
     docs = {guid: records[guid] for guid in replica.guids() if guid in records}
     peers = {
         str(peer): PeerRecord(index_id, max_sequence,
                               {g: (s, v.state_vector, v.delete_digest)
                                for g, (s, v) in versions.items()})
-        for peer, (index_id, max_sequence, versions) in sync.remembered().items()
+        for peer, (index_id, max_sequence, versions) in sync.remembered(unstored).items()
     }  # fmt: skip
     return StoredIndex(replica.index_id, replica.max_sequence, clean, docs, peers)

@@ -9,6 +9,7 @@ is judged from its state (``in_sync``, ``sync_counts``).
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from p2psync.protocol.yjs import DocVersion
@@ -65,12 +66,20 @@ def resume_point(state: PeerState) -> Remembered:
     stops before the first of them, so the next IndexRequest brings their entries
     again and they are asked for again; without this nothing would ever ask for them
     until the peer changed them once more."""
-    if not state.requested:
-        return Remembered(state.index_id, state.max_sequence, state.versions)
-    versions = {guid: seen for guid, seen in state.versions.items() if guid not in state.requested}
-    pending = [state.versions[guid][0] for guid in state.requested if guid in state.versions]
-    max_sequence = min([state.max_sequence, *(sequence - 1 for sequence in pending)])
-    return Remembered(state.index_id, max(max_sequence, 0), versions)
+    return stop_before(Remembered(state.index_id, state.max_sequence, state.versions),
+                       state.requested)  # fmt: skip
+
+
+def stop_before(known: Remembered, missing: Set[str]) -> Remembered:
+    """What ``known`` of a peer's index may be trusted while we lack the docs
+    ``missing`` from it: their versions forgotten, and its sequence stopping before
+    the first of them, so that its next index delta brings their entries again."""
+    pending = [known.versions[guid][0] for guid in missing if guid in known.versions]
+    if not pending:
+        return known
+    versions = {guid: seen for guid, seen in known.versions.items() if guid not in missing}
+    max_sequence = min([known.max_sequence, *(sequence - 1 for sequence in pending)])
+    return Remembered(known.index_id, max(max_sequence, 0), versions)
 
 
 def in_sync(peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy) -> bool:

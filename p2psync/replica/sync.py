@@ -21,7 +21,7 @@ engine knows of each peer is in ``replica.peerstate``; how its messages fit fram
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from p2psync.errors import UpdateError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
@@ -37,6 +37,7 @@ from p2psync.replica.peerstate import (
     docs_to_send,
     in_sync,
     resume_point,
+    stop_before,
     sync_counts,
 )
 from p2psync.replica.share import ShareReplica
@@ -122,14 +123,22 @@ class ShareSync:
     def peers(self) -> list[Peer]:
         return list(self._state.peers)
 
-    def remembered(self) -> dict[Peer, tuple[bytes, int, dict[str, tuple[int, DocVersion]]]]:
+    def remembered(
+        self, unstored: Set[str] = frozenset()
+    ) -> dict[Peer, tuple[bytes, int, dict[str, tuple[int, DocVersion]]]]:
         """Per peer (connected or not): the index ID and sequence of its index we are
-        up to date with, and the versions it announced, for the persisted index."""
-        known = {p: (r.index_id, r.max_sequence, r.versions) for p, r in self._remembered.items()}
+        up to date with, and the versions it announced, for the persisted index. The
+        docs ``unstored`` (held in memory, not durable yet) count as not received: a
+        crash would lose them, and the next start must ask for them again."""
+        points = dict(self._remembered)
         for peer, state in self._state.peers.items():
-            point = resume_point(state)
-            known[peer] = (point.index_id, point.max_sequence, point.versions)
-        return {peer: (i, m, dict(v)) for peer, (i, m, v) in known.items() if i}
+            points[peer] = resume_point(state)
+        known = {peer: stop_before(point, unstored) for peer, point in points.items()}
+        return {
+            peer: (point.index_id, point.max_sequence, dict(point.versions))
+            for peer, point in known.items()
+            if point.index_id
+        }
 
     def remember(
         self, peer: Peer, index_id: bytes, max_sequence: int,

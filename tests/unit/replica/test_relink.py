@@ -191,15 +191,21 @@ def test_an_index_answered_on_the_losing_link_is_asked_again_on_the_winner() -> 
     race.assert_converged()
 
 
-def test_a_peer_down_with_questions_open_is_remembered_before_them() -> None:
-    """What is persisted (``remembered``) and what a reconnect asks from stop before
-    the first doc asked for and not received; the other docs stay known."""
+def _linked_with_a_new_doc() -> tuple[Relink, ShareSync, ShareSync]:
+    """Two linked peers in sync, then a new doc ``todo`` made at ``a`` (not delivered
+    yet): the race and the two engines."""
     race = Relink(random.Random(0), {"a": SCRIPTS["reject"], "b": SCRIPTS["reject"]})
     race.link_event("a", "up1")
     race.link_event("b", "up1")
     race.settle()
-    a, b = race.syncs["a"], race.syncs["b"]
     race.local_edit("a", "todo")
+    return race, race.syncs["a"], race.syncs["b"]
+
+
+def test_a_peer_down_with_questions_open_is_remembered_before_them() -> None:
+    """What is persisted (``remembered``) and what a reconnect asks from stop before
+    the first doc asked for and not received; the other docs stay known."""
+    race, a, b = _linked_with_a_new_doc()
     race.local_edit("a", "later")
     race.wires[(1, "b")].clear()  # the live updates are lost (the link is breaking)
     race.run("a", a.flush_index())
@@ -209,3 +215,20 @@ def test_a_peer_down_with_questions_open_is_remembered_before_them() -> None:
     assert set(versions) == {"notes.md", "plan"}
     b.peer_down("a")
     assert b.remembered()["a"] == (index_id, max_sequence, versions)
+
+
+def test_what_is_persisted_stops_before_a_doc_received_but_not_durable() -> None:
+    """A doc received and held in memory, its group of new docs not stored yet
+    (``daemon.arrivals``), counts as not received in what is persisted: a crash then
+    makes the next start ask for it again. Once durable it counts again, connected or
+    not."""
+    race, a, b = _linked_with_a_new_doc()
+    race.settle()
+    assert "todo" in b.replica
+    everything = b.remembered()["a"]
+    index_id, max_sequence, versions = b.remembered(unstored={"todo"})["a"]
+    assert max_sequence == a.replica.sequence_of("todo") - 1
+    assert set(versions) == set(everything[2]) - {"todo"}
+    b.peer_down("a")
+    assert b.remembered(unstored={"todo"})["a"] == (index_id, max_sequence, versions)
+    assert b.remembered()["a"] == everything
