@@ -225,11 +225,14 @@ class Mirror:
         revived = any(
             (e := self.view.by_guid.get(g)) is not None and e.deleted for g in changes
         )  # an edit may bring a deleted file back
-        if MANIFEST_GUID in changes or revived or any(map(is_share_path, unknown)):
-            await self.refresh_manifest()
-        async with trio.open_nursery() as nursery:  # one wait for the whole batch
+        # One wait for the whole batch, the manifest's included before it is read: a
+        # file its new entry names is written only once that entry is durable (else a
+        # crash could leave the file with no entry, taken in again as a new file).
+        async with trio.open_nursery() as nursery:
             for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
+        if MANIFEST_GUID in changes or revived or any(map(is_share_path, unknown)):
+            await self.refresh_manifest()
         hidden = {entry.guid: winner for entry, winner in self.view.hidden}
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
