@@ -10,6 +10,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``shares``: one share at run time: its inputs, sync engine, effects and mirror.
 - ``sharereceive``, ``localwrites``: a member's message taken into a share; local
   changes (the mirror's saves and new files, apps' updates) stored durably.
+- ``arrivals``: new docs from peers (a first sync) stored as groups, one group
+  commit each.
 - ``shareeffects``, ``sharecalls``: the sync engine's effects carried out, the mirror
   and app clients told of changes; calls into a share counted and refused as it stops.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.

@@ -77,6 +77,9 @@ class DocLogs:
     creating: set[str] = field(default_factory=set, init=False)
     """New docs a group commit is making (``daemon.localwrites``): their logs are
     created and written outside any writer until the group is stored."""
+    arriving: dict[str, trio.Event] = field(default_factory=dict, init=False)
+    """New docs from peers waiting for their group to be stored (``daemon.arrivals``):
+    loaded, with no log or writer yet; each event is set once its group is stored."""
     deferred: set[str] = field(default_factory=set, init=False)
     """Docs of ``creating`` whose log changed meanwhile: the change is looked at once
     the group is stored. Most are the daemon's own writes, which the log watcher
@@ -108,6 +111,9 @@ class DocLogs:
         A doc the engine already holds keeps its unstored changes and gains the log's
         content, unless ``replace`` (a reload after pycrdt poisoned it) discards it.
         """
+        await self.arrived(guid)
+        if not replace and (stored := self.writers.get(guid)) is not None:
+            return stored  # its group attached it
         self.check_writable()
         assert self.nursery is not None
         path = log_path(self._root, guid)
@@ -130,6 +136,17 @@ class DocLogs:
             writer = self.attach(guid, opened, replace=replace)
             await self.nursery.start(self._run_writer, writer)
         return writer
+
+    async def arrived(self, guid: str) -> None:
+        """Return once doc ``guid`` waits for no group of new docs (``arriving``)."""
+        while (stored := self.arriving.get(guid)) is not None:
+            await stored.wait()
+
+    def unstored(self) -> set[str]:
+        """The loaded docs whose changes may not be durable yet: those waiting for
+        their group, and those whose writer has requests not done."""
+        busy = {guid for guid, writer in self.writers.items() if not writer.idle}
+        return busy.union(self.arriving)
 
     def _make_docs_folder(self, folder: Path) -> None:
         """Create the share's docs folder if need be, but never again a ``.p2psync``

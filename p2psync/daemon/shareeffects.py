@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Protocol
 
+from p2psync.daemon.arrivals import Arrivals
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.mirror import MirrorService
@@ -50,6 +51,9 @@ class EffectsShare(Protocol):
     def history(self) -> ShareHistory: ...
 
     @property
+    def arrivals(self) -> Arrivals: ...
+
+    @property
     def mirror(self) -> MirrorService | None: ...
 
     @property
@@ -70,20 +74,27 @@ class ShareEffects:
         self._send = send
         self._disconnect = disconnect
 
-    async def execute(self, effects: list[Effect], *, peer: Peer | None = None) -> None:
+    async def execute(
+        self, effects: list[Effect], *, peer: Peer | None = None, new: str | None = None
+    ) -> None:
         """Carry out the engine's effects in order; ``peer`` sent the message they
-        answer (its changes are versions of the file history by that device). A
-        SyncStep2 (a doc's state) waits until what its log has queued is durable:
-        nothing leaves this device that a kill here could take back."""
+        answer (its changes are versions of the file history by that device). The
+        updates of ``new`` (a doc the message made: no log yet) and of docs in the
+        group forming are stored with a group (``daemon.arrivals``). A SyncStep2 (a
+        doc's state) waits until what its log has queued is durable: nothing leaves
+        this device that a kill here could take back."""
         share = self._share
         for effect in effects:
             match effect:
                 case Persist():
                     self.to_apps(effect.guid, effect.updates)
-                    writer = await share.logs.writer(effect.guid)
                     note = None
                     if peer is not None:
                         note = share.history.note(effect.guid, "remote change", str(peer))
+                    if effect.guid == new or share.arrivals.takes(effect.guid):
+                        share.arrivals.add(effect.guid, effect.updates, note)
+                        continue
+                    writer = await share.logs.writer(effect.guid)
                     await writer.enqueue(effect.updates, note)
                     share.logs.maybe_compact(effect.guid, writer)
                 case Send() | Tell():
@@ -103,7 +114,9 @@ class ShareEffects:
                     )
 
     async def durable(self, guid: str) -> None:
-        """Return once what is queued for doc ``guid``'s log is durable."""
+        """Return once what is queued for doc ``guid``'s log is durable (a new doc's
+        group stored first)."""
+        await self._share.logs.arrived(guid)
         writer = self._share.logs.writers.get(guid)
         if writer is not None:
             await writer.flush()

@@ -3,11 +3,11 @@
 A loaded doc's message goes straight to the sync engine; a question about a doc that
 is not loaded is answered from its log (``daemon.logreplies``); anything else about
 an unloaded doc loads it first. A doc that has no log yet gets one only when the
-engine stores something in it (a Persist effect): junk about a new guid leaves no
-file behind. Updates from peers are forwarded without waiting for our own fsync (the
-sender still holds them). When the effects outlast their grace (an answer waits for
-a stalled disk), the link starts over, so the peer asks again instead of waiting for
-an answer that never left.
+engine stores something in it (a Persist effect), with a group of new docs
+(``daemon.arrivals``): junk about a new guid leaves no file behind. Updates from
+peers are forwarded without waiting for our own fsync (the sender still holds them).
+When the effects outlast their grace (an answer waits for a stalled disk), the link
+starts over, so the peer asks again instead of waiting for an answer that never left.
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ async def receive(share: ReceivingShare, peer: Peer, message: SyncMessage) -> No
     """Take ``message`` from ``peer`` into ``share`` and carry out what the engine
     makes of it (see the module docstring)."""
     guid = getattr(message, "guid", None)
+    new = None
     if not isinstance(guid, str):
         pass
-    elif guid in share.logs.writers:
+    elif guid in share.logs.writers or guid in share.logs.arriving:
         share.residency.touch(guid)
     elif isinstance(message, SyncStep1) and guid in share.sync.replica:
         answer = await answer_from_log(share.sync, share.root, share.name, peer, message)
@@ -71,13 +72,15 @@ async def receive(share: ReceivingShare, peer: Peer, message: SyncMessage) -> No
         return
     elif guid in share.sync.replica or log_path(share.root, guid).exists():
         await share.logs.open(guid)  # an unloaded doc is loaded before it changes
+    else:
+        new = guid  # its first updates are stored with a group (``daemon.arrivals``)
     effects = share.sync.receive(peer, message)
     # The engine changed the replica already: its effects are carried out even if
     # the link is cancelled meanwhile (replaced, dropped), or the doc would hold
     # changes its log and its file never get. Bounded: a writer that cannot take
     # them (a full queue, a stalled disk) does not hold the link or a shutdown.
     with trio.CancelScope(shield=True, deadline=trio.current_time() + EFFECTS_GRACE_S) as scope:
-        await share.effects.execute(effects, peer=peer)
+        await share.effects.execute(effects, peer=peer, new=new)
         for effect in effects:
             if isinstance(effect, Persist):
                 share.effects.changed(effect.guid, peer)

@@ -29,6 +29,7 @@ from pathlib import Path
 import trio
 
 from p2psync.config import ShareConfig
+from p2psync.daemon.arrivals import Arrivals
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.filehistory import record_deletions
@@ -100,6 +101,9 @@ class ShareService:
             live_state=self.appends.live_state,
         )  # fmt: skip
         """The logs and writers of the loaded docs."""
+        self.index.unstored = self.logs.unstored  # a crash asks for them again
+        self.arrivals = Arrivals(self)
+        """New docs from peers, stored as groups."""
         self.sync.sizes = partial(log_size, self)  # what the index announces to peers
         self._writes = LocalWrites(self)
         self._stop_asked = trio.Event()
@@ -161,6 +165,7 @@ class ShareService:
                     self.logs.tasks = tasks
                     tasks.start_soon(self.index.run)
                     tasks.start_soon(self._unloader.run)
+                    tasks.start_soon(self.arrivals.run)
                     if self.mirror is not None:
                         await tasks.start(self.mirror.run)
                     task_status.started()
