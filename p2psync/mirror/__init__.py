@@ -27,6 +27,7 @@ The I/O edge:
 - ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
 - ``chunkscratch``: scratch copies of a chunked file's docs its edits are made on.
 - ``chunklayout``, ``chunkwrite``: a chunked file's layout; writing it from one.
+- ``chunklist``: a chunked file's root that lost its chunk list: told apart, listed again.
 - ``patch``: in-place patches of a chunked file's tail, behind a write-ahead record.
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
 - ``conflicts``: the copies of versions that lost, under names people read.
