@@ -8,7 +8,8 @@ timeline (docs/history.md): a ``delete`` version by whoever's step it was, a
 ``restore`` for a file back with the text it had, or a ``rename`` for a live file
 whose path changed (its doc is the same: its history goes on under the new path).
 Only the deleted flags and the live files' paths are compared, and only when the
-mirror's view of the manifest is a new one.
+mirror's view of the manifest is a new one or changed in place since the last look
+(``ManifestView.changes``).
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ class DeletionWatch:
 
     def __init__(self, view: ManifestView) -> None:
         self._view = view
+        self._changes = view.changes
         self._deleted = deleted_guids(view)
         self._paths = live_paths(view)
 
     def look(self, view: ManifestView) -> Deletions:
-        """What changed since the last look (nothing if ``view`` is the same object)."""
-        if view is self._view:
+        """What changed since the last look (nothing if ``view`` is the same object,
+        unchanged since)."""
+        if view is self._view and view.changes == self._changes:
             return Deletions([], [])
         deleted = deleted_guids(view)
         paths = live_paths(view)
@@ -73,5 +76,5 @@ class DeletionWatch:
             [(view.by_guid[g], self._paths[g][0]) for g in moved],
             [view.by_guid[g] for g in new],
         )
-        self._view, self._deleted, self._paths = view, deleted, paths
+        self._view, self._changes, self._deleted, self._paths = view, view.changes, deleted, paths
         return found

@@ -141,6 +141,34 @@ def read_entries(doc: pycrdt.Doc[Any]) -> tuple[dict[str, Entry], list[str]]:
     return entries, problems
 
 
+def read_entry(doc: pycrdt.Doc[Any], guid: str) -> Entry | None:
+    """The entry of ``guid`` (None: the manifest has none); ValueError if malformed."""
+    files = doc.get(FILES, type=pycrdt.Map)
+    if guid not in files:
+        return None
+    raw = files[guid]
+    return parse_entry(guid, raw.to_py() if isinstance(raw, pycrdt.Map) else raw)
+
+
+def watch_entries(doc: pycrdt.Doc[Any], touched: set[str]) -> Callable[[], None]:
+    """Add to ``touched`` the guid of every entry a change of ``doc`` (local or a
+    peer's) adds, replaces, removes or edits from now on; returns the call that stops.
+    The callback holds ``touched`` alone, so no reference cycle runs through the Doc
+    (``replica.doc``)."""
+    files = doc.get(FILES, type=pycrdt.Map)
+
+    def note(events: list[Any]) -> None:
+        for event in events:
+            path = event.path
+            if path:
+                touched.add(str(path[0]))
+            else:
+                touched.update(event.keys)
+
+    subscription = files.observe_deep(note)
+    return lambda: files.unobserve(subscription)
+
+
 def put_entry(doc: pycrdt.Doc[Any], entry: Entry) -> None:
     """Add or replace ``entry`` (call inside the doc's transaction)."""
     doc.get(FILES, type=pycrdt.Map)[entry.guid] = pycrdt.Map(entry.fields())
@@ -170,6 +198,12 @@ class ManifestView:
     file with the path of an earlier entry (``README.md`` and ``readme.md`` on a
     case-insensitive one). Unlike ``shadowed``, a local matter: the manifest keeps
     both, this device writes only the winner."""
+    key: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
+    """``NameRules.key`` the view was resolved with (None: only equal paths are one)."""
+    claimed: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
+    """``key`` -> the entry of ``by_path`` that holds it (with a ``key`` only)."""
+    changes: int = field(default=0, compare=False)
+    """How many times ``replace`` changed the view in place (a new view starts at 0)."""
 
     @classmethod
     def of(
@@ -177,7 +211,7 @@ class ManifestView:
     ) -> ManifestView:
         """The view of ``entries``; ``key`` (``NameRules.key``) tells which different
         paths are one file on this device's filesystem (None: only equal ones)."""
-        view = cls(by_guid=dict(entries))
+        view = cls(by_guid=dict(entries), key=key)
         view._resolve(entries)
         if key is not None:
             view._hide_collisions(key)
@@ -201,7 +235,7 @@ class ManifestView:
 
     def _hide_collisions(self, key: Callable[[str], str]) -> None:
         """Of the paths that are one file here, the first created keeps its place."""
-        claimed: dict[str, Entry] = {}
+        claimed = self.claimed
         for entry in sorted(self.by_path.values(), key=lambda e: e.order):
             winner = claimed.setdefault(key(entry.path), entry)
             if winner is not entry:
@@ -213,6 +247,47 @@ class ManifestView:
         before the manifest is re-read)."""
         self.by_guid[entry.guid] = entry
         self.by_path.setdefault(entry.path, entry)
+
+    def replace(self, old: Entry | None, new: Entry | None) -> bool:
+        """Put ``new`` in the place of ``old`` (``by_guid``'s entry of that guid; None:
+        no entry) as ``of`` would, when that moves no other entry: ``old``, if live,
+        alone holds its path (nothing shadowed or hidden by it), and ``new``, if live,
+        has a safe path nothing else holds here. False (the view unchanged) otherwise:
+        the view is then to be read anew. O(1) but for the shadowed and hidden lists."""
+        if old is not None and not old.deleted and not self._holds_alone(old):
+            return False
+        if new is not None and not new.deleted and not self._free_for(new, old):
+            return False
+        if old is not None:
+            del self.by_guid[old.guid]
+            if not old.deleted:
+                del self.by_path[old.path]
+                if self.key is not None:
+                    del self.claimed[self.key(old.path)]
+        if new is not None:
+            self.by_guid[new.guid] = new
+            if not new.deleted:
+                self.by_path[new.path] = new
+                if self.key is not None:
+                    self.claimed[self.key(new.path)] = new
+        self.changes += 1
+        return True
+
+    def _holds_alone(self, entry: Entry) -> bool:
+        return (
+            self.by_path.get(entry.path) is entry
+            and all(winner is not entry for _, winner in self.shadowed)
+            and all(winner is not entry for _, winner in self.hidden)
+        )
+
+    def _free_for(self, entry: Entry, leaving: Entry | None) -> bool:
+        try:
+            share_path(entry.path)
+        except UnsafePathError:
+            return False
+        if self.by_path.get(entry.path, leaving) is not leaving:
+            return False
+        return self.key is None or self.claimed.get(self.key(entry.path), leaving) is leaving
 
     def deleted_at(self, path: str) -> Entry | None:
         """The most recently created deleted entry of ``path``, if any (a file saved by

@@ -67,6 +67,15 @@ def test_a_watch_tells_each_deletion_and_revival_once() -> None:
     assert ([e.guid for e in back.revived], back.deleted) == (["g"], [])
 
 
+def test_a_watch_tells_the_deletions_of_a_view_changed_in_place() -> None:
+    view = ManifestView.of({"g": _entry("g", "a.md"), "h": _entry("h", "b.md")})
+    watch = DeletionWatch(view)
+    assert view.replace(view.by_guid["g"], _entry("g", "a.md", deleted=True))
+    found = watch.look(view)  # the same view, changed since the last look
+    assert ([e.guid for e in found.deleted], found.revived) == (["g"], [])
+    assert not watch.look(view)
+
+
 def test_a_watch_tells_each_rename_with_the_old_path_once() -> None:
     watch = DeletionWatch(ManifestView.of({"g": _entry("g", "a.md"), "h": _entry("h", "b.md")}))
     moved = watch.look(ManifestView.of({"g": _entry("g", "d/a.md"), "h": _entry("h", "b.md")}))
