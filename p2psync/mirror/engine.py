@@ -281,7 +281,7 @@ class Mirror:
         """Re-read the manifest and carry out what changed in it on disk."""
         kinds = {guid: entry.kind for guid, entry in self.view.by_guid.items()}
         await self.keeper.edit()
-        self.keeper.view = self.keeper.read_view()
+        self.keeper.reread()
         await self.keeper.adopt_path_named_docs()
         for rel in list(self.chunkpaths.patching):  # a torn file must not pass for a save below
             await self.chunkpaths.recover_patch(rel)

@@ -2,9 +2,16 @@
 
 It holds the mirror's ``ManifestView`` of the share's manifest and makes every
 change to it: the entries of new files are held back and put with the next change
-(a burst of new files is one change, and one re-reading of the view), docs named
-by a share path are adopted, deleted entries whose docs were edited since the
-deletion come back, and the chunks of chunked files are told apart from files.
+(a burst of new files is one change), docs named by a share path are adopted,
+deleted entries whose docs were edited since the deletion come back, and the chunks
+of chunked files are told apart from files.
+
+After a change the view is brought up to date with the entries changed since it was
+read (this device's changes and peers', noted as the manifest doc applies them:
+``watch_entries``), not read whole: each change of a batch deleting or moving N
+files costs O(1), not O(entries). It is read whole (``reread``) when an entry's
+change moves another (a collision), or one is malformed, and by
+``Mirror.refresh_manifest``: O(1) times a batch.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ from p2psync.mirror.manifest import (
     ManifestView,
     put_entry,
     read_entries,
+    read_entry,
     set_fields,
+    watch_entries,
 )
 from p2psync.mirror.names import NameRules
 from p2psync.mirror.paths import is_share_path
@@ -53,7 +62,15 @@ class ManifestKeeper:
         self.view = ManifestView()
         self._new_entries: list[Entry] = []
         self._view_behind = False
-        """Whether entries were stored (``store_new``) since the view was read."""
+        """Whether the view holds new entries ``add_new`` could not place as a read
+        would: it is read whole at the next change."""
+        self._touched: set[str] = set()
+        """The guids of the entries changed since the view was brought up to date."""
+        self._watched: YDoc | None = None
+        """The manifest's Doc whose changes ``_touched`` notes (None: none yet)."""
+        self._unwatch: Callable[[], None] | None = None
+        self.rereads = 0
+        """How many times the view was read whole (tests count them)."""
         self._not_adopted: set[str] = set()
         """Doc guids found not to name a file under the current ignore rules: each
         refresh then costs O(new docs), not O(all docs)."""
@@ -71,41 +88,80 @@ class ManifestKeeper:
         """A new file's entry: in the view now, in the manifest with the next change
         (or ``store_new``)."""
         self._new_entries.append(entry)
-        self.view.add(entry)
+        if self._view_behind or not self.view.replace(self.view.by_guid.get(entry.guid), entry):
+            self.view.add(entry)
+            self._view_behind = True
 
     def _manifest(self) -> DocReplica | None:
         return self.store.doc(MANIFEST_GUID)
 
-    def read_view(self) -> ManifestView:
+    def _key(self) -> Callable[[str], str] | None:
+        names = self._names()
+        return names.key if names.folds else None
+
+    def reread(self) -> None:
+        """Read the whole manifest into a new view: O(entries)."""
         manifest = self._manifest()
-        if manifest is None:
-            return ManifestView()
-        entries, problems = read_entries(manifest.ydoc)
+        ydoc = manifest.ydoc if manifest is not None else None
+        if ydoc is not self._watched:  # from now on, every change of an entry is noted
+            if self._unwatch is not None:
+                self._unwatch()
+            self._unwatch = watch_entries(ydoc, self._touched) if ydoc is not None else None
+            self._watched = ydoc
+        self._touched.clear()
+        self._view_behind = False
+        self.rereads += 1
+        if ydoc is None:
+            self.view = ManifestView(key=self._key())
+            return
+        entries, problems = read_entries(ydoc)
         for problem in problems:
             self.problems.report(problem, "manifest-problem", message=problem)
-        names = self._names()
-        return ManifestView.of(entries, names.key if names.folds else None)
+        self.view = ManifestView.of(entries, self._key())
+
+    def _catch_up(self) -> None:
+        """Bring the view up to date with the entries changed since (``_touched``):
+        O(changed entries), unless one moves another, is malformed, or the view
+        cannot be trusted to be the manifest's as read (then ``reread``)."""
+        manifest = self._manifest()
+        if (
+            manifest is None
+            or manifest.ydoc is not self._watched
+            or self._view_behind
+            or self._key() != self.view.key
+        ):
+            self.reread()
+            return
+        touched = list(self._touched)
+        self._touched.clear()
+        for guid in touched:
+            old = self.view.by_guid.get(guid)
+            try:
+                new = read_entry(manifest.ydoc, guid)
+            except ValueError:
+                self.reread()  # which reports it
+                return
+            if new != old and not self.view.replace(old, new):
+                self.reread()
+                return
 
     async def edit(self, edit: Callable[[YDoc], None] | None = None) -> None:
         """Change the manifest (after adding the entries of new files held back so a
-        burst of new files is one change, and one re-reading of the view)."""
+        burst of new files is one change), then bring the view up to date."""
         pending, self._new_entries = self._new_entries, []
         if pending or edit is not None:
             await self.store.local_edit(MANIFEST_GUID, _putting(pending, edit))
         if pending or edit is not None or self._view_behind:
-            self.view = self.read_view()
-            self._view_behind = False
+            self._catch_up()
 
     async def store_new(self) -> None:
         """Store the held-back entries of new files now, their docs being durable:
         before a sync record names one of those docs (a crash between the two would
         leave a record whose doc no entry holds, and the file would be taken in again
-        as a second doc). The view has them already (``add_new``); it is re-read once,
-        at the next ``edit`` (the end of the batch), not here: that costs O(entries)."""
+        as a second doc). The view has them already (``add_new``)."""
         pending, self._new_entries = self._new_entries, []
         if pending:
             await self.store.local_edit(MANIFEST_GUID, _putting(pending, None))
-            self._view_behind = True
 
     def chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the
