@@ -44,16 +44,22 @@ async def taken_in(mirror: Mirror, root: Path) -> list[str]:
     return rels
 
 
+async def deleted(mirror: Mirror, root: Path, rels: list[str]) -> None:
+    """Remove the folder of ``rels`` and let the mirror find it gone and, once the
+    hold has passed, tell its files deleted."""
+    shutil.rmtree(root / "big")
+    await mirror.local_changes(rels)  # found gone: held
+    await trio.sleep(engine.VANISHED_HOLD_S)
+    await mirror.flush()  # told: one manifest change (and durable) per file
+
+
 def test_a_deleted_folder_is_recorded_with_o1_whole_reads(tmp_path: Path) -> None:
     mirror, store, _ = make_mirror(tmp_path)
 
     async def main() -> None:
         rels = await taken_in(mirror, tmp_path)
-        shutil.rmtree(tmp_path / "big")
         before, edits = mirror.keeper.rereads, store.changed.count(MANIFEST_GUID)
-        await mirror.local_changes(rels)  # found gone: held
-        await trio.sleep(engine.VANISHED_HOLD_S)
-        await mirror.flush()  # told: one manifest change (and durable) per file
+        await deleted(mirror, tmp_path, rels)
         assert store.changed.count(MANIFEST_GUID) - edits == FILES
         assert mirror.keeper.rereads - before <= 1
         assert not mirror.view.by_path
@@ -87,10 +93,7 @@ def test_a_deleted_folder_back_takes_its_docs_again_with_o1_whole_reads(tmp_path
     async def main() -> None:
         rels = await taken_in(mirror, tmp_path)
         guids = {mirror.view.by_path[rel].guid for rel in rels}
-        shutil.rmtree(tmp_path / "big")
-        await mirror.local_changes(rels)
-        await trio.sleep(engine.VANISHED_HOLD_S)
-        await mirror.flush()
+        await deleted(mirror, tmp_path, rels)
         folder(tmp_path)  # delete-then-create: the same docs again
         before = mirror.keeper.rereads
         await mirror.local_changes(rels)
