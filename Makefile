@@ -33,15 +33,22 @@ $(YJS): tests/interop/package.json tests/interop/package-lock.json
 system-deps:
 	bash packaging/system-deps.sh
 
-# The suite on two pytest-xdist workers, then the soak alone: three minutes of timed
-# chaos that other tests' load would only slow. JOBS=N runs the suite on N workers
-# (JOBS=auto: one per core; JOBS=0: in one process). Two is what the suite has passed
-# on, again and again, on a 2-core machine (docs/testing.md).
+# The suite on two pytest-xdist workers and, beside it from the start, the soak: three
+# minutes of timed chaos on real daemons, which runs as long under the suite's load as
+# alone and fills the time the suite's workers spend waiting on their daemons
+# (docs/testing.md). The soak's report (its counts, pass or fail) follows the suite's.
+# A job started with `&` ignores Ctrl-C unless told otherwise (env --default-signal).
+# JOBS=N runs the suite on N workers (JOBS=auto: one per core; JOBS=0: in one process).
+# Two is what the suite has passed on, again and again, on a 2-core machine.
 JOBS ?= 2
 SOAK_TEST := tests/soak/test_soak.py
 test: $(STAMP) $(YJS) system-deps
-	$(PY) -m pytest -q -n $(JOBS) --ignore=$(SOAK_TEST)
-	$(PY) -m pytest -q $(SOAK_TEST)
+	@soak_log=$$(mktemp); \
+	env --default-signal=INT $(PY) -m pytest -q -s $(SOAK_TEST) > $$soak_log 2>&1 & soak=$$!; \
+	$(PY) -m pytest -q -n $(JOBS) --ignore=$(SOAK_TEST); suite=$$?; \
+	wait $$soak; soaked=$$?; \
+	echo "--- the soak ($(SOAK_TEST)), run beside the suite:"; cat $$soak_log; rm -f $$soak_log; \
+	test $$suite -eq 0 && test $$soaked -eq 0
 
 # The edit loop: the unit tests (in process: no daemon), one worker per core.
 test-fast: $(STAMP)

@@ -23,4 +23,5 @@ def test_nothing_is_lost_under_chaos(tmp_path: Path) -> None:
     seed = int(os.environ.get("SEED") or CI_SEED)
     print(f"soak seed {seed}")  # shown with the failure: SEED= replays it
     report = soak.run(MINUTES, seed, tmp_path / "run", soak.kept_folder(seed))
+    print(report.text(shown=0))  # the counts, shown by `make test` (pytest -s) pass or fail
     assert not report.failed, report.text(shown=40)
