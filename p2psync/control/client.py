@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import os
@@ -68,6 +67,8 @@ class ControlClient:
         while "part" in reply:
             if sink is None:
                 raise ControlError("the daemon sent a reply in parts unasked", "bad-reply")
+            import base64  # noqa: PLC0415 - only for a reply in parts
+
             try:
                 part = base64.b64decode(str(reply["part"]), validate=True)
             except ValueError:

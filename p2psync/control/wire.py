@@ -10,7 +10,6 @@ docs/control-api.md. Shared by the daemon's server and the blocking client.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -31,6 +30,8 @@ class Streamed(NamedTuple):
 
     def lines(self, request_id: Any) -> Iterator[bytes]:
         """The reply's lines: one ``part`` per PART_BYTES of ``data``, then the result."""
+        import base64  # noqa: PLC0415 - only the daemon sends parts
+
         for start in range(0, len(self.data), PART_BYTES):
             part = base64.b64encode(self.data[start : start + PART_BYTES]).decode()
             yield encode({"id": request_id, "part": part})
