@@ -6,13 +6,16 @@ import contextlib
 import itertools
 import os
 import socket
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 from p2psync.control import wire
 from p2psync.control.errorcodes import reply_error
 from p2psync.errors import ControlError, DaemonNotRunningError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
 
 RECEIVE_BYTES = 65536
 
