@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from p2psync.control.client import ControlClient
-from p2psync.control.home import Home
 from p2psync.errors import DaemonNotRunningError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from p2psync.config import Config
+    from p2psync.control.home import Home
 
 
-class Context(NamedTuple):
-    home: Home
+class Context:
+    __slots__ = ("home",)
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
 
     def client(self, *, timeout_s: float | None = 30.0) -> ControlClient | None:
         """A connection to the running daemon, or None if none runs. ``timeout_s``

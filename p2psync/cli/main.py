@@ -19,9 +19,7 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from p2psync import __version__
 from p2psync.cli.context import Context
@@ -35,13 +33,21 @@ from p2psync.control.errorcodes import (
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
 
-class Command(NamedTuple):
+
+class Command:
     """A command of ``p2psync``: the module whose ``register(commands)`` adds its parser,
     and the line ``p2psync --help`` shows for it (the same as the module's)."""
 
-    module: str
-    help: str
+    __slots__ = ("help", "module")
+
+    def __init__(self, module: str, help: str) -> None:
+        self.module = module
+        self.help = help
 
 
 # Help lists them in this order. A new command group is one module (with its

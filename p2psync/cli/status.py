@@ -7,10 +7,10 @@ prints the control API's reply as is (schemas in docs/control-api.md).
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context, print_json
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
 if TYPE_CHECKING:
     from p2psync.control.replies import PeersReply, StatusReply
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import os
 import socket
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 from p2psync.control import wire
 from p2psync.control.errorcodes import reply_error
 from p2psync.errors import ControlError, DaemonNotRunningError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
 
 RECEIVE_BYTES = 65536
 
@@ -68,6 +70,8 @@ class ControlClient:
         while "part" in reply:
             if sink is None:
                 raise ControlError("the daemon sent a reply in parts unasked", "bad-reply")
+            import base64  # noqa: PLC0415 - only for a reply in parts
+
             try:
                 part = base64.b64decode(str(reply["part"]), validate=True)
             except ValueError:

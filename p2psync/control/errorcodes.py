@@ -15,7 +15,6 @@ the daemon's server and the client both need its codes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple, cast
 
 from p2psync.errors import (
     ChunkedDocError,
@@ -64,17 +63,22 @@ class NotFoundError(UsageError):
     """The request names a share or doc that this device does not have."""
 
 
-class ErrorKind(NamedTuple):
+class ErrorKind:
     """One row: errors of class ``kind`` travel as ``code`` and exit with ``exit_code``.
 
     A row whose ``kind`` is ControlError itself is found by its code (ControlError
-    carries one); any other row by class, the first that matches.
+    carries one); any other row by class, the first that matches. (A plain class, not
+    a NamedTuple: every command imports this table, and typing is not to be imported
+    for it, see control/home.py.)
     """
 
-    code: str
-    kind: type[P2PSyncError]
-    exit_code: int
-    meaning: str
+    __slots__ = ("code", "exit_code", "kind", "meaning")
+
+    def __init__(self, code: str, kind: type[P2PSyncError], exit_code: int, meaning: str) -> None:
+        self.code = code
+        self.kind = kind
+        self.exit_code = exit_code
+        self.meaning = meaning
 
 
 ERRORS: tuple[ErrorKind, ...] = (
@@ -178,7 +182,7 @@ def _reply_class(kind: type[P2PSyncError]) -> type[ControlError]:
 
     doc = f"A {kind.__name__} the daemon replied with (a ControlError too)."
     namespace = {"__init__": init, "__doc__": doc, "__module__": __name__}
-    return cast("type[ControlError]", type(kind.__name__, (ControlError, kind), namespace))
+    return type(kind.__name__, (ControlError, kind), namespace)
 
 
 _REPLY_CLASSES: dict[type[P2PSyncError], type[ControlError]] = {

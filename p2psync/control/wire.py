@@ -10,12 +10,14 @@ docs/control-api.md. Shared by the daemon's server and the blocking client.
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterator
-from typing import Any, NamedTuple
 
 from p2psync.errors import ControlError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 CONTROL_API_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -23,14 +25,19 @@ PART_BYTES = 512 * 1024
 """Bytes in one ``part`` line of a streamed reply (base64 keeps it under the limit)."""
 
 
-class Streamed(NamedTuple):
+class Streamed:
     """What a handler returns for a reply sent in parts: ``data``, then ``result``."""
 
-    data: bytes
-    result: dict[str, Any]
+    __slots__ = ("data", "result")
+
+    def __init__(self, data: bytes, result: dict[str, Any]) -> None:
+        self.data = data
+        self.result = result
 
     def lines(self, request_id: Any) -> Iterator[bytes]:
         """The reply's lines: one ``part`` per PART_BYTES of ``data``, then the result."""
+        import base64  # noqa: PLC0415 - only the daemon sends parts
+
         for start in range(0, len(self.data), PART_BYTES):
             part = base64.b64encode(self.data[start : start + PART_BYTES]).decode()
             yield encode({"id": request_id, "part": part})

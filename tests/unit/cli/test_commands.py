@@ -88,6 +88,22 @@ def test_status_against_no_daemon_runs_without_the_daemon_or_its_libraries(
     assert [m for m in modules if m.startswith(HEAVY)] == []
 
 
+def test_status_imports_neither_typing_nor_base64(tmp_path: Path) -> None:
+    """Its modules import typing only for type checkers, and base64 only for a reply in
+    parts: each was milliseconds of ``p2psync status``'s start (docs/benchmarks.md)."""
+    code = (
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        "from p2psync.cli.main import main\n"
+        "main(sys.argv[1:])\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    done = _run_child(code, "--home", str(tmp_path), "status", "--json")
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert "p2psync.cli.status" in loaded
+    assert [m for m in loaded if m in ("typing", "base64")] == []
+
+
 NETWORK = ("trio", "zeroconf", "watchdog", "cryptography", "p2psync.daemon.daemon")
 """What a config edit made without a daemon must not import: the daemon and its
 network and watching libraries (it edits one file)."""
