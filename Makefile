@@ -4,6 +4,10 @@
 # "Everything" is the package with its tray extra (PySide6) and the test tools; a
 # headless machine needs only `pip install p2psync` (make check-wheel checks both).
 PYTHON ?= python3
+# Python caches the bytecode of what it imports, whatever the environment says
+# (PYTHONDONTWRITEBYTECODE): otherwise every daemon, CLI call and test process of a
+# run compiles the same modules again (importing the daemon: 0.6 s instead of 0.4).
+export PYTHONDONTWRITEBYTECODE :=
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
