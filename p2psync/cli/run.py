@@ -12,6 +12,7 @@ import trio
 
 from p2psync.cli.context import Context
 from p2psync.daemon.daemon import Daemon
+from p2psync.daemon.memtrim import limit_arenas
 from p2psync.errors import P2PSyncError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         level=max(level, logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("p2psync").setLevel(level)
+    limit_arenas()  # before any worker thread allocates (daemon.memtrim)
     daemon = Daemon(ctx.home, listen=args.listen, mdns=False if args.no_mdns else None)
     try:
         trio.run(_serve, daemon)
