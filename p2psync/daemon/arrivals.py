@@ -155,9 +155,16 @@ class Arrivals:
                 if logs.arriving.get(guid) is stored:
                     del logs.arriving[guid]
             stored.set()
-        for guid in guids:  # what the log watcher saw meanwhile: most often our own writes
-            if guid in logs.deferred:
-                logs.deferred.discard(guid)
+        # What the log watcher saw meanwhile: nearly always our own writes, which one
+        # thread hop for the group tells apart (a read of each log would be a hop each).
+        seen = [guid for guid in guids if guid in logs.deferred]
+        logs.deferred.difference_update(seen)
+        doclogs = {doc.guid: doc.writer.log for doc in docs}
+        ours = await trio.to_thread.run_sync(
+            lambda: {guid for guid in seen if guid in doclogs and doclogs[guid].all_ours()}
+        )
+        for guid in seen:
+            if guid not in ours:
                 await share.appends.log_changed(guid, log_path(share.root, guid))
 
     async def _start_writers(self, docs: list[NewDoc], done: Stored) -> None:

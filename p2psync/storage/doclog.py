@@ -145,6 +145,18 @@ class DocLog:
         """File offset up to which every record is either ours or already handed out."""
         return self._end
 
+    def all_ours(self) -> bool:
+        """Whether the file at the log's path is still this log, holding nothing past
+        ``end`` and nothing unseen: no other process appended to it, replaced it or
+        deleted it. Blocking (two stats); False when in doubt."""
+        if self._fd < 0 or self._unseen:
+            return False
+        try:
+            st, here = self.path.stat(), os.fstat(self._fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino, st.st_size) == (here.st_dev, here.st_ino, self._end)
+
     @property
     def update_count(self) -> int:
         """How many updates the log holds (a snapshot counts as one), including those

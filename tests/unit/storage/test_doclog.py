@@ -132,6 +132,32 @@ def test_other_process_appends_are_read_once_and_ours_never(
     assert read_updates(path) == ups[:4]
 
 
+def test_all_ours_tells_our_own_appends_from_another_process_s(
+    tmp_path: Path, updates: tuple[list[bytes], str]
+) -> None:
+    """What tells the log watcher's echo of our own writes from another program's."""
+    ups, _ = updates
+    path = tmp_path / "d.log"
+    with DocLog.open(path).log as doclog:
+        assert doclog.all_ours()  # just its header
+        doclog.append([ups[0]])
+        assert doclog.all_ours()
+        append_update(path, ups[1])
+        assert not doclog.all_ours()  # appended to, not read yet
+        doclog.append([ups[2]])  # reads it while appending: held unseen
+        assert not doclog.all_ours()
+        assert doclog.read_new() == [ups[1]]
+        assert doclog.all_ours()
+        other = tmp_path / "other.log"
+        with DocLog.open(other).log as writer:
+            writer.append(ups[:3])
+        other.replace(path)  # the same bytes, another file
+        assert not doclog.all_ours()
+        path.unlink()
+        assert not doclog.all_ours()
+    assert not doclog.all_ours()  # closed
+
+
 def test_torn_tail_left_by_a_crashed_appender_is_cut_before_our_append(
     tmp_path: Path, updates: tuple[list[bytes], str]
 ) -> None:
