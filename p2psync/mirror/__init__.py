@@ -44,6 +44,7 @@ The engine: ``Mirror`` (``engine``), which reconciles files and docs and which
 - ``keeper``: the manifest as the mirror reads and edits it.
 - ``saves``: a save into its doc, and a doc out to its file.
 - ``newfiles``: plain new files taken in as groups (a first scan).
+- ``newwrites``: peers' plain new files written as groups (a first sync).
 - ``creates``: one file with no doc to follow (a new doc, or a file back).
 - ``chunkpaths``: chunked files written and read without holding them whole.
 - ``renames``: renames and deletes, here and by peers.

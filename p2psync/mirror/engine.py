@@ -67,6 +67,7 @@ from p2psync.mirror.ledger import Ledger
 from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, set_fields
 from p2psync.mirror.names import Listings, NameRules
 from p2psync.mirror.newfiles import NewFiles
+from p2psync.mirror.newwrites import NewWrites
 from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
 from p2psync.mirror.records import Synced
@@ -135,6 +136,7 @@ class Mirror:
         self.collisions = Collisions(self, self.saves)
         self.creates = Creates(self, self.saves, self.renames, self.chunkpaths)
         self.newfiles = NewFiles(self)
+        self.newwrites = NewWrites(self)
         self.retry: set[str] = set()
         """Paths to reconcile again with the next batch (saved while being written)."""
         self._scanned = False
@@ -302,7 +304,11 @@ class Mirror:
                 await self.renames.remote_delete(rel, known, was)
             elif known.path != rel and self.view.by_path.get(known.path) is known:
                 await self.renames.remote_rename(rel, known, was)
-        for rel, live in sorted(self.view.by_path.items()):
+        plain = [
+            rel for rel, live in self.view.by_path.items() if self.newwrites.is_plain(rel, live)
+        ]
+        await self.newwrites.write(sorted(plain))
+        for rel, live in sorted(self.view.by_path.items()):  # the files left, one at a time
             held = self.synced.get(rel)
             recast = kinds.get(live.guid, live.kind) is not live.kind  # a text outgrew one doc
             new = held is None or held.guid != live.guid or recast

@@ -159,15 +159,38 @@ class SyncTable:
         ``save`` about to be stored in its doc. ``commit`` makes it the record once
         done; ``abort`` drops it if the action did not happen."""
         record = Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
-        self._dir.mkdir(parents=True, exist_ok=True)
         self.abort(rel)
-        path = self._dir / (record_key(rel) + (SAVE_SUFFIX if save else PENDING_SUFFIX))
+        path = self._write_ahead(record, SAVE_SUFFIX if save else PENDING_SUFFIX)
+        self._pending[rel] = (record, path)
+        self._refs.refer(rel + PENDING_SUFFIX, base)
+
+    def write_ahead_file(self, rel: str, synced: Synced, base: bytes) -> Path:
+        """What ``prepare`` writes for a file about to be written at ``rel``, a path
+        with no record, and nothing else: the table is not changed, so a worker thread
+        may write those of many paths at once (``mirror.newwrites``). Once the file is
+        written, ``commit_file`` makes it the record on disk and ``adopt_new`` the
+        table's; if it is not, ``drop_file`` removes it. Returns its path."""
+        return self._write_ahead(Record(rel, *synced[:3], base, synced.version), PENDING_SUFFIX)
+
+    @staticmethod
+    def commit_file(ahead: Path) -> None:
+        """The write ``ahead`` (``write_ahead_file``) was written for happened."""
+        ahead.replace(ahead.with_name(ahead.name.removesuffix(PENDING_SUFFIX)))
+
+    @staticmethod
+    def drop_file(ahead: Path) -> None:
+        """The write ``ahead`` was written for did not happen."""
+        ahead.unlink(missing_ok=True)
+
+    def _write_ahead(self, record: Record, suffix: str) -> Path:
+        """Write ``record`` as its path's key plus ``suffix``, fdatasynced; its path."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        path = self._dir / (record_key(record.path) + suffix)
         with path.open("wb") as file:
             file.write(encode_record(record))
             file.flush()
             os.fdatasync(file.fileno())
-        self._pending[rel] = (record, path)
-        self._refs.refer(rel + PENDING_SUFFIX, base)
+        return path
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""

@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from p2psync.mirror import binary, chunkpaths, fileio, saves
+from p2psync.mirror import binary, chunkpaths, fileio, newwrites, saves
 from p2psync.mirror import engine as engine_module
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.creates import Creates
@@ -132,7 +132,7 @@ def crash_in_write(monkeypatch: pytest.MonkeyPatch, *, before_rename: bool) -> N
         real(*args, **kwargs)
         raise CrashError
 
-    for module in (saves, chunkpaths):  # where the mirror writes files
+    for module in (saves, chunkpaths, newwrites):  # where the mirror writes files
         monkeypatch.setattr(module, "write_file", write_file)
 
 
