@@ -1,15 +1,10 @@
-"""Entry point of ``p2psync``: parse, dispatch, and turn errors into one sentence.
+"""The ``p2psync`` argument parser, built from ``COMMANDS``: each command's name, the
+module that implements it and its one-line help.
 
-The parser is built from ``COMMANDS``, a table of each command's name, the module that
-implements it and its one-line help. A command's module, and all it imports (the
-daemon, Trio, pycrdt...), is imported only once that command is chosen, so that
-``p2psync status`` loads the control client and not the daemon (docs/benchmarks.md,
-"CLI start").
-
-The exit codes, and which error gets which, are the table in control/errorcodes.py
-(docs/reference/exit-codes.md is made from it): 0 success, 1 failure reported by the
-command, 2 usage error, 3 no daemon running, 4 a log or file could not be read or
-written, 5 other p2psync error, 130 interrupted, 141 the reader of our output went away.
+A command's module, and all it imports (the daemon, Trio, pycrdt...), is imported only
+once that command is chosen, so that ``p2psync status`` loads the control client and
+not the daemon (docs/benchmarks.md, "CLI start"). ``cli.main`` imports this module
+only for a command line its shortcut does not take (``main.shortcut``).
 """
 
 from __future__ import annotations
@@ -22,16 +17,7 @@ import sys
 from pathlib import Path
 
 from p2psync import __version__
-from p2psync.cli.context import Context
-from p2psync.control.errorcodes import (
-    EXIT_BROKEN_PIPE,
-    EXIT_INTERRUPTED,
-    EXIT_STORAGE,
-    EXIT_USAGE,
-    exit_code,
-)
-from p2psync.control.home import Home
-from p2psync.errors import P2PSyncError
+from p2psync.control.errorcodes import EXIT_USAGE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
 if TYPE_CHECKING:
@@ -178,26 +164,3 @@ def build_parser(*, load_all: bool = False) -> argparse.ArgumentParser:
         for name in COMMANDS:
             commands.load(name)
     return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = Context(Home.resolve(args.home))
-    try:
-        code: int = args.func(args, ctx)
-    except KeyboardInterrupt:
-        print("p2psync: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except P2PSyncError as exc:
-        print(f"p2psync: {exc}", file=sys.stderr)
-        return exit_code(exc)
-    except BrokenPipeError:
-        # Whoever read our output went away (``p2psync peers | head``): say nothing,
-        # and keep the interpreter from complaining when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
-    except OSError as exc:  # a file named on the command line cannot be read or written
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"p2psync: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_STORAGE
-    return code
