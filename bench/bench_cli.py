@@ -7,11 +7,13 @@ round, so that all see the same load. Each reads its modules' bytecode, as an in
 copy does: written by an untimed first round to a cache in the run's temporary
 directory (``PYTHONPYCACHEPREFIX``), whatever ``PYTHONDONTWRITEBYTECODE`` says, lest a
 checkout without ``__pycache__`` time the compiling of p2psync's modules on every run.
-The CLI imports a command's module only when that command runs (cli/main.py), so
-``status`` loads the control client, not the daemon. For context, against ``python -c
-pass`` (the bare interpreter): the same command against no daemon (an empty home:
-connect, fail, say so) and importing the daemon (``import p2psync.daemon.daemon``, what
-every command loaded before).
+The CLI imports a command's module only when that command runs (cli/parser.py), so
+``status`` loads the control client, not the daemon, and reads ``status --json`` without
+argparse (``cli.main.shortcut``). For context, against ``python -c pass`` (the bare
+interpreter): the same command against no daemon (an empty home: connect, fail, say
+so), the same command with its option abbreviated (``--js``), which the shortcut leaves
+to argparse, and importing the daemon (``import p2psync.daemon.daemon``, what every
+command loaded before).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def run(ctx: BenchContext) -> None:
         empty = Path(tmp) / "empty"
         empty.mkdir()
         commands["call"] = [sys.executable, "-c", CALL, str(home)]
+        commands["parsed"] = [sys.executable, "-c", CLI, "--home", str(home), "status", "--js"]
         commands["no-daemon"] = [
             sys.executable, "-c", CLI, "--home", str(empty), "status", "--json",
         ]  # fmt: skip
@@ -94,10 +97,12 @@ def run(ctx: BenchContext) -> None:
         GROUP, "`p2psync status --json`, daemon running, median", median["status"], "s",
         '`python -c "import p2psync.control"`, median', median["anchor"], target_ratio=BOUND,
         note=f"fresh processes, their bytecode cached (as installed), {rounds} rounds "
-             "alternating seven commands after an untimed one; best of each: "
+             "alternating eight commands after an untimed one; best of each: "
              f"{best['status']:.0f} ms and {best['anchor']:.0f} ms. Against the bare "
              f"interpreter, `python -c pass` ({median['bare'] * 1000:.0f} ms): status, "
-             f"daemon running {against_bare('status')}; status, no daemon (an empty home) "
+             f"daemon running {against_bare('status')}; the same read by argparse "
+             f"(`status --js`, which `cli.main.shortcut` leaves to it) "
+             f"{against_bare('parsed')}; status, no daemon (an empty home) "
              f"{against_bare('no-daemon')}; `import p2psync.control` "
              f"{against_bare('anchor')}; `import p2psync.daemon.daemon` "
              f"{against_bare('daemon')} (what every command imported before the CLI "
@@ -113,8 +118,11 @@ def run(ctx: BenchContext) -> None:
              "interpreter and an empty package); the least a program can do for the same "
              "output, the client's `status` call printed as JSON with no CLI, took "
              f"{median['call'] * 1000:.0f} ms: {_least(median['call'], median['anchor'])}; "
-             "the command line (argparse, the gettext and locale it loads, the command's "
-             f"modules) added {(median['status'] - median['call']) * 1000:.1f} ms to it",
+             "the command line (`cli.main` read `status --json` without argparse, the "
+             "command's modules, its indented JSON) added "
+             f"{(median['status'] - median['call']) * 1000:.1f} ms to it, argparse (the "
+             "gettext and locale it loads, its parser) another "
+             f"{(median['parsed'] - median['status']) * 1000:.1f} ms",
     ))  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """The ``p2psync`` command line: one module per subcommand, errors as one sentence.
 
 - ``main``: the entry point: parse, dispatch, turn errors into one sentence.
+- ``parser``: the argument parser, built from the table of commands.
 - ``context``: what every subcommand gets: the device's home, a way to its daemon.
 - ``run``: ``p2psync run``, the daemon in the foreground.
 - ``ident``, ``name``: ``p2psync id`` and ``p2psync name``.

@@ -6,12 +6,13 @@ prints the control API's reply as is (schemas in docs/control-api.md).
 
 from __future__ import annotations
 
-import argparse
-
-from p2psync.cli.context import Context, print_json
+from p2psync.cli.context import print_json
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse too: ``cli.main`` runs these commands without it (shortcut)
+    import argparse
+
+    from p2psync.cli.context import Context
     from p2psync.control.replies import PeersReply, StatusReply
 
 
@@ -25,8 +26,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_status(args: argparse.Namespace, ctx: Context) -> int:
+    return show_status(ctx, as_json=args.json)
+
+
+def run_peers(args: argparse.Namespace, ctx: Context) -> int:
+    return show_peers(ctx, as_json=args.json)
+
+
+def show_status(ctx: Context, *, as_json: bool) -> int:
+    """``p2psync status [--json]``."""
     status: StatusReply = ctx.call("status")
-    if args.json:
+    if as_json:
         print_json(status)
         return 0
     from p2psync.cli.statusview import format_status  # noqa: PLC0415 (not for --json)
@@ -35,9 +45,10 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def run_peers(args: argparse.Namespace, ctx: Context) -> int:
+def show_peers(ctx: Context, *, as_json: bool) -> int:
+    """``p2psync peers [--json]``."""
     result: PeersReply = ctx.call("peers")
-    if args.json:
+    if as_json:
         print_json(result)
         return 0
     from p2psync.cli.statusview import format_peers  # noqa: PLC0415 (not for --json)

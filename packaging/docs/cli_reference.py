@@ -1,6 +1,6 @@
 """The CLI reference page of the docs site, generated from the argparse parser.
 
-``markdown()`` walks ``p2psync.cli.main.build_parser(load_all=True)`` and writes one section per
+``markdown()`` walks ``p2psync.cli.parser.build_parser(load_all=True)`` and writes one section per
 command with its ``--help`` text, so the reference cannot drift from the code. The
 mkdocs hook ``on_files`` adds the result as ``reference/cli.md`` at build time (it
 is never a file in the tree); ``python packaging/docs/cli_reference.py`` prints it.
@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from p2psync.cli.main import build_parser
+from p2psync.cli.parser import build_parser
 
 PAGE = "reference/cli.md"
 HELP_WIDTH = "100"  # argparse reads COLUMNS; fixed so the page does not depend on a terminal

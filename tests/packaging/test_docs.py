@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from p2psync.cli import main as cli_main
+from p2psync.cli import parser as cli_parser
 from p2psync.control import errorcodes
 from tests.support.snapshot import assert_snapshot
 
@@ -41,7 +41,7 @@ def leaf_commands(
 
 def test_cli_reference_has_every_command_and_option() -> None:
     page = _load("packaging/docs/cli_reference.py").markdown()
-    commands = dict(leaf_commands(cli_main.build_parser(load_all=True)))
+    commands = dict(leaf_commands(cli_parser.build_parser(load_all=True)))
     assert "p2psync service install" in commands
     sections = page.split("\n## ")
     for command, parser in commands.items():
@@ -82,7 +82,7 @@ def test_json_page_lists_every_json_command() -> None:
     page = (ROOT / "docs/reference/json.md").read_text()
     with_json = [
         command
-        for command, parser in leaf_commands(cli_main.build_parser(load_all=True))
+        for command, parser in leaf_commands(cli_parser.build_parser(load_all=True))
         if any("--json" in a.option_strings for a in parser._actions)
     ]
     assert "p2psync status" in with_json

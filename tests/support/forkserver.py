@@ -159,6 +159,7 @@ def serve() -> None:
     """The server: fork a daemon per ``spawn``, answer ``poll`` with its exit code."""
     # Here, not at the top: the tests' own process imports this module, not the daemon.
     import p2psync.cli.main  # noqa: PLC0415
+    import p2psync.cli.parser  # noqa: PLC0415 - argparse, for every command but status
     import p2psync.cli.run  # noqa: F401, PLC0415 - the daemon and all it imports
 
     codes: dict[int, int] = {}

@@ -1,4 +1,4 @@
-"""The command table of cli/main.py: each command's module is imported only when that
+"""The command table of cli/parser.py: each command's module is imported only when that
 command is chosen, and the table agrees with what the modules register."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from p2psync.cli.main import COMMANDS, build_parser
+from p2psync.cli.main import shortcut
+from p2psync.cli.parser import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 HEAVY = ("trio", "zeroconf", "watchdog", "pycrdt", "cryptography", "p2psync.daemon")
@@ -40,7 +41,7 @@ def test_the_table_names_each_modules_commands_with_their_help() -> None:
 def test_parsing_a_command_imports_its_module_and_not_the_daemon() -> None:
     code = (
         "import json, sys\n"
-        "from p2psync.cli.main import build_parser\n"
+        "from p2psync.cli.parser import build_parser\n"
         "args = build_parser().parse_args(sys.argv[1:])\n"
         "print(json.dumps([args.func.__module__, sorted(sys.modules)]))\n"
     )
@@ -88,9 +89,10 @@ def test_status_against_no_daemon_runs_without_the_daemon_or_its_libraries(
     assert [m for m in modules if m.startswith(HEAVY)] == []
 
 
-def test_status_imports_neither_typing_nor_base64(tmp_path: Path) -> None:
-    """Its modules import typing only for type checkers, and base64 only for a reply in
-    parts: each was milliseconds of ``p2psync status``'s start (docs/benchmarks.md)."""
+def test_status_imports_neither_typing_nor_base64_nor_argparse(tmp_path: Path) -> None:
+    """Its modules import typing only for type checkers, base64 only for a reply in
+    parts, and its command line is read without argparse (``main.shortcut``): each was
+    milliseconds of ``p2psync status``'s start (docs/benchmarks.md)."""
     code = (
         "import json, sys\n"
         "before = set(sys.modules)\n"
@@ -101,7 +103,62 @@ def test_status_imports_neither_typing_nor_base64(tmp_path: Path) -> None:
     done = _run_child(code, "--home", str(tmp_path), "status", "--json")
     loaded = json.loads(done.stdout.splitlines()[-1])
     assert "p2psync.cli.status" in loaded
-    assert [m for m in loaded if m in ("typing", "base64")] == []
+    assert [m for m in loaded if m in ("typing", "base64", "argparse", "gettext", "locale")] == []
+
+
+SHORTCUT = [
+    ["status"],
+    ["status", "--json"],
+    ["peers"],
+    ["peers", "--json"],
+    ["status", "--json", "--json"],
+    ["--home", "/h", "status", "--json"],
+    ["--home=/h", "peers"],
+    ["--home", "status", "status"],
+    ["--home", "a b=c", "status"],
+    ["--home=x=y", "peers", "--json"],
+    ["--home", "~/h", "status"],
+]
+"""Command lines ``main.shortcut`` reads, without the parser."""
+
+NOT_SHORTCUT = [
+    [],
+    ["-h"],
+    ["--help"],
+    ["--version"],
+    ["status", "-h"],
+    ["status", "--help"],
+    ["status", "--js"],
+    ["status", "--json=1"],
+    ["status", "extra"],
+    ["status", "--"],
+    ["--", "status"],
+    ["--json", "status"],
+    ["status", "--home", "/h"],
+    ["--hom", "/h", "status"],
+    ["--home", "-x", "status"],
+    ["--home=-x", "status"],
+    ["--home", "", "status"],
+    ["--home=", "status"],
+    ["--home", "/h"],
+    ["--home"],
+    ["--home", "/h", "--home", "/i", "status"],
+    ["Status"],
+    ["share", "list"],
+    ["wait-idle", "--json"],
+]
+"""Command lines it leaves to the parser: help, errors, abbreviations, other commands."""
+
+
+def test_the_shortcut_reads_a_command_line_as_the_parser_does() -> None:
+    for argv in SHORTCUT:
+        args = build_parser().parse_args(argv)
+        assert shortcut(argv) == (args.home, args.command, args.json), argv
+
+
+def test_the_shortcut_leaves_every_other_command_line_to_the_parser() -> None:
+    for argv in NOT_SHORTCUT:
+        assert shortcut(argv) is None, argv
 
 
 NETWORK = ("trio", "zeroconf", "watchdog", "cryptography", "p2psync.daemon.daemon")
