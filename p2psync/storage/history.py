@@ -100,6 +100,9 @@ class DocHistory:
         """The text of the newest version (the doc's after the last change recorded),
         once known: the next change is counted against it, coalesced or not."""
         self._dirty = False
+        self._fresh = False
+        """Whether no timeline was on disk when it was read (none saved since): the
+        first save creates the file (``save_timeline(new=True)``)."""
         self._saved: tuple[int, float] = (0, 0.0)
         """(number of the newest version, clock) at the last write of the file."""
 
@@ -109,6 +112,7 @@ class DocHistory:
         if self._timeline is None:
             timeline, pending = load_index(self.path)
             self._timeline = timeline
+            self._fresh = not timeline and pending is None
             if pending is not None:
                 self._finish_fold(pending)
         return self._timeline
@@ -312,8 +316,8 @@ class DocHistory:
         if _stateful(kept) != _stateful(self._timeline):
             kept = rechain(self._timeline, kept)
         self._timeline = kept
-        save_timeline(self.path, kept)
-        self._dirty = False
+        save_timeline(self.path, kept, new=self._fresh)
+        self._fresh = self._dirty = False
         if self.texts.path.exists():
             self.texts.keep_only(v.text_key for v in kept if v.text_key)
         self._saved = (newest, now)

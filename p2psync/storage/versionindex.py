@@ -12,7 +12,9 @@ state's text is much like the next's: together they take about 70 % of what each
 compressed alone took), and a row holding a state has ``true`` in its state field.
 Format 1 files of an older p2psync, whose chained states are each zlib-compressed in
 their rows, are still read. It is replaced atomically (temp file, fsync, rename,
-directory fsync), so a crash leaves the old timeline or the new one.
+directory fsync), so a crash leaves the old timeline or the new one; a new small
+timeline is created in place instead (fsync, directory fsync), so a crash leaves it
+whole, absent or empty, and an empty file reads as no timeline.
 ``load_timeline`` raises StorageError for a file that does not validate; nothing is
 ever dropped silently. A compaction in progress is recorded in it too
 (``PendingFold``), so that a crash between the log's rewrite and the timeline's is
@@ -22,6 +24,7 @@ finished at the next load.
 from __future__ import annotations
 
 import functools
+import logging
 import lzma
 import struct
 import zlib
@@ -32,9 +35,17 @@ from typing import Any, Protocol
 import msgpack
 
 from p2psync.errors import StorageError
-from p2psync.storage.fileops import REAL_FILE_OPS, FileOps, write_file_atomically
+from p2psync.storage.fileops import (
+    REAL_FILE_OPS,
+    SMALL_FILE,
+    FileOps,
+    write_file_atomically,
+    write_new_file,
+)
 from p2psync.storage.retention import RetentionPolicy, kept_indices, within_bytes
 from p2psync.storage.timeline import Version
+
+log = logging.getLogger(__name__)
 
 
 class SharedCap(Protocol):
@@ -188,6 +199,9 @@ def load_index(path: Path) -> tuple[list[Version], PendingFold | None]:
         return [], None
     except OSError as exc:
         raise StorageError(path, f"cannot read the history file: {exc.strerror}") from exc
+    if not data:  # a new timeline whose first write a crash cut off (``save_timeline``)
+        log.warning("%s: empty history file, read as none (a crash cut its first write?)", path)
+        return [], None
     return decode_index(data, path)
 
 
@@ -197,9 +211,21 @@ def save_timeline(
     pending: PendingFold | None = None,
     *,
     ops: FileOps = REAL_FILE_OPS,
+    new: bool = False,
 ) -> None:
-    """Replace the timeline at ``path`` durably (OSError propagates; the old file stays)."""
-    write_file_atomically(path, encode_timeline(timeline, pending), ops=ops)
+    """Replace the timeline at ``path`` durably (OSError propagates; the old file stays).
+    A ``new`` one (no file was there when it was read) is created in place if small
+    (``write_new_file``: a crash leaves it whole, absent or empty, which reads as
+    none), as the first versions of a first scan's or a first sync's thousands of
+    docs are; else, or if a file is there after all, replaced atomically."""
+    data = encode_timeline(timeline, pending)
+    if new and len(data) <= SMALL_FILE:
+        try:
+            write_new_file(path, data, ops=ops)
+            return
+        except FileExistsError:
+            pass
+    write_file_atomically(path, data, ops=ops)
 
 
 def prune(

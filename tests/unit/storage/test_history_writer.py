@@ -110,6 +110,44 @@ async def test_versions_are_recorded_coalesced_and_survive_compaction(tmp_path: 
     await _run(path, clock, reopened)
 
 
+async def test_a_docs_first_timeline_is_created_in_place_later_ones_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first save of a doc with no timeline creates the file (no temp file and
+    rename: a first sync makes thousands); every later one replaces it atomically,
+    also after a reopen."""
+    path = tmp_path / "doc.ylog"
+    clock = Clock()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    made: list[bool] = []
+    real = save_timeline
+
+    def save_timeline_noting(path: Path, timeline: list[Version], *a: Any, **kw: Any) -> None:
+        made.append(kw.get("new", False))
+        real(path, timeline, *a, **kw)
+
+    monkeypatch.setattr("p2psync.storage.history.save_timeline", save_timeline_noting)
+
+    async def saves(texts: list[str]) -> None:
+        async def body(writer: LogWriter) -> None:
+            for text in texts:
+                clock.now += 60
+                await writer.append(
+                    [_edit(doc, text)], VersionNote(clock.now, "A", "local save", text)
+                )
+
+        await _run(path, clock, body)
+
+    await saves(["one\n", "two\n"])
+    await saves(["three\n"])
+    assert made == [True, False, False]
+    assert [v.kind for v in load_timeline(versions_path(path))] == [
+        "create",
+        "local save",
+        "local save",
+    ]
+
+
 async def test_a_writer_without_history_ignores_notes(tmp_path: Path) -> None:
     path = tmp_path / "doc.ylog"
     opened = DocLog.open(path)

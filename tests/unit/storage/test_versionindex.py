@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import lzma
 import struct
 import zlib
@@ -12,6 +13,7 @@ import msgpack
 import pytest
 
 from p2psync.errors import StorageError
+from p2psync.storage.fileops import FileOps
 from p2psync.storage.retention import DAY, RetentionPolicy
 from p2psync.storage.timeline import Version
 from p2psync.storage.versionindex import (
@@ -66,7 +68,7 @@ def test_a_version_several_devices_made_keeps_them_all(tmp_path: Path) -> None:
     assert loaded[-1].chained
 
 
-@pytest.mark.parametrize("damage", [b"", b"P2PSVER\n", None])
+@pytest.mark.parametrize("damage", [b"P2PSVER\n", None])
 def test_a_damaged_file_is_refused_not_emptied(tmp_path: Path, damage: bytes | None) -> None:
     path = tmp_path / "doc.log.versions"
     save_timeline(path, _timeline())
@@ -74,6 +76,54 @@ def test_a_damaged_file_is_refused_not_emptied(tmp_path: Path, damage: bytes | N
     path.write_bytes(damage if damage is not None else data[:-1] + bytes([data[-1] ^ 1]))
     with pytest.raises(StorageError, match="history file"):
         load_timeline(path)
+
+
+def test_a_new_timeline_is_created_in_place_and_an_empty_one_reads_as_none(
+    tmp_path: Path,
+) -> None:
+    """A first save makes the file with no temp file or rename; a crash can leave it
+    empty (created, not written), which reads as no timeline, and the next save
+    replaces it. A later save, and a large first one, replace the file atomically."""
+    ops = NamingOps()
+    path = versions_path(tmp_path / "doc.log")
+    save_timeline(path, _timeline()[:1], ops=ops, new=True)
+    assert load_timeline(path) == _timeline()[:1]
+    assert ops.replaced == []
+    save_timeline(path, _timeline(), ops=ops, new=True)  # there after all: replaced
+    assert load_timeline(path) == _timeline()
+    assert ops.replaced == [path]
+    path.write_bytes(b"")
+    assert load_timeline(path) == []
+    save_timeline(path, _timeline()[:2], ops=ops, new=True)
+    assert load_timeline(path) == _timeline()[:2]
+    many = [replace(_timeline()[0], number=n, device=f"device {n:04}") for n in range(1, 300)]
+    big = versions_path(tmp_path / "big.log")
+    save_timeline(big, many, ops=ops, new=True)
+    assert load_timeline(big) == many
+    assert ops.replaced[-1] == big
+    assert sorted(p.name for p in tmp_path.iterdir()) == [big.name, path.name]
+
+
+def test_a_new_timeline_that_cannot_be_made_durable_is_not_left_behind(tmp_path: Path) -> None:
+    class FailingOps(FileOps):
+        def fsync(self, fd: int) -> None:
+            raise OSError(errno.EIO, "I/O error")
+
+    path = versions_path(tmp_path / "doc.log")
+    with pytest.raises(OSError, match="I/O error"):
+        save_timeline(path, _timeline(), ops=FailingOps(), new=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+class NamingOps(FileOps):
+    """Real file operations that note which files were replaced by a rename."""
+
+    def __init__(self) -> None:
+        self.replaced: list[Path] = []
+
+    def replace(self, src: Path, dst: Path) -> None:
+        self.replaced.append(dst)
+        super().replace(src, dst)
 
 
 def test_prune_keeps_what_the_policy_keeps() -> None:
