@@ -16,7 +16,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
   and app clients told of changes; calls into a share counted and refused as it stops.
 - ``doclogs``: the logs of a share's loaded docs: writers, recovery, quarantine, compaction.
 - ``logappends``: what other processes append to a share's logs (or delete, or replace).
-- ``logreplies``: a peer's question about an unloaded doc, answered from its log.
+- ``logreplies``: peers' questions about unloaded docs, answered from their logs in batches.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
 - ``memtrim``: memory freed by unloaded docs handed back to the system (glibc).
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.

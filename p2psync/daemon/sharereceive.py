@@ -1,13 +1,14 @@
 """A member's sync message taken into one share (``ShareService.receive``).
 
 A loaded doc's message goes straight to the sync engine; a question about a doc that
-is not loaded is answered from its log (``daemon.logreplies``); anything else about
-an unloaded doc loads it first. A doc that has no log yet gets one only when the
-engine stores something in it (a Persist effect), with a group of new docs
-(``daemon.arrivals``): junk about a new guid leaves no file behind. Updates from
-peers are forwarded without waiting for our own fsync (the sender still holds them).
-When the effects outlast their grace (an answer waits for a stalled disk), the link
-starts over, so the peer asks again instead of waiting for an answer that never left.
+is not loaded is answered from its log, with a batch of such questions
+(``daemon.logreplies``); anything else about an unloaded doc loads it first. A doc
+that has no log yet gets one only when the engine stores something in it (a Persist
+effect), with a group of new docs (``daemon.arrivals``): junk about a new guid leaves
+no file behind. Updates from peers are forwarded without waiting for our own fsync
+(the sender still holds them). When the effects outlast their grace (an answer waits
+for a stalled disk), the link starts over, so the peer asks again instead of waiting
+for an answer that never left.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Protocol
 import trio
 
 from p2psync.daemon.doclogs import DocLogs
-from p2psync.daemon.logreplies import answer_from_log
+from p2psync.daemon.logreplies import LogAnswers
 from p2psync.daemon.residency import Residency
 from p2psync.daemon.shareeffects import ShareEffects
 from p2psync.protocol.messages import SyncMessage, SyncStep1
@@ -56,6 +57,9 @@ class ReceivingShare(Protocol):
     @property
     def effects(self) -> ShareEffects: ...
 
+    @property
+    def answers(self) -> LogAnswers: ...
+
 
 async def receive(share: ReceivingShare, peer: Peer, message: SyncMessage) -> None:
     """Take ``message`` from ``peer`` into ``share`` and carry out what the engine
@@ -67,8 +71,7 @@ async def receive(share: ReceivingShare, peer: Peer, message: SyncMessage) -> No
     elif guid in share.logs.writers or guid in share.logs.arriving:
         share.residency.touch(guid)
     elif isinstance(message, SyncStep1) and guid in share.sync.replica:
-        answer = await answer_from_log(share.sync, share.root, share.name, peer, message)
-        await share.effects.execute(answer)
+        await share.answers.ask(peer, message)  # answered from its log, with a batch
         return
     elif guid in share.sync.replica or log_path(share.root, guid).exists():
         await share.logs.open(guid)  # an unloaded doc is loaded before it changes

@@ -36,6 +36,7 @@ from p2psync.daemon.filehistory import record_deletions
 from p2psync.daemon.indexkeeper import IndexKeeper
 from p2psync.daemon.localwrites import LocalWrites
 from p2psync.daemon.logappends import LogAppends
+from p2psync.daemon.logreplies import LogAnswers
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.daemon.sharecalls import CallGate
@@ -104,6 +105,8 @@ class ShareService:
         self.index.unstored = self.logs.unstored  # a crash asks for them again
         self.arrivals = Arrivals(self)
         """New docs from peers, stored as groups."""
+        self.answers = LogAnswers(self)
+        """Peers' questions about unloaded docs, answered from their logs in batches."""
         self.sync.sizes = partial(log_size, self)  # what the index announces to peers
         self._writes = LocalWrites(self)
         self._stop_asked = trio.Event()
@@ -166,6 +169,7 @@ class ShareService:
                     tasks.start_soon(self.index.run)
                     tasks.start_soon(self._unloader.run)
                     tasks.start_soon(self.arrivals.run)
+                    tasks.start_soon(self.answers.run)
                     if self.mirror is not None:
                         await tasks.start(self.mirror.run)
                     task_status.started()
