@@ -357,6 +357,9 @@ def log_size(share: ShareService, guid: str) -> int | None:
     writer = share.logs.writers.get(guid)
     if writer is not None:
         return writer.log.end
+    record = share.index.records.get(guid)
+    if record is not None:  # as it was unloaded: no stat of each log an index lists
+        return record.log_size
     try:
         return log_path(share.root, guid).stat().st_size
     except OSError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import trio
 
@@ -64,8 +65,11 @@ class Unloader:
     async def unload_idle(self) -> None:
         """Unload every doc idle now; once a crowd is gone (``TRIM_AFTER_DOCS`` or more
         unloaded since the last trim and no longer crowded), hand the memory back."""
-        for n, guid in enumerate(self.residency.idle(list(self.writers)), 1):
-            if await self._unload(guid):
+        idle = self.residency.idle(list(self.writers))
+        logs = {guid: self.writers[guid].log.path for guid in idle}
+        stats = await trio.to_thread.run_sync(_stat_logs, logs)  # one hop, not a stat each
+        for n, guid in enumerate(idle, 1):
+            if await self._unload(guid, stats.get(guid)):
                 self.unloaded_since_trim += 1
             if n % UNLOAD_BATCH == 0:
                 await trio.lowlevel.checkpoint()
@@ -73,11 +77,12 @@ class Unloader:
             self.unloaded_since_trim = 0
             await trio.to_thread.run_sync(give_back_memory)
 
-    async def _unload(self, guid: str) -> bool:
-        """Drop doc ``guid`` from memory once everything it holds is in its log, and
-        record its version with the log's size and mtime for the persisted index.
-        Skipped if it changes meanwhile, is being compacted, or another process
-        appended to its log (the watcher brings that first). True if it was dropped."""
+    async def _unload(self, guid: str, stat: LogStat | None) -> bool:
+        """Drop doc ``guid`` from memory once everything it holds is in its log (as
+        ``stat``, its log's stat taken just before, says), and record its version with
+        that size and mtime for the persisted index. Skipped if it changes meanwhile,
+        is being compacted, or another process appended to its log (the watcher brings
+        that first). True if it was dropped."""
         writer = self.writers.get(guid)
         if writer is None or guid in self.compacting:
             return False
@@ -87,10 +92,9 @@ class Unloader:
         doc = self._unchanged(guid, writer, sequence)
         if doc is None or not self.residency.is_idle(guid) or not writer.idle:
             return False
-        record = _record_of(guid, doc, writer, sequence)
-        if record is None:
-            return False
-        self._drop(guid, record, writer)
+        if stat is None or stat.size != writer.log.end:  # (a stat taken before its last
+            return False  # write, or another process's append: not this round)
+        self._drop(guid, _record(guid, doc, writer, sequence, stat), writer)
         log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
         return True
 
@@ -146,6 +150,18 @@ class Unloader:
             else:
                 self.index.record(guid, record)
         await self.index.save(clean=clean)
+
+
+def _stat_logs(logs: dict[str, Path]) -> dict[str, LogStat]:
+    """The stat of each log of ``logs`` (guid -> path) that can be stat-ed. Blocking."""
+    stats = {}
+    for guid, path in logs.items():
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        stats[guid] = LogStat(st.st_size, st.st_mtime_ns)
+    return stats
 
 
 def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
