@@ -231,18 +231,27 @@ class SyncTable:
         entries and ``write_new`` leaves these, which a restart keeps if the file is
         as recorded, or holds as unconfirmed (``_settle``) to pair the file renamed
         while the daemon was down. (Without them the entry would name a file with no
-        record, written again from its doc beside the renamed one.) Blocking and
-        touching only files (not fsynced, as ``write_new``); no table change."""
-        self._write_files(records, PENDING_SUFFIX)
+        record, written again from its doc beside the renamed one.) Each is written
+        in place, not through a temp file: a torn one fails its CRC and reads as an
+        action not started. Blocking and touching only files (not fsynced, as
+        ``write_new``); no table change."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for rel, synced, base in records:
+            ahead = self._dir / (record_key(rel) + PENDING_SUFFIX)
+            ahead.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
 
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
-        """Write the records (path, what it holds, merge base) of paths recorded for
-        the first time, as ``put`` does each (atomically, not fsynced), and remove
-        what ``write_ahead_new`` wrote of them. Blocking and touching only files, so
-        a worker thread may run it for a group of new files; ``adopt_new`` then makes
-        them the table's records."""
-        for target in self._write_files(records, ""):
-            target.with_name(target.name + PENDING_SUFFIX).unlink(missing_ok=True)
+        """Make the records (path, what it holds, merge base) that ``write_ahead_new``
+        wrote the paths' records, each by one rename (not fsynced, as ``put``); one
+        gone meanwhile is written again atomically. Blocking and touching only files,
+        so a worker thread may run it for a group of new files; ``adopt_new`` then
+        makes them the table's records."""
+        for rel, synced, base in records:
+            target = self._dir / record_key(rel)
+            try:
+                target.with_name(target.name + PENDING_SUFFIX).replace(target)
+            except FileNotFoundError:
+                self._write_files([(rel, synced, base)], "")
 
     def _write_files(self, records: Sequence[tuple[str, Synced, bytes]], suffix: str) -> list[Path]:
         """Write each record's file (its key plus ``suffix``) atomically; their paths."""
