@@ -145,7 +145,7 @@ class MirrorService:
             recursive=True,
             filter=lambda path: marker not in path.parents and path != marker,
             hold=SAVE_HOLD,
-            skip=marker,  # the logs, records and timelines it writes: no echo
+            skip=marker,  # its logs, records, timelines, temp files: left unwatched
         )
         self._watcher = watcher
         async with trio.open_nursery() as nursery:

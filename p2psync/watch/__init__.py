@@ -10,7 +10,8 @@ Exports:
 - :class:`DirtySet` -- the pure coalescer behind it (no threads, no clock of its own).
 
 Modules: ``bridge`` (watchdog's threads -> Trio), ``coalesce`` (the pure coalescer and
-the save holds).
+the save holds), ``prune`` (an inotify observer that leaves a folder below a recursive
+watch unwatched; the one place that relies on watchdog's internals).
 
 No other module of p2psync imports watchdog (an import contract in pyproject.toml).
 """

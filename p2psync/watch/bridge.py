@@ -1,6 +1,7 @@
 """watchdog -> Trio: coalesced sets of changed file paths.
 
-This is the only module of p2psync that touches watchdog. watchdog runs its own
+With ``prune`` (its inotify observer that leaves a folder unwatched), this is the
+only module of p2psync that touches watchdog. watchdog runs its own
 threads (an inotify reader, one emitter per watched directory and the observer that
 calls our handler). The handler never blocks them and never waits for Trio: it adds
 the event's paths to a lock-protected set (:class:`_Inbox`) and, only when that set
@@ -176,10 +177,14 @@ class DirWatcher:
     can be added and removed at any time (``add_dir``/``remove_dir``); only files
     directly in a watched directory are reported, or anywhere below it if
     ``recursive``. ``filter``, if given, is called on the Trio thread with each
-    changed path; paths for which it returns false are never reported. Events of
-    paths in folder ``skip`` (both ends of a move) are dropped on watchdog's thread,
-    before they cost the Trio side anything (a folder the owner writes a lot in and
-    never wants to hear of, such as the daemon's own ``.p2psync``).
+    changed path; paths for which it returns false are never reported. Changes in
+    folder ``skip`` (both ends of a move) are never reported either: a folder the
+    owner writes a lot in and never wants to hear of, such as the daemon's own
+    ``.p2psync``. A recursive watcher on Linux does not watch it at all (nor any
+    folder below it, even one made later), so its events cost nothing; elsewhere, or
+    if watchdog's internals are not the expected ones (``p2psync.watch.prune``), they
+    are dropped on watchdog's thread, before they cost the Trio side anything. A file
+    moved from ``skip`` into a watched folder is reported (complete, with ``hold``).
 
     A change is a file created, modified (content, not attributes), deleted, or moved
     (both ends; an atomic replace reports its target). One consumer calls
@@ -209,7 +214,11 @@ class DirWatcher:
         self._observer: BaseObserver | None = None
         self._running = False
         self._inbox = _Inbox()
-        self._handler = _Handler(self._inbox, skip.absolute() if skip is not None else None)
+        skip = skip.absolute() if skip is not None else None
+        self._handler = _Handler(self._inbox, skip)
+        # Recursive: no inotify watch on the skipped folder at all, where watchdog
+        # allows (p2psync.watch.prune); the handler still drops what comes from it.
+        self._prune = skip if recursive else None
         self._dirty = DirtySet(hold)
         self._wakeup = trio.Event()
         # How held files are stat'ed; the unit tests put a fake folder here.
@@ -367,18 +376,21 @@ class DirWatcher:
     def _make_observer(self) -> BaseObserver:
         """watchdog's observer; constructing it opens its inotify descriptor and
         starts its reader thread."""
-        if self._dirty.hold is None:
+        hold = self._dirty.hold is not None
+        if not hold and self._prune is None:
             return Observer()
         try:
             # Here, not at the top: importing it elsewhere than on Linux fails.
-            from watchdog.observers.inotify import InotifyObserver  # noqa: PLC0415
+            from p2psync.watch.prune import inotify_observer  # noqa: PLC0415
         except (ImportError, UnsupportedLibcError):  # not Linux: no close-after-write to wait for
-            log.warning("no inotify here: files are reported without waiting for their writer")
-            self._dirty.hold = None
+            if hold:
+                log.warning("no inotify here: files are reported without waiting for their writer")
+                self._dirty.hold = None
             return Observer()
-        # Full events: a file moved in from an unwatched place is a move onto its
-        # path (complete), not a creation (which would wait for a close).
-        return InotifyObserver(generate_full_events=True)
+        # Full events: a file moved in from an unwatched place (or from the pruned
+        # folder) is a move onto its path (complete), not a creation (which would
+        # wait for a close).
+        return inotify_observer(full_events=hold, prune=self._prune)
 
     def _is_watched(self, path: Path) -> bool:
         return is_watched(path, self._watches.keys(), recursive=self._recursive)

@@ -21,9 +21,10 @@ async def watching(
     filter: Callable[[Path], bool] | None = None,
     recursive: bool = False,
     hold: HoldRules | None = None,
+    skip: Path | None = None,
 ) -> AsyncIterator[DirWatcher]:
     """A running watcher, cancelled on exit."""
-    watcher = DirWatcher(dirs, filter=filter, recursive=recursive, hold=hold)
+    watcher = DirWatcher(dirs, filter=filter, recursive=recursive, hold=hold, skip=skip)
     async with trio.open_nursery() as nursery:
         await nursery.start(watcher.run)
         yield watcher
