@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import signal
 
+from p2psync.storage.doclog import GROUP_SYNC_THREADS
 from p2psync.storage.layout import marker_dir
 from tests.support.daemons import Device, link, wait_for
 from tests.support.manyfiles import DEADLINE_S, FILES, listed, start_with_files, tree
 
-IN_FLIGHT = 16
+IN_FLIGHT = 16 + GROUP_SYNC_THREADS
 """Docs a restart may load besides those still to come: the manifest, the ignore
-file's, a file whose write a kill cut short."""
+file's, a file whose write a kill cut short; and of a group of new files being
+written (``mirror.newwrites``, ``GROUP_SYNC_THREADS`` at once), each in place whose
+record was written ahead and not yet committed: the restart keeps that record and
+applies its base to its doc once, loading it."""
 
 
 def logs_made(device: Device) -> int:
