@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from pathlib import Path
 from typing import Protocol
 
 import trio
 
 from p2psync.daemon.doclogs import DocLogs
-from p2psync.daemon.logreplies import LogAnswers
+from p2psync.daemon.logreplies import AnsweringShare, LogAnswers
 from p2psync.daemon.residency import Residency
-from p2psync.daemon.shareeffects import ShareEffects
 from p2psync.protocol.messages import SyncMessage, SyncStep1
 from p2psync.replica.effects import Disconnect, Persist
-from p2psync.replica.sync import ShareSync
 from p2psync.storage.layout import log_path
 
 log = logging.getLogger(__name__)
@@ -36,26 +33,15 @@ EFFECTS_GRACE_S = 10.0
 """How long the effects of a peer's message may outlive the cancellation of its link."""
 
 
-class ReceivingShare(Protocol):
-    """What taking in a peer's message needs of its share (``ShareService``)."""
-
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def sync(self) -> ShareSync: ...
+class ReceivingShare(AnsweringShare, Protocol):
+    """What taking in a peer's message needs of its share (``ShareService``): what
+    answering from its logs needs, and its loaded docs."""
 
     @property
     def logs(self) -> DocLogs: ...
 
     @property
     def residency(self) -> Residency: ...
-
-    @property
-    def effects(self) -> ShareEffects: ...
 
     @property
     def answers(self) -> LogAnswers: ...

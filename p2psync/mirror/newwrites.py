@@ -8,9 +8,10 @@ loop: a few hundred files a second, one fdatasync after another. ``NewWrites`` t
 the plain ones, ``GROUP_FILES`` at a time: a text or binary file whose path has no sync
 record and whose doc is loaded and holds its content. Their content is read from their
 docs on the event loop; then one worker-thread hop writes each as the one-file path
-does (``fileio.write_file``, its record written ahead: ``SyncTable.write_ahead_file``,
-then committed), ``GROUP_SYNC_THREADS`` files at once so that their fdatasyncs share
-the filesystem's journal commits; the table takes the records back on the event loop.
+does (``fileio.write_file``, its record written ahead, ``SyncTable.write_ahead_file``,
+then committed, ``state.commit_ahead``), ``GROUP_SYNC_THREADS`` files at once so that
+their fdatasyncs share the filesystem's journal commits; the table takes the records
+back on the event loop.
 
 Each file is as durable, at each step, as on the one-file path: a crash leaves it
 absent, or written with its record ahead (which the next start keeps, the file showing
@@ -42,7 +43,7 @@ from p2psync.mirror.manifest import Entry
 from p2psync.mirror.records import Synced, version_key
 from p2psync.mirror.renames import Renames
 from p2psync.mirror.saves import Saves
-from p2psync.mirror.state import SyncTable
+from p2psync.mirror.state import SyncTable, commit_ahead
 from p2psync.storage.doclog import GROUP_SYNC_THREADS
 
 log = logging.getLogger(__name__)
@@ -170,9 +171,9 @@ def _write_one(root: Path, table: SyncTable, write: _Write) -> FileStat | None:
     try:
         stat = write_file(root, write.rel, write.content, executable=write.executable,
                           expect=None, prepared=prepare)  # fmt: skip
-        table.commit_file(ahead[0])
+        commit_ahead(ahead[0])
     except (OSError, P2PSyncError):
         for path in ahead:
-            table.drop_file(path)
+            path.unlink(missing_ok=True)  # the write did not happen
         return None
     return stat

@@ -160,7 +160,7 @@ class SyncTable:
         done; ``abort`` drops it if the action did not happen."""
         record = Record(rel, synced.guid, synced.digest, synced.stat, base, synced.version)
         self.abort(rel)
-        path = self._write_ahead(record, SAVE_SUFFIX if save else PENDING_SUFFIX)
+        path = _write_ahead(self._dir, record, SAVE_SUFFIX if save else PENDING_SUFFIX)
         self._pending[rel] = (record, path)
         self._refs.refer(rel + PENDING_SUFFIX, base)
 
@@ -168,29 +168,10 @@ class SyncTable:
         """What ``prepare`` writes for a file about to be written at ``rel``, a path
         with no record, and nothing else: the table is not changed, so a worker thread
         may write those of many paths at once (``mirror.newwrites``). Once the file is
-        written, ``commit_file`` makes it the record on disk and ``adopt_new`` the
-        table's; if it is not, ``drop_file`` removes it. Returns its path."""
-        return self._write_ahead(Record(rel, *synced[:3], base, synced.version), PENDING_SUFFIX)
-
-    @staticmethod
-    def commit_file(ahead: Path) -> None:
-        """The write ``ahead`` (``write_ahead_file``) was written for happened."""
-        ahead.replace(ahead.with_name(ahead.name.removesuffix(PENDING_SUFFIX)))
-
-    @staticmethod
-    def drop_file(ahead: Path) -> None:
-        """The write ``ahead`` was written for did not happen."""
-        ahead.unlink(missing_ok=True)
-
-    def _write_ahead(self, record: Record, suffix: str) -> Path:
-        """Write ``record`` as its path's key plus ``suffix``, fdatasynced; its path."""
-        self._dir.mkdir(parents=True, exist_ok=True)
-        path = self._dir / (record_key(record.path) + suffix)
-        with path.open("wb") as file:
-            file.write(encode_record(record))
-            file.flush()
-            os.fdatasync(file.fileno())
-        return path
+        written, ``commit_ahead`` makes it the record on disk and ``adopt_new`` the
+        table's; if it is not, it is removed. Returns its path."""
+        record = Record(rel, *synced[:3], base, synced.version)
+        return _write_ahead(self._dir, record, PENDING_SUFFIX)
 
     def commit(self, rel: str) -> None:
         """The prepared action of ``rel`` happened: its record is now the one."""
@@ -391,6 +372,24 @@ class SyncTable:
             del self._paths[dropped.guid]
         self.unconfirmed.pop(rel).path.unlink(missing_ok=True)
         self._refs.refer(rel + PENDING_SUFFIX, b"")
+
+
+def commit_ahead(ahead: Path) -> None:
+    """The write a record ahead (``SyncTable.write_ahead_file``) was written for
+    happened: it is the path's record on disk now."""
+    ahead.replace(ahead.with_name(ahead.name.removesuffix(PENDING_SUFFIX)))
+
+
+def _write_ahead(folder: Path, record: Record, suffix: str) -> Path:
+    """Write ``record`` in ``folder`` as its path's key plus ``suffix``, fdatasynced;
+    its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (record_key(record.path) + suffix)
+    with path.open("wb") as file:
+        file.write(encode_record(record))
+        file.flush()
+        os.fdatasync(file.fileno())
+    return path
 
 
 def _read_legacy(root: Path) -> dict[str, Synced]:
