@@ -92,9 +92,10 @@ class Unloader:
         doc = self._unchanged(guid, writer, sequence)
         if doc is None or not self.residency.is_idle(guid) or not writer.idle:
             return False
-        if stat is None or stat.size != writer.log.end:  # (a stat taken before its last
-            return False  # write, or another process's append: not this round)
-        self._drop(guid, _record(guid, doc, writer, sequence, stat), writer)
+        record = _record_of(guid, doc, writer, sequence, stat)
+        if record is None:  # a stat taken before its last write, or another process's
+            return False  # append: not this round
+        self._drop(guid, record, writer)
         log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
         return True
 
@@ -144,7 +145,8 @@ class Unloader:
             doc = self.replica.get(guid)
             record = None
             if doc is not None and not doc.poisoned and writer.idle:
-                record = _record_of(guid, doc, writer, self.replica.sequence_of(guid))
+                sequence, stat = self.replica.sequence_of(guid), _stat_log(writer.log.path)
+                record = _record_of(guid, doc, writer, sequence, stat)
             if record is None:
                 clean = False
             else:
@@ -154,26 +156,28 @@ class Unloader:
 
 def _stat_logs(logs: dict[str, Path]) -> dict[str, LogStat]:
     """The stat of each log of ``logs`` (guid -> path) that can be stat-ed. Blocking."""
-    stats = {}
-    for guid, path in logs.items():
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        stats[guid] = LogStat(st.st_size, st.st_mtime_ns)
-    return stats
+    stats = {guid: _stat_log(path) for guid, path in logs.items()}
+    return {guid: stat for guid, stat in stats.items() if stat is not None}
 
 
-def _record_of(guid: str, doc: DocReplica, writer: LogWriter, sequence: int) -> DocRecord | None:
-    """The index record of a loaded doc whose log holds exactly what it holds, None if
-    the log holds more (or cannot be read)."""
+def _stat_log(path: Path) -> LogStat | None:
+    """The log's size and mtime, None if it cannot be stat-ed. Blocking."""
     try:
-        st = writer.log.path.stat()
+        st = path.stat()
     except OSError:
         return None
-    if st.st_size != writer.log.end:
+    return LogStat(st.st_size, st.st_mtime_ns)
+
+
+def _record_of(
+    guid: str, doc: DocReplica, writer: LogWriter, sequence: int, stat: LogStat | None
+) -> DocRecord | None:
+    """The index record of a loaded doc whose log holds exactly what it holds, as
+    ``stat`` (its log's, taken after its last write) says; None if the log holds
+    more, or could not be stat-ed."""
+    if stat is None or stat.size != writer.log.end:
         return None
-    return _record(guid, doc, writer, sequence, LogStat(st.st_size, st.st_mtime_ns))
+    return _record(guid, doc, writer, sequence, stat)
 
 
 def _record(

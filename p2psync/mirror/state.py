@@ -216,10 +216,9 @@ class SyncTable:
         in place, not through a temp file: a torn one fails its CRC and reads as an
         action not started. Blocking and touching only files (not fsynced, as
         ``write_new``); no table change."""
-        self._dir.mkdir(parents=True, exist_ok=True)
         for rel, synced, base in records:
-            ahead = self._dir / (record_key(rel) + PENDING_SUFFIX)
-            ahead.write_bytes(encode_record(Record(rel, *synced[:3], base, synced.version)))
+            record = Record(rel, *synced[:3], base, synced.version)
+            _write_ahead(self._dir, record, PENDING_SUFFIX, sync=False)
 
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """Make the records (path, what it holds, merge base) that ``write_ahead_new``
@@ -380,15 +379,16 @@ def commit_ahead(ahead: Path) -> None:
     ahead.replace(ahead.with_name(ahead.name.removesuffix(PENDING_SUFFIX)))
 
 
-def _write_ahead(folder: Path, record: Record, suffix: str) -> Path:
-    """Write ``record`` in ``folder`` as its path's key plus ``suffix``, fdatasynced;
-    its path."""
+def _write_ahead(folder: Path, record: Record, suffix: str, *, sync: bool = True) -> Path:
+    """Write ``record`` in place in ``folder`` as its path's key plus ``suffix`` (a
+    torn one fails its CRC), fdatasynced if ``sync``; its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (record_key(record.path) + suffix)
     with path.open("wb") as file:
         file.write(encode_record(record))
-        file.flush()
-        os.fdatasync(file.fileno())
+        if sync:
+            file.flush()
+            os.fdatasync(file.fileno())
     return path
 
 
