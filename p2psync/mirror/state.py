@@ -253,16 +253,47 @@ class SyncTable:
             self._refs.refer(rel, base)
 
     def move(self, old: str, new: str, stat: FileStat | None) -> None:
-        """``old`` was renamed ``new`` (same doc, same bytes, same base)."""
+        """``old`` was renamed ``new`` (same doc, same bytes, same base). An
+        unconfirmed record moves as one (``_move_unconfirmed``)."""
+        if old in self.unconfirmed:
+            self._move_unconfirmed(old, new)
+            return
         held = self._synced[old]
         moved = held._replace(stat=stat if stat is not None else held.stat)
         self._write(Record(new, *moved[:3], self.base(old), moved.version))
         self._set(new, moved)
         self.pop(old)
 
+    def _move_unconfirmed(self, old: str, new: str) -> None:
+        """``move`` of a record whose write a crash cut off (a peer renamed its file
+        while the daemon was down, and the file is gone here): its record before, if
+        any, and its record written ahead both move to ``new``, which stays
+        unconfirmed. Moved as a plain record, it would keep no merge base when the
+        file was new here, and the delete ``new`` then reads as would be told with
+        the doc's whole state, covering every edit peers made meanwhile."""
+        cut_off = self.unconfirmed.pop(old)
+        base = self.base(old)
+        if cut_off.before is not None:
+            self._write(Record(new, *cut_off.before[:3], base, cut_off.before.version))
+        ahead = read_record(cut_off.path)
+        path = cut_off.path
+        if ahead is not None:
+            path = _write_ahead(self._dir, ahead._replace(path=new), PENDING_SUFFIX)
+            self._refs.refer(new + PENDING_SUFFIX, ahead.base)
+        self._set(new, self._synced[old])
+        self.pop(old)
+        if path != cut_off.path:
+            cut_off.path.unlink(missing_ok=True)
+            self._refs.refer(old + PENDING_SUFFIX, b"")
+        self.unconfirmed[new] = Unconfirmed(path, cut_off.before)
+
     def pop(self, rel: str) -> None:
         """``rel`` is no longer synced (deleted, or never was)."""
         self.abort(rel)
+        cut_off = self.unconfirmed.pop(rel, None)
+        if cut_off is not None:
+            cut_off.path.unlink(missing_ok=True)
+            self._refs.refer(rel + PENDING_SUFFIX, b"")
         held = self._synced.pop(rel, None)
         if held is not None:
             if self._paths.get(held.guid) == rel:

@@ -1142,3 +1142,41 @@ def test_a_rename_made_while_down_is_taken_before_a_kill_can_cut_the_batch(
         assert doc.text().startswith("line 0\n")
 
     trio.run(main)
+
+
+@pytest.mark.parametrize("written", [False, True], ids=["cut-before-rename", "deleted-by-user"])
+def test_a_peers_new_file_cut_off_by_a_kill_then_renamed_by_a_peer_keeps_the_peers_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: bool
+) -> None:
+    """A peer's new file is being written here when the daemon is killed: before its
+    rename (the file may never have been written), or after it, and a user then
+    deletes the file while the daemon is down. Meanwhile a peer renames the file and
+    adds a line. The restart follows the rename with no file to move, and the record
+    stays unconfirmed at the new path: no delete is told of a file that may never
+    have been written, the file is written there (a storm soak lost a file's later
+    edits so: the record moved without its merge base, and the delete then told with
+    the doc's whole state covered every edit peers had made since the user's one)."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        crash_in_write(monkeypatch, before_rename=not written)
+        with pytest.raises(CrashError):
+            await peer_creates(mirror, store, "e.txt", "a\nb\nc\nd\n", wall_ms())
+        monkeypatch.undo()
+        guid = mirror.view.guid_for_path("e.txt")
+        assert guid is not None
+        doc = store.docs[guid]
+        if written:
+            (tmp_path / "e.txt").unlink()
+        await store.local_edit(MANIFEST_GUID, lambda d: set_fields(d, guid, path="g.txt"))
+        append_line(doc, "T1\n")
+        again = await restarted_past_the_hold(tmp_path, store)
+        await again.remote_changed({MANIFEST_GUID: "bob", guid: "bob"})
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await again.local_changes([])
+        await again.flush()
+        assert not again.view.by_guid[guid].deleted
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["g.txt"]
+        assert (tmp_path / "g.txt").read_text() == doc.text() == "a\nb\nc\nd\nT1\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -128,3 +128,35 @@ def test_new_files_records_written_ahead_in_place_then_renamed_or_written_again(
     again = SyncTable(tmp_path)
     assert "d.txt" not in again
     assert not [p for p in folder.iterdir() if p.name.endswith(".next")]
+
+
+@pytest.mark.parametrize("synced_before", [True, False], ids=["synced-before", "new-here"])
+def test_an_unconfirmed_record_moves_as_one_and_stays_unconfirmed(
+    tmp_path: Path, synced_before: bool
+) -> None:
+    """A write cut off whose file is gone at load is unconfirmed; a peer's rename of
+    the file moves its record before (with its merge base) and its record written
+    ahead to the new path, still unconfirmed, in memory and after another restart."""
+    if synced_before:
+        cut_write(tmp_path, "a\nb\n", "a\nb\nc\n")
+    else:
+        table = SyncTable(tmp_path)
+        written_stat = FileStat(4, 0, 1_000_000, 0o100644)
+        table.prepare("d.txt", Synced(GUID, file_digest(b"a\nb\n"), written_stat), state_of("a\n"))
+    (tmp_path / "d.txt").unlink(missing_ok=True)
+    table = SyncTable(tmp_path)
+    assert set(table.unconfirmed) == {"d.txt"}
+    ahead, before = table["d.txt"], table.unconfirmed["d.txt"].before
+    old_base = table.base("d.txt")
+    table.move("d.txt", "e.txt", None)
+    for view in (table, SyncTable(tmp_path)):
+        assert set(view.unconfirmed) == {"e.txt"}
+        assert "d.txt" not in view
+        assert view["e.txt"] == ahead
+        assert view.unconfirmed["e.txt"].before == before
+        assert view.base("e.txt") == old_base
+    folder = tmp_path / ".p2psync" / "synced"
+    assert len([p for p in folder.iterdir() if p.name.endswith(".next")]) == 1
+    table.pop("e.txt")
+    assert not table.unconfirmed
+    assert not [p for p in folder.iterdir() if p.name.endswith(".next")]
