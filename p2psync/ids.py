@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
+import struct
 from dataclasses import dataclass
 
 from p2psync.errors import InvalidIdError
@@ -51,14 +53,33 @@ _SHARE_ID_CHARS = 26
 _SHARE_ID_GROUP_CHARS = 5
 
 
+_CLIENT_IDS_AT_ONCE = 1024
+_client_ids: list[int] = []
+"""Client IDs drawn and not yet handed out (``new_client_id``)."""
+
+
 def new_client_id() -> int:
     """Return a fresh random 32-bit Yjs client ID, never 0.
 
     Yjs uses 32-bit client IDs; pycrdt's default 53-bit IDs make encoded documents
     about 1.7x larger. A client ID must never be reused across processes or after a
-    restart that lost state, so every Doc the daemon edits gets a new one.
+    restart that lost state, so every Doc the daemon edits gets a new one. They come
+    from the kernel's random source as ``secrets`` draws them, but 1,024 at a time
+    (one system call each was 7 % of the event loop in a first scan of 10,000
+    files); a forked child starts with none drawn, so it never shares one with its
+    parent. Safe from several threads (a list's pop and extend are atomic).
     """
-    return secrets.randbelow(2**CLIENT_ID_BITS - 1) + 1
+    while True:
+        try:
+            return _client_ids.pop()
+        except IndexError:
+            drawn = struct.unpack(
+                f"<{_CLIENT_IDS_AT_ONCE}I", secrets.token_bytes(4 * _CLIENT_IDS_AT_ONCE)
+            )
+            _client_ids.extend(value for value in drawn if value)
+
+
+os.register_at_fork(after_in_child=_client_ids.clear)
 
 
 def _echo(text: str) -> str:

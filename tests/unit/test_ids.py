@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 from collections.abc import Callable
 
@@ -230,3 +231,22 @@ def test_client_ids_are_32_bit_and_never_zero() -> None:
     ids = [new_client_id() for _ in range(1000)]
     assert all(0 < client_id < 2**CLIENT_ID_BITS for client_id in ids)
     assert len(set(ids)) > 990
+
+
+def test_a_forked_child_draws_client_ids_of_its_own() -> None:
+    """Client IDs are drawn many at a time; a child forked after a draw must not hand
+    out the ones its parent holds (the two would write under one client ID)."""
+    new_client_id()  # the parent holds drawn IDs now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next IDs to the parent, then out at once
+        os.write(write, b"".join(new_client_id().to_bytes(4, "little") for _ in range(8)))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    child = {int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)}
+    parent = {new_client_id() for _ in range(8)}
+    assert len(child) == 8
+    assert not child & parent
