@@ -27,6 +27,7 @@ from pathlib import Path
 from bench.bench_manyfiles import (
     FILES,
     QUICK_FILES,
+    Daemon,
     Figures,
     Row,
     Syncthing,
@@ -37,7 +38,6 @@ from bench.bench_manyfiles import (
     report_rows,
 )
 from bench.harness import BenchContext, Metric
-from tests.support.daemons import Device
 
 GROUP = "First scan of many small files: p2psync against Syncthing (issue 19)"
 RUNS = int(os.environ.get("P2PSYNC_BENCH_SCAN_RUNS", "3"))
@@ -121,19 +121,11 @@ def _report_baseline(
         ))  # fmt: skip
 
 
-class _Daemon(Device):
-    """A device whose daemon logs at its default level, as a user's does: at debug
-    level it writes a line for every doc loaded and unloaded, 20,000 lines on the
-    event loop for 10,000 files (about 15 % of its time in the profile)."""
-
-    log_level = "info"
-
-
 def _p2psync(root: Path, source: Path, count: int, code: str = "") -> Figures:
     """One first scan by a fresh daemon (the code of checkout ``code`` if given):
     seconds, and the daemon's CPU seconds."""
     root.mkdir()
-    device = _Daemon(root, "alice")
+    device = Daemon(root, "alice")
     shutil.copytree(source, device.folder)
     os.sync()  # the copy's writeback is not the scan's
     try:
