@@ -204,12 +204,13 @@ class Mirror:
         moved = await self.renames.by_inode(new)
         for rel in moved:
             await self.reconcile(rel)
+        taken, here = set(moved), set(present)
         for rel in present:
-            if rel not in moved and not self.newfiles.is_new(rel):
+            if rel not in taken and not self.newfiles.is_new(rel):
                 await self.reconcile(rel)
-        await self.newfiles.take([rel for rel in new if rel not in moved])
+        await self.newfiles.take([rel for rel in new if rel not in taken])
         for rel in rels:
-            if rel not in present:
+            if rel not in here:  # a set: a first scan's batch has every file
                 await self.reconcile(rel)
         await self.keeper.edit()
 
