@@ -102,4 +102,7 @@ _BUDGETS_LOCK = threading.Lock()
 def budget_of(docs: Path) -> BinaryBudget:
     """The budget of the share whose docs folder is ``docs`` (no cap until ``capped``)."""
     with _BUDGETS_LOCK:
-        return _BUDGETS.setdefault(docs, BinaryBudget(None))
+        budget = _BUDGETS.get(docs)  # not setdefault: a budget is not cheap to make
+        if budget is None:
+            budget = _BUDGETS[docs] = BinaryBudget(None)
+        return budget
