@@ -97,38 +97,30 @@ whole or absent, never cut."""
 
 
 def write_new_file(
-    path: Path,
-    data: bytes,
-    *,
-    mode: int = 0o644,
-    ops: FileOps = REAL_FILE_OPS,
-    durable: bool = True,
+    path: Path, data: bytes, *, mode: int = 0o644, ops: FileOps = REAL_FILE_OPS
 ) -> None:
-    """Create ``path`` holding ``data`` (at most ``SMALL_FILE`` bytes) where no file is:
-    written in place and, if ``durable``, fsynced, then its folder (at the end of the
-    group, inside ``grouped_folder_syncs``). No temp file and no rename, which cost a
-    new file two more entries of its folder and two more events for every watcher of
-    it. A crash leaves no file, an empty one, or the whole (not ``durable``: a
-    power cut soon after may leave no file or an empty one, a killed process never
-    does): its readers take an empty file for none. Raises FileExistsError if a file
-    is there (nothing is changed then: replace it with ``write_file_atomically``),
-    OSError if the write fails (the file is removed)."""
+    """Create ``path`` holding ``data`` (at most ``SMALL_FILE`` bytes) durably where no
+    file is: written in place and fsynced, then its folder (at the end of the group,
+    inside ``grouped_folder_syncs``). No temp file and no rename, which cost a new
+    file two more entries of its folder and two more events for every watcher of it.
+    A crash leaves no file, an empty one, or the whole: its readers take an empty
+    file for none. Raises FileExistsError if a file is there (nothing is changed
+    then: replace it with ``write_file_atomically``), OSError if the write fails
+    (the file is removed)."""
     if len(data) > SMALL_FILE:
         raise ValueError(f"{len(data)} bytes: more than write_new_file writes in place")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:
             ops.write_all(fd, data)
-            if durable:
-                ops.fsync(fd)
+            ops.fsync(fd)
         finally:
             os.close(fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         raise
-    if durable:
-        _sync_folder(path.parent, ops)
+    _sync_folder(path.parent, ops)
 
 
 def _sync_folder(folder: Path, ops: FileOps) -> None:

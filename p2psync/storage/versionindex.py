@@ -217,15 +217,11 @@ def save_timeline(
     A ``new`` one (no file was there when it was read) is created in place if small
     (``write_new_file``: a crash leaves it whole, absent or empty, which reads as
     none), as the first versions of a first scan's or a first sync's thousands of
-    docs are, and not fsynced: it indexes updates its log holds durably already, so
-    a power cut that loses it loses no text, only the rows of the doc's first
-    versions (docs/history.md); a killed daemon loses nothing. The fsyncs of those
-    thousands of new files were half the worker threads' time in a first scan. Any
-    other is replaced atomically and durably."""
+    docs are; else, or if a file is there after all, replaced atomically."""
     data = encode_timeline(timeline, pending)
     if new and len(data) <= SMALL_FILE:
         try:
-            write_new_file(path, data, ops=ops, durable=False)
+            write_new_file(path, data, ops=ops)
             return
         except FileExistsError:
             pass
