@@ -124,10 +124,11 @@ def close_logs(logs: Sequence[DocLog]) -> None:
 
 
 def _record_all(records: Sequence[Callable[[], None]]) -> None:
-    """Write the group's timelines as one group commit: each atomically (temp file,
-    fsync, rename), several at once as the logs' fdatasyncs so that they share journal
-    commits, then their folder fsynced once for all of them (``grouped_folder_syncs``)
-    before this returns. A timeline not written loses no text (``record_safely``)."""
+    """Write the group's timelines as one group commit: each a new doc's first, created
+    in place and fsynced (``save_timeline``), several at once as the logs' fdatasyncs
+    so that they share journal commits, then their folder fsynced once for all of them
+    (``grouped_folder_syncs``) before this returns. A timeline not written loses no
+    text (``record_safely``)."""
     try:
         with grouped_folder_syncs(), ThreadPoolExecutor(max_workers=GROUP_SYNC_THREADS) as pool:
             steps = [pool.submit(contextvars.copy_context().run, step) for step in records]
