@@ -311,7 +311,8 @@ class Renames:
         peer's edit the file never showed, even one that arrived before the mirror
         found the file gone, is concurrent with the delete and keeps the file. (A
         one-doc text file's state is its merge base; other kinds take their docs'
-        state when the file was first found gone.)"""
+        state when the file was first found gone, and are kept if their docs changed
+        since the file was last synced: ``_changed_since_synced``.)"""
         if rel in self.m.synced.unconfirmed:
             # Its write may never have happened: no delete is told, the file is
             # written (again) from its doc.
@@ -328,10 +329,31 @@ class Renames:
         due, state = self.held[rel]
         if now < due:
             return
-        log.info("share %s: %s was deleted here", self.m.share, rel)
         del self.held[rel]
+        if self._changed_since_synced(rel, entry):
+            # A peer's change the file never showed (it arrived while the daemon was
+            # down, before the file was found gone): concurrent with the delete, so
+            # the file is kept, as a peer's delete of a file changed here is.
+            log.info("share %s: %s was deleted here but changed by a peer meanwhile; kept",
+                     self.m.share, rel)  # fmt: skip
+            self.m.synced.pop(rel)
+            await self.m.reconcile(rel)
+            return
+        log.info("share %s: %s was deleted here", self.m.share, rel)
         await self.m.keeper.edit(lambda d: set_fields(d, entry.guid, deleted=True, **state))
         self.m.synced.pop(rel)
+
+    def _changed_since_synced(self, rel: str, entry: Entry) -> bool:
+        """Whether ``entry``'s docs hold other content than the file ``rel`` last
+        synced, for a file that keeps no text merge base (binary, chunked, app doc):
+        the state its deletion records is its docs' when the file was found gone, and
+        a change that arrived before that, which the file never showed, would be
+        covered by it. (A one-doc text file's deletion records its merge base.)"""
+        synced = self.m.synced.get(rel)
+        if entry.kind is FileKind.TEXT or synced is None:
+            return False
+        held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
+        return held is not None and file_digest(held) != synced.digest
 
     async def renamed_here(self, rel: str, data: bytes, stat: FileStat) -> bool:
         """Whether the new file ``rel`` (``data`` at ``stat``) is a file that vanished

@@ -31,7 +31,7 @@ from p2psync.mirror.records import Synced
 from p2psync.mirror.state import SyncTable
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.replica.doc import DocReplica
-from tests.support.mirror import Store, make_mirror, peer_creates, peer_edit
+from tests.support.mirror import Store, make_mirror, peer_creates, peer_edit, read
 
 
 class CrashError(Exception):
@@ -1178,5 +1178,37 @@ def test_a_peers_new_file_cut_off_by_a_kill_then_renamed_by_a_peer_keeps_the_pee
         assert not again.view.by_guid[guid].deleted
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["g.txt"]
         assert (tmp_path / "g.txt").read_text() == doc.text() == "a\nb\nc\nd\nT1\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("peer_changed", [True, False], ids=["peer-changed", "unchanged"])
+def test_a_binary_file_deleted_while_down_as_a_peer_changed_it_is_kept(
+    tmp_path: Path, peer_changed: bool
+) -> None:
+    """A user deletes a binary file while the daemon is down; a peer's newer version
+    of it arrives before the restarted mirror finds the file gone. The peer's version
+    is concurrent with the delete (the file never showed it): the file is kept, with
+    that version, as a peer's delete of a file changed here is (its deletion would
+    record the docs' state when found gone, the peer's version in it). With no such
+    change the delete is told."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "d.bin").write_bytes(b"a\x00\n")
+        await mirror.local_changes(["d.bin"])
+        await mirror.flush()
+        doc = store.docs[mirror.view.guid_for_path("d.bin")]
+        (tmp_path / "d.bin").unlink()
+        data = b"\x00new version\n"
+        if peer_changed:
+            doc.apply(peer_version(doc, data))
+        again = await restarted_past_the_hold(tmp_path, store)
+        await again.remote_changed({doc.guid: "bob"})
+        await trio.sleep(engine_module.VANISHED_HOLD_S)
+        await again.local_changes([])
+        await again.flush()
+        assert again.view.by_guid[doc.guid].deleted is not peer_changed
+        assert read(tmp_path / "d.bin") == (data if peer_changed else None)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
