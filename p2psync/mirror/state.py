@@ -268,9 +268,9 @@ class SyncTable:
         """``move`` of a record whose write a crash cut off (a peer renamed its file
         while the daemon was down, and the file is gone here): its record before, if
         any, and its record written ahead both move to ``new``, which stays
-        unconfirmed. Moved as a plain record, it would keep no merge base when the
-        file was new here, and the delete ``new`` then reads as would be told with
-        the doc's whole state, covering every edit peers made meanwhile."""
+        unconfirmed. Moved as a plain record, it kept no merge base when the file was
+        new here, and the delete then read at ``new`` was told with the doc's whole
+        state, covering every edit peers had made meanwhile."""
         cut_off = self.unconfirmed.pop(old)
         base = self.base(old)
         if cut_off.before is not None:
