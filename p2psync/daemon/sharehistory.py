@@ -117,10 +117,18 @@ class ShareHistory:
 
     async def first_version(self, guid: str, device: str) -> None:
         """Record the first version of the binary file or app doc ``guid`` (its doc
-        was stored before the manifest named it), if it has none yet."""
+        was stored before the manifest named it), if it has none yet. An unloaded
+        doc's timeline is read first, without loading the doc: a first sync's binary
+        files nearly always have theirs, recorded with their first update when the
+        manifest came before them (``daemon.arrivals``)."""
         entry = self._entry(guid)
+        if entry is None or entry.kind not in WHOLE:
+            return
+        loaded = guid in self._share.logs.writers
+        if not loaded and await self.stored_versions(guid):
+            return
         doc = self._share.doc(guid)
-        if entry is None or entry.kind not in WHOLE or doc is None:
+        if doc is None:
             return
         with self._share.call():
             writer = await self._share.logs.writer(guid)
@@ -133,6 +141,8 @@ class ShareHistory:
 
             if writer.history is not None:
                 await writer.with_history(first)
+            if not loaded:  # loaded for this alone: it leaves memory soon, as a crowd's
+                self._share.logs.residency.brief(guid)
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
