@@ -135,13 +135,14 @@ def test_a_file_found_at_a_new_files_path_is_not_written_over(tmp_path: Path) ->
 def test_files_written_as_their_docs_are_not_read_again(tmp_path: Path) -> None:
     """The watcher's echo of the group's own writes, and the peer's changes that brought
     them, find each file and doc as recorded: no doc is read again (an unloaded one
-    would be loaded from its log for nothing). A file saved since, or a doc changed
-    since, is still reconciled."""
+    would be loaded from its log for nothing), and the share is told it may let them
+    go. A file saved since, or a doc changed since, is still reconciled."""
     files = peers_files(30)
 
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
         guids = await peer_adds(mirror, store, files)
+        assert store.released == set(guids.values())
         store.read.clear()
         store.changed.clear()
         await mirror.local_changes(list(files))  # the echo of the group's writes
