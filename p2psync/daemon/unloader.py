@@ -6,8 +6,9 @@ it, recording its version for the persisted index (``daemon.indexkeeper``); on t
 way out it records every loaded doc its log holds and writes the index. It works on
 its share's writers, replica and residency, which it shares with ``ShareService``.
 A doc whose file the mirror has just written from it (a first sync's new files) is
-released: it leaves memory at once, with the same checks, idle or not. Once a crowd of docs has left memory (a first sync), what they freed is handed back
-to the system (``daemon.memtrim``).
+released: it leaves memory at once, with the same checks, idle or not. Once a crowd
+of docs has left memory (a first sync), what they freed is handed back to the system
+(``daemon.memtrim``).
 """
 
 from __future__ import annotations
