@@ -5,8 +5,9 @@
 it, recording its version for the persisted index (``daemon.indexkeeper``); on the
 way out it records every loaded doc its log holds and writes the index. It works on
 its share's writers, replica and residency, which it shares with ``ShareService``.
-A doc whose file the mirror has just written from it (a first sync's new files) is
-released: it leaves memory at once, with the same checks, idle or not. Once a crowd
+A doc whose file the mirror has just written from it while a crowd is loaded (a
+first sync's new files) is released: it leaves memory at once, with the same checks,
+idle or not. Once a crowd
 of docs has left memory (a first sync), what they freed is handed back to the system
 (``daemon.memtrim``).
 """
@@ -77,14 +78,17 @@ class Unloader:
                 due = trio.current_time() + self.residency.check_interval_s
 
     def release(self, guids: Iterable[str]) -> None:
-        """The mirror wrote the files of docs ``guids`` as their docs are now (a first
-        sync's new files, ``mirror.newwrites``): nothing else waits for those docs, so
-        each leaves memory at the unloader's next step instead of after its grace, if
-        its log holds all of it by then (``unload_released``). Never blocks."""
+        """The mirror wrote the files of docs ``guids`` as their docs are now (new
+        files from peers, ``mirror.newwrites``): nothing else waits for those docs. In
+        a crowd (a first sync) each leaves memory at the unloader's next step instead
+        of after its grace, if its log holds all of it by then (``unload_released``);
+        otherwise the everyday grace holds (a peer typing into the new file it just
+        made would load it again at its next keystroke). Never blocks."""
         done = list(guids)
-        self.released.update(done)
         self.residency.mirrored(done)
-        self._wake.set()
+        if self.residency.crowded:
+            self.released.update(done)
+            self._wake.set()
 
     async def unload_released(self) -> None:
         """Unload the docs ``release``-d since the last call, idle or not, each as
