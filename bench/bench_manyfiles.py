@@ -78,7 +78,8 @@ SCAN_PROFILE = (
     "hop, and nothing is recorded before its doc is durable; the watcher no longer "
     "hands the daemon's own writes in .p2psync to the event loop. In the profile "
     "after, the scan's event-loop time is mostly making the docs (DocReplica, the Yjs "
-    "edit) and debug logging (the bench's daemons log at debug level), and its worker "
+    "edit) and debug logging (the bench's daemons logged at debug level then; at "
+    "info, their default, since 2026-12-07), and its worker "
     "threads' the fsyncs of the logs and timelines, now several at once"
 )
 """Where p2psync's first scan spends its time, from a profile (docs/benchmarks.md)."""
