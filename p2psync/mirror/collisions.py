@@ -49,13 +49,16 @@ class Collisions:
 
     async def resolve(self) -> None:
         """Live entries that lost their path to an earlier one: keep their text aside
-        when it differs from the winner's, then retire them."""
+        when it differs from the winner's, then retire them. A pair is settled once
+        both docs are here: a loser retired by a device without its doc would be
+        retired as of no state, and every device holding its content would read
+        that content as an edit made after the retirement and bring it back."""
         retire: list[tuple[str, str, bytes, str]] = []
         for loser, winner in self.m.view.shadowed:
             synced = self.m.synced.get(loser.path)
             loser_doc = self.m.store.doc(loser.guid)
             winner_doc = self.m.store.doc(winner.guid)
-            if winner_doc is None:
+            if loser_doc is None or winner_doc is None:
                 continue  # its content has not arrived: decide once it has
             ours = self.m.doc_bytes(loser, loser_doc)
             if ours is not None and ours != self.m.doc_bytes(winner, winner_doc):
@@ -65,8 +68,7 @@ class Collisions:
                 # The disk holds the loser as synced: the winner replaces it as a
                 # remote change would.
                 self.m.synced.put(loser.path, synced._replace(guid=winner.guid), b"")
-            state = loser_doc.state_vector() if loser_doc is not None else b""
-            retire.append((loser.path, loser.guid, state, winner.guid))
+            retire.append((loser.path, loser.guid, loser_doc.state_vector(), winner.guid))
         if retire:
 
             def retire_all(doc: YDoc) -> None:

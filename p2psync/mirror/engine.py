@@ -234,7 +234,13 @@ class Mirror:
         async with trio.open_nursery() as nursery:
             for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
-        if MANIFEST_GUID in changes or revived or any(map(is_share_path, unknown)):
+        settling = {e.guid for pair in self.view.shadowed for e in pair}  # ``collisions``
+        if (
+            MANIFEST_GUID in changes
+            or revived
+            or any(map(is_share_path, unknown))
+            or not settling.isdisjoint(changes)
+        ):
             await self.refresh_manifest()
         hidden = {entry.guid: winner for entry, winner in self.view.hidden}
         for guid, peer in changes.items():
@@ -355,6 +361,11 @@ class Mirror:
             self.renames.held.pop(rel, None)
         entry = self.view.by_path.get(rel)
         synced = self.synced.get(rel)
+        if entry is not None and synced is not None and synced.guid != entry.guid:
+            was = self.view.by_guid.get(synced.guid)
+            if was is not None and was.deleted and was.superseded_by == entry.guid:  # lost it
+                await self.collisions.superseded(rel, was, synced)
+                return
         renaming = entry is not None and self.renames.renaming(entry)
         action = classify(entry, synced, got, renaming=renaming, now_ns=time.time_ns())
         await self._carry_out(action, rel, entry, synced, got, peer=peer)

@@ -202,6 +202,7 @@ def test_a_real_daemons_files_not_in_sync_and_conflict_copies_show(
     a.start()
     tray = make_tray(a.home)
     try:
+        wait_for(lambda: share_of(a, share).get("files") == 2, "alpha to take in its files")
         link([a, b])
         wait_for(lambda: bool(share_of(a, share)["conflicts"]), "the copy of same.md", 120)
         wait_for((b.folder / "notes.md").is_file, "notes.md at beta")
@@ -223,6 +224,7 @@ def test_a_real_daemons_files_not_in_sync_and_conflict_copies_show(
         assert "Not in sync: notes.md: a text file became binary" in text
         assert "Conflict copy of same.md: same.conflict-" in text
         assert text.endswith("(collision)")  # why it was kept
+        assert text.count("Conflict copy") == 1
         cell = window.shares.text([r["id"] for r in window.shares.rows()].index(share), 6)
         assert cell == "1 file, 1 conflict copy"
     finally:
