@@ -125,6 +125,8 @@ class ControlServer:
             reply = wire.encode({"id": request_id, "result": result})
         except P2PSyncError as exc:
             reply = _error_reply(request_id, exc)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise  # the client went away: ends its connection (``_serve``)
         except Exception as exc:  # a handler's bug must not take the daemon down
             log.exception("control request %r failed", method)
             failure = ControlError(f"the daemon could not answer: {exc}", "internal-error")
@@ -134,8 +136,9 @@ class ControlServer:
 
     async def _stream_events(self, stream: trio.SocketStream, request_id: Any) -> None:
         await stream.send_all(wire.encode({"id": request_id, "result": "subscribed"}))
-        async for event in self._events.subscribe():
-            await stream.send_all(wire.encode({"event": event}))
+        async with contextlib.aclosing(self._events.subscribe()) as events:
+            async for event in events:  # until the client goes away
+                await stream.send_all(wire.encode({"event": event}))
 
 
 def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import trio
@@ -48,7 +48,7 @@ class EventBus:
         own, those naming no share), oldest first."""
         return list(self._errors.get(share, ()))
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self) -> AsyncGenerator[dict[str, Any], None]:
         """Yield events published from now on, until the caller stops iterating."""
         sub = _Subscriber()
         self._subscribers.add(sub)

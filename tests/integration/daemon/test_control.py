@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trio
 
+from p2psync.control import wire
 from p2psync.control.client import ControlClient
 from p2psync.control.wire import MAX_MESSAGE_BYTES
 from p2psync.daemon.control import ControlServer
@@ -125,6 +126,27 @@ async def test_event_stream(socket_path: Path) -> None:
                 await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
     assert result == [["peer-connected", "doc-synced"]]
+
+
+async def test_a_subscriber_that_goes_away_is_dropped_quietly(
+    socket_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tray quitting closes its event stream; the next events find the socket
+    broken: the subscription ends with no error logged (it logged a traceback)."""
+    bus = EventBus()
+    server = ControlServer(socket_path, {}, bus)
+    with trio.fail_after(DEADLINE_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run)
+            stream = await trio.open_unix_socket(str(socket_path))
+            await stream.send_all(wire.encode({"id": 1, "method": "subscribe"}))
+            assert b"subscribed" in await stream.receive_some()
+            await stream.aclose()
+            while bus._subscribers:  # published to until the server sees it gone
+                bus.publish("peer-connected", peer="A")
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 def test_client_without_daemon(socket_path: Path) -> None:
