@@ -95,6 +95,8 @@ class MirrorService:
         """Set when a batch failed (``_fail``): the share starts again after a wait."""
         self.on_deletions: DeletionsFn | None = None
         """Told the files each step deleted or brought back (the file history)."""
+        self.on_mirrored: Callable[[list[str]], None] | None = None
+        """Told the docs whose changes a batch took, once it is done with them."""
         self._undeletes: dict[str, trio.Event] = {}
 
     def doc_changed(self, guid: str, peer: Peer | None) -> None:
@@ -242,6 +244,8 @@ class MirrorService:
             await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
         await self.mirror.flush(started)
         await self._tell_deletions(watch, None)
+        if docs and self.on_mirrored is not None:
+            self.on_mirrored(list(docs))
         if self._undeletes:
             await self._undelete(watch)
 

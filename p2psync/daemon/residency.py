@@ -7,7 +7,9 @@ Once more than ``crowd`` docs are loaded (a first scan or a first sync of a larg
 folder loads one per file), every doc untouched for ``crowd_idle_s`` is offered too,
 until no more than ``CROWD_FLOOR`` are left: such a burst leaves memory seconds
 after it ends, as after a restart from the index, while in everyday use the few docs
-someone works on keep the longer grace. The clock is passed in,
+someone works on keep the longer grace. A doc a peer changed keeps the longer grace
+until the mirror has written its file (``unmirrored``), and it then leaves memory at
+once if the mirror says so (``daemon.unloader``, ``Unloader.release``). The clock is passed in,
 so the policy is tested without waiting.
 """
 
@@ -46,6 +48,8 @@ class Residency:
         self._crowded = False
         self._brief: set[str] = set()
         """Docs that stay loaded untouched for ``crowd_idle_s`` only (``brief``)."""
+        self._unmirrored: set[str] = set()
+        """Docs a peer changed whose files the mirror has not written yet (``unmirrored``)."""
 
     @property
     def crowded(self) -> bool:
@@ -71,19 +75,40 @@ class Residency:
         self.touch(guid)
         self._brief.add(guid)
 
+    def unmirrored(self, guid: str) -> None:
+        """A peer changed doc ``guid``: until the mirror is done with it (``mirrored``)
+        it keeps the everyday grace, even in a crowd. Under a crowd's shorter grace, a
+        first sync's docs left memory before the mirror, behind the docs stored, read
+        them to write their files, and it loaded them again from their logs."""
+        self._unmirrored.add(guid)
+
+    def mirrored(self, guids: Iterable[str]) -> None:
+        """The mirror wrote the files of docs ``guids``, or took their changes."""
+        self._unmirrored.difference_update(guids)
+
     def forget(self, guid: str) -> None:
         """Doc ``guid`` left memory."""
         self._last_used.pop(guid, None)
         self._brief.discard(guid)
+        self._unmirrored.discard(guid)
         if len(self._last_used) <= min(CROWD_FLOOR, self.crowd):
             self._crowded = False
+
+    def is_pinned(self, guid: str) -> bool:
+        """True if ``guid`` never leaves memory (the manifest)."""
+        return guid in self._pinned
 
     def is_idle(self, guid: str) -> bool:
         """True if ``guid`` may be unloaded now."""
         if guid in self._pinned:
             return False
         last = self._last_used.get(guid)
-        grace = self.crowd_idle_s if guid in self._brief else self._grace()
+        if guid in self._brief:
+            grace = self.crowd_idle_s
+        elif guid in self._unmirrored:
+            grace = self.idle_s
+        else:
+            grace = self._grace()
         return last is None or self._clock() - last >= grace
 
     def idle(self, loaded: Iterable[str]) -> list[str]:

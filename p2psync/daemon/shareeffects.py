@@ -19,6 +19,7 @@ from p2psync.daemon.arrivals import Arrivals
 from p2psync.daemon.doclogs import DocLogs
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.mirror import MirrorService
+from p2psync.daemon.residency import Residency
 from p2psync.daemon.sharehistory import ShareHistory
 from p2psync.protocol.messages import DocError, SyncMessage, SyncStep2
 from p2psync.replica.effects import Disconnect, Effect, Persist, Quarantine, Reload, Send, Tell
@@ -55,6 +56,9 @@ class EffectsShare(Protocol):
 
     @property
     def mirror(self) -> MirrorService | None: ...
+
+    @property
+    def residency(self) -> Residency: ...
 
     @property
     def on_app_updates(self) -> AppUpdatesFn | None: ...
@@ -133,9 +137,12 @@ class ShareEffects:
 
     def changed(self, guid: str, peer: Peer | None) -> None:
         """Doc ``guid`` changed other than by the mirror (``peer`` changed it, or
-        None): the mirror writes its file back."""
+        None): the mirror writes its file back. A peer's change keeps the doc loaded
+        until then (``Residency.unmirrored``)."""
         mirror = self._share.mirror
         if mirror is not None:
+            if peer is not None and not mirror.stopped:
+                self._share.residency.unmirrored(guid)
             mirror.doc_changed(guid, peer)
 
     def to_apps(self, guid: str, updates: list[bytes], origin: object = None) -> None:

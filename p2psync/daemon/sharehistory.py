@@ -31,7 +31,7 @@ from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
 from p2psync.mirror.kinds import FileKind
-from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView
+from p2psync.mirror.manifest import MANIFEST_GUID, Entry, ManifestView, read_entry
 from p2psync.replica.doc import DocReplica
 from p2psync.storage import DocLog
 from p2psync.storage.binarybudget import budget_of
@@ -86,6 +86,9 @@ class ShareHistory:
         doc = self._share.sync.replica.get(guid)
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
+        textless = doc is not None and CONTENT not in doc.ydoc.keys()  # noqa: SIM118
+        if entry is None and view is not None and textless:
+            entry = self._manifest_entry(guid)  # a peer's new binary file, say
         device = device or self._share.device_id
         if doc is not None and entry is not None and entry.kind in WHOLE:
             if entry.kind is FileKind.BINARY and view is not None:
@@ -97,6 +100,19 @@ class ShareHistory:
         if entry is None and CONTENT not in doc.ydoc.keys():  # noqa: SIM118 - Doc is not typed as a container
             return None
         return VersionNote(time.time(), device, kind, doc.text(CONTENT))
+
+    def _manifest_entry(self, guid: str) -> Entry | None:
+        """The entry of ``guid`` in the manifest doc, which the mirror's view may not
+        have read yet: a first sync's docs arrive right behind the manifest change
+        naming them, and a binary file's first version is then recorded with its first
+        update instead of loading its doc again for it later (``first_version``)."""
+        manifest = self._share.sync.replica.get(MANIFEST_GUID)
+        if manifest is None:
+            return None
+        try:
+            return read_entry(manifest.ydoc, guid)
+        except ValueError:  # malformed: the mirror reports it
+            return None
 
     def _tell_budget(self, view: ManifestView) -> None:
         """Name the share's binary files (deleted ones too: their versions stay) to its
@@ -117,10 +133,18 @@ class ShareHistory:
 
     async def first_version(self, guid: str, device: str) -> None:
         """Record the first version of the binary file or app doc ``guid`` (its doc
-        was stored before the manifest named it), if it has none yet."""
+        was stored before the manifest named it), if it has none yet. An unloaded
+        doc's timeline is read first, without loading the doc: a first sync's binary
+        files nearly always have theirs, recorded with their first update when the
+        manifest came before them (``daemon.arrivals``)."""
         entry = self._entry(guid)
+        if entry is None or entry.kind not in WHOLE:
+            return
+        loaded = guid in self._share.logs.writers
+        if not loaded and await self.stored_versions(guid):
+            return
         doc = self._share.doc(guid)
-        if entry is None or entry.kind not in WHOLE or doc is None:
+        if doc is None:
             return
         with self._share.call():
             writer = await self._share.logs.writer(guid)
@@ -133,6 +157,8 @@ class ShareHistory:
 
             if writer.history is not None:
                 await writer.with_history(first)
+            if not loaded:  # loaded for this alone: it leaves memory soon, as a crowd's
+                self._share.logs.residency.brief(guid)
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""

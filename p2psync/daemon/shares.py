@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
@@ -135,6 +135,7 @@ class ShareService:
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
             self.mirror.on_deletions = partial(record_deletions, self.history)
+            self.mirror.on_mirrored = self.residency.mirrored
 
     @property
     def root(self) -> Path:
@@ -253,6 +254,12 @@ class ShareService:
     async def durable(self, guid: str) -> None:
         """Return once what is queued for doc ``guid``'s log is durable."""
         await self.effects.durable(guid)
+
+    def written(self, guids: Collection[str]) -> None:
+        """The mirror wrote the files of docs ``guids`` as they are (a first sync's new
+        files): they leave memory at once, if their logs hold them whole
+        (``Unloader.release``)."""
+        self._unloader.release(guids)
 
     async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
         """Change doc ``guid`` in place as a local change (the mirror's saves); returns

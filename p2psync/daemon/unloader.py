@@ -5,14 +5,18 @@
 it, recording its version for the persisted index (``daemon.indexkeeper``); on the
 way out it records every loaded doc its log holds and writes the index. It works on
 its share's writers, replica and residency, which it shares with ``ShareService``.
-Once a crowd of docs has left memory (a first sync), what they freed is handed back
-to the system (``daemon.memtrim``).
+A doc whose file the mirror has just written from it while a crowd is loaded (a
+first sync's new files) is released: it leaves memory at once, with the same checks,
+idle or not. Once a crowd
+of docs has left memory (a first sync), what they freed is handed back to the system
+(``daemon.memtrim``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,34 +59,71 @@ class Unloader:
     app_docs: Counter[str]
     """Docs app clients have open: they stay in memory."""
     unloaded_since_trim: int = field(default=0, init=False)
+    released: set[str] = field(default_factory=set, init=False)
+    """Docs whose files the mirror wrote (``release``), to unload at the next step."""
+    _wake: trio.Event = field(default_factory=trio.Event, init=False)
 
     async def run(self) -> None:
-        """Unload docs idle for ``residency.idle_s``, until cancelled."""
+        """Unload docs idle for ``residency.idle_s``, and docs released, until
+        cancelled."""
+        due = trio.current_time() + self.residency.check_interval_s
         while True:
-            await trio.sleep(self.residency.check_interval_s)
-            await self.unload_idle()
+            with trio.move_on_at(due):
+                await self._wake.wait()
+            self._wake = trio.Event()
+            if self.released:
+                await self.unload_released()
+            if trio.current_time() >= due:
+                await self.unload_idle()
+                due = trio.current_time() + self.residency.check_interval_s
+
+    def release(self, guids: Iterable[str]) -> None:
+        """The mirror wrote the files of docs ``guids`` as their docs are now (new
+        files from peers, ``mirror.newwrites``): nothing else waits for those docs. In
+        a crowd (a first sync) each leaves memory at the unloader's next step instead
+        of after its grace, if its log holds all of it by then (``unload_released``);
+        otherwise the everyday grace holds (a peer typing into the new file it just
+        made would load it again at its next keystroke). Never blocks."""
+        done = list(guids)
+        self.residency.mirrored(done)
+        if self.residency.crowded:
+            self.released.update(done)
+            self._wake.set()
+
+    async def unload_released(self) -> None:
+        """Unload the docs ``release``-d since the last call, idle or not, each as
+        ``unload_idle`` would: only once its writer has nothing unfinished and its log,
+        stat-ed just before, ends where the writer's does (its index record); not the
+        manifest, a doc being compacted, open in an app client or changed meanwhile."""
+        guids = [g for g in self.released if g in self.writers and not self.residency.is_pinned(g)]
+        self.released.clear()
+        await self._unload_all(guids, idle=False)
 
     async def unload_idle(self) -> None:
         """Unload every doc idle now; once a crowd is gone (``TRIM_AFTER_DOCS`` or more
         unloaded since the last trim and no longer crowded), hand the memory back."""
-        idle = self.residency.idle(list(self.writers))
-        logs = {guid: self.writers[guid].log.path for guid in idle}
-        stats = await trio.to_thread.run_sync(_stat_logs, logs)  # one hop, not a stat each
-        for n, guid in enumerate(idle, 1):
-            if await self._unload(guid, stats.get(guid)):
-                self.unloaded_since_trim += 1
-            if n % UNLOAD_BATCH == 0:
-                await trio.lowlevel.checkpoint()
+        await self._unload_all(self.residency.idle(list(self.writers)), idle=True)
         if self.unloaded_since_trim >= TRIM_AFTER_DOCS and not self.residency.crowded:
             self.unloaded_since_trim = 0
             await trio.to_thread.run_sync(give_back_memory)
 
-    async def _unload(self, guid: str, stat: LogStat | None) -> bool:
+    async def _unload_all(self, guids: list[str], *, idle: bool) -> None:
+        """``_unload`` each doc of ``guids``, their logs stat-ed in one thread hop."""
+        logs = {guid: self.writers[guid].log.path for guid in guids}
+        stats = await trio.to_thread.run_sync(_stat_logs, logs)  # one hop, not a stat each
+        for n, guid in enumerate(guids, 1):
+            if await self._unload(guid, stats.get(guid), idle=idle):
+                self.unloaded_since_trim += 1
+            if n % UNLOAD_BATCH == 0:
+                await trio.lowlevel.checkpoint()
+
+    async def _unload(self, guid: str, stat: LogStat | None, *, idle: bool) -> bool:
         """Drop doc ``guid`` from memory once everything it holds is in its log (as
         ``stat``, its log's stat taken just before, says), and record its version with
         that size and mtime for the persisted index. Skipped if it changes meanwhile,
-        is being compacted, or another process appended to its log (the watcher brings
-        that first). True if it was dropped."""
+        is being compacted, another process appended to its log (the watcher brings
+        that first), or (``idle``) it was used within its grace. True if it was
+        dropped."""
         writer = self.writers.get(guid)
         if writer is None or guid in self.compacting:
             return False
@@ -90,13 +131,14 @@ class Unloader:
         if not writer.idle:
             await writer.flush()
         doc = self._unchanged(guid, writer, sequence)
-        if doc is None or not self.residency.is_idle(guid) or not writer.idle:
+        if doc is None or (idle and not self.residency.is_idle(guid)) or not writer.idle:
             return False
         record = _record_of(guid, doc, writer, sequence, stat)
         if record is None:  # a stat taken before its last write, or another process's
             return False  # append: not this round
         self._drop(guid, record, writer)
-        log.debug("share %s: doc %s unloaded (idle)", self.name, guid)
+        log.debug("share %s: doc %s unloaded (%s)", self.name, guid,
+                  "idle" if idle else "released")  # fmt: skip
         return True
 
     def unload_new(self, guid: str, writer: LogWriter, sequence: int, stat: LogStat) -> bool:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,8 +205,10 @@ class Mirror:
         for rel in moved:
             await self.reconcile(rel)
         taken, here = set(moved), set(present)
-        for rel in present:
-            if rel not in taken and not self.newfiles.is_new(rel):
+        known = [rel for rel in present if rel not in taken and not self.newfiles.is_new(rel)]
+        settled = await self._settled(known)
+        for rel in known:
+            if not settled(rel):
                 await self.reconcile(rel)
         await self.newfiles.take([rel for rel in new if rel not in taken])
         for rel in rels:
@@ -243,12 +245,15 @@ class Mirror:
         ):
             await self.refresh_manifest()
         hidden = {entry.guid: winner for entry, winner in self.view.hidden}
+        live = [e.path for g in changes if (e := self.view.by_guid.get(g)) is not None]
+        settled = await self._settled(live)  # written already (``newwrites``): no load
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
             if self.view.by_path.get(entry.path) is entry:
-                await self.reconcile(entry.path, peer)
+                if not settled(entry.path):
+                    await self.reconcile(entry.path, peer)
             elif guid in hidden:
                 await self.collisions.keep_hidden(entry, hidden[guid])
 
@@ -325,6 +330,28 @@ class Mirror:
     def doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         """The bytes ``entry``'s file is to hold by its doc (``content.doc_bytes``)."""
         return doc_bytes(entry, doc, self.chunks)
+
+    async def _settled(self, rels: Collection[str]) -> Callable[[str], bool]:
+        """What tells which paths of ``rels`` a batch need not reconcile: file and doc
+        as their record says (``Ledger.as_recorded``: one thread hop for all, no doc
+        loaded), nothing held, patched or reported at the path, and all of it still
+        so when the path's turn comes (a path reconciled before it may have changed
+        its record or its doc)."""
+        checked = await self.ledger.as_recorded([
+            rel for rel in rels
+            if rel not in self.renames.held and rel not in self.chunkpaths.patching
+            and not self.problems.has(rel) and not self.ignore.ignored(rel, False)
+        ])  # fmt: skip
+
+        def settled(rel: str) -> bool:
+            record = checked.get(rel)
+            return (
+                record is not None
+                and self.synced.get(rel) == record
+                and self.ledger.doc_as_synced(rel)
+            )
+
+        return settled
 
     # -- one path ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import trio
@@ -20,7 +20,7 @@ from p2psync.errors import P2PSyncError
 from p2psync.mirror.chunkbases import decode_layout, encode_layout, is_layout
 from p2psync.mirror.chunkfile import Piece, converted_piece
 from p2psync.mirror.content import CONTENT
-from p2psync.mirror.fileio import FileStat
+from p2psync.mirror.fileio import FileStat, read_file
 from p2psync.mirror.ignore import IGNORE_FILE
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, ManifestView
@@ -46,6 +46,7 @@ class Ledger:
         doc_bytes: Callable[[Entry, DocReplica | None], bytes | None],
         on_ignore: Callable[[str], None],
     ) -> None:
+        self.root = root
         self.store = store
         self.share = share
         self._view = view
@@ -189,6 +190,34 @@ class Ledger:
         now = self.store.version(synced.guid)
         return now is not None and version_key(now) == synced.version
 
+    async def as_recorded(self, rels: Collection[str]) -> dict[str, Synced]:
+        """The paths of ``rels`` whose file and doc are both as their record says, each
+        with that record: a text or binary file whose doc is at the recorded version
+        (``doc_as_synced``, known without loading the doc) and whose entry wants the
+        recorded mode, and on disk the recorded stat and bytes (one worker-thread hop
+        reads them all). Reconciling such a path would load its doc to find nothing to
+        write and record what is recorded already: the watcher's echo of the mirror's
+        own writes, a peer's change already written to its file (issue 19)."""
+        view = self._view()
+        wanted: dict[str, Synced] = {}
+        for rel in rels:
+            synced = self.synced.get(rel)
+            entry = view.by_path.get(rel)
+            if (
+                synced is not None
+                and synced.stat is not None
+                and rel != IGNORE_FILE
+                and entry is not None
+                and entry.guid == synced.guid
+                and entry.kind in (FileKind.TEXT, FileKind.BINARY)
+                and entry.exec == synced.stat.executable
+                and self.doc_as_synced(rel)
+            ):
+                wanted[rel] = synced
+        if not wanted:
+            return {}
+        return await trio.to_thread.run_sync(_on_disk_as, self.root, wanted)
+
     async def layout_base(self, pieces: list[Piece]) -> bytes:
         """A chunked file's layout as its sync record's base, the chunks' bases
         stored first (``mirror.chunkbases``)."""
@@ -246,3 +275,17 @@ class Ledger:
         if unconfirmed is not None and unconfirmed.before is not None:
             stats.append(unconfirmed.before.stat)
         return {stat.ino for stat in stats if stat is not None}
+
+
+def _on_disk_as(root: Path, records: dict[str, Synced]) -> dict[str, Synced]:
+    """The ``records`` whose file under ``root`` has the recorded stat and bytes (a
+    path that cannot be read is not). Blocking."""
+    same: dict[str, Synced] = {}
+    for rel, synced in records.items():
+        try:
+            got = read_file(root, rel)
+        except (OSError, P2PSyncError):
+            continue
+        if got is not None and got[1] == synced.stat and file_digest(got[0]) == synced.digest:
+            same[rel] = synced
+    return same

@@ -125,6 +125,7 @@ class NewWrites:
             with m.problems.checking(write.rel):
                 pass  # what kept it apart before is gone
         m.synced.adopt_new(records)
+        m.store.written([synced.guid for _, synced, _ in records])  # they may leave memory
         log.debug("share %s: %d of %d new files written as a group", m.share, len(records),
                   len(rels))  # fmt: skip
 

@@ -103,6 +103,10 @@ class Problems:
             self.report(key, "file-error", path=path, message=str(exc))
             failure.error = exc
 
+    def has(self, path: str) -> bool:
+        """Whether ``path`` has a problem listed now."""
+        return bool(self._by_path.get(path))
+
     @contextmanager
     def checking(self, path: str) -> Iterator[None]:
         """Look at ``path`` afresh: the problems reported while the block runs are

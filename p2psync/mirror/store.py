@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import Any, Protocol
 
 import pycrdt
@@ -35,3 +35,8 @@ class DocStore(Protocol):
 
     async def durable(self, guid: str) -> None:
         """Return once every change of doc ``guid`` stored so far survives a crash."""
+
+    def written(self, guids: Collection[str]) -> None:
+        """The files of docs ``guids`` were just written as the docs are now, and the
+        mirror needs nothing more of them: the share may let them leave memory (a
+        first sync's new files, ``mirror.newwrites``). Never blocks."""

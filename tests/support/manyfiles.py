@@ -51,10 +51,10 @@ def listed(device: Device) -> int:
     return int(share_status(device).get("files", 0))
 
 
-def start_with_files(first: Device, members: list[Device]) -> dict[str, bytes]:
-    """Fill ``first``'s folder, make the share of ``members`` and start ``first`` (its
-    first scan begins); the files made, by share path."""
-    make_files(first.folder, FILES)
+def start_with_files(first: Device, members: list[Device], count: int = FILES) -> dict[str, bytes]:
+    """Fill ``first``'s folder with ``count`` files, make the share of ``members`` and
+    start ``first`` (its first scan begins); the files made, by share path."""
+    make_files(first.folder, count)
     want = tree(first.folder)
     make_share(members)
     first.start()

@@ -5,7 +5,7 @@ store (``Store``); ``entry`` makes a manifest entry; ``read``, ``live_entries`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class Store:
         self.docs: dict[str, DocReplica] = {}
         self.read: set[str] = set()
         self.changed: list[str] = []
+        self.released: set[str] = set()
+        """Docs the mirror said it wrote and needs no more (``written``)."""
 
     def doc(self, guid: str) -> DocReplica | None:
         self.read.add(guid)
@@ -66,6 +68,9 @@ class Store:
 
     async def durable(self, guid: str) -> None:
         """Everything is in memory: nothing to wait for."""
+
+    def written(self, guids: Collection[str]) -> None:
+        self.released.update(guids)
 
 
 def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:

@@ -130,3 +130,33 @@ def test_a_file_found_at_a_new_files_path_is_not_written_over(tmp_path: Path) ->
         assert not list((tmp_path / ".p2psync" / "tmp").iterdir())
 
     trio.run(main)
+
+
+def test_files_written_as_their_docs_are_not_read_again(tmp_path: Path) -> None:
+    """The watcher's echo of the group's own writes, and the peer's changes that brought
+    them, find each file and doc as recorded: no doc is read again (an unloaded one
+    would be loaded from its log for nothing), and the share is told it may let them
+    go. A file saved since, or a doc changed since, is still reconciled."""
+    files = peers_files(30)
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        guids = await peer_adds(mirror, store, files)
+        assert store.released == set(guids.values())
+        store.read.clear()
+        store.changed.clear()
+        await mirror.local_changes(list(files))  # the echo of the group's writes
+        await mirror.remote_changed(dict.fromkeys(guids.values(), "bob"))
+        assert store.read == set()
+        assert store.changed == []
+        saved, edited = "d2/e2/f2.txt", "d4/e1/f4.txt"
+        (tmp_path / saved).write_bytes(b"saved here\n")
+        await store.local_edit(guids[edited], partial(seed, text="more "))
+        store.changed.clear()
+        await mirror.local_changes(list(files))
+        await mirror.remote_changed(dict.fromkeys(guids.values(), "bob"))
+        assert store.read == {guids[saved], guids[edited]}
+        assert store.changed == [guids[saved]]  # the save, taken into its doc
+        assert (tmp_path / edited).read_bytes() == b"more " + files[edited]
+
+    trio.run(main)

@@ -63,3 +63,24 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     assert not residency.is_idle(leaving[-1])
     assert not residency.crowded
     assert not residency.is_idle("manifest")
+
+
+def test_a_doc_a_peer_changed_keeps_the_longer_grace_until_mirrored() -> None:
+    clock = Clock()
+    residency = Residency(60.0, clock, crowd=20, crowd_idle_s=2.0)
+    many = [f"doc{i}" for i in range(40)]
+    for guid in many:
+        residency.touch(guid)  # a first sync: a crowd
+    residency.unmirrored("doc0")  # its file not written yet
+    residency.unmirrored("doc1")
+    clock.now += 2.5
+    assert residency.crowded
+    assert residency.idle(many) == many[2:]  # the mirror still reads doc0 and doc1
+    residency.mirrored(["doc1"])
+    assert residency.idle(many) == many[1:]
+    clock.now += 60
+    assert residency.is_idle("doc0")  # a mirror that never gets to it holds it no longer
+    residency.forget("doc0")
+    residency.touch("doc0")  # loaded again: as any doc
+    clock.now += 2.5
+    assert residency.is_idle("doc0")
