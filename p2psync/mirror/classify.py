@@ -78,11 +78,7 @@ def classify(
     if entry is None:
         return Action.CREATE if synced is None else Action.FOLLOW
     same_doc = synced is not None and synced.guid == entry.guid
-    if (
-        synced is not None
-        and same_doc
-        and (stat == synced.stat or file_digest(data) == synced.digest)
-    ):
+    if synced is not None and same_doc and synced.holds(data):
         chmod = synced.stat is not None and stat.mode != synced.stat.mode
         if chmod and stat.executable != entry.exec:  # chmod here
             return Action.CHMOD

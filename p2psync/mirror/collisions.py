@@ -170,11 +170,7 @@ class Collisions:
         try:
             with self.m.problems.file_errors(f"del:{rel}", rel, also=(NotAFileError,)) as failed:
                 got = await trio.to_thread.run_sync(self.m.read_exact, rel)
-                if (
-                    got is not None
-                    and got[1] != synced.stat
-                    and file_digest(got[0]) != synced.digest
-                ):
+                if got is not None and not synced.holds(got[0]):
                     await self.saves.local_save(rel, entry, got, synced, None)
                     got = await trio.to_thread.run_sync(self.m.read_exact, rel)
                 if got is not None:

@@ -47,6 +47,14 @@ class Synced(NamedTuple):
     stat: FileStat | None
     version: bytes = b""
 
+    def holds(self, data: bytes) -> bool:
+        """Whether ``data``, bytes read from the path, are what was synced. Judged by
+        the bytes, never the stat: a save made within the filesystem clock's tick of
+        the write recorded (an editor saving at once over a peer's change the daemon
+        just wrote) keeps the size, inode and mtime, and read as unchanged it was
+        written over with the doc's older content."""
+        return file_digest(data) == self.digest
+
 
 class Record(NamedTuple):
     """A sync record as stored: the path, what was synced there, its merge base."""

@@ -181,7 +181,7 @@ class Renames:
         if got is None:
             raise FileNotFoundError(rel)
         data, stat = got
-        if stat != synced.stat and file_digest(data) != synced.digest:
+        if not synced.holds(data):
             raise FileChangedError(f"{rel} changed")
         return stat
 

@@ -79,6 +79,9 @@ CASES = [
     # saves
     ("saved here", ENTRY, SYNCED, (b"hello, world", TOUCHED), False, Action.SAVE),
     ("saved here, renaming", ENTRY, SYNCED, (b"hello, world", TOUCHED), True, Action.SAVE),
+    # the same size, inode and mtime: saved within the filesystem clock's tick of the
+    # write recorded (the bytes say so; the stat cannot)
+    ("saved within the recorded write's tick", ENTRY, SYNCED, (b"jello", OLD), False, Action.SAVE),
     ("never synced with this doc", ENTRY, None, (b"hello", OLD), False, Action.MEET),
     ("synced with another doc", ENTRY, SYNCED_OTHER, (b"hello", OLD), False, Action.MEET),
     # emptied files
