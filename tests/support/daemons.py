@@ -112,9 +112,11 @@ class Device:
         self.address = self.ask("status")["listen"]
 
     def _answers(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
+        if self.process is not None and (code := self.process.poll()) is not None:
             log = (self.home / "daemon.log").read_text(errors="replace")
-            raise AssertionError(f"the daemon of {self.home.name} exited: {log[-2000:]}")
+            raise AssertionError(
+                f"the daemon of {self.home.name} exited ({_exit_status(code)}): {log[-2000:]}"
+            )
         try:
             self.ask("status")
         except (P2PSyncError, OSError):  # none yet, or one still starting
@@ -227,6 +229,13 @@ def dial_first(dialer: Device, other: Device) -> None:
     two links picks one by the devices' IDs). ``link`` the two afterwards as usual."""
     setup(dialer.home, "peer", "add", other.id, other.address)
     wait_for(lambda: other.id in dialer.status()["connected"], f"{dialer.home.name} dialing")
+
+
+def _exit_status(code: int) -> str:
+    """How a process ended, as its exit code says (negative: the signal that killed it)."""
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 def link(devices: list[Device]) -> None:
