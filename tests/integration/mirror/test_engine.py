@@ -60,7 +60,7 @@ def test_a_save_within_the_clock_tick_of_the_daemons_write_is_taken_in(tmp_path:
     """An editor saves over a peer's change the daemon has just written, in place and
     at the same size, within the filesystem clock's tick: size, inode and mtime are
     those recorded. The save is read as one (it was written over with the doc's
-    older text: a test of binary history lost one that way now and then)."""
+    older text)."""
 
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
