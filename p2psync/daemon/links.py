@@ -5,9 +5,10 @@ A device has one link. A new one from a device already linked replaces the old o
 or is refused as a duplicate: when both devices dial each other at once, both keep
 the connection whose client is the device with the smaller ID, so exactly one
 survives; a link older than a handshake's window is stale and loses to a new one.
-Each link has exactly one sender task (draining a bounded queue) and one receiver
-task; sync messages go to the share they are about, member lists to membership,
-awareness states to the apps endpoint.
+Each link has exactly one sender task (draining a bounded queue, paced to
+``[listen] max_send_kib_s`` if set) and one receiver task; sync messages go to the
+share they are about, member lists to membership, awareness states to the apps
+endpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 
 import trio
 
+from p2psync.config import Config
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued, payload_bytes
 from p2psync.daemon.sendbatch import Batch, take_ready
@@ -101,11 +103,13 @@ class LinkRunner:
         shares: Callable[[], Mapping[ShareId, ShareService]],
         events: EventBus,
         host: LinkHost,
+        config: Callable[[], Config],
     ) -> None:
         self._us = us
         self._shares = shares
         self._events = events
         self._host = host
+        self._config = config
 
     async def run(self, channel: PeerChannel, found_by: str) -> None:
         """Run ``channel`` as its device's link until either end closes it or it is
@@ -232,7 +236,8 @@ class LinkRunner:
     async def _write(self, link: Link, batch: Batch) -> None:
         """Write ``batch`` in one write, never cancelled midway; a message it refused
         is reported alone, one it failed on ends the link once those before it are
-        written."""
+        written. With a send limit (``[listen] max_send_kib_s``), then wait as long as
+        its bytes take at that rate."""
         for message, exc in batch.refused:
             self._unsendable(link, message, exc)
         if batch.frames:
@@ -241,6 +246,9 @@ class LinkRunner:
             self._wrote(link.channel.device_id, message)
         if batch.failure is not None:
             raise batch.failure
+        limit = self._config().max_send_kib_s
+        if limit and batch.size:  # [listen] max_send_kib_s: paced after each write
+            await trio.sleep(batch.size / (limit * 1024))
 
     async def _receiver(self, link: Link) -> None:
         device = link.channel.device_id

@@ -72,7 +72,7 @@ class PeerManager:
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
         """Decides who may link, from incoming connections (``daemon.acceptor``)."""
-        self._links = LinkRunner(identity.device_id, shares, events, self)
+        self._links = LinkRunner(identity.device_id, shares, events, self, config)
         """Runs each authenticated connection as its device's link (``daemon.links``)."""
 
     @property

@@ -10,7 +10,7 @@ it: nothing here can be waiting for time to pass."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,6 +18,7 @@ import pytest
 import trio
 import trio.testing
 
+from p2psync.config import Config
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.links import LinkRunner
 from p2psync.daemon.peerinfo import Link, Queued, payload_bytes
@@ -30,6 +31,8 @@ from p2psync.protocol.frames import encode_frame
 from p2psync.protocol.messages import SyncMessage, SyncStep1, SyncStep2, Update
 
 SHARE = b"s" * 16
+CONFIG = Config("test")
+"""No send limit."""
 
 
 @dataclass
@@ -132,11 +135,13 @@ async def running(tmp_path: Path, nursery: trio.Nursery) -> Running:
     return Running(wire, Link(wire.ours, send, receive), FakeShare(), EventBus())
 
 
-async def start(run: Running, nursery: trio.Nursery) -> None:
+async def start(run: Running, nursery: trio.Nursery, config: Config = CONFIG) -> None:
     """Start a ``LinkRunner``'s sender on ``run``'s link (with no host: the sender does
     not use it) and let every task run until all wait."""
     shares = {ShareId(SHARE): cast(Any, run.share)}
-    runner = LinkRunner(run.wire.theirs.device_id, lambda: shares, run.events, cast(Any, None))
+    runner = LinkRunner(
+        run.wire.theirs.device_id, lambda: shares, run.events, cast(Any, None), lambda: config
+    )
 
     async def sender() -> None:
         with run.link.cancel:
@@ -252,3 +257,27 @@ async def test_a_batch_holds_the_budget_and_one_frame_at_most(tmp_path: Path) ->
         assert batch.size == len(batch.data)
     assert 0 < batches[-1].size < BATCH_BYTES
     assert link.queued_bytes == 0
+
+
+async def test_the_sender_keeps_to_the_send_limit(
+    running: Running, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+) -> None:
+    """``[listen] max_send_kib_s``: after each write the sender waits as long as those
+    bytes take at the limit, so the next write comes no sooner (a lone message with no
+    limit goes out at once: the test above)."""
+    limited = replace(CONFIG, max_send_kib_s=1)  # 1,024 bytes a second
+    await start(running, nursery, limited)
+    before = trio.current_time()
+    queue(running.link, answer(1, size=2000))
+    await trio.testing.wait_all_tasks_blocked()
+    first = frame_bytes(answer(1, size=2000))
+    queue(running.link, answer(2, size=10))
+    await trio.testing.wait_all_tasks_blocked()
+    assert len(running.wire.writes) == 1  # the second waits for the first's time
+    mock_clock.jump(first / 1024 - 0.01)
+    await trio.testing.wait_all_tasks_blocked()
+    assert len(running.wire.writes) == 1
+    mock_clock.jump(0.02)
+    await trio.testing.wait_all_tasks_blocked()
+    assert running.wire.received == [answer(1, size=2000), answer(2, size=10)]
+    assert trio.current_time() - before >= first / 1024
