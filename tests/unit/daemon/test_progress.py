@@ -23,6 +23,7 @@ from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
+from p2psync.replica.transfer import Sending
 from tests.support.updates import text_updates
 
 SHARE = ShareId.new()
@@ -251,3 +252,21 @@ def test_a_peer_that_announces_no_sizes_leaves_the_bytes_expected_unknown() -> N
     assert transfer is not None
     assert len(transfer[1]) == 5  # it synced all the same
     assert transfer[3] == transfer[2]  # nothing outstanding: the bytes that came
+
+
+def test_answers_written_in_paced_batches_are_one_transfer() -> None:
+    """A link paced by a send limit writes a batch, then waits, and the peer confirms
+    that batch meanwhile: answers queued before are the same transfer (counted from
+    each pause, a first sync read "241 of 751 files", then "241 of 510"). An answer
+    queued once every one before was written and confirmed starts a new one."""
+    sending = Sending()
+    for guid in ("doc-1", "doc-2"):
+        sending.answering(guid)
+    sending.wrote("doc-1", 10, last=True)
+    sending.confirmed("doc-1")  # during the pause
+    sending.wrote("doc-2", 20, last=True)  # the next paced batch
+    assert (sending.whole, sending.written) == ({"doc-1", "doc-2"}, {"doc-1": 10, "doc-2": 20})
+    sending.confirmed("doc-2")
+    sending.answering("doc-3")  # a later change
+    sending.wrote("doc-3", 30, last=True)
+    assert (sending.whole, sending.written) == ({"doc-3"}, {"doc-3": 30})
