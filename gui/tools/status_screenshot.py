@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -50,6 +51,7 @@ from typing import TypeVar
 from PySide6.QtGui import QGuiApplication, QImage
 
 from p2psync.cli.main import main as cli_main
+from p2psync.config import load_config, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
@@ -406,6 +408,19 @@ def history_screenshot(out: Path) -> tuple[int, int]:
 
 FIRST_SYNC_FILES = 1500
 NOTE = "A line of a note kept on the desktop, synced to the laptop.\n" * 12
+FIRST_SYNC_KIB_S = 256
+"""The desktop's send limit (``[listen] max_send_kib_s``) for the laptop's picture: its
+1.1 MB of notes take about four seconds, so the sync is caught a third of the way, not
+over between two looks (a link writes what is queued together: unlimited, it took a
+few hundred ms). Not for the desktop's own picture: the laptop, stopped, has asked for
+more than it got, and a paced desktop goes on writing those answers into the
+connection's buffers until every note is sent."""
+
+
+def limit_sending(home: Path, kib_s: int) -> None:
+    """Set ``[listen] max_send_kib_s`` in the config of ``home`` (its daemon stopped)."""
+    path = Home.resolve(home).config_path
+    save_config(path, replace(load_config(path), max_send_kib_s=kib_s))
 
 
 def transfer_figures(home: Path, *, sending: bool) -> tuple[int, int, int]:
@@ -437,6 +452,8 @@ def first_sync_screenshot(out: Path, *, sender: bool = False) -> tuple[int, int]
         p2psync(laptop, "share", "add", str(empty), "--id", share)
         p2psync(desktop, "share", "member", "add", share, p2psync(laptop, "id"))
         p2psync(laptop, "share", "member", "add", share, p2psync(desktop, "id"))
+        if not sender:  # the desktop then answers what the stopped laptop asked: all
+            limit_sending(desktop, FIRST_SYNC_KIB_S)
         daemons = {}
         for home in (desktop, laptop):  # their start-ups overlap
             daemons[home] = start_daemon(stack, home)
