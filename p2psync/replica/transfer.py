@@ -11,8 +11,10 @@ is outstanding, so a finished transfer reads "all of N" until the next one.
 What we send a peer (``Sending``) is counted the same way from our side, as the link
 writes our answers: the docs answered since an answer was queued while none was
 outstanding (every answer before written and confirmed by the peer's index), and the
-bytes of those answers. What is still to send is the docs it does not hold at our
-version, which the caller works out from what its index told us.
+bytes of those answers. What it does not hold at our version yet, the caller works
+out from what its index told us; a doc answered counts as sent once its index says
+it holds it, not once written (``daemon.sharestatus``: the connection's buffers take
+megabytes).
 """
 
 from __future__ import annotations
