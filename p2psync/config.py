@@ -36,6 +36,8 @@ DEFAULT_IDLE_UNLOAD_S = 60.0
 MAX_IDLE_UNLOAD_S = 86_400.0
 MAX_CHUNKING_BYTES = 1 << 40
 """Upper bound of ``[docs] chunked_file_bytes`` and ``chunk_max_bytes``."""
+MAX_SEND_KIB_S = 10_000_000
+"""Upper bound of ``[listen] max_send_kib_s`` (about 10 GB/s)."""
 
 
 class FolderMode(enum.StrEnum):
@@ -128,6 +130,9 @@ class Config:
     """``[docs] chunk_max_bytes``: appends close a chunk past this (None: the default,
     ``mirror.chunked.CHUNK_MAX_BYTES``)."""
     apps: AppsConfig = AppsConfig()
+    max_send_kib_s: int = 0
+    """``[listen] max_send_kib_s``: the most KiB a second sent to each peer (0: no
+    limit)."""
 
     def share(self, share_id: ShareId) -> ShareConfig | None:
         """The share with ``share_id``, or None."""
@@ -275,7 +280,11 @@ def _to_toml(config: Config) -> dict[str, Any]:
     return {
         "version": CONFIG_VERSION,
         "device": {"name": config.device_name},
-        "listen": {"address": config.listen, "mdns": config.mdns},
+        "listen": {
+            "address": config.listen,
+            "mdns": config.mdns,
+            **({"max_send_kib_s": config.max_send_kib_s} if config.max_send_kib_s else {}),
+        },
         "peers": [
             {"device_id": str(p.device_id), "addresses": list(p.addresses), "name": p.name}
             for p in config.peers
@@ -365,6 +374,7 @@ def _from_toml(doc: dict[str, Any]) -> Config:
         device_name=_str(device, "name", socket.gethostname())[:MAX_NAME_CHARS],
         listen=address,
         mdns=_bool(listen, "mdns", default=True),
+        max_send_kib_s=_max_send_kib_s(listen),
         peers=peers,
         shares=shares,
         idle_unload_s=_idle_unload_s(_table(doc, "docs")),
@@ -380,6 +390,16 @@ def _bytes_or_none(table: dict[str, Any], key: str) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_CHUNKING_BYTES:
         raise ConfigError(f"'docs.{key}' must be a number of bytes in (0, {MAX_CHUNKING_BYTES}]")
+    return value
+
+
+def _max_send_kib_s(table: dict[str, Any]) -> int:
+    value = table.get("max_send_kib_s", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEND_KIB_S:
+        raise ConfigError(
+            f"'listen.max_send_kib_s' must be a whole number of KiB per second in "
+            f"[0, {MAX_SEND_KIB_S}] (0: no limit), not {value!r}"
+        )
     return value
 
 

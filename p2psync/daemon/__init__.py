@@ -32,6 +32,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``residency``: which loaded docs may leave memory (the load/unload policy).
 - ``peers``: peer connections: one link per device, the queue to it, pause, index flushes.
 - ``links``: one connection run as a device's link: sender, receiver, tie-break, routing.
+- ``sendbatch``: what a link's sender writes at once: what is queued, framed together.
 - ``dialer``, ``acceptor``: dialing with backoff and the addresses dialed; incoming
   handshakes, who may link, pending devices.
 - ``peerinfo``: a link, what is known of a device, why its last link failed.

@@ -5,9 +5,10 @@ A device has one link. A new one from a device already linked replaces the old o
 or is refused as a duplicate: when both devices dial each other at once, both keep
 the connection whose client is the device with the smaller ID, so exactly one
 survives; a link older than a handshake's window is stale and loses to a new one.
-Each link has exactly one sender task (draining a bounded queue) and one receiver
-task; sync messages go to the share they are about, member lists to membership,
-awareness states to the apps endpoint.
+Each link has exactly one sender task (draining a bounded queue, paced to
+``[listen] max_send_kib_s`` if set) and one receiver task; sync messages go to the
+share they are about, member lists to membership, awareness states to the apps
+endpoint.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Protocol
 
 import trio
 
+from p2psync.config import Config
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued
+from p2psync.daemon.peerinfo import Link, LinkFailure, PeerInfo, Queued, payload_bytes
+from p2psync.daemon.sendbatch import Batch, take_ready
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import (
     FrameTooLargeError,
@@ -100,11 +103,13 @@ class LinkRunner:
         shares: Callable[[], Mapping[ShareId, ShareService]],
         events: EventBus,
         host: LinkHost,
+        config: Callable[[], Config],
     ) -> None:
         self._us = us
         self._shares = shares
         self._events = events
         self._host = host
+        self._config = config
 
     async def run(self, channel: PeerChannel, found_by: str) -> None:
         """Run ``channel`` as its device's link until either end closes it or it is
@@ -209,7 +214,9 @@ class LinkRunner:
         return new.role is wanted and old.role is not wanted
 
     async def _sender(self, link: Link) -> None:
-        """The one task writing to this socket; pings when we have been quiet."""
+        """The one task writing to this socket: each message it waits for goes out
+        with whatever else is queued by then, in one write (``daemon.sendbatch``);
+        pings when we have been quiet."""
         try:
             while link.farewell is None:
                 message: Queued = wire.Ping()
@@ -218,18 +225,30 @@ class LinkRunner:
                     message = await link.receive.receive()
                     link.queued_bytes -= payload_bytes(message)
                 if link.farewell is None:
-                    try:
-                        await link.channel.send(message)  # never cancelled mid-write
-                    except MessageTooLargeError as exc:  # raised before writing anything
-                        self._unsendable(link, message, exc)
-                    else:
-                        self._wrote(link.channel.device_id, message)
+                    await self._write(link, take_ready(link, message))
             await link.channel.goodbye(*link.farewell)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()
         except LocalProtocolError as exc:  # e.g. a duplicate link's goodbye closed it meanwhile
             log.info("link to %s ends: %s", link.channel.device_id.short(), exc)
             link.cancel.cancel()
+
+    async def _write(self, link: Link, batch: Batch) -> None:
+        """Write ``batch`` in one write, never cancelled midway; a message it refused
+        is reported alone, one it failed on ends the link once those before it are
+        written. With a send limit (``[listen] max_send_kib_s``), then wait as long as
+        its bytes take at that rate."""
+        for message, exc in batch.refused:
+            self._unsendable(link, message, exc)
+        if batch.frames:
+            await link.channel.write(batch.data)
+        for message in batch.framed:
+            self._wrote(link.channel.device_id, message)
+        if batch.failure is not None:
+            raise batch.failure
+        limit = self._config().max_send_kib_s
+        if limit and batch.size:  # [listen] max_send_kib_s: paced after each write
+            await trio.sleep(batch.size / (limit * 1024))
 
     async def _receiver(self, link: Link) -> None:
         device = link.channel.device_id
@@ -361,13 +380,3 @@ def _stale(link: Link) -> bool:
 def _dialer(channel: PeerChannel) -> str:
     """Who dialed ``channel``, for the log."""
     return "dialed by us" if channel.role is proto.Role.CLIENT else "dialed by the peer"
-
-
-def payload_bytes(message: Queued) -> int:
-    """The update bytes ``message`` carries (what can be large), for the bound on a
-    link's queue (``PeerManager.send``)."""
-    if isinstance(message, Update):
-        return sum(len(update) for update in message.updates)
-    if isinstance(message, SyncStep2):
-        return len(message.update)
-    return 0

@@ -1,5 +1,6 @@
-"""What the daemon keeps of each peer: its link (``Link``), what status shows of a
-device (``PeerInfo``) and why its last link failed (``LinkFailure``).
+"""What the daemon keeps of each peer: its link (``Link``) and the bytes its queue
+holds (``payload_bytes``), what status shows of a device (``PeerInfo``) and why its
+last link failed (``LinkFailure``).
 
 ``PeerManager`` (``daemon.peers``) owns them; the control API's replies
 (``daemon.statusreplies``) and membership read them.
@@ -15,7 +16,7 @@ import trio
 from p2psync.ids import DeviceId
 from p2psync.net.transport import PeerChannel
 from p2psync.protocol import wire
-from p2psync.protocol.messages import PeerMessage
+from p2psync.protocol.messages import PeerMessage, SyncStep2, Update
 
 Queued = PeerMessage | wire.Ping | wire.Pong
 
@@ -34,7 +35,7 @@ class Link:
     """When it came up, on the monotonic clock: its age, which a clock jump must not
     change (``daemon.links``)."""
     queued_bytes: int = 0
-    """Update bytes in the queue (``links.payload_bytes``), bounded by SEND_QUEUE_BYTES."""
+    """Update bytes in the queue (``payload_bytes``), bounded by SEND_QUEUE_BYTES."""
     farewell: tuple[str, str] | None = None
     """The Goodbye (code, message) the sender task is to send last, once asked to."""
     waiting: trio.CancelScope = field(default_factory=trio.CancelScope)
@@ -83,3 +84,13 @@ class PeerInfo:
     failure: LinkFailure | None = None
     """Set when the last link failed and the device is backed off; cleared by the next
     link that comes up."""
+
+
+def payload_bytes(message: Queued) -> int:
+    """The update bytes ``message`` carries (what can be large), for the bound on a
+    link's queue (``PeerManager.send``, ``Link.queued_bytes``)."""
+    if isinstance(message, Update):
+        return sum(len(update) for update in message.updates)
+    if isinstance(message, SyncStep2):
+        return len(message.update)
+    return 0

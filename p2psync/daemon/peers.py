@@ -21,8 +21,8 @@ from p2psync.config import Config
 from p2psync.daemon.acceptor import Acceptor
 from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.links import AwarenessHooks, LinkRunner, MembershipHooks, payload_bytes
-from p2psync.daemon.peerinfo import Link, PeerInfo, Queued
+from p2psync.daemon.links import AwarenessHooks, LinkRunner, MembershipHooks
+from p2psync.daemon.peerinfo import Link, PeerInfo, Queued, payload_bytes
 from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.shares import ShareService
 from p2psync.ids import DeviceId, ShareId
@@ -72,7 +72,7 @@ class PeerManager:
         """Dials every peer we have an address for (``daemon.dialer``)."""
         self.acceptor = Acceptor(identity, config, self)
         """Decides who may link, from incoming connections (``daemon.acceptor``)."""
-        self._links = LinkRunner(identity.device_id, shares, events, self)
+        self._links = LinkRunner(identity.device_id, shares, events, self, config)
         """Runs each authenticated connection as its device's link (``daemon.links``)."""
 
     @property

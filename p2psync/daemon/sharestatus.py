@@ -62,15 +62,17 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
     """What ``peer`` is sending of this share now and what we send it
     (``replica.transfer``), counted in files: the docs that are a file's (not the
     manifest, not the chunk docs of a large file, told apart by their guids, since the
-    manifest may come last). What was sent is what the link wrote; the bytes still to
-    send are estimated by the docs' log sizes (``ShareSync.sizes``). Zeros for a peer
-    that is not connected."""
+    manifest may come last). What was sent is what the peer holds of it: the docs whose
+    whole answer the link wrote and that its index says it holds at our version (not
+    what sits in the connection's buffers, docs/decisions.md); the bytes still to send
+    are estimated by the docs' log sizes (``ShareSync.sizes``). Zeros for a peer that
+    is not connected."""
     transfer, sending = service.sync.transfer(peer), service.sync.sending(peer)
     if transfer is None or sending is None:
         return summed([])
     asked, received, received_bytes, expected_bytes = transfer
     written, whole, lacking = sending
-    sent_bytes = sum(written.values())
+    held = whole - lacking
     unsent = sum(max(0, (service.sync.sizes(g) or 0) - written.get(g, 0)) for g in lacking - whole)
     return {
         "files_expected": sum(map(_is_file_doc, asked)),
@@ -78,9 +80,9 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
         "bytes_received": received_bytes,
         "bytes_expected": expected_bytes,
         "files_to_send": sum(map(_is_file_doc, whole | lacking)),
-        "files_sent": sum(map(_is_file_doc, whole)),
-        "bytes_to_send": sent_bytes + unsent,
-        "bytes_sent": sent_bytes,
+        "files_sent": sum(map(_is_file_doc, held)),
+        "bytes_to_send": sum(written.values()) + unsent,
+        "bytes_sent": sum(written[g] for g in held),
     }
 
 

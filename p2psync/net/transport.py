@@ -110,7 +110,19 @@ class PeerChannel:
     rate_out: RateMeter = field(default_factory=RateMeter)
 
     async def send(self, message: PeerMessage | wire.Ping | wire.Pong) -> None:
-        data = self.conn.send(message)
+        """Write one message: ``write(frame(message))``."""
+        await self.write(self.frame(message))
+
+    def frame(self, message: PeerMessage | wire.Ping | wire.Pong) -> bytes:
+        """The frame of ``message``, its place in the protocol taken: it must be
+        written next (``write``), after the frames taken before it. Raises
+        MessageTooLargeError (nothing changes then) or another LocalProtocolError."""
+        return self.conn.send(message)
+
+    async def write(self, data: bytes) -> None:
+        """Write frames (``frame``) in one ``send_all``: frames written together make
+        as few TLS records (up to 16 KiB each) and socket writes as their size allows,
+        and the peer decrypts as few; counted in ``bytes_out`` and ``rate_out``."""
         self.bytes_out += len(data)
         self.rate_out.add(len(data))
         await self.stream.send_all(data)

@@ -32,6 +32,9 @@ def step2(sync: SyncState, peer: Peer, guid: str, update: bytes) -> list[Effect]
                     sync.name, guid, exc)  # fmt: skip
         parts = [update]
     last = len(parts) - 1
+    state = sync.peers.get(peer)
+    if state is not None:  # counted for progress displays as the link writes it
+        state.sending.answering(guid)
     return [
         Send(peer, SyncStep2(sync.share_id, guid, part, more=number < last))
         for number, part in enumerate(parts)

@@ -262,8 +262,9 @@ class ShareSync:
         """What we send a connected ``peer``: the bytes of each doc whose answer the
         link wrote in the current transfer, the docs answered whole
         (``replica.transfer.Sending``), and the docs it still lacks as far as its
-        index told us (``docs_to_send``); None if it is not connected. Read-only, for
-        progress displays."""
+        index told us (``docs_to_send``: those answered whole and not lacking are the
+        ones it holds); None if it is not connected. Read-only, for progress
+        displays."""
         state = self._state.peers.get(peer)
         if state is None:
             return None

@@ -9,10 +9,12 @@ peer that does not announce them). It starts anew when a doc is asked while noth
 is outstanding, so a finished transfer reads "all of N" until the next one.
 
 What we send a peer (``Sending``) is counted the same way from our side, as the link
-writes our answers: the docs answered since the peer had confirmed (by its index)
-every doc we answered before, and the bytes of those answers. What is still to send
-is the docs it does not hold at our version, which the caller works out from what its
-index told us.
+writes our answers: the docs answered since an answer was queued while none was
+outstanding (every answer before written and confirmed by the peer's index), and the
+bytes of those answers. What it does not hold at our version yet, the caller works
+out from what its index told us; a doc answered counts as sent once its index says
+it holds it, not once written (``daemon.sharestatus``: the connection's buffers take
+megabytes).
 """
 
 from __future__ import annotations
@@ -80,17 +82,28 @@ class Sending:
     """The docs whose whole answer (its last part) was written."""
     unconfirmed: set[str] = field(default_factory=set)
     """Docs answered that the peer's index has not announced since."""
+    queued: set[str] = field(default_factory=set)
+    """Docs whose answer is queued for the link and not written whole yet."""
+
+    def answering(self, guid: str) -> None:
+        """Our answer about ``guid`` is queued for the link; a new transfer starts if
+        none was outstanding (every answer before written and confirmed). Started when
+        a write found every answer confirmed instead, a link that writes in paced
+        batches (``[listen] max_send_kib_s``) began one at each batch, which the peer
+        confirms during the pause: a first sync read "241 of 751 files", then "241
+        of 510"."""
+        if not self.queued and not self.unconfirmed:
+            self.written, self.whole = {}, set()
+        self.queued.add(guid)
 
     def wrote(self, guid: str, size: int, *, last: bool) -> None:
         """A part of ``size`` bytes of our answer about ``guid`` was written (``last``:
-        the answer is whole); a new transfer starts if the peer had confirmed every
-        answer before."""
-        if not self.unconfirmed:
-            self.written, self.whole = {}, set()
+        the answer is whole)."""
         self.written[guid] = self.written.get(guid, 0) + size
         self.unconfirmed.add(guid)
         if last:
             self.whole.add(guid)
+            self.queued.discard(guid)
 
     def confirmed(self, guid: str) -> None:
         """The peer's index announced ``guid`` (it holds what we answered)."""

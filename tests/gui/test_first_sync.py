@@ -13,10 +13,13 @@ from pytestqt.qtbot import QtBot
 from p2psync.daemon.progress import ALMOST_DONE_PCT
 from p2psync_tray.link import Snapshot
 from p2psync_tray.models import PROGRESS_ROLE
-from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, limit_sending, link, make_share, wait_for
 from tests.support.tray import WAIT_MS, make_tray
 
 FILES = 400
+SEND_KIB_S = 32
+"""The sender's limit: its 400 notes (about 100 KB on the wire) take about three
+seconds, so the tray is seen mid-way."""
 
 
 def files_of(device: Device, share: str) -> int:
@@ -26,6 +29,7 @@ def files_of(device: Device, share: str) -> int:
 def test_a_bulk_first_sync_moves_the_progress_bar(qtbot: QtBot, tmp_path: Path) -> None:
     a, b = Device(tmp_path, "alpha"), Device(tmp_path, "beta")
     share = make_share([a, b])
+    limit_sending(a, SEND_KIB_S)
     for number in range(FILES):
         (a.folder / f"note-{number:04}.md").write_text(f"note {number}\n" * 20)
     a.start()

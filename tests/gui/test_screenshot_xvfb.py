@@ -84,8 +84,8 @@ def test_first_sync_screenshot_shows_a_bar_filled_as_far_as_the_files_went(
     tmp_path: Path, option: str, moved: str
 ) -> None:
     # the receiving end (the sender stopped mid-way) and the sending end (the receiver
-    # stopped: its members have confirmed nothing yet, the bar shows the files its
-    # link wrote)
+    # stopped: the bar shows the files its index says it holds, not those the sender
+    # went on writing into the connection)
     image, said = shoot_with_output(tmp_path / "first-sync.png", option)
     found = re.search(rf"{moved} (\d+) of (\d+) files, (\d+) bytes", said)
     assert found, said

@@ -20,12 +20,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pycrdt
 
 from p2psync.cli.main import main as cli_main
+from p2psync.config import load_config, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError
@@ -236,6 +238,14 @@ def _exit_status(code: int) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit code {code}"
+
+
+def limit_sending(device: Device, kib_s: int) -> None:
+    """Set ``[listen] max_send_kib_s`` in ``device``'s config (its daemon not running):
+    a first sync then goes slowly enough to be seen mid-way (unlimited, a link writes
+    what is queued together, and 1,000 small files cross in a few hundred ms)."""
+    path = device.home / "config.toml"
+    save_config(path, replace(load_config(path), max_send_kib_s=kib_s))
 
 
 def link(devices: list[Device]) -> None:

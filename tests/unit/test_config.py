@@ -39,6 +39,29 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load_config(tmp_path / "config.toml") == config
 
 
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [("-1", "-1"), ("1.5", "1.5"), ("true", "True"), ('"64"', "'64'"), ("10000001", "10000001")],
+)
+def test_the_send_limit_round_trips_defaults_to_no_limit_and_refuses_nonsense(
+    tmp_path: Path, bad: str, said: str
+) -> None:
+    path = tmp_path / "config.toml"
+    save_config(path, Config("laptop", max_send_kib_s=64))
+    assert "max_send_kib_s = 64" in path.read_text()
+    assert load_config(path).max_send_kib_s == 64
+    save_config(path, Config("laptop"))
+    assert "max_send_kib_s" not in path.read_text()  # no limit: not written out
+    assert load_config(path).max_send_kib_s == 0
+    path.write_text(f"version = 1\n[listen]\nmax_send_kib_s = {bad}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert str(refused.value) == (
+        f"{path}: 'listen.max_send_kib_s' must be a whole number of KiB per second in "
+        f"[0, 10000000] (0: no limit), not {said}"
+    )
+
+
 def test_idle_unload_time_round_trips_and_defaults(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     save_config(path, Config("laptop", idle_unload_s=2.5))

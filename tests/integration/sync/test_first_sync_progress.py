@@ -8,9 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemons import Device, link, make_share, setup, wait_for
+from tests.support.daemons import Device, limit_sending, link, make_share, setup, wait_for
 
 FILES = 1000
+SEND_KIB_S = 64
+"""Alpha's send limit: its index and 1,000 notes (about 700 KB on the wire) take
+seconds, so the polls see the sync mid-way."""
 DEADLINE_S = 120.0
 
 
@@ -25,6 +28,7 @@ def peer_row(device: Device, other: Device) -> dict[str, Any]:
 def test_both_ends_of_a_first_sync_count_files_and_bytes_as_they_go(tmp_path: Path) -> None:
     alpha, beta = Device(tmp_path, "alpha"), Device(tmp_path, "beta")
     share = make_share([alpha, beta])
+    limit_sending(alpha, SEND_KIB_S)
     for number in range(FILES):
         (alpha.folder / f"note-{number:04}.md").write_text(f"note {number}\n" * 20)
     alpha.start()

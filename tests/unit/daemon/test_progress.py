@@ -17,12 +17,14 @@ from p2psync.daemon.progress import (
     share_sync_pct,
 )
 from p2psync.daemon.shares import ShareService
+from p2psync.daemon.sharestatus import transfer_status
 from p2psync.ids import ShareId
 from p2psync.protocol.messages import SyncMessage, SyncStep2
 from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
+from p2psync.replica.transfer import Sending
 from tests.support.updates import text_updates
 
 SHARE = ShareId.new()
@@ -235,6 +237,32 @@ def test_a_first_sync_counts_bytes_expected_from_the_sizes_a_sender_announces() 
     assert transfer[3] == transfer[2]
 
 
+def test_a_sender_counts_as_sent_what_the_peers_index_says_it_holds() -> None:
+    """What a link wrote is not sent yet (the connection's buffers take megabytes, and
+    a peer stopped or asleep holds none of it): ``status`` counts a file sent once the
+    peer's index says it holds our version of it, and the bytes of our answers to
+    those files."""
+    pair = Pair()
+    a, b = pair.syncs["a"], pair.syncs["b"]
+    for number in range(20):
+        a.local_update(f"doc-{number}", text_updates(1)[0][0])
+    service = cast(ShareService, SimpleNamespace(sync=a))
+    pair.connect()
+    while pair.step():  # every answer written and taken in; b's index not flushed yet
+        pass
+    written, whole, lacking = a.sending("b") or ({}, set(), set())
+    assert (len(whole), len(lacking)) == (20, 20)
+    status = transfer_status(service, "b")
+    assert (status["files_sent"], status["files_to_send"], status["bytes_sent"]) == (0, 20, 0)
+    assert status["bytes_to_send"] == sum(written.values()) > 0
+    pair.queue("b", b.flush_index())
+    pair.settle()
+    status, received = transfer_status(service, "b"), b.transfer("a")
+    assert received is not None
+    assert (status["files_sent"], status["files_to_send"]) == (20, 20)
+    assert status["bytes_sent"] == status["bytes_to_send"] == received[2]
+
+
 def test_a_peer_that_announces_no_sizes_leaves_the_bytes_expected_unknown() -> None:
     pair = Pair()
     a, b = pair.syncs["a"], pair.syncs["b"]  # a's sizes are unknown: an older peer's index
@@ -251,3 +279,21 @@ def test_a_peer_that_announces_no_sizes_leaves_the_bytes_expected_unknown() -> N
     assert transfer is not None
     assert len(transfer[1]) == 5  # it synced all the same
     assert transfer[3] == transfer[2]  # nothing outstanding: the bytes that came
+
+
+def test_answers_written_in_paced_batches_are_one_transfer() -> None:
+    """A link paced by a send limit writes a batch, then waits, and the peer confirms
+    that batch meanwhile: answers queued before are the same transfer (counted from
+    each pause, a first sync read "241 of 751 files", then "241 of 510"). An answer
+    queued once every one before was written and confirmed starts a new one."""
+    sending = Sending()
+    for guid in ("doc-1", "doc-2"):
+        sending.answering(guid)
+    sending.wrote("doc-1", 10, last=True)
+    sending.confirmed("doc-1")  # during the pause
+    sending.wrote("doc-2", 20, last=True)  # the next paced batch
+    assert (sending.whole, sending.written) == ({"doc-1", "doc-2"}, {"doc-1": 10, "doc-2": 20})
+    sending.confirmed("doc-2")
+    sending.answering("doc-3")  # a later change
+    sending.wrote("doc-3", 30, last=True)
+    assert (sending.whole, sending.written) == ({"doc-3"}, {"doc-3": 30})
