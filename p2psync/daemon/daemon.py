@@ -197,6 +197,7 @@ class Daemon:
             self.events,
             send=self.peers.send,
             disconnect=self.peers.disconnect,
+            room=self.peers.room,
             snapshots=self.snapshots,
             device=self.identity.device_id.digest,
             device_id=str(self.identity.device_id),

@@ -153,6 +153,7 @@ class LinkRunner:
                     else:  # the sender says goodbye, within a bound
                         nursery.cancel_scope.deadline = trio.current_time() + FAREWELL_TIMEOUT_S
         finally:
+            link.wrote()  # nothing waits for room in a queue no one writes any more
             with trio.CancelScope(shield=True):
                 self.forget(device, link)
                 info.last_seen = time.time()
@@ -226,6 +227,7 @@ class LinkRunner:
                     link.queued_bytes -= payload_bytes(message)
                 if link.farewell is None:
                     await self._write(link, take_ready(link, message))
+                    link.wrote()
             await link.channel.goodbye(*link.farewell)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel, OSError):
             link.cancel.cancel()

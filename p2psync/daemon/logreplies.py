@@ -8,12 +8,22 @@ check a log), so a peer's 10,000 questions took 10,000 hops in a row, the reader
 waiting on each. ``LogAnswers`` takes the questions from the link at once and answers
 them in batches, one worker-thread hop reading the logs of every question that came
 in while the batch before was read. If a doc was loaded meanwhile, the loaded doc
-answers. At most ``MAX_WAITING`` questions wait: past that, asking waits, so a peer
-that floods questions is held back by its link as before.
+answers.
+
+Answers go out no faster than the peer's link takes them: before a batch is read,
+each peer it answers must have room in its send queue (``ShareEffects.room``). A
+link slower than the logs are read (a send limit, a slow network) used to fill its
+queue and be dropped as "cannot keep up", again and again through a large first
+sync. The link's reader must never wait on that room (two devices answering each
+other's first syncs would each wait for the other to read), so questions wait
+while the batch before waits for room: one per peer and doc (a newer question
+replaces one still waiting), and only past ``MAX_WAITING`` more than the share has
+docs does asking wait, so a peer that floods questions is held back by its link.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +45,8 @@ Peer = Hashable
 BATCH = 256
 """The most logs one worker-thread hop reads."""
 MAX_WAITING = 4 * BATCH
-"""The most questions waiting for their batch; more wait to be taken."""
+"""The most questions waiting for their batch beyond one per doc of the share; more
+wait to be taken."""
 
 
 class AnsweringShare(Protocol):
@@ -61,19 +72,25 @@ class LogAnswers:
     dropped (their peer asks again on its next link)."""
 
     share: AnsweringShare
-    _waiting: list[tuple[Peer, SyncStep1]] = field(default_factory=list, init=False)
+    _waiting: dict[tuple[Peer, str], SyncStep1] = field(default_factory=dict, init=False)
+    """The questions waiting, by peer and doc, in the order they came."""
     _wake: trio.Event = field(default_factory=trio.Event, init=False)
     _room: trio.Event = field(default_factory=trio.Event, init=False)
     _stopped: bool = field(default=False, init=False)
 
     async def ask(self, peer: Peer, message: SyncStep1) -> None:
-        """Answer ``message`` from ``peer`` with a batch; waits only while
-        ``MAX_WAITING`` questions wait already. Dropped once ``run`` has ended."""
-        while len(self._waiting) >= MAX_WAITING and not self._stopped:
+        """Answer ``message`` from ``peer`` with a batch; waits only while more
+        questions wait already than ``MAX_WAITING`` beyond the share's docs. Dropped
+        once ``run`` has ended."""
+        while len(self._waiting) >= self._most() and not self._stopped:
             await self._room.wait()
         if not self._stopped:
-            self._waiting.append((peer, message))
+            self._waiting[peer, message.guid] = message
             self._wake.set()
+
+    def _most(self) -> int:
+        """How many questions may wait before asking waits."""
+        return MAX_WAITING + len(self.share.sync.replica)
 
     async def run(self) -> None:
         """Answer the questions as they come, a batch at a time, until cancelled."""
@@ -81,7 +98,7 @@ class LogAnswers:
             while True:
                 await self._wake.wait()
                 self._wake = trio.Event()
-                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+                batch = await self._next_batch()
                 if self._waiting:
                     self._wake.set()
                 self._room.set()
@@ -91,6 +108,14 @@ class LogAnswers:
             self._stopped = True
             self._waiting.clear()
             self._room.set()  # no asker waits for a batch that never comes
+
+    async def _next_batch(self) -> list[tuple[Peer, SyncStep1]]:
+        """The next questions to answer (up to ``BATCH``, oldest first), once every
+        peer they came from has room in its send queue."""
+        for peer in dict.fromkeys(peer for peer, _ in itertools.islice(self._waiting, BATCH)):
+            await self.share.effects.room(peer)
+        keys = list(itertools.islice(self._waiting, BATCH))
+        return [(peer, self._waiting.pop((peer, guid))) for peer, guid in keys]
 
     async def _answer(self, batch: Sequence[tuple[Peer, SyncStep1]]) -> None:
         share = self.share

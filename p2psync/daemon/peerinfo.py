@@ -40,6 +40,14 @@ class Link:
     """The Goodbye (code, message) the sender task is to send last, once asked to."""
     waiting: trio.CancelScope = field(default_factory=trio.CancelScope)
     """Wraps the sender's wait for its next message, never a write."""
+    drained: trio.Event = field(default_factory=trio.Event)
+    """Set (and replaced) each time the sender has written a batch, and as the link
+    ends: what waiting for room in the queue wakes on (``PeerManager.room``)."""
+
+    def wrote(self) -> None:
+        """Wake whoever waits for room in the queue (``drained``)."""
+        self.drained.set()
+        self.drained = trio.Event()
 
     def say_goodbye(self, code: str, message: str) -> None:
         """Have the sender task end the link with a Goodbye after its current write.

@@ -21,7 +21,12 @@ from p2psync.config import Config
 from p2psync.daemon.acceptor import Acceptor
 from p2psync.daemon.dialer import Dialer
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.links import AwarenessHooks, LinkRunner, MembershipHooks
+from p2psync.daemon.links import (
+    SEND_QUEUE_MESSAGES,
+    AwarenessHooks,
+    LinkRunner,
+    MembershipHooks,
+)
 from p2psync.daemon.peerinfo import Link, PeerInfo, Queued, payload_bytes
 from p2psync.daemon.penalties import Penalties
 from p2psync.daemon.shares import ShareService
@@ -135,6 +140,14 @@ class PeerManager:
             self.disconnect(device, "cannot keep up")
         self._flush_needed.set()
 
+    async def room(self, device: object) -> None:
+        """Wait until ``device``'s queue is at most half full, or it has no link: what
+        answering a peer's questions in bulk waits for (``daemon.logreplies``), so a
+        link slower than the answers fills its queue no faster than it drains."""
+        assert isinstance(device, DeviceId)
+        while (link := self.links.get(device)) is not None and not _has_room(link):
+            await link.drained.wait()
+
     def disconnect(self, device: object, reason: str, *, penalty: bool = False) -> None:
         """Drop ``device``'s connection. With ``penalty`` (it exceeded a limit) it is
         also refused and not dialed for a growing interval (daemon.penalties), and the
@@ -218,3 +231,9 @@ class PeerManager:
         if info is None:
             info = self.known[device] = PeerInfo(device)
         return info
+
+
+def _has_room(link: Link) -> bool:
+    """Whether ``link``'s queue is at most half full, by messages and by bytes."""
+    queued = link.send.statistics().current_buffer_used
+    return queued <= SEND_QUEUE_MESSAGES // 2 and link.queued_bytes <= SEND_QUEUE_BYTES // 2

@@ -12,7 +12,7 @@ writes the file back.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol
 
 from p2psync.daemon.arrivals import Arrivals
@@ -28,6 +28,10 @@ Peer = Hashable
 SendFn = Callable[[Peer, SyncMessage | DocError], None]
 AppUpdatesFn = Callable[[str, list[bytes], object], None]
 """Doc guid, the deltas it integrated, and the app client they came from (or None)."""
+
+
+RoomFn = Callable[[Peer], Awaitable[None]]
+"""Wait until a peer's send queue has room (``PeerManager.room``)."""
 
 
 class DisconnectFn(Protocol):
@@ -73,10 +77,24 @@ class EffectsShare(Protocol):
 class ShareEffects:
     """Carries out one share's effects (see the module docstring)."""
 
-    def __init__(self, share: EffectsShare, *, send: SendFn, disconnect: DisconnectFn) -> None:
+    def __init__(
+        self,
+        share: EffectsShare,
+        *,
+        send: SendFn,
+        disconnect: DisconnectFn,
+        room: RoomFn | None = None,
+    ) -> None:
         self._share = share
         self._send = send
         self._disconnect = disconnect
+        self._room = room
+
+    async def room(self, peer: Peer) -> None:
+        """Wait until ``peer``'s send queue has room for more (at once without links:
+        a share run alone)."""
+        if self._room is not None:
+            await self._room(peer)
 
     async def execute(
         self, effects: list[Effect], *, peer: Peer | None = None, new: str | None = None

@@ -40,7 +40,13 @@ from p2psync.daemon.logreplies import LogAnswers
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
 from p2psync.daemon.sharecalls import CallGate
-from p2psync.daemon.shareeffects import AppUpdatesFn, DisconnectFn, SendFn, ShareEffects
+from p2psync.daemon.shareeffects import (
+    AppUpdatesFn,
+    DisconnectFn,
+    RoomFn,
+    SendFn,
+    ShareEffects,
+)
 from p2psync.daemon.sharehistory import ShareHistory
 from p2psync.daemon.sharereceive import receive
 from p2psync.daemon.unloader import Unloader
@@ -76,6 +82,7 @@ class ShareService:
         *,
         send: SendFn,
         disconnect: DisconnectFn,
+        room: RoomFn | None = None,
         snapshots: SnapshotWorker | None = None,
         device: bytes = b"?",
         device_id: str = "?",
@@ -90,7 +97,7 @@ class ShareService:
         self.sync = ShareSync(ShareReplica(config.id.raw))
         self.index = IndexKeeper(config.path, self.sync, self.name)
         self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
-        self.effects = ShareEffects(self, send=send, disconnect=disconnect)
+        self.effects = ShareEffects(self, send=send, disconnect=disconnect, room=room)
         """Carries out the engine's effects; tells the mirror and app clients of changes."""
         self.appends = LogAppends(
             self, send=send, changed=self.effects.changed, to_apps=self.effects.to_apps

@@ -23,16 +23,22 @@ class FakeSync:
     """What answering needs of the sync engine: which docs are loaded, and the two
     ways of answering, noted."""
 
-    def __init__(self, loaded: set[str]) -> None:
+    def __init__(self, loaded: set[str], docs: int = 0) -> None:
         self.loaded = loaded
+        self.docs = docs
         self.replica = self
         self.answered: list[tuple[str, str, Any]] = []
+        self.asked: list[SyncStep1] = []
+
+    def __len__(self) -> int:
+        return self.docs
 
     def is_loaded(self, guid: str) -> bool:
         return guid in self.loaded
 
     def receive(self, peer: str, message: SyncStep1) -> list[Any]:
         self.answered.append((peer, message.guid, "loaded"))
+        self.asked.append(message)
         return []
 
     def answer_from_log(self, peer: str, message: SyncStep1, stored: list[bytes]) -> list[Any]:
@@ -41,14 +47,21 @@ class FakeSync:
 
 
 class FakeShare:
-    def __init__(self, root: Path, loaded: set[str]) -> None:
+    def __init__(self, root: Path, loaded: set[str], docs: int = 0) -> None:
         self.root = root
         self.name = "s"
-        self.sync = FakeSync(loaded)
+        self.sync = FakeSync(loaded, docs)
         self.effects = self
+        self.full: set[str] = set()
+        """Peers whose send queue has no room."""
+        self.emptied = trio.Event()
 
     async def execute(self, effects: list[Any]) -> None:
         await trio.lowlevel.checkpoint()
+
+    async def room(self, peer: str) -> None:
+        while peer in self.full:
+            await self.emptied.wait()
 
 
 def answers_of(share: FakeShare) -> LogAnswers:
@@ -123,3 +136,57 @@ def test_a_flood_of_questions_waits_and_none_waits_once_answering_stopped(
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert not [guid for _, guid, _ in share.sync.answered if guid.startswith("late")]
+
+
+def test_answers_wait_for_room_in_the_peers_queue_and_its_questions_do_not(
+    tmp_path: Path,
+) -> None:
+    """A peer whose link is slower than its answers: nothing more is answered until
+    its queue has room, and its questions, one per doc of the share, still go in
+    (the link's reader never waits on room: two devices answering each other's
+    first syncs would wait for each other)."""
+    docs = 2 * logreplies.MAX_WAITING
+    share = FakeShare(tmp_path, loaded=set(), docs=docs)
+    share.full.add("slow")
+
+    async def main() -> None:
+        answers = answers_of(share)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answers.run)
+            with trio.fail_after(1):
+                for i in range(docs):
+                    await answers.ask("slow", question(f"d{i}"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert share.sync.answered == []
+            share.full.clear()
+            share.emptied.set()
+            with trio.fail_after(10):
+                while len(share.sync.answered) < docs:
+                    await trio.sleep(0.001)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert [guid for _, guid, _ in share.sync.answered] == [f"d{i}" for i in range(docs)]
+
+
+def test_a_newer_question_about_a_doc_replaces_one_still_waiting(tmp_path: Path) -> None:
+    share = FakeShare(tmp_path, loaded={"d"})
+    newer = SyncStep1(b"share", "d", b"\x01\x05\x01")
+
+    async def main() -> None:
+        answers = answers_of(share)
+        await answers.ask("peer", question("d"))
+        await answers.ask("peer", newer)
+        await answers.ask("other", question("d"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answers.run)
+            with trio.fail_after(10):
+                while len(share.sync.answered) < 2:
+                    await trio.sleep(0.001)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    answered = [(peer, guid) for peer, guid, _ in share.sync.answered]
+    assert answered == [("peer", "d"), ("other", "d")]
+    assert share.sync.asked[0] == newer
