@@ -112,9 +112,9 @@ class LogAnswers:
     async def _next_batch(self) -> list[tuple[Peer, SyncStep1]]:
         """The next questions to answer (up to ``BATCH``, oldest first), once every
         peer they came from has room in its send queue."""
-        for peer in dict.fromkeys(peer for peer, _ in itertools.islice(self._waiting, BATCH)):
+        keys = list(itertools.islice(self._waiting, BATCH))  # only this task takes them
+        for peer in dict.fromkeys(peer for peer, _ in keys):
             await self.share.effects.room(peer)
-        keys = list(itertools.islice(self._waiting, BATCH))
         return [(peer, self._waiting.pop((peer, guid))) for peer, guid in keys]
 
     async def _answer(self, batch: Sequence[tuple[Peer, SyncStep1]]) -> None:

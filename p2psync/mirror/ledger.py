@@ -286,6 +286,6 @@ def _on_disk_as(root: Path, records: dict[str, Synced]) -> dict[str, Synced]:
             got = read_file(root, rel)
         except (OSError, P2PSyncError):
             continue
-        if got is not None and got[1] == synced.stat and file_digest(got[0]) == synced.digest:
+        if got is not None and got[1] == synced.stat and synced.holds(got[0]):
             same[rel] = synced
     return same

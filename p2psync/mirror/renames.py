@@ -30,7 +30,7 @@ from p2psync.mirror.fileio import (
     remove_file,
 )
 from p2psync.mirror.host import Host
-from p2psync.mirror.kinds import FileKind, file_digest
+from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry, set_fields
 from p2psync.mirror.records import Synced
 from p2psync.mirror.revival import deletion_fields
@@ -353,7 +353,7 @@ class Renames:
         if entry.kind is FileKind.TEXT or synced is None:
             return False
         held = self.m.doc_bytes(entry, self.m.store.doc(entry.guid))
-        return held is not None and file_digest(held) != synced.digest
+        return held is not None and not synced.holds(held)
 
     async def renamed_here(self, rel: str, data: bytes, stat: FileStat) -> bool:
         """Whether the new file ``rel`` (``data`` at ``stat``) is a file that vanished
@@ -364,7 +364,7 @@ class Renames:
             moved = None  # its record names a doc no entry holds (a crash lost the entry)
         lines = lines_of(data)
         likeness = None
-        if moved is not None and moved[1].digest != file_digest(data):  # else a plain rename
+        if moved is not None and not moved[1].holds(data):  # else a plain rename
             likeness = await self._likeness(moved[0], lines)
         if moved is not None and likeness is not None and likeness < RENAME_SIMILARITY:
             # The inode number may be one a deleted file left free and another file's
