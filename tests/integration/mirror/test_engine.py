@@ -12,9 +12,17 @@ import trio
 from p2psync.mirror.engine import Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
 from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
-from tests.support.mirror import make_mirror, peer_edit
+from p2psync.replica.doc import DocReplica
+from tests.support.mirror import Store, make_mirror, peer_edit
 
 YDoc = pycrdt.Doc[Any]
+
+
+async def taken_in(mirror: Mirror, store: Store, path: Path, text: str) -> DocReplica:
+    """``path`` written with ``text`` and taken in by ``mirror``: its doc."""
+    path.write_text(text)
+    await mirror.local_changes([path.name])
+    return store.docs[mirror.view.guid_for_path(path.name)]
 
 
 def test_a_save_made_while_a_remote_change_arrives_is_merged_and_reported(
@@ -23,15 +31,12 @@ def test_a_save_made_while_a_remote_change_arrives_is_merged_and_reported(
     async def main() -> None:
         mirror, store, events = make_mirror(tmp_path)
         path = tmp_path / "a.txt"
-        path.write_text("hello\n")
-        await mirror.local_changes(["a.txt"])
-        guid = mirror.view.guid_for_path("a.txt")
-        doc = store.docs[guid]
+        doc = await taken_in(mirror, store, path, "hello\n")
         assert doc.text() == "hello\n"
         # A peer appends a line; before the mirror hears of it, the file is saved here.
         doc.apply(peer_edit(doc, lambda t: t.insert(len(t), "from the peer\n")))
         path.write_text("hi, hello\n")
-        await mirror.remote_changed({guid: "bob"})
+        await mirror.remote_changed({doc.guid: "bob"})
         assert path.read_text() == "hi, hello\nfrom the peer\n"
         assert doc.text() == "hi, hello\nfrom the peer\n"
         assert ("file-merged", {"share": "s", "path": "a.txt", "peer": "bob"}) in events
@@ -42,12 +47,9 @@ def test_a_save_made_while_a_remote_change_arrives_is_merged_and_reported(
 def test_the_daemons_own_write_is_not_read_back_as_a_save(tmp_path: Path) -> None:
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "a.txt").write_text("one\n")
-        await mirror.local_changes(["a.txt"])
-        guid = mirror.view.guid_for_path("a.txt")
-        doc = store.docs[guid]
+        doc = await taken_in(mirror, store, tmp_path / "a.txt", "one\n")
         doc.apply(peer_edit(doc, lambda t: t.insert(0, "zero\n")))
-        await mirror.remote_changed({guid: "bob"})
+        await mirror.remote_changed({doc.guid: "bob"})
         state = doc.full_state()
         await mirror.local_changes(["a.txt"])  # the watcher reports our own write
         assert doc.full_state() == state
@@ -65,12 +67,9 @@ def test_a_save_within_the_clock_tick_of_the_daemons_write_is_taken_in(tmp_path:
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
         path = tmp_path / "a.txt"
-        path.write_text("one\n")
-        await mirror.local_changes(["a.txt"])
-        guid = mirror.view.guid_for_path("a.txt")
-        doc = store.docs[guid]
+        doc = await taken_in(mirror, store, path, "one\n")
         doc.apply(peer_edit(doc, lambda t: t.insert(0, "two\n")))
-        await mirror.remote_changed({guid: "bob"})
+        await mirror.remote_changed({doc.guid: "bob"})
         written = path.stat()
         with path.open("r+b") as file:  # the same inode, the same size
             file.write(b"TWO\n")
