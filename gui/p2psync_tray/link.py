@@ -79,7 +79,8 @@ class DaemonLink(QObject):
     ``up(dict)`` with the ``hello`` result when a daemon answers; ``down(str)`` with
     a sentence when it stops answering (also once at start if none runs);
     ``failed(str, str)`` (what, why) when a request was refused or could not be sent;
-    ``done(str, object)`` (what, result) when one succeeded.
+    ``done(str, object)`` (what, result) when one succeeded; ``following()`` each time
+    the event stream is subscribed (events published before it are not received).
     """
 
     snapshot = Signal(object)
@@ -88,6 +89,7 @@ class DaemonLink(QObject):
     down = Signal(str)
     failed = Signal(str, str)
     done = Signal(str, object)
+    following = Signal()
 
     def __init__(
         self, socket_path: Path, *, poll_s: float = POLL_S, parent: QObject | None = None
@@ -284,7 +286,7 @@ class DaemonLink(QObject):
                     return
                 self._follower_client = client
             try:
-                for event in client.events():
+                for event in client.events(on_subscribed=self.following.emit):
                     self.event_received.emit(event)
             except (ControlError, OSError) as exc:
                 log.info("event stream of %s ended: %s", self._socket_path, exc)

@@ -85,10 +85,13 @@ class ControlClient:
             )
         return reply.get("result")
 
-    def events(self) -> Iterator[dict[str, Any]]:
+    def events(self, on_subscribed: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """Subscribe and yield events until the daemon goes away or the connection is
-        closed (``close`` from another thread ends the iteration)."""
+        closed (``close`` from another thread ends the iteration). ``on_subscribed`` is
+        called once the daemon has confirmed: no event published after it is missed."""
         self.call("subscribe")
+        if on_subscribed is not None:
+            on_subscribed()
         self._sock.settimeout(None)
         while True:
             try:

@@ -27,12 +27,17 @@ class Recorder:
         self.downs: list[str] = []
         self.failed: list[tuple[str, str]] = []
         self.done: list[tuple[str, Any]] = []
+        self.follows = 0
         link.snapshot.connect(self.snapshots.append)
         link.event_received.connect(self.events.append)
         link.up.connect(self.ups.append)
         link.down.connect(self.downs.append)
         link.failed.connect(lambda what, why: self.failed.append((what, why)))
         link.done.connect(lambda what, result: self.done.append((what, result)))
+        link.following.connect(self._followed)
+
+    def _followed(self) -> None:
+        self.follows += 1
 
     def event_types(self) -> list[str]:
         return [str(e.get("type")) for e in self.events]
@@ -60,6 +65,7 @@ def test_snapshots_carry_status_and_peers(qtbot: QtBot, pair: Pair, linked: Any)
 def test_events_arrive_and_requests_run(qtbot: QtBot, pair: Pair, linked: Any) -> None:
     link, rec = linked
     qtbot.waitUntil(lambda: bool(rec.snapshots), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: rec.follows > 0, timeout=WAIT_MS)  # else "paused" may come first
     link.request("pause sync", "pause")
     qtbot.waitUntil(lambda: rec.done == [("pause sync", {"paused": True})], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "paused" in rec.event_types(), timeout=WAIT_MS)
