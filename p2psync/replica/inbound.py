@@ -85,7 +85,7 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
                                   live=True, asked=asked)  # fmt: skip
             state.transfer.answered(message.guid, message.update)
             if not message.more:  # the answer is complete (docs/protocol.md §7)
-                state.requested.discard(message.guid)
+                state.answered(message.guid)
             return _integrate(sync, peer, state, message.guid, [message.update],
                               live=False, asked=asked)  # fmt: skip
     return []
@@ -125,6 +125,7 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
         state.versions.clear()
     state.index_id = index.index_id
     state.heard_index = True
+    state.heard += 1
     state.max_sequence = max(index.max_sequence, state.max_sequence)
     effects: list[Effect] = []
     for entry in index.entries:
@@ -202,7 +203,7 @@ def _integrate(
 def _refuse(sync: SyncState, peer: Peer, state: PeerState, guid: str) -> list[Effect]:
     """Changes from a peer whose changes we do not take (modes): dropped; a
     receive-only peer is told so, once per doc and connection."""
-    state.requested.discard(guid)
+    state.answered(guid)
     if not sync.policy.refuses(peer) or guid in state.refused:
         return []
     state.refused.add(guid)

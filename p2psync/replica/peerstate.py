@@ -43,10 +43,22 @@ class PeerState:
     sizes: dict[str, int] = field(default_factory=dict)
     """The size its index announced of each doc (``IndexEntry.size``), if it did."""
 
+    heard: int = 0
+    """Counts the changes to what we know of its copy (an index message taken, a doc
+    asked of it or answered): with our own docs' sequence, it tells when ``in_sync``
+    and ``sync_counts`` may give another answer (``ShareSync``). An index comes in
+    several messages that carry one ``max_sequence``."""
+
     def ask(self, guid: str) -> None:
         """``guid`` is asked of this peer (a SyncStep1 goes out)."""
         self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
+        self.heard += 1
+
+    def answered(self, guid: str) -> None:
+        """What was asked of ``guid`` is answered, or refused: no longer awaited."""
+        self.requested.discard(guid)
+        self.heard += 1
 
 
 @dataclass

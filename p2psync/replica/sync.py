@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Set
+from dataclasses import dataclass
 
 from p2psync.errors import UpdateError
 from p2psync.protocol.frames import MAX_FRAME_BYTES
@@ -48,6 +49,18 @@ from p2psync.storage.compaction import YDoc
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Figures:
+    """``in_sync_with``, ``sync_counts`` and the docs it lacks (``sending``) of one
+    peer as found at ``marker`` (None: not asked yet), for the peer's ``state`` then."""
+
+    state: PeerState
+    marker: tuple[object, ...]
+    in_sync: bool | None = None
+    counts: tuple[int, int] | None = None
+    lacking: frozenset[str] | None = None
+
+
 class ShareSync:
     """Keeps one share's replica in sync with the connected members."""
 
@@ -58,6 +71,7 @@ class ShareSync:
         self.share_id = replica.share_id
         self._state = SyncState(replica, max_frame_bytes // FRAME_PAYLOAD_SHARE)
         self._remembered: dict[Peer, Remembered] = {}
+        self._figures: dict[Peer, _Figures] = {}
 
     @property
     def policy(self) -> MemberPolicy:
@@ -113,6 +127,7 @@ class ShareSync:
         """A member disconnected; outstanding requests to it are forgotten, and what
         we remember of its index stops before the first of them (``resume_point``)."""
         state = self._state.peers.pop(peer, None)
+        self._figures.pop(peer, None)
         if state is not None:
             if state.requested:
                 log.debug("share %s: peer %s went down before it sent %d docs we asked for: "
@@ -229,8 +244,12 @@ class ShareSync:
 
     def in_sync_with(self, peer: Peer) -> bool:
         """True when ``peer`` has told us it holds exactly our version of every doc."""
-        state = self._state.peers.get(peer)
-        return state is not None and in_sync(peer, state, self.replica, self.policy)
+        figures = self._figures_of(peer)
+        if figures is None:
+            return False
+        if figures.in_sync is None:
+            figures.in_sync = in_sync(peer, figures.state, self.replica, self.policy)
+        return figures.in_sync
 
     def sync_counts(self, peer: Peer) -> tuple[int, int]:
         """``(docs in sync, docs)`` with a connected ``peer``, over the docs either side
@@ -239,8 +258,41 @@ class ShareSync:
         edits of its own). (0, 0) for a peer that is not connected.
         Read-only, for progress displays: a device joining a share sees the count of
         docs grow as the peer's index arrives and the docs come in."""
+        figures = self._figures_of(peer)
+        if figures is None:
+            return (0, 0)
+        if figures.counts is None:
+            figures.counts = sync_counts(peer, figures.state, self.replica, self.policy)
+        return figures.counts
+
+    def _figures_of(self, peer: Peer) -> _Figures | None:
+        """What was found of a connected ``peer`` since anything ``in_sync_with`` and
+        ``sync_counts`` read last changed (``_marker``): each is a pass over every
+        doc, and a status asked every second (the tray) of a share of 10,000 docs made
+        several each time, a third of a core on an idle daemon. None if not connected."""
         state = self._state.peers.get(peer)
-        return (0, 0) if state is None else sync_counts(peer, state, self.replica, self.policy)
+        if state is None:
+            return None
+        marker = self._marker(state)
+        figures = self._figures.get(peer)
+        if figures is None or figures.state is not state or figures.marker != marker:
+            figures = self._figures[peer] = _Figures(state, marker)
+        return figures
+
+    def _marker(self, state: PeerState) -> tuple[object, ...]:
+        """A value that changes whenever what ``in_sync`` and ``sync_counts`` read of
+        a peer (``state``) and of us may have: every change to our docs takes a new
+        sequence number, every change to what we know of the peer's counts in
+        ``PeerState.heard``, and the members' modes are a new policy."""
+        return (
+            self.replica.max_sequence,
+            len(self.replica),
+            self.policy,
+            state.index_id,
+            state.max_sequence,
+            state.sent_sequence,
+            state.heard,
+        )
 
     def transfer(self, peer: Peer) -> tuple[set[str], set[str], int, int | None] | None:
         """``(docs asked, docs received, bytes received, bytes expected)`` of the
@@ -265,11 +317,13 @@ class ShareSync:
         index told us (``docs_to_send``: those answered whole and not lacking are the
         ones it holds); None if it is not connected. Read-only, for progress
         displays."""
-        state = self._state.peers.get(peer)
-        if state is None:
+        figures = self._figures_of(peer)
+        if figures is None:
             return None
-        lacking = docs_to_send(peer, state, self.replica, self.policy)
-        return dict(state.sending.written), set(state.sending.whole), lacking
+        state = figures.state
+        if figures.lacking is None:
+            figures.lacking = frozenset(docs_to_send(peer, state, self.replica, self.policy))
+        return dict(state.sending.written), set(state.sending.whole), set(figures.lacking)
 
     def wrote(self, peer: Peer, message: SyncStep2) -> None:
         """The link wrote ``message``, a part of our answer to ``peer``, to the socket
@@ -281,11 +335,4 @@ class ShareSync:
     def progress_marker(self) -> tuple[object, ...]:
         """A value that changes whenever ``in_sync_with`` may change for some peer, so
         a watcher can skip the full comparison while nothing happens. Read-only."""
-        return (
-            self.replica.max_sequence,
-            len(self.replica),
-            tuple(
-                (p, s.index_id, s.max_sequence, s.sent_sequence, len(s.requested), s.heard_index)
-                for p, s in self._state.peers.items()
-            ),
-        )
+        return tuple((p, self._marker(s)) for p, s in self._state.peers.items())
