@@ -113,10 +113,11 @@ class MembershipService:
     def apply_policies(self) -> None:
         """Give every running share's sync engine the current modes."""
         for share_id, service in self._registry.shares.items():
-            service.sync.policy = MemberPolicy(
+            policy = MemberPolicy(
                 FolderMode(self.own_mode(share_id)),
                 {m.device_id: m.mode for m in service.config.members},
             )
+            service.effects.ask(service.sync.change_policy(policy))
 
     def own_mode(self, share_id: ShareId) -> str:
         """Our mode in ``share_id`` as the other members set it (send-receive by default)."""

@@ -21,7 +21,7 @@ from p2psync.daemon.events import EventBus
 from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.residency import Residency
 from p2psync.daemon.sharehistory import ShareHistory
-from p2psync.protocol.messages import DocError, SyncMessage, SyncStep2
+from p2psync.protocol.messages import DocError, SyncMessage, SyncStep1, SyncStep2
 from p2psync.replica.effects import Disconnect, Effect, Persist, Quarantine, Reload, Send, Tell
 
 Peer = Hashable
@@ -152,6 +152,14 @@ class ShareEffects:
             await writer.aclose()
         await logs.open(guid, replace=True)
         self.changed(guid, None)
+
+    def ask(self, questions: list[Effect]) -> None:
+        """Hand questions the engine made outside any message (``SyncStep1`` sends,
+        ``ShareSync.change_policy``) to the peer layer. Never blocks."""
+        for effect in questions:
+            if not isinstance(effect, Send) or not isinstance(effect.message, SyncStep1):
+                raise TypeError(f"not a question: {effect!r}")
+            self._send(effect.peer, effect.message)
 
     def changed(self, guid: str, peer: Peer | None) -> None:
         """Doc ``guid`` changed other than by the mirror (``peer`` changed it, or

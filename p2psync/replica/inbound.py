@@ -21,6 +21,7 @@ from p2psync.protocol.messages import (
     SyncStep2,
     Update,
 )
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Effect, Peer, Persist, Quarantine, Reload, Send, Tell
 from p2psync.replica.outbox import flood, index_delta, step2
@@ -138,17 +139,22 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
             state.sizes[entry.guid] = entry.size
         if not sync.policy.takes_from(peer):
             continue  # its changes are not ours to take (modes): never ask for them
-        ours = sync.replica.version(entry.guid)
-        if entry.guid in state.requested or (
-            ours is not None
-            and ours.has_all_of(entry.version)
-            and ours.delete_digest == entry.version.delete_digest
-        ):
-            continue
-        state.ask(entry.guid)
-        sv = sync.replica.state_vector(entry.guid)
-        effects.append(Send(peer, SyncStep1(sync.share_id, entry.guid, sv)))
+        effects += ask_if_lacking(sync, peer, state, entry.guid, entry.version)
     return effects
+
+
+def ask_if_lacking(
+    sync: SyncState, peer: Peer, state: PeerState, guid: str, theirs: DocVersion
+) -> list[Effect]:
+    """Ask ``peer`` for doc ``guid`` if its version ``theirs`` holds what ours lacks
+    (not asked already)."""
+    ours = sync.replica.version(guid)
+    if guid in state.requested or (
+        ours is not None and ours.has_all_of(theirs) and ours.delete_digest == theirs.delete_digest
+    ):
+        return []
+    state.ask(guid)
+    return [Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))]
 
 
 def _resync(sync: SyncState, peer: Peer, state: PeerState, doc: DocReplica) -> list[Effect]:

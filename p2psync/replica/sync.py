@@ -75,12 +75,28 @@ class ShareSync:
 
     @property
     def policy(self) -> MemberPolicy:
-        """Members' modes (replica.membership): set by the daemon's membership service."""
+        """Members' modes (replica.membership): set by the daemon's membership service
+        (``change_policy``)."""
         return self._state.policy
 
-    @policy.setter
-    def policy(self, policy: MemberPolicy) -> None:
-        self._state.policy = policy
+    def change_policy(self, policy: MemberPolicy) -> list[Effect]:
+        """Take the members' new modes. A peer whose changes we take now and did not
+        before (it was receive-only, or we were send-only) kept the changes we
+        refused, and its index will not announce them again: a connected one is asked
+        for every doc its index announced with something we lack, and what we
+        remember of one not connected is forgotten, so that its next link brings its
+        whole index."""
+        before, self._state.policy = self._state.policy, policy
+        effects: list[Effect] = []
+        for peer in dict.fromkeys([*self._state.peers, *self._remembered]):
+            if not policy.takes_from(peer) or before.takes_from(peer):
+                continue
+            self._remembered.pop(peer, None)
+            state = self._state.peers.get(peer)
+            if state is not None:
+                for guid, (_, theirs) in list(state.versions.items()):
+                    effects += inbound.ask_if_lacking(self._state, peer, state, guid, theirs)
+        return effects
 
     @property
     def sizes(self) -> Callable[[str], int | None]:

@@ -93,3 +93,25 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     assert "after bob. " not in text(bob)
     peers = json.loads(cli(alice.home, "peers", "--json").stdout)["peers"]
     assert all(share not in p["shares"] for p in peers if p["device_id"] == bob.id)
+
+
+def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[Device]) -> None:
+    # Refused while bob was receive-only, kept on his side (docs/concepts.md, "Modes"):
+    # once alice makes him send-receive again, what he kept reaches her, on the same
+    # link, and both end in sync instead of "syncing" for good.
+    alice, bob, _ = devices
+    share = make_share([alice, bob])
+    for device in (alice, bob):
+        device.start()
+    link([alice, bob])
+    alice.apply_text("notes.md", "base. ", client_id=1)
+    wait_for(lambda: text(bob) == "base. ", "the base text at bob")
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
+    wait_for(lambda: share_status(bob, share)["mode"] == "receive-only", "bob's own mode")
+    bob.apply_text("notes.md", "kept by bob. ", client_id=2)
+    wait_for(lambda: told_receive_only_by(bob, share) == {alice.id}, "bob told he is refused")
+    assert text(alice) == "base. "
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
+    wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's kept edit at alice")
+    assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0

@@ -74,8 +74,8 @@ def test_a_send_only_member_whose_copy_lacks_our_edits_counts_as_in_sync() -> No
     # what in sync means for it; the counts behind the percentages must agree.
     pair = Pair()
     a, b = pair.syncs["a"], pair.syncs["b"]
-    a.policy = MemberPolicy(FolderMode.SEND_RECEIVE, {"b": FolderMode.SEND_ONLY})
-    b.policy = MemberPolicy(FolderMode.SEND_ONLY, {"a": FolderMode.SEND_RECEIVE})
+    a.change_policy(MemberPolicy(FolderMode.SEND_RECEIVE, {"b": FolderMode.SEND_ONLY}))
+    b.change_policy(MemberPolicy(FolderMode.SEND_ONLY, {"a": FolderMode.SEND_RECEIVE}))
     pair.connect()
     a.local_update("from-a", text_updates(1)[0][0])
     b.local_update("from-b", text_updates(1)[0][0])

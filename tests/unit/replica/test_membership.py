@@ -14,7 +14,9 @@ from p2psync.protocol.messages import (
     DocError,
     Index,
     IndexEntry,
+    IndexRequest,
     MemberEntry,
+    SyncStep1,
     Update,
 )
 from p2psync.protocol.yjs import DocVersion
@@ -115,7 +117,7 @@ def text_update(client: int, text: str) -> bytes:
 
 def engine(policy: MemberPolicy) -> ShareSync:
     sync = ShareSync(ShareReplica(SHARE))
-    sync.policy = policy
+    sync.change_policy(policy)
     for peer in ("ro", "sr", "so"):
         sync.peer_up(peer)
     return sync
@@ -170,3 +172,23 @@ def test_an_empty_doc_is_in_sync_with_a_side_that_lacks_it() -> None:
         assert policy.in_sync("p", empty, empty)
     assert not MemberPolicy(SR, {"p": SR}).in_sync("p", empty, ours)
     assert not MemberPolicy(SR, {"p": SR}).in_sync("p", ours, None)
+
+
+def test_what_a_receive_only_peer_kept_is_asked_for_once_it_may_send() -> None:
+    # Refused while "ro" was receive-only, its change stays on its side, and its index
+    # announced it already: made send-receive, a connected peer is asked for it at once,
+    # and one that is not connected brings its whole index again on its next link.
+    sync = engine(MemberPolicy(SR, {"ro": RO, "sr": SR, "so": SO}))
+    kept = IndexEntry("doc", 1, DocVersion({1: 2}, bytes(16)))
+    assert sync.receive("ro", Index(SHARE, b"i" * 8, 1, (kept,))) == []
+    sync.peer_down("sr")
+    assert sync.change_policy(MemberPolicy(SR, {"ro": RO, "sr": SR, "so": SO})) == []
+    asked = sync.change_policy(MemberPolicy(SR, {"ro": SR, "sr": SR, "so": SO}))
+    assert [(e.peer, e.message) for e in asked if isinstance(e, Send)] == [
+        ("ro", SyncStep1(SHARE, "doc", sync.replica.state_vector("doc")))
+    ]
+    assert sync.change_policy(MemberPolicy(SR, {"ro": SR, "sr": SR, "so": SO})) == []  # asked
+    sync.peer_down("ro")
+    sync.change_policy(MemberPolicy(SR, {"ro": RO, "sr": SR, "so": SO}))
+    sync.change_policy(MemberPolicy(SR, {"ro": SR, "sr": SR, "so": SO}))
+    assert sync.peer_up("ro") == [Send("ro", IndexRequest(SHARE, b"", 0))]  # the whole index

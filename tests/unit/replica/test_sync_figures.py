@@ -76,7 +76,9 @@ class Pair:
 
     def mode(self, name: str) -> None:
         mode = self.rng.choice(list(FolderMode))
-        self.syncs[name].policy = MemberPolicy(peers={self.other(name): mode})
+        self.send(
+            name, self.syncs[name].change_policy(MemberPolicy(peers={self.other(name): mode}))
+        )
 
     def settle(self) -> None:
         """Deliver, and flush both indexes, until nothing more is sent."""
