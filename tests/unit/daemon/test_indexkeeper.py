@@ -1,14 +1,16 @@
 """The persisted index across runs of a share: an orderly stop keeps the index ID, a
 crash (the run marker left behind) or a damaged file changes it, and a rebuilt index
-reads every log without keeping a doc loaded."""
+reads every log without keeping a doc loaded; an index slow to write is written less
+often."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pycrdt
+import pytest
 
-from p2psync.daemon.indexkeeper import IndexKeeper
+from p2psync.daemon.indexkeeper import SAVE_INTERVAL_S, SAVE_SHARE, IndexKeeper, save_wait_s
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
 from p2psync.storage import append_update
@@ -92,3 +94,12 @@ async def test_a_log_unchanged_since_its_record_needs_no_load(tmp_path: Path) ->
     assert not keeper.log_unchanged("d1", path)
     path.unlink()
     assert not keeper.log_unchanged("d1", path)
+
+
+def test_an_index_slow_to_write_is_written_less_often() -> None:
+    # A small share's index is written every SAVE_INTERVAL_S while it changes; one
+    # that takes long to write (10,000 docs during a first sync) waits long enough
+    # that writing it takes at most SAVE_SHARE of the time.
+    assert save_wait_s(0.001) == SAVE_INTERVAL_S
+    assert save_wait_s(0.3) == pytest.approx(0.3 / SAVE_SHARE)
+    assert 0.3 / save_wait_s(0.3) <= SAVE_SHARE
