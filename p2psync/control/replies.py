@@ -123,6 +123,7 @@ class ShareStatus(ShareState, TransferStatus):
     not_in_sync: list[NotInSync]
     paused: bool
     mode: str
+    settled: bool
     in_sync: bool
     in_sync_pct: float | None
     remaining_docs: int

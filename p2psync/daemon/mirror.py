@@ -98,6 +98,8 @@ class MirrorService:
         self.on_mirrored: Callable[[list[str]], None] | None = None
         """Told the docs whose changes a batch took, once it is done with them."""
         self._undeletes: dict[str, trio.Event] = {}
+        self._busy = False
+        """A batch runs."""
 
     def doc_changed(self, guid: str, peer: Peer | None) -> None:
         """The share changed doc ``guid`` (not through the mirror). Never blocks."""
@@ -117,6 +119,26 @@ class MirrorService:
             await done.wait()
         if self.stopped:
             raise UsageError(self.stop_reason)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the folder holds what the docs say and the docs what the folder
+        holds, as far as this device knows: the first look at the folder is done, no
+        batch runs, nothing the watcher saw or a peer changed waits for one, and no
+        file is held (a vanished one not told as deleted yet, an app doc's write held
+        back). A share counts as in sync only then: a first sync's docs all here is
+        not its files all written. A mirror that stopped takes nothing more: the
+        share says why it stopped instead."""
+        watcher = self._watcher
+        return self.stopped or (
+            self._scanned
+            and not self._busy
+            and not self._paths
+            and not self._docs
+            and not self.mirror.files_held
+            and self.mirror.saves.ydocs.next_due() is None
+            and (watcher is None or not watcher.pending)
+        )
 
     @property
     def stopped(self) -> bool:
@@ -205,12 +227,15 @@ class MirrorService:
             self._wake = trio.Event()
             if not self._marker_ok():
                 return
+            self._busy = True
             try:
                 await self._batch()
             except Exception as exc:  # a bug met in one share's files must not end the daemon
                 if self._marker_ok():  # else the folder went away under the batch: said so
                     self._fail(exc)
                 return
+            finally:
+                self._busy = False
 
     async def _batch(self) -> None:
         """One batch: the rescan when due, else the files changed here; the docs

@@ -1,8 +1,9 @@
 """Sync progress of the shares: percentages for status, and ``share-in-sync`` events.
 
-A share is in sync when at least one member is connected and every connected member
-has told us it holds exactly our version of every doc. Percentages count (doc,
-connected member) pairs that are in sync and never read 100 while a member is behind.
+A share is in sync when at least one member is connected, every connected member
+has told us it holds exactly our version of every doc, and its files are what its
+docs say (nothing waits for its mirror). Percentages count (doc, connected member)
+pairs that are in sync and never read 100 while a member is behind.
 SyncProgress watches every share and publishes ``share-in-sync`` when a share is in
 sync with content or connected members it was not last announced in sync with (so
 each change that reaches every connected member is announced once, even when it
@@ -62,6 +63,12 @@ def share_in_sync(sync: ShareSync) -> bool:
     return bool(peers) and all(sync.in_sync_with(p) for p in peers)
 
 
+def files_settled(service: ShareService) -> bool:
+    """The share's folder holds what its docs say, as far as it knows (no work waits
+    for its mirror, ``MirrorService.settled``); a share with no mirror always does."""
+    return service.mirror is None or service.mirror.settled
+
+
 class SyncProgress:
     """Publishes ``share-in-sync`` when a share catches up. Run it in a nursery."""
 
@@ -86,12 +93,13 @@ class SyncProgress:
             self._published.pop(gone, None)
         for share_id, service in shares.items():
             sync = service.sync
-            marker = sync.progress_marker()
+            settled = files_settled(service)
+            marker = (sync.progress_marker(), settled)
             if self._markers.get(share_id) == marker:
                 continue
             self._markers[share_id] = marker
             content = (sync.replica.max_sequence, len(sync.replica), frozenset(sync.peers()))
-            if self._published.get(share_id) != content and share_in_sync(sync):
+            if self._published.get(share_id) != content and settled and share_in_sync(sync):
                 self._published[share_id] = content
                 self._events.publish(
                     "share-in-sync",

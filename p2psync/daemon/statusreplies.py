@@ -28,6 +28,7 @@ from p2psync.control.wire import CONTROL_API_VERSION
 from p2psync.daemon.controlhost import ControlHost
 from p2psync.daemon.peerinfo import LinkFailure
 from p2psync.daemon.progress import (
+    files_settled,
     member_sync_pct,
     share_in_sync,
     share_remaining_docs,
@@ -65,14 +66,15 @@ class StatusReplies:
 
     def _overall_state(self, shares: list[ShareStatus]) -> str:
         """paused (the device, or every share with members), syncing (a connected
-        member is behind), failing (a member's last link failed and it is backed off),
+        member is behind, or a share with members has files still to write or take in:
+        ``settled``), failing (a member's last link failed and it is backed off),
         not-in-sync (a share stopped, or files it cannot sync: ``not_in_sync``),
         offline (members exist but none is connected), up-to-date."""
         if self._host.peers.paused:
             return "paused"
         states = [m["state"] for share in shares for m in share["members"]]
         active = [state for state in states if state != "paused"]
-        if "behind" in active:
+        if "behind" in active or any(s["members"] and not s["settled"] for s in shares):
             return "syncing"
         if "failing" in active:
             return "failing"
@@ -98,7 +100,9 @@ class StatusReplies:
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._host.peers.paused_shares,
             "mode": self._host.membership.own_mode(service.config.id),
-            "in_sync": share_in_sync(sync) and not not_in_sync and not service.stopped,
+            "settled": files_settled(service),
+            "in_sync": share_in_sync(sync) and files_settled(service)
+            and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "remaining_docs": share_remaining_docs(sync),
             "members": members,
@@ -200,8 +204,12 @@ class StatusReplies:
         return all(s.sync.in_sync_with(device) for s in self._shares_with(device))
 
     async def idle(self, params: dict[str, Any]) -> IdleReply:
+        """Every connected member in sync, and the files of the shares we have with
+        them written and taken in (``files_settled``)."""
         connected = [d for d in self._host.peers.links if self._shares_with(d)]
-        return {"idle": all(self._in_sync_with(d) for d in connected), "connected": len(connected)}
+        shares = {s.name: s for d in connected for s in self._shares_with(d)}
+        idle = all(map(self._in_sync_with, connected)) and all(map(files_settled, shares.values()))
+        return {"idle": idle, "connected": len(connected)}
 
     def _shares_with(self, device: DeviceId) -> list[ShareService]:
         return [s for s in self._host.registry.shares.values() if s.config.member(device)]

@@ -225,6 +225,12 @@ class DirWatcher:
         self._stat_files: Callable[[list[Path]], Awaitable[dict[Path, Signature]]] = _stat_in_thread
 
     @property
+    def pending(self) -> bool:
+        """Whether changes were seen that ``next_changes`` has not reported yet
+        (within the debounce, or held until their writer is done)."""
+        return bool(self._dirty) or bool(self._inbox.peek())
+
+    @property
     def dirs(self) -> frozenset[Path]:
         """The directories currently watched (or to be watched once ``run`` starts)."""
         return frozenset(self._watches)

@@ -147,7 +147,8 @@ def test_a_member_behind_never_shows_100() -> None:
 def test_share_in_sync_is_announced_once_per_change() -> None:
     pair = Pair()
     a = pair.syncs["a"]
-    service = SimpleNamespace(sync=a, root=Path("/share"))
+    mirror = SimpleNamespace(settled=False)  # a first sync's files still being written
+    service = SimpleNamespace(sync=a, root=Path("/share"), mirror=mirror)
     bus = EventBus()
     published: list[dict[str, Any]] = []
     bus.publish = lambda type_, **fields: published.append({"type": type_, **fields})  # type: ignore[method-assign]
@@ -156,6 +157,9 @@ def test_share_in_sync_is_announced_once_per_change() -> None:
     assert published == []  # nobody connected: not in sync
     pair.connect()
     pair.settle()
+    progress.check()
+    assert published == []  # the docs are in sync, the files not all written
+    mirror.settled = True
     progress.check()
     progress.check()
     assert [(e["type"], e["docs"], e["members"]) for e in published] == [
