@@ -291,6 +291,11 @@ class ShareHistory:
                 f"version {number} is the file's deletion: restore a version before it"
             )
         entry = self._deleted_entry(guid)
+        if entry is not None and entry.superseded_by:
+            raise UsageError(
+                f"this doc lost {entry.path} to a file created there at once (its text is "
+                "kept in the share's conflicts): write the version elsewhere with --to OUT"
+            )
         view = self._view()
         if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
             raise UsageError(

@@ -291,8 +291,12 @@ class ManifestView:
 
     def deleted_at(self, path: str) -> Entry | None:
         """The most recently created deleted entry of ``path``, if any (a file saved by
-        delete-then-create comes back as the same doc)."""
-        found = [e for e in self.by_guid.values() if e.deleted and e.path == path]
+        delete-then-create comes back as the same doc). Never an entry that lost its
+        path to another (``superseded_by``): that was never the file of the path, and
+        its text is kept as a conflict copy; the file deleted there is the winner's."""
+        found = [
+            e for e in self.by_guid.values() if e.deleted and not e.superseded_by and e.path == path
+        ]
         return max(found, key=lambda e: e.order) if found else None
 
     def guid_for_path(self, path: str) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pycrdt
 import trio
+from trio.testing import MockClock
 
+from p2psync.mirror import engine
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.content import short_device
 from p2psync.mirror.engine import Mirror, wall_ms
@@ -122,3 +124,32 @@ def test_a_file_retired_by_a_peer_before_the_winner_arrived_is_kept_as_a_collisi
         assert mirror.view.by_guid[mine].deleted  # stays retired
 
     trio.run(main)
+
+
+def test_a_file_made_again_where_a_collisions_winner_was_deleted_is_the_winners_doc(
+    tmp_path: Path,
+) -> None:
+    """The path's file was the winner's: once it is deleted, a file made there again
+    is that doc once more (delete-then-create), never the loser's, whose entry stays
+    retired and whose text stays in its copy."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        mine = await take_in(mirror, tmp_path, "same.md", "mine\n")
+        theirs = await peer_entry(store, mirror, "same.md", 1)
+        await peer_doc(store, mirror, theirs.guid, "theirs\n")
+        assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+        (tmp_path / "same.md").unlink()
+        await mirror.local_changes(["same.md"])
+        await trio.sleep(engine.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert mirror.view.by_guid[theirs.guid].deleted
+        assert mirror.view.guid_for_path("same.md") == theirs.guid
+        (tmp_path / "same.md").write_text("theirs\nagain\n")
+        await mirror.rescan()
+        assert mirror.view.guid_for_path("same.md") == theirs.guid
+        assert not mirror.view.by_guid[theirs.guid].deleted
+        assert mirror.view.by_guid[mine].deleted
+        assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
+
+    trio.run(main, clock=MockClock(autojump_threshold=0))

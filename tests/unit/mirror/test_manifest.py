@@ -86,6 +86,19 @@ def test_deleted_entries_are_not_files_but_still_name_their_doc() -> None:
     assert view.guid_for_path("a.md") == "f:1"
 
 
+def test_a_deleted_path_names_the_doc_that_held_it_never_one_that_lost_it() -> None:
+    """A collision's loser (created later, retired naming the winner) is never the
+    doc of its path, even once the winner is deleted too."""
+    winner = entry("f:1", "a.md", wall=1, deleted=True)
+    loser = entry("f:2", "a.md", wall=2, deleted=True, superseded_by="f:1")
+    view = ManifestView.of({"f:1": winner, "f:2": loser})
+    assert view.deleted_at("a.md") == winner
+    assert view.guid_for_path("a.md") == "f:1"
+    alone = ManifestView.of({"f:2": loser})
+    assert alone.deleted_at("a.md") is None
+    assert alone.guid_for_path("a.md") == "a.md"
+
+
 def test_a_path_without_an_entry_names_the_doc_called_by_that_path() -> None:
     view = ManifestView.of({"f:1": entry("f:1", "a.md")})
     assert view.guid_for_path("a.md") == "f:1"
