@@ -47,8 +47,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def format_conflicts(shares: list[dict[str, Any]], now: float) -> str:
     """The human form: one row per kept copy, or a sentence when there is none."""
     rows = [
-        [share["id"], c["path"] or "?", WHY_WORDS.get(c["why"], c["why"]), c["device"] or "-",
-         human.ago(c["when"], now) if c["when"] else "-",
+        [share["id"], human.name(c["path"]) or "?", WHY_WORDS.get(c["why"], c["why"]),
+         c["device"] or "-", human.ago(c["when"], now) if c["when"] else "-",
          f"{share['path']}/.p2psync/conflicts/{c['copy']}"]
         for share in shares
         for c in share["conflicts"]

@@ -83,13 +83,13 @@ def format_deleted(reply: HistoryDeletedReply, now: float) -> str:
         return "No deleted files."
     parts = []
     if reply["folders"]:
-        rows = [[f["path"] + "/", human.ago(f["deleted"], now) if f["deleted"] else "?",
+        rows = [[human.name(f["path"]) + "/", human.ago(f["deleted"], now) if f["deleted"] else "?",
                  _device(f["device"]), str(f["files"])] for f in reply["folders"]]  # fmt: skip
         parts.append(table.render(["FOLDER", "DELETED", "BY", "FILES"], rows, right=[3]))
     rows = []
     for f in reply["files"]:
         last = f["last_version"]
-        rows.append([f["path"], human.ago(f["deleted"], now) if f["deleted"] else "?",
+        rows.append([human.name(f["path"]), human.ago(f["deleted"], now) if f["deleted"] else "?",
                      _device(f["device"]), str(last["number"]) if last else "-",
                      human.size(last["size"]) if last else "-"])  # fmt: skip
     parts.append(

@@ -1,4 +1,4 @@
-"""Values as people read them: relative times, byte sizes, rates, percentages."""
+"""Values as people read them: relative times, byte sizes, rates, percentages, names."""
 
 from __future__ import annotations
 
@@ -43,3 +43,12 @@ def percent(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.0f}%" if value in (0.0, 100.0) else f"{value:.1f}%"
+
+
+def name(text: str) -> str:
+    """A file or folder name as printed in a line of a table: each character that is
+    not printable (a newline, a control character, a byte that was not UTF-8 in the
+    name on disk) as its escape, so a name cannot break the line or the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

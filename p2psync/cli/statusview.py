@@ -53,8 +53,8 @@ def format_status(status: StatusReply) -> str:
         ("Peers", f"{len(status['connected'])} connected, {len(status['pending'])} pending"),
     ])  # fmt: skip
     rows = [
-        [share["id"], share["path"], str(share["docs"]), _loaded(share), _share_state(share),
-         human.percent(share["in_sync_pct"])]
+        [share["id"], human.name(share["path"]), str(share["docs"]), _loaded(share),
+         _share_state(share), human.percent(share["in_sync_pct"])]
         for share in status["shares"]
     ]  # fmt: skip
     headers = ["SHARE", "PATH", "DOCS", "LOADED", "STATE", "SYNC"]
@@ -73,7 +73,7 @@ def format_status(status: StatusReply) -> str:
         if lines:
             parts += ["", title, *(f"  {line}" for line in lines)]
     not_in_sync = [
-        ": ".join(filter(None, (share["id"], problem["path"], problem["reason"])))
+        ": ".join(filter(None, (share["id"], human.name(problem["path"]), problem["reason"])))
         for share in status["shares"]
         for problem in share.get("not_in_sync", [])
     ] + [f"{share['id']}: stopped: {share['stopped']}" for share in status["shares"]
@@ -81,7 +81,7 @@ def format_status(status: StatusReply) -> str:
     if not_in_sync:
         parts += ["", "Not in sync:", *(f"  {line}" for line in not_in_sync)]
     apps = [
-        f"{share['id']}: {app['path']}: {app['clients']} connected"
+        f"{share['id']}: {human.name(app['path'])}: {app['clients']} connected"
         for share in status["shares"]
         for app in share.get("apps", [])
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from p2psync.cli import human
 from p2psync.cli.statusview import format_peers, format_status
 from p2psync.ids import DeviceId
 
@@ -173,3 +174,17 @@ def test_status_and_peers_say_what_this_device_sends_a_member_behind() -> None:
                           "50.0 KiB of 195.3 KiB (25.6%)")  # fmt: skip
     in_sync = peer(connected=True, in_sync=True, **sends)
     assert "Transfers" not in format_peers(partial({"peers": [in_sync], "pending": []}))
+
+
+def test_a_name_that_is_not_printable_cannot_break_a_line() -> None:
+    assert human.name("plain name.txt") == "plain name.txt"
+    assert human.name("new\nline.txt") == "new\\nline.txt"
+    assert human.name("bad\udcffbyte.txt") == "bad\\udcffbyte.txt"  # not UTF-8 on disk
+    problems = [{"path": "new\nline.txt", "kind": "file-skipped", "reason": "not synced"}]
+    share = {"id": "s1", "path": "/docs", "docs": 1, "in_sync": False, "in_sync_pct": None,
+             "members": [], "errors": [], "not_in_sync": problems}  # fmt: skip
+    status = {"device_id": "ME", "name": "a", "listen": "x:1", "state": "not-in-sync",
+              "paused": False, "shares": [share], "connected": [], "pending": [],
+              "errors": []}  # fmt: skip
+    text = format_status(partial(status))
+    assert "  s1: new\\nline.txt: not synced" in text.splitlines()
