@@ -205,5 +205,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for device in (alice, bob):
             say(f"\nWhat {device.name} sees (p2psync peers):")
             say(format_peers(device.call("peers")))
-        say("\nStopping both daemons and removing the temporary directory.")
+        gone = "" if args.keep else " and removing the temporary directory"
+        say(f"\nStopping both daemons{gone}.")
     return 0

@@ -37,4 +37,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     what = f"share {args.share}" if args.share else "all sync traffic"
     again = f"'p2psync resume{' ' + args.share if args.share else ''}'"
     print(f"paused {what} until {again}" if result["paused"] else f"resumed {what}")
+    if not args.share and not result["paused"]:
+        still = [share["id"] for share in ctx.call("status")["shares"] if share.get("paused")]
+        if still:  # paused one by one: each stays paused until resumed by name
+            print(f"still paused: share {', '.join(still)} (until 'p2psync resume SHARE')")
     return 0

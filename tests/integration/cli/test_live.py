@@ -235,6 +235,11 @@ def test_pausing_one_share_leaves_the_others_syncing(pair: tuple[Device, Device]
     assert bob.text("a.md") is None
     assert alice.text("b.md") is None
 
+    resumed = cli(alice.home, "resume").stdout  # not that share: it is paused on its own
+    assert resumed.splitlines() == [
+        "resumed all sync traffic",
+        f"still paused: share {first} (until 'p2psync resume SHARE')",
+    ]
     assert json.loads(cli(alice.home, "resume", first, "--json").stdout)["paused"] is False
     wait_for(lambda: bob.text("a.md") == "from alice", "alice's doc after resume")
     wait_for(lambda: alice.text("b.md") == "from bob", "bob's doc after resume")
