@@ -166,7 +166,7 @@ class ControlApi:
 
     async def _member_add(self, params: dict[str, Any]) -> OkReply:
         r = self._host.registry
-        r.update_config(add_member(r.config, params))
+        r.update_config(add_member(r.config, params, self._host.identity.device_id))
         device = DeviceId.parse(str(params.get("device")))
         self._host.peers.acceptor.pending.pop(device, None)
         self._host.peers.dialer.refresh()
