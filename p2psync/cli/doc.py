@@ -23,6 +23,7 @@ import pycrdt
 from p2psync.cli.context import Context, print_json
 from p2psync.config import ShareConfig
 from p2psync.errors import ChunkedDocError, StorageError, UpdateError, UsageError
+from p2psync.mirror.applycheck import apply_refusal
 from p2psync.mirror.chunked import CONTENT
 from p2psync.mirror.chunkexport import chunked_export, refuse_apply
 from p2psync.mirror.kinds import FileKind
@@ -59,19 +60,19 @@ def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     raise UsageError(f"{file} is not inside a shared folder")
 
 
-def _offline_guid(share: ShareConfig, rel: str) -> tuple[str, bool]:
+def _offline_guid(share: ShareConfig, rel: str) -> tuple[str, FileKind | None]:
     """The doc of share path ``rel`` as the manifest log says (no daemon running), and
-    whether it is a chunked file's root."""
+    the kind of its file (None if the manifest has no entry for it)."""
     try:
         manifest = replay([read_state(log_path(share.path, MANIFEST_GUID))])
     except FileNotFoundError:
-        return rel, False
+        return rel, None
     except StorageError as exc:
         raise UsageError(f"cannot read the manifest of share {share.id}: {exc}") from None
     entries, _ = read_entries(manifest)
     guid = ManifestView.of(entries).guid_for_path(rel)
     entry = entries.get(guid)
-    return guid, entry is not None and entry.kind is FileKind.CHUNKED
+    return guid, entry.kind if entry is not None else None
 
 
 def _offline_chunked_export(share: ShareConfig, root_guid: str, state: bytes) -> bytes:
@@ -110,9 +111,9 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
             except UpdateError as exc:  # the daemon's own check refused it
                 raise UsageError(f"{args.update}: {exc}") from None
         return 0
-    target_guid, chunked = _offline_guid(share, guid)
-    if chunked:
-        raise refuse_apply(args.file)
+    target_guid, kind = _offline_guid(share, guid)
+    if (refusal := apply_refusal(share.path, guid, kind, args.file)) is not None:
+        raise refusal
     target = log_path(share.path, target_guid)
     target.parent.mkdir(parents=True, exist_ok=True)
     append_update(target, update)
@@ -126,12 +127,12 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
         with client, _output(args.output) as write:  # written as the parts arrive
             client.call_streamed("doc.export", write, share=str(share.id), doc=guid, stream=True)
         return 0
-    target_guid, chunked = _offline_guid(share, guid)
+    target_guid, kind = _offline_guid(share, guid)
     try:
         state = read_state(log_path(share.path, target_guid))
     except FileNotFoundError:
         raise UsageError(f"{args.file} has no document yet") from None
-    if chunked:
+    if kind is FileKind.CHUNKED:
         state = _offline_chunked_export(share, target_guid, state)
     with _output(args.output) as write:
         write(state)

@@ -15,8 +15,10 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.ids import ShareId
+from p2psync.net.identity import load_or_create_identity
 
 if TYPE_CHECKING:
+    from p2psync.config import Config
     from p2psync.control.replies import ShareAddReply, ShareStatus, StatusReply
 
 
@@ -109,7 +111,12 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_member_add(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": args.share, "device": args.device, "mode": args.mode}
-    ctx.change_config("share.member.add", params, add_member)
+
+    def edit(config: Config, params: dict[str, Any]) -> Config:
+        own = load_or_create_identity(ctx.home.identity_dir).device_id
+        return add_member(config, params, own)
+
+    ctx.change_config("share.member.add", params, edit)
     return 0
 
 

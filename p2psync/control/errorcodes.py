@@ -48,7 +48,8 @@ EXITS: dict[int, str] = {
     "cannot listen on; an `UPDATE` for `doc apply` that is not a Yjs v1 update",
     EXIT_NO_DAEMON: "no daemon is running (for a command that needs one)",
     EXIT_STORAGE: "a log, or a file named on the command line (such as the `UPDATE` of "
-    "`doc apply` or the `-o` file of `doc export`), could not be read or written",
+    "`doc apply` or the `-o` file of `doc export`), could not be read or written; the "
+    "home cannot be written to (`run`: its control socket cannot be made)",
     EXIT_ERROR: "any other p2psync error: the daemon refused a request or timed out, "
     "another daemon already runs on the home (`run`), the demo failed, `systemctl` "
     "failed for `service`",

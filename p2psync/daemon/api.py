@@ -51,9 +51,10 @@ from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
 from p2psync.daemon.shares import ShareService
 from p2psync.daemon.statusreplies import StatusReplies
-from p2psync.errors import ControlError, UsageError
+from p2psync.errors import ControlError, UnsafePathError, UsageError
 from p2psync.ids import DeviceId, ShareId
-from p2psync.mirror.chunkexport import refuse_apply
+from p2psync.mirror.applycheck import apply_refusal
+from p2psync.mirror.paths import share_path
 from p2psync.storage.layout import InvalidGuidError, check_guid
 
 
@@ -165,7 +166,7 @@ class ControlApi:
 
     async def _member_add(self, params: dict[str, Any]) -> OkReply:
         r = self._host.registry
-        r.update_config(add_member(r.config, params))
+        r.update_config(add_member(r.config, params, self._host.identity.device_id))
         device = DeviceId.parse(str(params.get("device")))
         self._host.peers.acceptor.pending.pop(device, None)
         self._host.peers.dialer.refresh()
@@ -202,15 +203,16 @@ class ControlApi:
 
     def _share_and_guid(self, params: dict[str, Any]) -> tuple[ShareService, str]:
         share = self._share(params)
-        try:
-            return share, share.guid_for_path(check_guid(str(params.get("doc", ""))))
-        except InvalidGuidError as exc:
-            raise ControlError(str(exc), "bad-request") from None
+        return share, share.guid_for_path(_doc_param(share, params))
 
     async def _doc_apply(self, params: dict[str, Any]) -> OkReply:
         share, guid = self._share_and_guid(params)
-        if share.is_chunked(guid):
-            raise refuse_apply(str(params["doc"]))
+        path = str(params["doc"])
+        refusal = await trio.to_thread.run_sync(
+            apply_refusal, share.root, path, share.kind(guid), path
+        )
+        if refusal is not None:
+            raise refusal
         encoded = params.get("update")
         if not isinstance(encoded, str):
             raise ControlError("the update must be base64 text", "bad-request")
@@ -275,11 +277,22 @@ class ControlApi:
         apps = self._host.apps
         if apps is None:
             raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
+        return await apps.url_of(share, _doc_param(share, params))
+
+
+def _doc_param(share: ShareService, params: dict[str, Any]) -> str:
+    """The ``doc`` of a request: a doc ``share`` holds (by its guid), or the path of a
+    file in it (which may not exist yet). Anything else, a path into ``.p2psync`` or
+    out of the share included, is refused in one sentence (InvalidGuidError, a usage
+    error): a doc made for it would be a file no device can write."""
+    doc = check_guid(str(params.get("doc", "")))
+    if not share.holds(doc):
         try:
-            path = check_guid(str(params.get("doc", "")))
-        except InvalidGuidError as exc:
-            raise ControlError(str(exc), "bad-request") from None
-        return await apps.url_of(share, path)
+            share_path(doc)
+        except UnsafePathError as exc:
+            raise InvalidGuidError(f"{doc!r} is not a file of share {share.name}: "
+                                   f"{exc.reason}") from None  # fmt: skip
+    return doc
 
 
 def _version_number(params: dict[str, Any]) -> int:

@@ -119,10 +119,16 @@ def remove_share(config: Config, params: dict[str, Any]) -> Config:
     return config.without_share(share_id)
 
 
-def add_member(config: Config, params: dict[str, Any]) -> Config:
-    """``share member add``: a device joins a share (manual membership)."""
+def add_member(config: Config, params: dict[str, Any], own: DeviceId) -> Config:
+    """``share member add``: a device joins a share (manual membership). ``own``, this
+    device's ID, is refused: a share's members are the devices it syncs with."""
     share_id = ShareId.parse(str(params.get("share", "")))
     device = DeviceId.parse(str(params.get("device", "")))
+    if device == own:
+        raise UsageError(
+            f"device {device.short()} is this device: a share's members are the other "
+            "devices it syncs with"
+        )
     mode = parse_mode(params.get("mode", FolderMode.SEND_RECEIVE.value))
     share = config.share(share_id)
     if share is None:

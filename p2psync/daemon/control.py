@@ -39,10 +39,28 @@ class ControlServer:
         self._handlers = handlers
         self._events = events
         self._slots = trio.Semaphore(MAX_CONTROL_CONNECTIONS)
+        self._bound: trio.socket.SocketType | None = None
+
+    async def bind(self) -> None:
+        """Make the socket file, not yet accepting (a client finds no daemon until
+        ``run``), so that a socket that cannot be made fails the daemon before any
+        share is touched. Raises as ``run`` does; ``close`` undoes it."""
+        self._bound = await self._bind()
+
+    def close(self) -> None:
+        """Remove the socket ``bind`` made, if ``run`` did not take it over."""
+        if self._bound is not None:
+            self._bound.close()
+            self._bound = None
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Listen until cancelled; the socket file is removed on the way out."""
-        sock = await self._bind()
+        """Listen until cancelled (on the socket ``bind`` made, or one made now); the
+        socket file is removed on the way out."""
+        sock = self._bound if self._bound is not None else await self._bind()
+        self._bound = None
+        sock.listen(16)
         listener = trio.SocketListener(sock)
         try:
             async with trio.open_nursery() as nursery:
@@ -66,19 +84,21 @@ class ControlServer:
             raise ControlError(f"another daemon is already running on {path}", "already-running")
 
     async def _bind(self) -> trio.socket.SocketType:
+        """The socket, bound and not yet listening. Raises StorageError naming it when
+        it cannot be made (a home that is read-only or immutable), so ``run`` says so
+        in one sentence, and ControlError when a daemon already answers on it."""
         path = self.socket_path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        await self.check_free()
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # left by a daemon that was killed
-        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)  # the socket is created 0600: only its user may connect
         try:
-            await sock.bind(os.fspath(path))
-        finally:
-            os.umask(old_umask)
-        path.chmod(0o600)
-        sock.listen(16)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cannot_create(path, exc) from None
+        await self.check_free()
+        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+        try:
+            await _bind_to(sock, path)
+        except OSError as exc:
+            sock.close()
+            raise _cannot_create(path, exc) from None
         return sock
 
     async def _serve(self, stream: trio.SocketStream) -> None:
@@ -148,6 +168,24 @@ def _error_reply(request_id: Any, exc: P2PSyncError) -> bytes:
     if isinstance(exc, StorageError):
         error["path"] = str(exc.path)
     return wire.encode({"id": request_id, "error": error})
+
+
+async def _bind_to(sock: trio.socket.SocketType, path: Path) -> None:
+    """Bind ``sock`` to ``path`` (mode 0600), replacing a socket file left by a daemon
+    that was killed."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    old_umask = os.umask(0o177)  # the socket is created 0600: only its user may connect
+    try:
+        await sock.bind(os.fspath(path))
+    finally:
+        os.umask(old_umask)
+    path.chmod(0o600)
+
+
+def _cannot_create(path: Path, exc: OSError) -> StorageError:
+    """The error of a control socket that cannot be made at ``path``."""
+    return StorageError(path, f"cannot create the control socket: {exc.strerror or exc}")
 
 
 async def _is_live(path: Path) -> bool:

@@ -111,14 +111,15 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; reports the bound listen address when ready.
 
-        Another daemon on this home, or an address that cannot be listened on, fails
-        before any share is touched (a second daemon loading the shares would rewrite
+        Another daemon on this home, a control socket that cannot be made (a home that
+        cannot be written to), or an address that cannot be listened on, fails before
+        any share is touched (a second daemon loading the shares would rewrite
         the first one's index files).
         """
         lock = self._lock_home()
+        control = ControlServer(self.home.socket_path, self._handlers(), self.events)
         try:
-            control = ControlServer(self.home.socket_path, self._handlers(), self.events)
-            await control.check_free()  # a daemon of an older version holds no lock
+            await control.bind()  # a daemon of an older version holds no lock
             listeners = await self._listen()
             if self.apps is not None:
                 self._app_listeners = await self.apps.listen()
@@ -128,6 +129,7 @@ class Daemon:
             finally:
                 await self.snapshots.aclose()
         finally:
+            control.close()
             os.close(lock)
 
     def _lock_home(self) -> int:

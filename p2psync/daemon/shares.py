@@ -247,6 +247,10 @@ class ShareService:
             self.residency.touch(guid)
         return held
 
+    def holds(self, guid: str) -> bool:
+        """Whether the share has doc ``guid`` (loaded or not)."""
+        return guid in self.sync.replica
+
     def version(self, guid: str) -> DocVersion | None:
         """The version of doc ``guid``, loaded or not (None if the share has none)."""
         return self.sync.replica.version(guid)
@@ -347,8 +351,13 @@ class ShareService:
 
     def is_chunked(self, guid: str) -> bool:
         """Whether ``guid`` is the root doc of a chunked file (by the manifest)."""
+        return self.kind(guid) is FileKind.CHUNKED
+
+    def kind(self, guid: str) -> FileKind | None:
+        """The kind of the file of doc ``guid`` by the manifest (None if it has no
+        entry: a doc named by a path the mirror has not taken in yet)."""
         entry = self.mirror.mirror.view.by_guid.get(guid) if self.mirror is not None else None
-        return entry is not None and entry.kind is FileKind.CHUNKED
+        return entry.kind if entry is not None else None
 
 
 def _chunk_text(share: ShareService, guid: str) -> str:

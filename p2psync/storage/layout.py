@@ -13,14 +13,18 @@ import base64
 import binascii
 from pathlib import Path, PurePosixPath
 
+from p2psync.errors import UsageError
+
 MARKER_DIR_NAME = ".p2psync"
 DOCS_DIR_NAME = "docs"
 LOG_SUFFIX = ".ylog"
 MAX_GUID_BYTES = 150  # 240 base32 characters: under the 255-byte name limit
 
 
-class InvalidGuidError(ValueError):
-    """A string cannot be a doc guid (empty, too long, or a path that escapes)."""
+class InvalidGuidError(UsageError, ValueError):
+    """A string cannot be a doc guid (empty, too long), or a path names no doc of a
+    share (outside it, its folder itself, inside its ``.p2psync``): a bad argument of a
+    ``doc`` command or control call. Also a ValueError, as a bad value from anyone."""
 
 
 def marker_dir(share_root: Path) -> Path:
@@ -62,13 +66,18 @@ def guid_of_log(path: Path) -> str | None:
 def guid_for_file(share_root: Path, file: Path) -> str:
     """The guid of the doc of ``file``, a path inside the share: its relative POSIX path.
 
-    Raises InvalidGuidError if ``file`` is not inside the share or is inside the
-    ``.p2psync`` directory.
+    Raises InvalidGuidError, saying why, if ``file`` is not inside the share, is the
+    share's folder itself, or is inside its ``.p2psync`` directory.
     """
     try:
         relative = PurePosixPath(file.resolve().relative_to(share_root.resolve()).as_posix())
     except ValueError:
         raise InvalidGuidError(f"{file} is not inside the share at {share_root}") from None
-    if not relative.parts or relative.parts[0] == MARKER_DIR_NAME:
-        raise InvalidGuidError(f"{file} is not a document path of the share at {share_root}")
+    if not relative.parts:
+        raise InvalidGuidError(f"{file} is the share's folder itself, not a file of the share")
+    if relative.parts[0] == MARKER_DIR_NAME:
+        raise InvalidGuidError(
+            f"{file} is not a file of the share: it is inside {MARKER_DIR_NAME}, the "
+            "folder of p2psync's own data"
+        )
     return check_guid(str(relative))

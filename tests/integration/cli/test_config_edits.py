@@ -1,13 +1,17 @@
-"""``share add``, ``peer add``/``remove`` and ``name``: refused with one sentence and
-exit 2, and applied, the same whether the CLI edits the config or a daemon does."""
+"""``share add``, ``share member add``, ``peer add``/``remove`` and ``name``: refused
+with one sentence and exit 2, and applied, the same whether the CLI edits the config
+or a daemon does."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from p2psync.config import Config, PeerConfig, load_config
 from p2psync.control.home import Home
+from p2psync.errors import ControlError
 from p2psync.ids import DeviceId
 from tests.support.daemons import Device, cli, link, wait_for
 
@@ -140,3 +144,32 @@ def test_peer_and_name_with_daemons(pair: tuple[Device, Device]) -> None:
     row = next(p for p in rows if p["device_id"] == alice.id)
     assert row["display_name"] == "the big desk"
     assert row["name"] == "alice's laptop"  # what alice announces stays as it is
+
+
+def check_member_add_of_itself(device: Device) -> None:
+    """``share member add`` of this device's own ID: refused, the config unchanged (it
+    made the device a member and a peer of itself); over the control API too."""
+    share = str(next(iter(config(device).shares)).id)
+    for own in (device.id, device.id.lower()):
+        refused(device, ("share", "member", "add", share, own), "is this device")
+    if Home.resolve(device.home).socket_path.exists():
+        before = config(device)
+        with pytest.raises(ControlError) as error:
+            device.ask("share.member.add", share=share, device=device.id, mode="send-receive")
+        assert error.value.code == "usage"
+        assert config(device) == before
+
+
+def test_member_add_of_itself_is_refused_without_a_daemon(tmp_path: Path) -> None:
+    device = Device(tmp_path, "alice")
+    cli(device.home, "share", "list")  # writes the first config, to compare with
+    check_member_add_of_itself(device)
+
+
+def test_member_add_of_itself_is_refused_by_a_daemon(tmp_path: Path) -> None:
+    device = Device(tmp_path, "alice")
+    device.start()
+    try:
+        check_member_add_of_itself(device)
+    finally:
+        device.stop()

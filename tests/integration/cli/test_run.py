@@ -5,6 +5,7 @@ written to ``config.toml``."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -76,6 +77,40 @@ def test_a_second_run_on_the_same_home_changes_nothing(running: Device) -> None:
     assert Home.resolve(running.home).config_path.read_bytes() == config_before
     assert_one_sentence(second, 5, "another daemon is already running")
     assert running.status()["listen"] == running.address  # the first one still serves
+
+
+@contextlib.contextmanager
+def unwritable(folder: Path) -> Iterator[None]:
+    """``folder`` cannot be written to for the block: immutable (``chattr +i``) for
+    root, whom file modes do not stop; mode 0500 for anyone else."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield
+        finally:
+            folder.chmod(0o700)
+        return
+    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i does not work here: {made.stderr!r}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_run_in_a_home_it_cannot_write_says_so(tmp_path: Path) -> None:
+    device = Device(tmp_path, "a")
+    cli(device.home, "share", "add", str(device.folder), "--create")
+    device.start()  # the home then holds all a daemon makes in it but the socket
+    device.stop()
+    socket_path = Home.resolve(device.home).socket_path
+    assert socket_path.parent == device.home  # not a long home's directory under /tmp
+    shares_before = state_of(marker_dir(device.folder))
+    with unwritable(device.home):
+        result = run_once(device.home, "--listen", "127.0.0.1:0", "--no-mdns")
+    assert_one_sentence(result, 4, f"{socket_path}: cannot create the control socket")
+    assert state_of(marker_dir(device.folder)) == shares_before  # no share was started
 
 
 @pytest.fixture
