@@ -8,6 +8,7 @@ else in the program parses TOML. Changes are made by building a new Config
 
 from __future__ import annotations
 
+import difflib
 import enum
 import ipaddress
 import os
@@ -338,6 +339,7 @@ def _apps_toml(apps: AppsConfig) -> dict[str, Any]:
 
 
 def _apps(table: dict[str, Any]) -> AppsConfig:
+    _only(table, "apps", ("enabled", "port", "bind", "allowed_origins", "awareness_timeout_s"))
     port = table.get("port", DEFAULT_APPS_PORT)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ConfigError("'apps.port' must be a port number in [0, 65535] (0: any free port)")
@@ -362,8 +364,12 @@ def _from_toml(doc: dict[str, Any]) -> Config:
     version = doc.get("version", CONFIG_VERSION)
     if version != CONFIG_VERSION:
         raise ConfigError(f"configuration version {version!r} is not supported")
+    _only(doc, "", ("version", "device", "listen", "peers", "shares", "docs", "apps"))
     device = _table(doc, "device")
+    _only(device, "device", ("name",))
     listen = _table(doc, "listen")
+    _only(listen, "listen", ("address", "mdns", "max_send_kib_s"))
+    _only(_table(doc, "docs"), "docs", ("idle_unload_s", "chunked_file_bytes", "chunk_max_bytes"))
     peers = tuple(_peer(p) for p in _array(doc, "peers"))
     shares = tuple(_share(s) for s in _array(doc, "shares"))
     if len({s.id for s in shares}) != len(shares):
@@ -419,6 +425,7 @@ def _idle_unload_s(table: dict[str, Any]) -> float:
 def _peer(table: dict[str, Any]) -> PeerConfig:
     if not isinstance(table, dict):
         raise ConfigError("each entry of 'peers' must be a table")
+    _only(table, "peers", ("device_id", "addresses", "name"))
     addresses = tuple(_str_item(a, "peers.addresses") for a in _array(table, "addresses"))
     for address in addresses:
         parse_address(address)
@@ -428,19 +435,25 @@ def _peer(table: dict[str, Any]) -> PeerConfig:
 def _share(table: dict[str, Any]) -> ShareConfig:
     if not isinstance(table, dict):
         raise ConfigError("each entry of 'shares' must be a table")
+    _only(table, "shares", ("id", "path", "members", "history"))
     path = Path(_str(table, "path"))
     if not path.is_absolute():
         raise ConfigError(f"share path {str(path)!r} is not absolute")
-    members = tuple(
-        Member(DeviceId.parse(_str(m, "device_id")), parse_mode(_str(m, "mode", "send-receive")))
-        for m in _array(table, "members")
-    )
-    return ShareConfig(ShareId.parse(_str(table, "id")), path, members, _history(table))
+    members = tuple(_member(m) for m in _array(table, "members"))
+    history = _history(table)
+    return ShareConfig(ShareId.parse(_str(table, "id")), path, members, history)
+
+
+def _member(table: Any) -> Member:
+    _only(table, "shares.members", ("device_id", "mode"))
+    mode = parse_mode(_str(table, "mode", "send-receive"))
+    return Member(DeviceId.parse(_str(table, "device_id")), mode)
 
 
 def _history(share: dict[str, Any]) -> HistoryConfig:
     """The ``history`` table of a share, checked."""
     table = _table(share, "history")
+    _only(table, "shares.history", ("keep", "max_age_days", "max_bytes"))
     keep = _str(table, "keep", "staggered")
     if keep not in ("staggered", "none"):
         raise ConfigError(f'history keep {keep!r} is not "staggered" or "none"')
@@ -460,6 +473,18 @@ def parse_mode(text: object) -> FolderMode:
     except ValueError:
         modes = ", ".join(m.value for m in FolderMode)
         raise ConfigError(f"folder mode {text!r} is not one of {modes}") from None
+
+
+def _only(table: object, where: str, known: tuple[str, ...]) -> None:
+    """Refuse a key of ``table`` (at ``where``) that is none of ``known``: a typo
+    such as ``mdsn = false`` would otherwise leave the setting at its default,
+    unnoticed. A ``table`` that is not a table is left to its reader, which says so."""
+    for key in table if isinstance(table, dict) else ():
+        if key not in known:
+            name = f"{where}.{key}" if where else key
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            raise ConfigError(f"unknown key {name!r} ({hint})")
 
 
 def _table(doc: dict[str, Any], key: str) -> dict[str, Any]:

@@ -125,6 +125,21 @@ def test_default_config_has_one_share_and_no_members(tmp_path: Path) -> None:
         ("[apps]\nenabled = 'yes'", "'enabled' must be true or false"),
         ("[apps]\nawareness_timeout_s = 0", "'apps.awareness_timeout_s' must be a number"),
         ("[apps]\nawareness_timeout_s = '30'", "'apps.awareness_timeout_s' must be a number"),
+        ("[listen]\nmdsn = false", "unknown key 'listen.mdsn' (did you mean 'mdns'?)"),
+        ("[listen2]\naddress = '0.0.0.0:1'", "unknown key 'listen2' (did you mean 'listen'?)"),
+        ("[device]\ncolour = 'red'", "unknown key 'device.colour' (known: name)"),
+        ("[[peers]]\ndevice = 'x'", "unknown key 'peers.device'"),
+        ("[[shares]]\nid = 'x'\npth = '/tmp/x'", "unknown key 'shares.pth'"),
+        (
+            "[[shares]]\nid = 'x'\npath = '/x'\n[[shares.members]]\nmod = 'x'",
+            "'shares.members.mod'",
+        ),
+        (
+            "[[shares]]\nid = 'x'\npath = '/x'\n[shares.history]\nkeeps = 'none'",
+            "'shares.history.keeps'",
+        ),
+        ("[docs]\nchunk_bytes = 1", "unknown key 'docs.chunk_bytes'"),
+        ("[apps]\nbnd = '127.0.0.1'", "unknown key 'apps.bnd' (did you mean 'bind'?)"),
     ],
 )
 def test_bad_values_name_the_file_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
