@@ -150,7 +150,13 @@ def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     path = Path(file).expanduser().resolve()
     for share in ctx.config().shares:
         root = share.path.resolve()
-        if path != root and path.is_relative_to(root):
+        if path == root:
+            raise UsageError(
+                f"{file} is the folder of share {share.id}, not a file in it: name a file "
+                "(for the share's deleted files: history --deleted; for all of it as it "
+                "was: restore FOLDER --at TIME)"
+            )
+        if path.is_relative_to(root):
             return share, path.relative_to(root).as_posix()
     raise UsageError(f"{file} is not inside a shared folder")
 

@@ -16,6 +16,7 @@ from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
 from p2psync.control.client import ControlClient
 from p2psync.control.errorcodes import NotFoundError
+from p2psync.errors import UsageError
 from p2psync.ids import ShareId
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_wait_idle(args: argparse.Namespace, ctx: Context) -> int:
+    if not 0 <= args.timeout < float("inf"):  # also NaN
+        raise UsageError("--timeout must be a number of seconds, at least 0")
     share = str(ShareId.parse(args.share)) if args.share else None
     progress = Progress(enabled=not args.quiet)
     try:

@@ -59,6 +59,9 @@ def test_usage_and_file_errors_are_one_sentence(tmp_path: Path) -> None:
          f"{tmp_path / 'no' / 'out'}: cannot write it: No such file or directory"),
         (("wait-idle", "--timeout", "x"), 2, "invalid float value: 'x'"),
         (("pause",), 3, "no daemon is running"),
+        (("history", str(folder)), 2, "is the folder of share"),  # not a file in it
+        (("restore", str(folder), "--version", "1"), 2, "is the folder of share"),
+        (("wait-idle", "--timeout", "-1"), 2, "--timeout must be a number of seconds, at least 0"),
     ]  # fmt: skip
     for args, code, sentence in cases:
         result = cli(tmp_path, *args, check=False)
