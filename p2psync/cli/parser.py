@@ -149,12 +149,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"p2psync: {message} (see '{self.prog} --help')\n")
 
 
+def _home(text: str) -> Path:
+    """``--home``'s folder; an empty one is refused (it would be the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a folder")
+    return Path(text)
+
+
 def build_parser(*, load_all: bool = False) -> argparse.ArgumentParser:
     """The ``p2psync`` parser; its commands' modules are imported when one is chosen,
     or all at once with ``load_all`` (for a walk over every command and option)."""
     parser = Parser(prog="p2psync", description="Serverless LAN document sync.")
     parser.add_argument("--version", action="version", version=f"p2psync {__version__}")
-    parser.add_argument("--home", type=Path, help="directory of this device (default: XDG)")
+    parser.add_argument("--home", type=_home, help="directory of this device (default: XDG)")
     parser.register("action", "parsers", LazyCommands)
     commands = parser.add_subparsers(dest="command", required=True)
     assert isinstance(commands, LazyCommands)

@@ -62,6 +62,7 @@ def test_usage_and_file_errors_are_one_sentence(tmp_path: Path) -> None:
         (("history", str(folder)), 2, "is the folder of share"),  # not a file in it
         (("restore", str(folder), "--version", "1"), 2, "is the folder of share"),
         (("wait-idle", "--timeout", "-1"), 2, "--timeout must be a number of seconds, at least 0"),
+        (("--home", "", "id"), 2, "argument --home: empty: name a folder"),
     ]  # fmt: skip
     for args, code, sentence in cases:
         result = cli(tmp_path, *args, check=False)
