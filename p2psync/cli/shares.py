@@ -15,7 +15,6 @@ from p2psync.daemon.configedits import (
     share_from_params,
 )
 from p2psync.ids import ShareId
-from p2psync.net.identity import load_or_create_identity
 
 if TYPE_CHECKING:
     from p2psync.config import Config
@@ -113,6 +112,8 @@ def run_member_add(args: argparse.Namespace, ctx: Context) -> int:
     params = {"share": args.share, "device": args.device, "mode": args.mode}
 
     def edit(config: Config, params: dict[str, Any]) -> Config:
+        from p2psync.net.identity import load_or_create_identity  # noqa: PLC0415 - crypto
+
         own = load_or_create_identity(ctx.home.identity_dir).device_id
         return add_member(config, params, own)
 
