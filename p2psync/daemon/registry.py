@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -152,22 +153,24 @@ class ShareRegistry:
         for follower in self._followers:
             follower.config_changed(self.config, self.config)  # offline edits, modes
 
-    async def start_share(self, config: ShareConfig, *, refuse_unfit: bool = False) -> None:
+    async def start_share(self, config: ShareConfig, *, joined: bool = False) -> None:
         """Start serving a share that was just added to the config. A share whose
-        folder is not fit is held stopped (``_start``), or with ``refuse_unfit`` (a
-        join) not started: UsageError says why."""
-        await self._start(config, refuse_unfit=refuse_unfit)
+        folder is not fit is held stopped (``_start``). One just ``joined`` has its
+        folder's marker made whatever the home remembers of the share (it may have
+        been removed and its folder deleted since), and is not started if its folder
+        is not fit: UsageError says why."""
+        await self._start(config, joined=joined)
         for follower in self._followers:
             follower.apply_policies()
 
-    async def _start(self, config: ShareConfig, *, refuse_unfit: bool = False) -> None:
+    async def _start(self, config: ShareConfig, *, joined: bool = False) -> None:
         """Start ``config``'s share; held stopped instead (``ShareService.hold``) if its
         folder is not fit (``sharefolders.prepare``): missing or without its marker
         once set up here (then ``resume_returned`` starts it once the folder with its
         marker is back), a file, or one that cannot be made."""
         assert self._nursery is not None
-        unfit = await trio.to_thread.run_sync(prepare, self.home, config)
-        if unfit is not None and refuse_unfit:
+        unfit = await trio.to_thread.run_sync(partial(prepare, self.home, config, new=joined))
+        if unfit is not None and joined:
             raise UsageError(unfit.why)
         service = self._build(config)
         if unfit is not None:

@@ -122,16 +122,16 @@ RESUMES = ("the share is stopped and nothing is written there; it starts by itse
 UNTIL_RESTART = "the share is stopped until the daemon restarts"
 
 
-def prepare(home: Home, share: ShareConfig) -> Unfit | None:
+def prepare(home: Home, share: ShareConfig, *, new: bool = False) -> Unfit | None:
     """Before ``share`` starts: None if it may (its folder and marker are there, or it
-    was never set up here and they were just made, and it is recorded set up), else
-    why it may not. Blocking: run it in a thread."""
+    was never set up here, or is ``new`` here (just joined), and they were just made;
+    it is then recorded set up), else why it may not. Blocking: run it in a thread."""
     path, name = share.path, str(share.id)
     try:
         if path.exists() and not path.is_dir():
             return Unfit(f"share {name}: {path} is a file, not a folder", UNTIL_RESTART)
         if not marker_dir(path).is_dir():
-            if was_set_up(home, share):
+            if not new and was_set_up(home, share):
                 return Unfit(_missing(name, path), RESUMES)
             make_folder(share)  # its first start here
     except OSError as exc:

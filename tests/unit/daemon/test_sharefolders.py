@@ -80,3 +80,13 @@ def test_a_home_from_before_the_records_counts_shares_with_a_member_map(tmp_path
     assert not was_set_up(home, by_hand)
     assert prepare(home, ran) is not None
     assert prepare(home, by_hand) is None
+
+
+def test_a_share_joined_again_after_its_folder_was_deleted_is_made(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    share = ShareConfig(ShareId.new(), tmp_path / "notes")
+    set_up_folder(home, share)
+    marker_dir(share.path).rmdir()  # removed from the config, its folder emptied
+    assert prepare(home, share) is not None
+    assert prepare(home, share, new=True) is None
+    assert marker_dir(share.path).is_dir()
