@@ -14,6 +14,8 @@ from p2psync.daemon.configedits import (
     remove_share,
     share_from_params,
 )
+from p2psync.daemon.sharefolders import set_up_folder
+from p2psync.errors import UsageError
 from p2psync.ids import ShareId
 
 if TYPE_CHECKING:
@@ -58,7 +60,10 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     config = ctx.config()
     share = share_from_params(params, config, ctx.home)
-    share.path.mkdir(parents=True, exist_ok=True)
+    try:
+        set_up_folder(ctx.home, share)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder {share.path}: {exc.strerror or exc}") from None
     ctx.save(config.with_share(share))
     print(share.id)
     return 0

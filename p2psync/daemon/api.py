@@ -49,6 +49,7 @@ from p2psync.daemon.controlhost import ControlHost
 from p2psync.daemon.filehistory import version_row as _row
 from p2psync.daemon.historyapi import history_deleted, history_files, restore_at
 from p2psync.daemon.joins import invite, join, member_remove
+from p2psync.daemon.sharefolders import set_up_folder
 from p2psync.daemon.shares import ShareService
 from p2psync.daemon.statusreplies import StatusReplies
 from p2psync.errors import ControlError, UnsafePathError, UsageError
@@ -152,6 +153,12 @@ class ControlApi:
     async def _share_add(self, params: dict[str, Any]) -> ShareAddReply:
         r = self._host.registry
         share = share_from_params(params, r.config, r.home)
+        try:
+            await trio.to_thread.run_sync(set_up_folder, r.home, share)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create the folder {share.path}: {exc.strerror or exc}"
+            ) from None
         r.update_config(r.config.with_share(share))
         if share.id not in r.shares:
             await r.start_share(share)

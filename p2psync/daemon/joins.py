@@ -89,7 +89,7 @@ async def join(host: ControlHost, params: dict[str, Any]) -> JoinReply:
         registry.update_config(config)
         joined = config.share(share.id)
         assert joined is not None
-        await registry.start_share(joined)
+        await registry.start_share(joined, joined=True)
     except BaseException:
         if share.id not in registry.shares:  # not started: the config is as before
             registry.update_config(_undo_join(registry.config, share.id, code.inviter, known))

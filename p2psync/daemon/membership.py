@@ -32,6 +32,7 @@ from p2psync.daemon.invites import InviteStore, invite_addresses
 from p2psync.daemon.memberaddresses import pairs_to_send
 from p2psync.daemon.peerinfo import Link, Queued
 from p2psync.daemon.registry import ShareRegistry
+from p2psync.daemon.sharefolders import members_dir
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import P2PSyncError
 from p2psync.ids import DeviceId, ShareId
@@ -83,7 +84,7 @@ class MembershipService:
         self._us = us
         self._listen_address = listen_address
         self.invites = InviteStore(registry.home.state_dir)
-        self._dir = registry.home.state_dir / "members"
+        self._dir = members_dir(registry.home)
         self._maps: dict[ShareId, MemberMap] = {}
         self._own: dict[str, tuple[str, ...]] = {}
         """Listen address -> the addresses we tell members we listen at."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -22,7 +23,9 @@ from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.home import Home
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.mirror import MARKER_CHECK_S
+from p2psync.daemon.sharefolders import adopt_old_home, prepare
 from p2psync.daemon.shares import ShareService
+from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.storage.layout import docs_dir, marker_dir
 
@@ -141,24 +144,44 @@ class ShareRegistry:
     async def start_all(self, nursery: trio.Nursery) -> None:
         """Start every configured share in ``nursery`` (where later ones start too)."""
         self._nursery = nursery
+        try:
+            await trio.to_thread.run_sync(adopt_old_home, self.home, self.config.shares)
+        except OSError as exc:
+            log.error("cannot record the shares set up in %s: %s", self.home.state_dir, exc)
         for share in self.config.shares:
             await self._start(share)
         for follower in self._followers:
             follower.config_changed(self.config, self.config)  # offline edits, modes
 
-    async def start_share(self, config: ShareConfig) -> None:
-        """Start serving a share that was just added to the config."""
-        await self._start(config)
+    async def start_share(self, config: ShareConfig, *, joined: bool = False) -> None:
+        """Start serving a share that was just added to the config. A share whose
+        folder is not fit is held stopped (``_start``). One just ``joined`` has its
+        folder's marker made whatever the home remembers of the share (it may have
+        been removed and its folder deleted since), and is not started if its folder
+        is not fit: UsageError says why."""
+        await self._start(config, joined=joined)
         for follower in self._followers:
             follower.apply_policies()
 
-    async def _start(self, config: ShareConfig) -> None:
+    async def _start(self, config: ShareConfig, *, joined: bool = False) -> None:
+        """Start ``config``'s share; held stopped instead (``ShareService.hold``) if its
+        folder is not fit (``sharefolders.prepare``): missing or without its marker
+        once set up here (then ``resume_returned`` starts it once the folder with its
+        marker is back), a file, or one that cannot be made."""
         assert self._nursery is not None
-        config.path.mkdir(parents=True, exist_ok=True)
-        marker_dir(config.path).mkdir(exist_ok=True)
+        unfit = await trio.to_thread.run_sync(partial(prepare, self.home, config, new=joined))
+        if unfit is not None and joined:
+            raise UsageError(unfit.why)
         service = self._build(config)
+        if unfit is not None:
+            message = unfit.sentence()
+            log.error("%s", message)
+            self.events.publish("error", share=service.name, message=message)
+            service.hold(message)
         await self._nursery.start(service.run)
         self.shares[config.id] = service
+        if unfit is not None:
+            return
         self._logs.add_dir(docs_dir(config.path))
         for device in self._links.links:
             if config.member(device) and config.id not in self._links.paused_shares:
@@ -178,10 +201,10 @@ class ShareRegistry:
 
     async def resume_returned(self) -> None:
         """Start again, afresh, a share that stopped because its folder lost its
-        ``.p2psync`` marker, once the marker is back (the folder moved back, the disk
-        mounted again), and one whose mirror failed, after a wait that doubles each
-        time it fails again (``Retries``): what happened meanwhile is then read as
-        after a restart."""
+        ``.p2psync`` marker (or was missing, or without it, at the start), once the
+        marker is back (the folder moved back, the disk mounted again), and one whose
+        mirror failed, after a wait that doubles each time it fails again
+        (``Retries``): what happened meanwhile is then read as after a restart."""
         while True:
             await trio.sleep(MARKER_CHECK_S)
             for share_id, service in list(self.shares.items()):

@@ -120,7 +120,9 @@ class ShareService:
         self._finished = trio.Event()
         self._gate = CallGate(self.name)
         self.stopped: str | None = None
-        """Why the share stopped (its folder lost its marker), None while it runs."""
+        """Why the share stopped (its folder lost its marker, or was missing or without
+        it at the start: ``hold``), None while it runs."""
+        self._held = False
         self.failing_docs: dict[str, str] = {}
         """Doc guid -> why a peer's update of it could not be applied (it crashed the
         CRDT engine and was quarantined): the doc is not in sync with that peer. Listed
@@ -159,7 +161,15 @@ class ShareService:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start from the persisted index (reading only the logs it does not cover),
         serve until ``aclose`` (or until cancelled); the index is written once more on
-        the way out (shielded)."""
+        the way out (shielded). A share ``hold`` stopped before it started touches
+        nothing of its folder: it only waits for ``aclose``."""
+        if self._held:
+            try:
+                task_status.started()
+                await self._stop_asked.wait()
+            finally:
+                self._finished.set()
+            return
         docs_dir(self.root).mkdir(parents=True, exist_ok=True)
         started = False
         try:
@@ -206,8 +216,18 @@ class ShareService:
 
     def call(self) -> AbstractContextManager[None]:
         """One call from outside the share's own tasks (a peer's message, the log
-        watcher, a control request); refused with UsageError once the share stops."""
+        watcher, a control request); refused with UsageError once the share stops,
+        and with why when it is ``hold`` stopped."""
+        if self._held:
+            raise UsageError(self.stopped or "")
         return self._gate.call()
+
+    def hold(self, reason: str) -> None:
+        """Keep the share stopped from the start, for ``reason`` (its folder is missing
+        or lost its marker, ``daemon.sharefolders``): ``run`` reads and writes nothing,
+        calls are refused and peers are not told of it. Call before ``run``."""
+        self._held = True
+        self.stopped = reason
 
     def _stop(self, reason: str) -> None:
         """Stop taking part (the folder lost its marker): peers' messages are dropped."""
@@ -218,6 +238,8 @@ class ShareService:
     # -- inputs ------------------------------------------------------------------
 
     def peer_up(self, peer: Peer) -> list[Effect]:
+        if self._held:  # it holds nothing to tell: its index was never read
+            return []
         return self.sync.peer_up(peer)
 
     def peer_down(self, peer: Peer) -> None:
