@@ -23,10 +23,11 @@ from p2psync.control.errorcodes import NotFoundError
 from p2psync.control.home import Home
 from p2psync.daemon.events import EventBus
 from p2psync.daemon.mirror import MARKER_CHECK_S
-from p2psync.daemon.sharefolders import adopt_old_home, prepare
+from p2psync.daemon.sharefolders import UNTIL_RESTART, Unfit, adopt_old_home, prepare
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import UsageError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.storage.folderlock import lock_share_folder
 from p2psync.storage.layout import docs_dir, marker_dir
 
 log = logging.getLogger(__name__)
@@ -170,9 +171,13 @@ class ShareRegistry:
         marker is back), a file, or one that cannot be made."""
         assert self._nursery is not None
         unfit = await trio.to_thread.run_sync(partial(prepare, self.home, config, new=joined))
+        lock = None
+        if unfit is None:
+            lock, unfit = await trio.to_thread.run_sync(_lock_folder, config)
         if unfit is not None and joined:
             raise UsageError(unfit.why)
         service = self._build(config)
+        service.folder_lock = lock
         if unfit is not None:
             message = unfit.sentence()
             log.error("%s", message)
@@ -221,3 +226,19 @@ class ShareRegistry:
                     log.info("share %s: starts again, in %s", service.name, config.path)
                     self.events.publish("share-resumed", share=service.name, path=str(config.path))
                     await self.start_share(config)
+
+
+def _lock_folder(config: ShareConfig) -> tuple[int | None, Unfit | None]:
+    """The lock of ``config``'s share folder (``storage.folderlock``), or why the
+    share may not start: another daemon runs that folder, or the lock cannot be
+    taken. Blocking: run it in a worker thread."""
+    try:
+        lock = lock_share_folder(config.path)
+    except OSError as exc:
+        why = f"share {config.id}: cannot lock its folder {config.path}: {exc.strerror or exc}"
+        return None, Unfit(why, UNTIL_RESTART)
+    if lock is None:
+        why = (f"share {config.id}: another p2psync daemon (of another home) runs its folder "
+               f"{config.path}; two writing one share folder would damage it")  # fmt: skip
+        return None, Unfit(why, UNTIL_RESTART)
+    return lock, None

@@ -20,6 +20,7 @@ durable. Every change to a doc that did not come from the plain-file mirror
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Mapping
 from contextlib import AbstractContextManager
@@ -123,6 +124,9 @@ class ShareService:
         """Why the share stopped (its folder lost its marker, or was missing or without
         it at the start: ``hold``), None while it runs."""
         self._held = False
+        self.folder_lock: int | None = None
+        """The share folder's lock (``storage.folderlock``), held while ``run`` runs
+        and released when it ends."""
         self.failing_docs: dict[str, str] = {}
         """Doc guid -> why a peer's update of it could not be applied (it crashed the
         CRDT engine and was quarantined): the doc is not in sync with that peer. Listed
@@ -170,9 +174,9 @@ class ShareService:
             finally:
                 self._finished.set()
             return
-        docs_dir(self.root).mkdir(parents=True, exist_ok=True)
         started = False
         try:
+            docs_dir(self.root).mkdir(parents=True, exist_ok=True)
             async with trio.open_nursery() as writers:
                 self.logs.nursery = writers
                 plan = await self.index.start(_parse_peer)
@@ -204,7 +208,14 @@ class ShareService:
                     with trio.CancelScope(shield=True):
                         await self._unloader.save_index_on_stop()
             finally:
+                self._release_folder()
                 self._finished.set()
+
+    def _release_folder(self) -> None:
+        """Let go of the share folder's lock, if held: another start may take it."""
+        if self.folder_lock is not None:
+            os.close(self.folder_lock)
+            self.folder_lock = None
 
     async def aclose(self) -> None:
         """Stop in order (``share remove``, daemon shutdown) and return once ``run``

@@ -161,3 +161,31 @@ def test_in_a_home_from_before_the_records_a_share_that_ran_is_not_made_again(
         assert not device.folder.exists()
     finally:
         device.stop()
+
+
+def test_a_second_daemon_on_one_share_folder_is_refused_that_share(
+    pair: tuple[Device, Device], tmp_path: Path
+) -> None:
+    # Another home on this machine adds alice's running share folder under the share's
+    # ID: two daemons writing one .p2psync would damage it, so the second one holds
+    # that share stopped, says why, and leaves the folder to the first.
+    alice, _ = pair
+    share = listed(alice, alice.folder)["id"]
+    (alice.folder / "mine.md").write_text("alice's\n")
+    wait_for(lambda: alice.status()["state"] == "up-to-date", "alice taking in mine.md")
+    other = Device(tmp_path, "carol")
+    setup(other.home, "share", "add", str(alice.folder), "--id", share)
+    other.start()
+    try:
+        wait_for(lambda: "stopped" in listed(other, alice.folder), "carol's share stopped")
+        assert "another p2psync daemon" in listed(other, alice.folder)["stopped"]
+        assert not listed(alice, alice.folder).get("stopped")
+        (alice.folder / "mine.md").write_text("alice's, again\n")
+        wait_for(lambda: alice.text("mine.md") == "alice's, again\n", "alice's daemon at work")
+    finally:
+        other.stop()
+    alice.stop()
+    other.start()  # the folder's lock went with alice's daemon
+    running = listed(other, alice.folder)
+    assert running
+    assert not running.get("stopped")
