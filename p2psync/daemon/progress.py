@@ -65,8 +65,9 @@ def share_in_sync(sync: ShareSync) -> bool:
 
 def files_settled(service: ShareService) -> bool:
     """The share's folder holds what its docs say, as far as it knows (no work waits
-    for its mirror, ``MirrorService.settled``); a share with no mirror always does."""
-    return service.mirror is None or service.mirror.settled
+    for its mirror, ``MirrorService.settled``); a share with no mirror always does,
+    and a stopped one takes nothing more (its status says why it stopped)."""
+    return bool(service.stopped) or service.mirror is None or service.mirror.settled
 
 
 class SyncProgress:

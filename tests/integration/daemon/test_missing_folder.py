@@ -46,13 +46,19 @@ def error_said(device: Device, words: str) -> bool:
     return any(words in e.get("message", "") for e in errors)
 
 
-def test_a_share_folder_moved_away_while_stopped_is_not_made_again_and_resumes_once_back(
-    pair: tuple[Device, Device],
-) -> None:
+def stopped_after_a_sync(pair: tuple[Device, Device]) -> tuple[Device, Device]:
+    """The pair once bob's kept.md reached alice, alice's daemon stopped."""
     alice, bob = pair
     (bob.folder / "kept.md").write_text("kept\n")
     wait_for((alice.folder / "kept.md").is_file, "kept.md at alice")
     alice.stop()
+    return alice, bob
+
+
+def test_a_share_folder_moved_away_while_stopped_is_not_made_again_and_resumes_once_back(
+    pair: tuple[Device, Device],
+) -> None:
+    alice, bob = stopped_after_a_sync(pair)
     away = alice.folder.with_name("moved-away")
     alice.folder.rename(away)
     alice.start()
@@ -75,10 +81,7 @@ def test_a_share_folder_moved_away_while_stopped_is_not_made_again_and_resumes_o
 def test_an_empty_folder_at_start_like_an_unmounted_disk_stays_empty(
     pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = pair
-    (bob.folder / "kept.md").write_text("kept\n")
-    wait_for((alice.folder / "kept.md").is_file, "kept.md at alice")
-    alice.stop()
+    alice, bob = stopped_after_a_sync(pair)
     disk = alice.folder.with_name("disk")
     alice.folder.rename(disk)
     alice.folder.mkdir()  # the mount point, the disk not mounted

@@ -55,6 +55,17 @@ async def peer_doc(store: Store, mirror: Mirror, guid: str, text: str) -> None:
     await mirror.remote_changed({guid: "peer"})
 
 
+async def collided(root: Path) -> tuple[Mirror, str, Entry]:
+    """A mirror whose "same.md" (this device's doc, returned first) lost its path to a
+    peer's earlier entry of the same path, whose doc then came: the pair settled."""
+    mirror, store, _ = make_mirror(root)
+    mine = await take_in(mirror, root, "same.md", "mine\n")
+    theirs = await peer_entry(store, mirror, "same.md", 1)
+    await peer_doc(store, mirror, theirs.guid, "theirs\n")
+    assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+    return mirror, mine, theirs
+
+
 def test_a_losers_entry_without_its_doc_is_retired_once_the_doc_arrives(tmp_path: Path) -> None:
     """A device held a loser's entry but not its doc and retired it as of no state;
     the devices holding its content read that content as an edit made after the
@@ -84,11 +95,7 @@ def test_a_winners_doc_arriving_after_its_entry_settles_the_path_first(tmp_path:
     the winner is written over the file."""
 
     async def main() -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        mine = await take_in(mirror, tmp_path, "same.md", "mine\n")
-        theirs = await peer_entry(store, mirror, "same.md", 1)
-        await peer_doc(store, mirror, theirs.guid, "theirs\n")
-        assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+        mirror, _, _ = await collided(tmp_path)
         assert (tmp_path / "same.md").read_text() == "theirs\n"
         assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
         await mirror.rescan()
@@ -134,11 +141,7 @@ def test_a_file_made_again_where_a_collisions_winner_was_deleted_is_the_winners_
     retired and whose text stays in its copy."""
 
     async def main() -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        mine = await take_in(mirror, tmp_path, "same.md", "mine\n")
-        theirs = await peer_entry(store, mirror, "same.md", 1)
-        await peer_doc(store, mirror, theirs.guid, "theirs\n")
-        assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+        mirror, mine, theirs = await collided(tmp_path)
         (tmp_path / "same.md").unlink()
         await mirror.local_changes(["same.md"])
         await trio.sleep(engine.VANISHED_HOLD_S)

@@ -148,7 +148,7 @@ def test_share_in_sync_is_announced_once_per_change() -> None:
     pair = Pair()
     a = pair.syncs["a"]
     mirror = SimpleNamespace(settled=False)  # a first sync's files still being written
-    service = SimpleNamespace(sync=a, root=Path("/share"), mirror=mirror)
+    service = SimpleNamespace(sync=a, root=Path("/share"), mirror=mirror, stopped=None)
     bus = EventBus()
     published: list[dict[str, Any]] = []
     bus.publish = lambda type_, **fields: published.append({"type": type_, **fields})  # type: ignore[method-assign]
