@@ -19,6 +19,7 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``logreplies``: peers' questions about unloaded docs, answered from their logs in batches.
 - ``unloader``: idle docs leave memory; the index written as a share stops.
 - ``memtrim``: memory freed by unloaded docs handed back to the system (glibc).
+- ``sharefolders``: whether a share's folder may be made, or must be there, at its start.
 - ``sharehistory``: a share's file history: timelines, versions' texts, restores.
 - ``chunkhistory``: the versions of chunked (large) text files, recorded and restored.
 - ``historyshare``: what the file history needs of its share (``HistoryShare``).

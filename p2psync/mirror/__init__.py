@@ -32,6 +32,7 @@ The I/O edge:
 - ``overwrite``: saves that overwrote the daemon's write, kept as conflict copies.
 - ``conflicts``: the copies of versions that lost, under names people read.
 - ``problems``: what keeps a share's files from being in sync, path by path.
+- ``applycheck``: the paths a doc update may not be applied to (a folder, a binary file).
 - ``leftovers``: the empty logs a crash left before a new doc's first update.
 - ``content``: what a file's doc holds; the scratch-doc update a save merges by.
 - ``classify``: what ``reconcile`` does with a path, decided without I/O.

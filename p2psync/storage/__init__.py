@@ -24,6 +24,7 @@ Modules:
 - ``snapshotter``, ``snapshot_worker``: large snapshots built in a subprocess.
 - ``indexstore``: the durable file of a share's persisted index.
 - ``layout``: where a share keeps its logs, and how a doc guid names its log.
+- ``folderlock``: one daemon per share folder, the lock a running share holds.
 - ``quarantine``: updates that crashed the CRDT engine, kept aside, never applied.
 - ``history``: a doc's timeline kept up to date by the writer of its log.
 - ``timeline``: versions, their metadata, saves coalesced by time.

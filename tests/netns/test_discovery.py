@@ -165,6 +165,11 @@ def test_a_host_outside_the_share_discovers_the_others_but_receives_nothing(
     assert alpha.text("notes.md") == beta.text("notes.md") == "members only. "
 
 
+def settled(device: NetnsDevice) -> bool:
+    """Whether each of ``device``'s shares has taken its folder in (``settled``)."""
+    return all(share["settled"] for share in device.call("status")["shares"])
+
+
 def test_a_forged_announcement_leads_to_no_connection_and_no_state_change(
     testbed: Testbed, tmp_path: Path
 ) -> None:
@@ -173,6 +178,8 @@ def test_a_forged_announcement_leads_to_no_connection_and_no_state_change(
     mallory = testbed.device(tmp_path, "mallory")  # a daemon of its own, in no share
     start_all([alpha, mallory])
     alpha.apply_text("notes.md", "alpha's. ", client_id=11)
+    for device in (alpha, mallory):  # its folders taken in: the state holds still
+        wait_for(partial(settled, device), f"{device.home.name}'s shares settled")
     alpha_before, mallory_before = alpha.call("status"), mallory.call("status")
 
     # Beta is not running: a forger announces beta's ID, with beta's valid share hash,
