@@ -90,6 +90,7 @@ class StatusReplies:
         sync = service.sync
         status = share_state(service)
         not_in_sync = [*share_not_in_sync(service), *self._failing_links(service)]
+        settled = files_settled(service)
         apps = self._host.apps
         members = [self._member_status(service, m.device_id, m.mode.value)
                    for m in service.config.members]  # fmt: skip
@@ -100,9 +101,8 @@ class StatusReplies:
             "not_in_sync": not_in_sync,
             "paused": service.config.id in self._host.peers.paused_shares,
             "mode": self._host.membership.own_mode(service.config.id),
-            "settled": files_settled(service),
-            "in_sync": share_in_sync(sync) and files_settled(service)
-            and not not_in_sync and not service.stopped,
+            "settled": settled,
+            "in_sync": share_in_sync(sync) and settled and not not_in_sync and not service.stopped,
             "in_sync_pct": share_sync_pct(sync),
             "remaining_docs": share_remaining_docs(sync),
             "members": members,

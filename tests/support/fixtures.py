@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemons import Device
+from tests.support.daemons import Device, link, make_share, start_all
 
 
 @pytest.fixture
@@ -19,3 +19,13 @@ def pair(tmp_path: Path) -> Iterator[list[Device]]:
     yield made
     for device in made:
         device.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def linked_pair(pair: list[Device]) -> tuple[Device, Device]:
+    """alice and bob holding one share, members of each other, daemons running and
+    linked."""
+    make_share(pair)
+    start_all(pair)
+    link(pair)
+    return pair[0], pair[1]

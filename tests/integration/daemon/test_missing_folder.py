@@ -13,20 +13,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
 import tomli_w
 
 from p2psync.ids import ShareId
 from p2psync.storage.layout import marker_dir
-from tests.support.daemons import Device, cli, link, make_share, setup, start_all, wait_for
-
-
-@pytest.fixture
-def pair(pair: list[Device]) -> tuple[Device, Device]:
-    make_share(pair)
-    start_all(pair)
-    link(pair)
-    return pair[0], pair[1]
+from tests.support.daemons import Device, cli, link, setup, wait_for
 
 
 def listed(device: Device, path: Path) -> dict[str, Any]:
@@ -56,9 +47,9 @@ def stopped_after_a_sync(pair: tuple[Device, Device]) -> tuple[Device, Device]:
 
 
 def test_a_share_folder_moved_away_while_stopped_is_not_made_again_and_resumes_once_back(
-    pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = stopped_after_a_sync(pair)
+    alice, bob = stopped_after_a_sync(linked_pair)
     away = alice.folder.with_name("moved-away")
     alice.folder.rename(away)
     alice.start()
@@ -79,9 +70,9 @@ def test_a_share_folder_moved_away_while_stopped_is_not_made_again_and_resumes_o
 
 
 def test_an_empty_folder_at_start_like_an_unmounted_disk_stays_empty(
-    pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = stopped_after_a_sync(pair)
+    alice, bob = stopped_after_a_sync(linked_pair)
     disk = alice.folder.with_name("disk")
     alice.folder.rename(disk)
     alice.folder.mkdir()  # the mount point, the disk not mounted
@@ -167,12 +158,12 @@ def test_in_a_home_from_before_the_records_a_share_that_ran_is_not_made_again(
 
 
 def test_a_second_daemon_on_one_share_folder_is_refused_that_share(
-    pair: tuple[Device, Device], tmp_path: Path
+    linked_pair: tuple[Device, Device], tmp_path: Path
 ) -> None:
     # Another home on this machine adds alice's running share folder under the share's
     # ID: two daemons writing one .p2psync would damage it, so the second one holds
     # that share stopped, says why, and leaves the folder to the first.
-    alice, _ = pair
+    alice, _ = linked_pair
     share = listed(alice, alice.folder)["id"]
     (alice.folder / "mine.md").write_text("alice's\n")
     wait_for(lambda: alice.status()["state"] == "up-to-date", "alice taking in mine.md")

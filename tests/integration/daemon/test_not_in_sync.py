@@ -11,18 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from p2psync.daemon.indexkeeper import SAVE_INTERVAL_S
-from tests.support.daemons import Device, cli, link, make_share, start_all, wait_for
-
-
-@pytest.fixture
-def pair(pair: list[Device]) -> tuple[Device, Device]:
-    make_share(pair)
-    start_all(pair)
-    link(pair)
-    return pair[0], pair[1]
+from tests.support.daemons import Device, cli, link, wait_for
 
 
 def share_of(device: Device) -> dict[str, Any]:
@@ -52,9 +42,9 @@ def resumed(device: Device) -> bool:
 
 
 def test_a_text_file_made_binary_is_listed_not_in_sync_until_it_is_text_again(
-    pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = pair
+    alice, bob = linked_pair
     (alice.folder / "notes.md").write_text("first line\n")
     wait_for((bob.folder / "notes.md").is_file, "notes.md at bob")
     wait_for(lambda: share_of(alice)["in_sync"], "alice in sync")
@@ -80,9 +70,9 @@ def test_a_text_file_made_binary_is_listed_not_in_sync_until_it_is_text_again(
 
 
 def test_a_share_folder_moved_away_stops_the_share_at_once_and_says_why(
-    pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = pair
+    alice, bob = linked_pair
     (alice.folder / "kept.md").write_text("kept\n")
     wait_for((bob.folder / "kept.md").is_file, "kept.md at bob")
     away = alice.folder.with_name("moved-away")
@@ -121,9 +111,9 @@ def remove_tree(path: Path) -> None:
 
 
 def test_a_share_folder_deleted_stops_the_share_says_why_once_and_keeps_its_peer_connected(
-    pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device],
 ) -> None:
-    alice, bob = pair
+    alice, bob = linked_pair
     (alice.folder / "kept.md").write_text("kept\n")
     wait_for((bob.folder / "kept.md").is_file, "kept.md at bob")
     remove_tree(alice.folder)  # rm -r, not a move
