@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,15 @@ def assert_snapshot(name: str, text: str, *, directory: Path = SNAPSHOT_DIR) -> 
 class Normaliser:
     """Stable placeholders for one test's variable values."""
 
-    def __init__(self, root: Path, devices: dict[str, str], version: str) -> None:
+    def __init__(
+        self, root: Path, devices: dict[str, str], version: str, shares: Sequence[str] = ()
+    ) -> None:
         self._root = str(root)
         self._devices = devices  # device ID -> placeholder letter
         self._version = version
         self._shares: dict[str, str] = {}
+        for share_id in shares:  # numbered in this order, whichever output comes first
+            self._share(share_id)
 
     def text(self, value: str) -> str:
         """Placeholders in a string (paths, IDs, ports)."""

@@ -47,7 +47,8 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Device, No
         wait_for(lambda: bool(alpha.status()["pending"]), "gamma to be pending on alpha")
         wait_for(lambda: alpha.status()["shares"][-1]["in_sync"], "alpha's share in sync")
         ids = {alpha.id: "A", beta.id: "B", gamma.id: "C"}
-        yield alpha, Normaliser(root, ids, __version__)
+        shares = [share["id"] for share in alpha.status()["shares"]]
+        yield alpha, Normaliser(root, ids, __version__, shares)
     finally:
         for device in devices:
             device.stop()
