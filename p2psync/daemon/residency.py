@@ -2,7 +2,8 @@
 
 A doc counts as active while it is edited or synced: every message, local change or
 read about it ``touch``-es it. Docs untouched for ``idle_s`` seconds are offered for
-unloading; pinned docs (the manifest, which the mirror reads all the time) never are.
+unloading. Kept docs (the manifest, which every new, renamed or deleted file
+changes) have this everyday grace even in a crowd, and are never ``release``-d.
 Once more than ``crowd`` docs are loaded (a first scan or a first sync of a large
 folder loads one per file), every doc untouched for ``crowd_idle_s`` is offered too,
 until no more than ``CROWD_FLOOR`` are left: such a burst leaves memory seconds
@@ -35,13 +36,13 @@ class Residency:
         idle_s: float,
         clock: Callable[[], float],
         *,
-        pinned: Iterable[str] = (),
+        kept: Iterable[str] = (),
         crowd: int = CROWD_DOCS,
         crowd_idle_s: float = CROWD_IDLE_S,
     ) -> None:
         self.idle_s = idle_s
         self._clock = clock
-        self._pinned = frozenset(pinned)
+        self._kept = frozenset(kept)
         self._last_used: dict[str, float] = {}
         self.crowd = crowd
         self.crowd_idle_s = min(crowd_idle_s, idle_s)
@@ -94,16 +95,17 @@ class Residency:
         if len(self._last_used) <= min(CROWD_FLOOR, self.crowd):
             self._crowded = False
 
-    def is_pinned(self, guid: str) -> bool:
-        """True if ``guid`` never leaves memory (the manifest)."""
-        return guid in self._pinned
+    def is_kept(self, guid: str) -> bool:
+        """True if ``guid`` leaves memory only after the everyday grace (the
+        manifest): never in a crowd's brief grace, never at once as released."""
+        return guid in self._kept
 
     def is_idle(self, guid: str) -> bool:
         """True if ``guid`` may be unloaded now."""
-        if guid in self._pinned:
-            return False
         last = self._last_used.get(guid)
-        if guid in self._brief:
+        if guid in self._kept:
+            grace = self.idle_s
+        elif guid in self._brief:
             grace = self.crowd_idle_s
         elif guid in self._unmirrored:
             grace = self.idle_s

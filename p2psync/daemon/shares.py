@@ -97,7 +97,7 @@ class ShareService:
         """This device's ID as versions of the file history name it."""
         self.sync = ShareSync(ShareReplica(config.id.raw))
         self.index = IndexKeeper(config.path, self.sync, self.name)
-        self.residency = Residency(idle_unload_s, trio.current_time, pinned=[MANIFEST_GUID])
+        self.residency = Residency(idle_unload_s, trio.current_time, kept=[MANIFEST_GUID])
         self.effects = ShareEffects(self, send=send, disconnect=disconnect, room=room)
         """Carries out the engine's effects; tells the mirror and app clients of changes."""
         self.appends = LogAppends(

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 TRIM_AFTER_DOCS = 64
 """How many docs must have left memory since the last trim for the next one."""
+TRIM_AFTER_BYTES = 1024 * 1024
+"""Or how many bytes of their logs: one large doc is enough (a 10,000-file share's
+manifest, 2.5 MB of log, held 34 MiB in memory that stayed with the allocator)."""
 UNLOAD_BATCH = 256
 """Idle docs unloaded between two yields to the event loop. An idle doc's unload waits
 on nothing; with two yields per doc (a flush and the writer's close) each unload waited
@@ -59,6 +62,8 @@ class Unloader:
     app_docs: Counter[str]
     """Docs app clients have open: they stay in memory."""
     unloaded_since_trim: int = field(default=0, init=False)
+    unloaded_bytes_since_trim: int = field(default=0, init=False)
+    """The log bytes of the docs counted in ``unloaded_since_trim``."""
     released: set[str] = field(default_factory=set, init=False)
     """Docs whose files the mirror wrote (``release``), to unload at the next step."""
     _wake: trio.Event = field(default_factory=trio.Event, init=False)
@@ -95,16 +100,21 @@ class Unloader:
         ``unload_idle`` would: only once its writer has nothing unfinished and its log,
         stat-ed just before, ends where the writer's does (its index record); not the
         manifest, a doc being compacted, open in an app client or changed meanwhile."""
-        guids = [g for g in self.released if g in self.writers and not self.residency.is_pinned(g)]
+        guids = [g for g in self.released if g in self.writers and not self.residency.is_kept(g)]
         self.released.clear()
         await self._unload_all(guids, idle=False)
 
     async def unload_idle(self) -> None:
-        """Unload every doc idle now; once a crowd is gone (``TRIM_AFTER_DOCS`` or more
-        unloaded since the last trim and no longer crowded), hand the memory back."""
+        """Unload every doc idle now; once a crowd or a large doc is gone
+        (``TRIM_AFTER_DOCS`` or ``TRIM_AFTER_BYTES`` unloaded since the last trim and
+        no longer crowded), hand the memory back."""
         await self._unload_all(self.residency.idle(list(self.writers)), idle=True)
-        if self.unloaded_since_trim >= TRIM_AFTER_DOCS and not self.residency.crowded:
-            self.unloaded_since_trim = 0
+        enough = (
+            self.unloaded_since_trim >= TRIM_AFTER_DOCS
+            or self.unloaded_bytes_since_trim >= TRIM_AFTER_BYTES
+        )
+        if enough and not self.residency.crowded:
+            self.unloaded_since_trim = self.unloaded_bytes_since_trim = 0
             await trio.to_thread.run_sync(give_back_memory)
 
     async def _unload_all(self, guids: list[str], *, idle: bool) -> None:
@@ -174,6 +184,7 @@ class Unloader:
 
     def _drop(self, guid: str, record: DocRecord, writer: LogWriter) -> None:
         self.index.record(guid, record)
+        self.unloaded_bytes_since_trim += record.log_size
         del self.writers[guid]
         self.replica.unload(guid)
         self.residency.forget(guid)

@@ -292,10 +292,10 @@ class Mirror:
     # -- the manifest --------------------------------------------------------------
 
     async def refresh_manifest(self) -> None:
-        """Re-read the manifest and carry out what changed in it on disk."""
+        """Re-read the manifest if it changed and carry out what changed in it on disk."""
         kinds = {guid: entry.kind for guid, entry in self.view.by_guid.items()}
         await self.keeper.edit()
-        self.keeper.reread()
+        self.keeper.refresh()
         await self.keeper.adopt_path_named_docs()
         for rel in list(self.chunkpaths.patching):  # a torn file must not pass for a save below
             await self.chunkpaths.recover_patch(rel)

@@ -6,12 +6,17 @@ change to it: the entries of new files are held back and put with the next chang
 deleted entries whose docs were edited since the deletion come back, and the chunks
 of chunked files are told apart from files.
 
-After a change the view is brought up to date with the entries changed since it was
-read (this device's changes and peers', noted as the manifest doc applies them:
-``watch_entries``), not read whole: each change of a batch deleting or moving N
+After a change the view is brought up to date with the entries the change touched
+(this device's, and any peer's applied meanwhile, noted as the manifest doc applies
+them: ``watch_entries``), not read whole: each change of a batch deleting or moving N
 files costs O(1), not O(entries). It is read whole (``reread``) when an entry's
-change moves another (a collision), or one is malformed, and by
-``Mirror.refresh_manifest``: O(1) times a batch.
+change moves another (a collision), or one is malformed, or the manifest changed
+since the view was read (a peer's change): O(1) times a batch.
+
+The keeper holds the manifest doc only while it changes it: the view remembers the
+doc's version it was read at (``DocVersion``, known without loading the doc), so an
+idle share's manifest leaves memory like any other doc (``daemon.residency``) and a
+rescan finding it unchanged neither loads nor reads it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
 from p2psync.mirror.revival import edited_since_deletion
 from p2psync.mirror.store import DocStore, Peer, YDoc
+from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 
 
@@ -64,11 +70,10 @@ class ManifestKeeper:
         self._view_behind = False
         """Whether the view holds new entries ``add_new`` could not place as a read
         would: it is read whole at the next change."""
-        self._touched: set[str] = set()
-        """The guids of the entries changed since the view was brought up to date."""
-        self._watched: YDoc | None = None
-        """The manifest's Doc whose changes ``_touched`` notes (None: none yet)."""
-        self._unwatch: Callable[[], None] | None = None
+        self._read = False
+        """Whether the view was read from the manifest yet (``reread``)."""
+        self._read_at: DocVersion | None = None
+        """The manifest's version the view is up to date with (None: no manifest)."""
         self.rereads = 0
         """How many times the view was read whole (tests count them)."""
         self._not_adopted: set[str] = set()
@@ -99,60 +104,45 @@ class ManifestKeeper:
         names = self._names()
         return names.key if names.folds else None
 
+    def _current(self) -> bool:
+        """Whether the view is the manifest's as it is now, loaded or not: read at its
+        present version, under the present name key, with no entry it could not
+        place as a read would (``add_new``)."""
+        return (
+            self._read
+            and not self._view_behind
+            and self._key() == self.view.key
+            and self.store.version(MANIFEST_GUID) == self._read_at
+        )
+
     def reread(self) -> None:
         """Read the whole manifest into a new view: O(entries)."""
         manifest = self._manifest()
-        ydoc = manifest.ydoc if manifest is not None else None
-        if ydoc is not self._watched:  # from now on, every change of an entry is noted
-            if self._unwatch is not None:
-                self._unwatch()
-            self._unwatch = watch_entries(ydoc, self._touched) if ydoc is not None else None
-            self._watched = ydoc
-        self._touched.clear()
         self._view_behind = False
         self.rereads += 1
-        if ydoc is None:
+        self._read, self._read_at = True, manifest.version() if manifest is not None else None
+        if manifest is None:
             self.view = ManifestView(key=self._key())
             return
-        entries, problems = read_entries(ydoc)
+        entries, problems = read_entries(manifest.ydoc)
         for problem in problems:
             self.problems.report(problem, "manifest-problem", message=problem)
         self.view = ManifestView.of(entries, self._key())
 
-    def _catch_up(self) -> None:
-        """Bring the view up to date with the entries changed since (``_touched``):
-        O(changed entries), unless one moves another, is malformed, or the view
-        cannot be trusted to be the manifest's as read (then ``reread``)."""
-        manifest = self._manifest()
-        if (
-            manifest is None
-            or manifest.ydoc is not self._watched
-            or self._view_behind
-            or self._key() != self.view.key
-        ):
+    def refresh(self) -> None:
+        """Read the manifest whole if it changed since the view was read (a peer's
+        change); nothing, not even a load, if it did not."""
+        if not self._current():
             self.reread()
-            return
-        touched = list(self._touched)
-        self._touched.clear()
-        for guid in touched:
-            old = self.view.by_guid.get(guid)
-            try:
-                new = read_entry(manifest.ydoc, guid)
-            except ValueError:
-                self.reread()  # which reports it
-                return
-            if new != old and not self.view.replace(old, new):
-                self.reread()
-                return
 
     async def edit(self, edit: Callable[[YDoc], None] | None = None) -> None:
         """Change the manifest (after adding the entries of new files held back so a
         burst of new files is one change), then bring the view up to date."""
         pending, self._new_entries = self._new_entries, []
         if pending or edit is not None:
-            await self.store.local_edit(MANIFEST_GUID, _putting(pending, edit))
-        if pending or edit is not None or self._view_behind:
-            self._catch_up()
+            await self._change(_putting(pending, edit))
+        elif self._view_behind:
+            self.reread()
 
     async def store_new(self) -> None:
         """Store the held-back entries of new files now, their docs being durable:
@@ -161,7 +151,41 @@ class ManifestKeeper:
         as a second doc). The view has them already (``add_new``)."""
         pending, self._new_entries = self._new_entries, []
         if pending:
-            await self.store.local_edit(MANIFEST_GUID, _putting(pending, None))
+            await self._change(_putting(pending, None))
+
+    async def _change(self, change: Callable[[YDoc], None]) -> None:
+        """Make ``change`` to the manifest as a local edit and bring the view up to
+        date with the entries changed meanwhile (``change``'s and any peer's applied
+        during it): O(changed entries) if the view was the manifest's before, else
+        read whole. The doc is watched only for the change, so nothing here keeps it
+        in memory after."""
+        manifest = self._manifest() if self._current() else None
+        touched: set[str] = set()
+        unwatch = watch_entries(manifest.ydoc, touched) if manifest is not None else None
+        try:
+            await self.store.local_edit(MANIFEST_GUID, change)
+        finally:
+            if unwatch is not None:
+                unwatch()
+        if manifest is None or not self._catch_up(manifest, touched):
+            self.reread()
+
+    def _catch_up(self, manifest: DocReplica, touched: set[str]) -> bool:
+        """Bring the view up to date with entries ``touched`` of ``manifest``: False
+        if it cannot be (the doc was replaced meanwhile, an entry is malformed or
+        moves another) and the view is to be read whole."""
+        if self._manifest() is not manifest or self._key() != self.view.key:
+            return False
+        for guid in touched:
+            old = self.view.by_guid.get(guid)
+            try:
+                new = read_entry(manifest.ydoc, guid)
+            except ValueError:
+                return False  # the read reports it
+            if new != old and not self.view.replace(old, new):
+                return False
+        self._read_at = manifest.version()
+        return True
 
     def chunks_to_roots(self, changes: dict[str, Peer | None]) -> dict[str, Peer | None]:
         """``changes`` with each chunk of a chunked file replaced by its root (and the

@@ -153,8 +153,8 @@ def read_entry(doc: pycrdt.Doc[Any], guid: str) -> Entry | None:
 def watch_entries(doc: pycrdt.Doc[Any], touched: set[str]) -> Callable[[], None]:
     """Add to ``touched`` the guid of every entry a change of ``doc`` (local or a
     peer's) adds, replaces, removes or edits from now on; returns the call that stops.
-    The callback holds ``touched`` alone, so no reference cycle runs through the Doc
-    (``replica.doc``)."""
+    Until it is called the doc stays in memory: pycrdt's observer holds the Doc, in a
+    cycle through the Rust side that Python's collector cannot see."""
     files = doc.get(FILES, type=pycrdt.Map)
 
     def note(events: list[Any]) -> None:

@@ -248,6 +248,13 @@ def limit_sending(device: Device, kib_s: int) -> None:
     save_config(path, replace(load_config(path), max_send_kib_s=kib_s))
 
 
+def unload_quickly(device: Device, seconds: float = 0.5) -> None:
+    """Set ``[docs] idle_unload_s`` in ``device``'s config (its daemon not running):
+    its docs leave memory ``seconds`` after their last use."""
+    path = device.home / "config.toml"
+    save_config(path, replace(load_config(path), idle_unload_s=seconds))
+
+
 def link(devices: list[Device]) -> None:
     """Every running device dials every other one's address."""
     for device in devices:

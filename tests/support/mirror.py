@@ -73,9 +73,11 @@ class Store:
         self.released.update(guids)
 
 
-def make_mirror(root: Path) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:
+def make_mirror(
+    root: Path, store: Store | None = None
+) -> tuple[Mirror, Store, list[tuple[str, dict[str, Any]]]]:
     marker_dir(root).mkdir(parents=True)
-    store = Store()
+    store = store if store is not None else Store()
     events: list[tuple[str, dict[str, Any]]] = []
     clock = HybridClock(b"device", wall_ms)
     mirror = Mirror(root, store, clock, lambda type_, **f: events.append((type_, f)), "s")

@@ -5,7 +5,10 @@ is the one a whole read gives."""
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,9 @@ from trio.testing import MockClock
 from p2psync.mirror import engine
 from p2psync.mirror.engine import Mirror
 from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, read_entries, set_fields
+from p2psync.mirror.store import YDoc
+from p2psync.protocol.yjs import DocVersion
+from p2psync.replica.doc import DocReplica
 from tests.support.mirror import Store, make_mirror, peer_creates
 
 FILES = 200
@@ -124,6 +130,74 @@ def test_a_peers_changes_between_edits_are_in_the_view_after_the_next(tmp_path: 
         await mirror.keeper.edit(lambda d: set_fields(d, guid, exec=True))
         assert "renamed-there.md" in mirror.view.by_path
         assert mirror.view.by_path[second].exec
+        assert mirror.view == as_read(mirror, store)
+
+    trio.run(main, clock=MockClock(autojump_threshold=0))
+
+
+class UnloadingStore(Store):
+    """A store whose docs may leave memory, as a share's idle docs do: an unloaded
+    doc keeps its version and loads again from its state when read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unloaded: dict[str, tuple[bytes, DocVersion]] = {}
+        self.loads: list[str] = []
+
+    def unload(self, guid: str) -> None:
+        doc = self.docs.pop(guid)
+        self.unloaded[guid] = (doc.full_state(), doc.version())
+
+    def doc(self, guid: str) -> DocReplica | None:
+        if guid in self.unloaded:
+            state, _ = self.unloaded.pop(guid)
+            self.docs[guid] = DocReplica(guid, [state])
+            self.loads.append(guid)
+        return super().doc(guid)
+
+    def version(self, guid: str) -> DocVersion | None:
+        if guid in self.unloaded:
+            return self.unloaded[guid][1]
+        return super().version(guid)
+
+    async def local_edit(self, guid: str, edit: Callable[[YDoc], None]) -> None:
+        self.doc(guid)
+        await super().local_edit(guid, edit)
+
+
+def test_an_idle_manifest_leaves_memory_and_an_unchanged_one_is_not_read_again(
+    tmp_path: Path,
+) -> None:
+    """The keeper holds the manifest doc only while it changes it, so an idle share's
+    manifest can leave memory (pycrdt's observer would keep it: a cycle through
+    Rust); a rescan finding it unchanged neither loads nor reads it; loaded again for
+    a change, it is not read whole either, and the view stays a whole read's."""
+    store = UnloadingStore()
+    mirror, _, _ = make_mirror(tmp_path, store)
+
+    async def main() -> None:
+        rels = await taken_in(mirror, tmp_path)
+        await mirror.rescan()  # as a daemon's start does
+        manifest = weakref.ref(store.docs[MANIFEST_GUID].ydoc)
+        store.unload(MANIFEST_GUID)
+        gc.collect()
+        assert manifest() is None  # nothing of the mirror's holds it
+        rereads = mirror.keeper.rereads
+        await mirror.rescan()
+        assert store.loads == []
+        (tmp_path / rels[0]).rename(tmp_path / "renamed.md")
+        (tmp_path / "new.md").write_text("a new file\n")
+        await mirror.local_changes([rels[0], "renamed.md", "new.md"])
+        await trio.sleep(engine.VANISHED_HOLD_S)
+        await mirror.flush()
+        assert store.loads == [MANIFEST_GUID]
+        assert mirror.keeper.rereads == rereads
+        assert {"renamed.md", "new.md"} <= set(mirror.view.by_path)
+        assert rels[0] not in mirror.view.by_path
+        assert mirror.view == as_read(mirror, store)
+        store.unload(MANIFEST_GUID)
+        await peer_creates(mirror, store, "peer.md", "theirs\n", 5)  # changed: read whole
+        assert mirror.keeper.rereads == rereads + 1
         assert mirror.view == as_read(mirror, store)
 
     trio.run(main, clock=MockClock(autojump_threshold=0))

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 import signal
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pycrdt
 import pytest
-import tomli_w
 
 from p2psync.storage import read_state
 from p2psync.storage.layout import log_path
-from tests.support.daemons import Device, link, make_share, wait_for
+from tests.support.daemons import Device, link, make_share, unload_quickly, wait_for
 
 
 @pytest.fixture
@@ -36,13 +34,6 @@ def logged_text(path: Path) -> str | None:
     doc: pycrdt.Doc[Any] = pycrdt.Doc()
     doc.apply_update(state)
     return str(doc.get("content", type=pycrdt.Text))
-
-
-def unload_quickly(device: Device) -> None:
-    config_path = device.home / "config.toml"
-    config: dict[str, Any] = tomllib.loads(config_path.read_text())
-    config["docs"] = {"idle_unload_s": 0.5}
-    config_path.write_text(tomli_w.dumps(config))
 
 
 def unloaded(device: Device, guid: str) -> bool:

@@ -1,5 +1,6 @@
 """The load/unload policy: docs idle for the configured time are offered for
-unloading, least recently used first; pinned docs never are."""
+unloading, least recently used first; kept docs (the manifest) after that everyday
+grace only, even after a crowd."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class Clock:
 
 def test_idle_docs_are_offered_least_recently_used_first() -> None:
     clock = Clock()
-    residency = Residency(60.0, clock, pinned=["manifest"])
+    residency = Residency(60.0, clock, kept=["manifest"])
     for guid in ["a", "b", "manifest"]:
         residency.touch(guid)
         clock.now += 1
@@ -30,6 +31,8 @@ def test_idle_docs_are_offered_least_recently_used_first() -> None:
     assert not residency.is_idle("manifest")
     residency.forget("b")
     assert residency.is_idle("b")  # a doc never touched is idle
+    clock.now += 1
+    assert residency.idle(["a", "manifest"]) == ["manifest"]  # 60 s untouched
 
 
 def test_the_check_interval_follows_the_idle_time() -> None:
@@ -40,12 +43,12 @@ def test_the_check_interval_follows_the_idle_time() -> None:
 
 def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     clock = Clock()
-    residency = Residency(60.0, clock, pinned=["manifest"], crowd=20, crowd_idle_s=2.0)
+    residency = Residency(60.0, clock, kept=["manifest"], crowd=20, crowd_idle_s=2.0)
     few = [f"doc{i}" for i in range(19)]
     for guid in ["manifest", *few]:
         residency.touch(guid)
     clock.now += 2.5
-    assert residency.idle(few) == []  # 20 loaded, the pinned one included: no crowd yet
+    assert residency.idle(few) == []  # 20 loaded, the kept one included: no crowd yet
     assert not residency.crowded
     many = [f"doc{i}" for i in range(40)]
     for guid in many[19:]:
@@ -54,6 +57,8 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     residency.touch("doc0")  # in use
     leaving = residency.idle(many)
     assert leaving == many[1:]
+    assert residency.crowded
+    assert not residency.is_idle("manifest")  # 5 s untouched in a crowd: the everyday grace
     for guid in leaving[:-8]:
         residency.forget(guid)
     assert residency.is_idle(leaving[-8])  # still after the crowd: 10 loaded
@@ -62,7 +67,10 @@ def test_after_a_crowd_of_docs_idle_ones_leave_soon_down_to_a_few() -> None:
     residency.forget(leaving[-7])  # down to 8, the floor: the longer grace again
     assert not residency.is_idle(leaving[-1])
     assert not residency.crowded
-    assert not residency.is_idle("manifest")
+    clock.now += 55
+    assert residency.is_idle("manifest")
+    assert residency.is_kept("manifest")
+    assert not residency.is_kept("doc0")
 
 
 def test_a_doc_a_peer_changed_keeps_the_longer_grace_until_mirrored() -> None:
