@@ -144,6 +144,8 @@ def _chunked_file(tmp_path: Path) -> tuple[Daemon, Path, str, list[str]]:
     async def create(service: ShareService, folder: Path) -> tuple[str, list[str]]:
         (folder / "big.log").write_text(TEXT)
         root = await _chunked(service, "big.log")
+        while not await service.history.versions(root):  # recorded behind the take-in
+            await trio.sleep(POLL_S)
         doc = service.doc(root)
         assert doc is not None
         return root, chunk_order(doc.ydoc, root)
