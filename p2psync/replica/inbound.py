@@ -61,7 +61,7 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
     ``state``). Raises RejectedError if it fails validation."""
     match message:
         case IndexRequest():
-            since = message.since if message.index_id == sync.replica.index_id else 0
+            since = _since(sync, message)
             state.sent_sequence = since
             return index_delta(sync, peer, state, force=True) + _ask_again(sync, peer, state)
         case Index():
@@ -90,6 +90,15 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
             return _integrate(sync, peer, state, message.guid, [message.update],
                               live=False, asked=asked)  # fmt: skip
     return []
+
+
+def _since(sync: SyncState, request: IndexRequest) -> int:
+    """Where our answer to ``request`` starts: after the sequence it names of our
+    index; from the start if it names another index, or a sequence ours never
+    reached (the peer kept an old index's sequence when it took this one, as earlier
+    releases did: an answer after it would never bring the entries below it)."""
+    same = request.index_id == sync.replica.index_id
+    return request.since if same and request.since <= sync.replica.max_sequence else 0
 
 
 def _ask_again(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
@@ -123,7 +132,12 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
     """Remember the versions ``index`` announces and ask for the docs of which it
     has changes we lack (never of a peer whose changes we do not take)."""
     if index.index_id != state.index_id:
+        # Another index of the peer (its share lost its index, or it crashed): what
+        # we knew of the old one says nothing of this one, its sequence included.
+        # Its numbers may start again below the old one's: kept, the next link would
+        # ask only for entries past the old sequence and miss the docs changed below.
         state.versions.clear()
+        state.max_sequence = 0
     state.index_id = index.index_id
     state.heard_index = True
     state.heard += 1
