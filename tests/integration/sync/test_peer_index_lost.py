@@ -22,7 +22,7 @@ def port(device: Device) -> int:
 def in_sync(device: Device, other: Device) -> bool:
     """Whether ``device`` says its share is in sync with a connected ``other``."""
     share: dict[str, Any] = share_status(device)
-    member = next((m for m in share["members"] if m["device_id"] == other.id), {})
+    member: dict[str, Any] = next((m for m in share["members"] if m["device_id"] == other.id), {})
     return bool(share["in_sync"]) and member.get("state") == "in-sync"
 
 
