@@ -1,12 +1,13 @@
 """A connected peer's sync messages, answered (``replica.sync``).
 
 ``handle`` takes one message from a peer and returns the effects: an IndexRequest is
-answered with an index delta (and the docs asked of that peer and not answered are
-asked again: it started afresh), an Index with SyncStep1s for what we miss, a SyncStep1
-with a SyncStep2, and a SyncStep2 or live Update is checked, stored and flooded (its
-sender's mode permitting, ``MemberPolicy``). A message that fails validation raises
-``RejectedError`` carrying the effects of what was valid before it; the façade
-disconnects the peer.
+answered with an index delta, led by the entries of the docs that peer lacks as far as
+its index told us (``docs_to_send``: it did not ask for them; told again, it does), and
+the docs asked of that peer and not answered are asked again (it started afresh); an
+Index with SyncStep1s for what we miss, a SyncStep1 with a SyncStep2, and a SyncStep2
+or live Update is checked, stored and flooded (its sender's mode permitting,
+``MemberPolicy``). A message that fails validation raises ``RejectedError`` carrying
+the effects of what was valid before it; the façade disconnects the peer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Effect, Peer, Persist, Quarantine, Reload, Send, Tell
 from p2psync.replica.outbox import flood, index_delta, step2
-from p2psync.replica.peerstate import PeerState
+from p2psync.replica.peerstate import PeerState, docs_to_send
 from p2psync.replica.stored import EMPTY_UPDATE
 from p2psync.replica.syncstate import SyncState
 
@@ -61,9 +62,10 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
     ``state``). Raises RejectedError if it fails validation."""
     match message:
         case IndexRequest():
-            since = _since(sync, message)
-            state.sent_sequence = since
-            return index_delta(sync, peer, state, force=True) + _ask_again(sync, peer, state)
+            state.sent_sequence = _since(sync, message)
+            again = docs_to_send(peer, state, sync.replica, sync.policy)
+            return (index_delta(sync, peer, state, force=True, again=again)
+                    + _ask_again(sync, peer, state))  # fmt: skip
         case Index():
             return _on_index(sync, peer, state, message)
         case SyncStep1():

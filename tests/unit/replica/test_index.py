@@ -475,3 +475,24 @@ def test_a_request_past_the_end_of_our_index_is_answered_whole() -> None:
     assert got.text() == "won"
     assert a.sync.in_sync_with("b")
     assert b.sync.in_sync_with("a")
+
+
+def test_a_peer_that_lacks_a_doc_it_was_told_of_is_told_again_on_its_next_link() -> None:
+    """a's memory of b's index says it saw all of it, yet a lacks b's doc (what an
+    older release kept of an index b took anew): b, whose memory of a's index says a
+    lacks it, announces it again when a asks for its index, and a asks for it."""
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a, b = nodes["a"], nodes["b"]
+    b.run(b.sync.local_update("winner", edit(b.sync.replica.get_or_create("winner"), "won")))
+    for i in range(5):
+        b.run(b.sync.local_update("busy", edit(b.sync.replica.get_or_create("busy"), str(i))))
+    a.sync.remember("b", b.sync.replica.index_id, b.sync.replica.sequence_of("busy") - 1, {})
+    sent = connect(nodes)
+    got = a.sync.replica.get("winner")
+    assert got is not None
+    assert got.text() == "won"
+    assert a.sync.in_sync_with("b")
+    assert b.sync.in_sync_with("a")
+    apart(nodes)
+    sent = connect(nodes)  # in sync: a new link repeats nothing
+    assert not [e for m in sent if isinstance(m, Index) for e in m.entries]
