@@ -1,11 +1,17 @@
 """A device that lost its persisted index (``.p2psync/index.bin`` deleted or
-unreadable: every log is read again, under a new index ID whose sequence starts
-again from 1), then a path both devices create while apart: the device that was
-away must get the doc that won the path, across real daemons and their restarts."""
+unreadable: every log is read again; or the whole ``.p2psync/`` deleted and made
+again: the folder is taken in afresh, every file a new doc), under a new index ID
+whose sequence starts again from 1, then a path both devices create while apart: the
+device that was away must get the doc that won the path, across real daemons and
+their restarts (it kept the old index's sequence for the new one and never heard of
+the doc, while the other counted one file to send forever)."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
+
+import pytest
 
 from tests.support.daemons import Device, wait_for
 from tests.support.mirror import holds
@@ -26,18 +32,31 @@ def in_sync(device: Device, other: Device) -> bool:
     return bool(share["in_sync"]) and member.get("state") == "in-sync"
 
 
+def lose_index(device: Device, what: str) -> None:
+    """The index of ``device``'s share (its daemon stopped) is lost: ``index.bin``
+    alone, or the whole ``.p2psync/`` (made again empty, as a user who deleted it
+    would to start the share again)."""
+    folder = device.folder / ".p2psync"
+    if what == "index.bin":
+        (folder / "index.bin").unlink()
+    else:
+        shutil.rmtree(folder)
+        folder.mkdir()
+
+
+@pytest.mark.parametrize("what", ["index.bin", ".p2psync"])
 def test_a_peer_that_lost_its_index_still_sends_what_it_makes_later(
-    linked_pair: tuple[Device, Device],
+    linked_pair: tuple[Device, Device], what: str
 ) -> None:
     alice, bob = linked_pair
-    for number in range(10):  # bob's index climbs well past what a new one starts at
+    for number in range(30):  # bob's index climbs well past what a new one starts at
         synced_file([bob, alice], "notes.md", f"edit {number}\n")
     wait_for(lambda: in_sync(alice, bob) and in_sync(bob, alice), "the pair in sync")
 
     bob.stop()
-    (bob.folder / ".p2psync" / "index.bin").unlink()
+    lose_index(bob, what)
     bob.start(port(bob))
-    wait_for(lambda: in_sync(alice, bob) and in_sync(bob, alice), "bob's new index taken")
+    wait_for(lambda: in_sync(alice, bob) and in_sync(bob, alice), "bob's new index taken", 60)
 
     alice.stop()
     (bob.folder / "same.md").write_text(WINNER)
