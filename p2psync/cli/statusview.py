@@ -113,7 +113,7 @@ def _member_transfers(
     """One line per member behind in a share with files in the transfer ``figures``
     reads of it (``receiving``: what it sends us, ``word`` "from"; ``sending``: what
     we send it, "to"): the files done of the transfer's and the bytes (absent from
-    older daemons)."""
+    older daemons), and, sending, why what it lacks does not go (``unasked_text``)."""
     lines = []
     for share in status["shares"]:
         for member in share["members"]:
@@ -121,9 +121,19 @@ def _member_transfers(
             if member["state"] != "behind" or not total:
                 continue
             name = f" ({member['name']})" if member["name"] else ""
+            why = unasked_text(member) if figures is sending else ""
             lines.append(f"{share['id']} {word} {short(member['device_id'])}{name}: "
-                         f"{transfer_text(done, total, done_bytes, total_bytes)}")  # fmt: skip
+                         f"{transfer_text(done, total, done_bytes, total_bytes)}{why}")  # fmt: skip
     return lines
+
+
+def unasked_text(transfer: Mapping[str, Any]) -> str:
+    """``; it has not asked for 1 file it lacks``: the files a member lacks that it was
+    told of and does not ask for (``files_unasked``; nothing goes until it asks), or ""."""
+    count = int(transfer.get("files_unasked") or 0)
+    if not count:
+        return ""
+    return f"; it has not asked for {count:,} file{'s' if count != 1 else ''} it lacks"
 
 
 def _peer_transfers(peers: list[PeerRow]) -> list[str]:
@@ -138,7 +148,8 @@ def _peer_transfers(peers: list[PeerRow]) -> list[str]:
             words.append(f"receiving {transfer_text(got, expected, got_bytes, expected_bytes)}")
         sent, to_send, sent_bytes, bytes_to_send = sending(peer)
         if to_send:
-            words.append(f"sending {transfer_text(sent, to_send, sent_bytes, bytes_to_send)}")
+            figures = transfer_text(sent, to_send, sent_bytes, bytes_to_send)
+            words.append(f"sending {figures}{unasked_text(peer)}")
         if words:
             lines.append(f"{short(peer['device_id'])} ({_peer_name(peer)}): {'; '.join(words)}")
     return lines

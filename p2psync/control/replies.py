@@ -62,8 +62,10 @@ class TransferStatus(TypedDict):
     arrived, the bytes of its answers and the bytes expected in all (from the sizes it
     announced; None from a daemon that does not announce them); and what this device
     is sending it: the files it lacks or was sent in the current transfer, those sent,
-    and their bytes (estimated for those not sent yet). A share sums its members', a
-    peer its shares'. Clients read the fields older daemons lack with ``.get``."""
+    and their bytes (estimated for those not sent yet), and of the files it lacks,
+    those it was told of and has not asked for (nothing is sent until it asks). A
+    share sums its members', a peer its shares'. Clients read the fields older
+    daemons lack with ``.get``."""
 
     files_expected: int
     files_received: int
@@ -73,6 +75,7 @@ class TransferStatus(TypedDict):
     files_sent: int
     bytes_to_send: int
     bytes_sent: int
+    files_unasked: int
 
 
 class MemberStatus(TransferStatus):

@@ -65,10 +65,12 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
     manifest may come last). What was sent is what the peer holds of it: the docs whose
     whole answer the link wrote and that its index says it holds at our version (not
     what sits in the connection's buffers, docs/decisions.md); the bytes still to send
-    are estimated by the docs' log sizes (``ShareSync.sizes``). Zeros for a peer that
-    is not connected."""
+    are estimated by the docs' log sizes (``ShareSync.sizes``); of the files it lacks,
+    those it was told of and did not ask for (``ShareSync.unasked``). Zeros for a
+    peer that is not connected."""
     transfer, sending = service.sync.transfer(peer), service.sync.sending(peer)
-    if transfer is None or sending is None:
+    unasked = service.sync.unasked(peer)
+    if transfer is None or sending is None or unasked is None:
         return summed([])
     asked, received, received_bytes, expected_bytes = transfer
     written, whole, lacking = sending
@@ -83,6 +85,7 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
         "files_sent": sum(map(_is_file_doc, held)),
         "bytes_to_send": sum(written.values()) + unsent,
         "bytes_sent": sum(written[g] for g in held),
+        "files_unasked": sum(map(_is_file_doc, unasked)),
     }
 
 
@@ -103,6 +106,7 @@ def summed(transfers: Sequence[TransferStatus]) -> TransferStatus:
         "files_sent": sum(t["files_sent"] for t in transfers),
         "bytes_to_send": sum(t["bytes_to_send"] for t in transfers),
         "bytes_sent": sum(t["bytes_sent"] for t in transfers),
+        "files_unasked": sum(t["files_unasked"] for t in transfers),
     }
 
 

@@ -1,12 +1,13 @@
 """A connected peer's sync messages, answered (``replica.sync``).
 
 ``handle`` takes one message from a peer and returns the effects: an IndexRequest is
-answered with an index delta (and the docs asked of that peer and not answered are
-asked again: it started afresh), an Index with SyncStep1s for what we miss, a SyncStep1
-with a SyncStep2, and a SyncStep2 or live Update is checked, stored and flooded (its
-sender's mode permitting, ``MemberPolicy``). A message that fails validation raises
-``RejectedError`` carrying the effects of what was valid before it; the façade
-disconnects the peer.
+answered with an index delta, led by the entries of the docs that peer lacks as far as
+its index told us (``docs_to_send``: it did not ask for them; told again, it does), and
+the docs asked of that peer and not answered are asked again (it started afresh); an
+Index with SyncStep1s for what we miss, a SyncStep1 with a SyncStep2, and a SyncStep2
+or live Update is checked, stored and flooded (its sender's mode permitting,
+``MemberPolicy``). A message that fails validation raises ``RejectedError`` carrying
+the effects of what was valid before it; the façade disconnects the peer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Effect, Peer, Persist, Quarantine, Reload, Send, Tell
 from p2psync.replica.outbox import flood, index_delta, step2
-from p2psync.replica.peerstate import PeerState
+from p2psync.replica.peerstate import PeerState, docs_to_send
 from p2psync.replica.stored import EMPTY_UPDATE
 from p2psync.replica.syncstate import SyncState
 
@@ -61,9 +62,10 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
     ``state``). Raises RejectedError if it fails validation."""
     match message:
         case IndexRequest():
-            since = message.since if message.index_id == sync.replica.index_id else 0
-            state.sent_sequence = since
-            return index_delta(sync, peer, state, force=True) + _ask_again(sync, peer, state)
+            state.sent_sequence = _since(sync, message)
+            again = docs_to_send(peer, state, sync.replica, sync.policy)
+            return (index_delta(sync, peer, state, force=True, again=again)
+                    + _ask_again(sync, peer, state))  # fmt: skip
         case Index():
             return _on_index(sync, peer, state, message)
         case SyncStep1():
@@ -90,6 +92,15 @@ def handle(sync: SyncState, peer: Peer, state: PeerState, message: SyncMessage) 
             return _integrate(sync, peer, state, message.guid, [message.update],
                               live=False, asked=asked)  # fmt: skip
     return []
+
+
+def _since(sync: SyncState, request: IndexRequest) -> int:
+    """Where our answer to ``request`` starts: after the sequence it names of our
+    index; from the start if it names another index, or a sequence ours never
+    reached (the peer kept an old index's sequence when it took this one, as earlier
+    releases did: an answer after it would never bring the entries below it)."""
+    same = request.index_id == sync.replica.index_id
+    return request.since if same and request.since <= sync.replica.max_sequence else 0
 
 
 def _ask_again(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
@@ -123,7 +134,12 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
     """Remember the versions ``index`` announces and ask for the docs of which it
     has changes we lack (never of a peer whose changes we do not take)."""
     if index.index_id != state.index_id:
+        # Another index of the peer (its share lost its index, or it crashed): what
+        # we knew of the old one says nothing of this one, its sequence included.
+        # Its numbers may start again below the old one's: kept, the next link would
+        # ask only for entries past the old sequence and miss the docs changed below.
         state.versions.clear()
+        state.max_sequence = 0
     state.index_id = index.index_id
     state.heard_index = True
     state.heard += 1

@@ -8,6 +8,7 @@ except the one it came from.
 from __future__ import annotations
 
 import logging
+from collections.abc import Set
 from dataclasses import replace
 
 from p2psync.errors import MalformedYjsError
@@ -54,12 +55,18 @@ def flood(sync: SyncState, guid: str, updates: list[bytes], *, source: Peer | No
     ]
 
 
-def index_delta(sync: SyncState, peer: Peer, state: PeerState, *, force: bool) -> list[Effect]:
-    """The index entries ``peer`` has not been sent yet (all since ``sent_sequence``);
+def index_delta(
+    sync: SyncState, peer: Peer, state: PeerState, *, force: bool,
+    again: Set[str] = frozenset(),
+) -> list[Effect]:  # fmt: skip
+    """The index entries ``peer`` has not been sent yet (all since ``sent_sequence``),
+    after those of the docs ``again`` it was sent before (oldest change first);
     nothing when there are none, unless ``force`` (an answer to its IndexRequest)."""
     replica = sync.replica
+    repeated = replica.entries_of(again, up_to=state.sent_sequence)
     entries = [
-        replace(e, size=sync.sizes(e.guid)) for e in replica.entries_since(state.sent_sequence)
+        replace(e, size=sync.sizes(e.guid))
+        for e in (*repeated, *replica.entries_since(state.sent_sequence))
     ]
     if not entries and not force:
         return []

@@ -134,6 +134,13 @@ class ShareReplica:
             entries.append(IndexEntry(g, s, version))
         return entries
 
+    def entries_of(self, guids: Iterable[str], *, up_to: int) -> list[IndexEntry]:
+        """Index entries of the docs ``guids`` we hold whose last change is at or before
+        ``up_to``, oldest change first."""
+        changed = sorted((s, g) for g in guids if 0 < (s := self._sequences.get(g, 0)) <= up_to)
+        return [IndexEntry(g, s, version) for s, g in changed
+                if (version := self.version(g)) is not None]  # fmt: skip
+
     def load(self, docs: Iterable[DocReplica]) -> None:
         """Hold every doc of ``docs`` (start-up)."""
         for doc in docs:

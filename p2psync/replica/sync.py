@@ -341,6 +341,22 @@ class ShareSync:
             figures.lacking = frozenset(docs_to_send(peer, state, self.replica, self.policy))
         return dict(state.sending.written), set(state.sending.whole), set(figures.lacking)
 
+    def unasked(self, peer: Peer) -> set[str] | None:
+        """The docs a connected ``peer`` lacks as far as its index told us
+        (``sending``) whose entries this link announced to it and that it has not
+        asked for: nothing is sent of them until it does. None if it is not
+        connected. Read-only, for status: what is to send and why it does not go."""
+        sending = self.sending(peer)
+        state = self._state.peers.get(peer)
+        if sending is None or state is None:
+            return None
+        if not state.heard_index:
+            return set()  # what it lacks is what it lacked on its last link
+        written, whole, lacking = sending
+        replica, asked = self.replica, state.sending.queued | whole | set(written)
+        return {guid for guid in lacking - asked
+                if replica.sequence_of(guid) <= state.sent_sequence}  # fmt: skip
+
     def wrote(self, peer: Peer, message: SyncStep2) -> None:
         """The link wrote ``message``, a part of our answer to ``peer``, to the socket
         (counted for progress displays, ``sending``)."""

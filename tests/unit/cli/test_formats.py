@@ -158,14 +158,19 @@ def test_status_says_what_a_member_still_sends_while_it_is_behind() -> None:
     assert "Receiving" not in format_status(partial(status_of(share, "up-to-date")))
 
 
-def test_status_and_peers_say_what_this_device_sends_a_member_behind() -> None:
-    sends = {"files_to_send": 1000, "files_sent": 250, "bytes_to_send": 200_000,
-             "bytes_sent": 51_200, "files_expected": 0}  # fmt: skip
+def sending_to_bob(sends: dict[str, Any]) -> str:
+    """``status`` as text while this device sends bob (behind) what ``sends`` says."""
     member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "sync_pct": 0.1,
               "error": None, "state": "behind", **sends}  # fmt: skip
     share = {"id": "s4", "path": "/r", "docs": 1000, "in_sync": False, "in_sync_pct": 0.1,
              "members": [member], "errors": []}  # fmt: skip
-    text = format_status(partial(status_of(share, "syncing")))
+    return format_status(partial(status_of(share, "syncing")))
+
+
+def test_status_and_peers_say_what_this_device_sends_a_member_behind() -> None:
+    sends = {"files_to_send": 1000, "files_sent": 250, "bytes_to_send": 200_000,
+             "bytes_sent": 51_200, "files_expected": 0}  # fmt: skip
+    text = sending_to_bob(sends)
     line = "s4 to VFVQ4IY (bob): 250 of 1,000 files (25.0%), 50.0 KiB of 195.3 KiB (25.6%)"
     assert f"Sending:\n  {line}" in text
     assert "Receiving" not in text
@@ -174,6 +179,16 @@ def test_status_and_peers_say_what_this_device_sends_a_member_behind() -> None:
                           "50.0 KiB of 195.3 KiB (25.6%)")  # fmt: skip
     in_sync = peer(connected=True, in_sync=True, **sends)
     assert "Transfers" not in format_peers(partial({"peers": [in_sync], "pending": []}))
+
+
+def test_status_and_peers_say_why_a_file_a_member_lacks_does_not_go() -> None:
+    sends = {"files_to_send": 1, "files_sent": 0, "bytes_to_send": 1_024, "bytes_sent": 0,
+             "files_expected": 0, "files_unasked": 1}  # fmt: skip
+    text = sending_to_bob(sends)
+    assert text.endswith("s4 to VFVQ4IY (bob): 0 of 1 files (0%), 0 B of 1.0 KiB (0%); "
+                         "it has not asked for 1 file it lacks")  # fmt: skip
+    peers = format_peers(partial({"peers": [peer(connected=True, **sends)], "pending": []}))
+    assert peers.endswith("; it has not asked for 1 file it lacks")
 
 
 def test_a_name_that_is_not_printable_cannot_break_a_line() -> None:

@@ -405,3 +405,94 @@ def test_a_peers_empty_doc_does_not_keep_a_device_from_being_in_sync() -> None:
     assert nodes["b"].sync.replica.get("doc") is not None
     assert nodes["b"].sync.in_sync_with("a")
     assert a.sync.in_sync_with("b")
+
+
+def apart(nodes: dict[str, Node]) -> None:
+    """The link between the two nodes goes down."""
+    nodes["a"].sync.peer_down("b")
+    nodes["b"].sync.peer_down("a")
+
+
+def crashed(written: Node, now: Node) -> Node:
+    """``now`` started again after a crash, from the index ``written`` had when it was
+    last persisted and the logs ``now`` has: the logs changed since are read again."""
+    node = written.restart(clean=False)
+    node.logs = {guid: list(updates) for guid, updates in now.logs.items()}
+    for guid, updates in node.logs.items():
+        reread(node.sync, guid, DocReplica(guid, updates).version())
+    return node
+
+
+@pytest.mark.parametrize("loss", ["lost-index-folder", "crash"])
+def test_a_peers_new_index_below_the_sequence_we_knew_still_brings_later_docs(
+    loss: str,
+) -> None:
+    """b's index starts again below the sequence a saw of its old one: its
+    ``.p2psync`` was deleted (a fresh index from sequence 1), or it crashed after
+    announcing changes its persisted index never recorded (a new index ID, the
+    sequence of the last write). A doc b makes while they are apart takes one of the
+    sequence numbers a saw of the old index; a's next link must bring it all the
+    same, or a never asks for it while b counts it as lacking forever."""
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    b = nodes["b"]
+    b.run(b.sync.local_update("base", edit(b.sync.replica.get_or_create("base"), "x")))
+    written = b.restart()  # the index as persisted now
+    for i in range(10):
+        b.run(b.sync.local_update("busy", edit(b.sync.replica.get_or_create("busy"), str(i))))
+    connect(nodes)
+    assert nodes["a"].sync.in_sync_with("b")
+    apart(nodes)
+    if loss == "crash":
+        nodes["b"] = b = crashed(written, b)
+    else:
+        nodes["b"] = b = Node(ShareSync(ShareReplica(SHARE)))  # a fresh index, files re-read
+        b.run(b.sync.local_update("rescan", edit(b.sync.replica.get_or_create("rescan"), "x")))
+    connect(nodes)
+    assert nodes["a"].sync.in_sync_with("b")
+    apart(nodes)
+    b.run(b.sync.local_update("winner", edit(b.sync.replica.get_or_create("winner"), "won")))
+    assert b.sync.replica.sequence_of("winner") <= 11  # a sequence a saw of the old index
+    connect(nodes)
+    got = nodes["a"].sync.replica.get("winner")
+    assert got is not None
+    assert got.text() == "won"
+    assert b.sync.in_sync_with("a")
+    assert nodes["a"].sync.in_sync_with("b")
+
+
+def test_a_request_past_the_end_of_our_index_is_answered_whole() -> None:
+    """A peer that asks for our index after a sequence it never reached kept the
+    sequence of an older index of ours (as earlier releases did when our index
+    changed): it is answered from the start, or it would never get the docs below."""
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    b = nodes["b"]
+    b.run(b.sync.local_update("winner", edit(b.sync.replica.get_or_create("winner"), "won")))
+    a = nodes["a"]
+    a.sync.remember("b", b.sync.replica.index_id, 50, {})
+    connect(nodes)
+    got = a.sync.replica.get("winner")
+    assert got is not None
+    assert got.text() == "won"
+    assert a.sync.in_sync_with("b")
+    assert b.sync.in_sync_with("a")
+
+
+def test_a_peer_that_lacks_a_doc_it_was_told_of_is_told_again_on_its_next_link() -> None:
+    """a's memory of b's index says it saw all of it, yet a lacks b's doc (what an
+    older release kept of an index b took anew): b, whose memory of a's index says a
+    lacks it, announces it again when a asks for its index, and a asks for it."""
+    nodes = {"a": Node(ShareSync(ShareReplica(SHARE))), "b": Node(ShareSync(ShareReplica(SHARE)))}
+    a, b = nodes["a"], nodes["b"]
+    b.run(b.sync.local_update("winner", edit(b.sync.replica.get_or_create("winner"), "won")))
+    for i in range(5):
+        b.run(b.sync.local_update("busy", edit(b.sync.replica.get_or_create("busy"), str(i))))
+    a.sync.remember("b", b.sync.replica.index_id, b.sync.replica.sequence_of("busy") - 1, {})
+    sent = connect(nodes)
+    got = a.sync.replica.get("winner")
+    assert got is not None
+    assert got.text() == "won"
+    assert a.sync.in_sync_with("b")
+    assert b.sync.in_sync_with("a")
+    apart(nodes)
+    sent = connect(nodes)  # in sync: a new link repeats nothing
+    assert not [e for m in sent if isinstance(m, Index) for e in m.entries]

@@ -12,6 +12,7 @@ import pycrdt
 import pytest
 
 from p2psync.config import FolderMode
+from p2psync.protocol.messages import EMPTY_STATE_VECTOR, Index, IndexRequest, SyncStep1
 from p2psync.replica import peerstate
 from p2psync.replica import sync as sync_module
 from p2psync.replica.effects import Effect, Send
@@ -174,3 +175,24 @@ def test_a_status_asked_again_and_again_passes_over_the_docs_once(
     for _ in range(10):
         b.in_sync_with("a")
     assert passes == ["in_sync", "sync_counts", "in_sync"]
+
+
+def test_a_doc_a_peer_lacks_and_was_told_of_is_unasked_until_it_asks() -> None:
+    """What is to send and why it does not go: a doc the peer's index says it lacks,
+    announced to it on this link, waits for its question (``unasked``)."""
+    b = ShareSync(ShareReplica(SHARE))
+    doc = b.replica.get_or_create("doc")
+    client: pycrdt.Doc[Any] = pycrdt.Doc(client_id=7)
+    before = client.get_state()
+    client.get("content", type=pycrdt.Text).insert(0, "text")
+    b.local_update("doc", client.get_update(before))
+    assert b.unasked("a") is None  # not connected
+    b.peer_up("a")
+    assert b.unasked("a") == set()  # its index has not come
+    b.receive("a", IndexRequest(SHARE, b"", 0))  # the entry of "doc" goes to it
+    b.receive("a", Index(SHARE, b"a-index1", 0, ()))  # it holds nothing
+    assert b.sending("a") == ({}, set(), {"doc"})
+    assert b.unasked("a") == {"doc"}
+    b.receive("a", SyncStep1(SHARE, "doc", EMPTY_STATE_VECTOR))  # it asks: answered
+    assert b.unasked("a") == set()
+    assert doc.text() == "text"
