@@ -116,7 +116,11 @@ def _decode(data: bytes) -> Record | None:
 def read_record(path: Path) -> Record | None:
     try:
         with path.open("rb") as file:
-            data = file.read(MAX_RECORD_BYTES + 1)
+            # Sized by the file (a rename makes a record whole: it does not grow
+            # while open); a read of MAX_RECORD_BYTES + 1 allocated 64 MiB for every
+            # record of a share read at start
+            size = os.fstat(file.fileno()).st_size
+            data = file.read(size) if size <= MAX_RECORD_BYTES else b""
     except FileNotFoundError:
         return None
     record = _decode(data)
