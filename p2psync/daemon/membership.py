@@ -111,14 +111,30 @@ class MembershipService:
                 if before is not None and before.member(member.device_id) is None:
                     self._bring_up(share.id, member.device_id)
 
+    def share_started(self, service: ShareService) -> None:
+        """A share's engine started (its persisted index read, no peer up yet): it
+        takes first the modes it last ran with, as its member map file holds them
+        (what it remembers of each peer's index was recorded under them), then the
+        configured ones as a change. So a member made one we take from while the
+        daemon was down (its config edited offline) is treated as a live change
+        (``ShareSync.change_policy``): the docs we refused it are asked for."""
+        share_id = service.config.id
+        ran_with = self._map(share_id).members(exclude=self._us.digest)
+        own = FolderMode(self.own_mode(share_id))
+        service.sync.change_policy(  # no peer is up: it asks nothing
+            MemberPolicy(own, {DeviceId(device): mode for device, mode in ran_with.items()})
+        )
+        service.effects.ask(service.sync.change_policy(self._policy(service)))
+
     def apply_policies(self) -> None:
         """Give every running share's sync engine the current modes."""
-        for share_id, service in self._registry.shares.items():
-            policy = MemberPolicy(
-                FolderMode(self.own_mode(share_id)),
-                {m.device_id: m.mode for m in service.config.members},
-            )
-            service.effects.ask(service.sync.change_policy(policy))
+        for service in self._registry.shares.values():
+            service.effects.ask(service.sync.change_policy(self._policy(service)))
+
+    def _policy(self, service: ShareService) -> MemberPolicy:
+        """The modes of ``service``'s share as configured, and ours."""
+        own = FolderMode(self.own_mode(service.config.id))
+        return MemberPolicy(own, {m.device_id: m.mode for m in service.config.members})
 
     def own_mode(self, share_id: ShareId) -> str:
         """Our mode in ``share_id`` as the other members set it (send-receive by default)."""

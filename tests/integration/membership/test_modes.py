@@ -95,11 +95,9 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     assert all(share not in p["shares"] for p in peers if p["device_id"] == bob.id)
 
 
-def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[Device]) -> None:
-    # Refused while bob was receive-only, kept on his side (docs/concepts.md, "Modes"):
-    # once alice makes him send-receive again, what he kept reaches her, on the same
-    # link, and both end in sync instead of "syncing" for good.
-    alice, bob, _ = devices
+def refused_edit(alice: Device, bob: Device) -> str:
+    """Alice and bob share a text, alice makes bob receive-only and refuses his edit
+    ("kept by bob. ", kept on his side): the share."""
     share = make_share([alice, bob])
     for device in (alice, bob):
         device.start()
@@ -111,7 +109,37 @@ def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[
     bob.apply_text("notes.md", "kept by bob. ", client_id=2)
     wait_for(lambda: told_receive_only_by(bob, share) == {alice.id}, "bob told he is refused")
     assert text(alice) == "base. "
+    return share
+
+
+def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[Device]) -> None:
+    # Refused while bob was receive-only, kept on his side (docs/concepts.md, "Modes"):
+    # once alice makes him send-receive again, what he kept reaches her, on the same
+    # link, and both end in sync instead of "syncing" for good.
+    alice, bob, _ = devices
+    share = refused_edit(alice, bob)
     setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
     wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's kept edit at alice")
     assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
     assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0
+
+
+def test_a_mode_changed_while_the_daemon_is_down_is_in_force_at_its_start(
+    devices: list[Device],
+) -> None:
+    # Alice refuses bob's edit while he is receive-only; her daemon stops, and her
+    # config makes him send-receive again offline. At her next start, what he kept
+    # (refused before, made since) reaches her and both end in sync.
+    alice, bob, _ = devices
+    share = refused_edit(alice, bob)
+    alice.stop()
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
+    (bob.folder / "meanwhile.md").write_text("made meanwhile")
+    alice.start()
+    link([alice, bob])
+    wait_for(lambda: alice.text("meanwhile.md") == "made meanwhile", "bob's new file at alice")
+    wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's refused edit at alice")
+    wait_for(lambda: share_status(bob, share)["mode"] == "send-receive", "bob's mode at bob")
+    assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert text(bob) == text(alice)
