@@ -91,8 +91,9 @@ class MembershipService:
         self._dir = members_dir(registry.home)
         self._maps: dict[ShareId, MemberMap] = {}
         self._own: dict[str, tuple[str, ...]] = {}
-        self._removed_by: dict[ShareId, set[DeviceId]] = {}
         """Listen address -> the addresses we tell members we listen at."""
+        self._removed_by: dict[ShareId, set[DeviceId]] = {}
+        """Share -> the members that removed this device from it (``removed_by``)."""
 
     # -- config <-> maps ---------------------------------------------------------
 
@@ -217,10 +218,10 @@ class MembershipService:
         if version < MEMBER_LISTS_VERSION:
             return
         for share in self._registry.config.shares:
-            if share.member(device) is not None:
-                self._send_map(device, share.id)
-            else:
+            if share.member(device) is None:
                 self._tell_removed(device, share.id)
+            elif device not in self.removed_by(share.id):  # it would ignore ours
+                self._send_map(device, share.id)
 
     def _tell_removed(self, device: DeviceId, share_id: ShareId) -> None:
         """Tell ``device`` it is removed from ``share_id`` if our map says so: the
@@ -296,7 +297,11 @@ class MembershipService:
 
     def _broadcast(self, share: ShareConfig) -> None:
         for device, link in list(self._peers.links.items()):
-            if share.member(device) is not None and link.channel.version >= MEMBER_LISTS_VERSION:
+            if (
+                share.member(device) is not None
+                and device not in self.removed_by(share.id)  # it would ignore ours
+                and link.channel.version >= MEMBER_LISTS_VERSION
+            ):
                 self._send_map(device, share.id)
 
     def _send_map(self, device: DeviceId, share_id: ShareId) -> None:

@@ -98,6 +98,10 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     )
     wait_for(lambda: bob.id not in members(carol, share), "the removal at carol")
     wait_for(lambda: bob.id not in share_status(carol, share)["peers_connected"], "carol cut bob")
+    wait_for(
+        lambda: {member_state(bob, share, m.id) for m in (alice, carol)} == {"removed-this-device"},
+        "bob told by both",
+    )
     alice.apply_text("notes.md", "after bob. ", client_id=6)
     wait_for(lambda: "after bob. " in text(carol), "alice's edit at carol")
     assert "after bob. " not in text(bob)
