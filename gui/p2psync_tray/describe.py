@@ -181,6 +181,8 @@ def share_state(share: Mapping[str, Any]) -> str:
         return "up to date"
     if not states:
         return "not shared with anyone"
+    if set(states) == {"removed-this-device"}:
+        return "removed by its members"
     return "offline (no member connected)"
 
 
@@ -309,6 +311,7 @@ def event_text(event: Mapping[str, Any]) -> str:
         "daemon-ready": f"daemon listening on {event.get('listen', '?')}",
         "events-dropped": f"{event.get('count', 0)} events missed",
         "member-joined": f"{who} joined with an invite",
+        "removed-from-share": f"{who} removed this device from share {event.get('share', '')}",
         "joined": f"joined share {event.get('share', '')}",
         "app-connected": f"an app opened {path} ({_apps(event)})",
         "app-disconnected": f"an app closed {path} ({_apps(event)})",

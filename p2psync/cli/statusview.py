@@ -90,6 +90,9 @@ def format_status(status: StatusReply) -> str:
     failing = _failing_links(status, now)
     if failing:
         parts += ["", "Failing links:", *(f"  {line}" for line in failing)]
+    removed = _removed_by(status)
+    if removed:
+        parts += ["", "Removed:", *(f"  {line}" for line in removed)]
     errors = [*status["errors"], *(e for s in status["shares"] for e in s["errors"])]
     if errors:
         lines = [f"{human.ago(e['time'], now)}: {e['message']}" for e in errors]
@@ -172,6 +175,20 @@ def _failing_links(status: StatusReply, now: float) -> list[str]:
     return list(lines.values())
 
 
+def _removed_by(status: StatusReply) -> list[str]:
+    """One line per member that removed this device from a share (state
+    ``removed-this-device``)."""
+    lines = []
+    for share in status["shares"]:
+        for member in share["members"]:
+            if member["state"] == "removed-this-device":
+                name = f" ({member['name']})" if member["name"] else ""
+                lines.append(f"{share['id']}: {short(member['device_id'])}{name} removed this "
+                             "device from the share; nothing of it is exchanged with that "
+                             "member, and the files here stay")  # fmt: skip
+    return lines
+
+
 def _loaded(share: ShareStatus) -> str:
     """Docs in memory and roughly how much they hold (absent from older daemons)."""
     if "docs_loaded" not in share:
@@ -190,6 +207,9 @@ def _share_state(share: ShareStatus) -> str:
         return f"{problems} not in sync (see below)"
     if not members:
         return "no other members"
+    members = [m for m in members if m["state"] != "removed-this-device"]
+    if not members:
+        return "removed (see below)"
     states = [m["state"] for m in members]
     in_sync = states.count("in-sync")
     connected = in_sync + states.count("behind")

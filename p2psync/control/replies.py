@@ -80,7 +80,8 @@ class TransferStatus(TypedDict):
 
 class MemberStatus(TransferStatus):
     """Another member of a share, as ``status`` lists it (``state``: ``in-sync``,
-    ``behind``, ``failing``, ``offline``, ``pending``, ``paused``, ``stopped``)."""
+    ``behind``, ``failing``, ``offline``, ``pending``, ``paused``, ``stopped``,
+    ``removed-this-device``)."""
 
     device_id: str
     name: str

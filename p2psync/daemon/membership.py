@@ -12,6 +12,10 @@ The one place that turns membership events into config changes and back
   local config (new members accepted, removed ones dropped);
 - a member dropped from a share is cut off at once: the share forgets the peer and the
   link is closed (it reconnects for its other shares, if any);
+- a device removed from a share is told so on each of its links: a MemberList of the
+  entry about it alone; a device told so by a member exchanges nothing of the share
+  with that member any more, shows it as having removed this device and keeps its
+  files, until the member gives it a mode again (``removed_by``);
 - each running share's sync engine gets the members' modes (``MemberPolicy``).
 """
 
@@ -36,7 +40,7 @@ from p2psync.daemon.sharefolders import members_dir
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import P2PSyncError
 from p2psync.ids import DeviceId, ShareId
-from p2psync.protocol.messages import MemberList
+from p2psync.protocol.messages import MemberEntry, MemberList
 from p2psync.replica.membership import REMOVED, MemberMap, MemberPolicy, may_change_members
 from p2psync.storage.fileops import write_file_atomically
 
@@ -88,6 +92,8 @@ class MembershipService:
         self._maps: dict[ShareId, MemberMap] = {}
         self._own: dict[str, tuple[str, ...]] = {}
         """Listen address -> the addresses we tell members we listen at."""
+        self._removed_by: dict[ShareId, set[DeviceId]] = {}
+        """Share -> the members that removed this device from it (``removed_by``)."""
 
     # -- config <-> maps ---------------------------------------------------------
 
@@ -111,14 +117,43 @@ class MembershipService:
                 if before is not None and before.member(member.device_id) is None:
                     self._bring_up(share.id, member.device_id)
 
+    def share_started(self, service: ShareService) -> None:
+        """A share's engine started (its persisted index read, no peer up yet): it
+        takes first the modes it last ran with, as its member map file holds them
+        (what it remembers of each peer's index was recorded under them), then the
+        configured ones as a change. So a member made one we take from while the
+        daemon was down (its config edited offline) is treated as a live change
+        (``ShareSync.change_policy``): the docs we refused it are asked for."""
+        share_id = service.config.id
+        ran_with = self._map(share_id).members(exclude=self._us.digest)
+        own = FolderMode(self.own_mode(share_id))
+        service.sync.change_policy(  # no peer is up: it asks nothing
+            MemberPolicy(own, {DeviceId(device): mode for device, mode in ran_with.items()})
+        )
+        service.effects.ask(service.sync.change_policy(self._policy(service)))
+        service.removed_by = self.removed_by(share_id)
+
+    def removed_by(self, share_id: ShareId) -> set[DeviceId]:
+        """The members that told us they removed this device from ``share_id`` (the
+        running share's ``removed_by`` is this set). At the start, the member that set
+        our entry in the map to ``removed``: the others tell us again on their links."""
+        held = self._removed_by.get(share_id)
+        if held is None:
+            ours = self._map(share_id).entries.get(self._us.digest)
+            held = self._removed_by[share_id] = set()
+            if ours is not None and ours.mode == REMOVED and ours.setter != self._us.digest:
+                held.add(DeviceId(ours.setter))
+        return held
+
     def apply_policies(self) -> None:
         """Give every running share's sync engine the current modes."""
-        for share_id, service in self._registry.shares.items():
-            policy = MemberPolicy(
-                FolderMode(self.own_mode(share_id)),
-                {m.device_id: m.mode for m in service.config.members},
-            )
-            service.effects.ask(service.sync.change_policy(policy))
+        for service in self._registry.shares.values():
+            service.effects.ask(service.sync.change_policy(self._policy(service)))
+
+    def _policy(self, service: ShareService) -> MemberPolicy:
+        """The modes of ``service``'s share as configured, and ours."""
+        own = FolderMode(self.own_mode(service.config.id))
+        return MemberPolicy(own, {m.device_id: m.mode for m in service.config.members})
 
     def own_mode(self, share_id: ShareId) -> str:
         """Our mode in ``share_id`` as the other members set it (send-receive by default)."""
@@ -139,11 +174,16 @@ class MembershipService:
             peers.start_share_sync(device, service)
 
     def _cut_off(self, share_id: ShareId, device: DeviceId) -> None:
+        """``device`` left ``share_id``: a link syncing the share is closed (what is
+        queued on it may be of the share) and the device is told on its next link
+        (``link_up``); one not syncing it is told now."""
         service = self._registry.shares.get(share_id)
         if service is not None and device in service.sync.peers():
             service.peer_down(device)  # nothing more of the share is queued for it
             self._peers.disconnect(device, f"removed from share {share_id}")
             log.info("peer %s removed from share %s: cut off", device.short(), share_id)
+        elif device in self._peers.links:
+            self._tell_removed(device, share_id)
 
     # -- peers -------------------------------------------------------------------
 
@@ -178,8 +218,21 @@ class MembershipService:
         if version < MEMBER_LISTS_VERSION:
             return
         for share in self._registry.config.shares:
-            if share.member(device) is not None:
+            if share.member(device) is None:
+                self._tell_removed(device, share.id)
+            elif device not in self.removed_by(share.id):  # it would ignore ours
                 self._send_map(device, share.id)
+
+    def _tell_removed(self, device: DeviceId, share_id: ShareId) -> None:
+        """Tell ``device`` it is removed from ``share_id`` if our map says so: the
+        entry about it alone, nothing of the other members."""
+        entry = self._map(share_id).entries.get(device.digest)
+        link = self._peers.links.get(device)
+        if link is None or link.channel.version < MEMBER_LISTS_VERSION:
+            return
+        if entry is not None and entry.mode == REMOVED:
+            told = MemberEntry(device.digest, entry.mode, entry.clock, entry.setter)
+            self._peers.send(device, MemberList(share_id.raw, (told,), ()))
 
     def receive(self, device: DeviceId, message: MemberList) -> None:
         """Merge a member list from a send-receive member of its share; anything else
@@ -187,6 +240,8 @@ class MembershipService:
         d = self._registry
         share = d.config.share(ShareId(message.share_id))
         member = share.member(device) if share is not None else None
+        if share is not None and member is not None:
+            self._told_about_us(share.id, device, message)
         if share is None or not may_change_members(member.mode if member else None):
             log.warning("ignored a member list of share %s from %s: not a send-receive member",
                         ShareId(message.share_id), device.short())  # fmt: skip
@@ -204,6 +259,31 @@ class MembershipService:
         if self._peers.dialer.members_told(device, message.addresses, members) or merged:
             self._broadcast(now)  # a new member, or new addresses of the sender
 
+    def _told_about_us(self, share_id: ShareId, device: DeviceId, message: MemberList) -> None:
+        """What member ``device``'s list says of this device: ``removed`` (it removed
+        us: the share stops exchanging with it, ``removed-from-share`` says so), or a
+        mode again after that (the exchange starts again)."""
+        ours = next((e for e in message.entries if e.device == self._us.digest), None)
+        removed_by = self.removed_by(share_id)
+        if ours is None or (ours.mode == REMOVED) == (device in removed_by):
+            return
+        if ours.mode != REMOVED:
+            removed_by.discard(device)
+            log.info("share %s: %s made this device a member again", share_id, device.short())
+            self._bring_up(share_id, device)
+            return
+        removed_by.add(device)
+        service = self._registry.shares.get(share_id)
+        if service is not None:
+            service.peer_down(device)
+        message_text = (f"{device.short()} removed this device from the share {share_id}: "
+                        "nothing of it is exchanged with that member any more, and the files "
+                        "here stay")  # fmt: skip
+        log.warning("%s", message_text)
+        self._registry.events.publish(
+            "removed-from-share", share=str(share_id), device=str(device), message=message_text
+        )
+
     def _config_from_map(self, config: Config, share: ShareConfig, member_map: MemberMap) -> Config:
         members = member_map.members(exclude=self._us.digest)
         config = config.with_share(replace(share, members=tuple(
@@ -217,7 +297,11 @@ class MembershipService:
 
     def _broadcast(self, share: ShareConfig) -> None:
         for device, link in list(self._peers.links.items()):
-            if share.member(device) is not None and link.channel.version >= MEMBER_LISTS_VERSION:
+            if (
+                share.member(device) is not None
+                and device not in self.removed_by(share.id)  # it would ignore ours
+                and link.channel.version >= MEMBER_LISTS_VERSION
+            ):
                 self._send_map(device, share.id)
 
     def _send_map(self, device: DeviceId, share_id: ShareId) -> None:

@@ -56,6 +56,9 @@ class ConfigFollower(Protocol):
 
     def config_changed(self, old: Config, new: Config) -> None: ...
 
+    def share_started(self, service: ShareService) -> None:
+        """``service``'s engine runs, no peer is up on it yet: give it its policy."""
+
     def apply_policies(self) -> None: ...
 
 
@@ -185,6 +188,8 @@ class ShareRegistry:
             service.hold(message)
         await self._nursery.start(service.run)
         self.shares[config.id] = service
+        for follower in self._followers:
+            follower.share_started(service)
         if unfit is not None:
             return
         self._logs.add_dir(docs_dir(config.path))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping, Set
 from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
@@ -127,6 +127,9 @@ class ShareService:
         self.folder_lock: int | None = None
         """The share folder's lock (``storage.folderlock``), held while ``run`` runs
         and released when it ends."""
+        self.removed_by: Set[Peer] = frozenset()
+        """Members that removed this device from the share (``MembershipService`` owns
+        the set): nothing of the share is exchanged with them (``peer_up``)."""
         self.failing_docs: dict[str, str] = {}
         """Doc guid -> why a peer's update of it could not be applied (it crashed the
         CRDT engine and was quarantined): the doc is not in sync with that peer. Listed
@@ -249,7 +252,7 @@ class ShareService:
     # -- inputs ------------------------------------------------------------------
 
     def peer_up(self, peer: Peer) -> list[Effect]:
-        if self._held:  # it holds nothing to tell: its index was never read
+        if self._held or peer in self.removed_by:  # held: its index was never read
             return []
         return self.sync.peer_up(peer)
 

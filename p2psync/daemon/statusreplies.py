@@ -72,7 +72,8 @@ class StatusReplies:
         offline (members exist but none is connected), up-to-date."""
         if self._host.peers.paused:
             return "paused"
-        states = [m["state"] for share in shares for m in share["members"]]
+        states = [m["state"] for share in shares for m in share["members"]
+                  if m["state"] != "removed-this-device"]  # fmt: skip
         active = [state for state in states if state != "paused"]
         if "behind" in active or any(s["members"] and not s["settled"] for s in shares):
             return "syncing"
@@ -127,6 +128,8 @@ class StatusReplies:
         connected = device in service.sync.peers()
         if service.stopped:
             state = "stopped"  # the share stopped here; the device may still be linked
+        elif device in service.removed_by:
+            state = "removed-this-device"  # it exchanges nothing of the share with us
         elif peers.paused or service.config.id in peers.paused_shares:
             state = "paused"
         elif connected:
@@ -212,7 +215,9 @@ class StatusReplies:
         return {"idle": idle, "connected": len(connected)}
 
     def _shares_with(self, device: DeviceId) -> list[ShareService]:
-        return [s for s in self._host.registry.shares.values() if s.config.member(device)]
+        """The shares ``device`` is a member of, save those it removed this device from."""
+        return [s for s in self._host.registry.shares.values()
+                if s.config.member(device) and device not in s.removed_by]  # fmt: skip
 
 
 def _failure(failure: LinkFailure | None) -> LinkFailureReply | None:

@@ -124,6 +124,11 @@ def test_share_states() -> None:
     assert share_state({"paused": True, "members": []}) == "paused"
     assert share_state({"members": [{"state": "offline"}]}) == "offline (no member connected)"
     assert share_state({"members": [], "errors": [{"message": "x"}]}) == "error"
+    removed = {"state": "removed-this-device"}
+    assert share_state({"members": [removed]}) == "removed by its members"
+    assert member_state(removed) == "removed this device"
+    text = event_text({"type": "removed-from-share", "share": "s1", "device": "VFVQ4IY-X"})
+    assert text == "VFVQ4IY removed this device from share s1"
     assert share_label({"path": "/home/ann/Docs/"}) == "Docs"
 
 

@@ -9,14 +9,19 @@ both as in sync. Alice removes bob: he is cut off at once, everywhere.
 from __future__ import annotations
 
 import json
+import queue
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.daemons import Device, cli, link, make_share, setup, wait_for
+from p2psync.control.client import ControlClient
+from p2psync.control.home import Home
+from p2psync.ids import DeviceId
+from tests.support.daemons import DEADLINE_S, Device, cli, link, make_share, setup, wait_for
 from tests.support.probes import members
 
 CUT_OFF_S = 5.0
@@ -38,6 +43,11 @@ def share_status(device: Device, share: str) -> dict[str, Any]:
 def told_receive_only_by(device: Device, share: str) -> set[str]:
     errors = share_status(device, share)["errors"]
     return {e.get("device", "") for e in errors if e.get("code") == "receive-only"}
+
+
+def member_state(device: Device, share: str, member: str) -> str:
+    rows = share_status(device, share)["members"]
+    return str(next(m["state"] for m in rows if m["device_id"] == member))
 
 
 def text(device: Device) -> str:
@@ -88,6 +98,10 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     )
     wait_for(lambda: bob.id not in members(carol, share), "the removal at carol")
     wait_for(lambda: bob.id not in share_status(carol, share)["peers_connected"], "carol cut bob")
+    wait_for(
+        lambda: {member_state(bob, share, m.id) for m in (alice, carol)} == {"removed-this-device"},
+        "bob told by both",
+    )
     alice.apply_text("notes.md", "after bob. ", client_id=6)
     wait_for(lambda: "after bob. " in text(carol), "alice's edit at carol")
     assert "after bob. " not in text(bob)
@@ -95,23 +109,104 @@ def test_modes_and_removal_are_enforced_by_every_member(devices: list[Device]) -
     assert all(share not in p["shares"] for p in peers if p["device_id"] == bob.id)
 
 
-def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[Device]) -> None:
-    # Refused while bob was receive-only, kept on his side (docs/concepts.md, "Modes"):
-    # once alice makes him send-receive again, what he kept reaches her, on the same
-    # link, and both end in sync instead of "syncing" for good.
-    alice, bob, _ = devices
+def base_text(alice: Device, bob: Device) -> str:
+    """Alice and bob running, linked, sharing a text "base. ": the share."""
     share = make_share([alice, bob])
     for device in (alice, bob):
         device.start()
     link([alice, bob])
     alice.apply_text("notes.md", "base. ", client_id=1)
     wait_for(lambda: text(bob) == "base. ", "the base text at bob")
+    return share
+
+
+def refused_edit(alice: Device, bob: Device) -> str:
+    """Alice and bob share a text, alice makes bob receive-only and refuses his edit
+    ("kept by bob. ", kept on his side): the share."""
+    share = base_text(alice, bob)
     setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "receive-only")
     wait_for(lambda: share_status(bob, share)["mode"] == "receive-only", "bob's own mode")
     bob.apply_text("notes.md", "kept by bob. ", client_id=2)
     wait_for(lambda: told_receive_only_by(bob, share) == {alice.id}, "bob told he is refused")
     assert text(alice) == "base. "
+    return share
+
+
+def test_a_receive_only_members_edits_sync_once_it_may_send_again(devices: list[Device]) -> None:
+    # Refused while bob was receive-only, kept on his side (docs/concepts.md, "Modes"):
+    # once alice makes him send-receive again, what he kept reaches her, on the same
+    # link, and both end in sync instead of "syncing" for good.
+    alice, bob, _ = devices
+    share = refused_edit(alice, bob)
     setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
     wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's kept edit at alice")
     assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
     assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0
+
+
+def test_a_mode_changed_while_the_daemon_is_down_is_in_force_at_its_start(
+    devices: list[Device],
+) -> None:
+    # Alice refuses bob's edit while he is receive-only; her daemon stops, and her
+    # config makes him send-receive again offline. At her next start, what he kept
+    # (refused before, made since) reaches her and both end in sync.
+    alice, bob, _ = devices
+    share = refused_edit(alice, bob)
+    alice.stop()
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
+    (bob.folder / "meanwhile.md").write_text("made meanwhile")
+    alice.start()
+    link([alice, bob])
+    wait_for(lambda: alice.text("meanwhile.md") == "made meanwhile", "bob's new file at alice")
+    wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's refused edit at alice")
+    wait_for(lambda: share_status(bob, share)["mode"] == "send-receive", "bob's mode at bob")
+    assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0
+    assert text(bob) == text(alice)
+
+
+def test_a_removed_member_is_told_and_waits_for_the_remover_no_more(
+    devices: list[Device],
+) -> None:
+    # Alice removes bob: bob learns it from her (docs/protocol.md, 4.5), shows her as
+    # having removed him, stops counting her as a member to sync with, and keeps his
+    # files; after a restart too, and until she adds him again.
+    alice, bob, _ = devices
+    share = base_text(alice, bob)
+    client = ControlClient(Home(bob.home).socket_path)
+    events: queue.Queue[dict[str, object]] = queue.Queue()
+    subscribed = threading.Event()
+
+    def follow() -> None:
+        for event in client.events(subscribed.set):
+            events.put(event)
+
+    threading.Thread(target=follow, daemon=True).start()
+    try:
+        assert subscribed.wait(DEADLINE_S)
+        setup(alice.home, "share", "member", "remove", share, bob.id)
+        seen = events.get(timeout=DEADLINE_S)
+        while seen["type"] != "removed-from-share":
+            seen = events.get(timeout=DEADLINE_S)
+    finally:
+        client.close()
+    assert (seen["share"], seen["device"]) == (share, alice.id)
+    wait_for(lambda: member_state(bob, share, alice.id) == "removed-this-device", "bob's view")
+    assert bob.status()["state"] == "up-to-date"  # not "syncing" with alice for good
+    assert cli(bob.home, "wait-idle", "--timeout", "20").returncode == 0
+    out = cli(bob.home, "status").stdout.splitlines()
+    said = [line for line in out if "removed this device from the share" in line]
+    assert len(said) == 1
+    assert DeviceId.parse(alice.id).short() in said[0]
+    assert members(bob, share) == {alice.id: "send-receive"}  # his config is his own
+    assert text(bob) == "base. "
+    assert (bob.folder / "notes.md").read_text() == "base. "
+
+    bob.stop()
+    bob.start()
+    assert member_state(bob, share, alice.id) == "removed-this-device"
+    link([alice, bob])
+    setup(alice.home, "share", "member", "add", share, bob.id)
+    wait_for(lambda: member_state(bob, share, alice.id) == "in-sync", "bob added again")
+    alice.apply_text("notes.md", "again. ", client_id=3)
+    wait_for(lambda: text(bob) == "base. again. ", "alice's edit at bob again")

@@ -131,6 +131,22 @@ def test_a_failing_member_says_why_and_when_it_is_tried_again() -> None:
     assert "failing  5 s ago" in peers
 
 
+def test_a_member_that_removed_this_device_is_said_so_and_not_waited_for() -> None:
+    member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive",
+              "state": "removed-this-device", "sync_pct": None, "error": None}  # fmt: skip
+    share = {"id": "s1", "path": "/docs", "docs": 2, "in_sync": False, "in_sync_pct": None,
+             "members": [member], "errors": []}  # fmt: skip
+    text = format_status(partial(status_of(share, "up-to-date")))
+    assert "removed (see below)" in text
+    assert text.endswith(
+        f"Removed:\n  s1: {DeviceId.parse(DEVICE).short()} (bob) removed this device from the "
+        "share; nothing of it is exchanged with that member, and the files here stay"
+    )
+    other = {**member, "device_id": "OTHER", "name": "", "state": "in-sync"}
+    share["members"] = [member, other]
+    assert "in sync (1/1 connected in sync)" in format_status(partial(status_of(share, "x")))
+
+
 def test_peers_show_the_name_given_here_before_the_peers_own() -> None:
     named = format_peers(partial({"peers": [peer(display_name="laptop")], "pending": []}))
     assert named.splitlines()[1].split()[1:3] == ["laptop", "(bob)"]
