@@ -208,3 +208,26 @@ def test_run_options_are_not_written_to_the_config(tmp_path: Path) -> None:
     finally:
         alice.stop()
     assert (saved.listen, saved.mdns) == (DEFAULT_LISTEN, True)
+
+
+def test_a_config_with_a_share_inside_another_is_refused_at_start(tmp_path: Path) -> None:
+    """Two shares written by hand into one configuration, one folder inside the
+    other: ``run`` starts neither, and says which two in one sentence (exit 2, a bad
+    configuration); no ``.p2psync`` is made in the inner folder."""
+    device = Device(tmp_path, "a")
+    outer = cli(device.home, "share", "add", str(device.folder), "--create").stdout.strip()
+    cli(device.home, "id")  # the identity, made before: its log line is not the point
+    config_path = Home.resolve(device.home).config_path
+    config: dict[str, Any] = tomllib.loads(config_path.read_text())
+    inner_id = "jv52n-usewr-3thjv-cr2lw-3xnoem"
+    (device.folder / "inner").mkdir()
+    config["shares"].append({"id": inner_id, "path": str(device.folder / "inner"), "members": []})
+    config_path.write_text(tomli_w.dumps(config))
+
+    result = run_once(device.home, "--listen", "127.0.0.1:0", "--no-mdns")
+
+    assert_one_sentence(result, 2, f"share {inner_id} is inside the folder")
+    assert f"of share {outer}" in result.stderr
+    assert not (device.folder / "inner" / ".p2psync").exists()
+    listed = cli(device.home, "share", "list", check=False)  # and any command reading it
+    assert (listed.returncode, listed.stderr) == (2, result.stderr)
