@@ -374,6 +374,7 @@ def _from_toml(doc: dict[str, Any]) -> Config:
     shares = tuple(_share(s) for s in _array(doc, "shares"))
     if len({s.id for s in shares}) != len(shares):
         raise ConfigError("a share ID appears twice")
+    _check_folders_apart(shares)
     address = _str(listen, "address", DEFAULT_LISTEN)
     parse_address(address)
     return Config(
@@ -388,6 +389,38 @@ def _from_toml(doc: dict[str, Any]) -> Config:
         chunk_max_bytes=_bytes_or_none(_table(doc, "docs"), "chunk_max_bytes"),
         apps=_apps(_table(doc, "apps")),
     )
+
+
+def _check_folders_apart(shares: tuple[ShareConfig, ...]) -> None:
+    """Refuse two shares of one folder, or one inside the other (symlinks followed):
+    each would take the other's files and ``.p2psync`` logs for its own. ``share add``
+    refuses them too; this is for a configuration written by hand."""
+    folders = [(share, _real(share.path)) for share in shares]
+    for i, (first, one) in enumerate(folders):
+        for second, other in folders[i + 1 :]:
+            if one == other:
+                raise ConfigError(
+                    f"shares {first.id} and {second.id} have the same folder {one}: "
+                    "a folder can be in one share only"
+                )
+            for (outer, around), (inner, within) in (
+                ((first, one), (second, other)),
+                ((second, other), (first, one)),
+            ):
+                if within.is_relative_to(around):
+                    raise ConfigError(
+                        f"the folder {within} of share {inner.id} is inside the folder "
+                        f"{around} of share {outer.id}: a folder can be in one share only"
+                    )
+
+
+def _real(path: Path) -> Path:
+    """``path`` with its symlinks followed, or as written where they cannot be (a loop,
+    a byte no path can hold: the share reports its folder when it starts)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.normpath(path))
 
 
 def _bytes_or_none(table: dict[str, Any], key: str) -> int | None:

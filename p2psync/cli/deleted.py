@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.cli.when import parse_when
-from p2psync.errors import InvalidIdError, UsageError
+from p2psync.errors import InvalidIdError, UnsafePathError, UsageError
 from p2psync.ids import ShareId
+from p2psync.mirror.paths import share_path
 
 if TYPE_CHECKING:
     from p2psync.config import ShareConfig
@@ -73,7 +74,13 @@ def locate_dir(ctx: Context, given: str) -> tuple[ShareConfig, str]:
         if path == root:
             return share, ""
         if path.is_relative_to(root):
-            return share, path.relative_to(root).as_posix()
+            folder = path.relative_to(root).as_posix()
+            try:  # the share's own .p2psync folder holds no file of the share
+                return share, share_path(folder)
+            except UnsafePathError as exc:
+                raise UsageError(
+                    f"{given} is not a folder of share {share.id}: {exc.reason}"
+                ) from None
     raise UsageError(f"{given} is neither a share ID nor inside a shared folder")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from p2psync.cli.context import Context
 from p2psync.control.errorcodes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_STORAGE, exit_code
 from p2psync.control.home import Home
-from p2psync.errors import P2PSyncError
+from p2psync.errors import P2PSyncError, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (control/home.py)
 if TYPE_CHECKING:
@@ -71,10 +71,28 @@ def _parse(argv: Sequence[str]) -> tuple[Path | None, Callable[[Context], int]]:
     return args.home, partial(args.func, args)
 
 
+def check_home(home: Home) -> None:
+    """Refuse a home that can be no directory: it, or a folder it would be made in, is
+    a file. Every command reads or makes files in the home, and the error the first
+    of them would meet (``Not a directory``) names no path."""
+    for path in (home.root, *home.root.parents):
+        if not os.path.lexists(path):
+            continue
+        if path.is_dir():
+            return
+        if path == home.root:
+            raise UsageError(f"the home {path} is a file, not a directory (see 'p2psync --help')")
+        raise UsageError(
+            f"the home {home.root} cannot be made: {path} is a file, not a directory"
+            " (see 'p2psync --help')"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     home, run = _parse(sys.argv[1:] if argv is None else argv)
     ctx = Context(Home.resolve(home))
     try:
+        check_home(ctx.home)
         code = run(ctx)
     except KeyboardInterrupt:
         print("p2psync: interrupted", file=sys.stderr)

@@ -40,6 +40,17 @@ class Progress:
             self._stream.write(f"{shown}{text}\n")
             self._stream.flush()
 
+    def note(self, text: str) -> None:
+        """Show ``text`` as a line of its own, with no bar or percentage (in place of
+        the bar on a terminal): an outcome no percentage describes."""
+        if not self._enabled:
+            return
+        if self._tty and self._drawn:
+            self._stream.write("\r\x1b[K")
+            self._drawn = False
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
     def close(self) -> None:
         """End the display (a terminal gets its line back)."""
         if self._tty and self._drawn:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from p2psync.control.replies import IdleReply, ShareStatus, StatusReply
 
 WAIT_POLL_S = 0.1
+NO_MEMBER_DONE = (
+    "no member is connected: the changes made here are taken in, nothing was synced"
+    " (--min-peers N waits for N members)"
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,7 +56,8 @@ def wait_idle(
     ctx: Context, timeout_s: float, min_peers: int, progress: Progress, *, share: str | None = None
 ) -> bool:
     """Poll until every connected member is in sync (and at least ``min_peers`` are
-    connected), showing progress; with ``share``, until that share is in sync with at
+    connected), showing progress (with none connected, until the changes made here
+    are taken in, and saying so); with ``share``, until that share is in sync with at
     least one member (a first sync after joining). False on timeout. Raises
     NotFoundError if the daemon has no such share."""
     deadline = time.monotonic() + timeout_s
@@ -69,12 +74,17 @@ def wait_idle(
                 connected = len(found["peers_connected"])
                 done = found["in_sync"] and connected >= min_peers
                 pcts = [] if found["in_sync_pct"] is None else [found["in_sync_pct"]]
+            if done and connected == 0:  # in sync with nobody: say what was waited for
+                progress.note(NO_MEMBER_DONE)
+                return True
             if done:
                 progress.update(100.0, f"in sync with {connected} connected peer(s)")
                 return True
             needed = max(min_peers, 1 if share else 0)
             if connected < needed:
                 progress.update(None, f"waiting for peers ({connected}/{needed} connected)")
+            elif connected == 0:
+                progress.update(None, "no member is connected: taking in the changes made here")
             else:
                 pct = sum(pcts) / len(pcts) if pcts else None
                 progress.update(pct, f"syncing with {connected} connected peer(s)")

@@ -1,6 +1,6 @@
 """The daemon's side of the apps endpoint (docs/apps.md): rooms are the text files and
-``.ydoc`` app docs of its shares, and ``doc url`` tells an app where to connect (making
-an app doc that does not exist yet).
+``.ydoc`` app docs of its shares, and ``doc url`` tells an app where to connect (also
+for an app doc that does not exist yet: an app's first write makes it).
 
 ``AppEndpoint`` binds the listener (loopback by default; another address only because
 the config says so, with a warning), hands ``apps.server.AppServer`` the rooms it may
@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -36,11 +37,12 @@ from p2psync.daemon.mirror import MirrorService
 from p2psync.daemon.peerinfo import Link, Queued
 from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
-from p2psync.errors import InvalidIdError, UnsafePathError, UsageError
+from p2psync.errors import InvalidIdError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry
-from p2psync.mirror.ydocfile import create_empty, is_ydoc_path
+from p2psync.mirror.paths import is_share_path
+from p2psync.mirror.ydocfile import is_ydoc_path
 from p2psync.protocol.messages import MAX_AWARENESS_ENTRIES, Awareness, AwarenessState
 from p2psync.replica.doc import DocReplica
 
@@ -51,7 +53,7 @@ KEY_FILE = "apps.key"
 EMPTY_STATE_VECTOR = b"\x00"
 EMPTY_UPDATE = b"\x00\x00"
 NEW_APP_DOC_WAIT_S = 10.0
-"""How long ``doc url`` waits for the mirror to take in the app doc it made."""
+"""How long ``doc url`` waits for the mirror to take in an app doc's new file."""
 AWARENESS_VERSION = 3
 """The lowest protocol version whose peers take Awareness frames."""
 
@@ -120,17 +122,37 @@ class ShareRoomDoc:
             del docs[self._guid]
 
 
-async def new_app_doc(service: MirrorService, path: str) -> Entry:
-    """The entry of app doc ``path`` once the mirror has taken its file in: a file
-    holding an empty doc is made there first unless one is there (``doc url`` of a
-    ``.ydoc`` that does not exist yet). Raises UsageError if it cannot be."""
+def path_room(service: MirrorService, path: str) -> str | None:
+    """The doc of ``.ydoc`` path ``path`` that is no file yet (nothing on disk, no
+    live entry): the doc named by the path, made by an app's first write and then
+    taken in as that file (``Keeper.adopt_path_named_docs``), here and on every peer.
+    None if that name is another file's doc (a path-named doc renamed since). Raises
+    UsageError if the path is ignored."""
+    if service.mirror.ignore.ignored(path, False):
+        raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
+    named = service.mirror.view.by_guid.get(path)
+    if named is not None and named.path != path:
+        return None
+    return path
+
+
+def may_be_path_room(service: MirrorService, guid: str) -> bool:
+    """Whether a room may open on ``guid`` although no live file has that doc: it is
+    the doc of a ``.ydoc`` path that is no file yet (``path_room``)."""
+    if not (is_ydoc_path(guid) and is_share_path(guid)) or guid in service.mirror.view.by_path:
+        return False
+    try:
+        return path_room(service, guid) == guid
+    except UsageError:
+        return False
+
+
+async def taken_in(service: MirrorService, path: str) -> Entry:
+    """The entry of the ``.ydoc`` file at ``path`` once the mirror has taken it in (it
+    is on disk, not in the manifest yet). Raises UsageError if it is not taken."""
     mirror = service.mirror
     if mirror.ignore.ignored(path, False):
         raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
-    try:
-        await trio.to_thread.run_sync(create_empty, service.root, path)
-    except (OSError, UnsafePathError) as exc:
-        raise UsageError(f"cannot create {path}: {exc}") from None
     with trio.move_on_after(NEW_APP_DOC_WAIT_S):
         while (entry := mirror.view.by_path.get(path)) is None:
             reasons = [p["reason"] for p in mirror.problems.listing() if p["path"] == path]
@@ -138,7 +160,7 @@ async def new_app_doc(service: MirrorService, path: str) -> Entry:
                 raise UsageError(f"{path}: {reasons[0]}")
             await trio.sleep(0.02)
         return entry
-    raise UsageError(f"{path} was made but is not synced yet: try again in a moment")
+    raise UsageError(f"{path} is not synced yet: try again in a moment")
 
 
 class AppEndpoint:
@@ -210,6 +232,8 @@ class AppEndpoint:
         mirror = service.mirror
         entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
         if entry is None or entry.deleted:
+            if mirror is not None and may_be_path_room(mirror, guid):
+                return ShareRoomDoc(service, guid, self)  # an app doc its first write makes
             raise RoomRefusedError(CLOSE_NOT_FOUND, "no file of the share has this doc")
         refusal = kind_refusal(entry.path, entry.kind)
         if refusal is not None:
@@ -306,20 +330,26 @@ class AppEndpoint:
     async def url_of(self, service: ShareService, path: str) -> DocUrlReply:
         """Where an app connects for the file at share path ``path`` (``doc.url``):
         ``server``, ``room``, ``params`` (the token) and the whole ``url``. A ``.ydoc``
-        path with no file yet is made an app doc holding nothing (``new_app_doc``)."""
+        path with no file yet is the room of the doc named by the path, and nothing is
+        made: an app's first write makes the doc and its file (``path_room``)."""
         if self.port is None:
             raise UsageError("the apps endpoint is off ([apps] enabled = false in the config)")
         mirror = service.mirror
         entry = mirror.mirror.view.by_path.get(path) if mirror is not None else None
+        guid = entry.guid if entry is not None else None
         if entry is None and mirror is not None and is_ydoc_path(path):
-            entry = await new_app_doc(mirror, path)
-        if entry is None:
+            if await trio.to_thread.run_sync(os.path.lexists, mirror.root / path):
+                entry = await taken_in(mirror, path)
+                guid = entry.guid
+            else:
+                guid = path_room(mirror, path)
+        if guid is None:
             raise UsageError(f"{path} is not a file synced in share {service.name}")
-        refusal = kind_refusal(path, entry.kind)
+        refusal = kind_refusal(path, entry.kind) if entry is not None else None
         if refusal is not None:
             raise UsageError(refusal)
-        token = doc_token(self.secret, service.name, entry.guid)
+        token = doc_token(self.secret, service.name, guid)
         server = self.server_url()
-        room = f"{service.name}/{quote(entry.guid, safe='')}"
+        room = f"{service.name}/{quote(guid, safe='')}"
         return {"server": server, "room": room, "params": {"token": token},
                 "url": f"{server}/{room}?token={token}"}  # fmt: skip

@@ -63,8 +63,10 @@ async def restore_at(
     if folder:
         try:
             folder = share_path(folder)
-        except UnsafePathError as exc:
-            raise ControlError(f"dir: {exc}", "bad-request") from None
+        except UnsafePathError as exc:  # a bad argument (a usage error), as a bad ``doc`` is
+            raise UsageError(
+                f"{folder!r} is not a folder of share {share.name}: {exc.reason}"
+            ) from None
     plan = await plan_restore_at(share.history, view, folder, float(when))
     if not plan.rows:
         raise NotFoundError(f"share {share.name} has no file under {folder or '/'}")

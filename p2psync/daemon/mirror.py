@@ -22,6 +22,7 @@ start's rescan.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
@@ -268,11 +269,28 @@ class MirrorService:
             await self.mirror.remote_changed(docs)
             await self._tell_deletions(watch, docs.get(MANIFEST_GUID))
         await self.mirror.flush(started)
+        if docs:
+            await self._look_again_at_gone_problems()
         await self._tell_deletions(watch, None)
         if docs and self.on_mirrored is not None:
             self.on_mirrored(list(docs))
         if self._undeletes:
             await self._undelete(watch)
+
+    async def _look_again_at_gone_problems(self) -> None:
+        """Look again at the paths listed not in sync that name no file any more: no
+        live manifest entry holds them and nothing is on disk there (a peer's file
+        this device could not write, deleted since). Nothing else would look at them
+        again, so they stayed listed; the mirror's look finds them fine."""
+        mirror = self.mirror
+        gone = sorted({
+            problem["path"] for problem in mirror.problems.listing()
+            if problem["kind"] != "unsafe-path"  # a repr, not a path; the manifest's to clear
+            and problem["path"] not in mirror.view.by_path
+            and not os.path.lexists(mirror.root / problem["path"])
+        })  # fmt: skip
+        if gone:
+            await mirror.local_changes(gone)
 
     async def _tell_deletions(self, watch: DeletionWatch | None, peer: Peer | None) -> None:
         """Tell ``on_deletions`` what the step just done deleted or brought back."""

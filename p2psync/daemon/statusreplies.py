@@ -208,9 +208,13 @@ class StatusReplies:
 
     async def idle(self, params: dict[str, Any]) -> IdleReply:
         """Every connected member in sync, and the files of the shares we have with
-        them written and taken in (``files_settled``)."""
+        them written and taken in (``files_settled``); with no member connected, the
+        files of every share taken in (there is nothing to sync with, only the
+        changes made here to take in)."""
         connected = [d for d in self._host.peers.links if self._shares_with(d)]
         shares = {s.name: s for d in connected for s in self._shares_with(d)}
+        if not connected:
+            shares = {s.name: s for s in self._host.registry.shares.values()}
         idle = all(map(self._in_sync_with, connected)) and all(map(files_settled, shares.values()))
         return {"idle": idle, "connected": len(connected)}
 

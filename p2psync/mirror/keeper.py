@@ -42,6 +42,7 @@ from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
 from p2psync.mirror.revival import edited_since_deletion
 from p2psync.mirror.store import DocStore, Peer, YDoc
+from p2psync.mirror.ydocfile import is_ydoc_path
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
 
@@ -218,7 +219,8 @@ class ManifestKeeper:
             if guid in self._not_adopted:
                 continue
             if is_share_path(guid) and not self._ignore().ignored(guid, False):
-                adopt.append(Entry(guid, guid, FileKind.TEXT, self.clock.tick()))
+                kind = FileKind.YDOC if is_ydoc_path(guid) else FileKind.TEXT
+                adopt.append(Entry(guid, guid, kind, self.clock.tick()))
             else:
                 self._not_adopted.add(guid)
         if adopt:

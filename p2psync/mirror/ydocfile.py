@@ -18,14 +18,12 @@ tool reads it. The doc may hold any Yjs types: an app's maps, arrays, texts.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pycrdt
 import trio
 
 from p2psync.errors import MalformedYjsError, UpdateError
-from p2psync.mirror.fileio import FileChangedError, write_file
 from p2psync.protocol.yjs import decode_state_vector
 from p2psync.protocol.yjs_update import scan_update
 from p2psync.replica.doc import check_local_update
@@ -81,17 +79,6 @@ def merge_delta(state: bytes, data: bytes) -> bytes | None:
     if scratch.get_update() == state:  # the encoding of a state is canonical
         return None
     return scratch.get_update(before)
-
-
-def create_empty(root: Path, rel: str) -> bool:
-    """Make the file of an app doc that holds nothing yet at share path ``rel`` (for
-    ``doc url`` of a ``.ydoc`` that does not exist): False if a file is there already
-    (it is left as it is). Raises UnsafePathError or OSError if it cannot be made."""
-    try:
-        write_file(root, rel, EMPTY_DOC, executable=False, expect=None)
-    except FileChangedError:
-        return False
-    return True
 
 
 class DeferredWrites:

@@ -234,3 +234,46 @@ def test_any_text_loads_or_fails_with_config_error(
     path.write_text(text)
     with contextlib.suppress(ConfigError):  # any other exception fails the test
         assert isinstance(load_config(path), Config)
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        ("a", "shares {one} and {two} have the same folder {root}/a"),
+        ("a/./", "shares {one} and {two} have the same folder {root}/a"),
+        ("link", "shares {one} and {two} have the same folder {root}/a"),
+        ("a/inner", "the folder {root}/a/inner of share {two} is inside the folder {root}/a of "
+                    "share {one}"),
+        ("", "the folder {root}/a of share {one} is inside the folder {root} of share {two}"),
+    ],
+    ids=["same", "same-spelled-apart", "same-through-a-symlink", "inside", "around"],
+)  # fmt: skip
+def test_two_shares_of_one_folder_or_one_inside_the_other_are_refused(
+    tmp_path: Path, second: str, expected: str
+) -> None:
+    """A configuration written by hand gets no further than ``share add`` would."""
+    root = tmp_path.resolve()
+    (root / "a").mkdir()
+    (root / "link").symlink_to(root / "a")
+    one, two = ShareId.new(), ShareId.new()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[[shares]]\nid = '{one}'\npath = '{root / 'a'}'\n"
+        f"[[shares]]\nid = '{two}'\npath = '{root}/{second}'\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert expected.format(one=one, two=two, root=root) in message
+    assert message.count(". ") == 0  # one sentence
+
+
+def test_shares_side_by_side_are_fine(tmp_path: Path) -> None:
+    one, two = ShareId.new(), ShareId.new()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[[shares]]\nid = '{one}'\npath = '{tmp_path / 'a'}'\n"
+        f"[[shares]]\nid = '{two}'\npath = '{tmp_path / 'ab'}'\n"
+    )
+    assert [s.id for s in load_config(path).shares] == [one, two]

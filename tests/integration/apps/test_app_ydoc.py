@@ -1,12 +1,14 @@
 """App docs (``.ydoc``) on two real daemons: an app's edit of a map reaches the other
 device's file, a file copied in syncs as an app doc and merges with concurrent
-changes, and a file that is no Yjs doc is reported and changes nothing."""
+changes, a file that is no Yjs doc is reported and changes nothing, and an app doc
+that does not exist yet is made by an app's first write, not by asking its URL."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -130,22 +132,45 @@ async def test_a_ydoc_that_is_no_yjs_doc_is_reported_and_changes_nothing(
                              "board.ydoc no longer listed")  # fmt: skip
 
 
-async def test_doc_url_of_a_ydoc_not_there_yet_makes_it_and_an_apps_edit_reaches_alice(
+def files_of(device: Device) -> dict[str, str]:
+    """The share's files as the daemon of ``device`` lists them, with their kinds."""
+    share = apps.SHARES[str(device.folder.parent)]
+    found = device.ask("history.files", share=share)["files"]
+    return {f["path"]: f["kind"] for f in found}
+
+
+async def test_doc_url_of_a_ydoc_not_there_yet_makes_nothing_and_an_apps_first_write_makes_it(
     pair: list[Device],
 ) -> None:
+    """Asking for a URL writes no file: an empty app doc made on one device only would
+    be a file the other never gets while both say in sync. The app's first write
+    makes the doc, and its file appears on both devices."""
     alice, bob = pair
     await trio.to_thread.run_sync(lambda: start(alice, bob, a=1))
     found = await trio.to_thread.run_sync(doc_url, bob, "apps/fresh.ydoc")
-    assert cards_in(bob.folder / "apps" / "fresh.ydoc") == {}  # an empty doc's state
+    for device in pair:
+        waited = await trio.to_thread.run_sync(
+            partial(cli, device.home, "wait-idle", "--min-peers", "1", "--quiet")
+        )
+        assert waited.returncode == 0
+        assert not (device.folder / "apps" / "fresh.ydoc").exists()
+        assert "apps/fresh.ydoc" not in await trio.to_thread.run_sync(files_of, device)
     async with connect(found["url"]) as app:
         with trio.fail_after(30):
             await app.synced.wait()
+        assert cards_of(app) == {}
         app.doc.get("cards", type=pycrdt.Map)["first"] = "card"
         await app.flush()
-        await until(holds(alice.folder / "apps" / "fresh.ydoc", {"first": "card"}),
-                    "the new app doc in alice's file")  # fmt: skip
+        for device in pair:
+            await until(holds(device.folder / "apps" / "fresh.ydoc", {"first": "card"}),
+                        f"the new app doc in {device.home.name}'s file")  # fmt: skip
+    for device in pair:
+        kinds = await trio.to_thread.run_sync(files_of, device)
+        assert kinds["apps/fresh.ydoc"] == "ydoc"
     again = await trio.to_thread.run_sync(doc_url, bob, "apps/fresh.ydoc")
     assert again["room"] == found["room"]  # the same doc from then on
+    from_alice = await trio.to_thread.run_sync(doc_url, alice, "apps/fresh.ydoc")
+    assert from_alice["room"] == found["room"]
 
     (bob.folder / "junk.ydoc").write_bytes(b"no doc")
     refused = await trio.to_thread.run_sync(

@@ -234,3 +234,22 @@ def test_error_reply_codes(
     with ControlClient(socket_path) as client, pytest.raises(ControlError) as refused:
         client.call(method, **params(daemon))
     assert refused.value.code == code, str(refused.value)
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["the-home", "its-parent"])
+@pytest.mark.parametrize("args", [("id",), ("status",), ("share", "list")], ids=" ".join)
+def test_a_home_that_is_a_file_is_a_usage_error_naming_it(
+    tmp_path: Path, below: bool, args: tuple[str, ...]
+) -> None:
+    """``--home FILE`` (or a home below a file): one sentence naming the file, exit 2,
+    and the file is left as it was."""
+    file = tmp_path / "not-a-dir"
+    file.write_text("mine\n")
+    home = file / "home" if below else file
+    result = cli(home, *args, check=False)
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert result.stderr.startswith("p2psync: "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"{file} is a file, not a directory" in result.stderr
+    assert str(home) in result.stderr
+    assert file.read_text() == "mine\n"

@@ -5,7 +5,6 @@ written to ``config.toml``."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import socket
@@ -23,6 +22,7 @@ from p2psync.config import DEFAULT_LISTEN, DEFAULT_PORT, load_config
 from p2psync.control.home import Home
 from p2psync.storage.layout import marker_dir
 from tests.support.daemons import Device, cli, make_share, wait_for
+from tests.support.unwritable import unwritable
 
 RUN_TIMEOUT_S = 20.0
 """A ``run`` that should fail at once but serves instead is killed after this long."""
@@ -77,26 +77,6 @@ def test_a_second_run_on_the_same_home_changes_nothing(running: Device) -> None:
     assert Home.resolve(running.home).config_path.read_bytes() == config_before
     assert_one_sentence(second, 5, "another daemon is already running")
     assert running.status()["listen"] == running.address  # the first one still serves
-
-
-@contextlib.contextmanager
-def unwritable(folder: Path) -> Iterator[None]:
-    """``folder`` cannot be written to for the block: immutable (``chattr +i``) for
-    root, whom file modes do not stop; mode 0500 for anyone else."""
-    if os.geteuid() != 0:
-        folder.chmod(0o500)
-        try:
-            yield
-        finally:
-            folder.chmod(0o700)
-        return
-    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"chattr +i does not work here: {made.stderr!r}")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 def test_run_in_a_home_it_cannot_write_says_so(tmp_path: Path) -> None:
@@ -208,3 +188,26 @@ def test_run_options_are_not_written_to_the_config(tmp_path: Path) -> None:
     finally:
         alice.stop()
     assert (saved.listen, saved.mdns) == (DEFAULT_LISTEN, True)
+
+
+def test_a_config_with_a_share_inside_another_is_refused_at_start(tmp_path: Path) -> None:
+    """Two shares written by hand into one configuration, one folder inside the
+    other: ``run`` starts neither, and says which two in one sentence (exit 2, a bad
+    configuration); no ``.p2psync`` is made in the inner folder."""
+    device = Device(tmp_path, "a")
+    outer = cli(device.home, "share", "add", str(device.folder), "--create").stdout.strip()
+    cli(device.home, "id")  # the identity, made before: its log line is not the point
+    config_path = Home.resolve(device.home).config_path
+    config: dict[str, Any] = tomllib.loads(config_path.read_text())
+    inner_id = "jv52n-usewr-3thjv-cr2lw-3xnoem"
+    (device.folder / "inner").mkdir()
+    config["shares"].append({"id": inner_id, "path": str(device.folder / "inner"), "members": []})
+    config_path.write_text(tomli_w.dumps(config))
+
+    result = run_once(device.home, "--listen", "127.0.0.1:0", "--no-mdns")
+
+    assert_one_sentence(result, 2, f"share {inner_id} is inside the folder")
+    assert f"of share {outer}" in result.stderr
+    assert not (device.folder / "inner" / ".p2psync").exists()
+    listed = cli(device.home, "share", "list", check=False)  # and any command reading it
+    assert (listed.returncode, listed.stderr) == (2, result.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 
 from p2psync.daemon.indexkeeper import SAVE_INTERVAL_S
 from tests.support.daemons import Device, cli, link, wait_for
+from tests.support.unwritable import unwritable
 
 
 def share_of(device: Device) -> dict[str, Any]:
@@ -156,3 +157,32 @@ def test_a_share_folder_deleted_stops_the_share_says_why_once_and_keeps_its_peer
     assert len(errors) <= 1  # said once, not every few seconds
     assert (bob.folder / "kept.md").read_text() == "kept\n"  # nothing read as deleted
     assert not alice.folder.exists()  # and nothing made the folder again
+
+
+def test_a_file_that_could_not_be_written_leaves_the_listing_once_a_peer_deletes_it(
+    linked_pair: tuple[Device, Device],
+) -> None:
+    """A peer's file this device cannot write is listed not in sync; once the peer
+    deletes it, no file is left to sync and the listing clears (nothing on this
+    device looks at that path again by itself)."""
+    alice, bob = linked_pair
+    share = share_of(bob)["id"]
+    (bob.folder / "locked").mkdir()
+    with unwritable(bob.folder / "locked"):
+        (alice.folder / "locked").mkdir()
+        (alice.folder / "locked" / "x.md").write_text("cannot land at bob\n")
+        wait_for(lambda: [p["path"] for p in share_of(bob)["not_in_sync"]] == ["locked/x.md"],
+                 "the file bob cannot write listed")  # fmt: skip
+        assert not share_of(bob)["in_sync"]
+        (alice.folder / "locked" / "x.md").unlink()
+        wait_for(
+            lambda: (
+                [f["path"] for f in bob.ask("history.deleted", share=share)["files"]]
+                == ["locked/x.md"]
+            ),
+            "the deletion at bob",
+        )
+        wait_for(lambda: not share_of(bob)["not_in_sync"], "bob's listing cleared")
+        wait_for(lambda: share_of(bob)["in_sync"], "bob in sync")
+        assert "Not in sync:" not in cli(bob.home, "status").stdout
+    assert not (bob.folder / "locked" / "x.md").exists()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from p2psync.errors import ControlError
 from tests.support.daemons import Device, cli, link, make_share, wait_for
 
 NOTES = "notes\n\nkept for later\n"
@@ -144,11 +145,25 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
         ("restore", str(alice.folder / "notes.md"), "--version", "2"),
         ("restore", str(alice.folder / "notes.md"), "--version", "1", "--at", "1h"),
     ]
-    for args in cases:
+    internal = [  # the share's own folder: no folder of the share, one sentence naming it
+        ("restore", str(alice.folder / ".p2psync"), "--at", "1h"),
+        ("restore", str(alice.folder / ".P2PSYNC" / "logs"), "--at", "1h"),
+        ("history", "--deleted", str(alice.folder / ".p2psync")),
+    ]
+    for args in cases + internal:
         result = cli(alice.home, *args, check=False)
         assert result.returncode == 2, (args, result)
         assert result.stderr.count("\n") <= 2, args  # argparse: its usage line and one sentence
         assert "Traceback" not in result.stderr, args
+        if args in internal:
+            assert result.stderr.count("\n") == 1, result.stderr
+            assert (
+                f"{args[-1] if args[0] == 'history' else args[1]} is not a folder of share "
+                f"{share}: it is inside the internal .p2psync/ folder" in result.stderr
+            )
+    with pytest.raises(ControlError) as refused:  # the daemon refuses it the same way
+        alice.ask("restore.at", share=share, dir=".p2psync", time=time.time())
+    assert refused.value.code == "usage", str(refused.value)
     assert _file(alice, "notes.md") is None
     assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
 

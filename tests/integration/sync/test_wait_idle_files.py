@@ -33,3 +33,22 @@ def test_wait_idle_returns_once_every_file_is_written_and_every_delete_told(
         waited = cli(device.home, "wait-idle", "--timeout", str(DEADLINE_S), "--quiet")
         assert waited.returncode == 0, waited.stderr
     assert not [name for name in gone if (bob.folder / name).exists()]
+
+
+def test_wait_idle_with_no_member_connected_waits_for_the_files_here_and_says_so(
+    pair: list[Device],
+) -> None:
+    """In sync with nobody is not 100%: with no member connected, ``wait-idle`` waits
+    until the changes made here are taken in (here a first scan), then says that
+    nothing was synced, and exits 0 (what ``--min-peers`` is for)."""
+    alice, _ = pair  # bob never runs
+    start_with_files(alice, pair, MANY)
+    waited = cli(alice.home, "wait-idle", "--timeout", str(DEADLINE_S))
+    assert waited.returncode == 0, waited.stderr
+    assert listed(alice) == MANY  # the whole folder taken in the moment wait-idle returned
+    assert waited.stdout == ""
+    assert waited.stderr.strip().splitlines()[-1] == (
+        "no member is connected: the changes made here are taken in, nothing was synced"
+        " (--min-peers N waits for N members)"
+    )
+    assert "100%" not in waited.stderr

@@ -147,3 +147,23 @@ def test_a_damaged_timeline_is_its_files_problem_not_the_listings() -> None:
         assert plan.numbers == {"g1": 0, "g3": 0}
 
     trio.run(main)
+
+
+def test_deleted_files_and_folders_are_listed_latest_deletion_first() -> None:
+    """Not in path or manifest order: by when each was deleted, the latest first,
+    deletions of unknown time last (docs/history.md)."""
+    paths = {"g1": "a.md", "g2": "b/x.md", "g3": "c.md", "g4": "d/y.md", "g5": "e.md"}
+    when = {"g1": 7.0, "g2": 9.0, "g3": 8.0, "g4": 6.0}  # e.md: its deletion unknown
+    view = ManifestView.of({g: _entry(g, p, deleted=True) for g, p in paths.items()})
+    kept = Version(1.0, "B", "create", 10, 4, 4, 0, number=0)
+    store = _Timelines(
+        {g: [kept, Version(t, "B", "delete", 20, 0, 0, 4, number=1)] for g, t in when.items()},
+        damaged="",
+    )
+
+    async def main() -> None:
+        files = await deleted_files(store, view)
+        assert [f["path"] for f in files] == ["b/x.md", "c.md", "a.md", "d/y.md", "e.md"]
+        assert [f["path"] for f in deleted_folders(files, view)] == ["b", "d"]
+
+    trio.run(main)

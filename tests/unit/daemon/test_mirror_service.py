@@ -35,12 +35,28 @@ class FakeView:
         default_factory=lambda: {"g-big": FakeEntry(BIG), "g-other": FakeEntry(OTHER)}
     )
 
+    @property
+    def by_path(self) -> dict[str, FakeEntry]:
+        return {entry.path: entry for entry in self.by_guid.values()}
+
+
+@dataclass
+class FakeProblems:
+    """The mirror's problems listing (``Problems.listing``), as a test sets it."""
+
+    listed: list[dict[str, str]] = field(default_factory=list)
+
+    def listing(self) -> list[dict[str, str]]:
+        return self.listed
+
 
 @dataclass
 class FakeMirror:
     """Records the calls ``MirrorService._serve`` makes."""
 
+    root: Path
     view: FakeView = field(default_factory=FakeView)
+    problems: FakeProblems = field(default_factory=FakeProblems)
     rescans: list[float] = field(default_factory=list)
     rescanned: list[set[str]] = field(default_factory=list)
     local: list[set[str]] = field(default_factory=list)
@@ -80,7 +96,7 @@ async def serving(
         tmp_path, cast(DocStore, None), EventBus(),
         device=b"d" * 16, share="s", on_stopped=lambda _: None,
     )  # fmt: skip
-    mirror, watcher = FakeMirror(), FakeWatcher(frozenset({tmp_path.absolute() / BIG}))
+    mirror, watcher = FakeMirror(tmp_path), FakeWatcher(frozenset({tmp_path.absolute() / BIG}))
     service.mirror = cast(Mirror, mirror)
     service._watcher = cast(DirWatcher, watcher)
     service._scanned = scanned
@@ -162,3 +178,23 @@ async def test_nothing_is_mirrored_before_the_first_rescan_which_covers_the_watc
         await settle()
         assert mirror.local == [{"later.txt"}]
         assert len(mirror.rescans) == 1
+
+
+async def test_after_peers_changes_listed_paths_no_file_holds_any_more_are_looked_at_again(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A peer's file that could not be written here and was deleted since: no entry
+    and nothing on disk hold its path, and only a look at it clears its listing."""
+    (tmp_path / "here.md").write_text("on disk\n")
+    async with serving(tmp_path) as (service, mirror, watcher):
+        watcher.files = frozenset()
+        mirror.problems.listed = [
+            {"path": "gone.md", "kind": "file-error", "reason": "cannot write it"},
+            {"path": "here.md", "kind": "file-error", "reason": "cannot read it"},
+            {"path": OTHER, "kind": "file-error", "reason": "cannot write it"},
+            {"path": "'a\\x00b'", "kind": "unsafe-path", "reason": "it holds a NUL"},
+        ]
+        service.doc_changed("g-other", "bob")
+        await settle()
+        assert mirror.remote == [{"g-other"}]
+        assert mirror.local == [{"gone.md"}]
