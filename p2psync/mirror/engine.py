@@ -182,6 +182,11 @@ class Mirror:
             self.synced.drop_unconfirmed(rel)
             await self.reconcile(rel)
 
+    def read_manifest(self) -> None:
+        """Read the manifest as stored, doing nothing on disk (before the first
+        ``rescan``: its owner compares the view before and after it)."""
+        self.keeper.reread()
+
     async def local_changes(self, rels: Collection[str]) -> None:
         """Files at these share paths may have changed on disk."""
         await self.ledger.restore_promoted()
