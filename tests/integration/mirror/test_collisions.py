@@ -156,3 +156,54 @@ def test_a_file_made_again_where_a_collisions_winner_was_deleted_is_the_winners_
         assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
 
     trio.run(main, clock=MockClock(autojump_threshold=0))
+
+
+async def taken_in_twice_then_renamed(root: Path, theirs_text: str) -> tuple[Mirror, str, Entry]:
+    """This device took "notes.txt" in as its own doc (its folder taken in again, its
+    ``.p2psync`` lost), then found it renamed "renamed.txt" at a start, before it
+    heard of the peer's earlier entry of "notes.txt", whose doc (``theirs_text``)
+    then came."""
+    mirror, store, _ = make_mirror(root)
+    mine = await take_in(mirror, root, "notes.txt", "one\ntwo\nthree\n")
+    (root / "notes.txt").rename(root / "renamed.txt")
+    await mirror.rescan()
+    theirs = await peer_entry(store, mirror, "notes.txt", 1)
+    await peer_doc(store, mirror, theirs.guid, theirs_text)
+    return mirror, mine, theirs
+
+
+def test_a_file_taken_in_twice_and_renamed_here_is_the_peers_file_renamed(
+    tmp_path: Path,
+) -> None:
+    """The earlier entry takes the new path (the move reaches the peer as its
+    rename), this device's copy is retired, and the old path is not written again;
+    the peer's edit made meanwhile is in the renamed file."""
+
+    async def main() -> None:
+        mirror, mine, theirs = await taken_in_twice_then_renamed(
+            tmp_path, "one\ntwo\nthree\nfour\n"
+        )
+        assert not (tmp_path / "notes.txt").exists()
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
+        assert mirror.view.by_path["renamed.txt"].guid == theirs.guid
+        assert "notes.txt" not in mirror.view.by_path
+        assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+        assert mirror.synced["renamed.txt"].guid == theirs.guid
+
+    trio.run(main)
+
+
+def test_an_unrelated_file_at_the_path_a_renamed_file_was_created_at_stays(
+    tmp_path: Path,
+) -> None:
+    """The peer's file at the path this device's renamed one was created at is not
+    alike it: two files, both kept where they are."""
+
+    async def main() -> None:
+        mirror, mine, theirs = await taken_in_twice_then_renamed(tmp_path, "other\ntext\n")
+        assert (tmp_path / "notes.txt").read_text() == "other\ntext\n"
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\n"
+        assert mirror.view.by_path["renamed.txt"].guid == mine
+        assert mirror.view.by_path["notes.txt"].guid == theirs.guid
+
+    trio.run(main)
