@@ -108,7 +108,8 @@ class Collisions:
 
         def merge(doc: YDoc) -> None:
             for twin, elder, state in settle:
-                set_fields(doc, elder.guid, path=twin.path)
+                born = {} if elder.born else {"born": elder.path}  # its first rename
+                set_fields(doc, elder.guid, path=twin.path, **born)
                 set_fields(doc, twin.guid, deleted=True, deleted_at=state, superseded_by=elder.guid)
 
         await self.m.keeper.edit(merge)

@@ -7,6 +7,7 @@ order a link may deliver it: an entry before its doc.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pycrdt
@@ -185,7 +186,9 @@ def test_a_file_taken_in_twice_and_renamed_here_is_the_peers_file_renamed(
         )
         assert not (tmp_path / "notes.txt").exists()
         assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
-        assert mirror.view.by_path["renamed.txt"].guid == theirs.guid
+        assert mirror.view.by_path["renamed.txt"] == replace(
+            theirs, path="renamed.txt", born="notes.txt"
+        )
         assert "notes.txt" not in mirror.view.by_path
         assert mirror.view.by_guid[mine].superseded_by == theirs.guid
         assert mirror.synced["renamed.txt"].guid == theirs.guid
