@@ -7,7 +7,9 @@ is mostly the winner's lines is a save of the winner's file that became a second
 its lines into the winner (``mirror.union``), so they reach every device. On a
 case-insensitive folder, an entry whose path is one file with an earlier entry's is
 hidden: its content is kept under ``.p2psync/conflicts/`` and its file makes way
-(``settle_hidden``).
+(``settle_hidden``). A file taken in twice whose later copy moved before the two
+met (``ManifestView.twins``) is one file with the earlier one, which takes the
+copy's path (``settle_twins``).
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ class Collisions:
     async def settle_twins(self) -> None:
         """Twins (``ManifestView.twins``: a file taken in twice, the later copy moved
         since) whose texts are alike are one file: the elder takes the twin's path,
-        the twin is retired as a collision's loser is (its text kept aside where it
-        differs), so the move reaches every device as the elder's rename and the
+        the twin is retired as a collision's loser is (its text kept aside if it holds
+        lines the elder's lacks), so the move reaches every device as the elder's rename and the
         elder's path is not written again. Twins not alike are two files; they stay."""
         settle: list[tuple[Entry, Entry, bytes]] = []
         for twin, elder in self.m.view.twins:
