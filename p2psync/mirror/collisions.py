@@ -184,7 +184,9 @@ class Collisions:
             got = await trio.to_thread.run_sync(read_file, self.m.root, rel)
         if failed:
             return
-        if got is not None and got[0] != self.m.doc_bytes(winner, winner_doc):
+        held = self.m.doc_bytes(winner, winner_doc)
+        twin = bool(loser.born) and loser.born != loser.path  # ``settle_twins``
+        if got is not None and got[0] != held and not (twin and _holds_all_of(held, got[0])):
             await self._keep_loser(rel, loser, got[0])
             await self._merge_own_loser(loser, got[0], winner)
         self.m.synced.put(rel, synced._replace(guid=winner.guid), b"")
@@ -260,10 +262,10 @@ def _one_file(ours: bytes, theirs: bytes) -> bool:
     return alike(set(a.splitlines()), set(b.splitlines())) >= RENAME_SIMILARITY
 
 
-def _holds_all_of(theirs: bytes, ours: bytes) -> bool:
+def _holds_all_of(theirs: bytes | None, ours: bytes) -> bool:
     """Whether ``theirs`` holds every line of ``ours`` (equal bytes, or texts whose
     line union is ``theirs``): keeping ``ours`` aside would keep nothing more."""
-    if theirs == ours:
-        return True
+    if theirs is None or theirs == ours:
+        return theirs is not None
     a, b = decode_text(theirs), decode_text(ours)
     return a is not None and b is not None and line_union(a, b) == a

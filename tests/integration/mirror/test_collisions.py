@@ -210,3 +210,34 @@ def test_an_unrelated_file_at_the_path_a_renamed_file_was_created_at_stays(
         assert mirror.view.by_path["notes.txt"].guid == theirs.guid
 
     trio.run(main)
+
+
+def test_a_twin_the_peer_settled_first_keeps_no_copy_of_lines_the_file_has(
+    tmp_path: Path,
+) -> None:
+    """The peer settled the twins (its entry took this device's new path, this
+    device's copy retired): the copy, all of whose lines the peer's file holds, is
+    not kept aside; the file is the peer's."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        mine = await take_in(mirror, tmp_path, "notes.txt", "one\ntwo\nthree\n")
+        (tmp_path / "notes.txt").rename(tmp_path / "renamed.txt")
+        await mirror.rescan()
+        state = store.docs[mine].state_vector()
+        theirs = Entry(
+            new_file_guid(), "renamed.txt", FileKind.TEXT, Timestamp(1, 0, PEER), born="notes.txt"
+        )
+
+        def peer_settles(doc: YDoc) -> None:
+            put_entry(doc, theirs)
+            set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
+
+        await store.local_edit(MANIFEST_GUID, peer_settles)
+        await mirror.remote_changed({MANIFEST_GUID: "peer"})
+        await peer_doc(store, mirror, theirs.guid, "one\ntwo\nthree\nfour\n")
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
+        assert not (tmp_path / "notes.txt").exists()
+        assert copies(tmp_path) == []
+
+    trio.run(main)
