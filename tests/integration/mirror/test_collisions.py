@@ -56,6 +56,19 @@ async def peer_doc(store: Store, mirror: Mirror, guid: str, text: str) -> None:
     await mirror.remote_changed({guid: "peer"})
 
 
+async def peer_retires(store: Store, mirror: Mirror, mine: str, theirs: Entry) -> None:
+    """The peer's entry ``theirs`` arrives with this device's ``mine`` retired by the
+    peer as its loser, before the doc ``theirs`` names."""
+    state = store.docs[mine].state_vector()
+
+    def peer_settles(doc: YDoc) -> None:
+        put_entry(doc, theirs)
+        set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
+
+    await store.local_edit(MANIFEST_GUID, peer_settles)
+    await mirror.remote_changed({MANIFEST_GUID: "peer"})
+
+
 async def collided(root: Path) -> tuple[Mirror, str, Entry]:
     """A mirror whose "same.md" (this device's doc, returned first) lost its path to a
     peer's earlier entry of the same path, whose doc then came: the pair settled."""
@@ -115,15 +128,8 @@ def test_a_file_retired_by_a_peer_before_the_winner_arrived_is_kept_as_a_collisi
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
         mine = await take_in(mirror, tmp_path, "same.md", "mine\n")
-        state = store.docs[mine].state_vector()
         theirs = Entry(new_file_guid(), "same.md", FileKind.TEXT, Timestamp(1, 0, PEER))
-
-        def peer_settles(doc: YDoc) -> None:
-            put_entry(doc, theirs)
-            set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
-
-        await store.local_edit(MANIFEST_GUID, peer_settles)
-        await mirror.remote_changed({MANIFEST_GUID: "peer"})
+        await peer_retires(store, mirror, mine, theirs)
         await peer_doc(store, mirror, theirs.guid, "theirs\n")
         assert (tmp_path / "same.md").read_text() == "theirs\n"
         assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
@@ -224,17 +230,10 @@ def test_a_twin_the_peer_settled_first_keeps_no_copy_of_lines_the_file_has(
         mine = await take_in(mirror, tmp_path, "notes.txt", "one\ntwo\nthree\n")
         (tmp_path / "notes.txt").rename(tmp_path / "renamed.txt")
         await mirror.rescan()
-        state = store.docs[mine].state_vector()
         theirs = Entry(
             new_file_guid(), "renamed.txt", FileKind.TEXT, Timestamp(1, 0, PEER), born="notes.txt"
         )
-
-        def peer_settles(doc: YDoc) -> None:
-            put_entry(doc, theirs)
-            set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
-
-        await store.local_edit(MANIFEST_GUID, peer_settles)
-        await mirror.remote_changed({MANIFEST_GUID: "peer"})
+        await peer_retires(store, mirror, mine, theirs)
         await peer_doc(store, mirror, theirs.guid, "one\ntwo\nthree\nfour\n")
         assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
         assert not (tmp_path / "notes.txt").exists()
