@@ -55,11 +55,17 @@ def live_paths(view: ManifestView) -> dict[str, tuple[str, FileKind]]:
 class DeletionWatch:
     """The deleted entries and live paths of the last view looked at."""
 
-    def __init__(self, view: ManifestView) -> None:
+    def __init__(self, view: ManifestView, *, starting: bool = False) -> None:
+        """``starting``: the first look of a start, from the manifest as stored; every
+        live entry counts as new at it (``appeared``: a version a crash left
+        unrecorded is caught up), while a path it changes is a rename."""
         self._view = view
         self._changes = view.changes
         self._deleted = deleted_guids(view)
-        self._paths = live_paths(view)
+        self._paths: dict[str, tuple[str, FileKind | None]] = dict(live_paths(view))
+        if starting:
+            self._paths = {guid: (path, None) for guid, (path, _) in self._paths.items()}
+            self._changes = -1  # the first look compares, whatever the view
 
     def look(self, view: ManifestView) -> Deletions:
         """What changed since the last look (nothing if ``view`` is the same object,
@@ -76,5 +82,6 @@ class DeletionWatch:
             [(view.by_guid[g], self._paths[g][0]) for g in moved],
             [view.by_guid[g] for g in new],
         )
-        self._view, self._changes, self._deleted, self._paths = view, view.changes, deleted, paths
+        self._view, self._changes, self._deleted = view, view.changes, deleted
+        self._paths = dict(paths)
         return found

@@ -256,7 +256,15 @@ class MirrorService:
             waiting = [guid for guid in docs if self._path_of(guid) in held]
             self._docs = {guid: docs.pop(guid) for guid in waiting}
         rels = [rel for rel in map(self._relative, paths) if rel]
-        watch = DeletionWatch(self.mirror.view) if self.on_deletions is not None else None
+        starting = rescan and not self._scanned
+        if starting:
+            # The manifest as stored, before the first look at the folder: what that
+            # look changes in it is told (a file renamed while the daemon was down is
+            # a rename, not a file new at its path).
+            self.mirror.read_manifest()
+        watch = None
+        if self.on_deletions is not None:
+            watch = DeletionWatch(self.mirror.view, starting=starting)
         if rescan:  # the watcher's paths with the rest: one look at the folder
             self._rescan = False
             await self.mirror.rescan(also=rels)

@@ -7,7 +7,9 @@ is mostly the winner's lines is a save of the winner's file that became a second
 its lines into the winner (``mirror.union``), so they reach every device. On a
 case-insensitive folder, an entry whose path is one file with an earlier entry's is
 hidden: its content is kept under ``.p2psync/conflicts/`` and its file makes way
-(``settle_hidden``).
+(``settle_hidden``). A file taken in twice whose later copy moved before the two
+met (``ManifestView.twins``) is one file with the earlier one, which takes the
+copy's path (``settle_twins``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from p2psync.mirror.host import Host
 from p2psync.mirror.kinds import FileKind, decode_text, file_digest
 from p2psync.mirror.manifest import Entry, set_fields
 from p2psync.mirror.records import Synced
+from p2psync.mirror.renames import RENAME_SIMILARITY, alike
 from p2psync.mirror.saves import Saves
 from p2psync.mirror.store import YDoc
 from p2psync.mirror.union import line_union
@@ -78,6 +81,42 @@ class Collisions:
             await self.m.keeper.edit(retire_all)
             for path in sorted({path for path, _, _, _ in retire}):
                 await self.m.reconcile(path)
+
+    async def settle_twins(self) -> None:
+        """Twins (``ManifestView.twins``: a file taken in twice, the later copy moved
+        since) whose texts are alike are one file: the elder takes the twin's path,
+        the twin is retired as a collision's loser is (its text kept aside if it holds
+        lines the elder's lacks), so the move reaches every device as the elder's rename and the
+        elder's path is not written again. Twins not alike are two files; they stay."""
+        settle: list[tuple[Entry, Entry, bytes]] = []
+        for twin, elder in self.m.view.twins:
+            twin_doc, elder_doc = self.m.store.doc(twin.guid), self.m.store.doc(elder.guid)
+            if twin_doc is None or elder_doc is None:
+                continue  # its content has not arrived: decide once it has
+            ours, theirs = self.m.doc_bytes(twin, twin_doc), self.m.doc_bytes(elder, elder_doc)
+            if ours is None or theirs is None or not _one_file(ours, theirs):
+                continue
+            if not _holds_all_of(theirs, ours):
+                await self._keep_loser(twin.path, twin, ours)
+                await self._merge_own_loser(twin, ours, elder)
+            synced = self.m.synced.get(twin.path)
+            if synced is not None and synced.guid == twin.guid:
+                self.m.synced.put(twin.path, synced._replace(guid=elder.guid), b"")
+            log.info("share %s: %s was taken in twice, and moved to %s; the copy is one "
+                     "file with it", self.m.share, elder.path, twin.path)  # fmt: skip
+            settle.append((twin, elder, twin_doc.state_vector()))
+        if not settle:
+            return
+
+        def merge(doc: YDoc) -> None:
+            for twin, elder, state in settle:
+                born = {} if elder.born else {"born": elder.path}  # its first rename
+                set_fields(doc, elder.guid, path=twin.path, **born)
+                set_fields(doc, twin.guid, deleted=True, deleted_at=state, superseded_by=elder.guid)
+
+        await self.m.keeper.edit(merge)
+        for twin, _, _ in settle:
+            await self.m.reconcile(twin.path)
 
     async def _keep_loser(self, path: str, loser: Entry, data: bytes) -> None:
         """Keep ``data``, the version of ``path`` of the entry that lost it, as a copy
@@ -145,7 +184,9 @@ class Collisions:
             got = await trio.to_thread.run_sync(read_file, self.m.root, rel)
         if failed:
             return
-        if got is not None and got[0] != self.m.doc_bytes(winner, winner_doc):
+        held = self.m.doc_bytes(winner, winner_doc)
+        twin = bool(loser.born) and loser.born != loser.path  # ``settle_twins``
+        if got is not None and got[0] != held and not (twin and _holds_all_of(held, got[0])):
             await self._keep_loser(rel, loser, got[0])
             await self._merge_own_loser(loser, got[0], winner)
         self.m.synced.put(rel, synced._replace(guid=winner.guid), b"")
@@ -208,3 +249,23 @@ class Collisions:
         self._hidden_kept[entry.guid] = digest
         self.m.report(f"case:{entry.guid}:{entry.path}:{winner.path}", "case-collision",
                       path=entry.path, winner=winner.path, kept=str(kept))  # fmt: skip
+
+
+def _one_file(ours: bytes, theirs: bytes) -> bool:
+    """Whether two docs' contents are one file's: equal, or texts alike as a rename's
+    are (``renames.RENAME_SIMILARITY``)."""
+    if ours == theirs:
+        return True
+    a, b = decode_text(ours), decode_text(theirs)
+    if a is None or b is None:
+        return False
+    return alike(set(a.splitlines()), set(b.splitlines())) >= RENAME_SIMILARITY
+
+
+def _holds_all_of(theirs: bytes | None, ours: bytes) -> bool:
+    """Whether ``theirs`` holds every line of ``ours`` (equal bytes, or texts whose
+    line union is ``theirs``): keeping ``ours`` aside would keep nothing more."""
+    if theirs is None or theirs == ours:
+        return theirs is not None
+    a, b = decode_text(theirs), decode_text(ours)
+    return a is not None and b is not None and line_union(a, b) == a

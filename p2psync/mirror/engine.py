@@ -182,6 +182,11 @@ class Mirror:
             self.synced.drop_unconfirmed(rel)
             await self.reconcile(rel)
 
+    def read_manifest(self) -> None:
+        """Read the manifest as stored, doing nothing on disk (before the first
+        ``rescan``: its owner compares the view before and after it)."""
+        self.keeper.reread()
+
     async def local_changes(self, rels: Collection[str]) -> None:
         """Files at these share paths may have changed on disk."""
         await self.ledger.restore_promoted()
@@ -236,7 +241,8 @@ class Mirror:
         async with trio.open_nursery() as nursery:
             for guid in set(stored) | set(changes):
                 nursery.start_soon(self.store.durable, guid)
-        settling = {e.guid for pair in self.view.shadowed for e in pair}  # ``collisions``
+        pairs = [*self.view.shadowed, *self.view.twins]
+        settling = {e.guid for pair in pairs for e in pair}  # ``collisions``
         if (
             MANIFEST_GUID in changes
             or revived
@@ -305,6 +311,7 @@ class Mirror:
         self.problems.settle("unsafe:", {repr(entry.path) for entry, _ in self.view.unsafe})
         await self.keeper.revive_edited()
         await self.collisions.resolve()
+        await self.collisions.settle_twins()
         await self.collisions.settle_hidden()
         for rel, was in sorted(self.synced.items()):
             known = self.view.by_guid.get(was.guid)

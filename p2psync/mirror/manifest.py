@@ -63,20 +63,31 @@ class Entry:
     """A deleted chunked file's chunks' state vectors (``mirror.revival``)."""
     superseded_by: str = ""
     """Set with ``deleted`` when the entry lost its path to the entry of this guid."""
+    born: str = ""
+    """The path the entry was created at, set by its first rename ("": never renamed,
+    or renamed by a version that did not keep it): an entry created where an earlier
+    one lives is that one's twin even after it moved (``ManifestView.twins``)."""
 
     def fields(self) -> dict[str, Any]:
         """The entry as its ``Y.Map`` holds it."""
         wall, counter, device = self.created.to_wire()
-        chunks = {"deleted_chunks": self.deleted_chunks} if self.deleted_chunks else {}
-        return chunks | {
-            "path": self.path,
-            "kind": self.kind.value,
-            "created": [wall, counter, device],
-            "deleted": self.deleted,
-            "exec": self.exec,
-            "deleted_at": self.deleted_at,
-            "superseded_by": self.superseded_by,
-        }
+        chunks: dict[str, Any] = (
+            {"deleted_chunks": self.deleted_chunks} if self.deleted_chunks else {}
+        )
+        born = {"born": self.born} if self.born else {}
+        return (
+            chunks
+            | born
+            | {
+                "path": self.path,
+                "kind": self.kind.value,
+                "created": [wall, counter, device],
+                "deleted": self.deleted,
+                "exec": self.exec,
+                "deleted_at": self.deleted_at,
+                "superseded_by": self.superseded_by,
+            }
+        )
 
     @property
     def order(self) -> tuple[Timestamp, str]:
@@ -121,6 +132,7 @@ def parse_entry(guid: str, raw: object) -> Entry:
         deleted_at=_bytes_or_empty(raw.get("deleted_at")),
         deleted_chunks=_bytes_or_empty(raw.get("deleted_chunks")),
         superseded_by=str(raw.get("superseded_by") or ""),
+        born=born if isinstance(born := raw.get("born"), str) else "",
     )
 
 
@@ -198,6 +210,13 @@ class ManifestView:
     file with the path of an earlier entry (``README.md`` and ``readme.md`` on a
     case-insensitive one). Unlike ``shadowed``, a local matter: the manifest keeps
     both, this device writes only the winner."""
+    twins: list[tuple[Entry, Entry]] = field(default_factory=list)
+    """(twin, elder): live entries created at a path where an earlier live entry is
+    now, and moved since (``Entry.born``): a file taken in twice (a folder taken in
+    again before it synced, then the file renamed), one file if their texts are
+    alike (``Collisions.settle_twins``)."""
+    moved_from: set[str] = field(default_factory=set, compare=False, repr=False)
+    """The paths live entries were created at and moved from (``Entry.born``)."""
     key: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
     """``NameRules.key`` the view was resolved with (None: only equal paths are one)."""
     claimed: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
@@ -215,6 +234,7 @@ class ManifestView:
         view._resolve(entries)
         if key is not None:
             view._hide_collisions(key)
+        view._find_twins()
         return view
 
     def _resolve(self, entries: Mapping[str, Entry]) -> None:
@@ -232,6 +252,17 @@ class ManifestView:
                 self.by_path[entry.path] = entry
             else:
                 self.shadowed.append((entry, winner))
+
+    def _find_twins(self) -> None:
+        """Of the live entries that moved from the path they were created at, those
+        created after the live entry now there (which held it first)."""
+        for entry in self.by_path.values():
+            if not entry.born or entry.born == entry.path:
+                continue
+            self.moved_from.add(entry.born)
+            elder = self.by_path.get(entry.born)
+            if elder is not None and elder.order < entry.order:
+                self.twins.append((entry, elder))
 
     def _hide_collisions(self, key: Callable[[str], str]) -> None:
         """Of the paths that are one file here, the first created keeps its place."""
@@ -253,8 +284,10 @@ class ManifestView:
         no entry) as ``of`` would, when that moves no other entry: ``old``, if live,
         alone holds its path (nothing shadowed or hidden by it), and ``new``, if live,
         has a safe path nothing else holds here. False (the view unchanged) otherwise:
-        the view is then to be read anew. O(1) but for the shadowed and hidden lists."""
+        the view is then to be read anew. O(1) but for the shadowed, hidden and twins lists."""
         if old is not None and not old.deleted and not self._holds_alone(old):
+            return False
+        if self._twins_change(old, new):
             return False
         if new is not None and not new.deleted and not self._free_for(new, old):
             return False
@@ -270,8 +303,22 @@ class ManifestView:
                 self.by_path[new.path] = new
                 if self.key is not None:
                     self.claimed[self.key(new.path)] = new
+                if new.born and new.born != new.path:
+                    self.moved_from.add(new.born)
         self.changes += 1
         return True
+
+    def _twins_change(self, old: Entry | None, new: Entry | None) -> bool:
+        """Whether putting ``new`` in the place of ``old`` may make or end a pair of
+        ``twins`` (``of`` then finds them)."""
+        if old is not None and any(old is e for pair in self.twins for e in pair):
+            return True
+        if new is None or new.deleted:
+            return False
+        if new.path in self.moved_from:
+            return True
+        elder = self.by_path.get(new.born) if new.born and new.born != new.path else None
+        return elder is not None and elder.order < new.order
 
     def _holds_alone(self, entry: Entry) -> bool:
         return (

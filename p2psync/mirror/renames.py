@@ -43,7 +43,7 @@ VANISHED_HOLD_S = 2.0
 found it gone: the other end of a rename may come in a later batch (renamed while a
 batch was running, or a move the watcher could not pair), and is then still a rename."""
 RENAME_SIMILARITY = 0.5
-"""A new text file at least this alike a text file that vanished (``_alike``: the
+"""A new text file at least this alike a text file that vanished (``alike``: the
 share of lines they have in common, or of the old file's lines it kept) is its
 rename, when no inode pairs them (git's rename rule, by lines)."""
 RENAME_MIN_LINES = 3
@@ -251,7 +251,7 @@ class Renames:
 
     async def _likeness(self, old: str, lines: set[str]) -> float | None:
         """How alike a new file of ``lines`` is to the file last synced at ``old``
-        (``_alike``): to its merge base (what the file held then) or to its doc now,
+        (``alike``): to its merge base (what the file held then) or to its doc now,
         whichever is higher. The base tells a file saved and renamed
         while peers grew its doc (their lines are not in the file yet); the doc tells
         a file whose record keeps no base. None if neither can tell: ``old``'s record
@@ -264,7 +264,7 @@ class Renames:
         known = self._known.get((old, entry.guid))
         if known is None:
             known = self._known[old, entry.guid] = await self._known_lines(old, entry)
-        return max((_alike(lines, theirs) for theirs in known if theirs), default=None)
+        return max((alike(lines, theirs) for theirs in known if theirs), default=None)
 
     async def _known_lines(self, old: str, entry: Entry) -> list[set[str]]:
         """The lines of ``old``'s merge base (one-doc text only) and of its doc now."""
@@ -387,6 +387,8 @@ class Renames:
             log.info("share %s: %s was renamed to %s", self.m.share, old, rel)
             fields: dict[str, object] = {"path": rel}
             was = self.m.view.by_guid.get(synced.guid)
+            if was is not None and not was.born:
+                fields["born"] = was.path  # where it was created (``ManifestView.twins``)
             if was is not None and was.deleted and not was.superseded_by:
                 # A peer deleted the file this device had not yet removed: the rename
                 # here is an edit concurrent with that delete, which keeps the file.
@@ -401,7 +403,7 @@ class Renames:
         return False
 
 
-def _alike(new: set[str], old: set[str]) -> float:
+def alike(new: set[str], old: set[str]) -> float:
     """How alike a new file's lines are to an old file's: the share of lines they
     have in common (Jaccard), or, if higher, the share of the old file's lines the
     new one still has, when they are at least ``RENAME_MIN_LINES`` (a file that

@@ -7,6 +7,7 @@ order a link may deliver it: an entry before its doc.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pycrdt
@@ -53,6 +54,19 @@ async def peer_doc(store: Store, mirror: Mirror, guid: str, text: str) -> None:
     """The doc of a peer's entry arrives."""
     await store.local_edit(guid, lambda d: d.get("content", type=pycrdt.Text).insert(0, text))
     await mirror.remote_changed({guid: "peer"})
+
+
+async def peer_retires(store: Store, mirror: Mirror, mine: str, theirs: Entry) -> None:
+    """The peer's entry ``theirs`` arrives with this device's ``mine`` retired by the
+    peer as its loser, before the doc ``theirs`` names."""
+    state = store.docs[mine].state_vector()
+
+    def peer_settles(doc: YDoc) -> None:
+        put_entry(doc, theirs)
+        set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
+
+    await store.local_edit(MANIFEST_GUID, peer_settles)
+    await mirror.remote_changed({MANIFEST_GUID: "peer"})
 
 
 async def collided(root: Path) -> tuple[Mirror, str, Entry]:
@@ -114,15 +128,8 @@ def test_a_file_retired_by_a_peer_before_the_winner_arrived_is_kept_as_a_collisi
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
         mine = await take_in(mirror, tmp_path, "same.md", "mine\n")
-        state = store.docs[mine].state_vector()
         theirs = Entry(new_file_guid(), "same.md", FileKind.TEXT, Timestamp(1, 0, PEER))
-
-        def peer_settles(doc: YDoc) -> None:
-            put_entry(doc, theirs)
-            set_fields(doc, mine, deleted=True, deleted_at=state, superseded_by=theirs.guid)
-
-        await store.local_edit(MANIFEST_GUID, peer_settles)
-        await mirror.remote_changed({MANIFEST_GUID: "peer"})
+        await peer_retires(store, mirror, mine, theirs)
         await peer_doc(store, mirror, theirs.guid, "theirs\n")
         assert (tmp_path / "same.md").read_text() == "theirs\n"
         assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
@@ -156,3 +163,80 @@ def test_a_file_made_again_where_a_collisions_winner_was_deleted_is_the_winners_
         assert copies(tmp_path) == [("collision", short_device(mirror.clock.device), b"mine\n")]
 
     trio.run(main, clock=MockClock(autojump_threshold=0))
+
+
+async def taken_in_twice_then_renamed(root: Path, theirs_text: str) -> tuple[Mirror, str, Entry]:
+    """This device took "notes.txt" in as its own doc (its folder taken in again, its
+    ``.p2psync`` lost), then found it renamed "renamed.txt" at a start, before it
+    heard of the peer's earlier entry of "notes.txt", whose doc (``theirs_text``)
+    then came."""
+    mirror, store, _ = make_mirror(root)
+    mine = await take_in(mirror, root, "notes.txt", "one\ntwo\nthree\n")
+    (root / "notes.txt").rename(root / "renamed.txt")
+    await mirror.rescan()
+    theirs = await peer_entry(store, mirror, "notes.txt", 1)
+    await peer_doc(store, mirror, theirs.guid, theirs_text)
+    return mirror, mine, theirs
+
+
+def test_a_file_taken_in_twice_and_renamed_here_is_the_peers_file_renamed(
+    tmp_path: Path,
+) -> None:
+    """The earlier entry takes the new path (the move reaches the peer as its
+    rename), this device's copy is retired, and the old path is not written again;
+    the peer's edit made meanwhile is in the renamed file."""
+
+    async def main() -> None:
+        mirror, mine, theirs = await taken_in_twice_then_renamed(
+            tmp_path, "one\ntwo\nthree\nfour\n"
+        )
+        assert not (tmp_path / "notes.txt").exists()
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
+        assert mirror.view.by_path["renamed.txt"] == replace(
+            theirs, path="renamed.txt", born="notes.txt"
+        )
+        assert "notes.txt" not in mirror.view.by_path
+        assert mirror.view.by_guid[mine].superseded_by == theirs.guid
+        assert mirror.synced["renamed.txt"].guid == theirs.guid
+
+    trio.run(main)
+
+
+def test_an_unrelated_file_at_the_path_a_renamed_file_was_created_at_stays(
+    tmp_path: Path,
+) -> None:
+    """The peer's file at the path this device's renamed one was created at is not
+    alike it: two files, both kept where they are."""
+
+    async def main() -> None:
+        mirror, mine, theirs = await taken_in_twice_then_renamed(tmp_path, "other\ntext\n")
+        assert (tmp_path / "notes.txt").read_text() == "other\ntext\n"
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\n"
+        assert mirror.view.by_path["renamed.txt"].guid == mine
+        assert mirror.view.by_path["notes.txt"].guid == theirs.guid
+
+    trio.run(main)
+
+
+def test_a_twin_the_peer_settled_first_keeps_no_copy_of_lines_the_file_has(
+    tmp_path: Path,
+) -> None:
+    """The peer settled the twins (its entry took this device's new path, this
+    device's copy retired): the copy, all of whose lines the peer's file holds, is
+    not kept aside; the file is the peer's."""
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        mine = await take_in(mirror, tmp_path, "notes.txt", "one\ntwo\nthree\n")
+        (tmp_path / "notes.txt").rename(tmp_path / "renamed.txt")
+        await mirror.rescan()
+        theirs = Entry(
+            new_file_guid(), "renamed.txt", FileKind.TEXT, Timestamp(1, 0, PEER), born="notes.txt"
+        )
+        await peer_retires(store, mirror, mine, theirs)
+        await peer_doc(store, mirror, theirs.guid, "one\ntwo\nthree\nfour\n")
+        assert (tmp_path / "renamed.txt").read_text() == "one\ntwo\nthree\nfour\n"
+        assert not (tmp_path / "notes.txt").exists()
+        assert copies(tmp_path) == []
+
+    trio.run(main)

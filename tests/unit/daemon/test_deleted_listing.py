@@ -94,6 +94,19 @@ def test_a_watch_tells_new_files_and_files_of_another_kind() -> None:
     assert not watch.look(ManifestView.of({"g": grown, "h": _entry("h", "b.md")}))
 
 
+def test_a_starting_watch_tells_every_live_file_new_and_a_moved_one_renamed() -> None:
+    """The first look of a start: from the manifest as stored, a file renamed while
+    the daemon was down is a rename; every live file is new to it (its version
+    caught up), and the first look compares even an unchanged view."""
+    stored = ManifestView.of({"g": _entry("g", "a.md"), "h": _entry("h", "b.md")})
+    watch = DeletionWatch(stored, starting=True)
+    found = watch.look(ManifestView.of({"g": _entry("g", "c.md"), "h": _entry("h", "b.md")}))
+    assert [(e.guid, old) for e, old in found.renamed] == [("g", "a.md")]
+    assert [e.guid for e in found.appeared] == ["g", "h"]
+    same = DeletionWatch(stored, starting=True).look(stored)
+    assert [e.guid for e in same.appeared] == ["g", "h"]
+
+
 def test_under_a_folder() -> None:
     assert under("a/b.md", "a")
     assert under("a/b.md", "")

@@ -61,6 +61,10 @@ class FakeMirror:
     rescanned: list[set[str]] = field(default_factory=list)
     local: list[set[str]] = field(default_factory=list)
     remote: list[set[str]] = field(default_factory=list)
+    manifest_reads: list[float] = field(default_factory=list)
+
+    def read_manifest(self) -> None:
+        self.manifest_reads.append(trio.current_time())
 
     async def rescan(self, also: Collection[str] = ()) -> None:
         self.rescans.append(trio.current_time())
@@ -171,6 +175,7 @@ async def test_nothing_is_mirrored_before_the_first_rescan_which_covers_the_watc
         service._wake.set()
         await settle()
         assert mirror.rescanned == [{"renamed.txt"}]
+        assert mirror.manifest_reads == mirror.rescans  # read as stored just before it
         assert mirror.local == []  # the rescan looked at it
         assert mirror.remote == [{"g-other"}]
         service._paths.add(tmp_path.absolute() / "later.txt")

@@ -25,12 +25,14 @@ Doc = pycrdt.Doc[Any]
 def test_entries_round_trip_through_the_doc_and_peers() -> None:
     doc: Doc = pycrdt.Doc(client_id=1)
     first = entry("f:1", "notes.md", exec=True)
+    moved = entry("f:2", "b.md", born="a.md")
     with doc.transaction():
         put_entry(doc, first)
+        put_entry(doc, moved)
     peer: Doc = pycrdt.Doc(client_id=2)
     peer.apply_update(doc.get_update())
     entries, problems = read_entries(peer)
-    assert (entries, problems) == ({"f:1": first}, [])
+    assert (entries, problems) == ({"f:1": first, "f:2": moved}, [])
 
 
 def test_concurrent_field_changes_of_one_entry_both_survive() -> None:

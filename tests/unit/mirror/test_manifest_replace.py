@@ -16,6 +16,11 @@ HIDDEN = entry("h", "A.md", wall=2)
 """On a case-insensitive filesystem, one file with an earlier ``a.md``."""
 
 
+ELDER = entry("e", "a.md")
+TWIN = entry("t", "b.md", wall=2, born="a.md")
+"""Created at ``a.md`` after ``ELDER``, then moved: a file taken in twice."""
+
+
 def casefold(path: str) -> str:
     return path.casefold()
 
@@ -39,6 +44,7 @@ def changed(view: ManifestView, new: Entry) -> bool:
         entry("n", "new.md", wall=9),  # a new entry
         entry("d", "gone.md"),  # a deleted entry back
         entry("d", "again.md", wall=8),  # ... at another path
+        entry("g", "c.md", born="a.md"),  # a rename here, from where it was created
     ],
 )
 def test_a_change_that_moves_no_other_entry_is_put_in_place(
@@ -70,6 +76,11 @@ def test_a_change_that_moves_no_other_entry_is_put_in_place(
         ([entry("g", "a.md"), HIDDEN], entry("g", "a.md", deleted=True), casefold),
         ([entry("g", "a.md"), HIDDEN], entry("h", "b.md"), casefold),
         ([entry("g", "a.md"), entry("h", "b.md")], entry("h", "A.md"), casefold),
+        # an earlier entry of the path a moved entry was created at (twins), or a
+        # twin retired
+        ([TWIN], ELDER, None),
+        ([ELDER, TWIN], replace(TWIN, deleted=True), None),
+        ([ELDER, entry("t", "a.md", wall=2)], TWIN, None),
     ],
 )
 def test_a_change_that_moves_another_entry_is_refused(
@@ -94,3 +105,9 @@ def test_the_deleted_entry_of_a_path_is_found_after_a_delete_in_place() -> None:
     assert view.replace(view.by_guid["g"], gone)
     assert view.deleted_at("a.md") is gone
     assert view.guid_for_path("a.md") == "g"
+
+
+def test_an_entry_created_after_the_one_now_at_the_path_it_moved_from_is_its_twin() -> None:
+    assert view_of(ELDER, TWIN).twins == [(TWIN, ELDER)]
+    assert view_of(replace(ELDER, created=entry("x", "x", wall=3).created), TWIN).twins == []
+    assert view_of(ELDER, replace(TWIN, born="")).twins == []
