@@ -334,6 +334,23 @@ class Mirror:
             if new and self.store.doc(live.guid) and not self.renames.renaming(live):
                 await self.reconcile(rel)
 
+    async def _follow(self, rel: str, got: tuple[bytes, FileStat], synced: Synced) -> bool:
+        """A file whose record names an entry no longer at its path, looked at before
+        the manifest change that moved it was carried out here (``refresh_manifest``
+        does it the same way): a peer's deletion (the file removed, or kept and the
+        entry live again if saved here since), a collision lost, or a rename (a save
+        made here first). False if the record names no entry a peer changed so: the
+        file is taken in as new. Taken in as new, a file a peer deleted was a second
+        doc of the same text."""
+        known = self.view.by_guid.get(synced.guid)
+        if known is not None and known.deleted and known.superseded_by:
+            await self.collisions.superseded(rel, known, synced)
+            return True
+        if known is not None and known.deleted:
+            await self.renames.remote_delete(rel, known, synced)
+            return True
+        return await self.renames.saved_then_renamed(rel, got, synced)
+
     def doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         """The bytes ``entry``'s file is to hold by its doc (``content.doc_bytes``)."""
         return doc_bytes(entry, doc, self.chunks)
@@ -429,7 +446,7 @@ class Mirror:
             return
         if action is Action.CREATE or action is Action.FOLLOW:
             assert got is not None
-            if synced is None or not await self.renames.saved_then_renamed(rel, got, synced):
+            if synced is None or not await self._follow(rel, got, synced):
                 await self.creates.take(rel, got[0], got[1])
             return
         assert entry is not None
