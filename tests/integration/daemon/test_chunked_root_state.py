@@ -166,6 +166,7 @@ def test_a_root_compacted_to_its_export_is_listed_again_and_its_file_kept(
 
     async def compact_to_export(service: ShareService, folder: Path) -> None:
         await _chunked(service, "big.log")
+        assert service.doc(root) is not None  # loaded: compact_now compacts loaded docs
         monkeypatch.setattr(ShareService, "doc_state", ShareService.export_state)
         assert await service.compact_now() >= 1
         monkeypatch.undo()
