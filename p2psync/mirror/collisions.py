@@ -265,7 +265,9 @@ def _one_file(ours: bytes, theirs: bytes) -> bool:
 def _holds_all_of(theirs: bytes | None, ours: bytes) -> bool:
     """Whether ``theirs`` holds every line of ``ours`` (equal bytes, or texts whose
     line union is ``theirs``): keeping ``ours`` aside would keep nothing more."""
-    if theirs is None or theirs == ours:
-        return theirs is not None
+    if theirs is None:
+        return False
+    if theirs == ours:
+        return True
     a, b = decode_text(theirs), decode_text(ours)
     return a is not None and b is not None and line_union(a, b) == a

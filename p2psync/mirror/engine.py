@@ -315,13 +315,9 @@ class Mirror:
         await self.collisions.settle_hidden()
         for rel, was in sorted(self.synced.items()):
             known = self.view.by_guid.get(was.guid)
-            if known is None:
+            if known is None or await self._deleted_there(rel, known, was):
                 continue
-            if known.deleted and known.superseded_by:
-                await self.collisions.superseded(rel, known, was)
-            elif known.deleted:
-                await self.renames.remote_delete(rel, known, was)
-            elif known.path != rel and self.view.by_path.get(known.path) is known:
+            if known.path != rel and self.view.by_path.get(known.path) is known:
                 await self.renames.remote_rename(rel, known, was)
         plain = [
             rel for rel, live in self.view.by_path.items() if self.newwrites.is_plain(rel, live)
@@ -343,13 +339,19 @@ class Mirror:
         file is taken in as new. Taken in as new, a file a peer deleted was a second
         doc of the same text."""
         known = self.view.by_guid.get(synced.guid)
-        if known is not None and known.deleted and known.superseded_by:
-            await self.collisions.superseded(rel, known, synced)
-            return True
-        if known is not None and known.deleted:
-            await self.renames.remote_delete(rel, known, synced)
+        if known is not None and await self._deleted_there(rel, known, synced):
             return True
         return await self.renames.saved_then_renamed(rel, got, synced)
+
+    async def _deleted_there(self, rel: str, known: Entry, synced: Synced) -> bool:
+        """Carry out at ``rel`` the deletion of ``known``, the entry its record
+        names, if it is deleted: a collision lost, or a peer's deletion (the file
+        removed, or kept if saved here since). False if it is live."""
+        if known.deleted and known.superseded_by:
+            await self.collisions.superseded(rel, known, synced)
+        elif known.deleted:
+            await self.renames.remote_delete(rel, known, synced)
+        return known.deleted
 
     def doc_bytes(self, entry: Entry, doc: DocReplica | None) -> bytes | None:
         """The bytes ``entry``'s file is to hold by its doc (``content.doc_bytes``)."""
