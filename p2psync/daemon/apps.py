@@ -128,12 +128,17 @@ def path_room(service: MirrorService, path: str) -> str | None:
     taken in as that file (``Keeper.adopt_path_named_docs``), here and on every peer.
     None if that name is another file's doc (a path-named doc renamed since). Raises
     UsageError if the path is ignored."""
-    if service.mirror.ignore.ignored(path, False):
-        raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
+    _refuse_ignored(service, path)
     named = service.mirror.view.by_guid.get(path)
     if named is not None and named.path != path:
         return None
     return path
+
+
+def _refuse_ignored(service: MirrorService, path: str) -> None:
+    """UsageError if the share's ignore rules leave out ``path``."""
+    if service.mirror.ignore.ignored(path, False):
+        raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
 
 
 def may_be_path_room(service: MirrorService, guid: str) -> bool:
@@ -151,8 +156,7 @@ async def taken_in(service: MirrorService, path: str) -> Entry:
     """The entry of the ``.ydoc`` file at ``path`` once the mirror has taken it in (it
     is on disk, not in the manifest yet). Raises UsageError if it is not taken."""
     mirror = service.mirror
-    if mirror.ignore.ignored(path, False):
-        raise UsageError(f"{path} is ignored by the share's .p2psyncignore")
+    _refuse_ignored(service, path)
     with trio.move_on_after(NEW_APP_DOC_WAIT_S):
         while (entry := mirror.view.by_path.get(path)) is None:
             reasons = [p["reason"] for p in mirror.problems.listing() if p["path"] == path]
