@@ -62,8 +62,8 @@ class Daemon:
     def __init__(self, home: Home, *, listen: str | None = None, mdns: bool | None = None) -> None:
         self.home = home
         home.ensure()
+        config = load_or_init_config(home)  # a broken one refused before anything is made
         self.identity: Identity = load_or_create_identity(home.identity_dir)
-        config = load_or_init_config(home)
         # ``run --listen`` and ``--no-mdns`` override the file for this run only: the
         # file's own values are what a config change writes back.
         file_network = (config.listen, config.mdns)

@@ -211,3 +211,17 @@ def test_a_config_with_a_share_inside_another_is_refused_at_start(tmp_path: Path
     assert not (device.folder / "inner" / ".p2psync").exists()
     listed = cli(device.home, "share", "list", check=False)  # and any command reading it
     assert (listed.returncode, listed.stderr) == (2, result.stderr)
+
+
+def test_a_config_that_is_not_toml_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    """A new home whose configuration is broken: ``run`` says so in one sentence
+    (exit 2) and leaves the home as it found it, with no device identity made."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[listen\nport = 1\n")
+    before = state_of(home)
+
+    result = run_once(home, "--listen", "127.0.0.1:0", "--no-mdns")
+
+    assert_one_sentence(result, 2, "not valid TOML")
+    assert state_of(home) == before
