@@ -80,7 +80,8 @@ def restore(
             continue
         versions = {g: (s, _shared(replica.version(g), v, d))
                     for g, (s, v, d) in peer_record.versions.items()}  # fmt: skip
-        sync.remember(peer, peer_record.index_id, peer_record.max_sequence, versions)
+        sync.remember(peer, peer_record.index_id, peer_record.max_sequence, versions,
+                      refused=peer_record.refused)  # fmt: skip
 
 
 def reread(sync: ShareSync, guid: str, version: DocVersion) -> int:
@@ -117,7 +118,8 @@ def snapshot(
     peers = {
         str(peer): PeerRecord(index_id, max_sequence,
                               {g: (s, v.state_vector, v.delete_digest)
-                               for g, (s, v) in versions.items()})
+                               for g, (s, v) in versions.items()},
+                              not sync.policy.takes_from(peer))
         for peer, (index_id, max_sequence, versions) in sync.remembered(unstored).items()
     }  # fmt: skip
     return StoredIndex(replica.index_id, replica.max_sequence, clean, docs, peers)

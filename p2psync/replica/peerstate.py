@@ -69,6 +69,9 @@ class Remembered:
     index_id: bytes = b""
     max_sequence: int = 0
     versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
+    refused: bool = False
+    """Read from the persisted index, recorded while we took none of the peer's
+    changes (``PeerRecord.refused``)."""
 
 
 def resume_point(state: PeerState) -> Remembered:

@@ -85,11 +85,15 @@ class ShareSync:
         refused, and its index will not announce them again: a connected one is asked
         for every doc its index announced with something we lack, and what we
         remember of one not connected is forgotten, so that its next link brings its
-        whole index."""
+        whole index. What the persisted index recorded while refusing a peer counts
+        as refused before (``Remembered.refused``): a daemon that stopped after a
+        change of mode and before its index was written again starts with it."""
         before, self._state.policy = self._state.policy, policy
         effects: list[Effect] = []
         for peer in dict.fromkeys([*self._state.peers, *self._remembered]):
-            if not policy.takes_from(peer) or before.takes_from(peer):
+            known = self._remembered.get(peer)
+            refused_before = not before.takes_from(peer) or (known is not None and known.refused)
+            if not policy.takes_from(peer) or not refused_before:
                 continue
             self._remembered.pop(peer, None)
             state = self._state.peers.get(peer)
@@ -173,10 +177,11 @@ class ShareSync:
 
     def remember(
         self, peer: Peer, index_id: bytes, max_sequence: int,
-        versions: dict[str, tuple[int, DocVersion]],
+        versions: dict[str, tuple[int, DocVersion]], *, refused: bool = False,
     ) -> None:  # fmt: skip
-        """Restore what ``peer``'s index told us before a restart (see ``remembered``)."""
-        self._remembered[peer] = Remembered(index_id, max_sequence, versions)
+        """Restore what ``peer``'s index told us before a restart (see ``remembered``);
+        ``refused``: recorded while we took none of its changes."""
+        self._remembered[peer] = Remembered(index_id, max_sequence, versions, refused)
 
     # -- messages ----------------------------------------------------------------
 

@@ -62,6 +62,9 @@ class PeerRecord:
     index_id: bytes
     max_sequence: int
     versions: dict[str, tuple[int, dict[int, int], bytes]] = field(default_factory=dict)
+    refused: bool = False
+    """Recorded while we took none of the peer's changes (it was receive-only, or we
+    send-only): what it announced then and we refused is behind ``max_sequence``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ def encode_index(index: StoredIndex) -> bytes:
                 ]
                 for key, p in index.peers.items()
             },
+            "r": [key for key, p in index.peers.items() if p.refused],
         },
         use_bin_type=True,
     )
@@ -201,6 +205,7 @@ def _from_raw(raw: Any) -> StoredIndex:
         docs[_guid(guid)] = DocRecord(
             _uint(seq), _vector(sv), _bin(digest, DIGEST_BYTES), _uint(size), _uint(mtime), name
         )
+    refused = {_guid(key) for key in raw.get("r", [])}  # absent in files of older versions
     peers: dict[str, PeerRecord] = {}
     for key, (index_id, max_seq, versions) in _map(raw["p"]).items():
         peers[_guid(key)] = PeerRecord(
@@ -210,6 +215,7 @@ def _from_raw(raw: Any) -> StoredIndex:
                 _guid(g): (_uint(s), _vector(v), _bin(d, DIGEST_BYTES))
                 for g, (s, v, d) in _map(versions).items()
             },
+            _guid(key) in refused,
         )
     clean = raw["c"]
     if not isinstance(clean, bool):

@@ -165,6 +165,33 @@ def test_a_mode_changed_while_the_daemon_is_down_is_in_force_at_its_start(
     assert text(bob) == text(alice)
 
 
+def test_a_mode_change_holds_when_the_daemon_is_killed_before_its_index_is_written(
+    devices: list[Device],
+) -> None:
+    # Alice refuses bob's edit while he is receive-only, and bob stops; her index is
+    # written with what his index told her. She makes him send-receive and her daemon
+    # is killed at once, before it writes its index again: her next start has the new
+    # mode in her config and member map from the outset, so it sees no change of mode,
+    # and what bob kept must still reach her on his next link.
+    alice, bob, _ = devices
+    share = refused_edit(alice, bob)
+    index = alice.folder / ".p2psync" / "index.bin"
+
+    def written() -> int:
+        return index.stat().st_mtime_ns if index.exists() else 0
+
+    before = written()
+    bob.stop()
+    wait_for(lambda: written() > before, "alice's index written without bob")
+    setup(alice.home, "share", "member", "add", share, bob.id, "--mode", "send-receive")
+    alice.stop(signal.SIGKILL)
+    alice.start()
+    bob.start()
+    link([alice, bob])
+    wait_for(lambda: text(alice) == "base. kept by bob. ", "bob's refused edit at alice")
+    assert cli(alice.home, "wait-idle", "--timeout", "20").returncode == 0
+
+
 def test_a_removed_member_is_told_and_waits_for_the_remover_no_more(
     devices: list[Device],
 ) -> None:

@@ -15,10 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from p2psync.config import FolderMode
 from p2psync.errors import CorruptIndexError
 from p2psync.protocol.messages import (
     MAX_INDEX_ENTRIES,
     Index,
+    IndexEntry,
+    IndexRequest,
     SyncMessage,
     SyncStep1,
     SyncStep2,
@@ -27,6 +30,7 @@ from p2psync.protocol.yjs import DocVersion, decode_state_vector
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Effect, Persist, Send
 from p2psync.replica.index import plan_start, reread, restore, snapshot
+from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
 from p2psync.replica.sync import ShareSync
@@ -48,7 +52,8 @@ PATH = Path("index.bin")
 def sample_index() -> StoredIndex:
     docs = {f"d{i}": DocRecord(i + 1, {7: i, 9: 3}, bytes([i]) * 16, 100 + i, 10**18 + i)
             for i in range(5)}  # fmt: skip
-    peers = {"peer": PeerRecord(b"p" * 8, 42, {"d1": (3, {5: 2}, b"\x01" * 16)})}
+    peers = {"peer": PeerRecord(b"p" * 8, 42, {"d1": (3, {5: 2}, b"\x01" * 16)}),
+             "refused": PeerRecord(b"q" * 8, 7, {}, refused=True)}  # fmt: skip
     return StoredIndex(b"i" * 8, 5, True, docs, peers)
 
 
@@ -92,6 +97,19 @@ def test_a_valid_checksum_over_a_bad_body_is_still_refused() -> None:
     data = struct.pack(">8sHII", b"P2PSIDX\n", 1, len(body), zlib.crc32(body)) + body
     with pytest.raises(CorruptIndexError, match="does not decode"):
         decode_index(data, PATH)
+
+
+def test_a_file_without_the_refused_list_reads_as_refusing_no_peer() -> None:
+    # Files of versions before the list ("r") was kept: every peer record reads as one
+    # recorded while its changes were taken.
+    data = encode_index(sample_index())
+    body = msgpack.unpackb(data[HEADER_BYTES:], raw=False, strict_map_key=False)
+    assert body.pop("r") == ["refused"]
+    older = msgpack.packb(body, use_bin_type=True)
+    header = struct.pack(">8sHII", b"P2PSIDX\n", 1, len(older), zlib.crc32(older))
+    stored = decode_index(header + older, PATH)
+    assert stored.peers["refused"] == PeerRecord(b"q" * 8, 7, {})
+    assert stored.peers["peer"] == sample_index().peers["peer"]
 
 
 def test_start_trusts_only_logs_whose_size_and_mtime_match() -> None:
@@ -496,3 +514,26 @@ def test_a_peer_that_lacks_a_doc_it_was_told_of_is_told_again_on_its_next_link()
     apart(nodes)
     sent = connect(nodes)  # in sync: a new link repeats nothing
     assert not [e for m in sent if isinstance(m, Index) for e in m.entries]
+
+
+@pytest.mark.parametrize(("mode_then", "asked_from"), [
+    (FolderMode.RECEIVE_ONLY, (b"", 0)),  # refused then: its whole index, as after a change
+    (FolderMode.SEND_RECEIVE, (b"i" * 8, 0)),  # taken then: its index, before the doc asked
+])  # fmt: skip
+def test_what_was_recorded_while_refusing_a_peer_is_asked_again_once_taken_from(
+    mode_then: FolderMode, asked_from: tuple[bytes, int]
+) -> None:
+    # The index was written while "ro" was receive-only; its mode became send-receive
+    # and the daemon stopped before writing the index again, so the restarted engine
+    # is given send-receive from the outset, with no change of mode to see. What ro
+    # announced while refused (and kept on its side) must still be asked for: ro's
+    # next link brings its whole index.
+    engine = ShareSync(ShareReplica(SHARE))
+    engine.change_policy(MemberPolicy(FolderMode.SEND_RECEIVE, {"ro": mode_then}))
+    engine.peer_up("ro")
+    kept = IndexEntry("doc", 1, DocVersion({1: 2}, bytes(16)))
+    engine.receive("ro", Index(SHARE, b"i" * 8, 1, (kept,)))
+    engine.peer_down("ro")
+    restarted = restart(engine, clean=False)
+    restarted.change_policy(MemberPolicy(FolderMode.SEND_RECEIVE, {"ro": FolderMode.SEND_RECEIVE}))
+    assert restarted.peer_up("ro") == [Send("ro", IndexRequest(SHARE, *asked_from))]
