@@ -205,7 +205,10 @@ def _from_raw(raw: Any) -> StoredIndex:
         docs[_guid(guid)] = DocRecord(
             _uint(seq), _vector(sv), _bin(digest, DIGEST_BYTES), _uint(size), _uint(mtime), name
         )
-    refused = {_guid(key) for key in raw.get("r", [])}  # absent in files of older versions
+    listed = raw.get("r", [])  # absent in files of older versions
+    if not isinstance(listed, list):
+        raise TypeError("'r' must be an array")
+    refused = {_guid(key) for key in listed}
     peers: dict[str, PeerRecord] = {}
     for key, (index_id, max_seq, versions) in _map(raw["p"]).items():
         peers[_guid(key)] = PeerRecord(
