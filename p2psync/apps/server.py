@@ -50,7 +50,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 """The daemon could not take the update (a share stopped, a disk error)."""
 CLOSE_BAD_REQUEST = 4400
-"""The URL names no room (``/SHARE/GUID``)."""
+"""The URL names no room (``/SHARE/GUID``), or its GUID is not percent-encoded UTF-8."""
 CLOSE_BAD_TOKEN = 4401
 """No token, or one that does not grant this room's doc."""
 CLOSE_NOT_FOUND = 4404
@@ -187,10 +187,15 @@ def _short(reason: str) -> str:
 
 def parse_target(target: str) -> tuple[str, str, str | None]:
     """Share, doc guid and token of a request target ``/SHARE/GUID?token=…``;
-    RoomRefusedError if it names no room."""
+    RoomRefusedError if it names no room or its guid is not UTF-8."""
     parts = urlsplit(target)
     share, sep, quoted = parts.path.lstrip("/").partition("/")
-    guid = unquote(quoted, errors="strict") if sep else ""
+    try:
+        guid = unquote(quoted, errors="strict") if sep else ""
+    except UnicodeDecodeError:
+        raise RoomRefusedError(
+            CLOSE_BAD_REQUEST, "the URL's doc is not UTF-8: use p2psync doc url"
+        ) from None
     if not share or not guid:
         raise RoomRefusedError(CLOSE_BAD_REQUEST, "the URL names no room: use p2psync doc url")
     tokens = parse_qs(parts.query).get("token", [])

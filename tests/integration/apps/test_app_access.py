@@ -171,6 +171,15 @@ async def test_no_token_or_another_docs_token_is_refused(device: Device) -> None
     await assert_still_serving(device)
 
 
+async def test_a_url_whose_doc_is_not_utf8_is_refused_with_a_reason(device: Device) -> None:
+    notes = await trio.to_thread.run_sync(url_of, device, "notes.txt")
+    share = notes["room"].partition("/")[0]
+    code, reason = await closed_with(f"{notes['server']}/{share}/%ff?token=x")
+    assert (code, "not UTF-8" in reason) == (4400, True)
+    assert "Traceback" not in (device.home / "daemon.log").read_text(errors="replace")
+    await assert_still_serving(device)
+
+
 async def test_a_foreign_origin_is_refused_an_allowed_one_and_none_are_not(device: Device) -> None:
     url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
     assert (await handshake_status(url, "http://evil.example")).startswith(b"HTTP/1.1 403")
