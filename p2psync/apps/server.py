@@ -280,6 +280,13 @@ class AppServer:
         for update in updates:
             room.broadcast(wire.encode_sync(wire.SYNC_UPDATE, update), skip=skip)
 
+    def close_room(self, share: str, guid: str, code: int, reason: str) -> None:
+        """Close every client of the room of doc ``guid`` with ``code`` and ``reason``:
+        the doc can be a room no more (its file became a chunked one)."""
+        room = self.rooms.get((share, guid))
+        for client in list(room.clients) if room is not None else []:
+            client.close(code, reason)
+
     def clients(self) -> dict[tuple[str, str], int]:
         """Connected clients per room (share, guid)."""
         return {key: len(room.clients) for key, room in self.rooms.items()}

@@ -39,6 +39,7 @@ from p2psync.daemon.registry import ShareRegistry
 from p2psync.daemon.shares import ShareService
 from p2psync.errors import InvalidIdError, UsageError
 from p2psync.ids import DeviceId, ShareId
+from p2psync.mirror.chunked import chunk_key
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry
 from p2psync.mirror.paths import is_share_path
@@ -224,8 +225,25 @@ class AppEndpoint:
 
         def updated(guid: str, updates: list[bytes], origin: object) -> None:
             self.server.doc_updated(share, guid, updates, origin)
+            if (refusal := self._outgrown(share, guid)) is not None:
+                self.server.close_room(share, guid, CLOSE_NOT_TEXT, refusal)
 
         return updated
+
+    def _outgrown(self, share: str, guid: str) -> str | None:
+        """Why the room of text doc ``guid`` must close, if the doc is now a chunked
+        text's root (its file outgrew one doc, here or on a peer): the app would see
+        and edit its first chunk only. Told by the doc itself, which lists itself as
+        a chunk (``chunked.convert``) before the manifest says ``chunked``."""
+        service = self._service(share)
+        mirror = service.mirror if service is not None else None
+        entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
+        doc = service.doc(guid) if service is not None else None
+        if entry is None or entry.kind is FileKind.YDOC or doc is None:
+            return None
+        if entry.kind is not FileKind.CHUNKED and chunk_key(doc.ydoc, guid, guid) is None:
+            return None
+        return kind_refusal(entry.path, FileKind.CHUNKED)
 
     # -- rooms (apps.server.RoomBackend) ------------------------------------------
 

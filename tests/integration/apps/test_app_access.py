@@ -201,6 +201,28 @@ async def test_a_binary_or_chunked_file_is_no_room(device: Device, name: str, wo
     await assert_still_serving(device)
 
 
+async def test_an_app_whose_text_file_outgrows_one_doc_is_closed_with_4415(
+    device: Device,
+) -> None:
+    (device.folder / "grows.txt").write_text("a short line\n" * 100)
+    await until_blocking(lambda: url_cli(device, "grows.txt").returncode == 0, "grows.txt synced")
+    url = (await trio.to_thread.run_sync(url_of, device, "grows.txt"))["url"]
+    async with connect(url, client_id=60) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        # Saved past the chunking threshold: the doc becomes the first of many chunks,
+        # and an app still bound to it would see and edit that chunk only.
+        (device.folder / "grows.txt").write_text("a short line\n" * 2_000)
+        await until(lambda: app.closed is not None, "the app closed")
+        assert app.closed is not None
+        assert app.closed.reason is not None
+        reason = app.closed.reason.reason or ""
+        assert (app.closed.reason.code, "stored in chunks" in reason) == (4415, True)
+    code, reason = await closed_with(url)  # and so is a new connection
+    assert (code, "stored in chunks" in reason) == (4415, True)
+    await assert_still_serving(device)
+
+
 @pytest.mark.parametrize(
     ("message", "code"),
     [
