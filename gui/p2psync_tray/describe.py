@@ -123,8 +123,9 @@ def transfer_pct(row: Mapping[str, Any], confirmed: float | None) -> float | Non
 
 def transfer_words(row: Mapping[str, Any]) -> str:
     """The files and bytes of a transfer: ``↓ 412/1,000 files · 68.2/166.0 KiB``
-    arriving, ``↑ …`` sent (both, if both; "" for none). A total of bytes not known
-    (an older daemon) leaves the bytes so far."""
+    arriving, ``↑ …`` sent (both, if both; "" for none), the files sent ending with
+    those the members were told of and did not ask for (``unasked_words``). A total
+    of bytes not known (an older daemon) leaves the bytes so far."""
     words = []
     for arrow, figures in (("↓", replies.receiving(row)), ("↑", replies.sending(row))):
         done, total, done_bytes, total_bytes = figures
@@ -133,8 +134,21 @@ def transfer_words(row: Mapping[str, Any]) -> str:
         size = (
             format_bytes(done_bytes) if total_bytes is None else bytes_of(done_bytes, total_bytes)
         )
-        words.append(f"{arrow} {done:,}/{total:,} file{'s' if total != 1 else ''} · {size}")
+        unasked = unasked_words(row) if arrow == "↑" else ""
+        words.append(f"{arrow} {done:,}/{total:,} {_files(total)} · {size}{unasked}")
     return " · ".join(words)
+
+
+def unasked_words(row: Mapping[str, Any]) -> str:
+    """`` · 3 files not asked for``: the files a member lacks that this link told it
+    of and that it has not asked for (``files_unasked``: nothing is sent until it
+    asks; one that stays is a file the member does not take), or ""."""
+    count = int(row.get("files_unasked") or 0)
+    return f" · {count:,} {_files(count)} not asked for" if count else ""
+
+
+def _files(count: int) -> str:
+    return "file" if count == 1 else "files"
 
 
 def peer_progress(peer: Mapping[str, Any]) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from p2psync.cli.human import rate, size
+from p2psync.cli.statusview import unasked_text
 from p2psync_tray.describe import (
     event_text,
     format_ago,
@@ -17,6 +18,7 @@ from p2psync_tray.describe import (
     share_problems,
     share_progress,
     share_state,
+    transfer_words,
 )
 from p2psync_tray.notifications import Kind, notification_for
 
@@ -82,6 +84,25 @@ def test_both_ends_of_a_first_sync_show_files_and_bytes_and_a_bar_between_0_and_
     assert peer_sync({"connected": False}) == "—"
     member = {"state": "behind", **sender}
     assert member_state(member) == "behind · ↑ 250/1,000 files · 50.0/195.3 KiB"
+
+
+def test_the_files_a_member_did_not_ask_for_follow_the_files_sent_as_the_cli_counts_them() -> None:
+    behind = [{"state": "behind"}]
+    sender = {"in_sync": False, "in_sync_pct": 0.0, "members": behind, "files_to_send": 10,
+              "files_sent": 7, "bytes_sent": 7_168, "bytes_to_send": 10_240,
+              "files_unasked": 3}  # fmt: skip
+    sending = "↑ 7/10 files · 7.0/10.0 KiB · 3 files not asked for"
+    assert share_progress(sender) == f"70 % · {sending}"
+    peer = {"connected": True, "in_sync": False, "sync_pct": 0.0, **sender}
+    assert peer_sync(peer) == f"70 % · {sending}"
+    assert member_state({"state": "behind", **sender}) == f"behind · {sending}"
+    one = {**sender, "files_unasked": 1}
+    assert share_progress(one).endswith("10.0 KiB · 1 file not asked for")
+    assert unasked_text(one) == "; it has not asked for 1 file it lacks"  # the CLI's words
+    both = {**sender, "files_expected": 4, "files_received": 1, "bytes_received": 0,
+            "bytes_expected": 2_048}  # fmt: skip
+    assert transfer_words(both) == f"↓ 1/4 files · 0.0/2.0 KiB · {sending}"  # arriving: none
+    assert "not asked" not in share_progress({**sender, "files_unasked": 0})
 
 
 def test_an_error_notification_names_no_log_file_of_the_state() -> None:
