@@ -53,7 +53,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
-    path = Path(file).expanduser().resolve()
+    given = Path(file).expanduser()
+    if given.is_symlink():  # resolved, it would name its target, or no share at all
+        raise UsageError(f"{file} is a symlink: p2psync neither follows nor syncs symlinks")
+    path = given.resolve()
     for share in ctx.config().shares:
         if path.is_relative_to(share.path.resolve()):
             return share, guid_for_file(share.path, path)

@@ -153,6 +153,14 @@ def may_be_path_room(service: MirrorService, guid: str) -> bool:
         return False
 
 
+async def _refuse_folder(service: MirrorService, path: str) -> None:
+    """UsageError if ``path`` is a folder (not through a symlink): no app edits one, and
+    a folder named ``x.ydoc`` would otherwise be waited for as a new app doc's file."""
+    where = service.root / path
+    if await trio.to_thread.run_sync(lambda: where.is_dir() and not where.is_symlink()):
+        raise UsageError(f"{path} is a folder: apps edit text files and app docs (.ydoc)")
+
+
 async def taken_in(service: MirrorService, path: str) -> Entry:
     """The entry of the ``.ydoc`` file at ``path`` once the mirror has taken it in (it
     is on disk, not in the manifest yet). Raises UsageError if it is not taken."""
@@ -359,6 +367,8 @@ class AppEndpoint:
         mirror = service.mirror
         entry = mirror.mirror.view.by_path.get(path) if mirror is not None else None
         guid = entry.guid if entry is not None else None
+        if entry is None and mirror is not None:
+            await _refuse_folder(mirror, path)
         if entry is None and mirror is not None and is_ydoc_path(path):
             if await trio.to_thread.run_sync(os.path.lexists, mirror.root / path):
                 entry = await taken_in(mirror, path)

@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from trio_websocket import ConnectionClosed
 from p2psync.apps.tokens import doc_token
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
+from p2psync.daemon.apps import NEW_APP_DOC_WAIT_S
 from p2psync.mirror.manifest import MANIFEST_GUID, read_entries
 from p2psync.storage import read_state
 from p2psync.storage.compaction import replay
@@ -147,6 +149,29 @@ def test_doc_url_refuses_binary_chunked_and_unknown_files(
     assert result.returncode == 2
     assert words in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("name", "words"), [("folder.ydoc", "is a folder"),
+                                           ("folder", "is a folder"),
+                                           ("link.txt", "is a symlink"),
+                                           ("outside.ydoc", "is a symlink")])  # fmt: skip
+def test_doc_url_refuses_a_folder_or_a_symlink_at_once_and_makes_nothing(
+    device: Device, tmp_path: Path, name: str, words: str
+) -> None:
+    (device.folder / "folder.ydoc").mkdir(exist_ok=True)
+    (device.folder / "folder").mkdir(exist_ok=True)
+    (tmp_path / "elsewhere.ydoc").write_bytes(b"\x00\x00")
+    for link, target in (("link.txt", device.folder / "notes.txt"),
+                         ("outside.ydoc", tmp_path / "elsewhere.ydoc")):  # fmt: skip
+        (device.folder / link).unlink(missing_ok=True)
+        (device.folder / link).symlink_to(target)
+    started = time.monotonic()
+    result = url_cli(device, name)
+    assert (result.returncode, words in result.stderr) == (2, True), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert time.monotonic() - started < NEW_APP_DOC_WAIT_S  # told at once, not waited for
+    assert (device.folder / "folder.ydoc").is_dir()
+    assert (tmp_path / "elsewhere.ydoc").read_bytes() == b"\x00\x00"
 
 
 def test_doc_url_outside_a_share_is_a_usage_error(device: Device, tmp_path: Path) -> None:
