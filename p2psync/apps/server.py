@@ -300,6 +300,7 @@ class AppServer:
             await request.reject(403, body=b"this Origin is not in [apps] allowed_origins\n")
             return
         if self.connections >= self.limits.max_connections:
+            log.info("apps: refused a connection: %d connections already", self.connections)
             await request.reject(503, body=b"too many app connections\n")
             return
         self.connections += 1
