@@ -351,7 +351,9 @@ class AppServer:
         if token is None:
             raise RoomRefusedError(CLOSE_BAD_TOKEN, "no token: use the URL p2psync doc url prints")
         if not token_grants(self._secret, token, share, guid):
-            raise RoomRefusedError(CLOSE_BAD_TOKEN, "the token does not grant this doc")
+            raise RoomRefusedError(
+                CLOSE_BAD_TOKEN, "the token does not grant this doc: ask p2psync doc url again"
+            )
         key = (share, guid)
         room = self.rooms.get(key)
         if room is None:

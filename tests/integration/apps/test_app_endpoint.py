@@ -88,3 +88,28 @@ async def test_a_burst_of_edits_an_app_sends_as_it_leaves_all_reach_the_other_de
     await until_blocking(lambda: read(alice.folder / "burst.txt") == wanted,
                          "the whole burst in alice's file")  # fmt: skip
     assert read(bob.folder / "burst.txt") == wanted
+
+
+async def test_a_url_made_before_the_secret_was_replaced_is_refused_with_what_to_do(
+    pair: list[Device],
+) -> None:
+    alice = pair[0]
+    (alice.folder / "notes.txt").write_text("kept\n")
+    await trio.to_thread.run_sync(alice.start)
+    stale = await trio.to_thread.run_sync(doc_url, alice, "notes.txt")
+    await trio.to_thread.run_sync(alice.stop)
+    (alice.home / "state" / "apps.key").unlink()  # revokes every token (docs/apps.md)
+    await trio.to_thread.run_sync(alice.start)
+    fresh = await trio.to_thread.run_sync(doc_url, alice, "notes.txt")
+    assert fresh["params"] != stale["params"]
+    stale_url = f"{fresh['server']}/{stale['room']}?token={stale['params']['token']}"
+    async with connect(stale_url) as app:
+        await until(lambda: app.closed is not None, "the stale URL refused")
+        assert app.closed is not None
+        assert app.closed.reason is not None
+        assert app.closed.reason.code == 4401
+        assert "p2psync doc url" in (app.closed.reason.reason or "")
+    async with connect(fresh["url"]) as app:
+        with trio.fail_after(30):
+            await app.synced.wait()
+        assert str(app.text) == "kept\n"
