@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -153,12 +154,26 @@ def may_be_path_room(service: MirrorService, guid: str) -> bool:
         return False
 
 
-async def _refuse_folder(service: MirrorService, path: str) -> None:
-    """UsageError if ``path`` is a folder (not through a symlink): no app edits one, and
-    a folder named ``x.ydoc`` would otherwise be waited for as a new app doc's file."""
-    where = service.root / path
-    if await trio.to_thread.run_sync(lambda: where.is_dir() and not where.is_symlink()):
-        raise UsageError(f"{path} is a folder: apps edit text files and app docs (.ydoc)")
+async def _refuse_no_file_place(service: MirrorService, path: str) -> None:
+    """UsageError if share path ``path`` can hold no file an app edits: it is a folder
+    (one named ``x.ydoc`` would otherwise be waited for as a new app doc's file), or a
+    folder on its way is a file or a symlink (an app doc there could never be written)."""
+    why = await trio.to_thread.run_sync(_no_file_place, service.root, path)
+    if why is not None:
+        raise UsageError(why)
+
+
+def _no_file_place(root: Path, path: str) -> str | None:
+    """Why ``path`` under ``root`` can hold no file (``_refuse_no_file_place``), or None."""
+    where = root / path
+    if where.is_dir() and not where.is_symlink():
+        return f"{path} is a folder: apps edit text files and app docs (.ydoc)"
+    for parent in PurePosixPath(path).parents[:-1]:  # the last is the share's folder
+        place = root / parent
+        if place.is_symlink() or (place.exists() and not place.is_dir()):
+            what = "a symlink" if place.is_symlink() else "a file"
+            return f"{path} cannot be a file of the share: {parent} is {what}, not a folder"
+    return None
 
 
 async def taken_in(service: MirrorService, path: str) -> Entry:
@@ -368,7 +383,7 @@ class AppEndpoint:
         entry = mirror.mirror.view.by_path.get(path) if mirror is not None else None
         guid = entry.guid if entry is not None else None
         if entry is None and mirror is not None:
-            await _refuse_folder(mirror, path)
+            await _refuse_no_file_place(mirror, path)
         if entry is None and mirror is not None and is_ydoc_path(path):
             if await trio.to_thread.run_sync(os.path.lexists, mirror.root / path):
                 entry = await taken_in(mirror, path)

@@ -151,10 +151,15 @@ def test_doc_url_refuses_binary_chunked_and_unknown_files(
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize(("name", "words"), [("folder.ydoc", "is a folder"),
-                                           ("folder", "is a folder"),
-                                           ("link.txt", "is a symlink"),
-                                           ("outside.ydoc", "is a symlink")])  # fmt: skip
+NO_FILE_PLACES = [
+    ("folder.ydoc", "is a folder"), ("folder", "is a folder"),
+    ("link.txt", "is a symlink"), ("outside.ydoc", "is a symlink"),
+    ("notes.txt/board.ydoc", "notes.txt is a file"),
+]  # fmt: skip
+"""Paths where no file an app edits can be, and what ``doc url`` says of each."""
+
+
+@pytest.mark.parametrize(("name", "words"), NO_FILE_PLACES)
 def test_doc_url_refuses_a_folder_or_a_symlink_at_once_and_makes_nothing(
     device: Device, tmp_path: Path, name: str, words: str
 ) -> None:
@@ -172,6 +177,7 @@ def test_doc_url_refuses_a_folder_or_a_symlink_at_once_and_makes_nothing(
     assert time.monotonic() - started < NEW_APP_DOC_WAIT_S  # told at once, not waited for
     assert (device.folder / "folder.ydoc").is_dir()
     assert (tmp_path / "elsewhere.ydoc").read_bytes() == b"\x00\x00"
+    assert (device.folder / "notes.txt").is_file()
 
 
 def test_doc_url_outside_a_share_is_a_usage_error(device: Device, tmp_path: Path) -> None:
