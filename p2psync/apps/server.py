@@ -403,8 +403,12 @@ class AppServer:
         except ClientClosedError as closed:
             if client.closing is None:
                 client.closing = (closed.code, closed.reason)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as closed:
+            too_big = closed.reason is not None and closed.reason.code == CLOSE_TOO_BIG
+            if too_big:  # closed by trio-websocket, which logs nothing: say why
+                log.warning("apps: closed a client of %s: it sent a message over %d bytes "
+                            "(an edit that large cannot be taken)", client.room.key[1],
+                            self.limits.max_message_bytes)  # fmt: skip
         await client.updates.aclose()
         with trio.move_on_after(DRAIN_TIMEOUT_S):
             await client.applied.wait()

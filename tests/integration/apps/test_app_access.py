@@ -280,6 +280,26 @@ async def test_hostile_messages_close_that_connection_only(
     await assert_still_serving(device)
 
 
+async def test_a_message_over_the_size_limit_is_said_in_the_log(device: Device) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
+    log, words = device.home / "daemon.log", "it sent a message over 8388608 bytes"
+    before = log.read_text(errors="replace").count(words)
+    async with connect(url, client_id=51) as app:  # a paste of 9 MiB, one Update
+        with trio.fail_after(30):
+            await app.synced.wait()
+        with contextlib.suppress(ConnectionClosed):
+            await app.edit(lambda text: text.insert(0, "x" * (9 * 1024 * 1024)))
+        await until(lambda: app.closed is not None, "the connection closed")
+
+    def said() -> bool:
+        return (
+            log.read_text(errors="replace").count("it sent a message over 8388608 bytes") > before
+        )
+
+    await until_blocking(said, "the close in the log")
+    await assert_still_serving(device)
+
+
 async def test_limits_on_message_rate_and_awareness(device: Device) -> None:
     url = (await trio.to_thread.run_sync(url_of, device, "notes.txt"))["url"]
     async with connect(url, client_id=60) as app:
