@@ -176,6 +176,16 @@ def _no_file_place(root: Path, path: str) -> str | None:
     return None
 
 
+def room_path(service: MirrorService, guid: str) -> str | None:
+    """The path of the file whose doc is ``guid``, for status and events: its entry's,
+    or, for the doc of a ``.ydoc`` path that is no file yet (``path_room``), that path;
+    None if neither."""
+    entry = service.mirror.view.by_guid.get(guid)
+    if entry is not None:
+        return entry.path
+    return guid if may_be_path_room(service, guid) else None
+
+
 async def taken_in(service: MirrorService, path: str) -> Entry:
     """The entry of the ``.ydoc`` file at ``path`` once the mirror has taken it in (it
     is on disk, not in the manifest yet). Raises UsageError if it is not taken."""
@@ -289,10 +299,10 @@ class AppEndpoint:
         """``app-connected`` / ``app-disconnected``: which file, how many apps now."""
         service = self._service(share)
         mirror = service.mirror if service is not None else None
-        entry = mirror.mirror.view.by_guid.get(guid) if mirror is not None else None
+        path = room_path(mirror, guid) if mirror is not None else None
         self._registry.events.publish(
             "app-connected" if joined else "app-disconnected",
-            share=share, path=entry.path if entry is not None else "", clients=clients,
+            share=share, path=path or "", clients=clients,
         )  # fmt: skip
 
     # -- presence across the LAN ------------------------------------------------------
@@ -364,12 +374,11 @@ class AppEndpoint:
     def clients_of(self, service: ShareService) -> list[AppClients]:
         """The files of ``service`` that apps are connected to, and how many each."""
         mirror = service.mirror
-        by_guid = mirror.mirror.view.by_guid if mirror is not None else {}
         found = []
         for (share, guid), clients in sorted(self.server.clients().items()):
-            entry = by_guid.get(guid)
-            if share == service.name and entry is not None and clients:
-                found.append(AppClients(path=entry.path, clients=clients))
+            path = room_path(mirror, guid) if mirror is not None else None
+            if share == service.name and path is not None and clients:
+                found.append(AppClients(path=path, clients=clients))
         return found
 
     async def url_of(self, service: ShareService, path: str) -> DocUrlReply:

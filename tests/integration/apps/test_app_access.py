@@ -440,3 +440,20 @@ async def test_apps_connecting_and_leaving_are_events_naming_the_file(device: De
         ("app-connected", "other.txt", 1), ("app-connected", "other.txt", 2),
         ("app-disconnected", "other.txt", 1), ("app-disconnected", "other.txt", 0),
     ]  # fmt: skip
+
+
+async def test_an_app_on_a_ydoc_not_made_yet_is_listed_and_told_by_its_path(
+    device: Device,
+) -> None:
+    url = (await trio.to_thread.run_sync(url_of, device, "plans/board.ydoc"))["url"]
+    with app_events(device) as seen:
+        async with connect(url, client_id=92) as app:
+            with trio.fail_after(30):
+                await app.synced.wait()
+            listed = await trio.to_thread.run_sync(app_clients, device)
+            assert listed == [{"path": "plans/board.ydoc", "clients": 1}]
+        await until(lambda: len(seen) == 2, "two app events")
+    said = [(e["type"], e["path"], e["clients"]) for e in seen]
+    assert said == [("app-connected", "plans/board.ydoc", 1),
+                    ("app-disconnected", "plans/board.ydoc", 0)]  # fmt: skip
+    assert not (device.folder / "plans").exists()  # an app that only reads makes nothing
