@@ -32,7 +32,7 @@ from p2psync.replica.doc import check_local_update
 from p2psync.storage import append_update, read_state
 from p2psync.storage.compaction import replay
 from p2psync.storage.fileops import atomic_writer
-from p2psync.storage.layout import guid_for_file, log_path
+from p2psync.storage.layout import MAX_GUID_BYTES, InvalidGuidError, log_path, path_in_share
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,7 +59,7 @@ def _locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:
     path = given.resolve()
     for share in ctx.config().shares:
         if path.is_relative_to(share.path.resolve()):
-            return share, guid_for_file(share.path, path)
+            return share, path_in_share(share.path, path)
     raise UsageError(f"{file} is not inside a shared folder")
 
 
@@ -93,6 +93,12 @@ def _offline_chunked_export(share: ShareConfig, root_guid: str, state: bytes) ->
 
 def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
+    if len(guid.encode()) > MAX_GUID_BYTES and not Path(args.file).exists():
+        raise UsageError(
+            f"{args.file} does not exist, and the doc of a file made by an update is named "
+            f"by its path, which is over {MAX_GUID_BYTES} bytes: create the file, then "
+            "apply the update"
+        )
     try:
         update = sys.stdin.buffer.read() if args.update == "-" else Path(args.update).read_bytes()
     except OSError as exc:  # a file that cannot be read: exit 4, as docs/reference says
@@ -133,7 +139,7 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
     target_guid, kind = _offline_guid(share, guid)
     try:
         state = read_state(log_path(share.path, target_guid))
-    except FileNotFoundError:
+    except (FileNotFoundError, InvalidGuidError):  # no entry, and a path no doc is named by
         raise UsageError(f"{args.file} has no document yet") from None
     if kind is FileKind.CHUNKED:
         state = _offline_chunked_export(share, target_guid, state)

@@ -56,7 +56,7 @@ from p2psync.errors import ControlError, UnsafePathError, UsageError
 from p2psync.ids import DeviceId, ShareId
 from p2psync.mirror.applycheck import apply_refusal
 from p2psync.mirror.paths import share_path
-from p2psync.storage.layout import InvalidGuidError, check_guid
+from p2psync.storage.layout import InvalidGuidError
 
 
 class ControlApi:
@@ -292,7 +292,7 @@ def _doc_param(share: ShareService, params: dict[str, Any]) -> str:
     file in it (which may not exist yet). Anything else, a path into ``.p2psync`` or
     out of the share included, is refused in one sentence (InvalidGuidError, a usage
     error): a doc made for it would be a file no device can write."""
-    doc = check_guid(str(params.get("doc", "")))
+    doc = str(params.get("doc", ""))
     if not share.holds(doc):
         try:
             share_path(doc)

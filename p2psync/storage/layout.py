@@ -64,7 +64,15 @@ def guid_of_log(path: Path) -> str | None:
 
 
 def guid_for_file(share_root: Path, file: Path) -> str:
-    """The guid of the doc of ``file``, a path inside the share: its relative POSIX path.
+    """The guid of a doc named by the path of ``file`` in the share (``path_in_share``),
+    as ``doc apply`` names a doc the manifest has no entry for; InvalidGuidError if
+    that path cannot name a doc (over ``MAX_GUID_BYTES``)."""
+    return check_guid(path_in_share(share_root, file))
+
+
+def path_in_share(share_root: Path, file: Path) -> str:
+    """The share path of ``file``, a path inside the share: its relative POSIX path,
+    whatever its length (a file of the manifest is found by it, not named by it).
 
     Raises InvalidGuidError, saying why, if ``file`` is not inside the share, is the
     share's folder itself, or is inside its ``.p2psync`` directory.
@@ -80,4 +88,4 @@ def guid_for_file(share_root: Path, file: Path) -> str:
             f"{file} is not a file of the share: it is inside {MARKER_DIR_NAME}, the "
             "folder of p2psync's own data"
         )
-    return check_guid(str(relative))
+    return str(relative)
