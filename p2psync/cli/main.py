@@ -14,13 +14,20 @@ written, 5 other p2psync error, 130 interrupted, 141 the reader of our output we
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from functools import partial
 from pathlib import Path
 
 from p2psync.cli.context import Context
-from p2psync.control.errorcodes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_STORAGE, exit_code
+from p2psync.control.errorcodes import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    exit_code,
+)
 from p2psync.control.home import Home
 from p2psync.errors import P2PSyncError, UsageError
 
@@ -108,5 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file named on the command line cannot be read or written
         where = f" {exc.filename}" if exc.filename else ""
         print(f"p2psync: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_STORAGE
+        # A name longer than the file system takes is a bad argument, not a failing disk.
+        return EXIT_USAGE if exc.errno == errno.ENAMETOOLONG else EXIT_STORAGE
     return code

@@ -44,8 +44,9 @@ EXITS: dict[int, str] = {
     EXIT_CHECK_FAILED: "the command's own check failed: `wait-idle` timed out, `doctor` "
     "found damage",
     EXIT_USAGE: "usage error: a bad argument, ID, path, address or configuration file "
-    "(argparse errors too); a share or doc this device does not have; an address `run` "
-    "cannot listen on; an `UPDATE` for `doc apply` that is not a Yjs v1 update",
+    "(argparse errors too); a path with a name too long for the file system; a share or "
+    "doc this device does not have; an address `run` cannot listen on; an `UPDATE` for "
+    "`doc apply` that is not a Yjs v1 update",
     EXIT_NO_DAEMON: "no daemon is running (for a command that needs one)",
     EXIT_STORAGE: "a log, or a file named on the command line (such as the `UPDATE` of "
     "`doc apply` or the `-o` file of `doc export`), could not be read or written; the "

@@ -49,10 +49,14 @@ def share_from_params(params: dict[str, Any], config: Config, home: Home) -> Sha
     path or ID. A path that does not exist is made only with ``create`` true, so that
     a typo does not become a new empty share."""
     path = Path(str(params.get("path", ""))).expanduser().resolve()
-    if path.exists() and not path.is_dir():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long for the file system, a folder we may not read
+        raise UsageError(f"cannot use {path}: {exc.strerror or exc}") from None
+    if exists and not path.is_dir():
         raise UsageError(f"{path} is not a directory")
     check_share_path(path, config, home)
-    if not path.exists() and params.get("create") is not True:
+    if not exists and params.get("create") is not True:
         raise UsageError(f"{path} does not exist (pass --create to share a new, empty folder)")
     raw_id = params.get("id")
     share_id = ShareId.parse(str(raw_id)) if raw_id else ShareId.new()

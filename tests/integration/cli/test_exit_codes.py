@@ -39,6 +39,10 @@ DEAD_INVITE = str(
 )  # fmt: skip
 
 
+TOO_LONG = "n" * 300
+"""A file name longer than any file system takes (255 bytes)."""
+
+
 def mistyped(device_id: str) -> str:
     """``device_id`` with one character changed: its check character no longer fits."""
     last = device_id[-1]
@@ -95,6 +99,11 @@ CASES = [
     Case("join-mistyped-code", lambda e: ("join", DEAD_INVITE[:-1] + "x", str(e.root / "j")),
          EXIT_USAGE, "invite code"),
     Case("argparse", lambda e: ("peer", "add", STRANGER), EXIT_USAGE, "see 'p2psync peer add"),
+    Case("share-add-name-too-long", lambda e: ("share", "add", str(e.root / TOO_LONG), "--create"),
+         EXIT_USAGE, "File name too long"),
+    Case("doc-export-name-too-long",
+         lambda e: ("doc", "export", str(e.device.folder / TOO_LONG)),
+         EXIT_USAGE, "File name too long"),
     # 3: no daemon, for a command that needs one
     Case("status-no-daemon", lambda e: ("status",), EXIT_NO_DAEMON, "no daemon is running",
          ("no-daemon",)),
