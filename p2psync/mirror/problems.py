@@ -9,7 +9,9 @@ those a folder walk found are those the last walk found (``settle``).
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +29,18 @@ FILE_ERRORS: tuple[type[Exception], ...] = (OSError, UnsafePathError)
 NOT_IN_SYNC = frozenset({"file-skipped", "file-error", "unsafe-path", "chunk-list-lost"})
 """The kinds of problem that leave a file not in sync here (listed by ``listing``;
 the others are told as events only)."""
+
+
+def error_sentence(exc: Exception) -> str:
+    """What failed, as ``status`` lists it: an OS error's own words and the file it
+    names, not Python's ``[Errno 17] File exists: '...'``; a file where a folder is
+    needed says so."""
+    if not isinstance(exc, OSError) or not exc.strerror:
+        return str(exc)
+    name = os.fsdecode(exc.filename) if exc.filename is not None else ""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and name:
+        return f"a file is in the way: {name} or a folder above it is a file, not a folder"
+    return f"{exc.strerror}: {name}" if name else exc.strerror
 
 
 @dataclass
@@ -100,7 +114,7 @@ class Problems:
                 raise
             if then is not None:
                 then(exc)
-            self.report(key, "file-error", path=path, message=str(exc))
+            self.report(key, "file-error", path=path, message=error_sentence(exc))
             failure.error = exc
 
     def has(self, path: str) -> bool:

@@ -3,6 +3,7 @@ a later check no longer finds them."""
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -82,3 +83,22 @@ def test_file_errors_lets_through_what_it_is_not_to_catch() -> None:
     assert failed
     assert unsafe
     assert [kind for kind, _ in told] == ["file-error", "file-error"]
+
+
+@pytest.mark.parametrize(("error", "sentence"), [
+    (FileExistsError(errno.EEXIST, "File exists", "/s/a.txt"),
+     "a file is in the way: /s/a.txt or a folder above it is a file, not a folder"),
+    (NotADirectoryError(errno.ENOTDIR, "Not a directory", "/s/a.txt/b.txt"),
+     "a file is in the way: /s/a.txt/b.txt or a folder above it is a file, not a folder"),
+    (PermissionError(errno.EACCES, "Permission denied", "/s/b.txt"),
+     "Permission denied: /s/b.txt"),
+    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+    (PermissionError("denied"), "denied"),
+])  # fmt: skip
+def test_a_failed_file_operation_is_listed_in_words_not_as_a_python_error(
+    error: OSError, sentence: str
+) -> None:
+    problems, _ = make()
+    with problems.file_errors("write:a.txt", "a.txt"):
+        raise error
+    assert problems.listing() == [{"path": "a.txt", "kind": "file-error", "reason": sentence}]
