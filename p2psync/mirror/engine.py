@@ -406,7 +406,8 @@ class Mirror:
             with self.problems.file_errors(f"read:{rel}", rel, but=(UnsafePathError,)) as failed:
                 got = await trio.to_thread.run_sync(self.read_exact, rel)
         except (NotAFileError, UnsafePathError) as exc:
-            self.report(f"skip:{rel}", "file-skipped", path=rel, reason=str(exc))
+            reason = exc.reason if isinstance(exc, UnsafePathError) else str(exc)
+            self.report(f"skip:{rel}", "file-skipped", path=rel, reason=reason)
             return
         if failed:
             return

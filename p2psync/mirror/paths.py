@@ -140,7 +140,7 @@ def is_inside(root: Path, rel: str) -> Path:
         except (FileNotFoundError, NotADirectoryError):
             break  # nothing below exists yet: nothing to follow
         if stat.S_ISLNK(mode):
-            raise UnsafePathError(rel, f"{current} is a symlink")
+            raise UnsafePathError(rel, f"{current} is a symlink (not followed)")
     return root / rel
 
 

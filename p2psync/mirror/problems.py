@@ -142,10 +142,12 @@ class Problems:
                 del held[prefix + path]
 
     def listing(self) -> list[dict[str, Any]]:
-        """Every current problem, by path (docs/control-api.md, ``not_in_sync``)."""
-        return [
-            problem.describe()
-            for path in sorted(self._by_path)
-            for problem in self._by_path[path].values()
-            if problem.kind in NOT_IN_SYNC
-        ]
+        """Every current problem, by path (docs/control-api.md, ``not_in_sync``): one
+        of each kind per path (a walk of the folder and a look at the file may both
+        find the same symlink, in their own words)."""
+        listed: dict[tuple[str, str], dict[str, Any]] = {}
+        for path in sorted(self._by_path):
+            for problem in self._by_path[path].values():
+                if problem.kind in NOT_IN_SYNC:
+                    listed.setdefault((path, problem.kind), problem.describe())
+        return list(listed.values())

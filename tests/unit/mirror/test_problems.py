@@ -102,3 +102,16 @@ def test_a_failed_file_operation_is_listed_in_words_not_as_a_python_error(
     with problems.file_errors("write:a.txt", "a.txt"):
         raise error
     assert problems.listing() == [{"path": "a.txt", "kind": "file-error", "reason": sentence}]
+
+
+def test_a_path_is_listed_once_per_kind_whoever_found_it() -> None:
+    # The folder walk and a look at the file both skip a symlink, each in its words.
+    problems, told = make()
+    problems.report("walk:link", "file-skipped", path="link", reason="a symlink (not followed)")
+    problems.report("skip:link", "file-skipped", path="link", reason="link is a symlink")
+    problems.report("write:link", "file-error", path="link", message="denied")
+    assert problems.listing() == [
+        {"path": "link", "kind": "file-skipped", "reason": "a symlink (not followed)"},
+        {"path": "link", "kind": "file-error", "reason": "denied"},
+    ]
+    assert len(told) == 3  # each told as it was found
