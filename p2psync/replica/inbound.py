@@ -110,7 +110,7 @@ def _ask_again(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
     link nothing is asked yet when its IndexRequest comes.)"""
     return [
         Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
-        for guid in sorted(state.requested)
+        for guid in sorted(state.requested.difference(state.waiting))
     ]
 
 
@@ -169,16 +169,25 @@ def ask_if_lacking(
         ours is not None and ours.has_all_of(theirs) and ours.delete_digest == theirs.delete_digest
     ):
         return []
-    state.ask(guid)
+    if not state.ask(guid):
+        return []  # its turn comes as answers arrive (``asks_due``)
     return [Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))]
+
+
+def asks_due(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
+    """The SyncStep1s of the docs asked of ``peer`` that waited for room and whose
+    turn has come (``PeerState.next_asks``), each with our state vector as it is now."""
+    return [
+        Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
+        for guid in state.next_asks()
+    ]
 
 
 def _resync(sync: SyncState, peer: Peer, state: PeerState, doc: DocReplica) -> list[Effect]:
     """Live updates from ``peer`` skip ahead of what we hold: drop them and ask for
     everything we miss (the SyncStep2 brings the dropped ones too)."""
-    if doc.guid in state.requested:
+    if doc.guid in state.requested or not state.ask(doc.guid):
         return []
-    state.ask(doc.guid)
     return [Send(peer, SyncStep1(sync.share_id, doc.guid, doc.state_vector()))]
 
 

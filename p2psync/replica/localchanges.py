@@ -112,7 +112,6 @@ def doc_lost(sync: SyncState, guid: str) -> list[Effect]:
     effects: list[Effect] = []
     sv = sync.replica.state_vector(guid)
     for peer, state in sync.peers.items():
-        if sync.policy.takes_from(peer):
-            state.ask(guid)
+        if sync.policy.takes_from(peer) and state.ask(guid):
             effects.append(Send(peer, SyncStep1(sync.share_id, guid, sv)))
     return effects

@@ -9,6 +9,7 @@ is judged from its state (``in_sync``, ``sync_counts``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Set
 from dataclasses import dataclass, field
 
@@ -17,6 +18,12 @@ from p2psync.replica.effects import Peer
 from p2psync.replica.membership import Flow, MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.transfer import Sending, Transfer
+
+ASK_WINDOW = 4096
+"""Docs asked of one peer at most whose answer has not come: a first sync asks for
+every doc the peer announced, and with more than this the rest wait their turn
+(``PeerState.waiting``), so that questions never fill the link's send queue
+(``daemon.links.SEND_QUEUE_MESSAGES``, 10,000 messages), whatever the share's size."""
 
 
 @dataclass
@@ -28,6 +35,10 @@ class PeerState:
     sent_sequence: int = 0
     versions: dict[str, tuple[int, DocVersion]] = field(default_factory=dict)
     requested: set[str] = field(default_factory=set)
+    """The docs asked of it (or waiting their turn to be) and not answered yet."""
+    waiting: dict[str, None] = field(default_factory=dict)
+    """The docs of ``requested`` whose SyncStep1 has not gone yet (``ASK_WINDOW``), in
+    the order they were asked."""
     new_docs: int = 0
     """Docs this connection created without our asking (live updates of unknown docs)."""
     dropped_new_docs: int = 0
@@ -49,16 +60,31 @@ class PeerState:
     and ``sync_counts`` may give another answer (``ShareSync``). An index comes in
     several messages that carry one ``max_sequence``."""
 
-    def ask(self, guid: str) -> None:
-        """``guid`` is asked of this peer (a SyncStep1 goes out)."""
+    def ask(self, guid: str) -> bool:
+        """``guid`` is asked of this peer: True if its SyncStep1 goes out now, False if
+        it waits for an answer to make room (``next_asks``)."""
         self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
         self.heard += 1
+        if len(self.requested) - len(self.waiting) > ASK_WINDOW:
+            self.waiting[guid] = None
+            return False
+        return True
 
     def answered(self, guid: str) -> None:
         """What was asked of ``guid`` is answered, or refused: no longer awaited."""
         self.requested.discard(guid)
+        self.waiting.pop(guid, None)
         self.heard += 1
+
+    def next_asks(self) -> list[str]:
+        """The docs waiting whose turn has come (room in ``ASK_WINDOW``), in the order
+        they were asked: their SyncStep1s go out now."""
+        room = ASK_WINDOW - (len(self.requested) - len(self.waiting))
+        due = list(itertools.islice(self.waiting, max(room, 0)))
+        for guid in due:
+            del self.waiting[guid]
+        return due
 
 
 @dataclass

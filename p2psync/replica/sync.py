@@ -195,7 +195,8 @@ class ShareSync:
         if state is None:
             return []  # not connected (any more): ignore
         try:
-            return inbound.handle(self._state, peer, state, message)
+            effects = inbound.handle(self._state, peer, state, message)
+            return effects + inbound.asks_due(self._state, peer, state)
         except inbound.RejectedError as rejected:
             self.peer_down(peer)  # what it sends until the link is gone is ignored
             disconnect = Disconnect(peer, rejected.reason, rejected.penalty)
