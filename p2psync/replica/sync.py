@@ -350,7 +350,8 @@ class ShareSync:
     def unasked(self, peer: Peer) -> set[str] | None:
         """The docs a connected ``peer`` lacks as far as its index told us
         (``sending``) whose entries this link announced to it and that it has not
-        asked for: nothing is sent of them until it does. None if it is not
+        asked for: nothing is sent of them until it does; none while answers to it are
+        under way (a peer asks ``ASK_WINDOW`` docs at a time). None if it is not
         connected. Read-only, for status: what is to send and why it does not go."""
         sending = self.sending(peer)
         state = self._state.peers.get(peer)
@@ -358,6 +359,8 @@ class ShareSync:
             return None
         if not state.heard_index:
             return set()  # what it lacks is what it lacked on its last link
+        if state.sending.queued or state.sending.unconfirmed:
+            return set()  # answers under way: the rest may wait its turn (ASK_WINDOW)
         written, whole, lacking = sending
         replica, asked = self.replica, state.sending.queued | whole | set(written)
         return {guid for guid in lacking - asked
