@@ -19,6 +19,7 @@ from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.control.client import ControlClient
 from p2psync.errors import StorageError, UsageError
+from p2psync.storage.layout import MARKER_DIR_NAME
 
 if TYPE_CHECKING:
     from p2psync.config import ShareConfig
@@ -120,8 +121,7 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
     share, rel = locate(ctx, args.path)
     if args.to is not None:
         out = Path(args.to).expanduser()
-        if out.resolve() == Path(args.path).expanduser().resolve():
-            raise UsageError("--to names the file itself: leave --to out to restore it in place")
+        refuse_out(ctx, out, Path(args.path).expanduser())
         from p2psync.storage.fileops import atomic_writer  # noqa: PLC0415 - only to write
 
         params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
@@ -143,6 +143,24 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(f"{args.path} already holds the text of version {args.version}.")
     return 0
+
+
+def refuse_out(ctx: Context, out: Path, file: Path) -> None:
+    """Refuse an ``--to OUT`` that would overwrite what p2psync keeps rather than
+    write a copy: the file itself (restore it in place instead), anything inside a
+    ``.p2psync`` folder (a share's logs, timelines and index), or this device's own
+    files (its keys, state and config)."""
+    where = out.resolve()
+    if where == file.resolve():
+        raise UsageError("--to names the file itself: leave --to out to restore it in place")
+    if MARKER_DIR_NAME in where.parts:
+        raise UsageError(f"{out} is inside a {MARKER_DIR_NAME} folder, which p2psync keeps: "
+                         "write the version elsewhere")  # fmt: skip
+    home = ctx.home
+    own = (home.identity_dir.resolve(), home.state_dir.resolve())
+    if any(where.is_relative_to(d) for d in own) or where == home.config_path.resolve():
+        raise UsageError(f"{out} is one of this device's own files (its keys, state or "
+                         "config): write the version elsewhere")  # fmt: skip
 
 
 def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:

@@ -124,6 +124,27 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
     assert _file(alice, "notes.md") == FIRST
 
 
+def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) -> None:
+    """``--to OUT`` writes a copy: never over a share's log (inside ``.p2psync``) nor
+    over this device's config, which it would have replaced without a word."""
+    alice, _ = pair
+    make_share([alice])
+    alice.start()
+    (alice.folder / "notes.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "a version at alice")
+    logs = sorted(docs_dir(alice.folder).glob("*.ylog"))
+    kept = [logs[0], alice.home / "config.toml"]
+    before = [path.read_bytes() for path in kept]
+    for out in kept:
+        refused = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
+                      "--to", str(out), check=False)  # fmt: skip
+        assert refused.returncode == 2, refused.stdout
+        assert refused.stderr.count("\n") == 1
+        assert "write the version elsewhere" in refused.stderr
+    assert [path.read_bytes() for path in kept] == before
+    assert alice.status()["shares"]  # the daemon still runs on its config and logs
+
+
 def test_a_restore_is_announced_as_an_event(pair: list[Device]) -> None:
     alice, _ = pair
     make_share([alice])
