@@ -18,6 +18,7 @@ import trio
 
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.daemon.chunkhistory import ChunkedHistory
+from p2psync.daemon.filehistory import deleted_entries, under
 from p2psync.daemon.historyshare import HistoryShare
 from p2psync.daemon.wholehistory import (
     WHOLE,
@@ -372,8 +373,20 @@ class ShareHistory:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
+            if view is not None and _is_folder(view, guid):
+                raise NotFoundError(
+                    f"{guid!r} is a folder of share {self._share.name}, not a file: history "
+                    "and restore --version take a file (the folder as it was: restore "
+                    "FOLDER --at TIME; its deleted files: history --deleted FOLDER)"
+                )
             raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer
+
+
+def _is_folder(view: ManifestView, path: str) -> bool:
+    """Whether share path ``path`` is a folder of files, live or deleted."""
+    entries = [*view.by_path, *(entry.path for entry in deleted_entries(view))]
+    return any(under(entry, path) and entry != path for entry in entries)

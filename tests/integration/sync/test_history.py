@@ -123,6 +123,23 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
     assert "Traceback" not in bad.stderr
     assert _file(alice, "notes.md") == FIRST
 
+    # A folder where a file is expected: said so, live or deleted.
+    (alice.folder / "drafts").mkdir()
+    (alice.folder / "drafts" / "a.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "drafts/a.md")) == 1, "a version of drafts/a.md")
+    folder = cli(alice.home, "history", str(alice.folder / "drafts"), check=False)
+    assert folder.returncode == 2
+    assert "is a folder of share" in folder.stderr
+    (alice.folder / "drafts" / "a.md").unlink()
+    (alice.folder / "drafts").rmdir()
+    wait_for(lambda: _versions(alice, "drafts/a.md")[0]["kind"] == "delete", "the deletion")
+    gone = cli(alice.home, "restore", str(alice.folder / "drafts"), "--version", "1",
+               check=False)  # fmt: skip
+    assert gone.returncode == 2
+    assert gone.stderr.count("\n") == 1
+    assert "is a folder of share" in gone.stderr
+    assert "restore FOLDER --at TIME" in gone.stderr
+
 
 def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) -> None:
     """``--to OUT`` writes a copy: never over a share's log (inside ``.p2psync``) nor
