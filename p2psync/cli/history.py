@@ -68,7 +68,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="every file under the folder as it was at TIME (app docs are left)",
     )
     restore.add_argument(
-        "--to", metavar="OUT", help="write that version to OUT and change nothing in the share"
+        "--to",
+        metavar="OUT",
+        help="write that version to OUT (-: standard output) and change nothing in the share",
     )
     restore.add_argument("--json", action="store_true", help="print JSON")
     restore.set_defaults(func=run_restore)
@@ -120,11 +122,16 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
         return run_restore_at(args, ctx)
     share, rel = locate(ctx, args.path)
     if args.to is not None:
+        params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
+        if args.to == "-":  # standard output, as the version's bytes come
+            with ControlClient(ctx.home.socket_path) as client:
+                client.call_streamed("history.text", _to_stdout, **params)
+            sys.stdout.buffer.flush()
+            return 0
         out = Path(args.to).expanduser()
         refuse_out(ctx, out, Path(args.path).expanduser())
         from p2psync.storage.fileops import atomic_writer  # noqa: PLC0415 - only to write
 
-        params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
         try:  # OUT is replaced only once the whole text came
             with ControlClient(ctx.home.socket_path) as client, atomic_writer(out) as write:
                 client.call_streamed("history.text", write, **params)
@@ -143,6 +150,10 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(f"{args.path} already holds the text of version {args.version}.")
     return 0
+
+
+def _to_stdout(part: bytes) -> None:
+    sys.stdout.buffer.write(part)
 
 
 def refuse_out(ctx: Context, out: Path, file: Path) -> None:

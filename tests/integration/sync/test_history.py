@@ -143,7 +143,8 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
 
 def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) -> None:
     """``--to OUT`` writes a copy: never over a share's log (inside ``.p2psync``) nor
-    over this device's config, which it would have replaced without a word."""
+    over this device's config, which it would have replaced without a word; ``-`` is
+    standard output."""
     alice, _ = pair
     make_share([alice])
     alice.start()
@@ -160,6 +161,9 @@ def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) 
         assert "write the version elsewhere" in refused.stderr
     assert [path.read_bytes() for path in kept] == before
     assert alice.status()["shares"]  # the daemon still runs on its config and logs
+    shown = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
+                "--to", "-")  # fmt: skip
+    assert shown.stdout == FIRST  # standard output: no file named "-"
 
 
 def test_a_restore_is_announced_as_an_event(pair: list[Device]) -> None:
