@@ -141,6 +141,7 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
         ("history", "--deleted", str(tmp_path / "elsewhere")),
         ("restore", str(alice.folder), "--at", "yesterday"),
         ("restore", str(alice.folder), "--at", "2999-01-01"),
+        ("restore", str(alice.folder), "--at", "0001-01-01"),  # before the clock's start
         ("restore", str(alice.folder), "--at", "1h", "--to", str(tmp_path / "x")),
         ("restore", str(alice.folder / "notes.md"), "--version", "2"),
         ("restore", str(alice.folder / "notes.md"), "--version", "1", "--at", "1h"),
@@ -164,6 +165,10 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
     with pytest.raises(ControlError) as refused:  # the daemon refuses it the same way
         alice.ask("restore.at", share=share, dir=".p2psync", time=time.time())
     assert refused.value.code == "usage", str(refused.value)
+    with pytest.raises(ControlError) as future:  # as the command refuses it
+        alice.ask("restore.at", share=share, dir="", time=time.time() + 3600)
+    assert future.value.code == "usage", str(future.value)
+    assert "in the future" in str(future.value)
     assert _file(alice, "notes.md") is None
     assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
 
