@@ -90,9 +90,10 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
                 log.error("share %s: the first version of %s is not in its history: %s",
                           service.name, entry.path, exc)  # fmt: skip
 
+    revived = {entry.guid for entry in found.revived}  # their ``restore`` is their version
     async with trio.open_nursery() as nursery:
         for entry in found.appeared:
-            if entry.kind is FileKind.CHUNKED:
+            if entry.kind is FileKind.CHUNKED and entry.guid not in revived:
                 service.file_changed(entry.guid, "local save" if peer is None
                                      else "remote change", device)  # fmt: skip
             elif not entry.kind.textual:  # a binary file, an app doc
