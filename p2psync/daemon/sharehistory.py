@@ -373,17 +373,29 @@ class ShareHistory:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
-            if view is not None and _is_folder(view, guid):
-                raise NotFoundError(
-                    f"{guid!r} is a folder of share {self._share.name}, not a file: history "
-                    "and restore --version take a file (the folder as it was: restore "
-                    "FOLDER --at TIME; its deleted files: history --deleted FOLDER)"
-                )
-            raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
+            raise self._no_file(guid, view)
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer
+
+    def _no_file(self, path: str, view: ManifestView | None) -> NotFoundError:
+        """Why the share has no file at ``path`` to give the history of: ignored, a
+        folder (live or deleted), or nothing there."""
+        name = self._share.name
+        mirror = self._share.mirror
+        if mirror is not None and mirror.mirror.ignore.ignored(path, False):
+            return NotFoundError(
+                f"{path!r} is ignored by share {name} (its .p2psyncignore or the built-in "
+                "rules): it is not synced, so it keeps no history"
+            )
+        if view is not None and _is_folder(view, path):
+            return NotFoundError(
+                f"{path!r} is a folder of share {name}, not a file: history and restore "
+                "--version take a file (the folder as it was: restore FOLDER --at TIME; its "
+                "deleted files: history --deleted FOLDER)"
+            )
+        return NotFoundError(f"share {name} has no file {path!r}")
 
 
 def _is_folder(view: ManifestView, path: str) -> bool:

@@ -123,6 +123,10 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
     assert "Traceback" not in bad.stderr
     assert _file(alice, "notes.md") == FIRST
 
+    (alice.folder / "notes.md.tmp").write_text(FIRST)  # never synced: the built-in rules
+    ignored = cli(alice.home, "history", str(alice.folder / "notes.md.tmp"), check=False)
+    assert ignored.returncode == 2
+    assert "is ignored by share" in ignored.stderr
     # A folder where a file is expected: said so, live or deleted.
     (alice.folder / "drafts").mkdir()
     (alice.folder / "drafts" / "a.md").write_text(FIRST)
