@@ -9,6 +9,7 @@ restore makes, and the mirror brings a deleted file back.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -27,7 +28,7 @@ from p2psync.daemon.wholehistory import (
     refuse_app_doc_restore,
     whole_size,
 )
-from p2psync.errors import UsageError
+from p2psync.errors import P2PSyncError, UsageError
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
@@ -47,6 +48,8 @@ from p2psync.storage.writer import LogWriter
 T = TypeVar("T")
 Found = tuple[Version, T]
 """A version of a doc's timeline and what was read of it (its text, state or doc)."""
+
+log = logging.getLogger(__name__)
 
 Restorable = str | bytes | YDoc
 """What a version restores to: a chunked file's text, a binary file's bytes, or the
@@ -160,6 +163,24 @@ class ShareHistory:
                 await writer.with_history(first)
             if not loaded:  # loaded for this alone: it leaves memory soon, as a crowd's
                 self._share.logs.residency.brief(guid)
+
+    async def catch_up(self, view: ManifestView) -> None:
+        """Record the first version of each chunked file of ``view`` (the manifest as
+        stored, at the start) that has none: its version is recorded behind the
+        manifest change that names it (``daemon.chunkhistory``), so a stop in between
+        left none. Done before the folder is looked at, so that it is the text the
+        file was taken in with, not a save made while the daemon was down (which then
+        makes the next version). A failure is logged: the file itself is stored."""
+        for entry in view.by_path.values():
+            if entry.kind is not FileKind.CHUNKED:
+                continue
+            try:
+                if not await self.stored_versions(entry.guid):
+                    with self._share.call():
+                        await self.chunked.record(entry.guid, "create", self.device_id)
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the first version of %s is not in its history: %s",
+                          self.name, entry.path, exc)  # fmt: skip
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""

@@ -23,6 +23,7 @@ from tests.support.daemons import Device, cli, setup, wait_for
 from tests.support.history import versions
 
 TEXT = "".join(f"line {n:05} of a long log\n" for n in range(1_600))
+MORE = "one more line, saved while the daemon was down\n"
 
 
 def _take_in_and_stop(device: Device, name: str) -> str:
@@ -69,6 +70,34 @@ def test_a_chunked_files_first_version_survives_a_stop_right_after_its_take_in(
         (first,) = versions(alice, "big.log")
         assert (first["number"], first["kind"], first["device"]) == (1, "create", alice.id)
         assert (first["size"], first["added"]) == (len(TEXT.encode()), len(TEXT))
+        out = tmp_path / "first.log"
+        cli(alice.home, "restore", str(alice.folder / "big.log"), "--version", "1",
+            "--to", str(out))  # fmt: skip
+        assert out.read_text() == TEXT
+    finally:
+        alice.stop()
+
+
+def test_a_chunked_files_first_version_is_its_text_then_though_saved_while_down(
+    tmp_path: Path,
+) -> None:
+    """The daemon stopped before the file's first version, and the file was saved
+    again while it was down: the next daemon records the text the file was taken in
+    with as its first version before it takes the save in, then the save as the next
+    (the first version was the saved text, the text taken in gone from the history)."""
+    alice = Device(tmp_path, "alice")
+    setup(alice.home, "share", "add", str(alice.folder), "--create")
+    configure(alice)
+    _take_in_and_stop(alice, "big.log")
+    with (alice.folder / "big.log").open("a") as file:
+        file.write(MORE)
+    alice.start()
+    try:
+        wait_for(lambda: len(versions(alice, "big.log")) == 2, "two versions listed")
+        newest, first = versions(alice, "big.log")
+        assert (first["number"], first["kind"], first["size"]) == (1, "create", len(TEXT))
+        assert (newest["number"], newest["kind"]) == (2, "local save")
+        assert (newest["size"], newest["added"]) == (len(TEXT + MORE), len(MORE))
         out = tmp_path / "first.log"
         cli(alice.home, "restore", str(alice.folder / "big.log"), "--version", "1",
             "--to", str(out))  # fmt: skip
