@@ -55,13 +55,27 @@ def _take_in_and_stop(device: Device, name: str) -> str:
     return found[0].guid
 
 
+def _device(tmp_path: Path) -> Device:
+    """Alice with a share and the lowered chunking thresholds, her daemon not started."""
+    alice = Device(tmp_path, "alice")
+    setup(alice.home, "share", "add", str(alice.folder), "--create")
+    configure(alice)
+    return alice
+
+
+def _version_text(device: Device, name: str, number: int, tmp_path: Path) -> str:
+    """Version ``number`` of ``name`` as ``restore --to`` writes it."""
+    out = tmp_path / f"version-{number}"
+    cli(device.home, "restore", str(device.folder / name), "--version", str(number),
+        "--to", str(out))  # fmt: skip
+    return out.read_text()
+
+
 def test_a_chunked_files_first_version_survives_a_stop_right_after_its_take_in(
     tmp_path: Path,
 ) -> None:
     assert len(TEXT.encode()) > CHUNKED_FILE_BYTES
-    alice = Device(tmp_path, "alice")
-    setup(alice.home, "share", "add", str(alice.folder), "--create")
-    configure(alice)
+    alice = _device(tmp_path)
     root = _take_in_and_stop(alice, "big.log")
     assert load_timeline(versions_path(log_path(alice.folder, root))) == []  # none recorded
     alice.start()
@@ -70,10 +84,7 @@ def test_a_chunked_files_first_version_survives_a_stop_right_after_its_take_in(
         (first,) = versions(alice, "big.log")
         assert (first["number"], first["kind"], first["device"]) == (1, "create", alice.id)
         assert (first["size"], first["added"]) == (len(TEXT.encode()), len(TEXT))
-        out = tmp_path / "first.log"
-        cli(alice.home, "restore", str(alice.folder / "big.log"), "--version", "1",
-            "--to", str(out))  # fmt: skip
-        assert out.read_text() == TEXT
+        assert _version_text(alice, "big.log", 1, tmp_path) == TEXT
     finally:
         alice.stop()
 
@@ -85,9 +96,7 @@ def test_a_chunked_files_first_version_is_its_text_then_though_saved_while_down(
     again while it was down: the next daemon records the text the file was taken in
     with as its first version before it takes the save in, then the save as the next
     (the first version was the saved text, the text taken in gone from the history)."""
-    alice = Device(tmp_path, "alice")
-    setup(alice.home, "share", "add", str(alice.folder), "--create")
-    configure(alice)
+    alice = _device(tmp_path)
     _take_in_and_stop(alice, "big.log")
     with (alice.folder / "big.log").open("a") as file:
         file.write(MORE)
@@ -98,9 +107,6 @@ def test_a_chunked_files_first_version_is_its_text_then_though_saved_while_down(
         assert (first["number"], first["kind"], first["size"]) == (1, "create", len(TEXT))
         assert (newest["number"], newest["kind"]) == (2, "local save")
         assert (newest["size"], newest["added"]) == (len(TEXT + MORE), len(MORE))
-        out = tmp_path / "first.log"
-        cli(alice.home, "restore", str(alice.folder / "big.log"), "--version", "1",
-            "--to", str(out))  # fmt: skip
-        assert out.read_text() == TEXT
+        assert _version_text(alice, "big.log", 1, tmp_path) == TEXT
     finally:
         alice.stop()
