@@ -19,7 +19,7 @@ import trio
 
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.daemon.chunkhistory import ChunkedHistory
-from p2psync.daemon.filehistory import deleted_entries, under
+from p2psync.daemon.filehistory import LivePaths, deleted_entries, under
 from p2psync.daemon.historyshare import HistoryShare
 from p2psync.daemon.wholehistory import (
     WHOLE,
@@ -319,10 +319,11 @@ class ShareHistory:
                 "kept in the share's conflicts): write the version elsewhere with --to OUT"
             )
         view = self._view()
-        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
-            raise UsageError(
-                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
-            )
+        taken = ""
+        if entry is not None and view is not None:
+            taken = LivePaths(view).taken(entry.path)
+        if taken:
+            raise UsageError(f"{taken}: write the deleted one elsewhere with --to OUT")
         return text
 
     def _view(self) -> ManifestView | None:
