@@ -45,11 +45,11 @@ from p2psync.storage.versionedit import edit_back
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 Found = tuple[Version, T]
 """A version of a doc's timeline and what was read of it (its text, state or doc)."""
-
-log = logging.getLogger(__name__)
 
 Restorable = str | bytes | YDoc
 """What a version restores to: a chunked file's text, a binary file's bytes, or the
