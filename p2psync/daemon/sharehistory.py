@@ -218,8 +218,11 @@ class ShareHistory:
         with self._share.call():
             writer = await self._history_writer(guid)
             found = await writer.with_history(read)
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+            if found is None:
+                numbers = await writer.with_history(
+                    lambda history, _log: [v.number for v in history.versions()]
+                )
+                raise NotFoundError(_no_version(number, numbers))
         return found
 
     def current_text(self, guid: str) -> str:
@@ -418,6 +421,18 @@ class ShareHistory:
                 "deleted files: history --deleted FOLDER)"
             )
         return NotFoundError(f"share {name} has no file {path!r}")
+
+
+def _no_version(number: int, numbers: list[int]) -> str:
+    """Why a file whose versions are ``numbers`` has no version ``number``: not made
+    yet, or dropped by the share's policy (numbers count up and are never reused)."""
+    if not numbers or number > max(numbers):
+        newest = f": its newest is {max(numbers)}" if numbers else " yet"
+        return f"the file has no version {number}{newest} (see p2psync history)"
+    return (
+        f"version {number} of the file is no longer kept: the share's history policy "
+        "dropped it ([shares.history] in the config; p2psync history lists those kept)"
+    )
 
 
 def _is_folder(view: ManifestView, path: str) -> bool:

@@ -3,6 +3,7 @@ the other, and a restore there is a new edit that keeps a concurrent one (issue 
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pycrdt
 
+from p2psync.config import HistoryConfig, load_config, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.storage import append_update
@@ -168,6 +170,33 @@ def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) 
     shown = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
                 "--to", "-")  # fmt: skip
     assert shown.stdout == FIRST  # standard output: no file named "-"
+
+
+def test_a_version_not_made_yet_and_one_dropped_are_told_apart(pair: list[Device]) -> None:
+    """Version numbers count up and are never reused: one past the newest is not made
+    yet, one below it that is not listed was dropped by the share's policy."""
+    alice, _ = pair
+    make_share([alice])
+    path = Home(alice.home).config_path
+    config = load_config(path)
+    shares = tuple(dataclasses.replace(s, history=HistoryConfig(keep="none"))
+                   for s in config.shares)  # fmt: skip
+    save_config(path, dataclasses.replace(config, shares=shares))
+    alice.start()
+    (alice.folder / "notes.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "the first version")
+    (alice.folder / "notes.md").write_text(SECOND)
+    wait_for(lambda: [v["number"] for v in _versions(alice, "notes.md")] == [2],
+             "the first version dropped")  # fmt: skip
+    dropped = cli(alice.home, "history", str(alice.folder / "notes.md"), "--diff", "1",
+                  check=False)  # fmt: skip
+    assert dropped.returncode == 2
+    assert "version 1 of the file is no longer kept" in dropped.stderr
+    later = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "3",
+                check=False)  # fmt: skip
+    assert later.returncode == 2
+    assert "no version 3: its newest is 2" in later.stderr
+    assert _file(alice, "notes.md") == SECOND
 
 
 def test_a_restore_is_announced_as_an_event(pair: list[Device]) -> None:
