@@ -176,8 +176,10 @@ class ShareHistory:
                 continue
             try:
                 if not await self.stored_versions(entry.guid):
-                    with self._share.call():
+                    with self._share.call():  # refused once the share stops
                         await self.chunked.record(entry.guid, "create", self.device_id)
+            except UsageError:
+                return  # the share stopped: the next start catches up
             except (P2PSyncError, OSError) as exc:
                 log.error("share %s: the first version of %s is not in its history: %s",
                           self.name, entry.path, exc)  # fmt: skip
