@@ -19,6 +19,7 @@ from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
 from p2psync.control.client import ControlClient
 from p2psync.errors import StorageError, UsageError
+from p2psync.storage.layout import MARKER_DIR_NAME
 
 if TYPE_CHECKING:
     from p2psync.config import ShareConfig
@@ -67,7 +68,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="every file under the folder as it was at TIME (app docs are left)",
     )
     restore.add_argument(
-        "--to", metavar="OUT", help="write that version to OUT and change nothing in the share"
+        "--to",
+        metavar="OUT",
+        help="write that version to OUT (-: standard output) and change nothing in the share",
     )
     restore.add_argument("--json", action="store_true", help="print JSON")
     restore.set_defaults(func=run_restore)
@@ -119,12 +122,16 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
         return run_restore_at(args, ctx)
     share, rel = locate(ctx, args.path)
     if args.to is not None:
+        params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
+        if args.to == "-":  # standard output, as the version's bytes come
+            with ControlClient(ctx.home.socket_path) as client:
+                client.call_streamed("history.text", _to_stdout, **params)
+            sys.stdout.buffer.flush()
+            return 0
         out = Path(args.to).expanduser()
-        if out.resolve() == Path(args.path).expanduser().resolve():
-            raise UsageError("--to names the file itself: leave --to out to restore it in place")
+        refuse_out(ctx, out, Path(args.path).expanduser())
         from p2psync.storage.fileops import atomic_writer  # noqa: PLC0415 - only to write
 
-        params = {"share": str(share.id), "doc": rel, "version": args.version, "stream": True}
         try:  # OUT is replaced only once the whole text came
             with ControlClient(ctx.home.socket_path) as client, atomic_writer(out) as write:
                 client.call_streamed("history.text", write, **params)
@@ -143,6 +150,28 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(f"{args.path} already holds the text of version {args.version}.")
     return 0
+
+
+def _to_stdout(part: bytes) -> None:
+    sys.stdout.buffer.write(part)
+
+
+def refuse_out(ctx: Context, out: Path, file: Path) -> None:
+    """Refuse an ``--to OUT`` that would overwrite what p2psync keeps rather than
+    write a copy: the file itself (restore it in place instead), anything inside a
+    ``.p2psync`` folder (a share's logs, timelines and index), or this device's own
+    files (its keys, state and config)."""
+    where = out.resolve()
+    if where == file.resolve():
+        raise UsageError("--to names the file itself: leave --to out to restore it in place")
+    if MARKER_DIR_NAME in where.parts:
+        raise UsageError(f"{out} is inside a {MARKER_DIR_NAME} folder, which p2psync keeps: "
+                         "write the version elsewhere")  # fmt: skip
+    home = ctx.home
+    own = (home.identity_dir.resolve(), home.state_dir.resolve())
+    if any(where.is_relative_to(d) for d in own) or where == home.config_path.resolve():
+        raise UsageError(f"{out} is one of this device's own files (its keys, state or "
+                         "config): write the version elsewhere")  # fmt: skip
 
 
 def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:

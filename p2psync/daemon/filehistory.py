@@ -90,9 +90,10 @@ async def record_deletions(service: VersionStore, found: Deletions, peer: Hashab
                 log.error("share %s: the first version of %s is not in its history: %s",
                           service.name, entry.path, exc)  # fmt: skip
 
+    revived = {entry.guid for entry in found.revived}  # their ``restore`` is their version
     async with trio.open_nursery() as nursery:
         for entry in found.appeared:
-            if entry.kind is FileKind.CHUNKED:
+            if entry.kind is FileKind.CHUNKED and entry.guid not in revived:
                 service.file_changed(entry.guid, "local save" if peer is None
                                      else "remote change", device)  # fmt: skip
             elif not entry.kind.textual:  # a binary file, an app doc
@@ -164,6 +165,29 @@ def deleted_folders(files: list[DeletedFile], view: ManifestView) -> list[Delete
     return folders
 
 
+class LivePaths:
+    """The live files of a view and the folders that hold them: where a deleted file
+    can come back (``taken``)."""
+
+    def __init__(self, view: ManifestView) -> None:
+        self._files = view.by_path
+        self._folders = {parent for path in view.by_path for parent in _parents(path)}
+
+    def taken(self, path: str) -> str:
+        """Why a deleted file cannot come back at ``path`` ("" if it can): another
+        file holds the path or one of its folders, or the path is a folder of files.
+        Brought back there, the manifest would hold a file and a folder of one name,
+        which no device can write."""
+        if path in self._files:
+            return f"{path} is another file now"
+        for parent in _parents(path):
+            if parent in self._files:
+                return f"{parent} is a file now, where {path} had its folder"
+        if path in self._folders:
+            return f"{path} is a folder of files now"
+        return ""
+
+
 def _parents(path: str) -> Iterable[str]:
     """``a/b/c.md`` -> ``a``, ``a/b``."""
     parts = path.split("/")[:-1]
@@ -193,6 +217,7 @@ async def plan_restore_at(
     unknown time, or whose path another file holds now is left as it is, and so is
     an app doc (never restored in place)."""
     entries = [*view.by_path.values(), *deleted_entries(view)]
+    live = LivePaths(view)
     numbers: dict[str, int] = {}
     rows: dict[str, RestoredFile] = {}
     for entry in sorted(entries, key=lambda e: e.path):
@@ -201,6 +226,8 @@ async def plan_restore_at(
         versions, unreadable = await readable_versions(service, entry)
         then = [v for v in versions if v.time <= when]
         reason = unreadable or _left_because(entry, versions, then[-1] if then else None)
+        if entry.deleted and not reason and (taken := live.taken(entry.path)):
+            reason = taken + ": it cannot come back there"
         if entry.kind is FileKind.YDOC and not reason:
             reason = APP_DOC_LEFT
         number = then[-1].number if then and not reason else None

@@ -7,6 +7,7 @@ brought back as it was at a time.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,8 @@ async def restore_at(
     when = params.get("time")
     if not isinstance(when, int | float) or isinstance(when, bool) or not math.isfinite(when):
         raise ControlError("time must be a number of seconds since the epoch", "bad-request")
+    if when > time.time():
+        raise UsageError(f"time {when} is in the future: nothing to restore from there")
     folder = str(params.get("dir", ""))
     if folder:
         try:

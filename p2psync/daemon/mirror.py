@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 
 import trio
@@ -34,7 +34,7 @@ from p2psync.errors import UsageError
 from p2psync.mirror.chunkfile import Chunking
 from p2psync.mirror.engine import HOLD_CHECK_INTERVAL_S, DocStore, Mirror, wall_ms
 from p2psync.mirror.hlc import HybridClock
-from p2psync.mirror.manifest import MANIFEST_GUID, set_fields
+from p2psync.mirror.manifest import MANIFEST_GUID, ManifestView, set_fields
 from p2psync.mirror.names import probe_names
 from p2psync.mirror.store import YDoc
 from p2psync.storage.layout import marker_dir
@@ -96,6 +96,10 @@ class MirrorService:
         """Set when a batch failed (``_fail``): the share starts again after a wait."""
         self.on_deletions: DeletionsFn | None = None
         """Told the files each step deleted or brought back (the file history)."""
+        self.on_start: Callable[[ManifestView], Awaitable[None]] | None = None
+        """Awaited with the manifest as stored before the first look at the folder
+        takes in what changed while the daemon was down (the file history catches up
+        the versions a stop left unrecorded, with the texts as stored)."""
         self.on_mirrored: Callable[[list[str]], None] | None = None
         """Told the docs whose changes a batch took, once it is done with them."""
         self._undeletes: dict[str, trio.Event] = {}
@@ -262,6 +266,8 @@ class MirrorService:
             # look changes in it is told (a file renamed while the daemon was down is
             # a rename, not a file new at its path).
             self.mirror.read_manifest()
+            if self.on_start is not None:
+                await self.on_start(self.mirror.view)
         watch = None
         if self.on_deletions is not None:
             watch = DeletionWatch(self.mirror.view, starting=starting)

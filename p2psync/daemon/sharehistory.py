@@ -9,6 +9,7 @@ restore makes, and the mirror brings a deleted file back.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,6 +19,7 @@ import trio
 
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.daemon.chunkhistory import ChunkedHistory
+from p2psync.daemon.filehistory import LivePaths, deleted_entries, under
 from p2psync.daemon.historyshare import HistoryShare
 from p2psync.daemon.wholehistory import (
     WHOLE,
@@ -26,7 +28,7 @@ from p2psync.daemon.wholehistory import (
     refuse_app_doc_restore,
     whole_size,
 )
-from p2psync.errors import UsageError
+from p2psync.errors import P2PSyncError, UsageError
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
@@ -42,6 +44,8 @@ from p2psync.storage.timeline import Version
 from p2psync.storage.versionedit import edit_back
 from p2psync.storage.versionindex import load_timeline, versions_path
 from p2psync.storage.writer import LogWriter
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Found = tuple[Version, T]
@@ -160,6 +164,26 @@ class ShareHistory:
             if not loaded:  # loaded for this alone: it leaves memory soon, as a crowd's
                 self._share.logs.residency.brief(guid)
 
+    async def catch_up(self, view: ManifestView) -> None:
+        """Record the first version of each chunked file of ``view`` (the manifest as
+        stored, at the start) that has none: its version is recorded behind the
+        manifest change that names it (``daemon.chunkhistory``), so a stop in between
+        left none. Done before the folder is looked at, so that it is the text the
+        file was taken in with, not a save made while the daemon was down (which then
+        makes the next version). A failure is logged: the file itself is stored."""
+        for entry in view.by_path.values():
+            if entry.kind is not FileKind.CHUNKED:
+                continue
+            try:
+                if not await self.stored_versions(entry.guid):
+                    with self._share.call():  # refused once the share stops
+                        await self.chunked.record(entry.guid, "create", self.device_id)
+            except UsageError:
+                return  # the share stopped: the next start catches up
+            except (P2PSyncError, OSError) as exc:
+                log.error("share %s: the first version of %s is not in its history: %s",
+                          self.name, entry.path, exc)  # fmt: skip
+
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
         with self._share.call():
@@ -196,8 +220,11 @@ class ShareHistory:
         with self._share.call():
             writer = await self._history_writer(guid)
             found = await writer.with_history(read)
-        if found is None:
-            raise NotFoundError(f"the file has no version {number} (see p2psync history)")
+            if found is None:
+                numbers = await writer.with_history(
+                    lambda history, _log: [v.number for v in history.versions()]
+                )
+                raise NotFoundError(_no_version(number, numbers))
         return found
 
     def current_text(self, guid: str) -> str:
@@ -297,10 +324,11 @@ class ShareHistory:
                 "kept in the share's conflicts): write the version elsewhere with --to OUT"
             )
         view = self._view()
-        if entry is not None and view is not None and view.by_path.get(entry.path) is not None:
-            raise UsageError(
-                f"{entry.path} is another file now: write the deleted one elsewhere with --to OUT"
-            )
+        taken = ""
+        if entry is not None and view is not None:
+            taken = LivePaths(view).taken(entry.path)
+        if taken:
+            raise UsageError(f"{taken}: write the deleted one elsewhere with --to OUT")
         return text
 
     def _view(self) -> ManifestView | None:
@@ -372,8 +400,44 @@ class ShareHistory:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
-            raise NotFoundError(f"share {self._share.name} has no file {guid!r}")
+            raise self._no_file(guid, view)
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer
+
+    def _no_file(self, path: str, view: ManifestView | None) -> NotFoundError:
+        """Why the share has no file at ``path`` to give the history of: ignored, a
+        folder (live or deleted), or nothing there."""
+        name = self._share.name
+        mirror = self._share.mirror
+        if mirror is not None and mirror.mirror.ignore.ignored(path, False):
+            return NotFoundError(
+                f"{path!r} is ignored by share {name} (its .p2psyncignore or the built-in "
+                "rules): it is not synced, so it keeps no history"
+            )
+        if view is not None and _is_folder(view, path):
+            return NotFoundError(
+                f"{path!r} is a folder of share {name}, not a file: history and restore "
+                "--version take a file (the folder as it was: restore FOLDER --at TIME; its "
+                "deleted files: history --deleted FOLDER)"
+            )
+        return NotFoundError(f"share {name} has no file {path!r}")
+
+
+def _no_version(number: int, numbers: list[int]) -> str:
+    """Why a file whose versions are ``numbers`` has no version ``number``: not made
+    yet, or dropped by the share's policy (numbers count up and are never reused)."""
+    if not numbers or number > max(numbers):
+        newest = f": its newest is {max(numbers)}" if numbers else " yet"
+        return f"the file has no version {number}{newest} (see p2psync history)"
+    return (
+        f"version {number} of the file is no longer kept: the share's history policy "
+        "dropped it ([shares.history] in the config; p2psync history lists those kept)"
+    )
+
+
+def _is_folder(view: ManifestView, path: str) -> bool:
+    """Whether share path ``path`` is a folder of files, live or deleted."""
+    entries = [*view.by_path, *(entry.path for entry in deleted_entries(view))]
+    return any(under(entry, path) and entry != path for entry in entries)

@@ -151,6 +151,7 @@ class ShareService:
                                         share=self.name, on_stopped=self._stop,
                                         chunking=chunking or Chunking())  # fmt: skip
             self.mirror.on_deletions = partial(record_deletions, self.history)
+            self.mirror.on_start = self.history.catch_up
             self.mirror.on_mirrored = self.residency.mirrored
 
     @property

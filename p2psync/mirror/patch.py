@@ -215,8 +215,8 @@ def write_chunked(
     prepared: Callable[[FileStat, bytes], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Write a chunked file's plan: patched in place when ``pays``, else rewritten
-    (``write_plan``, which calls ``prepared`` ahead of its rename; a patch keeps its
-    own record). Returns the new stat and SHA-256. Raises FileChangedError if
+    (``write_plan``, which calls ``prepared`` ahead of its rename; a patch calls it
+    ahead of removing its own record). Returns the new stat and SHA-256. Raises FileChangedError if
     the file is no longer ``expect`` (nothing written), TornFileError if a patch
     failed after its record was stored, OSError as ``write_plan`` does."""
     offset, size = tail_of(parts)
@@ -234,14 +234,25 @@ def write_chunked(
         )
         marks.put(rel, written, found)
         return written, digest
-    return patch_file(root, rel, parts, guid=guid, expect=expect, marks=marks)
+    return patch_file(root, rel, parts, guid=guid, expect=expect, marks=marks, prepared=prepared)
 
 
 def patch_file(
-    root: Path, rel: str, parts: list[Part], *, guid: str, expect: FileStat, marks: DigestMarks
+    root: Path,
+    rel: str,
+    parts: list[Part],
+    *,
+    guid: str,
+    expect: FileStat,
+    marks: DigestMarks,
+    prepared: Callable[[FileStat, bytes], None] | None = None,
 ) -> tuple[FileStat, bytes]:
     """Overwrite ``rel`` from the plan's first changed byte to its end, crash-safe
-    (see the module doc); errors as ``write_chunked``."""
+    (see the module doc); ``prepared(stat, digest)`` is called once the file is
+    fsynced, before its record is removed: the file's sync record is written ahead as
+    a rewrite's is (without it, a kill between the record's removal and the sync
+    record's commit left the patched file read back as a save, what it wrote merged
+    in twice). Errors as ``write_chunked``."""
     offset, size = tail_of(parts)
     fd = os.open(is_inside(root, rel), os.O_RDWR | os.O_NOFOLLOW)
     try:
@@ -263,6 +274,8 @@ def patch_file(
         written = _as_written(FileStat.of(os.fstat(fd)), size)
     finally:
         os.close(fd)
+    if prepared is not None:  # the sync record, written ahead while this one holds
+        prepared(written, record.digest)
     try:
         remove_record(root, rel)
     except OSError as exc:

@@ -4,6 +4,7 @@ key a type requires, and no key it does not name (nested objects too)."""
 from __future__ import annotations
 
 import base64
+import time
 import types
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
@@ -76,7 +77,7 @@ def test_replies_have_the_keys_of_their_types(tmp_path: Path) -> None:
         ("doc.export", {"share": str(share.id), "doc": "notes"}),
         ("history.deleted", {"share": str(share.id)}),
         ("history.files", {"share": str(share.id)}),
-        ("restore.at", {"share": str(share.id), "dir": "", "time": 4e9}),
+        ("restore.at", {"share": str(share.id), "dir": "", "time": time.time()}),
         ("share.add", {"path": str(other), "create": True}),
         ("status", {}),
     ]

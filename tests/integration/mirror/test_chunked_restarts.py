@@ -89,6 +89,25 @@ class CrashError(Exception):
     """The daemon died here."""
 
 
+async def written_then_killed(
+    device: Device, doc: DocReplica, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mirror writes the change of chunk ``doc`` to the file and the daemon dies
+    right after the write, before the file's sync record is committed."""
+    real = patch.write_chunked
+
+    def write_chunked(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise CrashError
+
+    monkeypatch.setattr(chunkpaths, "write_chunked", write_chunked)
+    try:
+        await device.mirror.remote_changed({doc.guid: "peer"})
+    except* CrashError:
+        pass
+    monkeypatch.undo()
+
+
 async def test_a_kill_after_a_rewrite_of_a_chunked_file_is_not_read_as_a_save(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,23 +115,31 @@ async def test_a_kill_after_a_rewrite_of_a_chunked_file_is_not_read_as_a_save(
     rename and the record's commit, the file is known as the daemon's own write, so
     what it wrote is not merged in a second time."""
     _, bob, text = await synced_pair(tmp_path)
-    real = patch.write_chunked
-
-    def write_chunked(*args: Any, **kwargs: Any) -> Any:
-        real(*args, **kwargs)
-        raise CrashError
-
     first = bob.store.docs[order_of(bob, REL)[0]]  # a change at the start: a rewrite
     first.apply(peer_edit(first, lambda t: t.insert(0, "from a peer\n")))
-    monkeypatch.setattr(chunkpaths, "write_chunked", write_chunked)
-    try:
-        await bob.mirror.remote_changed({first.guid: "peer"})
-    except* CrashError:
-        pass
-    monkeypatch.undo()
+    await written_then_killed(bob, first, monkeypatch)
     assert bob.path(REL).read_text() == "from a peer\n" + text
     append_to(middle_chunk(bob), "appended while down\n")
     on_disk = await restarted(bob)
     assert on_disk.count("from a peer\n") == 1
     assert on_disk.count("appended while down\n") == 1
     assert len(on_disk) == len(text) + len("from a peer\nappended while down\n")
+
+
+async def test_a_kill_after_a_patch_of_a_chunked_file_is_not_read_as_a_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch in place (a change near the end) drops its own record once the file is
+    fsynced, so its sync record is written ahead of it too, as a rewrite's is: after a
+    kill between the patch and the record's commit, what it wrote is not merged in a
+    second time (a restore near the end read back so held its insertion twice)."""
+    _, bob, text = await synced_pair(tmp_path)
+    last = bob.store.docs[order_of(bob, REL)[-1]]  # a change at the end: a patch
+    last.apply(peer_edit(last, lambda t: t.insert(len(t), "from a peer\n")))
+    inode = bob.path(REL).stat().st_ino
+    await written_then_killed(bob, last, monkeypatch)
+    assert bob.path(REL).stat().st_ino == inode  # patched in place, not rewritten
+    assert bob.path(REL).read_text() == text + "from a peer\n"
+    assert patch.load_records(bob.folder) == {}  # the patch finished: its record dropped
+    on_disk = await restarted(bob)
+    assert on_disk == text + "from a peer\n"

@@ -3,6 +3,7 @@ the other, and a restore there is a new edit that keeps a concurrent one (issue 
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pycrdt
 
+from p2psync.config import HistoryConfig, load_config, save_config
 from p2psync.control.client import ControlClient
 from p2psync.control.home import Home
 from p2psync.storage import append_update
@@ -122,6 +124,79 @@ def test_bad_history_requests_exit_with_one_sentence(pair: list[Device], tmp_pat
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert _file(alice, "notes.md") == FIRST
+
+    (alice.folder / "notes.md.tmp").write_text(FIRST)  # never synced: the built-in rules
+    ignored = cli(alice.home, "history", str(alice.folder / "notes.md.tmp"), check=False)
+    assert ignored.returncode == 2
+    assert "is ignored by share" in ignored.stderr
+    # A folder where a file is expected: said so, live or deleted.
+    (alice.folder / "drafts").mkdir()
+    (alice.folder / "drafts" / "a.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "drafts/a.md")) == 1, "a version of drafts/a.md")
+    folder = cli(alice.home, "history", str(alice.folder / "drafts"), check=False)
+    assert folder.returncode == 2
+    assert "is a folder of share" in folder.stderr
+    (alice.folder / "drafts" / "a.md").unlink()
+    (alice.folder / "drafts").rmdir()
+    wait_for(lambda: _versions(alice, "drafts/a.md")[0]["kind"] == "delete", "the deletion")
+    gone = cli(alice.home, "restore", str(alice.folder / "drafts"), "--version", "1",
+               check=False)  # fmt: skip
+    assert gone.returncode == 2
+    assert gone.stderr.count("\n") == 1
+    assert "is a folder of share" in gone.stderr
+    assert "restore FOLDER --at TIME" in gone.stderr
+
+
+def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) -> None:
+    """``--to OUT`` writes a copy: never over a share's log (inside ``.p2psync``) nor
+    over this device's config, which it would have replaced without a word; ``-`` is
+    standard output."""
+    alice, _ = pair
+    make_share([alice])
+    alice.start()
+    (alice.folder / "notes.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "a version at alice")
+    logs = sorted(docs_dir(alice.folder).glob("*.ylog"))
+    kept = [logs[0], alice.home / "config.toml"]
+    before = [path.read_bytes() for path in kept]
+    for out in kept:
+        refused = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
+                      "--to", str(out), check=False)  # fmt: skip
+        assert refused.returncode == 2, refused.stdout
+        assert refused.stderr.count("\n") == 1
+        assert "write the version elsewhere" in refused.stderr
+    assert [path.read_bytes() for path in kept] == before
+    assert alice.status()["shares"]  # the daemon still runs on its config and logs
+    shown = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
+                "--to", "-")  # fmt: skip
+    assert shown.stdout == FIRST  # standard output: no file named "-"
+
+
+def test_a_version_not_made_yet_and_one_dropped_are_told_apart(pair: list[Device]) -> None:
+    """Version numbers count up and are never reused: one past the newest is not made
+    yet, one below it that is not listed was dropped by the share's policy."""
+    alice, _ = pair
+    make_share([alice])
+    path = Home(alice.home).config_path
+    config = load_config(path)
+    shares = tuple(dataclasses.replace(s, history=HistoryConfig(keep="none"))
+                   for s in config.shares)  # fmt: skip
+    save_config(path, dataclasses.replace(config, shares=shares))
+    alice.start()
+    (alice.folder / "notes.md").write_text(FIRST)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "the first version")
+    (alice.folder / "notes.md").write_text(SECOND)
+    wait_for(lambda: [v["number"] for v in _versions(alice, "notes.md")] == [2],
+             "the first version dropped")  # fmt: skip
+    dropped = cli(alice.home, "history", str(alice.folder / "notes.md"), "--diff", "1",
+                  check=False)  # fmt: skip
+    assert dropped.returncode == 2
+    assert "version 1 of the file is no longer kept" in dropped.stderr
+    later = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "3",
+                check=False)  # fmt: skip
+    assert later.returncode == 2
+    assert "no version 3: its newest is 2" in later.stderr
+    assert _file(alice, "notes.md") == SECOND
 
 
 def test_a_restore_is_announced_as_an_event(pair: list[Device]) -> None:

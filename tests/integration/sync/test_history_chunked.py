@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.chunkeddaemons import CHUNKED_FILE_BYTES, linked_pair
-from tests.support.daemons import cli, link, wait_for
+from tests.support.chunkeddaemons import CHUNKED_FILE_BYTES, configure, linked_pair
+from tests.support.daemons import Device, cli, link, setup, wait_for
 from tests.support.history import file_text as _file
 from tests.support.history import versions as _versions
 
@@ -65,3 +65,28 @@ def test_a_chunked_files_versions_are_listed_diffed_and_restored(tmp_path: Path)
         link([alice, bob])
         wait_for(lambda: _file(alice, "big.log") == MERGED, "the restore merged at alice")
         wait_for(lambda: _file(bob, "big.log") == MERGED, "alice's edit merged at bob")
+
+
+def test_a_deleted_chunked_file_restored_has_one_restore_version(tmp_path: Path) -> None:
+    """Brought back at its last version (what ``history --deleted`` offers), the file
+    is live again with the text its docs kept: one ``restore`` version follows the
+    deletion, not a ``local save`` of the whole text by this device before it (the
+    file's return was also taken for a new chunked file's first version)."""
+    alice = Device(tmp_path, "alice")
+    setup(alice.home, "share", "add", str(alice.folder), "--create")
+    configure(alice)
+    alice.start()
+    try:
+        (alice.folder / "big.log").write_text(FIRST)
+        wait_for(lambda: len(_versions(alice, "big.log")) == 1, "the first version")
+        (alice.folder / "big.log").unlink()
+        wait_for(lambda: _versions(alice, "big.log")[0]["kind"] == "delete", "the deletion")
+        cli(alice.home, "restore", str(alice.folder / "big.log"), "--version", "1")
+        wait_for(lambda: _file(alice, "big.log") == FIRST, "the file back")
+        wait_for(lambda: _versions(alice, "big.log")[0]["kind"] == "restore", "the restore")
+        cli(alice.home, "wait-idle", "--timeout", "30")
+        versions = _versions(alice, "big.log")
+        assert [v["kind"] for v in versions] == ["restore", "delete", "create"]
+        assert versions[0]["size"] == len(FIRST.encode())
+    finally:
+        alice.stop()

@@ -141,6 +141,7 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
         ("history", "--deleted", str(tmp_path / "elsewhere")),
         ("restore", str(alice.folder), "--at", "yesterday"),
         ("restore", str(alice.folder), "--at", "2999-01-01"),
+        ("restore", str(alice.folder), "--at", "0001-01-01"),  # before the clock's start
         ("restore", str(alice.folder), "--at", "1h", "--to", str(tmp_path / "x")),
         ("restore", str(alice.folder / "notes.md"), "--version", "2"),
         ("restore", str(alice.folder / "notes.md"), "--version", "1", "--at", "1h"),
@@ -164,8 +165,45 @@ def test_bad_deleted_and_at_requests_exit_with_one_sentence(
     with pytest.raises(ControlError) as refused:  # the daemon refuses it the same way
         alice.ask("restore.at", share=share, dir=".p2psync", time=time.time())
     assert refused.value.code == "usage", str(refused.value)
+    with pytest.raises(ControlError) as future:  # as the command refuses it
+        alice.ask("restore.at", share=share, dir="", time=time.time() + 3600)
+    assert future.value.code == "usage", str(future.value)
+    assert "in the future" in str(future.value)
     assert _file(alice, "notes.md") is None
     assert [v["kind"] for v in _versions(alice, "notes.md")] == ["delete", "create"]
+
+
+def test_a_deleted_file_whose_folder_is_a_file_now_is_not_brought_back(
+    pair: list[Device],
+) -> None:
+    """``drafts/a.md`` deleted with its folder, then a file ``drafts`` made: the file
+    cannot come back (the manifest would hold a file and a folder of one name, which
+    no device can write), so ``--version`` refuses it and ``--at`` leaves it."""
+    alice, _ = pair
+    make_share([alice])
+    alice.start()
+    (alice.folder / "drafts").mkdir()
+    (alice.folder / "drafts" / "a.md").write_text(NOTES)
+    wait_for(lambda: _has_versions(alice, "drafts/a.md", 1), "a version of drafts/a.md")
+    then = time.time()
+    shutil.rmtree(alice.folder / "drafts")
+    wait_for(lambda: _recorded(alice, 1), "the deletion recorded")
+    (alice.folder / "drafts").write_text(C)
+    wait_for(lambda: _has_versions(alice, "drafts", 1), "the file drafts taken in")
+
+    refused = cli(alice.home, "restore", str(alice.folder / "drafts" / "a.md"), "--version",
+                  "1", check=False)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout
+    assert refused.stderr.count("\n") == 1
+    assert "drafts is a file now" in refused.stderr
+    at = json.loads(cli(alice.home, "restore", str(alice.folder), "--at",
+                        datetime.fromtimestamp(then).isoformat(), "--json").stdout)  # fmt: skip
+    rows = {row["path"]: row for row in at["files"]}
+    assert rows["drafts/a.md"]["result"] == "left"
+    assert "drafts is a file now" in rows["drafts/a.md"]["reason"]
+    assert _file(alice, "drafts") == C
+    assert [f["path"] for f in _deleted(alice)["files"]] == ["drafts/a.md"]  # still deleted
+    assert all(not share["not_in_sync"] for share in alice.status()["shares"])
 
 
 FOLDER_FILES = 1000

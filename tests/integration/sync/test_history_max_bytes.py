@@ -64,7 +64,7 @@ def test_a_binary_files_oldest_versions_past_max_bytes_are_dropped(
     gone = cli(alice.home, "restore", str(alice.folder / "image.png"), "--version", "2",
                "--to", str(tmp_path / "two.png"), check=False)  # fmt: skip
     assert gone.returncode != 0
-    assert "no version 2" in gone.stderr
+    assert "version 2 of the file is no longer kept" in gone.stderr
     assert not (tmp_path / "two.png").exists()
 
 

@@ -27,7 +27,11 @@ def test_iso_times_with_a_zone_and_without() -> None:
     assert parse_when("2026-01-01T10:00", NOW) == local.timestamp()
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2h ago", "-3d", "", "2999-01-01"])
+@pytest.mark.parametrize(
+    "text",
+    ["yesterday", "2h ago", "-3d", "", "2999-01-01",
+     "0001-01-01", "0001-01-01T00:00", "9" * 400 + "w"],  # out of the clock's range
+)  # fmt: skip
 def test_other_text_is_refused_in_one_sentence(text: str) -> None:
     with pytest.raises(UsageError):
         parse_when(text, NOW)
