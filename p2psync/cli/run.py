@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import logging
+import resource
 import signal
 import sys
 
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     logging.getLogger("p2psync").setLevel(level)
     limit_arenas()  # before any worker thread allocates (daemon.memtrim)
+    _raise_file_limit()
     daemon = Daemon(ctx.home, listen=args.listen, mdns=False if args.no_mdns else None)
     try:
         trio.run(_serve, daemon)
@@ -54,6 +56,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         faulthandler.cancel_dump_traceback_later()
     return 0
+
+
+def _raise_file_limit() -> None:
+    """Let the daemon open as many files as the system lets it: each loaded doc holds
+    its log open, and a first sync of many files loads thousands at once, while the
+    soft limit is often 1,024 below a hard one of hundreds of thousands (systemd's
+    default for services). Nothing is done where the limit cannot be read or raised."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            log.debug("open files limit raised from %d to %d", soft, hard)
+    except (OSError, ValueError) as exc:
+        log.debug("open files limit left as it is: %s", exc)
 
 
 def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -9,6 +9,7 @@ daemon. Handlers are plain async functions registered by the composition root.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -66,7 +67,7 @@ class ControlServer:
             async with trio.open_nursery() as nursery:
                 task_status.started()
                 while True:
-                    stream = await listener.accept()
+                    stream = await _accept(listener)
                     nursery.start_soon(self._serve, stream)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -214,3 +215,27 @@ def _check_private(directory: Path) -> None:
             f"{info.st_uid})",
             "unsafe-socket-dir",
         )
+
+
+ACCEPT_RETRY_S = 0.1
+"""How long the control socket waits before accepting again when the process is out
+of file descriptors (or memory): the connection waits in the backlog meanwhile."""
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+async def _accept(listener: trio.SocketListener) -> trio.SocketStream:
+    """The next connection of ``listener``. Out of file descriptors, the daemon keeps
+    running: it logs that (once until a connection is accepted again) and tries again
+    after ``ACCEPT_RETRY_S``, as ``trio.serve_listeners`` does for the peers' port."""
+    logged = False
+    while True:
+        try:
+            return await listener.accept()
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_RESOURCES:
+                raise
+            if not logged:
+                log.error("control socket: cannot accept a connection now: %s; trying "
+                          "again every %g s", exc.strerror, ACCEPT_RETRY_S)  # fmt: skip
+                logged = True
+            await trio.sleep(ACCEPT_RETRY_S)

@@ -9,7 +9,8 @@ folder loads one per file), every doc untouched for ``crowd_idle_s`` is offered 
 until no more than ``CROWD_FLOOR`` are left: such a burst leaves memory seconds
 after it ends, as after a restart from the index, while in everyday use the few docs
 someone works on keep the longer grace. A doc a peer changed keeps the longer grace
-until the mirror has written its file (``unmirrored``), and it then leaves memory at
+until the mirror has written its file (``unmirrored``; while no more than
+``UNMIRRORED_LIMIT`` docs are loaded), and it then leaves memory at
 once if the mirror says so (``daemon.unloader``, ``Unloader.release``). The clock is passed in,
 so the policy is tested without waiting.
 """
@@ -26,6 +27,11 @@ CROWD_IDLE_S = 2.0
 """How long a doc stays loaded untouched after more than ``CROWD_DOCS`` were."""
 CROWD_FLOOR = 8
 """How few docs are left loaded before the longer grace applies again."""
+UNMIRRORED_LIMIT = 4096
+"""How many docs may be loaded before the docs a peer changed lose the everyday grace
+they keep until the mirror writes their files: a first sync of 100,000 files, the
+mirror far behind the docs stored, held 20,000 loaded (a file descriptor and memory
+each) and ran out of descriptors; past this the mirror reads them from their logs."""
 
 
 class Residency:
@@ -107,7 +113,7 @@ class Residency:
             grace = self.idle_s
         elif guid in self._brief:
             grace = self.crowd_idle_s
-        elif guid in self._unmirrored:
+        elif guid in self._unmirrored and len(self._last_used) <= UNMIRRORED_LIMIT:
             grace = self.idle_s
         else:
             grace = self._grace()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -225,3 +226,24 @@ def test_a_config_that_is_not_toml_is_refused_before_anything_is_made(tmp_path: 
 
     assert_one_sentence(result, 2, "not valid TOML")
     assert state_of(home) == before
+
+
+def test_the_daemon_may_open_as_many_files_as_the_system_lets_it(tmp_path: Path) -> None:
+    """Started under a soft limit of 256 open files (the hard one higher), the daemon
+    raises its own to the hard limit: each loaded doc holds its log open, and a first
+    sync of many files loads thousands at once. (An unlimited hard limit is left.)"""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    device = Device(tmp_path, "a")
+    with (tmp_path / "run.log").open("ab") as log:
+        process = device.process = subprocess.Popen(
+            ["sh", "-c", 'ulimit -Sn 256 && exec "$0" "$@"', sys.executable, "-m", "p2psync",
+             "--home", str(device.home), "run", "--listen", "127.0.0.1:0", "--no-mdns"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: cli(device.home, "status", check=False).returncode == 0, "the daemon")
+        limits = Path(f"/proc/{process.pid}/limits").read_text().splitlines()
+        soft = next(line for line in limits if line.startswith("Max open files")).split()[3]
+        assert soft == ("256" if hard == resource.RLIM_INFINITY else str(hard))
+    finally:
+        device.stop()

@@ -4,6 +4,9 @@ grace only, even after a crowd."""
 
 from __future__ import annotations
 
+import pytest
+
+from p2psync.daemon import residency as residency_module
 from p2psync.daemon.residency import Residency
 
 
@@ -92,3 +95,22 @@ def test_a_doc_a_peer_changed_keeps_the_longer_grace_until_mirrored() -> None:
     residency.touch("doc0")  # loaded again: as any doc
     clock.now += 2.5
     assert residency.is_idle("doc0")
+
+
+def test_past_a_limit_a_doc_a_peer_changed_leaves_memory_as_any_in_a_crowd(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A first sync so large the mirror is far behind: held until written, the docs
+    # a peer changed would stay loaded by the ten thousand (a file descriptor each).
+    monkeypatch.setattr(residency_module, "UNMIRRORED_LIMIT", 30)
+    clock = Clock()
+    residency = Residency(60.0, clock, crowd=20, crowd_idle_s=2.0)
+    many = [f"doc{i}" for i in range(40)]
+    for guid in many:
+        residency.touch(guid)
+        residency.unmirrored(guid)
+    clock.now += 2.5
+    assert residency.idle(many) == many  # over the limit: the crowd's grace
+    for guid in many[:15]:
+        residency.forget(guid)
+    assert residency.idle(many[15:]) == []  # under it again: held until mirrored
