@@ -27,11 +27,16 @@ CROWD_IDLE_S = 2.0
 """How long a doc stays loaded untouched after more than ``CROWD_DOCS`` were."""
 CROWD_FLOOR = 8
 """How few docs are left loaded before the longer grace applies again."""
-UNMIRRORED_LIMIT = 4096
+MIRROR_BACKLOG = 2048
+"""How many docs a peer changed may wait loaded for the mirror to write their files
+before the share asks peers for no more (``ShareService``): a first sync of 100,000
+files, the mirror far behind the docs stored, held 20,000 loaded (a file descriptor
+and memory each) and ran out of descriptors."""
+UNMIRRORED_LIMIT = 4 * MIRROR_BACKLOG
 """How many docs may be loaded before the docs a peer changed lose the everyday grace
-they keep until the mirror writes their files: a first sync of 100,000 files, the
-mirror far behind the docs stored, held 20,000 loaded (a file descriptor and memory
-each) and ran out of descriptors; past this the mirror reads them from their logs."""
+they keep until the mirror writes their files, should peers send more than asked
+(``MIRROR_BACKLOG`` holds back only what is asked): the mirror then reads them from
+their logs, one file at a time."""
 
 
 class Residency:
@@ -62,6 +67,11 @@ class Residency:
     def crowded(self) -> bool:
         """True from a crowd of loaded docs until no more than ``CROWD_FLOOR`` are left."""
         return self._crowded
+
+    @property
+    def unmirrored_count(self) -> int:
+        """How many loaded docs a peer changed wait for the mirror (``unmirrored``)."""
+        return len(self._unmirrored)
 
     @property
     def check_interval_s(self) -> float:

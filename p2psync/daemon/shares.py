@@ -39,7 +39,7 @@ from p2psync.daemon.localwrites import LocalWrites
 from p2psync.daemon.logappends import LogAppends
 from p2psync.daemon.logreplies import LogAnswers
 from p2psync.daemon.mirror import MirrorService
-from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, Residency
+from p2psync.daemon.residency import DEFAULT_IDLE_UNLOAD_S, MIRROR_BACKLOG, Residency
 from p2psync.daemon.sharecalls import CallGate
 from p2psync.daemon.shareeffects import (
     AppUpdatesFn,
@@ -152,7 +152,9 @@ class ShareService:
                                         chunking=chunking or Chunking())  # fmt: skip
             self.mirror.on_deletions = partial(record_deletions, self.history)
             self.mirror.on_start = self.history.catch_up
-            self.mirror.on_mirrored = self.residency.mirrored
+            self.mirror.on_mirrored = self._mirrored
+            self.sync.hold_asks = self._mirror_behind
+            self._unloader.on_unloaded = self._resume_asks
 
     @property
     def root(self) -> Path:
@@ -302,6 +304,21 @@ class ShareService:
     async def durable(self, guid: str) -> None:
         """Return once what is queued for doc ``guid``'s log is durable."""
         await self.effects.durable(guid)
+
+    def _mirror_behind(self) -> bool:
+        """Whether the mirror is so far behind the docs peers sent (``MIRROR_BACKLOG``
+        of them loaded, waiting for their files) that no more are asked for."""
+        return self.residency.unmirrored_count >= MIRROR_BACKLOG
+
+    def _mirrored(self, guids: list[str]) -> None:
+        """The mirror took the changes of docs ``guids``: the questions held while it
+        was behind may go."""
+        self.residency.mirrored(guids)
+        self._resume_asks()
+
+    def _resume_asks(self) -> None:
+        if not self._mirror_behind():
+            self.effects.ask(self.sync.resume_asks())
 
     def written(self, guids: Collection[str]) -> None:
         """The mirror wrote the files of docs ``guids`` as they are (a first sync's new

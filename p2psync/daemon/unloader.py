@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,9 @@ class Unloader:
     """The log bytes of the docs counted in ``unloaded_since_trim``."""
     released: set[str] = field(default_factory=set, init=False)
     """Docs whose files the mirror wrote (``release``), to unload at the next step."""
+    on_unloaded: Callable[[], None] | None = field(default=None, init=False)
+    """Called after a step that unloaded docs (the share may ask peers again,
+    ``ShareService``)."""
     _wake: trio.Event = field(default_factory=trio.Event, init=False)
 
     async def run(self) -> None:
@@ -121,11 +124,15 @@ class Unloader:
         """``_unload`` each doc of ``guids``, their logs stat-ed in one thread hop."""
         logs = {guid: self.writers[guid].log.path for guid in guids}
         stats = await trio.to_thread.run_sync(_stat_logs, logs)  # one hop, not a stat each
+        unloaded = 0
         for n, guid in enumerate(guids, 1):
             if await self._unload(guid, stats.get(guid), idle=idle):
-                self.unloaded_since_trim += 1
+                unloaded += 1
             if n % UNLOAD_BATCH == 0:
                 await trio.lowlevel.checkpoint()
+        self.unloaded_since_trim += unloaded
+        if unloaded and self.on_unloaded is not None:
+            self.on_unloaded()
 
     async def _unload(self, guid: str, stat: LogStat | None, *, idle: bool) -> bool:
         """Drop doc ``guid`` from memory once everything it holds is in its log (as

@@ -169,14 +169,17 @@ def ask_if_lacking(
         ours is not None and ours.has_all_of(theirs) and ours.delete_digest == theirs.delete_digest
     ):
         return []
-    if not state.ask(guid):
+    if not state.ask(guid, hold=sync.hold_asks() and guid not in sync.urgent):
         return []  # its turn comes as answers arrive (``asks_due``)
     return [Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))]
 
 
 def asks_due(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
     """The SyncStep1s of the docs asked of ``peer`` that waited for room and whose
-    turn has come (``PeerState.next_asks``), each with our state vector as it is now."""
+    turn has come (``PeerState.next_asks``), each with our state vector as it is now;
+    none while questions are held (``SyncState.hold_asks``)."""
+    if sync.hold_asks():
+        return []
     return [
         Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
         for guid in state.next_asks()

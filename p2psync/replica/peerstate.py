@@ -19,7 +19,7 @@ from p2psync.replica.membership import Flow, MemberPolicy
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.transfer import Sending, Transfer
 
-ASK_WINDOW = 4096
+ASK_WINDOW = 2048
 """Docs asked of one peer at most whose answer has not come: a first sync asks for
 every doc the peer announced, and with more than this the rest wait their turn
 (``PeerState.waiting``), so that questions never fill the link's send queue
@@ -60,13 +60,14 @@ class PeerState:
     and ``sync_counts`` may give another answer (``ShareSync``). An index comes in
     several messages that carry one ``max_sequence``."""
 
-    def ask(self, guid: str) -> bool:
+    def ask(self, guid: str, *, hold: bool = False) -> bool:
         """``guid`` is asked of this peer: True if its SyncStep1 goes out now, False if
-        it waits for an answer to make room (``next_asks``)."""
+        it waits for an answer to make room, or while questions are held (``hold``),
+        for its turn (``next_asks``)."""
         self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
         self.heard += 1
-        if len(self.requested) - len(self.waiting) > ASK_WINDOW:
+        if hold or len(self.requested) - len(self.waiting) > ASK_WINDOW:
             self.waiting[guid] = None
             return False
         return True

@@ -113,6 +113,24 @@ class ShareSync:
         self._state.sizes = sizes
 
     @property
+    def hold_asks(self) -> Callable[[], bool]:
+        """True while new questions to peers wait (``SyncState.hold_asks``); set by
+        the daemon, which calls ``resume_asks`` once it is False again."""
+        return self._state.hold_asks
+
+    @hold_asks.setter
+    def hold_asks(self, hold: Callable[[], bool]) -> None:
+        self._state.hold_asks = hold
+
+    def resume_asks(self) -> list[Effect]:
+        """The questions whose turn has come, to every connected peer, now that they
+        may go (``hold_asks`` no longer holds them)."""
+        effects: list[Effect] = []
+        for peer, state in self._state.peers.items():
+            effects += inbound.asks_due(self._state, peer, state)
+        return effects
+
+    @property
     def urgent(self) -> frozenset[str]:
         """Docs a peer should ask for before the others (the share's manifest: a peer
         writes no file before it has it). Their entries go ahead of an index delta."""

@@ -35,6 +35,10 @@ class SyncState:
     urgent: frozenset[str] = frozenset()
     """Docs a peer should ask for before the others (the share's manifest: a peer
     writes no file before it has it). Their entries go ahead of an index delta."""
+    hold_asks: Callable[[], bool] = field(default=lambda: False)
+    """True while new questions wait (set by the daemon: its mirror is far behind the
+    docs stored): docs asked then wait their turn (``PeerState.waiting``) until
+    ``ShareSync.resume_asks``. Never the ``urgent`` ones."""
 
     @property
     def share_id(self) -> bytes:

@@ -89,3 +89,27 @@ def test_docs_still_waiting_their_turn_are_asked_again_after_the_link_goes() -> 
     _, sequence, versions = b.remembered()["a"]
     assert set(versions) == {f"doc{i}" for i in range(WINDOW)}
     assert sequence == a.replica.sequence_of(f"doc{WINDOW}") - 1
+
+
+@pytest.mark.usefixtures("window")
+def test_questions_held_wait_until_resumed_but_never_the_urgent_ones() -> None:
+    # The daemon holds questions while its mirror is behind the docs stored; the
+    # share's manifest (urgent) is asked for anyway: no file is written without it.
+    a, b = ShareSync(ShareReplica(SHARE)), ShareSync(ShareReplica(SHARE))
+    for i in range(DOCS):
+        a.local_update(f"doc{i}", text_update(f"text {i}"))
+    held = True
+    b.hold_asks = lambda: held
+    b.urgent = frozenset({"doc29"})
+    a.peer_up("b")
+    request = sends(b.peer_up("a"))[0].message
+    asked = [
+        s.message for e in sends(a.receive("b", request)) for s in sends(b.receive("a", e.message))
+    ]
+    assert [m.guid for m in asked if isinstance(m, SyncStep1)] == ["doc29"]
+    assert b.resume_asks() == []  # still held
+    held = False
+    resumed = [s.message for s in sends(b.resume_asks())]
+    assert [m.guid for m in resumed if isinstance(m, SyncStep1)] == [
+        f"doc{i}" for i in range(WINDOW - 1)
+    ]
