@@ -21,6 +21,7 @@ from pathlib import Path
 import pycrdt
 
 from p2psync.cli.context import Context, print_json
+from p2psync.cli.kept import refuse_kept
 from p2psync.config import ShareConfig
 from p2psync.errors import ChunkedDocError, StorageError, UpdateError, UsageError
 from p2psync.mirror.applycheck import apply_refusal
@@ -131,6 +132,8 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_export(args: argparse.Namespace, ctx: Context) -> int:
     share, guid = _locate(ctx, args.file)
+    if args.output:
+        refuse_kept(ctx, Path(args.output))
     client = ctx.client()
     if client is not None:
         with client, _output(args.output) as write:  # written as the parts arrive

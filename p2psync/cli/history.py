@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from p2psync.cli import human, table
 from p2psync.cli.context import Context, print_json
+from p2psync.cli.kept import refuse_kept
 from p2psync.control.client import ControlClient
 from p2psync.errors import StorageError, UsageError
-from p2psync.storage.layout import MARKER_DIR_NAME
 
 if TYPE_CHECKING:
     from p2psync.config import ShareConfig
@@ -159,19 +159,10 @@ def _to_stdout(part: bytes) -> None:
 def refuse_out(ctx: Context, out: Path, file: Path) -> None:
     """Refuse an ``--to OUT`` that would overwrite what p2psync keeps rather than
     write a copy: the file itself (restore it in place instead), anything inside a
-    ``.p2psync`` folder (a share's logs, timelines and index), or this device's own
-    files (its keys, state and config)."""
-    where = out.resolve()
-    if where == file.resolve():
+    ``.p2psync`` folder or this device's own files (``refuse_kept``)."""
+    if out.resolve() == file.resolve():
         raise UsageError("--to names the file itself: leave --to out to restore it in place")
-    if MARKER_DIR_NAME in where.parts:
-        raise UsageError(f"{out} is inside a {MARKER_DIR_NAME} folder, which p2psync keeps: "
-                         "write the version elsewhere")  # fmt: skip
-    home = ctx.home
-    own = (home.identity_dir.resolve(), home.state_dir.resolve())
-    if any(where.is_relative_to(d) for d in own) or where == home.config_path.resolve():
-        raise UsageError(f"{out} is one of this device's own files (its keys, state or "
-                         "config): write the version elsewhere")  # fmt: skip
+    refuse_kept(ctx, out)
 
 
 def locate(ctx: Context, file: str) -> tuple[ShareConfig, str]:

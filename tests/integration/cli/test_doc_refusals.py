@@ -63,6 +63,14 @@ def refuse_paths(device: Device) -> None:
         (("apply", str(share / ".p2psync" / "x.txt"), str(update)), "not a file of"),
         (("apply", str(share / "folder"), str(update)), "folder is a folder"),
         (("apply", str(share / "a.txt" / "b.txt"), str(update)), "a.txt is a file"),
+        (
+            ("export", str(share / "a.txt"), "-o", str(share / ".p2psync" / "index.bin")),
+            "inside a .p2psync folder",
+        ),
+        (
+            ("export", str(share / "a.txt"), "-o", str(device.home / "config.toml")),
+            "one of this device's own files",
+        ),
     ]:
         refused(cli(device.home, "doc", *args, check=False), words)
     assert files_under(share) == before

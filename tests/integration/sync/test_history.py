@@ -164,7 +164,7 @@ def test_restore_to_refuses_to_overwrite_what_p2psync_keeps(pair: list[Device]) 
                       "--to", str(out), check=False)  # fmt: skip
         assert refused.returncode == 2, refused.stdout
         assert refused.stderr.count("\n") == 1
-        assert "write the version elsewhere" in refused.stderr
+        assert "write it elsewhere" in refused.stderr
     assert [path.read_bytes() for path in kept] == before
     assert alice.status()["shares"]  # the daemon still runs on its config and logs
     shown = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--version", "1",
