@@ -14,6 +14,7 @@
 - ``pause``: ``p2psync pause`` and ``p2psync resume``.
 - ``events``: ``p2psync events``, the daemon's event stream.
 - ``doc``: ``p2psync doc export`` and ``doc apply``.
+- ``kept``: where ``restore --to`` and ``doc export -o`` may not write (what p2psync keeps).
 - ``conflicts``: ``p2psync conflicts``, the copies of versions that lost.
 - ``history``: ``p2psync history`` and ``p2psync restore``, a text file's past versions.
 - ``deleted``: ``history --deleted`` and ``restore DIR --at TIME``; ``when``: TIME parsed.
