@@ -317,6 +317,8 @@ class ShareService:
         self._resume_asks()
 
     def _resume_asks(self) -> None:
+        """Send the questions to peers that waited for the mirror, once it is no longer
+        behind (after a mirror batch, and after docs left memory)."""
         if not self._mirror_behind():
             self.effects.ask(self.sync.resume_asks())
 
