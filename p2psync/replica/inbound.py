@@ -108,10 +108,8 @@ def _ask_again(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
     says it started this share's sync afresh (its share restarted while the link
     stayed up), and the questions its old session had were lost with it. (On a new
     link nothing is asked yet when its IndexRequest comes.)"""
-    return [
-        Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
-        for guid in sorted(state.requested.difference(state.waiting))
-    ]
+    asked = state.requested.difference(state.waiting)
+    return [_question(sync, peer, guid) for guid in sorted(asked)]
 
 
 def _may_create(sync: SyncState, state: PeerState, message: SyncStep2 | Update) -> bool:
@@ -171,7 +169,7 @@ def ask_if_lacking(
         return []
     if not state.ask(guid, hold=sync.hold_asks() and guid not in sync.urgent):
         return []  # its turn comes as answers arrive (``asks_due``)
-    return [Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))]
+    return [_question(sync, peer, guid)]
 
 
 def asks_due(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
@@ -180,10 +178,12 @@ def asks_due(sync: SyncState, peer: Peer, state: PeerState) -> list[Effect]:
     none while questions are held (``SyncState.hold_asks``)."""
     if sync.hold_asks():
         return []
-    return [
-        Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
-        for guid in state.next_asks()
-    ]
+    return [_question(sync, peer, guid) for guid in state.next_asks()]
+
+
+def _question(sync: SyncState, peer: Peer, guid: str) -> Send:
+    """The SyncStep1 asking ``peer`` for doc ``guid``, with our state vector as it is now."""
+    return Send(peer, SyncStep1(sync.share_id, guid, sync.replica.state_vector(guid)))
 
 
 def _resync(sync: SyncState, peer: Peer, state: PeerState, doc: DocReplica) -> list[Effect]:
