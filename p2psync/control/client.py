@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 RECEIVE_BYTES = 65536
+NO_ANSWER = "the daemon did not answer in time (busy, or still loading its shares after a start)"
 
 
 class ControlClient:
@@ -38,6 +39,9 @@ class ControlClient:
             raise DaemonNotRunningError(
                 f"no daemon is running (no answer on {socket_path})", "no-daemon"
             ) from exc
+        except TimeoutError:  # a daemon still starting, with a full backlog of clients
+            self._sock.close()
+            raise ControlError(NO_ANSWER, "timeout") from None
         self._buffer = wire.LineBuffer()
         self._lines: list[bytes] = []
         self._ids = itertools.count(1)
@@ -107,7 +111,7 @@ class ControlClient:
             try:
                 data = self._sock.recv(RECEIVE_BYTES)
             except TimeoutError:
-                raise ControlError("the daemon did not answer in time", "timeout") from None
+                raise ControlError(NO_ANSWER, "timeout") from None
             if not data:
                 raise ControlError("the daemon closed the control connection", "closed")
             self._lines.extend(self._buffer.feed(data))

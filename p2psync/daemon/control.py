@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 MAX_CONTROL_CONNECTIONS = 64
+BACKLOG = MAX_CONTROL_CONNECTIONS
+"""Connections the socket holds before they are accepted: those of clients that came
+while the daemon was starting, answered once it serves."""
 RECEIVE_BYTES = 65536
 
 
@@ -43,9 +46,12 @@ class ControlServer:
         self._bound: trio.socket.SocketType | None = None
 
     async def bind(self) -> None:
-        """Make the socket file, not yet accepting (a client finds no daemon until
-        ``run``), so that a socket that cannot be made fails the daemon before any
-        share is touched. Raises as ``run`` does; ``close`` undoes it."""
+        """Make the socket file and listen, not yet accepting, so that a socket that
+        cannot be made fails the daemon before any share is touched. A client that
+        connects while the daemon loads its shares (many seconds for a share of
+        100,000 files) waits in the socket's backlog and is answered once ``run``
+        serves, instead of being told that no daemon is running. Raises as ``run``
+        does; ``close`` undoes it."""
         self._bound = await self._bind()
 
     def close(self) -> None:
@@ -61,7 +67,6 @@ class ControlServer:
         socket file is removed on the way out."""
         sock = self._bound if self._bound is not None else await self._bind()
         self._bound = None
-        sock.listen(16)
         listener = trio.SocketListener(sock)
         try:
             async with trio.open_nursery() as nursery:
@@ -85,9 +90,10 @@ class ControlServer:
             raise ControlError(f"another daemon is already running on {path}", "already-running")
 
     async def _bind(self) -> trio.socket.SocketType:
-        """The socket, bound and not yet listening. Raises StorageError naming it when
-        it cannot be made (a home that is read-only or immutable), so ``run`` says so
-        in one sentence, and ControlError when a daemon already answers on it."""
+        """The socket, bound and listening (not yet accepting). Raises StorageError
+        naming it when it cannot be made (a home that is read-only or immutable), so
+        ``run`` says so in one sentence, and ControlError when a daemon already answers
+        on it."""
         path = self.socket_path
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -97,6 +103,7 @@ class ControlServer:
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
         try:
             await _bind_to(sock, path)
+            sock.listen(BACKLOG)
         except OSError as exc:
             sock.close()
             raise _cannot_create(path, exc) from None

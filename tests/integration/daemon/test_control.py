@@ -149,6 +149,39 @@ async def test_a_subscriber_that_goes_away_is_dropped_quietly(
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
+async def test_a_client_of_a_daemon_still_starting_is_answered_once_it_serves(
+    socket_path: Path,
+) -> None:
+    """A daemon binds its socket before it loads its shares and serves after (many
+    seconds at 100,000 files): a client that comes in between waits for its answer
+    instead of being told that no daemon is running."""
+    server = ControlServer(socket_path, {"echo": echo}, EventBus())
+    connected = trio.Event()
+
+    def client_session() -> Any:
+        with ControlClient(socket_path) as client:
+            trio.from_thread.run_sync(connected.set)
+            return client.call("echo", a=1)
+
+    with trio.fail_after(DEADLINE_S):
+        await server.bind()
+        async with trio.open_nursery() as nursery:
+            replies: list[Any] = []
+            answered = trio.Event()
+
+            async def ask() -> None:
+                replies.append(await trio.to_thread.run_sync(client_session))
+                answered.set()
+
+            nursery.start_soon(ask)
+            await connected.wait()  # connected while nothing accepts yet
+            assert replies == []
+            await nursery.start(server.run)
+            await answered.wait()
+            nursery.cancel_scope.cancel()
+    assert replies == [{"echo": {"a": 1}}]
+
+
 def test_client_without_daemon(socket_path: Path) -> None:
     with pytest.raises(DaemonNotRunningError, match="no daemon is running"):
         ControlClient(socket_path)
