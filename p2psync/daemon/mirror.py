@@ -154,6 +154,18 @@ class MirrorService:
         """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
         return self.mirror.view.guid_for_path(rel)
 
+    async def pack_records(self) -> None:
+        """Leave the sync records in one file for the next start to read (the share
+        stopping in order, its mirror stopped: ``SyncTable.save_pack``). A failure is
+        logged: the next start reads each record's file instead."""
+        try:
+            packed = await trio.to_thread.run_sync(self.mirror.synced.save_pack)
+        except OSError as exc:
+            log.warning("share %s: the sync records were not packed for the next start: %s",
+                        self.share, exc)  # fmt: skip
+            return
+        log.debug("share %s: sync records %s", self.share, "packed" if packed else "not packed")
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Watch, then scan the folder (the first batch, after reporting started),
         then mirror until cancelled (or until the marker is gone)."""

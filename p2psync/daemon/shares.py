@@ -213,6 +213,8 @@ class ShareService:
                 if started:
                     with trio.CancelScope(shield=True):
                         await self._unloader.save_index_on_stop()
+                        if self.mirror is not None:
+                            await self.mirror.pack_records()
             finally:
                 self._release_folder()
                 self._finished.set()

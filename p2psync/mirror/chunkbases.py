@@ -100,7 +100,10 @@ class BlobRefs:
         """Record ``name`` (a path, or a path's write-ahead record) as naming the
         blobs of ``base``; remove the blobs no record names any more (not while
         ``loading``: ``prune`` removes those once every record is read)."""
-        new = layout_keys(base)
+        self.refer_keys(name, layout_keys(base), loading=loading)
+
+    def refer_keys(self, name: str, new: frozenset[str], *, loading: bool = False) -> None:
+        """``refer`` with the blobs named already known (a table read from its pack)."""
         old = self._refs.pop(name, frozenset())
         if new:
             self._refs[name] = new
@@ -111,6 +114,10 @@ class BlobRefs:
             del self._counts[key]
         if not loading:
             self.blobs.drop(dead)
+
+    def named_by(self, name: str) -> frozenset[str]:
+        """The blobs record ``name`` names."""
+        return self._refs.get(name, frozenset())
 
     def prune(self) -> None:
         """Remove every blob no record names (after loading the records)."""

@@ -35,6 +35,8 @@ RECORDS_DIR = "synced"
 RECORD_MAGIC = b"P2PSR\x00\x01\x00"
 _RECORD_HEAD = struct.Struct(">8sI")
 MAX_RECORD_BYTES = 64 * 1024 * 1024
+RECORD_KEY_CHARS = 40
+"""A record file's name: this many hex digits of its path's SHA-256."""
 
 
 class Synced(NamedTuple):
@@ -80,7 +82,7 @@ def version_key(version: DocVersion) -> bytes:
 
 
 def record_key(rel: str) -> str:
-    return hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()[:RECORD_KEY_CHARS]
 
 
 def record_file(root: Path, rel: str) -> Path:
