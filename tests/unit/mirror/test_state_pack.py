@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from p2psync.mirror import state
+from p2psync.mirror import records, state
 from p2psync.mirror.chunkbases import BASES_DIR, decode_layout, encode_layout
 from p2psync.mirror.chunkfile import Piece
 from p2psync.mirror.fileio import FileStat
@@ -42,7 +42,7 @@ def filled(root: Path) -> SyncTable:
 def read_files(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The record files a load reads one by one (none when it reads the pack)."""
     read: list[Path] = []
-    original = state.read_record
+    original = records.read_record
 
     def spy(path: Path) -> object:
         read.append(path)
@@ -140,7 +140,7 @@ def test_a_record_written_ahead_beside_the_pack_is_settled_from_the_files(
     table = filled(tmp_path)
     table.save_pack()
     ahead = state._write_ahead(
-        records_dir(tmp_path), state.Record("c.txt", "gx", b"dx", None, b"", b""), ".save"
+        records_dir(tmp_path), records.Record("c.txt", "gx", b"dx", None, b"", b""), ".save"
     )
     again = SyncTable(tmp_path)
     assert not again.packed
