@@ -132,11 +132,10 @@ def _device(device: str | None) -> str:
 
 
 def run_restore_at(args: argparse.Namespace, ctx: Context) -> int:
-    """Restore every text and binary file under DIR to its version at TIME."""
+    """Restore every text and binary file under DIR (or the one file DIR names) to its
+    version at TIME."""
     when = parse_when(args.at, time.time())
-    share, folder = locate_dir(ctx, args.path)
-    if Path(args.path).expanduser().is_file():
-        raise UsageError(f"{args.path} is a file: restore it with --version (see history)")
+    share, folder = locate_dir(ctx, args.path)  # a file's path: that file alone
     reply: RestoreAtReply = ctx.call("restore.at", share=str(share.id), dir=folder, time=when)
     if args.json:
         print_json(reply)

@@ -23,6 +23,12 @@ def alice(pair: list[Device]) -> Device:
     return device
 
 
+def _share(device: Device) -> str:
+    """The ID of the share of ``device``'s folder."""
+    (share,) = [s for s in device.ask("status")["shares"] if s["path"] == str(device.folder)]
+    return str(share["id"])
+
+
 def _refused(device: Device, *args: str) -> str:
     """The one sentence ``p2psync ARGS`` is refused with (exit 2)."""
     result = cli(device.home, *args, check=False)
@@ -30,6 +36,10 @@ def _refused(device: Device, *args: str) -> str:
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     return result.stderr
+
+
+def _text(device: Device, name: str) -> str:
+    return (device.folder / name).read_text()
 
 
 def _saved(device: Device, name: str, text: str, count: int) -> None:
@@ -62,3 +72,37 @@ def test_history_deleted_of_a_file_or_of_no_folder_is_refused(alice: Device) -> 
     assert [f["path"] for f in json.loads(listed.stdout)[0]["files"]] == ["gone/old.md"]
     empty = cli(alice.home, "history", "--deleted", str(alice.folder / "kept"))
     assert empty.stdout == "No deleted files.\n"
+
+
+def test_restore_at_of_one_file_brings_that_file_back_as_it_was(alice: Device) -> None:
+    _saved(alice, "notes.md", FIRST, 1)
+    _saved(alice, "other.md", FIRST, 1)
+    then = _versions(alice, "notes.md")[0]["time"]
+    _saved(alice, "notes.md", SECOND, 2)
+    _saved(alice, "other.md", SECOND, 2)
+
+    at = str(then + 1e-3)  # ISO-8601 only has seconds: the time as restore.at takes it
+    reply = alice.ask("restore.at", share=_share(alice), dir="notes.md", time=float(at))
+    assert [(f["path"], f["version"], f["result"]) for f in reply["files"]] == [
+        ("notes.md", 1, "restored")
+    ]
+    wait_for(lambda: _text(alice, "notes.md") == FIRST, "the restore on disk")
+    assert _text(alice, "other.md") == SECOND  # only the file named
+    _saved(alice, "notes.md", SECOND, 4)
+
+    # The command does the same with a file's path (it refused a file on disk).
+    shown = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--at", "0s")
+    assert "1 already as then" in shown.stdout
+    (alice.folder / "notes.md").unlink()
+    wait_for(lambda: _versions(alice, "notes.md")[0]["kind"] == "delete", "the deletion")
+    back = cli(alice.home, "restore", str(alice.folder / "notes.md"), "--at", "1h", "--json")
+    assert [f["result"] for f in json.loads(back.stdout)["files"]] == ["left"]  # none that old
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 5, "the deletion's version")
+    when = str(_versions(alice, "notes.md")[1]["time"] + 1e-3)
+    came = alice.ask("restore.at", share=_share(alice), dir="notes.md", time=float(when))
+    assert [f["result"] for f in came["files"]] == ["restored"]
+    assert _text(alice, "notes.md") == SECOND  # a deleted file is written before the reply
+    assert _text(alice, "other.md") == SECOND
+
+    said = _refused(alice, "restore", str(alice.folder / "never.md"), "--at", "1m")
+    assert "has no file at or under never.md" in said
