@@ -400,11 +400,39 @@ class ShareHistory:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
+            moved = await self._renamed_from(guid, view) if view is not None else None
+            if moved is not None:
+                gone = " (deleted since)" if moved.deleted else ""
+                raise NotFoundError(
+                    f"share {self._share.name} has no file {guid!r}: it was renamed to "
+                    f"{moved.path!r}{gone}, and its history goes on there"
+                )
             raise self._no_file(guid, view)
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer
+
+    async def _renamed_from(self, path: str, view: ManifestView) -> Entry | None:
+        """The file last renamed away from share path ``path``, which holds no file
+        now: of the renamed files (an entry records the path it was created at, its
+        ``born``), one born there, or one whose timeline has a ``rename`` from there;
+        the latest rename first. None if no file had that path before a rename."""
+        renamed = [e for e in view.by_guid.values()
+                   if e.born and not e.superseded_by and e.path != path]  # fmt: skip
+        born = [e for e in renamed if e.born == path]
+        found: list[tuple[float, Entry]] = []
+        for entry in born or renamed:
+            try:
+                versions = await self.stored_versions(entry.guid)
+            except (P2PSyncError, OSError):  # a damaged timeline: that file's own problem
+                versions = []
+            times = [v.time for v in versions if v.kind == "rename" and v.old_path == path]
+            if times or entry.born == path:
+                found.append((max(times, default=0.0), entry))
+        if not found:
+            return None
+        return max(found, key=lambda pair: (pair[0], pair[1].order))[1]
 
     def _no_file(self, path: str, view: ManifestView | None) -> NotFoundError:
         """Why the share has no file at ``path`` to give the history of: ignored, a

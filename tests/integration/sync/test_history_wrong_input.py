@@ -106,3 +106,25 @@ def test_restore_at_of_one_file_brings_that_file_back_as_it_was(alice: Device) -
 
     said = _refused(alice, "restore", str(alice.folder / "never.md"), "--at", "1m")
     assert "has no file at or under never.md" in said
+
+
+def test_the_history_of_a_renamed_files_old_name_says_where_it_went(alice: Device) -> None:
+    _saved(alice, "draft.md", FIRST, 1)
+    (alice.folder / "draft.md").rename(alice.folder / "final.md")
+    wait_for(lambda: len(_versions(alice, "final.md")) == 2, "the rename in the history")
+    said = _refused(alice, "history", str(alice.folder / "draft.md"))
+    assert "has no file 'draft.md': it was renamed to 'final.md', and its history goes on" in said
+    said = _refused(alice, "restore", str(alice.folder / "draft.md"), "--version", "1")
+    assert "it was renamed to 'final.md'" in said
+
+    # Renamed again: each old name leads to where the file is now.
+    (alice.folder / "final.md").rename(alice.folder / "last.md")
+    wait_for(lambda: len(_versions(alice, "last.md")) == 3, "the second rename")
+    for old in ("draft.md", "final.md"):
+        assert "it was renamed to 'last.md'" in _refused(alice, "history", str(alice.folder / old))
+    (alice.folder / "last.md").unlink()
+    wait_for(lambda: _versions(alice, "last.md")[0]["kind"] == "delete", "the deletion")
+    said = _refused(alice, "history", str(alice.folder / "draft.md"))
+    assert "it was renamed to 'last.md' (deleted since)" in said
+    assert "has no file 'never.md'\n" in _refused(alice, "history", str(alice.folder / "never.md"))
+    assert not (alice.folder / "last.md").exists()  # nothing restored
