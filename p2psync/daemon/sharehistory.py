@@ -9,9 +9,10 @@ restore makes, and the mirror brings a deleted file back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pycrdt
@@ -28,7 +29,7 @@ from p2psync.daemon.wholehistory import (
     refuse_app_doc_restore,
     whole_size,
 )
-from p2psync.errors import P2PSyncError, UsageError
+from p2psync.errors import P2PSyncError, StorageError, UsageError
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
@@ -186,9 +187,30 @@ class ShareHistory:
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
-        with self._share.call():
+        with self._share.call(), self._damaged_timeline(guid):
             writer = await self._history_writer(guid)
             return await writer.with_history(lambda history, _log: list(history.versions()))
+
+    @contextlib.contextmanager
+    def _damaged_timeline(self, guid: str) -> Iterator[None]:
+        """Say what a damaged timeline file of doc ``guid`` means, for the user asking
+        for its versions: their file's past versions cannot be read here, its content
+        is safe, and ``doctor --repair`` lets its history start again."""
+        try:
+            yield
+        except StorageError as exc:
+            timeline = versions_path(log_path(self._share.root, guid))
+            if exc.path != timeline:
+                raise
+            entry = self._entry(guid)
+            problem = str(exc).removeprefix(f"{exc.path}: ")
+            raise StorageError(
+                exc.path,
+                f"the history of {entry.path if entry else guid} cannot be read ({problem}): "
+                "its past versions are unreadable on this device, its content is safe; "
+                "'p2psync doctor --repair' moves this file aside and its history starts "
+                "again at its next change",
+            ) from None
 
     async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
         """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
@@ -217,7 +239,7 @@ class ShareHistory:
         """What ``read`` finds of version ``number`` in doc ``guid``'s timeline (run by
         the writer of its log); NotFoundError if the timeline has no such version
         (never had it, or the policy dropped it)."""
-        with self._share.call():
+        with self._share.call(), self._damaged_timeline(guid):
             writer = await self._history_writer(guid)
             found = await writer.with_history(read)
             if found is None:

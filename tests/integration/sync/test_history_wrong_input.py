@@ -128,3 +128,44 @@ def test_the_history_of_a_renamed_files_old_name_says_where_it_went(alice: Devic
     assert "it was renamed to 'last.md' (deleted since)" in said
     assert "has no file 'never.md'\n" in _refused(alice, "history", str(alice.folder / "never.md"))
     assert not (alice.folder / "last.md").exists()  # nothing restored
+
+
+def test_a_damaged_history_file_is_told_by_history_and_doctor_and_saves_go_on(
+    alice: Device,
+) -> None:
+    _saved(alice, "notes.md", FIRST, 1)
+    _saved(alice, "notes.md", SECOND, 2)
+    (timeline,) = (alice.folder / ".p2psync" / "docs").glob("*.ylog.versions")
+    alice.stop()
+    damaged = timeline.read_bytes()[:-7]  # cut short
+    timeline.write_bytes(damaged)
+    assert _doctor(alice, "corrupt") == 1
+    alice.start()
+
+    said = cli(alice.home, "history", str(alice.folder / "notes.md"), check=False)
+    assert said.returncode == 4, said
+    assert said.stderr.count("\n") == 1
+    assert "the history of notes.md cannot be read (the history file is cut short" in said.stderr
+    assert "its content is safe" in said.stderr
+    (alice.folder / "notes.md").write_text(FIRST + "a save after the damage\n")
+    wait_for(lambda: alice.text("notes.md") == FIRST + "a save after the damage\n", "the save")
+    assert timeline.read_bytes() == damaged  # refused, never emptied
+
+    repaired = cli(alice.home, "doctor", "--repair", str(alice.folder), "--json")
+    (row,) = json.loads(repaired.stdout)["histories"]
+    assert (row["state"], row["repaired"]) == ("corrupt", True)
+    assert not timeline.exists()
+    (alice.folder / "notes.md").write_text(SECOND)
+    wait_for(lambda: len(_versions(alice, "notes.md")) == 1, "the history started again")
+    assert _doctor(alice, "ok") == 0
+
+
+def _doctor(device: Device, state: str) -> int:
+    """Run ``doctor`` on ``device``'s share, whose one history file is in ``state``."""
+    result = cli(device.home, "doctor", str(device.folder), "--json", check=False)
+    report = json.loads(result.stdout)
+    assert [h["state"] for h in report["histories"]] == [state], report
+    if state != "ok":
+        human = cli(device.home, "doctor", str(device.folder), check=False).stdout
+        assert "the file's past versions cannot be read (its content is safe" in human
+    return result.returncode
