@@ -70,7 +70,7 @@ async def restore_at(
             raise UsageError(
                 f"{folder!r} is not a folder of share {share.name}: {exc.reason}"
             ) from None
-    plan = await plan_restore_at(share.history, view, folder, float(when))
+    plan = await plan_restore_at(share.history, view, folder, float(when), share.root)
     if not plan.rows:
         raise NotFoundError(f"share {share.name} has no file at or under {folder or '/'}")
     changed = await share.history.restore_versions(plan.numbers)

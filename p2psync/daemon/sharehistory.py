@@ -348,7 +348,7 @@ class ShareHistory:
         view = self._view()
         taken = ""
         if entry is not None and view is not None:
-            taken = LivePaths(view).taken(entry.path)
+            taken = LivePaths(view).taken(entry.path, self._share.root)
         if taken:
             raise UsageError(f"{taken}: write the deleted one elsewhere with --to OUT")
         return text

@@ -169,3 +169,22 @@ def _doctor(device: Device, state: str) -> int:
         human = cli(device.home, "doctor", str(device.folder), check=False).stdout
         assert "the file's past versions cannot be read (its content is safe" in human
     return result.returncode
+
+
+def test_a_deleted_file_is_not_restored_where_an_empty_folder_is_now(alice: Device) -> None:
+    """An empty folder is in no manifest: the restore looks at the disk too, rather
+    than bring the file back where the mirror cannot write it (which stopped the
+    share: the error's sentence choked on a file descriptor for a name)."""
+    _saved(alice, "notes.md", FIRST, 1)
+    (alice.folder / "notes.md").unlink()
+    wait_for(lambda: _versions(alice, "notes.md")[0]["kind"] == "delete", "the deletion")
+    (alice.folder / "notes.md").mkdir()
+    said = _refused(alice, "restore", str(alice.folder / "notes.md"), "--version", "1")
+    assert "notes.md is a folder now: write the deleted one elsewhere with --to OUT" in said
+    then = _versions(alice, "notes.md")[1]["time"] + 1e-3  # before the deletion
+    at = alice.ask("restore.at", share=_share(alice), dir="", time=then)
+    assert [(f["path"], f["result"]) for f in at["files"]] == [("notes.md", "left")]
+    assert "notes.md is a folder now" in at["files"][0]["reason"]
+    assert (alice.folder / "notes.md").is_dir()
+    (share,) = [s for s in alice.ask("status")["shares"] if s["path"] == str(alice.folder)]
+    assert "stopped" not in share
