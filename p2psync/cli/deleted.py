@@ -32,6 +32,8 @@ def run_deleted(args: argparse.Namespace, ctx: Context) -> int:
     replies: list[HistoryDeletedReply] = []
     for share, folder in chosen:
         reply: HistoryDeletedReply = ctx.call("history.deleted", share=str(share.id))
+        if folder:
+            _refuse_no_folder(args.path, share, folder, reply)
         reply["files"] = [f for f in reply["files"] if _under(f["path"], folder)]
         reply["folders"] = [f for f in reply["folders"] if _under(f["path"], folder, True)]
         replies.append(reply)
@@ -50,6 +52,26 @@ def _under(path: str, folder: str, strictly: bool = False) -> bool:
     if not folder:
         return True
     return path.startswith(folder + "/") or (path == folder and not strictly)
+
+
+def _refuse_no_folder(
+    given: str, share: ShareConfig, folder: str, reply: HistoryDeletedReply
+) -> None:
+    """Refuse a ``--deleted`` argument that names no folder of the share: a file
+    (on disk, or deleted: its versions are ``history PATH``'s), or a path that is
+    neither a folder now nor one that held deleted files."""
+    on_disk = Path(given).expanduser()
+    deleted = [f["path"] for f in reply["files"]]
+    if folder in deleted or (on_disk.exists() and not on_disk.is_dir()):
+        raise UsageError(
+            f"{given} is a file, not a folder: history --deleted takes a share (its ID "
+            f"or folder) or a folder in one (the file's versions: p2psync history {given})"
+        )
+    if not on_disk.is_dir() and not any(_under(path, folder, True) for path in deleted):
+        raise UsageError(
+            f"{given} is not a folder of share {share.id}: none is there, and no deleted "
+            "file was in one there (history --deleted takes a share or a folder in one)"
+        )
 
 
 def share_or_folder(ctx: Context, given: str) -> tuple[ShareConfig, str]:
@@ -110,11 +132,10 @@ def _device(device: str | None) -> str:
 
 
 def run_restore_at(args: argparse.Namespace, ctx: Context) -> int:
-    """Restore every text and binary file under DIR to its version at TIME."""
+    """Restore every text and binary file under DIR (or the one file DIR names) to its
+    version at TIME."""
     when = parse_when(args.at, time.time())
-    share, folder = locate_dir(ctx, args.path)
-    if Path(args.path).expanduser().is_file():
-        raise UsageError(f"{args.path} is a file: restore it with --version (see history)")
+    share, folder = locate_dir(ctx, args.path)  # a file's path: that file alone
     reply: RestoreAtReply = ctx.call("restore.at", share=str(share.id), dir=folder, time=when)
     if args.json:
         print_json(reply)

@@ -12,7 +12,11 @@ count the doc forever and never reach 100 %). A log holding updates of a doc tha
 manifest entry names is reported as *unnamed* and kept: a kill between a new file's
 first append and its manifest entry leaves one (the file is taken in again as a new
 doc at the next start), and a peer's new doc is unnamed until its entry arrives. It is
-no damage. Exit status 1 when damage remains.
+no damage. Each log's history file (``<log>.versions``, docs/history.md), if it has
+one, is decoded too: a damaged one (``corrupt``) means the file's past versions cannot
+be read, while its content, in the log, is safe; ``--repair`` moves it to
+``.quarantine/`` beside it, and the file's history starts again at its next change.
+Exit status 1 when damage remains.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,11 +45,13 @@ from p2psync.storage.layout import (
     docs_dir,
     guid_of_log,
 )
+from p2psync.storage.logrepair import QUARANTINE_DIR_NAME
+from p2psync.storage.versionindex import decode_index, is_newer_format, versions_path
 
 
 @dataclass
 class LogReport:
-    """What ``doctor`` found in one log file."""
+    """What ``doctor`` found in one log file (or in its history file: ``check_history``)."""
 
     path: str
     doc: str
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if client is not None:
             client.close()
             daemon_runs = True
+    histories = []
     try:
         for index, path in enumerate(logs):
             progress.update(100.0 * index / len(logs), f"checking {path.name}")
@@ -87,13 +95,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             elif args.repair and report.state not in ("ok", "pending"):
                 report = repair_log(path, report)
             reports.append(report)
+            history = check_history(path)
+            if history is not None and args.repair:
+                history = repair_history(history)
+            if history is not None:
+                histories.append(history)
     finally:
         progress.close()
-    damaged = sum(1 for r in reports if r.state not in HEALTHY and not r.repaired)
+    damaged = sum(1 for r in [*reports, *histories] if r.state not in HEALTHY and not r.repaired)
     if args.json:
-        print_json({"logs": [asdict(r) for r in reports], "damaged": damaged})
+        print_json({"logs": [asdict(r) for r in reports], "damaged": damaged,
+                    "histories": [asdict(r) for r in histories]})  # fmt: skip
     else:
-        print(_format(reports, damaged))
+        print(_format(reports, histories, damaged))
     return 1 if damaged else 0
 
 
@@ -136,6 +150,57 @@ def check_log(path: Path) -> LogReport:
             f"changes of {waiting} client(s) wait for changes this log lacks;"
             " they show nowhere until a peer sends those"
         )
+    return report
+
+
+HISTORY_DAMAGED = "the file's past versions cannot be read (its content is safe, in its log): "
+HISTORY_REPAIR = (
+    "; --repair moves this history file to .quarantine/ and the file's history starts "
+    "again at its next change"
+)
+
+
+def check_history(log: Path) -> LogReport | None:
+    """Verify the history file beside ``log`` (its timeline), without changing it;
+    None if it has none. Its ``records`` are its versions. A damaged one is
+    ``corrupt``; one of a newer p2psync ``unsupported`` (never repaired)."""
+    path = versions_path(log)
+    doc = guid_of_log(log) or log.name
+    try:
+        data = path.read_bytes()  # replaced whole (rename), never appended to
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return LogReport(str(path), doc, 0, 0, "unreadable", reason=exc.strerror or str(exc))
+    report = LogReport(str(path), doc, len(data), 0, "ok")
+    if not data:  # a first write a crash cut off: read as none, replaced at the next save
+        return report
+    try:
+        report.records = len(decode_index(data, path)[0])
+    except StorageError as exc:
+        problem = str(exc).removeprefix(f"{path}: ")
+        if is_newer_format(data):
+            report.state, report.reason = "unsupported", f"{problem} (a newer p2psync's)"
+        else:
+            report.state, report.reason = "corrupt", HISTORY_DAMAGED + problem + HISTORY_REPAIR
+    return report
+
+
+def repair_history(report: LogReport) -> LogReport:
+    """Move a damaged history file to ``.quarantine/`` beside it: the daemon then
+    reads none, and records the file's versions again from its next change."""
+    if report.state != "corrupt":
+        return report
+    path = Path(report.path)
+    kept = path.parent / QUARANTINE_DIR_NAME / f"{path.name}.{time.time_ns()}.corrupt"
+    try:
+        kept.parent.mkdir(exist_ok=True)
+        path.rename(kept)
+    except OSError as exc:
+        report.reason += f"; repair failed: {exc.strerror or exc}"
+        return report
+    report.repaired = True
+    report.reason = f"moved to {kept}: " + report.reason.removesuffix(HISTORY_REPAIR)
     return report
 
 
@@ -237,15 +302,16 @@ def repair_log(path: Path, report: LogReport) -> LogReport:
     return after
 
 
-def _format(reports: list[LogReport], damaged: int) -> str:
+def _format(reports: list[LogReport], histories: list[LogReport], damaged: int) -> str:
     if not reports:
         return "no logs to check"
     rows = [
         [os.path.relpath(r.path), r.doc, str(r.records), _state_words(r), r.reason or ""]
-        for r in reports
+        for r in [*reports, *histories]
         if r.state != "ok" or r.repaired
     ]
-    summary = f"{len(reports)} logs checked, {damaged} damaged"
+    with_histories = f" (and {len(histories)} history files)" if histories else ""
+    summary = f"{len(reports)} logs checked{with_histories}, {damaged} damaged"
     if not rows:
         return f"{summary}: all healthy"
     return table.render(["LOG", "DOC", "RECORDS", "STATE", "DETAIL"], rows, right=[2]) + (
@@ -255,6 +321,8 @@ def _format(reports: list[LogReport], damaged: int) -> str:
 
 def _state_words(report: LogReport) -> str:
     if report.repaired:
+        if report.state == "corrupt":  # a history file moved aside (``repair_history``)
+            return "quarantined"
         return "removed" if report.state == "leftover" else "repaired"
     if report.offset is not None:
         return f"{report.state} at offset {report.offset}"

@@ -59,13 +59,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=run_history)
     restore = commands.add_parser("restore", help="bring a text file back to a past version")
-    restore.add_argument("path", help="a text file (with --at: a folder) inside a shared folder")
+    restore.add_argument(
+        "path", help="a text file (with --at: a folder, or a file) inside a shared folder"
+    )
     when = restore.add_mutually_exclusive_group(required=True)
     when.add_argument("--version", type=_version, help="the version number")
     when.add_argument(
         "--at",
         metavar="TIME",
-        help="every file under the folder as it was at TIME (app docs are left)",
+        help="the file, or every file under the folder, as it was at TIME (app docs are left)",
     )
     restore.add_argument(
         "--to",

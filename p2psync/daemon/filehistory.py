@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import trio
@@ -173,11 +174,13 @@ class LivePaths:
         self._files = view.by_path
         self._folders = {parent for path in view.by_path for parent in _parents(path)}
 
-    def taken(self, path: str) -> str:
+    def taken(self, path: str, root: Path | None = None) -> str:
         """Why a deleted file cannot come back at ``path`` ("" if it can): another
         file holds the path or one of its folders, or the path is a folder of files.
         Brought back there, the manifest would hold a file and a folder of one name,
-        which no device can write."""
+        which no device can write. With the share's ``root``: nor where a folder is
+        on disk here (an empty one, or one of files not synced), which the file
+        cannot be written over."""
         if path in self._files:
             return f"{path} is another file now"
         for parent in _parents(path):
@@ -185,6 +188,8 @@ class LivePaths:
                 return f"{parent} is a file now, where {path} had its folder"
         if path in self._folders:
             return f"{path} is a folder of files now"
+        if root is not None and (root / path).is_dir():
+            return f"{path} is a folder now"
         return ""
 
 
@@ -209,7 +214,7 @@ def under(path: str, folder: str) -> bool:
 
 
 async def plan_restore_at(
-    service: VersionStore, view: ManifestView, folder: str, when: float
+    service: VersionStore, view: ManifestView, folder: str, when: float, root: Path | None = None
 ) -> RestorePlan:
     """Each file under ``folder`` (deleted ones included) and the version it had at
     ``when``: the newest kept version no later; text files and binary files (their
@@ -226,7 +231,7 @@ async def plan_restore_at(
         versions, unreadable = await readable_versions(service, entry)
         then = [v for v in versions if v.time <= when]
         reason = unreadable or _left_because(entry, versions, then[-1] if then else None)
-        if entry.deleted and not reason and (taken := live.taken(entry.path)):
+        if entry.deleted and not reason and (taken := live.taken(entry.path, root)):
             reason = taken + ": it cannot come back there"
         if entry.kind is FileKind.YDOC and not reason:
             reason = APP_DOC_LEFT

@@ -53,9 +53,9 @@ async def restore_at(
     registry: ShareRegistry, flush: Callable[[], None], params: dict[str, Any]
 ) -> RestoreAtReply:
     """Every text and binary file under ``dir`` (a share path, "" for the whole
-    share) as it was at ``time`` (Unix seconds), each as a new edit or save; deleted
-    files come back; app docs are left. ``flush``
-    asks for the changes to be sent to the peers now."""
+    share; a file's: that file alone) as it was at ``time`` (Unix seconds), each as
+    a new edit or save; deleted files come back; app docs are left. ``flush`` asks
+    for the changes to be sent to the peers now."""
     share, view = _share(registry, params)
     when = params.get("time")
     if not isinstance(when, int | float) or isinstance(when, bool) or not math.isfinite(when):
@@ -70,9 +70,9 @@ async def restore_at(
             raise UsageError(
                 f"{folder!r} is not a folder of share {share.name}: {exc.reason}"
             ) from None
-    plan = await plan_restore_at(share.history, view, folder, float(when))
+    plan = await plan_restore_at(share.history, view, folder, float(when), share.root)
     if not plan.rows:
-        raise NotFoundError(f"share {share.name} has no file under {folder or '/'}")
+        raise NotFoundError(f"share {share.name} has no file at or under {folder or '/'}")
     changed = await share.history.restore_versions(plan.numbers)
     if any(changed.values()):
         flush()

@@ -9,9 +9,10 @@ restore makes, and the mirror brings a deleted file back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pycrdt
@@ -28,7 +29,7 @@ from p2psync.daemon.wholehistory import (
     refuse_app_doc_restore,
     whole_size,
 )
-from p2psync.errors import P2PSyncError, UsageError
+from p2psync.errors import P2PSyncError, StorageError, UsageError
 from p2psync.ids import new_client_id
 from p2psync.mirror.chunked import CHUNK_GUID, CONTENT
 from p2psync.mirror.content import text_update
@@ -186,9 +187,30 @@ class ShareHistory:
 
     async def versions(self, guid: str) -> list[Version]:
         """The timeline of the text file whose doc is ``guid``, oldest first."""
-        with self._share.call():
+        with self._share.call(), self._damaged_timeline(guid):
             writer = await self._history_writer(guid)
             return await writer.with_history(lambda history, _log: list(history.versions()))
+
+    @contextlib.contextmanager
+    def _damaged_timeline(self, guid: str) -> Iterator[None]:
+        """Say what a damaged timeline file of doc ``guid`` means, for the user asking
+        for its versions: their file's past versions cannot be read here, its content
+        is safe, and ``doctor --repair`` lets its history start again."""
+        try:
+            yield
+        except StorageError as exc:
+            timeline = versions_path(log_path(self._share.root, guid))
+            if exc.path != timeline:
+                raise
+            entry = self._entry(guid)
+            problem = str(exc).removeprefix(f"{exc.path}: ")
+            raise StorageError(
+                exc.path,
+                f"the history of {entry.path if entry else guid} cannot be read ({problem}): "
+                "its past versions are unreadable on this device, its content is safe; "
+                "'p2psync doctor --repair' moves this file aside and its history starts "
+                "again at its next change",
+            ) from None
 
     async def version_text(self, guid: str, number: int) -> tuple[Version, str]:
         """Version ``number`` of doc ``guid`` and its text; NotFoundError if the
@@ -217,7 +239,7 @@ class ShareHistory:
         """What ``read`` finds of version ``number`` in doc ``guid``'s timeline (run by
         the writer of its log); NotFoundError if the timeline has no such version
         (never had it, or the policy dropped it)."""
-        with self._share.call():
+        with self._share.call(), self._damaged_timeline(guid):
             writer = await self._history_writer(guid)
             found = await writer.with_history(read)
             if found is None:
@@ -326,7 +348,7 @@ class ShareHistory:
         view = self._view()
         taken = ""
         if entry is not None and view is not None:
-            taken = LivePaths(view).taken(entry.path)
+            taken = LivePaths(view).taken(entry.path, self._share.root)
         if taken:
             raise UsageError(f"{taken}: write the deleted one elsewhere with --to OUT")
         return text
@@ -400,11 +422,39 @@ class ShareHistory:
         view = self._view()
         entry = view.by_guid.get(guid) if view is not None else None
         if guid not in self._share.sync.replica or (entry is None and view is not None):
+            moved = await self._renamed_from(guid, view) if view is not None else None
+            if moved is not None:
+                gone = " (deleted since)" if moved.deleted else ""
+                raise NotFoundError(
+                    f"share {self._share.name} has no file {guid!r}: it was renamed to "
+                    f"{moved.path!r}{gone}, and its history goes on there"
+                )
             raise self._no_file(guid, view)
         writer = await self._share.logs.writer(guid)
         if writer.history is None:
             raise UsageError(f"doc {guid!r} keeps no history")
         return writer
+
+    async def _renamed_from(self, path: str, view: ManifestView) -> Entry | None:
+        """The file last renamed away from share path ``path``, which holds no file
+        now: of the renamed files (an entry records the path it was created at, its
+        ``born``), one born there, or one whose timeline has a ``rename`` from there;
+        the latest rename first. None if no file had that path before a rename."""
+        renamed = [e for e in view.by_guid.values()
+                   if e.born and not e.superseded_by and e.path != path]  # fmt: skip
+        born = [e for e in renamed if e.born == path]
+        found: list[tuple[float, Entry]] = []
+        for entry in born or renamed:
+            try:
+                versions = await self.stored_versions(entry.guid)
+            except (P2PSyncError, OSError):  # a damaged timeline: that file's own problem
+                versions = []
+            times = [v.time for v in versions if v.kind == "rename" and v.old_path == path]
+            if times or entry.born == path:
+                found.append((max(times, default=0.0), entry))
+        if not found:
+            return None
+        return max(found, key=lambda pair: (pair[0], pair[1].order))[1]
 
     def _no_file(self, path: str, view: ManifestView | None) -> NotFoundError:
         """Why the share has no file at ``path`` to give the history of: ignored, a

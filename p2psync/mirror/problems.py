@@ -37,7 +37,8 @@ def error_sentence(exc: Exception) -> str:
     needed says so."""
     if not isinstance(exc, OSError) or not exc.strerror:
         return str(exc)
-    name = os.fsdecode(exc.filename) if exc.filename is not None else ""
+    named = exc.filename  # a path, or a file descriptor (``os.fdopen``'s): no name
+    name = os.fsdecode(named) if isinstance(named, str | bytes | os.PathLike) else ""
     if exc.errno in (errno.EEXIST, errno.ENOTDIR) and name:
         return f"a file is in the way: {name} or a folder above it is a file, not a folder"
     return f"{exc.strerror}: {name}" if name else exc.strerror

@@ -132,6 +132,15 @@ def _row(v: Version, *, in_states: bool = False) -> list[Any]:
     return row + ([v.old_path, v.text_key] if v.text_key else [v.old_path] if v.old_path else [])
 
 
+def is_newer_format(data: bytes) -> bool:
+    """Whether ``data`` is a timeline file of a newer p2psync (a format this one does
+    not read), rather than a damaged one."""
+    if len(data) < _HEADER.size:
+        return False
+    magic, version, _, _ = _HEADER.unpack_from(data)
+    return bool(magic == MAGIC and version > STATES_FORMAT_VERSION)
+
+
 def decode_timeline(data: bytes, path: Path) -> list[Version]:
     """Parse a timeline file; raise StorageError naming ``path`` if it does not validate."""
     return decode_index(data, path)[0]

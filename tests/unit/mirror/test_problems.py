@@ -10,7 +10,7 @@ import pytest
 
 from p2psync.errors import UnsafePathError
 from p2psync.mirror.fileio import NotAFileError
-from p2psync.mirror.problems import Problems
+from p2psync.mirror.problems import Problems, error_sentence
 
 
 def make() -> tuple[Problems, list[tuple[str, dict[str, Any]]]]:
@@ -115,3 +115,14 @@ def test_a_path_is_listed_once_per_kind_whoever_found_it() -> None:
         {"path": "link", "kind": "file-error", "reason": "denied"},
     ]
     assert len(told) == 3  # each told as it was found
+
+
+def test_an_os_error_naming_a_file_descriptor_is_said_without_a_name() -> None:
+    """``os.fdopen`` of a folder's descriptor names the descriptor, an int: the
+    sentence says what failed instead of crashing the mirror on it."""
+    assert error_sentence(IsADirectoryError(errno.EISDIR, "Is a directory", 30)) == (
+        "Is a directory"
+    )
+    assert error_sentence(IsADirectoryError(errno.EISDIR, "Is a directory", "a.md")) == (
+        "Is a directory: a.md"
+    )
