@@ -154,17 +154,25 @@ class MirrorService:
         """The doc of share path ``rel`` (see ``ManifestView.guid_for_path``)."""
         return self.mirror.view.guid_for_path(rel)
 
-    async def pack_records(self) -> None:
-        """Leave the sync records in one file for the next start to read (the share
-        stopping in order, its mirror stopped: ``SyncTable.save_pack``). A failure is
-        logged: the next start reads each record's file instead."""
+    async def save_for_next_start(self) -> None:
+        """Leave the sync records and the manifest's entries in one file each for the
+        next start to read (the share stopping in order, its mirror stopped:
+        ``SyncTable.save_pack``, ``ManifestKeeper.save_view``). A failure is logged:
+        the next start reads them the long way."""
+        mirror = self.mirror
+
+        def save() -> tuple[bool, bool]:
+            return mirror.synced.save_pack(), mirror.keeper.save_view()
+
         try:
-            packed = await trio.to_thread.run_sync(self.mirror.synced.save_pack)
+            packed, kept = await trio.to_thread.run_sync(save)
         except OSError as exc:
-            log.warning("share %s: the sync records were not packed for the next start: %s",
-                        self.share, exc)  # fmt: skip
+            log.warning("share %s: the sync records and manifest were not kept for the next "
+                        "start: %s", self.share, exc)  # fmt: skip
             return
-        log.debug("share %s: sync records %s", self.share, "packed" if packed else "not packed")
+        log.debug("share %s: for the next start: sync records %s, manifest view %s",
+                  self.share, "packed" if packed else "not packed",
+                  "kept" if kept else "not kept")  # fmt: skip
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Watch, then scan the folder (the first batch, after reporting started),

@@ -214,7 +214,7 @@ class ShareService:
                     with trio.CancelScope(shield=True):
                         await self._unloader.save_index_on_stop()
                         if self.mirror is not None:
-                            await self.mirror.pack_records()
+                            await self.mirror.save_for_next_start()
             finally:
                 self._release_folder()
                 self._finished.set()

@@ -23,6 +23,7 @@ The I/O edge:
 - ``names``: how the folder's filesystem compares names (case, normalisation).
 - ``state``: what was last synced per path: durable sync records, written ahead.
 - ``records``: one sync record on disk, and whether a write a crash cut off happened.
+- ``viewcache``: the manifest's entries kept between runs for the next start.
 - ``chunkbases``: a chunked file's layout in its sync record (its merge bases).
 - ``chunkfile``, ``chunkscan``: large text files as chunked docs; reading their saves.
 - ``chunkscratch``: scratch copies of a chunked file's docs its edits are made on.

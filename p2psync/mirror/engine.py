@@ -75,6 +75,7 @@ from p2psync.mirror.renames import VANISHED_HOLD_S, Renames
 from p2psync.mirror.saves import Saves
 from p2psync.mirror.scan import walk_share
 from p2psync.mirror.store import DocStore, Peer, Publish
+from p2psync.mirror.viewcache import view_file
 from p2psync.replica.doc import DocReplica
 
 __all__ = [
@@ -130,6 +131,7 @@ class Mirror:
             self.problems,
             names=lambda: self.names,
             ignore=lambda: self.ignore,
+            view_file=view_file(self.root),
         )
         self.saves = Saves(self, self.chunkpaths)
         self.renames = Renames(self, self.saves)

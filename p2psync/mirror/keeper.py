@@ -16,12 +16,15 @@ since the view was read (a peer's change): O(1) times a batch.
 The keeper holds the manifest doc only while it changes it: the view remembers the
 doc's version it was read at (``DocVersion``, known without loading the doc), so an
 idle share's manifest leaves memory like any other doc (``daemon.residency``) and a
-rescan finding it unchanged neither loads nor reads it.
+rescan finding it unchanged neither loads nor reads it. For the same reason the
+first read of a start takes the entries the last stop kept (``mirror.viewcache``)
+when the manifest is still at their version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from p2psync.mirror.chunkfile import ChunkedFiles
 from p2psync.mirror.hlc import HybridClock
@@ -42,6 +45,7 @@ from p2psync.mirror.paths import is_share_path
 from p2psync.mirror.problems import Problems
 from p2psync.mirror.revival import edited_since_deletion
 from p2psync.mirror.store import DocStore, Peer, YDoc
+from p2psync.mirror.viewcache import load_entries, save_entries
 from p2psync.mirror.ydocfile import is_ydoc_path
 from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.doc import DocReplica
@@ -59,8 +63,11 @@ class ManifestKeeper:
         *,
         names: Callable[[], NameRules],
         ignore: Callable[[], IgnoreRules],
+        view_file: Path | None = None,
     ) -> None:
         self.store = store
+        self._view_file = view_file
+        """Where the entries are kept between runs (``mirror.viewcache``; None: not)."""
         self.clock = clock
         self.chunks = chunks
         self.problems = problems
@@ -75,6 +82,8 @@ class ManifestKeeper:
         """Whether the view was read from the manifest yet (``reread``)."""
         self._read_at: DocVersion | None = None
         """The manifest's version the view is up to date with (None: no manifest)."""
+        self._read_problems = False
+        """Whether the last whole read found malformed entries (reported then)."""
         self.rereads = 0
         """How many times the view was read whole (tests count them)."""
         self._not_adopted: set[str] = set()
@@ -117,18 +126,49 @@ class ManifestKeeper:
         )
 
     def reread(self) -> None:
-        """Read the whole manifest into a new view: O(entries)."""
-        manifest = self._manifest()
+        """Read the whole manifest into a new view: O(entries). The first read of a
+        start takes the entries the last stop kept, if the manifest is at their
+        version, without loading the doc."""
+        kept = self._kept_entries() if not self._read else None
         self._view_behind = False
         self.rereads += 1
+        if kept is not None:
+            self._read, self._read_at, self._read_problems = True, kept[0], False
+            self.view = ManifestView.of(kept[1], self._key())
+            return
+        manifest = self._manifest()
         self._read, self._read_at = True, manifest.version() if manifest is not None else None
         if manifest is None:
             self.view = ManifestView(key=self._key())
             return
         entries, problems = read_entries(manifest.ydoc)
+        self._read_problems = bool(problems)
         for problem in problems:
             self.problems.report(problem, "manifest-problem", message=problem)
         self.view = ManifestView.of(entries, self._key())
+
+    def _kept_entries(self) -> tuple[DocVersion, dict[str, Entry]] | None:
+        """The manifest's present version and the entries kept for it, if any."""
+        version = self.store.version(MANIFEST_GUID)
+        if self._view_file is None or version is None:
+            return None
+        entries = load_entries(self._view_file, version)
+        return (version, entries) if entries is not None else None
+
+    def save_view(self) -> bool:
+        """Keep the view's entries for the next start (the share stopping in order),
+        if they are the manifest's as it is now, all well formed: True if written.
+        Blocking; raises OSError."""
+        if (
+            self._view_file is None
+            or self._read_at is None
+            or self._new_entries
+            or self._read_problems
+            or not self._current()
+        ):
+            return False
+        save_entries(self._view_file, self._read_at, self.view.by_guid.values())
+        return True
 
     def refresh(self) -> None:
         """Read the manifest whole if it changed since the view was read (a peer's

@@ -1,5 +1,6 @@
 """Real daemons: a daemon stopped in order leaves its sync records in one file
-(``synced/table.pack``), and its next start reads them from it. What changed in the
+(``synced/table.pack``) and its manifest's entries in another (``manifest.view``),
+and its next start reads them from there. What changed in the
 folder while it was down is taken in as after any start: a save is merged with a
 peer's edit against the record's merge base (read from the record's own file), a
 deleted file is deleted on the peer, a new one reaches it. The first record that
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from p2psync.mirror.state import PACK_NAME
+from p2psync.mirror.viewcache import view_file
 from tests.support.daemons import Device, cli, link, wait_for
 from tests.support.mirror import read
 
@@ -40,6 +42,7 @@ def test_a_start_from_packed_records_takes_in_what_changed_while_down(
     bob.stop()
     pack = bob.folder / ".p2psync" / "synced" / PACK_NAME
     assert pack.is_file()
+    assert view_file(bob.folder).is_file()
     (alice.folder / "a.txt").write_text("alice first\none\n")
     (bob.folder / "a.txt").write_text("one\nbob last\n")
     (bob.folder / "b.txt").unlink()
