@@ -14,6 +14,7 @@ from p2psync.control.replies import (
     ShareState,
     TransferStatus,
 )
+from p2psync.daemon.progress import files_settled
 from p2psync.daemon.shares import ShareService
 from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.conflicts import list_copies
@@ -42,7 +43,37 @@ def share_state(service: ShareService) -> ShareState:
     if service.mirror:
         status["filenames"] = service.mirror.mirror.names.describe()
         status["files"] = len(service.mirror.mirror.view.by_path)
+        status["files_to_write"] = files_to_write(service)
     return status
+
+
+def files_to_write(service: ShareService) -> int:
+    """How many files whose content this device holds the mirror has still to write
+    to the folder (docs/control-api.md, ``files_to_write``): the live manifest entries
+    whose doc is here and whose path has no sync record of that doc yet (a first
+    sync's new files, a peer's rename; not those ignored or listed not in sync), and
+    the files' docs changed other than by the mirror (a peer's edit, a first sync's
+    doc whose entry the mirror has not read yet) whose change it has not taken
+    (``MirrorService.docs_waiting``), unless their file is as the doc is now. The
+    manifest and the chunk docs of a large file are no files (``_is_file_doc``). 0
+    once the mirror is settled (``files_settled``): what it leaves unwritten then is
+    in ``not_in_sync``."""
+    if service.mirror is None or files_settled(service):
+        return 0
+    mirror, held = service.mirror.mirror, service.sync.replica
+    waiting = {
+        entry.guid for rel, entry in mirror.view.by_path.items()
+        if (record := mirror.synced.get(rel)) is None or record.guid != entry.guid
+        if entry.guid in held and not mirror.ignore.ignored(rel, False)
+        and not mirror.problems.has(rel)
+    }  # fmt: skip
+    for guid in service.mirror.docs_waiting - waiting:
+        entry = mirror.view.by_guid.get(guid)
+        if not _is_file_doc(guid) or guid not in held:
+            continue
+        if entry is None or not (entry.deleted or mirror.ledger.doc_as_synced(entry.path)):
+            waiting.add(guid)
+    return len(waiting)
 
 
 def not_in_sync(service: ShareService) -> list[NotInSync]:
