@@ -181,7 +181,9 @@ def peer_state(peer: Mapping[str, Any], now: float) -> str:
 
 
 def share_state(share: Mapping[str, Any]) -> str:
-    """One share of ``status``: paused, error, syncing 40 %, up to date or offline."""
+    """One share of ``status``: paused, error, syncing 40 %, up to date, writing N
+    files to the folder (its members in sync, the files they sent not all written
+    here yet: ``files_to_write``) or offline."""
     if share.get("paused"):
         return "paused"
     states = [str(m.get("state")) for m in share.get("members") or []]
@@ -193,6 +195,11 @@ def share_state(share: Mapping[str, Any]) -> str:
         return f"syncing {format_pct(share_pct(share))}"
     if share.get("in_sync"):
         return "up to date"
+    writing = writing_words(share)
+    if writing:
+        return writing
+    if "in-sync" in states and not share.get("settled", True):
+        return "syncing"  # its members in sync, and changes here still to take in
     if not states:
         return "not shared with anyone"
     if set(states) == {"removed-this-device"}:
@@ -224,18 +231,28 @@ def share_pct(share: Mapping[str, Any]) -> float | None:
     return transfer_pct(share, pct)
 
 
+def writing_words(share: Mapping[str, Any]) -> str:
+    """``writing 81,234 files to the folder`` (``files_to_write``), or "" for none."""
+    count = int(share.get("files_to_write") or 0)
+    return f"writing {count:,} {_files(count)} to the folder" if count else ""
+
+
 def share_progress(share: Mapping[str, Any]) -> str:
     """The Progress column's words: the bar's percentage, then, while files go
     between this device and the members (``files_expected``, ``files_to_send``), how
     many arrived or were sent and their bytes (short: they are drawn on the bar);
     from a daemon that does not report that, the docs still to go
-    (``remaining_docs``) and the files the folder holds so far."""
+    (``remaining_docs``) and the files the share has (``files``, its manifest's);
+    last, the files whose content is here still to write to the folder
+    (``files_to_write``)."""
     pct = format_pct(share_pct(share))
     if share.get("in_sync"):
         return pct
+    to_write = int(share.get("files_to_write") or 0)
+    writing = [f"{to_write:,} to write"] if to_write else []
     words = transfer_words(share)
     if words:
-        return f"{pct} · {words}"
+        return " · ".join([pct, words, *writing])
     parts = [pct]
     remaining = share.get("remaining_docs")
     if remaining:
@@ -243,6 +260,7 @@ def share_progress(share: Mapping[str, Any]) -> str:
     files = share.get("files")
     if files is not None:
         parts.append(f"{files} file{'s' if files != 1 else ''} here")
+    parts += writing
     return " · ".join(parts) if len(parts) > 1 else pct
 
 

@@ -72,6 +72,10 @@ def format_status(status: StatusReply) -> str:
         lines = _member_transfers(status, figures, word)
         if lines:
             parts += ["", title, *(f"  {line}" for line in lines)]
+    writing = [f"{share['id']}: {writing_text(share)} ({human.name(share['path'])})"
+               for share in status["shares"] if share.get("files_to_write")]  # fmt: skip
+    if writing:
+        parts += ["", "Folders:", *(f"  {line}" for line in writing)]
     not_in_sync = [
         ": ".join(filter(None, (share["id"], human.name(problem["path"]), problem["reason"])))
         for share in status["shares"]
@@ -108,6 +112,15 @@ def transfer_text(done: int, total: int, done_bytes: int, total_bytes: int | Non
         return f"{files}, {human.size(done_bytes)}"
     pct = human.percent(transfer_pct(done_bytes, total_bytes))
     return f"{files}, {human.size(done_bytes)} of {human.size(total_bytes)} ({pct})"
+
+
+def writing_text(share: Mapping[str, Any]) -> str:
+    """``writing 81,234 files to the folder``: the files whose content is here that
+    the share's folder does not have yet (``files_to_write``), or "" for none."""
+    count = int(share.get("files_to_write") or 0)
+    if not count:
+        return ""
+    return f"writing {count:,} file{'s' if count != 1 else ''} to the folder"
 
 
 def _member_transfers(
@@ -219,7 +232,8 @@ def _share_state(share: ShareStatus) -> str:
         return f"failing ({states.count('failing')}/{len(members)} members)"
     if not connected:
         return f"offline (0/{len(members)} connected)"
-    word = "in sync" if in_sync == connected else "syncing"
+    settled = share.get("settled", True)  # else files are still to write or take in
+    word = "in sync" if in_sync == connected and settled else "syncing"
     return f"{word} ({in_sync}/{connected} connected in sync)"
 
 

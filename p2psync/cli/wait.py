@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from p2psync.cli.context import Context
 from p2psync.cli.progress import Progress
+from p2psync.cli.statusview import writing_text
 from p2psync.control.client import ControlClient
 from p2psync.control.errorcodes import NotFoundError
 from p2psync.errors import UsageError
@@ -68,12 +69,13 @@ def wait_idle(
                 idle: IdleReply = client.call("idle")
                 done = idle["idle"] and idle["connected"] >= min_peers
                 connected = len(status["connected"])
-                pcts = [s["in_sync_pct"] for s in status["shares"] if s["in_sync_pct"] is not None]
+                shares = status["shares"]
             else:
                 found = _share_status(status, share)
                 connected = len(found["peers_connected"])
                 done = found["in_sync"] and connected >= min_peers
-                pcts = [] if found["in_sync_pct"] is None else [found["in_sync_pct"]]
+                shares = [found]
+            pcts = [s["in_sync_pct"] for s in shares if s["in_sync_pct"] is not None]
             if done and connected == 0:  # in sync with nobody: say what was waited for
                 progress.note(NO_MEMBER_DONE)
                 return True
@@ -87,7 +89,10 @@ def wait_idle(
                 progress.update(None, "no member is connected: taking in the changes made here")
             else:
                 pct = sum(pcts) / len(pcts) if pcts else None
-                progress.update(pct, f"syncing with {connected} connected peer(s)")
+                to_write = sum(s.get("files_to_write", 0) for s in shares)
+                writing = writing_text({"files_to_write": to_write})
+                words = f"syncing with {connected} connected peer(s)"
+                progress.update(pct, f"{words}; {writing}" if writing else words)
             if time.monotonic() > deadline:
                 return False
             time.sleep(WAIT_POLL_S)

@@ -108,6 +108,7 @@ class ShareState(ResidencyStatus):
     peers_in_sync: list[str]
     conflicts: list[ConflictCopy]
     files: NotRequired[int]
+    files_to_write: NotRequired[int]
     stopped: NotRequired[str]
     filenames: NotRequired[str]
 

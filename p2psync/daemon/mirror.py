@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from pathlib import Path
 
 import trio
@@ -105,6 +105,8 @@ class MirrorService:
         self._undeletes: dict[str, trio.Event] = {}
         self._busy = False
         """A batch runs."""
+        self._taking: Collection[str] = ()
+        """The changed docs the batch running took (``docs_waiting``)."""
 
     def doc_changed(self, guid: str, peer: Peer | None) -> None:
         """The share changed doc ``guid`` (not through the mirror). Never blocks."""
@@ -124,6 +126,14 @@ class MirrorService:
             await done.wait()
         if self.stopped:
             raise UsageError(self.stop_reason)
+
+    @property
+    def docs_waiting(self) -> set[str]:
+        """The docs changed other than by the mirror (``doc_changed``) whose changes
+        it has not taken yet: waiting for a batch, or taken by the batch running and
+        told done only at its end (the files still to write that ``status`` counts,
+        ``daemon.sharestatus``)."""
+        return {*self._docs, *self._taking}
 
     @property
     def settled(self) -> bool:
@@ -261,6 +271,7 @@ class MirrorService:
                 return
             finally:
                 self._busy = False
+                self._taking = ()
 
     async def _batch(self) -> None:
         """One batch: the rescan when due, else the files changed here; the docs
@@ -279,6 +290,7 @@ class MirrorService:
         if held:  # a peer's change to a file being written waits for its batch
             waiting = [guid for guid in docs if self._path_of(guid) in held]
             self._docs = {guid: docs.pop(guid) for guid in waiting}
+        self._taking = docs.keys()
         rels = [rel for rel in map(self._relative, paths) if rel]
         starting = rescan and not self._scanned
         if starting:

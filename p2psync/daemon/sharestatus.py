@@ -6,6 +6,7 @@ peers, conflict copies, the files it cannot sync and what it holds in memory
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from weakref import WeakKeyDictionary
 
 from p2psync.control.replies import (
     ConflictCopy,
@@ -14,10 +15,12 @@ from p2psync.control.replies import (
     ShareState,
     TransferStatus,
 )
+from p2psync.daemon.progress import files_settled
 from p2psync.daemon.shares import ShareService
 from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.mirror.records import Synced
 from p2psync.replica.effects import Peer
 from p2psync.storage.writer import LogWriter
 
@@ -42,7 +45,57 @@ def share_state(service: ShareService) -> ShareState:
     if service.mirror:
         status["filenames"] = service.mirror.mirror.names.describe()
         status["files"] = len(service.mirror.mirror.view.by_path)
+        status["files_to_write"] = files_to_write(service)
     return status
+
+
+_found_written: WeakKeyDictionary[ShareService, dict[str, tuple[Synced, int, bool]]]
+_found_written = WeakKeyDictionary()
+"""Per share, the docs waiting for the mirror whose path is recorded with them, and
+whether the file held the doc as it was (``Ledger.doc_as_synced``), with the record
+and the doc's sequence number then: that hashes the doc's version (5 µs), a first
+sync may have tens of thousands waiting, and ``status`` is asked every second."""
+
+
+def files_to_write(service: ShareService) -> int:
+    """How many files whose content this device holds the mirror has still to write
+    to the folder (docs/control-api.md, ``files_to_write``): the live manifest entries
+    whose doc is here and whose path has no sync record of that doc yet (a first
+    sync's new files, a peer's rename; not those listed not in sync), and
+    the files' docs changed other than by the mirror (a peer's edit, a first sync's
+    doc whose entry the mirror has not read yet) whose change it has not taken
+    (``MirrorService.docs_waiting``), unless their file is as the doc is now. The
+    manifest and the chunk docs of a large file are no files (``_is_file_doc``). 0
+    once the mirror is settled (``files_settled``): what it leaves unwritten then is
+    in ``not_in_sync``."""
+    if service.mirror is None or files_settled(service):
+        return 0
+    mirror, held = service.mirror.mirror, service.sync.replica
+    synced = mirror.synced
+    waiting = {
+        entry.guid for rel, entry in mirror.view.by_path.items()
+        if ((record := synced.get(rel)) is None or record.guid != entry.guid)
+        and entry.guid in held and not mirror.problems.has(rel)
+    }  # fmt: skip
+    was, found = _found_written.get(service, {}), {}
+    for guid in service.mirror.docs_waiting - waiting:
+        entry = mirror.view.by_guid.get(guid)
+        if not _is_file_doc(guid) or guid not in held or (entry is not None and entry.deleted):
+            continue
+        record = synced.get(entry.path) if entry is not None else None
+        if entry is None or record is None or record.guid != guid:
+            waiting.add(guid)
+            continue
+        key = (record, held.sequence_of(guid))
+        seen = was.get(guid)
+        written = seen[2] if seen is not None and seen[:2] == key else None
+        if written is None:
+            written = mirror.ledger.doc_as_synced(entry.path)
+        found[guid] = (*key, written)
+        if not written:
+            waiting.add(guid)
+    _found_written[service] = found
+    return len(waiting)
 
 
 def not_in_sync(service: ShareService) -> list[NotInSync]:

@@ -61,6 +61,24 @@ def test_first_sync_progress_counts_the_files_that_arrived() -> None:
     assert share_progress(one) == "59 % · ↓ 0/1 file · 0 B"
 
 
+def test_a_share_whose_files_are_still_to_write_says_how_many() -> None:
+    # a first sync's docs all here, the member in sync, the folder's mirror behind
+    share = {"in_sync": False, "in_sync_pct": 100.0, "members": [{"state": "in-sync"}],
+             "settled": False, "files": 100_000, "files_to_write": 81_234}  # fmt: skip
+    assert share_state(share) == "writing 81,234 files to the folder"
+    assert share_progress(share) == "100 % · 100000 files here · 81,234 to write"
+    assert share_state({**share, "files_to_write": 1}) == "writing 1 file to the folder"
+    # changes made here still to take in: syncing, not "offline"
+    assert share_state({**share, "files_to_write": 0}) == "syncing"
+    # still receiving: the bar's state, the files to write after the transfer
+    receiving = {**share, "in_sync_pct": 40.0, "members": [{"state": "behind"}],
+                 "files_expected": 1000, "files_received": 412, "bytes_received": 69_800,
+                 "bytes_expected": 170_000, "files_to_write": 12}  # fmt: skip
+    assert share_state(receiving) == "syncing 41 %"
+    assert share_progress(receiving) == "41 % · ↓ 412/1,000 files · 68.2/166.0 KiB · 12 to write"
+    assert share_state({**share, "in_sync": True, "files_to_write": 0}) == "up to date"
+
+
 def test_both_ends_of_a_first_sync_show_files_and_bytes_and_a_bar_between_0_and_100() -> None:
     behind = [{"state": "behind"}]
     receiver = {"in_sync": False, "in_sync_pct": 40.0, "members": behind,

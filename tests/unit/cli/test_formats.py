@@ -174,6 +174,27 @@ def test_status_says_what_a_member_still_sends_while_it_is_behind() -> None:
     assert "Receiving" not in format_status(partial(status_of(share, "up-to-date")))
 
 
+def test_status_says_how_many_files_are_still_to_write_to_a_folder() -> None:
+    # a first sync's docs all here, the member in sync, the mirror still writing
+    member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "sync_pct": 100.0,
+              "error": None, "state": "in-sync", "files_expected": 0,
+              "files_to_send": 0}  # fmt: skip
+    share = {"id": "s4", "path": "/r", "docs": 100_000, "in_sync": False, "in_sync_pct": 100.0,
+             "settled": False, "files_to_write": 81_234, "members": [member],
+             "errors": []}  # fmt: skip
+    text = format_status(partial(status_of(share, "syncing")))
+    assert text.endswith("\n\nFolders:\n  s4: writing 81,234 files to the folder (/r)")
+    assert "syncing (1/1 connected in sync)" in text  # not "in sync": files to write
+    share["files_to_write"] = 1
+    assert "s4: writing 1 file to the folder (/r)" in format_status(
+        partial(status_of(share, "syncing"))
+    )
+    done = {**share, "files_to_write": 0, "settled": True, "in_sync": True}
+    text = format_status(partial(status_of(done, "up-to-date")))
+    assert "Folders" not in text
+    assert "in sync (1/1 connected in sync)" in text
+
+
 def sending_to_bob(sends: dict[str, Any]) -> str:
     """``status`` as text while this device sends bob (behind) what ``sends`` says."""
     member = {"device_id": DEVICE, "name": "bob", "mode": "send-receive", "sync_pct": 0.1,

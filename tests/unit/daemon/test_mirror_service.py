@@ -62,6 +62,8 @@ class FakeMirror:
     local: list[set[str]] = field(default_factory=list)
     remote: list[set[str]] = field(default_factory=list)
     manifest_reads: list[float] = field(default_factory=list)
+    hold: trio.Event | None = None
+    """Set: each ``remote_changed`` waits for it (a batch writing a first sync's files)."""
 
     def read_manifest(self) -> None:
         self.manifest_reads.append(trio.current_time())
@@ -76,6 +78,8 @@ class FakeMirror:
 
     async def remote_changed(self, changes: dict[str, object]) -> None:
         self.remote.append(set(changes))
+        if self.hold is not None:
+            await self.hold.wait()
 
     async def flush(self, started: float | None = None) -> None:
         await trio.lowlevel.checkpoint()
@@ -203,3 +207,20 @@ async def test_after_peers_changes_listed_paths_no_file_holds_any_more_are_looke
         await settle()
         assert mirror.remote == [{"g-other"}]
         assert mirror.local == [{"gone.md"}]
+
+
+async def test_the_docs_of_a_running_batch_wait_until_it_ends(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with serving(tmp_path) as (service, mirror, watcher):
+        watcher.files = frozenset()
+        mirror.hold = trio.Event()
+        service.doc_changed("g-other", "bob")
+        await settle()
+        assert mirror.remote == [{"g-other"}]  # taken by a batch, not done yet
+        service.doc_changed("g-big", "bob")
+        assert service.docs_waiting == {"g-other", "g-big"}
+        mirror.hold.set()
+        await settle()
+        assert mirror.remote == [{"g-other"}, {"g-big"}]
+        assert service.docs_waiting == set()
