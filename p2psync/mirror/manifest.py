@@ -90,9 +90,12 @@ class Entry:
         )
 
     @property
-    def order(self) -> tuple[Timestamp, str]:
-        """Collision order: first created wins, then the smaller guid."""
-        return self.created, self.guid
+    def order(self) -> tuple[int, int, bytes, str]:
+        """Collision order: first created wins (``Timestamp``'s order: wall time,
+        counter, device), then the smaller guid. A plain tuple, which sorts in C: the
+        timestamps themselves took 1 s of each start to sort 100,000 entries."""
+        created = self.created
+        return created.wall_ms, created.counter, created.device, self.guid
 
 
 class MalformedEntryError(P2PSyncError, ValueError):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pycrdt
 import pytest
 
+from p2psync.mirror.hlc import Timestamp
+from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import (
+    Entry,
     MalformedEntryError,
     ManifestView,
     new_file_guid,
@@ -142,3 +146,18 @@ def test_read_entries_skips_malformed_ones_and_says_why() -> None:
     entries, problems = read_entries(doc)
     assert list(entries) == ["f:1"]
     assert len(problems) == 2
+
+
+def test_collision_order_is_the_creation_timestamps_then_the_guids() -> None:
+    """``Entry.order`` is a plain tuple (it sorts in C) ordering entries exactly as
+    their ``Timestamp``s do, then their guids."""
+    rng = random.Random(7)
+    entries = [
+        Entry(f"g{rng.randrange(5)}", f"p{n}", FileKind.TEXT,
+              Timestamp(rng.randrange(3), rng.randrange(3), rng.choice([b"a", b"ab", b"b"])))
+        for n in range(500)
+    ]  # fmt: skip
+    by_timestamp = sorted(entries, key=lambda e: (e.created, e.guid))
+    assert [e.order for e in sorted(entries, key=lambda e: e.order)] == [
+        e.order for e in by_timestamp
+    ]
