@@ -12,11 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+import pytest
 import trio
 import trio.testing
 
 from p2psync.daemon.events import EventBus
-from p2psync.daemon.mirror import SAVE_HOLD, MirrorService
+from p2psync.daemon.mirror import (
+    RESCAN_INTERVAL_S,
+    RESCAN_MAX_INTERVAL_S,
+    SAVE_HOLD,
+    MirrorService,
+)
 from p2psync.mirror.engine import DocStore, Mirror
 from p2psync.storage.layout import marker_dir
 from p2psync.watch import DirWatcher
@@ -64,6 +70,8 @@ class FakeMirror:
     manifest_reads: list[float] = field(default_factory=list)
     hold: trio.Event | None = None
     """Set: each ``remote_changed`` waits for it (a batch writing a first sync's files)."""
+    rescan_takes: float = 0.0
+    """How long each ``rescan`` takes (virtual time)."""
 
     def read_manifest(self) -> None:
         self.manifest_reads.append(trio.current_time())
@@ -71,6 +79,7 @@ class FakeMirror:
     async def rescan(self, also: Collection[str] = ()) -> None:
         self.rescans.append(trio.current_time())
         self.rescanned.append(set(also))
+        await trio.sleep(self.rescan_takes)
 
     async def local_changes(self, rels: Collection[str]) -> None:
         self.local.append(set(rels))
@@ -224,3 +233,27 @@ async def test_the_docs_of_a_running_batch_wait_until_it_ends(
         await settle()
         assert mirror.remote == [{"g-other"}, {"g-big"}]
         assert service.docs_waiting == set()
+
+
+@pytest.mark.parametrize(
+    ("takes", "gap"),
+    [(0.0, RESCAN_INTERVAL_S), (3.0, 3.0 + 150.0), (20.0, 20.0 + RESCAN_MAX_INTERVAL_S)],
+    ids=["small-share", "100k-files", "longest"],
+)
+async def test_rescans_take_at_most_a_fiftieth_of_the_time(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, takes: float, gap: float
+) -> None:
+    """A share whose look at the whole folder takes 3 s (100,000 files) is looked at
+    every 150 s, not every 30 s (its idle daemon used 10 % of a core), and none waits
+    longer than 10 minutes."""
+    async with serving(tmp_path) as (service, mirror, watcher):
+        watcher.files = frozenset()
+        mirror.rescan_takes = takes
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(service._tick)
+            while len(mirror.rescans) < 3:
+                await trio.sleep(1.0)
+            nursery.cancel_scope.cancel()
+    first, second, third = mirror.rescans
+    for start, end in ((first, second), (second, third)):
+        assert gap <= end - start <= gap + 1.0
