@@ -131,15 +131,15 @@ def in_sync(peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberP
         return False
     if state.sent_sequence < replica.max_sequence:
         return False
-    announced = {guid for guid, (_, version) in state.versions.items() if version.state_vector}
-    if announced - set(replica.guids()) and policy.takes_from(peer):
-        return False  # (a doc that holds nothing is never sent: it does not count)
-    for guid in replica.guids():
+    for guid in replica.guids():  # first: during a sync, a doc it lacks ends it soon
         seen = state.versions.get(guid)
         ours = replica.version(guid)
         if not policy.in_sync(peer, ours, seen[1] if seen is not None else None):
             return False
-    return True
+    return not policy.takes_from(peer) or not any(
+        version.state_vector and guid not in replica  # a doc that holds nothing is never sent
+        for guid, (_, version) in state.versions.items()
+    )
 
 
 def docs_to_send(
