@@ -8,6 +8,7 @@ the cost is O(changed docs), not O(all docs) — Syncthing's delta index.
 
 from __future__ import annotations
 
+import bisect
 import secrets
 from collections.abc import Iterable, Iterator
 
@@ -15,6 +16,8 @@ from p2psync.protocol.messages import EMPTY_STATE_VECTOR, IndexEntry
 from p2psync.protocol.yjs import DocVersion, encode_state_vector
 from p2psync.replica.doc import DocReplica
 
+CHANGES_SLACK = 1024
+"""Superseded changes ``touch`` lets pile up before it drops them (in one pass)."""
 INDEX_ID_BYTES = 8
 
 
@@ -33,6 +36,12 @@ class ShareReplica:
         self._docs: dict[str, DocReplica] = {}
         self._unloaded: dict[str, DocVersion] = {}
         self._sequences: dict[str, int] = {}
+        self._changes: list[tuple[int, str]] = []
+        """(sequence, guid) of each change since the start, in order, superseded ones
+        included until ``touch`` drops them: ``entries_since`` a recent sequence reads
+        the tail, not every doc (each index flush asked it of 100,000 docs)."""
+        self._changes_from = 0
+        """``_changes`` holds every change after this sequence (the index's at start)."""
 
     def __contains__(self, guid: str) -> bool:
         return guid in self._sequences
@@ -113,6 +122,7 @@ class ShareReplica:
         self._unloaded[guid] = version
         self._sequences[guid] = sequence
         self.max_sequence = max(self.max_sequence, sequence)
+        self._changes_from = max(self._changes_from, sequence)
 
     def sequences(self) -> dict[str, int]:
         """Every doc's sequence number (a copy)."""
@@ -122,11 +132,18 @@ class ShareReplica:
         """Record that ``guid`` changed; returns its new sequence number."""
         self.max_sequence += 1
         self._sequences[guid] = self.max_sequence
+        self._changes.append((self.max_sequence, guid))
+        if len(self._changes) > len(self._sequences) + CHANGES_SLACK:
+            self._changes = [(n, g) for n, g in self._changes if self._sequences[g] == n]
         return self.max_sequence
 
     def entries_since(self, sequence: int) -> list[IndexEntry]:
         """Index entries of the docs changed after ``sequence``, oldest change first."""
-        changed = sorted((s, g) for g, s in self._sequences.items() if s > sequence)
+        if sequence >= self._changes_from:
+            start = bisect.bisect_right(self._changes, sequence, key=lambda change: change[0])
+            changed = [(n, g) for n, g in self._changes[start:] if self._sequences[g] == n]
+        else:  # from before the start (a peer's first index): every doc is looked at
+            changed = sorted((n, g) for g, n in self._sequences.items() if n > sequence)
         entries = []
         for s, g in changed:
             version = self.version(g)

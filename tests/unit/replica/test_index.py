@@ -8,6 +8,7 @@ import random
 import struct
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import msgpack
 import pycrdt
@@ -27,6 +28,7 @@ from p2psync.protocol.messages import (
     SyncStep2,
 )
 from p2psync.protocol.yjs import DocVersion, decode_state_vector
+from p2psync.replica import share
 from p2psync.replica.doc import DocReplica
 from p2psync.replica.effects import Effect, Persist, Send
 from p2psync.replica.index import plan_start, reread, restore, snapshot
@@ -537,3 +539,30 @@ def test_what_was_recorded_while_refusing_a_peer_is_asked_again_once_taken_from(
     restarted = restart(engine, clean=False)
     restarted.change_policy(MemberPolicy(FolderMode.SEND_RECEIVE, {"ro": FolderMode.SEND_RECEIVE}))
     assert restarted.peer_up("ro") == [Send("ro", IndexRequest(SHARE, *asked_from))]
+
+
+@given(
+    registered=st.lists(st.integers(1, 40), max_size=30),
+    touches=st.lists(st.integers(0, 60), max_size=200),
+    asked=st.lists(st.integers(0, 300), min_size=1, max_size=10),
+)
+def test_entries_since_any_sequence_are_the_docs_changed_after_it(
+    registered: list[int], touches: list[int], asked: list[int]
+) -> None:
+    """``entries_since`` reads a recent sequence from the changes it keeps in order
+    (superseded ones dropped now and then), an older one from every doc: both give
+    what a look at every doc gives."""
+    replica = ShareReplica(b"s" * 16)
+    for n, sequence in enumerate(registered):  # the index's docs, as a start restores them
+        replica.register(f"r{n}", DocVersion({1: 1}, b""), sequence)
+    with mock.patch.object(share, "CHANGES_SLACK", 3):
+        for doc in touches:  # changes since: registered docs, and docs new here
+            guid = f"r{doc}" if doc < len(registered) else f"t{doc}"
+            if guid in replica:
+                replica.touch(guid)
+            else:
+                replica.add(DocReplica(guid))
+    sequences = replica.sequences()
+    for since in asked:
+        expected = sorted((s, g) for g, s in sequences.items() if s > since)
+        assert [(e.sequence, e.guid) for e in replica.entries_since(since)] == expected
