@@ -255,15 +255,37 @@ class Mirror:
         hidden = {entry.guid: winner for entry, winner in self.view.hidden}
         live = [e.path for g in changes if (e := self.view.by_guid.get(g)) is not None]
         settled = await self._settled(live)  # written already (``newwrites``): no load
+        written = await self._write_new_files(changes, settled)
         for guid, peer in changes.items():
             entry = self.view.by_guid.get(guid)
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
             if self.view.by_path.get(entry.path) is entry:
-                if not settled(entry.path):
+                if not settled(entry.path) and entry.path not in written:
                     await self.reconcile(entry.path, peer)
             elif guid in hidden:
                 await self.collisions.keep_hidden(entry, hidden[guid])
+
+    async def _write_new_files(
+        self, guids: Collection[str], settled: Callable[[str], bool]
+    ) -> set[str]:
+        """Write the files of ``guids`` new here as groups (``newwrites``): a first
+        sync's docs arrive after the manifest that names them, a window at a time,
+        and one by one they took the one-file path (each write and record on its
+        own). The paths written; the rest are left to ``reconcile``."""
+        plain = sorted(
+            entry.path
+            for guid in guids
+            if (entry := self.view.by_guid.get(guid)) is not None
+            and not entry.deleted
+            and self.view.by_path.get(entry.path) is entry
+            and not settled(entry.path)
+            and self.newwrites.is_plain(entry.path, entry)
+        )
+        if not plain:
+            return set()
+        await self.newwrites.write(plain)
+        return {rel for rel in plain if rel in self.synced}
 
     async def flush(self, started: float | None = None) -> None:
         """Tell the deletions held past ``VANISHED_HOLD_S``, store held-back manifest

@@ -35,21 +35,40 @@ def peers_files(count: int) -> dict[str, bytes]:
     return files
 
 
-async def peer_adds(mirror: Mirror, store: Store, files: dict[str, bytes]) -> dict[str, str]:
-    """``files`` arrive from a peer in one manifest change; path -> guid."""
+async def peer_adds(
+    mirror: Mirror, store: Store, files: dict[str, bytes], docs: Store | None = None
+) -> dict[str, str]:
+    """``files`` arrive from a peer in one manifest change; path -> guid. With
+    ``docs``, their docs go there instead, not yet arrived: only the manifest changed."""
     clock = HybridClock(b"peer", wall_ms)
     guids = {}
     for rel, data in files.items():
         guid = guids[rel] = new_file_guid()
         kind = FileKind.BINARY if rel.endswith(".bin") else FileKind.TEXT
+        made = docs if docs is not None else store
         if kind is FileKind.BINARY:
-            await store.local_edit(guid, partial(binary.put, stamp=clock.tick(), data=data))
+            await made.local_edit(guid, partial(binary.put, stamp=clock.tick(), data=data))
         else:
-            await store.local_edit(guid, partial(seed, text=data.decode()))
+            await made.local_edit(guid, partial(seed, text=data.decode()))
         entry = Entry(guid, rel, kind, Timestamp(wall_ms(), 0, b"peer"), exec=rel.endswith("1.txt"))
         await store.local_edit(MANIFEST_GUID, partial(put_entry, entry=entry))
-    await mirror.remote_changed({MANIFEST_GUID: "bob", **dict.fromkeys(guids.values(), "bob")})
+    arrived = dict.fromkeys(guids.values(), "bob") if docs is None else {}
+    await mirror.remote_changed({MANIFEST_GUID: "bob", **arrived})
     return guids
+
+
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the groups of new files written (``newwrites._write_all``)."""
+    sizes: list[int] = []
+    write_all = newwrites._write_all
+
+    def counted(root: Path, table: SyncTable, writes: list[Any]) -> list[Any]:
+        sizes.append(len(writes))
+        return write_all(root, table, writes)
+
+    monkeypatch.setattr(newwrites, "_write_all", counted)
+    return sizes
 
 
 def seed(doc: YDoc, text: str) -> None:
@@ -57,18 +76,10 @@ def seed(doc: YDoc, text: str) -> None:
 
 
 def test_a_peers_new_files_are_written_as_groups_and_recorded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, groups: list[int]
 ) -> None:
     monkeypatch.setattr(newwrites, "GROUP_FILES", 16)
     files = peers_files(100)
-    groups: list[int] = []
-    write_all = newwrites._write_all
-
-    def counted(root: Path, table: SyncTable, writes: list[Any]) -> list[Any]:
-        groups.append(len(writes))
-        return write_all(root, table, writes)
-
-    monkeypatch.setattr(newwrites, "_write_all", counted)
 
     async def main() -> None:
         mirror, store, _ = make_mirror(tmp_path)
@@ -158,5 +169,29 @@ def test_files_written_as_their_docs_are_not_read_again(tmp_path: Path) -> None:
         assert store.read == {guids[saved], guids[edited]}
         assert store.changed == [guids[saved]]  # the save, taken into its doc
         assert (tmp_path / edited).read_bytes() == b"more " + files[edited]
+
+    trio.run(main)
+
+
+def test_docs_arriving_after_the_manifest_that_names_them_are_written_as_groups(
+    tmp_path: Path, groups: list[int]
+) -> None:
+    """A first sync's manifest comes first; the docs follow a window at a time. Those
+    of one batch are written as a group, not one by one (the one-file path)."""
+    files = peers_files(40)
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        later = Store()  # the docs, held back until the manifest was taken
+        guids = await peer_adds(mirror, store, files, docs=later)
+        assert not any((tmp_path / rel).exists() for rel in files)  # no doc here yet
+        names = list(files)
+        for batch in (names[:25], names[25:]):
+            store.docs.update({guids[rel]: later.docs[guids[rel]] for rel in batch})
+            await mirror.remote_changed(dict.fromkeys((guids[rel] for rel in batch), "bob"))
+        assert [n for n in groups if n] == [25, 15]  # none went one by one
+        for rel, data in files.items():
+            assert (tmp_path / rel).read_bytes() == data
+            assert mirror.synced[rel].guid == guids[rel]
 
     trio.run(main)
