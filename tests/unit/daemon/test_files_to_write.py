@@ -4,15 +4,25 @@ written yet, counted over fakes of a share, its mirror and its sync records."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import cast
 
+import pytest
+
+from p2psync.daemon import sharestatus
 from p2psync.daemon.shares import ShareService
 from p2psync.daemon.sharestatus import files_to_write
 from p2psync.mirror.manifest import MANIFEST_GUID
 
 CHUNK = "c:" + "0" * 32
+
+
+@pytest.fixture(autouse=True)
+def counted_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each call counts anew (``status`` counts at most once a second)."""
+    monkeypatch.setattr(sharestatus, "FILES_TO_WRITE_EVERY_S", 0.0)
 
 
 @dataclass
@@ -149,3 +159,19 @@ def test_a_file_found_as_its_doc_is_not_compared_again_until_either_changes() ->
     share.looked_at.clear()
     assert files_to_write(share.service()) == 2
     assert share.looked_at == ["note-1.md"]
+
+
+def test_a_count_stands_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``status`` asked many times a second counts once a second: a count is a pass
+    over every file."""
+    monkeypatch.setattr(sharestatus, "FILES_TO_WRITE_EVERY_S", 1.0)
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    entries = first_sync(10)
+    share = Share(entries, held={MANIFEST_GUID, *(e.guid for e in entries[:6])})
+    assert files_to_write(share.service()) == 6
+    share.written = {f"note-{n}.md": (f"g{n}", 1) for n in range(4)}
+    clock[0] += 0.5
+    assert files_to_write(share.service()) == 6  # counted half a second ago
+    clock[0] += 0.5
+    assert files_to_write(share.service()) == 2
