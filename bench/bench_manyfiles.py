@@ -58,8 +58,11 @@ UNLOAD_DEADLINE_S = 300.0
 MIB = 1024 * 1024
 RUNS = int(os.environ.get("P2PSYNC_BENCH_RUNS", "1"))
 POLL_S = 0.1
-"""How often a condition is polled: p2psync's status walks every doc, and a poll every
-20 ms took 15 % of its event loop during a first scan."""
+"""How often a condition is polled at first: p2psync's status walks every doc, and a
+poll every 20 ms took 15 % of its event loop during a first scan."""
+POLL_SHARE = 0.02
+"""Later polls come at most this share of the time waited so far after the one before."""
+POLL_MAX_S = 1.0
 SCAN_PROFILE = (
     "Where p2psync's first scan spent its time before new files were taken in as "
     "groups (py-spy --idle --threads on the daemon, 2026-12-05, 1,000 files, loaded "
@@ -177,13 +180,18 @@ def _rss_mib(pid: int) -> float:
 
 
 def _poll_until(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> float:
-    """Poll ``condition`` every ``POLL_S`` until it holds; the wall clock then. Raises
-    AssertionError after ``deadline_s``."""
-    end = time.monotonic() + deadline_s
+    """Poll ``condition`` until it holds; the wall clock then. Raises AssertionError
+    after ``deadline_s``. Every ``POLL_S`` at first, then every ``POLL_SHARE`` of the
+    time waited so far (at most ``POLL_MAX_S``): each poll is a status request that
+    walks every file, and ten a second during a first sync of 10,000 files cost
+    p2psync's receiver a fifth more CPU; a figure is late by at most that share."""
+    start = time.monotonic()
+    end = start + deadline_s
     while not condition():
-        if time.monotonic() > end:
+        now = time.monotonic()
+        if now > end:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL_S)
+        time.sleep(min(max(POLL_S, (now - start) * POLL_SHARE), POLL_MAX_S))
     return time.time()
 
 
@@ -601,7 +609,8 @@ def _report(
     rows: list[Row] = [
         ("scan_s", "first scan (share add until scanned)", "s",
          "p2psync: from the share.add request (control socket) to its status listing "
-         f"every file (polled every {POLL_S * 1e3:g} ms: up to that much late; a file is "
+         f"every file (polled every {POLL_S * 1e3:g} ms, later every {POLL_SHARE:.0%} of the "
+         f"time waited, at most {POLL_MAX_S:g} s: up to that much late; a file is "
          "listed once its doc is durable, and the one manifest change that names the "
          "batch's files follows the last of them, about 0.1 s of event-loop time at "
          "1,000 files in the profile below); Syncthing: "
