@@ -17,7 +17,7 @@ import os
 import struct
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -91,23 +91,35 @@ def record_file(root: Path, rel: str) -> Path:
     return marker_dir(root) / RECORDS_DIR / record_key(rel)
 
 
+def framed(magic: bytes, fields: object) -> bytes:
+    """``fields`` as msgpack behind an 8-byte ``magic`` and the body's CRC-32C: a
+    record's file, and the mirror's other small files of the same shape."""
+    body: bytes = msgpack.packb(fields, use_bin_type=True)
+    return _RECORD_HEAD.pack(magic, crc32c(body)) + body
+
+
+def unframed(magic: bytes, data: bytes) -> Any:
+    """What ``framed`` with ``magic`` made ``data`` of; ValueError if it is torn,
+    damaged or of another kind."""
+    if len(data) < _RECORD_HEAD.size:
+        raise ValueError("shorter than its header")
+    found, crc = _RECORD_HEAD.unpack_from(data)
+    body = data[_RECORD_HEAD.size :]
+    if found != magic or crc32c(body) != crc:
+        raise ValueError("bad magic or checksum")
+    return msgpack.unpackb(body, raw=False)
+
+
 def encode_record(record: Record) -> bytes:
     stat = list(record.stat) if record.stat is not None else []
     fields = [record.path, record.guid, record.digest, stat, record.base, record.version]
-    body: bytes = msgpack.packb(fields, use_bin_type=True)
-    return _RECORD_HEAD.pack(RECORD_MAGIC, crc32c(body)) + body
+    return framed(RECORD_MAGIC, fields)
 
 
 def _decode(data: bytes) -> Record | None:
     """The record in ``data``, None if it is torn or damaged."""
-    if len(data) < _RECORD_HEAD.size:
-        return None
-    magic, crc = _RECORD_HEAD.unpack_from(data)
-    body = data[_RECORD_HEAD.size :]
-    if magic != RECORD_MAGIC or crc32c(body) != crc:
-        return None
     try:
-        path, guid, digest, stat, base, *rest = msgpack.unpackb(body, raw=False)
+        path, guid, digest, stat, base, *rest = unframed(RECORD_MAGIC, data)
         held = FileStat(*map(int, stat)) if stat else None
         version = bytes(rest[0]) if rest else b""  # records before versions have none
         return Record(str(path), str(guid), bytes(digest), held, bytes(base), version)

@@ -62,7 +62,6 @@ import contextlib
 import json
 import logging
 import os
-import struct
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -80,13 +79,14 @@ from p2psync.mirror.records import (
     Record,
     Synced,
     encode_record,
+    framed,
     on_disk,
     read_record,
     record_key,
+    unframed,
     write_happened,
 )
 from p2psync.storage.fileops import REAL_FILE_OPS, write_file_atomically
-from p2psync.storage.format import crc32c
 from p2psync.storage.layout import marker_dir
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,6 @@ LEGACY_VERSION = 1
 PACK_NAME = "table.pack"
 """The whole table in one file, left by a daemon that stopped in order."""
 PACK_MAGIC = b"P2PSTP\x00\x01"
-_PACK_HEAD = struct.Struct(">8sI")
 
 
 class Unconfirmed(NamedTuple):
@@ -412,9 +411,7 @@ class SyncTable:
         rows = [[rel, synced.guid, synced.digest, list(synced.stat or ()), synced.version,
                  sorted(self._refs.named_by(rel))]
                 for rel, synced in self._synced.items()]  # fmt: skip
-        body: bytes = msgpack.packb(rows, use_bin_type=True)
-        data = _PACK_HEAD.pack(PACK_MAGIC, crc32c(body)) + body
-        write_file_atomically(self._dir / PACK_NAME, data, mode=0o600)
+        write_file_atomically(self._dir / PACK_NAME, framed(PACK_MAGIC, rows), mode=0o600)
         self.packed = True
         return True
 
@@ -502,17 +499,13 @@ def _read_pack(path: Path) -> dict[str, tuple[Synced, frozenset[str]]] | None:
     """The records in the pack at ``path`` (each with the chunk bases it names), None
     if it is torn or damaged (logged)."""
     try:
-        data = path.read_bytes()
-        magic, crc = _PACK_HEAD.unpack_from(data)
-        body = data[_PACK_HEAD.size :]
-        if magic != PACK_MAGIC or crc32c(body) != crc:
-            raise ValueError("bad magic or checksum")
         records = {}
-        for rel, guid, digest, stat, version, blobs in msgpack.unpackb(body, raw=False):
+        rows = unframed(PACK_MAGIC, path.read_bytes())
+        for rel, guid, digest, stat, version, blobs in rows:
             held = FileStat(*map(int, stat)) if stat else None
             synced = Synced(str(guid), bytes(digest), held, bytes(version))
             records[str(rel)] = (synced, frozenset(map(str, blobs)))
-    except (OSError, ValueError, TypeError, struct.error, msgpack.UnpackException) as exc:
+    except (OSError, ValueError, TypeError, msgpack.UnpackException) as exc:
         log.warning("ignoring the damaged sync record pack %s: %s", path, exc)
         return None
     return records

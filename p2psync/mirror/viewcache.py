@@ -14,24 +14,21 @@ read back by ``manifest.parse_entry``, as from the doc.
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Iterable
 from pathlib import Path
 
 import msgpack
 
 from p2psync.mirror.manifest import Entry, parse_entry
-from p2psync.mirror.records import version_key
+from p2psync.mirror.records import framed, unframed, version_key
 from p2psync.protocol.yjs import DocVersion
 from p2psync.storage.fileops import write_file_atomically
-from p2psync.storage.format import crc32c
 from p2psync.storage.layout import marker_dir
 
 log = logging.getLogger(__name__)
 
 VIEW_FILE = "manifest.view"
 MAGIC = b"P2PSMV\x00\x01"
-_HEAD = struct.Struct(">8sI")
 
 
 def view_file(root: Path) -> Path:
@@ -42,8 +39,7 @@ def view_file(root: Path) -> Path:
 def save_entries(path: Path, version: DocVersion, entries: Iterable[Entry]) -> None:
     """Write ``entries``, read at ``version``, atomically. Raises OSError."""
     rows = {entry.guid: entry.fields() for entry in entries}
-    body: bytes = msgpack.packb([version_key(version), rows], use_bin_type=True)
-    write_file_atomically(path, _HEAD.pack(MAGIC, crc32c(body)) + body, mode=0o600)
+    write_file_atomically(path, framed(MAGIC, [version_key(version), rows]), mode=0o600)
 
 
 def load_entries(path: Path, version: DocVersion) -> dict[str, Entry] | None:
@@ -57,14 +53,10 @@ def load_entries(path: Path, version: DocVersion) -> dict[str, Entry] | None:
         log.warning("ignoring the unreadable manifest view %s: %s", path, exc.strerror)
         return None
     try:
-        magic, crc = _HEAD.unpack_from(data)
-        body = data[_HEAD.size :]
-        if magic != MAGIC or crc32c(body) != crc:
-            raise ValueError("bad magic or checksum")
-        key, rows = msgpack.unpackb(body, raw=False)
+        key, rows = unframed(MAGIC, data)
         if key != version_key(version):
             return None
         return {str(guid): parse_entry(str(guid), raw) for guid, raw in rows.items()}
-    except (ValueError, TypeError, AttributeError, struct.error, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as exc:
         log.warning("ignoring the damaged manifest view %s: %s", path, exc)
         return None
