@@ -261,7 +261,7 @@ class Mirror:
             if entry is None or guid == MANIFEST_GUID or entry.deleted:
                 continue
             if self.view.by_path.get(entry.path) is entry:
-                if not settled(entry.path) and entry.path not in written:
+                if entry.path not in written and not settled(entry.path):
                     await self.reconcile(entry.path, peer)
             elif guid in hidden:
                 await self.collisions.keep_hidden(entry, hidden[guid])
