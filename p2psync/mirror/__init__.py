@@ -6,6 +6,8 @@ Pure building blocks:
 - ``ydocfile``: app docs (``.ydoc``): which bytes merge, what they add, when the
   file is written again.
 - ``textdiff``: a local save of a text file as the smallest ``Y.Text`` edits.
+- ``erased``: what a doc's text lost since an older state of it, for a save merged
+  against that state.
 - ``union``: two versions of one text with no shared history, merged line by line.
 - ``paths``: the one gate every share path from a peer or from disk goes through.
 - ``ignore``: which paths are not synced (``.p2psyncignore`` and built-ins).

@@ -53,8 +53,9 @@ from p2psync.mirror.chunked import (
 )
 from p2psync.mirror.chunklayout import Layout, Part, Piece, match, piece_of
 from p2psync.mirror.chunkscratch import ChunkStore, ScratchDocs, text_of
+from p2psync.mirror.erased import erased_since
 from p2psync.mirror.kinds import decode_text
-from p2psync.mirror.textdiff import changed_regions
+from p2psync.mirror.textdiff import Erased, changed_regions
 from p2psync.replica.doc import DocReplica
 
 YDoc = pycrdt.Doc[Any]
@@ -336,7 +337,8 @@ class ChunkedFiles:
         new = changed.decode()
         bases = {piece.guid: piece.base for piece in layout.pieces}
         scratch = ScratchDocs(self.store, bases, root_guid)
-        old = "".join(str(text_of(scratch(piece.guid))) for piece in middle)
+        texts = [str(text_of(scratch(piece.guid))) for piece in middle]
+        old = "".join(texts)
         if old == new:
             return True
         chunked = ChunkedText(
@@ -348,13 +350,29 @@ class ChunkedFiles:
         )
         anchor = middle[0].guid if middle else lead[-1].guid if lead else None
         base = _position_of(chunked, anchor, after=not middle)
-        for a0, a1, b0, b1 in reversed(changed_regions(old, new)):
+        erased = self._erased(middle, texts)
+        for a0, a1, b0, b1 in reversed(changed_regions(old, new, erased)):
             chunked.replace(base + a0, base + a1, new[b0:b1])
         order = chunked.order()  # the file's chunks now: the scratch root's, not the live one's
         await scratch.store(root_guid)
         self.owners.update(dict.fromkeys(order, root_guid))
         self.layouts[root_guid] = self._saved_layout(root_guid, layout, scratch, order, size)
         return True
+
+    def _erased(self, pieces: list[Piece], texts: list[str]) -> Erased:
+        """What the live docs of ``pieces`` deleted since their bases (whose texts
+        are ``texts``), at offsets in the text the pieces spell together: a line a
+        save changed in place that a peer deleted is replaced whole, as in a
+        one-doc file's save (``content.merge_save``)."""
+        ranges: list[tuple[int, int]] = []
+        offset = 0
+        for piece, text in zip(pieces, texts, strict=True):
+            live = self.store.doc(piece.guid)
+            if live is not None and piece.base:
+                erased = erased_since(piece.base, live.full_state())
+                ranges += [(offset + start, offset + end) for start, end in erased]
+            offset += len(text)
+        return Erased.joined(ranges)
 
     def _saved_layout(
         self, root_guid: str, layout: Layout, scratch: ScratchDocs, order: list[str], size: int

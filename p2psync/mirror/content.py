@@ -16,9 +16,10 @@ from p2psync.errors import InvalidIdError
 from p2psync.ids import DeviceId, new_client_id
 from p2psync.mirror import binary
 from p2psync.mirror.chunkfile import ChunkedFiles, decode_large_text
+from p2psync.mirror.erased import erased_since
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.manifest import Entry
-from p2psync.mirror.textdiff import apply_text_change
+from p2psync.mirror.textdiff import NOTHING_ERASED, Erased, apply_text_change
 from p2psync.replica.doc import DocReplica
 
 CONTENT = "content"
@@ -68,22 +69,27 @@ def text_at(state: bytes) -> str:
     return str(content_of(scratch))
 
 
-def merge_save(base_state: bytes, text: str) -> tuple[bytes, bytes]:
+def merge_save(base_state: bytes, text: str, live_state: bytes) -> tuple[bytes, bytes]:
     """The update that turns the doc at ``base_state`` into ``text``, made in a scratch
-    doc of a fresh client: applied to the live doc it merges with whatever the live
-    doc gained since the base, as a peer's concurrent edit would. Also returns the
-    scratch doc's state after it: a merge base whose text is ``text``."""
-    return text_update(base_state, text, new_client_id())
+    doc of a fresh client: applied to the live doc (at ``live_state``) it merges with
+    whatever the live doc gained since the base, as a peer's concurrent edit would. A
+    line the save changed in place that the live doc has deleted since is replaced
+    whole (``textdiff.Erased``). Also returns the scratch doc's state after it: a
+    merge base whose text is ``text``."""
+    erased = Erased.joined(erased_since(base_state, live_state))
+    return text_update(base_state, text, new_client_id(), erased)
 
 
-def text_update(state: bytes, text: str, client_id: int) -> tuple[bytes, bytes]:
+def text_update(
+    state: bytes, text: str, client_id: int, erased: Erased = NOTHING_ERASED
+) -> tuple[bytes, bytes]:
     """The update (by ``client_id``) turning the doc at ``state`` into ``text``, and
     the state after it."""
     scratch: YDoc = pycrdt.Doc(client_id=client_id)
     scratch.apply_update(state)
     before = scratch.get_state()
     content = content_of(scratch)
-    apply_text_change(content, str(content), text)
+    apply_text_change(content, str(content), text, erased)
     return scratch.get_update(before), scratch.get_update()
 
 

@@ -130,7 +130,8 @@ class Saves:
                 log.warning("share %s: %s has no merge base (synced by an older version); "
                             "the save replaces the doc's text", self.m.share, rel)  # fmt: skip
         if base:
-            update, after = await trio.to_thread.run_sync(merge_save, base, text)
+            live = doc.full_state()
+            update, after = await trio.to_thread.run_sync(merge_save, base, text, live)
         else:
             state, client = doc.full_state(), doc.ydoc.client_id
             update, after = await trio.to_thread.run_sync(text_update, state, text, client)
@@ -308,8 +309,10 @@ class Saves:
         committed yet) and written back on the next round; any other is kept aside."""
         base = await trio.to_thread.run_sync(self.m.synced.base, rel)
         text = decode_text(data)
-        if entry.kind is FileKind.TEXT and base and text is not None:
-            update, _ = await trio.to_thread.run_sync(merge_save, base, text)
+        doc = self.m.store.doc(entry.guid)
+        if entry.kind is FileKind.TEXT and base and text is not None and doc is not None:
+            live = doc.full_state()
+            update, _ = await trio.to_thread.run_sync(merge_save, base, text, live)
             await self.m.store.local_update(entry.guid, update, notify=False)
             self.m.retry.add(rel)
             log.info("share %s: a program wrote to %s while the daemon replaced it; its "

@@ -27,13 +27,20 @@ No edit deletes unchanged characters to retype them, however few lie between two
 changes: a peer's concurrent insertion anchored on them would land inside the retyped
 text (docs/decisions.md, "Text diff: no edit retypes unchanged text").
 
+A save merged against an older base knows what the doc deleted since (``Erased``): a
+line it changed in place that is gone from the doc is replaced whole, so the saved line
+does not go with the deleted one's characters (docs/decisions.md, "Text diff: a line a
+peer deleted is replaced whole").
+
 Each Myers run has a work budget; past it the block is replaced whole. That keeps the
 time bounded on unrelated texts, and is always correct, only larger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -66,8 +73,37 @@ class TextEdit:
     insert: str
 
 
-def text_edits(old: str, new: str) -> list[TextEdit]:
-    """The edits that turn ``old`` into ``new``, in pycrdt ``Text`` index units.
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """The parts of an old text that a concurrent edit deleted: disjoint ascending
+    ``(start, end)`` ranges of code points. A line changed in place that lies wholly in
+    one is replaced whole (see the module doc)."""
+
+    ranges: Sequence[tuple[int, int]] = ()
+
+    @classmethod
+    def joined(cls, ranges: Iterable[tuple[int, int]]) -> Erased:
+        """Of ascending ``ranges``, those that touch joined into one."""
+        out: list[tuple[int, int]] = []
+        for start, end in ranges:
+            if out and out[-1][1] == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        return cls(out)
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether every character of ``old[start:end]`` (not empty) was deleted."""
+        i = bisect_right(self.ranges, (start, math.inf)) - 1  # the last range from <= start
+        return end > start and i >= 0 and self.ranges[i][1] >= end
+
+
+NOTHING_ERASED = Erased()
+
+
+def text_edits(old: str, new: str, erased: Erased = NOTHING_ERASED) -> list[TextEdit]:
+    """The edits that turn ``old`` into ``new``, in pycrdt ``Text`` index units; a line
+    changed in place that ``erased`` covers is replaced whole.
 
     Pure. Returns an empty list when the texts are equal. Raises ValueError
     (UnicodeEncodeError) if a changed part holds a lone surrogate, which is not text.
@@ -75,7 +111,7 @@ def text_edits(old: str, new: str) -> list[TextEdit]:
     edits: list[TextEdit] = []
     position = 0
     new_done = 0
-    for a0, a1, b0, b1 in changed_regions(old, new):
+    for a0, a1, b0, b1 in changed_regions(old, new, erased):
         position += _utf8_len(new[new_done:b0])
         inserted = new[b0:b1]
         edits.append(TextEdit(position, _utf8_len(old[a0:a1]), inserted))
@@ -84,16 +120,18 @@ def text_edits(old: str, new: str) -> list[TextEdit]:
     return edits
 
 
-def apply_text_change(text: pycrdt.Text, old: str, new: str) -> int:
-    """Edit ``text``, which holds ``old``, so that it holds ``new``; return the number of
-    edits made.
+def apply_text_change(
+    text: pycrdt.Text, old: str, new: str, erased: Erased = NOTHING_ERASED
+) -> int:
+    """Edit ``text``, which holds ``old``, so that it holds ``new`` (``text_edits``);
+    return the number of edits made.
 
     ``text`` must belong to a doc. The edits run in the caller's transaction if one is
     open on that doc, otherwise in one transaction of their own (so observers and the
     update stream see one change). Raises ValueError, before changing anything, if the
     length of ``text`` shows it does not hold ``old``.
     """
-    edits = text_edits(old, new)
+    edits = text_edits(old, new, erased)
     if not edits:
         return 0
     doc = text.doc
@@ -113,11 +151,12 @@ def apply_text_change(text: pycrdt.Text, old: str, new: str) -> int:
     return len(edits)
 
 
-def changed_regions(old: str, new: str) -> list[Region]:
+def changed_regions(old: str, new: str, erased: Erased = NOTHING_ERASED) -> list[Region]:
     """The regions of ``old`` replaced in ``new``, ascending, in code points.
 
     No region deletes characters only to retype them, and whole lines inserted or
-    deleted make a region that starts and ends at line starts.
+    deleted make a region that starts and ends at line starts. A line changed in place
+    that ``erased`` covers is one region, the whole line.
     """
     prefix, a, b = _trim(old, new)
     if not a and not b:
@@ -129,8 +168,9 @@ def changed_regions(old: str, new: str) -> list[Region]:
     suffix = _common_line_suffix(old, new, min(len(old), len(new)) - start)
     if not (_has_line_break(a) or _has_line_break(b)):
         # One line changed: by character, unless it became another line.
+        in_line = _shift(_char_regions(a, b), prefix - start)
         return _line_regions(old[start : len(old) - suffix], new[start : len(new) - suffix],
-                             start, start, _shift(_char_regions(a, b), prefix - start))  # fmt: skip
+                             start, start, erased, regions=in_line)  # fmt: skip
     lines_a = old[start : len(old) - suffix].splitlines(keepends=True)
     lines_b = new[start : len(new) - suffix].splitlines(keepends=True)
     line_regions = myers(lines_a, lines_b, LINE_DIFF_BUDGET)
@@ -149,23 +189,32 @@ def changed_regions(old: str, new: str) -> list[Region]:
             # Lines changed in place: each by character against its own old version,
             # so no edit pairs characters of one line with those of another.
             for i, j in zip(range(i0, i1), range(j0, j1), strict=True):
-                regions += _line_regions(lines_a[i], lines_b[j], starts_a[i], starts_b[j])
+                regions += _line_regions(lines_a[i], lines_b[j], starts_a[i], starts_b[j], erased)
         else:
             # Lines replaced by a different number of lines: like one line, so a line
             # break typed into a line is one edit, and unlike lines are replaced whole.
-            regions += _line_regions(old[a0:a1], new[b0:b1], a0, b0)
+            regions += _line_regions(old[a0:a1], new[b0:b1], a0, b0, erased)
     return regions
 
 
 def _line_regions(
-    line_a: str, line_b: str, a0: int, b0: int, regions: list[Region] | None = None
+    line_a: str,
+    line_b: str,
+    a0: int,
+    b0: int,
+    erased: Erased,
+    *,
+    regions: list[Region] | None = None,
 ) -> list[Region]:
     """The regions of one line (or block of lines, at ``a0`` in the old text, ``b0``
     in the new) changed in place: its character regions (``regions`` when known,
-    relative to the line), or the whole line if it became another one."""
+    relative to the line), or the whole line if it became another one or a concurrent
+    edit deleted it (its text without the final line break: a line deleted at the end
+    of a file may keep the break before it)."""
     if regions is None:
         regions = _char_regions(line_a, line_b)
-    if _became_another_line(line_a, regions):
+    body = len(line_a.rstrip("\r\n"))
+    if _became_another_line(line_a, regions) or erased.covers(a0, a0 + body):
         regions = [(0, len(line_a), 0, len(line_b))]
     return _shift(regions, 0, a0, b0)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from p2psync.mirror import textdiff
 from p2psync.mirror.textdiff import (
+    Erased,
     TextEdit,
     apply_text_change,
     common_prefix_len,
@@ -532,3 +533,25 @@ def test_a_paragraph_edited_in_several_places_keeps_its_edits_small() -> None:
         words[n] = f"WORD{n}"
     edits = text_edits(old, " ".join(words) + "\n")
     assert [edit.insert for edit in edits] == ["WORD", "WORD", "WORD"]
+
+
+def test_erased_covers_a_span_only_inside_one_deleted_range() -> None:
+    erased = Erased([(2, 5), (5, 9), (12, 20)])
+    assert erased.covers(2, 5)
+    assert erased.covers(13, 20)
+    assert erased.covers(6, 9)
+    assert not erased.covers(1, 4)  # starts before any range
+    assert not erased.covers(4, 7)  # spans two ranges, not joined
+    assert Erased.joined(erased.ranges).covers(4, 7)
+    assert not erased.covers(10, 11)  # between ranges
+    assert not erased.covers(15, 21)  # runs past the range
+    assert not erased.covers(3, 3)  # nothing to judge
+
+
+def test_a_line_changed_in_place_is_replaced_whole_when_erased_covers_it() -> None:
+    old, new = "a\nmeeting at 10:00\nz\n", "a\nmeeting at 11:30\nz\n"
+    assert len(text_edits(old, new)) > 1  # by character
+    erased = Erased([(2, len("a\nmeeting at 10:00"))])
+    assert text_edits(old, new, erased) == [
+        TextEdit(2, len("meeting at 10:00\n"), "meeting at 11:30\n")
+    ]
