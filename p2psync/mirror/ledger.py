@@ -241,18 +241,23 @@ class Ledger:
     async def restore_promoted(self) -> None:
         """Apply to its doc the merge base of each record kept from a crash
         (``SyncTable.promoted``): a save written ahead of its doc update that the
-        crash cut off is stored now (a base already in its doc changes nothing)."""
+        crash cut off is stored now (a base already in its doc changes nothing), and
+        only then is its record committed."""
         promoted, self.synced.promoted = self.synced.promoted, set()
         for rel in sorted(promoted):
             synced = self.synced.get(rel)
-            base = await trio.to_thread.run_sync(self.synced.base, rel)
-            if synced is None or not base or is_layout(base) or self.store.doc(synced.guid) is None:
-                continue
-            try:
-                await self.store.local_update(synced.guid, base, notify=False)
-            except P2PSyncError as exc:
-                log.error("share %s: cannot restore the save of %s kept from before a "
-                          "crash: %s", self.share, rel, exc)  # fmt: skip
+            base = await trio.to_thread.run_sync(self.synced.promoted_base, rel)
+            doc = self.store.doc(synced.guid) if synced is not None else None
+            if doc is not None and base and not is_layout(base):
+                try:
+                    await self.store.local_update(doc.guid, base, notify=False)
+                except P2PSyncError as exc:
+                    log.error("share %s: cannot restore the save of %s kept from before "
+                              "a crash (tried again with the next change): %s",
+                              self.share, rel, exc)  # fmt: skip
+                    self.synced.promoted.add(rel)
+                    continue
+            self.synced.commit_promoted(rel)
 
     def forget_inodes(self) -> None:
         """A new batch: the inode index is built afresh when it first needs it."""

@@ -34,8 +34,10 @@ since (a program may have replaced it while the daemon was down): its base holds
 save, and dropping it left a record whose base lacked a save the doc held, so the
 next save added its lines again. A kept one is listed in ``SyncTable.promoted``,
 whose bases the mirror applies to their docs once (a save whose update was not stored
-yet; applying a base twice changes nothing). A record is written only after the doc
-changes it names are durable, so a committed base is always in its doc.
+yet; applying a base twice changes nothing); a save's stays written ahead until its
+base is durable in the doc (``commit_promoted``), so a crash before that keeps it
+again. A record is written only after the doc changes it names are durable, so a
+committed base is always in its doc.
 
 A record also holds the file's stat, so a file renamed while the daemon was down is
 still known by its inode, and the key of the doc's version whose content the file is
@@ -131,7 +133,8 @@ class SyncTable:
         self._pending: dict[str, tuple[Record, Path]] = {}
         self.promoted: set[str] = set()
         """Paths whose write-ahead record was kept at load: their base is to be
-        applied to their doc once (``Mirror`` does it on its first rescan)."""
+        applied to their doc once (``Mirror`` does it before anything else), then
+        ``commit_promoted``; a save's stays written ahead until then."""
         self.unconfirmed: dict[str, Unconfirmed] = {}
         """Paths whose write a crash cut off and whose file is gone at load: their
         ``.next`` is their record, in memory only, to pair a file renamed while the
@@ -176,7 +179,19 @@ class SyncTable:
             return b""
         return record.base
 
+    def promoted_base(self, rel: str) -> bytes:
+        """The merge base of the record of ``rel`` kept from a crash (``promoted``):
+        a save's, still written ahead, or the record's."""
+        pending = self._pending.get(rel)
+        return pending[0].base if pending is not None else self.base(rel)
+
     # -- changing ----------------------------------------------------------------
+
+    def commit_promoted(self, rel: str) -> None:
+        """The record of ``rel`` kept from a crash has its base in its doc now: a
+        save's, written ahead till now, is the record."""
+        if rel in self._pending:
+            self.commit(rel)
 
     def prepare(self, rel: str, synced: Synced, base: bytes, *, save: bool = False) -> None:
         """Write ahead, durably, what ``rel`` is about to hold (``synced.stat``: the
@@ -447,15 +462,23 @@ class SyncTable:
             self._refs.refer(record.path + PENDING_SUFFIX, record.base, loading=True)
             self.unconfirmed[record.path] = Unconfirmed(path, before)
             return
-        if happened:
-            path.replace(path.with_name(record_key(record.path)))
-            self._synced[record.path] = record.synced
-            self._refs.refer(record.path, record.base, loading=True)
-            self.promoted.add(record.path)
-            log.info("%s: kept the sync record written ahead of the last action on %s",
-                     self.root, record.path)  # fmt: skip
-        else:
+        if not happened:
             path.unlink(missing_ok=True)
+            return
+        if save:
+            # Left written ahead until its save is in the doc (``commit_promoted``): a
+            # crash before that finds it here again. Made the record now, a crash
+            # left a record whose base held a save its doc lacked, and the file as
+            # recorded: the save was never stored, and the doc written over it.
+            self._pending[record.path] = (record, path)
+            self._refs.refer(record.path + PENDING_SUFFIX, record.base, loading=True)
+        else:
+            path.replace(path.with_name(record_key(record.path)))
+            self._refs.refer(record.path, record.base, loading=True)
+        self._synced[record.path] = record.synced
+        self.promoted.add(record.path)
+        log.info("%s: kept the sync record written ahead of the last action on %s",
+                 self.root, record.path)  # fmt: skip
 
     def settle_unconfirmed(self, rel: str, data: bytes, stat: FileStat) -> bool:
         """The unconfirmed record of ``rel`` paired a renamed file that holds ``data``

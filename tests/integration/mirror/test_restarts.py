@@ -816,6 +816,40 @@ def test_a_save_stored_before_a_crash_is_not_added_again_by_a_later_save_made_wh
     trio.run(main)
 
 
+def test_a_save_cut_off_twice_by_crashes_is_stored_by_the_third_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save's record is written ahead and the daemon dies before the save reaches
+    the doc; the next start keeps that record, and dies too before it has stored the
+    save in the doc. The third start still stores it: the record written ahead stays
+    one until its save is in the doc (the kill-storm soak lost a line so: the second
+    start made it the record, and the third found the file as recorded, nothing to
+    take in, and wrote the doc over it)."""
+
+    async def main() -> None:
+        mirror, store, doc = await synced_file(tmp_path, "a\n")
+        append_line(doc, "T\n")  # another program's append: the save is merged
+        (tmp_path / "d.txt").write_text("a\nsaved\n")
+
+        async def die(self: Store, guid: str, update: bytes, *, notify: bool = True) -> None:
+            raise CrashError(guid)
+
+        monkeypatch.setattr(Store, "local_update", die)
+        with pytest.raises(CrashError):
+            await mirror.local_changes(["d.txt"])
+        with pytest.raises(CrashError):
+            await restart(tmp_path, store).rescan()
+        monkeypatch.undo()
+        assert "saved" not in doc.text()  # neither start stored it
+        again = restart(tmp_path, store)
+        await again.rescan()
+        await again.flush()
+        assert sorted(doc.text().splitlines()) == ["T", "a", "saved"]
+        assert (tmp_path / "d.txt").read_text() == doc.text()
+
+    trio.run(main)
+
+
 def test_a_file_saved_and_renamed_while_down_pairs_though_peers_grew_its_doc(
     tmp_path: Path,
 ) -> None:

@@ -145,7 +145,12 @@ def test_a_record_written_ahead_beside_the_pack_is_settled_from_the_files(
     again = SyncTable(tmp_path)
     assert not again.packed
     assert "c.txt" in again  # a save's record written ahead is always kept
+    assert again.promoted == {"c.txt"}
+    assert ahead.exists()  # until its save is in the doc
+    assert not again.save_pack()
+    again.commit_promoted("c.txt")
     assert not ahead.exists()
+    assert SyncTable(tmp_path).get("c.txt") == again.get("c.txt")
 
 
 def test_a_damaged_pack_is_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
