@@ -899,6 +899,47 @@ def test_a_file_that_grew_much_while_down_then_renamed_pairs_with_its_old_path(
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
+def test_a_one_line_file_saved_in_place_and_renamed_while_down_pairs_by_its_inode(
+    tmp_path: Path,
+) -> None:
+    """Down: a file of one line is saved in place (its inode kept) with three lines
+    more, then renamed. Its inode pairs it with its old path though it shares only a
+    quarter of its lines with what was synced: it kept every line it had (the kill-
+    storm soak made it a second doc, its text then on two paths)."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "one\n")
+        with (tmp_path / "d.txt").open("a") as file:
+            file.write("two\nthree\nfour\n")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+        assert doc.text() == "one\ntwo\nthree\nfour\n"
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_new_file_on_a_reused_inode_is_not_the_vanished_one_it_shares_no_line_with(
+    tmp_path: Path,
+) -> None:
+    """Down: a one-line file is deleted and another file created that takes its
+    inode number (forced here by renaming a new file onto the same inode: written
+    over the deleted file's bytes in place). Sharing no line with it, it is a new
+    file, not the deleted one renamed."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "one\n")
+        with (tmp_path / "d.txt").open("r+") as file:  # same inode, other text
+            file.write("xyz\nabc\n")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert again.view.guid_for_path("e.txt") not in (None, doc.guid)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
 def test_a_file_recorded_without_its_stat_then_renamed_while_down_stays_one_doc(
     tmp_path: Path,
 ) -> None:
