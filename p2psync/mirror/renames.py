@@ -47,8 +47,10 @@ RENAME_SIMILARITY = 0.5
 share of lines they have in common, or of the old file's lines it kept) is its
 rename, when no inode pairs them (git's rename rule, by lines)."""
 RENAME_MIN_LINES = 3
-"""A file of fewer lines is never paired by its text, nor by the lines it kept,
-unless its inode pairs it too."""
+"""A new file of fewer lines is never paired by its text alone."""
+RENAME_MIN_KEPT = 2
+"""The share of a gone file's lines a new file kept counts when it kept at least
+this many (``alike``); one will do when its inode pairs them too."""
 
 
 class Renames:
@@ -251,10 +253,10 @@ class Renames:
         return None
 
     async def _likeness(
-        self, old: str, lines: set[str], *, min_lines: int = RENAME_MIN_LINES
+        self, old: str, lines: set[str], *, min_kept: int = RENAME_MIN_KEPT
     ) -> float | None:
         """How alike a new file of ``lines`` is to the file last synced at ``old``
-        (``alike``, with ``min_lines``): to its merge base (what the file held then) or
+        (``alike``, with ``min_kept``): to its merge base (what the file held then) or
         to its doc now, whichever is higher. The base tells a file saved and renamed
         while peers grew its doc (their lines are not in the file yet); the doc tells
         a file whose record keeps no base. None if neither can tell: ``old``'s record
@@ -267,7 +269,7 @@ class Renames:
         known = self._known.get((old, entry.guid))
         if known is None:
             known = self._known[old, entry.guid] = await self._known_lines(old, entry)
-        return max((alike(lines, theirs, min_lines) for theirs in known if theirs), default=None)
+        return max((alike(lines, theirs, min_kept) for theirs in known if theirs), default=None)
 
     async def _known_lines(self, old: str, entry: Entry) -> list[set[str]]:
         """The lines of ``old``'s merge base (one-doc text only) and of its doc now."""
@@ -369,7 +371,7 @@ class Renames:
         likeness = None
         if moved is not None and not moved[1].holds(data):  # else a plain rename
             # Its inode tells already: keeping most of a small file's lines will do.
-            likeness = await self._likeness(moved[0], lines, min_lines=1)
+            likeness = await self._likeness(moved[0], lines, min_kept=1)
         if moved is not None and likeness is not None and likeness < RENAME_SIMILARITY:
             # The inode number may be one a deleted file left free and another file's
             # save took: then the text says which file this was, if any vanished.
@@ -407,12 +409,12 @@ class Renames:
         return False
 
 
-def alike(new: set[str], old: set[str], min_lines: int = RENAME_MIN_LINES) -> float:
+def alike(new: set[str], old: set[str], min_kept: int = RENAME_MIN_KEPT) -> float:
     """How alike a new file's lines are to an old file's: the share of lines they
     have in common (Jaccard), or, if higher, the share of the old file's lines the
-    new one still has, when they are at least ``min_lines`` (a file that grew much
+    new one still has, when they are at least ``min_kept`` (a file that grew much
     before it was renamed keeps all its old lines, though they are fewer than half
     of its lines now; a file of one line that its inode pairs keeps its one line)."""
     common = len(new & old)
-    kept = common / len(old) if common >= min_lines else 0.0
+    kept = common / len(old) if common >= min_kept else 0.0
     return max(common / len(new | old), kept)

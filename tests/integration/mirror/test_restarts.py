@@ -921,6 +921,27 @@ def test_a_one_line_file_saved_in_place_and_renamed_while_down_pairs_by_its_inod
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
+def test_a_two_line_file_replaced_with_more_lines_and_renamed_while_down_is_one_doc(
+    tmp_path: Path,
+) -> None:
+    """Down: a file of two lines is saved by replacing it (a new inode) with three
+    lines more, then renamed. It kept both of its lines, though they are fewer than
+    half of its lines now: its rename, not a new file (the kill-storm soak made it a
+    second doc, and the old path came back with the peers' edits: its text twice)."""
+
+    async def main() -> None:
+        _, store, doc = await synced_file(tmp_path, "one\ntwo\n")
+        (tmp_path / "d.tmp").write_text("one\nnew 1\ntwo\nnew 2\nnew 3\n")
+        (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
+        (tmp_path / "d.txt").rename(tmp_path / "e.txt")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert [g for g in store.docs if g != MANIFEST_GUID] == [doc.guid]
+        assert again.view.guid_for_path("e.txt") == doc.guid
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.txt"]
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
 def test_a_new_file_on_a_reused_inode_is_not_the_vanished_one_it_shares_no_line_with(
     tmp_path: Path,
 ) -> None:
