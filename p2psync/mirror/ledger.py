@@ -110,7 +110,7 @@ class Ledger:
         entry is stored: the ``record`` made after the entry commits it (as
         ``write_ahead_new`` does for a group)."""
         _, synced, base = self.new_record(rel, guid, data, stat)
-        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, synced, base))
+        await trio.to_thread.run_sync(lambda: self.synced.prepare(rel, synced, base, save=True))
 
     async def write_ahead_new(self, records: list[tuple[str, Synced, bytes]]) -> None:
         """Write ahead the records of a group of new files whose docs are stored,

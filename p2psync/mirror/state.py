@@ -95,10 +95,10 @@ log = logging.getLogger(__name__)
 
 PENDING_SUFFIX = ".next"
 SAVE_SUFFIX = ".save"
-"""The write-ahead record of a save about to be stored in its doc: kept at load
-whatever the file holds since (its base is applied to the doc again, which changes
-nothing if the save was stored), unlike a file write's, kept only if the file shows
-the write happened."""
+"""The write-ahead record of a save about to be stored in its doc, or of a new file
+whose doc is stored: kept at load whatever the file holds since (its base is applied
+to the doc again, which changes nothing if the save was stored), unlike a file
+write's, kept only if the file shows the write happened."""
 LEGACY_FILE = "mirror.json"
 LEGACY_VERSION = 1
 PACK_NAME = "table.pack"
@@ -252,17 +252,20 @@ class SyncTable:
     def write_ahead_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """Write ahead the records (path, what it holds, merge base) of new files
         whose docs are stored and whose entries are about to be: a crash between the
-        entries and ``write_new`` leaves these, which a restart keeps if the file is
-        as recorded, or holds as unconfirmed (``_settle``) to pair the file renamed
-        while the daemon was down. (Without them the entry would name a file with no
-        record, written again from its doc beside the renamed one.) Each is written
+        entries and ``write_new`` leaves these, which a restart keeps whatever the
+        file holds since, as a save's (``.save``): they stand for what the docs hold,
+        so a save made while the daemon was down is merged into its doc, and a file
+        renamed then pairs by its inode or text. (Without them the entry would name a
+        file with no record, written again from its doc beside the renamed one;
+        dropped as a write that never happened when the file was saved meanwhile, the
+        save went to a conflict copy and the doc was written over it.) Each is written
         in place, not through a temp file: a torn one fails its CRC and reads as an
         action not started. Blocking and touching only files (not fsynced, as
         ``write_new``); no table change."""
         self._unpack()
         for rel, synced, base in records:
             record = Record(rel, *synced[:3], base, synced.version)
-            _write_ahead(self._dir, record, PENDING_SUFFIX, sync=False)
+            _write_ahead(self._dir, record, SAVE_SUFFIX, sync=False)
 
     def write_new(self, records: Sequence[tuple[str, Synced, bytes]]) -> None:
         """Make the records (path, what it holds, merge base) that ``write_ahead_new``
@@ -274,7 +277,7 @@ class SyncTable:
         for rel, synced, base in records:
             target = self._dir / record_key(rel)
             try:
-                target.with_name(target.name + PENDING_SUFFIX).replace(target)
+                target.with_name(target.name + SAVE_SUFFIX).replace(target)
             except FileNotFoundError:
                 self._write_files([(rel, synced, base)], "")
 

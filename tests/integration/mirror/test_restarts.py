@@ -1171,6 +1171,44 @@ def test_a_kill_between_a_new_files_entry_and_its_record_leaves_one_doc(
 
 
 @pytest.mark.parametrize("path", ["group", "one-file"])
+def test_a_new_file_saved_while_down_after_a_kill_before_its_record_is_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A new file's doc and entry are stored and the daemon is killed before its
+    record is; while down, the file is saved by replacing it (a new inode, a line
+    added). The record written ahead stands for what the doc holds, so the file is a
+    save merged into that doc: the kill-storm soak dropped it as a write that never
+    happened, and the saved line went only to a conflict copy, the doc's text
+    written over the file."""
+    text = "a\nb\nc\nd\n"
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise CrashError
+
+    async def die_async(*args: Any, **kwargs: Any) -> None:
+        die()
+
+    async def main() -> None:
+        mirror, store, _ = make_mirror(tmp_path)
+        (tmp_path / "d.txt").write_text(text)
+        monkeypatch.setattr(Ledger, "record_new", die_async)
+        monkeypatch.setattr(Ledger, "record", die)
+        with pytest.raises(CrashError):
+            await take_in(mirror, "d.txt", path)
+        monkeypatch.undo()
+        (guid,) = [g for g in store.docs if g != MANIFEST_GUID]
+        (tmp_path / "d.tmp").write_text(text + "saved\n")
+        (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
+        again = await restarted_past_the_hold(tmp_path, store)
+        assert again.view.guid_for_path("d.txt") == guid
+        assert store.docs[guid].text() == text + "saved\n"
+        assert (tmp_path / "d.txt").read_text() == text + "saved\n"
+        assert list_copies(tmp_path) == []
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("path", ["group", "one-file"])
 @pytest.mark.parametrize("renamed", [False, True], ids=["left", "renamed-while-down"])
 def test_a_kill_between_a_new_files_record_written_ahead_and_its_entry_takes_it_in_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, renamed: bool

@@ -101,9 +101,9 @@ def test_new_files_records_written_ahead_in_place_then_renamed_or_written_again(
     tmp_path: Path,
 ) -> None:
     """A group of new files' records (``mirror.newfiles``): written ahead as
-    ``.next`` files, then each renamed onto its record; one whose ``.next`` is gone
-    by then is written again whole. A torn one (a crash mid-write) reads as not
-    written: the restart drops it."""
+    ``.save`` files (kept at a restart whatever the file holds since), then each
+    renamed onto its record; one whose ``.save`` is gone by then is written again
+    whole. A torn one (a crash mid-write) reads as not written: the restart drops it."""
     records = []
     for name in ("a.txt", "b.txt", "c.txt"):
         path = tmp_path / name
@@ -114,20 +114,20 @@ def test_new_files_records_written_ahead_in_place_then_renamed_or_written_again(
     folder = tmp_path / ".p2psync" / "synced"
     ahead = sorted(p.name for p in folder.iterdir())
     assert len(ahead) == 3
-    assert all(name.endswith(".next") for name in ahead)
+    assert all(name.endswith(".save") for name in ahead)
     (folder / ahead[1]).unlink()
     table.write_new(records)
-    assert not [p for p in folder.iterdir() if p.name.endswith(".next")]
+    assert not [p for p in folder.iterdir() if p.name.endswith(".save")]
     again = SyncTable(tmp_path)
     assert {rel: again[rel] for rel, _, _ in records} == {rel: s for rel, s, _ in records}
     torn = tmp_path / "d.txt"
     torn.write_text("d")
     table.write_ahead_new([("d.txt", Synced(GUID, file_digest(b"d"), stat_of(torn)), b"")])
-    (ahead_d,) = [p for p in folder.iterdir() if p.name.endswith(".next")]
+    (ahead_d,) = [p for p in folder.iterdir() if p.name.endswith(".save")]
     ahead_d.write_bytes(ahead_d.read_bytes()[:-3])
     again = SyncTable(tmp_path)
     assert "d.txt" not in again
-    assert not [p for p in folder.iterdir() if p.name.endswith(".next")]
+    assert not [p for p in folder.iterdir() if p.name.endswith(".save")]
 
 
 @pytest.mark.parametrize("synced_before", [True, False], ids=["synced-before", "new-here"])
