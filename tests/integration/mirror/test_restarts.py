@@ -1128,6 +1128,30 @@ async def take_in(mirror: Mirror, rel: str, path: str) -> None:
         await mirror.reconcile(rel)
 
 
+async def killed_before_the_record(
+    root: Path, monkeypatch: pytest.MonkeyPatch, text: str, path: str
+) -> tuple[Mirror, Store, str]:
+    """``d.txt`` (``text``) taken in as a new file (``take_in``), the daemon killed
+    once its doc and entry are stored and before its record is: the mirror, the
+    store and the new doc's guid."""
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise CrashError
+
+    async def die_async(*args: Any, **kwargs: Any) -> None:
+        die()
+
+    mirror, store, _ = make_mirror(root)
+    (root / "d.txt").write_text(text)
+    monkeypatch.setattr(Ledger, "record_new", die_async)
+    monkeypatch.setattr(Ledger, "record", die)
+    with pytest.raises(CrashError):
+        await take_in(mirror, "d.txt", path)
+    monkeypatch.undo()
+    (guid,) = [g for g in store.docs if g != MANIFEST_GUID]
+    return mirror, store, guid
+
+
 @pytest.mark.parametrize("path", ["group", "one-file"])
 @pytest.mark.parametrize("renamed", [False, True], ids=["left", "renamed-while-down"])
 def test_a_kill_between_a_new_files_entry_and_its_record_leaves_one_doc(
@@ -1141,21 +1165,8 @@ def test_a_kill_between_a_new_files_entry_and_its_record_leaves_one_doc(
     path (``newfiles``); others the one-file path (``Creates._new_doc``)."""
     text = "a\nb\nc\nd\n"
 
-    def die(*args: Any, **kwargs: Any) -> None:
-        raise CrashError
-
-    async def die_async(*args: Any, **kwargs: Any) -> None:
-        die()
-
     async def main() -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "d.txt").write_text(text)
-        monkeypatch.setattr(Ledger, "record_new", die_async)
-        monkeypatch.setattr(Ledger, "record", die)
-        with pytest.raises(CrashError):
-            await take_in(mirror, "d.txt", path)
-        monkeypatch.undo()
-        (guid,) = [g for g in store.docs if g != MANIFEST_GUID]
+        mirror, store, guid = await killed_before_the_record(tmp_path, monkeypatch, text, path)
         assert mirror.view.guid_for_path("d.txt") == guid  # the entry was stored
         name = "e.txt" if renamed else "d.txt"
         if renamed:
@@ -1182,21 +1193,8 @@ def test_a_new_file_saved_while_down_after_a_kill_before_its_record_is_merged(
     written over the file."""
     text = "a\nb\nc\nd\n"
 
-    def die(*args: Any, **kwargs: Any) -> None:
-        raise CrashError
-
-    async def die_async(*args: Any, **kwargs: Any) -> None:
-        die()
-
     async def main() -> None:
-        mirror, store, _ = make_mirror(tmp_path)
-        (tmp_path / "d.txt").write_text(text)
-        monkeypatch.setattr(Ledger, "record_new", die_async)
-        monkeypatch.setattr(Ledger, "record", die)
-        with pytest.raises(CrashError):
-            await take_in(mirror, "d.txt", path)
-        monkeypatch.undo()
-        (guid,) = [g for g in store.docs if g != MANIFEST_GUID]
+        _, store, guid = await killed_before_the_record(tmp_path, monkeypatch, text, path)
         (tmp_path / "d.tmp").write_text(text + "saved\n")
         (tmp_path / "d.tmp").replace(tmp_path / "d.txt")
         again = await restarted_past_the_hold(tmp_path, store)
