@@ -57,17 +57,16 @@ class Transfer:
     def bytes_expected(self, outstanding: Set[str]) -> int | None:
         """The bytes this transfer brings in all: those of the docs arrived whole, and
         for each one still outstanding its announced size (or what arrived of it, if
-        more). None while a doc outstanding has no announced size (an older peer)."""
-        total = 0
-        for guid in self.asked:
-            got = self.arrived.get(guid, 0)
-            if guid not in outstanding:
-                total += got
-                continue
+        more). None while a doc outstanding has no announced size (an older peer).
+        A pass over the docs outstanding only: what arrived of every doc asked is
+        ``bytes_received`` (``status`` asks this every second, of a first sync that
+        asked for every doc at once)."""
+        total = self.bytes_received
+        for guid in self.asked.intersection(outstanding):
             size = self.announced.get(guid)
             if size is None:
                 return None
-            total += max(size, got)
+            total += max(0, size - self.arrived.get(guid, 0))
         return total
 
 
