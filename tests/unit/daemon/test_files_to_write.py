@@ -10,6 +10,8 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from p2psync.daemon import sharestatus
 from p2psync.daemon.shares import ShareService
@@ -37,6 +39,16 @@ class Record:
     guid: str
     version: int
     """The doc's sequence number whose content the file holds (``Held.sequence_of``)."""
+
+
+class Records(dict[str, Record]):
+    """The sync records by path (``SyncTable``), counting the records looked up one by one."""
+
+    looked_up = 0
+
+    def get(self, rel: str, default: Record | None = None) -> Record | None:  # type: ignore[override]
+        self.looked_up += 1
+        return super().get(rel, default)
 
 
 class Service:
@@ -88,7 +100,7 @@ class Share:
                                by_guid={e.guid: e for e in self.entries})  # fmt: skip
         mirror = SimpleNamespace(
             view=view,
-            synced=records,
+            synced=Records(records),
             problems=SimpleNamespace(has=lambda rel: rel in self.problems),
             ledger=SimpleNamespace(doc_as_synced=self.as_synced),
         )
@@ -175,3 +187,74 @@ def test_a_count_stands_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     assert files_to_write(share.service()) == 6  # counted half a second ago
     clock[0] += 0.5
     assert files_to_write(share.service()) == 2
+
+
+def test_a_count_looks_up_no_record_of_a_file_one_by_one() -> None:
+    """A count is a pass over every file, a first sync's status asked every second:
+    the paths whose record names their entry's doc are found without a call each."""
+    entries = first_sync(1000)
+    share = Share(entries, held={e.guid for e in entries})
+    share.written = {e.path: (e.guid, 1) for e in entries[:900]}
+    service = share.service()
+    assert files_to_write(service) == 100
+    assert cast(SimpleNamespace, service.mirror).mirror.synced.looked_up == 0
+
+
+def counted_from_scratch(share: Share) -> int:
+    """``files_to_write`` as its doc says, each doc looked at afresh."""
+    live = {e.path: e for e in share.entries if not e.deleted}
+    by_guid = {e.guid: e for e in share.entries}
+    waiting = {e.guid for rel, e in live.items()
+               if share.written.get(rel, ("", 0))[0] != e.guid
+               and e.guid in share.held and rel not in share.problems}  # fmt: skip
+    for guid in share.waiting - waiting:
+        entry = by_guid.get(guid)
+        if not sharestatus._is_file_doc(guid) or guid not in share.held:
+            continue
+        if entry is not None and entry.deleted:
+            continue
+        written = share.written.get(entry.path) if entry is not None else None
+        if written is None or written[0] != guid or written[1] != share.changes.get(guid, 1):
+            waiting.add(guid)
+    return len(waiting)
+
+
+POOL = [MANIFEST_GUID, CHUNK, "early", *(f"g{n}" for n in range(5))]
+CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.just("hold"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("write"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("forget"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("problem"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("wait"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("change"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("delete"), st.sampled_from(POOL), st.integers(0, 4)),
+    ),
+    max_size=30,
+)
+
+
+@given(CHANGES)
+def test_a_count_after_any_changes_equals_a_count_from_scratch(
+    changes: list[tuple[str, str, int]],
+) -> None:
+    """The docs found written are remembered from one count to the next
+    (``_found_written``): after any changes a count equals one made afresh."""
+    share = Share(first_sync(5), held=set())
+    paths = [e.path for e in share.entries]
+    for change, guid, n in changes:
+        if change == "hold":
+            share.held.add(guid)
+        elif change == "write":  # the mirror wrote the doc as it is now at that path
+            share.written[paths[n]] = (guid, share.changes.get(guid, 1))
+        elif change == "forget":
+            share.written.pop(paths[n], None)
+        elif change == "problem":
+            share.problems ^= {paths[n]}
+        elif change == "wait":
+            share.waiting ^= {guid}
+        elif change == "change":  # a peer's edit
+            share.changes[guid] = share.changes.get(guid, 1) + 1
+        else:
+            share.entries[n].deleted = not share.entries[n].deleted
+        assert files_to_write(share.service()) == counted_from_scratch(share)
