@@ -163,7 +163,9 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
 
 
 def _is_file_doc(guid: str) -> bool:
-    return guid != MANIFEST_GUID and CHUNK_GUID.fullmatch(guid) is None
+    return guid != MANIFEST_GUID and not (
+        guid.startswith(CHUNK_PREFIX) and CHUNK_GUID.fullmatch(guid) is not None
+    )
 
 
 CHUNK_PREFIX = "c:"
