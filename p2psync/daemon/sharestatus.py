@@ -19,6 +19,7 @@ from p2psync.control.replies import (
 )
 from p2psync.daemon.progress import files_settled
 from p2psync.daemon.shares import ShareService
+from p2psync.daemon.unwritten import Unwritten, unwritten
 from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.manifest import MANIFEST_GUID
@@ -58,6 +59,10 @@ sync of 10,000 files cost the receiver a fifth more CPU."""
 _counted: WeakKeyDictionary[ShareService, tuple[float, int]] = WeakKeyDictionary()
 """Per share, when ``files_to_write`` was last counted, and the count."""
 
+_unwritten: WeakKeyDictionary[ShareService, Unwritten] = WeakKeyDictionary()
+"""Per share, the paths whose doc is here and that the mirror has not written, as
+found at the last count."""
+
 _found_written: WeakKeyDictionary[ShareService, dict[str, tuple[Synced, int, bool]]]
 _found_written = WeakKeyDictionary()
 """Per share, the docs waiting for the mirror whose path is recorded with them, and
@@ -87,16 +92,17 @@ def files_to_write(service: ShareService) -> int:
 
 
 def _count_files_to_write(service: ShareService) -> int:
-    """``files_to_write``, counted now (the share has a mirror). The one pass over
-    every file compares each path's entry with its sync record by guid alone (no call
-    per file); only the paths that differ are looked at further."""
+    """``files_to_write``, counted now (the share has a mirror): the unwritten paths
+    kept from the last count (``daemon.unwritten``) but those with a problem, then
+    the docs waiting for the mirror."""
     assert service.mirror is not None
     mirror, held = service.mirror.mirror, service.sync.replica
-    recorded = {rel: record.guid for rel, record in mirror.synced.items()}
-    unwritten = [(rel, entry.guid) for rel, entry in mirror.view.by_path.items()
-                 if recorded.get(rel) != entry.guid]  # fmt: skip
-    waiting = {guid for rel, guid in unwritten
-               if guid in held and not mirror.problems.has(rel)}  # fmt: skip
+    kept = _unwritten[service] = unwritten(
+        mirror.view, mirror.synced, held, _unwritten.get(service)
+    )
+    waiting = set(kept.docs.values())
+    for rel in mirror.problems.paths() & kept.docs.keys():
+        waiting.discard(kept.docs[rel])
     was, found = _found_written.get(service, {}), {}
     for guid in service.mirror.docs_waiting - waiting:
         entry = mirror.view.by_guid.get(guid)

@@ -18,6 +18,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.effects import Peer
 from p2psync.replica.membership import Flow, MemberPolicy
 from p2psync.replica.share import ShareReplica
+from p2psync.replica.touched import Touched
 from p2psync.replica.transfer import Sending, Transfer
 
 ASK_WINDOW = 2048
@@ -25,11 +26,6 @@ ASK_WINDOW = 2048
 every doc the peer announced, and with more than this the rest wait their turn
 (``PeerState.waiting``), so that questions never fill the link's send queue
 (``daemon.links.SEND_QUEUE_MESSAGES``, 10,000 messages), whatever the share's size."""
-
-TOUCHED_KEPT = 4096
-"""Docs at most that a peer's state records as touched (``PeerState.touched``) between
-two looks of ``replica.peertally``: beyond, it counts every doc again, as cheap then,
-and a share that nobody asks the status of keeps no set of every doc it synced."""
 
 
 @dataclass
@@ -60,10 +56,9 @@ class PeerState:
     sizes: dict[str, int] = field(default_factory=dict)
     """The size its index announced of each doc (``IndexEntry.size``), if it did."""
 
-    touched: set[str] | None = field(default_factory=set)
+    touched: Touched = field(default_factory=Touched)
     """The docs whose entry in ``versions`` changed, or that were asked of it or
-    answered, since ``replica.peertally`` last looked (it takes them); None: too many
-    to keep (``TOUCHED_KEPT``) or ``versions`` forgotten, every doc is to be judged."""
+    answered, since ``replica.peertally`` last looked."""
     heard: int = 0
     """Counts the changes to what we know of its copy (an index message taken, a doc
     asked of it or answered): with our own docs' sequence, it tells when ``in_sync``
@@ -76,7 +71,7 @@ class PeerState:
         for its turn (``next_asks``)."""
         self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
-        self.touch(guid)
+        self.touched.add(guid)
         self.heard += 1
         if hold or len(self.requested) - len(self.waiting) > ASK_WINDOW:
             self.waiting[guid] = None
@@ -87,15 +82,8 @@ class PeerState:
         """What was asked of ``guid`` is answered, or refused: no longer awaited."""
         self.requested.discard(guid)
         self.waiting.pop(guid, None)
-        self.touch(guid)
+        self.touched.add(guid)
         self.heard += 1
-
-    def touch(self, guid: str) -> None:
-        """What we know of ``guid`` in its copy changed (``touched``)."""
-        if self.touched is not None:
-            self.touched.add(guid)
-            if len(self.touched) > TOUCHED_KEPT:
-                self.touched = None
 
     def next_asks(self) -> list[str]:
         """The docs waiting whose turn has come (room in ``ASK_WINDOW``), in the order

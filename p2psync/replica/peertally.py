@@ -80,7 +80,7 @@ def tally(
     ``was`` is None or of another state or other modes, or when the replica or the
     state no longer knows which docs changed since (changes from before the replica
     started, too many touched, the peer's versions forgotten)."""
-    touched, state.touched = state.touched, set()
+    touched = state.touched.take()
     changed = None if was is None else replica.changed_since(was.sequence)
     if (was is None or was.state is not state or was.policy != policy or changed is None
             or touched is None):  # fmt: skip

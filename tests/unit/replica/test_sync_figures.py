@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from p2psync.config import FolderMode
 from p2psync.protocol.messages import EMPTY_STATE_VECTOR, Index, IndexRequest, SyncStep1
-from p2psync.replica import peerstate
+from p2psync.replica import peerstate, touched
 from p2psync.replica import sync as sync_module
 from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
@@ -258,7 +258,7 @@ def test_kept_counts_hold_when_more_docs_are_touched_than_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Beyond ``TOUCHED_KEPT`` docs touched between two looks, every doc is counted."""
-    monkeypatch.setattr(peerstate, "TOUCHED_KEPT", 3)
+    monkeypatch.setattr(touched, "TOUCHED_KEPT", 3)
     pair = Pair(random.Random(99), modes=True)
     pair.link()
     for _ in range(800):
