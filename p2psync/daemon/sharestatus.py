@@ -54,8 +54,10 @@ def share_state(service: ShareService) -> ShareState:
 
 FILES_TO_WRITE_EVERY_S = 1.0
 """How long a share's ``files_to_write`` count stands before it is counted again: it
-is a pass over every file, and ``status`` asked ten times a second during a first
-sync of 10,000 files cost the receiver a fifth more CPU."""
+was a pass over every file, and ``status`` asked ten times a second during a first
+sync of 10,000 files cost the receiver a fifth more CPU (a count looks at the paths
+changed since the last now, ``daemon.unwritten``; the docs waiting for the mirror
+are still looked at each time)."""
 _counted: WeakKeyDictionary[ShareService, tuple[float, int]] = WeakKeyDictionary()
 """Per share, when ``files_to_write`` was last counted, and the count."""
 

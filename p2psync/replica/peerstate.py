@@ -82,6 +82,7 @@ class PeerState:
         """What was asked of ``guid`` is answered, or refused: no longer awaited."""
         self.requested.discard(guid)
         self.waiting.pop(guid, None)
+        self.transfer.done(guid)
         self.touched.add(guid)
         self.heard += 1
 

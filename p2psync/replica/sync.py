@@ -358,7 +358,7 @@ class ShareSync:
             set(t.asked),
             t.received(outstanding),
             t.bytes_received,
-            t.bytes_expected(outstanding),
+            t.bytes_expected(),
         )
 
     def sending(self, peer: Peer) -> tuple[dict[str, int], set[str], set[str]] | None:
