@@ -25,6 +25,8 @@ storage, control); nothing below imports it (docs/architecture.md). Modules:
 - ``historyshare``: what the file history needs of its share (``HistoryShare``).
 - ``wholehistory``: the versions of binary files and app docs: sizes, contents, restores.
 - ``sharestatus``: what ``status`` says of one share by itself.
+- ``unwritten``: the files whose doc is here that the mirror has not written, kept
+  from one ``status`` to the next.
 - ``newdocs``: many new docs made as one group (a first scan): logs, first updates, timelines.
 - ``mirror``: the mirror service of one share: watcher, rescans, remote changes -> ``Mirror``.
 - ``deletions``: which files a step of the mirror deleted or brought back.

@@ -6,7 +6,8 @@ peers, conflict copies, the files it cannot sync and what it holds in memory
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from operator import methodcaller
 from weakref import WeakKeyDictionary
 
 from p2psync.control.replies import (
@@ -18,6 +19,7 @@ from p2psync.control.replies import (
 )
 from p2psync.daemon.progress import files_settled
 from p2psync.daemon.shares import ShareService
+from p2psync.daemon.unwritten import Unwritten, unwritten
 from p2psync.mirror.chunked import CHUNK_GUID
 from p2psync.mirror.conflicts import list_copies
 from p2psync.mirror.manifest import MANIFEST_GUID
@@ -52,10 +54,16 @@ def share_state(service: ShareService) -> ShareState:
 
 FILES_TO_WRITE_EVERY_S = 1.0
 """How long a share's ``files_to_write`` count stands before it is counted again: it
-is a pass over every file, and ``status`` asked ten times a second during a first
-sync of 10,000 files cost the receiver a fifth more CPU."""
+was a pass over every file, and ``status`` asked ten times a second during a first
+sync of 10,000 files cost the receiver a fifth more CPU (a count looks at the paths
+changed since the last now, ``daemon.unwritten``; the docs waiting for the mirror
+are still looked at each time)."""
 _counted: WeakKeyDictionary[ShareService, tuple[float, int]] = WeakKeyDictionary()
 """Per share, when ``files_to_write`` was last counted, and the count."""
+
+_unwritten: WeakKeyDictionary[ShareService, Unwritten] = WeakKeyDictionary()
+"""Per share, the paths whose doc is here and that the mirror has not written, as
+found at the last count."""
 
 _found_written: WeakKeyDictionary[ShareService, dict[str, tuple[Synced, int, bool]]]
 _found_written = WeakKeyDictionary()
@@ -86,21 +94,23 @@ def files_to_write(service: ShareService) -> int:
 
 
 def _count_files_to_write(service: ShareService) -> int:
-    """``files_to_write``, counted now (the share has a mirror)."""
+    """``files_to_write``, counted now (the share has a mirror): the unwritten paths
+    kept from the last count (``daemon.unwritten``) but those with a problem, then
+    the docs waiting for the mirror."""
     assert service.mirror is not None
     mirror, held = service.mirror.mirror, service.sync.replica
-    synced = mirror.synced
-    waiting = {
-        entry.guid for rel, entry in mirror.view.by_path.items()
-        if ((record := synced.get(rel)) is None or record.guid != entry.guid)
-        and entry.guid in held and not mirror.problems.has(rel)
-    }  # fmt: skip
+    kept = _unwritten[service] = unwritten(
+        mirror.view, mirror.synced, held, _unwritten.get(service)
+    )
+    waiting = set(kept.docs.values())
+    for rel in mirror.problems.paths() & kept.docs.keys():
+        waiting.discard(kept.docs[rel])
     was, found = _found_written.get(service, {}), {}
     for guid in service.mirror.docs_waiting - waiting:
         entry = mirror.view.by_guid.get(guid)
         if not _is_file_doc(guid) or guid not in held or (entry is not None and entry.deleted):
             continue
-        record = synced.get(entry.path) if entry is not None else None
+        record = mirror.synced.get(entry.path) if entry is not None else None
         if entry is None or record is None or record.guid != guid:
             waiting.add(guid)
             continue
@@ -148,20 +158,36 @@ def transfer_status(service: ShareService, peer: Peer) -> TransferStatus:
     held = whole - lacking
     unsent = sum(max(0, (service.sync.sizes(g) or 0) - written.get(g, 0)) for g in lacking - whole)
     return {
-        "files_expected": sum(map(_is_file_doc, asked)),
-        "files_received": sum(map(_is_file_doc, received)),
+        "files_expected": _files_among(asked),
+        "files_received": _files_among(received),
         "bytes_received": received_bytes,
         "bytes_expected": expected_bytes,
-        "files_to_send": sum(map(_is_file_doc, whole | lacking)),
-        "files_sent": sum(map(_is_file_doc, held)),
+        "files_to_send": _files_among(whole | lacking),
+        "files_sent": _files_among(held),
         "bytes_to_send": sum(written.values()) + unsent,
         "bytes_sent": sum(written[g] for g in held),
-        "files_unasked": sum(map(_is_file_doc, unasked)),
+        "files_unasked": _files_among(unasked),
     }
 
 
 def _is_file_doc(guid: str) -> bool:
-    return guid != MANIFEST_GUID and CHUNK_GUID.fullmatch(guid) is None
+    return guid != MANIFEST_GUID and not (
+        guid.startswith(CHUNK_PREFIX) and CHUNK_GUID.fullmatch(guid) is not None
+    )
+
+
+CHUNK_PREFIX = "c:"
+"""How every chunk guid begins (``CHUNK_GUID``)."""
+_chunk_like = methodcaller("startswith", CHUNK_PREFIX)
+
+
+def _files_among(guids: Set[str]) -> int:
+    """How many of ``guids`` are a file's docs (``_is_file_doc``): the manifest and the
+    chunk docs left out. Only the guids that begin as a chunk guid does are matched
+    against it, the others passed over without a call into Python: a first sync's
+    transfer holds every doc of the share, and ``status`` counts it five times a call."""
+    chunks = sum(CHUNK_GUID.fullmatch(guid) is not None for guid in filter(_chunk_like, guids))
+    return len(guids) - (MANIFEST_GUID in guids) - chunks
 
 
 def summed(transfers: Sequence[TransferStatus]) -> TransferStatus:

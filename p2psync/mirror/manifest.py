@@ -32,6 +32,7 @@ from p2psync.errors import P2PSyncError, UnsafePathError
 from p2psync.mirror.hlc import Timestamp
 from p2psync.mirror.kinds import FileKind
 from p2psync.mirror.paths import share_path
+from p2psync.replica.touched import Touched
 
 MANIFEST_GUID = ".p2psync/manifest"
 """The manifest's doc guid: starts with ``.p2psync``, so no share path can take it."""
@@ -226,6 +227,9 @@ class ManifestView:
     """``key`` -> the entry of ``by_path`` that holds it (with a ``key`` only)."""
     changes: int = field(default=0, compare=False)
     """How many times ``replace`` changed the view in place (a new view starts at 0)."""
+    touched: Touched = field(default_factory=Touched, compare=False, repr=False)
+    """The paths ``add`` and ``replace`` changed since ``status`` last counted the
+    files to write (``daemon.unwritten``); a new view is counted whole."""
 
     @classmethod
     def of(
@@ -281,6 +285,7 @@ class ManifestView:
         before the manifest is re-read)."""
         self.by_guid[entry.guid] = entry
         self.by_path.setdefault(entry.path, entry)
+        self.touched.add(entry.path)
 
     def replace(self, old: Entry | None, new: Entry | None) -> bool:
         """Put ``new`` in the place of ``old`` (``by_guid``'s entry of that guid; None:
@@ -308,6 +313,9 @@ class ManifestView:
                     self.claimed[self.key(new.path)] = new
                 if new.born and new.born != new.path:
                     self.moved_from.add(new.born)
+        for entry in (old, new):
+            if entry is not None:
+                self.touched.add(entry.path)
         self.changes += 1
         return True
 

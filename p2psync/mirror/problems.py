@@ -122,6 +122,10 @@ class Problems:
         """Whether ``path`` has a problem listed now."""
         return bool(self._by_path.get(path))
 
+    def paths(self) -> set[str]:
+        """The paths with a problem listed now."""
+        return {path for path, held in self._by_path.items() if held}
+
     @contextmanager
     def checking(self, path: str) -> Iterator[None]:
         """Look at ``path`` afresh: the problems reported while the block runs are

@@ -88,6 +88,7 @@ from p2psync.mirror.records import (
     unframed,
     write_happened,
 )
+from p2psync.replica.touched import Touched
 from p2psync.storage.fileops import REAL_FILE_OPS, write_file_atomically
 from p2psync.storage.layout import marker_dir
 
@@ -145,6 +146,9 @@ class SyncTable:
         self._refs = BlobRefs(self.blobs)
         self.packed = False
         """Whether ``table.pack`` stands for the records on disk (``_unpack``)."""
+        self.touched = Touched()
+        """The paths whose record changed since ``status`` last counted the files to
+        write (``daemon.unwritten``)."""
         self._pack_lock = threading.Lock()
         self._load()
 
@@ -347,6 +351,7 @@ class SyncTable:
             self._refs.refer(rel + PENDING_SUFFIX, b"")
         held = self._synced.pop(rel, None)
         if held is not None:
+            self.touched.add(rel)
             if self._paths.get(held.guid) == rel:
                 del self._paths[held.guid]
             with contextlib.suppress(FileNotFoundError):
@@ -360,6 +365,7 @@ class SyncTable:
                 del self._paths[held.guid]
             self._synced[rel] = synced
             self._paths[synced.guid] = rel
+            self.touched.add(rel)
 
     def _write(self, record: Record) -> None:
         """Replace the record of its path atomically (not fsynced: after a power
@@ -510,6 +516,7 @@ class SyncTable:
         """Forget the unconfirmed record of ``rel``: nothing paired it, so its write
         may never have happened."""
         dropped = self._synced.pop(rel, None)
+        self.touched.add(rel)
         if dropped is not None and self._paths.get(dropped.guid) == rel:
             del self._paths[dropped.guid]
         self.unconfirmed.pop(rel).path.unlink(missing_ok=True)

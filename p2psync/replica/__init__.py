@@ -14,5 +14,7 @@
 - ``transfer``: what flows with a peer now, both ways (docs and bytes), for progress.
 - ``effects``: those effects, which the daemon carries out in order.
 - ``peerstate``: what the engine knows of each peer's copy, and whether it is in sync.
+- ``peertally``: per peer, the docs not in sync and those it lacks, kept as docs change.
+- ``touched``: the keys changed since their one reader last looked.
 - ``framing``: the engine's updates and index entries cut to fit frames.
 """

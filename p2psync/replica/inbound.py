@@ -137,6 +137,7 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
         # Its numbers may start again below the old one's: kept, the next link would
         # ask only for entries past the old sequence and miss the docs changed below.
         state.versions.clear()
+        state.touched.lose()  # every doc it announced before is judged again
         state.max_sequence = 0
     state.index_id = index.index_id
     state.heard_index = True
@@ -148,6 +149,7 @@ def _on_index(sync: SyncState, peer: Peer, state: PeerState, index: Index) -> li
         if seen is not None and seen[0] >= entry.sequence:
             continue  # an older entry arriving late
         state.versions[entry.guid] = (entry.sequence, entry.version)
+        state.touched.add(entry.guid)
         state.sending.confirmed(entry.guid)
         if entry.size is not None:
             state.sizes[entry.guid] = entry.size

@@ -4,7 +4,8 @@ A connected peer has a ``PeerState``: its index as far as we have seen it, what 
 asked it for, what it created unasked. When its link goes, what may be trusted of
 its index on the next link is kept as ``Remembered`` (``resume_point``), and it is
 what the persisted index stores across restarts. Whether a peer is in sync with us
-is judged from its state (``in_sync``, ``sync_counts``).
+is judged from its state (``in_sync``, ``sync_counts``; ``replica.peertally`` keeps
+the counts up to date from the docs it records as ``touched``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from p2psync.protocol.yjs import DocVersion
 from p2psync.replica.effects import Peer
 from p2psync.replica.membership import Flow, MemberPolicy
 from p2psync.replica.share import ShareReplica
+from p2psync.replica.touched import Touched
 from p2psync.replica.transfer import Sending, Transfer
 
 ASK_WINDOW = 2048
@@ -54,6 +56,9 @@ class PeerState:
     sizes: dict[str, int] = field(default_factory=dict)
     """The size its index announced of each doc (``IndexEntry.size``), if it did."""
 
+    touched: Touched = field(default_factory=Touched)
+    """The docs whose entry in ``versions`` changed, or that were asked of it or
+    answered, since ``replica.peertally`` last looked."""
     heard: int = 0
     """Counts the changes to what we know of its copy (an index message taken, a doc
     asked of it or answered): with our own docs' sequence, it tells when ``in_sync``
@@ -66,6 +71,7 @@ class PeerState:
         for its turn (``next_asks``)."""
         self.transfer.ask(guid, self.requested, self.sizes.get(guid))
         self.requested.add(guid)
+        self.touched.add(guid)
         self.heard += 1
         if hold or len(self.requested) - len(self.waiting) > ASK_WINDOW:
             self.waiting[guid] = None
@@ -76,6 +82,8 @@ class PeerState:
         """What was asked of ``guid`` is answered, or refused: no longer awaited."""
         self.requested.discard(guid)
         self.waiting.pop(guid, None)
+        self.transfer.done(guid)
+        self.touched.add(guid)
         self.heard += 1
 
     def next_asks(self) -> list[str]:
@@ -147,7 +155,8 @@ def docs_to_send(
 ) -> set[str]:
     """Our docs of which connected ``peer`` (``state``) lacks inserts, as far as its
     index told us, if its mode takes our changes (for progress: a doc that differs
-    only by deletes is not counted)."""
+    only by deletes is not counted). A pass over every doc: ``replica.peertally`` keeps
+    the same set as docs change, and its tests compare the two."""
     if policy.flow(peer) not in (Flow.BOTH, Flow.TO_PEER):
         return set()
     lacking = set()
@@ -164,7 +173,9 @@ def sync_counts(
     peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy
 ) -> tuple[int, int]:
     """``(docs in sync, docs)`` with connected ``peer`` (``state``), over the docs
-    either side holds, each counted as ``in_sync`` counts it (``ShareSync.sync_counts``)."""
+    either side holds, each counted as ``in_sync`` counts it (``ShareSync.sync_counts``).
+    A pass over every doc: ``replica.peertally`` keeps the same counts as docs change,
+    and its tests compare the two."""
     guids = set(replica.guids()) | set(state.versions)
     synced = 0
     for guid in guids:

@@ -151,6 +151,14 @@ class ShareReplica:
             entries.append(IndexEntry(g, s, version))
         return entries
 
+    def changed_since(self, sequence: int) -> set[str] | None:
+        """The docs changed after ``sequence``; None if that is from before the changes
+        this replica keeps (``_changes_from``: every doc would have to be looked at)."""
+        if sequence < self._changes_from:
+            return None
+        start = bisect.bisect_right(self._changes, sequence, key=lambda change: change[0])
+        return {guid for _, guid in self._changes[start:]}
+
     def entries_of(self, guids: Iterable[str], *, up_to: int) -> list[IndexEntry]:
         """Index entries of the docs ``guids`` we hold whose last change is at or before
         ``up_to``, oldest change first."""

@@ -35,12 +35,11 @@ from p2psync.replica.membership import MemberPolicy
 from p2psync.replica.peerstate import (
     PeerState,
     Remembered,
-    docs_to_send,
     in_sync,
     resume_point,
     stop_before,
-    sync_counts,
 )
+from p2psync.replica.peertally import PeerTally, tally
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.stored import diff_of_stored
 from p2psync.replica.syncstate import SyncState
@@ -72,6 +71,7 @@ class ShareSync:
         self._state = SyncState(replica, max_frame_bytes // FRAME_PAYLOAD_SHARE)
         self._remembered: dict[Peer, Remembered] = {}
         self._figures: dict[Peer, _Figures] = {}
+        self._tallies: dict[Peer, PeerTally] = {}
 
     @property
     def policy(self) -> MemberPolicy:
@@ -166,6 +166,7 @@ class ShareSync:
         we remember of its index stops before the first of them (``resume_point``)."""
         state = self._state.peers.pop(peer, None)
         self._figures.pop(peer, None)
+        self._tallies.pop(peer, None)
         if state is not None:
             if state.requested:
                 log.debug("share %s: peer %s went down before it sent %d docs we asked for: "
@@ -302,14 +303,15 @@ class ShareSync:
         if figures is None:
             return (0, 0)
         if figures.counts is None:
-            figures.counts = sync_counts(peer, figures.state, self.replica, self.policy)
+            figures.counts = self._tally(peer, figures.state).counts(self.replica)
         return figures.counts
 
     def _figures_of(self, peer: Peer) -> _Figures | None:
         """What was found of a connected ``peer`` since anything ``in_sync_with`` and
-        ``sync_counts`` read last changed (``_marker``): each is a pass over every
-        doc, and a status asked every second (the tray) of a share of 10,000 docs made
-        several each time, a third of a core on an idle daemon. None if not connected."""
+        ``sync_counts`` read last changed (``_marker``): a status asked every second
+        (the tray) of a share of 10,000 docs made several passes over every doc each
+        time, a third of a core on an idle daemon; the counts and the docs it lacks
+        are kept as docs change since (``_tally``). None if not connected."""
         state = self._state.peers.get(peer)
         if state is None:
             return None
@@ -318,6 +320,15 @@ class ShareSync:
         if figures is None or figures.state is not state or figures.marker != marker:
             figures = self._figures[peer] = _Figures(state, marker)
         return figures
+
+    def _tally(self, peer: Peer, state: PeerState) -> PeerTally:
+        """The docs not in sync with connected ``peer`` and those it lacks, judged
+        again only where something changed since the last look (``replica.peertally``:
+        ``sync_counts`` and ``docs_to_send`` without a pass over every doc)."""
+        found = self._tallies[peer] = tally(
+            peer, state, self.replica, self.policy, self._tallies.get(peer)
+        )
+        return found
 
     def _marker(self, state: PeerState) -> tuple[object, ...]:
         """A value that changes whenever what ``in_sync`` and ``sync_counts`` read of
@@ -347,7 +358,7 @@ class ShareSync:
             set(t.asked),
             t.received(outstanding),
             t.bytes_received,
-            t.bytes_expected(outstanding),
+            t.bytes_expected(),
         )
 
     def sending(self, peer: Peer) -> tuple[dict[str, int], set[str], set[str]] | None:
@@ -362,7 +373,7 @@ class ShareSync:
             return None
         state = figures.state
         if figures.lacking is None:
-            figures.lacking = frozenset(docs_to_send(peer, state, self.replica, self.policy))
+            figures.lacking = frozenset(self._tally(peer, state).lacking)
         return dict(state.sending.written), set(state.sending.whole), set(figures.lacking)
 
     def unasked(self, peer: Peer) -> set[str] | None:

@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Transfer:
-    """The docs asked of one peer in its current transfer, and the bytes it answered."""
+    """The docs asked of one peer in its current transfer, and the bytes it answered.
+
+    What is still to come is kept as it changes, for ``status`` to ask every second of
+    a first sync that asked for every doc at once: the sizes announced of the docs
+    outstanding, how many of them have none, and what arrived of those answered in
+    part (a few: ``ASK_WINDOW``)."""
 
     asked: set[str] = field(default_factory=set)
     bytes_received: int = 0
@@ -33,6 +38,14 @@ class Transfer:
     """The size the peer's index announced of each doc asked (None: not announced)."""
     arrived: dict[str, int] = field(default_factory=dict)
     """The bytes of the peer's answer to each doc asked, so far."""
+    outstanding: set[str] = field(default_factory=set)
+    """The docs asked and not answered whole (``done``)."""
+    outstanding_bytes: int = 0
+    """The sizes announced of the docs ``outstanding``."""
+    unannounced: int = 0
+    """How many of the docs ``outstanding`` have no size announced."""
+    partial: dict[str, int] = field(default_factory=dict)
+    """What arrived of each doc ``outstanding`` answered in part."""
 
     def ask(self, guid: str, outstanding: Set[str], size: int | None = None) -> None:
         """``guid`` is asked of the peer, whose index announced it at ``size`` bytes;
@@ -41,34 +54,52 @@ class Transfer:
         if not outstanding:
             self.asked, self.announced, self.arrived = set(), {}, {}
             self.bytes_received = 0
+            self.outstanding, self.outstanding_bytes, self.unannounced = set(), 0, 0
+            self.partial = {}
+        self.done(guid)
         self.asked.add(guid)
         self.announced[guid] = size
+        self.outstanding.add(guid)
+        if size is None:
+            self.unannounced += 1
+        else:
+            self.outstanding_bytes += size
+        if self.arrived.get(guid):
+            self.partial[guid] = self.arrived[guid]
 
     def answered(self, guid: str, update: bytes) -> None:
         """The peer's answer (or a part of it) for ``guid`` arrived."""
         if guid in self.asked:
             self.bytes_received += len(update)
             self.arrived[guid] = self.arrived.get(guid, 0) + len(update)
+            if guid in self.outstanding:
+                self.partial[guid] = self.arrived[guid]
+
+    def done(self, guid: str) -> None:
+        """``guid`` is no longer outstanding (answered whole, or refused)."""
+        if guid not in self.outstanding:
+            return
+        self.outstanding.discard(guid)
+        self.partial.pop(guid, None)
+        size = self.announced.get(guid)
+        if size is None:
+            self.unannounced -= 1
+        else:
+            self.outstanding_bytes -= size
 
     def received(self, outstanding: Set[str]) -> set[str]:
         """The docs of this transfer that arrived whole."""
         return self.asked - outstanding
 
-    def bytes_expected(self, outstanding: Set[str]) -> int | None:
+    def bytes_expected(self) -> int | None:
         """The bytes this transfer brings in all: those of the docs arrived whole, and
         for each one still outstanding its announced size (or what arrived of it, if
         more). None while a doc outstanding has no announced size (an older peer)."""
-        total = 0
-        for guid in self.asked:
-            got = self.arrived.get(guid, 0)
-            if guid not in outstanding:
-                total += got
-                continue
-            size = self.announced.get(guid)
-            if size is None:
-                return None
-            total += max(size, got)
-        return total
+        if self.unannounced:
+            return None
+        announced = self.announced
+        covered = sum(min(got, announced[guid] or 0) for guid, got in self.partial.items())
+        return self.bytes_received + self.outstanding_bytes - covered
 
 
 @dataclass

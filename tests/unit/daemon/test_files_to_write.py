@@ -10,11 +10,14 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from p2psync.daemon import sharestatus
 from p2psync.daemon.shares import ShareService
 from p2psync.daemon.sharestatus import files_to_write
 from p2psync.mirror.manifest import MANIFEST_GUID
+from p2psync.replica.touched import Touched
 
 CHUNK = "c:" + "0" * 32
 
@@ -39,6 +42,12 @@ class Record:
     """The doc's sequence number whose content the file holds (``Held.sequence_of``)."""
 
 
+class Records(dict[str, Record]):
+    """The sync records by path (``SyncTable``)."""
+
+    touched: Touched
+
+
 class Service:
     """A share as ``files_to_write`` reads it (an object of its own: it is weakly
     referenced)."""
@@ -54,8 +63,13 @@ class Held(set[str]):
 
     changes: dict[str, int]
 
+    max_sequence = 0
+
     def sequence_of(self, guid: str) -> int:
         return self.changes.get(guid, 1)
+
+    def changed_since(self, sequence: int) -> set[str] | None:
+        return None
 
 
 @dataclass
@@ -85,11 +99,14 @@ class Share:
         live = [e for e in self.entries if not e.deleted]
         records = {rel: Record(guid, now) for rel, (guid, now) in self.written.items()}
         view = SimpleNamespace(by_path={e.path: e for e in live},
-                               by_guid={e.guid: e for e in self.entries})  # fmt: skip
+                               by_guid={e.guid: e for e in self.entries},
+                               touched=Touched())  # fmt: skip
+        synced = Records(records)
+        synced.touched = Touched()
         mirror = SimpleNamespace(
-            view=view,
-            synced=records,
-            problems=SimpleNamespace(has=lambda rel: rel in self.problems),
+            view=view,  # a new view and table: counted whole (daemon.unwritten)
+            synced=synced,
+            problems=SimpleNamespace(paths=lambda: set(self.problems)),
             ledger=SimpleNamespace(doc_as_synced=self.as_synced),
         )
         held = Held(self.held)
@@ -175,3 +192,63 @@ def test_a_count_stands_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     assert files_to_write(share.service()) == 6  # counted half a second ago
     clock[0] += 0.5
     assert files_to_write(share.service()) == 2
+
+
+def counted_from_scratch(share: Share) -> int:
+    """``files_to_write`` as its doc says, each doc looked at afresh."""
+    live = {e.path: e for e in share.entries if not e.deleted}
+    by_guid = {e.guid: e for e in share.entries}
+    waiting = {e.guid for rel, e in live.items()
+               if share.written.get(rel, ("", 0))[0] != e.guid
+               and e.guid in share.held and rel not in share.problems}  # fmt: skip
+    for guid in share.waiting - waiting:
+        entry = by_guid.get(guid)
+        if not sharestatus._is_file_doc(guid) or guid not in share.held:
+            continue
+        if entry is not None and entry.deleted:
+            continue
+        written = share.written.get(entry.path) if entry is not None else None
+        if written is None or written[0] != guid or written[1] != share.changes.get(guid, 1):
+            waiting.add(guid)
+    return len(waiting)
+
+
+POOL = [MANIFEST_GUID, CHUNK, "early", *(f"g{n}" for n in range(5))]
+CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.just("hold"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("write"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("forget"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("problem"), st.sampled_from(POOL), st.integers(0, 4)),
+        st.tuples(st.just("wait"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("change"), st.sampled_from(POOL), st.just(0)),
+        st.tuples(st.just("delete"), st.sampled_from(POOL), st.integers(0, 4)),
+    ),
+    max_size=30,
+)
+
+
+@given(CHANGES)
+def test_a_count_after_any_changes_equals_a_count_from_scratch(
+    changes: list[tuple[str, str, int]],
+) -> None:
+    """The docs found written are remembered from one count to the next
+    (``_found_written``): after any changes a count equals one made afresh."""
+    share = Share(first_sync(5), held=set())
+    paths = [e.path for e in share.entries]
+    for change, guid, n in changes:
+        if change == "hold":
+            share.held.add(guid)
+        elif change == "write":  # the mirror wrote the doc as it is now at that path
+            share.written[paths[n]] = (guid, share.changes.get(guid, 1))
+        elif change == "forget":
+            share.written.pop(paths[n], None)
+        elif change == "problem":
+            share.problems ^= {paths[n]}
+        elif change == "wait":
+            share.waiting ^= {guid}
+        elif change == "change":  # a peer's edit
+            share.changes[guid] = share.changes.get(guid, 1) + 1
+        else:
+            share.entries[n].deleted = not share.entries[n].deleted
+        assert files_to_write(share.service()) == counted_from_scratch(share)

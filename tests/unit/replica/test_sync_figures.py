@@ -10,13 +10,16 @@ from typing import Any
 
 import pycrdt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from p2psync.config import FolderMode
 from p2psync.protocol.messages import EMPTY_STATE_VECTOR, Index, IndexRequest, SyncStep1
-from p2psync.replica import peerstate
+from p2psync.replica import peerstate, touched
 from p2psync.replica import sync as sync_module
 from p2psync.replica.effects import Effect, Send
 from p2psync.replica.membership import MemberPolicy
+from p2psync.replica.peertally import PeerTally
 from p2psync.replica.share import ShareReplica
 from p2psync.replica.sync import ShareSync
 
@@ -153,28 +156,32 @@ def test_a_status_asked_again_and_again_passes_over_the_docs_once(
     pair.settle()
     docs = len(pair.syncs["a"].replica)
     passes: list[str] = []
-    in_sync, sync_counts = peerstate.in_sync, peerstate.sync_counts
+    judged: list[int] = []
+    in_sync, judge = peerstate.in_sync, PeerTally.judge
 
     def counted_in_sync(*args: Any) -> bool:
         passes.append("in_sync")
         return in_sync(*args)
 
-    def counted_counts(*args: Any) -> tuple[int, int]:
-        passes.append("sync_counts")
-        return sync_counts(*args)
+    def counted_judge(tally: PeerTally, guids: set[str], replica: ShareReplica) -> None:
+        judged.append(len(guids))
+        judge(tally, guids, replica)
 
     monkeypatch.setattr(sync_module, "in_sync", counted_in_sync)
-    monkeypatch.setattr(sync_module, "sync_counts", counted_counts)
+    monkeypatch.setattr(PeerTally, "judge", counted_judge)
     b = pair.syncs["b"]
     for _ in range(10):
         assert b.in_sync_with("a")
         assert b.sync_counts("a") == (docs, docs)
-    assert passes == ["in_sync", "sync_counts"]
+    assert passes == ["in_sync"]
+    assert judged == [docs]  # every doc, once
     pair.edit("a")  # a change on its way: asked again, found again, once
     pair.deliver()
     for _ in range(10):
         b.in_sync_with("a")
-    assert passes == ["in_sync", "sync_counts", "in_sync"]
+        b.sync_counts("a")
+    assert passes == ["in_sync", "in_sync"]
+    assert judged == [docs, 1]  # then only the doc that changed
 
 
 def test_a_doc_a_peer_lacks_and_was_told_of_is_unasked_until_it_asks() -> None:
@@ -196,3 +203,66 @@ def test_a_doc_a_peer_lacks_and_was_told_of_is_unasked_until_it_asks() -> None:
     b.receive("a", SyncStep1(SHARE, "doc", EMPTY_STATE_VECTOR))  # it asks: answered
     assert b.unasked("a") == set()
     assert doc.text() == "text"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False), st.booleans())
+def test_kept_counts_equal_a_pass_over_every_doc_after_any_run(
+    rng: random.Random, modes: bool
+) -> None:
+    """The counts kept from one look to the next (``replica.peertally``), asked after
+    each step of two engines syncing, editing, relinking and changing modes."""
+    pair = Pair(rng, modes=modes)
+    pair.link()
+    for _ in range(200):
+        pair.step()
+        pair.check()
+
+
+def test_a_peer_with_another_index_is_counted_anew() -> None:
+    """A peer whose share lost its index announces another: what its old one said is
+    forgotten, and every doc it announced counts as it does now."""
+    pair = Pair(random.Random(3))
+    pair.link()
+    for _ in range(10):
+        pair.edit("a")
+    pair.settle()
+    b = pair.syncs["b"]
+    docs = len(b.replica)
+    assert b.sync_counts("a") == (docs, docs)
+    b.receive("a", Index(SHARE, b"another-index", 0, ()))
+    pair.check()
+    assert b.sync_counts("a") == (0, docs)
+
+
+def test_docs_registered_past_the_changes_kept_are_counted_anew() -> None:
+    """A doc read again at start-up is registered at a sequence of its own, not as a
+    change the replica keeps (``ShareReplica.changed_since``): everything is counted."""
+    pair = Pair(random.Random(5))
+    pair.link()
+    for _ in range(10):
+        pair.edit("a")
+    pair.settle()
+    b, a = pair.syncs["b"], pair.syncs["a"]
+    docs = len(b.replica)
+    assert b.sync_counts("a") == (docs, docs)
+    version = a.replica.version("doc-extra") or next(
+        v for g in a.replica.guids() if (v := a.replica.version(g)) is not None
+    )
+    b.replica.register("doc-extra", version, b.replica.max_sequence + 1)
+    pair.check()
+    assert b.sync_counts("a")[1] == docs + 1
+
+
+def test_kept_counts_hold_when_more_docs_are_touched_than_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond ``TOUCHED_KEPT`` docs touched between two looks, every doc is counted."""
+    monkeypatch.setattr(touched, "TOUCHED_KEPT", 3)
+    pair = Pair(random.Random(99), modes=True)
+    pair.link()
+    for _ in range(800):
+        pair.step()
+        if pair.rng.random() < 0.2:
+            pair.check()
+    pair.check()
