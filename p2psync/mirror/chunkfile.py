@@ -34,6 +34,7 @@ bases costs about one copy of the file's CRDT state in memory, and on disk.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,8 @@ from p2psync.mirror.textdiff import Erased, changed_regions
 from p2psync.replica.doc import DocReplica
 
 YDoc = pycrdt.Doc[Any]
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CHUNKED_FILE_BYTES",
@@ -339,6 +342,11 @@ class ChunkedFiles:
         scratch = ScratchDocs(self.store, bases, root_guid)
         texts = [str(text_of(scratch(piece.guid))) for piece in middle]
         old = "".join(texts)
+        # The trail of a chunked file's saves, for a soak's report.
+        log.debug("chunked file %s: a save replaces %d of its %d pieces (%d kept before, %d "
+                  "after; %d characters by %d; layout %s)", root_guid, len(middle),
+                  len(layout.pieces), kept[0], kept[1], len(old), len(new),
+                  "as written" if layout.written else "rebuilt from its docs")  # fmt: skip
         if old == new:
             return True
         chunked = ChunkedText(

@@ -391,6 +391,9 @@ class Saves:
             self.m.report(f"kind:{rel}", "file-skipped", path=rel, reason=reason)
             return
         merged = synced is not None and await self.m.chunks.save(entry.guid, data)
+        log.debug("share %s: a save of %s taken in as chunks of %s (%d bytes, inode %d; %s)",
+                  self.m.share, rel, entry.guid, len(data), stat.ino,
+                  "merged" if merged else "not merged")  # fmt: skip
         if not merged and self.m.chunks.content(entry.guid, data)[0] != data:
             # Never synced with this doc, or saved over a chunk a peer changed meanwhile:
             # the doc wins, the save is kept whole, nothing is doubled.
