@@ -159,14 +159,16 @@ def docs_to_send(
     the same set as docs change, and its tests compare the two."""
     if policy.flow(peer) not in (Flow.BOTH, Flow.TO_PEER):
         return set()
-    lacking = set()
-    for guid in replica.guids():
-        ours, seen = replica.version(guid), state.versions.get(guid)
-        if ours is None or not ours.state_vector:
-            continue
-        if seen is None or not seen[1].has_all_of(ours):
-            lacking.add(guid)
-    return lacking
+    return {guid for guid in replica.guids() if lacks(state, replica, guid)}
+
+
+def lacks(state: PeerState, replica: ShareReplica, guid: str) -> bool:
+    """Whether the peer of ``state`` lacks inserts of our doc ``guid`` (False for a
+    doc we do not hold, or hold empty)."""
+    ours, seen = replica.version(guid), state.versions.get(guid)
+    if ours is None or not ours.state_vector:
+        return False
+    return seen is None or not seen[1].has_all_of(ours)
 
 
 def sync_counts(
@@ -177,10 +179,16 @@ def sync_counts(
     A pass over every doc: ``replica.peertally`` keeps the same counts as docs change,
     and its tests compare the two."""
     guids = set(replica.guids()) | set(state.versions)
-    synced = 0
-    for guid in guids:
-        ours = replica.version(guid)
-        seen = state.versions.get(guid)
-        if guid not in state.requested:
-            synced += policy.in_sync(peer, ours, seen[1] if seen is not None else None)
+    synced = sum(doc_in_sync(peer, state, replica, policy, guid) for guid in guids)
     return synced, len(guids)
+
+
+def doc_in_sync(
+    peer: Peer, state: PeerState, replica: ShareReplica, policy: MemberPolicy, guid: str
+) -> bool:
+    """Whether doc ``guid`` (held by either side) is in sync with ``peer``, as
+    ``in_sync`` judges it: not asked for and not behind by the peer's mode."""
+    if guid in state.requested:
+        return False
+    seen = state.versions.get(guid)
+    return policy.in_sync(peer, replica.version(guid), seen[1] if seen is not None else None)

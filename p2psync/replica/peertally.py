@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from p2psync.replica.effects import Peer
 from p2psync.replica.membership import Flow, MemberPolicy
-from p2psync.replica.peerstate import PeerState
+from p2psync.replica.peerstate import PeerState, doc_in_sync, lacks
 from p2psync.replica.share import ShareReplica
 
 
@@ -49,15 +49,11 @@ class PeerTally:
         state, policy, peer = self.state, self.policy, self.peer
         sends = policy.flow(peer) in (Flow.BOTH, Flow.TO_PEER)
         for guid in guids:
-            ours, seen = replica.version(guid), state.versions.get(guid)
-            held = guid in replica
-            theirs = seen[1] if seen is not None else None
-            _put(self.theirs_only, guid, seen is not None and not held)
-            _put(self.behind, guid, (held or seen is not None) and (
-                guid in state.requested or not policy.in_sync(peer, ours, theirs)))  # fmt: skip
-            _put(self.lacking, guid, sends and held and ours is not None
-                 and bool(ours.state_vector)
-                 and (theirs is None or not theirs.has_all_of(ours)))  # fmt: skip
+            held, seen = guid in replica, guid in state.versions
+            _put(self.theirs_only, guid, seen and not held)
+            in_sync = doc_in_sync(peer, state, replica, policy, guid)
+            _put(self.behind, guid, (held or seen) and not in_sync)
+            _put(self.lacking, guid, sends and lacks(state, replica, guid))
         self.sequence = replica.max_sequence
 
 
